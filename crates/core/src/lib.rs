@@ -1,0 +1,25 @@
+//! BandSync's sans-IO core: everything that can be a pure function of its input and `now`.
+//!
+//! - [`time`]: typed time ([`Micros`]) and position ([`Beats`], integer micro-beats).
+//! - [`timeline`]: tempo, meter, Link-style timelines and the transport schedule whose changes
+//!   land on bar lines.
+//! - [`protocol`]: the wire messages and their JSON encoding, error codes, version constants.
+//! - [`session`]: the session state machine (participants, leadership, transport control).
+//! - [`mirror`]: a member's copy of the session state, kept in step by server messages.
+//! - [`ratelimit`]: the per-connection token bucket.
+//!
+//! Nothing here opens a socket, spawns a task or reads a clock: time is always an argument, so
+//! every test runs in simulated time.
+
+pub mod mirror;
+pub mod protocol;
+pub mod ratelimit;
+pub mod session;
+pub mod time;
+pub mod timeline;
+
+pub use mirror::Mirror;
+pub use protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg};
+pub use session::{ConnId, Output, Session, SessionConfig};
+pub use time::{Beats, Micros};
+pub use timeline::{Meter, Tempo, Timeline, Transport};

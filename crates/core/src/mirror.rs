@@ -1,0 +1,118 @@
+//! A member's mirror of the session state, kept identical to the server's by applying every
+//! server message in order. Used by the client library, the CLI and (ported) the web UI.
+
+use crate::protocol::{Participant, ParticipantId, RoomStats, ServerMsg, Snapshot};
+use crate::time::Micros;
+use crate::timeline::Transport;
+
+/// What a server message changed in the mirror, so that a caller can emit matching events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Changed {
+    /// The participant list or someone's details.
+    pub participants: bool,
+    /// The transport schedule.
+    pub transport: bool,
+    /// The whole state was replaced (welcome or snapshot).
+    pub snapshot: bool,
+}
+
+/// The session as one member sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mirror {
+    /// Who this member is.
+    pub you: ParticipantId,
+    /// The host clock epoch of the last welcome.
+    pub epoch: u64,
+    /// The session id.
+    pub session: String,
+    /// The session name.
+    pub name: String,
+    /// Participants in join order.
+    pub participants: Vec<Participant>,
+    /// The transport schedule.
+    pub transport: Transport,
+    /// Member counts and leader.
+    pub stats: RoomStats,
+}
+
+impl Mirror {
+    /// A mirror seeded from a welcome.
+    #[must_use]
+    pub fn from_welcome(you: ParticipantId, epoch: u64, snap: Snapshot) -> Self {
+        Mirror {
+            you,
+            epoch,
+            session: snap.session,
+            name: snap.name,
+            participants: snap.participants,
+            transport: snap.transport,
+            stats: snap.stats,
+        }
+    }
+
+    /// Applies one server message.
+    pub fn apply(&mut self, msg: &ServerMsg) -> Changed {
+        let mut c = Changed::default();
+        match msg {
+            ServerMsg::Welcome { you, epoch, snapshot, .. } => {
+                *self = Mirror::from_welcome(*you, *epoch, snapshot.clone());
+                c = Changed { participants: true, transport: true, snapshot: true };
+            }
+            ServerMsg::Snapshot(snap) => {
+                *self = Mirror::from_welcome(self.you, self.epoch, snap.clone());
+                c = Changed { participants: true, transport: true, snapshot: true };
+            }
+            ServerMsg::ParticipantJoined { participant } | ServerMsg::ParticipantUpdated { participant } => {
+                match self.participants.iter_mut().find(|p| p.id == participant.id) {
+                    Some(p) => *p = participant.clone(),
+                    None => self.participants.push(participant.clone()),
+                }
+                c.participants = true;
+            }
+            ServerMsg::ParticipantLeft { id, .. } => {
+                self.participants.retain(|p| p.id != *id);
+                c.participants = true;
+            }
+            ServerMsg::RoomStats(s) => {
+                self.stats = *s;
+                c.participants = true;
+            }
+            ServerMsg::Transport { transport, .. } => {
+                self.transport = transport.clone();
+                c.transport = true;
+            }
+            ServerMsg::Pong { .. } | ServerMsg::Heartbeat { .. } | ServerMsg::Error { .. } => {}
+        }
+        c
+    }
+
+    /// This member as the server sees it.
+    #[must_use]
+    pub fn me(&self) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.id == self.you)
+    }
+
+    /// Whether this member leads.
+    #[must_use]
+    pub fn is_leader(&self) -> bool {
+        self.stats.leader == Some(self.you)
+    }
+
+    /// The mirror as a snapshot taken at `now`, to compare with the server's.
+    #[must_use]
+    pub fn to_snapshot(&self, now: Micros) -> Snapshot {
+        Snapshot {
+            session: self.session.clone(),
+            name: self.name.clone(),
+            participants: self.participants.clone(),
+            leader: self.stats.leader,
+            transport: {
+                let mut t = self.transport.clone();
+                t.prune(now);
+                t
+            },
+            stats: self.stats,
+            now,
+        }
+    }
+}

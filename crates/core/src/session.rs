@@ -1,0 +1,928 @@
+//! The session state machine: who is there, who leads, and the transport schedule.
+//!
+//! Sans-IO in the quinn-proto style. The driver feeds it [`Session::handle_join`],
+//! [`Session::handle_input`], [`Session::handle_disconnect`] and [`Session::handle_timeout`], each
+//! with `now` on the host clock, and drains [`Session::poll_output`]; [`Session::poll_timeout`]
+//! says when to call `handle_timeout` next. There are no sockets, tasks or clocks in here, so the
+//! tests run in simulated time. Version checks, frame limits and rate limits happen in the server
+//! before a message gets here; resume tokens come from the server's random source.
+
+use crate::protocol::{
+    Access, ClientMsg, Connection, ErrorCode, Participant, ParticipantId, Role, RoomStats, ServerMsg, Snapshot,
+    SyncQuality, meter_from_wire,
+};
+use crate::time::{Beats, Micros};
+use crate::timeline::{Segment, Tempo, Transport};
+use std::collections::VecDeque;
+
+/// Identifies one connection to the driver. A participant keeps its id across connections.
+pub type ConnId = u64;
+
+/// Limits and timings of a session.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Most participants, online or away.
+    pub max_members: usize,
+    /// How long a leader who dropped may come back and take leadership back automatically.
+    pub leader_grace: Micros,
+    /// How long a participant who dropped stays in the list, resumable, before it is removed.
+    pub resume_window: Micros,
+    /// The least time between a change being sent and it landing, so every device hears it.
+    pub min_lead: Micros,
+    /// The most lead time, however slow a member's link.
+    pub max_lead: Micros,
+    /// The least time between two broadcasts of one participant's sync quality.
+    pub sync_report_interval: Micros,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            max_members: 512,
+            leader_grace: Micros::from_secs(30),
+            resume_window: Micros::from_secs(120),
+            min_lead: Micros::from_millis(150),
+            max_lead: Micros::from_millis(1_500),
+            sync_report_interval: Micros::from_secs(5),
+        }
+    }
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a message to one connection.
+    Send(ConnId, ServerMsg),
+    /// Send a message to every online member's connection.
+    Broadcast(ServerMsg),
+    /// Close a connection, with a reason for the close frame.
+    Close(ConnId, &'static str),
+}
+
+/// The fields of a `join` that the session itself checks.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    /// Display name.
+    pub name: String,
+    /// Instrument.
+    pub instrument: Option<String>,
+    /// A resume token from an earlier welcome.
+    pub resume: Option<String>,
+    /// Claim leadership if it is free.
+    pub leader: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    /// What everyone sees.
+    p: Participant,
+    /// The secret that lets this participant resume.
+    token: String,
+    /// The connection, while online.
+    conn: Option<ConnId>,
+    /// When it went away, while away.
+    away_since: Option<Micros>,
+    /// When its sync quality was last broadcast.
+    sync_broadcast_at: Option<Micros>,
+}
+
+/// One band's session.
+#[derive(Debug)]
+pub struct Session {
+    id: String,
+    name: String,
+    cfg: SessionConfig,
+    epoch: u64,
+    /// Every participant, in join order.
+    members: Vec<Member>,
+    leader: Option<ParticipantId>,
+    /// A leader who dropped, and until when it may take leadership back on resume.
+    former_leader: Option<(ParticipantId, Micros)>,
+    transport: Transport,
+    next_id: ParticipantId,
+    out: VecDeque<Output>,
+}
+
+const PALETTE: [&str; 12] = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990",
+    "#dcbeff", "#9a6324",
+];
+
+type Refusal = (ErrorCode, String);
+
+impl Session {
+    /// A new, empty, stopped session.
+    #[must_use]
+    pub fn new(id: impl Into<String>, name: impl Into<String>, epoch: u64, cfg: SessionConfig, now: Micros) -> Self {
+        Session {
+            id: id.into(),
+            name: name.into(),
+            cfg,
+            epoch,
+            members: Vec::new(),
+            leader: None,
+            former_leader: None,
+            transport: Transport::new(now),
+            next_id: 1,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The session id.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The session name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The participants, in join order.
+    pub fn participants(&self) -> impl Iterator<Item = &Participant> {
+        self.members.iter().map(|m| &m.p)
+    }
+
+    /// Member counts and leader.
+    #[must_use]
+    pub fn stats(&self) -> RoomStats {
+        RoomStats {
+            members: self.members.len() as u32,
+            online: self.members.iter().filter(|m| m.conn.is_some()).count() as u32,
+            leader: self.leader,
+        }
+    }
+
+    /// The transport schedule.
+    #[must_use]
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The participant bound to a connection.
+    #[must_use]
+    pub fn participant_of(&self, conn: ConnId) -> Option<ParticipantId> {
+        self.members.iter().find(|m| m.conn == Some(conn)).map(|m| m.p.id)
+    }
+
+    /// The whole state as a member sees it.
+    #[must_use]
+    pub fn snapshot(&self, now: Micros) -> Snapshot {
+        Snapshot {
+            session: self.id.clone(),
+            name: self.name.clone(),
+            participants: self.members.iter().map(|m| m.p.clone()).collect(),
+            leader: self.leader,
+            transport: {
+                let mut t = self.transport.clone();
+                t.prune(now);
+                t
+            },
+            stats: self.stats(),
+            now,
+        }
+    }
+
+    /// The next output for the driver.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Micros> {
+        let away = self.members.iter().filter_map(|m| m.away_since).map(|t| t.saturating_add(self.cfg.resume_window));
+        let grace = self.former_leader.map(|(_, until)| until);
+        away.chain(grace).min()
+    }
+
+    /// Expires away participants and the former leader's grace period.
+    pub fn handle_timeout(&mut self, now: Micros) {
+        self.transport.prune(now);
+        if let Some((_, until)) = self.former_leader {
+            if until <= now {
+                self.former_leader = None;
+            }
+        }
+        let window = self.cfg.resume_window;
+        let expired: Vec<ParticipantId> = self
+            .members
+            .iter()
+            .filter(|m| m.away_since.is_some_and(|t| t.saturating_add(window) <= now))
+            .map(|m| m.p.id)
+            .collect();
+        if expired.is_empty() {
+            return;
+        }
+        for id in expired {
+            self.members.retain(|m| m.p.id != id);
+            if self.former_leader.is_some_and(|(f, _)| f == id) {
+                self.former_leader = None;
+            }
+            self.out.push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id, reason: "timeout".into() }));
+        }
+        self.broadcast_stats();
+    }
+
+    /// A new connection's `join`, already checked for protocol version and session id.
+    ///
+    /// `fresh_token` becomes the participant's resume token if this join does not resume one.
+    /// On success the welcome, `participant_joined` (or `participant_updated`) and `room_stats`
+    /// are queued. On refusal an error is queued for `conn` and the state does not change.
+    pub fn handle_join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: String) {
+        self.transport.prune(now);
+        let result = self.join(now, conn, req, fresh_token);
+        if let Err((code, message)) = result {
+            self.out.push_back(Output::Send(conn, ServerMsg::error(code, message, Some("join"))));
+        }
+    }
+
+    fn join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: String) -> Result<(), Refusal> {
+        if self.participant_of(conn).is_some() {
+            return Err((ErrorCode::AlreadyJoined, "this connection has already joined".into()));
+        }
+        let name = clean_name(&req.name, "name")?;
+        let instrument = clean_instrument(req.instrument.as_deref())?;
+        if let Some(tok) = req.resume.as_deref() {
+            if let Some(idx) = self.members.iter().position(|m| m.token == tok) {
+                return self.resume(now, conn, idx, name, instrument);
+            }
+        }
+        if self.members.len() >= self.cfg.max_members {
+            return Err((ErrorCode::Full, format!("the session is full ({} members)", self.cfg.max_members)));
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let role = if req.leader && self.leader.is_none() {
+            self.leader = Some(id);
+            self.former_leader = None;
+            Role::Leader
+        } else {
+            Role::Follower
+        };
+        let p = Participant {
+            id,
+            name,
+            instrument,
+            role,
+            access: Access::Editor,
+            connection: Connection::Online,
+            color: PALETTE[(id as usize - 1) % PALETTE.len()].into(),
+            sync: None,
+            joined_at: now,
+        };
+        self.members.push(Member {
+            p: p.clone(),
+            token: fresh_token.clone(),
+            conn: Some(conn),
+            away_since: None,
+            sync_broadcast_at: None,
+        });
+        self.welcome(now, conn, id, fresh_token, false);
+        self.out.push_back(Output::Broadcast(ServerMsg::ParticipantJoined { participant: p }));
+        self.broadcast_stats();
+        Ok(())
+    }
+
+    fn resume(
+        &mut self,
+        now: Micros,
+        conn: ConnId,
+        idx: usize,
+        name: String,
+        instrument: Option<String>,
+    ) -> Result<(), Refusal> {
+        let m = &mut self.members[idx];
+        if let Some(old) = m.conn.replace(conn) {
+            self.out.push_back(Output::Close(old, "replaced by a newer connection"));
+        }
+        m.away_since = None;
+        m.p.connection = Connection::Online;
+        m.p.name = name;
+        m.p.instrument = instrument;
+        let id = m.p.id;
+        let token = m.token.clone();
+        if self.leader.is_none() && self.former_leader.is_some_and(|(f, until)| f == id && now < until) {
+            self.leader = Some(id);
+            self.former_leader = None;
+            self.members[idx].p.role = Role::Leader;
+        }
+        self.welcome(now, conn, id, token, true);
+        self.broadcast_participant(id);
+        self.broadcast_stats();
+        Ok(())
+    }
+
+    fn welcome(&mut self, now: Micros, conn: ConnId, you: ParticipantId, resume: String, resumed: bool) {
+        let snapshot = self.snapshot(now);
+        self.out.push_back(Output::Send(
+            conn,
+            ServerMsg::Welcome { v: crate::protocol::PROTOCOL_VERSION, you, resume, resumed, epoch: self.epoch, snapshot },
+        ));
+    }
+
+    /// A connection closed or was found dead. Its participant becomes away, and leadership is
+    /// freed with a grace period for the leader to come back. Unknown connections are ignored.
+    pub fn handle_disconnect(&mut self, now: Micros, conn: ConnId) {
+        let Some(idx) = self.members.iter().position(|m| m.conn == Some(conn)) else { return };
+        let m = &mut self.members[idx];
+        m.conn = None;
+        m.away_since = Some(now);
+        m.p.connection = Connection::Away;
+        let id = m.p.id;
+        if self.leader == Some(id) {
+            self.leader = None;
+            self.members[idx].p.role = Role::Follower;
+            self.former_leader = Some((id, now.saturating_add(self.cfg.leader_grace)));
+        }
+        self.broadcast_participant(id);
+        self.broadcast_stats();
+    }
+
+    /// A message from a joined connection (anything but `join`).
+    pub fn handle_input(&mut self, now: Micros, conn: ConnId, msg: ClientMsg) {
+        self.transport.prune(now);
+        let kind = msg.kind();
+        let Some(me) = self.participant_of(conn) else {
+            self.out.push_back(Output::Send(
+                conn,
+                ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(kind)),
+            ));
+            return;
+        };
+        if let Err((code, message)) = self.apply(now, conn, me, msg) {
+            self.out.push_back(Output::Send(conn, ServerMsg::error(code, message, Some(kind))));
+        }
+    }
+
+    fn apply(&mut self, now: Micros, conn: ConnId, me: ParticipantId, msg: ClientMsg) -> Result<(), Refusal> {
+        match msg {
+            ClientMsg::Join { .. } => Err((ErrorCode::AlreadyJoined, "this connection has already joined".into())),
+            ClientMsg::Leave {} => {
+                self.members.retain(|m| m.p.id != me);
+                if self.leader == Some(me) {
+                    self.leader = None;
+                }
+                if self.former_leader.is_some_and(|(f, _)| f == me) {
+                    self.former_leader = None;
+                }
+                self.out.push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id: me, reason: "left".into() }));
+                self.broadcast_stats();
+                self.out.push_back(Output::Close(conn, "left"));
+                Ok(())
+            }
+            ClientMsg::Profile { name, instrument, color } => {
+                let name = name.map(|n| clean_name(&n, "name")).transpose()?;
+                let instrument = instrument.map(|i| clean_instrument(Some(&i))).transpose()?;
+                let color = color.map(|c| clean_color(&c)).transpose()?;
+                let m = self.member_mut(me);
+                if let Some(n) = name {
+                    m.p.name = n;
+                }
+                if let Some(i) = instrument {
+                    m.p.instrument = i;
+                }
+                if let Some(c) = color {
+                    m.p.color = c;
+                }
+                self.broadcast_participant(me);
+                Ok(())
+            }
+            ClientMsg::Claim {} => match self.leader {
+                Some(l) if l == me => Ok(()),
+                Some(l) => Err((ErrorCode::LeaderTaken, format!("participant {l} leads; ask them to hand over"))),
+                None => {
+                    self.set_leader(Some(me));
+                    Ok(())
+                }
+            },
+            ClientMsg::Release {} => {
+                self.require_leader(me)?;
+                self.set_leader(None);
+                Ok(())
+            }
+            ClientMsg::Handover { to } => {
+                self.require_leader(me)?;
+                self.require_online(to)?;
+                if to != me {
+                    self.set_leader(Some(to));
+                }
+                Ok(())
+            }
+            ClientMsg::SetAccess { participant, access } => {
+                self.require_leader(me)?;
+                self.require_known(participant)?;
+                let m = self.member_mut(participant);
+                if m.p.access != access {
+                    m.p.access = access;
+                    self.broadcast_participant(participant);
+                }
+                Ok(())
+            }
+            ClientMsg::Tempo { bpm } => {
+                self.require_leader(me)?;
+                let tempo = Tempo::from_bpm(bpm).map_err(|e| (ErrorCode::InvalidTempo, e.to_string()))?;
+                self.change(now, me, |seg, at| {
+                    seg.timeline = crate::timeline::Timeline { tempo, beat_origin: seg.position(at), time_origin: at };
+                });
+                Ok(())
+            }
+            ClientMsg::Meter { beats, unit, groups } => {
+                self.require_leader(me)?;
+                let meter = meter_from_wire(beats, unit, groups).map_err(|e| (ErrorCode::InvalidMeter, e.to_string()))?;
+                self.change(now, me, |seg, at| {
+                    let pos = seg.position(at);
+                    seg.timeline.beat_origin = pos;
+                    seg.timeline.time_origin = at;
+                    seg.meter = meter;
+                    seg.bar_origin = pos;
+                });
+                Ok(())
+            }
+            ClientMsg::Play { count_in } => {
+                self.require_leader(me)?;
+                if count_in > 8 {
+                    return Err((ErrorCode::InvalidPosition, format!("count-in of {count_in} bars; at most 8")));
+                }
+                if self.transport.latest().playing {
+                    return Ok(());
+                }
+                self.change(now, me, |seg, at| {
+                    let start = seg.timeline.beat_origin;
+                    let lead_in = Beats(seg.meter.bar_len().0 * i64::from(count_in));
+                    seg.playing = true;
+                    seg.song_start = start;
+                    seg.timeline.beat_origin = start - lead_in;
+                    seg.timeline.time_origin = at;
+                });
+                Ok(())
+            }
+            ClientMsg::Stop {} => {
+                self.require_leader(me)?;
+                if !self.transport.latest().playing {
+                    return Ok(());
+                }
+                self.change(now, me, |seg, at| {
+                    let pos = seg.position(at).max(seg.song_start);
+                    seg.playing = false;
+                    seg.timeline.beat_origin = pos;
+                    seg.timeline.time_origin = at;
+                });
+                Ok(())
+            }
+            ClientMsg::Seek { position } => {
+                self.require_leader(me)?;
+                if position.0 < 0 || position > Beats::whole(1_000_000) {
+                    return Err((ErrorCode::InvalidPosition, "the position must be 0 to 1 000 000 beats".into()));
+                }
+                self.change(now, me, |seg, at| {
+                    seg.timeline.beat_origin = position;
+                    seg.timeline.time_origin = at;
+                    seg.song_start = position;
+                });
+                Ok(())
+            }
+            ClientMsg::Sync {} => {
+                let snap = self.snapshot(now);
+                self.out.push_back(Output::Send(conn, ServerMsg::Snapshot(snap)));
+                Ok(())
+            }
+            ClientMsg::Ping { n, t0 } => {
+                let epoch = self.epoch;
+                self.out.push_back(Output::Send(conn, ServerMsg::Pong { n, t0, t1: now, t2: now, epoch }));
+                Ok(())
+            }
+            ClientMsg::Heartbeat { n } => {
+                self.out.push_back(Output::Send(conn, ServerMsg::Heartbeat { n }));
+                Ok(())
+            }
+            ClientMsg::SyncReport { rtt_us, error_us, synced } => {
+                if rtt_us < 0 || error_us < 0 {
+                    return Err((ErrorCode::Malformed, "rtt_us and error_us must not be negative".into()));
+                }
+                let interval = self.cfg.sync_report_interval;
+                let m = self.member_mut(me);
+                let flipped = m.p.sync.is_none_or(|s| s.synced != synced);
+                m.p.sync = Some(SyncQuality { rtt_us, error_us, synced });
+                let due = m.sync_broadcast_at.is_none_or(|t| now - t >= interval);
+                if flipped || due {
+                    m.sync_broadcast_at = Some(now);
+                    self.broadcast_participant(me);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The lead time for a change: enough for the slowest online member to hear of it first.
+    #[must_use]
+    pub fn lead_time(&self) -> Micros {
+        let worst_rtt = self
+            .members
+            .iter()
+            .filter(|m| m.conn.is_some())
+            .filter_map(|m| m.p.sync.map(|s| s.rtt_us + 2 * s.error_us))
+            .max()
+            .unwrap_or(0);
+        Micros((self.cfg.min_lead.0 + 2 * worst_rtt).min(self.cfg.max_lead.0))
+    }
+
+    /// Schedules a change on the next bar line at least one lead time ahead, and tells everyone.
+    fn change(&mut self, now: Micros, by: ParticipantId, edit: impl FnOnce(&mut Segment, Micros)) {
+        let lead = self.lead_time();
+        let at = self.transport.next_boundary(now + lead);
+        let mut seg = self.transport.latest().clone();
+        // Bring the copied segment up to `at` before editing, so edits see the position there.
+        let pos = seg.position(at);
+        seg.timeline.beat_origin = pos;
+        seg.timeline.time_origin = at;
+        seg.at = at;
+        edit(&mut seg, at);
+        self.transport.schedule(seg);
+        self.out.push_back(Output::Broadcast(ServerMsg::Transport {
+            transport: self.transport.clone(),
+            by: Some(by),
+            now,
+        }));
+    }
+
+    fn set_leader(&mut self, new: Option<ParticipantId>) {
+        let old = self.leader;
+        self.leader = new;
+        self.former_leader = None;
+        if let Some(o) = old {
+            self.member_mut(o).p.role = Role::Follower;
+            self.broadcast_participant(o);
+        }
+        if let Some(n) = new {
+            self.member_mut(n).p.role = Role::Leader;
+            self.broadcast_participant(n);
+        }
+        self.broadcast_stats();
+    }
+
+    fn require_leader(&self, me: ParticipantId) -> Result<(), Refusal> {
+        if self.leader == Some(me) {
+            Ok(())
+        } else {
+            Err((ErrorCode::NotLeader, "only the leader may do that".into()))
+        }
+    }
+
+    fn require_known(&self, id: ParticipantId) -> Result<(), Refusal> {
+        if self.members.iter().any(|m| m.p.id == id) {
+            Ok(())
+        } else {
+            Err((ErrorCode::UnknownParticipant, format!("no participant {id}")))
+        }
+    }
+
+    fn require_online(&self, id: ParticipantId) -> Result<(), Refusal> {
+        if self.members.iter().any(|m| m.p.id == id && m.conn.is_some()) {
+            Ok(())
+        } else {
+            Err((ErrorCode::UnknownParticipant, format!("no online participant {id}")))
+        }
+    }
+
+    fn member_mut(&mut self, id: ParticipantId) -> &mut Member {
+        self.members.iter_mut().find(|m| m.p.id == id).expect("participant ids are checked before use")
+    }
+
+    fn broadcast_participant(&mut self, id: ParticipantId) {
+        if let Some(m) = self.members.iter().find(|m| m.p.id == id) {
+            self.out.push_back(Output::Broadcast(ServerMsg::ParticipantUpdated { participant: m.p.clone() }));
+        }
+    }
+
+    fn broadcast_stats(&mut self) {
+        self.out.push_back(Output::Broadcast(ServerMsg::RoomStats(self.stats())));
+    }
+
+    /// The connections of online members, for the driver's broadcasts.
+    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.members.iter().filter_map(|m| m.conn)
+    }
+}
+
+/// The most characters in a name or instrument.
+pub const MAX_NAME_CHARS: usize = 40;
+
+fn clean_name(raw: &str, what: &str) -> Result<String, Refusal> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err((ErrorCode::InvalidName, format!("the {what} is empty")));
+    }
+    if s.chars().count() > MAX_NAME_CHARS {
+        return Err((ErrorCode::InvalidName, format!("the {what} is longer than {MAX_NAME_CHARS} characters")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err((ErrorCode::InvalidName, format!("the {what} has control characters")));
+    }
+    Ok(s.to_owned())
+}
+
+fn clean_instrument(raw: Option<&str>) -> Result<Option<String>, Refusal> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => clean_name(s, "instrument").map(Some),
+    }
+}
+
+fn clean_color(raw: &str) -> Result<String, Refusal> {
+    let ok = raw.len() == 7 && raw.starts_with('#') && raw[1..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok { Ok(raw.to_ascii_lowercase()) } else { Err((ErrorCode::InvalidName, "a colour is #rrggbb".into())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mirror::Mirror;
+    use std::collections::BTreeMap;
+
+    /// Drives a session in simulated time and routes its outputs to per-connection mirrors.
+    struct Harness {
+        s: Session,
+        now: Micros,
+        mirrors: BTreeMap<ConnId, Mirror>,
+        inbox: BTreeMap<ConnId, Vec<ServerMsg>>,
+        closed: Vec<ConnId>,
+        tokens: u64,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Harness {
+                s: Session::new("s1", "Rehearsal", 7, SessionConfig::default(), Micros(0)),
+                now: Micros::from_secs(1),
+                mirrors: BTreeMap::new(),
+                inbox: BTreeMap::new(),
+                closed: Vec::new(),
+                tokens: 0,
+            }
+        }
+
+        fn pump(&mut self) {
+            while let Some(o) = self.s.poll_output() {
+                match o {
+                    Output::Send(c, m) => self.deliver(c, &m),
+                    Output::Broadcast(m) => {
+                        let conns: Vec<_> = self.s.connections().collect();
+                        for c in conns {
+                            self.deliver(c, &m);
+                        }
+                    }
+                    Output::Close(c, _) => {
+                        self.closed.push(c);
+                        self.mirrors.remove(&c);
+                    }
+                }
+            }
+        }
+
+        fn deliver(&mut self, c: ConnId, m: &ServerMsg) {
+            self.inbox.entry(c).or_default().push(m.clone());
+            if let ServerMsg::Welcome { you, epoch, snapshot, .. } = m {
+                self.mirrors.insert(c, Mirror::from_welcome(*you, *epoch, snapshot.clone()));
+            } else if let Some(mir) = self.mirrors.get_mut(&c) {
+                mir.apply(m);
+            }
+        }
+
+        fn join(&mut self, c: ConnId, name: &str, leader: bool, resume: Option<String>) -> Option<String> {
+            self.tokens += 1;
+            let req = JoinRequest { name: name.into(), instrument: None, resume, leader };
+            self.s.handle_join(self.now, c, req, format!("token-{}", self.tokens));
+            self.pump();
+            self.inbox.get(&c)?.iter().rev().find_map(|m| match m {
+                ServerMsg::Welcome { resume, .. } => Some(resume.clone()),
+                _ => None,
+            })
+        }
+
+        fn drop_conn(&mut self, c: ConnId) {
+            self.mirrors.remove(&c);
+            self.s.handle_disconnect(self.now, c);
+            self.pump();
+        }
+
+        fn send(&mut self, c: ConnId, msg: ClientMsg) {
+            self.s.handle_input(self.now, c, msg);
+            self.pump();
+        }
+
+        fn advance(&mut self, d: Micros) {
+            self.now += d;
+            if self.s.poll_timeout().is_some_and(|t| t <= self.now) {
+                self.s.handle_timeout(self.now);
+            }
+            self.pump();
+        }
+
+        fn last_error(&self, c: ConnId) -> Option<ErrorCode> {
+            self.inbox.get(&c)?.iter().rev().find_map(|m| match m {
+                ServerMsg::Error { code, .. } => Some(*code),
+                _ => None,
+            })
+        }
+
+        fn assert_mirrors_agree(&self) {
+            let truth = self.s.snapshot(self.now);
+            for (c, m) in &self.mirrors {
+                assert_eq!(m.to_snapshot(self.now), truth, "mirror of connection {c} diverged");
+            }
+        }
+    }
+
+    #[test]
+    fn every_member_sees_the_same_participants_after_each_join_and_leave() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.assert_mirrors_agree();
+        h.join(2, "  Ben  ", false, None);
+        h.assert_mirrors_agree();
+        h.join(3, "Caro", false, None);
+        h.assert_mirrors_agree();
+        assert_eq!(h.mirrors[&2].participants.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["Ana", "Ben", "Caro"]);
+        // The newcomer itself is told of its own join.
+        assert!(h.inbox[&3].iter().any(|m| matches!(m, ServerMsg::ParticipantJoined { participant } if participant.name == "Caro")));
+        h.send(2, ClientMsg::Leave {});
+        assert_eq!(h.closed, vec![2]);
+        h.assert_mirrors_agree();
+        assert_eq!(h.s.stats().members, 2);
+    }
+
+    #[test]
+    fn resume_token_keeps_one_participant() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", false, None);
+        let tok = h.join(2, "Ben", false, None);
+        h.drop_conn(2);
+        assert_eq!(h.mirrors[&1].participants[1].connection, Connection::Away);
+        h.advance(Micros::from_secs(5));
+        h.join(3, "Ben", false, tok.clone());
+        h.assert_mirrors_agree();
+        assert_eq!(h.s.stats().members, 2);
+        assert!(h.inbox[&3].iter().any(|m| matches!(m, ServerMsg::Welcome { resumed: true, you: 2, .. })));
+        // A resume while the old connection is still open replaces it, still one participant.
+        h.join(4, "Ben", false, tok);
+        assert_eq!(h.closed, vec![3]);
+        assert_eq!(h.s.stats().members, 2);
+        assert_eq!(h.s.participant_of(4), Some(2));
+        h.s.handle_disconnect(h.now, 3); // the replaced connection's late close changes nothing
+        h.pump();
+        assert_eq!(h.s.stats().online, 2);
+    }
+
+    #[test]
+    fn follower_tempo_is_refused_and_changes_nothing() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.join(2, "Ben", false, None);
+        let before = h.s.transport().clone();
+        h.send(2, ClientMsg::Tempo { bpm: 90.0 });
+        assert_eq!(h.last_error(2), Some(ErrorCode::NotLeader));
+        assert_eq!(h.s.transport(), &before);
+        h.send(1, ClientMsg::Tempo { bpm: 5.0 });
+        assert_eq!(h.last_error(1), Some(ErrorCode::InvalidTempo));
+        assert_eq!(h.s.transport(), &before);
+        h.send(1, ClientMsg::Meter { beats: 7, unit: 3, groups: None });
+        assert_eq!(h.last_error(1), Some(ErrorCode::InvalidMeter));
+        h.send(1, ClientMsg::Tempo { bpm: 90.0 });
+        assert_eq!(h.s.transport().latest().timeline.tempo, Tempo(90_000));
+        h.assert_mirrors_agree();
+    }
+
+    #[test]
+    fn leader_drop_keeps_playing_frees_leadership_and_grace_returns_it() {
+        let mut h = Harness::new();
+        let tok = h.join(1, "Ana", true, None);
+        h.join(2, "Ben", false, None);
+        h.send(1, ClientMsg::Play { count_in: 0 });
+        h.advance(Micros::from_secs(1));
+        assert!(h.s.transport().segment_at(h.now).playing);
+        h.drop_conn(1);
+        assert!(h.s.transport().segment_at(h.now).playing, "the band keeps playing");
+        assert_eq!(h.s.stats().leader, None);
+        assert_eq!(h.mirrors[&2].stats.leader, None);
+        h.advance(Micros::from_secs(10));
+        h.join(3, "Ana", false, tok);
+        assert_eq!(h.s.stats().leader, Some(1), "the former leader takes leadership back");
+        h.assert_mirrors_agree();
+    }
+
+    #[test]
+    fn leader_grace_expires_and_others_may_claim_meanwhile() {
+        let mut h = Harness::new();
+        let tok = h.join(1, "Ana", true, None);
+        h.join(2, "Ben", false, None);
+        h.drop_conn(1);
+        h.send(2, ClientMsg::Claim {});
+        assert_eq!(h.s.stats().leader, Some(2));
+        h.join(3, "Ana", false, tok.clone());
+        assert_eq!(h.s.stats().leader, Some(2), "a claimed leadership is not taken back");
+        // A fresh case: nobody claims, and the grace period runs out.
+        let mut h = Harness::new();
+        let tok = h.join(1, "Ana", true, None);
+        h.drop_conn(1);
+        h.advance(Micros::from_secs(31));
+        h.join(3, "Ana", false, tok);
+        assert_eq!(h.s.stats().leader, None);
+    }
+
+    #[test]
+    fn away_participant_is_removed_after_resume_window() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", false, None);
+        h.join(2, "Ben", false, None);
+        h.drop_conn(2);
+        assert_eq!(h.s.poll_timeout(), Some(h.now + Micros::from_secs(120)));
+        h.advance(Micros::from_secs(119));
+        assert_eq!(h.s.stats().members, 2);
+        h.advance(Micros::from_secs(1));
+        assert_eq!(h.s.stats().members, 1);
+        assert!(h.inbox[&1].iter().any(|m| matches!(m, ServerMsg::ParticipantLeft { id: 2, .. })));
+        h.assert_mirrors_agree();
+    }
+
+    #[test]
+    fn tempo_change_while_playing_lands_on_next_bar() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.send(1, ClientMsg::Play { count_in: 1 });
+        let start = h.s.transport().latest().clone();
+        assert_eq!(start.at, h.now + Micros::from_millis(150), "starts one lead time ahead");
+        assert_eq!(start.timeline.beat_origin, Beats::whole(-4), "one bar of count-in");
+        h.advance(Micros::from_millis(2_900));
+        h.send(1, ClientMsg::Tempo { bpm: 60.0 });
+        let seg = h.s.transport().latest().clone();
+        let bar_pos = seg.timeline.beat_origin;
+        assert_eq!(bar_pos.0 % Beats::whole(4).0, 0, "lands on a bar line: {bar_pos:?}");
+        assert!(seg.at >= h.now + Micros::from_millis(150));
+        assert!(seg.at - h.now <= Micros::from_millis(150) + Micros::from_secs(2));
+        // Just before the boundary the old tempo holds; after it, the new one.
+        assert_eq!(h.s.transport().segment_at(seg.at - Micros(1)).timeline.tempo, Tempo(120_000));
+        assert_eq!(h.s.transport().segment_at(seg.at).timeline.tempo, Tempo(60_000));
+        // Position is continuous across the change.
+        let before = h.s.transport().position(seg.at - Micros(1));
+        let after = h.s.transport().position(seg.at);
+        assert!((after - before).0.abs() <= 3, "{before:?} {after:?}");
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        let mut h = Harness::new();
+        h.join(1, "   ", false, None);
+        assert_eq!(h.last_error(1), Some(ErrorCode::InvalidName));
+        h.join(2, &"x".repeat(41), false, None);
+        assert_eq!(h.last_error(2), Some(ErrorCode::InvalidName));
+        h.join(3, "bad\u{7}name", false, None);
+        assert_eq!(h.last_error(3), Some(ErrorCode::InvalidName));
+        assert_eq!(h.s.stats().members, 0);
+        h.join(4, &format!(" {} ", "é".repeat(40)), false, None);
+        assert_eq!(h.s.stats().members, 1);
+    }
+
+    #[test]
+    fn messages_before_join_are_refused() {
+        let mut h = Harness::new();
+        h.send(9, ClientMsg::Tempo { bpm: 100.0 });
+        assert_eq!(h.last_error(9), Some(ErrorCode::NotJoined));
+    }
+
+    #[test]
+    fn stop_lands_on_bar_and_play_resumes_there() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.send(1, ClientMsg::Play { count_in: 0 });
+        h.advance(Micros::from_millis(3_000));
+        h.send(1, ClientMsg::Stop {});
+        let stop = h.s.transport().latest().clone();
+        assert!(!stop.playing);
+        assert_eq!(stop.timeline.beat_origin, Beats::whole(8));
+        h.advance(Micros::from_secs(5));
+        h.send(1, ClientMsg::Play { count_in: 0 });
+        assert_eq!(h.s.transport().latest().timeline.beat_origin, Beats::whole(8));
+    }
+
+    #[test]
+    fn handover_and_access_are_leader_only() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.join(2, "Ben", false, None);
+        h.send(2, ClientMsg::SetAccess { participant: 1, access: Access::Viewer });
+        assert_eq!(h.last_error(2), Some(ErrorCode::NotLeader));
+        h.send(1, ClientMsg::SetAccess { participant: 2, access: Access::Viewer });
+        assert_eq!(h.mirrors[&2].me().unwrap().access, Access::Viewer);
+        h.send(1, ClientMsg::Handover { to: 9 });
+        assert_eq!(h.last_error(1), Some(ErrorCode::UnknownParticipant));
+        h.send(1, ClientMsg::Handover { to: 2 });
+        assert!(h.mirrors[&2].is_leader());
+        assert_eq!(h.mirrors[&1].me().unwrap().role, Role::Follower);
+        h.send(1, ClientMsg::Claim {});
+        assert_eq!(h.last_error(1), Some(ErrorCode::LeaderTaken));
+        h.assert_mirrors_agree();
+    }
+}

@@ -1,0 +1,375 @@
+//! The shared timeline: tempo, meter, and the mapping between host time and beats.
+//!
+//! A [`Timeline`] is Link's `{tempo, beat_origin, time_origin}`: at host time `time_origin` the
+//! position is `beat_origin`, and it advances at `tempo`. A [`Transport`] is a short schedule of
+//! [`Segment`]s: the one in effect now and the changes already scheduled for future bar
+//! boundaries, so that every device switches on the same beat. All arithmetic is integer
+//! (micro-beats, microseconds, milli-BPM) and exact up to rounding of one micro-unit.
+//!
+//! Choosing *when* a change lands (the lead time) is the session's business, not this file's.
+
+use crate::time::{Beats, Micros};
+use serde::{Deserialize, Serialize};
+
+/// The lowest tempo a session accepts, in BPM.
+pub const MIN_BPM: f64 = 20.0;
+/// The highest tempo a session accepts, in BPM.
+pub const MAX_BPM: f64 = 999.0;
+
+/// A tempo in milli-BPM (120 BPM is 120 000), counted in the meter's beat unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Tempo(pub u32);
+
+impl Tempo {
+    /// Checks and converts a tempo given in BPM.
+    ///
+    /// # Errors
+    /// Returns [`TimelineError::Tempo`] unless `bpm` is finite and within 20–999 BPM.
+    pub fn from_bpm(bpm: f64) -> Result<Self, TimelineError> {
+        if !bpm.is_finite() || !(MIN_BPM..=MAX_BPM).contains(&bpm) {
+            return Err(TimelineError::Tempo(bpm));
+        }
+        Ok(Tempo((bpm * 1000.0).round() as u32))
+    }
+
+    /// The tempo in BPM.
+    #[must_use]
+    pub fn bpm(self) -> f64 {
+        f64::from(self.0) / 1000.0
+    }
+
+    /// The duration of one beat.
+    #[must_use]
+    pub fn beat_len(self) -> Micros {
+        Micros((60_000_000_000i64 + i64::from(self.0) / 2) / i64::from(self.0))
+    }
+}
+
+impl Default for Tempo {
+    fn default() -> Self {
+        Tempo(120_000)
+    }
+}
+
+/// A time signature with its accent grouping.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Meter {
+    /// Beats per bar (the numerator).
+    pub beats: u8,
+    /// The note value that gets one beat (the denominator): 1, 2, 4, 8, 16 or 32.
+    pub unit: u8,
+    /// How the bar's beats group, e.g. `[2, 2, 3]` for a 7/8 counted 1-2 1-2 1-2-3. The first beat
+    /// of each group is accented; the bar's first beat is the downbeat. Sums to `beats`.
+    pub groups: Vec<u8>,
+}
+
+impl Meter {
+    /// Builds a meter with its usual accent grouping.
+    ///
+    /// # Errors
+    /// Returns [`TimelineError::Meter`] for 0 or more than 32 beats, or a unit that is not a
+    /// power of two from 1 to 32.
+    pub fn new(beats: u8, unit: u8) -> Result<Self, TimelineError> {
+        let groups = Self::default_groups(beats, unit);
+        Self::with_groups(beats, unit, groups)
+    }
+
+    /// Builds a meter with an explicit accent grouping.
+    ///
+    /// # Errors
+    /// Returns [`TimelineError::Meter`] if the meter is not sensible or the groups are empty,
+    /// contain a zero, or do not sum to `beats`.
+    pub fn with_groups(beats: u8, unit: u8, groups: Vec<u8>) -> Result<Self, TimelineError> {
+        let bad = |why: &str| TimelineError::Meter(format!("{beats}/{unit}: {why}"));
+        if beats == 0 || beats > 32 {
+            return Err(bad("beats per bar must be 1 to 32"));
+        }
+        if !matches!(unit, 1 | 2 | 4 | 8 | 16 | 32) {
+            return Err(bad("the beat unit must be 1, 2, 4, 8, 16 or 32"));
+        }
+        if groups.is_empty() || groups.contains(&0) {
+            return Err(bad("accent groups must be non-empty and positive"));
+        }
+        if groups.iter().map(|&g| u32::from(g)).sum::<u32>() != u32::from(beats) {
+            return Err(bad("accent groups must add up to the beats per bar"));
+        }
+        Ok(Meter { beats, unit, groups })
+    }
+
+    /// The conventional grouping: compound meters (6/8, 9/8, 12/8) in threes, 5 as 3+2, 7 as
+    /// 2+2+3 in eighths, and otherwise one group per bar.
+    #[must_use]
+    pub fn default_groups(beats: u8, unit: u8) -> Vec<u8> {
+        match (beats, unit) {
+            (6 | 9 | 12, 8 | 16) => vec![3; usize::from(beats / 3)],
+            (5, 8 | 16) => vec![3, 2],
+            (7, 8 | 16) => vec![2, 2, 3],
+            (b, _) => vec![b.max(1)],
+        }
+    }
+
+    /// The length of one bar.
+    #[must_use]
+    pub fn bar_len(&self) -> Beats {
+        Beats::whole(i64::from(self.beats))
+    }
+
+    /// How strongly the beat at `index` (0-based within the bar) is accented.
+    #[must_use]
+    pub fn accent(&self, index: u8) -> Accent {
+        if index == 0 {
+            return Accent::Downbeat;
+        }
+        let mut start = 0u8;
+        for &g in &self.groups {
+            if index == start {
+                return Accent::Group;
+            }
+            start = start.saturating_add(g);
+        }
+        Accent::Beat
+    }
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        Meter { beats: 4, unit: 4, groups: vec![4] }
+    }
+}
+
+impl std::fmt::Display for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.beats, self.unit)
+    }
+}
+
+/// How a click sounds relative to its neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Accent {
+    /// The first beat of the bar.
+    Downbeat,
+    /// The first beat of an accent group inside the bar.
+    Group,
+    /// Any other beat.
+    Beat,
+}
+
+/// Link's timeline: position `beat_origin` at host time `time_origin`, advancing at `tempo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// The tempo the position advances at.
+    pub tempo: Tempo,
+    /// The position at `time_origin`.
+    pub beat_origin: Beats,
+    /// The host time at which the position is `beat_origin`.
+    pub time_origin: Micros,
+}
+
+impl Timeline {
+    /// The position at host time `t`.
+    #[must_use]
+    pub fn to_beats(&self, t: Micros) -> Beats {
+        let dt = i128::from(t.0 - self.time_origin.0);
+        // micro-beats = µs * milli-BPM / 60 000; rounded to nearest, ties away from zero.
+        let num = dt * i128::from(self.tempo.0);
+        Beats(self.beat_origin.0 + div_round(num, 60_000) as i64)
+    }
+
+    /// The host time at which the position is `b`.
+    #[must_use]
+    pub fn from_beats(&self, b: Beats) -> Micros {
+        let db = i128::from(b.0 - self.beat_origin.0);
+        let num = db * 60_000;
+        Micros(self.time_origin.0 + div_round(num, i128::from(self.tempo.0)) as i64)
+    }
+}
+
+fn div_round(num: i128, den: i128) -> i128 {
+    let q = num.div_euclid(den);
+    let r = num.rem_euclid(den);
+    if 2 * r >= den { q + 1 } else { q }
+}
+
+/// The transport state from host time `at` on, until the next segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// The host time this segment takes effect.
+    pub at: Micros,
+    /// Whether the metronome runs. When stopped the position stays at `timeline.beat_origin`.
+    pub playing: bool,
+    /// Position against host time.
+    pub timeline: Timeline,
+    /// The meter in effect.
+    pub meter: Meter,
+    /// A position where a bar starts, so bar lines fall at `bar_origin + k * bar_len`.
+    pub bar_origin: Beats,
+    /// Positions before this one are count-in: clicked, but not part of the song.
+    pub song_start: Beats,
+}
+
+impl Segment {
+    /// The position at host time `t`, which must not be before `at` for a meaningful answer.
+    #[must_use]
+    pub fn position(&self, t: Micros) -> Beats {
+        if self.playing { self.timeline.to_beats(t) } else { self.timeline.beat_origin }
+    }
+
+    /// The first bar line at or after position `b`.
+    #[must_use]
+    pub fn next_bar(&self, b: Beats) -> Beats {
+        b.ceil_to(self.bar_origin, self.meter.bar_len())
+    }
+}
+
+/// What the transport does: the segment in effect and any scheduled ones, in time order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transport {
+    /// At least one segment; the first is in effect (or was, before the next took over).
+    pub segments: Vec<Segment>,
+}
+
+impl Transport {
+    /// A stopped transport at position zero, 120 BPM in 4/4.
+    #[must_use]
+    pub fn new(now: Micros) -> Self {
+        Transport {
+            segments: vec![Segment {
+                at: now,
+                playing: false,
+                timeline: Timeline { tempo: Tempo::default(), beat_origin: Beats::ZERO, time_origin: now },
+                meter: Meter::default(),
+                bar_origin: Beats::ZERO,
+                song_start: Beats::ZERO,
+            }],
+        }
+    }
+
+    /// The segment in effect at host time `t`.
+    #[must_use]
+    pub fn segment_at(&self, t: Micros) -> &Segment {
+        self.segments.iter().rev().find(|s| s.at <= t).unwrap_or(&self.segments[0])
+    }
+
+    /// The last scheduled segment: what the transport will be once every change has landed.
+    #[must_use]
+    pub fn latest(&self) -> &Segment {
+        self.segments.last().expect("a transport always has a segment")
+    }
+
+    /// The position at host time `t`.
+    #[must_use]
+    pub fn position(&self, t: Micros) -> Beats {
+        self.segment_at(t).position(t)
+    }
+
+    /// Drops segments that have been superseded by `now`.
+    pub fn prune(&mut self, now: Micros) {
+        while self.segments.len() > 1 && self.segments[1].at <= now {
+            self.segments.remove(0);
+        }
+    }
+
+    /// The earliest host time at or after `not_before` at which a change may land: the next bar
+    /// line of the latest segment when it is playing, or `not_before` itself when it is stopped.
+    #[must_use]
+    pub fn next_boundary(&self, not_before: Micros) -> Micros {
+        let last = self.latest();
+        let t = not_before.max(last.at);
+        if !last.playing {
+            return t;
+        }
+        let bar = last.next_bar(last.timeline.to_beats(t));
+        let at = last.timeline.from_beats(bar);
+        // Rounding can put the bar line a microsecond before `t`; then take the next one.
+        if at < t { last.timeline.from_beats(bar + last.meter.bar_len()) } else { at }
+    }
+
+    /// Schedules `seg` to land at `seg.at`, replacing any scheduled segment at or after it.
+    pub fn schedule(&mut self, seg: Segment) {
+        self.segments.retain(|s| s.at < seg.at);
+        self.segments.push(seg);
+    }
+
+    /// The next host time after `now` at which the schedule changes, if any.
+    #[must_use]
+    pub fn next_change(&self, now: Micros) -> Option<Micros> {
+        self.segments.iter().map(|s| s.at).find(|&at| at > now)
+    }
+}
+
+/// Why a tempo or meter was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TimelineError {
+    /// The tempo is outside 20–999 BPM or not a number.
+    #[error("tempo {0} BPM is outside 20 to 999 BPM")]
+    Tempo(f64),
+    /// The meter is not one a musician could play.
+    #[error("meter {0}")]
+    Meter(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tl(bpm: f64) -> Timeline {
+        Timeline { tempo: Tempo::from_bpm(bpm).unwrap(), beat_origin: Beats::ZERO, time_origin: Micros(1_000) }
+    }
+
+    #[test]
+    fn one_beat_at_120_bpm_is_half_a_second() {
+        let t = tl(120.0);
+        assert_eq!(t.to_beats(Micros(501_000)), Beats::whole(1));
+        assert_eq!(t.from_beats(Beats::whole(3)), Micros(1_501_000));
+        assert_eq!(Tempo::from_bpm(120.0).unwrap().beat_len(), Micros(500_000));
+    }
+
+    #[test]
+    fn beats_and_time_round_trip_within_one_unit() {
+        for bpm in [20.0, 61.7, 97.0, 120.0, 133.333, 999.0] {
+            let t = tl(bpm);
+            for us in [-7_777_777i64, 0, 1, 999_999, 3_600_000_000] {
+                let b = t.to_beats(Micros(us));
+                let back = t.from_beats(b);
+                // One micro-beat is at most 60/20 µs = 3 µs at 20 BPM.
+                assert!((back.0 - us).abs() <= 3, "{bpm} {us} {back:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tempo_outside_range_is_refused() {
+        assert!(Tempo::from_bpm(19.99).is_err());
+        assert!(Tempo::from_bpm(1000.0).is_err());
+        assert!(Tempo::from_bpm(f64::NAN).is_err());
+        assert!(Tempo::from_bpm(20.0).is_ok());
+        assert!(Tempo::from_bpm(999.0).is_ok());
+    }
+
+    #[test]
+    fn meters_validate_and_group() {
+        assert_eq!(Meter::new(7, 8).unwrap().groups, vec![2, 2, 3]);
+        assert_eq!(Meter::new(6, 8).unwrap().groups, vec![3, 3]);
+        assert!(Meter::new(0, 4).is_err());
+        assert!(Meter::new(4, 3).is_err());
+        assert!(Meter::new(33, 4).is_err());
+        assert!(Meter::with_groups(7, 8, vec![3, 3]).is_err());
+        let m = Meter::new(7, 8).unwrap();
+        let accents: Vec<_> = (0..7).map(|i| m.accent(i)).collect();
+        use Accent::*;
+        assert_eq!(accents, vec![Downbeat, Beat, Group, Beat, Group, Beat, Beat]);
+    }
+
+    #[test]
+    fn change_while_playing_lands_on_next_bar_line() {
+        let mut tr = Transport::new(Micros(0));
+        let mut seg = tr.latest().clone();
+        seg.playing = true;
+        tr.schedule(seg);
+        // 120 BPM 4/4: bars every 2 s. At 2.1 s the next bar line is 4 s.
+        assert_eq!(tr.next_boundary(Micros(2_100_000)), Micros(4_000_000));
+        assert_eq!(tr.next_boundary(Micros(4_000_000)), Micros(4_000_000));
+    }
+}
