@@ -1,7 +1,7 @@
 //! A member's mirror of the session state, kept identical to the server's by applying every
 //! server message in order. Used by the client library, the CLI and (ported) the web UI.
 
-use crate::protocol::{Participant, ParticipantId, RoomStats, ServerMsg, Snapshot};
+use crate::protocol::{Connection, Participant, ParticipantId, Role, RoomStats, ServerMsg, Snapshot};
 use crate::time::Micros;
 use crate::timeline::Transport;
 
@@ -67,16 +67,17 @@ impl Mirror {
                     Some(p) => *p = participant.clone(),
                     None => self.participants.push(participant.clone()),
                 }
+                self.recount();
                 c.participants = true;
             }
             ServerMsg::ParticipantLeft { id, .. } => {
                 self.participants.retain(|p| p.id != *id);
+                self.recount();
                 c.participants = true;
             }
-            ServerMsg::RoomStats(s) => {
-                self.stats = *s;
-                c.participants = true;
-            }
+            // The counts follow from the participant list, which is already up to date; the
+            // message matters to members that keep no list.
+            ServerMsg::RoomStats(_) => {}
             ServerMsg::Transport { transport, .. } => {
                 self.transport = transport.clone();
                 c.transport = true;
@@ -84,6 +85,16 @@ impl Mirror {
             ServerMsg::Pong { .. } | ServerMsg::Heartbeat { .. } | ServerMsg::Error { .. } => {}
         }
         c
+    }
+
+    /// Recomputes the counts and leader from the participant list, so that they never disagree
+    /// with it between a participant message and the `room_stats` that follows.
+    fn recount(&mut self) {
+        self.stats = RoomStats {
+            members: self.participants.len() as u32,
+            online: self.participants.iter().filter(|p| p.connection == Connection::Online).count() as u32,
+            leader: self.participants.iter().find(|p| p.role == Role::Leader).map(|p| p.id),
+        };
     }
 
     /// This member as the server sees it.

@@ -1,0 +1,93 @@
+//! The control commands `bandsync join` reads from stdin, one per line.
+
+use bandsync_core::protocol::ParticipantId;
+use bandsync_core::{Beats, ClientMsg};
+
+/// A parsed stdin line.
+#[derive(Debug, PartialEq)]
+pub enum Line {
+    /// Send this to the server.
+    Send(ClientMsg),
+    /// Leave and exit.
+    Quit,
+    /// Nothing to do (a blank line or a comment).
+    Nothing,
+}
+
+/// The commands, for the help text and error messages.
+pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | claim | release | handover ID | sync | quit";
+
+/// Parses one line.
+///
+/// # Errors
+/// A message naming the problem and the accepted commands.
+pub fn parse(line: &str) -> Result<Line, String> {
+    let mut it = line.split_whitespace();
+    let Some(cmd) = it.next() else { return Ok(Line::Nothing) };
+    if cmd.starts_with('#') {
+        return Ok(Line::Nothing);
+    }
+    let arg = it.next();
+    if it.next().is_some() {
+        return Err(format!("too many words in {line:?}; commands: {HELP}"));
+    }
+    let need = |what: &str| arg.ok_or_else(|| format!("{cmd} needs {what}"));
+    let msg = match cmd {
+        "tempo" => {
+            let bpm = need("a tempo in BPM")?.parse::<f64>().map_err(|_| "tempo needs a number, e.g. tempo 132")?;
+            ClientMsg::Tempo { bpm }
+        }
+        "meter" => {
+            let (n, d) = need("a meter like 7/8")?.split_once('/').ok_or("meter needs N/D, e.g. meter 7/8")?;
+            let beats = n.parse().map_err(|_| "meter needs N/D with N from 1 to 32")?;
+            let unit = d.parse().map_err(|_| "meter needs N/D with D a power of two")?;
+            ClientMsg::Meter { beats, unit, groups: None }
+        }
+        "play" => {
+            let count_in = arg.map(str::parse).transpose().map_err(|_| "play takes a count-in in bars, 0 to 8")?;
+            ClientMsg::Play { count_in: count_in.unwrap_or(0) }
+        }
+        "stop" => ClientMsg::Stop {},
+        "seek" => {
+            let b = need("a position in beats")?.parse::<f64>().map_err(|_| "seek needs a beat number, e.g. seek 16")?;
+            ClientMsg::Seek { position: Beats::from_f64(b).ok_or("seek needs a finite beat number")? }
+        }
+        "claim" => ClientMsg::Claim {},
+        "release" => ClientMsg::Release {},
+        "handover" => {
+            let to: ParticipantId = need("a participant id")?.parse().map_err(|_| "handover needs a participant id")?;
+            ClientMsg::Handover { to }
+        }
+        "sync" => ClientMsg::Sync {},
+        "quit" | "exit" | "leave" => return Ok(Line::Quit),
+        other => return Err(format!("unknown command {other:?}; commands: {HELP}")),
+    };
+    if arg.is_some() && matches!(msg, ClientMsg::Stop {} | ClientMsg::Claim {} | ClientMsg::Release {} | ClientMsg::Sync {}) {
+        return Err(format!("{cmd} takes no argument"));
+    }
+    Ok(Line::Send(msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_commands() {
+        assert_eq!(parse("tempo 132").unwrap(), Line::Send(ClientMsg::Tempo { bpm: 132.0 }));
+        assert_eq!(parse("meter 7/8").unwrap(), Line::Send(ClientMsg::Meter { beats: 7, unit: 8, groups: None }));
+        assert_eq!(parse("play").unwrap(), Line::Send(ClientMsg::Play { count_in: 0 }));
+        assert_eq!(parse("play 2").unwrap(), Line::Send(ClientMsg::Play { count_in: 2 }));
+        assert_eq!(parse("seek 16").unwrap(), Line::Send(ClientMsg::Seek { position: Beats::whole(16) }));
+        assert_eq!(parse("  quit ").unwrap(), Line::Quit);
+        assert_eq!(parse("").unwrap(), Line::Nothing);
+    }
+
+    #[test]
+    fn bad_lines_are_explained() {
+        assert!(parse("tempo fast").unwrap_err().contains("number"));
+        assert!(parse("meter 7").unwrap_err().contains("N/D"));
+        assert!(parse("dance").unwrap_err().contains("commands"));
+        assert!(parse("stop now").unwrap_err().contains("no argument"));
+    }
+}

@@ -1,0 +1,89 @@
+//! `bandsync host`: a peer server with one session, printing its join link.
+
+use crate::output::emit;
+use bandsync_server::{RunningServer, ServerConfig};
+use clap::Args;
+use serde_json::json;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Options of `bandsync host`.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "0.0.0.0:7878")]
+    pub bind: SocketAddr,
+    /// The session's name, shown to members.
+    #[arg(long, default_value = "Rehearsal")]
+    pub name: String,
+    /// Do not advertise the session on the LAN over mDNS. (mDNS advertising is not built yet, so
+    /// today nothing is advertised either way.)
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// Run without any window; the CLI is always headless, so this is accepted for scripts.
+    #[arg(long)]
+    pub headless: bool,
+    /// Print one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// When the address cannot be bound or the session cannot be created.
+pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
+    let server = RunningServer::start(a.bind, ServerConfig::default()).await?;
+    let session = server.hub.create_session(&a.name)?;
+    let info = session.info();
+    let url_ip = advertised_ip(server.addr.ip());
+    let url = format!("http://{}/s/{}", SocketAddr::new(url_ip, server.addr.port()), info.id);
+    let ev = json!({
+        "event": "hosting",
+        "session": info.id,
+        "name": info.name,
+        "url": url,
+        "addr": server.addr.to_string(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "protocol": bandsync_core::PROTOCOL_VERSION,
+        "mdns": false,
+    });
+    emit(a.json, &ev, || {
+        format!(
+            "Hosting \"{}\" (session {}) on {}\nJoin link: {url}\nPress Ctrl-C to stop.",
+            info.name, info.id, server.addr
+        )
+    });
+    wait_for_signal().await;
+    server.shutdown().await?;
+    emit(a.json, &json!({"event": "stopped"}), || "Stopped.".into());
+    Ok(0)
+}
+
+/// The address to put in the join link: the bound one, or for a wildcard bind the first LAN
+/// address (loopback when there is none).
+fn advertised_ip(bound: IpAddr) -> IpAddr {
+    if !bound.is_unspecified() {
+        return bound;
+    }
+    if_addrs::get_if_addrs()
+        .ok()
+        .and_then(|ifs| ifs.into_iter().find(|i| !i.is_loopback() && i.ip().is_ipv4()).map(|i| i.ip()))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+pub(crate) async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+

@@ -1,0 +1,212 @@
+//! `bandsync join`: follow a session, print its events, and send control commands from stdin.
+
+use crate::commands::{self, Line};
+use crate::exit;
+use crate::output::emit;
+use bandsync_client::backoff::Backoff;
+use bandsync_client::{Client, ClientOptions, Event, JoinTarget};
+use bandsync_core::protocol::{Participant, Role, RoomStats};
+use bandsync_core::{Micros, Transport};
+use clap::Args;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+
+/// Options of `bandsync join`.
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// The join link the host printed (http://HOST:PORT/s/SESSION).
+    pub url: String,
+    /// Your name, as the band sees it.
+    #[arg(long)]
+    pub name: String,
+    /// What you play.
+    #[arg(long)]
+    pub instrument: Option<String>,
+    /// Claim leadership on join, if it is free.
+    #[arg(long)]
+    pub leader: bool,
+    /// Print one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Leave after this many seconds.
+    #[arg(long = "for", value_name = "SECONDS")]
+    pub for_secs: Option<f64>,
+    /// Give up (exit 4) when the connection has been down this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub retry_for: f64,
+}
+
+/// Runs until `quit`, `--for` elapses, Ctrl-C, refusal (3) or loss (4).
+///
+/// # Errors
+/// Only for an unreadable join link.
+pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
+    let target = JoinTarget::parse(&a.url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut opts = ClientOptions::new(target, a.name.clone());
+    opts.instrument = a.instrument.clone();
+    opts.leader = a.leader;
+    opts.backoff = Backoff { give_up_after: secs(a.retry_for), ..Backoff::default() };
+    let mut client = Client::spawn(opts);
+    let j = a.json;
+
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let deadline = a.for_secs.map(|s| tokio::time::Instant::now() + secs(s));
+    let timer = async move {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(timer);
+    let signal = crate::host::wait_for_signal();
+    tokio::pin!(signal);
+    let mut leaving = false;
+
+    loop {
+        tokio::select! {
+            ev = client.next_event() => {
+                let Some(ev) = ev else { return Ok(0) };
+                if let Some(code) = print_event(j, &ev) {
+                    return Ok(code);
+                }
+            }
+            line = stdin.next_line(), if stdin_open => match line {
+                Ok(Some(l)) => match commands::parse(&l) {
+                    Ok(Line::Send(m)) => client.send(m),
+                    Ok(Line::Quit) => { leave(&client, &mut leaving); }
+                    Ok(Line::Nothing) => {}
+                    Err(msg) => emit(j, &json!({"event": "error", "code": "usage", "message": msg}), || format!("error: {msg}")),
+                },
+                // End of input is not a request to leave: a follower often has no stdin at all.
+                Ok(None) | Err(_) => stdin_open = false,
+            },
+            () = &mut timer, if !leaving => leave(&client, &mut leaving),
+            () = &mut signal, if !leaving => leave(&client, &mut leaving),
+        }
+    }
+}
+
+fn leave(client: &Client, leaving: &mut bool) {
+    if !*leaving {
+        *leaving = true;
+        client.leave();
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+/// Prints an event; returns the exit code when the event ends the program.
+fn print_event(j: bool, ev: &Event) -> Option<u8> {
+    match ev {
+        Event::Joined { you, session, name, resumed } => {
+            let v = json!({"event": "joined", "you": you, "session": session, "name": name, "resumed": resumed});
+            emit(j, &v, || format!("Joined \"{name}\" (session {session}) as participant {you}{}", if *resumed { ", resumed" } else { "" }));
+        }
+        Event::Participants { participants, stats } => {
+            emit(j, &participants_json(participants, stats), || participants_line(participants));
+        }
+        Event::Transport { transport, now } => {
+            let v = state_json(transport, *now);
+            emit(j, &v, || state_line(&v));
+        }
+        Event::Error { code, message, about } => {
+            let v = json!({"event": "error", "code": code, "message": message, "about": about});
+            emit(j, &v, || format!("error {code}: {message}"));
+        }
+        Event::Disconnected { reason } => {
+            emit(j, &json!({"event": "disconnected", "reason": reason}), || format!("Disconnected: {reason}"));
+        }
+        Event::Reconnecting { attempt, delay } => {
+            let ms = delay.as_millis() as u64;
+            let v = json!({"event": "reconnecting", "attempt": attempt, "delay_ms": ms});
+            emit(j, &v, || format!("Reconnecting in {ms} ms (attempt {attempt})"));
+        }
+        Event::Refused { code, message } => {
+            let v = json!({"event": "error", "code": code, "message": message, "fatal": true});
+            emit(j, &v, || format!("Refused ({code}): {message}"));
+            return Some(exit::REFUSED);
+        }
+        Event::Lost { reason } => {
+            emit(j, &json!({"event": "lost", "reason": reason}), || format!("Connection lost for good: {reason}"));
+            return Some(exit::LOST);
+        }
+        Event::Left => {
+            emit(j, &json!({"event": "left"}), || "Left the session.".into());
+            return Some(0);
+        }
+    }
+    None
+}
+
+fn participants_json(ps: &[Participant], stats: &RoomStats) -> Value {
+    json!({
+        "event": "participants",
+        "participants": ps,
+        "leader": stats.leader,
+        "members": stats.members,
+        "online": stats.online,
+    })
+}
+
+fn participants_line(ps: &[Participant]) -> String {
+    let names: Vec<String> = ps
+        .iter()
+        .map(|p| {
+            let mut s = p.name.clone();
+            if p.role == Role::Leader {
+                s.push_str(" (leader)");
+            }
+            if p.connection == bandsync_core::protocol::Connection::Away {
+                s.push_str(" (away)");
+            }
+            s
+        })
+        .collect();
+    format!("Participants: {}", names.join(", "))
+}
+
+/// The `state` event: the transport at the server's `now`, plus changes scheduled after it.
+pub fn state_json(tr: &Transport, now: Micros) -> Value {
+    let cur = tr.segment_at(now);
+    let pos = cur.position(now);
+    let pending: Vec<Value> = tr
+        .segments
+        .iter()
+        .filter(|s| s.at > now)
+        .map(|s| {
+            json!({
+                "at": s.at.0,
+                "tempo": s.timeline.tempo.bpm(),
+                "meter": s.meter.to_string(),
+                "playing": s.playing,
+                "position": s.timeline.beat_origin.as_f64(),
+            })
+        })
+        .collect();
+    json!({
+        "event": "state",
+        "tempo": cur.timeline.tempo.bpm(),
+        "meter": cur.meter.to_string(),
+        "playing": cur.playing,
+        "position": pos.as_f64(),
+        "now": now.0,
+        "pending": pending,
+    })
+}
+
+fn state_line(v: &Value) -> String {
+    let mut s = format!(
+        "State: {} BPM {} {} at beat {:.2}",
+        v["tempo"], v["meter"].as_str().unwrap_or("?"),
+        if v["playing"] == true { "playing" } else { "stopped" },
+        v["position"].as_f64().unwrap_or(0.0)
+    );
+    if let Some(p) = v["pending"].as_array().filter(|p| !p.is_empty()) {
+        s.push_str(&format!(" ({} change(s) scheduled)", p.len()));
+    }
+    s
+}

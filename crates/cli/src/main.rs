@@ -1,0 +1,65 @@
+//! `bandsync`: host and join BandSync sessions from a terminal. Headless and scriptable: with
+//! `--json` every event is one JSON object per line. Exit codes: 0 ok, 2 usage, 3 refused,
+//! 4 connection lost for good.
+
+mod commands;
+mod host;
+mod join;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Keep a band in time: host or join a BandSync session.
+#[derive(Debug, Parser)]
+#[command(name = "bandsync", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run a peer server hosting one session, and print its join link.
+    Host(host::HostArgs),
+    /// Join a session by its link, follow it, and control it from stdin.
+    Join(join::JoinArgs),
+}
+
+/// Exit codes scripts can rely on.
+pub mod exit {
+    /// The server refused the join (unknown session, unsupported version, full, bad name).
+    pub const REFUSED: u8 = 3;
+    /// The connection was lost and could not be re-established.
+    pub const LOST: u8 = 4;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = match &cli.cmd {
+        Cmd::Host(a) => a.json,
+        Cmd::Join(a) => a.json,
+    };
+    init_logging(json);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = rt.block_on(async {
+        match cli.cmd {
+            Cmd::Host(a) => host::run(a).await,
+            Cmd::Join(a) => join::run(a).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            output::fatal(json, &format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(json: bool) {
+    let default = if json { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BANDSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

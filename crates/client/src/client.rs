@@ -1,0 +1,388 @@
+//! The connection task: connect, join, mirror, reconnect.
+//!
+//! [`Client::spawn`] starts a task that owns the WebSocket. The caller sends [`ClientMsg`]s with
+//! [`Client::send`] and reads [`Event`]s from [`Client::next_event`]. When the connection drops
+//! the task reconnects with [`Backoff`] and joins again with its resume token, so the server keeps
+//! it as the same participant; when the server refuses the join (unknown session, unsupported
+//! version, full) it stops with [`Event::Refused`]; when it cannot get back in time it stops with
+//! [`Event::Lost`].
+
+use crate::backoff::Backoff;
+use crate::target::JoinTarget;
+use bandsync_core::protocol::{ErrorCode, PROTOCOL_VERSION, Participant, ParticipantId, RoomStats};
+use bandsync_core::timeline::Transport;
+use bandsync_core::{ClientMsg, Micros, Mirror, ServerMsg};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How to join.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Where.
+    pub target: JoinTarget,
+    /// Display name.
+    pub name: String,
+    /// Instrument.
+    pub instrument: Option<String>,
+    /// Claim leadership on join.
+    pub leader: bool,
+    /// Reconnect policy.
+    pub backoff: Backoff,
+    /// How often to send a heartbeat when nothing else was sent.
+    pub heartbeat: Duration,
+    /// Silence from the server after which the connection counts as dead.
+    pub idle_timeout: Duration,
+}
+
+impl ClientOptions {
+    /// Options with the usual timings.
+    #[must_use]
+    pub fn new(target: JoinTarget, name: impl Into<String>) -> Self {
+        ClientOptions {
+            target,
+            name: name.into(),
+            instrument: None,
+            leader: false,
+            backoff: Backoff::default(),
+            heartbeat: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Joined (or re-joined) the session.
+    Joined {
+        /// Our participant id.
+        you: ParticipantId,
+        /// The session id.
+        session: String,
+        /// The session name.
+        name: String,
+        /// Whether the server resumed our earlier participant.
+        resumed: bool,
+    },
+    /// The participant list or room stats changed.
+    Participants {
+        /// Everyone, in join order.
+        participants: Vec<Participant>,
+        /// Counts and leader.
+        stats: RoomStats,
+    },
+    /// The transport schedule changed.
+    Transport {
+        /// The schedule.
+        transport: Transport,
+        /// Host time when the server sent it.
+        now: Micros,
+    },
+    /// The server refused something we sent; nothing changed.
+    Error {
+        /// The stable code.
+        code: ErrorCode,
+        /// The explanation.
+        message: String,
+        /// The refused message's type.
+        about: Option<String>,
+    },
+    /// The connection dropped; a reconnect follows.
+    Disconnected {
+        /// Why.
+        reason: String,
+    },
+    /// Waiting before reconnect attempt `attempt`.
+    Reconnecting {
+        /// 1-based.
+        attempt: u32,
+        /// The wait.
+        delay: Duration,
+    },
+    /// The server refused the join for good. The task has ended.
+    Refused {
+        /// The stable code.
+        code: ErrorCode,
+        /// The explanation.
+        message: String,
+    },
+    /// The connection could not be re-established in time. The task has ended.
+    Lost {
+        /// The last failure.
+        reason: String,
+    },
+    /// We left the session. The task has ended.
+    Left,
+}
+
+enum Cmd {
+    Send(ClientMsg),
+    Leave,
+}
+
+/// A running member connection.
+#[derive(Debug)]
+pub struct Client {
+    cmd: mpsc::UnboundedSender<Cmd>,
+    events: mpsc::UnboundedReceiver<Event>,
+    mirror: Arc<Mutex<Option<Mirror>>>,
+}
+
+impl std::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cmd::Send(m) => write!(f, "Send({})", m.kind()),
+            Cmd::Leave => f.write_str("Leave"),
+        }
+    }
+}
+
+impl Client {
+    /// Starts the connection task. Must be called inside a tokio runtime.
+    #[must_use]
+    pub fn spawn(opts: ClientOptions) -> Self {
+        let (cmd, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, events) = mpsc::unbounded_channel();
+        let mirror = Arc::new(Mutex::new(None));
+        tokio::spawn(run(opts, cmd_rx, ev_tx, mirror.clone()));
+        Client { cmd, events, mirror }
+    }
+
+    /// Sends a message to the server. While disconnected the message is dropped and an
+    /// [`Event::Error`] says so.
+    pub fn send(&self, msg: ClientMsg) {
+        let _ = self.cmd.send(Cmd::Send(msg));
+    }
+
+    /// Leaves the session and ends the task; [`Event::Left`] follows.
+    pub fn leave(&self) {
+        let _ = self.cmd.send(Cmd::Leave);
+    }
+
+    /// The next event; `None` once the task has ended and every event was read.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// The session as this member sees it, once joined.
+    #[must_use]
+    pub fn mirror(&self) -> Option<Mirror> {
+        self.mirror.lock().expect("mirror lock poisoned").clone()
+    }
+}
+
+enum Ended {
+    Left,
+    Refused(ErrorCode, String),
+    /// Dropped, and whether we had joined on this connection.
+    Dropped(String, bool),
+}
+
+async fn run(
+    opts: ClientOptions,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    ev: mpsc::UnboundedSender<Event>,
+    mirror: Arc<Mutex<Option<Mirror>>>,
+) {
+    let mut token: Option<String> = None;
+    let mut attempt = 0u32;
+    let mut down_since: Option<Instant> = None;
+    loop {
+        match connect_and_serve(&opts, &mut token, &mut cmds, &ev, &mirror).await {
+            Ended::Left => {
+                let _ = ev.send(Event::Left);
+                return;
+            }
+            Ended::Refused(code, message) => {
+                let _ = ev.send(Event::Refused { code, message });
+                return;
+            }
+            Ended::Dropped(reason, joined) => {
+                if joined {
+                    attempt = 0;
+                    down_since = None;
+                }
+                let since = *down_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= opts.backoff.give_up_after {
+                    let _ = ev.send(Event::Lost { reason });
+                    return;
+                }
+                let _ = ev.send(Event::Disconnected { reason });
+                attempt += 1;
+                let delay = opts.backoff.delay(attempt, rand::random::<f64>());
+                let _ = ev.send(Event::Reconnecting { attempt, delay });
+                let wake = Instant::now() + delay;
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(wake) => break,
+                        c = cmds.recv() => match c {
+                            None | Some(Cmd::Leave) => {
+                                let _ = ev.send(Event::Left);
+                                return;
+                            }
+                            Some(Cmd::Send(m)) => {
+                                let _ = ev.send(not_connected(&m));
+                            }
+                        },
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn not_connected(m: &ClientMsg) -> Event {
+    Event::Error {
+        code: ErrorCode::Internal,
+        message: "not connected; the message was not sent".into(),
+        about: Some(m.kind().into()),
+    }
+}
+
+async fn connect_and_serve(
+    opts: &ClientOptions,
+    token: &mut Option<String>,
+    cmds: &mut mpsc::UnboundedReceiver<Cmd>,
+    ev: &mpsc::UnboundedSender<Event>,
+    mirror: &Arc<Mutex<Option<Mirror>>>,
+) -> Ended {
+    let connect = tokio_tungstenite::connect_async(opts.target.ws_url.as_str());
+    let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => return Ended::Dropped(format!("cannot connect to {}: {e}", opts.target.ws_url), false),
+        Err(_) => return Ended::Dropped(format!("no answer from {} in 5 s", opts.target.ws_url), false),
+    };
+    let _ = set_nodelay(&ws);
+    let join = ClientMsg::Join {
+        v: PROTOCOL_VERSION,
+        session: opts.target.session.clone(),
+        name: opts.name.clone(),
+        instrument: opts.instrument.clone(),
+        resume: token.clone(),
+        leader: opts.leader,
+    };
+    if let Err(e) = ws.send(text(&join)).await {
+        return Ended::Dropped(format!("send failed: {e}"), false);
+    }
+    let mut joined = false;
+    let mut heartbeat = tokio::time::interval(opts.heartbeat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut hb_n = 0u32;
+    loop {
+        tokio::select! {
+            frame = ws.next() => {
+                last_heard = Instant::now();
+                let msg = match frame {
+                    None => return Ended::Dropped("the server closed the connection".into(), joined),
+                    Some(Err(e)) => return Ended::Dropped(format!("connection error: {e}"), joined),
+                    Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerMsg>(t.as_str()) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "unreadable server message");
+                            continue;
+                        }
+                    },
+                    Some(Ok(Message::Close(f))) => {
+                        let reason = f.map_or_else(|| "closed".to_owned(), |f| format!("closed: {} {}", u16::from(f.code), f.reason));
+                        return Ended::Dropped(reason, joined);
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                if let Some(end) = on_message(msg, token, &mut joined, ev, mirror) {
+                    return end;
+                }
+            }
+            c = cmds.recv() => match c {
+                None | Some(Cmd::Leave) => {
+                    let _ = ws.send(text(&ClientMsg::Leave {})).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+                    return Ended::Left;
+                }
+                Some(Cmd::Send(m)) => {
+                    if let Err(e) = ws.send(text(&m)).await {
+                        let _ = ev.send(not_connected(&m));
+                        return Ended::Dropped(format!("send failed: {e}"), joined);
+                    }
+                }
+            },
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > opts.idle_timeout {
+                    return Ended::Dropped("the server went silent".into(), joined);
+                }
+                hb_n = hb_n.wrapping_add(1);
+                if let Err(e) = ws.send(text(&ClientMsg::Heartbeat { n: hb_n })).await {
+                    return Ended::Dropped(format!("send failed: {e}"), joined);
+                }
+            }
+        }
+    }
+}
+
+fn on_message(
+    msg: ServerMsg,
+    token: &mut Option<String>,
+    joined: &mut bool,
+    ev: &mpsc::UnboundedSender<Event>,
+    mirror: &Arc<Mutex<Option<Mirror>>>,
+) -> Option<Ended> {
+    match &msg {
+        ServerMsg::Welcome { you, resume, resumed, snapshot, .. } => {
+            *token = Some(resume.clone());
+            *joined = true;
+            let _ = ev.send(Event::Joined {
+                you: *you,
+                session: snapshot.session.clone(),
+                name: snapshot.name.clone(),
+                resumed: *resumed,
+            });
+        }
+        ServerMsg::Error { code, message, about } => {
+            if !*joined && about.as_deref() == Some("join") && code.is_refusal() {
+                return Some(Ended::Refused(*code, message.clone()));
+            }
+            let _ = ev.send(Event::Error { code: *code, message: message.clone(), about: about.clone() });
+            return None;
+        }
+        _ => {}
+    }
+    let mut guard = mirror.lock().expect("mirror lock poisoned");
+    let changed = match (&mut *guard, &msg) {
+        (_, ServerMsg::Welcome { you, epoch, snapshot, .. }) => {
+            *guard = Some(Mirror::from_welcome(*you, *epoch, snapshot.clone()));
+            bandsync_core::mirror::Changed { participants: true, transport: true, snapshot: true }
+        }
+        (Some(m), msg) => m.apply(msg),
+        (None, _) => return None,
+    };
+    let m = guard.as_ref().expect("set above");
+    if changed.participants {
+        let _ = ev.send(Event::Participants { participants: m.participants.clone(), stats: m.stats });
+    }
+    if changed.transport {
+        let now = match &msg {
+            ServerMsg::Transport { now, .. } => *now,
+            ServerMsg::Welcome { snapshot, .. } | ServerMsg::Snapshot(snapshot) => snapshot.now,
+            _ => Micros::ZERO,
+        };
+        let _ = ev.send(Event::Transport { transport: m.transport.clone(), now });
+    }
+    None
+}
+
+fn text(m: &ClientMsg) -> Message {
+    Message::Text(serde_json::to_string(m).expect("client messages always serialise").into())
+}
+
+fn set_nodelay(
+    ws: &tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) -> std::io::Result<()> {
+    match ws.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Plain(s) => s.set_nodelay(true),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,47 @@
+//! Limits and timings of the peer server. The defaults suit a band on a LAN; a public server can
+//! tighten them.
+
+use bandsync_core::SessionConfig;
+use std::time::Duration;
+
+/// Everything the server can be tuned with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Most simultaneous connections (HTTP and WebSocket); further accepts wait.
+    pub max_connections: usize,
+    /// Most sessions one server holds.
+    pub max_sessions: usize,
+    /// Messages a connection may send in a burst.
+    pub rate_burst: u32,
+    /// Messages per second a connection may send, sustained.
+    pub rate_per_sec: u32,
+    /// Rate or size violations tolerated before the connection is closed.
+    pub max_violations: u32,
+    /// How often the server pings an idle connection.
+    pub heartbeat_interval: Duration,
+    /// A connection that sends nothing (not even a pong) for this long is dead.
+    pub idle_timeout: Duration,
+    /// How long a new connection has to send its `join`.
+    pub join_timeout: Duration,
+    /// Messages queued for one connection before it counts as too slow and is closed.
+    pub outbox_capacity: usize,
+    /// Per-session limits and timings.
+    pub session: SessionConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_connections: 4096,
+            max_sessions: 2048,
+            rate_burst: 200,
+            rate_per_sec: 100,
+            max_violations: 20,
+            heartbeat_interval: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(15),
+            join_timeout: Duration::from_secs(10),
+            outbox_capacity: 4096,
+            session: SessionConfig::default(),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The HTTP routes on the server's one port.
+//!
+//! - `GET /ws`: upgrades to the session protocol (see `docs/PROTOCOL.md`).
+//! - `GET /api/sessions`: every session, `GET /api/sessions/{id}`: one session's name and member
+//!   counts, `GET /api/sessions/{id}/participants`: who is there.
+//! - `GET /healthz`: liveness, version and session count.
+//! - `GET /s/{id}`: where a join link points; a page that names the session.
+//!
+//! Errors are JSON: `{"error": {"code": ..., "message": ...}}` with the protocol's codes.
+
+use crate::connection;
+use crate::hub::Hub;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use bandsync_core::protocol::{ErrorCode, PROTOCOL_VERSION};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
+
+/// The largest frame the transport accepts at all. Frames between the protocol limit (64 KiB) and
+/// this get a `frame_too_large` error and the connection lives on; larger ones close it (1009).
+pub const TRANSPORT_MAX_FRAME: usize = 1 << 20;
+
+/// What every route can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The sessions.
+    pub hub: Arc<Hub>,
+    /// Fires when the server shuts down.
+    pub cancel: CancellationToken,
+}
+
+/// The connection-limit permit of the TCP connection a request came on. A WebSocket upgrade takes
+/// it over, so that an upgraded connection keeps counting against the limit.
+#[derive(Clone, Default)]
+pub struct ConnPermit(pub Arc<Mutex<Option<OwnedSemaphorePermit>>>);
+
+/// The router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ws", get(ws))
+        .route("/healthz", get(health))
+        .route("/api/sessions", get(list_sessions))
+        .route("/api/sessions/{id}", get(session_info))
+        .route("/api/sessions/{id}/participants", get(participants))
+        .route("/s/{id}", get(join_page))
+        .with_state(state)
+}
+
+async fn ws(State(st): State<AppState>, permit: Option<Extension<ConnPermit>>, up: WebSocketUpgrade) -> Response {
+    let permit = permit.and_then(|Extension(p)| p.0.lock().ok()?.take());
+    let hub = st.hub.clone();
+    let guard = hub.tracker.token();
+    up.max_message_size(TRANSPORT_MAX_FRAME)
+        .max_frame_size(TRANSPORT_MAX_FRAME)
+        .on_upgrade(move |socket| async move {
+            let _permit = permit;
+            let _guard = guard;
+            connection::handle(socket, hub, st.cancel).await;
+        })
+}
+
+async fn health(State(st): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "protocol": PROTOCOL_VERSION,
+        "sessions": st.hub.list().len(),
+    }))
+}
+
+async fn list_sessions(State(st): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({ "sessions": st.hub.list() }))
+}
+
+fn unknown_session(id: &str) -> Response {
+    let body = json!({"error": {"code": ErrorCode::UnknownSession, "message": format!("there is no session {id:?}")}});
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+async fn session_info(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    match st.hub.get(&id) {
+        Some(h) => Json(h.info()).into_response(),
+        None => unknown_session(&id),
+    }
+}
+
+async fn participants(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(h) = st.hub.get(&id) else { return unknown_session(&id) };
+    match h.snapshot().await {
+        Some(s) => Json(json!({ "participants": s.participants, "leader": s.leader })).into_response(),
+        None => unknown_session(&id),
+    }
+}
+
+async fn join_page(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(h) = st.hub.get(&id) else {
+        return (StatusCode::NOT_FOUND, Html("<h1>No such BandSync session</h1>".to_owned())).into_response();
+    };
+    let info = h.info();
+    let name = html_escape(&info.name);
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>\
+         <title>{name} · BandSync</title><h1>{name}</h1>\
+         <p>BandSync session <code>{id}</code>, {members} member(s).</p>\
+         <p>Join it from a terminal with <code>bandsync join &lt;this address&gt; --name YOU</code>.</p>",
+        id = html_escape(&info.id),
+        members = info.members,
+    ))
+    .into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}

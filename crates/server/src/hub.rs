@@ -1,0 +1,172 @@
+//! The registry of sessions: create one, find one by id, list them for the HTTP API.
+//!
+//! Each session runs in its own task (see [`crate::session_task`]); the hub only holds the
+//! handles that reach those tasks and the counters the HTTP API reads without asking them.
+
+use crate::clock::HostClock;
+use crate::config::ServerConfig;
+use crate::session_task::{self, SessionInput};
+use bandsync_core::protocol::Snapshot;
+use bandsync_core::Session;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A session as the HTTP API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The session id.
+    pub id: String,
+    /// The session name.
+    pub name: String,
+    /// Participants, online or away.
+    pub members: u32,
+    /// Participants connected now.
+    pub online: u32,
+}
+
+/// Counters a session task keeps up to date for readers that must not wait on it.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub members: AtomicU32,
+    pub online: AtomicU32,
+}
+
+/// What reaches one session's task.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    pub(crate) id: Arc<str>,
+    pub(crate) name: Arc<str>,
+    pub(crate) tx: mpsc::Sender<SessionInput>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl SessionHandle {
+    /// The session as the HTTP API shows it.
+    #[must_use]
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            members: self.counters.members.load(Ordering::Relaxed),
+            online: self.counters.online.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A full snapshot, asked of the session task.
+    ///
+    /// Returns `None` if the session has ended.
+    pub async fn snapshot(&self) -> Option<Snapshot> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(SessionInput::Snapshot { reply }).await.ok()?;
+        rx.await.ok()
+    }
+}
+
+/// Why a session could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The server holds as many sessions as it may.
+    #[error("this server already holds {0} sessions")]
+    Full(usize),
+    /// The session name is empty or too long.
+    #[error("a session name must be 1 to 60 characters")]
+    BadName,
+}
+
+/// Every session on this server.
+#[derive(Debug)]
+pub struct Hub {
+    sessions: RwLock<HashMap<Arc<str>, SessionHandle>>,
+    pub(crate) clock: HostClock,
+    pub(crate) cfg: ServerConfig,
+    pub(crate) tracker: TaskTracker,
+    /// Fires at shutdown; session tasks end on it even while handles to them remain.
+    pub(crate) closing: CancellationToken,
+}
+
+impl Hub {
+    /// An empty hub.
+    #[must_use]
+    pub fn new(cfg: ServerConfig, clock: HostClock) -> Arc<Self> {
+        Arc::new(Hub {
+            sessions: RwLock::new(HashMap::new()),
+            clock,
+            cfg,
+            tracker: TaskTracker::new(),
+            closing: CancellationToken::new(),
+        })
+    }
+
+    /// The host clock.
+    #[must_use]
+    pub fn clock(&self) -> &HostClock {
+        &self.clock
+    }
+
+    /// Creates a session and starts its task. Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    /// [`HubError::Full`] when the server holds `max_sessions`, [`HubError::BadName`] for an empty
+    /// name or one over 60 characters.
+    pub fn create_session(&self, name: &str) -> Result<SessionHandle, HubError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
+            return Err(HubError::BadName);
+        }
+        let mut map = self.sessions.write().expect("hub lock poisoned");
+        if map.len() >= self.cfg.max_sessions {
+            return Err(HubError::Full(self.cfg.max_sessions));
+        }
+        let id: Arc<str> = loop {
+            let id = new_session_id();
+            if !map.contains_key(id.as_str()) {
+                break id.into();
+            }
+        };
+        let session = Session::new(&*id, name, self.clock.epoch(), self.cfg.session.clone(), self.clock.now());
+        let (tx, rx) = mpsc::channel(1024);
+        let counters = Arc::new(Counters::default());
+        let handle = SessionHandle { id: id.clone(), name: name.into(), tx, counters: counters.clone() };
+        self.tracker.spawn(session_task::run(session, rx, self.clock.clone(), counters, self.closing.clone()));
+        map.insert(id, handle.clone());
+        tracing::info!(session = %handle.id, name = %handle.name, "session created");
+        Ok(handle)
+    }
+
+    /// The session with this id.
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<SessionHandle> {
+        self.sessions.read().expect("hub lock poisoned").get(id).cloned()
+    }
+
+    /// Every session, for listings.
+    #[must_use]
+    pub fn list(&self) -> Vec<SessionInfo> {
+        let mut v: Vec<_> = self.sessions.read().expect("hub lock poisoned").values().map(SessionHandle::info).collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Ends every session task, so the tracker can drain.
+    pub(crate) fn close_all(&self) {
+        self.closing.cancel();
+        self.sessions.write().expect("hub lock poisoned").clear();
+    }
+}
+
+/// Ten characters from an alphabet without look-alikes: about 50 bits.
+fn new_session_id() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    (0..10).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// A fresh resume token: 128 random bits, hex.
+#[must_use]
+pub fn new_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}

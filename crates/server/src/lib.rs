@@ -1,0 +1,25 @@
+//! BandSync's peer server: many sessions, WebSocket and HTTP on one port.
+//!
+//! The same code runs embedded in the desktop app and standalone (`bandsync host --headless`).
+//!
+//! - [`server`]: the accept loop: a connection limit, one task per connection, graceful shutdown
+//!   passed in as a future, and a handle for embedding.
+//! - [`http`]: the routes: `/ws` (the session protocol), `/api/...` and `/healthz`.
+//! - [`connection`]: one WebSocket connection: frame limits, rate limit, heartbeat, clock pongs.
+//! - [`hub`]: the registry of sessions.
+//! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
+//! - [`clock`]: the host clock every timeline is expressed in.
+//! - [`config`]: limits and timings.
+
+pub mod clock;
+pub mod config;
+pub mod connection;
+pub mod http;
+pub mod hub;
+pub mod server;
+pub mod session_task;
+
+pub use clock::HostClock;
+pub use config::ServerConfig;
+pub use hub::{Hub, SessionInfo};
+pub use server::{RunningServer, serve};

@@ -1,0 +1,122 @@
+//! The accept loop: a connection limit, one task per connection, graceful shutdown.
+//!
+//! [`serve`] is mini-redis's `run(listener, shutdown)`: it returns once `shutdown` resolves and
+//! every connection and session task has finished. [`RunningServer`] wraps it for embedding (the
+//! app, the CLI, tests): bind, read the address, shut down.
+
+use crate::clock::HostClock;
+use crate::config::ServerConfig;
+use crate::http::{AppState, ConnPermit, router};
+use crate::hub::Hub;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::Service;
+
+/// Serves `listener` until `shutdown` resolves, then closes every connection (WebSockets get a
+/// 1001 close frame) and waits for all tasks to finish.
+///
+/// # Errors
+/// Only if the listener's local address cannot be read; accept errors (such as running out of
+/// file descriptors) are logged and retried.
+pub async fn serve(listener: TcpListener, hub: Arc<Hub>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let cancel = CancellationToken::new();
+    let app = router(AppState { hub: hub.clone(), cancel: cancel.clone() });
+    let limit = Arc::new(Semaphore::new(hub.cfg.max_connections));
+    let tracker = hub.tracker.clone();
+    tracing::info!(%addr, "serving");
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            p = limit.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let slot = ConnPermit(Arc::new(Mutex::new(Some(permit))));
+        let app = app.clone();
+        let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(slot.clone());
+            app.clone().call(req)
+        });
+        let cancel = cancel.clone();
+        tracker.spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            tokio::pin!(conn);
+            let res = tokio::select! {
+                r = conn.as_mut() => r,
+                () = cancel.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = res {
+                tracing::debug!(%peer, error = %e, "http connection ended with an error");
+            }
+        });
+    }
+    tracing::info!(%addr, "shutting down");
+    cancel.cancel();
+    hub.close_all();
+    tracker.close();
+    tracker.wait().await;
+    Ok(())
+}
+
+/// A server running in the background, for embedding.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its sessions.
+    pub hub: Arc<Hub>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds `addr` and serves in a background task.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn start(addr: SocketAddr, cfg: ServerConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let hub = Hub::new(cfg, HostClock::new());
+        let (stop, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, hub.clone(), async move {
+            let _ = rx.await;
+        }));
+        Ok(RunningServer { addr, hub, stop: Some(stop), task })
+    }
+
+    /// Shuts down and waits until every connection has closed.
+    ///
+    /// # Errors
+    /// If the serve task failed.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.task).await.map_err(std::io::Error::other)?
+    }
+}

@@ -1,0 +1,146 @@
+//! The driver of one session: a short `select!` loop around the sans-IO [`Session`].
+//!
+//! Inputs arrive on a channel from connection tasks; outputs are serialised once and pushed to
+//! each member's outbox. A member whose outbox is full is too slow: its outbox is dropped, which
+//! makes its connection task close it, and nobody else waits for it.
+
+use crate::clock::HostClock;
+use crate::hub::Counters;
+use axum::extract::ws::Utf8Bytes;
+use bandsync_core::protocol::{Snapshot, encode_server};
+use bandsync_core::session::JoinRequest;
+use bandsync_core::{ClientMsg, ConnId, Output, Session};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// What a connection's outbox carries.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    /// A serialised server message; cloning shares the bytes.
+    Text(Utf8Bytes),
+    /// Close the connection with this reason.
+    Close(&'static str),
+}
+
+/// The sending side of a connection's outbox.
+pub type Outbox = mpsc::Sender<Outgoing>;
+
+/// An input for a session task.
+#[derive(Debug)]
+pub enum SessionInput {
+    /// A connection's `join`.
+    Join {
+        /// The connection.
+        conn: ConnId,
+        /// The checked join fields.
+        req: JoinRequest,
+        /// A fresh resume token, used unless the join resumes.
+        token: String,
+        /// Where the connection's messages go.
+        outbox: Outbox,
+    },
+    /// Any other message from a connection.
+    Msg {
+        /// The connection.
+        conn: ConnId,
+        /// The message.
+        msg: ClientMsg,
+    },
+    /// The connection closed or died.
+    Disconnect {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// The HTTP API asks for the state.
+    Snapshot {
+        /// Where to answer.
+        reply: oneshot::Sender<Snapshot>,
+    },
+}
+
+/// Runs a session until every handle to it is gone.
+pub(crate) async fn run(
+    mut session: Session,
+    mut rx: mpsc::Receiver<SessionInput>,
+    clock: HostClock,
+    counters: Arc<Counters>,
+    closing: CancellationToken,
+) {
+    let mut outboxes: HashMap<ConnId, Outbox> = HashMap::new();
+    loop {
+        let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
+        tokio::select! {
+            () = closing.cancelled() => break,
+            input = rx.recv() => {
+                let Some(input) = input else { break };
+                let now = clock.now();
+                match input {
+                    SessionInput::Join { conn, req, token, outbox } => {
+                        outboxes.insert(conn, outbox);
+                        session.handle_join(now, conn, req, token);
+                    }
+                    SessionInput::Msg { conn, msg } => session.handle_input(now, conn, msg),
+                    SessionInput::Disconnect { conn } => {
+                        outboxes.remove(&conn);
+                        session.handle_disconnect(now, conn);
+                    }
+                    SessionInput::Snapshot { reply } => {
+                        let _ = reply.send(session.snapshot(now));
+                    }
+                }
+            }
+            () = sleep_until(deadline), if deadline.is_some() => session.handle_timeout(clock.now()),
+        }
+        drain(&mut session, &mut outboxes);
+        let stats = session.stats();
+        counters.members.store(stats.members, Ordering::Relaxed);
+        counters.online.store(stats.online, Ordering::Relaxed);
+    }
+    tracing::debug!(session = session.id(), "session task ended");
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn drain(session: &mut Session, outboxes: &mut HashMap<ConnId, Outbox>) {
+    let mut slow = Vec::new();
+    while let Some(out) = session.poll_output() {
+        match out {
+            Output::Send(conn, msg) => {
+                let text = Utf8Bytes::from(encode_server(&msg));
+                if let Some(ob) = outboxes.get(&conn) {
+                    if ob.try_send(Outgoing::Text(text)).is_err() {
+                        slow.push(conn);
+                    }
+                }
+            }
+            Output::Broadcast(msg) => {
+                let text = Utf8Bytes::from(encode_server(&msg));
+                for conn in session.connections() {
+                    if let Some(ob) = outboxes.get(&conn) {
+                        if ob.try_send(Outgoing::Text(text.clone())).is_err() {
+                            slow.push(conn);
+                        }
+                    }
+                }
+            }
+            Output::Close(conn, reason) => {
+                if let Some(ob) = outboxes.remove(&conn) {
+                    let _ = ob.try_send(Outgoing::Close(reason));
+                }
+            }
+        }
+    }
+    for conn in slow {
+        if outboxes.remove(&conn).is_some() {
+            tracing::warn!(session = session.id(), conn, "member too slow to read; dropping its connection");
+        }
+    }
+}
