@@ -89,7 +89,8 @@ async fn a_flood_of_10k_messages_is_limited_and_others_are_unaffected() {
     // The flooder runs on its own thread and runtime, as a separate device would, so that its
     // own CPU work does not stall the test's runtime and pass for server latency.
     let (mut flooder, _) = ts.member("Flood", false).await;
-    let frames: Vec<String> = (0..10_000u32).map(|i| json!({"type": "tempo", "bpm": 100 + (i % 50)}).to_string()).collect();
+    let frames: Vec<String> =
+        (0..10_000u32).map(|i| json!({"type": "tempo", "bpm": 100 + (i % 50)}).to_string()).collect();
     let flood = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
@@ -103,14 +104,17 @@ async fn a_flood_of_10k_messages_is_limited_and_others_are_unaffected() {
             let _ = flooder.ws.flush().await;
             let mut codes = std::collections::BTreeMap::<String, u32>::new();
             let close = loop {
-                match tokio::time::timeout(Duration::from_secs(5), futures_util::StreamExt::next(&mut flooder.ws)).await {
+                match tokio::time::timeout(Duration::from_secs(5), futures_util::StreamExt::next(&mut flooder.ws)).await
+                {
                     Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
                         let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
                         if v["type"] == "error" {
                             *codes.entry(v["code"].as_str().unwrap().to_owned()).or_default() += 1;
                         }
                     }
-                    Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f)))) => break f.map(|f| u16::from(f.code)),
+                    Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f)))) => {
+                        break f.map(|f| u16::from(f.code));
+                    }
                     Ok(Some(Ok(_))) => {}
                     _ => break None,
                 }
@@ -133,7 +137,8 @@ async fn a_flood_of_10k_messages_is_limited_and_others_are_unaffected() {
     let snap = other.recv_type("snapshot").await;
     let seg = snap["transport"]["segments"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(seg["timeline"]["tempo"], 100_000);
-    let names: Vec<_> = snap["participants"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<_> =
+        snap["participants"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names[..2], ["Ana".to_owned(), "Ben".to_owned()]);
     // And their latency stays normal.
     base.sort();

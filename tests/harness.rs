@@ -121,7 +121,9 @@ impl Raw {
             let frame = tokio::time::timeout(WAIT, self.ws.next()).await.expect("a message in time");
             match frame {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
-                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).expect("server sends JSON")),
+                Some(Ok(Message::Text(t))) => {
+                    return Some(serde_json::from_str(t.as_str()).expect("server sends JSON"));
+                }
                 Some(Ok(_)) => {}
             }
         }

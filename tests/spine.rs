@@ -22,7 +22,9 @@ fn client(link: &str, name: &str, leader: bool) -> Client {
 async fn converged(ts: &TestServer, clients: &[&Client]) {
     eventually("every member's participant list equals the server's", || async {
         let truth = server_roster(ts).await;
-        clients.iter().all(|c| c.mirror().is_some_and(|m| m.participants == truth && m.stats.members as usize == truth.len()))
+        clients
+            .iter()
+            .all(|c| c.mirror().is_some_and(|m| m.participants == truth && m.stats.members as usize == truth.len()))
     })
     .await;
 }

@@ -15,7 +15,8 @@ pub enum Line {
 }
 
 /// The commands, for the help text and error messages.
-pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | claim | release | handover ID | sync | quit";
+pub const HELP: &str =
+    "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | claim | release | handover ID | sync | quit";
 
 /// Parses one line.
 ///
@@ -49,7 +50,8 @@ pub fn parse(line: &str) -> Result<Line, String> {
         }
         "stop" => ClientMsg::Stop {},
         "seek" => {
-            let b = need("a position in beats")?.parse::<f64>().map_err(|_| "seek needs a beat number, e.g. seek 16")?;
+            let b =
+                need("a position in beats")?.parse::<f64>().map_err(|_| "seek needs a beat number, e.g. seek 16")?;
             ClientMsg::Seek { position: Beats::from_f64(b).ok_or("seek needs a finite beat number")? }
         }
         "claim" => ClientMsg::Claim {},
@@ -62,7 +64,9 @@ pub fn parse(line: &str) -> Result<Line, String> {
         "quit" | "exit" | "leave" => return Ok(Line::Quit),
         other => return Err(format!("unknown command {other:?}; commands: {HELP}")),
     };
-    if arg.is_some() && matches!(msg, ClientMsg::Stop {} | ClientMsg::Claim {} | ClientMsg::Release {} | ClientMsg::Sync {}) {
+    if arg.is_some()
+        && matches!(msg, ClientMsg::Stop {} | ClientMsg::Claim {} | ClientMsg::Release {} | ClientMsg::Sync {})
+    {
         return Err(format!("{cmd} takes no argument"));
     }
     Ok(Line::Send(msg))

@@ -74,7 +74,8 @@ fn advertised_ip(bound: IpAddr) -> IpAddr {
 pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -85,5 +86,3 @@ pub(crate) async fn wait_for_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
-
-

@@ -104,7 +104,12 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
     match ev {
         Event::Joined { you, session, name, resumed } => {
             let v = json!({"event": "joined", "you": you, "session": session, "name": name, "resumed": resumed});
-            emit(j, &v, || format!("Joined \"{name}\" (session {session}) as participant {you}{}", if *resumed { ", resumed" } else { "" }));
+            emit(j, &v, || {
+                format!(
+                    "Joined \"{name}\" (session {session}) as participant {you}{}",
+                    if *resumed { ", resumed" } else { "" }
+                )
+            });
         }
         Event::Participants { participants, stats } => {
             emit(j, &participants_json(participants, stats), || participants_line(participants));
@@ -201,7 +206,8 @@ pub fn state_json(tr: &Transport, now: Micros) -> Value {
 fn state_line(v: &Value) -> String {
     let mut s = format!(
         "State: {} BPM {} {} at beat {:.2}",
-        v["tempo"], v["meter"].as_str().unwrap_or("?"),
+        v["tempo"],
+        v["meter"].as_str().unwrap_or("?"),
         if v["playing"] == true { "playing" } else { "stopped" },
         v["position"].as_f64().unwrap_or(0.0)
     );

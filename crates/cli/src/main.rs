@@ -48,6 +48,8 @@ fn main() -> ExitCode {
             Cmd::Join(a) => join::run(a).await,
         }
     });
+    // A blocking stdin read may still be pending; do not wait for it.
+    rt.shutdown_background();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -16,7 +16,11 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { initial: Duration::from_millis(200), max: Duration::from_secs(5), give_up_after: Duration::from_secs(60) }
+        Backoff {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(5),
+            give_up_after: Duration::from_secs(60),
+        }
     }
 }
 

@@ -22,7 +22,12 @@ impl TokenBucket {
     /// A full bucket.
     #[must_use]
     pub fn new(capacity: u32, per_sec: u32, now: Micros) -> Self {
-        TokenBucket { capacity: u64::from(capacity), rate: u64::from(per_sec), level: u64::from(capacity) * 1_000_000, last: now }
+        TokenBucket {
+            capacity: u64::from(capacity),
+            rate: u64::from(per_sec),
+            level: u64::from(capacity) * 1_000_000,
+            last: now,
+        }
     }
 
     /// Takes one token if there is one.

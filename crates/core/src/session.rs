@@ -319,7 +319,14 @@ impl Session {
         let snapshot = self.snapshot(now);
         self.out.push_back(Output::Send(
             conn,
-            ServerMsg::Welcome { v: crate::protocol::PROTOCOL_VERSION, you, resume, resumed, epoch: self.epoch, snapshot },
+            ServerMsg::Welcome {
+                v: crate::protocol::PROTOCOL_VERSION,
+                you,
+                resume,
+                resumed,
+                epoch: self.epoch,
+                snapshot,
+            },
         ));
     }
 
@@ -346,10 +353,8 @@ impl Session {
         self.transport.prune(now);
         let kind = msg.kind();
         let Some(me) = self.participant_of(conn) else {
-            self.out.push_back(Output::Send(
-                conn,
-                ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(kind)),
-            ));
+            self.out
+                .push_back(Output::Send(conn, ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(kind))));
             return;
         };
         if let Err((code, message)) = self.apply(now, conn, me, msg) {
@@ -431,7 +436,8 @@ impl Session {
             }
             ClientMsg::Meter { beats, unit, groups } => {
                 self.require_leader(me)?;
-                let meter = meter_from_wire(beats, unit, groups).map_err(|e| (ErrorCode::InvalidMeter, e.to_string()))?;
+                let meter =
+                    meter_from_wire(beats, unit, groups).map_err(|e| (ErrorCode::InvalidMeter, e.to_string()))?;
                 self.change(now, me, |seg, at| {
                     let pos = seg.position(at);
                     seg.timeline.beat_origin = pos;
@@ -564,11 +570,7 @@ impl Session {
     }
 
     fn require_leader(&self, me: ParticipantId) -> Result<(), Refusal> {
-        if self.leader == Some(me) {
-            Ok(())
-        } else {
-            Err((ErrorCode::NotLeader, "only the leader may do that".into()))
-        }
+        if self.leader == Some(me) { Ok(()) } else { Err((ErrorCode::NotLeader, "only the leader may do that".into())) }
     }
 
     fn require_known(&self, id: ParticipantId) -> Result<(), Refusal> {
@@ -745,9 +747,16 @@ mod tests {
         h.assert_mirrors_agree();
         h.join(3, "Caro", false, None);
         h.assert_mirrors_agree();
-        assert_eq!(h.mirrors[&2].participants.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["Ana", "Ben", "Caro"]);
+        assert_eq!(
+            h.mirrors[&2].participants.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["Ana", "Ben", "Caro"]
+        );
         // The newcomer itself is told of its own join.
-        assert!(h.inbox[&3].iter().any(|m| matches!(m, ServerMsg::ParticipantJoined { participant } if participant.name == "Caro")));
+        assert!(
+            h.inbox[&3]
+                .iter()
+                .any(|m| matches!(m, ServerMsg::ParticipantJoined { participant } if participant.name == "Caro"))
+        );
         h.send(2, ClientMsg::Leave {});
         assert_eq!(h.closed, vec![2]);
         h.assert_mirrors_agree();

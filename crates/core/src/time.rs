@@ -107,11 +107,7 @@ impl Beats {
     #[must_use]
     pub fn from_f64(b: f64) -> Option<Self> {
         let v = (b * Self::ONE as f64).round();
-        if v.is_finite() && v.abs() < 9.0e18 {
-            Some(Beats(v as i64))
-        } else {
-            None
-        }
+        if v.is_finite() && v.abs() < 9.0e18 { Some(Beats(v as i64)) } else { None }
     }
 
     /// The value as fractional beats, for display only.

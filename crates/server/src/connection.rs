@@ -123,7 +123,13 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
         if c.socket.send(Message::Close(Some(frame))).await.is_ok() {
             // Finish the close handshake: read (and discard) until the member's close arrives, so
             // that the close frame is not lost to a TCP reset while the member is still sending.
-            let drain = async { while let Some(Ok(m)) = c.socket.recv().await { if matches!(m, Message::Close(_)) { break } } };
+            let drain = async {
+                while let Some(Ok(m)) = c.socket.recv().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            };
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
         }
     }
@@ -163,7 +169,12 @@ impl Conn {
         if len >= MAX_FRAME_BYTES {
             return self.refuse(too_large(len)).await;
         }
-        self.refuse(ServerMsg::error(ErrorCode::Unsupported, "binary frames carry documents, which this server does not host yet", None)).await
+        self.refuse(ServerMsg::error(
+            ErrorCode::Unsupported,
+            "binary frames carry documents, which this server does not host yet",
+            None,
+        ))
+        .await
     }
 
     async fn on_text(&mut self, text: &str, t1: bandsync_core::Micros) -> Flow {

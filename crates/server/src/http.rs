@@ -56,13 +56,11 @@ async fn ws(State(st): State<AppState>, permit: Option<Extension<ConnPermit>>, u
     let permit = permit.and_then(|Extension(p)| p.0.lock().ok()?.take());
     let hub = st.hub.clone();
     let guard = hub.tracker.token();
-    up.max_message_size(TRANSPORT_MAX_FRAME)
-        .max_frame_size(TRANSPORT_MAX_FRAME)
-        .on_upgrade(move |socket| async move {
-            let _permit = permit;
-            let _guard = guard;
-            connection::handle(socket, hub, st.cancel).await;
-        })
+    up.max_message_size(TRANSPORT_MAX_FRAME).max_frame_size(TRANSPORT_MAX_FRAME).on_upgrade(move |socket| async move {
+        let _permit = permit;
+        let _guard = guard;
+        connection::handle(socket, hub, st.cancel).await;
+    })
 }
 
 async fn health(State(st): State<AppState>) -> Json<serde_json::Value> {

@@ -6,8 +6,8 @@
 use crate::clock::HostClock;
 use crate::config::ServerConfig;
 use crate::session_task::{self, SessionInput};
-use bandsync_core::protocol::Snapshot;
 use bandsync_core::Session;
+use bandsync_core::protocol::Snapshot;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -147,7 +147,8 @@ impl Hub {
     /// Every session, for listings.
     #[must_use]
     pub fn list(&self) -> Vec<SessionInfo> {
-        let mut v: Vec<_> = self.sessions.read().expect("hub lock poisoned").values().map(SessionHandle::info).collect();
+        let mut v: Vec<_> =
+            self.sessions.read().expect("hub lock poisoned").values().map(SessionHandle::info).collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }

@@ -1,0 +1,179 @@
+//! The `bandsync` binary as scripts use it: real processes, real sockets on loopback, JSON lines,
+//! exit codes.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bandsync");
+
+struct Proc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<Value>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str]) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("bandsync runs");
+        let stdin = child.stdin.take();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { child, stdin, lines, seen: Vec::new() }
+    }
+
+    /// The next JSON event matching `pred`, within 10 s.
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let line =
+                self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no {what} event; saw {:#?}", self.seen));
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+            self.seen.push(v.clone());
+            if pred(&v) {
+                return v;
+            }
+        }
+    }
+
+    fn event(&mut self, name: &str) -> Value {
+        self.wait_for(name, |v| v["event"] == name)
+    }
+
+    fn say(&mut self, line: &str) {
+        let s = self.stdin.as_mut().expect("stdin");
+        writeln!(s, "{line}").unwrap();
+        s.flush().unwrap();
+    }
+
+    fn exit_code(&mut self) -> i32 {
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < end, "process did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn terminate(&mut self) {
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) with a child's pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn host() -> (Proc, Value) {
+    let mut h = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
+    let first = h.wait_for("hosting", |_| true);
+    assert_eq!(first["event"], "hosting", "the first line is the hosting event");
+    (h, first)
+}
+
+#[test]
+fn host_prints_its_link_and_members_join_follow_and_control_it() {
+    let (mut h, hosting) = host();
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(url.ends_with(&format!("/s/{}", hosting["session"].as_str().unwrap())));
+    assert_eq!(hosting["name"], "Gig");
+
+    let mut lead = Proc::spawn(&["join", &url, "--name", "Ana", "--leader", "--json"]);
+    let joined = lead.event("joined");
+    assert_eq!(joined["you"], 1);
+    let mut fol = Proc::spawn(&["join", &url, "--name", "Ben", "--json"]);
+    fol.event("joined");
+    let p = fol.wait_for("two participants", |v| v["event"] == "participants" && v["members"] == 2);
+    assert_eq!(p["leader"], 1);
+    assert_eq!(p["participants"][0]["role"], "leader");
+    assert_eq!(p["participants"][1]["name"], "Ben");
+
+    // A follower's control command is refused with a JSON error.
+    fol.say("tempo 90");
+    let e = fol.event("error");
+    assert_eq!(e["code"], "not_leader");
+
+    lead.say("tempo 132");
+    let st = fol.wait_for("tempo 132", |v| {
+        v["event"] == "state" && v["pending"].as_array().is_some_and(|p| p.iter().any(|s| s["tempo"] == 132.0))
+    });
+    assert_eq!(st["meter"], "4/4");
+    lead.say("meter 7/8");
+    fol.wait_for("7/8", |v| {
+        v["event"] == "state" && v["pending"].as_array().is_some_and(|p| p.iter().any(|s| s["meter"] == "7/8"))
+    });
+    lead.say("bogus");
+    assert_eq!(lead.event("error")["code"], "usage");
+
+    fol.say("quit");
+    fol.event("left");
+    assert_eq!(fol.exit_code(), 0);
+    lead.wait_for("one participant", |v| v["event"] == "participants" && v["members"] == 1);
+    lead.say("quit");
+    assert_eq!(lead.exit_code(), 0);
+
+    h.terminate();
+    h.event("stopped");
+    assert_eq!(h.exit_code(), 0);
+}
+
+#[test]
+fn join_of_an_unknown_session_exits_3() {
+    let (_h, hosting) = host();
+    let url = format!("http://{}/s/nosuchsession", hosting["addr"].as_str().unwrap());
+    let mut j = Proc::spawn(&["join", &url, "--name", "Ana", "--json"]);
+    let e = j.event("error");
+    assert_eq!(e["code"], "unknown_session");
+    assert_eq!(j.exit_code(), 3);
+}
+
+#[test]
+fn losing_the_host_for_good_exits_4() {
+    let (mut h, hosting) = host();
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    let mut j = Proc::spawn(&["join", &url, "--name", "Ana", "--json", "--retry-for", "1"]);
+    j.event("joined");
+    h.child.kill().unwrap();
+    j.event("disconnected");
+    j.event("lost");
+    assert_eq!(j.exit_code(), 4);
+}
+
+#[test]
+fn for_seconds_leaves_and_exits_0_and_usage_errors_exit_2() {
+    let (_h, hosting) = host();
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    let mut j = Proc::spawn(&["join", &url, "--name", "Ana", "--json", "--for", "0.5"]);
+    j.event("joined");
+    j.event("left");
+    assert_eq!(j.exit_code(), 0);
+    let mut bad = Proc::spawn(&["join", &url]);
+    assert_eq!(bad.exit_code(), 2, "a missing --name is a usage error");
+}

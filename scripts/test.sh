@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs whatever is missing and runs every gate and test: formatting, clippy, and all tests.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_build_tools
+cd "$ROOT"
+start=$(date +%s)
+
+say "cargo fmt --check"
+cargo fmt --all --check
+
+say "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "cargo test"
+cargo test --workspace --locked
+
+say "all gates passed in $(( $(date +%s) - start )) s"
