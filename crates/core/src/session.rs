@@ -429,7 +429,7 @@ impl Session {
             ClientMsg::Tempo { bpm } => {
                 self.require_leader(me)?;
                 let tempo = Tempo::from_bpm(bpm).map_err(|e| (ErrorCode::InvalidTempo, e.to_string()))?;
-                self.change(now, me, |seg, at| {
+                self.change(now, me, false, |seg, at| {
                     seg.timeline = crate::timeline::Timeline { tempo, beat_origin: seg.position(at), time_origin: at };
                 });
                 Ok(())
@@ -438,7 +438,7 @@ impl Session {
                 self.require_leader(me)?;
                 let meter =
                     meter_from_wire(beats, unit, groups).map_err(|e| (ErrorCode::InvalidMeter, e.to_string()))?;
-                self.change(now, me, |seg, at| {
+                self.change(now, me, false, |seg, at| {
                     let pos = seg.position(at);
                     seg.timeline.beat_origin = pos;
                     seg.timeline.time_origin = at;
@@ -455,7 +455,7 @@ impl Session {
                 if self.transport.latest().playing {
                     return Ok(());
                 }
-                self.change(now, me, |seg, at| {
+                self.change(now, me, true, |seg, at| {
                     let start = seg.timeline.beat_origin;
                     let lead_in = Beats(seg.meter.bar_len().0 * i64::from(count_in));
                     seg.playing = true;
@@ -470,7 +470,7 @@ impl Session {
                 if !self.transport.latest().playing {
                     return Ok(());
                 }
-                self.change(now, me, |seg, at| {
+                self.change(now, me, false, |seg, at| {
                     let pos = seg.position(at).max(seg.song_start);
                     seg.playing = false;
                     seg.timeline.beat_origin = pos;
@@ -483,7 +483,7 @@ impl Session {
                 if position.0 < 0 || position > Beats::whole(1_000_000) {
                     return Err((ErrorCode::InvalidPosition, "the position must be 0 to 1 000 000 beats".into()));
                 }
-                self.change(now, me, |seg, at| {
+                self.change(now, me, false, |seg, at| {
                     seg.timeline.beat_origin = position;
                     seg.timeline.time_origin = at;
                     seg.song_start = position;
@@ -535,10 +535,12 @@ impl Session {
         Micros((self.cfg.min_lead.0 + 2 * worst_rtt).min(self.cfg.max_lead.0))
     }
 
-    /// Schedules a change on the next bar line at least one lead time ahead, and tells everyone.
-    fn change(&mut self, now: Micros, by: ParticipantId, edit: impl FnOnce(&mut Segment, Micros)) {
-        let lead = self.lead_time();
-        let at = self.transport.next_boundary(now + lead);
+    /// Schedules a change and tells everyone. While the metronome plays (or is about to start) the
+    /// change lands on the next bar line at least one lead time ahead, so every device switches on
+    /// the same beat; while it is stopped nothing sounds, so the change applies at once.
+    fn change(&mut self, now: Micros, by: ParticipantId, starting: bool, edit: impl FnOnce(&mut Segment, Micros)) {
+        let not_before = if self.transport.latest().playing || starting { now + self.lead_time() } else { now };
+        let at = self.transport.next_boundary(not_before);
         let mut seg = self.transport.latest().clone();
         // Bring the copied segment up to `at` before editing, so edits see the position there.
         let pos = seg.position(at);
@@ -547,6 +549,7 @@ impl Session {
         seg.at = at;
         edit(&mut seg, at);
         self.transport.schedule(seg);
+        self.transport.prune(now);
         self.out.push_back(Output::Broadcast(ServerMsg::Transport {
             transport: self.transport.clone(),
             by: Some(by),
@@ -878,6 +881,19 @@ mod tests {
         let before = h.s.transport().position(seg.at - Micros(1));
         let after = h.s.transport().position(seg.at);
         assert!((after - before).0.abs() <= 3, "{before:?} {after:?}");
+    }
+
+    #[test]
+    fn changes_while_stopped_apply_at_once_and_do_not_pile_up() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        for bpm in 100..160 {
+            h.send(1, ClientMsg::Tempo { bpm: f64::from(bpm) });
+            h.advance(Micros::from_millis(2));
+        }
+        assert_eq!(h.s.transport().segments.len(), 1, "a slider drag leaves one segment");
+        assert_eq!(h.s.transport().latest().timeline.tempo, Tempo(159_000));
+        assert!(h.s.transport().latest().at <= h.now);
     }
 
     #[test]
