@@ -90,6 +90,12 @@ impl Drop for Proc {
     }
 }
 
+/// Whether `v` is a `state` event whose current or scheduled transport has `key` = `val`.
+fn state_has(v: &Value, key: &str, val: &Value) -> bool {
+    v["event"] == "state"
+        && (&v[key] == val || v["pending"].as_array().is_some_and(|p| p.iter().any(|s| &s[key] == val)))
+}
+
 fn host() -> (Proc, Value) {
     let mut h = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
     let first = h.wait_for("hosting", |_| true);
@@ -121,14 +127,18 @@ fn host_prints_its_link_and_members_join_follow_and_control_it() {
     assert_eq!(e["code"], "not_leader");
 
     lead.say("tempo 132");
-    let st = fol.wait_for("tempo 132", |v| {
-        v["event"] == "state" && v["pending"].as_array().is_some_and(|p| p.iter().any(|s| s["tempo"] == 132.0))
-    });
+    let st = fol.wait_for("tempo 132", |v| state_has(v, "tempo", &Value::from(132.0)));
     assert_eq!(st["meter"], "4/4");
     lead.say("meter 7/8");
-    fol.wait_for("7/8", |v| {
-        v["event"] == "state" && v["pending"].as_array().is_some_and(|p| p.iter().any(|s| s["meter"] == "7/8"))
+    fol.wait_for("7/8", |v| state_has(v, "meter", &Value::from("7/8")));
+    // Once playing, a change is scheduled for the next bar line rather than applied at once.
+    lead.say("play");
+    fol.wait_for("playing", |v| state_has(v, "playing", &Value::from(true)));
+    lead.say("tempo 90");
+    let st = fol.wait_for("tempo 90 pending", |v| {
+        v["event"] == "state" && v["pending"].as_array().is_some_and(|p| p.iter().any(|s| s["tempo"] == 90.0))
     });
+    assert_eq!(st["tempo"], 132.0, "the old tempo holds until the bar line");
     lead.say("bogus");
     assert_eq!(lead.event("error")["code"], "usage");
 
