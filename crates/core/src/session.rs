@@ -247,7 +247,7 @@ impl Session {
         let instrument = clean_instrument(req.instrument.as_deref())?;
         if let Some(tok) = req.resume.as_deref() {
             if let Some(idx) = self.members.iter().position(|m| m.token == tok) {
-                return self.resume(now, conn, idx, name, instrument);
+                return self.resume(now, conn, idx, name, instrument, req.leader);
             }
         }
         if self.members.len() >= self.cfg.max_members {
@@ -293,6 +293,7 @@ impl Session {
         idx: usize,
         name: String,
         instrument: Option<String>,
+        claim: bool,
     ) -> Result<(), Refusal> {
         let m = &mut self.members[idx];
         if let Some(old) = m.conn.replace(conn) {
@@ -304,7 +305,8 @@ impl Session {
         m.p.instrument = instrument;
         let id = m.p.id;
         let token = m.token.clone();
-        if self.leader.is_none() && self.former_leader.is_some_and(|(f, until)| f == id && now < until) {
+        let grace = self.former_leader.is_some_and(|(f, until)| f == id && now < until);
+        if self.leader.is_none() && (grace || claim) {
             self.leader = Some(id);
             self.former_leader = None;
             self.members[idx].p.role = Role::Leader;
@@ -487,6 +489,8 @@ impl Session {
                     seg.timeline.beat_origin = position;
                     seg.timeline.time_origin = at;
                     seg.song_start = position;
+                    // The seek target starts a bar: that is where the musicians will count "one".
+                    seg.bar_origin = position;
                 });
                 Ok(())
             }
@@ -505,8 +509,9 @@ impl Session {
                 Ok(())
             }
             ClientMsg::SyncReport { rtt_us, error_us, synced } => {
-                if rtt_us < 0 || error_us < 0 {
-                    return Err((ErrorCode::Malformed, "rtt_us and error_us must not be negative".into()));
+                const LIMIT: i64 = 60_000_000;
+                if !(0..=LIMIT).contains(&rtt_us) || !(0..=LIMIT).contains(&error_us) {
+                    return Err((ErrorCode::Malformed, "rtt_us and error_us must be 0 to 60 000 000 µs".into()));
                 }
                 let interval = self.cfg.sync_report_interval;
                 let m = self.member_mut(me);
@@ -529,10 +534,10 @@ impl Session {
             .members
             .iter()
             .filter(|m| m.conn.is_some())
-            .filter_map(|m| m.p.sync.map(|s| s.rtt_us + 2 * s.error_us))
+            .filter_map(|m| m.p.sync.map(|s| s.rtt_us.saturating_add(s.error_us.saturating_mul(2))))
             .max()
             .unwrap_or(0);
-        Micros((self.cfg.min_lead.0 + 2 * worst_rtt).min(self.cfg.max_lead.0))
+        Micros(self.cfg.min_lead.0.saturating_add(worst_rtt.saturating_mul(2)).min(self.cfg.max_lead.0))
     }
 
     /// Schedules a change and tells everyone. While the metronome plays (or is about to start) the
@@ -894,6 +899,40 @@ mod tests {
         assert_eq!(h.s.transport().segments.len(), 1, "a slider drag leaves one segment");
         assert_eq!(h.s.transport().latest().timeline.tempo, Tempo(159_000));
         assert!(h.s.transport().latest().at <= h.now);
+    }
+
+    #[test]
+    fn sync_reports_are_bounded_and_shape_the_lead_time() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.send(1, ClientMsg::SyncReport { rtt_us: i64::MAX, error_us: 0, synced: true });
+        assert_eq!(h.last_error(1), Some(ErrorCode::Malformed));
+        assert_eq!(h.s.lead_time(), Micros::from_millis(150));
+        h.send(1, ClientMsg::SyncReport { rtt_us: 40_000, error_us: 5_000, synced: true });
+        assert_eq!(h.s.lead_time(), Micros::from_millis(150 + 2 * 50));
+        h.send(1, ClientMsg::SyncReport { rtt_us: 60_000_000, error_us: 60_000_000, synced: false });
+        assert_eq!(h.s.lead_time(), Micros::from_millis(1_500), "capped at max_lead");
+    }
+
+    #[test]
+    fn seek_starts_a_bar_at_the_target() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.send(1, ClientMsg::Seek { position: Beats::whole(18) });
+        h.send(1, ClientMsg::Play { count_in: 1 });
+        let seg = h.s.transport().latest().clone();
+        assert_eq!(seg.bar_origin, Beats::whole(18));
+        assert_eq!(seg.timeline.beat_origin, Beats::whole(14), "one 4/4 bar of count-in before 18");
+        assert_eq!(seg.next_bar(Beats::whole(19)), Beats::whole(22));
+    }
+
+    #[test]
+    fn a_resume_with_leader_flag_claims_free_leadership() {
+        let mut h = Harness::new();
+        let tok = h.join(1, "Ana", false, None);
+        h.drop_conn(1);
+        h.join(2, "Ana", true, tok);
+        assert_eq!(h.s.stats().leader, Some(1));
     }
 
     #[test]

@@ -172,7 +172,7 @@ impl Timeline {
     #[must_use]
     pub fn to_beats(&self, t: Micros) -> Beats {
         let dt = i128::from(t.0 - self.time_origin.0);
-        // micro-beats = µs * milli-BPM / 60 000; rounded to nearest, ties away from zero.
+        // micro-beats = µs * milli-BPM / 60 000, rounded to nearest (halves upward).
         let num = dt * i128::from(self.tempo.0);
         Beats(self.beat_origin.0 + div_round(num, 60_000) as i64)
     }

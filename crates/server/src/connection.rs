@@ -31,6 +31,8 @@ pub mod close_code {
     pub const GOING_AWAY: u16 = 1001;
     /// Protocol error: an unsupported protocol version.
     pub const PROTOCOL: u16 = 1002;
+    /// A text frame that is not UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
     /// Policy violation: too many refused frames, too slow to read, or no join in time.
     pub const POLICY: u16 = 1008;
     /// A frame beyond the transport's hard limit.
@@ -43,7 +45,10 @@ struct Conn {
     socket: WebSocket,
     bucket: TokenBucket,
     violations: u32,
+    /// The session this connection's join went to.
     session: Option<SessionHandle>,
+    /// Whether the session welcomed it (a refused join leaves it unjoined and free to try again).
+    joined: bool,
     outbox: Option<mpsc::Receiver<Outgoing>>,
 }
 
@@ -64,6 +69,7 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
         socket,
         violations: 0,
         session: None,
+        joined: false,
         outbox: None,
     };
     let mut heartbeat = tokio::time::interval(cfg.heartbeat_interval);
@@ -75,7 +81,13 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
 
     let close = loop {
         tokio::select! {
+            biased;
             () = cancel.cancelled() => break Some((close_code::GOING_AWAY, "server shutting down")),
+            out = recv_outbox(&mut c.outbox) => match c.write_batch(out).await {
+                Ok(None) => {}
+                Ok(Some(close)) => break Some(close),
+                Err(()) => break None,
+            },
             frame = c.socket.recv() => {
                 let t1 = c.hub.clock.now();
                 last_heard = Instant::now();
@@ -83,7 +95,7 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
                     None => break None,
                     Some(Err(e)) => {
                         tracing::info!(conn = id, error = %e, "connection failed");
-                        break Some((close_code::TOO_BIG, "frame refused by the transport"));
+                        break Some(transport_close(e));
                     }
                     Some(Ok(Message::Text(text))) => c.on_text(text.as_str(), t1).await,
                     Some(Ok(Message::Binary(b))) => c.on_binary(b.len()).await,
@@ -94,31 +106,33 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
                     break Some((code, reason));
                 }
             }
-            out = recv_outbox(&mut c.outbox) => match out {
-                Some(Outgoing::Text(text)) => {
-                    if c.socket.send(Message::Text(text)).await.is_err() {
-                        break None;
-                    }
-                }
-                Some(Outgoing::Close(reason)) => break Some((close_code::NORMAL, reason)),
-                None => break Some((close_code::POLICY, "too slow to read")),
-            },
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > cfg.idle_timeout {
                     tracing::info!(conn = id, "no heartbeat; connection dead");
-                    break None;
+                    break Some((close_code::GOING_AWAY, "heartbeat timeout"));
                 }
                 if c.socket.send(Message::Ping(Default::default())).await.is_err() {
                     break None;
                 }
             }
-            () = &mut join_deadline, if c.session.is_none() => {
+            () = &mut join_deadline, if !c.joined => {
                 c.send(&ServerMsg::error(ErrorCode::NotJoined, "no join within the time limit", None)).await;
                 break Some((close_code::POLICY, "no join in time"));
             }
         }
     };
     if let Some((code, reason)) = close {
+        // Deliver what the session already sent (such as errors for accepted messages) first.
+        while let Some(m) = c.outbox.as_mut().and_then(|o| o.try_recv().ok()) {
+            match m {
+                Outgoing::Text(t) => {
+                    if futures_util::SinkExt::feed(&mut c.socket, Message::Text(t)).await.is_err() {
+                        break;
+                    }
+                }
+                Outgoing::Close(_) => break,
+            }
+        }
         let frame = CloseFrame { code, reason: reason.into() };
         if c.socket.send(Message::Close(Some(frame))).await.is_ok() {
             // Finish the close handshake: read (and discard) until the member's close arrives, so
@@ -146,7 +160,48 @@ async fn recv_outbox(rx: &mut Option<mpsc::Receiver<Outgoing>>) -> Option<Outgoi
     }
 }
 
+/// The close frame for a failure of the WebSocket layer itself.
+fn transport_close(e: axum::Error) -> (u16, &'static str) {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    match e.into_inner().downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => (close_code::TOO_BIG, "frame over the 1 MiB transport limit"),
+        Some(WsError::Utf8(_)) => (close_code::INVALID_DATA, "text frame is not UTF-8"),
+        _ => (close_code::PROTOCOL, "invalid WebSocket frame"),
+    }
+}
+
 impl Conn {
+    /// Writes `first` and everything else already queued, then flushes once: one system call
+    /// for a burst instead of one per message. Returns the close to send, if the session asked.
+    async fn write_batch(&mut self, first: Option<Outgoing>) -> Result<Option<(u16, &'static str)>, ()> {
+        use futures_util::SinkExt;
+        let mut next = first;
+        let mut n = 0;
+        let result = loop {
+            match next {
+                Some(Outgoing::Text(text)) => {
+                    if !self.joined && text.as_str().starts_with(r#"{"type":"welcome""#) {
+                        self.joined = true;
+                    }
+                    self.socket.feed(Message::Text(text)).await.map_err(|_| ())?;
+                    n += 1;
+                }
+                Some(Outgoing::Close(reason)) => break Some((close_code::NORMAL, reason)),
+                None => break Some((close_code::POLICY, "too slow to read")),
+            }
+            if n >= 64 {
+                break None;
+            }
+            match self.outbox.as_mut().map(mpsc::Receiver::try_recv) {
+                Some(Ok(m)) => next = Some(m),
+                Some(Err(mpsc::error::TryRecvError::Disconnected)) => next = None,
+                Some(Err(mpsc::error::TryRecvError::Empty)) | None => break None,
+            }
+        };
+        self.socket.flush().await.map_err(|_| ())?;
+        Ok(result)
+    }
+
     async fn send(&mut self, msg: &ServerMsg) -> bool {
         self.socket.send(Message::Text(encode_server(msg).into())).await.is_ok()
     }
@@ -205,13 +260,13 @@ impl Conn {
                     self.send(&ServerMsg::error(ErrorCode::VersionUnsupported, m, Some("join"))).await;
                     return Flow::Close(close_code::PROTOCOL, "version_unsupported");
                 }
+                if self.joined {
+                    let m = "this connection has already joined; open a new one for another session";
+                    return self.refuse(ServerMsg::error(ErrorCode::AlreadyJoined, m, Some("join"))).await;
+                }
                 let handle = match &self.session {
                     Some(h) if *h.id == *session => h.clone(),
-                    Some(_) => {
-                        let m = "this connection has joined another session";
-                        return self.refuse(ServerMsg::error(ErrorCode::AlreadyJoined, m, Some("join"))).await;
-                    }
-                    None => match self.hub.get(&session) {
+                    _ => match self.hub.get(&session) {
                         Some(h) => h,
                         None => {
                             let m = format!("there is no session {session:?} on this server");
@@ -220,6 +275,10 @@ impl Conn {
                         }
                     },
                 };
+                // A retry after a refused join to another session: leave the first one's driver.
+                if let Some(old) = self.session.take().filter(|h| *h.id != *session) {
+                    let _ = old.tx.send(SessionInput::Disconnect { conn: self.id }).await;
+                }
                 let (tx, rx) = mpsc::channel(self.hub.cfg.outbox_capacity);
                 self.outbox = Some(rx);
                 let req = JoinRequest { name, instrument, resume, leader };

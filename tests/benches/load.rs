@@ -1,0 +1,262 @@
+//! Load benchmark of the peer server: fan-out latency, deliveries per second and memory per
+//! connection, with the members in a separate process (as separate devices would be).
+//!
+//! ```text
+//! cargo bench -p bandsync-e2e --bench load            # every scenario
+//! cargo bench -p bandsync-e2e --bench load -- 200x1   # scenarios whose name contains "200x1"
+//! ```
+//!
+//! The server runs in this process on a 2-thread runtime. A child process (this same binary with
+//! `--members`) opens every member connection, joins, and then each session's leader sends tempo
+//! changes at a fixed rate; every member notes when each change reaches it. Sender and receivers
+//! share one clock, so latency is exact. The per-connection rate limit is raised so that one
+//! leader can offer the load; everything else is the default configuration.
+
+#![allow(unsafe_code)] // setrlimit and getrusage, to raise the descriptor limit and read memory
+
+use bandsync_server::{RunningServer, ServerConfig};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+struct Scenario {
+    name: &'static str,
+    sessions: usize,
+    members: usize,
+    /// Tempo changes per second, per session.
+    rate: f64,
+    secs: f64,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario { name: "10x1", sessions: 1, members: 10, rate: 200.0, secs: 5.0 },
+    Scenario { name: "100x1", sessions: 1, members: 100, rate: 500.0, secs: 5.0 },
+    Scenario { name: "200x1", sessions: 1, members: 200, rate: 500.0, secs: 5.0 },
+    Scenario { name: "500x1", sessions: 1, members: 500, rate: 200.0, secs: 5.0 },
+    Scenario { name: "5x1000", sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
+];
+
+fn main() {
+    raise_fd_limit();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--members") {
+        return members_main(&args[1..]);
+    }
+    let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
+    println!(
+        "| scenario | members | offered deliveries/s | achieved deliveries/s | p50 | p99 | max | lost | server memory per connection |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for sc in SCENARIOS.iter().filter(|s| filter.as_ref().is_none_or(|f| s.name.contains(f.as_str()))) {
+        run_scenario(sc);
+    }
+}
+
+fn run_scenario(sc: &Scenario) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let cfg = ServerConfig {
+        rate_burst: 10_000,
+        rate_per_sec: 10_000,
+        max_connections: 20_000,
+        max_sessions: 5_000,
+        ..ServerConfig::default()
+    };
+    let (server, ids) = rt.block_on(async {
+        let server = RunningServer::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
+        let ids: Vec<String> =
+            (0..sc.sessions).map(|i| server.hub.create_session(&format!("s{i}")).unwrap().info().id).collect();
+        (server, ids)
+    });
+    let rss_before = rss_kib();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--members")
+        .arg(server.addr.to_string())
+        .arg(sc.members.to_string())
+        .arg(sc.rate.to_string())
+        .arg(sc.secs.to_string())
+        .args(&ids)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = out.next().unwrap().unwrap();
+    assert_eq!(ready, "joined", "the member process joins first");
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_after = rss_kib();
+    let conns = sc.sessions * sc.members;
+    let per_conn_kib = (rss_after.saturating_sub(rss_before)) as f64 / conns as f64;
+    writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
+    let result: serde_json::Value = serde_json::from_str(&out.next().unwrap().unwrap()).unwrap();
+    child.wait().unwrap();
+    rt.block_on(server.shutdown()).unwrap();
+    let offered = sc.rate * sc.sessions as f64 * sc.members as f64;
+    println!(
+        "| {} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} KiB |",
+        sc.name,
+        conns,
+        offered,
+        result["deliveries_per_sec"].as_f64().unwrap(),
+        result["p50_us"].as_f64().unwrap() / 1000.0,
+        result["p99_us"].as_f64().unwrap() / 1000.0,
+        result["max_us"].as_f64().unwrap() / 1000.0,
+        result["lost"],
+        per_conn_kib,
+    );
+    eprintln!("{}", json!({"scenario": sc.name, "result": result, "server_kib_per_connection": per_conn_kib}));
+}
+
+/// The member process: connects and joins everyone, waits for "go", runs the load, prints results.
+fn members_main(args: &[String]) {
+    let addr = args[0].clone();
+    let members: usize = args[1].parse().unwrap();
+    let rate: f64 = args[2].parse().unwrap();
+    let secs: f64 = args[3].parse().unwrap();
+    let ids: Vec<String> = args[4..].to_vec();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async move {
+        let start = Instant::now();
+        let per_session = ((rate * secs) as usize).max(1);
+        // Send times of each change, per session, in ns since `start` (0 = not sent).
+        let sent: Arc<Vec<Vec<AtomicU64>>> =
+            Arc::new(ids.iter().map(|_| (0..per_session).map(|_| AtomicU64::new(0)).collect()).collect());
+        let mut leaders = Vec::new();
+        let mut readers = Vec::new();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        for (si, id) in ids.iter().enumerate() {
+            for m in 0..members {
+                let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.unwrap();
+                let join = json!({"type": "join", "v": 1, "session": id, "name": format!("m{m}"), "leader": m == 0});
+                ws.send(Message::Text(join.to_string().into())).await.unwrap();
+                loop {
+                    if let Some(Ok(Message::Text(t))) = ws.next().await {
+                        if t.as_str().starts_with(r#"{"type":"welcome""#) {
+                            break;
+                        }
+                    }
+                }
+                let (tx, rx) = ws.split();
+                if m == 0 {
+                    leaders.push((si, tx));
+                }
+                readers.push(tokio::spawn(read_member(rx, si, sent.clone(), start, per_session, stop_rx.clone())));
+            }
+        }
+        println!("joined");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).unwrap();
+        // Let join broadcasts settle before measuring.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let t0 = Instant::now();
+        let mut senders = Vec::new();
+        for (si, mut tx) in leaders {
+            let sent = sent.clone();
+            senders.push(tokio::spawn(async move {
+                let period = Duration::from_secs_f64(1.0 / rate);
+                // Spread sessions over the period so the load is even.
+                tokio::time::sleep(period.mul_f64((si % 97) as f64 / 97.0)).await;
+                let mut tick = tokio::time::interval(period);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                for seq in 0..per_session {
+                    tick.tick().await;
+                    let milli = 100_000 + seq as u64;
+                    let m = format!(r#"{{"type":"tempo","bpm":{}.{:03}}}"#, milli / 1000, milli % 1000);
+                    sent[si][seq].store(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    tx.send(Message::Text(m.into())).await.unwrap();
+                }
+                tx
+            }));
+        }
+        let mut keep = Vec::new();
+        for s in senders {
+            keep.push(s.await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let elapsed = t0.elapsed().as_secs_f64() - 0.5;
+        let mut lat: Vec<u64> = Vec::new();
+        stop_tx.send(true).unwrap();
+        for r in readers {
+            if let Ok(v) = r.await {
+                lat.extend(v);
+            }
+        }
+        drop(keep);
+        let expected = ids.len() * members * per_session;
+        let lost = expected.saturating_sub(lat.len());
+        lat.sort_unstable();
+        let q = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0) as f64 / 1000.0;
+        let r = json!({
+            "deliveries": lat.len(),
+            "deliveries_per_sec": lat.len() as f64 / elapsed,
+            "p50_us": q(0.5),
+            "p99_us": q(0.99),
+            "max_us": q(1.0),
+            "lost": lost,
+        });
+        println!("{r}");
+    });
+    rt.shutdown_background();
+}
+
+/// Reads one member's frames and returns the latency of every tempo change it saw, in ns.
+async fn read_member(
+    mut rx: futures_util::stream::SplitStream<
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    >,
+    si: usize,
+    sent: Arc<Vec<Vec<AtomicU64>>>,
+    start: Instant,
+    per_session: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<u64> {
+    let mut out = Vec::with_capacity(per_session);
+    loop {
+        let frame = tokio::select! {
+            f = rx.next() => f,
+            _ = stop.changed() => break,
+        };
+        if let Some(Ok(Message::Text(t))) = frame {
+            let now = start.elapsed().as_nanos() as u64;
+            let s = t.as_str();
+            if !s.starts_with(r#"{"type":"transport""#) {
+                continue;
+            }
+            // The newest change is the last segment; its tempo is 100 000 + sequence number.
+            let Some(i) = s.rfind(r#""tempo":"#) else { continue };
+            let digits: String = s[i + 8..].chars().take_while(char::is_ascii_digit).collect();
+            let Ok(milli) = digits.parse::<u64>() else { continue };
+            let Some(seq) = milli.checked_sub(100_000).map(|x| x as usize) else { continue };
+            if let Some(t0) = sent[si].get(seq).map(|a| a.load(Ordering::Relaxed)).filter(|&t| t > 0) {
+                out.push(now.saturating_sub(t0));
+            }
+        } else if frame.is_none() {
+            break;
+        }
+    }
+    out
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        })
+        .unwrap_or(0)
+}
+
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 {
+            r.rlim_cur = r.rlim_max.min(1 << 20);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
