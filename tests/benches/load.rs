@@ -37,6 +37,7 @@ const SCENARIOS: &[Scenario] = &[
     Scenario { name: "10x1", sessions: 1, members: 10, rate: 200.0, secs: 5.0 },
     Scenario { name: "100x1", sessions: 1, members: 100, rate: 500.0, secs: 5.0 },
     Scenario { name: "200x1", sessions: 1, members: 200, rate: 500.0, secs: 5.0 },
+    Scenario { name: "200x1-paced", sessions: 1, members: 200, rate: 50.0, secs: 10.0 },
     Scenario { name: "500x1", sessions: 1, members: 500, rate: 200.0, secs: 5.0 },
     Scenario { name: "5x1000", sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
 ];
@@ -130,7 +131,11 @@ fn members_main(args: &[String]) {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         for (si, id) in ids.iter().enumerate() {
             for m in 0..members {
-                let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.unwrap();
+                let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+                let (mut ws, _) =
+                    tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), Some(cfg), true)
+                        .await
+                        .unwrap();
                 let join = json!({"type": "join", "v": 1, "session": id, "name": format!("m{m}"), "leader": m == 0});
                 ws.send(Message::Text(join.to_string().into())).await.unwrap();
                 loop {

@@ -56,7 +56,10 @@ async fn ws(State(st): State<AppState>, permit: Option<Extension<ConnPermit>>, u
     let permit = permit.and_then(|Extension(p)| p.0.lock().ok()?.take());
     let hub = st.hub.clone();
     let guard = hub.tracker.token();
-    up.max_message_size(TRANSPORT_MAX_FRAME).max_frame_size(TRANSPORT_MAX_FRAME).on_upgrade(move |socket| async move {
+    // Control frames are small: read in 4 KiB chunks instead of tungstenite's 128 KiB, which would
+    // cost every idle member that much memory.
+    let up = up.max_message_size(TRANSPORT_MAX_FRAME).max_frame_size(TRANSPORT_MAX_FRAME).read_buffer_size(4096);
+    up.on_upgrade(move |socket| async move {
         let _permit = permit;
         let _guard = guard;
         connection::handle(socket, hub, st.cancel).await;
