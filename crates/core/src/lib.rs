@@ -11,6 +11,7 @@
 //! Nothing here opens a socket, spawns a task or reads a clock: time is always an argument, so
 //! every test runs in simulated time.
 
+pub mod clock;
 pub mod mirror;
 pub mod protocol;
 pub mod ratelimit;
@@ -18,6 +19,7 @@ pub mod session;
 pub mod time;
 pub mod timeline;
 
+pub use clock::{ClockConfig, ClockStatus, ClockSync};
 pub use mirror::Mirror;
 pub use protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg};
 pub use session::{ConnId, Output, Session, SessionConfig};

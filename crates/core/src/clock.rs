@@ -1,0 +1,482 @@
+//! The clock estimator: what time is it on the host, read from this device's clock.
+//!
+//! NTP-style four-timestamp exchanges (`ping`/`pong`) give samples of the offset between the
+//! host clock and the local one, each spoiled by queueing delay. The estimator:
+//! - **warms up** with a burst of pings at join, then settles to a slower rate;
+//! - **filters**: keeps the samples with the smallest round trip in a sliding window, because a
+//!   sample that waited in a queue is biased by half its extra delay, in an unknown direction;
+//! - **estimates offset and skew** by least squares over the kept samples (skew only once they
+//!   span a few seconds), so that between samples and through outages the estimate follows the
+//!   local oscillator's frequency error;
+//! - **slews** corrections at a bounded rate, so that a click never moves by more than a few
+//!   microseconds from one to the next, and **steps** only at first sync, after a host restart
+//!   (a new epoch), or when the error is too large to slew away quickly.
+//!
+//! Sans-IO: every method takes the local time `now`; nothing here reads a clock or sends a
+//! packet. The driver sends the pings [`ClockSync::poll_ping`] hands out and feeds pongs back.
+
+use crate::time::Micros;
+use std::collections::VecDeque;
+
+/// Tuning of the estimator. The defaults are what `bandsync` uses.
+#[derive(Debug, Clone)]
+pub struct ClockConfig {
+    /// Pings in the warm-up burst.
+    pub burst_count: u32,
+    /// Interval between warm-up pings.
+    pub burst_interval: Micros,
+    /// Interval between pings once warmed up.
+    pub steady_interval: Micros,
+    /// How far back samples are kept.
+    pub window: Micros,
+    /// Most samples kept.
+    pub max_samples: usize,
+    /// Fraction of the window's samples, those with the smallest round trip, that the fit uses.
+    pub keep_fraction: f64,
+    /// Fewest samples the fit uses (when there are that many).
+    pub min_keep: usize,
+    /// The kept samples must span this long before skew is estimated; before, skew is held.
+    pub min_skew_span: Micros,
+    /// The offset is fitted to the kept samples this recent (skew, to the whole window), so
+    /// that a shift in path asymmetry is followed within seconds while skew stays steady.
+    pub offset_window: Micros,
+    /// The largest skew believed, in ppm: crystals are within ±200 ppm.
+    pub max_skew_ppm: f64,
+    /// Fastest slew of a correction, in parts per million of elapsed time.
+    pub slew_ppm: f64,
+    /// A correction larger than this is stepped instead of slewed.
+    pub step_threshold: Micros,
+    /// A ping unanswered after this long counts as lost.
+    pub ping_timeout: Micros,
+    /// The estimated error under which the clock counts as synced.
+    pub synced_error: Micros,
+    /// How fast the error bound grows without fresh samples (ppm), for outages.
+    pub holdover_ppm: f64,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig {
+            burst_count: 24,
+            burst_interval: Micros::from_millis(20),
+            steady_interval: Micros::from_millis(250),
+            window: Micros::from_secs(60),
+            max_samples: 256,
+            keep_fraction: 0.3,
+            min_keep: 5,
+            min_skew_span: Micros::from_secs(4),
+            offset_window: Micros::from_secs(8),
+            max_skew_ppm: 500.0,
+            slew_ppm: 1_000.0,
+            step_threshold: Micros::from_millis(20),
+            ping_timeout: Micros::from_secs(2),
+            synced_error: Micros::from_millis(1),
+            holdover_ppm: 2.0,
+        }
+    }
+}
+
+/// One exchange: the offset it implies and how long the round trip took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Local time halfway through the exchange.
+    pub at: f64,
+    /// Host minus local, µs.
+    pub offset: f64,
+    /// Round-trip time minus the host's processing time, µs.
+    pub rtt: f64,
+}
+
+impl Sample {
+    /// The sample from a ping sent at local `t0`, received by the host at `t1`, answered at host
+    /// `t2`, and whose pong arrived at local `t3`.
+    #[must_use]
+    pub fn from_exchange(t0: Micros, t1: Micros, t2: Micros, t3: Micros) -> Self {
+        let (t0, t1, t2, t3) = (t0.0 as f64, t1.0 as f64, t2.0 as f64, t3.0 as f64);
+        Sample { at: (t0 + t3) / 2.0, offset: ((t1 - t0) + (t2 - t3)) / 2.0, rtt: ((t3 - t0) - (t2 - t1)).max(0.0) }
+    }
+}
+
+/// A linear map from local time to host time: `host = local + a + b * (local - t_ref)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Xform {
+    /// Local time the map is anchored at.
+    pub t_ref: f64,
+    /// Host minus local at `t_ref`, µs.
+    pub a: f64,
+    /// How much faster the host clock runs than the local one (0.0001 is 100 ppm).
+    pub b: f64,
+}
+
+impl Xform {
+    /// Host minus local at local time `t`.
+    #[must_use]
+    pub fn offset_at(&self, t: f64) -> f64 {
+        self.a + self.b * (t - self.t_ref)
+    }
+}
+
+/// What the estimator knows, for display and for the participant view.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockStatus {
+    /// Host minus local, µs, as applied now (after slewing).
+    pub offset_us: i64,
+    /// Host rate relative to local, ppm.
+    pub skew_ppm: f64,
+    /// The smallest recent round trip, µs.
+    pub rtt_us: i64,
+    /// Estimated bound on the error of host time read through this estimator, µs.
+    pub error_us: i64,
+    /// Whether the error is within [`ClockConfig::synced_error`].
+    pub synced: bool,
+    /// Samples in the window.
+    pub samples: usize,
+}
+
+/// The estimator with its ping schedule.
+#[derive(Debug, Clone)]
+pub struct ClockSync {
+    cfg: ClockConfig,
+    /// Samples in the window, oldest first.
+    samples: VecDeque<Sample>,
+    /// Pings in flight: sequence number and local send time.
+    outstanding: VecDeque<(u32, Micros)>,
+    next_seq: u32,
+    sent: u32,
+    next_ping: Micros,
+    /// The host clock's epoch the samples belong to.
+    epoch: Option<u64>,
+    /// The fitted map, once there is one.
+    target: Option<Xform>,
+    /// The fit's estimated error (µs), and when (local) the newest sample was taken.
+    fit_error: f64,
+    last_sample_at: f64,
+    /// The slewing correction: at local `since`, applied minus target was `residual` µs.
+    residual: f64,
+    since: f64,
+    /// Largest correction ever stepped, for diagnostics.
+    steps: u32,
+}
+
+impl ClockSync {
+    /// A new estimator that sends its first ping at `now`.
+    #[must_use]
+    pub fn new(cfg: ClockConfig, now: Micros) -> Self {
+        ClockSync {
+            cfg,
+            samples: VecDeque::new(),
+            outstanding: VecDeque::new(),
+            next_seq: 1,
+            sent: 0,
+            next_ping: now,
+            epoch: None,
+            target: None,
+            fit_error: f64::INFINITY,
+            last_sample_at: 0.0,
+            residual: 0.0,
+            since: 0.0,
+            steps: 0,
+        }
+    }
+
+    /// When the next ping is due (local time).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Micros {
+        self.next_ping
+    }
+
+    /// The ping to send now, if one is due: its sequence number and `t0`.
+    pub fn poll_ping(&mut self, now: Micros) -> Option<(u32, Micros)> {
+        if now < self.next_ping {
+            return None;
+        }
+        let n = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.sent += 1;
+        let interval =
+            if self.sent < self.cfg.burst_count { self.cfg.burst_interval } else { self.cfg.steady_interval };
+        self.next_ping = now + interval;
+        while self.outstanding.front().is_some_and(|&(_, t)| now - t > self.cfg.ping_timeout) {
+            self.outstanding.pop_front();
+        }
+        self.outstanding.push_back((n, now));
+        Some((n, now))
+    }
+
+    /// Restarts the warm-up burst, for instance after a reconnect.
+    pub fn rewarm(&mut self, now: Micros) {
+        self.sent = 0;
+        self.next_ping = now;
+    }
+
+    /// A pong arrived at local time `now`.
+    ///
+    /// Pongs for unknown or timed-out pings are ignored (a duplicate, or one so late that its
+    /// round trip says nothing useful). A new epoch means the host restarted: the samples of
+    /// the old epoch are dropped and the next fit is stepped to.
+    pub fn handle_pong(&mut self, now: Micros, n: u32, t0: Micros, t1: Micros, t2: Micros, epoch: u64) {
+        let Some(idx) = self.outstanding.iter().position(|&(k, t)| k == n && t == t0) else { return };
+        self.outstanding.remove(idx);
+        if now - t0 > self.cfg.ping_timeout || now < t0 {
+            return;
+        }
+        if self.epoch != Some(epoch) {
+            if self.epoch.is_some() {
+                // The host restarted: its clock is a new one.
+                self.samples.clear();
+                self.target = None;
+                self.rewarm(now);
+            }
+            self.epoch = Some(epoch);
+        }
+        let s = Sample::from_exchange(t0, t1, t2, now);
+        self.samples.push_back(s);
+        let horizon = now.0 as f64 - self.cfg.window.0 as f64;
+        while self.samples.len() > self.cfg.max_samples || self.samples.front().is_some_and(|x| x.at < horizon) {
+            self.samples.pop_front();
+        }
+        self.last_sample_at = s.at;
+        self.refit(now.0 as f64);
+    }
+
+    fn refit(&mut self, now: f64) {
+        let Some((fit, err)) = fit(&self.samples, &self.cfg, self.target.map(|t| t.b)) else { return };
+        match self.target {
+            None => {
+                self.target = Some(fit);
+                self.residual = 0.0;
+                self.since = now;
+            }
+            Some(old) => {
+                // Keep the applied map continuous: the old applied value becomes the residual
+                // over the new target, and slews away from there.
+                let applied = old.offset_at(now) + self.residual_at(now);
+                let r = applied - fit.offset_at(now);
+                if r.abs() > self.cfg.step_threshold.0 as f64 {
+                    self.steps += 1;
+                    self.residual = 0.0;
+                } else {
+                    self.residual = r;
+                }
+                self.since = now;
+                self.target = Some(fit);
+            }
+        }
+        self.fit_error = err;
+    }
+
+    fn residual_at(&self, t: f64) -> f64 {
+        if self.residual == 0.0 {
+            return 0.0;
+        }
+        let decay = (t - self.since).max(0.0) * self.cfg.slew_ppm * 1e-6;
+        if decay >= self.residual.abs() { 0.0 } else { self.residual - decay * self.residual.signum() }
+    }
+
+    /// Host minus local at local time `t`, as applied (slewed).
+    #[must_use]
+    pub fn offset_at(&self, t: Micros) -> Option<f64> {
+        let x = self.target?;
+        let t = t.0 as f64;
+        Some(x.offset_at(t) + self.residual_at(t))
+    }
+
+    /// Host time at local time `local`, or `None` before the first sample.
+    #[must_use]
+    pub fn to_host(&self, local: Micros) -> Option<Micros> {
+        self.offset_at(local).map(|o| Micros(local.0 + o.round() as i64))
+    }
+
+    /// Host time at local time `local`, in fractional µs (for sub-µs accounting in tests).
+    #[must_use]
+    pub fn to_host_f64(&self, local: Micros) -> Option<f64> {
+        self.offset_at(local).map(|o| local.0 as f64 + o)
+    }
+
+    /// Local time at host time `host`, or `None` before the first sample.
+    #[must_use]
+    pub fn to_local(&self, host: Micros) -> Option<Micros> {
+        let mut guess = host.0 as f64 - self.offset_at(host)?;
+        for _ in 0..3 {
+            guess = host.0 as f64 - self.offset_at(Micros(guess.round() as i64))?;
+        }
+        Some(Micros(guess.round() as i64))
+    }
+
+    /// The estimated error bound at local time `now`: the fit's, plus any correction still being
+    /// slewed, plus drift allowance since the newest sample.
+    #[must_use]
+    pub fn error_bound(&self, now: Micros) -> f64 {
+        if self.target.is_none() {
+            return f64::INFINITY;
+        }
+        let t = now.0 as f64;
+        let holdover = (t - self.last_sample_at).max(0.0) * self.cfg.holdover_ppm * 1e-6;
+        self.fit_error + self.residual_at(t).abs() + holdover
+    }
+
+    /// Everything the estimator knows, at local time `now`.
+    #[must_use]
+    pub fn status(&self, now: Micros) -> ClockStatus {
+        let err = self.error_bound(now);
+        ClockStatus {
+            offset_us: self.offset_at(now).map_or(0, |o| o.round() as i64),
+            skew_ppm: self.target.map_or(0.0, |x| x.b * 1e6),
+            rtt_us: self.samples.iter().map(|s| s.rtt).fold(f64::INFINITY, f64::min).min(1e12) as i64,
+            error_us: if err.is_finite() { err.round() as i64 } else { i64::MAX },
+            synced: err <= self.cfg.synced_error.0 as f64,
+            samples: self.samples.len(),
+        }
+    }
+
+    /// Whether a host-time estimate exists yet.
+    #[must_use]
+    pub fn has_estimate(&self) -> bool {
+        self.target.is_some()
+    }
+
+    /// How many times a correction was stepped rather than slewed (the first sync not counted).
+    #[must_use]
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+}
+
+/// Least squares of offset against time over the samples with the smallest round trips.
+/// Returns the map and its estimated error (µs).
+fn fit(samples: &VecDeque<Sample>, cfg: &ClockConfig, prior_skew: Option<f64>) -> Option<(Xform, f64)> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut by_rtt: Vec<&Sample> = samples.iter().collect();
+    // Smallest round trip first; among equals, the newest.
+    by_rtt.sort_by(|a, b| a.rtt.total_cmp(&b.rtt).then(b.at.total_cmp(&a.at)));
+    let keep = ((samples.len() as f64 * cfg.keep_fraction).ceil() as usize).max(cfg.min_keep).min(samples.len());
+    let kept = &by_rtt[..keep];
+    // Weight samples by how little they queued: one that waited 1 ms longer than the best
+    // carries up to 0.5 ms of bias.
+    let best = kept[0].rtt;
+    let scale = (kept[kept.len() - 1].rtt - best).max(50.0);
+    let w: Vec<f64> = kept.iter().map(|s| 1.0 / (1.0 + ((s.rtt - best) / scale * 4.0).powi(2))).collect();
+    let sw: f64 = w.iter().sum();
+    let t_mean = kept.iter().zip(&w).map(|(s, w)| s.at * w).sum::<f64>() / sw;
+    let o_mean = kept.iter().zip(&w).map(|(s, w)| s.offset * w).sum::<f64>() / sw;
+    let newest = kept.iter().map(|s| s.at).fold(f64::NEG_INFINITY, f64::max);
+    let span = newest - kept.iter().map(|s| s.at).fold(f64::INFINITY, f64::min);
+    let max_b = cfg.max_skew_ppm * 1e-6;
+    let b = if span >= cfg.min_skew_span.0 as f64 && kept.len() >= 6 {
+        let sxx: f64 = kept.iter().zip(&w).map(|(s, w)| w * (s.at - t_mean).powi(2)).sum();
+        let sxy: f64 = kept.iter().zip(&w).map(|(s, w)| w * (s.at - t_mean) * (s.offset - o_mean)).sum();
+        (sxy / sxx).clamp(-max_b, max_b)
+    } else {
+        prior_skew.unwrap_or(0.0)
+    };
+    // The offset comes from the recent kept samples, each carried to the reference time along
+    // the skew; with too few recent ones, from all of them.
+    let recent_from = newest - cfg.offset_window.0 as f64;
+    let recent: Vec<(&Sample, f64)> =
+        kept.iter().zip(&w).filter(|(s, _)| s.at >= recent_from).map(|(s, w)| (*s, *w)).collect();
+    let pool: Vec<(&Sample, f64)> =
+        if recent.len() >= cfg.min_keep { recent } else { kept.iter().zip(&w).map(|(s, w)| (*s, *w)).collect() };
+    let pw: f64 = pool.iter().map(|(_, w)| w).sum();
+    let t_ref = pool.iter().map(|(s, w)| s.at * w).sum::<f64>() / pw;
+    let a = pool.iter().map(|(s, w)| (s.offset - b * (s.at - t_ref)) * w).sum::<f64>() / pw;
+    let x = Xform { t_ref, a, b };
+    let n = pool.len() as f64;
+    let resid2: f64 = pool.iter().map(|(s, w)| w * (s.offset - x.offset_at(s.at)).powi(2)).sum::<f64>() / pw;
+    // Three standard errors of the mean, and never less than 5 µs: the estimate's own error.
+    let err = (3.0 * (resid2 / n.max(1.0)).sqrt()).max(5.0);
+    Some((x, err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs one exchange with fixed one-way delays against a host clock `host(local)`.
+    fn exchange(c: &mut ClockSync, now: Micros, up: i64, down: i64, host: impl Fn(i64) -> i64) -> Micros {
+        let (n, t0) = c.poll_ping(now).expect("a ping is due");
+        let t1 = Micros(host(t0.0 + up));
+        let t3 = Micros(t0.0 + up + down);
+        c.handle_pong(t3, n, t0, t1, t1, 9);
+        t3
+    }
+
+    #[test]
+    fn symmetric_delays_give_the_exact_offset() {
+        let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+        exchange(&mut c, Micros(0), 2_000, 2_000, |l| l + 5_000_000);
+        assert_eq!(c.to_host(Micros(10_000)), Some(Micros(5_010_000)));
+        assert_eq!(c.to_local(Micros(5_010_000)), Some(Micros(10_000)));
+        assert_eq!(c.status(Micros(4_000)).rtt_us, 4_000);
+    }
+
+    #[test]
+    fn skew_is_learned_and_followed() {
+        let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+        let host = |l: i64| l + 1_000 + l / 10_000; // host runs 100 ppm fast
+        let mut now = Micros(0);
+        while now < Micros::from_secs(30) {
+            now = c.poll_timeout().max(now);
+            exchange(&mut c, now, 300, 300, host);
+            now += Micros(1);
+        }
+        let s = c.status(now);
+        assert!((s.skew_ppm - 100.0).abs() < 1.0, "{s:?}");
+        let t = Micros::from_secs(40);
+        let err = c.to_host_f64(t).unwrap() - host(t.0) as f64;
+        assert!(err.abs() < 20.0, "extrapolated 10 s ahead within 20 µs, got {err}");
+    }
+
+    #[test]
+    fn corrections_slew_instead_of_jumping() {
+        let cfg = ClockConfig::default();
+        let mut c = ClockSync::new(cfg.clone(), Micros(0));
+        let mut now = Micros(0);
+        for _ in 0..30 {
+            now = c.poll_timeout().max(now);
+            exchange(&mut c, now, 1_000, 1_000, |l| l);
+        }
+        // The route becomes asymmetric (1.6 ms up, 0.4 ms down): the samples now say the host is
+        // 0.6 ms ahead (an asymmetry no two-way method can see). The estimate follows by slewing, never by jumping.
+        let before = c.to_host_f64(now).unwrap();
+        for _ in 0..200 {
+            now = c.poll_timeout().max(now);
+            let arrival = now + Micros(2_000);
+            let prev = c.to_host_f64(arrival).unwrap();
+            exchange(&mut c, now, 1_600, 400, |l| l);
+            let after = c.to_host_f64(arrival).unwrap();
+            assert!((after - prev).abs() < 1.0, "no visible jump at a sample: {}", after - prev);
+        }
+        let t = now + Micros::from_secs(1);
+        let err = c.to_host_f64(t).unwrap() - (t.0 + 600) as f64;
+        assert!(err.abs() < 50.0, "converged on the new offset: {err} {:?}", c.status(t));
+        assert!(c.to_host_f64(now).unwrap() > before);
+        assert_eq!(c.steps(), 0);
+    }
+
+    #[test]
+    fn a_new_epoch_resets_and_steps() {
+        let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+        let mut now = Micros(0);
+        for _ in 0..10 {
+            now = c.poll_timeout().max(now);
+            exchange(&mut c, now, 500, 500, |l| l + 1_000_000);
+        }
+        now = c.poll_timeout().max(now);
+        let (n, t0) = c.poll_ping(now).unwrap();
+        c.handle_pong(t0 + Micros(1_000), n, t0, Micros(77), Micros(77), 10);
+        let est = c.to_host(t0 + Micros(500)).unwrap();
+        assert_eq!(est, Micros(77));
+    }
+
+    #[test]
+    fn unknown_and_late_pongs_are_ignored() {
+        let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+        c.handle_pong(Micros(10), 42, Micros(0), Micros(5), Micros(5), 1);
+        assert!(!c.has_estimate());
+        let (n, t0) = c.poll_ping(Micros(0)).unwrap();
+        c.handle_pong(Micros::from_secs(3), n, t0, Micros(5), Micros(5), 1);
+        assert!(!c.has_estimate(), "a pong after the ping timeout says nothing useful");
+    }
+}
