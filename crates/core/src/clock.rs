@@ -35,11 +35,9 @@ pub struct ClockConfig {
     pub keep_fraction: f64,
     /// Fewest samples the fit uses (when there are that many).
     pub min_keep: usize,
-    /// The kept samples must span this long before skew is estimated; before, skew is held.
-    pub min_skew_span: Micros,
-    /// The offset is fitted to the kept samples this recent (skew, to the whole window), so
-    /// that a shift in path asymmetry is followed within seconds while skew stays steady.
-    pub offset_window: Micros,
+    /// How fast the path's asymmetry is assumed to wander (µs per √s). Larger follows a changed
+    /// route sooner; smaller averages more samples.
+    pub asymmetry_walk_us: f64,
     /// The largest skew believed, in ppm: crystals are within ±200 ppm.
     pub max_skew_ppm: f64,
     /// Fastest slew of a correction, in parts per million of elapsed time.
@@ -57,15 +55,14 @@ pub struct ClockConfig {
 impl Default for ClockConfig {
     fn default() -> Self {
         ClockConfig {
-            burst_count: 24,
-            burst_interval: Micros::from_millis(20),
-            steady_interval: Micros::from_millis(250),
+            burst_count: 40,
+            burst_interval: Micros::from_millis(15),
+            steady_interval: Micros::from_millis(50),
             window: Micros::from_secs(60),
-            max_samples: 256,
-            keep_fraction: 0.3,
+            max_samples: 1200,
+            keep_fraction: 1.0,
             min_keep: 5,
-            min_skew_span: Micros::from_secs(4),
-            offset_window: Micros::from_secs(8),
+            asymmetry_walk_us: 30.0,
             max_skew_ppm: 500.0,
             slew_ppm: 1_000.0,
             step_threshold: Micros::from_millis(20),
@@ -148,14 +145,16 @@ pub struct ClockSync {
     epoch: Option<u64>,
     /// The fitted map, once there is one.
     target: Option<Xform>,
-    /// The fit's estimated error (µs), and when (local) the newest sample was taken.
-    fit_error: f64,
+    /// The fit behind `target`, for its error; and when (local) the newest sample was taken.
+    fit: Option<Fit>,
     last_sample_at: f64,
     /// The slewing correction: at local `since`, applied minus target was `residual` µs.
     residual: f64,
     since: f64,
     /// Largest correction ever stepped, for diagnostics.
     steps: u32,
+    /// Set at the first sync: from then on corrections slew (or, if huge, step).
+    locked: bool,
 }
 
 impl ClockSync {
@@ -171,11 +170,12 @@ impl ClockSync {
             next_ping: now,
             epoch: None,
             target: None,
-            fit_error: f64::INFINITY,
+            fit: None,
             last_sample_at: 0.0,
             residual: 0.0,
             since: 0.0,
             steps: 0,
+            locked: false,
         }
     }
 
@@ -224,7 +224,9 @@ impl ClockSync {
             if self.epoch.is_some() {
                 // The host restarted: its clock is a new one.
                 self.samples.clear();
+                self.locked = false;
                 self.target = None;
+                self.fit = None;
                 self.rewarm(now);
             }
             self.epoch = Some(epoch);
@@ -240,8 +242,20 @@ impl ClockSync {
     }
 
     fn refit(&mut self, now: f64) {
-        let Some((fit, err)) = fit(&self.samples, &self.cfg, self.target.map(|t| t.b)) else { return };
+        let Some(f) = fit(&self.samples, &self.cfg) else { return };
+        let fit = f.x;
         match self.target {
+            // Until the first sync nothing is playing on this estimate: follow the fit directly.
+            _ if !self.locked => {
+                self.target = Some(fit);
+                self.residual = 0.0;
+                self.since = now;
+                self.fit = Some(f);
+                let warmed = self.samples.len() as u32 >= self.cfg.burst_count / 2;
+                if warmed && self.error_bound(Micros(now as i64)) <= self.cfg.synced_error.0 as f64 {
+                    self.locked = true;
+                }
+            }
             None => {
                 self.target = Some(fit);
                 self.residual = 0.0;
@@ -262,7 +276,7 @@ impl ClockSync {
                 self.target = Some(fit);
             }
         }
-        self.fit_error = err;
+        self.fit = Some(f);
     }
 
     fn residual_at(&self, t: f64) -> f64 {
@@ -312,7 +326,8 @@ impl ClockSync {
         }
         let t = now.0 as f64;
         let holdover = (t - self.last_sample_at).max(0.0) * self.cfg.holdover_ppm * 1e-6;
-        self.fit_error + self.residual_at(t).abs() + holdover
+        let fit = self.fit.map_or(f64::INFINITY, |f| f.error_at(t));
+        fit + self.residual_at(t).abs() + holdover
     }
 
     /// Everything the estimator knows, at local time `now`.
@@ -324,7 +339,7 @@ impl ClockSync {
             skew_ppm: self.target.map_or(0.0, |x| x.b * 1e6),
             rtt_us: self.samples.iter().map(|s| s.rtt).fold(f64::INFINITY, f64::min).min(1e12) as i64,
             error_us: if err.is_finite() { err.round() as i64 } else { i64::MAX },
-            synced: err <= self.cfg.synced_error.0 as f64,
+            synced: self.locked && err <= self.cfg.synced_error.0 as f64,
             samples: self.samples.len(),
         }
     }
@@ -342,9 +357,35 @@ impl ClockSync {
     }
 }
 
-/// Least squares of offset against time over the samples with the smallest round trips.
-/// Returns the map and its estimated error (µs).
-fn fit(samples: &VecDeque<Sample>, cfg: &ClockConfig, prior_skew: Option<f64>) -> Option<(Xform, f64)> {
+/// A fitted map with the uncertainty of its two parameters.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    x: Xform,
+    /// Standard error of the offset at `x.t_ref`, µs.
+    sigma_a: f64,
+    /// Standard error of the skew.
+    sigma_b: f64,
+}
+
+impl Fit {
+    /// Three standard errors of the host time read through this fit at local `t`, and never
+    /// less than 5 µs.
+    fn error_at(&self, t: f64) -> f64 {
+        let dt = t - self.x.t_ref;
+        (3.0 * (self.sigma_a.powi(2) + (dt * self.sigma_b).powi(2)).sqrt()).max(5.0)
+    }
+}
+
+/// Inverse-variance weighted fit of offset and skew over the window's samples.
+///
+/// The error model: a sample whose round trip exceeds the window's best by `e` µs carries an
+/// offset error of up to ±e/2 (the extra delay sat in one direction or the other), so its
+/// variance is `σ₀² + e²/12`. Skew is the posterior mean under a prior of N(0, (max/2)²), so
+/// that few samples barely move it and a full window decides it. The offset is fitted at the
+/// newest sample, where an older sample's variance also grows with its age: by the skew's
+/// uncertainty carried over that age, and by a slow random walk of the path's asymmetry. The
+/// model's variances are scaled up if the residuals say they were optimistic.
+fn fit(samples: &VecDeque<Sample>, cfg: &ClockConfig) -> Option<Fit> {
     if samples.is_empty() {
         return None;
     }
@@ -353,40 +394,41 @@ fn fit(samples: &VecDeque<Sample>, cfg: &ClockConfig, prior_skew: Option<f64>) -
     by_rtt.sort_by(|a, b| a.rtt.total_cmp(&b.rtt).then(b.at.total_cmp(&a.at)));
     let keep = ((samples.len() as f64 * cfg.keep_fraction).ceil() as usize).max(cfg.min_keep).min(samples.len());
     let kept = &by_rtt[..keep];
-    // Weight samples by how little they queued: one that waited 1 ms longer than the best
-    // carries up to 0.5 ms of bias.
     let best = kept[0].rtt;
-    let scale = (kept[kept.len() - 1].rtt - best).max(50.0);
-    let w: Vec<f64> = kept.iter().map(|s| 1.0 / (1.0 + ((s.rtt - best) / scale * 4.0).powi(2))).collect();
+    const SIGMA0_SQ: f64 = 20.0 * 20.0;
+    // The best sample is not free of queueing either: how far above the floor it sits is about
+    // the gap to the next few best, which therefore adds to every sample's excess.
+    let gap = kept[kept.len().min(4) - 1].rtt - best;
+    let var0: Vec<f64> = kept.iter().map(|s| SIGMA0_SQ + (s.rtt - best + gap).powi(2) / 12.0).collect();
+    // Skew: weighted regression with a prior.
+    let w: Vec<f64> = var0.iter().map(|v| v.recip()).collect();
     let sw: f64 = w.iter().sum();
     let t_mean = kept.iter().zip(&w).map(|(s, w)| s.at * w).sum::<f64>() / sw;
     let o_mean = kept.iter().zip(&w).map(|(s, w)| s.offset * w).sum::<f64>() / sw;
-    let newest = kept.iter().map(|s| s.at).fold(f64::NEG_INFINITY, f64::max);
-    let span = newest - kept.iter().map(|s| s.at).fold(f64::INFINITY, f64::min);
+    let sxx: f64 = kept.iter().zip(&w).map(|(s, w)| w * (s.at - t_mean).powi(2)).sum();
+    let sxy: f64 = kept.iter().zip(&w).map(|(s, w)| w * (s.at - t_mean) * (s.offset - o_mean)).sum();
+    let tau = cfg.max_skew_ppm * 0.5e-6;
+    let info = sxx + 1.0 / (tau * tau);
     let max_b = cfg.max_skew_ppm * 1e-6;
-    let b = if span >= cfg.min_skew_span.0 as f64 && kept.len() >= 6 {
-        let sxx: f64 = kept.iter().zip(&w).map(|(s, w)| w * (s.at - t_mean).powi(2)).sum();
-        let sxy: f64 = kept.iter().zip(&w).map(|(s, w)| w * (s.at - t_mean) * (s.offset - o_mean)).sum();
-        (sxy / sxx).clamp(-max_b, max_b)
-    } else {
-        prior_skew.unwrap_or(0.0)
-    };
-    // The offset comes from the recent kept samples, each carried to the reference time along
-    // the skew; with too few recent ones, from all of them.
-    let recent_from = newest - cfg.offset_window.0 as f64;
-    let recent: Vec<(&Sample, f64)> =
-        kept.iter().zip(&w).filter(|(s, _)| s.at >= recent_from).map(|(s, w)| (*s, *w)).collect();
-    let pool: Vec<(&Sample, f64)> =
-        if recent.len() >= cfg.min_keep { recent } else { kept.iter().zip(&w).map(|(s, w)| (*s, *w)).collect() };
-    let pw: f64 = pool.iter().map(|(_, w)| w).sum();
-    let t_ref = pool.iter().map(|(s, w)| s.at * w).sum::<f64>() / pw;
-    let a = pool.iter().map(|(s, w)| (s.offset - b * (s.at - t_ref)) * w).sum::<f64>() / pw;
-    let x = Xform { t_ref, a, b };
-    let n = pool.len() as f64;
-    let resid2: f64 = pool.iter().map(|(s, w)| w * (s.offset - x.offset_at(s.at)).powi(2)).sum::<f64>() / pw;
-    // Three standard errors of the mean, and never less than 5 µs: the estimate's own error.
-    let err = (3.0 * (resid2 / n.max(1.0)).sqrt()).max(5.0);
-    Some((x, err))
+    let b = (sxy / info).clamp(-max_b, max_b);
+    // How far the model's variances were off, from the residuals (never below 1).
+    let n = kept.len() as f64;
+    let chi2: f64 = kept.iter().zip(&w).map(|(s, w)| w * (s.offset - o_mean - b * (s.at - t_mean)).powi(2)).sum();
+    let scale = if n > 2.0 { (chi2 / (n - 2.0)).max(1.0) } else { 1.0 };
+    let var_b = scale / info;
+    // Offset at the newest sample.
+    let t_ref = kept.iter().map(|s| s.at).fold(f64::NEG_INFINITY, f64::max);
+    let walk = cfg.asymmetry_walk_us * cfg.asymmetry_walk_us; // µs² per second of age
+    let mut sum_w = 0.0;
+    let mut sum_wo = 0.0;
+    for (s, v0) in kept.iter().zip(&var0) {
+        let age = t_ref - s.at;
+        let v = v0 * scale + age * age * var_b + walk * age / 1e6;
+        sum_w += v.recip();
+        sum_wo += (s.offset - b * (s.at - t_ref)) / v;
+    }
+    let a = sum_wo / sum_w;
+    Some(Fit { x: Xform { t_ref, a, b }, sigma_a: sum_w.recip().sqrt(), sigma_b: var_b.sqrt() })
 }
 
 #[cfg(test)]
@@ -440,7 +482,7 @@ mod tests {
         // The route becomes asymmetric (1.6 ms up, 0.4 ms down): the samples now say the host is
         // 0.6 ms ahead (an asymmetry no two-way method can see). The estimate follows by slewing, never by jumping.
         let before = c.to_host_f64(now).unwrap();
-        for _ in 0..200 {
+        for _ in 0..1200 {
             now = c.poll_timeout().max(now);
             let arrival = now + Micros(2_000);
             let prev = c.to_host_f64(arrival).unwrap();
