@@ -390,15 +390,25 @@ fn fit(samples: &VecDeque<Sample>, cfg: &ClockConfig) -> Option<Fit> {
         return None;
     }
     let mut by_rtt: Vec<&Sample> = samples.iter().collect();
-    // Smallest round trip first; among equals, the newest.
-    by_rtt.sort_by(|a, b| a.rtt.total_cmp(&b.rtt).then(b.at.total_cmp(&a.at)));
     let keep = ((samples.len() as f64 * cfg.keep_fraction).ceil() as usize).max(cfg.min_keep).min(samples.len());
-    let kept = &by_rtt[..keep];
+    // Smallest round trip first; among equals, the newest. Only the split point and the four
+    // best need ordering, which keeps a refit linear in the window.
+    let order = |a: &&Sample, b: &&Sample| a.rtt.total_cmp(&b.rtt).then(b.at.total_cmp(&a.at));
+    if keep < by_rtt.len() {
+        by_rtt.select_nth_unstable_by(keep, order);
+    }
+    let kept = &mut by_rtt[..keep];
+    let four = kept.len().min(4);
+    if four < kept.len() {
+        kept.select_nth_unstable_by(four - 1, order);
+    }
+    kept[..four].sort_by(order);
+    let kept = &*kept;
     let best = kept[0].rtt;
     const SIGMA0_SQ: f64 = 20.0 * 20.0;
     // The best sample is not free of queueing either: how far above the floor it sits is about
     // the gap to the next few best, which therefore adds to every sample's excess.
-    let gap = kept[kept.len().min(4) - 1].rtt - best;
+    let gap = kept[four - 1].rtt - best;
     let var0: Vec<f64> = kept.iter().map(|s| SIGMA0_SQ + (s.rtt - best + gap).powi(2) / 12.0).collect();
     // Skew: weighted regression with a prior.
     let w: Vec<f64> = var0.iter().map(|v| v.recip()).collect();
