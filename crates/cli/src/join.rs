@@ -4,7 +4,7 @@ use crate::commands::{self, Line};
 use crate::exit;
 use crate::output::emit;
 use bandsync_client::backoff::Backoff;
-use bandsync_client::{Client, ClientOptions, Event, JoinTarget};
+use bandsync_client::{Client, ClientOptions, Event, JoinTarget, LocalClock};
 use bandsync_core::protocol::{Participant, Role, RoomStats};
 use bandsync_core::{Micros, Transport};
 use clap::Args;
@@ -35,6 +35,12 @@ pub struct JoinArgs {
     /// Give up (exit 4) when the connection has been down this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub retry_for: f64,
+    /// Diagnostic: run on a clock this many ms off, to show the clock sync removes it.
+    #[arg(long, value_name = "MS", default_value_t = 0.0, allow_hyphen_values = true)]
+    pub clock_offset_ms: f64,
+    /// Diagnostic: run on a clock this many ppm fast (negative: slow).
+    #[arg(long, value_name = "PPM", default_value_t = 0.0, allow_hyphen_values = true)]
+    pub clock_skew_ppm: f64,
 }
 
 /// Runs until `quit`, `--for` elapses, Ctrl-C, refusal (3) or loss (4).
@@ -47,6 +53,9 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     opts.instrument = a.instrument.clone();
     opts.leader = a.leader;
     opts.backoff = Backoff { give_up_after: secs(a.retry_for), ..Backoff::default() };
+    if a.clock_offset_ms != 0.0 || a.clock_skew_ppm != 0.0 {
+        opts.clock = LocalClock::distorted(a.clock_offset_ms, a.clock_skew_ppm);
+    }
     let mut client = Client::spawn(opts);
     let j = a.json;
 
@@ -63,13 +72,27 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     let signal = crate::host::wait_for_signal();
     tokio::pin!(signal);
     let mut leaving = false;
+    // The schedule, to print a `state` again when a scheduled change lands.
+    let mut transport: Option<Transport> = None;
+    let mut landed = Micros(i64::MIN);
 
     loop {
+        let landing = transport.as_ref().and_then(|t| next_landing(&client, t, landed));
         tokio::select! {
             ev = client.next_event() => {
                 let Some(ev) = ev else { return Ok(0) };
+                if let Event::Transport { transport: t, .. } = &ev {
+                    transport = Some(t.clone());
+                }
                 if let Some(code) = print_event(j, &ev) {
                     return Ok(code);
+                }
+            }
+            () = sleep_until(landing.map(|(_, at)| at)), if landing.is_some() => {
+                if let (Some(t), Some((host, _))) = (&transport, landing) {
+                    landed = host;
+                    let v = state_json(t, host);
+                    emit(j, &v, || state_line(&v));
                 }
             }
             line = stdin.next_line(), if stdin_open => match line {
@@ -85,6 +108,20 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             () = &mut timer, if !leaving => leave(&client, &mut leaving),
             () = &mut signal, if !leaving => leave(&client, &mut leaving),
         }
+    }
+}
+
+/// The next scheduled change after host time now: its host time and when it comes locally.
+fn next_landing(client: &Client, t: &Transport, landed: Micros) -> Option<(Micros, tokio::time::Instant)> {
+    let now = client.host_now()?.max(landed);
+    let at = t.next_change(now)?;
+    Some((at, client.instant_at_host(at)?))
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -138,6 +175,26 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
         Event::Lost { reason } => {
             emit(j, &json!({"event": "lost", "reason": reason}), || format!("Connection lost for good: {reason}"));
             return Some(exit::LOST);
+        }
+        Event::Clock(c) => {
+            let v = json!({
+                "event": "clock",
+                "offset_us": c.offset_us,
+                "skew_ppm": (c.skew_ppm * 1000.0).round() / 1000.0,
+                "rtt_us": c.rtt_us,
+                "error_us": c.error_us,
+                "synced": c.synced,
+            });
+            emit(j, &v, || {
+                format!(
+                    "Clock: offset {:+.3} ms, skew {:+.1} ppm, rtt {:.2} ms, error ±{} µs{}",
+                    c.offset_us as f64 / 1000.0,
+                    c.skew_ppm,
+                    c.rtt_us as f64 / 1000.0,
+                    c.error_us,
+                    if c.synced { ", synced" } else { "" }
+                )
+            });
         }
         Event::Left => {
             emit(j, &json!({"event": "left"}), || "Left the session.".into());

@@ -8,10 +8,11 @@
 //! [`Event::Lost`].
 
 use crate::backoff::Backoff;
+use crate::local_clock::LocalClock;
 use crate::target::JoinTarget;
 use bandsync_core::protocol::{ErrorCode, PROTOCOL_VERSION, Participant, ParticipantId, RoomStats};
 use bandsync_core::timeline::Transport;
-use bandsync_core::{ClientMsg, Micros, Mirror, ServerMsg};
+use bandsync_core::{ClientMsg, ClockConfig, ClockStatus, ClockSync, Micros, Mirror, ServerMsg};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,6 +37,12 @@ pub struct ClientOptions {
     pub heartbeat: Duration,
     /// Silence from the server after which the connection counts as dead.
     pub idle_timeout: Duration,
+    /// This device's clock (distorted on purpose by `--clock-offset-ms`/`--clock-skew-ppm`).
+    pub clock: LocalClock,
+    /// Clock-sync tuning.
+    pub clock_config: ClockConfig,
+    /// How often to report clock status as an event and to the server.
+    pub clock_report: Duration,
 }
 
 impl ClientOptions {
@@ -50,6 +57,9 @@ impl ClientOptions {
             backoff: Backoff::default(),
             heartbeat: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
+            clock: LocalClock::system(),
+            clock_config: ClockConfig::default(),
+            clock_report: Duration::from_secs(1),
         }
     }
 }
@@ -117,6 +127,8 @@ pub enum Event {
     },
     /// We left the session. The task has ended.
     Left,
+    /// The clock estimate, about once a second.
+    Clock(ClockStatus),
 }
 
 enum Cmd {
@@ -124,12 +136,22 @@ enum Cmd {
     Leave,
 }
 
+/// What the connection task and the caller share.
+#[derive(Debug)]
+struct Shared {
+    mirror: Option<Mirror>,
+    clock: ClockSync,
+}
+
+type SharedRef = Arc<Mutex<Shared>>;
+
 /// A running member connection.
 #[derive(Debug)]
 pub struct Client {
     cmd: mpsc::UnboundedSender<Cmd>,
     events: mpsc::UnboundedReceiver<Event>,
-    mirror: Arc<Mutex<Option<Mirror>>>,
+    shared: SharedRef,
+    local: LocalClock,
 }
 
 impl std::fmt::Debug for Cmd {
@@ -147,9 +169,11 @@ impl Client {
     pub fn spawn(opts: ClientOptions) -> Self {
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, events) = mpsc::unbounded_channel();
-        let mirror = Arc::new(Mutex::new(None));
-        tokio::spawn(run(opts, cmd_rx, ev_tx, mirror.clone()));
-        Client { cmd, events, mirror }
+        let local = opts.clock.clone();
+        let clock = ClockSync::new(opts.clock_config.clone(), local.now());
+        let shared = Arc::new(Mutex::new(Shared { mirror: None, clock }));
+        tokio::spawn(run(opts, cmd_rx, ev_tx, shared.clone()));
+        Client { cmd, events, shared, local }
     }
 
     /// Sends a message to the server. While disconnected the message is dropped and an
@@ -171,7 +195,35 @@ impl Client {
     /// The session as this member sees it, once joined.
     #[must_use]
     pub fn mirror(&self) -> Option<Mirror> {
-        self.mirror.lock().expect("mirror lock poisoned").clone()
+        self.shared.lock().expect("client lock poisoned").mirror.clone()
+    }
+
+    /// Host time now, through the clock estimate; `None` before the first clock sample.
+    #[must_use]
+    pub fn host_now(&self) -> Option<Micros> {
+        let now = self.local.now();
+        self.shared.lock().expect("client lock poisoned").clock.to_host(now)
+    }
+
+    /// Host time now in fractional µs, for measuring the estimate itself.
+    #[must_use]
+    pub fn host_now_f64(&self) -> Option<f64> {
+        let now = self.local.now();
+        self.shared.lock().expect("client lock poisoned").clock.to_host_f64(now)
+    }
+
+    /// The tokio instant at which the host clock will read `host`, through the estimate.
+    #[must_use]
+    pub fn instant_at_host(&self, host: Micros) -> Option<tokio::time::Instant> {
+        let local = self.shared.lock().expect("client lock poisoned").clock.to_local(host)?;
+        Some(self.local.instant_at(local))
+    }
+
+    /// The clock estimate's status now.
+    #[must_use]
+    pub fn clock_status(&self) -> ClockStatus {
+        let now = self.local.now();
+        self.shared.lock().expect("client lock poisoned").clock.status(now)
     }
 }
 
@@ -186,13 +238,13 @@ async fn run(
     opts: ClientOptions,
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     ev: mpsc::UnboundedSender<Event>,
-    mirror: Arc<Mutex<Option<Mirror>>>,
+    shared: SharedRef,
 ) {
     let mut token: Option<String> = None;
     let mut attempt = 0u32;
     let mut down_since: Option<Instant> = None;
     loop {
-        match connect_and_serve(&opts, &mut token, &mut cmds, &ev, &mirror).await {
+        match connect_and_serve(&opts, &mut token, &mut cmds, &ev, &shared).await {
             Ended::Left => {
                 let _ = ev.send(Event::Left);
                 return;
@@ -248,7 +300,7 @@ async fn connect_and_serve(
     token: &mut Option<String>,
     cmds: &mut mpsc::UnboundedReceiver<Cmd>,
     ev: &mpsc::UnboundedSender<Event>,
-    mirror: &Arc<Mutex<Option<Mirror>>>,
+    shared: &SharedRef,
 ) -> Ended {
     let connect = tokio_tungstenite::connect_async(opts.target.ws_url.as_str());
     let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(5), connect).await {
@@ -273,9 +325,26 @@ async fn connect_and_serve(
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let mut hb_n = 0u32;
+    let local = &opts.clock;
+    shared.lock().expect("client lock poisoned").clock.rewarm(local.now());
+    let mut report = tokio::time::interval(opts.clock_report);
+    report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reported_synced: Option<bool> = None;
+    let mut reports = 0u32;
     loop {
+        let ping_at = local.instant_at(shared.lock().expect("client lock poisoned").clock.poll_timeout());
         tokio::select! {
+            () = tokio::time::sleep_until(ping_at) => {
+                let ping = shared.lock().expect("client lock poisoned").clock.poll_ping(local.now());
+                if let Some((n, t0)) = ping {
+                    if let Err(e) = ws.send(text(&ClientMsg::Ping { n, t0 })).await {
+                        return Ended::Dropped(format!("send failed: {e}"), joined);
+                    }
+                }
+            }
             frame = ws.next() => {
+                // The pong's arrival time, taken before anything else is done with the frame.
+                let t3 = local.now();
                 last_heard = Instant::now();
                 let msg = match frame {
                     None => return Ended::Dropped("the server closed the connection".into(), joined),
@@ -293,7 +362,11 @@ async fn connect_and_serve(
                     }
                     Some(Ok(_)) => continue,
                 };
-                if let Some(end) = on_message(msg, token, &mut joined, ev, mirror) {
+                if let ServerMsg::Pong { n, t0, t1, t2, epoch } = msg {
+                    shared.lock().expect("client lock poisoned").clock.handle_pong(t3, n, t0, t1, t2, epoch);
+                    continue;
+                }
+                if let Some(end) = on_message(msg, token, &mut joined, ev, shared) {
                     return end;
                 }
             }
@@ -310,6 +383,27 @@ async fn connect_and_serve(
                     }
                 }
             },
+            _ = report.tick() => {
+                let status = shared.lock().expect("client lock poisoned").clock.status(local.now());
+                if status.error_us == i64::MAX {
+                    continue;
+                }
+                let _ = ev.send(Event::Clock(status));
+                // Tell the server (and so the participant view) every 5 s, and at once when the
+                // synced flag changes.
+                reports += 1;
+                if joined && (reported_synced != Some(status.synced) || reports % 5 == 0) {
+                    reported_synced = Some(status.synced);
+                    let m = ClientMsg::SyncReport {
+                        rtt_us: status.rtt_us.clamp(0, 60_000_000),
+                        error_us: status.error_us.clamp(0, 60_000_000),
+                        synced: status.synced,
+                    };
+                    if let Err(e) = ws.send(text(&m)).await {
+                        return Ended::Dropped(format!("send failed: {e}"), joined);
+                    }
+                }
+            }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > opts.idle_timeout {
                     return Ended::Dropped("the server went silent".into(), joined);
@@ -328,7 +422,7 @@ fn on_message(
     token: &mut Option<String>,
     joined: &mut bool,
     ev: &mpsc::UnboundedSender<Event>,
-    mirror: &Arc<Mutex<Option<Mirror>>>,
+    shared: &SharedRef,
 ) -> Option<Ended> {
     match &msg {
         ServerMsg::Welcome { you, resume, resumed, snapshot, .. } => {
@@ -350,7 +444,8 @@ fn on_message(
         }
         _ => {}
     }
-    let mut guard = mirror.lock().expect("mirror lock poisoned");
+    let mut shared = shared.lock().expect("client lock poisoned");
+    let guard = &mut shared.mirror;
     let changed = match (&mut *guard, &msg) {
         (_, ServerMsg::Welcome { you, epoch, snapshot, .. }) => {
             *guard = Some(Mirror::from_welcome(*you, *epoch, snapshot.clone()));

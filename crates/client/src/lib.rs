@@ -9,7 +9,9 @@
 
 pub mod backoff;
 pub mod client;
+pub mod local_clock;
 pub mod target;
 
 pub use client::{Client, ClientOptions, Event};
+pub use local_clock::LocalClock;
 pub use target::JoinTarget;

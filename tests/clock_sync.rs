@@ -1,0 +1,75 @@
+//! Clock sync over real sockets: a host and three followers on deliberately wrong clocks,
+//! through a relay that adds delay, jitter and TCP-style loss stalls. The followers' idea of host
+//! time must agree with the host's real clock to within half a millisecond at p99.
+
+use bandsync_client::{Client, ClientOptions, Event, JoinTarget, LocalClock};
+use bandsync_e2e::{Impair, ImpairedRelay, TestServer, eventually};
+use bandsync_server::ServerConfig;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_on_wrong_clocks_agree_with_the_host_within_half_a_millisecond() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let imp = Impair { base: Duration::from_millis(2), jitter: Duration::from_millis(1), loss: 0.005 };
+    let clocks = [(3_600_000.0, 150.0), (-42_000.0, -120.0), (1.5, 200.0)];
+    let mut followers = Vec::new();
+    for (i, (offset_ms, skew_ppm)) in clocks.into_iter().enumerate() {
+        let relay = ImpairedRelay::start(ts.addr(), imp, 7 + i as u64).await;
+        let link = format!("http://{}/s/{}", relay.addr, ts.session);
+        let mut o = ClientOptions::new(JoinTarget::parse(&link).unwrap(), format!("F{i}"));
+        o.clock = LocalClock::distorted(offset_ms, skew_ppm);
+        followers.push(Client::spawn(o));
+    }
+    eventually("every follower reports synced", || async { followers.iter().all(|c| c.clock_status().synced) }).await;
+    // Let the estimate settle, then compare with the host's own clock for 4 s.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let clock = ts.server.hub.clock().clone();
+    let mut errors = Vec::new();
+    let mut per = vec![Vec::new(); followers.len()];
+    for _ in 0..200 {
+        for (i, c) in followers.iter().enumerate() {
+            let before = clock.now().0 as f64;
+            let est = c.host_now_f64().unwrap();
+            let after = clock.now().0 as f64;
+            // A read interrupted by the scheduler measures the scheduler, not the estimate.
+            if after - before <= 50.0 {
+                errors.push((est - (before + after) / 2.0).abs());
+                per[i].push(est - (before + after) / 2.0);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(errors.len() >= 400, "{} clean reads", errors.len());
+    for (i, v) in per.iter().enumerate() {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        eprintln!("follower {i}: mean error {mean:.0} µs, status {:?}", followers[i].clock_status());
+    }
+    errors.sort_by(f64::total_cmp);
+    let p50 = errors[errors.len() / 2];
+    let p99 = errors[errors.len() * 99 / 100];
+    eprintln!("host-time error over loopback with 2±1 ms jitter: p50 {p50:.0} µs, p99 {p99:.0} µs");
+    assert!(p99 <= 500.0, "p99 {p99:.0} µs (p50 {p50:.0})");
+    // Each follower learned its clock's skew (the host runs at -skew relative to it).
+    for (c, (_, skew)) in followers.iter().zip(clocks) {
+        let s = c.clock_status();
+        assert!((s.skew_ppm + skew).abs() < 60.0, "skew {} for a clock {skew} ppm fast", s.skew_ppm);
+    }
+    // And the participant view shows each follower's sync quality.
+    let mut f0 = followers.remove(0);
+    eventually("sync quality reaches the participant list", || async {
+        f0.mirror().is_some_and(|m| m.participants.iter().all(|p| p.sync.is_some_and(|q| q.synced)))
+    })
+    .await;
+    // Clock events flow about once a second.
+    let mut clocks_seen = 0;
+    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(2500), f0.next_event()).await {
+        if let Event::Clock(s) = ev {
+            assert!(s.synced);
+            clocks_seen += 1;
+            if clocks_seen == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(clocks_seen, 2);
+}
