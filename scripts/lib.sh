@@ -42,6 +42,12 @@ need_rust() {
 }
 
 need_build_tools() {
-  need_apt build-essential pkg-config ca-certificates curl
+  # libasound2-dev: cpal's ALSA backend (the metronome's audio output).
+  need_apt build-essential pkg-config ca-certificates curl libasound2-dev
   need_rust
+}
+
+# The audio end-to-end test plays into a PulseAudio null sink and records its monitor.
+need_audio_test_tools() {
+  need_apt pulseaudio pulseaudio-utils libasound2-plugins
 }

@@ -2,6 +2,7 @@
 # Installs whatever is missing and runs every gate and test: formatting, clippy, and all tests.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_build_tools
+need_audio_test_tools
 cd "$ROOT"
 start=$(date +%s)
 

@@ -1,0 +1,347 @@
+//! The cpal layer: opens the output device, runs the engine in the callback, and keeps the
+//! engine's frame-to-host-time map fitted from the callbacks' playback timestamps.
+//!
+//! Thread-safety: [`AudioOutput`] is owned by one non-real-time thread (the "audio control"
+//! thread), which calls [`AudioOutput::update`] every few tens of milliseconds. It is not `Send`
+//! on every platform (cpal streams are not), so create it on the thread that uses it.
+
+use crate::engine::{BeatEvent, Channel, Command, Engine, FrameMap, Levels};
+use crate::filter::DeviceClockFilter;
+use crate::schedule::FixedSchedule;
+use bandsync_core::Micros;
+use bandsync_core::timeline::Transport;
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{FromSample, OutputCallbackInfo, SizedSample, StreamInstant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How to open the output.
+#[derive(Debug, Clone, Default)]
+pub struct AudioOptions {
+    /// A device whose name contains this; the default device when `None`.
+    pub device: Option<String>,
+    /// Requested buffer size in frames (the host may round it).
+    pub buffer_frames: Option<u32>,
+    /// Which ear.
+    pub channel: Channel,
+    /// Extra output latency to compensate (Bluetooth headphones and the like), in ms.
+    pub latency_offset_ms: f64,
+    /// Click levels.
+    pub levels: Levels,
+    /// Clicks per beat.
+    pub subdivision: u8,
+}
+
+/// What the device turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioInfo {
+    /// Device name.
+    pub device: String,
+    /// Frames per second.
+    pub sample_rate: u32,
+    /// Channels per frame.
+    pub channels: u16,
+    /// The sample format cpal negotiated.
+    pub sample_format: String,
+    /// Frames in the last callback.
+    pub buffer_frames: u32,
+    /// Playback minus callback time of the last callback: the output latency the device reports.
+    pub output_latency_ms: f64,
+    /// Underruns (xruns reported by the device, plus gaps seen in the playback timestamps).
+    pub underruns: u64,
+}
+
+/// Why the output could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// There is no output device (or none matching the name asked for).
+    #[error("no audio output device{0}")]
+    NoDevice(String),
+    /// cpal refused the device or stream.
+    #[error("audio device error: {0}")]
+    Device(String),
+}
+
+/// A callback's timing, published to the control thread through a lock-free queue.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    /// Device frame of the buffer's first sample.
+    frame: u64,
+    /// Frames in the buffer.
+    frames: u32,
+    /// When the buffer's first sample is heard, on the stream's clock.
+    playback: StreamInstant,
+    /// When the callback ran, on the stream's clock.
+    callback: StreamInstant,
+}
+
+/// The running output.
+pub struct AudioOutput {
+    stream: cpal::Stream,
+    commands: rtrb::Producer<Command>,
+    beats: rtrb::Consumer<BeatEvent>,
+    stamps: rtrb::Consumer<Stamp>,
+    underruns: Arc<AtomicU64>,
+    gone: Arc<AtomicBool>,
+    info: AudioInfo,
+    filter: DeviceClockFilter,
+    last_stamp: Option<Stamp>,
+    opts: AudioOptions,
+    /// The last schedule sent, resent after a device change.
+    schedule: FixedSchedule,
+}
+
+impl std::fmt::Debug for AudioOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioOutput").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+/// Whether any output device exists (the CLI's default for `--audio`).
+#[must_use]
+pub fn output_available() -> bool {
+    cpal::default_host().default_output_device().is_some()
+}
+
+impl AudioOutput {
+    /// Opens the device and starts the stream (silent until a map and a schedule arrive).
+    ///
+    /// # Errors
+    /// When no device matches, or cpal cannot open it.
+    pub fn start(opts: AudioOptions) -> Result<Self, AudioError> {
+        let host = cpal::default_host();
+        let device = match &opts.device {
+            None => host.default_output_device().ok_or_else(|| AudioError::NoDevice(String::new()))?,
+            Some(want) => host
+                .output_devices()
+                .map_err(|e| AudioError::Device(e.to_string()))?
+                .find(|d| d.to_string().contains(want.as_str()))
+                .ok_or_else(|| AudioError::NoDevice(format!(" named like {want:?}")))?,
+        };
+        let supported = device.default_output_config().map_err(|e| AudioError::Device(e.to_string()))?;
+        let mut config: cpal::StreamConfig = supported.into();
+        if let Some(b) = opts.buffer_frames {
+            config.buffer_size = cpal::BufferSize::Fixed(b);
+        }
+        let rate = config.sample_rate;
+        let channels = config.channels;
+        let (commands, cmd_rx) = rtrb::RingBuffer::<Command>::new(256);
+        let (beat_tx, beats) = rtrb::RingBuffer::<BeatEvent>::new(1024);
+        let (stamp_tx, stamps) = rtrb::RingBuffer::<Stamp>::new(1024);
+        let underruns = Arc::new(AtomicU64::new(0));
+        let gone = Arc::new(AtomicBool::new(false));
+        let mut engine = Engine::new(rate);
+        engine.apply(Command::Channel(opts.channel));
+        engine.apply(Command::Levels(opts.levels));
+        engine.apply(Command::Subdivision(opts.subdivision.max(1)));
+        let state = CallbackState {
+            engine,
+            commands: cmd_rx,
+            beats: beat_tx,
+            stamps: stamp_tx,
+            frame: 0,
+            scratch: vec![0.0; 1 << 16],
+        };
+        let fmt = supported.sample_format();
+        let stream = match fmt {
+            cpal::SampleFormat::F32 => build::<f32>(&device, config, state, &underruns, &gone),
+            cpal::SampleFormat::I16 => build::<i16>(&device, config, state, &underruns, &gone),
+            cpal::SampleFormat::I32 => build::<i32>(&device, config, state, &underruns, &gone),
+            cpal::SampleFormat::U16 => build::<u16>(&device, config, state, &underruns, &gone),
+            cpal::SampleFormat::U8 => build::<u8>(&device, config, state, &underruns, &gone),
+            cpal::SampleFormat::F64 => build::<f64>(&device, config, state, &underruns, &gone),
+            other => return Err(AudioError::Device(format!("unsupported sample format {other:?}"))),
+        }?;
+        stream.play().map_err(|e| AudioError::Device(e.to_string()))?;
+        let info = AudioInfo {
+            device: device.to_string(),
+            sample_rate: rate,
+            channels,
+            sample_format: format!("{fmt:?}"),
+            buffer_frames: 0,
+            output_latency_ms: 0.0,
+            underruns: 0,
+        };
+        Ok(AudioOutput {
+            stream,
+            commands,
+            beats,
+            stamps,
+            underruns,
+            gone,
+            info,
+            filter: DeviceClockFilter::new(400),
+            last_stamp: None,
+            opts,
+            schedule: FixedSchedule::default(),
+        })
+    }
+
+    /// The device and its current figures.
+    #[must_use]
+    pub fn info(&self) -> AudioInfo {
+        AudioInfo { underruns: self.underruns.load(Ordering::Relaxed), ..self.info.clone() }
+    }
+
+    /// Whether the device went away (the caller restarts on the default device).
+    #[must_use]
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Relaxed)
+    }
+
+    /// The options it was opened with.
+    #[must_use]
+    pub fn options(&self) -> &AudioOptions {
+        &self.opts
+    }
+
+    /// Sends a new transport schedule to the engine.
+    pub fn set_schedule(&mut self, t: &Transport) {
+        self.schedule = FixedSchedule::from(t);
+        let _ = self.commands.push(Command::Schedule(self.schedule));
+    }
+
+    /// Sends a command to the engine (levels, channel, subdivision).
+    pub fn send(&mut self, c: Command) {
+        let _ = self.commands.push(c);
+    }
+
+    /// Reads the callbacks' timestamps, refits the device clock, and sends the engine a new
+    /// frame-to-host-time map. `local_of` converts an `Instant` to this device's local clock (µs)
+    /// and `to_host` local time to host time; `None` while the clock is not synced yet.
+    pub fn update(&mut self, local_of: impl Fn(Instant) -> f64, to_host: impl Fn(f64) -> Option<f64>) {
+        // The stream's clock against ours: read both, keep the tightest bracket.
+        let mut offset: Option<(f64, f64)> = None; // (width, instant - stream) in µs
+        let base = Instant::now();
+        for _ in 0..5 {
+            let a = Instant::now();
+            let s = self.stream.now();
+            let b = Instant::now();
+            let width = b.duration_since(a).as_nanos() as f64 / 1000.0;
+            let mid = (a.duration_since(base).as_nanos() as f64 + b.duration_since(base).as_nanos() as f64) / 2000.0;
+            let o = mid - s.as_nanos() as f64 / 1000.0;
+            if offset.is_none_or(|(w, _)| width < w) {
+                offset = Some((width, o));
+            }
+        }
+        let Some((_, stream_to_base)) = offset else { return };
+        let base_local = local_of(base);
+        let us_per_frame = 1e6 / f64::from(self.info.sample_rate);
+        while let Ok(st) = self.stamps.pop() {
+            if let Some(prev) = self.last_stamp {
+                // A gap between where the previous buffer ended and where this one is heard is
+                // an underrun the host did not report as one.
+                let expected = prev.playback.as_nanos() as f64 / 1000.0 + f64::from(prev.frames) * us_per_frame;
+                let got = st.playback.as_nanos() as f64 / 1000.0;
+                if st.frame == prev.frame + u64::from(prev.frames) && (got - expected) > 5_000.0 {
+                    self.underruns.fetch_add(1, Ordering::Relaxed);
+                    self.filter.reset();
+                }
+            }
+            self.info.buffer_frames = st.frames;
+            self.info.output_latency_ms = st.playback.saturating_duration_since(st.callback).as_secs_f64() * 1000.0;
+            let local = base_local + (st.playback.as_nanos() as f64 / 1000.0 + stream_to_base);
+            self.filter.push(st.frame, local);
+            self.last_stamp = Some(st);
+        }
+        let Some(last) = self.last_stamp else { return };
+        let frame_ref = last.frame;
+        let Some(l0) = self.filter.local_at(frame_ref, us_per_frame) else { return };
+        let l1 = self.filter.local_at(frame_ref + u64::from(self.info.sample_rate), us_per_frame).unwrap_or(l0 + 1e6);
+        let (Some(h0), Some(h1)) = (to_host(l0), to_host(l1)) else { return };
+        let offset_us = self.opts.latency_offset_ms * 1000.0;
+        let map = FrameMap {
+            frame_ref,
+            host_at_ref: h0 - offset_us,
+            us_per_frame: (h1 - h0) / f64::from(self.info.sample_rate),
+        };
+        let _ = self.commands.push(Command::Map(map));
+    }
+
+    /// Hands every click scheduled since the last call to `f`, in order.
+    pub fn drain_beats(&mut self, mut f: impl FnMut(BeatEvent)) {
+        while let Ok(b) = self.beats.pop() {
+            f(b);
+        }
+    }
+
+    /// The host time of the next click is not tracked here; see the beat stream.
+    #[must_use]
+    pub fn schedule(&self) -> &FixedSchedule {
+        &self.schedule
+    }
+}
+
+struct CallbackState {
+    engine: Engine,
+    commands: rtrb::Consumer<Command>,
+    beats: rtrb::Producer<BeatEvent>,
+    stamps: rtrb::Producer<Stamp>,
+    frame: u64,
+    /// Preallocated mixing buffer for integer formats and oversized callbacks.
+    scratch: Vec<f32>,
+}
+
+impl CallbackState {
+    /// One callback's work. Real-time safe: no allocation, lock, log, IO or clock read.
+    fn render<T: SizedSample + FromSample<f32>>(&mut self, data: &mut [T], channels: usize, info: &OutputCallbackInfo) {
+        while let Ok(c) = self.commands.pop() {
+            self.engine.apply(c);
+        }
+        let frames = data.len() / channels;
+        let ts = info.timestamp();
+        let _ = self.stamps.push(Stamp {
+            frame: self.frame,
+            frames: frames as u32,
+            playback: ts.playback,
+            callback: ts.callback,
+        });
+        let chunk = (self.scratch.len() / channels) * channels;
+        let mut frame = self.frame;
+        let beats = &mut self.beats;
+        for out in data.chunks_mut(chunk) {
+            let n = out.len();
+            let buf = &mut self.scratch[..n];
+            self.engine.process(buf, channels, frame, |b| {
+                let _ = beats.push(b);
+            });
+            for (o, s) in out.iter_mut().zip(buf.iter()) {
+                *o = T::from_sample(*s);
+            }
+            frame += (n / channels) as u64;
+        }
+        self.frame += frames as u64;
+    }
+}
+
+fn build<T: SizedSample + FromSample<f32>>(
+    device: &cpal::Device,
+    config: cpal::StreamConfig,
+    mut state: CallbackState,
+    underruns: &Arc<AtomicU64>,
+    gone: &Arc<AtomicBool>,
+) -> Result<cpal::Stream, AudioError> {
+    let channels = usize::from(config.channels);
+    let (u, g) = (underruns.clone(), gone.clone());
+    device
+        .build_output_stream::<T, _, _>(
+            config,
+            move |data: &mut [T], info: &OutputCallbackInfo| state.render(data, channels, info),
+            move |e: cpal::Error| match e.kind() {
+                cpal::ErrorKind::Xrun => {
+                    u.fetch_add(1, Ordering::Relaxed);
+                }
+                cpal::ErrorKind::DeviceNotAvailable => g.store(true, Ordering::Relaxed),
+                _ => {}
+            },
+            Some(Duration::from_secs(2)),
+        )
+        .map_err(|e| AudioError::Device(e.to_string()))
+}
+
+/// Host time of a click, for callers that only have a `Micros`.
+#[must_use]
+pub fn micros(f: f64) -> Micros {
+    Micros(f.round() as i64)
+}

@@ -1,0 +1,102 @@
+//! The device-clock filter: a regression from device frames to local time over many callbacks,
+//! like Link's `HostTimeFilter`. Callback timing jitters and the sound card's crystal drifts from
+//! the host's; a least-squares line through the last few hundred (frame, playback time) points
+//! follows the drift and averages the jitter away. Pure, so it is tested in simulated time.
+
+use std::collections::VecDeque;
+
+/// A least-squares fit of local time (µs) against device frame, over a sliding window.
+#[derive(Debug, Clone)]
+pub struct DeviceClockFilter {
+    points: VecDeque<(f64, f64)>,
+    capacity: usize,
+}
+
+impl DeviceClockFilter {
+    /// A filter over the last `capacity` points (at least 2).
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        DeviceClockFilter { points: VecDeque::with_capacity(capacity), capacity: capacity.max(2) }
+    }
+
+    /// Adds a point: device frame `frame` is heard at local time `local_us`.
+    pub fn push(&mut self, frame: u64, local_us: f64) {
+        if self.points.len() == self.capacity {
+            self.points.pop_front();
+        }
+        self.points.push_back((frame as f64, local_us));
+    }
+
+    /// Forgets every point (after an underrun or a device change, the old line no longer holds).
+    pub fn reset(&mut self) {
+        self.points.clear();
+    }
+
+    /// Points held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether there are no points.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Local time at which `frame` is heard, and local µs per frame; `None` with fewer than 2
+    /// points. `nominal_us_per_frame` is used until the points span a second.
+    #[must_use]
+    pub fn fit(&self, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
+        let n = self.points.len();
+        if n == 0 {
+            return None;
+        }
+        let fm = self.points.iter().map(|p| p.0).sum::<f64>() / n as f64;
+        let lm = self.points.iter().map(|p| p.1).sum::<f64>() / n as f64;
+        let span_us = (self.points.back()?.0 - self.points.front()?.0) * nominal_us_per_frame;
+        let slope = if n >= 8 && span_us >= 1e6 {
+            let sxx: f64 = self.points.iter().map(|p| (p.0 - fm).powi(2)).sum();
+            let sxy: f64 = self.points.iter().map(|p| (p.0 - fm) * (p.1 - lm)).sum();
+            let s = sxy / sxx;
+            // A sound card is within ±1000 ppm of nominal; anything else is a glitch in the data.
+            if (s / nominal_us_per_frame - 1.0).abs() < 1e-3 { s } else { nominal_us_per_frame }
+        } else {
+            nominal_us_per_frame
+        };
+        Some((fm, lm, slope))
+    }
+
+    /// Local time (µs) at which `frame` is heard, through the fit.
+    #[must_use]
+    pub fn local_at(&self, frame: u64, nominal_us_per_frame: f64) -> Option<f64> {
+        let (fm, lm, slope) = self.fit(nominal_us_per_frame)?;
+        Some(lm + (frame as f64 - fm) * slope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drift_is_followed_and_jitter_averaged() {
+        // A 48 kHz card running 100 ppm fast; callbacks every 512 frames with ±500 µs of jitter.
+        let nominal = 1e6 / 48_000.0;
+        let true_us_per_frame = nominal / (1.0 + 100e-6);
+        let mut f = DeviceClockFilter::new(512);
+        let mut seed = 12345u64;
+        for k in 0..2000u64 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let jitter = ((seed >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 1000.0;
+            let frame = k * 512;
+            f.push(frame, 5_000_000.0 + frame as f64 * true_us_per_frame + jitter);
+        }
+        let frame = 2000 * 512 + 24_000;
+        let want = 5_000_000.0 + frame as f64 * true_us_per_frame;
+        let got = f.local_at(frame, nominal).unwrap();
+        assert!((got - want).abs() < 40.0, "{got} vs {want}");
+        let (_, _, slope) = f.fit(nominal).unwrap();
+        assert!(((slope / true_us_per_frame) - 1.0).abs() < 3e-5, "slope error {}", slope / true_us_per_frame - 1.0);
+    }
+}

@@ -1,0 +1,20 @@
+//! BandSync's metronome.
+//!
+//! - [`engine`]: the pure click engine. `process(out, channels, first_frame)` renders the clicks
+//!   that the shared timeline puts in the buffer, at the exact frame. Tested without a device.
+//! - [`schedule`]: the transport schedule in a fixed-size form for the audio thread.
+//! - [`sounds`]: synthesized clicks, and custom samples decoded with rodio.
+//! - [`device`]: the cpal layer: device choice, sample formats, the device-clock filter that maps
+//!   frames to host time, latency compensation, underrun counting, device changes.
+//!
+//! The audio callback never allocates, locks, logs, does IO or reads a clock: parameters and the
+//! schedule arrive through a preallocated lock-free queue, beats leave through another.
+
+pub mod device;
+pub mod engine;
+pub mod filter;
+pub mod schedule;
+pub mod sounds;
+
+pub use engine::{BeatEvent, Channel, Command, Engine, FrameMap, Levels};
+pub use schedule::FixedSchedule;

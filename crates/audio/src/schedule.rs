@@ -1,0 +1,114 @@
+//! The transport schedule in a fixed-size, `Copy` form that can cross a lock-free queue to the
+//! audio thread without allocating.
+
+use bandsync_core::timeline::{Accent, Segment, Timeline, Transport};
+use bandsync_core::{Beats, Micros};
+
+/// The most segments the audio thread holds (the one in effect and scheduled ones).
+pub const MAX_SEGMENTS: usize = 8;
+/// The most accent groups in a bar.
+pub const MAX_GROUPS: usize = 16;
+
+/// A [`Segment`] without heap data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedSegment {
+    /// Host time it takes effect.
+    pub at: Micros,
+    /// Whether the metronome runs.
+    pub playing: bool,
+    /// Position against host time.
+    pub timeline: Timeline,
+    /// Beats per bar.
+    pub beats: u8,
+    /// Accent groups (`groups[..ngroups]`).
+    pub groups: [u8; MAX_GROUPS],
+    /// How many groups.
+    pub ngroups: u8,
+    /// A position where a bar starts.
+    pub bar_origin: Beats,
+    /// Positions before this are count-in.
+    pub song_start: Beats,
+}
+
+impl FixedSegment {
+    /// How the beat at `index` in the bar is accented.
+    #[must_use]
+    pub fn accent(&self, index: u8) -> Accent {
+        if index == 0 {
+            return Accent::Downbeat;
+        }
+        let mut start = 0u8;
+        for &g in &self.groups[..usize::from(self.ngroups)] {
+            if index == start {
+                return Accent::Group;
+            }
+            start = start.saturating_add(g);
+        }
+        Accent::Beat
+    }
+}
+
+impl From<&Segment> for FixedSegment {
+    fn from(s: &Segment) -> Self {
+        let mut groups = [0u8; MAX_GROUPS];
+        let n = s.meter.groups.len().min(MAX_GROUPS);
+        groups[..n].copy_from_slice(&s.meter.groups[..n]);
+        FixedSegment {
+            at: s.at,
+            playing: s.playing,
+            timeline: s.timeline,
+            beats: s.meter.beats,
+            groups,
+            ngroups: n as u8,
+            bar_origin: s.bar_origin,
+            song_start: s.song_start,
+        }
+    }
+}
+
+/// Up to [`MAX_SEGMENTS`] segments, in time order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FixedSchedule {
+    segs: [Option<FixedSegment>; MAX_SEGMENTS],
+    len: usize,
+}
+
+impl FixedSchedule {
+    /// The segments, in time order.
+    #[must_use]
+    pub fn segments(&self) -> FixedSegments<'_> {
+        FixedSegments { s: self }
+    }
+}
+
+/// A view of a schedule's segments.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedSegments<'a> {
+    s: &'a FixedSchedule,
+}
+
+impl<'a> FixedSegments<'a> {
+    /// Iterates in time order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a FixedSegment> + 'a {
+        self.s.segs[..self.s.len].iter().flatten()
+    }
+
+    /// The segment at `i`.
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<&'a FixedSegment> {
+        self.s.segs[..self.s.len].get(i).and_then(Option::as_ref)
+    }
+}
+
+impl From<&Transport> for FixedSchedule {
+    /// Keeps the last [`MAX_SEGMENTS`] segments (the newest schedule wins).
+    fn from(t: &Transport) -> Self {
+        let mut s = FixedSchedule::default();
+        let skip = t.segments.len().saturating_sub(MAX_SEGMENTS);
+        for seg in &t.segments[skip..] {
+            s.segs[s.len] = Some(FixedSegment::from(seg));
+            s.len += 1;
+        }
+        s
+    }
+}

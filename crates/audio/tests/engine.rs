@@ -1,0 +1,149 @@
+//! The engine without a device: exact frames for given timelines.
+
+use bandsync_audio::engine::{BeatEvent, Channel, Command, Engine, FrameMap};
+use bandsync_audio::schedule::FixedSchedule;
+use bandsync_core::timeline::{Accent, Meter, Segment, Tempo, Timeline, Transport};
+use bandsync_core::{Beats, Micros};
+
+const RATE: u32 = 48_000;
+
+fn playing(bpm: f64, meter: Meter, at: i64) -> Transport {
+    let mut t = Transport::new(Micros(0));
+    let start = Segment {
+        at: Micros(at),
+        playing: true,
+        timeline: Timeline { tempo: Tempo::from_bpm(bpm).unwrap(), beat_origin: Beats::ZERO, time_origin: Micros(at) },
+        meter,
+        bar_origin: Beats::ZERO,
+        song_start: Beats::ZERO,
+    };
+    t.schedule(start);
+    t
+}
+
+/// Runs the engine over `seconds` in buffers of `buf` frames; returns the beat events and the
+/// frames where a click's first sample is (the onsets in the rendered audio, left channel).
+fn run(engine: &mut Engine, seconds: f64, buf: usize, channels: usize) -> (Vec<BeatEvent>, Vec<u64>, Vec<f32>) {
+    let total = (seconds * f64::from(RATE)) as u64;
+    let mut out = vec![0.0f32; buf * channels];
+    let mut beats = Vec::new();
+    let mut audio = Vec::with_capacity(total as usize * channels);
+    let mut frame = 0u64;
+    while frame < total {
+        engine.process(&mut out, channels, frame, |b| beats.push(b));
+        audio.extend_from_slice(&out);
+        frame += buf as u64;
+    }
+    let onsets = beats.iter().map(|b| b.frame).collect();
+    (beats, onsets, audio)
+}
+
+fn exact_map(us_per_frame: f64) -> FrameMap {
+    FrameMap { frame_ref: 0, host_at_ref: 0.0, us_per_frame }
+}
+
+#[test]
+fn clicks_fall_at_the_exact_frames() {
+    for buf in [64, 441, 512, 2048] {
+        let mut e = Engine::new(RATE);
+        e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+        e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::default(), 100_000))));
+        let (beats, onsets, audio) = run(&mut e, 5.0, buf, 2);
+        // First click at 0.1 s = frame 4800, then every 0.5 s = 24 000 frames.
+        let want: Vec<u64> = (0..10).map(|k| 4_800 + k * 24_000).collect();
+        assert_eq!(onsets, want, "buffer {buf}");
+        // The audio agrees with the events: silence right before, full click on the frame.
+        for &f in &want {
+            let i = f as usize * 2;
+            assert_eq!(audio[i - 2], 0.0, "silence before the click at {f}");
+            assert!(audio[i] > 0.3, "the click starts on frame {f}");
+        }
+        assert_eq!(beats[0].accent, Accent::Downbeat);
+        assert_eq!(beats[1].accent, Accent::Beat);
+        assert_eq!(beats[4].accent, Accent::Downbeat);
+        assert_eq!(beats[4].bar, 1);
+    }
+}
+
+#[test]
+fn tempo_change_lands_on_the_bar_line() {
+    let mut t = playing(120.0, Meter::default(), 0);
+    // A change to 60 BPM scheduled on the bar line at 2 s (beat 4).
+    let mut seg = t.latest().clone();
+    seg.at = Micros(2_000_000);
+    seg.timeline = Timeline {
+        tempo: Tempo::from_bpm(60.0).unwrap(),
+        beat_origin: Beats::whole(4),
+        time_origin: Micros(2_000_000),
+    };
+    t.schedule(seg);
+    let mut e = Engine::new(RATE);
+    e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+    e.apply(Command::Schedule(FixedSchedule::from(&t)));
+    let (beats, onsets, _) = run(&mut e, 6.0, 256, 2);
+    let intervals: Vec<u64> = onsets.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(&intervals[..4], &[24_000; 4], "120 BPM up to the bar line");
+    assert_eq!(onsets[4], 96_000, "the bar line at 2 s");
+    assert_eq!(beats[4].accent, Accent::Downbeat);
+    assert!(intervals[4..].iter().all(|&i| i == 48_000), "60 BPM after it: {intervals:?}");
+}
+
+#[test]
+fn meters_accents_and_subdivisions() {
+    let mut e = Engine::new(RATE);
+    e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+    e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::new(7, 8).unwrap(), 0))));
+    e.apply(Command::Subdivision(2));
+    let (beats, onsets, _) = run(&mut e, 3.5, 512, 1);
+    let main: Vec<_> = beats.iter().filter(|b| !b.subdivision).take(8).map(|b| b.accent).collect();
+    use Accent::*;
+    assert_eq!(main, vec![Downbeat, Beat, Group, Beat, Group, Beat, Beat, Downbeat]);
+    // Subdivisions halve the grid: every 12 000 frames.
+    assert!(onsets.windows(2).all(|w| w[1] - w[0] == 12_000));
+    assert!(beats[1].subdivision && !beats[2].subdivision);
+}
+
+#[test]
+fn clicks_stay_sample_accurate_with_device_clock_drift() {
+    for ppm in [-100.0, 100.0] {
+        // The card runs `ppm` fast: each frame lasts a little less host time.
+        let us_per_frame = 1e6 / f64::from(RATE) / (1.0 + ppm * 1e-6);
+        let mut e = Engine::new(RATE);
+        e.apply(Command::Map(exact_map(us_per_frame)));
+        e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::default(), 0))));
+        let (_, onsets, _) = run(&mut e, 60.0, 480, 2);
+        for (k, &f) in onsets.iter().enumerate() {
+            let want = (k as f64 * 500_000.0 / us_per_frame).round() as u64;
+            assert_eq!(f, want, "click {k} at {ppm} ppm");
+        }
+        // Over a minute the drift adds up to 288 frames, and the clicks follow it.
+        assert!(onsets.last().unwrap().abs_diff(119 * 24_000) > 200);
+    }
+}
+
+#[test]
+fn one_ear_only_and_count_in() {
+    let mut t = playing(120.0, Meter::default(), 0);
+    let mut seg = t.latest().clone();
+    seg.song_start = Beats::whole(4); // the first bar is count-in
+    t.schedule(seg);
+    let mut e = Engine::new(RATE);
+    e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+    e.apply(Command::Schedule(FixedSchedule::from(&t)));
+    e.apply(Command::Channel(Channel::Right));
+    let (beats, _, audio) = run(&mut e, 3.0, 512, 2);
+    assert!(audio.chunks(2).all(|f| f[0] == 0.0), "nothing on the left");
+    assert!(audio.chunks(2).any(|f| f[1] != 0.0), "clicks on the right");
+    assert!(beats[..4].iter().all(|b| b.count_in));
+    assert!(!beats[4].count_in);
+}
+
+#[test]
+fn stopped_schedule_is_silent() {
+    let mut e = Engine::new(RATE);
+    e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+    e.apply(Command::Schedule(FixedSchedule::from(&Transport::new(Micros(0)))));
+    let (beats, _, audio) = run(&mut e, 1.0, 512, 2);
+    assert!(beats.is_empty());
+    assert!(audio.iter().all(|&x| x == 0.0));
+}
