@@ -90,6 +90,11 @@ pub struct AudioOutput {
     opts: AudioOptions,
     /// The last schedule sent, resent after a device change.
     schedule: FixedSchedule,
+    /// When the stream started: its first seconds' timestamps are dropped from the fit once
+    /// later ones exist, because hosts settle their latency then (PulseAudio's creeps by
+    /// milliseconds), which a regression would read as clock drift.
+    started: Instant,
+    settled: bool,
 }
 
 impl std::fmt::Debug for AudioOutput {
@@ -97,6 +102,9 @@ impl std::fmt::Debug for AudioOutput {
         f.debug_struct("AudioOutput").field("info", &self.info).finish_non_exhaustive()
     }
 }
+
+/// How long a new stream's timestamps are used only until better ones exist.
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// Whether any output device exists (the CLI's default for `--audio`).
 #[must_use]
@@ -171,10 +179,12 @@ impl AudioOutput {
             underruns,
             gone,
             info,
-            filter: DeviceClockFilter::new(400),
+            filter: DeviceClockFilter::new(8192),
             last_stamp: None,
             opts,
             schedule: FixedSchedule::default(),
+            started: Instant::now(),
+            settled: false,
         })
     }
 
@@ -227,6 +237,10 @@ impl AudioOutput {
         }
         let Some((_, stream_to_base)) = offset else { return };
         let base_local = local_of(base);
+        if !self.settled && self.started.elapsed() >= SETTLE {
+            self.settled = true;
+            self.filter.reset();
+        }
         let us_per_frame = 1e6 / f64::from(self.info.sample_rate);
         while let Ok(st) = self.stamps.pop() {
             if let Some(prev) = self.last_stamp {

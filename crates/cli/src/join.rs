@@ -1,8 +1,11 @@
 //! `bandsync join`: follow a session, print its events, and send control commands from stdin.
 
+use crate::audio::{AudioReport, Metronome};
 use crate::commands::{self, Line};
 use crate::exit;
 use crate::output::emit;
+use bandsync_audio::device::{AudioOptions, output_available};
+use bandsync_audio::engine::{Channel, Levels};
 use bandsync_client::backoff::Backoff;
 use bandsync_client::{Client, ClientOptions, Event, JoinTarget, LocalClock};
 use bandsync_core::protocol::{Participant, Role, RoomStats};
@@ -41,6 +44,33 @@ pub struct JoinArgs {
     /// Diagnostic: run on a clock this many ppm fast (negative: slow).
     #[arg(long, value_name = "PPM", default_value_t = 0.0, allow_hyphen_values = true)]
     pub clock_skew_ppm: f64,
+    /// Play the metronome through the sound card (the default whenever an output device exists).
+    #[arg(long, conflicts_with = "no_audio")]
+    pub audio: bool,
+    /// Do not play the metronome.
+    #[arg(long)]
+    pub no_audio: bool,
+    /// Which ear gets the click: left, right or both.
+    #[arg(long, default_value = "both")]
+    pub channel: Channel,
+    /// Output device (a part of its name); the default device otherwise.
+    #[arg(long, value_name = "NAME")]
+    pub audio_device: Option<String>,
+    /// Requested buffer size in frames (the device may round it).
+    #[arg(long, value_name = "FRAMES")]
+    pub buffer: Option<u32>,
+    /// Extra output latency to compensate, in ms (for Bluetooth headphones and the like).
+    #[arg(long, value_name = "MS", default_value_t = 0.0, allow_hyphen_values = true)]
+    pub latency_offset_ms: f64,
+    /// Clicks per beat: 1 for beats only, 2 for eighths in x/4, up to 8.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub subdivision: u8,
+    /// Master click volume, 0 to 1.
+    #[arg(long, default_value_t = 0.8)]
+    pub volume: f32,
+    /// Print a `beat` event for every click (the visual beat stream).
+    #[arg(long)]
+    pub beats: bool,
 }
 
 /// Runs until `quit`, `--for` elapses, Ctrl-C, refusal (3) or loss (4).
@@ -58,6 +88,18 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     }
     let mut client = Client::spawn(opts);
     let j = a.json;
+    let (audio_tx, mut audio_rx) = tokio::sync::mpsc::unbounded_channel::<AudioReport>();
+    let metronome = (a.audio || (!a.no_audio && output_available())).then(|| {
+        let opts = AudioOptions {
+            device: a.audio_device.clone(),
+            buffer_frames: a.buffer,
+            channel: a.channel,
+            latency_offset_ms: a.latency_offset_ms,
+            levels: Levels { master: a.volume.clamp(0.0, 1.0), ..Levels::default() },
+            subdivision: a.subdivision,
+        };
+        Metronome::start(opts, client.clock_view(), audio_tx)
+    });
 
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
@@ -83,11 +125,15 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
                 let Some(ev) = ev else { return Ok(0) };
                 if let Event::Transport { transport: t, .. } = &ev {
                     transport = Some(t.clone());
+                    if let Some(m) = &metronome {
+                        m.set_transport(t);
+                    }
                 }
                 if let Some(code) = print_event(j, &ev) {
                     return Ok(code);
                 }
             }
+            Some(r) = audio_rx.recv() => print_audio(j, a.beats, &r),
             () = sleep_until(landing.map(|(_, at)| at)), if landing.is_some() => {
                 if let (Some(t), Some((host, _))) = (&transport, landing) {
                     landed = host;
@@ -107,6 +153,53 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             },
             () = &mut timer, if !leaving => leave(&client, &mut leaving),
             () = &mut signal, if !leaving => leave(&client, &mut leaving),
+        }
+    }
+}
+
+fn print_audio(j: bool, beats: bool, r: &AudioReport) {
+    match r {
+        AudioReport::Info(i) => {
+            let v = json!({
+                "event": "audio",
+                "device": i.device,
+                "sample_rate": i.sample_rate,
+                "channels": i.channels,
+                "sample_format": i.sample_format,
+                "buffer_frames": i.buffer_frames,
+                "output_latency_ms": (i.output_latency_ms * 1000.0).round() / 1000.0,
+                "underruns": i.underruns,
+            });
+            emit(j, &v, || {
+                format!(
+                    "Audio: {} at {} Hz, {} frames per buffer, {:.1} ms output latency{}, {} underrun(s)",
+                    i.device,
+                    i.sample_rate,
+                    i.buffer_frames,
+                    i.output_latency_ms,
+                    if i.output_latency_ms > 60.0 { " (high: calibrate with --latency-offset-ms)" } else { "" },
+                    i.underruns
+                )
+            });
+        }
+        AudioReport::Beat(b) if beats => {
+            let v = json!({
+                "event": "beat",
+                "position": b.position.as_f64(),
+                "bar": b.bar,
+                "beat": b.beat_in_bar,
+                "accent": b.accent,
+                "subdivision": b.subdivision,
+                "count_in": b.count_in,
+                "host_time": b.host_time.0,
+            });
+            emit(j, &v, || {
+                format!("{} bar {} beat {}", if b.beat_in_bar == 0 { "*" } else { " " }, b.bar + 1, b.beat_in_bar + 1)
+            });
+        }
+        AudioReport::Beat(_) => {}
+        AudioReport::Error(e) => {
+            emit(j, &json!({"event": "audio", "error": e}), || format!("Audio: {e}"));
         }
     }
 }

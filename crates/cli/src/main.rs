@@ -2,6 +2,7 @@
 //! `--json` every event is one JSON object per line. Exit codes: 0 ok, 2 usage, 3 refused,
 //! 4 connection lost for good.
 
+mod audio;
 mod commands;
 mod host;
 mod join;

@@ -111,10 +111,10 @@ fn host_prints_its_link_and_members_join_follow_and_control_it() {
     assert!(url.ends_with(&format!("/s/{}", hosting["session"].as_str().unwrap())));
     assert_eq!(hosting["name"], "Gig");
 
-    let mut lead = Proc::spawn(&["join", &url, "--name", "Ana", "--leader", "--json"]);
+    let mut lead = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
     let joined = lead.event("joined");
     assert_eq!(joined["you"], 1);
-    let mut fol = Proc::spawn(&["join", &url, "--name", "Ben", "--json"]);
+    let mut fol = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ben", "--json"]);
     fol.event("joined");
     let p = fol.wait_for("two participants", |v| v["event"] == "participants" && v["members"] == 2);
     assert_eq!(p["leader"], 1);
@@ -158,7 +158,7 @@ fn host_prints_its_link_and_members_join_follow_and_control_it() {
 fn join_of_an_unknown_session_exits_3() {
     let (_h, hosting) = host();
     let url = format!("http://{}/s/nosuchsession", hosting["addr"].as_str().unwrap());
-    let mut j = Proc::spawn(&["join", &url, "--name", "Ana", "--json"]);
+    let mut j = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--json"]);
     let e = j.event("error");
     assert_eq!(e["code"], "unknown_session");
     assert_eq!(j.exit_code(), 3);
@@ -168,7 +168,7 @@ fn join_of_an_unknown_session_exits_3() {
 fn losing_the_host_for_good_exits_4() {
     let (mut h, hosting) = host();
     let url = hosting["url"].as_str().unwrap().to_owned();
-    let mut j = Proc::spawn(&["join", &url, "--name", "Ana", "--json", "--retry-for", "1"]);
+    let mut j = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--json", "--retry-for", "1"]);
     j.event("joined");
     h.child.kill().unwrap();
     j.event("disconnected");
@@ -180,10 +180,10 @@ fn losing_the_host_for_good_exits_4() {
 fn for_seconds_leaves_and_exits_0_and_usage_errors_exit_2() {
     let (_h, hosting) = host();
     let url = hosting["url"].as_str().unwrap().to_owned();
-    let mut j = Proc::spawn(&["join", &url, "--name", "Ana", "--json", "--for", "0.5"]);
+    let mut j = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--json", "--for", "0.5"]);
     j.event("joined");
     j.event("left");
     assert_eq!(j.exit_code(), 0);
-    let mut bad = Proc::spawn(&["join", &url]);
+    let mut bad = Proc::spawn(&["join", "--no-audio", &url]);
     assert_eq!(bad.exit_code(), 2, "a missing --name is a usage error");
 }

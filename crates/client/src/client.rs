@@ -145,6 +145,39 @@ struct Shared {
 
 type SharedRef = Arc<Mutex<Shared>>;
 
+/// The clock estimate, readable from any thread (the audio control thread uses it).
+#[derive(Debug, Clone)]
+pub struct ClockView {
+    shared: SharedRef,
+    local: LocalClock,
+}
+
+impl ClockView {
+    /// This device's local clock at `at`, µs.
+    #[must_use]
+    pub fn local_of(&self, at: std::time::Instant) -> f64 {
+        self.local.at(at)
+    }
+
+    /// Host time at local time `local_us`, once the clock has synced; `None` before.
+    #[must_use]
+    pub fn to_host(&self, local_us: f64) -> Option<f64> {
+        let guard = self.shared.lock().expect("client lock poisoned");
+        let now = Micros(local_us.round() as i64);
+        if !guard.clock.has_synced() {
+            return None;
+        }
+        guard.clock.offset_at(now).map(|o| local_us + o)
+    }
+
+    /// Whether the clock has synced (clicks wait for it).
+    #[must_use]
+    pub fn synced(&self) -> bool {
+        let now = self.local.now();
+        self.shared.lock().expect("client lock poisoned").clock.status(now).synced
+    }
+}
+
 /// A running member connection.
 #[derive(Debug)]
 pub struct Client {
@@ -217,6 +250,12 @@ impl Client {
     pub fn instant_at_host(&self, host: Micros) -> Option<tokio::time::Instant> {
         let local = self.shared.lock().expect("client lock poisoned").clock.to_local(host)?;
         Some(self.local.instant_at(local))
+    }
+
+    /// A thread-safe view of the clock estimate, for the audio thread.
+    #[must_use]
+    pub fn clock_view(&self) -> ClockView {
+        ClockView { shared: self.shared.clone(), local: self.local.clone() }
     }
 
     /// The clock estimate's status now.

@@ -12,6 +12,6 @@ pub mod client;
 pub mod local_clock;
 pub mod target;
 
-pub use client::{Client, ClientOptions, Event};
+pub use client::{Client, ClientOptions, ClockView, Event};
 pub use local_clock::LocalClock;
 pub use target::JoinTarget;

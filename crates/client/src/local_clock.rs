@@ -39,8 +39,14 @@ impl LocalClock {
     }
 
     fn read(&self, at: Instant) -> Micros {
+        Micros(self.at(at).round() as i64)
+    }
+
+    /// The clock's reading at `at`, in fractional µs (for the audio device-clock mapping).
+    #[must_use]
+    pub fn at(&self, at: Instant) -> f64 {
         let el = at.saturating_duration_since(self.start).as_nanos() as f64 / 1000.0;
-        Micros((self.offset_us + el * (1.0 + self.skew)).round() as i64)
+        self.offset_us + el * (1.0 + self.skew)
     }
 
     /// The tokio instant at which this clock reads `local`.

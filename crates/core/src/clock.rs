@@ -344,6 +344,13 @@ impl ClockSync {
         }
     }
 
+    /// Whether the estimate has reached its first sync (and since then only slews). Stays true
+    /// through outages, when the error bound grows: a follower keeps time on its estimate.
+    #[must_use]
+    pub fn has_synced(&self) -> bool {
+        self.locked
+    }
+
     /// Whether a host-time estimate exists yet.
     #[must_use]
     pub fn has_estimate(&self) -> bool {
