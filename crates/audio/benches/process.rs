@@ -42,11 +42,7 @@ fn main() {
         let med = times[times.len() / 2];
         let p99 = times[times.len() * 99 / 100];
         let dur_ns = buf as f64 / 48_000.0 * 1e9;
-        println!(
-            "| {buf} | {med:.0} | {p99:.0} | {:.2} ms | {:.3} % |",
-            dur_ns / 1e6,
-            100.0 * med / dur_ns
-        );
+        println!("| {buf} | {med:.0} | {p99:.0} | {:.2} ms | {:.3} % |", dur_ns / 1e6, 100.0 * med / dur_ns);
         assert!(clicks > 0);
     }
 }
