@@ -9,13 +9,16 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_on_wrong_clocks_agree_with_the_host_within_half_a_millisecond() {
-    let ts = TestServer::start(ServerConfig::default()).await;
+    // The host runs on its own runtime and threads, as it would in its own process, so that the
+    // followers' and relays' work in this one does not delay its timestamps.
+    let host_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let ts = host_rt.spawn(TestServer::start(ServerConfig::default())).await.unwrap();
     let imp = Impair { base: Duration::from_millis(2), jitter: Duration::from_millis(1), loss: 0.005 };
     let clocks = [(3_600_000.0, 150.0), (-42_000.0, -120.0), (1.5, 200.0)];
     let mut followers = Vec::new();
     for (i, (offset_ms, skew_ppm)) in clocks.into_iter().enumerate() {
         let relay = ImpairedRelay::start(ts.addr(), imp, 7 + i as u64).await;
-        let link = format!("http://{}/s/{}", relay.addr, ts.session);
+        let link = ts.link_via(relay.addr);
         let mut o = ClientOptions::new(JoinTarget::parse(&link).unwrap(), format!("F{i}"));
         o.clock = LocalClock::distorted(offset_ms, skew_ppm);
         followers.push(Client::spawn(o));
@@ -72,4 +75,5 @@ async fn followers_on_wrong_clocks_agree_with_the_host_within_half_a_millisecond
         }
     }
     assert_eq!(clocks_seen, 2);
+    host_rt.shutdown_background();
 }

@@ -20,6 +20,8 @@ pub struct TestServer {
     pub server: RunningServer,
     /// The session's id.
     pub session: String,
+    /// The session's join secret.
+    pub secret: String,
 }
 
 impl TestServer {
@@ -29,8 +31,9 @@ impl TestServer {
     /// If the server cannot start.
     pub async fn start(cfg: ServerConfig) -> Self {
         let server = RunningServer::start("127.0.0.1:0".parse().unwrap(), cfg).await.expect("server starts");
-        let session = server.hub.create_session("Test").expect("session").info().id;
-        TestServer { server, session }
+        let handle = server.hub.create_session("Test").expect("session");
+        let secret = handle.first_secret().expose().to_owned();
+        TestServer { server, session: handle.info().id, secret }
     }
 
     /// The server's address.
@@ -42,12 +45,20 @@ impl TestServer {
     /// The join link for the session.
     #[must_use]
     pub fn link(&self) -> String {
-        format!("http://{}/s/{}", self.server.addr, self.session)
+        self.link_via(self.server.addr)
+    }
+
+    /// The join link for the session through another address (a relay).
+    #[must_use]
+    pub fn link_via(&self, addr: SocketAddr) -> String {
+        format!("http://{addr}/s/{}#k={}", self.session, self.secret)
     }
 
     /// A raw member connected (not joined yet).
     pub async fn raw(&self) -> Raw {
-        Raw::connect(self.server.addr).await
+        let mut r = Raw::connect(self.server.addr).await;
+        r.secret = Some(self.secret.clone());
+        r
     }
 
     /// A raw member that has joined; returns it with its welcome.
@@ -87,6 +98,8 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
 pub struct Raw {
     /// The socket.
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The secret its joins carry.
+    pub secret: Option<String>,
 }
 
 impl Raw {
@@ -96,7 +109,7 @@ impl Raw {
     /// If the connection fails.
     pub async fn connect(addr: SocketAddr) -> Raw {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("websocket connects");
-        Raw { ws }
+        Raw { ws, secret: None }
     }
 
     /// Sends a JSON value as a text frame.
@@ -167,6 +180,9 @@ impl Raw {
         let mut j = json!({"type": "join", "v": 1, "session": session, "name": name, "leader": leader});
         if let Some(r) = resume {
             j["resume"] = json!(r);
+        }
+        if let Some(s) = &self.secret {
+            j["secret"] = json!(s);
         }
         self.send(j).await;
         let w = self.recv().await.expect("welcome");

@@ -86,7 +86,7 @@ async fn reconnect_with_resume_token_keeps_one_participant() {
 async fn client_library_reconnects_through_a_cut_link_as_the_same_participant() {
     let ts = TestServer::start(ServerConfig::default()).await;
     let relay = Relay::start(ts.addr()).await;
-    let link = format!("http://{}/s/{}", relay.addr, ts.session);
+    let link = ts.link_via(relay.addr);
     let mut c = client(&link, "Ana", true);
     converged(&ts, &[&c]).await;
     relay.cut();

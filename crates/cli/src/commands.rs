@@ -15,8 +15,7 @@ pub enum Line {
 }
 
 /// The commands, for the help text and error messages.
-pub const HELP: &str =
-    "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | claim | release | handover ID | sync | quit";
+pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | claim | release | handover ID | rotate | pin NNNN|off | sync | quit";
 
 /// Parses one line.
 ///
@@ -61,11 +60,23 @@ pub fn parse(line: &str) -> Result<Line, String> {
             ClientMsg::Handover { to }
         }
         "sync" => ClientMsg::Sync {},
+        "rotate" => ClientMsg::RotateSecret {},
+        "pin" => match need("a PIN of 4 to 8 digits, or off")? {
+            "off" => ClientMsg::SetPin { pin: None },
+            p => ClientMsg::SetPin { pin: Some(bandsync_core::protocol::Secret(p.to_owned())) },
+        },
         "quit" | "exit" | "leave" => return Ok(Line::Quit),
         other => return Err(format!("unknown command {other:?}; commands: {HELP}")),
     };
     if arg.is_some()
-        && matches!(msg, ClientMsg::Stop {} | ClientMsg::Claim {} | ClientMsg::Release {} | ClientMsg::Sync {})
+        && matches!(
+            msg,
+            ClientMsg::Stop {}
+                | ClientMsg::Claim {}
+                | ClientMsg::Release {}
+                | ClientMsg::Sync {}
+                | ClientMsg::RotateSecret {}
+        )
     {
         return Err(format!("{cmd} takes no argument"));
     }

@@ -36,7 +36,14 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
     let session = server.hub.create_session(&a.name)?;
     let info = session.info();
     let url_ip = advertised_ip(server.addr.ip());
-    let url = format!("http://{}/s/{}", SocketAddr::new(url_ip, server.addr.port()), info.id);
+    // The secret rides in the fragment: browsers never send it to the server, so no HTTP log
+    // can hold it; the page hands it to the WebSocket join.
+    let url = format!(
+        "http://{}/s/{}#k={}",
+        SocketAddr::new(url_ip, server.addr.port()),
+        info.id,
+        session.first_secret().expose()
+    );
     let ev = json!({
         "event": "hosting",
         "session": info.id,

@@ -8,7 +8,7 @@ use bandsync_audio::device::{AudioOptions, output_available};
 use bandsync_audio::engine::{Channel, Levels};
 use bandsync_client::backoff::Backoff;
 use bandsync_client::{Client, ClientOptions, Event, JoinTarget, LocalClock};
-use bandsync_core::protocol::{Participant, Role, RoomStats};
+use bandsync_core::protocol::{Participant, Role, RoomStats, Secret};
 use bandsync_core::{Micros, Transport};
 use clap::Args;
 use serde_json::{Value, json};
@@ -29,6 +29,9 @@ pub struct JoinArgs {
     /// Claim leadership on join, if it is free.
     #[arg(long)]
     pub leader: bool,
+    /// The session PIN, when joining by a typed address instead of a link.
+    #[arg(long)]
+    pub pin: Option<String>,
     /// Print one JSON object per line.
     #[arg(long)]
     pub json: bool,
@@ -82,6 +85,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     let mut opts = ClientOptions::new(target, a.name.clone());
     opts.instrument = a.instrument.clone();
     opts.leader = a.leader;
+    opts.pin = a.pin.clone().map(Secret);
     opts.backoff = Backoff { give_up_after: secs(a.retry_for), ..Backoff::default() };
     if a.clock_offset_ms != 0.0 || a.clock_skew_ppm != 0.0 {
         opts.clock = LocalClock::distorted(a.clock_offset_ms, a.clock_skew_ppm);
@@ -286,6 +290,15 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
                     c.rtt_us as f64 / 1000.0,
                     c.error_us,
                     if c.synced { ", synced" } else { "" }
+                )
+            });
+        }
+        Event::Credentials { link, pin } => {
+            let v = json!({"event": "credentials", "url": link, "pin": pin.as_ref().map(Secret::expose)});
+            emit(j, &v, || {
+                format!(
+                    "Join link: {link}{}",
+                    pin.as_ref().map(|p| format!(" (PIN {})", p.expose())).unwrap_or_default()
                 )
             });
         }

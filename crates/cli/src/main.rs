@@ -62,7 +62,12 @@ fn main() -> ExitCode {
 
 fn init_logging(json: bool) {
     let default = if json { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BANDSYNC_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("BANDSYNC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The WebSocket library traces whole frames, joins (and their secrets) included: cap it,
+    // whatever BANDSYNC_LOG asks for. Our own code never logs a secret.
+    for quiet in ["tungstenite=info", "tokio_tungstenite=info", "axum::extract::ws=info"] {
+        filter = filter.add_directive(quiet.parse().expect("a valid directive"));
+    }
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -14,18 +14,37 @@ struct Proc {
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<String>,
     seen: Vec<Value>,
+    /// Captured stderr, read continuously so that a chatty process never blocks on it.
+    err: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Proc {
     fn spawn(args: &[&str]) -> Proc {
+        Proc::spawn_env(args, &[], false)
+    }
+
+    /// Spawns with extra environment, optionally capturing stderr (read with [`Proc::stderr`]).
+    fn spawn_env(args: &[&str], env: &[(&str, &str)], capture_stderr: bool) -> Proc {
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if capture_stderr { Stdio::piped() } else { Stdio::inherit() })
             .spawn()
             .expect("bandsync runs");
         let stdin = child.stdin.take();
+        let err = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(e) = child.stderr.take() {
+            let err = err.clone();
+            std::thread::spawn(move || {
+                for l in BufReader::new(e).lines().map_while(Result::ok) {
+                    let mut s = err.lock().unwrap();
+                    s.push_str(&l);
+                    s.push('\n');
+                }
+            });
+        }
         let out = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -35,7 +54,7 @@ impl Proc {
                 }
             }
         });
-        Proc { child, stdin, lines, seen: Vec::new() }
+        Proc { child, stdin, lines, seen: Vec::new(), err }
     }
 
     /// The next JSON event matching `pred`, within 10 s.
@@ -51,6 +70,13 @@ impl Proc {
                 return v;
             }
         }
+    }
+
+    /// Everything the process wrote to stderr (after it exited).
+    fn stderr(&mut self) -> String {
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.err.lock().unwrap().clone()
     }
 
     fn event(&mut self, name: &str) -> Value {
@@ -108,7 +134,7 @@ fn host_prints_its_link_and_members_join_follow_and_control_it() {
     let (mut h, hosting) = host();
     let url = hosting["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    assert!(url.ends_with(&format!("/s/{}", hosting["session"].as_str().unwrap())));
+    assert!(url.contains(&format!("/s/{}#k=", hosting["session"].as_str().unwrap())), "{url}");
     assert_eq!(hosting["name"], "Gig");
 
     let mut lead = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
@@ -162,6 +188,50 @@ fn join_of_an_unknown_session_exits_3() {
     let e = j.event("error");
     assert_eq!(e["code"], "unknown_session");
     assert_eq!(j.exit_code(), 3);
+}
+
+#[test]
+fn a_wrong_or_missing_secret_exits_3_and_the_secret_never_reaches_the_logs() {
+    let mut h = Proc::spawn_env(
+        &["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"],
+        &[("BANDSYNC_LOG", "trace")],
+        true,
+    );
+    let hosting = h.wait_for("hosting", |_| true);
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    let (base, secret) = url.split_once("#k=").expect("the link carries the secret");
+    assert!(secret.len() >= 32);
+    for bad in [base.to_owned(), format!("{base}#k=0000")] {
+        let mut j = Proc::spawn(&["join", "--no-audio", &bad, "--name", "Eve", "--json"]);
+        let e = j.event("error");
+        assert!(e["code"] == "auth_required" || e["code"] == "bad_secret", "{e}");
+        assert_eq!(j.exit_code(), 3);
+    }
+    // A leader joins with the link, rotates it, and the old link stops working.
+    let mut lead = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
+    let first = lead.event("credentials");
+    assert_eq!(first["url"].as_str().unwrap().split_once("#k=").unwrap().1, secret);
+    lead.say("rotate");
+    let rotated = lead.event("credentials")["url"].as_str().unwrap().to_owned();
+    let mut old = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ben", "--json"]);
+    assert_eq!(old.event("error")["code"], "bad_secret");
+    assert_eq!(old.exit_code(), 3);
+    let mut new = Proc::spawn(&["join", "--no-audio", &rotated, "--name", "Ben", "--json"]);
+    new.event("joined");
+    lead.say("pin 1357");
+    lead.event("credentials");
+    let mut typed = Proc::spawn(&["join", "--no-audio", base, "--name", "Caro", "--pin", "1357", "--json"]);
+    typed.event("joined");
+    // The host logged at trace level throughout; neither secret appears in its logs.
+    h.terminate();
+    h.event("stopped");
+    let logs = h.stderr();
+    assert!(logs.contains("session created"), "the logs were captured");
+    let new_secret = rotated.split_once("#k=").unwrap().1;
+    assert!(
+        !logs.contains(secret) && !logs.contains(new_secret) && !logs.contains("1357"),
+        "a secret reached the logs"
+    );
 }
 
 #[test]

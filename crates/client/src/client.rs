@@ -10,7 +10,7 @@
 use crate::backoff::Backoff;
 use crate::local_clock::LocalClock;
 use crate::target::JoinTarget;
-use bandsync_core::protocol::{ErrorCode, PROTOCOL_VERSION, Participant, ParticipantId, RoomStats};
+use bandsync_core::protocol::{ErrorCode, PROTOCOL_VERSION, Participant, ParticipantId, RoomStats, Secret};
 use bandsync_core::timeline::Transport;
 use bandsync_core::{ClientMsg, ClockConfig, ClockStatus, ClockSync, Micros, Mirror, ServerMsg};
 use futures_util::{SinkExt, StreamExt};
@@ -31,6 +31,8 @@ pub struct ClientOptions {
     pub instrument: Option<String>,
     /// Claim leadership on join.
     pub leader: bool,
+    /// A PIN, for joining by a typed address instead of a link.
+    pub pin: Option<Secret>,
     /// Reconnect policy.
     pub backoff: Backoff,
     /// How often to send a heartbeat when nothing else was sent.
@@ -54,6 +56,7 @@ impl ClientOptions {
             name: name.into(),
             instrument: None,
             leader: false,
+            pin: None,
             backoff: Backoff::default(),
             heartbeat: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
@@ -129,6 +132,14 @@ pub enum Event {
     Left,
     /// The clock estimate, about once a second.
     Clock(ClockStatus),
+    /// To the leader: the join link and PIN as they are now (after a rotation, the old link is
+    /// revoked).
+    Credentials {
+        /// The join link, with the secret.
+        link: String,
+        /// The PIN, if set.
+        pin: Option<Secret>,
+    },
 }
 
 enum Cmd {
@@ -355,6 +366,8 @@ async fn connect_and_serve(
         instrument: opts.instrument.clone(),
         resume: token.clone(),
         leader: opts.leader,
+        secret: opts.target.secret.clone(),
+        pin: opts.pin.clone(),
     };
     if let Err(e) = ws.send(text(&join)).await {
         return Ended::Dropped(format!("send failed: {e}"), false);
@@ -401,6 +414,10 @@ async fn connect_and_serve(
                     }
                     Some(Ok(_)) => continue,
                 };
+                if let ServerMsg::Credentials { secret, pin } = &msg {
+                    let _ = ev.send(Event::Credentials { link: opts.target.link(secret), pin: pin.clone() });
+                    continue;
+                }
                 if let ServerMsg::Pong { n, t0, t1, t2, epoch } = msg {
                     shared.lock().expect("client lock poisoned").clock.handle_pong(t3, n, t0, t1, t2, epoch);
                     continue;

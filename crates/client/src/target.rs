@@ -1,6 +1,9 @@
-//! Where to join: a join link (`http://HOST:PORT/s/SESSION`, as the host prints and the QR code
-//! carries), or the same with `ws://`, `wss://` or `https://`, or with no scheme at all.
+//! Where to join: a join link (`http://HOST:PORT/s/SESSION#k=SECRET`, as the host prints and the
+//! QR code carries), or the same with `ws://`, `wss://` or `https://`, or with no scheme at all.
+//! The secret rides in the fragment, which browsers never send to a server, so it stays out of
+//! every HTTP log.
 
+use bandsync_core::protocol::Secret;
 use url::Url;
 
 /// A session on a server.
@@ -10,6 +13,8 @@ pub struct JoinTarget {
     pub ws_url: Url,
     /// The session id.
     pub session: String,
+    /// The session secret from the link's `#k=` fragment.
+    pub secret: Option<Secret>,
 }
 
 /// Why a join link could not be read.
@@ -53,12 +58,28 @@ impl JoinTarget {
         if session.is_empty() {
             return Err(TargetError::NoSession);
         }
+        let secret = url
+            .fragment()
+            .and_then(|f| f.split('&').find_map(|kv| kv.strip_prefix("k=")))
+            .filter(|k| !k.is_empty())
+            .map(|k| Secret(k.to_owned()));
         let mut ws_url = url.clone();
         ws_url.set_scheme(ws_scheme).map_err(|()| TargetError::Scheme(ws_scheme.into()))?;
         ws_url.set_path("/ws");
         ws_url.set_query(None);
         ws_url.set_fragment(None);
-        Ok(JoinTarget { ws_url, session })
+        Ok(JoinTarget { ws_url, session, secret })
+    }
+
+    /// The join link for this session with `secret`, as a person would open it.
+    #[must_use]
+    pub fn link(&self, secret: &Secret) -> String {
+        let mut u = self.ws_url.clone();
+        let scheme = if u.scheme() == "wss" { "https" } else { "http" };
+        let _ = u.set_scheme(scheme);
+        u.set_path(&format!("/s/{}", self.session));
+        u.set_fragment(Some(&format!("k={}", secret.expose())));
+        u.to_string()
     }
 }
 
@@ -77,6 +98,10 @@ mod tests {
         assert_eq!(t.ws_url.as_str(), "ws://127.0.0.1:9/ws");
         let t = JoinTarget::parse("ws://h:1/ws?session=zz").unwrap();
         assert_eq!(t.session, "zz");
+        let t = JoinTarget::parse("http://10.0.0.2:7878/s/abc#k=0123abcd").unwrap();
+        assert_eq!(t.secret.as_ref().map(Secret::expose), Some("0123abcd"));
+        assert_eq!(t.ws_url.as_str(), "ws://10.0.0.2:7878/ws");
+        assert_eq!(t.link(&Secret("ffff".into())), "http://10.0.0.2:7878/s/abc#k=ffff");
     }
 
     #[test]

@@ -82,7 +82,10 @@ impl Mirror {
                 self.transport = transport.clone();
                 c.transport = true;
             }
-            ServerMsg::Pong { .. } | ServerMsg::Heartbeat { .. } | ServerMsg::Error { .. } => {}
+            ServerMsg::Pong { .. }
+            | ServerMsg::Heartbeat { .. }
+            | ServerMsg::Error { .. }
+            | ServerMsg::Credentials { .. } => {}
         }
         c
     }

@@ -41,6 +41,12 @@ pub enum ClientMsg {
         /// Claims leadership on join if it is free.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         leader: bool,
+        /// The session secret from the join link. Not needed to resume with a valid token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<Secret>,
+        /// The session PIN, for joins typed by hand instead of a link.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin: Option<Secret>,
     },
     /// Leaves the session for good; the participant is removed at once.
     Leave {},
@@ -118,6 +124,14 @@ pub enum ClientMsg {
         /// Whether the member considers itself synced.
         synced: bool,
     },
+    /// Leader only: replaces the session secret, revoking every join link given out so far.
+    /// Members already in stay in.
+    RotateSecret {},
+    /// Leader only: sets (or with `null` clears) a 4-to-8-digit PIN for typed joins.
+    SetPin {
+        /// The PIN, or `null` for none.
+        pin: Option<Secret>,
+    },
     /// Keeps an idle connection alive; answered with a `heartbeat`.
     Heartbeat {
         /// Echoed back.
@@ -147,6 +161,8 @@ impl ClientMsg {
             ClientMsg::Ping { .. } => "ping",
             ClientMsg::SyncReport { .. } => "sync_report",
             ClientMsg::Heartbeat { .. } => "heartbeat",
+            ClientMsg::RotateSecret {} => "rotate_secret",
+            ClientMsg::SetPin { .. } => "set_pin",
         }
     }
 
@@ -168,6 +184,8 @@ impl ClientMsg {
         "ping",
         "sync_report",
         "heartbeat",
+        "rotate_secret",
+        "set_pin",
     ];
 }
 
@@ -233,6 +251,14 @@ pub enum ServerMsg {
         /// The host clock's epoch.
         epoch: u64,
     },
+    /// To leaders only: the join credentials, on welcome, on becoming leader, and when they
+    /// change. Build the join link as `http://HOST:PORT/s/SESSION#k=SECRET`.
+    Credentials {
+        /// The session secret (at least 128 random bits).
+        secret: Secret,
+        /// The PIN for typed joins, if one is set.
+        pin: Option<Secret>,
+    },
     /// The answer to a `heartbeat`.
     Heartbeat {
         /// The heartbeat's number, echoed.
@@ -255,6 +281,36 @@ impl ServerMsg {
     #[must_use]
     pub fn error(code: ErrorCode, message: impl Into<String>, about: Option<&str>) -> Self {
         ServerMsg::Error { code, message: message.into(), about: about.map(str::to_owned) }
+    }
+}
+
+/// A secret (session secret, PIN). Its `Debug` is redacted so that no log can print it, and
+/// comparison takes the same time whatever the input.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// Compares in time independent of where the strings differ.
+    #[must_use]
+    pub fn matches(&self, other: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    /// The secret's text, for building a join link.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
     }
 }
 
@@ -390,6 +446,12 @@ pub enum ErrorCode {
     InvalidPosition,
     /// A binary frame arrived, but documents are not enabled on this server.
     Unsupported,
+    /// The session needs its secret (from the join link) or its PIN.
+    AuthRequired,
+    /// The secret or PIN is wrong, or was revoked by a rotation.
+    BadSecret,
+    /// Too many wrong PINs lately: PIN joins are paused for a minute.
+    TooManyAttempts,
     /// The server hit an unexpected problem; the message was not applied.
     Internal,
 }
@@ -416,6 +478,9 @@ impl ErrorCode {
             ErrorCode::InvalidName => "invalid_name",
             ErrorCode::InvalidPosition => "invalid_position",
             ErrorCode::Unsupported => "unsupported",
+            ErrorCode::AuthRequired => "auth_required",
+            ErrorCode::BadSecret => "bad_secret",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::Internal => "internal",
         }
     }
@@ -426,7 +491,13 @@ impl ErrorCode {
     pub fn is_refusal(self) -> bool {
         matches!(
             self,
-            ErrorCode::VersionUnsupported | ErrorCode::UnknownSession | ErrorCode::Full | ErrorCode::InvalidName
+            ErrorCode::VersionUnsupported
+                | ErrorCode::UnknownSession
+                | ErrorCode::Full
+                | ErrorCode::InvalidName
+                | ErrorCode::AuthRequired
+                | ErrorCode::BadSecret
+                | ErrorCode::TooManyAttempts
         )
     }
 }
@@ -535,6 +606,8 @@ mod tests {
             instrument: None,
             resume: None,
             leader: true,
+            secret: None,
+            pin: None,
         };
         let s = serde_json::to_string(&m).unwrap();
         assert_eq!(s, r#"{"type":"join","v":1,"session":"abc","name":"Ana","leader":true}"#);

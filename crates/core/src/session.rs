@@ -8,7 +8,7 @@
 //! before a message gets here; resume tokens come from the server's random source.
 
 use crate::protocol::{
-    Access, ClientMsg, Connection, ErrorCode, Participant, ParticipantId, Role, RoomStats, ServerMsg, Snapshot,
+    Access, ClientMsg, Connection, ErrorCode, Participant, ParticipantId, Role, RoomStats, Secret, ServerMsg, Snapshot,
     SyncQuality, meter_from_wire,
 };
 use crate::time::{Beats, Micros};
@@ -70,6 +70,10 @@ pub struct JoinRequest {
     pub resume: Option<String>,
     /// Claim leadership if it is free.
     pub leader: bool,
+    /// The session secret from the join link.
+    pub secret: Option<Secret>,
+    /// The PIN, for typed joins.
+    pub pin: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,7 +105,27 @@ pub struct Session {
     transport: Transport,
     next_id: ParticipantId,
     out: VecDeque<Output>,
+    /// The join secret every link carries.
+    secret: Secret,
+    /// The PIN for typed joins, if the leader set one.
+    pin: Option<Secret>,
+    /// Recent wrong PINs, to pause PIN joins when someone is guessing.
+    pin_failures: VecDeque<Micros>,
+    /// Where fresh secrets come from (the OS's random source in the server; a counter in tests).
+    secrets: SecretSource,
 }
+
+/// A source of fresh secrets, injected so that the state machine stays free of IO.
+pub struct SecretSource(pub Box<dyn FnMut() -> Secret + Send>);
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretSource")
+    }
+}
+
+/// Wrong PINs tolerated per minute before PIN joins pause.
+pub const MAX_PIN_FAILURES: usize = 10;
 
 const PALETTE: [&str; 12] = [
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990",
@@ -111,10 +135,22 @@ const PALETTE: [&str; 12] = [
 type Refusal = (ErrorCode, String);
 
 impl Session {
-    /// A new, empty, stopped session.
+    /// A new, empty, stopped session, with a first secret drawn from `secrets`.
     #[must_use]
-    pub fn new(id: impl Into<String>, name: impl Into<String>, epoch: u64, cfg: SessionConfig, now: Micros) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        epoch: u64,
+        cfg: SessionConfig,
+        now: Micros,
+        mut secrets: SecretSource,
+    ) -> Self {
+        let secret = (secrets.0)();
         Session {
+            secret,
+            pin: None,
+            pin_failures: VecDeque::new(),
+            secrets,
             id: id.into(),
             name: name.into(),
             cfg,
@@ -138,6 +174,12 @@ impl Session {
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The current join secret.
+    #[must_use]
+    pub fn secret(&self) -> &Secret {
+        &self.secret
     }
 
     /// The participants, in join order.
@@ -247,9 +289,12 @@ impl Session {
         let instrument = clean_instrument(req.instrument.as_deref())?;
         if let Some(tok) = req.resume.as_deref() {
             if let Some(idx) = self.members.iter().position(|m| m.token == tok) {
+                // The resume token is itself a secret: a member already in stays in, even after
+                // the join link was rotated.
                 return self.resume(now, conn, idx, name, instrument, req.leader);
             }
         }
+        self.authorize(now, req.secret.as_ref(), req.pin.as_ref())?;
         if self.members.len() >= self.cfg.max_members {
             return Err((ErrorCode::Full, format!("the session is full ({} members)", self.cfg.max_members)));
         }
@@ -329,6 +374,47 @@ impl Session {
                 epoch: self.epoch,
                 snapshot,
             },
+        ));
+        if self.leader == Some(you) {
+            self.send_credentials();
+        }
+    }
+
+    /// Checks a join's secret or PIN.
+    fn authorize(&mut self, now: Micros, secret: Option<&Secret>, pin: Option<&Secret>) -> Result<(), Refusal> {
+        if secret.is_some_and(|s| self.secret.matches(s.expose())) {
+            return Ok(());
+        }
+        if let Some(p) = pin {
+            let minute_ago = now - Micros::from_secs(60);
+            while self.pin_failures.front().is_some_and(|&t| t < minute_ago) {
+                self.pin_failures.pop_front();
+            }
+            if self.pin_failures.len() >= MAX_PIN_FAILURES {
+                return Err((
+                    ErrorCode::TooManyAttempts,
+                    "too many wrong PINs; PIN joins are paused for a minute".into(),
+                ));
+            }
+            if self.pin.as_ref().is_some_and(|mine| mine.matches(p.expose())) {
+                return Ok(());
+            }
+            self.pin_failures.push_back(now);
+            return Err((ErrorCode::BadSecret, "wrong PIN".into()));
+        }
+        if secret.is_some() {
+            return Err((ErrorCode::BadSecret, "this join link is not (or no longer) valid; ask for a new one".into()));
+        }
+        Err((ErrorCode::AuthRequired, "this session needs its join link or PIN".into()))
+    }
+
+    /// Sends the join credentials to the leader.
+    fn send_credentials(&mut self) {
+        let Some(l) = self.leader else { return };
+        let Some(conn) = self.members.iter().find(|m| m.p.id == l).and_then(|m| m.conn) else { return };
+        self.out.push_back(Output::Send(
+            conn,
+            ServerMsg::Credentials { secret: self.secret.clone(), pin: self.pin.clone() },
         ));
     }
 
@@ -508,6 +594,25 @@ impl Session {
                 self.out.push_back(Output::Send(conn, ServerMsg::Heartbeat { n }));
                 Ok(())
             }
+            ClientMsg::RotateSecret {} => {
+                self.require_leader(me)?;
+                self.secret = (self.secrets.0)();
+                self.send_credentials();
+                Ok(())
+            }
+            ClientMsg::SetPin { pin } => {
+                self.require_leader(me)?;
+                if let Some(p) = &pin {
+                    let ok = (4..=8).contains(&p.expose().len()) && p.expose().bytes().all(|b| b.is_ascii_digit());
+                    if !ok {
+                        return Err((ErrorCode::InvalidName, "a PIN is 4 to 8 digits".into()));
+                    }
+                }
+                self.pin = pin;
+                self.pin_failures.clear();
+                self.send_credentials();
+                Ok(())
+            }
             ClientMsg::SyncReport { rtt_us, error_us, synced } => {
                 const LIMIT: i64 = 60_000_000;
                 if !(0..=LIMIT).contains(&rtt_us) || !(0..=LIMIT).contains(&error_us) {
@@ -575,6 +680,9 @@ impl Session {
             self.broadcast_participant(n);
         }
         self.broadcast_stats();
+        if new.is_some() && new != old {
+            self.send_credentials();
+        }
     }
 
     fn require_leader(&self, me: ParticipantId) -> Result<(), Refusal> {
@@ -665,7 +773,7 @@ mod tests {
     impl Harness {
         fn new() -> Self {
             Harness {
-                s: Session::new("s1", "Rehearsal", 7, SessionConfig::default(), Micros(0)),
+                s: Session::new("s1", "Rehearsal", 7, SessionConfig::default(), Micros(0), counter_secrets()),
                 now: Micros::from_secs(1),
                 mirrors: BTreeMap::new(),
                 inbox: BTreeMap::new(),
@@ -703,7 +811,8 @@ mod tests {
 
         fn join(&mut self, c: ConnId, name: &str, leader: bool, resume: Option<String>) -> Option<String> {
             self.tokens += 1;
-            let req = JoinRequest { name: name.into(), instrument: None, resume, leader };
+            let secret = Some(self.s.secret().clone());
+            let req = JoinRequest { name: name.into(), instrument: None, resume, leader, secret, pin: None };
             self.s.handle_join(self.now, c, req, format!("token-{}", self.tokens));
             self.pump();
             self.inbox.get(&c)?.iter().rev().find_map(|m| match m {
@@ -744,6 +853,99 @@ mod tests {
                 assert_eq!(m.to_snapshot(self.now), truth, "mirror of connection {c} diverged");
             }
         }
+    }
+
+    fn counter_secrets() -> SecretSource {
+        let mut n = 0;
+        SecretSource(Box::new(move || {
+            n += 1;
+            Secret(format!("secret-{n}"))
+        }))
+    }
+
+    fn join_with(h: &mut Harness, c: ConnId, secret: Option<&str>, pin: Option<&str>, resume: Option<String>) {
+        let req = JoinRequest {
+            name: "X".into(),
+            instrument: None,
+            resume,
+            leader: false,
+            secret: secret.map(|s| Secret(s.into())),
+            pin: pin.map(|s| Secret(s.into())),
+        };
+        h.s.handle_join(h.now, c, req, format!("tok-{c}"));
+        h.pump();
+    }
+
+    #[test]
+    fn joins_need_the_secret_and_rotation_revokes_old_links() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        // The leader learns the credentials; nobody else does.
+        assert!(
+            h.inbox[&1]
+                .iter()
+                .any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if secret.expose() == "secret-1"))
+        );
+        join_with(&mut h, 2, None, None, None);
+        assert_eq!(h.last_error(2), Some(ErrorCode::AuthRequired));
+        join_with(&mut h, 3, Some("nope"), None, None);
+        assert_eq!(h.last_error(3), Some(ErrorCode::BadSecret));
+        join_with(&mut h, 4, Some("secret-1"), None, None);
+        assert_eq!(h.s.stats().members, 2);
+        assert!(!h.inbox[&4].iter().any(|m| matches!(m, ServerMsg::Credentials { .. })));
+        let tok = h.inbox[&4].iter().find_map(|m| match m {
+            ServerMsg::Welcome { resume, .. } => Some(resume.clone()),
+            _ => None,
+        });
+        h.send(4, ClientMsg::RotateSecret {});
+        assert_eq!(h.last_error(4), Some(ErrorCode::NotLeader));
+        h.send(1, ClientMsg::RotateSecret {});
+        assert!(
+            h.inbox[&1]
+                .iter()
+                .any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if secret.expose() == "secret-2"))
+        );
+        join_with(&mut h, 5, Some("secret-1"), None, None);
+        assert_eq!(h.last_error(5), Some(ErrorCode::BadSecret), "the old link is revoked");
+        // A member already in resumes with its token, whatever the link.
+        h.drop_conn(4);
+        join_with(&mut h, 6, None, None, tok);
+        assert_eq!(h.s.participant_of(6), Some(2));
+    }
+
+    #[test]
+    fn pin_joins_work_and_guessing_is_paused() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.send(1, ClientMsg::SetPin { pin: Some(Secret("12a4".into())) });
+        assert_eq!(h.last_error(1), Some(ErrorCode::InvalidName));
+        h.send(1, ClientMsg::SetPin { pin: Some(Secret("4321".into())) });
+        join_with(&mut h, 2, None, Some("4321"), None);
+        assert_eq!(h.s.stats().members, 2);
+        for c in 10..20 {
+            join_with(&mut h, c, None, Some("0000"), None);
+            assert_eq!(h.last_error(c), Some(ErrorCode::BadSecret));
+        }
+        join_with(&mut h, 30, None, Some("4321"), None);
+        assert_eq!(h.last_error(30), Some(ErrorCode::TooManyAttempts), "even the right PIN waits");
+        h.advance(Micros::from_secs(61));
+        join_with(&mut h, 31, None, Some("4321"), None);
+        assert_eq!(h.s.stats().members, 3);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let h = Harness::new();
+        assert!(!format!("{:?}", h.s).contains("secret-1"));
+        let req = JoinRequest {
+            name: "a".into(),
+            instrument: None,
+            resume: None,
+            leader: false,
+            secret: Some(Secret("hush".into())),
+            pin: None,
+        };
+        assert!(!format!("{req:?}").contains("hush"));
     }
 
     #[test]

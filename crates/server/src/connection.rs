@@ -251,7 +251,7 @@ impl Conn {
                 self.send(&ServerMsg::Heartbeat { n }).await;
                 Flow::Continue
             }
-            ClientMsg::Join { v, session, name, instrument, resume, leader } => {
+            ClientMsg::Join { v, session, name, instrument, resume, leader, secret, pin } => {
                 if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) {
                     let m = format!(
                         "this server speaks protocol versions {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}; you sent {v}. {}",
@@ -281,7 +281,7 @@ impl Conn {
                 }
                 let (tx, rx) = mpsc::channel(self.hub.cfg.outbox_capacity);
                 self.outbox = Some(rx);
-                let req = JoinRequest { name, instrument, resume, leader };
+                let req = JoinRequest { name, instrument, resume, leader, secret, pin };
                 let input = SessionInput::Join { conn: self.id, req, token: new_token(), outbox: tx };
                 if handle.tx.send(input).await.is_err() {
                     return Flow::Close(close_code::GOING_AWAY, "session ended");

@@ -7,7 +7,9 @@ use crate::clock::HostClock;
 use crate::config::ServerConfig;
 use crate::session_task::{self, SessionInput};
 use bandsync_core::Session;
+use bandsync_core::protocol::Secret;
 use bandsync_core::protocol::Snapshot;
+use bandsync_core::session::SecretSource;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -43,6 +45,9 @@ pub struct SessionHandle {
     pub(crate) name: Arc<str>,
     pub(crate) tx: mpsc::Sender<SessionInput>,
     pub(crate) counters: Arc<Counters>,
+    /// The secret the session started with, for the host's first join link. The leader can
+    /// rotate it; the current one reaches the leader in `credentials` messages.
+    first_secret: Secret,
 }
 
 impl SessionHandle {
@@ -55,6 +60,12 @@ impl SessionHandle {
             members: self.counters.members.load(Ordering::Relaxed),
             online: self.counters.online.load(Ordering::Relaxed),
         }
+    }
+
+    /// The secret the session started with.
+    #[must_use]
+    pub fn first_secret(&self) -> &Secret {
+        &self.first_secret
     }
 
     /// A full snapshot, asked of the session task.
@@ -128,10 +139,12 @@ impl Hub {
                 break id.into();
             }
         };
-        let session = Session::new(&*id, name, self.clock.epoch(), self.cfg.session.clone(), self.clock.now());
+        let secrets = SecretSource(Box::new(|| Secret(new_token())));
+        let session = Session::new(&*id, name, self.clock.epoch(), self.cfg.session.clone(), self.clock.now(), secrets);
+        let first_secret = session.secret().clone();
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
-        let handle = SessionHandle { id: id.clone(), name: name.into(), tx, counters: counters.clone() };
+        let handle = SessionHandle { id: id.clone(), name: name.into(), tx, counters: counters.clone(), first_secret };
         self.tracker.spawn(session_task::run(session, rx, self.clock.clone(), counters, self.closing.clone()));
         map.insert(id, handle.clone());
         tracing::info!(session = %handle.id, name = %handle.name, "session created");

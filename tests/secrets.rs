@@ -1,0 +1,41 @@
+//! Only the band may join: the secret from the link, or the PIN, over real WebSockets.
+
+use bandsync_e2e::TestServer;
+use bandsync_server::ServerConfig;
+use serde_json::json;
+
+#[tokio::test]
+async fn missing_wrong_and_rotated_secrets_are_refused_and_pins_work() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let (mut lead, _) = ts.member("Ana", true).await;
+    let creds = lead.recv_type("credentials").await;
+    assert_eq!(creds["secret"], ts.secret.as_str());
+    assert!(ts.secret.len() >= 32, "at least 128 random bits");
+
+    let mut r = ts.raw().await;
+    r.secret = None;
+    r.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Eve"})).await;
+    assert_eq!(r.recv_error().await, "auth_required");
+    r.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Eve", "secret": "guess"})).await;
+    assert_eq!(r.recv_error().await, "bad_secret");
+
+    // Rotation revokes the old link; the leader gets the new one.
+    lead.send(json!({"type": "rotate_secret"})).await;
+    let new = lead.recv_type("credentials").await["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, ts.secret);
+    let mut old = ts.raw().await;
+    old.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Ben", "secret": ts.secret})).await;
+    assert_eq!(old.recv_error().await, "bad_secret");
+    let mut fresh = ts.raw().await;
+    fresh.secret = Some(new);
+    let w = fresh.join(&ts.session, "Ben", false, None).await;
+    assert_eq!(w["snapshot"]["participants"][1]["role"], "follower", "a link grants follower");
+
+    // A PIN for typed joins.
+    lead.send(json!({"type": "set_pin", "pin": "2468"})).await;
+    assert_eq!(lead.recv_type("credentials").await["pin"], "2468");
+    let mut typed = ts.raw().await;
+    typed.secret = None;
+    typed.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Caro", "pin": "2468"})).await;
+    assert_eq!(typed.recv().await.unwrap()["type"], "welcome");
+}
