@@ -25,6 +25,12 @@ pub struct HostArgs {
     /// Print one JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Also write the join link's QR code to this PNG file.
+    #[arg(long, value_name = "FILE")]
+    pub qr_png: Option<std::path::PathBuf>,
+    /// Also write the join link's QR code to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub qr_svg: Option<std::path::PathBuf>,
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -54,9 +60,16 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
         "protocol": bandsync_core::PROTOCOL_VERSION,
         "mdns": false,
     });
+    if let Some(path) = &a.qr_png {
+        std::fs::write(path, bandsync_server::share::png(&url, 8)?)?;
+    }
+    if let Some(path) = &a.qr_svg {
+        std::fs::write(path, bandsync_server::share::svg(&url)?)?;
+    }
+    let qr = bandsync_server::share::terminal(&url)?;
     emit(a.json, &ev, || {
         format!(
-            "Hosting \"{}\" (session {}) on {}\nJoin link: {url}\nPress Ctrl-C to stop.",
+            "Hosting \"{}\" (session {}) on {}\n{qr}\nScan the code, or open the join link: {url}\nPress Ctrl-C to stop.",
             info.name, info.id, server.addr
         )
     });

@@ -234,6 +234,32 @@ fn a_wrong_or_missing_secret_exits_3_and_the_secret_never_reaches_the_logs() {
     );
 }
 
+/// Reads a QR code from a PNG file, as a phone's camera would read it off the screen.
+fn scan(path: &std::path::Path) -> String {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0].decode().unwrap().1
+}
+
+#[test]
+fn the_qr_code_scans_to_the_join_link_and_joins() {
+    let png = std::env::temp_dir().join(format!("bandsync-qr-{}.png", std::process::id()));
+    let p = png.to_str().unwrap().to_owned();
+    let mut h = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--qr-png", &p]);
+    let hosting = h.wait_for("hosting", |_| true);
+    let scanned = scan(&png);
+    let _ = std::fs::remove_file(&png);
+    assert_eq!(scanned, hosting["url"].as_str().unwrap(), "the code holds exactly the join link");
+    let mut j = Proc::spawn(&["join", "--no-audio", &scanned, "--name", "Phone", "--json"]);
+    assert_eq!(j.event("joined")["session"], hosting["session"]);
+}
+
 #[test]
 fn losing_the_host_for_good_exits_4() {
     let (mut h, hosting) = host();

@@ -10,6 +10,7 @@
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
 //! - [`clock`]: the host clock every timeline is expressed in.
 //! - [`config`]: limits and timings.
+//! - [`share`]: the join link as a QR code (SVG, PNG, terminal).
 
 pub mod clock;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod hub;
 pub mod server;
 pub mod session_task;
+pub mod share;
 
 pub use clock::HostClock;
 pub use config::ServerConfig;

@@ -1,0 +1,107 @@
+//! The join link as a QR code, for the app (SVG, PNG), `bandsync host --qr-png FILE`, and the
+//! terminal. The band scans it and plays: nobody types an address.
+
+use qrcode::render::{svg, unicode};
+use qrcode::{EcLevel, QrCode};
+
+/// Why a QR code could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum QrError {
+    /// The link does not fit in a QR code.
+    #[error("the join link does not fit in a QR code: {0}")]
+    TooLong(String),
+    /// PNG encoding failed.
+    #[error("cannot encode the QR code as PNG: {0}")]
+    Png(String),
+}
+
+fn code(link: &str) -> Result<QrCode, QrError> {
+    // Medium error correction: survives a scuffed phone screen and a dim rehearsal room.
+    QrCode::with_error_correction_level(link.as_bytes(), EcLevel::M).map_err(|e| QrError::TooLong(e.to_string()))
+}
+
+/// The QR code as an SVG document.
+///
+/// # Errors
+/// When the link is too long for a QR code.
+pub fn svg(link: &str) -> Result<String, QrError> {
+    Ok(code(link)?.render::<svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build())
+}
+
+/// The QR code drawn with Unicode half blocks, two rows per line, for a terminal.
+///
+/// # Errors
+/// When the link is too long for a QR code.
+pub fn terminal(link: &str) -> Result<String, QrError> {
+    Ok(code(link)?
+        .render::<unicode::Dense1x2>()
+        .dark_color(unicode::Dense1x2::Light)
+        .light_color(unicode::Dense1x2::Dark)
+        .quiet_zone(true)
+        .build())
+}
+
+/// The QR code as an 8-bit greyscale PNG, `scale` pixels per module, with a 4-module quiet zone.
+///
+/// # Errors
+/// When the link is too long for a QR code or PNG encoding fails.
+pub fn png(link: &str, scale: u32) -> Result<Vec<u8>, QrError> {
+    let c = code(link)?;
+    let modules = c.width() as u32;
+    let colors = c.to_colors();
+    let scale = scale.max(1);
+    let quiet = 4;
+    let side = (modules + 2 * quiet) * scale;
+    let mut pixels = vec![255u8; (side * side) as usize];
+    for (i, color) in colors.iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (mx, my) = (i as u32 % modules + quiet, i as u32 / modules + quiet);
+            for y in my * scale..(my + 1) * scale {
+                let row = (y * side) as usize;
+                pixels[row + (mx * scale) as usize..row + ((mx + 1) * scale) as usize].fill(0);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, side, side);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(|e| QrError::Png(e.to_string()))?;
+        w.write_image_data(&pixels).map_err(|e| QrError::Png(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes a PNG made by [`png`] with an independent QR decoder.
+    fn decode(bytes: &[u8]) -> String {
+        let dec = ::png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = dec.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let (w, h) = (info.width as usize, info.height as usize);
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code in the image");
+        grids[0].decode().unwrap().1
+    }
+
+    #[test]
+    fn png_decodes_to_exactly_the_join_link() {
+        let link = "http://192.168.1.23:7878/s/k3f9x2abcd#k=0123456789abcdef0123456789abcdef";
+        assert_eq!(decode(&png(link, 6).unwrap()), link);
+    }
+
+    #[test]
+    fn svg_and_terminal_renderings_exist() {
+        let link = "http://10.0.0.2:7878/s/abc#k=00";
+        let s = svg(link).unwrap();
+        assert!(s.starts_with("<?xml") && s.contains("<svg"));
+        let t = terminal(link).unwrap();
+        assert!(t.lines().count() > 10 && t.contains('█'));
+    }
+}
