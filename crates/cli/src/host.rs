@@ -15,10 +15,12 @@ pub struct HostArgs {
     /// The session's name, shown to members.
     #[arg(long, default_value = "Rehearsal")]
     pub name: String,
-    /// Do not advertise the session on the LAN over mDNS. (mDNS advertising is not built yet, so
-    /// today nothing is advertised either way.)
+    /// Do not advertise the session on the LAN over mDNS (also: BANDSYNC_NO_MDNS=1).
     #[arg(long)]
     pub no_mdns: bool,
+    /// Advertise only on this interface (repeatable; `lo` for loopback). Default: all.
+    #[arg(long = "mdns-iface", value_name = "NAME")]
+    pub mdns_iface: Vec<String>,
     /// Run without any window; the CLI is always headless, so this is accepted for scripts.
     #[arg(long)]
     pub headless: bool,
@@ -58,7 +60,7 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
         "addr": server.addr.to_string(),
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": bandsync_core::PROTOCOL_VERSION,
-        "mdns": false,
+        "mdns": !no_mdns(&a),
     });
     if let Some(path) = &a.qr_png {
         std::fs::write(path, bandsync_server::share::png(&url, 8)?)?;
@@ -73,10 +75,56 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
             info.name, info.id, server.addr
         )
     });
-    wait_for_signal().await;
+    let ad = if no_mdns(&a) {
+        None
+    } else {
+        let opts = bandsync_discovery::AdvertiseOptions {
+            name: info.name.clone(),
+            session: info.id.clone(),
+            port: server.addr.port(),
+            protocol: bandsync_core::PROTOCOL_VERSION,
+            secret_required: true,
+            fingerprint: format!("{:016x}", server.hub.clock().epoch()),
+            interfaces: a.mdns_iface.clone(),
+        };
+        match bandsync_discovery::advertise(opts) {
+            Ok(ad) => Some(ad),
+            Err(e) => {
+                emit(a.json, &json!({"event": "error", "code": "mdns", "message": e.to_string()}), || {
+                    format!("Not advertised on the LAN: {e}")
+                });
+                None
+            }
+        }
+    };
+    // Wait for Ctrl-C or SIGTERM, keeping the advertised member count current meanwhile.
+    let signal = wait_for_signal();
+    tokio::pin!(signal);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+    let mut advertised = 0;
+    loop {
+        tokio::select! {
+            () = &mut signal => break,
+            _ = tick.tick() => {
+                let n = session.info().members;
+                if let Some(ad) = ad.as_ref().filter(|_| n != advertised) {
+                    advertised = n;
+                    let _ = ad.set_members(n);
+                }
+            }
+        }
+    }
+    if let Some(ad) = ad {
+        ad.stop();
+    }
     server.shutdown().await?;
     emit(a.json, &json!({"event": "stopped"}), || "Stopped.".into());
     Ok(0)
+}
+
+/// Whether mDNS is off, by flag or by `BANDSYNC_NO_MDNS`.
+fn no_mdns(a: &HostArgs) -> bool {
+    a.no_mdns || std::env::var("BANDSYNC_NO_MDNS").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 /// The address to put in the join link: the bound one, or for a wildcard bind the first LAN

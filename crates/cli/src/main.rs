@@ -4,6 +4,7 @@
 
 mod audio;
 mod commands;
+mod discover;
 mod host;
 mod join;
 mod output;
@@ -25,6 +26,8 @@ enum Cmd {
     Host(host::HostArgs),
     /// Join a session by its link, follow it, and control it from stdin.
     Join(join::JoinArgs),
+    /// List the sessions on the LAN (mDNS).
+    Discover(discover::DiscoverArgs),
 }
 
 /// Exit codes scripts can rely on.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let json = match &cli.cmd {
         Cmd::Host(a) => a.json,
         Cmd::Join(a) => a.json,
+        Cmd::Discover(a) => a.json,
     };
     init_logging(json);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Host(a) => host::run(a).await,
             Cmd::Join(a) => join::run(a).await,
+            Cmd::Discover(a) => tokio::task::spawn_blocking(move || discover::run(&a)).await?,
         }
     });
     // A blocking stdin read may still be pending; do not wait for it.
