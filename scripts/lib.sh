@@ -51,3 +51,8 @@ need_build_tools() {
 need_audio_test_tools() {
   need_apt pulseaudio pulseaudio-utils libasound2-plugins
 }
+
+# The phone-browser test drives Debian's Chromium headless; the mDNS test needs unshare and ip.
+need_browser_and_net_test_tools() {
+  need_apt chromium util-linux iproute2
+}

@@ -3,6 +3,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_build_tools
 need_audio_test_tools
+need_browser_and_net_test_tools
 cd "$ROOT"
 start=$(date +%s)
 

@@ -39,3 +39,17 @@ async fn missing_wrong_and_rotated_secrets_are_refused_and_pins_work() {
     typed.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Caro", "pin": "2468"})).await;
     assert_eq!(typed.recv().await.unwrap()["type"], "welcome");
 }
+
+#[tokio::test]
+async fn websocket_upgrades_from_other_sites_are_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let addr = ts.addr();
+    let mut evil = format!("ws://{addr}/ws").into_client_request().unwrap();
+    evil.headers_mut().insert("Origin", "http://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(evil).await.expect_err("refused");
+    assert!(err.to_string().contains("403"), "{err}");
+    let mut own = format!("ws://{addr}/ws").into_client_request().unwrap();
+    own.headers_mut().insert("Origin", format!("http://{addr}").parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(own).await.is_ok(), "the host's own page may connect");
+}

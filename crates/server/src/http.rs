@@ -52,7 +52,31 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn ws(State(st): State<AppState>, permit: Option<Extension<ConnPermit>>, up: WebSocketUpgrade) -> Response {
+/// Whether a WebSocket upgrade may proceed: a browser's `Origin` must be this host's own page
+/// (or the desktop app's webview), so that no other site can open a session in a visitor's
+/// browser. Clients that send no `Origin` (the CLI, the app's Rust side) are not browsers.
+fn origin_allowed(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()) else { return true };
+    if matches!(origin, "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost") {
+        return true;
+    }
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|o| o.eq_ignore_ascii_case(host))
+}
+
+async fn ws(
+    State(st): State<AppState>,
+    permit: Option<Extension<ConnPermit>>,
+    headers: axum::http::HeaderMap,
+    up: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&headers) {
+        let body = json!({"error": {"code": "forbidden_origin", "message": "WebSocket connections from other sites are refused"}});
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
     let permit = permit.and_then(|Extension(p)| p.0.lock().ok()?.take());
     let hub = st.hub.clone();
     let guard = hub.tracker.token();
@@ -104,17 +128,13 @@ async fn join_page(State(st): State<AppState>, Path(id): Path<String>) -> Respon
         return (StatusCode::NOT_FOUND, Html("<h1>No such BandSync session</h1>".to_owned())).into_response();
     };
     let info = h.info();
-    let name = html_escape(&info.name);
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>\
-         <title>{name} · BandSync</title><h1>{name}</h1>\
-         <p>BandSync session <code>{id}</code>, {members} member(s).</p>\
-         <p>Join it from a terminal with <code>bandsync join &lt;this address&gt; --name YOU</code>.</p>",
-        id = html_escape(&info.id),
-        members = info.members,
-    ))
-    .into_response()
+    // The secret is not in this request (it rides in the URL fragment); the page reads it.
+    let page = JOIN_PAGE.replace("{{NAME}}", &html_escape(&info.name)).replace("{{SESSION}}", &html_escape(&info.id));
+    ([(axum::http::header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
 }
+
+/// The minimal phone join page (the full UI replaces it with issue #7).
+const JOIN_PAGE: &str = include_str!("../assets/join.html");
 
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
