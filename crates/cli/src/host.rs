@@ -27,6 +27,12 @@ pub struct HostArgs {
     /// Print one JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Serve wss:// and https:// with this PEM certificate chain (for remote sessions).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Also write the join link's QR code to this PNG file.
     #[arg(long, value_name = "FILE")]
     pub qr_png: Option<std::path::PathBuf>,
@@ -40,14 +46,20 @@ pub struct HostArgs {
 /// # Errors
 /// When the address cannot be bound or the session cannot be created.
 pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
-    let server = RunningServer::start(a.bind, ServerConfig::default()).await?;
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => Some(bandsync_server::tls::server_config(c, k)?),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = RunningServer::start_tls(a.bind, ServerConfig::default(), tls).await?;
     let session = server.hub.create_session(&a.name)?;
     let info = session.info();
     let url_ip = advertised_ip(server.addr.ip());
     // The secret rides in the fragment: browsers never send it to the server, so no HTTP log
     // can hold it; the page hands it to the WebSocket join.
     let url = format!(
-        "http://{}/s/{}#k={}",
+        "{scheme}://{}/s/{}#k={}",
         SocketAddr::new(url_ip, server.addr.port()),
         info.id,
         session.first_secret().expose()

@@ -32,6 +32,9 @@ pub struct JoinArgs {
     /// The session PIN, when joining by a typed address instead of a link.
     #[arg(long)]
     pub pin: Option<String>,
+    /// Trust this PEM certificate for wss:// (a remote host's self-signed certificate).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
     /// Print one JSON object per line.
     #[arg(long)]
     pub json: bool,
@@ -86,6 +89,14 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     opts.instrument = a.instrument.clone();
     opts.leader = a.leader;
     opts.pin = a.pin.clone().map(Secret);
+    if let Some(ca) = &a.ca {
+        use rustls_pki_types::pem::PemObject;
+        let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(ca)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| anyhow::anyhow!("cannot read --ca {}: {e}", ca.display()))?;
+        anyhow::ensure!(!certs.is_empty(), "--ca {} holds no certificate", ca.display());
+        opts.extra_ca = certs;
+    }
     opts.backoff = Backoff { give_up_after: secs(a.retry_for), ..Backoff::default() };
     if a.clock_offset_ms != 0.0 || a.clock_skew_ppm != 0.0 {
         opts.clock = LocalClock::distorted(a.clock_offset_ms, a.clock_skew_ppm);

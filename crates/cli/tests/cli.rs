@@ -261,6 +261,61 @@ fn the_qr_code_scans_to_the_join_link_and_joins() {
 }
 
 #[test]
+fn remote_join_over_tls_with_a_self_signed_certificate() {
+    let dir = std::env::temp_dir().join(format!("bandsync-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let (c, k) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
+    let mut h = Proc::spawn(&[
+        "host",
+        "--headless",
+        "--bind",
+        "127.0.0.1:0",
+        "--no-mdns",
+        "--json",
+        "--tls-cert",
+        c,
+        "--tls-key",
+        k,
+    ]);
+    let hosting = h.wait_for("hosting", |_| true);
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let wss = url.replacen("https://", "wss://", 1);
+    // Without trusting the certificate: a clear TLS error, and no endless retrying.
+    let mut untrusted = Proc::spawn(&["join", "--no-audio", &wss, "--name", "Eve", "--json"]);
+    let lost = untrusted.event("lost");
+    assert!(lost["reason"].as_str().unwrap().contains("TLS"), "{lost}");
+    assert_eq!(untrusted.exit_code(), 4);
+    // Trusting it: joined over wss.
+    let mut j = Proc::spawn(&["join", "--no-audio", &wss, "--name", "Remote", "--ca", c, "--json"]);
+    assert_eq!(j.event("joined")["session"], hosting["session"]);
+    // A key that does not match the certificate is refused with a clear error.
+    let other = rcgen::KeyPair::generate().unwrap();
+    let bad_key = dir.join("other.pem");
+    std::fs::write(&bad_key, other.serialize_pem()).unwrap();
+    let mut bad = Proc::spawn(&[
+        "host",
+        "--bind",
+        "127.0.0.1:0",
+        "--no-mdns",
+        "--json",
+        "--tls-cert",
+        c,
+        "--tls-key",
+        bad_key.to_str().unwrap(),
+    ]);
+    let fatal = bad.event("fatal");
+    assert!(fatal["message"].as_str().unwrap().contains("certificate and key"), "{fatal}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn losing_the_host_for_good_exits_4() {
     let (mut h, hosting) = host();
     let url = hosting["url"].as_str().unwrap().to_owned();

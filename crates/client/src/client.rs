@@ -33,6 +33,8 @@ pub struct ClientOptions {
     pub leader: bool,
     /// A PIN, for joining by a typed address instead of a link.
     pub pin: Option<Secret>,
+    /// Certificates to trust besides the public roots (a host's self-signed certificate).
+    pub extra_ca: Vec<rustls_pki_types::CertificateDer<'static>>,
     /// Reconnect policy.
     pub backoff: Backoff,
     /// How often to send a heartbeat when nothing else was sent.
@@ -57,6 +59,7 @@ impl ClientOptions {
             instrument: None,
             leader: false,
             pin: None,
+            extra_ca: Vec::new(),
             backoff: Backoff::default(),
             heartbeat: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
@@ -282,6 +285,8 @@ enum Ended {
     Refused(ErrorCode, String),
     /// Dropped, and whether we had joined on this connection.
     Dropped(String, bool),
+    /// A failure no retry can fix (a certificate the client does not trust).
+    Fatal(String),
 }
 
 async fn run(
@@ -301,6 +306,10 @@ async fn run(
             }
             Ended::Refused(code, message) => {
                 let _ = ev.send(Event::Refused { code, message });
+                return;
+            }
+            Ended::Fatal(reason) => {
+                let _ = ev.send(Event::Lost { reason });
                 return;
             }
             Ended::Dropped(reason, joined) => {
@@ -352,9 +361,22 @@ async fn connect_and_serve(
     ev: &mpsc::UnboundedSender<Event>,
     shared: &SharedRef,
 ) -> Ended {
-    let connect = tokio_tungstenite::connect_async(opts.target.ws_url.as_str());
+    let connector = match opts.target.ws_url.scheme() {
+        "wss" => Some(tokio_tungstenite::Connector::Rustls(tls_config(&opts.extra_ca))),
+        _ => None,
+    };
+    let connect = tokio_tungstenite::connect_async_tls_with_config(opts.target.ws_url.as_str(), None, true, connector);
     let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(5), connect).await {
         Ok(Ok(x)) => x,
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Tls(e))) => {
+            return Ended::Fatal(format!(
+                "TLS with {} failed: {e}. If the host uses a self-signed certificate, pass it with --ca",
+                opts.target.ws_url
+            ));
+        }
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Io(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Ended::Fatal(format!("TLS with {} failed: {e}", opts.target.ws_url));
+        }
         Ok(Err(e)) => return Ended::Dropped(format!("cannot connect to {}: {e}", opts.target.ws_url), false),
         Err(_) => return Ended::Dropped(format!("no answer from {} in 5 s", opts.target.ws_url), false),
     };
@@ -523,6 +545,23 @@ fn on_message(
         let _ = ev.send(Event::Transport { transport: m.transport.clone(), now });
     }
     None
+}
+
+/// The TLS client configuration: the public web roots, plus any certificate passed with `--ca`
+/// (a host's self-signed one). The ring provider, like the server.
+fn tls_config(extra: &[rustls_pki_types::CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for c in extra {
+        let _ = roots.add(c.clone());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(cfg)
 }
 
 fn text(m: &ClientMsg) -> Message {

@@ -11,6 +11,7 @@
 //! - [`clock`]: the host clock every timeline is expressed in.
 //! - [`config`]: limits and timings.
 //! - [`share`]: the join link as a QR code (SVG, PNG, terminal).
+//! - [`tls`]: rustls (ring) configuration for `wss://` and `https://`.
 
 pub mod clock;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod hub;
 pub mod server;
 pub mod session_task;
 pub mod share;
+pub mod tls;
 
 pub use clock::HostClock;
 pub use config::ServerConfig;

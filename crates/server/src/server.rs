@@ -26,6 +26,20 @@ use tower::Service;
 /// Only if the listener's local address cannot be read; accept errors (such as running out of
 /// file descriptors) are logged and retried.
 pub async fn serve(listener: TcpListener, hub: Arc<Hub>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    serve_tls(listener, hub, None, shutdown).await
+}
+
+/// [`serve`], with TLS on every connection when `tls` is given.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_tls(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let addr = listener.local_addr()?;
     let cancel = CancellationToken::new();
     let app = router(AppState { hub: hub.clone(), cancel: cancel.clone() });
@@ -57,19 +71,18 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>, shutdown: impl Future<O
             app.clone().call(req)
         });
         let cancel = cancel.clone();
+        let acceptor = acceptor.clone();
         tracker.spawn(async move {
-            let conn =
-                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
-            tokio::pin!(conn);
-            let res = tokio::select! {
-                r = conn.as_mut() => r,
-                () = cancel.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+            match acceptor {
+                None => serve_conn(TokioIo::new(stream), svc, cancel, peer).await,
+                Some(acc) => {
+                    let hs = tokio::time::timeout(std::time::Duration::from_secs(10), acc.accept(stream)).await;
+                    match hs {
+                        Ok(Ok(tls)) => serve_conn(TokioIo::new(tls), svc, cancel, peer).await,
+                        Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
+                    }
                 }
-            };
-            if let Err(e) = res {
-                tracing::debug!(%peer, error = %e, "http connection ended with an error");
             }
         });
     }
@@ -79,6 +92,27 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>, shutdown: impl Future<O
     tracker.close();
     tracker.wait().await;
     Ok(())
+}
+
+async fn serve_conn<I, S>(io: I, svc: S, cancel: CancellationToken, peer: SocketAddr)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).with_upgrades();
+    tokio::pin!(conn);
+    let res = tokio::select! {
+        r = conn.as_mut() => r,
+        () = cancel.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = res {
+        tracing::debug!(%peer, error = %e, "http connection ended with an error");
+    }
 }
 
 /// A server running in the background, for embedding.
@@ -98,11 +132,23 @@ impl RunningServer {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn start(addr: SocketAddr, cfg: ServerConfig) -> std::io::Result<Self> {
+        Self::start_tls(addr, cfg, None).await
+    }
+
+    /// [`RunningServer::start`], serving TLS when `tls` is given.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn start_tls(
+        addr: SocketAddr,
+        cfg: ServerConfig,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let hub = Hub::new(cfg, HostClock::new());
         let (stop, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, hub.clone(), async move {
+        let task = tokio::spawn(serve_tls(listener, hub.clone(), tls, async move {
             let _ = rx.await;
         }));
         Ok(RunningServer { addr, hub, stop: Some(stop), task })
