@@ -201,3 +201,22 @@ async fn unknown_session_is_refused_and_the_client_stops() {
         "{ev:?}"
     );
 }
+
+#[tokio::test]
+async fn a_link_with_several_addresses_joins_through_the_fastest_that_answers() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    // The link's main address is dead; the first alternate crawls (300 ms each way); the second
+    // is direct. The client races them and keeps the direct one.
+    let slow = bandsync_e2e::ImpairedRelay::start(
+        ts.addr(),
+        bandsync_e2e::Impair { base: Duration::from_millis(300), jitter: Duration::ZERO, loss: 0.0 },
+        1,
+    )
+    .await;
+    let link = format!("http://127.0.0.1:1/s/{}#k={}&a={},{}", ts.session, ts.secret, slow.addr, ts.addr());
+    let c = client(&link, "Multi", false);
+    converged(&ts, &[&c]).await;
+    eventually("a clock estimate", || async { c.clock_status().samples > 5 }).await;
+    let rtt = c.clock_status().rtt_us;
+    assert!(rtt < 100_000, "the direct address won (rtt {rtt} µs)");
+}

@@ -55,14 +55,18 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
     let server = RunningServer::start_tls(a.bind, ServerConfig::default(), tls).await?;
     let session = server.hub.create_session(&a.name)?;
     let info = session.info();
-    let url_ip = advertised_ip(server.addr.ip());
+    let ips = advertised_ips(server.addr.ip());
+    let url_ip = ips[0];
+    let alternates: Vec<String> =
+        ips[1..].iter().map(|ip| SocketAddr::new(*ip, server.addr.port()).to_string()).collect();
     // The secret rides in the fragment: browsers never send it to the server, so no HTTP log
     // can hold it; the page hands it to the WebSocket join.
     let url = format!(
-        "{scheme}://{}/s/{}#k={}",
+        "{scheme}://{}/s/{}#k={}{}",
         SocketAddr::new(url_ip, server.addr.port()),
         info.id,
-        session.first_secret().expose()
+        session.first_secret().expose(),
+        if alternates.is_empty() { String::new() } else { format!("&a={}", alternates.join(",")) }
     );
     let ev = json!({
         "event": "hosting",
@@ -139,16 +143,32 @@ fn no_mdns(a: &HostArgs) -> bool {
     a.no_mdns || std::env::var("BANDSYNC_NO_MDNS").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
-/// The address to put in the join link: the bound one, or for a wildcard bind the first LAN
-/// address (loopback when there is none).
-fn advertised_ip(bound: IpAddr) -> IpAddr {
+/// The addresses to put in the join link: the bound one, or for a wildcard bind every usable
+/// LAN address, IPv4 first (loopback when there is none). The first goes in the link's host; the
+/// others ride along in its fragment so that a member can try them all.
+fn advertised_ips(bound: IpAddr) -> Vec<IpAddr> {
     if !bound.is_unspecified() {
-        return bound;
+        return vec![bound];
     }
-    if_addrs::get_if_addrs()
-        .ok()
-        .and_then(|ifs| ifs.into_iter().find(|i| !i.is_loopback() && i.ip().is_ipv4()).map(|i| i.ip()))
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|ifs| {
+            ifs.into_iter()
+                .filter(|i| !i.is_loopback())
+                .map(|i| i.ip())
+                .filter(|ip| match ip {
+                    IpAddr::V4(v4) => !v4.is_link_local(),
+                    // Link-local IPv6 needs a zone id a URL cannot carry well.
+                    IpAddr::V6(v6) => !v6.is_unicast_link_local() && bound.is_ipv6(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ips.sort_by_key(IpAddr::is_ipv6);
+    ips.dedup();
+    if ips.is_empty() {
+        ips.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    ips
 }
 
 pub(crate) async fn wait_for_signal() {

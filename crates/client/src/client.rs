@@ -365,7 +365,11 @@ async fn connect_and_serve(
         "wss" => Some(tokio_tungstenite::Connector::Rustls(tls_config(&opts.extra_ca))),
         _ => None,
     };
-    let connect = tokio_tungstenite::connect_async_tls_with_config(opts.target.ws_url.as_str(), None, true, connector);
+    // Every address the link names, raced: the one that answers first is the one kept.
+    let attempts = std::iter::once(&opts.target.ws_url)
+        .chain(&opts.target.alternates)
+        .map(|u| Box::pin(tokio_tungstenite::connect_async_tls_with_config(u.as_str(), None, true, connector.clone())));
+    let connect = async move { futures_util::future::select_ok(attempts).await.map(|(ok, _rest)| ok) };
     let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(5), connect).await {
         Ok(Ok(x)) => x,
         Ok(Err(tokio_tungstenite::tungstenite::Error::Tls(e))) => {

@@ -15,6 +15,8 @@ pub struct JoinTarget {
     pub session: String,
     /// The session secret from the link's `#k=` fragment.
     pub secret: Option<Secret>,
+    /// The host's other addresses (`&a=IP:PORT,...` in the fragment), tried alongside the main one.
+    pub alternates: Vec<Url>,
 }
 
 /// Why a join link could not be read.
@@ -63,12 +65,27 @@ impl JoinTarget {
             .and_then(|f| f.split('&').find_map(|kv| kv.strip_prefix("k=")))
             .filter(|k| !k.is_empty())
             .map(|k| Secret(k.to_owned()));
+        let alternates: Vec<String> = url
+            .fragment()
+            .and_then(|f| f.split('&').find_map(|kv| kv.strip_prefix("a=")))
+            .map(|a| a.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
         let mut ws_url = url.clone();
         ws_url.set_scheme(ws_scheme).map_err(|()| TargetError::Scheme(ws_scheme.into()))?;
         ws_url.set_path("/ws");
         ws_url.set_query(None);
         ws_url.set_fragment(None);
-        Ok(JoinTarget { ws_url, session, secret })
+        let alternates = alternates
+            .iter()
+            .filter_map(|hp| {
+                let mut u = ws_url.clone();
+                let addr: std::net::SocketAddr = hp.parse().ok()?;
+                u.set_ip_host(addr.ip()).ok()?;
+                u.set_port(Some(addr.port())).ok()?;
+                Some(u)
+            })
+            .collect();
+        Ok(JoinTarget { ws_url, session, secret, alternates })
     }
 
     /// The join link for this session with `secret`, as a person would open it.
@@ -102,6 +119,9 @@ mod tests {
         assert_eq!(t.secret.as_ref().map(Secret::expose), Some("0123abcd"));
         assert_eq!(t.ws_url.as_str(), "ws://10.0.0.2:7878/ws");
         assert_eq!(t.link(&Secret("ffff".into())), "http://10.0.0.2:7878/s/abc#k=ffff");
+        let t = JoinTarget::parse("http://10.0.0.2:7878/s/abc#k=00&a=192.168.1.5:7878,[fd00::1]:7878").unwrap();
+        let alts: Vec<&str> = t.alternates.iter().map(url::Url::as_str).collect();
+        assert_eq!(alts, ["ws://192.168.1.5:7878/ws", "ws://[fd00::1]:7878/ws"]);
     }
 
     #[test]
