@@ -3,8 +3,8 @@
 //! [`Client::spawn`] starts a task that owns the WebSocket. The caller sends [`ClientMsg`]s with
 //! [`Client::send`] and reads [`Event`]s from [`Client::next_event`]. When the connection drops
 //! the task reconnects with [`Backoff`] and joins again with its resume token, so the server keeps
-//! it as the same participant; when the server refuses the join (unknown session, unsupported
-//! version, full) it stops with [`Event::Refused`]; when it cannot get back in time it stops with
+//! it as the same participant; when the server refuses the join for good (unknown session, unsupported version, full,
+//! bad name, missing or wrong secret or PIN) it stops with [`Event::Refused`]; when it cannot get back in time it stops with
 //! [`Event::Lost`].
 
 use crate::backoff::Backoff;

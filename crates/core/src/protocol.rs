@@ -24,7 +24,7 @@ pub type ParticipantId = u32;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
-    /// Joins a session, or resumes a participant after a reconnect. Must be the first message.
+    /// Joins a session, or resumes a participant after a reconnect. Comes before any other message except `ping` and `heartbeat`.
     Join {
         /// The protocol version the member speaks.
         v: u16,
