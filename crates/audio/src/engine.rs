@@ -10,6 +10,9 @@ use crate::sounds::{Sound, Sounds};
 use bandsync_core::timeline::Accent;
 use bandsync_core::{Beats, Micros};
 
+/// How late (in frames) a click that fell between two buffers may still be played.
+const SEAM_FRAMES: u64 = 48;
+
 /// Which output channels carry the click.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Channel {
@@ -231,13 +234,19 @@ impl Engine {
             let step = Beats(Beats::ONE / i64::from(self.subdivision));
             let b_lo = tl.to_beats(Micros(lo.ceil() as i64));
             let b_hi = tl.to_beats(Micros(hi.ceil() as i64));
-            let mut b = b_lo.ceil_to(seg.bar_origin, step);
+            // Start one grid step early: when a refit of the map moves host time forward a little
+            // between two buffers, a click that fell in the seam is played at once (late by at
+            // most `SEAM_FRAMES`) instead of being lost.
+            let mut b = (b_lo - step).ceil_to(seg.bar_origin, step);
             while b < b_hi {
                 if self.last_click.is_none_or(|l| b > l) {
                     let t = tl.from_beats(b);
-                    let frame = map.frame(t.0 as f64).round().max(0.0) as u64;
-                    if frame >= f0 && frame < f0 + n {
+                    let exact = map.frame(t.0 as f64).round();
+                    let (lo, hi) = (f0 as f64, (f0 + n) as f64);
+                    let seam = exact < lo && exact + SEAM_FRAMES as f64 >= lo && self.last_click.is_some();
+                    if (exact >= lo || seam) && exact < hi {
                         self.last_click = Some(b);
+                        let frame = (exact as u64).max(f0);
                         let ev = self.classify(seg, b, t, frame);
                         self.start_voice(&ev, (frame - f0) as usize);
                         on_beat(ev);

@@ -147,3 +147,24 @@ fn stopped_schedule_is_silent() {
     assert!(beats.is_empty());
     assert!(audio.iter().all(|&x| x == 0.0));
 }
+
+#[test]
+fn a_click_in_the_seam_of_a_map_refit_is_played_once_not_lost() {
+    let us = 1e6 / f64::from(RATE);
+    let mut e = Engine::new(RATE);
+    e.apply(Command::Map(exact_map(us)));
+    e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::default(), 0))));
+    let mut out = vec![0.0f32; 500 * 2];
+    let mut beats = Vec::new();
+    for k in 0..48u64 {
+        e.process(&mut out, 2, k * 500, |b| beats.push(b));
+    }
+    // The next click is due at frame 24 000, the first frame of the next buffer. A refit now
+    // moves host time 10 frames forward: under the new map that click fell 10 frames ago.
+    e.apply(Command::Map(FrameMap { frame_ref: 0, host_at_ref: 10.0 * us, us_per_frame: us }));
+    for k in 48..100u64 {
+        e.process(&mut out, 2, k * 500, |b| beats.push(b));
+    }
+    let frames: Vec<u64> = beats.iter().map(|b| b.frame).collect();
+    assert_eq!(frames, vec![0, 24_000, 47_990], "played at once, once, and the grid goes on");
+}

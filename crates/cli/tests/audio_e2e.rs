@@ -206,7 +206,7 @@ fn two_followers_click_together_at_the_speaker() {
     let url = wait_for(&host_rx, "hosting", |v| v["event"] == "hosting")["url"].as_str().unwrap().to_owned();
     let (_left, left_rx) = spawn(
         &pulse,
-        &["join", &url, "--name", "Left", "--audio", "--channel", "left", "--buffer", "512", "--json", "--for", "34"],
+        &["join", &url, "--name", "Left", "--audio", "--channel", "left", "--buffer", "512", "--json", "--for", "38"],
         "left follower",
     );
     let (_right, right_rx) = spawn(
@@ -227,7 +227,7 @@ fn two_followers_click_together_at_the_speaker() {
             "150",
             "--json",
             "--for",
-            "34",
+            "38",
         ],
         "right follower",
     );
@@ -236,7 +236,7 @@ fn two_followers_click_together_at_the_speaker() {
     }
     // Let the followers converge (clock skew, device clock) before the band starts: the
     // measurement is of the steady state, as a band would hear it after the count-in.
-    std::thread::sleep(Duration::from_secs(8));
+    std::thread::sleep(Duration::from_secs(12));
     let (mut lead, _lead_rx) =
         spawn(&pulse, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"], "leader");
     writeln!(lead.0.stdin.as_mut().unwrap(), "tempo 120").unwrap();
