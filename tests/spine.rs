@@ -220,3 +220,30 @@ async fn a_link_with_several_addresses_joins_through_the_fastest_that_answers() 
     let rtt = c.clock_status().rtt_us;
     assert!(rtt < 100_000, "the direct address won (rtt {rtt} µs)");
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_found_dead_and_its_member_goes_away() {
+    let cfg = ServerConfig {
+        heartbeat_interval: Duration::from_millis(100),
+        idle_timeout: Duration::from_millis(600),
+        ..ServerConfig::default()
+    };
+    let ts = TestServer::start(cfg).await;
+    let (mut watcher, _) = ts.member("Watcher", false).await;
+    let (silent, w) = ts.member("Silent", false).await;
+    // The silent member never reads again, so it never answers the server's pings.
+    let id = w["you"].clone();
+    let started = std::time::Instant::now();
+    let mut seen_away = false;
+    while !seen_away {
+        // The watcher keeps reading (and so answering pings); it must stay.
+        let m = watcher.recv_type("participant_updated").await;
+        seen_away = m["participant"]["id"] == id && m["participant"]["connection"] == "away";
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(3), "found dead after {took:?}");
+    drop(silent);
+    let (status, p) = ts.get(&format!("/api/sessions/{}/participants", ts.session)).await;
+    assert_eq!(status, 200);
+    assert_eq!(p["participants"][0]["connection"], "online", "the watcher is still online");
+}

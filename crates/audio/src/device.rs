@@ -31,6 +31,10 @@ pub struct AudioOptions {
     pub levels: Levels,
     /// Clicks per beat.
     pub subdivision: u8,
+    /// A sample file for beats and group accents, instead of the built-in click.
+    pub beat_sample: Option<std::path::PathBuf>,
+    /// A sample file for the downbeat.
+    pub accent_sample: Option<std::path::PathBuf>,
 }
 
 /// What the device turned out to be.
@@ -61,6 +65,9 @@ pub enum AudioError {
     /// cpal refused the device or stream.
     #[error("audio device error: {0}")]
     Device(String),
+    /// A click sample could not be used.
+    #[error(transparent)]
+    Sample(#[from] crate::sounds::SoundError),
 }
 
 /// A callback's timing, published to the control thread through a lock-free queue.
@@ -140,6 +147,18 @@ impl AudioOutput {
         let underruns = Arc::new(AtomicU64::new(0));
         let gone = Arc::new(AtomicBool::new(false));
         let mut engine = Engine::new(rate);
+        // Samples are decoded here, before the stream starts: never on the audio thread.
+        if opts.beat_sample.is_some() || opts.accent_sample.is_some() {
+            let mut sounds = crate::sounds::Sounds::synthesized(rate);
+            if let Some(p) = &opts.beat_sample {
+                sounds.load(crate::sounds::Sound::Beat, p, rate)?;
+                sounds.load(crate::sounds::Sound::Group, p, rate)?;
+            }
+            if let Some(p) = &opts.accent_sample {
+                sounds.load(crate::sounds::Sound::Downbeat, p, rate)?;
+            }
+            engine.replace_sounds(sounds);
+        }
         engine.apply(Command::Channel(opts.channel));
         engine.apply(Command::Levels(opts.levels));
         engine.apply(Command::Subdivision(opts.subdivision.max(1)));

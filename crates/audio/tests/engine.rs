@@ -168,3 +168,50 @@ fn a_click_in_the_seam_of_a_map_refit_is_played_once_not_lost() {
     let frames: Vec<u64> = beats.iter().map(|b| b.frame).collect();
     assert_eq!(frames, vec![0, 24_000, 47_990], "played at once, once, and the grid goes on");
 }
+
+#[test]
+fn a_custom_sample_replaces_the_built_in_click() {
+    use bandsync_audio::sounds::{Sound, Sounds};
+    // A 24 kHz mono 16-bit WAV: a 10 ms ramp. Decoded with rodio and resampled to 48 kHz.
+    let dir = std::env::temp_dir().join(format!("bandsync-sample-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("click.wav");
+    let n = 240u32;
+    let data: Vec<i16> = (0..n).map(|i| (i as i32 * 32767 / n as i32) as i16).rev().collect();
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + n * 2).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&24_000u32.to_le_bytes());
+    wav.extend_from_slice(&48_000u32.to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(n * 2).to_le_bytes());
+    for s in &data {
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(&path, wav).unwrap();
+    let mut sounds = Sounds::synthesized(RATE);
+    sounds.load(Sound::Beat, &path, RATE).unwrap();
+    assert_eq!(sounds.get(Sound::Beat).len(), 480, "resampled from 24 to 48 kHz");
+    assert!((sounds.get(Sound::Beat)[0] - 1.0).abs() < 0.01, "starts at full scale");
+    let err = sounds.load(Sound::Beat, &dir.join("missing.wav"), RATE).unwrap_err();
+    assert!(err.to_string().contains("cannot open"), "{err}");
+    std::fs::write(dir.join("junk.wav"), b"not audio").unwrap();
+    assert!(sounds.load(Sound::Beat, &dir.join("junk.wav"), RATE).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let mut e = Engine::new(RATE);
+    let _old = e.replace_sounds(sounds);
+    e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+    e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::default(), 0))));
+    let (_, onsets, audio) = run(&mut e, 1.0, 512, 1);
+    // The second click is a beat: the ramp, at the beat level times the master volume.
+    let f = onsets[1] as usize;
+    assert!((audio[f] - 0.6 * 0.8).abs() < 0.01, "{}", audio[f]);
+    assert!(audio[f + 479] < audio[f + 240] && audio[f + 480] == 0.0, "the ramp, then silence");
+}

@@ -74,6 +74,18 @@ pub struct JoinArgs {
     /// Master click volume, 0 to 1.
     #[arg(long, default_value_t = 0.8)]
     pub volume: f32,
+    /// Volumes of the four kinds of click, 0 to 1: downbeat, group accent, beat, subdivision.
+    #[arg(long, value_name = "D,G,B,S", default_value = "1,0.8,0.6,0.35")]
+    pub levels: String,
+    /// Silence the click and keep the beat stream (visual-only).
+    #[arg(long)]
+    pub mute: bool,
+    /// A sample file (wav, ogg, flac, mp3) for beats, instead of the built-in click.
+    #[arg(long, value_name = "FILE")]
+    pub click_sample: Option<std::path::PathBuf>,
+    /// A sample file for the downbeat.
+    #[arg(long, value_name = "FILE")]
+    pub accent_sample: Option<std::path::PathBuf>,
     /// Print a `beat` event for every click (the visual beat stream).
     #[arg(long)]
     pub beats: bool,
@@ -104,14 +116,17 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     let mut client = Client::spawn(opts);
     let j = a.json;
     let (audio_tx, mut audio_rx) = tokio::sync::mpsc::unbounded_channel::<AudioReport>();
+    let levels = parse_levels(&a.levels, a.volume, a.mute)?;
     let metronome = (a.audio || (!a.no_audio && output_available())).then(|| {
         let opts = AudioOptions {
             device: a.audio_device.clone(),
             buffer_frames: a.buffer,
             channel: a.channel,
             latency_offset_ms: a.latency_offset_ms,
-            levels: Levels { master: a.volume.clamp(0.0, 1.0), ..Levels::default() },
+            levels,
             subdivision: a.subdivision,
+            beat_sample: a.click_sample.clone(),
+            accent_sample: a.accent_sample.clone(),
         };
         Metronome::start(opts, client.clock_view(), audio_tx)
     });
@@ -170,6 +185,20 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             () = &mut signal, if !leaving => leave(&client, &mut leaving),
         }
     }
+}
+
+/// `--levels D,G,B,S` with `--volume` and `--mute`.
+fn parse_levels(s: &str, master: f32, mute: bool) -> anyhow::Result<Levels> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--levels takes four numbers from 0 to 1, like 1,0.8,0.6,0.35"))?;
+    anyhow::ensure!(
+        v.len() == 4 && v.iter().all(|x| (0.0..=1.0).contains(x)),
+        "--levels takes four numbers from 0 to 1"
+    );
+    Ok(Levels { downbeat: v[0], group: v[1], beat: v[2], subdivision: v[3], master: master.clamp(0.0, 1.0), mute })
 }
 
 fn print_audio(j: bool, beats: bool, r: &AudioReport) {
@@ -389,4 +418,18 @@ fn state_line(v: &Value) -> String {
         s.push_str(&format!(" ({} change(s) scheduled)", p.len()));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_levels;
+
+    #[test]
+    fn levels_parse_and_are_bounded() {
+        let l = parse_levels("1,0.5,0.25,0", 0.9, true).unwrap();
+        assert_eq!((l.downbeat, l.group, l.beat, l.subdivision, l.master, l.mute), (1.0, 0.5, 0.25, 0.0, 0.9, true));
+        assert!(parse_levels("1,0.5,0.25", 1.0, false).is_err());
+        assert!(parse_levels("1,0.5,0.25,2", 1.0, false).is_err());
+        assert!(parse_levels("loud", 1.0, false).is_err());
+    }
 }
