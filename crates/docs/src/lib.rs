@@ -1,0 +1,547 @@
+//! BandSync's shared documents: the setlist and a chord chart per song, in one yrs (Yjs) document
+//! per session, synced with the y-sync protocol in binary WebSocket frames.
+//!
+//! Sans-IO: [`SessionDoc`] applies and produces y-sync messages as bytes; the server and clients
+//! move them. Text offsets are UTF-16 code units, so that positions agree with Yjs in a browser.
+//!
+//! Layout of the document:
+//! - `setlist`: a `Y.Array` of `Y.Map`s `{id, title, key, tempo, meter, notes}`, in play order;
+//! - `charts`: a `Y.Map` from song id to `Y.Text` (ChordPro-style, `[C]` marks chords).
+
+use serde::{Deserialize, Serialize};
+use yrs::sync::{Message, MessageReader, SyncMessage};
+use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
+use yrs::{
+    Any, Array, ArrayRef, Doc, GetString, Map, MapPrelim, MapRef, OffsetKind, Options, Out, ReadTxn, StateVector, Text,
+    TextPrelim, TextRef, Transact, Update,
+};
+
+/// Why a document operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    /// The bytes are not a y-sync message or not a valid update.
+    #[error("not a valid y-sync message: {0}")]
+    Malformed(String),
+    /// A viewer tried to change the document.
+    #[error("viewers cannot edit the documents")]
+    ReadOnly,
+    /// A setlist entry is not valid.
+    #[error("bad setlist: {0}")]
+    Setlist(String),
+}
+
+/// One song of the setlist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Song {
+    /// Stable id; its chart is `charts[id]`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Musical key, e.g. "Am".
+    #[serde(default)]
+    pub key: String,
+    /// Tempo in BPM (0 when unset).
+    #[serde(default)]
+    pub tempo: f64,
+    /// Meter, e.g. "7/8".
+    #[serde(default)]
+    pub meter: String,
+    /// Free notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// What to do with the bytes a member sent.
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// Messages for the sender.
+    pub to_sender: Vec<Vec<u8>>,
+    /// A message for every other member (an update or awareness change).
+    pub broadcast: Option<Vec<u8>>,
+    /// Whether the document changed (for persistence and the activity log).
+    pub changed: bool,
+}
+
+/// A session's documents.
+pub struct SessionDoc {
+    doc: Doc,
+    setlist: ArrayRef,
+    charts: MapRef,
+}
+
+impl std::fmt::Debug for SessionDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionDoc").finish_non_exhaustive()
+    }
+}
+
+impl Default for SessionDoc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn encode(m: &Message) -> Vec<u8> {
+    let mut e = EncoderV1::new();
+    m.encode(&mut e);
+    e.to_vec()
+}
+
+impl SessionDoc {
+    /// An empty document with UTF-16 offsets (as Yjs uses).
+    #[must_use]
+    pub fn new() -> Self {
+        let doc = Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() });
+        let setlist = doc.get_or_insert_array("setlist");
+        let charts = doc.get_or_insert_map("charts");
+        SessionDoc { doc, setlist, charts }
+    }
+
+    /// The whole document as one update, for storage.
+    #[must_use]
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc.transact().encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// The state vector, for a sync step 1.
+    #[must_use]
+    pub fn state_vector(&self) -> StateVector {
+        self.doc.transact().state_vector()
+    }
+
+    /// Applies a v1 update (from storage or a peer).
+    ///
+    /// # Errors
+    /// [`DocError::Malformed`] for bytes that are not an update.
+    pub fn apply_update(&self, bytes: &[u8]) -> Result<(), DocError> {
+        let u = Update::decode_v1(bytes).map_err(|e| DocError::Malformed(e.to_string()))?;
+        self.doc.transact_mut().apply_update(u).map_err(|e| DocError::Malformed(e.to_string()))
+    }
+
+    /// The y-sync message that opens a sync: our state vector.
+    #[must_use]
+    pub fn sync_step1(&self) -> Vec<u8> {
+        encode(&Message::Sync(SyncMessage::SyncStep1(self.state_vector())))
+    }
+
+    /// Handles a binary frame from a member, server side. `can_edit` is false for viewers: their
+    /// updates are refused and nothing changes.
+    ///
+    /// # Errors
+    /// [`DocError::Malformed`] or [`DocError::ReadOnly`]; the document is unchanged then.
+    pub fn handle(&self, bytes: &[u8], can_edit: bool) -> Result<Reply, DocError> {
+        let mut reply = Reply::default();
+        let mut decoder = DecoderV1::from(bytes);
+        let messages: Vec<Message> = MessageReader::new(&mut decoder)
+            .collect::<Result<_, _>>()
+            .map_err(|e| DocError::Malformed(e.to_string()))?;
+        if messages.is_empty() {
+            return Err(DocError::Malformed("an empty frame".into()));
+        }
+        for m in messages {
+            match m {
+                Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                    let update = self.doc.transact().encode_state_as_update_v1(&sv);
+                    reply.to_sender.push(encode(&Message::Sync(SyncMessage::SyncStep2(update))));
+                    // And ask for what the member has that we lack (its offline edits).
+                    reply.to_sender.push(self.sync_step1());
+                }
+                Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
+                    if !can_edit {
+                        // An empty step 2 (nothing to add) is harmless even from a viewer.
+                        if is_empty_update(&u) {
+                            continue;
+                        }
+                        return Err(DocError::ReadOnly);
+                    }
+                    self.apply_update(&u)?;
+                    reply.changed = true;
+                    reply.broadcast = Some(encode(&Message::Sync(SyncMessage::Update(u))));
+                }
+                Message::Awareness(a) => reply.broadcast = Some(encode(&Message::Awareness(a))),
+                Message::AwarenessQuery | Message::Auth(_) | Message::Custom(..) => {}
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Applies the server's messages, client side, and returns the replies to send back.
+    ///
+    /// # Errors
+    /// [`DocError::Malformed`].
+    pub fn handle_from_server(&self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, DocError> {
+        let mut decoder = DecoderV1::from(bytes);
+        let mut out = Vec::new();
+        for m in MessageReader::new(&mut decoder) {
+            match m.map_err(|e| DocError::Malformed(e.to_string()))? {
+                Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                    let update = self.doc.transact().encode_state_as_update_v1(&sv);
+                    out.push(encode(&Message::Sync(SyncMessage::SyncStep2(update))));
+                }
+                Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => self.apply_update(&u)?,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs `edit` in one transaction and returns the update it made, as a y-sync message.
+    fn edit(&self, edit: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
+        let before = self.state_vector();
+        {
+            let mut txn = self.doc.transact_mut();
+            edit(&mut txn);
+        }
+        let update = self.doc.transact().encode_state_as_update_v1(&before);
+        encode(&Message::Sync(SyncMessage::Update(update)))
+    }
+
+    /// The setlist, in order.
+    #[must_use]
+    pub fn setlist(&self) -> Vec<Song> {
+        let txn = self.doc.transact();
+        self.setlist
+            .iter(&txn)
+            .filter_map(|v| match v {
+                Out::YMap(m) => {
+                    let s = |k: &str| m.get(&txn, k).map(|o| o.to_string(&txn)).unwrap_or_default();
+                    let tempo = match m.get(&txn, "tempo") {
+                        Some(Out::Any(Any::Number(yrs::any::Number::Float(f)))) => f,
+                        Some(Out::Any(Any::Number(yrs::any::Number::Int(i)))) => i as f64,
+                        _ => 0.0,
+                    };
+                    Some(Song {
+                        id: s("id"),
+                        title: s("title"),
+                        key: s("key"),
+                        tempo,
+                        meter: s("meter"),
+                        notes: s("notes"),
+                    })
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Replaces the setlist, as one edit. Returns the update to send.
+    ///
+    /// # Errors
+    /// [`DocError::Setlist`] for a song without id or title, or a duplicate id.
+    pub fn set_setlist(&self, songs: &[Song]) -> Result<Vec<u8>, DocError> {
+        let mut ids = std::collections::HashSet::new();
+        for s in songs {
+            if s.id.trim().is_empty() || s.title.trim().is_empty() {
+                return Err(DocError::Setlist("every song needs an id and a title".into()));
+            }
+            if !ids.insert(s.id.as_str()) {
+                return Err(DocError::Setlist(format!("song id {:?} appears twice", s.id)));
+            }
+        }
+        Ok(self.edit(|txn| {
+            let n = self.setlist.len(txn);
+            self.setlist.remove_range(txn, 0, n);
+            for s in songs {
+                let m = MapPrelim::from([
+                    ("id".to_owned(), yrs::In::from(s.id.clone())),
+                    ("title".to_owned(), yrs::In::from(s.title.clone())),
+                    ("key".to_owned(), yrs::In::from(s.key.clone())),
+                    ("tempo".to_owned(), yrs::In::from(s.tempo)),
+                    ("meter".to_owned(), yrs::In::from(s.meter.clone())),
+                    ("notes".to_owned(), yrs::In::from(s.notes.clone())),
+                ]);
+                self.setlist.push_back(txn, m);
+            }
+        }))
+    }
+
+    fn chart_ref(&self, txn: &impl ReadTxn, song: &str) -> Option<TextRef> {
+        match self.charts.get(txn, song) {
+            Some(Out::YText(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The chart of song `song` (by id).
+    #[must_use]
+    pub fn chart(&self, song: &str) -> Option<String> {
+        let txn = self.doc.transact();
+        self.chart_ref(&txn, song).map(|t| t.get_string(&txn))
+    }
+
+    /// Replaces a song's chart with `text`, as one edit. Returns the update to send.
+    pub fn set_chart(&self, song: &str, text: &str) -> Vec<u8> {
+        self.edit(|txn| {
+            let t = match self.chart_ref(txn, song) {
+                Some(t) => t,
+                None => self.charts.insert(txn, song, TextPrelim::new("")),
+            };
+            let n = t.len(txn);
+            t.remove_range(txn, 0, n);
+            t.insert(txn, 0, text);
+        })
+    }
+
+    /// Inserts `text` at UTF-16 offset `at` of a song's chart (creating it), as one edit.
+    pub fn insert_chart(&self, song: &str, at: u32, text: &str) -> Vec<u8> {
+        self.edit(|txn| {
+            let t = match self.chart_ref(txn, song) {
+                Some(t) => t,
+                None => self.charts.insert(txn, song, TextPrelim::new("")),
+            };
+            let at = at.min(t.len(txn));
+            t.insert(txn, at, text);
+        })
+    }
+}
+
+fn is_empty_update(u: &[u8]) -> bool {
+    // A v1 update with no structs and an empty delete set.
+    u == [0, 0]
+}
+
+/// The y-sync message tag of a binary frame, for logging and routing without decoding it all.
+#[must_use]
+pub fn is_sync_message(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    /// N members edit one chart concurrently through a server, as BandSync runs: each link is
+    /// a FIFO queue (a WebSocket), delivered at random moments, so that messages from different
+    /// members interleave in random order; links go down at random (partitions) while their
+    /// members keep editing offline, and come back with a sync-step exchange. At the end every
+    /// replica has the same text and no typed character is lost or doubled.
+    fn converge(seed: u64, members: usize, steps: usize, deletes: bool) {
+        use std::collections::VecDeque;
+        let mut rng = Rng(seed | 1);
+        let server = SessionDoc::new();
+        let docs: Vec<SessionDoc> = (0..members).map(|_| SessionDoc::new()).collect();
+        let mut up: Vec<VecDeque<Vec<u8>>> = vec![VecDeque::new(); members];
+        let mut down: Vec<VecDeque<Vec<u8>>> = vec![VecDeque::new(); members];
+        let mut online = vec![true; members];
+        // The song's chart is created once, by whoever adds the song (song ids are random, so
+        // two members never create the same one). Two replicas creating the same map key at once
+        // would each fill their own Y.Text, and only one survives: Yjs's rule for map writes.
+        server.handle(&docs[0].set_chart("s1", ""), true).unwrap();
+        for d in &docs {
+            for m in server.handle(&d.sync_step1(), true).unwrap().to_sender {
+                d.handle_from_server(&m).unwrap();
+            }
+        }
+        let mut tokens = Vec::new();
+        let reconnect = |i: usize, up: &mut Vec<VecDeque<Vec<u8>>>, down: &mut Vec<VecDeque<Vec<u8>>>| {
+            // A fresh connection: what was in flight is gone; the sync steps repair it.
+            up[i].clear();
+            down[i].clear();
+            for m in server.handle(&docs[i].sync_step1(), true).unwrap().to_sender {
+                for back in docs[i].handle_from_server(&m).unwrap() {
+                    let r = server.handle(&back, true).unwrap();
+                    if let Some(b) = r.broadcast {
+                        for (k, q) in down.iter_mut().enumerate() {
+                            if k != i {
+                                q.push_back(b.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        for step in 0..steps {
+            let r = rng.below(members as u64) as usize;
+            let text = docs[r].chart("s1").unwrap_or_default();
+            // Editors place the cursor between characters, never inside a surrogate pair.
+            let boundaries: Vec<u32> = std::iter::once(0)
+                .chain(text.chars().scan(0u32, |acc, c| {
+                    *acc += c.len_utf16() as u32;
+                    Some(*acc)
+                }))
+                .collect();
+            let update = if deletes && boundaries.len() > 4 && rng.below(3) == 0 {
+                let k = rng.below(boundaries.len() as u64 - 1) as usize;
+                let (from, to) = (boundaries[k], boundaries[k + 1]);
+                docs[r].edit(|txn| {
+                    if let Some(t) = docs[r].chart_ref(txn, "s1") {
+                        t.remove_range(txn, from, to - from);
+                    }
+                })
+            } else {
+                let tok = format!("<{r}.{step}é🎸>");
+                tokens.push(tok.clone());
+                let at = boundaries[rng.below(boundaries.len() as u64) as usize];
+                docs[r].insert_chart("s1", at, &tok)
+            };
+            if online[r] {
+                up[r].push_back(update);
+            }
+            // Links go down and come back.
+            let flip = rng.below(members as u64 * 8) as usize;
+            if flip < members {
+                if online[flip] {
+                    online[flip] = false;
+                } else {
+                    online[flip] = true;
+                    reconnect(flip, &mut up, &mut down);
+                }
+            }
+            // Deliver some messages on the live links, in FIFO order per link.
+            for i in 0..members {
+                if !online[i] {
+                    continue;
+                }
+                while rng.below(2) == 0 {
+                    let Some(m) = up[i].pop_front() else { break };
+                    let reply = server.handle(&m, true).unwrap();
+                    if let Some(b) = reply.broadcast {
+                        for (k, q) in down.iter_mut().enumerate() {
+                            if k != i {
+                                q.push_back(b.clone());
+                            }
+                        }
+                    }
+                }
+                while rng.below(2) == 0 {
+                    let Some(m) = down[i].pop_front() else { break };
+                    docs[i].handle_from_server(&m).unwrap();
+                }
+            }
+        }
+        // Everyone comes back online and the links drain.
+        for i in 0..members {
+            if !online[i] {
+                online[i] = true;
+                reconnect(i, &mut up, &mut down);
+            }
+        }
+        loop {
+            let mut moved = false;
+            for i in 0..members {
+                while let Some(m) = up[i].pop_front() {
+                    moved = true;
+                    let reply = server.handle(&m, true).unwrap();
+                    if let Some(b) = reply.broadcast {
+                        for (k, q) in down.iter_mut().enumerate() {
+                            if k != i {
+                                q.push_back(b.clone());
+                            }
+                        }
+                    }
+                }
+                while let Some(m) = down[i].pop_front() {
+                    moved = true;
+                    docs[i].handle_from_server(&m).unwrap();
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        let mut texts: Vec<String> = docs.iter().map(|d| d.chart("s1").unwrap_or_default()).collect();
+        texts.push(server.chart("s1").unwrap_or_default());
+        assert!(texts.windows(2).all(|w| w[0] == w[1]), "seed {seed}: replicas diverged: {texts:#?}");
+        if !deletes {
+            // Insertions land inside one another, so count characters: every character every
+            // member typed is in the final text, exactly once.
+            let mut typed: Vec<char> = tokens.concat().chars().collect();
+            let mut have: Vec<char> = texts[0].chars().collect();
+            typed.sort_unstable();
+            have.sort_unstable();
+            assert_eq!(typed, have, "seed {seed}: an edit was lost or doubled");
+        }
+    }
+
+    #[test]
+    fn replicas_converge_under_concurrency_partitions_and_reordering() {
+        for seed in 1..=30 {
+            converge(seed, 2 + (seed % 4) as usize, 120, false);
+            converge(seed * 7919, 3, 150, true);
+        }
+    }
+
+    #[test]
+    fn a_late_joiner_catches_up_with_sync_steps_and_offline_edits_merge() {
+        let server = SessionDoc::new();
+        let a = SessionDoc::new();
+        server.handle(&a.set_chart("s1", "[C]Hello [G]world"), true).unwrap();
+        // An offline member edits, then syncs: its edit reaches the server and the server's
+        // state reaches it.
+        let b = SessionDoc::new();
+        let _offline = b.set_chart("s2", "[Am]offline");
+        let reply = server.handle(&b.sync_step1(), true).unwrap();
+        for m in reply.to_sender {
+            for back in b.handle_from_server(&m).unwrap() {
+                server.handle(&back, true).unwrap();
+            }
+        }
+        assert_eq!(b.chart("s1").as_deref(), Some("[C]Hello [G]world"));
+        assert_eq!(server.chart("s2").as_deref(), Some("[Am]offline"));
+    }
+
+    #[test]
+    fn viewers_cannot_edit_and_nothing_changes() {
+        let server = SessionDoc::new();
+        let viewer = SessionDoc::new();
+        let u = viewer.set_chart("s1", "vandalism");
+        assert!(matches!(server.handle(&u, false), Err(DocError::ReadOnly)));
+        assert_eq!(server.chart("s1"), None);
+        // A viewer may still sync (read).
+        assert!(server.handle(&viewer.sync_step1(), false).is_ok());
+        assert!(matches!(server.handle(b"\xff\x00garbage", true), Err(DocError::Malformed(_))));
+    }
+
+    #[test]
+    fn setlist_round_trips_and_is_validated() {
+        let d = SessionDoc::new();
+        let songs = vec![
+            Song {
+                id: "a".into(),
+                title: "Intro".into(),
+                key: "Am".into(),
+                tempo: 92.0,
+                meter: "4/4".into(),
+                notes: String::new(),
+            },
+            Song {
+                id: "b".into(),
+                title: "Seven".into(),
+                key: "D".into(),
+                tempo: 140.5,
+                meter: "7/8".into(),
+                notes: "2+2+3".into(),
+            },
+        ];
+        let u = d.set_setlist(&songs).unwrap();
+        assert_eq!(d.setlist(), songs);
+        let other = SessionDoc::new();
+        other.handle(&u, true).unwrap();
+        assert_eq!(other.setlist(), songs);
+        let dup = vec![songs[0].clone(), songs[0].clone()];
+        assert!(d.set_setlist(&dup).is_err());
+    }
+
+    #[test]
+    fn offsets_are_utf16_like_yjs() {
+        let d = SessionDoc::new();
+        d.set_chart("s", "🎸x");
+        // The guitar is two UTF-16 units: offset 2 is between it and "x".
+        d.insert_chart("s", 2, "!");
+        assert_eq!(d.chart("s").as_deref(), Some("🎸!x"));
+    }
+}
