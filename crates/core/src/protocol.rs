@@ -452,6 +452,8 @@ pub enum ErrorCode {
     BadSecret,
     /// Too many wrong PINs lately: PIN joins are paused for a minute.
     TooManyAttempts,
+    /// A viewer tried to change the documents.
+    ReadOnly,
     /// The server hit an unexpected problem; the message was not applied.
     Internal,
 }
@@ -481,6 +483,7 @@ impl ErrorCode {
             ErrorCode::AuthRequired => "auth_required",
             ErrorCode::BadSecret => "bad_secret",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::ReadOnly => "read_only",
             ErrorCode::Internal => "internal",
         }
     }

@@ -203,6 +203,12 @@ impl Session {
         &self.transport
     }
 
+    /// The document access of the participant on a connection.
+    #[must_use]
+    pub fn access_of(&self, conn: ConnId) -> Option<Access> {
+        self.members.iter().find(|m| m.conn == Some(conn)).map(|m| m.p.access)
+    }
+
     /// The participant bound to a connection.
     #[must_use]
     pub fn participant_of(&self, conn: ConnId) -> Option<ParticipantId> {

@@ -98,7 +98,7 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
                         break Some(transport_close(e));
                     }
                     Some(Ok(Message::Text(text))) => c.on_text(text.as_str(), t1).await,
-                    Some(Ok(Message::Binary(b))) => c.on_binary(b.len()).await,
+                    Some(Ok(Message::Binary(b))) => c.on_binary(b).await,
                     Some(Ok(Message::Close(_))) => break None,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
                 };
@@ -127,6 +127,11 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
             match m {
                 Outgoing::Text(t) => {
                     if futures_util::SinkExt::feed(&mut c.socket, Message::Text(t)).await.is_err() {
+                        break;
+                    }
+                }
+                Outgoing::Binary(b) => {
+                    if futures_util::SinkExt::feed(&mut c.socket, Message::Binary(b)).await.is_err() {
                         break;
                     }
                 }
@@ -186,6 +191,10 @@ impl Conn {
                     self.socket.feed(Message::Text(text)).await.map_err(|_| ())?;
                     n += 1;
                 }
+                Some(Outgoing::Binary(b)) => {
+                    self.socket.feed(Message::Binary(b)).await.map_err(|_| ())?;
+                    n += 1;
+                }
                 Some(Outgoing::Close(reason)) => break Some((close_code::NORMAL, reason)),
                 None => break Some((close_code::POLICY, "too slow to read")),
             }
@@ -217,19 +226,21 @@ impl Conn {
         Flow::Continue
     }
 
-    async fn on_binary(&mut self, len: usize) -> Flow {
+    async fn on_binary(&mut self, bytes: axum::body::Bytes) -> Flow {
         if !self.bucket.try_take(self.hub.clock.now()) {
             return self.refuse(rate_limited()).await;
         }
-        if len >= MAX_FRAME_BYTES {
-            return self.refuse(too_large(len)).await;
+        if bytes.len() >= MAX_FRAME_BYTES {
+            return self.refuse(too_large(bytes.len())).await;
         }
-        self.refuse(ServerMsg::error(
-            ErrorCode::Unsupported,
-            "binary frames carry documents, which this server does not host yet",
-            None,
-        ))
-        .await
+        let Some(s) = self.session.as_ref().filter(|_| self.joined) else {
+            self.send(&ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"))).await;
+            return Flow::Continue;
+        };
+        if s.tx.send(SessionInput::Doc { conn: self.id, bytes }).await.is_err() {
+            return Flow::Close(close_code::GOING_AWAY, "session ended");
+        }
+        Flow::Continue
     }
 
     async fn on_text(&mut self, text: &str, t1: bandsync_core::Micros) -> Flow {

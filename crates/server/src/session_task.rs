@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 pub enum Outgoing {
     /// A serialised server message; cloning shares the bytes.
     Text(Utf8Bytes),
+    /// A y-sync message for the documents.
+    Binary(axum::body::Bytes),
     /// Close the connection with this reason.
     Close(&'static str),
 }
@@ -54,6 +56,13 @@ pub enum SessionInput {
         /// The connection.
         conn: ConnId,
     },
+    /// A binary (y-sync) frame from a joined connection.
+    Doc {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        bytes: axum::body::Bytes,
+    },
     /// The HTTP API asks for the state.
     Snapshot {
         /// Where to answer.
@@ -70,6 +79,8 @@ pub(crate) async fn run(
     closing: CancellationToken,
 ) {
     let mut outboxes: HashMap<ConnId, Outbox> = HashMap::new();
+    // The session's setlist and charts (in memory until persistence lands).
+    let doc = bandsync_docs::SessionDoc::new();
     loop {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
         tokio::select! {
@@ -87,6 +98,7 @@ pub(crate) async fn run(
                         outboxes.remove(&conn);
                         session.handle_disconnect(now, conn);
                     }
+                    SessionInput::Doc { conn, bytes } => on_doc(&session, &doc, &outboxes, conn, &bytes),
                     SessionInput::Snapshot { reply } => {
                         let _ = reply.send(session.snapshot(now));
                     }
@@ -100,6 +112,46 @@ pub(crate) async fn run(
         counters.online.store(stats.online, Ordering::Relaxed);
     }
     tracing::debug!(session = session.id(), "session task ended");
+}
+
+/// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
+fn on_doc(
+    session: &Session,
+    doc: &bandsync_docs::SessionDoc,
+    outboxes: &HashMap<ConnId, Outbox>,
+    conn: ConnId,
+    bytes: &[u8],
+) {
+    use bandsync_core::protocol::{Access, ErrorCode, ServerMsg};
+    let Some(ob) = outboxes.get(&conn) else { return };
+    let Some(access) = session.access_of(conn) else {
+        let e = ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"));
+        let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&e))));
+        return;
+    };
+    match doc.handle(bytes, access == Access::Editor) {
+        Ok(reply) => {
+            for m in reply.to_sender {
+                let _ = ob.try_send(Outgoing::Binary(m.into()));
+            }
+            if let Some(b) = reply.broadcast {
+                let b = axum::body::Bytes::from(b);
+                for other in session.connections().filter(|&c| c != conn) {
+                    if let Some(o) = outboxes.get(&other) {
+                        let _ = o.try_send(Outgoing::Binary(b.clone()));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            let code = match e {
+                bandsync_docs::DocError::ReadOnly => ErrorCode::ReadOnly,
+                _ => ErrorCode::Malformed,
+            };
+            let m = ServerMsg::error(code, e.to_string(), Some("doc"));
+            let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&m))));
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

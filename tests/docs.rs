@@ -1,0 +1,97 @@
+//! The band's documents over the session WebSocket: y-sync in binary frames, edits relayed to
+//! every member, viewers refused.
+
+use bandsync_docs::SessionDoc;
+use bandsync_e2e::{Raw, TestServer};
+use bandsync_server::ServerConfig;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn send(r: &mut Raw, bytes: Vec<u8>) {
+    r.ws.send(Message::Binary(bytes.into())).await.unwrap();
+}
+
+/// Applies binary frames from the server to `doc` until `done` holds, answering sync steps.
+async fn pump(r: &mut Raw, doc: &SessionDoc, done: impl Fn(&SessionDoc) -> bool) {
+    let end = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !done(doc) {
+        let f = tokio::time::timeout_at(end, r.ws.next()).await.expect("document sync in time");
+        match f {
+            Some(Ok(Message::Binary(b))) => {
+                for back in doc.handle_from_server(&b).unwrap() {
+                    send(r, back).await;
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+}
+
+/// Handles exactly `n` binary frames from the server.
+async fn pump_frames(r: &mut Raw, doc: &SessionDoc, n: usize) {
+    let mut seen = 0;
+    while seen < n {
+        match tokio::time::timeout(Duration::from_secs(5), r.ws.next()).await.expect("frames in time") {
+            Some(Ok(Message::Binary(b))) => {
+                seen += 1;
+                for back in doc.handle_from_server(&b).unwrap() {
+                    send(r, back).await;
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn edits_reach_every_member_and_viewers_are_refused() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let (mut lead, _) = ts.member("Ana", true).await;
+    let (mut ben, wb) = ts.member("Ben", false).await;
+    let (a, b) = (SessionDoc::new(), SessionDoc::new());
+    // Ana writes a chart while not yet synced (offline), then syncs: the server gets it.
+    let _ = a.set_chart("song-1", "[C]Let it [G]be");
+    send(&mut lead, a.sync_step1()).await;
+    send(&mut ben, b.sync_step1()).await;
+    // The server answers with its step 2 and its own step 1; Ana answers that with her edits.
+    pump_frames(&mut lead, &a, 2).await;
+    // Ben's sync pulls the chart (it may arrive in the step 2 or as a relayed update).
+    pump(&mut ben, &b, |d| d.chart("song-1").is_some()).await;
+    assert_eq!(b.chart("song-1").as_deref(), Some("[C]Let it [G]be"));
+    // A live edit is relayed.
+    send(&mut lead, a.insert_chart("song-1", 0, "{title: Let It Be}\n")).await;
+    pump(&mut ben, &b, |d| d.chart("song-1").is_some_and(|t| t.starts_with("{title"))).await;
+
+    // Ben becomes a viewer: his edits are refused with read_only and reach nobody.
+    lead.send(json!({"type": "set_access", "participant": wb["you"], "access": "viewer"})).await;
+    ben.recv_type("participant_updated").await;
+    send(&mut ben, b.set_chart("song-1", "vandalised")).await;
+    let e = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ben.ws.next()).await.unwrap() {
+            Some(Ok(Message::Text(t))) if t.contains("\"error\"") => {
+                break serde_json::from_str::<serde_json::Value>(&t).unwrap();
+            }
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(e["code"], "read_only");
+    // Ana's view is unchanged: a fresh member syncing sees the editor's text, not the viewer's.
+    let (mut caro, _) = ts.member("Caro", false).await;
+    let c = SessionDoc::new();
+    send(&mut caro, c.sync_step1()).await;
+    pump(&mut caro, &c, |d| d.chart("song-1").is_some()).await;
+    assert!(c.chart("song-1").unwrap().starts_with("{title: Let It Be}"), "{:?}", c.chart("song-1"));
+}
+
+#[tokio::test]
+async fn documents_need_a_joined_connection() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let mut r = ts.raw().await;
+    send(&mut r, SessionDoc::new().sync_step1()).await;
+    assert_eq!(r.recv_error().await, "not_joined");
+}
