@@ -342,6 +342,8 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
                 )
             });
         }
+        // `join` does not replicate the documents; `bandsync chart` and `setlist` do.
+        Event::Doc(_) => {}
         Event::Left => {
             emit(j, &json!({"event": "left"}), || "Left the session.".into());
             return Some(0);

@@ -5,6 +5,7 @@
 mod audio;
 mod commands;
 mod discover;
+mod docs;
 mod host;
 mod join;
 mod output;
@@ -28,6 +29,10 @@ enum Cmd {
     Join(join::JoinArgs),
     /// List the sessions on the LAN (mDNS).
     Discover(discover::DiscoverArgs),
+    /// Read or replace a song's chord chart.
+    Chart(docs::ChartArgs),
+    /// Read or replace the setlist (JSON).
+    Setlist(docs::SetlistArgs),
 }
 
 /// Exit codes scripts can rely on.
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
         Cmd::Host(a) => a.json,
         Cmd::Join(a) => a.json,
         Cmd::Discover(a) => a.json,
+        Cmd::Chart(_) | Cmd::Setlist(_) => false,
     };
     init_logging(json);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -52,6 +58,8 @@ fn main() -> ExitCode {
             Cmd::Host(a) => host::run(a).await,
             Cmd::Join(a) => join::run(a).await,
             Cmd::Discover(a) => tokio::task::spawn_blocking(move || discover::run(&a)).await?,
+            Cmd::Chart(a) => docs::chart(a).await,
+            Cmd::Setlist(a) => docs::setlist(a).await,
         }
     });
     // A blocking stdin read may still be pending; do not wait for it.

@@ -338,3 +338,29 @@ fn for_seconds_leaves_and_exits_0_and_usage_errors_exit_2() {
     let mut bad = Proc::spawn(&["join", "--no-audio", &url]);
     assert_eq!(bad.exit_code(), 2, "a missing --name is a usage error");
 }
+
+#[test]
+fn charts_and_the_setlist_round_trip_through_the_cli() {
+    let (_h, hosting) = host();
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    let run = |args: &[&str], stdin: &str| {
+        let mut c = Command::new(BIN).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = c.wait_with_output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+    };
+    let setlist = r#"[{"id":"s1","title":"Intro","key":"Am","tempo":92,"meter":"4/4","notes":""}]"#;
+    assert_eq!(run(&["setlist", "set", &url], setlist).0, 0);
+    let chart = "{title: Intro}\n[Am]Rain on the [F]road 🎸\n";
+    assert_eq!(run(&["chart", "set", &url, "Intro"], chart).0, 0);
+    assert_eq!(run(&["chart", "get", &url, "Intro"], ""), (0, chart.to_owned()));
+    // A chart for a new song adds it to the setlist.
+    assert_eq!(run(&["chart", "set", &url, "Encore"], "[G]Last one").0, 0);
+    let (code, list) = run(&["setlist", "get", &url], "");
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&list).unwrap();
+    let titles: Vec<&str> = v.as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Intro", "Encore"]);
+    assert_eq!(run(&["chart", "get", &url, "Nope"], "").0, 1);
+    assert_eq!(run(&["setlist", "set", &url], "not json").0, 1, "bad input is an error, not a crash");
+}

@@ -135,6 +135,8 @@ pub enum Event {
     Left,
     /// The clock estimate, about once a second.
     Clock(ClockStatus),
+    /// A y-sync message for the documents (a binary frame from the server).
+    Doc(Vec<u8>),
     /// To the leader: the join link and PIN as they are now (after a rotation, the old link is
     /// revoked).
     Credentials {
@@ -147,6 +149,7 @@ pub enum Event {
 
 enum Cmd {
     Send(ClientMsg),
+    Doc(Vec<u8>),
     Leave,
 }
 
@@ -205,6 +208,7 @@ impl std::fmt::Debug for Cmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Cmd::Send(m) => write!(f, "Send({})", m.kind()),
+            Cmd::Doc(b) => write!(f, "Doc({} bytes)", b.len()),
             Cmd::Leave => f.write_str("Leave"),
         }
     }
@@ -227,6 +231,11 @@ impl Client {
     /// [`Event::Error`] says so.
     pub fn send(&self, msg: ClientMsg) {
         let _ = self.cmd.send(Cmd::Send(msg));
+    }
+
+    /// Sends a y-sync message for the session's documents (a binary frame).
+    pub fn send_doc(&self, bytes: Vec<u8>) {
+        let _ = self.cmd.send(Cmd::Doc(bytes));
     }
 
     /// Leaves the session and ends the task; [`Event::Left`] follows.
@@ -338,6 +347,9 @@ async fn run(
                             Some(Cmd::Send(m)) => {
                                 let _ = ev.send(not_connected(&m));
                             }
+                            // Document edits live in the caller's replica; its sync step after the
+                            // next `Joined` carries them, so nothing is lost by dropping this.
+                            Some(Cmd::Doc(_)) => {}
                         },
                     }
                 }
@@ -434,6 +446,10 @@ async fn connect_and_serve(
                             continue;
                         }
                     },
+                    Some(Ok(Message::Binary(b))) => {
+                        let _ = ev.send(Event::Doc(b.to_vec()));
+                        continue;
+                    }
                     Some(Ok(Message::Close(f))) => {
                         let reason = f.map_or_else(|| "closed".to_owned(), |f| format!("closed: {} {}", u16::from(f.code), f.reason));
                         return Ended::Dropped(reason, joined);
@@ -461,6 +477,11 @@ async fn connect_and_serve(
                 Some(Cmd::Send(m)) => {
                     if let Err(e) = ws.send(text(&m)).await {
                         let _ = ev.send(not_connected(&m));
+                        return Ended::Dropped(format!("send failed: {e}"), joined);
+                    }
+                }
+                Some(Cmd::Doc(b)) => {
+                    if let Err(e) = ws.send(Message::Binary(b.into())).await {
                         return Ended::Dropped(format!("send failed: {e}"), joined);
                     }
                 }

@@ -243,16 +243,25 @@ impl SessionDoc {
             let n = self.setlist.len(txn);
             self.setlist.remove_range(txn, 0, n);
             for s in songs {
-                let m = MapPrelim::from([
-                    ("id".to_owned(), yrs::In::from(s.id.clone())),
-                    ("title".to_owned(), yrs::In::from(s.title.clone())),
-                    ("key".to_owned(), yrs::In::from(s.key.clone())),
-                    ("tempo".to_owned(), yrs::In::from(s.tempo)),
-                    ("meter".to_owned(), yrs::In::from(s.meter.clone())),
-                    ("notes".to_owned(), yrs::In::from(s.notes.clone())),
-                ]);
-                self.setlist.push_back(txn, m);
+                self.setlist.push_back(txn, song_prelim(s));
             }
+        }))
+    }
+
+    /// Appends one song to the setlist (leaving the others, and anyone's concurrent edits to
+    /// them, alone). Returns the update to send.
+    ///
+    /// # Errors
+    /// [`DocError::Setlist`] for a song without id or title, or an id already in the setlist.
+    pub fn add_song(&self, s: &Song) -> Result<Vec<u8>, DocError> {
+        if s.id.trim().is_empty() || s.title.trim().is_empty() {
+            return Err(DocError::Setlist("every song needs an id and a title".into()));
+        }
+        if self.setlist().iter().any(|x| x.id == s.id) {
+            return Err(DocError::Setlist(format!("song id {:?} is already in the setlist", s.id)));
+        }
+        Ok(self.edit(|txn| {
+            self.setlist.push_back(txn, song_prelim(s));
         }))
     }
 
@@ -294,6 +303,17 @@ impl SessionDoc {
             t.insert(txn, at, text);
         })
     }
+}
+
+fn song_prelim(s: &Song) -> MapPrelim {
+    MapPrelim::from([
+        ("id".to_owned(), yrs::In::from(s.id.clone())),
+        ("title".to_owned(), yrs::In::from(s.title.clone())),
+        ("key".to_owned(), yrs::In::from(s.key.clone())),
+        ("tempo".to_owned(), yrs::In::from(s.tempo)),
+        ("meter".to_owned(), yrs::In::from(s.meter.clone())),
+        ("notes".to_owned(), yrs::In::from(s.notes.clone())),
+    ])
 }
 
 fn is_empty_update(u: &[u8]) -> bool {

@@ -1,0 +1,217 @@
+//! `bandsync chart` and `bandsync setlist`: read and write the session's documents from a script,
+//! for backup and automation. Each call joins briefly, syncs the documents with y-sync, acts,
+//! confirms the server has the edit, and leaves.
+
+use crate::exit;
+use bandsync_client::{Client, ClientOptions, Event, JoinTarget};
+use bandsync_docs::{SessionDoc, Song};
+use clap::{Args, Subcommand};
+use std::io::Read;
+use std::time::Duration;
+
+/// `bandsync chart get|set URL TITLE`.
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    #[command(subcommand)]
+    op: ChartOp,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChartOp {
+    /// Print a song's chart.
+    Get {
+        /// The join link.
+        url: String,
+        /// The song's title (as in the setlist).
+        title: String,
+    },
+    /// Replace a song's chart with stdin, as one edit (adding the song if it is new).
+    Set {
+        /// The join link.
+        url: String,
+        /// The song's title.
+        title: String,
+    },
+}
+
+/// `bandsync setlist get|set URL`.
+#[derive(Debug, Args)]
+pub struct SetlistArgs {
+    #[command(subcommand)]
+    op: SetlistOp,
+}
+
+#[derive(Debug, Subcommand)]
+enum SetlistOp {
+    /// Print the setlist as JSON.
+    Get {
+        /// The join link.
+        url: String,
+    },
+    /// Replace the setlist with the JSON array on stdin.
+    Set {
+        /// The join link.
+        url: String,
+    },
+}
+
+/// A short-lived member that holds a synced replica of the documents.
+struct DocSession {
+    client: Client,
+    doc: SessionDoc,
+}
+
+impl DocSession {
+    /// Joins and syncs. Refusals end the program with code 3, a lost connection with 4.
+    async fn open(url: &str) -> anyhow::Result<Result<Self, u8>> {
+        let target = JoinTarget::parse(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut opts = ClientOptions::new(target, "bandsync-cli");
+        opts.backoff.give_up_after = Duration::from_secs(5);
+        let mut s = DocSession { client: Client::spawn(opts), doc: SessionDoc::new() };
+        loop {
+            match s.next().await {
+                Some(Event::Joined { .. }) => break,
+                Some(Event::Refused { code, message }) => {
+                    eprintln!("bandsync: refused ({code}): {message}");
+                    return Ok(Err(exit::REFUSED));
+                }
+                Some(Event::Lost { reason }) => {
+                    eprintln!("bandsync: {reason}");
+                    return Ok(Err(exit::LOST));
+                }
+                None => return Ok(Err(exit::LOST)),
+                Some(_) => {}
+            }
+        }
+        s.confirm().await?;
+        Ok(Ok(s))
+    }
+
+    async fn next(&mut self) -> Option<Event> {
+        tokio::time::timeout(Duration::from_secs(10), self.client.next_event()).await.ok().flatten()
+    }
+
+    /// Sends a sync step 1 and handles server frames until its step 2 (the first frame the server
+    /// sends back, as it answers in order) has arrived: after that the server holds everything
+    /// sent before, and we hold everything it had.
+    async fn confirm(&mut self) -> anyhow::Result<()> {
+        self.client.send_doc(self.doc.sync_step1());
+        // The server answers a step 1 with its step 2 and then its own step 1.
+        let mut frames = 0;
+        while frames < 2 {
+            match self.next().await {
+                Some(Event::Doc(bytes)) => {
+                    frames += 1;
+                    for back in self.doc.handle_from_server(&bytes)? {
+                        self.client.send_doc(back);
+                    }
+                }
+                Some(Event::Error { code, message, .. }) => anyhow::bail!("{code}: {message}"),
+                Some(_) => {}
+                None => anyhow::bail!("the documents did not sync in time"),
+            }
+        }
+        Ok(())
+    }
+
+    async fn close(mut self) {
+        self.client.leave();
+        while let Some(ev) = self.next().await {
+            if matches!(ev, Event::Left) {
+                break;
+            }
+        }
+    }
+}
+
+fn song_id(doc: &SessionDoc, title: &str) -> Option<String> {
+    doc.setlist().into_iter().find(|s| s.title == title).map(|s| s.id)
+}
+
+/// `bandsync chart`.
+///
+/// # Errors
+/// On an unreadable link or stdin, or a sync failure.
+pub async fn chart(a: ChartArgs) -> anyhow::Result<u8> {
+    match a.op {
+        ChartOp::Get { url, title } => {
+            let s = match DocSession::open(&url).await? {
+                Ok(s) => s,
+                Err(code) => return Ok(code),
+            };
+            let text = song_id(&s.doc, &title).and_then(|id| s.doc.chart(&id));
+            s.close().await;
+            match text {
+                Some(t) => {
+                    print!("{t}");
+                    Ok(0)
+                }
+                None => {
+                    eprintln!("bandsync: no chart for {title:?}");
+                    Ok(1)
+                }
+            }
+        }
+        ChartOp::Set { url, title } => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            let mut s = match DocSession::open(&url).await? {
+                Ok(s) => s,
+                Err(code) => return Ok(code),
+            };
+            let id = match song_id(&s.doc, &title) {
+                Some(id) => id,
+                None => {
+                    let id = format!("{:016x}", rand::random::<u64>());
+                    let song = Song {
+                        id: id.clone(),
+                        title: title.clone(),
+                        key: String::new(),
+                        tempo: 0.0,
+                        meter: String::new(),
+                        notes: String::new(),
+                    };
+                    s.client.send_doc(s.doc.add_song(&song)?);
+                    id
+                }
+            };
+            s.client.send_doc(s.doc.set_chart(&id, &text));
+            s.confirm().await?;
+            s.close().await;
+            Ok(0)
+        }
+    }
+}
+
+/// `bandsync setlist`.
+///
+/// # Errors
+/// On an unreadable link, bad JSON on stdin, or a sync failure.
+pub async fn setlist(a: SetlistArgs) -> anyhow::Result<u8> {
+    match a.op {
+        SetlistOp::Get { url } => {
+            let s = match DocSession::open(&url).await? {
+                Ok(s) => s,
+                Err(code) => return Ok(code),
+            };
+            println!("{}", serde_json::to_string_pretty(&s.doc.setlist())?);
+            s.close().await;
+            Ok(0)
+        }
+        SetlistOp::Set { url } => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            let songs: Vec<Song> =
+                serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("stdin is not a setlist JSON array: {e}"))?;
+            let mut s = match DocSession::open(&url).await? {
+                Ok(s) => s,
+                Err(code) => return Ok(code),
+            };
+            let u = s.doc.set_setlist(&songs)?;
+            s.client.send_doc(u);
+            s.confirm().await?;
+            s.close().await;
+            Ok(0)
+        }
+    }
+}
