@@ -33,6 +33,9 @@ pub struct HostArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Keep sessions, secrets, setlists and charts in this directory, and reopen them on start.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
     /// Also write the join link's QR code to this PNG file.
     #[arg(long, value_name = "FILE")]
     pub qr_png: Option<std::path::PathBuf>,
@@ -52,8 +55,17 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = RunningServer::start_tls(a.bind, ServerConfig::default(), tls).await?;
-    let session = server.hub.create_session(&a.name)?;
+    let mut cfg = ServerConfig::default();
+    if let Some(dir) = &a.data_dir {
+        cfg.store = Some(std::sync::Arc::new(bandsync_server::store::Store::open(dir)?));
+    }
+    let server = RunningServer::start_tls(a.bind, cfg, tls).await?;
+    // With a data directory, the sessions kept there come back (same id, secret and documents).
+    let restored = server.hub.restore_sessions()?;
+    let session = match restored.into_iter().next() {
+        Some(s) => s,
+        None => server.hub.create_session(&a.name)?,
+    };
     let info = session.info();
     let ips = advertised_ips(server.addr.ip());
     let url_ip = ips[0];

@@ -364,3 +364,62 @@ fn charts_and_the_setlist_round_trip_through_the_cli() {
     assert_eq!(run(&["chart", "get", &url, "Nope"], "").0, 1);
     assert_eq!(run(&["setlist", "set", &url], "not json").0, 1, "bad input is an error, not a crash");
 }
+
+#[test]
+fn acknowledged_edits_survive_kill_9_and_the_session_comes_back() {
+    let dir = std::env::temp_dir().join(format!("bandsync-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap().to_owned();
+    let mut h = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--data-dir", &d]);
+    let hosting = h.wait_for("hosting", |_| true);
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    // A storm of edits, each acknowledged (the CLI exits 0 only once the server has it); the
+    // host is killed with SIGKILL in the middle of it.
+    let storm_url = url.clone();
+    let storm = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        for i in 0..200 {
+            let mut c = Command::new(BIN)
+                .args(["chart", "set", &storm_url, &format!("Song {i}")])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            c.stdin.take().unwrap().write_all(format!("[C]verse {i}").as_bytes()).unwrap();
+            if c.wait().unwrap().success() {
+                acked.push(i);
+            } else {
+                break;
+            }
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    h.child.kill().unwrap(); // SIGKILL
+    let acked = storm.join().unwrap();
+    assert!(acked.len() >= 3, "some edits were acknowledged before the kill: {}", acked.len());
+    // The host comes back with the same session and secret, on a new port.
+    let mut h2 = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--data-dir", &d]);
+    let again = h2.wait_for("hosting", |_| true);
+    assert_eq!(again["session"], hosting["session"]);
+    let url2 = again["url"].as_str().unwrap().to_owned();
+    assert_eq!(url2.split_once("#k=").unwrap().1, url.split_once("#k=").unwrap().1, "the same secret");
+    let out = Command::new(BIN).args(["setlist", "get", &url2]).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let titles: Vec<String> =
+        list.as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap().to_owned()).collect();
+    for i in &acked {
+        assert!(
+            titles.contains(&format!("Song {i}")),
+            "acknowledged song {i} was lost ({} of {} kept)",
+            titles.len(),
+            acked.len()
+        );
+    }
+    let last = acked.last().unwrap();
+    let out = Command::new(BIN).args(["chart", "get", &url2, &format!("Song {last}")]).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("[C]verse {last}"));
+    eprintln!("{} edits acknowledged before SIGKILL; all {} present after restart", acked.len(), acked.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -61,6 +61,8 @@ pub struct Reply {
     pub broadcast: Option<Vec<u8>>,
     /// Whether the document changed (for persistence and the activity log).
     pub changed: bool,
+    /// The changes as raw v1 updates, for storage.
+    pub updates: Vec<Vec<u8>>,
 }
 
 /// A session's documents.
@@ -157,7 +159,8 @@ impl SessionDoc {
                     }
                     self.apply_update(&u)?;
                     reply.changed = true;
-                    reply.broadcast = Some(encode(&Message::Sync(SyncMessage::Update(u))));
+                    reply.broadcast = Some(encode(&Message::Sync(SyncMessage::Update(u.clone()))));
+                    reply.updates.push(u);
                 }
                 Message::Awareness(a) => reply.broadcast = Some(encode(&Message::Awareness(a))),
                 Message::AwarenessQuery | Message::Auth(_) | Message::Custom(..) => {}

@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub outbox_capacity: usize,
     /// Per-session limits and timings.
     pub session: SessionConfig,
+    /// Where sessions and documents are kept across restarts; in memory only when `None`.
+    pub store: Option<std::sync::Arc<crate::store::Store>>,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +44,7 @@ impl Default for ServerConfig {
             join_timeout: Duration::from_secs(10),
             outbox_capacity: 4096,
             session: SessionConfig::default(),
+            store: None,
         }
     }
 }

@@ -87,6 +87,9 @@ pub enum HubError {
     /// The session name is empty or too long.
     #[error("a session name must be 1 to 60 characters")]
     BadName,
+    /// The store could not be read or written.
+    #[error("{0}")]
+    Store(String),
 }
 
 /// Every session on this server.
@@ -125,6 +128,34 @@ impl Hub {
     /// [`HubError::Full`] when the server holds `max_sessions`, [`HubError::BadName`] for an empty
     /// name or one over 60 characters.
     pub fn create_session(&self, name: &str) -> Result<SessionHandle, HubError> {
+        self.start_session(None, name, None, bandsync_docs::SessionDoc::new())
+    }
+
+    /// Reopens every session the store holds, with its id, name, secret and documents.
+    ///
+    /// # Errors
+    /// [`HubError::Store`] when the store cannot be read or a document does not load.
+    pub fn restore_sessions(&self) -> Result<Vec<SessionHandle>, HubError> {
+        let Some(store) = self.cfg.store.clone() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for s in store.sessions().map_err(|e| HubError::Store(e.to_string()))? {
+            let doc = bandsync_docs::SessionDoc::new();
+            let (snapshot, updates) = store.document(&s.id).map_err(|e| HubError::Store(e.to_string()))?;
+            for u in snapshot.iter().chain(&updates) {
+                doc.apply_update(u).map_err(|e| HubError::Store(format!("session {}: {e}", s.id)))?;
+            }
+            out.push(self.start_session(Some(&s.id), &s.name, Some(Secret(s.secret)), doc)?);
+        }
+        Ok(out)
+    }
+
+    fn start_session(
+        &self,
+        id: Option<&str>,
+        name: &str,
+        secret: Option<Secret>,
+        doc: bandsync_docs::SessionDoc,
+    ) -> Result<SessionHandle, HubError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
             return Err(HubError::BadName);
@@ -133,21 +164,41 @@ impl Hub {
         if map.len() >= self.cfg.max_sessions {
             return Err(HubError::Full(self.cfg.max_sessions));
         }
-        let id: Arc<str> = loop {
-            let id = new_session_id();
-            if !map.contains_key(id.as_str()) {
-                break id.into();
-            }
+        let id: Arc<str> = match id {
+            Some(id) => id.into(),
+            None => loop {
+                let id = new_session_id();
+                if !map.contains_key(id.as_str()) {
+                    break id.into();
+                }
+            },
         };
-        let secrets = SecretSource(Box::new(|| Secret(new_token())));
+        // A restored session keeps its secret (its links and QR codes still work).
+        let mut first = secret;
+        let secrets = SecretSource(Box::new(move || first.take().unwrap_or_else(|| Secret(new_token()))));
         let session = Session::new(&*id, name, self.clock.epoch(), self.cfg.session.clone(), self.clock.now(), secrets);
         let first_secret = session.secret().clone();
+        if let Some(store) = &self.cfg.store {
+            let stored = crate::store::StoredSession {
+                id: id.to_string(),
+                name: name.to_owned(),
+                secret: first_secret.expose().to_owned(),
+            };
+            store.put_session(&stored).map_err(|e| HubError::Store(e.to_string()))?;
+        }
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
         let handle = SessionHandle { id: id.clone(), name: name.into(), tx, counters: counters.clone(), first_secret };
-        self.tracker.spawn(session_task::run(session, rx, self.clock.clone(), counters, self.closing.clone()));
+        let ctx = session_task::Context {
+            clock: self.clock.clone(),
+            counters,
+            closing: self.closing.clone(),
+            store: self.cfg.store.clone(),
+            doc,
+        };
+        self.tracker.spawn(session_task::run(session, rx, ctx));
         map.insert(id, handle.clone());
-        tracing::info!(session = %handle.id, name = %handle.name, "session created");
+        tracing::info!(session = %handle.id, name = %handle.name, "session started");
         Ok(handle)
     }
 

@@ -21,6 +21,7 @@ pub mod hub;
 pub mod server;
 pub mod session_task;
 pub mod share;
+pub mod store;
 pub mod tls;
 
 pub use clock::HostClock;

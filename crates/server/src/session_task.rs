@@ -71,16 +71,21 @@ pub enum SessionInput {
 }
 
 /// Runs a session until every handle to it is gone.
-pub(crate) async fn run(
-    mut session: Session,
-    mut rx: mpsc::Receiver<SessionInput>,
-    clock: HostClock,
-    counters: Arc<Counters>,
-    closing: CancellationToken,
-) {
+/// What a session task runs with besides its state machine.
+pub(crate) struct Context {
+    pub clock: HostClock,
+    pub counters: Arc<Counters>,
+    pub closing: CancellationToken,
+    /// Durable storage, if the host has a data directory.
+    pub store: Option<Arc<crate::store::Store>>,
+    /// The session's setlist and charts.
+    pub doc: bandsync_docs::SessionDoc,
+}
+
+pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
+    let Context { clock, counters, closing, store, doc } = ctx;
     let mut outboxes: HashMap<ConnId, Outbox> = HashMap::new();
-    // The session's setlist and charts (in memory until persistence lands).
-    let doc = bandsync_docs::SessionDoc::new();
+    let mut saved_secret = session.secret().clone();
     loop {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
         tokio::select! {
@@ -98,13 +103,27 @@ pub(crate) async fn run(
                         outboxes.remove(&conn);
                         session.handle_disconnect(now, conn);
                     }
-                    SessionInput::Doc { conn, bytes } => on_doc(&session, &doc, &outboxes, conn, &bytes),
+                    SessionInput::Doc { conn, bytes } => on_doc(&session, &doc, store.as_deref(), &outboxes, conn, &bytes),
                     SessionInput::Snapshot { reply } => {
                         let _ = reply.send(session.snapshot(now));
                     }
                 }
             }
             () = sleep_until(deadline), if deadline.is_some() => session.handle_timeout(clock.now()),
+        }
+        // A rotated secret is saved before anyone hears of it.
+        if let Some(st) = &store {
+            if *session.secret() != saved_secret {
+                saved_secret = session.secret().clone();
+                let s = crate::store::StoredSession {
+                    id: session.id().to_owned(),
+                    name: session.name().to_owned(),
+                    secret: saved_secret.expose().to_owned(),
+                };
+                if let Err(e) = st.put_session(&s) {
+                    tracing::error!(session = session.id(), error = %e, "could not save the rotated secret");
+                }
+            }
         }
         drain(&mut session, &mut outboxes);
         let stats = session.stats();
@@ -118,6 +137,7 @@ pub(crate) async fn run(
 fn on_doc(
     session: &Session,
     doc: &bandsync_docs::SessionDoc,
+    store: Option<&crate::store::Store>,
     outboxes: &HashMap<ConnId, Outbox>,
     conn: ConnId,
     bytes: &[u8],
@@ -131,6 +151,17 @@ fn on_doc(
     };
     match doc.handle(bytes, access == Access::Editor) {
         Ok(reply) => {
+            // Durable before anyone hears of it: the sender's next sync step is its receipt.
+            if let Some(st) = store {
+                for u in &reply.updates {
+                    if let Err(e) = st.append_update(session.id(), u, || doc.encode_state()) {
+                        tracing::error!(session = session.id(), error = %e, "could not save a document update");
+                        let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
+                        let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&m))));
+                        return;
+                    }
+                }
+            }
             for m in reply.to_sender {
                 let _ = ob.try_send(Outgoing::Binary(m.into()));
             }
