@@ -32,6 +32,9 @@ pub struct StoredSession {
     pub secret: String,
 }
 
+/// A stored document: the snapshot, if the log was ever compacted, and the updates after it.
+pub type StoredDocument = (Option<Vec<u8>>, Vec<Vec<u8>>);
+
 /// The database.
 #[derive(Debug)]
 pub struct Store {
@@ -117,7 +120,7 @@ impl Store {
     ///
     /// # Errors
     /// On a database error.
-    pub fn document(&self, session: &str) -> Result<(Option<Vec<u8>>, Vec<Vec<u8>>), StoreError> {
+    pub fn document(&self, session: &str) -> Result<StoredDocument, StoreError> {
         let db = self.db();
         let snap: Option<(i64, Vec<u8>)> = db
             .query_row("SELECT upto, data FROM doc_snapshots WHERE session = ?1", [session], |r| {
