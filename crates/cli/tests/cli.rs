@@ -226,7 +226,7 @@ fn a_wrong_or_missing_secret_exits_3_and_the_secret_never_reaches_the_logs() {
     h.terminate();
     h.event("stopped");
     let logs = h.stderr();
-    assert!(logs.contains("session created"), "the logs were captured");
+    assert!(logs.contains("session started"), "the logs were captured");
     let new_secret = rotated.split_once("#k=").unwrap().1;
     assert!(
         !logs.contains(secret) && !logs.contains(new_secret) && !logs.contains("1357"),
