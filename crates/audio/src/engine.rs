@@ -147,7 +147,7 @@ pub struct Engine {
     voices: [Option<Voice>; 8],
     /// The last grid position that got a click, so that no click is played twice when the map
     /// moves a little between buffers.
-    last_click: Option<Beats>,
+    last_click: Option<Micros>,
 }
 
 impl Engine {
@@ -231,39 +231,51 @@ impl Engine {
                 continue;
             }
             let tl = seg.timeline;
-            let step = Beats(Beats::ONE / i64::from(self.subdivision));
+            let sub = i64::from(self.subdivision);
             let b_lo = tl.to_beats(Micros(lo.ceil() as i64));
             let b_hi = tl.to_beats(Micros(hi.ceil() as i64));
+            // The click grid: index g is beat g / sub, subdivision g % sub, at an exact position
+            // (a third of a beat is not a whole number of micro-beats, so no step is added up).
+            let at = |g: i64| Beats(seg.bar_origin.0 + (g * Beats::ONE).div_euclid(sub));
             // Start one grid step early: when a refit of the map moves host time forward a little
             // between two buffers, a click that fell in the seam is played at once (late by at
             // most `SEAM_FRAMES`) instead of being lost.
-            let mut b = (b_lo - step).ceil_to(seg.bar_origin, step);
-            while b < b_hi {
-                if self.last_click.is_none_or(|l| b > l) {
-                    let t = tl.from_beats(b);
+            let mut g = ((b_lo.0 - seg.bar_origin.0) * sub).div_euclid(Beats::ONE) - 1;
+            while at(g) < b_hi {
+                let b = at(g);
+                let t = tl.from_beats(b);
+                // Clicks are told apart by when they sound, not by position: after a seek back,
+                // or a count-in after a stop, positions repeat but host times never do.
+                if b >= b_lo - Beats(Beats::ONE / sub) && self.last_click.is_none_or(|l| t > l) {
                     let exact = map.frame(t.0 as f64).round();
                     let (lo, hi) = (f0 as f64, (f0 + n) as f64);
                     let seam = exact < lo && exact + SEAM_FRAMES as f64 >= lo && self.last_click.is_some();
                     if (exact >= lo || seam) && exact < hi {
-                        self.last_click = Some(b);
+                        self.last_click = Some(t);
                         let frame = (exact as u64).max(f0);
-                        let ev = self.classify(seg, b, t, frame);
+                        let ev = self.classify(seg, b, g.rem_euclid(sub) != 0, g.div_euclid(sub), t, frame);
                         self.start_voice(&ev, (frame - f0) as usize);
                         on_beat(ev);
                     }
                 }
-                b = b + step;
+                g += 1;
             }
         }
     }
 
-    fn classify(&self, seg: &crate::schedule::FixedSegment, b: Beats, t: Micros, frame: u64) -> BeatEvent {
-        let bar_len = i64::from(seg.beats) * Beats::ONE;
-        let rel = b.0 - seg.bar_origin.0;
-        let bar = rel.div_euclid(bar_len);
-        let in_bar = rel.rem_euclid(bar_len);
-        let beat_in_bar = (in_bar / Beats::ONE) as u8;
-        let subdivision = in_bar % Beats::ONE != 0;
+    /// Describes the click at grid position `b` (beat `beat` counted from the bar origin).
+    fn classify(
+        &self,
+        seg: &crate::schedule::FixedSegment,
+        b: Beats,
+        subdivision: bool,
+        beat: i64,
+        t: Micros,
+        frame: u64,
+    ) -> BeatEvent {
+        let beats = i64::from(seg.beats.max(1));
+        let bar = beat.div_euclid(beats);
+        let beat_in_bar = beat.rem_euclid(beats) as u8;
         let accent = if subdivision { Accent::Beat } else { seg.accent(beat_in_bar) };
         BeatEvent {
             position: b,

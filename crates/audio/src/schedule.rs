@@ -105,7 +105,9 @@ impl From<&Transport> for FixedSchedule {
     fn from(t: &Transport) -> Self {
         let mut s = FixedSchedule::default();
         let skip = t.segments.len().saturating_sub(MAX_SEGMENTS);
-        for seg in &t.segments[skip..] {
+        // A segment no session would make (a zero tempo or an empty bar) is dropped rather than
+        // allowed to divide by zero on the audio thread.
+        for seg in t.segments[skip..].iter().filter(|s| s.timeline.tempo.0 > 0 && s.meter.beats > 0) {
             s.segs[s.len] = Some(FixedSegment::from(seg));
             s.len += 1;
         }

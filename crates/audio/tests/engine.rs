@@ -215,3 +215,52 @@ fn a_custom_sample_replaces_the_built_in_click() {
     assert!((audio[f] - 0.6 * 0.8).abs() < 0.01, "{}", audio[f]);
     assert!(audio[f + 479] < audio[f + 240] && audio[f + 480] == 0.0, "the ramp, then silence");
 }
+
+#[test]
+fn a_seek_back_and_a_count_in_after_a_stop_still_click() {
+    // Play from 0; at 4 s (beat 8) seek back to beat 0; the clicks go on, from the new position.
+    let mut t = playing(120.0, Meter::default(), 0);
+    let mut back = t.latest().clone();
+    back.at = Micros(4_000_000);
+    back.timeline =
+        Timeline { tempo: Tempo::from_bpm(120.0).unwrap(), beat_origin: Beats::ZERO, time_origin: Micros(4_000_000) };
+    back.song_start = Beats::whole(0);
+    t.schedule(back);
+    // Then stop at 6 s and start again at 7 s with one bar of count-in before beat 0.
+    let mut stop = t.latest().clone();
+    stop.at = Micros(6_000_000);
+    stop.playing = false;
+    t.schedule(stop);
+    let mut again = t.latest().clone();
+    again.at = Micros(7_000_000);
+    again.playing = true;
+    again.song_start = Beats::ZERO;
+    again.timeline = Timeline {
+        tempo: Tempo::from_bpm(120.0).unwrap(),
+        beat_origin: Beats::whole(-4),
+        time_origin: Micros(7_000_000),
+    };
+    t.schedule(again);
+    let mut e = Engine::new(RATE);
+    e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+    e.apply(Command::Schedule(FixedSchedule::from(&t)));
+    let (beats, onsets, _) = run(&mut e, 10.0, 512, 2);
+    let want: Vec<u64> = (0..8).chain(8..12).chain(14..21).map(|k| k * 24_000).collect();
+    assert_eq!(onsets, want, "every beat sounds, before and after the seek, and the count-in");
+    let count_in: Vec<bool> = beats[12..].iter().map(|b| b.count_in).collect();
+    assert_eq!(count_in, [true, true, true, true, false, false, false]);
+}
+
+#[test]
+fn triplet_subdivisions_stay_on_the_grid_and_keep_their_accents() {
+    let mut e = Engine::new(RATE);
+    e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+    e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::default(), 0))));
+    e.apply(Command::Subdivision(3));
+    let (beats, onsets, _) = run(&mut e, 4.1, 512, 1);
+    // Three clicks per 24 000-frame beat: 8 000 frames apart, every one.
+    assert!(onsets.windows(2).all(|w| w[1] - w[0] == 8_000), "{:?}", &onsets[..8]);
+    let main: Vec<_> = beats.iter().filter(|b| !b.subdivision).map(|b| b.accent).collect();
+    use Accent::*;
+    assert_eq!(main, [Downbeat, Beat, Beat, Beat, Downbeat, Beat, Beat, Beat, Downbeat]);
+}

@@ -464,6 +464,17 @@ async fn connect_and_serve(
                     shared.lock().expect("client lock poisoned").clock.handle_pong(t3, n, t0, t1, t2, epoch);
                     continue;
                 }
+                // A schedule no session could make (from a broken or hostile host) is dropped here,
+                // before anything divides by its tempo.
+                let bad = match &msg {
+                    ServerMsg::Transport { transport, .. } => !transport.is_valid(),
+                    ServerMsg::Welcome { snapshot, .. } | ServerMsg::Snapshot(snapshot) => !snapshot.transport.is_valid(),
+                    _ => false,
+                };
+                if bad {
+                    tracing::warn!("dropped an invalid transport schedule from the host");
+                    continue;
+                }
                 if let Some(end) = on_message(msg, token, &mut joined, ev, shared) {
                     return end;
                 }

@@ -246,6 +246,20 @@ impl Transport {
         }
     }
 
+    /// Whether a schedule received from a host is one a session could have made: at least one
+    /// segment, in time order, each with a tempo in range and a sensible meter. A client drops a
+    /// schedule that is not, rather than divide by zero on it.
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        let ok_seg = |s: &Segment| {
+            Tempo::from_bpm(s.timeline.tempo.bpm()).is_ok()
+                && Meter::with_groups(s.meter.beats, s.meter.unit, s.meter.groups.clone()).is_ok()
+        };
+        !self.segments.is_empty()
+            && self.segments.windows(2).all(|w| w[0].at <= w[1].at)
+            && self.segments.iter().all(ok_seg)
+    }
+
     /// The segment in effect at host time `t`.
     #[must_use]
     pub fn segment_at(&self, t: Micros) -> &Segment {
@@ -360,6 +374,24 @@ mod tests {
         let accents: Vec<_> = (0..7).map(|i| m.accent(i)).collect();
         use Accent::*;
         assert_eq!(accents, vec![Downbeat, Beat, Group, Beat, Group, Beat, Beat]);
+    }
+
+    #[test]
+    fn schedules_no_session_could_make_are_invalid() {
+        let good = Transport::new(Micros(0));
+        assert!(good.is_valid());
+        assert!(!Transport { segments: vec![] }.is_valid());
+        let mut zero = good.clone();
+        zero.segments[0].timeline.tempo = Tempo(0);
+        assert!(!zero.is_valid());
+        let mut empty_bar = good.clone();
+        empty_bar.segments[0].meter.beats = 0;
+        assert!(!empty_bar.is_valid());
+        let mut unordered = good.clone();
+        let mut later = good.segments[0].clone();
+        later.at = Micros(-5);
+        unordered.segments.push(later);
+        assert!(!unordered.is_valid());
     }
 
     #[test]

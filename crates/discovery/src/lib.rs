@@ -121,6 +121,16 @@ pub fn advertise(opts: AdvertiseOptions) -> Result<Advertisement, DiscoveryError
     Ok(Advertisement { daemon, opts, fullname })
 }
 
+impl Drop for Advertisement {
+    /// Withdraws the advertisement (a goodbye packet) and stops the daemon's thread.
+    fn drop(&mut self) {
+        if let Ok(rx) = self.daemon.unregister(&self.fullname) {
+            let _ = rx.recv_timeout(Duration::from_secs(1));
+        }
+        let _ = self.daemon.shutdown();
+    }
+}
+
 impl Advertisement {
     /// Re-announces with a new member count.
     ///
@@ -132,10 +142,7 @@ impl Advertisement {
 
     /// Withdraws the advertisement and waits briefly for the goodbye to go out.
     pub fn stop(self) {
-        if let Ok(rx) = self.daemon.unregister(&self.fullname) {
-            let _ = rx.recv_timeout(Duration::from_secs(1));
-        }
-        let _ = self.daemon.shutdown();
+        drop(self);
     }
 }
 
@@ -176,6 +183,13 @@ pub fn browse(interfaces: &[String]) -> Result<Browser, DiscoveryError> {
     let daemon = daemon(interfaces)?;
     let rx = daemon.browse(SERVICE).map_err(mdns)?;
     Ok(Browser { daemon, rx, known: HashMap::new() })
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.daemon.stop_browse(SERVICE);
+        let _ = self.daemon.shutdown();
+    }
 }
 
 impl Browser {
@@ -219,8 +233,7 @@ impl Browser {
 
     /// Stops browsing.
     pub fn stop(self) {
-        let _ = self.daemon.stop_browse(SERVICE);
-        let _ = self.daemon.shutdown();
+        drop(self);
     }
 }
 

@@ -57,8 +57,8 @@ pub struct Song {
 pub struct Reply {
     /// Messages for the sender.
     pub to_sender: Vec<Vec<u8>>,
-    /// A message for every other member (an update or awareness change).
-    pub broadcast: Option<Vec<u8>>,
+    /// Messages for every other member (updates and awareness changes), in order.
+    pub broadcast: Vec<Vec<u8>>,
     /// Whether the document changed (for persistence and the activity log).
     pub changed: bool,
     /// The changes as raw v1 updates, for storage.
@@ -141,6 +141,15 @@ impl SessionDoc {
         if messages.is_empty() {
             return Err(DocError::Malformed("an empty frame".into()));
         }
+        // Check the whole frame before applying any of it: a frame is taken whole or not at all.
+        for m in &messages {
+            if let Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) = m {
+                if !can_edit && !is_empty_update(u) {
+                    return Err(DocError::ReadOnly);
+                }
+                Update::decode_v1(u).map_err(|e| DocError::Malformed(e.to_string()))?;
+            }
+        }
         for m in messages {
             match m {
                 Message::Sync(SyncMessage::SyncStep1(sv)) => {
@@ -159,10 +168,10 @@ impl SessionDoc {
                     }
                     self.apply_update(&u)?;
                     reply.changed = true;
-                    reply.broadcast = Some(encode(&Message::Sync(SyncMessage::Update(u.clone()))));
+                    reply.broadcast.push(encode(&Message::Sync(SyncMessage::Update(u.clone()))));
                     reply.updates.push(u);
                 }
-                Message::Awareness(a) => reply.broadcast = Some(encode(&Message::Awareness(a))),
+                Message::Awareness(a) => reply.broadcast.push(encode(&Message::Awareness(a))),
                 Message::AwarenessQuery | Message::Auth(_) | Message::Custom(..) => {}
             }
         }
@@ -379,7 +388,7 @@ mod tests {
             for m in server.handle(&docs[i].sync_step1(), true).unwrap().to_sender {
                 for back in docs[i].handle_from_server(&m).unwrap() {
                     let r = server.handle(&back, true).unwrap();
-                    if let Some(b) = r.broadcast {
+                    for b in r.broadcast {
                         for (k, q) in down.iter_mut().enumerate() {
                             if k != i {
                                 q.push_back(b.clone());
@@ -434,7 +443,7 @@ mod tests {
                 while rng.below(2) == 0 {
                     let Some(m) = up[i].pop_front() else { break };
                     let reply = server.handle(&m, true).unwrap();
-                    if let Some(b) = reply.broadcast {
+                    for b in reply.broadcast {
                         for (k, q) in down.iter_mut().enumerate() {
                             if k != i {
                                 q.push_back(b.clone());
@@ -461,7 +470,7 @@ mod tests {
                 while let Some(m) = up[i].pop_front() {
                     moved = true;
                     let reply = server.handle(&m, true).unwrap();
-                    if let Some(b) = reply.broadcast {
+                    for b in reply.broadcast {
                         for (k, q) in down.iter_mut().enumerate() {
                             if k != i {
                                 q.push_back(b.clone());
@@ -529,6 +538,23 @@ mod tests {
         // A viewer may still sync (read).
         assert!(server.handle(&viewer.sync_step1(), false).is_ok());
         assert!(matches!(server.handle(b"\xff\x00garbage", true), Err(DocError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_frame_is_taken_whole_or_not_at_all_and_every_change_is_relayed() {
+        let server = SessionDoc::new();
+        let member = SessionDoc::new();
+        let first = member.set_chart("s1", "one");
+        let second = member.insert_chart("s1", 3, " two");
+        let frame: Vec<u8> = [first.clone(), second.clone()].concat();
+        // From a viewer, the whole frame is refused, not its first half applied.
+        assert!(matches!(server.handle(&frame, false), Err(DocError::ReadOnly)));
+        assert_eq!(server.chart("s1"), None);
+        // From an editor, both updates apply, and both are relayed.
+        let reply = server.handle(&frame, true).unwrap();
+        assert_eq!(server.chart("s1").as_deref(), Some("one two"));
+        assert_eq!(reply.broadcast.len(), 2);
+        assert_eq!(reply.updates.len(), 2);
     }
 
     #[test]

@@ -101,7 +101,13 @@ where
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).with_upgrades();
+    // Without a timer hyper drops its header-read timeout: a socket that connects and says nothing
+    // would hold a connection slot for ever.
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10))
+        .serve_connection(io, svc)
+        .with_upgrades();
     tokio::pin!(conn);
     let res = tokio::select! {
         r = conn.as_mut() => r,

@@ -165,7 +165,7 @@ fn on_doc(
             for m in reply.to_sender {
                 let _ = ob.try_send(Outgoing::Binary(m.into()));
             }
-            if let Some(b) = reply.broadcast {
+            for b in reply.broadcast {
                 let b = axum::body::Bytes::from(b);
                 for other in session.connections().filter(|&c| c != conn) {
                     if let Some(o) = outboxes.get(&other) {
