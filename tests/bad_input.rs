@@ -148,3 +148,23 @@ async fn a_flood_of_10k_messages_is_limited_and_others_are_unaffected() {
     eprintln!("ping p99: baseline {:?}, during the flood {:?}", p99(&base), p99(&during));
     assert!(p99(&during) < limit, "p99 during flood {:?} vs baseline {:?}", p99(&during), p99(&base));
 }
+
+#[tokio::test]
+async fn a_second_join_before_the_answer_is_refused_and_the_first_still_lands() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let mut r = ts.raw().await;
+    let j = json!({"type": "join", "v": 1, "session": ts.session, "name": "Ana", "secret": ts.secret});
+    r.send(j.clone()).await;
+    r.send(j).await;
+    let mut got_welcome = false;
+    let mut got_refusal = false;
+    while !(got_welcome && got_refusal) {
+        let m = r.recv().await.expect("the connection stays open");
+        got_welcome |= m["type"] == "welcome";
+        got_refusal |= m["type"] == "error" && m["code"] == "already_joined";
+    }
+    // The connection is joined: it works, and no join timeout closes it.
+    r.ping_rtt(1).await;
+    r.send(json!({"type": "sync"})).await;
+    assert_eq!(r.recv_type("snapshot").await["participants"].as_array().unwrap().len(), 1);
+}

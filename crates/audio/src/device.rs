@@ -102,6 +102,8 @@ pub struct AudioOutput {
     /// milliseconds), which a regression would read as clock drift.
     started: Instant,
     settled: bool,
+    /// The last schedule did not fit in the command queue and must be sent again.
+    schedule_pending: bool,
 }
 
 impl std::fmt::Debug for AudioOutput {
@@ -204,6 +206,7 @@ impl AudioOutput {
             schedule: FixedSchedule::default(),
             started: Instant::now(),
             settled: false,
+            schedule_pending: false,
         })
     }
 
@@ -228,7 +231,7 @@ impl AudioOutput {
     /// Sends a new transport schedule to the engine.
     pub fn set_schedule(&mut self, t: &Transport) {
         self.schedule = FixedSchedule::from(t);
-        let _ = self.commands.push(Command::Schedule(self.schedule));
+        self.schedule_pending = self.commands.push(Command::Schedule(self.schedule)).is_err();
     }
 
     /// Sends a command to the engine (levels, channel, subdivision).
@@ -289,7 +292,14 @@ impl AudioOutput {
             host_at_ref: h0 - offset_us,
             us_per_frame: (h1 - h0) / f64::from(self.info.sample_rate),
         };
-        let _ = self.commands.push(Command::Map(map));
+        // A schedule that did not fit (the callback stalled) goes first; a map only when there is
+        // room left for the next schedule, so a stop or tempo change is never crowded out.
+        if self.schedule_pending {
+            self.schedule_pending = self.commands.push(Command::Schedule(self.schedule)).is_err();
+        }
+        if self.commands.slots() > 1 {
+            let _ = self.commands.push(Command::Map(map));
+        }
     }
 
     /// Hands every click scheduled since the last call to `f`, in order.

@@ -49,6 +49,8 @@ struct Conn {
     session: Option<SessionHandle>,
     /// Whether the session welcomed it (a refused join leaves it unjoined and free to try again).
     joined: bool,
+    /// A join was sent to the session and has not been answered (welcome or refusal) yet.
+    join_pending: bool,
     outbox: Option<mpsc::Receiver<Outgoing>>,
 }
 
@@ -70,6 +72,7 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
         violations: 0,
         session: None,
         joined: false,
+        join_pending: false,
         outbox: None,
     };
     let mut heartbeat = tokio::time::interval(cfg.heartbeat_interval);
@@ -185,8 +188,13 @@ impl Conn {
         let result = loop {
             match next {
                 Some(Outgoing::Text(text)) => {
-                    if !self.joined && text.as_str().starts_with(r#"{"type":"welcome""#) {
-                        self.joined = true;
+                    if !self.joined && self.join_pending {
+                        if text.as_str().starts_with(r#"{"type":"welcome""#) {
+                            self.joined = true;
+                            self.join_pending = false;
+                        } else if text.as_str().contains(r#""about":"join""#) {
+                            self.join_pending = false; // refused: the member may try again
+                        }
                     }
                     self.socket.feed(Message::Text(text)).await.map_err(|_| ())?;
                     n += 1;
@@ -271,8 +279,12 @@ impl Conn {
                     self.send(&ServerMsg::error(ErrorCode::VersionUnsupported, m, Some("join"))).await;
                     return Flow::Close(close_code::PROTOCOL, "version_unsupported");
                 }
-                if self.joined {
-                    let m = "this connection has already joined; open a new one for another session";
+                if self.joined || self.join_pending {
+                    let m = if self.joined {
+                        "this connection has already joined; open a new one for another session"
+                    } else {
+                        "a join is already on its way; wait for its answer"
+                    };
                     return self.refuse(ServerMsg::error(ErrorCode::AlreadyJoined, m, Some("join"))).await;
                 }
                 let handle = match &self.session {
@@ -298,6 +310,7 @@ impl Conn {
                     return Flow::Close(close_code::GOING_AWAY, "session ended");
                 }
                 self.session = Some(handle);
+                self.join_pending = true;
                 Flow::Continue
             }
             msg => {
