@@ -304,7 +304,7 @@ async fn run(
     ev: mpsc::UnboundedSender<Event>,
     shared: SharedRef,
 ) {
-    let mut token: Option<String> = None;
+    let mut token: Option<Secret> = None;
     let mut attempt = 0u32;
     let mut down_since: Option<Instant> = None;
     loop {
@@ -368,7 +368,7 @@ fn not_connected(m: &ClientMsg) -> Event {
 
 async fn connect_and_serve(
     opts: &ClientOptions,
-    token: &mut Option<String>,
+    token: &mut Option<Secret>,
     cmds: &mut mpsc::UnboundedReceiver<Cmd>,
     ev: &mpsc::UnboundedSender<Event>,
     shared: &SharedRef,
@@ -533,7 +533,7 @@ async fn connect_and_serve(
 
 fn on_message(
     msg: ServerMsg,
-    token: &mut Option<String>,
+    token: &mut Option<Secret>,
     joined: &mut bool,
     ev: &mpsc::UnboundedSender<Event>,
     shared: &SharedRef,

@@ -37,7 +37,7 @@ pub enum ClientMsg {
         instrument: Option<String>,
         /// The resume token from an earlier `welcome`, to come back as the same participant.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        resume: Option<String>,
+        resume: Option<Secret>,
         /// Claims leadership on join if it is free.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         leader: bool,
@@ -200,7 +200,7 @@ pub enum ServerMsg {
         /// The joined participant's id.
         you: ParticipantId,
         /// A secret that lets this participant resume after a reconnect.
-        resume: String,
+        resume: Secret,
         /// Whether this join resumed an earlier participant.
         resumed: bool,
         /// The host clock's epoch: it changes when the host restarts.

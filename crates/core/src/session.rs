@@ -67,7 +67,7 @@ pub struct JoinRequest {
     /// Instrument.
     pub instrument: Option<String>,
     /// A resume token from an earlier welcome.
-    pub resume: Option<String>,
+    pub resume: Option<Secret>,
     /// Claim leadership if it is free.
     pub leader: bool,
     /// The session secret from the join link.
@@ -80,8 +80,8 @@ pub struct JoinRequest {
 struct Member {
     /// What everyone sees.
     p: Participant,
-    /// The secret that lets this participant resume.
-    token: String,
+    /// The secret that lets this participant resume (redacted from `Debug`).
+    token: Secret,
     /// The connection, while online.
     conn: Option<ConnId>,
     /// When it went away, while away.
@@ -279,7 +279,7 @@ impl Session {
     /// `fresh_token` becomes the participant's resume token if this join does not resume one.
     /// On success the welcome, `participant_joined` (or `participant_updated`) and `room_stats`
     /// are queued. On refusal an error is queued for `conn` and the state does not change.
-    pub fn handle_join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: String) {
+    pub fn handle_join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: Secret) {
         self.transport.prune(now);
         let result = self.join(now, conn, req, fresh_token);
         if let Err((code, message)) = result {
@@ -287,14 +287,14 @@ impl Session {
         }
     }
 
-    fn join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: String) -> Result<(), Refusal> {
+    fn join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: Secret) -> Result<(), Refusal> {
         if self.participant_of(conn).is_some() {
             return Err((ErrorCode::AlreadyJoined, "this connection has already joined".into()));
         }
         let name = clean_name(&req.name, "name")?;
         let instrument = clean_instrument(req.instrument.as_deref())?;
-        if let Some(tok) = req.resume.as_deref() {
-            if let Some(idx) = self.members.iter().position(|m| m.token == tok) {
+        if let Some(tok) = req.resume.as_ref() {
+            if let Some(idx) = self.members.iter().position(|m| m.token.matches(tok.expose())) {
                 // The resume token is itself a secret: a member already in stays in, even after
                 // the join link was rotated.
                 return self.resume(now, conn, idx, name, instrument, req.leader);
@@ -368,7 +368,7 @@ impl Session {
         Ok(())
     }
 
-    fn welcome(&mut self, now: Micros, conn: ConnId, you: ParticipantId, resume: String, resumed: bool) {
+    fn welcome(&mut self, now: Micros, conn: ConnId, you: ParticipantId, resume: Secret, resumed: bool) {
         let snapshot = self.snapshot(now);
         self.out.push_back(Output::Send(
             conn,
@@ -815,11 +815,11 @@ mod tests {
             }
         }
 
-        fn join(&mut self, c: ConnId, name: &str, leader: bool, resume: Option<String>) -> Option<String> {
+        fn join(&mut self, c: ConnId, name: &str, leader: bool, resume: Option<Secret>) -> Option<Secret> {
             self.tokens += 1;
             let secret = Some(self.s.secret().clone());
             let req = JoinRequest { name: name.into(), instrument: None, resume, leader, secret, pin: None };
-            self.s.handle_join(self.now, c, req, format!("token-{}", self.tokens));
+            self.s.handle_join(self.now, c, req, Secret(format!("token-{}", self.tokens)));
             self.pump();
             self.inbox.get(&c)?.iter().rev().find_map(|m| match m {
                 ServerMsg::Welcome { resume, .. } => Some(resume.clone()),
@@ -869,7 +869,7 @@ mod tests {
         }))
     }
 
-    fn join_with(h: &mut Harness, c: ConnId, secret: Option<&str>, pin: Option<&str>, resume: Option<String>) {
+    fn join_with(h: &mut Harness, c: ConnId, secret: Option<&str>, pin: Option<&str>, resume: Option<Secret>) {
         let req = JoinRequest {
             name: "X".into(),
             instrument: None,
@@ -878,7 +878,7 @@ mod tests {
             secret: secret.map(|s| Secret(s.into())),
             pin: pin.map(|s| Secret(s.into())),
         };
-        h.s.handle_join(h.now, c, req, format!("tok-{c}"));
+        h.s.handle_join(h.now, c, req, Secret(format!("tok-{c}")));
         h.pump();
     }
 
@@ -941,8 +941,12 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let h = Harness::new();
-        assert!(!format!("{:?}", h.s).contains("secret-1"));
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        let dump = format!("{:?}", h.s);
+        assert!(!dump.contains("secret-1"), "the session secret");
+        assert!(!dump.contains("token-1"), "a member's resume token");
+        assert!(dump.contains("Ana"), "the dump is of the real state");
         let req = JoinRequest {
             name: "a".into(),
             instrument: None,

@@ -305,7 +305,8 @@ impl Conn {
                 let (tx, rx) = mpsc::channel(self.hub.cfg.outbox_capacity);
                 self.outbox = Some(rx);
                 let req = JoinRequest { name, instrument, resume, leader, secret, pin };
-                let input = SessionInput::Join { conn: self.id, req, token: new_token(), outbox: tx };
+                let token = bandsync_core::protocol::Secret(new_token());
+                let input = SessionInput::Join { conn: self.id, req, token, outbox: tx };
                 if handle.tx.send(input).await.is_err() {
                     return Flow::Close(close_code::GOING_AWAY, "session ended");
                 }

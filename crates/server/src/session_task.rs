@@ -40,7 +40,7 @@ pub enum SessionInput {
         /// The checked join fields.
         req: JoinRequest,
         /// A fresh resume token, used unless the join resumes.
-        token: String,
+        token: bandsync_core::protocol::Secret,
         /// Where the connection's messages go.
         outbox: Outbox,
     },
