@@ -41,6 +41,22 @@ async fn missing_wrong_and_rotated_secrets_are_refused_and_pins_work() {
 }
 
 #[tokio::test]
+async fn requests_addressed_to_a_foreign_host_name_are_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let mut s = tokio::net::TcpStream::connect(ts.addr()).await.unwrap();
+    let req = format!(
+        "GET /api/sessions/{}/participants HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+        ts.session
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 403"), "{out}");
+    assert!(out.contains("forbidden_host"));
+}
+
+#[tokio::test]
 async fn websocket_upgrades_from_other_sites_are_refused() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let ts = TestServer::start(ServerConfig::default()).await;

@@ -33,6 +33,10 @@ pub struct HostArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// A host name this server is reached by (repeatable), for a remote host behind a domain name.
+    /// IP addresses, `localhost` and `*.local` names always work; other names are refused.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_host: Vec<String>,
     /// Keep sessions, secrets, setlists and charts in this directory, and reopen them on start.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<std::path::PathBuf>,
@@ -55,7 +59,7 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut cfg = ServerConfig::default();
+    let mut cfg = ServerConfig { allowed_hosts: a.allow_host.clone(), ..ServerConfig::default() };
     if let Some(dir) = &a.data_dir {
         cfg.store = Some(std::sync::Arc::new(bandsync_server::store::Store::open(dir)?));
     }

@@ -27,6 +27,10 @@ pub struct ServerConfig {
     pub outbox_capacity: usize,
     /// Per-session limits and timings.
     pub session: SessionConfig,
+    /// Host names (besides IP literals, `localhost` and `*.local`) that requests may be addressed
+    /// to. A remote host behind a domain name lists it here; anything else is refused, which
+    /// stops DNS-rebinding pages from reaching the server through a visitor's browser.
+    pub allowed_hosts: Vec<String>,
     /// Where sessions and documents are kept across restarts; in memory only when `None`.
     pub store: Option<std::sync::Arc<crate::store::Store>>,
 }
@@ -44,6 +48,7 @@ impl Default for ServerConfig {
             join_timeout: Duration::from_secs(10),
             outbox_capacity: 4096,
             session: SessionConfig::default(),
+            allowed_hosts: Vec::new(),
             store: None,
         }
     }

@@ -49,7 +49,35 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sessions/{id}", get(session_info))
         .route("/api/sessions/{id}/participants", get(participants))
         .route("/s/{id}", get(join_page))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), check_host))
         .with_state(state)
+}
+
+/// Refuses requests addressed to a host name this server does not answer to. A page on
+/// `evil.example` that rebinds its name to a LAN address still sends `Host: evil.example`.
+async fn check_host(State(st): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let host = req.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if host_allowed(host, &st.hub.cfg.allowed_hosts) {
+        return next.run(req).await;
+    }
+    let body =
+        json!({"error": {"code": "forbidden_host", "message": format!("this server does not answer to {host:?}")}});
+    (StatusCode::FORBIDDEN, Json(body)).into_response()
+}
+
+/// Whether `host` (a `Host` header, port included) names this server: an IP literal,
+/// `localhost`, a `.local` mDNS name, or a configured name.
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { host })
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".local")
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(&name))
 }
 
 /// Whether a WebSocket upgrade may proceed: a browser's `Origin` must be this host's own page
@@ -138,4 +166,20 @@ const JOIN_PAGE: &str = include_str!("../assets/join.html");
 
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn only_addresses_and_known_names_are_answered() {
+        for ok in ["127.0.0.1:7878", "192.168.1.5", "[fd00::1]:7878", "localhost:80", "bandsync-abc.local:7878"] {
+            assert!(host_allowed(ok, &[]), "{ok}");
+        }
+        for bad in ["evil.example", "evil.example:7878", "", "127.0.0.1.evil.example"] {
+            assert!(!host_allowed(bad, &[]), "{bad}");
+        }
+        assert!(host_allowed("band.example.org:443", &["band.example.org".to_owned()]));
+    }
 }
