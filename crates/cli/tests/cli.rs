@@ -218,18 +218,19 @@ fn a_wrong_or_missing_secret_exits_3_and_the_secret_never_reaches_the_logs() {
     assert_eq!(old.exit_code(), 3);
     let mut new = Proc::spawn(&["join", "--no-audio", &rotated, "--name", "Ben", "--json"]);
     new.event("joined");
-    lead.say("pin 1357");
+    lead.say("pin 86420975");
     lead.event("credentials");
-    let mut typed = Proc::spawn(&["join", "--no-audio", base, "--name", "Caro", "--pin", "1357", "--json"]);
+    let mut typed = Proc::spawn(&["join", "--no-audio", base, "--name", "Caro", "--pin", "86420975", "--json"]);
     typed.event("joined");
-    // The host logged at trace level throughout; neither secret appears in its logs.
+    // The host logged at trace level throughout; neither secret appears in its logs. (The PIN has
+    // eight digits so that no timestamp, whose runs of digits are at most six long, can match it.)
     h.terminate();
     h.event("stopped");
     let logs = h.stderr();
     assert!(logs.contains("session started"), "the logs were captured");
     let new_secret = rotated.split_once("#k=").unwrap().1;
     assert!(
-        !logs.contains(secret) && !logs.contains(new_secret) && !logs.contains("1357"),
+        !logs.contains(secret) && !logs.contains(new_secret) && !logs.contains("86420975"),
         "a secret reached the logs"
     );
 }
