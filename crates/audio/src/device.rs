@@ -8,7 +8,6 @@
 use crate::engine::{BeatEvent, Channel, Command, Engine, FrameMap, Levels};
 use crate::filter::DeviceClockFilter;
 use crate::schedule::FixedSchedule;
-use bandsync_core::Micros;
 use bandsync_core::timeline::Transport;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, OutputCallbackInfo, SizedSample, StreamInstant};
@@ -308,12 +307,6 @@ impl AudioOutput {
             f(b);
         }
     }
-
-    /// The host time of the next click is not tracked here; see the beat stream.
-    #[must_use]
-    pub fn schedule(&self) -> &FixedSchedule {
-        &self.schedule
-    }
 }
 
 struct CallbackState {
@@ -381,10 +374,4 @@ fn build<T: SizedSample + FromSample<f32>>(
             Some(Duration::from_secs(2)),
         )
         .map_err(|e| AudioError::Device(e.to_string()))
-}
-
-/// Host time of a click, for callers that only have a `Micros`.
-#[must_use]
-pub fn micros(f: f64) -> Micros {
-    Micros(f.round() as i64)
 }

@@ -5,7 +5,7 @@
 //! Thread-safety: an `Engine` lives on the audio thread. Real-time safe: [`Engine::process`] and
 //! [`Engine::apply`] (they never allocate, lock, log or read a clock).
 
-use crate::schedule::{FixedSchedule, MAX_SEGMENTS};
+use crate::schedule::FixedSchedule;
 use crate::sounds::{Sound, Sounds};
 use bandsync_core::timeline::Accent;
 use bandsync_core::{Beats, Micros};
@@ -303,7 +303,4 @@ impl Engine {
         });
         self.voices[slot] = Some(voice);
     }
-
-    /// How many segments the engine's schedule can hold.
-    pub const MAX_SEGMENTS: usize = MAX_SEGMENTS;
 }

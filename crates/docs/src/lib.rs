@@ -333,12 +333,6 @@ fn is_empty_update(u: &[u8]) -> bool {
     u == [0, 0]
 }
 
-/// The y-sync message tag of a binary frame, for logging and routing without decoding it all.
-#[must_use]
-pub fn is_sync_message(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

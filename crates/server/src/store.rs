@@ -132,16 +132,6 @@ impl Store {
         let updates = q.query_map(params![session, after], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok((snap.map(|s| s.1), updates))
     }
-
-    /// Bytes on disk (database plus WAL), for the benchmark.
-    #[must_use]
-    pub fn size_on_disk(dir: &Path) -> u64 {
-        ["bandsync.sqlite3", "bandsync.sqlite3-wal"]
-            .iter()
-            .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
-            .map(|m| m.len())
-            .sum()
-    }
 }
 
 #[cfg(test)]
