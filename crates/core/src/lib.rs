@@ -6,11 +6,13 @@
 //! - [`protocol`]: the wire messages and their JSON encoding, error codes, version constants.
 //! - [`session`]: the session state machine (participants, leadership, transport control).
 //! - [`mirror`]: a member's copy of the session state, kept in step by server messages.
+//! - [`chat`]: chat messages and their rules, activity events, document versions.
 //! - [`ratelimit`]: the per-connection token bucket.
 //!
 //! Nothing here opens a socket, spawns a task or reads a clock: time is always an argument, so
 //! every test runs in simulated time.
 
+pub mod chat;
 pub mod clock;
 pub mod mirror;
 pub mod protocol;
@@ -22,6 +24,6 @@ pub mod timeline;
 pub use clock::{ClockConfig, ClockStatus, ClockSync};
 pub use mirror::Mirror;
 pub use protocol::{ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg};
-pub use session::{ConnId, Output, Session, SessionConfig};
+pub use session::{ConnId, Output, Session, SessionConfig, SongChoice};
 pub use time::{Beats, Micros};
 pub use timeline::{Meter, Tempo, Timeline, Transport};

@@ -14,6 +14,8 @@ pub struct Changed {
     pub transport: bool,
     /// The whole state was replaced (welcome or snapshot).
     pub snapshot: bool,
+    /// The current song.
+    pub song: bool,
 }
 
 /// The session as one member sees it.
@@ -33,6 +35,8 @@ pub struct Mirror {
     pub transport: Transport,
     /// Member counts and leader.
     pub stats: RoomStats,
+    /// The current setlist song.
+    pub song: Option<String>,
 }
 
 impl Mirror {
@@ -47,6 +51,7 @@ impl Mirror {
             participants: snap.participants,
             transport: snap.transport,
             stats: snap.stats,
+            song: snap.song,
         }
     }
 
@@ -56,11 +61,11 @@ impl Mirror {
         match msg {
             ServerMsg::Welcome { you, epoch, snapshot, .. } => {
                 *self = Mirror::from_welcome(*you, *epoch, snapshot.clone());
-                c = Changed { participants: true, transport: true, snapshot: true };
+                c = Changed { participants: true, transport: true, snapshot: true, song: true };
             }
             ServerMsg::Snapshot(snap) => {
                 *self = Mirror::from_welcome(self.you, self.epoch, snap.clone());
-                c = Changed { participants: true, transport: true, snapshot: true };
+                c = Changed { participants: true, transport: true, snapshot: true, song: true };
             }
             ServerMsg::ParticipantJoined { participant } | ServerMsg::ParticipantUpdated { participant } => {
                 match self.participants.iter_mut().find(|p| p.id == participant.id) {
@@ -82,7 +87,16 @@ impl Mirror {
                 self.transport = transport.clone();
                 c.transport = true;
             }
+            ServerMsg::SongChanged { song, .. } => {
+                self.song.clone_from(song);
+                c.song = true;
+            }
             ServerMsg::Pong { .. }
+            | ServerMsg::Chat { .. }
+            | ServerMsg::ChatHistory { .. }
+            | ServerMsg::Activity { .. }
+            | ServerMsg::ActivityHistory { .. }
+            | ServerMsg::Versions { .. }
             | ServerMsg::Heartbeat { .. }
             | ServerMsg::Error { .. }
             | ServerMsg::Credentials { .. } => {}
@@ -118,6 +132,7 @@ impl Mirror {
         Snapshot {
             session: self.session.clone(),
             name: self.name.clone(),
+            song: self.song.clone(),
             participants: self.participants.clone(),
             leader: self.stats.leader,
             transport: {

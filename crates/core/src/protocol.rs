@@ -5,6 +5,7 @@
 //! who may send it, what it causes, and its errors. This file holds only types and their
 //! (de)serialisation; what a message *does* lives in [`crate::session`].
 
+use crate::chat::{ActivityEvent, ChatMessage, VersionInfo};
 use crate::time::{Beats, Micros};
 use crate::timeline::{Meter, Transport};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ pub type ParticipantId = u32;
 
 /// A message from a member to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
     /// Joins a session, or resumes a participant after a reconnect. Comes before any other message except `ping` and `heartbeat`.
@@ -138,6 +140,73 @@ pub enum ClientMsg {
         #[serde(default)]
         n: u32,
     },
+    /// Leader only: makes a setlist song current (or with `null`, none). Its tempo and meter land
+    /// on the next bar line, and the song starts there.
+    Song {
+        /// The song's id in the setlist.
+        id: Option<String>,
+    },
+    /// Posts a chat message.
+    Chat {
+        /// The text, 1 to 2000 characters.
+        text: String,
+        /// The message this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+    },
+    /// Edits one of the sender's own chat messages.
+    ChatEdit {
+        /// Which message.
+        id: u64,
+        /// Its new text.
+        text: String,
+    },
+    /// Deletes one of the sender's own chat messages.
+    ChatDelete {
+        /// Which message.
+        id: u64,
+    },
+    /// Toggles the sender's emoji reaction on a chat message.
+    ChatReact {
+        /// Which message.
+        id: u64,
+        /// One emoji.
+        emoji: String,
+    },
+    /// Asks for a page of chat history, optionally only messages matching `query`.
+    ChatHistory {
+        /// Only messages older than this id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// At most this many (default 50, at most 500).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+        /// Case-insensitive text to search for in messages and author names.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+    },
+    /// Asks for a page of the activity stream.
+    ActivityHistory {
+        /// Only events older than this id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// At most this many (default 50, at most 500).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Asks for the list of saved document versions.
+    Versions {},
+    /// Editors only: saves the documents as they are now, as a named version.
+    SaveVersion {
+        /// A name for it, 1 to 80 characters.
+        label: String,
+    },
+    /// Editors only: brings the documents back to a saved version, as one new edit that everyone
+    /// receives (nothing is lost: the state before the restore is saved as a version first).
+    RestoreVersion {
+        /// Which version.
+        id: u64,
+    },
 }
 
 impl ClientMsg {
@@ -163,6 +232,16 @@ impl ClientMsg {
             ClientMsg::Heartbeat { .. } => "heartbeat",
             ClientMsg::RotateSecret {} => "rotate_secret",
             ClientMsg::SetPin { .. } => "set_pin",
+            ClientMsg::Song { .. } => "song",
+            ClientMsg::Chat { .. } => "chat",
+            ClientMsg::ChatEdit { .. } => "chat_edit",
+            ClientMsg::ChatDelete { .. } => "chat_delete",
+            ClientMsg::ChatReact { .. } => "chat_react",
+            ClientMsg::ChatHistory { .. } => "chat_history",
+            ClientMsg::ActivityHistory { .. } => "activity_history",
+            ClientMsg::Versions {} => "versions",
+            ClientMsg::SaveVersion { .. } => "save_version",
+            ClientMsg::RestoreVersion { .. } => "restore_version",
         }
     }
 
@@ -186,11 +265,22 @@ impl ClientMsg {
         "heartbeat",
         "rotate_secret",
         "set_pin",
+        "song",
+        "chat",
+        "chat_edit",
+        "chat_delete",
+        "chat_react",
+        "chat_history",
+        "activity_history",
+        "versions",
+        "save_version",
+        "restore_version",
     ];
 }
 
 /// A message from the server to a member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// The answer to a successful `join`: who you are, and the whole session.
@@ -264,6 +354,43 @@ pub enum ServerMsg {
         /// The heartbeat's number, echoed.
         n: u32,
     },
+    /// The current song changed; its tempo and meter arrive as a `transport` change.
+    SongChanged {
+        /// The song's id in the setlist, or `null` for none.
+        song: Option<String>,
+        /// Who changed it.
+        by: Option<ParticipantId>,
+    },
+    /// A chat message was posted, edited, deleted or reacted to: here it is as it is now.
+    Chat {
+        /// The message.
+        message: ChatMessage,
+    },
+    /// The answer to `chat_history`, oldest first.
+    ChatHistory {
+        /// The page.
+        messages: Vec<ChatMessage>,
+        /// Whether older messages remain.
+        more: bool,
+    },
+    /// Something happened in the session.
+    Activity {
+        /// What.
+        event: ActivityEvent,
+    },
+    /// The answer to `activity_history`, oldest first.
+    ActivityHistory {
+        /// The page.
+        events: Vec<ActivityEvent>,
+        /// Whether older events remain.
+        more: bool,
+    },
+    /// The saved document versions, oldest first: the answer to `versions`, and sent to everyone
+    /// when one is added.
+    Versions {
+        /// The versions.
+        versions: Vec<VersionInfo>,
+    },
     /// Something the member sent was refused. Nothing changed.
     Error {
         /// A stable, machine-readable code.
@@ -287,6 +414,7 @@ impl ServerMsg {
 /// A secret (session secret, PIN). Its `Debug` is redacted so that no log can print it, and
 /// comparison takes the same time whatever the input.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Secret(pub String);
 
@@ -316,11 +444,15 @@ impl std::fmt::Debug for Secret {
 
 /// Everything a member needs to render the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Snapshot {
     /// The session's id.
     pub session: String,
     /// The session's name.
     pub name: String,
+    /// The current setlist song, if the leader chose one.
+    #[serde(default)]
+    pub song: Option<String>,
     /// Every participant, online or away, in join order.
     pub participants: Vec<Participant>,
     /// The leader, if anyone holds leadership.
@@ -335,6 +467,7 @@ pub struct Snapshot {
 
 /// A member of the session, as everyone sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Participant {
     /// Stable id within the session.
     pub id: ParticipantId,
@@ -358,6 +491,7 @@ pub struct Participant {
 
 /// Who controls the transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Controls tempo, meter, start, stop and position. At most one per session.
@@ -368,6 +502,7 @@ pub enum Role {
 
 /// What a participant may do to the session's documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
     /// May edit charts, the setlist and chat.
@@ -378,6 +513,7 @@ pub enum Access {
 
 /// Whether a participant is connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Connection {
     /// Connected now.
@@ -388,6 +524,7 @@ pub enum Connection {
 
 /// How well a participant's clock agrees with the host's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncQuality {
     /// Round-trip time to the server (µs).
     pub rtt_us: i64,
@@ -399,6 +536,7 @@ pub struct SyncQuality {
 
 /// Member counts and the leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomStats {
     /// Participants, online or away.
     pub members: u32,
@@ -410,6 +548,7 @@ pub struct RoomStats {
 
 /// The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame is not valid JSON, or a field is missing or of the wrong type.
@@ -456,6 +595,10 @@ pub enum ErrorCode {
     ReadOnly,
     /// The server hit an unexpected problem; the message was not applied.
     Internal,
+    /// Not yours to change: another member's chat message.
+    Forbidden,
+    /// There is no chat message, song or version with that id.
+    UnknownMessage,
 }
 
 impl ErrorCode {
@@ -485,6 +628,8 @@ impl ErrorCode {
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::ReadOnly => "read_only",
             ErrorCode::Internal => "internal",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnknownMessage => "unknown_message",
         }
     }
 

@@ -7,12 +7,13 @@
 //! tests run in simulated time. Version checks, frame limits and rate limits happen in the server
 //! before a message gets here; resume tokens come from the server's random source.
 
+use crate::chat::ActivityKind;
 use crate::protocol::{
     Access, ClientMsg, Connection, ErrorCode, Participant, ParticipantId, Role, RoomStats, Secret, ServerMsg, Snapshot,
     SyncQuality, meter_from_wire,
 };
 use crate::time::{Beats, Micros};
-use crate::timeline::{Segment, Tempo, Transport};
+use crate::timeline::{Meter, Segment, Tempo, Transport};
 use std::collections::VecDeque;
 
 /// Identifies one connection to the driver. A participant keeps its id across connections.
@@ -57,6 +58,28 @@ pub enum Output {
     Broadcast(ServerMsg),
     /// Close a connection, with a reason for the close frame.
     Close(ConnId, &'static str),
+    /// Something for the activity stream; the driver stamps, stores and broadcasts it.
+    Activity {
+        /// What kind of thing happened.
+        kind: ActivityKind,
+        /// Who did it.
+        by: Option<ParticipantId>,
+        /// A one-line summary.
+        summary: String,
+    },
+}
+
+/// A song the leader chose, as the driver found it in the setlist.
+#[derive(Debug, Clone, Default)]
+pub struct SongChoice {
+    /// The song's id, or `None` to clear the current song.
+    pub id: Option<String>,
+    /// Its title, for the activity stream.
+    pub title: Option<String>,
+    /// Its tempo, when the setlist gives one.
+    pub tempo: Option<Tempo>,
+    /// Its meter, when the setlist gives one.
+    pub meter: Option<Meter>,
 }
 
 /// The fields of a `join` that the session itself checks.
@@ -103,6 +126,8 @@ pub struct Session {
     /// A leader who dropped, and until when it may take leadership back on resume.
     former_leader: Option<(ParticipantId, Micros)>,
     transport: Transport,
+    /// The current setlist song.
+    song: Option<String>,
     next_id: ParticipantId,
     out: VecDeque<Output>,
     /// The join secret every link carries.
@@ -159,6 +184,7 @@ impl Session {
             leader: None,
             former_leader: None,
             transport: Transport::new(now),
+            song: None,
             next_id: 1,
             out: VecDeque::new(),
         }
@@ -221,6 +247,7 @@ impl Session {
         Snapshot {
             session: self.id.clone(),
             name: self.name.clone(),
+            song: self.song.clone(),
             participants: self.members.iter().map(|m| m.p.clone()).collect(),
             leader: self.leader,
             transport: {
@@ -270,6 +297,7 @@ impl Session {
                 self.former_leader = None;
             }
             self.out.push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id, reason: "timeout".into() }));
+            self.activity(ActivityKind::Leave, Some(id), "dropped out (no reconnect in time)".into());
         }
         self.broadcast_stats();
     }
@@ -332,6 +360,13 @@ impl Session {
             sync_broadcast_at: None,
         });
         self.welcome(now, conn, id, fresh_token, false);
+        let summary = format!(
+            "{}{} joined{}",
+            p.name,
+            p.instrument.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(),
+            if p.role == Role::Leader { " and leads" } else { "" }
+        );
+        self.activity(ActivityKind::Join, Some(id), summary);
         self.out.push_back(Output::Broadcast(ServerMsg::ParticipantJoined { participant: p }));
         self.broadcast_stats();
         Ok(())
@@ -460,6 +495,7 @@ impl Session {
         match msg {
             ClientMsg::Join { .. } => Err((ErrorCode::AlreadyJoined, "this connection has already joined".into())),
             ClientMsg::Leave {} => {
+                self.activity(ActivityKind::Leave, Some(me), format!("{} left", self.name_of(me)));
                 self.members.retain(|m| m.p.id != me);
                 if self.leader == Some(me) {
                     self.leader = None;
@@ -517,6 +553,11 @@ impl Session {
                 if m.p.access != access {
                     m.p.access = access;
                     self.broadcast_participant(participant);
+                    let what = match access {
+                        Access::Editor => "can edit",
+                        Access::Viewer => "can only view",
+                    };
+                    self.activity(ActivityKind::Access, Some(me), format!("{} {what} now", self.name_of(participant)));
                 }
                 Ok(())
             }
@@ -526,12 +567,14 @@ impl Session {
                 self.change(now, me, false, |seg, at| {
                     seg.timeline = crate::timeline::Timeline { tempo, beat_origin: seg.position(at), time_origin: at };
                 });
+                self.activity(ActivityKind::Tempo, Some(me), format!("tempo {} BPM", tempo.bpm()));
                 Ok(())
             }
             ClientMsg::Meter { beats, unit, groups } => {
                 self.require_leader(me)?;
                 let meter =
                     meter_from_wire(beats, unit, groups).map_err(|e| (ErrorCode::InvalidMeter, e.to_string()))?;
+                let label = meter_label(&meter);
                 self.change(now, me, false, |seg, at| {
                     let pos = seg.position(at);
                     seg.timeline.beat_origin = pos;
@@ -539,6 +582,7 @@ impl Session {
                     seg.meter = meter;
                     seg.bar_origin = pos;
                 });
+                self.activity(ActivityKind::Meter, Some(me), format!("meter {label}"));
                 Ok(())
             }
             ClientMsg::Play { count_in } => {
@@ -557,6 +601,8 @@ impl Session {
                     seg.timeline.beat_origin = start - lead_in;
                     seg.timeline.time_origin = at;
                 });
+                let count = if count_in > 0 { format!(" after {count_in} bar(s) of count-in") } else { String::new() };
+                self.activity(ActivityKind::Play, Some(me), format!("started the metronome{count}"));
                 Ok(())
             }
             ClientMsg::Stop {} => {
@@ -570,6 +616,7 @@ impl Session {
                     seg.timeline.beat_origin = pos;
                     seg.timeline.time_origin = at;
                 });
+                self.activity(ActivityKind::Stop, Some(me), "stopped the metronome".into());
                 Ok(())
             }
             ClientMsg::Seek { position } => {
@@ -584,6 +631,7 @@ impl Session {
                     // The seek target starts a bar: that is where the musicians will count "one".
                     seg.bar_origin = position;
                 });
+                self.activity(ActivityKind::Seek, Some(me), format!("moved to beat {}", position.0 / Beats::ONE));
                 Ok(())
             }
             ClientMsg::Sync {} => {
@@ -619,6 +667,20 @@ impl Session {
                 self.send_credentials();
                 Ok(())
             }
+            ClientMsg::Song { id } => {
+                self.select_song(now, conn, SongChoice { id, title: None, tempo: None, meter: None })
+            }
+            ClientMsg::Chat { .. }
+            | ClientMsg::ChatEdit { .. }
+            | ClientMsg::ChatDelete { .. }
+            | ClientMsg::ChatReact { .. }
+            | ClientMsg::ChatHistory { .. }
+            | ClientMsg::ActivityHistory { .. }
+            | ClientMsg::Versions {}
+            | ClientMsg::SaveVersion { .. }
+            | ClientMsg::RestoreVersion { .. } => {
+                Err((ErrorCode::Unsupported, "chat, activity and versions need a server with storage".into()))
+            }
             ClientMsg::SyncReport { rtt_us, error_us, synced } => {
                 const LIMIT: i64 = 60_000_000;
                 if !(0..=LIMIT).contains(&rtt_us) || !(0..=LIMIT).contains(&error_us) {
@@ -636,6 +698,56 @@ impl Session {
                 Ok(())
             }
         }
+    }
+
+    /// The current setlist song.
+    #[must_use]
+    pub fn song(&self) -> Option<&str> {
+        self.song.as_deref()
+    }
+
+    /// The leader on `conn` makes a setlist song current. Its tempo and meter (when it has them)
+    /// land on the next bar line, and the song starts there: the position that auto-scroll and
+    /// bar numbers count from. While stopped, the position goes back to the song's beginning.
+    /// The driver looks the song up in the documents; the session only checks who may do it.
+    ///
+    /// # Errors
+    /// `not_leader` unless the sender leads.
+    pub fn select_song(&mut self, now: Micros, conn: ConnId, choice: SongChoice) -> Result<(), Refusal> {
+        self.transport.prune(now);
+        let me = self.participant_of(conn).ok_or_else(|| (ErrorCode::NotJoined, "send a join first".to_owned()))?;
+        self.require_leader(me)?;
+        let SongChoice { id, title, tempo, meter } = choice;
+        self.song = id.clone();
+        self.change(now, me, false, |seg, at| {
+            let pos = if seg.playing { seg.next_bar(seg.position(at)) } else { Beats(0) };
+            seg.timeline.beat_origin = pos;
+            seg.timeline.time_origin = at;
+            if let Some(t) = tempo {
+                seg.timeline.tempo = t;
+            }
+            if let Some(m) = meter {
+                seg.meter = m;
+            }
+            seg.bar_origin = pos;
+            seg.song_start = pos;
+        });
+        self.out.push_back(Output::Broadcast(ServerMsg::SongChanged { song: id.clone(), by: Some(me) }));
+        let summary = match (&id, title) {
+            (None, _) => "cleared the current song".to_owned(),
+            (Some(_), Some(t)) => format!("song: {t}"),
+            (Some(i), None) => format!("song: {i}"),
+        };
+        self.activity(ActivityKind::Song, Some(me), summary);
+        Ok(())
+    }
+
+    fn activity(&mut self, kind: ActivityKind, by: Option<ParticipantId>, summary: String) {
+        self.out.push_back(Output::Activity { kind, by, summary });
+    }
+
+    fn name_of(&self, id: ParticipantId) -> String {
+        self.members.iter().find(|m| m.p.id == id).map_or_else(|| format!("#{id}"), |m| m.p.name.clone())
     }
 
     /// The lead time for a change: enough for the slowest online member to hear of it first.
@@ -684,6 +796,13 @@ impl Session {
         if let Some(n) = new {
             self.member_mut(n).p.role = Role::Leader;
             self.broadcast_participant(n);
+        }
+        if new != old {
+            let summary = match new {
+                Some(n) => format!("{} leads now", self.name_of(n)),
+                None => format!("{} gave up leadership", old.map(|o| self.name_of(o)).unwrap_or_default()),
+            };
+            self.activity(ActivityKind::Role, new.or(old), summary);
         }
         self.broadcast_stats();
         if new.is_some() && new != old {
@@ -774,6 +893,7 @@ mod tests {
         inbox: BTreeMap<ConnId, Vec<ServerMsg>>,
         closed: Vec<ConnId>,
         tokens: u64,
+        activity: Vec<(ActivityKind, Option<ParticipantId>, String)>,
     }
 
     impl Harness {
@@ -785,6 +905,7 @@ mod tests {
                 inbox: BTreeMap::new(),
                 closed: Vec::new(),
                 tokens: 0,
+                activity: Vec::new(),
             }
         }
 
@@ -802,6 +923,7 @@ mod tests {
                         self.closed.push(c);
                         self.mirrors.remove(&c);
                     }
+                    Output::Activity { kind, by, summary } => self.activity.push((kind, by, summary)),
                 }
             }
         }
@@ -1101,6 +1223,76 @@ mod tests {
     }
 
     #[test]
+    fn choosing_a_song_while_playing_starts_it_on_the_next_bar_with_its_tempo_and_meter() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.join(2, "Ben", false, None);
+        let choice = |id: &str| SongChoice {
+            id: Some(id.into()),
+            title: Some("Take Five".into()),
+            tempo: Some(Tempo(172_000)),
+            meter: Some(Meter::with_groups(5, 4, vec![3, 2]).unwrap()),
+        };
+        assert_eq!(h.s.select_song(h.now, 2, choice("s1")).unwrap_err().0, ErrorCode::NotLeader);
+        h.send(1, ClientMsg::Play { count_in: 0 });
+        h.advance(Micros::from_millis(3_300));
+        h.s.select_song(h.now, 1, choice("s1")).unwrap();
+        h.pump();
+        let seg = h.s.transport().latest().clone();
+        assert!(seg.at >= h.now + Micros::from_millis(150), "one lead time ahead at least");
+        assert_eq!(seg.timeline.beat_origin.0 % Beats::whole(4).0, 0, "on a 4/4 bar line of the old song");
+        assert_eq!(seg.song_start, seg.timeline.beat_origin, "the song starts where it lands");
+        assert_eq!(seg.bar_origin, seg.song_start);
+        assert_eq!((seg.timeline.tempo, seg.meter.groups.clone()), (Tempo(172_000), vec![3, 2]));
+        assert_eq!(h.s.transport().segment_at(seg.at - Micros(1)).timeline.tempo, Tempo(120_000));
+        for c in [1, 2] {
+            assert_eq!(h.mirrors[&c].song.as_deref(), Some("s1"), "every member's view follows");
+            assert_eq!(h.mirrors[&c].transport, *h.s.transport());
+        }
+        assert!(
+            h.activity.iter().any(|(k, by, s)| *k == ActivityKind::Song && *by == Some(1) && s == "song: Take Five")
+        );
+        assert_eq!(h.s.snapshot(h.now).song.as_deref(), Some("s1"));
+    }
+
+    #[test]
+    fn choosing_a_song_while_stopped_goes_back_to_its_beginning() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.send(1, ClientMsg::Seek { position: Beats::whole(64) });
+        h.send(1, ClientMsg::Song { id: Some("s2".into()) });
+        let seg = h.s.transport().latest();
+        assert_eq!((seg.timeline.beat_origin, seg.song_start, seg.playing), (Beats(0), Beats(0), false));
+        assert_eq!(seg.timeline.tempo, Tempo(120_000), "a song without a tempo keeps the current one");
+        h.send(1, ClientMsg::Song { id: None });
+        assert_eq!(h.mirrors[&1].song, None);
+    }
+
+    #[test]
+    fn the_activity_stream_names_who_did_what() {
+        let mut h = Harness::new();
+        h.join(1, "Ana", true, None);
+        h.join(2, "Ben", false, None);
+        h.send(1, ClientMsg::Tempo { bpm: 96.5 });
+        h.send(1, ClientMsg::Meter { beats: 7, unit: 8, groups: Some(vec![2, 2, 3]) });
+        h.send(1, ClientMsg::Handover { to: 2 });
+        h.send(2, ClientMsg::Leave {});
+        let got: Vec<(ActivityKind, Option<ParticipantId>, &str)> =
+            h.activity.iter().map(|(k, b, s)| (*k, *b, s.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (ActivityKind::Join, Some(1), "Ana joined and leads"),
+                (ActivityKind::Join, Some(2), "Ben joined"),
+                (ActivityKind::Tempo, Some(1), "tempo 96.5 BPM"),
+                (ActivityKind::Meter, Some(1), "meter 7/8 (2+2+3)"),
+                (ActivityKind::Role, Some(2), "Ben leads now"),
+                (ActivityKind::Leave, Some(2), "Ben left"),
+            ]
+        );
+    }
+
+    #[test]
     fn changes_while_stopped_apply_at_once_and_do_not_pile_up() {
         let mut h = Harness::new();
         h.join(1, "Ana", true, None);
@@ -1200,5 +1392,14 @@ mod tests {
         h.send(1, ClientMsg::Claim {});
         assert_eq!(h.last_error(1), Some(ErrorCode::LeaderTaken));
         h.assert_mirrors_agree();
+    }
+}
+
+fn meter_label(m: &Meter) -> String {
+    let groups: Vec<String> = m.groups.iter().map(u8::to_string).collect();
+    if m.groups.len() > 1 && m.groups.iter().any(|&g| g != m.groups[0]) {
+        format!("{}/{} ({})", m.beats, m.unit, groups.join("+"))
+    } else {
+        format!("{}/{}", m.beats, m.unit)
     }
 }

@@ -14,6 +14,7 @@ use std::ops::{Add, AddAssign, Neg, Sub};
 /// every timeline speak the *host* clock (the peer server's monotonic clock); a client converts to
 /// and from its own clock with its clock estimate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Micros(pub i64);
 
@@ -86,6 +87,7 @@ impl Neg for Micros {
 
 /// A musical position or length in integer micro-beats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Beats(pub i64);
 

@@ -18,6 +18,7 @@ pub const MAX_BPM: f64 = 999.0;
 
 /// A tempo in milli-BPM (120 BPM is 120 000), counted in the meter's beat unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Tempo(pub u32);
 
@@ -54,6 +55,7 @@ impl Default for Tempo {
 
 /// A time signature with its accent grouping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Meter {
     /// Beats per bar (the numerator).
     pub beats: u8,
@@ -146,6 +148,7 @@ impl std::fmt::Display for Meter {
 
 /// How a click sounds relative to its neighbours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Accent {
     /// The first beat of the bar.
@@ -158,6 +161,7 @@ pub enum Accent {
 
 /// Link's timeline: position `beat_origin` at host time `time_origin`, advancing at `tempo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Timeline {
     /// The tempo the position advances at.
     pub tempo: Tempo,
@@ -194,6 +198,7 @@ fn div_round(num: i128, den: i128) -> i128 {
 
 /// The transport state from host time `at` on, until the next segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Segment {
     /// The host time this segment takes effect.
     pub at: Micros,
@@ -225,6 +230,7 @@ impl Segment {
 
 /// What the transport does: the segment in effect and any scheduled ones, in time order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Transport {
     /// At least one segment; the first is in effect (or was, before the next took over).
     pub segments: Vec<Segment>,
