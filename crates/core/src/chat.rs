@@ -132,6 +132,25 @@ impl ChatLog {
         &self.messages
     }
 
+    /// One message.
+    #[must_use]
+    pub fn get(&self, id: u64) -> Option<&ChatMessage> {
+        self.find(id).ok()
+    }
+
+    /// Puts message `id` back as it was before a change the driver could not persist: `old`, or
+    /// gone if it was new.
+    pub fn undo(&mut self, id: u64, old: Option<ChatMessage>) {
+        if let Ok(i) = self.index(id) {
+            match old {
+                Some(m) => self.messages[i] = m,
+                None => {
+                    self.messages.remove(i);
+                }
+            }
+        }
+    }
+
     /// Posts a message.
     ///
     /// # Errors

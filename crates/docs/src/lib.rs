@@ -133,6 +133,21 @@ impl SessionDoc {
     /// # Errors
     /// [`DocError::Malformed`] or [`DocError::ReadOnly`]; the document is unchanged then.
     pub fn handle(&self, bytes: &[u8], can_edit: bool) -> Result<Reply, DocError> {
+        self.handle_checked(bytes, can_edit, || {})
+    }
+
+    /// [`SessionDoc::handle`], calling `before_change` once the frame has passed its checks and
+    /// just before it changes the document (the server summarises bursts of edits from there).
+    ///
+    /// # Errors
+    /// [`DocError::Malformed`] or [`DocError::ReadOnly`]; the document is unchanged then.
+    pub fn handle_checked(
+        &self,
+        bytes: &[u8],
+        can_edit: bool,
+        before_change: impl FnOnce(),
+    ) -> Result<Reply, DocError> {
+        let mut before_change = Some(before_change);
         let mut reply = Reply::default();
         let mut decoder = DecoderV1::from(bytes);
         let messages: Vec<Message> = MessageReader::new(&mut decoder)
@@ -165,6 +180,11 @@ impl SessionDoc {
                             continue;
                         }
                         return Err(DocError::ReadOnly);
+                    }
+                    if !is_empty_update(&u) {
+                        if let Some(f) = before_change.take() {
+                            f();
+                        }
                     }
                     self.apply_update(&u)?;
                     reply.changed = true;
@@ -200,13 +220,82 @@ impl SessionDoc {
 
     /// Runs `edit` in one transaction and returns the update it made, as a y-sync message.
     fn edit(&self, edit: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
+        update_message(self.edit_raw(edit))
+    }
+
+    /// Runs `edit` in one transaction and returns the raw v1 update it made.
+    fn edit_raw(&self, edit: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
         let before = self.state_vector();
         {
             let mut txn = self.doc.transact_mut();
             edit(&mut txn);
         }
-        let update = self.doc.transact().encode_state_as_update_v1(&before);
-        encode(&Message::Sync(SyncMessage::Update(update)))
+        self.doc.transact().encode_state_as_update_v1(&before)
+    }
+
+    /// Makes this document's content equal `version`'s, as one edit on top of the current state
+    /// (so that every replica, including offline ones, merges it like any other edit). Charts
+    /// change by their differing middle only, so cursors elsewhere in the text stay put; charts
+    /// the version lacks are emptied, not removed, so that open editors stay bound. Returns the raw
+    /// v1 update, or `None` if nothing differs.
+    #[must_use]
+    pub fn restore_from(&self, version: &SessionDoc) -> Option<Vec<u8>> {
+        let songs = version.setlist();
+        let charts: Vec<(String, String)> = {
+            let txn = version.doc.transact();
+            version
+                .charts
+                .iter(&txn)
+                .filter_map(|(k, v)| match v {
+                    Out::YText(t) => Some((k.to_owned(), t.get_string(&txn))),
+                    _ => None,
+                })
+                .collect()
+        };
+        let same_setlist = self.setlist() == songs;
+        let update = self.edit_raw(|txn| {
+            if !same_setlist {
+                let n = self.setlist.len(txn);
+                self.setlist.remove_range(txn, 0, n);
+                for s in &songs {
+                    self.setlist.push_back(txn, song_prelim(s));
+                }
+            }
+            let mine: Vec<String> = self.charts.keys(txn).map(str::to_owned).collect();
+            for key in mine {
+                if !charts.iter().any(|(k, _)| *k == key) {
+                    if let Some(t) = self.chart_ref(txn, &key) {
+                        replace_text(txn, &t, "");
+                    }
+                }
+            }
+            for (key, text) in &charts {
+                let t = match self.chart_ref(txn, key) {
+                    Some(t) => t,
+                    None => self.charts.insert(txn, key.as_str(), TextPrelim::new("")),
+                };
+                replace_text(txn, &t, text);
+            }
+        });
+        (!is_empty_update(&update)).then_some(update)
+    }
+
+    /// What the document holds, for summarising a burst of edits: the setlist's titles by id and
+    /// each chart's length in UTF-16 units.
+    #[must_use]
+    pub fn summary(&self) -> Summary {
+        let titles = self.setlist().into_iter().map(|s| (s.id, s.title)).collect();
+        let txn = self.doc.transact();
+        let mut chart_lens: Vec<(String, u32)> = self
+            .charts
+            .iter(&txn)
+            .filter_map(|(k, v)| match v {
+                Out::YText(t) => Some((k.to_owned(), t.len(&txn))),
+                _ => None,
+            })
+            .collect();
+        chart_lens.sort();
+        Summary { titles, chart_lens }
     }
 
     /// The setlist, in order.
@@ -291,16 +380,16 @@ impl SessionDoc {
         self.chart_ref(&txn, song).map(|t| t.get_string(&txn))
     }
 
-    /// Replaces a song's chart with `text`, as one edit. Returns the update to send.
+    /// Replaces a song's chart with `text`, as one edit: only the part that differs from the
+    /// current text changes, so concurrent edits and cursors elsewhere survive. Returns the update
+    /// to send.
     pub fn set_chart(&self, song: &str, text: &str) -> Vec<u8> {
         self.edit(|txn| {
             let t = match self.chart_ref(txn, song) {
                 Some(t) => t,
                 None => self.charts.insert(txn, song, TextPrelim::new("")),
             };
-            let n = t.len(txn);
-            t.remove_range(txn, 0, n);
-            t.insert(txn, 0, text);
+            replace_text(txn, &t, text);
         })
     }
 
@@ -326,6 +415,72 @@ fn song_prelim(s: &Song) -> MapPrelim {
         ("meter".to_owned(), yrs::In::from(s.meter.clone())),
         ("notes".to_owned(), yrs::In::from(s.notes.clone())),
     ])
+}
+
+/// A raw v1 update wrapped as a y-sync `update` message, ready for a binary frame.
+#[must_use]
+pub fn update_message(update: Vec<u8>) -> Vec<u8> {
+    encode(&Message::Sync(SyncMessage::Update(update)))
+}
+
+/// What a document holds, in brief (see [`SessionDoc::summary`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Song id to title, in setlist order.
+    pub titles: Vec<(String, String)>,
+    /// Song id to chart length (UTF-16 units), sorted by id.
+    pub chart_lens: Vec<(String, u32)>,
+}
+
+impl Summary {
+    /// A one-line description of what changed from `before` to `self`, e.g.
+    /// `chart "Wonderwall" +42 chars, setlist +1 song`; empty when nothing visible changed.
+    #[must_use]
+    pub fn describe_change(&self, before: &Summary) -> String {
+        let mut parts = Vec::new();
+        let title = |id: &str| {
+            self.titles.iter().chain(&before.titles).find(|(i, _)| i == id).map_or(id.to_owned(), |(_, t)| t.clone())
+        };
+        for (id, len) in &self.chart_lens {
+            let old = before.chart_lens.iter().find(|(i, _)| i == id).map_or(0, |(_, l)| *l);
+            let d = i64::from(*len) - i64::from(old);
+            if d != 0 {
+                parts.push(format!("chart \"{}\" {d:+} chars", title(id)));
+            }
+        }
+        let ds = self.titles.len() as i64 - before.titles.len() as i64;
+        if ds != 0 {
+            parts.push(format!("setlist {ds:+} song{}", if ds.abs() == 1 { "" } else { "s" }));
+        } else if self.titles != before.titles {
+            parts.push("setlist edited".to_owned());
+        }
+        parts.join(", ")
+    }
+}
+
+/// Replaces `t`'s content with `new` by deleting and inserting only the differing middle.
+/// Offsets are UTF-16 units; the common prefix and suffix never split a surrogate pair.
+fn replace_text(txn: &mut yrs::TransactionMut, t: &TextRef, new: &str) {
+    let old: Vec<u16> = t.get_string(txn).encode_utf16().collect();
+    let new16: Vec<u16> = new.encode_utf16().collect();
+    let mut pre = old.iter().zip(&new16).take_while(|(a, b)| a == b).count();
+    while pre > 0 && (0xDC00..0xE000).contains(&new16.get(pre).copied().unwrap_or(0)) {
+        pre -= 1;
+    }
+    let max_suf = old.len().min(new16.len()) - pre;
+    let mut suf = old.iter().rev().zip(new16.iter().rev()).take(max_suf).take_while(|(a, b)| a == b).count();
+    while suf > 0 && (0xDC00..0xE000).contains(&new16[new16.len() - suf]) && new16.len() - suf > pre {
+        // The suffix starts on a low surrogate: include its high surrogate in the middle.
+        suf -= 1;
+    }
+    let del = old.len() - pre - suf;
+    if del > 0 {
+        t.remove_range(txn, pre as u32, del as u32);
+    }
+    let ins = &new16[pre..new16.len() - suf];
+    if !ins.is_empty() {
+        t.insert(txn, pre as u32, &String::from_utf16_lossy(ins));
+    }
 }
 
 fn is_empty_update(u: &[u8]) -> bool {
@@ -588,5 +743,62 @@ mod tests {
         // The guitar is two UTF-16 units: offset 2 is between it and "x".
         d.insert_chart("s", 2, "!");
         assert_eq!(d.chart("s").as_deref(), Some("🎸!x"));
+    }
+
+    #[test]
+    fn set_chart_changes_only_the_differing_middle_and_respects_surrogates() {
+        let a = SessionDoc::new();
+        let b = SessionDoc::new();
+        b.handle_from_server(&a.set_chart("s", "[G]Hello 🎸 world")).unwrap();
+        // b types at the end while a replaces a middle word: both survive.
+        let from_b = b.insert_chart("s", 16, "!");
+        let from_a = a.set_chart("s", "[G]Hello 🎻 world");
+        a.handle_from_server(&from_b).unwrap();
+        b.handle_from_server(&from_a).unwrap();
+        assert_eq!(a.chart("s").unwrap(), "[G]Hello 🎻 world!");
+        assert_eq!(b.chart("s").unwrap(), a.chart("s").unwrap());
+        for (old, new) in [("😀😁", "😀😂"), ("x😀", "😀"), ("😀", ""), ("", "ab😀"), ("a😀b", "a😀😀b")]
+        {
+            let d = SessionDoc::new();
+            d.set_chart("t", old);
+            d.set_chart("t", new);
+            assert_eq!(d.chart("t").unwrap(), new, "{old:?} -> {new:?}");
+        }
+    }
+
+    #[test]
+    fn restoring_a_version_is_one_edit_that_every_replica_merges() {
+        let live = SessionDoc::new();
+        let song = |id: &str, t: &str| Song {
+            id: id.into(),
+            title: t.into(),
+            key: String::new(),
+            tempo: 100.0,
+            meter: "4/4".into(),
+            notes: String::new(),
+        };
+        live.set_setlist(&[song("a", "Intro"), song("b", "Ballad")]).unwrap();
+        live.set_chart("a", "[C]one");
+        let saved = SessionDoc::new();
+        saved.apply_update(&live.encode_state()).unwrap();
+        let follower = SessionDoc::new();
+        follower.apply_update(&live.encode_state()).unwrap();
+        live.set_setlist(&[song("b", "Ballad")]).unwrap();
+        live.set_chart("a", "[C]one two");
+        live.set_chart("c", "new chart");
+        let before = live.summary();
+        let update = live.restore_from(&saved).expect("something differs");
+        assert_eq!(live.setlist(), saved.setlist());
+        assert_eq!((live.chart("a").unwrap().as_str(), live.chart("c").unwrap().as_str()), ("[C]one", ""));
+        assert_eq!(
+            live.summary().describe_change(&before),
+            "chart \"Intro\" -4 chars, chart \"c\" -9 chars, setlist +1 song"
+        );
+        // A replica that never saw the later edits merges the restore to the same state.
+        follower.apply_update(&live.encode_state()).unwrap();
+        assert_eq!(follower.setlist(), live.setlist());
+        assert_eq!(follower.chart("a"), live.chart("a"));
+        assert!(live.restore_from(&saved).is_none(), "restoring twice changes nothing");
+        drop(update);
     }
 }

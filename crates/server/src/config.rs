@@ -5,7 +5,7 @@ use bandsync_core::SessionConfig;
 use std::time::Duration;
 
 /// Everything the server can be tuned with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Most simultaneous connections (HTTP and WebSocket); further accepts wait.
     pub max_connections: usize,
@@ -33,6 +33,11 @@ pub struct ServerConfig {
     pub allowed_hosts: Vec<String>,
     /// Where sessions and documents are kept across restarts; in memory only when `None`.
     pub store: Option<std::sync::Arc<crate::store::Store>>,
+    /// A burst of document edits ends after this long without one, and is then summarised in the
+    /// activity stream and saved as a version.
+    pub edit_idle: Duration,
+    /// The web UI served to phone browsers at `/` and `/s/{id}`; a minimal join page without it.
+    pub ui: Option<std::sync::Arc<dyn crate::assets::UiAssets>>,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +55,20 @@ impl Default for ServerConfig {
             session: SessionConfig::default(),
             allowed_hosts: Vec::new(),
             store: None,
+            ui: None,
+            edit_idle: Duration::from_secs(10),
         }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("max_connections", &self.max_connections)
+            .field("max_sessions", &self.max_sessions)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("store", &self.store.is_some())
+            .field("ui", &self.ui.is_some())
+            .finish_non_exhaustive()
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP routes on the server's one port.
 //!
 //! - `GET /ws`: upgrades to the session protocol (see `docs/PROTOCOL.md`).
+//! - `GET /doc/{id}?k=SECRET`: upgrades to plain y-sync for the session's documents (y-websocket).
 //! - `GET /api/sessions`: every session, `GET /api/sessions/{id}`: one session's name and member
 //!   counts, `GET /api/sessions/{id}/participants`: who is there.
 //! - `GET /healthz`: liveness, version and session count.
@@ -44,11 +45,14 @@ pub struct ConnPermit(pub Arc<Mutex<Option<OwnedSemaphorePermit>>>);
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws))
+        .route("/doc/{id}", get(doc_ws))
         .route("/healthz", get(health))
         .route("/api/sessions", get(list_sessions))
         .route("/api/sessions/{id}", get(session_info))
         .route("/api/sessions/{id}/participants", get(participants))
         .route("/s/{id}", get(join_page))
+        .route("/", get(ui_index))
+        .fallback(get(ui_file))
         .layer(axum::middleware::from_fn_with_state(state.clone(), check_host))
         .with_state(state)
 }
@@ -118,6 +122,41 @@ async fn ws(
     })
 }
 
+/// `GET /doc/{session}?k=SECRET`: a plain y-sync WebSocket for the session's documents, as
+/// y-websocket's `WebsocketProvider(url + "/doc", session, doc, { params: { k } })` opens it.
+async fn doc_ws(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    permit: Option<Extension<ConnPermit>>,
+    headers: axum::http::HeaderMap,
+    up: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    if !origin_allowed(&headers) {
+        let body = json!({"error": {"code": "forbidden_origin", "message": "WebSocket connections from other sites are refused"}});
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
+    let Some(handle) = st.hub.get(&id) else { return unknown_session(&id) };
+    let Some(secret) = q.get("k").cloned() else {
+        let body =
+            json!({"error": {"code": ErrorCode::AuthRequired, "message": "add the session secret as ?k=SECRET"}});
+        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    };
+    let up = match up {
+        Ok(up) => up,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let permit = permit.and_then(|Extension(p)| p.0.lock().ok()?.take());
+    let hub = st.hub.clone();
+    let guard = hub.tracker.token();
+    let up = up.max_message_size(TRANSPORT_MAX_FRAME).max_frame_size(TRANSPORT_MAX_FRAME).read_buffer_size(4096);
+    up.on_upgrade(move |socket| async move {
+        let _permit = permit;
+        let _guard = guard;
+        connection::handle_doc(socket, hub, handle, secret, st.cancel).await;
+    })
+}
+
 async fn health(State(st): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
@@ -155,10 +194,43 @@ async fn join_page(State(st): State<AppState>, Path(id): Path<String>) -> Respon
     let Some(h) = st.hub.get(&id) else {
         return (StatusCode::NOT_FOUND, Html("<h1>No such BandSync session</h1>".to_owned())).into_response();
     };
+    if let Some(index) = ui_index_page(&st) {
+        return index;
+    }
     let info = h.info();
     // The secret is not in this request (it rides in the URL fragment); the page reads it.
     let page = JOIN_PAGE.replace("{{NAME}}", &html_escape(&info.name)).replace("{{SESSION}}", &html_escape(&info.id));
     ([(axum::http::header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
+}
+
+/// The UI's `index.html`, never cached: it names the current build's hashed asset files.
+fn ui_index_page(st: &AppState) -> Option<Response> {
+    let (bytes, mime) = st.hub.cfg.ui.as_ref()?.get("index.html")?;
+    let headers = [(axum::http::header::CONTENT_TYPE, mime), (axum::http::header::CACHE_CONTROL, "no-store")];
+    Some((headers, bytes.into_owned()).into_response())
+}
+
+async fn ui_index(State(st): State<AppState>) -> Response {
+    ui_index_page(&st).unwrap_or_else(|| {
+        (StatusCode::NOT_FOUND, Html("<h1>BandSync</h1><p>Open the join link the band leader shares.</p>".to_owned()))
+            .into_response()
+    })
+}
+
+/// Any other path: a UI file (Vite's hashed assets are cached for good), or 404.
+async fn ui_file(State(st): State<AppState>, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    match st.hub.cfg.ui.as_ref().and_then(|ui| ui.get(path)) {
+        Some((bytes, mime)) => {
+            let cache = if path.starts_with("/assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
+            let headers = [(axum::http::header::CONTENT_TYPE, mime), (axum::http::header::CACHE_CONTROL, cache)];
+            (headers, bytes.into_owned()).into_response()
+        }
+        None => {
+            let body = json!({"error": {"code": "not_found", "message": format!("nothing at {path}")}});
+            (StatusCode::NOT_FOUND, Json(body)).into_response()
+        }
+    }
 }
 
 /// The minimal phone join page (the full UI replaces it with issue #7).

@@ -195,6 +195,7 @@ impl Hub {
             closing: self.closing.clone(),
             store: self.cfg.store.clone(),
             doc,
+            edit_idle: self.cfg.edit_idle,
         };
         self.tracker.spawn(session_task::run(session, rx, ctx));
         map.insert(id, handle.clone());

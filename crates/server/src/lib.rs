@@ -8,22 +8,27 @@
 //! - [`connection`]: one WebSocket connection: frame limits, rate limit, heartbeat, clock pongs.
 //! - [`hub`]: the registry of sessions.
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
+//! - `journal`: a session's chat, activity stream and document versions, persisted.
+//! - [`assets`]: the web UI's files, served to phone browsers.
 //! - [`clock`]: the host clock every timeline is expressed in.
 //! - [`config`]: limits and timings.
 //! - [`share`]: the join link as a QR code (SVG, PNG, terminal).
 //! - [`tls`]: rustls (ring) configuration for `wss://` and `https://`.
 
+pub mod assets;
 pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod http;
 pub mod hub;
+mod journal;
 pub mod server;
 pub mod session_task;
 pub mod share;
 pub mod store;
 pub mod tls;
 
+pub use assets::{DirAssets, UiAssets};
 pub use clock::HostClock;
 pub use config::ServerConfig;
 pub use hub::{Hub, SessionInfo};

@@ -6,10 +6,12 @@
 
 use crate::clock::HostClock;
 use crate::hub::Counters;
+use crate::journal::{Effect, Journal, Sender};
 use axum::extract::ws::Utf8Bytes;
+use bandsync_core::protocol::{Access, ErrorCode, ServerMsg};
 use bandsync_core::protocol::{Snapshot, encode_server};
 use bandsync_core::session::JoinRequest;
-use bandsync_core::{ClientMsg, ConnId, Output, Session};
+use bandsync_core::{ClientMsg, ConnId, Output, Session, SongChoice};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -63,6 +65,18 @@ pub enum SessionInput {
         /// The frame.
         bytes: axum::body::Bytes,
     },
+    /// A plain y-sync connection (`/doc/{session}`, as a stock y-websocket client makes), which is
+    /// not a participant: it only syncs the documents, as an editor, if its secret is right.
+    DocPeer {
+        /// The connection.
+        conn: ConnId,
+        /// The secret it presented.
+        secret: String,
+        /// Where its frames go.
+        outbox: Outbox,
+        /// Whether it was let in; the error explains a refusal.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// The HTTP API asks for the state.
     Snapshot {
         /// Where to answer.
@@ -70,7 +84,6 @@ pub enum SessionInput {
     },
 }
 
-/// Runs a session until every handle to it is gone.
 /// What a session task runs with besides its state machine.
 pub(crate) struct Context {
     pub clock: HostClock,
@@ -80,14 +93,36 @@ pub(crate) struct Context {
     pub store: Option<Arc<crate::store::Store>>,
     /// The session's setlist and charts.
     pub doc: bandsync_docs::SessionDoc,
+    /// See `ServerConfig::edit_idle`.
+    pub edit_idle: std::time::Duration,
 }
 
+/// Everything a session task drives besides the state machine.
+struct Driver {
+    doc: bandsync_docs::SessionDoc,
+    store: Option<Arc<crate::store::Store>>,
+    journal: Journal,
+    /// Participants' connections.
+    outboxes: HashMap<ConnId, Outbox>,
+    /// Plain y-sync connections.
+    doc_peers: HashMap<ConnId, Outbox>,
+}
+
+/// Runs a session until every handle to it is gone.
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
-    let Context { clock, counters, closing, store, doc } = ctx;
-    let mut outboxes: HashMap<ConnId, Outbox> = HashMap::new();
+    let Context { clock, counters, closing, store, doc, edit_idle } = ctx;
+    let journal = match Journal::load(session.id(), store.clone(), edit_idle) {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::error!(session = session.id(), error = %e, "could not load the chat and activity; starting empty");
+            Journal::load(session.id(), None, edit_idle).expect("an empty journal needs no storage")
+        }
+    };
+    let mut d = Driver { doc, store, journal, outboxes: HashMap::new(), doc_peers: HashMap::new() };
     let mut saved_secret = session.secret().clone();
     loop {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
+        let edits_due = d.journal.deadline().map(tokio::time::Instant::from_std);
         tokio::select! {
             () = closing.cancelled() => break,
             input = rx.recv() => {
@@ -95,24 +130,41 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
                 let now = clock.now();
                 match input {
                     SessionInput::Join { conn, req, token, outbox } => {
-                        outboxes.insert(conn, outbox);
+                        d.outboxes.insert(conn, outbox);
                         session.handle_join(now, conn, req, token);
                     }
+                    SessionInput::Msg { conn, msg: ClientMsg::Song { id } } => d.on_song(&mut session, now, conn, id),
+                    SessionInput::Msg { conn, msg } if Journal::handles(&msg) => d.on_journal(&session, conn, msg),
                     SessionInput::Msg { conn, msg } => session.handle_input(now, conn, msg),
                     SessionInput::Disconnect { conn } => {
-                        outboxes.remove(&conn);
+                        d.outboxes.remove(&conn);
+                        d.doc_peers.remove(&conn);
                         session.handle_disconnect(now, conn);
                     }
-                    SessionInput::Doc { conn, bytes } => on_doc(&session, &doc, store.as_deref(), &outboxes, conn, &bytes),
+                    SessionInput::Doc { conn, bytes } => d.on_doc(&session, conn, &bytes),
+                    SessionInput::DocPeer { conn, secret, outbox, reply } => {
+                        if session.secret().matches(&secret) {
+                            d.doc_peers.insert(conn, outbox);
+                            let _ = reply.send(Ok(()));
+                        } else {
+                            let _ = reply.send(Err("bad_secret: the secret is wrong or was rotated".into()));
+                        }
+                    }
                     SessionInput::Snapshot { reply } => {
                         let _ = reply.send(session.snapshot(now));
                     }
                 }
             }
             () = sleep_until(deadline), if deadline.is_some() => session.handle_timeout(clock.now()),
+            () = sleep_until(edits_due), if edits_due.is_some() => {
+                match d.journal.flush(&d.doc) {
+                    Ok(effects) => d.apply_effects(&session, None, effects),
+                    Err((_, m)) => tracing::error!(session = session.id(), "could not close a burst of edits: {m}"),
+                }
+            }
         }
         // A rotated secret is saved before anyone hears of it.
-        if let Some(st) = &store {
+        if let Some(st) = &d.store {
             if *session.secret() != saved_secret {
                 saved_secret = session.secret().clone();
                 let s = crate::store::StoredSession {
@@ -125,64 +177,12 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
                 }
             }
         }
-        drain(&mut session, &mut outboxes);
+        d.drain(&mut session);
         let stats = session.stats();
         counters.members.store(stats.members, Ordering::Relaxed);
         counters.online.store(stats.online, Ordering::Relaxed);
     }
     tracing::debug!(session = session.id(), "session task ended");
-}
-
-/// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
-fn on_doc(
-    session: &Session,
-    doc: &bandsync_docs::SessionDoc,
-    store: Option<&crate::store::Store>,
-    outboxes: &HashMap<ConnId, Outbox>,
-    conn: ConnId,
-    bytes: &[u8],
-) {
-    use bandsync_core::protocol::{Access, ErrorCode, ServerMsg};
-    let Some(ob) = outboxes.get(&conn) else { return };
-    let Some(access) = session.access_of(conn) else {
-        let e = ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"));
-        let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&e))));
-        return;
-    };
-    match doc.handle(bytes, access == Access::Editor) {
-        Ok(reply) => {
-            // Durable before anyone hears of it: the sender's next sync step is its receipt.
-            if let Some(st) = store {
-                for u in &reply.updates {
-                    if let Err(e) = st.append_update(session.id(), u, || doc.encode_state()) {
-                        tracing::error!(session = session.id(), error = %e, "could not save a document update");
-                        let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
-                        let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&m))));
-                        return;
-                    }
-                }
-            }
-            for m in reply.to_sender {
-                let _ = ob.try_send(Outgoing::Binary(m.into()));
-            }
-            for b in reply.broadcast {
-                let b = axum::body::Bytes::from(b);
-                for other in session.connections().filter(|&c| c != conn) {
-                    if let Some(o) = outboxes.get(&other) {
-                        let _ = o.try_send(Outgoing::Binary(b.clone()));
-                    }
-                }
-            }
-        }
-        Err(e) => {
-            let code = match e {
-                bandsync_docs::DocError::ReadOnly => ErrorCode::ReadOnly,
-                _ => ErrorCode::Malformed,
-            };
-            let m = ServerMsg::error(code, e.to_string(), Some("doc"));
-            let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&m))));
-        }
-    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -192,38 +192,205 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn drain(session: &mut Session, outboxes: &mut HashMap<ConnId, Outbox>) {
-    let mut slow = Vec::new();
-    while let Some(out) = session.poll_output() {
-        match out {
-            Output::Send(conn, msg) => {
-                let text = Utf8Bytes::from(encode_server(&msg));
-                if let Some(ob) = outboxes.get(&conn) {
-                    if ob.try_send(Outgoing::Text(text)).is_err() {
-                        slow.push(conn);
+impl Driver {
+    /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
+    fn on_doc(&mut self, session: &Session, conn: ConnId, bytes: &[u8]) {
+        let peer = self.doc_peers.contains_key(&conn);
+        let Some(ob) = self.outboxes.get(&conn).or_else(|| self.doc_peers.get(&conn)).cloned() else { return };
+        let (access, who) = if peer {
+            (Access::Editor, "a y-websocket client".to_owned())
+        } else {
+            let Some(access) = session.access_of(conn) else {
+                let e = ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"));
+                let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&e))));
+                return;
+            };
+            (access, name_on(session, conn))
+        };
+        let reply = match self
+            .doc
+            .handle_checked(bytes, access == Access::Editor, || self.journal.editing(who, &self.doc))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let code = match e {
+                    bandsync_docs::DocError::ReadOnly => ErrorCode::ReadOnly,
+                    _ => ErrorCode::Malformed,
+                };
+                // A plain y-sync peer has no text channel: it is closed instead.
+                let m = if peer {
+                    Outgoing::Close("malformed y-sync frame")
+                } else {
+                    Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::error(code, e.to_string(), Some("doc")))))
+                };
+                let _ = ob.try_send(m);
+                return;
+            }
+        };
+        // Durable before anyone hears of it: the sender's next sync step is its receipt.
+        for u in &reply.updates {
+            if let Err(e) = self.persist_update(session.id(), u) {
+                tracing::error!(session = session.id(), error = %e, "could not save a document update");
+                let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
+                let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&m))));
+                return;
+            }
+        }
+        for m in reply.to_sender {
+            let _ = ob.try_send(Outgoing::Binary(m.into()));
+        }
+        for b in reply.broadcast {
+            self.broadcast_binary(session, Some(conn), axum::body::Bytes::from(b));
+        }
+    }
+
+    fn persist_update(&self, session: &str, update: &[u8]) -> Result<(), crate::store::StoreError> {
+        match &self.store {
+            Some(st) => crate::journal::blocking(|| st.append_update(session, update, || self.doc.encode_state())),
+            None => Ok(()),
+        }
+    }
+
+    fn broadcast_binary(&self, session: &Session, except: Option<ConnId>, b: axum::body::Bytes) {
+        let members = session.connections().filter_map(|c| self.outboxes.get(&c).map(|o| (c, o)));
+        for (c, o) in members.chain(self.doc_peers.iter().map(|(c, o)| (*c, o))) {
+            if Some(c) != except {
+                let _ = o.try_send(Outgoing::Binary(b.clone()));
+            }
+        }
+    }
+
+    /// The leader chose a song: look it up in the setlist and let the session schedule it.
+    fn on_song(&mut self, session: &mut Session, now: bandsync_core::Micros, conn: ConnId, id: Option<String>) {
+        let choice = match &id {
+            None => Ok(SongChoice::default()),
+            Some(id) => match self.doc.setlist().into_iter().find(|s| s.id == *id) {
+                None => Err((ErrorCode::UnknownMessage, format!("no song {id:?} in the setlist"))),
+                Some(song) => song_choice(song),
+            },
+        };
+        if let Err((code, message)) = choice.and_then(|c| session.select_song(now, conn, c)) {
+            self.reply(conn, &ServerMsg::error(code, message, Some("song")));
+        }
+    }
+
+    fn on_journal(&mut self, session: &Session, conn: ConnId, msg: ClientMsg) {
+        let kind = msg.kind();
+        let (Some(id), Some(access)) = (session.participant_of(conn), session.access_of(conn)) else {
+            self.reply(conn, &ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(kind)));
+            return;
+        };
+        let name = name_on(session, conn);
+        let from = Sender { id, name: &name, access };
+        match self.journal.handle(msg, &from, &self.doc) {
+            Ok(effects) => self.apply_effects(session, Some(conn), effects),
+            Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(kind))),
+        }
+    }
+
+    fn apply_effects(&mut self, session: &Session, conn: Option<ConnId>, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Reply(m) => {
+                    if let Some(c) = conn {
+                        self.reply(c, &m);
                     }
                 }
+                Effect::Broadcast(m) => self.broadcast(session, &m),
+                Effect::DocUpdate(update) => {
+                    if let Err(e) = self.persist_update(session.id(), &update) {
+                        tracing::error!(session = session.id(), error = %e, "could not save a restored version");
+                    }
+                    let frame = axum::body::Bytes::from(bandsync_docs::update_message(update));
+                    self.broadcast_binary(session, None, frame);
+                }
             }
-            Output::Broadcast(msg) => {
-                let text = Utf8Bytes::from(encode_server(&msg));
-                for conn in session.connections() {
-                    if let Some(ob) = outboxes.get(&conn) {
-                        if ob.try_send(Outgoing::Text(text.clone())).is_err() {
+        }
+    }
+
+    fn reply(&self, conn: ConnId, m: &ServerMsg) {
+        if let Some(ob) = self.outboxes.get(&conn) {
+            let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(m))));
+        }
+    }
+
+    fn broadcast(&self, session: &Session, m: &ServerMsg) {
+        let text = Utf8Bytes::from(encode_server(m));
+        for c in session.connections() {
+            if let Some(ob) = self.outboxes.get(&c) {
+                let _ = ob.try_send(Outgoing::Text(text.clone()));
+            }
+        }
+    }
+
+    fn drain(&mut self, session: &mut Session) {
+        let mut slow = Vec::new();
+        while let Some(out) = session.poll_output() {
+            match out {
+                Output::Send(conn, msg) => {
+                    let text = Utf8Bytes::from(encode_server(&msg));
+                    if let Some(ob) = self.outboxes.get(&conn) {
+                        if ob.try_send(Outgoing::Text(text)).is_err() {
                             slow.push(conn);
                         }
                     }
                 }
-            }
-            Output::Close(conn, reason) => {
-                if let Some(ob) = outboxes.remove(&conn) {
-                    let _ = ob.try_send(Outgoing::Close(reason));
+                Output::Broadcast(msg) => {
+                    let text = Utf8Bytes::from(encode_server(&msg));
+                    for conn in session.connections() {
+                        if let Some(ob) = self.outboxes.get(&conn) {
+                            if ob.try_send(Outgoing::Text(text.clone())).is_err() {
+                                slow.push(conn);
+                            }
+                        }
+                    }
                 }
+                Output::Close(conn, reason) => {
+                    if let Some(ob) = self.outboxes.remove(&conn) {
+                        let _ = ob.try_send(Outgoing::Close(reason));
+                    }
+                }
+                Output::Activity { kind, by, summary } => match self.journal.record(kind, by, summary) {
+                    Ok(effects) => self.apply_effects(session, None, effects),
+                    Err((_, m)) => tracing::error!(session = session.id(), "could not record activity: {m}"),
+                },
+            }
+        }
+        for conn in slow {
+            if self.outboxes.remove(&conn).is_some() {
+                tracing::warn!(session = session.id(), conn, "member too slow to read; dropping its connection");
             }
         }
     }
-    for conn in slow {
-        if outboxes.remove(&conn).is_some() {
-            tracing::warn!(session = session.id(), conn, "member too slow to read; dropping its connection");
+}
+
+fn name_on(session: &Session, conn: ConnId) -> String {
+    let id = session.participant_of(conn);
+    session.participants().find(|p| Some(p.id) == id).map_or_else(String::new, |p| p.name.clone())
+}
+
+/// A setlist song's tempo and meter, checked as the protocol checks a leader's `tempo` and `meter`.
+fn song_choice(song: bandsync_docs::Song) -> Result<SongChoice, (ErrorCode, String)> {
+    let tempo = if song.tempo > 0.0 {
+        let t = bandsync_core::Tempo::from_bpm(song.tempo)
+            .map_err(|e| (ErrorCode::InvalidTempo, format!("song {:?}: {e}", song.title)))?;
+        Some(t)
+    } else {
+        None
+    };
+    let meter = match song.meter.trim() {
+        "" => None,
+        m => {
+            let parsed =
+                m.split_once('/').and_then(|(b, u)| Some((b.trim().parse::<u8>().ok()?, u.trim().parse::<u8>().ok()?)));
+            let (beats, unit) = parsed.ok_or_else(|| {
+                (ErrorCode::InvalidMeter, format!("song {:?}: meter {m:?} is not like 7/8", song.title))
+            })?;
+            Some(
+                bandsync_core::Meter::new(beats, unit)
+                    .map_err(|e| (ErrorCode::InvalidMeter, format!("song {:?}: {e}", song.title)))?,
+            )
         }
-    }
+    };
+    Ok(SongChoice { id: Some(song.id), title: Some(song.title), tempo, meter })
 }

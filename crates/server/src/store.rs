@@ -3,6 +3,7 @@
 //! update is on disk before anyone is told of it, so a crash (even `kill -9`) loses nothing
 //! that was acknowledged.
 
+use bandsync_core::chat::{ActivityEvent, ChatMessage, VersionInfo};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
@@ -16,6 +17,9 @@ pub enum StoreError {
     /// SQLite refused.
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A stored row no longer parses.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     /// The data directory could not be made.
     #[error("cannot create the data directory {0}: {1}")]
     Dir(String, std::io::Error),
@@ -58,7 +62,15 @@ impl Store {
                  seq INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, data BLOB NOT NULL);
              CREATE INDEX IF NOT EXISTS doc_updates_session ON doc_updates(session, seq);
              CREATE TABLE IF NOT EXISTS doc_snapshots (
-                 session TEXT PRIMARY KEY, upto INTEGER NOT NULL, data BLOB NOT NULL);",
+                 session TEXT PRIMARY KEY, upto INTEGER NOT NULL, data BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS chat (
+                 session TEXT NOT NULL, id INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY (session, id));
+             CREATE TABLE IF NOT EXISTS activity (
+                 session TEXT NOT NULL, id INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL,
+                 by INTEGER, summary TEXT NOT NULL, PRIMARY KEY (session, id));
+             CREATE TABLE IF NOT EXISTS doc_versions (
+                 session TEXT NOT NULL, id INTEGER NOT NULL, at INTEGER NOT NULL, label TEXT NOT NULL,
+                 data BLOB NOT NULL, PRIMARY KEY (session, id));",
         )?;
         Ok(Store { db: Mutex::new(db) })
     }
@@ -114,6 +126,133 @@ impl Store {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// Saves a chat message as it is now (new, edited, deleted or reacted to).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn put_chat(&self, session: &str, m: &ChatMessage) -> Result<(), StoreError> {
+        let json = serde_json::to_string(m).expect("chat messages serialise");
+        self.db().execute(
+            "INSERT INTO chat (session, id, message) VALUES (?1, ?2, ?3)
+             ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
+            params![session, m.id as i64, json],
+        )?;
+        Ok(())
+    }
+
+    /// A session's chat, oldest first.
+    ///
+    /// # Errors
+    /// On a database error, or a stored message that no longer parses.
+    pub fn chat(&self, session: &str) -> Result<Vec<ChatMessage>, StoreError> {
+        let db = self.db();
+        let mut q = db.prepare("SELECT message FROM chat WHERE session = ?1 ORDER BY id")?;
+        let rows: Vec<String> = q.query_map([session], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        rows.iter().map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+    }
+
+    /// Appends an activity event.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn add_activity(&self, session: &str, e: &ActivityEvent) -> Result<(), StoreError> {
+        let kind = serde_json::to_value(e.kind).expect("kinds serialise");
+        self.db().execute(
+            "INSERT INTO activity (session, id, at, kind, by, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![session, e.id as i64, e.at, kind.as_str(), e.by, e.summary],
+        )?;
+        Ok(())
+    }
+
+    /// A page of a session's activity, oldest first: up to `limit` events older than `before` (or
+    /// the newest), and whether older ones remain.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn activity(
+        &self,
+        session: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ActivityEvent>, bool), StoreError> {
+        let db = self.db();
+        let mut q = db.prepare(
+            "SELECT id, at, kind, by, summary FROM activity WHERE session = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+        )?;
+        let before = before.map_or(i64::MAX, |b| b as i64);
+        let rows = q.query_map(params![session, before, limit as i64 + 1], |r| {
+            let kind: String = r.get(2)?;
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, kind, r.get::<_, Option<u32>>(3)?, r.get::<_, String>(4)?))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (id, at, kind, by, summary) = row?;
+            let kind = serde_json::from_value(serde_json::Value::String(kind.clone()))
+                .map_err(|_| StoreError::Corrupt(format!("unknown activity kind {kind:?}")))?;
+            events.push(ActivityEvent { id: id as u64, at, kind, by, summary });
+        }
+        let more = events.len() > limit;
+        events.truncate(limit);
+        events.reverse();
+        Ok((events, more))
+    }
+
+    /// The newest activity id of a session (0 for none).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn last_activity_id(&self, session: &str) -> Result<u64, StoreError> {
+        let id: Option<i64> =
+            self.db().query_row("SELECT MAX(id) FROM activity WHERE session = ?1", [session], |r| r.get(0))?;
+        Ok(id.unwrap_or(0) as u64)
+    }
+
+    /// Saves a document version.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn add_version(&self, session: &str, v: &VersionInfo, data: &[u8]) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO doc_versions (session, id, at, label, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![session, v.id as i64, v.at, v.label, data],
+        )?;
+        Ok(())
+    }
+
+    /// A session's versions, oldest first (without their data).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn versions(&self, session: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        let db = self.db();
+        let mut q =
+            db.prepare("SELECT id, at, label, length(data) FROM doc_versions WHERE session = ?1 ORDER BY id")?;
+        let rows = q.query_map([session], |r| {
+            Ok(VersionInfo {
+                id: r.get::<_, i64>(0)? as u64,
+                at: r.get(1)?,
+                label: r.get(2)?,
+                size: r.get::<_, i64>(3)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One version's encoded document.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn version_data(&self, session: &str, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT data FROM doc_versions WHERE session = ?1 AND id = ?2",
+                params![session, id as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The stored document: its snapshot (if any) and the updates after it, in order.

@@ -1,0 +1,299 @@
+//! A session's chat, activity stream and document versions: the parts of a session that live in
+//! storage rather than in the sans-IO state machine.
+//!
+//! The session task owns one [`Journal`]. Chat rules come from [`bandsync_core::chat::ChatLog`];
+//! this file stamps wall-clock times, persists every change before anyone hears of it, and
+//! summarises bursts of document edits into one activity entry and one saved version each.
+
+use crate::store::{Store, StoreError};
+use bandsync_core::ClientMsg;
+use bandsync_core::chat::{ActivityEvent, ActivityKind, ChatLog, ChatMessage, MAX_PAGE, VersionInfo};
+use bandsync_core::protocol::{Access, ErrorCode, ParticipantId, ServerMsg};
+use bandsync_docs::{SessionDoc, Summary};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A burst that never pauses is still closed after this long.
+pub const EDIT_MAX: Duration = Duration::from_secs(300);
+/// Activity kept in memory for a session without storage.
+const MEMORY_ACTIVITY: usize = 10_000;
+/// Versions kept for a session without storage.
+const MEMORY_VERSIONS: usize = 100;
+
+/// What a journal message causes.
+#[derive(Debug)]
+pub(crate) enum Effect {
+    /// A message for the sender only.
+    Reply(ServerMsg),
+    /// A message for every member.
+    Broadcast(ServerMsg),
+    /// A document change (a raw v1 update) the journal made, to store and send to everyone.
+    DocUpdate(Vec<u8>),
+}
+
+type Refusal = (ErrorCode, String);
+
+/// Who sent a journal message.
+pub(crate) struct Sender<'a> {
+    pub id: ParticipantId,
+    pub name: &'a str,
+    pub access: Access,
+}
+
+struct Burst {
+    started: Instant,
+    last: Instant,
+    editors: BTreeSet<String>,
+    before: Summary,
+}
+
+/// A session's chat, activity and versions.
+pub(crate) struct Journal {
+    session: String,
+    store: Option<Arc<Store>>,
+    chat: ChatLog,
+    /// Everything, for a session without storage; the stored ones are read back from SQLite.
+    activity: Vec<ActivityEvent>,
+    last_activity: u64,
+    versions: Vec<VersionInfo>,
+    version_data: HashMap<u64, Vec<u8>>,
+    burst: Option<Burst>,
+    /// A burst of edits ends after this long without one (`ServerConfig::edit_idle`).
+    edit_idle: Duration,
+}
+
+/// The wall clock in Unix milliseconds, for the times people read.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Runs a blocking storage call without stalling the other tasks on this runtime thread.
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+fn internal(e: &StoreError) -> Refusal {
+    tracing::error!(error = %e, "storage failed");
+    (ErrorCode::Internal, "the server could not save that; nothing changed".into())
+}
+
+impl Journal {
+    /// Loads a session's journal from storage (or starts an empty one without storage).
+    pub fn load(session: &str, store: Option<Arc<Store>>, edit_idle: Duration) -> Result<Self, StoreError> {
+        let (chat, last_activity, versions) = match &store {
+            Some(st) => (st.chat(session)?, st.last_activity_id(session)?, st.versions(session)?),
+            None => (Vec::new(), 0, Vec::new()),
+        };
+        Ok(Journal {
+            session: session.to_owned(),
+            store,
+            chat: ChatLog::new(chat),
+            activity: Vec::new(),
+            last_activity,
+            versions,
+            version_data: HashMap::new(),
+            burst: None,
+            edit_idle,
+        })
+    }
+
+    /// Whether `msg` is the journal's to handle.
+    pub fn handles(msg: &ClientMsg) -> bool {
+        matches!(
+            msg,
+            ClientMsg::Chat { .. }
+                | ClientMsg::ChatEdit { .. }
+                | ClientMsg::ChatDelete { .. }
+                | ClientMsg::ChatReact { .. }
+                | ClientMsg::ChatHistory { .. }
+                | ClientMsg::ActivityHistory { .. }
+                | ClientMsg::Versions {}
+                | ClientMsg::SaveVersion { .. }
+                | ClientMsg::RestoreVersion { .. }
+        )
+    }
+
+    /// Handles a chat, activity or version message. Nothing changes when it is refused.
+    pub fn handle(&mut self, msg: ClientMsg, from: &Sender<'_>, doc: &SessionDoc) -> Result<Vec<Effect>, Refusal> {
+        let editor = || {
+            if from.access == Access::Editor {
+                Ok(())
+            } else {
+                Err((ErrorCode::ReadOnly, "viewers cannot change the chat or the documents".to_owned()))
+            }
+        };
+        let at = wall_ms();
+        match msg {
+            ClientMsg::Chat { text, reply_to } => {
+                editor()?;
+                let m = self.chat.post(from.id, from.name, &text, reply_to, at)?.clone();
+                self.save_chat(m, None)
+            }
+            ClientMsg::ChatEdit { id, text } => {
+                editor()?;
+                let old = self.chat.get(id).cloned();
+                let m = self.chat.edit(from.id, id, &text, at)?.clone();
+                self.save_chat(m, old)
+            }
+            ClientMsg::ChatDelete { id } => {
+                editor()?;
+                let old = self.chat.get(id).cloned();
+                let m = self.chat.delete(from.id, id, at)?.clone();
+                self.save_chat(m, old)
+            }
+            ClientMsg::ChatReact { id, emoji } => {
+                editor()?;
+                let old = self.chat.get(id).cloned();
+                let m = self.chat.react(from.id, id, &emoji)?.clone();
+                self.save_chat(m, old)
+            }
+            ClientMsg::ChatHistory { before, limit, query } => {
+                let (messages, more) = self.chat.page(before, page_len(limit), query.as_deref());
+                Ok(vec![Effect::Reply(ServerMsg::ChatHistory { messages, more })])
+            }
+            ClientMsg::ActivityHistory { before, limit } => {
+                let (events, more) = self.activity_page(before, page_len(limit)).map_err(|e| internal(&e))?;
+                Ok(vec![Effect::Reply(ServerMsg::ActivityHistory { events, more })])
+            }
+            ClientMsg::Versions {} => Ok(vec![Effect::Reply(ServerMsg::Versions { versions: self.versions.clone() })]),
+            ClientMsg::SaveVersion { label } => {
+                editor()?;
+                let label = label.trim();
+                if label.is_empty() || label.chars().count() > 80 || label.chars().any(char::is_control) {
+                    return Err((ErrorCode::Malformed, "a version label is 1 to 80 characters".into()));
+                }
+                let mut out = self.save_version(label, doc).map_err(|e| internal(&e))?;
+                out.extend(self.record(ActivityKind::Version, Some(from.id), format!("saved version \"{label}\""))?);
+                Ok(out)
+            }
+            ClientMsg::RestoreVersion { id } => {
+                editor()?;
+                let Some(info) = self.versions.iter().find(|v| v.id == id).cloned() else {
+                    return Err((ErrorCode::UnknownMessage, format!("no version {id}")));
+                };
+                let data = match &self.store {
+                    Some(st) => blocking(|| st.version_data(&self.session, id)).map_err(|e| internal(&e))?,
+                    None => self.version_data.get(&id).cloned(),
+                };
+                let data = data.ok_or_else(|| (ErrorCode::UnknownMessage, format!("version {id} has no data")))?;
+                let old = SessionDoc::new();
+                old.apply_update(&data)
+                    .map_err(|e| (ErrorCode::Internal, format!("version {id} is unreadable: {e}")))?;
+                // Close any open burst first, so that the edits before the restore are a version too.
+                let mut out = self.flush(doc)?;
+                let Some(update) = doc.restore_from(&old) else {
+                    return Ok(out);
+                };
+                out.push(Effect::DocUpdate(update));
+                let summary = format!("restored version \"{}\" from {}", info.label, bandsync_core::chat::utc(info.at));
+                out.extend(self.record(ActivityKind::Version, Some(from.id), summary)?);
+                Ok(out)
+            }
+            _ => Err((ErrorCode::Internal, "not a journal message".into())),
+        }
+    }
+
+    /// Persists a changed message; if storage fails, the change is undone (`old` is the message
+    /// as it was, `None` for a new one) and the sender is told.
+    fn save_chat(&mut self, m: ChatMessage, old: Option<ChatMessage>) -> Result<Vec<Effect>, Refusal> {
+        if let Some(st) = &self.store {
+            if let Err(e) = blocking(|| st.put_chat(&self.session, &m)) {
+                self.chat.undo(m.id, old);
+                return Err(internal(&e));
+            }
+        }
+        Ok(vec![Effect::Broadcast(ServerMsg::Chat { message: m })])
+    }
+
+    /// Adds an activity event, persisted before it is broadcast.
+    pub fn record(
+        &mut self,
+        kind: ActivityKind,
+        by: Option<ParticipantId>,
+        summary: String,
+    ) -> Result<Vec<Effect>, Refusal> {
+        let event = ActivityEvent { id: self.last_activity + 1, at: wall_ms(), kind, by, summary };
+        match &self.store {
+            Some(st) => blocking(|| st.add_activity(&self.session, &event)).map_err(|e| internal(&e))?,
+            None => {
+                if self.activity.len() >= MEMORY_ACTIVITY {
+                    self.activity.drain(..MEMORY_ACTIVITY / 10);
+                }
+                self.activity.push(event.clone());
+            }
+        }
+        self.last_activity = event.id;
+        Ok(vec![Effect::Broadcast(ServerMsg::Activity { event })])
+    }
+
+    fn activity_page(&self, before: Option<u64>, limit: usize) -> Result<(Vec<ActivityEvent>, bool), StoreError> {
+        if let Some(st) = &self.store {
+            return blocking(|| st.activity(&self.session, before, limit));
+        }
+        let older: Vec<&ActivityEvent> = self.activity.iter().filter(|e| before.is_none_or(|b| e.id < b)).collect();
+        let more = older.len() > limit;
+        Ok((older[older.len().saturating_sub(limit)..].iter().map(|e| (*e).clone()).collect(), more))
+    }
+
+    fn save_version(&mut self, label: &str, doc: &SessionDoc) -> Result<Vec<Effect>, StoreError> {
+        let data = doc.encode_state();
+        let info = VersionInfo {
+            id: self.versions.last().map_or(1, |v| v.id + 1),
+            at: wall_ms(),
+            label: label.to_owned(),
+            size: data.len() as u64,
+        };
+        match &self.store {
+            Some(st) => blocking(|| st.add_version(&self.session, &info, &data))?,
+            None => {
+                if self.versions.len() >= MEMORY_VERSIONS {
+                    let gone = self.versions.remove(0);
+                    self.version_data.remove(&gone.id);
+                }
+                self.version_data.insert(info.id, data);
+            }
+        }
+        self.versions.push(info);
+        Ok(vec![Effect::Broadcast(ServerMsg::Versions { versions: self.versions.clone() })])
+    }
+
+    /// Notes that `who` (a name) is about to change the documents; call before applying.
+    pub fn editing(&mut self, who: String, doc: &SessionDoc) {
+        let now = Instant::now();
+        let b = self.burst.get_or_insert_with(|| Burst {
+            started: now,
+            last: now,
+            editors: BTreeSet::new(),
+            before: doc.summary(),
+        });
+        b.last = now;
+        b.editors.insert(who);
+    }
+
+    /// When the open burst of edits is due to be closed.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.burst.as_ref().map(|b| (b.last + self.edit_idle).min(b.started + EDIT_MAX))
+    }
+
+    /// Closes the open burst of edits, if any: one activity entry and one saved version.
+    pub fn flush(&mut self, doc: &SessionDoc) -> Result<Vec<Effect>, Refusal> {
+        let Some(b) = self.burst.take() else { return Ok(Vec::new()) };
+        let change = doc.summary().describe_change(&b.before);
+        if change.is_empty() {
+            return Ok(Vec::new());
+        }
+        let who: Vec<String> = b.editors.into_iter().collect();
+        let summary = format!("{} edited: {change}", who.join(", "));
+        let mut out = self.save_version(&summary, doc).map_err(|e| internal(&e))?;
+        out.extend(self.record(ActivityKind::Edit, None, summary)?);
+        Ok(out)
+    }
+}
+
+fn page_len(limit: Option<u32>) -> usize {
+    limit.map_or(50, |l| l as usize).clamp(1, MAX_PAGE)
+}
