@@ -223,14 +223,12 @@ impl SessionDoc {
         update_message(self.edit_raw(edit))
     }
 
-    /// Runs `edit` in one transaction and returns the raw v1 update it made.
+    /// Runs `edit` in one transaction and returns the raw v1 update it made: that transaction's
+    /// items and deletions only (a state-vector diff would carry the document's whole delete set).
     fn edit_raw(&self, edit: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
-        let before = self.state_vector();
-        {
-            let mut txn = self.doc.transact_mut();
-            edit(&mut txn);
-        }
-        self.doc.transact().encode_state_as_update_v1(&before)
+        let mut txn = self.doc.transact_mut();
+        edit(&mut txn);
+        txn.encode_update_v1()
     }
 
     /// Makes this document's content equal `version`'s, as one edit on top of the current state
