@@ -380,17 +380,42 @@ fn song_choice(song: bandsync_docs::Song) -> Result<SongChoice, (ErrorCode, Stri
     };
     let meter = match song.meter.trim() {
         "" => None,
-        m => {
-            let parsed =
-                m.split_once('/').and_then(|(b, u)| Some((b.trim().parse::<u8>().ok()?, u.trim().parse::<u8>().ok()?)));
-            let (beats, unit) = parsed.ok_or_else(|| {
-                (ErrorCode::InvalidMeter, format!("song {:?}: meter {m:?} is not like 7/8", song.title))
-            })?;
-            Some(
-                bandsync_core::Meter::new(beats, unit)
-                    .map_err(|e| (ErrorCode::InvalidMeter, format!("song {:?}: {e}", song.title)))?,
-            )
-        }
+        m => Some(parse_meter(m).map_err(|e| (ErrorCode::InvalidMeter, format!("song {:?}: {e}", song.title)))?),
     };
     Ok(SongChoice { id: Some(song.id), title: Some(song.title), tempo, meter })
+}
+
+/// A setlist meter: `7/8`, optionally with its accent grouping, `7/8 2+2+3`.
+fn parse_meter(m: &str) -> Result<bandsync_core::Meter, String> {
+    let bad = || format!("meter {m:?} is not like 7/8 or 7/8 2+2+3");
+    let (sig, groups) = match m.split_once(char::is_whitespace) {
+        Some((s, g)) => (s, Some(g.trim().trim_start_matches('(').trim_end_matches(')'))),
+        None => (m, None),
+    };
+    let (b, u) = sig.split_once('/').ok_or_else(bad)?;
+    let (beats, unit) = (b.trim().parse::<u8>().map_err(|_| bad())?, u.trim().parse::<u8>().map_err(|_| bad())?);
+    let meter = match groups {
+        None => bandsync_core::Meter::new(beats, unit),
+        Some(g) => {
+            let groups =
+                g.split('+').map(|x| x.trim().parse::<u8>()).collect::<Result<Vec<_>, _>>().map_err(|_| bad())?;
+            bandsync_core::Meter::with_groups(beats, unit, groups)
+        }
+    };
+    meter.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_meter;
+
+    #[test]
+    fn setlist_meters_parse_with_and_without_groups() {
+        assert_eq!(parse_meter("7/8").unwrap().groups.iter().sum::<u8>(), 7);
+        assert_eq!(parse_meter("7/8 3+2+2").unwrap().groups, vec![3, 2, 2]);
+        assert_eq!(parse_meter("7/8 (2+2+3)").unwrap().groups, vec![2, 2, 3]);
+        for bad in ["7", "7/", "x/8", "7/8 3+3", "7/7", "0/4", "7/8 a+b"] {
+            assert!(parse_meter(bad).is_err(), "{bad}");
+        }
+    }
 }
