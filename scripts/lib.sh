@@ -52,7 +52,29 @@ need_audio_test_tools() {
   need_apt pulseaudio pulseaudio-utils libasound2-plugins
 }
 
-# The phone-browser test drives Debian's Chromium headless; the mDNS test needs unshare and ip.
+# The phone-browser tests drive Debian's Chromium headless, directly and through chromedriver
+# (W3C WebDriver); the mDNS test needs unshare and ip.
 need_browser_and_net_test_tools() {
-  need_apt chromium util-linux iproute2
+  need_apt chromium chromium-driver util-linux iproute2
+}
+
+# Node 20.19 or later builds the web UI (Vite) and runs its tests and the stock Yjs client test.
+need_node() {
+  command -v node >/dev/null || need_apt nodejs
+  command -v npm >/dev/null || need_apt npm
+  local v
+  v="$(node -p 'process.versions.node')"
+  if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+    echo "BandSync's UI needs Node >= 20.19; this machine has $v. Install a newer nodejs package (NodeSource's Debian repository has one)." >&2
+    return 1
+  fi
+}
+
+# Installs the UI's and the node tests' packages exactly as locked, and builds the UI into ui/dist.
+build_ui() {
+  need_node
+  say "web UI: npm ci and build"
+  npm ci --prefix "$ROOT/ui" --no-audit --no-fund --loglevel=error
+  npm ci --prefix "$ROOT/tests/node" --no-audit --no-fund --loglevel=error
+  npm --prefix "$ROOT/ui" run build --silent
 }

@@ -7,6 +7,12 @@ need_browser_and_net_test_tools
 cd "$ROOT"
 start=$(date +%s)
 
+# The UI comes first: the host serves ui/dist to the browser tests, and the app embeds it.
+build_ui
+say "web UI: unit tests (vitest) and bundle size"
+npm --prefix ui test --silent
+npm --prefix ui run size --silent
+
 say "cargo fmt --check"
 cargo fmt --all --check
 

@@ -1,0 +1,206 @@
+//! The session as this member sees it: a pure reducer over server messages. A port of
+//! `crates/core/src/mirror.rs`, extended with the current song, chat, activity, versions and
+//! the leader's credentials. Every update returns a new object (the views compare by identity).
+
+import type {
+  ActivityEvent,
+  ChatMessage,
+  Participant,
+  RoomStats,
+  ServerMsg,
+  Snapshot,
+  Transport,
+  VersionInfo,
+} from '../bindings';
+import { isValidTransport } from './timeline';
+
+/** What a pending `chat_history` request was for; answers come back in request order. */
+export type ChatRequest = 'page' | 'search';
+
+export interface ChatSearch {
+  query: string;
+  results: ChatMessage[];
+  more: boolean;
+  /** Whether an answer is still awaited. */
+  pending: boolean;
+}
+
+export interface SessionState {
+  /** Our participant id, from the welcome. */
+  you: number;
+  /** Host clock epoch of the welcome. */
+  epoch: number;
+  session: string;
+  name: string;
+  /** Everyone, in join order. */
+  participants: Participant[];
+  stats: RoomStats;
+  transport: Transport;
+  /** The current song id (`snapshot.song`, `song_changed`). */
+  song: string | null;
+  /** Who chose the current song, when known. */
+  songBy: number | null;
+  /** The latest `credentials`: only a leader has them. */
+  credentials: { secret: string; pin: string | null } | null;
+  /** Chat messages loaded so far, by id. */
+  chat: ChatMessage[];
+  /** Whether older messages remain on the server. `null` until the first page came. */
+  chatMore: boolean | null;
+  chatRequests: ChatRequest[];
+  search: ChatSearch | null;
+  /** Activity events loaded so far, by id. */
+  activity: ActivityEvent[];
+  activityMore: boolean | null;
+  /** Saved versions, newest last, once asked for. */
+  versions: VersionInfo[] | null;
+}
+
+/** A fresh state from a welcome. */
+export function fromWelcome(you: number, epoch: number, snap: Snapshot, prev?: SessionState | null): SessionState {
+  // Chat, activity and versions survive a resume of the same session; they are re-fetched and
+  // merged, so nothing shown goes away during a reconnect.
+  const same = prev && prev.session === snap.session && prev.epoch === epoch;
+  return {
+    you,
+    epoch,
+    session: snap.session,
+    name: snap.name,
+    participants: snap.participants,
+    stats: recount(snap.participants),
+    transport: snap.transport,
+    song: snap.song ?? null,
+    songBy: null,
+    credentials: same ? prev.credentials : null,
+    chat: same ? prev.chat : [],
+    chatMore: same ? prev.chatMore : null,
+    chatRequests: [],
+    search: same && prev.search ? { ...prev.search, pending: false } : null,
+    activity: same ? prev.activity : [],
+    activityMore: same ? prev.activityMore : null,
+    versions: same ? prev.versions : null,
+  };
+}
+
+/** Counts and leader from the list, so they never disagree with it (as the Rust mirror does). */
+export function recount(ps: readonly Participant[]): RoomStats {
+  return {
+    members: ps.length,
+    online: ps.filter((p) => p.connection === 'online').length,
+    leader: ps.find((p) => p.role === 'leader')?.id ?? null,
+  };
+}
+
+/** Inserts or replaces items by id, keeping them sorted by id. */
+export function upsertById<T extends { id: number }>(list: readonly T[], items: readonly T[]): T[] {
+  if (items.length === 0) return list as T[];
+  const byId = new Map<number, T>();
+  for (const x of list) byId.set(x.id, x);
+  for (const x of items) byId.set(x.id, x);
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+/** Records that a `chat_history` request went out, so its answer lands in the right list. */
+export function chatRequested(s: SessionState, kind: ChatRequest, query?: string): SessionState {
+  const search =
+    kind === 'search' ? { query: query ?? '', results: [], more: false, pending: true } : s.search;
+  return { ...s, chatRequests: [...s.chatRequests, kind], search };
+}
+
+/** Closes the search view. */
+export function clearSearch(s: SessionState): SessionState {
+  return { ...s, search: null };
+}
+
+/**
+ * Applies one server message. Returns the same object when nothing changed. `welcome` is handled
+ * by [`fromWelcome`]; here it re-seeds the state the same way.
+ */
+export function apply(s: SessionState, msg: ServerMsg): SessionState {
+  switch (msg.type) {
+    case 'welcome':
+      return isValidTransport(msg.snapshot.transport) ? fromWelcome(msg.you, msg.epoch, msg.snapshot, s) : s;
+    case 'snapshot': {
+      const { type: _t, ...snap } = msg;
+      if (!isValidTransport(snap.transport)) return s;
+      return { ...fromWelcome(s.you, s.epoch, snap, s), chatRequests: s.chatRequests, search: s.search };
+    }
+    case 'participant_joined':
+    case 'participant_updated': {
+      const p = msg.participant;
+      const i = s.participants.findIndex((x) => x.id === p.id);
+      const participants = i < 0 ? [...s.participants, p] : s.participants.map((x) => (x.id === p.id ? p : x));
+      return { ...s, participants, stats: recount(participants) };
+    }
+    case 'participant_left': {
+      const participants = s.participants.filter((x) => x.id !== msg.id);
+      return { ...s, participants, stats: recount(participants) };
+    }
+    case 'transport':
+      // A schedule no session could make is dropped before anything divides by its tempo.
+      return isValidTransport(msg.transport) ? { ...s, transport: msg.transport } : s;
+    case 'credentials':
+      return { ...s, credentials: { secret: msg.secret, pin: msg.pin ?? null } };
+    case 'song_changed':
+      return { ...s, song: msg.song ?? null, songBy: msg.by ?? null };
+    case 'chat': {
+      const m = msg.message;
+      const search =
+        s.search && s.search.results.some((x) => x.id === m.id)
+          ? { ...s.search, results: m.deleted ? s.search.results.filter((x) => x.id !== m.id) : upsertById(s.search.results, [m]) }
+          : s.search;
+      return { ...s, chat: upsertById(s.chat, [m]), search };
+    }
+    case 'chat_history': {
+      const [kind, ...rest] = s.chatRequests.length > 0 ? s.chatRequests : (['page'] as ChatRequest[]);
+      if (kind === 'search' && s.search) {
+        return {
+          ...s,
+          chatRequests: rest,
+          search: { ...s.search, results: upsertById(s.search.results, msg.messages), more: msg.more, pending: false },
+        };
+      }
+      // A page older than what we hold says whether still older ones remain; the newest page
+      // (asked for after a welcome) says so only when we hold nothing older than it.
+      const oldestHeld = s.chat.length > 0 ? s.chat[0].id : Infinity;
+      const oldestGot = msg.messages.length > 0 ? msg.messages[0].id : Infinity;
+      const chatMore = oldestGot <= oldestHeld || s.chatMore === null ? msg.more : s.chatMore;
+      return { ...s, chatRequests: rest, chat: upsertById(s.chat, msg.messages), chatMore };
+    }
+    case 'activity':
+      return { ...s, activity: upsertById(s.activity, [msg.event]) };
+    case 'activity_history': {
+      const oldestHeld = s.activity.length > 0 ? s.activity[0].id : Infinity;
+      const oldestGot = msg.events.length > 0 ? msg.events[0].id : Infinity;
+      const activityMore = oldestGot <= oldestHeld || s.activityMore === null ? msg.more : s.activityMore;
+      return { ...s, activity: upsertById(s.activity, msg.events), activityMore };
+    }
+    case 'versions':
+      return { ...s, versions: [...msg.versions].sort((a, b) => a.id - b.id) };
+    case 'error': {
+      // A refused history request gets no answer of its own: forget it, or the next answer
+      // would land in the wrong list.
+      if (msg.about !== 'chat_history' || s.chatRequests.length === 0) return s;
+      const [kind, ...rest] = s.chatRequests;
+      const search = kind === 'search' && s.search ? { ...s.search, pending: false } : s.search;
+      return { ...s, chatRequests: rest, search };
+    }
+    default:
+      // room_stats follows from the list; pong, heartbeat and error change no state.
+      return s;
+  }
+}
+
+/** This member's participant entry. */
+export function me(s: SessionState): Participant | undefined {
+  return s.participants.find((p) => p.id === s.you);
+}
+
+/** Whether this member leads. */
+export function isLeader(s: SessionState): boolean {
+  return s.stats.leader === s.you;
+}
+
+/** Whether this member may edit the documents and chat. */
+export function canEdit(s: SessionState): boolean {
+  return me(s)?.access !== 'viewer';
+}

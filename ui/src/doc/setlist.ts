@@ -1,0 +1,147 @@
+//! The setlist and charts in the session's Y.Doc (PROTOCOL §12): `setlist` is a Y.Array of
+//! Y.Maps `{id, title, key, tempo, meter, notes}` in play order, `charts` a Y.Map from song id to
+//! Y.Text. Reading and every edit live here, each edit in one transaction.
+
+import * as Y from 'yjs';
+import type { Meter } from '../bindings';
+import { defaultGroups, parseMeter } from '../core/timeline';
+
+export interface Song {
+  id: string;
+  title: string;
+  key: string;
+  /** BPM; 0 when unset. */
+  tempo: number;
+  /** "7/8", or with an unusual accent grouping "7/8 3+2+2" (the host reads both, PROTOCOL §13.4). */
+  meter: string;
+  notes: string;
+}
+
+export const setlistOf = (doc: Y.Doc) => doc.getArray<Y.Map<unknown>>('setlist');
+export const chartsOf = (doc: Y.Doc) => doc.getMap<Y.Text>('charts');
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+export function readSong(m: Y.Map<unknown>): Song {
+  const t = m.get('tempo');
+  return {
+    id: str(m.get('id')),
+    title: str(m.get('title')),
+    key: str(m.get('key')),
+    tempo: typeof t === 'number' && Number.isFinite(t) ? t : Number(t) || 0,
+    meter: str(m.get('meter')),
+    notes: str(m.get('notes')),
+  };
+}
+
+/** The setlist in order. Entries that are not maps (no client writes them) are skipped. */
+export function readSetlist(doc: Y.Doc): Song[] {
+  return setlistOf(doc)
+    .toArray()
+    .filter((m): m is Y.Map<unknown> => m instanceof Y.Map)
+    .map(readSong);
+}
+
+/** A random song id: 12 characters, so that two members never make the same one. */
+export function newSongId(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+}
+
+function songMap(s: Song): Y.Map<unknown> {
+  const m = new Y.Map<unknown>();
+  m.set('id', s.id);
+  m.set('title', s.title);
+  m.set('key', s.key);
+  m.set('tempo', s.tempo);
+  m.set('meter', s.meter);
+  m.set('notes', s.notes);
+  return m;
+}
+
+/** Appends a song and creates its chart (only the creator of a song ever creates its Y.Text). */
+export function addSong(doc: Y.Doc, s: Song, chart = ''): void {
+  doc.transact(() => {
+    setlistOf(doc).push([songMap(s)]);
+    if (!chartsOf(doc).has(s.id)) chartsOf(doc).set(s.id, new Y.Text(chart));
+  });
+}
+
+function indexOf(doc: Y.Doc, id: string): number {
+  return setlistOf(doc)
+    .toArray()
+    .findIndex((m) => m instanceof Y.Map && m.get('id') === id);
+}
+
+/** Changes some fields of a song; only the fields that differ are written. */
+export function updateSong(doc: Y.Doc, id: string, fields: Partial<Omit<Song, 'id'>>): void {
+  const i = indexOf(doc, id);
+  if (i < 0) return;
+  const m = setlistOf(doc).get(i);
+  doc.transact(() => {
+    for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
+  });
+}
+
+/**
+ * Moves a song to position `to` (after removal). A Y.Array has no move: the entry is removed and
+ * a copy inserted, with the same id, so the chart stays attached.
+ */
+export function moveSong(doc: Y.Doc, id: string, to: number): void {
+  const arr = setlistOf(doc);
+  const from = indexOf(doc, id);
+  if (from < 0) return;
+  const target = Math.max(0, Math.min(arr.length - 1, to));
+  if (target === from) return;
+  doc.transact(() => {
+    const s = readSong(arr.get(from));
+    arr.delete(from, 1);
+    arr.insert(target, [songMap(s)]);
+  });
+}
+
+/** Removes a song and its chart. A saved version brings both back. */
+export function deleteSong(doc: Y.Doc, id: string): void {
+  doc.transact(() => {
+    const i = indexOf(doc, id);
+    if (i >= 0) setlistOf(doc).delete(i, 1);
+    chartsOf(doc).delete(id);
+  });
+}
+
+/** The chart text of a song, creating an empty one when a song has none (older documents). */
+export function chartText(doc: Y.Doc, id: string, create: boolean): Y.Text | null {
+  const charts = chartsOf(doc);
+  const t = charts.get(id);
+  if (t instanceof Y.Text) return t;
+  if (!create) return null;
+  const fresh = new Y.Text('');
+  charts.set(id, fresh);
+  return fresh;
+}
+
+/** A song's meter as the protocol's `Meter`, or `null` when it has none or it is not valid. */
+export function songMeter(s: Pick<Song, 'meter'>): Meter | null {
+  return parseMeter(s.meter);
+}
+
+/** Whether a meter's grouping is the usual one, which the host applies by itself. */
+export function usualGroups(m: Meter): boolean {
+  const def = defaultGroups(m.beats, m.unit);
+  return def.length === m.groups.length && def.every((g, i) => g === m.groups[i]);
+}
+
+/** A meter as the setlist stores it: "7/8", with the grouping only when unusual ("7/8 3+2+2"). */
+export function meterFields(m: Meter): { meter: string } {
+  return { meter: usualGroups(m) ? `${m.beats}/${m.unit}` : `${m.beats}/${m.unit} ${m.groups.join('+')}` };
+}
+
+/** A song's meter for people: "7/8" or "7/8 (3+2+2)". */
+export function meterLabel(s: Pick<Song, 'meter'>): string {
+  const m = parseMeter(s.meter);
+  return m && !usualGroups(m) ? `${m.beats}/${m.unit} (${m.groups.join('+')})` : s.meter;
+}

@@ -1,0 +1,128 @@
+//! Personal settings, kept in localStorage: who you are, how the click sounds, how charts look.
+//! None of this is shared with the band.
+
+import type { ClickSound } from '../audio/sounds';
+
+export interface Levels {
+  downbeat: number;
+  group: number;
+  beat: number;
+  sub: number;
+}
+
+export interface Settings {
+  name: string;
+  instrument: string;
+  /** Dark, high-contrast stage look. */
+  stage: boolean;
+  /** Click sound on (browser: Web Audio; Tauri: the app's audio engine). */
+  sound: boolean;
+  /** Silence without stopping (the visual beat goes on). */
+  mute: boolean;
+  volume: number;
+  levels: Levels;
+  /** Clicks per beat, 1 to 8 (local only). */
+  subdivision: number;
+  /** Extra output latency to compensate, ms (positive: clicks start earlier). */
+  latencyMs: number;
+  clickSound: ClickSound;
+  channel: 'left' | 'right' | 'both';
+  /** Visual beat only: no audio at all. */
+  visualOnly: boolean;
+  /** Tauri: an output device name; `null` for the default. */
+  device: string | null;
+  keepAwake: boolean;
+  /** Chart font size, px. */
+  fontSize: number;
+  /** Display-only transpose, semitones. */
+  transpose: number;
+  autoScroll: boolean;
+  barsPerLine: number;
+  /** Default count-in bars for play. */
+  countIn: number;
+  /** Large flash on the downbeat across the whole beat panel. */
+  flash: boolean;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  name: '',
+  instrument: '',
+  stage: true,
+  sound: true,
+  mute: false,
+  volume: 0.8,
+  levels: { downbeat: 1, group: 0.8, beat: 0.6, sub: 0.35 },
+  subdivision: 1,
+  latencyMs: 0,
+  clickSound: 'classic',
+  channel: 'both',
+  visualOnly: false,
+  device: null,
+  keepAwake: true,
+  fontSize: 18,
+  transpose: 0,
+  autoScroll: false,
+  barsPerLine: 2,
+  countIn: 1,
+  flash: true,
+};
+
+const KEY = 'bandsync.settings';
+
+export function loadSettings(storage: Pick<Storage, 'getItem'> | null = globalThis.localStorage ?? null): Settings {
+  try {
+    const raw = storage?.getItem(KEY);
+    if (!raw) return { ...DEFAULT_SETTINGS };
+    const s = JSON.parse(raw) as Partial<Settings>;
+    return { ...DEFAULT_SETTINGS, ...s, levels: { ...DEFAULT_SETTINGS.levels, ...(s.levels ?? {}) } };
+  } catch {
+    return { ...DEFAULT_SETTINGS };
+  }
+}
+
+export function saveSettings(s: Settings, storage: Pick<Storage, 'setItem'> | null = globalThis.localStorage ?? null): void {
+  try {
+    storage?.setItem(KEY, JSON.stringify(s));
+  } catch {
+    // Private mode or a full quota: settings then last for this page only.
+  }
+}
+
+/** A session joined before, for the home screen. The secret is kept so the link works again. */
+export interface RecentSession {
+  link: string;
+  name: string;
+  session: string;
+  at: number;
+}
+
+const RECENT_KEY = 'bandsync.recent';
+
+export function loadRecent(): RecentSession[] {
+  try {
+    const r = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]') as RecentSession[];
+    return Array.isArray(r) ? r : [];
+  } catch {
+    return [];
+  }
+}
+
+export function rememberSession(r: RecentSession): RecentSession[] {
+  const list = [r, ...loadRecent().filter((x) => x.session !== r.session || x.link !== r.link)].slice(0, 8);
+  try {
+    localStorage.setItem(RECENT_KEY, JSON.stringify(list));
+  } catch {
+    // ignore
+  }
+  return list;
+}
+
+export function forgetSession(link: string): RecentSession[] {
+  const list = loadRecent().filter((x) => x.link !== link);
+  try {
+    localStorage.setItem(RECENT_KEY, JSON.stringify(list));
+  } catch {
+    // ignore
+  }
+  return list;
+}

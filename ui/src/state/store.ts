@@ -1,0 +1,46 @@
+//! A tiny observable store and the Preact hook that reads from it. Views subscribe to the slice
+//! they show and re-render only when that slice changes (by identity).
+
+import { useEffect, useState } from 'preact/hooks';
+
+export class Store<S> {
+  private listeners = new Set<() => void>();
+
+  constructor(private state: S) {}
+
+  get(): S {
+    return this.state;
+  }
+
+  set(patch: Partial<S> | ((s: S) => Partial<S>)): void {
+    const p = typeof patch === 'function' ? patch(this.state) : patch;
+    let changed = false;
+    for (const k of Object.keys(p) as (keyof S)[]) {
+      if (this.state[k] !== p[k]) {
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) return;
+    this.state = { ...this.state, ...p };
+    for (const l of [...this.listeners]) l();
+  }
+
+  subscribe(l: () => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+}
+
+/** The selected slice of a store; re-renders when it changes. */
+export function useStore<S, T>(store: Store<S>, select: (s: S) => T): T {
+  const [value, setValue] = useState(() => select(store.get()));
+  useEffect(() => {
+    const check = () => setValue(() => select(store.get()));
+    check();
+    return store.subscribe(check);
+    // The selector is expected to be stable in what it selects.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [store]);
+  return value;
+}

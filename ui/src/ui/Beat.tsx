@@ -1,0 +1,211 @@
+//! The big visual beat. A requestAnimationFrame loop reads host time through the clock estimate
+//! and updates the DOM directly (no re-render per frame): the current beat in the bar, the bar
+//! number, the count-in. In the Tauri app it shows the beats the audio engine sends, at the
+//! moment they sound; without them it follows the transport, like the browser.
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Meter, Transport } from '../bindings';
+import { accentOf, beatPosition, formatMeter, latest, segmentAt } from '../core/timeline';
+import { bpmText, ms, useApp, useAppState } from './ctx';
+
+interface Shown {
+  beat: number;
+  bar: number;
+  playing: boolean;
+  countIn: boolean;
+  countInLeft: number;
+  meter: Meter;
+  tempo: number;
+}
+
+const sameMeter = (a: Meter, b: Meter) => a.beats === b.beats && a.unit === b.unit && a.groups.join() === b.groups.join();
+
+export function BeatView() {
+  const app = useApp();
+  const transport = useAppState((s) => s.session?.transport ?? null);
+  const clock = useAppState((s) => s.clock);
+  const flash = useAppState((s) => s.settings.flash);
+  const runtime = useAppState((s) => s.runtime);
+  const rootRef = useRef<HTMLDivElement>(null);
+  const bigRef = useRef<HTMLDivElement>(null);
+  const barRef = useRef<HTMLSpanElement>(null);
+  const labelRef = useRef<HTMLSpanElement>(null);
+  const cellsRef = useRef<HTMLDivElement>(null);
+  const trRef = useRef<Transport | null>(transport);
+  trRef.current = transport;
+  const [meter, setMeter] = useState<Meter | null>(null);
+  const [tempo, setTempo] = useState<number | null>(null);
+  const meterRef = useRef<Meter | null>(null);
+  const tempoRef = useRef<number | null>(null);
+
+  useEffect(() => {
+    let raf = 0;
+    let last = '';
+    const frame = () => {
+      raf = requestAnimationFrame(frame);
+      const tr = trRef.current;
+      const root = rootRef.current;
+      if (!tr || !root) return;
+      const shown = current(app, tr, runtime);
+      if (!shown) return;
+      if (!meterRef.current || !sameMeter(meterRef.current, shown.meter)) {
+        meterRef.current = shown.meter;
+        setMeter(shown.meter);
+      }
+      if (tempoRef.current !== shown.tempo) {
+        tempoRef.current = shown.tempo;
+        setTempo(shown.tempo);
+      }
+      const key = `${shown.playing}|${shown.bar}|${shown.beat}|${shown.countIn}`;
+      if (key === last) return;
+      last = key;
+      root.dataset.beat = String(shown.beat);
+      root.dataset.bar = String(shown.bar);
+      root.dataset.playing = String(shown.playing);
+      root.dataset.countIn = String(shown.countIn);
+      const accent = shown.playing ? accentOf(shown.meter, shown.beat) : 'none';
+      root.dataset.accent = accent;
+      if (bigRef.current) bigRef.current.textContent = shown.playing ? String(shown.beat + 1) : '–';
+      if (barRef.current) {
+        barRef.current.textContent = shown.countIn
+          ? shown.countInLeft <= 1
+            ? 'count-in · last bar'
+            : `count-in · ${shown.countInLeft} bars`
+          : shown.playing || shown.bar > 0
+            ? `bar ${shown.bar + 1}`
+            : 'stopped';
+      }
+      if (labelRef.current) labelRef.current.textContent = shown.playing ? (shown.countIn ? 'Count-in' : 'Playing') : 'Stopped';
+      const cells = cellsRef.current?.children;
+      if (cells) {
+        for (let i = 0; i < cells.length; i++) cells[i].classList.toggle('on', shown.playing && i === shown.beat);
+      }
+      if (flash && shown.playing && shown.beat === 0) {
+        root.classList.remove('flash');
+        void root.offsetWidth; // restart the animation
+        root.classList.add('flash');
+      }
+    };
+    raf = requestAnimationFrame(frame);
+    return () => cancelAnimationFrame(raf);
+  }, [app, flash, runtime]);
+
+  const pending = transport && transport.segments.length > 1 ? latest(transport) : null;
+  const now = app.backend?.hostNow() ?? null;
+  const pendingText =
+    pending && now !== null && pending.at > now
+      ? `${pending.playing ? '' : 'stop · '}${bpmText(pending.timeline.tempo)} BPM ${formatMeter(pending.meter)} on the next bar`
+      : null;
+
+  return (
+    <section class="beat-panel" aria-label="Beat">
+      <div ref={rootRef} class="beat" data-testid="beat" data-beat="0" data-bar="0" data-playing="false">
+        <div class="beat-top">
+          <span ref={labelRef} class="beat-state">
+            Stopped
+          </span>
+          <span class="beat-tempo" data-testid="tempo-display">
+            {tempo !== null ? `${bpmText(tempo)} BPM` : ''} {meter ? formatMeter(meter) : ''}
+          </span>
+        </div>
+        <div ref={bigRef} class="beat-big" aria-live="off">
+          –
+        </div>
+        <div ref={cellsRef} class="beat-cells">
+          {meter &&
+            Array.from({ length: meter.beats }, (_, i) => {
+              const a = accentOf(meter, i);
+              return <span key={i} class={`cell ${a}`} />;
+            })}
+        </div>
+        <div class="beat-bottom">
+          <span ref={barRef} class="beat-bar">
+            stopped
+          </span>
+          <span class={`sync ${clock?.synced ? 'ok' : 'warn'}`} data-testid="sync-state">
+            {clock ? (clock.synced ? `synced ±${ms(clock.error_us)}` : `syncing… ±${ms(clock.error_us)}`) : 'no clock yet'}
+          </span>
+        </div>
+        {pendingText && <div class="beat-pending">→ {pendingText}</div>}
+      </div>
+    </section>
+  );
+}
+
+/** What to show now: from the engine's beats (Tauri) when they flow, else from the transport. */
+export function current(app: ReturnType<typeof useApp>, tr: Transport, runtime: string): Shown | null {
+  const b = app.backend;
+  if (!b) return null;
+  const host = b.hostNow();
+  const perfNow = performance.now();
+  if (runtime === 'tauri' && app.beats.length > 0) {
+    // The newest beat (not a subdivision) that has sounded.
+    let hit = null;
+    for (let i = app.beats.length - 1; i >= 0; i--) {
+      const e = app.beats[i];
+      if (e.subdivision) continue;
+      const at = b.hostToPerf(e.at) ?? e.arrivedPerf + e.lead / 1000;
+      if (at <= perfNow) {
+        hit = { e, at };
+        break;
+      }
+    }
+    const seg = host !== null ? segmentAt(tr, host) : tr.segments[0];
+    const beatMs = 60_000_000 / seg.timeline.tempo;
+    if (hit && perfNow - hit.at < beatMs * 2 + 50) {
+      return {
+        beat: hit.e.beat,
+        bar: hit.e.bar,
+        playing: true,
+        countIn: hit.e.countIn,
+        countInLeft: hit.e.countIn ? -hit.e.bar : 0,
+        meter: seg.meter,
+        tempo: seg.timeline.tempo,
+      };
+    }
+  }
+  if (host === null) {
+    const s = tr.segments[0];
+    return { beat: 0, bar: 0, playing: false, countIn: false, countInLeft: 0, meter: s.meter, tempo: s.timeline.tempo };
+  }
+  const p = beatPosition(tr, Math.round(host));
+  return {
+    beat: p.beatInBar,
+    bar: p.bar,
+    playing: p.playing,
+    countIn: p.countIn,
+    countInLeft: p.countInBarsLeft,
+    meter: p.segment.meter,
+    tempo: p.segment.timeline.tempo,
+  };
+}
+
+/** A small beat for the top bar, so the beat stays in sight while reading a chart. */
+export function MiniBeat() {
+  const app = useApp();
+  const transport = useAppState((s) => s.session?.transport ?? null);
+  const runtime = useAppState((s) => s.runtime);
+  const ref = useRef<HTMLSpanElement>(null);
+  const trRef = useRef<Transport | null>(transport);
+  trRef.current = transport;
+  useEffect(() => {
+    let raf = 0;
+    let last = '';
+    const frame = () => {
+      raf = requestAnimationFrame(frame);
+      const tr = trRef.current;
+      const el = ref.current;
+      if (!tr || !el) return;
+      const s = current(app, tr, runtime);
+      if (!s) return;
+      const text = !s.playing ? '■' : s.countIn ? `in ${s.beat + 1}` : `${s.bar + 1}.${s.beat + 1}`;
+      if (text === last) return;
+      last = text;
+      el.textContent = text;
+      el.dataset.accent = s.playing ? accentOf(s.meter, s.beat) : 'none';
+    };
+    raf = requestAnimationFrame(frame);
+    return () => cancelAnimationFrame(raf);
+  }, [app, runtime]);
+  return <span ref={ref} class="mini-beat" aria-hidden="true" />;
+}

@@ -1,0 +1,271 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Meter } from '../bindings';
+import { isLeader } from '../core/session';
+import { TapTempo } from '../core/tap';
+import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, positionAt } from '../core/timeline';
+import { bpmText, useApp, useAppState } from './ctx';
+
+/** Meters a band reaches for, with their usual groupings. */
+const PRESETS: { label: string; beats: number; unit: number; groups: number[] }[] = [
+  { label: '4/4', beats: 4, unit: 4, groups: [4] },
+  { label: '3/4', beats: 3, unit: 4, groups: [3] },
+  { label: '2/4', beats: 2, unit: 4, groups: [2] },
+  { label: '5/4', beats: 5, unit: 4, groups: [5] },
+  { label: '6/8 (3+3)', beats: 6, unit: 8, groups: [3, 3] },
+  { label: '9/8 (3+3+3)', beats: 9, unit: 8, groups: [3, 3, 3] },
+  { label: '9/8 (2+2+2+3)', beats: 9, unit: 8, groups: [2, 2, 2, 3] },
+  { label: '12/8 (3+3+3+3)', beats: 12, unit: 8, groups: [3, 3, 3, 3] },
+  { label: '5/8 (3+2)', beats: 5, unit: 8, groups: [3, 2] },
+  { label: '5/8 (2+3)', beats: 5, unit: 8, groups: [2, 3] },
+  { label: '7/8 (2+2+3)', beats: 7, unit: 8, groups: [2, 2, 3] },
+  { label: '7/8 (3+2+2)', beats: 7, unit: 8, groups: [3, 2, 2] },
+  { label: '7/8 (2+3+2)', beats: 7, unit: 8, groups: [2, 3, 2] },
+  { label: '11/8 (3+3+3+2)', beats: 11, unit: 8, groups: [3, 3, 3, 2] },
+];
+
+export function LeaderControls() {
+  const app = useApp();
+  const session = useAppState((s) => s.session);
+  const countIn = useAppState((s) => s.settings.countIn);
+  const online = useAppState((s) => s.connection?.state === 'online');
+  const tap = useMemo(() => new TapTempo(), []);
+  const [taps, setTaps] = useState(0);
+  const last = session ? latest(session.transport) : null;
+  const tempo = last ? last.timeline.tempo : 120_000;
+  const [draft, setDraft] = useState(bpmText(tempo));
+  const inputRef = useRef<HTMLInputElement>(null);
+  const [beats, setBeats] = useState(4);
+  const [unit, setUnit] = useState(4);
+  const [groups, setGroups] = useState('4');
+  const [bar, setBar] = useState('1');
+
+  // Follow the band's tempo unless the leader is typing.
+  useEffect(() => {
+    if (document.activeElement !== inputRef.current) setDraft(bpmText(tempo));
+  }, [tempo]);
+  useEffect(() => {
+    if (!last) return;
+    setBeats(last.meter.beats);
+    setUnit(last.meter.unit);
+    setGroups(last.meter.groups.join('+'));
+  }, [last?.meter.beats, last?.meter.unit, last?.meter.groups.join()]);
+
+  if (!session || !last) return null;
+  const lead = isLeader(session);
+  const leader = session.participants.find((p) => p.id === session.stats.leader);
+  const disabled = !lead || !online;
+  const bpm = Number(draft.replace(',', '.'));
+  const bpmOk = Number.isFinite(bpm) && bpm >= MIN_BPM && bpm <= MAX_BPM;
+  const groupList = groups
+    .split(/[+\s,]+/)
+    .filter(Boolean)
+    .map(Number);
+  const meterProblem = meterError(beats, unit, groupList);
+  const hostNow = app.backend?.hostNow();
+  const position = hostNow !== null && hostNow !== undefined ? positionAt(session.transport, Math.round(hostNow)) : last.timeline.beat_origin;
+
+  const applyTempo = (v = bpm) => {
+    if (!(Number.isFinite(v) && v >= MIN_BPM && v <= MAX_BPM)) {
+      app.toast(`Tempo must be ${MIN_BPM} to ${MAX_BPM} BPM`);
+      return;
+    }
+    void app.send({ type: 'tempo', bpm: Math.round(v * 1000) / 1000 });
+  };
+  const nudge = (d: number) => {
+    const v = Math.min(MAX_BPM, Math.max(MIN_BPM, Math.round(((bpmOk ? bpm : tempo / 1000) + d) * 10) / 10));
+    setDraft(String(v));
+    applyTempo(v);
+  };
+  const onTap = () => {
+    const v = tap.tap(performance.now());
+    setTaps(tap.count());
+    if (v !== null && v >= MIN_BPM && v <= MAX_BPM) setDraft(String(v));
+  };
+  const applyMeter = (m?: Meter) => {
+    const mm: Meter = m ?? { beats, unit, groups: groupList };
+    const err = meterError(mm.beats, mm.unit, mm.groups);
+    if (err) {
+      app.toast(`Meter: ${err}`);
+      return;
+    }
+    void app.send({ type: 'meter', beats: mm.beats, unit: mm.unit, groups: mm.groups });
+  };
+
+  return (
+    <section class={`card leader ${lead ? '' : 'locked'}`} id="lead" aria-label="Leader controls">
+      <h2>
+        Transport{' '}
+        <span class="muted small">
+          {lead ? 'you lead' : leader ? `${leader.name} leads` : 'nobody leads'}
+        </span>
+      </h2>
+      <div class="row wrap lead-roles">
+        {!lead && (
+          <button class="primary" data-testid="claim" disabled={!online || session.stats.leader !== null} onClick={() => void app.send({ type: 'claim' })}>
+            Claim leadership
+          </button>
+        )}
+        {lead && (
+          <>
+            <button data-testid="release" onClick={() => void app.send({ type: 'release' })}>
+              Release leadership
+            </button>
+            <label class="field inline">
+              <span>Hand over to</span>
+              <select
+                data-testid="handover-select"
+                value=""
+                onChange={(e) => {
+                  const to = Number((e.target as HTMLSelectElement).value);
+                  if (to) void app.send({ type: 'handover', to });
+                }}
+              >
+                <option value="">choose…</option>
+                {session.participants
+                  .filter((p) => p.id !== session.you && p.connection === 'online')
+                  .map((p) => (
+                    <option key={p.id} value={p.id}>
+                      {p.name}
+                    </option>
+                  ))}
+              </select>
+            </label>
+          </>
+        )}
+      </div>
+
+      <fieldset disabled={disabled} class="lead-controls">
+        <div class="row wrap transport-row">
+          <label class="field inline">
+            <span>Count-in</span>
+            <select
+              data-testid="count-in"
+              value={countIn}
+              onChange={(e) => app.setSettings({ countIn: Number((e.target as HTMLSelectElement).value) })}
+            >
+              {[0, 1, 2, 3, 4, 8].map((n) => (
+                <option key={n} value={n}>
+                  {n === 0 ? 'none' : `${n} bar${n > 1 ? 's' : ''}`}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button class="primary big play" data-testid="play" onClick={() => void app.send({ type: 'play', count_in: countIn })}>
+            ▶ Play
+          </button>
+          <button class="big stop" data-testid="stop" onClick={() => void app.send({ type: 'stop' })}>
+            ■ Stop
+          </button>
+        </div>
+
+        <div class="row wrap tempo-row">
+          <button class="square" aria-label="5 BPM slower" onClick={() => nudge(-5)}>
+            −5
+          </button>
+          <button class="square" aria-label="1 BPM slower" data-testid="tempo-minus" onClick={() => nudge(-1)}>
+            −1
+          </button>
+          <label class="field tempo-field">
+            <span>BPM</span>
+            <input
+              ref={inputRef}
+              data-testid="tempo-input"
+              inputMode="decimal"
+              value={draft}
+              aria-invalid={!bpmOk}
+              onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') applyTempo();
+              }}
+            />
+          </label>
+          <button class="square" aria-label="1 BPM faster" data-testid="tempo-plus" onClick={() => nudge(1)}>
+            +1
+          </button>
+          <button class="square" aria-label="5 BPM faster" onClick={() => nudge(5)}>
+            +5
+          </button>
+          <button class="primary" data-testid="tempo-apply" disabled={!bpmOk} onClick={() => applyTempo()}>
+            Set tempo
+          </button>
+          <button class="tap" data-testid="tap-tempo" onPointerDown={(e) => { e.preventDefault(); onTap(); }} onKeyDown={(e) => { if (e.key === ' ' || e.key === 'Enter') { e.preventDefault(); onTap(); } }}>
+            TAP{taps > 1 ? ` ×${taps}` : ''}
+          </button>
+        </div>
+
+        <div class="row wrap meter-row">
+          <label class="field inline">
+            <span>Meter</span>
+            <select
+              data-testid="meter-preset"
+              value=""
+              onChange={(e) => {
+                const p = PRESETS[Number((e.target as HTMLSelectElement).value)];
+                if (p) applyMeter({ beats: p.beats, unit: p.unit, groups: p.groups });
+              }}
+            >
+              <option value="">{formatMeter(last.meter)}</option>
+              {PRESETS.map((p, i) => (
+                <option key={p.label} value={i}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label class="field tiny">
+            <span>Beats</span>
+            <input
+              data-testid="meter-beats"
+              type="number"
+              min={1}
+              max={32}
+              value={beats}
+              onInput={(e) => {
+                const b = Number((e.target as HTMLInputElement).value);
+                setBeats(b);
+                if (b >= 1 && b <= 32) setGroups(defaultGroups(b, unit).join('+'));
+              }}
+            />
+          </label>
+          <label class="field tiny">
+            <span>Unit</span>
+            <select
+              data-testid="meter-unit"
+              value={unit}
+              onChange={(e) => {
+                const u = Number((e.target as HTMLSelectElement).value);
+                setUnit(u);
+                setGroups(defaultGroups(beats, u).join('+'));
+              }}
+            >
+              {[1, 2, 4, 8, 16, 32].map((u) => (
+                <option key={u} value={u}>
+                  {u}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label class="field small-field">
+            <span>Groups</span>
+            <input data-testid="meter-groups" value={groups} onInput={(e) => setGroups((e.target as HTMLInputElement).value)} placeholder="2+2+3" />
+          </label>
+          <button data-testid="meter-apply" disabled={meterProblem !== null} title={meterProblem ?? ''} onClick={() => applyMeter()}>
+            Set meter
+          </button>
+        </div>
+
+        <div class="row wrap seek-row">
+          <label class="field tiny">
+            <span>Bar</span>
+            <input data-testid="seek-bar" type="number" min={1} value={bar} onInput={(e) => setBar((e.target as HTMLInputElement).value)} />
+          </label>
+          <button data-testid="seek" disabled={!(Number(bar) >= 1)} onClick={() => app.seekBar(Number(bar))}>
+            Go to bar
+          </button>
+          <button onClick={() => app.seekBar(1)}>To the start</button>
+          <span class="muted small">position {(position / 1_000_000).toFixed(2)} beats</span>
+        </div>
+      </fieldset>
+    </section>
+  );
+}

@@ -1,0 +1,188 @@
+import { useState } from 'preact/hooks';
+import { Activity, History } from './Activity';
+import { BeatView, MiniBeat } from './Beat';
+import { Chart } from './Chart';
+import { Chat } from './Chat';
+import { ms, useApp, useAppState } from './ctx';
+import { LeaderControls } from './Leader';
+import { Participants } from './Participants';
+import { QrPanel } from './QrPanel';
+import { SettingsPanel } from './Settings';
+import { Setlist } from './Setlist';
+
+function ConnectionBadge() {
+  const c = useAppState((s) => s.connection);
+  const state = c?.state ?? 'connecting';
+  return (
+    <span class={`conn ${state}`} data-testid="connection-state" data-state={state} title={c?.detail ?? ''}>
+      {state}
+    </span>
+  );
+}
+
+/** The click's on-switch and state. Browsers play sound only after a tap. */
+function SoundStrip() {
+  const app = useApp();
+  const runtime = useAppState((s) => s.runtime);
+  const running = useAppState((s) => s.soundRunning);
+  const settings = useAppState((s) => s.settings);
+  const audio = useAppState((s) => s.audio);
+  const wanted = settings.sound && !settings.visualOnly;
+  if (runtime === 'tauri') {
+    return (
+      <div class="sound-strip row wrap" data-testid="sound-strip">
+        <span class={`small ${audio?.active ? 'ok' : 'warn'}`}>
+          {!wanted ? 'visual only' : audio?.active ? `♪ ${audio.device ?? 'output'} · ${audio.output_latency_ms.toFixed(0)} ms · ${audio.underruns} underruns` : audio?.error ?? 'audio starting…'}
+        </span>
+        <button class="small-btn" onClick={() => app.setSettings({ mute: !settings.mute })}>
+          {settings.mute ? 'Unmute' : 'Mute'}
+        </button>
+      </div>
+    );
+  }
+  const stats = running ? app.player?.stats() : null;
+  return (
+    <div class="sound-strip row wrap" data-testid="sound-strip">
+      {!running ? (
+        <button class="primary big enable" data-testid="enable-sound" onClick={() => void app.enableSound()}>
+          Tap to enable sound
+        </button>
+      ) : (
+        <>
+          <span class="small ok">♪ sound on{stats?.latencyMs != null ? ` · output ${stats.latencyMs.toFixed(0)} ms` : ''}</span>
+          <button class="small-btn" data-testid="mute-toggle" onClick={() => app.setSettings({ mute: !settings.mute })}>
+            {settings.mute ? 'Unmute' : 'Mute'}
+          </button>
+          <button class="small-btn" data-testid="sound-off" onClick={() => app.setSettings({ sound: false })}>
+            Sound off
+          </button>
+        </>
+      )}
+      <label class="field inline">
+        <span>Vol</span>
+        <input type="range" min={0} max={1} step={0.01} value={settings.volume} onInput={(e) => app.setSettings({ volume: Number((e.target as HTMLInputElement).value) })} />
+      </label>
+      <label class="field inline">
+        <span>Sub</span>
+        <select value={settings.subdivision} onChange={(e) => app.setSettings({ subdivision: Number((e.target as HTMLSelectElement).value) })}>
+          {[1, 2, 3, 4, 6, 8].map((n) => (
+            <option key={n} value={n}>
+              {n === 1 ? '—' : `×${n}`}
+            </option>
+          ))}
+        </select>
+      </label>
+    </div>
+  );
+}
+
+function RefusalPanel() {
+  const app = useApp();
+  const refusal = useAppState((s) => s.refusal);
+  const [pin, setPin] = useState('');
+  if (!refusal) return null;
+  return (
+    <section class="card refusal" role="alert" data-testid="refusal" data-code={refusal.code}>
+      <h2>Could not join</h2>
+      <p>{refusal.message}</p>
+      {refusal.pinHelps && (
+        <form
+          class="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (/^\d{4,8}$/.test(pin)) void app.retryWithPin(pin);
+            else app.toast('A PIN is 4 to 8 digits');
+          }}
+        >
+          <input data-testid="refusal-pin" inputMode="numeric" maxLength={8} placeholder="PIN" value={pin} onInput={(e) => setPin((e.target as HTMLInputElement).value.replace(/\D/g, ''))} />
+          <button type="submit" class="primary" data-testid="refusal-retry">
+            Join with PIN
+          </button>
+        </form>
+      )}
+      <button onClick={() => void app.leave()}>Back</button>
+    </section>
+  );
+}
+
+export function Session() {
+  const app = useApp();
+  const session = useAppState((s) => s.session);
+  const connection = useAppState((s) => s.connection);
+  const clock = useAppState((s) => s.clock);
+  const refusal = useAppState((s) => s.refusal);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  // The leader's controls come first for the leader; a follower reads the chart first.
+  const leading = session !== null && session.stats.leader === session.you;
+  const lost = connection?.state === 'lost' || (connection?.state === 'connecting' && session !== null);
+
+  return (
+    <div class="session">
+      <header class="topbar">
+        <div class="grow title">
+          <strong data-testid="session-name">{session?.name ?? 'Joining…'}</strong>
+          <span class="muted small"> {session ? session.session : ''}</span>
+        </div>
+        {session && <MiniBeat />}
+        <ConnectionBadge />
+        <span class="muted small clock-info" title="Round trip and clock error">
+          {clock ? `rtt ${ms(clock.rtt_us)}` : ''}
+        </span>
+        <button class="ghost" data-testid="open-settings" aria-label="Settings" onClick={() => setSettingsOpen(true)}>
+          ⚙
+        </button>
+        <button
+          class="ghost"
+          data-testid="leave"
+          onClick={() => {
+            if (!session || confirm('Leave the session?')) void app.leave();
+          }}
+        >
+          Leave
+        </button>
+      </header>
+      {lost && (
+        <div class="banner warn" role="status" data-testid="lost-banner">
+          Connection lost: {connection?.detail}. The beat goes on from the last schedule; the app reconnects by itself.
+        </div>
+      )}
+      {connection?.state === 'left' && !refusal && (
+        <div class="banner" role="status">
+          {connection.detail} <button onClick={() => void app.leave()}>Home</button>
+        </div>
+      )}
+      <RefusalPanel />
+      {session && (
+        <>
+          <nav class="jump" aria-label="Sections">
+            <a href="#lead">Transport</a>
+            <a href="#setlist">Setlist</a>
+            <a href="#chart">Chart</a>
+            <a href="#chat">Chat</a>
+            <a href="#band">Band</a>
+            <a href="#activity">Activity</a>
+          </nav>
+          <div class="layout">
+            <div class="col-main">
+              <BeatView />
+              <SoundStrip />
+              {leading && <LeaderControls />}
+              <Chart />
+              {!leading && <LeaderControls />}
+            </div>
+            <div class="col-side">
+              <Setlist />
+              <QrPanel />
+              <Participants />
+              <Chat />
+              <Activity />
+              <History />
+            </div>
+          </div>
+        </>
+      )}
+      {!session && !refusal && <p class="center muted pad">{connection?.detail ?? 'Connecting…'}</p>}
+      {settingsOpen && <SettingsPanel onClose={() => setSettingsOpen(false)} />}
+    </div>
+  );
+}

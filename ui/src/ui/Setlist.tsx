@@ -1,0 +1,171 @@
+import { useState } from 'preact/hooks';
+import { canEdit, isLeader } from '../core/session';
+import { parseMeter } from '../core/timeline';
+import { addSong, deleteSong, meterFields, meterLabel, moveSong, newSongId, songMeter, updateSong, type Song } from '../doc/setlist';
+import { useApp, useAppState } from './ctx';
+
+interface Draft {
+  title: string;
+  key: string;
+  tempo: string;
+  meter: string;
+  notes: string;
+}
+
+const emptyDraft: Draft = { title: '', key: '', tempo: '', meter: '4/4', notes: '' };
+
+function draftOf(s: Song): Draft {
+  return { title: s.title, key: s.key, tempo: s.tempo ? String(s.tempo) : '', meter: s.meter, notes: s.notes };
+}
+
+/** Checks a draft; returns the song fields or a sentence about what is wrong. */
+function fieldsOf(d: Draft): Omit<Song, 'id'> | string {
+  const title = d.title.trim();
+  if (!title) return 'A song needs a title';
+  const tempo = d.tempo.trim() ? Number(d.tempo.replace(',', '.')) : 0;
+  if (d.tempo.trim() && !(tempo >= 20 && tempo <= 999)) return 'Tempo must be 20 to 999 BPM';
+  let meter = { meter: '' };
+  if (d.meter.trim()) {
+    const m = parseMeter(d.meter);
+    if (!m) return `“${d.meter}” is not a meter (try 4/4, 7/8 or 7/8 3+2+2)`;
+    meter = meterFields(m);
+  }
+  return { title, key: d.key.trim(), tempo, ...meter, notes: d.notes.trim() };
+}
+
+function SongForm(props: { initial: Draft; submit: string; testid?: string; onSubmit: (f: Omit<Song, 'id'>) => void; onCancel?: () => void }) {
+  const app = useApp();
+  const [d, setD] = useState(props.initial);
+  const set = (k: keyof Draft) => (e: Event) => setD({ ...d, [k]: (e.target as HTMLInputElement).value });
+  return (
+    <form
+      class="song-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const f = fieldsOf(d);
+        if (typeof f === 'string') {
+          app.toast(f);
+          return;
+        }
+        props.onSubmit(f);
+        setD(props.initial);
+      }}
+    >
+      <input class="grow" data-testid="song-title" placeholder="Title" value={d.title} onInput={set('title')} maxLength={120} />
+      <input class="tiny" data-testid="song-key" placeholder="Key" value={d.key} onInput={set('key')} maxLength={8} />
+      <input class="tiny" data-testid="song-tempo" placeholder="BPM" inputMode="decimal" value={d.tempo} onInput={set('tempo')} />
+      <input class="tiny" data-testid="song-meter" placeholder="4/4" value={d.meter} onInput={set('meter')} />
+      <input class="grow" data-testid="song-notes" placeholder="Notes" value={d.notes} onInput={set('notes')} />
+      <button type="submit" class="primary" data-testid={props.testid}>
+        {props.submit}
+      </button>
+      {props.onCancel && (
+        <button type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+      )}
+    </form>
+  );
+}
+
+export function Setlist() {
+  const app = useApp();
+  const songs = useAppState((s) => s.songs);
+  const session = useAppState((s) => s.session);
+  const viewSong = useAppState((s) => s.viewSong);
+  const [editing, setEditing] = useState<string | null>(null);
+  if (!session) return null;
+  const lead = isLeader(session);
+  const editable = canEdit(session);
+  const doc = app.docs?.doc;
+
+  return (
+    <section class="card" id="setlist" aria-label="Setlist">
+      <h2>
+        Setlist <span class="muted small">{songs.length} {songs.length === 1 ? 'song' : 'songs'}</span>
+      </h2>
+      {lead && songs.length > 0 && <p class="hint">Tap a song to call it: its chart opens for everyone and its tempo and meter land on the next bar.</p>}
+      <ol class="plain setlist" data-testid="setlist">
+        {songs.map((s, i) => {
+          const current = session.song === s.id;
+          const m = songMeter(s);
+          if (editing === s.id && doc) {
+            return (
+              <li key={s.id} class="song editing" data-testid="song" data-id={s.id} data-current={String(current)}>
+                <SongForm
+                  initial={draftOf(s)}
+                  submit="Save"
+                  testid="song-save"
+                  onSubmit={(f) => {
+                    updateSong(doc, s.id, f);
+                    setEditing(null);
+                  }}
+                  onCancel={() => setEditing(null)}
+                />
+              </li>
+            );
+          }
+          return (
+            <li
+              key={s.id}
+              class={`song ${current ? 'current' : ''} ${viewSong === s.id ? 'viewing' : ''}`}
+              data-testid="song"
+              data-id={s.id}
+              data-current={String(current)}
+            >
+              <button class="song-main" onClick={() => void app.selectSong(s)} title={lead ? 'Call this song' : 'Show its chart'}>
+                <span class="song-n">{i + 1}</span>
+                <span class="song-title">{s.title}</span>
+                <span class="song-meta">
+                  {s.key && <span class="chip">{s.key}</span>}
+                  {s.tempo > 0 && <span class="chip">{Math.round(s.tempo * 10) / 10} BPM</span>}
+                  {m && <span class="chip">{meterLabel(s)}</span>}
+                  {current && <span class="badge lead">now</span>}
+                </span>
+                {s.notes && <span class="song-notes muted small">{s.notes}</span>}
+              </button>
+              {editable && doc && (
+                <span class="song-actions">
+                  <button class="square" aria-label="Move up" disabled={i === 0} onClick={() => moveSong(doc, s.id, i - 1)}>
+                    ↑
+                  </button>
+                  <button class="square" aria-label="Move down" disabled={i === songs.length - 1} onClick={() => moveSong(doc, s.id, i + 1)}>
+                    ↓
+                  </button>
+                  <button class="square" aria-label="Edit" data-testid="song-edit" onClick={() => setEditing(s.id)}>
+                    ✎
+                  </button>
+                  <button
+                    class="square danger"
+                    aria-label="Delete"
+                    data-testid="song-delete"
+                    onClick={() => {
+                      if (confirm(`Delete “${s.title}” and its chart? A saved version can bring it back.`)) deleteSong(doc, s.id);
+                    }}
+                  >
+                    ✕
+                  </button>
+                </span>
+              )}
+            </li>
+          );
+        })}
+        {songs.length === 0 && <li class="muted">No songs yet.</li>}
+      </ol>
+      {editable && doc && (
+        <SongForm
+          initial={emptyDraft}
+          submit="Add song"
+          testid="song-add"
+          onSubmit={(f) => {
+            const id = newSongId();
+            addSong(doc, { id, ...f });
+            // You added it, so you probably want to write its chart next (only your view moves).
+            app.viewChart(id);
+          }}
+        />
+      )}
+      {!editable && <p class="hint">You are a viewer: the leader can let you edit.</p>}
+    </section>
+  );
+}
