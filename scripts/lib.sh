@@ -5,7 +5,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Builds are cached outside the clone, so a fresh clone (as CI makes) reuses them.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bandsync/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bandsync-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 say() { printf '\n==> %s\n' "$*"; }
@@ -43,7 +43,8 @@ need_rust() {
 
 need_build_tools() {
   # libasound2-dev: cpal's ALSA backend (the metronome's audio output).
-  need_apt build-essential pkg-config ca-certificates curl libasound2-dev
+  # libwebkit2gtk-4.1-dev: the Tauri app (src-tauri), a workspace member.
+  need_apt build-essential pkg-config ca-certificates curl libasound2-dev libwebkit2gtk-4.1-dev
   need_rust
 }
 

@@ -1,6 +1,8 @@
 //! The harness BandSync's end-to-end tests share: a real server on `127.0.0.1:0` and raw
 //! WebSocket members that speak the wire format directly, so a test sees exactly what a member
-//! would.
+//! would; and [`webdriver`], a small W3C WebDriver client for the browser and app tests.
+
+pub mod webdriver;
 
 use bandsync_server::{RunningServer, ServerConfig};
 use futures_util::{SinkExt, StreamExt};

@@ -62,7 +62,8 @@ fn trace() -> (Vec<Vec<u8>>, String) {
     // Runs of typing (about 20 keys) and of backspacing (about 8), keeping the trace's
     // insert/delete ratio; a fifth of the runs start somewhere else in the text.
     while ins < INSERTS || del < DELETES {
-        let deleting = del < DELETES && (ins >= INSERTS || rng.below(INSERTS as u64 * 8 / 20 + DELETES as u64) < DELETES as u64);
+        let deleting =
+            del < DELETES && (ins >= INSERTS || rng.below(INSERTS as u64 * 8 / 20 + DELETES as u64) < DELETES as u64);
         let run = if deleting { 1 + rng.below(16) } else { 1 + rng.below(40) };
         if rng.below(5) == 0 {
             cursor = rng.below(u64::from(len) + 1) as u32;
@@ -107,7 +108,12 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 fn main() {
     let t = Instant::now();
     let (updates, final_text) = trace();
-    eprintln!("trace: {} updates, {} chars, built in {:.1} s", updates.len(), final_text.chars().count(), t.elapsed().as_secs_f64());
+    eprintln!(
+        "trace: {} updates, {} chars, built in {:.1} s",
+        updates.len(),
+        final_text.chars().count(),
+        t.elapsed().as_secs_f64()
+    );
     println!("| measure | value |");
     println!("|---|---|");
 
@@ -182,7 +188,11 @@ fn main() {
         median(loads)
     );
     println!("| of which applying the snapshot (median of 15) | {:.2} ms |", median(decode_only));
-    println!("| encoded state (yrs v1) | {} KiB ({:.2} bytes per final char) |", state.len() / 1024, state.len() as f64 / final_text.len() as f64);
+    println!(
+        "| encoded state (yrs v1) | {} KiB ({:.2} bytes per final char) |",
+        state.len() / 1024,
+        state.len() as f64 / final_text.len() as f64
+    );
     println!("| SQLite file with that session (database + WAL) | {} KiB |", file / 1024);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);

@@ -212,6 +212,9 @@ export class App {
     this.attach(tauri);
     this.store.set({ busy: true, homeError: null, view: 'session', connection: { state: 'connecting', detail: 'starting the host' } });
     try {
+      // The session starts its audio with the settings the app has: send this player's first
+      // (visual only, device, ...), or it opens the default output regardless.
+      await this.pushTauriAudio();
       const host = await tauri.hostSession(name.trim() || `${s.name}'s session`, s.name.trim(), s.instrument.trim() || null);
       let target: JoinTarget | null = null;
       try {
@@ -221,7 +224,6 @@ export class App {
       }
       this.store.set({ host, target, busy: false });
       this.remember(host.link, host.name, host.session);
-      void this.pushTauriAudio();
     } catch (e) {
       this.detach();
       this.store.set({ busy: false, view: 'home', connection: null, homeError: `Could not host: ${String(e)}` });
@@ -249,8 +251,8 @@ export class App {
       this.store.set({ view: 'session', target: parsed, connection: { state: 'connecting', detail: `joining ${req.target}` } });
       this.lastJoin = req;
       try {
+        await this.pushTauriAudio();
         await tauri.join(req);
-        void this.pushTauriAudio();
       } catch (e) {
         this.detach();
         this.store.set({ view: 'home', connection: null, homeError: String(e) });

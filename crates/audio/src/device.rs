@@ -120,6 +120,23 @@ pub fn output_available() -> bool {
     cpal::default_host().default_output_device().is_some()
 }
 
+/// The names of the output devices, the default first; any of them (or a part of one) can be
+/// given as [`AudioOptions::device`]. Empty when there is no output at all.
+#[must_use]
+pub fn output_devices() -> Vec<String> {
+    let host = cpal::default_host();
+    let mut names: Vec<String> = host.default_output_device().map(|d| d.to_string()).into_iter().collect();
+    if let Ok(devices) = host.output_devices() {
+        for d in devices {
+            let name = d.to_string();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
 impl AudioOutput {
     /// Opens the device and starts the stream (silent until a map and a schedule arrive).
     ///

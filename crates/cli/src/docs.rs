@@ -64,31 +64,17 @@ struct DocSession {
 impl DocSession {
     /// Joins and syncs. Refusals end the program with code 3, a lost connection with 4.
     async fn open(url: &str) -> anyhow::Result<Result<Self, u8>> {
-        let target = JoinTarget::parse(url).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut opts = ClientOptions::new(target, "bandsync-cli");
-        opts.backoff.give_up_after = Duration::from_secs(5);
-        let mut s = DocSession { client: Client::spawn(opts), doc: SessionDoc::new() };
-        loop {
-            match s.next().await {
-                Some(Event::Joined { .. }) => break,
-                Some(Event::Refused { code, message }) => {
-                    eprintln!("bandsync: refused ({code}): {message}");
-                    return Ok(Err(exit::REFUSED));
-                }
-                Some(Event::Lost { reason }) => {
-                    eprintln!("bandsync: {reason}");
-                    return Ok(Err(exit::LOST));
-                }
-                None => return Ok(Err(exit::LOST)),
-                Some(_) => {}
-            }
-        }
+        let client = match join_briefly(url, "bandsync-cli", false).await? {
+            Ok((c, _)) => c,
+            Err(code) => return Ok(Err(code)),
+        };
+        let mut s = DocSession { client, doc: SessionDoc::new() };
         s.confirm().await?;
         Ok(Ok(s))
     }
 
     async fn next(&mut self) -> Option<Event> {
-        tokio::time::timeout(Duration::from_secs(10), self.client.next_event()).await.ok().flatten()
+        next_event(&mut self.client).await
     }
 
     /// Sends a sync step 1 and handles server frames until its step 2 (the first frame the server
@@ -114,12 +100,51 @@ impl DocSession {
         Ok(())
     }
 
-    async fn close(mut self) {
-        self.client.leave();
-        while let Some(ev) = self.next().await {
-            if matches!(ev, Event::Left) {
-                break;
+    async fn close(self) {
+        leave(self.client).await;
+    }
+}
+
+/// Joins `url` as a short-lived member called `name`, forwarding raw server messages if asked.
+/// Returns the client and our participant id; a refusal gives exit code 3, a lost connection 4.
+pub(crate) async fn join_briefly(
+    url: &str,
+    name: &str,
+    forward: bool,
+) -> anyhow::Result<Result<(Client, bandsync_core::protocol::ParticipantId), u8>> {
+    let target = JoinTarget::parse(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut opts = ClientOptions::new(target, name);
+    opts.backoff.give_up_after = Duration::from_secs(5);
+    opts.forward_server_messages = forward;
+    let mut client = Client::spawn(opts);
+    loop {
+        match next_event(&mut client).await {
+            Some(Event::Joined { you, .. }) => return Ok(Ok((client, you))),
+            Some(Event::Refused { code, message }) => {
+                eprintln!("bandsync: refused ({code}): {message}");
+                return Ok(Err(exit::REFUSED));
             }
+            Some(Event::Lost { reason }) => {
+                eprintln!("bandsync: {reason}");
+                return Ok(Err(exit::LOST));
+            }
+            None => return Ok(Err(exit::LOST)),
+            Some(_) => {}
+        }
+    }
+}
+
+/// The next event, or `None` after 10 s of silence.
+pub(crate) async fn next_event(client: &mut Client) -> Option<Event> {
+    tokio::time::timeout(Duration::from_secs(10), client.next_event()).await.ok().flatten()
+}
+
+/// Leaves and waits until the server has let us go.
+pub(crate) async fn leave(mut client: Client) {
+    client.leave();
+    while let Some(ev) = next_event(&mut client).await {
+        if matches!(ev, Event::Left) {
+            break;
         }
     }
 }

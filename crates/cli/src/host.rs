@@ -40,6 +40,11 @@ pub struct HostArgs {
     /// Keep sessions, secrets, setlists and charts in this directory, and reopen them on start.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<std::path::PathBuf>,
+    /// Serve the web UI from this directory (a `vite build` output) to phone browsers. Defaults to
+    /// `$BANDSYNC_UI_DIR`, else this source tree's `ui/dist` when it has been built; without a UI
+    /// the join link opens a minimal join page.
+    #[arg(long, value_name = "DIR")]
+    pub ui: Option<std::path::PathBuf>,
     /// Also write the join link's QR code to this PNG file.
     #[arg(long, value_name = "FILE")]
     pub qr_png: Option<std::path::PathBuf>,
@@ -63,6 +68,7 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
     if let Some(dir) = &a.data_dir {
         cfg.store = Some(std::sync::Arc::new(bandsync_server::store::Store::open(dir)?));
     }
+    cfg.ui = ui_assets(a.ui.as_deref())?;
     let server = RunningServer::start_tls(a.bind, cfg, tls).await?;
     // With a data directory, the sessions kept there come back (same id, secret and documents).
     let restored = server.hub.restore_sessions()?;
@@ -201,4 +207,24 @@ pub(crate) async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// The UI to serve: `--ui DIR` must exist; the defaults are used only when built.
+fn ui_assets(
+    explicit: Option<&std::path::Path>,
+) -> anyhow::Result<Option<std::sync::Arc<dyn bandsync_server::UiAssets>>> {
+    use bandsync_server::DirAssets;
+    if let Some(dir) = explicit {
+        return Ok(Some(std::sync::Arc::new(DirAssets::new(dir)?)));
+    }
+    let env = std::env::var_os("BANDSYNC_UI_DIR").map(std::path::PathBuf::from);
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist");
+    for dir in env.into_iter().chain([built]) {
+        if let Ok(a) = DirAssets::new(&dir) {
+            tracing::info!(dir = %dir.display(), "serving the web UI");
+            return Ok(Some(std::sync::Arc::new(a)));
+        }
+    }
+    tracing::warn!("no built web UI (npm --prefix ui run build); phones get the minimal join page");
+    Ok(None)
 }

@@ -1,9 +1,9 @@
 //! `bandsync join`: follow a session, print its events, and send control commands from stdin.
 
-use crate::audio::{AudioReport, Metronome};
 use crate::commands::{self, Line};
 use crate::exit;
 use crate::output::emit;
+use bandsync_app::metronome::{AudioReport, Metronome};
 use bandsync_audio::device::{AudioOptions, output_available};
 use bandsync_audio::engine::{Channel, Levels};
 use bandsync_client::backoff::Backoff;
@@ -344,6 +344,8 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
         }
         // `join` does not replicate the documents; `bandsync chart` and `setlist` do.
         Event::Doc(_) => {}
+        // Not asked for (`forward_server_messages` is off): the events above cover them.
+        Event::Server(_) => {}
         Event::Left => {
             emit(j, &json!({"event": "left"}), || "Left the session.".into());
             return Some(0);

@@ -2,12 +2,12 @@
 //! `--json` every event is one JSON object per line. Exit codes: 0 ok, 2 usage, 3 refused,
 //! 4 connection lost for good.
 
-mod audio;
 mod commands;
 mod discover;
 mod docs;
 mod host;
 mod join;
+mod journal;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +33,10 @@ enum Cmd {
     Chart(docs::ChartArgs),
     /// Read or replace the setlist (JSON).
     Setlist(docs::SetlistArgs),
+    /// Export the chat history (JSON, CSV or text), or post a message.
+    Chat(journal::ChatArgs),
+    /// Print the session's activity stream.
+    Activity(journal::ActivityArgs),
 }
 
 /// Exit codes scripts can rely on.
@@ -49,7 +53,8 @@ fn main() -> ExitCode {
         Cmd::Host(a) => a.json,
         Cmd::Join(a) => a.json,
         Cmd::Discover(a) => a.json,
-        Cmd::Chart(_) | Cmd::Setlist(_) => false,
+        Cmd::Chart(_) | Cmd::Setlist(_) | Cmd::Chat(_) => false,
+        Cmd::Activity(a) => a.json,
     };
     init_logging(json);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -60,6 +65,8 @@ fn main() -> ExitCode {
             Cmd::Discover(a) => tokio::task::spawn_blocking(move || discover::run(&a)).await?,
             Cmd::Chart(a) => docs::chart(a).await,
             Cmd::Setlist(a) => docs::setlist(a).await,
+            Cmd::Chat(a) => journal::chat(a).await,
+            Cmd::Activity(a) => journal::activity(a).await,
         }
     });
     // A blocking stdin read may still be pending; do not wait for it.

@@ -367,6 +367,38 @@ fn charts_and_the_setlist_round_trip_through_the_cli() {
 }
 
 #[test]
+fn chat_is_posted_and_exported_as_json_csv_and_txt_and_the_activity_is_listed() {
+    let (_h, hosting) = host();
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).stdin(Stdio::null()).output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+    };
+    assert_eq!(run(&["chat", "send", &url, "Soundcheck at 7", "--name", "Ana"]).0, 0);
+    assert_eq!(run(&["chat", "send", &url, "Bring \"the\" capo, please", "--name", "Ben"]).0, 0);
+    let (code, json) = run(&["chat", "export", &url, "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let msgs: Vec<(&str, &str)> =
+        v.as_array().unwrap().iter().map(|m| (m["name"].as_str().unwrap(), m["text"].as_str().unwrap())).collect();
+    assert_eq!(msgs, [("Ana", "Soundcheck at 7"), ("Ben", "Bring \"the\" capo, please")]);
+    let (_, csv) = run(&["chat", "export", &url, "--format", "csv"]);
+    let rows: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(rows[0], "id,at,from,name,text,edited,reply_to,reactions");
+    assert!(rows[2].contains(",Ben,\"Bring \"\"the\"\" capo, please\",false,,"), "{csv}");
+    let (_, txt) = run(&["chat", "export", &url, "--format", "txt", "--search", "capo"]);
+    assert_eq!(txt.lines().count(), 1, "{txt}");
+    assert!(txt.ends_with("] Ben: Bring \"the\" capo, please\n"), "{txt}");
+    assert_eq!(run(&["chat", "export", &url, "--format", "xml"]).0, 2, "a usage error");
+    let (code, act) = run(&["activity", &url, "--json"]);
+    assert_eq!(code, 0);
+    let kinds: Vec<String> =
+        act.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].as_str().unwrap().to_owned()).collect();
+    // Each CLI call joined and left: the stream records it.
+    assert!(kinds.iter().filter(|k| *k == "join").count() >= 4 && kinds.contains(&"leave".to_owned()), "{act}");
+}
+
+#[test]
 fn acknowledged_edits_survive_kill_9_and_the_session_comes_back() {
     let dir = std::env::temp_dir().join(format!("bandsync-data-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

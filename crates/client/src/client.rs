@@ -47,6 +47,9 @@ pub struct ClientOptions {
     pub clock_config: ClockConfig,
     /// How often to report clock status as an event and to the server.
     pub clock_report: Duration,
+    /// Also hand every server control message except `pong` and `heartbeat` to the caller, as
+    /// [`Event::Server`], in wire order (the app forwards them to its UI).
+    pub forward_server_messages: bool,
 }
 
 impl ClientOptions {
@@ -66,6 +69,7 @@ impl ClientOptions {
             clock: LocalClock::system(),
             clock_config: ClockConfig::default(),
             clock_report: Duration::from_secs(1),
+            forward_server_messages: false,
         }
     }
 }
@@ -137,6 +141,10 @@ pub enum Event {
     Clock(ClockStatus),
     /// A y-sync message for the documents (a binary frame from the server).
     Doc(Vec<u8>),
+    /// A server control message as received, when [`ClientOptions::forward_server_messages`] is
+    /// set: every one except `pong`, `heartbeat` and invalid transport schedules, in wire order,
+    /// before the events it causes.
+    Server(ServerMsg),
     /// To the leader: the join link and PIN as they are now (after a rotation, the old link is
     /// revoked).
     Credentials {
@@ -456,14 +464,6 @@ async fn connect_and_serve(
                     }
                     Some(Ok(_)) => continue,
                 };
-                if let ServerMsg::Credentials { secret, pin } = &msg {
-                    let _ = ev.send(Event::Credentials { link: opts.target.link(secret), pin: pin.clone() });
-                    continue;
-                }
-                if let ServerMsg::Pong { n, t0, t1, t2, epoch } = msg {
-                    shared.lock().expect("client lock poisoned").clock.handle_pong(t3, n, t0, t1, t2, epoch);
-                    continue;
-                }
                 // A schedule no session could make (from a broken or hostile host) is dropped here,
                 // before anything divides by its tempo.
                 let bad = match &msg {
@@ -473,6 +473,17 @@ async fn connect_and_serve(
                 };
                 if bad {
                     tracing::warn!("dropped an invalid transport schedule from the host");
+                    continue;
+                }
+                if opts.forward_server_messages && !matches!(msg, ServerMsg::Pong { .. } | ServerMsg::Heartbeat { .. }) {
+                    let _ = ev.send(Event::Server(msg.clone()));
+                }
+                if let ServerMsg::Credentials { secret, pin } = &msg {
+                    let _ = ev.send(Event::Credentials { link: opts.target.link(secret), pin: pin.clone() });
+                    continue;
+                }
+                if let ServerMsg::Pong { n, t0, t1, t2, epoch } = msg {
+                    shared.lock().expect("client lock poisoned").clock.handle_pong(t3, n, t0, t1, t2, epoch);
                     continue;
                 }
                 if let Some(end) = on_message(msg, token, &mut joined, ev, shared) {
@@ -563,7 +574,7 @@ fn on_message(
     let changed = match (&mut *guard, &msg) {
         (_, ServerMsg::Welcome { you, epoch, snapshot, .. }) => {
             *guard = Some(Mirror::from_welcome(*you, *epoch, snapshot.clone()));
-            bandsync_core::mirror::Changed { participants: true, transport: true, snapshot: true }
+            bandsync_core::mirror::Changed { participants: true, transport: true, snapshot: true, song: true }
         }
         (Some(m), msg) => m.apply(msg),
         (None, _) => return None,

@@ -1,0 +1,446 @@
+//! [`App`]: what the UI's commands do. One session at a time (hosted or joined), LAN discovery,
+//! and the audio settings that every session uses. The Tauri shell keeps one `App` in its
+//! managed state and delegates each command to one method here.
+
+use crate::Sink;
+use crate::error::AppError;
+use crate::events::{AppEvent, AudioSettings, DiscoveredSession, DiscoveryEvent, HostInfo};
+use crate::lan;
+use crate::session::{self, Cmd, Hosting, SessionHandle};
+use bandsync_client::{ClientOptions, JoinTarget};
+use bandsync_core::ClientMsg;
+use bandsync_core::protocol::Secret;
+use bandsync_discovery::Found;
+use bandsync_server::{RunningServer, ServerConfig, UiAssets};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The port a host listens on unless it is taken.
+pub const DEFAULT_PORT: u16 = 7878;
+
+/// How the app runs.
+#[derive(Clone)]
+pub struct AppOptions {
+    /// Where a hosted session's server listens; when the port is taken, an ephemeral port on
+    /// the same address.
+    pub bind: SocketAddr,
+    /// Advertise hosted sessions and browse for others over mDNS.
+    pub mdns: bool,
+    /// mDNS only on these interfaces (`lo` for loopback); all when empty.
+    pub mdns_interfaces: Vec<String>,
+    /// The web UI the embedded server gives phone browsers.
+    pub ui: Option<Arc<dyn UiAssets>>,
+    /// How long `host_session` and `join_session` wait for the first join before giving up.
+    pub join_timeout: Duration,
+}
+
+impl std::fmt::Debug for AppOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppOptions")
+            .field("bind", &self.bind)
+            .field("mdns", &self.mdns)
+            .field("mdns_interfaces", &self.mdns_interfaces)
+            .field("ui", &self.ui.is_some())
+            .field("join_timeout", &self.join_timeout)
+            .finish()
+    }
+}
+
+impl Default for AppOptions {
+    /// All interfaces on port 7878, mDNS on unless `BANDSYNC_NO_MDNS` is set (to anything but
+    /// `0`), no UI assets.
+    fn default() -> Self {
+        AppOptions {
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_PORT),
+            mdns: !mdns_disabled_by_env(),
+            mdns_interfaces: Vec::new(),
+            ui: None,
+            join_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether `BANDSYNC_NO_MDNS` turns mDNS off.
+#[must_use]
+pub fn mdns_disabled_by_env() -> bool {
+    std::env::var("BANDSYNC_NO_MDNS").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A running LAN browse.
+struct Browse {
+    stop: Arc<AtomicBool>,
+}
+
+/// The app's state behind its commands. Every method is safe to call from any task.
+pub struct App {
+    opts: AppOptions,
+    session: tokio::sync::Mutex<Option<SessionHandle>>,
+    audio: Mutex<AudioSettings>,
+    browse: Mutex<Option<Browse>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("opts", &self.opts).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// An app with no session.
+    #[must_use]
+    pub fn new(opts: AppOptions) -> Self {
+        App {
+            opts,
+            session: tokio::sync::Mutex::new(None),
+            audio: Mutex::new(AudioSettings::default()),
+            browse: Mutex::new(None),
+        }
+    }
+
+    /// Hosts a session: starts the embedded server, creates the session, advertises it over
+    /// mDNS (unless off), and joins it as leader. Events flow to `sink` until the session ends.
+    ///
+    /// # Errors
+    /// [`AppError::Busy`] while another session runs; [`AppError::Host`] when the server cannot
+    /// bind or the name is not acceptable (1 to 60 characters); [`AppError::Refused`] when the
+    /// own join is refused (a `your_name` that is empty or too long).
+    pub async fn host_session(
+        &self,
+        name: &str,
+        your_name: &str,
+        instrument: Option<String>,
+        sink: Arc<dyn Sink<AppEvent>>,
+    ) -> Result<HostInfo, AppError> {
+        let mut slot = self.session.lock().await;
+        if slot.as_ref().is_some_and(SessionHandle::is_running) {
+            return Err(AppError::Busy);
+        }
+        let cfg = ServerConfig { ui: self.opts.ui.clone(), ..ServerConfig::default() };
+        let server = match RunningServer::start(self.opts.bind, cfg.clone()).await {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                tracing::info!(port = self.opts.bind.port(), "port taken; hosting on an ephemeral port");
+                RunningServer::start(SocketAddr::new(self.opts.bind.ip(), 0), cfg)
+                    .await
+                    .map_err(|e| AppError::Host(format!("cannot listen on {}: {e}", self.opts.bind.ip())))?
+            }
+            Err(e) => return Err(AppError::Host(format!("cannot listen on {}: {e}", self.opts.bind))),
+        };
+        let session = match server.hub.create_session(name) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = server.shutdown().await;
+                return Err(AppError::Host(e.to_string()));
+            }
+        };
+        let id = session.info().id;
+        let secret = session.first_secret().clone();
+        let port = server.addr.port();
+        let (ad, mdns_error) = if self.opts.mdns {
+            let opts = bandsync_discovery::AdvertiseOptions {
+                name: session.info().name,
+                session: id.clone(),
+                port,
+                protocol: bandsync_core::PROTOCOL_VERSION,
+                secret_required: true,
+                fingerprint: format!("{:016x}", server.hub.clock().epoch()),
+                interfaces: self.opts.mdns_interfaces.clone(),
+            };
+            match tokio::task::spawn_blocking(move || bandsync_discovery::advertise(opts)).await {
+                Ok(Ok(ad)) => (Some(ad), None),
+                Ok(Err(e)) => (None, Some(e.to_string())),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        } else {
+            (None, None)
+        };
+        let ips = lan::advertised_ips(server.addr.ip());
+        let mut hosting = Hosting {
+            info: HostInfo {
+                session: id.clone(),
+                name: session.info().name,
+                link: String::new(),
+                links: Vec::new(),
+                qr_svg: String::new(),
+                port,
+                pin: None,
+                mdns: ad.is_some(),
+                mdns_error,
+            },
+            server,
+            session,
+            ad,
+            ips,
+            advertised_members: 0,
+        };
+        hosting.info = hosting.info_for(&secret, None);
+        let info = hosting.info.clone();
+        // The host's own member connects over loopback (or the one address it is bound to).
+        let local = match hosting.server.addr.ip() {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let own = format!("http://{}/s/{id}#k={}", SocketAddr::new(local, port), secret.expose());
+        let target = JoinTarget::parse(&own).map_err(|e| AppError::Host(e.to_string()))?;
+        let mut opts = ClientOptions::new(target, your_name);
+        opts.instrument = instrument;
+        opts.leader = true;
+        let (handle, ready) = self.start(opts, sink, Some(hosting));
+        match self.await_ready(handle, ready, &own).await {
+            Ok(h) => {
+                *slot = Some(h);
+                Ok(info)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Joins a session by its join link, or by `HOST:PORT` (the host's only session) with a PIN.
+    /// Returns once joined; events flow to `sink` until the session ends.
+    ///
+    /// # Errors
+    /// [`AppError::Busy`] while another session runs, [`AppError::Target`] for a target that is
+    /// neither, [`AppError::Refused`] when the session refuses (wrong link or PIN, full, ...),
+    /// [`AppError::Unreachable`] when nothing answers within the join timeout.
+    pub async fn join_session(
+        &self,
+        target: &str,
+        your_name: &str,
+        instrument: Option<String>,
+        pin: Option<String>,
+        sink: Arc<dyn Sink<AppEvent>>,
+    ) -> Result<(), AppError> {
+        let mut slot = self.session.lock().await;
+        if slot.as_ref().is_some_and(SessionHandle::is_running) {
+            return Err(AppError::Busy);
+        }
+        let parsed = resolve_target(target, self.opts.join_timeout).await?;
+        let mut opts = ClientOptions::new(parsed, your_name);
+        opts.instrument = instrument.filter(|i| !i.trim().is_empty());
+        opts.pin = pin.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(Secret);
+        let (handle, ready) = self.start(opts, sink, None);
+        *slot = Some(self.await_ready(handle, ready, target).await?);
+        Ok(())
+    }
+
+    fn start(
+        &self,
+        opts: ClientOptions,
+        sink: Arc<dyn Sink<AppEvent>>,
+        hosting: Option<Hosting>,
+    ) -> (SessionHandle, tokio::sync::oneshot::Receiver<Result<(), String>>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let audio = self.audio.lock().expect("audio settings lock").clone();
+        (session::spawn(opts, sink, audio, hosting, tx), rx)
+    }
+
+    async fn await_ready(
+        &self,
+        handle: SessionHandle,
+        mut ready: tokio::sync::oneshot::Receiver<Result<(), String>>,
+        target: &str,
+    ) -> Result<SessionHandle, AppError> {
+        match tokio::time::timeout(self.opts.join_timeout, &mut ready).await {
+            Ok(Ok(Ok(()))) => Ok(handle),
+            Ok(Ok(Err(why))) => {
+                handle.leave().await;
+                Err(AppError::Refused(why))
+            }
+            Ok(Err(_)) => {
+                handle.leave().await;
+                Err(AppError::Refused("the session ended while joining".into()))
+            }
+            Err(_) => {
+                handle.leave().await;
+                // The session task says why the connection kept failing as it ends.
+                let reason = match ready.await {
+                    Ok(Err(why)) if !why.is_empty() => why,
+                    _ => format!("no answer in {} s", self.opts.join_timeout.as_secs()),
+                };
+                Err(AppError::Unreachable { target: redact(target), reason })
+            }
+        }
+    }
+
+    /// Leaves the session (a hosted one's server stops, closing everyone's connection). A no-op
+    /// when there is none.
+    ///
+    /// # Errors
+    /// None today; the signature leaves room.
+    pub async fn leave_session(&self) -> Result<(), AppError> {
+        let handle = self.session.lock().await.take();
+        if let Some(h) = handle {
+            h.leave().await;
+        }
+        Ok(())
+    }
+
+    /// Sends a control message to the session.
+    ///
+    /// # Errors
+    /// [`AppError::NotInSession`] when there is no running session. What the server refuses
+    /// arrives as an `error` server event.
+    pub async fn send_msg(&self, msg: ClientMsg) -> Result<(), AppError> {
+        self.command(Cmd::Send(msg)).await
+    }
+
+    /// Sends one y-sync frame for the session's documents.
+    ///
+    /// # Errors
+    /// [`AppError::NotInSession`] when there is no running session.
+    pub async fn send_doc(&self, data: Vec<u8>) -> Result<(), AppError> {
+        self.command(Cmd::Doc(data)).await
+    }
+
+    async fn command(&self, c: Cmd) -> Result<(), AppError> {
+        let slot = self.session.lock().await;
+        match slot.as_ref().filter(|h| h.is_running()) {
+            Some(h) => h.cmd.send(c).map_err(|_| AppError::NotInSession),
+            None => Err(AppError::NotInSession),
+        }
+    }
+
+    /// Browses the LAN for sessions; events flow to `sink` until the app quits, `sink` refuses
+    /// one, or `discover` is called again (which replaces this browse).
+    ///
+    /// # Errors
+    /// [`AppError::MdnsOff`] when mDNS is turned off, [`AppError::Mdns`] when it cannot start.
+    pub fn discover(&self, sink: Arc<dyn Sink<DiscoveryEvent>>) -> Result<(), AppError> {
+        if !self.opts.mdns {
+            return Err(AppError::MdnsOff);
+        }
+        let mut slot = self.browse.lock().expect("browse lock");
+        if let Some(old) = slot.take() {
+            old.stop.store(true, Ordering::Release);
+        }
+        let mut browser =
+            bandsync_discovery::browse(&self.opts.mdns_interfaces).map_err(|e| AppError::Mdns(e.to_string()))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("bandsync-discover".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Acquire) {
+                    let Some(found) = browser.next(Duration::from_millis(250)) else { continue };
+                    let ev = match found {
+                        Found::Added(s) => DiscoveryEvent::Found { session: DiscoveredSession::from(&s) },
+                        Found::Updated(s) => DiscoveryEvent::Updated { session: DiscoveredSession::from(&s) },
+                        Found::Removed { name, session } => DiscoveryEvent::Removed { name, id: session },
+                    };
+                    if !sink.send(ev) {
+                        break;
+                    }
+                }
+                browser.stop();
+            })
+            .map_err(|e| AppError::Mdns(format!("cannot start browsing: {e}")))?;
+        *slot = Some(Browse { stop });
+        Ok(())
+    }
+
+    /// The names of the audio output devices, the default first.
+    pub async fn audio_devices(&self) -> Vec<String> {
+        // Enumerating probes every device (slow with ALSA): off the runtime's threads.
+        tokio::task::spawn_blocking(bandsync_audio::device::output_devices).await.unwrap_or_default()
+    }
+
+    /// Changes how the metronome plays, now and for later sessions.
+    ///
+    /// # Errors
+    /// [`AppError::Settings`] for a value out of range; nothing changes then.
+    pub async fn set_audio(&self, s: AudioSettings) -> Result<(), AppError> {
+        if !(0.0..=1.0).contains(&s.volume) {
+            return Err(AppError::Settings(format!("volume {} is not between 0 and 1", s.volume)));
+        }
+        if !(1..=8).contains(&s.subdivision) {
+            return Err(AppError::Settings(format!("{} clicks per beat is not between 1 and 8", s.subdivision)));
+        }
+        if !(-500.0..=500.0).contains(&s.latency_offset_ms) {
+            return Err(AppError::Settings(format!(
+                "a latency offset of {} ms is not between -500 and 500",
+                s.latency_offset_ms
+            )));
+        }
+        if s.buffer_frames.is_some_and(|b| !(16..=16_384).contains(&b)) {
+            return Err(AppError::Settings("the buffer must be 16 to 16384 frames".into()));
+        }
+        *self.audio.lock().expect("audio settings lock") = s.clone();
+        // Applies to the running session too, if any.
+        let _ = self.command(Cmd::Audio(s)).await;
+        Ok(())
+    }
+
+    /// The audio settings in force.
+    #[must_use]
+    pub fn audio_settings(&self) -> AudioSettings {
+        self.audio.lock().expect("audio settings lock").clone()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(b) = self.browse.lock().ok().and_then(|mut s| s.take()) {
+            b.stop.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// A join target without its secret, for an error message.
+fn redact(target: &str) -> String {
+    target.split('#').next().unwrap_or(target).to_owned()
+}
+
+/// Reads a join target: a join link, or `HOST:PORT` alone, which names the host's one session
+/// (asked of the host's `/api/sessions`).
+async fn resolve_target(target: &str, timeout: Duration) -> Result<JoinTarget, AppError> {
+    let target = target.trim();
+    match JoinTarget::parse(target) {
+        Ok(t) => Ok(t),
+        Err(bandsync_client::target::TargetError::NoSession) => {
+            let t = target.trim_start_matches("http://").trim_start_matches("ws://").trim_end_matches('/');
+            let addr: SocketAddr = t.parse().map_err(|_| {
+                AppError::Target(format!("{target:?} is neither a join link nor an address like 192.168.1.5:7878"))
+            })?;
+            let id = tokio::time::timeout(timeout, only_session(addr))
+                .await
+                .map_err(|_| AppError::Unreachable { target: addr.to_string(), reason: "no answer".into() })??;
+            JoinTarget::parse(&format!("http://{addr}/s/{id}")).map_err(|e| AppError::Target(e.to_string()))
+        }
+        Err(e) => Err(AppError::Target(e.to_string())),
+    }
+}
+
+/// The id of the one session the server at `addr` holds (`GET /api/sessions`).
+async fn only_session(addr: SocketAddr) -> Result<String, AppError> {
+    let unreachable = |e: std::io::Error| AppError::Unreachable { target: addr.to_string(), reason: e.to_string() };
+    let mut s = tokio::net::TcpStream::connect(addr).await.map_err(unreachable)?;
+    let req =
+        format!("GET /api/sessions HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.map_err(unreachable)?;
+    let mut buf = Vec::new();
+    s.take(256 * 1024).read_to_end(&mut buf).await.map_err(unreachable)?;
+    let text = String::from_utf8_lossy(&buf);
+    let not_bandsync = || AppError::Target(format!("{addr} does not answer like a BandSync host"));
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(not_bandsync)?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(not_bandsync());
+    }
+    #[derive(serde::Deserialize)]
+    struct Listing {
+        sessions: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        id: String,
+    }
+    let listing: Listing = serde_json::from_str(body).map_err(|_| not_bandsync())?;
+    match listing.sessions.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(AppError::Refused(format!("{addr} hosts no session"))),
+        _ => Err(AppError::Target(format!("{addr} hosts several sessions; use the join link or QR code"))),
+    }
+}

@@ -1,0 +1,328 @@
+//! The types the UI sees: what commands take and return, and the events they stream.
+//!
+//! Every type here is serialised as JSON over Tauri's IPC and rendered into `ui/src/bindings.ts`
+//! by `tests/bindings.rs` (feature `ts`). What the types *do* lives elsewhere: the session driver
+//! in [`crate::session`], the beat sources in [`crate::beats`] and [`crate::metronome`].
+
+use bandsync_core::protocol::ServerMsg;
+use bandsync_core::timeline::Accent;
+use bandsync_core::{Beats, Micros};
+use serde::{Deserialize, Serialize};
+
+/// One event of a session, on the `Channel` given to `host_session` or `join_session`. Tagged by
+/// `kind`. In a phone browser the UI builds the same events itself from the WebSocket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppEvent {
+    /// A control message from the server, in wire order: every one except `pong` and `heartbeat`.
+    Server {
+        /// The message.
+        msg: ServerMsg,
+    },
+    /// One y-sync binary frame from the server, for the documents.
+    Doc {
+        /// The frame.
+        data: Vec<u8>,
+    },
+    /// The shared-clock estimate, about once a second.
+    Clock {
+        /// The estimate.
+        clock: ClockStatus,
+    },
+    /// The connection changed state.
+    Connection {
+        /// The new state.
+        state: ConnectionState,
+        /// A human-readable explanation (why it was lost or refused, when it reconnects).
+        detail: String,
+    },
+    /// A click, sent ahead of time so that the UI can flash it when it sounds.
+    Beat {
+        /// The click.
+        beat: BeatEvent,
+    },
+    /// The audio output opened, changed or failed (the beat stream goes on visually).
+    Audio {
+        /// The output's state.
+        audio: AudioStatus,
+    },
+    /// The host's join details changed (the leader rotated the secret or set a PIN): the old
+    /// link and QR code are revoked. Only for a session this app hosts.
+    Host {
+        /// The join details as they are now.
+        host: HostInfo,
+    },
+}
+
+/// What `host_session` returns: how the band joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HostInfo {
+    /// The session id.
+    pub session: String,
+    /// The session name.
+    pub name: String,
+    /// The join link to show and to put in the QR code: the first LAN address, with the others
+    /// in its fragment (`&a=IP:PORT,...`) so that a member can try them all.
+    pub link: String,
+    /// One plain join link per LAN address, for a person to pick the right network by hand.
+    pub links: Vec<String>,
+    /// The QR code of `link`, as an SVG document.
+    pub qr_svg: String,
+    /// The port the embedded server listens on (7878 unless it was taken).
+    pub port: u16,
+    /// The PIN for joins typed by hand (`HOST:PORT` plus PIN), when the leader set one.
+    pub pin: Option<String>,
+    /// Whether the session is advertised on the LAN over mDNS.
+    pub mdns: bool,
+    /// Why it is not advertised, when mDNS was wanted but failed.
+    pub mdns_error: Option<String>,
+}
+
+/// The shared-clock estimate: how this device's clock maps onto the host's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ClockStatus {
+    /// Host minus local clock, µs.
+    pub offset_us: i64,
+    /// How much faster the host clock runs, ppm.
+    pub skew_ppm: f64,
+    /// The smallest recent round trip to the host, µs.
+    pub rtt_us: i64,
+    /// Estimated bound on the error of the shared clock, µs.
+    pub error_us: i64,
+    /// Whether the error is small enough to play in time.
+    pub synced: bool,
+    /// Ping samples in the estimator's window.
+    pub samples: u32,
+    /// Host time when this status was taken, through the estimate: lets the UI map host times
+    /// (`BeatEvent.at_host_us`) onto its own clock. `null` before the first sample.
+    pub host_now_us: Option<Micros>,
+}
+
+impl ClockStatus {
+    /// The core estimator's status, with host time now.
+    #[must_use]
+    pub fn from_core(s: &bandsync_core::ClockStatus, host_now: Option<Micros>) -> Self {
+        ClockStatus {
+            offset_us: s.offset_us,
+            skew_ppm: s.skew_ppm,
+            rtt_us: s.rtt_us,
+            error_us: s.error_us,
+            synced: s.synced,
+            samples: u32::try_from(s.samples).unwrap_or(u32::MAX),
+            host_now_us: host_now,
+        }
+    }
+}
+
+/// Where the connection to the session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Connecting, or waiting to reconnect.
+    Connecting,
+    /// Joined.
+    Online,
+    /// The connection dropped; reconnecting follows.
+    Lost,
+    /// We left the session (final).
+    Left,
+    /// The session refused us, or could not be reached in time (final; `detail` says why).
+    Refused,
+}
+
+/// A click, for the visual beat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BeatEvent {
+    /// Host time at which the click sounds.
+    pub at_host_us: Micros,
+    /// How long before `at_host_us` this event was sent, µs (negative if it was late): a UI
+    /// without a clock mapping can flash it `lead_us` after it arrives.
+    pub lead_us: i64,
+    /// Position, in micro-beats (1 000 000 per beat).
+    pub position: Beats,
+    /// Bar number counted from the schedule's bar origin (negative during count-in).
+    pub bar: i64,
+    /// Beat within the bar, from 0.
+    pub beat: u8,
+    /// Whether this is a subdivision between beats.
+    pub subdivision: bool,
+    /// How it is accented.
+    pub accent: Accent,
+    /// Whether it is part of the count-in.
+    pub count_in: bool,
+    /// Whether the audio engine plays it (false: visual only).
+    pub audible: bool,
+}
+
+impl BeatEvent {
+    /// The audio engine's click, sent at host time `now`.
+    #[must_use]
+    pub fn from_engine(b: &bandsync_audio::BeatEvent, now: Option<Micros>, audible: bool) -> Self {
+        BeatEvent {
+            at_host_us: b.host_time,
+            lead_us: now.map_or(0, |n| b.host_time.0 - n.0),
+            position: b.position,
+            bar: b.bar,
+            beat: b.beat_in_bar,
+            subdivision: b.subdivision,
+            accent: b.accent,
+            count_in: b.count_in,
+            audible,
+        }
+    }
+}
+
+/// The audio output's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AudioStatus {
+    /// Whether clicks are played (false: visual beat only).
+    pub active: bool,
+    /// The output device.
+    pub device: Option<String>,
+    /// Frames per second.
+    pub sample_rate: u32,
+    /// Frames per callback.
+    pub buffer_frames: u32,
+    /// The output latency the device reports, ms.
+    pub output_latency_ms: f64,
+    /// Underruns since the output opened.
+    pub underruns: u64,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+}
+
+/// How the metronome plays, set with `set_audio`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AudioSettings {
+    /// Play clicks through the sound card; when false the beat is visual only.
+    pub enabled: bool,
+    /// An output device whose name contains this (from `audio_devices`); the default when `null`.
+    pub device: Option<String>,
+    /// Which ear gets the click.
+    pub channel: AudioChannel,
+    /// Master volume, 0 to 1.
+    pub volume: f32,
+    /// Clicks per beat, 1 to 8.
+    pub subdivision: u8,
+    /// Extra output latency to compensate (Bluetooth headphones), ms, -500 to 500.
+    pub latency_offset_ms: f64,
+    /// Requested buffer size in frames; the device's default when `null`.
+    pub buffer_frames: Option<u32>,
+}
+
+impl Default for AudioSettings {
+    fn default() -> Self {
+        AudioSettings {
+            enabled: true,
+            device: None,
+            channel: AudioChannel::Both,
+            volume: 0.8,
+            subdivision: 1,
+            latency_offset_ms: 0.0,
+            buffer_frames: None,
+        }
+    }
+}
+
+/// Which output channels carry the click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum AudioChannel {
+    /// The left channel only.
+    Left,
+    /// The right channel only.
+    Right,
+    /// Every channel.
+    Both,
+}
+
+impl From<AudioChannel> for bandsync_audio::Channel {
+    fn from(c: AudioChannel) -> Self {
+        match c {
+            AudioChannel::Left => bandsync_audio::Channel::Left,
+            AudioChannel::Right => bandsync_audio::Channel::Right,
+            AudioChannel::Both => bandsync_audio::Channel::Both,
+        }
+    }
+}
+
+/// What `discover` streams: BandSync sessions coming and going on the LAN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DiscoveryEvent {
+    /// A session appeared.
+    Found {
+        /// The session.
+        session: DiscoveredSession,
+    },
+    /// A known session's record changed (members, addresses).
+    Updated {
+        /// The session as it is now.
+        session: DiscoveredSession,
+    },
+    /// A session went away.
+    Removed {
+        /// Its advertised name.
+        name: String,
+        /// Its session id, if it had been resolved.
+        id: Option<String>,
+    },
+}
+
+/// A session advertised on the LAN. Never carries the secret: join it with its `url` and the PIN,
+/// or scan the host's QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DiscoveredSession {
+    /// The session's name.
+    pub name: String,
+    /// The session id.
+    pub id: String,
+    /// The host's addresses, IPv4 first.
+    pub addrs: Vec<String>,
+    /// The host's port.
+    pub port: u16,
+    /// The protocol version the host speaks.
+    pub protocol: u16,
+    /// Participants.
+    pub members: u32,
+    /// Whether joining needs the secret (QR code or link) or the PIN.
+    pub secret_required: bool,
+    /// Tells two hosts of the same name apart.
+    pub fingerprint: String,
+    /// The join link without the secret (`http://IP:PORT/s/SESSION`), for `join_session` with a
+    /// PIN; `null` when the host has no address yet.
+    pub url: Option<String>,
+}
+
+impl From<&bandsync_discovery::SessionAd> for DiscoveredSession {
+    fn from(s: &bandsync_discovery::SessionAd) -> Self {
+        let url = s.addrs.first().map(|a| {
+            let host = match a {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            };
+            format!("http://{host}:{}/s/{}", s.port, s.session)
+        });
+        DiscoveredSession {
+            name: s.name.clone(),
+            id: s.session.clone(),
+            addrs: s.addrs.iter().map(ToString::to_string).collect(),
+            port: s.port,
+            protocol: s.protocol,
+            members: s.members,
+            secret_required: s.secret_required,
+            fingerprint: s.fingerprint.clone(),
+            url,
+        }
+    }
+}

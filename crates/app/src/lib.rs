@@ -1,0 +1,40 @@
+//! The BandSync app's logic, behind its UI. No Tauri here, so all of it tests headless; the
+//! Tauri shell (`src-tauri/`) only wires commands and channels to [`App`].
+//!
+//! - [`app`]: [`App`], one method per UI command: host, join, leave, send, discover, audio.
+//! - [`session`]: the task that runs one session: client events to UI events, the beat, and a
+//!   hosted session's server and mDNS advertisement.
+//! - [`events`]: the types the UI sees (rendered into `ui/src/bindings.ts` by `tests/bindings.rs`).
+//! - [`metronome`]: the audio control thread around the cpal output (also used by the CLI).
+//! - [`beats`]: the visual beat when no audio plays, found ahead of time from the transport.
+//! - [`lan`]: a host's join links, one per LAN address.
+//! - [`error`]: what a command can fail with.
+
+pub mod app;
+pub mod beats;
+pub mod error;
+pub mod events;
+pub mod lan;
+pub mod metronome;
+mod session;
+
+pub use app::{App, AppOptions, DEFAULT_PORT};
+pub use error::AppError;
+pub use events::{
+    AppEvent, AudioChannel, AudioSettings, AudioStatus, BeatEvent, ClockStatus, ConnectionState, DiscoveredSession,
+    DiscoveryEvent, HostInfo,
+};
+
+/// Where a stream of events goes: a Tauri `Channel` in the app, a queue in tests.
+///
+/// Thread-safety: yes; called from the session task and the discovery thread.
+pub trait Sink<T>: Send + Sync + 'static {
+    /// Delivers one event; `false` when nobody listens any more.
+    fn send(&self, event: T) -> bool;
+}
+
+impl<T, F: Fn(T) -> bool + Send + Sync + 'static> Sink<T> for F {
+    fn send(&self, event: T) -> bool {
+        self(event)
+    }
+}

@@ -1,0 +1,179 @@
+//! The metronome's control thread: owns the cpal output, feeds it the transport schedule and the
+//! frame-to-host-time map, restarts it on the default device if the device goes away, and reports
+//! what happens. Used by the app and by `bandsync join --audio`.
+//!
+//! Thread-safety: [`Metronome`] is `Send` and its methods may be called from any thread; the cpal
+//! stream itself never leaves the control thread. Nothing here runs on the audio callback.
+
+use bandsync_audio::device::{AudioInfo, AudioOptions, AudioOutput};
+use bandsync_audio::engine::{BeatEvent, Channel, Command, Levels};
+use bandsync_client::ClockView;
+use bandsync_core::Transport;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// What the audio thread reports.
+#[derive(Debug)]
+pub enum AudioReport {
+    /// The device opened (or reopened), or its figures changed.
+    Info(AudioInfo),
+    /// A click was scheduled.
+    Beat(BeatEvent),
+    /// The device could not be opened or failed.
+    Error(String),
+}
+
+/// What reaches the control thread.
+enum Ctl {
+    Transport(Transport),
+    Levels(Levels),
+    Channel(Channel),
+    Subdivision(u8),
+}
+
+/// Handle to the audio thread; dropping it stops the metronome.
+pub struct Metronome {
+    ctl: std_mpsc::Sender<Ctl>,
+    running: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Metronome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metronome").field("running", &self.is_running()).finish_non_exhaustive()
+    }
+}
+
+impl Metronome {
+    /// Starts the audio thread. When the device cannot be opened it reports
+    /// [`AudioReport::Error`] and ends; [`Metronome::is_running`] then turns false.
+    ///
+    /// # Panics
+    /// If the OS cannot spawn a thread.
+    #[must_use]
+    pub fn start(opts: AudioOptions, clock: ClockView, reports: mpsc::UnboundedSender<AudioReport>) -> Self {
+        let (ctl, rx) = std_mpsc::channel::<Ctl>();
+        let running = Arc::new(AtomicBool::new(true));
+        let flag = running.clone();
+        std::thread::Builder::new()
+            .name("bandsync-audio".into())
+            .spawn(move || {
+                control(opts, &clock, &rx, &reports);
+                flag.store(false, Ordering::Release);
+            })
+            .expect("spawn the audio thread");
+        Metronome { ctl, running }
+    }
+
+    /// Sends a new transport schedule.
+    pub fn set_transport(&self, t: &Transport) {
+        let _ = self.ctl.send(Ctl::Transport(t.clone()));
+    }
+
+    /// Changes the click levels (volume, mute) without reopening the device.
+    pub fn set_levels(&self, l: Levels) {
+        let _ = self.ctl.send(Ctl::Levels(l));
+    }
+
+    /// Changes which ear gets the click without reopening the device.
+    pub fn set_channel(&self, c: Channel) {
+        let _ = self.ctl.send(Ctl::Channel(c));
+    }
+
+    /// Changes the clicks per beat (1 to 8) without reopening the device.
+    pub fn set_subdivision(&self, n: u8) {
+        let _ = self.ctl.send(Ctl::Subdivision(n));
+    }
+
+    /// Whether the audio thread still runs (false once the device could not be opened at all).
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+}
+
+fn control(
+    opts: AudioOptions,
+    clock: &ClockView,
+    rx: &std_mpsc::Receiver<Ctl>,
+    reports: &mpsc::UnboundedSender<AudioReport>,
+) {
+    let mut out = match AudioOutput::start(opts.clone()) {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = reports.send(AudioReport::Error(e.to_string()));
+            return;
+        }
+    };
+    // What a restart on another device must carry over: the options as changed since.
+    let mut opts = opts;
+    // A device that stays unavailable fails every retry the same way: say so once.
+    let mut last_error: Option<String> = None;
+    let mut last_transport: Option<Transport> = None;
+    let mut last_info = Instant::now().checked_sub(Duration::from_secs(10)).unwrap_or_else(Instant::now);
+    let mut reported = None;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(Ctl::Transport(t)) => {
+                out.set_schedule(&t);
+                last_transport = Some(t);
+            }
+            Ok(Ctl::Levels(l)) => {
+                opts.levels = l;
+                out.send(Command::Levels(l));
+            }
+            Ok(Ctl::Channel(c)) => {
+                opts.channel = c;
+                out.send(Command::Channel(c));
+            }
+            Ok(Ctl::Subdivision(n)) => {
+                opts.subdivision = n;
+                out.send(Command::Subdivision(n));
+            }
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        out.update(|i| clock.local_of(i), |l| clock.to_host(l));
+        out.drain_beats(|b| {
+            let _ = reports.send(AudioReport::Beat(b));
+        });
+        if out.is_gone() {
+            // The device went away: follow the default device and keep time.
+            report_once(reports, &mut last_error, "the audio device went away; switching to the default".into());
+            let next = AudioOptions { device: None, ..opts.clone() };
+            match AudioOutput::start(next) {
+                Ok(o) => {
+                    out = o;
+                    last_error = None;
+                    if let Some(t) = &last_transport {
+                        out.set_schedule(t);
+                    }
+                }
+                Err(e) => {
+                    report_once(reports, &mut last_error, e.to_string());
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            }
+        }
+        let info = out.info();
+        let changed = reported.as_ref().is_none_or(|r: &AudioInfo| {
+            r.underruns != info.underruns || r.buffer_frames != info.buffer_frames || r.device != info.device
+        });
+        if info.buffer_frames > 0 && (changed || last_info.elapsed() >= Duration::from_secs(5)) {
+            last_info = Instant::now();
+            reported = Some(info.clone());
+            let _ = reports.send(AudioReport::Info(info));
+        }
+    }
+}
+
+/// Reports an error unless it is the one reported last.
+fn report_once(reports: &mpsc::UnboundedSender<AudioReport>, last: &mut Option<String>, e: String) {
+    if last.as_ref() != Some(&e) {
+        let _ = reports.send(AudioReport::Error(e.clone()));
+        *last = Some(e);
+    }
+}

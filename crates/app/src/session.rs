@@ -1,0 +1,475 @@
+//! One session, hosted or joined: a task that owns the [`Client`], turns its events into
+//! [`AppEvent`]s, drives the beat (audible or visual), and for a hosted session keeps the
+//! embedded server and its mDNS advertisement until the session ends.
+//!
+//! The [`crate::App`] talks to the task through [`SessionHandle`]; nothing else touches the
+//! client, so commands, events and teardown happen in one order.
+
+use crate::Sink;
+use crate::beats::VisualBeats;
+use crate::events::{AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockStatus, ConnectionState, HostInfo};
+use crate::lan;
+use crate::metronome::{AudioReport, Metronome};
+use bandsync_audio::device::{AudioOptions, output_available};
+use bandsync_audio::engine::Levels;
+use bandsync_client::{Client, ClientOptions, ClockView, Event};
+use bandsync_core::protocol::{ErrorCode, Secret};
+use bandsync_core::{ClientMsg, Micros, ServerMsg, Transport};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// How far ahead of a click the visual beat is sent.
+const VISUAL_LOOKAHEAD: Micros = Micros(150_000);
+/// How often the visual beat looks ahead.
+const VISUAL_TICK: Duration = Duration::from_millis(25);
+/// How often a host re-announces its member count over mDNS when it changed.
+const MEMBERS_TICK: Duration = Duration::from_secs(2);
+
+/// What the app asks of a running session.
+#[derive(Debug)]
+pub(crate) enum Cmd {
+    Send(ClientMsg),
+    Doc(Vec<u8>),
+    Audio(AudioSettings),
+    Leave(oneshot::Sender<()>),
+}
+
+/// The app's end of a running session.
+#[derive(Debug)]
+pub(crate) struct SessionHandle {
+    pub(crate) cmd: mpsc::UnboundedSender<Cmd>,
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+impl SessionHandle {
+    /// Whether the session still runs (it ends by itself when refused or lost).
+    pub(crate) fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
+    /// Leaves and waits until the session has torn down (the server, if hosted, is stopped).
+    pub(crate) async fn leave(self) {
+        let (tx, rx) = oneshot::channel();
+        if self.cmd.send(Cmd::Leave(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+/// What a hosted session keeps besides its client.
+pub(crate) struct Hosting {
+    pub(crate) server: bandsync_server::RunningServer,
+    pub(crate) session: bandsync_server::hub::SessionHandle,
+    pub(crate) ad: Option<bandsync_discovery::Advertisement>,
+    /// The LAN addresses the links name.
+    pub(crate) ips: Vec<IpAddr>,
+    /// The join details as last given to the UI.
+    pub(crate) info: HostInfo,
+    pub(crate) advertised_members: u32,
+}
+
+impl std::fmt::Debug for Hosting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hosting").field("addr", &self.server.addr).field("session", &self.info.session).finish()
+    }
+}
+
+impl Hosting {
+    /// The join details for `secret` and `pin`.
+    pub(crate) fn info_for(&self, secret: &Secret, pin: Option<&Secret>) -> HostInfo {
+        let (link, links) = lan::join_links(&self.ips, self.info.port, &self.info.session, secret);
+        let qr_svg = bandsync_server::share::svg(&link).unwrap_or_default();
+        HostInfo { link, links, qr_svg, pin: pin.map(|p| p.expose().to_owned()), ..self.info.clone() }
+    }
+
+    async fn stop(self) {
+        if let Some(ad) = self.ad {
+            // Sends the mDNS goodbye and waits for it briefly: off the runtime's threads.
+            let _ = tokio::task::spawn_blocking(move || ad.stop()).await;
+        }
+        if let Err(e) = self.server.shutdown().await {
+            tracing::warn!(error = %e, "the session server did not stop cleanly");
+        }
+    }
+}
+
+/// How the first join went, for the command that started the session.
+pub(crate) type Ready = oneshot::Sender<Result<(), String>>;
+
+/// Starts the session task. Must be called inside a tokio runtime.
+pub(crate) fn spawn(
+    mut opts: ClientOptions,
+    sink: Arc<dyn Sink<AppEvent>>,
+    audio: AudioSettings,
+    hosting: Option<Hosting>,
+    ready: Ready,
+) -> SessionHandle {
+    opts.forward_server_messages = true;
+    let detail = format!("connecting to {}", opts.target.ws_url);
+    let client = Client::spawn(opts);
+    let clock = client.clock_view();
+    let (cmd, cmds) = mpsc::unbounded_channel();
+    sink.send(AppEvent::Connection { state: ConnectionState::Connecting, detail });
+    let beats = BeatSource::new(audio, &clock);
+    if beats.status.error.is_some() {
+        sink.send(AppEvent::Audio { audio: beats.status.clone() });
+    }
+    let driver = Driver {
+        client,
+        clock,
+        sink,
+        hosting,
+        beats,
+        ready: Some(ready),
+        last_reason: String::new(),
+        pending_dup: None,
+        leaving: Vec::new(),
+    };
+    let task = tokio::spawn(driver.run(cmds));
+    SessionHandle { cmd, task }
+}
+
+/// Host time now through the clock estimate, once it has synced.
+fn host_now(clock: &ClockView) -> Option<Micros> {
+    clock.to_host(clock.local_of(Instant::now())).map(|h| Micros(h.round() as i64))
+}
+
+struct Driver {
+    client: Client,
+    clock: ClockView,
+    sink: Arc<dyn Sink<AppEvent>>,
+    hosting: Option<Hosting>,
+    beats: BeatSource,
+    ready: Option<Ready>,
+    /// Why the connection last dropped, for a join that never got in.
+    last_reason: String,
+    /// A server error just forwarded; the client reports it once more as [`Event::Error`] right
+    /// after, which is not forwarded twice.
+    pending_dup: Option<(ErrorCode, String, Option<String>)>,
+    leaving: Vec<oneshot::Sender<()>>,
+}
+
+/// Whether the session goes on.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    End,
+}
+
+impl Driver {
+    async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
+        let mut tick = tokio::time::interval(VISUAL_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut members = tokio::time::interval(MEMBERS_TICK);
+        members.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut cmds_open = true;
+        loop {
+            tokio::select! {
+                ev = self.client.next_event() => match ev {
+                    None => break,
+                    Some(ev) => if self.on_event(ev) == Flow::End { break },
+                },
+                c = cmds.recv(), if cmds_open => match c {
+                    Some(c) => self.on_cmd(c),
+                    // The app is gone: leave, and end once the server has seen it.
+                    None => {
+                        cmds_open = false;
+                        self.client.leave();
+                    }
+                },
+                Some(r) = self.beats.reports.recv() => self.on_audio(r),
+                _ = tick.tick() => self.beats.tick(&self.clock, &*self.sink),
+                _ = members.tick(), if self.hosting.as_ref().is_some_and(|h| h.ad.is_some()) => self.advertise_members(),
+            }
+        }
+        self.beats.stop();
+        if let Some(h) = self.hosting.take() {
+            h.stop().await;
+        }
+        if let Some(r) = self.ready.take() {
+            let _ = r.send(Err(self.last_reason.clone()));
+        }
+        for l in self.leaving.drain(..) {
+            let _ = l.send(());
+        }
+    }
+
+    fn emit(&self, ev: AppEvent) {
+        self.sink.send(ev);
+    }
+
+    fn connection(&self, state: ConnectionState, detail: impl Into<String>) {
+        self.emit(AppEvent::Connection { state, detail: detail.into() });
+    }
+
+    fn on_cmd(&mut self, c: Cmd) {
+        match c {
+            Cmd::Send(m) => self.client.send(m),
+            Cmd::Doc(b) => self.client.send_doc(b),
+            Cmd::Audio(s) => self.beats.apply(s, &self.clock, &*self.sink),
+            Cmd::Leave(done) => {
+                self.leaving.push(done);
+                self.client.leave();
+            }
+        }
+    }
+
+    fn on_event(&mut self, ev: Event) -> Flow {
+        let dup = self.pending_dup.take();
+        match ev {
+            Event::Server(msg) => {
+                if let ServerMsg::Error { code, message, about } = &msg {
+                    self.pending_dup = Some((*code, message.clone(), about.clone()));
+                }
+                if let ServerMsg::Credentials { secret, pin } = &msg {
+                    self.credentials(secret, pin.as_ref());
+                }
+                self.emit(AppEvent::Server { msg });
+            }
+            Event::Error { code, message, about } => {
+                // Server errors arrived as `Server` just before; only the client's own (a message
+                // sent while disconnected) are new.
+                if dup.as_ref() != Some(&(code, message.clone(), about.clone())) {
+                    self.emit(AppEvent::Server { msg: ServerMsg::Error { code, message, about } });
+                }
+            }
+            Event::Joined { you, name, resumed, .. } => {
+                let how = if resumed { "rejoined" } else { "joined" };
+                self.connection(ConnectionState::Online, format!("{how} \"{name}\" as participant {you}"));
+                if let Some(r) = self.ready.take() {
+                    let _ = r.send(Ok(()));
+                }
+            }
+            Event::Transport { transport, .. } => self.beats.set_transport(transport),
+            Event::Disconnected { reason } => {
+                self.connection(ConnectionState::Lost, reason.clone());
+                self.last_reason = reason;
+            }
+            Event::Reconnecting { attempt, delay } => {
+                let ms = delay.as_millis();
+                self.connection(ConnectionState::Connecting, format!("reconnecting in {ms} ms (attempt {attempt})"));
+            }
+            Event::Refused { code, message } => {
+                self.connection(ConnectionState::Refused, format!("{message} ({code})"));
+                self.last_reason = message;
+                return Flow::End;
+            }
+            Event::Lost { reason } => {
+                self.connection(ConnectionState::Refused, format!("gave up reconnecting: {reason}"));
+                self.last_reason = reason;
+                return Flow::End;
+            }
+            Event::Left => {
+                self.connection(ConnectionState::Left, "left the session");
+                return Flow::End;
+            }
+            Event::Clock(s) => {
+                self.emit(AppEvent::Clock { clock: ClockStatus::from_core(&s, self.client.host_now()) });
+            }
+            Event::Doc(data) => self.emit(AppEvent::Doc { data }),
+            // Carried by `Server` (the raw message) already.
+            Event::Participants { .. } | Event::Credentials { .. } => {}
+        }
+        Flow::Continue
+    }
+
+    /// The leader's credentials changed: a hosted session's links and QR code follow.
+    fn credentials(&mut self, secret: &Secret, pin: Option<&Secret>) {
+        let Some(h) = self.hosting.as_mut() else { return };
+        let info = h.info_for(secret, pin);
+        if info != h.info {
+            h.info = info.clone();
+            self.sink.send(AppEvent::Host { host: info });
+        }
+    }
+
+    fn advertise_members(&mut self) {
+        let Some(h) = self.hosting.as_mut() else { return };
+        let n = h.session.info().members;
+        if let Some(ad) = h.ad.as_ref().filter(|_| n != h.advertised_members) {
+            h.advertised_members = n;
+            if let Err(e) = ad.set_members(n) {
+                tracing::debug!(error = %e, "could not re-announce the member count");
+            }
+        }
+    }
+
+    fn on_audio(&mut self, r: AudioReport) {
+        match r {
+            AudioReport::Beat(b) => {
+                let beat = BeatEvent::from_engine(&b, host_now(&self.clock), true);
+                self.emit(AppEvent::Beat { beat });
+            }
+            AudioReport::Info(i) => {
+                let status = AudioStatus {
+                    active: true,
+                    device: Some(i.device),
+                    sample_rate: i.sample_rate,
+                    buffer_frames: i.buffer_frames,
+                    output_latency_ms: i.output_latency_ms,
+                    underruns: i.underruns,
+                    error: None,
+                };
+                self.beats.status = status.clone();
+                self.beats.failing_since = None;
+                self.emit(AppEvent::Audio { audio: status });
+            }
+            AudioReport::Error(e) => self.beats.audio_failed(e, &*self.sink),
+        }
+    }
+}
+
+/// Where beats come from: the audio engine while it plays, the visual timer otherwise.
+struct BeatSource {
+    settings: AudioSettings,
+    metronome: Option<Metronome>,
+    visual: VisualBeats,
+    transport: Option<Transport>,
+    reports_tx: mpsc::UnboundedSender<AudioReport>,
+    reports: mpsc::UnboundedReceiver<AudioReport>,
+    status: AudioStatus,
+    /// When a playing output failed; it gets [`AUDIO_RECOVERY`] to come back on another device
+    /// before the beat turns visual.
+    failing_since: Option<Instant>,
+}
+
+/// How long a failed output may take to reopen on the default device.
+const AUDIO_RECOVERY: Duration = Duration::from_secs(3);
+
+impl BeatSource {
+    fn new(settings: AudioSettings, clock: &ClockView) -> Self {
+        let (reports_tx, reports) = mpsc::unbounded_channel();
+        let mut s = BeatSource {
+            settings: settings.clone(),
+            metronome: None,
+            visual: VisualBeats::new(),
+            transport: None,
+            reports_tx,
+            reports,
+            status: AudioStatus::default(),
+            failing_since: None,
+        };
+        s.visual.set_subdivision(settings.subdivision);
+        s.restart(clock);
+        s
+    }
+
+    fn options(s: &AudioSettings) -> AudioOptions {
+        AudioOptions {
+            device: s.device.clone(),
+            buffer_frames: s.buffer_frames,
+            channel: s.channel.into(),
+            latency_offset_ms: s.latency_offset_ms,
+            levels: Self::levels(s),
+            subdivision: s.subdivision,
+            beat_sample: None,
+            accent_sample: None,
+        }
+    }
+
+    fn levels(s: &AudioSettings) -> Levels {
+        Levels { master: s.volume.clamp(0.0, 1.0), ..Levels::default() }
+    }
+
+    /// (Re)opens the output as the settings say, or falls back to the visual beat.
+    /// Stops the output; whatever its thread still reports is dropped with its channel.
+    fn stop_audio(&mut self) {
+        self.metronome = None;
+        self.failing_since = None;
+        (self.reports_tx, self.reports) = mpsc::unbounded_channel();
+    }
+
+    fn restart(&mut self, clock: &ClockView) {
+        self.stop_audio();
+        self.status = AudioStatus::default();
+        if !self.settings.enabled {
+            return;
+        }
+        if !output_available() {
+            self.status.error = Some("no audio output device; the beat is visual only".into());
+            return;
+        }
+        let m = Metronome::start(Self::options(&self.settings), clock.clone(), self.reports_tx.clone());
+        if let Some(t) = &self.transport {
+            m.set_transport(t);
+        }
+        self.metronome = Some(m);
+    }
+
+    fn apply(&mut self, s: AudioSettings, clock: &ClockView, sink: &dyn Sink<AppEvent>) {
+        // Only what needs another stream reopens it: a volume slider must not, and neither does
+        // resending the settings after the output failed (turning audio off and on again, or
+        // choosing another device, retries).
+        let reopen = s.enabled != self.settings.enabled
+            || s.device != self.settings.device
+            || s.buffer_frames != self.settings.buffer_frames
+            || s.latency_offset_ms != self.settings.latency_offset_ms;
+        let old = std::mem::replace(&mut self.settings, s);
+        self.visual.set_subdivision(self.settings.subdivision);
+        if reopen {
+            self.restart(clock);
+            sink.send(AppEvent::Audio { audio: self.status.clone() });
+        } else if let Some(m) = &self.metronome {
+            if old.volume != self.settings.volume {
+                m.set_levels(Self::levels(&self.settings));
+            }
+            if old.channel != self.settings.channel {
+                m.set_channel(self.settings.channel.into());
+            }
+            if old.subdivision != self.settings.subdivision {
+                m.set_subdivision(self.settings.subdivision);
+            }
+        }
+    }
+
+    fn set_transport(&mut self, t: Transport) {
+        if let Some(m) = &self.metronome {
+            m.set_transport(&t);
+        }
+        self.visual.set_transport(&t);
+        self.transport = Some(t);
+    }
+
+    /// The output failed. One that never played is given up at once; one that played gets
+    /// [`AUDIO_RECOVERY`] to reopen on the default device. Either way the UI hears of it once,
+    /// and the beat turns visual when the audio is given up.
+    fn audio_failed(&mut self, error: String, sink: &dyn Sink<AppEvent>) {
+        let never_played = !self.status.active && self.failing_since.is_none();
+        self.status.active = false;
+        self.status.error = Some(error);
+        if never_played {
+            self.stop_audio();
+        } else {
+            self.failing_since.get_or_insert_with(Instant::now);
+        }
+        sink.send(AppEvent::Audio { audio: self.status.clone() });
+    }
+
+    /// The visual beat, when no audio plays; and noticing an output that is gone for good.
+    fn tick(&mut self, clock: &ClockView, sink: &dyn Sink<AppEvent>) {
+        let stopped = self.metronome.as_ref().is_some_and(|m| !m.is_running());
+        let unrecovered = self.failing_since.is_some_and(|t| t.elapsed() >= AUDIO_RECOVERY);
+        if self.metronome.is_some() && (stopped || unrecovered) {
+            self.stop_audio();
+            self.status.active = false;
+            if self.status.error.is_none() {
+                self.status.error = Some("the audio output stopped".into());
+            }
+            sink.send(AppEvent::Audio { audio: self.status.clone() });
+        }
+        if self.metronome.is_some() || self.transport.is_none() {
+            return;
+        }
+        let Some(now) = host_now(clock) else { return };
+        self.visual.advance(now, VISUAL_LOOKAHEAD, |b| {
+            sink.send(AppEvent::Beat { beat: BeatEvent::from_engine(&b, Some(now), false) });
+        });
+    }
+
+    fn stop(&mut self) {
+        self.stop_audio();
+    }
+}
