@@ -22,4 +22,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --workspace --locked
 
+say "the desktop app end to end: tauri-driver, WebKitWebDriver, Xvfb"
+bash scripts/app-e2e.sh
+
+say "Android compile gate"
+bash scripts/android-check.sh
+
 say "all gates passed in $(( $(date +%s) - start )) s"

@@ -21,6 +21,7 @@ fn main() {
         "audio_devices",
         "set_audio",
         "keep_awake",
+        "launch_options",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(commands)),

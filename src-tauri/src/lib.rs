@@ -10,7 +10,7 @@
 //!
 //! `main.rs` only calls [`run`]; mobile builds enter through the same function.
 
-use bandsync_app::{App, AppError, AppEvent, AppOptions, AudioSettings, DiscoveryEvent, HostInfo, Sink};
+use bandsync_app::{App, AppError, AppEvent, AppOptions, AudioSettings, DiscoveryEvent, HostInfo, LaunchOptions, Sink};
 use bandsync_core::ClientMsg;
 use bandsync_server::UiAssets;
 use std::borrow::Cow;
@@ -77,6 +77,12 @@ async fn audio_devices(app: State<'_, App>) -> Result<Vec<String>, AppError> {
 #[tauri::command]
 async fn set_audio(app: State<'_, App>, settings: AudioSettings) -> Result<(), AppError> {
     app.set_audio(settings).await
+}
+
+/// How the app was started (`--host NAME --name NAME`): the UI hosts at once when asked.
+#[tauri::command]
+fn launch_options(opts: State<'_, LaunchOptions>) -> LaunchOptions {
+    opts.inner().clone()
 }
 
 #[tauri::command]
@@ -174,6 +180,7 @@ fn build<R: Runtime>(
     let assets: Arc<dyn UiAssets> = ui.clone();
     let app = builder
         .manage(KeepAwake::default())
+        .manage(LaunchOptions::from_args(std::env::args().skip(1)))
         .manage(App::new(AppOptions { ui: Some(assets), ..opts }))
         .invoke_handler(tauri::generate_handler![
             host_session,
@@ -185,6 +192,7 @@ fn build<R: Runtime>(
             audio_devices,
             set_audio,
             keep_awake,
+            launch_options,
         ])
         .build(context)?;
     let _ = ui.0.set(app.asset_resolver());

@@ -947,3 +947,17 @@ fingerprint: string,
  * PIN; `null` when the host has no address yet.
  */
 url: string | null, };
+
+/**
+ * How the app was started. `bandsync-desktop --host "Friday gig" [--name Ana]` opens hosting that
+ * session at once (what `scripts/run.sh` does); without arguments the app opens on its home screen.
+ */
+export type LaunchOptions = { 
+/**
+ * Host a session with this name as soon as the window opens.
+ */
+host: string | null, 
+/**
+ * The leader's display name for that session (the saved one, or "Leader", otherwise).
+ */
+name: string | null, };

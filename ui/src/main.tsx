@@ -2,6 +2,7 @@
 
 import { render } from 'preact';
 import { App, exposeDebug } from './app';
+import { isTauri, launchOptions } from './net/tauri';
 import { Root } from './ui/Root';
 import { AppContext } from './ui/ctx';
 import './styles.css';
@@ -13,6 +14,18 @@ exposeDebug(app);
 const initial = app.initialTarget();
 if (initial && initial.secret && app.state.settings.name.trim()) {
   void app.join(location.href, null);
+}
+
+// The app started as `bandsync-desktop --host NAME [--name YOU]` (scripts/run.sh): host at once.
+if (isTauri()) {
+  void launchOptions()
+    .then((o) => {
+      if (!o.host) return;
+      if (o.name) app.setSettings({ name: o.name });
+      else if (!app.state.settings.name.trim()) app.setSettings({ name: 'Leader' });
+      return app.hostSession(o.host);
+    })
+    .catch(() => undefined);
 }
 
 render(

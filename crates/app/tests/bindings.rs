@@ -80,6 +80,7 @@ fn render() -> Rendered {
     r.add::<AudioChannel>(&cfg);
     r.add::<DiscoveryEvent>(&cfg);
     r.add::<DiscoveredSession>(&cfg);
+    r.add::<LaunchOptions>(&cfg);
     r
 }
 

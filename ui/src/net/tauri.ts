@@ -7,7 +7,7 @@
 //! hop from moving it.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
-import type { AppEvent, AudioSettings, ClientMsg, ClockStatus, DiscoveryEvent, HostInfo } from '../bindings';
+import type { AppEvent, AudioSettings, ClientMsg, ClockStatus, DiscoveryEvent, HostInfo, LaunchOptions } from '../bindings';
 import type { Backend, JoinRequest, Listener, UiEvent } from './backend';
 
 export function isTauri(): boolean {
@@ -133,6 +133,11 @@ export async function audioDevices(): Promise<string[]> {
 
 export async function setAudio(settings: AudioSettings): Promise<void> {
   await invoke('set_audio', { settings });
+}
+
+/** How the app was started: `--host NAME [--name NAME]` hosts at once. */
+export async function launchOptions(): Promise<LaunchOptions> {
+  return invoke<LaunchOptions>('launch_options');
 }
 
 export async function keepAwake(on: boolean): Promise<void> {
