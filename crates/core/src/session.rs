@@ -879,6 +879,15 @@ fn clean_color(raw: &str) -> Result<String, Refusal> {
     if ok { Ok(raw.to_ascii_lowercase()) } else { Err((ErrorCode::InvalidName, "a colour is #rrggbb".into())) }
 }
 
+fn meter_label(m: &Meter) -> String {
+    let groups: Vec<String> = m.groups.iter().map(u8::to_string).collect();
+    if m.groups.len() > 1 && m.groups.iter().any(|&g| g != m.groups[0]) {
+        format!("{}/{} ({})", m.beats, m.unit, groups.join("+"))
+    } else {
+        format!("{}/{}", m.beats, m.unit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1392,14 +1401,5 @@ mod tests {
         h.send(1, ClientMsg::Claim {});
         assert_eq!(h.last_error(1), Some(ErrorCode::LeaderTaken));
         h.assert_mirrors_agree();
-    }
-}
-
-fn meter_label(m: &Meter) -> String {
-    let groups: Vec<String> = m.groups.iter().map(u8::to_string).collect();
-    if m.groups.len() > 1 && m.groups.iter().any(|&g| g != m.groups[0]) {
-        format!("{}/{} ({})", m.beats, m.unit, groups.join("+"))
-    } else {
-        format!("{}/{}", m.beats, m.unit)
     }
 }
