@@ -61,6 +61,8 @@ export interface AppState {
   audio: AudioStatus | null;
   recent: RecentSession[];
   discovered: DiscoveredSession[];
+  /** Why LAN discovery is not running (turned off, or failed), shown quietly on Home. */
+  discoveryOff: string | null;
   devices: string[];
   /** A home-screen error (bad link, host failed). */
   homeError: string | null;
@@ -109,6 +111,7 @@ export class App {
       audio: null,
       recent: loadRecent(),
       discovered: [],
+      discoveryOff: null,
       devices: [],
       homeError: null,
       busy: false,
@@ -194,7 +197,7 @@ export class App {
       });
     }).catch((e) => {
       this.discovering = false;
-      this.store.set({ homeError: `LAN discovery failed: ${String(e)}` });
+      this.store.set({ discoveryOff: String(e) });
     });
     audioDevices()
       .then((devices) => this.store.set({ devices }))

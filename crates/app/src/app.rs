@@ -50,11 +50,14 @@ impl std::fmt::Debug for AppOptions {
 }
 
 impl Default for AppOptions {
-    /// All interfaces on port 7878, mDNS on unless `BANDSYNC_NO_MDNS` is set (to anything but
-    /// `0`), no UI assets.
+    /// All interfaces on port 7878 (or `BANDSYNC_BIND`, e.g. `127.0.0.1:0` for tests), mDNS on
+    /// unless `BANDSYNC_NO_MDNS` is set (to anything but `0`), no UI assets.
     fn default() -> Self {
         AppOptions {
-            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_PORT),
+            bind: std::env::var("BANDSYNC_BIND")
+                .ok()
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_PORT)),
             mdns: !mdns_disabled_by_env(),
             mdns_interfaces: Vec::new(),
             ui: None,

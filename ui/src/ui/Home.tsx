@@ -16,6 +16,7 @@ export function Home() {
   const settings = useAppState((s) => s.settings);
   const recent = useAppState((s) => s.recent);
   const discovered = useAppState((s) => s.discovered);
+  const discoveryOff = useAppState((s) => s.discoveryOff);
   const error = useAppState((s) => s.homeError);
   const busy = useAppState((s) => s.busy);
   const initial = app.initialTarget();
@@ -169,7 +170,9 @@ export function Home() {
         <section class="card">
           <h2>On this network</h2>
           <ul class="plain discovered" data-testid="discovered-list">
-            {discovered.length === 0 && <li class="muted">Looking for sessions on the LAN…</li>}
+            {discovered.length === 0 && (
+              <li class="muted">{discoveryOff ? `LAN discovery is off: ${discoveryOff}` : 'Looking for sessions on the LAN…'}</li>
+            )}
             {discovered.map((d) => (
               <li key={`${d.id}-${d.fingerprint}`} class="row">
                 <div class="grow">
