@@ -613,10 +613,11 @@ export class App {
     if (this.state.runtime === 'tauri') {
       try {
         await keepAwake(want);
+        return;
       } catch {
-        // not supported on this platform
+        // The native keep-awake is desktop only; on Android and iOS the webview's Screen Wake
+        // Lock API (below) keeps the screen on where the system webview supports it.
       }
-      return;
     }
     const nav = navigator as Navigator & { wakeLock?: { request(t: 'screen'): Promise<{ release(): Promise<void> }> } };
     if (!want) {
