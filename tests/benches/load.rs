@@ -70,7 +70,13 @@ fn run_scenario(sc: &Scenario) {
     let (server, ids) = rt.block_on(async {
         let server = RunningServer::start("127.0.0.1:0".parse().unwrap(), cfg).await.unwrap();
         let ids: Vec<String> =
-            (0..sc.sessions).map(|i| server.hub.create_session(&format!("s{i}")).unwrap().info().id).collect();
+            // Each session as `ID:SECRET`: members join with the secret, as a join link gives it.
+            (0..sc.sessions)
+                .map(|i| {
+                    let h = server.hub.create_session(&format!("s{i}")).unwrap();
+                    format!("{}:{}", h.info().id, h.first_secret().expose())
+                })
+                .collect();
         (server, ids)
     });
     let rss_before = rss_kib();
@@ -129,20 +135,22 @@ fn members_main(args: &[String]) {
         let mut leaders = Vec::new();
         let mut readers = Vec::new();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        for (si, id) in ids.iter().enumerate() {
+        for (si, pair) in ids.iter().enumerate() {
+            let (id, secret) = pair.split_once(':').expect("ID:SECRET");
             for m in 0..members {
                 let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
                 let (mut ws, _) =
                     tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), Some(cfg), true)
                         .await
                         .unwrap();
-                let join = json!({"type": "join", "v": 1, "session": id, "name": format!("m{m}"), "leader": m == 0});
+                let join = json!({"type": "join", "v": 1, "session": id, "name": format!("m{m}"), "leader": m == 0, "secret": secret});
                 ws.send(Message::Text(join.to_string().into())).await.unwrap();
                 loop {
                     if let Some(Ok(Message::Text(t))) = ws.next().await {
                         if t.as_str().starts_with(r#"{"type":"welcome""#) {
                             break;
                         }
+                        assert!(!t.as_str().starts_with(r#"{"type":"error""#), "join refused: {t}");
                     }
                 }
                 let (tx, rx) = ws.split();
