@@ -733,38 +733,38 @@ mdns: boolean,
 mdns_error: string | null, };
 
 /**
- * The shared-clock estimate: how this device's clock maps onto the host's.
+ * The shared-clock estimate: the core estimator's status, plus host time now.
  */
 export type ClockStatus = { 
-/**
- * Host minus local clock, µs.
- */
-offset_us: number, 
-/**
- * How much faster the host clock runs, ppm.
- */
-skew_ppm: number, 
-/**
- * The smallest recent round trip to the host, µs.
- */
-rtt_us: number, 
-/**
- * Estimated bound on the error of the shared clock, µs.
- */
-error_us: number, 
-/**
- * Whether the error is small enough to play in time.
- */
-synced: boolean, 
-/**
- * Ping samples in the estimator's window.
- */
-samples: number, 
 /**
  * Host time when this status was taken, through the estimate: lets the UI map host times
  * (`BeatEvent.at_host_us`) onto its own clock. `null` before the first sample.
  */
-host_now_us: Micros | null, };
+host_now_us: Micros | null, 
+/**
+ * Host minus local, µs, as applied now (after slewing).
+ */
+offset_us: number, 
+/**
+ * Host rate relative to local, ppm.
+ */
+skew_ppm: number, 
+/**
+ * The smallest recent round trip, µs.
+ */
+rtt_us: number, 
+/**
+ * Estimated bound on the error of host time read through this estimator, µs.
+ */
+error_us: number, 
+/**
+ * Whether the error is within [`ClockConfig::synced_error`].
+ */
+synced: boolean, 
+/**
+ * Samples in the window.
+ */
+samples: number, };
 
 /**
  * Where the connection to the session stands.

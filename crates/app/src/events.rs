@@ -80,41 +80,17 @@ pub struct HostInfo {
     pub mdns_error: Option<String>,
 }
 
-/// The shared-clock estimate: how this device's clock maps onto the host's.
+/// The shared-clock estimate: the core estimator's status, plus host time now.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClockStatus {
-    /// Host minus local clock, µs.
-    pub offset_us: i64,
-    /// How much faster the host clock runs, ppm.
-    pub skew_ppm: f64,
-    /// The smallest recent round trip to the host, µs.
-    pub rtt_us: i64,
-    /// Estimated bound on the error of the shared clock, µs.
-    pub error_us: i64,
-    /// Whether the error is small enough to play in time.
-    pub synced: bool,
-    /// Ping samples in the estimator's window.
-    pub samples: u32,
+    /// Offset, skew, RTT, error bound, synced and samples, as the estimator reports them.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub clock: bandsync_core::ClockStatus,
     /// Host time when this status was taken, through the estimate: lets the UI map host times
     /// (`BeatEvent.at_host_us`) onto its own clock. `null` before the first sample.
     pub host_now_us: Option<Micros>,
-}
-
-impl ClockStatus {
-    /// The core estimator's status, with host time now.
-    #[must_use]
-    pub fn from_core(s: &bandsync_core::ClockStatus, host_now: Option<Micros>) -> Self {
-        ClockStatus {
-            offset_us: s.offset_us,
-            skew_ppm: s.skew_ppm,
-            rtt_us: s.rtt_us,
-            error_us: s.error_us,
-            synced: s.synced,
-            samples: u32::try_from(s.samples).unwrap_or(u32::MAX),
-            host_now_us: host_now,
-        }
-    }
 }
 
 /// Where the connection to the session stands.

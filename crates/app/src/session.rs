@@ -267,7 +267,7 @@ impl Driver {
                 return Flow::End;
             }
             Event::Clock(s) => {
-                self.emit(AppEvent::Clock { clock: ClockStatus::from_core(&s, self.client.host_now()) });
+                self.emit(AppEvent::Clock { clock: ClockStatus { clock: s, host_now_us: self.client.host_now() } });
             }
             Event::Doc(data) => self.emit(AppEvent::Doc { data }),
             // Carried by `Server` (the raw message) already.

@@ -102,7 +102,7 @@ async fn host_and_follower_see_each_other_and_the_tempo_change() {
     // The member's clock syncs to the host's and is reported with host time.
     me_ev
         .until("a synced clock", |e| match e {
-            AppEvent::Clock { clock } if clock.synced && clock.host_now_us.is_some() => Some(()),
+            AppEvent::Clock { clock } if clock.clock.synced && clock.host_now_us.is_some() => Some(()),
             _ => None,
         })
         .await;
@@ -274,7 +274,7 @@ async fn an_output_that_cannot_open_is_reported_once_and_the_beat_turns_visual()
     assert!(!audio.active);
     assert!(audio.error.is_some());
     he.until("a synced clock", |e| match e {
-        AppEvent::Clock { clock } if clock.synced => Some(()),
+        AppEvent::Clock { clock } if clock.clock.synced => Some(()),
         _ => None,
     })
     .await;

@@ -4,7 +4,7 @@ use crate::output::emit;
 use bandsync_server::{RunningServer, ServerConfig};
 use clap::Args;
 use serde_json::json;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 
 /// Options of `bandsync host`.
 #[derive(Debug, Args)]
@@ -77,7 +77,7 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
         None => server.hub.create_session(&a.name)?,
     };
     let info = session.info();
-    let ips = advertised_ips(server.addr.ip());
+    let ips = bandsync_app::lan::advertised_ips(server.addr.ip());
     let url_ip = ips[0];
     let alternates: Vec<String> =
         ips[1..].iter().map(|ip| SocketAddr::new(*ip, server.addr.port()).to_string()).collect();
@@ -163,34 +163,6 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
 /// Whether mDNS is off, by flag or by `BANDSYNC_NO_MDNS`.
 fn no_mdns(a: &HostArgs) -> bool {
     a.no_mdns || std::env::var("BANDSYNC_NO_MDNS").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// The addresses to put in the join link: the bound one, or for a wildcard bind every usable
-/// LAN address, IPv4 first (loopback when there is none). The first goes in the link's host; the
-/// others ride along in its fragment so that a member can try them all.
-fn advertised_ips(bound: IpAddr) -> Vec<IpAddr> {
-    if !bound.is_unspecified() {
-        return vec![bound];
-    }
-    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
-        .map(|ifs| {
-            ifs.into_iter()
-                .filter(|i| !i.is_loopback())
-                .map(|i| i.ip())
-                .filter(|ip| match ip {
-                    IpAddr::V4(v4) => !v4.is_link_local(),
-                    // Link-local IPv6 needs a zone id a URL cannot carry well.
-                    IpAddr::V6(v6) => !v6.is_unicast_link_local() && bound.is_ipv6(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    ips.sort_by_key(IpAddr::is_ipv6);
-    ips.dedup();
-    if ips.is_empty() {
-        ips.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    }
-    ips
 }
 
 pub(crate) async fn wait_for_signal() {

@@ -114,7 +114,8 @@ impl Xform {
 }
 
 /// What the estimator knows, for display and for the participant view.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClockStatus {
     /// Host minus local, µs, as applied now (after slewing).
     pub offset_us: i64,
@@ -127,7 +128,7 @@ pub struct ClockStatus {
     /// Whether the error is within [`ClockConfig::synced_error`].
     pub synced: bool,
     /// Samples in the window.
-    pub samples: usize,
+    pub samples: u32,
 }
 
 /// The estimator with its ping schedule.
@@ -340,7 +341,7 @@ impl ClockSync {
             rtt_us: self.samples.iter().map(|s| s.rtt).fold(f64::INFINITY, f64::min).min(1e12) as i64,
             error_us: if err.is_finite() { err.round() as i64 } else { i64::MAX },
             synced: self.locked && err <= self.cfg.synced_error.0 as f64,
-            samples: self.samples.len(),
+            samples: u32::try_from(self.samples.len()).unwrap_or(u32::MAX),
         }
     }
 

@@ -245,6 +245,24 @@ impl ClientMsg {
         }
     }
 
+    /// Whether this is a chat, activity or document-version message: the server's storage side
+    /// handles those, not the session state machine.
+    #[must_use]
+    pub fn is_journal(&self) -> bool {
+        matches!(
+            self,
+            ClientMsg::Chat { .. }
+                | ClientMsg::ChatEdit { .. }
+                | ClientMsg::ChatDelete { .. }
+                | ClientMsg::ChatReact { .. }
+                | ClientMsg::ChatHistory { .. }
+                | ClientMsg::ActivityHistory { .. }
+                | ClientMsg::Versions {}
+                | ClientMsg::SaveVersion { .. }
+                | ClientMsg::RestoreVersion { .. }
+        )
+    }
+
     /// Every `type` a member may send, for telling an unknown type from a malformed message.
     pub const KINDS: &'static [&'static str] = &[
         "join",

@@ -503,6 +503,16 @@ mod tests {
         }
     }
 
+    /// UTF-16 offsets between characters (where an editor can put the cursor), 0 included.
+    fn char_boundaries(text: &str) -> Vec<u32> {
+        std::iter::once(0)
+            .chain(text.chars().scan(0u32, |acc, c| {
+                *acc += c.len_utf16() as u32;
+                Some(*acc)
+            }))
+            .collect()
+    }
+
     /// N members edit one chart concurrently through a server, as BandSync runs: each link is
     /// a FIFO queue (a WebSocket), delivered at random moments, so that messages from different
     /// members interleave in random order; links go down at random (partitions) while their
@@ -549,12 +559,7 @@ mod tests {
             let r = rng.below(members as u64) as usize;
             let text = docs[r].chart("s1").unwrap_or_default();
             // Editors place the cursor between characters, never inside a surrogate pair.
-            let boundaries: Vec<u32> = std::iter::once(0)
-                .chain(text.chars().scan(0u32, |acc, c| {
-                    *acc += c.len_utf16() as u32;
-                    Some(*acc)
-                }))
-                .collect();
+            let boundaries = char_boundaries(&text);
             let update = if deletes && boundaries.len() > 4 && rng.below(3) == 0 {
                 let k = rng.below(boundaries.len() as u64 - 1) as usize;
                 let (from, to) = (boundaries[k], boundaries[k + 1]);
@@ -820,12 +825,7 @@ mod tests {
         for step in 0..steps {
             let r = rng.below(members as u64) as usize;
             let text = docs[r].chart("s1").unwrap_or_default();
-            let boundaries: Vec<u32> = std::iter::once(0)
-                .chain(text.chars().scan(0u32, |acc, c| {
-                    *acc += c.len_utf16() as u32;
-                    Some(*acc)
-                }))
-                .collect();
+            let boundaries = char_boundaries(&text);
             let frame = if deletes && boundaries.len() > 4 && rng.below(3) == 0 {
                 let k = rng.below(boundaries.len() as u64 - 2) as usize;
                 let (from, to) = (boundaries[k], boundaries[k + 2]);

@@ -109,8 +109,18 @@ async fn ws(
         let body = json!({"error": {"code": "forbidden_origin", "message": "WebSocket connections from other sites are refused"}});
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
+    upgrade(&st, permit, up, connection::handle)
+}
+
+/// Upgrades with the transport's frame limits; the connection keeps the TCP connection's permit
+/// and the shutdown tracker's token until `serve` returns.
+fn upgrade<F, Fut>(st: &AppState, permit: Option<Extension<ConnPermit>>, up: WebSocketUpgrade, serve: F) -> Response
+where
+    F: FnOnce(axum::extract::ws::WebSocket, Arc<Hub>, CancellationToken) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let permit = permit.and_then(|Extension(p)| p.0.lock().ok()?.take());
-    let hub = st.hub.clone();
+    let (hub, cancel) = (st.hub.clone(), st.cancel.clone());
     let guard = hub.tracker.token();
     // Control frames are small: read in 4 KiB chunks instead of tungstenite's 128 KiB, which would
     // cost every idle member that much memory.
@@ -118,7 +128,7 @@ async fn ws(
     up.on_upgrade(move |socket| async move {
         let _permit = permit;
         let _guard = guard;
-        connection::handle(socket, hub, st.cancel).await;
+        serve(socket, hub, cancel).await;
     })
 }
 
@@ -146,15 +156,7 @@ async fn doc_ws(
         Ok(up) => up,
         Err(rejection) => return rejection.into_response(),
     };
-    let permit = permit.and_then(|Extension(p)| p.0.lock().ok()?.take());
-    let hub = st.hub.clone();
-    let guard = hub.tracker.token();
-    let up = up.max_message_size(TRANSPORT_MAX_FRAME).max_frame_size(TRANSPORT_MAX_FRAME).read_buffer_size(4096);
-    up.on_upgrade(move |socket| async move {
-        let _permit = permit;
-        let _guard = guard;
-        connection::handle_doc(socket, hub, handle, secret, st.cancel).await;
-    })
+    upgrade(&st, permit, up, move |socket, hub, cancel| connection::handle_doc(socket, hub, handle, secret, cancel))
 }
 
 async fn health(State(st): State<AppState>) -> Json<serde_json::Value> {

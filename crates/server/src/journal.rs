@@ -101,22 +101,6 @@ impl Journal {
         })
     }
 
-    /// Whether `msg` is the journal's to handle.
-    pub fn handles(msg: &ClientMsg) -> bool {
-        matches!(
-            msg,
-            ClientMsg::Chat { .. }
-                | ClientMsg::ChatEdit { .. }
-                | ClientMsg::ChatDelete { .. }
-                | ClientMsg::ChatReact { .. }
-                | ClientMsg::ChatHistory { .. }
-                | ClientMsg::ActivityHistory { .. }
-                | ClientMsg::Versions {}
-                | ClientMsg::SaveVersion { .. }
-                | ClientMsg::RestoreVersion { .. }
-        )
-    }
-
     /// Handles a chat, activity or version message. Nothing changes when it is refused.
     pub fn handle(&mut self, msg: ClientMsg, from: &Sender<'_>, doc: &SessionDoc) -> Result<Vec<Effect>, Refusal> {
         let editor = || {

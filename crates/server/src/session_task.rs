@@ -134,7 +134,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
                         session.handle_join(now, conn, req, token);
                     }
                     SessionInput::Msg { conn, msg: ClientMsg::Song { id } } => d.on_song(&mut session, now, conn, id),
-                    SessionInput::Msg { conn, msg } if Journal::handles(&msg) => d.on_journal(&session, conn, msg),
+                    SessionInput::Msg { conn, msg } if msg.is_journal() => d.on_journal(&session, conn, msg),
                     SessionInput::Msg { conn, msg } => session.handle_input(now, conn, msg),
                     SessionInput::Disconnect { conn } => {
                         d.outboxes.remove(&conn);
