@@ -79,3 +79,18 @@ build_ui() {
   npm ci --prefix "$ROOT/tests/node" --no-audit --no-fund --loglevel=error
   npm --prefix "$ROOT/ui" run build --silent
 }
+
+# The desktop app's end-to-end test (crates/cli/tests/app_e2e.rs): WebKitWebDriver, Xvfb and
+# tauri-driver (not packaged for Debian: a cargo install, cached outside the clone), and the app
+# binary with its UI embedded (build_ui first).
+need_app_e2e_tools() {
+  need_apt webkit2gtk-driver xvfb xauth
+  local tools="$HOME/.cache/bandsync/tools"
+  export PATH="$tools/bin:$PATH"
+  if ! command -v tauri-driver >/dev/null; then
+    say "installing tauri-driver into $tools"
+    cargo install tauri-driver --locked --root "$tools"
+  fi
+  say "building the desktop app (UI embedded) for its end-to-end test"
+  cargo build -p bandsync-desktop --locked
+}

@@ -19,11 +19,11 @@ cargo fmt --all --check
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The app's end-to-end test runs inside `cargo test`; it needs its drivers and the app binary.
+need_app_e2e_tools
+
 say "cargo test"
 cargo test --workspace --locked
-
-say "the desktop app end to end: tauri-driver, WebKitWebDriver, Xvfb"
-bash scripts/app-e2e.sh
 
 say "Android compile gate"
 bash scripts/android-check.sh

@@ -4,17 +4,10 @@
 //! appears in its band list; the tempo the leader sets in the app lands on the follower at a bar
 //! line; and a chart typed in the app's editor reaches the session's documents.
 //!
-//! `#[ignore]`d in a plain `cargo test`: it needs an X display and the app binary built with its
-//! UI embedded, which `scripts/app-e2e.sh` provides (it installs what is missing, builds
-//! `bandsync-desktop --features custom-protocol` and runs this under `xvfb-run -a`). Run by hand:
-//!
-//! ```sh
-//! cargo build -p bandsync-desktop --features custom-protocol
-//! xvfb-run -a cargo test -p bandsync-cli --test app_e2e -- --ignored
-//! ```
-//!
-//! When it runs, it fails (never skips) when a piece is missing, naming the command that fixes it:
-//! the app binary, tauri-driver, WebKitWebDriver (`webkit2gtk-driver`), the display (`xvfb`).
+//! It runs in every `cargo test`. Without an X display it starts its own Xvfb. It needs the app
+//! binary (`cargo build -p bandsync-desktop`, which embeds `ui/dist`), tauri-driver and
+//! WebKitWebDriver; `scripts/test.sh` (through `scripts/app-e2e.sh`) provides all of them. It
+//! fails (never skips) when a piece is missing, naming the command that fixes it.
 //!
 //! mDNS never runs: the app is started with `BANDSYNC_NO_MDNS=1` (multicast on every interface is
 //! for a network namespace, `mdns.rs`). The app gets its own empty data directories, so no name or
@@ -172,7 +165,13 @@ struct TauriDriver {
 }
 
 impl TauriDriver {
-    fn start(tauri_driver: &Path, webkit_driver: &Path, home: &Path, log: PathBuf) -> TauriDriver {
+    fn start(
+        tauri_driver: &Path,
+        webkit_driver: &Path,
+        home: &Path,
+        log: PathBuf,
+        display: Option<&str>,
+    ) -> TauriDriver {
         let (port, native) = (webdriver::free_port(), webdriver::free_port());
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(tauri_driver)
@@ -186,6 +185,7 @@ impl TauriDriver {
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_CACHE_HOME", home.join("cache"))
+            .envs(display.map(|d| ("DISPLAY", d)))
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -323,11 +323,7 @@ fn tools(repo: &Path) -> Tools {
         let exe = std::env::current_exe().unwrap();
         exe.parent().and_then(Path::parent).unwrap().join(APP_BIN)
     });
-    assert!(
-        app.is_file(),
-        "no app binary at {}: run `cargo build -p bandsync-desktop --features custom-protocol` {fix}",
-        app.display()
-    );
+    assert!(app.is_file(), "no app binary at {}: run `cargo build -p bandsync-desktop` {fix}", app.display());
     let cached = dirs_home().join(".cache/bandsync/tools/bin/tauri-driver");
     let tauri_driver = which("tauri-driver").or_else(|| cached.is_file().then_some(cached)).unwrap_or_else(|| {
         panic!(
@@ -337,15 +333,54 @@ fn tools(repo: &Path) -> Tools {
     });
     let webkit_driver = which("WebKitWebDriver")
         .unwrap_or_else(|| panic!("no WebKitWebDriver on PATH: run `apt-get install webkit2gtk-driver` {fix}"));
-    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
-        let xvfb = if which("xvfb-run").is_some() && which("xauth").is_some() {
-            "run it under `xvfb-run -a`"
-        } else {
-            "run `apt-get install xvfb xauth` and run it under `xvfb-run -a`"
-        };
-        panic!("no X display (DISPLAY is not set): {xvfb} {fix}");
-    }
     Tools { app, tauri_driver, webkit_driver }
+}
+
+/// An Xvfb display of our own, for when the test runs without one; stopped on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    /// `None` when there already is a display (`DISPLAY` set, e.g. under `xvfb-run`).
+    fn start_if_needed() -> Option<Xvfb> {
+        if std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty()) {
+            return None;
+        }
+        let xvfb = which("Xvfb").unwrap_or_else(|| panic!("no X display and no Xvfb: run `apt-get install xvfb`"));
+        // The first display number whose socket is free.
+        let n = (90..200)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .expect("a free X display number");
+        let display = format!(":{n}");
+        let child = Command::new(xvfb)
+            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut x = Xvfb { child, display };
+        let end = Instant::now() + WAIT;
+        while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+            if let Some(st) = x.child.try_wait().unwrap() {
+                panic!("Xvfb {} exited ({st}) before it was ready", x.display);
+            }
+            assert!(Instant::now() < end, "Xvfb {} was not ready in {WAIT:?}", x.display);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(x)
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn dirs_home() -> PathBuf {
@@ -383,7 +418,6 @@ fn is_multiple(x: f64, n: f64) -> bool {
 }
 
 #[test]
-#[ignore = "needs an X display and the app built with its UI: run scripts/app-e2e.sh"]
 fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_gets_its_chart() {
     let started = Instant::now();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
@@ -394,7 +428,9 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
     std::fs::create_dir_all(&home).unwrap();
 
     // Declared before the session: the session's drop closes the app, then the driver stops.
-    let driver = TauriDriver::start(&t.tauri_driver, &t.webkit_driver, &home, shots.join("tauri-driver.log"));
+    let xvfb = Xvfb::start_if_needed();
+    let display = xvfb.as_ref().map(|x| x.display.as_str());
+    let driver = TauriDriver::start(&t.tauri_driver, &t.webkit_driver, &home, shots.join("tauri-driver.log"), display);
     let s = open_session(&driver, &t.app);
     let app = AppWindow { s, driver: &driver, shots: shots.clone() };
 
@@ -404,7 +440,7 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
     if url.starts_with("http://localhost") {
         app.fail(&format!(
             "the app loads {url}: it was built without its UI; run \
-             `cargo build -p bandsync-desktop --features custom-protocol` (scripts/app-e2e.sh does)"
+             `cargo build -p bandsync-desktop` (scripts/app-e2e.sh does)"
         ));
     }
     app.until("the app's runtime to be tauri", "window.__bandsync?.state?.runtime === 'tauri'");
