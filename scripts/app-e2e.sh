@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The desktop app's end-to-end test alone (crates/cli/tests/app_e2e.rs; `scripts/test.sh` runs it
+# The desktop app's end-to-end test alone (src-tauri/tests/app_e2e.rs; `scripts/test.sh` runs it
 # with every other test): the real Tauri binary driven through tauri-driver + WebKitWebDriver on
 # an Xvfb display the test starts itself, with a `bandsync join` follower.
 #
@@ -10,4 +10,7 @@ need_build_tools
 cd "$ROOT"
 [ -f ui/dist/index.html ] || build_ui
 need_app_e2e_tools
-cargo test -p bandsync-cli --test app_e2e --locked -- --nocapture
+# Every binary, built as `scripts/test.sh` builds them (one feature resolution, so nothing is
+# built twice), then the one test.
+cargo test --workspace --locked --no-run
+cargo test -p bandsync-desktop --test app_e2e --locked -- --nocapture

@@ -8,7 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bandsync-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-say() { printf '\n==> %s\n' "$*"; }
+SCRIPT_START=${SCRIPT_START:-$(date +%s)}
+# A step's heading, with the seconds since the script started (so a log shows where time goes).
+say() { printf '\n==> [%4ds] %s\n' "$(( $(date +%s) - SCRIPT_START ))" "$*"; }
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -41,22 +43,25 @@ need_rust() {
   fi
 }
 
+# What building needs. libasound2-dev: cpal's ALSA backend (the metronome's audio output).
+# libwebkit2gtk-4.1-dev: the Tauri app (src-tauri), a workspace member.
+BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libasound2-dev libwebkit2gtk-4.1-dev)
+# What the tests need besides: PulseAudio to play into and record (pulseaudio, pulseaudio-utils;
+# libasound2-plugins routes ALSA's default device to it) and ladspa-sdk's delay plugin for injected
+# output latency; Chromium with chromedriver, and WebKit's driver (with MiniBrowser) under Xvfb, for
+# the phone page and the app; unshare and ip for the network namespaces of the mDNS test.
+TEST_PACKAGES=(pulseaudio pulseaudio-utils libasound2-plugins ladspa-sdk chromium chromium-driver
+  webkit2gtk-driver xvfb xauth util-linux iproute2)
+
 need_build_tools() {
-  # libasound2-dev: cpal's ALSA backend (the metronome's audio output).
-  # libwebkit2gtk-4.1-dev: the Tauri app (src-tauri), a workspace member.
-  need_apt build-essential pkg-config ca-certificates curl libasound2-dev libwebkit2gtk-4.1-dev
+  need_apt "${BUILD_PACKAGES[@]}"
   need_rust
 }
 
-# The audio end-to-end test plays into a PulseAudio null sink and records its monitor.
-need_audio_test_tools() {
-  need_apt pulseaudio pulseaudio-utils libasound2-plugins
-}
-
-# The phone-browser tests drive Debian's Chromium headless, directly and through chromedriver
-# (W3C WebDriver); the mDNS test needs unshare and ip.
-need_browser_and_net_test_tools() {
-  need_apt chromium chromium-driver util-linux iproute2
+# Everything `scripts/test.sh` needs, in one apt transaction.
+need_test_tools() {
+  need_apt "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  need_rust
 }
 
 # Node 20.19 or later builds the web UI (Vite) and runs its tests and the stock Yjs client test.
@@ -80,9 +85,10 @@ build_ui() {
   npm --prefix "$ROOT/ui" run build --silent
 }
 
-# The desktop app's end-to-end test (crates/cli/tests/app_e2e.rs): WebKitWebDriver, Xvfb and
-# tauri-driver (not packaged for Debian: a cargo install, cached outside the clone), and the app
-# binary with its UI embedded (build_ui first).
+# The desktop app's end-to-end test (src-tauri/tests/app_e2e.rs): WebKitWebDriver, Xvfb and
+# tauri-driver (not packaged for Debian: a cargo install, cached outside the clone). The app binary
+# itself is built by `cargo test` with the rest of the workspace (one feature resolution, so Tauri
+# compiles once), with the UI embedded (build_ui first).
 need_app_e2e_tools() {
   need_apt webkit2gtk-driver xvfb xauth
   local tools="$HOME/.cache/bandsync/tools"
@@ -91,6 +97,4 @@ need_app_e2e_tools() {
     say "installing tauri-driver into $tools"
     cargo install tauri-driver --locked --root "$tools"
   fi
-  say "building the desktop app (UI embedded) for its end-to-end test"
-  cargo build -p bandsync-desktop --locked
 }

@@ -321,6 +321,7 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
                 "rtt_us": c.rtt_us,
                 "error_us": c.error_us,
                 "synced": c.synced,
+                "samples": c.samples,
             });
             emit(j, &v, || {
                 format!(

@@ -1,120 +1,13 @@
 //! The `bandsync` binary as scripts use it: real processes, real sockets on loopback, JSON lines,
 //! exit codes.
 
+use bandsync_e2e::process::{Proc, scan_qr};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bandsync");
-
-struct Proc {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<Value>,
-    /// Captured stderr, read continuously so that a chatty process never blocks on it.
-    err: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        Proc::spawn_env(args, &[], false)
-    }
-
-    /// Spawns with extra environment, optionally capturing stderr (read with [`Proc::stderr`]).
-    fn spawn_env(args: &[&str], env: &[(&str, &str)], capture_stderr: bool) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(if capture_stderr { Stdio::piped() } else { Stdio::inherit() })
-            .spawn()
-            .expect("bandsync runs");
-        let stdin = child.stdin.take();
-        let err = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        if let Some(e) = child.stderr.take() {
-            let err = err.clone();
-            std::thread::spawn(move || {
-                for l in BufReader::new(e).lines().map_while(Result::ok) {
-                    let mut s = err.lock().unwrap();
-                    s.push_str(&l);
-                    s.push('\n');
-                }
-            });
-        }
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc { child, stdin, lines, seen: Vec::new(), err }
-    }
-
-    /// The next JSON event matching `pred`, within 10 s.
-    fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let end = Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            let line =
-                self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no {what} event; saw {:#?}", self.seen));
-            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
-            self.seen.push(v.clone());
-            if pred(&v) {
-                return v;
-            }
-        }
-    }
-
-    /// Everything the process wrote to stderr (after it exited).
-    fn stderr(&mut self) -> String {
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(100));
-        self.err.lock().unwrap().clone()
-    }
-
-    fn event(&mut self, name: &str) -> Value {
-        self.wait_for(name, |v| v["event"] == name)
-    }
-
-    fn say(&mut self, line: &str) {
-        let s = self.stdin.as_mut().expect("stdin");
-        writeln!(s, "{line}").unwrap();
-        s.flush().unwrap();
-    }
-
-    fn exit_code(&mut self) -> i32 {
-        let end = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st.code().unwrap_or(-1);
-            }
-            assert!(Instant::now() < end, "process did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn terminate(&mut self) {
-        #[allow(unsafe_code)]
-        // SAFETY: kill(2) with a child's pid has no memory-safety preconditions.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Whether `v` is a `state` event whose current or scheduled transport has `key` = `val`.
 fn state_has(v: &Value, key: &str, val: &Value) -> bool {
@@ -123,7 +16,7 @@ fn state_has(v: &Value, key: &str, val: &Value) -> bool {
 }
 
 fn host() -> (Proc, Value) {
-    let mut h = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
+    let mut h = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
     let first = h.wait_for("hosting", |_| true);
     assert_eq!(first["event"], "hosting", "the first line is the hosting event");
     (h, first)
@@ -137,10 +30,10 @@ fn host_prints_its_link_and_members_join_follow_and_control_it() {
     assert!(url.contains(&format!("/s/{}#k=", hosting["session"].as_str().unwrap())), "{url}");
     assert_eq!(hosting["name"], "Gig");
 
-    let mut lead = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
+    let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
     let joined = lead.event("joined");
     assert_eq!(joined["you"], 1);
-    let mut fol = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ben", "--json"]);
+    let mut fol = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ben", "--json"]);
     fol.event("joined");
     let p = fol.wait_for("two participants", |v| v["event"] == "participants" && v["members"] == 2);
     assert_eq!(p["leader"], 1);
@@ -184,7 +77,7 @@ fn host_prints_its_link_and_members_join_follow_and_control_it() {
 fn join_of_an_unknown_session_exits_3() {
     let (_h, hosting) = host();
     let url = format!("http://{}/s/nosuchsession", hosting["addr"].as_str().unwrap());
-    let mut j = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--json"]);
+    let mut j = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--json"]);
     let e = j.event("error");
     assert_eq!(e["code"], "unknown_session");
     assert_eq!(j.exit_code(), 3);
@@ -192,7 +85,7 @@ fn join_of_an_unknown_session_exits_3() {
 
 #[test]
 fn a_wrong_or_missing_secret_exits_3_and_the_secret_never_reaches_the_logs() {
-    let mut h = Proc::spawn_env(
+    let mut h = Proc::bandsync_env(
         &["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"],
         &[("BANDSYNC_LOG", "trace")],
         true,
@@ -202,25 +95,25 @@ fn a_wrong_or_missing_secret_exits_3_and_the_secret_never_reaches_the_logs() {
     let (base, secret) = url.split_once("#k=").expect("the link carries the secret");
     assert!(secret.len() >= 32);
     for bad in [base.to_owned(), format!("{base}#k=0000")] {
-        let mut j = Proc::spawn(&["join", "--no-audio", &bad, "--name", "Eve", "--json"]);
+        let mut j = Proc::bandsync(&["join", "--no-audio", &bad, "--name", "Eve", "--json"]);
         let e = j.event("error");
         assert!(e["code"] == "auth_required" || e["code"] == "bad_secret", "{e}");
         assert_eq!(j.exit_code(), 3);
     }
     // A leader joins with the link, rotates it, and the old link stops working.
-    let mut lead = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
+    let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
     let first = lead.event("credentials");
     assert_eq!(first["url"].as_str().unwrap().split_once("#k=").unwrap().1, secret);
     lead.say("rotate");
     let rotated = lead.event("credentials")["url"].as_str().unwrap().to_owned();
-    let mut old = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ben", "--json"]);
+    let mut old = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ben", "--json"]);
     assert_eq!(old.event("error")["code"], "bad_secret");
     assert_eq!(old.exit_code(), 3);
-    let mut new = Proc::spawn(&["join", "--no-audio", &rotated, "--name", "Ben", "--json"]);
+    let mut new = Proc::bandsync(&["join", "--no-audio", &rotated, "--name", "Ben", "--json"]);
     new.event("joined");
     lead.say("pin 86420975");
     lead.event("credentials");
-    let mut typed = Proc::spawn(&["join", "--no-audio", base, "--name", "Caro", "--pin", "86420975", "--json"]);
+    let mut typed = Proc::bandsync(&["join", "--no-audio", base, "--name", "Caro", "--pin", "86420975", "--json"]);
     typed.event("joined");
     // The host logged at trace level throughout; neither secret appears in its logs. (The PIN has
     // eight digits so that no timestamp, whose runs of digits are at most six long, can match it.)
@@ -235,29 +128,16 @@ fn a_wrong_or_missing_secret_exits_3_and_the_secret_never_reaches_the_logs() {
     );
 }
 
-/// Reads a QR code from a PNG file, as a phone's camera would read it off the screen.
-fn scan(path: &std::path::Path) -> String {
-    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = dec.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let (w, h) = (info.width as usize, info.height as usize);
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
-    let grids = img.detect_grids();
-    assert_eq!(grids.len(), 1);
-    grids[0].decode().unwrap().1
-}
-
 #[test]
 fn the_qr_code_scans_to_the_join_link_and_joins() {
     let png = std::env::temp_dir().join(format!("bandsync-qr-{}.png", std::process::id()));
     let p = png.to_str().unwrap().to_owned();
-    let mut h = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--qr-png", &p]);
+    let mut h = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--qr-png", &p]);
     let hosting = h.wait_for("hosting", |_| true);
-    let scanned = scan(&png);
+    let scanned = scan_qr(&png);
     let _ = std::fs::remove_file(&png);
     assert_eq!(scanned, hosting["url"].as_str().unwrap(), "the code holds exactly the join link");
-    let mut j = Proc::spawn(&["join", "--no-audio", &scanned, "--name", "Phone", "--json"]);
+    let mut j = Proc::bandsync(&["join", "--no-audio", &scanned, "--name", "Phone", "--json"]);
     assert_eq!(j.event("joined")["session"], hosting["session"]);
 }
 
@@ -272,7 +152,7 @@ fn remote_join_over_tls_with_a_self_signed_certificate() {
     std::fs::write(&cert_path, cert.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
     let (c, k) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
-    let mut h = Proc::spawn(&[
+    let mut h = Proc::bandsync(&[
         "host",
         "--headless",
         "--bind",
@@ -289,18 +169,18 @@ fn remote_join_over_tls_with_a_self_signed_certificate() {
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let wss = url.replacen("https://", "wss://", 1);
     // Without trusting the certificate: a clear TLS error, and no endless retrying.
-    let mut untrusted = Proc::spawn(&["join", "--no-audio", &wss, "--name", "Eve", "--json"]);
+    let mut untrusted = Proc::bandsync(&["join", "--no-audio", &wss, "--name", "Eve", "--json"]);
     let lost = untrusted.event("lost");
     assert!(lost["reason"].as_str().unwrap().contains("TLS"), "{lost}");
     assert_eq!(untrusted.exit_code(), 4);
     // Trusting it: joined over wss.
-    let mut j = Proc::spawn(&["join", "--no-audio", &wss, "--name", "Remote", "--ca", c, "--json"]);
+    let mut j = Proc::bandsync(&["join", "--no-audio", &wss, "--name", "Remote", "--ca", c, "--json"]);
     assert_eq!(j.event("joined")["session"], hosting["session"]);
     // A key that does not match the certificate is refused with a clear error.
     let other = rcgen::KeyPair::generate().unwrap();
     let bad_key = dir.join("other.pem");
     std::fs::write(&bad_key, other.serialize_pem()).unwrap();
-    let mut bad = Proc::spawn(&[
+    let mut bad = Proc::bandsync(&[
         "host",
         "--bind",
         "127.0.0.1:0",
@@ -320,7 +200,7 @@ fn remote_join_over_tls_with_a_self_signed_certificate() {
 fn losing_the_host_for_good_exits_4() {
     let (mut h, hosting) = host();
     let url = hosting["url"].as_str().unwrap().to_owned();
-    let mut j = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--json", "--retry-for", "1"]);
+    let mut j = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--json", "--retry-for", "1"]);
     j.event("joined");
     h.child.kill().unwrap();
     j.event("disconnected");
@@ -332,11 +212,11 @@ fn losing_the_host_for_good_exits_4() {
 fn for_seconds_leaves_and_exits_0_and_usage_errors_exit_2() {
     let (_h, hosting) = host();
     let url = hosting["url"].as_str().unwrap().to_owned();
-    let mut j = Proc::spawn(&["join", "--no-audio", &url, "--name", "Ana", "--json", "--for", "0.5"]);
+    let mut j = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--json", "--for", "0.5"]);
     j.event("joined");
     j.event("left");
     assert_eq!(j.exit_code(), 0);
-    let mut bad = Proc::spawn(&["join", "--no-audio", &url]);
+    let mut bad = Proc::bandsync(&["join", "--no-audio", &url]);
     assert_eq!(bad.exit_code(), 2, "a missing --name is a usage error");
 }
 
@@ -403,7 +283,7 @@ fn acknowledged_edits_survive_kill_9_and_the_session_comes_back() {
     let dir = std::env::temp_dir().join(format!("bandsync-data-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap().to_owned();
-    let mut h = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--data-dir", &d]);
+    let mut h = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--data-dir", &d]);
     let hosting = h.wait_for("hosting", |_| true);
     let url = hosting["url"].as_str().unwrap().to_owned();
     // A storm of edits, each acknowledged (the CLI exits 0 only once the server has it); the
@@ -433,7 +313,7 @@ fn acknowledged_edits_survive_kill_9_and_the_session_comes_back() {
     let acked = storm.join().unwrap();
     assert!(acked.len() >= 3, "some edits were acknowledged before the kill: {}", acked.len());
     // The host comes back with the same session and secret, on a new port.
-    let mut h2 = Proc::spawn(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--data-dir", &d]);
+    let mut h2 = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--data-dir", &d]);
     let again = h2.wait_for("hosting", |_| true);
     assert_eq!(again["session"], hosting["session"]);
     let url2 = again["url"].as_str().unwrap().to_owned();

@@ -5,7 +5,7 @@
 //! line; and a chart typed in the app's editor reaches the session's documents.
 //!
 //! It runs in every `cargo test`. Without an X display it starts its own Xvfb. It needs the app
-//! binary (`cargo build -p bandsync-desktop`, which embeds `ui/dist`), tauri-driver and
+//! binary (built with the workspace's tests, embedding `ui/dist`), tauri-driver and
 //! WebKitWebDriver; `scripts/test.sh` (through `scripts/app-e2e.sh`) provides all of them. It
 //! fails (never skips) when a piece is missing, naming the command that fixes it.
 //!
@@ -17,17 +17,18 @@
 //! `$CARGO_TARGET_TMPDIR/app/`; with `BANDSYNC_SCREENSHOTS=1` they are also copied to
 //! `docs/screenshots/` (any other value: a directory to copy them to), as `phone.rs` does.
 
+use bandsync_e2e::page::Page;
+use bandsync_e2e::process::{Proc, SIGTERM, home, require, run, signal, which};
 use bandsync_e2e::webdriver::{self, Session, keys};
+use bandsync_e2e::xvfb::Xvfb;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bandsync");
-/// The app's binary name (`[[bin]]` of src-tauri/Cargo.toml), next to `bandsync` in the target dir.
-const APP_BIN: &str = "bandsync-desktop";
+/// The app, built by cargo for this package's tests (with `ui/dist` embedded).
+const APP: &str = env!("CARGO_BIN_EXE_bandsync-desktop");
 /// How long one step may take (two cores: WebKitGTK, the app, its server and our processes).
 const WAIT: Duration = Duration::from_secs(30);
 /// How many times a WebDriver command is sent again when tauri-driver drops its connection.
@@ -35,112 +36,6 @@ const WAIT: Duration = Duration::from_secs(30);
 /// have closed, and then closes ours without an answer (about one request in three); the
 /// request never reached WebKitWebDriver, so sending it again is safe.
 const RETRIES: u32 = 10;
-
-/// A `bandsync` process whose JSON lines are read as they come; killed on drop.
-struct Proc {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env("BANDSYNC_NO_MDNS", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("bandsync runs");
-        let stdin = child.stdin.take();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc { child, stdin, lines, seen: Vec::new() }
-    }
-
-    /// The next JSON event matching `pred`, within [`WAIT`].
-    fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let end = Instant::now() + WAIT;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("the follower printed no {what}; it printed {:#?}", self.seen));
-            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
-            self.seen.push(v.clone());
-            if pred(&v) {
-                return v;
-            }
-        }
-    }
-
-    /// The first event matching `pred` among those already read, or else the next one.
-    fn seen_or_wait(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        match self.seen.iter().find(|v| pred(v)) {
-            Some(v) => v.clone(),
-            None => self.wait_for(what, pred),
-        }
-    }
-
-    fn say(&mut self, line: &str) {
-        let s = self.stdin.as_mut().expect("stdin");
-        writeln!(s, "{line}").unwrap();
-        s.flush().unwrap();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs a one-shot `bandsync` command with `stdin`; returns its exit code and stdout.
-fn run(args: &[&str], stdin: &str) -> (i32, String) {
-    let mut c = Command::new(BIN)
-        .args(args)
-        .env("BANDSYNC_NO_MDNS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("bandsync runs");
-    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let mut out = c.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).map(|_| s)
-    });
-    let end = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(st) = c.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > end {
-            let _ = c.kill();
-            panic!("bandsync {args:?} did not finish in {WAIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (status.code().unwrap_or(-1), reader.join().unwrap().expect("utf-8 output"))
-}
-
-/// The path of a program on `PATH`.
-fn which(name: &str) -> Option<PathBuf> {
-    let out = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().ok()?;
-    out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
 
 /// `GET /status` on a driver: whether it answered 200.
 fn status_ok(addr: &str) -> bool {
@@ -210,11 +105,7 @@ impl TauriDriver {
 
 impl Drop for TauriDriver {
     fn drop(&mut self) {
-        #[allow(unsafe_code)]
-        // SAFETY: kill(2) with our child's pid has no memory-safety preconditions.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
+        signal(self.child.id(), SIGTERM);
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -227,164 +118,16 @@ impl Drop for TauriDriver {
     }
 }
 
-/// The app's window, with what is needed to explain a failure.
-struct AppWindow<'d> {
-    s: Session,
-    driver: &'d TauriDriver,
-    shots: PathBuf,
-}
-
-impl AppWindow<'_> {
-    /// Unwraps a WebDriver result; on an error, saves `app-failure.png`, prints what the page
-    /// knows (`window.__bandsync.state`) and the driver's and the app's output, and fails.
-    fn ok<T>(&self, r: webdriver::Result<T>, what: &str) -> T {
-        r.unwrap_or_else(|e| self.fail(&format!("{what}: {e}")))
-    }
-
-    fn fail(&self, what: &str) -> ! {
-        let shot = self.shots.join("app-failure.png");
-        let _ = self.s.screenshot(&shot);
-        let state = self.s.execute("return window.__bandsync && window.__bandsync.state", &[]);
-        let text = self.s.execute("return document.body && document.body.innerText", &[]);
-        panic!(
-            "{what}\n--- window.__bandsync.state ---\n{}\n--- page text ---\n{}\n--- tauri-driver, WebKitWebDriver \
-             and the app ---\n{}\n--- screenshot: {} ---",
-            state.map(|v| serde_json::to_string_pretty(&v).unwrap()).unwrap_or_else(|e| e.to_string()),
-            text.map(|v| v.as_str().unwrap_or_default().to_owned()).unwrap_or_else(|e| e.to_string()),
-            self.driver.log_text(),
-            shot.display()
-        )
-    }
-
-    /// Evaluates a JavaScript expression in the page.
-    fn js(&self, expr: &str) -> webdriver::Result<Value> {
-        self.s.execute(&format!("return ({expr});"), &[])
-    }
-
-    /// Waits until `expr` is truthy in the page and returns its value.
-    fn until(&self, what: &str, expr: &str) -> Value {
-        let r = self.s.wait_until(what, WAIT, |_| {
-            let v = self.js(expr)?;
-            Ok((!v.is_null() && v != false && v != "" && v != 0).then_some(v))
-        });
-        self.ok(r, what)
-    }
-
-    /// Scrolls `css` to the middle of the window (a sticky header may cover what is merely in
-    /// view) and clicks it.
-    fn click(&self, css: &str) {
-        let r = self.s.wait_for(css, WAIT).and_then(|e| {
-            e.scroll_into_view("center")?;
-            e.click()
-        });
-        self.ok(r, &format!("click {css}"));
-    }
-
-    /// Types into `css` and checks that the field holds `expect` afterwards.
-    fn type_into(&self, css: &str, text: &str, expect: &str) {
-        let r = self.s.wait_for(css, WAIT).and_then(|e| {
-            e.scroll_into_view("center")?;
-            e.send_keys(text)?;
-            e.prop("value")
-        });
-        let v = self.ok(r, &format!("type into {css}"));
-        if v != expect {
-            self.fail(&format!("{css} holds {v} after typing, not {expect:?}"));
-        }
-    }
-
-    /// Takes a screenshot once the page has painted what the last commands changed (WebKitGTK's
-    /// snapshot can otherwise show the frame before).
-    fn shoot(&self, name: &str) {
-        let painted = "const done = arguments[arguments.length - 1]; \
-                       requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => done(true), 50)));";
-        let r = self.s.execute_async(painted, &[]).and_then(|_| self.s.screenshot(self.shots.join(name)));
-        self.ok(r, &format!("screenshot {name}"));
-    }
-}
-
-/// Everything the test needs, or a failure naming the command that provides what is missing.
-struct Tools {
-    app: PathBuf,
-    tauri_driver: PathBuf,
-    webkit_driver: PathBuf,
-}
-
-fn tools(repo: &Path) -> Tools {
-    let fix = "(scripts/app-e2e.sh installs and builds everything this test needs)";
-    let manifest = std::fs::read_to_string(repo.join("src-tauri/Cargo.toml")).unwrap();
-    assert!(
-        manifest.contains(&format!("name = \"{APP_BIN}\"")),
-        "src-tauri/Cargo.toml no longer names its binary {APP_BIN}: update APP_BIN in {}",
-        file!()
-    );
-    // This test runs as target/debug/deps/app_e2e-HASH; the app is target/debug/bandsync-desktop.
-    let app = std::env::var_os("BANDSYNC_APP").map(PathBuf::from).unwrap_or_else(|| {
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().and_then(Path::parent).unwrap().join(APP_BIN)
-    });
-    assert!(app.is_file(), "no app binary at {}: run `cargo build -p bandsync-desktop` {fix}", app.display());
-    let cached = dirs_home().join(".cache/bandsync/tools/bin/tauri-driver");
+/// tauri-driver and WebKitWebDriver, or a failure naming the command that provides them.
+fn drivers() -> (PathBuf, PathBuf) {
+    let cached = home().join(".cache/bandsync/tools/bin/tauri-driver");
     let tauri_driver = which("tauri-driver").or_else(|| cached.is_file().then_some(cached)).unwrap_or_else(|| {
         panic!(
             "no tauri-driver on PATH or in ~/.cache/bandsync/tools/bin: run \
-             `cargo install tauri-driver --locked --root ~/.cache/bandsync/tools` {fix}"
+             `cargo install tauri-driver --locked --root ~/.cache/bandsync/tools` (scripts/test.sh does)"
         )
     });
-    let webkit_driver = which("WebKitWebDriver")
-        .unwrap_or_else(|| panic!("no WebKitWebDriver on PATH: run `apt-get install webkit2gtk-driver` {fix}"));
-    Tools { app, tauri_driver, webkit_driver }
-}
-
-/// An Xvfb display of our own, for when the test runs without one; stopped on drop.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    /// `None` when there already is a display (`DISPLAY` set, e.g. under `xvfb-run`).
-    fn start_if_needed() -> Option<Xvfb> {
-        if std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty()) {
-            return None;
-        }
-        let xvfb = which("Xvfb").unwrap_or_else(|| panic!("no X display and no Xvfb: run `apt-get install xvfb`"));
-        // The first display number whose socket is free.
-        let n = (90..200)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            })
-            .expect("a free X display number");
-        let display = format!(":{n}");
-        let child = Command::new(xvfb)
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb starts");
-        let mut x = Xvfb { child, display };
-        let end = Instant::now() + WAIT;
-        while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            if let Some(st) = x.child.try_wait().unwrap() {
-                panic!("Xvfb {} exited ({st}) before it was ready", x.display);
-            }
-            assert!(Instant::now() < end, "Xvfb {} was not ready in {WAIT:?}", x.display);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(x)
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn dirs_home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"))
+    (tauri_driver, require("WebKitWebDriver", "apt-get install webkit2gtk-driver"))
 }
 
 /// Opens the WebDriver session, which starts the app. A dropped connection is retried (see
@@ -420,8 +163,7 @@ fn is_multiple(x: f64, n: f64) -> bool {
 #[test]
 fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_gets_its_chart() {
     let started = Instant::now();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
-    let t = tools(&repo);
+    let (tauri_driver, webkit_driver) = drivers();
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("app");
     let home = shots.join("home");
     let _ = std::fs::remove_dir_all(&home);
@@ -430,9 +172,11 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
     // Declared before the session: the session's drop closes the app, then the driver stops.
     let xvfb = Xvfb::start_if_needed();
     let display = xvfb.as_ref().map(|x| x.display.as_str());
-    let driver = TauriDriver::start(&t.tauri_driver, &t.webkit_driver, &home, shots.join("tauri-driver.log"), display);
-    let s = open_session(&driver, &t.app);
-    let app = AppWindow { s, driver: &driver, shots: shots.clone() };
+    let driver = TauriDriver::start(&tauri_driver, &webkit_driver, &home, shots.join("tauri-driver.log"), display);
+    let mut app = Page::new(open_session(&driver, Path::new(APP)), shots.clone(), "app");
+    app.wait = WAIT;
+    let log = driver.log.clone();
+    app.log = Some(Box::new(move || std::fs::read_to_string(&log).unwrap_or_default()));
 
     // The UI is the one embedded in the binary. A build without `custom-protocol` loads the vite
     // dev server instead, and shows nothing here.
@@ -440,21 +184,21 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
     if url.starts_with("http://localhost") {
         app.fail(&format!(
             "the app loads {url}: it was built without its UI; run \
-             `cargo build -p bandsync-desktop` (scripts/app-e2e.sh does)"
+             `cargo test -p bandsync-desktop` (it builds the app with `custom-protocol`)"
         ));
     }
     app.until("the app's runtime to be tauri", "window.__bandsync?.state?.runtime === 'tauri'");
 
-    // (a) Home: the click off (there is no sound card under Xvfb; audio_e2e.rs tests the click),
+    // (a) Home: the click off (there is no sound card under Xvfb; the speaker tests measure the click),
     // name, instrument and a session name, then Host.
     app.click("[data-testid=open-settings]");
     app.click("[data-testid=visual-only]");
     let r = app.s.find("[data-testid=visual-only]").and_then(|e| e.prop("checked"));
     assert_eq!(app.ok(r, "the visual-only box"), true, "visual only is on");
     app.click("[data-testid=settings-close]");
-    app.type_into("[data-testid=your-name]", "Lena", "Lena");
-    app.type_into("[data-testid=your-instrument]", "keys", "keys");
-    app.type_into("[data-testid=host-name]", "Friday rehearsal", "Friday rehearsal");
+    app.type_checked("[data-testid=your-name]", "Lena", "Lena");
+    app.type_checked("[data-testid=your-instrument]", "keys", "keys");
+    app.type_checked("[data-testid=host-name]", "Friday rehearsal", "Friday rehearsal");
     app.shoot("app-home.png");
     // Every toast from here on, however briefly it shows.
     let r = app.js(
@@ -474,7 +218,7 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
     assert!(strip.as_str().unwrap().contains("visual only"), "the app plays no click: {strip}");
 
     // (b) A follower joins with exactly that link and shows up in the app's band.
-    let mut fol = Proc::spawn(&["join", "--no-audio", &link, "--name", "Ben", "--instrument", "bass", "--json"]);
+    let mut fol = Proc::bandsync(&["join", "--no-audio", &link, "--name", "Ben", "--instrument", "bass", "--json"]);
     let joined = fol.wait_for("joined", |v| v["event"] == "joined");
     assert_eq!(joined["name"], "Friday rehearsal", "{joined}");
     let p = fol.wait_for("both members", |v| v["event"] == "participants" && v["members"] == 2);
@@ -494,7 +238,7 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
     app.click("[data-testid=play]");
     // The start itself is scheduled a little ahead; wait until the follower plays.
     fol.wait_for("playing", |v| v["event"] == "state" && v["playing"] == true);
-    app.type_into("[data-testid=tempo-input]", &format!("{}{}96", keys::END, keys::BACKSPACE.repeat(8)), "96");
+    app.type_checked("[data-testid=tempo-input]", &format!("{}{}96", keys::END, keys::BACKSPACE.repeat(8)), "96");
     app.click("[data-testid=tempo-apply]");
     let sched = fol.wait_for("tempo 96 scheduled", |v| {
         v["event"] == "state" && v["pending"].as_array().is_some_and(|p| p.iter().any(|s| s["tempo"] == 96.0))
@@ -531,8 +275,8 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
     );
 
     // (d) A song added in the setlist, and its chart typed in the app, reach the session.
-    app.type_into("[data-testid=song-title]", "Blackbird", "Blackbird");
-    app.type_into("[data-testid=song-key]", "G", "G");
+    app.type_checked("[data-testid=song-title]", "Blackbird", "Blackbird");
+    app.type_checked("[data-testid=song-key]", "G", "G");
     app.click("[data-testid=song-add]");
     app.until(
         "the song in the setlist",
@@ -567,21 +311,9 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
         "the follower gone from the app's band",
         "[...document.querySelectorAll('[data-testid=participant]')].length === 1",
     );
+    app.publish(&["app-home.png", "app-session.png", "app-chart.png"]);
     drop(app);
     drop(driver);
 
-    match std::env::var("BANDSYNC_SCREENSHOTS").ok().filter(|v| !v.is_empty()) {
-        Some(v) => {
-            let keep = if v == "1" { repo.join("docs/screenshots") } else { PathBuf::from(v) };
-            std::fs::create_dir_all(&keep).unwrap();
-            for f in ["app-home.png", "app-session.png", "app-chart.png"] {
-                std::fs::copy(shots.join(f), keep.join(f)).unwrap();
-            }
-            eprintln!("screenshots copied to {}", keep.display());
-        }
-        None => {
-            eprintln!("screenshots in {} (BANDSYNC_SCREENSHOTS=1 copies them to docs/screenshots)", shots.display())
-        }
-    }
     eprintln!("app e2e took {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -288,12 +288,26 @@ impl Driver {
     /// # Errors
     /// [`Error::Driver`] if it cannot start or does not become ready; the message has its log.
     pub fn start(program: impl AsRef<OsStr>, args: impl FnOnce(u16) -> Vec<String>) -> Result<Driver> {
+        Driver::start_env(program, args, &[])
+    }
+
+    /// [`Driver::start`] with extra environment for the driver and the browser it starts (an X
+    /// display, a PulseAudio server and sink).
+    ///
+    /// # Errors
+    /// [`Error::Driver`] if it cannot start or does not become ready; the message has its log.
+    pub fn start_env(
+        program: impl AsRef<OsStr>,
+        args: impl FnOnce(u16) -> Vec<String>,
+        env: &[(String, String)],
+    ) -> Result<Driver> {
         let program = program.as_ref();
         let port = free_port();
         let log = std::env::temp_dir().join(format!("bandsync-webdriver-{}-{port}.log", std::process::id()));
         let out = std::fs::File::create(&log)?;
         let child = Command::new(program)
             .args(args(port))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)

@@ -1,0 +1,10 @@
+//! The `bandsync` command line tool end to end: real processes on loopback, and the phone page in
+//! a real browser.
+//!
+//! - [`commands`]: `bandsync` as scripts use it: JSON lines, exit codes, TLS, the QR code, the
+//!   documents, chat and activity, persistence through `kill -9`.
+//! - [`phone`]: a phone (headless Chromium) scans the QR code, joins, follows the beat, writes a
+//!   chart and chats.
+
+mod commands;
+mod phone;

@@ -1,0 +1,131 @@
+//! The metronome at the speaker: a host and two `bandsync join --audio` followers play into a
+//! PulseAudio null sink, and the sink's monitor is recorded and measured. The followers differ in
+//! ear, in buffer size, and one runs on a clock 1.5 s off and 150 ppm fast.
+//!
+//! Needs `pulseaudio`, `parecord` and `pactl` (Debian: pulseaudio, pulseaudio-utils,
+//! libasound2-plugins); `scripts/test.sh` installs them. The test starts its own PulseAudio in a
+//! private runtime directory ([`bandsync_e2e::pulse`]) and stops it afterwards.
+
+use bandsync_e2e::process::Proc;
+use bandsync_e2e::pulse::{Pulse, RATE, onsets, pair_offsets_ms, quantile};
+use std::process::Command;
+use std::time::Duration;
+
+/// A `bandsync` process on the test's PulseAudio, playing into `sink`.
+fn player(pulse: &Pulse, sink: Option<&str>, args: &[&str]) -> Proc {
+    let mut cmd = Command::new(bandsync_e2e::process::bandsync());
+    pulse.apply(&mut cmd, sink);
+    cmd.args(args).env("BANDSYNC_NO_MDNS", "1");
+    Proc::start(cmd, true)
+}
+
+/// Waits until a follower's clock estimate has converged: synced, its error bound within
+/// `max_error_us`, and enough samples for the skew fit (the warm-up burst and a few seconds more).
+pub fn converged(p: &mut Proc, max_error_us: i64) {
+    p.wait_for("a converged clock", |v| {
+        v["event"] == "clock"
+            && v["synced"] == true
+            && v["error_us"].as_i64().is_some_and(|e| e <= max_error_us)
+            && v["samples"].as_u64().is_some_and(|n| n >= 120)
+    });
+}
+
+/// Waits until `p` has printed `n` beat events while playing (count-in excluded).
+pub fn beats(p: &mut Proc, n: usize) {
+    for _ in 0..n {
+        p.wait_for("a beat", |v| v["event"] == "beat" && v["count_in"] != true);
+    }
+}
+
+#[test]
+fn two_followers_click_together_at_the_speaker() {
+    let pulse = Pulse::start(2);
+    let (left_sink, right_sink) = (pulse.channel_sink("left", 0), pulse.channel_sink("right", 1));
+    let rec = pulse.record(&pulse.dir.join("native.wav"));
+
+    let mut host = player(&pulse, None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json"]);
+    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let mut left = player(
+        &pulse,
+        Some(&left_sink),
+        &["join", &url, "--name", "Left", "--audio", "--buffer", "512", "--json", "--beats"],
+    );
+    let mut right = player(
+        &pulse,
+        Some(&right_sink),
+        &[
+            "join",
+            &url,
+            "--name",
+            "Right",
+            "--audio",
+            "--buffer",
+            "2048",
+            "--clock-offset-ms",
+            "1500",
+            "--clock-skew-ppm",
+            "150",
+            "--json",
+            "--beats",
+        ],
+    );
+    left.timeout = Duration::from_secs(40);
+    right.timeout = Duration::from_secs(40);
+    // The measurement is of the steady state, as a band hears it after the count-in: the
+    // followers' clocks (one 1.5 s off and 150 ppm fast) converge before the band starts.
+    converged(&mut left, 100);
+    converged(&mut right, 100);
+    let mut lead = player(&pulse, None, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"]);
+    lead.event("joined");
+    lead.say("tempo 120");
+    lead.say("play");
+    beats(&mut left, 44);
+    beats(&mut right, 44);
+    let ch = rec.stop();
+
+    // Underruns the followers reported (their last audio event).
+    let underruns: u64 = [&mut left, &mut right]
+        .into_iter()
+        .map(|p| {
+            p.drain();
+            p.seen.iter().filter(|v| v["event"] == "audio").filter_map(|v| v["underruns"].as_u64()).max().unwrap_or(0)
+        })
+        .sum();
+
+    let (l, r) = (onsets(&ch[0]), onsets(&ch[1]));
+    assert!(l.len() >= 40 && r.len() >= 40, "20 s of clicks on each channel: {} left, {} right", l.len(), r.len());
+    // Skew between the two followers: each left click against the nearest right one.
+    let skew: Vec<f64> = pair_offsets_ms(&l, &r).into_iter().map(f64::abs).collect();
+    assert!(skew.len() >= 40, "paired clicks: {}", skew.len());
+    let (skew_p50, skew_p99, skew_max) = (quantile(&skew, 0.5), quantile(&skew, 0.99), quantile(&skew, 1.0));
+    // Intervals: constant to ±1 sample around the device's own rate.
+    let mut report = Vec::new();
+    let mut outliers = 0;
+    for (name, on) in [("left", &l), ("right", &r)] {
+        let iv: Vec<i64> = on.windows(2).map(|w| w[1] as i64 - w[0] as i64).collect();
+        let mut sorted = iv.clone();
+        sorted.sort_unstable();
+        let median = sorted[sorted.len() / 2];
+        // The sink's clock against the host's: within ±500 ppm of 24 000 frames per beat.
+        let beat = i64::from(RATE) / 2;
+        assert!((median - beat).abs() <= 12, "{name}: median interval {median}");
+        outliers += iv.iter().filter(|&&i| (i - median).abs() > 1).count();
+        report.push(format!(
+            "{name}: {} clicks, median interval {median}, range {}..{}",
+            on.len(),
+            sorted[0],
+            sorted[sorted.len() - 1]
+        ));
+    }
+    eprintln!(
+        "native followers: skew p50 {skew_p50:.3} ms, p99 {skew_p99:.3} ms, max {skew_max:.3} ms over {} clicks; {}; underruns {underruns}",
+        skew.len(),
+        report.join("; ")
+    );
+    assert!(skew_p99 <= 0.1, "p99 skew {skew_p99:.3} ms between native followers (target 0.1 ms)");
+    assert!(
+        outliers as u64 <= 2 * underruns,
+        "{outliers} intervals off by more than 1 sample with {underruns} underruns: {report:?}"
+    );
+    drop(host);
+}

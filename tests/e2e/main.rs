@@ -1,0 +1,15 @@
+//! The in-process end-to-end tests: a real server on loopback and members over real sockets.
+//!
+//! - [`spine`]: joining, leadership, the transport, resume, the HTTP API.
+//! - [`bad_input`]: malformed and oversized frames, rate limits, refusals.
+//! - [`secrets`]: join secrets, PINs and rotation.
+//! - [`docs`]: the shared documents over y-sync.
+//! - [`journal`]: chat, the activity stream, versions and the current song, with SQLite.
+//! - [`ystock`]: a stock Yjs client (npm's y-websocket under node) editing with a Rust member.
+
+mod bad_input;
+mod docs;
+mod journal;
+mod secrets;
+mod spine;
+mod ystock;

@@ -1,0 +1,151 @@
+//! Real browsers for the phone page: headless Chromium through chromedriver, and WebKit (WebKitGTK's
+//! MiniBrowser, the engine of every iPhone browser) through WebKitWebDriver on an X display. Both
+//! can be pointed at a PulseAudio sink, so that the page's click is heard and recorded.
+
+use crate::page::Page;
+use crate::process::require;
+use crate::webdriver::{Driver, Session};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// Which engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Headless Chromium (chromedriver).
+    Chromium,
+    /// WebKitGTK's MiniBrowser (WebKitWebDriver), on an X display.
+    WebKit,
+}
+
+/// How to open a browser.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The viewport, CSS pixels.
+    pub size: (u32, u32),
+    /// A phone's screen (touch, mobile metrics) rather than a desktop window.
+    pub phone: bool,
+    /// Environment for the driver and the browser: an X display (`DISPLAY`), PulseAudio
+    /// (`PULSE_SERVER`, `PULSE_SINK`, ...).
+    pub env: Vec<(String, String)>,
+    /// Where screenshots go.
+    pub shots: PathBuf,
+    /// A label for screenshots and failure reports.
+    pub label: String,
+}
+
+impl Launch {
+    /// A phone at 390×844.
+    #[must_use]
+    pub fn phone(shots: &Path, label: &str) -> Launch {
+        Launch { size: (390, 844), phone: true, env: Vec::new(), shots: shots.to_owned(), label: label.to_owned() }
+    }
+}
+
+/// A browser with its driver; the page is closed before the driver stops.
+pub struct Browser {
+    /// The page.
+    pub page: Page,
+    /// The driver (kept alive for the page's lifetime).
+    pub driver: Driver,
+}
+
+/// The directory of the built web UI (`ui/dist`).
+///
+/// # Panics
+/// When it is not built, naming the command that builds it.
+#[must_use]
+pub fn ui_dist() -> PathBuf {
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist");
+    assert!(
+        ui.join("index.html").is_file(),
+        "no built web UI in {}: run `npm --prefix ui ci && npm --prefix ui run build` (scripts/test.sh does)",
+        ui.display()
+    );
+    ui.canonicalize().unwrap()
+}
+
+/// Opens `engine` with `l`.
+///
+/// # Panics
+/// When the browser or its driver is missing or does not start.
+#[must_use]
+pub fn open(engine: Engine, l: &Launch) -> Browser {
+    match engine {
+        Engine::Chromium => chromium(l),
+        Engine::WebKit => webkit(l),
+    }
+}
+
+fn chromium(l: &Launch) -> Browser {
+    let hint = "apt-get install chromium chromium-driver";
+    let binary = require("chromium", hint);
+    let chromedriver = require("chromedriver", hint);
+    let driver = Driver::start_env(&chromedriver, |port| vec![format!("--port={port}")], &l.env)
+        .unwrap_or_else(|e| panic!("chromedriver does not start: {e}"));
+    let profile = std::env::temp_dir().join(format!(
+        "bandsync-chromium-{}-{}",
+        std::process::id(),
+        crate::webdriver::free_port()
+    ));
+    let (w, h) = l.size;
+    let mut opts = json!({
+        "binary": binary,
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--lang=en-US", format!("--window-size={w},{h}"),
+            // The click plays without a tap in tests; a person taps "sound on".
+            "--autoplay-policy=no-user-gesture-required",
+            format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    if l.phone {
+        // Chromium's own user agent: with an Android one, CodeMirror waits for the DOM changes an
+        // Android keyboard makes around Enter, which WebDriver's key events do not make.
+        opts["mobileEmulation"] =
+            json!({"deviceMetrics": {"width": w, "height": h, "pixelRatio": 2.0, "touch": true, "mobile": true}});
+    }
+    let caps = json!({
+        "goog:chromeOptions": opts,
+        "timeouts": {"implicit": 0, "pageLoad": 30_000, "script": 10_000},
+    });
+    let s = Session::new(&driver, caps)
+        .unwrap_or_else(|e| panic!("no Chromium session: {e}\n--- chromedriver ---\n{}", driver.log_text()));
+    Browser { page: Page::new(s, l.shots.clone(), &l.label), driver }
+}
+
+fn webkit(l: &Launch) -> Browser {
+    let hint = "apt-get install webkit2gtk-driver libwebkit2gtk-4.1-0";
+    let driver_bin = require("WebKitWebDriver", hint);
+    let mini = minibrowser().unwrap_or_else(|| panic!("no MiniBrowser: {hint}"));
+    assert!(
+        l.env.iter().any(|(k, _)| k == "DISPLAY") || std::env::var_os("DISPLAY").is_some(),
+        "WebKit needs an X display: start one with bandsync_e2e::xvfb::Xvfb and pass DISPLAY in Launch::env"
+    );
+    let driver = Driver::start_env(&driver_bin, |port| vec![format!("--port={port}")], &l.env)
+        .unwrap_or_else(|e| panic!("WebKitWebDriver does not start: {e}"));
+    let (w, h) = l.size;
+    let caps: Value = json!({
+        "browserName": "MiniBrowser",
+        "webkitgtk:browserOptions": {
+            "binary": mini,
+            "args": ["--automation", format!("--geometry={w}x{h}")],
+        },
+        "timeouts": {"implicit": 0, "pageLoad": 30_000, "script": 10_000},
+    });
+    let s = Session::new(&driver, caps)
+        .unwrap_or_else(|e| panic!("no WebKit session: {e}\n--- WebKitWebDriver ---\n{}", driver.log_text()));
+    let mut page = Page::new(s, l.shots.clone(), &l.label);
+    let log = driver.log_path().to_owned();
+    page.log = Some(Box::new(move || std::fs::read_to_string(&log).unwrap_or_default()));
+    Browser { page, driver }
+}
+
+/// WebKitGTK's MiniBrowser, where Debian puts it.
+#[must_use]
+pub fn minibrowser() -> Option<PathBuf> {
+    ["/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser", "/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}

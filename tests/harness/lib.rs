@@ -1,0 +1,152 @@
+//! The harness BandSync's end-to-end tests share. Every part is real and started by the test
+//! itself: servers on `127.0.0.1:0`, `bandsync` processes, browsers, Xvfb, PulseAudio.
+//!
+//! - [`raw`]: a member that speaks the wire format directly, so a test sees exactly what a member
+//!   would.
+//! - [`relay`]: TCP relays a test can cut, or that delay, jitter and stall the link.
+//! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals.
+//! - [`webdriver`]: a small W3C WebDriver client for Chromium (chromedriver), WebKit
+//!   (WebKitWebDriver) and the app (tauri-driver).
+//! - [`browser`]: headless Chromium and WebKit (MiniBrowser), optionally playing into a PulseAudio sink.
+//! - [`page`]: a page under WebDriver, with the diagnostics a failing browser test needs.
+//! - [`xvfb`]: an X display of the test's own.
+//! - [`pulse`]: a private PulseAudio with a null sink per test, routed per channel, recorded
+//!   with `parecord`, and the onset analysis that measures clicks at the speaker.
+//! - Here: a server with one session ([`TestServer`]), HTTP GETs, and polling helpers.
+
+pub mod browser;
+pub mod page;
+pub mod process;
+pub mod pulse;
+pub mod raw;
+pub mod relay;
+pub mod webdriver;
+pub mod xvfb;
+
+pub use raw::Raw;
+pub use relay::{Impair, ImpairedRelay, Relay};
+
+use bandsync_server::{RunningServer, ServerConfig};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A server with one session.
+pub struct TestServer {
+    /// The running server.
+    pub server: RunningServer,
+    /// The session's id.
+    pub session: String,
+    /// The session's join secret.
+    pub secret: String,
+}
+
+impl TestServer {
+    /// Starts a server on loopback with `cfg` and creates a session named "Test".
+    ///
+    /// # Panics
+    /// If the server cannot start.
+    pub async fn start(cfg: ServerConfig) -> Self {
+        let server = RunningServer::start("127.0.0.1:0".parse().unwrap(), cfg).await.expect("server starts");
+        let handle = server.hub.create_session("Test").expect("session");
+        let secret = handle.first_secret().expose().to_owned();
+        TestServer { server, session: handle.info().id, secret }
+    }
+
+    /// The server's address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// The join link for the session.
+    #[must_use]
+    pub fn link(&self) -> String {
+        self.link_via(self.server.addr)
+    }
+
+    /// The join link for the session through another address (a relay).
+    #[must_use]
+    pub fn link_via(&self, addr: SocketAddr) -> String {
+        format!("http://{addr}/s/{}#k={}", self.session, self.secret)
+    }
+
+    /// A raw member connected (not joined yet).
+    pub async fn raw(&self) -> Raw {
+        let mut r = Raw::connect(self.server.addr).await;
+        r.secret = Some(self.secret.clone());
+        r
+    }
+
+    /// A raw member that has joined; returns it with its welcome.
+    pub async fn member(&self, name: &str, leader: bool) -> (Raw, Value) {
+        let mut r = self.raw().await;
+        let w = r.join(&self.session, name, leader, None).await;
+        (r, w)
+    }
+
+    /// GETs a path and returns the status and JSON body.
+    ///
+    /// # Panics
+    /// On a transport failure or a non-JSON body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        http_get(self.server.addr, path).await
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a real socket, for the API tests.
+///
+/// # Panics
+/// On a transport failure or a body that is not JSON.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut buf)).await.expect("http answer in time").unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    let status: u16 = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())))
+}
+
+/// Participant ids and names of a `participants` array, for comparisons.
+#[must_use]
+pub fn roster(v: &Value) -> Vec<(u64, String, String, String)> {
+    v.as_array()
+        .expect("participants array")
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_u64().unwrap(),
+                p["name"].as_str().unwrap().to_owned(),
+                p["role"].as_str().unwrap().to_owned(),
+                p["connection"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Polls `check` until it returns true, or panics with `what` after [`WAIT`].
+///
+/// # Panics
+/// When the condition does not hold in time.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = tokio::time::Instant::now() + WAIT;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < end, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,337 @@
+//! Real processes for process-level tests: the `bandsync` binary (and others) with their JSON lines
+//! read as they come, one-shot runs, signals, and finding programs.
+//!
+//! Nothing here sleeps for a guessed time: every wait is for a condition, with a deadline.
+
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+pub use libc::{SIGINT, SIGKILL, SIGTERM};
+
+/// How long a process-level wait may take by default (two cores, browsers and several of our
+/// processes at once).
+pub const PROC_WAIT: Duration = Duration::from_secs(20);
+
+/// The path of a binary built in this workspace's target directory, next to the running test
+/// (`target/debug/deps/TEST-HASH` runs; `target/debug/NAME` is the binary).
+///
+/// # Panics
+/// When there is no such binary: the message says how to build it.
+#[must_use]
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/debug");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "no {name} binary at {}: build the workspace first (`cargo test --workspace` builds every binary)",
+        path.display()
+    );
+    path
+}
+
+/// The `bandsync` command line tool of this build.
+#[must_use]
+pub fn bandsync() -> PathBuf {
+    bin("bandsync")
+}
+
+/// The path of a program on `PATH`.
+#[must_use]
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// A program on `PATH`, or a failure naming the Debian package (or command) that provides it.
+///
+/// # Panics
+/// When the program is missing.
+#[must_use]
+pub fn require(name: &str, provided_by: &str) -> PathBuf {
+    which(name).unwrap_or_else(|| panic!("{name} is not on PATH: {provided_by} (scripts/test.sh installs it)"))
+}
+
+/// Sends `sig` to a process.
+pub fn signal(pid: u32, sig: i32) {
+    #[allow(unsafe_code)]
+    // SAFETY: kill(2) with a child's pid and a signal number has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+/// A running process whose stdout lines are read as they come (JSON lines are parsed), with its
+/// stdin open for commands. Killed on drop, so nothing outlives the test.
+pub struct Proc {
+    /// The process.
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    /// Every JSON line read so far, in order.
+    pub seen: Vec<Value>,
+    /// Lines that were not JSON, in order.
+    pub text: Vec<String>,
+    /// Captured stderr, read continuously so that a chatty process never blocks on it.
+    err: Arc<Mutex<String>>,
+    /// How long [`Proc::wait_for`] waits.
+    pub timeout: Duration,
+    label: String,
+}
+
+impl Proc {
+    /// Starts `cmd` with piped stdin and stdout; stderr is captured when `capture_stderr`, else
+    /// inherited (so that it shows in the test's output).
+    ///
+    /// # Panics
+    /// If the process cannot start.
+    #[must_use]
+    pub fn start(mut cmd: Command, capture_stderr: bool) -> Proc {
+        let label = cmd.get_program().to_string_lossy().rsplit('/').next().unwrap_or_default().to_owned();
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(if capture_stderr { Stdio::piped() } else { Stdio::inherit() })
+            .spawn()
+            .unwrap_or_else(|e| panic!("{label} does not start: {e}"));
+        let stdin = child.stdin.take();
+        let err = Arc::new(Mutex::new(String::new()));
+        if let Some(e) = child.stderr.take() {
+            let err = err.clone();
+            std::thread::spawn(move || {
+                for l in BufReader::new(e).lines().map_while(Result::ok) {
+                    let mut s = err.lock().unwrap();
+                    s.push_str(&l);
+                    s.push('\n');
+                }
+            });
+        }
+        let out = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { child, stdin, lines, seen: Vec::new(), text: Vec::new(), err, timeout: PROC_WAIT, label }
+    }
+
+    /// `bandsync ARGS`, with mDNS off (it only ever runs inside a network namespace here).
+    #[must_use]
+    pub fn bandsync<S: AsRef<OsStr>>(args: &[S]) -> Proc {
+        Proc::bandsync_env(args, &[], false)
+    }
+
+    /// `bandsync ARGS` with extra environment, optionally capturing stderr.
+    #[must_use]
+    pub fn bandsync_env<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)], capture_stderr: bool) -> Proc {
+        let mut cmd = Command::new(bandsync());
+        cmd.args(args).env("BANDSYNC_NO_MDNS", "1").envs(env.iter().copied());
+        Proc::start(cmd, capture_stderr)
+    }
+
+    /// Reads one more stdout line, waiting until `end`; `None` on timeout or end of output.
+    fn next_line(&mut self, end: Instant) -> Option<Value> {
+        loop {
+            let line = self.lines.recv_timeout(end.saturating_duration_since(Instant::now())).ok()?;
+            match serde_json::from_str::<Value>(&line) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    return Some(v);
+                }
+                Err(_) => self.text.push(line),
+            }
+        }
+    }
+
+    /// The next JSON line matching `pred`, within [`Proc::timeout`].
+    ///
+    /// # Panics
+    /// When none comes in time: the message lists everything the process printed.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let end = Instant::now() + self.timeout;
+        loop {
+            match self.next_line(end) {
+                Some(v) if pred(&v) => return v,
+                Some(_) => {}
+                None => panic!(
+                    "{} printed no {what} in {:?}; it printed {:#?}\n{}\nstderr:\n{}",
+                    self.label,
+                    self.timeout,
+                    self.seen,
+                    self.text.join("\n"),
+                    self.err.lock().unwrap()
+                ),
+            }
+        }
+    }
+
+    /// The first line matching `pred` among those already read, or else the next one.
+    pub fn seen_or_wait(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        match self.seen.iter().find(|v| pred(v)) {
+            Some(v) => v.clone(),
+            None => self.wait_for(what, pred),
+        }
+    }
+
+    /// The next `{"event": name, ...}` line.
+    pub fn event(&mut self, name: &str) -> Value {
+        self.wait_for(name, |v| v["event"] == name)
+    }
+
+    /// Every JSON line available now, without waiting.
+    pub fn drain(&mut self) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Some(v) = self.next_line(Instant::now()) {
+            out.push(v);
+        }
+        out
+    }
+
+    /// Writes one line to stdin.
+    ///
+    /// # Panics
+    /// If stdin was closed.
+    pub fn say(&mut self, line: &str) {
+        let s = self.stdin.as_mut().expect("stdin");
+        writeln!(s, "{line}").unwrap();
+        s.flush().unwrap();
+    }
+
+    /// Closes stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits for the process to exit and returns its code (-1 for a signal).
+    ///
+    /// # Panics
+    /// If it does not exit within [`Proc::timeout`].
+    pub fn exit_code(&mut self) -> i32 {
+        let end = Instant::now() + self.timeout;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < end, "{} did not exit in {:?}", self.label, self.timeout);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the process wrote to stderr, once it has exited (with `capture_stderr`).
+    pub fn stderr(&mut self) -> String {
+        let _ = self.exit_code();
+        // The reader thread ends at EOF, which follows the exit.
+        let end = Instant::now() + Duration::from_secs(2);
+        let mut last = String::new();
+        while Instant::now() < end {
+            let now = self.err.lock().unwrap().clone();
+            if now == last && !now.is_empty() {
+                break;
+            }
+            last = now;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        last
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        signal(self.child.id(), libc::SIGTERM);
+    }
+
+    /// Sends SIGINT.
+    pub fn interrupt(&self) {
+        signal(self.child.id(), libc::SIGINT);
+    }
+
+    /// The process id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a one-shot `bandsync ARGS` with `stdin` as its input; returns its exit code and stdout.
+///
+/// # Panics
+/// If it does not finish within [`PROC_WAIT`].
+#[must_use]
+pub fn run(args: &[&str], stdin: &str) -> (i32, String) {
+    let mut c = Command::new(bandsync())
+        .args(args)
+        .env("BANDSYNC_NO_MDNS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("bandsync runs");
+    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let mut out = c.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).map(|_| s)
+    });
+    let end = Instant::now() + PROC_WAIT;
+    let status = loop {
+        if let Some(st) = c.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > end {
+            let _ = c.kill();
+            panic!("bandsync {args:?} did not finish in {PROC_WAIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code().unwrap_or(-1), reader.join().unwrap().expect("utf-8 output"))
+}
+
+/// A plain HTTP/1.1 GET (blocking), returning the JSON body (`null` if it is not JSON).
+///
+/// # Panics
+/// If the connection fails.
+#[must_use]
+pub fn get_json(addr: &str, path: &str) -> Value {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    serde_json::from_str(body.split_once("\r\n\r\n").map_or("", |x| x.1)).unwrap_or(Value::Null)
+}
+
+/// The home directory (for caches of test tools).
+#[must_use]
+pub fn home() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+}
+
+/// Reads a QR code from a PNG file, as a phone's camera would read it off the screen.
+///
+/// # Panics
+/// Unless the file holds exactly one readable QR code.
+#[must_use]
+pub fn scan_qr(path: &Path) -> String {
+    let dec = png::Decoder::new(BufReader::new(std::fs::File::open(path).expect("the QR code PNG")));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the PNG");
+    grids[0].decode().expect("the QR code decodes").1
+}

@@ -1,0 +1,131 @@
+//! TCP relays between members and a server: one a test can cut, one that impairs the link
+//! (delay, jitter, retransmission stalls). The kernel here has no netem, so impairment is done in
+//! process.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// A TCP relay between members and a server, which a test can cut to simulate a dropped link.
+pub struct Relay {
+    /// Where members connect.
+    pub addr: SocketAddr,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl Relay {
+    /// Relays `127.0.0.1:0` to `target`.
+    ///
+    /// # Panics
+    /// If it cannot bind.
+    pub async fn start(target: SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, rx) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut rx = rx.clone();
+                rx.mark_unchanged();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = rx.changed() => {}
+                    }
+                });
+            }
+        });
+        Relay { addr, cut }
+    }
+
+    /// Drops every connection through the relay, without a close handshake.
+    pub fn cut(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+/// Impairment of an [`ImpairedRelay`]: every chunk is delayed by `base` plus a uniform random
+/// part of up to `2 * jitter`, in order (TCP does not reorder); with probability `loss` a chunk
+/// is held an extra 200 ms, as a TCP retransmission after a lost segment would.
+#[derive(Debug, Clone, Copy)]
+pub struct Impair {
+    /// Least one-way delay.
+    pub base: Duration,
+    /// Half the width of the uniform jitter.
+    pub jitter: Duration,
+    /// Chance of a retransmission stall per chunk.
+    pub loss: f64,
+}
+
+/// A TCP relay that delays, jitters and stalls traffic in both directions.
+pub struct ImpairedRelay {
+    /// Where members connect.
+    pub addr: SocketAddr,
+}
+
+impl ImpairedRelay {
+    /// Relays `127.0.0.1:0` to `target` with `imp` applied each way, with a seeded random source.
+    ///
+    /// # Panics
+    /// If it cannot bind.
+    pub async fn start(target: SocketAddr, imp: Impair, seed: u64) -> ImpairedRelay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = TcpStream::connect(target).await else { continue };
+                let _ = inbound.set_nodelay(true);
+                let _ = outbound.set_nodelay(true);
+                let (ir, iw) = inbound.into_split();
+                let (or, ow) = outbound.into_split();
+                n += 2;
+                tokio::spawn(pump(ir, ow, imp, seed.wrapping_mul(31).wrapping_add(n)));
+                tokio::spawn(pump(or, iw, imp, seed.wrapping_mul(31).wrapping_add(n + 1)));
+            }
+        });
+        ImpairedRelay { addr }
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    imp: Impair,
+    seed: u64,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    tokio::spawn(async move {
+        while let Some((at, bytes)) = rx.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut state = seed | 1;
+    let mut unit = move || {
+        // xorshift64*: a small seeded source, enough for delays.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut last = tokio::time::Instant::now();
+    let mut buf = vec![0u8; 16 * 1024];
+    while let Ok(k) = from.read(&mut buf).await {
+        if k == 0 {
+            break;
+        }
+        let mut d = imp.base + imp.jitter.mul_f64(2.0 * unit());
+        if unit() < imp.loss {
+            d += Duration::from_millis(200);
+        }
+        let at = (tokio::time::Instant::now() + d).max(last);
+        last = at;
+        if tx.send((at, buf[..k].to_vec())).is_err() {
+            break;
+        }
+    }
+}
