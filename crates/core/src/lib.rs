@@ -5,8 +5,10 @@
 //!   land on bar lines.
 //! - [`protocol`]: the wire messages and their JSON encoding, error codes, version constants.
 //! - [`session`]: the session state machine (participants, leadership, transport control).
+//! - [`member`]: one participant's side of the protocol (join, resume, refusals, heartbeats, the
+//!   clock-sync cadence, sync reports, reconnects), driven by the tokio client and the phone page.
 //! - [`mirror`]: a member's copy of the session state, kept in step by server messages.
-//! - [`chat`]: chat messages and their rules, activity events, document versions.
+//! - [`chat`]: the chat rules.
 //! - [`ratelimit`]: the per-connection token bucket.
 //!
 //! Nothing here opens a socket, spawns a task or reads a clock: time is always an argument, so
@@ -14,6 +16,7 @@
 
 pub mod chat;
 pub mod clock;
+pub mod member;
 pub mod mirror;
 pub mod protocol;
 pub mod ratelimit;

@@ -11,153 +11,11 @@
 use crate::time::{Beats, Micros};
 use serde::{Deserialize, Serialize};
 
-/// The lowest tempo a session accepts, in BPM.
-pub const MIN_BPM: f64 = 20.0;
-/// The highest tempo a session accepts, in BPM.
-pub const MAX_BPM: f64 = 999.0;
+mod meter;
+mod tempo;
 
-/// A tempo in milli-BPM (120 BPM is 120 000), counted in the meter's beat unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(transparent)]
-pub struct Tempo(pub u32);
-
-impl Tempo {
-    /// Checks and converts a tempo given in BPM.
-    ///
-    /// # Errors
-    /// Returns [`TimelineError::Tempo`] unless `bpm` is finite and within 20–999 BPM.
-    pub fn from_bpm(bpm: f64) -> Result<Self, TimelineError> {
-        if !bpm.is_finite() || !(MIN_BPM..=MAX_BPM).contains(&bpm) {
-            return Err(TimelineError::Tempo(bpm));
-        }
-        Ok(Tempo((bpm * 1000.0).round() as u32))
-    }
-
-    /// The tempo in BPM.
-    #[must_use]
-    pub fn bpm(self) -> f64 {
-        f64::from(self.0) / 1000.0
-    }
-
-    /// The duration of one beat.
-    #[must_use]
-    pub fn beat_len(self) -> Micros {
-        Micros((60_000_000_000i64 + i64::from(self.0) / 2) / i64::from(self.0))
-    }
-}
-
-impl Default for Tempo {
-    fn default() -> Self {
-        Tempo(120_000)
-    }
-}
-
-/// A time signature with its accent grouping.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Meter {
-    /// Beats per bar (the numerator).
-    pub beats: u8,
-    /// The note value that gets one beat (the denominator): 1, 2, 4, 8, 16 or 32.
-    pub unit: u8,
-    /// How the bar's beats group, e.g. `[2, 2, 3]` for a 7/8 counted 1-2 1-2 1-2-3. The first beat
-    /// of each group is accented; the bar's first beat is the downbeat. Sums to `beats`.
-    pub groups: Vec<u8>,
-}
-
-impl Meter {
-    /// Builds a meter with its usual accent grouping.
-    ///
-    /// # Errors
-    /// Returns [`TimelineError::Meter`] for 0 or more than 32 beats, or a unit that is not a
-    /// power of two from 1 to 32.
-    pub fn new(beats: u8, unit: u8) -> Result<Self, TimelineError> {
-        let groups = Self::default_groups(beats, unit);
-        Self::with_groups(beats, unit, groups)
-    }
-
-    /// Builds a meter with an explicit accent grouping.
-    ///
-    /// # Errors
-    /// Returns [`TimelineError::Meter`] if the meter is not sensible or the groups are empty,
-    /// contain a zero, or do not sum to `beats`.
-    pub fn with_groups(beats: u8, unit: u8, groups: Vec<u8>) -> Result<Self, TimelineError> {
-        let bad = |why: &str| TimelineError::Meter(format!("{beats}/{unit}: {why}"));
-        if beats == 0 || beats > 32 {
-            return Err(bad("beats per bar must be 1 to 32"));
-        }
-        if !matches!(unit, 1 | 2 | 4 | 8 | 16 | 32) {
-            return Err(bad("the beat unit must be 1, 2, 4, 8, 16 or 32"));
-        }
-        if groups.is_empty() || groups.contains(&0) {
-            return Err(bad("accent groups must be non-empty and positive"));
-        }
-        if groups.iter().map(|&g| u32::from(g)).sum::<u32>() != u32::from(beats) {
-            return Err(bad("accent groups must add up to the beats per bar"));
-        }
-        Ok(Meter { beats, unit, groups })
-    }
-
-    /// The conventional grouping: compound meters (6/8, 9/8, 12/8) in threes, 5 as 3+2, 7 as
-    /// 2+2+3 in eighths, and otherwise one group per bar.
-    #[must_use]
-    pub fn default_groups(beats: u8, unit: u8) -> Vec<u8> {
-        match (beats, unit) {
-            (6 | 9 | 12, 8 | 16) => vec![3; usize::from(beats / 3)],
-            (5, 8 | 16) => vec![3, 2],
-            (7, 8 | 16) => vec![2, 2, 3],
-            (b, _) => vec![b.max(1)],
-        }
-    }
-
-    /// The length of one bar.
-    #[must_use]
-    pub fn bar_len(&self) -> Beats {
-        Beats::whole(i64::from(self.beats))
-    }
-
-    /// How strongly the beat at `index` (0-based within the bar) is accented.
-    #[must_use]
-    pub fn accent(&self, index: u8) -> Accent {
-        if index == 0 {
-            return Accent::Downbeat;
-        }
-        let mut start = 0u8;
-        for &g in &self.groups {
-            if index == start {
-                return Accent::Group;
-            }
-            start = start.saturating_add(g);
-        }
-        Accent::Beat
-    }
-}
-
-impl Default for Meter {
-    fn default() -> Self {
-        Meter { beats: 4, unit: 4, groups: vec![4] }
-    }
-}
-
-impl std::fmt::Display for Meter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.beats, self.unit)
-    }
-}
-
-/// How a click sounds relative to its neighbours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum Accent {
-    /// The first beat of the bar.
-    Downbeat,
-    /// The first beat of an accent group inside the bar.
-    Group,
-    /// Any other beat.
-    Beat,
-}
+pub use meter::{Accent, Meter};
+pub use tempo::{MAX_BPM, MIN_BPM, Tempo};
 
 /// Link's timeline: position `beat_origin` at host time `time_origin`, advancing at `tempo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -409,5 +267,26 @@ mod tests {
         // 120 BPM 4/4: bars every 2 s. At 2.1 s the next bar line is 4 s.
         assert_eq!(tr.next_boundary(Micros(2_100_000)), Micros(4_000_000));
         assert_eq!(tr.next_boundary(Micros(4_000_000)), Micros(4_000_000));
+    }
+
+    #[test]
+    fn meters_read_and_print_with_and_without_groups() {
+        assert_eq!("7/8".parse::<Meter>().unwrap().groups, vec![2, 2, 3]);
+        assert_eq!("7/8 3+2+2".parse::<Meter>().unwrap().groups, vec![3, 2, 2]);
+        assert_eq!("7/8 (2+2+3)".parse::<Meter>().unwrap().groups, vec![2, 2, 3]);
+        for bad in ["7", "7/", "x/8", "7/8 3+3", "7/7", "0/4", "7/8 a+b"] {
+            assert!(bad.parse::<Meter>().is_err(), "{bad}");
+        }
+        for m in ["4/4", "7/8 2+2+3", "7/8 3+2+2", "6/8 3+3", "5/4 3+2", "3/4"] {
+            assert_eq!(m.parse::<Meter>().unwrap().to_string(), m);
+        }
+    }
+
+    #[test]
+    fn tempos_are_checked_in_milli_bpm_and_print_as_bpm() {
+        assert_eq!(Tempo::checked(120_000).unwrap().to_string(), "120");
+        assert_eq!(Tempo::checked(96_500).unwrap().to_string(), "96.5");
+        assert_eq!(Tempo(133_333).to_string(), "133.333");
+        assert!(Tempo::checked(19_999).is_err() && Tempo::checked(999_001).is_err());
     }
 }

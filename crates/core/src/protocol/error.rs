@@ -1,0 +1,135 @@
+//! The stable error codes, and why a frame could not be read.
+
+use super::ServerMsg;
+use serde::{Deserialize, Serialize};
+
+/// The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON, or a field is missing or of the wrong type.
+    Malformed,
+    /// The `type` is not one this server knows.
+    UnknownType,
+    /// The member's protocol version is not supported.
+    VersionUnsupported,
+    /// The frame is 64 KiB or larger.
+    FrameTooLarge,
+    /// The member sends faster than its rate limit.
+    RateLimited,
+    /// A message other than `join` arrived before joining.
+    NotJoined,
+    /// A second `join` on a joined connection.
+    AlreadyJoined,
+    /// There is no session with that id.
+    UnknownSession,
+    /// The session or server has no room for another member.
+    Full,
+    /// Only the leader may do that.
+    NotLeader,
+    /// Someone else holds leadership.
+    LeaderTaken,
+    /// No participant has that id, or it is not online.
+    UnknownParticipant,
+    /// The tempo is outside 20 to 999 BPM.
+    InvalidTempo,
+    /// The meter or its accent groups are not sensible.
+    InvalidMeter,
+    /// A name, instrument or colour is empty, too long or has control characters.
+    InvalidName,
+    /// A position or count-in is out of range.
+    InvalidPosition,
+    /// A binary frame arrived, but documents are not enabled on this server.
+    Unsupported,
+    /// The session needs its secret (from the join link) or its PIN.
+    AuthRequired,
+    /// The secret or PIN is wrong, or was revoked by a rotation.
+    BadSecret,
+    /// Too many wrong PINs lately: PIN joins are paused for a minute.
+    TooManyAttempts,
+    /// A viewer tried to change the documents.
+    ReadOnly,
+    /// The server hit an unexpected problem; the message was not applied.
+    Internal,
+    /// Not yours to change: another member's chat message.
+    Forbidden,
+    /// There is no chat message, song or version with that id.
+    UnknownMessage,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::VersionUnsupported => "version_unsupported",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::AlreadyJoined => "already_joined",
+            ErrorCode::UnknownSession => "unknown_session",
+            ErrorCode::Full => "full",
+            ErrorCode::NotLeader => "not_leader",
+            ErrorCode::LeaderTaken => "leader_taken",
+            ErrorCode::UnknownParticipant => "unknown_participant",
+            ErrorCode::InvalidTempo => "invalid_tempo",
+            ErrorCode::InvalidMeter => "invalid_meter",
+            ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::InvalidPosition => "invalid_position",
+            ErrorCode::Unsupported => "unsupported",
+            ErrorCode::AuthRequired => "auth_required",
+            ErrorCode::BadSecret => "bad_secret",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::ReadOnly => "read_only",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnknownMessage => "unknown_message",
+        }
+    }
+
+    /// Whether a member that receives this code in answer to `join` should give up rather than
+    /// retry: the CLI exits with code 3 on these.
+    #[must_use]
+    pub fn is_refusal(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::VersionUnsupported
+                | ErrorCode::UnknownSession
+                | ErrorCode::Full
+                | ErrorCode::InvalidName
+                | ErrorCode::AuthRequired
+                | ErrorCode::BadSecret
+                | ErrorCode::TooManyAttempts
+        )
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a text frame could not be turned into a [`ClientMsg`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct DecodeError {
+    /// [`ErrorCode::Malformed`], [`ErrorCode::UnknownType`] or [`ErrorCode::FrameTooLarge`].
+    pub code: ErrorCode,
+    /// What was wrong.
+    pub message: String,
+    /// The `type` tag, when it could be read.
+    pub about: Option<String>,
+}
+
+impl DecodeError {
+    /// The error frame to send back.
+    #[must_use]
+    pub fn to_msg(&self) -> ServerMsg {
+        ServerMsg::error(self.code, self.message.clone(), self.about.as_deref())
+    }
+}
+

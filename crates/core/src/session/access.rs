@@ -1,0 +1,184 @@
+//! Who gets into a session (the secret, a PIN, a resume token) and who goes away.
+
+use super::names::{clean_instrument, clean_name};
+use super::{ConnId, JoinRequest, MAX_PIN_FAILURES, Member, Output, PALETTE, Refusal, Session};
+use crate::protocol::{Access, ActivityKind, Connection, ErrorCode, Participant, ParticipantId, Role, Secret, ServerMsg};
+use crate::time::Micros;
+
+impl Session {
+    /// A new connection's `join`, already checked for protocol version and session id.
+    ///
+    /// `fresh_token` becomes the participant's resume token if this join does not resume one.
+    /// On success the welcome, `participant_joined` (or `participant_updated`) and `room_stats`
+    /// are queued. On refusal an error is queued for `conn` and the state does not change.
+    pub fn handle_join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: Secret) {
+        self.transport.prune(now);
+        let result = self.join(now, conn, req, fresh_token);
+        if let Err((code, message)) = result {
+            self.out.push_back(Output::Send(conn, ServerMsg::error(code, message, Some("join"))));
+        }
+    }
+
+    pub(super) fn join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: Secret) -> Result<(), Refusal> {
+        if self.participant_of(conn).is_some() {
+            return Err((ErrorCode::AlreadyJoined, "this connection has already joined".into()));
+        }
+        let name = clean_name(&req.name, "name")?;
+        let instrument = clean_instrument(req.instrument.as_deref())?;
+        if let Some(tok) = req.resume.as_ref() {
+            if let Some(idx) = self.members.iter().position(|m| m.token.matches(tok.expose())) {
+                // The resume token is itself a secret: a member already in stays in, even after
+                // the join link was rotated.
+                return self.resume(now, conn, idx, name, instrument, req.leader);
+            }
+        }
+        self.authorize(now, req.secret.as_ref(), req.pin.as_ref())?;
+        if self.members.len() >= self.cfg.max_members {
+            return Err((ErrorCode::Full, format!("the session is full ({} members)", self.cfg.max_members)));
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let role = if req.leader && self.leader.is_none() {
+            self.leader = Some(id);
+            self.former_leader = None;
+            Role::Leader
+        } else {
+            Role::Follower
+        };
+        let p = Participant {
+            id,
+            name,
+            instrument,
+            role,
+            access: Access::Editor,
+            connection: Connection::Online,
+            color: PALETTE[(id as usize - 1) % PALETTE.len()].into(),
+            sync: None,
+            joined_at: now,
+        };
+        self.members.push(Member {
+            p: p.clone(),
+            token: fresh_token.clone(),
+            conn: Some(conn),
+            away_since: None,
+            sync_broadcast_at: None,
+        });
+        self.welcome(now, conn, id, fresh_token, false);
+        let summary = format!(
+            "{}{} joined{}",
+            p.name,
+            p.instrument.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(),
+            if p.role == Role::Leader { " and leads" } else { "" }
+        );
+        self.activity(ActivityKind::Join, Some(id), summary);
+        self.out.push_back(Output::Broadcast(ServerMsg::ParticipantJoined { participant: p }));
+        self.broadcast_stats();
+        Ok(())
+    }
+
+    pub(super) fn resume(
+        &mut self,
+        now: Micros,
+        conn: ConnId,
+        idx: usize,
+        name: String,
+        instrument: Option<String>,
+        claim: bool,
+    ) -> Result<(), Refusal> {
+        let m = &mut self.members[idx];
+        if let Some(old) = m.conn.replace(conn) {
+            self.out.push_back(Output::Close(old, "replaced by a newer connection"));
+        }
+        m.away_since = None;
+        m.p.connection = Connection::Online;
+        m.p.name = name;
+        m.p.instrument = instrument;
+        let id = m.p.id;
+        let token = m.token.clone();
+        let grace = self.former_leader.is_some_and(|(f, until)| f == id && now < until);
+        if self.leader.is_none() && (grace || claim) {
+            self.leader = Some(id);
+            self.former_leader = None;
+            self.members[idx].p.role = Role::Leader;
+        }
+        self.welcome(now, conn, id, token, true);
+        self.broadcast_participant(id);
+        self.broadcast_stats();
+        Ok(())
+    }
+
+    pub(super) fn welcome(&mut self, now: Micros, conn: ConnId, you: ParticipantId, resume: Secret, resumed: bool) {
+        let snapshot = self.snapshot(now);
+        self.out.push_back(Output::Send(
+            conn,
+            ServerMsg::Welcome {
+                v: crate::protocol::PROTOCOL_VERSION,
+                you,
+                resume,
+                resumed,
+                epoch: self.epoch,
+                snapshot,
+            },
+        ));
+        if self.leader == Some(you) {
+            self.send_credentials();
+        }
+    }
+
+    /// Checks a join's secret or PIN.
+    pub(super) fn authorize(&mut self, now: Micros, secret: Option<&Secret>, pin: Option<&Secret>) -> Result<(), Refusal> {
+        if secret.is_some_and(|s| self.secret.matches(s.expose())) {
+            return Ok(());
+        }
+        if let Some(p) = pin {
+            let minute_ago = now - Micros::from_secs(60);
+            while self.pin_failures.front().is_some_and(|&t| t < minute_ago) {
+                self.pin_failures.pop_front();
+            }
+            if self.pin_failures.len() >= MAX_PIN_FAILURES {
+                return Err((
+                    ErrorCode::TooManyAttempts,
+                    "too many wrong PINs; PIN joins are paused for a minute".into(),
+                ));
+            }
+            if self.pin.as_ref().is_some_and(|mine| mine.matches(p.expose())) {
+                return Ok(());
+            }
+            self.pin_failures.push_back(now);
+            return Err((ErrorCode::BadSecret, "wrong PIN".into()));
+        }
+        if secret.is_some() {
+            return Err((ErrorCode::BadSecret, "this join link is not (or no longer) valid; ask for a new one".into()));
+        }
+        Err((ErrorCode::AuthRequired, "this session needs its join link or PIN".into()))
+    }
+
+    /// Sends the join credentials to the leader.
+    pub(super) fn send_credentials(&mut self) {
+        let Some(l) = self.leader else { return };
+        let Some(conn) = self.members.iter().find(|m| m.p.id == l).and_then(|m| m.conn) else { return };
+        self.out.push_back(Output::Send(
+            conn,
+            ServerMsg::Credentials { secret: self.secret.clone(), pin: self.pin.clone() },
+        ));
+    }
+
+    /// A connection closed or was found dead. Its participant becomes away, and leadership is
+    /// freed with a grace period for the leader to come back. Unknown connections are ignored.
+    pub fn handle_disconnect(&mut self, now: Micros, conn: ConnId) {
+        let Some(idx) = self.members.iter().position(|m| m.conn == Some(conn)) else { return };
+        let m = &mut self.members[idx];
+        m.conn = None;
+        m.away_since = Some(now);
+        m.p.connection = Connection::Away;
+        let id = m.p.id;
+        if self.leader == Some(id) {
+            self.leader = None;
+            self.members[idx].p.role = Role::Follower;
+            self.former_leader = Some((id, now.saturating_add(self.cfg.leader_grace)));
+        }
+        self.broadcast_participant(id);
+        self.broadcast_stats();
+    }
+
+}

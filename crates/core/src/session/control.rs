@@ -1,0 +1,290 @@
+//! What members do once they are in: leadership, document access, tempo, meter, start, stop,
+//! seek, songs, and their sync reports. Every transport change goes through one path
+//! ([`Session::change`]) that lands it on a bar line far enough ahead for every device.
+
+use super::names::{clean_color, clean_instrument, clean_name};
+use super::{ConnId, Output, Refusal, Session, SongChoice};
+use crate::protocol::{
+    Access, ActivityKind, ClientMsg, ErrorCode, LeaveReason, ParticipantId, ServerMsg, SyncQuality,
+    meter_from_wire,
+};
+use crate::time::{Beats, Micros};
+use crate::timeline::Tempo;
+
+impl Session {
+    /// A message from a joined connection (anything but `join`).
+    pub fn handle_input(&mut self, now: Micros, conn: ConnId, msg: ClientMsg) {
+        self.transport.prune(now);
+        let kind = msg.kind();
+        let Some(me) = self.participant_of(conn) else {
+            self.out
+                .push_back(Output::Send(conn, ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(&kind))));
+            return;
+        };
+        if let Err((code, message)) = self.apply(now, conn, me, msg) {
+            self.out.push_back(Output::Send(conn, ServerMsg::error(code, message, Some(&kind))));
+        }
+    }
+
+    pub(super) fn apply(&mut self, now: Micros, conn: ConnId, me: ParticipantId, msg: ClientMsg) -> Result<(), Refusal> {
+        match msg {
+            ClientMsg::Join { .. } => Err((ErrorCode::AlreadyJoined, "this connection has already joined".into())),
+            ClientMsg::Leave {} => {
+                self.activity(ActivityKind::Leave, Some(me), format!("{} left", self.name_of(me)));
+                self.members.retain(|m| m.p.id != me);
+                if self.leader == Some(me) {
+                    self.leader = None;
+                }
+                if self.former_leader.is_some_and(|(f, _)| f == me) {
+                    self.former_leader = None;
+                }
+                self.out.push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id: me, reason: LeaveReason::Left }));
+                self.broadcast_stats();
+                self.out.push_back(Output::Close(conn, "left"));
+                Ok(())
+            }
+            ClientMsg::Profile { name, instrument, color } => {
+                let name = name.map(|n| clean_name(&n, "name")).transpose()?;
+                let instrument = instrument.map(|i| clean_instrument(Some(&i))).transpose()?;
+                let color = color.map(|c| clean_color(&c)).transpose()?;
+                let m = self.member_mut(me);
+                if let Some(n) = name {
+                    m.p.name = n;
+                }
+                if let Some(i) = instrument {
+                    m.p.instrument = i;
+                }
+                if let Some(c) = color {
+                    m.p.color = c;
+                }
+                self.broadcast_participant(me);
+                Ok(())
+            }
+            ClientMsg::Claim {} => match self.leader {
+                Some(l) if l == me => Ok(()),
+                Some(l) => Err((ErrorCode::LeaderTaken, format!("participant {l} leads; ask them to hand over"))),
+                None => {
+                    self.set_leader(Some(me));
+                    Ok(())
+                }
+            },
+            ClientMsg::Release {} => {
+                self.require_leader(me)?;
+                self.set_leader(None);
+                Ok(())
+            }
+            ClientMsg::Handover { to } => {
+                self.require_leader(me)?;
+                self.require_online(to)?;
+                if to != me {
+                    self.set_leader(Some(to));
+                }
+                Ok(())
+            }
+            ClientMsg::SetAccess { participant, access } => {
+                self.require_leader(me)?;
+                self.require_known(participant)?;
+                let m = self.member_mut(participant);
+                if m.p.access != access {
+                    m.p.access = access;
+                    self.broadcast_participant(participant);
+                    let what = match access {
+                        Access::Editor => "can edit",
+                        Access::Viewer => "can only view",
+                    };
+                    self.activity(ActivityKind::Access, Some(me), format!("{} {what} now", self.name_of(participant)));
+                }
+                Ok(())
+            }
+            ClientMsg::Tempo { tempo } => {
+                self.require_leader(me)?;
+                let tempo = Tempo::checked(tempo.0).map_err(|e| (ErrorCode::InvalidTempo, e.to_string()))?;
+                self.change(now, me, false, |seg, at| {
+                    seg.timeline = crate::timeline::Timeline { tempo, beat_origin: seg.position(at), time_origin: at };
+                });
+                self.activity(ActivityKind::Tempo, Some(me), format!("tempo {} BPM", tempo.bpm()));
+                Ok(())
+            }
+            ClientMsg::Meter { beats, unit, groups } => {
+                self.require_leader(me)?;
+                let meter =
+                    meter_from_wire(beats, unit, groups).map_err(|e| (ErrorCode::InvalidMeter, e.to_string()))?;
+                let label = meter.to_string();
+                self.change(now, me, false, |seg, at| {
+                    let pos = seg.position(at);
+                    seg.timeline.beat_origin = pos;
+                    seg.timeline.time_origin = at;
+                    seg.meter = meter;
+                    seg.bar_origin = pos;
+                });
+                self.activity(ActivityKind::Meter, Some(me), format!("meter {label}"));
+                Ok(())
+            }
+            ClientMsg::Play { count_in } => {
+                self.require_leader(me)?;
+                if count_in > 8 {
+                    return Err((ErrorCode::InvalidPosition, format!("count-in of {count_in} bars; at most 8")));
+                }
+                if self.transport.latest().playing {
+                    return Ok(());
+                }
+                self.change(now, me, true, |seg, at| {
+                    let start = seg.timeline.beat_origin;
+                    let lead_in = Beats(seg.meter.bar_len().0 * i64::from(count_in));
+                    seg.playing = true;
+                    seg.song_start = start;
+                    seg.timeline.beat_origin = start - lead_in;
+                    seg.timeline.time_origin = at;
+                });
+                let count = if count_in > 0 { format!(" after {count_in} bar(s) of count-in") } else { String::new() };
+                self.activity(ActivityKind::Play, Some(me), format!("started the metronome{count}"));
+                Ok(())
+            }
+            ClientMsg::Stop {} => {
+                self.require_leader(me)?;
+                if !self.transport.latest().playing {
+                    return Ok(());
+                }
+                self.change(now, me, false, |seg, at| {
+                    let pos = seg.position(at).max(seg.song_start);
+                    seg.playing = false;
+                    seg.timeline.beat_origin = pos;
+                    seg.timeline.time_origin = at;
+                });
+                self.activity(ActivityKind::Stop, Some(me), "stopped the metronome".into());
+                Ok(())
+            }
+            ClientMsg::Seek { position } => {
+                self.require_leader(me)?;
+                if position.0 < 0 || position > Beats::whole(1_000_000) {
+                    return Err((ErrorCode::InvalidPosition, "the position must be 0 to 1 000 000 beats".into()));
+                }
+                self.change(now, me, false, |seg, at| {
+                    seg.timeline.beat_origin = position;
+                    seg.timeline.time_origin = at;
+                    seg.song_start = position;
+                    // The seek target starts a bar: that is where the musicians will count "one".
+                    seg.bar_origin = position;
+                });
+                self.activity(ActivityKind::Seek, Some(me), format!("moved to beat {}", position.0 / Beats::ONE));
+                Ok(())
+            }
+            ClientMsg::Sync {} => {
+                let snap = self.snapshot(now);
+                self.out.push_back(Output::Send(conn, ServerMsg::Snapshot(snap)));
+                Ok(())
+            }
+            ClientMsg::Ping { n, t0 } => {
+                let epoch = self.epoch;
+                self.out.push_back(Output::Send(conn, ServerMsg::Pong { n, t0, t1: now, t2: now, epoch }));
+                Ok(())
+            }
+            ClientMsg::Heartbeat { n } => {
+                self.out.push_back(Output::Send(conn, ServerMsg::Heartbeat { n }));
+                Ok(())
+            }
+            ClientMsg::RotateSecret {} => {
+                self.require_leader(me)?;
+                self.secret = (self.secrets.0)();
+                self.send_credentials();
+                Ok(())
+            }
+            ClientMsg::SetPin { pin } => {
+                self.require_leader(me)?;
+                if let Some(p) = &pin {
+                    let ok = (4..=8).contains(&p.expose().len()) && p.expose().bytes().all(|b| b.is_ascii_digit());
+                    if !ok {
+                        return Err((ErrorCode::InvalidName, "a PIN is 4 to 8 digits".into()));
+                    }
+                }
+                self.pin = pin;
+                self.pin_failures.clear();
+                self.send_credentials();
+                Ok(())
+            }
+            ClientMsg::Song { id } => {
+                self.select_song(now, conn, SongChoice { id, title: None, tempo: None, meter: None })
+            }
+            ClientMsg::Chat { .. }
+            | ClientMsg::ChatEdit { .. }
+            | ClientMsg::ChatDelete { .. }
+            | ClientMsg::ChatReact { .. }
+            | ClientMsg::ChatHistory { .. }
+            | ClientMsg::ActivityHistory { .. }
+            | ClientMsg::Versions {}
+            | ClientMsg::SaveVersion { .. }
+            | ClientMsg::RestoreVersion { .. } => {
+                Err((ErrorCode::Unsupported, "chat, activity and versions need a server with storage".into()))
+            }
+            ClientMsg::SyncReport { rtt_us, error_us, synced, output } => {
+                let limit = Micros::from_secs(60);
+                if !(Micros::ZERO..=limit).contains(&rtt_us) || !(Micros::ZERO..=limit).contains(&error_us) {
+                    return Err((ErrorCode::Malformed, "rtt_us and error_us must be 0 to 60 000 000 µs".into()));
+                }
+                if let Some(o) = &output {
+                    let ok = (Micros::ZERO..=Micros::from_secs(2)).contains(&o.latency_us)
+                        && o.missed <= o.clicks.saturating_add(o.missed)
+                        && !o.engine.trim().is_empty()
+                        && o.engine.chars().count() <= 40
+                        && !o.engine.chars().any(char::is_control);
+                    if !ok {
+                        return Err((ErrorCode::Malformed, "output: latency 0 to 2 s, an engine name of 1 to 40 characters".into()));
+                    }
+                }
+                let interval = self.cfg.sync_report_interval;
+                let m = self.member_mut(me);
+                let flipped = m.p.sync.as_ref().is_none_or(|s| s.synced != synced);
+                m.p.sync = Some(SyncQuality { rtt_us, error_us, synced, output });
+                let due = m.sync_broadcast_at.is_none_or(|t| now - t >= interval);
+                if flipped || due {
+                    m.sync_broadcast_at = Some(now);
+                    self.broadcast_participant(me);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The current setlist song.
+    #[must_use]
+    pub fn song(&self) -> Option<&str> {
+        self.song.as_deref()
+    }
+
+    /// The leader on `conn` makes a setlist song current. Its tempo and meter (when it has them)
+    /// land on the next bar line, and the song starts there: the position that auto-scroll and
+    /// bar numbers count from. While stopped, the position goes back to the song's beginning.
+    /// The driver looks the song up in the documents; the session only checks who may do it.
+    ///
+    /// # Errors
+    /// `not_leader` unless the sender leads.
+    pub fn select_song(&mut self, now: Micros, conn: ConnId, choice: SongChoice) -> Result<(), Refusal> {
+        self.transport.prune(now);
+        let me = self.participant_of(conn).ok_or_else(|| (ErrorCode::NotJoined, "send a join first".to_owned()))?;
+        self.require_leader(me)?;
+        let SongChoice { id, title, tempo, meter } = choice;
+        self.song = id.clone();
+        self.change(now, me, false, |seg, at| {
+            let pos = if seg.playing { seg.next_bar(seg.position(at)) } else { Beats(0) };
+            seg.timeline.beat_origin = pos;
+            seg.timeline.time_origin = at;
+            if let Some(t) = tempo {
+                seg.timeline.tempo = t;
+            }
+            if let Some(m) = meter {
+                seg.meter = m;
+            }
+            seg.bar_origin = pos;
+            seg.song_start = pos;
+        });
+        self.out.push_back(Output::Broadcast(ServerMsg::SongChanged { song: id.clone(), by: Some(me) }));
+        let summary = match (&id, title) {
+            (None, _) => "cleared the current song".to_owned(),
+            (Some(_), Some(t)) => format!("song: {t}"),
+            (Some(i), None) => format!("song: {i}"),
+        };
+        self.activity(ActivityKind::Song, Some(me), summary);
+        Ok(())
+    }
+
+}

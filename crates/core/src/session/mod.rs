@@ -1,0 +1,425 @@
+//! The session state machine: who is there, who leads, and the transport schedule.
+//!
+//! Sans-IO in the quinn-proto style. The driver feeds it [`Session::handle_join`],
+//! [`Session::handle_input`], [`Session::handle_disconnect`] and [`Session::handle_timeout`], each
+//! with `now` on the host clock, and drains [`Session::poll_output`]; [`Session::poll_timeout`]
+//! says when to call `handle_timeout` next. There are no sockets, tasks or clocks in here, so the
+//! tests run in simulated time. Version checks, frame limits and rate limits happen in the server
+//! before a message gets here; resume tokens come from the server's random source.
+//!
+//! - here: the state, the timers, and what the driver reads;
+//! - [`access`](self::access): who gets in (secrets, PINs, resume), and who goes away;
+//! - [`control`](self::control): what members do once in (leadership, tempo, meter, transport,
+//!   songs, sync reports);
+//! - `names`: what a name, an instrument or a colour may be.
+
+use crate::protocol::{
+    Access, ActivityKind, ErrorCode, LeaveReason, Participant, ParticipantId, Role, RoomStats, Secret, ServerMsg,
+    Snapshot,
+};
+use crate::time::Micros;
+use crate::timeline::{Meter, Segment, Tempo, Transport};
+use std::collections::VecDeque;
+
+mod access;
+mod control;
+mod names;
+#[cfg(test)]
+mod tests;
+
+pub use names::MAX_NAME_CHARS;
+
+/// Identifies one connection to the driver. A participant keeps its id across connections.
+pub type ConnId = u64;
+
+/// Limits and timings of a session.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Most participants, online or away.
+    pub max_members: usize,
+    /// How long a leader who dropped may come back and take leadership back automatically.
+    pub leader_grace: Micros,
+    /// How long a participant who dropped stays in the list, resumable, before it is removed.
+    pub resume_window: Micros,
+    /// The least time between a change being sent and it landing, so every device hears it.
+    pub min_lead: Micros,
+    /// The most lead time, however slow a member's link.
+    pub max_lead: Micros,
+    /// The least time between two broadcasts of one participant's sync quality.
+    pub sync_report_interval: Micros,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            max_members: 512,
+            leader_grace: Micros::from_secs(30),
+            resume_window: Micros::from_secs(120),
+            min_lead: Micros::from_millis(150),
+            max_lead: Micros::from_millis(1_500),
+            sync_report_interval: Micros::from_secs(5),
+        }
+    }
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a message to one connection.
+    Send(ConnId, ServerMsg),
+    /// Send a message to every online member's connection.
+    Broadcast(ServerMsg),
+    /// Close a connection, with a reason for the close frame.
+    Close(ConnId, &'static str),
+    /// Something for the activity stream; the driver stamps, stores and broadcasts it.
+    Activity {
+        /// What kind of thing happened.
+        kind: ActivityKind,
+        /// Who did it.
+        by: Option<ParticipantId>,
+        /// A one-line summary.
+        summary: String,
+    },
+}
+
+/// A song the leader chose, as the driver found it in the setlist.
+#[derive(Debug, Clone, Default)]
+pub struct SongChoice {
+    /// The song's id, or `None` to clear the current song.
+    pub id: Option<String>,
+    /// Its title, for the activity stream.
+    pub title: Option<String>,
+    /// Its tempo, when the setlist gives one.
+    pub tempo: Option<Tempo>,
+    /// Its meter, when the setlist gives one.
+    pub meter: Option<Meter>,
+}
+
+/// The fields of a `join` that the session itself checks.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    /// Display name.
+    pub name: String,
+    /// Instrument.
+    pub instrument: Option<String>,
+    /// A resume token from an earlier welcome.
+    pub resume: Option<Secret>,
+    /// Claim leadership if it is free.
+    pub leader: bool,
+    /// The session secret from the join link.
+    pub secret: Option<Secret>,
+    /// The PIN, for typed joins.
+    pub pin: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    /// What everyone sees.
+    p: Participant,
+    /// The secret that lets this participant resume (redacted from `Debug`).
+    token: Secret,
+    /// The connection, while online.
+    conn: Option<ConnId>,
+    /// When it went away, while away.
+    away_since: Option<Micros>,
+    /// When its sync quality was last broadcast.
+    sync_broadcast_at: Option<Micros>,
+}
+
+/// One band's session.
+#[derive(Debug)]
+pub struct Session {
+    id: String,
+    name: String,
+    cfg: SessionConfig,
+    epoch: u64,
+    /// Every participant, in join order.
+    members: Vec<Member>,
+    leader: Option<ParticipantId>,
+    /// A leader who dropped, and until when it may take leadership back on resume.
+    former_leader: Option<(ParticipantId, Micros)>,
+    transport: Transport,
+    /// The current setlist song.
+    song: Option<String>,
+    next_id: ParticipantId,
+    out: VecDeque<Output>,
+    /// The join secret every link carries.
+    secret: Secret,
+    /// The PIN for typed joins, if the leader set one.
+    pin: Option<Secret>,
+    /// Recent wrong PINs, to pause PIN joins when someone is guessing.
+    pin_failures: VecDeque<Micros>,
+    /// Where fresh secrets come from (the OS's random source in the server; a counter in tests).
+    secrets: SecretSource,
+}
+
+/// A source of fresh secrets, injected so that the state machine stays free of IO.
+pub struct SecretSource(pub Box<dyn FnMut() -> Secret + Send>);
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretSource")
+    }
+}
+
+/// Wrong PINs tolerated per minute before PIN joins pause.
+pub const MAX_PIN_FAILURES: usize = 10;
+
+const PALETTE: [&str; 12] = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990",
+    "#dcbeff", "#9a6324",
+];
+
+type Refusal = (ErrorCode, String);
+
+impl Session {
+    /// A new, empty, stopped session, with a first secret drawn from `secrets`.
+    #[must_use]
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        epoch: u64,
+        cfg: SessionConfig,
+        now: Micros,
+        mut secrets: SecretSource,
+    ) -> Self {
+        let secret = (secrets.0)();
+        Session {
+            secret,
+            pin: None,
+            pin_failures: VecDeque::new(),
+            secrets,
+            id: id.into(),
+            name: name.into(),
+            cfg,
+            epoch,
+            members: Vec::new(),
+            leader: None,
+            former_leader: None,
+            transport: Transport::new(now),
+            song: None,
+            next_id: 1,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The session id.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The session name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The current join secret.
+    #[must_use]
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// The participants, in join order.
+    pub fn participants(&self) -> impl Iterator<Item = &Participant> {
+        self.members.iter().map(|m| &m.p)
+    }
+
+    /// Member counts and leader.
+    #[must_use]
+    pub fn stats(&self) -> RoomStats {
+        RoomStats {
+            members: self.members.len() as u32,
+            online: self.members.iter().filter(|m| m.conn.is_some()).count() as u32,
+            leader: self.leader,
+        }
+    }
+
+    /// The transport schedule.
+    #[must_use]
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The document access of the participant on a connection.
+    #[must_use]
+    pub fn access_of(&self, conn: ConnId) -> Option<Access> {
+        self.members.iter().find(|m| m.conn == Some(conn)).map(|m| m.p.access)
+    }
+
+    /// The participant bound to a connection.
+    #[must_use]
+    pub fn participant_of(&self, conn: ConnId) -> Option<ParticipantId> {
+        self.members.iter().find(|m| m.conn == Some(conn)).map(|m| m.p.id)
+    }
+
+    /// The whole state as a member sees it.
+    #[must_use]
+    pub fn snapshot(&self, now: Micros) -> Snapshot {
+        Snapshot {
+            session: self.id.clone(),
+            name: self.name.clone(),
+            song: self.song.clone(),
+            participants: self.members.iter().map(|m| m.p.clone()).collect(),
+            leader: self.leader,
+            transport: {
+                let mut t = self.transport.clone();
+                t.prune(now);
+                t
+            },
+            stats: self.stats(),
+            now,
+        }
+    }
+
+    /// The next output for the driver.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Micros> {
+        let away = self.members.iter().filter_map(|m| m.away_since).map(|t| t.saturating_add(self.cfg.resume_window));
+        let grace = self.former_leader.map(|(_, until)| until);
+        away.chain(grace).min()
+    }
+
+    /// Expires away participants and the former leader's grace period.
+    pub fn handle_timeout(&mut self, now: Micros) {
+        self.transport.prune(now);
+        if let Some((_, until)) = self.former_leader {
+            if until <= now {
+                self.former_leader = None;
+            }
+        }
+        let window = self.cfg.resume_window;
+        let expired: Vec<ParticipantId> = self
+            .members
+            .iter()
+            .filter(|m| m.away_since.is_some_and(|t| t.saturating_add(window) <= now))
+            .map(|m| m.p.id)
+            .collect();
+        if expired.is_empty() {
+            return;
+        }
+        for id in expired {
+            self.members.retain(|m| m.p.id != id);
+            if self.former_leader.is_some_and(|(f, _)| f == id) {
+                self.former_leader = None;
+            }
+            self.out.push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id, reason: LeaveReason::Timeout }));
+            self.activity(ActivityKind::Leave, Some(id), "dropped out (no reconnect in time)".into());
+        }
+        self.broadcast_stats();
+    }
+
+    fn activity(&mut self, kind: ActivityKind, by: Option<ParticipantId>, summary: String) {
+        self.out.push_back(Output::Activity { kind, by, summary });
+    }
+
+    fn name_of(&self, id: ParticipantId) -> String {
+        self.members.iter().find(|m| m.p.id == id).map_or_else(|| format!("#{id}"), |m| m.p.name.clone())
+    }
+
+    /// The lead time for a change: enough for the slowest online member to hear of it first.
+    #[must_use]
+    pub fn lead_time(&self) -> Micros {
+        let worst_rtt = self
+            .members
+            .iter()
+            .filter(|m| m.conn.is_some())
+            .filter_map(|m| m.p.sync.as_ref().map(|s| s.rtt_us.0.saturating_add(s.error_us.0.saturating_mul(2))))
+            .max()
+            .unwrap_or(0);
+        Micros(self.cfg.min_lead.0.saturating_add(worst_rtt.saturating_mul(2)).min(self.cfg.max_lead.0))
+    }
+
+    /// Schedules a change and tells everyone. While the metronome plays (or is about to start) the
+    /// change lands on the next bar line at least one lead time ahead, so every device switches on
+    /// the same beat; while it is stopped nothing sounds, so the change applies at once.
+    fn change(&mut self, now: Micros, by: ParticipantId, starting: bool, edit: impl FnOnce(&mut Segment, Micros)) {
+        let not_before = if self.transport.latest().playing || starting { now + self.lead_time() } else { now };
+        let at = self.transport.next_boundary(not_before);
+        let mut seg = self.transport.latest().clone();
+        // Bring the copied segment up to `at` before editing, so edits see the position there.
+        let pos = seg.position(at);
+        seg.timeline.beat_origin = pos;
+        seg.timeline.time_origin = at;
+        seg.at = at;
+        edit(&mut seg, at);
+        self.transport.schedule(seg);
+        self.transport.prune(now);
+        self.out.push_back(Output::Broadcast(ServerMsg::Transport {
+            transport: self.transport.clone(),
+            by: Some(by),
+            now,
+        }));
+    }
+
+    fn set_leader(&mut self, new: Option<ParticipantId>) {
+        let old = self.leader;
+        self.leader = new;
+        self.former_leader = None;
+        if let Some(o) = old {
+            self.member_mut(o).p.role = Role::Follower;
+            self.broadcast_participant(o);
+        }
+        if let Some(n) = new {
+            self.member_mut(n).p.role = Role::Leader;
+            self.broadcast_participant(n);
+        }
+        if new != old {
+            let summary = match new {
+                Some(n) => format!("{} leads now", self.name_of(n)),
+                None => format!("{} gave up leadership", old.map(|o| self.name_of(o)).unwrap_or_default()),
+            };
+            self.activity(ActivityKind::Role, new.or(old), summary);
+        }
+        self.broadcast_stats();
+        if new.is_some() && new != old {
+            self.send_credentials();
+        }
+    }
+
+    fn require_leader(&self, me: ParticipantId) -> Result<(), Refusal> {
+        if self.leader == Some(me) { Ok(()) } else { Err((ErrorCode::NotLeader, "only the leader may do that".into())) }
+    }
+
+    fn require_known(&self, id: ParticipantId) -> Result<(), Refusal> {
+        if self.members.iter().any(|m| m.p.id == id) {
+            Ok(())
+        } else {
+            Err((ErrorCode::UnknownParticipant, format!("no participant {id}")))
+        }
+    }
+
+    fn require_online(&self, id: ParticipantId) -> Result<(), Refusal> {
+        if self.members.iter().any(|m| m.p.id == id && m.conn.is_some()) {
+            Ok(())
+        } else {
+            Err((ErrorCode::UnknownParticipant, format!("no online participant {id}")))
+        }
+    }
+
+    fn member_mut(&mut self, id: ParticipantId) -> &mut Member {
+        self.members.iter_mut().find(|m| m.p.id == id).expect("participant ids are checked before use")
+    }
+
+    fn broadcast_participant(&mut self, id: ParticipantId) {
+        if let Some(m) = self.members.iter().find(|m| m.p.id == id) {
+            self.out.push_back(Output::Broadcast(ServerMsg::ParticipantUpdated { participant: m.p.clone() }));
+        }
+    }
+
+    fn broadcast_stats(&mut self) {
+        self.out.push_back(Output::Broadcast(ServerMsg::RoomStats(self.stats())));
+    }
+
+    /// The connections of online members, for the driver's broadcasts.
+    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.members.iter().filter_map(|m| m.conn)
+    }
+}
+

@@ -1,0 +1,227 @@
+//! Joins, secrets, PINs, resume, leadership grace, names.
+
+use super::*;
+
+#[test]
+fn joins_need_the_secret_and_rotation_revokes_old_links() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    // The leader learns the credentials; nobody else does.
+    assert!(
+        h.inbox[&1]
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if secret.expose() == "secret-1"))
+    );
+    join_with(&mut h, 2, None, None, None);
+    assert_eq!(h.last_error(2), Some(ErrorCode::AuthRequired));
+    join_with(&mut h, 3, Some("nope"), None, None);
+    assert_eq!(h.last_error(3), Some(ErrorCode::BadSecret));
+    join_with(&mut h, 4, Some("secret-1"), None, None);
+    assert_eq!(h.s.stats().members, 2);
+    assert!(!h.inbox[&4].iter().any(|m| matches!(m, ServerMsg::Credentials { .. })));
+    let tok = h.inbox[&4].iter().find_map(|m| match m {
+        ServerMsg::Welcome { resume, .. } => Some(resume.clone()),
+        _ => None,
+    });
+    h.send(4, ClientMsg::RotateSecret {});
+    assert_eq!(h.last_error(4), Some(ErrorCode::NotLeader));
+    h.send(1, ClientMsg::RotateSecret {});
+    assert!(
+        h.inbox[&1]
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if secret.expose() == "secret-2"))
+    );
+    join_with(&mut h, 5, Some("secret-1"), None, None);
+    assert_eq!(h.last_error(5), Some(ErrorCode::BadSecret), "the old link is revoked");
+    // A member already in resumes with its token, whatever the link.
+    h.drop_conn(4);
+    join_with(&mut h, 6, None, None, tok);
+    assert_eq!(h.s.participant_of(6), Some(2));
+}
+
+#[test]
+fn pin_joins_work_and_guessing_is_paused() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::SetPin { pin: Some(Secret("12a4".into())) });
+    assert_eq!(h.last_error(1), Some(ErrorCode::InvalidName));
+    h.send(1, ClientMsg::SetPin { pin: Some(Secret("4321".into())) });
+    join_with(&mut h, 2, None, Some("4321"), None);
+    assert_eq!(h.s.stats().members, 2);
+    for c in 10..20 {
+        join_with(&mut h, c, None, Some("0000"), None);
+        assert_eq!(h.last_error(c), Some(ErrorCode::BadSecret));
+    }
+    join_with(&mut h, 30, None, Some("4321"), None);
+    assert_eq!(h.last_error(30), Some(ErrorCode::TooManyAttempts), "even the right PIN waits");
+    h.advance(Micros::from_secs(61));
+    join_with(&mut h, 31, None, Some("4321"), None);
+    assert_eq!(h.s.stats().members, 3);
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    let dump = format!("{:?}", h.s);
+    assert!(!dump.contains("secret-1"), "the session secret");
+    assert!(!dump.contains("token-1"), "a member's resume token");
+    assert!(dump.contains("Ana"), "the dump is of the real state");
+    let req = JoinRequest {
+        name: "a".into(),
+        instrument: None,
+        resume: None,
+        leader: false,
+        secret: Some(Secret("hush".into())),
+        pin: None,
+    };
+    assert!(!format!("{req:?}").contains("hush"));
+}
+
+#[test]
+fn every_member_sees_the_same_participants_after_each_join_and_leave() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.assert_mirrors_agree();
+    h.join(2, "  Ben  ", false, None);
+    h.assert_mirrors_agree();
+    h.join(3, "Caro", false, None);
+    h.assert_mirrors_agree();
+    assert_eq!(
+        h.mirrors[&2].participants.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["Ana", "Ben", "Caro"]
+    );
+    // The newcomer itself is told of its own join.
+    assert!(
+        h.inbox[&3]
+            .iter()
+            .any(|m| matches!(m, ServerMsg::ParticipantJoined { participant } if participant.name == "Caro"))
+    );
+    h.send(2, ClientMsg::Leave {});
+    assert_eq!(h.closed, vec![2]);
+    h.assert_mirrors_agree();
+    assert_eq!(h.s.stats().members, 2);
+}
+
+#[test]
+fn resume_token_keeps_one_participant() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", false, None);
+    let tok = h.join(2, "Ben", false, None);
+    h.drop_conn(2);
+    assert_eq!(h.mirrors[&1].participants[1].connection, Connection::Away);
+    h.advance(Micros::from_secs(5));
+    h.join(3, "Ben", false, tok.clone());
+    h.assert_mirrors_agree();
+    assert_eq!(h.s.stats().members, 2);
+    assert!(h.inbox[&3].iter().any(|m| matches!(m, ServerMsg::Welcome { resumed: true, you: 2, .. })));
+    // A resume while the old connection is still open replaces it, still one participant.
+    h.join(4, "Ben", false, tok);
+    assert_eq!(h.closed, vec![3]);
+    assert_eq!(h.s.stats().members, 2);
+    assert_eq!(h.s.participant_of(4), Some(2));
+    h.s.handle_disconnect(h.now, 3); // the replaced connection's late close changes nothing
+    h.pump();
+    assert_eq!(h.s.stats().online, 2);
+}
+
+#[test]
+fn leader_drop_keeps_playing_frees_leadership_and_grace_returns_it() {
+    let mut h = Harness::new();
+    let tok = h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.advance(Micros::from_secs(1));
+    assert!(h.s.transport().segment_at(h.now).playing);
+    h.drop_conn(1);
+    assert!(h.s.transport().segment_at(h.now).playing, "the band keeps playing");
+    assert_eq!(h.s.stats().leader, None);
+    assert_eq!(h.mirrors[&2].stats.leader, None);
+    h.advance(Micros::from_secs(10));
+    h.join(3, "Ana", false, tok);
+    assert_eq!(h.s.stats().leader, Some(1), "the former leader takes leadership back");
+    h.assert_mirrors_agree();
+}
+
+#[test]
+fn leader_grace_expires_and_others_may_claim_meanwhile() {
+    let mut h = Harness::new();
+    let tok = h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    h.drop_conn(1);
+    h.send(2, ClientMsg::Claim {});
+    assert_eq!(h.s.stats().leader, Some(2));
+    h.join(3, "Ana", false, tok.clone());
+    assert_eq!(h.s.stats().leader, Some(2), "a claimed leadership is not taken back");
+    // A fresh case: nobody claims, and the grace period runs out.
+    let mut h = Harness::new();
+    let tok = h.join(1, "Ana", true, None);
+    h.drop_conn(1);
+    h.advance(Micros::from_secs(31));
+    h.join(3, "Ana", false, tok);
+    assert_eq!(h.s.stats().leader, None);
+}
+
+#[test]
+fn away_participant_is_removed_after_resume_window() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", false, None);
+    h.join(2, "Ben", false, None);
+    h.drop_conn(2);
+    assert_eq!(h.s.poll_timeout(), Some(h.now + Micros::from_secs(120)));
+    h.advance(Micros::from_secs(119));
+    assert_eq!(h.s.stats().members, 2);
+    h.advance(Micros::from_secs(1));
+    assert_eq!(h.s.stats().members, 1);
+    assert!(h.inbox[&1].iter().any(|m| matches!(m, ServerMsg::ParticipantLeft { id: 2, .. })));
+    h.assert_mirrors_agree();
+}
+
+#[test]
+fn a_resume_with_leader_flag_claims_free_leadership() {
+    let mut h = Harness::new();
+    let tok = h.join(1, "Ana", false, None);
+    h.drop_conn(1);
+    h.join(2, "Ana", true, tok);
+    assert_eq!(h.s.stats().leader, Some(1));
+}
+
+#[test]
+fn names_are_trimmed_and_bounded() {
+    let mut h = Harness::new();
+    h.join(1, "   ", false, None);
+    assert_eq!(h.last_error(1), Some(ErrorCode::InvalidName));
+    h.join(2, &"x".repeat(41), false, None);
+    assert_eq!(h.last_error(2), Some(ErrorCode::InvalidName));
+    h.join(3, "bad\u{7}name", false, None);
+    assert_eq!(h.last_error(3), Some(ErrorCode::InvalidName));
+    assert_eq!(h.s.stats().members, 0);
+    h.join(4, &format!(" {} ", "é".repeat(40)), false, None);
+    assert_eq!(h.s.stats().members, 1);
+}
+
+#[test]
+fn messages_before_join_are_refused() {
+    let mut h = Harness::new();
+    h.send(9, ClientMsg::Tempo { tempo: bpm(100.0) });
+    assert_eq!(h.last_error(9), Some(ErrorCode::NotJoined));
+}
+
+#[test]
+fn handover_and_access_are_leader_only() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    h.send(2, ClientMsg::SetAccess { participant: 1, access: Access::Viewer });
+    assert_eq!(h.last_error(2), Some(ErrorCode::NotLeader));
+    h.send(1, ClientMsg::SetAccess { participant: 2, access: Access::Viewer });
+    assert_eq!(h.mirrors[&2].me().unwrap().access, Access::Viewer);
+    h.send(1, ClientMsg::Handover { to: 9 });
+    assert_eq!(h.last_error(1), Some(ErrorCode::UnknownParticipant));
+    h.send(1, ClientMsg::Handover { to: 2 });
+    assert!(h.mirrors[&2].is_leader());
+    assert_eq!(h.mirrors[&1].me().unwrap().role, Role::Follower);
+    h.send(1, ClientMsg::Claim {});
+    assert_eq!(h.last_error(1), Some(ErrorCode::LeaderTaken));
+    h.assert_mirrors_agree();
+}

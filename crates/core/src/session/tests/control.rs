@@ -1,0 +1,170 @@
+//! Tempo, meter, transport, songs and sync reports.
+
+use super::*;
+
+#[test]
+fn follower_tempo_is_refused_and_changes_nothing() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    let before = h.s.transport().clone();
+    h.send(2, ClientMsg::Tempo { tempo: bpm(90.0) });
+    assert_eq!(h.last_error(2), Some(ErrorCode::NotLeader));
+    assert_eq!(h.s.transport(), &before);
+    h.send(1, ClientMsg::Tempo { tempo: bpm(5.0) });
+    assert_eq!(h.last_error(1), Some(ErrorCode::InvalidTempo));
+    assert_eq!(h.s.transport(), &before);
+    h.send(1, ClientMsg::Meter { beats: 7, unit: 3, groups: None });
+    assert_eq!(h.last_error(1), Some(ErrorCode::InvalidMeter));
+    h.send(1, ClientMsg::Tempo { tempo: bpm(90.0) });
+    assert_eq!(h.s.transport().latest().timeline.tempo, Tempo(90_000));
+    h.assert_mirrors_agree();
+}
+
+#[test]
+fn tempo_change_while_playing_lands_on_next_bar() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::Play { count_in: 1 });
+    let start = h.s.transport().latest().clone();
+    assert_eq!(start.at, h.now + Micros::from_millis(150), "starts one lead time ahead");
+    assert_eq!(start.timeline.beat_origin, Beats::whole(-4), "one bar of count-in");
+    h.advance(Micros::from_millis(2_900));
+    h.send(1, ClientMsg::Tempo { tempo: bpm(60.0) });
+    let seg = h.s.transport().latest().clone();
+    let bar_pos = seg.timeline.beat_origin;
+    assert_eq!(bar_pos.0 % Beats::whole(4).0, 0, "lands on a bar line: {bar_pos:?}");
+    assert!(seg.at >= h.now + Micros::from_millis(150));
+    assert!(seg.at - h.now <= Micros::from_millis(150) + Micros::from_secs(2));
+    // Just before the boundary the old tempo holds; after it, the new one.
+    assert_eq!(h.s.transport().segment_at(seg.at - Micros(1)).timeline.tempo, Tempo(120_000));
+    assert_eq!(h.s.transport().segment_at(seg.at).timeline.tempo, Tempo(60_000));
+    // Position is continuous across the change.
+    let before = h.s.transport().position(seg.at - Micros(1));
+    let after = h.s.transport().position(seg.at);
+    assert!((after - before).0.abs() <= 3, "{before:?} {after:?}");
+}
+
+#[test]
+fn choosing_a_song_while_playing_starts_it_on_the_next_bar_with_its_tempo_and_meter() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    let choice = |id: &str| SongChoice {
+        id: Some(id.into()),
+        title: Some("Take Five".into()),
+        tempo: Some(Tempo(172_000)),
+        meter: Some(Meter::with_groups(5, 4, vec![3, 2]).unwrap()),
+    };
+    assert_eq!(h.s.select_song(h.now, 2, choice("s1")).unwrap_err().0, ErrorCode::NotLeader);
+    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.advance(Micros::from_millis(3_300));
+    h.s.select_song(h.now, 1, choice("s1")).unwrap();
+    h.pump();
+    let seg = h.s.transport().latest().clone();
+    assert!(seg.at >= h.now + Micros::from_millis(150), "one lead time ahead at least");
+    assert_eq!(seg.timeline.beat_origin.0 % Beats::whole(4).0, 0, "on a 4/4 bar line of the old song");
+    assert_eq!(seg.song_start, seg.timeline.beat_origin, "the song starts where it lands");
+    assert_eq!(seg.bar_origin, seg.song_start);
+    assert_eq!((seg.timeline.tempo, seg.meter.groups.clone()), (Tempo(172_000), vec![3, 2]));
+    assert_eq!(h.s.transport().segment_at(seg.at - Micros(1)).timeline.tempo, Tempo(120_000));
+    for c in [1, 2] {
+        assert_eq!(h.mirrors[&c].song.as_deref(), Some("s1"), "every member's view follows");
+        assert_eq!(h.mirrors[&c].transport, *h.s.transport());
+    }
+    assert!(
+        h.activity.iter().any(|(k, by, s)| *k == ActivityKind::Song && *by == Some(1) && s == "song: Take Five")
+    );
+    assert_eq!(h.s.snapshot(h.now).song.as_deref(), Some("s1"));
+}
+
+#[test]
+fn choosing_a_song_while_stopped_goes_back_to_its_beginning() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::Seek { position: Beats::whole(64) });
+    h.send(1, ClientMsg::Song { id: Some("s2".into()) });
+    let seg = h.s.transport().latest();
+    assert_eq!((seg.timeline.beat_origin, seg.song_start, seg.playing), (Beats(0), Beats(0), false));
+    assert_eq!(seg.timeline.tempo, Tempo(120_000), "a song without a tempo keeps the current one");
+    h.send(1, ClientMsg::Song { id: None });
+    assert_eq!(h.mirrors[&1].song, None);
+}
+
+#[test]
+fn the_activity_stream_names_who_did_what() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    h.send(1, ClientMsg::Tempo { tempo: bpm(96.5) });
+    h.send(1, ClientMsg::Meter { beats: 7, unit: 8, groups: Some(vec![2, 2, 3]) });
+    h.send(1, ClientMsg::Handover { to: 2 });
+    h.send(2, ClientMsg::Leave {});
+    let got: Vec<(ActivityKind, Option<ParticipantId>, &str)> =
+        h.activity.iter().map(|(k, b, s)| (*k, *b, s.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (ActivityKind::Join, Some(1), "Ana joined and leads"),
+            (ActivityKind::Join, Some(2), "Ben joined"),
+            (ActivityKind::Tempo, Some(1), "tempo 96.5 BPM"),
+            (ActivityKind::Meter, Some(1), "meter 7/8 2+2+3"),
+            (ActivityKind::Role, Some(2), "Ben leads now"),
+            (ActivityKind::Leave, Some(2), "Ben left"),
+        ]
+    );
+}
+
+#[test]
+fn changes_while_stopped_apply_at_once_and_do_not_pile_up() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    for b in 100..160 {
+        h.send(1, ClientMsg::Tempo { tempo: bpm(f64::from(b)) });
+        h.advance(Micros::from_millis(2));
+    }
+    assert_eq!(h.s.transport().segments.len(), 1, "a slider drag leaves one segment");
+    assert_eq!(h.s.transport().latest().timeline.tempo, Tempo(159_000));
+    assert!(h.s.transport().latest().at <= h.now);
+}
+
+#[test]
+fn sync_reports_are_bounded_and_shape_the_lead_time() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::SyncReport { rtt_us: Micros(i64::MAX), error_us: Micros(0), synced: true, output: None });
+    assert_eq!(h.last_error(1), Some(ErrorCode::Malformed));
+    assert_eq!(h.s.lead_time(), Micros::from_millis(150));
+    h.send(1, ClientMsg::SyncReport { rtt_us: Micros(40_000), error_us: Micros(5_000), synced: true, output: None });
+    assert_eq!(h.s.lead_time(), Micros::from_millis(150 + 2 * 50));
+    h.send(1, ClientMsg::SyncReport { rtt_us: Micros(60_000_000), error_us: Micros(60_000_000), synced: false, output: None });
+    assert_eq!(h.s.lead_time(), Micros::from_millis(1_500), "capped at max_lead");
+}
+
+#[test]
+fn seek_starts_a_bar_at_the_target() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::Seek { position: Beats::whole(18) });
+    h.send(1, ClientMsg::Play { count_in: 1 });
+    let seg = h.s.transport().latest().clone();
+    assert_eq!(seg.bar_origin, Beats::whole(18));
+    assert_eq!(seg.timeline.beat_origin, Beats::whole(14), "one 4/4 bar of count-in before 18");
+    assert_eq!(seg.next_bar(Beats::whole(19)), Beats::whole(22));
+}
+
+#[test]
+fn stop_lands_on_bar_and_play_resumes_there() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.advance(Micros::from_millis(3_000));
+    h.send(1, ClientMsg::Stop {});
+    let stop = h.s.transport().latest().clone();
+    assert!(!stop.playing);
+    assert_eq!(stop.timeline.beat_origin, Beats::whole(8));
+    h.advance(Micros::from_secs(5));
+    h.send(1, ClientMsg::Play { count_in: 0 });
+    assert_eq!(h.s.transport().latest().timeline.beat_origin, Beats::whole(8));
+}
+
