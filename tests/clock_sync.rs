@@ -60,13 +60,13 @@ async fn followers_on_wrong_clocks_agree_with_the_host_within_half_a_millisecond
     // And the participant view shows each follower's sync quality.
     let mut f0 = followers.remove(0);
     eventually("sync quality reaches the participant list", || async {
-        f0.mirror().is_some_and(|m| m.participants.iter().all(|p| p.sync.is_some_and(|q| q.synced)))
+        f0.mirror().is_some_and(|m| m.participants.iter().all(|p| p.sync.as_ref().is_some_and(|q| q.synced)))
     })
     .await;
     // Clock events flow about once a second.
     let mut clocks_seen = 0;
     while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(2500), f0.next_event()).await {
-        if let Event::Clock(s) = ev {
+        if let Event::Clock { status: s } = ev {
             assert!(s.synced);
             clocks_seen += 1;
             if clocks_seen == 2 {

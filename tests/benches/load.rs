@@ -143,7 +143,7 @@ fn members_main(args: &[String]) {
                     tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), Some(cfg), true)
                         .await
                         .unwrap();
-                let join = json!({"type": "join", "v": 1, "session": id, "name": format!("m{m}"), "leader": m == 0, "secret": secret});
+                let join = json!({"type": "join", "v": 2, "session": id, "name": format!("m{m}"), "leader": m == 0, "secret": secret});
                 ws.send(Message::Text(join.to_string().into())).await.unwrap();
                 loop {
                     if let Some(Ok(Message::Text(t))) = ws.next().await {
@@ -178,7 +178,7 @@ fn members_main(args: &[String]) {
                 for seq in 0..per_session {
                     tick.tick().await;
                     let milli = 100_000 + seq as u64;
-                    let m = format!(r#"{{"type":"tempo","bpm":{}.{:03}}}"#, milli / 1000, milli % 1000);
+                    let m = format!(r#"{{"type":"tempo","tempo":{milli}}}"#);
                     sent[si][seq].store(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
                     tx.send(Message::Text(m.into())).await.unwrap();
                 }

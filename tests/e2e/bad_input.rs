@@ -30,9 +30,9 @@ async fn malformed_unknown_and_leftover_fields_get_their_codes() {
     let e = a.recv_type("error").await;
     assert_eq!(e["code"], "unknown_type");
     assert_eq!(e["about"], "moonwalk");
-    a.send(json!({"type": "tempo", "bpm": 120, "sneaky": true})).await;
+    a.send(json!({"type": "tempo", "tempo": 120000, "sneaky": true})).await;
     assert_eq!(a.recv_error().await, "malformed");
-    a.send(json!({"type": "tempo", "bpm": 2000})).await;
+    a.send(json!({"type": "tempo", "tempo": 2000000})).await;
     assert_eq!(a.recv_error().await, "invalid_tempo");
     a.send(json!({"type": "meter", "beats": 7, "unit": 5})).await;
     assert_eq!(a.recv_error().await, "invalid_meter");
@@ -48,12 +48,12 @@ use futures_util::SinkExt;
 #[tokio::test]
 async fn wrong_protocol_version_gets_a_clear_error_and_close_not_a_hang() {
     let ts = TestServer::start(ServerConfig::default()).await;
-    for v in [0, 2, 999] {
+    for v in [1, 3, 999] {
         let mut r = ts.raw().await;
         r.send(json!({"type": "join", "v": v, "session": ts.session, "name": "Old"})).await;
         let e = r.recv_type("error").await;
         assert_eq!(e["code"], "version_unsupported", "{e}");
-        assert!(e["message"].as_str().unwrap().contains("protocol versions 1 to 1"), "{e}");
+        assert!(e["message"].as_str().unwrap().contains("protocol versions 2 to 2"), "{e}");
         assert_eq!(r.recv_close().await.map(|c| c.0), Some(1002));
     }
 }
@@ -62,11 +62,11 @@ async fn wrong_protocol_version_gets_a_clear_error_and_close_not_a_hang() {
 async fn messages_before_join_and_unknown_sessions_are_refused() {
     let ts = TestServer::start(ServerConfig::default()).await;
     let mut r = ts.raw().await;
-    r.send(json!({"type": "tempo", "bpm": 100})).await;
+    r.send(json!({"type": "tempo", "tempo": 100000})).await;
     assert_eq!(r.recv_error().await, "not_joined");
-    r.send(json!({"type": "join", "v": 1, "session": "nope", "name": "X"})).await;
+    r.send(json!({"type": "join", "v": 2, "session": "nope", "name": "X"})).await;
     assert_eq!(r.recv_error().await, "unknown_session");
-    r.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "   "})).await;
+    r.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "   "})).await;
     assert_eq!(r.recv_error().await, "invalid_name");
     // The same connection can still join properly afterwards.
     let w = r.join(&ts.session, "Ana", false, None).await;
@@ -78,7 +78,7 @@ async fn a_flood_of_10k_messages_is_limited_and_others_are_unaffected() {
     let ts = TestServer::start(ServerConfig::default()).await;
     let (mut lead, _) = ts.member("Ana", true).await;
     let (mut other, _) = ts.member("Ben", false).await;
-    lead.send(json!({"type": "tempo", "bpm": 100})).await;
+    lead.send(json!({"type": "tempo", "tempo": 100000})).await;
     other.recv_type("transport").await;
 
     // Baseline latency of the well-behaved member.
@@ -90,7 +90,7 @@ async fn a_flood_of_10k_messages_is_limited_and_others_are_unaffected() {
     // own CPU work does not stall the test's runtime and pass for server latency.
     let (mut flooder, _) = ts.member("Flood", false).await;
     let frames: Vec<String> =
-        (0..10_000u32).map(|i| json!({"type": "tempo", "bpm": 100 + (i % 50)}).to_string()).collect();
+        (0..10_000u32).map(|i| json!({"type": "tempo", "tempo": (100 + (i % 50)) * 1000}).to_string()).collect();
     let flood = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
@@ -153,7 +153,7 @@ async fn a_flood_of_10k_messages_is_limited_and_others_are_unaffected() {
 async fn a_second_join_before_the_answer_is_refused_and_the_first_still_lands() {
     let ts = TestServer::start(ServerConfig::default()).await;
     let mut r = ts.raw().await;
-    let j = json!({"type": "join", "v": 1, "session": ts.session, "name": "Ana", "secret": ts.secret});
+    let j = json!({"type": "join", "v": 2, "session": ts.session, "name": "Ana", "secret": ts.secret});
     r.send(j.clone()).await;
     r.send(j).await;
     let mut got_welcome = false;

@@ -14,9 +14,9 @@ async fn missing_wrong_and_rotated_secrets_are_refused_and_pins_work() {
 
     let mut r = ts.raw().await;
     r.secret = None;
-    r.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Eve"})).await;
+    r.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Eve"})).await;
     assert_eq!(r.recv_error().await, "auth_required");
-    r.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Eve", "secret": "guess"})).await;
+    r.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Eve", "secret": "guess"})).await;
     assert_eq!(r.recv_error().await, "bad_secret");
 
     // Rotation revokes the old link; the leader gets the new one.
@@ -24,7 +24,7 @@ async fn missing_wrong_and_rotated_secrets_are_refused_and_pins_work() {
     let new = lead.recv_type("credentials").await["secret"].as_str().unwrap().to_owned();
     assert_ne!(new, ts.secret);
     let mut old = ts.raw().await;
-    old.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Ben", "secret": ts.secret})).await;
+    old.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Ben", "secret": ts.secret})).await;
     assert_eq!(old.recv_error().await, "bad_secret");
     let mut fresh = ts.raw().await;
     fresh.secret = Some(new);
@@ -36,7 +36,7 @@ async fn missing_wrong_and_rotated_secrets_are_refused_and_pins_work() {
     assert_eq!(lead.recv_type("credentials").await["pin"], "2468");
     let mut typed = ts.raw().await;
     typed.secret = None;
-    typed.send(json!({"type": "join", "v": 1, "session": ts.session, "name": "Caro", "pin": "2468"})).await;
+    typed.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Caro", "pin": "2468"})).await;
     assert_eq!(typed.recv().await.unwrap()["type"], "welcome");
 }
 

@@ -15,7 +15,7 @@ async fn server_roster(ts: &TestServer) -> Vec<Participant> {
 
 fn client(link: &str, name: &str, leader: bool) -> Client {
     let mut o = ClientOptions::new(JoinTarget::parse(link).unwrap(), name);
-    o.leader = leader;
+    o.member.leader = leader;
     Client::spawn(o)
 }
 
@@ -116,14 +116,14 @@ async fn follower_tempo_gets_not_leader_and_changes_nothing() {
     let (mut fol, _) = ts.member("Ben", false).await;
     fol.send(json!({"type": "sync"})).await;
     let before = fol.recv_type("snapshot").await["transport"].clone();
-    fol.send(json!({"type": "tempo", "bpm": 90})).await;
+    fol.send(json!({"type": "tempo", "tempo": 90000})).await;
     let err = fol.recv_type("error").await;
     assert_eq!(err["code"], "not_leader");
     assert_eq!(err["about"], "tempo");
     fol.send(json!({"type": "sync"})).await;
     assert_eq!(fol.recv_type("snapshot").await["transport"], before);
     // The leader's tempo does go through, to everyone.
-    lead.send(json!({"type": "tempo", "bpm": 90})).await;
+    lead.send(json!({"type": "tempo", "tempo": 90000})).await;
     let t = fol.recv_type("transport").await;
     assert_eq!(t["transport"]["segments"].as_array().unwrap().last().unwrap()["timeline"]["tempo"], 90_000);
 }

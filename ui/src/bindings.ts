@@ -63,9 +63,9 @@ participant: number,
  */
 access: Access, } | { "type": "tempo", 
 /**
- * Beats per minute, 20 to 999.
+ * The tempo in milli-BPM (120 BPM is 120000), 20 000 to 999 000.
  */
-bpm: number, } | { "type": "meter", 
+tempo: Tempo, } | { "type": "meter", 
 /**
  * Beats per bar, 1 to 32.
  */
@@ -95,17 +95,21 @@ n: number,
  */
 t0: Micros, } | { "type": "sync_report", 
 /**
- * Round-trip time to the server (µs).
+ * Round-trip time to the server (µs), 0 to 60 s.
  */
-rtt_us: number, 
+rtt_us: Micros, 
 /**
- * Estimated bound on the member's clock error (µs).
+ * Estimated bound on the member's clock error (µs), 0 to 60 s.
  */
-error_us: number, 
+error_us: Micros, 
 /**
  * Whether the member considers itself synced.
  */
-synced: boolean, } | { "type": "rotate_secret", } | { "type": "set_pin", 
+synced: boolean, 
+/**
+ * The member's audio output, when it plays the click.
+ */
+output?: OutputReport | null, } | { "type": "rotate_secret", } | { "type": "set_pin", 
 /**
  * The PIN, or `null` for none.
  */
@@ -212,9 +216,9 @@ participant: Participant, } | { "type": "participant_left",
  */
 id: number, 
 /**
- * Why: `left`, `timeout` or `replaced`.
+ * Why.
  */
-reason: string, } | { "type": "participant_updated", 
+reason: LeaveReason, } | { "type": "participant_updated", 
 /**
  * The participant as it is now.
  */
@@ -412,15 +416,60 @@ export type SyncQuality = {
 /**
  * Round-trip time to the server (µs).
  */
-rtt_us: number, 
+rtt_us: Micros, 
 /**
  * Estimated bound on the clock error (µs).
  */
-error_us: number, 
+error_us: Micros, 
 /**
  * Whether the participant is synced.
  */
-synced: boolean, };
+synced: boolean, 
+/**
+ * Its audio output, when it plays the click.
+ */
+output: OutputReport | null, };
+
+/**
+ * A member's audio output, as it reports it: how late its speaker (or earbuds) sound after the
+ * click is rendered, where that figure comes from, and how many clicks it could not play on time.
+ */
+export type OutputReport = { 
+/**
+ * The output latency the click is compensated for (µs), 0 to 2 s.
+ */
+latency_us: Micros, 
+/**
+ * Where that figure comes from.
+ */
+source: LatencySource, 
+/**
+ * Clicks played since joining.
+ */
+clicks: number, 
+/**
+ * Clicks that never sounded: due before they could be scheduled, or the output was
+ * suspended (a locked phone).
+ */
+missed: number, 
+/**
+ * Clicks that sounded later than the shared timeline says, by more than a millisecond.
+ */
+late: number, 
+/**
+ * What plays it, e.g. `cpal`, `web-audio WebKit`, at most 40 characters.
+ */
+engine: string, };
+
+/**
+ * Where an output latency figure comes from.
+ */
+export type LatencySource = "reported" | "measured" | "calibrated";
+
+/**
+ * Why a participant left the list.
+ */
+export type LeaveReason = "left" | "timeout";
 
 /**
  * Member counts and the leader.

@@ -190,8 +190,8 @@ impl App {
         let own = format!("http://{}/s/{id}#k={}", SocketAddr::new(local, port), secret.expose());
         let target = JoinTarget::parse(&own).map_err(|e| AppError::Host(e.to_string()))?;
         let mut opts = ClientOptions::new(target, your_name);
-        opts.instrument = instrument;
-        opts.leader = true;
+        opts.member.instrument = instrument;
+        opts.member.leader = true;
         let (handle, ready) = self.start(opts, sink, Some(hosting));
         match self.await_ready(handle, ready, &own).await {
             Ok(h) => {
@@ -223,8 +223,8 @@ impl App {
         }
         let parsed = resolve_target(target, self.opts.join_timeout).await?;
         let mut opts = ClientOptions::new(parsed, your_name);
-        opts.instrument = instrument.filter(|i| !i.trim().is_empty());
-        opts.pin = pin.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(Secret);
+        opts.member.instrument = instrument.filter(|i| !i.trim().is_empty());
+        opts.member.pin = pin.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(Secret);
         let (handle, ready) = self.start(opts, sink, None);
         *slot = Some(self.await_ready(handle, ready, target).await?);
         Ok(())
@@ -403,7 +403,7 @@ async fn resolve_target(target: &str, timeout: Duration) -> Result<JoinTarget, A
     let target = target.trim();
     match JoinTarget::parse(target) {
         Ok(t) => Ok(t),
-        Err(bandsync_client::target::TargetError::NoSession) => {
+        Err(bandsync_client::LinkError::NoSession) => {
             let t = target.trim_start_matches("http://").trim_start_matches("ws://").trim_end_matches('/');
             let addr: SocketAddr = t.parse().map_err(|_| {
                 AppError::Target(format!("{target:?} is neither a join link nor an address like 192.168.1.5:7878"))

@@ -13,7 +13,7 @@ use crate::metronome::{AudioReport, Metronome};
 use bandsync_audio::device::{AudioOptions, output_available};
 use bandsync_audio::engine::Levels;
 use bandsync_client::{Client, ClientOptions, ClockView, Event};
-use bandsync_core::protocol::{ErrorCode, Secret};
+use bandsync_core::protocol::Secret;
 use bandsync_core::{ClientMsg, Micros, ServerMsg, Transport};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -107,8 +107,10 @@ pub(crate) fn spawn(
     hosting: Option<Hosting>,
     ready: Ready,
 ) -> SessionHandle {
-    opts.forward_server_messages = true;
-    let detail = format!("connecting to {}", opts.target.ws_url);
+    // The UI mirrors the session from the raw messages (the one owner of that state); this task
+    // adds only what Rust alone knows: the connection, the clock, the beat, the audio output.
+    opts.member.forward_server_messages = true;
+    let detail = format!("connecting to {}", opts.member.target.ws_url);
     let client = Client::spawn(opts);
     let clock = client.clock_view();
     let (cmd, cmds) = mpsc::unbounded_channel();
@@ -125,7 +127,6 @@ pub(crate) fn spawn(
         beats,
         ready: Some(ready),
         last_reason: String::new(),
-        pending_dup: None,
         leaving: Vec::new(),
     };
     let task = tokio::spawn(driver.run(cmds));
@@ -146,9 +147,6 @@ struct Driver {
     ready: Option<Ready>,
     /// Why the connection last dropped, for a join that never got in.
     last_reason: String,
-    /// A server error just forwarded; the client reports it once more as [`Event::Error`] right
-    /// after, which is not forwarded twice.
-    pending_dup: Option<(ErrorCode, String, Option<String>)>,
     leaving: Vec<oneshot::Sender<()>>,
 }
 
@@ -218,24 +216,14 @@ impl Driver {
     }
 
     fn on_event(&mut self, ev: Event) -> Flow {
-        let dup = self.pending_dup.take();
         match ev {
-            Event::Server(msg) => {
-                if let ServerMsg::Error { code, message, about } = &msg {
-                    self.pending_dup = Some((*code, message.clone(), about.clone()));
-                }
-                if let ServerMsg::Credentials { secret, pin } = &msg {
-                    self.credentials(secret, pin.as_ref());
-                }
-                self.emit(AppEvent::Server { msg });
-            }
+            Event::Server { msg } => self.emit(AppEvent::Server { msg }),
+            // The member's own errors (a message sent while disconnected); the server's come as
+            // `Server`.
             Event::Error { code, message, about } => {
-                // Server errors arrived as `Server` just before; only the client's own (a message
-                // sent while disconnected) are new.
-                if dup.as_ref() != Some(&(code, message.clone(), about.clone())) {
-                    self.emit(AppEvent::Server { msg: ServerMsg::Error { code, message, about } });
-                }
+                self.emit(AppEvent::Server { msg: ServerMsg::Error { code, message, about } });
             }
+            Event::Credentials { secret, pin } => self.credentials(&secret, pin.as_ref()),
             Event::Joined { you, name, resumed, .. } => {
                 let how = if resumed { "rejoined" } else { "joined" };
                 self.connection(ConnectionState::Online, format!("{how} \"{name}\" as participant {you}"));
@@ -249,7 +237,7 @@ impl Driver {
                 self.last_reason = reason;
             }
             Event::Reconnecting { attempt, delay } => {
-                let ms = delay.as_millis();
+                let ms = delay.0 / 1000;
                 self.connection(ConnectionState::Connecting, format!("reconnecting in {ms} ms (attempt {attempt})"));
             }
             Event::Refused { code, message } => {
@@ -266,12 +254,14 @@ impl Driver {
                 self.connection(ConnectionState::Left, "left the session");
                 return Flow::End;
             }
-            Event::Clock(s) => {
-                self.emit(AppEvent::Clock { clock: ClockStatus { clock: s, host_now_us: self.client.host_now() } });
+            Event::Clock { status } => {
+                self.emit(AppEvent::Clock {
+                    clock: ClockStatus { clock: status, host_now_us: self.client.host_now() },
+                });
             }
-            Event::Doc(data) => self.emit(AppEvent::Doc { data }),
+            Event::Doc { bytes } => self.emit(AppEvent::Doc { data: bytes }),
             // Carried by `Server` (the raw message) already.
-            Event::Participants { .. } | Event::Credentials { .. } => {}
+            Event::Participants { .. } => {}
         }
         Flow::Continue
     }

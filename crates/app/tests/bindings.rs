@@ -5,7 +5,6 @@
 //! wire (µs, micro-beats, ids, Unix ms) stays far below 2^53.
 
 use bandsync_app::events::*;
-use bandsync_core::chat::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
 use bandsync_core::protocol::*;
 use bandsync_core::timeline::{Accent, Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros};
@@ -53,6 +52,9 @@ fn render() -> Rendered {
     r.add::<Access>(&cfg);
     r.add::<Connection>(&cfg);
     r.add::<SyncQuality>(&cfg);
+    r.add::<OutputReport>(&cfg);
+    r.add::<LatencySource>(&cfg);
+    r.add::<LeaveReason>(&cfg);
     r.add::<RoomStats>(&cfg);
     r.add::<ErrorCode>(&cfg);
     r.add::<Secret>(&cfg);

@@ -88,7 +88,7 @@ async fn host_and_follower_see_each_other_and_the_tempo_change() {
     assert_eq!(ben.role, Role::Follower);
 
     // The leader changes the tempo; the member's UI gets the new schedule.
-    host.send_msg(ClientMsg::Tempo { bpm: 132.0 }).await.unwrap();
+    host.send_msg(ClientMsg::Tempo { tempo: bandsync_core::Tempo(132_000) }).await.unwrap();
     let tempo = me_ev
         .until("the tempo change", |e| match e {
             AppEvent::Server { msg: ServerMsg::Transport { transport, .. } } => {

@@ -1,7 +1,7 @@
 //! The control commands `bandsync join` reads from stdin, one per line.
 
 use bandsync_core::protocol::ParticipantId;
-use bandsync_core::{Beats, ClientMsg};
+use bandsync_core::{Beats, ClientMsg, Tempo};
 
 /// A parsed stdin line.
 #[derive(Debug, PartialEq)]
@@ -35,7 +35,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
     let msg = match cmd {
         "tempo" => {
             let bpm = need("a tempo in BPM")?.parse::<f64>().map_err(|_| "tempo needs a number, e.g. tempo 132")?;
-            ClientMsg::Tempo { bpm }
+            ClientMsg::Tempo { tempo: Tempo::from_bpm(bpm).map_err(|_| "a tempo is 20 to 999 BPM")? }
         }
         "meter" => {
             let (n, d) = need("a meter like 7/8")?.split_once('/').ok_or("meter needs N/D, e.g. meter 7/8")?;
@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn parses_the_documented_commands() {
-        assert_eq!(parse("tempo 132").unwrap(), Line::Send(ClientMsg::Tempo { bpm: 132.0 }));
+        assert_eq!(parse("tempo 132").unwrap(), Line::Send(ClientMsg::Tempo { tempo: Tempo(132_000) }));
         assert_eq!(parse("meter 7/8").unwrap(), Line::Send(ClientMsg::Meter { beats: 7, unit: 8, groups: None }));
         assert_eq!(parse("play").unwrap(), Line::Send(ClientMsg::Play { count_in: 0 }));
         assert_eq!(parse("play 2").unwrap(), Line::Send(ClientMsg::Play { count_in: 2 }));

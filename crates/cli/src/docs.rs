@@ -86,7 +86,7 @@ impl DocSession {
         let mut frames = 0;
         while frames < 2 {
             match self.next().await {
-                Some(Event::Doc(bytes)) => {
+                Some(Event::Doc { bytes }) => {
                     frames += 1;
                     for back in self.doc.handle_from_server(&bytes)? {
                         self.client.send_doc(back);
@@ -114,8 +114,8 @@ pub(crate) async fn join_briefly(
 ) -> anyhow::Result<Result<(Client, bandsync_core::protocol::ParticipantId), u8>> {
     let target = JoinTarget::parse(url).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut opts = ClientOptions::new(target, name);
-    opts.backoff.give_up_after = Duration::from_secs(5);
-    opts.forward_server_messages = forward;
+    opts.member.backoff.give_up_after = Some(bandsync_core::Micros::from_secs(5));
+    opts.member.forward_server_messages = forward;
     let mut client = Client::spawn(opts);
     loop {
         match next_event(&mut client).await {

@@ -6,7 +6,6 @@ use crate::output::emit;
 use bandsync_app::metronome::{AudioReport, Metronome};
 use bandsync_audio::device::{AudioOptions, output_available};
 use bandsync_audio::engine::{Channel, Levels};
-use bandsync_client::backoff::Backoff;
 use bandsync_client::{Client, ClientOptions, Event, JoinTarget, LocalClock};
 use bandsync_core::protocol::{Participant, Role, RoomStats, Secret};
 use bandsync_core::{Micros, Transport};
@@ -98,9 +97,9 @@ pub struct JoinArgs {
 pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     let target = JoinTarget::parse(&a.url).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut opts = ClientOptions::new(target, a.name.clone());
-    opts.instrument = a.instrument.clone();
-    opts.leader = a.leader;
-    opts.pin = a.pin.clone().map(Secret);
+    opts.member.instrument = a.instrument.clone();
+    opts.member.leader = a.leader;
+    opts.member.pin = a.pin.clone().map(Secret);
     if let Some(ca) = &a.ca {
         use rustls_pki_types::pem::PemObject;
         let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(ca)
@@ -109,7 +108,8 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         anyhow::ensure!(!certs.is_empty(), "--ca {} holds no certificate", ca.display());
         opts.extra_ca = certs;
     }
-    opts.backoff = Backoff { give_up_after: secs(a.retry_for), ..Backoff::default() };
+    opts.member.backoff.give_up_after = Some(Micros((a.retry_for.max(0.0) * 1e6) as i64));
+    let target = opts.member.target.clone();
     if a.clock_offset_ms != 0.0 || a.clock_skew_ppm != 0.0 {
         opts.clock = LocalClock::distorted(a.clock_offset_ms, a.clock_skew_ppm);
     }
@@ -133,7 +133,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
 
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
-    let deadline = a.for_secs.map(|s| tokio::time::Instant::now() + secs(s));
+    let deadline = a.for_secs.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let timer = async move {
         match deadline {
             Some(d) => tokio::time::sleep_until(d).await,
@@ -159,7 +159,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
                         m.set_transport(t);
                     }
                 }
-                if let Some(code) = print_event(j, &ev) {
+                if let Some(code) = print_event(j, &ev, &target) {
                     return Ok(code);
                 }
             }
@@ -269,12 +269,8 @@ fn leave(client: &Client, leaving: &mut bool) {
     }
 }
 
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s.max(0.0))
-}
-
 /// Prints an event; returns the exit code when the event ends the program.
-fn print_event(j: bool, ev: &Event) -> Option<u8> {
+fn print_event(j: bool, ev: &Event, target: &JoinTarget) -> Option<u8> {
     match ev {
         Event::Joined { you, session, name, resumed } => {
             let v = json!({"event": "joined", "you": you, "session": session, "name": name, "resumed": resumed});
@@ -300,7 +296,7 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
             emit(j, &json!({"event": "disconnected", "reason": reason}), || format!("Disconnected: {reason}"));
         }
         Event::Reconnecting { attempt, delay } => {
-            let ms = delay.as_millis() as u64;
+            let ms = delay.0 / 1000;
             let v = json!({"event": "reconnecting", "attempt": attempt, "delay_ms": ms});
             emit(j, &v, || format!("Reconnecting in {ms} ms (attempt {attempt})"));
         }
@@ -313,7 +309,7 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
             emit(j, &json!({"event": "lost", "reason": reason}), || format!("Connection lost for good: {reason}"));
             return Some(exit::LOST);
         }
-        Event::Clock(c) => {
+        Event::Clock { status: c } => {
             let v = json!({
                 "event": "clock",
                 "offset_us": c.offset_us,
@@ -334,7 +330,8 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
                 )
             });
         }
-        Event::Credentials { link, pin } => {
+        Event::Credentials { secret, pin } => {
+            let link = target.link(secret);
             let v = json!({"event": "credentials", "url": link, "pin": pin.as_ref().map(Secret::expose)});
             emit(j, &v, || {
                 format!(
@@ -344,9 +341,9 @@ fn print_event(j: bool, ev: &Event) -> Option<u8> {
             });
         }
         // `join` does not replicate the documents; `bandsync chart` and `setlist` do.
-        Event::Doc(_) => {}
+        Event::Doc { .. } => {}
         // Not asked for (`forward_server_messages` is off): the events above cover them.
-        Event::Server(_) => {}
+        Event::Server { .. } => {}
         Event::Left => {
             emit(j, &json!({"event": "left"}), || "Left the session.".into());
             return Some(0);
@@ -394,7 +391,8 @@ pub fn state_json(tr: &Transport, now: Micros) -> Value {
             json!({
                 "at": s.at.0,
                 "tempo": s.timeline.tempo.bpm(),
-                "meter": s.meter.to_string(),
+                "meter": format!("{}/{}", s.meter.beats, s.meter.unit),
+                "groups": s.meter.groups,
                 "playing": s.playing,
                 "position": s.timeline.beat_origin.as_f64(),
             })
@@ -403,7 +401,8 @@ pub fn state_json(tr: &Transport, now: Micros) -> Value {
     json!({
         "event": "state",
         "tempo": cur.timeline.tempo.bpm(),
-        "meter": cur.meter.to_string(),
+        "meter": format!("{}/{}", cur.meter.beats, cur.meter.unit),
+        "groups": cur.meter.groups,
         "playing": cur.playing,
         "position": pos.as_f64(),
         "now": now.0,

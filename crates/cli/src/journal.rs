@@ -3,7 +3,8 @@
 
 use crate::docs::{join_briefly, leave, next_event};
 use bandsync_client::{Client, Event};
-use bandsync_core::chat::{ActivityEvent, ChatMessage, export};
+use bandsync_core::chat::export;
+use bandsync_core::protocol::{ActivityEvent, ChatMessage};
 use bandsync_core::{ClientMsg, ServerMsg};
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -63,10 +64,12 @@ pub struct ActivityArgs {
 async fn answer<T>(client: &mut Client, kind: &str, mut pick: impl FnMut(ServerMsg) -> Option<T>) -> anyhow::Result<T> {
     loop {
         match next_event(client).await {
-            Some(Event::Server(ServerMsg::Error { code, message, about })) if about.as_deref() == Some(kind) => {
+            Some(Event::Server { msg: ServerMsg::Error { code, message, about } })
+                if about.as_deref() == Some(kind) =>
+            {
                 anyhow::bail!("{code}: {message}")
             }
-            Some(Event::Server(m)) => {
+            Some(Event::Server { msg: m }) => {
                 if let Some(t) = pick(m) {
                     return Ok(t);
                 }

@@ -1,17 +1,14 @@
-//! A BandSync member: connects to a peer server, joins a session, keeps a mirror of its state,
-//! and reconnects with backoff and jitter, resuming as the same participant.
+//! A BandSync member over tokio: a thin driver around the sans-IO [`bandsync_core::member`] that
+//! owns the WebSocket (plain or TLS), feeds the member what arrives and sends what it asks.
 //!
-//! - [`target`]: join links and addresses, turned into a WebSocket URL and a session id.
-//! - [`client`]: the connection task, its commands and its events.
-//! - [`backoff`]: reconnect delays.
+//! - [`client`]: the connection task, its commands, and the clock view the audio thread reads.
+//! - [`local_clock`]: this device's clock, optionally made wrong on purpose for tests.
 //!
-//! Used by the CLI and the desktop app alike.
+//! Used by the CLI and the desktop app alike; the phone page drives the same member in wasm.
 
-pub mod backoff;
 pub mod client;
 pub mod local_clock;
-pub mod target;
 
+pub use bandsync_core::member::{Backoff, JoinTarget, LinkError, MemberConfig, MemberEvent};
 pub use client::{Client, ClientOptions, ClockView, Event};
 pub use local_clock::LocalClock;
-pub use target::JoinTarget;

@@ -4,6 +4,7 @@
 //! - [`timeline`]: tempo, meter, Link-style timelines and the transport schedule whose changes
 //!   land on bar lines.
 //! - [`protocol`]: the wire messages and their JSON encoding, error codes, version constants.
+//! - [`clicks`]: the click grid, the one rule for where clicks fall, and a cursor over it.
 //! - [`session`]: the session state machine (participants, leadership, transport control).
 //! - [`member`]: one participant's side of the protocol (join, resume, refusals, heartbeats, the
 //!   clock-sync cadence, sync reports, reconnects), driven by the tokio client and the phone page.
@@ -15,6 +16,7 @@
 //! every test runs in simulated time.
 
 pub mod chat;
+pub mod clicks;
 pub mod clock;
 pub mod member;
 pub mod mirror;

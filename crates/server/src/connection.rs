@@ -9,6 +9,7 @@
 use crate::hub::{Hub, SessionHandle, new_token};
 use crate::session_task::{Outgoing, SessionInput};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use bandsync_core::protocol::Route;
 use bandsync_core::protocol::{
     DecodeError, ErrorCode, MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, decode_client, encode_server,
 };
@@ -49,8 +50,8 @@ struct Conn {
     session: Option<SessionHandle>,
     /// Whether the session welcomed it (a refused join leaves it unjoined and free to try again).
     joined: bool,
-    /// A join was sent to the session and has not been answered (welcome or refusal) yet.
-    join_pending: bool,
+    /// The session's answer to a join sent to it and not answered yet: whether it let us in.
+    join_answer: Option<tokio::sync::oneshot::Receiver<bool>>,
     outbox: Option<mpsc::Receiver<Outgoing>>,
 }
 
@@ -72,7 +73,7 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
         violations: 0,
         session: None,
         joined: false,
-        join_pending: false,
+        join_answer: None,
         outbox: None,
     };
     let mut heartbeat = tokio::time::interval(cfg.heartbeat_interval);
@@ -91,6 +92,11 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
                 Ok(Some(close)) => break Some(close),
                 Err(()) => break None,
             },
+            answer = recv_answer(&mut c.join_answer) => {
+                c.join_answer = None;
+                // A refused join leaves the connection unjoined and free to try again.
+                c.joined = answer;
+            }
             frame = c.socket.recv() => {
                 let t1 = c.hub.clock.now();
                 last_heard = Instant::now();
@@ -234,6 +240,14 @@ pub async fn handle_doc(
     let _ = session.tx.send(SessionInput::Disconnect { conn: id }).await;
 }
 
+/// The session's answer to our join, when one is awaited.
+async fn recv_answer(rx: &mut Option<tokio::sync::oneshot::Receiver<bool>>) -> bool {
+    match rx {
+        Some(rx) => rx.await.unwrap_or(false),
+        None => std::future::pending().await,
+    }
+}
+
 async fn recv_outbox(rx: &mut Option<mpsc::Receiver<Outgoing>>) -> Option<Outgoing> {
     match rx {
         Some(rx) => rx.recv().await,
@@ -261,14 +275,6 @@ impl Conn {
         let result = loop {
             match next {
                 Some(Outgoing::Text(text)) => {
-                    if !self.joined && self.join_pending {
-                        if text.as_str().starts_with(r#"{"type":"welcome""#) {
-                            self.joined = true;
-                            self.join_pending = false;
-                        } else if text.as_str().contains(r#""about":"join""#) {
-                            self.join_pending = false; // refused: the member may try again
-                        }
-                    }
                     self.socket.feed(Message::Text(text)).await.map_err(|_| ())?;
                     n += 1;
                 }
@@ -332,18 +338,19 @@ impl Conn {
             Ok(m) => m,
             Err(e) => return self.refuse(DecodeError::to_msg(&e)).await,
         };
-        match msg {
-            ClientMsg::Ping { n, t0 } => {
+        // The router: what the connection answers itself, and what goes to the session's task.
+        match (msg.route(), msg) {
+            (Route::Connection, ClientMsg::Ping { n, t0 }) => {
                 let epoch = self.hub.clock.epoch();
                 let t2 = self.hub.clock.now();
                 self.send(&ServerMsg::Pong { n, t0, t1, t2, epoch }).await;
                 Flow::Continue
             }
-            ClientMsg::Heartbeat { n } => {
+            (Route::Connection, ClientMsg::Heartbeat { n }) => {
                 self.send(&ServerMsg::Heartbeat { n }).await;
                 Flow::Continue
             }
-            ClientMsg::Join { v, session, name, instrument, resume, leader, secret, pin } => {
+            (Route::Connection, ClientMsg::Join { v, session, name, instrument, resume, leader, secret, pin }) => {
                 if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) {
                     let m = format!(
                         "this server speaks protocol versions {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}; you sent {v}. {}",
@@ -352,7 +359,7 @@ impl Conn {
                     self.send(&ServerMsg::error(ErrorCode::VersionUnsupported, m, Some("join"))).await;
                     return Flow::Close(close_code::PROTOCOL, "version_unsupported");
                 }
-                if self.joined || self.join_pending {
+                if self.joined || self.join_answer.is_some() {
                     let m = if self.joined {
                         "this connection has already joined; open a new one for another session"
                     } else {
@@ -379,18 +386,19 @@ impl Conn {
                 self.outbox = Some(rx);
                 let req = JoinRequest { name, instrument, resume, leader, secret, pin };
                 let token = bandsync_core::protocol::Secret(new_token());
-                let input = SessionInput::Join { conn: self.id, req, token, outbox: tx };
+                let (answer, rx) = tokio::sync::oneshot::channel();
+                let input = SessionInput::Join { conn: self.id, req, token, outbox: tx, answer };
                 if handle.tx.send(input).await.is_err() {
                     return Flow::Close(close_code::GOING_AWAY, "session ended");
                 }
                 self.session = Some(handle);
-                self.join_pending = true;
+                self.join_answer = Some(rx);
                 Flow::Continue
             }
-            msg => {
+            (_, msg) => {
                 let Some(s) = &self.session else {
                     let kind = msg.kind();
-                    self.send(&ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(kind))).await;
+                    self.send(&ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(&kind))).await;
                     return Flow::Continue;
                 };
                 if s.tx.send(SessionInput::Msg { conn: self.id, msg }).await.is_err() {

@@ -5,14 +5,14 @@
 
 use crate::clock::HostClock;
 use crate::config::ServerConfig;
-use crate::session_task::{self, SessionInput};
+use crate::session_task::{self, Counters, SessionInput};
 use bandsync_core::Session;
 use bandsync_core::protocol::Secret;
 use bandsync_core::protocol::Snapshot;
 use bandsync_core::session::SecretSource;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -29,13 +29,6 @@ pub struct SessionInfo {
     pub members: u32,
     /// Participants connected now.
     pub online: u32,
-}
-
-/// Counters a session task keeps up to date for readers that must not wait on it.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub members: AtomicU32,
-    pub online: AtomicU32,
 }
 
 /// What reaches one session's task.

@@ -7,8 +7,9 @@
 
 use crate::store::{Store, StoreError};
 use bandsync_core::ClientMsg;
-use bandsync_core::chat::{ActivityEvent, ActivityKind, ChatLog, ChatMessage, MAX_PAGE, VersionInfo};
+use bandsync_core::chat::{ChatLog, MAX_PAGE};
 use bandsync_core::protocol::{Access, ErrorCode, ParticipantId, ServerMsg};
+use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_docs::{SessionDoc, Summary};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

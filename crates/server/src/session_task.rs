@@ -5,9 +5,9 @@
 //! makes its connection task close it, and nobody else waits for it.
 
 use crate::clock::HostClock;
-use crate::hub::Counters;
 use crate::journal::{Effect, Journal, Sender};
 use axum::extract::ws::Utf8Bytes;
+use bandsync_core::protocol::Route;
 use bandsync_core::protocol::{Access, ErrorCode, ServerMsg};
 use bandsync_core::protocol::{Snapshot, encode_server};
 use bandsync_core::session::JoinRequest;
@@ -45,6 +45,8 @@ pub enum SessionInput {
         token: bandsync_core::protocol::Secret,
         /// Where the connection's messages go.
         outbox: Outbox,
+        /// Whether the session let it in (its welcome or refusal is in the outbox first).
+        answer: oneshot::Sender<bool>,
     },
     /// Any other message from a connection.
     Msg {
@@ -82,6 +84,15 @@ pub enum SessionInput {
         /// Where to answer.
         reply: oneshot::Sender<Snapshot>,
     },
+}
+
+/// Counters a session task keeps up to date for readers that must not wait on it (the HTTP API).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Participants, online or away.
+    pub members: std::sync::atomic::AtomicU32,
+    /// Participants connected now.
+    pub online: std::sync::atomic::AtomicU32,
 }
 
 /// What a session task runs with besides its state machine.
@@ -129,13 +140,18 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
                 let Some(input) = input else { break };
                 let now = clock.now();
                 match input {
-                    SessionInput::Join { conn, req, token, outbox } => {
+                    SessionInput::Join { conn, req, token, outbox, answer } => {
                         d.outboxes.insert(conn, outbox);
                         session.handle_join(now, conn, req, token);
+                        // The answer goes before the welcome: whatever the member sends once it has
+                        // its welcome finds its connection already counted as joined.
+                        let _ = answer.send(session.participant_of(conn).is_some());
                     }
-                    SessionInput::Msg { conn, msg: ClientMsg::Song { id } } => d.on_song(&mut session, now, conn, id),
-                    SessionInput::Msg { conn, msg } if msg.is_journal() => d.on_journal(&session, conn, msg),
-                    SessionInput::Msg { conn, msg } => session.handle_input(now, conn, msg),
+                    SessionInput::Msg { conn, msg } => match (msg.route(), msg) {
+                        (Route::Documents, ClientMsg::Song { id }) => d.on_song(&mut session, now, conn, id),
+                        (Route::Journal, msg) => d.on_journal(&session, conn, msg),
+                        (_, msg) => session.handle_input(now, conn, msg),
+                    },
                     SessionInput::Disconnect { conn } => {
                         d.outboxes.remove(&conn);
                         d.doc_peers.remove(&conn);
@@ -277,14 +293,14 @@ impl Driver {
     fn on_journal(&mut self, session: &Session, conn: ConnId, msg: ClientMsg) {
         let kind = msg.kind();
         let (Some(id), Some(access)) = (session.participant_of(conn), session.access_of(conn)) else {
-            self.reply(conn, &ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(kind)));
+            self.reply(conn, &ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(&kind)));
             return;
         };
         let name = name_on(session, conn);
         let from = Sender { id, name: &name, access };
         match self.journal.handle(msg, &from, &self.doc) {
             Ok(effects) => self.apply_effects(session, Some(conn), effects),
-            Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(kind))),
+            Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(&kind))),
         }
     }
 
@@ -380,42 +396,10 @@ fn song_choice(song: bandsync_docs::Song) -> Result<SongChoice, (ErrorCode, Stri
     };
     let meter = match song.meter.trim() {
         "" => None,
-        m => Some(parse_meter(m).map_err(|e| (ErrorCode::InvalidMeter, format!("song {:?}: {e}", song.title)))?),
+        m => Some(
+            m.parse::<bandsync_core::Meter>()
+                .map_err(|e| (ErrorCode::InvalidMeter, format!("song {:?}: {e}", song.title)))?,
+        ),
     };
     Ok(SongChoice { id: Some(song.id), title: Some(song.title), tempo, meter })
-}
-
-/// A setlist meter: `7/8`, optionally with its accent grouping, `7/8 2+2+3`.
-fn parse_meter(m: &str) -> Result<bandsync_core::Meter, String> {
-    let bad = || format!("meter {m:?} is not like 7/8 or 7/8 2+2+3");
-    let (sig, groups) = match m.split_once(char::is_whitespace) {
-        Some((s, g)) => (s, Some(g.trim().trim_start_matches('(').trim_end_matches(')'))),
-        None => (m, None),
-    };
-    let (b, u) = sig.split_once('/').ok_or_else(bad)?;
-    let (beats, unit) = (b.trim().parse::<u8>().map_err(|_| bad())?, u.trim().parse::<u8>().map_err(|_| bad())?);
-    let meter = match groups {
-        None => bandsync_core::Meter::new(beats, unit),
-        Some(g) => {
-            let groups =
-                g.split('+').map(|x| x.trim().parse::<u8>()).collect::<Result<Vec<_>, _>>().map_err(|_| bad())?;
-            bandsync_core::Meter::with_groups(beats, unit, groups)
-        }
-    };
-    meter.map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_meter;
-
-    #[test]
-    fn setlist_meters_parse_with_and_without_groups() {
-        assert_eq!(parse_meter("7/8").unwrap().groups.iter().sum::<u8>(), 7);
-        assert_eq!(parse_meter("7/8 3+2+2").unwrap().groups, vec![3, 2, 2]);
-        assert_eq!(parse_meter("7/8 (2+2+3)").unwrap().groups, vec![2, 2, 3]);
-        for bad in ["7", "7/", "x/8", "7/8 3+3", "7/7", "0/4", "7/8 a+b"] {
-            assert!(parse_meter(bad).is_err(), "{bad}");
-        }
-    }
 }

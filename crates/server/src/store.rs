@@ -3,7 +3,7 @@
 //! update is on disk before anyone is told of it, so a crash (even `kill -9`) loses nothing
 //! that was acknowledged.
 
-use bandsync_core::chat::{ActivityEvent, ChatMessage, VersionInfo};
+use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;

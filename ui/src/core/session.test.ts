@@ -132,10 +132,10 @@ describe('session reducer', () => {
     let s = start();
     s = apply(s, msg({ type: 'chat', message: chat(1) }));
     s = apply(s, msg({ type: 'activity', event: { id: 4, at: 1, kind: 'play', by: 1, summary: 'P1 started' } }));
-    const resumed = apply(s, msg({ type: 'welcome', v: 1, you: 2, resume: 'r', resumed: true, epoch: 77, snapshot: snap([person(2)]) }));
+    const resumed = apply(s, msg({ type: 'welcome', v: 2, you: 2, resume: 'r', resumed: true, epoch: 77, snapshot: snap([person(2)]) }));
     expect(resumed.chat.length).toBe(1);
     expect(resumed.activity.length).toBe(1);
-    const restarted = apply(s, msg({ type: 'welcome', v: 1, you: 5, resume: 'r', resumed: false, epoch: 78, snapshot: snap([person(5)]) }));
+    const restarted = apply(s, msg({ type: 'welcome', v: 2, you: 5, resume: 'r', resumed: false, epoch: 78, snapshot: snap([person(5)]) }));
     expect(restarted.chat.length).toBe(0);
     expect(restarted.you).toBe(5);
   });

@@ -59,7 +59,7 @@ const snapshot = {
 };
 
 function welcome(resume: string, resumed = false): ServerMsg {
-  return { type: 'welcome', v: 1, you: 3, resume, resumed, epoch: 99, snapshot } as ServerMsg;
+  return { type: 'welcome', v: 2, you: 3, resume, resumed, epoch: 99, snapshot } as ServerMsg;
 }
 
 describe('browser client', () => {
@@ -95,7 +95,7 @@ describe('browser client', () => {
     expect(ws().url).toBe('ws://10.0.0.2:7878/ws');
     ws().open();
     const [join] = ws().of('join');
-    expect(join).toEqual({ type: 'join', v: 1, session: 'k7m2qx9pta', name: 'Ana', instrument: null, resume: null, leader: false, secret: 'feedface', pin: null });
+    expect(join).toEqual({ type: 'join', v: 2, session: 'k7m2qx9pta', name: 'Ana', instrument: null, resume: null, leader: false, secret: 'feedface', pin: null });
     vi.advanceTimersByTime(100);
     const pings = ws().of('ping');
     expect(pings.length).toBeGreaterThanOrEqual(6); // every 15 ms in the burst

@@ -166,7 +166,7 @@ export class BrowserBackend implements Backend {
     const resume = sessionStorage.getItem(resumeKey(this.target));
     const join: ClientMsg = {
       type: 'join',
-      v: 1,
+      v: 2,
       session: this.target.session,
       name: this.req.name,
       instrument: this.req.instrument && this.req.instrument.trim() ? this.req.instrument : null,

@@ -69,7 +69,7 @@ export function LeaderControls() {
       app.toast(`Tempo must be ${MIN_BPM} to ${MAX_BPM} BPM`);
       return;
     }
-    void app.send({ type: 'tempo', bpm: Math.round(v * 1000) / 1000 });
+    void app.send({ type: 'tempo', tempo: Math.round(v * 1000) });
   };
   const nudge = (d: number) => {
     const v = Math.min(MAX_BPM, Math.max(MIN_BPM, Math.round(((bpmOk ? bpm : tempo / 1000) + d) * 10) / 10));

@@ -289,6 +289,7 @@ fn acknowledged_edits_survive_kill_9_and_the_session_comes_back() {
     // A storm of edits, each acknowledged (the CLI exits 0 only once the server has it); the
     // host is killed with SIGKILL in the middle of it.
     let storm_url = url.clone();
+    let (acks, acked_rx) = std::sync::mpsc::channel();
     let storm = std::thread::spawn(move || {
         let mut acked = Vec::new();
         for i in 0..200 {
@@ -302,13 +303,17 @@ fn acknowledged_edits_survive_kill_9_and_the_session_comes_back() {
             c.stdin.take().unwrap().write_all(format!("[C]verse {i}").as_bytes()).unwrap();
             if c.wait().unwrap().success() {
                 acked.push(i);
+                let _ = acks.send(i);
             } else {
                 break;
             }
         }
         acked
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    // Killed once a few edits are acknowledged, in the middle of the storm.
+    for _ in 0..3 {
+        acked_rx.recv_timeout(Duration::from_secs(20)).expect("an acknowledged edit");
+    }
     h.child.kill().unwrap(); // SIGKILL
     let acked = storm.join().unwrap();
     assert!(acked.len() >= 3, "some edits were acknowledged before the kill: {}", acked.len());

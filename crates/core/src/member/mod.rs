@@ -59,7 +59,9 @@ pub struct MemberConfig {
     /// Reconnect policy.
     pub backoff: Backoff,
     /// Also hand every server control message except `pong` and `heartbeat` to the caller, as
-    /// [`MemberEvent::Server`], in wire order, before the events it causes.
+    /// [`MemberEvent::Server`], in wire order, before the events it causes. Errors from the server
+    /// then come only that way ([`MemberEvent::Error`] is left for the member's own), so that a
+    /// caller that mirrors raw messages sees each once.
     pub forward_server_messages: bool,
     /// Seed of the reconnect jitter.
     pub seed: u64,
@@ -360,7 +362,7 @@ impl Member {
                 if !joined && about.as_deref() == Some("join") && code.is_refusal() {
                     self.out.push_back(Transmit::Close);
                     self.end(MemberEvent::Refused { code, message });
-                } else {
+                } else if !self.cfg.forward_server_messages {
                     self.events.push_back(MemberEvent::Error { code, message, about });
                 }
             }
@@ -496,7 +498,7 @@ impl Member {
             self.events.push_back(MemberEvent::Error {
                 code: ErrorCode::Internal,
                 message: "not connected; the message was not sent".into(),
-                about: Some(msg.kind().into()),
+                about: Some(msg.kind()),
             });
         }
     }

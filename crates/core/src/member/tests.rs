@@ -92,7 +92,13 @@ impl World {
         let mut cfg = MemberConfig::new(Self::target(secret), name);
         cfg.leader = leader;
         cfg.seed = self.peers.len() as u64 + 11;
-        let mut p = Peer { m: Member::new(cfg, Micros::ZERO), offset: offset_ms * 1000.0, skew: skew_ppm * 1e-6, conn: None, events: Vec::new() };
+        let mut p = Peer {
+            m: Member::new(cfg, Micros::ZERO),
+            offset: offset_ms * 1000.0,
+            skew: skew_ppm * 1e-6,
+            conn: None,
+            events: Vec::new(),
+        };
         // Re-create the member at its own local "now" (its clock is not the host's).
         let cfg = p.m.config().clone();
         p.m = Member::new(cfg, p.local(self.now));
@@ -149,11 +155,11 @@ impl World {
         while let Some(o) = self.session.poll_output() {
             let text = |m: &ServerMsg| serde_json::to_string(m).unwrap();
             match o {
-                Output::Send(conn, m) => self.to_conn(now, conn, text(&m)),
+                Output::Send(conn, m) => self.send_to_conn(now, conn, text(&m)),
                 Output::Broadcast(m) => {
                     let t = text(&m);
                     for c in self.session.connections().collect::<Vec<_>>() {
-                        self.to_conn(now, c, t.clone());
+                        self.send_to_conn(now, c, t.clone());
                     }
                 }
                 Output::Close(conn, _) => {
@@ -166,7 +172,7 @@ impl World {
         }
     }
 
-    fn to_conn(&mut self, now: Micros, conn: ConnId, text: String) {
+    fn send_to_conn(&mut self, now: Micros, conn: ConnId, text: String) {
         if let Some(&peer) = self.owner.get(&conn) {
             self.send(now, Packet::ToMember { peer, conn, text });
         }
@@ -178,10 +184,10 @@ impl World {
         match (msg.route(), msg) {
             (Route::Connection, ClientMsg::Ping { n, t0 }) => {
                 let pong = ServerMsg::Pong { n, t0, t1: now, t2: now, epoch: 1 };
-                self.to_conn(now, conn, serde_json::to_string(&pong).unwrap());
+                self.send_to_conn(now, conn, serde_json::to_string(&pong).unwrap());
             }
             (Route::Connection, ClientMsg::Heartbeat { n }) => {
-                self.to_conn(now, conn, serde_json::to_string(&ServerMsg::Heartbeat { n }).unwrap());
+                self.send_to_conn(now, conn, serde_json::to_string(&ServerMsg::Heartbeat { n }).unwrap());
             }
             (Route::Connection, ClientMsg::Join { name, instrument, resume, leader, secret, pin, .. }) => {
                 let req = JoinRequest { name, instrument, resume, leader, secret, pin };
@@ -374,8 +380,10 @@ fn a_host_gone_for_good_ends_in_lost_after_the_retry_window() {
     w.run_for(Micros::from_secs(120));
     let ev = w.events(a);
     assert!(matches!(ev.last(), Some(MemberEvent::Lost { .. })), "{ev:?}");
-    let delays: Vec<Micros> =
-        ev.iter().filter_map(|e| if let MemberEvent::Reconnecting { delay, .. } = e { Some(*delay) } else { None }).collect();
+    let delays: Vec<Micros> = ev
+        .iter()
+        .filter_map(|e| if let MemberEvent::Reconnecting { delay, .. } = e { Some(*delay) } else { None })
+        .collect();
     assert!(delays.len() >= 5, "it kept trying: {delays:?}");
     assert!(delays.iter().all(|d| *d <= Micros::from_secs(5)), "backoff is capped: {delays:?}");
     assert!(delays.windows(2).take(4).all(|w| w[1].0 > w[0].0 / 2), "and grows: {delays:?}");
@@ -392,8 +400,9 @@ fn leaving_removes_the_participant_and_ends_the_member() {
     w.run_for(Micros::from_secs(1));
     assert!(matches!(w.events(b).last(), Some(MemberEvent::Left)));
     assert_eq!(w.session.participants().count(), 1);
-    let left = w.events(a).iter().any(|e| {
-        matches!(e, MemberEvent::Participants { participants, .. } if participants.len() == 1)
-    });
+    let left = w
+        .events(a)
+        .iter()
+        .any(|e| matches!(e, MemberEvent::Participants { participants, .. } if participants.len() == 1));
     assert!(left, "the other member saw it go");
 }

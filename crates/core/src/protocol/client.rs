@@ -196,7 +196,6 @@ pub enum ClientMsg {
     },
 }
 
-
 /// Which layer of the server handles a message. One match, so that a new message cannot be
 /// forgotten in one of several lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -132,4 +132,3 @@ impl DecodeError {
         ServerMsg::error(self.code, self.message.clone(), self.about.as_deref())
     }
 }
-

@@ -97,4 +97,3 @@ pub struct VersionInfo {
     /// Its encoded size in bytes.
     pub size: u64,
 }
-

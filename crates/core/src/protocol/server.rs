@@ -140,4 +140,3 @@ impl ServerMsg {
         ServerMsg::Error { code, message: message.into(), about: about.map(str::to_owned) }
     }
 }
-

@@ -189,4 +189,3 @@ pub struct RoomStats {
     /// The leader, if any.
     pub leader: Option<ParticipantId>,
 }
-

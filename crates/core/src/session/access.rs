@@ -2,7 +2,9 @@
 
 use super::names::{clean_instrument, clean_name};
 use super::{ConnId, JoinRequest, MAX_PIN_FAILURES, Member, Output, PALETTE, Refusal, Session};
-use crate::protocol::{Access, ActivityKind, Connection, ErrorCode, Participant, ParticipantId, Role, Secret, ServerMsg};
+use crate::protocol::{
+    Access, ActivityKind, Connection, ErrorCode, Participant, ParticipantId, Role, Secret, ServerMsg,
+};
 use crate::time::Micros;
 
 impl Session {
@@ -19,7 +21,13 @@ impl Session {
         }
     }
 
-    pub(super) fn join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: Secret) -> Result<(), Refusal> {
+    pub(super) fn join(
+        &mut self,
+        now: Micros,
+        conn: ConnId,
+        req: JoinRequest,
+        fresh_token: Secret,
+    ) -> Result<(), Refusal> {
         if self.participant_of(conn).is_some() {
             return Err((ErrorCode::AlreadyJoined, "this connection has already joined".into()));
         }
@@ -126,7 +134,12 @@ impl Session {
     }
 
     /// Checks a join's secret or PIN.
-    pub(super) fn authorize(&mut self, now: Micros, secret: Option<&Secret>, pin: Option<&Secret>) -> Result<(), Refusal> {
+    pub(super) fn authorize(
+        &mut self,
+        now: Micros,
+        secret: Option<&Secret>,
+        pin: Option<&Secret>,
+    ) -> Result<(), Refusal> {
         if secret.is_some_and(|s| self.secret.matches(s.expose())) {
             return Ok(());
         }
@@ -180,5 +193,4 @@ impl Session {
         self.broadcast_participant(id);
         self.broadcast_stats();
     }
-
 }

@@ -5,8 +5,7 @@
 use super::names::{clean_color, clean_instrument, clean_name};
 use super::{ConnId, Output, Refusal, Session, SongChoice};
 use crate::protocol::{
-    Access, ActivityKind, ClientMsg, ErrorCode, LeaveReason, ParticipantId, ServerMsg, SyncQuality,
-    meter_from_wire,
+    Access, ActivityKind, ClientMsg, ErrorCode, LeaveReason, ParticipantId, ServerMsg, SyncQuality, meter_from_wire,
 };
 use crate::time::{Beats, Micros};
 use crate::timeline::Tempo;
@@ -17,8 +16,10 @@ impl Session {
         self.transport.prune(now);
         let kind = msg.kind();
         let Some(me) = self.participant_of(conn) else {
-            self.out
-                .push_back(Output::Send(conn, ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(&kind))));
+            self.out.push_back(Output::Send(
+                conn,
+                ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(&kind)),
+            ));
             return;
         };
         if let Err((code, message)) = self.apply(now, conn, me, msg) {
@@ -26,7 +27,13 @@ impl Session {
         }
     }
 
-    pub(super) fn apply(&mut self, now: Micros, conn: ConnId, me: ParticipantId, msg: ClientMsg) -> Result<(), Refusal> {
+    pub(super) fn apply(
+        &mut self,
+        now: Micros,
+        conn: ConnId,
+        me: ParticipantId,
+        msg: ClientMsg,
+    ) -> Result<(), Refusal> {
         match msg {
             ClientMsg::Join { .. } => Err((ErrorCode::AlreadyJoined, "this connection has already joined".into())),
             ClientMsg::Leave {} => {
@@ -228,7 +235,10 @@ impl Session {
                         && o.engine.chars().count() <= 40
                         && !o.engine.chars().any(char::is_control);
                     if !ok {
-                        return Err((ErrorCode::Malformed, "output: latency 0 to 2 s, an engine name of 1 to 40 characters".into()));
+                        return Err((
+                            ErrorCode::Malformed,
+                            "output: latency 0 to 2 s, an engine name of 1 to 40 characters".into(),
+                        ));
                     }
                 }
                 let interval = self.cfg.sync_report_interval;
@@ -286,5 +296,4 @@ impl Session {
         self.activity(ActivityKind::Song, Some(me), summary);
         Ok(())
     }
-
 }

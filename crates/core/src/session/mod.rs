@@ -422,4 +422,3 @@ impl Session {
         self.members.iter().filter_map(|m| m.conn)
     }
 }
-

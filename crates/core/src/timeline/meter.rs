@@ -120,7 +120,8 @@ impl std::str::FromStr for Meter {
         match groups {
             None => Meter::new(beats, unit),
             Some(g) => {
-                let groups = g.split('+').map(|x| x.trim().parse::<u8>()).collect::<Result<Vec<_>, _>>().map_err(|_| bad())?;
+                let groups =
+                    g.split('+').map(|x| x.trim().parse::<u8>()).collect::<Result<Vec<_>, _>>().map_err(|_| bad())?;
                 Meter::with_groups(beats, unit, groups)
             }
         }
@@ -139,4 +140,3 @@ pub enum Accent {
     /// Any other beat.
     Beat,
 }
-

@@ -33,7 +33,11 @@ impl Tempo {
     /// Returns [`TimelineError::Tempo`] unless it is within 20–999 BPM.
     pub fn checked(milli_bpm: u32) -> Result<Self, TimelineError> {
         let range = (MIN_BPM * 1000.0) as u32..=(MAX_BPM * 1000.0) as u32;
-        if range.contains(&milli_bpm) { Ok(Tempo(milli_bpm)) } else { Err(TimelineError::Tempo(f64::from(milli_bpm) / 1000.0)) }
+        if range.contains(&milli_bpm) {
+            Ok(Tempo(milli_bpm))
+        } else {
+            Err(TimelineError::Tempo(f64::from(milli_bpm) / 1000.0))
+        }
     }
 
     /// The tempo in BPM.
@@ -54,7 +58,6 @@ impl Default for Tempo {
         Tempo(120_000)
     }
 }
-
 
 impl std::fmt::Display for Tempo {
     /// `120`, `96.5`, `133.333`: BPM with only the decimals it has.

@@ -8,9 +8,7 @@ fn joins_need_the_secret_and_rotation_revokes_old_links() {
     h.join(1, "Ana", true, None);
     // The leader learns the credentials; nobody else does.
     assert!(
-        h.inbox[&1]
-            .iter()
-            .any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if secret.expose() == "secret-1"))
+        h.inbox[&1].iter().any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if secret.expose() == "secret-1"))
     );
     join_with(&mut h, 2, None, None, None);
     assert_eq!(h.last_error(2), Some(ErrorCode::AuthRequired));
@@ -27,9 +25,7 @@ fn joins_need_the_secret_and_rotation_revokes_old_links() {
     assert_eq!(h.last_error(4), Some(ErrorCode::NotLeader));
     h.send(1, ClientMsg::RotateSecret {});
     assert!(
-        h.inbox[&1]
-            .iter()
-            .any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if secret.expose() == "secret-2"))
+        h.inbox[&1].iter().any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if secret.expose() == "secret-2"))
     );
     join_with(&mut h, 5, Some("secret-1"), None, None);
     assert_eq!(h.last_error(5), Some(ErrorCode::BadSecret), "the old link is revoked");
@@ -87,10 +83,7 @@ fn every_member_sees_the_same_participants_after_each_join_and_leave() {
     h.assert_mirrors_agree();
     h.join(3, "Caro", false, None);
     h.assert_mirrors_agree();
-    assert_eq!(
-        h.mirrors[&2].participants.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
-        ["Ana", "Ben", "Caro"]
-    );
+    assert_eq!(h.mirrors[&2].participants.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["Ana", "Ben", "Caro"]);
     // The newcomer itself is told of its own join.
     assert!(
         h.inbox[&3]

@@ -72,9 +72,7 @@ fn choosing_a_song_while_playing_starts_it_on_the_next_bar_with_its_tempo_and_me
         assert_eq!(h.mirrors[&c].song.as_deref(), Some("s1"), "every member's view follows");
         assert_eq!(h.mirrors[&c].transport, *h.s.transport());
     }
-    assert!(
-        h.activity.iter().any(|(k, by, s)| *k == ActivityKind::Song && *by == Some(1) && s == "song: Take Five")
-    );
+    assert!(h.activity.iter().any(|(k, by, s)| *k == ActivityKind::Song && *by == Some(1) && s == "song: Take Five"));
     assert_eq!(h.s.snapshot(h.now).song.as_deref(), Some("s1"));
 }
 
@@ -137,7 +135,10 @@ fn sync_reports_are_bounded_and_shape_the_lead_time() {
     assert_eq!(h.s.lead_time(), Micros::from_millis(150));
     h.send(1, ClientMsg::SyncReport { rtt_us: Micros(40_000), error_us: Micros(5_000), synced: true, output: None });
     assert_eq!(h.s.lead_time(), Micros::from_millis(150 + 2 * 50));
-    h.send(1, ClientMsg::SyncReport { rtt_us: Micros(60_000_000), error_us: Micros(60_000_000), synced: false, output: None });
+    h.send(
+        1,
+        ClientMsg::SyncReport { rtt_us: Micros(60_000_000), error_us: Micros(60_000_000), synced: false, output: None },
+    );
     assert_eq!(h.s.lead_time(), Micros::from_millis(1_500), "capped at max_lead");
 }
 
@@ -167,4 +168,3 @@ fn stop_lands_on_bar_and_play_resumes_there() {
     h.send(1, ClientMsg::Play { count_in: 0 });
     assert_eq!(h.s.transport().latest().timeline.beat_origin, Beats::whole(8));
 }
-

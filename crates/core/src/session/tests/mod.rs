@@ -4,12 +4,11 @@
 mod access;
 mod control;
 
-
 use super::*;
+use crate::mirror::Mirror;
 use crate::protocol::{ClientMsg, Connection, ErrorCode, Role};
 use crate::time::{Beats, Micros};
 use crate::timeline::Tempo;
-use crate::mirror::Mirror;
 use std::collections::BTreeMap;
 
 /// A tempo in BPM as the wire carries it (milli-BPM), unchecked: tests send bad ones too.
@@ -135,4 +134,3 @@ fn join_with(h: &mut Harness, c: ConnId, secret: Option<&str>, pin: Option<&str>
     h.s.handle_join(h.now, c, req, Secret(format!("tok-{c}")));
     h.pump();
 }
-

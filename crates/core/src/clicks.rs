@@ -1,0 +1,188 @@
+//! The click grid: which clicks a transport schedule puts in a window of host time, and a cursor
+//! that hands each one out exactly once across consecutive windows.
+//!
+//! One rule for every place that needs beats: the audio engine (natively through cpal, and in the
+//! phone page's AudioWorklet through wasm), the visual beat, and the tests. The grid is exact:
+//! click `g` of a segment sits at `bar_origin + floor(g * 1 000 000 / sub)` micro-beats, never at a
+//! sum of steps, so a third of a beat does not drift.
+//!
+//! Seams: a change lands on a bar line whose host time was rounded on the old timeline; on the new
+//! one the same bar line can map a microsecond or two earlier. A segment's walk therefore starts
+//! [`SEGMENT_SLACK`] before the segment, and two clicks closer than [`SAME_CLICK`] are one click
+//! seen from both sides. Real clicks are at least 60 s / 999 BPM / 8 = 7.5 ms apart.
+
+use crate::time::{Beats, Micros};
+use crate::timeline::{Accent, Segment, Timeline};
+use serde::{Deserialize, Serialize};
+
+/// How far before its segment's start a click may fall and still belong to it.
+pub const SEGMENT_SLACK: Micros = Micros(50);
+/// Two clicks closer than this are the same click.
+pub const SAME_CLICK: Micros = Micros(1_000);
+
+/// One click to sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Click {
+    /// Host time at which it is heard.
+    pub host: Micros,
+    /// Its grid position.
+    pub position: Beats,
+    /// Bar counted from the segment's bar origin; negative during a count-in from bar 0.
+    pub bar: i64,
+    /// Beat within the bar, from 0.
+    pub beat_in_bar: u8,
+    /// A subdivision between beats rather than a beat.
+    pub subdivision: bool,
+    /// Downbeat, group start, or plain beat (subdivisions are always `Beat`).
+    pub accent: Accent,
+    /// Before the song start: a count-in click.
+    pub count_in: bool,
+}
+
+/// What the grid needs of a schedule segment, so that the audio thread's fixed-size copy
+/// (no heap, no allocation) walks the same grid as [`Segment`].
+pub trait GridSegment {
+    /// Host time the segment takes effect.
+    fn at(&self) -> Micros;
+    /// Whether the metronome runs.
+    fn playing(&self) -> bool;
+    /// Position against host time.
+    fn timeline(&self) -> Timeline;
+    /// Beats per bar.
+    fn beats_per_bar(&self) -> u8;
+    /// How the beat at `index` in the bar is accented.
+    fn accent(&self, index: u8) -> Accent;
+    /// A position where a bar starts.
+    fn bar_origin(&self) -> Beats;
+    /// Positions before this are count-in.
+    fn song_start(&self) -> Beats;
+}
+
+impl GridSegment for Segment {
+    fn at(&self) -> Micros {
+        self.at
+    }
+    fn playing(&self) -> bool {
+        self.playing
+    }
+    fn timeline(&self) -> Timeline {
+        self.timeline
+    }
+    fn beats_per_bar(&self) -> u8 {
+        self.meter.beats
+    }
+    fn accent(&self, index: u8) -> Accent {
+        self.meter.accent(index)
+    }
+    fn bar_origin(&self) -> Beats {
+        self.bar_origin
+    }
+    fn song_start(&self) -> Beats {
+        self.song_start
+    }
+}
+
+/// Calls `f` for every click with host time in `[lo, hi)`, in time order, at `sub` clicks per beat
+/// (clamped to 1 to 8). Segments are in time order; each runs until the next one's `at`.
+/// Allocates nothing: real-time safe.
+pub fn clicks_between<S: GridSegment>(segs: &[S], lo: Micros, hi: Micros, sub: u8, f: &mut impl FnMut(Click)) {
+    let sub = i64::from(sub.clamp(1, 8));
+    let mut last: Option<Micros> = None;
+    for (i, seg) in segs.iter().enumerate() {
+        if !seg.playing() {
+            continue;
+        }
+        let seg_end = segs.get(i + 1).map_or(Micros::MAX, GridSegment::at);
+        let start = lo.max(seg.at());
+        let end = hi.min(seg_end);
+        if start >= end {
+            continue;
+        }
+        let from = if start == seg.at() { start - SEGMENT_SLACK } else { start };
+        let tl = seg.timeline();
+        let origin = seg.bar_origin();
+        let at = |g: i64| Beats(origin.0 + (g * Beats::ONE).div_euclid(sub));
+        // One grid step early: `to_beats` rounds, and a click exactly at `from` must not be lost.
+        let mut g = ((tl.to_beats(from).0 - origin.0) * sub).div_euclid(Beats::ONE) - 1;
+        let b_end = tl.to_beats(end);
+        while at(g) <= b_end {
+            let b = at(g);
+            let t = tl.from_beats(b);
+            if t >= from && t < end && last.is_none_or(|l| (t - l).abs() >= SAME_CLICK) {
+                last = Some(t);
+                f(describe(seg, b, g, sub, t));
+            }
+            g += 1;
+        }
+    }
+}
+
+fn describe<S: GridSegment>(seg: &S, b: Beats, g: i64, sub: i64, t: Micros) -> Click {
+    let beat = g.div_euclid(sub);
+    let subdivision = g.rem_euclid(sub) != 0;
+    let beats = i64::from(seg.beats_per_bar().max(1));
+    let beat_in_bar = beat.rem_euclid(beats) as u8;
+    Click {
+        host: t,
+        position: b,
+        bar: beat.div_euclid(beats),
+        beat_in_bar,
+        subdivision,
+        accent: if subdivision { Accent::Beat } else { seg.accent(beat_in_bar) },
+        count_in: b < seg.song_start(),
+    }
+}
+
+/// Walks the grid window by window and hands each click out once, even when windows overlap, a
+/// seam shows a click twice, or the schedule is replaced midway.
+///
+/// A click up to [`ClickCursor::SEAM`] before the window's start is still handed out (to be played
+/// at once) once the cursor has started: when the map from device frames to host time is refitted
+/// between two buffers, the window can jump forward a little, and a click in the gap must not be
+/// lost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClickCursor {
+    /// Host time of the last click handed out.
+    last: Option<Micros>,
+}
+
+impl ClickCursor {
+    /// How far before a window a click is still played (1 ms, 48 frames at 48 kHz).
+    pub const SEAM: Micros = Micros(1_000);
+
+    /// A cursor that has handed nothing out.
+    #[must_use]
+    pub fn new() -> Self {
+        ClickCursor { last: None }
+    }
+
+    /// Calls `f` for each click in `[lo, hi)` (or from `lo - SEAM` once started) not handed out
+    /// before. Real-time safe.
+    pub fn take<S: GridSegment>(&mut self, segs: &[S], lo: Micros, hi: Micros, sub: u8, f: &mut impl FnMut(Click)) {
+        let from = if self.last.is_some() { lo - Self::SEAM } else { lo };
+        let last = &mut self.last;
+        clicks_between(segs, from, hi, sub, &mut |c| {
+            if last.is_none_or(|l| c.host - l >= SAME_CLICK) {
+                *last = Some(c.host);
+                f(c);
+            }
+        });
+    }
+
+    /// Forgets the clicks handed out after `kept`, the host time of the last one that still sounds
+    /// (`None`: none): they were cancelled because a new schedule arrived, and are handed out again
+    /// from it.
+    pub fn rewind(&mut self, kept: Option<Micros>) {
+        self.last = kept;
+    }
+
+    /// The host time of the last click handed out.
+    #[must_use]
+    pub fn last(&self) -> Option<Micros> {
+        self.last
+    }
+}
+
+#[cfg(test)]
+mod tests;
