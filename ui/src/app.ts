@@ -169,6 +169,7 @@ export class App {
         subdivision: s.subdivision,
         latency_offset_ms: s.latencyMs,
         buffer_frames: null,
+        sound: s.clickSound,
       });
     } catch (e) {
       this.toast(`Audio: ${String(e)}`);

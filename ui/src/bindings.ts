@@ -910,7 +910,11 @@ device: string | null,
 /**
  * Which ear gets the click.
  */
-channel: AudioChannel, 
+channel: Ear, 
+/**
+ * The click sounds.
+ */
+sound: ClickSound, 
 /**
  * Master volume, 0 to 1.
  */
@@ -931,7 +935,12 @@ buffer_frames: number | null, };
 /**
  * Which output channels carry the click.
  */
-export type AudioChannel = "left" | "right" | "both";
+export type Ear = "left" | "right" | "both";
+
+/**
+ * The built-in click sets, as the settings name them.
+ */
+export type ClickSound = "classic" | "wood" | "beep" | "tick";
 
 /**
  * What `discover` streams: BandSync sessions coming and going on the LAN.

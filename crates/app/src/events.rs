@@ -138,10 +138,10 @@ pub struct BeatEvent {
 impl BeatEvent {
     /// The audio engine's click, sent at host time `now`.
     #[must_use]
-    pub fn from_engine(b: &bandsync_audio::BeatEvent, now: Option<Micros>, audible: bool) -> Self {
+    pub fn from_click(b: &bandsync_core::clicks::Click, now: Option<Micros>, audible: bool) -> Self {
         BeatEvent {
-            at_host_us: b.host_time,
-            lead_us: now.map_or(0, |n| b.host_time.0 - n.0),
+            at_host_us: b.host,
+            lead_us: now.map_or(0, |n| b.host.0 - n.0),
             position: b.position,
             bar: b.bar,
             beat: b.beat_in_bar,
@@ -182,7 +182,10 @@ pub struct AudioSettings {
     /// An output device whose name contains this (from `audio_devices`); the default when `null`.
     pub device: Option<String>,
     /// Which ear gets the click.
-    pub channel: AudioChannel,
+    pub channel: bandsync_audio::Ear,
+    /// The click sounds.
+    #[serde(default)]
+    pub sound: bandsync_audio::sounds::ClickSound,
     /// Master volume, 0 to 1.
     pub volume: f32,
     /// Clicks per beat, 1 to 8.
@@ -198,34 +201,12 @@ impl Default for AudioSettings {
         AudioSettings {
             enabled: true,
             device: None,
-            channel: AudioChannel::Both,
+            channel: bandsync_audio::Ear::Both,
+            sound: bandsync_audio::sounds::ClickSound::Classic,
             volume: 0.8,
             subdivision: 1,
             latency_offset_ms: 0.0,
             buffer_frames: None,
-        }
-    }
-}
-
-/// Which output channels carry the click.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum AudioChannel {
-    /// The left channel only.
-    Left,
-    /// The right channel only.
-    Right,
-    /// Every channel.
-    Both,
-}
-
-impl From<AudioChannel> for bandsync_audio::Channel {
-    fn from(c: AudioChannel) -> Self {
-        match c {
-            AudioChannel::Left => bandsync_audio::Channel::Left,
-            AudioChannel::Right => bandsync_audio::Channel::Right,
-            AudioChannel::Both => bandsync_audio::Channel::Both,
         }
     }
 }

@@ -21,8 +21,8 @@ mod session;
 pub use app::{App, AppOptions, DEFAULT_PORT};
 pub use error::AppError;
 pub use events::{
-    AppEvent, AudioChannel, AudioSettings, AudioStatus, BeatEvent, ClockStatus, ConnectionState, DiscoveredSession,
-    DiscoveryEvent, HostInfo, LaunchOptions,
+    AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockStatus, ConnectionState, DiscoveredSession, DiscoveryEvent,
+    HostInfo, LaunchOptions,
 };
 
 /// Where a stream of events goes: a Tauri `Channel` in the app, a queue in tests.

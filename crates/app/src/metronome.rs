@@ -6,7 +6,7 @@
 //! stream itself never leaves the control thread. Nothing here runs on the audio callback.
 
 use bandsync_audio::device::{AudioInfo, AudioOptions, AudioOutput};
-use bandsync_audio::engine::{BeatEvent, Channel, Command, Levels};
+use bandsync_audio::engine::{Command, Ear, Levels, PlayedClick};
 use bandsync_client::ClockView;
 use bandsync_core::Transport;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub enum AudioReport {
     /// The device opened (or reopened), or its figures changed.
     Info(AudioInfo),
     /// A click was scheduled.
-    Beat(BeatEvent),
+    Beat(PlayedClick),
     /// The device could not be opened or failed.
     Error(String),
 }
@@ -30,7 +30,7 @@ pub enum AudioReport {
 enum Ctl {
     Transport(Transport),
     Levels(Levels),
-    Channel(Channel),
+    Ear(Ear),
     Subdivision(u8),
 }
 
@@ -78,8 +78,8 @@ impl Metronome {
     }
 
     /// Changes which ear gets the click without reopening the device.
-    pub fn set_channel(&self, c: Channel) {
-        let _ = self.ctl.send(Ctl::Channel(c));
+    pub fn set_ear(&self, e: Ear) {
+        let _ = self.ctl.send(Ctl::Ear(e));
     }
 
     /// Changes the clicks per beat (1 to 8) without reopening the device.
@@ -124,9 +124,9 @@ fn control(
                 opts.levels = l;
                 out.send(Command::Levels(l));
             }
-            Ok(Ctl::Channel(c)) => {
-                opts.channel = c;
-                out.send(Command::Channel(c));
+            Ok(Ctl::Ear(e)) => {
+                opts.ear = e;
+                out.send(Command::Ear(e));
             }
             Ok(Ctl::Subdivision(n)) => {
                 opts.subdivision = n;

@@ -290,7 +290,7 @@ impl Driver {
     fn on_audio(&mut self, r: AudioReport) {
         match r {
             AudioReport::Beat(b) => {
-                let beat = BeatEvent::from_engine(&b, host_now(&self.clock), true);
+                let beat = BeatEvent::from_click(&b.click, host_now(&self.clock), true);
                 self.emit(AppEvent::Beat { beat });
             }
             AudioReport::Info(i) => {
@@ -351,7 +351,8 @@ impl BeatSource {
         AudioOptions {
             device: s.device.clone(),
             buffer_frames: s.buffer_frames,
-            channel: s.channel.into(),
+            ear: s.channel,
+            sound: s.sound,
             latency_offset_ms: s.latency_offset_ms,
             levels: Self::levels(s),
             subdivision: s.subdivision,
@@ -407,7 +408,7 @@ impl BeatSource {
                 m.set_levels(Self::levels(&self.settings));
             }
             if old.channel != self.settings.channel {
-                m.set_channel(self.settings.channel.into());
+                m.set_ear(self.settings.channel);
             }
             if old.subdivision != self.settings.subdivision {
                 m.set_subdivision(self.settings.subdivision);
@@ -455,7 +456,7 @@ impl BeatSource {
         }
         let Some(now) = host_now(clock) else { return };
         self.visual.advance(now, VISUAL_LOOKAHEAD, |b| {
-            sink.send(AppEvent::Beat { beat: BeatEvent::from_engine(&b, Some(now), false) });
+            sink.send(AppEvent::Beat { beat: BeatEvent::from_click(&b, Some(now), false) });
         });
     }
 

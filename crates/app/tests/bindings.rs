@@ -79,7 +79,8 @@ fn render() -> Rendered {
     r.add::<BeatEvent>(&cfg);
     r.add::<AudioStatus>(&cfg);
     r.add::<AudioSettings>(&cfg);
-    r.add::<AudioChannel>(&cfg);
+    r.add::<bandsync_audio::Ear>(&cfg);
+    r.add::<bandsync_audio::sounds::ClickSound>(&cfg);
     r.add::<DiscoveryEvent>(&cfg);
     r.add::<DiscoveredSession>(&cfg);
     r.add::<LaunchOptions>(&cfg);

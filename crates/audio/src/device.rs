@@ -5,7 +5,7 @@
 //! thread), which calls [`AudioOutput::update`] every few tens of milliseconds. It is not `Send`
 //! on every platform (cpal streams are not), so create it on the thread that uses it.
 
-use crate::engine::{BeatEvent, Channel, Command, Engine, FrameMap, Levels};
+use crate::engine::{Command, Ear, Engine, FrameMap, Levels, PlayedClick};
 use crate::filter::DeviceClockFilter;
 use crate::schedule::FixedSchedule;
 use bandsync_core::timeline::Transport;
@@ -23,7 +23,9 @@ pub struct AudioOptions {
     /// Requested buffer size in frames (the host may round it).
     pub buffer_frames: Option<u32>,
     /// Which ear.
-    pub channel: Channel,
+    pub ear: Ear,
+    /// The built-in click sounds (sample files, when given, replace them).
+    pub sound: crate::sounds::ClickSound,
     /// Extra output latency to compensate (Bluetooth headphones and the like), in ms.
     pub latency_offset_ms: f64,
     /// Click levels.
@@ -86,7 +88,7 @@ struct Stamp {
 pub struct AudioOutput {
     stream: cpal::Stream,
     commands: rtrb::Producer<Command>,
-    beats: rtrb::Consumer<BeatEvent>,
+    beats: rtrb::Consumer<PlayedClick>,
     stamps: rtrb::Consumer<Stamp>,
     underruns: Arc<AtomicU64>,
     gone: Arc<AtomicBool>,
@@ -160,24 +162,23 @@ impl AudioOutput {
         let rate = config.sample_rate;
         let channels = config.channels;
         let (commands, cmd_rx) = rtrb::RingBuffer::<Command>::new(256);
-        let (beat_tx, beats) = rtrb::RingBuffer::<BeatEvent>::new(1024);
+        let (beat_tx, beats) = rtrb::RingBuffer::<PlayedClick>::new(1024);
         let (stamp_tx, stamps) = rtrb::RingBuffer::<Stamp>::new(1024);
         let underruns = Arc::new(AtomicU64::new(0));
         let gone = Arc::new(AtomicBool::new(false));
         let mut engine = Engine::new(rate);
-        // Samples are decoded here, before the stream starts: never on the audio thread.
-        if opts.beat_sample.is_some() || opts.accent_sample.is_some() {
-            let mut sounds = crate::sounds::Sounds::synthesized(rate);
-            if let Some(p) = &opts.beat_sample {
-                sounds.load(crate::sounds::Sound::Beat, p, rate)?;
-                sounds.load(crate::sounds::Sound::Group, p, rate)?;
-            }
-            if let Some(p) = &opts.accent_sample {
-                sounds.load(crate::sounds::Sound::Downbeat, p, rate)?;
-            }
-            engine.replace_sounds(sounds);
+        // Sounds are made (and samples decoded) here, before the stream starts: never on the
+        // audio thread.
+        let mut sounds = crate::sounds::Sounds::set(opts.sound, rate);
+        if let Some(p) = &opts.beat_sample {
+            sounds.load(crate::sounds::Sound::Beat, p, rate)?;
+            sounds.load(crate::sounds::Sound::Group, p, rate)?;
         }
-        engine.apply(Command::Channel(opts.channel));
+        if let Some(p) = &opts.accent_sample {
+            sounds.load(crate::sounds::Sound::Downbeat, p, rate)?;
+        }
+        engine.replace_sounds(sounds);
+        engine.apply(Command::Ear(opts.ear));
         engine.apply(Command::Levels(opts.levels));
         engine.apply(Command::Subdivision(opts.subdivision.max(1)));
         let state = CallbackState {
@@ -319,7 +320,7 @@ impl AudioOutput {
     }
 
     /// Hands every click scheduled since the last call to `f`, in order.
-    pub fn drain_beats(&mut self, mut f: impl FnMut(BeatEvent)) {
+    pub fn drain_beats(&mut self, mut f: impl FnMut(PlayedClick)) {
         while let Ok(b) = self.beats.pop() {
             f(b);
         }
@@ -329,7 +330,7 @@ impl AudioOutput {
 struct CallbackState {
     engine: Engine,
     commands: rtrb::Consumer<Command>,
-    beats: rtrb::Producer<BeatEvent>,
+    beats: rtrb::Producer<PlayedClick>,
     stamps: rtrb::Producer<Stamp>,
     frame: u64,
     /// Preallocated mixing buffer for integer formats and oversized callbacks.

@@ -1,21 +1,23 @@
 //! The click engine: renders the clicks a transport schedule puts inside a buffer, at the exact
-//! frame. Pure: no device, no clock, no allocation in [`Engine::process`]. The cpal layer feeds it
-//! the frame-to-host-time map and the schedule through [`Command`]s.
+//! frame. Pure: no device, no clock, no allocation in [`Engine::process`]. The cpal layer (and, in
+//! the phone page, the AudioWorklet through wasm) feeds it the frame-to-host-time map and the
+//! schedule through [`Command`]s. Where clicks fall is core's one click grid
+//! ([`bandsync_core::clicks`]); this file only turns them into samples.
 //!
 //! Thread-safety: an `Engine` lives on the audio thread. Real-time safe: [`Engine::process`] and
 //! [`Engine::apply`] (they never allocate, lock, log or read a clock).
 
 use crate::schedule::FixedSchedule;
 use crate::sounds::{Sound, Sounds};
+use bandsync_core::Micros;
+use bandsync_core::clicks::{Click, ClickCursor};
 use bandsync_core::timeline::Accent;
-use bandsync_core::{Beats, Micros};
-
-/// How late (in frames) a click that fell between two buffers may still be played.
-const SEAM_FRAMES: u64 = 48;
 
 /// Which output channels carry the click.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Channel {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Ear {
     /// The first channel only.
     Left,
     /// The second channel only.
@@ -25,13 +27,13 @@ pub enum Channel {
     Both,
 }
 
-impl std::str::FromStr for Channel {
+impl std::str::FromStr for Ear {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
-            "left" | "l" => Ok(Channel::Left),
-            "right" | "r" => Ok(Channel::Right),
-            "both" | "b" => Ok(Channel::Both),
+            "left" | "l" => Ok(Ear::Left),
+            "right" | "r" => Ok(Ear::Right),
+            "both" | "b" => Ok(Ear::Both),
             _ => Err(format!("{s:?} is not a channel; use left, right or both")),
         }
     }
@@ -53,7 +55,13 @@ impl FrameMap {
     /// Host time at which frame `f` is heard.
     #[must_use]
     pub fn host(&self, f: u64) -> f64 {
-        self.host_at_ref + (f as f64 - self.frame_ref as f64) * self.us_per_frame
+        self.host_f(f as f64)
+    }
+
+    /// Host time at which (fractional) frame `f` is heard.
+    #[must_use]
+    pub fn host_f(&self, f: f64) -> f64 {
+        self.host_at_ref + (f - self.frame_ref as f64) * self.us_per_frame
     }
 
     /// The (fractional) frame heard at host time `t`.
@@ -98,29 +106,18 @@ pub enum Command {
     Schedule(FixedSchedule),
     /// New levels.
     Levels(Levels),
-    /// Output channel choice.
-    Channel(Channel),
+    /// Which ear gets the click.
+    Ear(Ear),
     /// Clicks per beat (1 = beats only, 2 = eighths in x/4, ...), 1 to 8.
     Subdivision(u8),
 }
 
-/// A click the engine scheduled, for the visual beat stream.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BeatEvent {
-    /// Position, in micro-beats.
-    pub position: Beats,
-    /// Bar number counted from the schedule's bar origin (negative during count-in).
-    pub bar: i64,
-    /// Beat within the bar, from 0.
-    pub beat_in_bar: u8,
-    /// Whether this is a subdivision rather than a beat.
-    pub subdivision: bool,
-    /// How it is accented.
-    pub accent: Accent,
-    /// Whether it is part of the count-in.
-    pub count_in: bool,
-    /// The host time it is heard.
-    pub host_time: Micros,
+/// A click the engine played: where it falls, and the device frame it starts on. For the visual
+/// beat stream and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlayedClick {
+    /// The click.
+    pub click: Click,
     /// The device frame it starts on.
     pub frame: u64,
 }
@@ -142,12 +139,11 @@ pub struct Engine {
     map: Option<FrameMap>,
     schedule: FixedSchedule,
     levels: Levels,
-    channel: Channel,
+    ear: Ear,
     subdivision: u8,
     voices: [Option<Voice>; 8],
-    /// The last grid position that got a click, so that no click is played twice when the map
-    /// moves a little between buffers.
-    last_click: Option<Micros>,
+    /// Hands each click out once, even when the map moves a little between buffers.
+    cursor: ClickCursor,
 }
 
 impl Engine {
@@ -160,10 +156,10 @@ impl Engine {
             map: None,
             schedule: FixedSchedule::default(),
             levels: Levels::default(),
-            channel: Channel::Both,
+            ear: Ear::Both,
             subdivision: 1,
             voices: [None; 8],
-            last_click: None,
+            cursor: ClickCursor::new(),
         }
     }
 
@@ -173,7 +169,7 @@ impl Engine {
             Command::Map(m) => self.map = Some(m),
             Command::Schedule(s) => self.schedule = s,
             Command::Levels(l) => self.levels = l,
-            Command::Channel(ch) => self.channel = ch,
+            Command::Ear(e) => self.ear = e,
             Command::Subdivision(n) => self.subdivision = n.clamp(1, 8),
         }
     }
@@ -187,17 +183,23 @@ impl Engine {
     /// Renders `out` (interleaved, `channels` per frame) whose first frame is device frame
     /// `first_frame`, and calls `on_beat` for every click scheduled in it. Overwrites `out`.
     /// Real-time safe.
-    pub fn process(&mut self, out: &mut [f32], channels: usize, first_frame: u64, mut on_beat: impl FnMut(BeatEvent)) {
+    pub fn process(
+        &mut self,
+        out: &mut [f32],
+        channels: usize,
+        first_frame: u64,
+        mut on_click: impl FnMut(PlayedClick),
+    ) {
         out.fill(0.0);
         let channels = channels.max(1);
         let frames = out.len() / channels;
         if let Some(map) = self.map {
-            self.schedule_clicks(map, first_frame, frames as u64, &mut on_beat);
+            self.schedule_clicks(map, first_frame, frames as u64, &mut on_click);
         }
-        let (lo, hi) = match self.channel {
-            Channel::Left => (0, 1),
-            Channel::Right => (1.min(channels - 1), 2.min(channels)),
-            Channel::Both => (0, channels),
+        let (lo, hi) = match self.ear {
+            Ear::Left => (0, 1),
+            Ear::Right => (1.min(channels - 1), 2.min(channels)),
+            Ear::Both => (0, channels),
         };
         let master = if self.levels.mute { 0.0 } else { self.levels.master };
         for slot in &mut self.voices {
@@ -218,78 +220,24 @@ impl Engine {
         }
     }
 
-    fn schedule_clicks(&mut self, map: FrameMap, f0: u64, n: u64, on_beat: &mut impl FnMut(BeatEvent)) {
-        let h0 = map.host(f0);
-        let h1 = map.host(f0 + n);
+    /// Starts a voice for every click whose (rounded) frame falls in this buffer; one that fell in
+    /// a seam just before it (the map moved between two buffers) starts at once.
+    fn schedule_clicks(&mut self, map: FrameMap, f0: u64, n: u64, on_click: &mut impl FnMut(PlayedClick)) {
+        // Host times whose frame rounds into [f0, f0 + n).
+        let lo = Micros(map.host_f(f0 as f64 - 0.5).ceil() as i64);
+        let hi = Micros(map.host_f((f0 + n) as f64 - 0.5).ceil() as i64);
         let schedule = self.schedule; // a copy: no allocation, and no borrow of self
-        let segs = schedule.segments();
-        for (i, seg) in segs.iter().enumerate() {
-            let seg_end = segs.get(i + 1).map_or(f64::INFINITY, |s| s.at.0 as f64);
-            let lo = h0.max(seg.at.0 as f64);
-            let hi = h1.min(seg_end);
-            if lo >= hi || !seg.playing {
-                continue;
-            }
-            let tl = seg.timeline;
-            let sub = i64::from(self.subdivision);
-            let b_lo = tl.to_beats(Micros(lo.ceil() as i64));
-            let b_hi = tl.to_beats(Micros(hi.ceil() as i64));
-            // The click grid: index g is beat g / sub, subdivision g % sub, at an exact position
-            // (a third of a beat is not a whole number of micro-beats, so no step is added up).
-            let at = |g: i64| Beats(seg.bar_origin.0 + (g * Beats::ONE).div_euclid(sub));
-            // Start one grid step early: when a refit of the map moves host time forward a little
-            // between two buffers, a click that fell in the seam is played at once (late by at
-            // most `SEAM_FRAMES`) instead of being lost.
-            let mut g = ((b_lo.0 - seg.bar_origin.0) * sub).div_euclid(Beats::ONE) - 1;
-            while at(g) < b_hi {
-                let b = at(g);
-                let t = tl.from_beats(b);
-                // Clicks are told apart by when they sound, not by position: after a seek back,
-                // or a count-in after a stop, positions repeat but host times never do.
-                if b >= b_lo - Beats(Beats::ONE / sub) && self.last_click.is_none_or(|l| t > l) {
-                    let exact = map.frame(t.0 as f64).round();
-                    let (lo, hi) = (f0 as f64, (f0 + n) as f64);
-                    let seam = exact < lo && exact + SEAM_FRAMES as f64 >= lo && self.last_click.is_some();
-                    if (exact >= lo || seam) && exact < hi {
-                        self.last_click = Some(t);
-                        let frame = (exact as u64).max(f0);
-                        let ev = self.classify(seg, b, g.rem_euclid(sub) != 0, g.div_euclid(sub), t, frame);
-                        self.start_voice(&ev, (frame - f0) as usize);
-                        on_beat(ev);
-                    }
-                }
-                g += 1;
-            }
-        }
+        let mut cursor = self.cursor;
+        let sub = self.subdivision;
+        cursor.take(schedule.segments(), lo, hi, sub, &mut |c| {
+            let frame = (map.frame(c.host.0 as f64).round().max(f0 as f64) as u64).min(f0 + n - 1);
+            self.start_voice(&c, (frame - f0) as usize);
+            on_click(PlayedClick { click: c, frame });
+        });
+        self.cursor = cursor;
     }
 
-    /// Describes the click at grid position `b` (beat `beat` counted from the bar origin).
-    fn classify(
-        &self,
-        seg: &crate::schedule::FixedSegment,
-        b: Beats,
-        subdivision: bool,
-        beat: i64,
-        t: Micros,
-        frame: u64,
-    ) -> BeatEvent {
-        let beats = i64::from(seg.beats.max(1));
-        let bar = beat.div_euclid(beats);
-        let beat_in_bar = beat.rem_euclid(beats) as u8;
-        let accent = if subdivision { Accent::Beat } else { seg.accent(beat_in_bar) };
-        BeatEvent {
-            position: b,
-            bar,
-            beat_in_bar,
-            subdivision,
-            accent,
-            count_in: b < seg.song_start,
-            host_time: t,
-            frame,
-        }
-    }
-
-    fn start_voice(&mut self, ev: &BeatEvent, offset: usize) {
+    fn start_voice(&mut self, ev: &Click, offset: usize) {
         let (sound, gain) = match (ev.subdivision, ev.accent) {
             (true, _) => (Sound::Subdivision, self.levels.subdivision),
             (false, Accent::Downbeat) => (Sound::Downbeat, self.levels.downbeat),

@@ -10,11 +10,12 @@
 //! The audio callback never allocates, locks, logs, does IO or reads a clock: parameters and the
 //! schedule arrive through a preallocated lock-free queue, beats leave through another.
 
+#[cfg(feature = "device")]
 pub mod device;
 pub mod engine;
 pub mod filter;
 pub mod schedule;
 pub mod sounds;
 
-pub use engine::{BeatEvent, Channel, Command, Engine, FrameMap, Levels};
+pub use engine::{Command, Ear, Engine, FrameMap, Levels, PlayedClick};
 pub use schedule::FixedSchedule;

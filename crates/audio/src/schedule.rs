@@ -1,6 +1,7 @@
 //! The transport schedule in a fixed-size, `Copy` form that can cross a lock-free queue to the
 //! audio thread without allocating.
 
+use bandsync_core::clicks::GridSegment;
 use bandsync_core::timeline::{Accent, Segment, Timeline, Transport};
 use bandsync_core::{Beats, Micros};
 
@@ -10,7 +11,7 @@ pub const MAX_SEGMENTS: usize = 8;
 pub const MAX_GROUPS: usize = 16;
 
 /// A [`Segment`] without heap data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FixedSegment {
     /// Host time it takes effect.
     pub at: Micros,
@@ -69,34 +70,39 @@ impl From<&Segment> for FixedSegment {
 /// Up to [`MAX_SEGMENTS`] segments, in time order.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FixedSchedule {
-    segs: [Option<FixedSegment>; MAX_SEGMENTS],
+    segs: [FixedSegment; MAX_SEGMENTS],
     len: usize,
 }
 
 impl FixedSchedule {
     /// The segments, in time order.
     #[must_use]
-    pub fn segments(&self) -> FixedSegments<'_> {
-        FixedSegments { s: self }
+    pub fn segments(&self) -> &[FixedSegment] {
+        &self.segs[..self.len]
     }
 }
 
-/// A view of a schedule's segments.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedSegments<'a> {
-    s: &'a FixedSchedule,
-}
-
-impl<'a> FixedSegments<'a> {
-    /// Iterates in time order.
-    pub fn iter(&self) -> impl Iterator<Item = &'a FixedSegment> + 'a {
-        self.s.segs[..self.s.len].iter().flatten()
+impl GridSegment for FixedSegment {
+    fn at(&self) -> Micros {
+        self.at
     }
-
-    /// The segment at `i`.
-    #[must_use]
-    pub fn get(&self, i: usize) -> Option<&'a FixedSegment> {
-        self.s.segs[..self.s.len].get(i).and_then(Option::as_ref)
+    fn playing(&self) -> bool {
+        self.playing
+    }
+    fn timeline(&self) -> Timeline {
+        self.timeline
+    }
+    fn beats_per_bar(&self) -> u8 {
+        self.beats
+    }
+    fn accent(&self, index: u8) -> Accent {
+        FixedSegment::accent(self, index)
+    }
+    fn bar_origin(&self) -> Beats {
+        self.bar_origin
+    }
+    fn song_start(&self) -> Beats {
+        self.song_start
     }
 }
 
@@ -108,7 +114,7 @@ impl From<&Transport> for FixedSchedule {
         // A segment no session would make (a zero tempo or an empty bar) is dropped rather than
         // allowed to divide by zero on the audio thread.
         for seg in t.segments[skip..].iter().filter(|s| s.timeline.tempo.0 > 0 && s.meter.beats > 0) {
-            s.segs[s.len] = Some(FixedSegment::from(seg));
+            s.segs[s.len] = FixedSegment::from(seg);
             s.len += 1;
         }
         s

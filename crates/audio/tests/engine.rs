@@ -1,6 +1,6 @@
 //! The engine without a device: exact frames for given timelines.
 
-use bandsync_audio::engine::{BeatEvent, Channel, Command, Engine, FrameMap};
+use bandsync_audio::engine::{Command, Ear, Engine, FrameMap, PlayedClick};
 use bandsync_audio::schedule::FixedSchedule;
 use bandsync_core::timeline::{Accent, Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros};
@@ -23,7 +23,7 @@ fn playing(bpm: f64, meter: Meter, at: i64) -> Transport {
 
 /// Runs the engine over `seconds` in buffers of `buf` frames; returns the beat events and the
 /// frames where a click's first sample is (the onsets in the rendered audio, left channel).
-fn run(engine: &mut Engine, seconds: f64, buf: usize, channels: usize) -> (Vec<BeatEvent>, Vec<u64>, Vec<f32>) {
+fn run(engine: &mut Engine, seconds: f64, buf: usize, channels: usize) -> (Vec<PlayedClick>, Vec<u64>, Vec<f32>) {
     let total = (seconds * f64::from(RATE)) as u64;
     let mut out = vec![0.0f32; buf * channels];
     let mut beats = Vec::new();
@@ -58,10 +58,10 @@ fn clicks_fall_at_the_exact_frames() {
             assert_eq!(audio[i - 2], 0.0, "silence before the click at {f}");
             assert!(audio[i] > 0.3, "the click starts on frame {f}");
         }
-        assert_eq!(beats[0].accent, Accent::Downbeat);
-        assert_eq!(beats[1].accent, Accent::Beat);
-        assert_eq!(beats[4].accent, Accent::Downbeat);
-        assert_eq!(beats[4].bar, 1);
+        assert_eq!(beats[0].click.accent, Accent::Downbeat);
+        assert_eq!(beats[1].click.accent, Accent::Beat);
+        assert_eq!(beats[4].click.accent, Accent::Downbeat);
+        assert_eq!(beats[4].click.bar, 1);
     }
 }
 
@@ -84,7 +84,7 @@ fn tempo_change_lands_on_the_bar_line() {
     let intervals: Vec<u64> = onsets.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(&intervals[..4], &[24_000; 4], "120 BPM up to the bar line");
     assert_eq!(onsets[4], 96_000, "the bar line at 2 s");
-    assert_eq!(beats[4].accent, Accent::Downbeat);
+    assert_eq!(beats[4].click.accent, Accent::Downbeat);
     assert!(intervals[4..].iter().all(|&i| i == 48_000), "60 BPM after it: {intervals:?}");
 }
 
@@ -95,12 +95,12 @@ fn meters_accents_and_subdivisions() {
     e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::new(7, 8).unwrap(), 0))));
     e.apply(Command::Subdivision(2));
     let (beats, onsets, _) = run(&mut e, 3.5, 512, 1);
-    let main: Vec<_> = beats.iter().filter(|b| !b.subdivision).take(8).map(|b| b.accent).collect();
+    let main: Vec<_> = beats.iter().filter(|b| !b.click.subdivision).take(8).map(|b| b.click.accent).collect();
     use Accent::*;
     assert_eq!(main, vec![Downbeat, Beat, Group, Beat, Group, Beat, Beat, Downbeat]);
     // Subdivisions halve the grid: every 12 000 frames.
     assert!(onsets.windows(2).all(|w| w[1] - w[0] == 12_000));
-    assert!(beats[1].subdivision && !beats[2].subdivision);
+    assert!(beats[1].click.subdivision && !beats[2].click.subdivision);
 }
 
 #[test]
@@ -130,12 +130,12 @@ fn one_ear_only_and_count_in() {
     let mut e = Engine::new(RATE);
     e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
     e.apply(Command::Schedule(FixedSchedule::from(&t)));
-    e.apply(Command::Channel(Channel::Right));
+    e.apply(Command::Ear(Ear::Right));
     let (beats, _, audio) = run(&mut e, 3.0, 512, 2);
     assert!(audio.chunks(2).all(|f| f[0] == 0.0), "nothing on the left");
     assert!(audio.chunks(2).any(|f| f[1] != 0.0), "clicks on the right");
-    assert!(beats[..4].iter().all(|b| b.count_in));
-    assert!(!beats[4].count_in);
+    assert!(beats[..4].iter().all(|b| b.click.count_in));
+    assert!(!beats[4].click.count_in);
 }
 
 #[test]
@@ -247,7 +247,7 @@ fn a_seek_back_and_a_count_in_after_a_stop_still_click() {
     let (beats, onsets, _) = run(&mut e, 10.0, 512, 2);
     let want: Vec<u64> = (0..8).chain(8..12).chain(14..21).map(|k| k * 24_000).collect();
     assert_eq!(onsets, want, "every beat sounds, before and after the seek, and the count-in");
-    let count_in: Vec<bool> = beats[12..].iter().map(|b| b.count_in).collect();
+    let count_in: Vec<bool> = beats[12..].iter().map(|b| b.click.count_in).collect();
     assert_eq!(count_in, [true, true, true, true, false, false, false]);
 }
 
@@ -260,7 +260,7 @@ fn triplet_subdivisions_stay_on_the_grid_and_keep_their_accents() {
     let (beats, onsets, _) = run(&mut e, 4.1, 512, 1);
     // Three clicks per 24 000-frame beat: 8 000 frames apart, every one.
     assert!(onsets.windows(2).all(|w| w[1] - w[0] == 8_000), "{:?}", &onsets[..8]);
-    let main: Vec<_> = beats.iter().filter(|b| !b.subdivision).map(|b| b.accent).collect();
+    let main: Vec<_> = beats.iter().filter(|b| !b.click.subdivision).map(|b| b.click.accent).collect();
     use Accent::*;
     assert_eq!(main, [Downbeat, Beat, Beat, Beat, Downbeat, Beat, Beat, Beat, Downbeat]);
 }

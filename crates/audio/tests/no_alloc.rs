@@ -3,7 +3,7 @@
 
 #![allow(unsafe_code)] // a GlobalAlloc implementation is unsafe by definition
 
-use bandsync_audio::engine::{BeatEvent, Command, Engine, FrameMap};
+use bandsync_audio::engine::{Command, Engine, FrameMap, PlayedClick};
 use bandsync_audio::schedule::FixedSchedule;
 use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros};
@@ -60,7 +60,7 @@ fn the_callback_path_does_not_allocate() {
     let schedule = FixedSchedule::from(&t);
     let mut engine = Engine::new(48_000);
     let (mut cmd_tx, mut cmd_rx) = rtrb::RingBuffer::<Command>::new(64);
-    let (mut beat_tx, mut beat_rx) = rtrb::RingBuffer::<BeatEvent>::new(1024);
+    let (mut beat_tx, mut beat_rx) = rtrb::RingBuffer::<PlayedClick>::new(1024);
     let mut out = vec![0.0f32; 512 * 2];
     let map = FrameMap { frame_ref: 0, host_at_ref: 0.0, us_per_frame: 1e6 / 48_000.0 };
 

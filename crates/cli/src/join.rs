@@ -5,7 +5,8 @@ use crate::exit;
 use crate::output::emit;
 use bandsync_app::metronome::{AudioReport, Metronome};
 use bandsync_audio::device::{AudioOptions, output_available};
-use bandsync_audio::engine::{Channel, Levels};
+use bandsync_audio::engine::{Ear, Levels};
+use bandsync_audio::sounds::ClickSound;
 use bandsync_client::{Client, ClientOptions, Event, JoinTarget, LocalClock};
 use bandsync_core::protocol::{Participant, Role, RoomStats, Secret};
 use bandsync_core::{Micros, Transport};
@@ -57,7 +58,7 @@ pub struct JoinArgs {
     pub no_audio: bool,
     /// Which ear gets the click: left, right or both.
     #[arg(long, default_value = "both")]
-    pub channel: Channel,
+    pub channel: Ear,
     /// Output device (a part of its name); the default device otherwise.
     #[arg(long, value_name = "NAME")]
     pub audio_device: Option<String>,
@@ -70,6 +71,9 @@ pub struct JoinArgs {
     /// Clicks per beat: 1 for beats only, 2 for eighths in x/4, up to 8.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub subdivision: u8,
+    /// The built-in click sounds: classic, wood, beep or tick.
+    #[arg(long, default_value = "classic", value_parser = parse_sound)]
+    pub sound: ClickSound,
     /// Master click volume, 0 to 1.
     #[arg(long, default_value_t = 0.8)]
     pub volume: f32,
@@ -121,7 +125,8 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         let opts = AudioOptions {
             device: a.audio_device.clone(),
             buffer_frames: a.buffer,
-            channel: a.channel,
+            ear: a.channel,
+            sound: a.sound,
             latency_offset_ms: a.latency_offset_ms,
             levels,
             subdivision: a.subdivision,
@@ -201,6 +206,11 @@ fn parse_levels(s: &str, master: f32, mute: bool) -> anyhow::Result<Levels> {
     Ok(Levels { downbeat: v[0], group: v[1], beat: v[2], subdivision: v[3], master: master.clamp(0.0, 1.0), mute })
 }
 
+fn parse_sound(s: &str) -> Result<ClickSound, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("{s:?} is not a click sound; use classic, wood, beep or tick"))
+}
+
 fn print_audio(j: bool, beats: bool, r: &AudioReport) {
     match r {
         AudioReport::Info(i) => {
@@ -226,7 +236,8 @@ fn print_audio(j: bool, beats: bool, r: &AudioReport) {
                 )
             });
         }
-        AudioReport::Beat(b) if beats => {
+        AudioReport::Beat(played) if beats => {
+            let b = &played.click;
             let v = json!({
                 "event": "beat",
                 "position": b.position.as_f64(),
@@ -235,7 +246,7 @@ fn print_audio(j: bool, beats: bool, r: &AudioReport) {
                 "accent": b.accent,
                 "subdivision": b.subdivision,
                 "count_in": b.count_in,
-                "host_time": b.host_time.0,
+                "host_time": b.host.0,
             });
             emit(j, &v, || {
                 format!("{} bar {} beat {}", if b.beat_in_bar == 0 { "*" } else { " " }, b.bar + 1, b.beat_in_bar + 1)

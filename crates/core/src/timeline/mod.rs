@@ -18,7 +18,7 @@ pub use meter::{Accent, Meter};
 pub use tempo::{MAX_BPM, MIN_BPM, Tempo};
 
 /// Link's timeline: position `beat_origin` at host time `time_origin`, advancing at `tempo`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Timeline {
     /// The tempo the position advances at.
