@@ -41,7 +41,8 @@ impl std::str::FromStr for Ear {
 
 /// Maps device frames to host time: `host(f) = host_at_ref + (f - frame_ref) * us_per_frame`.
 /// The cpal layer fits it from the callbacks' playback timestamps and the clock estimate.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FrameMap {
     /// A frame the map is anchored at.
     pub frame_ref: u64,
@@ -72,7 +73,8 @@ impl FrameMap {
 }
 
 /// Loudness of each kind of click, and mute.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Levels {
     /// The bar's first beat.
     pub downbeat: f32,

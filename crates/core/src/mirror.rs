@@ -19,7 +19,8 @@ pub struct Changed {
 }
 
 /// The session as one member sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Mirror {
     /// Who this member is.
     pub you: ParticipantId,

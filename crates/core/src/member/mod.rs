@@ -503,6 +503,27 @@ impl Member {
         }
     }
 
+    /// Sends a message the caller has already encoded (the phone page's, typed by the generated
+    /// bindings; the server checks it). While not connected it is dropped, and an
+    /// [`MemberEvent::Error`] says so.
+    pub fn send_text(&mut self, text: String) {
+        if matches!(self.conn, Conn::Open(_)) {
+            self.out.push_back(Transmit::Text(text));
+        } else {
+            #[derive(serde::Deserialize)]
+            struct Kind {
+                #[serde(rename = "type")]
+                kind: Option<String>,
+            }
+            let kind = serde_json::from_str::<Kind>(&text).ok().and_then(|k| k.kind);
+            self.events.push_back(MemberEvent::Error {
+                code: ErrorCode::Internal,
+                message: "not connected; the message was not sent".into(),
+                about: kind,
+            });
+        }
+    }
+
     /// Sends a y-sync frame. While not joined it is dropped: the replica's sync after the next
     /// join carries its edits, so nothing is lost.
     pub fn send_doc(&mut self, bytes: Vec<u8>) {

@@ -1,0 +1,480 @@
+//! The calls the phone page makes, as JSON: `{"op": "...", "args": {...}}` in, `{"ok": value}` or
+//! `{"err": "why"}` out. Pure (no IO), so every call is tested natively; `abi.rs` only moves the
+//! bytes. Each op parses its arguments straight into its own type (no dynamic JSON values: that
+//! keeps the wasm small). Times are the page's local clock in µs (`performance.now() * 1000`,
+//! made wrong on purpose in tests) and host µs, as in the native member.
+//!
+//! Ops:
+//! - `member.new`, `.connected`, `.connect_failed`, `.text`, `.heard`, `.closed`, `.timeout`,
+//!   `.send`, `.leave`, `.set_output`, `.poll`, `.to_host`, `.to_local`, `.status`, `.mirror`,
+//!   `.free`: the sans-IO member ([`bandsync_core::member`]).
+//! - `link.parse`, `link.build`: join links.
+//! - `grid.clicks`, `cursor.new`, `cursor.take`, `cursor.rewind`, `cursor.free`: the click grid;
+//!   `transport.at`: where the transport stands at a host time.
+//! - `filter.new`, `.push`, `.fit`, `.reset`, `.free`: the device-clock filter.
+//! - `engine.new`, `.command`, `.stats`, `.free`: the worklet's click engine (rendering itself is
+//!   the `bs_engine_render` export, without JSON).
+//! - `meter.parse`, `meter.format`, `tempo.check`, `chat.export`, `protocol.info`.
+
+use crate::engine::{EngineCommand, PageEngine};
+use crate::registry::{self, Registry};
+use bandsync_audio::sounds::ClickSound;
+use bandsync_core::clicks::{Click, ClickCursor, clicks_between};
+use bandsync_core::member::{JoinTarget, Member, MemberConfig, MemberEvent, Transmit};
+use bandsync_core::protocol::{ChatMessage, OutputReport, Secret};
+use bandsync_core::timeline::Segment;
+use bandsync_core::{Beats, Meter, Micros, Tempo, Transport};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+type Res = Result<String, String>;
+
+/// A request: the op, and its arguments as raw JSON (parsed once, into the op's own type).
+#[derive(Deserialize)]
+struct Request<'a> {
+    op: &'a str,
+    #[serde(borrow, default)]
+    args: Option<&'a RawValue>,
+}
+
+/// Handles one request and returns the answer, both JSON text.
+#[must_use]
+pub fn call(req: &str) -> String {
+    let out = match serde_json::from_str::<Request<'_>>(req) {
+        Ok(r) => {
+            let args = r.args.map_or("null", RawValue::get);
+            registry::with(|reg| dispatch(reg, r.op, args))
+        }
+        Err(e) => Err(format!("not a request: {e}")),
+    };
+    match out {
+        Ok(v) => format!(r#"{{"ok":{v}}}"#),
+        Err(e) => format!(r#"{{"err":{}}}"#, json(&e)),
+    }
+}
+
+fn parse<'a, T: Deserialize<'a>>(args: &'a str) -> Result<T, String> {
+    serde_json::from_str(args).map_err(|e| format!("bad arguments: {e}"))
+}
+
+fn json<T: Serialize + ?Sized>(t: &T) -> String {
+    serde_json::to_string(t).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn ok<T: Serialize + ?Sized>(t: &T) -> Res {
+    Ok(json(t))
+}
+
+fn done() -> Res {
+    Ok("null".to_owned())
+}
+
+/// A time from JavaScript (µs, possibly fractional).
+fn t(x: f64) -> Micros {
+    Micros(if x.is_finite() { x.round() as i64 } else { 0 })
+}
+
+/// The argument of most ops on an object: its handle.
+#[derive(Deserialize)]
+struct H {
+    h: u32,
+}
+
+/// A time (with the handle, read separately).
+#[derive(Deserialize)]
+struct HNow {
+    now: f64,
+}
+
+fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
+    match op.split_once('.').map_or(op, |(g, _)| g) {
+        "member" => member(r, op, a),
+        "cursor" | "grid" | "transport" => grid(r, op, a),
+        "filter" => filter(r, op, a),
+        "engine" => engine(r, op, a),
+        _ => misc(op, a),
+    }
+}
+
+/// What the page asks for when it makes a member.
+#[derive(Deserialize)]
+struct MemberSpec {
+    link: String,
+    name: String,
+    #[serde(default)]
+    instrument: Option<String>,
+    #[serde(default)]
+    leader: bool,
+    #[serde(default)]
+    pin: Option<String>,
+    seed: u64,
+    /// `None` (the page's default): never give up reconnecting.
+    #[serde(default)]
+    give_up_after_ms: Option<i64>,
+    #[serde(default)]
+    forward: bool,
+    now: f64,
+}
+
+#[derive(Deserialize)]
+struct Text {
+    now: f64,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct Failed {
+    now: f64,
+    reason: String,
+    #[serde(default)]
+    fatal: bool,
+}
+
+#[derive(Deserialize)]
+struct Output {
+    output: Option<OutputReport>,
+}
+
+#[derive(Deserialize)]
+struct At {
+    at: f64,
+}
+
+/// What the connection must do, for the page's driver.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Do<'a> {
+    /// Open a WebSocket to `url` (racing `alternates`); report with `member.connected` or
+    /// `member.connect_failed`.
+    Connect { url: &'a str, alternates: &'a [String] },
+    /// Send a text frame.
+    Text { text: String },
+    /// Send a binary frame.
+    Binary { bytes: Vec<u8> },
+    /// Close the connection (or abandon the one being opened).
+    Close,
+}
+
+/// Everything the member has to say after an input.
+#[derive(Serialize)]
+struct Polled<'a> {
+    transmits: Vec<Do<'a>>,
+    events: Vec<MemberEvent>,
+    /// Local µs at which to call `member.timeout` next.
+    timeout: Option<i64>,
+    ended: bool,
+}
+
+fn member(r: &mut Registry, op: &str, a: &str) -> Res {
+    if op == "member.new" {
+        let spec: MemberSpec = parse(a)?;
+        let target = JoinTarget::parse(&spec.link).map_err(|e| e.to_string())?;
+        let mut cfg = MemberConfig::new(target, spec.name);
+        cfg.instrument = spec.instrument.filter(|i| !i.trim().is_empty());
+        cfg.leader = spec.leader;
+        cfg.pin = spec.pin.filter(|p| !p.trim().is_empty()).map(Secret);
+        cfg.seed = spec.seed;
+        cfg.backoff.give_up_after = spec.give_up_after_ms.map(|ms| Micros(ms.saturating_mul(1000)));
+        cfg.forward_server_messages = spec.forward;
+        return ok(&r.members.insert(Member::new(cfg, t(spec.now))));
+    }
+    let h: H = parse(a)?;
+    if op == "member.free" {
+        r.members.remove(h.h);
+        return done();
+    }
+    let m = r.members.get_mut(h.h).ok_or_else(|| format!("no member {}", h.h))?;
+    match op {
+        "member.connected" => m.handle_connected(t(parse::<HNow>(a)?.now)),
+        "member.connect_failed" => {
+            let f: Failed = parse(a)?;
+            m.handle_connect_failed(t(f.now), &f.reason, f.fatal);
+        }
+        "member.text" => {
+            let x: Text = parse(a)?;
+            m.handle_text(t(x.now), &x.text);
+        }
+        "member.heard" => m.handle_heard(t(parse::<HNow>(a)?.now)),
+        "member.closed" => {
+            let f: Failed = parse(a)?;
+            m.handle_closed(t(f.now), &f.reason);
+        }
+        "member.timeout" => m.handle_timeout(t(parse::<HNow>(a)?.now)),
+        // The page's messages are typed by the generated bindings and checked by the server;
+        // they go out as written.
+        "member.send" => m.send_text(parse::<Text>(a)?.text),
+        "member.leave" => m.leave(),
+        "member.set_output" => m.set_output(parse::<Output>(a)?.output),
+        "member.poll" => return poll(m),
+        "member.to_host" => return ok(&m.clock().to_host_f64(t(parse::<At>(a)?.at))),
+        "member.to_local" => return ok(&m.clock().to_local(t(parse::<At>(a)?.at)).map(|l| l.0)),
+        "member.status" => return ok(&m.clock().status(t(parse::<HNow>(a)?.now))),
+        "member.mirror" => return ok(&m.mirror()),
+        _ => return Err(format!("unknown op {op}")),
+    }
+    done()
+}
+
+fn poll(m: &mut Member) -> Res {
+    let transmits: Vec<Transmit> = std::iter::from_fn(|| m.poll_transmit()).collect();
+    let events: Vec<MemberEvent> = std::iter::from_fn(|| m.poll_event()).collect();
+    let (timeout, ended) = (m.poll_timeout().map(|x| x.0), m.is_ended());
+    let target = &m.config().target;
+    let transmits = transmits
+        .into_iter()
+        .map(|x| match x {
+            Transmit::Connect => Do::Connect { url: &target.ws_url, alternates: &target.alternates },
+            Transmit::Text(text) => Do::Text { text },
+            Transmit::Binary(bytes) => Do::Binary { bytes },
+            Transmit::Close => Do::Close,
+        })
+        .collect();
+    ok(&Polled { transmits, events, timeout, ended })
+}
+
+#[derive(Deserialize)]
+struct Window {
+    #[serde(default)]
+    h: u32,
+    transport: Transport,
+    lo: f64,
+    hi: f64,
+    sub: u8,
+}
+
+#[derive(Deserialize)]
+struct Rewind {
+    h: u32,
+    kept: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct TransportAt {
+    transport: Transport,
+    now: f64,
+}
+
+/// Where the transport stands at a host time: what the beat display shows.
+#[derive(Serialize)]
+struct Place<'a> {
+    playing: bool,
+    position: Beats,
+    /// Bars from the bar origin (negative in a count-in).
+    bar: i64,
+    /// Beat within the bar, from 0.
+    beat: i64,
+    count_in: bool,
+    /// Whole beats of count-in left.
+    count_in_beats_left: i64,
+    tempo: Tempo,
+    meter: &'a Meter,
+    /// The next scheduled change.
+    next: Option<&'a Segment>,
+}
+
+fn grid(r: &mut Registry, op: &str, a: &str) -> Res {
+    match op {
+        "grid.clicks" => {
+            let w: Window = parse(a)?;
+            let mut out: Vec<Click> = Vec::new();
+            clicks_between(&w.transport.segments, t(w.lo), t(w.hi), w.sub, &mut |c| out.push(c));
+            ok(&out)
+        }
+        "cursor.new" => ok(&r.cursors.insert(ClickCursor::new())),
+        "cursor.take" => {
+            let w: Window = parse(a)?;
+            let c = r.cursors.get_mut(w.h).ok_or("no such cursor")?;
+            let mut out: Vec<Click> = Vec::new();
+            c.take(&w.transport.segments, t(w.lo), t(w.hi), w.sub, &mut |c| out.push(c));
+            ok(&out)
+        }
+        "cursor.rewind" => {
+            let x: Rewind = parse(a)?;
+            r.cursors.get_mut(x.h).ok_or("no such cursor")?.rewind(x.kept.map(t));
+            done()
+        }
+        "cursor.free" => {
+            r.cursors.remove(parse::<H>(a)?.h);
+            done()
+        }
+        "transport.at" => {
+            let x: TransportAt = parse(a)?;
+            if !x.transport.is_valid() {
+                return Err("not a valid transport".into());
+            }
+            let now = t(x.now);
+            let seg = x.transport.segment_at(now);
+            let pos = seg.position(now);
+            let from_origin = pos.0 - seg.bar_origin.0;
+            let beats = i64::from(seg.meter.beats.max(1));
+            let count_in = pos < seg.song_start;
+            ok(&Place {
+                playing: seg.playing,
+                position: pos,
+                bar: from_origin.div_euclid(seg.meter.bar_len().0),
+                beat: from_origin.div_euclid(Beats::ONE).rem_euclid(beats),
+                count_in,
+                count_in_beats_left: if count_in {
+                    (seg.song_start.0 - pos.0 + Beats::ONE - 1) / Beats::ONE
+                } else {
+                    0
+                },
+                tempo: seg.timeline.tempo,
+                meter: &seg.meter,
+                next: x.transport.segments.iter().find(|s| s.at > now),
+            })
+        }
+        _ => Err(format!("unknown op {op}")),
+    }
+}
+
+#[derive(Deserialize)]
+struct FilterNew {
+    capacity: usize,
+}
+
+#[derive(Deserialize)]
+struct FilterPush {
+    h: u32,
+    frame: f64,
+    local: f64,
+}
+
+#[derive(Deserialize)]
+struct FilterFit {
+    h: u32,
+    nominal: f64,
+}
+
+/// The fitted line: `local(f) = local + (f - frame) * us_per_frame`.
+#[derive(Serialize)]
+struct Fit {
+    frame: f64,
+    local: f64,
+    us_per_frame: f64,
+    points: usize,
+}
+
+fn filter(r: &mut Registry, op: &str, a: &str) -> Res {
+    match op {
+        "filter.new" => {
+            let x: FilterNew = parse(a)?;
+            ok(&r.filters.insert(bandsync_audio::filter::DeviceClockFilter::new(x.capacity.clamp(2, 16_384))))
+        }
+        "filter.push" => {
+            let x: FilterPush = parse(a)?;
+            r.filters.get_mut(x.h).ok_or("no such filter")?.push(x.frame.max(0.0) as u64, x.local);
+            done()
+        }
+        "filter.fit" => {
+            let x: FilterFit = parse(a)?;
+            let f = r.filters.get_mut(x.h).ok_or("no such filter")?;
+            let fit = f.fit(x.nominal).map(|(frame, local, us_per_frame)| Fit {
+                frame,
+                local,
+                us_per_frame,
+                points: f.len(),
+            });
+            ok(&fit)
+        }
+        "filter.reset" => {
+            r.filters.get_mut(parse::<H>(a)?.h).ok_or("no such filter")?.reset();
+            done()
+        }
+        "filter.free" => {
+            r.filters.remove(parse::<H>(a)?.h);
+            done()
+        }
+        _ => Err(format!("unknown op {op}")),
+    }
+}
+
+#[derive(Deserialize)]
+struct EngineNew {
+    rate: u32,
+    #[serde(default)]
+    sound: ClickSound,
+}
+
+#[derive(Deserialize)]
+struct EngineCmd {
+    h: u32,
+    command: EngineCommand,
+}
+
+fn engine(r: &mut Registry, op: &str, a: &str) -> Res {
+    match op {
+        "engine.new" => {
+            let x: EngineNew = parse(a)?;
+            if !(8_000..=384_000).contains(&x.rate) {
+                return Err(format!("sample rate {}", x.rate));
+            }
+            ok(&r.engines.insert(PageEngine::new(x.rate, x.sound)))
+        }
+        "engine.command" => {
+            let x: EngineCmd = parse(a)?;
+            r.engines.get_mut(x.h).ok_or("no such engine")?.command(x.command);
+            done()
+        }
+        "engine.stats" => ok(&r.engines.get_mut(parse::<H>(a)?.h).ok_or("no such engine")?.stats()),
+        "engine.free" => {
+            r.engines.remove(parse::<H>(a)?.h);
+            done()
+        }
+        _ => Err(format!("unknown op {op}")),
+    }
+}
+
+#[derive(Deserialize)]
+struct Link {
+    link: String,
+}
+
+#[derive(Deserialize)]
+struct Build {
+    target: JoinTarget,
+    secret: String,
+}
+
+#[derive(Deserialize)]
+struct MeterText {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct MeterValue {
+    meter: Meter,
+}
+
+#[derive(Deserialize)]
+struct Bpm {
+    bpm: f64,
+}
+
+#[derive(Deserialize)]
+struct Export {
+    messages: Vec<ChatMessage>,
+    format: String,
+}
+
+fn misc(op: &str, a: &str) -> Res {
+    match op {
+        "link.parse" => ok(&JoinTarget::parse(&parse::<Link>(a)?.link).map_err(|e| e.to_string())?),
+        "link.build" => {
+            let x: Build = parse(a)?;
+            ok(&x.target.link(&Secret(x.secret)))
+        }
+        "meter.parse" => ok(&parse::<MeterText>(a)?.text.parse::<Meter>().map_err(|e| e.to_string())?),
+        "meter.format" => ok(&parse::<MeterValue>(a)?.meter.to_string()),
+        "tempo.check" => ok(&Tempo::from_bpm(parse::<Bpm>(a)?.bpm).map_err(|e| e.to_string())?),
+        "chat.export" => {
+            let x: Export = parse(a)?;
+            ok(&bandsync_core::chat::export(&x.messages, &x.format)?)
+        }
+        "protocol.info" => Ok(format!(r#"{{"version":{}}}"#, bandsync_core::PROTOCOL_VERSION)),
+        _ => Err(format!("unknown op {op}")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

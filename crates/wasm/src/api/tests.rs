@@ -1,0 +1,120 @@
+//! The page's calls, natively: a member joins through `member.*` with a scripted server, the grid
+//! and cursor hand out clicks, the engine renders them at the exact frame, bad requests are
+//! answered with an error rather than a trap.
+
+use super::call;
+use serde_json::{Value, json};
+
+fn ok(op: &str, args: Value) -> Value {
+    let a = call(&json!({"op": op, "args": args}).to_string());
+    let v: Value = serde_json::from_str(&a).unwrap();
+    assert!(v.get("err").is_none(), "{op}: {a}");
+    v["ok"].clone()
+}
+
+fn err(op: &str, args: Value) -> String {
+    let a = call(&json!({"op": op, "args": args}).to_string());
+    let v: Value = serde_json::from_str(&a).unwrap();
+    v["err"].as_str().unwrap_or_else(|| panic!("{op} should fail: {a}")).to_owned()
+}
+
+fn transport_120() -> Value {
+    json!({"segments": [{"at": 0, "playing": true, "timeline": {"tempo": 120000, "beat_origin": 0, "time_origin": 0},
+        "meter": {"beats": 4, "unit": 4, "groups": [4]}, "bar_origin": 0, "song_start": 0}]})
+}
+
+#[test]
+fn a_member_connects_joins_and_its_mirror_follows_the_server() {
+    let spec = json!({"link": "http://127.0.0.1:7878/s/abc#k=s3cret", "name": "Ana", "seed": 3, "now": 1000.0});
+    let h = ok("member.new", spec);
+    let p = ok("member.poll", json!({"h": h}));
+    assert_eq!(p["transmits"][0], json!({"kind": "connect", "url": "ws://127.0.0.1:7878/ws", "alternates": []}));
+    ok("member.connected", json!({"h": h, "now": 2000.0}));
+    let p = ok("member.poll", json!({"h": h}));
+    let join: Value = serde_json::from_str(p["transmits"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (join["type"].as_str(), join["secret"].as_str(), join["v"].as_u64()),
+        (Some("join"), Some("s3cret"), Some(2))
+    );
+    assert!(p["timeout"].as_i64().is_some());
+    let welcome = json!({"type": "welcome", "v": 2, "you": 1, "resume": "tok", "resumed": false, "epoch": 9,
+        "snapshot": {"session": "abc", "name": "Gig", "song": null, "participants": [], "leader": null,
+            "transport": transport_120(), "stats": {"members": 1, "online": 1, "leader": null}, "now": 5}});
+    ok("member.text", json!({"h": h, "now": 3000.0, "text": welcome.to_string()}));
+    let p = ok("member.poll", json!({"h": h}));
+    let kinds: Vec<&str> = p["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["joined", "participants", "transport"]);
+    assert_eq!(ok("member.mirror", json!({"h": h}))["name"], "Gig");
+    // A message the page writes goes out as written once joined.
+    ok("member.send", json!({"h": h, "now": 3100.0, "text": r#"{"type":"tempo","tempo":96000}"#}));
+    let p = ok("member.poll", json!({"h": h}));
+    assert_eq!(p["transmits"][0]["text"], r#"{"type":"tempo","tempo":96000}"#);
+    ok("member.leave", json!({"h": h}));
+    let p = ok("member.poll", json!({"h": h}));
+    assert_eq!(p["ended"], true);
+    ok("member.free", json!({"h": h}));
+    assert!(err("member.poll", json!({"h": h})).contains("no member"));
+}
+
+#[test]
+fn the_grid_and_a_cursor_hand_out_the_same_clicks() {
+    let whole = ok("grid.clicks", json!({"transport": transport_120(), "lo": 0.0, "hi": 2_000_000.0, "sub": 1}));
+    let hosts: Vec<i64> = whole.as_array().unwrap().iter().map(|c| c["host"].as_i64().unwrap()).collect();
+    assert_eq!(hosts, [0, 500_000, 1_000_000, 1_500_000]);
+    let c = ok("cursor.new", json!({}));
+    let a = ok("cursor.take", json!({"h": c, "transport": transport_120(), "lo": 0.0, "hi": 1_200_000.0, "sub": 1}));
+    let b =
+        ok("cursor.take", json!({"h": c, "transport": transport_120(), "lo": 900_000.0, "hi": 2_000_000.0, "sub": 1}));
+    assert_eq!(a.as_array().unwrap().len() + b.as_array().unwrap().len(), 4);
+    let at = ok("transport.at", json!({"transport": transport_120(), "now": 1_750_000.0}));
+    assert_eq!((at["bar"].as_i64(), at["beat"].as_i64(), at["playing"].as_bool()), (Some(0), Some(3), Some(true)));
+}
+
+#[test]
+fn the_engine_renders_a_click_at_its_exact_frame() {
+    let e = ok("engine.new", json!({"rate": 48000, "sound": "classic"}));
+    // Frame 0 is heard at host 1 s; one frame is 1e6/48000 µs.
+    let map = json!({"frame_ref": 0, "host_at_ref": 1_000_000.0, "us_per_frame": 1e6 / 48000.0});
+    ok("engine.command", json!({"h": e, "command": {"kind": "map", "map": map}}));
+    ok("engine.command", json!({"h": e, "command": {"kind": "schedule", "transport": transport_120()}}));
+    // Clicks at host 1.0, 1.5 and 2.0 s are frames 0, 24 000 and 48 000: each starts at full
+    // level on its first frame, after silence.
+    let mut onsets = Vec::new();
+    let mut quiet = 1_000;
+    crate::registry::with(|r| {
+        let eng = r.engines.get_mut(e.as_u64().unwrap() as u32).unwrap();
+        for q in 0..400u64 {
+            let buf = eng.render(128, q * 128).to_vec();
+            for (i, pair) in buf.chunks(2).enumerate() {
+                if pair[0].abs() > 0.1 && quiet >= 1_000 {
+                    onsets.push(q * 128 + i as u64);
+                }
+                quiet = if pair[0].abs() < 1e-4 { quiet + 1 } else { 0 };
+            }
+        }
+    });
+    assert_eq!(onsets, [0, 24_000, 48_000]);
+    let stats = ok("engine.stats", json!({"h": e}));
+    assert!(stats["clicks"].as_u64().unwrap() >= 1 && stats["late"] == 0, "{stats}");
+}
+
+#[test]
+fn links_meters_tempos_and_exports_come_from_the_core() {
+    let t = ok("link.parse", json!({"link": "https://band.example:443/s/x#k=abc"}));
+    assert_eq!(t["ws_url"], "wss://band.example/ws");
+    assert_eq!(ok("link.build", json!({"target": t, "secret": "new"})), "https://band.example/s/x#k=new");
+    assert!(err("link.parse", json!({"link": "ftp://x/s/a"})).contains("scheme"));
+    assert_eq!(ok("meter.parse", json!({"text": "7/8 3+2+2"}))["groups"], json!([3, 2, 2]));
+    assert_eq!(ok("meter.format", json!({"meter": {"beats": 7, "unit": 8, "groups": [2, 2, 3]}})), "7/8 2+2+3");
+    assert_eq!(ok("tempo.check", json!({"bpm": 96.5})), 96_500);
+    assert!(err("tempo.check", json!({"bpm": 5})).contains("tempo"));
+    assert_eq!(ok("protocol.info", json!(null))["version"], bandsync_core::PROTOCOL_VERSION);
+}
+
+#[test]
+fn bad_requests_get_errors_not_traps() {
+    assert!(call("not json").contains("\"err\""));
+    assert!(err("nope.nothing", json!({})).contains("unknown op"));
+    assert!(err("member.new", json!({"spec": {"name": "x"}})).contains("bad arguments"));
+    assert!(err("engine.new", json!({"rate": 1})).contains("sample rate"));
+}

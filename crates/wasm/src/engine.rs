@@ -1,0 +1,134 @@
+//! The click engine for the phone page's AudioWorklet: the same [`Engine`] cpal drives natively,
+//! rendering the clicks of the shared timeline at the exact frame of the AudioContext's own
+//! counter. The page's main thread fits the map from context frames to host time and sends it, and
+//! the schedule, as commands; the worklet asks for each render quantum without any JSON.
+//!
+//! Rendering one continuous stream (silence included) also keeps WebKitGTK's audio sink from
+//! dropping the silent buffers between clicks, which cut clicks short or lost them.
+
+use bandsync_audio::engine::{Command, Ear, Engine, FrameMap, Levels};
+use bandsync_audio::schedule::FixedSchedule;
+use bandsync_audio::sounds::{ClickSound, Sounds};
+use bandsync_core::Transport;
+use serde::{Deserialize, Serialize};
+
+/// A change for the page's engine, as the main thread sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineCommand {
+    /// A new map from context frames to host time.
+    Map {
+        /// The map.
+        map: FrameMap,
+    },
+    /// A new transport schedule.
+    Schedule {
+        /// The schedule.
+        transport: Transport,
+    },
+    /// New levels.
+    Levels {
+        /// The levels.
+        levels: Levels,
+    },
+    /// Which ear gets the click.
+    Ear {
+        /// The ear.
+        ear: Ear,
+    },
+    /// Clicks per beat, 1 to 8.
+    Subdivision {
+        /// How many.
+        n: u8,
+    },
+    /// Another built-in click set.
+    Sound {
+        /// Which.
+        sound: ClickSound,
+    },
+}
+
+/// What the engine has played, for the sync report the band sees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct EngineStats {
+    /// Clicks started since the engine was made.
+    pub clicks: u32,
+    /// Clicks that started more than a millisecond after their frame (they fell in a gap).
+    pub late: u32,
+    /// Host time of the last click started.
+    pub last_click_us: Option<i64>,
+    /// The last frame rendered.
+    pub frames: u64,
+}
+
+/// The engine, its output buffer and its counters.
+#[derive(Debug)]
+pub struct PageEngine {
+    engine: Engine,
+    rate: u32,
+    map: Option<FrameMap>,
+    /// Interleaved stereo, grown once to the largest quantum asked for.
+    buf: Vec<f32>,
+    stats: EngineStats,
+}
+
+/// Two channels: the worklet copies them to its outputs (left, right).
+pub const CHANNELS: usize = 2;
+
+impl PageEngine {
+    /// An engine at the context's sample rate, with `sound` as its clicks.
+    #[must_use]
+    pub fn new(rate: u32, sound: ClickSound) -> Self {
+        let mut engine = Engine::new(rate);
+        engine.replace_sounds(Sounds::set(sound, rate));
+        PageEngine { engine, rate, map: None, buf: Vec::new(), stats: EngineStats::default() }
+    }
+
+    /// Applies a command from the main thread.
+    pub fn command(&mut self, c: EngineCommand) {
+        match c {
+            EngineCommand::Map { map } => {
+                self.map = Some(map);
+                self.engine.apply(Command::Map(map));
+            }
+            EngineCommand::Schedule { transport } => {
+                self.engine.apply(Command::Schedule(FixedSchedule::from(&transport)))
+            }
+            EngineCommand::Levels { levels } => self.engine.apply(Command::Levels(levels)),
+            EngineCommand::Ear { ear } => self.engine.apply(Command::Ear(ear)),
+            EngineCommand::Subdivision { n } => self.engine.apply(Command::Subdivision(n)),
+            EngineCommand::Sound { sound } => {
+                let _ = self.engine.replace_sounds(Sounds::set(sound, self.rate));
+            }
+        }
+    }
+
+    /// Renders `frames` frames starting at context frame `first` into the interleaved stereo
+    /// buffer and returns it.
+    pub fn render(&mut self, frames: usize, first: u64) -> &[f32] {
+        let n = frames * CHANNELS;
+        if self.buf.len() < n {
+            self.buf.resize(n, 0.0);
+        }
+        let (map, stats) = (self.map, &mut self.stats);
+        self.engine.process(&mut self.buf[..n], CHANNELS, first, |p| {
+            stats.clicks += 1;
+            stats.last_click_us = Some(p.click.host.0);
+            if let Some(m) = map {
+                // More than a millisecond after the click's exact frame: it fell in a gap.
+                let exact = m.frame(p.click.host.0 as f64);
+                if (p.frame as f64 - exact) * m.us_per_frame > 1_000.0 {
+                    stats.late += 1;
+                }
+            }
+        });
+        stats.frames = first + frames as u64;
+        &self.buf[..n]
+    }
+
+    /// What it has played.
+    #[must_use]
+    pub fn stats(&self) -> EngineStats {
+        self.stats
+    }
+}

@@ -1,0 +1,61 @@
+//! Objects the page holds by handle: members, click cursors, device-clock filters, engines. Wasm
+//! runs one thread per instance (the page's, or the AudioWorklet's), so a thread-local registry is
+//! the whole of the state.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// Handles of one kind of object.
+#[derive(Debug)]
+pub struct Slab<T> {
+    next: u32,
+    items: BTreeMap<u32, T>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { next: 1, items: BTreeMap::new() }
+    }
+}
+
+impl<T> Slab<T> {
+    /// Stores `t` and returns its handle (never 0).
+    pub fn insert(&mut self, t: T) -> u32 {
+        let h = self.next;
+        self.next = self.next.wrapping_add(1).max(1);
+        self.items.insert(h, t);
+        h
+    }
+
+    /// The object behind `h`.
+    pub fn get_mut(&mut self, h: u32) -> Option<&mut T> {
+        self.items.get_mut(&h)
+    }
+
+    /// Drops the object behind `h`.
+    pub fn remove(&mut self, h: u32) -> Option<T> {
+        self.items.remove(&h)
+    }
+}
+
+/// Everything the page holds.
+#[derive(Debug, Default)]
+pub struct Registry {
+    /// Members.
+    pub members: Slab<bandsync_core::member::Member>,
+    /// Cursors over the click grid (the visual beat).
+    pub cursors: Slab<bandsync_core::clicks::ClickCursor>,
+    /// Device-clock filters (the page's audio output against its clock).
+    pub filters: Slab<bandsync_audio::filter::DeviceClockFilter>,
+    /// Click engines (the AudioWorklet's).
+    pub engines: Slab<crate::engine::PageEngine>,
+}
+
+thread_local! {
+    static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
+}
+
+/// Runs `f` with the registry.
+pub fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
+    REGISTRY.with(|r| f(&mut r.borrow_mut()))
+}
