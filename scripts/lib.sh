@@ -76,9 +76,21 @@ need_node() {
   fi
 }
 
-# Installs the UI's and the node tests' packages exactly as locked, and builds the UI into ui/dist.
+# The Rust core for the phone page (crates/wasm), into ui/src/wasm/bandsync.wasm: the UI imports it.
+build_wasm() {
+  if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+  fi
+  say "the core for the page: crates/wasm to wasm32"
+  cargo build --locked -p bandsync-wasm --target wasm32-unknown-unknown --profile wasm
+  cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/bandsync_wasm.wasm" "$ROOT/ui/src/wasm/bandsync.wasm"
+}
+
+# Installs the UI's and the node tests' packages exactly as locked, and builds the UI into ui/dist
+# (the core's wasm first).
 build_ui() {
   need_node
+  build_wasm
   say "web UI: npm ci and build"
   npm ci --prefix "$ROOT/ui" --no-audit --no-fund --loglevel=error
   npm ci --prefix "$ROOT/tests/node" --no-audit --no-fund --loglevel=error

@@ -34,5 +34,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',
+    // The Rust core, as the page loads it: the tests run the real thing, not a copy.
+    setupFiles: ['src/wasm/setup-tests.ts'],
   },
 });

@@ -94,14 +94,16 @@ fn chromium(l: &Launch) -> Browser {
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--lang=en-US", format!("--window-size={w},{h}"),
-            // The click plays without a tap in tests; a person taps "sound on".
+            // The click plays without a tap in tests; a person taps "sound on". A page in the
+            // background keeps its timers, as a phone's browser in front does.
             "--autoplay-policy=no-user-gesture-required",
+            "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+            "--disable-backgrounding-occluded-windows",
             format!("--user-data-dir={}", profile.display()),
         ],
     });
     if l.phone {
-        // Chromium's own user agent: with an Android one, CodeMirror waits for the DOM changes an
-        // Android keyboard makes around Enter, which WebDriver's key events do not make.
+        // A phone's screen and touch, with Chromium's own user agent.
         opts["mobileEmulation"] =
             json!({"deviceMetrics": {"width": w, "height": h, "pixelRatio": 2.0, "touch": true, "mobile": true}});
     }
@@ -122,19 +124,26 @@ fn webkit(l: &Launch) -> Browser {
         l.env.iter().any(|(k, _)| k == "DISPLAY") || std::env::var_os("DISPLAY").is_some(),
         "WebKit needs an X display: start one with bandsync_e2e::xvfb::Xvfb and pass DISPLAY in Launch::env"
     );
-    let driver = Driver::start_env(&driver_bin, |port| vec![format!("--port={port}")], &l.env)
+    let mut env = l.env.clone();
+    env.push(("WEBKIT_DISABLE_COMPOSITING_MODE".into(), "1".into()));
+    env.push(("NO_AT_BRIDGE".into(), "1".into()));
+    let driver = Driver::start_env(&driver_bin, |port| vec![format!("--port={port}")], &env)
         .unwrap_or_else(|e| panic!("WebKitWebDriver does not start: {e}"));
     let (w, h) = l.size;
     let caps: Value = json!({
         "browserName": "MiniBrowser",
         "webkitgtk:browserOptions": {
             "binary": mini,
-            "args": ["--automation", format!("--geometry={w}x{h}")],
+            "args": [
+                "--automation",
+                "--autoplay-policy=allow", "--media-playback-requires-user-gesture=false", "--enable-webaudio=true",
+            ],
         },
         "timeouts": {"implicit": 0, "pageLoad": 30_000, "script": 10_000},
     });
     let s = Session::new(&driver, caps)
         .unwrap_or_else(|e| panic!("no WebKit session: {e}\n--- WebKitWebDriver ---\n{}", driver.log_text()));
+    let _ = s.set_window_rect(None, Some((w, h)));
     let mut page = Page::new(s, l.shots.clone(), &l.label);
     let log = driver.log_path().to_owned();
     page.log = Some(Box::new(move || std::fs::read_to_string(&log).unwrap_or_default()));

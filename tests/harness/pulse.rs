@@ -268,23 +268,37 @@ pub fn onsets(x: &[f32]) -> Vec<usize> {
     onsets_exact(x).into_iter().map(|t| t.floor() as usize).collect()
 }
 
-/// Where each click starts, in fractional samples: the first sample above `0.05` after at least
-/// 5 ms of near-silence, refined by interpolating where the rising edge crosses the threshold.
-/// Every player's click has the same shape, so the refinement is the same for all of them, and
-/// whole-sample quantisation (0.02 ms at 48 kHz) does not enter a comparison.
+/// Where each click starts, in fractional samples: the first sample above `0.05` within 1 ms of
+/// the end of at least 5 ms of near-silence (a click resampled from 44.1 kHz rings a little before
+/// it rises), at least 5 ms after the previous onset, refined by interpolating where the rising
+/// edge crosses the threshold. Every player's click has the same shape, so the refinement is the
+/// same for all of them, and whole-sample quantisation (0.02 ms at 48 kHz) does not enter a
+/// comparison.
 #[must_use]
 pub fn onsets_exact(x: &[f32]) -> Vec<f64> {
     const THRESHOLD: f32 = 0.05;
-    let quiet = RATE as usize / 200;
-    let mut out = Vec::new();
-    let mut silent_run = quiet;
+    const QUIET: f32 = 0.01;
+    let ms = RATE as usize / 1000;
+    let mut out: Vec<f64> = Vec::new();
+    let mut quiet_run = 5 * ms;
+    let mut quiet_end: Option<usize> = Some(0);
     for (i, &s) in x.iter().enumerate() {
-        if s.abs() > THRESHOLD && silent_run >= quiet {
-            let prev = if i > 0 { x[i - 1].abs() } else { 0.0 };
-            let frac = f64::from((THRESHOLD - prev) / (s.abs() - prev)).clamp(0.0, 1.0);
-            out.push(i as f64 - 1.0 + frac);
+        let a = s.abs();
+        if a < QUIET {
+            quiet_run += 1;
+            continue;
         }
-        silent_run = if s.abs() < 0.01 { silent_run + 1 } else { 0 };
+        if quiet_run >= 5 * ms {
+            quiet_end = Some(i);
+        }
+        quiet_run = 0;
+        let fresh = out.last().is_none_or(|&o| i as f64 - o > 5.0 * ms as f64);
+        if a > THRESHOLD && fresh && quiet_end.is_some_and(|j| i - j <= ms) {
+            let prev = if i > 0 { x[i - 1].abs() } else { 0.0 };
+            let frac = f64::from((THRESHOLD - prev) / (a - prev)).clamp(0.0, 1.0);
+            out.push(i as f64 - 1.0 + frac);
+            quiet_end = None;
+        }
     }
     out
 }

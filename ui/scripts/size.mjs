@@ -1,5 +1,6 @@
 // Prints the gzip size of every JS and CSS file of the build and their total; fails above the
-// budget (250 000 bytes, CodeMirror, Yjs and y-codemirror included). Run after `npm run build`.
+// budget (250 000 bytes: the Rust core as wasm, Yjs and everything else included). Run after
+// `npm run build`.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -16,7 +17,7 @@ function files(dir) {
 
 let list;
 try {
-  list = files(dist).filter((f) => /\.(m?js|css)$/.test(f));
+  list = files(dist).filter((f) => /\.(m?js|css|wasm)$/.test(f));
 } catch {
   console.error('no ui/dist: run `npm run build` first');
   process.exit(1);

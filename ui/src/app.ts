@@ -9,12 +9,12 @@ import type {
   ConnectionState,
   DiscoveredSession,
   HostInfo,
+  JoinTarget,
   ServerMsg,
 } from './bindings';
 import { ClickPlayer } from './audio/player';
-import { buildJoinLink, parseJoinLink, targetFromLocation, type JoinTarget } from './core/link';
-import { apply, chatRequested, clearSearch, fromWelcome, isLeader, type SessionState } from './core/session';
-import { isValidTransport, latest, ONE_BEAT } from './core/timeline';
+import { apply, chatRequested, clearSearch, isLeader, type SessionState } from './core/session';
+import { buildLink, coreInfo, parseLink, SessionMirror } from './wasm/api';
 import { DocSync } from './doc/docsync';
 import { readSetlist, type Song } from './doc/setlist';
 import type { Backend, JoinRequest, UiEvent } from './net/backend';
@@ -77,6 +77,13 @@ const REFUSAL_CODE = /\b(auth_required|bad_secret|too_many_attempts|unknown_sess
 
 let toastId = 0;
 
+/** What plays the click here, as the band sees it: `web-audio` and the browser's engine. */
+function engineName(): string {
+  const ua = navigator.userAgent;
+  const engine = /Firefox\//.test(ua) ? 'Gecko' : /Chrom(e|ium)\//.test(ua) ? 'Chromium' : /AppleWebKit\//.test(ua) ? 'WebKit' : 'browser';
+  return `web-audio ${engine}`;
+}
+
 export class App {
   readonly store: Store<AppState>;
   backend: Backend | null = null;
@@ -87,6 +94,8 @@ export class App {
   private unsubs: (() => void)[] = [];
   private wakeLock: { release(): Promise<void> } | null = null;
   private lastJoin: JoinRequest | null = null;
+  /** The one view of the session: the Rust mirror, fed with every server message. */
+  private mirror: SessionMirror | null = null;
   /** The last error answering a join, for the refusal that follows it. */
   private joinError: { code: string; message: string } | null = null;
   private discovering = false;
@@ -181,7 +190,12 @@ export class App {
   /** What the page was opened with: a join link from the host (browser only). */
   initialTarget(): JoinTarget | null {
     if (this.state.runtime === 'tauri') return null;
-    return targetFromLocation(window.location);
+    if (!/^\/s\/[^/]+\/?$/.test(window.location.pathname)) return null;
+    try {
+      return parseLink(window.location.href);
+    } catch {
+      return null;
+    }
   }
 
   startDiscovery(): void {
@@ -222,7 +236,7 @@ export class App {
       const host = await tauri.hostSession(name.trim() || `${s.name}'s session`, s.name.trim(), s.instrument.trim() || null);
       let target: JoinTarget | null = null;
       try {
-        target = parseJoinLink(host.link);
+        target = parseLink(host.link);
       } catch {
         // the link is shown as it is
       }
@@ -248,7 +262,7 @@ export class App {
       this.attach(tauri);
       let parsed: JoinTarget | null = null;
       try {
-        parsed = parseJoinLink(req.target);
+        parsed = parseLink(req.target);
       } catch {
         // HOST:PORT: the app finds the session itself
       }
@@ -265,7 +279,7 @@ export class App {
     }
     let t: JoinTarget;
     try {
-      t = parseJoinLink(req.target);
+      t = parseLink(req.target);
     } catch (e) {
       this.store.set({ homeError: (e as Error).message });
       return;
@@ -273,7 +287,7 @@ export class App {
     // A browser page can only open a WebSocket to the host it came from (the host checks the
     // Origin). In development the Vite proxy stands in for the host.
     if (import.meta.env.DEV) {
-      t = { ...t, wsUrl: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, origin: location.origin };
+      t = { ...t, ws_url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, origin: location.origin };
     } else if (t.origin !== location.origin) {
       location.assign(req.target.includes('://') ? req.target : `http://${req.target}`);
       return;
@@ -342,11 +356,17 @@ export class App {
     void this.player?.disable();
     this.player = null;
     this.backend = null;
+    this.mirror?.free();
+    this.mirror = null;
   }
 
   private createPlayer(b: BrowserBackend): void {
-    const player = new ClickPlayer({ hostNow: () => b.hostNow(), hostToPerf: (h) => b.hostToPerf(h) }, this.state.settings);
+    const player = new ClickPlayer({ hostNow: () => b.hostNow(), perfToHost: (p) => b.perfToHost(p) }, this.state.settings);
     this.player = player;
+    player.onResync = (awayMs, missed) => {
+      const away = awayMs >= 1000 ? `${(awayMs / 1000).toFixed(0)} s` : `${Math.round(awayMs)} ms`;
+      this.toast(`Back on the beat after ${away} away${missed ? ` (${missed} click${missed === 1 ? '' : 's'} missed)` : ''}.`, 'info');
+    };
     this.unsubs.push(player.onStateChange(() => this.store.set({ soundRunning: player.running })));
   }
 
@@ -381,6 +401,8 @@ export class App {
       case 'clock': {
         const prev = this.state.clock;
         this.store.set({ clock: ev.clock });
+        // The band sees this device's output with its sync quality (the member sends it along).
+        if (this.backend instanceof BrowserBackend) this.backend.setOutput(this.player?.report(engineName()) ?? null);
         // The first sync steps the estimate: what was scheduled on the old one is off.
         if (prev && !prev.synced && ev.clock.synced) this.player?.clockStepped();
         break;
@@ -431,17 +453,18 @@ export class App {
   private onServer(msg: ServerMsg): void {
     const s = this.state.session;
     if (msg.type === 'welcome') {
-      if (!isValidTransport(msg.snapshot.transport)) {
+      this.mirror ??= new SessionMirror();
+      const next = apply(s, msg, this.mirror);
+      if (!next || next === s) {
         this.toast('The host sent a schedule no session could make; it was ignored.');
         return;
       }
-      const next = fromWelcome(msg.you, msg.epoch, msg.snapshot, s);
       const firstSong = next.song;
       if (!this.state.target && this.lastJoin) {
         // Joined by address (HOST:PORT): now the session id is known, so is the link.
         try {
           const hp = this.lastJoin.target.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
-          this.store.set({ target: parseJoinLink(`http://${hp}/s/${msg.snapshot.session}`) });
+          this.store.set({ target: parseLink(`http://${hp}/s/${msg.snapshot.session}`) });
         } catch {
           // not an address either; the invite panel then waits for the host's link
         }
@@ -457,10 +480,10 @@ export class App {
       void this.send({ type: 'activity_history', limit: 50 }, true);
       const t = this.state.target;
       if (t && this.state.runtime === 'browser') {
-        const link = t.secret ? buildJoinLink(t.wsUrl, t.session, t.secret) : `${t.origin}/s/${t.session}`;
+        const link = t.secret ? buildLink(t, t.secret) : `${t.origin}/s/${t.session}`;
         this.remember(link, msg.snapshot.name, msg.snapshot.session);
       } else if (t && t.secret) {
-        this.remember(buildJoinLink(t.wsUrl, t.session, t.secret), msg.snapshot.name, msg.snapshot.session);
+        this.remember(buildLink(t, t.secret), msg.snapshot.name, msg.snapshot.session);
       }
       return;
     }
@@ -469,16 +492,16 @@ export class App {
       if (msg.about === 'join') this.joinError = { code: msg.code, message: msg.message };
       if ((msg.code === 'unknown_type' || msg.code === 'unsupported') && msg.about && BACKGROUND.has(msg.about)) {
         this.store.set((st) => ({ unsupported: new Set([...st.unsupported, msg.about!]) }));
-        if (s) this.store.set({ session: apply(s, msg) });
+        if (s && this.mirror) this.store.set({ session: apply(s, msg, this.mirror) });
         return;
       }
       if (!(msg.about === 'join' && !s)) this.toast(`${msg.message}${about} [${msg.code}]`);
-      if (s) this.store.set({ session: apply(s, msg) });
+      if (s && this.mirror) this.store.set({ session: apply(s, msg, this.mirror) });
       return;
     }
-    if (!s) return;
-    const next = apply(s, msg);
-    if (next === s) {
+    if (!s || !this.mirror) return;
+    const next = apply(s, msg, this.mirror);
+    if (!next || next === s) {
       if (msg.type === 'transport') this.toast('The host sent a schedule no session could make; it was ignored.');
       return;
     }
@@ -522,7 +545,7 @@ export class App {
     void this.send(msg, true).then((ok) => {
       const cur = this.state.session;
       if (!ok && cur) {
-        this.store.set({ session: apply(cur, { type: 'error', code: 'internal', message: 'not sent', about: 'chat_history' }) });
+        if (this.mirror) this.store.set({ session: apply(cur, { type: 'error', code: 'internal', message: 'not sent', about: 'chat_history' }, this.mirror) });
       }
     });
   }
@@ -574,8 +597,8 @@ export class App {
   seekBar(bar: number): void {
     const s = this.state.session;
     if (!s) return;
-    const m = latest(s.transport).meter;
-    const position = Math.max(0, Math.round(bar) - 1) * m.beats * ONE_BEAT;
+    const m = s.transport.segments[s.transport.segments.length - 1].meter;
+    const position = Math.max(0, Math.round(bar) - 1) * m.beats * coreInfo().one_beat;
     void this.send({ type: 'seek', position });
   }
 
@@ -589,7 +612,7 @@ export class App {
     }
     const t = this.state.target;
     if (!s?.credentials || !t) return null;
-    return buildJoinLink(t.wsUrl, s.session, s.credentials.secret);
+    return buildLink({ ...t, session: s.session }, s.credentials.secret);
   }
 
   async leave(): Promise<void> {

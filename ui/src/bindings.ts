@@ -717,7 +717,7 @@ data: Array<number>, } | { "kind": "clock",
 /**
  * The estimate.
  */
-clock: ClockStatus, } | { "kind": "connection", 
+clock: ClockReading, } | { "kind": "connection", 
 /**
  * The new state.
  */
@@ -784,12 +784,41 @@ mdns_error: string | null, };
 /**
  * The shared-clock estimate: the core estimator's status, plus host time now.
  */
-export type ClockStatus = { 
+export type ClockReading = { 
 /**
  * Host time when this status was taken, through the estimate: lets the UI map host times
  * (`BeatEvent.at_host_us`) onto its own clock. `null` before the first sample.
  */
 host_now_us: Micros | null, 
+/**
+ * Host minus local, µs, as applied now (after slewing).
+ */
+offset_us: number, 
+/**
+ * Host rate relative to local, ppm.
+ */
+skew_ppm: number, 
+/**
+ * The smallest recent round trip, µs.
+ */
+rtt_us: number, 
+/**
+ * Estimated bound on the error of host time read through this estimator, µs.
+ */
+error_us: number, 
+/**
+ * Whether the error is within [`ClockConfig::synced_error`].
+ */
+synced: boolean, 
+/**
+ * Samples in the window.
+ */
+samples: number, };
+
+/**
+ * What the estimator knows, for display and for the participant view.
+ */
+export type ClockStatus = { 
 /**
  * Host minus local, µs, as applied now (after slewing).
  */
@@ -936,6 +965,433 @@ buffer_frames: number | null, };
  * Which output channels carry the click.
  */
 export type Ear = "left" | "right" | "both";
+
+/**
+ * Loudness of each kind of click, and mute.
+ */
+export type Levels = { 
+/**
+ * The bar's first beat.
+ */
+downbeat: number, 
+/**
+ * The first beat of an accent group.
+ */
+group: number, 
+/**
+ * Other beats.
+ */
+beat: number, 
+/**
+ * Subdivisions between beats.
+ */
+subdivision: number, 
+/**
+ * Master volume.
+ */
+master: number, 
+/**
+ * Silence without stopping the schedule (the visual beat goes on).
+ */
+mute: boolean, };
+
+/**
+ * Maps device frames to host time: `host(f) = host_at_ref + (f - frame_ref) * us_per_frame`.
+ * The cpal layer fits it from the callbacks' playback timestamps and the clock estimate.
+ */
+export type FrameMap = { 
+/**
+ * A frame the map is anchored at.
+ */
+frame_ref: number, 
+/**
+ * Host time (µs) at which `frame_ref` is heard.
+ */
+host_at_ref: number, 
+/**
+ * Host microseconds per device frame (1e6 / sample rate, corrected for clock drift).
+ */
+us_per_frame: number, };
+
+/**
+ * What happened.
+ */
+export type MemberEvent = { "event": "joined", 
+/**
+ * Our participant id.
+ */
+you: number, 
+/**
+ * The session id.
+ */
+session: string, 
+/**
+ * The session name.
+ */
+name: string, 
+/**
+ * Whether the server resumed our earlier participant.
+ */
+resumed: boolean, } | { "event": "participants", 
+/**
+ * Everyone, in join order.
+ */
+participants: Array<Participant>, 
+/**
+ * Counts and leader.
+ */
+stats: RoomStats, } | { "event": "transport", 
+/**
+ * The schedule.
+ */
+transport: Transport, 
+/**
+ * Host time when the server sent it.
+ */
+now: Micros, } | { "event": "error", 
+/**
+ * The stable code.
+ */
+code: ErrorCode, 
+/**
+ * The explanation.
+ */
+message: string, 
+/**
+ * The refused message's type.
+ */
+about: string | null, } | { "event": "disconnected", 
+/**
+ * Why.
+ */
+reason: string, } | { "event": "reconnecting", 
+/**
+ * Which attempt.
+ */
+attempt: number, 
+/**
+ * The wait.
+ */
+delay: Micros, } | { "event": "refused", 
+/**
+ * The stable code.
+ */
+code: ErrorCode, 
+/**
+ * The explanation.
+ */
+message: string, } | { "event": "lost", 
+/**
+ * The last failure.
+ */
+reason: string, } | { "event": "left" } | { "event": "replaced" } | { "event": "clock", 
+/**
+ * The estimate.
+ */
+status: ClockStatus, } | { "event": "doc", 
+/**
+ * The frame.
+ */
+bytes: Array<number>, } | { "event": "server", 
+/**
+ * The message.
+ */
+msg: ServerMsg, } | { "event": "credentials", 
+/**
+ * The session secret.
+ */
+secret: Secret, 
+/**
+ * The PIN, if set.
+ */
+pin: Secret | null, };
+
+/**
+ * A session on a server, read from a join link.
+ */
+export type JoinTarget = { 
+/**
+ * The server's WebSocket endpoint, `ws(s)://HOST[:PORT]/ws`.
+ */
+ws_url: string, 
+/**
+ * The origin a person opens, `http(s)://HOST[:PORT]`.
+ */
+origin: string, 
+/**
+ * The session id.
+ */
+session: string, 
+/**
+ * The session secret from the link's `#k=` fragment; `None` when the join needs a PIN.
+ */
+secret: Secret | null, 
+/**
+ * The host's other addresses (`&a=IP:PORT,...`), as WebSocket URLs, tried alongside.
+ */
+alternates: Array<string>, };
+
+/**
+ * One click to sound.
+ */
+export type Click = { 
+/**
+ * Host time at which it is heard.
+ */
+host: Micros, 
+/**
+ * Its grid position.
+ */
+position: Beats, 
+/**
+ * Bar counted from the segment's bar origin; negative during a count-in from bar 0.
+ */
+bar: number, 
+/**
+ * Beat within the bar, from 0.
+ */
+beat_in_bar: number, 
+/**
+ * A subdivision between beats rather than a beat.
+ */
+subdivision: boolean, 
+/**
+ * Downbeat, group start, or plain beat (subdivisions are always `Beat`).
+ */
+accent: Accent, 
+/**
+ * Before the song start: a count-in click.
+ */
+count_in: boolean, };
+
+/**
+ * The session as one member sees it.
+ */
+export type Mirror = { 
+/**
+ * Who this member is.
+ */
+you: number, 
+/**
+ * The host clock epoch of the last welcome.
+ */
+epoch: number, 
+/**
+ * The session id.
+ */
+session: string, 
+/**
+ * The session name.
+ */
+name: string, 
+/**
+ * Participants in join order.
+ */
+participants: Array<Participant>, 
+/**
+ * The transport schedule.
+ */
+transport: Transport, 
+/**
+ * Member counts and leader.
+ */
+stats: RoomStats, 
+/**
+ * The current setlist song.
+ */
+song: string | null, };
+
+/**
+ * What a server message changed in the mirror, so that a caller can emit matching events.
+ */
+export type Changed = { 
+/**
+ * The participant list or someone's details.
+ */
+participants: boolean, 
+/**
+ * The transport schedule.
+ */
+transport: boolean, 
+/**
+ * The whole state was replaced (welcome or snapshot).
+ */
+snapshot: boolean, 
+/**
+ * The current song.
+ */
+song: boolean, };
+
+/**
+ * Everything the member has to say after an input.
+ */
+export type MemberPoll = { 
+/**
+ * What to do with the connection, in order.
+ */
+transmits: Array<MemberTransmit>, 
+/**
+ * What happened, in order.
+ */
+events: Array<MemberEvent>, 
+/**
+ * Local µs at which to call `member.timeout` next.
+ */
+timeout: number | null, 
+/**
+ * Whether the member has ended (left, refused, lost, replaced).
+ */
+ended: boolean, 
+/**
+ * The resume token to keep across a reload.
+ */
+token: string | null, };
+
+/**
+ * What the connection must do, for the page's driver.
+ */
+export type MemberTransmit = { "kind": "connect", url: string, alternates: Array<string>, } | { "kind": "text", text: string, } | { "kind": "binary", bytes: Array<number>, } | { "kind": "close" };
+
+/**
+ * What a server message changed in a mirror, and the mirror as it is now.
+ */
+export type Mirrored = { 
+/**
+ * What changed.
+ */
+changed: Changed, 
+/**
+ * The mirror, once a welcome came.
+ */
+mirror: Mirror | null, };
+
+/**
+ * Where the transport stands at a host time: what the beat display shows.
+ */
+export type TransportPlace = { 
+/**
+ * Whether the metronome runs.
+ */
+playing: boolean, 
+/**
+ * The position.
+ */
+position: Beats, 
+/**
+ * Bars from the bar origin (negative in a count-in).
+ */
+bar: number, 
+/**
+ * Beat within the bar, from 0.
+ */
+beat: number, 
+/**
+ * Whether this is a count-in.
+ */
+count_in: boolean, 
+/**
+ * Bars of count-in left (1 in the count-in's last bar).
+ */
+count_in_bars_left: number, 
+/**
+ * The tempo.
+ */
+tempo: Tempo, 
+/**
+ * The meter.
+ */
+meter: Meter, 
+/**
+ * The next scheduled change.
+ */
+next: Segment | null, 
+/**
+ * How each beat of the bar is accented.
+ */
+accents: Array<Accent>, 
+/**
+ * Fraction of the current beat elapsed, 0 to 1.
+ */
+beat_phase: number, 
+/**
+ * The segment in effect.
+ */
+segment: Segment, 
+/**
+ * Micro-beats since the song started (negative in a count-in): what auto-scroll follows.
+ */
+since_song_start: number, };
+
+/**
+ * The fitted line: `local(f) = local + (f - frame) * us_per_frame`.
+ */
+export type FilterFit = { 
+/**
+ * A frame on the line.
+ */
+frame: number, 
+/**
+ * Local µs at which it is heard.
+ */
+local: number, 
+/**
+ * Local µs per frame.
+ */
+us_per_frame: number, 
+/**
+ * Points in the fit.
+ */
+points: number, };
+
+/**
+ * What the engine has played, for the sync report the band sees.
+ */
+export type EngineStats = { 
+/**
+ * Clicks started since the engine was made.
+ */
+clicks: number, 
+/**
+ * Clicks that started more than a millisecond after their frame (they fell in a gap).
+ */
+late: number, 
+/**
+ * Host time of the last click started.
+ */
+last_click_us: number | null, 
+/**
+ * The last frame rendered.
+ */
+frames: number, };
+
+/**
+ * A change for the page's engine, as the main thread sends it.
+ */
+export type EngineCommand = { "kind": "map", 
+/**
+ * The map.
+ */
+map: FrameMap, } | { "kind": "schedule", 
+/**
+ * The schedule.
+ */
+transport: Transport, } | { "kind": "unmap" } | { "kind": "levels", 
+/**
+ * The levels.
+ */
+levels: Levels, } | { "kind": "ear", 
+/**
+ * The ear.
+ */
+ear: Ear, } | { "kind": "subdivision", 
+/**
+ * How many.
+ */
+n: number, } | { "kind": "sound", 
+/**
+ * Which.
+ */
+sound: ClickSound, };
 
 /**
  * The built-in click sets, as the settings name them.

@@ -2,35 +2,44 @@
 
 import { render } from 'preact';
 import { App, exposeDebug } from './app';
+import { loadCore } from './wasm/core';
 import { isTauri, launchOptions } from './net/tauri';
 import { Root } from './ui/Root';
 import { AppContext } from './ui/ctx';
 import './styles.css';
 
-const app = new App();
-exposeDebug(app);
+// The Rust core (wasm) first: every rule the page follows is in it.
+async function start(): Promise<void> {
+  await loadCore();
+  const app = new App();
+  exposeDebug(app);
 
-// Opened from a join link with a name already known: join straight away (a reload resumes).
-const initial = app.initialTarget();
-if (initial && initial.secret && app.state.settings.name.trim()) {
-  void app.join(location.href, null);
+  // Opened from a join link with a name already known: join straight away (a reload resumes).
+  const initial = app.initialTarget();
+  if (initial && initial.secret && app.state.settings.name.trim()) {
+    void app.join(location.href, null);
+  }
+
+  // The app started as `bandsync-desktop --host NAME [--name YOU]` (scripts/run.sh): host at once.
+  if (isTauri()) {
+    void launchOptions()
+      .then((o) => {
+        if (!o.host) return;
+        if (o.name) app.setSettings({ name: o.name });
+        else if (!app.state.settings.name.trim()) app.setSettings({ name: 'Leader' });
+        return app.hostSession(o.host);
+      })
+      .catch(() => undefined);
+  }
+
+  render(
+    <AppContext.Provider value={app}>
+      <Root />
+    </AppContext.Provider>,
+    document.getElementById('app')!,
+  );
 }
 
-// The app started as `bandsync-desktop --host NAME [--name YOU]` (scripts/run.sh): host at once.
-if (isTauri()) {
-  void launchOptions()
-    .then((o) => {
-      if (!o.host) return;
-      if (o.name) app.setSettings({ name: o.name });
-      else if (!app.state.settings.name.trim()) app.setSettings({ name: 'Leader' });
-      return app.hostSession(o.host);
-    })
-    .catch(() => undefined);
-}
-
-render(
-  <AppContext.Provider value={app}>
-    <Root />
-  </AppContext.Provider>,
-  document.getElementById('app')!,
-);
+start().catch((e) => {
+  document.body.textContent = `BandSync could not start: ${String(e)}`;
+});

@@ -28,7 +28,7 @@ pub enum AppEvent {
     /// The shared-clock estimate, about once a second.
     Clock {
         /// The estimate.
-        clock: ClockStatus,
+        clock: ClockReading,
     },
     /// The connection changed state.
     Connection {
@@ -83,7 +83,7 @@ pub struct HostInfo {
 /// The shared-clock estimate: the core estimator's status, plus host time now.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct ClockStatus {
+pub struct ClockReading {
     /// Offset, skew, RTT, error bound, synced and samples, as the estimator reports them.
     #[serde(flatten)]
     #[cfg_attr(feature = "ts", ts(flatten))]

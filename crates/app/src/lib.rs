@@ -21,7 +21,7 @@ mod session;
 pub use app::{App, AppOptions, DEFAULT_PORT};
 pub use error::AppError;
 pub use events::{
-    AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockStatus, ConnectionState, DiscoveredSession, DiscoveryEvent,
+    AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReading, ConnectionState, DiscoveredSession, DiscoveryEvent,
     HostInfo, LaunchOptions,
 };
 

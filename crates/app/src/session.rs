@@ -7,7 +7,7 @@
 
 use crate::Sink;
 use crate::beats::VisualBeats;
-use crate::events::{AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockStatus, ConnectionState, HostInfo};
+use crate::events::{AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReading, ConnectionState, HostInfo};
 use crate::lan;
 use crate::metronome::{AudioReport, Metronome};
 use bandsync_audio::device::{AudioOptions, output_available};
@@ -254,9 +254,13 @@ impl Driver {
                 self.connection(ConnectionState::Left, "left the session");
                 return Flow::End;
             }
+            Event::Replaced => {
+                self.connection(ConnectionState::Left, "this session was opened in another window");
+                return Flow::End;
+            }
             Event::Clock { status } => {
                 self.emit(AppEvent::Clock {
-                    clock: ClockStatus { clock: status, host_now_us: self.client.host_now() },
+                    clock: ClockReading { clock: status, host_now_us: self.client.host_now() },
                 });
             }
             Event::Doc { bytes } => self.emit(AppEvent::Doc { data: bytes }),

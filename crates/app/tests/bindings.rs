@@ -74,12 +74,28 @@ fn render() -> Rendered {
     // The app's commands and events (crates/app), as docs/APP_API.md describes them.
     r.add::<AppEvent>(&cfg);
     r.add::<HostInfo>(&cfg);
-    r.add::<ClockStatus>(&cfg);
+    r.add::<ClockReading>(&cfg);
+    r.add::<bandsync_core::ClockStatus>(&cfg);
     r.add::<ConnectionState>(&cfg);
     r.add::<BeatEvent>(&cfg);
     r.add::<AudioStatus>(&cfg);
     r.add::<AudioSettings>(&cfg);
     r.add::<bandsync_audio::Ear>(&cfg);
+    r.add::<bandsync_audio::Levels>(&cfg);
+    r.add::<bandsync_audio::FrameMap>(&cfg);
+    // What the page gets from the core in wasm (crates/wasm), the same Rust as the native member.
+    r.add::<bandsync_core::member::MemberEvent>(&cfg);
+    r.add::<bandsync_core::member::JoinTarget>(&cfg);
+    r.add::<bandsync_core::clicks::Click>(&cfg);
+    r.add::<bandsync_core::Mirror>(&cfg);
+    r.add::<bandsync_core::mirror::Changed>(&cfg);
+    r.add::<bandsync_wasm::api::Polled<'static>>(&cfg);
+    r.add::<bandsync_wasm::api::Do<'static>>(&cfg);
+    r.add::<bandsync_wasm::api::Mirrored<'static>>(&cfg);
+    r.add::<bandsync_wasm::api::Place<'static>>(&cfg);
+    r.add::<bandsync_wasm::api::Fit>(&cfg);
+    r.add::<bandsync_wasm::engine::EngineStats>(&cfg);
+    r.add::<bandsync_wasm::engine::EngineCommand>(&cfg);
     r.add::<bandsync_audio::sounds::ClickSound>(&cfg);
     r.add::<DiscoveryEvent>(&cfg);
     r.add::<DiscoveredSession>(&cfg);

@@ -306,7 +306,9 @@ impl AudioOutput {
         let offset_us = self.opts.latency_offset_ms * 1000.0;
         let map = FrameMap {
             frame_ref,
-            host_at_ref: h0 - offset_us,
+            // Heard `offset_us` later than the device says: each frame is heard at its time plus the
+            // offset, so clicks are rendered that much earlier.
+            host_at_ref: h0 + offset_us,
             us_per_frame: (h1 - h0) / f64::from(self.info.sample_rate),
         };
         // A schedule that did not fit (the callback stalled) goes first; a map only when there is

@@ -104,6 +104,9 @@ impl Default for Levels {
 pub enum Command {
     /// A new frame-to-host-time map.
     Map(FrameMap),
+    /// Forget the map: nothing is scheduled until the next one (the output was suspended, and
+    /// its frames no longer say when they will be heard).
+    Unmap,
     /// A new transport schedule.
     Schedule(FixedSchedule),
     /// New levels.
@@ -169,6 +172,7 @@ impl Engine {
     pub fn apply(&mut self, c: Command) {
         match c {
             Command::Map(m) => self.map = Some(m),
+            Command::Unmap => self.map = None,
             Command::Schedule(s) => self.schedule = s,
             Command::Levels(l) => self.levels = l,
             Command::Ear(e) => self.ear = e,

@@ -355,6 +355,11 @@ fn print_event(j: bool, ev: &Event, target: &JoinTarget) -> Option<u8> {
         Event::Doc { .. } => {}
         // Not asked for (`forward_server_messages` is off): the events above cover them.
         Event::Server { .. } => {}
+        Event::Replaced => {
+            let v = json!({"event": "replaced"});
+            emit(j, &v, || "Another connection resumed this participant; stopping here.".into());
+            return Some(exit::LOST);
+        }
         Event::Left => {
             emit(j, &json!({"event": "left"}), || "Left the session.".into());
             return Some(0);

@@ -6,7 +6,8 @@ use crate::time::Micros;
 use crate::timeline::Transport;
 
 /// What a server message changed in the mirror, so that a caller can emit matching events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Changed {
     /// The participant list or someone's details.
     pub participants: bool,
@@ -56,9 +57,13 @@ impl Mirror {
         }
     }
 
-    /// Applies one server message.
+    /// Applies one server message. A schedule no session could make (from a broken or hostile
+    /// host) is ignored, with the message that carries it, before anything divides by its tempo.
     pub fn apply(&mut self, msg: &ServerMsg) -> Changed {
         let mut c = Changed::default();
+        if !Self::plausible(msg) {
+            return c;
+        }
         match msg {
             ServerMsg::Welcome { you, epoch, snapshot, .. } => {
                 *self = Mirror::from_welcome(*you, *epoch, snapshot.clone());
@@ -103,6 +108,16 @@ impl Mirror {
             | ServerMsg::Credentials { .. } => {}
         }
         c
+    }
+
+    /// Whether a message's schedule (if it carries one) is one a session could make.
+    #[must_use]
+    pub fn plausible(msg: &ServerMsg) -> bool {
+        match msg {
+            ServerMsg::Transport { transport, .. } => transport.is_valid(),
+            ServerMsg::Welcome { snapshot, .. } | ServerMsg::Snapshot(snapshot) => snapshot.transport.is_valid(),
+            _ => true,
+        }
     }
 
     /// Recomputes the counts and leader from the participant list, so that they never disagree

@@ -58,6 +58,7 @@ pub fn mime_for(path: &str) -> &'static str {
         "ico" => "image/x-icon",
         "wav" => "audio/wav",
         "woff2" => "font/woff2",
+        "wasm" => "application/wasm",
         "webmanifest" => "application/manifest+json",
         _ => "application/octet-stream",
     }

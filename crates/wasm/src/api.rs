@@ -8,6 +8,7 @@
 //! - `member.new`, `.connected`, `.connect_failed`, `.text`, `.heard`, `.closed`, `.timeout`,
 //!   `.send`, `.leave`, `.set_output`, `.poll`, `.to_host`, `.to_local`, `.status`, `.mirror`,
 //!   `.free`: the sans-IO member ([`bandsync_core::member`]).
+//! - `mirror.new`, `.apply`, `.free`: the UI's mirror of the session, fed with raw server messages.
 //! - `link.parse`, `link.build`: join links.
 //! - `grid.clicks`, `cursor.new`, `cursor.take`, `cursor.rewind`, `cursor.free`: the click grid;
 //!   `transport.at`: where the transport stands at a host time.
@@ -21,8 +22,9 @@ use crate::registry::{self, Registry};
 use bandsync_audio::sounds::ClickSound;
 use bandsync_core::clicks::{Click, ClickCursor, clicks_between};
 use bandsync_core::member::{JoinTarget, Member, MemberConfig, MemberEvent, Transmit};
-use bandsync_core::protocol::{ChatMessage, OutputReport, Secret};
-use bandsync_core::timeline::Segment;
+use bandsync_core::mirror::{Changed, Mirror};
+use bandsync_core::protocol::{ChatMessage, OutputReport, Secret, ServerMsg};
+use bandsync_core::timeline::{Accent, Segment};
 use bandsync_core::{Beats, Meter, Micros, Tempo, Transport};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -89,6 +91,7 @@ struct HNow {
 fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
     match op.split_once('.').map_or(op, |(g, _)| g) {
         "member" => member(r, op, a),
+        "mirror" => mirror(r, op, a),
         "cursor" | "grid" | "transport" => grid(r, op, a),
         "filter" => filter(r, op, a),
         "engine" => engine(r, op, a),
@@ -99,7 +102,7 @@ fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
 /// What the page asks for when it makes a member.
 #[derive(Deserialize)]
 struct MemberSpec {
-    link: String,
+    target: JoinTarget,
     name: String,
     #[serde(default)]
     instrument: Option<String>,
@@ -113,12 +116,21 @@ struct MemberSpec {
     give_up_after_ms: Option<i64>,
     #[serde(default)]
     forward: bool,
+    /// A resume token kept from before a reload.
+    #[serde(default)]
+    resume: Option<String>,
     now: f64,
 }
 
 #[derive(Deserialize)]
 struct Text {
     now: f64,
+    text: String,
+}
+
+/// A message the page wrote, to send as it is.
+#[derive(Deserialize)]
+struct Outgoing {
     text: String,
 }
 
@@ -142,8 +154,9 @@ struct At {
 
 /// What the connection must do, for the page's driver.
 #[derive(Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "MemberTransmit"))]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum Do<'a> {
+pub enum Do<'a> {
     /// Open a WebSocket to `url` (racing `alternates`); report with `member.connected` or
     /// `member.connect_failed`.
     Connect { url: &'a str, alternates: &'a [String] },
@@ -157,25 +170,31 @@ enum Do<'a> {
 
 /// Everything the member has to say after an input.
 #[derive(Serialize)]
-struct Polled<'a> {
-    transmits: Vec<Do<'a>>,
-    events: Vec<MemberEvent>,
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "MemberPoll"))]
+pub struct Polled<'a> {
+    /// What to do with the connection, in order.
+    pub transmits: Vec<Do<'a>>,
+    /// What happened, in order.
+    pub events: Vec<MemberEvent>,
     /// Local µs at which to call `member.timeout` next.
-    timeout: Option<i64>,
-    ended: bool,
+    pub timeout: Option<i64>,
+    /// Whether the member has ended (left, refused, lost, replaced).
+    pub ended: bool,
+    /// The resume token to keep across a reload.
+    pub token: Option<&'a str>,
 }
 
 fn member(r: &mut Registry, op: &str, a: &str) -> Res {
     if op == "member.new" {
         let spec: MemberSpec = parse(a)?;
-        let target = JoinTarget::parse(&spec.link).map_err(|e| e.to_string())?;
-        let mut cfg = MemberConfig::new(target, spec.name);
+        let mut cfg = MemberConfig::new(spec.target, spec.name);
         cfg.instrument = spec.instrument.filter(|i| !i.trim().is_empty());
         cfg.leader = spec.leader;
         cfg.pin = spec.pin.filter(|p| !p.trim().is_empty()).map(Secret);
         cfg.seed = spec.seed;
         cfg.backoff.give_up_after = spec.give_up_after_ms.map(|ms| Micros(ms.saturating_mul(1000)));
         cfg.forward_server_messages = spec.forward;
+        cfg.resume = spec.resume.filter(|r| !r.is_empty()).map(Secret);
         return ok(&r.members.insert(Member::new(cfg, t(spec.now))));
     }
     let h: H = parse(a)?;
@@ -200,9 +219,10 @@ fn member(r: &mut Registry, op: &str, a: &str) -> Res {
             m.handle_closed(t(f.now), &f.reason);
         }
         "member.timeout" => m.handle_timeout(t(parse::<HNow>(a)?.now)),
+        "member.reconnect_now" => m.reconnect_now(t(parse::<HNow>(a)?.now)),
         // The page's messages are typed by the generated bindings and checked by the server;
         // they go out as written.
-        "member.send" => m.send_text(parse::<Text>(a)?.text),
+        "member.send" => m.send_text(parse::<Outgoing>(a)?.text),
         "member.leave" => m.leave(),
         "member.set_output" => m.set_output(parse::<Output>(a)?.output),
         "member.poll" => return poll(m),
@@ -219,6 +239,7 @@ fn poll(m: &mut Member) -> Res {
     let transmits: Vec<Transmit> = std::iter::from_fn(|| m.poll_transmit()).collect();
     let events: Vec<MemberEvent> = std::iter::from_fn(|| m.poll_event()).collect();
     let (timeout, ended) = (m.poll_timeout().map(|x| x.0), m.is_ended());
+    let token = m.token().map(Secret::expose);
     let target = &m.config().target;
     let transmits = transmits
         .into_iter()
@@ -229,7 +250,50 @@ fn poll(m: &mut Member) -> Res {
             Transmit::Close => Do::Close,
         })
         .collect();
-    ok(&Polled { transmits, events, timeout, ended })
+    ok(&Polled { transmits, events, timeout, ended, token })
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    h: u32,
+    msg: String,
+}
+
+/// What a server message changed in a mirror, and the mirror as it is now.
+#[derive(Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Mirrored<'a> {
+    /// What changed.
+    pub changed: Changed,
+    /// The mirror, once a welcome came.
+    pub mirror: Option<&'a Mirror>,
+}
+
+/// The UI's view of the session, fed with every raw server message (from the page's own
+/// connection, or forwarded by the app): the one mirror, in Rust.
+fn mirror(r: &mut Registry, op: &str, a: &str) -> Res {
+    match op {
+        "mirror.new" => ok(&r.mirrors.insert(None)),
+        "mirror.apply" => {
+            let x: Raw = parse(a)?;
+            let slot = r.mirrors.get_mut(x.h).ok_or("no such mirror")?;
+            let msg: ServerMsg = serde_json::from_str(&x.msg).map_err(|e| format!("not a server message: {e}"))?;
+            let changed = match (&mut *slot, &msg) {
+                (_, ServerMsg::Welcome { you, epoch, snapshot, .. }) => {
+                    *slot = Some(Mirror::from_welcome(*you, *epoch, snapshot.clone()));
+                    Changed { participants: true, transport: true, snapshot: true, song: true }
+                }
+                (Some(m), msg) => m.apply(msg),
+                (None, _) => Changed::default(),
+            };
+            ok(&Mirrored { changed, mirror: slot.as_ref() })
+        }
+        "mirror.free" => {
+            r.mirrors.remove(parse::<H>(a)?.h);
+            done()
+        }
+        _ => Err(format!("unknown op {op}")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -256,20 +320,34 @@ struct TransportAt {
 
 /// Where the transport stands at a host time: what the beat display shows.
 #[derive(Serialize)]
-struct Place<'a> {
-    playing: bool,
-    position: Beats,
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "TransportPlace"))]
+pub struct Place<'a> {
+    /// Whether the metronome runs.
+    pub playing: bool,
+    /// The position.
+    pub position: Beats,
     /// Bars from the bar origin (negative in a count-in).
-    bar: i64,
+    pub bar: i64,
     /// Beat within the bar, from 0.
-    beat: i64,
-    count_in: bool,
-    /// Whole beats of count-in left.
-    count_in_beats_left: i64,
-    tempo: Tempo,
-    meter: &'a Meter,
+    pub beat: i64,
+    /// Whether this is a count-in.
+    pub count_in: bool,
+    /// Bars of count-in left (1 in the count-in's last bar).
+    pub count_in_bars_left: i64,
+    /// The tempo.
+    pub tempo: Tempo,
+    /// The meter.
+    pub meter: &'a Meter,
     /// The next scheduled change.
-    next: Option<&'a Segment>,
+    pub next: Option<&'a Segment>,
+    /// How each beat of the bar is accented.
+    pub accents: Vec<Accent>,
+    /// Fraction of the current beat elapsed, 0 to 1.
+    pub beat_phase: f64,
+    /// The segment in effect.
+    pub segment: &'a Segment,
+    /// Micro-beats since the song started (negative in a count-in): what auto-scroll follows.
+    pub since_song_start: i64,
 }
 
 fn grid(r: &mut Registry, op: &str, a: &str) -> Res {
@@ -307,21 +385,26 @@ fn grid(r: &mut Registry, op: &str, a: &str) -> Res {
             let pos = seg.position(now);
             let from_origin = pos.0 - seg.bar_origin.0;
             let beats = i64::from(seg.meter.beats.max(1));
-            let count_in = pos < seg.song_start;
+            let count_in = seg.playing && pos < seg.song_start;
             ok(&Place {
                 playing: seg.playing,
                 position: pos,
                 bar: from_origin.div_euclid(seg.meter.bar_len().0),
                 beat: from_origin.div_euclid(Beats::ONE).rem_euclid(beats),
                 count_in,
-                count_in_beats_left: if count_in {
-                    (seg.song_start.0 - pos.0 + Beats::ONE - 1) / Beats::ONE
+                count_in_bars_left: if count_in {
+                    let bar = seg.meter.bar_len().0;
+                    (seg.song_start.0 - pos.0 + bar - 1) / bar
                 } else {
                     0
                 },
                 tempo: seg.timeline.tempo,
                 meter: &seg.meter,
                 next: x.transport.segments.iter().find(|s| s.at > now),
+                accents: (0..seg.meter.beats).map(|i| seg.meter.accent(i)).collect(),
+                beat_phase: from_origin.rem_euclid(Beats::ONE) as f64 / Beats::ONE as f64,
+                segment: seg,
+                since_song_start: pos.0 - seg.song_start.0,
             })
         }
         _ => Err(format!("unknown op {op}")),
@@ -348,11 +431,16 @@ struct FilterFit {
 
 /// The fitted line: `local(f) = local + (f - frame) * us_per_frame`.
 #[derive(Serialize)]
-struct Fit {
-    frame: f64,
-    local: f64,
-    us_per_frame: f64,
-    points: usize,
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FilterFit"))]
+pub struct Fit {
+    /// A frame on the line.
+    pub frame: f64,
+    /// Local µs at which it is heard.
+    pub local: f64,
+    /// Local µs per frame.
+    pub us_per_frame: f64,
+    /// Points in the fit.
+    pub points: u32,
 }
 
 fn filter(r: &mut Registry, op: &str, a: &str) -> Res {
@@ -373,7 +461,7 @@ fn filter(r: &mut Registry, op: &str, a: &str) -> Res {
                 frame,
                 local,
                 us_per_frame,
-                points: f.len(),
+                points: f.len() as u32,
             });
             ok(&fit)
         }
@@ -471,7 +559,13 @@ fn misc(op: &str, a: &str) -> Res {
             let x: Export = parse(a)?;
             ok(&bandsync_core::chat::export(&x.messages, &x.format)?)
         }
-        "protocol.info" => Ok(format!(r#"{{"version":{}}}"#, bandsync_core::PROTOCOL_VERSION)),
+        "protocol.info" => Ok(format!(
+            r#"{{"version":{},"one_beat":{},"min_bpm":{},"max_bpm":{}}}"#,
+            bandsync_core::PROTOCOL_VERSION,
+            Beats::ONE,
+            bandsync_core::timeline::MIN_BPM,
+            bandsync_core::timeline::MAX_BPM
+        )),
         _ => Err(format!("unknown op {op}")),
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A change for the page's engine, as the main thread sends it.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EngineCommand {
     /// A new map from context frames to host time.
@@ -26,6 +27,8 @@ pub enum EngineCommand {
         /// The schedule.
         transport: Transport,
     },
+    /// Forget the map: silence until the next one (the context was suspended).
+    Unmap,
     /// New levels.
     Levels {
         /// The levels.
@@ -50,6 +53,7 @@ pub enum EngineCommand {
 
 /// What the engine has played, for the sync report the band sees.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EngineStats {
     /// Clicks started since the engine was made.
     pub clicks: u32,
@@ -90,6 +94,10 @@ impl PageEngine {
             EngineCommand::Map { map } => {
                 self.map = Some(map);
                 self.engine.apply(Command::Map(map));
+            }
+            EngineCommand::Unmap => {
+                self.map = None;
+                self.engine.apply(Command::Unmap);
             }
             EngineCommand::Schedule { transport } => {
                 self.engine.apply(Command::Schedule(FixedSchedule::from(&transport)))

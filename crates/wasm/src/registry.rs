@@ -43,6 +43,8 @@ impl<T> Slab<T> {
 pub struct Registry {
     /// Members.
     pub members: Slab<bandsync_core::member::Member>,
+    /// Mirrors of the session fed with raw server messages (the UI's view of the session).
+    pub mirrors: Slab<Option<bandsync_core::Mirror>>,
     /// Cursors over the click grid (the visual beat).
     pub cursors: Slab<bandsync_core::clicks::ClickCursor>,
     /// Device-clock filters (the page's audio output against its clock).

@@ -1,17 +1,21 @@
-//! The browser's click: Web Audio, scheduled ahead on the AudioContext clock.
+//! The phone page's click: Web Audio with the Rust click engine in an AudioWorklet
+//! (`click-worklet.ts`). The engine renders the clicks of the shared timeline at the exact frame;
+//! this main-thread side only measures where the context's frames are heard and tells it:
 //!
-//! Every 25 ms a tick takes the clicks whose start falls within the lookahead (150 ms past the
-//! context's render position) from the shared transport, maps each one's host time to local time
-//! through the clock estimate, then to context time through [`OutputClock`] (output latency
-//! included), minus the user's latency offset, and starts an AudioBufferSourceNode exactly there.
-//! A new transport or a clock step cancels what was scheduled past a short guard and takes it
-//! again from the new state. Timers only decide *when we look*; the context clock decides when a
-//! click sounds.
+//! - every reading pairs a context frame with the local time it is heard: from
+//!   `getOutputTimestamp()` where the browser's is sound, else from `currentTime` plus the latency
+//!   the browser reports (WebKitGTK's timestamps run in the future, so they are refused there);
+//! - the core's device-clock filter fits a line through them (as for cpal natively), and the
+//!   member's clock estimate turns it into host time: the engine's frame map;
+//! - the player's latency calibration (`latencyMs`) moves the map, for output latency the browser
+//!   does not report (Bluetooth, or GStreamer's in WebKitGTK);
+//! - when the context is suspended (a locked phone) the map is withdrawn, and on return a fresh
+//!   one is fitted before anything sounds: no burst of stale clicks, back on the right beat.
 
-import type { Transport } from '../bindings';
-import { ClickCursor, type Click } from '../core/clicks';
-import { OutputClock, type OutputReading } from './outclock';
-import { synthClick, type ClickSound, type Voice } from './sounds';
+import type { ClickSound, EngineCommand, EngineStats, LatencySource, OutputReport, Transport } from '../bindings';
+import { clicksBetween, DeviceFilter } from '../wasm/api';
+import { coreBytes } from '../wasm/core';
+import workletUrl from './click-worklet.ts?worker&url';
 
 export interface PlayerSettings {
   volume: number;
@@ -19,57 +23,62 @@ export interface PlayerSettings {
   levels: { downbeat: number; group: number; beat: number; sub: number };
   subdivision: number;
   latencyMs: number;
+  /** Where `latencyMs` comes from: typed in or tapped along, or measured by the microphone. */
+  latencySource?: 'calibrated' | 'measured';
   clickSound: ClickSound;
   channel: 'left' | 'right' | 'both';
 }
 
+/** What the player needs from the member's clock (`net/browser.ts`). */
 export interface PlayerClock {
-  /** Host time now (µs), or `null` before there is an estimate. */
+  /** Host µs at `performance.now()` time `perfMs`, once there is an estimate. */
+  perfToHost(perfMs: number): number | null;
+  /** Host µs now. */
   hostNow(): number | null;
-  /** `performance.now()` ms at which host time `h` (µs) comes, or `null`. */
-  hostToPerf(h: number): number | null;
 }
 
 export interface PlayerStats {
   running: boolean;
-  /** Output latency the browser accounts for, ms. */
+  /** Output latency the click is compensated for, ms (the browser's figure plus calibration). */
   latencyMs: number | null;
-  /** Whether `getOutputTimestamp` is in use (else the latency fallback). */
+  /** Where the latency figure comes from. */
+  source: LatencySource;
+  /** Whether the browser's output timestamps are used (else its reported latency). */
   timestamped: boolean;
-  /** Clicks that were due before they could be scheduled, since the start. */
+  /** Clicks played, played late, and missed (the context was suspended) since enabled. */
+  clicks: number;
   late: number;
-  scheduled: number;
+  missed: number;
   sampleRate: number;
 }
 
-const TICK_MS = 25;
-const LOOKAHEAD_S = 0.15;
-/** A click this close to the render position is left alone when rescheduling. */
-const GUARD_S = 0.01;
-
-interface Scheduled {
-  host: number;
-  ctxTime: number;
-  src: AudioBufferSourceNode;
-}
+/** How often the output is read: many readings average the callbacks' jitter away. */
+const READ_MS = 50;
+/** Readings between two maps sent to the engine (it needs one only as the clocks drift). */
+const READS_PER_MAP = 5;
 
 export class ClickPlayer {
   private ctx: AudioContext | null = null;
-  private master: GainNode | null = null;
-  private pan: StereoPannerNode | null = null;
-  private buffers = new Map<Voice, AudioBuffer>();
-  private out = new OutputClock();
-  private cursor = new ClickCursor();
-  private scheduled: Scheduled[] = [];
+  private node: AudioWorkletNode | null = null;
+  private filter: DeviceFilter | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private lastTick = 0;
-  private late = 0;
-  private count = 0;
-  private transport: Transport | null = null;
   private settings: PlayerSettings;
+  private transport: Transport | null = null;
   private stateListeners = new Set<() => void>();
-  /** Told about every click as it is scheduled, with the performance time it is heard. */
-  onClick: ((c: Click, perfMs: number) => void) | null = null;
+  /** Refused for good in this context: WebKitGTK's `performanceTime` runs in the future. */
+  private timestampsBad = false;
+  private timestamped = false;
+  /** The first usable output timestamp of this context: later ones must advance at its rate. */
+  private anchor: { ctx: number; perf: number } | null = null;
+  private reportedLatency: number | null = null;
+  private engine: EngineStats = { clicks: 0, late: 0, last_click_us: null, frames: 0 };
+  private missed = 0;
+  /** Host time the context stopped running at, while it is not running. */
+  private suspendedAt: number | null = null;
+  private mapped = false;
+  private reads = 0;
+  /** Told when the page comes back after the context was suspended: how long, clicks missed. */
+  onResync: ((awayMs: number, missed: number) => void) | null = null;
 
   constructor(
     private clock: PlayerClock,
@@ -93,8 +102,8 @@ export class ClickPlayer {
   }
 
   /**
-   * Creates (or resumes) the AudioContext. Must run inside a user gesture: browsers keep audio
-   * off until a tap.
+   * Creates (or resumes) the AudioContext and the engine. Must run inside a user gesture:
+   * browsers keep audio off until a tap.
    */
   async enable(): Promise<void> {
     if (!this.ctx) {
@@ -111,33 +120,32 @@ export class ClickPlayer {
         window.AudioContext ?? (window as unknown as { webkitAudioContext: typeof AudioContext }).webkitAudioContext;
       const ctx = new Ctor({ latencyHint: 'interactive' });
       this.ctx = ctx;
-      this.master = ctx.createGain();
-      if (typeof ctx.createStereoPanner === 'function') {
-        this.pan = ctx.createStereoPanner();
-        this.master.connect(this.pan);
-        this.pan.connect(ctx.destination);
-      } else {
-        this.master.connect(ctx.destination);
-      }
-      ctx.onstatechange = () => {
-        if (ctx.state !== 'running') this.cancelFrom(-Infinity);
-        this.notify();
+      // A silent one-frame buffer, started inside the gesture, unlocks output on iOS.
+      const unlock = ctx.createBufferSource();
+      unlock.buffer = ctx.createBuffer(1, 1, ctx.sampleRate);
+      unlock.connect(ctx.destination);
+      unlock.start();
+      await ctx.audioWorklet.addModule(workletUrl);
+      const node = new AudioWorkletNode(ctx, 'bandsync-clicks', {
+        numberOfInputs: 0,
+        outputChannelCount: [2],
+        processorOptions: { wasm: coreBytes().slice(0), sound: this.settings.clickSound },
+      });
+      node.port.onmessage = (e: MessageEvent) => {
+        const d = e.data as { stats?: EngineStats; error?: string };
+        if (d.stats) this.engine = d.stats;
+        if (d.error) console.warn('click engine:', d.error);
       };
-      this.renderSounds();
-      this.applyMix();
+      node.connect(ctx.destination);
+      this.node = node;
+      this.filter = new DeviceFilter(4096);
+      ctx.onstatechange = () => this.stateChanged();
+      this.applySettings();
+      if (this.transport) this.command({ kind: 'schedule', transport: this.transport });
     }
-    // A silent one-frame buffer, started inside the gesture, unlocks output on iOS.
-    const unlock = this.ctx.createBuffer(1, 1, this.ctx.sampleRate);
-    const s = this.ctx.createBufferSource();
-    s.buffer = unlock;
-    s.connect(this.ctx.destination);
-    s.start();
     await this.ctx.resume();
-    this.out.reset();
-    this.cursor.reset();
-    if (!this.timer) {
-      this.timer = setInterval(() => this.tick(), TICK_MS);
-    }
+    if (!this.timer) this.timer = setInterval(() => this.tick(), READ_MS);
+    this.tick();
     this.notify();
   }
 
@@ -145,172 +153,174 @@ export class ClickPlayer {
   async disable(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.cancelFrom(-Infinity);
     const ctx = this.ctx;
     this.ctx = null;
-    this.master = null;
-    this.pan = null;
-    this.buffers.clear();
+    this.node?.disconnect();
+    this.node = null;
+    this.filter?.free();
+    this.filter = null;
+    this.mapped = false;
     if (ctx) await ctx.close().catch(() => undefined);
     this.notify();
   }
 
   setSettings(s: PlayerSettings): void {
-    const resynth = s.clickSound !== this.settings.clickSound;
-    const regrid = s.subdivision !== this.settings.subdivision || s.latencyMs !== this.settings.latencyMs;
-    const relevel = JSON.stringify(s.levels) !== JSON.stringify(this.settings.levels);
+    const resync = s.latencyMs !== this.settings.latencyMs;
+    const sound = s.clickSound !== this.settings.clickSound;
     this.settings = { ...s };
-    if (resynth) this.renderSounds();
-    this.applyMix();
-    if (resynth || regrid || relevel) this.reschedule();
+    this.applySettings(sound);
+    if (resync) this.tick();
   }
 
   /** A new schedule from the host. */
   setTransport(tr: Transport | null): void {
     this.transport = tr;
-    this.reschedule();
+    if (tr) this.command({ kind: 'schedule', transport: tr });
   }
 
-  /** The clock estimate stepped (first sync, host restart): what was scheduled is off. */
+  /** The clock estimate stepped (first sync, host restart): the filter's host times are off;
+   *  refit from fresh readings. */
   clockStepped(): void {
-    this.reschedule();
+    this.filter?.reset();
+    this.tick();
   }
 
+  private command(c: EngineCommand): void {
+    this.node?.port.postMessage(c);
+  }
+
+  private applySettings(sound = false): void {
+    const s = this.settings;
+    const v = Math.max(0, Math.min(1, s.volume));
+    this.command({
+      kind: 'levels',
+      levels: { downbeat: s.levels.downbeat, group: s.levels.group, beat: s.levels.beat, subdivision: s.levels.sub, master: v, mute: s.mute },
+    });
+    this.command({ kind: 'ear', ear: s.channel });
+    this.command({ kind: 'subdivision', n: Math.max(1, Math.min(8, Math.round(s.subdivision))) });
+    if (sound) this.command({ kind: 'sound', sound: s.clickSound });
+  }
+
+  private stateChanged(): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    if (ctx.state !== 'running') {
+      // Its frames no longer say when they will be heard: silence until a fresh map.
+      if (this.suspendedAt === null) this.suspendedAt = this.clock.hostNow();
+      this.command({ kind: 'unmap' });
+      this.mapped = false;
+      this.filter?.reset();
+      this.anchor = null;
+    } else if (this.suspendedAt !== null) {
+      const from = this.suspendedAt;
+      this.suspendedAt = null;
+      const now = this.clock.hostNow();
+      if (now !== null && this.transport) {
+        const missed = clicksBetween(this.transport, from, now, this.settings.subdivision).length;
+        this.missed += missed;
+        this.onResync?.((now - from) / 1000, missed);
+      }
+      this.tick();
+    }
+    this.notify();
+  }
+
+  /** One reading of where the context's frames are heard, into the filter; a fresh map out. */
+  private tick(): void {
+    const ctx = this.ctx;
+    const f = this.filter;
+    if (!ctx || !f || ctx.state !== 'running') return;
+    this.node?.port.postMessage('stats');
+    const rate = ctx.sampleRate;
+    const perfNow = performance.now();
+    const reported = (ctx.baseLatency ?? 0) + ((ctx as AudioContext & { outputLatency?: number }).outputLatency ?? 0);
+    const ts = !this.timestampsBad && typeof ctx.getOutputTimestamp === 'function' ? ctx.getOutputTimestamp() : null;
+    let frame: number;
+    let heardPerf: number;
+    if (ts && this.stampUsable(ts, perfNow)) {
+      frame = (ts.contextTime as number) * rate;
+      heardPerf = ts.performanceTime as number;
+      this.timestamped = true;
+      this.reportedLatency = ctx.currentTime - (ts.contextTime as number) + (perfNow - heardPerf) / 1000;
+    } else {
+      frame = ctx.currentTime * rate;
+      heardPerf = perfNow + reported * 1000;
+      this.timestamped = false;
+      this.reportedLatency = reported;
+    }
+    if (frame <= 0) return;
+    // In host µs rather than local ones: the member's estimate maps them, and the fit is of the
+    // device's frames against the shared clock, as the cpal layer fits it.
+    const host = this.clock.perfToHost(heardPerf);
+    if (host === null) return;
+    f.push(frame, host);
+    // A map at once while there is none, then every few readings.
+    this.reads += 1;
+    if (this.mapped && this.reads % READS_PER_MAP !== 0) return;
+    const fit = f.fit(1e6 / rate);
+    if (!fit) return;
+    this.command({
+      kind: 'map',
+      map: {
+        frame_ref: Math.max(0, Math.round(fit.frame)),
+        host_at_ref: fit.local + (Math.round(fit.frame) - fit.frame) * fit.us_per_frame + this.settings.latencyMs * 1000,
+        us_per_frame: fit.us_per_frame,
+      },
+    });
+    this.mapped = true;
+  }
+
+  /** Whether an output timestamp can be used: not in the future, and advancing at the context's
+   *  own rate (checked over at least two seconds, so that one callback's jitter does not count).
+   *  One that fails is refused for the rest of this context. */
+  private stampUsable(ts: AudioTimestamp, perfNow: number): boolean {
+    const c = ts.contextTime;
+    const p = ts.performanceTime;
+    if (typeof c !== 'number' || typeof p !== 'number' || c <= 0 || p <= 0) return false;
+    let bad = p > perfNow + 5;
+    const a = this.anchor;
+    if (!a) {
+      // Anchored once audio has flowed a little: the very first readings can predate the stream.
+      if (!bad && c >= 0.5) this.anchor = { ctx: c, perf: p };
+    } else if (c - a.ctx >= 2) {
+      const ratio = (p - a.perf) / 1000 / (c - a.ctx);
+      if (Math.abs(ratio - 1) > 0.02) bad = true;
+    }
+    if (bad) {
+      this.timestampsBad = true;
+      this.filter?.reset();
+    }
+    return !bad;
+  }
+
+  /** What the player has done, for the UI and the sync report the band sees. */
   stats(): PlayerStats {
     const ctx = this.ctx;
-    const r = ctx ? this.reading(ctx) : null;
-    const lat = r ? this.out.latency(r) : null;
+    const cal = this.settings.latencyMs;
+    const base = this.reportedLatency === null ? null : this.reportedLatency * 1000;
     return {
       running: this.running,
-      latencyMs: lat === null ? null : lat * 1000,
-      timestamped: this.out.timestamped,
-      late: this.late,
-      scheduled: this.count,
+      latencyMs: base === null ? null : base + cal,
+      source: cal !== 0 ? (this.settings.latencySource ?? 'calibrated') : 'reported',
+      timestamped: this.timestamped,
+      clicks: this.engine.clicks,
+      late: this.engine.late,
+      missed: this.missed,
       sampleRate: ctx?.sampleRate ?? 0,
     };
   }
 
-  private renderSounds(): void {
-    const ctx = this.ctx;
-    if (!ctx) return;
-    for (const v of ['downbeat', 'group', 'beat', 'sub'] as Voice[]) {
-      const data = synthClick(this.settings.clickSound, v, ctx.sampleRate);
-      const b = ctx.createBuffer(1, data.length, ctx.sampleRate);
-      b.copyToChannel(data, 0);
-      this.buffers.set(v, b);
-    }
-  }
-
-  private applyMix(): void {
-    if (!this.ctx || !this.master) return;
-    const g = this.settings.mute ? 0 : Math.max(0, Math.min(1, this.settings.volume));
-    this.master.gain.setTargetAtTime(g, this.ctx.currentTime, 0.01);
-    if (this.pan) this.pan.pan.value = this.settings.channel === 'left' ? -1 : this.settings.channel === 'right' ? 1 : 0;
-  }
-
-  private reading(ctx: AudioContext): OutputReading {
-    const ts = typeof ctx.getOutputTimestamp === 'function' ? ctx.getOutputTimestamp() : null;
+  /** The figures the band sees for this output, or `null` while it does not play. */
+  report(engineName: string): OutputReport | null {
+    const s = this.stats();
+    if (!s.running || s.latencyMs === null || !this.mapped) return null;
     return {
-      timestamp: ts,
-      currentTime: ctx.currentTime,
-      perfNowMs: performance.now(),
-      baseLatency: ctx.baseLatency,
-      outputLatency: (ctx as AudioContext & { outputLatency?: number }).outputLatency,
+      latency_us: Math.max(0, Math.min(2_000_000, Math.round(s.latencyMs * 1000))),
+      source: s.source,
+      clicks: s.clicks,
+      missed: s.missed,
+      late: s.late,
+      engine: engineName.slice(0, 40),
     };
-  }
-
-  /** Cancels every click that starts at context time `from` or later, and rewinds the grid. */
-  private cancelFrom(from: number): void {
-    const keep: Scheduled[] = [];
-    let firstCancelled = Infinity;
-    for (const s of this.scheduled) {
-      if (s.ctxTime >= from) {
-        try {
-          s.src.stop();
-        } catch {
-          // never started
-        }
-        s.src.disconnect();
-        firstCancelled = Math.min(firstCancelled, s.host);
-      } else {
-        keep.push(s);
-      }
-    }
-    this.scheduled = keep;
-    const lastKept = keep.length ? keep[keep.length - 1].host : null;
-    if (from === -Infinity) this.cursor.reset();
-    else this.cursor.rewind(Math.min(firstCancelled, this.hostAtCtx(from) ?? firstCancelled), lastKept);
-  }
-
-  private hostAtCtx(c: number): number | null {
-    const perf = this.out.perfTimeFor(c);
-    if (perf === null) return null;
-    const hostNow = this.clock.hostNow();
-    if (hostNow === null) return null;
-    return hostNow + (perf + this.settings.latencyMs - performance.now()) * 1000;
-  }
-
-  private reschedule(): void {
-    if (!this.ctx) return;
-    this.cancelFrom(this.ctx.currentTime + GUARD_S);
-    this.tick();
-  }
-
-  private tick(): void {
-    const ctx = this.ctx;
-    if (!ctx || ctx.state !== 'running') return;
-    const nowPerf = performance.now();
-    // A throttled timer (a background tab) looks further ahead, so the click does not stutter.
-    const gap = this.lastTick ? (nowPerf - this.lastTick) / 1000 : 0;
-    this.lastTick = nowPerf;
-    const lookahead = Math.min(1.5, Math.max(LOOKAHEAD_S, gap * 2.5));
-    const r = this.reading(ctx);
-    this.out.update(r);
-    // Forget clicks that have finished.
-    this.scheduled = this.scheduled.filter((s) => s.ctxTime > ctx.currentTime - 0.1);
-    const tr = this.transport;
-    const hostNow = this.clock.hostNow();
-    if (!tr || hostNow === null) return;
-    const renderPerf = this.out.perfTimeFor(ctx.currentTime);
-    const horizonPerf = this.out.perfTimeFor(ctx.currentTime + lookahead);
-    if (horizonPerf === null || renderPerf === null) return;
-    // The window in host time: from what a click started now would be heard as, to what one
-    // started at the horizon would. Clicks start `latencyMs` before they are meant to be heard.
-    const toHost = (perf: number) => hostNow + (perf + this.settings.latencyMs - nowPerf) * 1000;
-    const h0 = toHost(renderPerf);
-    const h1 = toHost(horizonPerf);
-    if (h1 <= h0) return;
-    for (const c of this.cursor.take(tr, h0, h1, this.settings.subdivision)) {
-      const perf = this.clock.hostToPerf(c.host);
-      if (perf === null) continue;
-      const heardPerf = perf - this.settings.latencyMs;
-      const when = this.out.contextTimeFor(heardPerf);
-      if (when === null) continue;
-      if (when < ctx.currentTime) {
-        this.late++;
-        continue;
-      }
-      this.start(c, when);
-      this.onClick?.(c, perf);
-    }
-  }
-
-  private start(c: Click, when: number): void {
-    const ctx = this.ctx!;
-    const voice: Voice = c.subdivision ? 'sub' : c.accent;
-    const buf = this.buffers.get(voice);
-    if (!buf || !this.master) return;
-    const level = this.settings.levels[voice];
-    if (level <= 0) return;
-    const src = ctx.createBufferSource();
-    src.buffer = buf;
-    const g = ctx.createGain();
-    g.gain.value = Math.min(1, level);
-    src.connect(g);
-    g.connect(this.master);
-    src.onended = () => g.disconnect();
-    src.start(when);
-    this.count++;
-    this.scheduled.push({ host: c.host, ctxTime: when, src });
   }
 }

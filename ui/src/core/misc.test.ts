@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { explainRefusal } from './refusal';
 import { TapTempo } from './tap';
 
@@ -29,16 +28,6 @@ describe('tap tempo', () => {
     let bpm = null;
     for (let i = 0; i < 9; i++) bpm = t.tap((now += 500)); // 120 BPM
     expect(bpm).toBe(120);
-  });
-});
-
-describe('reconnect backoff', () => {
-  it('grows, caps and stays jittered (as the Rust client)', () => {
-    expect(backoffDelay(DEFAULT_BACKOFF, 1, 1)).toBe(200);
-    expect(backoffDelay(DEFAULT_BACKOFF, 1, 0)).toBe(100);
-    expect(backoffDelay(DEFAULT_BACKOFF, 3, 1)).toBe(800);
-    expect(backoffDelay(DEFAULT_BACKOFF, 30, 1)).toBe(5000);
-    expect(backoffDelay(DEFAULT_BACKOFF, 30, 0.3)).toBeLessThan(5000);
   });
 });
 

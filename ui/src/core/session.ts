@@ -1,18 +1,10 @@
-//! The session as this member sees it: a pure reducer over server messages. A port of
-//! `crates/core/src/mirror.rs`, extended with the current song, chat, activity, versions and
-//! the leader's credentials. Every update returns a new object (the views compare by identity).
+//! The session as this member sees it. Who is there, the schedule and the current song come from
+//! the Rust mirror (`crates/core/src/mirror.rs`, in wasm) fed with every server message; this file
+//! adds only the UI's own lists on top: chat, activity, versions, the leader's credentials. Every
+//! update returns a new object (the views compare by identity).
 
-import type {
-  ActivityEvent,
-  ChatMessage,
-  Participant,
-  RoomStats,
-  ServerMsg,
-  Snapshot,
-  Transport,
-  VersionInfo,
-} from '../bindings';
-import { isValidTransport } from './timeline';
+import type { ActivityEvent, ChatMessage, Mirror, Participant, RoomStats, ServerMsg, Transport, VersionInfo } from '../bindings';
+import type { SessionMirror } from '../wasm/api';
 
 /** What a pending `chat_history` request was for; answers come back in request order. */
 export type ChatRequest = 'page' | 'search';
@@ -55,20 +47,20 @@ export interface SessionState {
   versions: VersionInfo[] | null;
 }
 
-/** A fresh state from a welcome. */
-export function fromWelcome(you: number, epoch: number, snap: Snapshot, prev?: SessionState | null): SessionState {
-  // Chat, activity and versions survive a resume of the same session; they are re-fetched and
-  // merged, so nothing shown goes away during a reconnect.
-  const same = prev && prev.session === snap.session && prev.epoch === epoch;
+/** The state after a welcome: the mirror's view, with what the UI had kept when the same session
+ *  resumes (chat, activity and versions are re-fetched and merged, so nothing shown goes away
+ *  during a reconnect). */
+function fromMirror(m: Mirror, prev: SessionState | null): SessionState {
+  const same = prev && prev.session === m.session && prev.epoch === m.epoch;
   return {
-    you,
-    epoch,
-    session: snap.session,
-    name: snap.name,
-    participants: snap.participants,
-    stats: recount(snap.participants),
-    transport: snap.transport,
-    song: snap.song ?? null,
+    you: m.you,
+    epoch: m.epoch,
+    session: m.session,
+    name: m.name,
+    participants: m.participants,
+    stats: m.stats,
+    transport: m.transport,
+    song: m.song ?? null,
     songBy: null,
     credentials: same ? prev.credentials : null,
     chat: same ? prev.chat : [],
@@ -78,15 +70,6 @@ export function fromWelcome(you: number, epoch: number, snap: Snapshot, prev?: S
     activity: same ? prev.activity : [],
     activityMore: same ? prev.activityMore : null,
     versions: same ? prev.versions : null,
-  };
-}
-
-/** Counts and leader from the list, so they never disagree with it (as the Rust mirror does). */
-export function recount(ps: readonly Participant[]): RoomStats {
-  return {
-    members: ps.length,
-    online: ps.filter((p) => p.connection === 'online').length,
-    leader: ps.find((p) => p.role === 'leader')?.id ?? null,
   };
 }
 
@@ -112,36 +95,31 @@ export function clearSearch(s: SessionState): SessionState {
 }
 
 /**
- * Applies one server message. Returns the same object when nothing changed. `welcome` is handled
- * by [`fromWelcome`]; here it re-seeds the state the same way.
+ * Applies one server message: first through the Rust mirror (who is there, the schedule, the
+ * song; a schedule no session could make is ignored there), then to the UI's lists. Returns the
+ * same object when nothing changed; `null` until a welcome came.
  */
-export function apply(s: SessionState, msg: ServerMsg): SessionState {
+export function apply(s: SessionState | null, msg: ServerMsg, mirror: SessionMirror): SessionState | null {
+  const r = mirror.apply(JSON.stringify(msg));
+  if (msg.type === 'welcome') return r.mirror ? fromMirror(r.mirror, s) : s;
+  if (!s) return s;
+  let next = s;
+  if (r.mirror && (r.changed.snapshot || r.changed.participants || r.changed.transport || r.changed.song)) {
+    const m = r.mirror;
+    next = r.changed.snapshot
+      ? { ...fromMirror(m, s), chatRequests: s.chatRequests, search: s.search, songBy: s.songBy }
+      : { ...s, participants: m.participants, stats: m.stats, transport: m.transport, song: m.song ?? null };
+  }
+  return applyUi(next, msg);
+}
+
+/** The UI's own lists: credentials, who chose the song, chat, activity, versions. */
+function applyUi(s: SessionState, msg: ServerMsg): SessionState {
   switch (msg.type) {
-    case 'welcome':
-      return isValidTransport(msg.snapshot.transport) ? fromWelcome(msg.you, msg.epoch, msg.snapshot, s) : s;
-    case 'snapshot': {
-      const { type: _t, ...snap } = msg;
-      if (!isValidTransport(snap.transport)) return s;
-      return { ...fromWelcome(s.you, s.epoch, snap, s), chatRequests: s.chatRequests, search: s.search };
-    }
-    case 'participant_joined':
-    case 'participant_updated': {
-      const p = msg.participant;
-      const i = s.participants.findIndex((x) => x.id === p.id);
-      const participants = i < 0 ? [...s.participants, p] : s.participants.map((x) => (x.id === p.id ? p : x));
-      return { ...s, participants, stats: recount(participants) };
-    }
-    case 'participant_left': {
-      const participants = s.participants.filter((x) => x.id !== msg.id);
-      return { ...s, participants, stats: recount(participants) };
-    }
-    case 'transport':
-      // A schedule no session could make is dropped before anything divides by its tempo.
-      return isValidTransport(msg.transport) ? { ...s, transport: msg.transport } : s;
     case 'credentials':
       return { ...s, credentials: { secret: msg.secret, pin: msg.pin ?? null } };
     case 'song_changed':
-      return { ...s, song: msg.song ?? null, songBy: msg.by ?? null };
+      return { ...s, songBy: msg.by ?? null };
     case 'chat': {
       const m = msg.message;
       const search =
@@ -185,7 +163,6 @@ export function apply(s: SessionState, msg: ServerMsg): SessionState {
       return { ...s, chatRequests: rest, search };
     }
     default:
-      // room_stats follows from the list; pong, heartbeat and error change no state.
       return s;
   }
 }

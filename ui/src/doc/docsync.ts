@@ -4,8 +4,9 @@
 //! After every welcome (first join and each resume) this member opens with sync step 1 and its
 //! awareness state; the host answers with step 2 and its own step 1, which is answered here.
 //! Local edits (any origin but [`REMOTE`]) go out as updates. Awareness carries
-//! `{user: {name, color, id}, chart}`: y-codemirror draws remote cursors from `user`, the
-//! participant view shows who is in which chart from `chart`.
+//! `{user: {name, color, id}, chart}`, and `cursor` while a chart editor is open: the chart
+//! editor draws remote cursors from `user` and `cursor` (doc/cursors.ts), the participant view
+//! shows who is in which chart from `chart`.
 
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';

@@ -1,67 +1,59 @@
-//! The phone-browser client: one WebSocket to the host, the join and resume, reconnects with
-//! backoff and jitter, heartbeats, and the clock sync (the TypeScript port of the Rust estimator,
-//! driven with the Rust client's cadence). It produces the same events as the Tauri app.
+//! The phone page's connection: a thin driver around the Rust member (`crates/core/src/member`,
+//! in wasm). It opens the WebSockets the member asks for (racing the link's addresses), hands it
+//! every frame with the local clock read first thing, sends what it says, sleeps until its next
+//! timer, and turns its events into the UI's. Join, resume, refusals, heartbeats, the clock-sync
+//! cadence, sync reports and backoff are all the member's.
 //!
-//! Local time is `performance.now() * 1000` µs. The pong's arrival time is read first thing in
-//! the message handler, before the JSON is parsed.
+//! Documents (binary frames) go to the UI directly; every control message goes to the UI as well,
+//! which mirrors the session from them (the same way in the app, whose Rust forwards them).
 
-import type { ClientMsg, ClockStatus, ErrorCode, ServerMsg } from '../bindings';
-import { DEFAULT_BACKOFF, backoffDelay } from '../core/backoff';
-import { ClockSync, SyncReporter } from '../core/clock';
-import { parseJoinLink, type JoinTarget } from '../core/link';
+import type { ClientMsg, ClockStatus, MemberEvent, MemberTransmit, OutputReport, ServerMsg } from '../bindings';
+import { Member, parseLink } from '../wasm/api';
 import type { Backend, JoinRequest, Listener, UiEvent } from './backend';
-
-/** Codes that end a join for good (Rust `ErrorCode::is_refusal`). */
-const REFUSALS: ReadonlySet<string> = new Set([
-  'version_unsupported',
-  'unknown_session',
-  'full',
-  'invalid_name',
-  'auth_required',
-  'bad_secret',
-  'too_many_attempts',
-]);
-
-export function isRefusal(code: ErrorCode | string): boolean {
-  return REFUSALS.has(code);
-}
+import { pageClock, type LocalClock } from './localclock';
+import type { JoinTarget } from '../bindings';
 
 /** Where the resume token is kept: per tab (sessionStorage), per server and session. */
 function resumeKey(t: JoinTarget): string {
-  return `bandsync.resume.${t.wsUrl}.${t.session}`;
+  return `bandsync.resume.${t.ws_url}.${t.session}`;
 }
-
-const HEARTBEAT_MS = 5000;
-const SILENCE_MS = 15000;
-const STATUS_MS = 1000;
-const CONNECT_TIMEOUT_MS = 5000;
-
-const localNow = () => performance.now() * 1000;
 
 export class BrowserBackend implements Backend {
   readonly kind = 'browser' as const;
   readonly target: JoinTarget;
-  readonly clockSync = new ClockSync();
+  readonly clock0: LocalClock = pageClock();
+  private member: Member;
   private listeners = new Set<Listener>();
   private ws: WebSocket | null = null;
+  /** Sockets being opened (the link's addresses, raced); the first to open wins. */
+  private opening: WebSocket[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
   private joined = false;
   private ended = false;
-  private attempt = 0;
-  private timers: ReturnType<typeof setTimeout>[] = [];
-  private pingTimer: ReturnType<typeof setTimeout> | null = null;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastHeard = 0;
-  private hb = 0;
-  private reporter = new SyncReporter();
   private lastStatus: ClockStatus | null = null;
   private cleanups: (() => void)[] = [];
 
-  /** `target` is where to connect (normally `parseJoinLink(req.target)`). */
+  /** `target` is where to connect (normally `parseLink(req.target)`). */
   constructor(
     private req: JoinRequest,
     target?: JoinTarget,
   ) {
-    this.target = target ?? parseJoinLink(req.target);
+    this.target = target ?? parseLink(req.target);
+    this.member = this.makeMember();
+  }
+
+  private makeMember(): Member {
+    return new Member({
+      target: this.target,
+      name: this.req.name,
+      instrument: this.req.instrument,
+      leader: this.req.leader ?? false,
+      pin: this.req.pin,
+      seed: Math.floor(Math.random() * 2 ** 31) + 1,
+      give_up_after_ms: null,
+      resume: sessionStorage.getItem(resumeKey(this.target)),
+      now: this.clock0.now(),
+    });
   }
 
   on(l: Listener): () => void {
@@ -79,15 +71,13 @@ export class BrowserBackend implements Backend {
     }
   }
 
-  /** Opens the first connection. Events start flowing at once. */
+  /** Starts: the member asks for its first connection at once. */
   start(): void {
-    this.connect();
-    // A phone back from the pocket or a network back from a blip: retry now, not at the backoff.
+    // A phone back from the pocket, or a network back from a blip: retry now, not at the backoff.
     const wake = () => {
-      if (!this.ended && !this.ws && this.reconnectTimer && document.visibilityState === 'visible') {
-        clearTimeout(this.reconnectTimer);
-        this.reconnectTimer = null;
-        this.connect();
+      if (!this.ended && document.visibilityState === 'visible') {
+        this.member.reconnectNow(this.clock0.now());
+        this.pump();
       }
     };
     window.addEventListener('online', wake);
@@ -96,210 +86,197 @@ export class BrowserBackend implements Backend {
       window.removeEventListener('online', wake);
       document.removeEventListener('visibilitychange', wake);
     });
-    // Once a second: clock status for the UI, and sync reports on the Rust client's cadence.
-    this.timers.push(setInterval(() => this.statusTick(), STATUS_MS));
-    this.timers.push(setInterval(() => this.heartbeatTick(), HEARTBEAT_MS));
+    this.pump();
   }
 
-  private connect(): void {
-    if (this.ended) return;
-    this.emit({ kind: 'connection', state: 'connecting', detail: `connecting to ${this.target.wsUrl}` });
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.target.wsUrl);
-    } catch (e) {
-      this.dropped(`cannot connect to ${this.target.wsUrl}: ${(e as Error).message}`);
+  /** Carries out what the member asks, passes on what it says, and sleeps until its next timer. */
+  private pump(): void {
+    const p = this.member.poll();
+    for (const t of p.transmits) this.transmit(t);
+    for (const e of p.events) this.onEvent(e);
+    if (p.token) sessionStorage.setItem(resumeKey(this.target), p.token);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (p.ended) {
+      this.finish();
       return;
     }
-    ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    this.joined = false;
-    const openTimeout = setTimeout(() => {
-      if (ws.readyState === WebSocket.CONNECTING) ws.close();
-    }, CONNECT_TIMEOUT_MS);
-    ws.onopen = () => {
-      clearTimeout(openTimeout);
-      this.lastHeard = performance.now();
-      this.sendJoin();
-      // The warm-up burst starts right after the join, without waiting for the welcome.
-      this.clockSync.rewarm(localNow());
-      this.reporter.reset();
-      this.schedulePing();
-    };
-    ws.onmessage = (e) => {
-      const t3 = localNow();
-      if (ws !== this.ws) return;
-      this.lastHeard = performance.now();
-      if (typeof e.data !== 'string') {
-        this.emit({ kind: 'doc', data: new Uint8Array(e.data as ArrayBuffer) });
-        return;
-      }
-      let msg: ServerMsg;
-      try {
-        msg = JSON.parse(e.data) as ServerMsg;
-      } catch {
-        console.warn('unreadable server message');
-        return;
-      }
-      this.onMessage(msg, t3);
-    };
-    ws.onclose = (e) => {
-      clearTimeout(openTimeout);
-      if (ws !== this.ws) return;
-      this.ws = null;
-      if (this.pingTimer) clearTimeout(this.pingTimer);
-      if (this.ended) return;
-      const why = e.reason ? `closed: ${e.code} ${e.reason}` : e.code === 1006 ? 'the connection dropped' : `closed: ${e.code}`;
-      if (e.code === 1000 && e.reason === 'replaced by a newer connection') {
-        // Another tab resumed us: going on here would fight it over the participant.
-        this.finish('left', 'this session was opened in another tab or window');
-        return;
-      }
-      this.dropped(why);
-    };
-    ws.onerror = () => {
-      // The close event that follows says what happened.
-    };
-  }
-
-  private sendJoin(): void {
-    const resume = sessionStorage.getItem(resumeKey(this.target));
-    const join: ClientMsg = {
-      type: 'join',
-      v: 2,
-      session: this.target.session,
-      name: this.req.name,
-      instrument: this.req.instrument && this.req.instrument.trim() ? this.req.instrument : null,
-      resume: resume ?? null,
-      leader: this.req.leader ?? false,
-      secret: this.target.secret,
-      pin: this.req.pin && this.req.pin.trim() ? this.req.pin.trim() : null,
-    };
-    this.raw(join);
-  }
-
-  private onMessage(msg: ServerMsg, t3: number): void {
-    switch (msg.type) {
-      case 'pong':
-        this.clockSync.handlePong(t3, msg.n, msg.t0, msg.t1, msg.t2, msg.epoch);
-        return;
-      case 'heartbeat':
-        return;
-      case 'welcome':
-        this.joined = true;
-        this.attempt = 0;
-        sessionStorage.setItem(resumeKey(this.target), msg.resume);
-        this.emit({ kind: 'server', msg });
-        this.emit({ kind: 'connection', state: 'online', detail: msg.resumed ? 'resumed' : 'joined' });
-        return;
-      case 'error':
-        if (!this.joined && msg.about === 'join' && isRefusal(msg.code)) {
-          this.emit({ kind: 'server', msg });
-          this.finish('refused', msg.message, msg.code);
-          return;
-        }
-        this.emit({ kind: 'server', msg });
-        return;
-      default:
-        this.emit({ kind: 'server', msg });
+    if (p.timeout !== null) {
+      const ms = Math.max(0, (p.timeout - this.clock0.now()) / 1000);
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.member.timeout(this.clock0.now());
+        this.pump();
+      }, ms);
     }
   }
 
-  private schedulePing(): void {
-    if (this.pingTimer) clearTimeout(this.pingTimer);
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    const due = this.clockSync.pollTimeout();
-    const delayMs = Math.max(0, (due - localNow()) / 1000);
-    this.pingTimer = setTimeout(() => {
-      const p = this.clockSync.pollPing(localNow());
-      if (p) this.raw({ type: 'ping', n: p.n, t0: p.t0 });
-      this.schedulePing();
-    }, delayMs);
-  }
-
-  private statusTick(): void {
-    const now = localNow();
-    const status = this.clockSync.status(now);
-    if (status.error_us >= Number.MAX_SAFE_INTEGER) return;
-    this.lastStatus = status;
-    this.emit({ kind: 'clock', clock: status });
-    const report = this.reporter.tick(status, this.joined && this.ws?.readyState === WebSocket.OPEN);
-    if (report) this.raw(report);
-  }
-
-  private heartbeatTick(): void {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    if (performance.now() - this.lastHeard > SILENCE_MS) {
-      // The server went silent: a dead connection that TCP has not noticed yet.
-      ws.close(4000, 'the server went silent');
-      this.ws = null;
-      this.dropped('the server went silent');
-      return;
+  private transmit(t: MemberTransmit): void {
+    switch (t.kind) {
+      case 'connect':
+        this.connect([t.url, ...t.alternates]);
+        break;
+      case 'text':
+        this.ws?.send(t.text);
+        break;
+      case 'binary':
+        this.ws?.send(new Uint8Array(t.bytes));
+        break;
+      case 'close':
+        this.closeAll();
+        break;
     }
-    this.hb = (this.hb + 1) >>> 0;
-    this.raw({ type: 'heartbeat', n: this.hb });
   }
 
-  private dropped(reason: string): void {
-    if (this.ended) return;
-    this.joined = false;
-    this.attempt += 1;
-    const delay = backoffDelay(DEFAULT_BACKOFF, this.attempt, Math.random());
-    this.emit({
-      kind: 'connection',
-      state: 'lost',
-      detail: `${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${this.attempt})`,
-    });
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connect();
-    }, delay);
-  }
-
-  private finish(state: 'left' | 'refused', detail: string, code?: string): void {
-    this.ended = true;
-    this.joined = false;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    if (this.pingTimer) clearTimeout(this.pingTimer);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+  private closeAll(): void {
+    for (const w of this.opening) w.close();
+    this.opening = [];
     const ws = this.ws;
     this.ws = null;
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000);
-    if (state === 'left') {
-      for (const c of this.cleanups) c();
-      this.cleanups = [];
-    }
-    if (state === 'left' || code === 'bad_secret' || code === 'unknown_session') {
-      sessionStorage.removeItem(resumeKey(this.target));
-    }
-    this.emit({ kind: 'connection', state, detail: code ? `${code}: ${detail}` : detail });
   }
 
-  /** Tries to reconnect now, after a refusal was fixed (for example a PIN was typed). */
+  /** Opens every address at once; the first that opens is kept, the others are closed. */
+  private connect(urls: string[]): void {
+    this.closeAll();
+    this.emit({ kind: 'connection', state: 'connecting', detail: `connecting to ${urls[0]}` });
+    let failed = 0;
+    for (const url of urls) {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(url);
+      } catch (e) {
+        failed += 1;
+        if (failed === urls.length) {
+          this.member.connectFailed(this.clock0.now(), `cannot connect to ${url}: ${(e as Error).message}`);
+          this.pump();
+        }
+        continue;
+      }
+      ws.binaryType = 'arraybuffer';
+      this.opening.push(ws);
+      ws.onopen = () => {
+        if (this.ws || !this.opening.includes(ws)) {
+          ws.close();
+          return;
+        }
+        for (const o of this.opening) if (o !== ws) o.close();
+        this.opening = [];
+        this.ws = ws;
+        this.member.connected(this.clock0.now());
+        this.pump();
+      };
+      ws.onmessage = (e) => {
+        // The pong's arrival time, read first thing.
+        const now = this.clock0.now();
+        if (ws !== this.ws) return;
+        if (typeof e.data !== 'string') {
+          this.member.heard(now);
+          this.emit({ kind: 'doc', data: new Uint8Array(e.data as ArrayBuffer) });
+        } else {
+          this.member.text(now, e.data);
+          if (!e.data.startsWith('{"type":"pong"') && !e.data.startsWith('{"type":"heartbeat"')) {
+            try {
+              this.emit({ kind: 'server', msg: JSON.parse(e.data) as ServerMsg });
+            } catch {
+              // Not JSON: the member ignored it too.
+            }
+          }
+        }
+        this.pump();
+      };
+      ws.onclose = (e) => {
+        const now = this.clock0.now();
+        if (ws === this.ws) {
+          this.ws = null;
+          const why = e.reason ? `closed: ${e.code} ${e.reason}` : e.code === 1006 ? 'the connection dropped' : `closed: ${e.code}`;
+          this.member.closed(now, why);
+          this.pump();
+        } else if (this.opening.includes(ws)) {
+          this.opening = this.opening.filter((o) => o !== ws);
+          if (this.opening.length === 0 && !this.ws) {
+            this.member.connectFailed(now, `cannot connect to ${urls[0]}`);
+            this.pump();
+          }
+        }
+      };
+    }
+  }
+
+  private onEvent(e: MemberEvent): void {
+    switch (e.event) {
+      case 'joined':
+        this.joined = true;
+        this.emit({ kind: 'connection', state: 'online', detail: e.resumed ? 'resumed' : 'joined' });
+        break;
+      case 'disconnected':
+        this.joined = false;
+        this.emit({ kind: 'connection', state: 'lost', detail: e.reason });
+        break;
+      case 'reconnecting':
+        this.emit({
+          kind: 'connection',
+          state: 'connecting',
+          detail: `reconnecting in ${(e.delay / 1e6).toFixed(1)} s (attempt ${e.attempt})`,
+        });
+        break;
+      case 'refused':
+        if (e.code === 'bad_secret' || e.code === 'unknown_session') sessionStorage.removeItem(resumeKey(this.target));
+        this.emit({ kind: 'connection', state: 'refused', detail: `${e.code}: ${e.message}` });
+        break;
+      case 'lost':
+        this.emit({ kind: 'connection', state: 'refused', detail: e.reason });
+        break;
+      case 'left':
+        sessionStorage.removeItem(resumeKey(this.target));
+        this.emit({ kind: 'connection', state: 'left', detail: 'you left the session' });
+        break;
+      case 'replaced':
+        this.emit({ kind: 'connection', state: 'left', detail: 'this session was opened in another tab or window' });
+        break;
+      case 'clock':
+        this.lastStatus = e.status;
+        this.emit({ kind: 'clock', clock: { ...e.status, host_now_us: this.hostNow() } });
+        break;
+      case 'error':
+        // The member's own (a message sent while disconnected); the server's come as messages.
+        this.emit({ kind: 'server', msg: { type: 'error', code: e.code, message: e.message, about: e.about } });
+        break;
+      // The UI mirrors the session from the server's messages itself; documents come as frames.
+      case 'participants':
+      case 'transport':
+      case 'credentials':
+      case 'doc':
+      case 'server':
+        break;
+    }
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.joined = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.closeAll();
+    for (const c of this.cleanups) c();
+    this.cleanups = [];
+  }
+
+  /** Tries again with a PIN after a refusal asked for one. */
   retryWithPin(pin: string): void {
     this.req = { ...this.req, pin };
+    this.member.free();
+    this.member = this.makeMember();
     this.ended = false;
-    this.attempt = 0;
-    this.timers.push(setInterval(() => this.statusTick(), STATUS_MS));
-    this.timers.push(setInterval(() => this.heartbeatTick(), HEARTBEAT_MS));
-    this.connect();
-  }
-
-  private raw(msg: ClientMsg): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(msg));
-    return true;
+    this.start();
   }
 
   async send(msg: ClientMsg): Promise<void> {
-    if (!this.joined || !this.raw(msg)) {
+    if (!this.joined || !this.ws || this.ws.readyState !== WebSocket.OPEN) {
       throw new Error('not connected; the message was not sent');
     }
+    this.member.send(JSON.stringify(msg));
+    this.pump();
   }
 
   sendDoc(frame: Uint8Array): void {
@@ -308,19 +285,29 @@ export class BrowserBackend implements Backend {
     ws.send(frame as Uint8Array<ArrayBuffer>);
   }
 
+  /** The audio output's figures, reported to the band with the clock's sync quality. */
+  setOutput(output: OutputReport | null): void {
+    this.member.setOutput(output);
+  }
+
   async leave(): Promise<void> {
     if (this.ended) return;
-    if (this.joined) this.raw({ type: 'leave' });
-    this.finish('left', 'you left the session');
+    this.member.leave();
+    this.pump();
   }
 
   hostNow(): number | null {
-    return this.clockSync.toHost(localNow());
+    return this.member.toHost(this.clock0.now());
   }
 
   hostToPerf(hostUs: number): number | null {
-    const l = this.clockSync.toLocal(hostUs);
-    return l === null ? null : l / 1000;
+    const l = this.member.toLocal(hostUs);
+    return l === null ? null : this.clock0.perfAt(l);
+  }
+
+  /** Host µs at `performance.now()` time `perfMs`. */
+  perfToHost(perfMs: number): number | null {
+    return this.member.toHost(this.clock0.atPerf(perfMs));
   }
 
   clock(): ClockStatus | null {

@@ -4,8 +4,8 @@
 //! moment they sound; without them it follows the transport, like the browser.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Meter, Transport } from '../bindings';
-import { accentOf, beatPosition, formatMeter, latest, segmentAt } from '../core/timeline';
+import type { Accent, Meter, Transport } from '../bindings';
+import { beatPosition, formatMeter, latest } from '../core/timeline';
 import { bpmText, ms, useApp, useAppState } from './ctx';
 
 interface Shown {
@@ -15,6 +15,8 @@ interface Shown {
   countIn: boolean;
   countInLeft: number;
   meter: Meter;
+  /** How each beat of the bar is accented (from the core). */
+  accents: Accent[];
   tempo: number;
 }
 
@@ -34,6 +36,7 @@ export function BeatView() {
   const trRef = useRef<Transport | null>(transport);
   trRef.current = transport;
   const [meter, setMeter] = useState<Meter | null>(null);
+  const [accents, setAccents] = useState<Accent[]>([]);
   const [tempo, setTempo] = useState<number | null>(null);
   const meterRef = useRef<Meter | null>(null);
   const tempoRef = useRef<number | null>(null);
@@ -51,6 +54,7 @@ export function BeatView() {
       if (!meterRef.current || !sameMeter(meterRef.current, shown.meter)) {
         meterRef.current = shown.meter;
         setMeter(shown.meter);
+        setAccents(shown.accents);
       }
       if (tempoRef.current !== shown.tempo) {
         tempoRef.current = shown.tempo;
@@ -63,7 +67,7 @@ export function BeatView() {
       root.dataset.bar = String(shown.bar);
       root.dataset.playing = String(shown.playing);
       root.dataset.countIn = String(shown.countIn);
-      const accent = shown.playing ? accentOf(shown.meter, shown.beat) : 'none';
+      const accent = shown.playing ? (shown.accents[shown.beat] ?? 'beat') : 'none';
       root.dataset.accent = accent;
       if (bigRef.current) bigRef.current.textContent = shown.playing ? String(shown.beat + 1) : '–';
       if (barRef.current) {
@@ -114,7 +118,7 @@ export function BeatView() {
         <div ref={cellsRef} class="beat-cells">
           {meter &&
             Array.from({ length: meter.beats }, (_, i) => {
-              const a = accentOf(meter, i);
+              const a = accents[i] ?? 'beat';
               return <span key={i} class={`cell ${a}`} />;
             })}
         </div>
@@ -150,8 +154,8 @@ export function current(app: ReturnType<typeof useApp>, tr: Transport, runtime: 
         break;
       }
     }
-    const seg = host !== null ? segmentAt(tr, host) : tr.segments[0];
-    const beatMs = 60_000_000 / seg.timeline.tempo;
+    const place = beatPosition(tr, host !== null ? Math.round(host) : tr.segments[0].at);
+    const beatMs = 60_000_000 / place.tempo;
     if (hit && perfNow - hit.at < beatMs * 2 + 50) {
       return {
         beat: hit.e.beat,
@@ -159,24 +163,22 @@ export function current(app: ReturnType<typeof useApp>, tr: Transport, runtime: 
         playing: true,
         countIn: hit.e.countIn,
         countInLeft: hit.e.countIn ? -hit.e.bar : 0,
-        meter: seg.meter,
-        tempo: seg.timeline.tempo,
+        meter: place.meter,
+        accents: place.accents,
+        tempo: place.tempo,
       };
     }
   }
-  if (host === null) {
-    const s = tr.segments[0];
-    return { beat: 0, bar: 0, playing: false, countIn: false, countInLeft: 0, meter: s.meter, tempo: s.timeline.tempo };
-  }
-  const p = beatPosition(tr, Math.round(host));
+  const p = beatPosition(tr, host === null ? tr.segments[0].at : Math.round(host));
   return {
-    beat: p.beatInBar,
-    bar: p.bar,
-    playing: p.playing,
-    countIn: p.countIn,
-    countInLeft: p.countInBarsLeft,
-    meter: p.segment.meter,
-    tempo: p.segment.timeline.tempo,
+    beat: host === null ? 0 : p.beat,
+    bar: host === null ? 0 : p.bar,
+    playing: host !== null && p.playing,
+    countIn: host !== null && p.count_in,
+    countInLeft: p.count_in_bars_left,
+    meter: p.meter,
+    accents: p.accents,
+    tempo: p.tempo,
   };
 }
 
@@ -202,7 +204,7 @@ export function MiniBeat() {
       if (text === last) return;
       last = text;
       el.textContent = text;
-      el.dataset.accent = s.playing ? accentOf(s.meter, s.beat) : 'none';
+      el.dataset.accent = s.playing ? (s.accents[s.beat] ?? 'beat') : 'none';
     };
     raf = requestAnimationFrame(frame);
     return () => cancelAnimationFrame(raf);

@@ -1,63 +1,32 @@
-//! The chart of one song: a CodeMirror 6 editor bound to the song's Y.Text (remote cursors with
-//! names and colours come from awareness), or a read view with the chords above the lyrics,
-//! transposed for this reader only. Auto-scroll follows the shared timeline while playing.
+//! The chart of one song: a plain textarea bound to the song's Y.Text (doc/textbinding.ts), with
+//! the other members' cursors, names and colours from awareness drawn around it (doc/cursors.ts),
+//! or a read view with the chords above the lyrics, transposed for this reader only. Auto-scroll
+//! follows the shared timeline while playing.
 
-import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
-import { EditorState, type Extension } from '@codemirror/state';
-import {
-  Decoration,
-  EditorView,
-  MatchDecorator,
-  ViewPlugin,
-  drawSelection,
-  highlightActiveLine,
-  keymap,
-  placeholder,
-  type DecorationSet,
-  type ViewUpdate,
-} from '@codemirror/view';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { musicLineCount, parseChart, scrollFraction, transposeChord, transposeKey, keyPrefersFlats } from '../core/chart';
 import { canEdit } from '../core/session';
 import { ONE_BEAT, segmentAt, segmentPosition } from '../core/timeline';
+import { clearCursor, CursorOverlay, publishCursor } from '../doc/cursors';
 import { chartText, chartsOf } from '../doc/setlist';
+import { TextBinding } from '../doc/textbinding';
 import { useApp, useAppState } from './ctx';
 
-const chordMarks = new MatchDecorator({
-  regexp: /\[[^\]\n]*\]|^\s*\{[^}\n]*\}\s*$/gm,
-  decoration: (m) => Decoration.mark({ class: m[0].startsWith('[') ? 'cm-chord' : 'cm-directive' }),
-});
+const PLACEHOLDER = 'Write the chart here: [C]chords in brackets before the [G]syllable they fall on.';
 
-const chordHighlight = ViewPlugin.fromClass(
-  class {
-    marks: DecorationSet;
-    constructor(view: EditorView) {
-      this.marks = chordMarks.createDeco(view);
-    }
-    update(u: ViewUpdate) {
-      this.marks = chordMarks.updateDeco(u, this.marks);
-    }
-  },
-  { decorations: (v) => v.marks },
-);
-
-function editorExtensions(ytext: Y.Text, awareness: unknown, readOnly: boolean): Extension[] {
-  const undoManager = new Y.UndoManager(ytext);
-  return [
-    history(),
-    drawSelection(),
-    highlightActiveLine(),
-    EditorView.lineWrapping,
-    chordHighlight,
-    placeholder('Write the chart here: [C]chords in brackets before the [G]syllable they fall on.'),
-    keymap.of([...yUndoManagerKeymap, ...defaultKeymap, ...historyKeymap]),
-    yCollab(ytext, awareness, { undoManager }),
-    EditorState.readOnly.of(readOnly),
-    EditorView.editable.of(!readOnly),
-    EditorView.contentAttributes.of({ 'aria-label': 'Chart', autocapitalize: 'off', spellcheck: 'false' }),
-  ];
+/**
+ * Fits the textarea to its text, up to its CSS max-height, keeping where it is scrolled. Its box
+ * holds its height while the textarea is measured, so that the page does not jump.
+ */
+function autosize(el: HTMLTextAreaElement): void {
+  const box = el.parentElement;
+  if (box) box.style.minHeight = `${box.offsetHeight}px`;
+  const top = el.scrollTop;
+  el.style.height = 'auto';
+  el.style.height = `${el.scrollHeight + el.offsetHeight - el.clientHeight}px`;
+  el.scrollTop = top;
+  if (box) box.style.minHeight = '';
 }
 
 /** Auto-scroll: keeps `el` at the part of the song the band is playing. */
@@ -199,37 +168,67 @@ function Editor(props: { songId: string; editable: boolean }) {
   const app = useApp();
   const settings = useAppState((s) => s.settings);
   const version = useChartVersion(props.songId);
-  const host = useRef<HTMLDivElement>(null);
+  const area = useRef<HTMLTextAreaElement>(null);
+  const layer = useRef<HTMLDivElement>(null);
   const [missing, setMissing] = useState(false);
-  const [scroller, setScroller] = useState<HTMLElement | null>(null);
-  const viewRef = useRef<EditorView | null>(null);
+  const [scroller, setScroller] = useState<HTMLTextAreaElement | null>(null);
+  const refresh = useRef<() => void>(() => {});
 
   useEffect(() => {
     const docs = app.docs;
-    if (!docs || !host.current) return;
+    const el = area.current;
+    if (!docs || !el || !layer.current) return;
+    // As an attribute: where `autocorrect` is a boolean property (Chrome), Preact would set it to
+    // the string "off", which is true.
+    el.setAttribute('autocorrect', 'off');
     // The song's creator made its text; an older document may lack one, made on first edit.
     const ytext = chartText(docs.doc, props.songId, props.editable);
     setMissing(!ytext);
     if (!ytext) return;
-    const view = new EditorView({
-      parent: host.current,
-      state: EditorState.create({ doc: ytext.toString(), extensions: editorExtensions(ytext, docs.awareness, !props.editable) }),
+    const overlay = new CursorOverlay(el, layer.current, ytext, docs.awareness);
+    const binding = new TextBinding(ytext, el, {
+      readOnly: !props.editable,
+      onChange: () => {
+        autosize(el);
+        overlay.schedule();
+      },
+      onSelection: (anchor, head) => publishCursor(docs.awareness, ytext, anchor, head),
     });
-    viewRef.current = view;
-    setScroller(view.scrollDOM);
+    refresh.current = () => {
+      autosize(el);
+      overlay.schedule();
+    };
+    setScroller(el);
     return () => {
-      view.destroy();
-      viewRef.current = null;
+      binding.destroy();
+      overlay.destroy();
+      clearCursor(docs.awareness);
+      refresh.current = () => {};
       setScroller(null);
     };
   }, [props.songId, props.editable, app.docs, version]);
 
-  useAutoScroll(scroller, () => viewRef.current?.state.doc.toString() ?? '', settings.autoScroll, settings.barsPerLine);
+  useEffect(() => refresh.current(), [settings.fontSize]);
+
+  useAutoScroll(scroller, () => area.current?.value ?? '', settings.autoScroll, settings.barsPerLine);
 
   return (
     <>
       {missing && <p class="muted">This song has no chart yet.</p>}
-      <div class="editor" ref={host} data-testid="chart-editor" />
+      <div class="editor" data-testid="chart-editor" hidden={missing}>
+        <div class="editor-under" ref={layer} aria-hidden="true" />
+        <textarea
+          ref={area}
+          data-testid="chart-text"
+          aria-label="Chart"
+          rows={1}
+          placeholder={PLACEHOLDER}
+          autocapitalize="off"
+          autoComplete="off"
+          spellcheck={false}
+          readOnly={!props.editable}
+        />
+      </div>
     </>
   );
 }

@@ -133,7 +133,7 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
     let title =
         phone.until("the chart of the new song", "document.querySelector('#chart h2')?.firstChild?.textContent");
     assert_eq!(title, "Wonderwall", "adding a song opens its chart");
-    phone.click("[data-testid=chart-editor] .cm-content");
+    phone.click("[data-testid=chart-editor] textarea");
     let chart = "{title: Wonderwall}\n[F#m]Today is gonna be the day";
     let typed = chart.replace('\n', keys::ENTER);
     let r = phone.s.active().and_then(|e| e.send_keys(&typed));
@@ -155,7 +155,7 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
     assert_eq!(run(&["chart", "set", &url, "Wonderwall"], &more).0, 0);
     phone.until(
         "the terminal's edit in the phone's editor",
-        "document.querySelector('[data-testid=chart-editor] .cm-content')?.innerText.includes('the word is on the street')",
+        "document.querySelector('[data-testid=chart-editor] textarea')?.value.includes('the word is on the street')",
     );
     let r = phone.s.find("#chart").and_then(|e| e.scroll_into_view("start"));
     phone.ok(r, "scroll to the chart");

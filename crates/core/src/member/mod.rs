@@ -65,6 +65,9 @@ pub struct MemberConfig {
     pub forward_server_messages: bool,
     /// Seed of the reconnect jitter.
     pub seed: u64,
+    /// A resume token kept from an earlier run (a reloaded page), to come back as the same
+    /// participant.
+    pub resume: Option<Secret>,
 }
 
 impl MemberConfig {
@@ -86,6 +89,7 @@ impl MemberConfig {
             backoff: Backoff::default(),
             forward_server_messages: false,
             seed: 1,
+            resume: None,
         }
     }
 }
@@ -168,6 +172,9 @@ pub enum MemberEvent {
     },
     /// We left the session. The member has ended.
     Left,
+    /// Our participant was resumed on a newer connection (the same session opened in another
+    /// tab or window). The member has ended rather than take it back.
+    Replaced,
     /// The clock estimate, every `report_interval`.
     Clock {
         /// The estimate.
@@ -243,10 +250,11 @@ impl Member {
     pub fn new(cfg: MemberConfig, now: Micros) -> Self {
         let clock = ClockSync::new(cfg.clock.clone(), now);
         let jitter = Jitter::new(cfg.seed);
+        let token = cfg.resume.clone();
         let mut m = Member {
             cfg,
             conn: Conn::Ended,
-            token: None,
+            token,
             clock,
             mirror: None,
             attempt: 0,
@@ -306,11 +314,31 @@ impl Member {
         }
     }
 
-    /// The connection closed or failed (a close frame, an error, end of stream).
+    /// The connection closed or failed (a close frame, an error, end of stream). `reason` is the
+    /// close frame's reason, or a description of the failure.
     pub fn handle_closed(&mut self, now: Micros, reason: &str) {
-        if matches!(self.conn, Conn::Open(_)) {
+        if !matches!(self.conn, Conn::Open(_)) {
+            return;
+        }
+        if reason.ends_with(crate::protocol::CLOSE_REPLACED) {
+            self.end(MemberEvent::Replaced);
+        } else {
             self.dropped(now, reason.to_owned());
         }
+    }
+
+    /// Reconnects now instead of at the end of the backoff (the network came back, the page became
+    /// visible again).
+    pub fn reconnect_now(&mut self, now: Micros) {
+        if matches!(self.conn, Conn::Waiting { .. }) {
+            self.connect(now);
+        }
+    }
+
+    /// The resume token of the last welcome, to keep across a page reload.
+    #[must_use]
+    pub fn token(&self) -> Option<&Secret> {
+        self.token.as_ref()
     }
 
     /// Something arrived that this member does not look into (a binary frame the driver hands to
@@ -342,12 +370,7 @@ impl Member {
         };
         // A schedule no session could make (from a broken or hostile host) is dropped here,
         // before anything divides by its tempo.
-        let bad = match &msg {
-            ServerMsg::Transport { transport, .. } => !transport.is_valid(),
-            ServerMsg::Welcome { snapshot, .. } | ServerMsg::Snapshot(snapshot) => !snapshot.transport.is_valid(),
-            _ => false,
-        };
-        if bad {
+        if !Mirror::plausible(&msg) {
             return;
         }
         if self.cfg.forward_server_messages && !matches!(msg, ServerMsg::Pong { .. } | ServerMsg::Heartbeat { .. }) {

@@ -36,6 +36,9 @@ use serde::Deserialize;
 pub const PROTOCOL_VERSION: u16 = 2;
 /// The oldest protocol version this build still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 2;
+/// The close reason (with code 1000) of a connection whose participant was resumed on a newer
+/// connection: the member on the old one must not reconnect and take it back.
+pub const CLOSE_REPLACED: &str = "replaced by a newer connection";
 /// The largest control or document frame a member may send, in bytes. A frame of this size or
 /// more is refused with [`ErrorCode::FrameTooLarge`].
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;

@@ -95,7 +95,7 @@ impl Session {
     ) -> Result<(), Refusal> {
         let m = &mut self.members[idx];
         if let Some(old) = m.conn.replace(conn) {
-            self.out.push_back(Output::Close(old, "replaced by a newer connection"));
+            self.out.push_back(Output::Close(old, crate::protocol::CLOSE_REPLACED));
         }
         m.away_since = None;
         m.p.connection = Connection::Online;

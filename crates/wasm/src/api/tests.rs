@@ -25,7 +25,8 @@ fn transport_120() -> Value {
 
 #[test]
 fn a_member_connects_joins_and_its_mirror_follows_the_server() {
-    let spec = json!({"link": "http://127.0.0.1:7878/s/abc#k=s3cret", "name": "Ana", "seed": 3, "now": 1000.0});
+    let target = ok("link.parse", json!({"link": "http://127.0.0.1:7878/s/abc#k=s3cret"}));
+    let spec = json!({"target": target, "name": "Ana", "seed": 3, "now": 1000.0});
     let h = ok("member.new", spec);
     let p = ok("member.poll", json!({"h": h}));
     assert_eq!(p["transmits"][0], json!({"kind": "connect", "url": "ws://127.0.0.1:7878/ws", "alternates": []}));
@@ -46,7 +47,7 @@ fn a_member_connects_joins_and_its_mirror_follows_the_server() {
     assert_eq!(kinds, ["joined", "participants", "transport"]);
     assert_eq!(ok("member.mirror", json!({"h": h}))["name"], "Gig");
     // A message the page writes goes out as written once joined.
-    ok("member.send", json!({"h": h, "now": 3100.0, "text": r#"{"type":"tempo","tempo":96000}"#}));
+    ok("member.send", json!({"h": h, "text": r#"{"type":"tempo","tempo":96000}"#}));
     let p = ok("member.poll", json!({"h": h}));
     assert_eq!(p["transmits"][0]["text"], r#"{"type":"tempo","tempo":96000}"#);
     ok("member.leave", json!({"h": h}));
@@ -117,4 +118,19 @@ fn bad_requests_get_errors_not_traps() {
     assert!(err("nope.nothing", json!({})).contains("unknown op"));
     assert!(err("member.new", json!({"spec": {"name": "x"}})).contains("bad arguments"));
     assert!(err("engine.new", json!({"rate": 1})).contains("sample rate"));
+}
+
+#[test]
+fn the_mirror_takes_every_kind_of_server_message() {
+    let h = ok("mirror.new", json!(null));
+    let welcome = json!({"type": "welcome", "v": 2, "you": 1, "resume": "tok", "resumed": false, "epoch": 9,
+        "snapshot": {"session": "abc", "name": "Gig", "song": null, "participants": [], "leader": null,
+            "transport": transport_120(), "stats": {"members": 1, "online": 1, "leader": null}, "now": 5}});
+    ok("mirror.apply", json!({"h": h, "msg": welcome.to_string()}));
+    let chat = json!({"type": "chat", "message": {"id": 1, "from": 1, "name": "Ana", "text": "hi", "at": 1796133490726i64,
+        "edited_at": null, "deleted": false, "reply_to": null, "reactions": []}});
+    let r = ok("mirror.apply", json!({"h": h, "msg": chat.to_string()}));
+    assert_eq!(r["changed"]["participants"], false);
+    let activity = json!({"type": "activity", "event": {"id": 4, "at": 1796133490726i64, "kind": "join", "by": 2, "summary": "x"}});
+    ok("mirror.apply", json!({"h": h, "msg": activity.to_string()}));
 }

@@ -1,0 +1,177 @@
+//! Every click path at the speaker: two native followers (cpal), the phone page in headless
+//! Chromium and the phone page in WebKit (WebKitGTK's MiniBrowser, the engine of every iPhone
+//! browser, under Xvfb), each on its own channel of one PulseAudio null sink, recorded together.
+//! Three of them run on deliberately wrong clocks. The figures (skew of each path against the
+//! first native follower, interval jitter, clicks missing) are printed as one `SPEAKER` JSON line
+//! for `docs/BENCHMARKS.md`; `scripts/speaker.sh` runs the long version.
+
+use bandsync_e2e::browser::{self, Browser, Engine, Launch};
+use bandsync_e2e::process::Proc;
+use bandsync_e2e::pulse::{Pulse, RATE, onsets_exact, quantile};
+use bandsync_e2e::xvfb::Xvfb;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A `bandsync` process on the test's PulseAudio, playing into `sink`.
+fn player(pulse: &Pulse, sink: Option<&str>, args: &[&str]) -> Proc {
+    let mut cmd = Command::new(bandsync_e2e::process::bandsync());
+    pulse.apply(&mut cmd, sink);
+    cmd.args(args).env("BANDSYNC_NO_MDNS", "1");
+    Proc::start(cmd, true)
+}
+
+/// One page: join as `name` on a clock `offset_ms` off and `skew_ppm` fast, enable the sound, and
+/// wait until the clock has synced and the sound runs.
+fn join_page(b: &Browser, url: &str, name: &str, offset_ms: f64, skew_ppm: f64) {
+    let p = &b.page;
+    // The page's wrong clock comes from its address (a query before the link's fragment).
+    let (base, frag) = url.split_once('#').unwrap();
+    let addr = format!("{base}?clock_offset_ms={offset_ms}&clock_skew_ppm={skew_ppm}#{frag}");
+    p.ok(p.s.navigate(&addr), "open the join link");
+    p.type_into("[data-testid=your-name]", name);
+    p.click("[data-testid=join-button]");
+    p.until("online", "document.querySelector('[data-testid=connection-state][data-state=online]')");
+    p.click("[data-testid=enable-sound]");
+    p.until("the sound running", "window.__bandsync.state.sound?.running === true");
+}
+
+/// Waits until a page's clock has converged as far as a native follower's.
+fn page_converged(b: &Browser) {
+    b.page.until(
+        "a converged clock",
+        "(() => { const c = window.__bandsync.state.clock; return c && c.synced && c.error_us <= 100 && c.samples >= 300; })()",
+    );
+}
+
+/// The figures of one path against the reference channel.
+fn compare(name: &str, reference: &[f64], path: &[f64], window_ms: f64) -> Value {
+    let w = window_ms * f64::from(RATE) / 1000.0;
+    let mut offsets = Vec::new();
+    let mut missing = 0;
+    for &r in reference {
+        match path.iter().map(|&p| p - r).filter(|d| d.abs() <= w).min_by(|a, b| a.abs().total_cmp(&b.abs())) {
+            Some(d) => offsets.push(d * 1000.0 / f64::from(RATE)),
+            None => missing += 1,
+        }
+    }
+    let median = quantile(&offsets, 0.5);
+    let skew: Vec<f64> = offsets.iter().map(|o| (o - median).abs()).collect();
+    let intervals: Vec<f64> = path.windows(2).map(|p| (p[1] - p[0]) * 1000.0 / f64::from(RATE)).collect();
+    let period = quantile(&intervals, 0.5);
+    let jitter: Vec<f64> = intervals.iter().map(|i| (i - period).abs()).filter(|d| *d < period / 4.0).collect();
+    json!({
+        "path": name,
+        "clicks": path.len(),
+        "missing": missing,
+        "offset_ms": {"p50": median, "p99_abs": quantile(&offsets.iter().map(|o| o.abs()).collect::<Vec<_>>(), 0.99)},
+        "skew_about_median_ms": {"p50": quantile(&skew, 0.5), "p99": quantile(&skew, 0.99), "max": quantile(&skew, 1.0)},
+        "interval_jitter_ms": {"p50": quantile(&jitter, 0.5), "p99": quantile(&jitter, 0.99), "max": quantile(&jitter, 1.0)},
+    })
+}
+
+#[test]
+fn every_click_path_lands_together_at_the_speaker() {
+    let _quiet = crate::quiet();
+    let started = Instant::now();
+    let seconds: u64 = std::env::var("BANDSYNC_SPEAKER_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    let ui = browser::ui_dist();
+    let pulse = Pulse::start(4);
+    let sinks = ["native", "chromium", "webkit", "native2"].map(|n| n.to_owned());
+    for (i, s) in sinks.iter().enumerate() {
+        pulse.channel_sink(s, i as u32);
+    }
+    let xvfb = Xvfb::start();
+    let rec = pulse.record(&pulse.dir.join("paths.wav"));
+
+    let mut host =
+        player(&pulse, None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
+    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let mut native =
+        player(&pulse, Some("native"), &["join", &url, "--name", "Native", "--audio", "--json", "--beats"]);
+    let mut native2 = player(
+        &pulse,
+        Some("native2"),
+        &[
+            "join",
+            &url,
+            "--name",
+            "Native2",
+            "--audio",
+            "--buffer",
+            "2048",
+            "--clock-offset-ms",
+            "1500",
+            "--clock-skew-ppm",
+            "150",
+            "--json",
+        ],
+    );
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("speaker");
+    let launch = |engine_sink: &str, label: &str| {
+        let mut env: Vec<(String, String)> =
+            pulse.env(Some(engine_sink)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        env.push(("DISPLAY".into(), xvfb.display.clone()));
+        Launch { env, ..Launch::phone(&shots, label) }
+    };
+    let chromium = browser::open(Engine::Chromium, &launch("chromium", "chromium"));
+    let webkit = browser::open(Engine::WebKit, &launch("webkit", "webkit"));
+    join_page(&chromium, &url, "Chromium", -800.0, -120.0);
+    join_page(&webkit, &url, "WebKit", 2_300.0, 90.0);
+
+    // The steady state, as a band hears it after the count-in: every clock has converged.
+    native.timeout = Duration::from_secs(60);
+    native2.timeout = Duration::from_secs(60);
+    for p in [&mut native, &mut native2] {
+        p.wait_for("a converged clock", |v| {
+            v["event"] == "clock"
+                && v["synced"] == true
+                && v["error_us"].as_i64().is_some_and(|e| e <= 100)
+                && v["samples"].as_u64().is_some_and(|n| n >= 300)
+        });
+    }
+    page_converged(&chromium);
+    page_converged(&webkit);
+    let mut lead = player(&pulse, None, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"]);
+    lead.event("joined");
+    lead.say("tempo 120");
+    lead.say("play");
+    native.timeout = Duration::from_secs(seconds + 30);
+    let beats = (seconds * 2) as usize;
+    for _ in 0..beats {
+        native.wait_for("a beat", |v| v["event"] == "beat" && v["count_in"] != true);
+    }
+    let ch = rec.stop();
+    let pages: Vec<Value> = [&chromium, &webkit].iter().map(|b| b.page.eval("window.__bandsync.state.sound")).collect();
+
+    let on: Vec<Vec<f64>> = ch.iter().map(|c| onsets_exact(c)).collect();
+    // Only the clicks of the measured stretch: from the first reference click on.
+    let reference = &on[0];
+    assert!(
+        reference.len() as u64 >= seconds * 2 - 4,
+        "the reference played {} clicks in {seconds} s",
+        reference.len()
+    );
+    let results = json!({
+        "seconds": seconds,
+        "native2": compare("native (wrong clock, 2048 frames)", reference, &on[3], 25.0),
+        "chromium": compare("Chromium page (wrong clock)", reference, &on[1], 25.0),
+        "webkit": compare("WebKit page (wrong clock, uncalibrated)", reference, &on[2], 150.0),
+        "page_stats": pages,
+        "took_s": started.elapsed().as_secs(),
+    });
+    eprintln!("SPEAKER {results}");
+    let f = |path: &str, key: &str, q: &str| results[path][key][q].as_f64().unwrap();
+    assert_eq!(results["native2"]["missing"], 0, "{results:#}");
+    assert_eq!(results["chromium"]["missing"], 0, "{results:#}");
+    assert_eq!(results["webkit"]["missing"], 0, "{results:#}");
+    // The product's promise: every device within 1 ms of every other at the speaker. (Two native
+    // followers on the same settings are held to 0.25 ms by `native.rs`.)
+    assert!(f("native2", "offset_ms", "p99_abs") <= 1.0, "native followers: {results:#}");
+    assert!(f("chromium", "offset_ms", "p99_abs") <= 1.0, "Chromium against native: {results:#}");
+    // WebKitGTK's own floor (a bare page pre-scheduling on its context clock) is within a sample
+    // once its output stream is continuous; its unreported output latency is calibrated apart.
+    assert!(f("webkit", "interval_jitter_ms", "p99") <= 1.0, "WebKit jitter: {results:#}");
+    drop((chromium, webkit, host));
+}

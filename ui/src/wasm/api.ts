@@ -1,0 +1,224 @@
+//! Typed calls into the Rust core (`crates/wasm/src/api.rs`); the types are the generated
+//! bindings. Nothing here decides anything: every answer is the Rust's.
+
+import type {
+  Click,
+  ChatMessage,
+  ClockStatus,
+  EngineStats,
+  FilterFit,
+  JoinTarget,
+  MemberPoll,
+  Meter,
+  Mirror,
+  Mirrored,
+  OutputReport,
+  Transport,
+  TransportPlace,
+} from '../bindings';
+import { core, CoreError } from './core';
+
+export { CoreError };
+
+/** Constants of the core: the protocol version, one beat in micro-beats, the tempo range. */
+export interface CoreInfo {
+  version: number;
+  one_beat: number;
+  min_bpm: number;
+  max_bpm: number;
+}
+
+let info: CoreInfo | null = null;
+
+export function coreInfo(): CoreInfo {
+  info ??= core().call<CoreInfo>('protocol.info');
+  return info;
+}
+
+// ---- join links -------------------------------------------------------------------------------
+
+/** Reads a join link; throws [`CoreError`] with a sentence a person can act on. */
+export function parseLink(link: string): JoinTarget {
+  return core().call<JoinTarget>('link.parse', { link });
+}
+
+/** The join link for `target`'s session with `secret`. */
+export function buildLink(target: JoinTarget, secret: string): string {
+  return core().call<string>('link.build', { target, secret });
+}
+
+// ---- meters, tempos, chat -------------------------------------------------------------------------
+
+/** `7/8`, `7/8 2+2+3`, `7/8 (2+2+3)`: a checked meter, or the reason it is not one. */
+export function parseMeter(text: string): Meter | string {
+  try {
+    return core().call<Meter>('meter.parse', { text });
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** A meter as the core writes it (`7/8 2+2+3`). */
+export function formatMeter(meter: Meter): string {
+  return core().call<string>('meter.format', { meter });
+}
+
+/** BPM to the milli-BPM the wire carries, or `null` outside the range. */
+export function tempoFromBpm(bpm: number): number | null {
+  try {
+    return core().call<number>('tempo.check', { bpm });
+  } catch {
+    return null;
+  }
+}
+
+/** Chat exported as the CLI exports it. */
+export function exportChat(messages: readonly ChatMessage[], format: 'json' | 'csv' | 'txt'): string {
+  return core().call<string>('chat.export', { messages, format });
+}
+
+// ---- the timeline and the click grid ---------------------------------------------------------
+
+/** Where the transport stands at host time `now` (µs): bar, beat, accents, the next change. */
+export function transportAt(transport: Transport, now: number): TransportPlace {
+  return core().call<TransportPlace>('transport.at', { transport, now });
+}
+
+/** Every click with host time in `[lo, hi)`. */
+export function clicksBetween(transport: Transport, lo: number, hi: number, sub: number): Click[] {
+  return core().call<Click[]>('grid.clicks', { transport, lo, hi, sub });
+}
+
+/** Hands each click out once over consecutive windows (the visual beat). */
+export class ClickCursor {
+  private h = core().call<number>('cursor.new');
+
+  take(transport: Transport, lo: number, hi: number, sub: number): Click[] {
+    return core().call<Click[]>('cursor.take', { h: this.h, transport, lo, hi, sub });
+  }
+
+  rewind(kept: number | null): void {
+    core().call('cursor.rewind', { h: this.h, kept });
+  }
+
+  free(): void {
+    core().call('cursor.free', { h: this.h });
+  }
+}
+
+// ---- the session mirror ---------------------------------------------------------------------
+
+/** The UI's one view of the session, fed with every raw server message. */
+export class SessionMirror {
+  private h = core().call<number>('mirror.new');
+
+  /** Applies a server message (its JSON text); returns what changed and the mirror now. */
+  apply(msgText: string): Mirrored {
+    return core().call<Mirrored>('mirror.apply', { h: this.h, msg: msgText });
+  }
+
+  free(): void {
+    core().call('mirror.free', { h: this.h });
+  }
+}
+
+export type { Mirror };
+
+// ---- the member -------------------------------------------------------------------------------
+
+/** What the page asks for when it makes a member (`crates/wasm` `MemberSpec`). */
+export interface MemberSpec {
+  target: JoinTarget;
+  name: string;
+  instrument?: string | null;
+  leader?: boolean;
+  pin?: string | null;
+  seed: number;
+  /** `null`: never give up reconnecting (a phone back from a pocket rejoins). */
+  give_up_after_ms?: number | null;
+  resume?: string | null;
+  now: number;
+}
+
+/** The sans-IO member (`crates/core/src/member`), driven by `net/browser.ts`. */
+export class Member {
+  readonly h: number;
+
+  constructor(spec: MemberSpec) {
+    this.h = core().call<number>('member.new', spec);
+  }
+
+  connected(now: number): void {
+    core().call('member.connected', { h: this.h, now });
+  }
+  connectFailed(now: number, reason: string, fatal = false): void {
+    core().call('member.connect_failed', { h: this.h, now, reason, fatal });
+  }
+  text(now: number, text: string): void {
+    core().call('member.text', { h: this.h, now, text });
+  }
+  heard(now: number): void {
+    core().call('member.heard', { h: this.h, now });
+  }
+  closed(now: number, reason: string): void {
+    core().call('member.closed', { h: this.h, now, reason });
+  }
+  timeout(now: number): void {
+    core().call('member.timeout', { h: this.h, now });
+  }
+  reconnectNow(now: number): void {
+    core().call('member.reconnect_now', { h: this.h, now });
+  }
+  /** Sends a message the page wrote (typed by the bindings; the server checks it). */
+  send(text: string): void {
+    core().call('member.send', { h: this.h, text });
+  }
+  leave(): void {
+    core().call('member.leave', { h: this.h });
+  }
+  setOutput(output: OutputReport | null): void {
+    core().call('member.set_output', { h: this.h, output });
+  }
+  poll(): MemberPoll {
+    return core().call<MemberPoll>('member.poll', { h: this.h });
+  }
+  /** Host time (µs) at local time `at`, once the clock has a sample. */
+  toHost(at: number): number | null {
+    return core().call<number | null>('member.to_host', { h: this.h, at });
+  }
+  /** Local time (µs) at which the host clock reads `at`. */
+  toLocal(at: number): number | null {
+    return core().call<number | null>('member.to_local', { h: this.h, at });
+  }
+  status(now: number): ClockStatus {
+    return core().call<ClockStatus>('member.status', { h: this.h, now });
+  }
+  free(): void {
+    core().call('member.free', { h: this.h });
+  }
+}
+
+// ---- the audio output's clock ---------------------------------------------------------------
+
+/** The device-clock filter: a line through (frame, local heard time) points. */
+export class DeviceFilter {
+  private h: number;
+
+  constructor(capacity: number) {
+    this.h = core().call<number>('filter.new', { capacity });
+  }
+  push(frame: number, local: number): void {
+    core().call('filter.push', { h: this.h, frame, local });
+  }
+  fit(nominal: number): FilterFit | null {
+    return core().call<FilterFit | null>('filter.fit', { h: this.h, nominal });
+  }
+  reset(): void {
+    core().call('filter.reset', { h: this.h });
+  }
+  free(): void {
+    core().call('filter.free', { h: this.h });
+  }
+}
+
+export type { EngineStats };

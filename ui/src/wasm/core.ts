@@ -1,0 +1,68 @@
+//! The Rust core in the page: `crates/wasm` compiled to `bandsync.wasm`, reached through one
+//! JSON call (`bs_call`) and, for the AudioWorklet, a render export. Every rule the page follows
+//! (the member's join, resume, heartbeats, clock sync and reports; join links; the click grid; the
+//! mirror of the session; meters and tempos; chat export) is that Rust, not a TypeScript copy.
+//!
+//! `loadCore()` once at start-up; then `core()` gives the instance.
+
+import wasmUrl from './bandsync.wasm?url';
+
+/** The exports of `bandsync.wasm` (see `crates/wasm/src/abi.rs`). */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  bs_alloc(len: number): number;
+  bs_free(ptr: number, len: number): void;
+  bs_call(ptr: number, len: number): number;
+  bs_answer(): number;
+  bs_engine_render(handle: number, frames: number, firstLo: number, firstHi: number): number;
+}
+
+/** The core refused a call; the message says why. */
+export class CoreError extends Error {}
+
+/** One instance of the core: its calls go through JSON, as `crates/wasm/src/api.rs` reads them. */
+export class Core {
+  private enc = new TextEncoder();
+  private dec = new TextDecoder();
+
+  constructor(readonly ex: CoreExports) {}
+
+  /** Calls `op` with `args`; returns its answer or throws [`CoreError`]. */
+  call<T = unknown>(op: string, args: unknown = null): T {
+    const bytes = this.enc.encode(JSON.stringify({ op, args }));
+    const p = this.ex.bs_alloc(bytes.length);
+    new Uint8Array(this.ex.memory.buffer, p, bytes.length).set(bytes);
+    const n = this.ex.bs_call(p, bytes.length);
+    this.ex.bs_free(p, bytes.length);
+    const out = JSON.parse(this.dec.decode(new Uint8Array(this.ex.memory.buffer, this.ex.bs_answer(), n))) as {
+      ok?: T;
+      err?: string;
+    };
+    if (out.err !== undefined) throw new CoreError(out.err);
+    return out.ok as T;
+  }
+}
+
+let instance: Core | null = null;
+let bytes: ArrayBuffer | null = null;
+
+/** Loads the core (once). `source` overrides where the module comes from (tests read the file). */
+export async function loadCore(source?: ArrayBuffer): Promise<Core> {
+  if (instance) return instance;
+  bytes = source ?? (await (await fetch(wasmUrl)).arrayBuffer());
+  const { instance: inst } = await WebAssembly.instantiate(bytes, {});
+  instance = new Core(inst.exports as unknown as CoreExports);
+  return instance;
+}
+
+/** The loaded core. */
+export function core(): Core {
+  if (!instance) throw new Error('the core is not loaded yet (loadCore)');
+  return instance;
+}
+
+/** The module's bytes, for the AudioWorklet's own instance. */
+export function coreBytes(): ArrayBuffer {
+  if (!bytes) throw new Error('the core is not loaded yet (loadCore)');
+  return bytes;
+}
