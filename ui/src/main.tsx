@@ -1,7 +1,8 @@
 //! Entry point: one UI for the Tauri app and the phone browser (see README).
 
 import { render } from 'preact';
-import { App, exposeDebug } from './app';
+import { App } from './app';
+import { exposeDebug } from './state/debug';
 import { loadCore } from './wasm/core';
 import { isTauri, launchOptions } from './net/tauri';
 import { Root } from './ui/Root';

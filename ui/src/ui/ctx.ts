@@ -2,7 +2,8 @@
 
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { App, AppState } from '../app';
+import type { App } from '../app';
+import type { AppState } from '../state/appstate';
 import { useStore } from '../state/store';
 
 export const AppContext = createContext<App | null>(null);

@@ -1,0 +1,57 @@
+//! The click's wiring into the app: the browser's click player on the session's clock, starting
+//! it from a tap, and the Tauri app's audio engine settings.
+
+import { ClickPlayer } from './player';
+import type { BrowserBackend } from '../net/browser';
+import { setAudio } from '../net/tauri';
+import type { AppCore } from '../state/appcore';
+
+/** What plays the click here, as the band sees it: `web-audio` and the browser's engine. */
+export function engineName(): string {
+  const ua = navigator.userAgent;
+  const engine = /Firefox\//.test(ua) ? 'Gecko' : /Chrom(e|ium)\//.test(ua) ? 'Chromium' : /AppleWebKit\//.test(ua) ? 'WebKit' : 'browser';
+  return `web-audio ${engine}`;
+}
+
+/** Browser: the click player for a session, on the backend's host clock. */
+export function createPlayer(app: AppCore, b: BrowserBackend): void {
+  const player = new ClickPlayer({ hostNow: () => b.hostNow(), perfToHost: (p) => b.perfToHost(p) }, app.state.settings);
+  app.player = player;
+  player.onResync = (awayMs, missed) => {
+    const away = awayMs >= 1000 ? `${(awayMs / 1000).toFixed(0)} s` : `${Math.round(awayMs)} ms`;
+    app.toast(`Back on the beat after ${away} away${missed ? ` (${missed} click${missed === 1 ? '' : 's'} missed)` : ''}.`, 'info');
+  };
+  app.unsubs.push(player.onStateChange(() => app.store.set({ soundRunning: player.running })));
+}
+
+/** Starts the browser's click; must be called from a tap or click. */
+export async function enableSound(app: AppCore): Promise<void> {
+  if (!app.player) return;
+  if (!app.state.settings.sound || app.state.settings.visualOnly) app.setSettings({ sound: true, visualOnly: false });
+  try {
+    await app.player.enable();
+    app.player.setSettings(app.state.settings);
+    app.player.setTransport(app.state.session?.transport ?? null);
+  } catch (e) {
+    app.toast(`Sound could not start: ${String(e)}`);
+  }
+}
+
+/** Tauri: hands the audio settings to the app's audio engine; a failure becomes a toast. */
+export async function pushTauriAudio(app: AppCore): Promise<void> {
+  const s = app.state.settings;
+  try {
+    await setAudio({
+      enabled: s.sound && !s.visualOnly,
+      device: s.device,
+      channel: s.channel,
+      volume: s.mute ? 0 : s.volume,
+      subdivision: s.subdivision,
+      latency_offset_ms: s.latencyMs,
+      buffer_frames: null,
+      sound: s.clickSound,
+    });
+  } catch (e) {
+    app.toast(`Audio: ${String(e)}`);
+  }
+}

@@ -1,0 +1,46 @@
+//! Chat and activity history: asking the host for pages of what was said and done, searching the
+//! chat, and loading all of it for an export.
+
+import type { ClientMsg } from '../bindings';
+import { apply, chatRequested, clearSearch } from '../core/session';
+import type { AppCore } from '../state/appcore';
+
+export function requestChat(app: AppCore, kind: 'page' | 'older' | 'search', query?: string): void {
+  const s = app.state.session;
+  if (!s) return;
+  const before = kind === 'older' && s.chat.length > 0 ? s.chat[0].id : null;
+  const msg: ClientMsg =
+    kind === 'search' ? { type: 'chat_history', query: query ?? '', limit: 100 } : { type: 'chat_history', before, limit: 50 };
+  // Recorded before it is sent, so that the answer always finds it.
+  app.store.set({ session: chatRequested(s, kind === 'search' ? 'search' : 'page', query) });
+  void app.send(msg, true).then((ok) => {
+    const cur = app.state.session;
+    if (!ok && cur) {
+      if (app.mirror) app.store.set({ session: apply(cur, { type: 'error', code: 'internal', message: 'not sent', about: 'chat_history' }, app.mirror) });
+    }
+  });
+}
+
+export function closeSearch(app: AppCore): void {
+  const s = app.state.session;
+  if (s) app.store.set({ session: clearSearch(s) });
+}
+
+/** Loads every older page, for an export of the whole chat. Gives up after 20 s. */
+export async function loadAllChat(app: AppCore): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  while (performance.now() < deadline) {
+    const s = app.state.session;
+    if (!s || s.chatMore === false) return;
+    if (s.chatRequests.length === 0) requestChat(app, 'older');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the host did not send the whole history in time');
+}
+
+export function requestOlderActivity(app: AppCore): void {
+  const s = app.state.session;
+  if (!s) return;
+  const before = s.activity.length ? s.activity[0].id : null;
+  void app.send((before !== null ? { type: 'activity_history', before, limit: 50 } : { type: 'activity_history', limit: 50 }));
+}
