@@ -2,6 +2,7 @@
 //!
 //! - [`spine`]: joining, leadership, the transport, resume, the HTTP API.
 //! - [`bad_input`]: malformed and oversized frames, rate limits, refusals.
+//! - [`hostile`]: crafted y-sync, amplification, floods, hoarding, stalled readers, side doors.
 //! - [`secrets`]: join secrets, PINs and rotation.
 //! - [`docs`]: the shared documents over y-sync.
 //! - [`journal`]: chat, the activity stream, versions and the current song, with SQLite.
@@ -9,6 +10,7 @@
 
 mod bad_input;
 mod docs;
+mod hostile;
 mod journal;
 mod secrets;
 mod spine;

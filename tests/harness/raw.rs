@@ -27,6 +27,25 @@ impl Raw {
         Raw { ws, secret: None }
     }
 
+    /// Connects to `/ws` from the loopback address `src` (any of 127.0.0.0/8), so that a test can
+    /// play clients on different machines. `recv_buffer` shrinks the socket's receive buffer (a
+    /// phone that stops reading fills a small window quickly).
+    ///
+    /// # Panics
+    /// If the connection fails.
+    pub async fn connect_from(addr: SocketAddr, src: std::net::IpAddr, recv_buffer: Option<u32>) -> Raw {
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        if let Some(b) = recv_buffer {
+            sock.set_recv_buffer_size(b).expect("SO_RCVBUF");
+        }
+        sock.bind(SocketAddr::new(src, 0)).expect("bind the source address");
+        let stream = sock.connect(addr).await.expect("connect");
+        let url = format!("ws://{addr}/ws");
+        let (ws, _) =
+            tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.expect("websocket connects");
+        Raw { ws, secret: None }
+    }
+
     /// Sends a JSON value as a text frame.
     pub async fn send(&mut self, v: Value) {
         self.send_text(v.to_string()).await;

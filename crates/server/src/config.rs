@@ -15,6 +15,15 @@ pub struct ServerConfig {
     pub rate_burst: u32,
     /// Messages per second a connection may send, sustained.
     pub rate_per_sec: u32,
+    /// Connections one source address may hold at once (see `crate::addresses`).
+    pub address_max_connections: usize,
+    /// Messages all of one address's connections may send in a burst.
+    pub address_rate_burst: u32,
+    /// Messages per second all of one address's connections may send, sustained.
+    pub address_rate_per_sec: u32,
+    /// A write to a member that does not complete in this long (its TCP window stays full: a
+    /// locked phone, a dead link) closes the connection; the member resumes when it reads again.
+    pub write_timeout: Duration,
     /// Rate or size violations tolerated before the connection is closed.
     pub max_violations: u32,
     /// How often the server pings an idle connection.
@@ -47,6 +56,10 @@ impl Default for ServerConfig {
             max_sessions: 2048,
             rate_burst: 200,
             rate_per_sec: 100,
+            address_max_connections: 64,
+            address_rate_burst: 800,
+            address_rate_per_sec: 400,
+            write_timeout: Duration::from_secs(5),
             max_violations: 20,
             heartbeat_interval: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),

@@ -6,6 +6,7 @@
 //! an error frame; more than `max_violations` close the connection with code 1008. Nothing a member
 //! sends can panic this task or reach another member.
 
+use crate::addresses::AddressSlot;
 use crate::hub::{Hub, SessionHandle, new_token};
 use crate::session_task::{Outgoing, SessionInput};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -42,6 +43,12 @@ pub mod close_code {
 
 struct Conn {
     id: ConnId,
+    /// This connection's place in its source address's limits.
+    source: Option<AddressSlot>,
+    /// Fires at shutdown: a write waiting on a member that does not read gives up then.
+    cancel: CancellationToken,
+    /// A write did not complete within the write deadline (or shutdown began): close.
+    stalled: bool,
     hub: Arc<Hub>,
     socket: WebSocket,
     bucket: TokenBucket,
@@ -61,12 +68,15 @@ enum Flow {
 }
 
 /// Serves one upgraded WebSocket until it closes, the member leaves, or `cancel` fires.
-pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken) {
+pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken, source: Option<AddressSlot>) {
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let cfg = hub.cfg.clone();
     let now = hub.clock.now();
     let mut c = Conn {
         id,
+        source,
+        cancel: cancel.clone(),
+        stalled: false,
         bucket: TokenBucket::new(cfg.rate_burst, cfg.rate_per_sec, now),
         hub,
         socket,
@@ -120,8 +130,9 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
                     tracing::info!(conn = id, "no heartbeat; connection dead");
                     break Some((close_code::GOING_AWAY, "heartbeat timeout"));
                 }
-                if c.socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break None;
+                let ping = c.socket.send(Message::Ping(Default::default()));
+                if write_within(&cancel, cfg.write_timeout, ping).await.is_err() {
+                    c.stalled = true;
                 }
             }
             () = &mut join_deadline, if !c.joined => {
@@ -129,9 +140,42 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
                 break Some((close_code::POLICY, "no join in time"));
             }
         }
+        if c.stalled {
+            // The member does not read (or the server is closing): no close frame would get through.
+            tracing::info!(conn = id, "a write missed its deadline; closing");
+            break None;
+        }
     };
     if let Some((code, reason)) = close {
-        // Deliver what the session already sent (such as errors for accepted messages) first.
+        let finish = c.finish(code, reason);
+        let _ = tokio::time::timeout(cfg.write_timeout.min(std::time::Duration::from_secs(1)), finish).await;
+    }
+    if let Some(s) = &c.session {
+        let _ = s.tx.send(SessionInput::Disconnect { conn: id }).await;
+    }
+    tracing::debug!(conn = id, ?close, "connection closed");
+}
+
+/// Runs a socket write under the write deadline, giving up at shutdown.
+async fn write_within<T, E>(
+    cancel: &CancellationToken,
+    limit: std::time::Duration,
+    write: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ()> {
+    tokio::select! {
+        r = tokio::time::timeout(limit, write) => match r {
+            Ok(Ok(v)) => Ok(v),
+            _ => Err(()),
+        },
+        () = cancel.cancelled() => Err(()),
+    }
+}
+
+impl Conn {
+    /// Delivers what the session already sent (such as errors for accepted messages), then the
+    /// close frame, then reads until the member's close. The caller bounds it in time.
+    async fn finish(&mut self, code: u16, reason: &'static str) {
+        let c = self;
         while let Some(m) = c.outbox.as_mut().and_then(|o| o.try_recv().ok()) {
             match m {
                 Outgoing::Text(t) => {
@@ -151,20 +195,13 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken)
         if c.socket.send(Message::Close(Some(frame))).await.is_ok() {
             // Finish the close handshake: read (and discard) until the member's close arrives, so
             // that the close frame is not lost to a TCP reset while the member is still sending.
-            let drain = async {
-                while let Some(Ok(m)) = c.socket.recv().await {
-                    if matches!(m, Message::Close(_)) {
-                        break;
-                    }
+            while let Some(Ok(m)) = c.socket.recv().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
                 }
-            };
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+            }
         }
     }
-    if let Some(s) = &c.session {
-        let _ = s.tx.send(SessionInput::Disconnect { conn: id }).await;
-    }
-    tracing::debug!(conn = id, ?close, "connection closed");
 }
 
 /// Serves a plain y-sync connection (`/doc/{session}`): binary frames only, relayed through the
@@ -176,6 +213,7 @@ pub async fn handle_doc(
     session: SessionHandle,
     secret: String,
     cancel: CancellationToken,
+    source: Option<AddressSlot>,
 ) {
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let cfg = hub.cfg.clone();
@@ -199,7 +237,11 @@ pub async fn handle_doc(
             biased;
             () = cancel.cancelled() => break Some((close_code::GOING_AWAY, "server shutting down".into())),
             out = recv_outbox(&mut outbox) => match out {
-                Some(Outgoing::Binary(b)) => if socket.send(Message::Binary(b)).await.is_err() { break None },
+                Some(Outgoing::Binary(b)) => {
+                    if write_within(&cancel, cfg.write_timeout, socket.send(Message::Binary(b))).await.is_err() {
+                        break None;
+                    }
+                }
                 Some(Outgoing::Text(_)) => {}
                 Some(Outgoing::Close(reason)) => break Some((close_code::POLICY, reason.into())),
                 None => break Some((close_code::POLICY, "too slow to read".into())),
@@ -210,7 +252,8 @@ pub async fn handle_doc(
                     None | Some(Ok(Message::Close(_))) => break None,
                     Some(Err(e)) => break Some((transport_close(e).0, "invalid WebSocket frame".into())),
                     Some(Ok(Message::Binary(b))) => {
-                        if !bucket.try_take(hub.clock.now()) {
+                        let now = hub.clock.now();
+                        if !(bucket.try_take(now) && source.as_ref().is_none_or(|s| s.try_take(now))) {
                             break Some((close_code::POLICY, "too many frames; slow down".into()));
                         }
                         if b.len() >= MAX_FRAME_BYTES {
@@ -228,14 +271,15 @@ pub async fn handle_doc(
                 if last_heard.elapsed() > cfg.idle_timeout {
                     break Some((close_code::GOING_AWAY, "heartbeat timeout".into()));
                 }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                if write_within(&cancel, cfg.write_timeout, socket.send(Message::Ping(Default::default()))).await.is_err() {
                     break None;
                 }
             }
         }
     };
     if let Some((code, reason)) = close {
-        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+        let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.send(frame)).await;
     }
     let _ = session.tx.send(SessionInput::Disconnect { conn: id }).await;
 }
@@ -275,11 +319,11 @@ impl Conn {
         let result = loop {
             match next {
                 Some(Outgoing::Text(text)) => {
-                    self.socket.feed(Message::Text(text)).await.map_err(|_| ())?;
+                    self.write(|s| s.feed(Message::Text(text))).await?;
                     n += 1;
                 }
                 Some(Outgoing::Binary(b)) => {
-                    self.socket.feed(Message::Binary(b)).await.map_err(|_| ())?;
+                    self.write(|s| s.feed(Message::Binary(b))).await?;
                     n += 1;
                 }
                 Some(Outgoing::Close(reason)) => break Some((close_code::NORMAL, reason)),
@@ -294,12 +338,32 @@ impl Conn {
                 Some(Err(mpsc::error::TryRecvError::Empty)) | None => break None,
             }
         };
-        self.socket.flush().await.map_err(|_| ())?;
+        self.write(SinkExt::flush).await?;
         Ok(result)
     }
 
+    /// One write to the socket under the write deadline; a miss marks the connection stalled.
+    async fn write<'a, F, Fut>(&'a mut self, op: F) -> Result<(), ()>
+    where
+        F: FnOnce(&'a mut WebSocket) -> Fut,
+        Fut: std::future::Future<Output = Result<(), axum::Error>>,
+    {
+        let limit = self.hub.cfg.write_timeout;
+        let r = write_within(&self.cancel, limit, op(&mut self.socket)).await;
+        if r.is_err() {
+            self.stalled = true;
+        }
+        r
+    }
+
     async fn send(&mut self, msg: &ServerMsg) -> bool {
-        self.socket.send(Message::Text(encode_server(msg).into())).await.is_ok()
+        let text = Message::Text(encode_server(msg).into());
+        self.write(|s| s.send(text)).await.is_ok()
+    }
+
+    /// Takes a token from this connection's bucket and from its address's.
+    fn admit_message(&mut self, now: bandsync_core::Micros) -> bool {
+        self.bucket.try_take(now) && self.source.as_ref().is_none_or(|s| s.try_take(now))
     }
 
     /// Records a refused frame and says whether the connection has used up its tolerance.
@@ -314,7 +378,7 @@ impl Conn {
     }
 
     async fn on_binary(&mut self, bytes: axum::body::Bytes) -> Flow {
-        if !self.bucket.try_take(self.hub.clock.now()) {
+        if !self.admit_message(self.hub.clock.now()) {
             return self.refuse(rate_limited()).await;
         }
         if bytes.len() >= MAX_FRAME_BYTES {
@@ -331,7 +395,7 @@ impl Conn {
     }
 
     async fn on_text(&mut self, text: &str, t1: bandsync_core::Micros) -> Flow {
-        if !self.bucket.try_take(t1) {
+        if !self.admit_message(t1) {
             return self.refuse(rate_limited()).await;
         }
         let msg = match decode_client(text) {

@@ -39,7 +39,7 @@ pub struct AppState {
 /// The connection-limit permit of the TCP connection a request came on. A WebSocket upgrade takes
 /// it over, so that an upgraded connection keeps counting against the limit.
 #[derive(Clone, Default)]
-pub struct ConnPermit(pub Arc<Mutex<Option<OwnedSemaphorePermit>>>);
+pub struct ConnPermit(pub Arc<Mutex<Option<(OwnedSemaphorePermit, crate::addresses::AddressSlot)>>>);
 
 /// The router.
 pub fn router(state: AppState) -> Router {
@@ -116,7 +116,9 @@ async fn ws(
 /// and the shutdown tracker's token until `serve` returns.
 fn upgrade<F, Fut>(st: &AppState, permit: Option<Extension<ConnPermit>>, up: WebSocketUpgrade, serve: F) -> Response
 where
-    F: FnOnce(axum::extract::ws::WebSocket, Arc<Hub>, CancellationToken) -> Fut + Send + 'static,
+    F: FnOnce(axum::extract::ws::WebSocket, Arc<Hub>, CancellationToken, Option<crate::addresses::AddressSlot>) -> Fut
+        + Send
+        + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let permit = permit.and_then(|Extension(p)| p.0.lock().ok()?.take());
@@ -126,9 +128,9 @@ where
     // cost every idle member that much memory.
     let up = up.max_message_size(TRANSPORT_MAX_FRAME).max_frame_size(TRANSPORT_MAX_FRAME).read_buffer_size(4096);
     up.on_upgrade(move |socket| async move {
-        let _permit = permit;
+        let (_permit, source) = permit.unzip();
         let _guard = guard;
-        serve(socket, hub, cancel).await;
+        serve(socket, hub, cancel, source).await;
     })
 }
 
@@ -156,7 +158,9 @@ async fn doc_ws(
         Ok(up) => up,
         Err(rejection) => return rejection.into_response(),
     };
-    upgrade(&st, permit, up, move |socket, hub, cancel| connection::handle_doc(socket, hub, handle, secret, cancel))
+    upgrade(&st, permit, up, move |socket, hub, cancel, source| {
+        connection::handle_doc(socket, hub, handle, secret, cancel, source)
+    })
 }
 
 async fn health(State(st): State<AppState>) -> Json<serde_json::Value> {

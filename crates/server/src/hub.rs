@@ -94,13 +94,21 @@ pub struct Hub {
     pub(crate) tracker: TaskTracker,
     /// Fires at shutdown; session tasks end on it even while handles to them remain.
     pub(crate) closing: CancellationToken,
+    /// Limits per source address.
+    pub(crate) addresses: Arc<crate::addresses::Addresses>,
 }
 
 impl Hub {
     /// An empty hub.
     #[must_use]
     pub fn new(cfg: ServerConfig, clock: HostClock) -> Arc<Self> {
+        let addresses = crate::addresses::Addresses::new(
+            cfg.address_max_connections,
+            cfg.address_rate_burst,
+            cfg.address_rate_per_sec,
+        );
         Arc::new(Hub {
+            addresses,
             sessions: RwLock::new(HashMap::new()),
             clock,
             cfg,
@@ -132,11 +140,14 @@ impl Hub {
         let Some(store) = self.cfg.store.clone() else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for s in store.sessions().map_err(|e| HubError::Store(e.to_string()))? {
-            let doc = bandsync_docs::SessionDoc::new();
-            let (snapshot, updates) = store.document(&s.id).map_err(|e| HubError::Store(e.to_string()))?;
-            for u in snapshot.iter().chain(&updates) {
-                doc.apply_update(u).map_err(|e| HubError::Store(format!("session {}: {e}", s.id)))?;
-            }
+            // One session that does not load must not keep the others from starting.
+            let doc = match load_document(&store, &s.id) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    tracing::error!(session = %s.id, "not restored: {e}");
+                    continue;
+                }
+            };
             out.push(self.start_session(Some(&s.id), &s.name, Some(Secret(s.secret)), doc)?);
         }
         Ok(out)
@@ -216,6 +227,26 @@ impl Hub {
         self.closing.cancel();
         self.sessions.write().expect("hub lock poisoned").clear();
     }
+}
+
+/// A session's documents from the store: the snapshot, then each update after it. An update that
+/// no longer applies (written by an older version, or damaged) is skipped and logged, so that one
+/// bad row costs one edit, not the session.
+///
+/// # Errors
+/// When the store cannot be read, or the snapshot does not load.
+pub(crate) fn load_document(store: &crate::store::Store, id: &str) -> Result<bandsync_docs::SessionDoc, String> {
+    let doc = bandsync_docs::SessionDoc::new();
+    let (snapshot, updates) = store.document(id).map_err(|e| e.to_string())?;
+    if let Some(s) = snapshot {
+        doc.apply_update(&s).map_err(|e| format!("its snapshot: {e}"))?;
+    }
+    for (i, u) in updates.iter().enumerate() {
+        if let Err(e) = doc.apply_update(u) {
+            tracing::error!(session = id, "stored update {i} skipped: {e}");
+        }
+    }
+    Ok(doc)
 }
 
 /// Ten characters from an alphabet without look-alikes: about 50 bits.

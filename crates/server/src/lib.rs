@@ -6,6 +6,7 @@
 //!   passed in as a future, and a handle for embedding.
 //! - [`http`]: the routes: `/ws` (the session protocol), `/api/...` and `/healthz`.
 //! - [`connection`]: one WebSocket connection: frame limits, rate limit, heartbeat, clock pongs.
+//! - [`addresses`]: limits per source address (connections held, a shared message rate).
 //! - [`hub`]: the registry of sessions.
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
 //! - `journal`: a session's chat, activity stream and document versions, persisted.
@@ -15,10 +16,12 @@
 //! - [`share`]: the join link as a QR code (SVG, PNG, terminal).
 //! - [`tls`]: rustls (ring) configuration for `wss://` and `https://`.
 
+pub mod addresses;
 pub mod assets;
 pub mod clock;
 pub mod config;
 pub mod connection;
+mod driver;
 pub mod http;
 pub mod hub;
 mod journal;

@@ -63,8 +63,18 @@ pub async fn serve_tls(
                 }
             },
         };
+        let Some(source) = hub.addresses.admit(peer.ip(), hub.clock.now()) else {
+            tracing::info!(%peer, "refused: this address holds its maximum of connections");
+            let body = "too many connections from your address; close some and retry";
+            let head = format!(
+                "HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.try_write(format!("{head}{body}").as_bytes());
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let slot = ConnPermit(Arc::new(Mutex::new(Some(permit))));
+        let slot = ConnPermit(Arc::new(Mutex::new(Some((permit, source)))));
         let app = app.clone();
         let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(slot.clone());

@@ -5,13 +5,13 @@
 //! makes its connection task close it, and nobody else waits for it.
 
 use crate::clock::HostClock;
-use crate::journal::{Effect, Journal, Sender};
+use crate::driver::Driver;
+use crate::journal::Journal;
 use axum::extract::ws::Utf8Bytes;
 use bandsync_core::protocol::Route;
-use bandsync_core::protocol::{Access, ErrorCode, ServerMsg};
-use bandsync_core::protocol::{Snapshot, encode_server};
+use bandsync_core::protocol::Snapshot;
 use bandsync_core::session::JoinRequest;
-use bandsync_core::{ClientMsg, ConnId, Output, Session, SongChoice};
+use bandsync_core::{ClientMsg, ConnId, Session};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -84,6 +84,9 @@ pub enum SessionInput {
         /// Where to answer.
         reply: oneshot::Sender<Snapshot>,
     },
+    /// Panics the session task, to test that it survives.
+    #[cfg(test)]
+    Panic,
 }
 
 /// Counters a session task keeps up to date for readers that must not wait on it (the HTTP API).
@@ -108,17 +111,6 @@ pub(crate) struct Context {
     pub edit_idle: std::time::Duration,
 }
 
-/// Everything a session task drives besides the state machine.
-struct Driver {
-    doc: bandsync_docs::SessionDoc,
-    store: Option<Arc<crate::store::Store>>,
-    journal: Journal,
-    /// Participants' connections.
-    outboxes: HashMap<ConnId, Outbox>,
-    /// Plain y-sync connections.
-    doc_peers: HashMap<ConnId, Outbox>,
-}
-
 /// Runs a session until every handle to it is gone.
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
     let Context { clock, counters, closing, store, doc, edit_idle } = ctx;
@@ -132,12 +124,37 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
     let mut d = Driver { doc, store, journal, outboxes: HashMap::new(), doc_peers: HashMap::new() };
     let mut saved_secret = session.secret().clone();
     loop {
+        // A panic anywhere in handling one input is contained here: the session lives on.
+        let step =
+            std::panic::AssertUnwindSafe(step(&mut session, &mut d, &mut rx, &clock, &closing, &mut saved_secret));
+        match futures_util::FutureExt::catch_unwind(step).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(panic) => d.recover(&mut session, clock.now(), &panic_message(&*panic)),
+        }
+        let stats = session.stats();
+        counters.members.store(stats.members, Ordering::Relaxed);
+        counters.online.store(stats.online, Ordering::Relaxed);
+    }
+    tracing::debug!(session = session.id(), "session task ended");
+}
+
+/// Waits for and handles one input or timer; `false` once the session is over.
+async fn step(
+    session: &mut Session,
+    d: &mut Driver,
+    rx: &mut mpsc::Receiver<SessionInput>,
+    clock: &HostClock,
+    closing: &CancellationToken,
+    saved_secret: &mut bandsync_core::protocol::Secret,
+) -> bool {
+    {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
         let edits_due = d.journal.deadline().map(tokio::time::Instant::from_std);
         tokio::select! {
-            () = closing.cancelled() => break,
+            () = closing.cancelled() => return false,
             input = rx.recv() => {
-                let Some(input) = input else { break };
+                let Some(input) = input else { return false };
                 let now = clock.now();
                 match input {
                     SessionInput::Join { conn, req, token, outbox, answer } => {
@@ -148,8 +165,8 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
                         let _ = answer.send(session.participant_of(conn).is_some());
                     }
                     SessionInput::Msg { conn, msg } => match (msg.route(), msg) {
-                        (Route::Documents, ClientMsg::Song { id }) => d.on_song(&mut session, now, conn, id),
-                        (Route::Journal, msg) => d.on_journal(&session, conn, msg),
+                        (Route::Documents, ClientMsg::Song { id }) => d.on_song(session, now, conn, id),
+                        (Route::Journal, msg) => d.on_journal(session, conn, msg),
                         (_, msg) => session.handle_input(now, conn, msg),
                     },
                     SessionInput::Disconnect { conn } => {
@@ -157,7 +174,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
                         d.doc_peers.remove(&conn);
                         session.handle_disconnect(now, conn);
                     }
-                    SessionInput::Doc { conn, bytes } => d.on_doc(&session, conn, &bytes),
+                    SessionInput::Doc { conn, bytes } => d.on_doc(session, conn, &bytes),
                     SessionInput::DocPeer { conn, secret, outbox, reply } => {
                         if session.secret().matches(&secret) {
                             d.doc_peers.insert(conn, outbox);
@@ -169,20 +186,22 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
                     SessionInput::Snapshot { reply } => {
                         let _ = reply.send(session.snapshot(now));
                     }
+                    #[cfg(test)]
+                    SessionInput::Panic => panic!("a panic injected by a test"),
                 }
             }
             () = sleep_until(deadline), if deadline.is_some() => session.handle_timeout(clock.now()),
             () = sleep_until(edits_due), if edits_due.is_some() => {
                 match d.journal.flush(&d.doc) {
-                    Ok(effects) => d.apply_effects(&session, None, effects),
+                    Ok(effects) => d.apply_effects(session, None, effects),
                     Err((_, m)) => tracing::error!(session = session.id(), "could not close a burst of edits: {m}"),
                 }
             }
         }
         // A rotated secret is saved before anyone hears of it.
         if let Some(st) = &d.store {
-            if *session.secret() != saved_secret {
-                saved_secret = session.secret().clone();
+            if *session.secret() != *saved_secret {
+                *saved_secret = session.secret().clone();
                 let s = crate::store::StoredSession {
                     id: session.id().to_owned(),
                     name: session.name().to_owned(),
@@ -193,12 +212,17 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
                 }
             }
         }
-        d.drain(&mut session);
-        let stats = session.stats();
-        counters.members.store(stats.members, Ordering::Relaxed);
-        counters.online.store(stats.online, Ordering::Relaxed);
+        d.drain(session);
     }
-    tracing::debug!(session = session.id(), "session task ended");
+    true
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -208,198 +232,17 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-impl Driver {
-    /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
-    fn on_doc(&mut self, session: &Session, conn: ConnId, bytes: &[u8]) {
-        let peer = self.doc_peers.contains_key(&conn);
-        let Some(ob) = self.outboxes.get(&conn).or_else(|| self.doc_peers.get(&conn)).cloned() else { return };
-        let (access, who) = if peer {
-            (Access::Editor, "a y-websocket client".to_owned())
-        } else {
-            let Some(access) = session.access_of(conn) else {
-                let e = ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"));
-                let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&e))));
-                return;
-            };
-            (access, name_on(session, conn))
-        };
-        let reply = match self
-            .doc
-            .handle_checked(bytes, access == Access::Editor, || self.journal.editing(who, &self.doc))
-        {
-            Ok(r) => r,
-            Err(e) => {
-                let code = match e {
-                    bandsync_docs::DocError::ReadOnly => ErrorCode::ReadOnly,
-                    _ => ErrorCode::Malformed,
-                };
-                // A plain y-sync peer has no text channel: it is closed instead.
-                let m = if peer {
-                    Outgoing::Close("malformed y-sync frame")
-                } else {
-                    Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::error(code, e.to_string(), Some("doc")))))
-                };
-                let _ = ob.try_send(m);
-                return;
-            }
-        };
-        // Durable before anyone hears of it: the sender's next sync step is its receipt.
-        for u in &reply.updates {
-            if let Err(e) = self.persist_update(session.id(), u) {
-                tracing::error!(session = session.id(), error = %e, "could not save a document update");
-                let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
-                let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(&m))));
-                return;
-            }
-        }
-        for m in reply.to_sender {
-            let _ = ob.try_send(Outgoing::Binary(m.into()));
-        }
-        for b in reply.broadcast {
-            self.broadcast_binary(session, Some(conn), axum::body::Bytes::from(b));
-        }
+#[cfg(test)]
+mod tests {
+    use super::SessionInput;
+    use crate::{HostClock, Hub, ServerConfig};
+
+    #[tokio::test]
+    async fn a_panic_in_a_session_task_is_contained_and_the_session_serves_on() {
+        let hub = Hub::new(ServerConfig::default(), HostClock::new());
+        let h = hub.create_session("Gig").unwrap();
+        h.tx.send(SessionInput::Panic).await.unwrap();
+        let snap = h.snapshot().await.expect("the session still answers");
+        assert_eq!(snap.name, "Gig");
     }
-
-    fn persist_update(&self, session: &str, update: &[u8]) -> Result<(), crate::store::StoreError> {
-        match &self.store {
-            Some(st) => crate::journal::blocking(|| st.append_update(session, update, || self.doc.encode_state())),
-            None => Ok(()),
-        }
-    }
-
-    fn broadcast_binary(&self, session: &Session, except: Option<ConnId>, b: axum::body::Bytes) {
-        let members = session.connections().filter_map(|c| self.outboxes.get(&c).map(|o| (c, o)));
-        for (c, o) in members.chain(self.doc_peers.iter().map(|(c, o)| (*c, o))) {
-            if Some(c) != except {
-                let _ = o.try_send(Outgoing::Binary(b.clone()));
-            }
-        }
-    }
-
-    /// The leader chose a song: look it up in the setlist and let the session schedule it.
-    fn on_song(&mut self, session: &mut Session, now: bandsync_core::Micros, conn: ConnId, id: Option<String>) {
-        let choice = match &id {
-            None => Ok(SongChoice::default()),
-            Some(id) => match self.doc.setlist().into_iter().find(|s| s.id == *id) {
-                None => Err((ErrorCode::UnknownMessage, format!("no song {id:?} in the setlist"))),
-                Some(song) => song_choice(song),
-            },
-        };
-        if let Err((code, message)) = choice.and_then(|c| session.select_song(now, conn, c)) {
-            self.reply(conn, &ServerMsg::error(code, message, Some("song")));
-        }
-    }
-
-    fn on_journal(&mut self, session: &Session, conn: ConnId, msg: ClientMsg) {
-        let kind = msg.kind();
-        let (Some(id), Some(access)) = (session.participant_of(conn), session.access_of(conn)) else {
-            self.reply(conn, &ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(&kind)));
-            return;
-        };
-        let name = name_on(session, conn);
-        let from = Sender { id, name: &name, access };
-        match self.journal.handle(msg, &from, &self.doc) {
-            Ok(effects) => self.apply_effects(session, Some(conn), effects),
-            Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(&kind))),
-        }
-    }
-
-    fn apply_effects(&mut self, session: &Session, conn: Option<ConnId>, effects: Vec<Effect>) {
-        for e in effects {
-            match e {
-                Effect::Reply(m) => {
-                    if let Some(c) = conn {
-                        self.reply(c, &m);
-                    }
-                }
-                Effect::Broadcast(m) => self.broadcast(session, &m),
-                Effect::DocUpdate(update) => {
-                    if let Err(e) = self.persist_update(session.id(), &update) {
-                        tracing::error!(session = session.id(), error = %e, "could not save a restored version");
-                    }
-                    let frame = axum::body::Bytes::from(bandsync_docs::update_message(update));
-                    self.broadcast_binary(session, None, frame);
-                }
-            }
-        }
-    }
-
-    fn reply(&self, conn: ConnId, m: &ServerMsg) {
-        if let Some(ob) = self.outboxes.get(&conn) {
-            let _ = ob.try_send(Outgoing::Text(Utf8Bytes::from(encode_server(m))));
-        }
-    }
-
-    fn broadcast(&self, session: &Session, m: &ServerMsg) {
-        let text = Utf8Bytes::from(encode_server(m));
-        for c in session.connections() {
-            if let Some(ob) = self.outboxes.get(&c) {
-                let _ = ob.try_send(Outgoing::Text(text.clone()));
-            }
-        }
-    }
-
-    fn drain(&mut self, session: &mut Session) {
-        let mut slow = Vec::new();
-        while let Some(out) = session.poll_output() {
-            match out {
-                Output::Send(conn, msg) => {
-                    let text = Utf8Bytes::from(encode_server(&msg));
-                    if let Some(ob) = self.outboxes.get(&conn) {
-                        if ob.try_send(Outgoing::Text(text)).is_err() {
-                            slow.push(conn);
-                        }
-                    }
-                }
-                Output::Broadcast(msg) => {
-                    let text = Utf8Bytes::from(encode_server(&msg));
-                    for conn in session.connections() {
-                        if let Some(ob) = self.outboxes.get(&conn) {
-                            if ob.try_send(Outgoing::Text(text.clone())).is_err() {
-                                slow.push(conn);
-                            }
-                        }
-                    }
-                }
-                Output::Close(conn, reason) => {
-                    if let Some(ob) = self.outboxes.remove(&conn) {
-                        let _ = ob.try_send(Outgoing::Close(reason));
-                    }
-                }
-                Output::Activity { kind, by, summary } => match self.journal.record(kind, by, summary) {
-                    Ok(effects) => self.apply_effects(session, None, effects),
-                    Err((_, m)) => tracing::error!(session = session.id(), "could not record activity: {m}"),
-                },
-            }
-        }
-        for conn in slow {
-            if self.outboxes.remove(&conn).is_some() {
-                tracing::warn!(session = session.id(), conn, "member too slow to read; dropping its connection");
-            }
-        }
-    }
-}
-
-fn name_on(session: &Session, conn: ConnId) -> String {
-    let id = session.participant_of(conn);
-    session.participants().find(|p| Some(p.id) == id).map_or_else(String::new, |p| p.name.clone())
-}
-
-/// A setlist song's tempo and meter, checked as the protocol checks a leader's `tempo` and `meter`.
-fn song_choice(song: bandsync_docs::Song) -> Result<SongChoice, (ErrorCode, String)> {
-    let tempo = if song.tempo > 0.0 {
-        let t = bandsync_core::Tempo::from_bpm(song.tempo)
-            .map_err(|e| (ErrorCode::InvalidTempo, format!("song {:?}: {e}", song.title)))?;
-        Some(t)
-    } else {
-        None
-    };
-    let meter = match song.meter.trim() {
-        "" => None,
-        m => Some(
-            m.parse::<bandsync_core::Meter>()
-                .map_err(|e| (ErrorCode::InvalidMeter, format!("song {:?}: {e}", song.title)))?,
-        ),
-    };
-    Ok(SongChoice { id: Some(song.id), title: Some(song.title), tempo, meter })
 }

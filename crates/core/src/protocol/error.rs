@@ -56,6 +56,8 @@ pub enum ErrorCode {
     Forbidden,
     /// There is no chat message, song or version with that id.
     UnknownMessage,
+    /// The change would take the session's documents past their size limit.
+    DocumentFull,
 }
 
 impl ErrorCode {
@@ -87,6 +89,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::UnknownMessage => "unknown_message",
+            ErrorCode::DocumentFull => "document_full",
         }
     }
 

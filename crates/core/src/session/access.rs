@@ -3,7 +3,7 @@
 use super::names::{clean_instrument, clean_name};
 use super::{ConnId, JoinRequest, MAX_PIN_FAILURES, Member, Output, PALETTE, Refusal, Session};
 use crate::protocol::{
-    Access, ActivityKind, Connection, ErrorCode, Participant, ParticipantId, Role, Secret, ServerMsg,
+    Access, ActivityKind, Connection, ErrorCode, LeaveReason, Participant, ParticipantId, Role, Secret, ServerMsg,
 };
 use crate::time::Micros;
 
@@ -41,9 +41,17 @@ impl Session {
             }
         }
         self.authorize(now, req.secret.as_ref(), req.pin.as_ref())?;
-        if self.members.len() >= self.cfg.max_members {
-            return Err((ErrorCode::Full, format!("the session is full ({} members)", self.cfg.max_members)));
-        }
+        let forgotten = if self.members.len() >= self.cfg.max_members {
+            let Some(id) = self.forget_longest_away() else {
+                return Err((
+                    ErrorCode::Full,
+                    format!("the session is full ({} members online)", self.cfg.max_members),
+                ));
+            };
+            Some(id)
+        } else {
+            None
+        };
         let id = self.next_id;
         self.next_id += 1;
         let role = if req.leader && self.leader.is_none() {
@@ -72,6 +80,12 @@ impl Session {
             sync_broadcast_at: None,
         });
         self.welcome(now, conn, id, fresh_token, false);
+        // After the welcome, which is always a member's first message.
+        if let Some(gone) = forgotten {
+            self.out
+                .push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id: gone, reason: LeaveReason::Timeout }));
+            self.activity(ActivityKind::Leave, Some(gone), "dropped out (its place was needed)".into());
+        }
         let summary = format!(
             "{}{} joined{}",
             p.name,
@@ -104,7 +118,8 @@ impl Session {
         let id = m.p.id;
         let token = m.token.clone();
         let grace = self.former_leader.is_some_and(|(f, until)| f == id && now < until);
-        if self.leader.is_none() && (grace || claim) {
+        let viewer = self.members[idx].p.access == Access::Viewer;
+        if self.leader.is_none() && (grace || (claim && !viewer)) {
             self.leader = Some(id);
             self.former_leader = None;
             self.members[idx].p.role = Role::Leader;
@@ -164,6 +179,20 @@ impl Session {
             return Err((ErrorCode::BadSecret, "this join link is not (or no longer) valid; ask for a new one".into()));
         }
         Err((ErrorCode::AuthRequired, "this session needs its join link or PIN".into()))
+    }
+
+    /// Makes room in a full session by forgetting the participant away the longest (it could only
+    /// have resumed within the resume window): joins that drop must not lock honest members out.
+    /// Returns whom it forgot, or `None` when everyone is online.
+    fn forget_longest_away(&mut self) -> Option<ParticipantId> {
+        let idx = (0..self.members.len())
+            .filter(|&i| self.members[i].away_since.is_some())
+            .min_by_key(|&i| self.members[i].away_since)?;
+        let id = self.members.remove(idx).p.id;
+        if self.former_leader.is_some_and(|(f, _)| f == id) {
+            self.former_leader = None;
+        }
+        Some(id)
     }
 
     /// Sends the join credentials to the leader.

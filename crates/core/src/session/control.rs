@@ -69,6 +69,10 @@ impl Session {
             }
             ClientMsg::Claim {} => match self.leader {
                 Some(l) if l == me => Ok(()),
+                // Leading hands over the join secret: only an editor may take it.
+                _ if self.members.iter().any(|m| m.p.id == me && m.p.access == Access::Viewer) => {
+                    Err((ErrorCode::ReadOnly, "a viewer cannot lead; ask the leader for edit rights".into()))
+                }
                 Some(l) => Err((ErrorCode::LeaderTaken, format!("participant {l} leads; ask them to hand over"))),
                 None => {
                     self.set_leader(Some(me));

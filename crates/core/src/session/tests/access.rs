@@ -218,3 +218,45 @@ fn handover_and_access_are_leader_only() {
     assert_eq!(h.last_error(1), Some(ErrorCode::LeaderTaken));
     h.assert_mirrors_agree();
 }
+
+#[test]
+fn a_viewer_cannot_claim_leadership_or_the_secret_that_comes_with_it() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    let ben = h.join(2, "Ben", false, None);
+    h.send(1, ClientMsg::SetAccess { participant: 2, access: Access::Viewer });
+    h.send(1, ClientMsg::Release {});
+    h.send(2, ClientMsg::Claim {});
+    assert_eq!(h.last_error(2), Some(ErrorCode::ReadOnly));
+    assert!(!h.mirrors[&2].is_leader());
+    // Nor by resuming with `leader: true`; and the resume keeps the viewer a viewer.
+    h.drop_conn(2);
+    h.join(3, "Ben", true, ben);
+    assert!(!h.mirrors[&3].is_leader());
+    assert_eq!(h.mirrors[&3].me().unwrap().access, Access::Viewer);
+    h.assert_mirrors_agree();
+}
+
+#[test]
+fn a_full_session_forgets_the_longest_away_to_let_an_honest_join_in() {
+    let mut h = Harness::new();
+    let max = h.s.cfg.max_members;
+    for c in 1..=max as ConnId {
+        h.join(c, &format!("M{c}"), false, None);
+    }
+    for c in 2..=max as ConnId {
+        h.drop_conn(c);
+        h.advance(Micros::from_millis(1));
+    }
+    h.join(1000, "Honest", false, None);
+    assert!(h.mirrors[&1000].me().is_some(), "{:?}", h.last_error(1000));
+    assert!(h.mirrors[&1].participants.iter().all(|p| p.name != "M2"), "the longest away went first");
+    assert!(h.mirrors[&1].participants.iter().any(|p| p.name == "M3"));
+    // With everyone online, a join is refused as full.
+    let mut h = Harness::new();
+    for c in 1..=max as ConnId {
+        h.join(c, &format!("M{c}"), false, None);
+    }
+    h.join(1000, "Late", false, None);
+    assert_eq!(h.last_error(1000), Some(ErrorCode::Full));
+}

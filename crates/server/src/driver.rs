@@ -1,0 +1,242 @@
+//! What a session task does with an input besides the state machine: the documents' y-sync
+//! frames, the journal (chat, activity, versions), the outboxes, and recovery after a panic.
+
+use crate::journal::{Effect, Journal, Sender};
+use crate::session_task::Outbox;
+use crate::session_task::Outgoing;
+use axum::extract::ws::Utf8Bytes;
+use bandsync_core::protocol::{Access, ErrorCode, ServerMsg, encode_server};
+use bandsync_core::{ClientMsg, ConnId, Output, Session, SongChoice};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Everything a session task drives besides the state machine.
+pub(crate) struct Driver {
+    pub(crate) doc: bandsync_docs::SessionDoc,
+    pub(crate) store: Option<Arc<crate::store::Store>>,
+    pub(crate) journal: Journal,
+    /// Participants' connections.
+    pub(crate) outboxes: HashMap<ConnId, Outbox>,
+    /// Plain y-sync connections.
+    pub(crate) doc_peers: HashMap<ConnId, Outbox>,
+}
+
+impl Driver {
+    /// After a panic while handling an input: the documents may hold half an edit, and members
+    /// may have missed messages. Everyone is disconnected (they resume with their tokens and
+    /// re-sync), and the documents are reloaded from the store, which holds every acknowledged
+    /// edit. Without a store the documents in memory are kept.
+    pub(crate) fn recover(&mut self, session: &mut Session, now: bandsync_core::Micros, why: &str) {
+        tracing::error!(session = session.id(), "the session task panicked ({why}); reconnecting everyone");
+        for ob in self.outboxes.values().chain(self.doc_peers.values()) {
+            let _ = ob.try_send(Outgoing::Close("the session restarted; reconnect"));
+        }
+        self.outboxes.clear();
+        self.doc_peers.clear();
+        let conns: Vec<ConnId> = session.connections().collect();
+        for c in conns {
+            session.handle_disconnect(now, c);
+        }
+        if let Some(st) = &self.store {
+            match crate::hub::load_document(st, session.id()) {
+                Ok(doc) => self.doc = doc,
+                Err(e) => tracing::error!(session = session.id(), "could not reload the documents: {e}"),
+            }
+        }
+        while session.poll_output().is_some() {}
+    }
+
+    /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
+    pub(crate) fn on_doc(&mut self, session: &Session, conn: ConnId, bytes: &[u8]) {
+        let peer = self.doc_peers.contains_key(&conn);
+        if !peer && !self.outboxes.contains_key(&conn) {
+            return;
+        }
+        let (access, who) = if peer {
+            (Access::Editor, "a y-websocket client".to_owned())
+        } else {
+            let Some(access) = session.access_of(conn) else {
+                let e = ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"));
+                self.reply(conn, &e);
+                return;
+            };
+            (access, name_on(session, conn))
+        };
+        let reply = match self
+            .doc
+            .handle_checked(bytes, access == Access::Editor, || self.journal.editing(who, &self.doc))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let code = match e {
+                    bandsync_docs::DocError::ReadOnly => ErrorCode::ReadOnly,
+                    bandsync_docs::DocError::TooLarge { .. } => ErrorCode::DocumentFull,
+                    _ => ErrorCode::Malformed,
+                };
+                // A plain y-sync peer has no text channel: it is closed instead.
+                let m = if peer {
+                    Outgoing::Close("malformed y-sync frame")
+                } else {
+                    Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::error(code, e.to_string(), Some("doc")))))
+                };
+                self.send_to(conn, m);
+                return;
+            }
+        };
+        // Durable before anyone hears of it: the sender's next sync step is its receipt.
+        for u in &reply.updates {
+            if let Err(e) = self.persist_update(session.id(), u) {
+                tracing::error!(session = session.id(), error = %e, "could not save a document update");
+                // Memory is ahead of the disk now: the member must not believe the edit landed. Its
+                // connection closes; it resumes and re-syncs, and sends the edit again.
+                let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
+                self.reply(conn, &m);
+                self.send_to(conn, Outgoing::Close("the edit could not be saved; reconnect"));
+                return;
+            }
+        }
+        for m in reply.to_sender {
+            self.send_to(conn, Outgoing::Binary(m.into()));
+        }
+        for b in reply.broadcast {
+            self.broadcast_binary(session, Some(conn), axum::body::Bytes::from(b));
+        }
+    }
+
+    fn persist_update(&self, session: &str, update: &[u8]) -> Result<(), crate::store::StoreError> {
+        match &self.store {
+            Some(st) => crate::journal::blocking(|| st.append_update(session, update, || self.doc.encode_state())),
+            None => Ok(()),
+        }
+    }
+
+    fn broadcast_binary(&mut self, session: &Session, except: Option<ConnId>, b: axum::body::Bytes) {
+        let peers: Vec<ConnId> = self.doc_peers.keys().copied().collect();
+        for c in session.connections().chain(peers) {
+            if Some(c) != except {
+                self.send_to(c, Outgoing::Binary(b.clone()));
+            }
+        }
+    }
+
+    /// Queues `m` for `conn`. A full outbox is never skipped silently (that member's documents or
+    /// chat would diverge without anyone knowing): the outbox is dropped, which closes the
+    /// connection, and the member resumes and re-syncs when it reads again.
+    fn send_to(&mut self, conn: ConnId, m: Outgoing) {
+        let Some(ob) = self.outboxes.get(&conn).or_else(|| self.doc_peers.get(&conn)) else { return };
+        if ob.try_send(m).is_err() {
+            self.outboxes.remove(&conn);
+            self.doc_peers.remove(&conn);
+            tracing::warn!(conn, "member too slow to read; dropping its connection");
+        }
+    }
+
+    /// The leader chose a song: look it up in the setlist and let the session schedule it.
+    pub(crate) fn on_song(
+        &mut self,
+        session: &mut Session,
+        now: bandsync_core::Micros,
+        conn: ConnId,
+        id: Option<String>,
+    ) {
+        let choice = match &id {
+            None => Ok(SongChoice::default()),
+            Some(id) => match self.doc.setlist().into_iter().find(|s| s.id == *id) {
+                None => Err((ErrorCode::UnknownMessage, format!("no song {id:?} in the setlist"))),
+                Some(song) => song_choice(song),
+            },
+        };
+        if let Err((code, message)) = choice.and_then(|c| session.select_song(now, conn, c)) {
+            self.reply(conn, &ServerMsg::error(code, message, Some("song")));
+        }
+    }
+
+    pub(crate) fn on_journal(&mut self, session: &Session, conn: ConnId, msg: ClientMsg) {
+        let kind = msg.kind();
+        let (Some(id), Some(access)) = (session.participant_of(conn), session.access_of(conn)) else {
+            self.reply(conn, &ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(&kind)));
+            return;
+        };
+        let name = name_on(session, conn);
+        let from = Sender { id, name: &name, access };
+        match self.journal.handle(msg, &from, &self.doc) {
+            Ok(effects) => self.apply_effects(session, Some(conn), effects),
+            Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(&kind))),
+        }
+    }
+
+    pub(crate) fn apply_effects(&mut self, session: &Session, conn: Option<ConnId>, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Reply(m) => {
+                    if let Some(c) = conn {
+                        self.reply(c, &m);
+                    }
+                }
+                Effect::Broadcast(m) => self.broadcast(session, &m),
+                Effect::DocUpdate(update) => {
+                    if let Err(e) = self.persist_update(session.id(), &update) {
+                        tracing::error!(session = session.id(), error = %e, "could not save a restored version");
+                    }
+                    let frame = axum::body::Bytes::from(bandsync_docs::update_message(update));
+                    self.broadcast_binary(session, None, frame);
+                }
+            }
+        }
+    }
+
+    fn reply(&mut self, conn: ConnId, m: &ServerMsg) {
+        if self.outboxes.contains_key(&conn) {
+            self.send_to(conn, Outgoing::Text(Utf8Bytes::from(encode_server(m))));
+        }
+    }
+
+    fn broadcast(&mut self, session: &Session, m: &ServerMsg) {
+        let text = Utf8Bytes::from(encode_server(m));
+        for c in session.connections() {
+            self.send_to(c, Outgoing::Text(text.clone()));
+        }
+    }
+
+    pub(crate) fn drain(&mut self, session: &mut Session) {
+        while let Some(out) = session.poll_output() {
+            match out {
+                Output::Send(conn, msg) => self.reply(conn, &msg),
+                Output::Broadcast(msg) => self.broadcast(session, &msg),
+                Output::Close(conn, reason) => {
+                    if let Some(ob) = self.outboxes.remove(&conn) {
+                        let _ = ob.try_send(Outgoing::Close(reason));
+                    }
+                }
+                Output::Activity { kind, by, summary } => match self.journal.record(kind, by, summary) {
+                    Ok(effects) => self.apply_effects(session, None, effects),
+                    Err((_, m)) => tracing::error!(session = session.id(), "could not record activity: {m}"),
+                },
+            }
+        }
+    }
+}
+
+fn name_on(session: &Session, conn: ConnId) -> String {
+    let id = session.participant_of(conn);
+    session.participants().find(|p| Some(p.id) == id).map_or_else(String::new, |p| p.name.clone())
+}
+
+/// A setlist song's tempo and meter, checked as the protocol checks a leader's `tempo` and `meter`.
+fn song_choice(song: bandsync_docs::Song) -> Result<SongChoice, (ErrorCode, String)> {
+    let tempo = if song.tempo > 0.0 {
+        let t = bandsync_core::Tempo::from_bpm(song.tempo)
+            .map_err(|e| (ErrorCode::InvalidTempo, format!("song {:?}: {e}", song.title)))?;
+        Some(t)
+    } else {
+        None
+    };
+    let meter = match song.meter.trim() {
+        "" => None,
+        m => Some(
+            m.parse::<bandsync_core::Meter>()
+                .map_err(|e| (ErrorCode::InvalidMeter, format!("song {:?}: {e}", song.title)))?,
+        ),
+    };
+    Ok(SongChoice { id: Some(song.id), title: Some(song.title), tempo, meter })
+}
