@@ -110,3 +110,11 @@ need_app_e2e_tools() {
     cargo install tauri-driver --locked --root "$tools"
   fi
 }
+
+# cargo-fuzz and the nightly toolchain it needs, for scripts/fuzz.sh.
+need_fuzz_tools() {
+  need_rust
+  command -v rustup >/dev/null || { echo "fuzzing needs rustup (for the nightly toolchain)" >&2; return 1; }
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs whatever is missing and runs every gate and test: formatting, clippy, and all tests.
+# Installs whatever is missing and runs every gate and test: formatting, clippy, all tests, and
+# 30 s of fuzzing per decoder.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_test_tools
 need_app_e2e_tools
@@ -23,5 +24,8 @@ cargo test --workspace --locked
 
 say "Android compile gate"
 bash scripts/android-check.sh
+
+# Every decoder of untrusted bytes, fuzzed briefly (the long runs: docs/BENCHMARKS.md).
+bash scripts/fuzz.sh 30
 
 say "all gates passed in $(( $(date +%s) - SCRIPT_START )) s"

@@ -383,3 +383,55 @@ async fn joins_that_drop_cannot_fill_the_session() {
     eventually("every ghost is away", || async { ts.get(&info).await.1["online"] == 0 }).await;
     honest_member_is_served(&ts).await;
 }
+
+/// Syncs a fresh replica from the server and returns its encoded state.
+async fn synced_state(ts: &TestServer, name: &str) -> Vec<u8> {
+    let (mut r, _) = ts.member(name, false).await;
+    let doc = SessionDoc::new();
+    assert!(binary(&mut r, doc.sync_step1()).await);
+    // The server answers with its step 2, then its step 1.
+    let mut seen = 0;
+    while seen < 2 {
+        match tokio::time::timeout(Duration::from_secs(5), futures_util::StreamExt::next(&mut r.ws)).await.unwrap() {
+            Some(Ok(Message::Binary(b))) => {
+                seen += 1;
+                doc.handle_from_server(&b).unwrap();
+            }
+            Some(Ok(_)) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+    doc.encode_state()
+}
+
+async fn an_update_refused_partway_through_leaves_nothing_behind(cfg: ServerConfig) {
+    let ts = TestServer::start(cfg).await;
+    let mut ed = member_from(&ts, "127.0.0.2", "Editor", false).await;
+    let local = SessionDoc::new();
+    assert!(binary(&mut ed, local.set_chart("s1", "[C]Let it be")).await);
+    let before = synced_state(&ts, "Reader 1").await;
+    // One update of two structs by client 77: a value under the root "t", then a struct whose
+    // parent is that value (not a shared type). yrs integrates the first, then refuses the second.
+    let u = [1, 2, 77, 0, 8, 1, 1, b't', 1, 126, 8, 0, 77, 0, 1, 126, 0];
+    assert!(binary(&mut ed, sync_msg(2, &u)).await);
+    let e = ed.recv_type("error").await;
+    assert_eq!(e["code"], "malformed", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("partway"), "{e}");
+    assert_eq!(synced_state(&ts, "Reader 2").await, before, "half of a refused update stayed in the documents");
+    honest_member_is_served(&ts).await;
+}
+
+#[tokio::test]
+async fn an_update_refused_partway_through_is_undone_in_memory() {
+    an_update_refused_partway_through_leaves_nothing_behind(ServerConfig::default()).await;
+}
+
+#[tokio::test]
+async fn an_update_refused_partway_through_is_undone_from_the_store() {
+    let dir = std::env::temp_dir().join(format!("bandsync-partway-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = bandsync_server::store::Store::open(&dir).unwrap();
+    let cfg = ServerConfig { store: Some(std::sync::Arc::new(store)), ..ServerConfig::default() };
+    an_update_refused_partway_through_leaves_nothing_behind(cfg).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,101 +2,30 @@
 //! more than their own length and can never panic it.
 //!
 //! yrs trusts the counts in its input: it reserves room for as many state-vector entries, update
-//! clients and awareness states as a frame claims (a 7-byte sync step 1 that claims 2^24 clients
-//! made the session spend tens of milliseconds reserving memory), and it adds clocks and lengths
-//! with `+` (a struct or deleted range at clock `0xFFFF_FFFF` overflows: a panic in debug builds,
-//! a silent wrap that corrupts the document in release). So:
+//! clients, blocks, values and awareness states as a frame claims (a 7-byte sync step 1 that
+//! claims 2^24 clients made the session spend tens of milliseconds reserving memory), decodes
+//! nested values without a depth limit (a stack overflow aborts the host), and adds clocks and
+//! lengths with `+` (a struct or deleted range at clock `0xFFFF_FFFF` overflows: a panic in debug
+//! builds, a silent wrap that corrupts the document in release). So:
 //!
-//! 1. [`check_frame`] walks the frame's lib0 framing itself and refuses any count that its
-//!    remaining bytes cannot hold, any clock past [`CLOCK_LIMIT`], a truncated message, and more
-//!    than [`MAX_MESSAGES`] messages;
-//! 2. [`decode_update`] decodes an update with overflow checks on (the workspace builds yrs with
-//!    `overflow-checks` in every profile) and turns a panic into an error, then checks that every
-//!    inserted and deleted range ends below [`CLOCK_LIMIT`], so that nothing yrs computes later
-//!    from them can overflow either.
+//! 1. [`check_frame`] walks the frame itself (and every update in it, [`check_update`]) and
+//!    refuses any count that its remaining bytes cannot hold, values nested too deep, any clock
+//!    past [`CLOCK_LIMIT`], any client id over 53 bits, a truncated message, and more than
+//!    [`MAX_MESSAGES`] messages;
+//! 2. [`decode_update`] decodes an update with overflow checks and debug assertions on (the
+//!    workspace builds yrs with both in every profile: a client id over 53 bits is otherwise
+//!    silently changed) and turns a panic into an error, then checks that every inserted and
+//!    deleted range ends below [`CLOCK_LIMIT`], so that nothing yrs computes later from them can
+//!    overflow either. [`decode_messages`] does the same for a whole frame.
 
 use crate::DocError;
+pub use crate::lib0::{CLIENT_LIMIT, CLOCK_LIMIT, MAX_COUNT, check_update};
+use crate::lib0::{Reader, malformed};
 use yrs::Update;
 use yrs::updates::decoder::Decode;
 
 /// Messages in one frame (a client sends one to three).
 pub const MAX_MESSAGES: usize = 64;
-
-/// State-vector entries, update clients or awareness states one message may carry. Every member
-/// and every browser tab that ever edited is a client; thousands is far past a band's lifetime.
-pub const MAX_CLIENTS: u64 = 4096;
-
-/// The clock (per-client operation count) no struct or deletion may reach: 2^30, a billion
-/// keystrokes by one client, with room below `u32::MAX` for yrs's own arithmetic.
-pub const CLOCK_LIMIT: u64 = 1 << 30;
-
-fn malformed(m: impl Into<String>) -> DocError {
-    DocError::Malformed(m.into())
-}
-
-/// A lib0 reader that never trusts a length.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
-
-    fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
-    }
-
-    /// A lib0 variable-length unsigned integer (7 bits a byte, at most 64 bits).
-    fn var(&mut self) -> Result<u64, DocError> {
-        let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let Some(&b) = self.buf.get(self.pos) else { return Err(malformed("a message ends mid-number")) };
-            self.pos += 1;
-            if shift == 63 && b > 1 {
-                return Err(malformed("a number over 64 bits"));
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(malformed("a number over 64 bits"))
-    }
-
-    /// A length-prefixed byte string.
-    fn buf(&mut self) -> Result<&'a [u8], DocError> {
-        let len = self.var()?;
-        if len > self.remaining() as u64 {
-            return Err(malformed(format!("a field claims {len} bytes; {} remain", self.remaining())));
-        }
-        let start = self.pos;
-        self.pos += len as usize;
-        Ok(&self.buf[start..self.pos])
-    }
-
-    /// A count of items each at least `min_bytes` long, checked against what remains.
-    fn count(&mut self, what: &str, min_bytes: u64) -> Result<u64, DocError> {
-        let n = self.var()?;
-        if n > MAX_CLIENTS {
-            return Err(malformed(format!("{n} {what}; the limit is {MAX_CLIENTS}")));
-        }
-        if n.saturating_mul(min_bytes) > self.remaining() as u64 {
-            return Err(malformed(format!("{n} {what} in {} bytes", self.remaining())));
-        }
-        Ok(n)
-    }
-
-    fn clock(&mut self) -> Result<u64, DocError> {
-        let c = self.var()?;
-        if c >= CLOCK_LIMIT {
-            return Err(malformed(format!("clock {c} is past the limit {CLOCK_LIMIT}")));
-        }
-        Ok(c)
-    }
-}
 
 /// Checks a y-sync frame's framing and every count in it; see the module docs.
 ///
@@ -114,7 +43,7 @@ pub fn check_frame(bytes: &[u8]) -> Result<(), DocError> {
             // Sync: step 1 (a state vector), step 2 or update (an update).
             0 => match r.var()? {
                 0 => check_state_vector(r.buf()?)?,
-                1 | 2 => check_update_head(r.buf()?)?,
+                1 | 2 => drop(check_update(r.buf()?)?),
                 t => return Err(malformed(format!("unknown sync message {t}"))),
             },
             1 => check_awareness(r.buf()?)?,
@@ -140,24 +69,7 @@ fn check_state_vector(p: &[u8]) -> Result<(), DocError> {
     let mut r = Reader::new(p);
     // Each entry is a client and a clock: two bytes at least.
     for _ in 0..r.count("state vector entries", 2)? {
-        r.var()?;
-        r.clock()?;
-    }
-    Ok(())
-}
-
-/// The head of a v1 update: its client count and the first client's block count and clock. The
-/// rest is checked after decoding ([`decode_update`]); yrs only reserves room from these two
-/// counts before reading real bytes.
-fn check_update_head(p: &[u8]) -> Result<(), DocError> {
-    let mut r = Reader::new(p);
-    // Each client: a block count, the client and its first clock.
-    if r.count("update clients", 3)? > 0 {
-        let blocks = r.var()?;
-        if blocks > r.remaining() as u64 {
-            return Err(malformed(format!("{blocks} blocks in {} bytes", r.remaining())));
-        }
-        r.var()?;
+        r.client()?;
         r.clock()?;
     }
     Ok(())
@@ -167,7 +79,7 @@ fn check_awareness(p: &[u8]) -> Result<(), DocError> {
     let mut r = Reader::new(p);
     // Each state: a client, a clock and a JSON string.
     for _ in 0..r.count("awareness states", 3)? {
-        r.var()?;
+        r.client()?;
         r.var()?;
         r.buf()?;
     }
@@ -177,14 +89,36 @@ fn check_awareness(p: &[u8]) -> Result<(), DocError> {
     Ok(())
 }
 
-/// Decodes a v1 update whose frame passed [`check_frame`], refusing overflowing clocks and any
-/// range that ends at or past [`CLOCK_LIMIT`].
+/// Decodes the messages of a frame that passed [`check_frame`], turning a panic in yrs's decoders
+/// into an error.
+///
+/// # Errors
+/// [`DocError::Malformed`].
+pub fn decode_messages(bytes: &[u8]) -> Result<Vec<yrs::sync::Message>, DocError> {
+    use yrs::sync::MessageReader;
+    use yrs::updates::decoder::DecoderV1;
+    std::panic::catch_unwind(|| {
+        let mut decoder = DecoderV1::from(bytes);
+        MessageReader::new(&mut decoder).collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(|_| malformed("a value out of range"))?
+    .map_err(|e| malformed(e.to_string()))
+}
+
+/// Decodes a v1 update after [`check_update`], refusing overflowing clocks and any range that
+/// ends at or past [`CLOCK_LIMIT`] (a second line of defence: yrs's own arithmetic, checked).
 ///
 /// # Errors
 /// [`DocError::Malformed`].
 pub fn decode_update(bytes: &[u8]) -> Result<Update, DocError> {
+    decode_update_refs(bytes).map(|(u, _)| u)
+}
+
+/// [`decode_update`], also returning the ids the update's structs refer to.
+pub(crate) fn decode_update_refs(bytes: &[u8]) -> Result<(Update, Vec<(u64, u64)>), DocError> {
+    let refs = check_update(bytes)?;
     let u = std::panic::catch_unwind(|| Update::decode_v1(bytes))
-        .map_err(|_| malformed("a clock overflows"))?
+        .map_err(|_| malformed("a clock overflows, or a client id is over 53 bits"))?
         .map_err(|e| malformed(e.to_string()))?;
     let inserted = u.insertions(true);
     for (client, ranges) in inserted.iter().chain(u.delete_set().iter()) {
@@ -197,7 +131,7 @@ pub fn decode_update(bytes: &[u8]) -> Result<Update, DocError> {
             }
         }
     }
-    Ok(u)
+    Ok((u, refs))
 }
 
 #[cfg(test)]
@@ -260,14 +194,63 @@ mod tests {
         u.push(0);
         assert!(check_frame(&sync(2, &u)).unwrap_err().to_string().contains("past the limit"));
         assert!(decode_update(&u).is_err());
-        // A delete set range at 0xFFFFFFFF + 5 (the head has no clients, so only decoding sees it).
+        // A delete set range at 0xFFFFFFFF + 5, and one that ends just past the limit.
         let mut d = vec![0, 1, 9];
         var(1, &mut d);
         var(0xFFFF_FFFF, &mut d);
         var(5, &mut d);
-        assert!(check_frame(&sync(2, &d)).is_ok());
-        let e = decode_update(&d).unwrap_err().to_string();
-        assert!(e.contains("overflows") || e.contains("past the clock limit"), "{e}");
+        assert!(check_frame(&sync(2, &d)).unwrap_err().to_string().contains("past the limit"));
+        let mut d = vec![0, 1, 9, 1];
+        var(CLOCK_LIMIT - 3, &mut d);
+        var(5, &mut d);
+        assert!(check_frame(&sync(2, &d)).unwrap_err().to_string().contains("past the clock limit"));
+        assert!(decode_update(&d).is_err());
+    }
+
+    #[test]
+    fn values_nested_past_the_depth_limit_are_refused_before_yrs_recurses() {
+        // One client, one item of `Any` content (info 8) under the root "t", holding an array
+        // nested 100 000 deep: yrs would recurse until the stack overflows.
+        let mut u = vec![1, 1, 9, 0, 8, 1, 1, b't', 1];
+        u.extend(std::iter::repeat_n([117, 1], 100_000).flatten());
+        u.push(126);
+        u.push(0);
+        let e = check_frame(&sync(2, &u)).unwrap_err().to_string();
+        assert!(e.contains("nested more than"), "{e}");
+        assert!(decode_update(&u).is_err());
+        // Twenty levels are fine.
+        let mut ok = vec![1, 1, 9, 0, 8, 1, 1, b't', 1];
+        ok.extend(std::iter::repeat_n([117, 1], 20).flatten());
+        ok.push(126);
+        ok.push(0);
+        check_frame(&sync(2, &ok)).unwrap();
+        decode_update(&ok).unwrap();
+    }
+
+    #[test]
+    fn block_and_value_counts_are_checked_against_the_bytes_left() {
+        // A second client whose block count claims 2^28 blocks in a few bytes.
+        let mut u = vec![2, 1, 9, 0, 4, 1, 1, b't', 1, b'a'];
+        var(1 << 28, &mut u);
+        u.extend_from_slice(&[7, 0, 0]);
+        assert!(check_update(&u).unwrap_err().to_string().contains("blocks"));
+        // An Any map claiming a million entries.
+        let mut m = vec![1, 1, 9, 0, 8, 1, 1, b't', 1, 118];
+        var(1_000_000, &mut m);
+        m.push(0);
+        assert!(check_update(&m).unwrap_err().to_string().contains("map entries"));
+    }
+
+    #[test]
+    fn client_ids_over_53_bits_are_refused_not_silently_changed() {
+        // Found by fuzz/fuzz_targets/awareness.rs: yrs only debug-asserts this.
+        let frame = [1, 12, 1, 255, 255, 255, 191, 237, 231, 231, 103, 231, 231, 231, 38, 0];
+        let e = check_frame(&frame[..]).unwrap_err().to_string();
+        assert!(e.contains("over 53 bits") || e.contains("bytes"), "{e}");
+        let mut sv = vec![1];
+        var(1 << 53, &mut sv);
+        sv.push(0);
+        assert!(check_frame(&sync(0, &sv)).unwrap_err().to_string().contains("over 53 bits"));
     }
 
     #[test]

@@ -8,16 +8,17 @@
 //! - `setlist`: a `Y.Array` of `Y.Map`s `{id, title, key, tempo, meter, notes}`, in play order;
 //! - `charts`: a `Y.Map` from song id to `Y.Text` (ChordPro-style, `[C]` marks chords).
 
+mod causal;
 mod content;
 pub mod guard;
+mod lib0;
 mod summary;
 
 pub use summary::Summary;
 
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use yrs::sync::{Message, MessageReader, SyncMessage};
-use yrs::updates::decoder::DecoderV1;
+use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::{ArrayRef, Doc, MapRef, OffsetKind, Options, ReadTxn, StateVector, Transact};
 
@@ -30,6 +31,11 @@ pub enum DocError {
     /// A viewer tried to change the document.
     #[error("viewers cannot edit the documents")]
     ReadOnly,
+    /// An update was refused partway through applying it (yrs checks some things, such as a
+    /// parent that is not a shared type, only as it integrates), or left the document unable to
+    /// encode itself: the document in memory must be discarded and loaded again from storage.
+    #[error("the update was refused partway through ({0}); load the documents again")]
+    Poisoned(String),
     /// The change would take the document past its size limit.
     #[error("the documents are full: {size} bytes, and this change adds {added}; the limit is {limit}")]
     TooLarge {
@@ -139,9 +145,27 @@ impl SessionDoc {
     /// [`DocError::Malformed`] for bytes that are not an update.
     pub fn apply_update(&self, bytes: &[u8]) -> Result<(), DocError> {
         let u = guard::decode_update(bytes)?;
-        self.doc.transact_mut().apply_update(u).map_err(|e| DocError::Malformed(e.to_string()))?;
+        self.doc.transact_mut().apply_update(u).map_err(|e| DocError::Poisoned(e.to_string()))?;
+        self.check_not_poisoned()?;
         self.size_bound.fetch_add(bytes.len(), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// After an update left structs or deletions waiting for missing dependencies: whether the
+    /// document still encodes (a crafted pending update made yrs panic on every later encode).
+    ///
+    /// # Errors
+    /// [`DocError::Poisoned`]: discard this document and load it again.
+    fn check_not_poisoned(&self) -> Result<(), DocError> {
+        let pending = {
+            let txn = self.doc.transact();
+            txn.store().pending_update().is_some() || txn.store().pending_ds().is_some()
+        };
+        if !pending {
+            return Ok(());
+        }
+        let encodes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.encode_state()));
+        encodes.map(drop).map_err(|_| DocError::Poisoned("it left the document unable to encode".into()))
     }
 
     /// The y-sync message that opens a sync: our state vector.
@@ -173,20 +197,23 @@ impl SessionDoc {
         guard::check_frame(bytes)?;
         let mut before_change = Some(before_change);
         let mut reply = Reply::default();
-        let mut decoder = DecoderV1::from(bytes);
-        let messages: Vec<Message> = MessageReader::new(&mut decoder)
-            .collect::<Result<_, _>>()
-            .map_err(|e| DocError::Malformed(e.to_string()))?;
+        let messages = guard::decode_messages(bytes)?;
         // Check the whole frame before applying any of it: a frame is taken whole or not at all.
         let mut decoded = std::collections::VecDeque::new();
         let mut added = 0;
+        let mut known = self.state_vector();
         for m in &messages {
             match m {
                 Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
                     if !can_edit && !is_empty_update(u) {
                         return Err(DocError::ReadOnly);
                     }
-                    decoded.push_back(guard::decode_update(u)?);
+                    let (update, refs) = guard::decode_update_refs(u)?;
+                    causal::check(&update, &refs, &known)?;
+                    for (client, clock) in update.state_vector().iter() {
+                        known.set_max(*client, *clock);
+                    }
+                    decoded.push_back(update);
                     added += u.len();
                 }
                 // Awareness is a cursor in a chart being edited: viewers have none to share.
@@ -213,7 +240,8 @@ impl SessionDoc {
                     if let Some(f) = before_change.take() {
                         f();
                     }
-                    self.doc.transact_mut().apply_update(update).map_err(|e| DocError::Malformed(e.to_string()))?;
+                    self.doc.transact_mut().apply_update(update).map_err(|e| DocError::Poisoned(e.to_string()))?;
+                    self.check_not_poisoned()?;
                     self.size_bound.fetch_add(u.len(), Ordering::Relaxed);
                     reply.changed = true;
                     reply.broadcast.push(encode(&Message::Sync(SyncMessage::Update(u.clone()))));
@@ -246,10 +274,10 @@ impl SessionDoc {
     /// # Errors
     /// [`DocError::Malformed`].
     pub fn handle_from_server(&self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, DocError> {
-        let mut decoder = DecoderV1::from(bytes);
+        guard::check_frame(bytes)?;
         let mut out = Vec::new();
-        for m in MessageReader::new(&mut decoder) {
-            match m.map_err(|e| DocError::Malformed(e.to_string()))? {
+        for m in guard::decode_messages(bytes)? {
+            match m {
                 Message::Sync(SyncMessage::SyncStep1(sv)) => {
                     let update = self.doc.transact().encode_state_as_update_v1(&sv);
                     out.push(encode(&Message::Sync(SyncMessage::SyncStep2(update))));

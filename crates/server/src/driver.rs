@@ -19,7 +19,13 @@ pub(crate) struct Driver {
     pub(crate) outboxes: HashMap<ConnId, Outbox>,
     /// Plain y-sync connections.
     pub(crate) doc_peers: HashMap<ConnId, Outbox>,
+    /// Without a store: the documents' last good state and the updates since, kept in memory so
+    /// that an update refused partway through can be undone (see [`Driver::reload_doc`]).
+    pub(crate) shadow: Vec<Vec<u8>>,
 }
+
+/// Updates in the in-memory shadow before it is folded into one state.
+const SHADOW_COMPACT_AFTER: usize = 256;
 
 impl Driver {
     /// After a panic while handling an input: the documents may hold half an edit, and members
@@ -37,13 +43,32 @@ impl Driver {
         for c in conns {
             session.handle_disconnect(now, c);
         }
-        if let Some(st) = &self.store {
-            match crate::hub::load_document(st, session.id()) {
-                Ok(doc) => self.doc = doc,
-                Err(e) => tracing::error!(session = session.id(), "could not reload the documents: {e}"),
-            }
-        }
+        self.reload_doc(session.id());
         while session.poll_output().is_some() {}
+    }
+
+    /// Loads the documents again from the store, which holds every acknowledged edit, or without
+    /// one from the in-memory shadow.
+    fn reload_doc(&mut self, session: &str) {
+        let Some(st) = &self.store else {
+            let doc = bandsync_docs::SessionDoc::new();
+            for u in &self.shadow {
+                if let Err(e) = doc.apply_update(u) {
+                    tracing::error!(session, "the in-memory documents did not reload: {e}");
+                    return;
+                }
+            }
+            tracing::warn!(session, "documents reloaded from memory");
+            self.doc = doc;
+            return;
+        };
+        match crate::hub::load_document(st, session) {
+            Ok(doc) => {
+                tracing::warn!(session, "documents reloaded from the store");
+                self.doc = doc;
+            }
+            Err(e) => tracing::error!(session, "could not reload the documents: {e}"),
+        }
     }
 
     /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
@@ -68,6 +93,9 @@ impl Driver {
         {
             Ok(r) => r,
             Err(e) => {
+                if matches!(e, bandsync_docs::DocError::Poisoned(_)) {
+                    self.reload_doc(session.id());
+                }
                 let code = match e {
                     bandsync_docs::DocError::ReadOnly => ErrorCode::ReadOnly,
                     bandsync_docs::DocError::TooLarge { .. } => ErrorCode::DocumentFull,
@@ -103,10 +131,17 @@ impl Driver {
         }
     }
 
-    fn persist_update(&self, session: &str, update: &[u8]) -> Result<(), crate::store::StoreError> {
+    fn persist_update(&mut self, session: &str, update: &[u8]) -> Result<(), crate::store::StoreError> {
         match &self.store {
             Some(st) => crate::journal::blocking(|| st.append_update(session, update, || self.doc.encode_state())),
-            None => Ok(()),
+            None => {
+                if self.shadow.len() >= SHADOW_COMPACT_AFTER {
+                    self.shadow = vec![self.doc.encode_state()];
+                } else {
+                    self.shadow.push(update.to_vec());
+                }
+                Ok(())
+            }
         }
     }
 

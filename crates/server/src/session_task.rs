@@ -121,7 +121,8 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
             Journal::load(session.id(), None, edit_idle).expect("an empty journal needs no storage")
         }
     };
-    let mut d = Driver { doc, store, journal, outboxes: HashMap::new(), doc_peers: HashMap::new() };
+    let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
+    let mut d = Driver { doc, store, journal, outboxes: HashMap::new(), doc_peers: HashMap::new(), shadow };
     let mut saved_secret = session.secret().clone();
     loop {
         // A panic anywhere in handling one input is contained here: the session lives on.

@@ -77,12 +77,18 @@ impl JoinTarget {
                 .ok_or(LinkError::NoSession)?,
             _ => return Err(LinkError::NoSession),
         };
-        if session.is_empty() || session.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        // Session ids are URL-safe (the server makes them from letters and digits): anything else
+        // would change meaning when the link is written back out (found by fuzz/join_link).
+        if session.is_empty() || !session.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c)) {
             return Err(LinkError::NoSession);
         }
         // The fragment is split on `&` and not percent-decoded: the secret is sent back exactly.
         let item = |key: &str| fragment.split('&').find_map(|kv| kv.strip_prefix(key)).filter(|v| !v.is_empty());
         let secret = item("k=").map(|k| Secret(k.to_owned()));
+        // A secret is printable ASCII (the server's are hex): anything else was damaged on the way.
+        if secret.as_ref().is_some_and(|k| !k.expose().chars().all(|c| c.is_ascii_graphic())) {
+            return Err(bad("the secret after #k= has characters a join link cannot carry"));
+        }
         let ws = if secure { "wss" } else { "ws" };
         let alternates = item("a=")
             .map(|a| a.split(',').filter(|hp| is_socket_addr(hp)).map(|hp| format!("{ws}://{hp}/ws")).collect())
@@ -200,6 +206,10 @@ mod tests {
         assert_eq!(JoinTarget::parse("ftp://h/s/a"), Err(LinkError::Scheme("ftp".into())));
         assert_eq!(JoinTarget::parse("http://h:1/nothing/here"), Err(LinkError::NoSession));
         assert_eq!(JoinTarget::parse("http://h:1/"), Err(LinkError::NoSession));
+        // A session id that would not survive being written back into a link (found by fuzzing).
+        assert_eq!(JoinTarget::parse("http27.08/s/%3fx2f9x2abcd#k=2ht78/s/k4fx"), Err(LinkError::NoSession));
+        assert_eq!(JoinTarget::parse("h:1/s/a%20b#k=x"), Err(LinkError::NoSession));
+        assert!(matches!(JoinTarget::parse("h:1/s/abc#k=x\0\ny"), Err(LinkError::Url(..))));
         assert_eq!(JoinTarget::parse(""), Err(LinkError::Empty));
         for bad in ["http://h:99999/s/a", "http://user@h/s/a", "http://h h/s/a", "http://:7/s/a", "http://[zz]:1/s/a"] {
             assert!(matches!(JoinTarget::parse(bad), Err(LinkError::Url(..))), "{bad}");
