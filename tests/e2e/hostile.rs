@@ -435,3 +435,23 @@ async fn an_update_refused_partway_through_is_undone_from_the_store() {
     an_update_refused_partway_through_leaves_nothing_behind(cfg).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_pin_guesser_waits_alone_and_an_honest_pin_join_gets_in() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let (mut lead, _) = ts.member("Ana", true).await;
+    lead.send(json!({"type": "set_pin", "pin": "482913"})).await;
+    while lead.recv_type("credentials").await["pin"] != "482913" {}
+    let mut codes = Vec::new();
+    for _ in 0..12 {
+        let mut g = Raw::connect_from(ts.addr(), ip("127.0.0.2"), None).await;
+        g.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Guess", "pin": "000000"})).await;
+        codes.push(g.recv_error().await);
+    }
+    assert_eq!(codes[..3], ["bad_secret", "bad_secret", "bad_secret"], "{codes:?}");
+    assert!(codes[3..].iter().any(|c| c == "too_many_attempts"), "{codes:?}");
+    let mut honest = ts.raw().await;
+    honest.secret = None;
+    honest.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Caro", "pin": "482913"})).await;
+    assert_eq!(honest.recv().await.unwrap()["type"], "welcome");
+}

@@ -32,11 +32,11 @@ async fn missing_wrong_and_rotated_secrets_are_refused_and_pins_work() {
     assert_eq!(w["snapshot"]["participants"][1]["role"], "follower", "a link grants follower");
 
     // A PIN for typed joins.
-    lead.send(json!({"type": "set_pin", "pin": "2468"})).await;
-    assert_eq!(lead.recv_type("credentials").await["pin"], "2468");
+    lead.send(json!({"type": "set_pin", "pin": "246813"})).await;
+    assert_eq!(lead.recv_type("credentials").await["pin"], "246813");
     let mut typed = ts.raw().await;
     typed.secret = None;
-    typed.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Caro", "pin": "2468"})).await;
+    typed.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Caro", "pin": "246813"})).await;
     assert_eq!(typed.recv().await.unwrap()["type"], "welcome");
 }
 

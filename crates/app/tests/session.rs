@@ -161,20 +161,20 @@ async fn wrong_secret_is_refused_and_the_pin_joins_by_address() {
     me_ev.until("the refused state", |e| connection(e, ConnectionState::Refused)).await;
 
     // The leader sets a PIN; the host's join details follow, and HOST:PORT plus PIN gets in.
-    host.send_msg(ClientMsg::SetPin { pin: Some(Secret("2468".into())) }).await.unwrap();
+    host.send_msg(ClientMsg::SetPin { pin: Some(Secret("246813".into())) }).await.unwrap();
     let pin = he
         .until("new join details", |e| match e {
             AppEvent::Host { host } => host.pin.clone(),
             _ => None,
         })
         .await;
-    assert_eq!(pin, "2468");
+    assert_eq!(pin, "246813");
     let addr = format!("127.0.0.1:{}", info.port);
     let (ms, _e) = sink();
     let err = member.join_session(&addr, "Ben", None, Some("1111".into()), ms).await.unwrap_err();
     assert!(matches!(err, AppError::Refused(_)), "{err:?}");
     let (ms, mut me_ev) = sink();
-    member.join_session(&addr, "Ben", None, Some("2468".into()), ms).await.unwrap();
+    member.join_session(&addr, "Ben", None, Some("246813".into()), ms).await.unwrap();
     me_ev.until("the member online", |e| connection(e, ConnectionState::Online)).await;
 
     // A second session while one runs is refused, not silently replaced.

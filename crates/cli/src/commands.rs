@@ -61,7 +61,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
         }
         "sync" => ClientMsg::Sync {},
         "rotate" => ClientMsg::RotateSecret {},
-        "pin" => match need("a PIN of 4 to 8 digits, or off")? {
+        "pin" => match need("a PIN of 6 to 8 digits, or off")? {
             "off" => ClientMsg::SetPin { pin: None },
             p => ClientMsg::SetPin { pin: Some(bandsync_core::protocol::Secret(p.to_owned())) },
         },

@@ -448,7 +448,8 @@ impl Conn {
                 }
                 let (tx, rx) = mpsc::channel(self.hub.cfg.outbox_capacity);
                 self.outbox = Some(rx);
-                let req = JoinRequest { name, instrument, resume, leader, secret, pin };
+                let source = self.source.as_ref().map(|s| s.ip().to_string());
+                let req = JoinRequest { name, instrument, resume, leader, secret, pin, source };
                 let token = bandsync_core::protocol::Secret(new_token());
                 let (answer, rx) = tokio::sync::oneshot::channel();
                 let input = SessionInput::Join { conn: self.id, req, token, outbox: tx, answer };

@@ -159,10 +159,18 @@ impl Driver {
     /// connection, and the member resumes and re-syncs when it reads again.
     fn send_to(&mut self, conn: ConnId, m: Outgoing) {
         let Some(ob) = self.outboxes.get(&conn).or_else(|| self.doc_peers.get(&conn)) else { return };
-        if ob.try_send(m).is_err() {
-            self.outboxes.remove(&conn);
-            self.doc_peers.remove(&conn);
-            tracing::warn!(conn, "member too slow to read; dropping its connection");
+        match ob.try_send(m) {
+            Ok(()) => {}
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                self.outboxes.remove(&conn);
+                self.doc_peers.remove(&conn);
+                tracing::warn!(conn, "member too slow to read; dropping its connection");
+            }
+            // The connection already closed; its disconnect is on the way.
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                self.outboxes.remove(&conn);
+                self.doc_peers.remove(&conn);
+            }
         }
     }
 

@@ -540,6 +540,11 @@ struct Bpm {
 }
 
 #[derive(Deserialize)]
+struct Pin {
+    pin: String,
+}
+
+#[derive(Deserialize)]
 struct Export {
     messages: Vec<ChatMessage>,
     format: String,
@@ -555,6 +560,10 @@ fn misc(op: &str, a: &str) -> Res {
         "meter.parse" => ok(&parse::<MeterText>(a)?.text.parse::<Meter>().map_err(|e| e.to_string())?),
         "meter.format" => ok(&parse::<MeterValue>(a)?.meter.to_string()),
         "tempo.check" => ok(&Tempo::from_bpm(parse::<Bpm>(a)?.bpm).map_err(|e| e.to_string())?),
+        "pin.check" => {
+            bandsync_core::session::check_pin(&parse::<Pin>(a)?.pin)?;
+            done()
+        }
         "chat.export" => {
             let x: Export = parse(a)?;
             ok(&bandsync_core::chat::export(&x.messages, &x.format)?)

@@ -138,7 +138,7 @@ export function Home() {
               inputMode="numeric"
               pattern="[0-9]*"
               maxLength={8}
-              placeholder="4 to 8 digits"
+              placeholder="6 to 8 digits"
               onInput={(e) => setPin((e.target as HTMLInputElement).value.replace(/\D/g, ''))}
             />
           </label>

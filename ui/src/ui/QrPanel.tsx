@@ -2,6 +2,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { renderSVG } from 'uqr';
 import { isLeader } from '../core/session';
 import { useApp, useAppState } from './ctx';
+import { pinProblem } from '../wasm/api';
 
 /**
  * The leader's join panel: the link with the current secret and its QR code, a new secret, and
@@ -76,8 +77,9 @@ export function QrPanel() {
           class="row wrap pin-row"
           onSubmit={(e) => {
             e.preventDefault();
-            if (!/^\d{4,8}$/.test(pin)) {
-              app.toast('A PIN is 4 to 8 digits');
+            const problem = pinProblem(pin);
+            if (problem !== null) {
+              app.toast(problem);
               return;
             }
             void app.send({ type: 'set_pin', pin });

@@ -8,6 +8,7 @@ import { LeaderControls } from './Leader';
 import { Participants } from './Participants';
 import { QrPanel } from './QrPanel';
 import { SettingsPanel } from './Settings';
+import { pinProblem } from '../wasm/api';
 import { Setlist } from './Setlist';
 
 function ConnectionBadge() {
@@ -90,8 +91,9 @@ function RefusalPanel() {
           class="row"
           onSubmit={(e) => {
             e.preventDefault();
-            if (/^\d{4,8}$/.test(pin)) void app.retryWithPin(pin);
-            else app.toast('A PIN is 4 to 8 digits');
+            const problem = pinProblem(pin);
+            if (problem === null) void app.retryWithPin(pin);
+            else app.toast(problem);
           }}
         >
           <input data-testid="refusal-pin" inputMode="numeric" maxLength={8} placeholder="PIN" value={pin} onInput={(e) => setPin((e.target as HTMLInputElement).value.replace(/\D/g, ''))} />

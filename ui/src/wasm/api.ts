@@ -72,6 +72,16 @@ export function tempoFromBpm(bpm: number): number | null {
   }
 }
 
+/** Why `pin` is not a valid PIN (the core's rule: 6 to 8 digits), or `null` when it is. */
+export function pinProblem(pin: string): string | null {
+  try {
+    core().call('pin.check', { pin });
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 /** Chat exported as the CLI exports it. */
 export function exportChat(messages: readonly ChatMessage[], format: 'json' | 'csv' | 'txt'): string {
   return core().call<string>('chat.export', { messages, format });

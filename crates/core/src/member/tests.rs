@@ -190,7 +190,7 @@ impl World {
                 self.send_to_conn(now, conn, serde_json::to_string(&ServerMsg::Heartbeat { n }).unwrap());
             }
             (Route::Connection, ClientMsg::Join { name, instrument, resume, leader, secret, pin, .. }) => {
-                let req = JoinRequest { name, instrument, resume, leader, secret, pin };
+                let req = JoinRequest { name, instrument, resume, leader, secret, pin, source: None };
                 self.seq += 1;
                 self.session.handle_join(now, conn, req, Secret(format!("resume{}", self.seq)));
             }

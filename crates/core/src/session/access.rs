@@ -1,7 +1,7 @@
 //! Who gets into a session (the secret, a PIN, a resume token) and who goes away.
 
 use super::names::{clean_instrument, clean_name};
-use super::{ConnId, JoinRequest, MAX_PIN_FAILURES, Member, Output, PALETTE, Refusal, Session};
+use super::{ConnId, JoinRequest, Member, Output, PALETTE, Refusal, Session};
 use crate::protocol::{
     Access, ActivityKind, Connection, ErrorCode, LeaveReason, Participant, ParticipantId, Role, Secret, ServerMsg,
 };
@@ -40,7 +40,7 @@ impl Session {
                 return self.resume(now, conn, idx, name, instrument, req.leader);
             }
         }
-        self.authorize(now, req.secret.as_ref(), req.pin.as_ref())?;
+        self.authorize(now, req.secret.as_ref(), req.pin.as_ref(), req.source.as_deref())?;
         let forgotten = if self.members.len() >= self.cfg.max_members {
             let Some(id) = self.forget_longest_away() else {
                 return Err((
@@ -154,25 +154,19 @@ impl Session {
         now: Micros,
         secret: Option<&Secret>,
         pin: Option<&Secret>,
+        source: Option<&str>,
     ) -> Result<(), Refusal> {
         if secret.is_some_and(|s| self.secret.matches(s.expose())) {
             return Ok(());
         }
         if let Some(p) = pin {
-            let minute_ago = now - Micros::from_secs(60);
-            while self.pin_failures.front().is_some_and(|&t| t < minute_ago) {
-                self.pin_failures.pop_front();
-            }
-            if self.pin_failures.len() >= MAX_PIN_FAILURES {
-                return Err((
-                    ErrorCode::TooManyAttempts,
-                    "too many wrong PINs; PIN joins are paused for a minute".into(),
-                ));
-            }
+            let source = source.unwrap_or("unknown");
+            self.pin_guard.check(now, source)?;
             if self.pin.as_ref().is_some_and(|mine| mine.matches(p.expose())) {
+                self.pin_guard.succeeded(source);
                 return Ok(());
             }
-            self.pin_failures.push_back(now);
+            self.pin_guard.failed(now, source);
             return Err((ErrorCode::BadSecret, "wrong PIN".into()));
         }
         if secret.is_some() {

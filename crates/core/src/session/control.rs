@@ -203,13 +203,10 @@ impl Session {
             ClientMsg::SetPin { pin } => {
                 self.require_leader(me)?;
                 if let Some(p) = &pin {
-                    let ok = (4..=8).contains(&p.expose().len()) && p.expose().bytes().all(|b| b.is_ascii_digit());
-                    if !ok {
-                        return Err((ErrorCode::InvalidName, "a PIN is 4 to 8 digits".into()));
-                    }
+                    super::check_pin(p.expose()).map_err(|m| (ErrorCode::InvalidName, m))?;
                 }
                 self.pin = pin;
-                self.pin_failures.clear();
+                self.pin_guard.clear();
                 self.send_credentials();
                 Ok(())
             }

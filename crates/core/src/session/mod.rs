@@ -24,6 +24,7 @@ use std::collections::VecDeque;
 mod access;
 mod control;
 mod names;
+mod pin;
 #[cfg(test)]
 mod tests;
 
@@ -110,6 +111,9 @@ pub struct JoinRequest {
     pub secret: Option<Secret>,
     /// The PIN, for typed joins.
     pub pin: Option<Secret>,
+    /// Where the join comes from (the client's address, as the server sees it), so that wrong
+    /// PINs are counted per source; `None` counts as one unknown source.
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,8 +151,8 @@ pub struct Session {
     secret: Secret,
     /// The PIN for typed joins, if the leader set one.
     pin: Option<Secret>,
-    /// Recent wrong PINs, to pause PIN joins when someone is guessing.
-    pin_failures: VecDeque<Micros>,
+    /// Wrong PINs, per source and in all.
+    pin_guard: pin::PinGuard,
     /// Where fresh secrets come from (the OS's random source in the server; a counter in tests).
     secrets: SecretSource,
 }
@@ -162,8 +166,7 @@ impl std::fmt::Debug for SecretSource {
     }
 }
 
-/// Wrong PINs tolerated per minute before PIN joins pause.
-pub const MAX_PIN_FAILURES: usize = 10;
+pub use pin::{FREE_PIN_TRIES, MAX_PIN_FAILURES, MAX_PIN_WAIT, PIN_DIGITS, check_pin};
 
 const PALETTE: [&str; 12] = [
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990",
@@ -187,7 +190,7 @@ impl Session {
         Session {
             secret,
             pin: None,
-            pin_failures: VecDeque::new(),
+            pin_guard: pin::PinGuard::default(),
             secrets,
             id: id.into(),
             name: name.into(),

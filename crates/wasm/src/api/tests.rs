@@ -109,6 +109,8 @@ fn links_meters_tempos_and_exports_come_from_the_core() {
     assert_eq!(ok("meter.format", json!({"meter": {"beats": 7, "unit": 8, "groups": [2, 2, 3]}})), "7/8 2+2+3");
     assert_eq!(ok("tempo.check", json!({"bpm": 96.5})), 96_500);
     assert!(err("tempo.check", json!({"bpm": 5})).contains("tempo"));
+    ok("pin.check", json!({"pin": "482913"}));
+    assert_eq!(err("pin.check", json!({"pin": "4321"})), "a PIN is 6 to 8 digits");
     assert_eq!(ok("protocol.info", json!(null))["version"], bandsync_core::PROTOCOL_VERSION);
 }
 

@@ -36,23 +36,64 @@ fn joins_need_the_secret_and_rotation_revokes_old_links() {
 }
 
 #[test]
-fn pin_joins_work_and_guessing_is_paused() {
+fn pin_joins_work_and_a_guesser_waits_longer_and_longer_alone() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
-    h.send(1, ClientMsg::SetPin { pin: Some(Secret("12a4".into())) });
-    assert_eq!(h.last_error(1), Some(ErrorCode::InvalidName));
-    h.send(1, ClientMsg::SetPin { pin: Some(Secret("4321".into())) });
-    join_with(&mut h, 2, None, Some("4321"), None);
+    for short in ["12a456", "4321", "123456789"] {
+        h.send(1, ClientMsg::SetPin { pin: Some(Secret(short.into())) });
+        assert_eq!(h.last_error(1), Some(ErrorCode::InvalidName), "{short}");
+    }
+    h.send(1, ClientMsg::SetPin { pin: Some(Secret("482913".into())) });
+    join_from(&mut h, 2, None, Some("482913"), None, Some("10.0.0.2"));
     assert_eq!(h.s.stats().members, 2);
-    for c in 10..20 {
-        join_with(&mut h, c, None, Some("0000"), None);
+    // A guesser at 10.0.0.66: three free tries, then 1 s, 2 s, 4 s ... after each.
+    for c in 10..13 {
+        join_from(&mut h, c, None, Some("000000"), None, Some("10.0.0.66"));
         assert_eq!(h.last_error(c), Some(ErrorCode::BadSecret));
     }
-    join_with(&mut h, 30, None, Some("4321"), None);
-    assert_eq!(h.last_error(30), Some(ErrorCode::TooManyAttempts), "even the right PIN waits");
+    let mut waited = Vec::new();
+    for c in 13..20 {
+        join_from(&mut h, c, None, Some("000000"), None, Some("10.0.0.66"));
+        assert_eq!(h.last_error(c), Some(ErrorCode::BadSecret), "after its wait, a try");
+        join_from(&mut h, 100 + c, None, Some("482913"), None, Some("10.0.0.66"));
+        assert_eq!(h.last_error(100 + c), Some(ErrorCode::TooManyAttempts), "even the right PIN waits");
+        let mut w = 0;
+        while h.last_error(100 + c) == Some(ErrorCode::TooManyAttempts) {
+            h.advance(Micros::from_millis(250));
+            w += 250;
+            join_from(&mut h, 200 + c, None, Some("111111"), None, Some("10.0.0.66"));
+            if h.last_error(200 + c) == Some(ErrorCode::TooManyAttempts) {
+                continue;
+            }
+            // That was its try, and wrong: the wait doubles.
+            break;
+        }
+        waited.push(w);
+        h.advance(Micros::from_secs(3600));
+    }
+    assert!(waited.windows(2).all(|p| p[1] >= p[0]), "waits grow: {waited:?}");
+    // Meanwhile an honest phone elsewhere joins at once.
+    join_from(&mut h, 50, None, Some("482913"), None, Some("10.0.0.3"));
+    assert!(h.mirrors[&50].me().is_some(), "{:?}", h.last_error(50));
+}
+
+#[test]
+fn a_guess_spread_over_many_addresses_pauses_pin_joins_for_a_minute() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::SetPin { pin: Some(Secret("482913".into())) });
+    for i in 0..crate::session::MAX_PIN_FAILURES {
+        let src = format!("10.1.{}.{}", i / 250, i % 250);
+        join_from(&mut h, 1000 + i as ConnId, None, Some("000000"), None, Some(&src));
+    }
+    join_from(&mut h, 9, None, Some("482913"), None, Some("10.0.0.3"));
+    assert_eq!(h.last_error(9), Some(ErrorCode::TooManyAttempts));
+    // The link still works, and a minute later so does the PIN.
+    join_with(&mut h, 8, Some("secret-1"), None, None);
+    assert!(h.mirrors[&8].me().is_some());
     h.advance(Micros::from_secs(61));
-    join_with(&mut h, 31, None, Some("4321"), None);
-    assert_eq!(h.s.stats().members, 3);
+    join_from(&mut h, 10, None, Some("482913"), None, Some("10.0.0.3"));
+    assert!(h.mirrors[&10].me().is_some(), "{:?}", h.last_error(10));
 }
 
 #[test]
@@ -70,6 +111,7 @@ fn secrets_never_show_in_debug_output() {
         leader: false,
         secret: Some(Secret("hush".into())),
         pin: None,
+        source: None,
     };
     assert!(!format!("{req:?}").contains("hush"));
 }

@@ -71,7 +71,7 @@ impl Harness {
     fn join(&mut self, c: ConnId, name: &str, leader: bool, resume: Option<Secret>) -> Option<Secret> {
         self.tokens += 1;
         let secret = Some(self.s.secret().clone());
-        let req = JoinRequest { name: name.into(), instrument: None, resume, leader, secret, pin: None };
+        let req = JoinRequest { name: name.into(), instrument: None, resume, leader, secret, pin: None, source: None };
         self.s.handle_join(self.now, c, req, Secret(format!("token-{}", self.tokens)));
         self.pump();
         self.inbox.get(&c)?.iter().rev().find_map(|m| match m {
@@ -123,6 +123,17 @@ fn counter_secrets() -> SecretSource {
 }
 
 fn join_with(h: &mut Harness, c: ConnId, secret: Option<&str>, pin: Option<&str>, resume: Option<Secret>) {
+    join_from(h, c, secret, pin, resume, None);
+}
+
+fn join_from(
+    h: &mut Harness,
+    c: ConnId,
+    secret: Option<&str>,
+    pin: Option<&str>,
+    resume: Option<Secret>,
+    source: Option<&str>,
+) {
     let req = JoinRequest {
         name: "X".into(),
         instrument: None,
@@ -130,6 +141,7 @@ fn join_with(h: &mut Harness, c: ConnId, secret: Option<&str>, pin: Option<&str>
         leader: false,
         secret: secret.map(|s| Secret(s.into())),
         pin: pin.map(|s| Secret(s.into())),
+        source: source.map(str::to_owned),
     };
     h.s.handle_join(h.now, c, req, Secret(format!("tok-{c}")));
     h.pump();
