@@ -4,6 +4,7 @@
 //! - [`raw`]: a member that speaks the wire format directly, so a test sees exactly what a member
 //!   would.
 //! - [`relay`]: TCP relays a test can cut, or that delay, jitter and stall the link.
+//! - [`chaos`]: a relay per member for the soak run, that also sleeps and drops.
 //! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals.
 //! - [`webdriver`]: a small W3C WebDriver client for Chromium (chromedriver), WebKit
 //!   (WebKitWebDriver) and the app (tauri-driver).
@@ -15,6 +16,7 @@
 //! - Here: a server with one session ([`TestServer`]), HTTP GETs, and polling helpers.
 
 pub mod browser;
+pub mod chaos;
 pub mod page;
 pub mod process;
 pub mod pulse;

@@ -159,7 +159,7 @@ async fn doc_ws(
         Err(rejection) => return rejection.into_response(),
     };
     upgrade(&st, permit, up, move |socket, hub, cancel, source| {
-        connection::handle_doc(socket, hub, handle, secret, cancel, source)
+        crate::doc_connection::handle_doc(socket, hub, handle, secret, cancel, source)
     })
 }
 

@@ -6,6 +6,7 @@
 //!   passed in as a future, and a handle for embedding.
 //! - [`http`]: the routes: `/ws` (the session protocol), `/api/...` and `/healthz`.
 //! - [`connection`]: one WebSocket connection: frame limits, rate limit, heartbeat, clock pongs.
+//! - [`doc_connection`]: a plain y-sync connection (`/doc/{session}`).
 //! - [`addresses`]: limits per source address (connections held, a shared message rate).
 //! - [`hub`]: the registry of sessions.
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
@@ -21,6 +22,7 @@ pub mod assets;
 pub mod clock;
 pub mod config;
 pub mod connection;
+pub mod doc_connection;
 mod driver;
 pub mod http;
 pub mod hub;

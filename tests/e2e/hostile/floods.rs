@@ -1,0 +1,126 @@
+//! Reconnect floods, hoarded sockets, members that stop reading, and shutdown.
+
+use super::{binary, honest_member_is_served, ip, member_from};
+use bandsync_docs::SessionDoc;
+use bandsync_e2e::{Raw, TestServer, eventually};
+use bandsync_server::ServerConfig;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn reconnecting_does_not_reset_the_rate_limit() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let cfg = ServerConfig::default();
+    let start = Instant::now();
+    let mut accepted = 0u64;
+    for _ in 0..30 {
+        let mut r = Raw::connect_from(ts.addr(), ip("127.0.0.3"), None).await;
+        for n in 0..250 {
+            r.send(json!({"type": "heartbeat", "n": n})).await;
+        }
+        // Count the answers until 250 arrived or the connection was closed for its violations.
+        for _ in 0..250 {
+            match r.recv().await {
+                Some(m) if m["type"] == "heartbeat" => accepted += 1,
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let allowed = f64::from(cfg.address_rate_burst) + f64::from(cfg.address_rate_per_sec) * secs;
+    eprintln!("reconnect flood: {accepted} of 7500 messages accepted in {secs:.2} s (allowed {allowed:.0})");
+    assert!(accepted as f64 <= allowed + 20.0, "{accepted} accepted; the address may send {allowed:.0}");
+    honest_member_is_served(&ts).await;
+}
+
+#[tokio::test]
+async fn one_address_cannot_hoard_connections() {
+    use tokio::io::AsyncReadExt;
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let max = ServerConfig::default().address_max_connections;
+    let mut held = Vec::new();
+    for _ in 0..max {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind((ip("127.0.0.4"), 0).into()).unwrap();
+        held.push(s.connect(ts.addr()).await.unwrap());
+    }
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind((ip("127.0.0.4"), 0).into()).unwrap();
+    let mut extra = s.connect(ts.addr()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), extra.read_to_string(&mut answer)).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.contains("too many connections from your address"), "{answer}");
+    // Everyone else is served at once.
+    let t = Instant::now();
+    let (status, _) = ts.get("/healthz").await;
+    assert_eq!(status, 200);
+    assert!(t.elapsed() < Duration::from_secs(1), "/healthz took {:?}", t.elapsed());
+    honest_member_is_served(&ts).await;
+    // A closed connection gives its place back.
+    drop(held.pop());
+    eventually("a place is free again", || async {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind((ip("127.0.0.4"), 0).into()).unwrap();
+        let Ok(c) = s.connect(ts.addr()).await else { return false };
+        let mut buf = [0u8; 1];
+        // Admitted connections wait for a request; refused ones are answered and closed.
+        tokio::time::timeout(Duration::from_millis(200), c.peek(&mut buf)).await.is_err()
+    })
+    .await;
+}
+
+/// A member whose socket receives into a tiny window and never reads, and an editor that sends
+/// it megabytes: its writes stall.
+async fn stalled_member(ts: &TestServer) -> (Raw, Raw) {
+    let mut sleeper = Raw::connect_from(ts.addr(), ip("127.0.0.5"), Some(4096)).await;
+    sleeper.secret = Some(ts.secret.clone());
+    sleeper.join(&ts.session, "Locked phone", false, None).await;
+    let mut ed = member_from(ts, "127.0.0.2", "Editor", false).await;
+    let local = SessionDoc::new();
+    let chunk = "y".repeat(60 * 1024);
+    for i in 0..110 {
+        assert!(binary(&mut ed, local.insert_chart(&format!("big{i}"), 0, &chunk)).await);
+    }
+    (sleeper, ed)
+}
+
+fn connection_of(v: &Value, name: &str) -> Option<String> {
+    v["participants"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)
+        .map(|p| p["connection"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_member_that_stops_reading_is_dropped_by_the_write_deadline() {
+    // Heartbeats alone would take a minute here: the write deadline must do it.
+    let cfg = ServerConfig {
+        write_timeout: Duration::from_millis(800),
+        idle_timeout: Duration::from_secs(60),
+        ..ServerConfig::default()
+    };
+    let ts = TestServer::start(cfg).await;
+    let (_sleeper, _ed) = stalled_member(&ts).await;
+    let path = format!("/api/sessions/{}/participants", ts.session);
+    eventually("the locked phone shows as away", || async {
+        connection_of(&ts.get(&path).await.1, "Locked phone").as_deref() == Some("away")
+    })
+    .await;
+    honest_member_is_served(&ts).await;
+}
+
+#[tokio::test]
+async fn shutdown_is_prompt_while_a_member_does_not_read() {
+    let cfg = ServerConfig { write_timeout: Duration::from_secs(60), ..ServerConfig::default() };
+    let ts = TestServer::start(cfg).await;
+    let (_sleeper, _ed) = stalled_member(&ts).await;
+    // Let the writes back up.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), ts.server.shutdown()).await.expect("shut down").unwrap();
+    eprintln!("shutdown with a stalled member took {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(2), "shutdown took {:?}", t.elapsed());
+}
