@@ -202,23 +202,20 @@ impl SessionDoc {
         let mut decoded = std::collections::VecDeque::new();
         let mut added = 0;
         let mut known = self.state_vector();
+        // Awareness (presence: which chart, a cursor) is relayed from viewers too: it passed the
+        // same checks as everyone's (guard.rs) and changes no document.
         for m in &messages {
-            match m {
-                Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
-                    if !can_edit && !is_empty_update(u) {
-                        return Err(DocError::ReadOnly);
-                    }
-                    let (update, refs) = guard::decode_update_refs(u)?;
-                    causal::check(&update, &refs, &known)?;
-                    for (client, clock) in update.state_vector().iter() {
-                        known.set_max(*client, *clock);
-                    }
-                    decoded.push_back(update);
-                    added += u.len();
+            if let Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) = m {
+                if !can_edit && !is_empty_update(u) {
+                    return Err(DocError::ReadOnly);
                 }
-                // Awareness is a cursor in a chart being edited: viewers have none to share.
-                Message::Awareness(_) if !can_edit => return Err(DocError::ReadOnly),
-                _ => {}
+                let (update, refs) = guard::decode_update_refs(u)?;
+                causal::check(&update, &refs, &known)?;
+                for (client, clock) in update.state_vector().iter() {
+                    known.set_max(*client, *clock);
+                }
+                decoded.push_back(update);
+                added += u.len();
             }
         }
         self.check_room(added)?;
