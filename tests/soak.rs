@@ -20,9 +20,10 @@
 use bandsync_client::{Client, ClientOptions};
 use bandsync_core::member::{JoinTarget, MemberEvent};
 use bandsync_docs::SessionDoc;
-use bandsync_e2e::chaos::{MemberRelay, Rng};
+use bandsync_e2e::chaos::MemberRelay;
 use bandsync_e2e::http_get;
 use bandsync_e2e::process::{Proc, signal};
+use bandsync_e2e::rng::Rng;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -19,6 +19,7 @@
 //!    moment its author sends it to the moment each of the four others receives it.
 
 use bandsync_docs::{SessionDoc, update_message};
+use bandsync_e2e::rng::Rng;
 use bandsync_server::{RunningServer, ServerConfig};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -31,19 +32,6 @@ use yrs::{GetString, ReadTxn, Text, Transact};
 
 const INSERTS: usize = 182_315;
 const DELETES: usize = 77_463;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// A typist's trace as raw v1 updates, one per keystroke, with a cursor that mostly moves by
 /// typing and backspacing and sometimes jumps, like a person editing a paper.

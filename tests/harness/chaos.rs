@@ -2,35 +2,13 @@
 //! connects from the member's own loopback address, and can make the member sleep (stop reading)
 //! or drop.
 
+use crate::rng::Rng;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
-
-/// A small seeded random source (xorshift).
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    pub fn bits(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A number below `n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.bits() % n.max(1)
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.bits() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
 
 /// One member's relay: jitter and stalls both ways, and two controls.
 pub struct MemberRelay {

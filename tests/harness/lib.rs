@@ -5,6 +5,7 @@
 //!   would.
 //! - [`relay`]: TCP relays a test can cut, or that delay, jitter and stall the link.
 //! - [`chaos`]: a relay per member for the soak run, that also sleeps and drops.
+//! - [`rng`]: a seeded random source that replays exactly.
 //! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals.
 //! - [`webdriver`]: a small W3C WebDriver client for Chromium (chromedriver), WebKit
 //!   (WebKitWebDriver) and the app (tauri-driver).
@@ -22,6 +23,7 @@ pub mod process;
 pub mod pulse;
 pub mod raw;
 pub mod relay;
+pub mod rng;
 pub mod webdriver;
 pub mod xvfb;
 

@@ -300,8 +300,10 @@ impl AudioOutput {
         }
         let Some(last) = self.last_stamp else { return };
         let frame_ref = last.frame;
-        let Some(l0) = self.filter.local_at(frame_ref, us_per_frame) else { return };
-        let l1 = self.filter.local_at(frame_ref + u64::from(self.info.sample_rate), us_per_frame).unwrap_or(l0 + 1e6);
+        // One fit (a pass over the whole window) gives both points.
+        let Some((fm, lm, slope)) = self.filter.fit(us_per_frame) else { return };
+        let l0 = lm + (frame_ref as f64 - fm) * slope;
+        let l1 = l0 + f64::from(self.info.sample_rate) * slope;
         let (Some(h0), Some(h1)) = (to_host(l0), to_host(l1)) else { return };
         let offset_us = self.opts.latency_offset_ms * 1000.0;
         let map = FrameMap {

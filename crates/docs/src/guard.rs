@@ -27,13 +27,16 @@ use yrs::updates::decoder::Decode;
 /// Messages in one frame (a client sends one to three).
 pub const MAX_MESSAGES: usize = 64;
 
-/// Checks a y-sync frame's framing and every count in it; see the module docs.
+/// Checks a y-sync frame's framing and every count in it (each update walked whole, once); see
+/// the module docs. Returns, for each update in the frame in order, the ids its structs refer to
+/// (for [`crate::causal`]).
 ///
 /// # Errors
 /// [`DocError::Malformed`] naming what is wrong.
-pub fn check_frame(bytes: &[u8]) -> Result<(), DocError> {
+pub fn check_frame(bytes: &[u8]) -> Result<Vec<Vec<(u64, u64)>>, DocError> {
     let mut r = Reader::new(bytes);
     let mut messages = 0;
+    let mut refs = Vec::new();
     while r.remaining() > 0 {
         messages += 1;
         if messages > MAX_MESSAGES {
@@ -43,7 +46,7 @@ pub fn check_frame(bytes: &[u8]) -> Result<(), DocError> {
             // Sync: step 1 (a state vector), step 2 or update (an update).
             0 => match r.var()? {
                 0 => check_state_vector(r.buf()?)?,
-                1 | 2 => drop(check_update(r.buf()?)?),
+                1 | 2 => refs.push(check_update(r.buf()?)?),
                 t => return Err(malformed(format!("unknown sync message {t}"))),
             },
             1 => check_awareness(r.buf()?)?,
@@ -62,7 +65,7 @@ pub fn check_frame(bytes: &[u8]) -> Result<(), DocError> {
     if messages == 0 {
         return Err(malformed("an empty frame"));
     }
-    Ok(())
+    Ok(refs)
 }
 
 fn check_state_vector(p: &[u8]) -> Result<(), DocError> {
@@ -111,12 +114,12 @@ pub fn decode_messages(bytes: &[u8]) -> Result<Vec<yrs::sync::Message>, DocError
 /// # Errors
 /// [`DocError::Malformed`].
 pub fn decode_update(bytes: &[u8]) -> Result<Update, DocError> {
-    decode_update_refs(bytes).map(|(u, _)| u)
+    check_update(bytes)?;
+    decode_walked(bytes)
 }
 
-/// [`decode_update`], also returning the ids the update's structs refer to.
-pub(crate) fn decode_update_refs(bytes: &[u8]) -> Result<(Update, Vec<(u64, u64)>), DocError> {
-    let refs = check_update(bytes)?;
+/// [`decode_update`] for an update that [`check_update`] (or [`check_frame`]) already walked.
+pub(crate) fn decode_walked(bytes: &[u8]) -> Result<Update, DocError> {
     let u = std::panic::catch_unwind(|| Update::decode_v1(bytes))
         .map_err(|_| malformed("a clock overflows, or a client id is over 53 bits"))?
         .map_err(|e| malformed(e.to_string()))?;
@@ -131,7 +134,7 @@ pub(crate) fn decode_update_refs(bytes: &[u8]) -> Result<(Update, Vec<(u64, u64)
             }
         }
     }
-    Ok((u, refs))
+    Ok(u)
 }
 
 #[cfg(test)]

@@ -144,10 +144,14 @@ impl SessionDoc {
     /// # Errors
     /// [`DocError::Malformed`] for bytes that are not an update.
     pub fn apply_update(&self, bytes: &[u8]) -> Result<(), DocError> {
-        let u = guard::decode_update(bytes)?;
+        self.apply(guard::decode_update(bytes)?, bytes.len())
+    }
+
+    /// Applies a decoded update of `len` bytes, and checks the document still encodes.
+    fn apply(&self, u: yrs::Update, len: usize) -> Result<(), DocError> {
         self.doc.transact_mut().apply_update(u).map_err(|e| DocError::Poisoned(e.to_string()))?;
         self.check_not_poisoned()?;
-        self.size_bound.fetch_add(bytes.len(), Ordering::Relaxed);
+        self.size_bound.fetch_add(len, Ordering::Relaxed);
         Ok(())
     }
 
@@ -194,14 +198,15 @@ impl SessionDoc {
         can_edit: bool,
         before_change: impl FnOnce(),
     ) -> Result<Reply, DocError> {
-        guard::check_frame(bytes)?;
+        let mut refs = guard::check_frame(bytes)?.into_iter();
         let mut before_change = Some(before_change);
         let mut reply = Reply::default();
         let messages = guard::decode_messages(bytes)?;
         // Check the whole frame before applying any of it: a frame is taken whole or not at all.
         let mut decoded = std::collections::VecDeque::new();
         let mut added = 0;
-        let mut known = self.state_vector();
+        // What the documents hold, as the frame's updates extend it (read only if it has one).
+        let mut known: Option<yrs::StateVector> = None;
         // Awareness (presence: which chart, a cursor) is relayed from viewers too: it passed the
         // same checks as everyone's (guard.rs) and changes no document.
         for m in &messages {
@@ -209,8 +214,9 @@ impl SessionDoc {
                 if !can_edit && !is_empty_update(u) {
                     return Err(DocError::ReadOnly);
                 }
-                let (update, refs) = guard::decode_update_refs(u)?;
-                causal::check(&update, &refs, &known)?;
+                let update = guard::decode_walked(u)?;
+                let known = known.get_or_insert_with(|| self.state_vector());
+                causal::check(&update, &refs.next().unwrap_or_default(), known)?;
                 for (client, clock) in update.state_vector().iter() {
                     known.set_max(*client, *clock);
                 }
@@ -237,9 +243,7 @@ impl SessionDoc {
                     if let Some(f) = before_change.take() {
                         f();
                     }
-                    self.doc.transact_mut().apply_update(update).map_err(|e| DocError::Poisoned(e.to_string()))?;
-                    self.check_not_poisoned()?;
-                    self.size_bound.fetch_add(u.len(), Ordering::Relaxed);
+                    self.apply(update, u.len())?;
                     reply.changed = true;
                     reply.broadcast.push(encode(&Message::Sync(SyncMessage::Update(u.clone()))));
                     reply.updates.push(u);
@@ -279,7 +283,10 @@ impl SessionDoc {
                     let update = self.doc.transact().encode_state_as_update_v1(&sv);
                     out.push(encode(&Message::Sync(SyncMessage::SyncStep2(update))));
                 }
-                Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => self.apply_update(&u)?,
+                // Walked whole by check_frame above.
+                Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
+                    self.apply(guard::decode_walked(&u)?, u.len())?;
+                }
                 _ => {}
             }
         }

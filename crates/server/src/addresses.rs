@@ -15,10 +15,11 @@ use std::sync::{Arc, Mutex};
 /// Addresses remembered before idle ones are forgotten.
 const PRUNE_ABOVE: usize = 4096;
 
-/// The limits per source address, shared by the accept loop and every connection.
+/// The limits per source address, shared by the accept loop and every connection. The map is
+/// locked only to admit a connection; a message locks only its own address's entry.
 #[derive(Debug)]
 pub struct Addresses {
-    map: Mutex<HashMap<IpAddr, Entry>>,
+    map: Mutex<HashMap<IpAddr, Arc<Mutex<Entry>>>>,
     max_connections: usize,
     burst: u32,
     per_sec: u32,
@@ -44,33 +45,44 @@ impl Addresses {
     pub fn admit(self: &Arc<Self>, ip: IpAddr, now: Micros) -> Option<AddressSlot> {
         let mut map = self.map.lock().expect("address map poisoned");
         if map.len() >= PRUNE_ABOVE {
+            // Forget addresses with no connection whose bucket has refilled.
             let refill = Micros(i64::from(self.burst) * 1_000_000 / i64::from(self.per_sec.max(1)));
-            map.retain(|_, e| e.connections > 0 || now - e.last_used < refill);
+            map.retain(|_, e| Arc::strong_count(e) > 1 || now - lock(e).last_used < refill);
         }
-        let e = map.entry(ip).or_insert_with(|| Entry {
-            connections: 0,
-            bucket: TokenBucket::new(self.burst, self.per_sec, now),
-            last_used: now,
-        });
-        if e.connections >= self.max_connections {
-            return None;
+        let entry = map
+            .entry(ip)
+            .or_insert_with(|| {
+                let bucket = TokenBucket::new(self.burst, self.per_sec, now);
+                Arc::new(Mutex::new(Entry { connections: 0, bucket, last_used: now }))
+            })
+            .clone();
+        drop(map);
+        {
+            let mut e = lock(&entry);
+            if e.connections >= self.max_connections {
+                return None;
+            }
+            e.connections += 1;
+            e.last_used = now;
         }
-        e.connections += 1;
-        e.last_used = now;
-        Some(AddressSlot { addresses: self.clone(), ip })
+        Some(AddressSlot { entry, ip })
     }
 
     /// Connections `ip` holds now.
     #[must_use]
     pub fn connections(&self, ip: IpAddr) -> usize {
-        self.map.lock().expect("address map poisoned").get(&ip).map_or(0, |e| e.connections)
+        self.map.lock().expect("address map poisoned").get(&ip).map_or(0, |e| lock(e).connections)
     }
+}
+
+fn lock(e: &Mutex<Entry>) -> std::sync::MutexGuard<'_, Entry> {
+    e.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One connection's place in its address's limits; gives the place back when dropped.
 #[derive(Debug)]
 pub struct AddressSlot {
-    addresses: Arc<Addresses>,
+    entry: Arc<Mutex<Entry>>,
     ip: IpAddr,
 }
 
@@ -83,21 +95,16 @@ impl AddressSlot {
 
     /// Takes a token from the address's bucket, if it has one.
     pub fn try_take(&self, now: Micros) -> bool {
-        let mut map = self.addresses.map.lock().expect("address map poisoned");
-        map.get_mut(&self.ip).is_some_and(|e| {
-            e.last_used = now;
-            e.bucket.try_take(now)
-        })
+        let mut e = lock(&self.entry);
+        e.last_used = now;
+        e.bucket.try_take(now)
     }
 }
 
 impl Drop for AddressSlot {
     fn drop(&mut self) {
-        if let Ok(mut map) = self.addresses.map.lock() {
-            if let Some(e) = map.get_mut(&self.ip) {
-                e.connections = e.connections.saturating_sub(1);
-            }
-        }
+        let mut e = lock(&self.entry);
+        e.connections = e.connections.saturating_sub(1);
     }
 }
 

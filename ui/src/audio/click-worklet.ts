@@ -6,6 +6,8 @@
 //! The output never stops (silence between clicks included), which also keeps WebKitGTK's audio
 //! sink from dropping the silent buffers between clicks.
 
+import { type CoreExports, callCore } from '../wasm/abi';
+
 // The AudioWorklet global scope (not in TypeScript's DOM library).
 declare const sampleRate: number;
 declare const currentFrame: number;
@@ -13,15 +15,6 @@ declare function registerProcessor(name: string, ctor: unknown): void;
 declare class AudioWorkletProcessor {
   readonly port: MessagePort;
   constructor(options?: unknown);
-}
-
-interface Exports {
-  memory: WebAssembly.Memory;
-  bs_alloc(len: number): number;
-  bs_free(ptr: number, len: number): void;
-  bs_call(ptr: number, len: number): number;
-  bs_answer(): number;
-  bs_engine_render(handle: number, frames: number, firstLo: number, firstHi: number): number;
 }
 
 /** JSON text to bytes and back. The commands and answers are ASCII (numbers and names), and the
@@ -33,14 +26,14 @@ function ascii(s: string): Uint8Array {
 }
 
 class ClickProcessor extends AudioWorkletProcessor {
-  private ex: Exports;
+  private ex: CoreExports;
   private h: number;
   private frames = 0;
 
   constructor(options: { processorOptions: { wasm: ArrayBuffer; sound: string } }) {
     super();
     const module = new WebAssembly.Module(options.processorOptions.wasm);
-    this.ex = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+    this.ex = new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
     this.h = this.call('engine.new', { rate: sampleRate, sound: options.processorOptions.sound }) as number;
     this.port.onmessage = (e: MessageEvent) => {
       if (e.data === 'stats') {
@@ -52,15 +45,11 @@ class ClickProcessor extends AudioWorkletProcessor {
   }
 
   private call(op: string, args: unknown): unknown {
-    const req = ascii(JSON.stringify({ op, args }));
-    const p = this.ex.bs_alloc(req.length);
-    new Uint8Array(this.ex.memory.buffer, p, req.length).set(req);
-    const n = this.ex.bs_call(p, req.length);
-    this.ex.bs_free(p, req.length);
-    const out = new Uint8Array(this.ex.memory.buffer, this.ex.bs_answer(), n);
-    let text = '';
-    for (let i = 0; i < n; i++) text += String.fromCharCode(out[i]);
-    const v = JSON.parse(text) as { ok?: unknown; err?: string };
+    const v = callCore(this.ex, op, args, ascii, (b) => {
+      let text = '';
+      for (let i = 0; i < b.length; i++) text += String.fromCharCode(b[i]);
+      return text;
+    });
     if (v.err !== undefined) this.port.postMessage({ error: v.err });
     return v.ok;
   }

@@ -5,17 +5,10 @@
 //!
 //! `loadCore()` once at start-up; then `core()` gives the instance.
 
+import { type CoreExports, callCore } from './abi';
 import wasmUrl from './bandsync.wasm?url';
 
-/** The exports of `bandsync.wasm` (see `crates/wasm/src/abi.rs`). */
-export interface CoreExports {
-  memory: WebAssembly.Memory;
-  bs_alloc(len: number): number;
-  bs_free(ptr: number, len: number): void;
-  bs_call(ptr: number, len: number): number;
-  bs_answer(): number;
-  bs_engine_render(handle: number, frames: number, firstLo: number, firstHi: number): number;
-}
+export type { CoreExports } from './abi';
 
 /** The core refused a call; the message says why. */
 export class CoreError extends Error {}
@@ -29,15 +22,13 @@ export class Core {
 
   /** Calls `op` with `args`; returns its answer or throws [`CoreError`]. */
   call<T = unknown>(op: string, args: unknown = null): T {
-    const bytes = this.enc.encode(JSON.stringify({ op, args }));
-    const p = this.ex.bs_alloc(bytes.length);
-    new Uint8Array(this.ex.memory.buffer, p, bytes.length).set(bytes);
-    const n = this.ex.bs_call(p, bytes.length);
-    this.ex.bs_free(p, bytes.length);
-    const out = JSON.parse(this.dec.decode(new Uint8Array(this.ex.memory.buffer, this.ex.bs_answer(), n))) as {
-      ok?: T;
-      err?: string;
-    };
+    const out = callCore<T>(
+      this.ex,
+      op,
+      args,
+      (t) => this.enc.encode(t),
+      (b) => this.dec.decode(b),
+    );
     if (out.err !== undefined) throw new CoreError(out.err);
     return out.ok as T;
   }
