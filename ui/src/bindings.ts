@@ -1341,7 +1341,54 @@ us_per_frame: number,
 /**
  * Points in the fit.
  */
-points: number, };
+points: number, 
+/**
+ * Steps in the playout followed since the filter was made.
+ */
+steps: number, 
+/**
+ * Glitch readings dropped since the filter was made.
+ */
+outliers: number, };
+
+/**
+ * What the page does with a reading of its output.
+ */
+export type StampVerdict = { 
+/**
+ * Use the timestamp, skip the reading, or use the reported latency.
+ */
+verdict: StampUse, 
+/**
+ * The source changed with this reading: the filter's points are of the other one.
+ */
+switched: boolean, 
+/**
+ * Times the timestamps were dropped in this context.
+ */
+drops: number, };
+
+/**
+ * A reading, as the page takes it.
+ */
+export type StampReading = { 
+/**
+ * `contextTime`, s.
+ */
+context_s: number, 
+/**
+ * `performanceTime`, ms.
+ */
+heard_ms: number, 
+/**
+ * `performance.now()` when it was read, ms.
+ */
+now_ms: number, };
+
+/**
+ * What to do with a reading.
+ */
+export type StampUse = "use" | "skip" | "reported";
 
 /**
  * What the engine has played, for the sync report the band sees.

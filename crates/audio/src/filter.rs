@@ -22,18 +22,49 @@ pub const INTERCEPT_SPAN_US: f64 = 8e6;
 /// ...or of at least this many of the last points, when the stretch holds fewer.
 pub const INTERCEPT_MIN_POINTS: usize = 16;
 
+/// A step in the playout: when every point of the last `STEP_SPAN_US` (at least
+/// `STEP_MIN_POINTS` of them) lies more than `STEP_US` off the line of the points before, on the
+/// same side, the stream moved for good (an output glitch the host did not report, a route
+/// change): the points before it are dropped, so the line is on the new playout within
+/// `STEP_SPAN_US` instead of drifting there over `INTERCEPT_SPAN_US`. The stream's own wander
+/// stays inside it: ±200 µs natively, and a Chromium page's readings (its output timestamps
+/// through the page's clock estimate) wander up to ±500 µs over seconds; following that wander
+/// point by point would trade the long average for noise.
+pub const STEP_US: f64 = 750.0;
+
+/// See [`STEP_US`].
+pub const STEP_SPAN_US: f64 = 400e3;
+
+/// See [`STEP_US`].
+pub const STEP_MIN_POINTS: usize = 6;
+
+/// A point of the last `STEP_SPAN_US` this far off the line, while the newest is back on it, was
+/// a glitch (one late reading, a transient): it is dropped rather than averaged in.
+pub const OUTLIER_US: f64 = 2_000.0;
+
 /// A least-squares fit of local time (µs) against device frame, over a sliding window.
 #[derive(Debug, Clone)]
 pub struct DeviceClockFilter {
     points: VecDeque<(f64, f64)>,
     capacity: usize,
+    /// The slope before the last step: the card's rate did not change with its playout, so it
+    /// stands in for the nominal one until the new points span `MIN_SLOPE_SPAN_US`.
+    slope_before_step: Option<f64>,
+    steps: u64,
+    outliers: u64,
 }
 
 impl DeviceClockFilter {
     /// A filter over the last `capacity` points (at least 2).
     #[must_use]
     pub fn new(capacity: usize) -> Self {
-        DeviceClockFilter { points: VecDeque::with_capacity(capacity), capacity: capacity.max(2) }
+        DeviceClockFilter {
+            points: VecDeque::with_capacity(capacity),
+            capacity: capacity.max(2),
+            slope_before_step: None,
+            steps: 0,
+            outliers: 0,
+        }
     }
 
     /// Adds a point: device frame `frame` is heard at local time `local_us`.
@@ -47,6 +78,19 @@ impl DeviceClockFilter {
     /// Forgets every point (after an underrun or a device change, the old line no longer holds).
     pub fn reset(&mut self) {
         self.points.clear();
+        self.slope_before_step = None;
+    }
+
+    /// Glitch points dropped since the filter was made (see [`OUTLIER_US`]).
+    #[must_use]
+    pub fn outliers(&self) -> u64 {
+        self.outliers
+    }
+
+    /// Steps in the playout followed since the filter was made (see [`STEP_US`]).
+    #[must_use]
+    pub fn steps(&self) -> u64 {
+        self.steps
     }
 
     /// Points held.
@@ -67,33 +111,69 @@ impl DeviceClockFilter {
     /// The slope is a least-squares fit over the whole window (up to about a minute of callbacks):
     /// a sound card's rate against the host clock is steady, so a long line averages callback
     /// jitter away and gives clicks whose spacing in device frames is constant. Until the points
-    /// span `MIN_SLOPE_SPAN_US` the slope is the nominal rate. The line passes through the mean of
-    /// the last `INTERCEPT_SPAN_US` of points (at least `INTERCEPT_MIN_POINTS`), so it follows
-    /// the stream's playout as it wanders.
-    #[must_use]
-    pub fn fit(&self, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
-        let n = self.points.len();
-        if n == 0 {
-            return None;
+    /// span `MIN_SLOPE_SPAN_US` the slope is the nominal rate (or the one before a step). The line
+    /// passes through the mean of the last `INTERCEPT_SPAN_US` of points (at least
+    /// `INTERCEPT_MIN_POINTS`), so it follows the stream's playout as it wanders; a step in the
+    /// playout (see [`STEP_US`]) is followed at once.
+    pub fn fit(&mut self, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
+        self.follow_step(nominal_us_per_frame);
+        self.fit_of(self.points.len(), nominal_us_per_frame)
+    }
+
+    /// Drops the points before a step in the playout, if the last ones show one, and a passing
+    /// glitch's points.
+    fn follow_step(&mut self, nominal_us_per_frame: f64) {
+        let Some(&(last, _)) = self.points.back() else { return };
+        let since = last - STEP_SPAN_US / nominal_us_per_frame;
+        let recent = self.points.iter().rev().take_while(|p| p.0 >= since).count();
+        let before = self.points.len() - recent;
+        if recent < STEP_MIN_POINTS || before < INTERCEPT_MIN_POINTS {
+            return;
         }
-        let fm = self.points.iter().map(|p| p.0).sum::<f64>() / n as f64;
-        let lm = self.points.iter().map(|p| p.1).sum::<f64>() / n as f64;
-        let span_us = (self.points.back()?.0 - self.points.front()?.0) * nominal_us_per_frame;
+        let Some((fm, lm, slope)) = self.fit_of(before, nominal_us_per_frame) else { return };
+        let off = |p: &(f64, f64)| p.1 - (lm + (p.0 - fm) * slope);
+        let recent_points = || self.points.iter().skip(before);
+        if recent_points().all(|p| off(p) > STEP_US) || recent_points().all(|p| off(p) < -STEP_US) {
+            self.points.drain(..before);
+            self.slope_before_step = Some(slope);
+            self.steps += 1;
+        } else if self.points.back().is_some_and(|p| off(p).abs() <= STEP_US)
+            && recent_points().any(|p| off(p).abs() > OUTLIER_US)
+        {
+            let kept: Vec<(f64, f64)> = recent_points().filter(|p| off(p).abs() <= OUTLIER_US).copied().collect();
+            self.outliers += (recent - kept.len()) as u64;
+            self.points.truncate(before);
+            self.points.extend(kept);
+        }
+    }
+
+    /// The line through the first `n` points.
+    fn fit_of(&self, n: usize, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
+        let points = || self.points.iter().take(n);
+        let (first, last) = (self.points.front()?.0, self.points.get(n.checked_sub(1)?)?.0);
+        let fm = points().map(|p| p.0).sum::<f64>() / n as f64;
+        let lm = points().map(|p| p.1).sum::<f64>() / n as f64;
+        let span_us = (last - first) * nominal_us_per_frame;
         let slope = if n >= 8 && span_us >= MIN_SLOPE_SPAN_US {
-            let sxx: f64 = self.points.iter().map(|p| (p.0 - fm).powi(2)).sum();
-            let sxy: f64 = self.points.iter().map(|p| (p.0 - fm) * (p.1 - lm)).sum();
+            let sxx: f64 = points().map(|p| (p.0 - fm).powi(2)).sum();
+            let sxy: f64 = points().map(|p| (p.0 - fm) * (p.1 - lm)).sum();
             let s = sxy / sxx;
             // A sound card is within ±1000 ppm of nominal; anything else is a glitch in the data.
             if (s / nominal_us_per_frame - 1.0).abs() < 1e-3 { s } else { nominal_us_per_frame }
         } else {
-            nominal_us_per_frame
+            self.slope_before_step.unwrap_or(nominal_us_per_frame)
         };
-        let last = self.points.back()?.0;
         let since = last - INTERCEPT_SPAN_US / nominal_us_per_frame;
-        let recent =
-            self.points.iter().rev().enumerate().take_while(|(i, p)| p.0 >= since || *i < INTERCEPT_MIN_POINTS).count();
+        let recent = self
+            .points
+            .iter()
+            .take(n)
+            .rev()
+            .enumerate()
+            .take_while(|(i, p)| p.0 >= since || *i < INTERCEPT_MIN_POINTS)
+            .count();
         let (mut rf, mut rl) = (0.0, 0.0);
-        for p in self.points.iter().rev().take(recent) {
+        for p in self.points.iter().take(n).rev().take(recent) {
             rf += p.0;
             rl += p.1;
         }
@@ -101,8 +181,7 @@ impl DeviceClockFilter {
     }
 
     /// Local time (µs) at which `frame` is heard, through the fit.
-    #[must_use]
-    pub fn local_at(&self, frame: u64, nominal_us_per_frame: f64) -> Option<f64> {
+    pub fn local_at(&mut self, frame: u64, nominal_us_per_frame: f64) -> Option<f64> {
         let (fm, lm, slope) = self.fit(nominal_us_per_frame)?;
         Some(lm + (frame as f64 - fm) * slope)
     }
@@ -160,5 +239,75 @@ mod tests {
         let frame = k * 512 + 4800;
         let got = f.local_at(frame, nominal).unwrap();
         assert!((got - at(frame)).abs() < 20.0, "{got} vs {}", at(frame));
+    }
+
+    #[test]
+    fn a_step_in_the_playout_is_followed_at_once_and_the_rate_kept() {
+        // A card 150 ppm fast, read every 50 ms (the phone page's rate) with ±150 µs of noise; at
+        // 30 s its playout moves 3 ms later for good (an output glitch). A second on, the
+        // line is on the new playout, at the old rate.
+        let nominal = 1e6 / 44_100.0;
+        let rate = nominal * (1.0 - 150e-6);
+        let mut f = DeviceClockFilter::new(4096);
+        let mut seed = 7u64;
+        let at = |frame: u64| frame as f64 * rate + if frame >= 30 * 44_100 { 3_000.0 } else { 0.0 };
+        let mut frame = 0;
+        while frame < 30 * 44_100 + 44_100 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = ((seed >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 300.0;
+            f.push(frame, at(frame) + noise);
+            // A map every five readings, as the page sends them.
+            if frame % (5 * 2205) == 0 {
+                f.fit(nominal);
+            }
+            frame += 2205;
+        }
+        assert_eq!(f.steps(), 1);
+        let ahead = frame + 22_050;
+        let got = f.local_at(ahead, nominal).unwrap();
+        assert!((got - at(ahead)).abs() < 150.0, "{got} vs {}", at(ahead));
+        let (_, _, slope) = f.fit(nominal).unwrap();
+        assert!((slope / rate - 1.0).abs() < 2e-5, "slope error {}", slope / rate - 1.0);
+    }
+
+    #[test]
+    fn noise_and_wander_are_not_steps() {
+        // Readings with ±450 µs of noise around a playout that wanders 400 µs back and forth
+        // over ten seconds: never taken for a step.
+        let nominal = 1e6 / 48_000.0;
+        let mut f = DeviceClockFilter::new(4096);
+        let mut seed = 99u64;
+        for k in 0..6000u64 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = ((seed >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 900.0;
+            let frame = k * 512;
+            let wander = 200.0 * (frame as f64 * nominal / 10e6 * std::f64::consts::TAU).sin();
+            f.push(frame, frame as f64 * nominal + wander + noise);
+            if k % 5 == 0 {
+                f.fit(nominal);
+            }
+        }
+        assert_eq!(f.steps(), 0);
+        assert_eq!(f.outliers(), 0);
+    }
+
+    #[test]
+    fn a_glitch_is_dropped_not_averaged_in() {
+        // Readings every 50 ms, exact but for two 30 ms late ones (a stalled timer): the line
+        // does not move.
+        let nominal = 1e6 / 48_000.0;
+        let mut f = DeviceClockFilter::new(4096);
+        for k in 0..400u64 {
+            let frame = k * 2400;
+            let late = if k == 300 || k == 301 { 30_000.0 } else { 0.0 };
+            f.push(frame, frame as f64 * nominal + late);
+            if k % 5 == 0 {
+                f.fit(nominal);
+            }
+        }
+        assert_eq!((f.outliers(), f.steps()), (2, 0));
+        let frame = 400 * 2400;
+        let got = f.local_at(frame, nominal).unwrap();
+        assert!((got - frame as f64 * nominal).abs() < 1.0, "{got}");
     }
 }

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod filter;
 pub mod schedule;
 pub mod sounds;
+pub mod stamps;
 
 pub use engine::{Command, Ear, Engine, FrameMap, Levels, PlayedClick};
 pub use schedule::FixedSchedule;

@@ -12,7 +12,8 @@
 //! - `link.parse`, `link.build`: join links.
 //! - `grid.clicks`, `cursor.new`, `cursor.take`, `cursor.rewind`, `cursor.free`: the click grid;
 //!   `transport.at`: where the transport stands at a host time.
-//! - `filter.new`, `.push`, `.fit`, `.reset`, `.free`: the device-clock filter.
+//! - `filter.new`, `.push`, `.fit`, `.reset`, `.free`: the device-clock filter; `stamps.new`,
+//!   `.judge`, `.restart`, `.free`: the judge of the browser's output timestamps (`output.rs`).
 //! - `engine.new`, `.command`, `.stats`, `.free`: the worklet's click engine (rendering itself is
 //!   the `bs_engine_render` export, without JSON).
 //! - `meter.parse`, `meter.format`, `tempo.check`, `chat.export`, `protocol.info`.
@@ -93,7 +94,7 @@ fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
         "member" => member(r, op, a),
         "mirror" => mirror(r, op, a),
         "cursor" | "grid" | "transport" => grid(r, op, a),
-        "filter" => filter(r, op, a),
+        "filter" | "stamps" => output::call(r, op, a),
         "engine" => engine(r, op, a),
         _ => misc(op, a),
     }
@@ -412,72 +413,6 @@ fn grid(r: &mut Registry, op: &str, a: &str) -> Res {
 }
 
 #[derive(Deserialize)]
-struct FilterNew {
-    capacity: usize,
-}
-
-#[derive(Deserialize)]
-struct FilterPush {
-    h: u32,
-    frame: f64,
-    local: f64,
-}
-
-#[derive(Deserialize)]
-struct FilterFit {
-    h: u32,
-    nominal: f64,
-}
-
-/// The fitted line: `local(f) = local + (f - frame) * us_per_frame`.
-#[derive(Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FilterFit"))]
-pub struct Fit {
-    /// A frame on the line.
-    pub frame: f64,
-    /// Local µs at which it is heard.
-    pub local: f64,
-    /// Local µs per frame.
-    pub us_per_frame: f64,
-    /// Points in the fit.
-    pub points: u32,
-}
-
-fn filter(r: &mut Registry, op: &str, a: &str) -> Res {
-    match op {
-        "filter.new" => {
-            let x: FilterNew = parse(a)?;
-            ok(&r.filters.insert(bandsync_audio::filter::DeviceClockFilter::new(x.capacity.clamp(2, 16_384))))
-        }
-        "filter.push" => {
-            let x: FilterPush = parse(a)?;
-            r.filters.get_mut(x.h).ok_or("no such filter")?.push(x.frame.max(0.0) as u64, x.local);
-            done()
-        }
-        "filter.fit" => {
-            let x: FilterFit = parse(a)?;
-            let f = r.filters.get_mut(x.h).ok_or("no such filter")?;
-            let fit = f.fit(x.nominal).map(|(frame, local, us_per_frame)| Fit {
-                frame,
-                local,
-                us_per_frame,
-                points: f.len() as u32,
-            });
-            ok(&fit)
-        }
-        "filter.reset" => {
-            r.filters.get_mut(parse::<H>(a)?.h).ok_or("no such filter")?.reset();
-            done()
-        }
-        "filter.free" => {
-            r.filters.remove(parse::<H>(a)?.h);
-            done()
-        }
-        _ => Err(format!("unknown op {op}")),
-    }
-}
-
-#[derive(Deserialize)]
 struct EngineNew {
     rate: u32,
     #[serde(default)]
@@ -579,5 +514,7 @@ fn misc(op: &str, a: &str) -> Res {
     }
 }
 
+pub mod output;
+pub use output::{Fit, Judged};
 #[cfg(test)]
 mod tests;

@@ -49,6 +49,8 @@ pub struct Registry {
     pub cursors: Slab<bandsync_core::clicks::ClickCursor>,
     /// Device-clock filters (the page's audio output against its clock).
     pub filters: Slab<bandsync_audio::filter::DeviceClockFilter>,
+    /// Judges of the browser's output timestamps.
+    pub judges: Slab<bandsync_audio::stamps::StampJudge>,
     /// Click engines (the AudioWorklet's).
     pub engines: Slab<crate::engine::PageEngine>,
 }

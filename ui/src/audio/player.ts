@@ -4,16 +4,19 @@
 //!
 //! - every reading pairs a context frame with the local time it is heard: from
 //!   `getOutputTimestamp()` where the browser's is sound, else from `currentTime` plus the latency
-//!   the browser reports (WebKitGTK's timestamps run in the future, so they are refused there);
-//! - the core's device-clock filter fits a line through them (as for cpal natively), and the
-//!   member's clock estimate turns it into host time: the engine's frame map;
+//!   the browser reports. The core judges each timestamp (`crates/audio/src/stamps.rs`):
+//!   WebKitGTK's run in the future and are dropped; one bad reading under load is skipped, and
+//!   dropped timestamps are taken up again once they are sound;
+//! - the core's device-clock filter fits a line through them (as for cpal natively), following a
+//!   step in the playout (an output glitch) at once and dropping passing glitches; the member's
+//!   clock estimate turns it into host time: the engine's frame map;
 //! - the player's latency calibration (`latencyMs`) moves the map, for output latency the browser
 //!   does not report (Bluetooth, or GStreamer's in WebKitGTK);
 //! - when the context is suspended (a locked phone) the map is withdrawn, and on return a fresh
 //!   one is fitted before anything sounds: no burst of stale clicks, back on the right beat.
 
 import type { ClickSound, EngineCommand, EngineStats, LatencySource, OutputReport, Transport } from '../bindings';
-import { clicksBetween, DeviceFilter } from '../wasm/api';
+import { clicksBetween, DeviceFilter, StampJudge } from '../wasm/api';
 import { coreBytes } from '../wasm/core';
 import workletUrl from './click-worklet.ts?worker&url';
 
@@ -50,6 +53,10 @@ export interface PlayerStats {
   late: number;
   missed: number;
   sampleRate: number;
+  /** Times the output timestamps were dropped, playout steps followed, glitch readings dropped. */
+  drops: number;
+  steps: number;
+  outliers: number;
 }
 
 /** How often the output is read: many readings average the callbacks' jitter away. */
@@ -65,11 +72,10 @@ export class ClickPlayer {
   private settings: PlayerSettings;
   private transport: Transport | null = null;
   private stateListeners = new Set<() => void>();
-  /** Refused for good in this context: WebKitGTK's `performanceTime` runs in the future. */
-  private timestampsBad = false;
+  /** Judges this context's output timestamps. */
+  private judge: StampJudge | null = null;
   private timestamped = false;
-  /** The first usable output timestamp of this context: later ones must advance at its rate. */
-  private anchor: { ctx: number; perf: number } | null = null;
+  private health = { drops: 0, steps: 0, outliers: 0 };
   private reportedLatency: number | null = null;
   private engine: EngineStats = { clicks: 0, late: 0, last_click_us: null, frames: 0 };
   private missed = 0;
@@ -139,6 +145,7 @@ export class ClickPlayer {
       node.connect(ctx.destination);
       this.node = node;
       this.filter = new DeviceFilter(4096);
+      this.judge = new StampJudge();
       ctx.onstatechange = () => this.stateChanged();
       this.applySettings();
       if (this.transport) this.command({ kind: 'schedule', transport: this.transport });
@@ -159,6 +166,8 @@ export class ClickPlayer {
     this.node = null;
     this.filter?.free();
     this.filter = null;
+    this.judge?.free();
+    this.judge = null;
     this.mapped = false;
     if (ctx) await ctx.close().catch(() => undefined);
     this.notify();
@@ -210,7 +219,7 @@ export class ClickPlayer {
       this.command({ kind: 'unmap' });
       this.mapped = false;
       this.filter?.reset();
-      this.anchor = null;
+      this.judge?.restart();
     } else if (this.suspendedAt !== null) {
       const from = this.suspendedAt;
       this.suspendedAt = null;
@@ -234,10 +243,22 @@ export class ClickPlayer {
     const rate = ctx.sampleRate;
     const perfNow = performance.now();
     const reported = (ctx.baseLatency ?? 0) + ((ctx as AudioContext & { outputLatency?: number }).outputLatency ?? 0);
-    const ts = !this.timestampsBad && typeof ctx.getOutputTimestamp === 'function' ? ctx.getOutputTimestamp() : null;
+    const stamps = typeof ctx.getOutputTimestamp === 'function';
+    const ts = stamps ? ctx.getOutputTimestamp() : null;
+    const judged = this.judge?.judge(
+      ts && typeof ts.contextTime === 'number' && typeof ts.performanceTime === 'number'
+        ? { context_s: ts.contextTime, heard_ms: ts.performanceTime, now_ms: perfNow }
+        : stamps
+          ? { context_s: 0, heard_ms: 0, now_ms: perfNow }
+          : null,
+    );
+    if (judged) this.health.drops = judged.drops;
+    if (!judged || judged.verdict === 'skip') return;
+    // The filter's points are of the other source: start afresh.
+    if (judged.switched) f.reset();
     let frame: number;
     let heardPerf: number;
-    if (ts && this.stampUsable(ts, perfNow)) {
+    if (judged.verdict === 'use' && ts) {
       frame = (ts.contextTime as number) * rate;
       heardPerf = ts.performanceTime as number;
       this.timestamped = true;
@@ -259,6 +280,8 @@ export class ClickPlayer {
     if (this.mapped && this.reads % READS_PER_MAP !== 0) return;
     const fit = f.fit(1e6 / rate);
     if (!fit) return;
+    this.health.steps = fit.steps;
+    this.health.outliers = fit.outliers;
     this.command({
       kind: 'map',
       map: {
@@ -268,29 +291,6 @@ export class ClickPlayer {
       },
     });
     this.mapped = true;
-  }
-
-  /** Whether an output timestamp can be used: not in the future, and advancing at the context's
-   *  own rate (checked over at least two seconds, so that one callback's jitter does not count).
-   *  One that fails is refused for the rest of this context. */
-  private stampUsable(ts: AudioTimestamp, perfNow: number): boolean {
-    const c = ts.contextTime;
-    const p = ts.performanceTime;
-    if (typeof c !== 'number' || typeof p !== 'number' || c <= 0 || p <= 0) return false;
-    let bad = p > perfNow + 5;
-    const a = this.anchor;
-    if (!a) {
-      // Anchored once audio has flowed a little: the very first readings can predate the stream.
-      if (!bad && c >= 0.5) this.anchor = { ctx: c, perf: p };
-    } else if (c - a.ctx >= 2) {
-      const ratio = (p - a.perf) / 1000 / (c - a.ctx);
-      if (Math.abs(ratio - 1) > 0.02) bad = true;
-    }
-    if (bad) {
-      this.timestampsBad = true;
-      this.filter?.reset();
-    }
-    return !bad;
   }
 
   /** What the player has done, for the UI and the sync report the band sees. */
@@ -307,6 +307,7 @@ export class ClickPlayer {
       late: this.engine.late,
       missed: this.missed,
       sampleRate: ctx?.sampleRate ?? 0,
+      ...this.health,
     };
   }
 

@@ -13,6 +13,8 @@ import type {
   Mirror,
   Mirrored,
   OutputReport,
+  StampReading,
+  StampVerdict,
   Transport,
   TransportPlace,
 } from '../bindings';
@@ -228,6 +230,25 @@ export class DeviceFilter {
   }
   free(): void {
     core().call('filter.free', { h: this.h });
+  }
+}
+
+/** The judge of the browser's output timestamps (`crates/audio/src/stamps.rs`). */
+export class StampJudge {
+  private h: number;
+
+  constructor() {
+    this.h = core().call<number>('stamps.new', {});
+  }
+  judge(reading: StampReading | null): StampVerdict {
+    return core().call<StampVerdict>('stamps.judge', { h: this.h, reading });
+  }
+  /** The context stopped and runs again: its timestamps start over. */
+  restart(): void {
+    core().call('stamps.restart', { h: this.h });
+  }
+  free(): void {
+    core().call('stamps.free', { h: this.h });
   }
 }
 

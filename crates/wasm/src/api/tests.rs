@@ -136,3 +136,28 @@ fn the_mirror_takes_every_kind_of_server_message() {
     let activity = json!({"type": "activity", "event": {"id": 4, "at": 1796133490726i64, "kind": "join", "by": 2, "summary": "x"}});
     ok("mirror.apply", json!({"h": h, "msg": activity.to_string()}));
 }
+
+#[test]
+fn the_output_timestamps_are_judged_and_the_filter_fits_through_the_core() {
+    let j = ok("stamps.new", json!({}));
+    // A timestamp heard 50 ms in the future (WebKitGTK's): skipped, then dropped.
+    let future = json!({"context_s": 1.0, "heard_ms": 1_050.0, "now_ms": 1_000.0});
+    assert_eq!(ok("stamps.judge", json!({"h": j, "reading": future}))["verdict"], "skip");
+    ok("stamps.judge", json!({"h": j, "reading": future}));
+    let third = ok("stamps.judge", json!({"h": j, "reading": future}));
+    assert_eq!(third, json!({"verdict": "reported", "switched": true, "drops": 1}));
+    // A browser without timestamps: the reported latency from the start.
+    let none = ok("stamps.new", json!({}));
+    assert_eq!(ok("stamps.judge", json!({"h": none, "reading": null}))["verdict"], "reported");
+    assert!(err("stamps.judge", json!({"h": 999, "reading": null})).contains("no such judge"));
+
+    let f = ok("filter.new", json!({"capacity": 64}));
+    for k in 0..20 {
+        ok("filter.push", json!({"h": f, "frame": k * 480, "local": 1e6 + f64::from(k) * 10_000.0}));
+    }
+    let fit = ok("filter.fit", json!({"h": f, "nominal": 1e6 / 48_000.0}));
+    assert_eq!((fit["points"].as_u64(), fit["steps"].as_u64(), fit["outliers"].as_u64()), (Some(20), Some(0), Some(0)));
+    ok("stamps.free", json!({"h": j}));
+    ok("stamps.free", json!({"h": none}));
+    ok("filter.free", json!({"h": f}));
+}
