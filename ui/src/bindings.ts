@@ -1391,6 +1391,27 @@ now_ms: number, };
 export type StampUse = "use" | "skip" | "reported";
 
 /**
+ * What a calibration found.
+ */
+export type Calibration = { 
+/**
+ * The extra output latency, ms: clicks are heard this much later than the device says.
+ */
+latency_ms: number, 
+/**
+ * Median absolute deviation of the clicks' (or taps') offsets about it, ms.
+ */
+spread_ms: number, 
+/**
+ * Clicks (or taps) that agreed, of those played (or tapped).
+ */
+used: number, 
+/**
+ * Clicks played (or taps made).
+ */
+of: number, };
+
+/**
  * What the engine has played, for the sync report the band sees.
  */
 export type EngineStats = { 

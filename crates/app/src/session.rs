@@ -358,6 +358,8 @@ impl BeatSource {
             ear: s.channel,
             sound: s.sound,
             latency_offset_ms: s.latency_offset_ms,
+            // The app's settings carry its own figure (typed in); the store is the CLI's.
+            latency_from_store: false,
             levels: Self::levels(s),
             subdivision: s.subdivision,
             beat_sample: None,

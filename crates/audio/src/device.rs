@@ -28,6 +28,9 @@ pub struct AudioOptions {
     pub sound: crate::sounds::ClickSound,
     /// Extra output latency to compensate (Bluetooth headphones and the like), in ms.
     pub latency_offset_ms: f64,
+    /// Start from the figure `bandsync calibrate` stored for the device, when there is one
+    /// ([`crate::offsets`]), instead of `latency_offset_ms`.
+    pub latency_from_store: bool,
     /// Click levels.
     pub levels: Levels,
     /// Clicks per beat.
@@ -55,6 +58,11 @@ pub struct AudioInfo {
     pub output_latency_ms: f64,
     /// Underruns (xruns reported by the device, plus gaps seen in the playback timestamps).
     pub underruns: u64,
+    /// The extra latency compensated, ms.
+    pub latency_offset_ms: f64,
+    /// Where it comes from: `"reported"` (none: the device's own figure is trusted),
+    /// `"calibrated"` (typed in or tapped), `"measured"` (a loopback, stored for this device).
+    pub latency_source: &'static str,
 }
 
 /// Why the output could not start.
@@ -154,6 +162,21 @@ impl AudioOutput {
                 .find(|d| d.to_string().contains(want.as_str()))
                 .ok_or_else(|| AudioError::NoDevice(format!(" named like {want:?}")))?,
         };
+        let mut opts = opts;
+        let mut latency_source = if opts.latency_offset_ms == 0.0 { "reported" } else { "calibrated" };
+        if opts.latency_from_store {
+            match crate::offsets::LatencyStore::user().get(&device.to_string()) {
+                Ok(Some(l)) => {
+                    opts.latency_offset_ms = l.latency_ms;
+                    latency_source = match l.source {
+                        crate::offsets::Source::Measured => "measured",
+                        crate::offsets::Source::Calibrated => "calibrated",
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("stored latencies not read: {e}"),
+            }
+        }
         let supported = device.default_output_config().map_err(|e| AudioError::Device(e.to_string()))?;
         let mut config: cpal::StreamConfig = supported.into();
         if let Some(b) = opts.buffer_frames {
@@ -208,6 +231,8 @@ impl AudioOutput {
             buffer_frames: 0,
             output_latency_ms: 0.0,
             underruns: 0,
+            latency_offset_ms: opts.latency_offset_ms,
+            latency_source,
         };
         Ok(AudioOutput {
             stream,

@@ -28,12 +28,13 @@ pub const INTERCEPT_MIN_POINTS: usize = 16;
 /// change): the points before it are dropped, so the line is on the new playout within
 /// `STEP_SPAN_US` instead of drifting there over `INTERCEPT_SPAN_US`. The stream's own wander
 /// stays inside it: ±200 µs natively, and a Chromium page's readings (its output timestamps
-/// through the page's clock estimate) wander up to ±500 µs over seconds; following that wander
-/// point by point would trade the long average for noise.
-pub const STEP_US: f64 = 750.0;
+/// through the page's clock estimate) wander by up to a millisecond over seconds; following that
+/// wander (as a 0.75 ms threshold did, ten times a minute in one run) trades the long average for
+/// noise. A glitch of the kind that lost clicks at the speaker is several milliseconds.
+pub const STEP_US: f64 = 1_500.0;
 
 /// See [`STEP_US`].
-pub const STEP_SPAN_US: f64 = 400e3;
+pub const STEP_SPAN_US: f64 = 600e3;
 
 /// See [`STEP_US`].
 pub const STEP_MIN_POINTS: usize = 6;

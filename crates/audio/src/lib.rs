@@ -4,16 +4,24 @@
 //!   that the shared timeline puts in the buffer, at the exact frame. Tested without a device.
 //! - [`schedule`]: the transport schedule in a fixed-size form for the audio thread.
 //! - [`sounds`]: synthesized clicks, and custom samples decoded with rodio.
+//! - [`calibrate`]: latency calibration (loopback onsets, tap-along); [`stamps`]: whether a
+//!   browser's output timestamps can be trusted; [`filter`]: the device-clock filter.
+//! - [`input`]: the cpal input layer, recording for calibration.
 //! - [`device`]: the cpal layer: device choice, sample formats, the device-clock filter that maps
 //!   frames to host time, latency compensation, underrun counting, device changes.
 //!
 //! The audio callback never allocates, locks, logs, does IO or reads a clock: parameters and the
 //! schedule arrive through a preallocated lock-free queue, beats leave through another.
 
+pub mod calibrate;
 #[cfg(feature = "device")]
 pub mod device;
 pub mod engine;
 pub mod filter;
+#[cfg(feature = "device")]
+pub mod input;
+#[cfg(feature = "device")]
+pub mod offsets;
 pub mod schedule;
 pub mod sounds;
 pub mod stamps;

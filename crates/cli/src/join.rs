@@ -65,9 +65,10 @@ pub struct JoinArgs {
     /// Requested buffer size in frames (the device may round it).
     #[arg(long, value_name = "FRAMES")]
     pub buffer: Option<u32>,
-    /// Extra output latency to compensate, in ms (for Bluetooth headphones and the like).
-    #[arg(long, value_name = "MS", default_value_t = 0.0, allow_hyphen_values = true)]
-    pub latency_offset_ms: f64,
+    /// Extra output latency to compensate, in ms (for Bluetooth headphones and the like). Without
+    /// it, the figure `bandsync calibrate` stored for the output device, if any.
+    #[arg(long, value_name = "MS", allow_hyphen_values = true)]
+    pub latency_offset_ms: Option<f64>,
     /// Clicks per beat: 1 for beats only, 2 for eighths in x/4, up to 8.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub subdivision: u8,
@@ -127,7 +128,8 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             buffer_frames: a.buffer,
             ear: a.channel,
             sound: a.sound,
-            latency_offset_ms: a.latency_offset_ms,
+            latency_offset_ms: a.latency_offset_ms.unwrap_or(0.0),
+            latency_from_store: a.latency_offset_ms.is_none(),
             levels,
             subdivision: a.subdivision,
             beat_sample: a.click_sample.clone(),
@@ -223,15 +225,26 @@ fn print_audio(j: bool, beats: bool, r: &AudioReport) {
                 "buffer_frames": i.buffer_frames,
                 "output_latency_ms": (i.output_latency_ms * 1000.0).round() / 1000.0,
                 "underruns": i.underruns,
+                "latency_offset_ms": i.latency_offset_ms,
+                "latency_source": i.latency_source,
             });
             emit(j, &v, || {
                 format!(
-                    "Audio: {} at {} Hz, {} frames per buffer, {:.1} ms output latency{}, {} underrun(s)",
+                    "Audio: {} at {} Hz, {} frames per buffer, {:.1} ms output latency{}{}, {} underrun(s)",
                     i.device,
                     i.sample_rate,
                     i.buffer_frames,
                     i.output_latency_ms,
-                    if i.output_latency_ms > 60.0 { " (high: calibrate with --latency-offset-ms)" } else { "" },
+                    if i.latency_source == "reported" {
+                        String::new()
+                    } else {
+                        format!(" plus {:.1} ms {}", i.latency_offset_ms, i.latency_source)
+                    },
+                    if i.output_latency_ms > 60.0 && i.latency_source == "reported" {
+                        " (high: run `bandsync calibrate`)"
+                    } else {
+                        ""
+                    },
                     i.underruns
                 )
             });

@@ -2,6 +2,7 @@
 //! `--json` every event is one JSON object per line. Exit codes: 0 ok, 2 usage, 3 refused,
 //! 4 connection lost for good.
 
+mod calibrate;
 mod commands;
 mod discover;
 mod docs;
@@ -37,6 +38,9 @@ enum Cmd {
     Chat(journal::ChatArgs),
     /// Print the session's activity stream.
     Activity(journal::ActivityArgs),
+    /// Measure the output latency no API reports (a microphone or a monitor hears the clicks),
+    /// and store it for the output device.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Exit codes scripts can rely on.
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Cmd::Discover(a) => a.json,
         Cmd::Chart(_) | Cmd::Setlist(_) | Cmd::Chat(_) => false,
         Cmd::Activity(a) => a.json,
+        Cmd::Calibrate(a) => a.json,
     };
     init_logging(json);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
             Cmd::Setlist(a) => docs::setlist(a).await,
             Cmd::Chat(a) => journal::chat(a).await,
             Cmd::Activity(a) => journal::activity(a).await,
+            Cmd::Calibrate(a) => tokio::task::spawn_blocking(move || calibrate::run(&a)).await?,
         }
     });
     // A blocking stdin read may still be pending; do not wait for it.

@@ -13,7 +13,8 @@
 //! - `grid.clicks`, `cursor.new`, `cursor.take`, `cursor.rewind`, `cursor.free`: the click grid;
 //!   `transport.at`: where the transport stands at a host time.
 //! - `filter.new`, `.push`, `.fit`, `.reset`, `.free`: the device-clock filter; `stamps.new`,
-//!   `.judge`, `.restart`, `.free`: the judge of the browser's output timestamps (`output.rs`).
+//!   `.judge`, `.restart`, `.free`: the judge of the browser's output timestamps;
+//!   `calibrate.taps`: tap-along latency calibration (all in `api/output.rs`).
 //! - `engine.new`, `.command`, `.stats`, `.free`: the worklet's click engine (rendering itself is
 //!   the `bs_engine_render` export, without JSON).
 //! - `meter.parse`, `meter.format`, `tempo.check`, `chat.export`, `protocol.info`.
@@ -94,7 +95,7 @@ fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
         "member" => member(r, op, a),
         "mirror" => mirror(r, op, a),
         "cursor" | "grid" | "transport" => grid(r, op, a),
-        "filter" | "stamps" => output::call(r, op, a),
+        "filter" | "stamps" | "calibrate" => output::call(r, op, a),
         "engine" => engine(r, op, a),
         _ => misc(op, a),
     }

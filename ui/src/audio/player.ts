@@ -26,7 +26,8 @@ export interface PlayerSettings {
   levels: { downbeat: number; group: number; beat: number; sub: number };
   subdivision: number;
   latencyMs: number;
-  /** Where `latencyMs` comes from: typed in or tapped along, or measured by the microphone. */
+  /** Where `latencyMs` comes from: typed in or tapped along (`calibrated`), or measured by a
+   *  microphone loopback (`measured`: the native app's). */
   latencySource?: 'calibrated' | 'measured';
   clickSound: ClickSound;
   channel: 'left' | 'right' | 'both';
@@ -262,7 +263,8 @@ export class ClickPlayer {
       frame = (ts.contextTime as number) * rate;
       heardPerf = ts.performanceTime as number;
       this.timestamped = true;
-      this.reportedLatency = ctx.currentTime - (ts.contextTime as number) + (perfNow - heardPerf) / 1000;
+      // The frame rendered now (`currentTime`) is heard that much after `contextTime`'s.
+      this.reportedLatency = ctx.currentTime - (ts.contextTime as number) + (heardPerf - perfNow) / 1000;
     } else {
       frame = ctx.currentTime * rate;
       heardPerf = perfNow + reported * 1000;

@@ -1,6 +1,7 @@
 //! Personal settings, kept in localStorage: who you are, how the click sounds, how charts look.
 //! None of this is shared with the band.
 
+import type { PlayerSettings } from '../audio/player';
 import type { ClickSound } from '../audio/sounds';
 
 export interface Levels {
@@ -25,6 +26,9 @@ export interface Settings {
   subdivision: number;
   /** Extra output latency to compensate, ms (positive: clicks start earlier). */
   latencyMs: number;
+  /** Where `latencyMs` comes from (kept with it, per browser and device): typed in or tapped
+   *  along (`calibrated`, also when absent), or measured with the microphone. */
+  latencySource?: PlayerSettings['latencySource'];
   clickSound: ClickSound;
   channel: 'left' | 'right' | 'both';
   /** Visual beat only: no audio at all. */

@@ -1,5 +1,7 @@
+import { LATENCY_MAX_MS, LATENCY_MIN_MS } from '../audio/calibrate';
 import { CLICK_SOUNDS, type ClickSound } from '../audio/sounds';
 import type { Levels } from '../state/settings';
+import { Calibrate } from './Calibrate';
 import { useApp, useAppState } from './ctx';
 
 function Slider(props: { label: string; value: number; min: number; max: number; step: number; testid?: string; unit?: string; onChange: (v: number) => void }) {
@@ -86,19 +88,20 @@ export function MetronomeSettings() {
         </select>
       </label>
       <Slider
-        label="Latency offset"
+        label={s.latencySource === 'measured' && s.latencyMs !== 0 ? 'Latency offset (measured)' : 'Latency offset'}
         testid="latency"
         value={s.latencyMs}
-        min={-200}
-        max={500}
+        min={LATENCY_MIN_MS}
+        max={LATENCY_MAX_MS}
         step={1}
         unit=" ms"
-        onChange={(v) => app.setSettings({ latencyMs: v })}
+        onChange={(v) => app.setSettings({ latencyMs: v, latencySource: 'calibrated' })}
       />
       <p class="hint">
-        Hear the click late (Bluetooth headphones)? Raise the offset until your click lines up with the band's. Negative values
-        play later.
+        Hear the click late (Bluetooth headphones)? Raise the offset until your click lines up with the band's, or calibrate it
+        below. Negative values play later. It is kept for this browser on this device.
       </p>
+      {runtime === 'browser' && <Calibrate />}
       {runtime === 'tauri' && (
         <label class="field">
           <span>Output device</span>

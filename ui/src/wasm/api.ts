@@ -2,6 +2,7 @@
 //! bindings. Nothing here decides anything: every answer is the Rust's.
 
 import type {
+  Calibration,
   Click,
   ChatMessage,
   ClockStatus,
@@ -252,4 +253,13 @@ export class StampJudge {
   }
 }
 
-export type { EngineStats };
+// ---- latency calibration (`crates/audio/src/calibrate.rs`) ----------------------------------
+
+/** The extra output latency from taps along with the click: each tap's offset (ms) from the click
+ *  nearest it, as the page would hear the click without its calibration. Throws [`CoreError`]
+ *  with a sentence for the player when the taps give no figure (too few agreed, too scattered). */
+export function calibrateTaps(offsetsMs: readonly number[]): Calibration {
+  return core().call<Calibration>('calibrate.taps', { offsets_ms: offsetsMs });
+}
+
+export type { Calibration, EngineStats };

@@ -2,9 +2,11 @@
 //! own channel, and the recording of the sink is measured. Timing tests: they run one at a time
 //! ([`quiet`]), in a binary of their own, so that nothing else loads the two cores meanwhile.
 //!
+//! - [`calibrate`]: `bandsync calibrate` against an injected output delay (LADSPA `delay_5s`).
 //! - [`native`]: two `bandsync join --audio` followers (cpal), one on a deliberately wrong clock.
 //! - [`paths`]: every click path together: native, the phone page in Chromium and in WebKit.
 
+mod calibrate;
 mod native;
 mod paths;
 

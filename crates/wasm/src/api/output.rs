@@ -4,6 +4,7 @@
 
 use super::{H, Res, done, ok, parse};
 use crate::registry::Registry;
+use bandsync_audio::calibrate;
 use bandsync_audio::stamps::{Reading, StampJudge, Verdict};
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +76,10 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
             r.filters.remove(parse::<H>(a)?.h);
             done()
         }
+        "calibrate.taps" => {
+            let x: Taps = parse(a)?;
+            ok(&calibrate::taps(&x.offsets_ms).map_err(|e| e.to_string())?)
+        }
         "stamps.new" => ok(&r.judges.insert(StampJudge::new())),
         "stamps.judge" => {
             let x: Judge = parse(a)?;
@@ -111,4 +116,10 @@ pub struct Judged {
     pub switched: bool,
     /// Times the timestamps were dropped in this context.
     pub drops: u32,
+}
+
+#[derive(Deserialize)]
+struct Taps {
+    /// Each tap's offset from the click nearest it, ms.
+    offsets_ms: Vec<f64>,
 }

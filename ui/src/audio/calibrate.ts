@@ -1,0 +1,45 @@
+//! The page's side of latency calibration: turning taps into what the core's `calibrate.taps`
+//! takes (`crates/audio/src/calibrate.rs`). The figure itself (median, outliers) is the core's.
+//!
+//! The click player renders each click so that it is heard at its grid time if the output's
+//! unreported latency is the current `latencyMs`. If it is really `L`, the click is heard at
+//! `grid + (L - latencyMs)`; so a tap offset `o` from the grid means `L = latencyMs + o`.
+
+import type { Click } from '../bindings';
+
+/** Taps asked for. */
+export const TAPS = 16;
+
+/** The range of the latency offset (ms), as the settings' field allows it. */
+export const LATENCY_MIN_MS = -200;
+/** See [`LATENCY_MIN_MS`]. */
+export const LATENCY_MAX_MS = 500;
+
+/**
+ * Host µs of an input event: `stampMs` is its `timeStamp` (the `performance.now()` base), read
+ * against `hostNow` taken at `perfNow`. Browsers whose stamp is not in that base (or is from
+ * more than a second ago) get the time of reading instead.
+ */
+export function eventHost(hostNow: number, perfNow: number, stampMs: number): number {
+  const at = Number.isFinite(stampMs) && stampMs <= perfNow + 1 && stampMs >= perfNow - 1000 ? stampMs : perfNow;
+  return hostNow - (perfNow - at) * 1000;
+}
+
+/**
+ * A tap's offset (ms) from the click nearest it, as the core's `calibrate.taps` takes it: as if
+ * the page played the click without its calibration (`latencyMs`, in effect at the tap). `null`
+ * without a click to tap to (the metronome is stopped).
+ */
+export function tapOffsetMs(tapHost: number, clicks: readonly Click[], latencyMs: number): number | null {
+  let nearest: number | null = null;
+  for (const c of clicks) {
+    if (nearest === null || Math.abs(c.host - tapHost) < Math.abs(nearest - tapHost)) nearest = c.host;
+  }
+  return nearest === null ? null : (tapHost - nearest) / 1000 + latencyMs;
+}
+
+/** A calibration's figure as the offset field holds it (whole ms), or `null` beyond its range. */
+export function offsetFromCalibration(latencyMs: number): number | null {
+  const v = Math.round(latencyMs);
+  return v >= LATENCY_MIN_MS && v <= LATENCY_MAX_MS ? v : null;
+}
