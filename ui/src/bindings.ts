@@ -428,7 +428,11 @@ synced: boolean,
 /**
  * Its audio output, when it plays the click.
  */
-output: OutputReport | null, };
+output: OutputReport | null, 
+/**
+ * What the leader is warned about, judged by the host ([`SyncQuality::judged`]).
+ */
+concerns: Array<SyncConcern>, };
 
 /**
  * A member's audio output, as it reports it: how late its speaker (or earbuds) sound after the
@@ -1410,6 +1414,11 @@ used: number,
  * Clicks played (or taps made).
  */
 of: number, };
+
+/**
+ * Why a member's sync looks off.
+ */
+export type SyncConcern = "not_synced" | "clock_error" | "missed_clicks" | "late_clicks" | "uncalibrated";
 
 /**
  * What the engine has played, for the sync report the band sees.

@@ -98,6 +98,7 @@ fn render() -> Rendered {
     r.add::<bandsync_audio::stamps::Reading>(&cfg);
     r.add::<bandsync_audio::stamps::Verdict>(&cfg);
     r.add::<bandsync_audio::calibrate::Calibration>(&cfg);
+    r.add::<bandsync_core::protocol::SyncConcern>(&cfg);
     r.add::<bandsync_wasm::engine::EngineStats>(&cfg);
     r.add::<bandsync_wasm::engine::EngineCommand>(&cfg);
     r.add::<bandsync_audio::sounds::ClickSound>(&cfg);

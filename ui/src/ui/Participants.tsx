@@ -1,8 +1,18 @@
-import type { Participant } from '../bindings';
+import type { Participant, SyncConcern } from '../bindings';
 import { isLeader } from '../core/session';
 import { ms, useApp, useAppState } from './ctx';
 
-/** The band: who is here, who leads, how well each one's clock is synced, who is in which chart. */
+/** How the leader's view names each concern the host found (`crates/core/src/protocol/concerns.rs`). */
+const CONCERN: Record<SyncConcern, string> = {
+  not_synced: 'clock not synced',
+  clock_error: 'clock error over 1 ms',
+  missed_clicks: 'clicks missed',
+  late_clicks: 'clicks late',
+  uncalibrated: 'high latency, not calibrated',
+};
+
+/** The band: who is here, who leads, how well each one's clock is synced and its output plays,
+ *  who is in which chart. The leader sees each member whose figures are off flagged. */
 export function Participants() {
   const app = useApp();
   const session = useAppState((s) => s.session);
@@ -17,10 +27,13 @@ export function Participants() {
     const you = p.id === session.you;
     const where = you ? title(viewSong) : title(presence.get(p.id));
     const sync = p.sync;
+    const out = sync?.output ?? null;
+    const concerns = p.connection === 'online' ? (sync?.concerns ?? []) : [];
     return (
       <li
         key={p.id}
-        class={`participant ${p.connection}`}
+        class={`participant ${p.connection}${lead && concerns.length > 0 ? ' flagged' : ''}`}
+        data-concerns={concerns.join(' ')}
         data-testid="participant"
         data-id={p.id}
         data-role={p.role}
@@ -44,8 +57,21 @@ export function Participants() {
               </>
             )}
             {!sync && p.connection === 'online' && ' · no sync report yet'}
+            {out && (
+              <span data-testid="output-report">
+                {' '}
+                · output {ms(out.latency_us)} {out.source} · {out.clicks} clicks
+                {out.missed > 0 && <span class="warn"> · {out.missed} missed</span>}
+                {out.late > 0 && <span class="warn"> · {out.late} late</span>}
+              </span>
+            )}
             {where && <> · in “{where}”</>}
           </div>
+          {lead && concerns.length > 0 && (
+            <div class="warn small" role="status" data-testid="sync-flag">
+              ⚠ {concerns.map((c) => CONCERN[c]).join(', ')}
+            </div>
+          )}
         </div>
         {lead && !you && (
           <div class="p-actions">

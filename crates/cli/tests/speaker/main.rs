@@ -4,11 +4,13 @@
 //!
 //! - [`calibrate`]: `bandsync calibrate` against an injected output delay (LADSPA `delay_5s`).
 //! - [`native`]: two `bandsync join --audio` followers (cpal), one on a deliberately wrong clock.
+//! - [`sleep`]: a locked phone (its AudioContext suspended) comes back on the beat, no burst.
 //! - [`paths`]: every click path together: native, the phone page in Chromium and in WebKit.
 
 mod calibrate;
 mod native;
 mod paths;
+mod sleep;
 
 /// Held by each test for its whole run: one timing test at a time.
 fn quiet() -> std::sync::MutexGuard<'static, ()> {

@@ -14,12 +14,14 @@
 //! - Here: the version constants, the frame limit, and the codec.
 
 pub mod client;
+pub mod concerns;
 pub mod error;
 pub mod journal;
 pub mod server;
 pub mod types;
 
 pub use client::{ClientMsg, Route};
+pub use concerns::SyncConcern;
 pub use error::{DecodeError, ErrorCode};
 pub use journal::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
 pub use server::ServerMsg;

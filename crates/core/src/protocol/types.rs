@@ -132,6 +132,9 @@ pub struct SyncQuality {
     /// Its audio output, when it plays the click.
     #[serde(default)]
     pub output: Option<OutputReport>,
+    /// What the leader is warned about, judged by the host ([`SyncQuality::judged`]).
+    #[serde(default)]
+    pub concerns: Vec<super::concerns::SyncConcern>,
 }
 
 /// A member's audio output, as it reports it: how late its speaker (or earbuds) sound after the

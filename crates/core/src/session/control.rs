@@ -245,7 +245,7 @@ impl Session {
                 let interval = self.cfg.sync_report_interval;
                 let m = self.member_mut(me);
                 let flipped = m.p.sync.as_ref().is_none_or(|s| s.synced != synced);
-                m.p.sync = Some(SyncQuality { rtt_us, error_us, synced, output });
+                m.p.sync = Some(SyncQuality::judged(rtt_us, error_us, synced, output));
                 let due = m.sync_broadcast_at.is_none_or(|t| now - t >= interval);
                 if flipped || due {
                     m.sync_broadcast_at = Some(now);

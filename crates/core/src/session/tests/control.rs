@@ -143,6 +143,31 @@ fn sync_reports_are_bounded_and_shape_the_lead_time() {
 }
 
 #[test]
+fn a_members_figures_off_are_flagged_in_the_participant_list() {
+    use crate::protocol::{LatencySource, OutputReport, SyncConcern};
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    let output = OutputReport {
+        latency_us: Micros::from_millis(150),
+        source: LatencySource::Reported,
+        clicks: 40,
+        missed: 3,
+        late: 0,
+        engine: "web-audio WebKit".into(),
+    };
+    h.send(
+        2,
+        ClientMsg::SyncReport { rtt_us: Micros(40_000), error_us: Micros(300), synced: true, output: Some(output) },
+    );
+    let ben = h.s.participants().find(|p| p.name == "Ben").unwrap();
+    let sync = ben.sync.as_ref().unwrap();
+    assert_eq!(sync.concerns, [SyncConcern::MissedClicks, SyncConcern::Uncalibrated]);
+    let ana = h.s.participants().find(|p| p.name == "Ana").unwrap();
+    assert!(ana.sync.is_none());
+}
+
+#[test]
 fn seek_starts_a_bar_at_the_target() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);

@@ -1,0 +1,100 @@
+//! A phone that locks mid-song, in headless Chromium: its AudioContext is suspended for three
+//! seconds (what a locked iPhone does to a page) and resumed. On return the page must not play a
+//! burst of the clicks it owed, must come back on the beat of the shared grid, and must say so.
+//! Measured at the speaker against a native follower on the other channel of one PulseAudio sink.
+
+use bandsync_e2e::browser::{self, Engine, Launch};
+use bandsync_e2e::process::Proc;
+use bandsync_e2e::pulse::{Pulse, RATE, onsets_exact, quantile};
+use std::path::Path;
+use std::process::Command;
+
+/// Records every AudioContext the page makes, so the test can suspend it as the OS would.
+const CAPTURE_CONTEXTS: &str = "(() => { const C = window.AudioContext; window.__contexts = []; \
+     window.AudioContext = class extends C { constructor(o) { super(o); window.__contexts.push(this); } }; \
+     return true; })()";
+
+#[test]
+fn a_locked_phone_comes_back_on_the_beat_without_a_burst() {
+    let _quiet = crate::quiet();
+    let ui = browser::ui_dist();
+    let pulse = Pulse::start(2);
+    let native_sink = pulse.channel_sink("native", 0);
+    let sink = pulse.channel_sink("phone", 1);
+    let rec = pulse.record(&pulse.dir.join("sleep.wav"));
+
+    let mut cmd = Command::new(bandsync_e2e::process::bandsync());
+    pulse.apply(&mut cmd, None);
+    cmd.args(["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
+    let mut host = Proc::start(cmd, true);
+    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Lead", "--leader", "--json"]);
+    lead.event("joined");
+    lead.say("tempo 120");
+    lead.say("play");
+    let mut cmd = Command::new(bandsync_e2e::process::bandsync());
+    pulse.apply(&mut cmd, Some(&native_sink));
+    cmd.args(["join", &url, "--name", "Native", "--audio", "--json"]).env("BANDSYNC_NO_MDNS", "1");
+    let mut native = Proc::start(cmd, true);
+    native.timeout = std::time::Duration::from_secs(60);
+    crate::native::converged(&mut native, 100);
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sleep");
+    let env: Vec<(String, String)> = pulse.env(Some(&sink)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let chromium = browser::open(Engine::Chromium, &Launch { env, ..Launch::phone(&shots, "sleep") });
+    let p = &chromium.page;
+    p.ok(p.s.navigate(&url), "open the join link");
+    p.eval(CAPTURE_CONTEXTS);
+    p.type_into("[data-testid=your-name]", "Sleepy");
+    p.click("[data-testid=join-button]");
+    p.until("online", "document.querySelector('[data-testid=connection-state][data-state=online]')");
+    p.click("[data-testid=enable-sound]");
+    p.until("the sound running", "window.__bandsync.state.sound?.running === true");
+    // Playing steadily first, as a band would be mid-song.
+    p.until(
+        "a converged clock",
+        "(() => { const c = window.__bandsync.state.clock; return c && c.synced && c.error_us <= 100 && c.samples >= 300; })()",
+    );
+    p.until("eight clicks played", "window.__bandsync.state.sound.clicks >= 8");
+
+    // The phone locks: the context stops for three seconds, then the browser resumes it.
+    p.eval("window.__contexts[0].suspend().then(() => true)");
+    p.until("the context suspended", "window.__contexts[0].state === 'suspended'");
+    let clicks_before = p.eval("window.__bandsync.state.sound.clicks").as_u64().unwrap();
+    p.eval("new Promise((r) => setTimeout(r, 3000)).then(() => window.__contexts[0].resume()).then(() => true)");
+    let toast = p.until(
+        "the page saying it is back",
+        "[...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => t.includes('Back on the beat'))",
+    );
+    p.until("eight clicks after", &format!("window.__bandsync.state.sound.clicks >= {}", clicks_before + 8));
+    let stats = p.eval("window.__bandsync.state.sound");
+    let ch = rec.stop();
+    drop(chromium);
+
+    let (reference, on) = (onsets_exact(&ch[0]), onsets_exact(&ch[1]));
+    let ms = |frames: f64| frames * 1000.0 / f64::from(RATE);
+    let gaps: Vec<f64> = on.windows(2).map(|w| ms(w[1] - w[0])).collect();
+    let (gap_at, away) = gaps.iter().copied().enumerate().fold((0, 0.0), |m, (i, g)| if g > m.1 { (i, g) } else { m });
+    // Each of the phone's clicks after waking against the native follower's nearest.
+    let after: Vec<f64> = on[gap_at + 1..]
+        .iter()
+        .filter_map(|&o| reference.iter().map(|&r| ms(o - r)).min_by(|a, b| a.abs().total_cmp(&b.abs())))
+        .collect();
+    eprintln!(
+        "SLEEP toast {toast}; stats {stats}; silent {away:.1} ms; after waking, {} clicks, offsets against native: first {:.3} ms, p50 {:.3} ms, max |{:.3}| ms",
+        after.len(),
+        after.first().copied().unwrap_or(f64::NAN),
+        quantile(&after, 0.5),
+        quantile(&after.iter().map(|a| a.abs()).collect::<Vec<_>>(), 1.0)
+    );
+    // No burst: after waking, no two clicks closer than the beat (500 ms at 120 BPM).
+    assert!(gaps[gap_at..].iter().all(|g| *g >= 499.0), "a burst after waking: gaps {gaps:?}");
+    assert!(away >= 2_900.0, "the phone was silent for only {away} ms: gaps {gaps:?}");
+    // Back on the beat of the shared grid, from the first click on.
+    assert!(after.len() >= 8, "{after:?}");
+    assert!(after[0].abs() <= 2.0, "the first click after waking is {} ms off: {after:?}", after[0]);
+    assert!(after[1..].iter().all(|a| a.abs() <= 1.0), "off the beat after waking: {after:?}");
+    let missed = stats["missed"].as_u64().unwrap();
+    assert!(missed >= 5, "the page counted {missed} missed clicks: {stats}");
+    assert!(toast.as_str().unwrap().contains("missed"), "{toast}");
+}

@@ -1,0 +1,89 @@
+//! What the leader is warned about, per member: the figures a member reports about its clock and
+//! its audio output, judged once here (the host computes them into the participant list; every
+//! view shows them as they come).
+
+use super::types::{LatencySource, OutputReport, SyncQuality};
+use crate::Micros;
+use serde::{Deserialize, Serialize};
+
+/// A clock error bound above this (µs) breaks the product's promise of 1 ms at the speaker.
+pub const CLOCK_ERROR_LIMIT_US: i64 = 1_000;
+
+/// An output latency the platform reports above this (µs), never calibrated, is likely a
+/// Bluetooth or processed path whose real figure is higher still.
+pub const UNCALIBRATED_LATENCY_LIMIT_US: i64 = 60_000;
+
+/// Why a member's sync looks off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SyncConcern {
+    /// The clock has not synced.
+    NotSynced,
+    /// The clock's error bound is above [`CLOCK_ERROR_LIMIT_US`].
+    ClockError,
+    /// Clicks never sounded (due before they could be scheduled, or the output was suspended).
+    MissedClicks,
+    /// Clicks sounded late.
+    LateClicks,
+    /// A high output latency, as reported by the platform and never calibrated.
+    Uncalibrated,
+}
+
+impl SyncQuality {
+    /// A member's report, with what the leader should be warned about.
+    #[must_use]
+    pub fn judged(rtt_us: Micros, error_us: Micros, synced: bool, output: Option<OutputReport>) -> Self {
+        let mut concerns = Vec::new();
+        if !synced {
+            concerns.push(SyncConcern::NotSynced);
+        } else if error_us.0 > CLOCK_ERROR_LIMIT_US {
+            concerns.push(SyncConcern::ClockError);
+        }
+        if let Some(o) = &output {
+            if o.missed > 0 {
+                concerns.push(SyncConcern::MissedClicks);
+            }
+            if o.late > 0 {
+                concerns.push(SyncConcern::LateClicks);
+            }
+            if o.source == LatencySource::Reported && o.latency_us.0 > UNCALIBRATED_LATENCY_LIMIT_US {
+                concerns.push(SyncConcern::Uncalibrated);
+            }
+        }
+        SyncQuality { rtt_us, error_us, synced, output, concerns }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(latency_ms: i64, source: LatencySource, missed: u32, late: u32) -> Option<OutputReport> {
+        Some(OutputReport {
+            latency_us: Micros(latency_ms * 1000),
+            source,
+            clicks: 100,
+            missed,
+            late,
+            engine: "cpal".into(),
+        })
+    }
+
+    #[test]
+    fn each_figure_off_is_named_and_good_ones_are_quiet() {
+        let us = Micros;
+        assert!(
+            SyncQuality::judged(us(3_000), us(200), true, output(20, LatencySource::Reported, 0, 0))
+                .concerns
+                .is_empty()
+        );
+        assert_eq!(SyncQuality::judged(us(3_000), us(0), false, None).concerns, [SyncConcern::NotSynced]);
+        assert_eq!(SyncQuality::judged(us(3_000), us(1_500), true, None).concerns, [SyncConcern::ClockError]);
+        let bad = SyncQuality::judged(us(3_000), us(200), true, output(180, LatencySource::Reported, 2, 1));
+        assert_eq!(bad.concerns, [SyncConcern::MissedClicks, SyncConcern::LateClicks, SyncConcern::Uncalibrated]);
+        // Earbuds calibrated at 180 ms are fine.
+        let buds = SyncQuality::judged(us(3_000), us(200), true, output(180, LatencySource::Calibrated, 0, 0));
+        assert!(buds.concerns.is_empty());
+    }
+}
