@@ -66,9 +66,23 @@ fn a_locked_phone_comes_back_on_the_beat_without_a_burst() {
         "the page saying it is back",
         "[...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => t.includes('Back on the beat'))",
     );
-    p.until("eight clicks after", &format!("window.__bandsync.state.sound.clicks >= {}", clicks_before + 8));
+    p.until("ten clicks after", &format!("window.__bandsync.state.sound.clicks >= {}", clicks_before + 10));
     let stats = p.eval("window.__bandsync.state.sound");
     let ch = rec.stop();
+    // The leader sees the phone flagged: its report reached the host, which judged it.
+    lead.timeout = std::time::Duration::from_secs(40);
+    let flagged = lead.wait_for("the phone flagged for missed clicks", |v| {
+        v["event"] == "participants"
+            && v["participants"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p["name"] == "Sleepy"
+                        && p["sync"]["concerns"].as_array().is_some_and(|c| c.iter().any(|c| c == "missed_clicks"))
+                        && p["sync"]["output"]["missed"].as_u64().is_some_and(|m| m >= 5)
+                })
+            })
+    });
+    let phone = flagged["participants"].as_array().unwrap().iter().find(|p| p["name"] == "Sleepy").unwrap().clone();
+    eprintln!("SLEEP the leader's list: {}", phone["sync"]);
     drop(chromium);
 
     let (reference, on) = (onsets_exact(&ch[0]), onsets_exact(&ch[1]));
