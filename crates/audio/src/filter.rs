@@ -22,6 +22,11 @@ pub const INTERCEPT_SPAN_US: f64 = 8e6;
 /// ...or of at least this many of the last points, when the stretch holds fewer.
 pub const INTERCEPT_MIN_POINTS: usize = 16;
 
+/// While the points span less than four times [`INTERCEPT_SPAN_US`], the stretch is a quarter of
+/// their span, and at least this: a young stream's playout still moves (Chromium's first seconds
+/// drifted 10 ms in 2 s, which an 8 s mean followed far too slowly), an old one's wanders.
+pub const YOUNG_INTERCEPT_SPAN_US: f64 = 1e6;
+
 /// A step in the playout: when every point of the last `STEP_SPAN_US` (at least
 /// `STEP_MIN_POINTS` of them) lies more than `STEP_US` off the line of the points before, on the
 /// same side, the stream moved for good (an output glitch the host did not report, a route
@@ -164,7 +169,8 @@ impl DeviceClockFilter {
         } else {
             self.slope_before_step.unwrap_or(nominal_us_per_frame)
         };
-        let since = last - INTERCEPT_SPAN_US / nominal_us_per_frame;
+        let stretch = (span_us / 4.0).clamp(YOUNG_INTERCEPT_SPAN_US, INTERCEPT_SPAN_US);
+        let since = last - stretch / nominal_us_per_frame;
         let recent = self
             .points
             .iter()
@@ -290,6 +296,28 @@ mod tests {
         }
         assert_eq!(f.steps(), 0);
         assert_eq!(f.outliers(), 0);
+    }
+
+    #[test]
+    fn a_young_stream_is_followed_as_it_settles() {
+        // Readings every 50 ms of a stream whose playout drifts 10 ms later over its first two
+        // seconds, then holds: at 2.5 s the line is within 0.5 ms of it (an 8 s mean: 4 ms off).
+        let nominal = 1e6 / 44_100.0;
+        let mut f = DeviceClockFilter::new(4096);
+        let at = |frame: u64| {
+            let t = frame as f64 * nominal;
+            t + (t / 2e6).min(1.0) * 10_000.0
+        };
+        let mut frame = 0;
+        while (frame as f64) * nominal < 2.5e6 {
+            f.push(frame, at(frame));
+            if frame % (5 * 2205) == 0 {
+                f.fit(nominal);
+            }
+            frame += 2205;
+        }
+        let got = f.local_at(frame, nominal).unwrap();
+        assert!((got - at(frame)).abs() < 500.0, "{} µs off", got - at(frame));
     }
 
     #[test]

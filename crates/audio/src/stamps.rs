@@ -21,6 +21,10 @@ pub const CHECK_S: f64 = 2.0;
 /// How far the heard rate may stray from the context's (a sound card is within 0.1 %).
 pub const RATE_TOLERANCE: f64 = 0.02;
 
+/// A context's first half second of timestamps is skipped: the output is still starting, and
+/// Chromium's first readings put its clicks about 5 ms early.
+pub const SETTLE_S: f64 = 0.5;
+
 /// How far (ms) in the future a reading may claim to be heard: rounding, not a prediction.
 pub const FUTURE_MS: f64 = 5.0;
 
@@ -115,6 +119,7 @@ impl StampJudge {
                 Verdict::Use
             }
             (false, Check::Pending) => Verdict::Use,
+            (false, Check::Early) => Verdict::Skip,
             (false, Check::Empty) => {
                 self.run += 1;
                 if self.run >= EMPTY_READINGS { self.drop_now() } else { Verdict::Skip }
@@ -134,7 +139,7 @@ impl StampJudge {
                     Verdict::Reported
                 }
             }
-            (true, Check::Pending) => Verdict::Reported,
+            (true, Check::Pending | Check::Early) => Verdict::Reported,
             (true, Check::Bad | Check::Empty) => {
                 self.run = 0;
                 Verdict::Reported
@@ -167,11 +172,11 @@ impl StampJudge {
             self.anchor = None;
             return Check::Bad;
         }
+        if c < SETTLE_S {
+            return Check::Early;
+        }
         let Some((ac, ap)) = self.anchor else {
-            // Anchored once audio has flowed a little: the very first readings can predate it.
-            if c >= 0.5 {
-                self.anchor = Some((c, p));
-            }
+            self.anchor = Some((c, p));
             return Check::Pending;
         };
         if c - ac < CHECK_S {
@@ -197,6 +202,8 @@ enum Check {
     Pending,
     /// Zeros: the output has not started.
     Empty,
+    /// The output's first [`SETTLE_S`]: skipped.
+    Early,
 }
 
 #[cfg(test)]

@@ -62,6 +62,8 @@ export interface PlayerStats {
 
 /** How often the output is read: many readings average the callbacks' jitter away. */
 const READ_MS = 50;
+/** Readings before the first map: a second of them. */
+const FIRST_MAP_POINTS = 20;
 /** Readings between two maps sent to the engine (it needs one only as the clocks drift). */
 const READS_PER_MAP = 5;
 
@@ -277,11 +279,12 @@ export class ClickPlayer {
     const host = this.clock.perfToHost(heardPerf);
     if (host === null) return;
     f.push(frame, host);
-    // A map at once while there is none, then every few readings.
+    // A map once the readings span a second (a line through fewer follows their noise), then
+    // every few readings.
     this.reads += 1;
     if (this.mapped && this.reads % READS_PER_MAP !== 0) return;
     const fit = f.fit(1e6 / rate);
-    if (!fit) return;
+    if (!fit || (!this.mapped && fit.points < FIRST_MAP_POINTS)) return;
     this.health.steps = fit.steps;
     this.health.outliers = fit.outliers;
     this.command({
