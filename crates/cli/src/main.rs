@@ -8,6 +8,7 @@ mod discover;
 mod docs;
 mod host;
 mod join;
+mod join_lines;
 mod journal;
 mod output;
 

@@ -30,6 +30,20 @@ pub enum SyncConcern {
     Uncalibrated,
 }
 
+impl SyncConcern {
+    /// In a few words, as the CLI prints it (the UI's participant list words it the same way).
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            SyncConcern::NotSynced => "clock not synced",
+            SyncConcern::ClockError => "clock error over 1 ms",
+            SyncConcern::MissedClicks => "clicks missed",
+            SyncConcern::LateClicks => "clicks late",
+            SyncConcern::Uncalibrated => "high latency, not calibrated",
+        }
+    }
+}
+
 impl SyncQuality {
     /// A member's report, with what the leader should be warned about.
     #[must_use]

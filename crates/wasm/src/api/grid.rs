@@ -1,0 +1,124 @@
+//! The click grid through the page's JSON calls: `grid.clicks`, the cursors (`cursor.*`) and
+//! `transport.at`, the core's ([`bandsync_core::clicks`], [`bandsync_core::timeline`]).
+
+use super::{H, Res, done, ok, parse, t};
+use crate::registry::Registry;
+use bandsync_core::clicks::{Click, ClickCursor, clicks_between};
+use bandsync_core::timeline::{Accent, Segment};
+use bandsync_core::{Beats, Meter, Tempo, Transport};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+struct Window {
+    #[serde(default)]
+    h: u32,
+    transport: Transport,
+    lo: f64,
+    hi: f64,
+    sub: u8,
+}
+
+#[derive(Deserialize)]
+struct Rewind {
+    h: u32,
+    kept: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct TransportAt {
+    transport: Transport,
+    now: f64,
+}
+
+/// Where the transport stands at a host time: what the beat display shows.
+#[derive(Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "TransportPlace"))]
+pub struct Place<'a> {
+    /// Whether the metronome runs.
+    pub playing: bool,
+    /// The position.
+    pub position: Beats,
+    /// Bars from the bar origin (negative in a count-in).
+    pub bar: i64,
+    /// Beat within the bar, from 0.
+    pub beat: i64,
+    /// Whether this is a count-in.
+    pub count_in: bool,
+    /// Bars of count-in left (1 in the count-in's last bar).
+    pub count_in_bars_left: i64,
+    /// The tempo.
+    pub tempo: Tempo,
+    /// The meter.
+    pub meter: &'a Meter,
+    /// The next scheduled change.
+    pub next: Option<&'a Segment>,
+    /// How each beat of the bar is accented.
+    pub accents: Vec<Accent>,
+    /// Fraction of the current beat elapsed, 0 to 1.
+    pub beat_phase: f64,
+    /// The segment in effect.
+    pub segment: &'a Segment,
+    /// Micro-beats since the song started (negative in a count-in): what auto-scroll follows.
+    pub since_song_start: i64,
+}
+
+pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
+    match op {
+        "grid.clicks" => {
+            let w: Window = parse(a)?;
+            let mut out: Vec<Click> = Vec::new();
+            clicks_between(&w.transport.segments, t(w.lo), t(w.hi), w.sub, &mut |c| out.push(c));
+            ok(&out)
+        }
+        "cursor.new" => ok(&r.cursors.insert(ClickCursor::new())),
+        "cursor.take" => {
+            let w: Window = parse(a)?;
+            let c = r.cursors.get_mut(w.h).ok_or("no such cursor")?;
+            let mut out: Vec<Click> = Vec::new();
+            c.take(&w.transport.segments, t(w.lo), t(w.hi), w.sub, &mut |c| out.push(c));
+            ok(&out)
+        }
+        "cursor.rewind" => {
+            let x: Rewind = parse(a)?;
+            r.cursors.get_mut(x.h).ok_or("no such cursor")?.rewind(x.kept.map(t));
+            done()
+        }
+        "cursor.free" => {
+            r.cursors.remove(parse::<H>(a)?.h);
+            done()
+        }
+        "transport.at" => {
+            let x: TransportAt = parse(a)?;
+            if !x.transport.is_valid() {
+                return Err("not a valid transport".into());
+            }
+            let now = t(x.now);
+            let seg = x.transport.segment_at(now);
+            let pos = seg.position(now);
+            let from_origin = pos.0 - seg.bar_origin.0;
+            let beats = i64::from(seg.meter.beats.max(1));
+            let count_in = seg.playing && pos < seg.song_start;
+            ok(&Place {
+                playing: seg.playing,
+                position: pos,
+                bar: from_origin.div_euclid(seg.meter.bar_len().0),
+                beat: from_origin.div_euclid(Beats::ONE).rem_euclid(beats),
+                count_in,
+                count_in_bars_left: if count_in {
+                    let bar = seg.meter.bar_len().0;
+                    (seg.song_start.0 - pos.0 + bar - 1) / bar
+                } else {
+                    0
+                },
+                tempo: seg.timeline.tempo,
+                meter: &seg.meter,
+                next: x.transport.segments.iter().find(|s| s.at > now),
+                accents: (0..seg.meter.beats).map(|i| seg.meter.accent(i)).collect(),
+                beat_phase: from_origin.rem_euclid(Beats::ONE) as f64 / Beats::ONE as f64,
+                segment: seg,
+                since_song_start: pos.0 - seg.song_start.0,
+            })
+        }
+        _ => Err(format!("unknown op {op}")),
+    }
+}
