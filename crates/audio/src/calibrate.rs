@@ -192,17 +192,11 @@ pub fn earliest_line(points: &[(f64, f64)], slope: f64) -> Option<f64> {
 /// crystal); `nominal` otherwise.
 #[must_use]
 pub fn rate_of(points: &[(f64, f64)], nominal: f64) -> f64 {
-    let n = points.len() as f64;
     let (Some(first), Some(last)) = (points.first(), points.last()) else { return nominal };
     if points.len() < 8 || (last.0 - first.0) * nominal < 2e6 {
         return nominal;
     }
-    let fm = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let tm = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = points.iter().map(|p| (p.0 - fm).powi(2)).sum();
-    let sxy: f64 = points.iter().map(|p| (p.0 - fm) * (p.1 - tm)).sum();
-    let s = sxy / sxx;
-    if (s / nominal - 1.0).abs() < 1e-3 { s } else { nominal }
+    crate::filter::least_squares_rate(points.iter(), nominal).unwrap_or(nominal)
 }
 
 fn summary(v: &[f64], of: usize) -> Calibration {

@@ -285,22 +285,8 @@ impl AudioOutput {
     /// frame-to-host-time map. `local_of` converts an `Instant` to this device's local clock (µs)
     /// and `to_host` local time to host time; `None` while the clock is not synced yet.
     pub fn update(&mut self, local_of: impl Fn(Instant) -> f64, to_host: impl Fn(f64) -> Option<f64>) {
-        // The stream's clock against ours: read both, keep the tightest bracket.
-        let mut offset: Option<(f64, f64)> = None; // (width, instant - stream) in µs
-        let base = Instant::now();
-        for _ in 0..5 {
-            let a = Instant::now();
-            let s = self.stream.now();
-            let b = Instant::now();
-            let width = b.duration_since(a).as_nanos() as f64 / 1000.0;
-            let mid = (a.duration_since(base).as_nanos() as f64 + b.duration_since(base).as_nanos() as f64) / 2000.0;
-            let o = mid - s.as_nanos() as f64 / 1000.0;
-            if offset.is_none_or(|(w, _)| width < w) {
-                offset = Some((width, o));
-            }
-        }
-        let Some((_, stream_to_base)) = offset else { return };
-        let base_local = local_of(base);
+        let clock = crate::stream_clock::StreamClock::read(|| self.stream.now());
+        let base_local = local_of(clock.base);
         if !self.settled && self.started.elapsed() >= SETTLE {
             self.settled = true;
             self.filter.reset();
@@ -319,7 +305,7 @@ impl AudioOutput {
             }
             self.info.buffer_frames = st.frames;
             self.info.output_latency_ms = st.playback.saturating_duration_since(st.callback).as_secs_f64() * 1000.0;
-            let local = base_local + (st.playback.as_nanos() as f64 / 1000.0 + stream_to_base);
+            let local = clock.local(st.playback, base_local);
             self.filter.push(st.frame, local);
             self.last_stamp = Some(st);
         }

@@ -48,6 +48,23 @@ pub const STEP_MIN_POINTS: usize = 6;
 /// a glitch (one late reading, a transient): it is dropped rather than averaged in.
 pub const OUTLIER_US: f64 = 2_000.0;
 
+/// The least-squares rate (µs per frame) of (frame, µs) points; `None` for fewer than two, or for
+/// a rate more than 0.1 % from `nominal`: a sound card is within ±1000 ppm of nominal, anything
+/// else is a glitch in the data.
+pub fn least_squares_rate<'a>(points: impl Iterator<Item = &'a (f64, f64)> + Clone, nominal: f64) -> Option<f64> {
+    let (n, sf, st) = points.clone().fold((0usize, 0.0, 0.0), |(n, f, t), p| (n + 1, f + p.0, t + p.1));
+    if n < 2 {
+        return None;
+    }
+    let (fm, tm) = (sf / n as f64, st / n as f64);
+    let (sxx, sxy) = points.fold((0.0, 0.0), |(xx, xy), p| {
+        let d = p.0 - fm;
+        (xx + d * d, xy + d * (p.1 - tm))
+    });
+    let s = sxy / sxx;
+    ((s / nominal - 1.0).abs() < 1e-3).then_some(s)
+}
+
 /// A least-squares fit of local time (µs) against device frame, over a sliding window.
 #[derive(Debug, Clone)]
 pub struct DeviceClockFilter {
@@ -157,15 +174,9 @@ impl DeviceClockFilter {
     fn fit_of(&self, n: usize, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
         let points = || self.points.iter().take(n);
         let (first, last) = (self.points.front()?.0, self.points.get(n.checked_sub(1)?)?.0);
-        let fm = points().map(|p| p.0).sum::<f64>() / n as f64;
-        let lm = points().map(|p| p.1).sum::<f64>() / n as f64;
         let span_us = (last - first) * nominal_us_per_frame;
         let slope = if n >= 8 && span_us >= MIN_SLOPE_SPAN_US {
-            let sxx: f64 = points().map(|p| (p.0 - fm).powi(2)).sum();
-            let sxy: f64 = points().map(|p| (p.0 - fm) * (p.1 - lm)).sum();
-            let s = sxy / sxx;
-            // A sound card is within ±1000 ppm of nominal; anything else is a glitch in the data.
-            if (s / nominal_us_per_frame - 1.0).abs() < 1e-3 { s } else { nominal_us_per_frame }
+            least_squares_rate(points(), nominal_us_per_frame).unwrap_or(nominal_us_per_frame)
         } else {
             self.slope_before_step.unwrap_or(nominal_us_per_frame)
         };

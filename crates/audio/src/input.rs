@@ -94,23 +94,9 @@ impl AudioInput {
     /// Takes in what the callbacks recorded since the last call. `local_of` converts an `Instant`
     /// to the caller's local clock (µs).
     pub fn update(&mut self, local_of: impl Fn(Instant) -> f64) {
-        // The stream's clock against `Instant`: the narrowest of a few bracketed reads.
-        let base = Instant::now();
-        let mut offset: Option<(f64, f64)> = None;
-        for _ in 0..5 {
-            let a = Instant::now();
-            let s = self.stream.now();
-            let b = Instant::now();
-            let width = b.duration_since(a).as_nanos() as f64 / 1000.0;
-            let mid = (a.duration_since(base).as_nanos() + b.duration_since(base).as_nanos()) as f64 / 2000.0;
-            let o = mid - s.as_nanos() as f64 / 1000.0;
-            if offset.is_none_or(|(w, _)| width < w) {
-                offset = Some((width, o));
-            }
-        }
-        let Some((_, stream_to_base)) = offset else { return };
-        let base_local = local_of(base);
-        let local = |i: StreamInstant| base_local + i.as_nanos() as f64 / 1000.0 + stream_to_base;
+        let clock = crate::stream_clock::StreamClock::read(|| self.stream.now());
+        let base_local = local_of(clock.base);
+        let local = |i: StreamInstant| clock.local(i, base_local);
         while let Ok(s) = self.stamps.pop() {
             self.filter.push(s.frame, local(s.capture));
             self.in_hand.push((s.end as f64, local(s.callback)));

@@ -25,6 +25,8 @@ pub mod offsets;
 pub mod schedule;
 pub mod sounds;
 pub mod stamps;
+#[cfg(feature = "device")]
+pub mod stream_clock;
 
 pub use engine::{Command, Ear, Engine, FrameMap, Levels, PlayedClick};
 pub use schedule::FixedSchedule;

@@ -142,29 +142,48 @@ fn every_click_path_lands_together_at_the_speaker() {
     lead.say("play");
     native.timeout = Duration::from_secs(seconds + 30);
     let beats = (seconds * 2) as usize;
-    for _ in 0..beats {
-        native.wait_for("a beat", |v| v["event"] == "beat" && v["count_in"] != true);
-    }
-    let ch = rec.stop();
-    let pages: Vec<Value> = [&chromium, &webkit].iter().map(|b| b.page.eval("window.__bandsync.state.sound")).collect();
-
-    let on: Vec<Vec<f64>> = ch.iter().map(|c| onsets_exact(c)).collect();
-    let recorded = ch.iter().map(Vec::len).min().unwrap_or(0);
-    // Only the clicks of the measured stretch: from the first reference click on.
-    let reference = &on[0];
-    assert!(
-        reference.len() as u64 >= seconds * 2 - 4,
-        "the reference played {} clicks in {seconds} s",
-        reference.len()
-    );
-    let results = json!({
-        "seconds": seconds,
-        "native2": compare("native (wrong clock, 2048 frames)", reference, &on[3], 25.0, recorded),
-        "chromium": compare("Chromium page (wrong clock)", reference, &on[1], 25.0, recorded),
-        "webkit": compare("WebKit page (wrong clock, uncalibrated)", reference, &on[2], 150.0, recorded),
-        "page_stats": pages,
-        "took_s": started.elapsed().as_secs(),
-    });
+    // The two native followers are the control: when even they disagree (a click missing, or
+    // more than 1 ms apart), the machine stalled under all the players at once and the recording
+    // says nothing about any path. Then it is measured once more, and the void run is printed.
+    let mut rec = rec;
+    let mut attempt = 1;
+    // A new recorder changes the sink's latency, and the players glitch as it connects: a second
+    // attempt leaves its first two seconds out.
+    let mut skip = 0;
+    let results = loop {
+        for _ in 0..beats {
+            native.wait_for("a beat", |v| v["event"] == "beat" && v["count_in"] != true);
+        }
+        let ch: Vec<Vec<f32>> = rec.stop().into_iter().map(|c| c.get(skip..).unwrap_or_default().to_vec()).collect();
+        let pages: Vec<Value> =
+            [&chromium, &webkit].iter().map(|b| b.page.eval("window.__bandsync.state.sound")).collect();
+        let on: Vec<Vec<f64>> = ch.iter().map(|c| onsets_exact(c)).collect();
+        let recorded = ch.iter().map(Vec::len).min().unwrap_or(0);
+        let reference = &on[0];
+        assert!(
+            reference.len() as u64 >= seconds * 2 - 4 - 2 * (skip / RATE as usize) as u64,
+            "the reference played {} clicks in {seconds} s",
+            reference.len()
+        );
+        let results = json!({
+            "seconds": seconds,
+            "attempt": attempt,
+            "native2": compare("native (wrong clock, 2048 frames)", reference, &on[3], 25.0, recorded),
+            "chromium": compare("Chromium page (wrong clock)", reference, &on[1], 25.0, recorded),
+            "webkit": compare("WebKit page (wrong clock, uncalibrated)", reference, &on[2], 150.0, recorded),
+            "page_stats": pages,
+            "took_s": started.elapsed().as_secs(),
+        });
+        let control_held = results["native2"]["missing"] == 0
+            && results["native2"]["offset_ms"]["p99_abs"].as_f64().is_some_and(|p| p <= 1.0);
+        if control_held || attempt == 2 {
+            break results;
+        }
+        eprintln!("SPEAKER-VOID the native control pair disagreed (the machine stalled); measuring again: {results}");
+        attempt += 1;
+        rec = pulse.record(&pulse.dir.join("paths-2.wav"));
+        skip = 2 * RATE as usize;
+    };
     eprintln!("SPEAKER {results}");
     let f = |path: &str, key: &str, q: &str| results[path][key][q].as_f64().unwrap();
     assert_eq!(results["native2"]["missing"], 0, "{results:#}");
