@@ -3,7 +3,7 @@
 # ways, y-sync frames, awareness, join links, stored rows) for SECONDS each (default 30), with
 # libFuzzer and AddressSanitizer, starting from the corpora in fuzz/corpus.
 #
-#   bash scripts/fuzz.sh 20         # 20 s per target, as .ci/run does (30 s by default)
+#   bash scripts/fuzz.sh 15         # 15 s per target, as .ci/run does (30 s by default)
 #   bash scripts/fuzz.sh 600        # the long run recorded in docs/BENCHMARKS.md
 #   bash scripts/fuzz.sh 60 ysync   # one target
 #
