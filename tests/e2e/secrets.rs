@@ -2,7 +2,9 @@
 
 use bandsync_e2e::TestServer;
 use bandsync_server::ServerConfig;
+use bandsync_server::store::Store;
 use serde_json::json;
+use std::sync::Arc;
 
 #[tokio::test]
 async fn missing_wrong_and_rotated_secrets_are_refused_and_pins_work() {
@@ -68,4 +70,29 @@ async fn websocket_upgrades_from_other_sites_are_refused() {
     let mut own = format!("ws://{addr}/ws").into_client_request().unwrap();
     own.headers_mut().insert("Origin", format!("http://{addr}").parse().unwrap());
     assert!(tokio_tungstenite::connect_async(own).await.is_ok(), "the host's own page may connect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_the_disk_refuses_keeps_the_old_link() {
+    let dir = std::env::temp_dir().join(format!("bandsync-rotate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = ServerConfig { store: Some(Arc::new(Store::open(&dir).unwrap())), ..ServerConfig::default() };
+    let ts = TestServer::start(cfg).await;
+    let (mut lead, _) = ts.member("Ana", true).await;
+    lead.recv_type("credentials").await;
+    // The disk refuses: the real database, given a trigger that fails any change to a session.
+    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
+    db.execute_batch("CREATE TRIGGER refuse BEFORE UPDATE ON sessions BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
+        .unwrap();
+    lead.send(json!({"type": "rotate_secret"})).await;
+    assert_eq!(lead.recv_error().await, "internal", "the leader hears the link did not change");
+    // The old link still works, and after a restart it still would: the stored secret is the old one.
+    let mut ben = ts.raw().await;
+    let w = ben.join(&ts.session, "Ben", false, None).await;
+    assert_eq!(w["type"], "welcome");
+    let stored: String =
+        db.query_row("SELECT secret FROM sessions WHERE id = ?1", [&ts.session], |r| r.get(0)).unwrap();
+    assert_eq!(stored, ts.secret);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
 }

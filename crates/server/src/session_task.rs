@@ -199,17 +199,21 @@ async fn step(
                 }
             }
         }
-        // A rotated secret is saved before anyone hears of it.
+        // A rotated secret is saved before anyone hears of it; one that cannot be saved is undone
+        // (a restart would bring the old one back, and the band's links with it).
         if let Some(st) = &d.store {
             if *session.secret() != *saved_secret {
-                *saved_secret = session.secret().clone();
                 let s = crate::store::StoredSession {
                     id: session.id().to_owned(),
                     name: session.name().to_owned(),
-                    secret: saved_secret.expose().to_owned(),
+                    secret: session.secret().expose().to_owned(),
                 };
-                if let Err(e) = st.put_session(&s) {
-                    tracing::error!(session = session.id(), error = %e, "could not save the rotated secret");
+                match st.put_session(&s) {
+                    Ok(()) => *saved_secret = session.secret().clone(),
+                    Err(e) => {
+                        tracing::error!(session = session.id(), error = %e, "could not save the rotated secret");
+                        session.rotation_not_saved(saved_secret.clone());
+                    }
                 }
             }
         }

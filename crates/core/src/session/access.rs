@@ -199,6 +199,24 @@ impl Session {
         ));
     }
 
+    /// The store could not save the secret a rotation made: the rotation is undone before anyone
+    /// hears of it. The credentials it queued are withdrawn, `old` is the secret again (so every
+    /// link out there keeps working, and a restart keeps agreeing with it), and the leader is told.
+    pub fn rotation_not_saved(&mut self, old: Secret) {
+        let unsaved = std::mem::replace(&mut self.secret, old);
+        self.out.retain(|o| !matches!(o, Output::Send(_, ServerMsg::Credentials { secret, .. }) if *secret == unsaved));
+        let Some(l) = self.leader else { return };
+        let Some(conn) = self.members.iter().find(|m| m.p.id == l).and_then(|m| m.conn) else { return };
+        self.out.push_back(Output::Send(
+            conn,
+            ServerMsg::error(
+                ErrorCode::Internal,
+                "the new link could not be saved, so the link was not changed; the old one still works",
+                Some("rotate_secret"),
+            ),
+        ));
+    }
+
     /// A connection closed or was found dead. Its participant becomes away, and leadership is
     /// freed with a grace period for the leader to come back. Unknown connections are ignored.
     pub fn handle_disconnect(&mut self, now: Micros, conn: ConnId) {

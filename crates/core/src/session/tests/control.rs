@@ -168,6 +168,28 @@ fn a_members_figures_off_are_flagged_in_the_participant_list() {
 }
 
 #[test]
+fn a_rotation_the_store_could_not_save_is_undone_before_anyone_hears_of_it() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    let old = h.s.secret().clone();
+    let before = h.inbox[&1].len();
+    // The host's IO shell handles the rotation, fails to save the new secret, and says so.
+    h.s.handle_input(h.now, 1, ClientMsg::RotateSecret {});
+    assert_ne!(*h.s.secret(), old);
+    h.s.rotation_not_saved(old.clone());
+    h.pump();
+    assert_eq!(*h.s.secret(), old, "the old link still works");
+    let heard = &h.inbox[&1][before..];
+    assert!(
+        !heard.iter().any(|m| matches!(m, ServerMsg::Credentials { .. })),
+        "the unsaved secret never left: {heard:?}"
+    );
+    assert_eq!(h.last_error(1), Some(ErrorCode::Internal));
+    // A Ben with the old link still gets in.
+    assert!(h.join(2, "Ben", false, None).is_some());
+}
+
+#[test]
 fn seek_starts_a_bar_at_the_target() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
