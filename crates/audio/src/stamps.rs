@@ -21,8 +21,9 @@ pub const CHECK_S: f64 = 2.0;
 /// How far the heard rate may stray from the context's (a sound card is within 0.1 %).
 pub const RATE_TOLERANCE: f64 = 0.02;
 
-/// A context's first half second of timestamps is skipped: the output is still starting, and
-/// Chromium's first readings put its clicks about 5 ms early.
+/// A context's first half second of timestamps is skipped, and so is the first half second after
+/// it resumes: the output is still starting. Chromium's first readings put its clicks about 5 ms
+/// early; its first ones after a resume, once, 32 ms late.
 pub const SETTLE_S: f64 = 0.5;
 
 /// How far (ms) in the future a reading may claim to be heard: rounding, not a prediction.
@@ -69,6 +70,9 @@ pub struct Reading {
 pub struct StampJudge {
     /// The reading later ones are checked against.
     anchor: Option<(f64, f64)>,
+    /// Readings before this context time are skipped (`None`: set by the next reading, after a
+    /// restart).
+    settled_at: Option<f64>,
     /// Whether the timestamps are dropped for the reported latency.
     dropped: bool,
     /// Bad checks in a row (while trusted), good ones in a row (while dropped).
@@ -83,12 +87,14 @@ impl StampJudge {
     /// A judge for a fresh (or resumed) context: timestamps trusted until they fail.
     #[must_use]
     pub fn new() -> Self {
-        StampJudge::default()
+        StampJudge { settled_at: Some(SETTLE_S), ..StampJudge::default() }
     }
 
-    /// Forgets the anchor (the context stopped and started again: its timestamps start over).
+    /// Forgets the anchor (the context stopped and started again: its timestamps start over), and
+    /// skips the next [`SETTLE_S`] of readings.
     pub fn restart(&mut self) {
         self.anchor = None;
+        self.settled_at = None;
     }
 
     /// Whether the timestamps are in use.
@@ -172,7 +178,8 @@ impl StampJudge {
             self.anchor = None;
             return Check::Bad;
         }
-        if c < SETTLE_S {
+        let settled_at = *self.settled_at.get_or_insert(c + SETTLE_S);
+        if c < settled_at {
             return Check::Early;
         }
         let Some((ac, ap)) = self.anchor else {

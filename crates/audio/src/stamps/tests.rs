@@ -106,3 +106,15 @@ fn empty_readings_wait_for_the_output_then_give_up() {
     assert_eq!(v[99], Verdict::Reported);
     assert_eq!(never.judge(None), Verdict::Reported);
 }
+
+#[test]
+fn after_a_restart_the_first_half_second_is_skipped_again() {
+    let mut j = StampJudge::new();
+    let rs = readings(400, 0.0, 1.0, |_, _| {});
+    verdicts(&mut j, &rs[..200]);
+    // The context was suspended and runs again from reading 300 on (its time went on).
+    j.restart();
+    let v = verdicts(&mut j, &rs[300..]);
+    assert!(v[..10].iter().all(|v| *v == Verdict::Skip), "{:?}", &v[..12]);
+    assert!(v[10..].iter().all(|v| *v == Verdict::Use));
+}
