@@ -116,23 +116,24 @@ impl AudioInput {
         &self.recorded
     }
 
-    /// The local time (µs) frame `frame` of the recording was captured, as the host reports it,
-    /// through the device-clock fit.
-    pub fn captured_at(&mut self, frame: f64) -> Option<f64> {
+    /// The local times (µs) `frames` of the recording were captured, as the host reports them,
+    /// through one device-clock fit.
+    pub fn captured_at(&mut self, frames: &[f64]) -> Vec<f64> {
         let us_per_frame = 1e6 / f64::from(self.rate);
-        let (fm, lm, slope) = self.filter.fit(us_per_frame)?;
-        Some(lm + (frame - fm) * slope)
+        let Some((fm, lm, slope)) = self.filter.fit(us_per_frame) else { return Vec::new() };
+        frames.iter().map(|f| lm + (f - fm) * slope).collect()
     }
 
-    /// The earliest local time (µs) frame `frame` was in the program's hands: the line at the
-    /// device's rate under every callback ([`crate::calibrate::earliest_line`]). Unlike the host's
-    /// capture times (which PulseAudio's ALSA plugin reports to within a fragment, a different
-    /// few milliseconds each run), it does not depend on when the host updates its figures; it
-    /// lies a constant input latency after the capture.
-    pub fn in_hand_at(&mut self, frame: f64) -> Option<f64> {
+    /// The earliest local times (µs) `frames` were in the program's hands: the line at the
+    /// device's rate under every callback ([`crate::calibrate::earliest_line`]), fitted once.
+    /// Unlike the host's capture times (which PulseAudio's ALSA plugin reports to within a
+    /// fragment, a different few milliseconds each run), it does not depend on when the host
+    /// updates its figures; it lies a constant input latency after the capture.
+    #[must_use]
+    pub fn in_hand_at(&self, frames: &[f64]) -> Vec<f64> {
         let slope = crate::calibrate::rate_of(&self.in_hand, 1e6 / f64::from(self.rate));
-        let c = crate::calibrate::earliest_line(&self.in_hand, slope)?;
-        Some(c + frame * slope)
+        let Some(c) = crate::calibrate::earliest_line(&self.in_hand, slope) else { return Vec::new() };
+        frames.iter().map(|f| c + f * slope).collect()
     }
 }
 

@@ -100,11 +100,11 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
     drop(out);
 
     let rate = input.rate();
-    let heard: Vec<f64> =
-        calibrate::onsets(input.recorded(), rate).into_iter().filter_map(|f| input.in_hand_at(f)).collect();
-    // The host's own capture times, for comparison (they wander by a fragment from run to run).
-    let by_host: Vec<f64> =
-        calibrate::onsets(input.recorded(), rate).into_iter().filter_map(|f| input.captured_at(f)).collect();
+    // The onsets once, timed by when they were in hand and, for comparison, by the host's own
+    // capture times (which wander by a fragment from run to run).
+    let onsets = calibrate::onsets(input.recorded(), rate);
+    let heard = input.in_hand_at(&onsets);
+    let by_host = input.captured_at(&onsets);
     let host_figure = calibrate::loopback(&played, &by_host).ok().map(|c| c.latency_ms);
     match calibrate::loopback(&played, &heard) {
         Ok(c) => {
