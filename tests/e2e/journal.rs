@@ -140,7 +140,15 @@ async fn chat_rules_hold_over_the_wire_and_survive_a_restart() {
 }
 
 fn song(id: &str, title: &str, tempo: f64, meter: &str) -> Song {
-    Song { id: id.into(), title: title.into(), key: "Am".into(), tempo, meter: meter.into(), notes: String::new() }
+    Song {
+        id: id.into(),
+        title: title.into(),
+        key: "Am".into(),
+        tempo,
+        meter: meter.into(),
+        notes: String::new(),
+        midi: String::new(),
+    }
 }
 
 #[tokio::test]

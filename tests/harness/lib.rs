@@ -18,6 +18,7 @@
 
 pub mod browser;
 pub mod chaos;
+pub mod jack;
 pub mod page;
 pub mod process;
 pub mod pulse;

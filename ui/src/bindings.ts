@@ -495,7 +495,7 @@ leader: number | null, };
 /**
  * The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.
  */
-export type ErrorCode = "malformed" | "unknown_type" | "version_unsupported" | "frame_too_large" | "rate_limited" | "not_joined" | "already_joined" | "unknown_session" | "full" | "not_leader" | "leader_taken" | "unknown_participant" | "invalid_tempo" | "invalid_meter" | "invalid_name" | "invalid_position" | "unsupported" | "auth_required" | "bad_secret" | "too_many_attempts" | "read_only" | "internal" | "forbidden" | "unknown_message" | "document_full";
+export type ErrorCode = "malformed" | "unknown_type" | "version_unsupported" | "frame_too_large" | "rate_limited" | "not_joined" | "already_joined" | "unknown_session" | "full" | "not_leader" | "leader_taken" | "unknown_participant" | "invalid_tempo" | "invalid_meter" | "invalid_name" | "invalid_position" | "unsupported" | "auth_required" | "bad_secret" | "too_many_attempts" | "read_only" | "internal" | "forbidden" | "unknown_message" | "document_full" | "invalid_patch";
 
 /**
  * A secret (session secret, PIN). Its `Debug` is redacted so that no log can print it, and
@@ -539,7 +539,27 @@ bar_origin: Beats,
 /**
  * Positions before this one are count-in: clicked, but not part of the song.
  */
-song_start: Beats, };
+song_start: Beats, 
+/**
+ * The setlist song current from this segment on (its patch goes to the band's MIDI gear on
+ * this segment's bar), if the leader chose one.
+ */
+song?: SongCue, };
+
+/**
+ * A song as the timeline carries it: from the segment's bar on, this song is current, and a MIDI
+ * member sends its patch there.
+ */
+export type SongCue = { 
+/**
+ * The setlist song's id.
+ */
+id: string, 
+/**
+ * Its MIDI patch as the setlist writes it ([`parse_patch`]), checked by the host when the
+ * song was chosen. Text on the wire: the phone page carries it without a parser of its own.
+ */
+midi?: string, };
 
 /**
  * Link's timeline: position `beat_origin` at host time `time_origin`, advancing at `tempo`.

@@ -71,6 +71,7 @@ mod tests {
                 meter,
                 bar_origin: Beats::ZERO,
                 song_start: Beats::ZERO,
+                song: None,
             }],
         }
     }

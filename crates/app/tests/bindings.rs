@@ -60,6 +60,7 @@ fn render() -> Rendered {
     r.add::<Secret>(&cfg);
     r.add::<Transport>(&cfg);
     r.add::<Segment>(&cfg);
+    r.add::<bandsync_core::midi::SongCue>(&cfg);
     r.add::<Timeline>(&cfg);
     r.add::<Meter>(&cfg);
     r.add::<Accent>(&cfg);

@@ -20,6 +20,7 @@ fn main() {
         meter: Meter::new(7, 8).unwrap(),
         bar_origin: Beats::ZERO,
         song_start: Beats::ZERO,
+        song: None,
     });
     println!("| buffer (frames) | median ns per buffer | p99 ns | buffer duration | CPU share of one core |");
     println!("|---|---|---|---|---|");

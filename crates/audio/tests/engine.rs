@@ -16,6 +16,7 @@ fn playing(bpm: f64, meter: Meter, at: i64) -> Transport {
         meter,
         bar_origin: Beats::ZERO,
         song_start: Beats::ZERO,
+        song: None,
     };
     t.schedule(start);
     t

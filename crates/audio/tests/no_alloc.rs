@@ -56,6 +56,7 @@ fn the_callback_path_does_not_allocate() {
         meter: Meter::new(7, 8).unwrap(),
         bar_origin: Beats::ZERO,
         song_start: Beats::whole(7),
+        song: None,
     });
     let schedule = FixedSchedule::from(&t);
     let mut engine = Engine::new(48_000);

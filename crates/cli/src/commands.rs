@@ -15,7 +15,7 @@ pub enum Line {
 }
 
 /// The commands, for the help text and error messages.
-pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | claim | release | handover ID | rotate | pin NNNN|off | sync | quit";
+pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | claim | release | handover ID | rotate | pin NNNN|off | sync | quit";
 
 /// Parses one line.
 ///
@@ -53,6 +53,10 @@ pub fn parse(line: &str) -> Result<Line, String> {
                 need("a position in beats")?.parse::<f64>().map_err(|_| "seek needs a beat number, e.g. seek 16")?;
             ClientMsg::Seek { position: Beats::from_f64(b).ok_or("seek needs a finite beat number")? }
         }
+        "song" => match need("a setlist song id, or none")? {
+            "none" => ClientMsg::Song { id: None },
+            id => ClientMsg::Song { id: Some(id.to_owned()) },
+        },
         "claim" => ClientMsg::Claim {},
         "release" => ClientMsg::Release {},
         "handover" => {
@@ -94,6 +98,8 @@ mod tests {
         assert_eq!(parse("play").unwrap(), Line::Send(ClientMsg::Play { count_in: 0 }));
         assert_eq!(parse("play 2").unwrap(), Line::Send(ClientMsg::Play { count_in: 2 }));
         assert_eq!(parse("seek 16").unwrap(), Line::Send(ClientMsg::Seek { position: Beats::whole(16) }));
+        assert_eq!(parse("song s2").unwrap(), Line::Send(ClientMsg::Song { id: Some("s2".into()) }));
+        assert_eq!(parse("song none").unwrap(), Line::Send(ClientMsg::Song { id: None }));
         assert_eq!(parse("  quit ").unwrap(), Line::Quit);
         assert_eq!(parse("").unwrap(), Line::Nothing);
     }
@@ -104,5 +110,6 @@ mod tests {
         assert!(parse("meter 7").unwrap_err().contains("N/D"));
         assert!(parse("dance").unwrap_err().contains("commands"));
         assert!(parse("stop now").unwrap_err().contains("no argument"));
+        assert!(parse("song").unwrap_err().contains("song id"));
     }
 }

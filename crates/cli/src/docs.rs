@@ -195,6 +195,7 @@ pub async fn chart(a: ChartArgs) -> anyhow::Result<u8> {
                         tempo: 0.0,
                         meter: String::new(),
                         notes: String::new(),
+                        midi: String::new(),
                     };
                     s.client.send_doc(s.doc.add_song(&song)?);
                     id

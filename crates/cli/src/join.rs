@@ -93,6 +93,13 @@ pub struct JoinArgs {
     /// Print a `beat` event for every click (the visual beat stream).
     #[arg(long)]
     pub beats: bool,
+    /// Send MIDI clock, transport and each song's patch to the band's gear, on the shared
+    /// timeline: `jack` (a JACK port to patch) or `jack:CLIENT:PORT` (connected at start).
+    #[arg(long, value_name = "TARGET")]
+    pub midi_out: Option<String>,
+    /// Send MIDI this much earlier, for gear that sounds late (ms).
+    #[arg(long, value_name = "MS", default_value_t = 0.0, allow_hyphen_values = true)]
+    pub midi_offset_ms: f64,
 }
 
 /// Runs until `quit`, `--for` elapses, Ctrl-C, refusal (3) or loss (4).
@@ -138,6 +145,22 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         Metronome::start(opts, client.clock_view(), audio_tx)
     });
 
+    let midi = match &a.midi_out {
+        None => None,
+        Some(target) => {
+            let opts = bandsync_midi::MidiOptions {
+                target: target.clone(),
+                client_name: format!("bandsync-{}", a.name),
+                offset_ms: a.midi_offset_ms,
+            };
+            let clock = client.clock_view();
+            let host_now = move || clock.to_host(clock.local_of(std::time::Instant::now()));
+            let out = bandsync_midi::MidiOut::start(&opts, Box::new(host_now))?;
+            emit(j, &json!({"event": "midi", "port": out.port_name()}), || format!("MIDI out on {}", out.port_name()));
+            Some(out)
+        }
+    };
+
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let deadline = a.for_secs.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
@@ -163,6 +186,9 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
                 if let Event::Transport { transport: t, .. } = &ev {
                     transport = Some(t.clone());
                     if let Some(m) = &metronome {
+                        m.set_transport(t);
+                    }
+                    if let Some(m) = &midi {
                         m.set_transport(t);
                     }
                 }

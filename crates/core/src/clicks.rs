@@ -100,21 +100,39 @@ pub fn clicks_between<S: GridSegment>(segs: &[S], lo: Micros, hi: Micros, sub: u
             continue;
         }
         let from = if start == seg.at() { start - SEGMENT_SLACK } else { start };
-        let tl = seg.timeline();
-        let origin = seg.bar_origin();
-        let at = |g: i64| Beats(origin.0 + (g * Beats::ONE).div_euclid(sub));
-        // One grid step early: `to_beats` rounds, and a click exactly at `from` must not be lost.
-        let mut g = ((tl.to_beats(from).0 - origin.0) * sub).div_euclid(Beats::ONE) - 1;
-        let b_end = tl.to_beats(end);
-        while at(g) <= b_end {
-            let b = at(g);
-            let t = tl.from_beats(b);
-            if t >= from && t < end && last.is_none_or(|l| (t - l).abs() >= SAME_CLICK) {
+        grid_between(&seg.timeline(), seg.bar_origin(), sub, from, end, &mut |g, b, t| {
+            if last.is_none_or(|l| (t - l).abs() >= SAME_CLICK) {
                 last = Some(t);
                 f(describe(seg, b, g, sub, t));
             }
-            g += 1;
+        });
+    }
+}
+
+/// Calls `f(g, position, host)` for every point `g` of the grid with `per_beat` points a beat from
+/// `origin` on timeline `tl`, with host time in `[from, end)`, in order. Point `g` sits at
+/// `origin + floor(g * 1 000 000 / per_beat)` micro-beats, so the grid never drifts. The one grid
+/// rule, for the clicks and for MIDI clock. Allocates nothing.
+pub fn grid_between(
+    tl: &Timeline,
+    origin: Beats,
+    per_beat: i64,
+    from: Micros,
+    end: Micros,
+    f: &mut impl FnMut(i64, Beats, Micros),
+) {
+    let per_beat = per_beat.max(1);
+    let at = |g: i64| Beats(origin.0 + (g * Beats::ONE).div_euclid(per_beat));
+    // One grid step early: `to_beats` rounds, and a point exactly at `from` must not be lost.
+    let mut g = ((tl.to_beats(from).0 - origin.0) * per_beat).div_euclid(Beats::ONE) - 1;
+    let b_end = tl.to_beats(end);
+    while at(g) <= b_end {
+        let b = at(g);
+        let t = tl.from_beats(b);
+        if t >= from && t < end {
+            f(g, b, t);
         }
+        g += 1;
     }
 }
 

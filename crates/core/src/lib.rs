@@ -19,6 +19,7 @@ pub mod chat;
 pub mod clicks;
 pub mod clock;
 pub mod member;
+pub mod midi;
 pub mod mirror;
 pub mod protocol;
 pub mod ratelimit;

@@ -72,6 +72,7 @@ impl SessionDoc {
                         tempo,
                         meter: s("meter"),
                         notes: s("notes"),
+                        midi: s("midi"),
                     })
                 }
                 _ => None,
@@ -167,6 +168,7 @@ fn song_prelim(s: &Song) -> MapPrelim {
         ("tempo".to_owned(), yrs::In::from(s.tempo)),
         ("meter".to_owned(), yrs::In::from(s.meter.clone())),
         ("notes".to_owned(), yrs::In::from(s.notes.clone())),
+        ("midi".to_owned(), yrs::In::from(s.midi.clone())),
     ])
 }
 

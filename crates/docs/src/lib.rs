@@ -70,6 +70,10 @@ pub struct Song {
     /// Free notes.
     #[serde(default)]
     pub notes: String,
+    /// The MIDI patch sent to the band's gear when the song becomes current, e.g.
+    /// `bank 0:2; pc 17; cc 7 100 @2` (read by `bandsync_core::midi::parse_patch`).
+    #[serde(default)]
+    pub midi: String,
 }
 
 /// What to do with the bytes a member sent.

@@ -1,5 +1,5 @@
 //! The setlist and charts in the session's Y.Doc (PROTOCOL §12): `setlist` is a Y.Array of
-//! Y.Maps `{id, title, key, tempo, meter, notes}` in play order, `charts` a Y.Map from song id to
+//! Y.Maps `{id, title, key, tempo, meter, notes, midi}` in play order, `charts` a Y.Map from song id to
 //! Y.Text. Reading and every edit live here, each edit in one transaction.
 
 import * as Y from 'yjs';
@@ -15,6 +15,8 @@ export interface Song {
   /** "7/8", or with an unusual accent grouping "7/8 3+2+2" (the host reads both, PROTOCOL §13.4). */
   meter: string;
   notes: string;
+  /** The MIDI patch sent to the band's gear on the song's first bar: "bank 0:2; pc 17; cc 7 100 @2". */
+  midi: string;
 }
 
 export const setlistOf = (doc: Y.Doc) => doc.getArray<Y.Map<unknown>>('setlist');
@@ -33,6 +35,7 @@ export function readSong(m: Y.Map<unknown>): Song {
     tempo: typeof t === 'number' && Number.isFinite(t) ? t : Number(t) || 0,
     meter: str(m.get('meter')),
     notes: str(m.get('notes')),
+    midi: str(m.get('midi')),
   };
 }
 
@@ -60,6 +63,7 @@ function songMap(s: Song): Y.Map<unknown> {
   m.set('tempo', s.tempo);
   m.set('meter', s.meter);
   m.set('notes', s.notes);
+  m.set('midi', s.midi);
   return m;
 }
 

@@ -10,12 +10,13 @@ interface Draft {
   tempo: string;
   meter: string;
   notes: string;
+  midi: string;
 }
 
-const emptyDraft: Draft = { title: '', key: '', tempo: '', meter: '4/4', notes: '' };
+const emptyDraft: Draft = { title: '', key: '', tempo: '', meter: '4/4', notes: '', midi: '' };
 
 function draftOf(s: Song): Draft {
-  return { title: s.title, key: s.key, tempo: s.tempo ? String(s.tempo) : '', meter: s.meter, notes: s.notes };
+  return { title: s.title, key: s.key, tempo: s.tempo ? String(s.tempo) : '', meter: s.meter, notes: s.notes, midi: s.midi };
 }
 
 /** Checks a draft; returns the song fields or a sentence about what is wrong. */
@@ -30,7 +31,7 @@ function fieldsOf(d: Draft): Omit<Song, 'id'> | string {
     if (!m) return `“${d.meter}” is not a meter (try 4/4, 7/8 or 7/8 3+2+2)`;
     meter = meterFields(m);
   }
-  return { title, key: d.key.trim(), tempo, ...meter, notes: d.notes.trim() };
+  return { title, key: d.key.trim(), tempo, ...meter, notes: d.notes.trim(), midi: d.midi.trim() };
 }
 
 function SongForm(props: { initial: Draft; submit: string; testid?: string; onSubmit: (f: Omit<Song, 'id'>) => void; onCancel?: () => void }) {
@@ -56,6 +57,7 @@ function SongForm(props: { initial: Draft; submit: string; testid?: string; onSu
       <input class="tiny" data-testid="song-tempo" placeholder="BPM" inputMode="decimal" value={d.tempo} onInput={set('tempo')} />
       <input class="tiny" data-testid="song-meter" placeholder="4/4" value={d.meter} onInput={set('meter')} />
       <input class="grow" data-testid="song-notes" placeholder="Notes" value={d.notes} onInput={set('notes')} />
+      <input class="grow" data-testid="song-midi" placeholder="MIDI: pc 5; cc 7 100" title="Sent to MIDI gear on the song's first bar: pc N, cc N V, bank MSB:LSB, @channel" value={d.midi} onInput={set('midi')} />
       <button type="submit" class="primary" data-testid={props.testid}>
         {props.submit}
       </button>

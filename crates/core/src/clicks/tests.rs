@@ -12,6 +12,7 @@ fn playing(tempo: u32, meter: Meter) -> Segment {
         meter,
         bar_origin: Beats(0),
         song_start: Beats(0),
+        song: None,
     }
 }
 

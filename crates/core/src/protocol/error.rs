@@ -58,6 +58,8 @@ pub enum ErrorCode {
     UnknownMessage,
     /// The change would take the session's documents past their size limit.
     DocumentFull,
+    /// A song's MIDI patch in the setlist cannot be read.
+    InvalidPatch,
 }
 
 impl ErrorCode {
@@ -90,6 +92,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::UnknownMessage => "unknown_message",
             ErrorCode::DocumentFull => "document_full",
+            ErrorCode::InvalidPatch => "invalid_patch",
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::names::{clean_color, clean_instrument, clean_name};
 use super::{ConnId, Output, Refusal, Session, SongChoice};
+use crate::midi::SongCue;
 use crate::protocol::{
     Access, ActivityKind, ClientMsg, ErrorCode, LeaveReason, ParticipantId, ServerMsg, SyncQuality, meter_from_wire,
 };
@@ -210,9 +211,11 @@ impl Session {
                 self.send_credentials();
                 Ok(())
             }
-            ClientMsg::Song { id } => {
-                self.select_song(now, conn, SongChoice { id, title: None, tempo: None, meter: None })
-            }
+            ClientMsg::Song { id } => self.select_song(
+                now,
+                conn,
+                SongChoice { id, title: None, tempo: None, meter: None, midi: String::new() },
+            ),
             ClientMsg::Chat { .. }
             | ClientMsg::ChatEdit { .. }
             | ClientMsg::ChatDelete { .. }
@@ -273,7 +276,7 @@ impl Session {
         self.transport.prune(now);
         let me = self.participant_of(conn).ok_or_else(|| (ErrorCode::NotJoined, "send a join first".to_owned()))?;
         self.require_leader(me)?;
-        let SongChoice { id, title, tempo, meter } = choice;
+        let SongChoice { id, title, tempo, meter, midi } = choice;
         self.song = id.clone();
         self.change(now, me, false, |seg, at| {
             let pos = if seg.playing { seg.next_bar(seg.position(at)) } else { Beats(0) };
@@ -287,6 +290,7 @@ impl Session {
             }
             seg.bar_origin = pos;
             seg.song_start = pos;
+            seg.song = id.clone().map(|id| SongCue { id, midi });
         });
         self.out.push_back(Output::Broadcast(ServerMsg::SongChanged { song: id.clone(), by: Some(me) }));
         let summary = match (&id, title) {

@@ -8,6 +8,7 @@
 //!
 //! Choosing *when* a change lands (the lead time) is the session's business, not this file's.
 
+use crate::midi::SongCue;
 use crate::time::{Beats, Micros};
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +71,11 @@ pub struct Segment {
     pub bar_origin: Beats,
     /// Positions before this one are count-in: clicked, but not part of the song.
     pub song_start: Beats,
+    /// The setlist song current from this segment on (its patch goes to the band's MIDI gear on
+    /// this segment's bar), if the leader chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub song: Option<SongCue>,
 }
 
 impl Segment {
@@ -106,6 +112,7 @@ impl Transport {
                 meter: Meter::default(),
                 bar_origin: Beats::ZERO,
                 song_start: Beats::ZERO,
+                song: None,
             }],
         }
     }
@@ -118,6 +125,7 @@ impl Transport {
         let ok_seg = |s: &Segment| {
             Tempo::from_bpm(s.timeline.tempo.bpm()).is_ok()
                 && Meter::with_groups(s.meter.beats, s.meter.unit, s.meter.groups.clone()).is_ok()
+                && s.song.as_ref().is_none_or(|c| crate::midi::parse_patch(&c.midi).is_ok())
         };
         !self.segments.is_empty()
             && self.segments.windows(2).all(|w| w[0].at <= w[1].at)

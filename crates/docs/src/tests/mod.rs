@@ -63,6 +63,7 @@ fn setlist_round_trips_and_is_validated() {
             tempo: 92.0,
             meter: "4/4".into(),
             notes: String::new(),
+            midi: String::new(),
         },
         Song {
             id: "b".into(),
@@ -71,6 +72,7 @@ fn setlist_round_trips_and_is_validated() {
             tempo: 140.5,
             meter: "7/8".into(),
             notes: "2+2+3".into(),
+            midi: "bank 0:1; pc 12".into(),
         },
     ];
     let u = d.set_setlist(&songs).unwrap();
@@ -122,6 +124,7 @@ fn restoring_a_version_is_one_edit_that_every_replica_merges() {
         tempo: 100.0,
         meter: "4/4".into(),
         notes: String::new(),
+        midi: String::new(),
     };
     live.set_setlist(&[song("a", "Intro"), song("b", "Ballad")]).unwrap();
     live.set_chart("a", "[C]one");

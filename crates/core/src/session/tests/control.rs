@@ -55,6 +55,7 @@ fn choosing_a_song_while_playing_starts_it_on_the_next_bar_with_its_tempo_and_me
         title: Some("Take Five".into()),
         tempo: Some(Tempo(172_000)),
         meter: Some(Meter::with_groups(5, 4, vec![3, 2]).unwrap()),
+        midi: String::new(),
     };
     assert_eq!(h.s.select_song(h.now, 2, choice("s1")).unwrap_err().0, ErrorCode::NotLeader);
     h.send(1, ClientMsg::Play { count_in: 0 });

@@ -3,6 +3,7 @@
 
 mod access;
 mod control;
+mod midi;
 
 use super::*;
 use crate::mirror::Mirror;

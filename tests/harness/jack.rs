@@ -1,0 +1,143 @@
+//! A JACK server (`jackd -d dummy`, Debian's `jackd2`) started by the test, and a recorder client
+//! that keeps every MIDI event it receives with the JACK time of its frame.
+//!
+//! One JACK server at a time: the server is the default one, and the test binaries that use it
+//! run one after another (`cargo test`).
+
+use crate::process::{require, signal};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running `jackd`, stopped (SIGTERM, so it cleans up) when dropped. Holds a lock, so that two
+/// tests in one binary take turns.
+pub struct Jackd(Child, #[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+impl Jackd {
+    /// Starts `jackd --no-realtime -d dummy` at 48 kHz, 256 frames a period, and waits until a
+    /// client can connect.
+    ///
+    /// # Panics
+    /// When a JACK server already runs, or jackd is missing or does not come up in 20 s.
+    #[must_use]
+    pub fn start() -> Jackd {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert!(!Self::up(), "a JACK server is already running; this test starts its own");
+        let child = Command::new(require("jackd", "jackd2"))
+            .args(["--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("jackd starts");
+        let j = Jackd(child, turn);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !Self::up() {
+            assert!(Instant::now() < deadline, "jackd did not come up in 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        j
+    }
+
+    fn up() -> bool {
+        jack::Client::new("probe", jack::ClientOptions::NO_START_SERVER).is_ok()
+    }
+}
+
+impl Drop for Jackd {
+    fn drop(&mut self) {
+        signal(self.0.id(), libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One received event: the JACK time (µs) of its frame, from that cycle's own map, and its bytes.
+pub type Received = (f64, Vec<u8>);
+
+/// The recorder's process callback.
+type Process = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
+
+/// A JACK client `rec` with a MIDI in port `rec:in` that records everything it receives.
+pub struct Recorder {
+    _client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
+    seen: Arc<Mutex<Vec<Received>>>,
+    clock: jack::Client,
+}
+
+impl Recorder {
+    /// The full name of the port to send to.
+    pub const PORT: &'static str = "rec:in";
+
+    /// Opens the recorder on the running server.
+    ///
+    /// # Panics
+    /// When no JACK server runs.
+    #[must_use]
+    pub fn start() -> Recorder {
+        let (client, _) = jack::Client::new("rec", jack::ClientOptions::NO_START_SERVER).expect("the recorder opens");
+        let inp = client.register_port("in", jack::MidiIn::default()).expect("a MIDI in port");
+        let (mut tx, mut rx) = rtrb::RingBuffer::<(f64, [u8; 3], usize)>::new(8192);
+        let process: Process = Box::new(move |c: &jack::Client, ps: &jack::ProcessScope| {
+            let (start, next) = bandsync_midi::cycle_span(c, ps);
+            let span = next.saturating_sub(start) as f64;
+            for e in inp.iter(ps) {
+                let at = start as f64 + f64::from(e.time) * span / f64::from(ps.n_frames());
+                let mut b = [0; 3];
+                let n = e.bytes.len().min(3);
+                b[..n].copy_from_slice(&e.bytes[..n]);
+                let _ = tx.push((at, b, n));
+            }
+            jack::Control::Continue
+        });
+        let active = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).expect("activates");
+        let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let s = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            loop {
+                while let Ok((at, b, n)) = rx.pop() {
+                    s.lock().unwrap().push((at, b[..n].to_vec()));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let (clock, _) = jack::Client::new("rec-clock", jack::ClientOptions::NO_START_SERVER).expect("opens");
+        Recorder { _client: active, seen, clock }
+    }
+
+    /// Everything received so far.
+    #[must_use]
+    pub fn seen(&self) -> Vec<Received> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// JACK's clock now, µs.
+    #[must_use]
+    pub fn now(&self) -> u64 {
+        self.clock.time()
+    }
+
+    /// Waits until `pred` holds for what was received, for at most `secs`.
+    ///
+    /// # Panics
+    /// When it does not.
+    pub fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.seen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "{what}: not received in {secs} s ({} events)", s.len());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

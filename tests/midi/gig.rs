@@ -1,0 +1,125 @@
+//! MIDI out into a real JACK server (`jackd -d dummy`, started here), recorded by a second JACK
+//! client with each event's frame ([`bandsync_e2e::jack`]): every event of a gig (count-in, Start, a tempo change, a song
+//! change with its patch, a jump mid-song, Stop) must land where the timeline says.
+//!
+//! Host time here is JACK's clock less a constant, so the timeline's host times map exactly onto
+//! the frames the recorder sees. Prints one `MIDI-JACK` line of figures for docs/BENCHMARKS.md.
+
+use bandsync_core::midi::{MidiCursor, MidiMessage, PatchMsg, SongCue};
+use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
+use bandsync_core::{Beats, Micros, clicks::clicks_between};
+use bandsync_e2e::jack::{Jackd, Recorder};
+use bandsync_midi::{MidiOptions, MidiOut};
+use std::time::{Duration, Instant};
+
+/// Host time is JACK time less this.
+const HOST_BEHIND_JACK: i64 = 1_000_000_000;
+
+fn seg(at: Micros, tempo: u32, meter: Meter, origin: Beats, song_start: Beats, song: Option<SongCue>) -> Segment {
+    Segment {
+        at,
+        playing: true,
+        timeline: Timeline { tempo: Tempo(tempo), beat_origin: origin, time_origin: at },
+        meter,
+        bar_origin: song_start,
+        song_start,
+        song,
+    }
+}
+
+/// A gig: a bar of count-in at 120, four beats, 150 BPM on the bar, a new song in 7/8 with its
+/// patch, a jump to the song's 85th eighth, and a stop.
+fn gig(t0: Micros) -> Vec<Segment> {
+    let m44 = Meter::new(4, 4).unwrap();
+    let m78 = Meter::new(7, 8).unwrap();
+    let stopped = Segment { playing: false, ..seg(Micros(0), 120_000, m44.clone(), Beats(0), Beats(0), None) };
+    let a = SongCue { id: "a".into(), midi: "pc 1".into() };
+    let s1 = seg(t0, 120_000, m44.clone(), Beats::whole(-4), Beats(0), Some(a.clone()));
+    let at2 = s1.timeline.from_beats(Beats::whole(4));
+    let s2 = seg(at2, 150_000, m44, Beats::whole(4), Beats(0), Some(a));
+    let b = SongCue { id: "b".into(), midi: "bank 0:2; pc 17; cc 7 100 @2".into() };
+    let at3 = s2.timeline.from_beats(Beats::whole(8));
+    let s3 = seg(at3, 140_000, m78.clone(), Beats::whole(8), Beats::whole(8), Some(b.clone()));
+    let at4 = s3.timeline.from_beats(Beats::whole(15));
+    let mut s4 = seg(at4, 140_000, m78, Beats::whole(93), Beats::whole(8), Some(b));
+    s4.bar_origin = Beats::whole(93);
+    let at5 = s4.timeline.from_beats(Beats::whole(100));
+    let mut s5 = s4.clone();
+    s5.at = at5;
+    s5.playing = false;
+    s5.timeline = Timeline { beat_origin: Beats::whole(100), time_origin: at5, ..s4.timeline };
+    vec![stopped, s1, s2, s3, s4, s5]
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+#[test]
+fn every_event_of_a_gig_lands_on_its_frame() {
+    let _jackd = Jackd::start();
+    let rec = Recorder::start();
+    let (clock, _) = jack::Client::new("clock", jack::ClientOptions::NO_START_SERVER).unwrap();
+    let host_now = move || Some(clock.time() as f64 - HOST_BEHIND_JACK as f64);
+    let opts =
+        MidiOptions { target: format!("jack:{}", Recorder::PORT), client_name: "bandsync".into(), offset_ms: 0.0 };
+    let out = MidiOut::start(&opts, Box::new(host_now)).expect("MIDI out opens on the JACK server");
+    let host = || Micros(rec.now() as i64 - HOST_BEHIND_JACK);
+
+    // The first three segments now; the jump and the stop while it plays, as a leader's changes.
+    let segs = gig(host() + Micros::from_millis(500));
+    out.set_transport(&Transport { segments: segs[..4].to_vec() });
+    while host() < segs[3].at - Micros::from_millis(300) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    out.set_transport(&Transport { segments: segs.clone() });
+    let end = segs[5].at;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while host() < end + Micros::from_millis(300) {
+        assert!(Instant::now() < deadline, "the gig did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(out);
+
+    // What the core says must be sent, in one walk.
+    let mut want = Vec::new();
+    MidiCursor::new().take(&segs, segs[1].at - Micros(1), end + Micros(1), &mut |e| want.push(e));
+    let got = rec.seen();
+    assert_eq!(got.len(), want.len(), "every event once: got {} want {}", got.len(), want.len());
+    let mut errors = Vec::new();
+    for (i, (w, (at, bytes))) in want.iter().zip(&got).enumerate() {
+        let (b, n) = w.msg.bytes();
+        assert_eq!(bytes[..], b[..n], "event {i}: {:?}", w.msg);
+        errors.push(at - (w.host.0 + HOST_BEHIND_JACK) as f64);
+    }
+    let mut abs: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
+    let (p50, p99, max) = (pct(&mut abs, 0.5), pct(&mut abs, 0.99), pct(&mut abs, 1.0));
+    // Interval jitter: each clock interval against the timeline's.
+    let clocks: Vec<(f64, i64)> =
+        want.iter().zip(&got).filter(|(w, _)| w.msg == MidiMessage::Clock).map(|(w, g)| (g.0, w.host.0)).collect();
+    let mut jitter: Vec<f64> =
+        clocks.windows(2).map(|p| ((p[1].0 - p[0].0) - (p[1].1 - p[0].1) as f64).abs()).collect();
+    let (j99, jmax) = (pct(&mut jitter, 0.99), pct(&mut jitter, 1.0));
+    // Phase against the click engine's grid: every click has its pulse, to 0.1 ms.
+    let mut clicks = Vec::new();
+    clicks_between(&segs, segs[1].at, end, 1, &mut |c| clicks.push(c.host.0 + HOST_BEHIND_JACK));
+    let phase: Vec<f64> = clicks
+        .iter()
+        .map(|c| clocks.iter().map(|(g, _)| (g - *c as f64).abs()).fold(f64::INFINITY, f64::min))
+        .collect();
+    let phase_max = phase.iter().copied().fold(0.0, f64::max);
+    println!(
+        "MIDI-JACK events {} clocks {} |error| p50 {p50:.1} p99 {p99:.1} max {max:.1} µs; interval jitter p99 {j99:.1} max {jmax:.1} µs; {} clicks, pulse phase max {phase_max:.1} µs",
+        want.len(),
+        clocks.len(),
+        clicks.len()
+    );
+    assert!(max <= 100.0, "every event within 0.1 ms of the timeline: max {max:.1} µs");
+    assert!(jmax <= 100.0, "clock interval jitter within 0.1 ms: max {jmax:.1} µs");
+    assert!(phase_max <= 100.0, "every click has its clock pulse within 0.1 ms: max {phase_max:.1} µs");
+    let kinds: Vec<MidiMessage> = want.iter().map(|e| e.msg).filter(|m| *m != MidiMessage::Clock).collect();
+    assert_eq!(kinds[..2], [MidiMessage::Patch(PatchMsg::Program { channel: 1, program: 1 }), MidiMessage::Start]);
+    assert!(kinds.contains(&MidiMessage::SongPosition(170)) && kinds.contains(&MidiMessage::Continue), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&MidiMessage::Stop));
+}

@@ -1,0 +1,9 @@
+//! MIDI out into a real JACK server (`jackd -d dummy`, Debian's `jackd2`), recorded frame by frame
+//! by a second JACK client ([`bandsync_e2e::jack`]).
+//!
+//! - [`gig`]: the MIDI layer on a gig's schedule: every event on its frame, within 0.1 ms.
+//! - [`member`]: `bandsync join --midi-out` in a real session: the setlist's patches on the bar,
+//!   clock with the band, a bad patch refused with a clear error.
+
+mod gig;
+mod member;
