@@ -63,6 +63,21 @@ need_build_tools() {
 need_test_tools() {
   need_apt "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   need_rust
+  need_python_peers
+}
+
+# The independent peers from Python's registry that the interoperability tests talk to (pymidi:
+# Apple's network MIDI session), in a virtual environment cached outside the clone. The tests run
+# $BANDSYNC_PYTHON.
+need_python_peers() {
+  local venv="$HOME/.cache/bandsync/py"
+  if ! "$venv/bin/python" -c 'import pymidi' 2>/dev/null; then
+    python3 -m venv --help >/dev/null 2>&1 || need_apt python3-venv
+    say "Python peers (pymidi) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check pymidi==0.5.0
+  fi
+  export BANDSYNC_PYTHON="$venv/bin/python"
 }
 
 # Node 20.19 or later builds the web UI (Vite) and runs its tests and the stock Yjs client test.

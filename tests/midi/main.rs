@@ -1,9 +1,11 @@
 //! MIDI out into a real JACK server (`jackd -d dummy`, Debian's `jackd2`), recorded frame by frame
-//! by a second JACK client ([`bandsync_e2e::jack`]).
+//! by a second JACK client ([`bandsync_e2e::jack`]), and into an independent network MIDI peer.
 //!
 //! - [`gig`]: the MIDI layer on a gig's schedule: every event on its frame, within 0.1 ms.
 //! - [`member`]: `bandsync join --midi-out` in a real session: the setlist's patches on the bar,
 //!   clock with the band, a bad patch refused with a clear error.
+//! - [`rtp`]: network MIDI into pymidi, an independent AppleMIDI session (Python's registry).
 
 mod gig;
 mod member;
+mod rtp;

@@ -94,7 +94,9 @@ pub struct JoinArgs {
     #[arg(long)]
     pub beats: bool,
     /// Send MIDI clock, transport and each song's patch to the band's gear, on the shared
-    /// timeline: `jack` (a JACK port to patch) or `jack:CLIENT:PORT` (connected at start).
+    /// timeline: `jack` (a JACK port to patch), `jack:CLIENT:PORT` (connected at start), `rtp`
+    /// (a network MIDI session on UDP 5004 that a Mac or iPad joins), `rtp:PORT`, or
+    /// `rtp:HOST:PORT` (invite that network MIDI session).
     #[arg(long, value_name = "TARGET")]
     pub midi_out: Option<String>,
     /// Send MIDI this much earlier, for gear that sounds late (ms).

@@ -12,23 +12,20 @@ pub const HORIZON: Micros = Micros(40_000);
 /// Reads the session's host time now (µs), or `None` before the clock has synced.
 pub type HostNow = Box<dyn Fn() -> Option<f64> + Send>;
 
-/// One event for the real-time callback: when, in the device's clock (µs), and its bytes.
+/// One event for the device: when, in the device's clock (µs), and what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timed {
     /// Device time, µs.
     pub at: u64,
-    /// The message's bytes (`len` of them).
-    pub bytes: [u8; 3],
-    /// How many bytes.
-    pub len: u8,
+    /// The message.
+    pub msg: MidiMessage,
 }
 
 impl Timed {
     /// `msg` at device time `at`.
     #[must_use]
     pub fn new(at: u64, msg: MidiMessage) -> Self {
-        let (bytes, len) = msg.bytes();
-        Timed { at, bytes, len: len as u8 }
+        Timed { at, msg }
     }
 }
 
@@ -100,7 +97,7 @@ mod tests {
         let mut out = Vec::new();
         for k in 0..ticks {
             f.tick((k * 5_000) as f64, shift(k), &mut |e| {
-                if e.bytes[0] == 0xF8 {
+                if e.msg == MidiMessage::Clock {
                     out.push(e.at);
                 }
             });

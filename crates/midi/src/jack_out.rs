@@ -44,7 +44,8 @@ impl JackOut {
                     break;
                 }
                 last = frame.max(last);
-                let _ = w.write(&jack::RawMidi { time: last, bytes: &ev.bytes[..usize::from(ev.len)] });
+                let (bytes, len) = ev.msg.bytes();
+                let _ = w.write(&jack::RawMidi { time: last, bytes: &bytes[..len] });
                 rx.pop().ok();
             }
             jack::Control::Continue

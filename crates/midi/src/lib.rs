@@ -5,13 +5,17 @@
 //! places each event on a device. A feeder thread walks the transport a little ahead of host time
 //! ([`feed`]) and hands timed events to the device's real-time callback through a lock-free ring.
 //!
-//! Backends: JACK ([`jack_out`]), which takes a frame offset for every event, so each lands on its
-//! exact sample. Name a target as `jack` (an unconnected port, for the user to patch) or
-//! `jack:CLIENT:PORT` (connected at start).
+//! Backends, named by the target:
+//! - JACK (`jack`: a port for the user to patch; `jack:CLIENT:PORT`: connected at start), which
+//!   takes a frame offset for every event, so each lands on its exact sample;
+//! - network MIDI, Apple's RTP-MIDI session (`rtp`: a session on UDP 5004/5005 that a Mac or iPad
+//!   joins; `rtp:PORT`; `rtp:HOST:PORT`: invite that session), which sends each event at its
+//!   moment.
 
 mod feed;
 #[cfg(feature = "jack")]
 mod jack_out;
+mod rtp_out;
 
 pub use feed::{HORIZON, HostNow, Timed};
 #[cfg(feature = "jack")]
@@ -35,10 +39,10 @@ pub struct MidiOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum MidiError {
     /// The target names no backend this build has.
-    #[error("--midi-out {0:?}: expected \"jack\" or \"jack:CLIENT:PORT\"")]
+    #[error("--midi-out {0:?}: expected jack, jack:CLIENT:PORT, rtp, rtp:PORT or rtp:HOST:PORT")]
     Target(String),
     /// The backend refused.
-    #[error("MIDI out through JACK: {0}")]
+    #[error("MIDI out: {0}")]
     Backend(String),
 }
 
@@ -46,14 +50,54 @@ pub enum MidiError {
 /// the gear was playing, and closes the port.
 pub struct MidiOut {
     pending: Arc<Mutex<Option<Transport>>>,
-    port: String,
+    out: Backend,
+}
+
+/// The running backend (its thread stops when dropped).
+enum Backend {
     #[cfg(feature = "jack")]
-    _out: jack_out::JackOut,
+    Jack(jack_out::JackOut),
+    Rtp(rtp_out::RtpOut),
+}
+
+impl Backend {
+    fn port_name(&self) -> &str {
+        match self {
+            #[cfg(feature = "jack")]
+            Backend::Jack(j) => j.port_name(),
+            Backend::Rtp(r) => r.port_name(),
+        }
+    }
+}
+
+/// What a target names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Jack(Option<String>),
+    Rtp { listen: u16, invite: Option<std::net::SocketAddr> },
+}
+
+fn parse_target(t: &str) -> Result<Target, MidiError> {
+    let bad = || MidiError::Target(t.to_owned());
+    match t.split_once(':') {
+        None if t == "jack" => Ok(Target::Jack(None)),
+        None if t == "rtp" => Ok(Target::Rtp { listen: rtp_out::DEFAULT_PORT, invite: None }),
+        Some(("jack", port)) if port.contains(':') => Ok(Target::Jack(Some(port.to_owned()))),
+        Some(("rtp", rest)) => match rest.parse::<u16>() {
+            Ok(p) => Ok(Target::Rtp { listen: p, invite: None }),
+            Err(_) => {
+                use std::net::ToSocketAddrs;
+                let a = rest.to_socket_addrs().map_err(|_| bad())?.next().ok_or_else(bad)?;
+                Ok(Target::Rtp { listen: 0, invite: Some(a) })
+            }
+        },
+        _ => Err(bad()),
+    }
 }
 
 impl std::fmt::Debug for MidiOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MidiOut").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("MidiOut").field("port", &self.port_name()).finish_non_exhaustive()
     }
 }
 
@@ -64,22 +108,19 @@ impl MidiOut {
     /// # Errors
     /// [`MidiError`] for an unknown target or a backend that cannot be opened (no JACK server).
     pub fn start(opts: &MidiOptions, host_now: HostNow) -> Result<Self, MidiError> {
-        let connect = match opts.target.split_once(':') {
-            None if opts.target == "jack" => None,
-            Some(("jack", port)) if port.contains(':') => Some(port.to_owned()),
-            _ => return Err(MidiError::Target(opts.target.clone())),
-        };
         let pending = Arc::new(Mutex::new(None));
-        #[cfg(feature = "jack")]
-        {
-            let out = jack_out::JackOut::start(opts, connect.as_deref(), host_now, Arc::clone(&pending))?;
-            Ok(MidiOut { pending, port: out.port_name().to_owned(), _out: out })
-        }
-        #[cfg(not(feature = "jack"))]
-        {
-            let _ = (connect, host_now);
-            Err(MidiError::Backend("this build has no JACK support".into()))
-        }
+        let out = match parse_target(&opts.target)? {
+            #[cfg(feature = "jack")]
+            Target::Jack(connect) => {
+                Backend::Jack(jack_out::JackOut::start(opts, connect.as_deref(), host_now, Arc::clone(&pending))?)
+            }
+            #[cfg(not(feature = "jack"))]
+            Target::Jack(_) => return Err(MidiError::Backend("this build has no JACK support".into())),
+            Target::Rtp { listen, invite } => {
+                Backend::Rtp(rtp_out::RtpOut::start(opts, listen, invite, host_now, Arc::clone(&pending))?)
+            }
+        };
+        Ok(MidiOut { pending, out })
     }
 
     /// The schedule to follow from now on (the latest the session sent).
@@ -87,9 +128,30 @@ impl MidiOut {
         *self.pending.lock().expect("midi transport lock poisoned") = Some(t.clone());
     }
 
-    /// The full name of the output port (`client:port`).
+    /// The full name of the output port (`client:port`), or `rtp:ADDRESS` of the session's
+    /// control port.
     #[must_use]
     pub fn port_name(&self) -> &str {
-        &self.port
+        self.out.port_name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_read_as_documented() {
+        assert_eq!(parse_target("jack").unwrap(), Target::Jack(None));
+        assert_eq!(parse_target("jack:rec:in").unwrap(), Target::Jack(Some("rec:in".into())));
+        assert_eq!(parse_target("rtp").unwrap(), Target::Rtp { listen: 5004, invite: None });
+        assert_eq!(parse_target("rtp:6000").unwrap(), Target::Rtp { listen: 6000, invite: None });
+        assert_eq!(
+            parse_target("rtp:127.0.0.1:5051").unwrap(),
+            Target::Rtp { listen: 0, invite: Some("127.0.0.1:5051".parse().unwrap()) }
+        );
+        for bad in ["alsa", "jack:x", "rtp:", "rtp:nowhere.invalid:x"] {
+            assert!(parse_target(bad).unwrap_err().to_string().contains("rtp:HOST:PORT"), "{bad}");
+        }
     }
 }

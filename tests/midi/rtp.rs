@@ -1,0 +1,103 @@
+//! Network MIDI against an independent implementation: `bandsync join --midi-out rtp:HOST:PORT`
+//! invites a pymidi session (Python's registry; `rtp_peer.py`), which reports every packet with
+//! its arrival time. The session protocol (invitation on both ports, clock exchange) is pymidi's;
+//! the MIDI is read by the script's own parser.
+
+use bandsync_e2e::process::{Proc, python_peers, run};
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Every `midi` line so far: arrival (µs, the kernel's receive timestamp) and commands (hex).
+fn packets(peer: &Proc) -> Vec<(f64, Vec<String>)> {
+    peer.seen
+        .iter()
+        .filter(|v| v["event"] == "midi")
+        .map(|v| {
+            assert_eq!(v["known"], true, "MIDI from a session pymidi accepted: {v}");
+            let c = v["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+            (v["t_us"].as_f64().unwrap(), c)
+        })
+        .collect()
+}
+
+fn has(p: &(f64, Vec<String>), cmd: &str) -> bool {
+    p.1.iter().any(|c| c == cmd)
+}
+
+/// Reads the peer's lines until `pred` holds for its packets.
+fn until(peer: &mut Proc, what: &str, pred: impl Fn(&[(f64, Vec<String>)]) -> bool) -> Vec<(f64, Vec<String>)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let p = packets(peer);
+        if pred(&p) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "{what}: not received in 30 s ({} packets)", p.len());
+        let _ = peer.wait_for(what, |v: &Value| v["event"] == "midi");
+    }
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+#[test]
+fn a_pymidi_session_receives_clock_and_song_changes_on_time() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/midi/rtp_peer.py");
+    let mut cmd = Command::new(python_peers());
+    cmd.arg(script);
+    let mut peer = Proc::start(cmd, true);
+    let port = peer.event("listening")["port"].as_u64().unwrap();
+
+    let mut host = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
+    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let setlist = r#"[{"id":"one","title":"One","tempo":120,"meter":"4/4","midi":"pc 1"},
+        {"id":"two","title":"Two","tempo":150,"meter":"3/4","midi":"bank 0:2; pc 17"}]"#;
+    assert_eq!(run(&["setlist", "set", &url], setlist).0, 0);
+    let target = format!("rtp:127.0.0.1:{port}");
+    let mut keys = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Keys", "--json", "--midi-out", &target]);
+    assert!(keys.event("midi")["port"].as_str().unwrap().starts_with("rtp:127.0.0.1:"));
+    // pymidi accepts the invitation, and answers and completes a clock exchange.
+    assert_eq!(peer.event("connected")["name"], "bandsync-Keys");
+    peer.wait_for("a clock exchange completed", |v| v["event"] == "sync" && v["count"] == 2);
+
+    let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
+    lead.event("joined");
+    lead.say("song one");
+    lead.say("play 1");
+    let p = until(&mut peer, "song one's Start and two bars", |p| {
+        p.iter().position(|x| has(x, "fa")).is_some_and(|i| p[i..].iter().filter(|x| has(x, "f8")).count() > 2 * 96)
+    });
+    let i1 = p.iter().position(|x| has(x, "fa")).unwrap();
+    assert!(p[..i1].iter().any(|x| has(x, "c001")), "song one's program before its Start");
+    assert!(has(&p[i1], "f8"), "Start goes with the song's first clock: {:?}", p[i1]);
+    let start1 = p[i1].0;
+    let mut dev: Vec<f64> = p[i1..]
+        .windows(2)
+        .filter(|w| has(&w[0], "f8") && has(&w[1], "f8"))
+        .map(|w| (w[1].0 - w[0].0 - 60e6 / 120.0 / 24.0).abs())
+        .collect();
+    let (d50, d99, dmax) = (pct(&mut dev, 0.5), pct(&mut dev, 0.99), pct(&mut dev, 1.0));
+
+    lead.say("song two");
+    let p = until(&mut peer, "song two's Start", |p| p.iter().filter(|x| has(x, "fa")).count() >= 2);
+    let i2 = p.iter().rposition(|x| has(x, "fa")).unwrap();
+    let change = &p[i2].1;
+    assert_eq!(
+        change[..],
+        ["fc", "b00000", "b02002", "c011", "fa", "f8"].map(str::to_owned)[..],
+        "one packet on the bar"
+    );
+    let bars = (p[i2].0 - start1) / 2e6;
+    let off = (bars - bars.round()).abs() * 2e6;
+    println!(
+        "MIDI-RTP {} packets; clock interval deviation at 120 BPM p50 {d50:.0} p99 {d99:.0} max {dmax:.0} µs; song two {bars:.4} bars after song one ({off:.0} µs off the bar line)",
+        p.len()
+    );
+    assert!(dmax <= 1_000.0, "clock intervals within 1 ms: max {dmax:.0} µs");
+    assert!(off <= 1_000.0, "song two lands on a bar line of song one, within 1 ms: {off:.0} µs");
+    lead.say("stop");
+    until(&mut peer, "Stop", |p| p.last().is_some_and(|x| has(x, "fc")));
+}
