@@ -141,3 +141,64 @@ impl Recorder {
         }
     }
 }
+
+/// A JACK client `pedal` with a MIDI out port `pedal:out`: a foot controller that presses at exact
+/// JACK times.
+pub struct Pedal {
+    _client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
+    tx: Mutex<rtrb::Producer<(u64, [u8; 3], usize)>>,
+    clock: jack::Client,
+}
+
+impl Pedal {
+    /// The full name of the port to connect from.
+    pub const PORT: &'static str = "pedal:out";
+
+    /// Opens the pedal on the running server.
+    ///
+    /// # Panics
+    /// When no JACK server runs.
+    #[must_use]
+    pub fn start() -> Pedal {
+        let (client, _) = jack::Client::new("pedal", jack::ClientOptions::NO_START_SERVER).expect("the pedal opens");
+        let mut out = client.register_port("out", jack::MidiOut::default()).expect("a MIDI out port");
+        let (tx, mut rx) = rtrb::RingBuffer::<(u64, [u8; 3], usize)>::new(256);
+        let process: Process = Box::new(move |c: &jack::Client, ps: &jack::ProcessScope| {
+            let mut w = out.writer(ps);
+            let (start, next) = bandsync_midi::cycle_span(c, ps);
+            let span = next.saturating_sub(start).max(1) as f64;
+            let mut last = 0;
+            while let Ok(&(at, b, n)) = rx.peek() {
+                if at >= next {
+                    break;
+                }
+                let frame = ((at.saturating_sub(start) as f64 * f64::from(ps.n_frames()) / span) as u32).max(last);
+                last = frame;
+                let _ = w.write(&jack::RawMidi { time: frame.min(ps.n_frames() - 1), bytes: &b[..n] });
+                let _ = rx.pop();
+            }
+            jack::Control::Continue
+        });
+        let active = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).expect("activates");
+        let (clock, _) = jack::Client::new("pedal-clock", jack::ClientOptions::NO_START_SERVER).expect("opens");
+        Pedal { _client: active, tx: Mutex::new(tx), clock }
+    }
+
+    /// JACK's clock now, µs.
+    #[must_use]
+    pub fn now(&self) -> u64 {
+        self.clock.time()
+    }
+
+    /// Sends `bytes` at JACK time `at` (µs; in the past: at once). Times must not go backwards.
+    pub fn press_at(&self, at: u64, bytes: &[u8]) {
+        let mut b = [0; 3];
+        b[..bytes.len()].copy_from_slice(bytes);
+        self.tx.lock().unwrap().push((at, b, bytes.len())).expect("room in the pedal's queue");
+    }
+
+    /// Sends `bytes` now.
+    pub fn press(&self, bytes: &[u8]) {
+        self.press_at(self.now(), bytes);
+    }
+}

@@ -4,8 +4,11 @@
 //! - [`gig`]: the MIDI layer on a gig's schedule: every event on its frame, within 0.1 ms.
 //! - [`member`]: `bandsync join --midi-out` in a real session: the setlist's patches on the bar,
 //!   clock with the band, a bad patch refused with a clear error.
+//! - [`pedal`]: `--midi-in`: a foot controller chooses songs, plays, stops and taps the tempo,
+//!   with the leader's authority.
 //! - [`rtp`]: network MIDI into pymidi, an independent AppleMIDI session (Python's registry).
 
 mod gig;
 mod member;
+mod pedal;
 mod rtp;

@@ -1393,6 +1393,19 @@ switched: boolean,
 drops: number, };
 
 /**
+ * Tap tempo's answer.
+ */
+export type TapResult = { 
+/**
+ * The series' tempo (BPM, to 0.1), or `null` after its first tap.
+ */
+bpm: number | null, 
+/**
+ * How many of the last taps make the series (the page keeps only those).
+ */
+count: number, };
+
+/**
  * A reading, as the page takes it.
  */
 export type StampReading = { 

@@ -96,6 +96,7 @@ fn render() -> Rendered {
     r.add::<bandsync_wasm::api::Place<'static>>(&cfg);
     r.add::<bandsync_wasm::api::Fit>(&cfg);
     r.add::<bandsync_wasm::api::Judged>(&cfg);
+    r.add::<bandsync_wasm::api::TapResult>(&cfg);
     r.add::<bandsync_audio::stamps::Reading>(&cfg);
     r.add::<bandsync_audio::stamps::Verdict>(&cfg);
     r.add::<bandsync_audio::calibrate::Calibration>(&cfg);

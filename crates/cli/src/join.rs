@@ -2,6 +2,7 @@
 
 use crate::commands::{self, Line};
 use crate::join_lines::{print_audio, print_event, state_json, state_line};
+use crate::join_midi::JoinMidi;
 use crate::output::emit;
 use bandsync_app::metronome::{AudioReport, Metronome};
 use bandsync_audio::device::{AudioOptions, output_available};
@@ -99,6 +100,14 @@ pub struct JoinArgs {
     /// `rtp:HOST:PORT` (invite that network MIDI session).
     #[arg(long, value_name = "TARGET")]
     pub midi_out: Option<String>,
+    /// Pedals and pads act for the leader: `jack` (a JACK port to patch) or `jack:CLIENT:PORT`
+    /// (connected from that port at start).
+    #[arg(long, value_name = "TARGET")]
+    pub midi_in: Option<String>,
+    /// What each note or controller does: `note N=ACTION; cc N=ACTION`, optionally `@CHANNEL`
+    /// before the `=`; actions previous, next, playstop, tap.
+    #[arg(long, value_name = "MAP", default_value = bandsync_core::midi::input::DEFAULT_MAP)]
+    pub midi_map: String,
     /// Send MIDI this much earlier, for gear that sounds late (ms).
     #[arg(long, value_name = "MS", default_value_t = 0.0, allow_hyphen_values = true)]
     pub midi_offset_ms: f64,
@@ -147,21 +156,15 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         Metronome::start(opts, client.clock_view(), audio_tx)
     });
 
-    let midi = match &a.midi_out {
-        None => None,
-        Some(target) => {
-            let opts = bandsync_midi::MidiOptions {
-                target: target.clone(),
-                client_name: format!("bandsync-{}", a.name),
-                offset_ms: a.midi_offset_ms,
-            };
-            let clock = client.clock_view();
-            let host_now = move || clock.to_host(clock.local_of(std::time::Instant::now()));
-            let out = bandsync_midi::MidiOut::start(&opts, Box::new(host_now))?;
-            emit(j, &json!({"event": "midi", "port": out.port_name()}), || format!("MIDI out on {}", out.port_name()));
-            Some(out)
-        }
-    };
+    let mut midi = JoinMidi::start(
+        a.midi_out.as_deref(),
+        a.midi_in.as_deref(),
+        &a.midi_map,
+        a.midi_offset_ms,
+        &a.name,
+        &client,
+        j,
+    )?;
 
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
@@ -185,12 +188,10 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         tokio::select! {
             ev = client.next_event() => {
                 let Some(ev) = ev else { return Ok(0) };
+                midi.on_event(&client, &ev, j);
                 if let Event::Transport { transport: t, .. } = &ev {
                     transport = Some(t.clone());
                     if let Some(m) = &metronome {
-                        m.set_transport(t);
-                    }
-                    if let Some(m) = &midi {
                         m.set_transport(t);
                     }
                 }
@@ -199,6 +200,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
                 }
             }
             Some(r) = audio_rx.recv() => print_audio(j, a.beats, &r),
+            (at, bytes) = midi.next_pedal() => midi.on_pedal(&client, at, &bytes, j),
             () = sleep_until(landing.map(|(_, at)| at)), if landing.is_some() => {
                 if let (Some(t), Some((host, _))) = (&transport, landing) {
                     landed = host;

@@ -203,6 +203,7 @@ pub fn state_json(tr: &Transport, now: Micros) -> Value {
                 "groups": s.meter.groups,
                 "playing": s.playing,
                 "position": s.timeline.beat_origin.as_f64(),
+                "song": s.song.as_ref().map(|c| &c.id),
             })
         })
         .collect();
@@ -212,6 +213,7 @@ pub fn state_json(tr: &Transport, now: Micros) -> Value {
         "meter": format!("{}/{}", cur.meter.beats, cur.meter.unit),
         "groups": cur.meter.groups,
         "playing": cur.playing,
+        "song": cur.song.as_ref().map(|c| &c.id),
         "position": pos.as_f64(),
         "now": now.0,
         "pending": pending,

@@ -9,6 +9,7 @@ mod docs;
 mod host;
 mod join;
 mod join_lines;
+mod join_midi;
 mod journal;
 mod output;
 

@@ -24,6 +24,7 @@ pub mod mirror;
 pub mod protocol;
 pub mod ratelimit;
 pub mod session;
+pub mod tap;
 pub mod time;
 pub mod timeline;
 

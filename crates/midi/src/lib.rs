@@ -14,10 +14,14 @@
 
 mod feed;
 #[cfg(feature = "jack")]
+mod jack_in;
+#[cfg(feature = "jack")]
 mod jack_out;
 mod rtp_out;
 
 pub use feed::{HORIZON, HostNow, Timed};
+#[cfg(feature = "jack")]
+pub use jack_in::{MidiIn, OnMessage};
 #[cfg(feature = "jack")]
 pub use jack_out::cycle_span;
 

@@ -92,7 +92,7 @@ fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
         "member" => member::member(r, op, a),
         "mirror" => member::mirror(r, op, a),
         "cursor" | "grid" | "transport" => grid::call(r, op, a),
-        "filter" | "stamps" | "calibrate" => output::call(r, op, a),
+        "filter" | "stamps" | "calibrate" | "tap" => output::call(r, op, a),
         "engine" => engine(r, op, a),
         _ => misc(op, a),
     }
@@ -205,6 +205,6 @@ pub mod member;
 pub mod output;
 pub use grid::Place;
 pub use member::{Do, Mirrored, Polled};
-pub use output::{Fit, Judged};
+pub use output::{Fit, Judged, TapResult};
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ import type {
   OutputReport,
   StampReading,
   StampVerdict,
+  TapResult,
   Transport,
   TransportPlace,
 } from '../bindings';
@@ -258,6 +259,11 @@ export class StampJudge {
 /** The extra output latency from taps along with the click: each tap's offset (ms) from the click
  *  nearest it, as the page would hear the click without its calibration. Throws [`CoreError`]
  *  with a sentence for the player when the taps give no figure (too few agreed, too scattered). */
+/** Tap tempo over the taps so far (any monotonic ms): the series' BPM and how many taps make it. */
+export function tapTempo(tapsMs: readonly number[]): TapResult {
+  return core().call<TapResult>('tap.tempo', { taps_ms: tapsMs });
+}
+
 export function calibrateTaps(offsetsMs: readonly number[]): Calibration {
   return core().call<Calibration>('calibrate.taps', { offsets_ms: offsetsMs });
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 mod clock;
+pub mod input;
 pub mod rtp;
 
 pub use clock::{MidiCursor, MidiEvent, pulses_per_beat};

@@ -80,6 +80,16 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
             let x: Taps = parse(a)?;
             ok(&calibrate::taps(&x.offsets_ms).map_err(|e| e.to_string())?)
         }
+        "tap.tempo" => {
+            // The leader's TAP button: the page keeps the taps' times, the rule is core's.
+            let x: TapTimes = parse(a)?;
+            let mut t = bandsync_core::tap::TapTempo::new();
+            let mut tempo = None;
+            for ms in x.taps_ms {
+                tempo = t.tap(bandsync_core::Micros((ms * 1000.0).round() as i64));
+            }
+            ok(&TapResult { bpm: tempo.map(bandsync_core::Tempo::bpm), count: t.count() as u32 })
+        }
         "stamps.new" => ok(&r.judges.insert(StampJudge::new())),
         "stamps.judge" => {
             let x: Judge = parse(a)?;
@@ -116,6 +126,22 @@ pub struct Judged {
     pub switched: bool,
     /// Times the timestamps were dropped in this context.
     pub drops: u32,
+}
+
+#[derive(Deserialize)]
+struct TapTimes {
+    /// The taps so far (any monotonic ms), oldest first.
+    taps_ms: Vec<f64>,
+}
+
+/// Tap tempo's answer.
+#[derive(Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TapResult {
+    /// The series' tempo (BPM, to 0.1), or `null` after its first tap.
+    pub bpm: Option<f64>,
+    /// How many of the last taps make the series (the page keeps only those).
+    pub count: u32,
 }
 
 #[derive(Deserialize)]

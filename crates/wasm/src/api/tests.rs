@@ -161,6 +161,11 @@ fn the_output_timestamps_are_judged_and_the_filter_fits_through_the_core() {
     let c = ok("calibrate.taps", json!({"offsets_ms": taps}));
     assert_eq!((c["latency_ms"].as_f64(), c["used"].as_u64()), (Some(41.0), Some(16)));
     assert!(err("calibrate.taps", json!({"offsets_ms": [1.0, 2.0]})).contains("agreed"));
+    // Tap tempo: the page's TAP button; a pause starts a new series, which is all the page keeps.
+    let t = ok("tap.tempo", json!({"taps_ms": [0.0, 500.0, 1000.0]}));
+    assert_eq!((t["bpm"].as_f64(), t["count"].as_u64()), (Some(120.0), Some(3)));
+    let t = ok("tap.tempo", json!({"taps_ms": [0.0, 500.0, 5000.0]}));
+    assert_eq!((t["bpm"].as_f64(), t["count"].as_u64()), (None, Some(1)));
     ok("stamps.free", json!({"h": j}));
     ok("stamps.free", json!({"h": none}));
     ok("filter.free", json!({"h": f}));

@@ -1,0 +1,94 @@
+//! MIDI in through JACK: every message with the JACK time of its frame, handed to a callback on
+//! an ordinary thread (never in the real-time one).
+
+use crate::MidiError;
+use crate::jack_out::cycle_span;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Called with each message's JACK time (µs) and bytes.
+pub type OnMessage = Box<dyn FnMut(u64, &[u8]) + Send>;
+
+/// A JACK client with one MIDI in port, and the thread that hands its messages on.
+pub struct MidiIn {
+    port: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MidiIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MidiIn").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl MidiIn {
+    /// Opens `jack` (a port to patch) or `jack:CLIENT:PORT` (connected from that port at start).
+    ///
+    /// # Errors
+    /// [`MidiError`] for another target, or when JACK cannot be opened.
+    pub fn start(target: &str, client_name: &str, mut on_message: OnMessage) -> Result<Self, MidiError> {
+        let connect = match target.split_once(':') {
+            None if target == "jack" => None,
+            Some(("jack", port)) if port.contains(':') => Some(port.to_owned()),
+            _ => return Err(MidiError::Target(target.to_owned())),
+        };
+        let err = |e: jack::Error| MidiError::Backend(format!("{e} (is a JACK server running?)"));
+        let (client, _) = jack::Client::new(client_name, jack::ClientOptions::NO_START_SERVER).map_err(err)?;
+        let inp = client.register_port("midi_in", jack::MidiIn::default()).map_err(err)?;
+        let port = inp.name().map_err(err)?;
+        let (mut tx, mut rx) = rtrb::RingBuffer::<(u64, [u8; 3], u8)>::new(1024);
+        let process = move |c: &jack::Client, ps: &jack::ProcessScope| -> jack::Control {
+            let (start, next) = cycle_span(c, ps);
+            let span = next.saturating_sub(start) as f64;
+            for e in inp.iter(ps) {
+                let at = start + (f64::from(e.time) * span / f64::from(ps.n_frames().max(1))) as u64;
+                let n = e.bytes.len().min(3);
+                let mut b = [0; 3];
+                b[..n].copy_from_slice(&e.bytes[..n]);
+                let _ = tx.push((at, b, n as u8));
+            }
+            jack::Control::Continue
+        };
+        let active = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).map_err(err)?;
+        if let Some(from) = &connect {
+            active
+                .as_client()
+                .connect_ports_by_name(from, &port)
+                .map_err(|e| MidiError::Backend(format!("connect {from} to {port}: {e}")))?;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("midi-in".into())
+                .spawn(move || {
+                    let _active = active;
+                    while !stop.load(Ordering::Relaxed) {
+                        while let Ok((at, b, n)) = rx.pop() {
+                            on_message(at, &b[..usize::from(n)]);
+                        }
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                })
+                .map_err(|e| MidiError::Backend(e.to_string()))?
+        };
+        Ok(MidiIn { port, stop, thread: Some(thread) })
+    }
+
+    /// The full name of the input port.
+    #[must_use]
+    pub fn port_name(&self) -> &str {
+        &self.port
+    }
+}
+
+impl Drop for MidiIn {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
