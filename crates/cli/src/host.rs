@@ -182,7 +182,7 @@ pub(crate) async fn wait_for_signal() {
 }
 
 /// The UI to serve: `--ui DIR` must exist; the defaults are used only when built.
-fn ui_assets(
+pub(crate) fn ui_assets(
     explicit: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<std::sync::Arc<dyn bandsync_server::UiAssets>>> {
     use bandsync_server::DirAssets;

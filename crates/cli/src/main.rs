@@ -2,6 +2,7 @@
 //! `--json` every event is one JSON object per line. Exit codes: 0 ok, 2 usage, 3 refused,
 //! 4 connection lost for good.
 
+mod admin;
 mod calibrate;
 mod commands;
 mod discover;
@@ -12,6 +13,7 @@ mod join_lines;
 mod join_midi;
 mod journal;
 mod output;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -43,6 +45,10 @@ enum Cmd {
     /// Measure the output latency no API reports (a microphone or a monitor hears the clicks),
     /// and store it for the output device.
     Calibrate(calibrate::CalibrateArgs),
+    /// Run a server for many bands' remote sessions, made by organizers through its API.
+    Serve(serve::ServeArgs),
+    /// Administer `bandsync serve`: organizer tokens.
+    Admin(admin::AdminArgs),
 }
 
 /// Exit codes scripts can rely on.
@@ -62,6 +68,8 @@ fn main() -> ExitCode {
         Cmd::Chart(_) | Cmd::Setlist(_) | Cmd::Chat(_) => false,
         Cmd::Activity(a) => a.json,
         Cmd::Calibrate(a) => a.json,
+        Cmd::Serve(a) => a.json,
+        Cmd::Admin(_) => false,
     };
     init_logging(json);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -75,6 +83,8 @@ fn main() -> ExitCode {
             Cmd::Chat(a) => journal::chat(a).await,
             Cmd::Activity(a) => journal::activity(a).await,
             Cmd::Calibrate(a) => tokio::task::spawn_blocking(move || calibrate::run(&a)).await?,
+            Cmd::Serve(a) => serve::run(a).await,
+            Cmd::Admin(a) => tokio::task::spawn_blocking(move || admin::run(&a)).await?,
         }
     });
     // A blocking stdin read may still be pending; do not wait for it.

@@ -47,6 +47,11 @@ pub struct ServerConfig {
     pub edit_idle: Duration,
     /// The web UI served to phone browsers at `/` and `/s/{id}`; a minimal join page without it.
     pub ui: Option<std::sync::Arc<dyn crate::assets::UiAssets>>,
+    /// `bandsync serve`: the organizer API is on (`crate::api`), and listings are per organizer.
+    pub organizer_api: bool,
+    /// The address members reach this server at, for the links the organizer API hands out
+    /// (`https://band.example.org`).
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +74,8 @@ impl Default for ServerConfig {
             allowed_hosts: Vec::new(),
             store: None,
             ui: None,
+            organizer_api: false,
+            public_url: None,
             edit_idle: Duration::from_secs(10),
         }
     }

@@ -4,6 +4,8 @@
 //! - `GET /doc/{id}?k=SECRET`: upgrades to plain y-sync for the session's documents (y-websocket).
 //! - `GET /api/sessions`: every session, `GET /api/sessions/{id}`: one session's name and member
 //!   counts, `GET /api/sessions/{id}/participants`: who is there.
+//! - On `bandsync serve`: `POST /api/sessions`, `DELETE /api/sessions/{id}`, and `GET
+//!   /api/sessions` listing the organizer's own ([`crate::api`]).
 //! - `GET /healthz`: liveness, version and session count.
 //! - `GET /s/{id}`: where a join link points; a page that names the session.
 //!
@@ -47,8 +49,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws))
         .route("/doc/{id}", get(doc_ws))
         .route("/healthz", get(health))
-        .route("/api/sessions", get(list_sessions))
-        .route("/api/sessions/{id}", get(session_info))
+        .route("/api/sessions", get(list_sessions).post(crate::api::create))
+        .route("/api/sessions/{id}", get(session_info).delete(crate::api::delete))
         .route("/api/sessions/{id}/participants", get(participants))
         .route("/s/{id}", get(join_page))
         .route("/", get(ui_index))
@@ -172,8 +174,12 @@ async fn health(State(st): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-async fn list_sessions(State(st): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({ "sessions": st.hub.list() }))
+/// Every session on a host; on `bandsync serve`, the organizer's own (`crate::api`).
+async fn list_sessions(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if st.hub.cfg.organizer_api {
+        return crate::api::list(&st, &headers).await;
+    }
+    Json(json!({ "sessions": st.hub.list() })).into_response()
 }
 
 fn unknown_session(id: &str) -> Response {

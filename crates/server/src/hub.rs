@@ -41,6 +41,10 @@ pub struct SessionHandle {
     /// The secret the session started with, for the host's first join link. The leader can
     /// rotate it; the current one reaches the leader in `credentials` messages.
     first_secret: Secret,
+    /// The leader's link's secret, for sessions an organizer made.
+    leader_secret: Option<Secret>,
+    /// Ends this session's task (deletion, expiry).
+    stop: CancellationToken,
 }
 
 impl SessionHandle {
@@ -59,6 +63,12 @@ impl SessionHandle {
     #[must_use]
     pub fn first_secret(&self) -> &Secret {
         &self.first_secret
+    }
+
+    /// The leader's link's secret, for sessions an organizer made.
+    #[must_use]
+    pub fn leader_secret(&self) -> Option<&Secret> {
+        self.leader_secret.as_ref()
     }
 
     /// A full snapshot, asked of the session task.
@@ -83,6 +93,9 @@ pub enum HubError {
     /// The store could not be read or written.
     #[error("{0}")]
     Store(String),
+    /// The organizer holds as many sessions as its quota allows.
+    #[error("this organizer already holds {0} sessions, its quota")]
+    Quota(u32),
 }
 
 /// Every session on this server.
@@ -96,6 +109,8 @@ pub struct Hub {
     pub(crate) closing: CancellationToken,
     /// Limits per source address.
     pub(crate) addresses: Arc<crate::addresses::Addresses>,
+    /// Held while an organizer's session is created (the quota check and the creation are one).
+    creating: std::sync::Mutex<()>,
 }
 
 impl Hub {
@@ -114,6 +129,7 @@ impl Hub {
             cfg,
             tracker: TaskTracker::new(),
             closing: CancellationToken::new(),
+            creating: std::sync::Mutex::new(()),
         })
     }
 
@@ -129,7 +145,73 @@ impl Hub {
     /// [`HubError::Full`] when the server holds `max_sessions`, [`HubError::BadName`] for an empty
     /// name or one over 60 characters.
     pub fn create_session(&self, name: &str) -> Result<SessionHandle, HubError> {
-        self.start_session(None, name, None, bandsync_docs::SessionDoc::new())
+        self.start_session(None, name, None, None, bandsync_docs::SessionDoc::new())
+    }
+
+    /// Creates a session for an organizer of `bandsync serve`, within its quota, with a leader's
+    /// link, and records the owner.
+    ///
+    /// # Errors
+    /// [`HubError::Quota`] at the organizer's quota; as [`Hub::create_session`] otherwise;
+    /// [`HubError::Store`] without a store (organizers live in it).
+    pub fn create_owned(&self, name: &str, org: &crate::organizers::Organizer) -> Result<SessionHandle, HubError> {
+        let store = self.cfg.store.clone().ok_or_else(|| HubError::Store("organizers need a data directory".into()))?;
+        // One organizer's creations go one at a time, so two at once cannot both pass the quota.
+        let _one = self.creating.lock().expect("hub lock poisoned");
+        let held = store.sessions_of(&org.name).map_err(|e| HubError::Store(e.to_string()))?;
+        if held.len() >= org.quota as usize {
+            return Err(HubError::Quota(org.quota));
+        }
+        let lead = Secret(new_token());
+        let h = self.start_session(None, name, None, Some(lead), bandsync_docs::SessionDoc::new())?;
+        store.set_owner(&h.id, &org.name).map_err(|e| HubError::Store(e.to_string()))?;
+        Ok(h)
+    }
+
+    /// Ends a session: its members are told it ended, and everything stored of it is deleted.
+    /// `false` if there was no such session.
+    ///
+    /// # Errors
+    /// [`HubError::Store`] when the store refuses the deletion.
+    pub fn remove_session(&self, id: &str) -> Result<bool, HubError> {
+        let Some(h) = self.sessions.write().expect("hub lock poisoned").remove(id) else { return Ok(false) };
+        h.stop.cancel();
+        if let Some(store) = &self.cfg.store {
+            store.delete_session(id).map_err(|e| HubError::Store(e.to_string()))?;
+        }
+        tracing::info!(session = %id, "session removed");
+        Ok(true)
+    }
+
+    /// Until shutdown, ends sessions that nobody has been connected to for `idle`.
+    pub async fn expire_idle(self: Arc<Self>, idle: std::time::Duration) {
+        let mut since: HashMap<String, tokio::time::Instant> = HashMap::new();
+        let mut tick = tokio::time::interval(
+            (idle / 4).clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(5)),
+        );
+        loop {
+            tokio::select! {
+                () = self.closing.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let now = tokio::time::Instant::now();
+            let sessions = self.list();
+            since.retain(|id, _| sessions.iter().any(|s| &s.id == id));
+            for s in sessions {
+                if s.online > 0 {
+                    since.remove(&s.id);
+                    continue;
+                }
+                let first = *since.entry(s.id.clone()).or_insert(now);
+                if now.duration_since(first) >= idle {
+                    since.remove(&s.id);
+                    match self.remove_session(&s.id) {
+                        Ok(_) => tracing::info!(session = %s.id, "expired after {idle:?} with nobody connected"),
+                        Err(e) => tracing::error!(session = %s.id, "could not expire: {e}"),
+                    }
+                }
+            }
+        }
     }
 
     /// Reopens every session the store holds, with its id, name, secret and documents.
@@ -148,7 +230,13 @@ impl Hub {
                     continue;
                 }
             };
-            out.push(self.start_session(Some(&s.id), &s.name, Some(Secret(s.secret)), doc)?);
+            out.push(self.start_session(
+                Some(&s.id),
+                &s.name,
+                Some(Secret(s.secret)),
+                s.leader_secret.map(Secret),
+                doc,
+            )?);
         }
         Ok(out)
     }
@@ -158,6 +246,7 @@ impl Hub {
         id: Option<&str>,
         name: &str,
         secret: Option<Secret>,
+        leader_secret: Option<Secret>,
         doc: bandsync_docs::SessionDoc,
     ) -> Result<SessionHandle, HubError> {
         let name = name.trim();
@@ -180,23 +269,35 @@ impl Hub {
         // A restored session keeps its secret (its links and QR codes still work).
         let mut first = secret;
         let secrets = SecretSource(Box::new(move || first.take().unwrap_or_else(|| Secret(new_token()))));
-        let session = Session::new(&*id, name, self.clock.epoch(), self.cfg.session.clone(), self.clock.now(), secrets);
+        let mut session =
+            Session::new(&*id, name, self.clock.epoch(), self.cfg.session.clone(), self.clock.now(), secrets);
+        session.set_leader_secret(leader_secret.clone());
         let first_secret = session.secret().clone();
         if let Some(store) = &self.cfg.store {
             let stored = crate::store::StoredSession {
                 id: id.to_string(),
                 name: name.to_owned(),
                 secret: first_secret.expose().to_owned(),
+                leader_secret: leader_secret.as_ref().map(|s| s.expose().to_owned()),
             };
             store.put_session(&stored).map_err(|e| HubError::Store(e.to_string()))?;
         }
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
-        let handle = SessionHandle { id: id.clone(), name: name.into(), tx, counters: counters.clone(), first_secret };
+        let stop = self.closing.child_token();
+        let handle = SessionHandle {
+            id: id.clone(),
+            name: name.into(),
+            tx,
+            counters: counters.clone(),
+            first_secret,
+            leader_secret,
+            stop: stop.clone(),
+        };
         let ctx = session_task::Context {
             clock: self.clock.clone(),
             counters,
-            closing: self.closing.clone(),
+            closing: stop,
             store: self.cfg.store.clone(),
             doc,
             edit_idle: self.cfg.edit_idle,

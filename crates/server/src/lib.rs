@@ -16,8 +16,11 @@
 //! - [`config`]: limits and timings.
 //! - [`share`]: the join link as a QR code (SVG, PNG, terminal).
 //! - [`tls`]: rustls (ring) configuration for `wss://` and `https://`.
+//! - [`organizers`]: `bandsync serve`'s organizer tokens, quotas and session owners (in the store).
+//! - [`api`]: `bandsync serve`'s organizer API: create, list and delete sessions.
 
 pub mod addresses;
+pub mod api;
 pub mod assets;
 pub mod clock;
 pub mod config;
@@ -27,6 +30,7 @@ mod driver;
 pub mod http;
 pub mod hub;
 mod journal;
+pub mod organizers;
 pub mod server;
 pub mod session_task;
 pub mod share;

@@ -207,6 +207,7 @@ async fn step(
                     id: session.id().to_owned(),
                     name: session.name().to_owned(),
                     secret: session.secret().expose().to_owned(),
+                    leader_secret: session.leader_secret().map(|s| s.expose().to_owned()),
                 };
                 match st.put_session(&s) {
                     Ok(()) => *saved_secret = session.secret().clone(),

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// The data directory could not be made.
     #[error("cannot create the data directory {0}: {1}")]
     Dir(String, std::io::Error),
+    /// The request conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// A stored session.
@@ -34,6 +37,8 @@ pub struct StoredSession {
     pub name: String,
     /// Its current join secret.
     pub secret: String,
+    /// Its leader's link's secret, where an organizer made it.
+    pub leader_secret: Option<String>,
 }
 
 /// A stored document: the snapshot, if the log was ever compacted, and the updates after it.
@@ -72,10 +77,17 @@ impl Store {
                  session TEXT NOT NULL, id INTEGER NOT NULL, at INTEGER NOT NULL, label TEXT NOT NULL,
                  data BLOB NOT NULL, PRIMARY KEY (session, id));",
         )?;
+        db.execute_batch(crate::organizers::SCHEMA)?;
+        // Added after the first release: a database from before gets the column.
+        let has: bool =
+            db.prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'leader_secret'")?.exists([])?;
+        if !has {
+            db.execute_batch("ALTER TABLE sessions ADD COLUMN leader_secret TEXT")?;
+        }
         Ok(Store { db: Mutex::new(db) })
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.db.lock().expect("store lock poisoned")
     }
 
@@ -85,8 +97,10 @@ impl Store {
     /// On a database error.
     pub fn sessions(&self) -> Result<Vec<StoredSession>, StoreError> {
         let db = self.db();
-        let mut q = db.prepare("SELECT id, name, secret FROM sessions ORDER BY created, id")?;
-        let rows = q.query_map([], |r| Ok(StoredSession { id: r.get(0)?, name: r.get(1)?, secret: r.get(2)? }))?;
+        let mut q = db.prepare("SELECT id, name, secret, leader_secret FROM sessions ORDER BY created, id")?;
+        let rows = q.query_map([], |r| {
+            Ok(StoredSession { id: r.get(0)?, name: r.get(1)?, secret: r.get(2)?, leader_secret: r.get(3)? })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -97,9 +111,10 @@ impl Store {
     pub fn put_session(&self, s: &StoredSession) -> Result<(), StoreError> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         self.db().execute(
-            "INSERT INTO sessions (id, name, secret, created) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret = excluded.secret",
-            params![s.id, s.name, s.secret, now],
+            "INSERT INTO sessions (id, name, secret, created, leader_secret) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret = excluded.secret,
+                 leader_secret = excluded.leader_secret",
+            params![s.id, s.name, s.secret, now, s.leader_secret],
         )?;
         Ok(())
     }
@@ -283,8 +298,20 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         {
             let s = Store::open(&dir).unwrap();
-            s.put_session(&StoredSession { id: "a".into(), name: "Gig".into(), secret: "k1".into() }).unwrap();
-            s.put_session(&StoredSession { id: "a".into(), name: "Gig".into(), secret: "k2".into() }).unwrap();
+            s.put_session(&StoredSession {
+                id: "a".into(),
+                name: "Gig".into(),
+                secret: "k1".into(),
+                leader_secret: None,
+            })
+            .unwrap();
+            s.put_session(&StoredSession {
+                id: "a".into(),
+                name: "Gig".into(),
+                secret: "k2".into(),
+                leader_secret: None,
+            })
+            .unwrap();
             let member = bandsync_docs::SessionDoc::new();
             let server = bandsync_docs::SessionDoc::new();
             for i in 0..(COMPACT_AFTER + 20) {
@@ -298,7 +325,7 @@ mod tests {
         let s = Store::open(&dir).unwrap();
         assert_eq!(
             s.sessions().unwrap(),
-            vec![StoredSession { id: "a".into(), name: "Gig".into(), secret: "k2".into() }]
+            vec![StoredSession { id: "a".into(), name: "Gig".into(), secret: "k2".into(), leader_secret: None }]
         );
         let (snap, updates) = s.document("a").unwrap();
         assert!(snap.is_some(), "compacted");

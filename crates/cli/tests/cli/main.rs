@@ -3,8 +3,10 @@
 //!
 //! - [`commands`]: `bandsync` as scripts use it: JSON lines, exit codes, TLS, the QR code, the
 //!   documents, chat and activity, persistence through `kill -9`.
+//! - [`serve`]: `bandsync serve` and `bandsync admin token`: organizers, quotas, expiry.
 //! - [`phone`]: a phone (headless Chromium) scans the QR code, joins, follows the beat, writes a
 //!   chart and chats.
 
 mod commands;
 mod phone;
+mod serve;

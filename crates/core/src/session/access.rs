@@ -40,7 +40,11 @@ impl Session {
                 return self.resume(now, conn, idx, name, instrument, req.leader);
             }
         }
-        self.authorize(now, req.secret.as_ref(), req.pin.as_ref(), req.source.as_deref())?;
+        let leader_link =
+            req.secret.as_ref().is_some_and(|s| self.leader_secret.as_ref().is_some_and(|l| l.matches(s.expose())));
+        if !leader_link {
+            self.authorize(now, req.secret.as_ref(), req.pin.as_ref(), req.source.as_deref())?;
+        }
         let forgotten = if self.members.len() >= self.cfg.max_members {
             let Some(id) = self.forget_longest_away() else {
                 return Err((
@@ -54,7 +58,7 @@ impl Session {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let role = if req.leader && self.leader.is_none() {
+        let role = if (req.leader || leader_link) && self.leader.is_none() {
             self.leader = Some(id);
             self.former_leader = None;
             Role::Leader
@@ -95,6 +99,10 @@ impl Session {
         self.activity(ActivityKind::Join, Some(id), summary);
         self.out.push_back(Output::Broadcast(ServerMsg::ParticipantJoined { participant: p }));
         self.broadcast_stats();
+        if leader_link && self.leader != Some(id) {
+            // The organizer's chosen leader takes over.
+            self.set_leader(Some(id));
+        }
         Ok(())
     }
 

@@ -152,6 +152,9 @@ pub struct Session {
     out: VecDeque<Output>,
     /// The join secret every link carries.
     secret: Secret,
+    /// The leader's link's secret, where an organizer made the session: it admits and makes the
+    /// one who joins with it the leader (`set_leader_secret`).
+    leader_secret: Option<Secret>,
     /// The PIN for typed joins, if the leader set one.
     pin: Option<Secret>,
     /// Wrong PINs, per source and in all.
@@ -192,6 +195,7 @@ impl Session {
         let secret = (secrets.0)();
         Session {
             secret,
+            leader_secret: None,
             pin: None,
             pin_guard: pin::PinGuard::default(),
             secrets,
@@ -225,6 +229,18 @@ impl Session {
     #[must_use]
     pub fn secret(&self) -> &Secret {
         &self.secret
+    }
+
+    /// Gives the session a leader's link: whoever joins with `secret` is admitted and leads,
+    /// taking over from anyone leading then. The members' link and rotations are unaffected.
+    pub fn set_leader_secret(&mut self, secret: Option<Secret>) {
+        self.leader_secret = secret;
+    }
+
+    /// The leader's link's secret, if the session has one.
+    #[must_use]
+    pub fn leader_secret(&self) -> Option<&Secret> {
+        self.leader_secret.as_ref()
     }
 
     /// The participants, in join order.

@@ -302,3 +302,24 @@ fn a_full_session_forgets_the_longest_away_to_let_an_honest_join_in() {
     h.join(1000, "Late", false, None);
     assert_eq!(h.last_error(1000), Some(ErrorCode::Full));
 }
+
+#[test]
+fn the_leaders_link_admits_and_makes_its_holder_the_leader() {
+    let mut h = Harness::new();
+    h.s.set_leader_secret(Some(Secret("lead-1".into())));
+    h.join(1, "Ana", true, None);
+    assert_eq!(h.s.stats().leader, Some(1));
+    // The organizer's leader joins with the leader's link, without asking to lead: takes over.
+    join_with(&mut h, 2, Some("lead-1"), None, None);
+    assert_eq!(h.s.stats().leader, Some(h.s.participant_of(2).unwrap()));
+    assert!(
+        h.inbox[&2].iter().any(|m| matches!(m, ServerMsg::Credentials { .. })),
+        "the new leader gets the members' link"
+    );
+    // The members' link does not lead; a wrong secret is still refused.
+    join_with(&mut h, 3, Some("secret-1"), None, None);
+    assert_ne!(h.s.stats().leader, h.s.participant_of(3));
+    join_with(&mut h, 4, Some("lead-2"), None, None);
+    assert_eq!(h.last_error(4), Some(ErrorCode::BadSecret));
+    h.assert_mirrors_agree();
+}

@@ -1,0 +1,90 @@
+//! `bandsync serve`: a server for many bands' remote sessions. It starts with no session;
+//! organizers make them through the API (`bandsync_server::api`) with tokens from `bandsync admin
+//! token create`. Sessions nobody has been connected to for `--idle-expiry` seconds end.
+
+use crate::host::{ui_assets, wait_for_signal};
+use crate::output::emit;
+use bandsync_server::{RunningServer, ServerConfig};
+use clap::Args;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `bandsync serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:7878")]
+    pub bind: SocketAddr,
+    /// Where sessions, documents and organizer tokens are kept (SQLite).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// The address members reach this server at (behind a proxy: its public https URL), for the
+    /// links the API hands out. Without it, the address each request came to.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// End a session nobody has been connected to for this long (seconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = 7200.0)]
+    pub idle_expiry: f64,
+    /// TLS certificate chain (PEM), for wss:// and https://.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Also answer to this host name (repeatable), e.g. the public name behind a proxy.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_host: Vec<String>,
+    /// The web UI to serve (a built `ui/dist`).
+    #[arg(long, value_name = "DIR")]
+    pub ui: Option<PathBuf>,
+    /// Print JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// A bad TLS key, a data directory that cannot be opened, a port in use.
+pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => Some(bandsync_server::tls::server_config(c, k)?),
+        _ => None,
+    };
+    anyhow::ensure!(
+        a.idle_expiry.is_finite() && a.idle_expiry > 0.0,
+        "--idle-expiry must be a positive number of seconds"
+    );
+    let mut cfg = ServerConfig {
+        allowed_hosts: a.allow_host.clone(),
+        organizer_api: true,
+        public_url: a.public_url.clone(),
+        ..ServerConfig::default()
+    };
+    cfg.store = Some(std::sync::Arc::new(bandsync_server::store::Store::open(&a.data_dir)?));
+    cfg.ui = ui_assets(a.ui.as_deref())?;
+    let server = RunningServer::start_tls(a.bind, cfg, tls).await?;
+    let restored = server.hub.restore_sessions()?;
+    let expiry = tokio::spawn(server.hub.clone().expire_idle(Duration::from_secs_f64(a.idle_expiry)));
+    let ev = json!({
+        "event": "serving",
+        "addr": server.addr.to_string(),
+        "sessions": restored.len(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "protocol": bandsync_core::PROTOCOL_VERSION,
+    });
+    emit(a.json, &ev, || {
+        format!(
+            "Serving on {} ({} sessions restored). Organizers create sessions with POST /api/sessions.\nPress Ctrl-C to stop.",
+            server.addr,
+            restored.len()
+        )
+    });
+    wait_for_signal().await;
+    server.shutdown().await?;
+    expiry.abort();
+    emit(a.json, &json!({"event": "stopped"}), || "Stopped.".into());
+    Ok(0)
+}

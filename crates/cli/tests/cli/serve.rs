@@ -1,0 +1,94 @@
+//! `bandsync serve` and `bandsync admin token`: organizers make, list and delete sessions through
+//! the API within their quotas, a leader's link leads, revoked tokens stop at once, sessions and
+//! their owners survive a restart, and idle sessions end.
+
+use bandsync_e2e::process::{Proc, http, run};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn token(dir: &str, name: &str, quota: &str) -> String {
+    let (code, out) = run(&["admin", "token", "create", name, "--quota", quota, "--data-dir", dir, "--json"], "");
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+fn serve(dir: &str) -> (Proc, String) {
+    let mut s = Proc::bandsync(&["serve", "--bind", "127.0.0.1:0", "--data-dir", dir, "--json", "--idle-expiry", "3"]);
+    let addr = s.event("serving")["addr"].as_str().unwrap().to_owned();
+    (s, addr)
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v["sessions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn organizers_make_list_and_delete_sessions_within_their_quotas() {
+    let dir = std::env::temp_dir().join(format!("bandsync-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap().to_owned();
+    let school = token(&d, "school", "1");
+    let church = token(&d, "church", "5");
+    assert_ne!(run(&["admin", "token", "create", "school", "--data-dir", &d], "").0, 0, "one live token per organizer");
+    let (mut srv, addr) = serve(&d);
+
+    // No session at start; the API needs a valid token.
+    assert_eq!(http(&addr, "GET", "/api/sessions", None, None).0, 401);
+    let (code, e) = http(&addr, "POST", "/api/sessions", Some("bso_guess"), Some(&json!({"name": "X"})));
+    assert_eq!((code, e["error"]["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(ids(&http(&addr, "GET", "/api/sessions", Some(&school), None).1), Vec::<String>::new());
+
+    let (code, made) = http(&addr, "POST", "/api/sessions", Some(&school), Some(&json!({"name": "Jazz band"})));
+    assert_eq!(code, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let join = made["join_link"].as_str().unwrap().to_owned();
+    let lead = made["leader_link"].as_str().unwrap().to_owned();
+    assert!(join.starts_with(&format!("http://{addr}/s/{id}#k=")) && lead != join, "{made}");
+    let (code, e) = http(&addr, "POST", "/api/sessions", Some(&school), Some(&json!({"name": "Choir"})));
+    assert_eq!((code, e["error"]["code"].as_str()), (403, Some("quota")), "{e}");
+    let (code, e) = http(&addr, "POST", "/api/sessions", Some(&church), Some(&json!({"name": ""})));
+    assert_eq!((code, e["error"]["code"].as_str()), (400, Some("invalid_name")));
+    assert_eq!(
+        ids(&http(&addr, "GET", "/api/sessions", Some(&church), None).1),
+        Vec::<String>::new(),
+        "only one's own"
+    );
+    assert_eq!(ids(&http(&addr, "GET", "/api/sessions", Some(&school), None).1), vec![id.clone()]);
+
+    // The members' link follows; the leader's link leads, though the other joined first.
+    let mut kid = Proc::bandsync(&["join", "--no-audio", &join, "--name", "Kid", "--leader", "--json"]);
+    kid.event("joined");
+    let mut teacher = Proc::bandsync(&["join", "--no-audio", &lead, "--name", "Teacher", "--json"]);
+    let you = teacher.event("joined")["you"].clone();
+    teacher.wait_for("leadership", |v| v["event"] == "participants" && v["leader"] == you);
+
+    // Another organizer cannot delete it; its owner can, and its members are told.
+    assert_eq!(http(&addr, "DELETE", &format!("/api/sessions/{id}"), Some(&church), None).0, 404);
+    assert_eq!(http(&addr, "DELETE", &format!("/api/sessions/{id}"), Some(&school), None).0, 204);
+    assert_eq!(kid.exit_code(), 3, "the session is gone: the member is refused on reconnecting");
+    assert_eq!(ids(&http(&addr, "GET", "/api/sessions", Some(&school), None).1), Vec::<String>::new());
+
+    // A revoked token stops at once, without a restart.
+    assert_eq!(run(&["admin", "token", "revoke", "school", "--data-dir", &d], "").0, 0);
+    assert_eq!(http(&addr, "POST", "/api/sessions", Some(&school), Some(&json!({"name": "Again"}))).0, 401);
+
+    // A restart brings the sessions back with their owners; then nobody comes and it expires.
+    let (_, made) = http(&addr, "POST", "/api/sessions", Some(&church), Some(&json!({"name": "Evensong"})));
+    let id2 = made["id"].as_str().unwrap().to_owned();
+    srv.terminate();
+    assert_eq!(srv.exit_code(), 0);
+    let (_srv2, addr) = serve(&d);
+    assert_eq!(ids(&http(&addr, "GET", "/api/sessions", Some(&church), None).1), vec![id2]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ids(&http(&addr, "GET", "/api/sessions", Some(&church), None).1).is_empty() {
+        assert!(Instant::now() < deadline, "the idle session did not expire");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, list) = run(&["admin", "token", "list", "--data-dir", &d, "--json"], "");
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(v["organizers"][1]["revoked"], true, "{v}");
+    assert_eq!(v["organizers"][0]["sessions"], 0, "an expired session is gone from the store too: {v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
