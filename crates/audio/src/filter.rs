@@ -65,11 +65,25 @@ pub fn least_squares_rate<'a>(points: impl Iterator<Item = &'a (f64, f64)> + Clo
     ((s / nominal - 1.0).abs() < 1e-3).then_some(s)
 }
 
+/// After a switch of time source, how fast the offset between the two sources' lines is taken up:
+/// µs per µs (1 ms a second). Clicks move by at most 0.5 ms a beat at 120 BPM, and none is
+/// skipped or doubled, where a step would lose or repeat one.
+pub const SWITCH_SLEW: f64 = 1e-3;
+
 /// A least-squares fit of local time (µs) against device frame, over a sliding window.
 #[derive(Debug, Clone)]
 pub struct DeviceClockFilter {
     points: VecDeque<(f64, f64)>,
     capacity: usize,
+    /// The line given out last (carry included), if any: frame, local µs, slope.
+    last_fit: [f64; 3],
+    has_fit: bool,
+    /// Whether the last line holds since a switch of source, until the new source's points make
+    /// one.
+    holding: bool,
+    /// The new source's line less the old one's, being taken up (µs), and the frame it is for.
+    carry: f64,
+    carry_at: f64,
     /// The slope before the last step: the card's rate did not change with its playout, so it
     /// stands in for the nominal one until the new points span `MIN_SLOPE_SPAN_US`.
     slope_before_step: Option<f64>,
@@ -84,6 +98,11 @@ impl DeviceClockFilter {
         DeviceClockFilter {
             points: VecDeque::with_capacity(capacity),
             capacity: capacity.max(2),
+            last_fit: [0.0; 3],
+            has_fit: false,
+            holding: false,
+            carry: 0.0,
+            carry_at: 0.0,
             slope_before_step: None,
             steps: 0,
             outliers: 0,
@@ -102,6 +121,19 @@ impl DeviceClockFilter {
     pub fn reset(&mut self) {
         self.points.clear();
         self.slope_before_step = None;
+        self.has_fit = false;
+        self.holding = false;
+        self.carry = 0.0;
+    }
+
+    /// The points are to come from another source of the same clock (a browser's output
+    /// timestamps dropped for its reported latency, or taken up again): the old points go, the
+    /// line given out holds until the new points make one, and the new line is then moved to meet
+    /// it and slews to its own place at [`SWITCH_SLEW`].
+    pub fn switch_source(&mut self) {
+        self.points.clear();
+        self.slope_before_step = None;
+        self.holding = self.has_fit;
     }
 
     /// Glitch points dropped since the filter was made (see [`OUTLIER_US`]).
@@ -140,7 +172,36 @@ impl DeviceClockFilter {
     /// playout (see [`STEP_US`]) is followed at once.
     pub fn fit(&mut self, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
         self.follow_step(nominal_us_per_frame);
-        self.fit_of(self.points.len(), nominal_us_per_frame)
+        let raw = self.fit_of(self.points.len(), nominal_us_per_frame);
+        let span = match (self.points.front(), self.points.back()) {
+            (Some(a), Some(b)) => (b.0 - a.0) * nominal_us_per_frame,
+            _ => 0.0,
+        };
+        self.carried(raw, span)
+    }
+
+    /// The line given out: `raw` moved by the carry of a switch of source (see
+    /// [`DeviceClockFilter::switch_source`]), or the old line while the new one is too young.
+    #[inline(never)]
+    fn carried(&mut self, raw: Option<(f64, f64, f64)>, span: f64) -> Option<(f64, f64, f64)> {
+        let young = self.points.len() < INTERCEPT_MIN_POINTS || span < YOUNG_INTERCEPT_SPAN_US;
+        let [of, ol, os] = self.last_fit;
+        if self.holding && young {
+            return Some((of, ol, os));
+        }
+        let (fm, lm, slope) = raw?;
+        if self.holding {
+            self.holding = false;
+            self.carry = ol + (fm - of) * os - lm;
+        } else {
+            // (`max` and `min`, not `clamp`, whose panic message formats floats.)
+            let most = SWITCH_SLEW * ((fm - self.carry_at) * slope).abs();
+            self.carry -= self.carry.max(-most).min(most);
+        }
+        self.carry_at = fm;
+        self.last_fit = [fm, lm + self.carry, slope];
+        self.has_fit = true;
+        Some((fm, lm + self.carry, slope))
     }
 
     /// Drops the points before a step in the playout, if the last ones show one, and a passing
@@ -349,5 +410,37 @@ mod tests {
         let frame = 400 * 2400;
         let got = f.local_at(frame, nominal).unwrap();
         assert!((got - frame as f64 * nominal).abs() < 1.0, "{got}");
+    }
+
+    #[test]
+    fn a_switch_of_source_keeps_the_line_and_slews_to_the_new_one() {
+        let nominal = 1e6 / 48_000.0;
+        let mut f = DeviceClockFilter::new(4096);
+        // 10 s of the first source, a reading every 50 ms (2400 frames).
+        let at = |k: u64| (k * 2400, k as f64 * 50_000.0);
+        for k in 0..200 {
+            let (fr, l) = at(k);
+            f.push(fr, l);
+            f.fit(nominal);
+        }
+        let line = |f: &mut DeviceClockFilter, frame: u64| f.local_at(frame, nominal).unwrap();
+        let before = line(&mut f, 199 * 2400);
+        // The second source reads 55 ms later.
+        f.switch_source();
+        let mut prev = before;
+        let mut worst_move: f64 = 0.0;
+        for k in 200..2_000 {
+            let (fr, l) = at(k);
+            f.push(fr, l + 55_000.0);
+            let now = line(&mut f, fr);
+            // No jump: from one reading to the next, the line moves by the reading's 50 ms and at
+            // most the slew's share of it.
+            worst_move = worst_move.max((now - prev - 50_000.0).abs());
+            prev = now;
+        }
+        assert!(worst_move <= 50_000.0 * SWITCH_SLEW + 1.0, "the line jumped by {worst_move} µs");
+        // After 90 s it is the new source's line.
+        let end = 2_000 * 2400;
+        assert!((line(&mut f, end) - (end as f64 * nominal + 55_000.0)).abs() < 1.0);
     }
 }

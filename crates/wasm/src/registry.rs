@@ -3,38 +3,39 @@
 //! the whole of the state.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
-/// Handles of one kind of object.
+/// Handles of one kind of object. A page holds a handful of each, so a list searched by handle
+/// is enough, and its code is a fraction of a map's in every instantiation (the page's size).
 #[derive(Debug)]
 pub struct Slab<T> {
     next: u32,
-    items: BTreeMap<u32, T>,
+    items: Vec<(u32, T)>,
 }
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { next: 1, items: BTreeMap::new() }
+        Slab { next: 1, items: Vec::new() }
     }
 }
 
 impl<T> Slab<T> {
-    /// Stores `t` and returns its handle (never 0).
+    /// Stores `t` and returns its handle (never 0, not reused until the counter wraps).
     pub fn insert(&mut self, t: T) -> u32 {
         let h = self.next;
         self.next = self.next.wrapping_add(1).max(1);
-        self.items.insert(h, t);
+        self.items.push((h, t));
         h
     }
 
     /// The object behind `h`.
     pub fn get_mut(&mut self, h: u32) -> Option<&mut T> {
-        self.items.get_mut(&h)
+        self.items.iter_mut().find(|(k, _)| *k == h).map(|(_, t)| t)
     }
 
     /// Drops the object behind `h`.
     pub fn remove(&mut self, h: u32) -> Option<T> {
-        self.items.remove(&h)
+        let i = self.items.iter().position(|(k, _)| *k == h)?;
+        Some(self.items.swap_remove(i).1)
     }
 }
 

@@ -257,8 +257,8 @@ export class ClickPlayer {
     );
     if (judged) this.health.drops = judged.drops;
     if (!judged || judged.verdict === 'skip') return;
-    // The filter's points are of the other source: start afresh.
-    if (judged.switched) f.reset();
+    // The filter's points are of the other source: the line holds, then slews to the new one's.
+    if (judged.switched) f.switchSource();
     let frame: number;
     let heardPerf: number;
     if (judged.verdict === 'use' && ts) {

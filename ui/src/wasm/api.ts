@@ -230,6 +230,10 @@ export class DeviceFilter {
   reset(): void {
     core().call('filter.reset', { h: this.h });
   }
+  /** The readings come from the other source now: the line holds, then slews to theirs. */
+  switchSource(): void {
+    core().call('filter.switch', { h: this.h });
+  }
   free(): void {
     core().call('filter.free', { h: this.h });
   }

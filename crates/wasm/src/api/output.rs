@@ -72,6 +72,10 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
             r.filters.get_mut(parse::<H>(a)?.h).ok_or("no such filter")?.reset();
             done()
         }
+        "filter.switch" => {
+            r.filters.get_mut(parse::<H>(a)?.h).ok_or("no such filter")?.switch_source();
+            done()
+        }
         "filter.free" => {
             r.filters.remove(parse::<H>(a)?.h);
             done()

@@ -157,6 +157,10 @@ fn the_output_timestamps_are_judged_and_the_filter_fits_through_the_core() {
     }
     let fit = ok("filter.fit", json!({"h": f, "nominal": 1e6 / 48_000.0}));
     assert_eq!((fit["points"].as_u64(), fit["steps"].as_u64(), fit["outliers"].as_u64()), (Some(20), Some(0), Some(0)));
+    // Another source: the line holds (no points of the new source yet, the old fit stands).
+    ok("filter.switch", json!({"h": f}));
+    let held = ok("filter.fit", json!({"h": f, "nominal": 1e6 / 48_000.0}));
+    assert_eq!((held["local"].as_f64(), held["points"].as_u64()), (fit["local"].as_f64(), Some(0)));
     let taps: Vec<f64> = (0..16).map(|i| 40.0 + f64::from(i % 3)).collect();
     let c = ok("calibrate.taps", json!({"offsets_ms": taps}));
     assert_eq!((c["latency_ms"].as_f64(), c["used"].as_u64()), (Some(41.0), Some(16)));
