@@ -150,6 +150,8 @@ fn every_click_path_lands_together_at_the_speaker() {
     // A new recorder changes the sink's latency, and the players glitch as it connects: a second
     // attempt leaves its first two seconds out.
     let mut skip = 0;
+    let steps_now = |b: &Browser| b.page.eval("window.__bandsync.state.sound")["steps"].as_u64().unwrap_or(0);
+    let mut chromium_steps = steps_now(&chromium);
     let results = loop {
         for _ in 0..beats {
             native.wait_for("a beat", |v| v["event"] == "beat" && v["count_in"] != true);
@@ -176,10 +178,19 @@ fn every_click_path_lands_together_at_the_speaker() {
         });
         let control_held = results["native2"]["missing"] == 0
             && results["native2"]["offset_ms"]["p99_abs"].as_f64().is_some_and(|p| p <= 1.0);
-        if control_held || attempt == 2 {
+        // Chromium's output sometimes steps its playout against its own timestamps (open in #11);
+        // the page follows, and says so. A run with a step is measured again, once.
+        let stepped = steps_now(&chromium) > chromium_steps;
+        if (control_held && !stepped) || attempt == 2 {
             break results;
         }
-        eprintln!("SPEAKER-VOID the native control pair disagreed (the machine stalled); measuring again: {results}");
+        let why = if control_held {
+            "Chromium's output stepped (its page says so)"
+        } else {
+            "the native control pair disagreed (the machine stalled)"
+        };
+        eprintln!("SPEAKER-VOID {why}; measuring again: {results}");
+        chromium_steps = steps_now(&chromium);
         attempt += 1;
         rec = pulse.record(&pulse.dir.join("paths-2.wav"));
         skip = 2 * RATE as usize;
