@@ -64,7 +64,7 @@ fn every_event_of_a_gig_lands_on_its_frame() {
     let host_now = move || Some(clock.time() as f64 - HOST_BEHIND_JACK as f64);
     let opts =
         MidiOptions { target: format!("jack:{}", Recorder::PORT), client_name: "bandsync".into(), offset_ms: 0.0 };
-    let out = MidiOut::start(&opts, Box::new(host_now)).expect("MIDI out opens on the JACK server");
+    let out = MidiOut::start(&opts, Box::new(host_now), None).expect("MIDI out opens on the JACK server");
     let host = || Micros(rec.now() as i64 - HOST_BEHIND_JACK);
 
     // The first three segments now; the jump and the stop while it plays, as a leader's changes.

@@ -1,7 +1,8 @@
 //! Network MIDI against an independent implementation: `bandsync join --midi-out rtp:HOST:PORT`
 //! invites a pymidi session (Python's registry; `rtp_peer.py`), which reports every packet with
 //! its arrival time. The session protocol (invitation on both ports, clock exchange) is pymidi's;
-//! the MIDI is read by the script's own parser.
+//! the MIDI is read by the script's own parser. A key pressed on pymidi's side reaches the member
+//! as a pedal (`--midi-in rtp`).
 
 use bandsync_e2e::process::{Proc, python_peers, run};
 use serde_json::Value;
@@ -57,7 +58,18 @@ fn a_pymidi_session_receives_clock_and_song_changes_on_time() {
         {"id":"two","title":"Two","tempo":150,"meter":"3/4","midi":"bank 0:2; pc 17"}]"#;
     assert_eq!(run(&["setlist", "set", &url], setlist).0, 0);
     let target = format!("rtp:127.0.0.1:{port}");
-    let mut keys = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Keys", "--json", "--midi-out", &target]);
+    let mut keys = Proc::bandsync(&[
+        "join",
+        "--no-audio",
+        &url,
+        "--name",
+        "Keys",
+        "--json",
+        "--midi-out",
+        &target,
+        "--midi-in",
+        "rtp",
+    ]);
     assert!(keys.event("midi")["port"].as_str().unwrap().starts_with("rtp:127.0.0.1:"));
     // pymidi accepts the invitation, and answers and completes a clock exchange.
     assert_eq!(peer.event("connected")["name"], "bandsync-Keys");
@@ -100,4 +112,11 @@ fn a_pymidi_session_receives_clock_and_song_changes_on_time() {
     assert!(off <= 1_000.0, "song two lands on a bar line of song one, within 1 ms: {off:.0} µs");
     lead.say("stop");
     until(&mut peer, "Stop", |p| p.last().is_some_and(|x| has(x, "fc")));
+
+    // A key on the network session is a pedal for Keys (`--midi-in rtp`): C4 is "previous song",
+    // which the host refuses, since Keys does not lead.
+    peer.say("send 903c64");
+    assert_eq!(peer.event("sent")["peers"], 1);
+    assert_eq!(keys.wait_for("the pedal", |v| v["event"] == "midi_in")["action"], "previous");
+    assert_eq!(keys.event("error")["code"], "not_leader");
 }

@@ -2,7 +2,8 @@
 Python's registry) on a free pair of loopback UDP ports, which BandSync invites.
 
 It prints JSON lines: `listening` (its control port), `connected` (a peer joined on both ports),
-`sync` (a clock exchange packet answered or completed), and `midi` for every data packet: when it
+`sync` (a clock exchange packet answered or completed), `sent` (MIDI it sent when told to on
+stdin: `send 903e64`), and `midi` for every data packet: when it
 arrived (the kernel's receive timestamp, SO_TIMESTAMPNS, in µs: what a Mac's network stack would
 see, without this script's own scheduling) and its MIDI commands as hex, read by the parser below,
 written from RFC 6295 and not from BandSync's code.
@@ -12,6 +13,7 @@ import select
 import socket
 import struct
 import sys
+import threading
 
 from pymidi import server as pserver
 from pymidi.protocol import DataProtocol
@@ -98,10 +100,29 @@ class Handler(pserver.Handler):
         emit(event="disconnected", name=peer.name)
 
 
+def send_commands(proto):
+    """Lines on stdin `send HEX` send those MIDI bytes to every joined peer, as a keyboard on the
+    network would: one RTP-MIDI packet, the command section written from RFC 6295 here."""
+    seq = 0
+    for line in sys.stdin:
+        words = line.split()
+        if len(words) != 2 or words[0] != "send":
+            continue
+        body = bytes.fromhex(words[1])
+        seq = (seq + 1) & 0xFFFF
+        packet = bytes([0x80, 0x61]) + seq.to_bytes(2, "big") + (0).to_bytes(4, "big")
+        packet += proto.ssrc.to_bytes(4, "big") + bytes([len(body)]) + body
+        for peer in list(proto.peers_by_ssrc.values()):
+            proto.socket.sendto(packet, peer.addr)
+        emit(event="sent", bytes=words[1], peers=len(proto.peers_by_ssrc))
+
+
 def serve(srv):
     """pymidi's loop, reading each datagram with its kernel receive timestamp."""
     for s in srv.socket_map:
         s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    data = next(p for p in srv.socket_map.values() if isinstance(p, Recording))
+    threading.Thread(target=send_commands, args=(data,), daemon=True).start()
     while True:
         ready, _, _ = select.select(list(srv.socket_map), [], [], 0.5)
         for s in ready:

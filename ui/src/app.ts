@@ -133,4 +133,12 @@ export class App extends AppCore {
     if (!s?.credentials || !t) return null;
     return buildLink({ ...t, session: s.session }, s.credentials.secret);
   }
+
+  /** The view-only link (whoever joins with it can only view), when the host made one. */
+  viewLink(): string | null {
+    const s = this.state.session;
+    const t = this.state.target;
+    const v = s?.credentials?.viewer;
+    return v && t ? buildLink({ ...t, session: s.session }, v) : null;
+  }
 }

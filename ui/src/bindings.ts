@@ -262,7 +262,12 @@ secret: Secret,
 /**
  * The PIN for typed joins, if one is set.
  */
-pin: Secret | null, } | { "type": "heartbeat", 
+pin: Secret | null, 
+/**
+ * The view-only link's secret, where the host made one: who joins with it can only view,
+ * and stays a viewer when rejoining with it.
+ */
+viewer?: Secret, } | { "type": "heartbeat", 
 /**
  * The heartbeat's number, echoed.
  */
@@ -1128,7 +1133,11 @@ secret: Secret,
 /**
  * The PIN, if set.
  */
-pin: Secret | null, };
+pin: Secret | null, 
+/**
+ * The view-only link's secret, if the host made one.
+ */
+viewer: Secret | null, };
 
 /**
  * A session on a server, read from a join link.

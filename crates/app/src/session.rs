@@ -223,7 +223,7 @@ impl Driver {
             Event::Error { code, message, about } => {
                 self.emit(AppEvent::Server { msg: ServerMsg::Error { code, message, about } });
             }
-            Event::Credentials { secret, pin } => self.credentials(&secret, pin.as_ref()),
+            Event::Credentials { secret, pin, .. } => self.credentials(&secret, pin.as_ref()),
             Event::Joined { you, name, resumed, .. } => {
                 let how = if resumed { "rejoined" } else { "joined" };
                 self.connection(ConnectionState::Online, format!("{how} \"{name}\" as participant {you}"));

@@ -90,11 +90,19 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
         session.first_secret().expose(),
         if alternates.is_empty() { String::new() } else { format!("&a={}", alternates.join(",")) }
     );
+    // The view-only link: the same address, the viewer's secret (and no alternates needed twice).
+    let view_url = format!(
+        "{scheme}://{}/s/{}#k={}",
+        SocketAddr::new(url_ip, server.addr.port()),
+        info.id,
+        session.viewer_secret().expose()
+    );
     let ev = json!({
         "event": "hosting",
         "session": info.id,
         "name": info.name,
         "url": url,
+        "view_url": view_url,
         "addr": server.addr.to_string(),
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": bandsync_core::PROTOCOL_VERSION,

@@ -100,8 +100,9 @@ pub struct JoinArgs {
     /// `rtp:HOST:PORT` (invite that network MIDI session).
     #[arg(long, value_name = "TARGET")]
     pub midi_out: Option<String>,
-    /// Pedals and pads act for the leader: `jack` (a JACK port to patch) or `jack:CLIENT:PORT`
-    /// (connected from that port at start).
+    /// Pedals and pads act for the leader: `jack` (a JACK port to patch), `jack:CLIENT:PORT`
+    /// (connected from that port at start), or `rtp` (what the network MIDI session of
+    /// `--midi-out rtp…` receives).
     #[arg(long, value_name = "TARGET")]
     pub midi_in: Option<String>,
     /// What each note or controller does: `note N=ACTION; cc N=ACTION`, optionally `@CHANNEL`

@@ -129,9 +129,11 @@ pub fn print_event(j: bool, ev: &Event, target: &JoinTarget) -> Option<u8> {
                 )
             });
         }
-        Event::Credentials { secret, pin } => {
+        Event::Credentials { secret, pin, viewer } => {
             let link = target.link(secret);
-            let v = json!({"event": "credentials", "url": link, "pin": pin.as_ref().map(Secret::expose)});
+            let view = viewer.as_ref().map(|v| target.link(v));
+            let v =
+                json!({"event": "credentials", "url": link, "pin": pin.as_ref().map(Secret::expose), "view_url": view});
             emit(j, &v, || {
                 format!(
                     "Join link: {link}{}",

@@ -18,7 +18,8 @@ pub struct JoinMidi {
 }
 
 struct Pedals {
-    _port: bandsync_midi::MidiIn,
+    /// The JACK port, when the pedals come through JACK (through network MIDI, the out session).
+    _port: Option<bandsync_midi::MidiIn>,
     rx: mpsc::UnboundedReceiver<(u64, Vec<u8>)>,
     input: MidiInput,
     doc: SessionDoc,
@@ -41,6 +42,34 @@ impl JoinMidi {
         j: bool,
     ) -> anyhow::Result<Self> {
         let client_name = format!("bandsync-{name}");
+        // Pedals first: through network MIDI they arrive on the out session.
+        let mut pedal_tx = None;
+        let pedals = match input {
+            None => None,
+            Some(target) => {
+                let map: MidiMap = map.parse().map_err(|e: String| anyhow::anyhow!("--midi-map: {e}"))?;
+                let (tx, rx) = mpsc::unbounded_channel::<(u64, Vec<u8>)>();
+                let on: bandsync_midi::OnMessage = Box::new(move |at: u64, b: &[u8]| {
+                    let _ = tx.send((at, b.to_vec()));
+                });
+                let port = if target == "rtp" {
+                    anyhow::ensure!(
+                        out.is_some_and(|o| o.starts_with("rtp")),
+                        "--midi-in rtp takes the pedals from the network MIDI session: add --midi-out rtp…"
+                    );
+                    pedal_tx = Some(on);
+                    None
+                } else {
+                    let port = bandsync_midi::MidiIn::start(target, &format!("{client_name}-in"), on)?;
+                    let name = port.port_name().to_owned();
+                    emit(j, &json!({"event": "midi", "port": name, "direction": "in"}), || {
+                        format!("MIDI in on {name}")
+                    });
+                    Some(port)
+                };
+                Some(Pedals { _port: port, rx, input: MidiInput::new(map), doc: SessionDoc::new(), songs: 0 })
+            }
+        };
         let out = match out {
             None => None,
             Some(target) => {
@@ -51,24 +80,10 @@ impl JoinMidi {
                 };
                 let clock = client.clock_view();
                 let host_now = move || clock.to_host(clock.local_of(std::time::Instant::now()));
-                let out = bandsync_midi::MidiOut::start(&opts, Box::new(host_now))?;
+                let out = bandsync_midi::MidiOut::start(&opts, Box::new(host_now), pedal_tx)?;
                 let port = out.port_name().to_owned();
                 emit(j, &json!({"event": "midi", "port": port, "direction": "out"}), || format!("MIDI out on {port}"));
                 Some(out)
-            }
-        };
-        let pedals = match input {
-            None => None,
-            Some(target) => {
-                let map: MidiMap = map.parse().map_err(|e: String| anyhow::anyhow!("--midi-map: {e}"))?;
-                let (tx, rx) = mpsc::unbounded_channel();
-                let on = Box::new(move |at: u64, b: &[u8]| {
-                    let _ = tx.send((at, b.to_vec()));
-                });
-                let port = bandsync_midi::MidiIn::start(target, &format!("{client_name}-in"), on)?;
-                let name = port.port_name().to_owned();
-                emit(j, &json!({"event": "midi", "port": name, "direction": "in"}), || format!("MIDI in on {name}"));
-                Some(Pedals { _port: port, rx, input: MidiInput::new(map), doc: SessionDoc::new(), songs: 0 })
             }
         };
         Ok(JoinMidi { out, pedals })

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Called with each message's JACK time (µs) and bytes.
-pub type OnMessage = Box<dyn FnMut(u64, &[u8]) + Send>;
+use crate::OnMessage;
 
 /// A JACK client with one MIDI in port, and the thread that hands its messages on.
 pub struct MidiIn {

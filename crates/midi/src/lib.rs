@@ -21,12 +21,16 @@ mod rtp_out;
 
 pub use feed::{HORIZON, HostNow, Timed};
 #[cfg(feature = "jack")]
-pub use jack_in::{MidiIn, OnMessage};
+pub use jack_in::MidiIn;
 #[cfg(feature = "jack")]
 pub use jack_out::cycle_span;
 
 use bandsync_core::Transport;
 use std::sync::{Arc, Mutex};
+
+/// Called with each MIDI message received and the time it came (µs of the backend's clock:
+/// JACK's, or the network session's).
+pub type OnMessage = Box<dyn FnMut(u64, &[u8]) + Send>;
 
 /// Where and how to send MIDI.
 #[derive(Debug, Clone)]
@@ -111,17 +115,25 @@ impl MidiOut {
     ///
     /// # Errors
     /// [`MidiError`] for an unknown target or a backend that cannot be opened (no JACK server).
-    pub fn start(opts: &MidiOptions, host_now: HostNow) -> Result<Self, MidiError> {
+    /// With `input`, what a network MIDI session's peers send is handed to it (a JACK port only
+    /// sends; [`MidiIn`] receives through JACK).
+    pub fn start(opts: &MidiOptions, host_now: HostNow, input: Option<OnMessage>) -> Result<Self, MidiError> {
         let pending = Arc::new(Mutex::new(None));
         let out = match parse_target(&opts.target)? {
             #[cfg(feature = "jack")]
             Target::Jack(connect) => {
+                if input.is_some() {
+                    return Err(MidiError::Backend("MIDI in through JACK is its own port (--midi-in jack…)".into()));
+                }
                 Backend::Jack(jack_out::JackOut::start(opts, connect.as_deref(), host_now, Arc::clone(&pending))?)
             }
             #[cfg(not(feature = "jack"))]
-            Target::Jack(_) => return Err(MidiError::Backend("this build has no JACK support".into())),
+            Target::Jack(_) => {
+                let _ = input;
+                return Err(MidiError::Backend("this build has no JACK support".into()));
+            }
             Target::Rtp { listen, invite } => {
-                Backend::Rtp(rtp_out::RtpOut::start(opts, listen, invite, host_now, Arc::clone(&pending))?)
+                Backend::Rtp(rtp_out::RtpOut::start(opts, listen, invite, host_now, Arc::clone(&pending), input)?)
             }
         };
         Ok(MidiOut { pending, out })

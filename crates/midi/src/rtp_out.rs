@@ -5,7 +5,7 @@
 //! the last 300 µs before an event it yields instead, since a sleep can overshoot.
 
 use crate::feed::{Feeder, HostNow, Timed};
-use crate::{MidiError, MidiOptions};
+use crate::{MidiError, MidiOptions, OnMessage};
 use bandsync_core::Micros;
 use bandsync_core::Transport;
 use bandsync_core::midi::MidiMessage;
@@ -55,6 +55,7 @@ impl RtpOut {
         invite: Option<SocketAddr>,
         host_now: HostNow,
         pending: Arc<Mutex<Option<Transport>>>,
+        input: Option<OnMessage>,
     ) -> Result<Self, MidiError> {
         // A loopback peer gets a loopback session: nothing leaves the machine.
         let ip = match invite {
@@ -75,8 +76,13 @@ impl RtpOut {
             std::thread::Builder::new()
                 .name("midi-rtp".into())
                 .spawn(move || {
-                    let mut io =
-                        Io { control, data, session: RtpSession::new(&name, rand_ssrc()), epoch: Instant::now() };
+                    let mut io = Io {
+                        control,
+                        data,
+                        session: RtpSession::new(&name, rand_ssrc()),
+                        epoch: Instant::now(),
+                        input,
+                    };
                     io.run(invite, &host_now, &pending, offset_us, &stop);
                 })
                 .map_err(|e| MidiError::Backend(e.to_string()))?
@@ -111,6 +117,8 @@ struct Io {
     data: UdpSocket,
     session: RtpSession,
     epoch: Instant,
+    /// Where the peers' MIDI goes, if anywhere.
+    input: Option<OnMessage>,
 }
 
 impl Io {
@@ -194,7 +202,12 @@ impl Io {
                 RtpEvent::Synced { name, offset_us, rtt_us } => {
                     tracing::debug!(%name, offset_us, rtt_us, "network MIDI clock exchange")
                 }
-                RtpEvent::Midi { .. } => {}
+                RtpEvent::Midi { commands, .. } => {
+                    let at = self.now().0.max(0) as u64;
+                    if let Some(on) = &mut self.input {
+                        commands.iter().for_each(|c| on(at, c));
+                    }
+                }
             }
         }
     }

@@ -2,8 +2,8 @@
 //! `bandsync admin token create`):
 //!
 //! - `POST /api/sessions` `{"name": ...}`: a new session within the organizer's quota; answers
-//!   `201` with its `id`, the members' `join_link` and the `leader_link` (whoever joins with it
-//!   leads);
+//!   `201` with its `id`, the members' `join_link`, the `leader_link` (whoever joins with it
+//!   leads) and the `view_link` (whoever joins with it can only view);
 //! - `GET /api/sessions`: the organizer's own sessions;
 //! - `DELETE /api/sessions/{id}`: ends one of them (its members are told) and deletes what is
 //!   stored of it.
@@ -46,7 +46,7 @@ fn organizer(st: &AppState, headers: &HeaderMap) -> Result<Organizer, Box<Respon
 
 /// The members' and the leader's links: on `--public-url`, or else on the address the request
 /// came to (a proxy's `X-Forwarded-Proto` says whether that was https).
-fn links(st: &AppState, headers: &HeaderMap, id: &str, secret: &str, leader: Option<&str>) -> serde_json::Value {
+fn links(st: &AppState, headers: &HeaderMap, id: &str, secrets: [Option<&str>; 3]) -> serde_json::Value {
     let header = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
     let base = match &st.hub.cfg.public_url {
         Some(u) => u.trim_end_matches('/').to_owned(),
@@ -54,10 +54,8 @@ fn links(st: &AppState, headers: &HeaderMap, id: &str, secret: &str, leader: Opt
             format!("{}://{}", header("x-forwarded-proto").unwrap_or("http"), header("host").unwrap_or("localhost"))
         }
     };
-    json!({
-        "join_link": format!("{base}/s/{id}#k={secret}"),
-        "leader_link": leader.map(|l| format!("{base}/s/{id}#k={l}")),
-    })
+    let link = |k: Option<&str>| k.map(|k| format!("{base}/s/{id}#k={k}"));
+    json!({"join_link": link(secrets[0]), "leader_link": link(secrets[1]), "view_link": link(secrets[2])})
 }
 
 /// `GET /api/sessions` on `bandsync serve`: the organizer's own sessions.
@@ -95,8 +93,12 @@ pub(crate) async fn create(State(st): State<AppState>, headers: HeaderMap, body:
     match st.hub.create_owned(&c.name, &org) {
         Ok(h) => {
             let info = h.info();
-            let mut v =
-                links(&st, &headers, &info.id, h.first_secret().expose(), h.leader_secret().map(|s| s.expose()));
+            let secrets = [
+                Some(h.first_secret().expose()),
+                h.leader_secret().map(|s| s.expose()),
+                Some(h.viewer_secret().expose()),
+            ];
+            let mut v = links(&st, &headers, &info.id, secrets);
             v["id"] = json!(info.id);
             v["name"] = json!(info.name);
             (StatusCode::CREATED, Json(v)).into_response()

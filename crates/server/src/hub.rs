@@ -43,6 +43,8 @@ pub struct SessionHandle {
     first_secret: Secret,
     /// The leader's link's secret, for sessions an organizer made.
     leader_secret: Option<Secret>,
+    /// The view-only link's secret.
+    viewer_secret: Secret,
     /// Ends this session's task (deletion, expiry).
     stop: CancellationToken,
 }
@@ -71,6 +73,12 @@ impl SessionHandle {
         self.leader_secret.as_ref()
     }
 
+    /// The view-only link's secret.
+    #[must_use]
+    pub fn viewer_secret(&self) -> &Secret {
+        &self.viewer_secret
+    }
+
     /// A full snapshot, asked of the session task.
     ///
     /// Returns `None` if the session has ended.
@@ -79,6 +87,17 @@ impl SessionHandle {
         self.tx.send(SessionInput::Snapshot { reply }).await.ok()?;
         rx.await.ok()
     }
+}
+
+/// The secrets a session starts with; those not given are made.
+#[derive(Debug, Default)]
+struct Secrets {
+    /// The members' link's (a restored session keeps its own).
+    secret: Option<Secret>,
+    /// The leader's link's, for sessions an organizer makes.
+    leader: Option<Secret>,
+    /// The view-only link's.
+    viewer: Option<Secret>,
 }
 
 /// Why a session could not be created.
@@ -145,7 +164,7 @@ impl Hub {
     /// [`HubError::Full`] when the server holds `max_sessions`, [`HubError::BadName`] for an empty
     /// name or one over 60 characters.
     pub fn create_session(&self, name: &str) -> Result<SessionHandle, HubError> {
-        self.start_session(None, name, None, None, bandsync_docs::SessionDoc::new())
+        self.start_session(None, name, Secrets::default(), bandsync_docs::SessionDoc::new())
     }
 
     /// Creates a session for an organizer of `bandsync serve`, within its quota, with a leader's
@@ -163,7 +182,8 @@ impl Hub {
             return Err(HubError::Quota(org.quota));
         }
         let lead = Secret(new_token());
-        let h = self.start_session(None, name, None, Some(lead), bandsync_docs::SessionDoc::new())?;
+        let secrets = Secrets { leader: Some(lead), ..Secrets::default() };
+        let h = self.start_session(None, name, secrets, bandsync_docs::SessionDoc::new())?;
         store.set_owner(&h.id, &org.name).map_err(|e| HubError::Store(e.to_string()))?;
         Ok(h)
     }
@@ -230,13 +250,12 @@ impl Hub {
                     continue;
                 }
             };
-            out.push(self.start_session(
-                Some(&s.id),
-                &s.name,
-                Some(Secret(s.secret)),
-                s.leader_secret.map(Secret),
-                doc,
-            )?);
+            let secrets = Secrets {
+                secret: Some(Secret(s.secret)),
+                leader: s.leader_secret.map(Secret),
+                viewer: s.viewer_secret.map(Secret),
+            };
+            out.push(self.start_session(Some(&s.id), &s.name, secrets, doc)?);
         }
         Ok(out)
     }
@@ -245,10 +264,12 @@ impl Hub {
         &self,
         id: Option<&str>,
         name: &str,
-        secret: Option<Secret>,
-        leader_secret: Option<Secret>,
+        secrets: Secrets,
         doc: bandsync_docs::SessionDoc,
     ) -> Result<SessionHandle, HubError> {
+        let Secrets { secret, leader: leader_secret, viewer } = secrets;
+        // Every session has a view-only link; a restored one keeps its own.
+        let viewer_secret = viewer.unwrap_or_else(|| Secret(new_token()));
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
             return Err(HubError::BadName);
@@ -272,6 +293,7 @@ impl Hub {
         let mut session =
             Session::new(&*id, name, self.clock.epoch(), self.cfg.session.clone(), self.clock.now(), secrets);
         session.set_leader_secret(leader_secret.clone());
+        session.set_viewer_secret(Some(viewer_secret.clone()));
         let first_secret = session.secret().clone();
         if let Some(store) = &self.cfg.store {
             let stored = crate::store::StoredSession {
@@ -279,6 +301,7 @@ impl Hub {
                 name: name.to_owned(),
                 secret: first_secret.expose().to_owned(),
                 leader_secret: leader_secret.as_ref().map(|s| s.expose().to_owned()),
+                viewer_secret: Some(viewer_secret.expose().to_owned()),
             };
             store.put_session(&stored).map_err(|e| HubError::Store(e.to_string()))?;
         }
@@ -292,6 +315,7 @@ impl Hub {
             counters: counters.clone(),
             first_secret,
             leader_secret,
+            viewer_secret,
             stop: stop.clone(),
         };
         let ctx = session_task::Context {

@@ -179,8 +179,14 @@ mod tests {
         let raw = std::fs::read(dir.join("bandsync.sqlite3")).unwrap();
         assert!(!raw.windows(t.len()).any(|w| w == t.as_bytes()));
         let s = Store::open(&dir).unwrap();
-        s.put_session(&StoredSession { id: "a".into(), name: "A".into(), secret: "x".into(), leader_secret: None })
-            .unwrap();
+        s.put_session(&StoredSession {
+            id: "a".into(),
+            name: "A".into(),
+            secret: "x".into(),
+            leader_secret: None,
+            viewer_secret: None,
+        })
+        .unwrap();
         s.set_owner("a", "school").unwrap();
         assert_eq!(s.sessions_of("school").unwrap(), vec!["a".to_owned()]);
         assert!(s.revoke_organizer("school").unwrap());

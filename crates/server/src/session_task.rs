@@ -208,6 +208,7 @@ async fn step(
                     name: session.name().to_owned(),
                     secret: session.secret().expose().to_owned(),
                     leader_secret: session.leader_secret().map(|s| s.expose().to_owned()),
+                    viewer_secret: session.viewer_secret().map(|s| s.expose().to_owned()),
                 };
                 match st.put_session(&s) {
                     Ok(()) => *saved_secret = session.secret().clone(),

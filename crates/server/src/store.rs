@@ -39,6 +39,8 @@ pub struct StoredSession {
     pub secret: String,
     /// Its leader's link's secret, where an organizer made it.
     pub leader_secret: Option<String>,
+    /// Its view-only link's secret.
+    pub viewer_secret: Option<String>,
 }
 
 /// A stored document: the snapshot, if the log was ever compacted, and the updates after it.
@@ -78,11 +80,13 @@ impl Store {
                  data BLOB NOT NULL, PRIMARY KEY (session, id));",
         )?;
         db.execute_batch(crate::organizers::SCHEMA)?;
-        // Added after the first release: a database from before gets the column.
-        let has: bool =
-            db.prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'leader_secret'")?.exists([])?;
-        if !has {
-            db.execute_batch("ALTER TABLE sessions ADD COLUMN leader_secret TEXT")?;
+        // Added after the first release: a database from before gets the columns.
+        for column in ["leader_secret", "viewer_secret"] {
+            let has: bool =
+                db.prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = ?1")?.exists([column])?;
+            if !has {
+                db.execute_batch(&format!("ALTER TABLE sessions ADD COLUMN {column} TEXT"))?;
+            }
         }
         Ok(Store { db: Mutex::new(db) })
     }
@@ -97,9 +101,16 @@ impl Store {
     /// On a database error.
     pub fn sessions(&self) -> Result<Vec<StoredSession>, StoreError> {
         let db = self.db();
-        let mut q = db.prepare("SELECT id, name, secret, leader_secret FROM sessions ORDER BY created, id")?;
+        let mut q =
+            db.prepare("SELECT id, name, secret, leader_secret, viewer_secret FROM sessions ORDER BY created, id")?;
         let rows = q.query_map([], |r| {
-            Ok(StoredSession { id: r.get(0)?, name: r.get(1)?, secret: r.get(2)?, leader_secret: r.get(3)? })
+            Ok(StoredSession {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                secret: r.get(2)?,
+                leader_secret: r.get(3)?,
+                viewer_secret: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -111,10 +122,11 @@ impl Store {
     pub fn put_session(&self, s: &StoredSession) -> Result<(), StoreError> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         self.db().execute(
-            "INSERT INTO sessions (id, name, secret, created, leader_secret) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO sessions (id, name, secret, created, leader_secret, viewer_secret)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret = excluded.secret,
-                 leader_secret = excluded.leader_secret",
-            params![s.id, s.name, s.secret, now, s.leader_secret],
+                 leader_secret = excluded.leader_secret, viewer_secret = excluded.viewer_secret",
+            params![s.id, s.name, s.secret, now, s.leader_secret, s.viewer_secret],
         )?;
         Ok(())
     }
@@ -303,6 +315,7 @@ mod tests {
                 name: "Gig".into(),
                 secret: "k1".into(),
                 leader_secret: None,
+                viewer_secret: None,
             })
             .unwrap();
             s.put_session(&StoredSession {
@@ -310,6 +323,7 @@ mod tests {
                 name: "Gig".into(),
                 secret: "k2".into(),
                 leader_secret: None,
+                viewer_secret: None,
             })
             .unwrap();
             let member = bandsync_docs::SessionDoc::new();
@@ -325,7 +339,13 @@ mod tests {
         let s = Store::open(&dir).unwrap();
         assert_eq!(
             s.sessions().unwrap(),
-            vec![StoredSession { id: "a".into(), name: "Gig".into(), secret: "k2".into(), leader_secret: None }]
+            vec![StoredSession {
+                id: "a".into(),
+                name: "Gig".into(),
+                secret: "k2".into(),
+                leader_secret: None,
+                viewer_secret: None
+            }]
         );
         let (snap, updates) = s.document("a").unwrap();
         assert!(snap.is_some(), "compacted");

@@ -33,7 +33,7 @@ export interface SessionState {
   /** Who chose the current song, when known. */
   songBy: number | null;
   /** The latest `credentials`: only a leader has them. */
-  credentials: { secret: string; pin: string | null } | null;
+  credentials: { secret: string; pin: string | null; viewer?: string | null } | null;
   /** Chat messages loaded so far, by id. */
   chat: ChatMessage[];
   /** Whether older messages remain on the server. `null` until the first page came. */
@@ -117,7 +117,7 @@ export function apply(s: SessionState | null, msg: ServerMsg, mirror: SessionMir
 function applyUi(s: SessionState, msg: ServerMsg): SessionState {
   switch (msg.type) {
     case 'credentials':
-      return { ...s, credentials: { secret: msg.secret, pin: msg.pin ?? null } };
+      return { ...s, credentials: { secret: msg.secret, pin: msg.pin ?? null, viewer: msg.viewer ?? null } };
     case 'song_changed':
       return { ...s, songBy: msg.by ?? null };
     case 'chat': {

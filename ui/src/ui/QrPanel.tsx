@@ -48,6 +48,11 @@ export function QrPanel() {
               >
                 {copied ? 'Copied' : 'Copy link'}
               </button>
+              {app.viewLink() && (
+                <button data-testid="copy-view-link" title="Whoever joins with it can only view" onClick={() => void navigator.clipboard?.writeText(app.viewLink() ?? '')}>
+                  Copy view-only link
+                </button>
+              )}
               <button
                 data-testid="rotate-secret"
                 onClick={() => {

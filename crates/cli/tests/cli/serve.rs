@@ -62,6 +62,14 @@ fn organizers_make_list_and_delete_sessions_within_their_quotas() {
     let mut teacher = Proc::bandsync(&["join", "--no-audio", &lead, "--name", "Teacher", "--json"]);
     let you = teacher.event("joined")["you"].clone();
     teacher.wait_for("leadership", |v| v["event"] == "participants" && v["leader"] == you);
+    // The view-only link admits a viewer.
+    let view = made["view_link"].as_str().unwrap().to_owned();
+    let mut parent = Proc::bandsync(&["join", "--no-audio", &view, "--name", "Parent", "--json"]);
+    let p = parent.event("joined")["you"].clone();
+    teacher.wait_for("a viewer", |v| {
+        v["event"] == "participants"
+            && v["participants"].as_array().unwrap().iter().any(|x| x["id"] == p && x["access"] == "viewer")
+    });
 
     // Another organizer cannot delete it; its owner can, and its members are told.
     assert_eq!(http(&addr, "DELETE", &format!("/api/sessions/{id}"), Some(&church), None).0, 404);

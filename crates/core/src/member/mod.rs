@@ -197,6 +197,8 @@ pub enum MemberEvent {
         secret: Secret,
         /// The PIN, if set.
         pin: Option<Secret>,
+        /// The view-only link's secret, if the host made one.
+        viewer: Option<Secret>,
     },
 }
 
@@ -379,7 +381,9 @@ impl Member {
         match msg {
             ServerMsg::Pong { n, t0, t1, t2, epoch } => self.clock.handle_pong(now, n, t0, t1, t2, epoch),
             ServerMsg::Heartbeat { .. } => {}
-            ServerMsg::Credentials { secret, pin } => self.events.push_back(MemberEvent::Credentials { secret, pin }),
+            ServerMsg::Credentials { secret, pin, viewer } => {
+                self.events.push_back(MemberEvent::Credentials { secret, pin, viewer });
+            }
             ServerMsg::Error { code, message, about } => {
                 let joined = matches!(&self.conn, Conn::Open(o) if o.joined);
                 if !joined && about.as_deref() == Some("join") && code.is_refusal() {

@@ -78,6 +78,11 @@ pub enum ServerMsg {
         secret: Secret,
         /// The PIN for typed joins, if one is set.
         pin: Option<Secret>,
+        /// The view-only link's secret, where the host made one: who joins with it can only view,
+        /// and stays a viewer when rejoining with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        viewer: Option<Secret>,
     },
     /// The answer to a `heartbeat`.
     Heartbeat {

@@ -42,7 +42,9 @@ impl Session {
         }
         let leader_link =
             req.secret.as_ref().is_some_and(|s| self.leader_secret.as_ref().is_some_and(|l| l.matches(s.expose())));
-        if !leader_link {
+        let view_link = !leader_link
+            && req.secret.as_ref().is_some_and(|s| self.viewer_secret.as_ref().is_some_and(|v| v.matches(s.expose())));
+        if !leader_link && !view_link {
             self.authorize(now, req.secret.as_ref(), req.pin.as_ref(), req.source.as_deref())?;
         }
         let forgotten = if self.members.len() >= self.cfg.max_members {
@@ -58,7 +60,7 @@ impl Session {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let role = if (req.leader || leader_link) && self.leader.is_none() {
+        let role = if (req.leader || leader_link) && !view_link && self.leader.is_none() {
             self.leader = Some(id);
             self.former_leader = None;
             Role::Leader
@@ -70,7 +72,7 @@ impl Session {
             name,
             instrument,
             role,
-            access: Access::Editor,
+            access: if view_link { Access::Viewer } else { Access::Editor },
             connection: Connection::Online,
             color: PALETTE[(id as usize - 1) % PALETTE.len()].into(),
             sync: None,
@@ -203,7 +205,11 @@ impl Session {
         let Some(conn) = self.members.iter().find(|m| m.p.id == l).and_then(|m| m.conn) else { return };
         self.out.push_back(Output::Send(
             conn,
-            ServerMsg::Credentials { secret: self.secret.clone(), pin: self.pin.clone() },
+            ServerMsg::Credentials {
+                secret: self.secret.clone(),
+                pin: self.pin.clone(),
+                viewer: self.viewer_secret.clone(),
+            },
         ));
     }
 

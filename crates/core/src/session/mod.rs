@@ -155,6 +155,8 @@ pub struct Session {
     /// The leader's link's secret, where an organizer made the session: it admits and makes the
     /// one who joins with it the leader (`set_leader_secret`).
     leader_secret: Option<Secret>,
+    /// The view-only link's secret: it admits as a viewer (`set_viewer_secret`).
+    viewer_secret: Option<Secret>,
     /// The PIN for typed joins, if the leader set one.
     pin: Option<Secret>,
     /// Wrong PINs, per source and in all.
@@ -196,6 +198,7 @@ impl Session {
         Session {
             secret,
             leader_secret: None,
+            viewer_secret: None,
             pin: None,
             pin_guard: pin::PinGuard::default(),
             secrets,
@@ -241,6 +244,18 @@ impl Session {
     #[must_use]
     pub fn leader_secret(&self) -> Option<&Secret> {
         self.leader_secret.as_ref()
+    }
+
+    /// Gives the session a view-only link: whoever joins with `secret` can only view, and is
+    /// still a viewer when joining again with it. The leader gets it with the credentials.
+    pub fn set_viewer_secret(&mut self, secret: Option<Secret>) {
+        self.viewer_secret = secret;
+    }
+
+    /// The view-only link's secret, if the session has one.
+    #[must_use]
+    pub fn viewer_secret(&self) -> Option<&Secret> {
+        self.viewer_secret.as_ref()
     }
 
     /// The participants, in join order.

@@ -323,3 +323,30 @@ fn the_leaders_link_admits_and_makes_its_holder_the_leader() {
     assert_eq!(h.last_error(4), Some(ErrorCode::BadSecret));
     h.assert_mirrors_agree();
 }
+
+#[test]
+fn the_view_only_link_admits_viewers_who_stay_viewers() {
+    let mut h = Harness::new();
+    h.s.set_viewer_secret(Some(Secret("view-1".into())));
+    h.join(1, "Ana", true, None);
+    assert!(
+        h.inbox[&1]
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Credentials { viewer: Some(v), .. } if v.expose() == "view-1")),
+        "the leader gets the view-only link"
+    );
+    // A viewer asking to lead, on a session with no leader yet, is still only a viewer.
+    h.send(1, ClientMsg::Release {});
+    join_with(&mut h, 2, Some("view-1"), None, None);
+    let id = h.s.participant_of(2).unwrap();
+    let viewer = |h: &Harness| h.s.participants().find(|p| p.id == id).unwrap().clone();
+    assert_eq!((viewer(&h).access, viewer(&h).role), (Access::Viewer, Role::Follower));
+    h.send(2, ClientMsg::Claim {});
+    assert_eq!(h.s.stats().leader, None, "a viewer cannot claim leadership");
+    // Joining again with the same link, without the resume token: a viewer again.
+    h.drop_conn(2);
+    join_with(&mut h, 3, Some("view-1"), None, None);
+    let again = h.s.participant_of(3).unwrap();
+    assert_eq!(h.s.participants().find(|p| p.id == again).unwrap().access, Access::Viewer);
+    h.assert_mirrors_agree();
+}
