@@ -98,6 +98,8 @@ struct Secrets {
     leader: Option<Secret>,
     /// The view-only link's.
     viewer: Option<Secret>,
+    /// The PIN a restored session had.
+    pin: Option<Secret>,
 }
 
 /// Why a session could not be created.
@@ -254,6 +256,7 @@ impl Hub {
                 secret: Some(Secret(s.secret)),
                 leader: s.leader_secret.map(Secret),
                 viewer: s.viewer_secret.map(Secret),
+                pin: s.pin.map(Secret),
             };
             out.push(self.start_session(Some(&s.id), &s.name, secrets, doc)?);
         }
@@ -267,7 +270,7 @@ impl Hub {
         secrets: Secrets,
         doc: bandsync_docs::SessionDoc,
     ) -> Result<SessionHandle, HubError> {
-        let Secrets { secret, leader: leader_secret, viewer } = secrets;
+        let Secrets { secret, leader: leader_secret, viewer, pin } = secrets;
         // Every session has a view-only link; a restored one keeps its own.
         let viewer_secret = viewer.unwrap_or_else(|| Secret(new_token()));
         let name = name.trim();
@@ -294,6 +297,7 @@ impl Hub {
             Session::new(&*id, name, self.clock.epoch(), self.cfg.session.clone(), self.clock.now(), secrets);
         session.set_leader_secret(leader_secret.clone());
         session.set_viewer_secret(Some(viewer_secret.clone()));
+        session.restore_pin(pin.clone());
         let first_secret = session.secret().clone();
         if let Some(store) = &self.cfg.store {
             let stored = crate::store::StoredSession {
@@ -302,6 +306,7 @@ impl Hub {
                 secret: first_secret.expose().to_owned(),
                 leader_secret: leader_secret.as_ref().map(|s| s.expose().to_owned()),
                 viewer_secret: Some(viewer_secret.expose().to_owned()),
+                pin: pin.as_ref().map(|p| p.expose().to_owned()),
             };
             store.put_session(&stored).map_err(|e| HubError::Store(e.to_string()))?;
         }

@@ -185,6 +185,7 @@ mod tests {
             secret: "x".into(),
             leader_secret: None,
             viewer_secret: None,
+            pin: None,
         })
         .unwrap();
         s.set_owner("a", "school").unwrap();

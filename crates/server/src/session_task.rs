@@ -123,7 +123,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
     };
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
     let mut d = Driver { doc, store, journal, outboxes: HashMap::new(), doc_peers: HashMap::new(), shadow };
-    let mut saved_secret = session.secret().clone();
+    let mut saved_secret = (session.secret().clone(), session.pin().cloned());
     loop {
         // A panic anywhere in handling one input is contained here: the session lives on.
         let step =
@@ -147,7 +147,7 @@ async fn step(
     rx: &mut mpsc::Receiver<SessionInput>,
     clock: &HostClock,
     closing: &CancellationToken,
-    saved_secret: &mut bandsync_core::protocol::Secret,
+    saved_secret: &mut (bandsync_core::protocol::Secret, Option<bandsync_core::protocol::Secret>),
 ) -> bool {
     {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
@@ -199,22 +199,30 @@ async fn step(
                 }
             }
         }
-        // A rotated secret is saved before anyone hears of it; one that cannot be saved is undone
-        // (a restart would bring the old one back, and the band's links with it).
+        // A rotated secret or a new PIN is saved before anyone hears of it; one that cannot be
+        // saved is undone (a restart would bring the old one back, and the band's links with it).
         if let Some(st) = &d.store {
-            if *session.secret() != *saved_secret {
+            let (old_secret, old_pin) = &*saved_secret;
+            let (secret_moved, pin_moved) = (session.secret() != old_secret, session.pin() != old_pin.as_ref());
+            if secret_moved || pin_moved {
                 let s = crate::store::StoredSession {
                     id: session.id().to_owned(),
                     name: session.name().to_owned(),
                     secret: session.secret().expose().to_owned(),
                     leader_secret: session.leader_secret().map(|s| s.expose().to_owned()),
                     viewer_secret: session.viewer_secret().map(|s| s.expose().to_owned()),
+                    pin: session.pin().map(|p| p.expose().to_owned()),
                 };
                 match st.put_session(&s) {
-                    Ok(()) => *saved_secret = session.secret().clone(),
+                    Ok(()) => *saved_secret = (session.secret().clone(), session.pin().cloned()),
                     Err(e) => {
-                        tracing::error!(session = session.id(), error = %e, "could not save the rotated secret");
-                        session.rotation_not_saved(saved_secret.clone());
+                        tracing::error!(session = session.id(), error = %e, "could not save the new secret or PIN");
+                        if secret_moved {
+                            session.rotation_not_saved(old_secret.clone());
+                        }
+                        if pin_moved {
+                            session.pin_not_saved(old_pin.clone());
+                        }
                     }
                 }
             }

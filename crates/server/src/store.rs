@@ -41,6 +41,8 @@ pub struct StoredSession {
     pub leader_secret: Option<String>,
     /// Its view-only link's secret.
     pub viewer_secret: Option<String>,
+    /// The PIN for typed joins, if the leader set one.
+    pub pin: Option<String>,
 }
 
 /// A stored document: the snapshot, if the log was ever compacted, and the updates after it.
@@ -81,7 +83,7 @@ impl Store {
         )?;
         db.execute_batch(crate::organizers::SCHEMA)?;
         // Added after the first release: a database from before gets the columns.
-        for column in ["leader_secret", "viewer_secret"] {
+        for column in ["leader_secret", "viewer_secret", "pin"] {
             let has: bool =
                 db.prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = ?1")?.exists([column])?;
             if !has {
@@ -101,8 +103,8 @@ impl Store {
     /// On a database error.
     pub fn sessions(&self) -> Result<Vec<StoredSession>, StoreError> {
         let db = self.db();
-        let mut q =
-            db.prepare("SELECT id, name, secret, leader_secret, viewer_secret FROM sessions ORDER BY created, id")?;
+        let mut q = db
+            .prepare("SELECT id, name, secret, leader_secret, viewer_secret, pin FROM sessions ORDER BY created, id")?;
         let rows = q.query_map([], |r| {
             Ok(StoredSession {
                 id: r.get(0)?,
@@ -110,6 +112,7 @@ impl Store {
                 secret: r.get(2)?,
                 leader_secret: r.get(3)?,
                 viewer_secret: r.get(4)?,
+                pin: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -122,11 +125,12 @@ impl Store {
     pub fn put_session(&self, s: &StoredSession) -> Result<(), StoreError> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         self.db().execute(
-            "INSERT INTO sessions (id, name, secret, created, leader_secret, viewer_secret)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO sessions (id, name, secret, created, leader_secret, viewer_secret, pin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret = excluded.secret,
-                 leader_secret = excluded.leader_secret, viewer_secret = excluded.viewer_secret",
-            params![s.id, s.name, s.secret, now, s.leader_secret, s.viewer_secret],
+                 leader_secret = excluded.leader_secret, viewer_secret = excluded.viewer_secret,
+                 pin = excluded.pin",
+            params![s.id, s.name, s.secret, now, s.leader_secret, s.viewer_secret, s.pin],
         )?;
         Ok(())
     }
@@ -316,6 +320,7 @@ mod tests {
                 secret: "k1".into(),
                 leader_secret: None,
                 viewer_secret: None,
+                pin: None,
             })
             .unwrap();
             s.put_session(&StoredSession {
@@ -324,6 +329,7 @@ mod tests {
                 secret: "k2".into(),
                 leader_secret: None,
                 viewer_secret: None,
+                pin: None,
             })
             .unwrap();
             let member = bandsync_docs::SessionDoc::new();
@@ -344,7 +350,8 @@ mod tests {
                 name: "Gig".into(),
                 secret: "k2".into(),
                 leader_secret: None,
-                viewer_secret: None
+                viewer_secret: None,
+                pin: None
             }]
         );
         let (snap, updates) = s.document("a").unwrap();

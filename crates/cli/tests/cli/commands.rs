@@ -286,6 +286,12 @@ fn acknowledged_edits_survive_kill_9_and_the_session_comes_back() {
     let mut h = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--data-dir", &d]);
     let hosting = h.wait_for("hosting", |_| true);
     let url = hosting["url"].as_str().unwrap().to_owned();
+    // The leader sets a PIN: it is stored before the leader hears of it.
+    let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
+    lead.event("joined");
+    lead.say("pin 246813");
+    lead.wait_for("the PIN", |v| v["event"] == "credentials" && v["pin"] == "246813");
+    drop(lead);
     // A storm of edits, each acknowledged (the CLI exits 0 only once the server has it); the
     // host is killed with SIGKILL in the middle of it.
     let storm_url = url.clone();
@@ -323,6 +329,15 @@ fn acknowledged_edits_survive_kill_9_and_the_session_comes_back() {
     assert_eq!(again["session"], hosting["session"]);
     let url2 = again["url"].as_str().unwrap().to_owned();
     assert_eq!(url2.split_once("#k=").unwrap().1, url.split_once("#k=").unwrap().1, "the same secret");
+    assert_eq!(
+        again["view_url"].as_str().unwrap().split_once("#k=").unwrap().1,
+        hosting["view_url"].as_str().unwrap().split_once("#k=").unwrap().1,
+        "the same view-only link"
+    );
+    // The PIN came back too: a typed join with it gets in.
+    let typed = url2.split_once('#').unwrap().0.to_owned();
+    let mut ben = Proc::bandsync(&["join", "--no-audio", &typed, "--pin", "246813", "--name", "Ben", "--json"]);
+    ben.event("joined");
     let out = Command::new(BIN).args(["setlist", "get", &url2]).output().unwrap();
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let titles: Vec<String> =

@@ -231,6 +231,23 @@ impl Session {
         ));
     }
 
+    /// The store could not save a new PIN: it is undone before anyone hears of it, as a rotation
+    /// is ([`Session::rotation_not_saved`]): `old` is the PIN again, and the leader is told.
+    pub fn pin_not_saved(&mut self, old: Option<Secret>) {
+        let unsaved = std::mem::replace(&mut self.pin, old);
+        self.out.retain(|o| !matches!(o, Output::Send(_, ServerMsg::Credentials { pin, .. }) if *pin == unsaved));
+        let Some(l) = self.leader else { return };
+        let Some(conn) = self.members.iter().find(|m| m.p.id == l).and_then(|m| m.conn) else { return };
+        self.out.push_back(Output::Send(
+            conn,
+            ServerMsg::error(
+                ErrorCode::Internal,
+                "the PIN could not be saved, so it was not changed; the old one still works",
+                Some("set_pin"),
+            ),
+        ));
+    }
+
     /// A connection closed or was found dead. Its participant becomes away, and leadership is
     /// freed with a grace period for the leader to come back. Unknown connections are ignored.
     pub fn handle_disconnect(&mut self, now: Micros, conn: ConnId) {

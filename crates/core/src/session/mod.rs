@@ -258,6 +258,17 @@ impl Session {
         self.viewer_secret.as_ref()
     }
 
+    /// The PIN for typed joins, if the leader set one.
+    #[must_use]
+    pub fn pin(&self) -> Option<&Secret> {
+        self.pin.as_ref()
+    }
+
+    /// The PIN a restored session had (from the store, when the host starts again).
+    pub fn restore_pin(&mut self, pin: Option<Secret>) {
+        self.pin = pin;
+    }
+
     /// The participants, in join order.
     pub fn participants(&self) -> impl Iterator<Item = &Participant> {
         self.members.iter().map(|m| &m.p)

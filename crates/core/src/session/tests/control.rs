@@ -191,6 +191,21 @@ fn a_rotation_the_store_could_not_save_is_undone_before_anyone_hears_of_it() {
 }
 
 #[test]
+fn a_pin_the_store_could_not_save_is_undone_before_anyone_hears_of_it() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    let before = h.inbox[&1].len();
+    h.s.handle_input(h.now, 1, ClientMsg::SetPin { pin: Some(Secret("246813".into())) });
+    assert_eq!(h.s.pin().map(Secret::expose), Some("246813"));
+    h.s.pin_not_saved(None);
+    h.pump();
+    assert_eq!(h.s.pin(), None, "no PIN, as before");
+    let heard = &h.inbox[&1][before..];
+    assert!(!heard.iter().any(|m| matches!(m, ServerMsg::Credentials { .. })), "the unsaved PIN never left: {heard:?}");
+    assert_eq!(h.last_error(1), Some(ErrorCode::Internal));
+}
+
+#[test]
 fn seek_starts_a_bar_at_the_target() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
