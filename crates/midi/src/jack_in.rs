@@ -3,17 +3,17 @@
 
 use crate::MidiError;
 use crate::jack_out::cycle_span;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::OnMessage;
+use crate::worker::Worker;
 
 /// A JACK client with one MIDI in port, and the thread that hands its messages on.
 pub struct MidiIn {
     port: String,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: Worker,
 }
 
 impl std::fmt::Debug for MidiIn {
@@ -57,37 +57,21 @@ impl MidiIn {
                 .connect_ports_by_name(from, &port)
                 .map_err(|e| MidiError::Backend(format!("connect {from} to {port}: {e}")))?;
         }
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let stop = Arc::clone(&stop);
-            std::thread::Builder::new()
-                .name("midi-in".into())
-                .spawn(move || {
-                    let _active = active;
-                    while !stop.load(Ordering::Relaxed) {
-                        while let Ok((at, b, n)) = rx.pop() {
-                            on_message(at, &b[..usize::from(n)]);
-                        }
-                        std::thread::sleep(Duration::from_millis(2));
-                    }
-                })
-                .map_err(|e| MidiError::Backend(e.to_string()))?
-        };
-        Ok(MidiIn { port, stop, thread: Some(thread) })
+        let thread = Worker::spawn("midi-in", move |stop| {
+            let _active = active;
+            while !stop.load(Ordering::Relaxed) {
+                while let Ok((at, b, n)) = rx.pop() {
+                    on_message(at, &b[..usize::from(n)]);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })?;
+        Ok(MidiIn { port, _thread: thread })
     }
 
     /// The full name of the input port.
     #[must_use]
     pub fn port_name(&self) -> &str {
         &self.port
-    }
-}
-
-impl Drop for MidiIn {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

@@ -2,6 +2,7 @@
 //! frames to JACK time (`jack_get_cycle_times`).
 
 use crate::feed::{Feeder, HORIZON, HostNow, Timed};
+use crate::worker::Worker;
 use crate::{MidiError, MidiOptions};
 use bandsync_core::Transport;
 use bandsync_core::midi::MidiMessage;
@@ -15,8 +16,7 @@ const TICK: Duration = Duration::from_millis(5);
 /// A JACK client with one MIDI out port, and its feeder thread.
 pub(crate) struct JackOut {
     port: String,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _feeder: Worker,
 }
 
 impl JackOut {
@@ -57,31 +57,17 @@ impl JackOut {
                 .connect_ports_by_name(&port, to)
                 .map_err(|e| MidiError::Backend(format!("connect {port} to {to}: {e}")))?;
         }
-        let stop = Arc::new(AtomicBool::new(false));
         let offset_us = opts.offset_ms * 1000.0;
-        let thread = {
-            let stop = Arc::clone(&stop);
+        let feeder = {
             let port = port.clone();
-            std::thread::Builder::new()
-                .name("midi-feed".into())
-                .spawn(move || feed(&active, &port, &host_now, &pending, &mut tx, offset_us, &stop))
-                .map_err(|e| MidiError::Backend(e.to_string()))?
+            Worker::spawn("midi-feed", move |stop| feed(&active, &port, &host_now, &pending, &mut tx, offset_us, stop))?
         };
         tracing::info!(%port, "MIDI out through JACK");
-        Ok(JackOut { port, stop, thread: Some(thread) })
+        Ok(JackOut { port, _feeder: feeder })
     }
 
     pub(crate) fn port_name(&self) -> &str {
         &self.port
-    }
-}
-
-impl Drop for JackOut {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -18,6 +18,7 @@ mod jack_in;
 #[cfg(feature = "jack")]
 mod jack_out;
 mod rtp_out;
+mod worker;
 
 pub use feed::{HORIZON, HostNow, Timed};
 #[cfg(feature = "jack")]

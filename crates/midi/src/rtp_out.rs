@@ -5,6 +5,7 @@
 //! the last 300 µs before an event it yields instead, since a sleep can overshoot.
 
 use crate::feed::{Feeder, HostNow, Timed};
+use crate::worker::Worker;
 use crate::{MidiError, MidiOptions, OnMessage};
 use bandsync_core::Micros;
 use bandsync_core::Transport;
@@ -28,8 +29,7 @@ const SPIN: u64 = 300;
 /// The session's two sockets, and its thread.
 pub(crate) struct RtpOut {
     port: String,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: Worker,
 }
 
 /// Binds a control port and the data port above it; port 0 picks a free pair.
@@ -68,40 +68,19 @@ impl RtpOut {
             s.set_nonblocking(true).map_err(|e| MidiError::Backend(e.to_string()))?;
         }
         let port = format!("rtp:{}", control.local_addr().map_err(|e| MidiError::Backend(e.to_string()))?);
-        let stop = Arc::new(AtomicBool::new(false));
         let name = opts.client_name.clone();
         let offset_us = opts.offset_ms * 1000.0;
-        let thread = {
-            let stop = Arc::clone(&stop);
-            std::thread::Builder::new()
-                .name("midi-rtp".into())
-                .spawn(move || {
-                    let mut io = Io {
-                        control,
-                        data,
-                        session: RtpSession::new(&name, rand_ssrc()),
-                        epoch: Instant::now(),
-                        input,
-                    };
-                    io.run(invite, &host_now, &pending, offset_us, &stop);
-                })
-                .map_err(|e| MidiError::Backend(e.to_string()))?
-        };
+        let thread = Worker::spawn("midi-rtp", move |stop| {
+            let session = RtpSession::new(&name, rand_ssrc());
+            let mut io = Io { control, data, session, epoch: Instant::now(), input };
+            io.run(invite, &host_now, &pending, offset_us, stop);
+        })?;
         tracing::info!(%port, "network MIDI session");
-        Ok(RtpOut { port, stop, thread: Some(thread) })
+        Ok(RtpOut { port, _thread: thread })
     }
 
     pub(crate) fn port_name(&self) -> &str {
         &self.port
-    }
-}
-
-impl Drop for RtpOut {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -219,16 +219,10 @@ impl Session {
     pub fn rotation_not_saved(&mut self, old: Secret) {
         let unsaved = std::mem::replace(&mut self.secret, old);
         self.out.retain(|o| !matches!(o, Output::Send(_, ServerMsg::Credentials { secret, .. }) if *secret == unsaved));
-        let Some(l) = self.leader else { return };
-        let Some(conn) = self.members.iter().find(|m| m.p.id == l).and_then(|m| m.conn) else { return };
-        self.out.push_back(Output::Send(
-            conn,
-            ServerMsg::error(
-                ErrorCode::Internal,
-                "the new link could not be saved, so the link was not changed; the old one still works",
-                Some("rotate_secret"),
-            ),
-        ));
+        self.tell_leader_unsaved(
+            "the new link could not be saved, so the link was not changed; the old one still works",
+            "rotate_secret",
+        );
     }
 
     /// The store could not save a new PIN: it is undone before anyone hears of it, as a rotation
@@ -236,16 +230,17 @@ impl Session {
     pub fn pin_not_saved(&mut self, old: Option<Secret>) {
         let unsaved = std::mem::replace(&mut self.pin, old);
         self.out.retain(|o| !matches!(o, Output::Send(_, ServerMsg::Credentials { pin, .. }) if *pin == unsaved));
+        self.tell_leader_unsaved(
+            "the PIN could not be saved, so it was not changed; the old one still works",
+            "set_pin",
+        );
+    }
+
+    /// Tells the leader (if connected) that its change to the credentials was not saved.
+    fn tell_leader_unsaved(&mut self, message: &str, about: &str) {
         let Some(l) = self.leader else { return };
         let Some(conn) = self.members.iter().find(|m| m.p.id == l).and_then(|m| m.conn) else { return };
-        self.out.push_back(Output::Send(
-            conn,
-            ServerMsg::error(
-                ErrorCode::Internal,
-                "the PIN could not be saved, so it was not changed; the old one still works",
-                Some("set_pin"),
-            ),
-        ));
+        self.out.push_back(Output::Send(conn, ServerMsg::error(ErrorCode::Internal, message, Some(about))));
     }
 
     /// A connection closed or was found dead. Its participant becomes away, and leadership is
