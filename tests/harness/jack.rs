@@ -15,6 +15,13 @@ pub struct Jackd(Child, #[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The machine to one timing test at a time (the JACK tests take it through [`Jackd::start`]; a
+/// network MIDI timing test takes it itself): on two cores, two players at once measure each
+/// other, not the product.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Jackd {
     /// Starts `jackd --no-realtime -d dummy` at 48 kHz, 256 frames a period, and waits until a
     /// client can connect.
@@ -23,7 +30,7 @@ impl Jackd {
     /// When a JACK server already runs, or jackd is missing or does not come up in 20 s.
     #[must_use]
     pub fn start() -> Jackd {
-        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let turn = one_at_a_time();
         assert!(!Self::up(), "a JACK server is already running; this test starts its own");
         let child = Command::new(require("jackd", "jackd2"))
             .args(["--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"])

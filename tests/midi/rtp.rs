@@ -46,6 +46,7 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 #[test]
 fn a_pymidi_session_receives_clock_and_song_changes_on_time() {
+    let _machine = bandsync_e2e::jack::one_at_a_time();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/midi/rtp_peer.py");
     let mut cmd = Command::new(python_peers());
     cmd.arg(script);
