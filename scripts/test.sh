@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever is missing and runs every gate and test: formatting, clippy, all tests, and
-# 15 s of fuzzing per decoder.
+# 10 s of fuzzing per decoder.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_test_tools
 need_app_e2e_tools
@@ -26,6 +26,6 @@ say "Android compile gate"
 bash scripts/android-check.sh
 
 # Every decoder of untrusted bytes, fuzzed briefly (the long runs: docs/BENCHMARKS.md).
-bash scripts/fuzz.sh 15
+bash scripts/fuzz.sh 10
 
 say "all gates passed in $(( $(date +%s) - SCRIPT_START )) s"
