@@ -328,6 +328,26 @@ pub fn get_json(addr: &str, path: &str) -> Value {
     serde_json::from_str(body.split_once("\r\n\r\n").map_or("", |x| x.1)).unwrap_or(Value::Null)
 }
 
+/// Whether `v` is a `bandsync join --json` `state` line whose current or scheduled transport has
+/// `key` = `val`.
+#[must_use]
+pub fn state_has(v: &Value, key: &str, val: &Value) -> bool {
+    v["event"] == "state"
+        && (&v[key] == val || v["pending"].as_array().is_some_and(|p| p.iter().any(|s| &s[key] == val)))
+}
+
+/// `bandsync host` on loopback with `setlist` (JSON) set: the host and its join link.
+///
+/// # Panics
+/// When the host does not start or the setlist is refused.
+#[must_use]
+pub fn host_with_setlist(setlist: &str) -> (Proc, String) {
+    let mut host = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
+    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    assert_eq!(run(&["setlist", "set", &url], setlist).0, 0, "the setlist is taken");
+    (host, url)
+}
+
 /// An HTTP/1.1 request with an optional bearer token and JSON body: the status and the JSON body
 /// (`Null` when there is none).
 ///

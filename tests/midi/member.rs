@@ -3,7 +3,7 @@
 //! band's tempo, and a song whose patch cannot be read is refused to the leader, with nothing sent.
 
 use bandsync_e2e::jack::{Jackd, Received, Recorder};
-use bandsync_e2e::process::{Proc, run};
+use bandsync_e2e::process::{Proc, host_with_setlist};
 
 const START: u8 = 0xFA;
 const STOP: u8 = 0xFC;
@@ -26,13 +26,11 @@ fn worst_interval(clocks: &[f64], want_us: f64) -> f64 {
 fn a_member_sends_each_songs_patch_on_its_bar_and_the_clock_at_the_bands_tempo() {
     let _jackd = Jackd::start();
     let rec = Recorder::start();
-    let mut host = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
     let setlist = r#"[
         {"id":"one","title":"One","tempo":120,"meter":"4/4","midi":"pc 1"},
         {"id":"two","title":"Two","tempo":150,"meter":"3/4","midi":"bank 0:2; pc 17"},
         {"id":"bad","title":"Bad","midi":"pc 300"}]"#;
-    assert_eq!(run(&["setlist", "set", &url], setlist).0, 0);
+    let (_host, url) = host_with_setlist(setlist);
 
     let port = format!("jack:{}", Recorder::PORT);
     let mut keys = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Keys", "--json", "--midi-out", &port]);

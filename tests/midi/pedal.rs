@@ -3,24 +3,16 @@
 //! leader's authority and only with it. Another member watches the session.
 
 use bandsync_e2e::jack::{Jackd, Pedal};
-use bandsync_e2e::process::{Proc, run};
+use bandsync_e2e::process::{Proc, host_with_setlist, state_has};
 use serde_json::Value;
-
-/// A `state` line whose current or pending transport has `key` = `val`.
-fn state_has(v: &Value, key: &str, val: &Value) -> bool {
-    v["event"] == "state"
-        && (&v[key] == val || v["pending"].as_array().is_some_and(|p| p.iter().any(|s| &s[key] == val)))
-}
 
 #[test]
 fn a_pedal_chooses_songs_plays_stops_and_taps_the_tempo_for_the_leader() {
     let _jackd = Jackd::start();
     let pedal = Pedal::start();
-    let mut host = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
     let setlist = r#"[{"id":"one","title":"One","tempo":120,"meter":"4/4"},
         {"id":"two","title":"Two","tempo":100,"meter":"3/4"},{"id":"three","title":"Three"}]"#;
-    assert_eq!(run(&["setlist", "set", &url], setlist).0, 0);
+    let (_host, url) = host_with_setlist(setlist);
     let from = format!("jack:{}", Pedal::PORT);
     let mut ana =
         Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json", "--midi-in", &from]);

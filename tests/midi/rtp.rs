@@ -4,7 +4,7 @@
 //! the MIDI is read by the script's own parser. A key pressed on pymidi's side reaches the member
 //! as a pedal (`--midi-in rtp`).
 
-use bandsync_e2e::process::{Proc, python_peers, run};
+use bandsync_e2e::process::{Proc, host_with_setlist, python_peers};
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -53,11 +53,9 @@ fn a_pymidi_session_receives_clock_and_song_changes_on_time() {
     let mut peer = Proc::start(cmd, true);
     let port = peer.event("listening")["port"].as_u64().unwrap();
 
-    let mut host = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
     let setlist = r#"[{"id":"one","title":"One","tempo":120,"meter":"4/4","midi":"pc 1"},
         {"id":"two","title":"Two","tempo":150,"meter":"3/4","midi":"bank 0:2; pc 17"}]"#;
-    assert_eq!(run(&["setlist", "set", &url], setlist).0, 0);
+    let (_host, url) = host_with_setlist(setlist);
     let target = format!("rtp:127.0.0.1:{port}");
     let mut keys = Proc::bandsync(&[
         "join",

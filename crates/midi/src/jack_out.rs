@@ -96,6 +96,8 @@ fn feed<N, P>(
 ) {
     let client = active.as_client();
     let mut feeder = Feeder::default();
+    // Our own port, looked up once (by name: the process callback owns the port itself).
+    let own = client.port_by_name(port);
     let mut full = 0u64;
     while !stop.load(Ordering::Relaxed) {
         if let Some(t) = pending.lock().expect("midi transport lock poisoned").take() {
@@ -104,7 +106,7 @@ fn feed<N, P>(
         if let Some(host) = host_now() {
             let jack_now = client.time() as f64;
             // What the gear connected to the port adds, sent that much earlier, with the user's offset.
-            let latency = client.port_by_name(port).map_or(0, |p| p.get_latency_range(jack::LatencyType::Playback).1);
+            let latency = own.as_ref().map_or(0, |p| p.get_latency_range(jack::LatencyType::Playback).1);
             let latency_us = f64::from(latency) * 1e6 / f64::from(client.sample_rate().max(1));
             let shift = jack_now - host - latency_us - offset_us;
             feeder.tick(host, shift, &mut |ev| {

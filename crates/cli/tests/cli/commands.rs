@@ -1,19 +1,13 @@
 //! The `bandsync` binary as scripts use it: real processes, real sockets on loopback, JSON lines,
 //! exit codes.
 
-use bandsync_e2e::process::{Proc, scan_qr};
+use bandsync_e2e::process::{Proc, scan_qr, state_has};
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bandsync");
-
-/// Whether `v` is a `state` event whose current or scheduled transport has `key` = `val`.
-fn state_has(v: &Value, key: &str, val: &Value) -> bool {
-    v["event"] == "state"
-        && (&v[key] == val || v["pending"].as_array().is_some_and(|p| p.iter().any(|s| &s[key] == val)))
-}
 
 fn host() -> (Proc, Value) {
     let mut h = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
