@@ -109,7 +109,13 @@ synced: boolean,
 /**
  * The member's audio output, when it plays the click.
  */
-output?: OutputReport | null, } | { "type": "rotate_secret", } | { "type": "set_pin", 
+output?: OutputReport | null, 
+/**
+ * How late (µs, 0 to 60 s) the member handles the server's messages: about the 95th
+ * percentile of the one-way delays of its recent pongs and schedules, stalls of a busy
+ * device included. The lead time of changes covers it.
+ */
+delivery_us?: Micros | null, } | { "type": "rotate_secret", } | { "type": "set_pin", 
 /**
  * The PIN, or `null` for none.
  */

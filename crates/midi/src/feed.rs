@@ -6,7 +6,7 @@ use bandsync_core::Transport;
 use bandsync_core::midi::{MidiCursor, MidiEvent, MidiMessage};
 
 /// How far ahead of now events are handed to the device. Changes land at least one lead time
-/// (150 ms or more) ahead, so nothing handed over is ever taken back.
+/// (250 ms or more) ahead, so nothing handed over is ever taken back.
 pub const HORIZON: Micros = Micros(40_000);
 
 /// Reads the session's host time now (µs), or `None` before the clock has synced.

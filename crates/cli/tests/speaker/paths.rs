@@ -53,10 +53,14 @@ fn compare(name: &str, reference: &[f64], path: &[f64], window_ms: f64, recorded
     let w = window_ms * f64::from(RATE) / 1000.0;
     let mut offsets = Vec::new();
     let mut missing = 0;
+    let mut missing_at = Vec::new();
     for &r in reference.iter().filter(|&&r| r >= w && r + w <= recorded as f64) {
         match path.iter().map(|&p| p - r).filter(|d| d.abs() <= w).min_by(|a, b| a.abs().total_cmp(&b.abs())) {
             Some(d) => offsets.push(d * 1000.0 / f64::from(RATE)),
-            None => missing += 1,
+            None => {
+                missing += 1;
+                missing_at.push(r / f64::from(RATE));
+            }
         }
     }
     let median = quantile(&offsets, 0.5);
@@ -68,6 +72,11 @@ fn compare(name: &str, reference: &[f64], path: &[f64], window_ms: f64, recorded
         "path": name,
         "clicks": path.len(),
         "missing": missing,
+        // Where in the recording (s) the missing clicks were due, and where the path's own
+        // intervals broke (a gap or an extra onset), for finding the cause.
+        "missing_at_s": missing_at,
+        "breaks_at_s": path.windows(2).filter(|p| ((p[1] - p[0]) * 1000.0 / f64::from(RATE) - period).abs() >= period / 4.0).map(|p| p[0] / f64::from(RATE)).collect::<Vec<_>>(),
+        "recorded_s": recorded as f64 / f64::from(RATE),
         "offset_ms": {"p50": median, "p99_abs": quantile(&offsets.iter().map(|o| o.abs()).collect::<Vec<_>>(), 0.99)},
         "skew_about_median_ms": {"p50": quantile(&skew, 0.5), "p99": quantile(&skew, 0.99), "max": quantile(&skew, 1.0)},
         "interval_jitter_ms": {"p50": quantile(&jitter, 0.5), "p99": quantile(&jitter, 0.99), "max": quantile(&jitter, 1.0)},

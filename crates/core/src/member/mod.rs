@@ -16,6 +16,7 @@
 //! phone page (through `crates/wasm`) are both thin drivers around this one implementation.
 
 pub mod backoff;
+pub mod delivery;
 pub mod link;
 
 pub use backoff::{Backoff, Jitter};
@@ -242,6 +243,8 @@ pub struct Member {
     jitter: Jitter,
     /// The audio output's figures, for the sync reports.
     output: Option<OutputReport>,
+    /// How late the server's messages are handled here, for the sync reports.
+    delivery: delivery::Delivery,
     out: VecDeque<Transmit>,
     events: VecDeque<MemberEvent>,
 }
@@ -263,6 +266,7 @@ impl Member {
             down_since: None,
             jitter,
             output: None,
+            delivery: delivery::Delivery::default(),
             out: VecDeque::new(),
             events: VecDeque::new(),
         };
@@ -292,6 +296,7 @@ impl Member {
         };
         self.send_now(&join);
         self.clock.rewarm(now);
+        self.delivery.clear();
         self.conn = Conn::Open(Open {
             joined: false,
             last_heard: now,
@@ -379,7 +384,10 @@ impl Member {
             self.events.push_back(MemberEvent::Server { msg: msg.clone() });
         }
         match msg {
-            ServerMsg::Pong { n, t0, t1, t2, epoch } => self.clock.handle_pong(now, n, t0, t1, t2, epoch),
+            ServerMsg::Pong { n, t0, t1, t2, epoch } => {
+                self.clock.handle_pong(now, n, t0, t1, t2, epoch);
+                self.delivered(t2, now);
+            }
             ServerMsg::Heartbeat { .. } => {}
             ServerMsg::Credentials { secret, pin, viewer } => {
                 self.events.push_back(MemberEvent::Credentials { secret, pin, viewer });
@@ -414,11 +422,24 @@ impl Member {
                 let Some(m) = self.mirror.as_mut() else { return };
                 let changed = m.apply(&msg);
                 let now_host = match &msg {
-                    ServerMsg::Transport { now, .. } => *now,
+                    ServerMsg::Transport { now: sent, .. } => {
+                        self.delivered(*sent, now);
+                        *sent
+                    }
                     ServerMsg::Snapshot(s) => s.now,
                     _ => Micros::ZERO,
                 };
                 self.mirrored(changed, now_host);
+            }
+        }
+    }
+
+    /// A message the server sent at host time `sent` is handled at local `now`: one more delay for
+    /// the reports, once the clock can say what `now` is on the host's clock.
+    fn delivered(&mut self, sent: Micros, now: Micros) {
+        if self.clock.status(now).synced {
+            if let Some(handled) = self.clock.to_host(now) {
+                self.delivery.record(sent, handled);
             }
         }
     }
@@ -487,6 +508,7 @@ impl Member {
                 error_us: Micros(status.error_us).clamp(Micros::ZERO, limit),
                 synced: status.synced,
                 output: self.output.clone(),
+                delivery_us: self.delivery.p95(),
             };
             self.send_now(&m);
         }

@@ -31,6 +31,8 @@ struct Peer {
     skew: f64,
     conn: Option<ConnId>,
     events: Vec<MemberEvent>,
+    /// A busy device: every third message to it is handled this much late.
+    stall: Micros,
 }
 
 impl Peer {
@@ -98,6 +100,7 @@ impl World {
             skew: skew_ppm * 1e-6,
             conn: None,
             events: Vec::new(),
+            stall: Micros::ZERO,
         };
         // Re-create the member at its own local "now" (its clock is not the host's).
         let cfg = p.m.config().clone();
@@ -111,6 +114,11 @@ impl World {
     fn send(&mut self, at: Micros, pkt: Packet) {
         let j = Micros((self.jitter.0 as f64 * self.rng.unit()) as i64);
         let mut when = at + self.latency + j;
+        if let Packet::ToMember { peer, .. } = &pkt {
+            if self.seq % 3 == 0 {
+                when += self.peers[*peer].stall;
+            }
+        }
         let lane = match &pkt {
             Packet::Connect { .. } => None,
             Packet::ToServer { conn, .. } | Packet::CloseToServer { conn } => Some((true, *conn)),
@@ -405,4 +413,34 @@ fn leaving_removes_the_participant_and_ends_the_member() {
         .iter()
         .any(|e| matches!(e, MemberEvent::Participants { participants, .. } if participants.len() == 1));
     assert!(left, "the other member saw it go");
+}
+
+#[test]
+fn a_busy_device_that_handles_messages_late_gets_a_longer_lead() {
+    let mut w = World::new(4, 5, 2);
+    let a = w.add("Ana", true, 0.0, 0.0, SECRET);
+    let b = w.add("Ben", false, 700.0, 60.0, SECRET);
+    w.peers[b].stall = Micros::from_millis(90);
+    w.run_for(Micros::from_secs(40));
+    // Its best round trip is the network's (10-14 ms); the stalls are what the lead must cover.
+    let q = w.session.participants().find(|p| p.name == "Ben").unwrap().sync.clone().unwrap();
+    assert!(q.rtt_us < Micros::from_millis(20), "{q:?}");
+    let lead = w.session.lead_time();
+    assert!(lead >= Micros::from_millis(250 + 2 * 90), "lead {lead:?}");
+    // A start sent now reaches even the stalled member before it sounds.
+    w.peers[a].m.send(&ClientMsg::Play { count_in: 0 });
+    w.pump_member(a);
+    let start = loop {
+        w.run_for(Micros::from_millis(1));
+        if w.session.transport().latest().playing {
+            break w.session.transport().latest().at;
+        }
+    };
+    let heard = loop {
+        if w.peers[b].m.mirror().is_some_and(|m| m.transport.latest().playing) {
+            break w.now;
+        }
+        w.run_for(Micros::from_millis(1));
+    };
+    assert!(heard + Micros::from_millis(50) < start, "heard at {heard:?}, starts at {start:?}");
 }

@@ -112,6 +112,11 @@ pub enum ClientMsg {
         /// The member's audio output, when it plays the click.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output: Option<OutputReport>,
+        /// How late (µs, 0 to 60 s) the member handles the server's messages: about the 95th
+        /// percentile of the one-way delays of its recent pongs and schedules, stalls of a busy
+        /// device included. The lead time of changes covers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery_us: Option<Micros>,
     },
     /// Leader only: replaces the session secret, revoking every join link given out so far.
     /// Members already in stay in.

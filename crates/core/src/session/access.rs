@@ -84,6 +84,7 @@ impl Session {
             conn: Some(conn),
             away_since: None,
             sync_broadcast_at: None,
+            delivery: Micros::ZERO,
         });
         self.welcome(now, conn, id, fresh_token, false);
         // After the welcome, which is always a member's first message.

@@ -227,10 +227,14 @@ impl Session {
             | ClientMsg::RestoreVersion { .. } => {
                 Err((ErrorCode::Unsupported, "chat, activity and versions need a server with storage".into()))
             }
-            ClientMsg::SyncReport { rtt_us, error_us, synced, output } => {
+            ClientMsg::SyncReport { rtt_us, error_us, synced, output, delivery_us } => {
                 let limit = Micros::from_secs(60);
-                if !(Micros::ZERO..=limit).contains(&rtt_us) || !(Micros::ZERO..=limit).contains(&error_us) {
-                    return Err((ErrorCode::Malformed, "rtt_us and error_us must be 0 to 60 000 000 µs".into()));
+                let delivery = delivery_us.unwrap_or(Micros::ZERO);
+                if ![rtt_us, error_us, delivery].iter().all(|v| (Micros::ZERO..=limit).contains(v)) {
+                    return Err((
+                        ErrorCode::Malformed,
+                        "rtt_us, error_us and delivery_us must be 0 to 60 000 000 µs".into(),
+                    ));
                 }
                 if let Some(o) = &output {
                     let ok = (Micros::ZERO..=Micros::from_secs(2)).contains(&o.latency_us)
@@ -249,6 +253,7 @@ impl Session {
                 let m = self.member_mut(me);
                 let flipped = m.p.sync.as_ref().is_none_or(|s| s.synced != synced);
                 m.p.sync = Some(SyncQuality::judged(rtt_us, error_us, synced, output));
+                m.delivery = delivery;
                 let due = m.sync_broadcast_at.is_none_or(|t| now - t >= interval);
                 if flipped || due {
                     m.sync_broadcast_at = Some(now);

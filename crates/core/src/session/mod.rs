@@ -56,7 +56,7 @@ impl Default for SessionConfig {
             max_members: 512,
             leader_grace: Micros::from_secs(30),
             resume_window: Micros::from_secs(120),
-            min_lead: Micros::from_millis(150),
+            min_lead: Micros::from_millis(250),
             max_lead: Micros::from_millis(1_500),
             sync_report_interval: Micros::from_secs(5),
         }
@@ -131,6 +131,8 @@ struct Member {
     away_since: Option<Micros>,
     /// When its sync quality was last broadcast.
     sync_broadcast_at: Option<Micros>,
+    /// How late it handles the server's messages (its last report), for the lead time.
+    delivery: Micros,
 }
 
 /// One band's session.
@@ -372,16 +374,22 @@ impl Session {
     }
 
     /// The lead time for a change: enough for the slowest online member to hear of it first.
+    /// Each member needs its round trip (plus twice its clock error) or the delay it reports in
+    /// handling messages, whichever is more, twice over; the lead is the least lead plus the
+    /// worst need, capped.
     #[must_use]
     pub fn lead_time(&self) -> Micros {
-        let worst_rtt = self
+        let worst = self
             .members
             .iter()
             .filter(|m| m.conn.is_some())
-            .filter_map(|m| m.p.sync.as_ref().map(|s| s.rtt_us.0.saturating_add(s.error_us.0.saturating_mul(2))))
+            .filter_map(|m| {
+                let s = m.p.sync.as_ref()?;
+                Some(s.rtt_us.0.saturating_add(s.error_us.0.saturating_mul(2)).max(m.delivery.0))
+            })
             .max()
             .unwrap_or(0);
-        Micros(self.cfg.min_lead.0.saturating_add(worst_rtt.saturating_mul(2)).min(self.cfg.max_lead.0))
+        Micros(self.cfg.min_lead.0.saturating_add(worst.saturating_mul(2)).min(self.cfg.max_lead.0))
     }
 
     /// Schedules a change and tells everyone. While the metronome plays (or is about to start) the

@@ -27,15 +27,15 @@ fn tempo_change_while_playing_lands_on_next_bar() {
     h.join(1, "Ana", true, None);
     h.send(1, ClientMsg::Play { count_in: 1 });
     let start = h.s.transport().latest().clone();
-    assert_eq!(start.at, h.now + Micros::from_millis(150), "starts one lead time ahead");
+    assert_eq!(start.at, h.now + Micros::from_millis(250), "starts one lead time ahead");
     assert_eq!(start.timeline.beat_origin, Beats::whole(-4), "one bar of count-in");
     h.advance(Micros::from_millis(2_900));
     h.send(1, ClientMsg::Tempo { tempo: bpm(60.0) });
     let seg = h.s.transport().latest().clone();
     let bar_pos = seg.timeline.beat_origin;
     assert_eq!(bar_pos.0 % Beats::whole(4).0, 0, "lands on a bar line: {bar_pos:?}");
-    assert!(seg.at >= h.now + Micros::from_millis(150));
-    assert!(seg.at - h.now <= Micros::from_millis(150) + Micros::from_secs(2));
+    assert!(seg.at >= h.now + Micros::from_millis(250));
+    assert!(seg.at - h.now <= Micros::from_millis(250) + Micros::from_secs(2));
     // Just before the boundary the old tempo holds; after it, the new one.
     assert_eq!(h.s.transport().segment_at(seg.at - Micros(1)).timeline.tempo, Tempo(120_000));
     assert_eq!(h.s.transport().segment_at(seg.at).timeline.tempo, Tempo(60_000));
@@ -63,7 +63,7 @@ fn choosing_a_song_while_playing_starts_it_on_the_next_bar_with_its_tempo_and_me
     h.s.select_song(h.now, 1, choice("s1")).unwrap();
     h.pump();
     let seg = h.s.transport().latest().clone();
-    assert!(seg.at >= h.now + Micros::from_millis(150), "one lead time ahead at least");
+    assert!(seg.at >= h.now + Micros::from_millis(250), "one lead time ahead at least");
     assert_eq!(seg.timeline.beat_origin.0 % Beats::whole(4).0, 0, "on a 4/4 bar line of the old song");
     assert_eq!(seg.song_start, seg.timeline.beat_origin, "the song starts where it lands");
     assert_eq!(seg.bar_origin, seg.song_start);
@@ -131,14 +131,52 @@ fn changes_while_stopped_apply_at_once_and_do_not_pile_up() {
 fn sync_reports_are_bounded_and_shape_the_lead_time() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
-    h.send(1, ClientMsg::SyncReport { rtt_us: Micros(i64::MAX), error_us: Micros(0), synced: true, output: None });
-    assert_eq!(h.last_error(1), Some(ErrorCode::Malformed));
-    assert_eq!(h.s.lead_time(), Micros::from_millis(150));
-    h.send(1, ClientMsg::SyncReport { rtt_us: Micros(40_000), error_us: Micros(5_000), synced: true, output: None });
-    assert_eq!(h.s.lead_time(), Micros::from_millis(150 + 2 * 50));
     h.send(
         1,
-        ClientMsg::SyncReport { rtt_us: Micros(60_000_000), error_us: Micros(60_000_000), synced: false, output: None },
+        ClientMsg::SyncReport {
+            rtt_us: Micros(i64::MAX),
+            error_us: Micros(0),
+            synced: true,
+            output: None,
+            delivery_us: None,
+        },
+    );
+    assert_eq!(h.last_error(1), Some(ErrorCode::Malformed));
+    assert_eq!(h.s.lead_time(), Micros::from_millis(250));
+    h.send(
+        1,
+        ClientMsg::SyncReport {
+            rtt_us: Micros(40_000),
+            error_us: Micros(5_000),
+            synced: true,
+            output: None,
+            delivery_us: None,
+        },
+    );
+    assert_eq!(h.s.lead_time(), Micros::from_millis(250 + 2 * 50));
+    // A device that handles messages late (a busy phone) needs more than its best round trip.
+    let slow = |d: i64| ClientMsg::SyncReport {
+        rtt_us: Micros(40_000),
+        error_us: Micros(5_000),
+        synced: true,
+        output: None,
+        delivery_us: Some(Micros(d)),
+    };
+    h.send(1, slow(80_000));
+    assert_eq!(h.s.lead_time(), Micros::from_millis(250 + 2 * 80));
+    h.send(1, slow(20_000));
+    assert_eq!(h.s.lead_time(), Micros::from_millis(250 + 2 * 50), "the round trip, when it is the more");
+    h.send(1, slow(-1));
+    assert_eq!(h.last_error(1), Some(ErrorCode::Malformed));
+    h.send(
+        1,
+        ClientMsg::SyncReport {
+            rtt_us: Micros(60_000_000),
+            error_us: Micros(60_000_000),
+            synced: false,
+            output: None,
+            delivery_us: None,
+        },
     );
     assert_eq!(h.s.lead_time(), Micros::from_millis(1_500), "capped at max_lead");
 }
@@ -159,7 +197,13 @@ fn a_members_figures_off_are_flagged_in_the_participant_list() {
     };
     h.send(
         2,
-        ClientMsg::SyncReport { rtt_us: Micros(40_000), error_us: Micros(300), synced: true, output: Some(output) },
+        ClientMsg::SyncReport {
+            rtt_us: Micros(40_000),
+            error_us: Micros(300),
+            synced: true,
+            output: Some(output),
+            delivery_us: None,
+        },
     );
     let ben = h.s.participants().find(|p| p.name == "Ben").unwrap();
     let sync = ben.sync.as_ref().unwrap();
