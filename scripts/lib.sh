@@ -50,9 +50,10 @@ BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libasound2-dev l
 # libasound2-plugins routes ALSA's default device to it) and ladspa-sdk's delay plugin for injected
 # output latency; Chromium with chromedriver, and WebKit's driver (with MiniBrowser) under Xvfb, for
 # the phone page and the app; unshare and ip for the network namespaces of the mDNS test; jackd2
-# (jackd -d dummy) for the MIDI out tests.
+# (jackd -d dummy) for the MIDI out tests; postgresql (its server binaries: the store suite and
+# `serve --database` tests run initdb into temp folders of their own).
 TEST_PACKAGES=(pulseaudio pulseaudio-utils libasound2-plugins ladspa-sdk chromium chromium-driver
-  webkit2gtk-driver xvfb xauth util-linux iproute2 jackd2)
+  webkit2gtk-driver xvfb xauth util-linux iproute2 jackd2 postgresql)
 
 need_build_tools() {
   need_apt "${BUILD_PACKAGES[@]}"

@@ -12,6 +12,7 @@
 //! - [`browser`]: headless Chromium and WebKit (MiniBrowser), optionally playing into a PulseAudio sink.
 //! - [`page`]: a page under WebDriver, with the diagnostics a failing browser test needs.
 //! - [`xvfb`]: an X display of the test's own.
+//! - [`postgres`]: a Postgres server of the test's own, that it can crash and restart.
 //! - [`pulse`]: a private PulseAudio with a null sink per test, routed per channel, recorded
 //!   with `parecord`, and the onset analysis that measures clicks at the speaker.
 //! - Here: a server with one session ([`TestServer`]), HTTP GETs, and polling helpers.
@@ -20,6 +21,7 @@ pub mod browser;
 pub mod chaos;
 pub mod jack;
 pub mod page;
+pub mod postgres;
 pub mod process;
 pub mod pulse;
 pub mod raw;

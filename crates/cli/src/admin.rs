@@ -1,11 +1,10 @@
 //! `bandsync admin token create|revoke|list`: organizer tokens for `bandsync serve`, written to
-//! its data directory (a running server sees a change at its next request).
+//! its store (`--data-dir` or `--database`) (a running server sees a change at its next request).
 
 use crate::output::emit;
-use bandsync_server::store::Store;
+use crate::store_args::StoreArgs;
 use clap::{Args, Subcommand};
 use serde_json::json;
-use std::path::PathBuf;
 
 /// `bandsync admin`.
 #[derive(Debug, Args)]
@@ -32,9 +31,9 @@ enum TokenOp {
         /// How many sessions it may hold at once.
         #[arg(long, default_value_t = 10)]
         quota: u32,
-        /// `bandsync serve`'s data directory.
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
+        /// `bandsync serve`'s store.
+        #[command(flatten)]
+        store: StoreArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -43,15 +42,15 @@ enum TokenOp {
     Revoke {
         /// The organizer's name.
         name: String,
-        /// `bandsync serve`'s data directory.
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
+        /// `bandsync serve`'s store.
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// List the organizers.
     List {
-        /// `bandsync serve`'s data directory.
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
+        /// `bandsync serve`'s store.
+        #[command(flatten)]
+        store: StoreArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -65,18 +64,18 @@ enum TokenOp {
 pub fn run(a: &AdminArgs) -> anyhow::Result<u8> {
     let AdminOp::Token { op } = &a.op;
     match op {
-        TokenOp::Create { name, quota, data_dir, json } => {
-            let token = Store::open(data_dir)?.create_organizer(name, *quota)?;
+        TokenOp::Create { name, quota, store, json } => {
+            let token = store.open()?.create_organizer(name, *quota)?;
             let v = json!({"organizer": name, "quota": quota, "token": token});
             emit(*json, &v, || token.clone());
         }
-        TokenOp::Revoke { name, data_dir } => {
-            if !Store::open(data_dir)?.revoke_organizer(name)? {
+        TokenOp::Revoke { name, store } => {
+            if !store.open()?.revoke_organizer(name)? {
                 anyhow::bail!("there is no organizer {name:?}");
             }
         }
-        TokenOp::List { data_dir, json } => {
-            let list = Store::open(data_dir)?.organizers()?;
+        TokenOp::List { store, json } => {
+            let list = store.open()?.organizers()?;
             emit(*json, &json!({"organizers": list}), || {
                 list.iter()
                     .map(|o| {

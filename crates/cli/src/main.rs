@@ -14,6 +14,7 @@ mod join_midi;
 mod journal;
 mod output;
 mod serve;
+mod store_args;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -17,9 +17,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:7878")]
     pub bind: SocketAddr,
-    /// Where sessions, documents and organizer tokens are kept (SQLite).
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: PathBuf,
+    /// Where sessions, documents and organizer tokens are kept.
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
     /// The address members reach this server at (behind a proxy: its public https URL), for the
     /// links the API hands out. Without it, the address each request came to.
     #[arg(long, value_name = "URL")]
@@ -63,7 +63,8 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
         public_url: a.public_url.clone(),
         ..ServerConfig::default()
     };
-    cfg.store = Some(std::sync::Arc::new(bandsync_server::store::Store::open(&a.data_dir)?));
+    let store = a.store.clone();
+    cfg.store = Some(std::sync::Arc::new(tokio::task::spawn_blocking(move || store.open()).await??));
     cfg.ui = ui_assets(a.ui.as_deref())?;
     let server = RunningServer::start_tls(a.bind, cfg, tls).await?;
     let restored = server.hub.restore_sessions()?;

@@ -2,8 +2,8 @@
 //! sessions each one made. Tokens are stored as SHA-256 digests only: the database never holds
 //! one that could be replayed.
 
+use crate::store::sql::{V, one, transaction};
 use crate::store::{Store, StoreError};
-use rusqlite::{OptionalExtension, params};
 
 /// An organizer, as a request's token names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +27,6 @@ pub struct OrganizerInfo {
     pub sessions: u32,
 }
 
-pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS organizers (
-        name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, quota INTEGER NOT NULL,
-        revoked INTEGER NOT NULL DEFAULT 0);
-    CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);";
-
 fn digest(token: &str) -> String {
     ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -48,17 +43,18 @@ impl Store {
             return Err(StoreError::Conflict("an organizer's name is 1 to 60 characters".into()));
         }
         let token = format!("bso_{}", crate::hub::new_token());
-        let db = self.db();
-        let live: Option<bool> =
-            db.query_row("SELECT revoked = 0 FROM organizers WHERE name = ?1", [name], |r| r.get(0)).optional()?;
-        if live == Some(true) {
-            return Err(StoreError::Conflict(format!("organizer {name:?} already has a token; revoke it first")));
-        }
-        db.execute(
-            "INSERT INTO organizers (name, token_sha256, quota, revoked) VALUES (?1, ?2, ?3, 0)
-             ON CONFLICT(name) DO UPDATE SET token_sha256 = excluded.token_sha256, quota = excluded.quota, revoked = 0",
-            params![name, digest(&token), quota],
-        )?;
+        let mut db = self.db();
+        transaction(&mut **db, |tx| {
+            let live = one(tx, "SELECT revoked FROM organizers WHERE name = ?1", &[name.into()])?;
+            if live.map(|v| v.int()).transpose()? == Some(0) {
+                return Err(StoreError::Conflict(format!("organizer {name:?} already has a token; revoke it first")));
+            }
+            tx.execute(
+                "INSERT INTO organizers (name, token_sha256, quota, revoked) VALUES (?1, ?2, ?3, 0)
+                 ON CONFLICT(name) DO UPDATE SET token_sha256 = excluded.token_sha256, quota = excluded.quota, revoked = 0",
+                &[name.into(), V::Text(digest(&token)), i64::from(quota).into()],
+            )
+        })?;
         Ok(token)
     }
 
@@ -68,7 +64,7 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn revoke_organizer(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.db().execute("UPDATE organizers SET revoked = 1 WHERE name = ?1", [name.trim()])? > 0)
+        Ok(self.db().execute("UPDATE organizers SET revoked = 1 WHERE name = ?1", &[name.trim().into()])? > 0)
     }
 
     /// The organizer a token belongs to, unless it was revoked.
@@ -76,15 +72,18 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn organizer(&self, token: &str) -> Result<Option<Organizer>, StoreError> {
-        let row = self
-            .db()
-            .query_row(
-                "SELECT name, quota FROM organizers WHERE token_sha256 = ?1 AND revoked = 0",
-                [digest(token)],
-                |r| Ok(Organizer { name: r.get(0)?, quota: r.get(1)? }),
-            )
-            .optional()?;
-        Ok(row)
+        let rows = self.db().query(
+            "SELECT name, quota FROM organizers WHERE token_sha256 = ?1 AND revoked = 0",
+            &[V::Text(digest(token))],
+        )?;
+        rows.into_iter()
+            .next()
+            .map(|r| {
+                let mut c = r.into_iter();
+                let name = c.next().unwrap_or(V::Null).text()?;
+                Ok(Organizer { name, quota: quota(&c.next().unwrap_or(V::Null))? })
+            })
+            .transpose()
     }
 
     /// Every organizer, by name.
@@ -92,20 +91,23 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn organizers(&self) -> Result<Vec<OrganizerInfo>, StoreError> {
-        let db = self.db();
-        let mut q = db.prepare(
+        let rows = self.db().query(
             "SELECT o.name, o.quota, o.revoked, (SELECT COUNT(*) FROM session_owners s WHERE s.organizer = o.name)
              FROM organizers o ORDER BY o.name",
+            &[],
         )?;
-        let rows = q.query_map([], |r| {
-            Ok(OrganizerInfo {
-                name: r.get(0)?,
-                quota: r.get(1)?,
-                revoked: r.get::<_, i64>(2)? != 0,
-                sessions: r.get(3)?,
+        rows.into_iter()
+            .map(|r| {
+                let mut c = r.into_iter();
+                let mut next = || c.next().unwrap_or(V::Null);
+                Ok(OrganizerInfo {
+                    name: next().text()?,
+                    quota: quota(&next())?,
+                    revoked: next().int()? != 0,
+                    sessions: next().int()? as u32,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect()
     }
 
     /// Records who made a session.
@@ -116,7 +118,7 @@ impl Store {
         self.db().execute(
             "INSERT INTO session_owners (session, organizer) VALUES (?1, ?2)
              ON CONFLICT(session) DO UPDATE SET organizer = excluded.organizer",
-            params![session, organizer],
+            &[session.into(), organizer.into()],
         )?;
         Ok(())
     }
@@ -126,11 +128,9 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn owner(&self, session: &str) -> Result<Option<String>, StoreError> {
-        let o = self
-            .db()
-            .query_row("SELECT organizer FROM session_owners WHERE session = ?1", [session], |r| r.get(0))
-            .optional()?;
-        Ok(o)
+        one(&mut **self.db(), "SELECT organizer FROM session_owners WHERE session = ?1", &[session.into()])?
+            .map(V::text)
+            .transpose()
     }
 
     /// The sessions an organizer made.
@@ -138,10 +138,10 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn sessions_of(&self, organizer: &str) -> Result<Vec<String>, StoreError> {
-        let db = self.db();
-        let mut q = db.prepare("SELECT session FROM session_owners WHERE organizer = ?1 ORDER BY session")?;
-        let rows = q.query_map([organizer], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = self
+            .db()
+            .query("SELECT session FROM session_owners WHERE organizer = ?1 ORDER BY session", &[organizer.into()])?;
+        rows.into_iter().map(|r| r.into_iter().next().unwrap_or(V::Null).text()).collect()
     }
 
     /// Deletes a session and everything kept for it, in one transaction.
@@ -150,52 +150,36 @@ impl Store {
     /// On a database error.
     pub fn delete_session(&self, session: &str) -> Result<(), StoreError> {
         let mut db = self.db();
-        let tx = db.transaction()?;
-        tx.execute("DELETE FROM sessions WHERE id = ?1", [session])?;
-        for table in ["doc_updates", "doc_snapshots", "chat", "activity", "doc_versions", "session_owners"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE session = ?1"), [session])?;
-        }
-        tx.commit()?;
-        Ok(())
+        transaction(&mut **db, |tx| {
+            tx.execute("DELETE FROM sessions WHERE id = ?1", &[session.into()])?;
+            for table in ["doc_updates", "doc_snapshots", "chat", "activity", "doc_versions", "session_owners"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE session = ?1"), &[session.into()])?;
+            }
+            Ok(())
+        })
     }
+}
+
+fn quota(v: &V) -> Result<u32, StoreError> {
+    u32::try_from(v.int()?).map_err(|e| StoreError::Corrupt(format!("quota: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Store, StoreError, StoredSession};
+    use crate::store::Store;
 
+    // The rest of the organizers' rules run on both engines in `tests/store` (the store suite).
     #[test]
-    fn tokens_are_issued_once_stored_as_digests_and_revoked_at_once() {
+    fn a_token_is_nowhere_in_the_database_file() {
         let dir = std::env::temp_dir().join(format!("bandsync-org-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let s = Store::open(&dir).unwrap();
         let t = s.create_organizer("school", 2).unwrap();
         assert!(t.starts_with("bso_") && t.len() == 36, "{t}");
-        assert_eq!(s.organizer(&t).unwrap().map(|o| (o.name, o.quota)), Some(("school".into(), 2)));
-        assert!(s.organizer("bso_guess").unwrap().is_none());
-        assert!(matches!(s.create_organizer("school", 5), Err(StoreError::Conflict(_))));
-        // The token is nowhere in the database file.
+        assert_eq!(s.organizer(&t).unwrap().map(|o| o.name), Some("school".into()));
         drop(s);
         let raw = std::fs::read(dir.join("bandsync.sqlite3")).unwrap();
         assert!(!raw.windows(t.len()).any(|w| w == t.as_bytes()));
-        let s = Store::open(&dir).unwrap();
-        s.put_session(&StoredSession {
-            id: "a".into(),
-            name: "A".into(),
-            secret: "x".into(),
-            leader_secret: None,
-            viewer_secret: None,
-            pin: None,
-        })
-        .unwrap();
-        s.set_owner("a", "school").unwrap();
-        assert_eq!(s.sessions_of("school").unwrap(), vec!["a".to_owned()]);
-        assert!(s.revoke_organizer("school").unwrap());
-        assert!(s.organizer(&t).unwrap().is_none(), "revoked at once");
-        let t2 = s.create_organizer("school", 3).unwrap();
-        assert_eq!(s.organizer(&t2).unwrap().map(|o| o.quota), Some(3), "a new token after a revocation");
-        s.delete_session("a").unwrap();
-        assert!(s.sessions().unwrap().is_empty() && s.sessions_of("school").unwrap().is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

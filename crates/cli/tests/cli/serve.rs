@@ -1,20 +1,26 @@
 //! `bandsync serve` and `bandsync admin token`: organizers make, list and delete sessions through
 //! the API within their quotas, a leader's link leads, revoked tokens stop at once, sessions and
-//! their owners survive a restart, and idle sessions end.
+//! their owners survive a restart, and idle sessions end: with SQLite (`--data-dir`) and with a
+//! real Postgres the test starts (`--database postgres://…`).
 
 use bandsync_e2e::process::{Proc, http, run};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-fn token(dir: &str, name: &str, quota: &str) -> String {
-    let (code, out) = run(&["admin", "token", "create", name, "--quota", quota, "--data-dir", dir, "--json"], "");
+/// `bandsync ARGS STORE…`.
+fn with<'a>(args: &[&'a str], store: &'a [String]) -> Vec<&'a str> {
+    args.iter().copied().chain(store.iter().map(String::as_str)).collect()
+}
+
+fn token(store: &[String], name: &str, quota: &str) -> String {
+    let (code, out) = run(&with(&["admin", "token", "create", name, "--quota", quota, "--json"], store), "");
     assert_eq!(code, 0, "{out}");
     let v: Value = serde_json::from_str(&out).unwrap();
     v["token"].as_str().unwrap().to_owned()
 }
 
-fn serve(dir: &str) -> (Proc, String) {
-    let mut s = Proc::bandsync(&["serve", "--bind", "127.0.0.1:0", "--data-dir", dir, "--json", "--idle-expiry", "3"]);
+fn serve(store: &[String]) -> (Proc, String) {
+    let mut s = Proc::bandsync(&with(&["serve", "--bind", "127.0.0.1:0", "--json", "--idle-expiry", "3"], store));
     let addr = s.event("serving")["addr"].as_str().unwrap().to_owned();
     (s, addr)
 }
@@ -27,11 +33,21 @@ fn ids(v: &Value) -> Vec<String> {
 fn organizers_make_list_and_delete_sessions_within_their_quotas() {
     let dir = std::env::temp_dir().join(format!("bandsync-serve-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let d = dir.to_str().unwrap().to_owned();
-    let school = token(&d, "school", "1");
-    let church = token(&d, "church", "5");
-    assert_ne!(run(&["admin", "token", "create", "school", "--data-dir", &d], "").0, 0, "one live token per organizer");
-    let (mut srv, addr) = serve(&d);
+    organizers_scenario(&["--data-dir".into(), dir.to_str().unwrap().to_owned()]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn organizers_make_list_and_delete_sessions_on_postgres() {
+    let pg = bandsync_e2e::postgres::Postgres::start();
+    organizers_scenario(&["--database".into(), pg.database("serve")]);
+}
+
+fn organizers_scenario(d: &[String]) {
+    let school = token(d, "school", "1");
+    let church = token(d, "church", "5");
+    assert_ne!(run(&with(&["admin", "token", "create", "school"], d), "").0, 0, "one live token per organizer");
+    let (mut srv, addr) = serve(d);
 
     // No session at start; the API needs a valid token.
     assert_eq!(http(&addr, "GET", "/api/sessions", None, None).0, 401);
@@ -78,7 +94,7 @@ fn organizers_make_list_and_delete_sessions_within_their_quotas() {
     assert_eq!(ids(&http(&addr, "GET", "/api/sessions", Some(&school), None).1), Vec::<String>::new());
 
     // A revoked token stops at once, without a restart.
-    assert_eq!(run(&["admin", "token", "revoke", "school", "--data-dir", &d], "").0, 0);
+    assert_eq!(run(&with(&["admin", "token", "revoke", "school"], d), "").0, 0);
     assert_eq!(http(&addr, "POST", "/api/sessions", Some(&school), Some(&json!({"name": "Again"}))).0, 401);
 
     // A restart brings the sessions back with their owners; then nobody comes and it expires.
@@ -86,17 +102,16 @@ fn organizers_make_list_and_delete_sessions_within_their_quotas() {
     let id2 = made["id"].as_str().unwrap().to_owned();
     srv.terminate();
     assert_eq!(srv.exit_code(), 0);
-    let (_srv2, addr) = serve(&d);
+    let (_srv2, addr) = serve(d);
     assert_eq!(ids(&http(&addr, "GET", "/api/sessions", Some(&church), None).1), vec![id2]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ids(&http(&addr, "GET", "/api/sessions", Some(&church), None).1).is_empty() {
         assert!(Instant::now() < deadline, "the idle session did not expire");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let (code, list) = run(&["admin", "token", "list", "--data-dir", &d, "--json"], "");
+    let (code, list) = run(&with(&["admin", "token", "list", "--json"], d), "");
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(&list).unwrap();
     assert_eq!(v["organizers"][1]["revoked"], true, "{v}");
     assert_eq!(v["organizers"][0]["sessions"], 0, "an expired session is gone from the store too: {v}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

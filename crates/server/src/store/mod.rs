@@ -1,0 +1,340 @@
+//! Durable storage: sessions with their secrets, each session's document as a log of y-sync
+//! updates compacted into snapshots, its chat, activity and versions, and `bandsync serve`'s
+//! organizers. One interface, two engines:
+//! - [`sqlite`], embedded, the default for `bandsync host` and the app;
+//! - [`postgres`], for `bandsync serve --database postgres://…` (several nodes, one record).
+//!
+//! Every query is written once here, over [`sql::Db`]; an engine only runs it. Either way a write
+//! is durable when its call returns, before anyone is told of it, so a crash (even `kill -9`)
+//! loses nothing that was acknowledged.
+
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
+
+use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
+use sql::{Db, V, one, transaction};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Updates in a session's log before they are folded into a snapshot.
+pub const COMPACT_AFTER: i64 = 500;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database engine refused.
+    #[error("storage: {0}")]
+    Engine(String),
+    /// A stored row no longer parses.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The data directory could not be made.
+    #[error("cannot create the data directory {0}: {1}")]
+    Dir(String, std::io::Error),
+    /// The request conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its current join secret.
+    pub secret: String,
+    /// Its leader's link's secret, where an organizer made it.
+    pub leader_secret: Option<String>,
+    /// Its view-only link's secret.
+    pub viewer_secret: Option<String>,
+    /// The PIN for typed joins, if the leader set one.
+    pub pin: Option<String>,
+}
+
+/// A stored document: the snapshot, if the log was ever compacted, and the updates after it.
+pub type StoredDocument = (Option<Vec<u8>>, Vec<Vec<u8>>);
+
+/// The database.
+#[derive(Debug)]
+pub struct Store {
+    db: Mutex<Box<dyn Db>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database `DIR/bandsync.sqlite3`.
+    ///
+    /// # Errors
+    /// When the directory or database cannot be created or opened.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Ok(Store::on(Box::new(sqlite::Sqlite::open(dir)?)))
+    }
+
+    /// Connects to a Postgres database (`postgres://…`), creating the schema if needed.
+    ///
+    /// # Errors
+    /// When it cannot be reached or refuses.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Ok(Store::on(Box::new(postgres::Postgres::connect(url)?)))
+    }
+
+    /// A store on an engine.
+    #[must_use]
+    pub fn on(db: Box<dyn Db>) -> Self {
+        Store { db: Mutex::new(db) }
+    }
+
+    /// Which engine: `sqlite` or `postgres`.
+    #[must_use]
+    pub fn engine(&self) -> &'static str {
+        self.db().engine()
+    }
+
+    pub(crate) fn db(&self) -> std::sync::MutexGuard<'_, Box<dyn Db>> {
+        self.db.lock().expect("store lock poisoned")
+    }
+
+    /// Every stored session, oldest first.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn sessions(&self) -> Result<Vec<StoredSession>, StoreError> {
+        let rows = self.db().query(
+            "SELECT id, name, secret, leader_secret, viewer_secret, pin FROM sessions ORDER BY created, id",
+            &[],
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                let mut c = r.into_iter();
+                let mut next = || c.next().unwrap_or(V::Null);
+                Ok(StoredSession {
+                    id: next().text()?,
+                    name: next().text()?,
+                    secret: next().text()?,
+                    leader_secret: next().opt_text_col()?,
+                    viewer_secret: next().opt_text_col()?,
+                    pin: next().opt_text_col()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a session (or its new secret).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn put_session(&self, s: &StoredSession) -> Result<(), StoreError> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        self.db().execute(
+            "INSERT INTO sessions (id, name, secret, created, leader_secret, viewer_secret, pin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret = excluded.secret,
+                 leader_secret = excluded.leader_secret, viewer_secret = excluded.viewer_secret,
+                 pin = excluded.pin",
+            &[
+                s.id.as_str().into(),
+                s.name.as_str().into(),
+                s.secret.as_str().into(),
+                now.into(),
+                V::opt_text(s.leader_secret.as_deref()),
+                V::opt_text(s.viewer_secret.as_deref()),
+                V::opt_text(s.pin.as_deref()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Appends a document update; it is durable when this returns. Compacts the log into a
+    /// snapshot (`state` is called for the whole document) every [`COMPACT_AFTER`] updates.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn append_update(&self, session: &str, data: &[u8], state: impl FnOnce() -> Vec<u8>) -> Result<(), StoreError> {
+        let mut db = self.db();
+        db.execute("INSERT INTO doc_updates (session, data) VALUES (?1, ?2)", &[session.into(), data.into()])?;
+        let n = one(&mut **db, "SELECT COUNT(*) FROM doc_updates WHERE session = ?1", &[session.into()])?
+            .map_or(Ok(0), |v| v.int())?;
+        if n >= COMPACT_AFTER {
+            transaction(&mut **db, |tx| {
+                let upto = one(tx, "SELECT MAX(seq) FROM doc_updates WHERE session = ?1", &[session.into()])?
+                    .map_or(Ok(0), |v| v.int())?;
+                tx.execute(
+                    "INSERT INTO doc_snapshots (session, upto, data) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(session) DO UPDATE SET upto = excluded.upto, data = excluded.data",
+                    &[session.into(), upto.into(), V::Bytes(state())],
+                )?;
+                tx.execute("DELETE FROM doc_updates WHERE session = ?1 AND seq <= ?2", &[session.into(), upto.into()])?;
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Saves a chat message as it is now (new, edited, deleted or reacted to).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn put_chat(&self, session: &str, m: &ChatMessage) -> Result<(), StoreError> {
+        let json = serde_json::to_string(m).expect("chat messages serialise");
+        self.db().execute(
+            "INSERT INTO chat (session, id, message) VALUES (?1, ?2, ?3)
+             ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
+            &[session.into(), (m.id as i64).into(), V::Text(json)],
+        )?;
+        Ok(())
+    }
+
+    /// A session's chat, oldest first.
+    ///
+    /// # Errors
+    /// On a database error, or a stored message that no longer parses.
+    pub fn chat(&self, session: &str) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows = self.db().query("SELECT message FROM chat WHERE session = ?1 ORDER BY id", &[session.into()])?;
+        rows.into_iter()
+            .map(|r| {
+                let j = r.into_iter().next().unwrap_or(V::Null).text()?;
+                serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Appends an activity event.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn add_activity(&self, session: &str, e: &ActivityEvent) -> Result<(), StoreError> {
+        let kind = serde_json::to_value(e.kind).expect("kinds serialise");
+        self.db().execute(
+            "INSERT INTO activity (session, id, at, kind, by, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                session.into(),
+                (e.id as i64).into(),
+                e.at.into(),
+                kind.as_str().unwrap_or_default().into(),
+                e.by.map_or(V::Null, |b| V::Int(b.into())),
+                e.summary.as_str().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A page of a session's activity, oldest first: up to `limit` events older than `before` (or
+    /// the newest), and whether older ones remain.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn activity(
+        &self,
+        session: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ActivityEvent>, bool), StoreError> {
+        let before = before.map_or(i64::MAX, |b| b as i64);
+        let rows = self.db().query(
+            "SELECT id, at, kind, by, summary FROM activity WHERE session = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+            &[session.into(), before.into(), (limit as i64 + 1).into()],
+        )?;
+        let mut events = Vec::new();
+        for r in rows {
+            let mut c = r.into_iter();
+            let mut next = || c.next().unwrap_or(V::Null);
+            let (id, at, kind, by, summary) =
+                (next().int()?, next().int()?, next().text()?, next().opt_int()?, next().text()?);
+            let kind = serde_json::from_value(serde_json::Value::String(kind.clone()))
+                .map_err(|_| StoreError::Corrupt(format!("unknown activity kind {kind:?}")))?;
+            let by = by.map(u32::try_from).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            events.push(ActivityEvent { id: id as u64, at, kind, by, summary });
+        }
+        let more = events.len() > limit;
+        events.truncate(limit);
+        events.reverse();
+        Ok((events, more))
+    }
+
+    /// The newest activity id of a session (0 for none).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn last_activity_id(&self, session: &str) -> Result<u64, StoreError> {
+        let id = one(&mut **self.db(), "SELECT MAX(id) FROM activity WHERE session = ?1", &[session.into()])?;
+        Ok(id.map_or(Ok(None), |v| v.opt_int())?.unwrap_or(0) as u64)
+    }
+
+    /// Saves a document version.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn add_version(&self, session: &str, v: &VersionInfo, data: &[u8]) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO doc_versions (session, id, at, label, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[session.into(), (v.id as i64).into(), v.at.into(), v.label.as_str().into(), data.into()],
+        )?;
+        Ok(())
+    }
+
+    /// A session's versions, oldest first (without their data).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn versions(&self, session: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        let rows = self.db().query(
+            "SELECT id, at, label, length(data) FROM doc_versions WHERE session = ?1 ORDER BY id",
+            &[session.into()],
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                let mut c = r.into_iter();
+                let mut next = || c.next().unwrap_or(V::Null);
+                Ok(VersionInfo {
+                    id: next().int()? as u64,
+                    at: next().int()?,
+                    label: next().text()?,
+                    size: next().int()? as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// One version's encoded document.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn version_data(&self, session: &str, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        one(
+            &mut **self.db(),
+            "SELECT data FROM doc_versions WHERE session = ?1 AND id = ?2",
+            &[session.into(), (id as i64).into()],
+        )?
+        .map(V::bytes)
+        .transpose()
+    }
+
+    /// The stored document: its snapshot (if any) and the updates after it, in order.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn document(&self, session: &str) -> Result<StoredDocument, StoreError> {
+        let mut db = self.db();
+        let snap = db.query("SELECT upto, data FROM doc_snapshots WHERE session = ?1", &[session.into()])?;
+        let snap = match snap.into_iter().next() {
+            Some(r) => {
+                let mut c = r.into_iter();
+                let upto = c.next().unwrap_or(V::Null).int()?;
+                Some((upto, c.next().unwrap_or(V::Null).bytes()?))
+            }
+            None => None,
+        };
+        let after = snap.as_ref().map_or(0, |s| s.0);
+        let updates = db
+            .query(
+                "SELECT data FROM doc_updates WHERE session = ?1 AND seq > ?2 ORDER BY seq",
+                &[session.into(), after.into()],
+            )?
+            .into_iter()
+            .map(|r| r.into_iter().next().unwrap_or(V::Null).bytes())
+            .collect::<Result<_, _>>()?;
+        Ok((snap.map(|s| s.1), updates))
+    }
+}

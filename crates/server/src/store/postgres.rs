@@ -1,0 +1,201 @@
+//! The shared engine: Postgres, for `bandsync serve --database postgres://…` and several nodes.
+//!
+//! The client is the blocking `postgres` crate, on a thread of its own: a caller (a session task
+//! on a tokio worker, like SQLite's callers) hands it a statement and waits for the answer, so a
+//! statement is committed (Postgres's default `synchronous_commit = on`: flushed to its WAL)
+//! before anyone is told. A lost connection is opened again for the next statement.
+
+use super::StoreError;
+use super::sql::{Db, Row, V};
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+use std::collections::HashMap;
+use std::sync::mpsc;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, secret TEXT NOT NULL, created BIGINT NOT NULL,
+        leader_secret TEXT, viewer_secret TEXT, pin TEXT);
+    CREATE TABLE IF NOT EXISTS doc_updates (
+        seq BIGSERIAL PRIMARY KEY, session TEXT NOT NULL, data BYTEA NOT NULL);
+    CREATE INDEX IF NOT EXISTS doc_updates_session ON doc_updates(session, seq);
+    CREATE TABLE IF NOT EXISTS doc_snapshots (
+        session TEXT PRIMARY KEY, upto BIGINT NOT NULL, data BYTEA NOT NULL);
+    CREATE TABLE IF NOT EXISTS chat (
+        session TEXT NOT NULL, id BIGINT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (session, id));
+    CREATE TABLE IF NOT EXISTS activity (
+        session TEXT NOT NULL, id BIGINT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL,
+        by BIGINT, summary TEXT NOT NULL, PRIMARY KEY (session, id));
+    CREATE TABLE IF NOT EXISTS doc_versions (
+        session TEXT NOT NULL, id BIGINT NOT NULL, at BIGINT NOT NULL, label TEXT NOT NULL,
+        data BYTEA NOT NULL, PRIMARY KEY (session, id));
+    CREATE TABLE IF NOT EXISTS organizers (
+        name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, quota BIGINT NOT NULL,
+        revoked BIGINT NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);";
+
+/// Nodes creating the schema at once take turns under this advisory lock.
+const SCHEMA_LOCK: i64 = 0x6261_6e64;
+
+/// The connection thread's side: the client and its prepared statements.
+struct Conn {
+    url: String,
+    client: Option<Client>,
+    statements: HashMap<String, Statement>,
+}
+
+type Job = Box<dyn FnOnce(&mut Conn) + Send>;
+
+/// A Postgres database.
+#[derive(Debug)]
+pub struct Postgres {
+    jobs: mpsc::Sender<Job>,
+}
+
+fn err(e: &postgres::Error) -> StoreError {
+    // The server's own message (a constraint, a missing table) where it sent one.
+    let detail = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned());
+    StoreError::Engine(format!("postgres: {detail}"))
+}
+
+impl Conn {
+    fn client(&mut self) -> Result<&mut Client, StoreError> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            self.statements.clear();
+            self.client = Some(Client::connect(&self.url, NoTls).map_err(|e| err(&e))?);
+        }
+        Ok(self.client.as_mut().expect("just connected"))
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        // The store's SQL numbers its parameters `?1`; Postgres's are `$1`.
+        let pg = sql.replace('?', "$");
+        let s = self.client()?.prepare(&pg).map_err(|e| err(&e))?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    fn run<T>(
+        &mut self,
+        sql: &str,
+        params: &[V],
+        f: impl FnOnce(&mut Client, &Statement, &[&(dyn ToSql + Sync)]) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let st = self.statement(sql)?;
+        let bound = bind(st.params(), params)?;
+        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
+        let client = self.client()?;
+        let out = f(client, &st, &refs);
+        if client.is_closed() {
+            // Opened again, statements and all, for the next call.
+            self.client = None;
+        }
+        out.map_err(|e| err(&e))
+    }
+}
+
+/// The parameters as the statement's types want them.
+fn bind(types: &[Type], params: &[V]) -> Result<Vec<Box<dyn ToSql + Sync + Send>>, StoreError> {
+    if types.len() != params.len() {
+        return Err(StoreError::Engine(format!("postgres: {} parameters for {}", params.len(), types.len())));
+    }
+    let narrow = |i: i64| StoreError::Engine(format!("postgres: {i} does not fit the column"));
+    types
+        .iter()
+        .zip(params)
+        .map(|(t, v)| -> Result<Box<dyn ToSql + Sync + Send>, StoreError> {
+            Ok(match (v, t) {
+                (V::Int(i), &Type::INT4) => Box::new(i32::try_from(*i).map_err(|_| narrow(*i))?),
+                (V::Int(i), &Type::INT2) => Box::new(i16::try_from(*i).map_err(|_| narrow(*i))?),
+                (V::Int(i), &Type::BOOL) => Box::new(*i != 0),
+                (V::Int(i), _) => Box::new(*i),
+                (V::Text(s), _) => Box::new(s.clone()),
+                (V::Bytes(b), _) => Box::new(b.clone()),
+                (V::Null, &Type::INT8) => Box::new(None::<i64>),
+                (V::Null, &Type::INT4) => Box::new(None::<i32>),
+                (V::Null, &Type::BYTEA) => Box::new(None::<Vec<u8>>),
+                (V::Null, _) => Box::new(None::<String>),
+            })
+        })
+        .collect()
+}
+
+fn row(r: &postgres::Row) -> Result<Row, StoreError> {
+    let get = |i: usize, t: &Type| -> Result<V, postgres::Error> {
+        Ok(match *t {
+            Type::INT8 => r.try_get::<_, Option<i64>>(i)?.map_or(V::Null, V::Int),
+            Type::INT4 => r.try_get::<_, Option<i32>>(i)?.map_or(V::Null, |x| V::Int(x.into())),
+            Type::INT2 => r.try_get::<_, Option<i16>>(i)?.map_or(V::Null, |x| V::Int(x.into())),
+            Type::BOOL => r.try_get::<_, Option<bool>>(i)?.map_or(V::Null, |x| V::Int(x.into())),
+            Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i)?.map_or(V::Null, V::Bytes),
+            _ => r.try_get::<_, Option<String>>(i)?.map_or(V::Null, V::Text),
+        })
+    };
+    r.columns().iter().enumerate().map(|(i, c)| get(i, c.type_()).map_err(|e| err(&e))).collect()
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user@host:port/db` or `host=… user=…`) and creates the
+    /// schema if it is not there.
+    ///
+    /// # Errors
+    /// When the server cannot be reached, refuses the login, or refuses the schema.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let mut conn = Conn { url: url.to_owned(), client: None, statements: HashMap::new() };
+        // Every client call happens on this thread, outside any async runtime (the blocking
+        // client runs one of its own inside).
+        std::thread::Builder::new()
+            .name("bandsync-postgres".into())
+            .spawn(move || {
+                for job in rx {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| StoreError::Engine(format!("postgres: cannot start its thread: {e}")))?;
+        let mut pg = Postgres { jobs };
+        pg.call(|c| c.client().map(drop))?;
+        // One transaction (a multi-statement batch is one), holding the lock until it commits:
+        // the next node waits, then finds the tables made.
+        pg.batch(&format!(
+            "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {SCHEMA} COMMIT;"
+        ))?;
+        Ok(pg)
+    }
+
+    fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let gone = || StoreError::Engine("postgres: the connection's thread ended".into());
+        self.jobs.send(Box::new(move |c| drop(tx.send(f(c))))).map_err(|_| gone())?;
+        rx.recv().map_err(|_| gone())?
+    }
+}
+
+impl Db for Postgres {
+    fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError> {
+        let (sql, params) = (sql.to_owned(), params.to_vec());
+        self.call(move |c| c.run(&sql, &params, |cl, st, p| cl.execute(st, p)))
+    }
+
+    fn query(&mut self, sql: &str, params: &[V]) -> Result<Vec<Row>, StoreError> {
+        let (sql, params) = (sql.to_owned(), params.to_vec());
+        self.call(move |c| c.run(&sql, &params, |cl, st, p| cl.query(st, p))?.iter().map(row).collect())
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        let sql = sql.to_owned();
+        self.call(move |c| {
+            let client = c.client()?;
+            client.batch_execute(&sql).map_err(|e| err(&e))
+        })
+    }
+
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+}

@@ -1,0 +1,131 @@
+//! What the store asks of a database engine: statements with positional parameters (`?1`, `?2`,
+//! ... in the one SQL text every engine runs), rows of plain values, and transactions. Every
+//! query of the store is written once, over this; an engine only maps values and runs its own
+//! schema.
+
+use super::StoreError;
+
+/// A parameter or a column value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum V {
+    /// An integer (SQLite's INTEGER, Postgres's BIGINT, INTEGER or BOOLEAN).
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// Bytes (BLOB, BYTEA).
+    Bytes(Vec<u8>),
+    /// SQL NULL.
+    Null,
+}
+
+impl V {
+    /// An optional text.
+    pub fn opt_text(t: Option<&str>) -> V {
+        t.map_or(V::Null, |t| V::Text(t.to_owned()))
+    }
+
+    /// An integer column.
+    pub fn int(&self) -> Result<i64, StoreError> {
+        match self {
+            V::Int(i) => Ok(*i),
+            other => Err(StoreError::Corrupt(format!("expected an integer, found {other:?}"))),
+        }
+    }
+
+    /// A nullable integer column.
+    pub fn opt_int(&self) -> Result<Option<i64>, StoreError> {
+        if *self == V::Null { Ok(None) } else { self.int().map(Some) }
+    }
+
+    /// A text column.
+    pub fn text(self) -> Result<String, StoreError> {
+        match self {
+            V::Text(t) => Ok(t),
+            other => Err(StoreError::Corrupt(format!("expected text, found {other:?}"))),
+        }
+    }
+
+    /// A nullable text column.
+    pub fn opt_text_col(self) -> Result<Option<String>, StoreError> {
+        if self == V::Null { Ok(None) } else { self.text().map(Some) }
+    }
+
+    /// A bytes column.
+    pub fn bytes(self) -> Result<Vec<u8>, StoreError> {
+        match self {
+            V::Bytes(b) => Ok(b),
+            other => Err(StoreError::Corrupt(format!("expected bytes, found {other:?}"))),
+        }
+    }
+}
+
+impl From<&str> for V {
+    fn from(s: &str) -> V {
+        V::Text(s.to_owned())
+    }
+}
+
+impl From<i64> for V {
+    fn from(i: i64) -> V {
+        V::Int(i)
+    }
+}
+
+impl From<&[u8]> for V {
+    fn from(b: &[u8]) -> V {
+        V::Bytes(b.to_vec())
+    }
+}
+
+/// One row of a result, its columns in order.
+pub type Row = Vec<V>;
+
+/// A database engine.
+pub trait Db: Send + std::fmt::Debug {
+    /// Runs a statement; the number of rows it changed.
+    ///
+    /// # Errors
+    /// The engine's.
+    fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError>;
+
+    /// Runs a query; its rows.
+    ///
+    /// # Errors
+    /// The engine's.
+    fn query(&mut self, sql: &str, params: &[V]) -> Result<Vec<Row>, StoreError>;
+
+    /// Runs statements without parameters (`BEGIN`, `COMMIT`, schema).
+    ///
+    /// # Errors
+    /// The engine's.
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+
+    /// Which engine, for messages.
+    fn engine(&self) -> &'static str;
+}
+
+/// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise.
+///
+/// # Errors
+/// `f`'s, or the engine's.
+pub fn transaction<T>(db: &mut dyn Db, f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    db.batch("BEGIN")?;
+    match f(db) {
+        Ok(v) => {
+            db.batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = db.batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// The first column of the first row, if any.
+///
+/// # Errors
+/// The engine's.
+pub fn one(db: &mut dyn Db, sql: &str, params: &[V]) -> Result<Option<V>, StoreError> {
+    Ok(db.query(sql, params)?.into_iter().next().and_then(|r| r.into_iter().next()))
+}

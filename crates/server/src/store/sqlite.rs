@@ -1,0 +1,108 @@
+//! The embedded engine: SQLite (bundled), WAL mode with `synchronous=FULL`, so a statement is on
+//! disk when it returns. The default for `bandsync host` and the app.
+
+use super::StoreError;
+use super::sql::{Db, Row, V};
+use rusqlite::Connection;
+use rusqlite::types::{Value, ValueRef};
+use std::path::Path;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS doc_updates (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, data BLOB NOT NULL);
+    CREATE INDEX IF NOT EXISTS doc_updates_session ON doc_updates(session, seq);
+    CREATE TABLE IF NOT EXISTS doc_snapshots (
+        session TEXT PRIMARY KEY, upto INTEGER NOT NULL, data BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS chat (
+        session TEXT NOT NULL, id INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY (session, id));
+    CREATE TABLE IF NOT EXISTS activity (
+        session TEXT NOT NULL, id INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL,
+        by INTEGER, summary TEXT NOT NULL, PRIMARY KEY (session, id));
+    CREATE TABLE IF NOT EXISTS doc_versions (
+        session TEXT NOT NULL, id INTEGER NOT NULL, at INTEGER NOT NULL, label TEXT NOT NULL,
+        data BLOB NOT NULL, PRIMARY KEY (session, id));
+    CREATE TABLE IF NOT EXISTS organizers (
+        name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, quota INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);";
+
+/// A SQLite database.
+#[derive(Debug)]
+pub struct Sqlite {
+    conn: Connection,
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) `DIR/bandsync.sqlite3`, with its schema.
+    ///
+    /// # Errors
+    /// When the directory or database cannot be created or opened.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
+        let conn = Connection::open(dir.join("bandsync.sqlite3")).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        // Added after the first release: a database from before gets the columns.
+        for column in ["leader_secret", "viewer_secret", "pin"] {
+            let has = conn
+                .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = ?1")
+                .and_then(|mut q| q.exists([column]))
+                .map_err(err)?;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE sessions ADD COLUMN {column} TEXT")).map_err(err)?;
+            }
+        }
+        Ok(Sqlite { conn })
+    }
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    StoreError::Engine(format!("sqlite: {e}"))
+}
+
+fn value(v: &V) -> Value {
+    match v {
+        V::Int(i) => Value::Integer(*i),
+        V::Text(t) => Value::Text(t.clone()),
+        V::Bytes(b) => Value::Blob(b.clone()),
+        V::Null => Value::Null,
+    }
+}
+
+impl Db for Sqlite {
+    fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError> {
+        let n = self.conn.execute(sql, rusqlite::params_from_iter(params.iter().map(value))).map_err(err)?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[V]) -> Result<Vec<Row>, StoreError> {
+        let mut q = self.conn.prepare_cached(sql).map_err(err)?;
+        let n = q.column_count();
+        let rows = q
+            .query_map(rusqlite::params_from_iter(params.iter().map(value)), |r| {
+                (0..n)
+                    .map(|i| {
+                        Ok(match r.get_ref(i)? {
+                            ValueRef::Integer(i) => V::Int(i),
+                            ValueRef::Real(f) => V::Int(f as i64),
+                            ValueRef::Text(t) => V::Text(String::from_utf8_lossy(t).into_owned()),
+                            ValueRef::Blob(b) => V::Bytes(b.to_vec()),
+                            ValueRef::Null => V::Null,
+                        })
+                    })
+                    .collect::<Result<Row, rusqlite::Error>>()
+            })
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.conn.execute_batch(sql).map_err(err)
+    }
+
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+}

@@ -1,0 +1,171 @@
+//! A real Postgres server of the test's own: Debian's `postgresql` binaries, `initdb` into a temp
+//! folder, listening on a free port of 127.0.0.1 and a socket in that folder. Run as the
+//! `postgres` user when the test runs as root (Postgres refuses root). Stopped and removed when
+//! dropped; [`Postgres::kill9`] and [`Postgres::start_again`] crash and restart it on the same data.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running Postgres.
+pub struct Postgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
+    user: Option<(u32, u32)>,
+    child: Option<Child>,
+}
+
+/// The newest installed server's `bin` folder (`/usr/lib/postgresql/N/bin`).
+fn bin_dir() -> PathBuf {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, p)| p.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .map(|v| v.1)
+        .expect("no Postgres server in /usr/lib/postgresql: scripts/test.sh installs `postgresql`")
+}
+
+/// `id ARGS`, as a number.
+fn id(args: &[&str]) -> Option<u32> {
+    let out = Command::new("id").args(args).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// The `postgres` user's uid and gid, when this test runs as root.
+fn unprivileged() -> Option<(u32, u32)> {
+    if id(&["-u"]) != Some(0) {
+        return None;
+    }
+    let user = id(&["-u", "postgres"]).zip(id(&["-g", "postgres"]));
+    assert!(user.is_some(), "running as root, and there is no `postgres` user to run Postgres as");
+    user
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Postgres {
+    /// A new cluster, started, with a superuser `bandsync` and trust authentication on loopback.
+    ///
+    /// # Panics
+    /// When Postgres is not installed, or does not come up in 30 s.
+    #[must_use]
+    pub fn start() -> Postgres {
+        let bin = bin_dir();
+        let dir = std::env::temp_dir().join(format!("bandsync-pg-{}-{}", std::process::id(), free_port()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let user = unprivileged();
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
+        }
+        let mut init = Command::new(bin.join("initdb"));
+        init.args(["-D"])
+            .arg(dir.join("data"))
+            .args(["-U", "bandsync", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"])
+            .stdout(Stdio::null());
+        let out = Self::as_user(&mut init, user).output().expect("initdb runs");
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let mut pg = Postgres { dir, bin, port: free_port(), user, child: None };
+        pg.start_again();
+        pg
+    }
+
+    fn as_user(cmd: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
+        if let Some((uid, gid)) = user {
+            cmd.uid(uid).gid(gid).env("HOME", "/tmp");
+        }
+        cmd
+    }
+
+    /// Starts the server on its data (after [`Postgres::kill9`]) and waits until it accepts
+    /// connections. Crash recovery replays its WAL first.
+    ///
+    /// # Panics
+    /// When it does not come up in 30 s.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let log = self.dir.join("log");
+        let _ = std::fs::remove_file(&log);
+        let mut cmd = Command::new(self.bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(&self.dir)
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "synchronous_commit=on"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some((uid, gid)) = self.user {
+            std::os::unix::fs::chown(&log, Some(uid), Some(gid)).unwrap();
+        }
+        self.child = Some(Self::as_user(&mut cmd, self.user).spawn().expect("postgres starts"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("ready to accept connections") {
+                return;
+            }
+            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("postgres exited ({st}): {text}");
+            }
+            assert!(Instant::now() < deadline, "postgres did not come up in 30 s: {text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the server outright (SIGKILL), as a machine dying would.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+            // Its backends die with it; wait for the postmaster's pid file's port to be free.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// The URL of a database on it, made if it does not exist yet.
+    #[must_use]
+    pub fn database(&self, name: &str) -> String {
+        let mut c = postgres::Client::connect(&self.url("postgres"), postgres::NoTls).expect("connect to postgres");
+        let exists = c.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).unwrap().is_some();
+        if !exists {
+            c.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
+        }
+        self.url(name)
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("postgres://bandsync@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Its folder.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(c) = &self.child {
+            // SIGINT: Postgres's fast shutdown.
+            let _ = Command::new("kill").args(["-INT", &c.id().to_string()]).status();
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,164 @@
+//! One store test suite, two engines: every case runs on SQLite (a temp folder) and on a real
+//! Postgres that the test starts itself (`initdb` into a temp folder). What one keeps, the other
+//! keeps; a write that returned survives the database being killed (-9) and restarted.
+
+use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
+use bandsync_e2e::postgres::Postgres;
+use bandsync_server::store::{COMPACT_AFTER, Store, StoreError, StoredSession};
+use std::path::PathBuf;
+
+fn session(id: &str, secret: &str) -> StoredSession {
+    StoredSession {
+        id: id.into(),
+        name: format!("Gig {id}"),
+        secret: secret.into(),
+        leader_secret: Some(format!("lead-{id}")),
+        viewer_secret: None,
+        pin: Some("1234".into()),
+    }
+}
+
+fn chat(id: u64, text: &str) -> ChatMessage {
+    ChatMessage {
+        id,
+        from: 1,
+        name: "Ana".into(),
+        text: text.into(),
+        at: 1_700_000_000_000 + id as i64,
+        edited_at: None,
+        deleted: false,
+        reply_to: None,
+        reactions: Vec::new(),
+    }
+}
+
+/// Sessions and the document survive reopening, and compaction folds the log into a snapshot.
+fn sessions_and_documents(open: &dyn Fn() -> Store) {
+    {
+        let s = open();
+        s.put_session(&session("a", "k1")).unwrap();
+        s.put_session(&session("a", "k2")).unwrap();
+        s.put_session(&session("b", "k3")).unwrap();
+        let member = bandsync_docs::SessionDoc::new();
+        let server = bandsync_docs::SessionDoc::new();
+        for i in 0..(COMPACT_AFTER + 20) {
+            let msg = member.insert_chart("song", 0, &format!("{i} "));
+            // What the session task stores: the raw updates a member's message carried.
+            for u in server.handle(&msg, true).unwrap().updates {
+                s.append_update("a", &u, || server.encode_state()).unwrap();
+            }
+        }
+    }
+    let s = open();
+    assert_eq!(s.sessions().unwrap(), vec![session("a", "k2"), session("b", "k3")], "{}", s.engine());
+    let (snap, updates) = s.document("a").unwrap();
+    assert!(snap.is_some(), "compacted");
+    assert_eq!(updates.len(), 20, "the log holds only what came after the snapshot");
+    let restored = bandsync_docs::SessionDoc::new();
+    restored.apply_update(&snap.unwrap()).unwrap();
+    for u in updates {
+        restored.apply_update(&u).unwrap();
+    }
+    let text = restored.chart("song").unwrap();
+    assert!(text.starts_with("519 518 ") && text.ends_with(" 1 0 "), "{}", &text[..20]);
+    assert_eq!(s.document("b").unwrap(), (None, Vec::new()));
+}
+
+/// Chat (as edited last), activity in pages, versions with their data.
+fn journal(open: &dyn Fn() -> Store) {
+    let s = open();
+    let msg = |id: u64, text: &str| chat(id, text);
+    s.put_chat("j", &msg(1, "first")).unwrap();
+    s.put_chat("j", &msg(2, "second")).unwrap();
+    s.put_chat("j", &msg(1, "first, edited")).unwrap();
+    let chat = s.chat("j").unwrap();
+    assert_eq!(chat.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["first, edited", "second"]);
+    for id in 1..=7_u64 {
+        let by = if id % 2 == 0 { Some(2) } else { None };
+        let e = ActivityEvent { id, at: id as i64 * 10, kind: ActivityKind::Play, by, summary: format!("event {id}") };
+        s.add_activity("j", &e).unwrap();
+    }
+    let (page, more) = s.activity("j", None, 3).unwrap();
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [5, 6, 7]);
+    assert!(more);
+    assert_eq!(page[1].by, Some(2));
+    assert_eq!(page[0].by, None);
+    let (page, more) = s.activity("j", Some(5), 10).unwrap();
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert!(!more);
+    assert_eq!(s.last_activity_id("j").unwrap(), 7);
+    assert_eq!(s.last_activity_id("none").unwrap(), 0);
+    let v = VersionInfo { id: 1, at: 99, label: "before the gig".into(), size: 0 };
+    s.add_version("j", &v, b"\x01\x02\x03").unwrap();
+    assert_eq!(s.versions("j").unwrap(), vec![VersionInfo { size: 3, ..v }]);
+    assert_eq!(s.version_data("j", 1).unwrap().as_deref(), Some(&b"\x01\x02\x03"[..]));
+    assert_eq!(s.version_data("j", 2).unwrap(), None);
+}
+
+/// Organizer tokens: issued once, found by token, revoked at once, reissued; owners and deletion.
+fn organizers(open: &dyn Fn() -> Store) {
+    let s = open();
+    let t = s.create_organizer("school", 2).unwrap();
+    assert!(t.starts_with("bso_"), "{t}");
+    assert_eq!(s.organizer(&t).unwrap().map(|o| (o.name, o.quota)), Some(("school".into(), 2)));
+    assert!(s.organizer("bso_guess").unwrap().is_none());
+    assert!(matches!(s.create_organizer("school", 5), Err(StoreError::Conflict(_))));
+    s.put_session(&session("o", "x")).unwrap();
+    s.set_owner("o", "school").unwrap();
+    s.put_chat("o", &chat(1, "hi")).unwrap();
+    assert_eq!(s.owner("o").unwrap().as_deref(), Some("school"));
+    assert_eq!(s.sessions_of("school").unwrap(), ["o"]);
+    let list = s.organizers().unwrap();
+    assert_eq!((list[0].name.as_str(), list[0].quota, list[0].revoked, list[0].sessions), ("school", 2, false, 1));
+    assert!(s.revoke_organizer("school").unwrap());
+    assert!(!s.revoke_organizer("nobody").unwrap());
+    assert!(s.organizer(&t).unwrap().is_none(), "revoked at once");
+    assert!(s.organizers().unwrap()[0].revoked);
+    let t2 = s.create_organizer("school", 3).unwrap();
+    assert_eq!(s.organizer(&t2).unwrap().map(|o| o.quota), Some(3), "a new token after a revocation");
+    s.delete_session("o").unwrap();
+    assert!(s.sessions().unwrap().iter().all(|x| x.id != "o"));
+    assert!(s.sessions_of("school").unwrap().is_empty() && s.chat("o").unwrap().is_empty());
+}
+
+fn suite(open: &dyn Fn() -> Store) {
+    sessions_and_documents(open);
+    journal(open);
+    organizers(open);
+}
+
+#[test]
+fn the_store_suite_on_sqlite() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("store-suite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    suite(&|| Store::open(&dir).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
+    let mut pg = Postgres::start();
+    let url = pg.database("suite");
+    suite(&|| Store::connect(&url).unwrap());
+
+    // A write that returned is in Postgres's WAL: killing the server outright loses nothing, and
+    // the same store reconnects once it is back.
+    let s = Store::connect(&pg.database("crash")).unwrap();
+    s.put_session(&session("c", "k")).unwrap();
+    s.append_update("c", b"update-1", Vec::new).unwrap();
+    pg.kill9();
+    let down = s.sessions();
+    assert!(down.is_err(), "no database, no answer: {down:?}");
+    pg.start_again();
+    assert_eq!(s.sessions().unwrap(), vec![session("c", "k")]);
+    assert_eq!(s.document("c").unwrap(), (None, vec![b"update-1".to_vec()]));
+    // Two nodes opening one database at once both find the schema made, once.
+    let url = pg.database("two");
+    let (a, b) = std::thread::scope(|sc| {
+        let a = sc.spawn(|| Store::connect(&url));
+        let b = sc.spawn(|| Store::connect(&url));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    a.unwrap().put_session(&session("t", "k")).unwrap();
+    assert_eq!(b.unwrap().sessions().unwrap().len(), 1);
+}
