@@ -1,6 +1,7 @@
 //! One store test suite, two engines: every case runs on SQLite (a temp folder) and on a real
 //! Postgres that the test starts itself (`initdb` into a temp folder). What one keeps, the other
-//! keeps; a write that returned survives the database being killed (-9) and restarted.
+//! keeps; a write that returned survives the database being killed (-9) and restarted; a node that
+//! lost a session's lease is refused when it writes.
 
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_e2e::postgres::Postgres;
@@ -121,10 +122,48 @@ fn organizers(open: &dyn Fn() -> Store) {
     assert!(s.sessions_of("school").unwrap().is_empty() && s.chat("o").unwrap().is_empty());
 }
 
+/// Two nodes on one database: one owner at a time, and a node that lost its lease writes nothing.
+fn leases(open: &dyn Fn() -> Store) {
+    let (a, b) = (open(), open());
+    let ttl = 3_000;
+    let la = a.take_lease("l", "node-a", 10_000, ttl).unwrap().expect("a free lease");
+    a.put_session(&session("l", "k")).unwrap();
+    a.append_update("l", b"from a", Vec::new).unwrap();
+    assert_eq!(b.take_lease("l", "node-b", 11_000, ttl).unwrap(), None, "held by a");
+    assert!(a.renew_lease("l", la.token, 12_000, ttl).unwrap());
+    assert_eq!(b.take_lease("l", "node-b", 14_000, ttl).unwrap(), None, "renewed until 15 s");
+    // a stops renewing (paused, cut off): once expired, b takes it with a higher token.
+    let lb = b.take_lease("l", "node-b", 15_001, ttl).unwrap().expect("expired");
+    assert!(lb.token > la.token);
+    assert_eq!(b.lease_holder("l").unwrap().map(|(n, l)| (n, l.token)), Some(("node-b".into(), lb.token)));
+    // a wakes up and writes: refused, with nothing written.
+    let e = a.append_update("l", b"late from a", Vec::new).unwrap_err();
+    assert!(matches!(e, StoreError::Fenced { token, .. } if token == la.token), "{e}");
+    assert!(e.to_string().contains("fenced"), "{e}");
+    assert!(matches!(a.put_chat("l", &chat(1, "late")), Err(StoreError::Fenced { .. })));
+    assert!(!a.renew_lease("l", la.token, 15_002, ttl).unwrap(), "a learns it lost the lease");
+    b.append_update("l", b"from b", Vec::new).unwrap();
+    assert_eq!(b.document("l").unwrap().1, vec![b"from a".to_vec(), b"from b".to_vec()]);
+    assert!(b.chat("l").unwrap().is_empty());
+    // A drained node gives its lease up: the next takes it at once, and the drained one is fenced.
+    b.release_lease("l", lb.token).unwrap();
+    let la2 = a.take_lease("l", "node-a", 15_100, ttl).unwrap().expect("released");
+    assert!(la2.token > lb.token);
+    a.append_update("l", b"a again", Vec::new).unwrap();
+    // A node restarted under the same name takes its own lease again and fences its former self.
+    let a2 = open();
+    let la3 = a2.take_lease("l", "node-a", 15_200, ttl).unwrap().expect("its own");
+    assert!(la3.token > la2.token);
+    assert!(matches!(a.append_update("l", b"zombie", Vec::new), Err(StoreError::Fenced { .. })));
+    a2.delete_session("l").unwrap();
+    assert_eq!(a2.lease_holder("l").unwrap(), None, "deleted with the session");
+}
+
 fn suite(open: &dyn Fn() -> Store) {
     sessions_and_documents(open);
     journal(open);
     organizers(open);
+    leases(open);
 }
 
 #[test]

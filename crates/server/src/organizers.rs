@@ -144,19 +144,22 @@ impl Store {
         rows.into_iter().map(|r| r.into_iter().next().unwrap_or(V::Null).text()).collect()
     }
 
-    /// Deletes a session and everything kept for it, in one transaction.
+    /// Deletes a session and everything kept for it (its lease too), in one transaction.
     ///
     /// # Errors
     /// On a database error.
     pub fn delete_session(&self, session: &str) -> Result<(), StoreError> {
-        let mut db = self.db();
-        transaction(&mut **db, |tx| {
+        self.write(session, |tx| {
             tx.execute("DELETE FROM sessions WHERE id = ?1", &[session.into()])?;
-            for table in ["doc_updates", "doc_snapshots", "chat", "activity", "doc_versions", "session_owners"] {
+            for table in
+                ["doc_updates", "doc_snapshots", "chat", "activity", "doc_versions", "session_owners", "leases"]
+            {
                 tx.execute(&format!("DELETE FROM {table} WHERE session = ?1"), &[session.into()])?;
             }
             Ok(())
-        })
+        })?;
+        self.forget_lease(session);
+        Ok(())
     }
 }
 

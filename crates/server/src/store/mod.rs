@@ -8,12 +8,13 @@
 //! is durable when its call returns, before anyone is told of it, so a crash (even `kill -9`)
 //! loses nothing that was acknowledged.
 
+pub mod lease;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
-use sql::{Db, V, one, transaction};
+use sql::{Db, V, one};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -35,6 +36,14 @@ pub enum StoreError {
     /// The request conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// This node no longer holds the session's lease: another node owns it now.
+    #[error("fenced: this node's lease on session {session} (token {token}) was taken by another node")]
+    Fenced {
+        /// The session.
+        session: String,
+        /// The token this node held.
+        token: i64,
+    },
 }
 
 /// A stored session.
@@ -61,6 +70,8 @@ pub type StoredDocument = (Option<Vec<u8>>, Vec<Vec<u8>>);
 #[derive(Debug)]
 pub struct Store {
     db: Mutex<Box<dyn Db>>,
+    /// The fencing tokens of the leases this node holds, by session.
+    fences: Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Store {
@@ -83,7 +94,7 @@ impl Store {
     /// A store on an engine.
     #[must_use]
     pub fn on(db: Box<dyn Db>) -> Self {
-        Store { db: Mutex::new(db) }
+        Store { db: Mutex::new(db), fences: Mutex::default() }
     }
 
     /// Which engine: `sqlite` or `postgres`.
@@ -94,6 +105,10 @@ impl Store {
 
     pub(crate) fn db(&self) -> std::sync::MutexGuard<'_, Box<dyn Db>> {
         self.db.lock().expect("store lock poisoned")
+    }
+
+    fn fences(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, i64>> {
+        self.fences.lock().expect("fences lock poisoned")
     }
 
     /// Every stored session, oldest first.
@@ -127,22 +142,24 @@ impl Store {
     /// On a database error.
     pub fn put_session(&self, s: &StoredSession) -> Result<(), StoreError> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        self.db().execute(
-            "INSERT INTO sessions (id, name, secret, created, leader_secret, viewer_secret, pin)
+        self.write(&s.id, |db| {
+            db.execute(
+                "INSERT INTO sessions (id, name, secret, created, leader_secret, viewer_secret, pin)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(id) DO UPDATE SET name = excluded.name, secret = excluded.secret,
                  leader_secret = excluded.leader_secret, viewer_secret = excluded.viewer_secret,
                  pin = excluded.pin",
-            &[
-                s.id.as_str().into(),
-                s.name.as_str().into(),
-                s.secret.as_str().into(),
-                now.into(),
-                V::opt_text(s.leader_secret.as_deref()),
-                V::opt_text(s.viewer_secret.as_deref()),
-                V::opt_text(s.pin.as_deref()),
-            ],
-        )?;
+                &[
+                    s.id.as_str().into(),
+                    s.name.as_str().into(),
+                    s.secret.as_str().into(),
+                    now.into(),
+                    V::opt_text(s.leader_secret.as_deref()),
+                    V::opt_text(s.viewer_secret.as_deref()),
+                    V::opt_text(s.pin.as_deref()),
+                ],
+            )
+        })?;
         Ok(())
     }
 
@@ -152,24 +169,22 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn append_update(&self, session: &str, data: &[u8], state: impl FnOnce() -> Vec<u8>) -> Result<(), StoreError> {
-        let mut db = self.db();
-        db.execute("INSERT INTO doc_updates (session, data) VALUES (?1, ?2)", &[session.into(), data.into()])?;
-        let n = one(&mut **db, "SELECT COUNT(*) FROM doc_updates WHERE session = ?1", &[session.into()])?
-            .map_or(Ok(0), |v| v.int())?;
-        if n >= COMPACT_AFTER {
-            transaction(&mut **db, |tx| {
-                let upto = one(tx, "SELECT MAX(seq) FROM doc_updates WHERE session = ?1", &[session.into()])?
+        self.write(session, |db| {
+            db.execute("INSERT INTO doc_updates (session, data) VALUES (?1, ?2)", &[session.into(), data.into()])?;
+            let n = one(db, "SELECT COUNT(*) FROM doc_updates WHERE session = ?1", &[session.into()])?
+                .map_or(Ok(0), |v| v.int())?;
+            if n >= COMPACT_AFTER {
+                let upto = one(db, "SELECT MAX(seq) FROM doc_updates WHERE session = ?1", &[session.into()])?
                     .map_or(Ok(0), |v| v.int())?;
-                tx.execute(
+                db.execute(
                     "INSERT INTO doc_snapshots (session, upto, data) VALUES (?1, ?2, ?3)
                      ON CONFLICT(session) DO UPDATE SET upto = excluded.upto, data = excluded.data",
                     &[session.into(), upto.into(), V::Bytes(state())],
                 )?;
-                tx.execute("DELETE FROM doc_updates WHERE session = ?1 AND seq <= ?2", &[session.into(), upto.into()])?;
-                Ok(())
-            })?;
-        }
-        Ok(())
+                db.execute("DELETE FROM doc_updates WHERE session = ?1 AND seq <= ?2", &[session.into(), upto.into()])?;
+            }
+            Ok(())
+        })
     }
 
     /// Saves a chat message as it is now (new, edited, deleted or reacted to).
@@ -178,11 +193,13 @@ impl Store {
     /// On a database error.
     pub fn put_chat(&self, session: &str, m: &ChatMessage) -> Result<(), StoreError> {
         let json = serde_json::to_string(m).expect("chat messages serialise");
-        self.db().execute(
-            "INSERT INTO chat (session, id, message) VALUES (?1, ?2, ?3)
+        self.write(session, |db| {
+            db.execute(
+                "INSERT INTO chat (session, id, message) VALUES (?1, ?2, ?3)
              ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
-            &[session.into(), (m.id as i64).into(), V::Text(json)],
-        )?;
+                &[session.into(), (m.id as i64).into(), V::Text(json)],
+            )
+        })?;
         Ok(())
     }
 
@@ -206,17 +223,19 @@ impl Store {
     /// On a database error.
     pub fn add_activity(&self, session: &str, e: &ActivityEvent) -> Result<(), StoreError> {
         let kind = serde_json::to_value(e.kind).expect("kinds serialise");
-        self.db().execute(
-            "INSERT INTO activity (session, id, at, kind, by, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[
-                session.into(),
-                (e.id as i64).into(),
-                e.at.into(),
-                kind.as_str().unwrap_or_default().into(),
-                e.by.map_or(V::Null, |b| V::Int(b.into())),
-                e.summary.as_str().into(),
-            ],
-        )?;
+        self.write(session, |db| {
+            db.execute(
+                "INSERT INTO activity (session, id, at, kind, by, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    session.into(),
+                    (e.id as i64).into(),
+                    e.at.into(),
+                    kind.as_str().unwrap_or_default().into(),
+                    e.by.map_or(V::Null, |b| V::Int(b.into())),
+                    e.summary.as_str().into(),
+                ],
+            )
+        })?;
         Ok(())
     }
 
@@ -267,10 +286,12 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn add_version(&self, session: &str, v: &VersionInfo, data: &[u8]) -> Result<(), StoreError> {
-        self.db().execute(
-            "INSERT INTO doc_versions (session, id, at, label, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[session.into(), (v.id as i64).into(), v.at.into(), v.label.as_str().into(), data.into()],
-        )?;
+        self.write(session, |db| {
+            db.execute(
+                "INSERT INTO doc_versions (session, id, at, label, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[session.into(), (v.id as i64).into(), v.at.into(), v.label.as_str().into(), data.into()],
+            )
+        })?;
         Ok(())
     }
 

@@ -25,7 +25,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
     CREATE TABLE IF NOT EXISTS organizers (
         name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, quota INTEGER NOT NULL,
         revoked INTEGER NOT NULL DEFAULT 0);
-    CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);";
+    CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS leases (
+        session TEXT PRIMARY KEY, node TEXT NOT NULL, token INTEGER NOT NULL, expires INTEGER NOT NULL);";
 
 /// A SQLite database.
 #[derive(Debug)]

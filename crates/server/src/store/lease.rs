@@ -1,0 +1,121 @@
+//! Session leases with fencing tokens: on several nodes sharing one database, each session is
+//! owned by exactly one node at a time.
+//!
+//! A node takes a session's lease for a while and renews it; another node may take it once it has
+//! expired. Every take raises the session's fencing token. While a node holds a lease, the store
+//! checks its token inside the same transaction as each write for that session: a node that lost
+//! the lease (paused, partitioned, presumed dead) is refused with [`StoreError::Fenced`] and
+//! writes nothing, however late it wakes. The check updates the lease row, so in Postgres it locks
+//! the row until the write commits, and a takeover waits for the write rather than racing it.
+//!
+//! Times are milliseconds on the callers' clocks (`now_ms` is an input); nodes keep their clocks
+//! within a fraction of the lease time (NTP does).
+
+use super::sql::{Db, V, one};
+use super::{Store, StoreError};
+
+/// A lease a node holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// The fencing token: larger for every take.
+    pub token: i64,
+    /// When it expires unless renewed (ms).
+    pub expires_ms: i64,
+}
+
+impl Store {
+    /// Takes `session`'s lease for `node` until `now_ms + ttl_ms`, if it is free, expired, or
+    /// `node`'s already (a restarted node fences its former self: the token rises either way).
+    /// `None` while another node holds it. Writes for the session are fenced by it from now on.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn take_lease(&self, session: &str, node: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
+        let expires_ms = now_ms + ttl_ms;
+        let token = one(
+            &mut **self.db(),
+            "INSERT INTO leases (session, node, token, expires) VALUES (?1, ?2, 1, ?3)
+             ON CONFLICT(session) DO UPDATE SET node = excluded.node, token = leases.token + 1,
+                 expires = excluded.expires
+             WHERE leases.expires < ?4 OR leases.node = ?2
+             RETURNING token",
+            &[session.into(), node.into(), expires_ms.into(), now_ms.into()],
+        )?;
+        let Some(token) = token else { return Ok(None) };
+        let lease = Lease { token: token.int()?, expires_ms };
+        self.fences().insert(session.to_owned(), lease.token);
+        Ok(Some(lease))
+    }
+
+    /// Extends a held lease to `now_ms + ttl_ms`. `false` when it was taken since: the session is
+    /// another node's now, and this one must let it go.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn renew_lease(&self, session: &str, token: i64, now_ms: i64, ttl_ms: i64) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2",
+            &[session.into(), token.into(), (now_ms + ttl_ms).into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Gives a held lease up at once (a node draining), so another node may take it without
+    /// waiting for it to expire. Writes for the session are no longer fenced here.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn release_lease(&self, session: &str, token: i64) -> Result<(), StoreError> {
+        self.fences().remove(session);
+        self.db().execute(
+            "UPDATE leases SET expires = 0 WHERE session = ?1 AND token = ?2",
+            &[session.into(), token.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Stops fencing `session`'s writes here (it was deleted).
+    pub(crate) fn forget_lease(&self, session: &str) {
+        self.fences().remove(session);
+    }
+
+    /// Who holds `session`'s lease and until when (ms), if anyone ever took it.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn lease_holder(&self, session: &str) -> Result<Option<(String, Lease)>, StoreError> {
+        let rows = self.db().query("SELECT node, token, expires FROM leases WHERE session = ?1", &[session.into()])?;
+        rows.into_iter()
+            .next()
+            .map(|r| {
+                let mut c = r.into_iter();
+                let mut next = || c.next().unwrap_or(V::Null);
+                let node = next().text()?;
+                Ok((node, Lease { token: next().int()?, expires_ms: next().int()? }))
+            })
+            .transpose()
+    }
+
+    /// Runs `f` in one transaction; when this store holds `session`'s lease, only if it still
+    /// does (checked and locked first, in the same transaction).
+    pub(crate) fn write<T>(
+        &self,
+        session: &str,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let fence = self.fences().get(session).copied();
+        let mut db = self.db();
+        super::sql::transaction(&mut **db, |tx| {
+            if let Some(token) = fence {
+                let held = tx.execute(
+                    "UPDATE leases SET token = token WHERE session = ?1 AND token = ?2",
+                    &[session.into(), token.into()],
+                )?;
+                if held == 0 {
+                    return Err(StoreError::Fenced { session: session.to_owned(), token });
+                }
+            }
+            f(tx)
+        })
+    }
+}
