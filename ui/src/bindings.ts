@@ -1150,7 +1150,8 @@ viewer: Secret | null, };
  */
 export type JoinTarget = { 
 /**
- * The server's WebSocket endpoint, `ws(s)://HOST[:PORT]/ws`.
+ * The server's WebSocket endpoint, `ws(s)://HOST[:PORT]/ws?session=ID`: the session id in
+ * the address lets a proxy in front of several nodes route the member by it.
  */
 ws_url: string, 
 /**

@@ -63,7 +63,7 @@ mod tests {
         assert_eq!(main, "http://192.168.1.5:7878/s/abc#k=00ff&a=10.0.0.7:7878");
         assert_eq!(links, ["http://192.168.1.5:7878/s/abc#k=00ff", "http://10.0.0.7:7878/s/abc#k=00ff"]);
         let t = bandsync_client::JoinTarget::parse(&main).unwrap();
-        assert_eq!(t.ws_url.as_str(), "ws://192.168.1.5:7878/ws");
+        assert_eq!(t.ws_url.as_str(), "ws://192.168.1.5:7878/ws?session=abc");
         assert_eq!(t.alternates.len(), 1);
         assert_eq!(t.secret.as_ref().map(Secret::expose), Some("00ff"));
     }

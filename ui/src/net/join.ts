@@ -112,7 +112,8 @@ export async function join(app: AppCore, target: string, pin: string | null): Pr
   // A browser page can only open a WebSocket to the host it came from (the host checks the
   // Origin). In development the Vite proxy stands in for the host.
   if (import.meta.env.DEV) {
-    t = { ...t, ws_url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, origin: location.origin };
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    t = { ...t, ws_url: t.ws_url.replace(/^wss?:\/\/[^/]+/, `${scheme}://${location.host}`), origin: location.origin };
   } else if (t.origin !== location.origin) {
     location.assign(req.target.includes('://') ? req.target : `http://${req.target}`);
     return;

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JoinTarget {
-    /// The server's WebSocket endpoint, `ws(s)://HOST[:PORT]/ws`.
+    /// The server's WebSocket endpoint, `ws(s)://HOST[:PORT]/ws?session=ID`: the session id in
+    /// the address lets a proxy in front of several nodes route the member by it.
     pub ws_url: String,
     /// The origin a person opens, `http(s)://HOST[:PORT]`.
     pub origin: String,
@@ -90,11 +91,12 @@ impl JoinTarget {
             return Err(bad("the secret after #k= has characters a join link cannot carry"));
         }
         let ws = if secure { "wss" } else { "ws" };
+        let endpoint = |hp: &str| format!("{ws}://{hp}/ws?session={session}");
         let alternates = item("a=")
-            .map(|a| a.split(',').filter(|hp| is_socket_addr(hp)).map(|hp| format!("{ws}://{hp}/ws")).collect())
+            .map(|a| a.split(',').filter(|hp| is_socket_addr(hp)).map(endpoint).collect())
             .unwrap_or_default();
         Ok(JoinTarget {
-            ws_url: format!("{ws}://{host}/ws"),
+            ws_url: endpoint(&host),
             origin: format!("{}://{host}", if secure { "https" } else { "http" }),
             session,
             secret,
@@ -181,23 +183,23 @@ mod tests {
     #[test]
     fn join_link_becomes_websocket_url_and_session() {
         let t = JoinTarget::parse("http://192.168.1.5:7878/s/abc123").unwrap();
-        assert_eq!(t.ws_url, "ws://192.168.1.5:7878/ws");
+        assert_eq!(t.ws_url, "ws://192.168.1.5:7878/ws?session=abc123");
         assert_eq!(t.origin, "http://192.168.1.5:7878");
         assert_eq!(t.session, "abc123");
         let t = JoinTarget::parse("https://band.example:443/s/x").unwrap();
-        assert_eq!(t.ws_url, "wss://band.example/ws");
+        assert_eq!(t.ws_url, "wss://band.example/ws?session=x");
         assert!(t.secure());
         let t = JoinTarget::parse("127.0.0.1:9/s/q").unwrap();
-        assert_eq!(t.ws_url, "ws://127.0.0.1:9/ws");
+        assert_eq!(t.ws_url, "ws://127.0.0.1:9/ws?session=q");
         let t = JoinTarget::parse("ws://h:1/ws?session=zz").unwrap();
         assert_eq!(t.session, "zz");
         let t = JoinTarget::parse("http://10.0.0.2:7878/s/abc#k=0123abcd").unwrap();
         assert_eq!(t.secret.as_ref().map(Secret::expose), Some("0123abcd"));
         assert_eq!(t.link(&Secret("ffff".into())), "http://10.0.0.2:7878/s/abc#k=ffff");
         let t = JoinTarget::parse("http://10.0.0.2:7878/s/abc#k=00&a=192.168.1.5:7878,[fd00::1]:7878,junk").unwrap();
-        assert_eq!(t.alternates, ["ws://192.168.1.5:7878/ws", "ws://[fd00::1]:7878/ws"]);
+        assert_eq!(t.alternates, ["ws://192.168.1.5:7878/ws?session=abc", "ws://[fd00::1]:7878/ws?session=abc"]);
         let t = JoinTarget::parse("  HTTP://[FD00::1]:80/s/a%2Db/ ").unwrap();
-        assert_eq!((t.ws_url.as_str(), t.session.as_str()), ("ws://[fd00::1]/ws", "a-b"));
+        assert_eq!((t.ws_url.as_str(), t.session.as_str()), ("ws://[fd00::1]/ws?session=a-b", "a-b"));
         assert_eq!(t.authority(), "[fd00::1]");
     }
 

@@ -29,7 +29,7 @@ fn a_member_connects_joins_and_its_mirror_follows_the_server() {
     let spec = json!({"target": target, "name": "Ana", "seed": 3, "now": 1000.0});
     let h = ok("member.new", spec);
     let p = ok("member.poll", json!({"h": h}));
-    assert_eq!(p["transmits"][0], json!({"kind": "connect", "url": "ws://127.0.0.1:7878/ws", "alternates": []}));
+    assert_eq!(p["transmits"][0], json!({"kind": "connect", "url": "ws://127.0.0.1:7878/ws?session=abc", "alternates": []}));
     ok("member.connected", json!({"h": h, "now": 2000.0}));
     let p = ok("member.poll", json!({"h": h}));
     let join: Value = serde_json::from_str(p["transmits"][0]["text"].as_str().unwrap()).unwrap();
@@ -102,7 +102,7 @@ fn the_engine_renders_a_click_at_its_exact_frame() {
 #[test]
 fn links_meters_tempos_and_exports_come_from_the_core() {
     let t = ok("link.parse", json!({"link": "https://band.example:443/s/x#k=abc"}));
-    assert_eq!(t["ws_url"], "wss://band.example/ws");
+    assert_eq!(t["ws_url"], "wss://band.example/ws?session=x");
     assert_eq!(ok("link.build", json!({"target": t, "secret": "new"})), "https://band.example/s/x#k=new");
     assert!(err("link.parse", json!({"link": "ftp://x/s/a"})).contains("scheme"));
     assert_eq!(ok("meter.parse", json!({"text": "7/8 3+2+2"}))["groups"], json!([3, 2, 2]));
