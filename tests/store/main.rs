@@ -5,6 +5,7 @@
 
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_e2e::postgres::Postgres;
+use bandsync_server::store::lease::Renewal;
 use bandsync_server::store::{COMPACT_AFTER, Store, StoreError, StoredSession};
 use std::path::PathBuf;
 
@@ -130,7 +131,7 @@ fn leases(open: &dyn Fn() -> Store) {
     a.put_session(&session("l", "k")).unwrap();
     a.append_update("l", b"from a", Vec::new).unwrap();
     assert_eq!(b.take_lease("l", "node-b", 11_000, ttl).unwrap(), None, "held by a");
-    assert!(a.renew_lease("l", la.token, 12_000, ttl).unwrap());
+    assert_eq!(a.renew_lease("l", la.token, 12_000, ttl).unwrap(), Renewal::Held);
     assert_eq!(b.take_lease("l", "node-b", 14_000, ttl).unwrap(), None, "renewed until 15 s");
     // a stops renewing (paused, cut off): once expired, b takes it with a higher token.
     let lb = b.take_lease("l", "node-b", 15_001, ttl).unwrap().expect("expired");
@@ -141,15 +142,21 @@ fn leases(open: &dyn Fn() -> Store) {
     assert!(matches!(e, StoreError::Fenced { token, .. } if token == la.token), "{e}");
     assert!(e.to_string().contains("fenced"), "{e}");
     assert!(matches!(a.put_chat("l", &chat(1, "late")), Err(StoreError::Fenced { .. })));
-    assert!(!a.renew_lease("l", la.token, 15_002, ttl).unwrap(), "a learns it lost the lease");
+    assert_eq!(a.renew_lease("l", la.token, 15_002, ttl).unwrap(), Renewal::Lost, "a learns it lost the lease");
     b.append_update("l", b"from b", Vec::new).unwrap();
     assert_eq!(b.document("l").unwrap().1, vec![b"from a".to_vec(), b"from b".to_vec()]);
     assert!(b.chat("l").unwrap().is_empty());
-    // A drained node gives its lease up: the next takes it at once, and the drained one is fenced.
+    // The proxy sends the session's members to a (it came back): a asks, b hears it on renewing,
+    // and hands over by releasing; a takes it at once, and b is fenced.
+    assert!(a.want_lease("l", "node-a").unwrap());
+    assert!(!b.want_lease("l", "node-b").unwrap(), "nobody else holds it");
+    assert_eq!(b.renew_lease("l", lb.token, 15_050, ttl).unwrap(), Renewal::Wanted("node-a".into()));
     b.release_lease("l", lb.token).unwrap();
     let la2 = a.take_lease("l", "node-a", 15_100, ttl).unwrap().expect("released");
     assert!(la2.token > lb.token);
     a.append_update("l", b"a again", Vec::new).unwrap();
+    assert_eq!(a.renew_lease("l", la2.token, 15_150, ttl).unwrap(), Renewal::Held, "taking clears the request");
+    assert!(matches!(b.append_update("l", b"b after", Vec::new), Err(StoreError::Fenced { .. })));
     // A node restarted under the same name takes its own lease again and fences its former self.
     let a2 = open();
     let la3 = a2.take_lease("l", "node-a", 15_200, ttl).unwrap().expect("its own");

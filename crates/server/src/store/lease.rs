@@ -14,6 +14,18 @@
 use super::sql::{Db, V, one};
 use super::{Store, StoreError};
 
+/// What renewing a lease found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renewal {
+    /// Still this node's, until the new expiry.
+    Held,
+    /// Still this node's, but another node (named) asked for it: the proxy now sends the
+    /// session's members there. Hand it over.
+    Wanted(String),
+    /// Taken by another node, or the session was deleted: let it go at once.
+    Lost,
+}
+
 /// A lease a node holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lease {
@@ -36,7 +48,7 @@ impl Store {
             &mut **self.db(),
             "INSERT INTO leases (session, node, token, expires) VALUES (?1, ?2, 1, ?3)
              ON CONFLICT(session) DO UPDATE SET node = excluded.node, token = leases.token + 1,
-                 expires = excluded.expires
+                 expires = excluded.expires, wanted_by = NULL
              WHERE leases.expires < ?4 OR leases.node = ?2
              RETURNING token",
             &[session.into(), node.into(), expires_ms.into(), now_ms.into()],
@@ -47,26 +59,45 @@ impl Store {
         Ok(Some(lease))
     }
 
-    /// Extends a held lease to `now_ms + ttl_ms`. `false` when it was taken since: the session is
-    /// another node's now, and this one must let it go.
+    /// Extends a held lease to `now_ms + ttl_ms`, and says whether another node asked for it or
+    /// took it.
     ///
     /// # Errors
     /// On a database error.
-    pub fn renew_lease(&self, session: &str, token: i64, now_ms: i64, ttl_ms: i64) -> Result<bool, StoreError> {
-        let n = self.db().execute(
-            "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2",
+    pub fn renew_lease(&self, session: &str, token: i64, now_ms: i64, ttl_ms: i64) -> Result<Renewal, StoreError> {
+        let rows = self.db().query(
+            "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2 RETURNING wanted_by",
             &[session.into(), token.into(), (now_ms + ttl_ms).into()],
+        )?;
+        Ok(match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            None => Renewal::Lost,
+            Some(V::Text(node)) => Renewal::Wanted(node),
+            Some(_) => Renewal::Held,
+        })
+    }
+
+    /// Asks the node holding `session`'s lease to hand it over to `node` (see [`Renewal::Wanted`]).
+    /// `false` when nobody else holds it.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn want_lease(&self, session: &str, node: &str) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE leases SET wanted_by = ?2 WHERE session = ?1 AND node <> ?2",
+            &[session.into(), node.into()],
         )?;
         Ok(n == 1)
     }
 
     /// Gives a held lease up at once (a node draining), so another node may take it without
-    /// waiting for it to expire. Writes for the session are no longer fenced here.
+    /// waiting for it to expire. This store writes nothing more for the session until it takes
+    /// the lease again.
     ///
     /// # Errors
     /// On a database error.
     pub fn release_lease(&self, session: &str, token: i64) -> Result<(), StoreError> {
-        self.fences().remove(session);
+        // Token 0 is never taken: every later write for the session is refused here.
+        self.fences().insert(session.to_owned(), 0);
         self.db().execute(
             "UPDATE leases SET expires = 0 WHERE session = ?1 AND token = ?2",
             &[session.into(), token.into()],

@@ -27,7 +27,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
         revoked INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS leases (
-        session TEXT PRIMARY KEY, node TEXT NOT NULL, token INTEGER NOT NULL, expires INTEGER NOT NULL);";
+        session TEXT PRIMARY KEY, node TEXT NOT NULL, token INTEGER NOT NULL, expires INTEGER NOT NULL,
+        wanted_by TEXT);";
 
 /// A SQLite database.
 #[derive(Debug)]

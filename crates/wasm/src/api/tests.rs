@@ -29,7 +29,10 @@ fn a_member_connects_joins_and_its_mirror_follows_the_server() {
     let spec = json!({"target": target, "name": "Ana", "seed": 3, "now": 1000.0});
     let h = ok("member.new", spec);
     let p = ok("member.poll", json!({"h": h}));
-    assert_eq!(p["transmits"][0], json!({"kind": "connect", "url": "ws://127.0.0.1:7878/ws?session=abc", "alternates": []}));
+    assert_eq!(
+        p["transmits"][0],
+        json!({"kind": "connect", "url": "ws://127.0.0.1:7878/ws?session=abc", "alternates": []})
+    );
     ok("member.connected", json!({"h": h, "now": 2000.0}));
     let p = ok("member.poll", json!({"h": h}));
     let join: Value = serde_json::from_str(p["transmits"][0]["text"].as_str().unwrap()).unwrap();
