@@ -51,9 +51,10 @@ BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libasound2-dev l
 # output latency; Chromium with chromedriver, and WebKit's driver (with MiniBrowser) under Xvfb, for
 # the phone page and the app; unshare and ip for the network namespaces of the mDNS test; jackd2
 # (jackd -d dummy) for the MIDI out tests; postgresql (its server binaries: the store suite and
-# `serve --database` tests run initdb into temp folders of their own).
+# `serve --database` tests run initdb into temp folders of their own); haproxy, the proxy in front
+# of the cluster tests' nodes.
 TEST_PACKAGES=(pulseaudio pulseaudio-utils libasound2-plugins ladspa-sdk chromium chromium-driver
-  webkit2gtk-driver xvfb xauth util-linux iproute2 jackd2 postgresql)
+  webkit2gtk-driver xvfb xauth util-linux iproute2 jackd2 postgresql haproxy)
 
 need_build_tools() {
   need_apt "${BUILD_PACKAGES[@]}"

@@ -5,6 +5,7 @@
 //!   would.
 //! - [`relay`]: TCP relays a test can cut, or that delay, jitter and stall the link.
 //! - [`chaos`]: a relay per member for the soak run, that also sleeps and drops.
+//! - [`cluster`]: `bandsync serve` nodes on one Postgres behind HAProxy, that a test can kill.
 //! - [`rng`]: a seeded random source that replays exactly.
 //! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals.
 //! - [`webdriver`]: a small W3C WebDriver client for Chromium (chromedriver), WebKit
@@ -19,6 +20,7 @@
 
 pub mod browser;
 pub mod chaos;
+pub mod cluster;
 pub mod jack;
 pub mod page;
 pub mod postgres;

@@ -39,6 +39,15 @@ pub struct ServeArgs {
     /// The web UI to serve (a built `ui/dist`).
     #[arg(long, value_name = "DIR")]
     pub ui: Option<PathBuf>,
+    /// Run as one node of several that share `--database` behind a proxy that routes by session
+    /// id; NAME is unique among them (its address does). Sessions are loaded on demand under a
+    /// lease, and move to another node when this one dies or drains.
+    #[arg(long, value_name = "NAME", requires = "database")]
+    pub node: Option<String>,
+    /// How long a node's lease on a session lasts unless renewed (ms): the longest its sessions
+    /// wait for another node after it dies.
+    #[arg(long, value_name = "MS", default_value_t = 2000, requires = "node")]
+    pub lease_ms: u64,
     /// Print JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -61,6 +70,10 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
         allowed_hosts: a.allow_host.clone(),
         organizer_api: true,
         public_url: a.public_url.clone(),
+        node: a.node.as_ref().map(|name| bandsync_server::nodes::NodeConfig {
+            name: name.clone(),
+            lease_ttl: Duration::from_millis(a.lease_ms.max(200)),
+        }),
         ..ServerConfig::default()
     };
     let store = a.store.clone();
@@ -69,8 +82,10 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
     let server = RunningServer::start_tls(a.bind, cfg, tls).await?;
     let restored = server.hub.restore_sessions()?;
     let expiry = tokio::spawn(server.hub.clone().expire_idle(Duration::from_secs_f64(a.idle_expiry)));
+    let leases = tokio::spawn(server.hub.clone().keep_leases());
     let ev = json!({
         "event": "serving",
+        "node": a.node,
         "addr": server.addr.to_string(),
         "sessions": restored.len(),
         "version": env!("CARGO_PKG_VERSION"),
@@ -84,8 +99,12 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
         )
     });
     wait_for_signal().await;
+    // A node hands its sessions over first: their members reconnect to the nodes that take them.
+    let hub = server.hub.clone();
+    tokio::task::spawn_blocking(move || hub.drain()).await?;
     server.shutdown().await?;
     expiry.abort();
+    leases.abort();
     emit(a.json, &json!({"event": "stopped"}), || "Stopped.".into());
     Ok(0)
 }

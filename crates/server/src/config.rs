@@ -52,6 +52,8 @@ pub struct ServerConfig {
     /// The address members reach this server at, for the links the organizer API hands out
     /// (`https://band.example.org`).
     pub public_url: Option<String>,
+    /// This server is one node of several sharing the store ([`crate::nodes`]).
+    pub node: Option<crate::nodes::NodeConfig>,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +78,7 @@ impl Default for ServerConfig {
             ui: None,
             organizer_api: false,
             public_url: None,
+            node: None,
             edit_idle: Duration::from_secs(10),
         }
     }

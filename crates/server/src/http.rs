@@ -103,6 +103,7 @@ fn origin_allowed(headers: &axum::http::HeaderMap) -> bool {
 
 async fn ws(
     State(st): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
     permit: Option<Extension<ConnPermit>>,
     headers: axum::http::HeaderMap,
     up: WebSocketUpgrade,
@@ -111,7 +112,22 @@ async fn ws(
         let body = json!({"error": {"code": "forbidden_origin", "message": "WebSocket connections from other sites are refused"}});
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
+    // On a node of a cluster, the session the address names is brought here first.
+    if let Some(id) = q.get("session") {
+        if let Some(r) = elsewhere(&st, id).await {
+            return r;
+        }
+    }
     upgrade(&st, permit, up, connection::handle)
+}
+
+/// A 503 (retry) while another node still holds the session, on a node of a cluster.
+async fn elsewhere(st: &AppState, id: &str) -> Option<Response> {
+    (st.hub.place(id).await == crate::nodes::Placement::Elsewhere).then(|| {
+        let body =
+            json!({"error": {"code": "moving", "message": format!("session {id} is moving between nodes; retry")}});
+        (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "1")], Json(body)).into_response()
+    })
 }
 
 /// Upgrades with the transport's frame limits; the connection keeps the TCP connection's permit
@@ -149,6 +165,9 @@ async fn doc_ws(
     if !origin_allowed(&headers) {
         let body = json!({"error": {"code": "forbidden_origin", "message": "WebSocket connections from other sites are refused"}});
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
+    if let Some(r) = elsewhere(&st, &id).await {
+        return r;
     }
     let Some(handle) = st.hub.get(&id) else { return unknown_session(&id) };
     let Some(secret) = q.get("k").cloned() else {

@@ -46,7 +46,7 @@ pub struct SessionHandle {
     /// The view-only link's secret.
     viewer_secret: Secret,
     /// Ends this session's task (deletion, expiry).
-    stop: CancellationToken,
+    pub(crate) stop: CancellationToken,
 }
 
 impl SessionHandle {
@@ -132,6 +132,10 @@ pub struct Hub {
     pub(crate) addresses: Arc<crate::addresses::Addresses>,
     /// Held while an organizer's session is created (the quota check and the creation are one).
     creating: std::sync::Mutex<()>,
+    /// On a node of a cluster: the fencing tokens of the leases it holds ([`crate::nodes`]).
+    leases: std::sync::Mutex<HashMap<Arc<str>, i64>>,
+    /// Held while a session is loaded on demand.
+    pub(crate) loading: std::sync::Mutex<()>,
 }
 
 impl Hub {
@@ -151,6 +155,8 @@ impl Hub {
             tracker: TaskTracker::new(),
             closing: CancellationToken::new(),
             creating: std::sync::Mutex::new(()),
+            leases: std::sync::Mutex::default(),
+            loading: std::sync::Mutex::new(()),
         })
     }
 
@@ -158,6 +164,15 @@ impl Hub {
     #[must_use]
     pub fn clock(&self) -> &HostClock {
         &self.clock
+    }
+
+    pub(crate) fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, i64>> {
+        self.leases.lock().expect("hub lock poisoned")
+    }
+
+    /// Takes the session off this node's list (its task goes on until stopped).
+    pub(crate) fn forget_local(&self, id: &str) -> Option<SessionHandle> {
+        self.sessions.write().expect("hub lock poisoned").remove(id)
     }
 
     /// Creates a session and starts its task. Must be called inside a tokio runtime.
@@ -196,11 +211,26 @@ impl Hub {
     /// # Errors
     /// [`HubError::Store`] when the store refuses the deletion.
     pub fn remove_session(&self, id: &str) -> Result<bool, HubError> {
-        let Some(h) = self.sessions.write().expect("hub lock poisoned").remove(id) else { return Ok(false) };
-        h.stop.cancel();
-        if let Some(store) = &self.cfg.store {
-            store.delete_session(id).map_err(|e| HubError::Store(e.to_string()))?;
+        let local = self.forget_local(id);
+        if let Some(h) = &local {
+            h.stop.cancel();
         }
+        if let Some(store) = &self.cfg.store {
+            let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
+            // In a cluster the session may be another node's: its rows go all the same, its
+            // lease with them, and that node lets it go when it next renews.
+            let elsewhere = local.is_none() && self.cfg.node.is_some() && store.session(id).map_err(st)?.is_some();
+            if local.is_none() && !elsewhere {
+                return Ok(false);
+            }
+            if elsewhere {
+                store.forget_lease(id);
+            }
+            store.delete_session(id).map_err(st)?;
+        } else if local.is_none() {
+            return Ok(false);
+        }
+        self.leases().remove(id);
         tracing::info!(session = %id, "session removed");
         Ok(true)
     }
@@ -242,25 +272,34 @@ impl Hub {
     /// [`HubError::Store`] when the store cannot be read or a document does not load.
     pub fn restore_sessions(&self) -> Result<Vec<SessionHandle>, HubError> {
         let Some(store) = self.cfg.store.clone() else { return Ok(Vec::new()) };
+        // A node of a cluster loads sessions on demand, as the proxy sends their members.
+        if self.cfg.node.is_some() {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
         for s in store.sessions().map_err(|e| HubError::Store(e.to_string()))? {
             // One session that does not load must not keep the others from starting.
-            let doc = match load_document(&store, &s.id) {
-                Ok(doc) => doc,
-                Err(e) => {
-                    tracing::error!(session = %s.id, "not restored: {e}");
-                    continue;
-                }
-            };
-            let secrets = Secrets {
-                secret: Some(Secret(s.secret)),
-                leader: s.leader_secret.map(Secret),
-                viewer: s.viewer_secret.map(Secret),
-                pin: s.pin.map(Secret),
-            };
-            out.push(self.start_session(Some(&s.id), &s.name, secrets, doc)?);
+            let id = s.id.clone();
+            match self.start_stored(s) {
+                Ok(h) => out.push(h),
+                Err(e @ HubError::Store(_)) => tracing::error!(session = %id, "not restored: {e}"),
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
+    }
+
+    /// Starts a stored session with its id, name, secrets and documents.
+    pub(crate) fn start_stored(&self, s: crate::store::StoredSession) -> Result<SessionHandle, HubError> {
+        let store = self.cfg.store.clone().ok_or_else(|| HubError::Store("no store".into()))?;
+        let doc = load_document(&store, &s.id).map_err(HubError::Store)?;
+        let secrets = Secrets {
+            secret: Some(Secret(s.secret)),
+            leader: s.leader_secret.map(Secret),
+            viewer: s.viewer_secret.map(Secret),
+            pin: s.pin.map(Secret),
+        };
+        self.start_session(Some(&s.id), &s.name, secrets, doc)
     }
 
     fn start_session(
@@ -299,6 +338,8 @@ impl Hub {
         session.set_viewer_secret(Some(viewer_secret.clone()));
         session.restore_pin(pin.clone());
         let first_secret = session.secret().clone();
+        // In a cluster, the session is this node's before anything of it is written.
+        self.lease_for_start(&id)?;
         if let Some(store) = &self.cfg.store {
             let stored = crate::store::StoredSession {
                 id: id.to_string(),

@@ -18,6 +18,7 @@
 //! - [`tls`]: rustls (ring) configuration for `wss://` and `https://`.
 //! - [`organizers`]: `bandsync serve`'s organizer tokens, quotas and session owners (in the store).
 //! - [`api`]: `bandsync serve`'s organizer API: create, list and delete sessions.
+//! - [`nodes`]: `bandsync serve` on several nodes: leases, sessions loaded on demand, hand-over.
 
 pub mod addresses;
 pub mod api;
@@ -30,6 +31,7 @@ mod driver;
 pub mod http;
 pub mod hub;
 mod journal;
+pub mod nodes;
 pub mod organizers;
 pub mod server;
 pub mod session_task;

@@ -136,6 +136,15 @@ impl Store {
             .collect()
     }
 
+    /// One stored session.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn session(&self, id: &str) -> Result<Option<StoredSession>, StoreError> {
+        // Few sessions per call site and the row is small: the one listing query, filtered.
+        Ok(self.sessions()?.into_iter().find(|s| s.id == id))
+    }
+
     /// Records a session (or its new secret).
     ///
     /// # Errors

@@ -1,0 +1,231 @@
+//! `bandsync serve` on several nodes that share one Postgres: each session is owned by one node
+//! at a time, under a lease with a fencing token ([`crate::store::lease`]).
+//!
+//! - A proxy in front routes members by session id (`/ws?session=ID`, `/doc/ID`). The node a
+//!   member reaches loads the session from the store on demand, once it can take the lease: at
+//!   once when the lease is free, released (a node drained) or this node's; after it expires when
+//!   its holder died. Meanwhile the member's connection waits (up to the lease time and a second),
+//!   then is told to retry (503).
+//! - The node renews its leases every quarter of the lease time. A lease taken by another node,
+//!   or one it could not renew before it expired (cut off from the database), ends the session
+//!   here at once; its members reconnect through the proxy to the new owner. A node the proxy
+//!   now sends a session's members to asks the holder for it, and the holder hands it over.
+//! - Draining (SIGTERM) hands every lease over before the members are disconnected.
+//!
+//! The session's clock is its owner's: members of a moved session see a new clock epoch and
+//! re-sync, and followers keep clicking through the gap on their own clocks.
+
+use crate::hub::{Hub, HubError, SessionHandle};
+use crate::store::lease::Renewal;
+use crate::store::{Store, StoredSession};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// This node, among several sharing one database.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Its name in the leases (unique among the nodes; its address does).
+    pub name: String,
+    /// How long a lease lasts unless renewed: the longest a dead node's sessions wait.
+    pub lease_ttl: Duration,
+}
+
+/// Where a session is, for a member about to connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On this node (or this is no cluster): serve the member.
+    Here,
+    /// Nowhere: no such session.
+    Unknown,
+    /// Another node holds it still: retry shortly.
+    Elsewhere,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+enum Load {
+    Loaded,
+    NotStored,
+    Held,
+}
+
+impl Hub {
+    fn node_store(&self) -> Option<(&NodeConfig, &Arc<Store>)> {
+        Some((self.cfg.node.as_ref()?, self.cfg.store.as_ref()?))
+    }
+
+    /// Takes the lease of a session about to be stored by this node (a new one, or one loaded on
+    /// demand whose lease was just taken).
+    pub(crate) fn lease_for_start(&self, id: &str) -> Result<(), HubError> {
+        let Some((node, store)) = self.node_store() else { return Ok(()) };
+        if self.leases().contains_key(id) {
+            return Ok(());
+        }
+        match store.take_lease(id, &node.name, now_ms(), ms(node.lease_ttl)) {
+            Ok(Some(l)) => {
+                self.leases().insert(id.into(), l.token);
+                Ok(())
+            }
+            Ok(None) => Err(HubError::Store(format!("session {id} is held by another node"))),
+            Err(e) => Err(HubError::Store(e.to_string())),
+        }
+    }
+
+    /// Brings session `id` to this node if it can, for a member about to connect.
+    pub async fn place(self: &Arc<Self>, id: &str) -> Placement {
+        let Some((node, _)) = self.node_store() else { return Placement::Here };
+        let deadline = Instant::now() + node.lease_ttl + Duration::from_secs(1);
+        let mut asked = false;
+        loop {
+            if self.get(id).is_some() {
+                return Placement::Here;
+            }
+            let (hub, sid) = (self.clone(), id.to_owned());
+            let load = tokio::task::spawn_blocking(move || hub.try_load(&sid, !asked)).await;
+            match load {
+                Ok(Ok(Load::Loaded)) => return Placement::Here,
+                Ok(Ok(Load::NotStored)) => return Placement::Unknown,
+                Ok(Ok(Load::Held)) => asked = true,
+                Ok(Err(e)) => tracing::warn!(session = id, "could not load: {e}"),
+                Err(e) => tracing::error!(session = id, "loading panicked: {e}"),
+            }
+            if Instant::now() >= deadline {
+                return Placement::Elsewhere;
+            }
+            // Polling a lease another machine holds: no event says when it expires.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// One attempt to load `id` from the store under a fresh lease; asks the holder for it when
+    /// `ask` and it is held.
+    fn try_load(&self, id: &str, ask: bool) -> Result<Load, HubError> {
+        let (node, store) = self.node_store().expect("only in a cluster");
+        let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
+        // One load at a time on this node: two members arriving together start one session.
+        let _one = self.loading.lock().expect("hub lock poisoned");
+        if self.get(id).is_some() {
+            return Ok(Load::Loaded);
+        }
+        let Some(stored) = store.session(id).map_err(st)? else { return Ok(Load::NotStored) };
+        let Some(lease) = store.take_lease(id, &node.name, now_ms(), ms(node.lease_ttl)).map_err(st)? else {
+            if ask {
+                store.want_lease(id, &node.name).map_err(st)?;
+            }
+            return Ok(Load::Held);
+        };
+        self.leases().insert(id.into(), lease.token);
+        match self.start_stored(stored) {
+            Ok(_) => {
+                tracing::info!(session = id, token = lease.token, "session loaded on this node");
+                Ok(Load::Loaded)
+            }
+            Err(e) => {
+                let _ = store.release_lease(id, lease.token);
+                self.leases().remove(id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Until shutdown, renews this node's leases, and lets go of the sessions whose lease was
+    /// taken, asked for, or could not be renewed in time.
+    pub async fn keep_leases(self: Arc<Self>) {
+        let Some((node, _)) = self.node_store() else { return };
+        let ttl = node.lease_ttl;
+        let mut tick = tokio::time::interval(ttl / 4);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut renewed: std::collections::HashMap<Arc<str>, Instant> = std::collections::HashMap::new();
+        loop {
+            tokio::select! {
+                () = self.closing.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let hub = self.clone();
+            let Ok(results) = tokio::task::spawn_blocking(move || {
+                let (node, store) = hub.node_store().expect("only in a cluster");
+                let ttl = ms(node.lease_ttl);
+                held.into_iter()
+                    .map(|(id, token)| {
+                        let r = store.renew_lease(&id, token, now_ms(), ttl);
+                        (id, token, r)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            else {
+                continue;
+            };
+            let now = Instant::now();
+            renewed.retain(|id, _| self.leases().contains_key(id));
+            for (id, token, r) in results {
+                match r {
+                    Ok(Renewal::Held) => {
+                        renewed.insert(id, now);
+                    }
+                    Ok(Renewal::Wanted(other)) => {
+                        tracing::info!(session = %id, to = %other, "handing the session over");
+                        self.hand_over(&id, token);
+                    }
+                    Ok(Renewal::Lost) => {
+                        tracing::warn!(session = %id, "the lease was taken: the session is another node's now");
+                        self.let_go(&id);
+                    }
+                    Err(e) => {
+                        // Cut off from the database: past the lease's end another node may own it.
+                        let since = *renewed.entry(id.clone()).or_insert(now);
+                        tracing::warn!(session = %id, "lease not renewed: {e}");
+                        if now.duration_since(since) >= ttl {
+                            tracing::warn!(session = %id, "lease expired unrenewed: letting the session go");
+                            self.let_go(&id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the session here without touching the store: its members reconnect and reach its
+    /// new owner.
+    fn let_go(&self, id: &str) -> Option<SessionHandle> {
+        self.leases().remove(id);
+        let h = self.forget_local(id);
+        if let Some(h) = &h {
+            h.stop.cancel();
+        }
+        h
+    }
+
+    /// Stops the session here, then releases its lease, so the next node takes it at once.
+    fn hand_over(&self, id: &str, token: i64) {
+        self.let_go(id);
+        if let Some((_, store)) = self.node_store() {
+            if let Err(e) = store.release_lease(id, token) {
+                tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
+            }
+        }
+    }
+
+    /// Hands every session over (SIGTERM on a node): the others take them at once.
+    pub fn drain(&self) {
+        let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, v)| (k.clone(), *v)).collect();
+        for (id, token) in held {
+            self.hand_over(&id, token);
+        }
+    }
+
+    /// This node's sessions and another node's, from the store, for an organizer's listing.
+    pub(crate) fn stored_info(&self, s: &StoredSession) -> crate::hub::SessionInfo {
+        self.get(&s.id).map_or_else(
+            || crate::hub::SessionInfo { id: s.id.clone(), name: s.name.clone(), members: 0, online: 0 },
+            |h| h.info(),
+        )
+    }
+}

@@ -1,0 +1,167 @@
+//! A local cluster of `bandsync serve` nodes, as on separate machines but on loopback: a Postgres
+//! of its own ([`crate::postgres`]), N nodes sharing it, and HAProxy in front routing members by
+//! session id (consistent hashing on `/ws?session=ID`, `/doc/ID`, `/s/ID`, `/api/sessions/ID`).
+//! Nodes can be killed (-9), drained (SIGTERM) and restarted on their own ports.
+
+use crate::postgres::Postgres;
+use crate::process::{Proc, require, run};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A node's lease time in the cluster: the longest a dead node's sessions wait.
+pub const LEASE_MS: u64 = 1500;
+
+struct Node {
+    name: String,
+    port: u16,
+    proc: Option<Proc>,
+}
+
+/// A running cluster.
+pub struct Cluster {
+    /// Its Postgres.
+    pub pg: Postgres,
+    /// The database the nodes share (`postgres://…`).
+    pub database: String,
+    nodes: Vec<Node>,
+    proxy: Child,
+    /// The proxy's address, `127.0.0.1:PORT`: what members and organizers reach.
+    pub addr: String,
+    dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Cluster {
+    /// Postgres, `n` nodes, and the proxy, all up.
+    ///
+    /// # Panics
+    /// When a part is missing (scripts/test.sh installs them) or does not come up.
+    #[must_use]
+    pub fn start(n: usize) -> Cluster {
+        let pg = Postgres::start();
+        let database = pg.database("bandsync");
+        let dir = pg.dir().join("cluster");
+        std::fs::create_dir_all(&dir).unwrap();
+        let nodes: Vec<Node> = (1..=n).map(|i| Node { name: format!("n{i}"), port: free_port(), proc: None }).collect();
+        let port = free_port();
+        let mut cfg = format!(
+            "global\n  maxconn 4000\n\
+             defaults\n  mode http\n  timeout connect 500ms\n  timeout client 1m\n  timeout server 1m\n  \
+             timeout tunnel 1h\n  retries 2\n  option redispatch 1\n\
+             frontend members\n  bind 127.0.0.1:{port}\n  \
+             http-request set-var(txn.sid) url_param(session)\n  \
+             http-request set-var(txn.sid) path,field(3,/) if {{ path_beg /doc/ /s/ }}\n  \
+             http-request set-var(txn.sid) path,field(4,/) if {{ path_beg /api/sessions/ }}\n  \
+             default_backend nodes\n\
+             backend nodes\n  balance hash var(txn.sid)\n  hash-type consistent\n  \
+             default-server inter 200ms fall 1 rise 2\n"
+        );
+        for node in &nodes {
+            let Node { name, port, .. } = node;
+            cfg.push_str(&format!("  server {name} 127.0.0.1:{port} check\n"));
+        }
+        let cfg_path = dir.join("haproxy.cfg");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let proxy = Command::new(require("haproxy", "haproxy"))
+            .args(["-db", "-f"])
+            .arg(&cfg_path)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("haproxy starts");
+        let mut c = Cluster { pg, database, nodes, proxy, addr: format!("127.0.0.1:{port}"), dir };
+        for i in 0..n {
+            c.start_node(i);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&c.addr).is_err() {
+            if let Some(st) = c.proxy.try_wait().unwrap() {
+                panic!("haproxy exited ({st}); its configuration is {}", cfg_path.display());
+            }
+            assert!(Instant::now() < deadline, "haproxy did not listen in 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        c
+    }
+
+    /// Starts node `i` (again) on its port.
+    pub fn start_node(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        let bind = format!("127.0.0.1:{}", node.port);
+        let lease = LEASE_MS.to_string();
+        let mut p = Proc::bandsync(&[
+            "serve",
+            "--bind",
+            &bind,
+            "--database",
+            &self.database,
+            "--node",
+            &node.name,
+            "--lease-ms",
+            &lease,
+            "--json",
+        ]);
+        p.event("serving");
+        node.proc = Some(p);
+    }
+
+    /// Kills node `i` outright (SIGKILL), as a machine dying would.
+    pub fn kill9(&mut self, i: usize) {
+        if let Some(mut p) = self.nodes[i].proc.take() {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+    }
+
+    /// Drains node `i` (SIGTERM) and waits for it to exit.
+    ///
+    /// # Panics
+    /// When it does not exit cleanly.
+    pub fn drain(&mut self, i: usize) {
+        if let Some(mut p) = self.nodes[i].proc.take() {
+            p.terminate();
+            assert_eq!(p.exit_code(), 0, "a drained node exits cleanly");
+        }
+    }
+
+    /// The index of the node holding `session`'s lease, if a live lease exists.
+    #[must_use]
+    pub fn owner(&self, session: &str) -> Option<usize> {
+        let mut c = postgres::Client::connect(&self.database, postgres::NoTls).unwrap();
+        let row = c.query_opt("SELECT node FROM leases WHERE session = $1 AND expires > 0", &[&session]).unwrap()?;
+        let node: String = row.get(0);
+        self.nodes.iter().position(|n| n.name == node)
+    }
+
+    /// An organizer token, through `bandsync admin token create --database`.
+    ///
+    /// # Panics
+    /// When the command fails.
+    #[must_use]
+    pub fn token(&self, organizer: &str, quota: u32) -> String {
+        let q = quota.to_string();
+        let (code, out) =
+            run(&["admin", "token", "create", organizer, "--quota", &q, "--database", &self.database, "--json"], "");
+        assert_eq!(code, 0, "{out}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Where its files are.
+    #[must_use]
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill9(i);
+        }
+        let _ = self.proxy.kill();
+        let _ = self.proxy.wait();
+    }
+}
