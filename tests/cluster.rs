@@ -1,11 +1,13 @@
 //! `bandsync serve` on three nodes sharing one Postgres behind HAProxy (the local cluster of
 //! `harness/cluster.rs`): a session made through the proxy, a leader and a follower joined through
-//! it, then the owner node killed (-9): the session resumes on another node within 5 s, with its
-//! acknowledged chart edit, and no participant twice. Then the new owner is drained (SIGTERM) and
-//! hands the session to the last node.
+//! it, the metronome playing, then the owner node killed (-9): the session resumes on another node
+//! within 5 s, its members as the same participants (the leader leading again), its acknowledged
+//! chart edit kept, and the follower clicking through the gap on its own clock and on after it,
+//! on the same beat grid. Then the new owner is drained (SIGTERM) and hands the session over.
 
 use bandsync_e2e::cluster::Cluster;
 use bandsync_e2e::process::{Proc, http, run};
+use bandsync_e2e::pulse::Pulse;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -21,13 +23,20 @@ fn online(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Waits until both members are joined again after their node went away; how long that took.
-fn rejoined(members: &mut [&mut Proc], since: Instant) -> Duration {
-    for m in members.iter_mut() {
+/// Waits until both members are joined again after their node went away, as themselves; how
+/// long that took.
+fn rejoined(members: &mut [&mut Proc], ids: &[Value], since: Instant) -> Duration {
+    for (m, id) in members.iter_mut().zip(ids) {
         m.timeout = Duration::from_secs(20);
-        m.wait_for("joined again", |v| v["event"] == "joined");
+        let v = m.wait_for("joined again", |v| v["event"] == "joined");
+        assert_eq!((&v["resumed"], &v["you"]), (&json!(true), id), "resumed as the same participant: {v}");
     }
     since.elapsed()
+}
+
+/// The follower's beats so far, as positions on the grid.
+fn beats(p: &Proc) -> Vec<f64> {
+    p.seen.iter().filter(|v| v["event"] == "beat").filter_map(|v| v["position"].as_f64()).collect()
 }
 
 #[test]
@@ -42,22 +51,47 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
     assert!(join.starts_with(&format!("http://{}/s/{id}#k=", c.addr)), "links through the proxy: {join}");
 
     let mut leader = Proc::bandsync(&["join", "--no-audio", &lead, "--name", "Lead", "--json"]);
-    leader.event("joined");
-    let mut follower = Proc::bandsync(&["join", "--no-audio", &join, "--name", "Fol", "--json"]);
-    follower.event("joined");
+    let lead_id = leader.event("joined")["you"].clone();
+    // The follower plays its click (muted, into a PulseAudio of the test's own) and prints each beat.
+    let pulse = Pulse::start(1);
+    let mut cmd = std::process::Command::new(bandsync_e2e::process::bandsync());
+    pulse.apply(&mut cmd, None);
+    cmd.args(["join", &join, "--name", "Fol", "--json", "--audio", "--mute", "--beats"]).env("BANDSYNC_NO_MDNS", "1");
+    let mut follower = Proc::start(cmd, true);
+    let fol_id = follower.event("joined")["you"].clone();
     leader.wait_for("both online", |v| v["event"] == "participants" && online(v).len() == 2);
+    leader.say("tempo 150");
+    leader.say("play");
+    for _ in 0..3 {
+        follower.wait_for("a beat", |v| v["event"] == "beat");
+    }
     // An edit acknowledged before the crash.
     let (code, out) = run(&["chart", "set", &join, "Blue Bossa"], "{title: Blue Bossa}\n[Cm7]Sunny side\n");
     assert_eq!(code, 0, "{out}");
     let owner = c.owner(&id).expect("the session has an owner");
 
     let t0 = Instant::now();
+    let before = beats(&follower).len();
     c.kill9(owner);
-    let failover = rejoined(&mut [&mut leader, &mut follower], t0);
+    let ids = [lead_id.clone(), fol_id.clone()];
+    let failover = rejoined(&mut [&mut leader, &mut follower], &ids, t0);
+    let in_gap = beats(&follower).len() - before;
     let moved = c.owner(&id).expect("owned again");
-    eprintln!("CLUSTER {}", json!({"failover_ms": failover.as_millis(), "from": owner, "to": moved}));
+    eprintln!(
+        "CLUSTER {}",
+        json!({"failover_ms": failover.as_millis(), "from": owner, "to": moved, "beats_in_gap": in_gap})
+    );
+    assert!(in_gap >= 2, "the follower clicked through the gap on its own clock ({in_gap} beats)");
     assert_ne!(moved, owner);
     assert!(failover <= Duration::from_secs(5), "failover took {failover:?}");
+    // The leader leads again, and the band plays on: the follower's beats go on one by one on
+    // the same grid, through the gap and after it.
+    leader.wait_for("leading again", |v| v["event"] == "participants" && v["leader"] == lead_id);
+    for _ in 0..4 {
+        follower.wait_for("a beat after", |v| v["event"] == "beat");
+    }
+    let grid = beats(&follower);
+    assert!(grid.windows(2).all(|w| (w[1] - w[0] - 1.0).abs() < 1e-6), "one beat after another: {grid:?}");
     let (code, chart) = run(&["chart", "get", &join, "Blue Bossa"], "");
     assert_eq!(code, 0, "{chart}");
     assert!(chart.contains("[Cm7]Sunny side"), "the acknowledged edit survived: {chart}");
@@ -71,7 +105,7 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
     // Draining the new owner hands the session over without waiting for a lease to expire.
     let t1 = Instant::now();
     c.drain(moved);
-    let handover = rejoined(&mut [&mut leader, &mut follower], t1);
+    let handover = rejoined(&mut [&mut leader, &mut follower], &ids, t1);
     let last = c.owner(&id).expect("owned by the last node");
     eprintln!("CLUSTER {}", json!({"handover_ms": handover.as_millis(), "to": last}));
     assert!(last != moved && last != owner);

@@ -181,7 +181,7 @@ impl Hub {
     /// [`HubError::Full`] when the server holds `max_sessions`, [`HubError::BadName`] for an empty
     /// name or one over 60 characters.
     pub fn create_session(&self, name: &str) -> Result<SessionHandle, HubError> {
-        self.start_session(None, name, Secrets::default(), bandsync_docs::SessionDoc::new())
+        self.start_session(None, name, Secrets::default(), bandsync_docs::SessionDoc::new(), None)
     }
 
     /// Creates a session for an organizer of `bandsync serve`, within its quota, with a leader's
@@ -200,7 +200,7 @@ impl Hub {
         }
         let lead = Secret(new_token());
         let secrets = Secrets { leader: Some(lead), ..Secrets::default() };
-        let h = self.start_session(None, name, secrets, bandsync_docs::SessionDoc::new())?;
+        let h = self.start_session(None, name, secrets, bandsync_docs::SessionDoc::new(), None)?;
         store.set_owner(&h.id, &org.name).map_err(|e| HubError::Store(e.to_string()))?;
         Ok(h)
     }
@@ -299,7 +299,16 @@ impl Hub {
             viewer: s.viewer_secret.map(Secret),
             pin: s.pin.map(Secret),
         };
-        self.start_session(Some(&s.id), &s.name, secrets, doc)
+        // A node taking the session over resumes its members and keeps its schedule.
+        let carried = match self.cfg.node {
+            Some(_) => store.carried(&s.id).map_err(|e| HubError::Store(e.to_string()))?.and_then(|j| {
+                serde_json::from_str(&j)
+                    .map_err(|e| tracing::error!(session = %s.id, "carried state unreadable: {e}"))
+                    .ok()
+            }),
+            None => None,
+        };
+        self.start_session(Some(&s.id), &s.name, secrets, doc, carried)
     }
 
     fn start_session(
@@ -308,6 +317,7 @@ impl Hub {
         name: &str,
         secrets: Secrets,
         doc: bandsync_docs::SessionDoc,
+        carried: Option<bandsync_core::session::carry::Carried>,
     ) -> Result<SessionHandle, HubError> {
         let Secrets { secret, leader: leader_secret, viewer, pin } = secrets;
         // Every session has a view-only link; a restored one keeps its own.
@@ -337,6 +347,12 @@ impl Hub {
         session.set_leader_secret(leader_secret.clone());
         session.set_viewer_secret(Some(viewer_secret.clone()));
         session.restore_pin(pin.clone());
+        if let Some(c) = carried {
+            let wall = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX));
+            session.take_over(c, self.clock.now(), wall);
+        }
         let first_secret = session.secret().clone();
         // In a cluster, the session is this node's before anything of it is written.
         self.lease_for_start(&id)?;
@@ -371,6 +387,7 @@ impl Hub {
             store: self.cfg.store.clone(),
             doc,
             edit_idle: self.cfg.edit_idle,
+            carry: self.cfg.node.is_some(),
         };
         self.tracker.spawn(session_task::run(session, rx, ctx));
         map.insert(id, handle.clone());

@@ -151,9 +151,16 @@ impl Store {
     pub fn delete_session(&self, session: &str) -> Result<(), StoreError> {
         self.write(session, |tx| {
             tx.execute("DELETE FROM sessions WHERE id = ?1", &[session.into()])?;
-            for table in
-                ["doc_updates", "doc_snapshots", "chat", "activity", "doc_versions", "session_owners", "leases"]
-            {
+            for table in [
+                "doc_updates",
+                "doc_snapshots",
+                "chat",
+                "activity",
+                "doc_versions",
+                "session_owners",
+                "leases",
+                "carried",
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE session = ?1"), &[session.into()])?;
             }
             Ok(())

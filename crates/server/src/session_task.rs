@@ -11,6 +11,7 @@ use axum::extract::ws::Utf8Bytes;
 use bandsync_core::protocol::Route;
 use bandsync_core::protocol::Snapshot;
 use bandsync_core::session::JoinRequest;
+use bandsync_core::session::carry::{Carried, CarryKey};
 use bandsync_core::{ClientMsg, ConnId, Session};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -109,11 +110,14 @@ pub(crate) struct Context {
     pub doc: bandsync_docs::SessionDoc,
     /// See `ServerConfig::edit_idle`.
     pub edit_idle: std::time::Duration,
+    /// On a node of a cluster: save what the session carries to the next node
+    /// ([`bandsync_core::session::carry`]) whenever its roster or schedule changes.
+    pub carry: bool,
 }
 
 /// Runs a session until every handle to it is gone.
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
-    let Context { clock, counters, closing, store, doc, edit_idle } = ctx;
+    let Context { clock, counters, closing, store, doc, edit_idle, carry } = ctx;
     let journal = match Journal::load(session.id(), store.clone(), edit_idle) {
         Ok(j) => j,
         Err(e) => {
@@ -124,10 +128,18 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
     let mut d = Driver { doc, store, journal, outboxes: HashMap::new(), doc_peers: HashMap::new(), shadow };
     let mut saved_secret = (session.secret().clone(), session.pin().cloned());
+    let mut carried = carry.then(|| Carried::key(&session));
     loop {
         // A panic anywhere in handling one input is contained here: the session lives on.
-        let step =
-            std::panic::AssertUnwindSafe(step(&mut session, &mut d, &mut rx, &clock, &closing, &mut saved_secret));
+        let step = std::panic::AssertUnwindSafe(step(
+            &mut session,
+            &mut d,
+            &mut rx,
+            &clock,
+            &closing,
+            &mut saved_secret,
+            &mut carried,
+        ));
         match futures_util::FutureExt::catch_unwind(step).await {
             Ok(true) => {}
             Ok(false) => break,
@@ -148,6 +160,7 @@ async fn step(
     clock: &HostClock,
     closing: &CancellationToken,
     saved_secret: &mut (bandsync_core::protocol::Secret, Option<bandsync_core::protocol::Secret>),
+    carried: &mut Option<CarryKey>,
 ) -> bool {
     {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
@@ -224,6 +237,21 @@ async fn step(
                             session.pin_not_saved(old_pin.clone());
                         }
                     }
+                }
+            }
+        }
+        // The roster and schedule the next node would need, saved before anyone hears of a
+        // change (a node that lost the lease is refused, and lets the session go).
+        if let (Some(st), Some(key)) = (&d.store, carried.as_mut()) {
+            let now_key = Carried::key(session);
+            if now_key != *key {
+                let wall = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX));
+                let json = serde_json::to_string(&session.carry(clock.now(), wall)).expect("carried state serialises");
+                match crate::journal::blocking(|| st.put_carried(session.id(), &json)) {
+                    Ok(()) => *key = now_key,
+                    Err(e) => tracing::error!(session = session.id(), error = %e, "could not save the carried state"),
                 }
             }
         }

@@ -22,6 +22,7 @@ use crate::timeline::{Meter, Segment, Tempo, Transport};
 use std::collections::VecDeque;
 
 mod access;
+pub mod carry;
 mod control;
 mod names;
 mod pin;

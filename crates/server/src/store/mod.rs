@@ -136,6 +136,31 @@ impl Store {
             .collect()
     }
 
+    /// Saves what a session carries to the next node (its members and schedule, as JSON).
+    ///
+    /// # Errors
+    /// On a database error; [`StoreError::Fenced`] on a node that lost the session's lease.
+    pub fn put_carried(&self, session: &str, json: &str) -> Result<(), StoreError> {
+        self.write(session, |db| {
+            db.execute(
+                "INSERT INTO carried (session, data) VALUES (?1, ?2)
+                 ON CONFLICT(session) DO UPDATE SET data = excluded.data",
+                &[session.into(), json.into()],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// What a session carried, if it was ever saved.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn carried(&self, session: &str) -> Result<Option<String>, StoreError> {
+        one(&mut **self.db(), "SELECT data FROM carried WHERE session = ?1", &[session.into()])?
+            .map(V::text)
+            .transpose()
+    }
+
     /// One stored session.
     ///
     /// # Errors

@@ -34,7 +34,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
     CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS leases (
         session TEXT PRIMARY KEY, node TEXT NOT NULL, token BIGINT NOT NULL, expires BIGINT NOT NULL,
-        wanted_by TEXT);";
+        wanted_by TEXT);
+    CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL);";
 
 /// Nodes creating the schema at once take turns under this advisory lock.
 const SCHEMA_LOCK: i64 = 0x6261_6e64;

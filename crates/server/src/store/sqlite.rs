@@ -28,7 +28,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
     CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS leases (
         session TEXT PRIMARY KEY, node TEXT NOT NULL, token INTEGER NOT NULL, expires INTEGER NOT NULL,
-        wanted_by TEXT);";
+        wanted_by TEXT);
+    CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL);";
 
 /// A SQLite database.
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 //! per connection, and checks that every mirror agrees with the session.
 
 mod access;
+mod carry;
 mod control;
 mod midi;
 
