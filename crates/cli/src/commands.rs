@@ -1,6 +1,6 @@
 //! The control commands `bandsync join` reads from stdin, one per line.
 
-use bandsync_core::protocol::ParticipantId;
+use bandsync_core::protocol::{Access, ParticipantId};
 use bandsync_core::{Beats, ClientMsg, Tempo};
 
 /// A parsed stdin line.
@@ -15,7 +15,7 @@ pub enum Line {
 }
 
 /// The commands, for the help text and error messages.
-pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | claim | release | handover ID | rotate | pin NNNN|off | sync | quit";
+pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
 
 /// Parses one line.
 ///
@@ -63,6 +63,12 @@ pub fn parse(line: &str) -> Result<Line, String> {
             let to: ParticipantId = need("a participant id")?.parse().map_err(|_| "handover needs a participant id")?;
             ClientMsg::Handover { to }
         }
+        "viewer" | "editor" => {
+            let participant: ParticipantId =
+                need("a participant id")?.parse().map_err(|_| format!("{cmd} needs a participant id"))?;
+            let access = if cmd == "viewer" { Access::Viewer } else { Access::Editor };
+            ClientMsg::SetAccess { participant, access }
+        }
         "sync" => ClientMsg::Sync {},
         "rotate" => ClientMsg::RotateSecret {},
         "pin" => match need("a PIN of 6 to 8 digits, or off")? {
@@ -96,6 +102,15 @@ mod tests {
         assert_eq!(parse("tempo 132").unwrap(), Line::Send(ClientMsg::Tempo { tempo: Tempo(132_000) }));
         assert_eq!(parse("meter 7/8").unwrap(), Line::Send(ClientMsg::Meter { beats: 7, unit: 8, groups: None }));
         assert_eq!(parse("play").unwrap(), Line::Send(ClientMsg::Play { count_in: 0 }));
+        assert_eq!(
+            parse("viewer 3").unwrap(),
+            Line::Send(ClientMsg::SetAccess { participant: 3, access: Access::Viewer })
+        );
+        assert_eq!(
+            parse("editor 3").unwrap(),
+            Line::Send(ClientMsg::SetAccess { participant: 3, access: Access::Editor })
+        );
+        assert!(parse("viewer x").is_err());
         assert_eq!(parse("play 2").unwrap(), Line::Send(ClientMsg::Play { count_in: 2 }));
         assert_eq!(parse("seek 16").unwrap(), Line::Send(ClientMsg::Seek { position: Beats::whole(16) }));
         assert_eq!(parse("song s2").unwrap(), Line::Send(ClientMsg::Song { id: Some("s2".into()) }));

@@ -299,15 +299,11 @@ impl Hub {
             viewer: s.viewer_secret.map(Secret),
             pin: s.pin.map(Secret),
         };
-        // A node taking the session over resumes its members and keeps its schedule.
-        let carried = match self.cfg.node {
-            Some(_) => store.carried(&s.id).map_err(|e| HubError::Store(e.to_string()))?.and_then(|j| {
-                serde_json::from_str(&j)
-                    .map_err(|e| tracing::error!(session = %s.id, "carried state unreadable: {e}"))
-                    .ok()
-            }),
-            None => None,
-        };
+        // A node taking the session over (or this host, restarted) resumes its members as the
+        // same participants, with their roles and access, and keeps its schedule.
+        let carried = store.carried(&s.id).map_err(|e| HubError::Store(e.to_string()))?.and_then(|j| {
+            serde_json::from_str(&j).map_err(|e| tracing::error!(session = %s.id, "carried state unreadable: {e}")).ok()
+        });
         self.start_session(Some(&s.id), &s.name, secrets, doc, carried)
     }
 
@@ -387,7 +383,7 @@ impl Hub {
             store: self.cfg.store.clone(),
             doc,
             edit_idle: self.cfg.edit_idle,
-            carry: self.cfg.node.is_some(),
+            carry: self.cfg.store.is_some(),
         };
         self.tracker.spawn(session_task::run(session, rx, ctx));
         map.insert(id, handle.clone());

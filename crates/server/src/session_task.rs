@@ -110,8 +110,8 @@ pub(crate) struct Context {
     pub doc: bandsync_docs::SessionDoc,
     /// See `ServerConfig::edit_idle`.
     pub edit_idle: std::time::Duration,
-    /// On a node of a cluster: save what the session carries to the next node
-    /// ([`bandsync_core::session::carry`]) whenever its roster or schedule changes.
+    /// With a store: save what the session carries to the next node, or to this host restarted
+    /// ([`bandsync_core::session::carry`]), whenever its roster or schedule changes.
     pub carry: bool,
 }
 

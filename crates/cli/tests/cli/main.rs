@@ -9,4 +9,5 @@
 
 mod commands;
 mod phone;
+mod restart;
 mod serve;

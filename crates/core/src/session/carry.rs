@@ -42,16 +42,22 @@ pub struct Carried {
 }
 
 /// What must change for the carried state to be saved again.
-pub type CarryKey = (usize, ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>);
+pub type CarryKey = (u64, ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>);
 
 impl Carried {
-    /// What must change for the carried state to be saved again: the roster, the leader and the
-    /// schedule (a sync report changes none of these).
+    /// What must change for the carried state to be saved again: the roster (who, their names
+    /// and access), the leader and the schedule. A sync report or a connection coming and going
+    /// changes none of these.
     #[must_use]
     pub fn key(s: &Session) -> CarryKey {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for m in &s.members {
+            (m.p.id, &m.p.name, &m.p.instrument, m.p.access == crate::protocol::Access::Viewer).hash(&mut h);
+        }
         let leader = s.leader.or(s.former_leader.map(|f| f.0));
         let last = s.transport.segments.last().map(|x| x.at);
-        (s.members.len(), s.next_id, leader, last, s.transport.segments.len(), s.song.clone())
+        (h.finish(), s.next_id, leader, last, s.transport.segments.len(), s.song.clone())
     }
 }
 
