@@ -16,6 +16,7 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// One `bandsync calibrate`: its `calibrated` or `calibration_failed` event, and how long it took.
 fn calibrate(pulse: &Pulse, sink: &str, config: &std::path::Path) -> (Value, Duration) {
     let mut cmd = Command::new(bandsync_e2e::process::bandsync());
     pulse.apply(&mut cmd, Some(sink));
@@ -25,8 +26,12 @@ fn calibrate(pulse: &Pulse, sink: &str, config: &std::path::Path) -> (Value, Dur
     p.timeout = Duration::from_secs(40);
     let ev = p.wait_for("a figure", |v| v["event"] == "calibrated" || v["event"] == "calibration_failed");
     let took = started.elapsed();
-    assert_eq!(ev["event"], "calibrated", "{ev}\n{}", p.stderr());
-    assert_eq!(p.exit_code(), 0);
+    let code = p.exit_code();
+    if ev["event"] == "calibrated" {
+        assert_eq!(code, 0, "{}", p.stderr());
+    } else {
+        eprintln!("{}", p.stderr());
+    }
     (ev, took)
 }
 
@@ -45,6 +50,7 @@ fn calibration_recovers_an_injected_output_delay() {
     let warm = pulse.delay_sink("warmup", &speaker, 0.0);
     let (ev, _) = calibrate(&pulse, &warm, &config);
     eprintln!("CALIBRATE warm-up (not counted): {ev}");
+    let calibrated = |ev: &Value| ev["event"] == "calibrated";
     // One set of calibrations, through a fresh delay sink each. This machine is small, and a
     // set that misses its bounds (one calibration read 2 ms off in CI, with its spread 4 times
     // the others') is measured once more; the void set is printed.
@@ -55,17 +61,22 @@ fn calibration_recovers_an_injected_output_delay() {
             sinks += 1;
             let sink = pulse.delay_sink(&format!("delayed{}_{sinks}", delay_ms as u32), &speaker, delay_ms);
             let (ev, took) = calibrate(&pulse, &sink, &config);
-            let got = ev["latency_ms"].as_f64().unwrap();
+            // A calibration that could not agree on its clicks (the machine stalled under it) is
+            // a NaN figure: the set is void.
+            let got = if calibrated(&ev) { ev["latency_ms"].as_f64().unwrap() } else { f64::NAN };
             eprintln!(
                 "CALIBRATE (set {attempt}) injected {delay_ms} ms: measured {got:.3} ms in {:.1} s: {ev}",
                 took.as_secs_f64()
             );
-            figures.push((delay_ms, got, ev["spread_ms"].as_f64().unwrap(), took));
+            figures.push((delay_ms, got, ev["spread_ms"].as_f64().unwrap_or(f64::NAN), took));
             assert!(took <= Duration::from_secs(15), "calibration took {took:?}");
         }
         figures
     };
     let judge = |figures: &[(f64, f64, f64, Duration)]| -> Result<(), String> {
+        if let Some(f) = figures.iter().find(|f| f.1.is_nan()) {
+            return Err(format!("the calibration with {} ms injected failed: {figures:?}", f.0));
+        }
         let path = figures[0].1;
         if path.abs() > 15.0 {
             return Err(format!("the loopback path alone measured {path} ms: {figures:?}"));
