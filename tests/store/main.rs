@@ -53,6 +53,8 @@ fn sessions_and_documents(open: &dyn Fn() -> Store) {
     }
     let s = open();
     assert_eq!(s.sessions().unwrap(), vec![session("a", "k2"), session("b", "k3")], "{}", s.engine());
+    assert_eq!(s.session("b").unwrap(), Some(session("b", "k3")));
+    assert_eq!(s.session("nope").unwrap(), None);
     let (snap, updates) = s.document("a").unwrap();
     assert!(snap.is_some(), "compacted");
     assert_eq!(updates.len(), 20, "the log holds only what came after the snapshot");

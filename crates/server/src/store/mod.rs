@@ -120,20 +120,19 @@ impl Store {
             "SELECT id, name, secret, leader_secret, viewer_secret, pin FROM sessions ORDER BY created, id",
             &[],
         )?;
-        rows.into_iter()
-            .map(|r| {
-                let mut c = r.into_iter();
-                let mut next = || c.next().unwrap_or(V::Null);
-                Ok(StoredSession {
-                    id: next().text()?,
-                    name: next().text()?,
-                    secret: next().text()?,
-                    leader_secret: next().opt_text_col()?,
-                    viewer_secret: next().opt_text_col()?,
-                    pin: next().opt_text_col()?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(stored_session).collect()
+    }
+
+    /// One stored session (a member's connection on a cluster node looks it up: one row).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn session(&self, id: &str) -> Result<Option<StoredSession>, StoreError> {
+        let rows = self.db().query(
+            "SELECT id, name, secret, leader_secret, viewer_secret, pin FROM sessions WHERE id = ?1",
+            &[id.into()],
+        )?;
+        rows.into_iter().next().map(stored_session).transpose()
     }
 
     /// Saves what a session carries to the next node (its members and schedule, as JSON).
@@ -159,15 +158,6 @@ impl Store {
         one(&mut **self.db(), "SELECT data FROM carried WHERE session = ?1", &[session.into()])?
             .map(V::text)
             .transpose()
-    }
-
-    /// One stored session.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn session(&self, id: &str) -> Result<Option<StoredSession>, StoreError> {
-        // Few sessions per call site and the row is small: the one listing query, filtered.
-        Ok(self.sessions()?.into_iter().find(|s| s.id == id))
     }
 
     /// Records a session (or its new secret).
@@ -392,4 +382,17 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok((snap.map(|s| s.1), updates))
     }
+}
+
+fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {
+    let mut c = r.into_iter();
+    let mut next = || c.next().unwrap_or(V::Null);
+    Ok(StoredSession {
+        id: next().text()?,
+        name: next().text()?,
+        secret: next().text()?,
+        leader_secret: next().opt_text_col()?,
+        viewer_secret: next().opt_text_col()?,
+        pin: next().opt_text_col()?,
+    })
 }
