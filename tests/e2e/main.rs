@@ -12,6 +12,7 @@ mod bad_input;
 mod docs;
 mod hostile;
 mod journal;
+mod proxied;
 mod secrets;
 mod spine;
 mod ystock;

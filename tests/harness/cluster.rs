@@ -62,7 +62,9 @@ impl Cluster {
         );
         for node in &nodes {
             let Node { name, port, .. } = node;
-            cfg.push_str(&format!("  server {name} 127.0.0.1:{port} check\n"));
+            // The client's address rides in a PROXY header, so each node's limits per source
+            // address count members, not the proxy.
+            cfg.push_str(&format!("  server {name} 127.0.0.1:{port} check send-proxy check-send-proxy\n"));
         }
         let cfg_path = dir.join("haproxy.cfg");
         std::fs::write(&cfg_path, cfg).unwrap();
@@ -102,6 +104,8 @@ impl Cluster {
             &node.name,
             "--lease-ms",
             &lease,
+            "--proxy-protocol-from",
+            "127.0.0.1",
             "--json",
         ]);
         p.event("serving");

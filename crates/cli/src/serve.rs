@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// wait for another node after it dies.
     #[arg(long, value_name = "MS", default_value_t = 2000, requires = "node")]
     pub lease_ms: u64,
+    /// A proxy in front (repeatable) whose connections start with a PROXY protocol header
+    /// (HAProxy's `send-proxy`): the limits per source address then count the client it names,
+    /// not the proxy. Its connections without the header are refused.
+    #[arg(long = "proxy-protocol-from", value_name = "IP")]
+    pub proxy_protocol_from: Vec<std::net::IpAddr>,
     /// Print JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +75,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
         allowed_hosts: a.allow_host.clone(),
         organizer_api: true,
         public_url: a.public_url.clone(),
+        proxy_protocol_from: a.proxy_protocol_from.clone(),
         node: a.node.as_ref().map(|name| bandsync_server::nodes::NodeConfig {
             name: name.clone(),
             lease_ttl: Duration::from_millis(a.lease_ms.max(200)),

@@ -54,6 +54,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// This server is one node of several sharing the store ([`crate::nodes`]).
     pub node: Option<crate::nodes::NodeConfig>,
+    /// Proxies whose connections start with a PROXY protocol header naming the client
+    /// ([`crate::proxy_protocol`]); the limits per source address then count the client.
+    pub proxy_protocol_from: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +82,7 @@ impl Default for ServerConfig {
             organizer_api: false,
             public_url: None,
             node: None,
+            proxy_protocol_from: Vec::new(),
             edit_idle: Duration::from_secs(10),
         }
     }

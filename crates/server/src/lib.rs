@@ -18,6 +18,7 @@
 //! - [`tls`]: rustls (ring) configuration for `wss://` and `https://`.
 //! - [`organizers`]: `bandsync serve`'s organizer tokens, quotas and session owners (in the store).
 //! - [`api`]: `bandsync serve`'s organizer API: create, list and delete sessions.
+//! - [`proxy_protocol`]: the PROXY header a trusted proxy puts before a connection's bytes.
 //! - [`nodes`]: `bandsync serve` on several nodes: leases, sessions loaded on demand, hand-over.
 
 pub mod addresses;
@@ -33,6 +34,7 @@ pub mod hub;
 mod journal;
 pub mod nodes;
 pub mod organizers;
+pub mod proxy_protocol;
 pub mod server;
 pub mod session_task;
 pub mod share;

@@ -63,26 +63,37 @@ pub async fn serve_tls(
                 }
             },
         };
-        let Some(source) = hub.addresses.admit(peer.ip(), hub.clock.now()) else {
-            tracing::info!(%peer, "refused: this address holds its maximum of connections");
-            let body = "too many connections from your address; close some and retry";
-            let head = format!(
-                "HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.try_write(format!("{head}{body}").as_bytes());
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let slot = ConnPermit(Arc::new(Mutex::new(Some((permit, source)))));
-        let app = app.clone();
-        let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(slot.clone());
-            app.clone().call(req)
-        });
-        let cancel = cancel.clone();
-        let acceptor = acceptor.clone();
+        let (app, cancel, acceptor, hub) = (app.clone(), cancel.clone(), acceptor.clone(), hub.clone());
         tracker.spawn(async move {
+            let mut stream = stream;
+            // Behind a trusted proxy, the client is the one its PROXY header names.
+            let mut client = peer.ip();
+            if hub.cfg.proxy_protocol_from.contains(&peer.ip()) {
+                match crate::proxy_protocol::read_v1(&mut stream, std::time::Duration::from_secs(5)).await {
+                    Ok(Some(ip)) => client = ip,
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::info!(%peer, "refused: {e}");
+                        return;
+                    }
+                }
+            }
+            let Some(source) = hub.addresses.admit(client, hub.clock.now()) else {
+                tracing::info!(%peer, %client, "refused: this address holds its maximum of connections");
+                let body = "too many connections from your address; close some and retry";
+                let head = format!(
+                    "HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.try_write(format!("{head}{body}").as_bytes());
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let slot = ConnPermit(Arc::new(Mutex::new(Some((permit, source)))));
+            let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(slot.clone());
+                app.clone().call(req)
+            });
             match acceptor {
                 None => serve_conn(TokioIo::new(stream), svc, cancel, peer).await,
                 Some(acc) => {
