@@ -153,6 +153,12 @@ impl Cluster {
         serde_json::from_str::<serde_json::Value>(&out).unwrap()["token"].as_str().unwrap().to_owned()
     }
 
+    /// Each node's process id, while it runs.
+    #[must_use]
+    pub fn node_pids(&self) -> Vec<Option<u32>> {
+        self.nodes.iter().map(|n| n.proc.as_ref().map(Proc::pid)).collect()
+    }
+
     /// Where its files are.
     #[must_use]
     pub fn dir(&self) -> &std::path::Path {

@@ -30,6 +30,9 @@ pub struct ClientOptions {
     pub extra_ca: Vec<rustls_pki_types::CertificateDer<'static>>,
     /// This device's clock (distorted on purpose by `--clock-offset-ms`/`--clock-skew-ppm`).
     pub clock: LocalClock,
+    /// The local address to connect from (a load driver standing in for many devices uses a
+    /// loopback address each); the system's choice when `None`. Plain `ws://` only.
+    pub bind: Option<std::net::IpAddr>,
 }
 
 impl ClientOptions {
@@ -38,7 +41,7 @@ impl ClientOptions {
     pub fn new(target: bandsync_core::member::JoinTarget, name: impl Into<String>) -> Self {
         let mut member = MemberConfig::new(target, name);
         member.seed = rand::random::<u64>() | 1;
-        ClientOptions { member, extra_ca: Vec::new(), clock: LocalClock::system() }
+        ClientOptions { member, extra_ca: Vec::new(), clock: LocalClock::system(), bind: None }
     }
 }
 
@@ -84,6 +87,17 @@ impl ClockView {
     }
 }
 
+/// Sends to the server from another task than the one reading the client's events.
+#[derive(Debug, Clone)]
+pub struct Sender(mpsc::UnboundedSender<Cmd>);
+
+impl Sender {
+    /// As [`Client::send`].
+    pub fn send(&self, msg: ClientMsg) {
+        let _ = self.0.send(Cmd::Send(msg));
+    }
+}
+
 /// A running member connection.
 #[derive(Debug)]
 pub struct Client {
@@ -120,6 +134,12 @@ impl Client {
     /// [`Event::Error`] says so.
     pub fn send(&self, msg: ClientMsg) {
         let _ = self.cmd.send(Cmd::Send(msg));
+    }
+
+    /// A handle that sends to the server from elsewhere (a load driver's task).
+    #[must_use]
+    pub fn sender(&self) -> Sender {
+        Sender(self.cmd.clone())
     }
 
     /// Sends a y-sync message for the session's documents (a binary frame).
@@ -308,6 +328,9 @@ async fn send(ws: &mut Option<Ws>, m: Message) -> Option<String> {
 /// first is kept. The member's own deadline abandons an attempt that takes too long.
 async fn connect(opts: ClientOptions) -> Result<Ws, ConnectError> {
     let target = &opts.member.target;
+    if let (Some(ip), false) = (opts.bind, target.secure()) {
+        return connect_from(ip, &target.ws_url).await;
+    }
     let connector = target.secure().then(|| tokio_tungstenite::Connector::Rustls(tls_config(&opts.extra_ca)));
     let attempts = std::iter::once(&target.ws_url)
         .chain(&target.alternates)
@@ -331,6 +354,28 @@ async fn connect(opts: ClientOptions) -> Result<Ws, ConnectError> {
         }
         Err(e) => Err(ConnectError { reason: format!("cannot connect to {}: {e}", target.ws_url), fatal: false }),
     }
+}
+
+/// A plain WebSocket to `url` from local address `ip`.
+async fn connect_from(ip: std::net::IpAddr, url: &str) -> Result<Ws, ConnectError> {
+    let failed =
+        |e: &dyn std::fmt::Display| ConnectError { reason: format!("cannot connect to {url}: {e}"), fatal: false };
+    let authority = url.split("://").nth(1).and_then(|r| r.split('/').next()).ok_or_else(|| failed(&"no host"))?;
+    let addr = tokio::net::lookup_host(authority)
+        .await
+        .map_err(|e| failed(&e))?
+        .next()
+        .ok_or_else(|| failed(&"no address"))?;
+    let socket = if ip.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
+        .map_err(|e| failed(&e))?;
+    socket.bind(std::net::SocketAddr::new(ip, 0)).map_err(|e| failed(&e))?;
+    let stream = socket.connect(addr).await.map_err(|e| failed(&e))?;
+    let _ = stream.set_nodelay(true);
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(url, tokio_tungstenite::MaybeTlsStream::Plain(stream), None)
+            .await
+            .map_err(|e| failed(&e))?;
+    Ok(ws)
 }
 
 /// The TLS client configuration: the public web roots, plus any certificate passed with `--ca`

@@ -10,5 +10,5 @@ pub mod client;
 pub mod local_clock;
 
 pub use bandsync_core::member::{Backoff, JoinTarget, LinkError, MemberConfig, MemberEvent};
-pub use client::{Client, ClientOptions, ClockView, Event};
+pub use client::{Client, ClientOptions, ClockView, Event, Sender};
 pub use local_clock::LocalClock;

@@ -202,6 +202,10 @@ impl Hub {
         let secrets = Secrets { leader: Some(lead), ..Secrets::default() };
         let h = self.start_session(None, name, secrets, bandsync_docs::SessionDoc::new(), None)?;
         store.set_owner(&h.id, &org.name).map_err(|e| HubError::Store(e.to_string()))?;
+        // In a cluster the session belongs where the proxy will send its members, not where the
+        // organizer's request happened to land: it is stored, and its lease let go at once, so
+        // the node its first member reaches takes it without waiting.
+        self.hand_over_new(&h.id);
         Ok(h)
     }
 

@@ -80,18 +80,24 @@ impl Hub {
     /// Brings session `id` to this node if it can, for a member about to connect.
     pub async fn place(self: &Arc<Self>, id: &str) -> Placement {
         let Some((node, _)) = self.node_store() else { return Placement::Here };
-        let deadline = Instant::now() + node.lease_ttl + Duration::from_secs(1);
+        let started = Instant::now();
+        let deadline = started + node.lease_ttl + Duration::from_secs(1);
         let mut asked = false;
         loop {
             if self.get(id).is_some() {
                 return Placement::Here;
             }
+            // Ask the holder only once this member has waited a whole lease time: a holder that
+            // died has lost the lease by then, so one still holding it is alive, and the proxy
+            // keeps sending the session here. Asking at once would hand sessions back and forth
+            // while the proxy is still noticing a death (its retries land anywhere).
+            let ask = !asked && started.elapsed() >= node.lease_ttl;
             let (hub, sid) = (self.clone(), id.to_owned());
-            let load = tokio::task::spawn_blocking(move || hub.try_load(&sid, !asked)).await;
+            let load = tokio::task::spawn_blocking(move || hub.try_load(&sid, ask)).await;
             match load {
                 Ok(Ok(Load::Loaded)) => return Placement::Here,
                 Ok(Ok(Load::NotStored)) => return Placement::Unknown,
-                Ok(Ok(Load::Held)) => asked = true,
+                Ok(Ok(Load::Held)) => asked |= ask,
                 Ok(Err(e)) => tracing::warn!(session = id, "could not load: {e}"),
                 Err(e) => tracing::error!(session = id, "loading panicked: {e}"),
             }
@@ -210,6 +216,14 @@ impl Hub {
             if let Err(e) = store.release_lease(id, token) {
                 tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
             }
+        }
+    }
+
+    /// Lets a session just made go (on a node of a cluster): see [`Hub::create_owned`].
+    pub(crate) fn hand_over_new(&self, id: &str) {
+        let token = self.leases().get(id).copied();
+        if let Some(token) = token {
+            self.hand_over(id, token);
         }
     }
 
