@@ -12,31 +12,6 @@ use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
 use std::sync::mpsc;
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
-        id TEXT PRIMARY KEY, name TEXT NOT NULL, secret TEXT NOT NULL, created BIGINT NOT NULL,
-        leader_secret TEXT, viewer_secret TEXT, pin TEXT);
-    CREATE TABLE IF NOT EXISTS doc_updates (
-        seq BIGSERIAL PRIMARY KEY, session TEXT NOT NULL, data BYTEA NOT NULL);
-    CREATE INDEX IF NOT EXISTS doc_updates_session ON doc_updates(session, seq);
-    CREATE TABLE IF NOT EXISTS doc_snapshots (
-        session TEXT PRIMARY KEY, upto BIGINT NOT NULL, data BYTEA NOT NULL);
-    CREATE TABLE IF NOT EXISTS chat (
-        session TEXT NOT NULL, id BIGINT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (session, id));
-    CREATE TABLE IF NOT EXISTS activity (
-        session TEXT NOT NULL, id BIGINT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL,
-        by BIGINT, summary TEXT NOT NULL, PRIMARY KEY (session, id));
-    CREATE TABLE IF NOT EXISTS doc_versions (
-        session TEXT NOT NULL, id BIGINT NOT NULL, at BIGINT NOT NULL, label TEXT NOT NULL,
-        data BYTEA NOT NULL, PRIMARY KEY (session, id));
-    CREATE TABLE IF NOT EXISTS organizers (
-        name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, quota BIGINT NOT NULL,
-        revoked BIGINT NOT NULL DEFAULT 0);
-    CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS leases (
-        session TEXT PRIMARY KEY, node TEXT NOT NULL, token BIGINT NOT NULL, expires BIGINT NOT NULL,
-        wanted_by TEXT);
-    CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL);";
-
 /// Nodes creating the schema at once take turns under this advisory lock.
 const SCHEMA_LOCK: i64 = 0x6261_6e64;
 
@@ -164,7 +139,8 @@ impl Postgres {
         // One transaction (a multi-statement batch is one), holding the lock until it commits:
         // the next node waits, then finds the tables made.
         pg.batch(&format!(
-            "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {SCHEMA} COMMIT;"
+            "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {} COMMIT;",
+            super::sql::schema("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY")
         ))?;
         Ok(pg)
     }

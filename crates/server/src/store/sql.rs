@@ -77,6 +77,37 @@ impl From<&[u8]> for V {
     }
 }
 
+/// The schema, written once for every engine: `int`, `bytes` and `serial` are the engine's words
+/// for a 64-bit integer, a byte string, and an auto-numbered 64-bit primary key.
+#[must_use]
+pub fn schema(int: &str, bytes: &str, serial: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS sessions (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, secret TEXT NOT NULL, created {int} NOT NULL,
+            leader_secret TEXT, viewer_secret TEXT, pin TEXT);
+        CREATE TABLE IF NOT EXISTS doc_updates (seq {serial}, session TEXT NOT NULL, data {bytes} NOT NULL);
+        CREATE INDEX IF NOT EXISTS doc_updates_session ON doc_updates(session, seq);
+        CREATE TABLE IF NOT EXISTS doc_snapshots (
+            session TEXT PRIMARY KEY, upto {int} NOT NULL, data {bytes} NOT NULL);
+        CREATE TABLE IF NOT EXISTS chat (
+            session TEXT NOT NULL, id {int} NOT NULL, message TEXT NOT NULL, PRIMARY KEY (session, id));
+        CREATE TABLE IF NOT EXISTS activity (
+            session TEXT NOT NULL, id {int} NOT NULL, at {int} NOT NULL, kind TEXT NOT NULL,
+            by {int}, summary TEXT NOT NULL, PRIMARY KEY (session, id));
+        CREATE TABLE IF NOT EXISTS doc_versions (
+            session TEXT NOT NULL, id {int} NOT NULL, at {int} NOT NULL, label TEXT NOT NULL,
+            data {bytes} NOT NULL, PRIMARY KEY (session, id));
+        CREATE TABLE IF NOT EXISTS organizers (
+            name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, quota {int} NOT NULL,
+            revoked {int} NOT NULL DEFAULT 0);
+        CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS leases (
+            session TEXT PRIMARY KEY, node TEXT NOT NULL, token {int} NOT NULL, expires {int} NOT NULL,
+            wanted_by TEXT);
+        CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL);"
+    )
+}
+
 /// One row of a result, its columns in order.
 pub type Row = Vec<V>;
 

@@ -7,30 +7,6 @@ use rusqlite::Connection;
 use rusqlite::types::{Value, ValueRef};
 use std::path::Path;
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
-        id TEXT PRIMARY KEY, name TEXT NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS doc_updates (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, data BLOB NOT NULL);
-    CREATE INDEX IF NOT EXISTS doc_updates_session ON doc_updates(session, seq);
-    CREATE TABLE IF NOT EXISTS doc_snapshots (
-        session TEXT PRIMARY KEY, upto INTEGER NOT NULL, data BLOB NOT NULL);
-    CREATE TABLE IF NOT EXISTS chat (
-        session TEXT NOT NULL, id INTEGER NOT NULL, message TEXT NOT NULL, PRIMARY KEY (session, id));
-    CREATE TABLE IF NOT EXISTS activity (
-        session TEXT NOT NULL, id INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL,
-        by INTEGER, summary TEXT NOT NULL, PRIMARY KEY (session, id));
-    CREATE TABLE IF NOT EXISTS doc_versions (
-        session TEXT NOT NULL, id INTEGER NOT NULL, at INTEGER NOT NULL, label TEXT NOT NULL,
-        data BLOB NOT NULL, PRIMARY KEY (session, id));
-    CREATE TABLE IF NOT EXISTS organizers (
-        name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, quota INTEGER NOT NULL,
-        revoked INTEGER NOT NULL DEFAULT 0);
-    CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS leases (
-        session TEXT PRIMARY KEY, node TEXT NOT NULL, token INTEGER NOT NULL, expires INTEGER NOT NULL,
-        wanted_by TEXT);
-    CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL);";
-
 /// A SQLite database.
 #[derive(Debug)]
 pub struct Sqlite {
@@ -47,7 +23,7 @@ impl Sqlite {
         let conn = Connection::open(dir.join("bandsync.sqlite3")).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(&super::sql::schema("INTEGER", "BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT")).map_err(err)?;
         // Added after the first release: a database from before gets the columns.
         for column in ["leader_secret", "viewer_secret", "pin"] {
             let has = conn
