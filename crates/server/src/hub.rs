@@ -132,8 +132,8 @@ pub struct Hub {
     pub(crate) addresses: Arc<crate::addresses::Addresses>,
     /// Held while an organizer's session is created (the quota check and the creation are one).
     creating: std::sync::Mutex<()>,
-    /// On a node of a cluster: the fencing tokens of the leases it holds ([`crate::nodes`]).
-    leases: std::sync::Mutex<HashMap<Arc<str>, i64>>,
+    /// On a node of a cluster: the leases it holds ([`crate::nodes`]).
+    leases: std::sync::Mutex<HashMap<Arc<str>, crate::store::lease::Lease>>,
     /// Held while a session is loaded on demand.
     pub(crate) loading: std::sync::Mutex<()>,
 }
@@ -166,7 +166,7 @@ impl Hub {
         &self.clock
     }
 
-    pub(crate) fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, i64>> {
+    pub(crate) fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, crate::store::lease::Lease>> {
         self.leases.lock().expect("hub lock poisoned")
     }
 

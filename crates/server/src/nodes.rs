@@ -69,7 +69,7 @@ impl Hub {
         }
         match store.take_lease(id, &node.name, now_ms(), ms(node.lease_ttl)) {
             Ok(Some(l)) => {
-                self.leases().insert(id.into(), l.token);
+                self.leases().insert(id.into(), l);
                 Ok(())
             }
             Ok(None) => Err(HubError::Store(format!("session {id} is held by another node"))),
@@ -126,7 +126,7 @@ impl Hub {
             }
             return Ok(Load::Held);
         };
-        self.leases().insert(id.into(), lease.token);
+        self.leases().insert(id.into(), lease);
         match self.start_stored(stored) {
             Ok(_) => {
                 tracing::info!(session = id, token = lease.token, "session loaded on this node");
@@ -147,21 +147,21 @@ impl Hub {
         let ttl = node.lease_ttl;
         let mut tick = tokio::time::interval(ttl / 4);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut renewed: std::collections::HashMap<Arc<str>, Instant> = std::collections::HashMap::new();
         loop {
             tokio::select! {
                 () = self.closing.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
             let hub = self.clone();
             let Ok(results) = tokio::task::spawn_blocking(move || {
                 let (node, store) = hub.node_store().expect("only in a cluster");
                 let ttl = ms(node.lease_ttl);
                 held.into_iter()
                     .map(|(id, token)| {
-                        let r = store.renew_lease(&id, token, now_ms(), ttl);
-                        (id, token, r)
+                        let now = now_ms();
+                        let r = store.renew_lease(&id, token, now, ttl);
+                        (id, token, now + ttl, r)
                     })
                     .collect::<Vec<_>>()
             })
@@ -169,12 +169,12 @@ impl Hub {
             else {
                 continue;
             };
-            let now = Instant::now();
-            renewed.retain(|id, _| self.leases().contains_key(id));
-            for (id, token, r) in results {
+            for (id, token, expires_ms, r) in results {
                 match r {
                     Ok(Renewal::Held) => {
-                        renewed.insert(id, now);
+                        if let Some(l) = self.leases().get_mut(&id).filter(|l| l.token == token) {
+                            l.expires_ms = expires_ms;
+                        }
                     }
                     Ok(Renewal::Wanted(other)) => {
                         tracing::info!(session = %id, to = %other, "handing the session over");
@@ -185,10 +185,11 @@ impl Hub {
                         self.let_go(&id);
                     }
                     Err(e) => {
-                        // Cut off from the database: past the lease's end another node may own it.
-                        let since = *renewed.entry(id.clone()).or_insert(now);
+                        // Cut off from the database: once the lease has run out another node may
+                        // own the session, so this one lets it go.
                         tracing::warn!(session = %id, "lease not renewed: {e}");
-                        if now.duration_since(since) >= ttl {
+                        let expired = self.leases().get(&id).is_some_and(|l| now_ms() >= l.expires_ms);
+                        if expired {
                             tracing::warn!(session = %id, "lease expired unrenewed: letting the session go");
                             self.let_go(&id);
                         }
@@ -221,7 +222,7 @@ impl Hub {
 
     /// Lets a session just made go (on a node of a cluster): see [`Hub::create_owned`].
     pub(crate) fn hand_over_new(&self, id: &str) {
-        let token = self.leases().get(id).copied();
+        let token = self.leases().get(id).map(|l| l.token);
         if let Some(token) = token {
             self.hand_over(id, token);
         }
@@ -229,7 +230,7 @@ impl Hub {
 
     /// Hands every session over (SIGTERM on a node): the others take them at once.
     pub fn drain(&self) {
-        let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
         for (id, token) in held {
             self.hand_over(&id, token);
         }
