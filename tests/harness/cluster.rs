@@ -5,6 +5,7 @@
 
 use crate::postgres::Postgres;
 use crate::process::{Proc, require, run};
+use crate::webdriver::free_port;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,10 +30,6 @@ pub struct Cluster {
     /// The proxy's address, `127.0.0.1:PORT`: what members and organizers reach.
     pub addr: String,
     dir: PathBuf,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Cluster {

@@ -3,6 +3,7 @@
 //! `postgres` user when the test runs as root (Postgres refuses root). Stopped and removed when
 //! dropped; [`Postgres::kill9`] and [`Postgres::start_again`] crash and restart it on the same data.
 
+use crate::webdriver::free_port;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,10 +48,6 @@ fn unprivileged() -> Option<(u32, u32)> {
     let user = id(&["-u", "postgres"]).zip(id(&["-g", "postgres"]));
     assert!(user.is_some(), "running as root, and there is no `postgres` user to run Postgres as");
     user
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Postgres {
@@ -161,7 +158,7 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         if let Some(c) = &self.child {
             // SIGINT: Postgres's fast shutdown.
-            let _ = Command::new("kill").args(["-INT", &c.id().to_string()]).status();
+            crate::process::signal(c.id(), libc::SIGINT);
         }
         if let Some(mut c) = self.child.take() {
             let _ = c.wait();

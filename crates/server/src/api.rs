@@ -69,14 +69,11 @@ pub(crate) async fn list(st: &AppState, headers: &HeaderMap) -> Response {
         Ok(m) => m,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     };
-    let sessions: Vec<_> = if st.hub.cfg.node.is_some() {
-        // In a cluster the organizer's sessions are on every node: the store has them all.
-        match store.sessions() {
-            Ok(all) => all.iter().filter(|s| mine.contains(&s.id)).map(|s| st.hub.stored_info(s)).collect(),
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
-        }
-    } else {
-        st.hub.list().into_iter().filter(|s| mine.contains(&s.id)).collect()
+    // The store has every session (in a cluster, other nodes' too); live counts come from the
+    // hub where this server runs it.
+    let sessions: Vec<_> = match store.sessions() {
+        Ok(all) => all.iter().filter(|s| mine.contains(&s.id)).map(|s| st.hub.stored_info(s)).collect(),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     };
     Json(json!({"sessions": sessions, "quota": org.quota})).into_response()
 }

@@ -401,6 +401,13 @@ impl Hub {
         self.sessions.read().expect("hub lock poisoned").get(id).cloned()
     }
 
+    /// A stored session as a listing shows it: with its live counts where this server runs it,
+    /// none where it does not (in a cluster, another node's).
+    pub(crate) fn stored_info(&self, s: &crate::store::StoredSession) -> SessionInfo {
+        self.get(&s.id)
+            .map_or_else(|| SessionInfo { id: s.id.clone(), name: s.name.clone(), members: 0, online: 0 }, |h| h.info())
+    }
+
     /// Every session, for listings.
     #[must_use]
     pub fn list(&self) -> Vec<SessionInfo> {

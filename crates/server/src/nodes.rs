@@ -16,8 +16,8 @@
 //! re-sync, and followers keep clicking through the gap on their own clocks.
 
 use crate::hub::{Hub, HubError, SessionHandle};
+use crate::store::Store;
 use crate::store::lease::Renewal;
-use crate::store::{Store, StoredSession};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -234,13 +234,5 @@ impl Hub {
         for (id, token) in held {
             self.hand_over(&id, token);
         }
-    }
-
-    /// This node's sessions and another node's, from the store, for an organizer's listing.
-    pub(crate) fn stored_info(&self, s: &StoredSession) -> crate::hub::SessionInfo {
-        self.get(&s.id).map_or_else(
-            || crate::hub::SessionInfo { id: s.id.clone(), name: s.name.clone(), members: 0, online: 0 },
-            |h| h.info(),
-        )
     }
 }

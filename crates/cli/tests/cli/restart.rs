@@ -15,7 +15,7 @@ fn a_restarted_host_brings_the_band_back_as_it_was() {
     let dir = std::env::temp_dir().join(format!("bandsync-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = bandsync_e2e::webdriver::free_port();
     let bind = format!("127.0.0.1:{port}");
     let host = || Proc::bandsync(&["host", "--bind", &bind, "--no-mdns", "--json", "--data-dir", &d]);
     let mut h = host();

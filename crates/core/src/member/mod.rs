@@ -435,9 +435,9 @@ impl Member {
     }
 
     /// A message the server sent at host time `sent` is handled at local `now`: one more delay for
-    /// the reports, once the clock can say what `now` is on the host's clock.
+    /// the reports, once the clock has synced and can say what `now` is on the host's clock.
     fn delivered(&mut self, sent: Micros, now: Micros) {
-        if self.clock.status(now).synced {
+        if self.clock.has_synced() {
             if let Some(handled) = self.clock.to_host(now) {
                 self.delivery.record(sent, handled);
             }
