@@ -136,6 +136,8 @@ pub struct Hub {
     leases: std::sync::Mutex<HashMap<Arc<str>, crate::store::lease::Lease>>,
     /// Held while a session is loaded on demand.
     pub(crate) loading: std::sync::Mutex<()>,
+    /// Set (under `loading`) once the node drains: it loads and starts no session after that.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
 }
 
 impl Hub {
@@ -157,6 +159,7 @@ impl Hub {
             creating: std::sync::Mutex::new(()),
             leases: std::sync::Mutex::default(),
             loading: std::sync::Mutex::new(()),
+            draining: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

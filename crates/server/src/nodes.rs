@@ -64,6 +64,9 @@ impl Hub {
     /// demand whose lease was just taken).
     pub(crate) fn lease_for_start(&self, id: &str) -> Result<(), HubError> {
         let Some((node, store)) = self.node_store() else { return Ok(()) };
+        if self.draining() {
+            return Err(HubError::Store("this node is shutting down".into()));
+        }
         if self.leases().contains_key(id) {
             return Ok(());
         }
@@ -86,6 +89,9 @@ impl Hub {
         loop {
             if self.get(id).is_some() {
                 return Placement::Here;
+            }
+            if self.draining() {
+                return Placement::Elsewhere;
             }
             // Ask the holder only once this member has waited a whole lease time: a holder that
             // died has lost the lease by then, so one still holding it is alive, and the proxy
@@ -118,6 +124,11 @@ impl Hub {
         let _one = self.loading.lock().expect("hub lock poisoned");
         if self.get(id).is_some() {
             return Ok(Load::Loaded);
+        }
+        // A draining node has just handed its sessions over: taking one back would keep it on a
+        // node about to stop.
+        if self.draining() {
+            return Ok(Load::Held);
         }
         let Some(stored) = store.session(id).map_err(st)? else { return Ok(Load::NotStored) };
         let Some(lease) = store.take_lease(id, &node.name, now_ms(), ms(node.lease_ttl)).map_err(st)? else {
@@ -228,11 +239,64 @@ impl Hub {
         }
     }
 
-    /// Hands every session over (SIGTERM on a node): the others take them at once.
+    /// Whether this node is draining.
+    fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Hands every session over (SIGTERM on a node): the others take them at once. From now on
+    /// the node loads no session: its members are told to retry (503 `moving`), and the proxy
+    /// sends the retries elsewhere once the node has stopped.
     pub fn drain(&self) {
+        // Under the loading lock: a load under way finishes first, and is handed over with the rest.
+        let one = self.loading.lock().expect("hub lock poisoned");
+        self.draining.store(true, std::sync::atomic::Ordering::Release);
+        drop(one);
         let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
         for (id, token) in held {
             self.hand_over(&id, token);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServerConfig;
+
+    fn node(name: &str, store: &Arc<crate::store::Store>) -> Arc<Hub> {
+        // Leases far longer than the test: a session can only move because it was handed over.
+        let node = NodeConfig { name: name.into(), lease_ttl: Duration::from_secs(60) };
+        let cfg = ServerConfig { store: Some(store.clone()), node: Some(node), ..ServerConfig::default() };
+        Hub::new(cfg, crate::clock::HostClock::new())
+    }
+
+    /// Seen in CI: members reconnecting to a node while it drained found their session's lease
+    /// just released, and the draining node took it back, to stop with it a moment later.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_draining_node_hands_its_sessions_over_and_takes_none_back() {
+        let dir = std::env::temp_dir().join(format!("bandsync-nodes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Arc::new(crate::store::Store::open(&dir).unwrap());
+        let (a, b) = (node("a", &store), node("b", &store));
+        let id = a.create_session("Big band").unwrap().id.to_string();
+        assert!(a.get(&id).is_some() && a.leases().contains_key(id.as_str()), "a runs it under its lease");
+
+        let quick = Duration::from_secs(1);
+        tokio::task::spawn_blocking({
+            let a = a.clone();
+            move || a.drain()
+        })
+        .await
+        .unwrap();
+        assert!(a.get(&id).is_none(), "a let it go");
+        let again = tokio::time::timeout(quick, a.place(&id)).await.expect("a answers at once");
+        assert_eq!(again, Placement::Elsewhere, "a member retrying on the draining node is sent on");
+        assert!(a.get(&id).is_none() && a.leases().is_empty(), "a took nothing back");
+        let moved = tokio::time::timeout(quick, b.place(&id)).await.expect("no lease to wait for");
+        assert_eq!(moved, Placement::Here, "b takes it at once");
+        a.close_all();
+        b.close_all();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
