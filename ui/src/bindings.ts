@@ -210,6 +210,12 @@ resumed: boolean,
  */
 epoch: number, 
 /**
+ * When the session came from another server (a node that died or drained, a host that
+ * restarted): how this clock continues that one's. A member whose clock is on epoch
+ * `from` moves its estimate by `shift` and keeps time, instead of syncing from nothing.
+ */
+rebase?: Rebase, 
+/**
  * Everything about the session.
  */
 snapshot: Snapshot, } | { "type": "snapshot" } & Snapshot | { "type": "participant_joined", 
@@ -502,6 +508,20 @@ online: number,
  * The leader, if any.
  */
 leader: number | null, };
+
+/**
+ * How a host clock continues another's: the clock of epoch `from` read at the same instant,
+ * plus `shift`.
+ */
+export type Rebase = { 
+/**
+ * The epoch of the clock this one continues.
+ */
+from: number, 
+/**
+ * This clock's reading minus that one's, at the same instant, µs.
+ */
+shift: Micros, };
 
 /**
  * The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.

@@ -56,6 +56,7 @@ fn render() -> Rendered {
     r.add::<LatencySource>(&cfg);
     r.add::<LeaveReason>(&cfg);
     r.add::<RoomStats>(&cfg);
+    r.add::<Rebase>(&cfg);
     r.add::<ErrorCode>(&cfg);
     r.add::<Secret>(&cfg);
     r.add::<Transport>(&cfg);

@@ -242,6 +242,32 @@ impl ClockSync {
         self.refit(now.0 as f64);
     }
 
+    /// The host's clock of epoch `from` continues as the clock of epoch `to`, `shift` µs ahead
+    /// (a session carried to another server, which knows how its clock maps onto the old one's).
+    /// An estimate on epoch `from` moves by `shift` and stays synced: what it learned about this
+    /// device's clock, its samples and skew, still holds. The new clock's samples then refine it,
+    /// slewing away whatever error the shift had (the two servers' wall clocks' disagreement).
+    /// Returns whether the estimate was on `from`; if not, nothing changes.
+    pub fn rebase(&mut self, from: u64, to: u64, shift: Micros) -> bool {
+        if self.epoch != Some(from) {
+            return false;
+        }
+        let d = shift.0 as f64;
+        self.epoch = Some(to);
+        for s in &mut self.samples {
+            s.offset += d;
+        }
+        if let Some(x) = &mut self.target {
+            x.a += d;
+        }
+        if let Some(f) = &mut self.fit {
+            f.x.a += d;
+        }
+        // Pings sent to the old server are never answered now.
+        self.outstanding.clear();
+        true
+    }
+
     fn refit(&mut self, now: f64) {
         let Some(f) = fit(&self.samples, &self.cfg) else { return };
         let fit = f.x;
@@ -455,10 +481,22 @@ mod tests {
 
     /// Runs one exchange with fixed one-way delays against a host clock `host(local)`.
     fn exchange(c: &mut ClockSync, now: Micros, up: i64, down: i64, host: impl Fn(i64) -> i64) -> Micros {
+        exchange_on(9, c, now, up, down, host)
+    }
+
+    /// As [`exchange`], with a host clock of epoch `epoch`.
+    fn exchange_on(
+        epoch: u64,
+        c: &mut ClockSync,
+        now: Micros,
+        up: i64,
+        down: i64,
+        host: impl Fn(i64) -> i64,
+    ) -> Micros {
         let (n, t0) = c.poll_ping(now).expect("a ping is due");
         let t1 = Micros(host(t0.0 + up));
         let t3 = Micros(t0.0 + up + down);
-        c.handle_pong(t3, n, t0, t1, t1, 9);
+        c.handle_pong(t3, n, t0, t1, t1, epoch);
         t3
     }
 
@@ -538,5 +576,37 @@ mod tests {
         let (n, t0) = c.poll_ping(Micros(0)).unwrap();
         c.handle_pong(Micros::from_secs(3), n, t0, Micros(5), Micros(5), 1);
         assert!(!c.has_estimate(), "a pong after the ping timeout says nothing useful");
+    }
+
+    #[test]
+    fn a_rebased_estimate_keeps_time_onto_the_new_clock_and_slews_the_shifts_error() {
+        let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+        let old = |l: i64| l + 1_000_000 + l / 10_000; // 100 ppm fast
+        let mut now = Micros(0);
+        while now < Micros::from_secs(20) {
+            now = c.poll_timeout().max(now);
+            exchange(&mut c, now, 300, 300, old);
+            now += Micros(1);
+        }
+        assert!(c.status(now).synced);
+        let before = c.to_host_f64(now).unwrap();
+        assert!(!c.rebase(8, 10, Micros(5)), "an estimate on another epoch is not moved");
+        assert!(c.rebase(9, 10, Micros(-3_000_000)));
+        assert!((c.to_host_f64(now).unwrap() - (before - 3_000_000.0)).abs() < 1e-6, "moved by the shift");
+        assert!(c.status(now).synced && c.has_synced(), "and still synced: no re-sync from nothing");
+        // The new server's clock is 400 µs off the shift (the two servers' wall clocks disagreed).
+        let new = |l: i64| old(l) - 3_000_000 + 400;
+        for _ in 0..1200 {
+            now = c.poll_timeout().max(now);
+            let arrival = now + Micros(600);
+            let prev = c.to_host_f64(arrival).unwrap();
+            exchange_on(10, &mut c, now, 300, 300, new);
+            let after = c.to_host_f64(arrival).unwrap();
+            assert!((after - prev).abs() < 2.0, "no visible jump at a sample: {}", after - prev);
+        }
+        let t = now + Micros::from_secs(1);
+        let err = c.to_host_f64(t).unwrap() - new(t.0) as f64;
+        assert!(err.abs() < 30.0, "converged on the new clock: {err} {:?}", c.status(t));
+        assert_eq!(c.steps(), 0, "slewed, not stepped");
     }
 }

@@ -401,7 +401,12 @@ impl Member {
                     self.events.push_back(MemberEvent::Error { code, message, about });
                 }
             }
-            ServerMsg::Welcome { you, resume, resumed, epoch, snapshot, .. } => {
+            ServerMsg::Welcome { you, resume, resumed, epoch, rebase, snapshot, .. } => {
+                // A session carried to another server: the estimate moves onto its clock, before
+                // the schedule on that clock is used, and keeps time through the move.
+                if let Some(r) = rebase {
+                    self.clock.rebase(r.from, epoch, r.shift);
+                }
                 self.token = Some(resume);
                 self.attempt = 0;
                 self.down_since = None;

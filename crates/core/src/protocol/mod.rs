@@ -24,7 +24,7 @@ pub use client::{ClientMsg, Route};
 pub use concerns::SyncConcern;
 pub use error::{DecodeError, ErrorCode};
 pub use journal::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
-pub use server::ServerMsg;
+pub use server::{Rebase, ServerMsg};
 pub use types::{
     Access, Connection, LatencySource, LeaveReason, OutputReport, Participant, ParticipantId, Role, RoomStats, Secret,
     Snapshot, SyncQuality,

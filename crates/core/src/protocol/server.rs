@@ -8,6 +8,17 @@ use crate::time::Micros;
 use crate::timeline::Transport;
 use serde::{Deserialize, Serialize};
 
+/// How a host clock continues another's: the clock of epoch `from` read at the same instant,
+/// plus `shift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Rebase {
+    /// The epoch of the clock this one continues.
+    pub from: u64,
+    /// This clock's reading minus that one's, at the same instant, µs.
+    pub shift: Micros,
+}
+
 /// A message from the server to a member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -25,6 +36,12 @@ pub enum ServerMsg {
         resumed: bool,
         /// The host clock's epoch: it changes when the host restarts.
         epoch: u64,
+        /// When the session came from another server (a node that died or drained, a host that
+        /// restarted): how this clock continues that one's. A member whose clock is on epoch
+        /// `from` moves its estimate by `shift` and keeps time, instead of syncing from nothing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        rebase: Option<Rebase>,
         /// Everything about the session.
         snapshot: Snapshot,
     },

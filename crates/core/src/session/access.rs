@@ -151,6 +151,7 @@ impl Session {
                 resume,
                 resumed,
                 epoch: self.epoch,
+                rebase: self.rebase,
                 snapshot,
             },
         ));

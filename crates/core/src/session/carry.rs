@@ -5,10 +5,12 @@
 //! Host times are each server's own clock: the carried state says what host time it was taken
 //! at and what wall-clock time that was, and the next server shifts every host time by the
 //! difference between the two clocks' readings of the same wall-clock instant. Members see a new
-//! clock epoch, re-sync, and find the grid where the wall clock says it was.
+//! clock epoch, and the welcome tells them that shift (a [`Rebase`] from the old epoch): they
+//! move their clock estimate by it and keep time through the move, on the grid where the wall
+//! clock says it was, then refine the estimate against the new clock as usual.
 
 use super::{Member, Session};
-use crate::protocol::{Connection, Participant, ParticipantId, Role, Secret};
+use crate::protocol::{Connection, Participant, ParticipantId, Rebase, Role, Secret};
 use crate::time::Micros;
 use crate::timeline::Transport;
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,9 @@ pub struct Carried {
     pub host_at: Micros,
     /// The wall-clock time (µs since the Unix epoch) of that same instant.
     pub wall_at: i64,
+    /// That server's clock epoch (0 in a state saved before it was carried).
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 /// What must change for the carried state to be saved again.
@@ -77,6 +82,7 @@ impl Session {
             song: self.song.clone(),
             host_at: now,
             wall_at: wall_now,
+            epoch: self.epoch,
         }
     }
 
@@ -87,6 +93,7 @@ impl Session {
     pub fn take_over(&mut self, c: Carried, now: Micros, wall_now: i64) {
         // The same wall-clock instant on the two clocks.
         let shift = Micros((now.0 - wall_now) - (c.host_at.0 - c.wall_at));
+        self.rebase = (c.epoch != 0 && c.epoch != self.epoch).then_some(Rebase { from: c.epoch, shift });
         self.members = c
             .members
             .into_iter()

@@ -143,6 +143,9 @@ pub struct Session {
     name: String,
     cfg: SessionConfig,
     epoch: u64,
+    /// Where the session was carried from another server: how this clock continues that one's,
+    /// for the members who come over ([`Session::take_over`]).
+    rebase: Option<crate::protocol::Rebase>,
     /// Every participant, in join order.
     members: Vec<Member>,
     leader: Option<ParticipantId>,
@@ -209,6 +212,7 @@ impl Session {
             name: name.into(),
             cfg,
             epoch,
+            rebase: None,
             members: Vec::new(),
             leader: None,
             former_leader: None,

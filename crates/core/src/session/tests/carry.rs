@@ -6,7 +6,7 @@ use crate::session::carry::Carried;
 #[test]
 fn a_carried_session_resumes_its_members_and_keeps_its_grid_on_another_clock() {
     let mut a = Harness::new();
-    a.join(1, "Ana", true, None);
+    let ana = a.join(1, "Ana", true, None);
     a.join(2, "Ben", false, None);
     a.send(1, ClientMsg::Tempo { tempo: Tempo(96_000) });
     a.send(1, ClientMsg::Play { count_in: 0 });
@@ -17,7 +17,7 @@ fn a_carried_session_resumes_its_members_and_keeps_its_grid_on_another_clock() {
     assert_eq!(back, carried, "it round-trips through the store's JSON");
 
     // Another server, whose clock reads 5 s where the first read 60 s, 2 s of wall time later.
-    let mut b = Harness::new();
+    let mut b = Harness::on_epoch(8);
     let later = Micros(5_000_000);
     b.s.take_over(back, later, wall + 2_000_000);
     let seg = b.s.transport().latest().clone();
@@ -29,4 +29,31 @@ fn a_carried_session_resumes_its_members_and_keeps_its_grid_on_another_clock() {
     let people: Vec<_> = b.s.participants().map(|p| (p.id, p.name.clone(), p.connection)).collect();
     assert_eq!(people, [(1, "Ana".into(), Connection::Away), (2, "Ben".into(), Connection::Away)]);
     assert_eq!(b.s.stats().leader, None, "the leader comes back by resuming");
+
+    // Who comes over is told how the new clock continues the old one, to keep time through it.
+    b.join(5, "Ana", false, ana);
+    let welcome = b.inbox[&5].iter().find_map(|m| match m {
+        ServerMsg::Welcome { resumed, rebase, .. } => Some((*resumed, *rebase)),
+        _ => None,
+    });
+    assert_eq!(welcome, Some((true, Some(crate::protocol::Rebase { from: 7, shift: Micros(shift) }))));
+}
+
+#[test]
+fn a_session_carried_without_its_clock_epoch_tells_no_one_to_rebase() {
+    let mut a = Harness::new();
+    let ana = a.join(1, "Ana", true, None);
+    // A state saved by an older build (no epoch), and one from a server on the same clock.
+    let mut old = a.s.carry(a.now, 1_700_000_000_000_000);
+    old.epoch = 0;
+    for (carried, epoch) in [(old, 8), (a.s.carry(a.now, 1_700_000_000_000_000), 7)] {
+        let mut b = Harness::on_epoch(epoch);
+        b.s.take_over(carried, Micros(5_000_000), 1_700_000_002_000_000);
+        b.join(5, "Ana", false, ana.clone());
+        let rebase = b.inbox[&5].iter().find_map(|m| match m {
+            ServerMsg::Welcome { rebase, .. } => Some(*rebase),
+            _ => None,
+        });
+        assert_eq!(rebase, Some(None), "carried onto epoch {epoch}");
+    }
 }

@@ -42,6 +42,14 @@ impl Harness {
         }
     }
 
+    /// A session on a host clock of another epoch (another server).
+    fn on_epoch(epoch: u64) -> Self {
+        Harness {
+            s: Session::new("s1", "Rehearsal", epoch, SessionConfig::default(), Micros(0), counter_secrets()),
+            ..Harness::new()
+        }
+    }
+
     fn pump(&mut self) {
         while let Some(o) = self.s.poll_output() {
             match o {
