@@ -1442,6 +1442,214 @@ bpm: number | null,
 count: number, };
 
 /**
+ * The answer to `chart.render`.
+ */
+export type ChartRendered = { 
+/**
+ * The chart, its chords written for the reader.
+ */
+rendered: RenderedChart, 
+/**
+ * Its lines that stand for music (for the song-length estimate of auto-scroll).
+ */
+music_lines: number, };
+
+/**
+ * A chart with every chord written for one reader.
+ */
+export type RenderedChart = { 
+/**
+ * The chart, its chords rewritten.
+ */
+chart: Chart, 
+/**
+ * The key it now sounds in, if known.
+ */
+key: string | null, 
+/**
+ * The key of the shapes under the capo, if there is a capo and a key.
+ */
+shape_key: string | null, };
+
+/**
+ * A chart read for display.
+ */
+export type Chart = { 
+/**
+ * What the directives say about the song.
+ */
+meta: ChartMeta, 
+/**
+ * Its lines.
+ */
+lines: Array<ChartLine>, };
+
+/**
+ * What a chart's directives say about the song (the first of each).
+ */
+export type ChartMeta = { 
+/**
+ * `{title}`.
+ */
+title: string | null, 
+/**
+ * `{subtitle}`.
+ */
+subtitle: string | null, 
+/**
+ * `{artist}`.
+ */
+artist: string | null, 
+/**
+ * `{composer}`.
+ */
+composer: string | null, 
+/**
+ * `{key}`, as written.
+ */
+key: string | null, 
+/**
+ * `{tempo}`, in beats per minute as written.
+ */
+tempo: string | null, 
+/**
+ * `{time}`: the meter, as written (`3/4`).
+ */
+time: string | null, 
+/**
+ * `{capo}`: the writer's capo.
+ */
+capo: string | null, 
+/**
+ * `{duration}`.
+ */
+duration: string | null, };
+
+/**
+ * One line of a chart, as a screen shows it.
+ */
+export type ChartLine = { "kind": "title", 
+/**
+ * The title.
+ */
+text: string, } | { "kind": "subtitle", 
+/**
+ * The subtitle.
+ */
+text: string, } | { "kind": "lyrics", 
+/**
+ * The chord-and-lyric pieces, in order.
+ */
+pairs: Array<ChartPair>, } | { "kind": "section", 
+/**
+ * Its kind.
+ */
+section: ChartSectionKind, 
+/**
+ * Its label: the directive's, or the kind's name.
+ */
+label: string, 
+/**
+ * Whether this repeats the last chorus (`{chorus}`): its lines follow, copied.
+ */
+recall: boolean, } | { "kind": "end" } | { "kind": "comment", 
+/**
+ * Its text.
+ */
+text: string, 
+/**
+ * How it is set.
+ */
+style: ChartCommentStyle, } | { "kind": "tab", 
+/**
+ * The line.
+ */
+text: string, } | { "kind": "grid", 
+/**
+ * Its cells: chords, bar lines, repeats, margins.
+ */
+cells: Array<ChartCell>, } | { "kind": "blank" };
+
+/**
+ * A chord (or none) and the lyric it sits over. A chord and its syllable wrap as one.
+ */
+export type ChartPair = { 
+/**
+ * The chord as written, or as rendered for the reader.
+ */
+chord: string | null, 
+/**
+ * The chord's shape under the reader's capo, where there is one.
+ */
+shape?: string, 
+/**
+ * The lyric that follows the chord, up to the next one.
+ */
+text: string, };
+
+/**
+ * One cell of a grid line.
+ */
+export type ChartCell = { "cell": "chord", 
+/**
+ * As written, or as rendered for the reader.
+ */
+chord: string, 
+/**
+ * Its shape under the reader's capo.
+ */
+shape?: string, } | { "cell": "empty" } | { "cell": "bar", 
+/**
+ * The symbol.
+ */
+symbol: string, } | { "cell": "repeat", 
+/**
+ * The symbol.
+ */
+symbol: string, } | { "cell": "margin", 
+/**
+ * The text.
+ */
+text: string, };
+
+/**
+ * What kind of section a `start_of_…` opens.
+ */
+export type ChartSectionKind = "chorus" | "verse" | "bridge" | "tab" | "grid" | "other";
+
+/**
+ * How a comment is set.
+ */
+export type ChartCommentStyle = "plain" | "italic" | "boxed";
+
+/**
+ * How one reader wants chords written.
+ */
+export type ChartView = { 
+/**
+ * Semitones up (or down) from the chart as written.
+ */
+transpose: number, 
+/**
+ * The capo fret: chords are also given as the shapes played above it.
+ */
+capo: number, 
+/**
+ * Letters, Nashville numbers or Roman numerals.
+ */
+notation: Notation, 
+/**
+ * The song's key as written, where the setlist knows it (else the chart's `{key}`, else its
+ * first chord).
+ */
+key: string | null, };
+
+/**
+ * How chords are written.
+ */
+export type Notation = "letters" | "nashville" | "roman";
+
+/**
  * A reading, as the page takes it.
  */
 export type StampReading = { 

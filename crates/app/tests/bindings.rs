@@ -98,6 +98,17 @@ fn render() -> Rendered {
     r.add::<bandsync_wasm::api::Fit>(&cfg);
     r.add::<bandsync_wasm::api::Judged>(&cfg);
     r.add::<bandsync_wasm::api::TapResult>(&cfg);
+    r.add::<bandsync_wasm::api::ChartRendered>(&cfg);
+    r.add::<bandsync_core::chart::Rendered>(&cfg);
+    r.add::<bandsync_core::chart::Chart>(&cfg);
+    r.add::<bandsync_core::chart::Meta>(&cfg);
+    r.add::<bandsync_core::chart::Line>(&cfg);
+    r.add::<bandsync_core::chart::Pair>(&cfg);
+    r.add::<bandsync_core::chart::Cell>(&cfg);
+    r.add::<bandsync_core::chart::SectionKind>(&cfg);
+    r.add::<bandsync_core::chart::CommentStyle>(&cfg);
+    r.add::<bandsync_core::chart::View>(&cfg);
+    r.add::<bandsync_core::chart::Notation>(&cfg);
     r.add::<bandsync_audio::stamps::Reading>(&cfg);
     r.add::<bandsync_audio::stamps::Verdict>(&cfg);
     r.add::<bandsync_audio::calibrate::Calibration>(&cfg);

@@ -9,12 +9,14 @@
 //! - [`member`]: one participant's side of the protocol (join, resume, refusals, heartbeats, the
 //!   clock-sync cadence, sync reports, reconnects), driven by the tokio client and the phone page.
 //! - [`mirror`]: a member's copy of the session state, kept in step by server messages.
+//! - [`chart`]: ChordPro charts read for display, chords written for one reader.
 //! - [`chat`]: the chat rules.
 //! - [`ratelimit`]: the per-connection token bucket.
 //!
 //! Nothing here opens a socket, spawns a task or reads a clock: time is always an argument, so
 //! every test runs in simulated time.
 
+pub mod chart;
 pub mod chat;
 pub mod clicks;
 pub mod clock;

@@ -17,6 +17,8 @@
 //!   `calibrate.taps`: tap-along latency calibration (all in `api/output.rs`).
 //! - `engine.new`, `.command`, `.stats`, `.free`: the worklet's click engine (rendering itself is
 //!   the `bs_engine_render` export, without JSON).
+//! - `chart.render`: a ChordPro chart read and its chords written for one reader
+//!   ([`bandsync_core::chart`]), with the count of its music lines (for auto-scroll).
 //! - `meter.parse`, `meter.format`, `tempo.check`, `chat.export`, `protocol.info`.
 
 use crate::engine::{EngineCommand, PageEngine};
@@ -171,6 +173,24 @@ struct Export {
     format: String,
 }
 
+/// `chart.render`: a chart's text and how this reader wants its chords.
+#[derive(Deserialize)]
+struct ChartArgs {
+    text: String,
+    #[serde(default)]
+    view: bandsync_core::chart::View,
+}
+
+/// The answer to `chart.render`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ChartRendered {
+    /// The chart, its chords written for the reader.
+    pub rendered: bandsync_core::chart::Rendered,
+    /// Its lines that stand for music (for the song-length estimate of auto-scroll).
+    pub music_lines: usize,
+}
+
 fn misc(op: &str, a: &str) -> Res {
     match op {
         "link.parse" => ok(&JoinTarget::parse(&parse::<Link>(a)?.link).map_err(|e| e.to_string())?),
@@ -184,6 +204,12 @@ fn misc(op: &str, a: &str) -> Res {
         "pin.check" => {
             bandsync_core::session::check_pin(&parse::<Pin>(a)?.pin)?;
             done()
+        }
+        "chart.render" => {
+            let x: ChartArgs = parse(a)?;
+            let chart = bandsync_core::chart::parse(&x.text);
+            let music_lines = bandsync_core::chart::music_lines(&chart);
+            ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &x.view), music_lines })
         }
         "chat.export" => {
             let x: Export = parse(a)?;

@@ -177,3 +177,17 @@ fn the_output_timestamps_are_judged_and_the_filter_fits_through_the_core() {
     ok("stamps.free", json!({"h": none}));
     ok("filter.free", json!({"h": f}));
 }
+
+#[test]
+fn a_chart_is_rendered_for_one_reader_through_the_page_call() {
+    let text = "{title: Blue Bossa}\n{key: Cm}\n{soc}\n[Cm7]Sunny [Fm7]side\n{eoc}\n";
+    let r = ok("chart.render", json!({"text": text, "view": {"transpose": 1, "capo": 1, "notation": "letters"}}));
+    assert_eq!((r["music_lines"].as_u64(), r["rendered"]["key"].as_str()), (Some(1), Some("C#m")));
+    let line = &r["rendered"]["chart"]["lines"][2];
+    assert_eq!(line["kind"], "lyrics");
+    assert_eq!(line["pairs"][0], json!({"chord": "C#m7", "shape": "Cm7", "text": "Sunny "}));
+    // Without a view, as written.
+    let plain = ok("chart.render", json!({"text": text}));
+    assert_eq!(plain["rendered"]["chart"]["lines"][2]["pairs"][1]["chord"], "Fm7");
+    assert!(err("chart.render", json!({"view": {}})).contains("bad arguments"));
+}
