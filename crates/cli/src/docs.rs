@@ -56,14 +56,14 @@ enum SetlistOp {
 }
 
 /// A short-lived member that holds a synced replica of the documents.
-struct DocSession {
-    client: Client,
-    doc: SessionDoc,
+pub(crate) struct DocSession {
+    pub(crate) client: Client,
+    pub(crate) doc: SessionDoc,
 }
 
 impl DocSession {
     /// Joins and syncs. Refusals end the program with code 3, a lost connection with 4.
-    async fn open(url: &str) -> anyhow::Result<Result<Self, u8>> {
+    pub(crate) async fn open(url: &str) -> anyhow::Result<Result<Self, u8>> {
         let client = match join_briefly(url, "bandsync-cli", false).await? {
             Ok((c, _)) => c,
             Err(code) => return Ok(Err(code)),
@@ -80,7 +80,7 @@ impl DocSession {
     /// Sends a sync step 1 and handles server frames until its step 2 (the first frame the server
     /// sends back, as it answers in order) has arrived: after that the server holds everything
     /// sent before, and we hold everything it had.
-    async fn confirm(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn confirm(&mut self) -> anyhow::Result<()> {
         self.client.send_doc(self.doc.sync_step1());
         // The server answers a step 1 with its step 2 and then its own step 1.
         let mut frames = 0;
@@ -100,7 +100,7 @@ impl DocSession {
         Ok(())
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         leave(self.client).await;
     }
 }

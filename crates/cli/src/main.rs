@@ -12,6 +12,7 @@ mod join;
 mod join_lines;
 mod join_midi;
 mod journal;
+mod library;
 mod output;
 mod serve;
 mod store_args;
@@ -39,6 +40,10 @@ enum Cmd {
     Chart(docs::ChartArgs),
     /// Read or replace the setlist (JSON).
     Setlist(docs::SetlistArgs),
+    /// Bring ChordPro files (or folders of them) into the setlist, each a song with its chart.
+    Import(library::ImportArgs),
+    /// Write a song, or the whole set, as ChordPro (to stdout, or a file per song with --dir).
+    Export(library::ExportArgs),
     /// Export the chat history (JSON, CSV or text), or post a message.
     Chat(journal::ChatArgs),
     /// Print the session's activity stream.
@@ -66,7 +71,7 @@ fn main() -> ExitCode {
         Cmd::Host(a) => a.json,
         Cmd::Join(a) => a.json,
         Cmd::Discover(a) => a.json,
-        Cmd::Chart(_) | Cmd::Setlist(_) | Cmd::Chat(_) => false,
+        Cmd::Chart(_) | Cmd::Setlist(_) | Cmd::Import(_) | Cmd::Export(_) | Cmd::Chat(_) => false,
         Cmd::Activity(a) => a.json,
         Cmd::Calibrate(a) => a.json,
         Cmd::Serve(a) => a.json,
@@ -81,6 +86,8 @@ fn main() -> ExitCode {
             Cmd::Discover(a) => tokio::task::spawn_blocking(move || discover::run(&a)).await?,
             Cmd::Chart(a) => docs::chart(a).await,
             Cmd::Setlist(a) => docs::setlist(a).await,
+            Cmd::Import(a) => library::import(a).await,
+            Cmd::Export(a) => library::export(a).await,
             Cmd::Chat(a) => journal::chat(a).await,
             Cmd::Activity(a) => journal::activity(a).await,
             Cmd::Calibrate(a) => tokio::task::spawn_blocking(move || calibrate::run(&a)).await?,

@@ -120,6 +120,33 @@ impl SessionDoc {
         }))
     }
 
+    /// Sets a song's key, tempo and meter (found by id), each only where it differs, so that
+    /// anyone's concurrent edits to its other fields stay. Returns the update to send.
+    ///
+    /// # Errors
+    /// [`DocError::Setlist`] when no song has that id.
+    pub fn update_song(&self, s: &Song) -> Result<Vec<u8>, DocError> {
+        let Some(old) = self.setlist().into_iter().find(|x| x.id == s.id) else {
+            return Err(DocError::Setlist(format!("no song with id {:?}", s.id)));
+        };
+        Ok(self.edit(|txn| {
+            let song = self.setlist.iter(txn).find_map(|v| match v {
+                Out::YMap(m) if m.get(txn, "id").is_some_and(|id| id.to_string(txn) == s.id) => Some(m),
+                _ => None,
+            });
+            let Some(m) = song else { return };
+            if old.key != s.key {
+                m.insert(txn, "key", s.key.clone());
+            }
+            if old.tempo.to_bits() != s.tempo.to_bits() {
+                m.insert(txn, "tempo", s.tempo);
+            }
+            if old.meter != s.meter {
+                m.insert(txn, "meter", s.meter.clone());
+            }
+        }))
+    }
+
     pub(crate) fn chart_ref(&self, txn: &impl ReadTxn, song: &str) -> Option<TextRef> {
         match self.charts.get(txn, song) {
             Some(Out::YText(t)) => Some(t),

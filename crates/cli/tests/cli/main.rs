@@ -8,6 +8,7 @@
 //!   chart and chats.
 
 mod commands;
+mod library;
 mod phone;
 mod restart;
 mod serve;

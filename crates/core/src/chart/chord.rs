@@ -127,10 +127,10 @@ pub fn number(chord: &str, key: &str, notation: Notation) -> String {
         Notation::Roman => {
             let numeral = ROMAN[degree(p.root)];
             if let Some(rest) = p.quality.strip_prefix("dim").or_else(|| p.quality.strip_prefix('°')) {
-                format!("{}°{rest}", numeral.to_lowercase())
+                format!("{}°{rest}", numeral.to_ascii_lowercase())
             } else if is_minor(p.quality) {
                 let rest = p.quality.strip_prefix("min").unwrap_or(&p.quality[1..]);
-                format!("{}{rest}", numeral.to_lowercase())
+                format!("{}{rest}", numeral.to_ascii_lowercase())
             } else {
                 format!("{numeral}{}", p.quality)
             }

@@ -1,10 +1,10 @@
 //! Chord grid lines (`{start_of_grid}`): space-separated cells, bar lines and repeat marks, with
 //! margins before the first bar line and after the last.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// One cell of a grid line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChartCell"))]
 #[serde(tag = "cell", rename_all = "snake_case")]
 pub enum Cell {

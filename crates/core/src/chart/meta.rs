@@ -2,10 +2,10 @@
 //! and what they say about the song.
 
 use super::{CommentStyle, Line, Pair, SectionKind, chord, grid};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// What a chart's directives say about the song (the first of each).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChartMeta"))]
 pub struct Meta {
     /// `{title}`.
@@ -271,7 +271,9 @@ fn label(value: &str, section: SectionKind) -> Option<String> {
 }
 
 fn capitalized(s: &str) -> String {
-    let t = s.replace('_', " ");
-    let mut c = t.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    let mut t = s.replace('_', " ");
+    if let Some(f) = t.get_mut(..1) {
+        f.make_ascii_uppercase();
+    }
+    t
 }

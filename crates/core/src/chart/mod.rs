@@ -8,6 +8,7 @@
 
 pub mod chord;
 mod grid;
+pub mod library;
 mod meta;
 
 pub use chord::{Notation, key_prefers_flats, transpose_chord, transpose_key};
@@ -16,7 +17,7 @@ pub use meta::Meta;
 use serde::{Deserialize, Serialize};
 
 /// A chord (or none) and the lyric it sits over. A chord and its syllable wrap as one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChartPair"))]
 pub struct Pair {
     /// The chord as written, or as rendered for the reader.
@@ -30,7 +31,7 @@ pub struct Pair {
 }
 
 /// What kind of section a `start_of_…` opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChartSectionKind"))]
 #[serde(rename_all = "snake_case")]
 pub enum SectionKind {
@@ -49,7 +50,7 @@ pub enum SectionKind {
 }
 
 /// How a comment is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChartCommentStyle"))]
 #[serde(rename_all = "snake_case")]
 pub enum CommentStyle {
@@ -62,7 +63,7 @@ pub enum CommentStyle {
 }
 
 /// One line of a chart, as a screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChartLine"))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Line {
@@ -114,7 +115,7 @@ pub enum Line {
 }
 
 /// A chart read for display.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Chart {
     /// What the directives say about the song.
@@ -155,7 +156,7 @@ pub struct View {
 }
 
 /// A chart with every chord written for one reader.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RenderedChart"))]
 pub struct Rendered {
     /// The chart, its chords rewritten.
