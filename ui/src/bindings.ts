@@ -123,7 +123,11 @@ pin: Secret | null, } | { "type": "heartbeat",
 /**
  * Echoed back.
  */
-n: number, } | { "type": "song", 
+n: number, } | { "type": "cue", 
+/**
+ * 1 to 60 characters, no control characters.
+ */
+text: string, } | { "type": "song", 
 /**
  * The song's id in the setlist.
  */
@@ -283,7 +287,23 @@ viewer?: Secret, } | { "type": "heartbeat",
 /**
  * The heartbeat's number, echoed.
  */
-n: number, } | { "type": "song_changed", 
+n: number, } | { "type": "cue", 
+/**
+ * What to show.
+ */
+text: string, 
+/**
+ * When it lands (host time).
+ */
+at: Micros, 
+/**
+ * The bar it lands on (0 at the bar origin; negative in a count-in), while playing.
+ */
+bar: number | null, 
+/**
+ * Who sent it.
+ */
+by: number, } | { "type": "song_changed", 
 /**
  * The song's id in the setlist, or `null` for none.
  */
@@ -733,7 +753,7 @@ summary: string, };
 /**
  * What happened, for the activity stream.
  */
-export type ActivityKind = "join" | "leave" | "role" | "access" | "tempo" | "meter" | "play" | "stop" | "seek" | "song" | "edit" | "version";
+export type ActivityKind = "join" | "leave" | "role" | "access" | "tempo" | "meter" | "play" | "stop" | "seek" | "song" | "cue" | "edit" | "version";
 
 /**
  * A saved version of the session's documents.
@@ -1143,7 +1163,23 @@ reason: string, } | { "event": "left" } | { "event": "replaced" } | { "event": "
 /**
  * The estimate.
  */
-status: ClockStatus, } | { "event": "doc", 
+status: ClockStatus, } | { "event": "cue", 
+/**
+ * What to show.
+ */
+text: string, 
+/**
+ * When it lands (host time).
+ */
+at: Micros, 
+/**
+ * The bar it lands on, while playing.
+ */
+bar: number | null, 
+/**
+ * Who sent it.
+ */
+by: number, } | { "event": "doc", 
 /**
  * The frame.
  */

@@ -265,7 +265,7 @@ impl Driver {
             }
             Event::Doc { bytes } => self.emit(AppEvent::Doc { data: bytes }),
             // Carried by `Server` (the raw message) already.
-            Event::Participants { .. } => {}
+            Event::Participants { .. } | Event::Cue { .. } => {}
         }
         Flow::Continue
     }

@@ -15,7 +15,7 @@ pub enum Line {
 }
 
 /// The commands, for the help text and error messages.
-pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
+pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | cue TEXT | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
 
 /// Parses one line.
 ///
@@ -26,6 +26,14 @@ pub fn parse(line: &str) -> Result<Line, String> {
     let Some(cmd) = it.next() else { return Ok(Line::Nothing) };
     if cmd.starts_with('#') {
         return Ok(Line::Nothing);
+    }
+    // A cue is the rest of the line, words and all.
+    if cmd == "cue" {
+        let text = line.trim_start()[3..].trim();
+        if text.is_empty() {
+            return Err("cue needs a text, e.g. cue Last chorus".into());
+        }
+        return Ok(Line::Send(ClientMsg::Cue { text: text.to_owned() }));
     }
     let arg = it.next();
     if it.next().is_some() {
@@ -115,6 +123,8 @@ mod tests {
         assert_eq!(parse("seek 16").unwrap(), Line::Send(ClientMsg::Seek { position: Beats::whole(16) }));
         assert_eq!(parse("song s2").unwrap(), Line::Send(ClientMsg::Song { id: Some("s2".into()) }));
         assert_eq!(parse("song none").unwrap(), Line::Send(ClientMsg::Song { id: None }));
+        assert_eq!(parse("  cue  Last chorus ").unwrap(), Line::Send(ClientMsg::Cue { text: "Last chorus".into() }));
+        assert!(parse("cue").is_err());
         assert_eq!(parse("  quit ").unwrap(), Line::Quit);
         assert_eq!(parse("").unwrap(), Line::Nothing);
     }

@@ -141,6 +141,13 @@ pub fn print_event(j: bool, ev: &Event, target: &JoinTarget) -> Option<u8> {
                 )
             });
         }
+        Event::Cue { text, at, bar, by } => {
+            let v = json!({"event": "cue", "text": text, "at": at.0, "bar": bar, "by": by});
+            emit(j, &v, || match bar {
+                Some(b) => format!("CUE at bar {}: {text}", b + 1),
+                None => format!("CUE: {text}"),
+            });
+        }
         // `join` does not replicate the documents; `bandsync chart` and `setlist` do.
         Event::Doc { .. } => {}
         // Not asked for (`forward_server_messages` is off): the events above cover them.

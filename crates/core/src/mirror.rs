@@ -105,6 +105,7 @@ impl Mirror {
             | ServerMsg::Versions { .. }
             | ServerMsg::Heartbeat { .. }
             | ServerMsg::Error { .. }
+            | ServerMsg::Cue { .. }
             | ServerMsg::Credentials { .. } => {}
         }
         c

@@ -8,6 +8,7 @@
 //!   chart and chats.
 
 mod commands;
+mod cue;
 mod library;
 mod phone;
 mod restart;

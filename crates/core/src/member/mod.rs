@@ -181,6 +181,17 @@ pub enum MemberEvent {
         /// The estimate.
         status: ClockStatus,
     },
+    /// The leader's cue: show `text` at host time `at` (a bar line while playing).
+    Cue {
+        /// What to show.
+        text: String,
+        /// When it lands (host time).
+        at: Micros,
+        /// The bar it lands on, while playing.
+        bar: Option<i64>,
+        /// Who sent it.
+        by: ParticipantId,
+    },
     /// A y-sync message for the documents (a binary frame from the server).
     Doc {
         /// The frame.
@@ -389,6 +400,11 @@ impl Member {
                 self.delivered(t2, now);
             }
             ServerMsg::Heartbeat { .. } => {}
+            ServerMsg::Cue { text, at, bar, by } => {
+                if !self.cfg.forward_server_messages {
+                    self.events.push_back(MemberEvent::Cue { text, at, bar, by });
+                }
+            }
             ServerMsg::Credentials { secret, pin, viewer } => {
                 self.events.push_back(MemberEvent::Credentials { secret, pin, viewer });
             }

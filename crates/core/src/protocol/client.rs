@@ -132,6 +132,12 @@ pub enum ClientMsg {
         #[serde(default)]
         n: u32,
     },
+    /// Leader only: a cue to the band ("Last chorus", "Break", "Key change"). It lands on the next
+    /// bar line (at once when stopped), on every device together.
+    Cue {
+        /// 1 to 60 characters, no control characters.
+        text: String,
+    },
     /// Leader only: makes a setlist song current (or with `null`, none). Its tempo and meter land
     /// on the next bar line, and the song starts there.
     Song {
@@ -238,7 +244,8 @@ impl ClientMsg {
             | M::Sync {}
             | M::SyncReport { .. }
             | M::RotateSecret {}
-            | M::SetPin { .. } => Route::Session,
+            | M::SetPin { .. }
+            | M::Cue { .. } => Route::Session,
             M::Song { .. } => Route::Documents,
             M::Chat { .. }
             | M::ChatEdit { .. }

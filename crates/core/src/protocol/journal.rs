@@ -62,6 +62,8 @@ pub enum ActivityKind {
     Seek,
     /// The current song changed.
     Song,
+    /// The leader cued the band.
+    Cue,
     /// The documents were edited (a summary of a burst of edits).
     Edit,
     /// A document version was saved or restored.

@@ -106,6 +106,17 @@ pub enum ServerMsg {
         /// The heartbeat's number, echoed.
         n: u32,
     },
+    /// A cue to the band: show `text` at host time `at`, a bar line while playing.
+    Cue {
+        /// What to show.
+        text: String,
+        /// When it lands (host time).
+        at: Micros,
+        /// The bar it lands on (0 at the bar origin; negative in a count-in), while playing.
+        bar: Option<i64>,
+        /// Who sent it.
+        by: ParticipantId,
+    },
     /// The current song changed; its tempo and meter arrive as a `transport` change.
     SongChanged {
         /// The song's id in the setlist, or `null` for none.

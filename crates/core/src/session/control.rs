@@ -211,6 +211,7 @@ impl Session {
                 self.send_credentials();
                 Ok(())
             }
+            ClientMsg::Cue { text } => self.cue(now, me, &text),
             ClientMsg::Song { id } => self.select_song(
                 now,
                 conn,
@@ -262,6 +263,26 @@ impl Session {
                 Ok(())
             }
         }
+    }
+
+    /// The leader's cue, landing on the next bar line (after the lead time, like any change) while
+    /// playing, at once when stopped.
+    fn cue(&mut self, now: Micros, me: ParticipantId, text: &str) -> Result<(), Refusal> {
+        self.require_leader(me)?;
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > 60 || text.chars().any(char::is_control) {
+            return Err((ErrorCode::Malformed, "a cue is 1 to 60 characters, without control characters".into()));
+        }
+        self.transport.prune(now);
+        let playing = self.transport.latest().playing;
+        let at = if playing { self.transport.next_boundary(now + self.lead_time()) } else { now };
+        let bar = playing.then(|| {
+            let seg = self.transport.segment_at(at);
+            (seg.position(at) - seg.bar_origin).0.div_euclid(seg.meter.bar_len().0)
+        });
+        self.out.push_back(Output::Broadcast(ServerMsg::Cue { text: text.to_owned(), at, bar, by: me }));
+        self.activity(ActivityKind::Cue, Some(me), format!("cued: {text}"));
+        Ok(())
     }
 
     /// The current setlist song.

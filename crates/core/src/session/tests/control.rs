@@ -275,3 +275,50 @@ fn stop_lands_on_bar_and_play_resumes_there() {
     h.send(1, ClientMsg::Play { count_in: 0 });
     assert_eq!(h.s.transport().latest().timeline.beat_origin, Beats::whole(8));
 }
+
+#[test]
+fn a_cue_lands_on_the_next_bar_line_for_everyone_and_only_the_leader_cues() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    let cues = |h: &Harness, c: ConnId| -> Vec<(String, Micros, Option<i64>, ParticipantId)> {
+        h.inbox[&c]
+            .iter()
+            .filter_map(|m| match m {
+                ServerMsg::Cue { text, at, bar, by } => Some((text.clone(), *at, *bar, *by)),
+                _ => None,
+            })
+            .collect()
+    };
+    // Stopped: at once, on no bar.
+    h.send(1, ClientMsg::Cue { text: " Soundcheck ".into() });
+    assert_eq!(cues(&h, 2), [("Soundcheck".into(), h.now, None, 1)]);
+    // Playing in 3/4 at 90 BPM: on a bar line after the lead time.
+    h.send(1, ClientMsg::Meter { beats: 3, unit: 4, groups: None });
+    h.send(1, ClientMsg::Tempo { tempo: bpm(90.0) });
+    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.now += Micros::from_millis(5_300);
+    h.send(1, ClientMsg::Cue { text: "Last chorus".into() });
+    let (text, at, bar, by) = cues(&h, 2).pop().unwrap();
+    assert_eq!((text.as_str(), by), ("Last chorus", 1));
+    assert!(at >= h.now + h.s.lead_time(), "not before the lead time");
+    let seg = h.s.transport().segment_at(at);
+    let pos = seg.position(at) - seg.bar_origin;
+    assert_eq!(pos.0 % seg.meter.bar_len().0, 0, "on a bar line");
+    assert_eq!(bar, Some(pos.0 / seg.meter.bar_len().0));
+    assert!(
+        at - (h.now + h.s.lead_time())
+            <= seg.timeline.from_beats(seg.meter.bar_len()) - seg.timeline.from_beats(Beats(0)),
+        "the next one"
+    );
+    assert_eq!(cues(&h, 1).len(), 2, "the leader sees its cue too");
+    assert!(h.activity.iter().any(|(k, by, s)| *k == ActivityKind::Cue && *by == Some(1) && s == "cued: Last chorus"));
+    // Only the leader; and a cue is a line of text.
+    h.send(2, ClientMsg::Cue { text: "Break".into() });
+    assert_eq!(h.last_error(2), Some(ErrorCode::NotLeader));
+    for bad in ["", "   ", &"x".repeat(61), "a\u{7}b"] {
+        h.send(1, ClientMsg::Cue { text: bad.into() });
+        assert_eq!(h.last_error(1), Some(ErrorCode::Malformed), "{bad:?}");
+    }
+    assert_eq!(cues(&h, 2).len(), 2);
+}

@@ -1,0 +1,36 @@
+//! A leader's cue reaches a follower's `--json` stream before it lands, naming the bar line it
+//! lands on: the follower's own click plays that bar's downbeat at exactly the cue's time.
+
+use bandsync_e2e::process::Proc;
+use bandsync_e2e::pulse::Pulse;
+
+#[test]
+fn a_cue_lands_on_a_bar_line_that_the_followers_click_plays() {
+    let mut h = Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json"]);
+    let url = h.event("hosting")["url"].as_str().unwrap().to_owned();
+    let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Lead", "--leader", "--json"]);
+    lead.event("joined");
+    let pulse = Pulse::start(1);
+    let mut cmd = std::process::Command::new(bandsync_e2e::process::bandsync());
+    pulse.apply(&mut cmd, None);
+    cmd.args(["join", &url, "--name", "Fol", "--json", "--audio", "--mute", "--beats"]).env("BANDSYNC_NO_MDNS", "1");
+    let mut fol = Proc::start(cmd, true);
+    fol.event("joined");
+    lead.say("meter 3/4");
+    lead.say("tempo 160");
+    lead.say("play");
+    fol.wait_for("a beat", |v| v["event"] == "beat");
+    lead.say("cue Last chorus");
+    let cue = fol.wait_for("the cue", |v| v["event"] == "cue");
+    assert_eq!(cue["text"], "Last chorus");
+    let (at, bar) = (cue["at"].as_i64().unwrap(), cue["bar"].as_i64().unwrap());
+    // It came before it lands; the downbeat of its bar is clicked exactly then.
+    let beats_before = fol.seen.iter().filter(|v| v["event"] == "beat").count();
+    let down = fol.wait_for("the cue's downbeat", |v| v["event"] == "beat" && v["bar"] == bar && v["beat"] == 0);
+    assert_eq!(down["host_time"].as_i64(), Some(at), "the cue lands on the bar line: {cue} {down}");
+    assert!(fol.seen.iter().filter(|v| v["event"] == "beat").count() > beats_before, "announced ahead of its bar");
+    // A follower cannot cue.
+    fol.say("cue Break");
+    let e = fol.wait_for("a refusal", |v| v["event"] == "error");
+    assert_eq!(e["code"], "not_leader");
+}
