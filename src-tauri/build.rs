@@ -18,6 +18,7 @@ fn main() {
         "send_msg",
         "send_doc",
         "discover",
+        "qr_svg",
         "audio_devices",
         "set_audio",
         "keep_awake",

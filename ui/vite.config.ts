@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // The host that `npm run dev` talks to (see README): `cargo run -p bandsync-cli -- host --no-mdns
@@ -8,12 +9,25 @@ const host = process.env.BANDSYNC_HOST ?? '127.0.0.1:7878';
 // same files to phone browsers at `/s/SESSION`, so asset URLs must be absolute (`base: '/'`).
 export default defineConfig({
   base: '/',
+  resolve: {
+    // Yjs logs (rarely) through lib0/logging, whose browser version colours its output through
+    // lib0/dom and so brings lib0/schema into the bundle (about 2.8 kB of gzip for two warnings).
+    alias: [{ find: /^lib0\/logging$/, replacement: fileURLToPath(new URL('./src/shims/lib0-logging.ts', import.meta.url)) }],
+  },
   build: {
     outDir: 'dist',
     target: 'es2020',
     sourcemap: false,
     chunkSizeWarningLimit: 600,
+    // One chunk and no dynamic imports: nothing to preload, so no polyfill for it.
+    modulePreload: { polyfill: false },
+    // Class fields as plain assignments, not through defineProperty helpers (es2020 has no class
+    // fields; no class here has a setter that a field would shadow): bundled code here,
+    // ours by tsconfig's `useDefineForClassFields: false`.
+    rolldownOptions: { transform: { assumptions: { setPublicClassFields: true } } },
   },
+  // The click worklet is bundled on its own; without this it keeps the `//!` module comments.
+  worker: { rolldownOptions: { output: { comments: false } } },
   server: {
     port: 5173,
     // The dev page is on another origin than the host, and the host refuses WebSocket upgrades

@@ -64,6 +64,12 @@ async fn send_doc(app: State<'_, App>, data: Vec<u8>) -> Result<(), AppError> {
     app.send_doc(data).await
 }
 
+/// A link as a QR code (SVG), drawn by the same code as the host's.
+#[tauri::command]
+fn qr_svg(link: String) -> Result<String, String> {
+    bandsync_server::share::svg(&link).map_err(|e| e.to_string())
+}
+
 #[tauri::command]
 fn discover(app: State<'_, App>, on_event: Channel<DiscoveryEvent>) -> Result<(), AppError> {
     app.discover(sink(on_event))
@@ -189,6 +195,7 @@ fn build<R: Runtime>(
             send_msg,
             send_doc,
             discover,
+            qr_svg,
             audio_devices,
             set_audio,
             keep_awake,

@@ -284,6 +284,7 @@ fn the_app_hosts_a_follower_joins_by_its_link_follows_its_tempo_at_the_bar_and_g
     );
     let title = app.until("the chart of the new song", "document.querySelector('#chart h2')?.firstChild?.textContent");
     assert_eq!(title, "Blackbird", "adding a song opens its chart");
+    app.click("[data-testid=chart-mode-edit]");
     app.click("[data-testid=chart-editor] textarea");
     let chart = "{title: Blackbird}\n[G]Blackbird singing in the [Am7]dead of night";
     let r = app.s.active().and_then(|e| e.send_keys(&chart.replace('\n', keys::ENTER)));

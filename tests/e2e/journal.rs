@@ -148,6 +148,7 @@ fn song(id: &str, title: &str, tempo: f64, meter: &str) -> Song {
         meter: meter.into(),
         notes: String::new(),
         midi: String::new(),
+        flow: String::new(),
     }
 }
 

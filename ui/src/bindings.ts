@@ -1686,6 +1686,48 @@ key: string | null, };
 export type Notation = "letters" | "nashville" | "roman";
 
 /**
+ * One part of a flow.
+ */
+export type FlowPart = { 
+/**
+ * Its name as written (`V1`, `Chorus`, `Guitar solo`).
+ */
+name: string, 
+/**
+ * Its length in bars (1 to 999).
+ */
+bars: number, };
+
+/**
+ * Where in the flow a bar is.
+ */
+export type FlowPlace = { 
+/**
+ * The part's index in the flow.
+ */
+index: number, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * The bar within the part, from 0.
+ */
+bar: number, 
+/**
+ * The part's length in bars.
+ */
+bars: number, 
+/**
+ * The next part's name, if there is one.
+ */
+next: string | null, 
+/**
+ * The chart section the part names (its index among the chart's sections), if any.
+ */
+section: number | null, };
+
+/**
  * A reading, as the page takes it.
  */
 export type StampReading = { 

@@ -109,6 +109,8 @@ fn render() -> Rendered {
     r.add::<bandsync_core::chart::CommentStyle>(&cfg);
     r.add::<bandsync_core::chart::View>(&cfg);
     r.add::<bandsync_core::chart::Notation>(&cfg);
+    r.add::<bandsync_core::chart::flow::Part>(&cfg);
+    r.add::<bandsync_core::chart::flow::Place>(&cfg);
     r.add::<bandsync_audio::stamps::Reading>(&cfg);
     r.add::<bandsync_audio::stamps::Verdict>(&cfg);
     r.add::<bandsync_audio::calibrate::Calibration>(&cfg);

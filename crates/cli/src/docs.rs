@@ -196,6 +196,7 @@ pub async fn chart(a: ChartArgs) -> anyhow::Result<u8> {
                         meter: String::new(),
                         notes: String::new(),
                         midi: String::new(),
+                        flow: String::new(),
                     };
                     s.client.send_doc(s.doc.add_song(&song)?);
                     id

@@ -87,6 +87,7 @@ pub async fn import(a: ImportArgs) -> anyhow::Result<u8> {
             meter: String::new(),
             notes: String::new(),
             midi: String::new(),
+            flow: String::new(),
         });
         // The file's word wins for what it says; what it leaves out stays as the setlist had it.
         song.key = meta.key.clone().unwrap_or(song.key);

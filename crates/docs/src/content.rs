@@ -73,6 +73,7 @@ impl SessionDoc {
                         meter: s("meter"),
                         notes: s("notes"),
                         midi: s("midi"),
+                        flow: s("flow"),
                     })
                 }
                 _ => None,
@@ -196,6 +197,7 @@ fn song_prelim(s: &Song) -> MapPrelim {
         ("meter".to_owned(), yrs::In::from(s.meter.clone())),
         ("notes".to_owned(), yrs::In::from(s.notes.clone())),
         ("midi".to_owned(), yrs::In::from(s.midi.clone())),
+        ("flow".to_owned(), yrs::In::from(s.flow.clone())),
     ])
 }
 

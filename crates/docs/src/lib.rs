@@ -74,6 +74,10 @@ pub struct Song {
     /// `bank 0:2; pc 17; cc 7 100 @2` (read by `bandsync_core::midi::parse_patch`).
     #[serde(default)]
     pub midi: String,
+    /// The song's flow, its parts and their bars: `Intro 4, V1 16, C 8` (read by
+    /// `bandsync_core::chart::flow::parse`).
+    #[serde(default)]
+    pub flow: String,
 }
 
 /// What to do with the bytes a member sent.

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws))
         .route("/doc/{id}", get(doc_ws))
         .route("/healthz", get(health))
+        .route("/api/qr", axum::routing::post(qr))
         .route("/api/sessions", get(list_sessions).post(crate::api::create))
         .route("/api/sessions/{id}", get(session_info).delete(crate::api::delete))
         .route("/api/sessions/{id}/participants", get(participants))
@@ -184,6 +185,28 @@ async fn doc_ws(
     })
 }
 
+/// `POST /api/qr` with `{"link": "…"}`: the link as a QR code (SVG), drawn by the same code as
+/// the host's (`share.rs`), so that a page never draws one of its own. A POST keeps the link,
+/// and its secret, out of URLs and their logs.
+async fn qr(body: axum::body::Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Q {
+        link: String,
+    }
+    let bad = |m: String| {
+        (StatusCode::BAD_REQUEST, Json(json!({"error": {"code": "malformed", "message": m}}))).into_response()
+    };
+    let q: Q = match serde_json::from_slice(&body) {
+        Ok(q) if body.len() <= 2048 => q,
+        Ok(_) => return bad("a link is at most 2 KB".into()),
+        Err(e) => return bad(format!("send {{\"link\": \"…\"}}: {e}")),
+    };
+    match crate::share::svg(&q.link) {
+        Ok(svg) => ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
+        Err(e) => bad(e.to_string()),
+    }
+}
+
 async fn health(State(st): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
@@ -249,13 +272,24 @@ async fn ui_index(State(st): State<AppState>) -> Response {
 }
 
 /// Any other path: a UI file (Vite's hashed assets are cached for good), or 404.
-async fn ui_file(State(st): State<AppState>, uri: axum::http::Uri) -> Response {
+/// Text, scripts and the wasm go gzipped to browsers that accept it (`compress.rs`).
+async fn ui_file(State(st): State<AppState>, uri: axum::http::Uri, req: axum::http::HeaderMap) -> Response {
+    use axum::http::header;
     let path = uri.path();
     match st.hub.cfg.ui.as_ref().and_then(|ui| ui.get(path)) {
         Some((bytes, mime)) => {
             let cache = if path.starts_with("/assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
-            let headers = [(axum::http::header::CONTENT_TYPE, mime), (axum::http::header::CACHE_CONTROL, cache)];
-            (headers, bytes.into_owned()).into_response()
+            let headers = [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache)];
+            if !crate::compress::compressible(mime) {
+                return (headers, bytes.into_owned()).into_response();
+            }
+            let vary = [(header::VARY, "accept-encoding")];
+            if crate::compress::accepts_gzip(&req) {
+                let z = st.hub.gzipped.get(path, &bytes);
+                (headers, vary, [(header::CONTENT_ENCODING, "gzip")], axum::body::Bytes::from_owner(z)).into_response()
+            } else {
+                (headers, vary, bytes.into_owned()).into_response()
+            }
         }
         None => {
             let body = json!({"error": {"code": "not_found", "message": format!("nothing at {path}")}});

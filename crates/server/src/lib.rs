@@ -25,6 +25,7 @@ pub mod addresses;
 pub mod api;
 pub mod assets;
 pub mod clock;
+pub mod compress;
 pub mod config;
 pub mod connection;
 pub mod doc_connection;

@@ -18,7 +18,9 @@
 //! - `engine.new`, `.command`, `.stats`, `.free`: the worklet's click engine (rendering itself is
 //!   the `bs_engine_render` export, without JSON).
 //! - `chart.render`: a ChordPro chart read and its chords written for one reader
-//!   ([`bandsync_core::chart`]), with the count of its music lines (for auto-scroll).
+//!   ([`bandsync_core::chart`]), with the count of its music lines (for auto-scroll);
+//!   `flow.place`: the part of a song's flow (and the chart section) a bar is in, or why the flow
+//!   does not read.
 //! - `meter.parse`, `meter.format`, `tempo.check`, `chat.export`, `protocol.info`.
 
 use crate::engine::{EngineCommand, PageEngine};
@@ -181,6 +183,15 @@ struct ChartArgs {
     view: bandsync_core::chart::View,
 }
 
+/// `flow.place`: a song's flow, the bar from its start, and its chart (for the section).
+#[derive(Deserialize)]
+struct FlowAt {
+    flow: String,
+    bar: i64,
+    #[serde(default)]
+    text: Option<String>,
+}
+
 /// The answer to `chart.render`.
 #[derive(Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -210,6 +221,12 @@ fn misc(op: &str, a: &str) -> Res {
             let chart = bandsync_core::chart::parse(&x.text);
             let music_lines = bandsync_core::chart::music_lines(&chart);
             ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &x.view), music_lines })
+        }
+        "flow.place" => {
+            let x: FlowAt = parse(a)?;
+            let parts = bandsync_core::chart::flow::parse(&x.flow)?;
+            let chart = x.text.as_deref().map(bandsync_core::chart::parse);
+            ok(&bandsync_core::chart::flow::place(&parts, x.bar, chart.as_ref()))
         }
         "chat.export" => {
             let x: Export = parse(a)?;

@@ -1,64 +1,83 @@
 import { describe, expect, it } from 'vitest';
-import { keyPrefersFlats, musicLineCount, parseChart, scrollFraction, transposeChord, transposeKey } from './chart';
+import type { ChartView } from '../bindings';
+import { renderChart } from '../wasm/api';
+import { chartBlocks, scrollFraction } from './chart';
 
-describe('transpose', () => {
-  it('moves roots and slash basses, keeping the chord quality', () => {
-    expect(transposeChord('C', 2, false)).toBe('D');
-    expect(transposeChord('Am7', 3, false)).toBe('Cm7');
-    expect(transposeChord('C#m7b5/G#', 1, false)).toBe('Dm7b5/A');
-    expect(transposeChord('F/A', -1, true)).toBe('E/Ab');
-    expect(transposeChord('Bb', 2, true)).toBe('C');
-    expect(transposeChord('B', 1, false)).toBe('C');
-    expect(transposeChord('Gmaj7', 5, false)).toBe('Cmaj7');
-    expect(transposeChord('Eb', -13, true)).toBe('D');
+// ChordPro itself (reading, transposing, capo shapes, numbers) is tested in Rust
+// (crates/core/src/chart/tests.rs); here, the page's call into it and how the view lays it out.
+const CHART = `{title: Wonderwall}
+[Em7]Today is [G]gonna be the day
+{soc}
+[C]And all the [D]roads
+{eoc}
+{sot}
+e|--3--|
+B|-----|
+{eot}
+{sog}
+| G . . . | C . . . |
+| % | D . . . |
+{eog}
+{chorus}`;
+
+const AS_WRITTEN: ChartView = { transpose: 0, capo: 0, notation: 'letters', key: null };
+
+describe('rendering a chart through the core', () => {
+  it('writes the chords for the reader: transposed, with the shapes under the capo', () => {
+    const { rendered, music_lines } = renderChart(CHART, { transpose: 3, capo: 3, notation: 'letters', key: 'G' });
+    expect(rendered.key).toBe('Bb');
+    expect(rendered.shape_key).toBe('G');
+    expect(rendered.chart.lines[1]).toEqual({
+      kind: 'lyrics',
+      pairs: [
+        { chord: 'Gm7', shape: 'Em7', text: 'Today is ' },
+        { chord: 'Bb', shape: 'G', text: 'gonna be the day' },
+      ],
+    });
+    // Two lyric lines, two grid rows and the recalled chorus's line.
+    expect(music_lines).toBe(5);
   });
 
-  it('leaves things that are not chords alone', () => {
-    expect(transposeChord('N.C.', 3, false)).toBe('N.C.');
-    expect(transposeChord('x2', 3, false)).toBe('x2');
-    expect(transposeChord('Hm', 3, false)).toBe('Hm');
-  });
-
-  it('spells keys the way musicians write them', () => {
-    expect(keyPrefersFlats('F')).toBe(true);
-    expect(keyPrefersFlats('Dm')).toBe(true);
-    expect(keyPrefersFlats('Gm')).toBe(true);
-    expect(keyPrefersFlats('E')).toBe(false);
-    expect(keyPrefersFlats('Em')).toBe(false);
-    expect(transposeKey('C', 3)).toBe('Eb');
-    expect(transposeKey('C', 1)).toBe('Db');
-    expect(transposeKey('A', 1)).toBe('Bb');
-    expect(transposeKey('E', 2)).toBe('F#');
-    expect(transposeKey('Am', 3)).toBe('Cm');
-    expect(transposeKey('Cm', 3)).toBe('Ebm');
+  it('writes numbers against the setlist key', () => {
+    const { rendered } = renderChart('[Em7]Today [C]is', { ...AS_WRITTEN, notation: 'roman', key: 'G' });
+    expect(rendered.chart.lines[0]).toMatchObject({ pairs: [{ chord: 'vi7' }, { chord: 'IV' }] });
   });
 });
 
-describe('chart reading', () => {
-  const chart = '{title: Wonderwall}\n{c: capo 2}\n\n[Em7]Today is [G]gonna be the day\nno chords here\n{soc}\n[C]And [D]all the roads\n{eoc}\n[Am]';
+describe('chart blocks', () => {
+  const blocks = chartBlocks(renderChart(CHART, AS_WRITTEN).rendered.chart.lines);
 
-  it('splits lines into chords over lyrics and directives', () => {
-    const lines = parseChart(chart);
-    expect(lines[0]).toEqual({ kind: 'title', text: 'Wonderwall' });
-    expect(lines[1]).toEqual({ kind: 'comment', text: 'capo 2' });
-    expect(lines[2]).toEqual({ kind: 'blank' });
-    expect(lines[3]).toEqual({
-      kind: 'lyrics',
-      pairs: [
-        { chord: 'Em7', text: 'Today is ' },
-        { chord: 'G', text: 'gonna be the day' },
-      ],
-    });
-    expect(lines[4]).toEqual({ kind: 'lyrics', pairs: [{ chord: null, text: 'no chords here' }] });
-    expect(lines[5]).toEqual({ kind: 'section', text: 'Chorus', chorus: true });
-    expect(lines[7]).toEqual({ kind: 'lyrics', pairs: [{ chord: 'Am', text: '' }] });
-    expect(lines.length).toBe(8); // {eoc} shows nothing
+  it('puts each section around its lines, numbered in order', () => {
+    expect(blocks.map((b) => (b.kind === 'section' ? `${b.index}:${b.head.label}${b.head.recall ? ' again' : ''}` : b.kind))).toEqual([
+      'line',
+      'line',
+      '0:Chorus',
+      '1:Tab',
+      '2:Grid',
+      '3:Chorus again',
+    ]);
+    const chorus = blocks[2];
+    expect(chorus.kind === 'section' && chorus.blocks.map((b) => b.kind)).toEqual(['line']);
+    const recalled = blocks[5];
+    expect(recalled.kind === 'section' && recalled.blocks).toEqual(chorus.kind === 'section' && chorus.blocks);
   });
 
-  it('counts the lines that stand for music', () => {
-    expect(musicLineCount(chart)).toBe(4);
+  it('keeps runs of tab lines and grid rows together', () => {
+    const [tab, grid] = [blocks[3], blocks[4]].map((b) => (b.kind === 'section' ? b.blocks : []));
+    expect(tab).toEqual([{ kind: 'tab', lines: ['e|--3--|', 'B|-----|'] }]);
+    expect(grid.length).toBe(1);
+    expect(grid[0].kind === 'grid' && grid[0].rows.map((r) => r.map((c) => (c.cell === 'chord' ? c.chord : c.cell)).join(' '))).toEqual([
+      'bar G empty empty empty bar C empty empty empty bar',
+      'bar repeat bar D empty empty empty bar',
+    ]);
   });
 
+  it('leaves an unopened end alone', () => {
+    expect(chartBlocks([{ kind: 'end' }, { kind: 'blank' }])).toEqual([{ kind: 'line', line: { kind: 'blank' } }]);
+  });
+});
+
+describe('auto-scroll', () => {
   it('scrolls by beats elapsed against the estimated length', () => {
     // 10 lines, 2 bars per line, 4/4: 80 beats.
     expect(scrollFraction(0, 10, 2, 4)).toBe(0);

@@ -79,7 +79,7 @@ function pump(host: Host, ms: { sync: DocSync; id: string }[]): void {
   }
 }
 
-const song = (id: string, title: string): Song => ({ id, title, key: 'G', tempo: 96, meter: '7/8', notes: '', midi: '' });
+const song = (id: string, title: string): Song => ({ id, title, key: 'G', tempo: 96, meter: '7/8', notes: '', midi: '', flow: '' });
 
 describe('document sync through a host', () => {
   it('two members converge on the setlist and a chart, offline edits included', () => {

@@ -1,5 +1,5 @@
 //! The setlist and charts in the session's Y.Doc (PROTOCOL §12): `setlist` is a Y.Array of
-//! Y.Maps `{id, title, key, tempo, meter, notes, midi}` in play order, `charts` a Y.Map from song id to
+//! Y.Maps `{id, title, key, tempo, meter, notes, midi, flow}` in play order, `charts` a Y.Map from song id to
 //! Y.Text. Reading and every edit live here, each edit in one transaction.
 
 import * as Y from 'yjs';
@@ -17,6 +17,8 @@ export interface Song {
   notes: string;
   /** The MIDI patch sent to the band's gear on the song's first bar: "bank 0:2; pc 17; cc 7 100 @2". */
   midi: string;
+  /** The song's parts and their bars, "Intro 4, V1 16, C 8" (read by the core: `flowPlace`). */
+  flow: string;
 }
 
 export const setlistOf = (doc: Y.Doc) => doc.getArray<Y.Map<unknown>>('setlist');
@@ -36,6 +38,7 @@ export function readSong(m: Y.Map<unknown>): Song {
     meter: str(m.get('meter')),
     notes: str(m.get('notes')),
     midi: str(m.get('midi')),
+    flow: str(m.get('flow')),
   };
 }
 
@@ -64,6 +67,7 @@ function songMap(s: Song): Y.Map<unknown> {
   m.set('meter', s.meter);
   m.set('notes', s.notes);
   m.set('midi', s.midi);
+  m.set('flow', s.flow);
   return m;
 }
 

@@ -35,4 +35,6 @@ export interface Backend {
   hostToPerf(hostUs: number): number | null;
   /** The latest clock status. */
   clock(): ClockStatus | null;
+  /** A link as a QR code (an SVG document), drawn by the host's Rust code, never by the page. */
+  qrSvg(link: string): Promise<string>;
 }

@@ -296,6 +296,13 @@ export class BrowserBackend implements Backend {
     this.pump();
   }
 
+  async qrSvg(link: string): Promise<string> {
+    // POST: the link and its secret stay out of URLs and logs.
+    const r = await fetch(`${this.target.origin}/api/qr`, { method: 'POST', body: JSON.stringify({ link }) });
+    if (!r.ok) throw new Error(`no QR code from the host (${r.status})`);
+    return r.text();
+  }
+
   hostNow(): number | null {
     return this.member.toHost(this.clock0.now());
   }

@@ -103,6 +103,10 @@ export class TauriBackend implements Backend {
     invoke('send_doc', { data: Array.from(frame) }).catch((e) => console.warn('send_doc failed', e));
   }
 
+  qrSvg(link: string): Promise<string> {
+    return invoke<string>('qr_svg', { link });
+  }
+
   async leave(): Promise<void> {
     await invoke('leave_session');
   }

@@ -3,6 +3,7 @@
 
 import type { PlayerSettings } from '../audio/player';
 import type { ClickSound } from '../audio/sounds';
+import type { Notation } from '../bindings';
 
 export interface Levels {
   downbeat: number;
@@ -40,6 +41,14 @@ export interface Settings {
   fontSize: number;
   /** Display-only transpose, semitones. */
   transpose: number;
+  /** Capo fret, 0 to 11: the read view also gives each chord's shape above it. */
+  capo: number;
+  /** How the read view writes chords: letters, Nashville numbers or Roman numerals. */
+  notation: Notation;
+  /** What the read view shows: all of it, the lyrics alone (singers) or the chords alone. */
+  chartShow: 'both' | 'lyrics' | 'chords';
+  /** The read view in two columns on wide screens. */
+  twoColumns: boolean;
   autoScroll: boolean;
   barsPerLine: number;
   /** Default count-in bars for play. */
@@ -65,6 +74,10 @@ export const DEFAULT_SETTINGS: Settings = {
   keepAwake: true,
   fontSize: 18,
   transpose: 0,
+  capo: 0,
+  notation: 'letters',
+  chartShow: 'both',
+  twoColumns: false,
   autoScroll: false,
   barsPerLine: 2,
   countIn: 1,

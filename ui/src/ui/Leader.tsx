@@ -2,26 +2,11 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Meter } from '../bindings';
 import { isLeader } from '../core/session';
 import { TapTempo } from '../core/tap';
-import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, positionAt } from '../core/timeline';
+import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, parseMeter, positionAt } from '../core/timeline';
 import { bpmText, useApp, useAppState } from './ctx';
 
-/** Meters a band reaches for, with their usual groupings. */
-const PRESETS: { label: string; beats: number; unit: number; groups: number[] }[] = [
-  { label: '4/4', beats: 4, unit: 4, groups: [4] },
-  { label: '3/4', beats: 3, unit: 4, groups: [3] },
-  { label: '2/4', beats: 2, unit: 4, groups: [2] },
-  { label: '5/4', beats: 5, unit: 4, groups: [5] },
-  { label: '6/8 (3+3)', beats: 6, unit: 8, groups: [3, 3] },
-  { label: '9/8 (3+3+3)', beats: 9, unit: 8, groups: [3, 3, 3] },
-  { label: '9/8 (2+2+2+3)', beats: 9, unit: 8, groups: [2, 2, 2, 3] },
-  { label: '12/8 (3+3+3+3)', beats: 12, unit: 8, groups: [3, 3, 3, 3] },
-  { label: '5/8 (3+2)', beats: 5, unit: 8, groups: [3, 2] },
-  { label: '5/8 (2+3)', beats: 5, unit: 8, groups: [2, 3] },
-  { label: '7/8 (2+2+3)', beats: 7, unit: 8, groups: [2, 2, 3] },
-  { label: '7/8 (3+2+2)', beats: 7, unit: 8, groups: [3, 2, 2] },
-  { label: '7/8 (2+3+2)', beats: 7, unit: 8, groups: [2, 3, 2] },
-  { label: '11/8 (3+3+3+2)', beats: 11, unit: 8, groups: [3, 3, 3, 2] },
-];
+/** Meters a band reaches for, with their usual groupings, as the core reads and writes them. */
+const PRESETS = ['4/4', '3/4', '2/4', '5/4', '6/8 3+3', '9/8 3+3+3', '9/8 2+2+2+3', '12/8 3+3+3+3', '5/8 3+2', '5/8 2+3', '7/8 2+2+3', '7/8 3+2+2', '7/8 2+3+2', '11/8 3+3+3+2'];
 
 export function LeaderControls() {
   const app = useApp();
@@ -200,14 +185,14 @@ export function LeaderControls() {
               data-testid="meter-preset"
               value=""
               onChange={(e) => {
-                const p = PRESETS[Number((e.target as HTMLSelectElement).value)];
-                if (p) applyMeter({ beats: p.beats, unit: p.unit, groups: p.groups });
+                const m = parseMeter((e.target as HTMLSelectElement).value);
+                if (m) applyMeter(m);
               }}
             >
               <option value="">{formatMeter(last.meter)}</option>
-              {PRESETS.map((p, i) => (
-                <option key={p.label} value={i}>
-                  {p.label}
+              {PRESETS.map((p) => (
+                <option key={p} value={p}>
+                  {p}
                 </option>
               ))}
             </select>

@@ -1,5 +1,4 @@
-import { useMemo, useState } from 'preact/hooks';
-import { renderSVG } from 'uqr';
+import { useEffect, useState } from 'preact/hooks';
 import { isLeader } from '../core/session';
 import { useApp, useAppState } from './ctx';
 import { pinProblem } from '../wasm/api';
@@ -15,15 +14,20 @@ export function QrPanel() {
   const [pin, setPin] = useState('');
   const [copied, setCopied] = useState(false);
   const link = session ? app.joinLink() : null;
-  const svg = useMemo(() => {
-    if (!link) return null;
-    // The app's own QR code when it hosts and shows its own link; otherwise drawn here.
-    if (host && host.link === link && host.qr_svg) return host.qr_svg;
-    try {
-      return renderSVG(link, { ecc: 'M', border: 2 });
-    } catch {
-      return null;
-    }
+  const [svg, setSvg] = useState<string | null>(null);
+  useEffect(() => {
+    if (!link) return setSvg(null);
+    // The app's own QR code when it hosts and shows its own link; otherwise the host draws it
+    // (one QR encoder: the Rust one, `share.rs`).
+    if (host && host.link === link && host.qr_svg) return setSvg(host.qr_svg);
+    let live = true;
+    app.backend?.qrSvg(link).then(
+      (s) => live && setSvg(s),
+      () => live && setSvg(null),
+    );
+    return () => {
+      live = false;
+    };
   }, [link, host?.qr_svg]);
   if (!session || !isLeader(session)) return null;
   const creds = session.credentials;

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { canEdit, isLeader } from '../core/session';
 import { parseMeter } from '../core/timeline';
 import { addSong, deleteSong, meterFields, meterLabel, moveSong, newSongId, songMeter, updateSong, type Song } from '../doc/setlist';
+import { flowProblem } from '../wasm/flow';
 import { useApp, useAppState } from './ctx';
 
 interface Draft {
@@ -11,12 +12,13 @@ interface Draft {
   meter: string;
   notes: string;
   midi: string;
+  flow: string;
 }
 
-const emptyDraft: Draft = { title: '', key: '', tempo: '', meter: '4/4', notes: '', midi: '' };
+const emptyDraft: Draft = { title: '', key: '', tempo: '', meter: '4/4', notes: '', midi: '', flow: '' };
 
 function draftOf(s: Song): Draft {
-  return { title: s.title, key: s.key, tempo: s.tempo ? String(s.tempo) : '', meter: s.meter, notes: s.notes, midi: s.midi };
+  return { title: s.title, key: s.key, tempo: s.tempo ? String(s.tempo) : '', meter: s.meter, notes: s.notes, midi: s.midi, flow: s.flow };
 }
 
 /** Checks a draft; returns the song fields or a sentence about what is wrong. */
@@ -31,7 +33,10 @@ function fieldsOf(d: Draft): Omit<Song, 'id'> | string {
     if (!m) return `“${d.meter}” is not a meter (try 4/4, 7/8 or 7/8 3+2+2)`;
     meter = meterFields(m);
   }
-  return { title, key: d.key.trim(), tempo, ...meter, notes: d.notes.trim(), midi: d.midi.trim() };
+  const flow = d.flow.trim();
+  const problem = flow ? flowProblem(flow) : null;
+  if (problem) return `Flow: ${problem}`;
+  return { title, key: d.key.trim(), tempo, ...meter, notes: d.notes.trim(), midi: d.midi.trim(), flow };
 }
 
 function SongForm(props: { initial: Draft; submit: string; testid?: string; onSubmit: (f: Omit<Song, 'id'>) => void; onCancel?: () => void }) {
@@ -58,6 +63,7 @@ function SongForm(props: { initial: Draft; submit: string; testid?: string; onSu
       <input class="tiny" data-testid="song-meter" placeholder="4/4" value={d.meter} onInput={set('meter')} />
       <input class="grow" data-testid="song-notes" placeholder="Notes" value={d.notes} onInput={set('notes')} />
       <input class="grow" data-testid="song-midi" placeholder="MIDI: pc 5; cc 7 100" title="Sent to MIDI gear on the song's first bar: pc N, cc N V, bank MSB:LSB, @channel" value={d.midi} onInput={set('midi')} />
+      <input class="grow" data-testid="song-flow" placeholder="Flow: Intro 4, V1 16, C 8" title="The song's parts and their bars: the stage view follows them on the shared bar" value={d.flow} onInput={set('flow')} />
       <button type="submit" class="primary" data-testid={props.testid}>
         {props.submit}
       </button>

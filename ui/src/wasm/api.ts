@@ -3,6 +3,8 @@
 
 import type {
   Calibration,
+  ChartRendered,
+  ChartView,
   Click,
   ChatMessage,
   ClockStatus,
@@ -89,6 +91,12 @@ export function pinProblem(pin: string): string | null {
 /** Chat exported as the CLI exports it. */
 export function exportChat(messages: readonly ChatMessage[], format: 'json' | 'csv' | 'txt'): string {
   return core().call<string>('chat.export', { messages, format });
+}
+
+/** A ChordPro chart read and written for one reader (`crates/core/src/chart`): every chord
+ *  transposed, under a capo or as numbers as `view` asks, and the lines that stand for music. */
+export function renderChart(text: string, view: ChartView): ChartRendered {
+  return core().call<ChartRendered>('chart.render', { text, view });
 }
 
 // ---- the timeline and the click grid ---------------------------------------------------------

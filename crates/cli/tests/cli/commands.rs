@@ -135,6 +135,45 @@ fn the_qr_code_scans_to_the_join_link_and_joins() {
     assert_eq!(j.event("joined")["session"], hosting["session"]);
 }
 
+/// One raw HTTP request to the host; the answer's head and body.
+fn http_raw(addr: &str, req: &str) -> (String, Vec<u8>) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
+    (String::from_utf8_lossy(&all[..split]).to_lowercase(), all[split + 4..].to_vec())
+}
+
+#[test]
+fn the_page_gets_its_qr_code_from_the_host_and_its_files_gzipped() {
+    let (_h, hosting) = host();
+    let url = hosting["url"].as_str().unwrap().to_owned();
+    let addr = url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let body = serde_json::json!({"link": url}).to_string();
+    let post = |body: &str| {
+        format!(
+            "POST /api/qr HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (head, svg) = http_raw(&addr, &post(&body));
+    assert!(head.starts_with("http/1.1 200") && head.contains("image/svg+xml"), "{head}");
+    assert!(String::from_utf8_lossy(&svg).contains("<svg"));
+    let (head, _) = http_raw(&addr, &post("{\"link\": 5}"));
+    assert!(head.starts_with("http/1.1 400"), "bad input is a clear error: {head}");
+    // The UI's page, gzipped where the browser takes it, as it is otherwise.
+    let get = |enc: &str| format!("GET /index.html HTTP/1.1\r\nHost: {addr}\r\n{enc}Connection: close\r\n\r\n");
+    let (plain_head, plain) = http_raw(&addr, &get(""));
+    assert!(plain_head.starts_with("http/1.1 200") && !plain_head.contains("content-encoding"), "{plain_head}");
+    let (head, z) = http_raw(&addr, &get("Accept-Encoding: gzip, deflate\r\n"));
+    assert!(head.contains("content-encoding: gzip") && head.contains("vary: accept-encoding"), "{head}");
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&z[..]), &mut back).unwrap();
+    assert_eq!(back, plain);
+}
+
 #[test]
 fn remote_join_over_tls_with_a_self_signed_certificate() {
     let dir = std::env::temp_dir().join(format!("bandsync-tls-{}", std::process::id()));

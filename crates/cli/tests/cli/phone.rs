@@ -133,6 +133,8 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
     let title =
         phone.until("the chart of the new song", "document.querySelector('#chart h2')?.firstChild?.textContent");
     assert_eq!(title, "Wonderwall", "adding a song opens its chart");
+    // A chart is read by default; writing it is a deliberate switch.
+    phone.click("[data-testid=chart-mode-edit]");
     phone.click("[data-testid=chart-editor] textarea");
     let chart = "{title: Wonderwall}\n[F#m]Today is gonna be the day";
     let typed = chart.replace('\n', keys::ENTER);
@@ -157,6 +159,13 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
         "the terminal's edit in the phone's editor",
         "document.querySelector('[data-testid=chart-editor] textarea')?.value.includes('the word is on the street')",
     );
+    // Read: ChordPro rendered by the core, the chord above its syllable.
+    phone.click("[data-testid=chart-mode-read]");
+    let chord = phone.until(
+        "the rendered chart",
+        "[...document.querySelectorAll('[data-testid=chart-read] .rv-pair')].find(p => p.textContent.includes('Back'))?.querySelector('.rv-chord')?.textContent",
+    );
+    assert_eq!(chord, "A", "the chord over its words");
     let r = phone.s.find("#chart").and_then(|e| e.scroll_into_view("start"));
     phone.ok(r, "scroll to the chart");
     phone.shoot("phone-chart.png");

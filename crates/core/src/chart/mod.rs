@@ -7,6 +7,7 @@
 //! Display only: nothing here changes the shared document.
 
 pub mod chord;
+pub mod flow;
 mod grid;
 pub mod library;
 mod meta;

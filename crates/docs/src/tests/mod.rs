@@ -64,6 +64,7 @@ fn setlist_round_trips_and_is_validated() {
             meter: "4/4".into(),
             notes: String::new(),
             midi: String::new(),
+            flow: String::new(),
         },
         Song {
             id: "b".into(),
@@ -73,6 +74,7 @@ fn setlist_round_trips_and_is_validated() {
             meter: "7/8".into(),
             notes: "2+2+3".into(),
             midi: "bank 0:1; pc 12".into(),
+            flow: String::new(),
         },
     ];
     let u = d.set_setlist(&songs).unwrap();
@@ -125,6 +127,7 @@ fn restoring_a_version_is_one_edit_that_every_replica_merges() {
         meter: "4/4".into(),
         notes: String::new(),
         midi: String::new(),
+        flow: String::new(),
     };
     live.set_setlist(&[song("a", "Intro"), song("b", "Ballad")]).unwrap();
     live.set_chart("a", "[C]one");

@@ -191,3 +191,15 @@ fn a_chart_is_rendered_for_one_reader_through_the_page_call() {
     assert_eq!(plain["rendered"]["chart"]["lines"][2]["pairs"][1]["chord"], "Fm7");
     assert!(err("chart.render", json!({"view": {}})).contains("bad arguments"));
 }
+
+#[test]
+fn a_bar_finds_its_part_of_the_flow_and_its_chart_section() {
+    let text = "{sov: Verse 1}\na\n{soc}\nb\n";
+    let p = ok("flow.place", json!({"flow": "Intro 2, V1 4, C 4", "bar": 3, "text": text}));
+    assert_eq!(
+        (p["name"].as_str(), p["bar"].as_u64(), p["section"].as_u64(), p["next"].as_str()),
+        (Some("V1"), Some(1), Some(0), Some("C"))
+    );
+    assert_eq!(ok("flow.place", json!({"flow": "Intro 2", "bar": -1})), Value::Null, "a count-in");
+    assert!(err("flow.place", json!({"flow": "Intro", "bar": 0})).contains("Intro"));
+}

@@ -1,0 +1,143 @@
+//! The read view of a chart, as the Rust core rendered it for this reader (`renderChart`): chords
+//! above their syllables, sections as blocks (`data-section`, for following the song later),
+//! comments, tab and grid blocks that scroll sideways. Personal settings choose lyrics alone
+//! (singers), chords alone (players) and two columns on wide screens.
+
+import type { ComponentChildren, Ref } from 'preact';
+import { useMemo } from 'preact/hooks';
+import type { ChartCell, ChartLine, ChartPair, RenderedChart } from '../bindings';
+import { type ChartBlock, chartBlocks } from '../core/chart';
+import type { Settings } from '../state/settings';
+
+type Show = Settings['chartShow'];
+
+/** A chord as the reader plays it, its shape under the capo after it; `*text` is a note. */
+function Chord(props: { chord: string; shape?: string | undefined }) {
+  const c = props.chord;
+  return (
+    <span class="rv-chord">
+      {c.startsWith('*') ? <i>{c.slice(1)}</i> : c}
+      {props.shape && <small class="rv-shape">{props.shape}</small>}
+    </span>
+  );
+}
+
+/**
+ * A lyric line. Each chord and the start of its syllable (up to the first space) are one unit
+ * that wraps as a whole; the rest of the words flow. A line of chords alone has no lyric row.
+ */
+function Lyrics(props: { pairs: ChartPair[]; show: Show }) {
+  const chords = props.pairs.filter((p) => p.chord !== null);
+  const text = props.pairs.map((p) => p.text).join('');
+  const words = text.trim() !== '';
+  if (props.show === 'lyrics' || !chords.length) return words && props.show !== 'chords' ? <p class="rv-line">{text}</p> : null;
+  if (props.show === 'chords' || !words) {
+    return (
+      <p class="rv-line chords-only">
+        {chords.map((p, i) => (
+          <Chord key={i} chord={p.chord!} shape={p.shape} />
+        ))}
+      </p>
+    );
+  }
+  return (
+    <p class="rv-line">
+      {props.pairs.map((p, i) => {
+        if (p.chord === null) return p.text;
+        const [, head, rest] = /^(\S*\s?)([^]*)$/.exec(p.text)!;
+        return (
+          <span key={i}>
+            <span class="rv-pair">
+              <Chord chord={p.chord} shape={p.shape} />
+              <span class="rv-lyric">{head || '\u00a0'}</span>
+            </span>
+            {rest}
+          </span>
+        );
+      })}
+    </p>
+  );
+}
+
+function Cell(props: { cell: ChartCell }) {
+  const c = props.cell;
+  if (c.cell === 'chord') return <Chord chord={c.chord} shape={c.shape} />;
+  if (c.cell === 'margin') return <span class="rv-margin">{c.text}</span>;
+  return <span class={c.cell === 'bar' ? 'rv-bar' : undefined}>{c.cell === 'empty' ? '.' : c.symbol}</span>;
+}
+
+function Line(props: { line: ChartLine; show: Show }) {
+  const l = props.line;
+  switch (l.kind) {
+    case 'title':
+      return <h3 class="rv-title">{l.text}</h3>;
+    case 'subtitle':
+      return <p class="rv-subtitle">{l.text}</p>;
+    case 'comment':
+      return <p class={`rv-comment ${l.style}`}>{l.text}</p>;
+    case 'lyrics':
+      return <Lyrics pairs={l.pairs} show={props.show} />;
+    case 'blank':
+      return <div class="rv-blank" />;
+    default:
+      return null;
+  }
+}
+
+function Blocks(props: { blocks: ChartBlock[]; show: Show }): ComponentChildren {
+  const { show } = props;
+  return props.blocks.map((b, i) => {
+    // Singers need neither tab nor chord grids.
+    if (show === 'lyrics' && (b.kind === 'tab' || b.kind === 'grid')) return null;
+    switch (b.kind) {
+      case 'line':
+        return <Line key={i} line={b.line} show={show} />;
+      case 'tab':
+        return (
+          <pre key={i} class="rv-tab">
+            {b.lines.join('\n')}
+          </pre>
+        );
+      case 'grid':
+        return (
+          <div key={i} class="rv-grid">
+            {b.rows.map((row, j) => (
+              <div key={j} class="rv-row">
+                {row.map((c, k) => (
+                  <Cell key={k} cell={c} />
+                ))}
+              </div>
+            ))}
+          </div>
+        );
+      case 'section': {
+        const { section, label, recall } = b.head;
+        if (show === 'lyrics' && (section === 'tab' || section === 'grid')) return null;
+        return (
+          <div key={i} class={`rv-section ${section}${recall ? ' recall' : ''}`} data-section={b.index}>
+            <h4 class="rv-label">{recall ? `${label} (repeat)` : label}</h4>
+            <Blocks blocks={b.blocks} show={show} />
+          </div>
+        );
+      }
+    }
+  });
+}
+
+export function ChartRead(props: {
+  rendered: RenderedChart;
+  show: Show;
+  twoColumns: boolean;
+  scroller: Ref<HTMLDivElement>;
+}) {
+  const blocks = useMemo(() => chartBlocks(props.rendered.chart.lines), [props.rendered]);
+  const empty = !props.rendered.chart.lines.some((l) => l.kind !== 'blank');
+  return (
+    <div class="read-view" ref={props.scroller} data-testid="chart-read">
+      {empty && <p class="muted">This chart is empty.</p>}
+      <div class={props.twoColumns ? 'rv two-col' : 'rv'}>
+        <Blocks blocks={blocks} show={props.show} />
+      </div>
+    </div>
+  );
+}
