@@ -132,6 +132,14 @@ async fn chat_rules_hold_over_the_wire_and_survive_a_restart() {
     caro.send(json!({"type": "chat_history", "before": h["messages"][0]["id"]})).await;
     let older = caro.recv_type("chat_history").await;
     assert_eq!(older["messages"][0]["reactions"][0]["emoji"], "🔥");
+    // The whole chat written out by the host, as the CLI writes it (the page's export button).
+    caro.send(json!({"type": "chat_export", "format": "csv"})).await;
+    let x = caro.recv_type("chat_export").await;
+    let csv = x["text"].as_str().unwrap();
+    assert!(csv.starts_with("id,at,from,name,text,") && csv.contains("ok 👍"), "{csv}");
+    caro.send(json!({"type": "chat_export", "format": "pdf"})).await;
+    let e = caro.recv_type("error").await;
+    assert_eq!((e["code"].as_str(), e["about"].as_str()), (Some("malformed"), Some("chat_export")), "{e}");
     caro.send(json!({"type": "activity_history"})).await;
     let a = caro.recv_type("activity_history").await;
     assert_eq!(a["events"].as_array().unwrap().len(), 4, "three before the restart, Caro's join after: {a}");

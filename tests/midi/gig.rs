@@ -24,6 +24,7 @@ fn seg(at: Micros, tempo: u32, meter: Meter, origin: Beats, song_start: Beats, s
         bar_origin: song_start,
         song_start,
         song,
+        flow: None,
     }
 }
 

@@ -85,8 +85,9 @@ export class App extends AppCore {
   }
 
   /** Loads every older page, for an export of the whole chat. Gives up after 20 s. */
-  loadAllChat(): Promise<void> {
-    return chatHistory.loadAllChat(this);
+  /** The whole chat as `format`, written by the host. */
+  exportChat(format: 'json' | 'csv' | 'txt'): Promise<string> {
+    return chatHistory.exportChat(this, format);
   }
 
   requestOlderActivity(): void {

@@ -127,7 +127,16 @@ n: number, } | { "type": "cue",
 /**
  * 1 to 60 characters, no control characters.
  */
-text: string, } | { "type": "song", 
+text: string, } | { "type": "flow", 
+/**
+ * The flow bar, 0 to 100 000 (0 is the song's first bar); left out with `vamp`, the band
+ * vamps on the bar it reaches, counting on.
+ */
+bar: number | null, 
+/**
+ * Whether to loop the part `bar` is in.
+ */
+vamp: boolean, } | { "type": "song", 
 /**
  * The song's id in the setlist.
  */
@@ -171,7 +180,11 @@ limit?: number | null,
 /**
  * Case-insensitive text to search for in messages and author names.
  */
-query?: string | null, } | { "type": "activity_history", 
+query?: string | null, } | { "type": "chat_export", 
+/**
+ * `json`, `csv` or `txt`.
+ */
+format: string, } | { "type": "activity_history", 
 /**
  * Only events older than this id.
  */
@@ -323,7 +336,15 @@ messages: Array<ChatMessage>,
 /**
  * Whether older messages remain.
  */
-more: boolean, } | { "type": "activity", 
+more: boolean, } | { "type": "chat_export", 
+/**
+ * The format asked for.
+ */
+format: string, 
+/**
+ * The export.
+ */
+text: string, } | { "type": "activity", 
 /**
  * What.
  */
@@ -595,7 +616,27 @@ song_start: Beats,
  * The setlist song current from this segment on (its patch goes to the band's MIDI gear on
  * this segment's bar), if the leader chose one.
  */
-song?: SongCue, };
+song?: SongCue, 
+/**
+ * Where the current song's flow stands (its parts and bars, in the setlist), if a song is
+ * current: every device reads the part being played from here ([`Segment::flow_bar`]).
+ */
+flow?: FlowCursor, };
+
+/**
+ * The song's flow from a segment's `bar_origin` on: the flow bar there, counting on one per bar,
+ * or looping the part the band vamps on.
+ */
+export type FlowCursor = { 
+/**
+ * The flow bar (0 is the song's first bar) at the segment's `bar_origin`.
+ */
+bar: number, 
+/**
+ * While vamping: the flow bar where it began; the part that bar is in repeats until the
+ * leader moves on.
+ */
+vamp?: number, };
 
 /**
  * A song as the timeline carries it: from the segment's bar on, this song is current, and a MIDI
@@ -1725,7 +1766,11 @@ next: string | null,
 /**
  * The chart section the part names (its index among the chart's sections), if any.
  */
-section: number | null, };
+section: number | null, 
+/**
+ * Whether the band vamps on this part (it repeats until the leader moves on).
+ */
+vamping: boolean, };
 
 /**
  * A reading, as the page takes it.

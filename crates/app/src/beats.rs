@@ -72,6 +72,7 @@ mod tests {
                 bar_origin: Beats::ZERO,
                 song_start: Beats::ZERO,
                 song: None,
+                flow: None,
             }],
         }
     }

@@ -6,7 +6,7 @@
 
 use bandsync_app::events::*;
 use bandsync_core::protocol::*;
-use bandsync_core::timeline::{Accent, Meter, Segment, Tempo, Timeline, Transport};
+use bandsync_core::timeline::{Accent, FlowCursor, Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -61,6 +61,7 @@ fn render() -> Rendered {
     r.add::<Secret>(&cfg);
     r.add::<Transport>(&cfg);
     r.add::<Segment>(&cfg);
+    r.add::<FlowCursor>(&cfg);
     r.add::<bandsync_core::midi::SongCue>(&cfg);
     r.add::<Timeline>(&cfg);
     r.add::<Meter>(&cfg);

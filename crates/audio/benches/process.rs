@@ -21,6 +21,7 @@ fn main() {
         bar_origin: Beats::ZERO,
         song_start: Beats::ZERO,
         song: None,
+        flow: None,
     });
     println!("| buffer (frames) | median ns per buffer | p99 ns | buffer duration | CPU share of one core |");
     println!("|---|---|---|---|---|");

@@ -17,6 +17,7 @@ fn playing(bpm: f64, meter: Meter, at: i64) -> Transport {
         bar_origin: Beats::ZERO,
         song_start: Beats::ZERO,
         song: None,
+        flow: None,
     };
     t.schedule(start);
     t

@@ -57,6 +57,7 @@ fn the_callback_path_does_not_allocate() {
         bar_origin: Beats::ZERO,
         song_start: Beats::whole(7),
         song: None,
+        flow: None,
     });
     let schedule = FixedSchedule::from(&t);
     let mut engine = Engine::new(48_000);

@@ -77,6 +77,7 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
         bar_origin: Beats::ZERO,
         song_start: Beats::ZERO,
         song: None,
+        flow: None,
     };
     let last = start + (PROBE_CLICKS as f64 - 1.0) * period;
     let stop_at = base + Duration::from_micros((last + period.min(calibrate::MAX_LAG_MS * 1000.0 + 100_000.0)) as u64);

@@ -15,7 +15,7 @@ pub enum Line {
 }
 
 /// The commands, for the help text and error messages.
-pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | cue TEXT | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
+pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | cue TEXT | flow BAR | vamp [BAR] | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
 
 /// Parses one line.
 ///
@@ -65,6 +65,21 @@ pub fn parse(line: &str) -> Result<Line, String> {
             "none" => ClientMsg::Song { id: None },
             id => ClientMsg::Song { id: Some(id.to_owned()) },
         },
+        "flow" | "vamp" => {
+            let bar = match (cmd, arg) {
+                ("vamp", None) => None,
+                _ => {
+                    let b: i64 = need("a flow bar (from 1)")?
+                        .parse()
+                        .map_err(|_| format!("{cmd} needs a bar number, e.g. {cmd} 33"))?;
+                    if b < 1 {
+                        return Err(format!("{cmd} needs a bar from 1"));
+                    }
+                    Some(b - 1)
+                }
+            };
+            ClientMsg::Flow { bar, vamp: cmd == "vamp" }
+        }
         "claim" => ClientMsg::Claim {},
         "release" => ClientMsg::Release {},
         "handover" => {
@@ -125,6 +140,10 @@ mod tests {
         assert_eq!(parse("song none").unwrap(), Line::Send(ClientMsg::Song { id: None }));
         assert_eq!(parse("  cue  Last chorus ").unwrap(), Line::Send(ClientMsg::Cue { text: "Last chorus".into() }));
         assert!(parse("cue").is_err());
+        assert_eq!(parse("flow 33").unwrap(), Line::Send(ClientMsg::Flow { bar: Some(32), vamp: false }));
+        assert_eq!(parse("vamp 1").unwrap(), Line::Send(ClientMsg::Flow { bar: Some(0), vamp: true }));
+        assert_eq!(parse("vamp").unwrap(), Line::Send(ClientMsg::Flow { bar: None, vamp: true }));
+        assert!(parse("flow 0").is_err() && parse("vamp x").is_err());
         assert_eq!(parse("  quit ").unwrap(), Line::Quit);
         assert_eq!(parse("").unwrap(), Line::Nothing);
     }

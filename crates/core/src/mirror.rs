@@ -100,6 +100,7 @@ impl Mirror {
             ServerMsg::Pong { .. }
             | ServerMsg::Chat { .. }
             | ServerMsg::ChatHistory { .. }
+            | ServerMsg::ChatExport { .. }
             | ServerMsg::Activity { .. }
             | ServerMsg::ActivityHistory { .. }
             | ServerMsg::Versions { .. }

@@ -140,6 +140,11 @@ impl Journal {
                 let (messages, more) = self.chat.page(before, page_len(limit), query.as_deref());
                 Ok(vec![Effect::Reply(ServerMsg::ChatHistory { messages, more })])
             }
+            ClientMsg::ChatExport { format } => {
+                let text = bandsync_core::chat::export(self.chat.messages(), &format)
+                    .map_err(|m| (ErrorCode::Malformed, m))?;
+                Ok(vec![Effect::Reply(ServerMsg::ChatExport { format, text })])
+            }
             ClientMsg::ActivityHistory { before, limit } => {
                 let (events, more) = self.activity_page(before, page_len(limit)).map_err(|e| internal(&e))?;
                 Ok(vec![Effect::Reply(ServerMsg::ActivityHistory { events, more })])

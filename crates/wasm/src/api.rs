@@ -19,15 +19,16 @@
 //!   the `bs_engine_render` export, without JSON).
 //! - `chart.render`: a ChordPro chart read and its chords written for one reader
 //!   ([`bandsync_core::chart`]), with the count of its music lines (for auto-scroll);
-//!   `flow.place`: the part of a song's flow (and the chart section) a bar is in, or why the flow
-//!   does not read.
-//! - `meter.parse`, `meter.format`, `tempo.check`, `chat.export`, `protocol.info`.
+//!   `flow.place`: the part of a song's flow (and the chart section) where the transport's flow
+//!   cursor is at a host time (or a given bar is), or why the flow does not read; `flow.start`:
+//!   the bar a part starts on, for the leader's moves (the `flow` message).
+//! - `meter.parse`, `meter.format`, `tempo.check`, `protocol.info`.
 
 use crate::engine::{EngineCommand, PageEngine};
 use crate::registry::{self, Registry};
 use bandsync_audio::sounds::ClickSound;
 use bandsync_core::member::JoinTarget;
-use bandsync_core::protocol::{ChatMessage, Secret};
+use bandsync_core::protocol::Secret;
 use bandsync_core::{Beats, Meter, Micros, Tempo};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -169,12 +170,6 @@ struct Pin {
     pin: String,
 }
 
-#[derive(Deserialize)]
-struct Export {
-    messages: Vec<ChatMessage>,
-    format: String,
-}
-
 /// `chart.render`: a chart's text and how this reader wants its chords.
 #[derive(Deserialize)]
 struct ChartArgs {
@@ -183,13 +178,26 @@ struct ChartArgs {
     view: bandsync_core::chart::View,
 }
 
-/// `flow.place`: a song's flow, the bar from its start, and its chart (for the section).
+/// `flow.place`: a song's flow, where to read it (the transport at host time `now`, or a bar from
+/// the song's start), and its chart (for the section).
 #[derive(Deserialize)]
 struct FlowAt {
     flow: String,
-    bar: i64,
+    #[serde(default)]
+    transport: Option<bandsync_core::Transport>,
+    #[serde(default)]
+    now: Option<f64>,
+    #[serde(default)]
+    bar: Option<i64>,
     #[serde(default)]
     text: Option<String>,
+}
+
+/// `flow.start`: where part `index` of a flow starts.
+#[derive(Deserialize)]
+struct FlowStart {
+    flow: String,
+    index: usize,
 }
 
 /// The answer to `chart.render`.
@@ -223,14 +231,19 @@ fn misc(op: &str, a: &str) -> Res {
             ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &x.view), music_lines })
         }
         "flow.place" => {
+            use bandsync_core::chart::flow;
             let x: FlowAt = parse(a)?;
-            let parts = bandsync_core::chart::flow::parse(&x.flow)?;
+            let parts = flow::parse(&x.flow)?;
             let chart = x.text.as_deref().map(bandsync_core::chart::parse);
-            ok(&bandsync_core::chart::flow::place(&parts, x.bar, chart.as_ref()))
+            match (&x.transport, x.now, x.bar) {
+                (Some(tr), Some(now), _) => ok(&flow::place_now(&parts, tr, t(now), chart.as_ref())),
+                (_, _, Some(bar)) => ok(&flow::place(&parts, bar, chart.as_ref())),
+                _ => Err("give transport and now, or bar".into()),
+            }
         }
-        "chat.export" => {
-            let x: Export = parse(a)?;
-            ok(&bandsync_core::chat::export(&x.messages, &x.format)?)
+        "flow.start" => {
+            let x: FlowStart = parse(a)?;
+            ok(&bandsync_core::chart::flow::start_bar(&bandsync_core::chart::flow::parse(&x.flow)?, x.index))
         }
         "protocol.info" => Ok(format!(
             r#"{{"version":{},"one_beat":{},"min_bpm":{},"max_bpm":{}}}"#,

@@ -242,8 +242,10 @@ export class BrowserBackend implements Backend {
         // The member's own (a message sent while disconnected); the server's come as messages.
         this.emit({ kind: 'server', msg: { type: 'error', code: e.code, message: e.message, about: e.about } });
         break;
-      // The UI mirrors the session from the server's messages itself; documents come as frames.
+      // The UI mirrors the session from the server's messages itself (a cue too, as in the app);
+      // documents come as frames.
       case 'participants':
+      case 'cue':
       case 'transport':
       case 'credentials':
       case 'doc':

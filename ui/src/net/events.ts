@@ -13,6 +13,7 @@ import type { AppCore } from '../state/appcore';
 import { buildLink, parseLink, SessionMirror } from '../wasm/api';
 import type { Backend, UiEvent } from './backend';
 import { BrowserBackend } from './browser';
+import { cancelCues, scheduleCue } from './cue';
 import { requestChat } from './history';
 
 /** Requests the app sends by itself; an older host that does not know them is not an error. */
@@ -41,6 +42,7 @@ export function attach(app: AppCore, b: Backend): void {
   app.unsubs.push(() => docs.doc.off('update', refreshSongs));
   app.unsubs.push(docs.onChange(() => app.store.set({ presence: docs.presence() })));
   app.unsubs.push(b.on((ev) => onEvent(app, ev)));
+  app.unsubs.push(() => cancelCues(app));
   app.beats = [];
   void app.updateWakeLock();
 }
@@ -168,6 +170,9 @@ function onServer(app: AppCore, msg: ServerMsg): void {
     return;
   }
   if (!s || !app.mirror) return;
+  // Not state (the mirror ignores it): a flash when it lands, on every device together.
+  if (msg.type === 'cue') return scheduleCue(app, msg);
+  if (msg.type === 'chat_export') return app.onChatExport?.(msg.format, msg.text);
   const next = apply(s, msg, app.mirror);
   if (!next || next === s) {
     if (msg.type === 'transport') app.toast('The host sent a schedule no session could make; it was ignored.');

@@ -26,16 +26,20 @@ export function closeSearch(app: AppCore): void {
   if (s) app.store.set({ session: clearSearch(s) });
 }
 
-/** Loads every older page, for an export of the whole chat. Gives up after 20 s. */
-export async function loadAllChat(app: AppCore): Promise<void> {
-  const deadline = performance.now() + 20_000;
-  while (performance.now() < deadline) {
-    const s = app.state.session;
-    if (!s || s.chatMore === false) return;
-    if (s.chatRequests.length === 0) requestChat(app, 'older');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the host did not send the whole history in time');
+/** The whole chat as `format`, written by the host (`chat_export`: the CLI's export, the same
+ * Rust). Gives up after 20 s. */
+export function exportChat(app: AppCore, format: 'json' | 'csv' | 'txt'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, text = '') => {
+      clearTimeout(timer);
+      app.onChatExport = null;
+      if (err) reject(err);
+      else resolve(text);
+    };
+    const timer = setTimeout(() => done(new Error('the host did not send the export in time')), 20_000);
+    app.onChatExport = (f, text) => f === format && done(null, text);
+    void app.send({ type: 'chat_export', format }).then((ok) => ok || done(new Error('not connected')));
+  });
 }
 
 export function requestOlderActivity(app: AppCore): void {

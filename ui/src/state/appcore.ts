@@ -43,6 +43,8 @@ export abstract class AppCore {
   lastJoin: JoinRequest | null = null;
   /** The one view of the session: the Rust mirror, fed with every server message. */
   mirror: SessionMirror | null = null;
+  /** Waiting for the host's `chat_export` (`net/history.ts`). */
+  onChatExport: ((format: string, text: string) => void) | null = null;
   /** The last error answering a join, for the refusal that follows it. */
   joinError: { code: string; message: string } | null = null;
   discovering = false;

@@ -12,6 +12,14 @@ export interface Toast {
   text: string;
 }
 
+/** A leader's cue on screen (`net/cue.ts`). */
+export interface ShownCue {
+  id: number;
+  text: string;
+  /** `performance.now()` when it was shown. */
+  landedAt: number;
+}
+
 export interface AppState {
   runtime: 'browser' | 'tauri';
   view: 'home' | 'session';
@@ -44,6 +52,8 @@ export interface AppState {
   busy: boolean;
   /** Message types this host does not know (an older host): their panels say so. */
   unsupported: ReadonlySet<string>;
+  /** The leader's cue being shown, if any. */
+  cue: ShownCue | null;
 }
 
 /** The state at start: the home screen, with the saved settings and recent sessions. */
@@ -71,5 +81,6 @@ export function initialAppState(runtime: AppState['runtime']): AppState {
     homeError: null,
     busy: false,
     unsupported: new Set(),
+    cue: null,
   };
 }

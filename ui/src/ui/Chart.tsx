@@ -2,7 +2,8 @@
 //! (`renderChart`: transposed, under a capo, as numbers; `ChartRead.tsx`). Those who can edit may
 //! switch to Edit: a plain textarea bound to the song's Y.Text (doc/textbinding.ts), with the
 //! other members' cursors, names and colours from awareness drawn around it (doc/cursors.ts).
-//! Auto-scroll follows the shared timeline while playing.
+//! Auto-scroll follows the shared timeline while playing: to the section the band is in, for the
+//! current song when it has a flow (`useFollow`), else in proportion to the bars played.
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type * as Y from 'yjs';
@@ -16,6 +17,7 @@ import { renderChart } from '../wasm/api';
 import { ChartRead } from './ChartRead';
 import { ChartTools } from './ChartTools';
 import { useApp, useAppState } from './ctx';
+import { useFollow } from './SectionStrip';
 
 const PLACEHOLDER = 'Write the chart here: [C]chords in brackets before the [G]syllable they fall on.';
 
@@ -121,7 +123,16 @@ export function Chart() {
   const key = song?.key || null;
   const { rendered, music_lines } = useMemo(() => renderChart(text, { transpose, capo, notation, key }), [text, transpose, capo, notation, key]);
   const written = key ?? rendered.chart.meta.key;
-  useAutoScroll(reader, music_lines, settings.autoScroll && !edit, settings.barsPerLine);
+  const flow = !!song?.flow.trim();
+  useAutoScroll(reader, music_lines, settings.autoScroll && !edit && !flow, settings.barsPerLine);
+  // The section the band is in, when this is the song it plays (changes once a section).
+  const section = useFollow((f) => (f && f.song.id === song?.id ? (f.place?.section ?? null) : null), flow && !edit, song?.id, text);
+  useEffect(() => {
+    const el = section !== null && settings.autoScroll ? reader?.querySelector(`[data-section="${section}"]`) : null;
+    if (!reader || !el) return;
+    const top = reader.scrollTop + el.getBoundingClientRect().top - reader.getBoundingClientRect().top - 8;
+    reader.scrollTo({ top, behavior: 'smooth' });
+  }, [section, reader, settings.autoScroll]);
 
   return (
     <section class="card chart-card" id="chart" aria-label="Chart" style={{ '--chart-font': `${settings.fontSize}px` }}>
@@ -156,6 +167,7 @@ export function Chart() {
           show={settings.chartShow}
           twoColumns={settings.twoColumns}
           scroller={setReader}
+          current={section}
         />
       )}
       {transpose !== 0 && edit && <p class="hint">Transposed in the read view only: the chart is stored as written.</p>}

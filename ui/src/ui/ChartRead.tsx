@@ -1,5 +1,5 @@
 //! The read view of a chart, as the Rust core rendered it for this reader (`renderChart`): chords
-//! above their syllables, sections as blocks (`data-section`, for following the song later),
+//! above their syllables, sections as blocks (`data-section`; the one the band is in is `current`),
 //! comments, tab and grid blocks that scroll sideways. Personal settings choose lyrics alone
 //! (singers), chords alone (players) and two columns on wide screens.
 
@@ -84,7 +84,7 @@ function Line(props: { line: ChartLine; show: Show }) {
   }
 }
 
-function Blocks(props: { blocks: ChartBlock[]; show: Show }): ComponentChildren {
+function Blocks(props: { blocks: ChartBlock[]; show: Show; current?: number | null }): ComponentChildren {
   const { show } = props;
   return props.blocks.map((b, i) => {
     // Singers need neither tab nor chord grids.
@@ -114,7 +114,7 @@ function Blocks(props: { blocks: ChartBlock[]; show: Show }): ComponentChildren 
         const { section, label, recall } = b.head;
         if (show === 'lyrics' && (section === 'tab' || section === 'grid')) return null;
         return (
-          <div key={i} class={`rv-section ${section}${recall ? ' recall' : ''}`} data-section={b.index}>
+          <div key={i} class={`rv-section ${section}${recall ? ' recall' : ''}${b.index === props.current ? ' current' : ''}`} data-section={b.index}>
             <h4 class="rv-label">{recall ? `${label} (repeat)` : label}</h4>
             <Blocks blocks={b.blocks} show={show} />
           </div>
@@ -129,6 +129,8 @@ export function ChartRead(props: {
   show: Show;
   twoColumns: boolean;
   scroller: Ref<HTMLDivElement>;
+  /** The section the band is in (`data-section`), highlighted. */
+  current?: number | null;
 }) {
   const blocks = useMemo(() => chartBlocks(props.rendered.chart.lines), [props.rendered]);
   const empty = !props.rendered.chart.lines.some((l) => l.kind !== 'blank');
@@ -136,7 +138,7 @@ export function ChartRead(props: {
     <div class="read-view" ref={props.scroller} data-testid="chart-read">
       {empty && <p class="muted">This chart is empty.</p>}
       <div class={props.twoColumns ? 'rv two-col' : 'rv'}>
-        <Blocks blocks={blocks} show={props.show} />
+        <Blocks blocks={blocks} show={props.show} current={props.current} />
       </div>
     </div>
   );

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatMessage, ClientMsg } from '../bindings';
-import { EXPORT_MIME, exportChat, type ExportFormat } from '../core/export';
+import { EXPORT_MIME, type ExportFormat } from '../core/export';
 import { canEdit } from '../core/session';
 import { clock, download, useApp, useAppState } from './ctx';
 
@@ -164,10 +164,9 @@ export function Chat() {
   const doExport = async (f: ExportFormat) => {
     setExporting(true);
     try {
-      await app.loadAllChat();
-      const all = app.state.session?.chat ?? [];
+      const text = await app.exportChat(f);
       const stamp = new Date().toISOString().slice(0, 10);
-      download(`${session.name.replace(/[^\w-]+/g, '_')}-chat-${stamp}.${f}`, EXPORT_MIME[f], exportChat(all, f));
+      download(`${session.name.replace(/[^\w-]+/g, '_')}-chat-${stamp}.${f}`, EXPORT_MIME[f], text);
     } catch (e) {
       app.toast(`Export: ${String(e)}`);
     } finally {

@@ -3,10 +3,12 @@ import { Activity, History } from './Activity';
 import { BeatView, MiniBeat } from './Beat';
 import { Chart } from './Chart';
 import { Chat } from './Chat';
+import { CueFlash } from './CueFlash';
 import { ms, useApp, useAppState } from './ctx';
 import { LeaderControls } from './Leader';
 import { Participants } from './Participants';
 import { QrPanel } from './QrPanel';
+import { SectionStrip } from './SectionStrip';
 import { SettingsPanel } from './Settings';
 import { pinProblem } from '../wasm/api';
 import { Setlist } from './Setlist';
@@ -167,6 +169,7 @@ export function Session() {
           <div class="layout">
             <div class="col-main">
               <BeatView />
+              <SectionStrip />
               <SoundStrip />
               {leading && <LeaderControls />}
               <Chart />
@@ -185,6 +188,7 @@ export function Session() {
       )}
       {!session && !refusal && <p class="center muted pad">{connection?.detail ?? 'Connecting…'}</p>}
       {settingsOpen && <SettingsPanel onClose={() => setSettingsOpen(false)} />}
+      <CueFlash />
     </div>
   );
 }

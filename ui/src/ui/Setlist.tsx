@@ -130,6 +130,7 @@ export function Setlist() {
                   {m && <span class="chip">{meterLabel(s)}</span>}
                   {current && <span class="badge lead">now</span>}
                 </span>
+                {s.flow && <span class="song-notes muted small">{s.flow}</span>}
                 {s.notes && <span class="song-notes muted small">{s.notes}</span>}
               </button>
               {editable && doc && (

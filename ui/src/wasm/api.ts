@@ -6,7 +6,6 @@ import type {
   ChartRendered,
   ChartView,
   Click,
-  ChatMessage,
   ClockStatus,
   EngineStats,
   FilterFit,
@@ -88,10 +87,6 @@ export function pinProblem(pin: string): string | null {
   }
 }
 
-/** Chat exported as the CLI exports it. */
-export function exportChat(messages: readonly ChatMessage[], format: 'json' | 'csv' | 'txt'): string {
-  return core().call<string>('chat.export', { messages, format });
-}
 
 /** A ChordPro chart read and written for one reader (`crates/core/src/chart`): every chord
  *  transposed, under a capo or as numbers as `view` asks, and the lines that stand for music. */

@@ -1,7 +1,7 @@
 //! The Rust core in the page: `crates/wasm` compiled to `bandsync.wasm`, reached through one
 //! JSON call (`bs_call`) and, for the AudioWorklet, a render export. Every rule the page follows
 //! (the member's join, resume, heartbeats, clock sync and reports; join links; the click grid; the
-//! mirror of the session; meters and tempos; chat export) is that Rust, not a TypeScript copy.
+//! mirror of the session; meters and tempos; charts and flows) is that Rust, not a TypeScript copy.
 //!
 //! `loadCore()` once at start-up; then `core()` gives the instance.
 

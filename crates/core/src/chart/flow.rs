@@ -52,6 +52,8 @@ pub struct Place {
     pub next: Option<String>,
     /// The chart section the part names (its index among the chart's sections), if any.
     pub section: Option<usize>,
+    /// Whether the band vamps on this part (it repeats until the leader moves on).
+    pub vamping: bool,
 }
 
 /// The part that bar `bar` (from the song's start, 0 its first bar) falls in; `None` before the
@@ -71,11 +73,44 @@ pub fn place(parts: &[Part], bar: i64, chart: Option<&Chart>) -> Option<Place> {
                 bars: p.bars,
                 next: parts.get(index + 1).map(|n| n.name.clone()),
                 section: chart.and_then(|c| section_for(c, &p.name, nth)),
+                vamping: false,
             });
         }
         left -= u64::from(p.bars);
     }
     None
+}
+
+/// As [`place`], while the band vamps from flow bar `from` (if it does): the part that bar is in
+/// repeats, so bar `bar` counted on from there falls back into it.
+#[must_use]
+pub fn place_vamping(parts: &[Part], bar: i64, from: Option<i64>, chart: Option<&Chart>) -> Option<Place> {
+    let Some(from) = from else { return place(parts, bar, chart) };
+    let p = place(parts, from, None)?;
+    let start = from - i64::from(p.bar);
+    let looped = if bar >= start { start + (bar - start) % i64::from(p.bars) } else { bar };
+    place(parts, looped, chart).map(|p| Place { vamping: true, ..p })
+}
+
+/// The flow bar where part `index` starts (for the leader's "go to", "repeat", "next").
+#[must_use]
+pub fn start_bar(parts: &[Part], index: usize) -> Option<i64> {
+    (index < parts.len()).then(|| parts[..index].iter().map(|p| i64::from(p.bars)).sum())
+}
+
+/// Where the flow of the current song is at host time `now` on `transport`, read from the
+/// transport's flow cursor (so every device agrees): `None` without a current song, in a
+/// count-in, or past the flow's end.
+#[must_use]
+pub fn place_now(
+    parts: &[Part],
+    transport: &crate::Transport,
+    now: crate::Micros,
+    chart: Option<&Chart>,
+) -> Option<Place> {
+    let seg = transport.segment_at(now);
+    let (bar, vamp) = seg.flow_bar(seg.position(now))?;
+    place_vamping(parts, bar, vamp, chart)
 }
 
 /// The index (among the chart's sections, in order) of the section a part names: its `nth` one
@@ -144,6 +179,19 @@ mod tests {
         assert_eq!(place(&f, 4 + 16 + 8, None).unwrap().name, "V2");
         assert_eq!(place(&f, 71, None).unwrap().next, None);
         assert_eq!(place(&f, 72, None), None, "after the last part");
+    }
+
+    #[test]
+    fn a_vamp_loops_its_part_and_parts_have_start_bars() {
+        let f = parse("Intro 2, V 4, C 4, Outro 2").unwrap();
+        assert_eq!((start_bar(&f, 0), start_bar(&f, 2), start_bar(&f, 4)), (Some(0), Some(6), None));
+        // Vamping from bar 7 (the chorus's second bar): bars 10, 11, ... fall back into the chorus.
+        let names: Vec<(String, u32)> =
+            (7..13).map(|b| place_vamping(&f, b, Some(7), None).map(|p| (p.name, p.bar)).unwrap()).collect();
+        let want = [("C", 1), ("C", 2), ("C", 3), ("C", 0), ("C", 1), ("C", 2)];
+        assert_eq!(names, want.map(|(n, b)| (n.to_owned(), b)));
+        assert!(place_vamping(&f, 8, Some(7), None).unwrap().vamping);
+        assert!(!place_vamping(&f, 8, None, None).unwrap().vamping);
     }
 
     #[test]

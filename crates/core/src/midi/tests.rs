@@ -46,6 +46,7 @@ fn playing(tempo: u32, meter: Meter) -> Segment {
         bar_origin: Beats(0),
         song_start: Beats(0),
         song: None,
+        flow: None,
     }
 }
 

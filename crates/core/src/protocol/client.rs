@@ -138,6 +138,18 @@ pub enum ClientMsg {
         /// 1 to 60 characters, no control characters.
         text: String,
     },
+    /// Leader only: moves the current song's flow. From the next bar line the band is at flow
+    /// bar `bar` (the start of the part to repeat or go to), and with `vamp` it loops that part
+    /// until the next move.
+    Flow {
+        /// The flow bar, 0 to 100 000 (0 is the song's first bar); left out with `vamp`, the band
+        /// vamps on the bar it reaches, counting on.
+        #[serde(default)]
+        bar: Option<i64>,
+        /// Whether to loop the part `bar` is in.
+        #[serde(default)]
+        vamp: bool,
+    },
     /// Leader only: makes a setlist song current (or with `null`, none). Its tempo and meter land
     /// on the next bar line, and the song starts there.
     Song {
@@ -182,6 +194,12 @@ pub enum ClientMsg {
         /// Case-insensitive text to search for in messages and author names.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         query: Option<String>,
+    },
+    /// Asks for the whole chat written out as `json`, `csv` or `txt` (answered with
+    /// `chat_export`): the host writes it, so every member's export is the CLI's.
+    ChatExport {
+        /// `json`, `csv` or `txt`.
+        format: String,
     },
     /// Asks for a page of the activity stream.
     ActivityHistory {
@@ -245,13 +263,15 @@ impl ClientMsg {
             | M::SyncReport { .. }
             | M::RotateSecret {}
             | M::SetPin { .. }
-            | M::Cue { .. } => Route::Session,
+            | M::Cue { .. }
+            | M::Flow { .. } => Route::Session,
             M::Song { .. } => Route::Documents,
             M::Chat { .. }
             | M::ChatEdit { .. }
             | M::ChatDelete { .. }
             | M::ChatReact { .. }
             | M::ChatHistory { .. }
+            | M::ChatExport { .. }
             | M::ActivityHistory { .. }
             | M::Versions {}
             | M::SaveVersion { .. }

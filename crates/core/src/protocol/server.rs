@@ -136,6 +136,13 @@ pub enum ServerMsg {
         /// Whether older messages remain.
         more: bool,
     },
+    /// The answer to `chat_export`: the whole chat, written out.
+    ChatExport {
+        /// The format asked for.
+        format: String,
+        /// The export.
+        text: String,
+    },
     /// Something happened in the session.
     Activity {
         /// What.

@@ -177,6 +177,8 @@ impl Session {
                     seg.song_start = position;
                     // The seek target starts a bar: that is where the musicians will count "one".
                     seg.bar_origin = position;
+                    // And the song's flow starts again there.
+                    seg.flow = seg.flow.map(|_| crate::timeline::FlowCursor { bar: 0, vamp: None });
                 });
                 self.activity(ActivityKind::Seek, Some(me), format!("moved to beat {}", position.0 / Beats::ONE));
                 Ok(())
@@ -212,6 +214,7 @@ impl Session {
                 Ok(())
             }
             ClientMsg::Cue { text } => self.cue(now, me, &text),
+            ClientMsg::Flow { bar, vamp } => self.move_flow(now, me, bar, vamp),
             ClientMsg::Song { id } => self.select_song(
                 now,
                 conn,
@@ -222,6 +225,7 @@ impl Session {
             | ClientMsg::ChatDelete { .. }
             | ClientMsg::ChatReact { .. }
             | ClientMsg::ChatHistory { .. }
+            | ClientMsg::ChatExport { .. }
             | ClientMsg::ActivityHistory { .. }
             | ClientMsg::Versions {}
             | ClientMsg::SaveVersion { .. }
@@ -285,6 +289,43 @@ impl Session {
         Ok(())
     }
 
+    /// The leader moves the current song's flow: from the next bar line the band is at flow bar
+    /// `bar` (the start of the chorus to repeat, of the outro to go to), vamping on its part if
+    /// asked, until the next move.
+    fn move_flow(&mut self, now: Micros, me: ParticipantId, bar: Option<i64>, vamp: bool) -> Result<(), Refusal> {
+        self.require_leader(me)?;
+        if self.song.is_none() {
+            return Err((ErrorCode::InvalidPosition, "choose a song first: the flow is the current song's".into()));
+        }
+        if bar.is_some_and(|b| !(0..=100_000).contains(&b)) || (bar.is_none() && !vamp) {
+            return Err((
+                ErrorCode::InvalidPosition,
+                "a flow bar is 0 to 100 000 (or none, to vamp where the band is)".into(),
+            ));
+        }
+        if bar.is_none() && self.transport.latest().flow.is_some_and(|c| c.vamp.is_some()) {
+            return Ok(()); // Already vamping.
+        }
+        let mut moved = None;
+        self.change(now, me, false, |seg, at| {
+            // Playing, `at` is a bar line: the grid's origin moves to it (the grid stays), and
+            // the flow is at `bar` there. Stopped, at the position where the band will start.
+            let pos = seg.position(at);
+            let here = seg.flow_bar(pos).map_or(0, |f| f.0);
+            if seg.playing {
+                seg.bar_origin = seg.next_bar(pos);
+            }
+            let since = (pos - seg.bar_origin).0.div_euclid(seg.meter.bar_len().0);
+            let to = bar.unwrap_or(here);
+            seg.flow = Some(crate::timeline::FlowCursor { bar: to - since, vamp: vamp.then_some(to) });
+            moved = Some(to);
+        });
+        let to = moved.unwrap_or_default();
+        let how = if vamp { "vamps from" } else { "moved the song to" };
+        self.activity(ActivityKind::Song, Some(me), format!("{how} bar {}", to + 1));
+        Ok(())
+    }
+
     /// The current setlist song.
     #[must_use]
     pub fn song(&self) -> Option<&str> {
@@ -317,6 +358,7 @@ impl Session {
             seg.bar_origin = pos;
             seg.song_start = pos;
             seg.song = id.clone().map(|id| SongCue { id, midi });
+            seg.flow = id.is_some().then_some(crate::timeline::FlowCursor { bar: 0, vamp: None });
         });
         self.out.push_back(Output::Broadcast(ServerMsg::SongChanged { song: id.clone(), by: Some(me) }));
         let summary = match (&id, title) {

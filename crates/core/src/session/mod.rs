@@ -409,7 +409,17 @@ impl Session {
         seg.timeline.beat_origin = pos;
         seg.timeline.time_origin = at;
         seg.at = at;
+        let (origin, flow) = (seg.bar_origin, seg.flow);
+        let flow_here = seg.flow_bar(pos);
         edit(&mut seg, at);
+        // A change that moved the bar grid (a meter, a seek) but left the flow alone carries the
+        // flow's bar over to the new grid's origin.
+        if seg.flow == flow && seg.bar_origin != origin {
+            seg.flow = flow_here.map(|(bar, vamp)| crate::timeline::FlowCursor {
+                bar: bar + (seg.bar_origin - pos).0.div_euclid(seg.meter.bar_len().0),
+                vamp,
+            });
+        }
         self.transport.schedule(seg);
         self.transport.prune(now);
         self.out.push_back(Output::Broadcast(ServerMsg::Transport {

@@ -76,6 +76,25 @@ pub struct Segment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub song: Option<SongCue>,
+    /// Where the current song's flow stands (its parts and bars, in the setlist), if a song is
+    /// current: every device reads the part being played from here ([`Segment::flow_bar`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub flow: Option<FlowCursor>,
+}
+
+/// The song's flow from a segment's `bar_origin` on: the flow bar there, counting on one per bar,
+/// or looping the part the band vamps on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FlowCursor {
+    /// The flow bar (0 is the song's first bar) at the segment's `bar_origin`.
+    pub bar: i64,
+    /// While vamping: the flow bar where it began; the part that bar is in repeats until the
+    /// leader moves on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub vamp: Option<i64>,
 }
 
 impl Segment {
@@ -89,6 +108,15 @@ impl Segment {
     #[must_use]
     pub fn next_bar(&self, b: Beats) -> Beats {
         b.ceil_to(self.bar_origin, self.meter.bar_len())
+    }
+
+    /// The song's flow at position `b`: the flow bar counted on from the cursor (before any
+    /// vamp's looping, which needs the flow's parts: `chart::flow::place_vamping`), and the
+    /// vamp's start; `None` without a current song.
+    #[must_use]
+    pub fn flow_bar(&self, b: Beats) -> Option<(i64, Option<i64>)> {
+        let c = self.flow?;
+        Some((c.bar + (b - self.bar_origin).0.div_euclid(self.meter.bar_len().0), c.vamp))
     }
 }
 
@@ -113,6 +141,7 @@ impl Transport {
                 bar_origin: Beats::ZERO,
                 song_start: Beats::ZERO,
                 song: None,
+                flow: None,
             }],
         }
     }
