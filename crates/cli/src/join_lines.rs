@@ -213,6 +213,8 @@ pub fn state_json(tr: &Transport, now: Micros) -> Value {
                 "playing": s.playing,
                 "position": s.timeline.beat_origin.as_f64(),
                 "song": s.song.as_ref().map(|c| &c.id),
+                "flow_bar": s.flow.map(|f| f.bar),
+                "vamp": s.flow.and_then(|f| f.vamp),
             })
         })
         .collect();
@@ -223,6 +225,7 @@ pub fn state_json(tr: &Transport, now: Micros) -> Value {
         "groups": cur.meter.groups,
         "playing": cur.playing,
         "song": cur.song.as_ref().map(|c| &c.id),
+        "flow_bar": cur.flow_bar(pos).map(|f| f.0),
         "position": pos.as_f64(),
         "now": now.0,
         "pending": pending,

@@ -11,6 +11,12 @@ export const ONE_BEAT = 1_000_000;
 export const MIN_BPM = 20;
 export const MAX_BPM = 999;
 
+/** A tempo (milli-BPM) as text: `120`, `92.5`. */
+export function bpmText(tempo: number): string {
+  const bpm = tempo / 1000;
+  return Number.isInteger(bpm) ? String(bpm) : bpm.toFixed(1);
+}
+
 /** The last segment: the schedule as it will be once every change has landed. */
 export function latest(tr: Transport): Segment {
   return tr.segments[tr.segments.length - 1];

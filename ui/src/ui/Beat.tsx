@@ -5,6 +5,7 @@
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Accent, Meter, Transport } from '../bindings';
+import { beatBadge } from '../core/labels';
 import { beatPosition, formatMeter, latest } from '../core/timeline';
 import { bpmText, ms, useApp, useAppState } from './ctx';
 
@@ -200,10 +201,11 @@ export function MiniBeat() {
       if (!tr || !el) return;
       const s = current(app, tr, runtime);
       if (!s) return;
-      const text = !s.playing ? '■' : s.countIn ? `in ${s.beat + 1}` : `${s.bar + 1}.${s.beat + 1}`;
+      const text = beatBadge(s);
       if (text === last) return;
       last = text;
       el.textContent = text;
+      el.title = text.replace('\n', ' · ');
       el.dataset.accent = s.playing ? (s.accents[s.beat] ?? 'beat') : 'none';
     };
     raf = requestAnimationFrame(frame);

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { forgetSession } from '../state/settings';
 import { useApp, useAppState } from './ctx';
 
-/** Sessions on the same host, for a join typed as the page's own address plus a PIN. */
+/** A session as the host's API shows it (`GET /api/sessions[/ID]`, the server's `SessionInfo`). */
 interface HostSession {
   id: string;
   name: string;
@@ -25,6 +25,10 @@ export function Home() {
   const [hostName, setHostName] = useState('');
   const [hostSessions, setHostSessions] = useState<HostSession[] | null>(null);
   const needsPin = initial !== null && initial.secret === null;
+  // The page's own link carries its secret: no PIN to ask for.
+  const linkSecret = initial?.secret != null && target === location.href;
+  // The session the page's link names, as its host describes it (`false`: the host has no such session).
+  const [invite, setInvite] = useState<HostSession | false | null>(null);
 
   useEffect(() => {
     if (runtime === 'tauri') app.startDiscovery();
@@ -40,9 +44,16 @@ export function Home() {
       .catch(() => setHostSessions(null));
   }, [runtime]);
 
+  useEffect(() => {
+    if (!initial) return;
+    fetch(`${initial.origin}/api/sessions/${encodeURIComponent(initial.session)}`)
+      .then((r) => (r.ok ? r.json() : r.status === 404 ? false : null))
+      .then(setInvite, () => undefined);
+  }, [initial?.session]);
+
   const join = (e?: Event) => {
     e?.preventDefault();
-    void app.join(target, pin || null);
+    void app.join(target, (!linkSecret && pin) || null);
   };
 
   return (
@@ -51,7 +62,24 @@ export function Home() {
         <h1>
           <span class="logo" aria-hidden="true">◉</span> BandSync
         </h1>
-        <p class="tagline">One click for the whole band, charts and setlist in sync.</p>
+        {initial ? (
+          <p class="tagline" data-testid="join-session">
+            {invite === false ? (
+              'This session is no longer on its host.'
+            ) : (
+              <>
+                Session <strong class="invite-name">{invite ? invite.name : '…'}</strong>
+              </>
+            )}
+            <br />
+            <span class="small">
+              host {initial.origin.replace(/^\w+:\/\//, '')}
+              {invite && ` · ${invite.online} of ${invite.members} online`}
+            </span>
+          </p>
+        ) : (
+          <p class="tagline">One click for the whole band, charts and setlist in sync.</p>
+        )}
       </header>
 
       <section class="card">
@@ -119,8 +147,9 @@ export function Home() {
         <h2>Join a session</h2>
         <form class="stack" onSubmit={join}>
           <label class="field">
-            <span>{runtime === 'tauri' ? 'Join link, or address HOST:PORT' : 'Join link'}</span>
+            <span>{runtime === 'tauri' ? 'Join link, or address HOST:PORT' : initial ? 'Link (paste another to join elsewhere)' : 'Join link'}</span>
             <input
+              class={initial ? 'link' : undefined}
               data-testid="join-target"
               value={target}
               placeholder="http://192.168.1.5:7878/s/abc123#k=…"
@@ -130,18 +159,20 @@ export function Home() {
               onInput={(e) => setTarget((e.target as HTMLInputElement).value)}
             />
           </label>
-          <label class="field">
-            <span>PIN {needsPin ? '(this link has no secret: the PIN is needed)' : '(only without a link secret)'}</span>
-            <input
-              data-testid="join-pin"
-              value={pin}
-              inputMode="numeric"
-              pattern="[0-9]*"
-              maxLength={8}
-              placeholder="6 to 8 digits"
-              onInput={(e) => setPin((e.target as HTMLInputElement).value.replace(/\D/g, ''))}
-            />
-          </label>
+          {!linkSecret && (
+            <label class="field">
+              <span>PIN {needsPin ? '(this link has no secret: the PIN is needed)' : '(only without a link secret)'}</span>
+              <input
+                data-testid="join-pin"
+                value={pin}
+                inputMode="numeric"
+                pattern="[0-9]*"
+                maxLength={8}
+                placeholder="6 to 8 digits"
+                onInput={(e) => setPin((e.target as HTMLInputElement).value.replace(/\D/g, ''))}
+              />
+            </label>
+          )}
           <button class="primary big" data-testid="join-button" type="submit" disabled={busy}>
             Join
           </button>

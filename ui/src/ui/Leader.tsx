@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Meter } from '../bindings';
-import { isLeader } from '../core/session';
+import { transportLine } from '../core/labels';
+import { canEdit } from '../core/session';
 import { TapTempo } from '../core/tap';
 import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, parseMeter, positionAt } from '../core/timeline';
 import { bpmText, useApp, useAppState } from './ctx';
@@ -11,6 +12,31 @@ const CUES = ['Last chorus', 'Break', 'Key change', 'Outro', 'Repeat', 'Stop'];
 /** Meters a band reaches for, with their usual groupings, as the core reads and writes them. */
 const PRESETS = ['4/4', '3/4', '2/4', '5/4', '6/8 3+3', '9/8 3+3+3', '9/8 2+2+2+3', '12/8 3+3+3+3', '5/8 3+2', '5/8 2+3', '7/8 2+2+3', '7/8 3+2+2', '7/8 2+3+2', '11/8 3+3+3+2'];
 
+/** A follower's transport in one line (the leader's panel is the leader's alone), and the claim
+ *  of a free lead. */
+export function TransportLine() {
+  const app = useApp();
+  const session = useAppState((s) => s.session);
+  const online = useAppState((s) => s.connection?.state === 'online');
+  if (!session) return null;
+  const leader = session.stats.leader;
+  return (
+    <div class="row transport-line" id="lead">
+      <span class="grow">{transportLine(latest(session.transport), session.participants.find((p) => p.id === leader)?.name ?? null)}</span>
+      <button
+        class="small-btn"
+        data-testid="claim"
+        title={leader === null ? 'Lead the band: start, stop and set the tempo' : 'Someone leads: they can hand over to you'}
+        disabled={!online || leader !== null || !canEdit(session)}
+        onClick={() => void app.send({ type: 'claim' })}
+      >
+        Claim
+      </button>
+    </div>
+  );
+}
+
+/** The leader's transport: play, stop, tempo, meter, the bar, cues, handing over. */
 export function LeaderControls() {
   const app = useApp();
   const session = useAppState((s) => s.session);
@@ -40,9 +66,6 @@ export function LeaderControls() {
   }, [last?.meter.beats, last?.meter.unit, last?.meter.groups.join()]);
 
   if (!session || !last) return null;
-  const lead = isLeader(session);
-  const leader = session.participants.find((p) => p.id === session.stats.leader);
-  const disabled = !lead || !online;
   const bpm = Number(draft.replace(',', '.'));
   const bpmOk = Number.isFinite(bpm) && bpm >= MIN_BPM && bpm <= MAX_BPM;
   const groupList = groups
@@ -84,49 +107,37 @@ export function LeaderControls() {
   };
 
   return (
-    <section class={`card leader ${lead ? '' : 'locked'}`} id="lead" aria-label="Leader controls">
+    <section class="card leader" id="lead" aria-label="Leader controls">
       <h2>
-        Transport{' '}
-        <span class="muted small">
-          {lead ? 'you lead' : leader ? `${leader.name} leads` : 'nobody leads'}
-        </span>
+        Transport <span class="muted small">you lead</span>
       </h2>
       <div class="row wrap lead-roles">
-        {!lead && (
-          <button class="primary" data-testid="claim" disabled={!online || session.stats.leader !== null} onClick={() => void app.send({ type: 'claim' })}>
-            Claim leadership
-          </button>
-        )}
-        {lead && (
-          <>
-            <button data-testid="release" onClick={() => void app.send({ type: 'release' })}>
-              Release leadership
-            </button>
-            <label class="field inline">
-              <span>Hand over to</span>
-              <select
-                data-testid="handover-select"
-                value=""
-                onChange={(e) => {
-                  const to = Number((e.target as HTMLSelectElement).value);
-                  if (to) void app.send({ type: 'handover', to });
-                }}
-              >
-                <option value="">choose…</option>
-                {session.participants
-                  .filter((p) => p.id !== session.you && p.connection === 'online')
-                  .map((p) => (
-                    <option key={p.id} value={p.id}>
-                      {p.name}
-                    </option>
-                  ))}
-              </select>
-            </label>
-          </>
-        )}
+        <button data-testid="release" onClick={() => void app.send({ type: 'release' })}>
+          Release leadership
+        </button>
+        <label class="field inline">
+          <span>Hand over to</span>
+          <select
+            data-testid="handover-select"
+            value=""
+            onChange={(e) => {
+              const to = Number((e.target as HTMLSelectElement).value);
+              if (to) void app.send({ type: 'handover', to });
+            }}
+          >
+            <option value="">choose…</option>
+            {session.participants
+              .filter((p) => p.id !== session.you && p.connection === 'online')
+              .map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+          </select>
+        </label>
       </div>
 
-      <fieldset disabled={disabled} class="lead-controls">
+      <fieldset disabled={!online} class="lead-controls">
         <div class="row wrap transport-row">
           <label class="field inline">
             <span>Count-in</span>

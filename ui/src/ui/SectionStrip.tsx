@@ -63,7 +63,7 @@ export function SectionStrip() {
         {p && `next: ${p.next ?? 'end'}`}
       </span>
       {leads && p && (
-        <span class="row flow-moves">
+        <span class="row wrap flow-moves">
           <button data-testid="flow-repeat" title="Play this part again from its first bar" onClick={() => move(flowStart(f.song.flow, p.index))}>
             ↺ {p.name}
           </button>

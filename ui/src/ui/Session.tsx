@@ -5,7 +5,8 @@ import { Chart } from './Chart';
 import { Chat } from './Chat';
 import { CueFlash } from './CueFlash';
 import { ms, useApp, useAppState } from './ctx';
-import { LeaderControls } from './Leader';
+import { LeaderControls, TransportLine } from './Leader';
+import { bandSummary } from '../core/labels';
 import { Participants } from './Participants';
 import { QrPanel } from './QrPanel';
 import { SectionStrip } from './SectionStrip';
@@ -66,11 +67,11 @@ function SoundStrip() {
         <input type="range" min={0} max={1} step={0.01} value={settings.volume} onInput={(e) => app.setSettings({ volume: Number((e.target as HTMLInputElement).value) })} />
       </label>
       <label class="field inline">
-        <span>Sub</span>
+        <span>Subdivision</span>
         <select value={settings.subdivision} onChange={(e) => app.setSettings({ subdivision: Number((e.target as HTMLSelectElement).value) })}>
           {[1, 2, 3, 4, 6, 8].map((n) => (
             <option key={n} value={n}>
-              {n === 1 ? '—' : `×${n}`}
+              {n === 1 ? 'none' : `×${n}`}
             </option>
           ))}
         </select>
@@ -116,7 +117,8 @@ export function Session() {
   const clock = useAppState((s) => s.clock);
   const refusal = useAppState((s) => s.refusal);
   const [settingsOpen, setSettingsOpen] = useState(false);
-  // The leader's controls come first for the leader; a follower reads the chart first.
+  // The leader's controls come first for the leader; a follower gets a stage view: the beat, the
+  // part, the transport in one line, the chart.
   const leading = session !== null && session.stats.leader === session.you;
   const lost = connection?.state === 'lost' || (connection?.state === 'connecting' && session !== null);
 
@@ -159,21 +161,21 @@ export function Session() {
       {session && (
         <>
           <nav class="jump" aria-label="Sections">
+            <a href="#band">{bandSummary(session.stats)}</a>
             <a href="#lead">Transport</a>
             <a href="#setlist">Setlist</a>
             <a href="#chart">Chart</a>
             <a href="#chat">Chat</a>
-            <a href="#band">Band</a>
             <a href="#activity">Activity</a>
           </nav>
           <div class="layout">
             <div class="col-main">
               <BeatView />
               <SectionStrip />
+              {!leading && <TransportLine />}
               <SoundStrip />
               {leading && <LeaderControls />}
               <Chart />
-              {!leading && <LeaderControls />}
             </div>
             <div class="col-side">
               <Setlist />

@@ -6,6 +6,8 @@ import type { App } from '../app';
 import type { AppState } from '../state/appstate';
 import { useStore } from '../state/store';
 
+export { bpmText } from '../core/timeline';
+
 export const AppContext = createContext<App | null>(null);
 
 export function useApp(): App {
@@ -43,9 +45,4 @@ export function download(name: string, mime: string, text: string): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
-export function bpmText(tempo: number): string {
-  const bpm = tempo / 1000;
-  return Number.isInteger(bpm) ? String(bpm) : bpm.toFixed(1);
 }

@@ -13,3 +13,4 @@ mod library;
 mod phone;
 mod restart;
 mod serve;
+mod stage;

@@ -313,7 +313,10 @@ impl Session {
             let pos = seg.position(at);
             let here = seg.flow_bar(pos).map_or(0, |f| f.0);
             if seg.playing {
-                seg.bar_origin = seg.next_bar(pos);
+                // `at` is a bar line, give or take the micro-beat of rounding: the nearest one.
+                let len = seg.meter.bar_len().0;
+                let into = (pos - seg.bar_origin).0.rem_euclid(len);
+                seg.bar_origin = Beats(pos.0 - into + if into * 2 > len { len } else { 0 });
             }
             let since = (pos - seg.bar_origin).0.div_euclid(seg.meter.bar_len().0);
             let to = bar.unwrap_or(here);
