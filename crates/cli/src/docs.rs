@@ -188,17 +188,7 @@ pub async fn chart(a: ChartArgs) -> anyhow::Result<u8> {
                 Some(id) => id,
                 None => {
                     let id = format!("{:016x}", rand::random::<u64>());
-                    let song = Song {
-                        id: id.clone(),
-                        title: title.clone(),
-                        key: String::new(),
-                        tempo: 0.0,
-                        meter: String::new(),
-                        notes: String::new(),
-                        midi: String::new(),
-                        flow: String::new(),
-                    };
-                    s.client.send_doc(s.doc.add_song(&song)?);
+                    s.client.send_doc(s.doc.add_song(&Song::new(id.clone(), title.clone()))?);
                     id
                 }
             };

@@ -79,16 +79,7 @@ pub async fn import(a: ImportArgs) -> anyhow::Result<u8> {
         let title = meta.title.clone().unwrap_or(stem);
         let existing = s.doc.setlist().into_iter().find(|x| x.title == title);
         let new = existing.is_none();
-        let mut song = existing.unwrap_or_else(|| Song {
-            id: format!("{:016x}", rand::random::<u64>()),
-            title: title.clone(),
-            key: String::new(),
-            tempo: 0.0,
-            meter: String::new(),
-            notes: String::new(),
-            midi: String::new(),
-            flow: String::new(),
-        });
+        let mut song = existing.unwrap_or_else(|| Song::new(format!("{:016x}", rand::random::<u64>()), title.clone()));
         // The file's word wins for what it says; what it leaves out stays as the setlist had it.
         song.key = meta.key.clone().unwrap_or(song.key);
         song.tempo = meta.tempo.unwrap_or(song.tempo);

@@ -80,6 +80,23 @@ pub struct Song {
     pub flow: String,
 }
 
+impl Song {
+    /// A song with only an id and a title (no key, tempo, meter, notes, patch or flow yet).
+    #[must_use]
+    pub fn new(id: impl Into<String>, title: impl Into<String>) -> Song {
+        Song {
+            id: id.into(),
+            title: title.into(),
+            key: String::new(),
+            tempo: 0.0,
+            meter: String::new(),
+            notes: String::new(),
+            midi: String::new(),
+            flow: String::new(),
+        }
+    }
+}
+
 /// What to do with the bytes a member sent.
 #[derive(Debug, Default)]
 pub struct Reply {
