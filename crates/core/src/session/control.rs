@@ -311,14 +311,19 @@ impl Session {
             // Playing, `at` is a bar line: the grid's origin moves to it (the grid stays), and
             // the flow is at `bar` there. Stopped, at the position where the band will start.
             let pos = seg.position(at);
-            let here = seg.flow_bar(pos).map_or(0, |f| f.0);
-            if seg.playing {
-                // `at` is a bar line, give or take the micro-beat of rounding: the nearest one.
-                let len = seg.meter.bar_len().0;
-                let into = (pos - seg.bar_origin).0.rem_euclid(len);
-                seg.bar_origin = Beats(pos.0 - into + if into * 2 > len { len } else { 0 });
-            }
-            let since = (pos - seg.bar_origin).0.div_euclid(seg.meter.bar_len().0);
+            let len = seg.meter.bar_len().0;
+            // `at` is a bar line, give or take the micro-beat of rounding: the nearest one.
+            let into = (pos - seg.bar_origin).0.rem_euclid(len);
+            let line = if seg.playing { Beats(pos.0 - into + if into * 2 > len { len } else { 0 }) } else { pos };
+            let here = seg.flow_bar(line).map_or(0, |f| f.0);
+            // Playing, the flow is at `to` on the new origin itself; stopped, counted from the
+            // origin to where the band stands.
+            let since = if seg.playing {
+                seg.bar_origin = line;
+                0
+            } else {
+                (pos - seg.bar_origin).0.div_euclid(len)
+            };
             let to = bar.unwrap_or(here);
             seg.flow = Some(crate::timeline::FlowCursor { bar: to - since, vamp: vamp.then_some(to) });
             moved = Some(to);
