@@ -47,7 +47,10 @@ export function useFollow<T>(pick: (f: Following | null) => T, on: boolean, char
 export function SectionStrip() {
   const app = useApp();
   const session = useAppState((st) => st.session);
-  const f = useFollow((x) => x, true);
+  // Only while a song with a flow is current: otherwise no frame loop at all (the page's main
+  // thread also feeds the click engine).
+  const hasFlow = useAppState((st) => st.songs.some((x) => x.id === st.session?.song && x.flow.trim() !== ''));
+  const f = useFollow((x) => x, hasFlow);
   if (!f) return null;
   const p = f.place;
   const leads = session ? isLeader(session) : false;
