@@ -36,6 +36,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Fires when the server shuts down.
     pub cancel: CancellationToken,
+    /// The UI's files, gzipped once each for the browsers that take it.
+    pub gzipped: Arc<crate::compress::Gzipped>,
 }
 
 /// The connection-limit permit of the TCP connection a request came on. A WebSocket upgrade takes
@@ -285,7 +287,7 @@ async fn ui_file(State(st): State<AppState>, uri: axum::http::Uri, req: axum::ht
             }
             let vary = [(header::VARY, "accept-encoding")];
             if crate::compress::accepts_gzip(&req) {
-                let z = st.hub.gzipped.get(path, &bytes);
+                let z = st.gzipped.get(path, &bytes);
                 (headers, vary, [(header::CONTENT_ENCODING, "gzip")], axum::body::Bytes::from_owner(z)).into_response()
             } else {
                 (headers, vary, bytes.into_owned()).into_response()

@@ -138,8 +138,6 @@ pub struct Hub {
     pub(crate) loading: std::sync::Mutex<()>,
     /// Set (under `loading`) once the node drains: it loads and starts no session after that.
     pub(crate) draining: std::sync::atomic::AtomicBool,
-    /// The UI's files, gzipped once each for the browsers that take it.
-    pub(crate) gzipped: crate::compress::Gzipped,
 }
 
 impl Hub {
@@ -162,7 +160,6 @@ impl Hub {
             leases: std::sync::Mutex::default(),
             loading: std::sync::Mutex::new(()),
             draining: std::sync::atomic::AtomicBool::new(false),
-            gzipped: crate::compress::Gzipped::default(),
         })
     }
 

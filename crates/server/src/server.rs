@@ -42,7 +42,7 @@ pub async fn serve_tls(
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let addr = listener.local_addr()?;
     let cancel = CancellationToken::new();
-    let app = router(AppState { hub: hub.clone(), cancel: cancel.clone() });
+    let app = router(AppState { hub: hub.clone(), cancel: cancel.clone(), gzipped: Arc::default() });
     let limit = Arc::new(Semaphore::new(hub.cfg.max_connections));
     let tracker = hub.tracker.clone();
     tracing::info!(%addr, "serving");

@@ -20,7 +20,7 @@
 //! - `chart.render`: a ChordPro chart read and its chords written for one reader
 //!   ([`bandsync_core::chart`]), with the count of its music lines (for auto-scroll);
 //!   `flow.place`: the part of a song's flow (and the chart section) where the transport's flow
-//!   cursor is at a host time (or a given bar is), or why the flow does not read; `flow.start`:
+//!   cursor is at a host time, or why the flow does not read; `flow.start`:
 //!   the bar a part starts on, for the leader's moves (the `flow` message).
 //! - `meter.parse`, `meter.format`, `tempo.check`, `protocol.info`.
 
@@ -178,17 +178,13 @@ struct ChartArgs {
     view: bandsync_core::chart::View,
 }
 
-/// `flow.place`: a song's flow, where to read it (the transport at host time `now`, or a bar from
-/// the song's start), and its chart (for the section).
+/// `flow.place`: a song's flow, the transport and host time to read it at, and the song's chart
+/// (for the section).
 #[derive(Deserialize)]
 struct FlowAt {
     flow: String,
-    #[serde(default)]
-    transport: Option<bandsync_core::Transport>,
-    #[serde(default)]
-    now: Option<f64>,
-    #[serde(default)]
-    bar: Option<i64>,
+    transport: bandsync_core::Transport,
+    now: f64,
     #[serde(default)]
     text: Option<String>,
 }
@@ -235,11 +231,7 @@ fn misc(op: &str, a: &str) -> Res {
             let x: FlowAt = parse(a)?;
             let parts = flow::parse(&x.flow)?;
             let chart = x.text.as_deref().map(bandsync_core::chart::parse);
-            match (&x.transport, x.now, x.bar) {
-                (Some(tr), Some(now), _) => ok(&flow::place_now(&parts, tr, t(now), chart.as_ref())),
-                (_, _, Some(bar)) => ok(&flow::place(&parts, bar, chart.as_ref())),
-                _ => Err("give transport and now, or bar".into()),
-            }
+            ok(&flow::place_now(&parts, &x.transport, t(x.now), chart.as_ref()))
         }
         "flow.start" => {
             let x: FlowStart = parse(a)?;

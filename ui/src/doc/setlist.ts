@@ -17,7 +17,7 @@ export interface Song {
   notes: string;
   /** The MIDI patch sent to the band's gear on the song's first bar: "bank 0:2; pc 17; cc 7 100 @2". */
   midi: string;
-  /** The song's parts and their bars, "Intro 4, V1 16, C 8" (read by the core: `flowPlace`). */
+  /** The song's parts and their bars, "Intro 4, V1 16, C 8" (read by the core: `wasm/flow.ts`). */
   flow: string;
 }
 

@@ -282,7 +282,7 @@ impl Session {
         let at = if playing { self.transport.next_boundary(now + self.lead_time()) } else { now };
         let bar = playing.then(|| {
             let seg = self.transport.segment_at(at);
-            (seg.position(at) - seg.bar_origin).0.div_euclid(seg.meter.bar_len().0)
+            (seg.nearest_bar(seg.position(at)) - seg.bar_origin).0.div_euclid(seg.meter.bar_len().0)
         });
         self.out.push_back(Output::Broadcast(ServerMsg::Cue { text: text.to_owned(), at, bar, by: me }));
         self.activity(ActivityKind::Cue, Some(me), format!("cued: {text}"));
@@ -308,21 +308,16 @@ impl Session {
         }
         let mut moved = None;
         self.change(now, me, false, |seg, at| {
-            // Playing, `at` is a bar line: the grid's origin moves to it (the grid stays), and
-            // the flow is at `bar` there. Stopped, at the position where the band will start.
+            // Playing, `at` is a bar line (`change` puts the position on it exactly).
             let pos = seg.position(at);
-            let len = seg.meter.bar_len().0;
-            // `at` is a bar line, give or take the micro-beat of rounding: the nearest one.
-            let into = (pos - seg.bar_origin).0.rem_euclid(len);
-            let line = if seg.playing { Beats(pos.0 - into + if into * 2 > len { len } else { 0 }) } else { pos };
-            let here = seg.flow_bar(line).map_or(0, |f| f.0);
-            // Playing, the flow is at `to` on the new origin itself; stopped, counted from the
-            // origin to where the band stands.
+            let here = seg.flow_bar(pos).map_or(0, |f| f.0);
+            // Playing, the flow is at `to` on this bar line, the grid's new origin; stopped,
+            // counted from the origin to where the band stands.
             let since = if seg.playing {
-                seg.bar_origin = line;
+                seg.bar_origin = pos;
                 0
             } else {
-                (pos - seg.bar_origin).0.div_euclid(len)
+                (pos - seg.bar_origin).0.div_euclid(seg.meter.bar_len().0)
             };
             let to = bar.unwrap_or(here);
             seg.flow = Some(crate::timeline::FlowCursor { bar: to - since, vamp: vamp.then_some(to) });

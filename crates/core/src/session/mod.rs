@@ -405,7 +405,10 @@ impl Session {
         let at = self.transport.next_boundary(not_before);
         let mut seg = self.transport.latest().clone();
         // Bring the copied segment up to `at` before editing, so edits see the position there.
-        let pos = seg.position(at);
+        // Playing, `at` is a bar line: its position is that bar line exactly (converting the
+        // host time back can land a micro-beat either side, which would put a song's first bar,
+        // a meter's grid or a flow's count one bar off).
+        let pos = if seg.playing { seg.nearest_bar(seg.position(at)) } else { seg.position(at) };
         seg.timeline.beat_origin = pos;
         seg.timeline.time_origin = at;
         seg.at = at;

@@ -110,6 +110,15 @@ impl Segment {
         b.ceil_to(self.bar_origin, self.meter.bar_len())
     }
 
+    /// The bar line nearest position `b`: where a change scheduled on a bar line stands, the
+    /// micro-beat of converting its host time back to a position rounded away.
+    #[must_use]
+    pub fn nearest_bar(&self, b: Beats) -> Beats {
+        let len = self.meter.bar_len().0;
+        let into = (b - self.bar_origin).0.rem_euclid(len);
+        Beats(b.0 - into + if into * 2 > len { len } else { 0 })
+    }
+
     /// The song's flow at position `b`: the flow bar counted on from the cursor (before any
     /// vamp's looping, which needs the flow's parts: `chart::flow::place_vamping`), and the
     /// vamp's start; `None` without a current song.

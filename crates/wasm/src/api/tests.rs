@@ -195,11 +195,19 @@ fn a_chart_is_rendered_for_one_reader_through_the_page_call() {
 #[test]
 fn a_bar_finds_its_part_of_the_flow_and_its_chart_section() {
     let text = "{sov: Verse 1}\na\n{soc}\nb\n";
-    let p = ok("flow.place", json!({"flow": "Intro 2, V1 4, C 4", "bar": 3, "text": text}));
+    let mut tr = transport_120();
+    tr["segments"][0]["flow"] = json!({"bar": 0});
+    // Bar 3 (2 s a bar at 120 BPM): the verse's second bar.
+    let p = ok("flow.place", json!({"flow": "Intro 2, V1 4, C 4", "transport": tr, "now": 6_500_000.0, "text": text}));
     assert_eq!(
         (p["name"].as_str(), p["bar"].as_u64(), p["section"].as_u64(), p["next"].as_str()),
         (Some("V1"), Some(1), Some(0), Some("C"))
     );
-    assert_eq!(ok("flow.place", json!({"flow": "Intro 2", "bar": -1})), Value::Null, "a count-in");
-    assert!(err("flow.place", json!({"flow": "Intro", "bar": 0})).contains("Intro"));
+    assert_eq!(
+        ok("flow.place", json!({"flow": "Intro 2", "transport": tr, "now": 4_500_000.0})),
+        Value::Null,
+        "past the end"
+    );
+    assert!(err("flow.place", json!({"flow": "Intro", "transport": tr, "now": 0.0})).contains("Intro"));
+    assert_eq!(ok("flow.start", json!({"flow": "Intro 2, V1 4, C 4", "index": 2})), json!(6));
 }
