@@ -41,6 +41,7 @@ impl ClientOptions {
     pub fn new(target: bandsync_core::member::JoinTarget, name: impl Into<String>) -> Self {
         let mut member = MemberConfig::new(target, name);
         member.seed = rand::random::<u64>() | 1;
+        member.resume = Some(bandsync_core::protocol::Secret(format!("{:032x}", rand::random::<u128>())));
         ClientOptions { member, extra_ca: Vec::new(), clock: LocalClock::system(), bind: None }
     }
 }

@@ -13,6 +13,11 @@ import type { Backend, JoinRequest, Listener, UiEvent } from './backend';
 import { pageClock, type LocalClock } from './localclock';
 import type { JoinTarget } from '../bindings';
 
+/** A random resume token to propose on a first join (128 bits, hex). */
+function newToken(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** Where the resume token is kept: per tab (sessionStorage), per server and session. */
 function resumeKey(t: JoinTarget): string {
   return `bandsync.resume.${t.ws_url}.${t.session}`;
@@ -51,7 +56,8 @@ export class BrowserBackend implements Backend {
       pin: this.req.pin,
       seed: Math.floor(Math.random() * 2 ** 31) + 1,
       give_up_after_ms: null,
-      resume: sessionStorage.getItem(resumeKey(this.target)),
+      // Kept from before a reload, or proposed (a lost welcome's join is then resumed, not doubled).
+      resume: sessionStorage.getItem(resumeKey(this.target)) ?? newToken(),
       now: this.clock0.now(),
     });
   }

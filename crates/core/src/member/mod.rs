@@ -67,7 +67,9 @@ pub struct MemberConfig {
     /// Seed of the reconnect jitter.
     pub seed: u64,
     /// A resume token kept from an earlier run (a reloaded page), to come back as the same
-    /// participant.
+    /// participant; else a random one the shell made, which the first join proposes: until a
+    /// welcome arrives, every join carries it, so a join whose welcome was lost is resumed by
+    /// the next instead of leaving a second participant behind.
     pub resume: Option<Secret>,
 }
 

@@ -21,7 +21,9 @@ pub enum ClientMsg {
         /// What the member plays, up to 40 characters.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         instrument: Option<String>,
-        /// The resume token from an earlier `welcome`, to come back as the same participant.
+        /// The resume token from an earlier `welcome`, to come back as the same participant; on a
+        /// first join, a token the member proposes (32–64 characters of `[A-Za-z0-9_-]`, random):
+        /// the server adopts it, so that a join whose `welcome` was lost is resumed by the next.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<Secret>,
         /// Claims leadership on join if it is free.

@@ -10,7 +10,8 @@ use crate::time::Micros;
 impl Session {
     /// A new connection's `join`, already checked for protocol version and session id.
     ///
-    /// `fresh_token` becomes the participant's resume token if this join does not resume one.
+    /// A join that does not resume a participant makes a new one, whose resume token is the one
+    /// the join proposed (see [`crate::protocol::ClientMsg::Join`]) or else `fresh_token`.
     /// On success the welcome, `participant_joined` (or `participant_updated`) and `room_stats`
     /// are queued. On refusal an error is queued for `conn` and the state does not change.
     pub fn handle_join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: Secret) {
@@ -47,6 +48,14 @@ impl Session {
         if !leader_link && !view_link {
             self.authorize(now, req.secret.as_ref(), req.pin.as_ref(), req.source.as_deref())?;
         }
+        // A token the member proposed for its first join (and resent with every join until a
+        // welcome reaches it) becomes its token: a join the session handled but whose welcome
+        // never arrived (the connection stalled, the phone locked) is resumed by the next join,
+        // not doubled by it.
+        let token = match req.resume {
+            Some(t) if proposable(t.expose()) => t,
+            _ => fresh_token,
+        };
         let forgotten = if self.members.len() >= self.cfg.max_members {
             let Some(id) = self.forget_longest_away() else {
                 return Err((
@@ -80,13 +89,13 @@ impl Session {
         };
         self.members.push(Member {
             p: p.clone(),
-            token: fresh_token.clone(),
+            token: token.clone(),
             conn: Some(conn),
             away_since: None,
             sync_broadcast_at: None,
             delivery: Micros::ZERO,
         });
-        self.welcome(now, conn, id, fresh_token, false);
+        self.welcome(now, conn, id, token, false);
         // After the welcome, which is always a member's first message.
         if let Some(gone) = forgotten {
             self.out
@@ -262,4 +271,10 @@ impl Session {
         self.broadcast_participant(id);
         self.broadcast_stats();
     }
+}
+
+/// Whether a token a member proposed may become its resume token: as long and as plain as the
+/// server's own (at least 128 bits written in hex or base64url), so that it is as hard to guess.
+fn proposable(t: &str) -> bool {
+    (32..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

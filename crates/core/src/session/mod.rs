@@ -107,7 +107,7 @@ pub struct JoinRequest {
     pub name: String,
     /// Instrument.
     pub instrument: Option<String>,
-    /// A resume token from an earlier welcome.
+    /// A resume token from an earlier welcome, or one proposed for a first join.
     pub resume: Option<Secret>,
     /// Claim leadership if it is free.
     pub leader: bool,

@@ -161,6 +161,41 @@ fn resume_token_keeps_one_participant() {
 }
 
 #[test]
+fn a_first_join_whose_welcome_was_lost_is_resumed_by_the_next_not_doubled() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", false, None);
+    // Ben's phone proposes a token; its join is handled, but the welcome never reaches it (the
+    // connection stalled), and the connection dies.
+    let proposed = Secret("0123456789abcdef0123456789abcdef".into());
+    assert_eq!(h.join(2, "Ben", false, Some(proposed.clone())), Some(proposed.clone()), "the proposal is adopted");
+    h.drop_conn(2);
+    // Its next join, still without a welcome, carries the same proposal: the same participant.
+    assert_eq!(h.join(3, "Ben", false, Some(proposed.clone())), Some(proposed));
+    assert_eq!(h.s.stats().members, 2);
+    assert!(h.inbox[&3].iter().any(|m| matches!(m, ServerMsg::Welcome { resumed: true, you: 2, .. })));
+    // A proposal too short or not plain to be as hard to guess as the server's own is replaced.
+    for (c, weak) in [(4, "guessable"), (5, "0123456789abcdef0123456789abcde!")] {
+        let tok = h.join(c, "Cy", false, Some(Secret(weak.into()))).unwrap();
+        assert!(tok.expose().starts_with("token-"), "{weak} was adopted");
+    }
+    // A proposal does not stand in for the secret.
+    h.tokens += 1;
+    let req = JoinRequest {
+        name: "Eve".into(),
+        instrument: None,
+        resume: Some(Secret("fedcba9876543210fedcba9876543210".into())),
+        leader: false,
+        secret: None,
+        pin: None,
+        source: None,
+    };
+    h.s.handle_join(h.now, 6, req, Secret("token-x".into()));
+    h.pump();
+    assert_eq!(h.last_error(6), Some(ErrorCode::AuthRequired));
+    h.assert_mirrors_agree();
+}
+
+#[test]
 fn leader_drop_keeps_playing_frees_leadership_and_grace_returns_it() {
     let mut h = Harness::new();
     let tok = h.join(1, "Ana", true, None);
