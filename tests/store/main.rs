@@ -31,6 +31,7 @@ fn chat(id: u64, text: &str) -> ChatMessage {
         deleted: false,
         reply_to: None,
         reactions: Vec::new(),
+        mentions: Vec::new(),
     }
 }
 

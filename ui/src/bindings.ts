@@ -23,7 +23,9 @@ name: string,
  */
 instrument?: string | null, 
 /**
- * The resume token from an earlier `welcome`, to come back as the same participant.
+ * The resume token from an earlier `welcome`, to come back as the same participant; on a
+ * first join, a token the member proposes (32–64 characters of `[A-Za-z0-9_-]`, random):
+ * the server adopts it, so that a join whose `welcome` was lost is resumed by the next.
  */
 resume?: Secret | null, 
 /**
@@ -751,7 +753,12 @@ reply_to: number | null,
 /**
  * Emoji reactions, in the order they were first given.
  */
-reactions: Array<Reaction>, };
+reactions: Array<Reaction>, 
+/**
+ * Who it mentions (`@Ben`, `@drums`, `@all`; see [`crate::chat::mentions`]), read when it
+ * was posted or last edited.
+ */
+mentions: Array<number>, };
 
 /**
  * One emoji and who gave it.

@@ -201,7 +201,8 @@ impl Driver {
             return;
         };
         let name = name_on(session, conn);
-        let from = Sender { id, name: &name, access };
+        let people: Vec<_> = session.participants().cloned().collect();
+        let from = Sender { id, name: &name, access, people: &people };
         match self.journal.handle(msg, &from, &self.doc) {
             Ok(effects) => self.apply_effects(session, Some(conn), effects),
             Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(&kind))),

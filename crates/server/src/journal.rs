@@ -8,7 +8,7 @@
 use crate::store::{Store, StoreError};
 use bandsync_core::ClientMsg;
 use bandsync_core::chat::{ChatLog, MAX_PAGE};
-use bandsync_core::protocol::{Access, ErrorCode, ParticipantId, ServerMsg};
+use bandsync_core::protocol::{Access, ErrorCode, Participant, ParticipantId, ServerMsg};
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_docs::{SessionDoc, Summary};
 use std::collections::{BTreeSet, HashMap};
@@ -40,6 +40,8 @@ pub(crate) struct Sender<'a> {
     pub id: ParticipantId,
     pub name: &'a str,
     pub access: Access,
+    /// The session's participants, whom a chat message may mention.
+    pub people: &'a [Participant],
 }
 
 struct Burst {
@@ -115,13 +117,13 @@ impl Journal {
         match msg {
             ClientMsg::Chat { text, reply_to } => {
                 editor()?;
-                let m = self.chat.post(from.id, from.name, &text, reply_to, at)?.clone();
+                let m = self.chat.post(from.id, from.name, &text, reply_to, at, from.people)?.clone();
                 self.save_chat(m, None)
             }
             ClientMsg::ChatEdit { id, text } => {
                 editor()?;
                 let old = self.chat.get(id).cloned();
-                let m = self.chat.edit(from.id, id, &text, at)?.clone();
+                let m = self.chat.edit(from.id, id, &text, at, from.people)?.clone();
                 self.save_chat(m, old)
             }
             ClientMsg::ChatDelete { id } => {

@@ -33,7 +33,7 @@ describe('the session view', () => {
     expect(s && isLeader(s)).toBe(false);
     s = apply(s, { type: 'participant_joined', participant: person(3) }, m);
     expect([s?.participants.length, s?.stats.members, s?.stats.leader]).toEqual([3, 3, 1]);
-    s = apply(s, { type: 'chat', message: { id: 1, from: 1, name: 'P1', text: 'hi', at: 0, edited_at: null, deleted: false, reply_to: null, reactions: [] } }, m);
+    s = apply(s, { type: 'chat', message: { id: 1, from: 1, name: 'P1', text: 'hi', at: 0, edited_at: null, deleted: false, reply_to: null, reactions: [], mentions: [] } }, m);
     s = apply(s, { type: 'participant_left', id: 1, reason: 'left' }, m);
     expect([s?.stats.members, s?.stats.leader]).toEqual([2, null]);
     // A resume of the same session keeps what was loaded.

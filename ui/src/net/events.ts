@@ -15,6 +15,7 @@ import type { Backend, UiEvent } from './backend';
 import { BrowserBackend } from './browser';
 import { cancelCues, scheduleCue } from './cue';
 import { requestChat } from './history';
+import * as notify from './notify';
 
 /** Requests the app sends by itself; an older host that does not know them is not an error. */
 const BACKGROUND = new Set(['chat_history', 'activity_history', 'versions']);
@@ -186,6 +187,10 @@ function onServer(app: AppCore, msg: ServerMsg): void {
     app.docs?.setChart(msg.song);
   }
   if (msg.type === 'participant_left') app.docs?.forgetParticipant(msg.id);
+  if (msg.type === 'chat') notify.onChat(app, msg.message, next.you);
+  if (msg.type === 'participant_updated' && msg.participant.id === next.you) {
+    notify.onSelf(app, s.participants.find((p) => p.id === next.you), msg.participant);
+  }
   if ((msg.type === 'participant_updated' || msg.type === 'participant_joined') && msg.participant.id === next.you) {
     app.docs?.setUser(app.presenceUser());
   }

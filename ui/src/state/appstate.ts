@@ -54,6 +54,8 @@ export interface AppState {
   unsupported: ReadonlySet<string>;
   /** The leader's cue being shown, if any. */
   cue: ShownCue | null;
+  /** Mentions and role changes not looked at yet (`net/notify.ts`): the chat link's badge. */
+  mentions: number;
 }
 
 /** The state at start: the home screen, with the saved settings and recent sessions. */
@@ -82,5 +84,6 @@ export function initialAppState(runtime: AppState['runtime']): AppState {
     busy: false,
     unsupported: new Set(),
     cue: null,
+    mentions: 0,
   };
 }

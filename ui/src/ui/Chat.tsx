@@ -3,6 +3,7 @@ import type { ChatMessage, ClientMsg } from '../bindings';
 import { EXPORT_MIME, type ExportFormat } from '../core/export';
 import { canEdit } from '../core/session';
 import { clock, download, useApp, useAppState } from './ctx';
+import { ask, canAsk, seen } from '../net/notify';
 
 const QUICK = ['👍', '❤️', '😂', '🔥', '👏', '🎸', '🥁', '❓'];
 
@@ -22,7 +23,7 @@ function Message(props: { m: ChatMessage; mine: boolean; replyTo: ChatMessage | 
     );
   }
   return (
-    <li class={`msg ${props.mine ? 'mine' : ''}`} data-testid="chat-message" data-id={m.id}>
+    <li class={`msg ${props.mine ? 'mine' : ''} ${m.mentions.includes(props.you) ? 'to-you' : ''}`} data-testid="chat-message" data-id={m.id}>
       <div class="msg-head">
         <span class="dot" style={{ background: color }} />
         <strong>{m.name}</strong>
@@ -178,6 +179,11 @@ export function Chat() {
     <section class="card chat" id="chat" aria-label="Chat">
       <div class="row wrap chat-head">
         <h2 class="grow">Chat</h2>
+        {canAsk() && (
+          <button type="button" data-testid="notify-ask" title="Be notified when someone writes @you, @your instrument or @all" onClick={() => ask(app)}>
+            🔔 Notify me
+          </button>
+        )}
         <form
           class="row search"
           onSubmit={(e) => {
@@ -262,6 +268,7 @@ export function Chat() {
           placeholder={canWrite ? 'Message the band' : 'Viewers cannot write'}
           value={text}
           onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+          onFocus={() => seen(app)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
               e.preventDefault();

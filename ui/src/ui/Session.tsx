@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { Activity, History } from './Activity';
 import { BeatView, MiniBeat } from './Beat';
 import { Chart } from './Chart';
@@ -12,6 +12,7 @@ import { QrPanel } from './QrPanel';
 import { SectionStrip } from './SectionStrip';
 import { SettingsPanel } from './Settings';
 import { pinProblem } from '../wasm/api';
+import { seen } from '../net/notify';
 import { Setlist } from './Setlist';
 
 function ConnectionBadge() {
@@ -117,6 +118,10 @@ export function Session() {
   const clock = useAppState((s) => s.clock);
   const refusal = useAppState((s) => s.refusal);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const mentions = useAppState((s) => s.mentions);
+  useEffect(() => {
+    document.title = `${mentions > 0 ? `(${mentions}) ` : ''}${session?.name ?? ''} · BandSync`;
+  }, [mentions, session?.name]);
   // The leader's controls come first for the leader; a follower gets a stage view: the beat, the
   // part, the transport in one line, the chart.
   const leading = session !== null && session.stats.leader === session.you;
@@ -165,7 +170,14 @@ export function Session() {
             <a href="#lead">Transport</a>
             <a href="#setlist">Setlist</a>
             <a href="#chart">Chart</a>
-            <a href="#chat">Chat</a>
+            <a href="#chat" onClick={() => seen(app)}>
+              Chat
+              {mentions > 0 && (
+                <span class="badge" data-testid="mention-badge" title="Mentions of you, and news about your role">
+                  {mentions}
+                </span>
+              )}
+            </a>
             <a href="#activity">Activity</a>
           </nav>
           <div class="layout">

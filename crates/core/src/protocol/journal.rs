@@ -25,6 +25,10 @@ pub struct ChatMessage {
     pub reply_to: Option<u64>,
     /// Emoji reactions, in the order they were first given.
     pub reactions: Vec<Reaction>,
+    /// Who it mentions (`@Ben`, `@drums`, `@all`; see [`crate::chat::mentions`]), read when it
+    /// was posted or last edited.
+    #[serde(default)]
+    pub mentions: Vec<ParticipantId>,
 }
 
 /// One emoji and who gave it.

@@ -6,7 +6,9 @@
 //! whatever it returns. Wall-clock times (`at`, Unix milliseconds) are inputs, as `now` is
 //! everywhere else.
 
-use crate::protocol::{ChatMessage, ErrorCode, ParticipantId, Reaction};
+pub mod mentions;
+
+use crate::protocol::{ChatMessage, ErrorCode, Participant, ParticipantId, Reaction};
 
 /// The longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 2000;
@@ -56,7 +58,7 @@ impl ChatLog {
         }
     }
 
-    /// Posts a message.
+    /// Posts a message, which mentions whom it names among `people` (the session's participants).
     ///
     /// # Errors
     /// `malformed` for empty or over-long text, or a reply to a message that does not exist.
@@ -67,12 +69,14 @@ impl ChatLog {
         text: &str,
         reply_to: Option<u64>,
         at: i64,
+        people: &[Participant],
     ) -> Result<&ChatMessage, Refusal> {
         let text = clean_text(text)?;
         if let Some(r) = reply_to {
             self.find(r)?;
         }
         let id = self.messages.last().map_or(1, |m| m.id + 1);
+        let mentions = mentions::mentioned(&text, from, people);
         self.messages.push(ChatMessage {
             id,
             from,
@@ -83,18 +87,27 @@ impl ChatLog {
             deleted: false,
             reply_to,
             reactions: Vec::new(),
+            mentions,
         });
         Ok(self.messages.last().expect("just pushed"))
     }
 
-    /// Replaces the text of one of `who`'s own messages.
+    /// Replaces the text of one of `who`'s own messages, and reads its mentions again.
     ///
     /// # Errors
     /// `forbidden` for someone else's message, `unknown_message` for no such message (or a
     /// deleted one), `malformed` for bad text.
-    pub fn edit(&mut self, who: ParticipantId, id: u64, text: &str, at: i64) -> Result<&ChatMessage, Refusal> {
+    pub fn edit(
+        &mut self,
+        who: ParticipantId,
+        id: u64,
+        text: &str,
+        at: i64,
+        people: &[Participant],
+    ) -> Result<&ChatMessage, Refusal> {
         let text = clean_text(text)?;
         let m = self.own_mut(who, id, "edit")?;
+        m.mentions = mentions::mentioned(&text, who, people);
         m.text = text;
         m.edited_at = Some(at);
         Ok(m)
@@ -109,6 +122,7 @@ impl ChatLog {
         let m = self.own_mut(who, id, "delete")?;
         m.text.clear();
         m.reactions.clear();
+        m.mentions.clear();
         m.deleted = true;
         m.edited_at = Some(at);
         Ok(m)
@@ -279,25 +293,25 @@ mod tests {
 
     fn log() -> ChatLog {
         let mut c = ChatLog::default();
-        c.post(1, "Ana", "Bring the capo", None, 1_000).unwrap();
-        c.post(2, "Ben", "Which song?", Some(1), 2_000).unwrap();
-        c.post(1, "Ana", "Wonderwall, capo 2", Some(2), 3_000).unwrap();
+        c.post(1, "Ana", "Bring the capo", None, 1_000, &[]).unwrap();
+        c.post(2, "Ben", "Which song?", Some(1), 2_000, &[]).unwrap();
+        c.post(1, "Ana", "Wonderwall, capo 2", Some(2), 3_000, &[]).unwrap();
         c
     }
 
     #[test]
     fn only_the_author_edits_or_deletes() {
         let mut c = log();
-        assert_eq!(c.edit(2, 1, "hijack", 5).unwrap_err().0, ErrorCode::Forbidden);
+        assert_eq!(c.edit(2, 1, "hijack", 5, &[]).unwrap_err().0, ErrorCode::Forbidden);
         assert_eq!(c.delete(2, 1, 5).unwrap_err().0, ErrorCode::Forbidden);
         assert_eq!(c.messages()[0].text, "Bring the capo");
-        let m = c.edit(1, 1, "Bring the capo and picks", 4_000).unwrap();
+        let m = c.edit(1, 1, "Bring the capo and picks", 4_000, &[]).unwrap();
         assert_eq!((m.text.as_str(), m.edited_at), ("Bring the capo and picks", Some(4_000)));
         c.react(2, 1, "👍").unwrap();
         let m = c.delete(1, 1, 5_000).unwrap();
         assert!(m.deleted && m.text.is_empty() && m.reactions.is_empty());
-        assert_eq!(c.edit(1, 1, "again", 6).unwrap_err().0, ErrorCode::UnknownMessage);
-        assert_eq!(c.edit(1, 99, "x", 6).unwrap_err().0, ErrorCode::UnknownMessage);
+        assert_eq!(c.edit(1, 1, "again", 6, &[]).unwrap_err().0, ErrorCode::UnknownMessage);
+        assert_eq!(c.edit(1, 99, "x", 6, &[]).unwrap_err().0, ErrorCode::UnknownMessage);
     }
 
     #[test]
@@ -320,10 +334,10 @@ mod tests {
     #[test]
     fn bad_text_is_refused() {
         let mut c = log();
-        assert_eq!(c.post(1, "Ana", "   ", None, 0).unwrap_err().0, ErrorCode::Malformed);
-        assert_eq!(c.post(1, "Ana", &"x".repeat(MAX_CHAT_CHARS + 1), None, 0).unwrap_err().0, ErrorCode::Malformed);
-        assert_eq!(c.post(1, "Ana", "bell\u{7}", None, 0).unwrap_err().0, ErrorCode::Malformed);
-        assert_eq!(c.post(1, "Ana", "hi", Some(42), 0).unwrap_err().0, ErrorCode::UnknownMessage);
+        assert_eq!(c.post(1, "Ana", "   ", None, 0, &[]).unwrap_err().0, ErrorCode::Malformed);
+        assert_eq!(c.post(1, "Ana", &"x".repeat(MAX_CHAT_CHARS + 1), None, 0, &[]).unwrap_err().0, ErrorCode::Malformed);
+        assert_eq!(c.post(1, "Ana", "bell\u{7}", None, 0, &[]).unwrap_err().0, ErrorCode::Malformed);
+        assert_eq!(c.post(1, "Ana", "hi", Some(42), 0, &[]).unwrap_err().0, ErrorCode::UnknownMessage);
         assert_eq!(c.messages().len(), 3);
     }
 
@@ -331,7 +345,7 @@ mod tests {
     fn pages_and_search() {
         let mut c = log();
         for i in 0..10 {
-            c.post(2, "Ben", &format!("take {i}"), None, 10_000 + i).unwrap();
+            c.post(2, "Ben", &format!("take {i}"), None, 10_000 + i, &[]).unwrap();
         }
         let (page, more) = c.page(None, 4, None);
         assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), vec![10, 11, 12, 13]);
@@ -351,7 +365,7 @@ mod tests {
     #[test]
     fn exports_escape_and_skip_tombstones() {
         let mut c = log();
-        c.post(3, "Cy, \"the\" drummer", "line one\nline two", None, 86_400_000 + 3_723_000).unwrap();
+        c.post(3, "Cy, \"the\" drummer", "line one\nline two", None, 86_400_000 + 3_723_000, &[]).unwrap();
         c.delete(1, 1, 0).unwrap();
         let csv = export(c.messages(), "csv").unwrap();
         let lines: Vec<&str> = csv.split("\r\n").collect();
