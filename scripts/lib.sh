@@ -103,12 +103,17 @@ build_wasm() {
   cargo build --locked -p bandsync-wasm --target wasm32-unknown-unknown --profile wasm
   # binaryen's passes that shrink without inlining everywhere (-Oz inlines, which compresses worse:
   # 188 KB gzip against 172 KB): unused code and arguments out, identical and similar functions
-  # merged, constants folded, blocks and branches simplified.
+  # merged, constants folded, blocks and branches simplified; then locals simplified and merged,
+  # which opens more of the same: the two rounds take 3 s and save 1.9 kB of gzip over one
+  # round without the locals (a third round saves 30 bytes more).
   need_apt binaryen
-  wasm-opt --dce --vacuum --remove-unused-module-elements --strip-producers \
-    --duplicate-function-elimination --merge-similar-functions \
-    --precompute --optimize-instructions --code-folding --merge-blocks --remove-unused-brs \
-    --remove-unused-names --dae-optimizing \
+  local shrink=(--dce --vacuum --remove-unused-module-elements --strip-producers
+    --duplicate-function-elimination --merge-similar-functions
+    --precompute --optimize-instructions --code-folding --merge-blocks --remove-unused-brs
+    --remove-unused-names --dae-optimizing)
+  local locals=(--simplify-locals --coalesce-locals --reorder-locals --vacuum
+    --optimize-instructions --remove-unused-brs --merge-blocks --vacuum)
+  wasm-opt "${shrink[@]}" "${locals[@]}" "${shrink[@]}" "${locals[@]}" \
     --enable-bulk-memory --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int \
     --enable-multivalue --enable-reference-types \
     "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/bandsync_wasm.wasm" -o "$ROOT/ui/src/wasm/bandsync.wasm"

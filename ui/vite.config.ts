@@ -12,7 +12,12 @@ export default defineConfig({
   resolve: {
     // Yjs logs (rarely) through lib0/logging, whose browser version colours its output through
     // lib0/dom and so brings lib0/schema into the bundle (about 2.8 kB of gzip for two warnings).
-    alias: [{ find: /^lib0\/logging$/, replacement: fileURLToPath(new URL('./src/shims/lib0-logging.ts', import.meta.url)) }],
+    // lib0/environment reads the query string and the command line and works out terminal colours
+    // as it loads, for one flag and one variable (about 0.5 kB of gzip).
+    alias: [
+      { find: /^lib0\/logging$/, replacement: fileURLToPath(new URL('./src/shims/lib0-logging.ts', import.meta.url)) },
+      { find: /^lib0\/environment$|^\.\/environment\.js$/, replacement: fileURLToPath(new URL('./src/shims/lib0-environment.ts', import.meta.url)) },
+    ],
   },
   build: {
     outDir: 'dist',

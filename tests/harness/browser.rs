@@ -101,6 +101,8 @@ fn chromium(l: &Launch) -> Browser {
             "--disable-backgrounding-occluded-windows",
             format!("--user-data-dir={}", profile.display()),
         ],
+        // Notifications allowed, as for a musician who tapped "Notify me".
+        "prefs": {"profile.default_content_setting_values.notifications": 1},
     });
     if l.phone {
         // A phone's screen and touch, with Chromium's own user agent.

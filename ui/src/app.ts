@@ -108,6 +108,18 @@ export class App extends AppCore {
     await this.send({ type: 'song', id: song.id });
   }
 
+  /** Calls the song after the current one in the setlist (the first when none is). */
+  nextSong(): void {
+    const { session, songs } = this.state;
+    const next = songs[songs.findIndex((x) => x.id === session?.song) + 1];
+    if (next) void this.selectSong(next);
+  }
+
+  /** Starts the band (after the count-in of the settings) or stops it. */
+  transport(play: boolean): void {
+    void this.send(play ? { type: 'play', count_in: this.state.settings.countIn } : { type: 'stop' });
+  }
+
   viewChart(id: string | null): void {
     this.store.set({ viewSong: id });
     this.docs?.setChart(id);

@@ -129,7 +129,11 @@ n: number, } | { "type": "cue",
 /**
  * 1 to 60 characters, no control characters.
  */
-text: string, } | { "type": "flow", 
+text: string, } | { "type": "cue_by", 
+/**
+ * The leader alone, or every editor too.
+ */
+who: CueBy, } | { "type": "flow", 
 /**
  * The flow bar, 0 to 100 000 (0 is the song's first bar); left out with `vamp`, the band
  * vamps on the bar it reaches, counting on.
@@ -318,7 +322,11 @@ bar: number | null,
 /**
  * Who sent it.
  */
-by: number, } | { "type": "song_changed", 
+by: number, } | { "type": "cue_by", 
+/**
+ * The leader alone, or every editor too.
+ */
+who: CueBy, } | { "type": "song_changed", 
 /**
  * The song's id in the setlist, or `null` for none.
  */
@@ -408,6 +416,10 @@ transport: Transport,
  * Member counts.
  */
 stats: RoomStats, 
+/**
+ * Who may send cues besides the leader.
+ */
+cue_by: CueBy, 
 /**
  * Host time when the snapshot was taken.
  */
@@ -565,6 +577,12 @@ from: number,
  * This clock's reading minus that one's, at the same instant, µs.
  */
 shift: Micros, };
+
+/**
+ * Who may send cues to the band: the leader always; the leader may let every editor cue too
+ * (the band's musical director, the drummer counting the band out).
+ */
+export type CueBy = "leader" | "editors";
 
 /**
  * The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.
@@ -1343,7 +1361,11 @@ stats: RoomStats,
 /**
  * The current setlist song.
  */
-song: string | null, };
+song: string | null, 
+/**
+ * Who besides the leader may send cues.
+ */
+cue_by: CueBy, };
 
 /**
  * What a server message changed in the mirror, so that a caller can emit matching events.

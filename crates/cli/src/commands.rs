@@ -1,6 +1,6 @@
 //! The control commands `bandsync join` reads from stdin, one per line.
 
-use bandsync_core::protocol::{Access, ParticipantId};
+use bandsync_core::protocol::{Access, CueBy, ParticipantId};
 use bandsync_core::{Beats, ClientMsg, Tempo};
 
 /// A parsed stdin line.
@@ -15,7 +15,7 @@ pub enum Line {
 }
 
 /// The commands, for the help text and error messages.
-pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | cue TEXT | flow BAR | vamp [BAR] | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
+pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | cue TEXT | cue-by leader|editors | flow BAR | vamp [BAR] | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
 
 /// Parses one line.
 ///
@@ -92,6 +92,13 @@ pub fn parse(line: &str) -> Result<Line, String> {
             let access = if cmd == "viewer" { Access::Viewer } else { Access::Editor };
             ClientMsg::SetAccess { participant, access }
         }
+        "cue-by" => ClientMsg::CueBy {
+            who: match need("leader or editors")? {
+                "leader" => CueBy::Leader,
+                "editors" => CueBy::Editors,
+                other => return Err(format!("cue-by takes leader or editors, not {other:?}")),
+            },
+        },
         "sync" => ClientMsg::Sync {},
         "rotate" => ClientMsg::RotateSecret {},
         "pin" => match need("a PIN of 6 to 8 digits, or off")? {
@@ -140,6 +147,8 @@ mod tests {
         assert_eq!(parse("song none").unwrap(), Line::Send(ClientMsg::Song { id: None }));
         assert_eq!(parse("  cue  Last chorus ").unwrap(), Line::Send(ClientMsg::Cue { text: "Last chorus".into() }));
         assert!(parse("cue").is_err());
+        assert_eq!(parse("cue-by editors").unwrap(), Line::Send(ClientMsg::CueBy { who: CueBy::Editors }));
+        assert!(parse("cue-by drums").is_err() && parse("cue-by").is_err());
         assert_eq!(parse("flow 33").unwrap(), Line::Send(ClientMsg::Flow { bar: Some(32), vamp: false }));
         assert_eq!(parse("vamp 1").unwrap(), Line::Send(ClientMsg::Flow { bar: Some(0), vamp: true }));
         assert_eq!(parse("vamp").unwrap(), Line::Send(ClientMsg::Flow { bar: None, vamp: true }));

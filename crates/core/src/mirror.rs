@@ -1,7 +1,7 @@
 //! A member's mirror of the session state, kept identical to the server's by applying every
 //! server message in order. Used by the client library, the CLI and (ported) the web UI.
 
-use crate::protocol::{Connection, Participant, ParticipantId, Role, RoomStats, ServerMsg, Snapshot};
+use crate::protocol::{Connection, CueBy, Participant, ParticipantId, Role, RoomStats, ServerMsg, Snapshot};
 use crate::time::Micros;
 use crate::timeline::Transport;
 
@@ -39,6 +39,8 @@ pub struct Mirror {
     pub stats: RoomStats,
     /// The current setlist song.
     pub song: Option<String>,
+    /// Who besides the leader may send cues.
+    pub cue_by: CueBy,
 }
 
 impl Mirror {
@@ -54,6 +56,7 @@ impl Mirror {
             transport: snap.transport,
             stats: snap.stats,
             song: snap.song,
+            cue_by: snap.cue_by,
         }
     }
 
@@ -92,6 +95,10 @@ impl Mirror {
             ServerMsg::Transport { transport, .. } => {
                 self.transport = transport.clone();
                 c.transport = true;
+            }
+            ServerMsg::CueBy { who } => {
+                self.cue_by = *who;
+                c.snapshot = true;
             }
             ServerMsg::SongChanged { song, .. } => {
                 self.song.clone_from(song);
@@ -159,6 +166,7 @@ impl Mirror {
                 t
             },
             stats: self.stats,
+            cue_by: self.cue_by,
             now,
         }
     }

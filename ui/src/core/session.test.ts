@@ -16,6 +16,7 @@ function welcome(you: number, epoch: number, participants: Participant[]): Serve
     session: 's1',
     name: 'Gig',
     song: null,
+    cue_by: 'leader',
     participants,
     leader: participants.find((p) => p.role === 'leader')?.id ?? null,
     transport: TRANSPORT,
@@ -31,6 +32,9 @@ describe('the session view', () => {
     let s: SessionState | null = apply(null, welcome(2, 7, [person(1, 'leader'), person(2)]), m);
     expect(s?.participants.map((p) => p.id)).toEqual([1, 2]);
     expect(s && isLeader(s)).toBe(false);
+    expect(s?.cueBy).toBe('leader');
+    s = apply(s, { type: 'cue_by', who: 'editors' }, m);
+    expect(s?.cueBy).toBe('editors');
     s = apply(s, { type: 'participant_joined', participant: person(3) }, m);
     expect([s?.participants.length, s?.stats.members, s?.stats.leader]).toEqual([3, 3, 1]);
     s = apply(s, { type: 'chat', message: { id: 1, from: 1, name: 'P1', text: 'hi', at: 0, edited_at: null, deleted: false, reply_to: null, reactions: [], mentions: [] } }, m);

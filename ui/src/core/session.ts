@@ -3,7 +3,7 @@
 //! adds only the UI's own lists on top: chat, activity, versions, the leader's credentials. Every
 //! update returns a new object (the views compare by identity).
 
-import type { ActivityEvent, ChatMessage, Mirror, Participant, RoomStats, ServerMsg, Transport, VersionInfo } from '../bindings';
+import type { ActivityEvent, ChatMessage, CueBy, Mirror, Participant, RoomStats, ServerMsg, Transport, VersionInfo } from '../bindings';
 import type { SessionMirror } from '../wasm/api';
 
 /** What a pending `chat_history` request was for; answers come back in request order. */
@@ -32,6 +32,8 @@ export interface SessionState {
   song: string | null;
   /** Who chose the current song, when known. */
   songBy: number | null;
+  /** Who besides the leader may cue. */
+  cueBy: CueBy;
   /** The latest `credentials`: only a leader has them. */
   credentials: { secret: string; pin: string | null; viewer?: string | null } | null;
   /** Chat messages loaded so far, by id. */
@@ -61,6 +63,7 @@ function fromMirror(m: Mirror, prev: SessionState | null): SessionState {
     stats: m.stats,
     transport: m.transport,
     song: m.song ?? null,
+    cueBy: m.cue_by,
     songBy: null,
     credentials: same ? prev.credentials : null,
     chat: same ? prev.chat : [],

@@ -4,6 +4,7 @@
 import type { PlayerSettings } from '../audio/player';
 import type { ClickSound } from '../audio/sounds';
 import type { Notation } from '../bindings';
+import type { LearnedKeys } from '../core/keys';
 
 export interface Levels {
   downbeat: number;
@@ -55,6 +56,8 @@ export interface Settings {
   countIn: number;
   /** Large flash on the downbeat across the whole beat panel. */
   flash: boolean;
+  /** Keys taught to a page turner (a pedal), on top of the usual ones (`core/keys.ts`). */
+  keys: LearnedKeys;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -82,6 +85,7 @@ export const DEFAULT_SETTINGS: Settings = {
   barsPerLine: 2,
   countIn: 1,
   flash: true,
+  keys: {},
 };
 
 const KEY = 'bandsync.settings';

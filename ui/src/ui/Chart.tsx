@@ -3,7 +3,8 @@
 //! switch to Edit: a plain textarea bound to the song's Y.Text (doc/textbinding.ts), with the
 //! other members' cursors, names and colours from awareness drawn around it (doc/cursors.ts).
 //! Auto-scroll follows the shared timeline while playing: to the section the band is in, for the
-//! current song when it has a flow (`useFollow`), else in proportion to the bars played.
+//! current song when it has a flow (`useFollow`), else in proportion to the bars played. A page
+//! turner's keys scroll the read view a screen at a time (`usePageTurner`).
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type * as Y from 'yjs';
@@ -17,6 +18,7 @@ import { renderChart } from '../wasm/api';
 import { ChartRead } from './ChartRead';
 import { ChartTools } from './ChartTools';
 import { useApp, useAppState } from './ctx';
+import { usePageTurner } from './Pedal';
 import { useFollow } from './SectionStrip';
 
 const PLACEHOLDER = 'Write the chart here: [C]chords in brackets before the [G]syllable they fall on.';
@@ -125,6 +127,7 @@ export function Chart() {
   const written = key ?? rendered.chart.meta.key;
   const flow = !!song?.flow.trim();
   useAutoScroll(reader, music_lines, settings.autoScroll && !edit && !flow, settings.barsPerLine);
+  usePageTurner(reader);
   // The section the band is in, when this is the song it plays (changes once a section).
   const section = useFollow((f) => (f && f.song.id === song?.id ? (f.place?.section ?? null) : null), flow && !edit, song?.id, text);
   useEffect(() => {

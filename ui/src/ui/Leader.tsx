@@ -5,9 +5,7 @@ import { canEdit } from '../core/session';
 import { TapTempo } from '../core/tap';
 import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, parseMeter, positionAt } from '../core/timeline';
 import { bpmText, useApp, useAppState } from './ctx';
-
-/** Cues a leader calls most. */
-const CUES = ['Last chorus', 'Break', 'Key change', 'Outro', 'Repeat', 'Stop'];
+import { CueRow } from './CueRow';
 
 /** Meters a band reaches for, with their usual groupings, as the core reads and writes them. */
 const PRESETS = ['4/4', '3/4', '2/4', '5/4', '6/8 3+3', '9/8 3+3+3', '9/8 2+2+2+3', '12/8 3+3+3+3', '5/8 3+2', '5/8 2+3', '7/8 2+2+3', '7/8 3+2+2', '7/8 2+3+2', '11/8 3+3+3+2'];
@@ -52,7 +50,6 @@ export function LeaderControls() {
   const [unit, setUnit] = useState(4);
   const [groups, setGroups] = useState('4');
   const [bar, setBar] = useState('1');
-  const [cue, setCue] = useState('');
 
   // Follow the band's tempo unless the leader is typing.
   useEffect(() => {
@@ -92,9 +89,6 @@ export function LeaderControls() {
     const v = tap.tap(performance.now());
     setTaps(tap.count());
     if (v !== null && v >= MIN_BPM && v <= MAX_BPM) setDraft(String(v));
-  };
-  const sendCue = async (text: string, typed = false) => {
-    if (text.trim() && (await app.send({ type: 'cue', text: text.trim() })) && typed) setCue('');
   };
   const applyMeter = (m?: Meter) => {
     const mm: Meter = m ?? { beats, unit, groups: groupList };
@@ -153,10 +147,10 @@ export function LeaderControls() {
               ))}
             </select>
           </label>
-          <button class="primary big play" data-testid="play" onClick={() => void app.send({ type: 'play', count_in: countIn })}>
+          <button class="primary big play" data-testid="play" onClick={() => app.transport(true)}>
             ▶ Play
           </button>
-          <button class="big stop" data-testid="stop" onClick={() => void app.send({ type: 'stop' })}>
+          <button class="big stop" data-testid="stop" onClick={() => app.transport(false)}>
             ■ Stop
           </button>
         </div>
@@ -269,24 +263,7 @@ export function LeaderControls() {
           <span class="muted small">position {(position / 1_000_000).toFixed(2)} beats</span>
         </div>
 
-        <form
-          class="row wrap cue-row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void sendCue(cue, true);
-          }}
-        >
-          <span class="muted small">Cue</span>
-          {CUES.map((c) => (
-            <button key={c} type="button" class="small-btn" data-testid="cue-preset" onClick={() => void sendCue(c)}>
-              {c}
-            </button>
-          ))}
-          <input data-testid="cue-input" placeholder="Cue the band…" maxLength={60} value={cue} onInput={(e) => setCue((e.target as HTMLInputElement).value)} />
-          <button type="submit" class="small-btn primary" data-testid="cue-send" disabled={!cue.trim()}>
-            Send
-          </button>
-        </form>
+        <CueRow leading />
       </fieldset>
     </section>
   );

@@ -3,6 +3,7 @@ import { Activity, History } from './Activity';
 import { BeatView, MiniBeat } from './Beat';
 import { Chart } from './Chart';
 import { Chat } from './Chat';
+import { CueRow } from './CueRow';
 import { CueFlash } from './CueFlash';
 import { ms, useApp, useAppState } from './ctx';
 import { LeaderControls, TransportLine } from './Leader';
@@ -185,6 +186,7 @@ export function Session() {
               <BeatView />
               <SectionStrip />
               {!leading && <TransportLine />}
+              {!leading && <CueRow leading={false} />}
               <SoundStrip />
               {leading && <LeaderControls />}
               <Chart />

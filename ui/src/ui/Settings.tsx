@@ -2,6 +2,7 @@ import { LATENCY_MAX_MS, LATENCY_MIN_MS } from '../audio/calibrate';
 import { CLICK_SOUNDS, type ClickSound } from '../audio/sounds';
 import type { Levels } from '../state/settings';
 import { Calibrate } from './Calibrate';
+import { PedalSettings } from './Pedal';
 import { useApp, useAppState } from './ctx';
 
 function Slider(props: { label: string; value: number; min: number; max: number; step: number; testid?: string; unit?: string; onChange: (v: number) => void }) {
@@ -151,6 +152,7 @@ export function SettingsPanel(props: { onClose: () => void }) {
           <Slider label="Chart text" value={s.fontSize} min={10} max={48} step={1} unit=" px" onChange={(v) => app.setSettings({ fontSize: v })} />
           <Slider label="Transpose (read view)" value={s.transpose} min={-11} max={11} step={1} unit=" st" onChange={(v) => app.setSettings({ transpose: v })} />
         </div>
+        <PedalSettings />
       </div>
     </div>
   );

@@ -1,5 +1,6 @@
 //! A leader's cue reaches a follower's `--json` stream before it lands, naming the bar line it
-//! lands on: the follower's own click plays that bar's downbeat at exactly the cue's time.
+//! lands on: the follower's own click plays that bar's downbeat at exactly the cue's time. A
+//! follower cues once the leader lets everyone who edits cue.
 
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::Pulse;
@@ -29,8 +30,27 @@ fn a_cue_lands_on_a_bar_line_that_the_followers_click_plays() {
     let down = fol.wait_for("the cue's downbeat", |v| v["event"] == "beat" && v["bar"] == bar && v["beat"] == 0);
     assert_eq!(down["host_time"].as_i64(), Some(at), "the cue lands on the bar line: {cue} {down}");
     assert!(fol.seen.iter().filter(|v| v["event"] == "beat").count() > beats_before, "announced ahead of its bar");
-    // A follower cannot cue.
+    // A follower cannot cue, until the leader lets everyone who edits cue.
     fol.say("cue Break");
     let e = fol.wait_for("a refusal", |v| v["event"] == "error");
     assert_eq!(e["code"], "not_leader");
+    lead.say("cue-by editors");
+    // The follower's line may overtake the leader's on the way to the host: it tries until its
+    // cue is taken (the host answers each try, with the cue or a refusal).
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        fol.say("cue Break");
+        let v = fol.wait_for("the cue or a refusal", |v| {
+            (v["event"] == "cue" && v["text"] == "Break") || v["event"] == "error"
+        });
+        if v["event"] == "cue" {
+            assert!(v["bar"].is_i64(), "on a bar line: {v}");
+            break;
+        }
+        assert!(tries < 20, "the follower may still not cue: {v}");
+    }
+    let cue = lead.wait_for("the follower's cue, at the leader", |v| v["event"] == "cue" && v["text"] == "Break");
+    let you = fol.seen.iter().find(|v| v["event"] == "joined").map(|v| v["you"].clone());
+    assert_eq!(Some(cue["by"].clone()), you, "sent by the follower: {cue}");
 }

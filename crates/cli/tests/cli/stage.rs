@@ -2,11 +2,14 @@
 //! follower's first screen is the beat, the current song's part and its rendered chart, with no
 //! leader control; a cue shows full screen on both phones at the cue's host time, and the leader's
 //! "go to the outro" changes both phones' part (and highlighted chart section) on the same bar,
-//! each read through the phone's own clock. Figures are printed as `STAGE` lines.
+//! each read through the phone's own clock; a page turner's PageDown turns a follower's chart a
+//! screen on (not while the chat box has the keys) and PageUp turns it back; a chat message that
+//! mentions the bass raises the bass's notification badge, and not the writer's. Figures are
+//! printed as `STAGE` lines.
 
 use bandsync_e2e::browser::{self, Browser, Engine, Launch};
 use bandsync_e2e::process::{Proc, run};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// How far from the host time a phone may show what lands then: a browser timer, a render.
@@ -14,8 +17,27 @@ const ON_TIME_US: i64 = 50_000;
 
 const SETLIST: &str = r#"[{"id":"s1","title":"Blue Bossa","key":"Cm","tempo":180,"meter":"4/4","notes":"",
   "flow":"Intro 2, A 32, B 32, Outro 2"}]"#;
-const CHART: &str = "{title: Blue Bossa}\n{start_of_intro}\n[Cm7]\n{end_of_intro}\n{sov: A}\n[Cm7]Sunny [Fm7]side\n{eov}\n\
-{sov: B}\n[Ebm7]Night [Ab7]falls\n{eov}\n{start_of_outro}\n[Cm7]End\n{end_of_outro}\n";
+
+/// Blue Bossa's chart, its A part long enough (60 lines) that the read view scrolls on a phone.
+fn chart() -> String {
+    let a = "[Cm7]Sunny [Fm7]side of the [Dm7b5]street [G7]\n".repeat(60);
+    format!(
+        "{{title: Blue Bossa}}\n{{start_of_intro}}\n[Cm7]\n{{end_of_intro}}\n{{sov: A}}\n{a}{{eov}}\n\
+         {{sov: B}}\n[Ebm7]Night [Ab7]falls\n{{eov}}\n{{start_of_outro}}\n[Cm7]End\n{{end_of_outro}}\n"
+    )
+}
+
+/// Presses and releases `key` (a W3C key code) as a keyboard would: on whatever has the focus.
+fn press(b: &Browser, key: &str) {
+    let p = &b.page;
+    let strokes = json!([{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]);
+    let r = p.s.cmd("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "pedal", "actions": strokes}]})));
+    p.ok(r, "press a key");
+}
+
+/// W3C WebDriver's PageUp and PageDown (§17.4.2), what a Bluetooth page turner sends.
+const PAGE_UP: &str = "\u{E00E}";
+const PAGE_DOWN: &str = "\u{E00F}";
 
 /// A phone that joins `url` as `name` and records, with its own host-time estimate, when a cue
 /// shows and when the part shown changes.
@@ -68,7 +90,7 @@ fn two_phones_show_a_cue_and_the_leaders_move_to_the_outro_on_the_same_bar() {
     ]);
     let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
     assert_eq!(run(&["setlist", "set", &url], SETLIST).0, 0);
-    assert_eq!(run(&["chart", "set", &url, "Blue Bossa"], CHART).0, 0);
+    assert_eq!(run(&["chart", "set", &url, "Blue Bossa"], &chart()).0, 0);
     let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
     lead.event("joined");
     lead.say("song s1");
@@ -122,4 +144,44 @@ fn two_phones_show_a_cue_and_the_leaders_move_to_the_outro_on_the_same_bar() {
         );
         assert_eq!(section, Value::from("Outro"));
     }
+
+    // A page turner on the bass's phone: PageDown turns the chart a screen less a line or two on,
+    // nothing while the chat box has the keys, PageUp turns it back.
+    let p = &bass.page;
+    let read = "document.querySelector('[data-testid=chart-read]')";
+    let screen = p.eval(&format!(
+        "{read}.scrollTop === 0 && {read}.scrollHeight > 2 * {read}.clientHeight && {read}.clientHeight"
+    ));
+    let screen = screen.as_f64().expect("a chart longer than two screens, at its top");
+    press(&bass, PAGE_DOWN);
+    let step = p.until("the page turned", &format!("{read}.scrollTop")).as_f64().unwrap();
+    eprintln!("STAGE page turn {step} px of a {screen} px view");
+    assert!(step > screen * 0.7 && step < screen, "a page turn scrolled {step} px of {screen}");
+    p.eval("(document.querySelector('[data-testid=chat-input]').focus(), true)");
+    press(&bass, PAGE_DOWN);
+    p.eval("(document.activeElement.blur(), true)");
+    press(&bass, PAGE_DOWN);
+    let two = p.until("the next page", &format!("{read}.scrollTop > {step} && {read}.scrollTop")).as_f64().unwrap();
+    assert!(
+        (two - 2.0 * step).abs() <= 1.0,
+        "two turns, the one in the chat box ignored: {two} px, not {}",
+        2.0 * step
+    );
+    press(&bass, PAGE_UP);
+    let back =
+        p.until("the page turned back", &format!("{read}.scrollTop < {two} && {read}.scrollTop")).as_f64().unwrap();
+    assert!((back - step).abs() <= 1.0, "back one page: {back} px, not {step}");
+
+    // A mention: the drummer writes "@bass" (the bass's instrument-less name), and the bass's
+    // phone raises a notification (allowed in this browser) and a badge on the chat link.
+    let d = &drums.page;
+    assert_eq!(p.eval("Notification.permission"), Value::from("granted"));
+    d.type_into("[data-testid=chat-input]", "@bass take the next solo");
+    press(&drums, "\u{E007}");
+    let badge = p.until("the mention badge", "document.querySelector('[data-testid=mention-badge]')?.textContent");
+    assert_eq!(badge, Value::from("1"));
+    assert!(p.eval("document.title").as_str().is_some_and(|t| t.starts_with("(1) ")), "the tab's title counts it");
+    let mine = "document.querySelector('.msg.to-you .msg-text')?.textContent";
+    assert_eq!(p.until("the message marked as to the bass", mine), Value::from("@bass take the next solo"));
+    assert_eq!(d.eval("document.querySelector('[data-testid=mention-badge]')"), Value::Null, "not the writer's");
 }

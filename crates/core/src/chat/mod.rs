@@ -335,7 +335,10 @@ mod tests {
     fn bad_text_is_refused() {
         let mut c = log();
         assert_eq!(c.post(1, "Ana", "   ", None, 0, &[]).unwrap_err().0, ErrorCode::Malformed);
-        assert_eq!(c.post(1, "Ana", &"x".repeat(MAX_CHAT_CHARS + 1), None, 0, &[]).unwrap_err().0, ErrorCode::Malformed);
+        assert_eq!(
+            c.post(1, "Ana", &"x".repeat(MAX_CHAT_CHARS + 1), None, 0, &[]).unwrap_err().0,
+            ErrorCode::Malformed
+        );
         assert_eq!(c.post(1, "Ana", "bell\u{7}", None, 0, &[]).unwrap_err().0, ErrorCode::Malformed);
         assert_eq!(c.post(1, "Ana", "hi", Some(42), 0, &[]).unwrap_err().0, ErrorCode::UnknownMessage);
         assert_eq!(c.messages().len(), 3);

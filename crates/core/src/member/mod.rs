@@ -483,8 +483,10 @@ impl Member {
         match &mut self.conn {
             Conn::Connecting { deadline } if now >= *deadline => {
                 self.out.push_back(Transmit::Close);
-                let secs = self.cfg.connect_timeout.as_secs_f64();
-                self.dropped(now, format!("no answer from {} in {secs} s", self.cfg.target.ws_url));
+                // Whole milliseconds: formatting a float would bring core's float printing into the
+                // page's wasm (about 6 kB of gzip) for this one message.
+                let ms = self.cfg.connect_timeout.0 / 1000;
+                self.dropped(now, format!("no answer from {} in {ms} ms", self.cfg.target.ws_url));
             }
             Conn::Waiting { until } if now >= *until => self.connect(now),
             Conn::Open(o) => {

@@ -1,6 +1,6 @@
 //! Messages from a member to the server, and which layer of the server handles each.
 
-use super::{Access, OutputReport, ParticipantId, Secret};
+use super::{Access, CueBy, OutputReport, ParticipantId, Secret};
 use crate::time::{Beats, Micros};
 use crate::timeline::Tempo;
 use serde::{Deserialize, Serialize};
@@ -134,11 +134,17 @@ pub enum ClientMsg {
         #[serde(default)]
         n: u32,
     },
-    /// Leader only: a cue to the band ("Last chorus", "Break", "Key change"). It lands on the next
-    /// bar line (at once when stopped), on every device together.
+    /// The leader (or, when the leader allows it with `cue_by`, an editor): a cue to the band
+    /// ("Last chorus", "Break", "Key change"). It lands on the next bar line (at once when
+    /// stopped), on every device together.
     Cue {
         /// 1 to 60 characters, no control characters.
         text: String,
+    },
+    /// Leader only: who besides the leader may send cues. Everyone hears of it in `cue_by`.
+    CueBy {
+        /// The leader alone, or every editor too.
+        who: CueBy,
     },
     /// Leader only: moves the current song's flow. From the next bar line the band is at flow
     /// bar `bar` (the start of the part to repeat or go to), and with `vamp` it loops that part
@@ -266,6 +272,7 @@ impl ClientMsg {
             | M::RotateSecret {}
             | M::SetPin { .. }
             | M::Cue { .. }
+            | M::CueBy { .. }
             | M::Flow { .. } => Route::Session,
             M::Song { .. } => Route::Documents,
             M::Chat { .. }

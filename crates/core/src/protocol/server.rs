@@ -1,7 +1,7 @@
 //! Messages from the server to a member.
 
 use super::{
-    ActivityEvent, ChatMessage, ErrorCode, LeaveReason, Participant, ParticipantId, RoomStats, Secret, Snapshot,
+    ActivityEvent, ChatMessage, CueBy, ErrorCode, LeaveReason, Participant, ParticipantId, RoomStats, Secret, Snapshot,
     VersionInfo,
 };
 use crate::time::Micros;
@@ -116,6 +116,11 @@ pub enum ServerMsg {
         bar: Option<i64>,
         /// Who sent it.
         by: ParticipantId,
+    },
+    /// Who besides the leader may send cues changed.
+    CueBy {
+        /// The leader alone, or every editor too.
+        who: CueBy,
     },
     /// The current song changed; its tempo and meter arrive as a `transport` change.
     SongChanged {

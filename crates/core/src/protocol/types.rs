@@ -58,8 +58,24 @@ pub struct Snapshot {
     pub transport: Transport,
     /// Member counts.
     pub stats: RoomStats,
+    /// Who may send cues besides the leader.
+    #[serde(default)]
+    pub cue_by: CueBy,
     /// Host time when the snapshot was taken.
     pub now: Micros,
+}
+
+/// Who may send cues to the band: the leader always; the leader may let every editor cue too
+/// (the band's musical director, the drummer counting the band out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum CueBy {
+    /// The leader alone.
+    #[default]
+    Leader,
+    /// The leader and every participant who may edit (not viewers).
+    Editors,
 }
 
 /// A member of the session, as everyone sees it.

@@ -44,10 +44,14 @@ pub struct Carried {
     /// That server's clock epoch (0 in a state saved before it was carried).
     #[serde(default)]
     pub epoch: u64,
+    /// Who besides the leader may send cues.
+    #[serde(default)]
+    pub cue_by: crate::protocol::CueBy,
 }
 
 /// What must change for the carried state to be saved again.
-pub type CarryKey = (u64, ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>);
+pub type CarryKey =
+    (u64, ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>, crate::protocol::CueBy);
 
 impl Carried {
     /// What must change for the carried state to be saved again: the roster (who, their names
@@ -62,7 +66,7 @@ impl Carried {
         }
         let leader = s.leader.or(s.former_leader.map(|f| f.0));
         let last = s.transport.segments.last().map(|x| x.at);
-        (h.finish(), s.next_id, leader, last, s.transport.segments.len(), s.song.clone())
+        (h.finish(), s.next_id, leader, last, s.transport.segments.len(), s.song.clone(), s.cue_by)
     }
 }
 
@@ -83,6 +87,7 @@ impl Session {
             host_at: now,
             wall_at: wall_now,
             epoch: self.epoch,
+            cue_by: self.cue_by,
         }
     }
 
@@ -123,5 +128,6 @@ impl Session {
         }
         self.transport = t;
         self.song = c.song;
+        self.cue_by = c.cue_by;
     }
 }

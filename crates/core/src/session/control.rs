@@ -6,7 +6,8 @@ use super::names::{clean_color, clean_instrument, clean_name};
 use super::{ConnId, Output, Refusal, Session, SongChoice};
 use crate::midi::SongCue;
 use crate::protocol::{
-    Access, ActivityKind, ClientMsg, ErrorCode, LeaveReason, ParticipantId, ServerMsg, SyncQuality, meter_from_wire,
+    Access, ActivityKind, ClientMsg, CueBy, ErrorCode, LeaveReason, ParticipantId, ServerMsg, SyncQuality,
+    meter_from_wire,
 };
 use crate::time::{Beats, Micros};
 use crate::timeline::Tempo;
@@ -214,6 +215,19 @@ impl Session {
                 Ok(())
             }
             ClientMsg::Cue { text } => self.cue(now, me, &text),
+            ClientMsg::CueBy { who } => {
+                self.require_leader(me)?;
+                if who != self.cue_by {
+                    self.cue_by = who;
+                    self.out.push_back(Output::Broadcast(ServerMsg::CueBy { who }));
+                    let summary = match who {
+                        CueBy::Leader => "lets only the leader cue",
+                        CueBy::Editors => "lets everyone who edits cue",
+                    };
+                    self.activity(ActivityKind::Cue, Some(me), summary.into());
+                }
+                Ok(())
+            }
             ClientMsg::Flow { bar, vamp } => self.move_flow(now, me, bar, vamp),
             ClientMsg::Song { id } => self.select_song(
                 now,
@@ -269,10 +283,15 @@ impl Session {
         }
     }
 
-    /// The leader's cue, landing on the next bar line (after the lead time, like any change) while
-    /// playing, at once when stopped.
+    /// A cue, landing on the next bar line (after the lead time, like any change) while playing,
+    /// at once when stopped: the leader's, or an editor's when the leader allows it.
     fn cue(&mut self, now: Micros, me: ParticipantId, text: &str) -> Result<(), Refusal> {
-        self.require_leader(me)?;
+        let editor = self.members.iter().any(|m| m.p.id == me && m.p.access == Access::Editor);
+        if !(self.cue_by == CueBy::Editors && editor) {
+            self.require_leader(me).map_err(|(code, _)| {
+                (code, "only the leader sends cues, unless the leader lets everyone who edits cue".to_owned())
+            })?;
+        }
         let text = text.trim();
         if text.is_empty() || text.chars().count() > 60 || text.chars().any(char::is_control) {
             return Err((ErrorCode::Malformed, "a cue is 1 to 60 characters, without control characters".into()));

@@ -154,6 +154,8 @@ pub struct Session {
     transport: Transport,
     /// The current setlist song.
     song: Option<String>,
+    /// Who besides the leader may send cues.
+    cue_by: crate::protocol::CueBy,
     next_id: ParticipantId,
     out: VecDeque<Output>,
     /// The join secret every link carries.
@@ -218,6 +220,7 @@ impl Session {
             former_leader: None,
             transport: Transport::new(now),
             song: None,
+            cue_by: crate::protocol::CueBy::Leader,
             next_id: 1,
             out: VecDeque::new(),
         }
@@ -324,6 +327,7 @@ impl Session {
                 t
             },
             stats: self.stats(),
+            cue_by: self.cue_by,
             now,
         }
     }

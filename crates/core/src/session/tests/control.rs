@@ -321,6 +321,23 @@ fn a_cue_lands_on_the_next_bar_line_for_everyone_and_only_the_leader_cues() {
         assert_eq!(h.last_error(1), Some(ErrorCode::Malformed), "{bad:?}");
     }
     assert_eq!(cues(&h, 2).len(), 2);
+    // The leader lets editors cue; a viewer still may not; the leader takes it back.
+    h.join(3, "Cy", false, None);
+    h.send(1, ClientMsg::SetAccess { participant: 3, access: Access::Viewer });
+    h.send(2, ClientMsg::CueBy { who: CueBy::Editors });
+    assert_eq!(h.last_error(2), Some(ErrorCode::NotLeader), "only the leader decides");
+    h.send(1, ClientMsg::CueBy { who: CueBy::Editors });
+    assert!(h.inbox[&3].contains(&ServerMsg::CueBy { who: CueBy::Editors }));
+    assert_eq!(h.s.snapshot(h.now).cue_by, CueBy::Editors);
+    h.assert_mirrors_agree();
+    h.send(2, ClientMsg::Cue { text: "Break".into() });
+    assert_eq!(cues(&h, 1).pop().map(|c| (c.0, c.3)), Some(("Break".into(), 2)));
+    h.send(3, ClientMsg::Cue { text: "Stop".into() });
+    assert_eq!(h.last_error(3), Some(ErrorCode::NotLeader));
+    h.send(1, ClientMsg::CueBy { who: CueBy::Leader });
+    h.send(2, ClientMsg::Cue { text: "Again".into() });
+    assert_eq!(cues(&h, 1).len(), 3);
+    h.assert_mirrors_agree();
 }
 
 #[test]

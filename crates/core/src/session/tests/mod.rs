@@ -8,7 +8,7 @@ mod midi;
 
 use super::*;
 use crate::mirror::Mirror;
-use crate::protocol::{ClientMsg, Connection, ErrorCode, Role};
+use crate::protocol::{ClientMsg, Connection, CueBy, ErrorCode, Role};
 use crate::time::{Beats, Micros};
 use crate::timeline::Tempo;
 use std::collections::BTreeMap;
