@@ -39,7 +39,12 @@ secret?: Secret | null,
 /**
  * The session PIN, for joins typed by hand instead of a link.
  */
-pin?: Secret | null, } | { "type": "leave", } | { "type": "profile", 
+pin?: Secret | null, 
+/**
+ * A one-shot member: a script that joins to do one thing and leaves (`bandsync chart
+ * set`, `chat send`, `import`). Its coming and going is not activity; what it does is.
+ */
+once?: boolean, } | { "type": "leave", } | { "type": "profile", 
 /**
  * A new display name.
  */

@@ -105,7 +105,8 @@ impl DocSession {
     }
 }
 
-/// Joins `url` as a short-lived member called `name`, forwarding raw server messages if asked.
+/// Joins `url` as a one-shot member called `name` (its coming and going is not activity),
+/// forwarding raw server messages if asked.
 /// Returns the client and our participant id; a refusal gives exit code 3, a lost connection 4.
 pub(crate) async fn join_briefly(
     url: &str,
@@ -116,6 +117,7 @@ pub(crate) async fn join_briefly(
     let mut opts = ClientOptions::new(target, name);
     opts.member.backoff.give_up_after = Some(bandsync_core::Micros::from_secs(5));
     opts.member.forward_server_messages = forward;
+    opts.member.once = true;
     let mut client = Client::spawn(opts);
     loop {
         match next_event(&mut client).await {

@@ -334,7 +334,10 @@ impl Conn {
                 self.send(&ServerMsg::Heartbeat { n }).await;
                 Flow::Continue
             }
-            (Route::Connection, ClientMsg::Join { v, session, name, instrument, resume, leader, secret, pin }) => {
+            (
+                Route::Connection,
+                ClientMsg::Join { v, session, name, instrument, resume, leader, secret, pin, once },
+            ) => {
                 if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) {
                     let m = format!(
                         "this server speaks protocol versions {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}; you sent {v}. {}",
@@ -369,7 +372,7 @@ impl Conn {
                 let (tx, rx) = mpsc::channel(self.hub.cfg.outbox_capacity);
                 self.outbox = Some(rx);
                 let source = self.source.as_ref().map(|s| s.ip().to_string());
-                let req = JoinRequest { name, instrument, resume, leader, secret, pin, source };
+                let req = JoinRequest { name, instrument, resume, leader, secret, pin, source, once };
                 let token = bandsync_core::protocol::Secret(new_token());
                 let (answer, rx) = tokio::sync::oneshot::channel();
                 let input = SessionInput::Join { conn: self.id, req, token, outbox: tx, answer };

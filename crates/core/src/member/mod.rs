@@ -71,6 +71,9 @@ pub struct MemberConfig {
     /// welcome arrives, every join carries it, so a join whose welcome was lost is resumed by
     /// the next instead of leaving a second participant behind.
     pub resume: Option<Secret>,
+    /// A one-shot member (a script that joins to do one thing): its join and leave are not
+    /// activity.
+    pub once: bool,
 }
 
 impl MemberConfig {
@@ -93,6 +96,7 @@ impl MemberConfig {
             forward_server_messages: false,
             seed: 1,
             resume: None,
+            once: false,
         }
     }
 }
@@ -306,6 +310,7 @@ impl Member {
             leader: self.cfg.leader,
             secret: self.cfg.target.secret.clone(),
             pin: self.cfg.pin.clone(),
+            once: self.cfg.once,
         };
         self.send_now(&join);
         self.clock.rewarm(now);

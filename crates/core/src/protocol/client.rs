@@ -35,6 +35,10 @@ pub enum ClientMsg {
         /// The session PIN, for joins typed by hand instead of a link.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pin: Option<Secret>,
+        /// A one-shot member: a script that joins to do one thing and leaves (`bandsync chart
+        /// set`, `chat send`, `import`). Its coming and going is not activity; what it does is.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        once: bool,
     },
     /// Leaves the session for good; the participant is removed at once.
     Leave {},

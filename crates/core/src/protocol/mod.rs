@@ -127,6 +127,7 @@ mod tests {
             leader: true,
             secret: None,
             pin: None,
+            once: false,
         };
         let s = serde_json::to_string(&m).unwrap();
         assert_eq!(s, r#"{"type":"join","v":1,"session":"abc","name":"Ana","leader":true}"#);

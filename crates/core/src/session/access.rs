@@ -94,6 +94,7 @@ impl Session {
             away_since: None,
             sync_broadcast_at: None,
             delivery: Micros::ZERO,
+            once: req.once,
         });
         self.welcome(now, conn, id, token, false);
         // After the welcome, which is always a member's first message.
@@ -102,13 +103,15 @@ impl Session {
                 .push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id: gone, reason: LeaveReason::Timeout }));
             self.activity(ActivityKind::Leave, Some(gone), "dropped out (its place was needed)".into());
         }
-        let summary = format!(
-            "{}{} joined{}",
-            p.name,
-            p.instrument.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(),
-            if p.role == Role::Leader { " and leads" } else { "" }
-        );
-        self.activity(ActivityKind::Join, Some(id), summary);
+        if !req.once {
+            let summary = format!(
+                "{}{} joined{}",
+                p.name,
+                p.instrument.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(),
+                if p.role == Role::Leader { " and leads" } else { "" }
+            );
+            self.activity(ActivityKind::Join, Some(id), summary);
+        }
         self.out.push_back(Output::Broadcast(ServerMsg::ParticipantJoined { participant: p }));
         self.broadcast_stats();
         if leader_link && self.leader != Some(id) {

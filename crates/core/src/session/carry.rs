@@ -115,6 +115,7 @@ impl Session {
                     away_since: Some(now),
                     sync_broadcast_at: None,
                     delivery: Micros::ZERO,
+                    once: false,
                 }
             })
             .collect();

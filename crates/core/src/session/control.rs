@@ -39,7 +39,9 @@ impl Session {
         match msg {
             ClientMsg::Join { .. } => Err((ErrorCode::AlreadyJoined, "this connection has already joined".into())),
             ClientMsg::Leave {} => {
-                self.activity(ActivityKind::Leave, Some(me), format!("{} left", self.name_of(me)));
+                if !self.is_once(me) {
+                    self.activity(ActivityKind::Leave, Some(me), format!("{} left", self.name_of(me)));
+                }
                 self.members.retain(|m| m.p.id != me);
                 if self.leader == Some(me) {
                     self.leader = None;

@@ -118,6 +118,8 @@ pub struct JoinRequest {
     /// Where the join comes from (the client's address, as the server sees it), so that wrong
     /// PINs are counted per source; `None` counts as one unknown source.
     pub source: Option<String>,
+    /// A one-shot member (a script): its join and leave are not activity.
+    pub once: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +136,8 @@ struct Member {
     sync_broadcast_at: Option<Micros>,
     /// How late it handles the server's messages (its last report), for the lead time.
     delivery: Micros,
+    /// A one-shot member (a script), whose join and leave are not activity.
+    once: bool,
 }
 
 /// One band's session.
@@ -332,6 +336,11 @@ impl Session {
         }
     }
 
+    /// Whether `id` is a one-shot member (a script), whose coming and going is not activity.
+    fn is_once(&self, id: ParticipantId) -> bool {
+        self.members.iter().any(|m| m.p.id == id && m.once)
+    }
+
     /// The next output for the driver.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
@@ -364,12 +373,15 @@ impl Session {
             return;
         }
         for id in expired {
+            let once = self.is_once(id);
             self.members.retain(|m| m.p.id != id);
             if self.former_leader.is_some_and(|(f, _)| f == id) {
                 self.former_leader = None;
             }
             self.out.push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id, reason: LeaveReason::Timeout }));
-            self.activity(ActivityKind::Leave, Some(id), "dropped out (no reconnect in time)".into());
+            if !once {
+                self.activity(ActivityKind::Leave, Some(id), "dropped out (no reconnect in time)".into());
+            }
         }
         self.broadcast_stats();
     }

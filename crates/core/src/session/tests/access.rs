@@ -112,6 +112,7 @@ fn secrets_never_show_in_debug_output() {
         secret: Some(Secret("hush".into())),
         pin: None,
         source: None,
+        once: false,
     };
     assert!(!format!("{req:?}").contains("hush"));
 }
@@ -188,10 +189,38 @@ fn a_first_join_whose_welcome_was_lost_is_resumed_by_the_next_not_doubled() {
         secret: None,
         pin: None,
         source: None,
+        once: false,
     };
     h.s.handle_join(h.now, 6, req, Secret("token-x".into()));
     h.pump();
     assert_eq!(h.last_error(6), Some(ErrorCode::AuthRequired));
+    h.assert_mirrors_agree();
+}
+
+#[test]
+fn a_one_shot_members_coming_and_going_is_not_activity() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", false, None);
+    let req = |name: &str, once| JoinRequest {
+        name: name.into(),
+        instrument: None,
+        resume: None,
+        leader: false,
+        secret: Some(h.s.secret().clone()),
+        pin: None,
+        source: None,
+        once,
+    };
+    let (script, person) = (req("bandsync", true), req("Ben", false));
+    h.s.handle_join(h.now, 2, script, Secret("tok-2".into()));
+    h.s.handle_join(h.now, 3, person, Secret("tok-3".into()));
+    h.pump();
+    h.send(2, ClientMsg::Leave {});
+    h.send(3, ClientMsg::Leave {});
+    let said: Vec<&str> = h.activity.iter().map(|(_, _, s)| s.as_str()).collect();
+    assert_eq!(said, ["Ana joined", "Ben joined", "Ben left"]);
+    // It is a participant like any other while it is there.
+    assert_eq!(h.s.stats().members, 1);
     h.assert_mirrors_agree();
 }
 

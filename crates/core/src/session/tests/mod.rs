@@ -81,7 +81,16 @@ impl Harness {
     fn join(&mut self, c: ConnId, name: &str, leader: bool, resume: Option<Secret>) -> Option<Secret> {
         self.tokens += 1;
         let secret = Some(self.s.secret().clone());
-        let req = JoinRequest { name: name.into(), instrument: None, resume, leader, secret, pin: None, source: None };
+        let req = JoinRequest {
+            name: name.into(),
+            instrument: None,
+            resume,
+            leader,
+            secret,
+            pin: None,
+            source: None,
+            once: false,
+        };
         self.s.handle_join(self.now, c, req, Secret(format!("token-{}", self.tokens)));
         self.pump();
         self.inbox.get(&c)?.iter().rev().find_map(|m| match m {
@@ -152,6 +161,7 @@ fn join_from(
         secret: secret.map(|s| Secret(s.into())),
         pin: pin.map(|s| Secret(s.into())),
         source: source.map(str::to_owned),
+        once: false,
     };
     h.s.handle_join(h.now, c, req, Secret(format!("tok-{c}")));
     h.pump();
