@@ -222,15 +222,7 @@ impl ClockSync {
             return;
         }
         if self.epoch != Some(epoch) {
-            if self.epoch.is_some() {
-                // The host restarted: its clock is a new one.
-                self.samples.clear();
-                self.locked = false;
-                self.target = None;
-                self.fit = None;
-                self.rewarm(now);
-            }
-            self.epoch = Some(epoch);
+            self.new_epoch(now, epoch);
         }
         let s = Sample::from_exchange(t0, t1, t2, now);
         self.samples.push_back(s);
@@ -240,6 +232,26 @@ impl ClockSync {
         }
         self.last_sample_at = s.at;
         self.refit(now.0 as f64);
+    }
+
+    /// The host clock epoch the estimate is on, once a pong came.
+    #[must_use]
+    pub fn epoch(&self) -> Option<u64> {
+        self.epoch
+    }
+
+    /// The host's clock is now the one of `epoch`, a new one (the host restarted): what was
+    /// learned about the old one goes, and the estimate syncs again from the warm-up burst.
+    pub fn new_epoch(&mut self, now: Micros, epoch: u64) {
+        if self.epoch.is_some_and(|e| e != epoch) {
+            self.samples.clear();
+            self.locked = false;
+            self.target = None;
+            self.fit = None;
+            self.outstanding.clear();
+            self.rewarm(now);
+        }
+        self.epoch = Some(epoch);
     }
 
     /// The host's clock of epoch `from` continues as the clock of epoch `to`, `shift` µs ahead

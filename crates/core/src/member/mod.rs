@@ -403,6 +403,15 @@ impl Member {
         }
         match msg {
             ServerMsg::Pong { n, t0, t1, t2, epoch } => {
+                // A new connection's pings are answered by the server at once, its join after
+                // the session is ready: a pong from another clock can overtake the welcome that
+                // says how that clock continues ours (a session carried to another server). It
+                // is no news until the welcome came; taken as a restart, it would throw away the
+                // estimate the band is clicking on.
+                let joined = matches!(&self.conn, Conn::Open(o) if o.joined);
+                if !joined && self.clock.epoch().is_some_and(|e| e != epoch) {
+                    return;
+                }
                 self.clock.handle_pong(now, n, t0, t1, t2, epoch);
                 self.delivered(t2, now);
             }
@@ -427,8 +436,10 @@ impl Member {
             ServerMsg::Welcome { you, resume, resumed, epoch, rebase, snapshot, .. } => {
                 // A session carried to another server: the estimate moves onto its clock, before
                 // the schedule on that clock is used, and keeps time through the move.
-                if let Some(r) = rebase {
-                    self.clock.rebase(r.from, epoch, r.shift);
+                let rebased = rebase.is_some_and(|r| self.clock.rebase(r.from, epoch, r.shift));
+                if !rebased {
+                    // Another clock that does not continue ours (a restarted host): sync again.
+                    self.clock.new_epoch(now, epoch);
                 }
                 self.token = Some(resume);
                 self.attempt = 0;
