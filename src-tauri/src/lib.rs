@@ -182,6 +182,9 @@ fn build<R: Runtime>(
 ) -> tauri::Result<tauri::App<R>> {
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_barcode_scanner::init());
+    // The system's notifications, for a chat message that mentions this member and for a change
+    // of its role (ui/src/net/notify.ts).
+    let builder = builder.plugin(tauri_plugin_notification::init());
     let ui = Arc::new(BundledUi::<R>(OnceLock::new()));
     let assets: Arc<dyn UiAssets> = ui.clone();
     let app = builder

@@ -1,8 +1,10 @@
 //! The desktop app at the rehearsal, end to end (issue #7): the real Tauri binary in WebKitGTK,
 //! driven through tauri-driver and WebKitWebDriver (W3C WebDriver) on an X display. It hosts a
 //! session from its home screen; a `bandsync join` follower joins with the link the app shows and
-//! appears in its band list; the tempo the leader sets in the app lands on the follower at a bar
-//! line; and a chart typed in the app's editor reaches the session's documents.
+//! appears in its band list; a chat message that mentions the app's user raises a system
+//! notification (seen on a D-Bus session bus of the test's own); the tempo the leader sets in the
+//! app lands on the follower at a bar line; and a chart typed in the app's editor reaches the
+//! session's documents.
 //!
 //! It runs in every `cargo test`. Without an X display it starts its own Xvfb. It needs the app
 //! binary (built with the workspace's tests, embedding `ui/dist`), tauri-driver and
@@ -17,6 +19,7 @@
 //! `$CARGO_TARGET_TMPDIR/app/`; with `BANDSYNC_SCREENSHOTS=1` they are also copied to
 //! `docs/screenshots/` (any other value: a directory to copy them to), as `phone.rs` does.
 
+use bandsync_e2e::dbus::SessionBus;
 use bandsync_e2e::page::Page;
 use bandsync_e2e::process::{Proc, SIGTERM, home, require, run, signal, which};
 use bandsync_e2e::webdriver::{self, Session, keys};
@@ -66,6 +69,7 @@ impl TauriDriver {
         home: &Path,
         log: PathBuf,
         display: Option<&str>,
+        bus: &str,
     ) -> TauriDriver {
         let (port, native) = (webdriver::free_port(), webdriver::free_port());
         let out = std::fs::File::create(&log).unwrap();
@@ -81,6 +85,8 @@ impl TauriDriver {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_CACHE_HOME", home.join("cache"))
             .envs(display.map(|d| ("DISPLAY", d)))
+            // The system's notifications go to a bus of the test's own, where it sees them.
+            .env("DBUS_SESSION_BUS_ADDRESS", bus)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -187,7 +193,9 @@ fn hosts_follows_and_shares() {
     // Declared before the session: the session's drop closes the app, then the driver stops.
     let xvfb = Xvfb::start_if_needed();
     let display = xvfb.as_ref().map(|x| x.display.as_str());
-    let driver = TauriDriver::start(&tauri_driver, &webkit_driver, &home, shots.join("tauri-driver.log"), display);
+    let bus = SessionBus::start(&home.join("dbus"), "interface='org.freedesktop.Notifications'");
+    let driver =
+        TauriDriver::start(&tauri_driver, &webkit_driver, &home, shots.join("tauri-driver.log"), display, &bus.address);
     let mut app = Page::new(open_session(&driver, Path::new(APP)), shots.clone(), "app");
     app.wait = WAIT;
     let log = driver.log.clone();
@@ -246,6 +254,20 @@ fn hosts_follows_and_shares() {
          return rows.length === 2 && rows.every((r) => r[2] === 'online') && rows; })()",
     );
     assert_eq!(band, json!([["Lena", "leader", "online"], ["Ben", "follower", "online"]]));
+
+    // A chat message that mentions Lena raises the system's notification (Tauri's notification
+    // plugin, over D-Bus) and the badge on the app's chat link.
+    assert_eq!(run(&["chat", "send", &link, "@lena count us in", "--name", "Ben"], "").0, 0);
+    let r = webdriver::wait_until("the system notification", WAIT, || {
+        let seen = bus.seen();
+        Ok((seen.contains("member=Notify") && seen.contains("Ben mentioned you")).then_some(()))
+    });
+    if let Err(e) = r {
+        app.fail(&format!("{e}; the bus saw:\n{}", bus.seen()));
+    }
+    assert!(bus.seen().contains("@lena count us in"), "the message is the notification's body");
+    let badge = app.until("the mention badge", "document.querySelector('[data-testid=mention-badge]')?.textContent");
+    assert_eq!(badge, "1");
 
     // (c) Play, then a new tempo: it is scheduled for the next bar line and lands there.
     let st = fol.seen_or_wait("the first state", |v| v["event"] == "state");

@@ -6,11 +6,14 @@
 //! - [`relay`]: TCP relays a test can cut, or that delay, jitter and stall the link.
 //! - [`chaos`]: a relay per member for the soak run, that also sleeps and drops.
 //! - [`cluster`]: `bandsync serve` nodes on one Postgres behind HAProxy, that a test can kill.
+//! - [`dbus`]: a D-Bus session bus of the test's own, with a monitor (the app's notifications).
 //! - [`rng`]: a seeded random source that replays exactly.
 //! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals.
 //! - [`webdriver`]: a small W3C WebDriver client for Chromium (chromedriver), WebKit
 //!   (WebKitWebDriver) and the app (tauri-driver).
 //! - [`browser`]: headless Chromium and WebKit (MiniBrowser), optionally playing into a PulseAudio sink.
+//! - [`devtools`]: Chromium's DevTools protocol beside chromedriver, for a trace of the browser's
+//!   performance timeline.
 //! - [`page`]: a page under WebDriver, with the diagnostics a failing browser test needs.
 //! - [`xvfb`]: an X display of the test's own.
 //! - [`postgres`]: a Postgres server of the test's own, that it can crash and restart.
@@ -21,6 +24,8 @@
 pub mod browser;
 pub mod chaos;
 pub mod cluster;
+pub mod dbus;
+pub mod devtools;
 pub mod jack;
 pub mod page;
 pub mod postgres;

@@ -6,12 +6,14 @@
 
 import type { ChatMessage, Participant } from '../bindings';
 import type { AppCore } from '../state/appcore';
+import { invoke } from '@tauri-apps/api/core';
 
 /** Messages already notified (an edit or a reaction arrives as the same message again). */
 const told = new Set<number>();
 
 /** Whether the page may ask for notifications (and has not been answered yet). */
-export const canAsk = (): boolean => typeof Notification !== 'undefined' && Notification.permission === 'default';
+export const canAsk = (): boolean =>
+  typeof Notification !== 'undefined' && Notification.permission === 'default' && !('__TAURI_INTERNALS__' in window);
 
 /** Asks for permission (from a click: browsers ignore it otherwise). */
 export function ask(app: AppCore): void {
@@ -21,6 +23,11 @@ export function ask(app: AppCore): void {
 function raise(app: AppCore, title: string, body: string, tag: string): void {
   app.store.set((s) => ({ mentions: s.mentions + 1 }));
   globalThis.navigator?.vibrate?.(200);
+  if (app.state.runtime === 'tauri') {
+    // The desktop app: the system's own notification, through Tauri's notification plugin.
+    void invoke('plugin:notification|notify', { options: { title, body } }).catch(() => {});
+    return;
+  }
   if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
   try {
     new Notification(title, { body, tag });
