@@ -1807,6 +1807,28 @@ section: number | null,
 vamping: boolean, };
 
 /**
+ * What a ChordPro file says about its song, for its setlist entry: what is missing or does not
+ * read as a title, key, tempo or meter is `None`.
+ */
+export type ImportedSong = { 
+/**
+ * `{title}`.
+ */
+title: string | null, 
+/**
+ * `{key}`, if it names a key.
+ */
+key: string | null, 
+/**
+ * `{tempo}` in BPM, if it is one BandSync can play.
+ */
+tempo: number | null, 
+/**
+ * `{time}`, if it is a meter (`7/8`, `2+2+3/8`).
+ */
+meter: string | null, };
+
+/**
  * A reading, as the page takes it.
  */
 export type StampReading = { 

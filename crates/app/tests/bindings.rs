@@ -113,6 +113,7 @@ fn render() -> Rendered {
     r.add::<bandsync_core::chart::Notation>(&cfg);
     r.add::<bandsync_core::chart::flow::Part>(&cfg);
     r.add::<bandsync_core::chart::flow::Place>(&cfg);
+    r.add::<bandsync_core::chart::library::Imported>(&cfg);
     r.add::<bandsync_audio::stamps::Reading>(&cfg);
     r.add::<bandsync_audio::stamps::Verdict>(&cfg);
     r.add::<bandsync_audio::calibrate::Calibration>(&cfg);

@@ -22,11 +22,16 @@
 //!   `flow.place`: the part of a song's flow (and the chart section) where the transport's flow
 //!   cursor is at a host time, or why the flow does not read; `flow.start`:
 //!   the bar a part starts on, for the leader's moves (the `flow` message).
-//! - `meter.parse`, `meter.format`, `tempo.check`, `protocol.info`.
+//! - `library.songs`, `.imported`, `.exported`: the band's ChordPro library in and out
+//!   ([`bandsync_core::chart::library`]): a file split into its songs, what a song's file says
+//!   about it (title, key, tempo, meter), and a song written as a file.
+//! - `meter.parse`, `meter.format`, `tempo.check`, `protocol.info` (with the extensions ChordPro
+//!   files go by).
 
 use crate::engine::{EngineCommand, PageEngine};
 use crate::registry::{self, Registry};
 use bandsync_audio::sounds::ClickSound;
+use bandsync_core::chart::library;
 use bandsync_core::member::JoinTarget;
 use bandsync_core::protocol::Secret;
 use bandsync_core::{Beats, Meter, Micros, Tempo};
@@ -150,8 +155,9 @@ struct Build {
     secret: String,
 }
 
+/// A text argument: a meter to read (`meter.parse`), a ChordPro file (`library.*`).
 #[derive(Deserialize)]
-struct MeterText {
+struct Text {
     text: String,
 }
 
@@ -213,7 +219,7 @@ fn misc(op: &str, a: &str) -> Res {
             let x: Build = parse(a)?;
             ok(&x.target.link(&Secret(x.secret)))
         }
-        "meter.parse" => ok(&parse::<MeterText>(a)?.text.parse::<Meter>().map_err(|e| e.to_string())?),
+        "meter.parse" => ok(&parse::<Text>(a)?.text.parse::<Meter>().map_err(|e| e.to_string())?),
         "meter.format" => ok(&parse::<MeterValue>(a)?.meter.to_string()),
         "tempo.check" => ok(&Tempo::from_bpm(parse::<Bpm>(a)?.bpm).map_err(|e| e.to_string())?),
         "pin.check" => {
@@ -237,12 +243,23 @@ fn misc(op: &str, a: &str) -> Res {
             let x: FlowStart = parse(a)?;
             ok(&bandsync_core::chart::flow::start_bar(&bandsync_core::chart::flow::parse(&x.flow)?, x.index))
         }
+        "library.exported" => {
+            // `[chart, title, key, tempo, meter]`, all text (a tempo that does not read is unset):
+            // lists of strings are read already, where a struct of five fields would add 3.3 kB of
+            // wasm code and a tuple 1.2 kB.
+            let v: Vec<String> = parse(a)?;
+            let [chart, title, key, tempo, meter] = v.as_slice() else { return Err("bad arguments".into()) };
+            ok(&library::exported(chart, title, key, serde_json::from_str(tempo).unwrap_or(0.0), meter))
+        }
+        "library.imported" => ok(&library::imported(&parse::<Text>(a)?.text)),
+        "library.songs" => ok(&library::songs(&parse::<Text>(a)?.text)),
         "protocol.info" => Ok(format!(
-            r#"{{"version":{},"one_beat":{},"min_bpm":{},"max_bpm":{}}}"#,
+            r#"{{"version":{},"one_beat":{},"min_bpm":{},"max_bpm":{},"extensions":{}}}"#,
             bandsync_core::PROTOCOL_VERSION,
             Beats::ONE,
             bandsync_core::timeline::MIN_BPM,
-            bandsync_core::timeline::MAX_BPM
+            bandsync_core::timeline::MAX_BPM,
+            json(&library::EXTENSIONS)
         )),
         _ => Err(format!("unknown op {op}")),
     }

@@ -4,7 +4,8 @@
 //! other members' cursors, names and colours from awareness drawn around it (doc/cursors.ts).
 //! Auto-scroll follows the shared timeline while playing: to the section the band is in, for the
 //! current song when it has a flow (`useFollow`), else in proportion to the bars played. A page
-//! turner's keys scroll the read view a screen at a time (`usePageTurner`).
+//! turner's keys scroll the read view a screen at a time (`usePageTurner`). The song goes out as a
+//! ChordPro file (`doc/library.ts`) or to the printer (the read view alone: `styles/print.css`).
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type * as Y from 'yjs';
@@ -12,12 +13,13 @@ import { scrollFraction } from '../core/chart';
 import { canEdit } from '../core/session';
 import { ONE_BEAT, segmentAt, segmentPosition } from '../core/timeline';
 import { clearCursor, CursorOverlay, publishCursor } from '../doc/cursors';
+import { exportSong } from '../doc/library';
 import { chartText, chartsOf } from '../doc/setlist';
 import { TextBinding } from '../doc/textbinding';
 import { renderChart } from '../wasm/api';
 import { ChartRead } from './ChartRead';
 import { ChartTools } from './ChartTools';
-import { useApp, useAppState } from './ctx';
+import { download, useApp, useAppState } from './ctx';
 import { usePageTurner } from './Pedal';
 import { useFollow } from './SectionStrip';
 
@@ -159,6 +161,16 @@ export function Chart() {
               </span>
             ))}
           </span>
+        )}
+        {song && (
+          <button class="small-btn" data-testid="download-chart" onClick={() => download(`${song.title}.cho`, 'text/plain', exportSong(text, song))}>
+            Download .cho
+          </button>
+        )}
+        {song && !edit && (
+          <button class="small-btn" data-testid="print-chart" onClick={() => print()}>
+            Print
+          </button>
         )}
       </div>
       <ChartTools editable={editable} editing={edit} setEditing={setEditing} />

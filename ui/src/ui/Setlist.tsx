@@ -1,9 +1,11 @@
 import { useState } from 'preact/hooks';
 import { canEdit, isLeader } from '../core/session';
 import { parseMeter } from '../core/timeline';
+import { exportSet, importFiles } from '../doc/library';
 import { addSong, deleteSong, meterFields, meterLabel, moveSong, newSongId, songMeter, updateSong, type Song } from '../doc/setlist';
 import { flowProblem } from '../wasm/flow';
-import { useApp, useAppState } from './ctx';
+import { coreInfo } from '../wasm/api';
+import { download, useApp, useAppState } from './ctx';
 
 interface Draft {
   title: string;
@@ -173,6 +175,39 @@ export function Setlist() {
             app.viewChart(id);
           }}
         />
+      )}
+      {doc && (
+        // The band's library: ChordPro files, or a folder of them, into the setlist (editors); the
+        // set out as one file. A button opens its hidden file input's picker.
+        <div class="row wrap library">
+          {editable &&
+            [false, true].map((folder) => (
+              <>
+                <button class="small-btn" onClick={(e) => (e.currentTarget.nextSibling as HTMLInputElement).click()}>
+                  {folder ? 'Import folder' : 'Import .cho'}
+                </button>
+                <input
+                  type="file"
+                  hidden
+                  multiple
+                  accept={coreInfo().extensions.map((x) => `.${x}`).join()}
+                  {...{ webkitdirectory: folder }}
+                  data-testid={folder ? 'import-folder' : 'import-files'}
+                  onChange={async (e) => {
+                    const input = e.currentTarget;
+                    const n = await importFiles(doc, input.files ?? []);
+                    input.value = '';
+                    app.toast(`Imported ${n} ${n === 1 ? 'song' : 'songs'}`, 'info');
+                  }}
+                />
+              </>
+            ))}
+          {songs.length > 0 && (
+            <button class="small-btn" data-testid="download-set" onClick={() => download(`${session.name}.cho`, 'text/plain', exportSet(doc, songs))}>
+              Download set
+            </button>
+          )}
+        </div>
       )}
       {!editable && <p class="hint">You are a viewer: the leader can let you edit.</p>}
     </section>

@@ -25,12 +25,14 @@ import { core, CoreError } from './core';
 
 export { CoreError };
 
-/** Constants of the core: the protocol version, one beat in micro-beats, the tempo range. */
+/** Constants of the core: the protocol version, one beat in micro-beats, the tempo range, the
+ *  extensions ChordPro files go by (`cho`, `chordpro`, `pro`, `crd`). */
 export interface CoreInfo {
   version: number;
   one_beat: number;
   min_bpm: number;
   max_bpm: number;
+  extensions: string[];
 }
 
 let info: CoreInfo | null = null;

@@ -6,9 +6,11 @@
 //! - [`serve`]: `bandsync serve` and `bandsync admin token`: organizers, quotas, expiry.
 //! - [`phone`]: a phone (headless Chromium) scans the QR code, joins, follows the beat, writes a
 //!   chart and chats.
+//! - [`import`]: a phone imports ChordPro files into the setlist, downloads and prints them.
 
 mod commands;
 mod cue;
+mod import;
 mod library;
 mod phone;
 mod restart;

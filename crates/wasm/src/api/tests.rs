@@ -211,3 +211,30 @@ fn a_bar_finds_its_part_of_the_flow_and_its_chart_section() {
     assert!(err("flow.place", json!({"flow": "Intro", "transport": tr, "now": 0.0})).contains("Intro"));
     assert_eq!(ok("flow.start", json!({"flow": "Intro 2, V1 4, C 4", "index": 2})), json!(6));
 }
+
+#[test]
+fn a_chordpro_file_is_split_read_and_a_song_written_back_through_the_page_calls() {
+    let file = "{title: One}\n{key: D}\n{tempo: 96}\n{time: 3/4}\n[D]a\n{new_song}\n[G]b\n";
+    let songs = ok("library.songs", json!({"text": file}));
+    assert_eq!(songs, json!(["{title: One}\n{key: D}\n{tempo: 96}\n{time: 3/4}\n[D]a\n", "[G]b\n"]));
+    let one = ok("library.imported", json!({"text": songs[0]}));
+    assert_eq!(one, json!({"title": "One", "key": "D", "tempo": 96.0, "meter": "3/4"}));
+    assert_eq!(
+        ok("library.imported", json!({"text": songs[1]})),
+        json!({"title": null, "key": null, "tempo": null, "meter": null})
+    );
+    // What the setlist knows (`[chart, title, key, tempo, meter]`, all text) goes in front of a
+    // chart that lacks it, and reads back the same.
+    let out = ok("library.exported", json!(["[G]b\n", "Two", "G", "120.5", "6/8"]));
+    assert_eq!(out, "{title: Two}\n{key: G}\n{tempo: 120.5}\n{time: 6/8}\n[G]b\n");
+    assert_eq!(
+        ok("library.imported", json!({"text": out})),
+        json!({"title": "Two", "key": "G", "tempo": 120.5, "meter": "6/8"})
+    );
+    assert_eq!(ok("protocol.info", json!(null))["extensions"], json!(["cho", "chordpro", "pro", "crd"]));
+    // A whole tempo is written without `.0`; a tempo of 0 (unset) and empty fields not at all.
+    assert_eq!(ok("library.exported", json!(["x", "T", "", "96", ""])), "{title: T}\n{tempo: 96}\nx\n");
+    assert_eq!(ok("library.exported", json!(["x", "", " ", "0", ""])), "x\n");
+    assert!(err("library.exported", json!({"chart": "x"})).contains("bad arguments"));
+    assert!(err("library.exported", json!(["x", "T"])).contains("bad arguments"));
+}
