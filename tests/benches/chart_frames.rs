@@ -586,18 +586,7 @@ struct Plan {
 fn measure(dev: &Device, plan: &Plan, trace: Option<&Path>) -> anyhow::Result<Figures> {
     let Plan { title, chart, shown, smooth_ms, ui, shots } = plan;
     let (title, chart, shown) = (*title, chart.as_str(), *shown);
-    let mut host = Proc::bandsync(&[
-        "host",
-        "--bind",
-        "127.0.0.1:0",
-        "--name",
-        "Gig",
-        "--no-mdns",
-        "--json",
-        "--ui",
-        ui.to_str().unwrap(),
-    ]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let (host, url) = Proc::host_with_ui(ui);
     let setlist =
         json!([{"id": "s1", "title": title, "key": "G", "tempo": 96, "meter": "4/4", "notes": "", "flow": ""}]);
     anyhow::ensure!(run(&["setlist", "set", &url], &setlist.to_string()).0 == 0, "the setlist is refused");

@@ -144,6 +144,20 @@ impl Proc {
         Proc::bandsync_env(args, &[], false)
     }
 
+    /// `bandsync host` on loopback, named "Gig", serving the web UI built in `ui` to phones, and
+    /// its join link.
+    ///
+    /// # Panics
+    /// When the host does not start.
+    #[must_use]
+    pub fn host_with_ui(ui: &std::path::Path) -> (Proc, String) {
+        let ui = ui.to_str().expect("a UTF-8 path");
+        let mut host =
+            Proc::bandsync(&["host", "--bind", "127.0.0.1:0", "--name", "Gig", "--no-mdns", "--json", "--ui", ui]);
+        let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+        (host, url)
+    }
+
     /// `bandsync ARGS` with extra environment, optionally capturing stderr.
     #[must_use]
     pub fn bandsync_env<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)], capture_stderr: bool) -> Proc {

@@ -44,18 +44,7 @@ fn chordpro_files_import_in_the_page_and_the_set_exports_and_prints() {
     std::fs::write(folder.join("coda.chordpro"), "[G]End\n").unwrap();
     std::fs::write(folder.join("notes.txt"), "not a chart").unwrap();
 
-    let mut host = Proc::bandsync(&[
-        "host",
-        "--bind",
-        "127.0.0.1:0",
-        "--name",
-        "Gig",
-        "--no-mdns",
-        "--json",
-        "--ui",
-        ui.to_str().unwrap(),
-    ]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let (_host, url) = Proc::host_with_ui(&ui);
 
     let b = browser::open(Engine::Chromium, &Launch::phone(&dir, "librarian"));
     let p = &b.page;

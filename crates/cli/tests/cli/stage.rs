@@ -77,18 +77,7 @@ fn two_phones_show_a_cue_and_the_leaders_move_to_the_outro_on_the_same_bar() {
     let ui = browser::ui_dist();
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stage");
     std::fs::create_dir_all(&shots).unwrap();
-    let mut host = Proc::bandsync(&[
-        "host",
-        "--bind",
-        "127.0.0.1:0",
-        "--name",
-        "Gig",
-        "--no-mdns",
-        "--json",
-        "--ui",
-        ui.to_str().unwrap(),
-    ]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let (_host, url) = Proc::host_with_ui(&ui);
     assert_eq!(run(&["setlist", "set", &url], SETLIST).0, 0);
     assert_eq!(run(&["chart", "set", &url, "Blue Bossa"], &chart()).0, 0);
     let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json"]);
