@@ -499,8 +499,7 @@ impl Member {
         match &mut self.conn {
             Conn::Connecting { deadline } if now >= *deadline => {
                 self.out.push_back(Transmit::Close);
-                // Whole milliseconds: formatting a float would bring core's float printing into the
-                // page's wasm (about 6 kB of gzip) for this one message.
+                // Whole milliseconds: a connect timeout is set in them.
                 let ms = self.cfg.connect_timeout.0 / 1000;
                 self.dropped(now, format!("no answer from {} in {ms} ms", self.cfg.target.ws_url));
             }
