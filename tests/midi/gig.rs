@@ -5,6 +5,7 @@
 //! Host time here is JACK's clock less a constant, so the timeline's host times map exactly onto
 //! the frames the recorder sees. Prints one `MIDI-JACK` line of figures for docs/BENCHMARKS.md.
 
+use bandsync_core::host_axis::HostAxis;
 use bandsync_core::midi::{MidiCursor, MidiMessage, PatchMsg, SongCue};
 use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros, clicks::clicks_between};
@@ -62,7 +63,7 @@ fn every_event_of_a_gig_lands_on_its_frame() {
     let _jackd = Jackd::start();
     let rec = Recorder::start();
     let (clock, _) = jack::Client::new("clock", jack::ClientOptions::NO_START_SERVER).unwrap();
-    let host_now = move || Some(clock.time() as f64 - HOST_BEHIND_JACK as f64);
+    let host_now = move || Some((clock.time() as f64 - HOST_BEHIND_JACK as f64, 0));
     let opts =
         MidiOptions { target: format!("jack:{}", Recorder::PORT), client_name: "bandsync".into(), offset_ms: 0.0 };
     let out = MidiOut::start(&opts, Box::new(host_now), None).expect("MIDI out opens on the JACK server");
@@ -70,11 +71,11 @@ fn every_event_of_a_gig_lands_on_its_frame() {
 
     // The first three segments now; the jump and the stop while it plays, as a leader's changes.
     let segs = gig(host() + Micros::from_millis(500));
-    out.set_transport(&Transport { segments: segs[..4].to_vec() });
+    out.set_transport(&Transport { segments: segs[..4].to_vec() }, HostAxis::default());
     while host() < segs[3].at - Micros::from_millis(300) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    out.set_transport(&Transport { segments: segs.clone() });
+    out.set_transport(&Transport { segments: segs.clone() }, HostAxis::default());
     let end = segs[5].at;
     let deadline = Instant::now() + Duration::from_secs(60);
     while host() < end + Micros::from_millis(300) {

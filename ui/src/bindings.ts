@@ -584,6 +584,20 @@ from: number,
 shift: Micros, };
 
 /**
+ * The host clock a schedule is on: its epoch, and how it continues the clock before it when it
+ * does (a session carried to another server).
+ */
+export type HostAxis = { 
+/**
+ * The clock's epoch (0: unknown, as in tests that use one clock).
+ */
+epoch: number, 
+/**
+ * The clock this one continues, and at what shift.
+ */
+continues: Rebase | null, };
+
+/**
  * Who may send cues to the band: the leader always; the leader may let every editor cue too
  * (the band's musical director, the drummer counting the band out).
  */
@@ -1157,7 +1171,12 @@ host_at_ref: number,
 /**
  * Host microseconds per device frame (1e6 / sample rate, corrected for clock drift).
  */
-us_per_frame: number, };
+us_per_frame: number, 
+/**
+ * The epoch of the host clock its times are on: clicks are placed only with a schedule on
+ * the same clock.
+ */
+epoch: number, };
 
 /**
  * What happened.
@@ -1194,7 +1213,12 @@ transport: Transport,
 /**
  * Host time when the server sent it.
  */
-now: Micros, } | { "event": "error", 
+now: Micros, 
+/**
+ * The host clock its times are on: whatever remembers host times of the schedules
+ * before moves onto it ([`crate::host_axis`]).
+ */
+axis: HostAxis, } | { "event": "error", 
 /**
  * The stable code.
  */
@@ -1908,7 +1932,11 @@ map: FrameMap, } | { "kind": "schedule",
 /**
  * The schedule.
  */
-transport: Transport, } | { "kind": "unmap" } | { "kind": "levels", 
+transport: Transport, 
+/**
+ * The host clock its times are on.
+ */
+axis: HostAxis, } | { "kind": "unmap" } | { "kind": "levels", 
 /**
  * The levels.
  */

@@ -6,6 +6,7 @@
 //! those of the audible metronome.
 
 use bandsync_core::clicks::{Click, ClickCursor};
+use bandsync_core::host_axis::HostAxis;
 use bandsync_core::{Micros, Transport};
 
 /// Finds the clicks of a transport schedule ahead of host time.
@@ -16,6 +17,8 @@ pub struct VisualBeats {
     cursor: ClickCursor,
     /// Host time up to which the grid was walked.
     until: Option<Micros>,
+    /// The host clock of the schedule.
+    epoch: u64,
 }
 
 impl VisualBeats {
@@ -25,9 +28,21 @@ impl VisualBeats {
         VisualBeats { subdivision: 1, ..VisualBeats::default() }
     }
 
-    /// A new transport schedule.
-    pub fn set_transport(&mut self, t: &Transport) {
+    /// A new transport schedule, whose times are on host clock `axis`: what was walked moves
+    /// onto that clock ([`bandsync_core::host_axis`]).
+    pub fn set_transport(&mut self, t: &Transport, axis: HostAxis) {
+        let shift = self.cursor.move_to(axis);
+        self.until = self.until.zip(shift).map(|(u, d)| u + d);
+        self.epoch = axis.epoch;
         self.transport = Some(t.clone());
+    }
+
+    /// Whether host times of the clock of `epoch` are those of the schedule's clock (they are
+    /// not for a moment when the estimate moved onto another server's clock before its schedule
+    /// came).
+    #[must_use]
+    pub fn is_on(&self, epoch: u64) -> bool {
+        self.epoch == epoch
     }
 
     /// Clicks per beat, 1 to 8.
@@ -90,7 +105,7 @@ mod tests {
     #[test]
     fn clicks_land_on_the_beat_grid_once_each_with_accents() {
         let mut v = VisualBeats::new();
-        v.set_transport(&playing(Meter::new(3, 4).unwrap()));
+        v.set_transport(&playing(Meter::new(3, 4).unwrap()), HostAxis::default());
         // Ticks every 25 ms with 150 ms lookahead, over 3 s of host time from 0.9 s.
         let beats = collect(&mut v, 900, 3900, 25, 150);
         let times: Vec<i64> = beats.iter().map(|b| b.host.0).collect();
@@ -106,7 +121,7 @@ mod tests {
     #[test]
     fn each_click_is_found_ahead_of_time() {
         let mut v = VisualBeats::new();
-        v.set_transport(&playing(Meter::default()));
+        v.set_transport(&playing(Meter::default()), HostAxis::default());
         let mut t = 900;
         while t <= 3000 {
             v.advance(Micros(t * 1000), Micros(150_000), |b| {
@@ -120,7 +135,7 @@ mod tests {
     #[test]
     fn a_stall_skips_past_clicks_instead_of_flashing_them_late() {
         let mut v = VisualBeats::new();
-        v.set_transport(&playing(Meter::default()));
+        v.set_transport(&playing(Meter::default()), HostAxis::default());
         let mut seen = Vec::new();
         v.advance(Micros(1_100_000), Micros(100_000), |b| seen.push(b.host.0));
         assert!(seen.is_empty());
@@ -136,10 +151,10 @@ mod tests {
         let mut v = VisualBeats::new();
         let mut stopped = playing(Meter::default());
         stopped.segments[0].playing = false;
-        v.set_transport(&stopped);
+        v.set_transport(&stopped, HostAxis::default());
         assert!(collect(&mut v, 900, 3000, 25, 150).is_empty());
         let mut v = VisualBeats::new();
-        v.set_transport(&playing(Meter::default()));
+        v.set_transport(&playing(Meter::default()), HostAxis::default());
         v.set_subdivision(2);
         let beats = collect(&mut v, 900, 2000, 25, 150);
         let subs: Vec<(i64, bool)> = beats.iter().map(|b| (b.host.0, b.subdivision)).collect();

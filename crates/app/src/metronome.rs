@@ -9,6 +9,7 @@ use bandsync_audio::device::{AudioInfo, AudioOptions, AudioOutput};
 use bandsync_audio::engine::{Command, Ear, Levels, PlayedClick};
 use bandsync_client::ClockView;
 use bandsync_core::Transport;
+use bandsync_core::host_axis::HostAxis;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -28,7 +29,7 @@ pub enum AudioReport {
 
 /// What reaches the control thread.
 enum Ctl {
-    Transport(Transport),
+    Transport(Transport, HostAxis),
     Levels(Levels),
     Ear(Ear),
     Subdivision(u8),
@@ -67,9 +68,9 @@ impl Metronome {
         Metronome { ctl, running }
     }
 
-    /// Sends a new transport schedule.
-    pub fn set_transport(&self, t: &Transport) {
-        let _ = self.ctl.send(Ctl::Transport(t.clone()));
+    /// Sends a new transport schedule, whose times are on host clock `axis`.
+    pub fn set_transport(&self, t: &Transport, axis: HostAxis) {
+        let _ = self.ctl.send(Ctl::Transport(t.clone(), axis));
     }
 
     /// Changes the click levels (volume, mute) without reopening the device.
@@ -111,14 +112,14 @@ fn control(
     let mut opts = opts;
     // A device that stays unavailable fails every retry the same way: say so once.
     let mut last_error: Option<String> = None;
-    let mut last_transport: Option<Transport> = None;
+    let mut last_transport: Option<(Transport, HostAxis)> = None;
     let mut last_info = Instant::now().checked_sub(Duration::from_secs(10)).unwrap_or_else(Instant::now);
     let mut reported = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(Ctl::Transport(t)) => {
-                out.set_schedule(&t);
-                last_transport = Some(t);
+            Ok(Ctl::Transport(t, axis)) => {
+                out.set_schedule(&t, axis);
+                last_transport = Some((t, axis));
             }
             Ok(Ctl::Levels(l)) => {
                 opts.levels = l;
@@ -135,7 +136,7 @@ fn control(
             Err(std_mpsc::RecvTimeoutError::Timeout) => {}
             Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
         }
-        out.update(|i| clock.local_of(i), |l| clock.to_host(l));
+        out.update(|i| clock.local_of(i), |l| clock.to_host_on(l));
         out.drain_beats(|b| {
             let _ = reports.send(AudioReport::Beat(b));
         });
@@ -147,8 +148,8 @@ fn control(
                 Ok(o) => {
                     out = o;
                     last_error = None;
-                    if let Some(t) = &last_transport {
-                        out.set_schedule(t);
+                    if let Some((t, axis)) = &last_transport {
+                        out.set_schedule(t, *axis);
                     }
                 }
                 Err(e) => {

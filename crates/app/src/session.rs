@@ -13,6 +13,7 @@ use crate::metronome::{AudioReport, Metronome};
 use bandsync_audio::device::{AudioOptions, output_available};
 use bandsync_audio::engine::Levels;
 use bandsync_client::{Client, ClientOptions, ClockView, Event};
+use bandsync_core::host_axis::HostAxis;
 use bandsync_core::protocol::Secret;
 use bandsync_core::{ClientMsg, Micros, ServerMsg, Transport};
 use std::net::IpAddr;
@@ -231,7 +232,7 @@ impl Driver {
                     let _ = r.send(Ok(()));
                 }
             }
-            Event::Transport { transport, .. } => self.beats.set_transport(transport),
+            Event::Transport { transport, axis, .. } => self.beats.set_transport(transport, axis),
             Event::Disconnected { reason } => {
                 self.connection(ConnectionState::Lost, reason.clone());
                 self.last_reason = reason;
@@ -321,7 +322,7 @@ struct BeatSource {
     settings: AudioSettings,
     metronome: Option<Metronome>,
     visual: VisualBeats,
-    transport: Option<Transport>,
+    transport: Option<(Transport, HostAxis)>,
     reports_tx: mpsc::UnboundedSender<AudioReport>,
     reports: mpsc::UnboundedReceiver<AudioReport>,
     status: AudioStatus,
@@ -390,8 +391,8 @@ impl BeatSource {
             return;
         }
         let m = Metronome::start(Self::options(&self.settings), clock.clone(), self.reports_tx.clone());
-        if let Some(t) = &self.transport {
-            m.set_transport(t);
+        if let Some((t, axis)) = &self.transport {
+            m.set_transport(t, *axis);
         }
         self.metronome = Some(m);
     }
@@ -422,12 +423,12 @@ impl BeatSource {
         }
     }
 
-    fn set_transport(&mut self, t: Transport) {
+    fn set_transport(&mut self, t: Transport, axis: HostAxis) {
         if let Some(m) = &self.metronome {
-            m.set_transport(&t);
+            m.set_transport(&t, axis);
         }
-        self.visual.set_transport(&t);
-        self.transport = Some(t);
+        self.visual.set_transport(&t, axis);
+        self.transport = Some((t, axis));
     }
 
     /// The output failed. One that never played is given up at once; one that played gets
@@ -460,7 +461,11 @@ impl BeatSource {
         if self.metronome.is_some() || self.transport.is_none() {
             return;
         }
-        let Some(now) = host_now(clock) else { return };
+        let Some((now, epoch)) = clock.to_host_on(clock.local_of(Instant::now())) else { return };
+        if !self.visual.is_on(epoch) {
+            return;
+        }
+        let now = Micros(now.round() as i64);
         self.visual.advance(now, VISUAL_LOOKAHEAD, |b| {
             sink.send(AppEvent::Beat { beat: BeatEvent::from_click(&b, Some(now), false) });
         });

@@ -57,6 +57,7 @@ fn render() -> Rendered {
     r.add::<LeaveReason>(&cfg);
     r.add::<RoomStats>(&cfg);
     r.add::<Rebase>(&cfg);
+    r.add::<bandsync_core::host_axis::HostAxis>(&cfg);
     r.add::<CueBy>(&cfg);
     r.add::<ErrorCode>(&cfg);
     r.add::<Secret>(&cfg);

@@ -27,7 +27,7 @@ fn main() {
     println!("|---|---|---|---|---|");
     for buf in [64usize, 256, 512, 2048] {
         let mut e = Engine::new(48_000);
-        e.apply(Command::Map(FrameMap { frame_ref: 0, host_at_ref: 0.0, us_per_frame: 1e6 / 48_000.0 }));
+        e.apply(Command::Map(FrameMap { frame_ref: 0, host_at_ref: 0.0, us_per_frame: 1e6 / 48_000.0, epoch: 0 }));
         e.apply(Command::Schedule(FixedSchedule::from(&t)));
         e.apply(Command::Subdivision(4));
         let mut out = vec![0.0f32; buf * 2];

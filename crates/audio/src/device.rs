@@ -8,6 +8,7 @@
 use crate::engine::{Command, Ear, Engine, FrameMap, Levels, PlayedClick};
 use crate::filter::DeviceClockFilter;
 use crate::schedule::FixedSchedule;
+use bandsync_core::host_axis::HostAxis;
 use bandsync_core::timeline::Transport;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, OutputCallbackInfo, SizedSample, StreamInstant};
@@ -270,9 +271,9 @@ impl AudioOutput {
         &self.opts
     }
 
-    /// Sends a new transport schedule to the engine.
-    pub fn set_schedule(&mut self, t: &Transport) {
-        self.schedule = FixedSchedule::from(t);
+    /// Sends a new transport schedule, whose times are on host clock `axis`, to the engine.
+    pub fn set_schedule(&mut self, t: &Transport, axis: HostAxis) {
+        self.schedule = FixedSchedule::on(t, axis);
         self.schedule_pending = self.commands.push(Command::Schedule(self.schedule)).is_err();
     }
 
@@ -283,8 +284,9 @@ impl AudioOutput {
 
     /// Reads the callbacks' timestamps, refits the device clock, and sends the engine a new
     /// frame-to-host-time map. `local_of` converts an `Instant` to this device's local clock (µs)
-    /// and `to_host` local time to host time; `None` while the clock is not synced yet.
-    pub fn update(&mut self, local_of: impl Fn(Instant) -> f64, to_host: impl Fn(f64) -> Option<f64>) {
+    /// and `to_host` local time to host time and the epoch of that host clock; `None` while the
+    /// clock is not synced yet.
+    pub fn update(&mut self, local_of: impl Fn(Instant) -> f64, to_host: impl Fn(f64) -> Option<(f64, u64)>) {
         let clock = crate::stream_clock::StreamClock::read(|| self.stream.now());
         let base_local = local_of(clock.base);
         if !self.settled && self.started.elapsed() >= SETTLE {
@@ -315,7 +317,10 @@ impl AudioOutput {
         let Some((fm, lm, slope)) = self.filter.fit(us_per_frame) else { return };
         let l0 = lm + (frame_ref as f64 - fm) * slope;
         let l1 = l0 + f64::from(self.info.sample_rate) * slope;
-        let (Some(h0), Some(h1)) = (to_host(l0), to_host(l1)) else { return };
+        let (Some((h0, epoch)), Some((h1, e1))) = (to_host(l0), to_host(l1)) else { return };
+        if e1 != epoch {
+            return;
+        }
         let offset_us = self.opts.latency_offset_ms * 1000.0;
         let map = FrameMap {
             frame_ref,
@@ -323,13 +328,14 @@ impl AudioOutput {
             // offset, so clicks are rendered that much earlier.
             host_at_ref: h0 + offset_us,
             us_per_frame: (h1 - h0) / f64::from(self.info.sample_rate),
+            epoch,
         };
         // A schedule that did not fit (the callback stalled) goes first; a map only when there is
         // room left for the next schedule, so a stop or tempo change is never crowded out.
         if self.schedule_pending {
             self.schedule_pending = self.commands.push(Command::Schedule(self.schedule)).is_err();
         }
-        if self.commands.slots() > 1 {
+        if !self.schedule_pending && self.commands.slots() > 1 {
             let _ = self.commands.push(Command::Map(map));
         }
     }

@@ -50,6 +50,10 @@ pub struct FrameMap {
     pub host_at_ref: f64,
     /// Host microseconds per device frame (1e6 / sample rate, corrected for clock drift).
     pub us_per_frame: f64,
+    /// The epoch of the host clock its times are on: clicks are placed only with a schedule on
+    /// the same clock.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 impl FrameMap {
@@ -171,13 +175,46 @@ impl Engine {
     /// Applies a command. Real-time safe.
     pub fn apply(&mut self, c: Command) {
         match c {
-            Command::Map(m) => self.map = Some(m),
+            // A map fitted on another clock than the schedule's (the estimate moved onto another
+            // server's clock before that clock's schedule came) is not taken: the map in use goes
+            // on, and is moved with the schedule when it comes.
+            Command::Map(m) => {
+                if m.epoch == self.schedule.axis.epoch {
+                    self.map = Some(m);
+                }
+            }
             Command::Unmap => self.map = None,
-            Command::Schedule(s) => self.schedule = s,
+            Command::Schedule(s) => self.schedule_on(s),
             Command::Levels(l) => self.levels = l,
             Command::Ear(e) => self.ear = e,
             Command::Subdivision(n) => self.subdivision = n.clamp(1, 8),
         }
+    }
+
+    /// A new schedule. On another host clock (a session carried to another server, a restarted
+    /// host), what the engine remembers in host times moves onto it first
+    /// ([`bandsync_core::host_axis`]): the clicks handed out, and the map, until one fitted on the
+    /// new clock comes. A map that cannot be moved is dropped (silence until the next).
+    fn schedule_on(&mut self, s: FixedSchedule) {
+        let shift = self.cursor.move_to(s.axis);
+        if let Some(m) = &mut self.map
+            && m.epoch != s.axis.epoch
+        {
+            match shift {
+                Some(d) => {
+                    m.host_at_ref += d.0 as f64;
+                    m.epoch = s.axis.epoch;
+                }
+                None => self.map = None,
+            }
+        }
+        self.schedule = s;
+    }
+
+    /// The frame map in use.
+    #[must_use]
+    pub fn map(&self) -> Option<FrameMap> {
+        self.map
     }
 
     /// Replaces the click sounds (for custom samples). Not real-time safe: the old sounds are

@@ -2,6 +2,7 @@
 //! audio thread without allocating.
 
 use bandsync_core::clicks::GridSegment;
+use bandsync_core::host_axis::HostAxis;
 use bandsync_core::timeline::{Accent, Segment, Timeline, Transport};
 use bandsync_core::{Beats, Micros};
 
@@ -72,9 +73,17 @@ impl From<&Segment> for FixedSegment {
 pub struct FixedSchedule {
     segs: [FixedSegment; MAX_SEGMENTS],
     len: usize,
+    /// The host clock its times are on.
+    pub axis: HostAxis,
 }
 
 impl FixedSchedule {
+    /// `t`, whose times are on host clock `axis`.
+    #[must_use]
+    pub fn on(t: &Transport, axis: HostAxis) -> Self {
+        FixedSchedule { axis, ..FixedSchedule::from(t) }
+    }
+
     /// The segments, in time order.
     #[must_use]
     pub fn segments(&self) -> &[FixedSegment] {

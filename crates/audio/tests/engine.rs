@@ -41,7 +41,7 @@ fn run(engine: &mut Engine, seconds: f64, buf: usize, channels: usize) -> (Vec<P
 }
 
 fn exact_map(us_per_frame: f64) -> FrameMap {
-    FrameMap { frame_ref: 0, host_at_ref: 0.0, us_per_frame }
+    FrameMap { frame_ref: 0, host_at_ref: 0.0, us_per_frame, epoch: 0 }
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn a_click_in_the_seam_of_a_map_refit_is_played_once_not_lost() {
     }
     // The next click is due at frame 24 000, the first frame of the next buffer. A refit now
     // moves host time 10 frames forward: under the new map that click fell 10 frames ago.
-    e.apply(Command::Map(FrameMap { frame_ref: 0, host_at_ref: 10.0 * us, us_per_frame: us }));
+    e.apply(Command::Map(FrameMap { frame_ref: 0, host_at_ref: 10.0 * us, us_per_frame: us, epoch: 0 }));
     for k in 48..100u64 {
         e.process(&mut out, 2, k * 500, |b| beats.push(b));
     }

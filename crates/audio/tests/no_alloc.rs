@@ -64,7 +64,7 @@ fn the_callback_path_does_not_allocate() {
     let (mut cmd_tx, mut cmd_rx) = rtrb::RingBuffer::<Command>::new(64);
     let (mut beat_tx, mut beat_rx) = rtrb::RingBuffer::<PlayedClick>::new(1024);
     let mut out = vec![0.0f32; 512 * 2];
-    let map = FrameMap { frame_ref: 0, host_at_ref: 0.0, us_per_frame: 1e6 / 48_000.0 };
+    let map = FrameMap { frame_ref: 0, host_at_ref: 0.0, us_per_frame: 1e6 / 48_000.0, epoch: 0 };
 
     ARMED.with(|a| a.set(true));
     let mut clicks = 0;

@@ -84,10 +84,10 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
     let mut scheduled = false;
     let mut played: Vec<f64> = Vec::new();
     while Instant::now() < stop_at {
-        out.update(local_of, Some);
+        out.update(local_of, |l| Some((l, 0)));
         input.update(local_of);
         if !scheduled && Instant::now() >= base + LEAD - Duration::from_millis(300) {
-            out.set_schedule(&transport);
+            out.set_schedule(&transport, bandsync_core::host_axis::HostAxis::default());
             scheduled = true;
         }
         out.drain_beats(|b| {

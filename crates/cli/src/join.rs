@@ -190,10 +190,10 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             ev = client.next_event() => {
                 let Some(ev) = ev else { return Ok(0) };
                 midi.on_event(&client, &ev, j);
-                if let Event::Transport { transport: t, .. } = &ev {
+                if let Event::Transport { transport: t, axis, .. } = &ev {
                     transport = Some(t.clone());
                     if let Some(m) = &metronome {
-                        m.set_transport(t);
+                        m.set_transport(t, *axis);
                     }
                 }
                 if let Some(code) = print_event(j, &ev, &target) {

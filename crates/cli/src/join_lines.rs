@@ -83,7 +83,7 @@ pub fn print_event(j: bool, ev: &Event, target: &JoinTarget) -> Option<u8> {
         Event::Participants { participants, stats } => {
             emit(j, &participants_json(participants, stats), || participants_line(participants));
         }
-        Event::Transport { transport, now } => {
+        Event::Transport { transport, now, .. } => {
             let v = state_json(transport, *now);
             emit(j, &v, || state_line(&v));
         }

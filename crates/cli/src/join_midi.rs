@@ -79,7 +79,7 @@ impl JoinMidi {
                     offset_ms,
                 };
                 let clock = client.clock_view();
-                let host_now = move || clock.to_host(clock.local_of(std::time::Instant::now()));
+                let host_now = move || clock.to_host_on(clock.local_of(std::time::Instant::now()));
                 let out = bandsync_midi::MidiOut::start(&opts, Box::new(host_now), pedal_tx)?;
                 let port = out.port_name().to_owned();
                 emit(j, &json!({"event": "midi", "port": port, "direction": "out"}), || format!("MIDI out on {port}"));
@@ -93,9 +93,9 @@ impl JoinMidi {
     /// event says how many songs the replica holds whenever that changes).
     pub fn on_event(&mut self, client: &Client, ev: &Event, j: bool) {
         match ev {
-            Event::Transport { transport, .. } => {
+            Event::Transport { transport, axis, .. } => {
                 if let Some(o) = &self.out {
-                    o.set_transport(transport);
+                    o.set_transport(transport, *axis);
                 }
             }
             Event::Joined { .. } => {

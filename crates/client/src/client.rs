@@ -72,12 +72,20 @@ impl ClockView {
     /// Host time at local time `local_us`, once the clock has synced; `None` before.
     #[must_use]
     pub fn to_host(&self, local_us: f64) -> Option<f64> {
+        self.to_host_on(local_us).map(|(h, _)| h)
+    }
+
+    /// As [`ClockView::to_host`], with the epoch of the host clock that time is on (read
+    /// together: a welcome can move the estimate onto another clock at any moment).
+    #[must_use]
+    pub fn to_host_on(&self, local_us: f64) -> Option<(f64, u64)> {
         let m = self.shared.lock().expect("member lock poisoned");
         let clock = m.clock();
         if !clock.has_synced() {
             return None;
         }
-        clock.offset_at(Micros(local_us.round() as i64)).map(|o| local_us + o)
+        let epoch = clock.epoch()?;
+        clock.offset_at(Micros(local_us.round() as i64)).map(|o| (local_us + o, epoch))
     }
 
     /// Whether the clock has synced (clicks wait for it).

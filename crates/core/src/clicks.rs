@@ -11,6 +11,7 @@
 //! [`SEGMENT_SLACK`] before the segment, and two clicks closer than [`SAME_CLICK`] are one click
 //! seen from both sides. Real clicks are at least 60 s / 999 BPM / 8 = 7.5 ms apart.
 
+use crate::host_axis::{AxisFollower, HostAxis};
 use crate::time::{Beats, Micros};
 use crate::timeline::{Accent, Segment, Timeline};
 use serde::{Deserialize, Serialize};
@@ -163,6 +164,8 @@ fn describe<S: GridSegment>(seg: &S, b: Beats, g: i64, sub: i64, t: Micros) -> C
 pub struct ClickCursor {
     /// Host time of the last click handed out.
     last: Option<Micros>,
+    /// The host clock `last` is on.
+    axis: AxisFollower,
 }
 
 impl ClickCursor {
@@ -172,7 +175,19 @@ impl ClickCursor {
     /// A cursor that has handed nothing out.
     #[must_use]
     pub fn new() -> Self {
-        ClickCursor { last: None }
+        ClickCursor { last: None, axis: AxisFollower::default() }
+    }
+
+    /// The schedule now in use is on host clock `to` (see [`crate::host_axis`]): what was handed
+    /// out moves onto it. Returns the shift applied, or `None` when `to` does not continue the
+    /// clock before (a restarted host), and the cursor starts over.
+    pub fn move_to(&mut self, to: HostAxis) -> Option<Micros> {
+        let shift = self.axis.follow(to);
+        self.last = match shift {
+            Some(d) => self.last.map(|l| l + d),
+            None => None,
+        };
+        shift
     }
 
     /// Calls `f` for each click in `[lo, hi)` (or from `lo - SEAM` once started) not handed out
@@ -186,13 +201,6 @@ impl ClickCursor {
                 f(c);
             }
         });
-    }
-
-    /// Forgets the clicks handed out after `kept`, the host time of the last one that still sounds
-    /// (`None`: none): they were cancelled because a new schedule arrived, and are handed out again
-    /// from it.
-    pub fn rewind(&mut self, kept: Option<Micros>) {
-        self.last = kept;
     }
 
     /// The host time of the last click handed out.

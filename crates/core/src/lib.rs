@@ -5,6 +5,7 @@
 //!   land on bar lines.
 //! - [`protocol`]: the wire messages and their JSON encoding, error codes, version constants.
 //! - [`clicks`]: the click grid, the one rule for where clicks fall, and a cursor over it.
+//! - [`host_axis`]: which host clock a schedule is on, and how cursors move to the next one.
 //! - [`session`]: the session state machine (participants, leadership, transport control).
 //! - [`member`]: one participant's side of the protocol (join, resume, refusals, heartbeats, the
 //!   clock-sync cadence, sync reports, reconnects), driven by the tokio client and the phone page.
@@ -20,6 +21,7 @@ pub mod chart;
 pub mod chat;
 pub mod clicks;
 pub mod clock;
+pub mod host_axis;
 pub mod member;
 pub mod midi;
 pub mod mirror;

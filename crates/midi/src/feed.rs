@@ -3,14 +3,19 @@
 
 use bandsync_core::Micros;
 use bandsync_core::Transport;
+use bandsync_core::host_axis::HostAxis;
 use bandsync_core::midi::{MidiCursor, MidiEvent, MidiMessage};
 
 /// How far ahead of now events are handed to the device. Changes land at least one lead time
 /// (250 ms or more) ahead, so nothing handed over is ever taken back.
 pub const HORIZON: Micros = Micros(40_000);
 
-/// Reads the session's host time now (µs), or `None` before the clock has synced.
-pub type HostNow = Box<dyn Fn() -> Option<f64> + Send>;
+/// Reads the session's host time now (µs) and the epoch of the host clock it is on, or `None`
+/// before the clock has synced.
+pub type HostNow = Box<dyn Fn() -> Option<(f64, u64)> + Send>;
+
+/// The newest schedule and the host clock it is on, for the feeder to take.
+pub type Pending = std::sync::Mutex<Option<(Transport, HostAxis)>>;
 
 /// One event for the device: when, in the device's clock (µs), and what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +46,27 @@ const STEP: f64 = 2_000.0;
 pub(crate) struct Feeder {
     cursor: MidiCursor,
     transport: Option<Transport>,
+    /// The epoch of the schedule's host clock.
+    epoch: u64,
     /// Device time less host time, as used.
     shift: Option<f64>,
 }
 
 impl Feeder {
-    /// Takes a new schedule (ignored unless valid).
-    pub(crate) fn set(&mut self, t: Transport) {
+    /// Takes a new schedule on host clock `axis` (ignored unless valid): what was handed out
+    /// moves onto that clock.
+    pub(crate) fn set(&mut self, t: Transport, axis: HostAxis) {
         if t.is_valid() {
+            self.cursor.move_to(axis);
+            self.epoch = axis.epoch;
             self.transport = Some(t);
+        }
+    }
+
+    /// Takes the newest schedule, if one came.
+    pub(crate) fn take(&mut self, pending: &Pending) {
+        if let Some((t, axis)) = pending.lock().expect("midi transport lock poisoned").take() {
+            self.set(t, axis);
         }
     }
 
@@ -58,9 +75,15 @@ impl Feeder {
         self.cursor.running()
     }
 
-    /// One tick: host time is `host` now, and the device's clock reads `host + shift` at the same
-    /// moment. Calls `push` with every event up to `host + HORIZON` not handed out before.
-    pub(crate) fn tick(&mut self, host: f64, measured: f64, push: &mut impl FnMut(Timed)) {
+    /// One tick: host time is `host` now, on the host clock of `epoch`, and the device's clock
+    /// reads `host + shift` at the same moment. Calls `push` with every event up to
+    /// `host + HORIZON` not handed out before. Nothing is handed out while the estimate is on
+    /// another clock than the schedule (the moment between a welcome from another server and its
+    /// schedule).
+    pub(crate) fn tick(&mut self, host: f64, epoch: u64, measured: f64, push: &mut impl FnMut(Timed)) {
+        if self.transport.is_some() && epoch != self.epoch {
+            return;
+        }
         let shift = match self.shift {
             Some(s) if (measured - s).abs() <= STEP => s + (measured - s).clamp(-SLEW, SLEW),
             _ => measured,
@@ -68,10 +91,6 @@ impl Feeder {
         self.shift = Some(shift);
         let Some(t) = &self.transport else { return };
         let now = Micros(host.round() as i64);
-        // Host time jumped back (a new host after a failover): start over on its timeline.
-        if self.cursor.done().is_some_and(|d| d - (now + HORIZON) > Micros::from_secs(1)) {
-            self.cursor = MidiCursor::new();
-        }
         self.cursor.take(&t.segments, now, now + HORIZON, &mut |e: MidiEvent| {
             let at = (e.host.0 as f64 + shift).round().max(0.0) as u64;
             push(Timed::new(at, e.msg));
@@ -93,16 +112,47 @@ mod tests {
     /// Clock times handed out over `ticks` 5 ms ticks, with the measured map from `shift(k)`.
     fn clocks(ticks: i64, shift: impl Fn(i64) -> f64) -> Vec<u64> {
         let mut f = Feeder::default();
-        f.set(playing());
+        f.set(playing(), HostAxis::default());
         let mut out = Vec::new();
         for k in 0..ticks {
-            f.tick((k * 5_000) as f64, shift(k), &mut |e| {
+            f.tick((k * 5_000) as f64, 0, shift(k), &mut |e| {
                 if e.msg == MidiMessage::Clock {
                     out.push(e.at);
                 }
             });
         }
         out
+    }
+
+    #[test]
+    fn a_session_carried_to_another_servers_clock_keeps_the_gear_running_on_the_same_pulses() {
+        use bandsync_core::protocol::Rebase;
+        let shift = -1_300_000i64;
+        let mut f = Feeder::default();
+        f.set(playing(), HostAxis::new(1));
+        let mut pulses = Vec::new();
+        let mut other = Vec::new();
+        for k in 0..400i64 {
+            // The device's clock runs on; the host clock changes at tick 200, the estimate first,
+            // the new server's schedule (the same one, moved onto its clock) three ticks later.
+            let device = 1e6 + (k * 5_000) as f64;
+            let (host, epoch) = if k < 200 { ((k * 5_000) as f64, 1) } else { ((k * 5_000 + shift) as f64, 2) };
+            if k == 203 {
+                let mut t = playing();
+                for s in &mut t.segments {
+                    s.at += Micros(shift);
+                    s.timeline.time_origin += Micros(shift);
+                }
+                f.set(t, HostAxis { epoch: 2, continues: Some(Rebase { from: 1, shift: Micros(shift) }) });
+            }
+            f.tick(host, epoch, device - host, &mut |e| {
+                if e.msg == MidiMessage::Clock { pulses.push(e.at) } else { other.push(e.msg) }
+            });
+        }
+        assert_eq!(other, [MidiMessage::Start], "no Stop, no second Start or Continue");
+        let worst = pulses.windows(2).map(|w| (w[1] as f64 - w[0] as f64 - 20_833.3).abs()).fold(0.0, f64::max);
+        assert!(worst <= 1.0, "a pulse interval off by {worst} µs");
+        assert_eq!(pulses.len(), 98, "2 s of pulses at 120 BPM, and the 40 ms horizon");
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! JACK: every event is written at its exact frame in the period, from the cycle's own map of
 //! frames to JACK time (`jack_get_cycle_times`).
 
-use crate::feed::{Feeder, HORIZON, HostNow, Timed};
+use crate::feed::{Feeder, HORIZON, HostNow, Pending, Timed};
 use crate::worker::Worker;
 use crate::{MidiError, MidiOptions};
-use bandsync_core::Transport;
+
 use bandsync_core::midi::MidiMessage;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How often the feeder wakes.
@@ -24,7 +24,7 @@ impl JackOut {
         opts: &MidiOptions,
         connect: Option<&str>,
         host_now: HostNow,
-        pending: Arc<Mutex<Option<Transport>>>,
+        pending: Arc<Pending>,
     ) -> Result<Self, MidiError> {
         let err = |e: jack::Error| MidiError::Backend(format!("{e} (is a JACK server running?)"));
         let (client, _) = jack::Client::new(&opts.client_name, jack::ClientOptions::NO_START_SERVER).map_err(err)?;
@@ -89,7 +89,7 @@ fn feed<N, P>(
     active: &jack::AsyncClient<N, P>,
     port: &str,
     host_now: &HostNow,
-    pending: &Mutex<Option<Transport>>,
+    pending: &Pending,
     tx: &mut rtrb::Producer<Timed>,
     offset_us: f64,
     stop: &AtomicBool,
@@ -100,16 +100,14 @@ fn feed<N, P>(
     let own = client.port_by_name(port);
     let mut full = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        if let Some(t) = pending.lock().expect("midi transport lock poisoned").take() {
-            feeder.set(t);
-        }
-        if let Some(host) = host_now() {
+        feeder.take(pending);
+        if let Some((host, epoch)) = host_now() {
             let jack_now = client.time() as f64;
             // What the gear connected to the port adds, sent that much earlier, with the user's offset.
             let latency = own.as_ref().map_or(0, |p| p.get_latency_range(jack::LatencyType::Playback).1);
             let latency_us = f64::from(latency) * 1e6 / f64::from(client.sample_rate().max(1));
             let shift = jack_now - host - latency_us - offset_us;
-            feeder.tick(host, shift, &mut |ev| {
+            feeder.tick(host, epoch, shift, &mut |ev| {
                 if tx.push(ev).is_err() {
                     full += 1;
                 }

@@ -27,6 +27,7 @@ pub use jack_in::MidiIn;
 pub use jack_out::cycle_span;
 
 use bandsync_core::Transport;
+use bandsync_core::host_axis::HostAxis;
 use std::sync::{Arc, Mutex};
 
 /// Called with each MIDI message received and the time it came (µs of the backend's clock:
@@ -58,7 +59,7 @@ pub enum MidiError {
 /// A running MIDI output. Give it every transport the session sends; dropping it sends Stop if
 /// the gear was playing, and closes the port.
 pub struct MidiOut {
-    pending: Arc<Mutex<Option<Transport>>>,
+    pending: Arc<feed::Pending>,
     out: Backend,
 }
 
@@ -140,9 +141,10 @@ impl MidiOut {
         Ok(MidiOut { pending, out })
     }
 
-    /// The schedule to follow from now on (the latest the session sent).
-    pub fn set_transport(&self, t: &Transport) {
-        *self.pending.lock().expect("midi transport lock poisoned") = Some(t.clone());
+    /// The schedule to follow from now on (the latest the session sent), whose times are on host
+    /// clock `axis`.
+    pub fn set_transport(&self, t: &Transport, axis: HostAxis) {
+        *self.pending.lock().expect("midi transport lock poisoned") = Some((t.clone(), axis));
     }
 
     /// The full name of the output port (`client:port`), or `rtp:ADDRESS` of the session's

@@ -4,17 +4,17 @@
 //! earliest of the next event, the session's timer and the next feed, and no longer than 1 ms; in
 //! the last 300 µs before an event it yields instead, since a sleep can overshoot.
 
-use crate::feed::{Feeder, HostNow, Timed};
+use crate::feed::{Feeder, HostNow, Pending, Timed};
 use crate::worker::Worker;
 use crate::{MidiError, MidiOptions, OnMessage};
 use bandsync_core::Micros;
-use bandsync_core::Transport;
+
 use bandsync_core::midi::MidiMessage;
 use bandsync_core::midi::rtp::{Port, RtpEvent, RtpSession};
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The port Apple's network MIDI uses by default (control; data is 5005).
@@ -54,7 +54,7 @@ impl RtpOut {
         listen: u16,
         invite: Option<SocketAddr>,
         host_now: HostNow,
-        pending: Arc<Mutex<Option<Transport>>>,
+        pending: Arc<Pending>,
         input: Option<OnMessage>,
     ) -> Result<Self, MidiError> {
         // A loopback peer gets a loopback session: nothing leaves the machine.
@@ -110,7 +110,7 @@ impl Io {
         &mut self,
         invite: Option<SocketAddr>,
         host_now: &HostNow,
-        pending: &Mutex<Option<Transport>>,
+        pending: &Pending,
         offset_us: f64,
         stop: &AtomicBool,
     ) {
@@ -125,12 +125,10 @@ impl Io {
             self.receive();
             if Instant::now() >= next_feed {
                 next_feed += FEED;
-                if let Some(t) = pending.lock().expect("midi transport lock poisoned").take() {
-                    feeder.set(t);
-                }
-                if let Some(host) = host_now() {
+                feeder.take(pending);
+                if let Some((host, epoch)) = host_now() {
                     let local = self.now().0 as f64;
-                    feeder.tick(host, local - host - offset_us, &mut |e| queue.push_back(e));
+                    feeder.tick(host, epoch, local - host - offset_us, &mut |e| queue.push_back(e));
                 }
             }
             // Everything due goes now, one packet per moment.

@@ -10,7 +10,7 @@
 //!   `.free`: the sans-IO member ([`bandsync_core::member`]).
 //! - `mirror.new`, `.apply`, `.free`: the UI's mirror of the session, fed with raw server messages.
 //! - `link.parse`, `link.build`: join links.
-//! - `grid.clicks`, `cursor.new`, `cursor.take`, `cursor.rewind`, `cursor.free`: the click grid;
+//! - `grid.clicks`: the click grid;
 //!   `transport.at`: where the transport stands at a host time.
 //! - `filter.new`, `.push`, `.fit`, `.reset`, `.free`: the device-clock filter; `stamps.new`,
 //!   `.judge`, `.restart`, `.free`: the judge of the browser's output timestamps;
@@ -101,7 +101,7 @@ fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
     match op.split_once('.').map_or(op, |(g, _)| g) {
         "member" => member::member(r, op, a),
         "mirror" => member::mirror(r, op, a),
-        "cursor" | "grid" | "transport" => grid::call(r, op, a),
+        "grid" | "transport" => grid::call(op, a),
         "filter" | "stamps" | "calibrate" | "tap" => output::call(r, op, a),
         "engine" => engine(r, op, a),
         _ => misc(op, a),

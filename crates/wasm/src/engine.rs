@@ -10,6 +10,7 @@ use bandsync_audio::engine::{Command, Ear, Engine, FrameMap, Levels};
 use bandsync_audio::schedule::FixedSchedule;
 use bandsync_audio::sounds::{ClickSound, Sounds};
 use bandsync_core::Transport;
+use bandsync_core::host_axis::HostAxis;
 use serde::{Deserialize, Serialize};
 
 /// A change for the page's engine, as the main thread sends it.
@@ -26,6 +27,9 @@ pub enum EngineCommand {
     Schedule {
         /// The schedule.
         transport: Transport,
+        /// The host clock its times are on.
+        #[serde(default)]
+        axis: HostAxis,
     },
     /// Forget the map: silence until the next one (the context was suspended).
     Unmap,
@@ -70,7 +74,6 @@ pub struct EngineStats {
 pub struct PageEngine {
     engine: Engine,
     rate: u32,
-    map: Option<FrameMap>,
     /// Interleaved stereo, grown once to the largest quantum asked for.
     buf: Vec<f32>,
     stats: EngineStats,
@@ -85,22 +88,16 @@ impl PageEngine {
     pub fn new(rate: u32, sound: ClickSound) -> Self {
         let mut engine = Engine::new(rate);
         engine.replace_sounds(Sounds::set(sound, rate));
-        PageEngine { engine, rate, map: None, buf: Vec::new(), stats: EngineStats::default() }
+        PageEngine { engine, rate, buf: Vec::new(), stats: EngineStats::default() }
     }
 
     /// Applies a command from the main thread.
     pub fn command(&mut self, c: EngineCommand) {
         match c {
-            EngineCommand::Map { map } => {
-                self.map = Some(map);
-                self.engine.apply(Command::Map(map));
-            }
-            EngineCommand::Unmap => {
-                self.map = None;
-                self.engine.apply(Command::Unmap);
-            }
-            EngineCommand::Schedule { transport } => {
-                self.engine.apply(Command::Schedule(FixedSchedule::from(&transport)))
+            EngineCommand::Map { map } => self.engine.apply(Command::Map(map)),
+            EngineCommand::Unmap => self.engine.apply(Command::Unmap),
+            EngineCommand::Schedule { transport, axis } => {
+                self.engine.apply(Command::Schedule(FixedSchedule::on(&transport, axis)))
             }
             EngineCommand::Levels { levels } => self.engine.apply(Command::Levels(levels)),
             EngineCommand::Ear { ear } => self.engine.apply(Command::Ear(ear)),
@@ -118,7 +115,7 @@ impl PageEngine {
         if self.buf.len() < n {
             self.buf.resize(n, 0.0);
         }
-        let (map, stats) = (self.map, &mut self.stats);
+        let (map, stats) = (self.engine.map(), &mut self.stats);
         self.engine.process(&mut self.buf[..n], CHANNELS, first, |p| {
             stats.clicks += 1;
             stats.last_click_us = Some(p.click.host.0);

@@ -1,4 +1,4 @@
-//! Objects the page holds by handle: members, click cursors, device-clock filters, engines. Wasm
+//! Objects the page holds by handle: members, device-clock filters, engines. Wasm
 //! runs one thread per instance (the page's, or the AudioWorklet's), so a thread-local registry is
 //! the whole of the state.
 
@@ -47,7 +47,6 @@ pub struct Registry {
     /// Mirrors of the session fed with raw server messages (the UI's view of the session).
     pub mirrors: Slab<Option<bandsync_core::Mirror>>,
     /// Cursors over the click grid (the visual beat).
-    pub cursors: Slab<bandsync_core::clicks::ClickCursor>,
     /// Device-clock filters (the page's audio output against its clock).
     pub filters: Slab<bandsync_audio::filter::DeviceClockFilter>,
     /// Judges of the browser's output timestamps.

@@ -15,7 +15,7 @@
 //! - when the context is suspended (a locked phone) the map is withdrawn, and on return a fresh
 //!   one is fitted before anything sounds: no burst of stale clicks, back on the right beat.
 
-import type { ClickSound, EngineCommand, EngineStats, LatencySource, OutputReport, Transport } from '../bindings';
+import type { ClickSound, EngineCommand, EngineStats, HostAxis, LatencySource, OutputReport, Transport } from '../bindings';
 import { clicksBetween, DeviceFilter, StampJudge } from '../wasm/api';
 import { coreBytes } from '../wasm/core';
 import workletUrl from './click-worklet.ts?worker&url';
@@ -39,6 +39,9 @@ export interface PlayerClock {
   perfToHost(perfMs: number): number | null;
   /** Host µs now. */
   hostNow(): number | null;
+  /** The host clock the schedule and the estimate are on (`null` before a welcome). Host times
+   *  are read on it: the engine moves what it remembers when it changes. */
+  axis(): HostAxis | null;
 }
 
 export interface PlayerStats {
@@ -66,6 +69,8 @@ const READ_MS = 50;
 const FIRST_MAP_POINTS = 20;
 /** Readings between two maps sent to the engine (it needs one only as the clocks drift). */
 const READS_PER_MAP = 5;
+/** Before any welcome: one clock, unnamed. */
+const NO_AXIS: HostAxis = { epoch: 0, continues: null };
 
 export class ClickPlayer {
   private ctx: AudioContext | null = null;
@@ -74,6 +79,8 @@ export class ClickPlayer {
   private timer: ReturnType<typeof setInterval> | null = null;
   private settings: PlayerSettings;
   private transport: Transport | null = null;
+  /** The host clock the schedule's times are on. */
+  private scheduleAxis: HostAxis = NO_AXIS;
   private stateListeners = new Set<() => void>();
   /** Judges this context's output timestamps. */
   private judge: StampJudge | null = null;
@@ -151,7 +158,7 @@ export class ClickPlayer {
       this.judge = new StampJudge();
       ctx.onstatechange = () => this.stateChanged();
       this.applySettings();
-      if (this.transport) this.command({ kind: 'schedule', transport: this.transport });
+      if (this.transport) this.command({ kind: 'schedule', transport: this.transport, axis: this.scheduleAxis });
     }
     await this.ctx.resume();
     if (!this.timer) this.timer = setInterval(() => this.tick(), READ_MS);
@@ -187,7 +194,8 @@ export class ClickPlayer {
   /** A new schedule from the host. */
   setTransport(tr: Transport | null): void {
     this.transport = tr;
-    if (tr) this.command({ kind: 'schedule', transport: tr });
+    this.scheduleAxis = this.clock.axis() ?? NO_AXIS;
+    if (tr) this.command({ kind: 'schedule', transport: tr, axis: this.scheduleAxis });
   }
 
   /** The clock estimate stepped (first sync, host restart): the filter's host times are off;
@@ -293,6 +301,7 @@ export class ClickPlayer {
         frame_ref: Math.max(0, Math.round(fit.frame)),
         host_at_ref: fit.local + (Math.round(fit.frame) - fit.frame) * fit.us_per_frame + this.settings.latencyMs * 1000,
         us_per_frame: fit.us_per_frame,
+        epoch: (this.clock.axis() ?? NO_AXIS).epoch,
       },
     });
     this.mapped = true;

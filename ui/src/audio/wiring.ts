@@ -15,7 +15,10 @@ export function engineName(): string {
 
 /** Browser: the click player for a session, on the backend's host clock. */
 export function createPlayer(app: AppCore, b: BrowserBackend): void {
-  const player = new ClickPlayer({ hostNow: () => b.hostNow(), perfToHost: (p) => b.perfToHost(p) }, app.state.settings);
+  const player = new ClickPlayer(
+    { hostNow: () => b.hostNow(), perfToHost: (p) => b.perfToHost(p), axis: () => b.axis() },
+    app.state.settings,
+  );
   app.player = player;
   player.onResync = (awayMs, missed) => {
     const away = awayMs >= 1000 ? `${(awayMs / 1000).toFixed(0)} s` : `${Math.round(awayMs)} ms`;

@@ -7,7 +7,7 @@
 //! Documents (binary frames) go to the UI directly; every control message goes to the UI as well,
 //! which mirrors the session from them (the same way in the app, whose Rust forwards them).
 
-import type { ClientMsg, ClockStatus, MemberEvent, MemberTransmit, OutputReport, ServerMsg } from '../bindings';
+import type { ClientMsg, ClockStatus, HostAxis, MemberEvent, MemberTransmit, OutputReport, ServerMsg } from '../bindings';
 import { Member, parseLink } from '../wasm/api';
 import type { Backend, JoinRequest, Listener, UiEvent } from './backend';
 import { pageClock, type LocalClock } from './localclock';
@@ -36,6 +36,8 @@ export class BrowserBackend implements Backend {
   private joined = false;
   private ended = false;
   private lastStatus: ClockStatus | null = null;
+  /** The host clock of the latest schedule, as the member's core says. */
+  private lastAxis: HostAxis | null = null;
   private cleanups: (() => void)[] = [];
 
   /** `target` is where to connect (normally `parseLink(req.target)`). */
@@ -254,9 +256,11 @@ export class BrowserBackend implements Backend {
         break;
       // The UI mirrors the session from the server's messages itself (a cue too, as in the app);
       // documents come as frames.
+      case 'transport':
+        this.lastAxis = e.axis;
+        break;
       case 'participants':
       case 'cue':
-      case 'transport':
       case 'credentials':
       case 'doc':
       case 'server':
@@ -331,6 +335,11 @@ export class BrowserBackend implements Backend {
 
   clock(): ClockStatus | null {
     return this.lastStatus;
+  }
+
+  /** The host clock the session's schedule is on (handled before the UI hears the schedule). */
+  axis(): HostAxis | null {
+    return this.lastAxis;
   }
 
   /** Whether the join succeeded on the current connection. */

@@ -108,23 +108,6 @@ export function clicksBetween(transport: Transport, lo: number, hi: number, sub:
   return core().call<Click[]>('grid.clicks', { transport, lo, hi, sub });
 }
 
-/** Hands each click out once over consecutive windows (the visual beat). */
-export class ClickCursor {
-  private h = core().call<number>('cursor.new');
-
-  take(transport: Transport, lo: number, hi: number, sub: number): Click[] {
-    return core().call<Click[]>('cursor.take', { h: this.h, transport, lo, hi, sub });
-  }
-
-  rewind(kept: number | null): void {
-    core().call('cursor.rewind', { h: this.h, kept });
-  }
-
-  free(): void {
-    core().call('cursor.free', { h: this.h });
-  }
-}
-
 // ---- the session mirror ---------------------------------------------------------------------
 
 /** The UI's one view of the session, fed with every raw server message. */

@@ -138,22 +138,31 @@ fn a_cursor_hands_every_click_out_once_however_the_windows_are_cut() {
 }
 
 #[test]
-fn after_a_rewind_clicks_come_again_from_the_new_schedule_and_kept_ones_are_not_doubled() {
+fn a_cursor_moved_onto_a_continuing_clock_doubles_and_loses_nothing_and_one_on_a_new_clock_starts_over() {
+    use crate::host_axis::HostAxis;
+    use crate::protocol::Rebase;
     let a = vec![playing(120_000, Meter::default())];
     let mut cursor = ClickCursor::new();
+    assert_eq!(cursor.move_to(HostAxis::new(7)), Some(Micros::ZERO));
     let mut got = Vec::new();
     cursor.take(&a, Micros(0), Micros(1_200_000), 1, &mut |c| got.push(c.host.0));
     assert_eq!(got, [0, 500_000, 1_000_000]);
-    // The click at 1.0 s is cancelled; a schedule at 60 BPM from 0.5 s replaces the old one.
-    cursor.rewind(Some(Micros(500_000)));
+    // The session goes on on a server whose clock reads 2 s less: the same schedule, moved.
+    let shift = Micros(-2_000_000);
     let mut b = a.clone();
-    let mut slow = playing(60_000, Meter::default());
-    slow.at = Micros(500_000);
-    slow.timeline = Timeline { tempo: Tempo(60_000), beat_origin: Beats(1_000_000), time_origin: Micros(500_000) };
-    b.push(slow);
+    b[0].at += shift;
+    b[0].timeline.time_origin += shift;
+    let carried = HostAxis { epoch: 9, continues: Some(Rebase { from: 7, shift }) };
+    assert_eq!(cursor.move_to(carried), Some(shift));
     let mut again = Vec::new();
-    cursor.take(&b, Micros(900_000), Micros(2_000_000), 1, &mut |c| again.push(c.host.0));
-    assert_eq!(again, [1_500_000]);
+    // A window reaching back over the click at old 1.0 s (new -1.0 s): it is not handed out twice.
+    cursor.take(&b, Micros(-1_050_000), Micros(100_000), 1, &mut |c| again.push(c.host.0));
+    assert_eq!(again, [-500_000, 0]);
+    // A restarted host: its clock continues nothing, and its clicks come from its own start.
+    assert_eq!(cursor.move_to(HostAxis::new(12)), None);
+    let mut fresh = Vec::new();
+    cursor.take(&a, Micros(0), Micros(600_000), 1, &mut |c| fresh.push(c.host.0));
+    assert_eq!(fresh, [0, 500_000]);
 }
 
 #[test]

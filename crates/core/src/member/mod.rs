@@ -23,6 +23,7 @@ pub use backoff::{Backoff, Jitter};
 pub use link::{JoinTarget, LinkError};
 
 use crate::clock::{ClockConfig, ClockStatus, ClockSync};
+use crate::host_axis::HostAxis;
 use crate::mirror::{Changed, Mirror};
 use crate::protocol::{
     ClientMsg, ErrorCode, OutputReport, PROTOCOL_VERSION, Participant, ParticipantId, RoomStats, Secret, ServerMsg,
@@ -143,6 +144,9 @@ pub enum MemberEvent {
         transport: Transport,
         /// Host time when the server sent it.
         now: Micros,
+        /// The host clock its times are on: whatever remembers host times of the schedules
+        /// before moves onto it ([`crate::host_axis`]).
+        axis: HostAxis,
     },
     /// The server refused something we sent; nothing changed.
     Error {
@@ -253,6 +257,8 @@ pub struct Member {
     token: Option<Secret>,
     clock: ClockSync,
     mirror: Option<Mirror>,
+    /// The host clock of the last welcome, and how it continues the one before.
+    axis: HostAxis,
     /// Reconnect attempts since the last join.
     attempt: u32,
     /// When the connection was last lost, while not joined again.
@@ -279,6 +285,7 @@ impl Member {
             token,
             clock,
             mirror: None,
+            axis: HostAxis::default(),
             attempt: 0,
             down_since: None,
             jitter,
@@ -436,10 +443,15 @@ impl Member {
             ServerMsg::Welcome { you, resume, resumed, epoch, rebase, snapshot, .. } => {
                 // A session carried to another server: the estimate moves onto its clock, before
                 // the schedule on that clock is used, and keeps time through the move.
-                let rebased = rebase.is_some_and(|r| self.clock.rebase(r.from, epoch, r.shift));
-                if !rebased {
+                let rebased = rebase.filter(|r| self.clock.rebase(r.from, epoch, r.shift));
+                if rebased.is_none() {
                     // Another clock that does not continue ours (a restarted host): sync again.
                     self.clock.new_epoch(now, epoch);
+                }
+                // Kept on every schedule of this clock, so that any one of them moves what the
+                // schedules before left behind.
+                if epoch != self.axis.epoch {
+                    self.axis = HostAxis { epoch, continues: rebased };
                 }
                 self.token = Some(resume);
                 self.attempt = 0;
@@ -489,7 +501,11 @@ impl Member {
             self.events.push_back(MemberEvent::Participants { participants: m.participants.clone(), stats: m.stats });
         }
         if changed.transport {
-            self.events.push_back(MemberEvent::Transport { transport: m.transport.clone(), now: now_host });
+            self.events.push_back(MemberEvent::Transport {
+                transport: m.transport.clone(),
+                now: now_host,
+                axis: self.axis,
+            });
         }
     }
 

@@ -4,6 +4,7 @@
 //! deliberately wrong clock. A thousand simulated seconds take milliseconds.
 
 use super::*;
+use crate::protocol::Rebase;
 use crate::protocol::Route;
 use crate::session::{ConnId, JoinRequest, Output, SecretSource, Session, SessionConfig};
 use crate::timeline::Tempo;
@@ -515,6 +516,15 @@ fn a_pong_from_the_next_server_that_overtakes_its_welcome_leaves_the_estimate_in
     m.handle_text(now, &welcome_of(&mut b, now + old_offset + shift, 2, token));
     let status = m.clock().status(now);
     assert!(m.clock().has_synced() && status.synced, "the estimate stays in sync through the move: {status:?}");
+    // Each schedule says which clock it is on, the new server's saying how it continues the
+    // old: what the audio engine remembers in host times moves with it.
+    let axes: Vec<HostAxis> = std::iter::from_fn(|| m.poll_event())
+        .filter_map(|e| match e {
+            MemberEvent::Transport { axis, .. } => Some(axis),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(axes, [HostAxis::new(1), HostAxis { epoch: 2, continues: Some(Rebase { from: 1, shift }) }]);
     assert_eq!(m.clock().epoch(), Some(2));
     let host = m.clock().to_host(now).unwrap();
     assert!((host - (now + old_offset + shift)).0.abs() < 1_000, "on the new clock at once: {host:?}");

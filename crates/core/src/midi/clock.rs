@@ -14,6 +14,7 @@
 
 use super::{MidiMessage, SongCue};
 use crate::clicks::{SEGMENT_SLACK, grid_between};
+use crate::host_axis::{AxisFollower, HostAxis};
 use crate::time::{Beats, Micros};
 use crate::timeline::Segment;
 
@@ -54,6 +55,8 @@ pub struct MidiCursor {
     armed: Option<(Beats, bool)>,
     /// The last pulse handed out.
     last_pulse: Option<Micros>,
+    /// The host clock these times are on.
+    axis: AxisFollower,
 }
 
 impl MidiCursor {
@@ -73,6 +76,20 @@ impl MidiCursor {
     #[must_use]
     pub fn running(&self) -> bool {
         self.running
+    }
+
+    /// The schedule now in use is on host clock `to` (see [`crate::host_axis`]): what was handed
+    /// out moves onto it, so a session carried to another server keeps its clock running. On a
+    /// clock that does not continue the one before (a restarted host) the walk starts over.
+    pub fn move_to(&mut self, to: HostAxis) {
+        match self.axis.follow(to) {
+            Some(d) => {
+                for t in [&mut self.done, &mut self.seg_at, &mut self.last_pulse].into_iter().flatten() {
+                    *t += d;
+                }
+            }
+            None => *self = MidiCursor { axis: self.axis, ..MidiCursor::default() },
+        }
     }
 
     /// Calls `f` for every event with host time in `[lo, hi)` not handed out before, in order.

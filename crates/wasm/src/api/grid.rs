@@ -1,27 +1,17 @@
-//! The click grid through the page's JSON calls: `grid.clicks`, the cursors (`cursor.*`) and
-//! `transport.at`, the core's ([`bandsync_core::clicks`], [`bandsync_core::timeline`]).
+//! The click grid through the page's JSON calls: `grid.clicks` and `transport.at`, the core's ([`bandsync_core::clicks`], [`bandsync_core::timeline`]).
 
-use super::{H, Res, done, ok, parse, t};
-use crate::registry::Registry;
-use bandsync_core::clicks::{Click, ClickCursor, clicks_between};
+use super::{Res, ok, parse, t};
+use bandsync_core::clicks::{Click, clicks_between};
 use bandsync_core::timeline::{Accent, Segment};
 use bandsync_core::{Beats, Meter, Tempo, Transport};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 struct Window {
-    #[serde(default)]
-    h: u32,
     transport: Transport,
     lo: f64,
     hi: f64,
     sub: u8,
-}
-
-#[derive(Deserialize)]
-struct Rewind {
-    h: u32,
-    kept: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -62,30 +52,13 @@ pub struct Place<'a> {
     pub since_song_start: i64,
 }
 
-pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
+pub(super) fn call(op: &str, a: &str) -> Res {
     match op {
         "grid.clicks" => {
             let w: Window = parse(a)?;
             let mut out: Vec<Click> = Vec::new();
             clicks_between(&w.transport.segments, t(w.lo), t(w.hi), w.sub, &mut |c| out.push(c));
             ok(&out)
-        }
-        "cursor.new" => ok(&r.cursors.insert(ClickCursor::new())),
-        "cursor.take" => {
-            let w: Window = parse(a)?;
-            let c = r.cursors.get_mut(w.h).ok_or("no such cursor")?;
-            let mut out: Vec<Click> = Vec::new();
-            c.take(&w.transport.segments, t(w.lo), t(w.hi), w.sub, &mut |c| out.push(c));
-            ok(&out)
-        }
-        "cursor.rewind" => {
-            let x: Rewind = parse(a)?;
-            r.cursors.get_mut(x.h).ok_or("no such cursor")?.rewind(x.kept.map(t));
-            done()
-        }
-        "cursor.free" => {
-            r.cursors.remove(parse::<H>(a)?.h);
-            done()
         }
         "transport.at" => {
             let x: TransportAt = parse(a)?;

@@ -61,15 +61,10 @@ fn a_member_connects_joins_and_its_mirror_follows_the_server() {
 }
 
 #[test]
-fn the_grid_and_a_cursor_hand_out_the_same_clicks() {
+fn the_grid_hands_out_the_clicks_and_the_place() {
     let whole = ok("grid.clicks", json!({"transport": transport_120(), "lo": 0.0, "hi": 2_000_000.0, "sub": 1}));
     let hosts: Vec<i64> = whole.as_array().unwrap().iter().map(|c| c["host"].as_i64().unwrap()).collect();
     assert_eq!(hosts, [0, 500_000, 1_000_000, 1_500_000]);
-    let c = ok("cursor.new", json!({}));
-    let a = ok("cursor.take", json!({"h": c, "transport": transport_120(), "lo": 0.0, "hi": 1_200_000.0, "sub": 1}));
-    let b =
-        ok("cursor.take", json!({"h": c, "transport": transport_120(), "lo": 900_000.0, "hi": 2_000_000.0, "sub": 1}));
-    assert_eq!(a.as_array().unwrap().len() + b.as_array().unwrap().len(), 4);
     let at = ok("transport.at", json!({"transport": transport_120(), "now": 1_750_000.0}));
     assert_eq!((at["bar"].as_i64(), at["beat"].as_i64(), at["playing"].as_bool()), (Some(0), Some(3), Some(true)));
 }
