@@ -35,18 +35,6 @@ fn rejoined(members: &mut [&mut Proc], ids: &[Value], since: Instant) -> Duratio
     since.elapsed()
 }
 
-/// The follower's beats so far, as positions on the grid.
-fn beats(p: &Proc) -> Vec<f64> {
-    p.seen.iter().filter(|v| v["event"] == "beat").filter_map(|v| v["position"].as_f64()).collect()
-}
-
-/// The follower clicked every beat on one grid: each on a whole beat number, one after another.
-fn every_beat(follower: &Proc) {
-    let grid = beats(follower);
-    assert!(grid.iter().all(|p| (p - p.round()).abs() < 1e-6), "on the grid: {grid:?}");
-    assert!(grid.windows(2).all(|w| (w[1] - w[0] - 1.0).abs() < 1e-6), "every beat, in order: {grid:?}");
-}
-
 #[test]
 fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_over() {
     let mut c = Cluster::start(3);
@@ -62,10 +50,7 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
     let lead_id = leader.event("joined")["you"].clone();
     // The follower plays its click (muted, into a PulseAudio of the test's own) and prints each beat.
     let pulse = Pulse::start(1);
-    let mut cmd = std::process::Command::new(bandsync_e2e::process::bandsync());
-    pulse.apply(&mut cmd, None);
-    cmd.args(["join", &join, "--name", "Fol", "--json", "--audio", "--mute", "--beats"]).env("BANDSYNC_NO_MDNS", "1");
-    let mut follower = Proc::start(cmd, true);
+    let mut follower = Proc::clicking_follower(&pulse, &join, "Fol");
     let fol_id = follower.event("joined")["you"].clone();
     leader.wait_for("both online", |v| v["event"] == "participants" && online(v).len() == 2);
     leader.say("tempo 150");
@@ -79,11 +64,11 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
     let owner = c.owner(&id).expect("the session has an owner");
 
     let t0 = Instant::now();
-    let before = beats(&follower).len();
+    let before = follower.beat_positions().len();
     c.kill9(owner);
     let ids = [lead_id.clone(), fol_id.clone()];
     let failover = rejoined(&mut [&mut leader, &mut follower], &ids, t0);
-    let in_gap = beats(&follower).len() - before;
+    let in_gap = follower.beat_positions().len() - before;
     let moved = c.owner(&id).expect("owned again");
     eprintln!(
         "CLUSTER {}",
@@ -103,7 +88,7 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
     // says how that clock continues the dead node's, and the follower's estimate moves by it
     // instead of syncing again). A stopped or restarted schedule would show as a jump back or no
     // beats at all; a re-sync from nothing, as a missing beat.
-    every_beat(&follower);
+    follower.assert_every_beat();
     let (code, chart) = run(&["chart", "get", &join, "Blue Bossa"], "");
     assert_eq!(code, 0, "{chart}");
     assert!(chart.contains("[Cm7]Sunny side"), "the acknowledged edit survived: {chart}");
@@ -124,7 +109,7 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
     for _ in 0..4 {
         follower.wait_for("a beat after the hand-over", |v| v["event"] == "beat");
     }
-    every_beat(&follower);
+    follower.assert_every_beat();
     let (code, chart) = run(&["chart", "get", &join, "Blue Bossa"], "");
     assert!(code == 0 && chart.contains("Sunny side"), "{chart}");
 }

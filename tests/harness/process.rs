@@ -158,6 +158,51 @@ impl Proc {
         (host, url)
     }
 
+    /// `bandsync join LINK --name NAME --json --audio --mute --beats`: a follower playing its
+    /// click (muted) into `pulse`, printing every beat it plays.
+    #[must_use]
+    pub fn clicking_follower(pulse: &crate::pulse::Pulse, link: &str, name: &str) -> Proc {
+        let mut cmd = Command::new(bandsync());
+        pulse.apply(&mut cmd, None);
+        cmd.args(["join", link, "--name", name, "--json", "--audio", "--mute", "--beats"]).env("BANDSYNC_NO_MDNS", "1");
+        Proc::start(cmd, true)
+    }
+
+    /// The beats a [`Proc::clicking_follower`] played so far, as positions on the grid.
+    #[must_use]
+    pub fn beat_positions(&self) -> Vec<f64> {
+        self.seen.iter().filter(|v| v["event"] == "beat").filter_map(|v| v["position"].as_f64()).collect()
+    }
+
+    /// Asserts that the follower played every beat of one grid so far: each on a whole beat
+    /// number, one after another (a lost click shows as a gap, a restarted schedule as a jump).
+    ///
+    /// # Panics
+    /// When it did not.
+    pub fn assert_every_beat(&self) {
+        let grid = self.beat_positions();
+        // What else happened between the beats, for a failure to explain itself.
+        let story = || {
+            let said: Vec<String> = self
+                .seen
+                .iter()
+                .filter(|v| v["event"] != "participants")
+                .map(|v| match v["event"].as_str() {
+                    Some("beat") => format!("{}", v["position"]),
+                    Some("audio") => format!("[audio {} underruns]", v["underruns"]),
+                    Some("clock") => format!("[clock synced {} error {} µs]", v["synced"], v["error_us"]),
+                    Some(e) => {
+                        format!("[{e} {}]", v["reason"].as_str().or(v["resumed"].as_bool().map(|_| "")).unwrap_or(""))
+                    }
+                    None => String::new(),
+                })
+                .collect();
+            format!("{}\nstderr:\n{}", said.join(" "), self.err.lock().unwrap())
+        };
+        assert!(grid.iter().all(|p| (p - p.round()).abs() < 1e-6), "on the grid: {}", story());
+        assert!(grid.windows(2).all(|w| (w[1] - w[0] - 1.0).abs() < 1e-6), "every beat, in order: {}", story());
+    }
+
     /// `bandsync ARGS` with extra environment, optionally capturing stderr.
     #[must_use]
     pub fn bandsync_env<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)], capture_stderr: bool) -> Proc {

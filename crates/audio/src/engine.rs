@@ -153,6 +153,10 @@ pub struct Engine {
     voices: [Option<Voice>; 8],
     /// Hands each click out once, even when the map moves a little between buffers.
     cursor: ClickCursor,
+    /// The first frame of the next buffer.
+    next_frame: u64,
+    /// How far forward the last new map moved the next buffer's window (host µs).
+    jump: f64,
 }
 
 impl Engine {
@@ -169,6 +173,8 @@ impl Engine {
             subdivision: 1,
             voices: [None; 8],
             cursor: ClickCursor::new(),
+            next_frame: 0,
+            jump: 0.0,
         }
     }
 
@@ -180,6 +186,10 @@ impl Engine {
             // on, and is moved with the schedule when it comes.
             Command::Map(m) => {
                 if m.epoch == self.schedule.axis.epoch {
+                    if let Some(old) = self.map {
+                        let f = self.next_frame as f64;
+                        self.jump += m.host_f(f) - old.host_f(f);
+                    }
                     self.map = Some(m);
                 }
             }
@@ -239,6 +249,8 @@ impl Engine {
         if let Some(map) = self.map {
             self.schedule_clicks(map, first_frame, frames as u64, &mut on_click);
         }
+        self.next_frame = first_frame + frames as u64;
+        self.jump = 0.0;
         let (lo, hi) = match self.ear {
             Ear::Left => (0, 1),
             Ear::Right => (1.min(channels - 1), 2.min(channels)),
@@ -272,7 +284,8 @@ impl Engine {
         let schedule = self.schedule; // a copy: no allocation, and no borrow of self
         let mut cursor = self.cursor;
         let sub = self.subdivision;
-        cursor.take(schedule.segments(), lo, hi, sub, &mut |c| {
+        let jump = Micros(self.jump.round() as i64);
+        cursor.take_after_jump(schedule.segments(), lo, hi, sub, jump, &mut |c| {
             let frame = (map.frame(c.host.0 as f64).round().max(f0 as f64) as u64).min(f0 + n - 1);
             self.start_voice(&c, (frame - f0) as usize);
             on_click(PlayedClick { click: c, frame });

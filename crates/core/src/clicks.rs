@@ -171,6 +171,10 @@ pub struct ClickCursor {
 impl ClickCursor {
     /// How far before a window a click is still played (1 ms, 48 frames at 48 kHz).
     pub const SEAM: Micros = Micros(1_000);
+    /// The longest jump of the window over which a click is still played, late, rather than lost:
+    /// a device's latency figure settling (0 to 21 ms through PulseAudio's ALSA plugin) moves
+    /// the map that much at once.
+    pub const CATCH_UP: Micros = Micros(40_000);
 
     /// A cursor that has handed nothing out.
     #[must_use]
@@ -193,7 +197,24 @@ impl ClickCursor {
     /// Calls `f` for each click in `[lo, hi)` (or from `lo - SEAM` once started) not handed out
     /// before. Real-time safe.
     pub fn take<S: GridSegment>(&mut self, segs: &[S], lo: Micros, hi: Micros, sub: u8, f: &mut impl FnMut(Click)) {
-        let from = if self.last.is_some() { lo - Self::SEAM } else { lo };
+        self.take_after_jump(segs, lo, hi, sub, Micros::ZERO, f);
+    }
+
+    /// As [`ClickCursor::take`], the window having just jumped `jump` forward (the map from device
+    /// frames to host time was corrected: a new latency figure, an underrun): a click in the part
+    /// jumped over, not handed out yet, is handed out too, to be played at once. Up to
+    /// [`ClickCursor::CATCH_UP`]: a longer jump (a stall) drops them, rather than play a burst.
+    pub fn take_after_jump<S: GridSegment>(
+        &mut self,
+        segs: &[S],
+        lo: Micros,
+        hi: Micros,
+        sub: u8,
+        jump: Micros,
+        f: &mut impl FnMut(Click),
+    ) {
+        let back = if jump <= Self::CATCH_UP { Self::SEAM.max(jump) } else { Self::SEAM };
+        let from = if self.last.is_some() { lo - back } else { lo };
         let last = &mut self.last;
         clicks_between(segs, from, hi, sub, &mut |c| {
             if last.is_none_or(|l| c.host - l >= SAME_CLICK) {

@@ -1,6 +1,8 @@
 //! A host killed (-9) and restarted on its data directory brings the band back as it was: the
 //! members reconnect and resume as the same participants, a viewer is still a viewer, the leader
-//! leads again, and the metronome plays on at its tempo.
+//! leads again, and the metronome plays on at its tempo. The follower's click goes on through the
+//! restart and after it, every beat once: the new host's clock reads from zero, and the click
+//! moves onto it (it stayed silent until that clock passed the old one's reading).
 
 use bandsync_e2e::process::Proc;
 use serde_json::Value;
@@ -22,7 +24,8 @@ fn a_restarted_host_brings_the_band_back_as_it_was() {
     let url = h.event("hosting")["url"].as_str().unwrap().to_owned();
     let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Lead", "--leader", "--json"]);
     let lead_id = lead.event("joined")["you"].clone();
-    let mut ben = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ben", "--json"]);
+    let pulse = bandsync_e2e::pulse::Pulse::start(1);
+    let mut ben = Proc::clicking_follower(&pulse, &url, "Ben");
     let ben_id = ben.event("joined")["you"].clone();
     lead.say(&format!("viewer {ben_id}"));
     ben.wait_for("made a viewer", |v| {
@@ -31,6 +34,10 @@ fn a_restarted_host_brings_the_band_back_as_it_was() {
     lead.say("tempo 140");
     lead.say("play");
     ben.wait_for("playing", |v| v["event"] == "state" && v["playing"] == true && v["tempo"] == 140.0);
+    // Long enough that the old host's clock reads well past a beat when it dies.
+    for _ in 0..6 {
+        ben.wait_for("a beat", |v| v["event"] == "beat");
+    }
 
     h.child.kill().unwrap(); // SIGKILL
     let _ = h.child.wait();
@@ -45,5 +52,9 @@ fn a_restarted_host_brings_the_band_back_as_it_was() {
     });
     assert_eq!(v["participants"].as_array().unwrap().len(), 2, "nobody twice: {v}");
     ben.wait_for("still playing", |v| v["event"] == "state" && v["playing"] == true && v["tempo"] == 140.0);
+    for _ in 0..4 {
+        ben.wait_for("a beat on the new host's clock", |v| v["event"] == "beat");
+    }
+    ben.assert_every_beat();
     let _ = std::fs::remove_dir_all(&dir);
 }
