@@ -40,6 +40,11 @@ impl Timed {
 const SLEW: f64 = 1.0;
 /// A change of the map larger than this is a new clock (a re-sync, another host), taken at once.
 const STEP: f64 = 2_000.0;
+/// The longest a reading of host time may take, between two readings of the device's clock, for
+/// the pair to say where the device's clock stands (µs). Reading host time locks the member's
+/// state, which the connection's task holds while it handles a message: a reading that waited
+/// milliseconds for it measured the map that much off, and was taken as a new clock.
+const TIGHT: f64 = 200.0;
 
 /// The feeder's state between ticks.
 #[derive(Debug, Default)]
@@ -63,6 +68,24 @@ impl Feeder {
         }
     }
 
+    /// One tick of a backend's feeder thread: reads host time between two readings of the
+    /// device's clock (`device_now`, µs), and hands out what [`Feeder::tick`] does, each event
+    /// `early` µs before its moment (what the gear adds, and the user's offset). A reading that
+    /// took longer than [`TIGHT`] leaves the map as it was.
+    pub(crate) fn step(
+        &mut self,
+        host_now: &HostNow,
+        device_now: impl Fn() -> f64,
+        early: f64,
+        push: &mut impl FnMut(Timed),
+    ) {
+        let before = device_now();
+        let Some((host, epoch)) = host_now() else { return };
+        let after = device_now();
+        let measured = (after - before <= TIGHT).then_some(before - host - early);
+        self.tick(host, epoch, measured, push);
+    }
+
     /// Takes the newest schedule, if one came.
     pub(crate) fn take(&mut self, pending: &Pending) {
         if let Some((t, axis)) = pending.lock().expect("midi transport lock poisoned").take() {
@@ -80,13 +103,15 @@ impl Feeder {
     /// `host + HORIZON` not handed out before. Nothing is handed out while the estimate is on
     /// another clock than the schedule (the moment between a welcome from another server and its
     /// schedule).
-    pub(crate) fn tick(&mut self, host: f64, epoch: u64, measured: f64, push: &mut impl FnMut(Timed)) {
+    pub(crate) fn tick(&mut self, host: f64, epoch: u64, measured: Option<f64>, push: &mut impl FnMut(Timed)) {
         if self.transport.is_some() && epoch != self.epoch {
             return;
         }
-        let shift = match self.shift {
-            Some(s) if (measured - s).abs() <= STEP => s + (measured - s).clamp(-SLEW, SLEW),
-            _ => measured,
+        let shift = match (self.shift, measured) {
+            (Some(s), Some(m)) if (m - s).abs() <= STEP => s + (m - s).clamp(-SLEW, SLEW),
+            (_, Some(m)) => m,
+            (Some(s), None) => s,
+            (None, None) => return,
         };
         self.shift = Some(shift);
         let Some(t) = &self.transport else { return };
@@ -115,7 +140,7 @@ mod tests {
         f.set(playing(), HostAxis::default());
         let mut out = Vec::new();
         for k in 0..ticks {
-            f.tick((k * 5_000) as f64, 0, shift(k), &mut |e| {
+            f.tick((k * 5_000) as f64, 0, Some(shift(k)), &mut |e| {
                 if e.msg == MidiMessage::Clock {
                     out.push(e.at);
                 }
@@ -145,7 +170,7 @@ mod tests {
                 }
                 f.set(t, HostAxis { epoch: 2, continues: Some(Rebase { from: 1, shift: Micros(shift) }) });
             }
-            f.tick(host, epoch, device - host, &mut |e| {
+            f.tick(host, epoch, Some(device - host), &mut |e| {
                 if e.msg == MidiMessage::Clock { pulses.push(e.at) } else { other.push(e.msg) }
             });
         }
@@ -153,6 +178,30 @@ mod tests {
         let worst = pulses.windows(2).map(|w| (w[1] as f64 - w[0] as f64 - 20_833.3).abs()).fold(0.0, f64::max);
         assert!(worst <= 1.0, "a pulse interval off by {worst} µs");
         assert_eq!(pulses.len(), 98, "2 s of pulses at 120 BPM, and the 40 ms horizon");
+    }
+
+    #[test]
+    fn a_host_time_reading_that_waited_leaves_the_map_as_it_was() {
+        use std::cell::Cell;
+        // The device's clock reads host time + 1 s. Reading host time takes 5 µs, but at tick 100
+        // the thread is held up 3 ms before it reads (a step's worth, were the pair believed).
+        let mut f = Feeder::default();
+        f.set(playing(), HostAxis::new(1));
+        let mut pulses = Vec::new();
+        for tick in 0..400i64 {
+            let held = if tick == 100 { 3_000.0 } else { 0.0 };
+            let host = (tick * 5_000) as f64;
+            let host_now: HostNow = Box::new(move || Some((host + held, 1)));
+            let first = Cell::new(true);
+            let device_now = || 1e6 + host + if first.replace(false) { 0.0 } else { held + 5.0 };
+            f.step(&host_now, device_now, 0.0, &mut |e| {
+                if e.msg == MidiMessage::Clock {
+                    pulses.push(e.at);
+                }
+            });
+        }
+        let worst = pulses.windows(2).map(|w| (w[1] as f64 - w[0] as f64 - 20_833.3).abs()).fold(0.0, f64::max);
+        assert!(worst <= 1.0, "a pulse interval off by {worst} µs");
     }
 
     #[test]

@@ -101,18 +101,14 @@ fn feed<N, P>(
     let mut full = 0u64;
     while !stop.load(Ordering::Relaxed) {
         feeder.take(pending);
-        if let Some((host, epoch)) = host_now() {
-            let jack_now = client.time() as f64;
-            // What the gear connected to the port adds, sent that much earlier, with the user's offset.
-            let latency = own.as_ref().map_or(0, |p| p.get_latency_range(jack::LatencyType::Playback).1);
-            let latency_us = f64::from(latency) * 1e6 / f64::from(client.sample_rate().max(1));
-            let shift = jack_now - host - latency_us - offset_us;
-            feeder.tick(host, epoch, shift, &mut |ev| {
-                if tx.push(ev).is_err() {
-                    full += 1;
-                }
-            });
-        }
+        // What the gear connected to the port adds, sent that much earlier, with the user's offset.
+        let latency = own.as_ref().map_or(0, |p| p.get_latency_range(jack::LatencyType::Playback).1);
+        let latency_us = f64::from(latency) * 1e6 / f64::from(client.sample_rate().max(1));
+        feeder.step(host_now, || client.time() as f64, latency_us + offset_us, &mut |ev| {
+            if tx.push(ev).is_err() {
+                full += 1;
+            }
+        });
         std::thread::sleep(TICK);
     }
     if full > 0 {

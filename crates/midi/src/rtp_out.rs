@@ -1,8 +1,11 @@
-//! Network MIDI (AppleMIDI / RTP-MIDI): core's [`RtpSession`] on two UDP ports, and one thread
-//! that feeds the transport, answers the session protocol and sends each event when it is due.
-//! RTP-MIDI has no send-ahead, so an event leaves at its moment: the thread sleeps until the
-//! earliest of the next event, the session's timer and the next feed, and no longer than 1 ms; in
-//! the last 300 µs before an event it yields instead, since a sleep can overshoot.
+//! Network MIDI (AppleMIDI / RTP-MIDI): core's [`RtpSession`] on two UDP ports. Two threads, as
+//! for JACK: a feeder walks the transport ahead of host time into a lock-free ring, and the
+//! sender answers the session protocol and sends each event when it is due. RTP-MIDI has no
+//! send-ahead, so an event leaves at its moment: the sender sleeps until the earliest of the next
+//! event and the session's timer, and no longer than 1 ms; in the last 300 µs before an event it
+//! yields instead, since a sleep can overshoot. The sender asks for real-time scheduling, as audio
+//! threads have, and takes no lock: reading host time locks the member's state, which the
+//! connection's task holds while it handles a message.
 
 use crate::feed::{Feeder, HostNow, Pending, Timed};
 use crate::worker::Worker;
@@ -11,7 +14,6 @@ use bandsync_core::Micros;
 
 use bandsync_core::midi::MidiMessage;
 use bandsync_core::midi::rtp::{Port, RtpEvent, RtpSession};
-use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +23,8 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_PORT: u16 = 5004;
 /// How often the transport is walked ahead.
 const FEED: Duration = Duration::from_millis(5);
+/// Events the feeder may have handed over and the sender not yet sent.
+const RING: usize = 4096;
 /// The longest sleep between looks at the sockets.
 const NAP: Duration = Duration::from_millis(1);
 /// Closer than this to an event, the thread yields instead of sleeping (a sleep can overshoot).
@@ -29,7 +33,20 @@ const SPIN: u64 = 300;
 /// The session's two sockets, and its thread.
 pub(crate) struct RtpOut {
     port: String,
-    _thread: Worker,
+    // Dropped in this order: the feeder stops first, saying whether the gear was left playing,
+    // then the sender, which tells it Stop if so.
+    _feeder: Worker,
+    _sender: Worker,
+}
+
+/// The session's clock: µs since it started, far from zero. Shared by the two threads.
+#[derive(Debug, Clone, Copy)]
+struct SessionClock(Instant);
+
+impl SessionClock {
+    fn now(self) -> Micros {
+        Micros(1_000_000 + self.0.elapsed().as_micros() as i64)
+    }
 }
 
 /// Binds a control port and the data port above it; port 0 picks a free pair.
@@ -70,13 +87,31 @@ impl RtpOut {
         let port = format!("rtp:{}", control.local_addr().map_err(|e| MidiError::Backend(e.to_string()))?);
         let name = opts.client_name.clone();
         let offset_us = opts.offset_ms * 1000.0;
-        let thread = Worker::spawn("midi-rtp", move |stop| {
+        let clock = SessionClock(Instant::now());
+        let (mut tx, rx) = rtrb::RingBuffer::<Timed>::new(RING);
+        let playing = Arc::new(AtomicBool::new(false));
+        let left_playing = Arc::clone(&playing);
+        let sender = Worker::spawn("midi-rtp", move |stop| {
+            crate::worker::realtime();
             let session = RtpSession::new(&name, rand_ssrc());
-            let mut io = Io { control, data, session, epoch: Instant::now(), input };
-            io.run(invite, &host_now, &pending, offset_us, stop);
+            let mut io = Io { control, data, session, clock, input };
+            io.run(invite, rx, &left_playing, stop);
+        })?;
+        let feeder = Worker::spawn("midi-rtp-feed", move |stop| {
+            let mut feeder = Feeder::default();
+            while !stop.load(Ordering::Relaxed) {
+                feeder.take(&pending);
+                feeder.step(&host_now, || clock.now().0 as f64, offset_us, &mut |e| {
+                    if tx.push(e).is_err() {
+                        tracing::warn!("a network MIDI event dropped: the sender did not keep up");
+                    }
+                });
+                std::thread::sleep(FEED);
+            }
+            playing.store(feeder.running(), Ordering::Release);
         })?;
         tracing::info!(%port, "network MIDI session");
-        Ok(RtpOut { port, _thread: thread })
+        Ok(RtpOut { port, _feeder: feeder, _sender: sender })
     }
 
     pub(crate) fn port_name(&self) -> &str {
@@ -95,49 +130,39 @@ struct Io {
     control: UdpSocket,
     data: UdpSocket,
     session: RtpSession,
-    epoch: Instant,
+    clock: SessionClock,
     /// Where the peers' MIDI goes, if anywhere.
     input: Option<OnMessage>,
 }
 
 impl Io {
-    /// This session's clock: µs since the thread started, far from zero.
     fn now(&self) -> Micros {
-        Micros(1_000_000 + self.epoch.elapsed().as_micros() as i64)
+        self.clock.now()
     }
 
+    /// Until `stop`: the session protocol, and each event from the feeder at its moment. Then
+    /// Stop, if the feeder left the gear `playing`.
     fn run(
         &mut self,
         invite: Option<SocketAddr>,
-        host_now: &HostNow,
-        pending: &Pending,
-        offset_us: f64,
+        mut ring: rtrb::Consumer<Timed>,
+        playing: &AtomicBool,
         stop: &AtomicBool,
     ) {
-        let mut feeder = Feeder::default();
-        let mut queue: VecDeque<Timed> = VecDeque::new();
-        let mut next_feed = Instant::now();
+        // Events arrive in time order and at most HORIZON ahead: the ring is the queue.
         if let Some(a) = invite {
             self.session.invite(self.now(), a);
         }
         let mut batch = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             self.receive();
-            if Instant::now() >= next_feed {
-                next_feed += FEED;
-                feeder.take(pending);
-                if let Some((host, epoch)) = host_now() {
-                    let local = self.now().0 as f64;
-                    feeder.tick(host, epoch, local - host - offset_us, &mut |e| queue.push_back(e));
-                }
-            }
             // Everything due goes now, one packet per moment.
             let now = self.now();
-            while let Some(first) = queue.front().copied().filter(|e| e.at as i64 <= now.0) {
+            while let Some(first) = ring.peek().ok().copied().filter(|e| e.at as i64 <= now.0) {
                 batch.clear();
-                while let Some(e) = queue.front().filter(|e| e.at == first.at) {
+                while let Some(e) = ring.peek().ok().filter(|e| e.at == first.at) {
                     batch.push(e.msg);
-                    queue.pop_front();
+                    let _ = ring.pop();
                 }
                 self.session.send(now, &batch);
             }
@@ -145,15 +170,14 @@ impl Io {
                 self.session.handle_timeout(now);
             }
             self.transmit();
-            let wake = queue.front().map_or(u64::MAX, |e| e.at).saturating_sub(self.now().0 as u64);
+            let wake = ring.peek().map_or(u64::MAX, |e| e.at).saturating_sub(self.now().0 as u64);
             if wake <= SPIN {
                 std::thread::yield_now();
             } else {
-                let nap = Duration::from_micros(wake - SPIN);
-                std::thread::sleep(NAP.min(nap).min(next_feed.saturating_duration_since(Instant::now())));
+                std::thread::sleep(NAP.min(Duration::from_micros(wake - SPIN)));
             }
         }
-        if feeder.running() {
+        if playing.load(Ordering::Acquire) {
             self.session.send(self.now(), &[MidiMessage::Stop]);
         }
         self.session.close();
