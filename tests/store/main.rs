@@ -154,7 +154,7 @@ fn leases(open: &dyn Fn() -> Store) {
     assert!(a.want_lease("l", "node-a").unwrap());
     assert!(!b.want_lease("l", "node-b").unwrap(), "nobody else holds it");
     assert_eq!(b.renew_lease("l", lb.token, 15_050, ttl).unwrap(), Renewal::Wanted("node-a".into()));
-    b.release_lease("l", lb.token).unwrap();
+    b.release_lease("l", lb.token, 15_060).unwrap();
     let la2 = a.take_lease("l", "node-a", 15_100, ttl).unwrap().expect("released");
     assert!(la2.token > lb.token);
     a.append_update("l", b"a again", Vec::new).unwrap();
@@ -167,6 +167,22 @@ fn leases(open: &dyn Fn() -> Store) {
     assert!(matches!(a.append_update("l", b"zombie", Vec::new), Err(StoreError::Fenced { .. })));
     a2.delete_session("l").unwrap();
     assert_eq!(a2.lease_holder("l").unwrap(), None, "deleted with the session");
+    // When each session was last held: one given up at 20 s, one held until 23 s, and the
+    // sessions never leased (made now, by the wall clock).
+    for id in ["u1", "u2"] {
+        a2.put_session(&session(id, "k")).unwrap();
+    }
+    let u1 = a2.take_lease("u1", "node-a", 19_000, ttl).unwrap().unwrap();
+    a2.release_lease("u1", u1.token, 20_000).unwrap();
+    a2.take_lease("u2", "node-a", 20_000, ttl).unwrap().unwrap();
+    assert_eq!(a2.unheld_since(21_000).unwrap(), ["u1"], "not held since before 21 s");
+    let all = a2.unheld_since(i64::MAX / 2).unwrap();
+    assert!(["a", "u1", "u2"].iter().all(|id| all.iter().any(|x| x == id)), "{all:?}");
+    // Deleted by a node that holds no lease on them (as the one that expires them, or an API call).
+    let c = open();
+    for id in ["u1", "u2"] {
+        c.delete_session(id).unwrap();
+    }
 }
 
 fn suite(open: &dyn Fn() -> Store) {

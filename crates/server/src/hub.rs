@@ -253,6 +253,14 @@ impl Hub {
                 () = self.closing.cancelled() => return,
                 _ = tick.tick() => {}
             }
+            // In a cluster, also the stored sessions no node has loaded for as long.
+            if self.cfg.node.is_some() {
+                let hub = self.clone();
+                let wall =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+                let now_ms = i64::try_from(wall).unwrap_or(i64::MAX);
+                let _ = tokio::task::spawn_blocking(move || hub.expire_unheld(now_ms, idle)).await;
+            }
             let now = tokio::time::Instant::now();
             let sessions = self.list();
             since.retain(|id, _| sessions.iter().any(|s| &s.id == id));

@@ -144,7 +144,7 @@ impl Hub {
                 Ok(Load::Loaded)
             }
             Err(e) => {
-                let _ = store.release_lease(id, lease.token);
+                let _ = store.release_lease(id, lease.token, now_ms());
                 self.leases().remove(id);
                 Err(e)
             }
@@ -225,7 +225,7 @@ impl Hub {
     fn hand_over(&self, id: &str, token: i64) {
         self.let_go(id);
         if let Some((_, store)) = self.node_store() {
-            if let Err(e) = store.release_lease(id, token) {
+            if let Err(e) = store.release_lease(id, token, now_ms()) {
                 tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
             }
         }
@@ -242,6 +242,41 @@ impl Hub {
     /// Whether this node is draining.
     fn draining(&self) -> bool {
         self.draining.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Ends the stored sessions no node has held for `idle` up to `now_ms` (a whole cluster
+    /// restarted, and their bands did not come back): each under a lease taken for it, so that a
+    /// node loading it for a member at that moment wins, or this one ends it first. Returns them.
+    /// A cluster's nodes each do this as part of their idle expiry; any one of them ends it.
+    pub fn expire_unheld(&self, now_ms: i64, idle: Duration) -> Vec<String> {
+        let Some((node, store)) = self.node_store() else { return Vec::new() };
+        let unheld = match store.unheld_since(now_ms - ms(idle)) {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!("could not list the sessions nobody holds: {e}");
+                return Vec::new();
+            }
+        };
+        let mut ended = Vec::new();
+        for id in unheld {
+            if self.draining() || self.get(&id).is_some() {
+                continue;
+            }
+            // Taking the lease fences out a node that loads it at the same moment.
+            let _one = self.loading.lock().expect("hub lock poisoned");
+            match store.take_lease(&id, &node.name, now_ms, ms(node.lease_ttl)) {
+                Ok(Some(_)) => match self.remove_session(&id) {
+                    Ok(_) => {
+                        tracing::info!(session = %id, "expired: no node held it for {idle:?}");
+                        ended.push(id);
+                    }
+                    Err(e) => tracing::error!(session = %id, "could not expire: {e}"),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::warn!(session = %id, "could not take the lease to expire it: {e}"),
+            }
+        }
+        ended
     }
 
     /// Hands every session over (SIGTERM on a node): the others take them at once. From now on
@@ -296,6 +331,35 @@ mod tests {
         let moved = tokio::time::timeout(quick, b.place(&id)).await.expect("no lease to wait for");
         assert_eq!(moved, Placement::Here, "b takes it at once");
         a.close_all();
+        b.close_all();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The whole cluster restarted: a session whose band never came back is loaded by no node,
+    /// so no node's idle expiry sees it. It ends once nobody has held it for the idle time; one
+    /// held more recently stays, as does one a node runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_no_node_loads_ends_after_the_idle_time() {
+        let dir = std::env::temp_dir().join(format!("bandsync-unheld-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Arc::new(crate::store::Store::open(&dir).unwrap());
+        let a = node("a", &store);
+        let gone = a.create_session("Gone band").unwrap().id.to_string();
+        let back = a.create_session("Band back").unwrap().id.to_string();
+        // The cluster stops with a's leases running (60 s); a restarted node b loads nothing.
+        a.close_all();
+        let b = node("b", &store);
+        let idle = Duration::from_secs(600);
+        let t0 = now_ms();
+        assert!(b.expire_unheld(t0, idle).is_empty(), "held moments ago");
+        // The band of `back` returns 5 minutes after the leases ran out: b loads it then.
+        let returns = t0 + 65_000 + 300_000;
+        store.take_lease(&back, "b", returns, ms(Duration::from_secs(60))).unwrap().expect("free by then");
+        // Ten minutes and a second after the leases ran out.
+        let later = t0 + 60_000 + 601_000;
+        assert_eq!(b.expire_unheld(later, idle), std::slice::from_ref(&gone));
+        assert!(store.session(&gone).unwrap().is_none(), "its rows are gone");
+        assert!(store.session(&back).unwrap().is_some(), "held 5 minutes ago");
         b.close_all();
         let _ = std::fs::remove_dir_all(&dir);
     }

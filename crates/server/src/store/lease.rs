@@ -89,20 +89,37 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Gives a held lease up at once (a node draining), so another node may take it without
-    /// waiting for it to expire. This store writes nothing more for the session until it takes
-    /// the lease again.
+    /// Gives a held lease up at once (a node draining, at `now_ms`), so another node may take it
+    /// without waiting for it to expire. This store writes nothing more for the session until it
+    /// takes the lease again. The lease then says when the session was last held, as an expired
+    /// one does.
     ///
     /// # Errors
     /// On a database error.
-    pub fn release_lease(&self, session: &str, token: i64) -> Result<(), StoreError> {
+    pub fn release_lease(&self, session: &str, token: i64, now_ms: i64) -> Result<(), StoreError> {
         // Token 0 is never taken: every later write for the session is refused here.
         self.fences().insert(session.to_owned(), 0);
         self.db().execute(
-            "UPDATE leases SET expires = 0 WHERE session = ?1 AND token = ?2",
-            &[session.into(), token.into()],
+            "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2",
+            &[session.into(), token.into(), (now_ms - 1).into()],
         )?;
         Ok(())
+    }
+
+    /// The sessions no node has held since `before_ms`: their lease ran out or was given up
+    /// before then, or, never taken, they were made before then. After a restart of the whole
+    /// cluster nobody loads a session its band does not come back to, so no node's idle expiry
+    /// sees it: this is how it ends.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn unheld_since(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
+        let rows = self.db().query(
+            "SELECT s.id FROM sessions s LEFT JOIN leases l ON l.session = s.id
+             WHERE COALESCE(l.expires, s.created * 1000) < ?1 ORDER BY s.id",
+            &[before_ms.into()],
+        )?;
+        rows.into_iter().map(|r| r.into_iter().next().unwrap_or(V::Null).text()).collect()
     }
 
     /// Stops fencing `session`'s writes here (it was deleted).
