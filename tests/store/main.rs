@@ -183,6 +183,26 @@ fn leases(open: &dyn Fn() -> Store) {
     for id in ["u1", "u2"] {
         c.delete_session(id).unwrap();
     }
+    // Renewing many leases in one statement (and in batches of RENEW_BATCH): each answered as
+    // alone. 450 held by a; b asks for one, and takes another once it expired.
+    let ids: Vec<String> = (0..450).map(|i| format!("r{i}")).collect();
+    let held: Vec<(String, i64)> =
+        ids.iter().map(|id| (id.clone(), a2.take_lease(id, "node-a", 30_000, ttl).unwrap().unwrap().token)).collect();
+    assert!(b.want_lease("r7", "node-b").unwrap());
+    let mut stale = held.clone();
+    stale[300].1 += 1; // a token a no longer has
+    let r = a2.renew_leases(&stale, 31_000, ttl).unwrap();
+    assert_eq!(r.len(), 450);
+    assert_eq!(
+        (&r[0], &r[7], &r[300], &r[449]),
+        (&Renewal::Held, &Renewal::Wanted("node-b".into()), &Renewal::Lost, &Renewal::Held)
+    );
+    assert_eq!(b.take_lease("r0", "node-b", 33_500, ttl).unwrap(), None, "renewed until 34 s");
+    assert!(b.take_lease("r300", "node-b", 33_500, ttl).unwrap().is_some(), "not renewed: expired at 33 s");
+    assert_eq!(a2.renew_leases(&held[..1], 33_600, ttl).unwrap(), [Renewal::Held]);
+    for id in &ids {
+        c.delete_session(id).unwrap();
+    }
 }
 
 fn suite(open: &dyn Fn() -> Store) {

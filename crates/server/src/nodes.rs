@@ -163,27 +163,27 @@ impl Hub {
                 () = self.closing.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
+            let held: Vec<(String, i64)> = self.leases().iter().map(|(k, l)| (k.to_string(), l.token)).collect();
             let hub = self.clone();
-            let Ok(results) = tokio::task::spawn_blocking(move || {
+            // All of them in one statement a batch: one round trip, not one a session.
+            let Ok((held, expires_ms, renewed)) = tokio::task::spawn_blocking(move || {
                 let (node, store) = hub.node_store().expect("only in a cluster");
-                let ttl = ms(node.lease_ttl);
-                held.into_iter()
-                    .map(|(id, token)| {
-                        let now = now_ms();
-                        let r = store.renew_lease(&id, token, now, ttl);
-                        (id, token, now + ttl, r)
-                    })
-                    .collect::<Vec<_>>()
+                let (now, ttl) = (now_ms(), ms(node.lease_ttl));
+                let renewed = store.renew_leases(&held, now, ttl);
+                (held, now + ttl, renewed)
             })
             .await
             else {
                 continue;
             };
-            for (id, token, expires_ms, r) in results {
+            let results: Vec<(String, i64, Result<Renewal, String>)> = match renewed {
+                Ok(rs) => held.into_iter().zip(rs).map(|((id, token), r)| (id, token, Ok(r))).collect(),
+                Err(e) => held.into_iter().map(|(id, token)| (id, token, Err(e.to_string()))).collect(),
+            };
+            for (id, token, r) in results {
                 match r {
                     Ok(Renewal::Held) => {
-                        if let Some(l) = self.leases().get_mut(&id).filter(|l| l.token == token) {
+                        if let Some(l) = self.leases().get_mut(id.as_str()).filter(|l| l.token == token) {
                             l.expires_ms = expires_ms;
                         }
                     }
@@ -199,7 +199,7 @@ impl Hub {
                         // Cut off from the database: once the lease has run out another node may
                         // own the session, so this one lets it go.
                         tracing::warn!(session = %id, "lease not renewed: {e}");
-                        let expired = self.leases().get(&id).is_some_and(|l| now_ms() >= l.expires_ms);
+                        let expired = self.leases().get(id.as_str()).is_some_and(|l| now_ms() >= l.expires_ms);
                         if expired {
                             tracing::warn!(session = %id, "lease expired unrenewed: letting the session go");
                             self.let_go(&id);

@@ -26,6 +26,10 @@ pub enum Renewal {
     Lost,
 }
 
+/// How many leases one renewal statement renews (each is two parameters and one `OR`; SQLite
+/// parses a chain of `OR`s as a tree as deep as the chain, and allows 1,000).
+pub const RENEW_BATCH: usize = 200;
+
 /// A lease a node holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lease {
@@ -65,15 +69,42 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn renew_lease(&self, session: &str, token: i64, now_ms: i64, ttl_ms: i64) -> Result<Renewal, StoreError> {
-        let rows = self.db().query(
-            "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2 RETURNING wanted_by",
-            &[session.into(), token.into(), (now_ms + ttl_ms).into()],
-        )?;
-        Ok(match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
-            None => Renewal::Lost,
-            Some(V::Text(node)) => Renewal::Wanted(node),
-            Some(_) => Renewal::Held,
-        })
+        let mut r = self.renew_leases(&[(session.to_owned(), token)], now_ms, ttl_ms)?;
+        Ok(r.pop().unwrap_or(Renewal::Lost))
+    }
+
+    /// [`Store::renew_lease`] for every lease a node holds, `(session, token)`, in one statement
+    /// per [`RENEW_BATCH`] of them rather than one each: a node with 2,000 sessions renewing every
+    /// half second made 4,000 round trips a second. The answers are in `held`'s order.
+    ///
+    /// # Errors
+    /// On a database error (then nothing is known of any of them).
+    pub fn renew_leases(&self, held: &[(String, i64)], now_ms: i64, ttl_ms: i64) -> Result<Vec<Renewal>, StoreError> {
+        let mut answers = std::collections::HashMap::new();
+        for chunk in held.chunks(RENEW_BATCH) {
+            let pairs: Vec<String> =
+                (0..chunk.len()).map(|i| format!("(session = ?{} AND token = ?{})", 2 + 2 * i, 3 + 2 * i)).collect();
+            let sql = format!(
+                "UPDATE leases SET expires = ?1 WHERE {} RETURNING session, token, wanted_by",
+                pairs.join(" OR ")
+            );
+            let mut params: Vec<V> = vec![(now_ms + ttl_ms).into()];
+            for (s, t) in chunk {
+                params.push(s.as_str().into());
+                params.push((*t).into());
+            }
+            for row in self.db().query(&sql, &params)? {
+                let mut c = row.into_iter();
+                let mut next = || c.next().unwrap_or(V::Null);
+                let (session, token) = (next().text()?, next().int()?);
+                let r = match next() {
+                    V::Text(node) => Renewal::Wanted(node),
+                    _ => Renewal::Held,
+                };
+                answers.insert((session, token), r);
+            }
+        }
+        Ok(held.iter().map(|k| answers.remove(k).unwrap_or(Renewal::Lost)).collect())
     }
 
     /// Asks the node holding `session`'s lease to hand it over to `node` (see [`Renewal::Wanted`]).
