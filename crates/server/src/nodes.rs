@@ -335,6 +335,35 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A node taking a session over saves what it carries on its own clock at once: carried on
+    /// the clock before, the next move would tell the members their new clock continues one no
+    /// member is on any more, and they would re-sync from nothing (a click lost in CI, at the
+    /// hand-over after a failover).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_node_taking_a_session_over_saves_its_carried_state_on_its_own_clock() {
+        let dir = std::env::temp_dir().join(format!("bandsync-carry-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Arc::new(crate::store::Store::open(&dir).unwrap());
+        let a = node("a", &store);
+        let id = a.create_session("Big band").unwrap().id.to_string();
+        // What a carries (as its session task saves it when the roster changes), on a's clock.
+        let secrets =
+            bandsync_core::session::SecretSource(Box::new(|| bandsync_core::protocol::Secret("s".repeat(32))));
+        let cfg = bandsync_core::SessionConfig::default();
+        let on_a = bandsync_core::Session::new(&id, "Big band", a.clock().epoch(), cfg, a.clock().now(), secrets);
+        let json = serde_json::to_string(&on_a.carry(a.clock().now(), 0)).unwrap();
+        store.put_carried(&id, &json).unwrap();
+        a.drain();
+        let b = node("b", &store);
+        assert_eq!(b.place(&id).await, Placement::Here);
+        let saved: bandsync_core::session::carry::Carried =
+            serde_json::from_str(&store.carried(&id).unwrap().unwrap()).unwrap();
+        assert_eq!(saved.epoch, b.clock().epoch(), "carried on b's clock, not a's");
+        a.close_all();
+        b.close_all();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// The whole cluster restarted: a session whose band never came back is loaded by no node,
     /// so no node's idle expiry sees it. It ends once nobody has held it for the idle time; one
     /// held more recently stays, as does one a node runs.
