@@ -299,6 +299,24 @@ mod tests {
     use super::*;
     use crate::config::ServerConfig;
 
+    /// A store in a folder of its own, removed when dropped.
+    struct Scratch(std::path::PathBuf, Arc<crate::store::Store>);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("bandsync-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let store = Arc::new(crate::store::Store::open(&dir).unwrap());
+            Scratch(dir, store)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     fn node(name: &str, store: &Arc<crate::store::Store>) -> Arc<Hub> {
         // Leases far longer than the test: a session can only move because it was handed over.
         let node = NodeConfig { name: name.into(), lease_ttl: Duration::from_secs(60) };
@@ -310,10 +328,9 @@ mod tests {
     /// just released, and the draining node took it back, to stop with it a moment later.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_draining_node_hands_its_sessions_over_and_takes_none_back() {
-        let dir = std::env::temp_dir().join(format!("bandsync-nodes-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = Arc::new(crate::store::Store::open(&dir).unwrap());
-        let (a, b) = (node("a", &store), node("b", &store));
+        let scratch = Scratch::new("nodes");
+        let store = &scratch.1;
+        let (a, b) = (node("a", store), node("b", store));
         let id = a.create_session("Big band").unwrap().id.to_string();
         assert!(a.get(&id).is_some() && a.leases().contains_key(id.as_str()), "a runs it under its lease");
 
@@ -332,7 +349,6 @@ mod tests {
         assert_eq!(moved, Placement::Here, "b takes it at once");
         a.close_all();
         b.close_all();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A node taking a session over saves what it carries on its own clock at once: carried on
@@ -341,10 +357,9 @@ mod tests {
     /// hand-over after a failover).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_node_taking_a_session_over_saves_its_carried_state_on_its_own_clock() {
-        let dir = std::env::temp_dir().join(format!("bandsync-carry-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = Arc::new(crate::store::Store::open(&dir).unwrap());
-        let a = node("a", &store);
+        let scratch = Scratch::new("carry");
+        let store = &scratch.1;
+        let a = node("a", store);
         let id = a.create_session("Big band").unwrap().id.to_string();
         // What a carries (as its session task saves it when the roster changes), on a's clock.
         let secrets =
@@ -354,14 +369,13 @@ mod tests {
         let json = serde_json::to_string(&on_a.carry(a.clock().now(), 0)).unwrap();
         store.put_carried(&id, &json).unwrap();
         a.drain();
-        let b = node("b", &store);
+        let b = node("b", store);
         assert_eq!(b.place(&id).await, Placement::Here);
         let saved: bandsync_core::session::carry::Carried =
             serde_json::from_str(&store.carried(&id).unwrap().unwrap()).unwrap();
         assert_eq!(saved.epoch, b.clock().epoch(), "carried on b's clock, not a's");
         a.close_all();
         b.close_all();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// The whole cluster restarted: a session whose band never came back is loaded by no node,
@@ -369,15 +383,14 @@ mod tests {
     /// held more recently stays, as does one a node runs.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_session_no_node_loads_ends_after_the_idle_time() {
-        let dir = std::env::temp_dir().join(format!("bandsync-unheld-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = Arc::new(crate::store::Store::open(&dir).unwrap());
-        let a = node("a", &store);
+        let scratch = Scratch::new("unheld");
+        let store = &scratch.1;
+        let a = node("a", store);
         let gone = a.create_session("Gone band").unwrap().id.to_string();
         let back = a.create_session("Band back").unwrap().id.to_string();
         // The cluster stops with a's leases running (60 s); a restarted node b loads nothing.
         a.close_all();
-        let b = node("b", &store);
+        let b = node("b", store);
         let idle = Duration::from_secs(600);
         let t0 = now_ms();
         assert!(b.expire_unheld(t0, idle).is_empty(), "held moments ago");
@@ -390,6 +403,5 @@ mod tests {
         assert!(store.session(&gone).unwrap().is_none(), "its rows are gone");
         assert!(store.session(&back).unwrap().is_some(), "held 5 minutes ago");
         b.close_all();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
