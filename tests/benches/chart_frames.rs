@@ -16,8 +16,9 @@
 //!
 //! 1. **Render.** `bandsync chart set` gives the song a realistic 300-line ChordPro chart
 //!    (sections, chords above lyrics, comments, grids). Measured from the chart's WebSocket
-//!    message reaching the page to the compositor drawing the frame that holds it. Every line
-//!    must be in the read view (the one thing asserted).
+//!    message reaching the page to the compositor drawing the frame that holds it, and to the
+//!    frame that holds its first lines (the read view renders a long chart in parts, a part a
+//!    frame). Every line must be in the read view (the one thing asserted).
 //! 2. **Smooth scroll.** The read view scrolled from top to bottom in 5 s, one step per animation
 //!    frame, as the app's auto-scroll does (`scrollTop` set in `requestAnimationFrame`).
 //! 3. **Page turns.** PageDown keydowns, the pedal's key, through the app's own handler (a screen
@@ -75,12 +76,19 @@ const HOOK: &str = r"(() => {
   };
 })();";
 
-/// Arms the hook and marks when the read view holds `arguments[1]` lines (`arguments[0]`
-/// selects them); returns the page's time origin (Unix ms).
+/// Arms the hook and marks when the read view holds its first lines and when it holds
+/// `arguments[1]` lines (`arguments[0]` selects them; the read view may add a long chart's lines
+/// in parts, over several frames); returns the page's time origin (Unix ms).
 const ARM: &str = r"const [sel, want] = arguments;
   window.__bsArmed = true; window.__bsMsgs = []; window.__bsDom = null;
+  let first = false;
   new MutationObserver((_, o) => {
-    if (document.querySelectorAll(sel).length >= want) {
+    const n = document.querySelectorAll(sel).length;
+    if (!first && n > 0) {
+      first = true;
+      console.timeStamp('bandsync-chart-first');
+    }
+    if (n >= want) {
       window.__bsDom = performance.now();
       console.timeStamp('bandsync-chart-dom');
       o.disconnect();
@@ -340,6 +348,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 struct Figures {
     /// The chart's message to the frame with it drawn, ms.
     render: f64,
+    /// The chart's message to the frame with its first lines drawn (the first screens, when the
+    /// read view renders a long chart in parts), ms.
+    render_first: f64,
     /// The message to the read view's lines in the DOM (the chart read by the core in wasm, the
     /// Preact render), ms.
     render_script: f64,
@@ -511,6 +522,15 @@ impl Timeline {
         self.draws.iter().copied().find(|&d| d >= act)
     }
 
+    /// When what the page changed before `ts` is on screen: the draw of the first frame after it,
+    /// or, when that frame changed nothing on screen (lines added below it, out of the
+    /// compositor's tiles), the end of its main-thread task, when its layout was done; and that
+    /// frame (index into `frames`).
+    fn shown_at(&self, ts: i64) -> anyhow::Result<(i64, usize)> {
+        let f = self.frame_after(ts).ok_or_else(|| anyhow::anyhow!("no frame after the chart's DOM"))?;
+        Ok((self.drawn(f).unwrap_or(self.tasks[self.frames[f].0].end), f))
+    }
+
     /// The main thread's busy time in `[from, to]`, ms, counting the tasks that start there.
     fn busy(&self, from: i64, to: i64) -> f64 {
         self.tasks.iter().filter(|t| t.start >= from && t.start <= to).map(Task::ms).sum()
@@ -673,8 +693,8 @@ fn measure(dev: &Device, plan: &Plan, trace: Option<&Path>) -> anyhow::Result<Fi
     // The render.
     let msg = tl.mark("bandsync-chart-message", 0)?;
     let dom = tl.mark("bandsync-chart-dom", msg)?;
-    let f = tl.frame_after(dom).ok_or_else(|| anyhow::anyhow!("no frame after the chart's DOM"))?;
-    let drawn = tl.drawn(f).ok_or_else(|| anyhow::anyhow!("the chart's frame was never drawn"))?;
+    let (drawn, f) = tl.shown_at(dom)?;
+    let (first_drawn, _) = tl.shown_at(tl.mark("bandsync-chart-first", msg)?)?;
     let frame_task = tl.tasks[tl.frames[f].0];
     let first = tl.task_at(msg).map_or(msg, |i| tl.tasks[i].start);
     let longest =
@@ -682,6 +702,7 @@ fn measure(dev: &Device, plan: &Plan, trace: Option<&Path>) -> anyhow::Result<Fi
     let render = (drawn - msg) as f64 / 1000.0;
     let mut fig = Figures {
         render,
+        render_first: (first_drawn - msg) as f64 / 1000.0,
         render_script: (dom - msg) as f64 / 1000.0,
         render_frame: frame_task.ms(),
         render_longest: longest,
@@ -721,9 +742,9 @@ fn measure(dev: &Device, plan: &Plan, trace: Option<&Path>) -> anyhow::Result<Fi
 
 fn print(dev: &str, label: &str, f: &Figures) {
     println!(
-        "CHART-FRAMES {dev} {label} render: {:.1} ms message to drawn (message to DOM {:.1} ms, layout and paint task \
-         {:.1} ms, longest task {:.1} ms); chart set to drawn {:.1} ms",
-        f.render, f.render_script, f.render_frame, f.render_longest, f.set_to_drawn
+        "CHART-FRAMES {dev} {label} render: {:.1} ms message to drawn (first lines drawn {:.1} ms, message to DOM \
+         {:.1} ms, layout and paint task {:.1} ms, longest task {:.1} ms); chart set to drawn {:.1} ms",
+        f.render, f.render_first, f.render_script, f.render_frame, f.render_longest, f.set_to_drawn
     );
     println!("CHART-FRAMES {dev} {label} smooth: frame time {}; late frames {}", f.smooth, f.smooth_late);
     println!("CHART-FRAMES {dev} {label} smooth compositor: {}", f.smooth_compositor);
@@ -786,6 +807,7 @@ fn main() -> anyhow::Result<()> {
             let d = |g: fn(&Figures) -> Dist| Dist::median(&fs.iter().map(g).collect::<Vec<_>>());
             let med = Figures {
                 render: m(|f| f.render),
+                render_first: m(|f| f.render_first),
                 render_script: m(|f| f.render_script),
                 render_frame: m(|f| f.render_frame),
                 render_longest: m(|f| f.render_longest),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChartView } from '../bindings';
 import { renderChart } from '../wasm/api';
-import { chartBlocks, scrollFraction } from './chart';
+import { chartBlocks, chartParts, scrollFraction } from './chart';
 
 // ChordPro itself (reading, transposing, capo shapes, numbers) is tested in Rust
 // (crates/core/src/chart/tests.rs); here, the page's call into it and how the view lays it out.
@@ -70,6 +70,19 @@ describe('chart blocks', () => {
       'bar G empty empty empty bar C empty empty empty bar',
       'bar repeat bar D empty empty empty bar',
     ]);
+  });
+
+  it('splits them in parts of whole sections, of at least so many lines each', () => {
+    // Lines: the title, a lyric, the chorus (label and line: 2), tab and grid (3 each), the
+    // recalled chorus (2).
+    const parts = chartParts(blocks, 4);
+    expect(parts.map((p) => p.length)).toEqual([3, 2, 1]);
+    expect(parts.flat()).toEqual(blocks);
+    expect(chartParts(blocks, 100)).toEqual([blocks]);
+    expect(chartParts(blocks, 1).length).toBe(blocks.length);
+    expect(chartParts([], 4)).toEqual([[]]);
+    // A first part of its own size.
+    expect(chartParts(blocks, 2, 6).map((p) => p.length)).toEqual([2, 3, 1]);
   });
 
   it('leaves an unopened end alone', () => {

@@ -53,3 +53,37 @@ export function scrollFraction(beatsSinceStart: number, lines: number, barsPerLi
   if (!(total > 0) || !(beatsSinceStart > 0)) return 0;
   return Math.min(1, beatsSinceStart / total);
 }
+
+/** How many lines the read view shows for `blocks`, about (a section's label is one). */
+function shownLines(blocks: readonly ChartBlock[]): number {
+  let n = 0;
+  for (const b of blocks) {
+    if (b.kind === 'line') n += 1;
+    else if (b.kind === 'tab') n += b.lines.length;
+    else if (b.kind === 'grid') n += b.rows.length;
+    else n += 1 + shownLines(b.blocks);
+  }
+  return n;
+}
+
+/**
+ * A chart's blocks in parts (whole sections), in order: the first of at least `first` lines, the
+ * others of at least `lines` (the last may be shorter). The read view renders the first at once
+ * and the others after it (`ChartRead`).
+ */
+export function chartParts(blocks: readonly ChartBlock[], first: number, lines = first): ChartBlock[][] {
+  const parts: ChartBlock[][] = [];
+  let part: ChartBlock[] = [];
+  let n = 0;
+  for (const b of blocks) {
+    part.push(b);
+    n += shownLines([b]);
+    if (n >= (parts.length ? lines : first)) {
+      parts.push(part);
+      part = [];
+      n = 0;
+    }
+  }
+  if (part.length || !parts.length) parts.push(part);
+  return parts;
+}

@@ -182,6 +182,7 @@ export function Chart() {
           show={settings.chartShow}
           twoColumns={settings.twoColumns}
           scroller={setReader}
+          song={song.id}
           current={section}
         />
       )}

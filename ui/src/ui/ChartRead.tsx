@@ -4,9 +4,9 @@
 //! (singers), chords alone (players) and two columns on wide screens.
 
 import type { ComponentChildren, Ref } from 'preact';
-import { useMemo } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ChartCell, ChartLine, ChartPair, RenderedChart } from '../bindings';
-import { type ChartBlock, chartBlocks } from '../core/chart';
+import { type ChartBlock, chartBlocks, chartParts } from '../core/chart';
 import type { Settings } from '../state/settings';
 
 type Show = Settings['chartShow'];
@@ -124,27 +124,68 @@ function Blocks(props: { blocks: ChartBlock[]; show: Show; current?: number | nu
   });
 }
 
+/** The lines of a long chart the read view renders at once (a few screens), then in each frame
+ * after (whole sections): on the benchmark's phone, 80 lines take a 10–20 ms frame. */
+const FIRST_LINES = 40;
+const PART_LINES = 80;
+
 export function ChartRead(props: {
   rendered: RenderedChart;
   show: Show;
   twoColumns: boolean;
   scroller: Ref<HTMLDivElement>;
+  /** The song, which a new chart belongs to when it changes. */
+  song?: string | null;
   /** The section the band is in (`data-section`), highlighted. */
   current?: number | null;
 }) {
   const blocks = useMemo(() => chartBlocks(props.rendered.chart.lines), [props.rendered]);
+  const parts = useMemo(() => chartParts(blocks, FIRST_LINES, PART_LINES), [blocks]);
   const empty = !props.rendered.chart.lines.some((l) => l.kind !== 'blank');
-  // The same element while the chart, the view and the section stay: the chart's view re-renders
-  // with the session (every second or so), and Preact then skips the lines instead of diffing
-  // every one of them (the frame-time benchmark's once-a-second 6–18 ms task).
+  // A chart the reader starts (the view opened, another song, a chart where there was none), seen
+  // from its top, comes in parts: the first screens in this task and its frame, one more part in
+  // each frame after, so that no one task lays out the whole chart (a 50–90 ms task for 300
+  // lines on the benchmark's phone). Another version of the chart the reader is in (an edit) replaces it whole,
+  // as do two columns (the columns would reflow with each part).
+  const view = useRef<HTMLDivElement | null>(null);
+  const shown = useRef<{ parts: ChartBlock[][]; song: string | null | undefined; n: number } | null>(null);
+  const [, grown] = useState(0);
+  if (shown.current?.parts !== parts) {
+    const before = shown.current;
+    const fresh = !before || before.song !== props.song || (before.parts.length === 1 && !before.parts[0]!.length);
+    const top = !view.current || view.current.scrollTop === 0;
+    shown.current = { parts, song: props.song, n: fresh && top && !props.twoColumns ? 1 : parts.length };
+  }
+  const n = shown.current.n;
+  // Effects run after the frame is drawn: one part a frame.
+  useEffect(() => {
+    const s = shown.current;
+    if (s && s.parts === parts && s.n < parts.length) {
+      s.n += 1;
+      grown((x) => x + 1);
+    }
+  }, [parts, n]);
+  // The same elements while the chart, the view and the section stay: the chart's view
+  // re-renders with the session (every second or so), and Preact then skips the lines instead of
+  // diffing every one of them (the frame-time benchmark's once-a-second 6–18 ms task); a part
+  // added skips those already there.
   const body = useMemo(
-    () => <Blocks blocks={blocks} show={props.show} current={props.current} />,
-    [blocks, props.show, props.current],
+    () => parts.map((p, k) => <Blocks key={k} blocks={p} show={props.show} current={props.current} />),
+    [parts, props.show, props.current],
+  );
+  const scroller = props.scroller;
+  const ref = useCallback(
+    (el: HTMLDivElement | null) => {
+      view.current = el;
+      if (typeof scroller === 'function') scroller(el);
+      else if (scroller) scroller.current = el;
+    },
+    [scroller],
   );
   return (
-    <div class="read-view" ref={props.scroller} data-testid="chart-read">
+    <div class="read-view" ref={ref} data-testid="chart-read">
       {empty && <p class="muted">This chart is empty.</p>}
-      <div class={props.twoColumns ? 'rv two-col' : 'rv'}>{body}</div>
+      <div class={props.twoColumns ? 'rv two-col' : 'rv'}>{body.slice(0, n)}</div>
     </div>
   );
 }
