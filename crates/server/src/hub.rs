@@ -358,14 +358,11 @@ impl Hub {
         session.set_leader_secret(leader_secret.clone());
         session.set_viewer_secret(Some(viewer_secret.clone()));
         session.restore_pin(pin.clone());
-        let wall_now = || {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
-        };
-        let taken_over = carried.is_some();
         if let Some(c) = carried {
-            session.take_over(c, self.clock.now(), wall_now());
+            let wall = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX));
+            session.take_over(c, self.clock.now(), wall);
         }
         let first_secret = session.secret().clone();
         // In a cluster, the session is this node's before anything of it is written.
@@ -380,15 +377,6 @@ impl Hub {
                 pin: pin.as_ref().map(|p| p.expose().to_owned()),
             };
             store.put_session(&stored).map_err(|e| HubError::Store(e.to_string()))?;
-            // What the next node (or this host's next start) takes over is this clock, saved at
-            // once: the state carried here was on the clock before, and a second move would say
-            // it continues that one, which no member is on any more (they re-synced from nothing,
-            // and a click was lost at the cluster test's hand-over after a failover).
-            if taken_over {
-                let json = serde_json::to_string(&session.carry(self.clock.now(), wall_now()))
-                    .expect("carried state serialises");
-                store.put_carried(&id, &json).map_err(|e| HubError::Store(e.to_string()))?;
-            }
         }
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());

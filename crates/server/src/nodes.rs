@@ -351,12 +351,13 @@ mod tests {
         b.close_all();
     }
 
-    /// A node taking a session over saves what it carries on its own clock at once: carried on
-    /// the clock before, the next move would tell the members their new clock continues one no
-    /// member is on any more, and they would re-sync from nothing (a click lost in CI, at the
-    /// hand-over after a failover).
+    /// A node that takes a session over and sees none of its members leaves what it carries on
+    /// the clock the members are on: saved on its own clock at once, the next node would tell
+    /// them their new clock continues one none of them had seen, and they would re-sync from
+    /// nothing (a click lost in CI, when a session passed through a node on its way to the next).
+    /// It is saved on this node's clock once a member joins here (`Carried::key`).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_node_taking_a_session_over_saves_its_carried_state_on_its_own_clock() {
+    async fn a_node_that_sees_no_member_leaves_the_carried_state_on_their_clock() {
         let scratch = Scratch::new("carry");
         let store = &scratch.1;
         let a = node("a", store);
@@ -373,7 +374,7 @@ mod tests {
         assert_eq!(b.place(&id).await, Placement::Here);
         let saved: bandsync_core::session::carry::Carried =
             serde_json::from_str(&store.carried(&id).unwrap().unwrap()).unwrap();
-        assert_eq!(saved.epoch, b.clock().epoch(), "carried on b's clock, not a's");
+        assert_eq!(saved.epoch, a.clock().epoch(), "still on a's clock, which the members are on");
         a.close_all();
         b.close_all();
     }

@@ -51,12 +51,19 @@ pub struct Carried {
 
 /// What must change for the carried state to be saved again.
 pub type CarryKey =
-    (u64, ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>, crate::protocol::CueBy);
+    (u64, ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>, crate::protocol::CueBy, bool);
 
 impl Carried {
     /// What must change for the carried state to be saved again: the roster (who, their names
-    /// and access), the leader and the schedule. A sync report or a connection coming and going
-    /// changes none of these.
+    /// and access), the leader, the schedule, and whether anyone is connected. A sync report, or a
+    /// second connection coming and going, changes none of these.
+    ///
+    /// The last one moves the carried state onto this server's clock once a member is on it: a
+    /// session taken over is saved again when its first member joins here (its clock now this
+    /// one's), and not before. A server that took it over and saw none of its members leaves it
+    /// on the clock the members are still on, for the next to continue (saved at once, a
+    /// hand-over through such a server told the members their clock continued one none of them
+    /// had seen: they re-synced from nothing, and a click was lost in CI).
     #[must_use]
     pub fn key(s: &Session) -> CarryKey {
         use std::hash::{Hash, Hasher};
@@ -66,7 +73,8 @@ impl Carried {
         }
         let leader = s.leader.or(s.former_leader.map(|f| f.0));
         let last = s.transport.segments.last().map(|x| x.at);
-        (h.finish(), s.next_id, leader, last, s.transport.segments.len(), s.song.clone(), s.cue_by)
+        let someone = s.members.iter().any(|m| m.conn.is_some());
+        (h.finish(), s.next_id, leader, last, s.transport.segments.len(), s.song.clone(), s.cue_by, someone)
     }
 }
 

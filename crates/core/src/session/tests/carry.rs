@@ -57,3 +57,15 @@ fn a_session_carried_without_its_clock_epoch_tells_no_one_to_rebase() {
         assert_eq!(rebase, Some(None), "carried onto epoch {epoch}");
     }
 }
+
+#[test]
+fn a_session_taken_over_is_saved_again_once_a_member_is_on_the_new_clock() {
+    let mut a = Harness::new();
+    let ana = a.join(1, "Ana", true, None);
+    let carried = a.s.carry(a.now, 1_700_000_000_000_000);
+    let mut b = Harness::on_epoch(8);
+    b.s.take_over(carried, Micros(5_000_000), 1_700_000_002_000_000);
+    let before = Carried::key(&b.s);
+    b.join(5, "Ana", false, ana);
+    assert_ne!(Carried::key(&b.s), before, "Ana's clock is b's now: what b carries must say so");
+}
