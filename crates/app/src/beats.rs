@@ -17,8 +17,6 @@ pub struct VisualBeats {
     cursor: ClickCursor,
     /// Host time up to which the grid was walked.
     until: Option<Micros>,
-    /// The host clock of the schedule.
-    epoch: u64,
 }
 
 impl VisualBeats {
@@ -33,7 +31,6 @@ impl VisualBeats {
     pub fn set_transport(&mut self, t: &Transport, axis: HostAxis) {
         let shift = self.cursor.move_to(axis);
         self.until = self.until.zip(shift).map(|(u, d)| u + d);
-        self.epoch = axis.epoch;
         self.transport = Some(t.clone());
     }
 
@@ -42,7 +39,7 @@ impl VisualBeats {
     /// came).
     #[must_use]
     pub fn is_on(&self, epoch: u64) -> bool {
-        self.epoch == epoch
+        self.cursor.epoch().is_none_or(|e| e == epoch)
     }
 
     /// Clicks per beat, 1 to 8.

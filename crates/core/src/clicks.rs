@@ -182,6 +182,12 @@ impl ClickCursor {
         ClickCursor { last: None, axis: AxisFollower::default() }
     }
 
+    /// The epoch of the host clock the clicks handed out are on, once a schedule came.
+    #[must_use]
+    pub fn epoch(&self) -> Option<u64> {
+        self.axis.epoch()
+    }
+
     /// The schedule now in use is on host clock `to` (see [`crate::host_axis`]): what was handed
     /// out moves onto it. Returns the shift applied, or `None` when `to` does not continue the
     /// clock before (a restarted host), and the cursor starts over.

@@ -51,8 +51,6 @@ const TIGHT: f64 = 200.0;
 pub(crate) struct Feeder {
     cursor: MidiCursor,
     transport: Option<Transport>,
-    /// The epoch of the schedule's host clock.
-    epoch: u64,
     /// Device time less host time, as used.
     shift: Option<f64>,
 }
@@ -63,7 +61,6 @@ impl Feeder {
     pub(crate) fn set(&mut self, t: Transport, axis: HostAxis) {
         if t.is_valid() {
             self.cursor.move_to(axis);
-            self.epoch = axis.epoch;
             self.transport = Some(t);
         }
     }
@@ -104,7 +101,7 @@ impl Feeder {
     /// another clock than the schedule (the moment between a welcome from another server and its
     /// schedule).
     pub(crate) fn tick(&mut self, host: f64, epoch: u64, measured: Option<f64>, push: &mut impl FnMut(Timed)) {
-        if self.transport.is_some() && epoch != self.epoch {
+        if self.cursor.epoch().is_some_and(|e| e != epoch) {
             return;
         }
         let shift = match (self.shift, measured) {

@@ -78,6 +78,12 @@ impl MidiCursor {
         self.running
     }
 
+    /// The epoch of the host clock the events handed out are on, once a schedule came.
+    #[must_use]
+    pub fn epoch(&self) -> Option<u64> {
+        self.axis.epoch()
+    }
+
     /// The schedule now in use is on host clock `to` (see [`crate::host_axis`]): what was handed
     /// out moves onto it, so a session carried to another server keeps its clock running. On a
     /// clock that does not continue the one before (a restarted host) the walk starts over.
