@@ -44,8 +44,10 @@ need_rust() {
 }
 
 # What building needs. libasound2-dev: cpal's ALSA backend (the metronome's audio output).
-# libwebkit2gtk-4.1-dev: the Tauri app (src-tauri), a workspace member.
-BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libasound2-dev libwebkit2gtk-4.1-dev)
+# libwebkit2gtk-4.1-dev: the Tauri app (src-tauri), a workspace member. libjack-jackd2-dev: jack-sys's
+# build script asks pkg-config for JACK on Linux (the library itself is opened at run time).
+BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libasound2-dev libwebkit2gtk-4.1-dev
+  libjack-jackd2-dev)
 # What the tests need besides: PulseAudio to play into and record (pulseaudio, pulseaudio-utils;
 # libasound2-plugins routes ALSA's default device to it) and ladspa-sdk's delay plugin for injected
 # output latency; Chromium with chromedriver, and WebKit's driver (with MiniBrowser) under Xvfb, for
