@@ -297,3 +297,108 @@ async fn the_plain_y_sync_endpoint_needs_the_secret_and_relays_both_ways() {
     ana.send(json!({"type": "heartbeat", "n": 7})).await;
     assert_eq!(recv_type_doc(&mut ana, &a, "heartbeat").await["n"], 7);
 }
+
+/// Reads `ws` (a plain y-sync peer with documents `y`), answering sync steps, until `done`.
+async fn read_until(ws: &mut PlainPeer, y: &SessionDoc, done: impl Fn(&SessionDoc) -> bool) {
+    while !done(y) {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("in time") {
+            Some(Ok(Message::Binary(b))) => {
+                for back in y.handle_from_server(&b).unwrap() {
+                    ws.send(Message::Binary(back.into())).await.unwrap();
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+type PlainPeer = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+#[tokio::test]
+async fn the_view_only_link_reads_the_documents_on_the_plain_endpoint_and_cannot_change_them() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let (mut ana, _) = ts.member("Ana", true).await;
+    let a = SessionDoc::new();
+    let view =
+        recv_type_doc(&mut ana, &a, "credentials").await["viewer"].as_str().expect("a view-only link").to_owned();
+    send_doc(&mut ana, a.sync_step1()).await;
+    send_doc(&mut ana, a.set_chart("s1", "the chart")).await;
+
+    let url = format!("ws://{}/doc/{}?k={view}", ts.addr(), ts.session);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let y = SessionDoc::new();
+    ws.send(Message::Binary(y.sync_step1().into())).await.unwrap();
+    read_until(&mut ws, &y, |y| y.chart("s1").as_deref() == Some("the chart")).await;
+    // Its edit is refused: the connection closes and says why; nobody else sees the edit.
+    ws.send(Message::Binary(y.insert_chart("s1", 0, "viewer: ").into())).await.unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap() {
+            Some(Ok(Message::Close(Some(f)))) => {
+                assert_eq!(u16::from(f.code), 1008);
+                assert!(f.reason.starts_with("read_only"), "{}", f.reason);
+                break;
+            }
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // A second plain peer, on the members' link, finds the chart as Ana wrote it.
+    let url = format!("ws://{}/doc/{}?k={}", ts.addr(), ts.session, ts.secret);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let z = SessionDoc::new();
+    ws.send(Message::Binary(z.sync_step1().into())).await.unwrap();
+    read_until(&mut ws, &z, |z| z.chart("s1").is_some()).await;
+    assert_eq!(z.chart("s1").as_deref(), Some("the chart"));
+    ana.send(json!({"type": "heartbeat", "n": 8})).await;
+    assert_eq!(recv_type_doc(&mut ana, &a, "heartbeat").await["n"], 8);
+    assert_eq!(a.chart("s1").as_deref(), Some("the chart"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_chat_row_costs_that_message_and_the_chat_is_still_saved() {
+    use bandsync_server::store::sql::Db;
+    let dir = temp_dir("damaged");
+    let ts = TestServer::start(store_cfg(&dir)).await;
+    let (mut ana, _) = ts.member("Ana", true).await;
+    for text in ["one", "two"] {
+        ana.send(json!({"type": "chat", "text": text})).await;
+        ana.recv_type("chat").await;
+    }
+    let (session, secret) = (ts.session.clone(), ts.secret.clone());
+    drop(ana);
+    ts.server.shutdown().await.unwrap();
+    // A row the next start cannot read (damaged, or written by another version).
+    let mut raw = bandsync_server::store::sqlite::Sqlite::open(&dir).unwrap();
+    raw.execute("UPDATE chat SET message = '{damaged' WHERE id = 2", &[]).unwrap();
+    drop(raw);
+
+    let (server, mut ben, texts) = restart_and_read_chat(&dir, &session, &secret).await;
+    assert_eq!(texts, ["one"], "the damaged message is left out");
+    ben.send(json!({"type": "chat", "text": "three"})).await;
+    ben.recv_type("chat").await;
+    drop(ben);
+    server.shutdown().await.unwrap();
+    // What was said after the damage was saved (the chat did not fall back to memory).
+    let (server, _ben, texts) = restart_and_read_chat(&dir, &session, &secret).await;
+    assert_eq!(texts, ["one", "three"]);
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts a server on `dir`'s store, restores its one session, and reads its chat as a new member.
+async fn restart_and_read_chat(
+    dir: &std::path::Path,
+    session: &str,
+    secret: &str,
+) -> (bandsync_server::RunningServer, Raw, Vec<String>) {
+    let server = bandsync_server::RunningServer::start("127.0.0.1:0".parse().unwrap(), store_cfg(dir)).await.unwrap();
+    assert_eq!(server.hub.restore_sessions().unwrap().len(), 1, "the session starts");
+    let mut m = Raw::connect(server.addr).await;
+    m.secret = Some(secret.to_owned());
+    m.join(session, "Ben", false, None).await;
+    m.send(json!({"type": "chat_history"})).await;
+    let h = m.recv_type("chat_history").await;
+    let texts = h["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect();
+    (server, m, texts)
+}

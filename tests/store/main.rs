@@ -6,6 +6,9 @@
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_e2e::postgres::Postgres;
 use bandsync_server::store::lease::Renewal;
+use bandsync_server::store::postgres::Postgres as PgDb;
+use bandsync_server::store::sql::Db;
+use bandsync_server::store::sqlite::Sqlite;
 use bandsync_server::store::{COMPACT_AFTER, Store, StoreError, StoredSession};
 use std::path::PathBuf;
 
@@ -93,11 +96,61 @@ fn journal(open: &dyn Fn() -> Store) {
     assert!(!more);
     assert_eq!(s.last_activity_id("j").unwrap(), 7);
     assert_eq!(s.last_activity_id("none").unwrap(), 0);
-    let v = VersionInfo { id: 1, at: 99, label: "before the gig".into(), size: 0 };
-    s.add_version("j", &v, b"\x01\x02\x03").unwrap();
-    assert_eq!(s.versions("j").unwrap(), vec![VersionInfo { size: 3, ..v }]);
+    let v = VersionInfo { id: 1, at: 99, label: "before the gig".into(), size: 0, named: true };
+    s.add_version("j", &v, b"\x01\x02\x03", &[]).unwrap();
+    assert_eq!(s.versions("j").unwrap(), vec![VersionInfo { size: 3, ..v.clone() }]);
     assert_eq!(s.version_data("j", 1).unwrap().as_deref(), Some(&b"\x01\x02\x03"[..]));
     assert_eq!(s.version_data("j", 2).unwrap(), None);
+    // A version saved with the ones the thinning rule lets go: one transaction.
+    let auto = |id: u64| VersionInfo { id, at: 100 + id as i64, label: format!("edit {id}"), size: 0, named: false };
+    s.add_version("j", &auto(2), b"\x02", &[]).unwrap();
+    s.add_version("j", &auto(3), b"\x03", &[2]).unwrap();
+    let ids: Vec<(u64, bool)> = s.versions("j").unwrap().iter().map(|v| (v.id, v.named)).collect();
+    assert_eq!(ids, [(1, true), (3, false)], "{}", s.engine());
+    assert_eq!(s.version_data("j", 2).unwrap(), None);
+}
+
+/// What a session keeps of its chat and activity, and stored rows that no longer read: each costs
+/// its own row, never the rest. A database made before a column was added gets it when opened.
+fn retention_and_damage(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
+    use bandsync_core::retention::{ACTIVITY_KEPT, CHAT_KEPT};
+    let s = open();
+    for id in 1..=3 {
+        s.put_chat("r", &chat(id, "old")).unwrap();
+    }
+    s.put_chat("r", &chat(CHAT_KEPT + 2, "new")).unwrap();
+    let ids: Vec<u64> = s.chat("r").unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(ids, [3, CHAT_KEPT + 2], "chat past the newest {CHAT_KEPT} is dropped ({})", s.engine());
+    let event = |id: u64| ActivityEvent { id, at: 5, kind: ActivityKind::Play, by: None, summary: format!("{id}") };
+    for id in 1..=3 {
+        s.add_activity("r", &event(id)).unwrap();
+    }
+    s.add_activity("r", &event(ACTIVITY_KEPT + 2)).unwrap();
+    let (page, more) = s.activity("r", None, 10).unwrap();
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [3, ACTIVITY_KEPT + 2]);
+    assert!(!more);
+
+    // Damaged rows (or rows another version wrote): a chat message that is not JSON, an activity
+    // of a kind this version does not know.
+    let mut db = raw();
+    db.execute("INSERT INTO chat (session, id, message) VALUES ('r', 4, '{not json')", &[]).unwrap();
+    db.execute(
+        "INSERT INTO activity (session, id, at, kind, by, summary) VALUES ('r', 4, 5, 'levitate', NULL, 'x')",
+        &[],
+    )
+    .unwrap();
+    let ids: Vec<u64> = s.chat("r").unwrap().iter().map(|m| m.id).collect();
+    assert_eq!(ids, [3, CHAT_KEPT + 2], "the damaged message is left out, the rest read");
+    let (page, _) = s.activity("r", None, 10).unwrap();
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [3, ACTIVITY_KEPT + 2]);
+
+    // A database from before versions had `named`: opening it adds the column.
+    db.batch("ALTER TABLE doc_versions DROP COLUMN named").unwrap();
+    drop(db);
+    let s = open();
+    let v = VersionInfo { id: 1, at: 1, label: "named".into(), size: 1, named: true };
+    s.add_version("m", &v, b"\x01", &[]).unwrap();
+    assert_eq!(s.versions("m").unwrap(), [v], "{}", s.engine());
 }
 
 /// Organizer tokens: issued once, found by token, revoked at once, reissued; owners and deletion.
@@ -205,9 +258,10 @@ fn leases(open: &dyn Fn() -> Store) {
     }
 }
 
-fn suite(open: &dyn Fn() -> Store) {
+fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     sessions_and_documents(open);
     journal(open);
+    retention_and_damage(open, raw);
     organizers(open);
     leases(open);
 }
@@ -216,7 +270,7 @@ fn suite(open: &dyn Fn() -> Store) {
 fn the_store_suite_on_sqlite() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("store-suite-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    suite(&|| Store::open(&dir).unwrap());
+    suite(&|| Store::open(&dir).unwrap(), &|| Box::new(Sqlite::open(&dir).unwrap()));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -224,7 +278,7 @@ fn the_store_suite_on_sqlite() {
 fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     let mut pg = Postgres::start();
     let url = pg.database("suite");
-    suite(&|| Store::connect(&url).unwrap());
+    suite(&|| Store::connect(&url).unwrap(), &|| Box::new(PgDb::connect(&url).unwrap()));
 
     // A write that returned is in Postgres's WAL: killing the server outright loses nothing, and
     // the same store reconnects once it is back.

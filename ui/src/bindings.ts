@@ -859,7 +859,12 @@ label: string,
 /**
  * Its encoded size in bytes.
  */
-size: number, };
+size: number, 
+/**
+ * Whether a member saved it with a label (kept longer than the automatic ones: see
+ * [`crate::retention`]).
+ */
+named: boolean, };
 
 /**
  * One event of a session, on the `Channel` given to `host_session` or `join_session`. Tagged by

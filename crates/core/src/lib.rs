@@ -13,6 +13,7 @@
 //! - [`chart`]: ChordPro charts read for display, chords written for one reader.
 //! - [`chat`]: the chat rules.
 //! - [`ratelimit`]: the per-connection token bucket.
+//! - [`retention`]: how much history (versions, chat, activity) a session keeps.
 //!
 //! Nothing here opens a socket, spawns a task or reads a clock: time is always an argument, so
 //! every test runs in simulated time.
@@ -27,6 +28,7 @@ pub mod midi;
 pub mod mirror;
 pub mod protocol;
 pub mod ratelimit;
+pub mod retention;
 pub mod session;
 pub mod tap;
 pub mod time;

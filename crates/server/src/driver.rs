@@ -17,8 +17,8 @@ pub(crate) struct Driver {
     pub(crate) journal: Journal,
     /// Participants' connections.
     pub(crate) outboxes: HashMap<ConnId, Outbox>,
-    /// Plain y-sync connections.
-    pub(crate) doc_peers: HashMap<ConnId, Outbox>,
+    /// Plain y-sync connections, with what their link lets them do.
+    pub(crate) doc_peers: HashMap<ConnId, (Outbox, Access)>,
     /// Without a store: the documents' last good state and the updates since, kept in memory so
     /// that an update refused partway through can be undone (see [`Driver::reload_doc`]).
     pub(crate) shadow: Vec<Vec<u8>>,
@@ -34,7 +34,7 @@ impl Driver {
     /// edit. Without a store the documents in memory are kept.
     pub(crate) fn recover(&mut self, session: &mut Session, now: bandsync_core::Micros, why: &str) {
         tracing::error!(session = session.id(), "the session task panicked ({why}); reconnecting everyone");
-        for ob in self.outboxes.values().chain(self.doc_peers.values()) {
+        for ob in self.outboxes.values().chain(self.doc_peers.values().map(|(ob, _)| ob)) {
             let _ = ob.try_send(Outgoing::Close("the session restarted; reconnect"));
         }
         self.outboxes.clear();
@@ -73,12 +73,12 @@ impl Driver {
 
     /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
     pub(crate) fn on_doc(&mut self, session: &Session, conn: ConnId, bytes: &[u8]) {
-        let peer = self.doc_peers.contains_key(&conn);
-        if !peer && !self.outboxes.contains_key(&conn) {
+        let peer = self.doc_peers.get(&conn).map(|(_, access)| *access);
+        if peer.is_none() && !self.outboxes.contains_key(&conn) {
             return;
         }
-        let (access, who) = if peer {
-            (Access::Editor, "a y-websocket client".to_owned())
+        let (access, who) = if let Some(access) = peer {
+            (access, "a y-websocket client".to_owned())
         } else {
             let Some(access) = session.access_of(conn) else {
                 let e = ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"));
@@ -101,9 +101,13 @@ impl Driver {
                     bandsync_docs::DocError::TooLarge { .. } => ErrorCode::DocumentFull,
                     _ => ErrorCode::Malformed,
                 };
-                // A plain y-sync peer has no text channel: it is closed instead.
-                let m = if peer {
-                    Outgoing::Close("malformed y-sync frame")
+                // A plain y-sync peer has no text channel: it is closed instead, with the reason.
+                let m = if peer.is_some() {
+                    Outgoing::Close(match code {
+                        ErrorCode::ReadOnly => "read_only: a view-only link cannot change the documents",
+                        ErrorCode::DocumentFull => "document_full: the documents are at their size limit",
+                        _ => "malformed y-sync frame",
+                    })
                 } else {
                     Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::error(code, e.to_string(), Some("doc")))))
                 };
@@ -158,7 +162,9 @@ impl Driver {
     /// chat would diverge without anyone knowing): the outbox is dropped, which closes the
     /// connection, and the member resumes and re-syncs when it reads again.
     fn send_to(&mut self, conn: ConnId, m: Outgoing) {
-        let Some(ob) = self.outboxes.get(&conn).or_else(|| self.doc_peers.get(&conn)) else { return };
+        let Some(ob) = self.outboxes.get(&conn).or_else(|| self.doc_peers.get(&conn).map(|(ob, _)| ob)) else {
+            return;
+        };
         match ob.try_send(m) {
             Ok(()) => {}
             Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {

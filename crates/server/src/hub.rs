@@ -378,6 +378,10 @@ impl Hub {
             };
             store.put_session(&stored).map_err(|e| HubError::Store(e.to_string()))?;
         }
+        // A store that cannot be read refuses the session, rather than running it on an empty
+        // journal whose new entries would collide with the stored ones.
+        let journal = crate::journal::Journal::load(&id, self.cfg.store.clone(), self.cfg.edit_idle)
+            .map_err(|e| HubError::Store(format!("its chat, activity and versions: {e}")))?;
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
         let stop = self.closing.child_token();
@@ -397,7 +401,7 @@ impl Hub {
             closing: stop,
             store: self.cfg.store.clone(),
             doc,
-            edit_idle: self.cfg.edit_idle,
+            journal,
             carry: self.cfg.store.is_some(),
         };
         self.tracker.spawn(session_task::run(session, rx, ctx));

@@ -10,6 +10,7 @@ use bandsync_core::ClientMsg;
 use bandsync_core::chat::{ChatLog, MAX_PAGE};
 use bandsync_core::protocol::{Access, ErrorCode, Participant, ParticipantId, ServerMsg};
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
+use bandsync_core::retention;
 use bandsync_docs::{SessionDoc, Summary};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -17,9 +18,7 @@ use std::time::{Duration, Instant};
 
 /// A burst that never pauses is still closed after this long.
 pub const EDIT_MAX: Duration = Duration::from_secs(300);
-/// Activity kept in memory for a session without storage.
-const MEMORY_ACTIVITY: usize = 10_000;
-/// Versions kept for a session without storage.
+/// Versions kept for a session without storage (besides the thinning rule).
 const MEMORY_VERSIONS: usize = 100;
 
 /// What a journal message causes.
@@ -158,7 +157,7 @@ impl Journal {
                 if label.is_empty() || label.chars().count() > 80 || label.chars().any(char::is_control) {
                     return Err((ErrorCode::Malformed, "a version label is 1 to 80 characters".into()));
                 }
-                let mut out = self.save_version(label, doc).map_err(|e| internal(&e))?;
+                let mut out = self.save_version(label, true, doc).map_err(|e| internal(&e))?;
                 out.extend(self.record(ActivityKind::Version, Some(from.id), format!("saved version \"{label}\""))?);
                 Ok(out)
             }
@@ -198,6 +197,10 @@ impl Journal {
                 return Err(internal(&e));
             }
         }
+        // The store dropped the same ones in the same write.
+        if let Some(gone) = retention::dropped_through(m.id, retention::CHAT_KEPT) {
+            self.chat.forget_through(gone);
+        }
         Ok(vec![Effect::Broadcast(ServerMsg::Chat { message: m })])
     }
 
@@ -212,10 +215,11 @@ impl Journal {
         match &self.store {
             Some(st) => blocking(|| st.add_activity(&self.session, &event)).map_err(|e| internal(&e))?,
             None => {
-                if self.activity.len() >= MEMORY_ACTIVITY {
-                    self.activity.drain(..MEMORY_ACTIVITY / 10);
-                }
                 self.activity.push(event.clone());
+                if let Some(old) = retention::dropped_through(event.id, retention::ACTIVITY_KEPT) {
+                    let n = self.activity.partition_point(|e| e.id <= old);
+                    self.activity.drain(..n);
+                }
             }
         }
         self.last_activity = event.id;
@@ -231,25 +235,36 @@ impl Journal {
         Ok((older[older.len().saturating_sub(limit)..].iter().map(|e| (*e).clone()).collect(), more))
     }
 
-    fn save_version(&mut self, label: &str, doc: &SessionDoc) -> Result<Vec<Effect>, StoreError> {
+    /// Saves the documents as a version (`named`: a member's label, not a burst's summary), and
+    /// lets go of the versions the thinning rule no longer keeps ([`retention`]).
+    fn save_version(&mut self, label: &str, named: bool, doc: &SessionDoc) -> Result<Vec<Effect>, StoreError> {
         let data = doc.encode_state();
         let info = VersionInfo {
             id: self.versions.last().map_or(1, |v| v.id + 1),
             at: wall_ms(),
             label: label.to_owned(),
             size: data.len() as u64,
+            named,
         };
+        let kept: Vec<retention::Kept> = self
+            .versions
+            .iter()
+            .chain(std::iter::once(&info))
+            .map(|v| retention::Kept { id: v.id, at: v.at, named: v.named })
+            .collect();
+        let mut gone = retention::versions_to_drop(&kept, info.at);
         match &self.store {
-            Some(st) => blocking(|| st.add_version(&self.session, &info, &data))?,
+            Some(st) => blocking(|| st.add_version(&self.session, &info, &data, &gone))?,
             None => {
-                if self.versions.len() >= MEMORY_VERSIONS {
-                    let gone = self.versions.remove(0);
-                    self.version_data.remove(&gone.id);
-                }
+                // Without storage they are in memory: fewer of them.
+                let over = (self.versions.len() + 1).saturating_sub(MEMORY_VERSIONS);
+                gone.extend(self.versions.iter().take(over).map(|v| v.id));
                 self.version_data.insert(info.id, data);
             }
         }
         self.versions.push(info);
+        self.versions.retain(|v| !gone.contains(&v.id));
+        self.version_data.retain(|id, _| !gone.contains(id));
         Ok(vec![Effect::Broadcast(ServerMsg::Versions { versions: self.versions.clone() })])
     }
 
@@ -280,7 +295,7 @@ impl Journal {
         }
         let who: Vec<String> = b.editors.into_iter().collect();
         let summary = format!("{} edited: {change}", who.join(", "));
-        let mut out = self.save_version(&summary, doc).map_err(|e| internal(&e))?;
+        let mut out = self.save_version(&summary, false, doc).map_err(|e| internal(&e))?;
         out.extend(self.record(ActivityKind::Edit, None, summary)?);
         Ok(out)
     }

@@ -108,8 +108,8 @@ pub(crate) struct Context {
     pub store: Option<Arc<crate::store::Store>>,
     /// The session's setlist and charts.
     pub doc: bandsync_docs::SessionDoc,
-    /// See `ServerConfig::edit_idle`.
-    pub edit_idle: std::time::Duration,
+    /// Its chat, activity and versions, loaded from the store with the documents.
+    pub journal: Journal,
     /// With a store: save what the session carries to the next node, or to this host restarted
     /// ([`bandsync_core::session::carry`]), whenever its roster or schedule changes.
     pub carry: bool,
@@ -117,14 +117,7 @@ pub(crate) struct Context {
 
 /// Runs a session until every handle to it is gone.
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
-    let Context { clock, counters, closing, store, doc, edit_idle, carry } = ctx;
-    let journal = match Journal::load(session.id(), store.clone(), edit_idle) {
-        Ok(j) => j,
-        Err(e) => {
-            tracing::error!(session = session.id(), error = %e, "could not load the chat and activity; starting empty");
-            Journal::load(session.id(), None, edit_idle).expect("an empty journal needs no storage")
-        }
-    };
+    let Context { clock, counters, closing, store, doc, journal, carry } = ctx;
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
     let mut d = Driver { doc, store, journal, outboxes: HashMap::new(), doc_peers: HashMap::new(), shadow };
     let mut saved_secret = (session.secret().clone(), session.pin().cloned());
@@ -190,8 +183,8 @@ async fn step(
                     }
                     SessionInput::Doc { conn, bytes } => d.on_doc(session, conn, &bytes),
                     SessionInput::DocPeer { conn, secret, outbox, reply } => {
-                        if session.secret().matches(&secret) {
-                            d.doc_peers.insert(conn, outbox);
+                        if let Some(access) = session.link_access(&secret) {
+                            d.doc_peers.insert(conn, (outbox, access));
                             let _ = reply.send(Ok(()));
                         } else {
                             let _ = reply.send(Err("bad_secret: the secret is wrong or was rotated".into()));

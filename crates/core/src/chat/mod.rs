@@ -45,6 +45,13 @@ impl ChatLog {
         self.find(id).ok()
     }
 
+    /// Forgets every message with an id up to `id` (they fell out of what a session keeps:
+    /// [`crate::retention::CHAT_KEPT`]).
+    pub fn forget_through(&mut self, id: u64) {
+        let n = self.messages.partition_point(|m| m.id <= id);
+        self.messages.drain(..n);
+    }
+
     /// Puts message `id` back as it was before a change the driver could not persist: `old`, or
     /// gone if it was new.
     pub fn undo(&mut self, id: u64, old: Option<ChatMessage>) {

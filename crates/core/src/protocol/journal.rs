@@ -102,4 +102,8 @@ pub struct VersionInfo {
     pub label: String,
     /// Its encoded size in bytes.
     pub size: u64,
+    /// Whether a member saved it with a label (kept longer than the automatic ones: see
+    /// [`crate::retention`]).
+    #[serde(default)]
+    pub named: bool,
 }

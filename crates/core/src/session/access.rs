@@ -172,6 +172,20 @@ impl Session {
         }
     }
 
+    /// What a link's secret lets a plain document connection (`/doc/{session}?k=…`) do: edit with
+    /// the members' or the leader's link, read with the view-only link, nothing with any other.
+    #[must_use]
+    pub fn link_access(&self, secret: &str) -> Option<Access> {
+        let is = |s: Option<&Secret>| s.is_some_and(|s| s.matches(secret));
+        if is(Some(&self.secret)) || is(self.leader_secret.as_ref()) {
+            Some(Access::Editor)
+        } else if is(self.viewer_secret.as_ref()) {
+            Some(Access::Viewer)
+        } else {
+            None
+        }
+    }
+
     /// Checks a join's secret or PIN.
     pub(super) fn authorize(
         &mut self,

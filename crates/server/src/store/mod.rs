@@ -14,6 +14,7 @@ pub mod sql;
 pub mod sqlite;
 
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
+use bandsync_core::retention;
 use sql::{Db, V, one};
 use std::path::Path;
 use std::sync::Mutex;
@@ -211,7 +212,9 @@ impl Store {
         })
     }
 
-    /// Saves a chat message as it is now (new, edited, deleted or reacted to).
+    /// Saves a chat message as it is now (new, edited, deleted or reacted to). A new message
+    /// also drops those that fall out of what a session keeps ([`retention::CHAT_KEPT`]), in the
+    /// same transaction.
     ///
     /// # Errors
     /// On a database error.
@@ -222,26 +225,37 @@ impl Store {
                 "INSERT INTO chat (session, id, message) VALUES (?1, ?2, ?3)
              ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
                 &[session.into(), (m.id as i64).into(), V::Text(json)],
-            )
-        })?;
-        Ok(())
+            )?;
+            if let Some(old) = retention::dropped_through(m.id, retention::CHAT_KEPT) {
+                db.execute("DELETE FROM chat WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
+            }
+            Ok(())
+        })
     }
 
-    /// A session's chat, oldest first.
+    /// A session's chat, oldest first. A stored message that no longer reads (damaged, or from a
+    /// version that wrote it differently) is left out and logged: it costs that message, not the
+    /// session's chat.
     ///
     /// # Errors
-    /// On a database error, or a stored message that no longer parses.
+    /// On a database error.
     pub fn chat(&self, session: &str) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows = self.db().query("SELECT message FROM chat WHERE session = ?1 ORDER BY id", &[session.into()])?;
-        rows.into_iter()
-            .map(|r| {
-                let j = r.into_iter().next().unwrap_or(V::Null).text()?;
-                serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string()))
+        let rows = self.db().query("SELECT id, message FROM chat WHERE session = ?1 ORDER BY id", &[session.into()])?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let mut c = r.into_iter();
+                let id = c.next().unwrap_or(V::Null);
+                let read = c.next().unwrap_or(V::Null).text().and_then(|j| {
+                    serde_json::from_str::<ChatMessage>(&j).map_err(|e| StoreError::Corrupt(e.to_string()))
+                });
+                read.map_err(|e| tracing::error!(session, ?id, "stored chat message skipped: {e}")).ok()
             })
-            .collect()
+            .collect())
     }
 
-    /// Appends an activity event.
+    /// Appends an activity event, and drops those that fall out of what a session keeps
+    /// ([`retention::ACTIVITY_KEPT`]).
     ///
     /// # Errors
     /// On a database error.
@@ -258,9 +272,15 @@ impl Store {
                     e.by.map_or(V::Null, |b| V::Int(b.into())),
                     e.summary.as_str().into(),
                 ],
-            )
-        })?;
-        Ok(())
+            )?;
+            if let Some(old) = retention::dropped_through(e.id, retention::ACTIVITY_KEPT) {
+                db.execute(
+                    "DELETE FROM activity WHERE session = ?1 AND id <= ?2",
+                    &[session.into(), (old as i64).into()],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// A page of a session's activity, oldest first: up to `limit` events older than `before` (or
@@ -280,17 +300,16 @@ impl Store {
             &[session.into(), before.into(), (limit as i64 + 1).into()],
         )?;
         let mut events = Vec::new();
+        let mut seen = 0;
         for r in rows {
-            let mut c = r.into_iter();
-            let mut next = || c.next().unwrap_or(V::Null);
-            let (id, at, kind, by, summary) =
-                (next().int()?, next().int()?, next().text()?, next().opt_int()?, next().text()?);
-            let kind = serde_json::from_value(serde_json::Value::String(kind.clone()))
-                .map_err(|_| StoreError::Corrupt(format!("unknown activity kind {kind:?}")))?;
-            let by = by.map(u32::try_from).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            events.push(ActivityEvent { id: id as u64, at, kind, by, summary });
+            seen += 1;
+            // A row that no longer reads is left out (and logged), not the whole page.
+            match activity_row(r) {
+                Ok(e) => events.push(e),
+                Err(e) => tracing::error!(session, "stored activity event skipped: {e}"),
+            }
         }
-        let more = events.len() > limit;
+        let more = seen > limit;
         events.truncate(limit);
         events.reverse();
         Ok((events, more))
@@ -305,18 +324,32 @@ impl Store {
         Ok(id.map_or(Ok(None), |v| v.opt_int())?.unwrap_or(0) as u64)
     }
 
-    /// Saves a document version.
+    /// Saves a document version, and drops the versions `thinned` (those the thinning rule lets go:
+    /// [`retention::versions_to_drop`]), in one transaction.
     ///
     /// # Errors
     /// On a database error.
-    pub fn add_version(&self, session: &str, v: &VersionInfo, data: &[u8]) -> Result<(), StoreError> {
+    pub fn add_version(&self, session: &str, v: &VersionInfo, data: &[u8], thinned: &[u64]) -> Result<(), StoreError> {
         self.write(session, |db| {
             db.execute(
-                "INSERT INTO doc_versions (session, id, at, label, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                &[session.into(), (v.id as i64).into(), v.at.into(), v.label.as_str().into(), data.into()],
-            )
-        })?;
-        Ok(())
+                "INSERT INTO doc_versions (session, id, at, label, data, named) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    session.into(),
+                    (v.id as i64).into(),
+                    v.at.into(),
+                    v.label.as_str().into(),
+                    data.into(),
+                    i64::from(v.named).into(),
+                ],
+            )?;
+            for id in thinned {
+                db.execute(
+                    "DELETE FROM doc_versions WHERE session = ?1 AND id = ?2",
+                    &[session.into(), (*id as i64).into()],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// A session's versions, oldest first (without their data).
@@ -325,7 +358,7 @@ impl Store {
     /// On a database error.
     pub fn versions(&self, session: &str) -> Result<Vec<VersionInfo>, StoreError> {
         let rows = self.db().query(
-            "SELECT id, at, label, length(data) FROM doc_versions WHERE session = ?1 ORDER BY id",
+            "SELECT id, at, label, length(data), named FROM doc_versions WHERE session = ?1 ORDER BY id",
             &[session.into()],
         )?;
         rows.into_iter()
@@ -337,6 +370,7 @@ impl Store {
                     at: next().int()?,
                     label: next().text()?,
                     size: next().int()? as u64,
+                    named: next().int()? != 0,
                 })
             })
             .collect()
@@ -382,6 +416,16 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok((snap.map(|s| s.1), updates))
     }
+}
+
+fn activity_row(r: sql::Row) -> Result<ActivityEvent, StoreError> {
+    let mut c = r.into_iter();
+    let mut next = || c.next().unwrap_or(V::Null);
+    let (id, at, kind, by, summary) = (next().int()?, next().int()?, next().text()?, next().opt_int()?, next().text()?);
+    let kind = serde_json::from_value(serde_json::Value::String(kind.clone()))
+        .map_err(|_| StoreError::Corrupt(format!("unknown activity kind {kind:?} (event {id})")))?;
+    let by = by.map(u32::try_from).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(ActivityEvent { id: id as u64, at, kind, by, summary })
 }
 
 fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {

@@ -138,8 +138,13 @@ impl Postgres {
         pg.call(|c| c.client().map(drop))?;
         // One transaction (a multi-statement batch is one), holding the lock until it commits:
         // the next node waits, then finds the tables made.
+        // A database from before gets the columns added since.
+        let added: String = super::sql::ADDED_COLUMNS
+            .iter()
+            .map(|(t, c, k)| format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {};", k.replace("{int}", "BIGINT")))
+            .collect();
         pg.batch(&format!(
-            "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {} COMMIT;",
+            "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {} {added} COMMIT;",
             super::sql::schema("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY")
         ))?;
         Ok(pg)

@@ -96,7 +96,7 @@ pub fn schema(int: &str, bytes: &str, serial: &str) -> String {
             by {int}, summary TEXT NOT NULL, PRIMARY KEY (session, id));
         CREATE TABLE IF NOT EXISTS doc_versions (
             session TEXT NOT NULL, id {int} NOT NULL, at {int} NOT NULL, label TEXT NOT NULL,
-            data {bytes} NOT NULL, PRIMARY KEY (session, id));
+            data {bytes} NOT NULL, named {int} NOT NULL DEFAULT 0, PRIMARY KEY (session, id));
         CREATE TABLE IF NOT EXISTS organizers (
             name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, quota {int} NOT NULL,
             revoked {int} NOT NULL DEFAULT 0);
@@ -107,6 +107,15 @@ pub fn schema(int: &str, bytes: &str, serial: &str) -> String {
         CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL);"
     )
 }
+
+/// Columns added after the first release, which a database made before gets when it opens:
+/// (table, column, type; `{int}` is the engine's 64-bit integer).
+pub const ADDED_COLUMNS: [(&str, &str, &str); 4] = [
+    ("sessions", "leader_secret", "TEXT"),
+    ("sessions", "viewer_secret", "TEXT"),
+    ("sessions", "pin", "TEXT"),
+    ("doc_versions", "named", "{int} NOT NULL DEFAULT 0"),
+];
 
 /// One row of a result, its columns in order.
 pub type Row = Vec<V>;

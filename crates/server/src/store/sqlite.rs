@@ -25,13 +25,14 @@ impl Sqlite {
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
         conn.execute_batch(&super::sql::schema("INTEGER", "BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT")).map_err(err)?;
         // Added after the first release: a database from before gets the columns.
-        for column in ["leader_secret", "viewer_secret", "pin"] {
+        for (table, column, kind) in super::sql::ADDED_COLUMNS {
             let has = conn
-                .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = ?1")
+                .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))
                 .and_then(|mut q| q.exists([column]))
                 .map_err(err)?;
             if !has {
-                conn.execute_batch(&format!("ALTER TABLE sessions ADD COLUMN {column} TEXT")).map_err(err)?;
+                let kind = kind.replace("{int}", "INTEGER");
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(err)?;
             }
         }
         Ok(Sqlite { conn })

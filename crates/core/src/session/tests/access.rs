@@ -414,3 +414,16 @@ fn the_view_only_link_admits_viewers_who_stay_viewers() {
     assert_eq!(h.s.participants().find(|p| p.id == again).unwrap().access, Access::Viewer);
     h.assert_mirrors_agree();
 }
+
+#[test]
+fn a_plain_document_connection_gets_what_its_link_gives() {
+    let mut h = Harness::new();
+    h.s.set_viewer_secret(Some(Secret("view-1".into())));
+    h.s.set_leader_secret(Some(Secret("lead-1".into())));
+    let members = h.s.secret().expose().to_owned();
+    assert_eq!(h.s.link_access(&members), Some(Access::Editor));
+    assert_eq!(h.s.link_access("lead-1"), Some(Access::Editor));
+    assert_eq!(h.s.link_access("view-1"), Some(Access::Viewer));
+    assert_eq!(h.s.link_access("guess"), None);
+    assert_eq!(h.s.link_access(""), None);
+}
