@@ -22,6 +22,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --workspace --locked
 
+# The installable app: the debug binary the tests built, bundled as a .deb, installed with dpkg,
+# started under Xvfb, hosting (scripts/package.sh builds the release packages).
+say "the app's .deb: install, start, host"
+bash scripts/package.sh --debug --prebuilt --check
+
 say "Android compile gate"
 bash scripts/android-check.sh
 
