@@ -173,8 +173,8 @@ async fn the_leader_picks_a_song_and_its_tempo_and_meter_land_on_the_next_bar() 
     .await;
     send_doc(&mut ana, doc.sync_step1()).await;
     ana.send(json!({"type": "play"})).await;
-    ben.recv_type("transport").await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let playing = ben.recv_type("transport").await;
+    ts.until_segment(&playing).await;
     ben.send(json!({"type": "song", "id": "s1"})).await;
     assert_eq!(ben.recv_error().await, "not_leader");
     ana.send(json!({"type": "song", "id": "nope"})).await;

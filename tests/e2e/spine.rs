@@ -135,8 +135,8 @@ async fn leader_drop_keeps_transport_frees_leadership_and_grace_returns_it() {
     let token = w["resume"].as_str().unwrap().to_owned();
     let (mut fol, _) = ts.member("Ben", false).await;
     lead.send(json!({"type": "play"})).await;
-    fol.recv_type("transport").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let playing = fol.recv_type("transport").await;
+    ts.until_segment(&playing).await;
     drop(lead);
     loop {
         let s = fol.recv_type("room_stats").await;

@@ -19,6 +19,8 @@
 //! - [`postgres`]: a Postgres server of the test's own, that it can crash and restart.
 //! - [`pulse`]: a private PulseAudio with a null sink per test, routed per channel, recorded
 //!   with `parecord`, and the onset analysis that measures clicks at the speaker.
+//! - [`jack`]: a JACK server (`jackd -d dummy`) of the test's own, and a recorder of the MIDI it
+//!   receives.
 //! - Here: a server with one session ([`TestServer`]), HTTP GETs, and polling helpers.
 
 pub mod browser;
@@ -87,6 +89,19 @@ impl TestServer {
     #[must_use]
     pub fn link_via(&self, addr: SocketAddr) -> String {
         format!("http://{addr}/s/{}#k={}", self.session, self.secret)
+    }
+
+    /// Waits until host time reaches the last segment of `transport` (a `transport` message, or a
+    /// snapshot's `transport`): after a `play`, until the metronome has started. The wait is read
+    /// off the host's clock, not guessed.
+    ///
+    /// # Panics
+    /// When `transport` has no segment.
+    pub async fn until_segment(&self, transport: &Value) {
+        let t = transport.get("transport").unwrap_or(transport);
+        let at = t["segments"].as_array().and_then(|s| s.last()).and_then(|s| s["at"].as_i64());
+        let at = at.unwrap_or_else(|| panic!("no segment in {transport}"));
+        tokio::time::sleep_until(self.server.hub.clock().instant_at(bandsync_core::Micros(at))).await;
     }
 
     /// A raw member connected (not joined yet).

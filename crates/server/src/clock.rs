@@ -1,8 +1,13 @@
 //! The host clock: monotonic microseconds since the server started, plus a random epoch that
 //! changes on every start so that members notice a host restart and re-sync.
+//!
+//! It is the server's one source of time. Its monotonic side runs on tokio's clock, so a test on
+//! tokio's paused time (`start_paused`, `tokio::time::advance`) moves every session timer, the
+//! journal's bursts of edits and host time together; its wall side (for times people read, and
+//! for moving a session's schedule between machines) is the system's.
 
 use bandsync_core::Micros;
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// The clock every session timeline is expressed in.
 #[derive(Debug, Clone)]
@@ -34,9 +39,29 @@ impl HostClock {
 
     /// The tokio instant at host time `t`, for timers.
     #[must_use]
-    pub fn instant_at(&self, t: Micros) -> tokio::time::Instant {
+    pub fn instant_at(&self, t: Micros) -> Instant {
         let t = u64::try_from(t.0).unwrap_or(0);
-        tokio::time::Instant::from_std(self.start + std::time::Duration::from_micros(t))
+        self.start + std::time::Duration::from_micros(t)
+    }
+
+    /// The tokio instant now (on a paused test runtime, the paused one).
+    #[must_use]
+    pub fn instant(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// The wall clock, Unix microseconds.
+    #[must_use]
+    pub fn wall_us(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
+    }
+
+    /// The wall clock, Unix milliseconds (the times people read: chat, activity, versions).
+    #[must_use]
+    pub fn wall_ms(&self) -> i64 {
+        self.wall_us() / 1000
     }
 }
 

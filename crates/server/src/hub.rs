@@ -256,9 +256,7 @@ impl Hub {
             // In a cluster, also the stored sessions no node has loaded for as long.
             if self.cfg.node.is_some() {
                 let hub = self.clone();
-                let wall =
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-                let now_ms = i64::try_from(wall).unwrap_or(i64::MAX);
+                let now_ms = self.clock.wall_ms();
                 let _ = tokio::task::spawn_blocking(move || hub.expire_unheld(now_ms, idle)).await;
             }
             let now = tokio::time::Instant::now();
@@ -359,10 +357,7 @@ impl Hub {
         session.set_viewer_secret(Some(viewer_secret.clone()));
         session.restore_pin(pin.clone());
         if let Some(c) = carried {
-            let wall = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX));
-            session.take_over(c, self.clock.now(), wall);
+            session.take_over(c, self.clock.now(), self.clock.wall_us());
         }
         let first_secret = session.secret().clone();
         // In a cluster, the session is this node's before anything of it is written.
@@ -380,8 +375,9 @@ impl Hub {
         }
         // A store that cannot be read refuses the session, rather than running it on an empty
         // journal whose new entries would collide with the stored ones.
-        let journal = crate::journal::Journal::load(&id, self.cfg.store.clone(), self.cfg.edit_idle)
-            .map_err(|e| HubError::Store(format!("its chat, activity and versions: {e}")))?;
+        let journal =
+            crate::journal::Journal::load(&id, self.cfg.store.clone(), self.cfg.edit_idle, self.clock.clone())
+                .map_err(|e| HubError::Store(format!("its chat, activity and versions: {e}")))?;
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
         let stop = self.closing.child_token();

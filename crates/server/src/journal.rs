@@ -5,6 +5,7 @@
 //! this file stamps wall-clock times, persists every change before anyone hears of it, and
 //! summarises bursts of document edits into one activity entry and one saved version each.
 
+use crate::clock::HostClock;
 use crate::store::{Store, StoreError};
 use bandsync_core::ClientMsg;
 use bandsync_core::chat::{ChatLog, MAX_PAGE};
@@ -14,7 +15,8 @@ use bandsync_core::retention;
 use bandsync_docs::{SessionDoc, Summary};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// A burst that never pauses is still closed after this long.
 pub const EDIT_MAX: Duration = Duration::from_secs(300);
@@ -63,11 +65,8 @@ pub(crate) struct Journal {
     burst: Option<Burst>,
     /// A burst of edits ends after this long without one (`ServerConfig::edit_idle`).
     edit_idle: Duration,
-}
-
-/// The wall clock in Unix milliseconds, for the times people read.
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    /// Where its time comes from: the session's host clock.
+    clock: HostClock,
 }
 
 /// Runs a blocking storage call without stalling the other tasks on this runtime thread.
@@ -85,7 +84,12 @@ fn internal(e: &StoreError) -> Refusal {
 
 impl Journal {
     /// Loads a session's journal from storage (or starts an empty one without storage).
-    pub fn load(session: &str, store: Option<Arc<Store>>, edit_idle: Duration) -> Result<Self, StoreError> {
+    pub fn load(
+        session: &str,
+        store: Option<Arc<Store>>,
+        edit_idle: Duration,
+        clock: HostClock,
+    ) -> Result<Self, StoreError> {
         let (chat, last_activity, versions) = match &store {
             Some(st) => (st.chat(session)?, st.last_activity_id(session)?, st.versions(session)?),
             None => (Vec::new(), 0, Vec::new()),
@@ -100,6 +104,7 @@ impl Journal {
             version_data: HashMap::new(),
             burst: None,
             edit_idle,
+            clock,
         })
     }
 
@@ -112,7 +117,7 @@ impl Journal {
                 Err((ErrorCode::ReadOnly, "viewers cannot change the chat or the documents".to_owned()))
             }
         };
-        let at = wall_ms();
+        let at = self.clock.wall_ms();
         match msg {
             ClientMsg::Chat { text, reply_to } => {
                 editor()?;
@@ -211,7 +216,7 @@ impl Journal {
         by: Option<ParticipantId>,
         summary: String,
     ) -> Result<Vec<Effect>, Refusal> {
-        let event = ActivityEvent { id: self.last_activity + 1, at: wall_ms(), kind, by, summary };
+        let event = ActivityEvent { id: self.last_activity + 1, at: self.clock.wall_ms(), kind, by, summary };
         match &self.store {
             Some(st) => blocking(|| st.add_activity(&self.session, &event)).map_err(|e| internal(&e))?,
             None => {
@@ -241,7 +246,7 @@ impl Journal {
         let data = doc.encode_state();
         let info = VersionInfo {
             id: self.versions.last().map_or(1, |v| v.id + 1),
-            at: wall_ms(),
+            at: self.clock.wall_ms(),
             label: label.to_owned(),
             size: data.len() as u64,
             named,
@@ -270,7 +275,7 @@ impl Journal {
 
     /// Notes that `who` (a name) is about to change the documents; call before applying.
     pub fn editing(&mut self, who: String, doc: &SessionDoc) {
-        let now = Instant::now();
+        let now = self.clock.instant();
         let b = self.burst.get_or_insert_with(|| Burst {
             started: now,
             last: now,
@@ -303,4 +308,60 @@ impl Journal {
 
 fn page_len(limit: Option<u32>) -> usize {
     limit.map_or(50, |l| l as usize).clamp(1, MAX_PAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bandsync_core::Micros;
+
+    fn closed(effects: &[Effect]) -> (Vec<VersionInfo>, Vec<ActivityEvent>) {
+        let mut out = (Vec::new(), Vec::new());
+        for e in effects {
+            match e {
+                Effect::Broadcast(ServerMsg::Versions { versions }) => out.0.clone_from(versions),
+                Effect::Broadcast(ServerMsg::Activity { event }) => out.1.push(event.clone()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// On tokio's paused time: the burst's deadline is read from the host clock the journal was
+    /// given, so the test moves it without waiting.
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_edits_closes_on_the_host_clock_after_its_idle_time() {
+        let clock = HostClock::new();
+        let mut j = Journal::load("s", None, Duration::from_secs(2), clock.clone()).unwrap();
+        let doc = SessionDoc::new();
+        assert_eq!(j.deadline(), None);
+        let t0 = clock.instant();
+        j.editing("Ana".into(), &doc);
+        let _ = doc.set_chart("s1", "Intro");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        j.editing("Ben".into(), &doc);
+        let _ = doc.set_chart("s1", "Intro, verse");
+        assert_eq!(j.deadline(), Some(t0 + Duration::from_secs(3)), "two seconds after the last edit");
+        tokio::time::sleep_until(j.deadline().unwrap()).await;
+        assert_eq!(clock.now(), Micros(3_000_000));
+        let (versions, events) = closed(&j.flush(&doc).unwrap());
+        assert_eq!(versions.len(), 1);
+        assert!(versions[0].label.starts_with("Ana, Ben edited") && !versions[0].named, "{versions:?}");
+        assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [ActivityKind::Edit]);
+        assert_eq!(j.deadline(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_that_never_pauses_still_closes_after_five_minutes() {
+        let clock = HostClock::new();
+        let mut j = Journal::load("s", None, Duration::from_secs(2), clock.clone()).unwrap();
+        let doc = SessionDoc::new();
+        let t0 = clock.instant();
+        for i in 0..400 {
+            j.editing("Ana".into(), &doc);
+            let _ = doc.set_chart("s1", &format!("take {i}"));
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert_eq!(j.deadline(), Some(t0 + EDIT_MAX));
+    }
 }

@@ -157,7 +157,7 @@ async fn step(
 ) -> bool {
     {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
-        let edits_due = d.journal.deadline().map(tokio::time::Instant::from_std);
+        let edits_due = d.journal.deadline();
         tokio::select! {
             () = closing.cancelled() => return false,
             input = rx.recv() => {
@@ -238,10 +238,8 @@ async fn step(
         if let (Some(st), Some(key)) = (&d.store, carried.as_mut()) {
             let now_key = Carried::key(session);
             if now_key != *key {
-                let wall = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX));
-                let json = serde_json::to_string(&session.carry(clock.now(), wall)).expect("carried state serialises");
+                let json = serde_json::to_string(&session.carry(clock.now(), clock.wall_us()))
+                    .expect("carried state serialises");
                 match crate::journal::blocking(|| st.put_carried(session.id(), &json)) {
                     Ok(()) => *key = now_key,
                     Err(e) => tracing::error!(session = session.id(), error = %e, "could not save the carried state"),
