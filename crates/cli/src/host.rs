@@ -51,6 +51,8 @@ pub struct HostArgs {
     /// Also write the join link's QR code to this SVG file.
     #[arg(long, value_name = "FILE")]
     pub qr_svg: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub limits: crate::limit_args::LimitArgs,
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -64,7 +66,7 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut cfg = ServerConfig { allowed_hosts: a.allow_host.clone(), ..ServerConfig::default() };
+    let mut cfg = a.limits.apply(ServerConfig { allowed_hosts: a.allow_host.clone(), ..ServerConfig::default() });
     if let Some(dir) = &a.data_dir {
         cfg.store = Some(std::sync::Arc::new(bandsync_server::store::Store::open(dir)?));
     }

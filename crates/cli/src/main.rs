@@ -13,6 +13,7 @@ mod join_lines;
 mod join_midi;
 mod journal;
 mod library;
+mod limit_args;
 mod output;
 mod serve;
 mod store_args;

@@ -56,6 +56,8 @@ pub struct ServeArgs {
     /// Print JSON lines.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub limits: crate::limit_args::LimitArgs,
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -71,7 +73,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
         a.idle_expiry.is_finite() && a.idle_expiry > 0.0,
         "--idle-expiry must be a positive number of seconds"
     );
-    let mut cfg = ServerConfig {
+    let mut cfg = a.limits.apply(ServerConfig {
         allowed_hosts: a.allow_host.clone(),
         organizer_api: true,
         public_url: a.public_url.clone(),
@@ -81,7 +83,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
             lease_ttl: Duration::from_millis(a.lease_ms.max(200)),
         }),
         ..ServerConfig::default()
-    };
+    });
     let store = a.store.clone();
     cfg.store = Some(std::sync::Arc::new(tokio::task::spawn_blocking(move || store.open()).await??));
     cfg.ui = ui_assets(a.ui.as_deref())?;
