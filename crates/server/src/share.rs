@@ -28,17 +28,20 @@ pub fn svg(link: &str) -> Result<String, QrError> {
     Ok(code(link)?.render::<svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build())
 }
 
-/// The QR code drawn with Unicode half blocks, two rows per line, for a terminal.
+/// The QR code drawn with Unicode half blocks, two rows per line, for a terminal. Each line sets
+/// its own colours (black on white, then reset), so the code reads the same on a light terminal
+/// and a dark one: a scanner needs dark modules on a light ground, not the terminal's own scheme.
 ///
 /// # Errors
 /// When the link is too long for a QR code.
 pub fn terminal(link: &str) -> Result<String, QrError> {
-    Ok(code(link)?
+    let blocks = code(link)?
         .render::<unicode::Dense1x2>()
-        .dark_color(unicode::Dense1x2::Light)
-        .light_color(unicode::Dense1x2::Dark)
+        .dark_color(unicode::Dense1x2::Dark)
+        .light_color(unicode::Dense1x2::Light)
         .quiet_zone(true)
-        .build())
+        .build();
+    Ok(blocks.lines().map(|l| format!("\x1b[30;107m{l}\x1b[0m")).collect::<Vec<_>>().join("\n"))
 }
 
 /// The QR code as an 8-bit greyscale PNG, `scale` pixels per module, with a 4-module quiet zone.
@@ -97,11 +100,36 @@ mod tests {
     }
 
     #[test]
-    fn svg_and_terminal_renderings_exist() {
-        let link = "http://10.0.0.2:7878/s/abc#k=00";
-        let s = svg(link).unwrap();
+    fn svg_rendering_exists() {
+        let s = svg("http://10.0.0.2:7878/s/abc#k=00").unwrap();
         assert!(s.starts_with("<?xml") && s.contains("<svg"));
+    }
+
+    /// The terminal's code, read back the way a phone's camera sees it: each character cell is two
+    /// modules (upper and lower half), in the colours the lines set, whatever the terminal's own.
+    #[test]
+    fn the_terminal_code_decodes_to_the_link_in_its_own_colours() {
+        let link = "http://192.168.1.23:7878/s/k3f9x2abcd#k=0123456789abcdef0123456789abcdef";
         let t = terminal(link).unwrap();
-        assert!(t.lines().count() > 10 && t.contains('█'));
+        let mut rows: Vec<Vec<bool>> = Vec::new();
+        for line in t.lines() {
+            let cells = line
+                .strip_prefix("\x1b[30;107m")
+                .and_then(|l| l.strip_suffix("\x1b[0m"))
+                .unwrap_or_else(|| panic!("a line without its colours: {line:?}"));
+            // Black foreground on white: a block is dark (the foreground), a space light.
+            let (upper, lower): (Vec<bool>, Vec<bool>) =
+                cells.chars().map(|c| (matches!(c, '█' | '▀'), matches!(c, '█' | '▄'))).unzip();
+            rows.push(upper);
+            rows.push(lower);
+        }
+        let scale = 4;
+        let (w, h) = (rows[0].len() * scale, rows.len() * scale);
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+            if rows[y / scale].get(x / scale).copied().unwrap_or(false) { 0 } else { 255 }
+        });
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code");
+        assert_eq!(grids[0].decode().unwrap().1, link);
     }
 }
