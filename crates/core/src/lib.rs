@@ -6,12 +6,17 @@
 //! - [`protocol`]: the wire messages and their JSON encoding, error codes, version constants.
 //! - [`clicks`]: the click grid, the one rule for where clicks fall, and a cursor over it.
 //! - [`host_axis`]: which host clock a schedule is on, and how cursors move to the next one.
+//! - [`clock`]: the clock estimator (ping cadence, the fit of offset and skew, slewing): host time
+//!   read from this device's clock.
 //! - [`session`]: the session state machine (participants, leadership, transport control).
 //! - [`member`]: one participant's side of the protocol (join, resume, refusals, heartbeats, the
 //!   clock-sync cadence, sync reports, reconnects), driven by the tokio client and the phone page.
 //! - [`mirror`]: a member's copy of the session state, kept in step by server messages.
 //! - [`chart`]: ChordPro charts read for display, chords written for one reader.
 //! - [`chat`]: the chat rules.
+//! - [`midi`]: MIDI for the band's gear: messages, a song's patch, and the cursor that turns the
+//!   transport into timed MIDI events.
+//! - [`tap`]: tap tempo.
 //! - [`ratelimit`]: the per-connection token bucket.
 //! - [`retention`]: how much history (versions, chat, activity) a session keeps.
 //!

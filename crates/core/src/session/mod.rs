@@ -7,120 +7,34 @@
 //! tests run in simulated time. Version checks, frame limits and rate limits happen in the server
 //! before a message gets here; resume tokens come from the server's random source.
 //!
-//! - here: the state, the timers, and what the driver reads;
-//! - [`access`](self::access): who gets in (secrets, PINs, resume), and who goes away;
-//! - [`control`](self::control): what members do once in (leadership, tempo, meter, transport,
-//!   songs, sync reports);
-//! - `names`: what a name, an instrument or a colour may be.
+//! - here: the state, the timers, and the rules every change goes through (the lead time, bar
+//!   lines, leadership);
+//! - `driver`: what passes between the session and its driver (configuration, join requests, song
+//!   choices, secrets, outputs);
+//! - `view`: what the driver reads (ids, secrets, participants, the schedule, a snapshot,
+//!   connections);
+//! - `access`: who gets in (secrets, PINs, resume), and who goes away;
+//! - `control`: what members do once in (leadership, tempo, meter, transport, songs, sync reports);
+//! - [`carry`]: what a session carries from one server to the next;
+//! - `names`: what a name, an instrument or a colour may be; `pin`: PINs, and guessing them.
 
-use crate::protocol::{
-    Access, ActivityKind, ErrorCode, LeaveReason, Participant, ParticipantId, Role, RoomStats, Secret, ServerMsg,
-    Snapshot,
-};
+use crate::protocol::{ActivityKind, ErrorCode, LeaveReason, Participant, ParticipantId, Role, Secret, ServerMsg};
 use crate::time::Micros;
-use crate::timeline::{Meter, Segment, Tempo, Transport};
+use crate::timeline::{Segment, Transport};
 use std::collections::VecDeque;
 
 mod access;
 pub mod carry;
 mod control;
+mod driver;
 mod names;
 mod pin;
 #[cfg(test)]
 mod tests;
+mod view;
 
+pub use driver::{ConnId, JoinRequest, Output, SecretSource, SessionConfig, SongChoice};
 pub use names::MAX_NAME_CHARS;
-
-/// Identifies one connection to the driver. A participant keeps its id across connections.
-pub type ConnId = u64;
-
-/// Limits and timings of a session.
-#[derive(Debug, Clone)]
-pub struct SessionConfig {
-    /// Most participants, online or away.
-    pub max_members: usize,
-    /// How long a leader who dropped may come back and take leadership back automatically.
-    pub leader_grace: Micros,
-    /// How long a participant who dropped stays in the list, resumable, before it is removed.
-    pub resume_window: Micros,
-    /// The least time between a change being sent and it landing, so every device hears it.
-    pub min_lead: Micros,
-    /// The most lead time, however slow a member's link.
-    pub max_lead: Micros,
-    /// The least time between two broadcasts of one participant's sync quality.
-    pub sync_report_interval: Micros,
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        SessionConfig {
-            max_members: 512,
-            leader_grace: Micros::from_secs(30),
-            resume_window: Micros::from_secs(120),
-            min_lead: Micros::from_millis(250),
-            max_lead: Micros::from_millis(1_500),
-            sync_report_interval: Micros::from_secs(5),
-        }
-    }
-}
-
-/// What the driver must do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Output {
-    /// Send a message to one connection.
-    Send(ConnId, ServerMsg),
-    /// Send a message to every online member's connection.
-    Broadcast(ServerMsg),
-    /// Close a connection, with a reason for the close frame.
-    Close(ConnId, &'static str),
-    /// Something for the activity stream; the driver stamps, stores and broadcasts it.
-    Activity {
-        /// What kind of thing happened.
-        kind: ActivityKind,
-        /// Who did it.
-        by: Option<ParticipantId>,
-        /// A one-line summary.
-        summary: String,
-    },
-}
-
-/// A song the leader chose, as the driver found it in the setlist.
-#[derive(Debug, Clone, Default)]
-pub struct SongChoice {
-    /// The song's id, or `None` to clear the current song.
-    pub id: Option<String>,
-    /// Its title, for the activity stream.
-    pub title: Option<String>,
-    /// Its tempo, when the setlist gives one.
-    pub tempo: Option<Tempo>,
-    /// Its meter, when the setlist gives one.
-    pub meter: Option<Meter>,
-    /// Its MIDI patch (checked with [`crate::midi::parse_patch`]), sent to the band's gear on the
-    /// bar where it becomes current.
-    pub midi: String,
-}
-
-/// The fields of a `join` that the session itself checks.
-#[derive(Debug, Clone)]
-pub struct JoinRequest {
-    /// Display name.
-    pub name: String,
-    /// Instrument.
-    pub instrument: Option<String>,
-    /// A resume token from an earlier welcome, or one proposed for a first join.
-    pub resume: Option<Secret>,
-    /// Claim leadership if it is free.
-    pub leader: bool,
-    /// The session secret from the join link.
-    pub secret: Option<Secret>,
-    /// The PIN, for typed joins.
-    pub pin: Option<Secret>,
-    /// Where the join comes from (the client's address, as the server sees it), so that wrong
-    /// PINs are counted per source; `None` counts as one unknown source.
-    pub source: Option<String>,
-    /// A one-shot member (a script): its join and leave are not activity.
-    pub once: bool,
-}
 
 #[derive(Debug, Clone)]
 struct Member {
@@ -177,15 +91,6 @@ pub struct Session {
     secrets: SecretSource,
 }
 
-/// A source of fresh secrets, injected so that the state machine stays free of IO.
-pub struct SecretSource(pub Box<dyn FnMut() -> Secret + Send>);
-
-impl std::fmt::Debug for SecretSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretSource")
-    }
-}
-
 pub use pin::{FREE_PIN_TRIES, MAX_PIN_FAILURES, MAX_PIN_WAIT, PIN_DIGITS, check_pin};
 
 const PALETTE: [&str; 12] = [
@@ -227,112 +132,6 @@ impl Session {
             cue_by: crate::protocol::CueBy::Leader,
             next_id: 1,
             out: VecDeque::new(),
-        }
-    }
-
-    /// The session id.
-    #[must_use]
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The session name.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The current join secret.
-    #[must_use]
-    pub fn secret(&self) -> &Secret {
-        &self.secret
-    }
-
-    /// Gives the session a leader's link: whoever joins with `secret` is admitted and leads,
-    /// taking over from anyone leading then. The members' link and rotations are unaffected.
-    pub fn set_leader_secret(&mut self, secret: Option<Secret>) {
-        self.leader_secret = secret;
-    }
-
-    /// The leader's link's secret, if the session has one.
-    #[must_use]
-    pub fn leader_secret(&self) -> Option<&Secret> {
-        self.leader_secret.as_ref()
-    }
-
-    /// Gives the session a view-only link: whoever joins with `secret` can only view, and is
-    /// still a viewer when joining again with it. The leader gets it with the credentials.
-    pub fn set_viewer_secret(&mut self, secret: Option<Secret>) {
-        self.viewer_secret = secret;
-    }
-
-    /// The view-only link's secret, if the session has one.
-    #[must_use]
-    pub fn viewer_secret(&self) -> Option<&Secret> {
-        self.viewer_secret.as_ref()
-    }
-
-    /// The PIN for typed joins, if the leader set one.
-    #[must_use]
-    pub fn pin(&self) -> Option<&Secret> {
-        self.pin.as_ref()
-    }
-
-    /// The PIN a restored session had (from the store, when the host starts again).
-    pub fn restore_pin(&mut self, pin: Option<Secret>) {
-        self.pin = pin;
-    }
-
-    /// The participants, in join order.
-    pub fn participants(&self) -> impl Iterator<Item = &Participant> {
-        self.members.iter().map(|m| &m.p)
-    }
-
-    /// Member counts and leader.
-    #[must_use]
-    pub fn stats(&self) -> RoomStats {
-        RoomStats {
-            members: self.members.len() as u32,
-            online: self.members.iter().filter(|m| m.conn.is_some()).count() as u32,
-            leader: self.leader,
-        }
-    }
-
-    /// The transport schedule.
-    #[must_use]
-    pub fn transport(&self) -> &Transport {
-        &self.transport
-    }
-
-    /// The document access of the participant on a connection.
-    #[must_use]
-    pub fn access_of(&self, conn: ConnId) -> Option<Access> {
-        self.members.iter().find(|m| m.conn == Some(conn)).map(|m| m.p.access)
-    }
-
-    /// The participant bound to a connection.
-    #[must_use]
-    pub fn participant_of(&self, conn: ConnId) -> Option<ParticipantId> {
-        self.members.iter().find(|m| m.conn == Some(conn)).map(|m| m.p.id)
-    }
-
-    /// The whole state as a member sees it.
-    #[must_use]
-    pub fn snapshot(&self, now: Micros) -> Snapshot {
-        Snapshot {
-            session: self.id.clone(),
-            name: self.name.clone(),
-            song: self.song.clone(),
-            participants: self.members.iter().map(|m| m.p.clone()).collect(),
-            leader: self.leader,
-            transport: {
-                let mut t = self.transport.clone();
-                t.prune(now);
-                t
-            },
-            stats: self.stats(),
-            cue_by: self.cue_by,
-            now,
         }
     }
 
@@ -505,10 +304,5 @@ impl Session {
 
     fn broadcast_stats(&mut self) {
         self.out.push_back(Output::Broadcast(ServerMsg::RoomStats(self.stats())));
-    }
-
-    /// The connections of online members, for the driver's broadcasts.
-    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
-        self.members.iter().filter_map(|m| m.conn)
     }
 }

@@ -8,9 +8,9 @@ mod midi;
 
 use super::*;
 use crate::mirror::Mirror;
-use crate::protocol::{ClientMsg, Connection, CueBy, ErrorCode, Role};
+use crate::protocol::{Access, ClientMsg, Connection, CueBy, ErrorCode, Role};
 use crate::time::{Beats, Micros};
-use crate::timeline::Tempo;
+use crate::timeline::{Meter, Tempo};
 use std::collections::BTreeMap;
 
 /// A tempo in BPM as the wire carries it (milli-BPM), unchecked: tests send bad ones too.

@@ -1,0 +1,127 @@
+//! The estimator against host clocks with fixed delays, skew, new epochs and rebases.
+
+use super::*;
+
+/// Runs one exchange with fixed one-way delays against a host clock `host(local)`.
+fn exchange(c: &mut ClockSync, now: Micros, up: i64, down: i64, host: impl Fn(i64) -> i64) -> Micros {
+    exchange_on(9, c, now, up, down, host)
+}
+
+/// As [`exchange`], with a host clock of epoch `epoch`.
+fn exchange_on(epoch: u64, c: &mut ClockSync, now: Micros, up: i64, down: i64, host: impl Fn(i64) -> i64) -> Micros {
+    let (n, t0) = c.poll_ping(now).expect("a ping is due");
+    let t1 = Micros(host(t0.0 + up));
+    let t3 = Micros(t0.0 + up + down);
+    c.handle_pong(t3, n, t0, t1, t1, epoch);
+    t3
+}
+
+#[test]
+fn symmetric_delays_give_the_exact_offset() {
+    let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+    exchange(&mut c, Micros(0), 2_000, 2_000, |l| l + 5_000_000);
+    assert_eq!(c.to_host(Micros(10_000)), Some(Micros(5_010_000)));
+    assert_eq!(c.to_local(Micros(5_010_000)), Some(Micros(10_000)));
+    assert_eq!(c.status(Micros(4_000)).rtt_us, 4_000);
+}
+
+#[test]
+fn skew_is_learned_and_followed() {
+    let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+    let host = |l: i64| l + 1_000 + l / 10_000; // host runs 100 ppm fast
+    let mut now = Micros(0);
+    while now < Micros::from_secs(30) {
+        now = c.poll_timeout().max(now);
+        exchange(&mut c, now, 300, 300, host);
+        now += Micros(1);
+    }
+    let s = c.status(now);
+    assert!((s.skew_ppm - 100.0).abs() < 1.0, "{s:?}");
+    let t = Micros::from_secs(40);
+    let err = c.to_host_f64(t).unwrap() - host(t.0) as f64;
+    assert!(err.abs() < 20.0, "extrapolated 10 s ahead within 20 µs, got {err}");
+}
+
+#[test]
+fn corrections_slew_instead_of_jumping() {
+    let cfg = ClockConfig::default();
+    let mut c = ClockSync::new(cfg.clone(), Micros(0));
+    let mut now = Micros(0);
+    for _ in 0..30 {
+        now = c.poll_timeout().max(now);
+        exchange(&mut c, now, 1_000, 1_000, |l| l);
+    }
+    // The route becomes asymmetric (1.6 ms up, 0.4 ms down): the samples now say the host is
+    // 0.6 ms ahead (an asymmetry no two-way method can see). The estimate follows by slewing, never by jumping.
+    let before = c.to_host_f64(now).unwrap();
+    for _ in 0..1200 {
+        now = c.poll_timeout().max(now);
+        let arrival = now + Micros(2_000);
+        let prev = c.to_host_f64(arrival).unwrap();
+        exchange(&mut c, now, 1_600, 400, |l| l);
+        let after = c.to_host_f64(arrival).unwrap();
+        assert!((after - prev).abs() < 1.0, "no visible jump at a sample: {}", after - prev);
+    }
+    let t = now + Micros::from_secs(1);
+    let err = c.to_host_f64(t).unwrap() - (t.0 + 600) as f64;
+    assert!(err.abs() < 50.0, "converged on the new offset: {err} {:?}", c.status(t));
+    assert!(c.to_host_f64(now).unwrap() > before);
+    assert_eq!(c.steps(), 0);
+}
+
+#[test]
+fn a_new_epoch_resets_and_steps() {
+    let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+    let mut now = Micros(0);
+    for _ in 0..10 {
+        now = c.poll_timeout().max(now);
+        exchange(&mut c, now, 500, 500, |l| l + 1_000_000);
+    }
+    now = c.poll_timeout().max(now);
+    let (n, t0) = c.poll_ping(now).unwrap();
+    c.handle_pong(t0 + Micros(1_000), n, t0, Micros(77), Micros(77), 10);
+    let est = c.to_host(t0 + Micros(500)).unwrap();
+    assert_eq!(est, Micros(77));
+}
+
+#[test]
+fn unknown_and_late_pongs_are_ignored() {
+    let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+    c.handle_pong(Micros(10), 42, Micros(0), Micros(5), Micros(5), 1);
+    assert!(!c.has_estimate());
+    let (n, t0) = c.poll_ping(Micros(0)).unwrap();
+    c.handle_pong(Micros::from_secs(3), n, t0, Micros(5), Micros(5), 1);
+    assert!(!c.has_estimate(), "a pong after the ping timeout says nothing useful");
+}
+
+#[test]
+fn a_rebased_estimate_keeps_time_onto_the_new_clock_and_slews_the_shifts_error() {
+    let mut c = ClockSync::new(ClockConfig::default(), Micros(0));
+    let old = |l: i64| l + 1_000_000 + l / 10_000; // 100 ppm fast
+    let mut now = Micros(0);
+    while now < Micros::from_secs(20) {
+        now = c.poll_timeout().max(now);
+        exchange(&mut c, now, 300, 300, old);
+        now += Micros(1);
+    }
+    assert!(c.status(now).synced);
+    let before = c.to_host_f64(now).unwrap();
+    assert!(!c.rebase(8, 10, Micros(5)), "an estimate on another epoch is not moved");
+    assert!(c.rebase(9, 10, Micros(-3_000_000)));
+    assert!((c.to_host_f64(now).unwrap() - (before - 3_000_000.0)).abs() < 1e-6, "moved by the shift");
+    assert!(c.status(now).synced && c.has_synced(), "and still synced: no re-sync from nothing");
+    // The new server's clock is 400 µs off the shift (the two servers' wall clocks disagreed).
+    let new = |l: i64| old(l) - 3_000_000 + 400;
+    for _ in 0..1200 {
+        now = c.poll_timeout().max(now);
+        let arrival = now + Micros(600);
+        let prev = c.to_host_f64(arrival).unwrap();
+        exchange_on(10, &mut c, now, 300, 300, new);
+        let after = c.to_host_f64(arrival).unwrap();
+        assert!((after - prev).abs() < 2.0, "no visible jump at a sample: {}", after - prev);
+    }
+    let t = now + Micros::from_secs(1);
+    let err = c.to_host_f64(t).unwrap() - new(t.0) as f64;
+    assert!(err.abs() < 30.0, "converged on the new clock: {err} {:?}", c.status(t));
+    assert_eq!(c.steps(), 0, "slewed, not stepped");
+}

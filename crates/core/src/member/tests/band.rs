@@ -1,0 +1,79 @@
+//! A band of members in the simulated world: joining and syncing, the leader's tempo reaching
+//! every mirror, and a busy device's longer lead.
+
+use super::world::{SECRET, World, count};
+use crate::member::MemberEvent;
+use crate::protocol::ClientMsg;
+use crate::time::Micros;
+use crate::timeline::Tempo;
+
+#[test]
+fn a_member_on_a_wrong_clock_joins_syncs_and_its_quality_reaches_the_band() {
+    let mut w = World::new(1, 5, 3);
+    let a = w.add("Ana", true, 1500.0, 150.0, SECRET);
+    w.run_for(Micros::from_secs(30));
+    let joined = count(w.events(a), |e| matches!(e, MemberEvent::Joined { resumed: false, .. }));
+    assert_eq!(joined, 1, "{:?}", w.events(a));
+    let status = w.peers[a].m.clock().status(w.peers[a].local(w.now));
+    assert!(status.synced, "{status:?}");
+    // Host time read through the estimate, against the true host time.
+    let read = w.peers[a].m.clock().to_host_f64(w.peers[a].local(w.now)).unwrap();
+    assert!((read - w.now.0 as f64).abs() < 1_500.0, "off by {} µs", read - w.now.0 as f64);
+    let p = w.session.participants().next().unwrap().clone();
+    let q = p.sync.expect("the member reported its sync quality");
+    assert!(q.synced && q.rtt_us >= Micros::from_millis(10), "{q:?}");
+    assert_eq!(p.role, crate::protocol::Role::Leader);
+}
+
+#[test]
+fn a_leaders_tempo_reaches_every_mirror_and_lands_on_the_same_bar() {
+    let mut w = World::new(3, 8, 6);
+    let a = w.add("Ana", true, 0.0, 0.0, SECRET);
+    let b = w.add("Ben", false, 900.0, 120.0, SECRET);
+    let c = w.add("Cy", false, -4_000.0, -200.0, SECRET);
+    w.run_for(Micros::from_secs(10));
+    w.peers[a].m.send(&ClientMsg::Play { count_in: 0 });
+    w.pump_member(a);
+    w.run_for(Micros::from_secs(2));
+    w.peers[a].m.send(&ClientMsg::Tempo { tempo: Tempo(96_000) });
+    w.pump_member(a);
+    w.run_for(Micros::from_secs(2));
+    let t = w.session.transport().clone();
+    for i in [a, b, c] {
+        let m = w.peers[i].m.mirror().expect("joined");
+        assert_eq!(m.transport, t, "member {i} agrees with the session");
+    }
+    assert_eq!(t.latest().timeline.tempo, Tempo(96_000));
+    let bar = t.latest().meter.bar_len();
+    assert_eq!((t.latest().timeline.beat_origin.0 - t.latest().bar_origin.0).rem_euclid(bar.0), 0, "on a bar line");
+}
+
+#[test]
+fn a_busy_device_that_handles_messages_late_gets_a_longer_lead() {
+    let mut w = World::new(4, 5, 2);
+    let a = w.add("Ana", true, 0.0, 0.0, SECRET);
+    let b = w.add("Ben", false, 700.0, 60.0, SECRET);
+    w.peers[b].stall = Micros::from_millis(90);
+    w.run_for(Micros::from_secs(40));
+    // Its best round trip is the network's (10-14 ms); the stalls are what the lead must cover.
+    let q = w.session.participants().find(|p| p.name == "Ben").unwrap().sync.clone().unwrap();
+    assert!(q.rtt_us < Micros::from_millis(20), "{q:?}");
+    let lead = w.session.lead_time();
+    assert!(lead >= Micros::from_millis(250 + 2 * 90), "lead {lead:?}");
+    // A start sent now reaches even the stalled member before it sounds.
+    w.peers[a].m.send(&ClientMsg::Play { count_in: 0 });
+    w.pump_member(a);
+    let start = loop {
+        w.run_for(Micros::from_millis(1));
+        if w.session.transport().latest().playing {
+            break w.session.transport().latest().at;
+        }
+    };
+    let heard = loop {
+        if w.peers[b].m.mirror().is_some_and(|m| m.transport.latest().playing) {
+            break w.now;
+        }
+        w.run_for(Micros::from_millis(1));
+    };
+    assert!(heard + Micros::from_millis(50) < start, "heard at {heard:?}, starts at {start:?}");
+}

@@ -1,0 +1,83 @@
+//! The member's timers: connection attempts that take too long, reconnects, heartbeats and the
+//! silent-server check, clock pings, and the sync reports (as events, and to the server).
+
+use super::{Conn, Member, MemberEvent, Transmit};
+use crate::protocol::ClientMsg;
+use crate::time::Micros;
+
+impl Member {
+    /// Timers: clock pings, heartbeats and the silent-server check, reports, reconnects and
+    /// connection attempts that take too long.
+    pub fn handle_timeout(&mut self, now: Micros) {
+        match &mut self.conn {
+            Conn::Connecting { deadline } if now >= *deadline => {
+                self.out.push_back(Transmit::Close);
+                // Whole milliseconds: a connect timeout is set in them.
+                let ms = self.cfg.connect_timeout.0 / 1000;
+                self.dropped(now, format!("no answer from {} in {ms} ms", self.cfg.target.ws_url));
+            }
+            Conn::Waiting { until } if now >= *until => self.connect(now),
+            Conn::Open(o) => {
+                if now.0 - o.last_heard.0 > self.cfg.idle_timeout.0 {
+                    self.out.push_back(Transmit::Close);
+                    self.dropped(now, "the server went silent".into());
+                    return;
+                }
+                if now >= o.next_heartbeat {
+                    o.heartbeats = o.heartbeats.wrapping_add(1);
+                    o.next_heartbeat = now.saturating_add(self.cfg.heartbeat);
+                    let n = o.heartbeats;
+                    self.send_now(&ClientMsg::Heartbeat { n });
+                }
+                if self.clock.poll_timeout() <= now {
+                    if let Some((n, t0)) = self.clock.poll_ping(now) {
+                        self.send_now(&ClientMsg::Ping { n, t0 });
+                    }
+                }
+                self.report(now);
+            }
+            _ => {}
+        }
+    }
+
+    fn report(&mut self, now: Micros) {
+        let Conn::Open(o) = &mut self.conn else { return };
+        if now < o.next_report {
+            return;
+        }
+        o.next_report = now.saturating_add(self.cfg.report_interval);
+        let status = self.clock.status(now);
+        if status.error_us == i64::MAX {
+            return;
+        }
+        self.events.push_back(MemberEvent::Clock { status });
+        o.reports += 1;
+        let due = o.reports % self.cfg.server_report_every.max(1) == 0;
+        if o.joined && (o.reported_synced != Some(status.synced) || due) {
+            o.reported_synced = Some(status.synced);
+            let limit = Micros::from_secs(60);
+            let m = ClientMsg::SyncReport {
+                rtt_us: Micros(status.rtt_us).clamp(Micros::ZERO, limit),
+                error_us: Micros(status.error_us).clamp(Micros::ZERO, limit),
+                synced: status.synced,
+                output: self.output.clone(),
+                delivery_us: self.delivery.p95(),
+            };
+            self.send_now(&m);
+        }
+    }
+
+    /// When [`Member::handle_timeout`] must next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Micros> {
+        match &self.conn {
+            Conn::Connecting { deadline } => Some(*deadline),
+            Conn::Waiting { until } => Some(*until),
+            Conn::Open(o) => {
+                let idle = o.last_heard.saturating_add(Micros(self.cfg.idle_timeout.0 + 1));
+                Some(o.next_heartbeat.min(o.next_report).min(idle).min(self.clock.poll_timeout()))
+            }
+            Conn::Ended => None,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The driver process: chromedriver, WebKitWebDriver or tauri-driver on a free port, with its log.
+
+use super::error::{Error, Result};
+use super::http::http;
+use super::wait::wait_until;
+use std::ffi::OsStr;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A free TCP port on loopback (free when asked; a driver binds it right after).
+///
+/// # Panics
+/// If no port can be bound.
+#[must_use]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port on loopback").port()
+}
+
+/// A WebDriver server process (chromedriver, WebKitWebDriver, tauri-driver) on a free port,
+/// killed on drop. Its output goes to a log file, for failure messages.
+pub struct Driver {
+    child: Child,
+    addr: String,
+    log: PathBuf,
+}
+
+impl Driver {
+    /// Starts `program` with the arguments `args(port)` on a free loopback port and waits (up to
+    /// 30 s) until `GET /status` says it is ready.
+    ///
+    /// chromedriver and WebKitWebDriver take `--port=N`; tauri-driver takes
+    /// `--port N --native-port M` (use [`free_port`] for M).
+    ///
+    /// # Errors
+    /// [`Error::Driver`] if it cannot start or does not become ready; the message has its log.
+    pub fn start(program: impl AsRef<OsStr>, args: impl FnOnce(u16) -> Vec<String>) -> Result<Driver> {
+        Driver::start_env(program, args, &[])
+    }
+
+    /// [`Driver::start`] with extra environment for the driver and the browser it starts (an X
+    /// display, a PulseAudio server and sink).
+    ///
+    /// # Errors
+    /// [`Error::Driver`] if it cannot start or does not become ready; the message has its log.
+    pub fn start_env(
+        program: impl AsRef<OsStr>,
+        args: impl FnOnce(u16) -> Vec<String>,
+        env: &[(String, String)],
+    ) -> Result<Driver> {
+        let program = program.as_ref();
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("bandsync-webdriver-{}-{port}.log", std::process::id()));
+        let out = std::fs::File::create(&log)?;
+        let child = Command::new(program)
+            .args(args(port))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .map_err(|e| Error::Driver(format!("cannot run {}: {e}", program.to_string_lossy())))?;
+        let mut d = Driver { child, addr: format!("127.0.0.1:{port}"), log };
+        let ready = wait_until("the driver's /status", Duration::from_secs(30), || {
+            if let Some(st) = d.child.try_wait()? {
+                return Err(Error::Driver(format!("exited with {st}")));
+            }
+            let (status, v) = http(&d.addr, "GET", "/status", None, Duration::from_secs(5))?;
+            // Not every driver says `ready` (tauri-driver's proxy); a 200 is enough then.
+            Ok((status == 200 && v["value"]["ready"].as_bool() != Some(false)).then_some(()))
+        });
+        if let Err(e) = ready {
+            return Err(Error::Driver(format!(
+                "{} did not become ready: {e}\n--- its log ---\n{}",
+                program.to_string_lossy(),
+                d.log_text()
+            )));
+        }
+        Ok(d)
+    }
+
+    /// Where the driver listens, `127.0.0.1:PORT`.
+    #[must_use]
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The driver's log file.
+    #[must_use]
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// The driver's output so far.
+    #[must_use]
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
