@@ -247,3 +247,30 @@ async fn a_silent_connection_is_found_dead_and_its_member_goes_away() {
     assert_eq!(status, 200);
     assert_eq!(p["participants"][0]["connection"], "online", "the watcher is still online");
 }
+
+/// RFC 6455 §5.5.1: a close frame is answered with one before the TCP connection ends, on the
+/// members' endpoint and on the plain y-sync one.
+#[tokio::test]
+async fn the_server_answers_a_members_close_frame_with_its_own() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let (member, _) = ts.member("Ana", false).await;
+    let (plain, _) = tokio_tungstenite::connect_async(format!("ws://{}/doc/{}?k={}", ts.addr(), ts.session, ts.secret))
+        .await
+        .unwrap();
+    for mut ws in [member.ws, plain] {
+        let bye = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
+        ws.send(Message::Close(Some(bye))).await.unwrap();
+        let answer = loop {
+            match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("an answer in time") {
+                Some(Ok(Message::Close(f))) => break f,
+                Some(Ok(_)) => {}
+                other => panic!("the connection ended without a close frame: {other:?}"),
+            }
+        };
+        assert_eq!(answer.map(|f| f.code), Some(CloseCode::Normal), "the close is echoed");
+    }
+}

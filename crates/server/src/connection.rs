@@ -118,7 +118,12 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken,
                     }
                     Some(Ok(Message::Text(text))) => c.on_text(text.as_str(), t1).await,
                     Some(Ok(Message::Binary(b))) => c.on_binary(b).await,
-                    Some(Ok(Message::Close(_))) => break None,
+                    Some(Ok(Message::Close(_))) => {
+                        // The member closed: the WebSocket layer has queued the answering close
+                        // frame (RFC 6455 §5.5.1); send it before the TCP connection ends.
+                        let _ = tokio::time::timeout(cfg.write_timeout, futures_util::SinkExt::flush(&mut c.socket)).await;
+                        break None;
+                    }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
                 };
                 if let Flow::Close(code, reason) = flow {

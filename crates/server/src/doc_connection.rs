@@ -59,7 +59,12 @@ pub async fn handle_doc(
             frame = socket.recv() => {
                 last_heard = Instant::now();
                 match frame {
-                    None | Some(Ok(Message::Close(_))) => break None,
+                    None => break None,
+                    Some(Ok(Message::Close(_))) => {
+                        // Answer the peer's close frame (RFC 6455 §5.5.1): queued, sent by a flush.
+                        let _ = tokio::time::timeout(cfg.write_timeout, futures_util::SinkExt::flush(&mut socket)).await;
+                        break None;
+                    }
                     Some(Err(e)) => break Some((transport_close(e).0, "invalid WebSocket frame".into())),
                     Some(Ok(Message::Binary(b))) => {
                         let now = hub.clock.now();
