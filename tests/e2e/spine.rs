@@ -57,6 +57,18 @@ async fn the_sender_is_told_of_its_own_join() {
     assert_eq!(joined["participant"]["id"], w["you"]);
     let stats = a.recv_type("room_stats").await;
     assert_eq!(stats["members"], 1);
+    assert_eq!(a.recv_type("activity").await["event"]["kind"], "join", "after the counts");
+    // PROTOCOL §2.3's order for the next join: the participant, the counts, then the activity.
+    let (_ben, _) = ts.member("Ben", false).await;
+    let mut order = Vec::new();
+    while order.len() < 3 {
+        let m = a.recv().await.expect("the connection lives");
+        let ty = m["type"].as_str().unwrap_or_default().to_owned();
+        if ["participant_joined", "room_stats", "activity"].contains(&ty.as_str()) {
+            order.push(ty);
+        }
+    }
+    assert_eq!(order, ["participant_joined", "room_stats", "activity"]);
 }
 
 #[tokio::test]

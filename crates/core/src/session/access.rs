@@ -103,17 +103,20 @@ impl Session {
                 .push_back(Output::Broadcast(ServerMsg::ParticipantLeft { id: gone, reason: LeaveReason::Timeout }));
             self.activity(ActivityKind::Leave, Some(gone), "dropped out (its place was needed)".into());
         }
-        if !req.once {
-            let summary = format!(
+        let summary = (!req.once).then(|| {
+            format!(
                 "{}{} joined{}",
                 p.name,
                 p.instrument.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(),
                 if p.role == Role::Leader { " and leads" } else { "" }
-            );
-            self.activity(ActivityKind::Join, Some(id), summary);
-        }
+            )
+        });
+        // PROTOCOL §2.3's order: the participant, the room's counts, then the activity entry.
         self.out.push_back(Output::Broadcast(ServerMsg::ParticipantJoined { participant: p }));
         self.broadcast_stats();
+        if let Some(summary) = summary {
+            self.activity(ActivityKind::Join, Some(id), summary);
+        }
         if leader_link && self.leader != Some(id) {
             // The organizer's chosen leader takes over.
             self.set_leader(Some(id));
