@@ -618,14 +618,6 @@ fn measure(dev: &Device, plan: &Plan, trace: Option<&Path>) -> anyhow::Result<Fi
     let version = p.s.capabilities["browserVersion"].as_str().unwrap_or("?").to_owned();
     let hook = json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": HOOK}});
     p.ok(p.s.cmd("POST", "/goog/cdp/execute", Some(hook)), "inject the message hook");
-    if !dev.phone {
-        // Headless Chromium's window keeps room for a browser's bars (1280×800 shows 1280×657):
-        // the page gets the whole size, as a full-screen browser or the app's window does.
-        let (width, height) = dev.size;
-        let metrics = json!({"cmd": "Emulation.setDeviceMetricsOverride",
-            "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}});
-        p.ok(p.s.cmd("POST", "/goog/cdp/execute", Some(metrics)), "the desktop's viewport");
-    }
     p.ok(p.s.cmd("POST", "/timeouts", Some(json!({"script": 120_000}))), "a long script timeout");
     p.ok(p.s.navigate(&url), "open the join link");
     p.type_into("[data-testid=your-name]", "Keys");

@@ -1,6 +1,7 @@
-//! Real browsers for the phone page: headless Chromium through chromedriver, and WebKit (WebKitGTK's
-//! MiniBrowser, the engine of every iPhone browser) through WebKitWebDriver on an X display. Both
-//! can be pointed at a PulseAudio sink, so that the page's click is heard and recorded.
+//! Real browsers for the phone page: headless Chromium through chromedriver (a phone's screen, or
+//! a desktop window), and WebKit (WebKitGTK's MiniBrowser, the engine of every iPhone browser)
+//! through WebKitWebDriver on an X display. Both can be pointed at a PulseAudio sink, so that the
+//! page's click is heard and recorded.
 
 use crate::page::Page;
 use crate::process::require;
@@ -38,6 +39,12 @@ impl Launch {
     #[must_use]
     pub fn phone(shots: &Path, label: &str) -> Launch {
         Launch { size: (390, 844), phone: true, env: Vec::new(), shots: shots.to_owned(), label: label.to_owned() }
+    }
+
+    /// A desktop browser's window at 1280×800, the page given all of it.
+    #[must_use]
+    pub fn desktop(shots: &Path, label: &str) -> Launch {
+        Launch { size: (1280, 800), phone: false, ..Launch::phone(shots, label) }
     }
 }
 
@@ -115,7 +122,15 @@ fn chromium(l: &Launch) -> Browser {
     });
     let s = Session::new(&driver, caps)
         .unwrap_or_else(|e| panic!("no Chromium session: {e}\n--- chromedriver ---\n{}", driver.log_text()));
-    Browser { page: Page::new(s, l.shots.clone(), &l.label), driver }
+    let page = Page::new(s, l.shots.clone(), &l.label);
+    if !l.phone {
+        // Headless Chromium's window keeps room for a browser's bars (1280×800 shows 1280×657):
+        // the page gets the whole size, as a full-screen browser or the app's window does.
+        let metrics = json!({"cmd": "Emulation.setDeviceMetricsOverride",
+            "params": {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": false}});
+        page.ok(page.s.cmd("POST", "/goog/cdp/execute", Some(metrics)), "the desktop's viewport");
+    }
+    Browser { page, driver }
 }
 
 fn webkit(l: &Launch) -> Browser {

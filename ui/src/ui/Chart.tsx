@@ -6,11 +6,13 @@
 //! current song when it has a flow (`useFollow`), else in proportion to the bars played. A page
 //! turner's keys scroll the read view a screen at a time (`usePageTurner`). The song goes out as a
 //! ChordPro file (`doc/library.ts`) or to the printer (the read view alone: `styles/print.css`).
+//! A follower's toolbar sits under the chart, so that the chart shows on the stage view's first
+//! screen.
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type * as Y from 'yjs';
 import { scrollFraction } from '../core/chart';
-import { canEdit } from '../core/session';
+import { canEdit, isLeader } from '../core/session';
 import { ONE_BEAT, segmentAt, segmentPosition } from '../core/timeline';
 import { clearCursor, CursorOverlay, publishCursor } from '../doc/cursors';
 import { exportSong } from '../doc/library';
@@ -139,6 +141,10 @@ export function Chart() {
     reader.scrollTo({ top, behavior: 'smooth' });
   }, [section, reader, settings.autoScroll]);
 
+  // A follower's stage view reads first: the chart right under its title, its tools under it.
+  const follows = session !== null && !isLeader(session);
+  const tools = <ChartTools editable={editable} editing={edit} setEditing={setEditing} />;
+
   return (
     <section class="card chart-card" id="chart" aria-label="Chart" style={{ '--chart-font': `${settings.fontSize}px` }}>
       <div class="chart-head row wrap">
@@ -173,7 +179,7 @@ export function Chart() {
           </button>
         )}
       </div>
-      <ChartTools editable={editable} editing={edit} setEditing={setEditing} />
+      {!follows && tools}
       {!song && <p class="muted">{songs.length ? 'Choose a song in the setlist.' : 'Add a song to the setlist to write its chart.'}</p>}
       {song && edit && <Editor key={song.id} songId={song.id} lines={music_lines} />}
       {song && !edit && (
@@ -186,6 +192,7 @@ export function Chart() {
           current={section}
         />
       )}
+      {follows && tools}
       {transpose !== 0 && edit && <p class="hint">Transposed in the read view only: the chart is stored as written.</p>}
     </section>
   );

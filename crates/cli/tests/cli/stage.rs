@@ -1,16 +1,21 @@
-//! The stage view on two phones (headless Chromium at 390×844), led from the terminal: each
-//! follower's first screen is the beat, the current song's part and its rendered chart, with no
-//! leader control; a cue shows full screen on both phones at the cue's host time, and the leader's
-//! "go to the outro" changes both phones' part (and highlighted chart section) on the same bar,
-//! each read through the phone's own clock; a page turner's PageDown turns a follower's chart a
-//! screen on (not while the chat box has the keys) and PageUp turns it back; a chat message that
-//! mentions the bass raises the bass's notification badge, and not the writer's. Figures are
-//! printed as `STAGE` lines.
+//! The stage view on a phone (headless Chromium at 390×844) and in a desktop browser's window
+//! (1280×800), led from the terminal: each follower's first screen shows the beat, the current
+//! song and its part, and its rendered chart with the part the band is in highlighted, all within
+//! the viewport and uncovered, and no leader control; a cue shows full screen on both at the cue's
+//! host time, and the leader's "go to the outro" changes both followers' part (and highlighted
+//! chart section) on the same bar, each read through the page's own clock; a page turner's
+//! PageDown turns each follower's chart a screen on (not while the chat box has the keys) and
+//! PageUp turns it back; a chat message that mentions a follower raises that follower's
+//! notification badge, in view, and not the writer's. Figures are printed as `STAGE` lines.
+//!
+//! The first screens are saved as `phone-stage.png` and `desktop-stage.png` in
+//! `$CARGO_TARGET_TMPDIR/stage/`, and copied to `docs/screenshots/` for the README with
+//! `BANDSYNC_SCREENSHOTS=1` (as in `phone.rs`).
 
 use bandsync_e2e::browser::{self, Browser, Engine, Launch};
 use bandsync_e2e::process::{Proc, run};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// How far from the host time a phone may show what lands then: a browser timer, a render.
 const ON_TIME_US: i64 = 50_000;
@@ -39,13 +44,15 @@ fn press(b: &Browser, key: &str) {
 const PAGE_UP: &str = "\u{E00E}";
 const PAGE_DOWN: &str = "\u{E00F}";
 
-/// A phone that joins `url` as `name` and records, with its own host-time estimate, when a cue
-/// shows and when the part shown changes.
-fn phone(shots: &Path, url: &str, name: &str) -> Browser {
-    let b = browser::open(Engine::Chromium, &Launch::phone(shots, name));
+/// A follower that opens `l`'s browser, joins `url` as `l.label` and records, with its own
+/// host-time estimate, when a cue shows and when the part shown changes.
+fn follower(url: &str, l: &Launch) -> Browser {
+    let b = browser::open(Engine::Chromium, l);
     let p = &b.page;
     p.ok(p.s.navigate(url), "open the join link");
-    p.type_into("[data-testid=your-name]", name);
+    let (w, h) = l.size;
+    assert_eq!(p.eval("[innerWidth, innerHeight]"), json!([w, h]), "{}: the viewport", l.label);
+    p.type_into("[data-testid=your-name]", &l.label);
     p.click("[data-testid=join-button]");
     p.until("online", "document.querySelector('[data-testid=connection-state][data-state=online]')");
     p.until("the clock to sync", "window.__bandsync.state.clock?.synced === true");
@@ -65,6 +72,17 @@ fn phone(shots: &Path, url: &str, name: &str) -> Browser {
     b
 }
 
+/// JavaScript: whether one of what `css` selects is on the screen as it is scrolled: its box
+/// wholly inside the viewport, and what shows at its centre is it (not a sticky bar, an overlay,
+/// nor what its scrolling box clips it under).
+fn on_screen(css: &str) -> String {
+    format!(
+        "[...document.querySelectorAll({css:?})].some((e) => {{ const r = e.getBoundingClientRect(); \
+         return r.width > 0 && r.height > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth \
+         && r.bottom <= innerHeight && e.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)); }})"
+    )
+}
+
 /// When (host µs, by the page's clock) the page first showed `kind` with `text`.
 fn shown_at(b: &Browser, kind: &str, text: &str) -> i64 {
     let expr = format!("(window.__seen.find(([k, t]) => k === {kind:?} && t === {text:?}) || [])[2] ?? null");
@@ -73,7 +91,7 @@ fn shown_at(b: &Browser, kind: &str, text: &str) -> i64 {
 }
 
 #[test]
-fn two_phones_show_a_cue_and_the_leaders_move_to_the_outro_on_the_same_bar() {
+fn a_phone_and_a_desktop_window_show_a_cue_and_the_leaders_move_to_the_outro_on_the_same_bar() {
     let ui = browser::ui_dist();
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stage");
     std::fs::create_dir_all(&shots).unwrap();
@@ -85,24 +103,34 @@ fn two_phones_show_a_cue_and_the_leaders_move_to_the_outro_on_the_same_bar() {
     lead.say("song s1");
     lead.say("play");
 
-    let bass = phone(&shots, &url, "Bass");
-    let drums = phone(&shots, &url, "Drums");
-    for b in [&bass, &drums] {
+    // The bass reads from a phone, the drummer from a laptop's browser.
+    let bass = follower(&url, &Launch::phone(&shots, "Bass"));
+    let drums = follower(&url, &Launch::desktop(&shots, "Drums"));
+    for (b, shot) in [(&bass, "phone-stage.png"), (&drums, "desktop-stage.png")] {
         let p = &b.page;
-        // The first screen: the part being played, the chart rendered (not a text box), and no
-        // leader control.
-        p.until("the part", "document.querySelector('[data-testid=section-now]')?.textContent");
-        p.until("the rendered chart", "document.querySelector('[data-testid=chart-read] .rv-chord')");
+        // The first screen, unscrolled: the beat, the song and the part being played, the chart
+        // rendered (not a text box) with that part highlighted, and no leader control.
+        for (what, css) in [
+            ("the beat", "[data-testid=beat]"),
+            ("the part", "[data-testid=section-now]"),
+            ("the song", ".section-strip"),
+            ("the rendered chart", "[data-testid=chart-read] .rv-chord"),
+            ("the part highlighted in the chart", "[data-testid=chart-read] .rv-section.current .rv-chord"),
+        ] {
+            p.until(&format!("{what} on the first screen"), &on_screen(css));
+        }
+        let song = p.eval("document.querySelector('.section-strip').textContent");
+        assert!(song.as_str().is_some_and(|t| t.contains("Blue Bossa")), "{}: the song: {song}", p.label);
+        assert_eq!(p.eval("scrollY"), json!(0), "{}: the first screen", p.label);
         let editor = p.js("!!document.querySelector('[data-testid=chart-editor]')");
         assert_eq!(p.ok(editor, "no editor"), false, "a follower reads the chart");
-        let controls = p.js(
-            "!!document.querySelector('[data-testid=play]') || !!document.querySelector('[data-testid=tempo-input]')",
-        );
-        assert_eq!(p.ok(controls, "no leader controls"), false, "the leader's controls are the leader's");
+        let controls = p
+            .js("document.querySelector('section.leader, .flow-moves, [data-testid=play], [data-testid=tempo-input]')");
+        assert_eq!(p.ok(controls, "no leader controls"), Value::Null, "the leader's controls are the leader's");
+        p.shoot(shot);
     }
-    bass.page.shoot("stage-phone.png");
 
-    // A cue: on both phones at its host time.
+    // A cue: on both at its host time.
     lead.say("cue Last chorus");
     let cue = lead.wait_for("the cue", |v| v["event"] == "cue");
     let at = cue["at"].as_i64().unwrap();
@@ -134,43 +162,56 @@ fn two_phones_show_a_cue_and_the_leaders_move_to_the_outro_on_the_same_bar() {
         assert_eq!(section, Value::from("Outro"));
     }
 
-    // A page turner on the bass's phone: PageDown turns the chart a screen less a line or two on,
-    // nothing while the chat box has the keys, PageUp turns it back.
-    let p = &bass.page;
+    // A page turner on each: PageDown turns the chart a screen less a line or two on, nothing
+    // while the chat box has the keys, PageUp turns it back.
     let read = "document.querySelector('[data-testid=chart-read]')";
-    let screen = p.eval(&format!(
-        "{read}.scrollTop === 0 && {read}.scrollHeight > 2 * {read}.clientHeight && {read}.clientHeight"
-    ));
-    let screen = screen.as_f64().expect("a chart longer than two screens, at its top");
-    press(&bass, PAGE_DOWN);
-    let step = p.until("the page turned", &format!("{read}.scrollTop")).as_f64().unwrap();
-    eprintln!("STAGE page turn {step} px of a {screen} px view");
-    assert!(step > screen * 0.7 && step < screen, "a page turn scrolled {step} px of {screen}");
-    p.eval("(document.querySelector('[data-testid=chat-input]').focus(), true)");
-    press(&bass, PAGE_DOWN);
-    p.eval("(document.activeElement.blur(), true)");
-    press(&bass, PAGE_DOWN);
-    let two = p.until("the next page", &format!("{read}.scrollTop > {step} && {read}.scrollTop")).as_f64().unwrap();
-    assert!(
-        (two - 2.0 * step).abs() <= 1.0,
-        "two turns, the one in the chat box ignored: {two} px, not {}",
-        2.0 * step
-    );
-    press(&bass, PAGE_UP);
-    let back =
-        p.until("the page turned back", &format!("{read}.scrollTop < {two} && {read}.scrollTop")).as_f64().unwrap();
-    assert!((back - step).abs() <= 1.0, "back one page: {back} px, not {step}");
+    for b in [&bass, &drums] {
+        let p = &b.page;
+        let screen = p.eval(&format!(
+            "{read}.scrollTop === 0 && {read}.scrollHeight > 2 * {read}.clientHeight && {read}.clientHeight"
+        ));
+        let screen = screen.as_f64().unwrap_or_else(|| p.fail("a chart longer than two screens, at its top"));
+        press(b, PAGE_DOWN);
+        let step = p.until("the page turned", &format!("{read}.scrollTop")).as_f64().unwrap();
+        eprintln!("STAGE page turn {} {step} px of a {screen} px view", p.label);
+        assert!(step > screen * 0.7 && step < screen, "{}: a page turn scrolled {step} px of {screen}", p.label);
+        p.eval("(document.querySelector('[data-testid=chat-input]').focus(), true)");
+        press(b, PAGE_DOWN);
+        p.eval("(document.activeElement.blur(), true)");
+        press(b, PAGE_DOWN);
+        let two = p.until("the next page", &format!("{read}.scrollTop > {step} && {read}.scrollTop")).as_f64().unwrap();
+        assert!(
+            (two - 2.0 * step).abs() <= 1.0,
+            "{}: two turns, the one in the chat box ignored: {two} px, not {}",
+            p.label,
+            2.0 * step
+        );
+        press(b, PAGE_UP);
+        let back =
+            p.until("the page turned back", &format!("{read}.scrollTop < {two} && {read}.scrollTop")).as_f64().unwrap();
+        assert!((back - step).abs() <= 1.0, "{}: back one page: {back} px, not {step}", p.label);
+    }
 
-    // A mention: the drummer writes "@bass" (the bass's instrument-less name), and the bass's
-    // phone raises a notification (allowed in this browser) and a badge on the chat link.
-    let d = &drums.page;
-    assert_eq!(p.eval("Notification.permission"), Value::from("granted"));
-    d.type_into("[data-testid=chat-input]", "@bass take the next solo");
-    press(&drums, "\u{E007}");
-    let badge = p.until("the mention badge", "document.querySelector('[data-testid=mention-badge]')?.textContent");
-    assert_eq!(badge, Value::from("1"));
-    assert!(p.eval("document.title").as_str().is_some_and(|t| t.starts_with("(1) ")), "the tab's title counts it");
-    let mine = "document.querySelector('.msg.to-you .msg-text')?.textContent";
-    assert_eq!(p.until("the message marked as to the bass", mine), Value::from("@bass take the next solo"));
-    assert_eq!(d.eval("document.querySelector('[data-testid=mention-badge]')"), Value::Null, "not the writer's");
+    // Mentions: the drummer writes "@bass" (the bass's instrument-less name), then the bass
+    // "@drums"; each reader's page raises a notification (allowed in this browser) and a badge,
+    // in view, on the chat link. The writer's own message does not count for the writer.
+    let badge = "document.querySelector('[data-testid=mention-badge]')?.textContent ?? null";
+    for (writer, reader, to) in [(&drums, &bass, "bass"), (&bass, &drums, "drums")] {
+        let (w, p) = (&writer.page, &reader.page);
+        let words = format!("@{to} take the next solo");
+        assert_eq!(p.eval("Notification.permission"), Value::from("granted"));
+        w.type_into("[data-testid=chat-input]", &words);
+        press(writer, "\u{E007}");
+        assert_eq!(p.until("the mention badge", badge), Value::from("1"), "{}", p.label);
+        p.until("the mention badge in view", &on_screen("[data-testid=mention-badge]"));
+        assert!(p.eval("document.title").as_str().is_some_and(|t| t.starts_with("(1) ")), "the tab's title counts it");
+        let mine = "document.querySelector('.msg.to-you .msg-text')?.textContent";
+        assert_eq!(p.until("the message marked as to the reader", mine), Value::from(words), "{}", p.label);
+        // The writer's chat box, looked at, took down any badge of its own (the bass's, the
+        // second time), and its own message raised none.
+        assert_eq!(w.eval(badge), Value::Null, "{}: not the writer's", w.label);
+    }
+
+    bass.page.publish(&["phone-stage.png"]);
+    drums.page.publish(&["desktop-stage.png"]);
 }
