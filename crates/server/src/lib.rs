@@ -8,7 +8,7 @@
 //! - [`connection`]: one WebSocket connection: frame limits, rate limit, heartbeat, clock pongs.
 //! - [`doc_connection`]: a plain y-sync connection (`/doc/{session}`).
 //! - [`addresses`]: limits per source address (connections held, a shared message rate).
-//! - [`hub`]: the registry of sessions.
+//! - [`hub`]: the registry of sessions (each reached through a `SessionHandle`, `handle.rs`).
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
 //! - `journal`: a session's chat, activity stream and document versions, persisted.
 //! - [`assets`]: the web UI's files, served to phone browsers.
@@ -30,6 +30,7 @@ pub mod config;
 pub mod connection;
 pub mod doc_connection;
 mod driver;
+mod handle;
 pub mod http;
 pub mod hub;
 mod journal;

@@ -8,13 +8,12 @@
 //! is durable when its call returns, before anyone is told of it, so a crash (even `kill -9`)
 //! loses nothing that was acknowledged.
 
+mod history;
 pub mod lease;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
-use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
-use bandsync_core::retention;
 use sql::{Db, V, one};
 use std::path::Path;
 use std::sync::Mutex;
@@ -212,184 +211,6 @@ impl Store {
         })
     }
 
-    /// Saves a chat message as it is now (new, edited, deleted or reacted to). A new message
-    /// also drops those that fall out of what a session keeps ([`retention::CHAT_KEPT`]), in the
-    /// same transaction.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn put_chat(&self, session: &str, m: &ChatMessage) -> Result<(), StoreError> {
-        let json = serde_json::to_string(m).expect("chat messages serialise");
-        self.write(session, |db| {
-            db.execute(
-                "INSERT INTO chat (session, id, message) VALUES (?1, ?2, ?3)
-             ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
-                &[session.into(), (m.id as i64).into(), V::Text(json)],
-            )?;
-            if let Some(old) = retention::dropped_through(m.id, retention::CHAT_KEPT) {
-                db.execute("DELETE FROM chat WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
-            }
-            Ok(())
-        })
-    }
-
-    /// A session's chat, oldest first. A stored message that no longer reads (damaged, or from a
-    /// version that wrote it differently) is left out and logged: it costs that message, not the
-    /// session's chat.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn chat(&self, session: &str) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows = self.db().query("SELECT id, message FROM chat WHERE session = ?1 ORDER BY id", &[session.into()])?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let mut c = r.into_iter();
-                let id = c.next().unwrap_or(V::Null);
-                let read = c.next().unwrap_or(V::Null).text().and_then(|j| {
-                    serde_json::from_str::<ChatMessage>(&j).map_err(|e| StoreError::Corrupt(e.to_string()))
-                });
-                read.map_err(|e| tracing::error!(session, ?id, "stored chat message skipped: {e}")).ok()
-            })
-            .collect())
-    }
-
-    /// Appends an activity event, and drops those that fall out of what a session keeps
-    /// ([`retention::ACTIVITY_KEPT`]).
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn add_activity(&self, session: &str, e: &ActivityEvent) -> Result<(), StoreError> {
-        let kind = serde_json::to_value(e.kind).expect("kinds serialise");
-        self.write(session, |db| {
-            db.execute(
-                "INSERT INTO activity (session, id, at, kind, by, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                &[
-                    session.into(),
-                    (e.id as i64).into(),
-                    e.at.into(),
-                    kind.as_str().unwrap_or_default().into(),
-                    e.by.map_or(V::Null, |b| V::Int(b.into())),
-                    e.summary.as_str().into(),
-                ],
-            )?;
-            if let Some(old) = retention::dropped_through(e.id, retention::ACTIVITY_KEPT) {
-                db.execute(
-                    "DELETE FROM activity WHERE session = ?1 AND id <= ?2",
-                    &[session.into(), (old as i64).into()],
-                )?;
-            }
-            Ok(())
-        })
-    }
-
-    /// A page of a session's activity, oldest first: up to `limit` events older than `before` (or
-    /// the newest), and whether older ones remain.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn activity(
-        &self,
-        session: &str,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<(Vec<ActivityEvent>, bool), StoreError> {
-        let before = before.map_or(i64::MAX, |b| b as i64);
-        let rows = self.db().query(
-            "SELECT id, at, kind, by, summary FROM activity WHERE session = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
-            &[session.into(), before.into(), (limit as i64 + 1).into()],
-        )?;
-        let mut events = Vec::new();
-        let mut seen = 0;
-        for r in rows {
-            seen += 1;
-            // A row that no longer reads is left out (and logged), not the whole page.
-            match activity_row(r) {
-                Ok(e) => events.push(e),
-                Err(e) => tracing::error!(session, "stored activity event skipped: {e}"),
-            }
-        }
-        let more = seen > limit;
-        events.truncate(limit);
-        events.reverse();
-        Ok((events, more))
-    }
-
-    /// The newest activity id of a session (0 for none).
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn last_activity_id(&self, session: &str) -> Result<u64, StoreError> {
-        let id = one(&mut **self.db(), "SELECT MAX(id) FROM activity WHERE session = ?1", &[session.into()])?;
-        Ok(id.map_or(Ok(None), |v| v.opt_int())?.unwrap_or(0) as u64)
-    }
-
-    /// Saves a document version, and drops the versions `thinned` (those the thinning rule lets go:
-    /// [`retention::versions_to_drop`]), in one transaction.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn add_version(&self, session: &str, v: &VersionInfo, data: &[u8], thinned: &[u64]) -> Result<(), StoreError> {
-        self.write(session, |db| {
-            db.execute(
-                "INSERT INTO doc_versions (session, id, at, label, data, named) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                &[
-                    session.into(),
-                    (v.id as i64).into(),
-                    v.at.into(),
-                    v.label.as_str().into(),
-                    data.into(),
-                    i64::from(v.named).into(),
-                ],
-            )?;
-            for id in thinned {
-                db.execute(
-                    "DELETE FROM doc_versions WHERE session = ?1 AND id = ?2",
-                    &[session.into(), (*id as i64).into()],
-                )?;
-            }
-            Ok(())
-        })
-    }
-
-    /// A session's versions, oldest first (without their data).
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn versions(&self, session: &str) -> Result<Vec<VersionInfo>, StoreError> {
-        let rows = self.db().query(
-            "SELECT id, at, label, length(data), named FROM doc_versions WHERE session = ?1 ORDER BY id",
-            &[session.into()],
-        )?;
-        rows.into_iter()
-            .map(|r| {
-                let mut c = r.into_iter();
-                let mut next = || c.next().unwrap_or(V::Null);
-                Ok(VersionInfo {
-                    id: next().int()? as u64,
-                    at: next().int()?,
-                    label: next().text()?,
-                    size: next().int()? as u64,
-                    named: next().int()? != 0,
-                })
-            })
-            .collect()
-    }
-
-    /// One version's encoded document.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn version_data(&self, session: &str, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        one(
-            &mut **self.db(),
-            "SELECT data FROM doc_versions WHERE session = ?1 AND id = ?2",
-            &[session.into(), (id as i64).into()],
-        )?
-        .map(V::bytes)
-        .transpose()
-    }
-
     /// The stored document: its snapshot (if any) and the updates after it, in order.
     ///
     /// # Errors
@@ -416,16 +237,6 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok((snap.map(|s| s.1), updates))
     }
-}
-
-fn activity_row(r: sql::Row) -> Result<ActivityEvent, StoreError> {
-    let mut c = r.into_iter();
-    let mut next = || c.next().unwrap_or(V::Null);
-    let (id, at, kind, by, summary) = (next().int()?, next().int()?, next().text()?, next().opt_int()?, next().text()?);
-    let kind = serde_json::from_value(serde_json::Value::String(kind.clone()))
-        .map_err(|_| StoreError::Corrupt(format!("unknown activity kind {kind:?} (event {id})")))?;
-    let by = by.map(u32::try_from).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(ActivityEvent { id: id as u64, at, kind, by, summary })
 }
 
 fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {
