@@ -2,19 +2,18 @@
 //! one-line transport status, the band's head count.
 
 import type { RoomStats, Segment } from '../bindings';
-import { bpmText, formatMeter } from './timeline';
 
 /** The top bar's beat badge, two short lines (`bar 3` over `beat 2`), or `stopped`. */
 export function beatBadge(s: { playing: boolean; countIn: boolean; bar: number; beat: number }): string {
   return !s.playing ? 'stopped' : s.countIn ? `count-in\nbeat ${s.beat + 1}` : `bar ${s.bar + 1}\nbeat ${s.beat + 1}`;
 }
 
-/** The transport in one line: `▶ playing · 120 BPM · 4/4 · Ana leads`. */
+/** A follower's transport in one line: `▶ playing · Ana leads`. (The beat card above it shows the
+ *  tempo and meter, so the line keeps to what fits a 360 px phone.) */
 export function transportLine(seg: Segment, leader: string | null): string {
-  return `${seg.playing ? '▶ playing' : '■ stopped'} · ${bpmText(seg.timeline.tempo)} BPM · ${formatMeter(seg.meter)} · ${leader ? `${leader} leads` : 'nobody leads'}`;
+  return `${seg.playing ? '▶ playing' : '■ stopped'} · ${leader ? `${leader} leads` : 'nobody leads'}`;
 }
 
-/** `Band: 4 of 5 online`. */
 export function bandSummary(s: RoomStats): string {
   return `Band: ${s.online} of ${s.members} online`;
 }

@@ -127,6 +127,21 @@ fn a_phone_and_a_desktop_window_show_a_cue_and_the_leaders_move_to_the_outro_on_
         let controls = p
             .js("document.querySelector('section.leader, .flow-moves, [data-testid=play], [data-testid=tempo-input]')");
         assert_eq!(p.ok(controls, "no leader controls"), Value::Null, "the leader's controls are the leader's");
+        // At most a one-line transport status: one line, inside the screen, its text not cut off.
+        let line = p.eval(
+            "(() => { const t = document.querySelector('.transport-line .grow'); const r = t.getBoundingClientRect(); \
+             const lh = parseFloat(getComputedStyle(t).lineHeight) || 1.3 * parseFloat(getComputedStyle(t).fontSize); \
+             const l = document.querySelector('.transport-line').getBoundingClientRect(); \
+             return [t.textContent, r.height <= 1.5 * lh, l.right <= innerWidth, t.scrollWidth <= t.clientWidth]; })()",
+        );
+        let fits = [&line[1], &line[2], &line[3]];
+        assert_eq!(
+            fits,
+            [&json!(true); 3],
+            "{}: the transport status, one line, in the screen, uncut: {line}",
+            p.label
+        );
+        assert!(line[0].as_str().is_some_and(|t| t.contains("Ana leads")), "{}: who leads shows: {line}", p.label);
         p.shoot(shot);
     }
 
