@@ -156,6 +156,13 @@ export function ChartRead(props: {
     const top = !view.current || view.current.scrollTop === 0;
     shown.current = { parts, song: props.song, n: fresh && top && !props.twoColumns ? 1 : parts.length };
   }
+  // The band in a section not drawn yet (a song started mid-way, a jump while the parts arrive):
+  // the rest comes at once, so that the follow scroll finds it in this frame.
+  const cur = props.current;
+  const drawn = (p: ChartBlock[]) => p.some((b) => b.kind === 'section' && b.index === cur);
+  if (cur != null && shown.current.n < parts.length && !parts.slice(0, shown.current.n).some(drawn)) {
+    shown.current.n = parts.length;
+  }
   const n = shown.current.n;
   // Effects run after the frame is drawn: one part a frame.
   useEffect(() => {
