@@ -114,10 +114,11 @@ impl Session {
             ClientMsg::Tempo { tempo } => {
                 self.require_leader(me)?;
                 let tempo = Tempo::checked(tempo.0).map_err(|e| (ErrorCode::InvalidTempo, e.to_string()))?;
+                let before = self.transport.latest().timeline.tempo;
                 self.change(now, me, false, |seg, at| {
                     seg.timeline = crate::timeline::Timeline { tempo, beat_origin: seg.position(at), time_origin: at };
                 });
-                self.activity(ActivityKind::Tempo, Some(me), format!("tempo {} BPM", tempo.bpm()));
+                self.note_tempo(now, me, before, tempo);
                 Ok(())
             }
             ClientMsg::Meter { beats, unit, groups } => {

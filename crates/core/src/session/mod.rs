@@ -16,7 +16,8 @@
 //! - `access`: who gets in (secrets, PINs, resume), and who goes away;
 //! - `control`: what members do once in (leadership, tempo, meter, transport, songs, sync reports);
 //! - [`carry`]: what a session carries from one server to the next;
-//! - `names`: what a name, an instrument or a colour may be; `pin`: PINs, and guessing them.
+//! - `names`: what a name, an instrument or a colour may be; `pin`: PINs, and guessing them;
+//! - `tempo_note`: a tempo being set, written to the activity stream once it settles.
 
 use crate::protocol::{ActivityKind, ErrorCode, LeaveReason, Participant, ParticipantId, Role, Secret, ServerMsg};
 use crate::time::Micros;
@@ -29,12 +30,14 @@ mod control;
 mod driver;
 mod names;
 mod pin;
+mod tempo_note;
 #[cfg(test)]
 mod tests;
 mod view;
 
 pub use driver::{ConnId, JoinRequest, Output, SecretSource, SessionConfig, SongChoice};
 pub use names::MAX_NAME_CHARS;
+pub use tempo_note::TEMPO_SETTLE;
 
 #[derive(Debug, Clone)]
 struct Member {
@@ -69,6 +72,8 @@ pub struct Session {
     leader: Option<ParticipantId>,
     /// A leader who dropped, and until when it may take leadership back on resume.
     former_leader: Option<(ParticipantId, Micros)>,
+    /// Tempo changes not yet in the activity stream (one entry once the tempo settles).
+    tempo_note: Option<tempo_note::TempoNote>,
     transport: Transport,
     /// The current setlist song.
     song: Option<String>,
@@ -127,6 +132,7 @@ impl Session {
             members: Vec::new(),
             leader: None,
             former_leader: None,
+            tempo_note: None,
             transport: Transport::new(now),
             song: None,
             cue_by: crate::protocol::CueBy::Leader,
@@ -150,12 +156,17 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Micros> {
         let away = self.members.iter().filter_map(|m| m.away_since).map(|t| t.saturating_add(self.cfg.resume_window));
         let grace = self.former_leader.map(|(_, until)| until);
-        away.chain(grace).min()
+        let tempo = self.tempo_note.map(|n| n.due());
+        away.chain(grace).chain(tempo).min()
     }
 
-    /// Expires away participants and the former leader's grace period.
+    /// Expires away participants and the former leader's grace period, and writes a settled
+    /// tempo's activity entry.
     pub fn handle_timeout(&mut self, now: Micros) {
         self.transport.prune(now);
+        if self.tempo_note.is_some_and(|n| n.due() <= now) {
+            self.flush_tempo_note();
+        }
         if let Some((_, until)) = self.former_leader {
             if until <= now {
                 self.former_leader = None;
@@ -186,6 +197,8 @@ impl Session {
     }
 
     fn activity(&mut self, kind: ActivityKind, by: Option<ParticipantId>, summary: String) {
+        // A tempo still settling goes first: the stream stays in the order things happened.
+        self.flush_tempo_note();
         self.out.push_back(Output::Activity { kind, by, summary });
     }
 

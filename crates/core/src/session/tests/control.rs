@@ -398,3 +398,25 @@ fn the_leader_moves_the_songs_flow_on_a_bar_line_and_a_meter_change_keeps_its_co
     assert_eq!(h.last_error(1), Some(ErrorCode::InvalidPosition));
     h.assert_mirrors_agree();
 }
+
+#[test]
+fn a_tempo_drag_is_one_activity_entry_once_it_settles() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::Play { count_in: 0 });
+    let joined = h.activity.len();
+    // A slider drag: 30 changes, 20 ms apart.
+    for b in 100..130 {
+        h.send(1, ClientMsg::Tempo { tempo: bpm(f64::from(b)) });
+        h.advance(Micros::from_millis(20));
+    }
+    assert_eq!(h.activity.len(), joined, "nothing while the tempo moves");
+    let due = h.s.poll_timeout().expect("a timer for the settled tempo");
+    assert_eq!(due, h.now + TEMPO_SETTLE - Micros::from_millis(20), "settled 1.5 s after the last change");
+    h.advance(TEMPO_SETTLE);
+    let got: Vec<(ActivityKind, Option<ParticipantId>, &str)> =
+        h.activity[joined..].iter().map(|(k, b, s)| (*k, *b, s.as_str())).collect();
+    assert_eq!(got, vec![(ActivityKind::Tempo, Some(1), "tempo 120 → 129 BPM")]);
+    // Every change still reached the members as a transport.
+    assert_eq!(h.s.transport().latest().timeline.tempo, Tempo::checked(129_000).unwrap());
+}
