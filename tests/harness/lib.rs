@@ -9,6 +9,9 @@
 //! - [`dbus`]: a D-Bus session bus of the test's own, with a monitor (the app's notifications).
 //! - [`rng`]: a seeded random source that replays exactly.
 //! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals.
+//! - [`programs`]: finding programs: this build's binaries, programs on `PATH`, the peers' Python.
+//! - [`http`]: blocking HTTP/1.1 requests for process-level tests.
+//! - [`qr`]: reading a QR code from a PNG, as a phone's camera would.
 //! - [`webdriver`]: a small W3C WebDriver client for Chromium (chromedriver), WebKit
 //!   (WebKitWebDriver) and the app (tauri-driver).
 //! - [`browser`]: headless Chromium and WebKit (MiniBrowser), optionally playing into a PulseAudio sink.
@@ -28,11 +31,14 @@ pub mod chaos;
 pub mod cluster;
 pub mod dbus;
 pub mod devtools;
+pub mod http;
 pub mod jack;
 pub mod page;
 pub mod postgres;
 pub mod process;
+pub mod programs;
 pub mod pulse;
+pub mod qr;
 pub mod raw;
 pub mod relay;
 pub mod rng;

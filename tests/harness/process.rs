@@ -2,75 +2,25 @@
 //! read as they come, one-shot runs, signals, and finding programs.
 //!
 //! Nothing here sleeps for a guessed time: every wait is for a condition, with a deadline.
+//!
+//! Finding programs is [`crate::programs`], blocking HTTP [`crate::http`] and reading a QR code
+//! [`crate::qr`]; all are re-exported here, where the tests have always found them.
 
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+pub use crate::http::{get_json, http};
+pub use crate::programs::{bandsync, bin, home, python_peers, require, which};
+pub use crate::qr::scan_qr;
 pub use libc::{SIGINT, SIGKILL, SIGTERM};
 
 /// How long a process-level wait may take by default (two cores, browsers and several of our
 /// processes at once).
 pub const PROC_WAIT: Duration = Duration::from_secs(20);
-
-/// The path of a binary built in this workspace's target directory, next to the running test
-/// (`target/debug/deps/TEST-HASH` runs; `target/debug/NAME` is the binary).
-///
-/// # Panics
-/// When there is no such binary: the message says how to build it.
-#[must_use]
-pub fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/debug");
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "no {name} binary at {}: build the workspace first (`cargo test --workspace` builds every binary)",
-        path.display()
-    );
-    path
-}
-
-/// The `bandsync` command line tool of this build.
-#[must_use]
-pub fn bandsync() -> PathBuf {
-    bin("bandsync")
-}
-
-/// The path of a program on `PATH`.
-#[must_use]
-pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
-}
-
-/// A program on `PATH`, or a failure naming the Debian package (or command) that provides it.
-///
-/// # Panics
-/// When the program is missing.
-#[must_use]
-pub fn require(name: &str, provided_by: &str) -> PathBuf {
-    which(name).unwrap_or_else(|| panic!("{name} is not on PATH: {provided_by} (scripts/test.sh installs it)"))
-}
-
-/// The Python that has the interoperability peers (pymidi): `$BANDSYNC_PYTHON`, which
-/// `scripts/test.sh` sets, or the virtual environment it makes.
-///
-/// # Panics
-/// When that Python lacks pymidi.
-#[must_use]
-pub fn python_peers() -> PathBuf {
-    let py = std::env::var_os("BANDSYNC_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home().join(".cache/bandsync/py/bin/python"));
-    let ok = Command::new(&py).args(["-c", "import pymidi"]).status().is_ok_and(|s| s.success());
-    assert!(ok, "{} has no pymidi: scripts/test.sh installs it (need_python_peers in scripts/lib.sh)", py.display());
-    py
-}
 
 /// Sends `sig` to a process.
 pub fn signal(pid: u32, sig: i32) {
@@ -374,19 +324,6 @@ pub fn run(args: &[&str], stdin: &str) -> (i32, String) {
     (status.code().unwrap_or(-1), reader.join().unwrap().expect("utf-8 output"))
 }
 
-/// A plain HTTP/1.1 GET (blocking), returning the JSON body (`null` if it is not JSON).
-///
-/// # Panics
-/// If the connection fails.
-#[must_use]
-pub fn get_json(addr: &str, path: &str) -> Value {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    serde_json::from_str(body.split_once("\r\n\r\n").map_or("", |x| x.1)).unwrap_or(Value::Null)
-}
-
 /// Whether `v` is a `bandsync join --json` `state` line whose current or scheduled transport has
 /// `key` = `val`.
 #[must_use]
@@ -405,51 +342,4 @@ pub fn host_with_setlist(setlist: &str) -> (Proc, String) {
     let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
     assert_eq!(run(&["setlist", "set", &url], setlist).0, 0, "the setlist is taken");
     (host, url)
-}
-
-/// An HTTP/1.1 request with an optional bearer token and JSON body: the status and the JSON body
-/// (`Null` when there is none).
-///
-/// # Panics
-/// When the server cannot be reached or the answer is not HTTP.
-#[must_use]
-pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let kind = if body.is_empty() { String::new() } else { "Content-Type: application/json\r\n".to_owned() };
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    let status = answer.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("an HTTP status line");
-    let json = serde_json::from_str(answer.split_once("\r\n\r\n").map_or("", |x| x.1)).unwrap_or(Value::Null);
-    (status, json)
-}
-
-/// The home directory (for caches of test tools).
-#[must_use]
-pub fn home() -> PathBuf {
-    std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from)
-}
-
-/// Reads a QR code from a PNG file, as a phone's camera would read it off the screen.
-///
-/// # Panics
-/// Unless the file holds exactly one readable QR code.
-#[must_use]
-pub fn scan_qr(path: &Path) -> String {
-    let dec = png::Decoder::new(BufReader::new(std::fs::File::open(path).expect("the QR code PNG")));
-    let mut reader = dec.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let (w, h) = (info.width as usize, info.height as usize);
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
-    let grids = img.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the PNG");
-    grids[0].decode().expect("the QR code decodes").1
 }

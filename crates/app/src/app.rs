@@ -1,76 +1,25 @@
 //! [`App`]: what the UI's commands do. One session at a time (hosted or joined), LAN discovery,
 //! and the audio settings that every session uses. The Tauri shell keeps one `App` in its
-//! managed state and delegates each command to one method here.
+//! managed state and delegates each command to one method here. Its options are in
+//! `options.rs` (re-exported here); reading a join target is in `target.rs`.
 
 use crate::Sink;
 use crate::error::AppError;
 use crate::events::{AppEvent, AudioSettings, DiscoveredSession, DiscoveryEvent, HostInfo};
 use crate::lan;
 use crate::session::{self, Cmd, Hosting, SessionHandle};
+use crate::target::{redact, resolve_target};
 use bandsync_client::{ClientOptions, JoinTarget};
 use bandsync_core::ClientMsg;
 use bandsync_core::protocol::Secret;
 use bandsync_discovery::Found;
-use bandsync_server::{RunningServer, ServerConfig, UiAssets};
+use bandsync_server::{RunningServer, ServerConfig};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The port a host listens on unless it is taken.
-pub const DEFAULT_PORT: u16 = 7878;
-
-/// How the app runs.
-#[derive(Clone)]
-pub struct AppOptions {
-    /// Where a hosted session's server listens; when the port is taken, an ephemeral port on
-    /// the same address.
-    pub bind: SocketAddr,
-    /// Advertise hosted sessions and browse for others over mDNS.
-    pub mdns: bool,
-    /// mDNS only on these interfaces (`lo` for loopback); all when empty.
-    pub mdns_interfaces: Vec<String>,
-    /// The web UI the embedded server gives phone browsers.
-    pub ui: Option<Arc<dyn UiAssets>>,
-    /// How long `host_session` and `join_session` wait for the first join before giving up.
-    pub join_timeout: Duration,
-}
-
-impl std::fmt::Debug for AppOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppOptions")
-            .field("bind", &self.bind)
-            .field("mdns", &self.mdns)
-            .field("mdns_interfaces", &self.mdns_interfaces)
-            .field("ui", &self.ui.is_some())
-            .field("join_timeout", &self.join_timeout)
-            .finish()
-    }
-}
-
-impl Default for AppOptions {
-    /// All interfaces on port 7878 (or `BANDSYNC_BIND`, e.g. `127.0.0.1:0` for tests), mDNS on
-    /// unless `BANDSYNC_NO_MDNS` is set (to anything but `0`), no UI assets.
-    fn default() -> Self {
-        AppOptions {
-            bind: std::env::var("BANDSYNC_BIND")
-                .ok()
-                .and_then(|b| b.parse().ok())
-                .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_PORT)),
-            mdns: !mdns_disabled_by_env(),
-            mdns_interfaces: Vec::new(),
-            ui: None,
-            join_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// Whether `BANDSYNC_NO_MDNS` turns mDNS off.
-#[must_use]
-pub fn mdns_disabled_by_env() -> bool {
-    std::env::var("BANDSYNC_NO_MDNS").is_ok_and(|v| !v.is_empty() && v != "0")
-}
+pub use crate::options::{AppOptions, DEFAULT_PORT, mdns_disabled_by_env};
 
 /// A running LAN browse.
 struct Browse {
@@ -389,61 +338,5 @@ impl Drop for App {
         if let Some(b) = self.browse.lock().ok().and_then(|mut s| s.take()) {
             b.stop.store(true, Ordering::Release);
         }
-    }
-}
-
-/// A join target without its secret, for an error message.
-fn redact(target: &str) -> String {
-    target.split('#').next().unwrap_or(target).to_owned()
-}
-
-/// Reads a join target: a join link, or `HOST:PORT` alone, which names the host's one session
-/// (asked of the host's `/api/sessions`).
-async fn resolve_target(target: &str, timeout: Duration) -> Result<JoinTarget, AppError> {
-    let target = target.trim();
-    match JoinTarget::parse(target) {
-        Ok(t) => Ok(t),
-        Err(bandsync_client::LinkError::NoSession) => {
-            let t = target.trim_start_matches("http://").trim_start_matches("ws://").trim_end_matches('/');
-            let addr: SocketAddr = t.parse().map_err(|_| {
-                AppError::Target(format!("{target:?} is neither a join link nor an address like 192.168.1.5:7878"))
-            })?;
-            let id = tokio::time::timeout(timeout, only_session(addr))
-                .await
-                .map_err(|_| AppError::Unreachable { target: addr.to_string(), reason: "no answer".into() })??;
-            JoinTarget::parse(&format!("http://{addr}/s/{id}")).map_err(|e| AppError::Target(e.to_string()))
-        }
-        Err(e) => Err(AppError::Target(e.to_string())),
-    }
-}
-
-/// The id of the one session the server at `addr` holds (`GET /api/sessions`).
-async fn only_session(addr: SocketAddr) -> Result<String, AppError> {
-    let unreachable = |e: std::io::Error| AppError::Unreachable { target: addr.to_string(), reason: e.to_string() };
-    let mut s = tokio::net::TcpStream::connect(addr).await.map_err(unreachable)?;
-    let req =
-        format!("GET /api/sessions HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.map_err(unreachable)?;
-    let mut buf = Vec::new();
-    s.take(256 * 1024).read_to_end(&mut buf).await.map_err(unreachable)?;
-    let text = String::from_utf8_lossy(&buf);
-    let not_bandsync = || AppError::Target(format!("{addr} does not answer like a BandSync host"));
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(not_bandsync)?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(not_bandsync());
-    }
-    #[derive(serde::Deserialize)]
-    struct Listing {
-        sessions: Vec<Entry>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        id: String,
-    }
-    let listing: Listing = serde_json::from_str(body).map_err(|_| not_bandsync())?;
-    match listing.sessions.as_slice() {
-        [one] => Ok(one.id.clone()),
-        [] => Err(AppError::Refused(format!("{addr} hosts no session"))),
-        _ => Err(AppError::Target(format!("{addr} hosts several sessions; use the join link or QR code"))),
     }
 }

@@ -2,8 +2,12 @@
 //! Tauri shell (`src-tauri/`) only wires commands and channels to [`App`].
 //!
 //! - [`app`]: [`App`], one method per UI command: host, join, leave, send, discover, audio.
+//! - [`options`]: [`AppOptions`], how the app runs (re-exported by [`app`]).
+//! - [`target`]: what a typed join target means (a link, or `HOST:PORT` asked for its session).
 //! - [`session`]: the task that runs one session: client events to UI events, the beat, and a
 //!   hosted session's server and mDNS advertisement.
+//! - [`beat_source`]: a session's beat source: the audio output while it plays, the visual beat
+//!   otherwise, and the fall-back between them.
 //! - [`events`]: the types the UI sees (rendered into `ui/src/bindings.ts` by `tests/bindings.rs`).
 //! - [`metronome`]: the audio control thread around the cpal output (also used by the CLI).
 //! - [`beats`]: the visual beat when no audio plays, found ahead of time from the transport.
@@ -11,12 +15,15 @@
 //! - [`error`]: what a command can fail with.
 
 pub mod app;
+mod beat_source;
 pub mod beats;
 pub mod error;
 pub mod events;
 pub mod lan;
 pub mod metronome;
+mod options;
 mod session;
+mod target;
 
 pub use app::{App, AppOptions, DEFAULT_PORT};
 pub use error::AppError;

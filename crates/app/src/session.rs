@@ -1,28 +1,24 @@
 //! One session, hosted or joined: a task that owns the [`Client`], turns its events into
-//! [`AppEvent`]s, drives the beat (audible or visual), and for a hosted session keeps the
-//! embedded server and its mDNS advertisement until the session ends.
+//! [`AppEvent`]s, drives the beat (audible or visual; the source itself is
+//! [`crate::beat_source`]), and for a hosted session keeps the embedded server and its mDNS
+//! advertisement until the session ends.
 //!
 //! The [`crate::App`] talks to the task through [`SessionHandle`]; nothing else touches the
 //! client, so commands, events and teardown happen in one order.
 
 use crate::Sink;
-use crate::beats::VisualBeats;
+use crate::beat_source::BeatSource;
 use crate::events::{AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReading, ConnectionState, HostInfo};
 use crate::lan;
-use crate::metronome::{AudioReport, Metronome};
-use bandsync_audio::device::{AudioOptions, output_available};
-use bandsync_audio::engine::Levels;
+use crate::metronome::AudioReport;
 use bandsync_client::{Client, ClientOptions, ClockView, Event};
-use bandsync_core::host_axis::HostAxis;
 use bandsync_core::protocol::Secret;
-use bandsync_core::{ClientMsg, Micros, ServerMsg, Transport};
+use bandsync_core::{ClientMsg, Micros, ServerMsg};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-/// How far ahead of a click the visual beat is sent.
-const VISUAL_LOOKAHEAD: Micros = Micros(150_000);
 /// How often the visual beat looks ahead.
 const VISUAL_TICK: Duration = Duration::from_millis(25);
 /// How often a host re-announces its member count over mDNS when it changed.
@@ -314,164 +310,5 @@ impl Driver {
             }
             AudioReport::Error(e) => self.beats.audio_failed(e, &*self.sink),
         }
-    }
-}
-
-/// Where beats come from: the audio engine while it plays, the visual timer otherwise.
-struct BeatSource {
-    settings: AudioSettings,
-    metronome: Option<Metronome>,
-    visual: VisualBeats,
-    transport: Option<(Transport, HostAxis)>,
-    reports_tx: mpsc::UnboundedSender<AudioReport>,
-    reports: mpsc::UnboundedReceiver<AudioReport>,
-    status: AudioStatus,
-    /// When a playing output failed; it gets [`AUDIO_RECOVERY`] to come back on another device
-    /// before the beat turns visual.
-    failing_since: Option<Instant>,
-}
-
-/// How long a failed output may take to reopen on the default device.
-const AUDIO_RECOVERY: Duration = Duration::from_secs(3);
-
-impl BeatSource {
-    fn new(settings: AudioSettings, clock: &ClockView) -> Self {
-        let (reports_tx, reports) = mpsc::unbounded_channel();
-        let mut s = BeatSource {
-            settings: settings.clone(),
-            metronome: None,
-            visual: VisualBeats::new(),
-            transport: None,
-            reports_tx,
-            reports,
-            status: AudioStatus::default(),
-            failing_since: None,
-        };
-        s.visual.set_subdivision(settings.subdivision);
-        s.restart(clock);
-        s
-    }
-
-    fn options(s: &AudioSettings) -> AudioOptions {
-        AudioOptions {
-            device: s.device.clone(),
-            buffer_frames: s.buffer_frames,
-            ear: s.channel,
-            sound: s.sound,
-            latency_offset_ms: s.latency_offset_ms,
-            // The app's settings carry its own figure (typed in); the store is the CLI's.
-            latency_from_store: false,
-            levels: Self::levels(s),
-            subdivision: s.subdivision,
-            beat_sample: None,
-            accent_sample: None,
-        }
-    }
-
-    fn levels(s: &AudioSettings) -> Levels {
-        Levels { master: s.volume.clamp(0.0, 1.0), ..Levels::default() }
-    }
-
-    /// (Re)opens the output as the settings say, or falls back to the visual beat.
-    /// Stops the output; whatever its thread still reports is dropped with its channel.
-    fn stop_audio(&mut self) {
-        self.metronome = None;
-        self.failing_since = None;
-        (self.reports_tx, self.reports) = mpsc::unbounded_channel();
-    }
-
-    fn restart(&mut self, clock: &ClockView) {
-        self.stop_audio();
-        self.status = AudioStatus::default();
-        if !self.settings.enabled {
-            return;
-        }
-        if !output_available() {
-            self.status.error = Some("no audio output device; the beat is visual only".into());
-            return;
-        }
-        let m = Metronome::start(Self::options(&self.settings), clock.clone(), self.reports_tx.clone());
-        if let Some((t, axis)) = &self.transport {
-            m.set_transport(t, *axis);
-        }
-        self.metronome = Some(m);
-    }
-
-    fn apply(&mut self, s: AudioSettings, clock: &ClockView, sink: &dyn Sink<AppEvent>) {
-        // Only what needs another stream reopens it: a volume slider must not, and neither does
-        // resending the settings after the output failed (turning audio off and on again, or
-        // choosing another device, retries).
-        let reopen = s.enabled != self.settings.enabled
-            || s.device != self.settings.device
-            || s.buffer_frames != self.settings.buffer_frames
-            || s.latency_offset_ms != self.settings.latency_offset_ms;
-        let old = std::mem::replace(&mut self.settings, s);
-        self.visual.set_subdivision(self.settings.subdivision);
-        if reopen {
-            self.restart(clock);
-            sink.send(AppEvent::Audio { audio: self.status.clone() });
-        } else if let Some(m) = &self.metronome {
-            if old.volume != self.settings.volume {
-                m.set_levels(Self::levels(&self.settings));
-            }
-            if old.channel != self.settings.channel {
-                m.set_ear(self.settings.channel);
-            }
-            if old.subdivision != self.settings.subdivision {
-                m.set_subdivision(self.settings.subdivision);
-            }
-        }
-    }
-
-    fn set_transport(&mut self, t: Transport, axis: HostAxis) {
-        if let Some(m) = &self.metronome {
-            m.set_transport(&t, axis);
-        }
-        self.visual.set_transport(&t, axis);
-        self.transport = Some((t, axis));
-    }
-
-    /// The output failed. One that never played is given up at once; one that played gets
-    /// [`AUDIO_RECOVERY`] to reopen on the default device. Either way the UI hears of it once,
-    /// and the beat turns visual when the audio is given up.
-    fn audio_failed(&mut self, error: String, sink: &dyn Sink<AppEvent>) {
-        let never_played = !self.status.active && self.failing_since.is_none();
-        self.status.active = false;
-        self.status.error = Some(error);
-        if never_played {
-            self.stop_audio();
-        } else {
-            self.failing_since.get_or_insert_with(Instant::now);
-        }
-        sink.send(AppEvent::Audio { audio: self.status.clone() });
-    }
-
-    /// The visual beat, when no audio plays; and noticing an output that is gone for good.
-    fn tick(&mut self, clock: &ClockView, sink: &dyn Sink<AppEvent>) {
-        let stopped = self.metronome.as_ref().is_some_and(|m| !m.is_running());
-        let unrecovered = self.failing_since.is_some_and(|t| t.elapsed() >= AUDIO_RECOVERY);
-        if self.metronome.is_some() && (stopped || unrecovered) {
-            self.stop_audio();
-            self.status.active = false;
-            if self.status.error.is_none() {
-                self.status.error = Some("the audio output stopped".into());
-            }
-            sink.send(AppEvent::Audio { audio: self.status.clone() });
-        }
-        if self.metronome.is_some() || self.transport.is_none() {
-            return;
-        }
-        let Some((now, epoch)) = clock.to_host_on(clock.local_of(Instant::now())) else { return };
-        if !self.visual.is_on(epoch) {
-            return;
-        }
-        let now = Micros(now.round() as i64);
-        self.visual.advance(now, VISUAL_LOOKAHEAD, |b| {
-            sink.send(AppEvent::Beat { beat: BeatEvent::from_click(&b, Some(now), false) });
-        });
-    }
-
-    fn stop(&mut self) {
-        self.stop_audio();
     }
 }
