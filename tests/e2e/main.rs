@@ -6,12 +6,15 @@
 //! - [`secrets`]: join secrets, PINs and rotation.
 //! - [`docs`]: the shared documents over y-sync.
 //! - [`journal`]: chat, the activity stream, versions and the current song, with SQLite.
+//! - [`plain_doc`]: the plain y-sync endpoint (`/doc/{session}`), for members' and view-only links.
+//! - [`proxied`]: behind a trusted proxy sending the PROXY protocol, limits count the client it names.
 //! - [`ystock`]: a stock Yjs client (npm's y-websocket under node) editing with a Rust member.
 
 mod bad_input;
 mod docs;
 mod hostile;
 mod journal;
+mod plain_doc;
 mod proxied;
 mod secrets;
 mod spine;

@@ -4,94 +4,25 @@
 //! Thread-safety: [`AudioOutput`] is owned by one non-real-time thread (the "audio control"
 //! thread), which calls [`AudioOutput::update`] every few tens of milliseconds. It is not `Send`
 //! on every platform (cpal streams are not), so create it on the thread that uses it.
+//!
+//! The callback's side lives in `device/callback.rs`; the options, figures and errors in
+//! `device/options.rs`.
 
-use crate::engine::{Command, Ear, Engine, FrameMap, Levels, PlayedClick};
+mod callback;
+mod options;
+
+pub use options::{AudioError, AudioInfo, AudioOptions};
+
+use crate::engine::{Command, Engine, FrameMap, PlayedClick};
 use crate::filter::DeviceClockFilter;
 use crate::schedule::FixedSchedule;
 use bandsync_core::host_axis::HostAxis;
 use bandsync_core::timeline::Transport;
+use callback::{CallbackState, Stamp, build};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{FromSample, OutputCallbackInfo, SizedSample, StreamInstant};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-/// How to open the output.
-#[derive(Debug, Clone, Default)]
-pub struct AudioOptions {
-    /// A device whose name contains this; the default device when `None`.
-    pub device: Option<String>,
-    /// Requested buffer size in frames (the host may round it).
-    pub buffer_frames: Option<u32>,
-    /// Which ear.
-    pub ear: Ear,
-    /// The built-in click sounds (sample files, when given, replace them).
-    pub sound: crate::sounds::ClickSound,
-    /// Extra output latency to compensate (Bluetooth headphones and the like), in ms.
-    pub latency_offset_ms: f64,
-    /// Start from the figure `bandsync calibrate` stored for the device, when there is one
-    /// ([`crate::offsets`]), instead of `latency_offset_ms`.
-    pub latency_from_store: bool,
-    /// Click levels.
-    pub levels: Levels,
-    /// Clicks per beat.
-    pub subdivision: u8,
-    /// A sample file for beats and group accents, instead of the built-in click.
-    pub beat_sample: Option<std::path::PathBuf>,
-    /// A sample file for the downbeat.
-    pub accent_sample: Option<std::path::PathBuf>,
-}
-
-/// What the device turned out to be.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AudioInfo {
-    /// Device name.
-    pub device: String,
-    /// Frames per second.
-    pub sample_rate: u32,
-    /// Channels per frame.
-    pub channels: u16,
-    /// The sample format cpal negotiated.
-    pub sample_format: String,
-    /// Frames in the last callback.
-    pub buffer_frames: u32,
-    /// Playback minus callback time of the last callback: the output latency the device reports.
-    pub output_latency_ms: f64,
-    /// Underruns (xruns reported by the device, plus gaps seen in the playback timestamps).
-    pub underruns: u64,
-    /// The extra latency compensated, ms.
-    pub latency_offset_ms: f64,
-    /// Where it comes from: `"reported"` (none: the device's own figure is trusted),
-    /// `"calibrated"` (typed in or tapped), `"measured"` (a loopback, stored for this device).
-    pub latency_source: &'static str,
-}
-
-/// Why the output could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum AudioError {
-    /// There is no output device (or none matching the name asked for).
-    #[error("no audio output device{0}")]
-    NoDevice(String),
-    /// cpal refused the device or stream.
-    #[error("audio device error: {0}")]
-    Device(String),
-    /// A click sample could not be used.
-    #[error(transparent)]
-    Sample(#[from] crate::sounds::SoundError),
-}
-
-/// A callback's timing, published to the control thread through a lock-free queue.
-#[derive(Debug, Clone, Copy)]
-struct Stamp {
-    /// Device frame of the buffer's first sample.
-    frame: u64,
-    /// Frames in the buffer.
-    frames: u32,
-    /// When the buffer's first sample is heard, on the stream's clock.
-    playback: StreamInstant,
-    /// When the callback ran, on the stream's clock.
-    callback: StreamInstant,
-}
 
 /// The running output.
 pub struct AudioOutput {
@@ -346,71 +277,4 @@ impl AudioOutput {
             f(b);
         }
     }
-}
-
-struct CallbackState {
-    engine: Engine,
-    commands: rtrb::Consumer<Command>,
-    beats: rtrb::Producer<PlayedClick>,
-    stamps: rtrb::Producer<Stamp>,
-    frame: u64,
-    /// Preallocated mixing buffer for integer formats and oversized callbacks.
-    scratch: Vec<f32>,
-}
-
-impl CallbackState {
-    /// One callback's work. Real-time safe: no allocation, lock, log, IO or clock read.
-    fn render<T: SizedSample + FromSample<f32>>(&mut self, data: &mut [T], channels: usize, info: &OutputCallbackInfo) {
-        while let Ok(c) = self.commands.pop() {
-            self.engine.apply(c);
-        }
-        let frames = data.len() / channels;
-        let ts = info.timestamp();
-        let _ = self.stamps.push(Stamp {
-            frame: self.frame,
-            frames: frames as u32,
-            playback: ts.playback,
-            callback: ts.callback,
-        });
-        let chunk = (self.scratch.len() / channels) * channels;
-        let mut frame = self.frame;
-        let beats = &mut self.beats;
-        for out in data.chunks_mut(chunk) {
-            let n = out.len();
-            let buf = &mut self.scratch[..n];
-            self.engine.process(buf, channels, frame, |b| {
-                let _ = beats.push(b);
-            });
-            for (o, s) in out.iter_mut().zip(buf.iter()) {
-                *o = T::from_sample(*s);
-            }
-            frame += (n / channels) as u64;
-        }
-        self.frame += frames as u64;
-    }
-}
-
-fn build<T: SizedSample + FromSample<f32>>(
-    device: &cpal::Device,
-    config: cpal::StreamConfig,
-    mut state: CallbackState,
-    underruns: &Arc<AtomicU64>,
-    gone: &Arc<AtomicBool>,
-) -> Result<cpal::Stream, AudioError> {
-    let channels = usize::from(config.channels);
-    let (u, g) = (underruns.clone(), gone.clone());
-    device
-        .build_output_stream::<T, _, _>(
-            config,
-            move |data: &mut [T], info: &OutputCallbackInfo| state.render(data, channels, info),
-            move |e: cpal::Error| match e.kind() {
-                cpal::ErrorKind::Xrun => {
-                    u.fetch_add(1, Ordering::Relaxed);
-                }
-                cpal::ErrorKind::DeviceNotAvailable => g.store(true, Ordering::Relaxed),
-                _ => {}
-            },
-            Some(Duration::from_secs(2)),
-        )
-        .map_err(|e| AudioError::Device(e.to_string()))
 }

@@ -8,7 +8,13 @@
 //!   browser's output timestamps can be trusted; [`filter`]: the device-clock filter.
 //! - [`input`]: the cpal input layer, recording for calibration.
 //! - [`device`]: the cpal layer: device choice, sample formats, the device-clock filter that maps
-//!   frames to host time, latency compensation, underrun counting, device changes.
+//!   frames to host time, latency compensation, underrun counting, device changes. Inside it,
+//!   `device/options.rs` holds the options, figures and errors, and `device/callback.rs` the
+//!   real-time callback and the stream's building.
+//! - [`offsets`]: the stored per-device latencies; [`stream_clock`]: a stream's clock read
+//!   against `Instant`.
+//!
+//! Unit tests sit beside the code; the filter's are in `filter/tests.rs`.
 //!
 //! The audio callback never allocates, locks, logs, does IO or reads a clock: parameters and the
 //! schedule arrive through a preallocated lock-free queue, beats leave through another.

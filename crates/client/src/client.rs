@@ -4,11 +4,19 @@
 //! protocol's decisions (join, resume, refusals, heartbeats, clock-sync cadence, sync reports,
 //! backoff) are the member's, in `bandsync_core::member`; the phone page drives the same member
 //! compiled to wasm.
+//!
+//! How to connect is in `client/options.rs`, the opening of the socket in `client/connect.rs`.
+
+mod connect;
+mod options;
+
+pub use options::ClientOptions;
 
 use crate::local_clock::LocalClock;
-use bandsync_core::member::{Member, MemberConfig, MemberEvent, Transmit};
+use bandsync_core::member::{Member, MemberEvent, Transmit};
 use bandsync_core::protocol::OutputReport;
 use bandsync_core::{ClientMsg, ClockStatus, Micros, Mirror};
+use connect::{ConnectError, Ws, connect};
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::pin::Pin;
@@ -18,33 +26,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// What a member connection reports: the member's events.
 pub type Event = MemberEvent;
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// How to join: the member's configuration, this device's clock, and TLS trust.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// The member: target, name, role, timings, reconnect policy.
-    pub member: MemberConfig,
-    /// Certificates to trust besides the public roots (a host's self-signed certificate).
-    pub extra_ca: Vec<rustls_pki_types::CertificateDer<'static>>,
-    /// This device's clock (distorted on purpose by `--clock-offset-ms`/`--clock-skew-ppm`).
-    pub clock: LocalClock,
-    /// The local address to connect from (a load driver standing in for many devices uses a
-    /// loopback address each); the system's choice when `None`. Plain `ws://` only.
-    pub bind: Option<std::net::IpAddr>,
-}
-
-impl ClientOptions {
-    /// Options with the usual timings.
-    #[must_use]
-    pub fn new(target: bandsync_core::member::JoinTarget, name: impl Into<String>) -> Self {
-        let mut member = MemberConfig::new(target, name);
-        member.seed = rand::random::<u64>() | 1;
-        member.resume = Some(bandsync_core::protocol::Secret(format!("{:032x}", rand::random::<u128>())));
-        ClientOptions { member, extra_ca: Vec::new(), clock: LocalClock::system(), bind: None }
-    }
-}
 
 enum Cmd {
     Send(ClientMsg),
@@ -212,12 +193,6 @@ impl Client {
     }
 }
 
-/// Why opening a connection failed, and whether retrying could help.
-struct ConnectError {
-    reason: String,
-    fatal: bool,
-}
-
 type Connecting = Pin<Box<dyn Future<Output = Result<Ws, ConnectError>> + Send>>;
 
 async fn run(
@@ -331,75 +306,4 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 async fn send(ws: &mut Option<Ws>, m: Message) -> Option<String> {
     let w = ws.as_mut()?;
     w.send(m).await.err().map(|e| format!("send failed: {e}"))
-}
-
-/// Opens a WebSocket to the target, racing every address the link names: the one that answers
-/// first is kept. The member's own deadline abandons an attempt that takes too long.
-async fn connect(opts: ClientOptions) -> Result<Ws, ConnectError> {
-    let target = &opts.member.target;
-    if let (Some(ip), false) = (opts.bind, target.secure()) {
-        return connect_from(ip, &target.ws_url).await;
-    }
-    let connector = target.secure().then(|| tokio_tungstenite::Connector::Rustls(tls_config(&opts.extra_ca)));
-    let attempts = std::iter::once(&target.ws_url)
-        .chain(&target.alternates)
-        .map(|u| Box::pin(tokio_tungstenite::connect_async_tls_with_config(u.as_str(), None, true, connector.clone())));
-    match futures_util::future::select_ok(attempts).await {
-        Ok(((ws, _), _rest)) => {
-            if let tokio_tungstenite::MaybeTlsStream::Plain(s) = ws.get_ref() {
-                let _ = s.set_nodelay(true);
-            }
-            Ok(ws)
-        }
-        Err(tokio_tungstenite::tungstenite::Error::Tls(e)) => Err(ConnectError {
-            reason: format!(
-                "TLS with {} failed: {e}. If the host uses a self-signed certificate, pass it with --ca",
-                target.ws_url
-            ),
-            fatal: true,
-        }),
-        Err(tokio_tungstenite::tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
-            Err(ConnectError { reason: format!("TLS with {} failed: {e}", target.ws_url), fatal: true })
-        }
-        Err(e) => Err(ConnectError { reason: format!("cannot connect to {}: {e}", target.ws_url), fatal: false }),
-    }
-}
-
-/// A plain WebSocket to `url` from local address `ip`.
-async fn connect_from(ip: std::net::IpAddr, url: &str) -> Result<Ws, ConnectError> {
-    let failed =
-        |e: &dyn std::fmt::Display| ConnectError { reason: format!("cannot connect to {url}: {e}"), fatal: false };
-    let authority = url.split("://").nth(1).and_then(|r| r.split('/').next()).ok_or_else(|| failed(&"no host"))?;
-    let addr = tokio::net::lookup_host(authority)
-        .await
-        .map_err(|e| failed(&e))?
-        .next()
-        .ok_or_else(|| failed(&"no address"))?;
-    let socket = if ip.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
-        .map_err(|e| failed(&e))?;
-    socket.bind(std::net::SocketAddr::new(ip, 0)).map_err(|e| failed(&e))?;
-    let stream = socket.connect(addr).await.map_err(|e| failed(&e))?;
-    let _ = stream.set_nodelay(true);
-    let (ws, _) =
-        tokio_tungstenite::client_async_with_config(url, tokio_tungstenite::MaybeTlsStream::Plain(stream), None)
-            .await
-            .map_err(|e| failed(&e))?;
-    Ok(ws)
-}
-
-/// The TLS client configuration: the public web roots, plus any certificate passed with `--ca`
-/// (a host's self-signed one). The ring provider, like the server.
-fn tls_config(extra: &[rustls_pki_types::CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for c in extra {
-        let _ = roots.add(c.clone());
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(cfg)
 }

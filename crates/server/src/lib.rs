@@ -5,13 +5,18 @@
 //! - [`server`]: the accept loop: a connection limit, one task per connection, graceful shutdown
 //!   passed in as a future, and a handle for embedding.
 //! - [`http`]: the routes: `/ws` (the session protocol), `/api/...` and `/healthz`.
-//! - [`connection`]: one WebSocket connection: frame limits, rate limit, heartbeat, clock pongs.
+//! - [`connection`]: one WebSocket connection: frame limits, rate limit, heartbeat, clock pongs
+//!   (what arrives, and its router, in `connection/inbound.rs`).
 //! - [`doc_connection`]: a plain y-sync connection (`/doc/{session}`).
 //! - [`addresses`]: limits per source address (connections held, a shared message rate).
 //! - [`hub`]: the registry of sessions (each reached through a `SessionHandle`, `handle.rs`).
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
 //! - `journal`: a session's chat, activity stream and document versions, persisted.
+//! - `driver`: what a session task does besides the state machine: y-sync frames, the journal,
+//!   outboxes, recovery after a panic.
+//! - [`store`]: durable storage (SQLite or Postgres): sessions, documents, chat, leases.
 //! - [`assets`]: the web UI's files, served to phone browsers.
+//! - [`compress`]: those files gzipped, once, for browsers that accept it.
 //! - [`clock`]: the host clock every timeline is expressed in.
 //! - [`config`]: limits and timings.
 //! - [`share`]: the join link as a QR code (SVG, PNG, terminal).
@@ -19,7 +24,8 @@
 //! - [`organizers`]: `bandsync serve`'s organizer tokens, quotas and session owners (in the store).
 //! - [`api`]: `bandsync serve`'s organizer API: create, list and delete sessions.
 //! - [`proxy_protocol`]: the PROXY header a trusted proxy puts before a connection's bytes.
-//! - [`nodes`]: `bandsync serve` on several nodes: leases, sessions loaded on demand, hand-over.
+//! - [`nodes`]: `bandsync serve` on several nodes: leases, sessions loaded on demand, hand-over
+//!   (its tests in `nodes/tests.rs`).
 
 pub mod addresses;
 pub mod api;
