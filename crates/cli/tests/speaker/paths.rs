@@ -24,6 +24,25 @@ fn player(pulse: &Pulse, sink: Option<&str>, args: &[&str]) -> Proc {
 
 /// One page: join as `name` on a clock `offset_ms` off and `skew_ppm` fast, enable the sound, and
 /// wait until the clock has synced and the sound runs.
+/// What a native player said about its output and its clock from its `from`th line on: what
+/// explains a control pair that disagrees (an output latency report that moved, underruns, a clock
+/// that re-synced), printed with the figures whenever the pair is void or fails.
+fn output_story(p: &mut Proc, from: usize) -> String {
+    p.drain();
+    let said: Vec<String> = p.seen[from.min(p.seen.len())..]
+        .iter()
+        .filter(|v| matches!(v["event"].as_str(), Some("audio" | "clock")))
+        .map(|v| match v["event"].as_str() {
+            Some("audio") => format!(
+                "[audio latency {} ms, offset {} ms, {} underruns]",
+                v["output_latency_ms"], v["latency_offset_ms"], v["underruns"]
+            ),
+            _ => format!("[clock synced {} error {} µs, {} samples]", v["synced"], v["error_us"], v["samples"]),
+        })
+        .collect();
+    if said.is_empty() { "nothing new".into() } else { said.join(" ") }
+}
+
 fn join_page(b: &Browser, url: &str, name: &str, offset_ms: f64, skew_ppm: f64) {
     let p = &b.page;
     // The page's wrong clock comes from its address (a query before the link's fragment).
@@ -156,6 +175,8 @@ fn every_click_path_lands_together_at_the_speaker() {
     // says nothing about any path. Then it is measured once more, and the void run is printed.
     let mut rec = rec;
     let mut attempt = 1;
+    // Where each native player's story of this recording starts.
+    let mut marks = (native.seen.len(), native2.seen.len());
     // A new recorder changes the sink's latency, and the players glitch as it connects: a second
     // attempt leaves its first two seconds out.
     let mut skip = 0;
@@ -199,7 +220,12 @@ fn every_click_path_lands_together_at_the_speaker() {
         } else {
             "the native control pair disagreed (the machine stalled)"
         };
-        eprintln!("SPEAKER-VOID {why}; measuring again: {results}");
+        eprintln!(
+            "SPEAKER-VOID {why}; measuring again: {results}\n  native: {}\n  native2: {}",
+            output_story(&mut native, marks.0),
+            output_story(&mut native2, marks.1)
+        );
+        marks = (native.seen.len(), native2.seen.len());
         chromium_steps = steps_now(&chromium);
         attempt += 1;
         rec = pulse.record(&pulse.dir.join("paths-2.wav"));
@@ -207,12 +233,14 @@ fn every_click_path_lands_together_at_the_speaker() {
     };
     eprintln!("SPEAKER {results}");
     let f = |path: &str, key: &str, q: &str| results[path][key][q].as_f64().unwrap();
-    assert_eq!(results["native2"]["missing"], 0, "{results:#}");
+    let story =
+        format!("native: {}\nnative2: {}", output_story(&mut native, marks.0), output_story(&mut native2, marks.1));
+    assert_eq!(results["native2"]["missing"], 0, "{results:#}\n{story}");
     assert_eq!(results["chromium"]["missing"], 0, "{results:#}");
     assert_eq!(results["webkit"]["missing"], 0, "{results:#}");
     // The product's promise: every device within 1 ms of every other at the speaker. (Two native
     // followers on the same settings are held to 0.25 ms by `native.rs`.)
-    assert!(f("native2", "offset_ms", "p99_abs") <= 1.0, "native followers: {results:#}");
+    assert!(f("native2", "offset_ms", "p99_abs") <= 1.0, "native followers: {results:#}\n{story}");
     if stepped {
         // The last recording itself caught Chromium's output stepping against its own timestamps
         // (its page says so): the open problem of #11, which these figures then measure. They are
