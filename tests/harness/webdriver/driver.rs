@@ -9,12 +9,36 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A free TCP port on loopback (free when asked; a driver binds it right after).
+/// A free TCP port on loopback, for a process to bind after this returns (a driver, a cluster
+/// node, Postgres, the proxy, and a node again after it was killed).
+///
+/// It is taken below the kernel's ephemeral range (`ip_local_port_range`, 32768 up here), where
+/// no outgoing connection is ever given a local port. A port the kernel handed out for `:0` is in
+/// that range, and the connections the test makes meanwhile (a proxy's health checks, Postgres
+/// clients) could take it before the process binds it: a cluster node in CI failed to start with
+/// "Address already in use" that way.
 ///
 /// # Panics
 /// If no port can be bound.
 #[must_use]
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next().and_then(|lo| lo.parse::<u16>().ok()))
+        .unwrap_or(32_768);
+    let (lo, hi) = (10_000u16, ephemeral.max(10_001));
+    // A different start per process and per call, so that tests running at once rarely try the
+    // same port; each candidate is checked by binding it.
+    let seed = u64::from(std::process::id()) << 20 ^ NEXT.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9);
+    let mut rng = crate::rng::Rng(seed | 1);
+    for _ in 0..1000 {
+        let port = lo + rng.below(u64::from(hi - lo)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port on loopback").port()
 }
 
