@@ -45,13 +45,28 @@ impl Conn {
         Ok(self.client.as_mut().expect("just connected"))
     }
 
+    /// `r`, the outcome of a call on the client. A connection that failed (closed, or an error
+    /// that is not the server's answer: the socket broke, the server was killed) is dropped with
+    /// its statements, so the next call opens a new one. Left in place, a broken connection the
+    /// client had not yet noticed failed the next call too, after the server was back.
+    fn settle<T>(&mut self, r: Result<T, postgres::Error>) -> Result<T, StoreError> {
+        let broken =
+            self.client.as_ref().is_some_and(Client::is_closed) || r.as_ref().is_err_and(|e| e.as_db_error().is_none());
+        if broken {
+            self.client = None;
+            self.statements.clear();
+        }
+        r.map_err(|e| err(&e))
+    }
+
     fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
         // The store's SQL numbers its parameters `?1`; Postgres's are `$1`.
         let pg = sql.replace('?', "$");
-        let s = self.client()?.prepare(&pg).map_err(|e| err(&e))?;
+        let prepared = self.client()?.prepare(&pg);
+        let s = self.settle(prepared)?;
         self.statements.insert(sql.to_owned(), s.clone());
         Ok(s)
     }
@@ -65,13 +80,8 @@ impl Conn {
         let st = self.statement(sql)?;
         let bound = bind(st.params(), params)?;
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
-        let client = self.client()?;
-        let out = f(client, &st, &refs);
-        if client.is_closed() {
-            // Opened again, statements and all, for the next call.
-            self.client = None;
-        }
-        out.map_err(|e| err(&e))
+        let out = f(self.client()?, &st, &refs);
+        self.settle(out)
     }
 }
 
@@ -175,8 +185,8 @@ impl Db for Postgres {
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         let sql = sql.to_owned();
         self.call(move |c| {
-            let client = c.client()?;
-            client.batch_execute(&sql).map_err(|e| err(&e))
+            let done = c.client()?.batch_execute(&sql);
+            c.settle(done)
         })
     }
 
