@@ -5,6 +5,8 @@ mod access;
 mod carry;
 mod control;
 mod midi;
+mod secrets;
+mod stage;
 
 use super::*;
 use crate::mirror::Mirror;
