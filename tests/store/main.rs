@@ -76,15 +76,15 @@ fn sessions_and_documents(open: &dyn Fn() -> Store) {
 fn journal(open: &dyn Fn() -> Store) {
     let s = open();
     let msg = |id: u64, text: &str| chat(id, text);
-    s.put_chat("j", &msg(1, "first")).unwrap();
-    s.put_chat("j", &msg(2, "second")).unwrap();
-    s.put_chat("j", &msg(1, "first, edited")).unwrap();
+    s.put_chat("j", &msg(1, "first"), None).unwrap();
+    s.put_chat("j", &msg(2, "second"), None).unwrap();
+    s.put_chat("j", &msg(1, "first, edited"), None).unwrap();
     let chat = s.chat("j").unwrap();
     assert_eq!(chat.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["first, edited", "second"]);
     for id in 1..=7_u64 {
         let by = if id % 2 == 0 { Some(2) } else { None };
         let e = ActivityEvent { id, at: id as i64 * 10, kind: ActivityKind::Play, by, summary: format!("event {id}") };
-        s.add_activity("j", &e).unwrap();
+        s.add_activity("j", &e, None).unwrap();
     }
     let (page, more) = s.activity("j", None, 3).unwrap();
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [5, 6, 7]);
@@ -116,16 +116,19 @@ fn retention_and_damage(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>)
     use bandsync_core::retention::{ACTIVITY_KEPT, CHAT_KEPT};
     let s = open();
     for id in 1..=3 {
-        s.put_chat("r", &chat(id, "old")).unwrap();
+        s.put_chat("r", &chat(id, "old"), None).unwrap();
     }
-    s.put_chat("r", &chat(CHAT_KEPT + 2, "new")).unwrap();
+    // What the journal asks for: the rule's bound, dropped in the same write.
+    let gone = bandsync_core::retention::dropped_through(CHAT_KEPT + 2, CHAT_KEPT);
+    s.put_chat("r", &chat(CHAT_KEPT + 2, "new"), gone).unwrap();
     let ids: Vec<u64> = s.chat("r").unwrap().iter().map(|m| m.id).collect();
     assert_eq!(ids, [3, CHAT_KEPT + 2], "chat past the newest {CHAT_KEPT} is dropped ({})", s.engine());
     let event = |id: u64| ActivityEvent { id, at: 5, kind: ActivityKind::Play, by: None, summary: format!("{id}") };
     for id in 1..=3 {
-        s.add_activity("r", &event(id)).unwrap();
+        s.add_activity("r", &event(id), None).unwrap();
     }
-    s.add_activity("r", &event(ACTIVITY_KEPT + 2)).unwrap();
+    let gone = bandsync_core::retention::dropped_through(ACTIVITY_KEPT + 2, ACTIVITY_KEPT);
+    s.add_activity("r", &event(ACTIVITY_KEPT + 2), gone).unwrap();
     let (page, more) = s.activity("r", None, 10).unwrap();
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [3, ACTIVITY_KEPT + 2]);
     assert!(!more);
@@ -163,7 +166,7 @@ fn organizers(open: &dyn Fn() -> Store) {
     assert!(matches!(s.create_organizer("school", 5), Err(StoreError::Conflict(_))));
     s.put_session(&session("o", "x")).unwrap();
     s.set_owner("o", "school").unwrap();
-    s.put_chat("o", &chat(1, "hi")).unwrap();
+    s.put_chat("o", &chat(1, "hi"), None).unwrap();
     assert_eq!(s.owner("o").unwrap().as_deref(), Some("school"));
     assert_eq!(s.sessions_of("school").unwrap(), ["o"]);
     let list = s.organizers().unwrap();
@@ -197,7 +200,7 @@ fn leases(open: &dyn Fn() -> Store) {
     let e = a.append_update("l", b"late from a", Vec::new).unwrap_err();
     assert!(matches!(e, StoreError::Fenced { token, .. } if token == la.token), "{e}");
     assert!(e.to_string().contains("fenced"), "{e}");
-    assert!(matches!(a.put_chat("l", &chat(1, "late")), Err(StoreError::Fenced { .. })));
+    assert!(matches!(a.put_chat("l", &chat(1, "late"), None), Err(StoreError::Fenced { .. })));
     assert_eq!(a.renew_lease("l", la.token, 15_002, ttl).unwrap(), Renewal::Lost, "a learns it lost the lease");
     b.append_update("l", b"from b", Vec::new).unwrap();
     assert_eq!(b.document("l").unwrap().1, vec![b"from a".to_vec(), b"from b".to_vec()]);

@@ -120,9 +120,7 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken,
                     Some(Ok(Message::Text(text))) => c.on_text(text.as_str(), t1).await,
                     Some(Ok(Message::Binary(b))) => c.on_binary(b).await,
                     Some(Ok(Message::Close(_))) => {
-                        // The member closed: the WebSocket layer has queued the answering close
-                        // frame (RFC 6455 §5.5.1); send it before the TCP connection ends.
-                        let _ = tokio::time::timeout(cfg.write_timeout, futures_util::SinkExt::flush(&mut c.socket)).await;
+                        answer_close(&mut c.socket, cfg.write_timeout).await;
                         break None;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Continue,
@@ -160,6 +158,12 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken,
         let _ = s.tx.send(SessionInput::Disconnect { conn: id }).await;
     }
     tracing::debug!(conn = id, ?close, "connection closed");
+}
+
+/// After the peer's close frame: the WebSocket layer has queued the answering close frame
+/// (RFC 6455 §5.5.1); this sends it, within `limit`, before the TCP connection ends.
+pub(crate) async fn answer_close(socket: &mut WebSocket, limit: std::time::Duration) {
+    let _ = tokio::time::timeout(limit, futures_util::SinkExt::flush(socket)).await;
 }
 
 /// Runs a socket write under the write deadline, giving up at shutdown.

@@ -2,7 +2,7 @@
 //! frames only, relayed through the session's task like a member's document frames.
 
 use crate::addresses::AddressSlot;
-use crate::connection::{NEXT_CONN, close_code, recv_outbox, transport_close, write_within};
+use crate::connection::{NEXT_CONN, answer_close, close_code, recv_outbox, transport_close, write_within};
 use crate::hub::{Hub, SessionHandle};
 use crate::session_task::{Outgoing, SessionInput};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -61,8 +61,7 @@ pub async fn handle_doc(
                 match frame {
                     None => break None,
                     Some(Ok(Message::Close(_))) => {
-                        // Answer the peer's close frame (RFC 6455 §5.5.1): queued, sent by a flush.
-                        let _ = tokio::time::timeout(cfg.write_timeout, futures_util::SinkExt::flush(&mut socket)).await;
+                        answer_close(&mut socket, cfg.write_timeout).await;
                         break None;
                     }
                     Some(Err(e)) => break Some((transport_close(e).0, "invalid WebSocket frame".into())),

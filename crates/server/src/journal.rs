@@ -196,14 +196,15 @@ impl Journal {
     /// Persists a changed message; if storage fails, the change is undone (`old` is the message
     /// as it was, `None` for a new one) and the sender is told.
     fn save_chat(&mut self, m: ChatMessage, old: Option<ChatMessage>) -> Result<Vec<Effect>, Refusal> {
+        // What falls out of what a session keeps: dropped in the same write, then here.
+        let gone = retention::dropped_through(m.id, retention::CHAT_KEPT);
         if let Some(st) = &self.store {
-            if let Err(e) = blocking(|| st.put_chat(&self.session, &m)) {
+            if let Err(e) = blocking(|| st.put_chat(&self.session, &m, gone)) {
                 self.chat.undo(m.id, old);
                 return Err(internal(&e));
             }
         }
-        // The store dropped the same ones in the same write.
-        if let Some(gone) = retention::dropped_through(m.id, retention::CHAT_KEPT) {
+        if let Some(gone) = gone {
             self.chat.forget_through(gone);
         }
         Ok(vec![Effect::Broadcast(ServerMsg::Chat { message: m })])
@@ -217,11 +218,12 @@ impl Journal {
         summary: String,
     ) -> Result<Vec<Effect>, Refusal> {
         let event = ActivityEvent { id: self.last_activity + 1, at: self.clock.wall_ms(), kind, by, summary };
+        let gone = retention::dropped_through(event.id, retention::ACTIVITY_KEPT);
         match &self.store {
-            Some(st) => blocking(|| st.add_activity(&self.session, &event)).map_err(|e| internal(&e))?,
+            Some(st) => blocking(|| st.add_activity(&self.session, &event, gone)).map_err(|e| internal(&e))?,
             None => {
                 self.activity.push(event.clone());
-                if let Some(old) = retention::dropped_through(event.id, retention::ACTIVITY_KEPT) {
+                if let Some(old) = gone {
                     let n = self.activity.partition_point(|e| e.id <= old);
                     self.activity.drain(..n);
                 }

@@ -19,7 +19,7 @@ use crate::hub::{Hub, HubError, SessionHandle};
 use crate::store::Store;
 use crate::store::lease::Renewal;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// This node, among several sharing one database.
 #[derive(Debug, Clone)]
@@ -39,10 +39,6 @@ pub enum Placement {
     Unknown,
     /// Another node holds it still: retry shortly.
     Elsewhere,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 fn ms(d: Duration) -> i64 {
@@ -70,7 +66,7 @@ impl Hub {
         if self.leases().contains_key(id) {
             return Ok(());
         }
-        match store.take_lease(id, &node.name, now_ms(), ms(node.lease_ttl)) {
+        match store.take_lease(id, &node.name, self.clock.wall_ms(), ms(node.lease_ttl)) {
             Ok(Some(l)) => {
                 self.leases().insert(id.into(), l);
                 Ok(())
@@ -131,7 +127,8 @@ impl Hub {
             return Ok(Load::Held);
         }
         let Some(stored) = store.session(id).map_err(st)? else { return Ok(Load::NotStored) };
-        let Some(lease) = store.take_lease(id, &node.name, now_ms(), ms(node.lease_ttl)).map_err(st)? else {
+        let Some(lease) = store.take_lease(id, &node.name, self.clock.wall_ms(), ms(node.lease_ttl)).map_err(st)?
+        else {
             if ask {
                 store.want_lease(id, &node.name).map_err(st)?;
             }
@@ -144,7 +141,7 @@ impl Hub {
                 Ok(Load::Loaded)
             }
             Err(e) => {
-                let _ = store.release_lease(id, lease.token, now_ms());
+                let _ = store.release_lease(id, lease.token, self.clock.wall_ms());
                 self.leases().remove(id);
                 Err(e)
             }
@@ -168,7 +165,7 @@ impl Hub {
             // All of them in one statement a batch: one round trip, not one a session.
             let Ok((held, expires_ms, renewed)) = tokio::task::spawn_blocking(move || {
                 let (node, store) = hub.node_store().expect("only in a cluster");
-                let (now, ttl) = (now_ms(), ms(node.lease_ttl));
+                let (now, ttl) = (hub.clock.wall_ms(), ms(node.lease_ttl));
                 let renewed = store.renew_leases(&held, now, ttl);
                 (held, now + ttl, renewed)
             })
@@ -199,7 +196,8 @@ impl Hub {
                         // Cut off from the database: once the lease has run out another node may
                         // own the session, so this one lets it go.
                         tracing::warn!(session = %id, "lease not renewed: {e}");
-                        let expired = self.leases().get(id.as_str()).is_some_and(|l| now_ms() >= l.expires_ms);
+                        let expired =
+                            self.leases().get(id.as_str()).is_some_and(|l| self.clock.wall_ms() >= l.expires_ms);
                         if expired {
                             tracing::warn!(session = %id, "lease expired unrenewed: letting the session go");
                             self.let_go(&id);
@@ -225,7 +223,7 @@ impl Hub {
     fn hand_over(&self, id: &str, token: i64) {
         self.let_go(id);
         if let Some((_, store)) = self.node_store() {
-            if let Err(e) = store.release_lease(id, token, now_ms()) {
+            if let Err(e) = store.release_lease(id, token, self.clock.wall_ms()) {
                 tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
             }
         }

@@ -96,7 +96,7 @@ async fn a_session_no_node_loads_ends_after_the_idle_time() {
     a.close_all();
     let b = node("b", store);
     let idle = Duration::from_secs(600);
-    let t0 = now_ms();
+    let t0 = b.clock.wall_ms();
     assert!(b.expire_unheld(t0, idle).is_empty(), "held moments ago");
     // The band of `back` returns 5 minutes after the leases ran out: b loads it then.
     let returns = t0 + 65_000 + 300_000;

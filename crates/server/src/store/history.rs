@@ -5,16 +5,15 @@
 use super::sql::{self, V, one};
 use super::{Store, StoreError};
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
-use bandsync_core::retention;
 
 impl Store {
-    /// Saves a chat message as it is now (new, edited, deleted or reacted to). A new message
-    /// also drops those that fall out of what a session keeps ([`retention::CHAT_KEPT`]), in the
-    /// same transaction.
+    /// Saves a chat message as it is now (new, edited, deleted or reacted to), and drops the
+    /// messages up to `forget_through` (those the journal no longer keeps:
+    /// [`bandsync_core::retention::CHAT_KEPT`]) in the same transaction.
     ///
     /// # Errors
     /// On a database error.
-    pub fn put_chat(&self, session: &str, m: &ChatMessage) -> Result<(), StoreError> {
+    pub fn put_chat(&self, session: &str, m: &ChatMessage, forget_through: Option<u64>) -> Result<(), StoreError> {
         let json = serde_json::to_string(m).expect("chat messages serialise");
         self.write(session, |db| {
             db.execute(
@@ -22,7 +21,7 @@ impl Store {
              ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
                 &[session.into(), (m.id as i64).into(), V::Text(json)],
             )?;
-            if let Some(old) = retention::dropped_through(m.id, retention::CHAT_KEPT) {
+            if let Some(old) = forget_through {
                 db.execute("DELETE FROM chat WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
             }
             Ok(())
@@ -50,12 +49,17 @@ impl Store {
             .collect())
     }
 
-    /// Appends an activity event, and drops those that fall out of what a session keeps
-    /// ([`retention::ACTIVITY_KEPT`]).
+    /// Appends an activity event, and drops the events up to `forget_through` (those the journal
+    /// no longer keeps: [`bandsync_core::retention::ACTIVITY_KEPT`]) in the same transaction.
     ///
     /// # Errors
     /// On a database error.
-    pub fn add_activity(&self, session: &str, e: &ActivityEvent) -> Result<(), StoreError> {
+    pub fn add_activity(
+        &self,
+        session: &str,
+        e: &ActivityEvent,
+        forget_through: Option<u64>,
+    ) -> Result<(), StoreError> {
         let kind = serde_json::to_value(e.kind).expect("kinds serialise");
         self.write(session, |db| {
             db.execute(
@@ -69,7 +73,7 @@ impl Store {
                     e.summary.as_str().into(),
                 ],
             )?;
-            if let Some(old) = retention::dropped_through(e.id, retention::ACTIVITY_KEPT) {
+            if let Some(old) = forget_through {
                 db.execute(
                     "DELETE FROM activity WHERE session = ?1 AND id <= ?2",
                     &[session.into(), (old as i64).into()],
@@ -121,7 +125,7 @@ impl Store {
     }
 
     /// Saves a document version, and drops the versions `thinned` (those the thinning rule lets go:
-    /// [`retention::versions_to_drop`]), in one transaction.
+    /// [`bandsync_core::retention::versions_to_drop`]), in one transaction.
     ///
     /// # Errors
     /// On a database error.
