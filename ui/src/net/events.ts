@@ -160,7 +160,8 @@ function onServer(app: AppCore, msg: ServerMsg): void {
   }
   if (msg.type === 'error') {
     const about = msg.about ? ` (${msg.about})` : '';
-    if (msg.about === 'join') app.joinError = { code: msg.code, message: msg.message };
+    // A refusal comes before any welcome; after one, an error about the join is a notice.
+    if (msg.about === 'join' && !s) app.joinError = { code: msg.code, message: msg.message };
     if ((msg.code === 'unknown_type' || msg.code === 'unsupported') && msg.about && BACKGROUND.has(msg.about)) {
       app.store.set((st) => ({ unsupported: new Set([...st.unsupported, msg.about!]) }));
       if (s && app.mirror) app.store.set({ session: apply(s, msg, app.mirror) });

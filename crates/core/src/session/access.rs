@@ -97,6 +97,9 @@ impl Session {
             once: req.once,
         });
         self.welcome(now, conn, id, token, false);
+        if req.leader && !leader_link {
+            self.tell_why_not_leading(conn, id);
+        }
         // After the welcome, which is always a member's first message.
         if let Some(gone) = forgotten {
             self.out
@@ -151,6 +154,9 @@ impl Session {
             self.members[idx].p.role = Role::Leader;
         }
         self.welcome(now, conn, id, token, true);
+        if claim {
+            self.tell_why_not_leading(conn, id);
+        }
         self.broadcast_participant(id);
         self.broadcast_stats();
         Ok(())
@@ -265,6 +271,26 @@ impl Session {
             "the PIN could not be saved, so it was not changed; the old one still works",
             "set_pin",
         );
+    }
+
+    /// Why `id` may not lead now, if it may not (the refusal of a claim): a viewer never may,
+    /// because leading hands over the join secret; an editor not while someone else leads.
+    pub(super) fn cannot_lead(&self, id: ParticipantId) -> Option<Refusal> {
+        if self.members.iter().any(|m| m.p.id == id && m.p.access == Access::Viewer) {
+            return Some((ErrorCode::ReadOnly, "a viewer cannot lead; ask the leader for edit rights".into()));
+        }
+        let l = self.leader.filter(|&l| l != id)?;
+        let name = self.members.iter().find(|m| m.p.id == l).map_or("someone", |m| m.p.name.as_str());
+        Some((ErrorCode::LeaderTaken, format!("{name} leads; ask them to hand over")))
+    }
+
+    /// A join that asked to lead and was let in as a follower is told why, after its welcome
+    /// (it is in the session either way): asking is not silently ignored.
+    fn tell_why_not_leading(&mut self, conn: ConnId, id: ParticipantId) {
+        if let Some((code, message)) = self.cannot_lead(id) {
+            let message = format!("you joined as a follower: {message}");
+            self.out.push_back(Output::Send(conn, ServerMsg::error(code, message, Some("join"))));
+        }
     }
 
     /// Tells the leader (if connected) that its change to the credentials was not saved.

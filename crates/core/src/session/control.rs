@@ -71,18 +71,15 @@ impl Session {
                 self.broadcast_participant(me);
                 Ok(())
             }
-            ClientMsg::Claim {} => match self.leader {
-                Some(l) if l == me => Ok(()),
-                // Leading hands over the join secret: only an editor may take it.
-                _ if self.members.iter().any(|m| m.p.id == me && m.p.access == Access::Viewer) => {
-                    Err((ErrorCode::ReadOnly, "a viewer cannot lead; ask the leader for edit rights".into()))
+            ClientMsg::Claim {} => {
+                if let Some(why) = self.cannot_lead(me) {
+                    return Err(why);
                 }
-                Some(l) => Err((ErrorCode::LeaderTaken, format!("participant {l} leads; ask them to hand over"))),
-                None => {
+                if self.leader != Some(me) {
                     self.set_leader(Some(me));
-                    Ok(())
                 }
-            },
+                Ok(())
+            }
             ClientMsg::Release {} => {
                 self.require_leader(me)?;
                 self.set_leader(None);

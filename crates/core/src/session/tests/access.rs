@@ -224,6 +224,7 @@ fn a_viewer_cannot_claim_leadership_or_the_secret_that_comes_with_it() {
     h.drop_conn(2);
     h.join(3, "Ben", true, ben);
     assert!(!h.mirrors[&3].is_leader());
+    assert_eq!(h.last_error(3), Some(ErrorCode::ReadOnly), "the resume is told why it does not lead");
     assert_eq!(h.mirrors[&3].me().unwrap().access, Access::Viewer);
     h.assert_mirrors_agree();
 }
@@ -250,4 +251,24 @@ fn a_full_session_forgets_the_longest_away_to_let_an_honest_join_in() {
     }
     h.join(1000, "Late", false, None);
     assert_eq!(h.last_error(1000), Some(ErrorCode::Full));
+}
+
+#[test]
+fn a_join_that_asks_to_lead_while_someone_leads_is_let_in_and_told_why_not() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    assert_eq!(h.last_error(1), None);
+    h.join(2, "Ben", true, None);
+    assert!(h.mirrors[&2].me().is_some(), "Ben is in");
+    assert!(!h.mirrors[&2].is_leader());
+    assert_eq!(h.last_error(2), Some(ErrorCode::LeaderTaken));
+    let said = h.inbox[&2].iter().rev().find_map(|m| match m {
+        ServerMsg::Error { message, .. } => Some(message.clone()),
+        _ => None,
+    });
+    assert_eq!(said.as_deref(), Some("you joined as a follower: Ana leads; ask them to hand over"));
+    // A join that did not ask is told nothing.
+    h.join(3, "Caro", false, None);
+    assert_eq!(h.last_error(3), None);
+    h.assert_mirrors_agree();
 }
