@@ -12,6 +12,9 @@ use bandsync_server::store::sqlite::Sqlite;
 use bandsync_server::store::{COMPACT_AFTER, Store, StoreError, StoredSession};
 use std::path::PathBuf;
 
+/// The host's wall clock when the tests' sessions are made, after every lease time they use.
+const NOW_MS: i64 = 30_000;
+
 fn session(id: &str, secret: &str) -> StoredSession {
     StoredSession {
         id: id.into(),
@@ -42,9 +45,9 @@ fn chat(id: u64, text: &str) -> ChatMessage {
 fn sessions_and_documents(open: &dyn Fn() -> Store) {
     {
         let s = open();
-        s.put_session(&session("a", "k1")).unwrap();
-        s.put_session(&session("a", "k2")).unwrap();
-        s.put_session(&session("b", "k3")).unwrap();
+        s.put_session(&session("a", "k1"), NOW_MS).unwrap();
+        s.put_session(&session("a", "k2"), NOW_MS).unwrap();
+        s.put_session(&session("b", "k3"), NOW_MS).unwrap();
         let member = bandsync_docs::SessionDoc::new();
         let server = bandsync_docs::SessionDoc::new();
         for i in 0..(COMPACT_AFTER + 20) {
@@ -164,7 +167,7 @@ fn organizers(open: &dyn Fn() -> Store) {
     assert_eq!(s.organizer(&t).unwrap().map(|o| (o.name, o.quota)), Some(("school".into(), 2)));
     assert!(s.organizer("bso_guess").unwrap().is_none());
     assert!(matches!(s.create_organizer("school", 5), Err(StoreError::Conflict(_))));
-    s.put_session(&session("o", "x")).unwrap();
+    s.put_session(&session("o", "x"), NOW_MS).unwrap();
     s.set_owner("o", "school").unwrap();
     s.put_chat("o", &chat(1, "hi"), None).unwrap();
     assert_eq!(s.owner("o").unwrap().as_deref(), Some("school"));
@@ -187,7 +190,7 @@ fn leases(open: &dyn Fn() -> Store) {
     let (a, b) = (open(), open());
     let ttl = 3_000;
     let la = a.take_lease("l", "node-a", 10_000, ttl).unwrap().expect("a free lease");
-    a.put_session(&session("l", "k")).unwrap();
+    a.put_session(&session("l", "k"), NOW_MS).unwrap();
     a.append_update("l", b"from a", Vec::new).unwrap();
     assert_eq!(b.take_lease("l", "node-b", 11_000, ttl).unwrap(), None, "held by a");
     assert_eq!(a.renew_lease("l", la.token, 12_000, ttl).unwrap(), Renewal::Held);
@@ -223,20 +226,22 @@ fn leases(open: &dyn Fn() -> Store) {
     assert!(matches!(a.append_update("l", b"zombie", Vec::new), Err(StoreError::Fenced { .. })));
     a2.delete_session("l").unwrap();
     assert_eq!(a2.lease_holder("l").unwrap(), None, "deleted with the session");
-    // When each session was last held: one given up at 20 s, one held until 23 s, and the
-    // sessions never leased (made now, by the wall clock).
+    // When each session was last held: one given up at 20 s, one held until 23 s, one never
+    // leased since it was made at 5 s, and the sessions never leased since they were made at 30 s.
     for id in ["u1", "u2"] {
-        a2.put_session(&session(id, "k")).unwrap();
+        a2.put_session(&session(id, "k"), NOW_MS).unwrap();
     }
+    a2.put_session(&session("u3", "k"), 5_000).unwrap();
+    a2.put_session(&session("u3", "k2"), NOW_MS).unwrap(); // an update keeps when it was made
     let u1 = a2.take_lease("u1", "node-a", 19_000, ttl).unwrap().unwrap();
     a2.release_lease("u1", u1.token, 20_000).unwrap();
     a2.take_lease("u2", "node-a", 20_000, ttl).unwrap().unwrap();
-    assert_eq!(a2.unheld_since(21_000).unwrap(), ["u1"], "not held since before 21 s");
+    assert_eq!(a2.unheld_since(21_000).unwrap(), ["u1", "u3"], "not held since before 21 s");
     let all = a2.unheld_since(i64::MAX / 2).unwrap();
-    assert!(["a", "u1", "u2"].iter().all(|id| all.iter().any(|x| x == id)), "{all:?}");
+    assert!(["a", "u1", "u2", "u3"].iter().all(|id| all.iter().any(|x| x == id)), "{all:?}");
     // Deleted by a node that holds no lease on them (as the one that expires them, or an API call).
     let c = open();
-    for id in ["u1", "u2"] {
+    for id in ["u1", "u2", "u3"] {
         c.delete_session(id).unwrap();
     }
     // Renewing many leases in one statement (and in batches of RENEW_BATCH): each answered as
@@ -286,7 +291,7 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     // A write that returned is in Postgres's WAL: killing the server outright loses nothing, and
     // the same store reconnects once it is back.
     let s = Store::connect(&pg.database("crash")).unwrap();
-    s.put_session(&session("c", "k")).unwrap();
+    s.put_session(&session("c", "k"), NOW_MS).unwrap();
     s.append_update("c", b"update-1", Vec::new).unwrap();
     pg.kill9();
     let down = s.sessions();
@@ -301,6 +306,6 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
         let b = sc.spawn(|| Store::connect(&url));
         (a.join().unwrap(), b.join().unwrap())
     });
-    a.unwrap().put_session(&session("t", "k")).unwrap();
+    a.unwrap().put_session(&session("t", "k"), NOW_MS).unwrap();
     assert_eq!(b.unwrap().sessions().unwrap().len(), 1);
 }

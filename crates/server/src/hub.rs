@@ -298,7 +298,7 @@ impl Hub {
                 viewer_secret: Some(viewer_secret.expose().to_owned()),
                 pin: pin.as_ref().map(|p| p.expose().to_owned()),
             };
-            store.put_session(&stored).map_err(|e| HubError::Store(e.to_string()))?;
+            store.put_session(&stored, self.clock.wall_ms()).map_err(|e| HubError::Store(e.to_string()))?;
         }
         // A store that cannot be read refuses the session, rather than running it on an empty
         // journal whose new entries would collide with the stored ones.

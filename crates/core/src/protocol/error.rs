@@ -119,7 +119,7 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-/// Why a text frame could not be turned into a [`ClientMsg`].
+/// Why a text frame could not be turned into a [`ClientMsg`](super::ClientMsg).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct DecodeError {

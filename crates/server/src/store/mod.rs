@@ -160,12 +160,14 @@ impl Store {
             .transpose()
     }
 
-    /// Records a session (or its new secret).
+    /// Records a session (or its new secret). `now_ms`, the host's wall clock, is when it was
+    /// made if it is new (a session never held by a node ages from then, see
+    /// [`Store::unheld_since`]); an update keeps the first.
     ///
     /// # Errors
     /// On a database error.
-    pub fn put_session(&self, s: &StoredSession) -> Result<(), StoreError> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    pub fn put_session(&self, s: &StoredSession, now_ms: i64) -> Result<(), StoreError> {
+        let now = now_ms.div_euclid(1000);
         self.write(&s.id, |db| {
             db.execute(
                 "INSERT INTO sessions (id, name, secret, created, leader_secret, viewer_secret, pin)
