@@ -54,9 +54,11 @@ BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libasound2-dev l
 # the phone page and the app; unshare and ip for the network namespaces of the mDNS test; jackd2
 # (jackd -d dummy) for the MIDI out tests; postgresql (its server binaries: the store suite and
 # `serve --database` tests run initdb into temp folders of their own); haproxy, the proxy in front
-# of the cluster tests' nodes.
+# of the cluster tests' nodes; cmake and libclang-dev, to build Ableton's Link (rusty_link) for the
+# `link` feature's test.
 TEST_PACKAGES=(pulseaudio pulseaudio-utils libasound2-plugins ladspa-sdk chromium chromium-driver
-  webkit2gtk-driver xvfb xauth util-linux iproute2 jackd2 postgresql haproxy dbus-daemon dbus-bin)
+  webkit2gtk-driver xvfb xauth util-linux iproute2 jackd2 postgresql haproxy dbus-daemon dbus-bin
+  cmake libclang-dev)
 
 need_build_tools() {
   need_apt "${BUILD_PACKAGES[@]}"
@@ -71,15 +73,15 @@ need_test_tools() {
 }
 
 # The independent peers from Python's registry that the interoperability tests talk to (pymidi:
-# Apple's network MIDI session), in a virtual environment cached outside the clone. The tests run
-# $BANDSYNC_PYTHON.
+# Apple's network MIDI session; aalink: Ableton's Link, for the Link bridge), in a virtual
+# environment cached outside the clone. The tests run $BANDSYNC_PYTHON.
 need_python_peers() {
   local venv="$HOME/.cache/bandsync/py"
-  if ! "$venv/bin/python" -c 'import pymidi' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import pymidi, aalink' 2>/dev/null; then
     python3 -m venv --help >/dev/null 2>&1 || need_apt python3-venv
-    say "Python peers (pymidi) into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check pymidi==0.5.0
+    say "Python peers (pymidi, aalink) into $venv"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check pymidi==0.5.0 aalink==0.2.3
   fi
   export BANDSYNC_PYTHON="$venv/bin/python"
 }

@@ -22,6 +22,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --workspace --locked
 
+# Ableton Link, an opt-in feature (the Link library is GPL): `join --link` against an independent
+# Link peer, in a network namespace of the test's own.
+say "Ableton Link (--features link) against an independent Link peer"
+cargo test -p bandsync-cli --locked --features link --test link
+
 # The installable app: the debug binary the tests built, bundled as a .deb, installed with dpkg,
 # started under Xvfb, hosting (scripts/package.sh builds the release packages).
 say "the app's .deb: install, start, host"

@@ -2,6 +2,7 @@
 
 use crate::commands::{self, Line};
 use crate::join_lines::{print_audio, print_event, state_json, state_line};
+use crate::join_link::JoinLink;
 use crate::join_midi::JoinMidi;
 use crate::output::emit;
 use bandsync_app::metronome::{AudioReport, Metronome};
@@ -109,6 +110,12 @@ pub struct JoinArgs {
     /// before the `=`; actions previous, next, playstop, tap.
     #[arg(long, value_name = "MAP", default_value = bandsync_core::midi::input::DEFAULT_MAP)]
     pub midi_map: String,
+    /// Join the Ableton Link session on this network both ways: Link shows the session's tempo,
+    /// beat phase (a Link bar on every bar line) and start/stop, and as the leader, a Link app's
+    /// tempo or start/stop becomes the session's on its next bar line. Needs a build with the
+    /// `link` feature (the Link library is GPL-2.0-or-later).
+    #[arg(long)]
+    pub link: bool,
     /// Send MIDI this much earlier, for gear that sounds late (ms).
     #[arg(long, value_name = "MS", default_value_t = 0.0, allow_hyphen_values = true)]
     pub midi_offset_ms: f64,
@@ -167,6 +174,8 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         j,
     )?;
 
+    let link = JoinLink::start(a.link, &client, j)?;
+
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let deadline = a.for_secs.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
@@ -190,6 +199,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             ev = client.next_event() => {
                 let Some(ev) = ev else { return Ok(0) };
                 midi.on_event(&client, &ev, j);
+                link.on_event(&client, &ev);
                 if let Event::Transport { transport: t, axis, .. } = &ev {
                     transport = Some(t.clone());
                     if let Some(m) = &metronome {

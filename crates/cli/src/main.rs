@@ -10,6 +10,7 @@ mod docs;
 mod host;
 mod join;
 mod join_lines;
+mod join_link;
 mod join_midi;
 mod journal;
 mod library;

@@ -16,6 +16,8 @@
 //! - [`chat`]: the chat rules.
 //! - [`midi`]: MIDI for the band's gear: messages, a song's patch, and the cursor that turns the
 //!   transport into timed MIDI events.
+//! - [`link`]: the Ableton Link bridge's decisions: Link shows the session's timeline, and a
+//!   Link peer's change becomes the leader's request.
 //! - [`tap`]: tap tempo.
 //! - [`ratelimit`]: the per-connection token bucket.
 //! - [`retention`]: how much history (versions, chat, activity) a session keeps.
@@ -28,6 +30,7 @@ pub mod chat;
 pub mod clicks;
 pub mod clock;
 pub mod host_axis;
+pub mod link;
 pub mod member;
 pub mod midi;
 pub mod mirror;

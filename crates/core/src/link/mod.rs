@@ -1,0 +1,204 @@
+//! The Ableton Link bridge's decisions: the leader's device joins a Link session (Ableton Live,
+//! and every other Link app on the network) both ways.
+//!
+//! One rule, whichever side moves: **Link shows BandSync's timeline.** Link's tempo is the
+//! session's, and Link's beat phase puts a Link bar (a quantum of one BandSync bar) on every
+//! BandSync bar line. So:
+//! - **BandSync leads:** a tempo, meter, play, stop or seek of the session's goes to Link on the
+//!   bar line where it lands, re-anchoring Link's timeline there, beat-continuous;
+//! - **Live leads:** a change a Link peer makes (tempo, start/stop) is taken, on the leader's
+//!   device, as a request to the session (the message the leader's own button sends, so the host
+//!   checks its authority as for any other). Link is put back on the session's timeline at once,
+//!   and shows the change when the session lands it, on its next bar line: every Link peer and
+//!   every band member change together, and Link's phase never jumps.
+//!
+//! Between changes the bridge keeps Link's phase within [`LinkConfig::phase_tolerance`] of the
+//! session's (the clocks the two run on drift apart by a few ppm).
+//!
+//! Sans-IO: the shell (`bandsync join --link`, behind the `link` feature: the Link library is
+//! GPL) reads Link's session state into a [`LinkView`] at a host time, and carries out the
+//! [`LinkAction`]s.
+
+#[cfg(test)]
+mod tests;
+
+use crate::protocol::ClientMsg;
+use crate::time::{Beats, Micros};
+use crate::timeline::{Segment, Tempo, Transport};
+
+/// What Link's session state says at one moment, as the shell captured it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkView {
+    /// The host time the reading is for.
+    pub at: Micros,
+    /// The Link session's tempo, BPM.
+    pub tempo: f64,
+    /// Link's beat at `at`, for the quantum [`LinkBridge::quantum`] gave.
+    pub beat: f64,
+    /// Link's start/stop state.
+    pub playing: bool,
+    /// Other Link apps in the session.
+    pub peers: u64,
+}
+
+/// What the shell does for the bridge.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkAction {
+    /// Put Link on the session's timeline: from host time `at`, tempo `tempo`, beat `beat` at
+    /// `at` (for `quantum`), playing or not.
+    Commit {
+        /// Where the timeline is anchored (a bar line the session's change landed on, or now).
+        at: Micros,
+        /// BPM.
+        tempo: f64,
+        /// The beat at `at`: beats since the session's bar origin, so Link's bars are its bars.
+        beat: f64,
+        /// Beats per bar.
+        quantum: f64,
+        /// Whether the session plays.
+        playing: bool,
+    },
+    /// A Link peer's change, asked of the session (only as its leader).
+    Request(ClientMsg),
+}
+
+/// The bridge's tuning.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkConfig {
+    /// The phase disagreement that re-anchors Link's timeline.
+    pub phase_tolerance: Micros,
+    /// How long a request waits for the session to land it before it may be asked again.
+    pub ask_timeout: Micros,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig { phase_tolerance: Micros(250), ask_timeout: Micros::from_secs(2) }
+    }
+}
+
+/// A segment that took effect this recently is anchored at its start rather than now.
+const LANDED_LATE: Micros = Micros(200_000);
+
+/// Tempos closer than this are the same (the session's resolution is 0.001 BPM).
+const TEMPO_EPS: f64 = 0.0005;
+
+/// The bridge between a Link session and the BandSync session, on one device.
+#[derive(Debug, Clone, Default)]
+pub struct LinkBridge {
+    cfg: LinkConfig,
+    /// What Link was last told (or found at the start): tempo and start/stop. Link saying
+    /// otherwise means a peer moved it.
+    told: Option<(f64, bool)>,
+    /// The segment Link was last anchored on: one landing since is committed at its bar line.
+    anchored: Option<Segment>,
+    /// A peer's tempo or start/stop asked of the session, and when.
+    asked_tempo: Option<(Tempo, Micros)>,
+    asked_playing: Option<(bool, Micros)>,
+}
+
+impl LinkBridge {
+    /// A bridge with `cfg`.
+    #[must_use]
+    pub fn new(cfg: LinkConfig) -> Self {
+        LinkBridge { cfg, ..LinkBridge::default() }
+    }
+
+    /// The quantum to read Link's beat for at host time `at`: one bar of the session's meter.
+    #[must_use]
+    pub fn quantum(transport: &Transport, at: Micros) -> f64 {
+        beats_f(transport.segment_at(at).meter.bar_len())
+    }
+
+    /// The session's beat at host time `at` on Link's scale: beats since the segment's bar
+    /// origin, so that a bar line is a whole number of quanta.
+    #[must_use]
+    pub fn session_beat(transport: &Transport, at: Micros) -> f64 {
+        let seg = transport.segment_at(at);
+        beats_f(seg.position(at) - seg.bar_origin)
+    }
+
+    /// One reading of Link against the session's `transport`; `leading` says whether this member
+    /// leads the session (only then does a peer's change become a request).
+    pub fn handle(&mut self, view: LinkView, transport: &Transport, leading: bool) -> Vec<LinkAction> {
+        let now = view.at;
+        let mut out = Vec::new();
+        let latest = transport.latest();
+        // Requests the session has landed (or that timed out) are done with.
+        let timeout = self.cfg.ask_timeout;
+        self.asked_tempo = self.asked_tempo.filter(|&(t, at)| latest.timeline.tempo != t && now - at < timeout);
+        self.asked_playing = self.asked_playing.filter(|&(p, at)| latest.playing != p && now - at < timeout);
+        // A peer's change: Link says other than it was told. At the start, an existing session's
+        // tempo and start/stop count as a peer's (joining Live's session does not change it).
+        let (told_tempo, told_playing) = match self.told {
+            Some(t) => t,
+            None if view.peers > 0 => {
+                let seg = transport.segment_at(now);
+                (seg.timeline.tempo.bpm(), seg.playing)
+            }
+            None => (view.tempo, view.playing),
+        };
+        if leading
+            && (view.tempo - told_tempo).abs() > TEMPO_EPS
+            && let Ok(t) = Tempo::from_bpm(view.tempo)
+            && latest.timeline.tempo != t
+            && self.asked_tempo.is_none_or(|(a, _)| a != t)
+        {
+            out.push(LinkAction::Request(ClientMsg::Tempo { tempo: t }));
+            self.asked_tempo = Some((t, now));
+        }
+        if leading
+            && view.playing != told_playing
+            && latest.playing != view.playing
+            && self.asked_playing.is_none_or(|(a, _)| a != view.playing)
+        {
+            let m = if view.playing { ClientMsg::Play { count_in: 0 } } else { ClientMsg::Stop {} };
+            out.push(LinkAction::Request(m));
+            self.asked_playing = Some((view.playing, now));
+        }
+        // Link onto the session's timeline: anchored on the bar line a change landed on, else now.
+        let seg = transport.segment_at(now);
+        let tempo = seg.timeline.tempo.bpm();
+        let landed = self.anchored.as_ref() != Some(seg);
+        let quantum = beats_f(seg.meter.bar_len());
+        // A change that landed since the last reading is anchored on its bar line (the reading
+        // comes a moment after it); anything else from now.
+        let at = if landed && seg.at <= now && now - seg.at <= LANDED_LATE { seg.at } else { now };
+        let drift = if seg.playing {
+            let d = (view.beat - beats_f(seg.position(now) - seg.bar_origin)).rem_euclid(quantum);
+            let d = if d > quantum / 2.0 { d - quantum } else { d };
+            d.abs() * 60e6 / tempo
+        } else {
+            0.0
+        };
+        let off = (view.tempo - tempo).abs() > TEMPO_EPS
+            || view.playing != seg.playing
+            || drift > self.cfg.phase_tolerance.0 as f64
+            || landed;
+        if off {
+            out.push(LinkAction::Commit {
+                at,
+                tempo,
+                beat: beats_f(seg.position(at) - seg.bar_origin),
+                quantum,
+                playing: seg.playing,
+            });
+            self.told = Some((tempo, seg.playing));
+            self.anchored = Some(seg.clone());
+        } else {
+            self.told = Some((view.tempo, view.playing));
+        }
+        out
+    }
+
+    /// When the bridge next needs a reading: the next change the session has scheduled (to
+    /// anchor Link on its bar line as it lands).
+    #[must_use]
+    pub fn poll_timeout(transport: &Transport, now: Micros) -> Option<Micros> {
+        transport.next_change(now)
+    }
+}
+
+fn beats_f(b: Beats) -> f64 {
+    b.0 as f64 / Beats::ONE as f64
+}
