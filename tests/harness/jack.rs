@@ -73,11 +73,23 @@ pub type Received = (f64, Vec<u8>);
 /// The recorder's process callback.
 type Process = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
 
+/// Counts the server's xruns: cycles the graph did not finish in time, when a client's events
+/// may be late or lost. A timing figure across one measures the machine, not the sender.
+struct Xruns(Arc<Mutex<Vec<u64>>>);
+
+impl jack::NotificationHandler for Xruns {
+    fn xrun(&mut self, c: &jack::Client) -> jack::Control {
+        self.0.lock().unwrap().push(c.time());
+        jack::Control::Continue
+    }
+}
+
 /// A JACK client `rec` with a MIDI in port `rec:in` that records everything it receives.
 pub struct Recorder {
-    _client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
+    _client: jack::AsyncClient<Xruns, jack::contrib::ClosureProcessHandler<(), Process>>,
     seen: Arc<Mutex<Vec<Received>>>,
     clock: jack::Client,
+    xruns: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Recorder {
@@ -105,7 +117,10 @@ impl Recorder {
             }
             jack::Control::Continue
         });
-        let active = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).expect("activates");
+        let xruns: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let active = client
+            .activate_async(Xruns(Arc::clone(&xruns)), jack::contrib::ClosureProcessHandler::new(process))
+            .expect("activates");
         let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
         let s = Arc::clone(&seen);
         std::thread::spawn(move || {
@@ -117,7 +132,14 @@ impl Recorder {
             }
         });
         let (clock, _) = jack::Client::new("rec-clock", jack::ClientOptions::NO_START_SERVER).expect("opens");
-        Recorder { _client: active, seen, clock }
+        Recorder { _client: active, seen, clock, xruns }
+    }
+
+    /// When (JACK time, µs, as the notification came) the server had an xrun since the
+    /// recorder started.
+    #[must_use]
+    pub fn xruns(&self) -> Vec<u64> {
+        self.xruns.lock().unwrap().clone()
     }
 
     /// Everything received so far.
