@@ -154,13 +154,26 @@ mod imp {
                         LinkAction::Commit { at, tempo, beat, quantum, playing } => {
                             let t = link_at(at);
                             state.set_tempo(tempo, t);
-                            state.force_beat_at_time(beat, t, quantum);
-                            state.set_is_playing(playing, t);
+                            if let Some(b) = beat {
+                                state.force_beat_at_time(b, t, quantum);
+                            }
+                            if let Some(p) = playing {
+                                state.set_is_playing(p, t);
+                            }
                             link.commit_app_session_state(&state);
                             emit(
                                 j,
                                 &json!({"event": "link_commit", "link_us": t, "host_us": at.0, "tempo": tempo, "beat": beat, "quantum": quantum, "playing": playing}),
-                                || format!("Link: {tempo:.3} BPM, {}", if playing { "playing" } else { "stopped" }),
+                                || {
+                                    format!(
+                                        "Link: {tempo:.3} BPM{}",
+                                        match playing {
+                                            Some(true) => ", playing",
+                                            Some(false) => ", stopped",
+                                            None => "",
+                                        }
+                                    )
+                                },
                             );
                         }
                         LinkAction::Request(m) => {

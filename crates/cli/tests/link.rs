@@ -114,6 +114,15 @@ fn a_link_peer_and_the_session_follow_each_other_on_the_bar_line_in_phase() {
         .find(|p| p["playing"] == false)
         .expect("the session scheduled its stop");
     assert!(stop["position"].as_f64().unwrap().rem_euclid(4.0) < 1e-6, "not on a bar line: {stop}");
+    // A bridge joining a Link session that was there first takes up its tempo, and changes
+    // neither its tempo nor its start/stop (Link's TEMPO-2).
+    eprintln!("LINK a bridge joining the peer's 90 BPM: the peer's tempos meanwhile {}", peer["join_peer_tempos"]);
+    assert!(
+        peer["join_peer_tempos"].as_array().unwrap().iter().all(|t| (t.as_f64().unwrap() - 90.0).abs() < 0.01),
+        "the peer's tempo moved when BandSync joined: {}",
+        peer["join_peer_tempos"]
+    );
+    assert_eq!(peer["join_peer_stopped"], false, "the peer stopped when BandSync joined");
     // The bridge asked as the leader: the host took the requests as the leader's own.
     assert!(lead.iter().any(|v| v["event"] == "link_request" && v["request"] == "tempo"));
     assert!(!lead.iter().any(|v| v["event"] == "error"), "{lead:#?}");

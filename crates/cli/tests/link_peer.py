@@ -7,7 +7,8 @@ on Link's clock, into $DIR/peer.json; the leader's events go to $DIR/lead.jsonl.
 
 Steps: the peer meets the bridge; the leader sets 100 BPM and plays (the peer must follow);
 phase is sampled; the peer sets 130 BPM (the session must take it on its next bar line); phase
-is sampled again; the peer stops (the session must stop).
+is sampled again; the peer stops (the session must stop). Then the peer plays alone at 90 BPM and
+a new leader's bridge joins: the session must take up 90 BPM, the peer neither moving nor stopping.
 """
 
 import asyncio
@@ -135,6 +136,35 @@ async def main():
 
     lead.say("quit")
     lead.p.wait(timeout=10)
+
+    # Opening BandSync does not change a Link session that was there first (Link's TEMPO-2): the
+    # peer plays on its own at 90 BPM, a new leader's bridge joins the stopped session, and the
+    # session takes up the peer's tempo while the peer neither changes tempo nor stops.
+    link.tempo = 90
+    link.playing = True
+    await asyncio.sleep(0.5)
+    lead2 = Proc([BIN, "join", url, "--name", "Laptop2", "--leader", "--link", "--no-audio", "--json"], "lead2.jsonl")
+    tempos, stopped = set(), False
+    end = time.monotonic() + 15
+    taken = None
+    while taken is None:
+        if time.monotonic() > end:
+            raise SystemExit("timed out waiting for the session to take up the peer's 90 BPM")
+        tempos.add(round(link.tempo, 3))
+        stopped |= not link.playing
+        with lead2.cv:
+            taken = next(
+                (v for v in lead2.lines if v.get("event") == "state" and abs(v["tempo"] - 90) < 0.01),
+                None,
+            )
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.5)
+    tempos.add(round(link.tempo, 3))
+    stopped |= not link.playing
+    out["join_peer_tempos"] = sorted(tempos)
+    out["join_peer_stopped"] = stopped
+    lead2.say("quit")
+    lead2.p.wait(timeout=10)
     host.p.terminate()
     host.p.wait(timeout=10)
     with open(os.path.join(DIR, "peer.json"), "w") as f:

@@ -52,11 +52,14 @@ pub enum LinkAction {
         /// BPM.
         tempo: f64,
         /// The beat at `at`: beats since the session's bar origin, so Link's bars are its bars.
-        beat: f64,
+        /// `None` while the session is stopped: its phase says nothing then, and Link's (Live
+        /// playing on its own) is left as it is, the tempo changing beat-continuously at `at`.
+        beat: Option<f64>,
         /// Beats per bar.
         quantum: f64,
-        /// Whether the session plays.
-        playing: bool,
+        /// Whether the session plays; `None` leaves Link's start/stop as it is (a Link session
+        /// joined while playing or stopped keeps that until the session itself starts or stops).
+        playing: Option<bool>,
     },
     /// A Link peer's change, asked of the session (only as its leader).
     Request(ClientMsg),
@@ -95,6 +98,14 @@ pub struct LinkBridge {
     /// A peer's tempo or start/stop asked of the session, and when.
     asked_tempo: Option<(Tempo, Micros)>,
     asked_playing: Option<(bool, Micros)>,
+    /// Joining a Link session that was there first: the tempo asked of the session for it, and
+    /// until when the session may take to schedule it; Link is left at it until it lands.
+    adopting: Option<(Tempo, Micros)>,
+    /// After joining a Link session that was there first, Link's start/stop is left as it was
+    /// until either side starts or stops: Link's and the session's start/stop at the join.
+    start_stop: Option<(bool, bool)>,
+    /// Link peers at the last reading.
+    peers: u64,
 }
 
 impl LinkBridge {
@@ -124,20 +135,32 @@ impl LinkBridge {
         let now = view.at;
         let mut out = Vec::new();
         let latest = transport.latest();
+        let seg = transport.segment_at(now);
         // Requests the session has landed (or that timed out) are done with.
         let timeout = self.cfg.ask_timeout;
         self.asked_tempo = self.asked_tempo.filter(|&(t, at)| latest.timeline.tempo != t && now - at < timeout);
         self.asked_playing = self.asked_playing.filter(|&(p, at)| latest.playing != p && now - at < timeout);
-        // A peer's change: Link says other than it was told. At the start, an existing session's
-        // tempo and start/stop count as a peer's (joining Live's session does not change it).
-        let (told_tempo, told_playing) = match self.told {
-            Some(t) => t,
-            None if view.peers > 0 => {
-                let seg = transport.segment_at(now);
-                (seg.timeline.tempo.bpm(), seg.playing)
+        // Meeting peers (at the start, or when Link finds them later and the sessions merge) is
+        // joining their session: its tempo is asked of the session and kept meanwhile, and its
+        // start/stop is left alone until the session starts or stops (Link's TEMPO-2: opening
+        // BandSync changes neither).
+        if view.peers > 0 && (self.told.is_none() || self.peers == 0) {
+            self.told = Some((seg.timeline.tempo.bpm(), view.playing));
+            self.start_stop = Some((view.playing, seg.playing));
+            if leading
+                && (view.tempo - seg.timeline.tempo.bpm()).abs() > TEMPO_EPS
+                && let Ok(t) = Tempo::from_bpm(view.tempo)
+            {
+                self.adopting = Some((t, now + timeout));
             }
-            None => (view.tempo, view.playing),
-        };
+        }
+        self.peers = view.peers;
+        // Link's start/stop follows the session's again once either starts or stops.
+        if self.start_stop.is_some_and(|(l, s)| l != view.playing || s != seg.playing) {
+            self.start_stop = None;
+        }
+        // A peer's change: Link says other than it was told.
+        let (told_tempo, told_playing) = self.told.unwrap_or((view.tempo, view.playing));
         if leading
             && (view.tempo - told_tempo).abs() > TEMPO_EPS
             && let Ok(t) = Tempo::from_bpm(view.tempo)
@@ -156,8 +179,16 @@ impl LinkBridge {
             out.push(LinkAction::Request(m));
             self.asked_playing = Some((view.playing, now));
         }
+        // Joining: Link keeps its tempo until the session's, asked for it, lands (or, if the
+        // session never schedules it, the request times out).
+        if let Some((t, until)) = self.adopting {
+            if seg.timeline.tempo != t && (now < until || latest.timeline.tempo == t) {
+                self.told = Some((view.tempo, view.playing));
+                return out;
+            }
+            self.adopting = None;
+        }
         // Link onto the session's timeline: anchored on the bar line a change landed on, else now.
-        let seg = transport.segment_at(now);
         let tempo = seg.timeline.tempo.bpm();
         let landed = self.anchored.as_ref() != Some(seg);
         let quantum = beats_f(seg.meter.bar_len());
@@ -171,19 +202,20 @@ impl LinkBridge {
         } else {
             0.0
         };
+        let playing = self.start_stop.is_none().then_some(seg.playing);
         let off = (view.tempo - tempo).abs() > TEMPO_EPS
-            || view.playing != seg.playing
+            || playing.is_some_and(|p| p != view.playing)
             || drift > self.cfg.phase_tolerance.0 as f64
             || landed;
         if off {
             out.push(LinkAction::Commit {
                 at,
                 tempo,
-                beat: beats_f(seg.position(at) - seg.bar_origin),
+                beat: seg.playing.then(|| beats_f(seg.position(at) - seg.bar_origin)),
                 quantum,
-                playing: seg.playing,
+                playing,
             });
-            self.told = Some((tempo, seg.playing));
+            self.told = Some((tempo, playing.unwrap_or(view.playing)));
             self.anchored = Some(seg.clone());
         } else {
             self.told = Some((view.tempo, view.playing));

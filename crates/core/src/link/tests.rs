@@ -31,7 +31,12 @@ impl Link {
         for a in actions {
             match a {
                 LinkAction::Commit { at, tempo, beat, playing, .. } => {
-                    (self.tempo, self.beat0, self.t0, self.playing) = (*tempo, *beat, at.0, *playing);
+                    // Without a beat, the tempo changes beat-continuously at `at`.
+                    let beat = beat.unwrap_or_else(|| self.beat(*at));
+                    (self.tempo, self.beat0, self.t0) = (*tempo, beat, at.0);
+                    if let Some(p) = playing {
+                        self.playing = *p;
+                    }
                 }
                 LinkAction::Request(m) => asked.push(m.clone()),
             }
@@ -168,7 +173,7 @@ fn a_peers_start_and_stop_are_asked_and_link_starts_with_the_session() {
     seg.timeline = Timeline { tempo: seg.timeline.tempo, beat_origin: Beats::ZERO, time_origin: start };
     tr.schedule(seg);
     let acts = b.handle(link.view(start + Micros(3_000)), &tr, true);
-    assert!(matches!(acts[..], [LinkAction::Commit { at, playing: true, .. }] if at == start), "{acts:?}");
+    assert!(matches!(acts[..], [LinkAction::Commit { at, playing: Some(true), .. }] if at == start), "{acts:?}");
     link.apply(&acts);
     agree(&link, &tr, start + Micros(S), 1.0);
     // And Live's stop.
@@ -178,15 +183,62 @@ fn a_peers_start_and_stop_are_asked_and_link_starts_with_the_session() {
 }
 
 #[test]
-fn joining_a_running_link_session_asks_for_its_tempo_instead_of_imposing_ours() {
-    let tr = playing(120.0);
+fn joining_a_running_link_session_takes_up_its_tempo_without_changing_it() {
+    let mut tr = playing(120.0);
     let mut b = LinkBridge::new(LinkConfig::default());
-    let link = Link { tempo: 128.0, beat0: 0.0, t0: 0, playing: true, peers: 2 };
+    let mut link = Link { tempo: 128.0, beat0: 0.0, t0: 0, playing: true, peers: 2 };
     let acts = b.handle(link.view(Micros(S)), &tr, true);
-    assert!(
-        acts.contains(&LinkAction::Request(ClientMsg::Tempo { tempo: Tempo::from_bpm(128.0).unwrap() })),
-        "{acts:?}"
-    );
+    assert_eq!(acts, [LinkAction::Request(ClientMsg::Tempo { tempo: Tempo::from_bpm(128.0).unwrap() })]);
+    // A follower's bridge joining asks nothing.
+    let mut f = LinkBridge::new(LinkConfig::default());
+    assert!(f.handle(link.view(Micros(S)), &tr, false).iter().all(|a| matches!(a, LinkAction::Commit { .. })));
+    // Link keeps its tempo while the session takes it up (Link's TEMPO-2)...
+    assert!(b.handle(link.view(Micros(S + 50_000)), &tr, true).is_empty());
+    // ...and goes onto the session's timeline when it lands.
+    let bar = change_tempo(&mut tr, Micros(S + 60_000), 128.0);
+    assert!(b.handle(link.view(bar - Micros(1_000)), &tr, true).is_empty());
+    let acts = b.handle(link.view(bar + Micros(1_000)), &tr, true);
+    assert!(matches!(acts[..], [LinkAction::Commit { at, tempo, .. }] if at == bar && tempo == 128.0), "{acts:?}");
+    link.apply(&acts);
+    agree(&link, &tr, bar + Micros(S), 1.0);
+}
+
+#[test]
+fn peers_found_later_are_a_join_too() {
+    let mut tr = Transport::new(Micros(0));
+    let mut b = LinkBridge::new(LinkConfig::default());
+    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 0 };
+    link.apply(&b.handle(link.view(Micros(S)), &tr, true));
+    // Link finds Live and the sessions merge on Live's 95 BPM.
+    (link.peers, link.tempo) = (1, 95.0);
+    let acts = b.handle(link.view(Micros(2 * S)), &tr, true);
+    assert_eq!(acts, [LinkAction::Request(ClientMsg::Tempo { tempo: Tempo::from_bpm(95.0).unwrap() })]);
+    // A stopped session takes it at once.
+    let at = change_tempo(&mut tr, Micros(2 * S + 5_000), 95.0);
+    let acts = b.handle(link.view(at + Micros(1_000)), &tr, true);
+    assert!(matches!(acts[..], [LinkAction::Commit { tempo, .. }] if tempo == 95.0), "{acts:?}");
+}
+
+#[test]
+fn joining_a_playing_link_session_leaves_its_start_stop_until_either_side_moves() {
+    let mut tr = Transport::new(Micros(0));
+    let mut b = LinkBridge::new(LinkConfig::default());
+    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: true, peers: 1 };
+    let acts = b.handle(link.view(Micros(S)), &tr, true);
+    assert!(acts.iter().all(|a| matches!(a, LinkAction::Commit { playing: None, .. })), "{acts:?}");
+    link.apply(&acts);
+    assert!(link.playing, "Live plays on");
+    assert!(b.handle(link.view(Micros(2 * S)), &tr, true).is_empty());
+    // The band starts: Link starts with it, on its bar.
+    let start = Micros(2 * S + 250_000);
+    let mut seg = tr.latest().clone();
+    (seg.at, seg.playing) = (start, true);
+    seg.timeline = Timeline { tempo: seg.timeline.tempo, beat_origin: Beats::ZERO, time_origin: start };
+    tr.schedule(seg);
+    let acts = b.handle(link.view(start + Micros(2_000)), &tr, true);
+    assert!(matches!(acts[..], [LinkAction::Commit { at, playing: Some(true), .. }] if at == start), "{acts:?}");
+    link.apply(&acts);
+    agree(&link, &tr, start + Micros(S), 1.0);
 }
 
 #[test]
