@@ -19,13 +19,11 @@ say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # One build of every target (the app's binary included, for its end-to-end test), then every test.
+# With the opt-in `link` feature (the Link library is GPL; the default build leaves it out), so
+# that `join --link` is tested against an independent Link peer (crates/cli/tests/link.rs) in the
+# same build, not a second one.
 say "cargo test"
-cargo test --workspace --locked
-
-# Ableton Link, an opt-in feature (the Link library is GPL): `join --link` against an independent
-# Link peer, in a network namespace of the test's own.
-say "Ableton Link (--features link) against an independent Link peer"
-cargo test -p bandsync-cli --locked --features link --test link
+cargo test --workspace --locked --features bandsync-cli/link
 
 # The installable app: the debug binary the tests built, bundled as a .deb, installed with dpkg,
 # started under Xvfb, hosting (scripts/package.sh builds the release packages).

@@ -2,7 +2,7 @@
 //! which wraps Ableton's own Link), inside a network namespace the test creates (`unshare -rn`):
 //! Link finds its peers by multicast, which stays off the machine's network. `link_peer.py` plays
 //! Ableton Live and records; this judges. Only with the `link` feature (GPL): `scripts/test.sh`
-//! runs it as `cargo test -p bandsync-cli --features link --test link`.
+//! runs every test with it (`--features bandsync-cli/link`).
 #![cfg(feature = "link")]
 
 use serde_json::Value;

@@ -82,6 +82,20 @@ fn agree(link: &Link, tr: &Transport, t: Micros, tol_us: f64) {
     assert!(d <= tol_us, "phase {d} µs apart at {t:?}");
 }
 
+/// The stopped session starts at `start` on beat 0: the first reading after it starts Link with
+/// it, anchored there, its bar on the session's.
+fn starts_with_the_session(b: &mut LinkBridge, link: &mut Link, tr: &mut Transport, start: Micros) {
+    let mut seg = tr.latest().clone();
+    (seg.at, seg.playing) = (start, true);
+    seg.timeline = Timeline { tempo: seg.timeline.tempo, beat_origin: Beats::ZERO, time_origin: start };
+    tr.schedule(seg);
+    let acts = b.handle(link.view(start + Micros(3_000)), tr, true);
+    assert!(matches!(acts[..], [LinkAction::Commit { at, playing: Some(true), .. }] if at == start), "{acts:?}");
+    link.apply(&acts);
+    assert!(link.playing);
+    agree(link, tr, start + Micros(S), 1.0);
+}
+
 fn synced(tr: &Transport, at: Micros) -> (LinkBridge, Link) {
     let mut b = LinkBridge::new(LinkConfig::default());
     let mut link = Link { tempo: 99.0, beat0: 7.3, t0: 0, playing: false, peers: 0 };
@@ -166,16 +180,8 @@ fn a_peers_start_and_stop_are_asked_and_link_starts_with_the_session() {
     let acts = b.handle(link.view(Micros(2 * S)), &tr, true);
     assert_eq!(link.apply(&acts), [ClientMsg::Play { count_in: 0 }]);
     assert!(!link.playing, "Link waits for the session to start");
-    // The session starts at 2.1 s on beat 0; Link starts with it, its bar on the session's.
-    let start = Micros(2 * S + 100_000);
-    let mut seg = tr.latest().clone();
-    (seg.at, seg.playing) = (start, true);
-    seg.timeline = Timeline { tempo: seg.timeline.tempo, beat_origin: Beats::ZERO, time_origin: start };
-    tr.schedule(seg);
-    let acts = b.handle(link.view(start + Micros(3_000)), &tr, true);
-    assert!(matches!(acts[..], [LinkAction::Commit { at, playing: Some(true), .. }] if at == start), "{acts:?}");
-    link.apply(&acts);
-    agree(&link, &tr, start + Micros(S), 1.0);
+    // The session starts at 2.1 s on beat 0; Link starts with it.
+    starts_with_the_session(&mut b, &mut link, &mut tr, Micros(2 * S + 100_000));
     // And Live's stop.
     link.playing = false;
     let acts = b.handle(link.view(Micros(4 * S)), &tr, true);
@@ -230,15 +236,7 @@ fn joining_a_playing_link_session_leaves_its_start_stop_until_either_side_moves(
     assert!(link.playing, "Live plays on");
     assert!(b.handle(link.view(Micros(2 * S)), &tr, true).is_empty());
     // The band starts: Link starts with it, on its bar.
-    let start = Micros(2 * S + 250_000);
-    let mut seg = tr.latest().clone();
-    (seg.at, seg.playing) = (start, true);
-    seg.timeline = Timeline { tempo: seg.timeline.tempo, beat_origin: Beats::ZERO, time_origin: start };
-    tr.schedule(seg);
-    let acts = b.handle(link.view(start + Micros(2_000)), &tr, true);
-    assert!(matches!(acts[..], [LinkAction::Commit { at, playing: Some(true), .. }] if at == start), "{acts:?}");
-    link.apply(&acts);
-    agree(&link, &tr, start + Micros(S), 1.0);
+    starts_with_the_session(&mut b, &mut link, &mut tr, Micros(2 * S + 250_000));
 }
 
 #[test]
