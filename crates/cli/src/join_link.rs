@@ -50,9 +50,10 @@ impl JoinLink {
     }
 }
 
-/// The schedule the bridge follows, with the host clock (epoch) its times are on.
+/// The schedule the bridge follows, with the host clock (epoch) its times are on: shared, so
+/// that the thread's reading every 5 ms takes a reference rather than a copy.
 #[cfg_attr(not(feature = "link"), allow(dead_code))]
-type Schedule = Option<(Transport, u64)>;
+type Schedule = Option<std::sync::Arc<(Transport, u64)>>;
 
 #[cfg(feature = "link")]
 mod imp {
@@ -99,10 +100,16 @@ mod imp {
 
         pub(super) fn on_event(&self, client: &Client, ev: &Event) {
             let mut s = self.shared.lock().expect("link lock poisoned");
-            if let Event::Transport { transport, axis, .. } = ev {
-                s.schedule = Some((transport.clone(), axis.epoch));
+            match ev {
+                Event::Transport { transport, axis, .. } => {
+                    s.schedule = Some(Arc::new((transport.clone(), axis.epoch)));
+                }
+                // Leadership changes with the participants (and a join or a resume).
+                Event::Joined { .. } | Event::Participants { .. } => {
+                    s.leading = client.mirror().is_some_and(|m| m.is_leader());
+                }
+                _ => {}
             }
-            s.leading = client.mirror().is_some_and(|m| m.is_leader());
         }
     }
 
@@ -134,13 +141,14 @@ mod imp {
             let link_now = (l0 + link.clock_micros()) / 2;
             let host = clock.to_host_on(clock.local_of(at));
             let mut wake = at + READ_EVERY;
-            if let (Some((tr, epoch)), Some((host, on))) = (schedule, host)
-                && on == epoch
+            if let (Some(sched), Some((host, on))) = (schedule, host)
+                && on == sched.1
             {
+                let tr = &sched.0;
                 let now = Micros(host.round() as i64);
                 let link_at = |t: Micros| link_now + (t - now).0;
                 link.capture_app_session_state(&mut state);
-                let quantum = LinkBridge::quantum(&tr, now);
+                let quantum = LinkBridge::quantum(tr, now);
                 let n = link.num_peers();
                 let view = LinkView {
                     at: now,
@@ -149,7 +157,7 @@ mod imp {
                     playing: state.is_playing(),
                     peers: n,
                 };
-                for a in bridge.handle(view, &tr, leading) {
+                for a in bridge.handle(view, tr, leading) {
                     match a {
                         LinkAction::Commit { at, tempo, beat, quantum, playing } => {
                             let t = link_at(at);
@@ -199,7 +207,7 @@ mod imp {
                             "link_us": link_now,
                             "host_us": now.0,
                             "quantum": quantum,
-                            "session_beat": LinkBridge::session_beat(&tr, now),
+                            "session_beat": LinkBridge::session_beat(tr, now),
                             "link_beat": state.beat_at_time(link_now, quantum),
                             "tempo": state.tempo(),
                             "playing": state.is_playing(),
@@ -208,7 +216,7 @@ mod imp {
                     );
                 }
                 // A change the session has scheduled is anchored as it lands.
-                if let Some(next) = LinkBridge::poll_timeout(&tr, now) {
+                if let Some(next) = LinkBridge::poll_timeout(tr, now) {
                     let until = Duration::from_micros((next - now).0.max(0) as u64);
                     wake = wake.min(at + until);
                 }

@@ -125,8 +125,7 @@ impl LinkBridge {
     /// origin, so that a bar line is a whole number of quanta.
     #[must_use]
     pub fn session_beat(transport: &Transport, at: Micros) -> f64 {
-        let seg = transport.segment_at(at);
-        beats_f(seg.position(at) - seg.bar_origin)
+        link_beat(transport.segment_at(at), at)
     }
 
     /// One reading of Link against the session's `transport`; `leading` says whether this member
@@ -142,7 +141,7 @@ impl LinkBridge {
         self.asked_playing = self.asked_playing.filter(|&(p, at)| latest.playing != p && now - at < timeout);
         // Meeting peers (at the start, or when Link finds them later and the sessions merge) is
         // joining their session: its tempo is asked of the session and kept meanwhile, and its
-        // start/stop is left alone until the session starts or stops (Link's TEMPO-2: opening
+        // start/stop is left alone until either side starts or stops (Link's TEMPO-2: opening
         // BandSync changes neither).
         if view.peers > 0 && (self.told.is_none() || self.peers == 0) {
             self.told = Some((seg.timeline.tempo.bpm(), view.playing));
@@ -196,7 +195,7 @@ impl LinkBridge {
         // comes a moment after it); anything else from now.
         let at = if landed && seg.at <= now && now - seg.at <= LANDED_LATE { seg.at } else { now };
         let drift = if seg.playing {
-            let d = (view.beat - beats_f(seg.position(now) - seg.bar_origin)).rem_euclid(quantum);
+            let d = (view.beat - link_beat(seg, now)).rem_euclid(quantum);
             let d = if d > quantum / 2.0 { d - quantum } else { d };
             d.abs() * 60e6 / tempo
         } else {
@@ -208,13 +207,7 @@ impl LinkBridge {
             || drift > self.cfg.phase_tolerance.0 as f64
             || landed;
         if off {
-            out.push(LinkAction::Commit {
-                at,
-                tempo,
-                beat: seg.playing.then(|| beats_f(seg.position(at) - seg.bar_origin)),
-                quantum,
-                playing,
-            });
+            out.push(LinkAction::Commit { at, tempo, beat: seg.playing.then(|| link_beat(seg, at)), quantum, playing });
             self.told = Some((tempo, playing.unwrap_or(view.playing)));
             self.anchored = Some(seg.clone());
         } else {
@@ -229,6 +222,11 @@ impl LinkBridge {
     pub fn poll_timeout(transport: &Transport, now: Micros) -> Option<Micros> {
         transport.next_change(now)
     }
+}
+
+/// `seg`'s position at host time `at` on Link's scale: beats since its bar origin.
+fn link_beat(seg: &Segment, at: Micros) -> f64 {
+    beats_f(seg.position(at) - seg.bar_origin)
 }
 
 fn beats_f(b: Beats) -> f64 {

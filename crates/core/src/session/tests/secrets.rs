@@ -74,8 +74,7 @@ fn pin_joins_work_and_a_guesser_waits_longer_and_longer_alone() {
     }
     assert!(waited.windows(2).all(|p| p[1] >= p[0]), "waits grow: {waited:?}");
     // Meanwhile an honest phone elsewhere joins at once.
-    join_from(&mut h, 50, None, Some("482913"), None, Some("10.0.0.3"));
-    assert!(h.mirrors[&50].me().is_some(), "{:?}", h.last_error(50));
+    joins_with_the_pin(&mut h, 50, "10.0.0.3");
 }
 
 #[test]
@@ -93,8 +92,13 @@ fn a_guess_spread_over_many_addresses_pauses_pin_joins_for_a_minute() {
     join_with(&mut h, 8, Some("secret-1"), None, None);
     assert!(h.mirrors[&8].me().is_some());
     h.advance(Micros::from_secs(61));
-    join_from(&mut h, 10, None, Some("482913"), None, Some("10.0.0.3"));
-    assert!(h.mirrors[&10].me().is_some(), "{:?}", h.last_error(10));
+    joins_with_the_pin(&mut h, 10, "10.0.0.3");
+}
+
+/// A join on connection `c` from address `src` with the right PIN, which gets in.
+fn joins_with_the_pin(h: &mut Harness, c: ConnId, src: &str) {
+    join_from(h, c, None, Some("482913"), None, Some(src));
+    assert!(h.mirrors[&c].me().is_some(), "{:?}", h.last_error(c));
 }
 
 #[test]
