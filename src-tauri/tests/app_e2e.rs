@@ -272,8 +272,13 @@ fn hosts_follows_and_shares() {
     // (c) Play, then a new tempo: it is scheduled for the next bar line and lands there.
     let st = fol.seen_or_wait("the first state", |v| v["event"] == "state");
     assert_eq!((st["tempo"].as_f64(), st["meter"].as_str()), (Some(120.0), Some("4/4")), "{st}");
-    app.click("[data-testid=play]");
-    // The start itself is scheduled a little ahead; wait until the follower plays.
+    // The start is scheduled a little ahead: the app's own schedule shows it at once.
+    app.click_until(
+        "[data-testid=play]",
+        "the start in the app's schedule",
+        "window.__bandsync.state.snapshot?.transport.segments.some((s) => s.playing)",
+    );
+    // Wait until the follower plays.
     fol.wait_for("playing", |v| v["event"] == "state" && v["playing"] == true);
     app.type_checked("[data-testid=tempo-input]", &format!("{}{}96", keys::END, keys::BACKSPACE.repeat(8)), "96");
     app.click("[data-testid=tempo-apply]");

@@ -86,6 +86,29 @@ impl Page {
         self.ok(r, &format!("click {css}"));
     }
 
+    /// Clicks `css` and waits until `expr`, the click's effect in the page, is truthy; returns its
+    /// value. A click that shows no effect within a few seconds is made once more, and said so:
+    /// one CI run saw the app's play button clicked, the driver answer, and nothing happen, with
+    /// tauri-driver dropping connections around it. Use it only where a second click is harmless
+    /// (play while playing is a no-op). If the second click does nothing either, the test fails
+    /// with the page's state.
+    pub fn click_until(&self, css: &str, what: &str, expr: &str) -> Value {
+        let effect = |limit: Duration| {
+            self.s.wait_until(what, limit, |_| {
+                let v = self.js(expr)?;
+                Ok((!v.is_null() && v != false && v != "" && v != 0).then_some(v))
+            })
+        };
+        self.click(css);
+        if let Ok(v) = effect(Duration::from_secs(5)) {
+            return v;
+        }
+        eprintln!("{}: the click on {css} showed no {what} in 5 s; clicking once more", self.label);
+        self.click(css);
+        let r = effect(self.wait);
+        self.ok(r, &format!("{what} after two clicks on {css}"))
+    }
+
     /// Types into `css`.
     pub fn type_into(&self, css: &str, text: &str) {
         let r = self.s.wait_for(css, self.wait).and_then(|e| {
