@@ -88,7 +88,14 @@ groups?: Array<number> | null, } | { "type": "play",
 /**
  * Bars of count-in, 0 to 8.
  */
-count_in: number, } | { "type": "stop", } | { "type": "seek", 
+count_in: number, 
+/**
+ * A host time on which a bar starts, in a grid of bars at the session's tempo and
+ * meter: the start (the count-in's first beat) lands on the first bar line of that grid
+ * at least a lead time ahead, instead of a lead time from now. The Link bridge passes
+ * Link's bar, so the band comes in on Ableton Live's bar. At most an hour from now.
+ */
+on_bar?: Micros | null, } | { "type": "stop", } | { "type": "seek", 
 /**
  * The new position, in micro-beats.
  */

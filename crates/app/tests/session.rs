@@ -108,7 +108,7 @@ async fn host_and_follower_see_each_other_and_the_tempo_change() {
         .await;
 
     // Playing: with audio off, the member still gets the beat, ahead of time, on the 132 BPM grid.
-    host.send_msg(ClientMsg::Play { count_in: 0 }).await.unwrap();
+    host.send_msg(ClientMsg::Play { count_in: 0, on_bar: None }).await.unwrap();
     let mut beats = Vec::new();
     while beats.len() < 4 {
         let b = me_ev
@@ -278,7 +278,7 @@ async fn an_output_that_cannot_open_is_reported_once_and_the_beat_turns_visual()
         _ => None,
     })
     .await;
-    host.send_msg(ClientMsg::Play { count_in: 0 }).await.unwrap();
+    host.send_msg(ClientMsg::Play { count_in: 0, on_bar: None }).await.unwrap();
     let mut beats = 0;
     let mut more_audio = 0;
     while beats < 4 {

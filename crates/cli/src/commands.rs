@@ -53,7 +53,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
         }
         "play" => {
             let count_in = arg.map(str::parse).transpose().map_err(|_| "play takes a count-in in bars, 0 to 8")?;
-            ClientMsg::Play { count_in: count_in.unwrap_or(0) }
+            ClientMsg::Play { count_in: count_in.unwrap_or(0), on_bar: None }
         }
         "stop" => ClientMsg::Stop {},
         "seek" => {
@@ -131,7 +131,7 @@ mod tests {
     fn parses_the_documented_commands() {
         assert_eq!(parse("tempo 132").unwrap(), Line::Send(ClientMsg::Tempo { tempo: Tempo(132_000) }));
         assert_eq!(parse("meter 7/8").unwrap(), Line::Send(ClientMsg::Meter { beats: 7, unit: 8, groups: None }));
-        assert_eq!(parse("play").unwrap(), Line::Send(ClientMsg::Play { count_in: 0 }));
+        assert_eq!(parse("play").unwrap(), Line::Send(ClientMsg::Play { count_in: 0, on_bar: None }));
         assert_eq!(
             parse("viewer 3").unwrap(),
             Line::Send(ClientMsg::SetAccess { participant: 3, access: Access::Viewer })
@@ -141,7 +141,7 @@ mod tests {
             Line::Send(ClientMsg::SetAccess { participant: 3, access: Access::Editor })
         );
         assert!(parse("viewer x").is_err());
-        assert_eq!(parse("play 2").unwrap(), Line::Send(ClientMsg::Play { count_in: 2 }));
+        assert_eq!(parse("play 2").unwrap(), Line::Send(ClientMsg::Play { count_in: 2, on_bar: None }));
         assert_eq!(parse("seek 16").unwrap(), Line::Send(ClientMsg::Seek { position: Beats::whole(16) }));
         assert_eq!(parse("song s2").unwrap(), Line::Send(ClientMsg::Song { id: Some("s2".into()) }));
         assert_eq!(parse("song none").unwrap(), Line::Send(ClientMsg::Song { id: None }));

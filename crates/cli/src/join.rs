@@ -221,7 +221,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             }
             line = stdin.next_line(), if stdin_open => match line {
                 Ok(Some(l)) => match commands::parse(&l) {
-                    Ok(Line::Send(m)) => client.send(m),
+                    Ok(Line::Send(m)) => client.send(link.outgoing(m)),
                     Ok(Line::Quit) => { leave(&client, &mut leaving); }
                     Ok(Line::Nothing) => {}
                     Err(msg) => emit(j, &json!({"event": "error", "code": "usage", "message": msg}), || format!("error: {msg}")),

@@ -9,7 +9,7 @@
 //! and `--link` then says how to get it.
 
 use bandsync_client::{Client, Event};
-use bandsync_core::Transport;
+use bandsync_core::{ClientMsg, Transport};
 
 /// The Link bridge `join` was asked for (none without `--link`).
 pub struct JoinLink {
@@ -37,6 +37,17 @@ impl JoinLink {
             );
             Ok(JoinLink {})
         }
+    }
+
+    /// A message this member sends, as the bridge would have it: while other Link apps play, a
+    /// `play` starts on their bar (`on_bar`), so the band comes in on Live's bar.
+    #[must_use]
+    pub fn outgoing(&self, m: ClientMsg) -> ClientMsg {
+        #[cfg(feature = "link")]
+        if let (Some(b), ClientMsg::Play { count_in, on_bar: None }) = (&self.on, &m) {
+            return ClientMsg::Play { count_in: *count_in, on_bar: b.on_bar() };
+        }
+        m
     }
 
     /// Follows the session: its schedule, and whether this member leads it.
@@ -77,6 +88,8 @@ mod imp {
     struct Shared {
         schedule: Schedule,
         leading: bool,
+        /// Link's last reading and the quantum it was read for.
+        view: Option<(LinkView, f64)>,
     }
 
     pub(super) struct Bridge {
@@ -96,6 +109,12 @@ mod imp {
                 .expect("a thread for Link");
             emit(j, &json!({"event": "link_enabled"}), || "Ableton Link on".to_owned());
             Bridge { shared, stop, thread: Some(thread) }
+        }
+
+        /// Link's bar grid while other Link apps play: see [`LinkBridge::on_bar`].
+        pub(super) fn on_bar(&self) -> Option<Micros> {
+            let s = self.shared.lock().expect("link lock poisoned");
+            s.view.and_then(|(v, quantum)| LinkBridge::on_bar(&v, quantum))
         }
 
         pub(super) fn on_event(&self, client: &Client, ev: &Event) {
@@ -157,6 +176,7 @@ mod imp {
                     playing: state.is_playing(),
                     peers: n,
                 };
+                shared.lock().expect("link lock poisoned").view = Some((view, quantum));
                 for a in bridge.handle(view, tr, leading) {
                     match a {
                         LinkAction::Commit { at, tempo, beat, quantum, playing } => {

@@ -157,7 +157,7 @@ impl JoinMidi {
                 if playing {
                     ("stop", Some(ClientMsg::Stop {}))
                 } else {
-                    ("play", Some(ClientMsg::Play { count_in: 0 }))
+                    ("play", Some(ClientMsg::Play { count_in: 0, on_bar: None }))
                 }
             }
             Command::Tempo(t) => ("tempo", Some(ClientMsg::Tempo { tempo: t })),

@@ -40,10 +40,12 @@ fn a_link_peer_and_the_session_follow_each_other_on_the_bar_line_in_phase() {
     let peer: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("peer.json")).unwrap()).unwrap();
     let us = |k: &str| peer[k].as_i64().unwrap_or_else(|| panic!("{k} in {peer}"));
 
-    // BandSync leads: a stopped session's tempo lands at once, and so reaches the peer; play too.
+    // BandSync leads: a stopped session's tempo lands at once, and so reaches the peer. Its play
+    // starts on Link's next bar at least a lead time ahead (a quantized start, as Live's with
+    // Link on): within a bar of 100 BPM and the lead time.
     let (tempo_after, play_after) = (us("peer_at_100_after_us"), us("peer_playing_after_us"));
     eprintln!("LINK the peer followed the session's tempo after {tempo_after} µs, its play after {play_after} µs");
-    assert!(tempo_after < 500_000 && play_after < 1_000_000, "{peer}");
+    assert!(tempo_after < 500_000 && play_after < 2_400_000 + 500_000, "{peer}");
 
     // Live leads: the peer's 130 BPM is scheduled by the session on its next bar line, and Link
     // (every peer) changes there, not before.
@@ -123,6 +125,15 @@ fn a_link_peer_and_the_session_follow_each_other_on_the_bar_line_in_phase() {
         peer["join_peer_tempos"]
     );
     assert_eq!(peer["join_peer_stopped"], false, "the peer stopped when BandSync joined");
+    // Then the band comes in on the peer's bar: Live's beat runs on as if nothing happened.
+    let (b0, b1) = (&peer["band_in_before"], &peer["band_in_after"]);
+    let tempo = peer["band_in_tempo"].as_f64().unwrap();
+    let expected = b0[1].as_f64().unwrap() + (b1[0].as_i64().unwrap() - b0[0].as_i64().unwrap()) as f64 * tempo / 60e6;
+    let d = (b1[1].as_f64().unwrap() - expected).rem_euclid(4.0);
+    let jump_ms = d.min(4.0 - d) * 60e3 / tempo;
+    eprintln!("LINK the band came in while the peer played at {tempo} BPM: the peer's phase moved {jump_ms:.3} ms");
+    assert!((tempo - 90.0).abs() < 0.01 && peer["band_in_playing"] == true, "{peer}");
+    assert!(jump_ms <= 1.0, "the peer's phase jumped {jump_ms:.3} ms when the band came in");
     // The bridge asked as the leader: the host took the requests as the leader's own.
     assert!(lead.iter().any(|v| v["event"] == "link_request" && v["request"] == "tempo"));
     assert!(!lead.iter().any(|v| v["event"] == "error"), "{lead:#?}");

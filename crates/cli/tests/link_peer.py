@@ -8,7 +8,8 @@ on Link's clock, into $DIR/peer.json; the leader's events go to $DIR/lead.jsonl.
 Steps: the peer meets the bridge; the leader sets 100 BPM and plays (the peer must follow);
 phase is sampled; the peer sets 130 BPM (the session must take it on its next bar line); phase
 is sampled again; the peer stops (the session must stop). Then the peer plays alone at 90 BPM and
-a new leader's bridge joins: the session must take up 90 BPM, the peer neither moving nor stopping.
+a new leader's bridge joins: the session must take up 90 BPM, the peer neither moving nor stopping;
+then the leader plays, and the band must come in on the peer's bar, its phase unmoved.
 """
 
 import asyncio
@@ -163,6 +164,19 @@ async def main():
     stopped |= not link.playing
     out["join_peer_tempos"] = sorted(tempos)
     out["join_peer_stopped"] = stopped
+
+    # The band comes in while Live plays: the leader's play starts on Live's bar (the bridge
+    # gives it Link's bar grid), so Live's phase does not move when Link takes the session's
+    # timeline. The peer's beat before and a second after, at its steady 90 BPM.
+    before = (us(link), link.beat)
+    mark = lead2.mark()
+    lead2.say("play")
+    lead2.wait("the session playing", lambda v: v.get("event") == "state" and v.get("playing") is True, since=mark)
+    await asyncio.sleep(1.0)
+    out["band_in_before"] = before
+    out["band_in_after"] = (us(link), link.beat)
+    out["band_in_tempo"] = link.tempo
+    out["band_in_playing"] = link.playing
     lead2.say("quit")
     lead2.p.wait(timeout=10)
     host.p.terminate()

@@ -128,6 +128,21 @@ impl LinkBridge {
         link_beat(transport.segment_at(at), at)
     }
 
+    /// Where the leader's play should start: on Link's bar grid while there are other Link apps
+    /// (a host time a Link bar starts on, for [`ClientMsg::Play`]'s `on_bar`), as a Link app's
+    /// quantized start does (Live, with Link on, starts on the next bar too). The band comes in
+    /// on Ableton Live's bar, and Live's phase does not jump when Link takes the session's
+    /// timeline. Whether Live plays is not asked: a device that joins a Link session reads it as
+    /// stopped until someone starts or stops (measured against aalink), and the apps share the
+    /// grid either way. `None` with no other Link app.
+    #[must_use]
+    pub fn on_bar(view: &LinkView, quantum: f64) -> Option<Micros> {
+        (view.peers > 0 && view.tempo > 0.0).then(|| {
+            let since_bar = view.beat.rem_euclid(quantum) * 60e6 / view.tempo;
+            Micros(view.at.0 - since_bar.round() as i64)
+        })
+    }
+
     /// One reading of Link against the session's `transport`; `leading` says whether this member
     /// leads the session (only then does a peer's change become a request).
     pub fn handle(&mut self, view: LinkView, transport: &Transport, leading: bool) -> Vec<LinkAction> {
@@ -174,7 +189,9 @@ impl LinkBridge {
             && latest.playing != view.playing
             && self.asked_playing.is_none_or(|(a, _)| a != view.playing)
         {
-            let m = if view.playing { ClientMsg::Play { count_in: 0 } } else { ClientMsg::Stop {} };
+            // The band comes in on Live's bar, not a lead time from now.
+            let on_bar = Self::on_bar(&view, beats_f(seg.meter.bar_len()));
+            let m = if view.playing { ClientMsg::Play { count_in: 0, on_bar } } else { ClientMsg::Stop {} };
             out.push(LinkAction::Request(m));
             self.asked_playing = Some((view.playing, now));
         }

@@ -178,7 +178,9 @@ fn a_peers_start_and_stop_are_asked_and_link_starts_with_the_session() {
     // Live's play button.
     link.playing = true;
     let acts = b.handle(link.view(Micros(2 * S)), &tr, true);
-    assert_eq!(link.apply(&acts), [ClientMsg::Play { count_in: 0 }]);
+    // Asked to start on Live's bar grid: Link's beat 0 was at host time 0, so bars at 0, 2 s, 4 s...
+    let asked = link.apply(&acts);
+    assert!(matches!(asked[..], [ClientMsg::Play { count_in: 0, on_bar: Some(g) }] if g.0 % (2 * S) == 0), "{asked:?}");
     assert!(!link.playing, "Link waits for the session to start");
     // The session starts at 2.1 s on beat 0; Link starts with it.
     starts_with_the_session(&mut b, &mut link, &mut tr, Micros(2 * S + 100_000));
@@ -235,8 +237,20 @@ fn joining_a_playing_link_session_leaves_its_start_stop_until_either_side_moves(
     link.apply(&acts);
     assert!(link.playing, "Live plays on");
     assert!(b.handle(link.view(Micros(2 * S)), &tr, true).is_empty());
-    // The band starts: Link starts with it, on its bar.
-    starts_with_the_session(&mut b, &mut link, &mut tr, Micros(2 * S + 250_000));
+    // The leader's play goes on Live's bar grid (Live's bar started at 2 s: beat 4)...
+    let view = link.view(Micros(2 * S + 500_000));
+    let grid = LinkBridge::on_bar(&view, LinkBridge::quantum(&tr, view.at));
+    assert_eq!(grid, Some(Micros(2 * S)));
+    // ...so the band starts on one of Live's bar lines (4 s), Link starts with it, and Live's
+    // phase does not move.
+    let before = link.beat(Micros(5 * S));
+    starts_with_the_session(&mut b, &mut link, &mut tr, Micros(4 * S));
+    let after = link.beat(Micros(5 * S));
+    let moved = (after - before).rem_euclid(4.0);
+    assert!(moved.min(4.0 - moved) < 1e-9, "Live's phase moved: beat {before} became {after}");
+    assert!(link.apply(&b.handle(link.view(Micros(5 * S)), &tr, true)).is_empty());
+    // No other Link app: no grid.
+    assert_eq!(LinkBridge::on_bar(&LinkView { peers: 0, ..view }, 4.0), None);
 }
 
 #[test]

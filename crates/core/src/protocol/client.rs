@@ -90,6 +90,12 @@ pub enum ClientMsg {
         /// Bars of count-in, 0 to 8.
         #[serde(default)]
         count_in: u8,
+        /// A host time on which a bar starts, in a grid of bars at the session's tempo and
+        /// meter: the start (the count-in's first beat) lands on the first bar line of that grid
+        /// at least a lead time ahead, instead of a lead time from now. The Link bridge passes
+        /// Link's bar, so the band comes in on Ableton Live's bar. At most an hour from now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_bar: Option<Micros>,
     },
     /// Leader only: stops the metronome at the next bar line.
     Stop {},

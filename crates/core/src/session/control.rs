@@ -133,15 +133,18 @@ impl Session {
                 self.activity(ActivityKind::Meter, Some(me), format!("meter {label}"));
                 Ok(())
             }
-            ClientMsg::Play { count_in } => {
+            ClientMsg::Play { count_in, on_bar } => {
                 self.require_leader(me)?;
                 if count_in > 8 {
                     return Err((ErrorCode::InvalidPosition, format!("count-in of {count_in} bars; at most 8")));
                 }
+                if on_bar.is_some_and(|g| (g - now).abs() > Micros::from_secs(3600)) {
+                    return Err((ErrorCode::InvalidPosition, "on_bar must be within an hour of now".into()));
+                }
                 if self.transport.latest().playing {
                     return Ok(());
                 }
-                self.change(now, me, true, |seg, at| {
+                self.change_on(now, me, true, on_bar, |seg, at| {
                     let start = seg.timeline.beat_origin;
                     let lead_in = Beats(seg.meter.bar_len().0 * i64::from(count_in));
                     seg.playing = true;

@@ -20,8 +20,8 @@
 //! - `tempo_note`: a tempo being set, written to the activity stream once it settles.
 
 use crate::protocol::{ActivityKind, ErrorCode, LeaveReason, Participant, ParticipantId, Role, Secret, ServerMsg};
-use crate::time::Micros;
-use crate::timeline::{Segment, Transport};
+use crate::time::{Beats, Micros};
+use crate::timeline::{Segment, Timeline, Transport};
 use std::collections::VecDeque;
 
 mod access;
@@ -229,8 +229,33 @@ impl Session {
     /// change lands on the next bar line at least one lead time ahead, so every device switches on
     /// the same beat; while it is stopped nothing sounds, so the change applies at once.
     fn change(&mut self, now: Micros, by: ParticipantId, starting: bool, edit: impl FnOnce(&mut Segment, Micros)) {
+        self.change_on(now, by, starting, None, edit);
+    }
+
+    /// [`Session::change`], for a start on a bar line of the grid `on_bar` gives (a host time a
+    /// bar starts on, at the session's tempo and meter): the first one at least a lead time ahead.
+    fn change_on(
+        &mut self,
+        now: Micros,
+        by: ParticipantId,
+        starting: bool,
+        on_bar: Option<Micros>,
+        edit: impl FnOnce(&mut Segment, Micros),
+    ) {
         let not_before = if self.transport.latest().playing || starting { now + self.lead_time() } else { now };
-        let at = self.transport.next_boundary(not_before);
+        let mut at = self.transport.next_boundary(not_before);
+        if let Some(grid) = on_bar {
+            let last = self.transport.latest();
+            let bars = Timeline { tempo: last.timeline.tempo, beat_origin: Beats(0), time_origin: grid };
+            let bar = last.meter.bar_len();
+            let next = Beats(bars.to_beats(at).0.div_euclid(bar.0) * bar.0);
+            let mut t = bars.from_beats(next);
+            // Rounding can put the bar line a microsecond before `at`; then take the next one.
+            if t < at {
+                t = bars.from_beats(next + bar);
+            }
+            at = self.transport.next_boundary(t);
+        }
         let mut seg = self.transport.latest().clone();
         // Bring the copied segment up to `at` before editing, so edits see the position there.
         // Playing, `at` is a bar line: its position is that bar line exactly (converting the

@@ -32,7 +32,7 @@ fn a_leaders_tempo_reaches_every_mirror_and_lands_on_the_same_bar() {
     let b = w.add("Ben", false, 900.0, 120.0, SECRET);
     let c = w.add("Cy", false, -4_000.0, -200.0, SECRET);
     w.run_for(Micros::from_secs(10));
-    w.peers[a].m.send(&ClientMsg::Play { count_in: 0 });
+    w.peers[a].m.send(&ClientMsg::Play { count_in: 0, on_bar: None });
     w.pump_member(a);
     w.run_for(Micros::from_secs(2));
     w.peers[a].m.send(&ClientMsg::Tempo { tempo: Tempo(96_000) });
@@ -65,7 +65,7 @@ fn a_busy_device_that_handles_messages_late_gets_a_longer_lead() {
     let lead = w.session.lead_time();
     assert!(lead >= Micros::from_millis(250 + 2 * 90), "lead {lead:?}");
     // A start sent now reaches even the stalled member before it sounds.
-    w.peers[a].m.send(&ClientMsg::Play { count_in: 0 });
+    w.peers[a].m.send(&ClientMsg::Play { count_in: 0, on_bar: None });
     w.pump_member(a);
     let start = loop {
         w.run_for(Micros::from_millis(1));

@@ -114,7 +114,7 @@ fn leader_drop_keeps_playing_frees_leadership_and_grace_returns_it() {
     let mut h = Harness::new();
     let tok = h.join(1, "Ana", true, None);
     h.join(2, "Ben", false, None);
-    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     h.advance(Micros::from_secs(1));
     assert!(h.s.transport().segment_at(h.now).playing);
     h.drop_conn(1);

@@ -9,7 +9,7 @@ fn a_carried_session_resumes_its_members_and_keeps_its_grid_on_another_clock() {
     let ana = a.join(1, "Ana", true, None);
     a.join(2, "Ben", false, None);
     a.send(1, ClientMsg::Tempo { tempo: Tempo(96_000) });
-    a.send(1, ClientMsg::Play { count_in: 0 });
+    a.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     let wall = 1_700_000_000_000_000;
     let carried = a.s.carry(a.now, wall);
     let json = serde_json::to_string(&carried).unwrap();

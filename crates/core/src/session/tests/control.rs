@@ -25,7 +25,7 @@ fn follower_tempo_is_refused_and_changes_nothing() {
 fn tempo_change_while_playing_lands_on_next_bar() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
-    h.send(1, ClientMsg::Play { count_in: 1 });
+    h.send(1, ClientMsg::Play { count_in: 1, on_bar: None });
     let start = h.s.transport().latest().clone();
     assert_eq!(start.at, h.now + Micros::from_millis(250), "starts one lead time ahead");
     assert_eq!(start.timeline.beat_origin, Beats::whole(-4), "one bar of count-in");
@@ -46,6 +46,31 @@ fn tempo_change_while_playing_lands_on_next_bar() {
 }
 
 #[test]
+fn a_play_on_a_bar_grid_starts_on_its_first_bar_line_a_lead_time_ahead() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    // A grid whose bars (2 s at 120 BPM in 4/4) started 1.9 s ago: the next bar line is 0.1 s
+    // away, inside the 250 ms lead, so the start takes the one after, 2.1 s away.
+    let grid = h.now - Micros::from_millis(1_900);
+    h.send(1, ClientMsg::Play { count_in: 1, on_bar: Some(grid) });
+    let start = h.s.transport().latest().clone();
+    assert!(start.playing);
+    assert_eq!(start.at, h.now + Micros::from_millis(2_100), "the grid's first bar line a lead time ahead");
+    assert_eq!(start.timeline.beat_origin, Beats::whole(-4), "the count-in starts on it");
+    // The song's first beat is on the grid too: a whole number of bars after `grid`.
+    let song = h.s.transport().latest().timeline.from_beats(Beats(0));
+    assert_eq!((song - grid).0 % 2_000_000, 0, "{song:?} against {grid:?}");
+    h.assert_mirrors_agree();
+
+    // A grid far from now is refused, and changes nothing.
+    h.send(1, ClientMsg::Stop {});
+    let before = h.s.transport().clone();
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: Some(h.now + Micros::from_secs(7200)) });
+    assert_eq!(h.last_error(1), Some(ErrorCode::InvalidPosition));
+    assert_eq!(h.s.transport(), &before);
+}
+
+#[test]
 fn choosing_a_song_while_playing_starts_it_on_the_next_bar_with_its_tempo_and_meter() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
@@ -58,7 +83,7 @@ fn choosing_a_song_while_playing_starts_it_on_the_next_bar_with_its_tempo_and_me
         midi: String::new(),
     };
     assert_eq!(h.s.select_song(h.now, 2, choice("s1")).unwrap_err().0, ErrorCode::NotLeader);
-    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     h.advance(Micros::from_millis(3_300));
     h.s.select_song(h.now, 1, choice("s1")).unwrap();
     h.pump();
@@ -254,7 +279,7 @@ fn seek_starts_a_bar_at_the_target() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
     h.send(1, ClientMsg::Seek { position: Beats::whole(18) });
-    h.send(1, ClientMsg::Play { count_in: 1 });
+    h.send(1, ClientMsg::Play { count_in: 1, on_bar: None });
     let seg = h.s.transport().latest().clone();
     assert_eq!(seg.bar_origin, Beats::whole(18));
     assert_eq!(seg.timeline.beat_origin, Beats::whole(14), "one 4/4 bar of count-in before 18");
@@ -265,14 +290,14 @@ fn seek_starts_a_bar_at_the_target() {
 fn stop_lands_on_bar_and_play_resumes_there() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
-    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     h.advance(Micros::from_millis(3_000));
     h.send(1, ClientMsg::Stop {});
     let stop = h.s.transport().latest().clone();
     assert!(!stop.playing);
     assert_eq!(stop.timeline.beat_origin, Beats::whole(8));
     h.advance(Micros::from_secs(5));
-    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     assert_eq!(h.s.transport().latest().timeline.beat_origin, Beats::whole(8));
 }
 
@@ -280,7 +305,7 @@ fn stop_lands_on_bar_and_play_resumes_there() {
 fn a_tempo_drag_is_one_activity_entry_once_it_settles() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
-    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     let joined = h.activity.len();
     // A slider drag: 30 changes, 20 ms apart.
     for b in 100..130 {

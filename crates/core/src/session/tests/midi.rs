@@ -26,7 +26,7 @@ fn a_gig_tells_the_gear_to_start_follow_tempo_change_song_seek_and_stop_on_the_b
     h.join(1, "Ana", true, None);
     let mut cur = MidiCursor::new();
     let mut ev = Vec::new();
-    h.send(1, ClientMsg::Play { count_in: 1 });
+    h.send(1, ClientMsg::Play { count_in: 1, on_bar: None });
     let start_seg = h.s.transport().latest().clone();
     run(&mut h, &mut cur, &mut ev, Micros::from_secs(4));
 
@@ -106,7 +106,7 @@ fn a_member_that_joins_mid_song_tells_its_gear_the_song_and_where_the_band_is() 
     let patch = [PatchMsg::Program { channel: 3, program: 5 }];
     let choice = SongChoice { id: Some("s1".into()), title: None, tempo: None, meter: None, midi: "pc 5 @3".into() };
     h.s.select_song(h.now, 1, choice).unwrap();
-    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     let seg = h.s.transport().latest().clone();
     h.advance(Micros::from_millis(5_000) + Micros(123_456));
     let mut cur = MidiCursor::new();

@@ -22,7 +22,7 @@ fn a_cue_lands_on_the_next_bar_line_for_everyone_and_only_the_leader_cues() {
     // Playing in 3/4 at 90 BPM: on a bar line after the lead time.
     h.send(1, ClientMsg::Meter { beats: 3, unit: 4, groups: None });
     h.send(1, ClientMsg::Tempo { tempo: bpm(90.0) });
-    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     h.now += Micros::from_millis(5_300);
     h.send(1, ClientMsg::Cue { text: "Last chorus".into() });
     let (text, at, bar, by) = cues(&h, 2).pop().unwrap();
@@ -80,7 +80,7 @@ fn the_leader_moves_the_songs_flow_on_a_bar_line_and_a_meter_change_keeps_its_co
     let song = SongChoice { id: Some("s1".into()), title: None, tempo: None, meter: None, midi: String::new() };
     h.s.select_song(h.now, 1, song).unwrap();
     h.pump();
-    h.send(1, ClientMsg::Play { count_in: 0 });
+    h.send(1, ClientMsg::Play { count_in: 0, on_bar: None });
     let start = h.s.transport().latest().at;
     let bar = Micros::from_secs(2); // 4/4 at 120 BPM
     assert_eq!(flow_at(&h, start + Micros(1)), Some((0, None)), "the song's first bar");
