@@ -131,8 +131,16 @@ impl JoinMidi {
         }
     }
 
-    /// Acts on a pedal's message received at `at` (JACK time, µs).
-    pub fn on_pedal(&mut self, client: &Client, at: u64, bytes: &[u8], j: bool) {
+    /// Acts on a pedal's message received at `at` (JACK time, µs). What it sends goes through
+    /// `outgoing` first (the Link bridge puts a play on Link's bar).
+    pub fn on_pedal(
+        &mut self,
+        client: &Client,
+        at: u64,
+        bytes: &[u8],
+        j: bool,
+        outgoing: impl Fn(ClientMsg) -> ClientMsg,
+    ) {
         let Some(p) = &mut self.pedals else { return };
         let Some(cmd) = p.input.handle(Micros(at as i64), bytes) else { return };
         let mirror = client.mirror();
@@ -164,7 +172,7 @@ impl JoinMidi {
         };
         emit(j, &json!({"event": "midi_in", "action": action}), || format!("MIDI in: {action}"));
         if let Some(m) = msg {
-            client.send(m);
+            client.send(outgoing(m));
         }
     }
 }
