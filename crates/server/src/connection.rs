@@ -17,7 +17,7 @@ use crate::session_task::{Outgoing, SessionInput};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bandsync_core::protocol::{ErrorCode, encode_server};
 use bandsync_core::ratelimit::TokenBucket;
-use bandsync_core::{ConnId, ServerMsg};
+use bandsync_core::{ClientMsg, ConnId, ServerMsg};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
@@ -119,7 +119,18 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken,
                     }
                     Some(Ok(Message::Text(text))) => c.on_text(text.as_str(), t1).await,
                     Some(Ok(Message::Binary(b))) => c.on_binary(b).await,
-                    Some(Ok(Message::Close(_))) => {
+                    Some(Ok(Message::Close(f))) => {
+                        // Closing on purpose with 1000 (normal closure) is leaving: the place is
+                        // given back at once, as `leave` gives it. BandSync's own clients close
+                        // without a code (the Rust client) or with 4000 (the page) when they
+                        // reconnect, and a connection that dies keeps its place for the member's
+                        // return.
+                        if f.is_some_and(|f| f.code == close_code::NORMAL)
+                            && c.joined
+                            && let Some(s) = &c.session
+                        {
+                            let _ = s.tx.send(SessionInput::Msg { conn: id, msg: ClientMsg::Leave {} }).await;
+                        }
                         answer_close(&mut c.socket, cfg.write_timeout).await;
                         break None;
                     }

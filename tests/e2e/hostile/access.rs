@@ -80,3 +80,29 @@ async fn a_pin_guesser_waits_alone_and_an_honest_pin_join_gets_in() {
     honest.send(json!({"type": "join", "v": 2, "session": ts.session, "name": "Caro", "pin": "482913"})).await;
     assert_eq!(honest.recv().await.unwrap()["type"], "welcome");
 }
+
+#[tokio::test]
+async fn a_normal_close_is_a_leave_and_a_dropped_connection_keeps_its_place() {
+    use tokio_tungstenite::tungstenite::protocol::{CloseFrame, frame::coding::CloseCode};
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let (_lead, _) = ts.member("Ana", true).await;
+    let mut ben = member_from(&ts, "127.0.0.2", "Ben", false).await;
+    let mut cy = member_from(&ts, "127.0.0.3", "Cy", false).await;
+    let dan = member_from(&ts, "127.0.0.4", "Dan", false).await;
+    // Ben closes with 1000 (a client that is done), Cy with 4000 (the page, reconnecting), and
+    // Dan's connection just drops.
+    let normal = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+    ben.ws.close(Some(normal)).await.unwrap();
+    cy.ws.close(Some(CloseFrame { code: CloseCode::Library(4000), reason: "closing".into() })).await.unwrap();
+    drop(dan);
+    let list = format!("/api/sessions/{}/participants", ts.session);
+    let state = || async {
+        let ps = ts.get(&list).await.1["participants"].as_array().unwrap().clone();
+        ["Ben", "Cy", "Dan"].map(|n| ps.iter().find(|p| p["name"] == n).map(|p| p["connection"].clone()))
+    };
+    eventually("Ben gone, Cy and Dan away", || async {
+        state().await == [None, Some(json!("away")), Some(json!("away"))]
+    })
+    .await;
+    honest_member_is_served(&ts).await;
+}

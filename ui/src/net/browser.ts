@@ -141,7 +141,9 @@ export class BrowserBackend implements Backend {
     this.opening = [];
     const ws = this.ws;
     this.ws = null;
-    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000);
+    // 4000, not 1000: the server takes a normal closure (1000) as leaving, and the page closes
+    // to reconnect too. When the page leaves, it says `leave` first.
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(4000, 'closing');
   }
 
   /** Opens every address at once; the first that opens is kept, the others are closed. */
