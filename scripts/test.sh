@@ -20,10 +20,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # One build of every target (the app's binary included, for its end-to-end test), then every test.
 # With the opt-in `link` feature (the Link library is GPL; the default build leaves it out), so
-# that `join --link` is tested against an independent Link peer (crates/cli/tests/link.rs) in the
-# same build, not a second one.
+# that `join --link` and the app's Link setting are tested against an independent Link peer
+# (crates/cli/tests/link.rs, crates/app/tests/link.rs) in the same build, not a second one.
 say "cargo test"
-cargo test --workspace --locked --features bandsync-cli/link
+cargo test --workspace --locked --features bandsync-cli/link,bandsync-app/link
 
 # The installable app: the debug binary the tests built, bundled as a .deb, installed with dpkg,
 # started under Xvfb, hosting (scripts/package.sh builds the release packages).

@@ -21,6 +21,8 @@ fn main() {
         "qr_svg",
         "audio_devices",
         "set_audio",
+        "set_link",
+        "link_status",
         "keep_awake",
         "launch_options",
     ];

@@ -10,7 +10,9 @@
 //!
 //! `main.rs` only calls [`run`]; mobile builds enter through the same function.
 
-use bandsync_app::{App, AppError, AppEvent, AppOptions, AudioSettings, DiscoveryEvent, HostInfo, LaunchOptions, Sink};
+use bandsync_app::{
+    App, AppError, AppEvent, AppOptions, AudioSettings, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus, Sink,
+};
 use bandsync_core::ClientMsg;
 use bandsync_server::UiAssets;
 use std::borrow::Cow;
@@ -83,6 +85,17 @@ async fn audio_devices(app: State<'_, App>) -> Result<Vec<String>, AppError> {
 #[tauri::command]
 async fn set_audio(app: State<'_, App>, settings: AudioSettings) -> Result<(), AppError> {
     app.set_audio(settings).await
+}
+
+#[tauri::command]
+async fn set_link(app: State<'_, App>, on: bool) -> Result<(), AppError> {
+    app.set_link(on).await
+}
+
+/// Whether this build has Ableton Link, and whether it is on.
+#[tauri::command]
+fn link_status(app: State<'_, App>) -> LinkStatus {
+    app.link_status()
 }
 
 /// How the app was started (`--host NAME --name NAME`): the UI hosts at once when asked.
@@ -201,6 +214,8 @@ fn build<R: Runtime>(
             qr_svg,
             audio_devices,
             set_audio,
+            set_link,
+            link_status,
             keep_awake,
             launch_options,
         ])

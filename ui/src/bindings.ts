@@ -909,7 +909,11 @@ audio: AudioStatus, } | { "kind": "host",
 /**
  * The join details as they are now.
  */
-host: HostInfo, };
+host: HostInfo, } | { "kind": "link", 
+/**
+ * Link as it is now.
+ */
+link: LinkStatus, };
 
 /**
  * What `host_session` returns: how the band joins.
@@ -1095,6 +1099,26 @@ underruns: number,
  * What went wrong, if anything.
  */
 error: string | null, };
+
+/**
+ * Ableton Link on this device (`App::set_link`): the session's timeline shown to Ableton Live
+ * and every Link app on the network, and, as the leader, their tempo and start/stop taken as
+ * requests to the session (`bandsync_core::link`).
+ */
+export type LinkStatus = { 
+/**
+ * Whether this build has Link. The Link library is GPL-2.0-or-later, so it is the opt-in
+ * `link` feature; the default build leaves it out.
+ */
+available: boolean, 
+/**
+ * Whether this device is in the Link session of its network.
+ */
+on: boolean, 
+/**
+ * Other Link apps in it.
+ */
+peers: number, };
 
 /**
  * How the metronome plays, set with `set_audio`.

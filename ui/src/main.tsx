@@ -4,7 +4,7 @@ import { render } from 'preact';
 import { App } from './app';
 import { exposeDebug } from './state/debug';
 import { loadCore } from './wasm/core';
-import { isTauri, launchOptions } from './net/tauri';
+import { isTauri, launchOptions, linkStatus } from './net/tauri';
 import { Root } from './ui/Root';
 import { AppContext } from './ui/ctx';
 import './styles.css';
@@ -23,6 +23,9 @@ async function start(): Promise<void> {
 
   // The app started as `bandsync-desktop --host NAME [--name YOU]` (scripts/run.sh): host at once.
   if (isTauri()) {
+    void linkStatus()
+      .then((link) => app.store.set({ link }))
+      .catch(() => undefined);
     void launchOptions()
       .then((o) => {
         if (!o.host) return;

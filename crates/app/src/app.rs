@@ -31,6 +31,8 @@ pub struct App {
     opts: AppOptions,
     session: tokio::sync::Mutex<Option<SessionHandle>>,
     audio: Mutex<AudioSettings>,
+    /// Whether sessions join Ableton Link (the setting; `set_link`).
+    link: AtomicBool,
     browse: Mutex<Option<Browse>>,
 }
 
@@ -48,6 +50,7 @@ impl App {
             opts,
             session: tokio::sync::Mutex::new(None),
             audio: Mutex::new(AudioSettings::default()),
+            link: AtomicBool::new(false),
             browse: Mutex::new(None),
         }
     }
@@ -187,7 +190,7 @@ impl App {
     ) -> (SessionHandle, tokio::sync::oneshot::Receiver<Result<(), String>>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let audio = self.audio.lock().expect("audio settings lock").clone();
-        (session::spawn(opts, sink, audio, hosting, tx), rx)
+        (session::spawn(opts, sink, audio, hosting, self.link.load(Ordering::Acquire), tx), rx)
     }
 
     async fn await_ready(
@@ -330,6 +333,32 @@ impl App {
     #[must_use]
     pub fn audio_settings(&self) -> AudioSettings {
         self.audio.lock().expect("audio settings lock").clone()
+    }
+
+    /// Turns Ableton Link on or off, now and for later sessions. The running session says what
+    /// came of it with an [`AppEvent::Link`].
+    ///
+    /// # Errors
+    /// [`AppError::Settings`] for "on" in a build without Link (the Link library is GPL, so it
+    /// is the opt-in `link` feature).
+    pub async fn set_link(&self, on: bool) -> Result<(), AppError> {
+        if on && !crate::link::AVAILABLE {
+            return Err(AppError::Settings(
+                "this build has no Ableton Link: the Link library is GPL-2.0-or-later, so it is an opt-in \
+                 feature; build the app with `--features link`"
+                    .into(),
+            ));
+        }
+        self.link.store(on, Ordering::Release);
+        let _ = self.command(Cmd::Link(on)).await;
+        Ok(())
+    }
+
+    /// Link as the setting has it (a running session's [`AppEvent::Link`] adds its peers).
+    #[must_use]
+    pub fn link_status(&self) -> crate::LinkStatus {
+        let on = self.link.load(Ordering::Acquire);
+        crate::LinkStatus { available: crate::link::AVAILABLE, on, peers: 0 }
     }
 }
 

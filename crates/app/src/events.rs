@@ -53,6 +53,26 @@ pub enum AppEvent {
         /// The join details as they are now.
         host: HostInfo,
     },
+    /// Ableton Link on this device changed: turned on or off, or other Link apps came or went.
+    Link {
+        /// Link as it is now.
+        link: LinkStatus,
+    },
+}
+
+/// Ableton Link on this device (`App::set_link`): the session's timeline shown to Ableton Live
+/// and every Link app on the network, and, as the leader, their tempo and start/stop taken as
+/// requests to the session (`bandsync_core::link`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LinkStatus {
+    /// Whether this build has Link. The Link library is GPL-2.0-or-later, so it is the opt-in
+    /// `link` feature; the default build leaves it out.
+    pub available: bool,
+    /// Whether this device is in the Link session of its network.
+    pub on: bool,
+    /// Other Link apps in it.
+    pub peers: u32,
 }
 
 /// What `host_session` returns: how the band joins.

@@ -20,6 +20,7 @@ pub mod beats;
 pub mod error;
 pub mod events;
 pub mod lan;
+pub mod link;
 pub mod metronome;
 mod options;
 mod session;
@@ -29,7 +30,7 @@ pub use app::{App, AppOptions, DEFAULT_PORT};
 pub use error::AppError;
 pub use events::{
     AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReading, ConnectionState, DiscoveredSession, DiscoveryEvent,
-    HostInfo, LaunchOptions,
+    HostInfo, LaunchOptions, LinkStatus,
 };
 
 /// Where a stream of events goes: a Tauri `Channel` in the app, a queue in tests.

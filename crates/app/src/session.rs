@@ -10,6 +10,7 @@ use crate::Sink;
 use crate::beat_source::BeatSource;
 use crate::events::{AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReading, ConnectionState, HostInfo};
 use crate::lan;
+use crate::link::SessionLink;
 use crate::metronome::AudioReport;
 use bandsync_client::{Client, ClientOptions, ClockView, Event};
 use bandsync_core::protocol::Secret;
@@ -30,6 +31,7 @@ pub(crate) enum Cmd {
     Send(ClientMsg),
     Doc(Vec<u8>),
     Audio(AudioSettings),
+    Link(bool),
     Leave(oneshot::Sender<()>),
 }
 
@@ -102,6 +104,7 @@ pub(crate) fn spawn(
     sink: Arc<dyn Sink<AppEvent>>,
     audio: AudioSettings,
     hosting: Option<Hosting>,
+    link: bool,
     ready: Ready,
 ) -> SessionHandle {
     // The UI mirrors the session from the raw messages (the one owner of that state); this task
@@ -116,16 +119,20 @@ pub(crate) fn spawn(
     if beats.status.error.is_some() {
         sink.send(AppEvent::Audio { audio: beats.status.clone() });
     }
-    let driver = Driver {
+    let mut driver = Driver {
         client,
         clock,
         sink,
         hosting,
         beats,
+        link: SessionLink::default(),
         ready: Some(ready),
         last_reason: String::new(),
         leaving: Vec::new(),
     };
+    if link {
+        driver.link.set(true, &driver.client, &driver.sink);
+    }
     let task = tokio::spawn(driver.run(cmds));
     SessionHandle { cmd, task }
 }
@@ -141,6 +148,8 @@ struct Driver {
     sink: Arc<dyn Sink<AppEvent>>,
     hosting: Option<Hosting>,
     beats: BeatSource,
+    /// Ableton Link, when the setting is on.
+    link: SessionLink,
     ready: Option<Ready>,
     /// Why the connection last dropped, for a join that never got in.
     last_reason: String,
@@ -202,9 +211,10 @@ impl Driver {
 
     fn on_cmd(&mut self, c: Cmd) {
         match c {
-            Cmd::Send(m) => self.client.send(m),
+            Cmd::Send(m) => self.client.send(self.link.outgoing(m)),
             Cmd::Doc(b) => self.client.send_doc(b),
             Cmd::Audio(s) => self.beats.apply(s, &self.clock, &*self.sink),
+            Cmd::Link(on) => self.link.set(on, &self.client, &self.sink),
             Cmd::Leave(done) => {
                 self.leaving.push(done);
                 self.client.leave();
@@ -213,6 +223,7 @@ impl Driver {
     }
 
     fn on_event(&mut self, ev: Event) -> Flow {
+        self.link.on_event(&self.client, &ev);
         match ev {
             Event::Server { msg } => self.emit(AppEvent::Server { msg }),
             // The member's own errors (a message sent while disconnected); the server's come as

@@ -84,6 +84,7 @@ fn render() -> Rendered {
     r.add::<ConnectionState>(&cfg);
     r.add::<BeatEvent>(&cfg);
     r.add::<AudioStatus>(&cfg);
+    r.add::<LinkStatus>(&cfg);
     r.add::<AudioSettings>(&cfg);
     r.add::<bandsync_audio::Ear>(&cfg);
     r.add::<bandsync_audio::Levels>(&cfg);

@@ -8,6 +8,8 @@
 //! Used by the CLI and the desktop app alike; the phone page drives the same member in wasm.
 
 pub mod client;
+#[cfg(feature = "link")]
+pub mod link;
 pub mod local_clock;
 
 pub use bandsync_core::member::{Backoff, JoinTarget, LinkError, MemberConfig, MemberEvent};

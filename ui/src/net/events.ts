@@ -102,6 +102,9 @@ function onEvent(app: AppCore, ev: UiEvent): void {
     case 'host':
       app.store.set({ host: ev.host });
       break;
+    case 'link':
+      app.store.set({ link: ev.link });
+      break;
   }
 }
 

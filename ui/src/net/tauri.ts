@@ -7,7 +7,7 @@
 //! hop from moving it.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
-import type { AppEvent, AudioSettings, ClientMsg, ClockStatus, DiscoveryEvent, HostInfo, LaunchOptions } from '../bindings';
+import type { AppEvent, AudioSettings, ClientMsg, ClockStatus, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus } from '../bindings';
 import type { Backend, JoinRequest, Listener, UiEvent } from './backend';
 
 export function isTauri(): boolean {
@@ -137,6 +137,16 @@ export async function audioDevices(): Promise<string[]> {
 
 export async function setAudio(settings: AudioSettings): Promise<void> {
   await invoke('set_audio', { settings });
+}
+
+/** Ableton Link on or off (rejects "on" in a build without Link). */
+export async function setLink(on: boolean): Promise<void> {
+  await invoke('set_link', { on });
+}
+
+/** Whether this build has Ableton Link, and whether it is on. */
+export async function linkStatus(): Promise<LinkStatus> {
+  return invoke<LinkStatus>('link_status');
 }
 
 /** How the app was started: `--host NAME [--name NAME]` hosts at once. */

@@ -1,6 +1,6 @@
 //! The app's state: what the views read from the store (`App.store`), and how it starts.
 
-import type { AudioStatus, ClockStatus, ConnectionState, DiscoveredSession, HostInfo, JoinTarget } from '../bindings';
+import type { AudioStatus, ClockStatus, ConnectionState, DiscoveredSession, HostInfo, JoinTarget, LinkStatus } from '../bindings';
 import type { SessionState } from '../core/session';
 import type { Refusal } from '../core/refusal';
 import type { Song } from '../doc/setlist';
@@ -42,6 +42,8 @@ export interface AppState {
   soundRunning: boolean;
   /** Tauri: the audio engine's state. */
   audio: AudioStatus | null;
+  /** Tauri: Ableton Link (null in a browser). */
+  link: LinkStatus | null;
   recent: RecentSession[];
   discovered: DiscoveredSession[];
   /** Why LAN discovery is not running (turned off, or failed), shown quietly on Home. */
@@ -76,6 +78,7 @@ export function initialAppState(runtime: AppState['runtime']): AppState {
     target: null,
     soundRunning: false,
     audio: null,
+    link: null,
     recent: loadRecent(),
     discovered: [],
     discoveryOff: null,
