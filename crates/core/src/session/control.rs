@@ -138,7 +138,9 @@ impl Session {
                 if count_in > 8 {
                     return Err((ErrorCode::InvalidPosition, format!("count-in of {count_in} bars; at most 8")));
                 }
-                if on_bar.is_some_and(|g| (g - now).abs() > Micros::from_secs(3600)) {
+                // Checked: a hostile time (i64::MIN) must not overflow the subtraction.
+                let hour = Micros::from_secs(3600).0;
+                if on_bar.is_some_and(|g| g.0.checked_sub(now.0).is_none_or(|d| d.unsigned_abs() > hour as u64)) {
                     return Err((ErrorCode::InvalidPosition, "on_bar must be within an hour of now".into()));
                 }
                 if self.transport.latest().playing {

@@ -65,9 +65,11 @@ fn a_play_on_a_bar_grid_starts_on_its_first_bar_line_a_lead_time_ahead() {
     // A grid far from now is refused, and changes nothing.
     h.send(1, ClientMsg::Stop {});
     let before = h.s.transport().clone();
-    h.send(1, ClientMsg::Play { count_in: 0, on_bar: Some(h.now + Micros::from_secs(7200)) });
-    assert_eq!(h.last_error(1), Some(ErrorCode::InvalidPosition));
-    assert_eq!(h.s.transport(), &before);
+    for far in [h.now + Micros::from_secs(7200), Micros(i64::MIN), Micros(i64::MAX)] {
+        h.send(1, ClientMsg::Play { count_in: 0, on_bar: Some(far) });
+        assert_eq!(h.last_error(1), Some(ErrorCode::InvalidPosition), "{far:?}");
+        assert_eq!(h.s.transport(), &before);
+    }
 }
 
 #[test]
