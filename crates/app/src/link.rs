@@ -9,6 +9,7 @@ use crate::events::{AppEvent, LinkStatus};
 use bandsync_client::{Client, Event};
 use bandsync_core::ClientMsg;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Whether this build has Link.
 pub const AVAILABLE: bool = cfg!(feature = "link");
@@ -18,6 +19,8 @@ pub const AVAILABLE: bool = cfg!(feature = "link");
 pub(crate) struct SessionLink {
     #[cfg(feature = "link")]
     thread: Option<bandsync_client::link::LinkThread>,
+    /// Other Link apps at the last count (the Link thread updates it).
+    peers: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl SessionLink {
@@ -27,22 +30,25 @@ impl SessionLink {
         {
             use bandsync_client::link::{LinkNote, LinkThread};
             if on && self.thread.is_none() {
-                let s = sink.clone();
+                let (s, count) = (sink.clone(), self.peers.clone());
                 self.thread = Some(LinkThread::start(client, false, move |n| {
                     if let LinkNote::Peers(p) = n {
                         let peers = u32::try_from(p).unwrap_or(u32::MAX);
+                        count.store(peers, Ordering::Relaxed);
                         s.send(AppEvent::Link { link: LinkStatus { available: true, on: true, peers } });
                     }
                 }));
             } else if !on {
                 // Dropping the thread leaves the Link session.
                 self.thread = None;
+                self.peers.store(0, Ordering::Relaxed);
             }
         }
         #[cfg(not(feature = "link"))]
         let _ = client;
         let on = on && AVAILABLE;
-        sink.send(AppEvent::Link { link: LinkStatus { available: AVAILABLE, on, peers: 0 } });
+        let peers = self.peers.load(Ordering::Relaxed);
+        sink.send(AppEvent::Link { link: LinkStatus { available: AVAILABLE, on, peers } });
     }
 
     /// Follows the session: its schedule and who leads it.
