@@ -45,9 +45,20 @@ need_rust() {
 
 # What building needs. libasound2-dev: cpal's ALSA backend (the metronome's audio output).
 # libwebkit2gtk-4.1-dev: the Tauri app (src-tauri), a workspace member. libjack-jackd2-dev: jack-sys's
-# build script asks pkg-config for JACK on Linux (the library itself is opened at run time).
+# build script asks pkg-config for JACK on Linux (the library itself is opened at run time). mold:
+# the linker `linked` runs the builds with.
 BUILD_PACKAGES=(build-essential pkg-config ca-certificates curl libasound2-dev libwebkit2gtk-4.1-dev
-  libjack-jackd2-dev)
+  libjack-jackd2-dev mold)
+
+# linked CMD...: runs a cargo build with mold as the system linker (`mold -run` swaps it in under
+# the C compiler driver): the same objects and the same cargo fingerprints, so a later plain
+# `cargo test` reuses the build. Linking is most of a fresh clone's rebuild of the workspace's ~40
+# test binaries: 60 s with GNU ld, 24 s with mold (docs/BENCHMARKS.md, CI time). Only builds run
+# under it, never tests: its LD_PRELOAD would reach every process a test starts, and AddressSanitizer
+# refuses to start behind another preloaded library. Without mold, the command runs as it is.
+linked() {
+  if command -v mold >/dev/null; then mold -run "$@"; else "$@"; fi
+}
 # What the tests need besides: PulseAudio to play into and record (pulseaudio, pulseaudio-utils;
 # libasound2-plugins routes ALSA's default device to it) and ladspa-sdk's delay plugin for injected
 # output latency; Chromium with chromedriver, and WebKit's driver (with MiniBrowser) under Xvfb, for

@@ -14,12 +14,12 @@ build_ui
 if [ "${1:-}" = --headless ] || [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   if [ "${1:-}" = --headless ]; then shift; else say "no display: hosting with the command line tool instead of the app"; fi
   say "building bandsync (release)"
-  cargo build --release --locked -p bandsync-cli
+  linked cargo build --release --locked -p bandsync-cli
   say "hosting a session (Ctrl-C to stop)"
   exec "$CARGO_TARGET_DIR/release/bandsync" host "$@"
 fi
 
 say "building the BandSync app (release, UI embedded)"
-cargo build --release --locked -p bandsync-desktop
+linked cargo build --release --locked -p bandsync-desktop
 say "opening BandSync, hosting \"${1:-Rehearsal}\""
 exec "$CARGO_TARGET_DIR/release/bandsync-desktop" --host "${1:-Rehearsal}"

@@ -22,6 +22,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # With the opt-in `link` feature (the Link library is GPL; the default build leaves it out), so
 # that `join --link` and the app's Link setting are tested against an independent Link peer
 # (crates/cli/tests/link.rs, crates/app/tests/link.rs) in the same build, not a second one.
+say "cargo test: the build"
+linked cargo test --workspace --locked --features bandsync-cli/link,bandsync-app/link --no-run
 say "cargo test"
 cargo test --workspace --locked --features bandsync-cli/link,bandsync-app/link
 
