@@ -324,3 +324,43 @@ pub fn pair_offsets_ms(a: &[f64], b: &[f64]) -> Vec<f64> {
         .map(|d| d * 1000.0 / f64::from(RATE))
         .collect()
 }
+
+/// One channel's click intervals against their median: the median (samples), and each interval
+/// off it by more than 4 samples (0.083 ms), as (where it ends, by how much), in whole samples.
+#[must_use]
+pub fn interval_outliers(on: &[f64]) -> (i64, Vec<(i64, i64)>) {
+    let on: Vec<i64> = on.iter().map(|&t| t.floor() as i64).collect();
+    let iv: Vec<i64> = on.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut sorted = iv.clone();
+    sorted.sort_unstable();
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+    let off =
+        iv.iter().zip(&on[1.min(on.len())..]).filter(|(i, _)| (**i - median).abs() > 4).map(|(i, &t)| (t, i - median));
+    (median, off.collect())
+}
+
+/// A stall of the sound server, heard in two players' channels at once: where (samples), and by
+/// how much each channel's interval was off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkGlitch {
+    /// Where the first channel's displaced interval ends (samples).
+    pub at: i64,
+    /// The first channel's interval, off its median by this (samples).
+    pub a: i64,
+    /// The second channel's.
+    pub b: i64,
+}
+
+/// The sound server's stalls: an interval off in both channels ([`interval_outliers`]) within a
+/// quarter beat (`beat` in samples). A stall moves every stream at the same moment, each by its
+/// own amount as each stream's buffer absorbs it; that is the machine, heard alike by a player of
+/// any kind. A player's own error shows in its channel alone. A comparison of paths is judged on
+/// the clicks before the first glitch.
+#[must_use]
+pub fn sink_glitches(a: &[(i64, i64)], b: &[(i64, i64)], beat: i64) -> Vec<SinkGlitch> {
+    a.iter()
+        .filter_map(|&(at, da)| {
+            b.iter().find(|&&(u, _)| (u - at).abs() < beat / 2).map(|&(_, db)| SinkGlitch { at, a: da, b: db })
+        })
+        .collect()
+}

@@ -1,6 +1,7 @@
 //! The metronome at the speaker: players sound into a private PulseAudio null sink, each on its
-//! own channel, and the recording of the sink is measured. Timing tests: they run one at a time
-//! ([`quiet`]), in a binary of their own, so that nothing else loads the two cores meanwhile.
+//! own channel, and the recording of the sink is measured. Timing tests, in a binary of their
+//! own: the two light ones ([`light`]: a few processes, under a tenth of the two cores) run side
+//! by side, each on its own PulseAudio; the heavy ones ([`quiet`]: browsers under Xvfb) run alone.
 //!
 //! - [`calibrate`]: `bandsync calibrate` against an injected output delay (LADSPA `delay_5s`).
 //! - [`native`]: two `bandsync join --audio` followers (cpal), one on a deliberately wrong clock.
@@ -12,8 +13,18 @@ mod native;
 mod paths;
 mod sleep;
 
-/// Held by each test for its whole run: one timing test at a time.
-fn quiet() -> std::sync::MutexGuard<'static, ()> {
-    static QUIET: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    QUIET.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+static TIMING: RwLock<()> = RwLock::new(());
+
+/// Held by a heavy timing test for its whole run: nothing else runs meanwhile.
+fn quiet() -> RwLockWriteGuard<'static, ()> {
+    TIMING.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Held by a light timing test (calibration: one player; the native pair: two players and a
+/// host, 5 to 10 % of the machine together, as measured): it may run beside another light one,
+/// never beside a heavy one.
+fn light() -> RwLockReadGuard<'static, ()> {
+    TIMING.read().unwrap_or_else(PoisonError::into_inner)
 }

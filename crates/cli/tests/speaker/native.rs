@@ -7,7 +7,7 @@
 //! private runtime directory ([`bandsync_e2e::pulse`]) and stops it afterwards.
 
 use bandsync_e2e::process::Proc;
-use bandsync_e2e::pulse::{Pulse, RATE, onsets_exact, pair_offsets_ms, quantile};
+use bandsync_e2e::pulse::{Pulse, RATE, interval_outliers, onsets_exact, pair_offsets_ms, quantile, sink_glitches};
 use std::process::Command;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ pub fn beats(p: &mut Proc, n: usize) {
 
 #[test]
 fn two_followers_click_together_at_the_speaker() {
-    let _quiet = crate::quiet();
+    let _light = crate::light();
     let pulse = Pulse::start(2);
     let (left_sink, right_sink) = (pulse.channel_sink("left", 0), pulse.channel_sink("right", 1));
     let rec = pulse.record(&pulse.dir.join("native.wav"));
@@ -130,40 +130,24 @@ fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<String, S
     let mut report = Vec::new();
     let mut off = Vec::new();
     for (name, on) in [("left", &le), ("right", &re)] {
-        let on: Vec<i64> = on.iter().map(|&t| t.floor() as i64).collect();
-        let iv: Vec<i64> = on.windows(2).map(|w| w[1] - w[0]).collect();
-        let mut sorted = iv.clone();
-        sorted.sort_unstable();
-        let median = sorted[sorted.len() / 2];
+        let (median, outliers) = interval_outliers(on);
         // The sink's clock against the host's: within ±500 ppm of 24 000 frames per beat.
         if (median - beat).abs() > 12 {
             return Err(format!("{name}: median interval {median}"));
         }
-        // Each interval off by more than 4 samples: (where it ends, by how much).
-        off.push(
-            iv.iter()
-                .zip(&on[1..])
-                .filter(|(i, _)| (**i - median).abs() > 4)
-                .map(|(i, &t)| (t, i - median))
-                .collect::<Vec<_>>(),
-        );
+        let iv: Vec<i64> = on.windows(2).map(|w| w[1].floor() as i64 - w[0].floor() as i64).collect();
         report.push(format!(
             "{name}: {} clicks, median interval {median}, range {}..{}",
             on.len(),
-            sorted[0],
-            sorted[sorted.len() - 1]
+            iv.iter().min().unwrap_or(&0),
+            iv.iter().max().unwrap_or(&0)
         ));
+        off.push(outliers);
     }
-    // A stall of the sound server moves both players' streams at the same moment (each by its own
-    // amount, as each stream's buffer absorbs it): an interval off in both channels within a
-    // quarter beat. That is the machine, heard alike by a player of any kind; a player's own
-    // error shows in its channel alone. The skew is then judged on the clicks before the first
-    // such glitch, if enough are left, and the glitch's intervals are not counted as jitter.
-    let glitches: Vec<(i64, i64, i64)> = off[0]
-        .iter()
-        .filter_map(|&(t, dl)| off[1].iter().find(|&&(u, _)| (u - t).abs() < beat / 2).map(|&(_, dr)| (t, dl, dr)))
-        .collect();
-    let until = glitches.first().map_or(f64::INFINITY, |&(t, _, _)| t as f64 - beat as f64 * 1.5);
+    // A stall of the sound server ([`sink_glitches`]): the skew is judged on the clicks before the
+    // first, if enough are left, and the glitch's intervals are not counted as jitter.
+    let glitches = sink_glitches(&off[0], &off[1], beat);
+    let until = glitches.first().map_or(f64::INFINITY, |g| g.at as f64 - beat as f64 * 1.5);
     let skew: Vec<f64> = pair_offsets_ms(
         &le.iter().copied().filter(|&t| t < until).collect::<Vec<_>>(),
         &re.iter().copied().filter(|&t| t < until).collect::<Vec<_>>(),
@@ -171,11 +155,13 @@ fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<String, S
     .into_iter()
     .map(f64::abs)
     .collect();
-    for &(t, dl, dr) in &glitches {
+    for g in &glitches {
         eprintln!(
-            "native followers: SINK GLITCH at {:.2} s, both channels' intervals off (left {dl:+}, right {dr:+} samples); \
+            "native followers: SINK GLITCH at {:.2} s, both channels' intervals off (left {:+}, right {:+} samples); \
              the skew is judged on the {} clicks before the first",
-            t as f64 / f64::from(RATE),
+            g.at as f64 / f64::from(RATE),
+            g.a,
+            g.b,
             skew.len()
         );
     }

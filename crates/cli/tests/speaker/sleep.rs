@@ -39,7 +39,6 @@ fn a_locked_phone_comes_back_on_the_beat_without_a_burst() {
     cmd.args(["join", &url, "--name", "Native", "--audio", "--json"]).env("BANDSYNC_NO_MDNS", "1");
     let mut native = Proc::start(cmd, true);
     native.timeout = std::time::Duration::from_secs(60);
-    crate::native::converged(&mut native, 100);
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sleep");
     let env: Vec<(String, String)> = pulse.env(Some(&sink)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -52,7 +51,8 @@ fn a_locked_phone_comes_back_on_the_beat_without_a_burst() {
     p.until("online", "document.querySelector('[data-testid=connection-state][data-state=online]')");
     p.click("[data-testid=enable-sound]");
     p.until("the sound running", "window.__bandsync.state.sound?.running === true");
-    // Playing steadily first, as a band would be mid-song.
+    // Playing steadily first, as a band would be mid-song (the two clocks converge side by side).
+    crate::native::converged(&mut native, 100);
     p.until(
         "a converged clock",
         "(() => { const c = window.__bandsync.state.clock; return c && c.synced && c.error_us <= 100 && c.samples >= 300; })()",
