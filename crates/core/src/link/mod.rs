@@ -24,7 +24,7 @@ mod tests;
 
 use crate::protocol::ClientMsg;
 use crate::time::{Beats, Micros};
-use crate::timeline::{Segment, Tempo, Transport};
+use crate::timeline::{MAX_BPM, MIN_BPM, Segment, Tempo, Transport};
 
 /// What Link's session state says at one moment, as the shell captured it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,6 +85,21 @@ const LANDED_LATE: Micros = Micros(200_000);
 
 /// Tempos closer than this are the same (the session's resolution is 0.001 BPM).
 const TEMPO_EPS: f64 = 0.0005;
+
+/// Whether two tempos are the same to the session or to Link. Link carries a tempo between apps
+/// as whole microseconds per beat: above about 550 BPM one step of that is more than the
+/// session's 0.001 BPM (a peer's 777 BPM arrives as 777.000777), and a tempo read back so is the
+/// one told, not a peer's change.
+fn same_tempo(a: f64, b: f64) -> bool {
+    (a - b).abs() <= TEMPO_EPS || (60e6 / a).round() == (60e6 / b).round()
+}
+
+/// Link's tempo as the session's. Link's range is the session's, 20 to 999 BPM (its test plan's
+/// TEMPO-4); a tempo rounded through whole microseconds could land a hair outside either end, and
+/// is clamped into it.
+fn session_tempo(bpm: f64) -> Option<Tempo> {
+    Tempo::from_bpm(bpm.clamp(MIN_BPM, MAX_BPM)).ok()
+}
 
 /// The bridge between a Link session and the BandSync session, on one device.
 #[derive(Debug, Clone, Default)]
@@ -162,8 +177,8 @@ impl LinkBridge {
             self.told = Some((seg.timeline.tempo.bpm(), view.playing));
             self.start_stop = Some((view.playing, seg.playing));
             if leading
-                && (view.tempo - seg.timeline.tempo.bpm()).abs() > TEMPO_EPS
-                && let Ok(t) = Tempo::from_bpm(view.tempo)
+                && !same_tempo(view.tempo, seg.timeline.tempo.bpm())
+                && let Some(t) = session_tempo(view.tempo)
             {
                 self.adopting = Some((t, now + timeout));
             }
@@ -176,8 +191,8 @@ impl LinkBridge {
         // A peer's change: Link says other than it was told.
         let (told_tempo, told_playing) = self.told.unwrap_or((view.tempo, view.playing));
         if leading
-            && (view.tempo - told_tempo).abs() > TEMPO_EPS
-            && let Ok(t) = Tempo::from_bpm(view.tempo)
+            && !same_tempo(view.tempo, told_tempo)
+            && let Some(t) = session_tempo(view.tempo)
             && latest.timeline.tempo != t
             && self.asked_tempo.is_none_or(|(a, _)| a != t)
         {
@@ -219,7 +234,7 @@ impl LinkBridge {
             0.0
         };
         let playing = self.start_stop.is_none().then_some(seg.playing);
-        let off = (view.tempo - tempo).abs() > TEMPO_EPS
+        let off = !same_tempo(view.tempo, tempo)
             || playing.is_some_and(|p| p != view.playing)
             || drift > self.cfg.phase_tolerance.0 as f64
             || landed;

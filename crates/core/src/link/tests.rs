@@ -266,3 +266,72 @@ fn phase_drift_beyond_the_tolerance_reanchors_link_and_within_it_does_not() {
     link.apply(&acts);
     agree(&link, &tr, Micros(4 * S), 1.0);
 }
+
+// Link's test plan (github.com/Ableton/link, TEST-PLAN.md), the cases that are the bridge's own.
+
+/// TEMPO-5 and BEATTIME-1: Link enabled while the band plays, with no Link session to join, takes
+/// the session's tempo and beat; the session is asked nothing (its tempo stays, its beat does not
+/// jump).
+#[test]
+fn enabling_link_alone_asks_the_session_nothing() {
+    let tr = playing(100.0);
+    let mut b = LinkBridge::new(LinkConfig::default());
+    let mut link = Link { tempo: 120.0, beat0: 3.7, t0: 0, playing: false, peers: 0 };
+    let acts = b.handle(link.view(Micros(5 * S + 123_000)), &tr, true);
+    assert!(link.apply(&acts).is_empty(), "{acts:?}");
+    assert!(link.playing);
+    agree(&link, &tr, Micros(6 * S), 1.0);
+    for t in 6..10 {
+        assert!(b.handle(link.view(Micros(t * S)), &tr, true).is_empty());
+    }
+}
+
+/// BEATTIME-2: another app joining BandSync's Link session takes up its timeline, and the band's
+/// beat does not move: the bridge neither asks nor re-anchors anything.
+#[test]
+fn a_peer_joining_the_bands_link_session_moves_nothing() {
+    let tr = playing(100.0);
+    let (mut b, mut link) = synced(&tr, Micros(S));
+    link.peers = 1;
+    for t in 2..6 {
+        let acts = b.handle(link.view(Micros(t * S)), &tr, true);
+        assert!(acts.is_empty(), "{acts:?}");
+    }
+    agree(&link, &tr, Micros(6 * S), 1.0);
+}
+
+/// A tempo as Link carries it between apps: whole microseconds per beat.
+fn via_link(bpm: f64) -> f64 {
+    60e6 / (60e6 / bpm).round()
+}
+
+/// TEMPO-4: Link's whole range, 20 to 999 BPM, is the session's range too: a peer's tempo at
+/// either end is asked as it is, also when whole microseconds put it a hair outside (60 060 µs is
+/// 999.000999 BPM; Link itself clamps that one, a bridge must not depend on it).
+#[test]
+fn a_peers_tempo_at_either_end_of_links_range_is_asked_as_it_is() {
+    for bpm in [crate::timeline::MIN_BPM, crate::timeline::MAX_BPM] {
+        let tr = playing(120.0);
+        let (mut b, mut link) = synced(&tr, Micros(S));
+        link.peers = 1;
+        link.peer_tempo(Micros(S + 300_000), via_link(bpm));
+        let asked = link.apply(&b.handle(link.view(Micros(S + 305_000)), &tr, true));
+        assert_eq!(asked, [ClientMsg::Tempo { tempo: Tempo::from_bpm(bpm).unwrap() }], "{bpm} BPM");
+    }
+}
+
+/// A fast session's tempo, read back from Link through whole microseconds (777 BPM is 77 220 µs
+/// per beat, 777.000777 BPM, as a second Link app on this machine reads it), is the tempo Link was
+/// told: not a peer's change, and not committed again at every reading.
+#[test]
+fn a_tempo_link_carries_in_whole_microseconds_is_the_tempo_it_was_told() {
+    let tr = playing(777.0);
+    let (mut b, mut link) = synced(&tr, Micros(S));
+    link.peers = 1;
+    link.tempo = via_link(777.0);
+    assert!(link.tempo != 777.0);
+    for t in 2..6 {
+        let acts = b.handle(link.view(Micros(t * S)), &tr, true);
+        assert!(acts.is_empty(), "{acts:?}");
+    }
+}
