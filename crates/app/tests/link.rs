@@ -159,19 +159,22 @@ async fn inside() {
     app.send_msg(ClientMsg::Tempo { tempo: Tempo::from_bpm(100.0).unwrap() }).await.unwrap();
     peer.until("the session's 100 BPM", |v| (v["tempo"].as_f64().unwrap() - 100.0).abs() < 0.01);
 
-    // Link's whole range (its test plan's TEMPO-4: 20 to 999 BPM) reaches the peer as it is. (A
-    // peer's tempo at either end is asked of the session as it is: the bridge's unit tests.)
+    // Link's whole range (its test plan's TEMPO-4: 20 to 999 BPM) reaches the peer as it is.
     for bpm in [20.0, 999.0] {
         app.send_msg(ClientMsg::Tempo { tempo: Tempo::from_bpm(bpm).unwrap() }).await.unwrap();
         peer.until(&format!("the session's {bpm} BPM"), |v| (v["tempo"].as_f64().unwrap() - bpm).abs() < 0.01);
     }
 
-    // Live's tempo knob becomes the session's tempo, through the leader's authority.
-    peer.say("tempo 128");
-    until(&mut rx, "the session at 128 BPM", |e| {
-        transport(e).filter(|t| t.latest().timeline.tempo == Tempo::from_bpm(128.0).unwrap())
-    })
-    .await;
+    // Live's tempo knob becomes the session's tempo, through the leader's authority, at either
+    // end of Link's range too, and turned again at once: a stopped session takes each turn
+    // without putting Link back or committing it again (either could cross the next turn).
+    for bpm in [20.0, 999.0, 128.0] {
+        peer.say(&format!("tempo {bpm}"));
+        until(&mut rx, &format!("the session at {bpm} BPM"), |e| {
+            transport(e).filter(|t| t.latest().timeline.tempo == Tempo::from_bpm(bpm).unwrap())
+        })
+        .await;
+    }
     // Live's play starts the band, on Live's bar.
     peer.say("play");
     let t = until(&mut rx, "the session playing", |e| transport(e).filter(|t| t.latest().playing)).await;

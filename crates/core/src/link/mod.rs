@@ -234,16 +234,24 @@ impl LinkBridge {
             0.0
         };
         let playing = self.start_stop.is_none().then_some(seg.playing);
-        let off = !same_tempo(view.tempo, tempo)
+        // A stopped session takes a peer's tempo at once: Link keeps it meanwhile instead of being
+        // put back (a knob turned while the band waits would fight the bridge), and a landing that
+        // Link already shows is not committed again (the commit could cross the knob's next turn
+        // on the network and undo it). A playing band changes on its bar line, and Link with it.
+        let waiting = !seg.playing && self.asked_tempo.is_some_and(|(t, _)| same_tempo(view.tempo, t.bpm()));
+        let off = (!same_tempo(view.tempo, tempo) && !waiting)
             || playing.is_some_and(|p| p != view.playing)
             || drift > self.cfg.phase_tolerance.0 as f64
-            || landed;
+            || (landed && (seg.playing || !same_tempo(view.tempo, tempo)));
         if off {
             out.push(LinkAction::Commit { at, tempo, beat: seg.playing.then(|| link_beat(seg, at)), quantum, playing });
             self.told = Some((tempo, playing.unwrap_or(view.playing)));
             self.anchored = Some(seg.clone());
         } else {
             self.told = Some((view.tempo, view.playing));
+            if !waiting {
+                self.anchored = Some(seg.clone());
+            }
         }
         out
     }

@@ -221,10 +221,10 @@ fn peers_found_later_are_a_join_too() {
     (link.peers, link.tempo) = (1, 95.0);
     let acts = b.handle(link.view(Micros(2 * S)), &tr, true);
     assert_eq!(acts, [LinkAction::Request(ClientMsg::Tempo { tempo: Tempo::from_bpm(95.0).unwrap() })]);
-    // A stopped session takes it at once.
+    // A stopped session takes it at once, and Link already shows it: nothing to commit.
     let at = change_tempo(&mut tr, Micros(2 * S + 5_000), 95.0);
-    let acts = b.handle(link.view(at + Micros(1_000)), &tr, true);
-    assert!(matches!(acts[..], [LinkAction::Commit { tempo, .. }] if tempo == 95.0), "{acts:?}");
+    assert!(b.handle(link.view(at + Micros(1_000)), &tr, true).is_empty());
+    assert_eq!(link.tempo, 95.0);
 }
 
 #[test]
@@ -334,4 +334,29 @@ fn a_tempo_link_carries_in_whole_microseconds_is_the_tempo_it_was_told() {
         let acts = b.handle(link.view(Micros(t * S)), &tr, true);
         assert!(acts.is_empty(), "{acts:?}");
     }
+}
+
+/// A stopped band, and Live's tempo knob turned twice: each turn is asked of the session, Link is
+/// not put back on the old tempo in between, and a landing Link already shows is not committed
+/// again (that commit could cross the next turn on the network and undo it).
+#[test]
+fn a_stopped_sessions_link_keeps_a_peers_tempo_while_the_session_takes_it() {
+    let mut tr = Transport::new(Micros(0));
+    let mut b = LinkBridge::new(LinkConfig::default());
+    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 1 };
+    assert!(link.apply(&b.handle(link.view(Micros(S)), &tr, true)).is_empty());
+    for (i, bpm) in [20.0, 999.0].into_iter().enumerate() {
+        let t = Micros((2 + 2 * i as i64) * S);
+        link.peer_tempo(t, bpm);
+        let acts = b.handle(link.view(t + Micros(5_000)), &tr, true);
+        assert_eq!(acts, [LinkAction::Request(ClientMsg::Tempo { tempo: Tempo::from_bpm(bpm).unwrap() })]);
+        let at = change_tempo(&mut tr, t + Micros(10_000), bpm);
+        let acts = b.handle(link.view(at + Micros(1_000)), &tr, true);
+        assert!(acts.is_empty(), "{acts:?}");
+        assert_eq!(link.tempo, bpm);
+    }
+    // The leader's own change, stopped, still reaches Link at once.
+    let at = change_tempo(&mut tr, Micros(7 * S), 100.0);
+    let acts = b.handle(link.view(at + Micros(1_000)), &tr, true);
+    assert!(matches!(acts[..], [LinkAction::Commit { tempo, .. }] if tempo == 100.0), "{acts:?}");
 }
