@@ -5,6 +5,7 @@ use super::http::http;
 use super::wait::wait_until;
 use std::ffi::OsStr;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -42,8 +43,9 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port on loopback").port()
 }
 
-/// A WebDriver server process (chromedriver, WebKitWebDriver, tauri-driver) on a free port,
-/// killed on drop. Its output goes to a log file, for failure messages.
+/// A WebDriver server process (chromedriver, WebKitWebDriver, tauri-driver) on a free port, in a
+/// process group of its own with the browser or app it starts, all killed on drop. Its output goes
+/// to a log file, for failure messages.
 pub struct Driver {
     child: Child,
     addr: String,
@@ -83,6 +85,7 @@ impl Driver {
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
+            .process_group(0)
             .spawn()
             .map_err(|e| Error::Driver(format!("cannot run {}: {e}", program.to_string_lossy())))?;
         let mut d = Driver { child, addr: format!("127.0.0.1:{port}"), log };
@@ -125,10 +128,33 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The whole group: the driver alone left the app's WebKit web process running on, a core
+        // busy for seconds, and the next test's clock window (clock_sync, right after the app's
+        // test) missed its bound every time. Waited for until it is gone (or 10 s).
+        let group = self.child.id();
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = wait_until("the driver's processes gone", Duration::from_secs(10), || {
+            Ok((!group_runs(group)).then_some(()))
+        });
         if !std::thread::panicking() {
             let _ = std::fs::remove_file(&self.log);
         }
     }
+}
+
+/// Whether any process of process group `group` still runs (a zombie does not: an orphan's may
+/// never be reaped where process 1 does not reap).
+fn group_runs(group: u32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return false };
+    let group = group.to_string();
+    dir.flatten().any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { return false };
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(')') else { return false };
+        let mut f = rest.split_whitespace();
+        let (state, pgrp) = (f.next(), f.nth(1));
+        state != Some("Z") && pgrp == Some(group.as_str())
+    })
 }
