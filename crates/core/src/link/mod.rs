@@ -193,7 +193,9 @@ impl LinkBridge {
         if leading
             && !same_tempo(view.tempo, told_tempo)
             && let Some(t) = session_tempo(view.tempo)
-            && latest.timeline.tempo != t
+            // Asked unless the session has it and nothing else is pending (a knob turned out and
+            // back before the first turn landed asks for its way back too).
+            && (latest.timeline.tempo != t || self.asked_tempo.is_some())
             && self.asked_tempo.is_none_or(|(a, _)| a != t)
         {
             out.push(LinkAction::Request(ClientMsg::Tempo { tempo: t }));
@@ -242,7 +244,7 @@ impl LinkBridge {
         let off = (!same_tempo(view.tempo, tempo) && !waiting)
             || playing.is_some_and(|p| p != view.playing)
             || drift > self.cfg.phase_tolerance.0 as f64
-            || (landed && (seg.playing || !same_tempo(view.tempo, tempo)));
+            || (landed && (seg.playing || (!same_tempo(view.tempo, tempo) && !waiting)));
         if off {
             out.push(LinkAction::Commit { at, tempo, beat: seg.playing.then(|| link_beat(seg, at)), quantum, playing });
             self.told = Some((tempo, playing.unwrap_or(view.playing)));

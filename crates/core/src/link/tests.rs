@@ -223,8 +223,8 @@ fn peers_found_later_are_a_join_too() {
     assert_eq!(acts, [LinkAction::Request(ClientMsg::Tempo { tempo: Tempo::from_bpm(95.0).unwrap() })]);
     // A stopped session takes it at once, and Link already shows it: nothing to commit.
     let at = change_tempo(&mut tr, Micros(2 * S + 5_000), 95.0);
-    assert!(b.handle(link.view(at + Micros(1_000)), &tr, true).is_empty());
-    assert_eq!(link.tempo, 95.0);
+    let acts = b.handle(link.view(at + Micros(1_000)), &tr, true);
+    assert!(acts.is_empty(), "{acts:?}");
 }
 
 #[test]
@@ -353,10 +353,42 @@ fn a_stopped_sessions_link_keeps_a_peers_tempo_while_the_session_takes_it() {
         let at = change_tempo(&mut tr, t + Micros(10_000), bpm);
         let acts = b.handle(link.view(at + Micros(1_000)), &tr, true);
         assert!(acts.is_empty(), "{acts:?}");
-        assert_eq!(link.tempo, bpm);
     }
     // The leader's own change, stopped, still reaches Link at once.
     let at = change_tempo(&mut tr, Micros(7 * S), 100.0);
     let acts = b.handle(link.view(at + Micros(1_000)), &tr, true);
     assert!(matches!(acts[..], [LinkAction::Commit { tempo, .. }] if tempo == 100.0), "{acts:?}");
+}
+
+/// A stopped band, and Live's knob turned again before the session took the first turn: the
+/// first landing does not put Link back on it (the knob has moved on), and the last turn is the
+/// one that stays. Turned out and back, the way back is asked for too.
+#[test]
+fn a_stopped_sessions_link_keeps_the_knobs_last_turn() {
+    let mut tr = Transport::new(Micros(0));
+    let mut b = LinkBridge::new(LinkConfig::default());
+    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 1 };
+    assert!(link.apply(&b.handle(link.view(Micros(S)), &tr, true)).is_empty());
+    let tempo = |bpm: f64| ClientMsg::Tempo { tempo: Tempo::from_bpm(bpm).unwrap() };
+    // 20, then 999 before 20 lands.
+    link.peer_tempo(Micros(2 * S), 20.0);
+    assert_eq!(link.apply(&b.handle(link.view(Micros(2 * S + 5_000)), &tr, true)), [tempo(20.0)]);
+    link.peer_tempo(Micros(2 * S + 6_000), 999.0);
+    assert_eq!(link.apply(&b.handle(link.view(Micros(2 * S + 10_000)), &tr, true)), [tempo(999.0)]);
+    let at = change_tempo(&mut tr, Micros(2 * S + 12_000), 20.0);
+    let acts = b.handle(link.view(at + Micros(1_000)), &tr, true);
+    assert!(acts.is_empty(), "20 landed while the knob is at 999: {acts:?}");
+    let at = change_tempo(&mut tr, Micros(2 * S + 20_000), 999.0);
+    assert!(link.apply(&b.handle(link.view(at + Micros(1_000)), &tr, true)).is_empty());
+    assert_eq!(link.tempo, 999.0);
+    // Out to 60 and back to 999 before 60 lands: both asked.
+    link.peer_tempo(Micros(3 * S), 60.0);
+    assert_eq!(link.apply(&b.handle(link.view(Micros(3 * S + 5_000)), &tr, true)), [tempo(60.0)]);
+    link.peer_tempo(Micros(3 * S + 6_000), 999.0);
+    assert_eq!(link.apply(&b.handle(link.view(Micros(3 * S + 10_000)), &tr, true)), [tempo(999.0)]);
+    let at = change_tempo(&mut tr, Micros(3 * S + 12_000), 60.0);
+    assert!(link.apply(&b.handle(link.view(at + Micros(1_000)), &tr, true)).is_empty());
+    let at = change_tempo(&mut tr, Micros(3 * S + 20_000), 999.0);
+    assert!(link.apply(&b.handle(link.view(at + Micros(1_000)), &tr, true)).is_empty());
+    assert_eq!((link.tempo, tr.latest().timeline.tempo.bpm()), (999.0, 999.0));
 }
