@@ -351,8 +351,8 @@ pub struct SinkGlitch {
     pub b: i64,
 }
 
-/// The sound server's stalls: an interval off in both channels ([`interval_outliers`]) within a
-/// quarter beat (`beat` in samples). A stall moves every stream at the same moment, each by its
+/// The sound server's stalls: an interval off in both channels ([`interval_outliers`]) within
+/// half a beat (`beat` in samples). A stall moves every stream at the same moment, each by its
 /// own amount as each stream's buffer absorbs it; that is the machine, heard alike by a player of
 /// any kind. A player's own error shows in its channel alone. A comparison of paths is judged on
 /// the clicks before the first glitch.

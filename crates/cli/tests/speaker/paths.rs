@@ -203,6 +203,10 @@ fn every_click_path_lands_together_at_the_speaker() {
                 o.retain(|&t| t < until);
             }
             recorded = recorded.min(until.max(0.0) as usize);
+            // The reference itself must not have dropped a click before it: its count is no longer
+            // held against the recording's length, so its intervals are.
+            let gaps = on[0].windows(2).filter(|w| w[1] - w[0] > 1.5 * beat as f64).count();
+            assert_eq!(gaps, 0, "the reference dropped clicks before the sink glitch: {:?}", on[0]);
             eprintln!(
                 "SPEAKER SINK GLITCH at {:.2} s (the native pair's intervals off by {:+} and {:+} samples; {} in all): \
                  the paths are judged on the {} clicks before it",
