@@ -105,6 +105,16 @@ fn synced(tr: &Transport, at: Micros) -> (LinkBridge, Link) {
     (b, link)
 }
 
+/// A stopped session at 120 BPM, and a Link session of one other app stopped at 120: in step, the
+/// bridge says nothing.
+fn stopped_with_a_peer() -> (Transport, LinkBridge, Link) {
+    let tr = Transport::new(Micros(0));
+    let mut b = LinkBridge::new(LinkConfig::default());
+    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 1 };
+    assert!(link.apply(&b.handle(link.view(Micros(S)), &tr, true)).is_empty());
+    (tr, b, link)
+}
+
 #[test]
 fn alone_link_takes_the_sessions_timeline_and_bars_are_quanta() {
     let tr = playing(120.0);
@@ -171,10 +181,7 @@ fn a_follower_keeps_link_on_the_session_and_asks_nothing() {
 
 #[test]
 fn a_peers_start_and_stop_are_asked_and_link_starts_with_the_session() {
-    let mut tr = Transport::new(Micros(0));
-    let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 1 };
-    assert!(link.apply(&b.handle(link.view(Micros(S)), &tr, true)).is_empty());
+    let (mut tr, mut b, mut link) = stopped_with_a_peer();
     // Live's play button.
     link.playing = true;
     let acts = b.handle(link.view(Micros(2 * S)), &tr, true);
@@ -341,10 +348,7 @@ fn a_tempo_link_carries_in_whole_microseconds_is_the_tempo_it_was_told() {
 /// again (that commit could cross the next turn on the network and undo it).
 #[test]
 fn a_stopped_sessions_link_keeps_a_peers_tempo_while_the_session_takes_it() {
-    let mut tr = Transport::new(Micros(0));
-    let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 1 };
-    assert!(link.apply(&b.handle(link.view(Micros(S)), &tr, true)).is_empty());
+    let (mut tr, mut b, mut link) = stopped_with_a_peer();
     for (i, bpm) in [20.0, 999.0].into_iter().enumerate() {
         let t = Micros((2 + 2 * i as i64) * S);
         link.peer_tempo(t, bpm);
@@ -365,10 +369,7 @@ fn a_stopped_sessions_link_keeps_a_peers_tempo_while_the_session_takes_it() {
 /// one that stays. Turned out and back, the way back is asked for too.
 #[test]
 fn a_stopped_sessions_link_keeps_the_knobs_last_turn() {
-    let mut tr = Transport::new(Micros(0));
-    let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 1 };
-    assert!(link.apply(&b.handle(link.view(Micros(S)), &tr, true)).is_empty());
+    let (mut tr, mut b, mut link) = stopped_with_a_peer();
     let tempo = |bpm: f64| ClientMsg::Tempo { tempo: Tempo::from_bpm(bpm).unwrap() };
     // 20, then 999 before 20 lands.
     link.peer_tempo(Micros(2 * S), 20.0);
