@@ -31,6 +31,16 @@ pub fn signal(pid: u32, sig: i32) {
     }
 }
 
+/// Sends `sig` to every process of process group `group` (killpg(2)).
+pub fn signal_group(group: u32, sig: i32) {
+    #[allow(unsafe_code)]
+    // SAFETY: killpg(2) with a process group id and a signal number has no memory-safety
+    // preconditions.
+    unsafe {
+        libc::killpg(group as i32, sig);
+    }
+}
+
 /// A running process whose stdout lines are read as they come (JSON lines are parsed), with its
 /// stdin open for commands. Killed on drop, so nothing outlives the test.
 pub struct Proc {

@@ -325,18 +325,29 @@ pub fn pair_offsets_ms(a: &[f64], b: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// One channel's click intervals against their median: the median (samples), and each interval
-/// off it by more than 4 samples (0.083 ms), as (where it ends, by how much), in whole samples.
+/// One channel's click intervals, in whole samples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intervals {
+    /// Their median.
+    pub median: i64,
+    /// The shortest and the longest.
+    pub range: (i64, i64),
+    /// Each one off the median by more than 4 samples (0.083 ms): (where it ends, by how much).
+    pub outliers: Vec<(i64, i64)>,
+}
+
+/// The intervals between one channel's clicks (onsets in samples), against their median.
 #[must_use]
-pub fn interval_outliers(on: &[f64]) -> (i64, Vec<(i64, i64)>) {
+pub fn intervals(on: &[f64]) -> Intervals {
     let on: Vec<i64> = on.iter().map(|&t| t.floor() as i64).collect();
     let iv: Vec<i64> = on.windows(2).map(|w| w[1] - w[0]).collect();
     let mut sorted = iv.clone();
     sorted.sort_unstable();
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
-    let off =
+    let range = (sorted.first().copied().unwrap_or(0), sorted.last().copied().unwrap_or(0));
+    let outliers =
         iv.iter().zip(&on[1.min(on.len())..]).filter(|(i, _)| (**i - median).abs() > 4).map(|(i, &t)| (t, i - median));
-    (median, off.collect())
+    Intervals { median, range, outliers: outliers.collect() }
 }
 
 /// A stall of the sound server, heard in two players' channels at once: where (samples), and by
@@ -351,7 +362,7 @@ pub struct SinkGlitch {
     pub b: i64,
 }
 
-/// The sound server's stalls: an interval off in both channels ([`interval_outliers`]) within
+/// The sound server's stalls: an interval off in both channels ([`Intervals::outliers`]) within
 /// half a beat (`beat` in samples). A stall moves every stream at the same moment, each by its
 /// own amount as each stream's buffer absorbs it; that is the machine, heard alike by a player of
 /// any kind. A player's own error shows in its channel alone. A comparison of paths is judged on

@@ -132,8 +132,7 @@ impl Drop for Driver {
         // busy for seconds, and the next test's clock window (clock_sync, right after the app's
         // test) missed its bound every time. Waited for until it is gone (or 10 s).
         let group = self.child.id();
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{group}")]).stderr(Stdio::null()).status();
-        let _ = self.child.kill();
+        crate::process::signal_group(group, libc::SIGKILL);
         let _ = self.child.wait();
         let _ = wait_until("the driver's processes gone", Duration::from_secs(10), || {
             Ok((!group_runs(group)).then_some(()))

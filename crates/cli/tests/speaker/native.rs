@@ -7,7 +7,7 @@
 //! private runtime directory ([`bandsync_e2e::pulse`]) and stops it afterwards.
 
 use bandsync_e2e::process::Proc;
-use bandsync_e2e::pulse::{Pulse, RATE, interval_outliers, onsets_exact, pair_offsets_ms, quantile, sink_glitches};
+use bandsync_e2e::pulse::{Intervals, Pulse, RATE, intervals, onsets_exact, pair_offsets_ms, quantile, sink_glitches};
 use std::process::Command;
 use std::time::Duration;
 
@@ -130,18 +130,12 @@ fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<String, S
     let mut report = Vec::new();
     let mut off = Vec::new();
     for (name, on) in [("left", &le), ("right", &re)] {
-        let (median, outliers) = interval_outliers(on);
+        let Intervals { median, range, outliers } = intervals(on);
         // The sink's clock against the host's: within ±500 ppm of 24 000 frames per beat.
         if (median - beat).abs() > 12 {
             return Err(format!("{name}: median interval {median}"));
         }
-        let iv: Vec<i64> = on.windows(2).map(|w| w[1].floor() as i64 - w[0].floor() as i64).collect();
-        report.push(format!(
-            "{name}: {} clicks, median interval {median}, range {}..{}",
-            on.len(),
-            iv.iter().min().unwrap_or(&0),
-            iv.iter().max().unwrap_or(&0)
-        ));
+        report.push(format!("{name}: {} clicks, median interval {median}, range {}..{}", on.len(), range.0, range.1));
         off.push(outliers);
     }
     // A stall of the sound server ([`sink_glitches`]): the skew is judged on the clicks before the

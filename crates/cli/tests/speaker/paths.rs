@@ -7,7 +7,7 @@
 
 use bandsync_e2e::browser::{self, Browser, Engine, Launch};
 use bandsync_e2e::process::Proc;
-use bandsync_e2e::pulse::{Pulse, RATE, interval_outliers, onsets_exact, quantile, sink_glitches};
+use bandsync_e2e::pulse::{Pulse, RATE, intervals, onsets_exact, quantile, sink_glitches};
 use bandsync_e2e::xvfb::Xvfb;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -196,7 +196,7 @@ fn every_click_path_lands_together_at_the_speaker() {
         // off together: [`sink_glitches`]); every path is judged on the clicks before the first,
         // and a recording with fewer than 20 of them is void.
         let beat = i64::from(RATE) / 2;
-        let glitches = sink_glitches(&interval_outliers(&on[0]).1, &interval_outliers(&on[3]).1, beat);
+        let glitches = sink_glitches(&intervals(&on[0]).outliers, &intervals(&on[3]).outliers, beat);
         if let Some(first) = glitches.first() {
             let until = first.at as f64 - beat as f64 * 1.5;
             for o in &mut on {

@@ -244,7 +244,7 @@ impl LinkBridge {
         let off = (!same_tempo(view.tempo, tempo) && !waiting)
             || playing.is_some_and(|p| p != view.playing)
             || drift > self.cfg.phase_tolerance.0 as f64
-            || (landed && (seg.playing || (!same_tempo(view.tempo, tempo) && !waiting)));
+            || (landed && seg.playing);
         if off {
             out.push(LinkAction::Commit { at, tempo, beat: seg.playing.then(|| link_beat(seg, at)), quantum, playing });
             self.told = Some((tempo, playing.unwrap_or(view.playing)));
