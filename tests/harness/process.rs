@@ -47,9 +47,13 @@ pub struct Proc {
     /// The process.
     pub child: Child,
     stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
+    /// Each stdout line, with when it was printed.
+    lines: mpsc::Receiver<(Instant, String)>,
     /// Every JSON line read so far, in order.
     pub seen: Vec<Value>,
+    /// When each of [`Proc::seen`] was printed, from the start.
+    seen_at: Vec<Duration>,
+    started: Instant,
     /// Lines that were not JSON, in order.
     pub text: Vec<String>,
     /// Captured stderr, read continuously so that a chatty process never blocks on it.
@@ -90,12 +94,23 @@ impl Proc {
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
+                if tx.send((Instant::now(), l)).is_err() {
                     break;
                 }
             }
         });
-        Proc { child, stdin, lines, seen: Vec::new(), text: Vec::new(), err, timeout: PROC_WAIT, label }
+        Proc {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+            seen_at: Vec::new(),
+            started: Instant::now(),
+            text: Vec::new(),
+            err,
+            timeout: PROC_WAIT,
+            label,
+        }
     }
 
     /// `bandsync ARGS`, with mDNS off (it only ever runs inside a network namespace here).
@@ -141,23 +156,27 @@ impl Proc {
     /// When it did not.
     pub fn assert_every_beat(&self) {
         let grid = self.beat_positions();
-        // What else happened between the beats, for a failure to explain itself.
+        // What else happened between the beats, and when each line came (s from the start), for
+        // a failure to explain itself: a gap while the follower's audio underran is the machine.
         let story = || {
             let said: Vec<String> = self
                 .seen
                 .iter()
-                .filter(|v| v["event"] != "participants")
-                .map(|v| match v["event"].as_str() {
-                    Some("beat") => format!("{}", v["position"]),
-                    Some("audio") => format!("[audio {} underruns]", v["underruns"]),
-                    Some("clock") => format!("[clock synced {} error {} µs]", v["synced"], v["error_us"]),
+                .zip(&self.seen_at)
+                .filter(|(v, _)| v["event"] != "participants")
+                .map(|(v, at)| (at.as_secs_f64(), v))
+                .map(|(at, v)| match v["event"].as_str() {
+                    Some("beat") => format!("{at:.2}: {}", v["position"]),
+                    Some("audio") => format!("{at:.2}: [audio {} underruns]", v["underruns"]),
+                    Some("clock") => format!("{at:.2}: [clock synced {} error {} µs]", v["synced"], v["error_us"]),
                     Some(e) => {
-                        format!("[{e} {}]", v["reason"].as_str().or(v["resumed"].as_bool().map(|_| "")).unwrap_or(""))
+                        let why = v["reason"].as_str().or(v["resumed"].as_bool().map(|_| "")).unwrap_or("");
+                        format!("{at:.2}: [{e} {why}]")
                     }
                     None => String::new(),
                 })
                 .collect();
-            format!("{}\nstderr:\n{}", said.join(" "), self.err.lock().unwrap())
+            format!("{}\nstderr:\n{}", said.join(", "), self.err.lock().unwrap())
         };
         assert!(grid.iter().all(|p| (p - p.round()).abs() < 1e-6), "on the grid: {}", story());
         assert!(grid.windows(2).all(|w| (w[1] - w[0] - 1.0).abs() < 1e-6), "every beat, in order: {}", story());
@@ -174,10 +193,11 @@ impl Proc {
     /// Reads one more stdout line, waiting until `end`; `None` on timeout or end of output.
     fn next_line(&mut self, end: Instant) -> Option<Value> {
         loop {
-            let line = self.lines.recv_timeout(end.saturating_duration_since(Instant::now())).ok()?;
+            let (at, line) = self.lines.recv_timeout(end.saturating_duration_since(Instant::now())).ok()?;
             match serde_json::from_str::<Value>(&line) {
                 Ok(v) => {
                     self.seen.push(v.clone());
+                    self.seen_at.push(at.saturating_duration_since(self.started));
                     return Some(v);
                 }
                 Err(_) => self.text.push(line),

@@ -24,6 +24,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 #[test]
 fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
+    let _machine = crate::heavy();
     let started = Instant::now();
     let ui = browser::ui_dist();
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("phone");

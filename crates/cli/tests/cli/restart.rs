@@ -1,8 +1,9 @@
 //! A host killed (-9) and restarted on its data directory brings the band back as it was: the
 //! members reconnect and resume as the same participants, a viewer is still a viewer, the leader
 //! leads again, and the metronome plays on at its tempo. The follower's click goes on through the
-//! restart and after it, every beat once: the new host's clock reads from zero, and the click
-//! moves onto it (it stayed silent until that clock passed the old one's reading).
+//! restart and after it, every beat once: the new host's clock reads from zero, its welcome says
+//! how that clock continues the old one (read from the wall clock, as a session carried to
+//! another node), and the click moves onto it without a gap.
 
 use bandsync_e2e::process::Proc;
 use serde_json::Value;
@@ -14,6 +15,7 @@ fn access_of(v: &Value, id: &Value) -> Option<String> {
 
 #[test]
 fn a_restarted_host_brings_the_band_back_as_it_was() {
+    let _machine = crate::alone();
     let dir = std::env::temp_dir().join(format!("bandsync-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap().to_owned();
