@@ -161,7 +161,10 @@ fn control(
         }
         let info = out.info();
         let changed = reported.as_ref().is_none_or(|r: &AudioInfo| {
-            r.underruns != info.underruns || r.buffer_frames != info.buffer_frames || r.device != info.device
+            r.underruns != info.underruns
+                || r.playout_steps != info.playout_steps
+                || r.buffer_frames != info.buffer_frames
+                || r.device != info.device
         });
         if info.buffer_frames > 0 && (changed || last_info.elapsed() >= Duration::from_secs(5)) {
             last_info = Instant::now();

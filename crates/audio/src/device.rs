@@ -163,6 +163,8 @@ impl AudioOutput {
             buffer_frames: 0,
             output_latency_ms: 0.0,
             underruns: 0,
+            playout_steps: 0,
+            playout_outliers: 0,
             latency_offset_ms: opts.latency_offset_ms,
             latency_source,
         };
@@ -174,7 +176,7 @@ impl AudioOutput {
             underruns,
             gone,
             info,
-            filter: DeviceClockFilter::new(8192),
+            filter: DeviceClockFilter::native(8192),
             last_stamp: None,
             opts,
             schedule: FixedSchedule::default(),
@@ -187,7 +189,12 @@ impl AudioOutput {
     /// The device and its current figures.
     #[must_use]
     pub fn info(&self) -> AudioInfo {
-        AudioInfo { underruns: self.underruns.load(Ordering::Relaxed), ..self.info.clone() }
+        AudioInfo {
+            underruns: self.underruns.load(Ordering::Relaxed),
+            playout_steps: self.filter.steps(),
+            playout_outliers: self.filter.outliers(),
+            ..self.info.clone()
+        }
     }
 
     /// Whether the device went away (the caller restarts on the default device).

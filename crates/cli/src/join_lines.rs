@@ -21,6 +21,8 @@ pub fn print_audio(j: bool, beats: bool, r: &AudioReport) {
                 "buffer_frames": i.buffer_frames,
                 "output_latency_ms": (i.output_latency_ms * 1000.0).round() / 1000.0,
                 "underruns": i.underruns,
+                "playout_steps": i.playout_steps,
+                "playout_outliers": i.playout_outliers,
                 "latency_offset_ms": i.latency_offset_ms,
                 "latency_source": i.latency_source,
             });

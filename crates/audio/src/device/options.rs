@@ -46,6 +46,11 @@ pub struct AudioInfo {
     pub output_latency_ms: f64,
     /// Underruns (xruns reported by the device, plus gaps seen in the playback timestamps).
     pub underruns: u64,
+    /// Steps in the reported playout that the device-clock filter followed, and glitch readings
+    /// it dropped ([`crate::filter`]).
+    pub playout_steps: u64,
+    /// See [`AudioInfo::playout_steps`].
+    pub playout_outliers: u64,
     /// The extra latency compensated, ms.
     pub latency_offset_ms: f64,
     /// Where it comes from: `"reported"` (none: the device's own figure is trusted),

@@ -34,10 +34,22 @@ fn output_story(p: &mut Proc, from: usize) -> String {
         .filter(|v| matches!(v["event"].as_str(), Some("audio" | "clock")))
         .map(|v| match v["event"].as_str() {
             Some("audio") => format!(
-                "[audio latency {} ms, offset {} ms, {} underruns]",
-                v["output_latency_ms"], v["latency_offset_ms"], v["underruns"]
+                "[audio latency {} ms, offset {} ms, {} underruns, {} playout steps, {} outliers]",
+                v["output_latency_ms"],
+                v["latency_offset_ms"],
+                v["underruns"],
+                v["playout_steps"],
+                v["playout_outliers"]
             ),
-            _ => format!("[clock synced {} error {} µs, {} samples]", v["synced"], v["error_us"], v["samples"]),
+            _ => format!(
+                "[clock synced {} error {} µs, {} samples, offset {} µs, skew {:.2} ppm, rtt {} µs]",
+                v["synced"],
+                v["error_us"],
+                v["samples"],
+                v["offset_us"],
+                v["skew_ppm"].as_f64().unwrap_or(f64::NAN),
+                v["rtt_us"]
+            ),
         })
         .collect();
     if said.is_empty() { "nothing new".into() } else { said.join(" ") }
