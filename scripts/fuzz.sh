@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every decoder that reads untrusted bytes (fuzz/fuzz_targets: the JSON protocol both
-# ways, y-sync frames, awareness, join links, stored rows) for SECONDS each (default 30), with
-# libFuzzer and AddressSanitizer, starting from the corpora in fuzz/corpus.
+# ways, y-sync frames, awareness, join links, stored rows, ChordPro files and song flows) for
+# SECONDS each (default 30), with libFuzzer and AddressSanitizer, starting from the corpora in
+# fuzz/corpus.
 #
 #   bash scripts/fuzz.sh 15         # 15 s per target, as .ci/run does (30 s by default)
 #   bash scripts/fuzz.sh 600        # the long run recorded in docs/BENCHMARKS.md
