@@ -8,6 +8,9 @@
 #   bash scripts/fuzz.sh 600        # the long run recorded in docs/BENCHMARKS.md
 #   bash scripts/fuzz.sh 60 ysync   # one target
 #
+# An input that takes over 10 s is a failure, with its input kept like a crash's (libFuzzer's own
+# limit is 20 minutes: a slow input found in CI once held a 10 s run that long).
+#
 # New interesting inputs go to a temporary directory, not the repository (add them with
 # `cargo +nightly fuzz cmin` when a long run found coverage worth keeping). A crash stops the
 # script; its input is in fuzz/artifacts/TARGET/, to replay with
@@ -28,7 +31,7 @@ fuzz_one() {
   local t="$1" status=0
   mkdir -p "$work/$t" "corpus/$t"
   cargo +nightly fuzz run --debug-assertions "$t" "$work/$t" "corpus/$t" -- \
-    -max_total_time="$SECS" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$work/$t.log" 2>&1 || status=$?
+    -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$work/$t.log" 2>&1 || status=$?
   echo "$t: $(grep -E '^stat::number_of_executed_units' "$work/$t.log" | awk '{print $2}') runs in ${SECS} s, peak RSS $(grep -E '^stat::peak_rss_mb' "$work/$t.log" | awk '{print $2}') MB"
   if [ "$status" -ne 0 ]; then
     tail -60 "$work/$t.log" >&2
