@@ -45,13 +45,15 @@ impl Conn {
         Ok(self.client.as_mut().expect("just connected"))
     }
 
-    /// `r`, the outcome of a call on the client. A connection that failed (closed, or an error
-    /// that is not the server's answer: the socket broke, the server was killed) is dropped with
-    /// its statements, so the next call opens a new one. Left in place, a broken connection the
-    /// client had not yet noticed failed the next call too, after the server was back.
+    /// `r`, the outcome of a call on the client. A connection that failed (closed, an error that
+    /// is not the server's answer: the socket broke, the server was killed; or a FATAL or PANIC
+    /// answer, which ends the session) is dropped with its statements, so the next call opens a
+    /// new one. Left in place, a broken connection the client had not yet noticed failed the next
+    /// call too, after the server was back (seen once more in CI after the server's kill -9; the
+    /// FATAL case is the one path left that kept such a connection).
     fn settle<T>(&mut self, r: Result<T, postgres::Error>) -> Result<T, StoreError> {
-        let broken =
-            self.client.as_ref().is_some_and(Client::is_closed) || r.as_ref().is_err_and(|e| e.as_db_error().is_none());
+        let fatal = |e: &postgres::Error| e.as_db_error().is_none_or(|d| matches!(d.severity(), "FATAL" | "PANIC"));
+        let broken = self.client.as_ref().is_some_and(Client::is_closed) || r.as_ref().is_err_and(fatal);
         if broken {
             self.client = None;
             self.statements.clear();
