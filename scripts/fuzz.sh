@@ -4,7 +4,7 @@
 # SECONDS each (default 30), with libFuzzer and AddressSanitizer, starting from the corpora in
 # fuzz/corpus.
 #
-#   bash scripts/fuzz.sh 15         # 15 s per target, as .ci/run does (30 s by default)
+#   bash scripts/fuzz.sh 10         # 10 s per target, as .ci/run does (30 s by default)
 #   bash scripts/fuzz.sh 600        # the long run recorded in docs/BENCHMARKS.md
 #   bash scripts/fuzz.sh 60 ysync   # one target
 #

@@ -25,8 +25,10 @@ cargo fmt --all --check
 # clippy` does, in a build instead of a check). `cargo clippy` compiled every dependency a second
 # time, in check mode: 862 s of a cold run on this VM. The few lines built only without `link` are
 # type-checked by the Android gate (the app) or are the CLI's "built without Link" messages.
-CLIPPY=(env "RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
-  "CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+# Without clippy-driver the lints would silently not run: that stops the run instead.
+DRIVER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" ||
+  { echo "clippy-driver is missing: rustup component add clippy" >&2; exit 1; }
+CLIPPY=(env "RUSTC_WORKSPACE_WRAPPER=$DRIVER" "CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
 say "cargo test: the build, every target linted by clippy (-D warnings)"
 linked "${CLIPPY[@]}" cargo test --workspace --all-targets --locked --features bandsync-cli/link,bandsync-app/link --no-run
 say "cargo test"
