@@ -176,7 +176,7 @@ impl AudioOutput {
             underruns,
             gone,
             info,
-            filter: DeviceClockFilter::native(8192),
+            filter: DeviceClockFilter::new(8192),
             last_stamp: None,
             opts,
             schedule: FixedSchedule::default(),

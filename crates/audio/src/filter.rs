@@ -38,17 +38,8 @@ pub const YOUNG_INTERCEPT_SPAN_US: f64 = 1e6;
 /// noise. A glitch of the kind that lost clicks at the speaker is several milliseconds.
 pub const STEP_US: f64 = 1_500.0;
 
-/// See [`STEP_US`]. A native stream's smaller step needs a longer stretch: every point of the
-/// last `STEP_SPAN_US * STEP_US / s` beyond `s` ([`NATIVE_STEP_US`]).
+/// See [`STEP_US`].
 pub const STEP_SPAN_US: f64 = 600e3;
-
-/// The smallest step a native output's filter follows ([`DeviceClockFilter::native`]): a cpal
-/// stream's reported playout wanders by ±200 µs, not the page's millisecond, and it moves for good
-/// by less than [`STEP_US`] too. At the speaker, beside two browsers (PulseAudio), one native
-/// channel stepped 0.77 ms and was taken back over 15 clicks, the 8 s of the intercept, and a
-/// wrong-clock follower was 1.2 to 2 ms off at p99 in 3 of 9 runs. A step of 0.6 ms is followed
-/// once every point of the last 1.5 s lies beyond it.
-pub const NATIVE_STEP_US: f64 = 600.0;
 
 /// See [`STEP_US`].
 pub const STEP_MIN_POINTS: usize = 6;
@@ -96,22 +87,12 @@ pub struct DeviceClockFilter {
     /// The slope before the last step: the card's rate did not change with its playout, so it
     /// stands in for the nominal one until the new points span `MIN_SLOPE_SPAN_US`.
     slope_before_step: Option<f64>,
-    /// The smallest step followed (µs): [`STEP_US`], or [`NATIVE_STEP_US`].
-    min_step: f64,
     steps: u64,
     outliers: u64,
 }
 
 impl DeviceClockFilter {
-    /// A filter over the last `capacity` points (at least 2) of a native output's stream: it
-    /// follows steps in the playout from [`NATIVE_STEP_US`].
-    #[must_use]
-    pub fn native(capacity: usize) -> Self {
-        DeviceClockFilter { min_step: NATIVE_STEP_US, ..DeviceClockFilter::new(capacity) }
-    }
-
-    /// A filter over the last `capacity` points (at least 2) of a browser's readings, which wander
-    /// more: it follows steps in the playout from [`STEP_US`].
+    /// A filter over the last `capacity` points (at least 2).
     #[must_use]
     pub fn new(capacity: usize) -> Self {
         DeviceClockFilter {
@@ -123,7 +104,6 @@ impl DeviceClockFilter {
             carry: 0.0,
             carry_at: 0.0,
             slope_before_step: None,
-            min_step: STEP_US,
             steps: 0,
             outliers: 0,
         }
@@ -228,28 +208,20 @@ impl DeviceClockFilter {
     /// glitch's points.
     fn follow_step(&mut self, nominal_us_per_frame: f64) {
         let Some(&(last, _)) = self.points.back() else { return };
-        // The points of the longest stretch a step could need (and the one just before it, so
-        // that a run of them can span all of it), judged against the line of those before them.
-        let longest = STEP_SPAN_US * STEP_US / self.min_step;
-        let since = last - longest / nominal_us_per_frame;
-        let recent = (self.points.iter().rev().take_while(|p| p.0 >= since).count() + 1).min(self.points.len());
+        let since = last - STEP_SPAN_US / nominal_us_per_frame;
+        let recent = self.points.iter().rev().take_while(|p| p.0 >= since).count();
         let before = self.points.len() - recent;
         if recent < STEP_MIN_POINTS || before < INTERCEPT_MIN_POINTS {
             return;
         }
         let Some((fm, lm, slope)) = self.fit_of(before, nominal_us_per_frame) else { return };
         let off = |p: &(f64, f64)| p.1 - (lm + (p.0 - fm) * slope);
-        if let Some(kept) = self.step_run(recent, off, nominal_us_per_frame) {
-            self.points.drain(..self.points.len() - kept);
+        let recent_points = || self.points.iter().skip(before);
+        if recent_points().all(|p| off(p) > STEP_US) || recent_points().all(|p| off(p) < -STEP_US) {
+            self.points.drain(..before);
             self.slope_before_step = Some(slope);
             self.steps += 1;
-            return;
-        }
-        let glitch_since = last - STEP_SPAN_US / nominal_us_per_frame;
-        let recent = self.points.iter().rev().take_while(|p| p.0 >= glitch_since).count();
-        let before = self.points.len() - recent;
-        let recent_points = || self.points.iter().skip(before);
-        if self.points.back().is_some_and(|p| off(p).abs() <= STEP_US)
+        } else if self.points.back().is_some_and(|p| off(p).abs() <= STEP_US)
             && recent_points().any(|p| off(p).abs() > OUTLIER_US)
         {
             let kept: Vec<(f64, f64)> = recent_points().filter(|p| off(p).abs() <= OUTLIER_US).copied().collect();
@@ -257,29 +229,6 @@ impl DeviceClockFilter {
             self.points.truncate(before);
             self.points.extend(kept);
         }
-    }
-
-    /// How many of the newest points (of the last `recent`) make a step: all beyond the same
-    /// size `s` (at least `min_step`) on the same side of the line before them, and spanning
-    /// [`STEP_SPAN_US`], longer by `STEP_US / s` for a step under [`STEP_US`]. `None` if they do
-    /// not.
-    fn step_run(&self, recent: usize, off: impl Fn(&(f64, f64)) -> f64, nominal_us_per_frame: f64) -> Option<usize> {
-        let newest = self.points.back()?;
-        let side = off(newest).signum();
-        let mut smallest = f64::INFINITY;
-        for (n, p) in self.points.iter().rev().take(recent).enumerate() {
-            let o = off(p) * side;
-            if o < self.min_step {
-                return None;
-            }
-            smallest = smallest.min(o);
-            let span = (newest.0 - p.0) * nominal_us_per_frame;
-            let needed = STEP_SPAN_US * (STEP_US / smallest).max(1.0);
-            if n + 1 >= STEP_MIN_POINTS && span >= needed {
-                return Some(n + 1);
-            }
-        }
-        None
     }
 
     /// The line through the first `n` points.

@@ -71,7 +71,7 @@ impl AudioInput {
             stream,
             samples_rx,
             stamps,
-            filter: DeviceClockFilter::native(8192),
+            filter: DeviceClockFilter::new(8192),
             in_hand: Vec::new(),
             recorded: Vec::new(),
             rate,
