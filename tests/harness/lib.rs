@@ -33,6 +33,7 @@ pub mod dbus;
 pub mod devtools;
 pub mod http;
 pub mod jack;
+pub mod machine;
 pub mod page;
 pub mod postgres;
 pub mod process;

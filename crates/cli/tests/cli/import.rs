@@ -33,7 +33,7 @@ fn setlist(p: &Page) -> Value {
 
 #[test]
 fn chordpro_files_import_in_the_page_and_the_set_exports_and_prints() {
-    let _machine = crate::heavy();
+    let _machine = bandsync_e2e::machine::shared();
     let ui = browser::ui_dist();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("import");
     let _ = std::fs::remove_dir_all(&dir);

@@ -24,7 +24,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 #[test]
 fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
-    let _machine = crate::heavy();
+    let _machine = bandsync_e2e::machine::shared();
     let started = Instant::now();
     let ui = browser::ui_dist();
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("phone");

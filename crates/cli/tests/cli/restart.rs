@@ -15,7 +15,7 @@ fn access_of(v: &Value, id: &Value) -> Option<String> {
 
 #[test]
 fn a_restarted_host_brings_the_band_back_as_it_was() {
-    let _machine = crate::alone();
+    let _machine = bandsync_e2e::machine::alone();
     let dir = std::env::temp_dir().join(format!("bandsync-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let d = dir.to_str().unwrap().to_owned();

@@ -92,7 +92,7 @@ fn shown_at(b: &Browser, kind: &str, text: &str) -> i64 {
 
 #[test]
 fn a_phone_and_a_desktop_window_show_a_cue_and_the_leaders_move_to_the_outro_on_the_same_bar() {
-    let _machine = crate::heavy();
+    let _machine = bandsync_e2e::machine::shared();
     let ui = browser::ui_dist();
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stage");
     std::fs::create_dir_all(&shots).unwrap();

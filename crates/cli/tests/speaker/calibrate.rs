@@ -37,7 +37,7 @@ fn calibrate(pulse: &Pulse, sink: &str, config: &std::path::Path) -> (Value, Dur
 
 #[test]
 fn calibration_recovers_an_injected_output_delay() {
-    let _light = crate::light();
+    let _machine = bandsync_e2e::machine::shared();
     let pulse = Pulse::start(1);
     // A mono speaker (the null sink's channels are positional: stereo would not mix into them).
     let speaker = pulse.channel_sink("speaker", 0);

@@ -39,7 +39,7 @@ pub fn beats(p: &mut Proc, n: usize) {
 
 #[test]
 fn two_followers_click_together_at_the_speaker() {
-    let _light = crate::light();
+    let _machine = bandsync_e2e::machine::shared();
     let pulse = Pulse::start(2);
     let (left_sink, right_sink) = (pulse.channel_sink("left", 0), pulse.channel_sink("right", 1));
     let rec = pulse.record(&pulse.dir.join("native.wav"));

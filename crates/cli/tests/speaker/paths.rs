@@ -116,7 +116,7 @@ fn compare(name: &str, reference: &[f64], path: &[f64], window_ms: f64, recorded
 
 #[test]
 fn every_click_path_lands_together_at_the_speaker() {
-    let _quiet = crate::quiet();
+    let _machine = bandsync_e2e::machine::alone();
     let started = Instant::now();
     let seconds: u64 = std::env::var("BANDSYNC_SPEAKER_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
     let ui = browser::ui_dist();

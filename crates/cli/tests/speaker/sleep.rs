@@ -18,7 +18,7 @@ const CAPTURE_CONTEXTS: &str = "(() => { const C = window.AudioContext; window._
 
 #[test]
 fn a_locked_phone_comes_back_on_the_beat_without_a_burst() {
-    let _quiet = crate::quiet();
+    let _machine = bandsync_e2e::machine::alone();
     let ui = browser::ui_dist();
     let pulse = Pulse::start(2);
     let native_sink = pulse.channel_sink("native", 0);
