@@ -12,6 +12,7 @@ mod causal;
 mod content;
 pub mod guard;
 mod lib0;
+mod shape;
 mod summary;
 
 pub use summary::Summary;
@@ -117,6 +118,8 @@ pub struct SessionDoc {
     charts: MapRef,
     /// At least the document's encoded size: see [`SessionDoc::check_room`].
     size_bound: AtomicUsize,
+    /// Whether an update broke the setlist's shape (see [`shape`]).
+    shape: shape::Watch,
 }
 
 /// The most a session's documents may hold, encoded: 8 MiB, hundreds of charts with their
@@ -149,7 +152,8 @@ impl SessionDoc {
         let doc = Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() });
         let setlist = doc.get_or_insert_array("setlist");
         let charts = doc.get_or_insert_map("charts");
-        SessionDoc { doc, setlist, charts, size_bound: AtomicUsize::new(0) }
+        let shape = shape::Watch::new(&setlist);
+        SessionDoc { doc, setlist, charts, size_bound: AtomicUsize::new(0), shape }
     }
 
     /// The whole document as one update, for storage.
@@ -172,9 +176,13 @@ impl SessionDoc {
         self.apply(guard::decode_update(bytes)?, bytes.len())
     }
 
-    /// Applies a decoded update of `len` bytes, and checks the document still encodes.
+    /// Applies a decoded update of `len` bytes, and checks the document still encodes and its
+    /// setlist still holds only songs.
     fn apply(&self, u: yrs::Update, len: usize) -> Result<(), DocError> {
         self.doc.transact_mut().apply_update(u).map_err(|e| DocError::Poisoned(e.to_string()))?;
+        if let Some(why) = self.shape.take() {
+            return Err(DocError::Poisoned(why));
+        }
         self.check_not_poisoned()?;
         self.size_bound.fetch_add(len, Ordering::Relaxed);
         Ok(())

@@ -1,5 +1,5 @@
-//! Crafted y-sync and awareness frames, amplification, the document size limit, and updates
-//! refused partway through.
+//! Crafted y-sync and awareness frames, amplification, the document size limit, updates refused
+//! partway through, and characters put into the setlist.
 
 use super::{binary, honest_member_is_served, member_from, p99, probe, sync_msg, var};
 use bandsync_docs::SessionDoc;
@@ -196,4 +196,34 @@ async fn an_update_refused_partway_through_is_undone_from_the_store() {
     let cfg = ServerConfig { store: Some(std::sync::Arc::new(store)), ..ServerConfig::default() };
     an_update_refused_partway_through_leaves_nothing_behind(cfg).await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn characters_put_into_the_setlist_are_refused_and_the_setlist_stays_readable() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let mut ed = member_from(&ts, "127.0.0.2", "Editor", false).await;
+    let local = SessionDoc::new();
+    let songs = [bandsync_docs::Song::new("a", "Intro")];
+    assert!(binary(&mut ed, local.set_setlist(&songs).unwrap()).await);
+    let before = synced_state(&ts, "Reader 1").await;
+    // Text edits under the setlist's root name: a string item in the array, with an emoji. yrs
+    // read such an item without end whenever the setlist was read.
+    let evil = yrs::Doc::with_client_id(666);
+    let u = {
+        use yrs::{Text, Transact};
+        let t = evil.get_or_insert_text("setlist");
+        let mut txn = evil.transact_mut();
+        t.insert(&mut txn, 0, "🎸");
+        txn.encode_update_v1()
+    };
+    assert!(binary(&mut ed, sync_msg(2, &u)).await);
+    let e = ed.recv_type("error").await;
+    assert_eq!(e["code"], "malformed", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("setlist"), "{e}");
+    let after = synced_state(&ts, "Reader 2").await;
+    assert_eq!(after, before, "the refused characters stayed in the documents");
+    let reader = SessionDoc::new();
+    reader.apply_update(&after).unwrap();
+    assert_eq!(reader.setlist(), songs);
+    honest_member_is_served(&ts).await;
 }

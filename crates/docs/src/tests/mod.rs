@@ -1,6 +1,7 @@
 //! The documents' editing rules; convergence in simulated networks is in [`convergence`].
 
 mod convergence;
+mod shape;
 
 use super::*;
 
