@@ -68,8 +68,9 @@ start=$(date +%s)
 # One check over every library crate together: one dependency graph and one feature resolution,
 # so that shared dependencies (and the host's build scripts and proc macros) compile once.
 # Unoptimised (profile.dev.opt-level=0): a check only type-checks the Rust, so optimising the C it
-# compiles for the target (ring, SQLite) bought nothing. 246 s cold on CI's two cores with
-# opt-level 2, 153 s without (docs/BENCHMARKS.md, "CI time").
+# compiles for the target (ring, SQLite) bought nothing. Cold on CI's two cores: 246 s with
+# opt-level 2, 84 s without (its host build scripts and proc macros are now the test build's;
+# docs/BENCHMARKS.md, "CI time").
 echo "==> cargo check --workspace --lib --target $TARGET"
 cargo check --locked --config profile.dev.opt-level=0 --workspace --lib --exclude bandsync-e2e --target "$TARGET"
 echo "==> android check passed in $(( $(date +%s) - start )) s"

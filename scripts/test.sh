@@ -15,6 +15,16 @@ npm --prefix ui run size --silent
 say "cargo fmt --check"
 cargo fmt --all --check
 
+# Each of our crates is named under Cargo.toml's [profile.dev.package]: one left out would build
+# at the dependencies' opt-level 2, slow to rebuild and without line tables (see the comment there).
+say "every workspace crate has its dev profile"
+cargo metadata --no-deps --format-version 1 --locked | python3 -c '
+import json, sys, tomllib
+ours = [p["name"] for p in json.load(sys.stdin)["packages"]]
+named = tomllib.load(open("Cargo.toml", "rb"))["profile"]["dev"]["package"]
+missing = [n for n in ours if n not in named]
+sys.exit("Cargo.toml has no [profile.dev.package.NAME] for: " + ", ".join(missing) if missing else 0)'
+
 # One build of every target (the app's binary included, for its end-to-end test), then every test.
 # With the opt-in `link` feature (the Link library is GPL; the default build leaves it out), so
 # that `join --link` and the app's Link setting are tested against an independent Link peer
