@@ -179,10 +179,12 @@ impl SessionDoc {
     /// Applies a decoded update of `len` bytes, and checks the document still encodes and its
     /// setlist still holds only songs.
     fn apply(&self, u: yrs::Update, len: usize) -> Result<(), DocError> {
-        self.doc.transact_mut().apply_update(u).map_err(|e| DocError::Poisoned(e.to_string()))?;
+        let applied = self.doc.transact_mut().apply_update(u);
+        // Taken whatever yrs answered: a note left behind would refuse the next update.
         if let Some(why) = self.shape.take() {
             return Err(DocError::Poisoned(why));
         }
+        applied.map_err(|e| DocError::Poisoned(e.to_string()))?;
         self.check_not_poisoned()?;
         self.size_bound.fetch_add(len, Ordering::Relaxed);
         Ok(())
