@@ -6,10 +6,10 @@
 //! the frames the recorder sees. Prints one `MIDI-JACK` line of figures for docs/BENCHMARKS.md.
 
 use bandsync_core::host_axis::HostAxis;
-use bandsync_core::midi::{MidiCursor, MidiMessage, PatchMsg, SongCue};
+use bandsync_core::midi::{MidiCursor, MidiEvent, MidiMessage, PatchMsg, SongCue};
 use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros, clicks::clicks_between};
-use bandsync_e2e::jack::{Jackd, Recorder};
+use bandsync_e2e::jack::{Jackd, Received, Recorder};
 use bandsync_midi::{MidiOptions, MidiOut};
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,28 @@ fn gig(t0: Micros) -> Vec<Segment> {
     vec![stopped, s1, s2, s3, s4, s5]
 }
 
+/// Where the recording first parts from what the core says must be sent: the wanted event (its
+/// message and the JACK time it is due) beside the recorded one (its bytes and time).
+fn first_difference(want: &[MidiEvent], got: &[Received]) -> String {
+    let wanted = |i: usize| {
+        want.get(i).map(|w| (w.msg, w.host.0 + HOST_BEHIND_JACK)).map_or("nothing".into(), |w| format!("{w:?}"))
+    };
+    let recorded = |i: usize| got.get(i).map_or("nothing".into(), |g| format!("{g:?}"));
+    let same = |i: usize| {
+        let (b, n) = want[i].msg.bytes();
+        got[i].1[..] == b[..n]
+    };
+    match (0..want.len().min(got.len())).find(|&i| !same(i)) {
+        Some(i) => format!("first difference at event {i}: wanted {}, recorded {}", wanted(i), recorded(i)),
+        None => format!(
+            "the same up to event {}: then wanted {}, recorded {}",
+            want.len().min(got.len()),
+            wanted(got.len()),
+            recorded(want.len())
+        ),
+    }
+}
+
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
@@ -88,7 +110,15 @@ fn every_event_of_a_gig_lands_on_its_frame() {
     let mut want = Vec::new();
     MidiCursor::new().take(&segs, segs[1].at - Micros(1), end + Micros(1), &mut |e| want.push(e));
     let got = rec.seen();
-    assert_eq!(got.len(), want.len(), "every event once: got {} want {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "every event once: got {} want {}; {}; JACK's xruns at {:?}",
+        got.len(),
+        want.len(),
+        first_difference(&want, &got),
+        rec.xruns()
+    );
     let mut errors = Vec::new();
     for (i, (w, (at, bytes))) in want.iter().zip(&got).enumerate() {
         let (b, n) = w.msg.bytes();
