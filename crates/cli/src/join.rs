@@ -189,9 +189,11 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     let signal = crate::host::wait_for_signal();
     tokio::pin!(signal);
     let mut leaving = false;
-    // The schedule, to print a `state` again when a scheduled change lands.
+    // The schedule, to print a `state` again when a scheduled change lands, and the host time
+    // (on host clock `epoch`) of the last `state` printed: every change after it is printed.
     let mut transport: Option<Transport> = None;
     let mut landed = Micros(i64::MIN);
+    let mut epoch = None;
 
     loop {
         let landing = transport.as_ref().and_then(|t| next_landing(&client, t, landed));
@@ -200,8 +202,10 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
                 let Some(ev) = ev else { return Ok(0) };
                 midi.on_event(&client, &ev, j);
                 link.on_event(&client, &ev);
-                if let Event::Transport { transport: t, axis, .. } = &ev {
+                if let Event::Transport { transport: t, axis, now } = &ev {
                     transport = Some(t.clone());
+                    landed = if epoch == Some(axis.epoch) { landed.max(*now) } else { *now };
+                    epoch = Some(axis.epoch);
                     if let Some(m) = &metronome {
                         m.set_transport(t, *axis);
                     }
@@ -255,9 +259,11 @@ fn parse_sound(s: &str) -> Result<ClickSound, String> {
 }
 
 /// The next scheduled change after host time now: its host time and when it comes locally.
+/// The first change after the last `state` printed (`landed`), and when it lands. One that landed
+/// while the clock estimate could not place it (before its first sample, or while a first rough
+/// estimate ran ahead) is in the past: it is printed at once, late, rather than never.
 fn next_landing(client: &Client, t: &Transport, landed: Micros) -> Option<(Micros, tokio::time::Instant)> {
-    let now = client.host_now()?.max(landed);
-    let at = t.next_change(now)?;
+    let at = t.next_change(landed)?;
     Some((at, client.instant_at_host(at)?))
 }
 

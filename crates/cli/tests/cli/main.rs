@@ -7,6 +7,7 @@
 //! - [`phone`]: a phone (headless Chromium) scans the QR code, joins, follows the beat, writes a
 //!   chart and chats.
 //! - [`import`]: a phone imports ChordPro files into the setlist, downloads and prints them.
+//! - [`late`]: a change that reaches a follower after it landed is printed, late.
 //!
 //! The restart test judges a follower's click beat by beat: it runs alone
 //! ([`bandsync_e2e::machine`]), and the heavy tests (browsers, Postgres) share the machine. In CI
@@ -16,6 +17,7 @@
 mod commands;
 mod cue;
 mod import;
+mod late;
 mod library;
 mod phone;
 mod restart;
