@@ -92,6 +92,9 @@ fn organizers_scenario(d: &[String]) {
     assert_eq!(http(&addr, "DELETE", &format!("/api/sessions/{id}"), Some(&church), None).0, 404);
     assert_eq!(http(&addr, "DELETE", &format!("/api/sessions/{id}"), Some(&school), None).0, 204);
     assert_eq!(kid.exit_code(), 3, "the session is gone: the member is refused on reconnecting");
+    // Told why the connection closed (once a closed outbox alone, read as "too slow to read").
+    let gone = teacher.wait_for("the close", |v| v["event"] == "disconnected");
+    assert!(gone["reason"].as_str().is_some_and(|r| r.contains("the session ended on this server")), "{gone}");
     assert_eq!(ids(&http(&addr, "GET", "/api/sessions", Some(&school), None).1), Vec::<String>::new());
 
     // A revoked token stops at once, without a restart.
