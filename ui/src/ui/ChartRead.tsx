@@ -124,10 +124,13 @@ function Blocks(props: { blocks: ChartBlock[]; show: Show; current?: number | nu
   });
 }
 
-/** The lines of a long chart the read view renders at once (a few screens), then in each frame
- * after (whole sections): on the benchmark's phone, 80 lines take a 10–20 ms frame. */
-const FIRST_LINES = 40;
-const PART_LINES = 80;
+/** The lines of a long chart the read view renders at once (a phone's screen), then in each frame
+ * after (whole sections). A frame's layout costs about 0.1 ms a line on the benchmark's phone,
+ * over 3–4 ms a frame costs anyway: parts of 80 lines made 20 ms frames, parts of 30 make 7–9
+ * (the longest task while a 300-line chart arrives: median 21 ms before, 16 after; the whole
+ * chart is drawn in 174 ms instead of 114, below the screen; docs/BENCHMARKS.md). */
+const FIRST_LINES = 20;
+const PART_LINES = 30;
 
 export function ChartRead(props: {
   rendered: RenderedChart;
