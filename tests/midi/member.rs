@@ -108,4 +108,8 @@ fn a_member_sends_each_songs_patch_on_its_bar_and_the_clock_at_the_bands_tempo()
         rec.xruns().len()
     );
     assert!(jitter1 <= 100.0 && jitter2 <= 100.0, "clock intervals within 0.1 ms: {jitter1:.1} {jitter2:.1} µs");
+    // The JACK client leaves before the server stops: a synchronous server (harness/jack.rs)
+    // waits 5 s on a client killed mid-cycle.
+    keys.terminate();
+    assert_eq!(keys.exit_code(), 0, "keys leaves on SIGTERM");
 }

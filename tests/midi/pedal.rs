@@ -48,4 +48,8 @@ fn a_pedal_chooses_songs_plays_stops_and_taps_the_tempo_for_the_leader() {
     pedal.press(&[0x90, 62, 100]);
     let e = ana.wait_for("a refusal", |v| v["event"] == "error");
     assert_eq!(e["code"], "not_leader", "{e}");
+    // The JACK client leaves before the server stops: a synchronous server (harness/jack.rs)
+    // waits 5 s on a client killed mid-cycle.
+    ana.terminate();
+    assert_eq!(ana.exit_code(), 0, "ana leaves on SIGTERM");
 }
