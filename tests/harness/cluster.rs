@@ -137,6 +137,29 @@ impl Cluster {
         self.nodes.iter().position(|n| n.name == node)
     }
 
+    /// The node that owns `session` once the proxy has settled: the same owner for a second (the
+    /// proxy checks every 200 ms and marks a node down at the first failed check). While a dead
+    /// node is not yet marked down, a member can reach another node than the one its hash names
+    /// (HAProxy's redispatch), and the session then moves once more.
+    ///
+    /// # Panics
+    /// When no owner holds for a second within 10 s.
+    #[must_use]
+    pub fn settled_owner(&self, session: &str) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = (self.owner(session), Instant::now());
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = self.owner(session);
+            if now != seen.0 {
+                seen = (now, Instant::now());
+            } else if let Some(o) = now.filter(|_| seen.1.elapsed() >= Duration::from_secs(1)) {
+                return o;
+            }
+            assert!(Instant::now() < deadline, "the owner of {session} did not settle in 10 s (last {now:?})");
+        }
+    }
+
     /// An organizer token, through `bandsync admin token create --database`.
     ///
     /// # Panics

@@ -189,11 +189,10 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
     let signal = crate::host::wait_for_signal();
     tokio::pin!(signal);
     let mut leaving = false;
-    // The schedule, to print a `state` again when a scheduled change lands, and the host time
-    // (on host clock `epoch`) of the last `state` printed: every change after it is printed.
+    // The schedule, to print a `state` again when a scheduled change lands, and the host time of
+    // the last `state` printed: every change after it is printed.
     let mut transport: Option<Transport> = None;
     let mut landed = Micros(i64::MIN);
-    let mut epoch = None;
 
     loop {
         let landing = transport.as_ref().and_then(|t| next_landing(&client, t, landed));
@@ -204,8 +203,8 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
                 link.on_event(&client, &ev);
                 if let Event::Transport { transport: t, axis, now } = &ev {
                     transport = Some(t.clone());
-                    landed = if epoch == Some(axis.epoch) { landed.max(*now) } else { *now };
-                    epoch = Some(axis.epoch);
+                    // The state printed for this event is at `now` (on this schedule's host clock).
+                    landed = *now;
                     if let Some(m) = &metronome {
                         m.set_transport(t, *axis);
                     }
@@ -258,10 +257,10 @@ fn parse_sound(s: &str) -> Result<ClickSound, String> {
         .map_err(|_| format!("{s:?} is not a click sound; use classic, wood, beep or tick"))
 }
 
-/// The next scheduled change after host time now: its host time and when it comes locally.
-/// The first change after the last `state` printed (`landed`), and when it lands. One that landed
-/// while the clock estimate could not place it (before its first sample, or while a first rough
-/// estimate ran ahead) is in the past: it is printed at once, late, rather than never.
+/// The first change after the last `state` printed (`landed`), and when it lands locally. One
+/// already past (the schedule reached us after it landed, or the estimate ran ahead) is printed at
+/// once, late, rather than never. Before the clock's first sample there is no "when": the loop
+/// asks again at the next event.
 fn next_landing(client: &Client, t: &Transport, landed: Micros) -> Option<(Micros, tokio::time::Instant)> {
     let at = t.next_change(landed)?;
     Some((at, client.instant_at_host(at)?))

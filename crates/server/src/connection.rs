@@ -233,6 +233,18 @@ async fn recv_answer(rx: &mut Option<tokio::sync::oneshot::Receiver<bool>>) -> b
     }
 }
 
+/// Why a connection's outbox closed with no `Close` in it, and the close to send: the session's
+/// task ended (the session was let go to another node, or removed: reconnecting finds where it
+/// went, or that it is gone), or the task dropped the outbox because the connection fell behind
+/// ([`crate::driver`]'s `send_to`).
+pub(crate) fn outbox_closed(session: Option<&SessionHandle>) -> (u16, &'static str) {
+    if session.is_none_or(|s| !s.tx.is_closed()) {
+        (close_code::POLICY, "too slow to read")
+    } else {
+        (close_code::GOING_AWAY, "the session ended on this server; reconnect")
+    }
+}
+
 pub(crate) async fn recv_outbox(rx: &mut Option<mpsc::Receiver<Outgoing>>) -> Option<Outgoing> {
     match rx {
         Some(rx) => rx.recv().await,
@@ -268,7 +280,7 @@ impl Conn {
                     n += 1;
                 }
                 Some(Outgoing::Close(reason)) => break Some((close_code::NORMAL, reason)),
-                None => break Some((close_code::POLICY, "too slow to read")),
+                None => break Some(outbox_closed(self.session.as_ref())),
             }
             if n >= 64 {
                 break None;

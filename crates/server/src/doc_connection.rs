@@ -2,7 +2,9 @@
 //! frames only, relayed through the session's task like a member's document frames.
 
 use crate::addresses::AddressSlot;
-use crate::connection::{NEXT_CONN, answer_close, close_code, recv_outbox, transport_close, write_within};
+use crate::connection::{
+    NEXT_CONN, answer_close, close_code, outbox_closed, recv_outbox, transport_close, write_within,
+};
 use crate::hub::{Hub, SessionHandle};
 use crate::session_task::{Outgoing, SessionInput};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -54,7 +56,10 @@ pub async fn handle_doc(
                 }
                 Some(Outgoing::Text(_)) => {}
                 Some(Outgoing::Close(reason)) => break Some((close_code::POLICY, reason.into())),
-                None => break Some((close_code::POLICY, "too slow to read".into())),
+                None => {
+                    let (code, why) = outbox_closed(Some(&session));
+                    break Some((code, why.into()));
+                }
             },
             frame = socket.recv() => {
                 last_heard = Instant::now();

@@ -142,17 +142,13 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         counters.members.store(stats.members, Ordering::Relaxed);
         counters.online.store(stats.online, Ordering::Relaxed);
     }
-    // Whoever is still connected is told why before the outboxes close (a closed outbox alone
-    // reads as "too slow to read"): the session was let go here, to another node or removed.
-    // Reconnecting finds where it went, or that it is gone.
-    for ob in d.outboxes.values().chain(d.doc_peers.values().map(|(ob, _)| ob)) {
-        let _ = ob.try_send(Outgoing::Close(SESSION_LEFT));
-    }
+    // Closed before the outboxes (in `d`, and in joins still queued here) drop: each connection
+    // then reads its closed outbox as the session's end, not as its own slowness
+    // ([`crate::connection::outbox_closed`]).
+    rx.close();
+    drop(d);
     tracing::debug!(session = session.id(), "session task ended");
 }
-
-/// The close reason for members of a session that ended on this server.
-pub(crate) const SESSION_LEFT: &str = "the session ended on this server; reconnect";
 
 /// Waits for and handles one input or timer; `false` once the session is over.
 async fn step(

@@ -1,10 +1,9 @@
 //! A change that reaches a follower only after it landed is still printed: `join` prints the state
 //! it landed in, late, rather than never. Here the follower's link is 600 ms each way and the
-//! leader starts at once, before the follower has a clock estimate or has told the host its round
-//! trip (the host's lead time is then its least, 250 ms): the start lands before it arrives, and
-//! before the follower's first clock sample. Before the fix, the follower's last `state` said
-//! "stopped, starting at …" for good (a CI run of the app's end-to-end test, when the app answered
-//! the first pings late).
+//! leader starts at once, before the follower has told the host its round trip (the host's lead
+//! time is then its least, 250 ms): the start lands before it reaches the follower. Before the
+//! fix, the follower's last `state` said "stopped, starting at …" for good (seen in a CI run of
+//! the app's end-to-end test).
 
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::{Impair, ImpairedRelay};
