@@ -80,11 +80,13 @@ fn two_followers_click_together_at_the_speaker() {
     lead.event("joined");
     lead.say("tempo 120");
     lead.say("play");
-    // A machine this small sometimes stalls under two players, a recorder and the host at once;
-    // a recording that misses its bounds is measured once more (a new recorder's first two
-    // seconds left out: the players glitch as it connects), and the void one is printed.
+    // A machine this small sometimes stalls under two players, a recorder and the host at once
+    // (and CI's machine stalls more often than this one: 11 sink glitches in one 30 s recording);
+    // a recording that misses its bounds is measured again, up to three in all (a new recorder's
+    // first two seconds left out: the players glitch as it connects), and each void one is
+    // printed.
     let (mut rec, mut skip, mut underruns_before) = (rec, 0, 0);
-    for attempt in 1..=2 {
+    for attempt in 1..=3 {
         beats(&mut left, 44);
         beats(&mut right, 44);
         let ch: Vec<Vec<f32>> = rec.stop().into_iter().map(|c| c.get(skip..).unwrap_or_default().to_vec()).collect();
@@ -107,7 +109,7 @@ fn two_followers_click_together_at_the_speaker() {
                 eprintln!("native followers (attempt {attempt}): {summary}");
                 break;
             }
-            Err(why) if attempt == 1 => eprintln!("SPEAKER-VOID native followers, measuring again: {why}"),
+            Err(why) if attempt < 3 => eprintln!("SPEAKER-VOID native followers, measuring again: {why}"),
             Err(why) => panic!("{why}"),
         }
         underruns_before += underruns;
