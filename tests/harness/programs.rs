@@ -47,18 +47,22 @@ pub fn require(name: &str, provided_by: &str) -> PathBuf {
     which(name).unwrap_or_else(|| panic!("{name} is not on PATH: {provided_by} (scripts/test.sh installs it)"))
 }
 
-/// The Python that has the interoperability peers (pymidi): `$BANDSYNC_PYTHON`, which
+/// The Python that has the interoperability peers (pymidi, aalink): `$BANDSYNC_PYTHON`, which
 /// `scripts/test.sh` sets, or the virtual environment it makes.
 ///
 /// # Panics
-/// When that Python lacks pymidi.
+/// When that Python lacks either.
 #[must_use]
 pub fn python_peers() -> PathBuf {
     let py = std::env::var_os("BANDSYNC_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| home().join(".cache/bandsync/py/bin/python"));
-    let ok = Command::new(&py).args(["-c", "import pymidi"]).status().is_ok_and(|s| s.success());
-    assert!(ok, "{} has no pymidi: scripts/test.sh installs it (need_python_peers in scripts/lib.sh)", py.display());
+    let ok = Command::new(&py).args(["-c", "import pymidi, aalink"]).status().is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} has no pymidi or aalink: scripts/test.sh installs them (need_python_peers in scripts/lib.sh)",
+        py.display()
+    );
     py
 }
 

@@ -25,7 +25,7 @@ fn quantile(v: &[f64], q: f64) -> f64 {
 fn a_link_peer_and_the_session_follow_each_other_on_the_bar_line_in_phase() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("link-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let py = std::env::var("BANDSYNC_PYTHON").unwrap_or_else(|_| "python3".into());
+    let py = bandsync_e2e::process::python_peers();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/link_peer.py");
     let status = Command::new("unshare")
         .args(["-rn", "sh", "-c", r#"set -e; ip link set lo up; exec timeout 90 "$PY" "$SCRIPT""#])

@@ -161,18 +161,29 @@ impl LinkBridge {
     /// One reading of Link against the session's `transport`; `leading` says whether this member
     /// leads the session (only then does a peer's change become a request).
     pub fn handle(&mut self, view: LinkView, transport: &Transport, leading: bool) -> Vec<LinkAction> {
-        let now = view.at;
-        let mut out = Vec::new();
-        let latest = transport.latest();
-        let seg = transport.segment_at(now);
-        // Requests the session has landed (or that timed out) are done with.
+        let (latest, seg) = (transport.latest(), transport.segment_at(view.at));
+        self.forget_answered(latest, view.at);
+        self.meet_peers(&view, seg, leading);
+        let mut out = if leading { self.peer_requests(&view, latest, seg) } else { Vec::new() };
+        if !self.still_adopting(&view, latest, seg) {
+            out.extend(self.follow_session(&view, seg));
+        }
+        out
+    }
+
+    /// Requests the session has landed (or that timed out) are done with.
+    fn forget_answered(&mut self, latest: &Segment, now: Micros) {
         let timeout = self.cfg.ask_timeout;
         self.asked_tempo = self.asked_tempo.filter(|&(t, at)| latest.timeline.tempo != t && now - at < timeout);
         self.asked_playing = self.asked_playing.filter(|&(p, at)| latest.playing != p && now - at < timeout);
-        // Meeting peers (at the start, or when Link finds them later and the sessions merge) is
-        // joining their session: its tempo is asked of the session and kept meanwhile, and its
-        // start/stop is left alone until either side starts or stops (Link's TEMPO-2: opening
-        // BandSync changes neither).
+    }
+
+    /// Meeting peers (at the start, or when Link finds them later and the sessions merge) is
+    /// joining their session: its tempo is asked of the session and kept meanwhile, and its
+    /// start/stop is left alone until either side starts or stops (Link's TEMPO-2: opening
+    /// BandSync changes neither). Link's start/stop follows the session's again once either
+    /// starts or stops.
+    fn meet_peers(&mut self, view: &LinkView, seg: &Segment, leading: bool) {
         if view.peers > 0 && (self.told.is_none() || self.peers == 0) {
             self.told = Some((seg.timeline.tempo.bpm(), view.playing));
             self.start_stop = Some((view.playing, seg.playing));
@@ -180,18 +191,21 @@ impl LinkBridge {
                 && !same_tempo(view.tempo, seg.timeline.tempo.bpm())
                 && let Some(t) = session_tempo(view.tempo)
             {
-                self.adopting = Some((t, now + timeout));
+                self.adopting = Some((t, view.at + self.cfg.ask_timeout));
             }
         }
         self.peers = view.peers;
-        // Link's start/stop follows the session's again once either starts or stops.
         if self.start_stop.is_some_and(|(l, s)| l != view.playing || s != seg.playing) {
             self.start_stop = None;
         }
-        // A peer's change: Link says other than it was told.
+    }
+
+    /// A peer's change, asked of the session by its leader: Link says other than it was told.
+    fn peer_requests(&mut self, view: &LinkView, latest: &Segment, seg: &Segment) -> Vec<LinkAction> {
+        let mut out = Vec::new();
+        let now = view.at;
         let (told_tempo, told_playing) = self.told.unwrap_or((view.tempo, view.playing));
-        if leading
-            && !same_tempo(view.tempo, told_tempo)
+        if !same_tempo(view.tempo, told_tempo)
             && let Some(t) = session_tempo(view.tempo)
             // Asked unless the session has it and nothing else is pending (a knob turned out and
             // back before the first turn landed asks for its way back too).
@@ -201,27 +215,35 @@ impl LinkBridge {
             out.push(LinkAction::Request(ClientMsg::Tempo { tempo: t }));
             self.asked_tempo = Some((t, now));
         }
-        if leading
-            && view.playing != told_playing
+        if view.playing != told_playing
             && latest.playing != view.playing
             && self.asked_playing.is_none_or(|(a, _)| a != view.playing)
         {
             // The band comes in on Live's bar, not a lead time from now.
-            let on_bar = Self::on_bar(&view, beats_f(seg.meter.bar_len()));
+            let on_bar = Self::on_bar(view, beats_f(seg.meter.bar_len()));
             let m = if view.playing { ClientMsg::Play { count_in: 0, on_bar } } else { ClientMsg::Stop {} };
             out.push(LinkAction::Request(m));
             self.asked_playing = Some((view.playing, now));
         }
-        // Joining: Link keeps its tempo until the session's, asked for it, lands (or, if the
-        // session never schedules it, the request times out).
-        if let Some((t, until)) = self.adopting {
-            if seg.timeline.tempo != t && (now < until || latest.timeline.tempo == t) {
-                self.told = Some((view.tempo, view.playing));
-                return out;
-            }
-            self.adopting = None;
+        out
+    }
+
+    /// Joining: Link keeps its tempo until the session's, asked for it, lands (or, if the
+    /// session never schedules it, the request times out). Whether it still does.
+    fn still_adopting(&mut self, view: &LinkView, latest: &Segment, seg: &Segment) -> bool {
+        let Some((t, until)) = self.adopting else { return false };
+        if seg.timeline.tempo != t && (view.at < until || latest.timeline.tempo == t) {
+            self.told = Some((view.tempo, view.playing));
+            return true;
         }
-        // Link onto the session's timeline: anchored on the bar line a change landed on, else now.
+        self.adopting = None;
+        false
+    }
+
+    /// Link onto the session's timeline, when it is off it: anchored on the bar line a change
+    /// landed on, else now.
+    fn follow_session(&mut self, view: &LinkView, seg: &Segment) -> Option<LinkAction> {
+        let now = view.at;
         let tempo = seg.timeline.tempo.bpm();
         let landed = self.anchored.as_ref() != Some(seg);
         let quantum = beats_f(seg.meter.bar_len());
@@ -246,16 +268,21 @@ impl LinkBridge {
             || drift > self.cfg.phase_tolerance.0 as f64
             || (landed && seg.playing);
         if off {
-            out.push(LinkAction::Commit { at, tempo, beat: seg.playing.then(|| link_beat(seg, at)), quantum, playing });
             self.told = Some((tempo, playing.unwrap_or(view.playing)));
             self.anchored = Some(seg.clone());
-        } else {
-            self.told = Some((view.tempo, view.playing));
-            if !waiting {
-                self.anchored = Some(seg.clone());
-            }
+            return Some(LinkAction::Commit {
+                at,
+                tempo,
+                beat: seg.playing.then(|| link_beat(seg, at)),
+                quantum,
+                playing,
+            });
         }
-        out
+        self.told = Some((view.tempo, view.playing));
+        if !waiting {
+            self.anchored = Some(seg.clone());
+        }
+        None
     }
 
     /// When the bridge next needs a reading: the next change the session has scheduled (to
