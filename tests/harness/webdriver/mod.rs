@@ -5,15 +5,7 @@
 //! connection per command. tauri-driver's proxy sometimes drops a connection without answering, so
 //! a command whose connection drops is sent again ([`Session::retries`], once by default).
 //!
-//! ```no_run
-//! use bandsync_e2e::webdriver::{Driver, Session};
-//! use std::time::Duration;
-//! let driver = Driver::start("chromedriver", |port| vec![format!("--port={port}")]).unwrap();
-//! let s = Session::new(&driver, serde_json::json!({"browserName": "chrome"})).unwrap();
-//! s.navigate("http://127.0.0.1:7878/").unwrap();
-//! let button = s.wait_for("[data-testid=join-button]", Duration::from_secs(10)).unwrap();
-//! button.click().unwrap();
-//! ```
+//! Its use in a few lines: `tests/examples/webdriver.rs` (built with every target).
 //!
 //! Drop the [`Session`] before its [`Driver`] (declare the driver first): the session's drop
 //! deletes it, which closes the browser, and the driver's drop kills the driver process.
