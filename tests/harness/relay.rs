@@ -58,6 +58,13 @@ pub struct Impair {
 }
 
 /// A TCP relay that delays, jitters and stalls traffic in both directions.
+///
+/// Each direction is a pair of threads: one reads and dates each chunk, the other holds it until
+/// then with the OS's sleep (to within about 0.1 ms) and writes it on. Not tokio's timer: its
+/// 1 ms ticks rounded every delay up to a whole tick, which made the fastest round trips
+/// asymmetric by up to a millisecond (their offsets 0.3–0.5 ms off the truth, measured against
+/// the followers' real clocks), and the clock test measured the relay's ticks instead of the
+/// estimator.
 pub struct ImpairedRelay {
     /// Where members connect.
     pub addr: SocketAddr,
@@ -75,57 +82,67 @@ impl ImpairedRelay {
             let mut n = 0u64;
             while let Ok((inbound, _)) = listener.accept().await {
                 let Ok(outbound) = TcpStream::connect(target).await else { continue };
-                let _ = inbound.set_nodelay(true);
-                let _ = outbound.set_nodelay(true);
-                let (ir, iw) = inbound.into_split();
-                let (or, ow) = outbound.into_split();
+                let (Ok(inbound), Ok(outbound)) = (blocking(inbound), blocking(outbound)) else { continue };
+                let (Ok(ir), Ok(or)) = (inbound.try_clone(), outbound.try_clone()) else { continue };
                 n += 2;
-                tokio::spawn(pump(ir, ow, imp, seed.wrapping_mul(31).wrapping_add(n)));
-                tokio::spawn(pump(or, iw, imp, seed.wrapping_mul(31).wrapping_add(n + 1)));
+                pump(ir, outbound, imp, seed.wrapping_mul(31).wrapping_add(n));
+                pump(or, inbound, imp, seed.wrapping_mul(31).wrapping_add(n + 1));
             }
         });
         ImpairedRelay { addr }
     }
 }
 
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    imp: Impair,
-    seed: u64,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
-    tokio::spawn(async move {
-        while let Some((at, bytes)) = rx.recv().await {
-            tokio::time::sleep_until(at).await;
-            if to.write_all(&bytes).await.is_err() {
+/// A tokio stream as a blocking std one, without Nagle's delay.
+fn blocking(s: TcpStream) -> std::io::Result<std::net::TcpStream> {
+    let s = s.into_std()?;
+    s.set_nonblocking(false)?;
+    s.set_nodelay(true)?;
+    Ok(s)
+}
+
+/// One direction: `from`'s chunks to `to`, each delayed by `imp`, in order; when `from` ends,
+/// `to`'s write side is shut once the chunks held are written.
+fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream, imp: Impair, seed: u64) {
+    use std::io::{Read, Write};
+    use std::time::Instant;
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        while let Ok((at, bytes)) = rx.recv() {
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if to.write_all(&bytes).is_err() {
                 break;
             }
         }
+        let _ = to.shutdown(std::net::Shutdown::Write);
     });
-    let mut state = seed | 1;
-    let mut unit = move || {
-        // xorshift64*: a small seeded source, enough for delays.
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut last = tokio::time::Instant::now();
-    let mut buf = vec![0u8; 16 * 1024];
-    while let Ok(k) = from.read(&mut buf).await {
-        if k == 0 {
-            break;
+    std::thread::spawn(move || {
+        let mut state = seed | 1;
+        let mut unit = move || {
+            // xorshift64*: a small seeded source, enough for delays.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut last = Instant::now();
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(k) = from.read(&mut buf) {
+            if k == 0 {
+                break;
+            }
+            let mut d = imp.base + imp.jitter.mul_f64(2.0 * unit());
+            if unit() < imp.loss {
+                d += Duration::from_millis(200);
+            }
+            let at = (Instant::now() + d).max(last);
+            last = at;
+            if tx.send((at, buf[..k].to_vec())).is_err() {
+                break;
+            }
         }
-        let mut d = imp.base + imp.jitter.mul_f64(2.0 * unit());
-        if unit() < imp.loss {
-            d += Duration::from_millis(200);
-        }
-        let at = (tokio::time::Instant::now() + d).max(last);
-        last = at;
-        if tx.send((at, buf[..k].to_vec())).is_err() {
-            break;
-        }
-    }
+        let _ = from.shutdown(std::net::Shutdown::Read);
+    });
 }
