@@ -51,13 +51,11 @@ struct Peer {
 
 impl Peer {
     fn start() -> Peer {
-        let py = std::env::var("BANDSYNC_PYTHON").unwrap_or_else(|_| "python3".into());
-        let mut child = Command::new(&py)
-            .args(["-c", PEER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{py} runs (aalink from PyPI; scripts/lib.sh installs it): {e}"));
+        let py = bandsync_e2e::process::python_peers();
+        let mut child =
+            Command::new(&py).args(["-c", PEER]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap_or_else(
+                |e| panic!("{} runs (aalink from PyPI; scripts/lib.sh installs it): {e}", py.display()),
+            );
         let (stdin, stdout) = (child.stdin.take().unwrap(), BufReader::new(child.stdout.take().unwrap()));
         Peer { child, stdin, stdout }
     }
