@@ -240,6 +240,16 @@ impl Proc {
         self.wait_for(name, |v| v["event"] == name)
     }
 
+    /// The underruns a player reported (the count in its `audio` events) from its `from`th line
+    /// on: the machine did not run its audio callback in time.
+    pub fn underruns_since(&mut self, from: usize) -> u64 {
+        self.drain();
+        let count =
+            |v: &[Value]| v.iter().filter(|v| v["event"] == "audio").filter_map(|v| v["underruns"].as_u64()).max();
+        let from = from.min(self.seen.len());
+        count(&self.seen[from..]).unwrap_or(0).saturating_sub(count(&self.seen[..from]).unwrap_or(0))
+    }
+
     /// Every JSON line available now, without waiting.
     pub fn drain(&mut self) -> Vec<Value> {
         let mut out = Vec::new();

@@ -119,22 +119,15 @@ fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream, imp: Impair,
         let _ = to.shutdown(std::net::Shutdown::Write);
     });
     std::thread::spawn(move || {
-        let mut state = seed | 1;
-        let mut unit = move || {
-            // xorshift64*: a small seeded source, enough for delays.
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = bandsync_core::member::Jitter::new(seed | 1);
         let mut last = Instant::now();
         let mut buf = vec![0u8; 16 * 1024];
         while let Ok(k) = from.read(&mut buf) {
             if k == 0 {
                 break;
             }
-            let mut d = imp.base + imp.jitter.mul_f64(2.0 * unit());
-            if unit() < imp.loss {
+            let mut d = imp.base + imp.jitter.mul_f64(2.0 * rng.unit());
+            if rng.unit() < imp.loss {
                 d += Duration::from_millis(200);
             }
             let at = (Instant::now() + d).max(last);

@@ -85,25 +85,14 @@ fn two_followers_click_together_at_the_speaker() {
     // a recording that misses its bounds is measured again, up to three in all (a new recorder's
     // first two seconds left out: the players glitch as it connects), and each void one is
     // printed.
-    let (mut rec, mut skip, mut underruns_before) = (rec, 0, 0);
+    // Where each follower's story of a recording starts (the first counts from its start).
+    let (mut rec, mut skip, mut marks) = (rec, 0, (0, 0));
     for attempt in 1..=3 {
         beats(&mut left, 44);
         beats(&mut right, 44);
         let ch: Vec<Vec<f32>> = rec.stop().into_iter().map(|c| c.get(skip..).unwrap_or_default().to_vec()).collect();
-        // Underruns the followers reported (their last audio event).
-        let underruns: u64 = [&mut left, &mut right]
-            .into_iter()
-            .map(|p| {
-                p.drain();
-                p.seen
-                    .iter()
-                    .filter(|v| v["event"] == "audio")
-                    .filter_map(|v| v["underruns"].as_u64())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .sum::<u64>()
-            - underruns_before;
+        // Underruns the followers reported over this recording.
+        let underruns = left.underruns_since(marks.0) + right.underruns_since(marks.1);
         match judge(&ch, underruns, 40 - 2 * (skip / RATE as usize)) {
             Ok(summary) => {
                 eprintln!("native followers (attempt {attempt}): {summary}");
@@ -112,7 +101,7 @@ fn two_followers_click_together_at_the_speaker() {
             Err(why) if attempt < 3 => eprintln!("SPEAKER-VOID native followers, measuring again: {why}"),
             Err(why) => panic!("{why}"),
         }
-        underruns_before += underruns;
+        marks = (left.seen.len(), right.seen.len());
         rec = pulse.record(&pulse.dir.join("native-2.wav"));
         skip = 2 * RATE as usize;
     }

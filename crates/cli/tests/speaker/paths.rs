@@ -53,15 +53,6 @@ fn output_story(p: &mut Proc, from: usize) -> String {
     if said.is_empty() { "nothing new".into() } else { said.join(" ") }
 }
 
-/// How many underruns `p` reported (its `audio` events' count) from its `from`th line on.
-fn underruns_since(p: &mut Proc, from: usize) -> u64 {
-    p.drain();
-    let count = |v: &[Value]| v.iter().filter(|v| v["event"] == "audio").filter_map(|v| v["underruns"].as_u64()).max();
-    let from = from.min(p.seen.len());
-    let (before, after) = (count(&p.seen[..from]).unwrap_or(0), count(&p.seen[from..]).unwrap_or(0));
-    after.saturating_sub(before)
-}
-
 /// One page: join as `name` on a clock `offset_ms` off and `skew_ppm` fast, enable the sound, and
 /// wait until the clock has synced and the sound runs.
 fn join_page(b: &Browser, url: &str, name: &str, offset_ms: f64, skew_ppm: f64) {
@@ -308,7 +299,7 @@ fn every_click_path_lands_together_at_the_speaker() {
             && within("webkit", "interval_jitter_ms", "p99", 1.0);
         // Underruns the native players reported over this recording: the machine did not run
         // their callbacks in time.
-        let starved = underruns_since(&mut native, marks.0) + underruns_since(&mut native2, marks.1);
+        let starved = native.underruns_since(marks.0) + native2.underruns_since(marks.1);
         if (control_held && !stepped && paths_held) || attempt == 3 || (attempt == 2 && control_held) {
             break (results, control_held, starved);
         }

@@ -131,16 +131,10 @@ fn a_rebased_estimate_keeps_time_onto_the_new_clock_and_slews_the_shifts_error()
 /// behind it too), for a follower whose clock runs 200 ppm fast. For each seed, the worst skew
 /// error (ppm) and host-time error (µs) over local seconds `from..to` after the first sync.
 fn through_the_relay(seed: u64, from: f64, to: f64) -> (f64, f64) {
-    let mut st = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut unit = move || {
-        st ^= st >> 12;
-        st ^= st << 25;
-        st ^= st >> 27;
-        (st.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = crate::member::Jitter::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut way = |last: &mut f64, sent: f64| {
-        let stall = if unit() < 0.005 { 200_000.0 } else { 0.0 };
-        *last = (sent + 2_000.0 + 2_000.0 * unit() + stall).max(*last);
+        let stall = if rng.unit() < 0.005 { 200_000.0 } else { 0.0 };
+        *last = (sent + 2_000.0 + 2_000.0 * rng.unit() + stall).max(*last);
         *last
     };
     let host = |l: f64| l / (1.0 + 200e-6) + 1_000_000.0;
