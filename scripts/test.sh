@@ -40,12 +40,30 @@ DRIVER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" |
   { echo "clippy-driver is missing: rustup component add clippy" >&2; exit 1; }
 CLIPPY=(env "RUSTC_WORKSPACE_WRAPPER=$DRIVER" "CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
 say "cargo test: the build, every target linted by clippy (-D warnings)"
-linked "${CLIPPY[@]}" cargo test --workspace --all-targets --locked --features bandsync-cli/link,bandsync-app/link --no-run
+TEST=("${CLIPPY[@]}" cargo test --workspace --locked --features bandsync-cli/link,bandsync-app/link)
+linked "${TEST[@]}" --all-targets --no-run
+linked "${TEST[@]}" --test soak --no-run
 say "cargo test"
 # Every crate's unit tests, binaries and integration tests; not the doc tests, whose rustdoc pass
 # over every crate took 19 s of a warm run for the one example there was (now
 # tests/examples/webdriver.rs, which the build above compiles).
-"${CLIPPY[@]}" cargo test --workspace --locked --lib --bins --tests --features bandsync-cli/link,bandsync-app/link
+"${TEST[@]}" --lib --bins --tests
+
+# The soak's smoke (tests/soak.rs: 8 members for 40 s, the host killed twice) mostly waits, and
+# judges no timing, so it runs beside the gates below instead of before them (`test = false` keeps
+# it out of the run above): 50 s of every run, before.
+say "the soak's smoke, beside the gates below"
+soak_log="$(mktemp)"
+"${TEST[@]}" --test soak >"$soak_log" 2>&1 &
+soak_pid=$!
+soak_done() {
+  local status=0
+  wait "$soak_pid" || status=$?
+  grep -E '^soak:|panicked|error' "$soak_log" || true
+  [ "$status" = 0 ] || { tail -40 "$soak_log" >&2; echo "the soak's smoke failed" >&2; exit 1; }
+  say "the soak's smoke passed"
+}
+trap 'kill "$soak_pid" 2>/dev/null || true' EXIT
 
 # The installable app: the debug binary the tests built, bundled as a .deb, installed with dpkg,
 # started under Xvfb, hosting (scripts/package.sh builds the release packages).
@@ -57,5 +75,6 @@ bash scripts/android-check.sh
 
 # Every decoder of untrusted bytes, fuzzed briefly (the long runs: docs/BENCHMARKS.md).
 bash scripts/fuzz.sh 10
+soak_done
 
 say "all gates passed in $(( $(date +%s) - SCRIPT_START )) s"

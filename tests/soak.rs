@@ -13,8 +13,9 @@
 //! - the host's RSS growth over its last life;
 //! - how long the host took to exit on SIGTERM.
 //!
-//! `cargo test -p bandsync-e2e --test soak` runs the smoke version (8 members, 40 s) as part of
-//! every test run; `bash scripts/soak.sh` runs the long one (50 members, 10 minutes, release).
+//! `cargo test -p bandsync-e2e --test soak` runs the smoke version (8 members, 40 s); every run of
+//! `scripts/test.sh` runs it, beside its last gates (it is `test = false`, out of `cargo test`'s
+//! default set); `bash scripts/soak.sh` runs the long one (50 members, 10 minutes, release).
 //! Arguments: `--minutes F --members N`.
 
 use bandsync_client::{Client, ClientOptions};
