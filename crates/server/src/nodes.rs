@@ -49,6 +49,8 @@ enum Load {
     Loaded,
     NotStored,
     Held,
+    /// Free, after another node held it while the member waited: left free (see [`Hub::place`]).
+    Freed,
 }
 
 impl Hub {
@@ -77,11 +79,19 @@ impl Hub {
     }
 
     /// Brings session `id` to this node if it can, for a member about to connect.
+    ///
+    /// A member that waited here while another node held the lease, until the lease ran out
+    /// unrenewed (its holder died), is sent back through the proxy (a 503: retry) rather than
+    /// this node taking the session. The proxy sent it here before it had noticed the death,
+    /// when its retries land on any node; by now it has, and sends the session's members where
+    /// its hash says. Taken here, the band moved a second time as soon as anyone reached that
+    /// node (after waiting a lease time there), seconds after the failover. The retry lands on
+    /// the node the proxy now names, which takes the free lease at once: this one, if it is.
     pub async fn place(self: &Arc<Self>, id: &str) -> Placement {
         let Some((node, _)) = self.node_store() else { return Placement::Here };
         let started = Instant::now();
         let deadline = started + node.lease_ttl + Duration::from_secs(1);
-        let mut asked = false;
+        let (mut asked, mut held) = (false, false);
         loop {
             if self.get(id).is_some() {
                 return Placement::Here;
@@ -94,12 +104,16 @@ impl Hub {
             // keeps sending the session here. Asking at once would hand sessions back and forth
             // while the proxy is still noticing a death (its retries land anywhere).
             let ask = !asked && started.elapsed() >= node.lease_ttl;
-            let (hub, sid) = (self.clone(), id.to_owned());
-            let load = tokio::task::spawn_blocking(move || hub.try_load(&sid, ask)).await;
+            let (hub, sid, leave_free) = (self.clone(), id.to_owned(), held && !asked);
+            let load = tokio::task::spawn_blocking(move || hub.try_load(&sid, ask, leave_free)).await;
             match load {
                 Ok(Ok(Load::Loaded)) => return Placement::Here,
                 Ok(Ok(Load::NotStored)) => return Placement::Unknown,
-                Ok(Ok(Load::Held)) => asked |= ask,
+                Ok(Ok(Load::Held)) => (held, asked) = (true, asked | ask),
+                Ok(Ok(Load::Freed)) => {
+                    tracing::info!(session = id, "its holder's lease ran out: the member goes back through the proxy");
+                    return Placement::Elsewhere;
+                }
                 Ok(Err(e)) => tracing::warn!(session = id, "could not load: {e}"),
                 Err(e) => tracing::error!(session = id, "loading panicked: {e}"),
             }
@@ -112,8 +126,8 @@ impl Hub {
     }
 
     /// One attempt to load `id` from the store under a fresh lease; asks the holder for it when
-    /// `ask` and it is held.
-    fn try_load(&self, id: &str, ask: bool) -> Result<Load, HubError> {
+    /// `ask` and it is held. With `leave_free`, a lease found free is not taken.
+    fn try_load(&self, id: &str, ask: bool, leave_free: bool) -> Result<Load, HubError> {
         let (node, store) = self.node_store().expect("only in a cluster");
         let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
         // One load at a time on this node: two members arriving together start one session.
@@ -127,6 +141,12 @@ impl Hub {
             return Ok(Load::Held);
         }
         let Some(stored) = store.session(id).map_err(st)? else { return Ok(Load::NotStored) };
+        if leave_free {
+            let now = self.clock.wall_ms();
+            if store.lease_holder(id).map_err(st)?.is_none_or(|(_, l)| l.expires_ms < now) {
+                return Ok(Load::Freed);
+            }
+        }
         let Some(lease) = store.take_lease(id, &node.name, self.clock.wall_ms(), ms(node.lease_ttl)).map_err(st)?
         else {
             if ask {

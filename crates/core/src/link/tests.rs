@@ -393,3 +393,25 @@ fn a_stopped_sessions_link_keeps_the_knobs_last_turn() {
     assert!(link.apply(&b.handle(link.view(at + Micros(1_000)), &tr, true)).is_empty());
     assert_eq!((link.tempo, tr.latest().timeline.tempo.bpm()), (999.0, 999.0));
 }
+
+/// The band stops: Link stops with it (a peer's transport stops too), and the bridge asks the
+/// session nothing back, then or after.
+#[test]
+fn the_sessions_stop_stops_link_and_asks_nothing_back() {
+    let mut tr = playing(120.0);
+    let (mut b, mut link) = synced(&tr, Micros(S));
+    // A peer joins the playing band's Link session: nothing moves.
+    link.peers = 1;
+    assert!(link.apply(&b.handle(link.view(Micros(2 * S)), &tr, true)).is_empty());
+    let mut seg = tr.latest().clone();
+    (seg.at, seg.playing) = (Micros(3 * S), false);
+    tr.schedule(seg);
+    let acts = b.handle(link.view(Micros(3 * S + 3_000)), &tr, true);
+    assert!(matches!(acts[..], [LinkAction::Commit { playing: Some(false), .. }]), "{acts:?}");
+    assert!(link.apply(&acts).is_empty(), "nothing asked of the session");
+    assert!(!link.playing, "Link stopped");
+    for t in [4 * S, 5 * S] {
+        assert!(link.apply(&b.handle(link.view(Micros(t)), &tr, true)).is_empty());
+        assert!(!link.playing, "and stays stopped");
+    }
+}

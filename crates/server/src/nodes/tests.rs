@@ -23,9 +23,40 @@ impl Drop for Scratch {
 
 fn node(name: &str, store: &Arc<crate::store::Store>) -> Arc<Hub> {
     // Leases far longer than the test: a session can only move because it was handed over.
-    let node = NodeConfig { name: name.into(), lease_ttl: Duration::from_secs(60) };
+    node_with_lease(name, store, Duration::from_secs(60))
+}
+
+/// A node whose leases last `lease_ttl`; nothing renews them (`keep_leases` is not running).
+fn node_with_lease(name: &str, store: &Arc<crate::store::Store>, lease_ttl: Duration) -> Arc<Hub> {
+    let node = NodeConfig { name: name.into(), lease_ttl };
     let cfg = ServerConfig { store: Some(store.clone()), node: Some(node), ..ServerConfig::default() };
     Hub::new(cfg, crate::clock::HostClock::new())
+}
+
+/// Seen in the cluster test: the owner was killed, and its members, retried by the proxy before
+/// it had noticed, landed on a node off its hash. That node waited out the dead owner's lease
+/// and took the session; then the node the hash names took it over as soon as anyone reached it
+/// there, and the band moved twice. The waiting node now sends the members back through the proxy
+/// instead, and whichever node they then reach takes the free lease at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_waited_out_a_dead_holders_lease_goes_back_through_the_proxy() {
+    let scratch = Scratch::new("dead-holder");
+    let store = &scratch.1;
+    let ttl = Duration::from_millis(400);
+    let (a, c) = (node_with_lease("a", store, ttl), node_with_lease("c", store, ttl));
+    let id = a.create_session("Big band").unwrap().id.to_string();
+    // a dies: nothing renews its lease. A member reaches c meanwhile, and waits.
+    let waited = Instant::now();
+    assert_eq!(c.place(&id).await, Placement::Elsewhere, "sent back once the lease ran out");
+    assert!(waited.elapsed() >= Duration::from_millis(300), "not before: {:?}", waited.elapsed());
+    assert!(c.get(&id).is_none() && c.leases().is_empty(), "c took nothing");
+    // The member's retry, wherever the proxy now sends it (here, c again), takes it at once.
+    let retried = Instant::now();
+    assert_eq!(c.place(&id).await, Placement::Here);
+    assert!(retried.elapsed() < ttl, "at once: {:?}", retried.elapsed());
+    assert!(c.leases().contains_key(id.as_str()), "under c's lease");
+    a.close_all();
+    c.close_all();
 }
 
 /// Seen in CI: members reconnecting to a node while it drained found their session's lease
