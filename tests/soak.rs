@@ -9,6 +9,10 @@
 //!   from), sampled every 200 ms, in all and while the host was down;
 //! - acknowledged edits lost (an edit is acknowledged once the member got the host's sync step 2
 //!   answering a step 1 sent after it): must be 0;
+//! - silent divergences: each member's replica, once the host's state is merged into it, must read
+//!   as the host's (a replica holding what the host lacks, or a frame from the host that did not
+//!   apply, is one): must be 0;
+//! - panics in the host, over all its lives (its stderr): must be 0;
 //! - duplicate participants: must be 0;
 //! - the host's RSS growth over its last life;
 //! - how long the host took to exit on SIGTERM.
@@ -35,6 +39,8 @@ use std::time::{Duration, Instant};
 struct Tally {
     made: u64,
     acked: u64,
+    /// Frames from the host that did not apply to this member's replica.
+    unapplied: u64,
 }
 
 struct Args {
@@ -58,9 +64,15 @@ fn args() -> Args {
 fn host(port: u16, dir: &std::path::Path) -> (Proc, serde_json::Value) {
     let bind = format!("127.0.0.1:{port}");
     let d = dir.to_str().unwrap();
-    let mut h = Proc::bandsync(&["host", "--bind", &bind, "--name", "Soak", "--no-mdns", "--json", "--data-dir", d]);
+    let args = ["host", "--bind", &bind, "--name", "Soak", "--no-mdns", "--json", "--data-dir", d];
+    let mut h = Proc::bandsync_env(&args, &[], true);
     let ev = h.wait_for("hosting", |v| v["event"] == "hosting");
     (h, ev)
+}
+
+/// The panics a finished host life printed (the default hook's line, caught or not).
+fn panics_in(h: &mut Proc) -> Vec<String> {
+    h.stderr().lines().filter(|l| l.contains("panicked at")).map(str::to_owned).collect()
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -113,7 +125,10 @@ async fn member(
                     let step1 = bytes.starts_with(&[0, 0]);
                     match doc.handle_from_server(&bytes) {
                         Ok(replies) => replies.into_iter().for_each(|r| client.send_doc(r)),
-                        Err(e) => eprintln!("member {i}: a frame from the host did not apply: {e}"),
+                        Err(e) => {
+                            eprintln!("member {i}: a frame from the host did not apply: {e}");
+                            tally.lock().unwrap().unapplied += 1;
+                        }
                     }
                     if step1 {
                         synced = true;
@@ -219,6 +234,8 @@ async fn main() {
 
     // Kill the host with -9 at a third and at two thirds of the run, and restart it.
     let mut rss_start = 0;
+    // The host's finished lives, whose stderr is read for panics at the end.
+    let mut lives = Vec::new();
     for k in 1..=2u32 {
         tokio::time::sleep_until(tokio::time::Instant::from_std(t0 + total * k / 3)).await;
         signal(h.pid(), libc::SIGKILL);
@@ -228,7 +245,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let (h2, ev) = host(addr.port(), &dir);
         assert_eq!(ev["session"], session.as_str(), "the restarted host restores the session");
-        h = h2;
+        lives.push(std::mem::replace(&mut h, h2));
         host_down.store(false, Ordering::SeqCst);
         println!("soak: [{:5.1}s] host restarted", t0.elapsed().as_secs_f64());
         if k == 2 {
@@ -276,18 +293,32 @@ async fn main() {
         assert!(seen_step2, "the auditor could not sync");
         c.leave();
     }
-    let (mut made, mut acked, mut lost) = (0, 0, 0);
+    let (mut made, mut acked, mut lost, mut unapplied) = (0, 0, 0, 0);
     for (i, t) in tallies.iter().enumerate() {
         let t = t.lock().unwrap();
         made += t.made;
         acked += t.acked;
+        unapplied += t.unapplied;
         let chart = reader.chart(&format!("m{i}")).unwrap_or_default();
         lost += (1..=t.acked).filter(|n| !chart.contains(&format!("<{i}:{n}>"))).count();
     }
+    // Each finished member's replica with the host's state merged in reads as the host's: a
+    // replica that held what the host lacks, or disagreed with it, would differ.
+    let charts = |d: &SessionDoc| (0..a.members).map(|j| d.chart(&format!("m{j}"))).collect::<Vec<_>>();
+    let host_state = reader.encode_state();
+    let diverged: Vec<usize> = docs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| Some((i, d.as_ref()?)))
+        .filter(|(_, d)| d.apply_update(&host_state).is_err() || charts(d) != charts(&reader))
+        .map(|(i, _)| i)
+        .collect();
     let t = Instant::now();
     h.terminate();
     let code = h.exit_code();
     let sigterm = t.elapsed();
+    lives.push(h);
+    let panics: Vec<String> = lives.iter_mut().flat_map(panics_in).collect();
 
     let all = samples.lock().unwrap().clone();
     let mut spread: Vec<f64> = all.iter().map(|s| s.1).collect();
@@ -304,6 +335,11 @@ async fn main() {
         down.len()
     );
     println!("soak: edits made {made}, acknowledged {acked}, acknowledged and lost {lost}");
+    println!(
+        "soak: replicas diverged from the host {} (members {diverged:?}), host frames that did not apply {unapplied}",
+        diverged.len()
+    );
+    println!("soak: panics in the host {}", panics.len());
     println!("soak: participants {}, duplicates {duplicates}", names.len());
     println!(
         "soak: host RSS {rss_start} kB -> {rss_end} kB over its last life ({:+} kB)",
@@ -312,6 +348,11 @@ async fn main() {
     println!("soak: SIGTERM exit took {:.0} ms (exit code {code})", sigterm.as_secs_f64() * 1000.0);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(lost, 0, "acknowledged edits were lost");
+    assert!(
+        diverged.is_empty() && unapplied == 0,
+        "silent divergence: replicas {diverged:?}, unapplied frames {unapplied}"
+    );
+    assert!(panics.is_empty(), "the host panicked: {panics:#?}");
     assert_eq!(duplicates, 0, "duplicate participants: {names:?}");
     assert!(acked > 0, "nothing was acknowledged");
     assert!(sigterm < Duration::from_secs(2), "SIGTERM took {sigterm:?}");
