@@ -2,8 +2,9 @@
 # The soak and chaos run (tests/soak.rs), long: MEMBERS members (default 50) on one `bandsync host`
 # for MINUTES (default 10), each through its own impairing relay; members edit, sleep, drop and
 # come back; the host is killed with -9 and restarted twice. Prints the clock spread between
-# members (in all and while the host was down), acknowledged edits lost, duplicate participants,
-# the host's RSS growth and its SIGTERM exit time, and fails if anything acknowledged was lost.
+# members (in all and while the host was down), acknowledged edits lost, replicas diverged from
+# the host, the host's panics, duplicate participants, the host's RSS growth and its SIGTERM exit
+# time, and fails if anything acknowledged was lost, diverged or panicked.
 # Release build. `scripts/test.sh` runs the 40-second smoke version.
 #
 #   bash scripts/soak.sh [MINUTES] [MEMBERS]

@@ -95,3 +95,50 @@ async fn documents_need_a_joined_connection() {
     send(&mut r, SessionDoc::new().sync_step1()).await;
     assert_eq!(r.recv_error().await, "not_joined");
 }
+
+/// An edit the disk refuses is dropped from memory too: its sender is told and closed, and a
+/// replica that syncs from the host meanwhile does not get it (kept in memory, everyone syncing
+/// would have got an edit that a restart loses, and the sender's resend would have changed
+/// nothing, so it was never saved). Sent again once the disk takes it, it lands for everyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_the_disk_refuses_is_dropped_from_memory_and_lands_when_sent_again() {
+    let dir = std::env::temp_dir().join(format!("bandsync-refused-edit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
+    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
+    let (mut ana, _) = ts.member("Ana", true).await;
+    // The disk refuses: the real database, given a trigger that fails any saved document update.
+    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON doc_updates BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
+        .unwrap();
+    let edit = SessionDoc::new().set_chart("s1", "[Am]Kept?");
+    send(&mut ana, edit.clone()).await;
+    assert_eq!(ana.recv_error().await, "internal", "Ana hears the edit was not saved");
+    // Ben syncs from the host now: a heartbeat's answer follows his sync step 2.
+    let (mut ben, _) = ts.member("Ben", false).await;
+    let b = SessionDoc::new();
+    send(&mut ben, b.sync_step1()).await;
+    ben.send(json!({"type": "heartbeat"})).await;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ben.ws.next()).await.expect("in time") {
+            Some(Ok(Message::Binary(f))) => {
+                for back in b.handle_from_server(&f).unwrap() {
+                    send(&mut ben, back).await;
+                }
+            }
+            Some(Ok(Message::Text(t))) if t.contains("\"heartbeat\"") => break,
+            Some(Ok(_)) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+    assert_eq!(b.chart("s1"), None, "an edit the disk refused reached another member");
+    // The disk takes changes again; Ana's client, resumed, sends the edit again.
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    let (mut ana, _) = ts.member("Ana", true).await;
+    send(&mut ana, edit).await;
+    pump(&mut ben, &b, |d| d.chart("s1").as_deref() == Some("[Am]Kept?")).await;
+    let saved: i64 = db.query_row("SELECT COUNT(*) FROM doc_updates", [], |r| r.get(0)).unwrap();
+    assert!(saved > 0, "and it is saved");
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -119,8 +119,11 @@ impl Driver {
         for u in &reply.updates {
             if let Err(e) = self.persist_update(session.id(), u) {
                 tracing::error!(session = session.id(), error = %e, "could not save a document update");
-                // Memory is ahead of the disk now: the member must not believe the edit landed. Its
-                // connection closes; it resumes and re-syncs, and sends the edit again.
+                // Memory is ahead of the disk now: back to what the disk holds, so that nobody
+                // syncs an edit a restart would lose (and the edit, sent again, is new here and
+                // saved). The member must not believe it landed: its connection closes; it resumes,
+                // re-syncs, and sends the edit again.
+                self.reload_doc(session.id());
                 let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
                 self.reply(conn, &m);
                 self.send_to(conn, Outgoing::Close("the edit could not be saved; reconnect"));
