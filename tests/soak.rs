@@ -336,8 +336,9 @@ async fn main() {
     );
     println!("soak: edits made {made}, acknowledged {acked}, acknowledged and lost {lost}");
     println!(
-        "soak: replicas diverged from the host {} (members {diverged:?}), host frames that did not apply {unapplied}",
-        diverged.len()
+        "soak: replicas diverged from the host {} (members {diverged:?}; {} unfinished, not compared), host frames that did not apply {unapplied}",
+        diverged.len(),
+        docs.iter().filter(|d| d.is_none()).count()
     );
     println!("soak: panics in the host {}", panics.len());
     println!("soak: participants {}, duplicates {duplicates}", names.len());

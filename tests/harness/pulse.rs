@@ -89,6 +89,12 @@ impl Pulse {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         self.keeper = Some(c.spawn().expect("parec starts"));
+        // Connected, or the tests would silently be back on 2 s blocks.
+        let end = Instant::now() + Duration::from_secs(15);
+        while self.pactl(&["list", "short", "source-outputs"]).1.trim().is_empty() {
+            assert!(Instant::now() < end, "the sink's pace keeper (parec) did not connect; the log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn channel_map(channels: u32) -> String {

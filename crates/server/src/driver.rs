@@ -62,7 +62,8 @@ impl Driver {
             self.doc = doc;
             return;
         };
-        match crate::hub::load_document(st, session) {
+        // Off the runtime's thread: it runs when the store is failing or slow.
+        match crate::journal::blocking(|| crate::hub::load_document(st, session)) {
             Ok(doc) => {
                 tracing::warn!(session, "documents reloaded from the store");
                 self.doc = doc;
@@ -121,8 +122,9 @@ impl Driver {
                 tracing::error!(session = session.id(), error = %e, "could not save a document update");
                 // Memory is ahead of the disk now: back to what the disk holds, so that nobody
                 // syncs an edit a restart would lose (and the edit, sent again, is new here and
-                // saved). The member must not believe it landed: its connection closes; it resumes,
-                // re-syncs, and sends the edit again.
+                // saved). If the store cannot be read either, memory stays ahead and that is
+                // logged. The member must not believe the edit landed: its connection closes; it
+                // resumes, re-syncs, and sends the edit again.
                 self.reload_doc(session.id());
                 let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
                 self.reply(conn, &m);

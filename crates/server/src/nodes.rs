@@ -17,7 +17,7 @@
 
 use crate::hub::{Hub, HubError, SessionHandle};
 use crate::store::Store;
-use crate::store::lease::Renewal;
+use crate::store::lease::{Lease, Renewal};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,9 +48,11 @@ fn ms(d: Duration) -> i64 {
 enum Load {
     Loaded,
     NotStored,
-    Held,
-    /// Free, after another node held it while the member waited: left free (see [`Hub::place`]).
-    Freed,
+    /// Another node holds it: the lease as read (`None` when it could not be read).
+    Held(Option<Lease>),
+    /// The lease the member waited on ran out unrenewed (its holder died): left free (see
+    /// [`Hub::place`]).
+    RanOut,
 }
 
 impl Hub {
@@ -80,9 +82,10 @@ impl Hub {
 
     /// Brings session `id` to this node if it can, for a member about to connect.
     ///
-    /// A member that waited here while another node held the lease, until the lease ran out
-    /// unrenewed (its holder died), is sent back through the proxy (a 503: retry) rather than
-    /// this node taking the session. The proxy sent it here before it had noticed the death,
+    /// A member that waited here while another node held the lease, until that lease ran out
+    /// unrenewed (its holder died: same token, same expiry, now past), is sent back through the
+    /// proxy (a 503: retry) rather than this node taking the session. A lease released meanwhile
+    /// (a drained node hands over) or taken by a third node is not that. The proxy sent it here before it had noticed the death,
     /// when its retries land on any node; by now it has, and sends the session's members where
     /// its hash says. Taken here, the band moved a second time as soon as anyone reached that
     /// node (after waiting a lease time there), seconds after the failover. The retry lands on
@@ -91,7 +94,9 @@ impl Hub {
         let Some((node, _)) = self.node_store() else { return Placement::Here };
         let started = Instant::now();
         let deadline = started + node.lease_ttl + Duration::from_secs(1);
-        let (mut asked, mut held) = (false, false);
+        let mut asked = false;
+        // The lease another node held at this member's last attempt.
+        let mut waited_on: Option<Lease> = None;
         loop {
             if self.get(id).is_some() {
                 return Placement::Here;
@@ -104,13 +109,13 @@ impl Hub {
             // keeps sending the session here. Asking at once would hand sessions back and forth
             // while the proxy is still noticing a death (its retries land anywhere).
             let ask = !asked && started.elapsed() >= node.lease_ttl;
-            let (hub, sid, leave_free) = (self.clone(), id.to_owned(), held && !asked);
-            let load = tokio::task::spawn_blocking(move || hub.try_load(&sid, ask, leave_free)).await;
+            let (hub, sid) = (self.clone(), id.to_owned());
+            let load = tokio::task::spawn_blocking(move || hub.try_load(&sid, ask, waited_on)).await;
             match load {
                 Ok(Ok(Load::Loaded)) => return Placement::Here,
                 Ok(Ok(Load::NotStored)) => return Placement::Unknown,
-                Ok(Ok(Load::Held)) => (held, asked) = (true, asked | ask),
-                Ok(Ok(Load::Freed)) => {
+                Ok(Ok(Load::Held(lease))) => (waited_on, asked) = (lease, asked | ask),
+                Ok(Ok(Load::RanOut)) => {
                     tracing::info!(session = id, "its holder's lease ran out: the member goes back through the proxy");
                     return Placement::Elsewhere;
                 }
@@ -126,8 +131,9 @@ impl Hub {
     }
 
     /// One attempt to load `id` from the store under a fresh lease; asks the holder for it when
-    /// `ask` and it is held. With `leave_free`, a lease found free is not taken.
-    fn try_load(&self, id: &str, ask: bool, leave_free: bool) -> Result<Load, HubError> {
+    /// `ask` and it is held. `waited_on` is the lease another node held at the last attempt: if
+    /// it is still the lease, unrenewed and now expired, it ran out, and nothing is taken.
+    fn try_load(&self, id: &str, ask: bool, waited_on: Option<Lease>) -> Result<Load, HubError> {
         let (node, store) = self.node_store().expect("only in a cluster");
         let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
         // One load at a time on this node: two members arriving together start one session.
@@ -138,21 +144,23 @@ impl Hub {
         // A draining node has just handed its sessions over: taking one back would keep it on a
         // node about to stop.
         if self.draining() {
-            return Ok(Load::Held);
+            return Ok(Load::Held(None));
         }
         let Some(stored) = store.session(id).map_err(st)? else { return Ok(Load::NotStored) };
-        if leave_free {
-            let now = self.clock.wall_ms();
-            if store.lease_holder(id).map_err(st)?.is_none_or(|(_, l)| l.expires_ms < now) {
-                return Ok(Load::Freed);
-            }
+        // One reading of the clock for the lease's expiry, here and in the take below.
+        let now = self.clock.wall_ms();
+        let current = store.lease_holder(id).map_err(st)?.map(|(_, l)| l);
+        if let Some(w) = waited_on
+            && current == Some(w)
+            && w.expires_ms < now
+        {
+            return Ok(Load::RanOut);
         }
-        let Some(lease) = store.take_lease(id, &node.name, self.clock.wall_ms(), ms(node.lease_ttl)).map_err(st)?
-        else {
+        let Some(lease) = store.take_lease(id, &node.name, now, ms(node.lease_ttl)).map_err(st)? else {
             if ask {
                 store.want_lease(id, &node.name).map_err(st)?;
             }
-            return Ok(Load::Held);
+            return Ok(Load::Held(current));
         };
         self.leases().insert(id.into(), lease);
         match self.start_stored(stored) {

@@ -86,7 +86,7 @@ pub(super) fn fit(samples: &VecDeque<Sample>, cfg: &ClockConfig) -> Option<Fit> 
     // shrink. The offset's own error therefore sums only the samples' independent parts, and
     // the skew's enters once, at the samples' centre (`Fit::error_at`). Summed as if independent,
     // the bound was 1.5 to 2.5 times too small through a jittery relay: the true error exceeded
-    // it 6 % of the time instead of 0.3 % (`the_error_bound_covers_the_true_error_through_a_jittery_relay`).
+    // it 5.4 % of the time instead of 0.3 % (`the_error_bound_covers_the_true_error_through_a_jittery_relay`).
     let (mut sum_w, mut sum_wo, mut sum_wwv, mut sum_wt) = (0.0, 0.0, 0.0, 0.0);
     for (s, v0) in kept.iter().zip(&var0) {
         let age = t_ref - s.at;

@@ -194,10 +194,11 @@ fn through_a_jittery_relay_the_estimate_holds_from_14_s_after_the_first_sync() {
 /// relay above, over 40 seeds and the 30 s after the first sync, read every 50 ms. Three standard
 /// errors would be exceeded 0.3 % of the time if the model were exact; 2 % leaves room for its
 /// approximations. Before the skew's error was counted once instead of per sample, the bound was
-/// exceeded 5.7 % of the time, by up to 2.5 times; now 0.9 %, by up to 1.6 times.
+/// exceeded 5.4 % of the time, by up to 2.5 times; now 0.9 %, by up to 1.6 times. Prints its figures
+/// (`--nocapture`).
 #[test]
 fn the_error_bound_covers_the_true_error_through_a_jittery_relay() {
-    let (mut readings, mut over, mut worst) = (0_u32, 0_u32, 0.0_f64);
+    let (mut readings, mut over, mut worst, mut bounds) = (0_u32, 0_u32, 0.0_f64, Vec::new());
     for seed in 1..=40 {
         through_the_relay_each(seed, 0.0, 30.0, &mut |c, now, host| {
             let err = (c.to_host_f64(Micros(now)).unwrap() - host).abs();
@@ -205,8 +206,15 @@ fn the_error_bound_covers_the_true_error_through_a_jittery_relay() {
             readings += 1;
             over += u32::from(err > bound);
             worst = worst.max(err / bound);
+            bounds.push(bound);
         });
     }
     let share = f64::from(over) / f64::from(readings);
+    bounds.sort_by(f64::total_cmp);
+    eprintln!(
+        "the bound exceeded at {over} of {readings} readings ({:.1} %), by up to {worst:.2}×; median bound {:.0} µs",
+        share * 100.0,
+        bounds[bounds.len() / 2]
+    );
     assert!(share <= 0.02 && worst < 2.0, "exceeded at {over} of {readings} readings, by up to {worst:.2}×");
 }

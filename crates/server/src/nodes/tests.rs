@@ -59,6 +59,30 @@ async fn a_member_that_waited_out_a_dead_holders_lease_goes_back_through_the_pro
     c.close_all();
 }
 
+/// Only a lease that ran out sends a waiting member back: one its holder released meanwhile (a
+/// drained node handing the session over) is taken at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
+    let scratch = Scratch::new("released");
+    let store = &scratch.1;
+    let (a, c) = (node("a", store), node("c", store));
+    let id = a.create_session("Big band").unwrap().id.to_string();
+    let seen = match c.try_load(&id, false, None).unwrap() {
+        Load::Held(Some(l)) => l,
+        _ => panic!("a holds it"),
+    };
+    tokio::task::spawn_blocking({
+        let a = a.clone();
+        move || a.drain()
+    })
+    .await
+    .unwrap();
+    assert!(matches!(c.try_load(&id, false, Some(seen)).unwrap(), Load::Loaded), "taken, not sent back");
+    assert!(c.get(&id).is_some());
+    a.close_all();
+    c.close_all();
+}
+
 /// Seen in CI: members reconnecting to a node while it drained found their session's lease
 /// just released, and the draining node took it back, to stop with it a moment later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
