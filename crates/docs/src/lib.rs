@@ -179,7 +179,19 @@ impl SessionDoc {
     /// Applies a decoded update of `len` bytes, and checks the document still encodes and its
     /// setlist still holds only songs.
     fn apply(&self, u: yrs::Update, len: usize) -> Result<(), DocError> {
-        let applied = self.doc.transact_mut().apply_update(u);
+        // yrs checks some things only with its own arithmetic as it integrates: a crafted update
+        // whose struct lands inside a skip it overruns made it subtract with overflow (found by
+        // the `ysync` fuzz target's ten-minute run, 2026-12-04). Refused partway: poisoned.
+        let applied =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.doc.transact_mut().apply_update(u)))
+                .map_err(|_| DocError::Poisoned("it broke yrs's arithmetic as it was integrated".into()));
+        let applied = match applied {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = self.shape.take();
+                return Err(e);
+            }
+        };
         // Taken whatever yrs answered: a note left behind would refuse the next update.
         if let Some(why) = self.shape.take() {
             return Err(DocError::Poisoned(why));

@@ -190,3 +190,18 @@ fn an_edit_summary_of_many_charts_names_the_changed_one() {
     after.chart_lens[29_999].1 = 12;
     assert_eq!(after.describe_change(&before), "chart \"Song 29999\" +2 chars");
 }
+
+/// Found by the `ysync` fuzz target's ten-minute run (2026-12-04; the input is the corpus's
+/// `regress-skip-overrun-overflow`): a frame whose update makes yrs subtract with overflow as it
+/// integrates a struct over a skip. Refused, not a panic: the server reloads its documents, and
+/// a member's replica takes the same frame from a server without panicking either.
+#[test]
+fn an_update_that_breaks_yrs_arithmetic_as_it_integrates_is_refused_not_a_panic() {
+    let frame = include_bytes!("../../../../fuzz/corpus/ysync/regress-skip-overrun-overflow");
+    let doc = SessionDoc::new();
+    doc.add_song(&Song::new("s1", "Wonderwall")).unwrap();
+    doc.set_chart("s1", "[Em7]Today is [G]gonna be the day");
+    assert!(doc.handle(frame, true).is_err(), "refused");
+    let member = SessionDoc::new();
+    let _ = member.handle_from_server(frame);
+}
