@@ -33,6 +33,15 @@ fn node_with_lease(name: &str, store: &Arc<crate::store::Store>, lease_ttl: Dura
     Hub::new(cfg, crate::clock::HostClock::new())
 }
 
+/// Nodes `a` and `other` on one store (in folder `tag`), leases of `lease_ttl`, and a session `a`
+/// created and holds.
+fn band_on_a(tag: &str, other: &str, lease_ttl: Duration) -> (Scratch, Arc<Hub>, Arc<Hub>, String) {
+    let scratch = Scratch::new(tag);
+    let (a, b) = (node_with_lease("a", &scratch.1, lease_ttl), node_with_lease(other, &scratch.1, lease_ttl));
+    let id = a.create_session("Big band").unwrap().id.to_string();
+    (scratch, a, b, id)
+}
+
 /// Seen in the cluster test: the owner was killed, and its members, retried by the proxy before
 /// it had noticed, landed on a node off its hash. That node waited out the dead owner's lease
 /// and took the session; then the node the hash names took it over as soon as anyone reached it
@@ -40,11 +49,8 @@ fn node_with_lease(name: &str, store: &Arc<crate::store::Store>, lease_ttl: Dura
 /// instead, and whichever node they then reach takes the free lease at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_that_waited_out_a_dead_holders_lease_goes_back_through_the_proxy() {
-    let scratch = Scratch::new("dead-holder");
-    let store = &scratch.1;
     let ttl = Duration::from_millis(400);
-    let (a, c) = (node_with_lease("a", store, ttl), node_with_lease("c", store, ttl));
-    let id = a.create_session("Big band").unwrap().id.to_string();
+    let (_scratch, a, c, id) = band_on_a("dead-holder", "c", ttl);
     // a dies: nothing renews its lease. A member reaches c meanwhile, and waits.
     let waited = Instant::now();
     assert_eq!(c.place(&id).await, Placement::Elsewhere, "sent back once the lease ran out");
@@ -63,10 +69,7 @@ async fn a_member_that_waited_out_a_dead_holders_lease_goes_back_through_the_pro
 /// drained node handing the session over) is taken at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
-    let scratch = Scratch::new("released");
-    let store = &scratch.1;
-    let (a, c) = (node("a", store), node("c", store));
-    let id = a.create_session("Big band").unwrap().id.to_string();
+    let (_scratch, a, c, id) = band_on_a("released", "c", Duration::from_secs(60));
     let seen = match c.try_load(&id, false, None).unwrap() {
         Load::Held(Some(l)) => l,
         _ => panic!("a holds it"),
@@ -87,10 +90,7 @@ async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
 /// just released, and the draining node took it back, to stop with it a moment later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draining_node_hands_its_sessions_over_and_takes_none_back() {
-    let scratch = Scratch::new("nodes");
-    let store = &scratch.1;
-    let (a, b) = (node("a", store), node("b", store));
-    let id = a.create_session("Big band").unwrap().id.to_string();
+    let (_scratch, a, b, id) = band_on_a("nodes", "b", Duration::from_secs(60));
     assert!(a.get(&id).is_some() && a.leases().contains_key(id.as_str()), "a runs it under its lease");
 
     let quick = Duration::from_secs(1);
