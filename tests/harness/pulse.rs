@@ -79,15 +79,7 @@ impl Pulse {
     /// underrun (its callbacks stopped for 1.98 s), 4 beats lost at 140 BPM, 1 run in 2: the
     /// test's sound server, not the player. A sound card drains its stream continuously.
     fn keep_pace(&mut self) {
-        let mut c = Command::new("parec");
-        self.apply(&mut c, None);
-        c.args(["--device=bandsync.monitor", "--format=float32le", "--latency-msec=10"])
-            .arg(format!("--rate={RATE}"))
-            .arg(format!("--channels={}", self.channels))
-            .arg(format!("--channel-map={}", Self::channel_map(self.channels)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut c = self.reader("parec", "bandsync.monitor", self.channels);
         self.keeper = Some(c.spawn().expect("parec starts"));
         // Connected, or the tests would silently be back on 2 s blocks.
         let end = Instant::now() + Duration::from_secs(15);
@@ -196,20 +188,8 @@ impl Pulse {
     /// If no data arrives in time.
     #[must_use]
     pub fn record_source(&self, source: &str, channels: u32, path: &Path) -> Recorder {
-        let mut c = Command::new("parecord");
-        self.apply(&mut c, None);
-        let map = if source == "bandsync.monitor" { Self::channel_map(channels) } else { String::new() };
-        c.arg(format!("--device={source}"))
-            .args(["--file-format=wav", "--format=float32le"])
-            .arg(format!("--rate={RATE}"))
-            .arg(format!("--channels={channels}"))
-            .args(if map.is_empty() { vec![] } else { vec![format!("--channel-map={map}")] })
-            .arg("--latency-msec=10")
-            .arg(path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let child = c.spawn().expect("parecord starts");
+        let mut c = self.reader("parecord", source, channels);
+        let child = c.arg("--file-format=wav").arg(path).spawn().expect("parecord starts");
         let rec = Recorder { child: Some(child), path: path.to_owned() };
         let end = Instant::now() + Duration::from_secs(15);
         while std::fs::metadata(path).map_or(0, |m| m.len()) < 20_000 {
@@ -217,6 +197,23 @@ impl Pulse {
             std::thread::sleep(Duration::from_millis(50));
         }
         rec
+    }
+
+    /// `program` (`parecord` or `parec`) reading `source` (`channels` channels, float32 at
+    /// [`RATE`], 10 ms latency) from this server, its output and errors discarded.
+    fn reader(&self, program: &str, source: &str, channels: u32) -> Command {
+        let mut c = Command::new(program);
+        self.apply(&mut c, None);
+        let map = if source == "bandsync.monitor" { Self::channel_map(channels) } else { String::new() };
+        c.arg(format!("--device={source}"))
+            .args(["--format=float32le", "--latency-msec=10"])
+            .arg(format!("--rate={RATE}"))
+            .arg(format!("--channels={channels}"))
+            .args(if map.is_empty() { vec![] } else { vec![format!("--channel-map={map}")] })
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
     }
 
     /// The server's log.

@@ -183,20 +183,14 @@ impl SessionDoc {
         // whose struct lands inside a skip it overruns made it subtract with overflow (found by
         // the `ysync` fuzz target's ten-minute run, 2026-12-04). Refused partway: poisoned.
         let applied =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.doc.transact_mut().apply_update(u)))
-                .map_err(|_| DocError::Poisoned("it broke yrs's arithmetic as it was integrated".into()));
-        let applied = match applied {
-            Ok(a) => a,
-            Err(e) => {
-                let _ = self.shape.take();
-                return Err(e);
-            }
-        };
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.doc.transact_mut().apply_update(u)));
         // Taken whatever yrs answered: a note left behind would refuse the next update.
         if let Some(why) = self.shape.take() {
             return Err(DocError::Poisoned(why));
         }
-        applied.map_err(|e| DocError::Poisoned(e.to_string()))?;
+        applied
+            .map_err(|_| DocError::Poisoned("it broke yrs's arithmetic as it was integrated".into()))?
+            .map_err(|e| DocError::Poisoned(e.to_string()))?;
         self.check_not_poisoned()?;
         self.size_bound.fetch_add(len, Ordering::Relaxed);
         Ok(())
