@@ -1,21 +1,33 @@
 //! MIDI in: a foot controller (a JACK client of the test's) connected to `bandsync join
-//! --midi-in jack:pedal:out` chooses songs, starts and stops, and taps the tempo, with the
-//! leader's authority and only with it. Another member watches the session.
+//! --midi-in jack:pedal:out` chooses songs, starts and stops, taps the tempo and cues the band,
+//! with the leader's authority and only with it. Another member watches the session.
 
 use bandsync_e2e::jack::{Jackd, Pedal};
 use bandsync_e2e::process::{Proc, host_with_setlist, state_has};
 use serde_json::Value;
 
 #[test]
-fn a_pedal_chooses_songs_plays_stops_and_taps_the_tempo_for_the_leader() {
+fn a_pedal_chooses_songs_plays_stops_taps_the_tempo_and_cues_for_the_leader() {
     let _jackd = Jackd::start();
     let pedal = Pedal::start();
     let setlist = r#"[{"id":"one","title":"One","tempo":120,"meter":"4/4"},
         {"id":"two","title":"Two","tempo":100,"meter":"3/4"},{"id":"three","title":"Three"}]"#;
     let (_host, url) = host_with_setlist(setlist);
     let from = format!("jack:{}", Pedal::PORT);
-    let mut ana =
-        Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ana", "--leader", "--json", "--midi-in", &from]);
+    let map = format!("{}; note 65=cue \"Last chorus, slow\"", bandsync_core::midi::input::DEFAULT_MAP);
+    let mut ana = Proc::bandsync(&[
+        "join",
+        "--no-audio",
+        &url,
+        "--name",
+        "Ana",
+        "--leader",
+        "--json",
+        "--midi-in",
+        &from,
+        "--midi-map",
+        &map,
+    ]);
     ana.wait_for("the setlist replica", |v| v["event"] == "setlist" && v["songs"] == 3);
     let mut ben = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Ben", "--json"]);
     ben.event("joined");
@@ -37,6 +49,11 @@ fn a_pedal_chooses_songs_plays_stops_and_taps_the_tempo_for_the_leader() {
         pedal.press_at(t0 + k * 400_000, &[0x90, 64, 100]);
     }
     ben.wait_for("the tapped tempo", |v| state_has(v, "tempo", &Value::from(150.0)));
+    // F4 cues the band: the cue lands on a bar line for everyone, from Ana.
+    pedal.press(&[0x90, 65, 100]);
+    let cue = ben.wait_for("the cue", |v| v["event"] == "cue");
+    assert_eq!(cue["text"], "Last chorus, slow", "{cue}");
+    assert!(cue["bar"].is_i64(), "a cue while playing lands on a bar: {cue}");
     pedal.press(&[0xB0, 64, 127]);
     ben.wait_for("stopped", |v| {
         v["event"] == "state" && v["playing"] == false && v["pending"].as_array().is_some_and(Vec::is_empty)

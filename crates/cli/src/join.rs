@@ -107,7 +107,8 @@ pub struct JoinArgs {
     #[arg(long, value_name = "TARGET")]
     pub midi_in: Option<String>,
     /// What each note or controller does: `note N=ACTION; cc N=ACTION`, optionally `@CHANNEL`
-    /// before the `=`; actions previous, next, playstop, tap.
+    /// before the `=`; actions previous, next, playstop, tap, and `cue TEXT` (a cue to the band,
+    /// the text in double quotes if it holds `;` or `,`).
     #[arg(long, value_name = "MAP", default_value = bandsync_core::midi::input::DEFAULT_MAP)]
     pub midi_map: String,
     /// Join the Ableton Link session on this network both ways: Link shows the session's tempo,

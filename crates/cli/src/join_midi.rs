@@ -169,6 +169,7 @@ impl JoinMidi {
                 }
             }
             Command::Tempo(t) => ("tempo", Some(ClientMsg::Tempo { tempo: t })),
+            Command::Cue(text) => ("cue", Some(ClientMsg::Cue { text })),
         };
         emit(j, &json!({"event": "midi_in", "action": action}), || format!("MIDI in: {action}"));
         if let Some(m) = msg {

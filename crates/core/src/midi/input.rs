@@ -2,12 +2,13 @@
 //! means. The member turns a [`Command`] into the same messages the leader's buttons send, so the
 //! host checks its authority exactly as for the UI.
 
+use crate::protocol::cue_text;
 use crate::tap::TapTempo;
 use crate::time::Micros;
 use crate::timeline::Tempo;
 
 /// What a pedal or key can do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// The setlist song before the current one.
     Previous,
@@ -17,17 +18,31 @@ pub enum Action {
     PlayStop,
     /// One tap of tap tempo.
     Tap,
+    /// Cue the band with this text ("Last chorus"): it lands on the next bar line.
+    Cue(String),
 }
 
 impl std::str::FromStr for Action {
     type Err = String;
+    /// `previous`, `next`, `playstop`, `tap`, or `cue TEXT` (the text may be in double quotes,
+    /// and must be one the host takes: [`cue_text`]).
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
+        let s = s.trim();
+        let (word, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+        if word.eq_ignore_ascii_case("cue") {
+            let rest = rest.trim();
+            let text = match rest.strip_prefix('"') {
+                Some(r) => r.strip_suffix('"').ok_or_else(|| format!("cue {rest}: the closing quote is missing"))?,
+                None => rest,
+            };
+            return Ok(Action::Cue(cue_text(text).map_err(|e| format!("cue {text:?}: {e}"))?.to_owned()));
+        }
+        match s.to_ascii_lowercase().as_str() {
             "previous" | "prev" => Ok(Action::Previous),
             "next" => Ok(Action::Next),
             "playstop" | "play/stop" => Ok(Action::PlayStop),
             "tap" => Ok(Action::Tap),
-            other => Err(format!("{other:?} is not an action (previous, next, playstop, tap)")),
+            other => Err(format!("{other:?} is not an action (previous, next, playstop, tap, cue TEXT)")),
         }
     }
 }
@@ -41,7 +56,7 @@ enum Trigger {
 }
 
 /// What the member should send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Choose the previous song.
     Previous,
@@ -51,6 +66,8 @@ pub enum Command {
     PlayStop,
     /// Set this tempo (from four taps on).
     Tempo(Tempo),
+    /// Cue the band.
+    Cue(String),
 }
 
 /// Taps before tap tempo sets a tempo: three intervals, so one stray tap does not.
@@ -66,10 +83,11 @@ pub struct MidiMap(Vec<(Trigger, Action)>);
 
 impl std::str::FromStr for MidiMap {
     type Err = String;
-    /// `note N=ACTION; cc N=ACTION`, each optionally `@CHANNEL` before the `=`.
+    /// `note N=ACTION; cc N=ACTION`, each optionally `@CHANNEL` before the `=`; entries are
+    /// parted by `;` or `,` outside double quotes (`note 65=cue "Slow, then out"`).
     fn from_str(text: &str) -> Result<Self, String> {
         let mut out = Vec::new();
-        for part in text.split([';', ',']).map(str::trim).filter(|p| !p.is_empty()) {
+        for part in entries(text).map(str::trim).filter(|p| !p.is_empty()) {
             let (lhs, action) = part.split_once('=').ok_or_else(|| format!("{part:?}: expected TRIGGER=ACTION"))?;
             let action: Action = action.parse().map_err(|e| format!("{part:?}: {e}"))?;
             let (lhs, channel) = match lhs.split_once('@') {
@@ -94,6 +112,17 @@ impl std::str::FromStr for MidiMap {
         }
         Ok(MidiMap(out))
     }
+}
+
+/// A map's entries: `text` parted at each `;` or `,` outside double quotes.
+fn entries(text: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    text.split(move |c| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        !quoted && (c == ';' || c == ',')
+    })
 }
 
 /// MIDI in: bytes and their times in, commands out.
@@ -130,8 +159,9 @@ impl MidiInput {
             }
             _ => None,
         }?;
-        let action = self.map.0.iter().find(|(t, _)| matches(*t, pressed)).map(|(_, a)| *a)?;
+        let action = &self.map.0.iter().find(|(t, _)| matches(*t, pressed))?.1;
         match action {
+            Action::Cue(text) => Some(Command::Cue(text.clone())),
             Action::Previous => Some(Command::Previous),
             Action::Next => Some(Command::Next),
             Action::PlayStop => Some(Command::PlayStop),
@@ -210,6 +240,24 @@ mod tests {
         assert_eq!(i.handle(Micros(0), &[]), None);
         let mut ch = MidiInput::new("note 36@10=tap; note 36=next".parse().unwrap());
         assert_eq!(ch.handle(Micros(0), &[0x90, 36, 90]), Some(Command::Next), "channel 1 is not 10");
+    }
+
+    #[test]
+    fn a_key_cues_the_band_with_the_text_of_its_entry() {
+        let m: MidiMap =
+            r#"note 65=cue Last chorus; cc 80@2=cue "Slow, then out"; note 67=CUE  Break "#.parse().unwrap();
+        let mut i = MidiInput::new(m);
+        assert_eq!(i.handle(Micros(0), &[0x90, 65, 90]), Some(Command::Cue("Last chorus".into())));
+        assert_eq!(i.handle(Micros(0), &[0xB1, 80, 127]), Some(Command::Cue("Slow, then out".into())));
+        assert_eq!(i.handle(Micros(0), &[0xB0, 80, 127]), None, "channel 1 is not 2");
+        assert_eq!(i.handle(Micros(0), &[0x90, 67, 90]), Some(Command::Cue("Break".into())));
+        // What the host would refuse is refused when the map is read, with the host's reason.
+        for bad in ["note 1=cue", "note 1=cue \"\"", &format!("note 1=cue {}", "x".repeat(61))] {
+            let e = bad.parse::<MidiMap>().unwrap_err();
+            assert!(e.contains("1 to 60 characters"), "{bad}: {e}");
+        }
+        let e = "note 1=cue \"open; cc 2=next".parse::<MidiMap>().unwrap_err();
+        assert!(e.contains("closing quote"), "an unclosed quote: {e}");
     }
 
     #[test]

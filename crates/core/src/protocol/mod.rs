@@ -26,8 +26,8 @@ pub use error::{DecodeError, ErrorCode};
 pub use journal::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
 pub use server::{Rebase, ServerMsg};
 pub use types::{
-    Access, Connection, CueBy, LatencySource, LeaveReason, OutputReport, Participant, ParticipantId, Role, RoomStats,
-    Secret, Snapshot, SyncQuality,
+    Access, CUE_MAX_CHARS, Connection, CueBy, LatencySource, LeaveReason, OutputReport, Participant, ParticipantId,
+    Role, RoomStats, Secret, Snapshot, SyncQuality, cue_text,
 };
 
 use crate::timeline::Meter;

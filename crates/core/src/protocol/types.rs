@@ -65,6 +65,22 @@ pub struct Snapshot {
     pub now: Micros,
 }
 
+/// The longest cue, in characters.
+pub const CUE_MAX_CHARS: usize = 60;
+
+/// A cue's text as the band sees it (trimmed), or why it cannot be one. Every way of cueing (the
+/// leader's button, the CLI, a pedal's map) is held to this rule by the host.
+///
+/// # Errors
+/// Empty, longer than [`CUE_MAX_CHARS`], or with control characters.
+pub fn cue_text(text: &str) -> Result<&str, &'static str> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > CUE_MAX_CHARS || text.chars().any(char::is_control) {
+        return Err("a cue is 1 to 60 characters, without control characters");
+    }
+    Ok(text)
+}
+
 /// Who may send cues to the band: the leader always; the leader may let every editor cue too
 /// (the band's musical director, the drummer counting the band out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

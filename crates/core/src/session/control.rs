@@ -297,10 +297,7 @@ impl Session {
                 (code, "only the leader sends cues, unless the leader lets everyone who edits cue".to_owned())
             })?;
         }
-        let text = text.trim();
-        if text.is_empty() || text.chars().count() > 60 || text.chars().any(char::is_control) {
-            return Err((ErrorCode::Malformed, "a cue is 1 to 60 characters, without control characters".into()));
-        }
+        let text = crate::protocol::cue_text(text).map_err(|e| (ErrorCode::Malformed, e.to_owned()))?;
         self.transport.prune(now);
         let playing = self.transport.latest().playing;
         let at = if playing { self.transport.next_boundary(now + self.lead_time()) } else { now };
