@@ -97,12 +97,15 @@ pub struct JoinArgs {
     pub beats: bool,
     /// Send MIDI clock, transport and each song's patch to the band's gear, on the shared
     /// timeline: `jack` (a JACK port to patch), `jack:CLIENT:PORT` (connected at start), `rtp`
-    /// (a network MIDI session on UDP 5004 that a Mac or iPad joins), `rtp:PORT`, or
-    /// `rtp:HOST:PORT` (invite that network MIDI session).
+    /// (a network MIDI session on UDP 5004 that a Mac or iPad joins), `rtp:PORT`,
+    /// `rtp:HOST:PORT` (invite that network MIDI session), `port:NAME` or just NAME (the system's
+    /// MIDI port of that name, or the one whose name holds it: CoreMIDI, WinMM, ALSA), or
+    /// `virtual[:NAME]` (a port of ours that a DAW sees; macOS and Linux).
     #[arg(long, value_name = "TARGET")]
     pub midi_out: Option<String>,
     /// Pedals and pads act for the leader: `jack` (a JACK port to patch), `jack:CLIENT:PORT`
-    /// (connected from that port at start), or `rtp` (what the network MIDI session of
+    /// (connected from that port at start), `port:NAME` or just NAME (the system's MIDI port:
+    /// the foot controller), `virtual[:NAME]`, or `rtp` (what the network MIDI session of
     /// `--midi-out rtp…` receives).
     #[arg(long, value_name = "TARGET")]
     pub midi_in: Option<String>,

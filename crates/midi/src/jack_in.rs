@@ -11,28 +11,18 @@ use crate::OnMessage;
 use crate::worker::Worker;
 
 /// A JACK client with one MIDI in port, and the thread that hands its messages on.
-pub struct MidiIn {
+pub(crate) struct JackIn {
     port: String,
     _thread: Worker,
 }
 
-impl std::fmt::Debug for MidiIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MidiIn").field("port", &self.port).finish_non_exhaustive()
-    }
-}
-
-impl MidiIn {
-    /// Opens `jack` (a port to patch) or `jack:CLIENT:PORT` (connected from that port at start).
-    ///
-    /// # Errors
-    /// [`MidiError`] for another target, or when JACK cannot be opened.
-    pub fn start(target: &str, client_name: &str, mut on_message: OnMessage) -> Result<Self, MidiError> {
-        let connect = match target.split_once(':') {
-            None if target == "jack" => None,
-            Some(("jack", port)) if port.contains(':') => Some(port.to_owned()),
-            _ => return Err(MidiError::Target(target.to_owned())),
-        };
+impl JackIn {
+    /// A port to patch, or connected from `connect` (`CLIENT:PORT`) at start.
+    pub(crate) fn start(
+        connect: Option<&str>,
+        client_name: &str,
+        mut on_message: OnMessage,
+    ) -> Result<Self, MidiError> {
         let err = |e: jack::Error| MidiError::Backend(format!("{e} (is a JACK server running?)"));
         let (client, _) = jack::Client::new(client_name, jack::ClientOptions::NO_START_SERVER).map_err(err)?;
         let inp = client.register_port("midi_in", jack::MidiIn::default()).map_err(err)?;
@@ -51,7 +41,7 @@ impl MidiIn {
             jack::Control::Continue
         };
         let active = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).map_err(err)?;
-        if let Some(from) = &connect {
+        if let Some(from) = connect {
             active
                 .as_client()
                 .connect_ports_by_name(from, &port)
@@ -66,12 +56,10 @@ impl MidiIn {
                 std::thread::sleep(Duration::from_millis(2));
             }
         })?;
-        Ok(MidiIn { port, _thread: thread })
+        Ok(JackIn { port, _thread: thread })
     }
 
-    /// The full name of the input port.
-    #[must_use]
-    pub fn port_name(&self) -> &str {
+    pub(crate) fn port_name(&self) -> &str {
         &self.port
     }
 }

@@ -10,19 +10,25 @@
 //!   takes a frame offset for every event, so each lands on its exact sample;
 //! - network MIDI, Apple's RTP-MIDI session (`rtp`: a session on UDP 5004/5005 that a Mac or iPad
 //!   joins; `rtp:PORT`; `rtp:HOST:PORT`: invite that session), which sends each event at its
-//!   moment.
+//!   moment;
+//! - the system's MIDI ports (`system`: CoreMIDI, WinMM, the ALSA sequencer, through midir):
+//!   `port:NAME` or a bare NAME (a synth, an interface, the IAC bus), or `virtual[:NAME]`, a port
+//!   of ours that a DAW sees (not on Windows). These send at the moment, as network MIDI does.
+//!
+//! MIDI in ([`MidiIn`]) takes the same JACK and system targets.
 
 mod feed;
 #[cfg(feature = "jack")]
 mod jack_in;
 #[cfg(feature = "jack")]
 mod jack_out;
+mod paced;
+#[cfg(feature = "system")]
+mod port;
 mod rtp_out;
 mod worker;
 
 pub use feed::{HORIZON, HostNow, Timed};
-#[cfg(feature = "jack")]
-pub use jack_in::MidiIn;
 #[cfg(feature = "jack")]
 pub use jack_out::cycle_span;
 
@@ -37,7 +43,7 @@ pub type OnMessage = Box<dyn FnMut(u64, &[u8]) + Send>;
 /// Where and how to send MIDI.
 #[derive(Debug, Clone)]
 pub struct MidiOptions {
-    /// `jack` or `jack:CLIENT:PORT`.
+    /// What to open: see [`MidiOut::start`].
     pub target: String,
     /// The JACK client name (a suffix is added by JACK if it is taken).
     pub client_name: String,
@@ -49,10 +55,12 @@ pub struct MidiOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum MidiError {
     /// The target names no backend this build has.
-    #[error("--midi-out {0:?}: expected jack, jack:CLIENT:PORT, rtp, rtp:PORT or rtp:HOST:PORT")]
+    #[error(
+        "MIDI target {0:?}: expected jack, jack:CLIENT:PORT, rtp, rtp:PORT, rtp:HOST:PORT, port:NAME, virtual or virtual:NAME"
+    )]
     Target(String),
     /// The backend refused.
-    #[error("MIDI out: {0}")]
+    #[error("MIDI: {0}")]
     Backend(String),
 }
 
@@ -68,6 +76,8 @@ enum Backend {
     #[cfg(feature = "jack")]
     Jack(jack_out::JackOut),
     Rtp(rtp_out::RtpOut),
+    #[cfg(feature = "system")]
+    Port(port::PortOut),
 }
 
 impl Backend {
@@ -76,6 +86,8 @@ impl Backend {
             #[cfg(feature = "jack")]
             Backend::Jack(j) => j.port_name(),
             Backend::Rtp(r) => r.port_name(),
+            #[cfg(feature = "system")]
+            Backend::Port(p) => p.port_name(),
         }
     }
 }
@@ -84,7 +96,15 @@ impl Backend {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
     Jack(Option<String>),
-    Rtp { listen: u16, invite: Option<std::net::SocketAddr> },
+    Rtp {
+        listen: u16,
+        invite: Option<std::net::SocketAddr>,
+    },
+    /// A system port by name, or a virtual port of ours (`None`: named after the client).
+    Port {
+        name: Option<String>,
+        virtual_port: bool,
+    },
 }
 
 fn parse_target(t: &str) -> Result<Target, MidiError> {
@@ -92,7 +112,9 @@ fn parse_target(t: &str) -> Result<Target, MidiError> {
     match t.split_once(':') {
         None if t == "jack" => Ok(Target::Jack(None)),
         None if t == "rtp" => Ok(Target::Rtp { listen: rtp_out::DEFAULT_PORT, invite: None }),
+        None if t == "virtual" => Ok(Target::Port { name: None, virtual_port: true }),
         Some(("jack", port)) if port.contains(':') => Ok(Target::Jack(Some(port.to_owned()))),
+        Some(("jack", _)) => Err(bad()),
         Some(("rtp", rest)) => match rest.parse::<u16>() {
             Ok(p) => Ok(Target::Rtp { listen: p, invite: None }),
             Err(_) => {
@@ -101,8 +123,32 @@ fn parse_target(t: &str) -> Result<Target, MidiError> {
                 Ok(Target::Rtp { listen: 0, invite: Some(a) })
             }
         },
+        Some(("virtual", name)) if !name.trim().is_empty() => {
+            Ok(Target::Port { name: Some(name.trim().to_owned()), virtual_port: true })
+        }
+        Some(("port", name)) if !name.trim().is_empty() => {
+            Ok(Target::Port { name: Some(name.trim().to_owned()), virtual_port: false })
+        }
+        Some(("port" | "virtual", _)) => Err(bad()),
+        // Anything else names a system port ("FCB1010", "IAC Driver Bus 1").
+        _ if !t.trim().is_empty() => Ok(Target::Port { name: Some(t.trim().to_owned()), virtual_port: false }),
         _ => Err(bad()),
     }
+}
+
+/// The system port a [`Target::Port`] names, a virtual one named `client` if it names none.
+#[cfg(feature = "system")]
+fn which(name: Option<String>, virtual_port: bool, client: &str) -> port::Which {
+    match (name, virtual_port) {
+        (Some(n), false) => port::Which::Named(n),
+        (n, _) => port::Which::Virtual(n.unwrap_or_else(|| client.to_owned())),
+    }
+}
+
+/// Where this build has no backend for a target.
+#[cfg(not(all(feature = "jack", feature = "system")))]
+fn missing(what: &str) -> MidiError {
+    MidiError::Backend(format!("this build has no {what} support"))
 }
 
 impl std::fmt::Debug for MidiOut {
@@ -113,10 +159,13 @@ impl std::fmt::Debug for MidiOut {
 
 impl MidiOut {
     /// Opens the target and starts sending. `host_now` reads the session's host time (µs), or
-    /// `None` while the clock has not synced (nothing is sent then).
+    /// `None` while the clock has not synced (nothing is sent then). Targets: `jack`,
+    /// `jack:CLIENT:PORT`, `rtp`, `rtp:PORT`, `rtp:HOST:PORT`, `port:NAME` or a bare NAME (a
+    /// system port), `virtual` or `virtual:NAME`.
     ///
     /// # Errors
-    /// [`MidiError`] for an unknown target or a backend that cannot be opened (no JACK server).
+    /// [`MidiError`] for an unknown target or a backend that cannot be opened (no JACK server, no
+    /// port of that name: the error lists the ports).
     /// With `input`, what a network MIDI session's peers send is handed to it (a JACK port only
     /// sends; [`MidiIn`] receives through JACK).
     pub fn start(opts: &MidiOptions, host_now: HostNow, input: Option<OnMessage>) -> Result<Self, MidiError> {
@@ -130,13 +179,22 @@ impl MidiOut {
                 Backend::Jack(jack_out::JackOut::start(opts, connect.as_deref(), host_now, Arc::clone(&pending))?)
             }
             #[cfg(not(feature = "jack"))]
-            Target::Jack(_) => {
-                let _ = input;
-                return Err(MidiError::Backend("this build has no JACK support".into()));
-            }
+            Target::Jack(_) => return Err(missing("JACK")),
             Target::Rtp { listen, invite } => {
                 Backend::Rtp(rtp_out::RtpOut::start(opts, listen, invite, host_now, Arc::clone(&pending), input)?)
             }
+            #[cfg(feature = "system")]
+            Target::Port { name, virtual_port } => {
+                if input.is_some() {
+                    return Err(MidiError::Backend(
+                        "MIDI in from a system port is its own port (--midi-in NAME)".into(),
+                    ));
+                }
+                let which = which(name, virtual_port, &opts.client_name);
+                Backend::Port(port::PortOut::start(opts, &which, host_now, Arc::clone(&pending))?)
+            }
+            #[cfg(not(feature = "system"))]
+            Target::Port { .. } => return Err(missing("system MIDI")),
         };
         Ok(MidiOut { pending, out })
     }
@@ -155,6 +213,66 @@ impl MidiOut {
     }
 }
 
+/// A running MIDI input: a JACK port, or a system port. Dropping it closes the port.
+pub struct MidiIn {
+    port: String,
+    _backend: InBackend,
+}
+
+/// The running input (closed when dropped).
+enum InBackend {
+    #[cfg(feature = "jack")]
+    Jack(jack_in::JackIn),
+    #[cfg(feature = "system")]
+    Port(port::PortIn),
+}
+
+impl std::fmt::Debug for MidiIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MidiIn").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl MidiIn {
+    /// Opens `jack` (a JACK port to patch), `jack:CLIENT:PORT` (connected from that port at
+    /// start), `port:NAME` or a bare NAME (a system port: the foot controller), or `virtual` or
+    /// `virtual:NAME` (a port of ours that other apps send to). Each message goes to
+    /// `on_message` with the backend's time stamp (µs), never on a real-time thread.
+    ///
+    /// # Errors
+    /// [`MidiError`] for another target, or a backend that cannot be opened.
+    pub fn start(target: &str, client_name: &str, on_message: OnMessage) -> Result<Self, MidiError> {
+        let backend = match parse_target(target)? {
+            #[cfg(feature = "jack")]
+            Target::Jack(connect) => {
+                InBackend::Jack(jack_in::JackIn::start(connect.as_deref(), client_name, on_message)?)
+            }
+            #[cfg(feature = "system")]
+            Target::Port { name, virtual_port } => {
+                InBackend::Port(port::PortIn::start(&which(name, virtual_port, client_name), client_name, on_message)?)
+            }
+            Target::Rtp { .. } => return Err(MidiError::Target(target.to_owned())),
+            #[cfg(not(feature = "jack"))]
+            Target::Jack(_) => return Err(missing("JACK")),
+            #[cfg(not(feature = "system"))]
+            Target::Port { .. } => return Err(missing("system MIDI")),
+        };
+        let port = match &backend {
+            #[cfg(feature = "jack")]
+            InBackend::Jack(j) => j.port_name().to_owned(),
+            #[cfg(feature = "system")]
+            InBackend::Port(p) => p.port_name().to_owned(),
+        };
+        Ok(MidiIn { port, _backend: backend })
+    }
+
+    /// The full name of the input port.
+    #[must_use]
+    pub fn port_name(&self) -> &str {
+        &self.port
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,8 +287,13 @@ mod tests {
             parse_target("rtp:127.0.0.1:5051").unwrap(),
             Target::Rtp { listen: 0, invite: Some("127.0.0.1:5051".parse().unwrap()) }
         );
-        for bad in ["alsa", "jack:x", "rtp:", "rtp:nowhere.invalid:x"] {
-            assert!(parse_target(bad).unwrap_err().to_string().contains("rtp:HOST:PORT"), "{bad}");
+        let port = |n: &str, v| Target::Port { name: Some(n.into()), virtual_port: v };
+        assert_eq!(parse_target("port:FCB1010").unwrap(), port("FCB1010", false));
+        assert_eq!(parse_target("IAC Driver Bus 1").unwrap(), port("IAC Driver Bus 1", false), "a bare name");
+        assert_eq!(parse_target("virtual").unwrap(), Target::Port { name: None, virtual_port: true });
+        assert_eq!(parse_target("virtual:Click").unwrap(), port("Click", true));
+        for bad in ["", "jack:x", "rtp:", "rtp:nowhere.invalid:x", "port:", "virtual: "] {
+            assert!(parse_target(bad).unwrap_err().to_string().contains("port:NAME"), "{bad}");
         }
     }
 }

@@ -1,13 +1,9 @@
-//! Network MIDI (AppleMIDI / RTP-MIDI): core's [`RtpSession`] on two UDP ports. Two threads, as
-//! for JACK: a feeder walks the transport ahead of host time into a lock-free ring, and the
-//! sender answers the session protocol and sends each event when it is due. RTP-MIDI has no
-//! send-ahead, so an event leaves at its moment: the sender sleeps until the earliest of the next
-//! event and the session's timer, and no longer than 1 ms; in the last 300 µs before an event it
-//! yields instead, since a sleep can overshoot. The sender asks for real-time scheduling, as audio
-//! threads have, and takes no lock: reading host time locks the member's state, which the
-//! connection's task holds while it handles a message.
+//! Network MIDI (AppleMIDI / RTP-MIDI): core's [`RtpSession`] on two UDP ports. RTP-MIDI has no
+//! send-ahead, so an event leaves at its moment ([`crate::paced`]): the sender thread answers the
+//! session protocol between events.
 
-use crate::feed::{Feeder, HostNow, Pending, Timed};
+use crate::feed::{HostNow, Pending};
+use crate::paced::{Due, PaceClock, start_feeder};
 use crate::worker::Worker;
 use crate::{MidiError, MidiOptions, OnMessage};
 use bandsync_core::Micros;
@@ -17,18 +13,10 @@ use bandsync_core::midi::rtp::{Port, RtpEvent, RtpSession};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The port Apple's network MIDI uses by default (control; data is 5005).
 pub const DEFAULT_PORT: u16 = 5004;
-/// How often the transport is walked ahead.
-const FEED: Duration = Duration::from_millis(5);
-/// Events the feeder may have handed over and the sender not yet sent.
-const RING: usize = 4096;
-/// The longest sleep between looks at the sockets.
-const NAP: Duration = Duration::from_millis(1);
-/// Closer than this to an event, the thread yields instead of sleeping (a sleep can overshoot).
-const SPIN: u64 = 300;
 
 /// The session's two sockets, and its thread.
 pub(crate) struct RtpOut {
@@ -37,16 +25,6 @@ pub(crate) struct RtpOut {
     // then the sender, which tells it Stop if so.
     _feeder: Worker,
     _sender: Worker,
-}
-
-/// The session's clock: µs since it started, far from zero. Shared by the two threads.
-#[derive(Debug, Clone, Copy)]
-struct SessionClock(Instant);
-
-impl SessionClock {
-    fn now(self) -> Micros {
-        Micros(1_000_000 + self.0.elapsed().as_micros() as i64)
-    }
 }
 
 /// Binds a control port and the data port above it; port 0 picks a free pair.
@@ -87,28 +65,13 @@ impl RtpOut {
         let port = format!("rtp:{}", control.local_addr().map_err(|e| MidiError::Backend(e.to_string()))?);
         let name = opts.client_name.clone();
         let offset_us = opts.offset_ms * 1000.0;
-        let clock = SessionClock(Instant::now());
-        let (mut tx, rx) = rtrb::RingBuffer::<Timed>::new(RING);
-        let playing = Arc::new(AtomicBool::new(false));
-        let left_playing = Arc::clone(&playing);
+        let clock = PaceClock::new();
+        let (feeder, due) = start_feeder("midi-rtp-feed", host_now, pending, clock, offset_us)?;
         let sender = Worker::spawn("midi-rtp", move |stop| {
             crate::worker::realtime();
             let session = RtpSession::new(&name, rand_ssrc());
             let mut io = Io { control, data, session, clock, input };
-            io.run(invite, rx, &left_playing, stop);
-        })?;
-        let feeder = Worker::spawn("midi-rtp-feed", move |stop| {
-            let mut feeder = Feeder::default();
-            while !stop.load(Ordering::Relaxed) {
-                feeder.take(&pending);
-                feeder.step(&host_now, || clock.now().0 as f64, offset_us, &mut |e| {
-                    if tx.push(e).is_err() {
-                        tracing::warn!("a network MIDI event dropped: the sender did not keep up");
-                    }
-                });
-                std::thread::sleep(FEED);
-            }
-            playing.store(feeder.running(), Ordering::Release);
+            io.run(invite, due, stop);
         })?;
         tracing::info!(%port, "network MIDI session");
         Ok(RtpOut { port, _feeder: feeder, _sender: sender })
@@ -130,54 +93,34 @@ struct Io {
     control: UdpSocket,
     data: UdpSocket,
     session: RtpSession,
-    clock: SessionClock,
+    clock: PaceClock,
     /// Where the peers' MIDI goes, if anywhere.
     input: Option<OnMessage>,
 }
 
 impl Io {
     fn now(&self) -> Micros {
-        self.clock.now()
+        Micros(self.clock.now() as i64)
     }
 
     /// Until `stop`: the session protocol, and each event from the feeder at its moment. Then
-    /// Stop, if the feeder left the gear `playing`.
-    fn run(
-        &mut self,
-        invite: Option<SocketAddr>,
-        mut ring: rtrb::Consumer<Timed>,
-        playing: &AtomicBool,
-        stop: &AtomicBool,
-    ) {
-        // Events arrive in time order and at most HORIZON ahead: the ring is the queue.
+    /// Stop, if the feeder left the gear playing.
+    fn run(&mut self, invite: Option<SocketAddr>, mut due: Due, stop: &AtomicBool) {
         if let Some(a) = invite {
             self.session.invite(self.now(), a);
         }
-        let mut batch = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             self.receive();
             // Everything due goes now, one packet per moment.
             let now = self.now();
-            while let Some(first) = ring.peek().ok().copied().filter(|e| e.at as i64 <= now.0) {
-                batch.clear();
-                while let Some(e) = ring.peek().ok().filter(|e| e.at == first.at) {
-                    batch.push(e.msg);
-                    let _ = ring.pop();
-                }
-                self.session.send(now, &batch);
-            }
+            due.send_due(now.0 as u64, |_, batch| self.session.send(now, batch));
             if self.session.poll_timeout().is_some_and(|t| t <= now) {
                 self.session.handle_timeout(now);
             }
             self.transmit();
-            let wake = ring.peek().map_or(u64::MAX, |e| e.at).saturating_sub(self.now().0 as u64);
-            if wake <= SPIN {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(NAP.min(Duration::from_micros(wake - SPIN)));
-            }
+            due.pause(self.clock);
         }
-        if playing.load(Ordering::Acquire) {
+        if due.left_playing() {
             self.session.send(self.now(), &[MidiMessage::Stop]);
         }
         self.session.close();
