@@ -11,7 +11,8 @@
 //! `main.rs` only calls [`run`]; mobile builds enter through the same function.
 
 use bandsync_app::{
-    App, AppError, AppEvent, AppOptions, AudioSettings, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus, Sink,
+    App, AppError, AppEvent, AppOptions, AudioSettings, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus, MidiPorts,
+    MidiSettings, Sink,
 };
 use bandsync_core::ClientMsg;
 use bandsync_server::UiAssets;
@@ -96,6 +97,23 @@ async fn set_link(app: State<'_, App>, on: bool) -> Result<(), AppError> {
 #[tauri::command]
 fn link_status(app: State<'_, App>) -> LinkStatus {
     app.link_status()
+}
+
+#[tauri::command]
+async fn set_midi(app: State<'_, App>, settings: MidiSettings) -> Result<(), AppError> {
+    app.set_midi(settings).await
+}
+
+/// The MIDI settings in force.
+#[tauri::command]
+fn midi_settings(app: State<'_, App>) -> MidiSettings {
+    app.midi_settings()
+}
+
+/// The system's MIDI ports, to choose from.
+#[tauri::command]
+fn midi_ports(app: State<'_, App>) -> MidiPorts {
+    app.midi_ports()
 }
 
 /// How the app was started (`--host NAME --name NAME`): the UI hosts at once when asked.
@@ -216,6 +234,9 @@ fn build<R: Runtime>(
             set_audio,
             set_link,
             link_status,
+            set_midi,
+            midi_settings,
+            midi_ports,
             keep_awake,
             launch_options,
         ])

@@ -913,7 +913,19 @@ host: HostInfo, } | { "kind": "link",
 /**
  * Link as it is now.
  */
-link: LinkStatus, };
+link: LinkStatus, } | { "kind": "midi", 
+/**
+ * MIDI as it is now.
+ */
+midi: MidiStatus, } | { "kind": "pedal", 
+/**
+ * What the press sent.
+ */
+action: string | null, 
+/**
+ * Why it sent nothing.
+ */
+refused: string | null, };
 
 /**
  * What `host_session` returns: how the band joins.
@@ -1119,6 +1131,63 @@ on: boolean,
  * Other Link apps in it.
  */
 peers: number, };
+
+/**
+ * MIDI on this device, as the user set it (the app's settings, `join`'s options).
+ */
+export type MidiSettings = { 
+/**
+ * Where clock, transport and each song's patch go, or nowhere: a system port's name (or
+ * `port:NAME`), `virtual[:NAME]`, `rtp[:PORT]`, `rtp:HOST:PORT`, `jack[:CLIENT:PORT]`.
+ */
+out: string | null, 
+/**
+ * Where pedals come from, or nowhere: the same targets, and `rtp` (the network MIDI
+ * session of `out`).
+ */
+input: string | null, 
+/**
+ * What each note or controller does (`note 62=next; cc 64=playstop; note 65=cue Break`).
+ */
+map: string, 
+/**
+ * Send MIDI this much earlier, for gear that sounds late (ms, -100 to 100).
+ */
+offset_ms: number, };
+
+/**
+ * MIDI on this device as it is: the ports open, or why they are not.
+ */
+export type MidiStatus = { 
+/**
+ * The port MIDI out sends on.
+ */
+out: string | null, 
+/**
+ * The port pedals come from.
+ */
+input: string | null, 
+/**
+ * Why the settings could not be opened (no such port, no JACK server, ...).
+ */
+error: string | null, };
+
+/**
+ * The system's MIDI ports, to choose from.
+ */
+export type MidiPorts = { 
+/**
+ * Ports MIDI out can send to.
+ */
+outputs: Array<string>, 
+/**
+ * Ports pedals can come from.
+ */
+inputs: Array<string>, 
+/**
+ * Why the system's MIDI could not be listed.
+ */
+error: string | null, };
 
 /**
  * How the metronome plays, set with `set_audio`.

@@ -5,6 +5,7 @@ import { App } from './app';
 import { exposeDebug } from './state/debug';
 import { loadCore } from './wasm/core';
 import { isTauri, launchOptions, linkStatus } from './net/tauri';
+import { restoreMidi } from './ui/MidiSettings';
 import { Root } from './ui/Root';
 import { AppContext } from './ui/ctx';
 import './styles.css';
@@ -26,6 +27,7 @@ async function start(): Promise<void> {
     void linkStatus()
       .then((link) => app.store.set({ link }))
       .catch(() => undefined);
+    void restoreMidi();
     void launchOptions()
       .then((o) => {
         if (!o.host) return;

@@ -33,6 +33,8 @@ pub struct App {
     audio: Mutex<AudioSettings>,
     /// Whether sessions join Ableton Link (the setting; `set_link`).
     link: AtomicBool,
+    /// MIDI out and pedals for every session (the setting; `set_midi`).
+    midi: Mutex<crate::MidiSettings>,
     browse: Mutex<Option<Browse>>,
 }
 
@@ -51,6 +53,7 @@ impl App {
             session: tokio::sync::Mutex::new(None),
             audio: Mutex::new(AudioSettings::default()),
             link: AtomicBool::new(false),
+            midi: Mutex::new(crate::MidiSettings::default()),
             browse: Mutex::new(None),
         }
     }
@@ -190,7 +193,8 @@ impl App {
     ) -> (SessionHandle, tokio::sync::oneshot::Receiver<Result<(), String>>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let audio = self.audio.lock().expect("audio settings lock").clone();
-        (session::spawn(opts, sink, audio, hosting, self.link.load(Ordering::Acquire), tx), rx)
+        let midi = self.midi_settings();
+        (session::spawn(opts, sink, audio, hosting, self.link.load(Ordering::Acquire), midi, tx), rx)
     }
 
     async fn await_ready(
@@ -352,6 +356,32 @@ impl App {
         self.link.store(on, Ordering::Release);
         let _ = self.command(Cmd::Link(on)).await;
         Ok(())
+    }
+
+    /// Sets MIDI out and pedals, now and for later sessions. The running session opens the ports
+    /// and says what came of it with an [`AppEvent::Midi`] (a port that cannot be opened is an
+    /// error there, not here: it may come later).
+    ///
+    /// # Errors
+    /// [`AppError::Settings`] for settings that can never work (a target or map that does not
+    /// read).
+    pub async fn set_midi(&self, settings: crate::MidiSettings) -> Result<(), AppError> {
+        settings.check().map_err(AppError::Settings)?;
+        *self.midi.lock().expect("midi settings lock") = settings.clone();
+        let _ = self.command(Cmd::Midi(settings)).await;
+        Ok(())
+    }
+
+    /// The MIDI settings in force.
+    #[must_use]
+    pub fn midi_settings(&self) -> crate::MidiSettings {
+        self.midi.lock().expect("midi settings lock").clone()
+    }
+
+    /// The system's MIDI ports, to choose from.
+    #[must_use]
+    pub fn midi_ports(&self) -> crate::MidiPorts {
+        crate::midi::ports()
     }
 
     /// Link as the setting has it (a running session's [`AppEvent::Link`] adds its peers).

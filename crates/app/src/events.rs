@@ -58,6 +58,19 @@ pub enum AppEvent {
         /// Link as it is now.
         link: LinkStatus,
     },
+    /// MIDI on this device changed: its ports opened, or could not be.
+    Midi {
+        /// MIDI as it is now.
+        midi: MidiStatus,
+    },
+    /// A pedal was pressed: what it did (`next`, `previous`, `play`, `stop`, `tempo`, `cue`), or
+    /// why it did nothing. The host may still refuse what it sent (not the leader).
+    Pedal {
+        /// What the press sent.
+        action: Option<String>,
+        /// Why it sent nothing.
+        refused: Option<String>,
+    },
 }
 
 /// Ableton Link on this device (`App::set_link`): the session's timeline shown to Ableton Live
@@ -73,6 +86,46 @@ pub struct LinkStatus {
     pub on: bool,
     /// Other Link apps in it.
     pub peers: u32,
+}
+
+/// MIDI on this device, as the user set it (the app's settings, `join`'s options).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MidiSettings {
+    /// Where clock, transport and each song's patch go, or nowhere: a system port's name (or
+    /// `port:NAME`), `virtual[:NAME]`, `rtp[:PORT]`, `rtp:HOST:PORT`, `jack[:CLIENT:PORT]`.
+    pub out: Option<String>,
+    /// Where pedals come from, or nowhere: the same targets, and `rtp` (the network MIDI
+    /// session of `out`).
+    pub input: Option<String>,
+    /// What each note or controller does (`note 62=next; cc 64=playstop; note 65=cue Break`).
+    pub map: String,
+    /// Send MIDI this much earlier, for gear that sounds late (ms, -100 to 100).
+    pub offset_ms: f64,
+}
+
+/// MIDI on this device as it is: the ports open, or why they are not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MidiStatus {
+    /// The port MIDI out sends on.
+    pub out: Option<String>,
+    /// The port pedals come from.
+    pub input: Option<String>,
+    /// Why the settings could not be opened (no such port, no JACK server, ...).
+    pub error: Option<String>,
+}
+
+/// The system's MIDI ports, to choose from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MidiPorts {
+    /// Ports MIDI out can send to.
+    pub outputs: Vec<String>,
+    /// Ports pedals can come from.
+    pub inputs: Vec<String>,
+    /// Why the system's MIDI could not be listed.
+    pub error: Option<String>,
 }
 
 /// What `host_session` returns: how the band joins.

@@ -10,6 +10,7 @@
 //!   otherwise, and the fall-back between them.
 //! - [`events`]: the types the UI sees (rendered into `ui/src/bindings.ts` by `tests/bindings.rs`).
 //! - [`metronome`]: the audio control thread around the cpal output (also used by the CLI).
+//! - [`midi`]: MIDI out to the band's gear and pedals in, for a session (also used by the CLI).
 //! - [`beats`]: the visual beat when no audio plays, found ahead of time from the transport.
 //! - [`lan`]: a host's join links, one per LAN address.
 //! - [`error`]: what a command can fail with.
@@ -22,6 +23,7 @@ pub mod events;
 pub mod lan;
 pub mod link;
 pub mod metronome;
+pub mod midi;
 mod options;
 mod session;
 mod target;
@@ -30,7 +32,7 @@ pub use app::{App, AppOptions, DEFAULT_PORT};
 pub use error::AppError;
 pub use events::{
     AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReading, ConnectionState, DiscoveredSession, DiscoveryEvent,
-    HostInfo, LaunchOptions, LinkStatus,
+    HostInfo, LaunchOptions, LinkStatus, MidiPorts, MidiSettings, MidiStatus,
 };
 
 /// Where a stream of events goes: a Tauri `Channel` in the app, a queue in tests.

@@ -12,6 +12,7 @@ use crate::events::{AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReadin
 use crate::lan;
 use crate::link::SessionLink;
 use crate::metronome::AudioReport;
+use crate::midi::{MidiNote, MidiSettings, MidiStatus, SessionMidi};
 use bandsync_client::{Client, ClientOptions, ClockView, Event};
 use bandsync_core::protocol::Secret;
 use bandsync_core::{ClientMsg, Micros, ServerMsg};
@@ -32,6 +33,7 @@ pub(crate) enum Cmd {
     Doc(Vec<u8>),
     Audio(AudioSettings),
     Link(bool),
+    Midi(MidiSettings),
     Leave(oneshot::Sender<()>),
 }
 
@@ -105,12 +107,14 @@ pub(crate) fn spawn(
     audio: AudioSettings,
     hosting: Option<Hosting>,
     link: bool,
+    midi: MidiSettings,
     ready: Ready,
 ) -> SessionHandle {
     // The UI mirrors the session from the raw messages (the one owner of that state); this task
     // adds only what Rust alone knows: the connection, the clock, the beat, the audio output.
     opts.member.forward_server_messages = true;
     let detail = format!("connecting to {}", opts.member.target.ws_url);
+    let name = opts.member.name.clone();
     let client = Client::spawn(opts);
     let clock = client.clock_view();
     let (cmd, cmds) = mpsc::unbounded_channel();
@@ -126,12 +130,17 @@ pub(crate) fn spawn(
         hosting,
         beats,
         link: SessionLink::default(),
+        midi: SessionMidi::default(),
+        name,
         ready: Some(ready),
         last_reason: String::new(),
         leaving: Vec::new(),
     };
     if link {
         driver.link.set(true, &driver.client, &driver.sink);
+    }
+    if midi != MidiSettings::default() {
+        driver.set_midi(&midi);
     }
     let task = tokio::spawn(driver.run(cmds));
     SessionHandle { cmd, task }
@@ -150,6 +159,10 @@ struct Driver {
     beats: BeatSource,
     /// Ableton Link, when the setting is on.
     link: SessionLink,
+    /// MIDI out and pedals, as the settings ask.
+    midi: SessionMidi,
+    /// This member's name (MIDI ports are named after it).
+    name: String,
     ready: Option<Ready>,
     /// Why the connection last dropped, for a join that never got in.
     last_reason: String,
@@ -185,6 +198,12 @@ impl Driver {
                     }
                 },
                 Some(r) = self.beats.reports.recv() => self.on_audio(r),
+                (at, bytes) = self.midi.next_pedal() => {
+                    let link = &self.link;
+                    if let Some(n) = self.midi.on_pedal(&self.client, at, &bytes, |m| link.outgoing(m)) {
+                        self.midi_note(n);
+                    }
+                }
                 _ = tick.tick() => self.beats.tick(&self.clock, &*self.sink),
                 _ = members.tick(), if self.hosting.as_ref().is_some_and(|h| h.ad.is_some()) => self.advertise_members(),
             }
@@ -212,9 +231,15 @@ impl Driver {
     fn on_cmd(&mut self, c: Cmd) {
         match c {
             Cmd::Send(m) => self.client.send(self.link.outgoing(m)),
-            Cmd::Doc(b) => self.client.send_doc(b),
+            Cmd::Doc(b) => {
+                if let Some(n) = self.midi.on_local_doc(&b) {
+                    self.midi_note(n);
+                }
+                self.client.send_doc(b);
+            }
             Cmd::Audio(s) => self.beats.apply(s, &self.clock, &*self.sink),
             Cmd::Link(on) => self.link.set(on, &self.client, &self.sink),
+            Cmd::Midi(s) => self.set_midi(&s),
             Cmd::Leave(done) => {
                 self.leaving.push(done);
                 self.client.leave();
@@ -224,6 +249,9 @@ impl Driver {
 
     fn on_event(&mut self, ev: Event) -> Flow {
         self.link.on_event(&self.client, &ev);
+        if let Some(n) = self.midi.on_event(&self.client, &ev) {
+            self.midi_note(n);
+        }
         match ev {
             Event::Server { msg } => self.emit(AppEvent::Server { msg }),
             // The member's own errors (a message sent while disconnected); the server's come as
@@ -276,6 +304,33 @@ impl Driver {
             Event::Participants { .. } | Event::Cue { .. } => {}
         }
         Flow::Continue
+    }
+
+    /// Opens MIDI as `settings` ask (what was open closes first: a port is not opened twice), and
+    /// tells the UI what came of it.
+    fn set_midi(&mut self, settings: &MidiSettings) {
+        self.midi = SessionMidi::default();
+        let status = if settings.out.is_none() && settings.input.is_none() {
+            MidiStatus::default()
+        } else {
+            match SessionMidi::start(settings, &self.name, &self.client) {
+                Ok((midi, _)) => {
+                    self.midi = midi;
+                    self.midi.status()
+                }
+                Err(e) => MidiStatus { error: Some(e), ..MidiStatus::default() },
+            }
+        };
+        self.emit(AppEvent::Midi { midi: status });
+    }
+
+    /// What a pedal did, for the UI (the replica's count of songs is MIDI's own business).
+    fn midi_note(&self, n: MidiNote) {
+        match n {
+            MidiNote::Action(a) => self.emit(AppEvent::Pedal { action: Some(a.to_owned()), refused: None }),
+            MidiNote::Refused(why) => self.emit(AppEvent::Pedal { action: None, refused: Some(why) }),
+            MidiNote::Port { .. } | MidiNote::Setlist(_) => {}
+        }
     }
 
     /// The leader's credentials changed: a hosted session's links and QR code follow.

@@ -85,6 +85,9 @@ fn render() -> Rendered {
     r.add::<BeatEvent>(&cfg);
     r.add::<AudioStatus>(&cfg);
     r.add::<LinkStatus>(&cfg);
+    r.add::<MidiSettings>(&cfg);
+    r.add::<MidiStatus>(&cfg);
+    r.add::<MidiPorts>(&cfg);
     r.add::<AudioSettings>(&cfg);
     r.add::<bandsync_audio::Ear>(&cfg);
     r.add::<bandsync_audio::Levels>(&cfg);

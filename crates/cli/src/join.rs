@@ -168,15 +168,13 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         Metronome::start(opts, client.clock_view(), audio_tx)
     });
 
-    let mut midi = JoinMidi::start(
-        a.midi_out.as_deref(),
-        a.midi_in.as_deref(),
-        &a.midi_map,
-        a.midi_offset_ms,
-        &a.name,
-        &client,
-        j,
-    )?;
+    let midi_settings = bandsync_app::midi::MidiSettings {
+        out: a.midi_out.clone(),
+        input: a.midi_in.clone(),
+        map: a.midi_map.clone(),
+        offset_ms: a.midi_offset_ms,
+    };
+    let mut midi = JoinMidi::start(&midi_settings, &a.name, &client, j)?;
 
     let link = JoinLink::start(a.link, &client, j)?;
 

@@ -136,6 +136,28 @@ fn parse_target(t: &str) -> Result<Target, MidiError> {
     }
 }
 
+/// Whether `target` reads as a MIDI target (it may still fail to open).
+///
+/// # Errors
+/// [`MidiError::Target`], saying what targets look like.
+pub fn check_target(target: &str) -> Result<(), MidiError> {
+    parse_target(target).map(drop)
+}
+
+/// The system's MIDI ports by name, (outputs, inputs), for a user to choose from.
+///
+/// # Errors
+/// [`MidiError::Backend`] when the system's MIDI cannot be opened, or this build has none.
+pub fn system_ports(client_name: &str) -> Result<(Vec<String>, Vec<String>), MidiError> {
+    #[cfg(feature = "system")]
+    return port::list(client_name);
+    #[cfg(not(feature = "system"))]
+    {
+        let _ = client_name;
+        Err(missing("system MIDI"))
+    }
+}
+
 /// The system port a [`Target::Port`] names, a virtual one named `client` if it names none.
 #[cfg(feature = "system")]
 fn which(name: Option<String>, virtual_port: bool, client: &str) -> port::Which {

@@ -55,6 +55,15 @@ fn unopened(e: &dyn std::fmt::Display) -> MidiError {
     MidiError::Backend(format!("the system's MIDI: {e}{hint}"))
 }
 
+/// The system's ports by name: (outputs, inputs).
+pub(crate) fn list(client_name: &str) -> Result<(Vec<String>, Vec<String>), MidiError> {
+    let out = midir::MidiOutput::new(client_name).map_err(|e| unopened(&e))?;
+    let inp = midir::MidiInput::new(client_name).map_err(|e| unopened(&e))?;
+    let outputs = out.ports().iter().filter_map(|p| out.port_name(p).ok()).collect();
+    let inputs = inp.ports().iter().filter_map(|p| inp.port_name(p).ok()).collect();
+    Ok((outputs, inputs))
+}
+
 /// MIDI out on a system port, and the two threads that feed and send it.
 pub(crate) struct PortOut {
     port: String,

@@ -105,6 +105,13 @@ function onEvent(app: AppCore, ev: UiEvent): void {
     case 'link':
       app.store.set({ link: ev.link });
       break;
+    case 'midi':
+      app.store.set({ midi: ev.midi });
+      if (ev.midi.error) app.toast(`MIDI: ${ev.midi.error}`);
+      break;
+    case 'pedal':
+      if (ev.refused) app.toast(`Pedal: ${ev.refused}`);
+      break;
   }
 }
 

@@ -7,7 +7,7 @@
 //! hop from moving it.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
-import type { AppEvent, AudioSettings, ClientMsg, ClockStatus, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus } from '../bindings';
+import type { AppEvent, AudioSettings, ClientMsg, ClockStatus, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus, MidiPorts, MidiSettings } from '../bindings';
 import type { Backend, JoinRequest, Listener, UiEvent } from './backend';
 
 export function isTauri(): boolean {
@@ -147,6 +147,21 @@ export async function setLink(on: boolean): Promise<void> {
 /** Whether this build has Ableton Link, and whether it is on. */
 export async function linkStatus(): Promise<LinkStatus> {
   return invoke<LinkStatus>('link_status');
+}
+
+/** MIDI out and pedals (rejects settings that do not read; a port that will not open is a `midi` event). */
+export async function setMidi(settings: MidiSettings): Promise<void> {
+  await invoke('set_midi', { settings });
+}
+
+/** The MIDI settings in force. */
+export async function midiSettings(): Promise<MidiSettings> {
+  return invoke<MidiSettings>('midi_settings');
+}
+
+/** The system's MIDI ports, to choose from. */
+export async function midiPorts(): Promise<MidiPorts> {
+  return invoke<MidiPorts>('midi_ports');
 }
 
 /** How the app was started: `--host NAME [--name NAME]` hosts at once. */

@@ -1,6 +1,6 @@
 //! The app's state: what the views read from the store (`App.store`), and how it starts.
 
-import type { AudioStatus, ClockStatus, ConnectionState, DiscoveredSession, HostInfo, JoinTarget, LinkStatus } from '../bindings';
+import type { AudioStatus, ClockStatus, ConnectionState, DiscoveredSession, HostInfo, JoinTarget, LinkStatus, MidiStatus } from '../bindings';
 import type { SessionState } from '../core/session';
 import type { Refusal } from '../core/refusal';
 import type { Song } from '../doc/setlist';
@@ -44,6 +44,8 @@ export interface AppState {
   audio: AudioStatus | null;
   /** Tauri: Ableton Link (null in a browser). */
   link: LinkStatus | null;
+  /** Tauri: MIDI out and pedals as they are (null until set, and in a browser). */
+  midi: MidiStatus | null;
   recent: RecentSession[];
   discovered: DiscoveredSession[];
   /** Why LAN discovery is not running (turned off, or failed), shown quietly on Home. */
@@ -79,6 +81,7 @@ export function initialAppState(runtime: AppState['runtime']): AppState {
     soundRunning: false,
     audio: null,
     link: null,
+    midi: null,
     recent: loadRecent(),
     discovered: [],
     discoveryOff: null,

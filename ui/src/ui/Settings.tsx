@@ -3,6 +3,7 @@ import { CLICK_SOUNDS, type ClickSound } from '../audio/sounds';
 import type { Levels } from '../state/settings';
 import { Calibrate } from './Calibrate';
 import { LinkSettings } from './LinkSettings';
+import { MidiSettings } from './MidiSettings';
 import { PedalSettings } from './Pedal';
 import { useApp, useAppState } from './ctx';
 
@@ -147,6 +148,7 @@ export function SettingsPanel(props: { onClose: () => void }) {
         </div>
         <MetronomeSettings />
         <LinkSettings />
+        <MidiSettings />
         <div class="settings-group">
           <h3>Screen</h3>
           <Check label="Stage mode (dark, high contrast)" testid="stage-mode" checked={s.stage} onChange={(v) => app.setSettings({ stage: v })} />

@@ -1,0 +1,111 @@
+//! MIDI in the app's settings (the app only; a phone's page has none): where the band's clock,
+//! transport and each song's patch go, and which port the pedals come from, with their map. What
+//! MIDI does is Rust's (`bandsync_app::midi`); the settings are kept on this computer and given
+//! back to the app when it starts (`restoreMidi`).
+
+import { useEffect, useState } from 'preact/hooks';
+import type { MidiPorts, MidiSettings as Settings } from '../bindings';
+import { isTauri, midiPorts, midiSettings, setMidi } from '../net/tauri';
+import { useApp, useAppState } from './ctx';
+
+const KEY = 'bandsync.midi';
+
+/** Gives the app the MIDI settings kept on this computer (at start; a failure is only logged). */
+export async function restoreMidi(): Promise<void> {
+  const kept = globalThis.localStorage?.getItem(KEY);
+  if (!kept) return;
+  try {
+    await setMidi(JSON.parse(kept) as Settings);
+  } catch (e) {
+    console.warn('MIDI settings not restored:', e);
+  }
+}
+
+/** An empty field is "off". */
+const target = (v: string): string | null => (v.trim() ? v.trim() : null);
+
+export function MidiSettings() {
+  const app = useApp();
+  const status = useAppState((x) => x.midi);
+  const [s, setS] = useState<Settings | null>(null);
+  const [ports, setPorts] = useState<MidiPorts | null>(null);
+  useEffect(() => {
+    if (!isTauri()) return;
+    midiSettings().then(setS, () => undefined);
+    midiPorts().then(setPorts, () => undefined);
+  }, []);
+  if (!isTauri() || !s) return null;
+
+  const apply = (next: Settings) => {
+    setMidi(next)
+      .then(() => {
+        setS(next);
+        globalThis.localStorage?.setItem(KEY, JSON.stringify(next));
+      })
+      .catch((err: unknown) => app.toast(`MIDI: ${String(err)}`));
+  };
+  const open = status && !status.error ? [status.out && `out: ${status.out}`, status.input && `pedals: ${status.input}`].filter(Boolean).join(' · ') : '';
+  return (
+    <div class="settings-group" data-testid="midi-settings">
+      <h3>MIDI</h3>
+      <label class="field">
+        <span>Clock and song changes to</span>
+        <input
+          list="midi-outputs"
+          data-testid="midi-out"
+          placeholder="Off (a port, virtual, rtp, jack)"
+          value={s.out ?? ''}
+          onChange={(e) => apply({ ...s, out: target((e.target as HTMLInputElement).value) })}
+        />
+      </label>
+      <label class="field">
+        <span>Pedals from</span>
+        <input
+          list="midi-inputs"
+          data-testid="midi-in"
+          placeholder="Off (a port, virtual, rtp, jack)"
+          value={s.input ?? ''}
+          onChange={(e) => apply({ ...s, input: target((e.target as HTMLInputElement).value) })}
+        />
+      </label>
+      {s.input && (
+        <label class="field">
+          <span>Pedal map</span>
+          <input data-testid="midi-map" value={s.map} onChange={(e) => apply({ ...s, map: (e.target as HTMLInputElement).value })} />
+        </label>
+      )}
+      <label class="field">
+        <span>Send early (ms), for gear that sounds late</span>
+        <input
+          type="number"
+          data-testid="midi-offset"
+          min={-100}
+          max={100}
+          step={0.5}
+          value={s.offset_ms}
+          onChange={(e) => apply({ ...s, offset_ms: Number((e.target as HTMLInputElement).value) || 0 })}
+        />
+      </label>
+      <datalist id="midi-outputs">
+        {(ports?.outputs ?? []).map((p) => (
+          <option key={p} value={p} />
+        ))}
+        <option value="virtual" />
+        <option value="rtp">Network MIDI</option>
+      </datalist>
+      <datalist id="midi-inputs">
+        {(ports?.inputs ?? []).map((p) => (
+          <option key={p} value={p} />
+        ))}
+        <option value="virtual" />
+        <option value="rtp">Network MIDI</option>
+      </datalist>
+      <p class="hint" data-testid="midi-status">
+        {status?.error ? `Not open: ${status.error}` : open || (ports?.error ? `No MIDI ports: ${ports.error}` : '')}
+      </p>
+      <p class="hint">
+        Gear follows the band's clock, start/stop and each song's patch. Pedals act as the leader: <code>note 62=next; cc 64=playstop; note 65=cue Break</code>
+      </p>
+    </div>
+  );
+}
