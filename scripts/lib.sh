@@ -84,15 +84,16 @@ need_test_tools() {
 }
 
 # The independent peers from Python's registry that the interoperability tests talk to (pymidi:
-# Apple's network MIDI session; aalink: Ableton's Link, for the Link bridge), in a virtual
-# environment cached outside the clone. The tests run $BANDSYNC_PYTHON.
+# Apple's network MIDI session; aalink: Ableton's Link, for the Link bridge; zeroconf: Bonjour, as
+# a Mac finds a network MIDI session), in a virtual environment cached outside the clone. The
+# tests run $BANDSYNC_PYTHON.
 need_python_peers() {
   local venv="$HOME/.cache/bandsync/py"
-  if ! "$venv/bin/python" -c 'import pymidi, aalink' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import pymidi, aalink, zeroconf' 2>/dev/null; then
     python3 -m venv --help >/dev/null 2>&1 || need_apt python3-venv
-    say "Python peers (pymidi, aalink) into $venv"
+    say "Python peers (pymidi, aalink, zeroconf) into $venv"
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check pymidi==0.5.0 aalink==0.2.3
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check pymidi==0.5.0 aalink==0.2.3 zeroconf==0.154.0
   fi
   export BANDSYNC_PYTHON="$venv/bin/python"
 }

@@ -7,7 +7,10 @@
 //! - [`pedal`]: `--midi-in`: a foot controller chooses songs, plays, stops and taps the tempo,
 //!   with the leader's authority.
 //! - [`rtp`]: network MIDI into pymidi, an independent AppleMIDI session (Python's registry).
+//! - [`bonjour`]: a Mac's side (python-zeroconf and pymidi) finds the network MIDI session by
+//!   Bonjour, joins it and gets the band's clock, inside a network namespace.
 
+mod bonjour;
 mod gig;
 mod member;
 mod pedal;

@@ -1170,7 +1170,11 @@ input: string | null,
 /**
  * Why the settings could not be opened (no such port, no JACK server, ...).
  */
-error: string | null, };
+error: string | null, 
+/**
+ * The name Macs and iPads list the network MIDI session by (Bonjour), when it is advertised.
+ */
+bonjour: string | null, };
 
 /**
  * The system's MIDI ports, to choose from.

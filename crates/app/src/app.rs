@@ -192,9 +192,13 @@ impl App {
         hosting: Option<Hosting>,
     ) -> (SessionHandle, tokio::sync::oneshot::Receiver<Result<(), String>>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let audio = self.audio.lock().expect("audio settings lock").clone();
-        let midi = self.midi_settings();
-        (session::spawn(opts, sink, audio, hosting, self.link.load(Ordering::Acquire), midi, tx), rx)
+        let settings = session::Settings {
+            audio: self.audio.lock().expect("audio settings lock").clone(),
+            link: self.link.load(Ordering::Acquire),
+            midi: self.midi_settings(),
+            mdns: self.opts.mdns.then(|| self.opts.mdns_interfaces.clone()),
+        };
+        (session::spawn(opts, sink, settings, hosting, tx), rx)
     }
 
     async fn await_ready(

@@ -114,6 +114,8 @@ pub struct MidiStatus {
     pub input: Option<String>,
     /// Why the settings could not be opened (no such port, no JACK server, ...).
     pub error: Option<String>,
+    /// The name Macs and iPads list the network MIDI session by (Bonjour), when it is advertised.
+    pub bonjour: Option<String>,
 }
 
 /// The system's MIDI ports, to choose from.

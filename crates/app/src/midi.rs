@@ -60,6 +60,8 @@ pub fn ports() -> MidiPorts {
 pub enum MidiNote {
     /// A port opened (`input`: for pedals).
     Port { port: String, input: bool },
+    /// The network MIDI session is advertised (Bonjour) under this name, on this control port.
+    Advertised { name: String, port: u16 },
     /// The setlist replica now holds this many songs.
     Setlist(usize),
     /// A pedal did this (`next`, `previous`, `play`, `stop`, `tempo`, `cue`).
@@ -73,6 +75,8 @@ pub enum MidiNote {
 pub struct SessionMidi {
     out: Option<bandsync_midi::MidiOut>,
     pedals: Option<Pedals>,
+    /// The network MIDI session's Bonjour advertisement, and its name.
+    ad: Option<(bandsync_discovery::MidiAdvertisement, String)>,
 }
 
 struct Pedals {
@@ -96,11 +100,18 @@ impl std::fmt::Debug for SessionMidi {
 
 impl SessionMidi {
     /// Opens what `settings` ask for, for the session `client` is in; ports are named after
-    /// `name`. Says what opened.
+    /// `name`. With `advertise` (the interfaces, all when empty), a network MIDI session that waits
+    /// for peers is advertised over Bonjour as Apple's devices look for one ("BandSync NAME").
+    /// Says what opened.
     ///
     /// # Errors
     /// Bad settings, or a port that cannot be opened.
-    pub fn start(settings: &MidiSettings, name: &str, client: &Client) -> Result<(Self, Vec<MidiNote>), String> {
+    pub fn start(
+        settings: &MidiSettings,
+        name: &str,
+        client: &Client,
+        advertise: Option<&[String]>,
+    ) -> Result<(Self, Vec<MidiNote>), String> {
         settings.check()?;
         let client_name = format!("bandsync-{name}");
         let mut notes = Vec::new();
@@ -142,7 +153,24 @@ impl SessionMidi {
                 Some(out)
             }
         };
-        let midi = SessionMidi { out, pedals };
+        let ad = match (out.as_ref().and_then(bandsync_midi::MidiOut::rtp_listening), advertise) {
+            (Some(port), Some(interfaces)) => {
+                let shown = format!("BandSync {name}");
+                match bandsync_discovery::advertise_midi(&shown, port, interfaces) {
+                    Ok(ad) => {
+                        notes.push(MidiNote::Advertised { name: shown.clone(), port });
+                        Some((ad, shown))
+                    }
+                    // The session still runs: a Mac can add it by address.
+                    Err(e) => {
+                        tracing::warn!("network MIDI not advertised: {e}");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let midi = SessionMidi { out, pedals, ad };
         // Already in the session: the schedule and the setlist now.
         if let Some(m) = client.mirror() {
             midi.follow(&m.transport, bandsync_core::host_axis::HostAxis::new(m.epoch));
@@ -163,6 +191,7 @@ impl SessionMidi {
                 None => "rtp".to_owned(),
             }),
             error: None,
+            bonjour: self.ad.as_ref().map(|(_, name)| name.clone()),
         }
     }
 

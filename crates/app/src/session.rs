@@ -100,16 +100,26 @@ impl Hosting {
 /// How the first join went, for the command that started the session.
 pub(crate) type Ready = oneshot::Sender<Result<(), String>>;
 
+/// The app's settings a session starts with.
+pub(crate) struct Settings {
+    pub(crate) audio: AudioSettings,
+    /// Ableton Link on.
+    pub(crate) link: bool,
+    pub(crate) midi: MidiSettings,
+    /// The interfaces to advertise a network MIDI session on (all when empty), or `None` with
+    /// mDNS off.
+    pub(crate) mdns: Option<Vec<String>>,
+}
+
 /// Starts the session task. Must be called inside a tokio runtime.
 pub(crate) fn spawn(
     mut opts: ClientOptions,
     sink: Arc<dyn Sink<AppEvent>>,
-    audio: AudioSettings,
+    settings: Settings,
     hosting: Option<Hosting>,
-    link: bool,
-    midi: MidiSettings,
     ready: Ready,
 ) -> SessionHandle {
+    let Settings { audio, link, midi, mdns } = settings;
     // The UI mirrors the session from the raw messages (the one owner of that state); this task
     // adds only what Rust alone knows: the connection, the clock, the beat, the audio output.
     opts.member.forward_server_messages = true;
@@ -132,6 +142,7 @@ pub(crate) fn spawn(
         link: SessionLink::default(),
         midi: SessionMidi::default(),
         name,
+        mdns,
         ready: Some(ready),
         last_reason: String::new(),
         leaving: Vec::new(),
@@ -163,6 +174,8 @@ struct Driver {
     midi: SessionMidi,
     /// This member's name (MIDI ports are named after it).
     name: String,
+    /// Where to advertise a network MIDI session (`None`: mDNS is off).
+    mdns: Option<Vec<String>>,
     ready: Option<Ready>,
     /// Why the connection last dropped, for a join that never got in.
     last_reason: String,
@@ -313,7 +326,7 @@ impl Driver {
         let status = if settings.out.is_none() && settings.input.is_none() {
             MidiStatus::default()
         } else {
-            match SessionMidi::start(settings, &self.name, &self.client) {
+            match SessionMidi::start(settings, &self.name, &self.client, self.mdns.as_deref()) {
                 Ok((midi, _)) => {
                     self.midi = midi;
                     self.midi.status()
@@ -329,7 +342,7 @@ impl Driver {
         match n {
             MidiNote::Action(a) => self.emit(AppEvent::Pedal { action: Some(a.to_owned()), refused: None }),
             MidiNote::Refused(why) => self.emit(AppEvent::Pedal { action: None, refused: Some(why) }),
-            MidiNote::Port { .. } | MidiNote::Setlist(_) => {}
+            MidiNote::Port { .. } | MidiNote::Advertised { .. } | MidiNote::Setlist(_) => {}
         }
     }
 

@@ -120,6 +120,11 @@ pub struct JoinArgs {
     /// `link` feature (the Link library is GPL-2.0-or-later).
     #[arg(long)]
     pub link: bool,
+    /// Advertise the network MIDI session of `--midi-out rtp` (Bonjour, as a Mac or iPad looks
+    /// for one) only on this interface (repeatable; `lo` for loopback). Default: all; none with
+    /// `BANDSYNC_NO_MDNS=1`.
+    #[arg(long = "mdns-iface", value_name = "NAME")]
+    pub mdns_iface: Vec<String>,
     /// Send MIDI this much earlier, for gear that sounds late (ms).
     #[arg(long, value_name = "MS", default_value_t = 0.0, allow_hyphen_values = true)]
     pub midi_offset_ms: f64,
@@ -174,7 +179,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         map: a.midi_map.clone(),
         offset_ms: a.midi_offset_ms,
     };
-    let mut midi = JoinMidi::start(&midi_settings, &a.name, &client, j)?;
+    let mut midi = JoinMidi::start(&midi_settings, &a.name, &client, &a.mdns_iface, j)?;
 
     let link = JoinLink::start(a.link, &client, j)?;
 

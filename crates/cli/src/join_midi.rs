@@ -21,6 +21,11 @@ fn say(j: bool, note: MidiNote) {
                 format!("MIDI {direction} on {port}")
             });
         }
+        MidiNote::Advertised { name, port } => {
+            emit(j, &json!({"event": "midi_advertised", "name": name, "port": port}), || {
+                format!("Network MIDI session \"{name}\" advertised (port {port})")
+            });
+        }
         MidiNote::Setlist(n) => emit(j, &json!({"event": "setlist", "songs": n}), || format!("Setlist: {n} songs")),
         MidiNote::Action(action) => {
             emit(j, &json!({"event": "midi_in", "action": action}), || format!("MIDI in: {action}"));
@@ -32,15 +37,24 @@ fn say(j: bool, note: MidiNote) {
 }
 
 impl JoinMidi {
-    /// Opens what the options ask for, and says so (a `midi` event per port).
+    /// Opens what the options ask for, and says so (a `midi` event per port, `midi_advertised` for
+    /// a network MIDI session advertised on `mdns_iface`, all when empty).
     ///
     /// # Errors
     /// A bad target or map, or a backend that cannot be opened.
-    pub fn start(settings: &MidiSettings, name: &str, client: &Client, j: bool) -> anyhow::Result<Self> {
+    pub fn start(
+        settings: &MidiSettings,
+        name: &str,
+        client: &Client,
+        mdns_iface: &[String],
+        j: bool,
+    ) -> anyhow::Result<Self> {
         if settings.out.is_none() && settings.input.is_none() {
             return Ok(JoinMidi(SessionMidi::default()));
         }
-        let (midi, notes) = SessionMidi::start(settings, name, client).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let advertise = (!bandsync_app::app::mdns_disabled_by_env()).then_some(mdns_iface);
+        let (midi, notes) =
+            SessionMidi::start(settings, name, client, advertise).map_err(|e| anyhow::anyhow!("{e}"))?;
         notes.into_iter().for_each(|n| say(j, n));
         Ok(JoinMidi(midi))
     }

@@ -1,4 +1,5 @@
-//! BandSync sessions on the LAN, over mDNS (`_bandsync._tcp.local.`).
+//! BandSync sessions on the LAN, over mDNS (`_bandsync._tcp.local.`), and a member's network MIDI
+//! session as Apple's devices look for one ([`apple_midi`]).
 //!
 //! Discovery knows nothing about tempo or sessions beyond what the TXT record carries: the
 //! protocol version, the session id, the member count, whether a secret is required, and a host
@@ -6,6 +7,10 @@
 //!
 //! On the development machines mDNS must only run inside a network namespace (mdns-sd joins the
 //! multicast group on every interface before an interface filter applies); the tests do so.
+
+mod apple_midi;
+
+pub use apple_midi::{APPLE_MIDI, MidiAdvertisement, advertise_midi};
 
 use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent, ServiceInfo};
 use std::collections::HashMap;
@@ -121,13 +126,18 @@ pub fn advertise(opts: AdvertiseOptions) -> Result<Advertisement, DiscoveryError
     Ok(Advertisement { daemon, opts, fullname })
 }
 
+/// Withdraws an advertisement (a goodbye packet) and stops the daemon's thread.
+fn withdraw(daemon: &ServiceDaemon, fullname: &str) {
+    if let Ok(rx) = daemon.unregister(fullname) {
+        let _ = rx.recv_timeout(Duration::from_secs(1));
+    }
+    let _ = daemon.shutdown();
+}
+
 impl Drop for Advertisement {
     /// Withdraws the advertisement (a goodbye packet) and stops the daemon's thread.
     fn drop(&mut self) {
-        if let Ok(rx) = self.daemon.unregister(&self.fullname) {
-            let _ = rx.recv_timeout(Duration::from_secs(1));
-        }
-        let _ = self.daemon.shutdown();
+        withdraw(&self.daemon, &self.fullname);
     }
 }
 

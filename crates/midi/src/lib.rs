@@ -233,6 +233,17 @@ impl MidiOut {
     pub fn port_name(&self) -> &str {
         self.out.port_name()
     }
+
+    /// The control port of a network MIDI session that waits for peers to join (`rtp`,
+    /// `rtp:PORT`), to advertise; `None` for every other backend.
+    #[must_use]
+    pub fn rtp_listening(&self) -> Option<u16> {
+        match &self.out {
+            Backend::Rtp(r) => r.listening(),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
 }
 
 /// A running MIDI input: a JACK port, or a system port. Dropping it closes the port.

@@ -21,6 +21,8 @@ pub const DEFAULT_PORT: u16 = 5004;
 /// The session's two sockets, and its thread.
 pub(crate) struct RtpOut {
     port: String,
+    /// The control port peers join, when the session waits for them (it invites none).
+    listening: Option<u16>,
     // Dropped in this order: the feeder stops first, saying whether the gear was left playing,
     // then the sender, which tells it Stop if so.
     _feeder: Worker,
@@ -62,7 +64,9 @@ impl RtpOut {
         for s in [&control, &data] {
             s.set_nonblocking(true).map_err(|e| MidiError::Backend(e.to_string()))?;
         }
-        let port = format!("rtp:{}", control.local_addr().map_err(|e| MidiError::Backend(e.to_string()))?);
+        let local = control.local_addr().map_err(|e| MidiError::Backend(e.to_string()))?;
+        let port = format!("rtp:{local}");
+        let listening = invite.is_none().then_some(local.port());
         let name = opts.client_name.clone();
         let offset_us = opts.offset_ms * 1000.0;
         let clock = PaceClock::new();
@@ -74,11 +78,15 @@ impl RtpOut {
             io.run(invite, due, stop);
         })?;
         tracing::info!(%port, "network MIDI session");
-        Ok(RtpOut { port, _feeder: feeder, _sender: sender })
+        Ok(RtpOut { port, listening, _feeder: feeder, _sender: sender })
     }
 
     pub(crate) fn port_name(&self) -> &str {
         &self.port
+    }
+
+    pub(crate) fn listening(&self) -> Option<u16> {
+        self.listening
     }
 }
 

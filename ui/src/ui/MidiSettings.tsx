@@ -44,7 +44,12 @@ export function MidiSettings() {
       })
       .catch((err: unknown) => app.toast(`MIDI: ${String(err)}`));
   };
-  const open = status && !status.error ? [status.out && `out: ${status.out}`, status.input && `pedals: ${status.input}`].filter(Boolean).join(' · ') : '';
+  const open =
+    status && !status.error
+      ? [status.out && `out: ${status.out}`, status.bonjour && `Macs and iPads see "${status.bonjour}"`, status.input && `pedals: ${status.input}`]
+          .filter(Boolean)
+          .join(' · ')
+      : '';
   return (
     <div class="settings-group" data-testid="midi-settings">
       <h3>MIDI</h3>
