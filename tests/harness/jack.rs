@@ -91,10 +91,13 @@ impl jack::NotificationHandler for Xruns {
     }
 }
 
-/// A JACK client `rec` with a MIDI in port `rec:in` that records everything it receives.
+/// A JACK client `rec` with a MIDI in port `rec:in` that records everything it receives, and an
+/// audio in port `rec:audio` that records the JACK time of each sound's first sample after 50 ms
+/// of digital silence (a click's onset, to the frame).
 pub struct Recorder {
     _client: jack::AsyncClient<Xruns, jack::contrib::ClosureProcessHandler<(), Process>>,
     seen: Arc<Mutex<Vec<Received>>>,
+    onsets: Arc<Mutex<Vec<f64>>>,
     clock: jack::Client,
     xruns: Arc<Mutex<Vec<u64>>>,
 }
@@ -102,6 +105,8 @@ pub struct Recorder {
 impl Recorder {
     /// The full name of the port to send to.
     pub const PORT: &'static str = "rec:in";
+    /// The full name of the audio port to connect.
+    pub const AUDIO_PORT: &'static str = "rec:audio";
 
     /// Opens the recorder on the running server.
     ///
@@ -111,10 +116,24 @@ impl Recorder {
     pub fn start() -> Recorder {
         let (client, _) = jack::Client::new("rec", jack::ClientOptions::NO_START_SERVER).expect("the recorder opens");
         let inp = client.register_port("in", jack::MidiIn::default()).expect("a MIDI in port");
+        let audio = client.register_port("audio", jack::AudioIn::default()).expect("an audio in port");
         let (mut tx, mut rx) = rtrb::RingBuffer::<(f64, [u8; 3], usize)>::new(8192);
+        let (mut onset_tx, mut onset_rx) = rtrb::RingBuffer::<f64>::new(1024);
+        let silence = 48_000 / 20;
+        let mut quiet = silence;
         let process: Process = Box::new(move |c: &jack::Client, ps: &jack::ProcessScope| {
             let (start, next) = bandsync_midi::cycle_span(c, ps);
             let span = next.saturating_sub(start) as f64;
+            for (i, x) in audio.as_slice(ps).iter().enumerate() {
+                if x.abs() > 1e-6 {
+                    if quiet >= silence {
+                        let _ = onset_tx.push(start as f64 + i as f64 * span / f64::from(ps.n_frames()));
+                    }
+                    quiet = 0;
+                } else {
+                    quiet += 1;
+                }
+            }
             for e in inp.iter(ps) {
                 let at = start as f64 + f64::from(e.time) * span / f64::from(ps.n_frames());
                 let mut b = [0; 3];
@@ -129,17 +148,44 @@ impl Recorder {
             .activate_async(Xruns(Arc::clone(&xruns)), jack::contrib::ClosureProcessHandler::new(process))
             .expect("activates");
         let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let s = Arc::clone(&seen);
+        let onsets: Arc<Mutex<Vec<f64>>> = Arc::default();
+        let (s, o) = (Arc::clone(&seen), Arc::clone(&onsets));
         std::thread::spawn(move || {
             loop {
                 while let Ok((at, b, n)) = rx.pop() {
                     s.lock().unwrap().push((at, b[..n].to_vec()));
                 }
+                while let Ok(at) = onset_rx.pop() {
+                    o.lock().unwrap().push(at);
+                }
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
         let (clock, _) = jack::Client::new("rec-clock", jack::ClientOptions::NO_START_SERVER).expect("opens");
-        Recorder { _client: active, seen, clock, xruns }
+        Recorder { _client: active, seen, onsets, clock, xruns }
+    }
+
+    /// The JACK time (µs) of every sound's onset on the audio port so far.
+    #[must_use]
+    pub fn onsets(&self) -> Vec<f64> {
+        self.onsets.lock().unwrap().clone()
+    }
+
+    /// Connects `from` (an audio out port) to the audio port, and says how far that port's
+    /// sound is from the hardware: its playback latency (frames, the most).
+    ///
+    /// # Panics
+    /// When either port is missing.
+    #[must_use]
+    pub fn listen_to(&self, from: &str) -> u32 {
+        self.clock.connect_ports_by_name(from, Self::AUDIO_PORT).unwrap_or_else(|e| panic!("connect {from}: {e}"));
+        self.clock.port_by_name(from).expect("the port exists").get_latency_range(jack::LatencyType::Playback).1
+    }
+
+    /// The first port whose name matches `pattern` (a regular expression, as JACK takes them).
+    #[must_use]
+    pub fn port(&self, pattern: &str) -> Option<String> {
+        self.clock.ports(Some(pattern), None, jack::PortFlags::empty()).into_iter().next()
     }
 
     /// When (JACK time, µs, as the notification came) the server had an xrun since the

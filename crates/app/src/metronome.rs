@@ -35,10 +35,24 @@ enum Ctl {
     Subdivision(u8),
 }
 
-/// Handle to the audio thread; dropping it stops the metronome.
+/// Handle to the audio thread; dropping it stops the metronome and waits until the device is
+/// closed (tens of milliseconds), so that a process that ends right after leaves its audio server
+/// cleanly: a synchronous JACK server otherwise waits seconds on a client that vanished.
 pub struct Metronome {
     ctl: std_mpsc::Sender<Ctl>,
     running: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Metronome {
+    fn drop(&mut self) {
+        // The thread ends when its channel closes (it looks every 20 ms), closing the device.
+        let (closed, _) = std_mpsc::channel();
+        drop(std::mem::replace(&mut self.ctl, closed));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Metronome {
@@ -58,14 +72,14 @@ impl Metronome {
         let (ctl, rx) = std_mpsc::channel::<Ctl>();
         let running = Arc::new(AtomicBool::new(true));
         let flag = running.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("bandsync-audio".into())
             .spawn(move || {
                 control(opts, &clock, &rx, &reports);
                 flag.store(false, Ordering::Release);
             })
             .expect("spawn the audio thread");
-        Metronome { ctl, running }
+        Metronome { ctl, running, thread: Some(thread) }
     }
 
     /// Sends a new transport schedule, whose times are on host clock `axis`.

@@ -79,19 +79,33 @@ pub fn output_devices() -> Vec<String> {
     names
 }
 
+/// The JACK server's output (`--audio-device jack`): a JACK client whose ports connect to the
+/// system's playback ports, each callback stamped with JACK's own cycle times and the ports'
+/// playback latency.
+#[cfg(target_os = "linux")]
+fn jack_output() -> Result<cpal::Device, AudioError> {
+    let host = cpal::host_from_id(cpal::HostId::Jack).map_err(|e| AudioError::Device(format!("JACK: {e}")))?;
+    host.default_output_device().ok_or_else(|| AudioError::NoDevice(" on JACK (is a JACK server running?)".into()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn jack_output() -> Result<cpal::Device, AudioError> {
+    Err(AudioError::Device("JACK output is built on Linux only".into()))
+}
+
 impl AudioOutput {
     /// Opens the device and starts the stream (silent until a map and a schedule arrive).
     ///
     /// # Errors
     /// When no device matches, or cpal cannot open it.
     pub fn start(opts: AudioOptions) -> Result<Self, AudioError> {
-        let host = cpal::default_host();
-        let device = match &opts.device {
-            None => host.default_output_device().ok_or_else(|| AudioError::NoDevice(String::new()))?,
-            Some(want) => host
+        let device = match opts.device.as_deref() {
+            Some("jack") => jack_output()?,
+            None => cpal::default_host().default_output_device().ok_or_else(|| AudioError::NoDevice(String::new()))?,
+            Some(want) => cpal::default_host()
                 .output_devices()
                 .map_err(|e| AudioError::Device(e.to_string()))?
-                .find(|d| d.to_string().contains(want.as_str()))
+                .find(|d| d.to_string().contains(want))
                 .ok_or_else(|| AudioError::NoDevice(format!(" named like {want:?}")))?,
         };
         let mut opts = opts;

@@ -61,7 +61,8 @@ pub struct JoinArgs {
     /// Which ear gets the click: left, right or both.
     #[arg(long, default_value = "both")]
     pub channel: Ear,
-    /// Output device (a part of its name); the default device otherwise.
+    /// Output device (a part of its name), or `jack` (a running JACK server, Linux); the default
+    /// device otherwise.
     #[arg(long, value_name = "NAME")]
     pub audio_device: Option<String>,
     /// Requested buffer size in frames (the device may round it).
