@@ -23,6 +23,9 @@ fn main() {
         "set_audio",
         "set_link",
         "link_status",
+        "set_midi",
+        "midi_settings",
+        "midi_ports",
         "keep_awake",
         "launch_options",
     ];

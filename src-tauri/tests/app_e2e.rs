@@ -240,6 +240,21 @@ fn hosts_follows_and_shares() {
     let strip = app.until("the sound strip", "document.querySelector('[data-testid=sound-strip]')?.textContent");
     assert!(strip.as_str().unwrap().contains("visual only"), "the app plays no click: {strip}");
 
+    // MIDI in the app's settings, through the command and back as the session's event: a network
+    // MIDI session (this machine has no ALSA sequencer, and no JACK server runs here).
+    app.click("[data-testid=open-settings]");
+    app.type_checked("[data-testid=midi-out]", "rtp:0", "rtp:0");
+    app.click("[data-testid=midi-settings] h3");
+    let midi = app.until(
+        "the network MIDI session open",
+        "(() => { const t = document.querySelector('[data-testid=midi-status]')?.textContent ?? ''; \
+         return t.includes('out: rtp:') && t; })()",
+    );
+    assert!(midi.as_str().unwrap().contains("out: rtp:0.0.0.0:"), "{midi}");
+    let kept = app.ok(app.js("localStorage.getItem('bandsync.midi')"), "the MIDI settings kept");
+    assert!(kept.as_str().is_some_and(|k| k.contains(r#""out":"rtp:0""#)), "{kept}");
+    app.click("[data-testid=settings-close]");
+
     // (b) A follower joins with exactly that link and shows up in the app's band.
     let mut fol = Proc::bandsync(&["join", "--no-audio", &link, "--name", "Ben", "--instrument", "bass", "--json"]);
     let joined = fol.wait_for("joined", |v| v["event"] == "joined");
