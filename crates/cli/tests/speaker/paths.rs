@@ -243,16 +243,42 @@ fn every_click_path_lands_together_at_the_speaker() {
         // reference clicks is a void recording.
         let beat = i64::from(RATE) / 2;
         let glitches = sink_glitches(&intervals(&on[0]).outliers, &intervals(&on[3]).outliers, beat);
-        let judged =
-            clear_stretch(&glitches.iter().map(|g| g.at as f64).collect::<Vec<_>>(), beat as f64, recorded, &on[0]);
+        // When Chromium's page says its output stepped, where it was heard: an interval of its
+        // clicks more than 1 ms off. Those are left out as the sink's glitches are, and the
+        // recording counts if every path holds its bound on what is left.
+        stepped = steps_now(&chromium) > chromium_steps;
+        let heard_steps: Vec<f64> = if stepped {
+            intervals(&on[1])
+                .outliers
+                .iter()
+                .filter(|(_, d)| d.abs() > i64::from(RATE) / 1000)
+                .map(|(t, _)| *t as f64)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut left_out: Vec<f64> = glitches.iter().map(|g| g.at as f64).chain(heard_steps.iter().copied()).collect();
+        left_out.sort_by(f64::total_cmp);
+        let judged = clear_stretch(&left_out, beat as f64, recorded, &on[0]);
         for o in &mut on {
             o.retain(|&t| t >= judged.0 && t < judged.1);
         }
-        if let Some(first) = glitches.first() {
+        if !heard_steps.is_empty() {
+            eprintln!(
+                "SPEAKER CHROMIUM STEP heard at {:?} s: the paths are judged on the {} clicks from {:.2} s to {:.2} s",
+                heard_steps.iter().map(|t| (t / f64::from(RATE) * 100.0).round() / 100.0).collect::<Vec<_>>(),
+                on[0].len(),
+                judged.0 / f64::from(RATE),
+                judged.1 / f64::from(RATE),
+            );
+        }
+        if !left_out.is_empty() {
             // The reference itself must not have dropped a click in the stretch: its count is no
             // longer held against the recording's length, so its intervals are.
             let gaps = on[0].windows(2).filter(|w| w[1] - w[0] > 1.5 * beat as f64).count();
             assert_eq!(gaps, 0, "the reference dropped clicks between {judged:?}: {:?}", on[0]);
+        }
+        if let Some(first) = glitches.first() {
             eprintln!(
                 "SPEAKER SINK GLITCH at {:.2} s (the native pair's intervals off by {:+} and {:+} samples; {} in all): \
                  the paths are judged on the {} clicks from {:.2} s to {:.2} s",
@@ -264,7 +290,7 @@ fn every_click_path_lands_together_at_the_speaker() {
                 judged.0 / f64::from(RATE),
                 judged.1 / f64::from(RATE),
             );
-        } else {
+        } else if heard_steps.is_empty() {
             assert!(
                 on[0].len() as u64 >= seconds * 2 - 4 - 2 * (skip / RATE as usize) as u64,
                 "the reference played {} clicks in {seconds} s",
@@ -276,6 +302,7 @@ fn every_click_path_lands_together_at_the_speaker() {
             "seconds": seconds,
             "attempt": attempt,
             "sink_glitches": glitches.len(),
+            "chromium_steps_heard": heard_steps.len(),
             "reference_clicks": reference.len(),
             "native2": compare("native (wrong clock, 2048 frames)", reference, &on[3], 25.0, judged),
             "chromium": compare("Chromium page (wrong clock)", reference, &on[1], 25.0, judged),
@@ -289,8 +316,8 @@ fn every_click_path_lands_together_at_the_speaker() {
             && within("native2", "offset_ms", "p99_abs", 1.0)
             && reference.len() >= 20;
         // Chromium's output sometimes steps its playout against its own timestamps (open in #11);
-        // the page follows, and says so. A run with a step is measured again, once.
-        stepped = steps_now(&chromium) > chromium_steps;
+        // the page follows, and says so. A run with a step counts when every path held its bound
+        // on the stretch clear of it (above); otherwise it is measured again, once.
         // A recording of 60 clicks holds each path's worst click or two to the bound: one click of
         // Chromium's landed 1.10 ms off in one run (its p99 is 0.18 to 0.29 ms in the others). A
         // run that misses a bound is measured again, once, and printed; the second is held to it.
@@ -300,10 +327,14 @@ fn every_click_path_lands_together_at_the_speaker() {
         // Underruns the native players reported over this recording: the machine did not run
         // their callbacks in time.
         let starved = native.underruns_since(marks.0) + native2.underruns_since(marks.1);
-        if (control_held && !stepped && paths_held) || attempt == 3 || (attempt == 2 && control_held) {
+        if (control_held && paths_held) || attempt == 3 || (attempt == 2 && control_held) {
+            // A step left out, and every path held: the step says nothing about the paths.
+            stepped &= !paths_held;
             break (results, control_held, starved);
         }
-        let why = if !control_held {
+        let why = if stepped && reference.len() < 20 {
+            "Chromium's output stepped, and too few clicks are clear of it"
+        } else if !control_held {
             "the native control pair disagreed (the machine stalled)"
         } else if stepped {
             "Chromium's output stepped (its page says so)"
