@@ -22,8 +22,10 @@
 //! - [`postgres`]: a Postgres server of the test's own, that it can crash and restart.
 //! - [`pulse`]: a private PulseAudio with a null sink per test, routed per channel, recorded
 //!   with `parecord`, and the onset analysis that measures clicks at the speaker.
-//! - [`jack`]: a JACK server (`jackd -d dummy`) of the test's own, and a recorder of the MIDI it
-//!   receives.
+//! - [`jack`]: a JACK server (`jackd -d dummy`) of the test's own, and a recorder of the MIDI and
+//!   the clicks it receives.
+//! - [`netns`]: running a test again inside a network namespace of its own (multicast).
+//! - [`stream`]: waiting on a stream of events by condition.
 //! - Here: a server with one session ([`TestServer`]), HTTP GETs, and polling helpers.
 
 pub mod browser;
@@ -34,6 +36,7 @@ pub mod devtools;
 pub mod http;
 pub mod jack;
 pub mod machine;
+pub mod netns;
 pub mod page;
 pub mod postgres;
 pub mod process;
@@ -43,6 +46,7 @@ pub mod qr;
 pub mod raw;
 pub mod relay;
 pub mod rng;
+pub mod stream;
 pub mod webdriver;
 pub mod xvfb;
 

@@ -12,16 +12,7 @@ const NAME: &str = "bonjour::a_mac_finds_the_network_midi_session_by_bonjour_and
 #[test]
 fn a_mac_finds_the_network_midi_session_by_bonjour_and_gets_the_bands_clock() {
     let _machine = bandsync_e2e::jack::one_at_a_time();
-    if std::env::var_os("BANDSYNC_IN_NETNS").is_none() {
-        let exe = std::env::current_exe().unwrap();
-        let status = Command::new("unshare")
-            .args(["-rn", "sh", "-c", r#"set -e; ip link set lo up; exec "$EXE" --exact "$NAME" --nocapture"#])
-            .env("EXE", exe)
-            .env("NAME", NAME)
-            .env("BANDSYNC_IN_NETNS", "1")
-            .status()
-            .expect("unshare runs (util-linux): mDNS stays in the test's own namespace");
-        assert!(status.success(), "the test inside its namespace failed ({status})");
+    if !bandsync_e2e::netns::inside(NAME) {
         return;
     }
     let (_host, url) = host_with_setlist(r#"[{"id":"one","title":"One","tempo":120,"meter":"4/4"}]"#);

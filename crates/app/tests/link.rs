@@ -9,6 +9,7 @@ use bandsync_app::events::{AppEvent, AudioSettings, LinkStatus};
 use bandsync_app::{App, AppOptions, Sink};
 use bandsync_core::timeline::Tempo;
 use bandsync_core::{ClientMsg, ServerMsg};
+use bandsync_e2e::stream::until;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -88,25 +89,6 @@ impl Drop for Peer {
     }
 }
 
-async fn until<T>(
-    rx: &mut mpsc::UnboundedReceiver<AppEvent>,
-    what: &str,
-    mut pick: impl FnMut(&AppEvent) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(ev)) => {
-                if let Some(t) = pick(&ev) {
-                    return t;
-                }
-            }
-            Ok(None) => panic!("the event stream ended while waiting for {what}"),
-            Err(_) => panic!("no {what} within 10 s"),
-        }
-    }
-}
-
 fn link(ev: &AppEvent) -> Option<LinkStatus> {
     if let AppEvent::Link { link } = ev { Some(*link) } else { None }
 }
@@ -121,16 +103,7 @@ fn transport(ev: &AppEvent) -> Option<bandsync_core::Transport> {
 
 #[test]
 fn the_app_and_a_link_peer_follow_each_other() {
-    if std::env::var_os("BANDSYNC_IN_NETNS").is_none() {
-        let exe = std::env::current_exe().unwrap();
-        let status = Command::new("unshare")
-            .args(["-rn", "sh", "-c", r#"set -e; ip link set lo up; exec "$EXE" --exact "$NAME" --nocapture"#])
-            .env("EXE", exe)
-            .env("NAME", NAME)
-            .env("BANDSYNC_IN_NETNS", "1")
-            .status()
-            .expect("unshare runs (util-linux): Link's multicast stays in the test's own namespace");
-        assert!(status.success(), "the test inside its namespace failed ({status})");
+    if !bandsync_e2e::netns::inside(NAME) {
         return;
     }
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(inside());

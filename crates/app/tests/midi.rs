@@ -11,23 +11,9 @@ use bandsync_core::ServerMsg;
 use bandsync_core::midi::input::DEFAULT_MAP;
 use bandsync_docs::{SessionDoc, Song};
 use bandsync_e2e::jack::{Jackd, Pedal, Recorder};
+use bandsync_e2e::stream::until;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc;
-
-async fn until<T>(rx: &mut mpsc::UnboundedReceiver<AppEvent>, what: &str, pick: impl Fn(&AppEvent) -> Option<T>) -> T {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-            Ok(Some(ev)) => {
-                if let Some(t) = pick(&ev) {
-                    return t;
-                }
-            }
-            Ok(None) => panic!("the event stream ended while waiting for {what}"),
-            Err(_) => panic!("no {what} within 10 s"),
-        }
-    }
-}
 
 fn midi(ev: &AppEvent) -> Option<MidiStatus> {
     if let AppEvent::Midi { midi } = ev { Some(midi.clone()) } else { None }
