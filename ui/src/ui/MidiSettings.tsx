@@ -21,8 +21,21 @@ export async function restoreMidi(): Promise<void> {
   }
 }
 
-/** An empty field is "off". */
-const target = (v: string): string | null => (v.trim() ? v.trim() : null);
+/** Where MIDI goes or comes from: a port's name, or a target; empty is "off". */
+function Target(props: { label: string; list: string; testid: string; value: string | null; set: (v: string | null) => void }) {
+  return (
+    <label class="field">
+      <span>{props.label}</span>
+      <input
+        list={props.list}
+        data-testid={props.testid}
+        placeholder="Off (a port, virtual, rtp, jack)"
+        value={props.value ?? ''}
+        onChange={(e) => props.set((e.target as HTMLInputElement).value.trim() || null)}
+      />
+    </label>
+  );
+}
 
 export function MidiSettings() {
   const app = useApp();
@@ -53,26 +66,8 @@ export function MidiSettings() {
   return (
     <div class="settings-group" data-testid="midi-settings">
       <h3>MIDI</h3>
-      <label class="field">
-        <span>Clock and song changes to</span>
-        <input
-          list="midi-outputs"
-          data-testid="midi-out"
-          placeholder="Off (a port, virtual, rtp, jack)"
-          value={s.out ?? ''}
-          onChange={(e) => apply({ ...s, out: target((e.target as HTMLInputElement).value) })}
-        />
-      </label>
-      <label class="field">
-        <span>Pedals from</span>
-        <input
-          list="midi-inputs"
-          data-testid="midi-in"
-          placeholder="Off (a port, virtual, rtp, jack)"
-          value={s.input ?? ''}
-          onChange={(e) => apply({ ...s, input: target((e.target as HTMLInputElement).value) })}
-        />
-      </label>
+      <Target label="Clock and song changes to" list="midi-outputs" testid="midi-out" value={s.out} set={(out) => apply({ ...s, out })} />
+      <Target label="Pedals from" list="midi-inputs" testid="midi-in" value={s.input} set={(input) => apply({ ...s, input })} />
       {s.input && (
         <label class="field">
           <span>Pedal map</span>
