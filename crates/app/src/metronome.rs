@@ -129,6 +129,8 @@ fn control(
     let mut last_transport: Option<(Transport, HostAxis)> = None;
     let mut last_info = Instant::now().checked_sub(Duration::from_secs(10)).unwrap_or_else(Instant::now);
     let mut reported = None;
+    // When the default device may be tried again, after it failed to open.
+    let mut retry_at = Instant::now();
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(Ctl::Transport(t, axis)) => {
@@ -155,7 +157,11 @@ fn control(
             let _ = reports.send(AudioReport::Beat(b));
         });
         if out.is_gone() {
-            // The device went away: follow the default device and keep time.
+            // The device went away: follow the default device and keep time. Retries wait in the
+            // loop's own wait for commands, so that dropping the handle ends the thread at once.
+            if Instant::now() < retry_at {
+                continue;
+            }
             report_once(reports, &mut last_error, "the audio device went away; switching to the default".into());
             let next = AudioOptions { device: None, ..opts.clone() };
             match AudioOutput::start(next) {
@@ -168,7 +174,7 @@ fn control(
                 }
                 Err(e) => {
                     report_once(reports, &mut last_error, e.to_string());
-                    std::thread::sleep(Duration::from_secs(1));
+                    retry_at = Instant::now() + Duration::from_secs(1);
                     continue;
                 }
             }

@@ -181,6 +181,24 @@ impl SessionMidi {
         Ok((midi, notes))
     }
 
+    /// Whether any port is open.
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.out.is_some() || self.pedals.is_some()
+    }
+
+    /// A new map for the pedals, taken at once (a tap tempo under way starts again).
+    ///
+    /// # Errors
+    /// A map that does not read.
+    pub fn set_map(&mut self, map: &str) -> Result<(), String> {
+        let map: MidiMap = map.parse().map_err(|e: String| format!("MIDI map: {e}"))?;
+        if let Some(p) = &mut self.pedals {
+            p.input = MidiInput::new(map);
+        }
+        Ok(())
+    }
+
     /// What is open now.
     #[must_use]
     pub fn status(&self) -> MidiStatus {

@@ -141,6 +141,7 @@ pub(crate) fn spawn(
         beats,
         link: SessionLink::default(),
         midi: SessionMidi::default(),
+        midi_settings: MidiSettings::default(),
         name,
         mdns,
         ready: Some(ready),
@@ -172,6 +173,8 @@ struct Driver {
     link: SessionLink,
     /// MIDI out and pedals, as the settings ask.
     midi: SessionMidi,
+    /// The MIDI settings last applied.
+    midi_settings: MidiSettings,
     /// This member's name (MIDI ports are named after it).
     name: String,
     /// Where to advertise a network MIDI session (`None`: mDNS is off).
@@ -322,6 +325,15 @@ impl Driver {
     /// Opens MIDI as `settings` ask (what was open closes first: a port is not opened twice), and
     /// tells the UI what came of it.
     fn set_midi(&mut self, settings: &MidiSettings) {
+        // A new pedal map alone is taken in place: the gear plays on, and a network MIDI session
+        // keeps its peers. (`SessionMidi::start` has checked a map that reaches here.)
+        let same_ports = MidiSettings { map: settings.map.clone(), ..self.midi_settings.clone() } == *settings;
+        if same_ports && self.midi.is_open() && self.midi.set_map(&settings.map).is_ok() {
+            self.midi_settings = settings.clone();
+            self.emit(AppEvent::Midi { midi: self.midi.status() });
+            return;
+        }
+        self.midi_settings = settings.clone();
         self.midi = SessionMidi::default();
         let status = if settings.out.is_none() && settings.input.is_none() {
             MidiStatus::default()

@@ -113,6 +113,19 @@ async fn the_apps_midi_drives_the_gear_and_its_pedals_act_for_the_leader() {
     .await;
     assert!(bar.is_some(), "a cue while playing lands on a bar");
 
+    // A new pedal map mid-song is taken in place: the gear is not stopped, and the new key cues.
+    let remapped = MidiSettings { map: format!("{DEFAULT_MAP}; note 67=cue Outro"), ..settings.clone() };
+    app.set_midi(remapped).await.unwrap();
+    let status = until(&mut rx, "MIDI after the new map", midi).await;
+    assert!(status.error.is_none() && status.out.is_some() && status.input.is_some(), "{status:?}");
+    pedal.press(&[0x90, 67, 100]);
+    until(&mut rx, "the new key's cue", |e| match server(e) {
+        Some(ServerMsg::Cue { text, .. }) if text == "Outro" => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(!rec.seen().iter().any(|(_, b)| b == &[0xFC]), "a new map does not stop the gear");
+
     // MIDI off while the band plays: the port closes, and the gear is told Stop first.
     app.set_midi(MidiSettings::default()).await.unwrap();
     assert_eq!(until(&mut rx, "MIDI closed", midi).await, MidiStatus::default());

@@ -21,14 +21,30 @@ pub(crate) enum Which {
     Virtual(String),
 }
 
+/// A port's name as it stays from one day to the next: lower case, without the ALSA sequencer's
+/// address at its end (`FCB1010:FCB1010 MIDI 1 24:0`: the numbers follow the order devices were
+/// plugged in), so that a name kept in the settings still finds its port after a reboot.
+fn stable(name: &str) -> String {
+    let n = name.trim();
+    let cut = n.rsplit_once(' ').filter(|(_, addr)| {
+        addr.split_once(':').is_some_and(|(c, p)| {
+            !c.is_empty()
+                && !p.is_empty()
+                && c.bytes().all(|b| b.is_ascii_digit())
+                && p.bytes().all(|b| b.is_ascii_digit())
+        })
+    });
+    cut.map_or(n, |(head, _)| head).to_lowercase()
+}
+
 /// The port among `names` that `want` names: the one whose name is `want` (case aside), else the
 /// one whose name holds it. None, or several, is an error that lists the ports.
 pub(crate) fn choose(names: &[String], want: &str, dir: &str) -> Result<usize, String> {
-    let w = want.to_lowercase();
-    if let Some(i) = names.iter().position(|n| n.to_lowercase() == w) {
+    let w = stable(want);
+    if let Some(i) = names.iter().position(|n| stable(n) == w) {
         return Ok(i);
     }
-    let holding: Vec<usize> = (0..names.len()).filter(|&i| names[i].to_lowercase().contains(&w)).collect();
+    let holding: Vec<usize> = (0..names.len()).filter(|&i| stable(&names[i]).contains(&w)).collect();
     let list =
         |ix: &mut dyn Iterator<Item = usize>| ix.map(|i| format!("{:?}", names[i])).collect::<Vec<_>>().join(", ");
     match holding.as_slice() {
@@ -201,5 +217,10 @@ mod tests {
         let none = choose(&names, "Nord", "out").unwrap_err();
         assert!(none.contains("the ports are") && none.contains("\"FCB1010\""), "{none}");
         assert!(choose(&[], "Nord", "in").unwrap_err().contains("no MIDI in ports"));
+        // ALSA's address at the end moves with the order devices were plugged in.
+        let alsa: Vec<String> =
+            ["Midi Through:Midi Through Port-0 14:0", "FCB1010:FCB1010 MIDI 1 28:0"].map(String::from).to_vec();
+        assert_eq!(choose(&alsa, "FCB1010:FCB1010 MIDI 1 24:0", "in"), Ok(1), "a name kept from another day");
+        assert_eq!(choose(&alsa, "fcb1010", "in"), Ok(1));
     }
 }

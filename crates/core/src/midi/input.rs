@@ -35,6 +35,11 @@ impl std::str::FromStr for Action {
                 Some(r) => r.strip_suffix('"').ok_or_else(|| format!("cue {rest}: the closing quote is missing"))?,
                 None => rest,
             };
+            if text.contains('"') {
+                return Err(format!(
+                    "cue {rest}: a quote inside the text (quote the whole text, without quotes in it)"
+                ));
+            }
             return Ok(Action::Cue(cue_text(text).map_err(|e| format!("cue {text:?}: {e}"))?.to_owned()));
         }
         match s.to_ascii_lowercase().as_str() {
@@ -258,6 +263,9 @@ mod tests {
         }
         let e = "note 1=cue \"open; cc 2=next".parse::<MidiMap>().unwrap_err();
         assert!(e.contains("closing quote"), "an unclosed quote: {e}");
+        // A stray quote does not swallow the entries after it.
+        let e = "note 65=cue 12\" mix; note 66=next".parse::<MidiMap>().unwrap_err();
+        assert!(e.contains("a quote inside"), "a stray quote: {e}");
     }
 
     #[test]
