@@ -2,7 +2,7 @@
 //! client with each event's frame ([`bandsync_e2e::jack`]): every event of a gig (count-in, Start, a tempo change, a song
 //! change with its patch, a jump mid-song, Stop) must land where the timeline says.
 //!
-//! Host time here is JACK's clock less a constant, so the timeline's host times map exactly onto
+//! Host time here is JACK's clock plus a constant, so the timeline's host times map exactly onto
 //! the frames the recorder sees. Prints one `MIDI-JACK` line of figures for docs/BENCHMARKS.md.
 
 use bandsync_core::host_axis::HostAxis;
@@ -13,8 +13,11 @@ use bandsync_e2e::jack::{Jackd, Received, Recorder};
 use bandsync_midi::{MidiOptions, MidiOut};
 use std::time::{Duration, Instant};
 
-/// Host time is JACK time less this.
-const HOST_BEHIND_JACK: i64 = 1_000_000_000;
+/// Host time is JACK time plus this: a clock of its own, and ahead rather than behind, because
+/// JACK's clock counts from the machine's boot. (It was 1 000 s behind: on a machine up less than
+/// that, a fresh CI machine, the gig's host times were negative, before its stopped first segment
+/// at 0, and nothing was sent.)
+const HOST_AHEAD_OF_JACK: i64 = 1_000_000_000;
 
 fn seg(at: Micros, tempo: u32, meter: Meter, origin: Beats, song_start: Beats, song: Option<SongCue>) -> Segment {
     Segment {
@@ -57,7 +60,7 @@ fn gig(t0: Micros) -> Vec<Segment> {
 /// message and the JACK time it is due) beside the recorded one (its bytes and time).
 fn first_difference(want: &[MidiEvent], got: &[Received]) -> String {
     let wanted = |i: usize| {
-        want.get(i).map(|w| (w.msg, w.host.0 + HOST_BEHIND_JACK)).map_or("nothing".into(), |w| format!("{w:?}"))
+        want.get(i).map(|w| (w.msg, w.host.0 - HOST_AHEAD_OF_JACK)).map_or("nothing".into(), |w| format!("{w:?}"))
     };
     let recorded = |i: usize| got.get(i).map_or("nothing".into(), |g| format!("{g:?}"));
     let same = |i: usize| {
@@ -85,11 +88,11 @@ fn every_event_of_a_gig_lands_on_its_frame() {
     let _jackd = Jackd::start();
     let rec = Recorder::start();
     let (clock, _) = jack::Client::new("clock", jack::ClientOptions::NO_START_SERVER).unwrap();
-    let host_now = move || Some((clock.time() as f64 - HOST_BEHIND_JACK as f64, 0));
+    let host_now = move || Some((clock.time() as f64 + HOST_AHEAD_OF_JACK as f64, 0));
     let opts =
         MidiOptions { target: format!("jack:{}", Recorder::PORT), client_name: "bandsync".into(), offset_ms: 0.0 };
     let out = MidiOut::start(&opts, Box::new(host_now), None).expect("MIDI out opens on the JACK server");
-    let host = || Micros(rec.now() as i64 - HOST_BEHIND_JACK);
+    let host = || Micros(rec.now() as i64 + HOST_AHEAD_OF_JACK);
 
     // The first three segments now; the jump and the stop while it plays, as a leader's changes.
     let segs = gig(host() + Micros::from_millis(500));
@@ -123,7 +126,7 @@ fn every_event_of_a_gig_lands_on_its_frame() {
     for (i, (w, (at, bytes))) in want.iter().zip(&got).enumerate() {
         let (b, n) = w.msg.bytes();
         assert_eq!(bytes[..], b[..n], "event {i}: {:?}", w.msg);
-        errors.push(at - (w.host.0 + HOST_BEHIND_JACK) as f64);
+        errors.push(at - (w.host.0 - HOST_AHEAD_OF_JACK) as f64);
     }
     let mut abs: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
     let (p50, p99, max) = (pct(&mut abs, 0.5), pct(&mut abs, 0.99), pct(&mut abs, 1.0));
@@ -135,7 +138,7 @@ fn every_event_of_a_gig_lands_on_its_frame() {
     let (j99, jmax) = (pct(&mut jitter, 0.99), pct(&mut jitter, 1.0));
     // Phase against the click engine's grid: every click has its pulse, to 0.1 ms.
     let mut clicks = Vec::new();
-    clicks_between(&segs, segs[1].at, end, 1, &mut |c| clicks.push(c.host.0 + HOST_BEHIND_JACK));
+    clicks_between(&segs, segs[1].at, end, 1, &mut |c| clicks.push(c.host.0 - HOST_AHEAD_OF_JACK));
     let phase: Vec<f64> = clicks
         .iter()
         .map(|c| clocks.iter().map(|(g, _)| (g - *c as f64).abs()).fold(f64::INFINITY, f64::min))
