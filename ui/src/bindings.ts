@@ -528,6 +528,12 @@ export type OutputReport = {
  */
 latency_us: Micros, 
 /**
+ * Of `latency_us`, the engine's own buffering (µs): what a browser renders ahead
+ * (`baseLatency`) or the audio callback's buffer. Known exactly, unlike what the device and
+ * its speaker or earbuds add after it; 0 from members that do not say.
+ */
+buffer_us: Micros, 
+/**
  * Where that figure comes from.
  */
 source: LatencySource, 

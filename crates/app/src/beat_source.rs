@@ -124,6 +124,11 @@ impl BeatSource {
         }
     }
 
+    /// Whether an audio output is open (or reopening after a failure).
+    pub(crate) fn has_audio(&self) -> bool {
+        self.metronome.is_some()
+    }
+
     pub(crate) fn set_transport(&mut self, t: Transport, axis: HostAxis) {
         if let Some(m) = &self.metronome {
             m.set_transport(&t, axis);

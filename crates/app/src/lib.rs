@@ -9,7 +9,8 @@
 //! - [`beat_source`]: a session's beat source: the audio output while it plays, the visual beat
 //!   otherwise, and the fall-back between them.
 //! - [`events`]: the types the UI sees (rendered into `ui/src/bindings.ts` by `tests/bindings.rs`).
-//! - [`metronome`]: the audio control thread around the cpal output (also used by the CLI).
+//! - [`metronome`]: the audio control thread around the cpal output (also used by the CLI);
+//!   `output_report`: what it reports to the band (latency, clicks late and missed).
 //! - [`midi`]: MIDI out to the band's gear and pedals in, for a session (also used by the CLI).
 //! - [`beats`]: the visual beat when no audio plays, found ahead of time from the transport.
 //! - [`lan`]: a host's join links, one per LAN address.
@@ -25,6 +26,7 @@ pub mod link;
 pub mod metronome;
 pub mod midi;
 mod options;
+mod output_report;
 mod session;
 mod target;
 

@@ -5,11 +5,13 @@
 //! Thread-safety: [`Metronome`] is `Send` and its methods may be called from any thread; the cpal
 //! stream itself never leaves the control thread. Nothing here runs on the audio callback.
 
+use crate::output_report::Tally;
 use bandsync_audio::device::{AudioInfo, AudioOptions, AudioOutput};
 use bandsync_audio::engine::{Command, Ear, Levels, PlayedClick};
 use bandsync_client::ClockView;
-use bandsync_core::Transport;
 use bandsync_core::host_axis::HostAxis;
+use bandsync_core::protocol::OutputReport;
+use bandsync_core::{Micros, Transport};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -23,6 +25,9 @@ pub enum AudioReport {
     Info(AudioInfo),
     /// A click was scheduled.
     Beat(PlayedClick),
+    /// What the band should see of this output (send it on with `Client::set_output`): with
+    /// every new figure, and at least every 5 s while it plays.
+    Output(OutputReport),
     /// The device could not be opened or failed.
     Error(String),
 }
@@ -131,6 +136,8 @@ fn control(
     let mut reported = None;
     // When the default device may be tried again, after it failed to open.
     let mut retry_at = Instant::now();
+    let mut tally = Tally::default();
+    let host_now = || clock.to_host_on(clock.local_of(Instant::now())).map(|(h, e)| (Micros(h.round() as i64), e));
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(Ctl::Transport(t, axis)) => {
@@ -154,6 +161,7 @@ fn control(
         }
         out.update(|i| clock.local_of(i), |l| clock.to_host_on(l));
         out.drain_beats(|b| {
+            tally.played(&b);
             let _ = reports.send(AudioReport::Beat(b));
         });
         if out.is_gone() {
@@ -162,12 +170,14 @@ fn control(
             if Instant::now() < retry_at {
                 continue;
             }
+            tally.gone(host_now());
             report_once(reports, &mut last_error, "the audio device went away; switching to the default".into());
             let next = AudioOptions { device: None, ..opts.clone() };
             match AudioOutput::start(next) {
                 Ok(o) => {
                     out = o;
                     last_error = None;
+                    tally.back(host_now(), last_transport.as_ref(), opts.subdivision);
                     if let Some((t, axis)) = &last_transport {
                         out.set_schedule(t, *axis);
                     }
@@ -188,6 +198,7 @@ fn control(
         });
         if info.buffer_frames > 0 && (changed || last_info.elapsed() >= Duration::from_secs(5)) {
             last_info = Instant::now();
+            let _ = reports.send(AudioReport::Output(tally.report(&info)));
             reported = Some(info.clone());
             let _ = reports.send(AudioReport::Info(info));
         }

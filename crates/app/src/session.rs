@@ -146,6 +146,7 @@ pub(crate) fn spawn(
         mdns,
         ready: Some(ready),
         last_reason: String::new(),
+        output_shown: false,
         leaving: Vec::new(),
     };
     if link {
@@ -182,6 +183,8 @@ struct Driver {
     ready: Option<Ready>,
     /// Why the connection last dropped, for a join that never got in.
     last_reason: String,
+    /// Whether the band was last sent this member's output figures (cleared when it stops).
+    output_shown: bool,
     leaving: Vec<oneshot::Sender<()>>,
 }
 
@@ -220,7 +223,10 @@ impl Driver {
                         self.midi_note(n);
                     }
                 }
-                _ = tick.tick() => self.beats.tick(&self.clock, &*self.sink),
+                _ = tick.tick() => {
+                    self.beats.tick(&self.clock, &*self.sink);
+                    self.output_gone();
+                }
                 _ = members.tick(), if self.hosting.as_ref().is_some_and(|h| h.ad.is_some()) => self.advertise_members(),
             }
         }
@@ -253,7 +259,10 @@ impl Driver {
                 }
                 self.client.send_doc(b);
             }
-            Cmd::Audio(s) => self.beats.apply(s, &self.clock, &*self.sink),
+            Cmd::Audio(s) => {
+                self.beats.apply(s, &self.clock, &*self.sink);
+                self.output_gone();
+            }
             Cmd::Link(on) => self.link.set(on, &self.client, &self.sink),
             Cmd::Midi(s) => self.set_midi(&s),
             Cmd::Leave(done) => {
@@ -399,7 +408,19 @@ impl Driver {
                 self.beats.failing_since = None;
                 self.emit(AppEvent::Audio { audio: status });
             }
+            AudioReport::Output(o) => {
+                self.client.set_output(Some(o));
+                self.output_shown = true;
+            }
             AudioReport::Error(e) => self.beats.audio_failed(e, &*self.sink),
+        }
+    }
+
+    /// Once no output plays (audio turned off, or given up), the band stops seeing its figures.
+    fn output_gone(&mut self) {
+        if self.output_shown && !self.beats.has_audio() {
+            self.client.set_output(None);
+            self.output_shown = false;
         }
     }
 }

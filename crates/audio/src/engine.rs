@@ -129,7 +129,13 @@ pub struct PlayedClick {
     pub click: Click,
     /// The device frame it starts on.
     pub frame: u64,
+    /// It starts more than [`LATE_US`] after its exact frame: it fell in a gap (the map jumped
+    /// past it, or its schedule came too late to be rendered in time).
+    pub late: bool,
 }
+
+/// How far after its exact frame a click may start and still count as on time (µs).
+pub const LATE_US: f64 = 1_000.0;
 
 #[derive(Debug, Clone, Copy)]
 struct Voice {
@@ -286,9 +292,11 @@ impl Engine {
         let sub = self.subdivision;
         let jump = Micros(self.jump.round() as i64);
         cursor.take_after_jump(schedule.segments(), lo, hi, sub, jump, &mut |c| {
-            let frame = (map.frame(c.host.0 as f64).round().max(f0 as f64) as u64).min(f0 + n - 1);
+            let exact = map.frame(c.host.0 as f64);
+            let frame = (exact.round().max(f0 as f64) as u64).min(f0 + n - 1);
             self.start_voice(&c, (frame - f0) as usize);
-            on_click(PlayedClick { click: c, frame });
+            let late = (frame as f64 - exact) * map.us_per_frame > LATE_US;
+            on_click(PlayedClick { click: c, frame, late });
         });
         self.cursor = cursor;
     }

@@ -152,8 +152,9 @@ fn stopped_schedule_is_silent() {
 
 /// Clicks of 120 BPM from host 0 over 100 buffers of 500 frames, with the map moved `jump`
 /// frames forward just before the click due at frame 24 000; `unmap` first forgets the map (the
-/// output was suspended), so the new map is a fresh start, not a correction.
-fn refit_across_a_click(jump: u64, unmap: bool) -> Vec<u64> {
+/// output was suspended), so the new map is a fresh start, not a correction. Each click played:
+/// its frame, and whether it counts as late.
+fn refit_across_a_click(jump: u64, unmap: bool) -> Vec<(u64, bool)> {
     let us = 1e6 / f64::from(RATE);
     let mut e = Engine::new(RATE);
     e.apply(Command::Map(exact_map(us)));
@@ -171,22 +172,22 @@ fn refit_across_a_click(jump: u64, unmap: bool) -> Vec<u64> {
     for k in 48..100u64 {
         e.process(&mut out, 2, k * 500, |b| beats.push(b));
     }
-    beats.iter().map(|b| b.frame).collect()
+    beats.iter().map(|b| (b.frame, b.late)).collect()
 }
 
 #[test]
 fn a_click_a_map_correction_jumps_over_is_played_late_and_one_a_stall_jumps_over_is_dropped() {
     // The click due at frame 24 000 is the first frame of the next buffer. A refit moving host
     // time 10 frames forward leaves it 10 frames in the past: played at once, once, and the grid
-    // goes on.
-    assert_eq!(refit_across_a_click(10, false), [0, 24_000, 47_990]);
+    // goes on. 10 frames (0.2 ms) late is still on time.
+    assert_eq!(refit_across_a_click(10, false), [(0, false), (24_000, false), (47_990, false)]);
     // The output's latency figure settles 20.8 ms higher: the click that fell in those 20.8 ms
-    // is played at once, not lost (a lost beat is what a musician hears).
-    assert_eq!(refit_across_a_click(1_000, false), [0, 24_000, 47_000]);
+    // is played at once, not lost (a lost beat is what a musician hears), and counts as late.
+    assert_eq!(refit_across_a_click(1_000, false), [(0, false), (24_000, true), (47_000, false)]);
     // A 208 ms jump is a stall: its clicks are gone, not played as a burst.
-    assert_eq!(refit_across_a_click(10_000, false), [0, 38_000]);
+    assert_eq!(refit_across_a_click(10_000, false), [(0, false), (38_000, false)]);
     // After a suspension the first map is a new start: nothing from before it is played.
-    assert_eq!(refit_across_a_click(1_000, true), [0, 47_000]);
+    assert_eq!(refit_across_a_click(1_000, true), [(0, false), (47_000, false)]);
 }
 
 #[test]

@@ -221,7 +221,12 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
                     return Ok(code);
                 }
             }
-            Some(r) = audio_rx.recv() => print_audio(j, a.beats, &r),
+            Some(r) = audio_rx.recv() => {
+                if let AudioReport::Output(o) = &r {
+                    client.set_output(Some(o.clone()));
+                }
+                print_audio(j, a.beats, &r);
+            }
             (at, bytes) = midi.next_pedal() => midi.on_pedal(&client, at, &bytes, j, |m| link.outgoing(m)),
             () = sleep_until(landing.map(|(_, at)| at)), if landing.is_some() => {
                 if let (Some(t), Some((host, _))) = (&transport, landing) {

@@ -28,7 +28,7 @@ pub fn print_audio(j: bool, beats: bool, r: &AudioReport) {
             });
             emit(j, &v, || {
                 format!(
-                    "Audio: {} at {} Hz, {} frames per buffer, {:.1} ms output latency{}{}, {} underrun(s)",
+                    "Audio: {} at {} Hz, {} frames per buffer, {:.1} ms output latency{}, {} underrun(s)",
                     i.device,
                     i.sample_rate,
                     i.buffer_frames,
@@ -38,14 +38,21 @@ pub fn print_audio(j: bool, beats: bool, r: &AudioReport) {
                     } else {
                         format!(" plus {:.1} ms {}", i.latency_offset_ms, i.latency_source)
                     },
-                    if i.output_latency_ms > 60.0 && i.latency_source == "reported" {
-                        " (high: run `bandsync calibrate`)"
-                    } else {
-                        ""
-                    },
                     i.underruns
                 )
             });
+        }
+        // What the band sees of this output; in words only when the leader would be warned.
+        AudioReport::Output(o) => {
+            let v = json!({"event": "output", "output": o, "uncalibrated": o.uncalibrated()});
+            if j || o.uncalibrated() {
+                emit(j, &v, || {
+                    format!(
+                        "Audio: {:.1} ms output latency, high and only reported (earbuds?): run `bandsync calibrate`",
+                        o.latency_us.0 as f64 / 1000.0
+                    )
+                });
+            }
         }
         AudioReport::Beat(played) if beats => {
             let b = &played.click;

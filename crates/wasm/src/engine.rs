@@ -115,17 +115,11 @@ impl PageEngine {
         if self.buf.len() < n {
             self.buf.resize(n, 0.0);
         }
-        let (map, stats) = (self.engine.map(), &mut self.stats);
+        let stats = &mut self.stats;
         self.engine.process(&mut self.buf[..n], CHANNELS, first, |p| {
             stats.clicks += 1;
             stats.last_click_us = Some(p.click.host.0);
-            if let Some(m) = map {
-                // More than a millisecond after the click's exact frame: it fell in a gap.
-                let exact = m.frame(p.click.host.0 as f64);
-                if (p.frame as f64 - exact) * m.us_per_frame > 1_000.0 {
-                    stats.late += 1;
-                }
-            }
+            stats.late += u32::from(p.late);
         });
         stats.frames = first + frames as u64;
         &self.buf[..n]

@@ -329,8 +329,13 @@ export class ClickPlayer {
   report(engineName: string): OutputReport | null {
     const s = this.stats();
     if (!s.running || s.latencyMs === null || !this.mapped) return null;
+    const latency_us = Math.max(0, Math.min(2_000_000, Math.round(s.latencyMs * 1000)));
+    // The context's own buffering (`baseLatency`), known exactly: the leader is warned only of
+    // what the device adds past it.
+    const buffer_us = Math.max(0, Math.min(latency_us, Math.round((this.ctx?.baseLatency ?? 0) * 1e6)));
     return {
-      latency_us: Math.max(0, Math.min(2_000_000, Math.round(s.latencyMs * 1000))),
+      latency_us,
+      buffer_us,
       source: s.source,
       clicks: s.clicks,
       missed: s.missed,

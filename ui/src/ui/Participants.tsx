@@ -60,7 +60,8 @@ export function Participants() {
             {out && (
               <span data-testid="output-report">
                 {' '}
-                · output {ms(out.latency_us)} {out.source} · {out.clicks} clicks
+                · output {ms(out.latency_us)}
+                {out.buffer_us > 0 && <> ({ms(out.buffer_us)} buffer)</>} {out.source} · {out.clicks} clicks
                 {out.missed > 0 && <span class="warn"> · {out.missed} missed</span>}
                 {out.late > 0 && <span class="warn"> · {out.late} late</span>}
               </span>

@@ -105,6 +105,32 @@ fn two_followers_click_together_at_the_speaker() {
         rec = pulse.record(&pulse.dir.join("native-2.wav"));
         skip = 2 * RATE as usize;
     }
+    // The leader sees each follower's output as it reports it: cpal's figures and the clicks
+    // played.
+    let seen = lead.wait_for("both followers' outputs in the participant list", |v| {
+        v["event"] == "participants"
+            && v["participants"].as_array().is_some_and(|ps| {
+                ["Left", "Right"].iter().all(|name| {
+                    ps.iter()
+                        .any(|p| p["name"] == *name && p["sync"]["output"]["clicks"].as_u64().is_some_and(|c| c >= 40))
+                })
+            })
+    });
+    for name in ["Left", "Right"] {
+        let p = seen["participants"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap();
+        let out = &p["sync"]["output"];
+        eprintln!("native followers: the leader's list for {name}: {}", p["sync"]);
+        assert!(out["engine"].as_str().is_some_and(|e| e.starts_with("cpal ")), "{out}");
+        assert_eq!(out["source"], "reported", "{out}");
+        let (latency, buffer) = (out["latency_us"].as_i64().unwrap(), out["buffer_us"].as_i64().unwrap());
+        assert!(buffer > 0 && buffer <= latency, "{out}");
+        // The device never went away; a stall of the sound server may have made a click late.
+        assert_eq!(out["missed"].as_u64(), Some(0), "{out}");
+        assert!(out["late"].as_u64().is_some(), "{out}");
+        // The 2048-frame buffer is known, not earbuds' unreported latency: nothing to calibrate.
+        let concerns = p["sync"]["concerns"].as_array().unwrap();
+        assert!(!concerns.iter().any(|c| c == "uncalibrated"), "{}", p["sync"]);
+    }
     drop(host);
 }
 

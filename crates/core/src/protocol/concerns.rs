@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 /// A clock error bound above this (µs) breaks the product's promise of 1 ms at the speaker.
 pub const CLOCK_ERROR_LIMIT_US: i64 = 1_000;
 
-/// An output latency the platform reports above this (µs), never calibrated, is likely a
-/// Bluetooth or processed path whose real figure is higher still.
+/// An output latency the platform reports above this (µs) past the engine's own buffer, never
+/// calibrated, is likely a Bluetooth or processed path whose real figure is higher still.
 pub const UNCALIBRATED_LATENCY_LIMIT_US: i64 = 60_000;
 
 /// Why a member's sync looks off.
@@ -61,11 +61,26 @@ impl SyncQuality {
             if o.late > 0 {
                 concerns.push(SyncConcern::LateClicks);
             }
-            if o.source == LatencySource::Reported && o.latency_us.0 > UNCALIBRATED_LATENCY_LIMIT_US {
+            if o.uncalibrated() {
                 concerns.push(SyncConcern::Uncalibrated);
             }
         }
         SyncQuality { rtt_us, error_us, synced, output, concerns }
+    }
+}
+
+impl OutputReport {
+    /// What the device adds after the engine's own buffer: the part no platform can vouch for.
+    #[must_use]
+    pub fn device_latency(&self) -> Micros {
+        Micros(self.latency_us.0.saturating_sub(self.buffer_us.0).max(0))
+    }
+
+    /// A high latency that only the platform reports: likely earbuds or a processed path whose
+    /// real figure is higher still, so the player should calibrate ([`SyncConcern::Uncalibrated`]).
+    #[must_use]
+    pub fn uncalibrated(&self) -> bool {
+        self.source == LatencySource::Reported && self.device_latency().0 > UNCALIBRATED_LATENCY_LIMIT_US
     }
 }
 
@@ -76,6 +91,7 @@ mod tests {
     fn output(latency_ms: i64, source: LatencySource, missed: u32, late: u32) -> Option<OutputReport> {
         Some(OutputReport {
             latency_us: Micros(latency_ms * 1000),
+            buffer_us: Micros::ZERO,
             source,
             clicks: 100,
             missed,
@@ -99,5 +115,21 @@ mod tests {
         // Earbuds calibrated at 180 ms are fine.
         let buds = SyncQuality::judged(us(3_000), us(200), true, output(180, LatencySource::Calibrated, 0, 0));
         assert!(buds.concerns.is_empty());
+    }
+
+    #[test]
+    fn a_browsers_own_buffer_is_not_taken_for_unreported_earbuds() {
+        let us = Micros;
+        let with_buffer = |total_ms: i64, buffer_ms: i64| {
+            let mut o = output(total_ms, LatencySource::Reported, 0, 0).unwrap();
+            o.buffer_us = us(buffer_ms * 1000);
+            SyncQuality::judged(us(3_000), us(200), true, Some(o)).concerns
+        };
+        // A page that renders 60 ms ahead into a 20 ms device: nothing to calibrate.
+        assert!(with_buffer(80, 60).is_empty());
+        // The same page into a device that reports 70 ms past the buffer: likely Bluetooth.
+        assert_eq!(with_buffer(130, 60), [SyncConcern::Uncalibrated]);
+        // A buffer figure above the whole (a confused browser) leaves nothing, never less.
+        assert!(with_buffer(10, 60).is_empty());
     }
 }

@@ -176,6 +176,11 @@ pub struct SyncQuality {
 pub struct OutputReport {
     /// The output latency the click is compensated for (µs), 0 to 2 s.
     pub latency_us: Micros,
+    /// Of `latency_us`, the engine's own buffering (µs): what a browser renders ahead
+    /// (`baseLatency`) or the audio callback's buffer. Known exactly, unlike what the device and
+    /// its speaker or earbuds add after it; 0 from members that do not say.
+    #[serde(default)]
+    pub buffer_us: Micros,
     /// Where that figure comes from.
     pub source: LatencySource,
     /// Clicks played since joining.

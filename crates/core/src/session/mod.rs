@@ -206,10 +206,12 @@ impl Session {
         self.members.iter().find(|m| m.p.id == id).map_or_else(|| format!("#{id}"), |m| m.p.name.clone())
     }
 
-    /// The lead time for a change: enough for the slowest online member to hear of it first.
-    /// Each member needs its round trip (plus twice its clock error) or the delay it reports in
-    /// handling messages, whichever is more, twice over; the lead is the least lead plus the
-    /// worst need, capped.
+    /// The lead time for a change: enough for the slowest online member to hear of it first and
+    /// still render it. Each member needs its round trip (plus twice its clock error) or the
+    /// delay it reports in handling messages, whichever is more, twice over, plus the output
+    /// latency it compensates (it renders a click that much before it is heard: earbuds at
+    /// 200 ms must know of a change 200 ms sooner); the lead is the least lead plus the worst
+    /// need, capped.
     #[must_use]
     pub fn lead_time(&self) -> Micros {
         let worst = self
@@ -218,11 +220,13 @@ impl Session {
             .filter(|m| m.conn.is_some())
             .filter_map(|m| {
                 let s = m.p.sync.as_ref()?;
-                Some(s.rtt_us.0.saturating_add(s.error_us.0.saturating_mul(2)).max(m.delivery.0))
+                let net = s.rtt_us.0.saturating_add(s.error_us.0.saturating_mul(2)).max(m.delivery.0);
+                let ahead = s.output.as_ref().map_or(0, |o| o.latency_us.0);
+                Some(net.saturating_mul(2).saturating_add(ahead))
             })
             .max()
             .unwrap_or(0);
-        Micros(self.cfg.min_lead.0.saturating_add(worst.saturating_mul(2)).min(self.cfg.max_lead.0))
+        Micros(self.cfg.min_lead.0.saturating_add(worst).min(self.cfg.max_lead.0))
     }
 
     /// Schedules a change and tells everyone. While the metronome plays (or is about to start) the

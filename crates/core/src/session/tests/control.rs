@@ -156,6 +156,7 @@ fn changes_while_stopped_apply_at_once_and_do_not_pile_up() {
 
 #[test]
 fn sync_reports_are_bounded_and_shape_the_lead_time() {
+    use crate::protocol::{LatencySource, OutputReport};
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
     h.send(
@@ -195,6 +196,28 @@ fn sync_reports_are_bounded_and_shape_the_lead_time() {
     assert_eq!(h.s.lead_time(), Micros::from_millis(250 + 2 * 50), "the round trip, when it is the more");
     h.send(1, slow(-1));
     assert_eq!(h.last_error(1), Some(ErrorCode::Malformed));
+    // Earbuds compensated at 300 ms render each click that much sooner: the change must reach
+    // them that much earlier too.
+    let buds = OutputReport {
+        latency_us: Micros::from_millis(300),
+        buffer_us: Micros::from_millis(10),
+        source: LatencySource::Calibrated,
+        clicks: 10,
+        missed: 0,
+        late: 0,
+        engine: "web-audio Chromium".into(),
+    };
+    h.send(
+        1,
+        ClientMsg::SyncReport {
+            rtt_us: Micros(40_000),
+            error_us: Micros(5_000),
+            synced: true,
+            output: Some(buds),
+            delivery_us: None,
+        },
+    );
+    assert_eq!(h.s.lead_time(), Micros::from_millis(250 + 2 * 50 + 300));
     h.send(
         1,
         ClientMsg::SyncReport {
@@ -216,6 +239,7 @@ fn a_members_figures_off_are_flagged_in_the_participant_list() {
     h.join(2, "Ben", false, None);
     let output = OutputReport {
         latency_us: Micros::from_millis(150),
+        buffer_us: Micros::from_millis(10),
         source: LatencySource::Reported,
         clicks: 40,
         missed: 3,
