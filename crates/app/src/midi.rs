@@ -199,6 +199,18 @@ impl SessionMidi {
         Ok(())
     }
 
+    /// A new offset for MIDI out (-100 to 100 ms), taken at once: the port stays open.
+    ///
+    /// # Errors
+    /// An offset out of range.
+    pub fn set_offset(&mut self, ms: f64) -> Result<(), String> {
+        MidiSettings { offset_ms: ms, ..MidiSettings::default() }.check()?;
+        if let Some(out) = &self.out {
+            out.set_offset_ms(ms);
+        }
+        Ok(())
+    }
+
     /// What is open now.
     #[must_use]
     pub fn status(&self) -> MidiStatus {

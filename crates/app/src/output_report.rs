@@ -14,7 +14,8 @@ use bandsync_core::{Micros, Transport};
 /// The longest engine name the host takes.
 const ENGINE_CHARS: usize = 40;
 
-/// The counts since the member joined.
+/// The counts since the output opened (the app reopens it when its device, buffer or latency
+/// setting changes, and the counts start again then).
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     clicks: u32,

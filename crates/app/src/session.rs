@@ -334,10 +334,16 @@ impl Driver {
     /// Opens MIDI as `settings` ask (what was open closes first: a port is not opened twice), and
     /// tells the UI what came of it.
     fn set_midi(&mut self, settings: &MidiSettings) {
-        // A new pedal map alone is taken in place: the gear plays on, and a network MIDI session
-        // keeps its peers. (`SessionMidi::start` has checked a map that reaches here.)
-        let same_ports = MidiSettings { map: settings.map.clone(), ..self.midi_settings.clone() } == *settings;
-        if same_ports && self.midi.is_open() && self.midi.set_map(&settings.map).is_ok() {
+        // A new pedal map or offset alone is taken in place: the gear plays on, and a network MIDI
+        // session keeps its peers.
+        let same_ports =
+            MidiSettings { map: settings.map.clone(), offset_ms: settings.offset_ms, ..self.midi_settings.clone() }
+                == *settings;
+        if same_ports
+            && self.midi.is_open()
+            && self.midi.set_map(&settings.map).is_ok()
+            && self.midi.set_offset(settings.offset_ms).is_ok()
+        {
             self.midi_settings = settings.clone();
             self.emit(AppEvent::Midi { midi: self.midi.status() });
             return;

@@ -126,6 +126,38 @@ async fn the_apps_midi_drives_the_gear_and_its_pedals_act_for_the_leader() {
     .await;
     assert!(!rec.seen().iter().any(|(_, b)| b == &[0xFC]), "a new map does not stop the gear");
 
+    // A new offset is taken in place too: the same port, the gear not stopped, and the clock 5 ms
+    // earlier against its own grid from then on. (A change of 2 ms or less is slewed in at 0.2 ms
+    // a second, as the feeder slews a new clock estimate: 0.5 ms had moved 0.14 ms by the clocks
+    // measured here, 2 ms had moved 1.97 ms.)
+    let clocks =
+        |seen: &[(f64, Vec<u8>)]| seen.iter().filter(|(_, b)| b == &[0xF8]).map(|(t, _)| *t).collect::<Vec<_>>();
+    let before = clocks(&rec.seen());
+    let earlier = MidiSettings { offset_ms: 5.0, ..app.midi_settings() };
+    app.set_midi(earlier).await.unwrap();
+    let after_status = until(&mut rx, "MIDI after the new offset", midi).await;
+    assert_eq!(after_status.out, status.out, "the same port, not reopened");
+    let n = before.len();
+    let seen = rec.wait_for("24 more clocks", 10, |seen| clocks(seen).len() >= n + 48);
+    let all = clocks(&seen);
+    let mut gaps: Vec<f64> = before.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_by(f64::total_cmp);
+    let interval = gaps[gaps.len() / 2];
+    let last = before[n - 1];
+    // Where the last 24 clocks fall against the grid the ones before the change were on (µs).
+    let mut shift: Vec<f64> = all[n + 24..]
+        .iter()
+        .map(|t| {
+            let k = (t - last) / interval;
+            (k - k.round()) * interval
+        })
+        .collect();
+    shift.sort_by(f64::total_cmp);
+    let median = shift[shift.len() / 2];
+    eprintln!("MIDI offset 5 ms: the clock moved {median:.0} µs against its grid (interval {interval:.0} µs)");
+    assert!((median + 5_000.0).abs() < 1_000.0, "the clock moved {median:.0} µs, not -5 000: {shift:?}");
+    assert!(!rec.seen().iter().any(|(_, b)| b == &[0xFC]), "a new offset does not stop the gear");
+
     // MIDI off while the band plays: the port closes, and the gear is told Stop first.
     app.set_midi(MidiSettings::default()).await.unwrap();
     assert_eq!(until(&mut rx, "MIDI closed", midi).await, MidiStatus::default());

@@ -1,7 +1,7 @@
 //! JACK: every event is written at its exact frame in the period, from the cycle's own map of
 //! frames to JACK time (`jack_get_cycle_times`).
 
-use crate::feed::{Feeder, HORIZON, HostNow, Pending, Timed};
+use crate::feed::{Feeder, HORIZON, HostNow, Offset, Pending, Timed};
 use crate::worker::Worker;
 use crate::{MidiError, MidiOptions};
 
@@ -25,6 +25,7 @@ impl JackOut {
         connect: Option<&str>,
         host_now: HostNow,
         pending: Arc<Pending>,
+        offset: Arc<Offset>,
     ) -> Result<Self, MidiError> {
         let err = |e: jack::Error| MidiError::Backend(format!("{e} (is a JACK server running?)"));
         let (client, _) = jack::Client::new(&opts.client_name, jack::ClientOptions::NO_START_SERVER).map_err(err)?;
@@ -57,10 +58,9 @@ impl JackOut {
                 .connect_ports_by_name(&port, to)
                 .map_err(|e| MidiError::Backend(format!("connect {port} to {to}: {e}")))?;
         }
-        let offset_us = opts.offset_ms * 1000.0;
         let feeder = {
             let port = port.clone();
-            Worker::spawn("midi-feed", move |stop| feed(&active, &port, &host_now, &pending, &mut tx, offset_us, stop))?
+            Worker::spawn("midi-feed", move |stop| feed(&active, &port, &host_now, &pending, &mut tx, &offset, stop))?
         };
         tracing::info!(%port, "MIDI out through JACK");
         Ok(JackOut { port, _feeder: feeder })
@@ -91,7 +91,7 @@ fn feed<N, P>(
     host_now: &HostNow,
     pending: &Pending,
     tx: &mut rtrb::Producer<Timed>,
-    offset_us: f64,
+    offset: &Offset,
     stop: &AtomicBool,
 ) {
     let client = active.as_client();
@@ -104,7 +104,7 @@ fn feed<N, P>(
         // What the gear connected to the port adds, sent that much earlier, with the user's offset.
         let latency = own.as_ref().map_or(0, |p| p.get_latency_range(jack::LatencyType::Playback).1);
         let latency_us = f64::from(latency) * 1e6 / f64::from(client.sample_rate().max(1));
-        feeder.step(host_now, || client.time() as f64, latency_us + offset_us, &mut |ev| {
+        feeder.step(host_now, || client.time() as f64, latency_us + offset.us(), &mut |ev| {
             if tx.push(ev).is_err() {
                 full += 1;
             }

@@ -68,6 +68,7 @@ pub enum MidiError {
 /// the gear was playing, and closes the port.
 pub struct MidiOut {
     pending: Arc<feed::Pending>,
+    offset: Arc<feed::Offset>,
     out: Backend,
 }
 
@@ -192,18 +193,21 @@ impl MidiOut {
     /// sends; [`MidiIn`] receives through JACK).
     pub fn start(opts: &MidiOptions, host_now: HostNow, input: Option<OnMessage>) -> Result<Self, MidiError> {
         let pending = Arc::new(Mutex::new(None));
+        let offset = Arc::new(feed::Offset::from_ms(opts.offset_ms));
         let out = match parse_target(&opts.target)? {
             #[cfg(feature = "jack")]
             Target::Jack(connect) => {
                 if input.is_some() {
                     return Err(MidiError::Backend("MIDI in through JACK is its own port (--midi-in jack…)".into()));
                 }
-                Backend::Jack(jack_out::JackOut::start(opts, connect.as_deref(), host_now, Arc::clone(&pending))?)
+                let (p, o) = (Arc::clone(&pending), Arc::clone(&offset));
+                Backend::Jack(jack_out::JackOut::start(opts, connect.as_deref(), host_now, p, o)?)
             }
             #[cfg(not(feature = "jack"))]
             Target::Jack(_) => return Err(missing("JACK")),
             Target::Rtp { listen, invite } => {
-                Backend::Rtp(rtp_out::RtpOut::start(opts, listen, invite, host_now, Arc::clone(&pending), input)?)
+                let (p, o) = (Arc::clone(&pending), Arc::clone(&offset));
+                Backend::Rtp(rtp_out::RtpOut::start(opts, listen, invite, host_now, p, o, input)?)
             }
             #[cfg(feature = "system")]
             Target::Port { name, virtual_port } => {
@@ -213,12 +217,21 @@ impl MidiOut {
                     ));
                 }
                 let which = which(name, virtual_port, &opts.client_name);
-                Backend::Port(port::PortOut::start(opts, &which, host_now, Arc::clone(&pending))?)
+                let (p, o) = (Arc::clone(&pending), Arc::clone(&offset));
+                Backend::Port(port::PortOut::start(opts, &which, host_now, p, o)?)
             }
             #[cfg(not(feature = "system"))]
             Target::Port { .. } => return Err(missing("system MIDI")),
         };
-        Ok(MidiOut { pending, out })
+        Ok(MidiOut { pending, offset, out })
+    }
+
+    /// Sends every event `ms` earlier (later when negative) from now on, without reopening the
+    /// port: the gear plays on, a network MIDI session keeps its peers. A change of up to 2 ms is
+    /// slewed in (0.2 ms a second, as a new clock estimate is), so no clock interval jumps; a
+    /// larger one is taken at once.
+    pub fn set_offset_ms(&self, ms: f64) {
+        self.offset.set_ms(ms);
     }
 
     /// The schedule to follow from now on (the latest the session sent), whose times are on host

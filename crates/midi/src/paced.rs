@@ -7,7 +7,7 @@
 //! state, which the connection's task holds while it handles a message.
 
 use crate::MidiError;
-use crate::feed::{Feeder, HostNow, Pending, Timed};
+use crate::feed::{Feeder, HostNow, Offset, Pending, Timed};
 use crate::worker::Worker;
 use bandsync_core::midi::MidiMessage;
 use std::sync::Arc;
@@ -77,14 +77,14 @@ impl Due {
 }
 
 /// Starts the feeder thread (`name`): every [`FEED`], the newest schedule from `pending` walked
-/// ahead on `clock`, each event `offset_us` early. Drop the feeder before the sender: it says then
+/// ahead on `clock`, each event `offset` early (read on every tick). Drop the feeder before the sender: it says then
 /// whether the gear was left playing.
 pub(crate) fn start_feeder(
     name: &str,
     host_now: HostNow,
     pending: Arc<Pending>,
     clock: PaceClock,
-    offset_us: f64,
+    offset: Arc<Offset>,
 ) -> Result<(Worker, Due), MidiError> {
     let (mut tx, ring) = rtrb::RingBuffer::<Timed>::new(RING);
     let playing = Arc::new(AtomicBool::new(false));
@@ -93,7 +93,7 @@ pub(crate) fn start_feeder(
         let mut feeder = Feeder::default();
         while !stop.load(Ordering::Relaxed) {
             feeder.take(&pending);
-            feeder.step(&host_now, || clock.now() as f64, offset_us, &mut |e| {
+            feeder.step(&host_now, || clock.now() as f64, offset.us(), &mut |e| {
                 if tx.push(e).is_err() {
                     tracing::warn!("a MIDI event dropped: the sender did not keep up");
                 }
@@ -124,7 +124,7 @@ mod tests {
         let mut t = Transport::new(bandsync_core::Micros(0));
         t.segments[0].playing = true;
         *pending.lock().unwrap() = Some((t, HostAxis::new(1)));
-        let (feeder, mut due) = start_feeder("test-feed", host_now, pending, clock, 0.0).unwrap();
+        let (feeder, mut due) = start_feeder("test-feed", host_now, pending, clock, Arc::default()).unwrap();
         let mut late = Vec::new();
         let end = clock.now() + 1_000_000;
         while clock.now() < end {

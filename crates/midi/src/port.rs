@@ -4,7 +4,7 @@
 //! whose name is NAME, or the one port whose name holds it), or is a virtual port of ours that
 //! the DAW and other apps see (`virtual`, `virtual:NAME`; not on Windows, which has none).
 
-use crate::feed::{HostNow, Pending};
+use crate::feed::{HostNow, Offset, Pending};
 use crate::paced::{PaceClock, start_feeder};
 use crate::worker::Worker;
 use crate::{MidiError, MidiOptions, OnMessage};
@@ -95,6 +95,7 @@ impl PortOut {
         which: &Which,
         host_now: HostNow,
         pending: Arc<Pending>,
+        offset: Arc<Offset>,
     ) -> Result<Self, MidiError> {
         let out = midir::MidiOutput::new(&opts.client_name).map_err(|e| unopened(&e))?;
         let (mut conn, port) = match which {
@@ -108,7 +109,7 @@ impl PortOut {
             Which::Virtual(name) => (virtual_out(out, name)?, format!("virtual:{name}")),
         };
         let clock = PaceClock::new();
-        let (feeder, mut due) = start_feeder("midi-port-feed", host_now, pending, clock, opts.offset_ms * 1000.0)?;
+        let (feeder, mut due) = start_feeder("midi-port-feed", host_now, pending, clock, offset)?;
         let sender = Worker::spawn("midi-port", move |stop| {
             crate::worker::realtime();
             let mut refused = 0u64;

@@ -2,7 +2,7 @@
 //! send-ahead, so an event leaves at its moment ([`crate::paced`]): the sender thread answers the
 //! session protocol between events.
 
-use crate::feed::{HostNow, Pending};
+use crate::feed::{HostNow, Offset, Pending};
 use crate::paced::{Due, PaceClock, start_feeder};
 use crate::worker::Worker;
 use crate::{MidiError, MidiOptions, OnMessage};
@@ -52,6 +52,7 @@ impl RtpOut {
         invite: Option<SocketAddr>,
         host_now: HostNow,
         pending: Arc<Pending>,
+        offset: Arc<Offset>,
         input: Option<OnMessage>,
     ) -> Result<Self, MidiError> {
         // A loopback peer gets a loopback session: nothing leaves the machine.
@@ -68,9 +69,8 @@ impl RtpOut {
         let port = format!("rtp:{local}");
         let listening = invite.is_none().then_some(local.port());
         let name = opts.client_name.clone();
-        let offset_us = opts.offset_ms * 1000.0;
         let clock = PaceClock::new();
-        let (feeder, due) = start_feeder("midi-rtp-feed", host_now, pending, clock, offset_us)?;
+        let (feeder, due) = start_feeder("midi-rtp-feed", host_now, pending, clock, offset)?;
         let sender = Worker::spawn("midi-rtp", move |stop| {
             crate::worker::realtime();
             let session = RtpSession::new(&name, rand_ssrc());
