@@ -25,6 +25,7 @@
 //! - [`jack`]: a JACK server (`jackd -d dummy`) of the test's own, and a recorder of the MIDI and
 //!   the clicks it receives.
 //! - [`netns`]: running a test again inside a network namespace of its own (multicast).
+//! - [`hostile`]: members from other addresses, the honest member's probe, y-sync frames by hand.
 //! - [`stream`]: waiting on a stream of events by condition.
 //! - Here: a server with one session ([`TestServer`]), HTTP GETs, and polling helpers.
 
@@ -33,6 +34,7 @@ pub mod chaos;
 pub mod cluster;
 pub mod dbus;
 pub mod devtools;
+pub mod hostile;
 pub mod http;
 pub mod jack;
 pub mod machine;

@@ -58,14 +58,7 @@ async fn step1_and_awareness_amplification_costs_the_honest_member_nothing() {
     };
     let mut evil = member_from(&ts, "127.0.0.2", "Mallory", false).await;
     // A sync step 1 of 7 bytes that claims 2^24 clients, and an awareness update claiming 2^20.
-    let mut sv = Vec::new();
-    var(1 << 24, &mut sv);
-    let step1 = sync_msg(0, &sv);
-    let mut aw = vec![1];
-    let mut body = Vec::new();
-    var(1 << 20, &mut body);
-    var(body.len() as u64, &mut aw);
-    aw.extend_from_slice(&body);
+    let (step1, aw) = bandsync_e2e::hostile::amplifying_frames();
     let attack = tokio::spawn(async move {
         let mut refused = 0;
         let end = Instant::now() + Duration::from_secs(2);

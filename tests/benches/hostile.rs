@@ -1,0 +1,192 @@
+//! An honest member's round trip through the session task, before and during each hostile case
+//! of issue #12 (its target: within 2× the baseline through every case). The hostile tests
+//! (`tests/e2e/hostile/`) check each case's outcome, and hold this figure only loosely: they run
+//! beside the rest of their binary. Here one case runs at a time, on the server alone.
+//!
+//! ```text
+//! cargo bench -p bandsync-e2e --bench hostile            # every case, 5 runs each
+//! cargo bench -p bandsync-e2e --bench hostile -- flood   # cases whose name contains "flood"
+//! ```
+//!
+//! Each run starts a server (the default configuration) with one session, takes 100 probes
+//! 20 ms apart (an HTTP request the session task answers: `hostile::probe`), then starts the
+//! attack from other loopback addresses and probes for 4 s more while it runs. Printed per run:
+//! p50 and p99 before and during, and the ratio of the p99s; per case, the median ratio.
+
+use bandsync_docs::SessionDoc;
+use bandsync_e2e::hostile::{amplifying_frames, binary, ip, member_from, p99, probe};
+use bandsync_e2e::{Raw, TestServer};
+use bandsync_server::ServerConfig;
+use futures_util::SinkExt;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+const RUNS: usize = 5;
+const GAP: Duration = Duration::from_millis(20);
+const ATTACK: Duration = Duration::from_secs(4);
+
+/// Sync step 1 and awareness frames that claim millions of clients, every 11 ms.
+async fn amplification(ts: &TestServer, until: Instant) -> u64 {
+    let mut evil = member_from(ts, "127.0.0.2", "Mallory", false).await;
+    let (step1, aw) = amplifying_frames();
+    let mut tick = tokio::time::interval(Duration::from_millis(11));
+    let mut sent = 0;
+    while Instant::now() < until {
+        tick.tick().await;
+        if !binary(&mut evil, if sent % 2 == 0 { step1.clone() } else { aw.clone() }).await {
+            break;
+        }
+        let _ = evil.recv_type("error").await;
+        sent += 1;
+    }
+    sent
+}
+
+/// Connections from one address that each send 250 heartbeats as fast as they can, one after
+/// another (reconnecting to start its rate limit afresh).
+async fn reconnect_flood(ts: &TestServer, until: Instant) -> u64 {
+    let mut answered = 0;
+    while Instant::now() < until {
+        let mut r = Raw::connect_from(ts.addr(), ip("127.0.0.3"), None).await;
+        for n in 0..250 {
+            let m = Message::Text(json!({"type": "heartbeat", "n": n}).to_string().into());
+            if r.ws.send(m).await.is_err() {
+                break;
+            }
+        }
+        for _ in 0..250 {
+            match tokio::time::timeout(Duration::from_secs(2), r.recv()).await {
+                Ok(Some(m)) if m["type"] == "heartbeat" => answered += 1,
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+    }
+    answered
+}
+
+/// As many idle sockets as one address may hold, and more, kept open.
+async fn hoarded_sockets(ts: &TestServer, until: Instant) -> u64 {
+    let mut held = Vec::new();
+    for _ in 0..=ServerConfig::default().address_max_connections {
+        let s = tokio::net::TcpSocket::new_v4().expect("socket");
+        s.bind((ip("127.0.0.4"), 0).into()).expect("bind");
+        if let Ok(c) = s.connect(ts.addr()).await {
+            held.push(c);
+        }
+    }
+    tokio::time::sleep_until(until.into()).await;
+    held.len() as u64
+}
+
+/// 60 KiB chart updates as fast as the limits let an editor send them, until the document is full.
+async fn big_updates(ts: &TestServer, until: Instant) -> u64 {
+    let mut ed = member_from(ts, "127.0.0.2", "Filler", false).await;
+    let local = SessionDoc::new();
+    let chunk = "x".repeat(60 * 1024);
+    let mut sent = 0;
+    while Instant::now() < until && sent < 200 {
+        if !binary(&mut ed, local.insert_chart(&format!("big{sent}"), 0, &chunk)).await {
+            break;
+        }
+        sent += 1;
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep_until(until.into()).await;
+    sent
+}
+
+/// A member that stops reading (a 4 KiB receive window), while an editor sends the session
+/// 6.6 MB: the server's writes to it back up until its write deadline.
+async fn stalled_reader(ts: &TestServer, until: Instant) -> u64 {
+    let mut sleeper = Raw::connect_from(ts.addr(), ip("127.0.0.5"), Some(4096)).await;
+    sleeper.secret = Some(ts.secret.clone());
+    sleeper.join(&ts.session, "Locked phone", false, None).await;
+    let mut ed = member_from(ts, "127.0.0.2", "Editor", false).await;
+    let local = SessionDoc::new();
+    let chunk = "y".repeat(60 * 1024);
+    let mut sent = 0;
+    for i in 0..110 {
+        if !binary(&mut ed, local.insert_chart(&format!("big{i}"), 0, &chunk)).await {
+            break;
+        }
+        sent += 1;
+    }
+    tokio::time::sleep_until(until.into()).await;
+    drop(sleeper);
+    sent
+}
+
+type Attack = for<'a> fn(&'a TestServer, Instant) -> std::pin::Pin<Box<dyn Future<Output = u64> + 'a>>;
+
+macro_rules! case {
+    ($name:literal, $f:ident) => {
+        ($name, (|ts, until| Box::pin($f(ts, until))) as Attack)
+    };
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn probes(ts: &TestServer, until: Instant, at_least: usize) -> Vec<Duration> {
+    let mut v = Vec::new();
+    while v.len() < at_least || Instant::now() < until {
+        v.push(probe(ts).await);
+        tokio::time::sleep(GAP).await;
+    }
+    v
+}
+
+async fn run(name: &str, attack: Attack) -> f64 {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let before = probes(&ts, Instant::now(), 100).await;
+    let until = Instant::now() + ATTACK;
+    let during = {
+        let (during, done) = tokio::join!(probes(&ts, until, 0), attack(&ts, until));
+        eprintln!("  {name}: the attack did {done} things");
+        during
+    };
+    let p50 = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (b50, b99, d50, d99) = (p50(before.clone()), p99(before), p50(during.clone()), p99(during.clone()));
+    let ratio = ms(d99) / ms(b99);
+    println!(
+        "{name}: before p50 {:.3} ms p99 {:.3} ms; during ({} probes) p50 {:.3} ms p99 {:.3} ms; p99 ratio {ratio:.2}",
+        ms(b50),
+        ms(b99),
+        during.len(),
+        ms(d50),
+        ms(d99)
+    );
+    drop(ts);
+    ratio
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let cases = [
+        case!("amplification", amplification),
+        case!("reconnect_flood", reconnect_flood),
+        case!("hoarded_sockets", hoarded_sockets),
+        case!("big_updates", big_updates),
+        case!("stalled_reader", stalled_reader),
+    ];
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    for (name, attack) in cases {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let mut ratios: Vec<f64> = (0..RUNS).map(|_| rt.block_on(run(name, attack))).collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "{name}: median p99 ratio {:.2} over {RUNS} runs (range {:.2}..{:.2})",
+            ratios[RUNS / 2],
+            ratios[0],
+            ratios[RUNS - 1]
+        );
+    }
+}
