@@ -18,7 +18,7 @@ mod summary;
 pub use summary::Summary;
 
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::{ArrayRef, Doc, MapRef, OffsetKind, Options, ReadTxn, StateVector, Transact};
@@ -118,6 +118,9 @@ pub struct SessionDoc {
     charts: MapRef,
     /// At least the document's encoded size: see [`SessionDoc::check_room`].
     size_bound: AtomicUsize,
+    /// Whether `size_bound` is the size as measured, nothing having changed since: a full
+    /// document then refuses the next update without encoding itself again.
+    size_exact: AtomicBool,
     /// Whether an update broke the setlist's shape (see [`shape`]).
     shape: shape::Watch,
 }
@@ -153,7 +156,7 @@ impl SessionDoc {
         let setlist = doc.get_or_insert_array("setlist");
         let charts = doc.get_or_insert_map("charts");
         let shape = shape::Watch::new(&setlist);
-        SessionDoc { doc, setlist, charts, size_bound: AtomicUsize::new(0), shape }
+        SessionDoc { doc, setlist, charts, size_bound: AtomicUsize::new(0), size_exact: AtomicBool::new(false), shape }
     }
 
     /// The whole document as one update, for storage.
@@ -192,7 +195,7 @@ impl SessionDoc {
             .map_err(|_| DocError::Poisoned("it broke yrs's arithmetic as it was integrated".into()))?
             .map_err(|e| DocError::Poisoned(e.to_string()))?;
         self.check_not_poisoned()?;
-        self.size_bound.fetch_add(len, Ordering::Relaxed);
+        self.grew(len);
         Ok(())
     }
 
@@ -298,13 +301,22 @@ impl SessionDoc {
 
     /// Whether `added` more bytes of updates fit under [`MAX_DOC_BYTES`]. The running bound (the
     /// stored size plus every update since) only ever overestimates; when it passes the limit
-    /// the document is measured.
+    /// the document is measured, once until it changes again. (Measured for every update, a full
+    /// document let one editor keep the session's task encoding 8 MiB for each refused update:
+    /// an honest member's round trip went from 0.7 ms to 17-50 ms at p99, `benches/hostile.rs`.)
     fn check_room(&self, added: usize) -> Result<(), DocError> {
-        if added == 0 || self.size_bound.load(Ordering::Relaxed) + added <= MAX_DOC_BYTES {
+        let bound = self.size_bound.load(Ordering::Relaxed);
+        if added == 0 || bound + added <= MAX_DOC_BYTES {
             return Ok(());
         }
-        let size = self.encode_state().len();
-        self.size_bound.store(size, Ordering::Relaxed);
+        let size = if self.size_exact.load(Ordering::Relaxed) {
+            bound
+        } else {
+            let size = self.encode_state().len();
+            self.size_bound.store(size, Ordering::Relaxed);
+            self.size_exact.store(true, Ordering::Relaxed);
+            size
+        };
         if size + added > MAX_DOC_BYTES {
             return Err(DocError::TooLarge { size, added, limit: MAX_DOC_BYTES });
         }
@@ -344,7 +356,17 @@ impl SessionDoc {
     fn edit_raw(&self, edit: impl FnOnce(&mut yrs::TransactionMut)) -> Vec<u8> {
         let mut txn = self.doc.transact_mut();
         edit(&mut txn);
-        txn.encode_update_v1()
+        let update = txn.encode_update_v1();
+        drop(txn);
+        self.grew(update.len());
+        update
+    }
+
+    /// The document changed by an update of `len` bytes: the bound grows by it, and is no longer
+    /// the measured size.
+    fn grew(&self, len: usize) {
+        self.size_bound.fetch_add(len, Ordering::Relaxed);
+        self.size_exact.store(false, Ordering::Relaxed);
     }
 }
 

@@ -178,6 +178,21 @@ fn the_documents_refuse_edits_past_their_size_limit_and_say_so() {
     // Nothing of the refused edit is in the document, and small edits are refused too.
     assert!(server.chart(&format!("s{accepted}")).is_none());
     assert!(server.encode_state().len() <= MAX_DOC_BYTES);
+    // Refused again (without measuring: nothing changed), until an edit makes room: the band
+    // empties a chart, and the next one fits again.
+    // (A replica of what the server holds: the first member's next edits would follow the one
+    // refused, and be refused for the gap.)
+    let band = SessionDoc::new();
+    band.apply_update(&server.encode_state()).unwrap();
+    let again = band.insert_chart("again", 0, &chunk);
+    let refused = server.handle(&again, true).unwrap_err();
+    assert!(matches!(refused, DocError::TooLarge { .. }), "{refused}");
+    let band = SessionDoc::new();
+    band.apply_update(&server.encode_state()).unwrap();
+    server.handle(&band.set_chart("s0", ""), true).expect("a deletion always fits");
+    let fits = SessionDoc::new().insert_chart("fits", 0, &chunk);
+    server.handle(&fits, true).expect("room again after the deletion");
+    assert_eq!(server.chart("fits").map(|c| c.len()), Some(chunk.len()));
 }
 
 #[test]
