@@ -185,6 +185,12 @@ fn control(
                 Err(e) => {
                     report_once(reports, &mut last_error, e.to_string());
                     retry_at = Instant::now() + Duration::from_secs(1);
+                    // The band sees the clicks missed mount while no device plays.
+                    if let Some(last) = reported.as_ref().filter(|_| last_info.elapsed() >= Duration::from_secs(5)) {
+                        last_info = Instant::now();
+                        let o = tally.report(last, host_now(), last_transport.as_ref(), opts.subdivision);
+                        let _ = reports.send(AudioReport::Output(o));
+                    }
                     continue;
                 }
             }
@@ -198,7 +204,8 @@ fn control(
         });
         if info.buffer_frames > 0 && (changed || last_info.elapsed() >= Duration::from_secs(5)) {
             last_info = Instant::now();
-            let _ = reports.send(AudioReport::Output(tally.report(&info)));
+            let o = tally.report(&info, host_now(), last_transport.as_ref(), opts.subdivision);
+            let _ = reports.send(AudioReport::Output(o));
             reported = Some(info.clone());
             let _ = reports.send(AudioReport::Info(info));
         }

@@ -11,9 +11,6 @@ use bandsync_core::host_axis::HostAxis;
 use bandsync_core::protocol::{LatencySource, OutputReport};
 use bandsync_core::{Micros, Transport};
 
-/// The longest engine name the host takes.
-const ENGINE_CHARS: usize = 40;
-
 /// The counts since the output opened (the app reopens it when its device, buffer or latency
 /// setting changes, and the counts start again then).
 #[derive(Debug, Default)]
@@ -40,38 +37,57 @@ impl Tally {
     }
 
     /// A device plays again at host time `now`: every click the transport held in between was
-    /// missed (none counted when the clock moved onto another host's in between: a restarted
-    /// host's clicks are not comparable).
+    /// missed.
     pub(crate) fn back(&mut self, now: Option<(Micros, u64)>, playing: Option<&(Transport, HostAxis)>, sub: u8) {
-        let (Some((from, e0)), Some((to, e1)), Some((t, axis))) = (self.gone_since.take(), now, playing) else {
-            return;
+        let gap = self.gap(now, playing, sub);
+        self.missed = self.missed.saturating_add(gap);
+        self.gone_since = None;
+    }
+
+    /// The clicks the transport held from when the device went away until `now` (none while it
+    /// plays, and none when the clock moved onto another host's in between: a restarted host's
+    /// clicks are not comparable).
+    fn gap(&self, now: Option<(Micros, u64)>, playing: Option<&(Transport, HostAxis)>, sub: u8) -> u32 {
+        let (Some((from, e0)), Some((to, e1)), Some((t, axis))) = (self.gone_since, now, playing) else {
+            return 0;
         };
         if e0 != e1 || axis.epoch != e1 || to <= from {
-            return;
+            return 0;
         }
         let mut n = 0u32;
         clicks_between(&t.segments, from, to, sub, &mut |_| n = n.saturating_add(1));
-        self.missed = self.missed.saturating_add(n);
+        n
     }
 
-    /// The report for a device with figures `info`.
-    pub(crate) fn report(&self, info: &AudioInfo) -> OutputReport {
+    /// The report for a device with figures `info`, at host time `now`: while no device plays,
+    /// the clicks missed so far count too, so the leader sees it.
+    pub(crate) fn report(
+        &self,
+        info: &AudioInfo,
+        now: Option<(Micros, u64)>,
+        playing: Option<&(Transport, HostAxis)>,
+        sub: u8,
+    ) -> OutputReport {
         let source = match info.latency_source {
             "calibrated" => LatencySource::Calibrated,
             "measured" => LatencySource::Measured,
             _ => LatencySource::Reported,
         };
-        let ms = |v: f64| Micros((v * 1000.0).round().clamp(0.0, 2_000_000.0) as i64);
+        let max = OutputReport::MAX_LATENCY.0 as f64;
+        let ms = |v: f64| Micros((v * 1000.0).round().clamp(0.0, max) as i64);
         let latency_us = ms(info.output_latency_ms + info.latency_offset_ms);
         let buffer_ms = f64::from(info.buffer_frames) * 1000.0 / f64::from(info.sample_rate.max(1));
-        let engine: String =
-            format!("cpal {}", info.device).chars().filter(|c| !c.is_control()).take(ENGINE_CHARS).collect();
+        let engine: String = format!("cpal {}", info.device)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(OutputReport::MAX_ENGINE_CHARS)
+            .collect();
         OutputReport {
             latency_us,
             buffer_us: ms(buffer_ms).min(latency_us),
             source,
             clicks: self.clicks,
-            missed: self.missed,
+            missed: self.missed.saturating_add(self.gap(now, playing, sub)),
             late: self.late,
             engine: engine.trim_end().to_owned(),
         }
@@ -100,11 +116,12 @@ mod tests {
 
     #[test]
     fn the_report_carries_the_devices_figures_in_the_hosts_bounds() {
-        let r = Tally::default().report(&info("reported", 0.0));
+        let r = Tally::default().report(&info("reported", 0.0), None, None, 1);
         assert_eq!((r.latency_us, r.buffer_us, r.source), (Micros(30_000), Micros(10_000), LatencySource::Reported));
-        assert_eq!(r.engine.chars().count(), ENGINE_CHARS);
+        assert_eq!(r.engine.chars().count(), OutputReport::MAX_ENGINE_CHARS);
         assert!(r.engine.starts_with("cpal a devicewith"), "{}", r.engine);
-        let r = Tally::default().report(&info("calibrated", 180.0));
+        assert!(r.is_valid(), "the host takes it: {r:?}");
+        let r = Tally::default().report(&info("calibrated", 180.0), None, None, 1);
         assert_eq!((r.latency_us, r.source), (Micros(210_000), LatencySource::Calibrated));
     }
 
@@ -123,11 +140,14 @@ mod tests {
         // The device is gone from 1.2 s to 3.2 s, over the clicks at 1.5, 2, 2.5 and 3 s.
         t.gone(Some((Micros(1_200_000), 7)));
         t.gone(Some((Micros(2_000_000), 7)));
+        // While it is still gone, the report counts the clicks missed so far (1.5 and 2 s).
+        let r = t.report(&info("reported", 0.0), Some((Micros(2_200_000), 7)), Some(&playing), 1);
+        assert_eq!(r.missed, 2);
         t.back(Some((Micros(3_200_000), 7)), Some(&playing), 1);
         // Gone again, but the clock moved onto a restarted host's in between: not counted.
         t.gone(Some((Micros(4_000_000), 7)));
         t.back(Some((Micros(6_000_000), 8)), Some(&playing), 1);
-        let r = t.report(&info("reported", 0.0));
+        let r = t.report(&info("reported", 0.0), Some((Micros(6_500_000), 8)), Some(&playing), 1);
         assert_eq!((r.clicks, r.late, r.missed), (2, 1, 4));
     }
 }

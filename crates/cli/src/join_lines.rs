@@ -48,8 +48,9 @@ pub fn print_audio(j: bool, beats: bool, r: &AudioReport) {
             if j || o.uncalibrated() {
                 emit(j, &v, || {
                     format!(
-                        "Audio: {:.1} ms output latency, high and only reported (earbuds?): run `bandsync calibrate`",
-                        o.latency_us.0 as f64 / 1000.0
+                        "Audio: {:.1} ms output latency past the {:.1} ms buffer, high and only reported (earbuds?): run `bandsync calibrate`",
+                        o.device_latency().0 as f64 / 1000.0,
+                        o.buffer_us.0 as f64 / 1000.0
                     )
                 });
             }

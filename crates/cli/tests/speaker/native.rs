@@ -122,11 +122,11 @@ fn two_followers_click_together_at_the_speaker() {
         eprintln!("native followers: the leader's list for {name}: {}", p["sync"]);
         assert!(out["engine"].as_str().is_some_and(|e| e.starts_with("cpal ")), "{out}");
         assert_eq!(out["source"], "reported", "{out}");
+        // The callback's buffer is known (the 2048 frames asked for come as callbacks of up to
+        // that), and is part of the latency; the device never went away.
         let (latency, buffer) = (out["latency_us"].as_i64().unwrap(), out["buffer_us"].as_i64().unwrap());
-        assert!(buffer > 0 && buffer <= latency, "{out}");
-        // The device never went away; a stall of the sound server may have made a click late.
+        assert!(buffer > 0 && buffer < latency, "{out}");
         assert_eq!(out["missed"].as_u64(), Some(0), "{out}");
-        assert!(out["late"].as_u64().is_some(), "{out}");
         // The 2048-frame buffer is known, not earbuds' unreported latency: nothing to calibrate.
         let concerns = p["sync"]["concerns"].as_array().unwrap();
         assert!(!concerns.iter().any(|c| c == "uncalibrated"), "{}", p["sync"]);

@@ -70,6 +70,23 @@ impl SyncQuality {
 }
 
 impl OutputReport {
+    /// The most output latency a report may give.
+    pub const MAX_LATENCY: Micros = Micros(2_000_000);
+    /// The longest engine name, in characters.
+    pub const MAX_ENGINE_CHARS: usize = 40;
+
+    /// Whether the host takes it: a latency of 0 to [`OutputReport::MAX_LATENCY`], its buffer
+    /// part 0 to the latency, an engine name of 1 to [`OutputReport::MAX_ENGINE_CHARS`]
+    /// characters, not only whitespace, without control characters.
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        (Micros::ZERO..=Self::MAX_LATENCY).contains(&self.latency_us)
+            && (Micros::ZERO..=self.latency_us).contains(&self.buffer_us)
+            && !self.engine.trim().is_empty()
+            && self.engine.chars().count() <= Self::MAX_ENGINE_CHARS
+            && !self.engine.chars().any(char::is_control)
+    }
+
     /// What the device adds after the engine's own buffer: the part no platform can vouch for.
     #[must_use]
     pub fn device_latency(&self) -> Micros {

@@ -261,13 +261,7 @@ impl Session {
                     ));
                 }
                 if let Some(o) = &output {
-                    let ok = (Micros::ZERO..=Micros::from_secs(2)).contains(&o.latency_us)
-                        && (Micros::ZERO..=o.latency_us).contains(&o.buffer_us)
-                        && o.missed <= o.clicks.saturating_add(o.missed)
-                        && !o.engine.trim().is_empty()
-                        && o.engine.chars().count() <= 40
-                        && !o.engine.chars().any(char::is_control);
-                    if !ok {
+                    if !o.is_valid() {
                         return Err((
                             ErrorCode::Malformed,
                             "output: latency 0 to 2 s, its buffer part 0 to the latency, an engine name of 1 to 40 characters".into(),

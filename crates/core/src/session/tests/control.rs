@@ -264,6 +264,41 @@ fn a_members_figures_off_are_flagged_in_the_participant_list() {
 }
 
 #[test]
+fn an_output_report_out_of_bounds_is_refused_and_an_older_one_reads() {
+    use crate::protocol::OutputReport;
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    // From a member that does not say what its buffer is: none.
+    let old: OutputReport = serde_json::from_value(serde_json::json!({
+        "latency_us": 20_000, "source": "reported", "clicks": 4, "missed": 0, "late": 0, "engine": "cpal"
+    }))
+    .unwrap();
+    assert_eq!(old.buffer_us, Micros::ZERO);
+    let report = |o: &OutputReport| ClientMsg::SyncReport {
+        rtt_us: Micros(40_000),
+        error_us: Micros(300),
+        synced: true,
+        output: Some(o.clone()),
+        delivery_us: None,
+    };
+    let errors = |h: &Harness| h.inbox[&1].iter().filter(|m| matches!(m, ServerMsg::Error { .. })).count();
+    h.send(1, report(&old));
+    assert_eq!(errors(&h), 0);
+    for (n, bad) in [
+        OutputReport { buffer_us: Micros(20_001), ..old.clone() },
+        OutputReport { buffer_us: Micros(-1), ..old.clone() },
+        OutputReport { latency_us: Micros(2_000_001), ..old.clone() },
+        OutputReport { engine: "x".repeat(41), ..old.clone() },
+    ]
+    .iter()
+    .enumerate()
+    {
+        h.send(1, report(bad));
+        assert_eq!((errors(&h), h.last_error(1)), (n + 1, Some(ErrorCode::Malformed)), "{bad:?}");
+    }
+}
+
+#[test]
 fn a_rotation_the_store_could_not_save_is_undone_before_anyone_hears_of_it() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
