@@ -14,7 +14,7 @@
 //! p50 and p99 before and during, and the ratio of the p99s; per case, the median ratio.
 
 use bandsync_docs::SessionDoc;
-use bandsync_e2e::hostile::{amplifying_frames, binary, ip, member_from, p99, probe};
+use bandsync_e2e::hostile::{amplifying_frames, binary, ip, member_from, p99, probe, stalled_member};
 use bandsync_e2e::{Raw, TestServer};
 use bandsync_server::ServerConfig;
 use futures_util::SinkExt;
@@ -100,22 +100,10 @@ async fn big_updates(ts: &TestServer, until: Instant) -> u64 {
 /// A member that stops reading (a 4 KiB receive window), while an editor sends the session
 /// 6.6 MB: the server's writes to it back up until its write deadline.
 async fn stalled_reader(ts: &TestServer, until: Instant) -> u64 {
-    let mut sleeper = Raw::connect_from(ts.addr(), ip("127.0.0.5"), Some(4096)).await;
-    sleeper.secret = Some(ts.secret.clone());
-    sleeper.join(&ts.session, "Locked phone", false, None).await;
-    let mut ed = member_from(ts, "127.0.0.2", "Editor", false).await;
-    let local = SessionDoc::new();
-    let chunk = "y".repeat(60 * 1024);
-    let mut sent = 0;
-    for i in 0..110 {
-        if !binary(&mut ed, local.insert_chart(&format!("big{i}"), 0, &chunk)).await {
-            break;
-        }
-        sent += 1;
-    }
+    let held = stalled_member(ts).await;
     tokio::time::sleep_until(until.into()).await;
-    drop(sleeper);
-    sent
+    drop(held);
+    110
 }
 
 type Attack = for<'a> fn(&'a TestServer, Instant) -> std::pin::Pin<Box<dyn Future<Output = u64> + 'a>>;

@@ -83,6 +83,25 @@ pub fn sync_msg(sub: u64, payload: &[u8]) -> Vec<u8> {
     f
 }
 
+/// A member whose socket receives into a tiny window and never reads ("Locked phone", from
+/// 127.0.0.5), and an editor (from 127.0.0.2) that has sent the session 6.6 MB: the server's
+/// writes to the first back up.
+///
+/// # Panics
+/// When the editor's connection closes.
+pub async fn stalled_member(ts: &TestServer) -> (Raw, Raw) {
+    let mut sleeper = Raw::connect_from(ts.addr(), ip("127.0.0.5"), Some(4096)).await;
+    sleeper.secret = Some(ts.secret.clone());
+    sleeper.join(&ts.session, "Locked phone", false, None).await;
+    let mut ed = member_from(ts, "127.0.0.2", "Editor", false).await;
+    let local = bandsync_docs::SessionDoc::new();
+    let chunk = "y".repeat(60 * 1024);
+    for i in 0..110 {
+        assert!(binary(&mut ed, local.insert_chart(&format!("big{i}"), 0, &chunk)).await);
+    }
+    (sleeper, ed)
+}
+
 /// The amplification attack's two frames: a sync step 1 of 7 bytes that claims 2^24 clients,
 /// and an awareness update claiming 2^20.
 #[must_use]

@@ -1,7 +1,6 @@
 //! Reconnect floods, hoarded sockets, members that stop reading, and shutdown.
 
-use super::{binary, honest_member_is_served, ip, member_from};
-use bandsync_docs::SessionDoc;
+use super::{honest_member_is_served, ip};
 use bandsync_e2e::{Raw, TestServer, eventually};
 use bandsync_server::ServerConfig;
 use serde_json::{Value, json};
@@ -71,21 +70,6 @@ async fn one_address_cannot_hoard_connections() {
     .await;
 }
 
-/// A member whose socket receives into a tiny window and never reads, and an editor that sends
-/// it megabytes: its writes stall.
-async fn stalled_member(ts: &TestServer) -> (Raw, Raw) {
-    let mut sleeper = Raw::connect_from(ts.addr(), ip("127.0.0.5"), Some(4096)).await;
-    sleeper.secret = Some(ts.secret.clone());
-    sleeper.join(&ts.session, "Locked phone", false, None).await;
-    let mut ed = member_from(ts, "127.0.0.2", "Editor", false).await;
-    let local = SessionDoc::new();
-    let chunk = "y".repeat(60 * 1024);
-    for i in 0..110 {
-        assert!(binary(&mut ed, local.insert_chart(&format!("big{i}"), 0, &chunk)).await);
-    }
-    (sleeper, ed)
-}
-
 fn connection_of(v: &Value, name: &str) -> Option<String> {
     v["participants"]
         .as_array()?
@@ -103,7 +87,7 @@ async fn a_member_that_stops_reading_is_dropped_by_the_write_deadline() {
         ..ServerConfig::default()
     };
     let ts = TestServer::start(cfg).await;
-    let (_sleeper, _ed) = stalled_member(&ts).await;
+    let (_sleeper, _ed) = bandsync_e2e::hostile::stalled_member(&ts).await;
     let path = format!("/api/sessions/{}/participants", ts.session);
     eventually("the locked phone shows as away", || async {
         connection_of(&ts.get(&path).await.1, "Locked phone").as_deref() == Some("away")
@@ -116,7 +100,7 @@ async fn a_member_that_stops_reading_is_dropped_by_the_write_deadline() {
 async fn shutdown_is_prompt_while_a_member_does_not_read() {
     let cfg = ServerConfig { write_timeout: Duration::from_secs(60), ..ServerConfig::default() };
     let ts = TestServer::start(cfg).await;
-    let (_sleeper, _ed) = stalled_member(&ts).await;
+    let (_sleeper, _ed) = bandsync_e2e::hostile::stalled_member(&ts).await;
     // Let the writes back up.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t = Instant::now();
