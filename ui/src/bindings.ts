@@ -538,7 +538,8 @@ buffer_us: Micros,
  */
 source: LatencySource, 
 /**
- * Clicks played since joining.
+ * Clicks played since the output opened (the page: since sound was turned on; a native
+ * member: since its device, buffer or latency setting last changed).
  */
 clicks: number, 
 /**
