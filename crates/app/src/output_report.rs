@@ -6,7 +6,7 @@
 
 use bandsync_audio::device::AudioInfo;
 use bandsync_audio::engine::PlayedClick;
-use bandsync_core::clicks::clicks_between;
+use bandsync_core::clicks::missed_between;
 use bandsync_core::host_axis::HostAxis;
 use bandsync_core::protocol::{LatencySource, OutputReport};
 use bandsync_core::{Micros, Transport};
@@ -48,15 +48,10 @@ impl Tally {
     /// plays, and none when the clock moved onto another host's in between: a restarted host's
     /// clicks are not comparable).
     fn gap(&self, now: Option<(Micros, u64)>, playing: Option<&(Transport, HostAxis)>, sub: u8) -> u32 {
-        let (Some((from, e0)), Some((to, e1)), Some((t, axis))) = (self.gone_since, now, playing) else {
+        let (Some(from), Some(to), Some((t, axis))) = (self.gone_since, now, playing) else {
             return 0;
         };
-        if e0 != e1 || axis.epoch != e1 || to <= from {
-            return 0;
-        }
-        let mut n = 0u32;
-        clicks_between(&t.segments, from, to, sub, &mut |_| n = n.saturating_add(1));
-        n
+        missed_between(&t.segments, axis.epoch, from, to, sub)
     }
 
     /// The report for a device with figures `info`, at host time `now`: while no device plays,
@@ -132,7 +127,9 @@ mod tests {
         tr.segments[0].playing = true;
         let playing = (tr, HostAxis::new(7));
         let mut first = None;
-        clicks_between(&playing.0.segments, Micros::ZERO, Micros(1), 1, &mut |c| first = Some(c));
+        bandsync_core::clicks::clicks_between(&playing.0.segments, Micros::ZERO, Micros(1), 1, &mut |c| {
+            first = Some(c)
+        });
         let click = |late| PlayedClick { click: first.expect("a click at 0"), frame: 0, late };
         let mut t = Tally::default();
         t.played(&click(false));

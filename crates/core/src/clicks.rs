@@ -110,6 +110,20 @@ pub fn clicks_between<S: GridSegment>(segs: &[S], lo: Micros, hi: Micros, sub: u
     }
 }
 
+/// The clicks a player missed while it could not sound (a locked phone, an output device gone):
+/// those of a schedule on the host clock of epoch `on`, from host time `from` to `to`, each read
+/// on the host clock of the epoch beside it. None when the clock changed in between (a restarted
+/// host's times are not comparable with the old one's), or the schedule is on another.
+#[must_use]
+pub fn missed_between<S: GridSegment>(segs: &[S], on: u64, from: (Micros, u64), to: (Micros, u64), sub: u8) -> u32 {
+    if from.1 != to.1 || on != to.1 || to.0 <= from.0 {
+        return 0;
+    }
+    let mut n = 0u32;
+    clicks_between(segs, from.0, to.0, sub, &mut |_| n = n.saturating_add(1));
+    n
+}
+
 /// Calls `f(g, position, host)` for every point `g` of the grid with `per_beat` points a beat from
 /// `origin` on timeline `tl`, with host time in `[from, end)`, in order. Point `g` sits at
 /// `origin + floor(g * 1 000 000 / per_beat)` micro-beats, so the grid never drifts. The one grid

@@ -170,3 +170,17 @@ fn a_stopped_transport_has_no_clicks_and_a_transport_is_walked_as_segments() {
     let t = Transport::new(Micros(0));
     assert!(all(&t.segments, 0, 10_000_000, 1).is_empty());
 }
+
+#[test]
+fn the_clicks_missed_while_away_are_those_of_the_gap_on_one_clock() {
+    let a = vec![playing(120_000, Meter::default())];
+    // Away from 1.2 s to 3.2 s on clock 7: the clicks at 1.5, 2, 2.5 and 3 s (eighths: 8).
+    assert_eq!(missed_between(&a, 7, (Micros(1_200_000), 7), (Micros(3_200_000), 7), 1), 4);
+    assert_eq!(missed_between(&a, 7, (Micros(1_200_000), 7), (Micros(3_200_000), 7), 2), 8);
+    // Back on a restarted host's clock, or a schedule on another: not comparable, none counted.
+    assert_eq!(missed_between(&a, 7, (Micros(1_200_000), 7), (Micros(3_200_000), 8), 1), 0);
+    assert_eq!(missed_between(&a, 8, (Micros(1_200_000), 8), (Micros(3_200_000), 8), 1), 4);
+    assert_eq!(missed_between(&a, 7, (Micros(1_200_000), 8), (Micros(3_200_000), 8), 1), 0);
+    // Nothing when no time passed.
+    assert_eq!(missed_between(&a, 7, (Micros(3_200_000), 7), (Micros(3_200_000), 7), 1), 0);
+}
