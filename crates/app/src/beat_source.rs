@@ -167,7 +167,7 @@ impl BeatSource {
         if self.metronome.is_some() || self.transport.is_none() {
             return;
         }
-        let Some((now, epoch)) = clock.to_host_on(clock.local_of(Instant::now())) else { return };
+        let Some((now, epoch)) = clock.host_now_on() else { return };
         if !self.visual.is_on(epoch) {
             return;
         }

@@ -137,7 +137,7 @@ fn control(
     // When the default device may be tried again, after it failed to open.
     let mut retry_at = Instant::now();
     let mut tally = Tally::default();
-    let host_now = || clock.to_host_on(clock.local_of(Instant::now())).map(|(h, e)| (Micros(h.round() as i64), e));
+    let host_now = || clock.host_now_on().map(|(h, e)| (Micros(h.round() as i64), e));
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(Ctl::Transport(t, axis)) => {

@@ -146,7 +146,7 @@ impl SessionMidi {
                     offset_ms: settings.offset_ms,
                 };
                 let clock = client.clock_view();
-                let host_now = move || clock.to_host_on(clock.local_of(std::time::Instant::now()));
+                let host_now = move || clock.host_now_on();
                 let out =
                     bandsync_midi::MidiOut::start(&opts, Box::new(host_now), pedal_tx).map_err(|e| e.to_string())?;
                 notes.push(MidiNote::Port { port: out.port_name().to_owned(), input: false });

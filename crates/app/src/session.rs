@@ -18,7 +18,7 @@ use bandsync_core::protocol::Secret;
 use bandsync_core::{ClientMsg, Micros, ServerMsg};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// How often the visual beat looks ahead.
@@ -161,7 +161,7 @@ pub(crate) fn spawn(
 
 /// Host time now through the clock estimate, once it has synced.
 fn host_now(clock: &ClockView) -> Option<Micros> {
-    clock.to_host(clock.local_of(Instant::now())).map(|h| Micros(h.round() as i64))
+    clock.host_now_on().map(|(h, _)| Micros(h.round() as i64))
 }
 
 struct Driver {

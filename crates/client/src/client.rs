@@ -69,6 +69,12 @@ impl ClockView {
         clock.offset_at(Micros(local_us.round() as i64)).map(|o| (local_us + o, epoch))
     }
 
+    /// Host time now (µs) and the epoch of the host clock it is on, once the clock has synced.
+    #[must_use]
+    pub fn host_now_on(&self) -> Option<(f64, u64)> {
+        self.to_host_on(self.local_of(std::time::Instant::now()))
+    }
+
     /// Whether the clock has synced (clicks wait for it).
     #[must_use]
     pub fn synced(&self) -> bool {
