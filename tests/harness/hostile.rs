@@ -5,7 +5,7 @@
 use crate::{Raw, TestServer};
 use futures_util::SinkExt;
 use serde_json::json;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -18,12 +18,31 @@ pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// What an attacker knows of the test server's session: the test's own `TestServer`, or, in the
+/// bench's attacking process, what its command line says.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The server's address.
+    pub addr: SocketAddr,
+    /// The session's id.
+    pub session: String,
+    /// Its join secret.
+    pub secret: String,
+}
+
+impl From<&TestServer> for Target {
+    fn from(ts: &TestServer) -> Self {
+        Target { addr: ts.addr(), session: ts.session.clone(), secret: ts.secret.clone() }
+    }
+}
+
 /// A member of the test server's session, connected from `src` (127.0.0.2 and up: another
 /// machine, as far as the limits per address go).
-pub async fn member_from(ts: &TestServer, src: &str, name: &str, leader: bool) -> Raw {
-    let mut r = Raw::connect_from(ts.addr(), ip(src), None).await;
-    r.secret = Some(ts.secret.clone());
-    r.join(&ts.session, name, leader, None).await;
+pub async fn member_from(ts: impl Into<Target>, src: &str, name: &str, leader: bool) -> Raw {
+    let t = ts.into();
+    let mut r = Raw::connect_from(t.addr, ip(src), None).await;
+    r.secret = Some(t.secret);
+    r.join(&t.session, name, leader, None).await;
     r
 }
 
@@ -89,11 +108,12 @@ pub fn sync_msg(sub: u64, payload: &[u8]) -> Vec<u8> {
 ///
 /// # Panics
 /// When the editor's connection closes.
-pub async fn stalled_member(ts: &TestServer) -> (Raw, Raw) {
-    let mut sleeper = Raw::connect_from(ts.addr(), ip("127.0.0.5"), Some(4096)).await;
-    sleeper.secret = Some(ts.secret.clone());
-    sleeper.join(&ts.session, "Locked phone", false, None).await;
-    let mut ed = member_from(ts, "127.0.0.2", "Editor", false).await;
+pub async fn stalled_member(ts: impl Into<Target>) -> (Raw, Raw) {
+    let t = ts.into();
+    let mut sleeper = Raw::connect_from(t.addr, ip("127.0.0.5"), Some(4096)).await;
+    sleeper.secret = Some(t.secret.clone());
+    sleeper.join(&t.session, "Locked phone", false, None).await;
+    let mut ed = member_from(t, "127.0.0.2", "Editor", false).await;
     let local = bandsync_docs::SessionDoc::new();
     let chunk = "y".repeat(60 * 1024);
     for i in 0..110 {
