@@ -155,6 +155,20 @@ impl SessionDoc {
         }
     }
 
+    /// The charts' visible text, in UTF-16 units, each of which the document's encoding holds
+    /// in at least one byte: a lower bound on its size, read without encoding it (yrs keeps each
+    /// text's length).
+    pub(crate) fn chart_units(&self) -> usize {
+        let txn = self.doc.transact();
+        self.charts
+            .iter(&txn)
+            .map(|(_, v)| match v {
+                Out::YText(t) => t.len(&txn) as usize,
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// The chart of song `song` (by id).
     #[must_use]
     pub fn chart(&self, song: &str) -> Option<String> {

@@ -40,7 +40,7 @@ pub enum DocError {
     /// The change would take the document past its size limit.
     #[error("the documents are full: {size} bytes, and this change adds {added}; the limit is {limit}")]
     TooLarge {
-        /// The document's size now.
+        /// The document's size now, or as much of it as is known: at least this.
         size: usize,
         /// What the refused change would add.
         added: usize,
@@ -121,6 +121,9 @@ pub struct SessionDoc {
     /// Whether `size_bound` is the size as measured, nothing having changed since: a full
     /// document then refuses the next update without encoding itself again.
     size_exact: AtomicBool,
+    /// How many times the document was encoded whole to decide on room.
+    #[cfg(test)]
+    measured: AtomicUsize,
     /// Whether an update broke the setlist's shape (see [`shape`]).
     shape: shape::Watch,
 }
@@ -156,7 +159,16 @@ impl SessionDoc {
         let setlist = doc.get_or_insert_array("setlist");
         let charts = doc.get_or_insert_map("charts");
         let shape = shape::Watch::new(&setlist);
-        SessionDoc { doc, setlist, charts, size_bound: AtomicUsize::new(0), size_exact: AtomicBool::new(false), shape }
+        SessionDoc {
+            doc,
+            setlist,
+            charts,
+            size_bound: AtomicUsize::new(0),
+            size_exact: AtomicBool::new(false),
+            #[cfg(test)]
+            measured: AtomicUsize::new(0),
+            shape,
+        }
     }
 
     /// The whole document as one update, for storage.
@@ -299,11 +311,18 @@ impl SessionDoc {
         Ok(reply)
     }
 
-    /// Whether `added` more bytes of updates fit under [`MAX_DOC_BYTES`]. The running bound (the
-    /// stored size plus every update since) only ever overestimates; when it passes the limit
-    /// the document is measured, once until it changes again. (Measured for every update, a full
-    /// document let one editor keep the session's task encoding 8 MiB for each refused update:
-    /// an honest member's round trip went from 0.7 ms to 17-50 ms at p99, `benches/hostile.rs`.)
+    /// Whether `added` more bytes of updates fit under [`MAX_DOC_BYTES`], deciding from bounds on
+    /// the document's encoded size where they suffice, because measuring it means encoding it
+    /// whole (an 8 MiB document takes about 19 ms of the session's task; yrs copies each string):
+    /// - above: the size last measured (or 0) plus every update since, each at least what it
+    ///   adds. While it leaves room, the update fits.
+    /// - below: the charts' visible text ([`SessionDoc::chart_units`]). While that leaves no room,
+    ///   the update is refused.
+    ///
+    /// Between the two the document is measured, once until it changes again. (Measured for every
+    /// update it refused, a full document let one editor keep the session's task encoding 8 MiB at
+    /// the rate limit; and once on its way to full, it was that one stall that took an honest
+    /// member's round trip past twice its own, `benches/hostile.rs`.)
     fn check_room(&self, added: usize) -> Result<(), DocError> {
         let bound = self.size_bound.load(Ordering::Relaxed);
         if added == 0 || bound + added <= MAX_DOC_BYTES {
@@ -312,9 +331,15 @@ impl SessionDoc {
         let size = if self.size_exact.load(Ordering::Relaxed) {
             bound
         } else {
+            let floor = self.chart_units();
+            if floor + added > MAX_DOC_BYTES {
+                return Err(DocError::TooLarge { size: floor, added, limit: MAX_DOC_BYTES });
+            }
             let size = self.encode_state().len();
             self.size_bound.store(size, Ordering::Relaxed);
             self.size_exact.store(true, Ordering::Relaxed);
+            #[cfg(test)]
+            self.measured.fetch_add(1, Ordering::Relaxed);
             size
         };
         if size + added > MAX_DOC_BYTES {

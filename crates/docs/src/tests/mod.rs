@@ -156,6 +156,37 @@ fn restoring_a_version_is_one_edit_that_every_replica_merges() {
 }
 
 #[test]
+fn documents_filled_with_charts_are_refused_without_encoding_them_whole() {
+    // An editor filling the documents with 60 KiB charts as fast as it may (a new member for
+    // each: one member's next update would follow the one refused). The charts' own text says
+    // they are full: the 8 MiB document is never encoded whole on the session's task to decide.
+    let server = SessionDoc::new();
+    let chunk = "x".repeat(60 * 1024);
+    let (mut accepted, mut refused) = (0, 0);
+    for i in 0..160 {
+        match server.handle(&SessionDoc::new().insert_chart(&format!("c{i}"), 0, &chunk), true) {
+            Ok(_) => accepted += 1,
+            Err(DocError::TooLarge { size, .. }) => {
+                refused += 1;
+                assert!(size <= server.encode_state().len(), "the size it gives is at most the size");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(accepted >= 130 && refused >= 20, "{accepted} accepted, {refused} refused");
+    assert!(server.encode_state().len() <= MAX_DOC_BYTES);
+    assert_eq!(server.measured.load(Ordering::Relaxed), 0, "encoded whole to decide");
+    // Emptied charts no longer count: the next chart is measured, and fits.
+    let band = SessionDoc::new();
+    band.apply_update(&server.encode_state()).unwrap();
+    for i in 0..2 {
+        server.handle(&band.set_chart(&format!("c{i}"), ""), true).expect("a deletion always fits");
+    }
+    server.handle(&SessionDoc::new().insert_chart("fits", 0, &chunk), true).expect("room after the deletions");
+    assert_eq!(server.measured.load(Ordering::Relaxed), 1);
+}
+
+#[test]
 fn the_documents_refuse_edits_past_their_size_limit_and_say_so() {
     let server = SessionDoc::new();
     let member = SessionDoc::new();
