@@ -21,7 +21,7 @@ use bandsync_docs::SessionDoc;
 use bandsync_e2e::hostile::{Target, amplifying_frames, binary, ip, member_from, p99, probe, stalled_member};
 use bandsync_e2e::{Raw, TestServer};
 use bandsync_server::ServerConfig;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -33,7 +33,8 @@ const GAP: Duration = Duration::from_millis(20);
 const ATTACK: Duration = Duration::from_secs(4);
 
 /// Sync step 1 and awareness frames that claim millions of clients, every 11 ms.
-async fn amplification(ts: &Target, until: Instant) -> u64 {
+async fn amplification(ts: &Target) -> u64 {
+    let until = start();
     let mut evil = member_from(ts.clone(), "127.0.0.2", "Mallory", false).await;
     let (step1, aw) = amplifying_frames();
     let mut tick = tokio::time::interval(Duration::from_millis(11));
@@ -51,7 +52,8 @@ async fn amplification(ts: &Target, until: Instant) -> u64 {
 
 /// Connections from one address that each send 250 heartbeats as fast as they can, one after
 /// another (reconnecting to start its rate limit afresh).
-async fn reconnect_flood(ts: &Target, until: Instant) -> u64 {
+async fn reconnect_flood(ts: &Target) -> u64 {
+    let until = start();
     let mut answered = 0;
     while Instant::now() < until {
         let mut r = Raw::connect_from(ts.addr, ip("127.0.0.3"), None).await;
@@ -73,7 +75,8 @@ async fn reconnect_flood(ts: &Target, until: Instant) -> u64 {
 }
 
 /// As many idle sockets as one address may hold, and more, kept open.
-async fn hoarded_sockets(ts: &Target, until: Instant) -> u64 {
+async fn hoarded_sockets(ts: &Target) -> u64 {
+    let until = start();
     let mut held = Vec::new();
     for _ in 0..=ServerConfig::default().address_max_connections {
         let s = tokio::net::TcpSocket::new_v4().expect("socket");
@@ -87,7 +90,8 @@ async fn hoarded_sockets(ts: &Target, until: Instant) -> u64 {
 }
 
 /// 60 KiB chart updates as fast as the limits let an editor send them, until the document is full.
-async fn big_updates(ts: &Target, until: Instant) -> u64 {
+async fn big_updates(ts: &Target) -> u64 {
+    let until = start();
     let mut ed = member_from(ts.clone(), "127.0.0.2", "Filler", false).await;
     let local = SessionDoc::new();
     let chunk = "x".repeat(60 * 1024);
@@ -103,21 +107,77 @@ async fn big_updates(ts: &Target, until: Instant) -> u64 {
     sent
 }
 
+/// A document filled to 6 MiB (100 charts of 60 KiB, before the attack), then small edits as
+/// fast as two editors' limits let them: every 500 the host folds its stored log into a snapshot
+/// of the whole document. Run against a host with a store (SQLite), as `bandsync host` runs.
+async fn edits_on_a_full_document(ts: &Target) -> u64 {
+    let mut filler = member_from(ts.clone(), "127.0.0.2", "Filler", false).await;
+    let local = SessionDoc::new();
+    let chunk = "x".repeat(60 * 1024);
+    for i in 0..100 {
+        assert!(binary(&mut filler, local.insert_chart(&format!("big{i}"), 0, &chunk)).await);
+    }
+    // Stored: a heartbeat is answered by the connection, so wait for the relay of the last chart
+    // to a second member instead.
+    let mut watcher = member_from(ts.clone(), "127.0.0.3", "Watcher", false).await;
+    let doc = SessionDoc::new();
+    assert!(binary(&mut watcher, doc.sync_step1()).await);
+    while doc.chart("big99").is_none() {
+        if let Some(Ok(Message::Binary(b))) = watcher.ws.next().await {
+            for back in doc.handle_from_server(&b).expect("frames from the host") {
+                assert!(binary(&mut watcher, back).await);
+            }
+        }
+    }
+    let until = start();
+    let editors = ["127.0.0.4", "127.0.0.5"].map(|src| {
+        let ts = ts.clone();
+        tokio::spawn(async move {
+            let mut ed = member_from(ts, src, "Typist", false).await;
+            let mine = SessionDoc::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut sent = 0;
+            while Instant::now() < until {
+                tick.tick().await;
+                if !binary(&mut ed, mine.insert_chart(&format!("notes {src}"), 0, "a")).await {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
+        })
+    });
+    let mut sent = 0;
+    for e in editors {
+        sent += e.await.expect("an editor");
+    }
+    drop((filler, watcher));
+    sent
+}
+
 /// A member that stops reading (a 4 KiB receive window), while an editor sends the session
 /// 6.6 MB: the server's writes to it back up until its write deadline.
-async fn stalled_reader(ts: &Target, until: Instant) -> u64 {
+async fn stalled_reader(ts: &Target) -> u64 {
+    let until = start();
     let held = stalled_member(ts.clone()).await;
     tokio::time::sleep_until(until.into()).await;
     drop(held);
     110
 }
 
-type Attack = for<'a> fn(&'a Target, Instant) -> std::pin::Pin<Box<dyn Future<Output = u64> + 'a>>;
+type Attack = for<'a> fn(&'a Target) -> std::pin::Pin<Box<dyn Future<Output = u64> + 'a>>;
 
 macro_rules! case {
     ($name:literal, $f:ident) => {
-        ($name, (|ts, until| Box::pin($f(ts, until))) as Attack)
+        ($name, (|ts| Box::pin($f(ts))) as Attack)
     };
+}
+
+/// The attack starts now (after its setting up, if any): the bench probes from here until the
+/// attacker exits. Returns when to stop.
+fn start() -> Instant {
+    println!("attacking");
+    Instant::now() + ATTACK
 }
 
 fn ms(d: Duration) -> f64 {
@@ -134,7 +194,11 @@ async fn probes(ts: &TestServer, at_least: usize, mut until: impl FnMut() -> boo
 }
 
 fn run(rt: &tokio::runtime::Runtime, name: &str) -> f64 {
-    let ts = rt.block_on(TestServer::start(ServerConfig::default()));
+    let dir = std::env::temp_dir().join(format!("bandsync-hostile-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = (name == "edits_on_a_full_document")
+        .then(|| std::sync::Arc::new(bandsync_server::store::Store::open(&dir).expect("a store")));
+    let ts = rt.block_on(TestServer::start(ServerConfig { store, ..ServerConfig::default() }));
     // Warm the server's connections and the probe's own path first.
     rt.block_on(probes(&ts, 20, || true));
     let before = rt.block_on(probes(&ts, 100, || true));
@@ -149,6 +213,7 @@ fn run(rt: &tokio::runtime::Runtime, name: &str) -> f64 {
     let done = out.next().and_then(Result::ok).unwrap_or_default();
     eprintln!("  {name}: the attack did {done} things");
     rt.block_on(ts.server.shutdown()).expect("the server stops");
+    let _ = std::fs::remove_dir_all(&dir);
     let p50 = |mut v: Vec<Duration>| {
         v.sort();
         v[v.len() / 2]
@@ -166,15 +231,14 @@ fn run(rt: &tokio::runtime::Runtime, name: &str) -> f64 {
     ratio
 }
 
-/// The attacking process: `--attack CASE ADDR SESSION SECRET`. Says `attacking`, attacks for
-/// `ATTACK`, then prints what it did and exits.
+/// The attacking process: `--attack CASE ADDR SESSION SECRET`. Sets up, says `attacking`,
+/// attacks for `ATTACK`, then prints what it did and exits.
 fn attacker(args: &[String], cases: &[(&str, Attack)]) {
     let [name, addr, session, secret] = args else { panic!("--attack CASE ADDR SESSION SECRET") };
     let attack = cases.iter().find(|(n, _)| n == name).expect("a case of this bench").1;
     let target = Target { addr: addr.parse().expect("an address"), session: session.clone(), secret: secret.clone() };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    println!("attacking");
-    let done = rt.block_on(attack(&target, Instant::now() + ATTACK));
+    let done = rt.block_on(attack(&target));
     println!("{done}");
 }
 
@@ -185,6 +249,7 @@ fn main() {
         case!("hoarded_sockets", hoarded_sockets),
         case!("big_updates", big_updates),
         case!("stalled_reader", stalled_reader),
+        case!("edits_on_a_full_document", edits_on_a_full_document),
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--attack") {

@@ -142,3 +142,51 @@ async fn an_edit_the_disk_refuses_is_dropped_from_memory_and_lands_when_sent_aga
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The host folds a session's stored log into a snapshot every `COMPACT_AFTER` edits, off the
+/// session's task (for a document of megabytes, milliseconds of encoding): the log is folded
+/// while the edits go on, and the documents loaded from the store afterwards hold every edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_log_is_folded_into_a_snapshot_as_the_edits_go_on() {
+    use bandsync_server::store::{COMPACT_AFTER, Store};
+    let dir = std::env::temp_dir().join(format!("bandsync-compaction-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = std::sync::Arc::new(Store::open(&dir).unwrap());
+    let cfg = ServerConfig {
+        store: Some(store.clone()),
+        rate_burst: 10_000,
+        rate_per_sec: 10_000,
+        address_rate_burst: 10_000,
+        address_rate_per_sec: 10_000,
+        ..ServerConfig::default()
+    };
+    let ts = TestServer::start(cfg).await;
+    let (mut ana, _) = ts.member("Ana", true).await;
+    let mine = SessionDoc::new();
+    let edits = COMPACT_AFTER + 40;
+    for i in 0..edits {
+        send(&mut ana, mine.insert_chart("s1", 0, &format!("{i} "))).await;
+    }
+    // Every edit stored (read from the store as a restart would), and the log folded.
+    let load = |(snapshot, log): (Option<Vec<u8>>, Vec<Vec<u8>>)| {
+        let loaded = SessionDoc::new();
+        for u in snapshot.iter().chain(&log) {
+            loaded.apply_update(u).unwrap();
+        }
+        (loaded.chart("s1"), log.len())
+    };
+    bandsync_e2e::eventually("every edit stored, and the log folded into a snapshot", || {
+        let (store, id) = (store.clone(), ts.session.clone());
+        let want = mine.chart("s1");
+        async move {
+            let stored = store.document(&id).unwrap();
+            let folded = stored.0.is_some();
+            folded && load(stored).0 == want
+        }
+    })
+    .await;
+    let (_, left) = load(store.document(&ts.session).unwrap());
+    assert!(left < COMPACT_AFTER as usize, "{left} updates left in the log");
+    drop(ts);
+    let _ = std::fs::remove_dir_all(&dir);
+}

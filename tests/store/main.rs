@@ -50,13 +50,35 @@ fn sessions_and_documents(open: &dyn Fn() -> Store) {
         s.put_session(&session("b", "k3"), NOW_MS).unwrap();
         let member = bandsync_docs::SessionDoc::new();
         let server = bandsync_docs::SessionDoc::new();
+        let mut compactions = 0;
         for i in 0..(COMPACT_AFTER + 20) {
             let msg = member.insert_chart("song", 0, &format!("{i} "));
             // What the session task stores: the raw updates a member's message carried.
             for u in server.handle(&msg, true).unwrap().updates {
-                s.append_update("a", &u, || server.encode_state()).unwrap();
+                if s.append_update("a", &u).unwrap() {
+                    // What the session task starts off its task then. Its fold runs without the
+                    // database: an edit saved meanwhile (as the session's task goes on) stays
+                    // in the log, after the snapshot.
+                    let folded = s.compact("a", |snap, log| {
+                        let late = member.insert_chart("song", 0, "late ");
+                        for u in server.handle(&late, true).unwrap().updates {
+                            s.append_update("a", &u).unwrap();
+                        }
+                        let d = bandsync_docs::SessionDoc::new();
+                        for u in snap.into_iter().chain(log.iter().map(Vec::as_slice)) {
+                            d.apply_update(u).map_err(|e| e.to_string())?;
+                        }
+                        Ok(d.encode_state())
+                    });
+                    assert!(folded.unwrap(), "{}", s.engine());
+                    compactions += 1;
+                }
             }
         }
+        assert_eq!(compactions, 1, "{}", s.engine());
+        // A fold that fails leaves the log as it was, and says why.
+        let err = s.compact("a", |_, _| Err("no".into())).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(ref m) if m == "no"), "{err}");
     }
     let s = open();
     assert_eq!(s.sessions().unwrap(), vec![session("a", "k2"), session("b", "k3")], "{}", s.engine());
@@ -64,7 +86,7 @@ fn sessions_and_documents(open: &dyn Fn() -> Store) {
     assert_eq!(s.session("nope").unwrap(), None);
     let (snap, updates) = s.document("a").unwrap();
     assert!(snap.is_some(), "compacted");
-    assert_eq!(updates.len(), 20, "the log holds only what came after the snapshot");
+    assert_eq!(updates.len(), 21, "the log holds only what came after the snapshot: the late edit and 20 more");
     let restored = bandsync_docs::SessionDoc::new();
     restored.apply_update(&snap.unwrap()).unwrap();
     for u in updates {
@@ -72,6 +94,7 @@ fn sessions_and_documents(open: &dyn Fn() -> Store) {
     }
     let text = restored.chart("song").unwrap();
     assert!(text.starts_with("519 518 ") && text.ends_with(" 1 0 "), "{}", &text[..20]);
+    assert_eq!(text.matches("late ").count(), 1, "the edit saved during the compaction is kept once");
     assert_eq!(s.document("b").unwrap(), (None, Vec::new()));
 }
 
@@ -191,7 +214,7 @@ fn leases(open: &dyn Fn() -> Store) {
     let ttl = 3_000;
     let la = a.take_lease("l", "node-a", 10_000, ttl).unwrap().expect("a free lease");
     a.put_session(&session("l", "k"), NOW_MS).unwrap();
-    a.append_update("l", b"from a", Vec::new).unwrap();
+    a.append_update("l", b"from a").unwrap();
     assert_eq!(b.take_lease("l", "node-b", 11_000, ttl).unwrap(), None, "held by a");
     assert_eq!(a.renew_lease("l", la.token, 12_000, ttl).unwrap(), Renewal::Held);
     assert_eq!(b.take_lease("l", "node-b", 14_000, ttl).unwrap(), None, "renewed until 15 s");
@@ -200,12 +223,12 @@ fn leases(open: &dyn Fn() -> Store) {
     assert!(lb.token > la.token);
     assert_eq!(b.lease_holder("l").unwrap().map(|(n, l)| (n, l.token)), Some(("node-b".into(), lb.token)));
     // a wakes up and writes: refused, with nothing written.
-    let e = a.append_update("l", b"late from a", Vec::new).unwrap_err();
+    let e = a.append_update("l", b"late from a").unwrap_err();
     assert!(matches!(e, StoreError::Fenced { token, .. } if token == la.token), "{e}");
     assert!(e.to_string().contains("fenced"), "{e}");
     assert!(matches!(a.put_chat("l", &chat(1, "late"), None), Err(StoreError::Fenced { .. })));
     assert_eq!(a.renew_lease("l", la.token, 15_002, ttl).unwrap(), Renewal::Lost, "a learns it lost the lease");
-    b.append_update("l", b"from b", Vec::new).unwrap();
+    b.append_update("l", b"from b").unwrap();
     assert_eq!(b.document("l").unwrap().1, vec![b"from a".to_vec(), b"from b".to_vec()]);
     assert!(b.chat("l").unwrap().is_empty());
     // The proxy sends the session's members to a (it came back): a asks, b hears it on renewing,
@@ -216,14 +239,14 @@ fn leases(open: &dyn Fn() -> Store) {
     b.release_lease("l", lb.token, 15_060).unwrap();
     let la2 = a.take_lease("l", "node-a", 15_100, ttl).unwrap().expect("released");
     assert!(la2.token > lb.token);
-    a.append_update("l", b"a again", Vec::new).unwrap();
+    a.append_update("l", b"a again").unwrap();
     assert_eq!(a.renew_lease("l", la2.token, 15_150, ttl).unwrap(), Renewal::Held, "taking clears the request");
-    assert!(matches!(b.append_update("l", b"b after", Vec::new), Err(StoreError::Fenced { .. })));
+    assert!(matches!(b.append_update("l", b"b after"), Err(StoreError::Fenced { .. })));
     // A node restarted under the same name takes its own lease again and fences its former self.
     let a2 = open();
     let la3 = a2.take_lease("l", "node-a", 15_200, ttl).unwrap().expect("its own");
     assert!(la3.token > la2.token);
-    assert!(matches!(a.append_update("l", b"zombie", Vec::new), Err(StoreError::Fenced { .. })));
+    assert!(matches!(a.append_update("l", b"zombie"), Err(StoreError::Fenced { .. })));
     a2.delete_session("l").unwrap();
     assert_eq!(a2.lease_holder("l").unwrap(), None, "deleted with the session");
     // When each session was last held: one given up at 20 s, one held until 23 s, one never
@@ -292,7 +315,7 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     // the same store reconnects once it is back.
     let s = Store::connect(&pg.database("crash")).unwrap();
     s.put_session(&session("c", "k"), NOW_MS).unwrap();
-    s.append_update("c", b"update-1", Vec::new).unwrap();
+    s.append_update("c", b"update-1").unwrap();
     pg.kill9();
     let down = s.sessions();
     assert!(down.is_err(), "no database, no answer: {down:?}");

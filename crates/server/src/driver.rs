@@ -22,6 +22,8 @@ pub(crate) struct Driver {
     /// Without a store: the documents' last good state and the updates since, kept in memory so
     /// that an update refused partway through can be undone (see [`Driver::reload_doc`]).
     pub(crate) shadow: Vec<Vec<u8>>,
+    /// A compaction of the stored log is running (off this task): one at a time.
+    pub(crate) compacting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Updates in the in-memory shadow before it is folded into one state.
@@ -142,7 +144,12 @@ impl Driver {
 
     fn persist_update(&mut self, session: &str, update: &[u8]) -> Result<(), crate::store::StoreError> {
         match &self.store {
-            Some(st) => crate::journal::blocking(|| st.append_update(session, update, || self.doc.encode_state())),
+            Some(st) => {
+                if crate::journal::blocking(|| st.append_update(session, update))? {
+                    self.compact(st.clone(), session);
+                }
+                Ok(())
+            }
             None => {
                 if self.shadow.len() >= SHADOW_COMPACT_AFTER {
                     self.shadow = vec![self.doc.encode_state()];
@@ -151,6 +158,25 @@ impl Driver {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Folds the stored log into its snapshot on the runtime's blocking pool: for a document of
+    /// megabytes that is milliseconds of encoding, which would otherwise stall this session (and
+    /// hold the database from every other) once every [`crate::store::COMPACT_AFTER`] edits.
+    fn compact(&self, st: Arc<crate::store::Store>, session: &str) {
+        use std::sync::atomic::Ordering;
+        if self.compacting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (flag, id) = (self.compacting.clone(), session.to_owned());
+        let job = move || {
+            crate::hub::compact_document(&st, &id);
+            flag.store(false, Ordering::Release);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(job)),
+            Err(_) => job(),
         }
     }
 

@@ -119,7 +119,15 @@ pub(crate) struct Context {
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
     let Context { clock, counters, closing, store, doc, journal, carry } = ctx;
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
-    let mut d = Driver { doc, store, journal, outboxes: HashMap::new(), doc_peers: HashMap::new(), shadow };
+    let mut d = Driver {
+        doc,
+        store,
+        journal,
+        outboxes: HashMap::new(),
+        doc_peers: HashMap::new(),
+        shadow,
+        compacting: Arc::default(),
+    };
     let mut saved_secret = (session.secret().clone(), session.pin().cloned());
     let mut carried = carry.then(|| Carried::key(&session));
     loop {

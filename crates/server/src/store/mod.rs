@@ -189,27 +189,53 @@ impl Store {
         Ok(())
     }
 
-    /// Appends a document update; it is durable when this returns. Compacts the log into a
-    /// snapshot (`state` is called for the whole document) every [`COMPACT_AFTER`] updates.
+    /// Appends a document update; it is durable when this returns. Says whether the log has
+    /// reached [`COMPACT_AFTER`] updates since its snapshot: time for [`Store::compact`].
     ///
     /// # Errors
     /// On a database error.
-    pub fn append_update(&self, session: &str, data: &[u8], state: impl FnOnce() -> Vec<u8>) -> Result<(), StoreError> {
+    pub fn append_update(&self, session: &str, data: &[u8]) -> Result<bool, StoreError> {
         self.write(session, |db| {
             db.execute("INSERT INTO doc_updates (session, data) VALUES (?1, ?2)", &[session.into(), data.into()])?;
             let n = one(db, "SELECT COUNT(*) FROM doc_updates WHERE session = ?1", &[session.into()])?
                 .map_or(Ok(0), |v| v.int())?;
-            if n >= COMPACT_AFTER {
-                let upto = one(db, "SELECT MAX(seq) FROM doc_updates WHERE session = ?1", &[session.into()])?
-                    .map_or(Ok(0), |v| v.int())?;
-                db.execute(
-                    "INSERT INTO doc_snapshots (session, upto, data) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(session) DO UPDATE SET upto = excluded.upto, data = excluded.data",
-                    &[session.into(), upto.into(), V::Bytes(state())],
-                )?;
-                db.execute("DELETE FROM doc_updates WHERE session = ?1 AND seq <= ?2", &[session.into(), upto.into()])?;
+            Ok(n >= COMPACT_AFTER)
+        })
+    }
+
+    /// Folds the session's log into its snapshot. `fold` makes the whole document of a snapshot
+    /// and the updates after it. Only the read and the write hold the database: the fold (for a
+    /// document of megabytes, milliseconds) runs while the session's task goes on appending, and
+    /// every other session goes on writing. Updates appended meanwhile stay in the log. Says
+    /// whether it folded anything: not when the log was empty, or another compaction of the same
+    /// session wrote first.
+    ///
+    /// # Errors
+    /// On a database error, or [`StoreError::Corrupt`] with what `fold` said.
+    pub fn compact(
+        &self,
+        session: &str,
+        fold: impl FnOnce(Option<&[u8]>, &[Vec<u8>]) -> Result<Vec<u8>, String>,
+    ) -> Result<bool, StoreError> {
+        let (snap, log) = self.log(session)?;
+        let (Some(&(upto, _)), before) = (log.last(), snap.as_ref().map_or(0, |s| s.0)) else {
+            return Ok(false);
+        };
+        let updates: Vec<Vec<u8>> = log.into_iter().map(|(_, u)| u).collect();
+        let state = fold(snap.as_ref().map(|s| s.1.as_slice()), &updates).map_err(StoreError::Corrupt)?;
+        self.write(session, |db| {
+            let now = one(db, "SELECT upto FROM doc_snapshots WHERE session = ?1", &[session.into()])?
+                .map_or(Ok(0), |v| v.int())?;
+            if now != before {
+                return Ok(false);
             }
-            Ok(())
+            db.execute(
+                "INSERT INTO doc_snapshots (session, upto, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(session) DO UPDATE SET upto = excluded.upto, data = excluded.data",
+                &[session.into(), upto.into(), V::Bytes(state)],
+            )?;
+            db.execute("DELETE FROM doc_updates WHERE session = ?1 AND seq <= ?2", &[session.into(), upto.into()])?;
+            Ok(true)
         })
     }
 
@@ -218,6 +244,13 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn document(&self, session: &str) -> Result<StoredDocument, StoreError> {
+        let (snap, log) = self.log(session)?;
+        Ok((snap.map(|s| s.1), log.into_iter().map(|(_, u)| u).collect()))
+    }
+
+    /// The snapshot with the last update it holds, and the updates after it with their numbers.
+    #[allow(clippy::type_complexity)]
+    fn log(&self, session: &str) -> Result<(Option<(i64, Vec<u8>)>, Vec<(i64, Vec<u8>)>), StoreError> {
         let mut db = self.db();
         let snap = db.query("SELECT upto, data FROM doc_snapshots WHERE session = ?1", &[session.into()])?;
         let snap = match snap.into_iter().next() {
@@ -231,13 +264,16 @@ impl Store {
         let after = snap.as_ref().map_or(0, |s| s.0);
         let updates = db
             .query(
-                "SELECT data FROM doc_updates WHERE session = ?1 AND seq > ?2 ORDER BY seq",
+                "SELECT seq, data FROM doc_updates WHERE session = ?1 AND seq > ?2 ORDER BY seq",
                 &[session.into(), after.into()],
             )?
             .into_iter()
-            .map(|r| r.into_iter().next().unwrap_or(V::Null).bytes())
-            .collect::<Result<_, _>>()?;
-        Ok((snap.map(|s| s.1), updates))
+            .map(|r| {
+                let mut c = r.into_iter();
+                Ok((c.next().unwrap_or(V::Null).int()?, c.next().unwrap_or(V::Null).bytes()?))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok((snap, updates))
     }
 }
 
