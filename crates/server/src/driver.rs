@@ -169,10 +169,18 @@ impl Driver {
         if self.compacting.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (flag, id) = (self.compacting.clone(), session.to_owned());
+        /// Lowers the flag however the fold ends: a fold that panicked (yrs on a stored update)
+        /// must not stop every later one.
+        struct Done(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let (done, id) = (Done(self.compacting.clone()), session.to_owned());
         let job = move || {
+            let _done = done;
             crate::hub::compact_document(&st, &id);
-            flag.store(false, Ordering::Release);
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn_blocking(job)),
