@@ -152,15 +152,8 @@ async fn the_stored_log_is_folded_into_a_snapshot_as_the_edits_go_on() {
     let dir = std::env::temp_dir().join(format!("bandsync-compaction-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = std::sync::Arc::new(Store::open(&dir).unwrap());
-    let cfg = ServerConfig {
-        store: Some(store.clone()),
-        rate_burst: 10_000,
-        rate_per_sec: 10_000,
-        address_rate_burst: 10_000,
-        address_rate_per_sec: 10_000,
-        ..ServerConfig::default()
-    };
-    let ts = TestServer::start(cfg).await;
+    let cfg = ServerConfig { store: Some(store.clone()), ..ServerConfig::default() };
+    let ts = TestServer::start(bandsync_e2e::without_rate_limits(cfg)).await;
     let (mut ana, _) = ts.member("Ana", true).await;
     let mine = SessionDoc::new();
     let edits = COMPACT_AFTER + 40;

@@ -140,6 +140,19 @@ impl TestServer {
     }
 }
 
+/// `cfg` with rate limits (per connection and per address) too high to meet: for tests that send
+/// fast to reach a size or a count, where the limits are not what is under test.
+#[must_use]
+pub fn without_rate_limits(cfg: ServerConfig) -> ServerConfig {
+    ServerConfig {
+        rate_burst: 10_000,
+        rate_per_sec: 10_000,
+        address_rate_burst: 10_000,
+        address_rate_per_sec: 10_000,
+        ..cfg
+    }
+}
+
 /// A minimal HTTP/1.1 GET over a real socket, for the API tests.
 ///
 /// # Panics

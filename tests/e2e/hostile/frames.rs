@@ -89,14 +89,7 @@ async fn step1_and_awareness_amplification_costs_the_honest_member_nothing() {
 #[tokio::test]
 async fn the_documents_have_a_size_limit_and_a_full_document_still_reaches_everyone() {
     // Fast enough to fill 8 MiB without meeting the rate limits, which are not under test here.
-    let cfg = ServerConfig {
-        rate_burst: 10_000,
-        rate_per_sec: 10_000,
-        address_rate_burst: 10_000,
-        address_rate_per_sec: 10_000,
-        ..ServerConfig::default()
-    };
-    let ts = TestServer::start(cfg).await;
+    let ts = TestServer::start(bandsync_e2e::without_rate_limits(ServerConfig::default())).await;
     let mut ed = member_from(&ts, "127.0.0.2", "Filler", false).await;
     let local = SessionDoc::new();
     let chunk = "x".repeat(60 * 1024);
