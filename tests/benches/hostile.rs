@@ -123,10 +123,15 @@ async fn edits_on_a_full_document(ts: &Target) -> u64 {
     let doc = SessionDoc::new();
     assert!(binary(&mut watcher, doc.sync_step1()).await);
     while doc.chart("big99").is_none() {
-        if let Some(Ok(Message::Binary(b))) = watcher.ws.next().await {
-            for back in doc.handle_from_server(&b).expect("frames from the host") {
-                assert!(binary(&mut watcher, back).await);
+        let frame = tokio::time::timeout(Duration::from_secs(30), watcher.ws.next()).await;
+        match frame.expect("the filled document in 30 s") {
+            Some(Ok(Message::Binary(b))) => {
+                for back in doc.handle_from_server(&b).expect("frames from the host") {
+                    assert!(binary(&mut watcher, back).await);
+                }
             }
+            Some(Ok(_)) => {}
+            other => panic!("the watcher's connection ended: {other:?}"),
         }
     }
     let until = start();

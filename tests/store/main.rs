@@ -41,6 +41,16 @@ fn chat(id: u64, text: &str) -> ChatMessage {
     }
 }
 
+/// What the server's fold does: the documents built from a snapshot and the updates after it,
+/// encoded whole.
+fn fold(snap: Option<&[u8]>, log: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+    let d = bandsync_docs::SessionDoc::new();
+    for u in snap.into_iter().chain(log.iter().map(Vec::as_slice)) {
+        d.apply_update(u).map_err(|e| e.to_string())?;
+    }
+    Ok(d.encode_state())
+}
+
 /// Sessions and the document survive reopening, and compaction folds the log into a snapshot.
 fn sessions_and_documents(open: &dyn Fn() -> Store) {
     {
@@ -64,11 +74,7 @@ fn sessions_and_documents(open: &dyn Fn() -> Store) {
                         for u in server.handle(&late, true).unwrap().updates {
                             s.append_update("a", &u).unwrap();
                         }
-                        let d = bandsync_docs::SessionDoc::new();
-                        for u in snap.into_iter().chain(log.iter().map(Vec::as_slice)) {
-                            d.apply_update(u).map_err(|e| e.to_string())?;
-                        }
-                        Ok(d.encode_state())
+                        fold(snap, log)
                     });
                     assert!(folded.unwrap(), "{}", s.engine());
                     compactions += 1;
@@ -96,6 +102,32 @@ fn sessions_and_documents(open: &dyn Fn() -> Store) {
     assert!(text.starts_with("519 518 ") && text.ends_with(" 1 0 "), "{}", &text[..20]);
     assert_eq!(text.matches("late ").count(), 1, "the edit saved during the compaction is kept once");
     assert_eq!(s.document("b").unwrap(), (None, Vec::new()));
+    // Two folds of one session (from two nodes: one store runs one fold at a time): the one
+    // that writes second folds nothing, and loses nothing.
+    let other_node = open();
+    let outer = s.compact("a", |snap, log| {
+        assert!(!s.compact("a", fold).unwrap(), "one fold at a time per store");
+        assert!(other_node.compact("a", fold).unwrap(), "the inner fold writes");
+        fold(snap, log)
+    });
+    assert!(!outer.unwrap(), "the outer fold, second to write, folds nothing ({})", s.engine());
+    // A session deleted while its log is folded does not come back as a snapshot.
+    s.put_session(&session("gone", "k9"), NOW_MS).unwrap();
+    let other = bandsync_docs::SessionDoc::new();
+    for u in other.handle(&bandsync_docs::SessionDoc::new().insert_chart("gone", 0, "x"), true).unwrap().updates {
+        s.append_update("gone", &u).unwrap();
+    }
+    let folded = s.compact("gone", |snap, log| {
+        s.delete_session("gone").unwrap();
+        fold(snap, log)
+    });
+    assert!(!folded.unwrap(), "{}", s.engine());
+    assert_eq!(s.document("gone").unwrap(), (None, Vec::new()), "{}", s.engine());
+    let (snap, log) = s.document("a").unwrap();
+    assert!(snap.is_some() && log.is_empty(), "folded by the other node ({})", s.engine());
+    let again = bandsync_docs::SessionDoc::new();
+    again.apply_update(&snap.unwrap()).unwrap();
+    assert_eq!(again.chart("song"), Some(text), "every edit, once ({})", s.engine());
 }
 
 /// Chat (as edited last), activity in pages, versions with their data.

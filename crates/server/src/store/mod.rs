@@ -70,6 +70,9 @@ pub type StoredDocument = (Option<Vec<u8>>, Vec<Vec<u8>>);
 #[derive(Debug)]
 pub struct Store {
     db: Mutex<Box<dyn Db>>,
+    /// Held by the fold running ([`Store::compact`]): one at a time, whatever the sessions, since
+    /// each holds a second copy of its document while it runs.
+    folding: Mutex<()>,
     /// The fencing tokens of the leases this node holds, by session.
     fences: Mutex<std::collections::HashMap<String, i64>>,
 }
@@ -94,7 +97,7 @@ impl Store {
     /// A store on an engine.
     #[must_use]
     pub fn on(db: Box<dyn Db>) -> Self {
-        Store { db: Mutex::new(db), fences: Mutex::default() }
+        Store { db: Mutex::new(db), folding: Mutex::default(), fences: Mutex::default() }
     }
 
     /// Which engine: `sqlite` or `postgres`.
@@ -207,8 +210,9 @@ impl Store {
     /// and the updates after it. Only the read and the write hold the database: the fold (for a
     /// document of megabytes, milliseconds) runs while the session's task goes on appending, and
     /// every other session goes on writing. Updates appended meanwhile stay in the log. Says
-    /// whether it folded anything: not when the log was empty, or another compaction of the same
-    /// session wrote first.
+    /// whether it folded anything: not when the log was empty, when another fold was running (one
+    /// at a time per store), when another fold of the same session wrote first, or when the
+    /// session was deleted meanwhile.
     ///
     /// # Errors
     /// On a database error, or [`StoreError::Corrupt`] with what `fold` said.
@@ -217,16 +221,28 @@ impl Store {
         session: &str,
         fold: impl FnOnce(Option<&[u8]>, &[Vec<u8>]) -> Result<Vec<u8>, String>,
     ) -> Result<bool, StoreError> {
+        // Another session's fold is running: this one waits for a later append to ask again.
+        let Ok(_one) = self.folding.try_lock() else {
+            return Ok(false);
+        };
         let (snap, log) = self.log(session)?;
         let (Some(&(upto, _)), before) = (log.last(), snap.as_ref().map_or(0, |s| s.0)) else {
             return Ok(false);
         };
         let updates: Vec<Vec<u8>> = log.into_iter().map(|(_, u)| u).collect();
+        let count = i64::try_from(updates.len()).unwrap_or(i64::MAX);
         let state = fold(snap.as_ref().map(|s| s.1.as_slice()), &updates).map_err(StoreError::Corrupt)?;
         self.write(session, |db| {
-            let now = one(db, "SELECT upto FROM doc_snapshots WHERE session = ?1", &[session.into()])?
-                .map_or(Ok(0), |v| v.int())?;
-            if now != before {
+            // The rows folded must all be there still. Another fold that wrote first dropped
+            // them (every fold starts from the same snapshot), and so did a deletion of the
+            // session, whose documents must not come back as a snapshot.
+            let still = one(
+                db,
+                "SELECT COUNT(*) FROM doc_updates WHERE session = ?1 AND seq > ?2 AND seq <= ?3",
+                &[session.into(), before.into(), upto.into()],
+            )?
+            .map_or(Ok(0), |v| v.int())?;
+            if still != count {
                 return Ok(false);
             }
             db.execute(
