@@ -167,11 +167,10 @@ impl BeatSource {
         if self.metronome.is_some() || self.transport.is_none() {
             return;
         }
-        let Some((now, epoch)) = clock.host_now_on() else { return };
+        let Some((now, epoch)) = clock.host_micros_now_on() else { return };
         if !self.visual.is_on(epoch) {
             return;
         }
-        let now = Micros(now.round() as i64);
         self.visual.advance(now, VISUAL_LOOKAHEAD, |b| {
             sink.send(AppEvent::Beat { beat: BeatEvent::from_click(&b, Some(now), false) });
         });

@@ -9,9 +9,9 @@ use crate::output_report::Tally;
 use bandsync_audio::device::{AudioInfo, AudioOptions, AudioOutput};
 use bandsync_audio::engine::{Command, Ear, Levels, PlayedClick};
 use bandsync_client::ClockView;
+use bandsync_core::Transport;
 use bandsync_core::host_axis::HostAxis;
 use bandsync_core::protocol::OutputReport;
-use bandsync_core::{Micros, Transport};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -137,7 +137,7 @@ fn control(
     // When the default device may be tried again, after it failed to open.
     let mut retry_at = Instant::now();
     let mut tally = Tally::default();
-    let host_now = || clock.host_now_on().map(|(h, e)| (Micros(h.round() as i64), e));
+    let host_now = || clock.host_micros_now_on();
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(Ctl::Transport(t, axis)) => {

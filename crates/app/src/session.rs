@@ -161,7 +161,7 @@ pub(crate) fn spawn(
 
 /// Host time now through the clock estimate, once it has synced.
 fn host_now(clock: &ClockView) -> Option<Micros> {
-    clock.host_now_on().map(|(h, _)| Micros(h.round() as i64))
+    clock.host_micros_now_on().map(|(h, _)| h)
 }
 
 struct Driver {

@@ -75,6 +75,12 @@ impl ClockView {
         self.to_host_on(self.local_of(std::time::Instant::now()))
     }
 
+    /// [`ClockView::host_now_on`] in whole µs, as schedules count host time.
+    #[must_use]
+    pub fn host_micros_now_on(&self) -> Option<(Micros, u64)> {
+        self.host_now_on().map(|(h, e)| (Micros(h.round() as i64), e))
+    }
+
     /// Whether the clock has synced (clicks wait for it).
     #[must_use]
     pub fn synced(&self) -> bool {
