@@ -87,6 +87,16 @@ impl OutputReport {
             && !self.engine.chars().any(char::is_control)
     }
 
+    /// What [`OutputReport::is_valid`] asks, said to a member whose report it refuses.
+    #[must_use]
+    pub fn bounds() -> String {
+        format!(
+            "output: latency 0 to {} s, its buffer part 0 to the latency, an engine name of 1 to {} characters",
+            Self::MAX_LATENCY.0 / 1_000_000,
+            Self::MAX_ENGINE_CHARS
+        )
+    }
+
     /// What the device adds after the engine's own buffer: the part no platform can vouch for.
     #[must_use]
     pub fn device_latency(&self) -> Micros {

@@ -6,8 +6,8 @@ use super::names::{clean_color, clean_instrument, clean_name};
 use super::{ConnId, Output, Refusal, Session, SongChoice};
 use crate::midi::SongCue;
 use crate::protocol::{
-    Access, ActivityKind, ClientMsg, CueBy, ErrorCode, LeaveReason, ParticipantId, ServerMsg, SyncQuality,
-    meter_from_wire,
+    Access, ActivityKind, ClientMsg, CueBy, ErrorCode, LeaveReason, OutputReport, ParticipantId, ServerMsg,
+    SyncQuality, meter_from_wire,
 };
 use crate::time::{Beats, Micros};
 use crate::timeline::Tempo;
@@ -262,10 +262,7 @@ impl Session {
                 }
                 if let Some(o) = &output {
                     if !o.is_valid() {
-                        return Err((
-                            ErrorCode::Malformed,
-                            "output: latency 0 to 2 s, its buffer part 0 to the latency, an engine name of 1 to 40 characters".into(),
-                        ));
+                        return Err((ErrorCode::Malformed, OutputReport::bounds()));
                     }
                 }
                 let interval = self.cfg.sync_report_interval;
