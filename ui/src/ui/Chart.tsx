@@ -95,16 +95,29 @@ function useChartText(songId: string | null): string {
   const app = useApp();
   const [text, setText] = useState('');
   const version = useChartVersion(songId ?? '');
+  const opened = useRef<string | null>(null);
   useEffect(() => {
+    const opening = opened.current !== songId;
+    opened.current = songId;
     const ytext = app.docs && songId ? chartText(app.docs.doc, songId, false) : null;
     if (!ytext) {
       setText('');
       return;
     }
-    const update = () => setText(ytext.toString());
-    update();
-    ytext.observe(update);
-    return () => ytext.unobserve(update);
+    // The song the reader opens, at once. A change to it (an edit, a new chart) in a task of its
+    // own, not the message's that brought it: applying a long chart's update and rendering it
+    // were one 9–19 ms task (docs/BENCHMARKS.md). Not once this effect is done: the text of the
+    // song the reader left must not come after the next one's.
+    let live = true;
+    const update = () => live && setText(ytext.toString());
+    const later = () => setTimeout(update);
+    if (opening) update();
+    else later();
+    ytext.observe(later);
+    return () => {
+      live = false;
+      ytext.unobserve(later);
+    };
   }, [songId, app.docs, version]);
   return text;
 }

@@ -124,13 +124,13 @@ function Blocks(props: { blocks: ChartBlock[]; show: Show; current?: number | nu
   });
 }
 
-/** The lines of a long chart the read view renders at once (a phone's screen), then in each frame
- * after (whole sections). A frame's layout costs about 0.1 ms a line on the benchmark's phone,
- * over 3–4 ms a frame costs anyway: parts of 80 lines made 20 ms frames, parts of 30 make 7–9
- * (the longest task while a 300-line chart arrives: median 21 ms before, 16 after; the whole
- * chart is drawn in 174 ms instead of 114, below the screen; docs/BENCHMARKS.md). */
-const FIRST_LINES = 20;
-const PART_LINES = 30;
+/** The lines of a long chart the read view renders first (the top of a phone's screen), then in
+ * each frame after (whole sections: about one a frame). A frame costs 3–4 ms whatever it adds, and
+ * its layout about 0.2 ms a line, more for the first lines a page lays out: parts of 30 lines made
+ * 7–11 ms frames, parts of 5 make 4–8 (docs/BENCHMARKS.md). The whole of a 300-line chart takes
+ * 0.6 s to arrive instead of 0.2, all of it below the screen. */
+const FIRST_LINES = 4;
+const PART_LINES = 5;
 
 export function ChartRead(props: {
   rendered: RenderedChart;
@@ -146,10 +146,10 @@ export function ChartRead(props: {
   const parts = useMemo(() => chartParts(blocks, FIRST_LINES, PART_LINES), [blocks]);
   const empty = !props.rendered.chart.lines.some((l) => l.kind !== 'blank');
   // A chart the reader starts (the view opened, another song, a chart where there was none), seen
-  // from its top, comes in parts: the first screens in this task and its frame, one more part in
-  // each frame after, so that no one task lays out the whole chart (a 50–90 ms task for 300
-  // lines on the benchmark's phone). Another version of the chart the reader is in (an edit) replaces it whole,
-  // as do two columns (the columns would reflow with each part).
+  // from its top, comes in parts: none in this task (which rendered the chart in the core), then
+  // one part in each frame, so that no one task lays out the whole chart (a 50–90 ms task for 300
+  // lines on the benchmark's phone). Another version of the chart the reader is in (an edit)
+  // replaces it whole, as do two columns (the columns would reflow with each part).
   const view = useRef<HTMLDivElement | null>(null);
   const shown = useRef<{ parts: ChartBlock[][]; song: string | null | undefined; n: number } | null>(null);
   const [, grown] = useState(0);
@@ -157,15 +157,14 @@ export function ChartRead(props: {
     const before = shown.current;
     const fresh = !before || before.song !== props.song || (before.parts.length === 1 && !before.parts[0]!.length);
     const top = !view.current || view.current.scrollTop === 0;
-    shown.current = { parts, song: props.song, n: fresh && top && !props.twoColumns ? 1 : parts.length };
+    shown.current = { parts, song: props.song, n: fresh && top && !props.twoColumns ? 0 : parts.length };
   }
   // The band in a section not drawn yet (a song started mid-way, a jump while the parts arrive):
-  // the rest comes at once, so that the follow scroll finds it in this frame.
+  // the rest comes at once, so that the follow scroll finds it in this frame with the lines under
+  // it (in the first part, the scroll stays at the top and the parts come as they would).
   const cur = props.current;
-  const drawn = (p: ChartBlock[]) => p.some((b) => b.kind === 'section' && b.index === cur);
-  if (cur != null && shown.current.n < parts.length && !parts.slice(0, shown.current.n).some(drawn)) {
-    shown.current.n = parts.length;
-  }
+  const at = cur == null ? -1 : parts.findIndex((p) => p.some((b) => b.kind === 'section' && b.index === cur));
+  if (at >= shown.current.n) shown.current.n = at ? parts.length : 1;
   const n = shown.current.n;
   // Effects run after the frame is drawn: one part a frame.
   useEffect(() => {
