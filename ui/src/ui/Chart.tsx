@@ -11,6 +11,7 @@
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type * as Y from 'yjs';
+import type { ChartView } from '../bindings';
 import { scrollFraction } from '../core/chart';
 import { canEdit, isLeader } from '../core/session';
 import { ONE_BEAT, segmentAt, segmentPosition } from '../core/timeline';
@@ -90,9 +91,11 @@ function useChartVersion(songId: string): number {
   return v;
 }
 
-/** The song's chart text, kept current (empty while it has none). */
-function useChartText(songId: string | null): string {
+/** The song's chart text, kept current (empty while it has none), for the reader's `view`. */
+function useChartText(songId: string | null, view: ChartView): string {
   const app = useApp();
+  const viewing = useRef(view);
+  viewing.current = view;
   const [text, setText] = useState('');
   const version = useChartVersion(songId ?? '');
   const opened = useRef<string | null>(null);
@@ -104,13 +107,14 @@ function useChartText(songId: string | null): string {
       setText('');
       return;
     }
-    // The song the reader opens, at once. A change to it (an edit, a new chart) in a task of its
-    // own, not the message's that brought it: applying a long chart's update and rendering it
-    // were one 9–19 ms task (docs/BENCHMARKS.md). Not once this effect is done: the text of the
-    // song the reader left must not come after the next one's.
+    // The song the reader opens, at once. A change to it (an edit, a new chart) not in the task
+    // of the message that brought it: rendered in the core in the next task, then in the page in
+    // the one after (applying a long chart's update and rendering it were one 9–19 ms task;
+    // docs/BENCHMARKS.md). Not once this effect is done: the text of the song the reader left
+    // must not come after the next one's.
     let live = true;
     const update = () => live && setText(ytext.toString());
-    const later = () => setTimeout(update);
+    const later = () => setTimeout(() => live && (renderChart(ytext.toString(), viewing.current), setTimeout(update)));
     if (opening) update();
     else later();
     ytext.observe(later);
@@ -137,10 +141,11 @@ export function Chart() {
     ? session.participants.filter((p) => p.id !== session.you && presence.get(p.id) === viewSong && viewSong !== null)
     : [];
 
-  const text = useChartText(song?.id ?? null);
   const { transpose, capo, notation } = settings;
   const key = song?.key || null;
-  const { rendered, music_lines } = useMemo(() => renderChart(text, { transpose, capo, notation, key }), [text, transpose, capo, notation, key]);
+  const view = { transpose, capo, notation, key };
+  const text = useChartText(song?.id ?? null, view);
+  const { rendered, music_lines } = useMemo(() => renderChart(text, view), [text, transpose, capo, notation, key]);
   const written = key ?? rendered.chart.meta.key;
   const flow = !!song?.flow.trim();
   useAutoScroll(reader, music_lines, settings.autoScroll && !edit && !flow, settings.barsPerLine);

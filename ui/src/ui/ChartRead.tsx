@@ -124,12 +124,13 @@ function Blocks(props: { blocks: ChartBlock[]; show: Show; current?: number | nu
   });
 }
 
-/** The lines of a long chart the read view renders first (the top of a phone's screen), then in
- * each frame after (whole sections: about one a frame). A frame costs 3–4 ms whatever it adds, and
- * its layout about 0.2 ms a line, more for the first lines a page lays out: parts of 30 lines made
- * 7–11 ms frames, parts of 5 make 4–8 (docs/BENCHMARKS.md). The whole of a 300-line chart takes
- * 0.6 s to arrive instead of 0.2, all of it below the screen. */
-const FIRST_LINES = 4;
+/** The lines of a long chart the read view renders first (its first line or section), then in each
+ * frame after (whole sections: about one a frame). A frame costs 3–4 ms whatever it adds, and its
+ * layout about 0.2 ms a line, 5 ms more for the first lines a page lays out in a new font (the
+ * title, the grid's): parts of 30 lines made 7–11 ms frames, parts of 5 make 4–8
+ * (docs/BENCHMARKS.md). The whole of a 300-line chart takes 0.6 s to arrive instead of 0.2, all
+ * of it below the screen. */
+const FIRST_LINES = 1;
 const PART_LINES = 5;
 
 export function ChartRead(props: {

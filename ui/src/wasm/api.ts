@@ -90,10 +90,16 @@ export function pinProblem(pin: string): string | null {
 }
 
 
+let lastChart: [string, ChartRendered] | null = null;
+
 /** A ChordPro chart read and written for one reader (`crates/core/src/chart`): every chord
- *  transposed, under a capo or as numbers as `view` asks, and the lines that stand for music. */
+ *  transposed, under a capo or as numbers as `view` asks, and the lines that stand for music.
+ *  The last answer is kept: the read view has a chart that arrives rendered in the core a task
+ *  before it renders it in the page (`Chart.tsx`). */
 export function renderChart(text: string, view: ChartView): ChartRendered {
-  return core().call<ChartRendered>('chart.render', { text, view });
+  const key = JSON.stringify(view) + text;
+  if (lastChart?.[0] !== key) lastChart = [key, core().call<ChartRendered>('chart.render', { text, view })];
+  return lastChart[1];
 }
 
 // ---- the timeline and the click grid ---------------------------------------------------------
