@@ -3,7 +3,7 @@
 //! comments, tab and grid blocks that scroll sideways. Personal settings choose lyrics alone
 //! (singers), chords alone (players) and two columns on wide screens.
 
-import type { ComponentChildren, Ref } from 'preact';
+import { type ComponentChildren, Fragment, type Ref } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ChartCell, ChartLine, ChartPair, RenderedChart } from '../bindings';
 import { type ChartBlock, chartBlocks, chartParts } from '../core/chart';
@@ -45,14 +45,15 @@ function Lyrics(props: { pairs: ChartPair[]; show: Show }) {
       {props.pairs.map((p, i) => {
         if (p.chord === null) return p.text;
         const [, head, rest] = /^(\S*\s?)([^]*)$/.exec(p.text)!;
+        // No element more than these: a line's layout costs by the objects in it.
         return (
-          <span key={i}>
+          <Fragment key={i}>
             <span class="rv-pair">
               <Chord chord={p.chord} shape={p.shape} />
-              <span class="rv-lyric">{head || '\u00a0'}</span>
+              {head || '\u00a0'}
             </span>
             {rest}
-          </span>
+          </Fragment>
         );
       })}
     </p>
