@@ -2,6 +2,10 @@
 //! Postgres that the test starts itself (`initdb` into a temp folder). What one keeps, the other
 //! keeps; a write that returned survives the database being killed (-9) and restarted; a node that
 //! lost a session's lease is refused when it writes.
+//!
+//! - [`folds`]: when a session's log is folded into its snapshot.
+
+mod folds;
 
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_e2e::postgres::Postgres;
@@ -323,6 +327,7 @@ fn leases(open: &dyn Fn() -> Store) {
 
 fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     sessions_and_documents(open);
+    folds::big_snapshots_fold_less_often(open);
     journal(open);
     retention_and_damage(open, raw);
     organizers(open);

@@ -163,7 +163,7 @@ impl Driver {
 
     /// Folds the stored log into its snapshot on the runtime's blocking pool: for a document of
     /// megabytes that is milliseconds of encoding, which would otherwise stall this session (and
-    /// hold the database from every other) once every [`crate::store::COMPACT_AFTER`] edits.
+    /// hold the database from every other) each time the log is due ([`crate::store::fold_due`]).
     fn compact(&self, st: Arc<crate::store::Store>, session: &str) {
         use std::sync::atomic::Ordering;
         if self.compacting.swap(true, Ordering::AcqRel) {

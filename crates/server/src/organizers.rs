@@ -166,6 +166,7 @@ impl Store {
             Ok(())
         })?;
         self.forget_lease(session);
+        self.forget_log(session);
         Ok(())
     }
 }

@@ -18,8 +18,32 @@ use sql::{Db, V, one};
 use std::path::Path;
 use std::sync::Mutex;
 
-/// Updates in a session's log before they are folded into a snapshot.
+/// Updates in a session's log before they may be folded into a snapshot.
 pub const COMPACT_AFTER: i64 = 500;
+
+/// Updates in a session's log after which it is folded whatever their size: a load applies them
+/// one by one.
+pub const COMPACT_AT_MOST: i64 = 20_000;
+
+/// Whether a session's log of `updates` updates and `bytes` bytes is due to be folded into its
+/// snapshot of `snapshot` bytes: at least [`COMPACT_AFTER`] updates, and a quarter of the
+/// snapshot's size or [`COMPACT_AT_MOST`] updates. A fold writes the whole snapshot again: a
+/// document of megabytes folded every 500 edits of a few bytes was written 500 times over what
+/// the edits added, each time holding the database from the session's next edit (the hostile
+/// bench's edits on a full document, docs/BENCHMARKS.md). Small documents fold every
+/// [`COMPACT_AFTER`] updates, as before.
+#[must_use]
+pub fn fold_due(updates: i64, bytes: i64, snapshot: i64) -> bool {
+    updates >= COMPACT_AFTER && (bytes.saturating_mul(4) >= snapshot || updates >= COMPACT_AT_MOST)
+}
+
+/// A session's log since its snapshot, as [`fold_due`] weighs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LogSize {
+    updates: i64,
+    bytes: i64,
+    snapshot: i64,
+}
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +99,10 @@ pub struct Store {
     folding: Mutex<()>,
     /// The fencing tokens of the leases this node holds, by session.
     fences: Mutex<std::collections::HashMap<String, i64>>,
+    /// Each session's log as this store appended to it, read from the database at its first
+    /// append and again after each fold (another node's appends and folds are not counted: they
+    /// only move when a fold comes).
+    logs: Mutex<std::collections::HashMap<String, LogSize>>,
 }
 
 impl Store {
@@ -97,7 +125,7 @@ impl Store {
     /// A store on an engine.
     #[must_use]
     pub fn on(db: Box<dyn Db>) -> Self {
-        Store { db: Mutex::new(db), folding: Mutex::default(), fences: Mutex::default() }
+        Store { db: Mutex::new(db), folding: Mutex::default(), fences: Mutex::default(), logs: Mutex::default() }
     }
 
     /// Which engine: `sqlite` or `postgres`.
@@ -112,6 +140,15 @@ impl Store {
 
     fn fences(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, i64>> {
         self.fences.lock().expect("fences lock poisoned")
+    }
+
+    fn logs(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, LogSize>> {
+        self.logs.lock().expect("logs lock poisoned")
+    }
+
+    /// Lets go of what this store counted of a deleted session's log.
+    pub(crate) fn forget_log(&self, session: &str) {
+        self.logs().remove(session);
     }
 
     /// Every stored session, oldest first.
@@ -192,18 +229,41 @@ impl Store {
         Ok(())
     }
 
-    /// Appends a document update; it is durable when this returns. Says whether the log has
-    /// reached [`COMPACT_AFTER`] updates since its snapshot: time for [`Store::compact`].
+    /// Appends a document update; it is durable when this returns. Says whether the log since
+    /// its snapshot is due to be folded ([`fold_due`]): time for [`Store::compact`].
     ///
     /// # Errors
     /// On a database error.
     pub fn append_update(&self, session: &str, data: &[u8]) -> Result<bool, StoreError> {
-        self.write(session, |db| {
+        let counted = self.logs().contains_key(session);
+        let read = self.write(session, |db| {
             db.execute("INSERT INTO doc_updates (session, data) VALUES (?1, ?2)", &[session.into(), data.into()])?;
-            let n = one(db, "SELECT COUNT(*) FROM doc_updates WHERE session = ?1", &[session.into()])?
+            if counted {
+                return Ok(None);
+            }
+            let row = db.query(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM doc_updates WHERE session = ?1",
+                &[session.into()],
+            )?;
+            let mut c = row.into_iter().next().unwrap_or_default().into_iter();
+            let (updates, bytes) = (c.next().unwrap_or(V::Int(0)).int()?, c.next().unwrap_or(V::Int(0)).int()?);
+            let snapshot = one(db, "SELECT LENGTH(data) FROM doc_snapshots WHERE session = ?1", &[session.into()])?
                 .map_or(Ok(0), |v| v.int())?;
-            Ok(n >= COMPACT_AFTER)
-        })
+            Ok(Some(LogSize { updates, bytes, snapshot }))
+        })?;
+        let mut logs = self.logs();
+        let log = match (read, logs.get_mut(session)) {
+            (None, Some(log)) => {
+                log.updates += 1;
+                log.bytes = log.bytes.saturating_add(i64::try_from(data.len()).unwrap_or(i64::MAX));
+                *log
+            }
+            (Some(read), _) => read,
+            // Folded meanwhile: read afresh at the next append.
+            (None, None) => return Ok(false),
+        };
+        logs.insert(session.to_owned(), log);
+        Ok(fold_due(log.updates, log.bytes, log.snapshot))
     }
 
     /// Folds the session's log into its snapshot. `fold` makes the whole document of a snapshot
@@ -232,7 +292,7 @@ impl Store {
         let updates: Vec<Vec<u8>> = log.into_iter().map(|(_, u)| u).collect();
         let count = i64::try_from(updates.len()).unwrap_or(i64::MAX);
         let state = fold(snap.as_ref().map(|s| s.1.as_slice()), &updates).map_err(StoreError::Corrupt)?;
-        self.write(session, |db| {
+        let wrote = self.write(session, |db| {
             // The rows folded must all be there still. Another fold that wrote first dropped
             // them (every fold starts from the same snapshot), and so did a deletion of the
             // session, whose documents must not come back as a snapshot.
@@ -252,7 +312,10 @@ impl Store {
             )?;
             db.execute("DELETE FROM doc_updates WHERE session = ?1 AND seq <= ?2", &[session.into(), upto.into()])?;
             Ok(true)
-        })
+        });
+        // Whether this fold wrote, or another did first, the log is read afresh at the next append.
+        self.logs().remove(session);
+        wrote
     }
 
     /// The stored document: its snapshot (if any) and the updates after it, in order.
@@ -304,4 +367,24 @@ fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {
         viewer_secret: next().opt_text_col()?,
         pin: next().opt_text_col()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{COMPACT_AFTER, COMPACT_AT_MOST, fold_due};
+
+    #[test]
+    fn a_log_is_due_by_its_updates_and_its_share_of_the_snapshot() {
+        const MIB: i64 = 1 << 20;
+        // No snapshot, or a small one: every COMPACT_AFTER updates.
+        assert!(!fold_due(COMPACT_AFTER - 1, MIB, 0));
+        assert!(fold_due(COMPACT_AFTER, 10, 0));
+        assert!(fold_due(COMPACT_AFTER, 10_000, 40_000));
+        // A snapshot of 8 MiB: a quarter of it in the log, or COMPACT_AT_MOST updates.
+        assert!(!fold_due(COMPACT_AFTER, 30 * COMPACT_AFTER, 8 * MIB));
+        assert!(!fold_due(COMPACT_AT_MOST - 1, 2 * MIB - 1, 8 * MIB));
+        assert!(fold_due(COMPACT_AFTER, 2 * MIB, 8 * MIB));
+        assert!(fold_due(COMPACT_AT_MOST, 30, 8 * MIB));
+        assert!(fold_due(COMPACT_AFTER, i64::MAX, i64::MAX));
+    }
 }
