@@ -368,9 +368,14 @@ impl App {
     ///
     /// # Errors
     /// [`AppError::Settings`] for settings that can never work (a target or map that does not
-    /// read).
+    /// read, a network MIDI peer's name without an address).
     pub async fn set_midi(&self, settings: crate::MidiSettings) -> Result<(), AppError> {
-        settings.check().map_err(AppError::Settings)?;
+        // A name is looked up on the blocking pool: a slow resolver must not hold this runtime.
+        let asked = settings.clone();
+        tokio::task::spawn_blocking(move || asked.check_reachable())
+            .await
+            .unwrap_or_else(|e| Err(format!("the MIDI check stopped: {e}")))
+            .map_err(AppError::Settings)?;
         *self.midi.lock().expect("midi settings lock") = settings.clone();
         let _ = self.command(Cmd::Midi(settings)).await;
         Ok(())

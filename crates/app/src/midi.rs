@@ -44,6 +44,17 @@ impl MidiSettings {
         }
         Ok(())
     }
+
+    /// [`MidiSettings::check`], and the network MIDI session MIDI out invites (`rtp:HOST:PORT`)
+    /// has an address. Blocks while the system resolves the name: for a blocking pool, never a
+    /// session's task (which opens the port and looks the name up on the port's own thread).
+    ///
+    /// # Errors
+    /// The first problem, in words for the user.
+    pub fn check_reachable(&self) -> Result<(), String> {
+        self.check()?;
+        self.out.as_deref().map_or(Ok(()), |t| bandsync_midi::check_reachable(t).map_err(|e| e.to_string()))
+    }
 }
 
 /// The system's MIDI ports now.

@@ -180,6 +180,10 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
         map: a.midi_map.clone(),
         offset_ms: a.midi_offset_ms,
     };
+    // A network MIDI peer's name looked up on the blocking pool, so that a bad one is refused
+    // here (the port itself looks it up on its own thread).
+    let asked = midi_settings.clone();
+    tokio::task::spawn_blocking(move || asked.check_reachable()).await?.map_err(anyhow::Error::msg)?;
     let mut midi = JoinMidi::start(&midi_settings, &a.name, &client, &a.mdns_iface, j)?;
 
     let link = JoinLink::start(a.link, &client, j)?;

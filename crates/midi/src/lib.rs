@@ -99,7 +99,7 @@ enum Target {
     Jack(Option<String>),
     Rtp {
         listen: u16,
-        invite: Option<std::net::SocketAddr>,
+        invite: Option<Invite>,
     },
     /// A system port by name, or a virtual port of ours (`None`: named after the client).
     Port {
@@ -108,6 +108,31 @@ enum Target {
     },
 }
 
+/// The network MIDI session a target invites: an address, or a name looked up where waiting is
+/// harmless (never on the caller's thread: a session's task, an async runtime).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Invite {
+    Addr(std::net::SocketAddr),
+    Name { host: String, port: u16 },
+}
+
+impl Invite {
+    /// The address to invite: a name's first IPv4 address (the session's sockets are IPv4). Blocks
+    /// while the system resolves a name.
+    pub(crate) fn resolve(&self) -> Result<std::net::SocketAddr, MidiError> {
+        use std::net::ToSocketAddrs;
+        match self {
+            Invite::Addr(a) => Ok(*a),
+            Invite::Name { host, port } => (host.as_str(), *port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut all| all.find(std::net::SocketAddr::is_ipv4))
+                .ok_or_else(|| MidiError::Backend(format!("network MIDI: no IPv4 address for {host}"))),
+        }
+    }
+}
+
+/// A target as written: its syntax only (no name is looked up here).
 fn parse_target(t: &str) -> Result<Target, MidiError> {
     let bad = || MidiError::Target(t.to_owned());
     match t.split_once(':') {
@@ -116,14 +141,17 @@ fn parse_target(t: &str) -> Result<Target, MidiError> {
         None if t == "virtual" => Ok(Target::Port { name: None, virtual_port: true }),
         Some(("jack", port)) if port.contains(':') => Ok(Target::Jack(Some(port.to_owned()))),
         Some(("jack", _)) => Err(bad()),
-        Some(("rtp", rest)) => match rest.parse::<u16>() {
-            Ok(p) => Ok(Target::Rtp { listen: p, invite: None }),
-            Err(_) => {
-                use std::net::ToSocketAddrs;
-                let a = rest.to_socket_addrs().map_err(|_| bad())?.next().ok_or_else(bad)?;
-                Ok(Target::Rtp { listen: 0, invite: Some(a) })
-            }
-        },
+        Some(("rtp", rest)) => {
+            let invite = match (rest.parse::<u16>(), rest.parse(), rest.rsplit_once(':')) {
+                (Ok(p), _, _) => return Ok(Target::Rtp { listen: p, invite: None }),
+                (_, Ok(a), _) => Invite::Addr(a),
+                (_, _, Some((host, port))) if !host.trim().is_empty() && !host.contains(':') => {
+                    Invite::Name { host: host.trim().to_owned(), port: port.parse().map_err(|_| bad())? }
+                }
+                _ => return Err(bad()),
+            };
+            Ok(Target::Rtp { listen: 0, invite: Some(invite) })
+        }
         Some(("virtual", name)) if !name.trim().is_empty() => {
             Ok(Target::Port { name: Some(name.trim().to_owned()), virtual_port: true })
         }
@@ -137,12 +165,26 @@ fn parse_target(t: &str) -> Result<Target, MidiError> {
     }
 }
 
-/// Whether `target` reads as a MIDI target (it may still fail to open).
+/// Whether `target` reads as a MIDI target (it may still fail to open). Looks nothing up: fit for
+/// any thread.
 ///
 /// # Errors
 /// [`MidiError::Target`], saying what targets look like.
 pub fn check_target(target: &str) -> Result<(), MidiError> {
     parse_target(target).map(drop)
+}
+
+/// [`check_target`], and the network MIDI session that `rtp:HOST:PORT` invites has an address.
+/// Blocks while the system resolves the name: call it where waiting is harmless (a blocking
+/// pool, before a session starts); [`MidiOut::start`] looks the name up on its own thread.
+///
+/// # Errors
+/// As [`check_target`], or [`MidiError::Backend`] for a name without an IPv4 address.
+pub fn check_reachable(target: &str) -> Result<(), MidiError> {
+    match parse_target(target)? {
+        Target::Rtp { invite: Some(invite), .. } => invite.resolve().map(drop),
+        _ => Ok(()),
+    }
 }
 
 /// The system's MIDI ports by name, (outputs, inputs), for a user to choose from.
@@ -331,14 +373,26 @@ mod tests {
         assert_eq!(parse_target("rtp:6000").unwrap(), Target::Rtp { listen: 6000, invite: None });
         assert_eq!(
             parse_target("rtp:127.0.0.1:5051").unwrap(),
-            Target::Rtp { listen: 0, invite: Some("127.0.0.1:5051".parse().unwrap()) }
+            Target::Rtp { listen: 0, invite: Some(Invite::Addr("127.0.0.1:5051".parse().unwrap())) }
+        );
+        // A name is kept as written, not looked up (that waits on the system's resolver).
+        assert_eq!(
+            parse_target("rtp:studio-mac.local:5004").unwrap(),
+            Target::Rtp { listen: 0, invite: Some(Invite::Name { host: "studio-mac.local".into(), port: 5004 }) }
+        );
+        assert_eq!(check_reachable("rtp:localhost:5004").map_err(|e| e.to_string()), Ok(()), "in /etc/hosts");
+        assert_eq!(
+            Invite::Name { host: "localhost".into(), port: 9 }.resolve().unwrap(),
+            "127.0.0.1:9".parse().unwrap()
         );
         let port = |n: &str, v| Target::Port { name: Some(n.into()), virtual_port: v };
         assert_eq!(parse_target("port:FCB1010").unwrap(), port("FCB1010", false));
         assert_eq!(parse_target("IAC Driver Bus 1").unwrap(), port("IAC Driver Bus 1", false), "a bare name");
         assert_eq!(parse_target("virtual").unwrap(), Target::Port { name: None, virtual_port: true });
         assert_eq!(parse_target("virtual:Click").unwrap(), port("Click", true));
-        for bad in ["", "jack:x", "rtp:", "rtp:nowhere.invalid:x", "port:", "virtual: "] {
+        for bad in
+            ["", "jack:x", "rtp:", "rtp:nowhere.invalid:x", "rtp::5004", "rtp:nowhere.invalid", "port:", "virtual: "]
+        {
             assert!(parse_target(bad).unwrap_err().to_string().contains("port:NAME"), "{bad}");
         }
     }

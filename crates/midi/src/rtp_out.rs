@@ -49,15 +49,16 @@ impl RtpOut {
     pub(crate) fn start(
         opts: &MidiOptions,
         listen: u16,
-        invite: Option<SocketAddr>,
+        invite: Option<crate::Invite>,
         host_now: HostNow,
         pending: Arc<Pending>,
         offset: Arc<Offset>,
         input: Option<OnMessage>,
     ) -> Result<Self, MidiError> {
-        // A loopback peer gets a loopback session: nothing leaves the machine.
+        // A loopback peer gets a loopback session: nothing leaves the machine. (A peer by name is
+        // looked up on the session's own thread, below, and may be anywhere.)
         let ip = match invite {
-            Some(a) if a.ip().is_loopback() => a.ip(),
+            Some(crate::Invite::Addr(a)) if a.ip().is_loopback() => a.ip(),
             _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
         let (control, data) =
@@ -113,9 +114,13 @@ impl Io {
 
     /// Until `stop`: the session protocol, and each event from the feeder at its moment. Then
     /// Stop, if the feeder left the gear playing.
-    fn run(&mut self, invite: Option<SocketAddr>, mut due: Due, stop: &AtomicBool) {
-        if let Some(a) = invite {
-            self.session.invite(self.now(), a);
+    fn run(&mut self, invite: Option<crate::Invite>, mut due: Due, stop: &AtomicBool) {
+        // The name looked up here, not on the caller's thread (a session's task): a slow
+        // resolver delays the invitation only.
+        match invite.as_ref().map(crate::Invite::resolve) {
+            Some(Ok(a)) => self.session.invite(self.now(), a),
+            Some(Err(e)) => tracing::error!("{e}: the session waits for peers instead"),
+            None => {}
         }
         while !stop.load(Ordering::Relaxed) {
             self.receive();
