@@ -55,10 +55,13 @@ impl RtpOut {
         offset: Arc<Offset>,
         input: Option<OnMessage>,
     ) -> Result<Self, MidiError> {
-        // A loopback peer gets a loopback session: nothing leaves the machine. (A peer by name is
-        // looked up on the session's own thread, below, and may be anywhere.)
-        let ip = match invite {
+        // A loopback peer gets a loopback session: nothing leaves the machine. (Another peer by
+        // name is looked up on a thread of its own, below, and may be anywhere.)
+        let ip = match &invite {
             Some(crate::Invite::Addr(a)) if a.ip().is_loopback() => a.ip(),
+            Some(crate::Invite::Name { host, .. }) if host.eq_ignore_ascii_case("localhost") => {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            }
             _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
         let (control, data) =
@@ -115,14 +118,27 @@ impl Io {
     /// Until `stop`: the session protocol, and each event from the feeder at its moment. Then
     /// Stop, if the feeder left the gear playing.
     fn run(&mut self, invite: Option<crate::Invite>, mut due: Due, stop: &AtomicBool) {
-        // The name looked up here, not on the caller's thread (a session's task): a slow
-        // resolver delays the invitation only.
-        match invite.as_ref().map(crate::Invite::resolve) {
-            Some(Ok(a)) => self.session.invite(self.now(), a),
-            Some(Err(e)) => tracing::error!("{e}: the session waits for peers instead"),
+        // A name is looked up on a thread of its own, neither the caller's (a session's task) nor
+        // this one: a slow resolver delays the invitation only, and stopping does not wait for it.
+        let (found, address) = std::sync::mpsc::channel();
+        match invite {
+            Some(crate::Invite::Addr(a)) => self.session.invite(self.now(), a),
+            Some(name) => {
+                let looked_up = std::thread::Builder::new()
+                    .name("midi-rtp-lookup".into())
+                    .spawn(move || drop(found.send(name.resolve())));
+                if let Err(e) = looked_up {
+                    tracing::error!("network MIDI: cannot look the peer up ({e}): the session waits for peers instead");
+                }
+            }
             None => {}
         }
         while !stop.load(Ordering::Relaxed) {
+            match address.try_recv() {
+                Ok(Ok(a)) => self.session.invite(self.now(), a),
+                Ok(Err(e)) => tracing::error!("{e}: the session waits for peers instead"),
+                Err(_) => {}
+            }
             self.receive();
             // Everything due goes now, one packet per moment.
             let now = self.now();

@@ -58,6 +58,8 @@ impl Store {
             &[session.into(), node.into(), expires_ms.into(), now_ms.into()],
         )?;
         let Some(token) = token else { return Ok(None) };
+        // Another node may have appended and folded meanwhile: its log is counted afresh.
+        self.forget_log(session);
         let lease = Lease { token: token.int()?, expires_ms };
         self.fences().insert(session.to_owned(), lease.token);
         Ok(Some(lease))
@@ -130,6 +132,7 @@ impl Store {
     pub fn release_lease(&self, session: &str, token: i64, now_ms: i64) -> Result<(), StoreError> {
         // Token 0 is never taken: every later write for the session is refused here.
         self.fences().insert(session.to_owned(), 0);
+        self.forget_log(session);
         self.db().execute(
             "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2",
             &[session.into(), token.into(), (now_ms - 1).into()],

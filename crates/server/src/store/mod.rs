@@ -100,8 +100,8 @@ pub struct Store {
     /// The fencing tokens of the leases this node holds, by session.
     fences: Mutex<std::collections::HashMap<String, i64>>,
     /// Each session's log as this store appended to it, read from the database at its first
-    /// append and again after each fold (another node's appends and folds are not counted: they
-    /// only move when a fold comes).
+    /// append, and again after each fold and each time the session's lease is taken or given up
+    /// (while this node holds it, no other appends).
     logs: Mutex<std::collections::HashMap<String, LogSize>>,
 }
 
@@ -146,7 +146,8 @@ impl Store {
         self.logs.lock().expect("logs lock poisoned")
     }
 
-    /// Lets go of what this store counted of a deleted session's log.
+    /// Lets go of what this store counted of a session's log (deleted, or its lease taken or
+    /// given up: another node may append and fold meanwhile).
     pub(crate) fn forget_log(&self, session: &str) {
         self.logs().remove(session);
     }
