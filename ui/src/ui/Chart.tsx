@@ -109,12 +109,13 @@ function useChartText(songId: string | null, view: ChartView): string {
     }
     // The song the reader opens, at once. A change to it (an edit, a new chart) not in the task
     // of the message that brought it: rendered in the core in the next task, then in the page in
-    // the one after (applying a long chart's update and rendering it were one 9–19 ms task;
+    // the one after, queued first so that it comes whatever the core does (applying a long
+    // chart's update and rendering it were one 9–19 ms task;
     // docs/BENCHMARKS.md). Not once this effect is done: the text of the song the reader left
     // must not come after the next one's.
     let live = true;
     const update = () => live && setText(ytext.toString());
-    const later = () => setTimeout(() => live && (renderChart(ytext.toString(), viewing.current), setTimeout(update)));
+    const later = () => setTimeout(() => live && (setTimeout(update), renderChart(ytext.toString(), viewing.current)));
     if (opening) update();
     else later();
     ytext.observe(later);
