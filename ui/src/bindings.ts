@@ -1175,7 +1175,8 @@ out: string | null,
  */
 input: string | null, 
 /**
- * Why the settings could not be opened (no such port, no JACK server, ...).
+ * Why the settings could not be opened (no such port, no JACK server, ...), or what went
+ * wrong after (a network MIDI peer's name without an address).
  */
 error: string | null, 
 /**

@@ -112,7 +112,8 @@ pub struct MidiStatus {
     pub out: Option<String>,
     /// The port pedals come from.
     pub input: Option<String>,
-    /// Why the settings could not be opened (no such port, no JACK server, ...).
+    /// Why the settings could not be opened (no such port, no JACK server, ...), or what went
+    /// wrong after (a network MIDI peer's name without an address).
     pub error: Option<String>,
     /// The name Macs and iPads list the network MIDI session by (Bonjour), when it is advertised.
     pub bonjour: Option<String>,

@@ -79,6 +79,8 @@ pub enum MidiNote {
     Action(&'static str),
     /// A pedal's press that did nothing, and why.
     Refused(String),
+    /// What went wrong after the ports opened (a network MIDI peer's name without an address).
+    Problem(String),
 }
 
 /// MIDI for one session.
@@ -88,6 +90,8 @@ pub struct SessionMidi {
     pedals: Option<Pedals>,
     /// The network MIDI session's Bonjour advertisement, and its name.
     ad: Option<(bandsync_discovery::MidiAdvertisement, String)>,
+    /// MIDI out's problem, once said ([`MidiNote::Problem`]).
+    said: bool,
 }
 
 struct Pedals {
@@ -181,7 +185,7 @@ impl SessionMidi {
             }
             _ => None,
         };
-        let midi = SessionMidi { out, pedals, ad };
+        let midi = SessionMidi { out, pedals, ad, said: false };
         // Already in the session: the schedule and the setlist now.
         if let Some(m) = client.mirror() {
             midi.follow(&m.transport, bandsync_core::host_axis::HostAxis::new(m.epoch));
@@ -231,7 +235,7 @@ impl SessionMidi {
                 Some(port) => port.port_name().to_owned(),
                 None => "rtp".to_owned(),
             }),
-            error: None,
+            error: self.out.as_ref().and_then(bandsync_midi::MidiOut::problem),
             bonjour: self.ad.as_ref().map(|(_, name)| name.clone()),
         }
     }
@@ -245,6 +249,19 @@ impl SessionMidi {
     /// Follows the session: the schedule for MIDI out, the setlist for the pedals (a
     /// [`MidiNote::Setlist`] whenever the replica's count of songs changes).
     pub fn on_event(&mut self, client: &Client, ev: &Event) -> Option<MidiNote> {
+        let note = self.on_session(client, ev);
+        // A problem MIDI out found after it opened, said once, at a session event that has
+        // nothing else to say.
+        if note.is_none() && !self.said {
+            if let Some(p) = self.out.as_ref().and_then(bandsync_midi::MidiOut::problem) {
+                self.said = true;
+                return Some(MidiNote::Problem(p));
+            }
+        }
+        note
+    }
+
+    fn on_session(&mut self, client: &Client, ev: &Event) -> Option<MidiNote> {
         match ev {
             Event::Transport { transport, axis, .. } => {
                 self.follow(transport, *axis);

@@ -369,6 +369,8 @@ impl Driver {
         match n {
             MidiNote::Action(a) => self.emit(AppEvent::Pedal { action: Some(a.to_owned()), refused: None }),
             MidiNote::Refused(why) => self.emit(AppEvent::Pedal { action: None, refused: Some(why) }),
+            // Found after the ports opened: the status says it.
+            MidiNote::Problem(_) => self.emit(AppEvent::Midi { midi: self.midi.status() }),
             MidiNote::Port { .. } | MidiNote::Advertised { .. } | MidiNote::Setlist(_) => {}
         }
     }

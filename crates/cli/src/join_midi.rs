@@ -33,6 +33,9 @@ fn say(j: bool, note: MidiNote) {
         MidiNote::Refused(message) => {
             emit(j, &json!({"event": "error", "code": "midi_in", "message": message}), || message.clone());
         }
+        MidiNote::Problem(message) => {
+            emit(j, &json!({"event": "error", "code": "midi_out", "message": message}), || message.clone());
+        }
     }
 }
 

@@ -127,7 +127,7 @@ impl Invite {
                 .to_socket_addrs()
                 .ok()
                 .and_then(|mut all| all.find(std::net::SocketAddr::is_ipv4))
-                .ok_or_else(|| MidiError::Backend(format!("network MIDI: no IPv4 address for {host}"))),
+                .ok_or_else(|| MidiError::Backend(format!("the network MIDI peer {host} has no IPv4 address"))),
         }
     }
 }
@@ -234,9 +234,18 @@ impl MidiOut {
     /// With `input`, what a network MIDI session's peers send is handed to it (a JACK port only
     /// sends; [`MidiIn`] receives through JACK).
     pub fn start(opts: &MidiOptions, host_now: HostNow, input: Option<OnMessage>) -> Result<Self, MidiError> {
+        Self::open(parse_target(&opts.target)?, opts, host_now, input)
+    }
+
+    fn open(
+        target: Target,
+        opts: &MidiOptions,
+        host_now: HostNow,
+        input: Option<OnMessage>,
+    ) -> Result<Self, MidiError> {
         let pending = Arc::new(Mutex::new(None));
         let offset = Arc::new(feed::Offset::from_ms(opts.offset_ms));
-        let out = match parse_target(&opts.target)? {
+        let out = match target {
             #[cfg(feature = "jack")]
             Target::Jack(connect) => {
                 if input.is_some() {
@@ -287,6 +296,17 @@ impl MidiOut {
     #[must_use]
     pub fn port_name(&self) -> &str {
         self.out.port_name()
+    }
+
+    /// What went wrong after it opened: a network MIDI peer's name that has no address (looked
+    /// up on a thread of its own, [`check_reachable`]).
+    #[must_use]
+    pub fn problem(&self) -> Option<String> {
+        match &self.out {
+            Backend::Rtp(r) => r.problem(),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
     }
 
     /// The control port of a network MIDI session that waits for peers to join (`rtp`,
@@ -395,5 +415,23 @@ mod tests {
         {
             assert!(parse_target(bad).unwrap_err().to_string().contains("port:NAME"), "{bad}");
         }
+    }
+
+    /// A peer's name without an IPv4 address (an IPv6 literal: looked up without leaving the
+    /// machine) opens the session anyway, and says why it invites no one.
+    #[test]
+    fn a_peer_without_an_address_is_a_problem_of_the_open_port() {
+        let opts = MidiOptions { target: String::new(), client_name: "test".into(), offset_ms: 0.0 };
+        let target = Target::Rtp { listen: 0, invite: Some(Invite::Name { host: "::1".into(), port: 9 }) };
+        let out = MidiOut::open(target, &opts, Box::new(|| None), None).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let problem = loop {
+            if let Some(p) = out.problem() {
+                break p;
+            }
+            assert!(std::time::Instant::now() < deadline, "no problem reported in 10 s");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        assert_eq!(problem, "MIDI: the network MIDI peer ::1 has no IPv4 address");
     }
 }

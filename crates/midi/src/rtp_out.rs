@@ -23,6 +23,8 @@ pub(crate) struct RtpOut {
     port: String,
     /// The control port peers join, when the session waits for them (it invites none).
     listening: Option<u16>,
+    /// What went wrong after it opened: the peer's name had no address.
+    problem: Arc<std::sync::Mutex<Option<String>>>,
     // Dropped in this order: the feeder stops first, saying whether the gear was left playing,
     // then the sender, which tells it Stop if so.
     _feeder: Worker,
@@ -59,7 +61,10 @@ impl RtpOut {
         // name is looked up on a thread of its own, below, and may be anywhere.)
         let ip = match &invite {
             Some(crate::Invite::Addr(a)) if a.ip().is_loopback() => a.ip(),
-            Some(crate::Invite::Name { host, .. }) if host.eq_ignore_ascii_case("localhost") => {
+            Some(crate::Invite::Name { host, .. })
+                if host.eq_ignore_ascii_case("localhost")
+                    || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) =>
+            {
                 IpAddr::V4(Ipv4Addr::LOCALHOST)
             }
             _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -75,14 +80,16 @@ impl RtpOut {
         let name = opts.client_name.clone();
         let clock = PaceClock::new();
         let (feeder, due) = start_feeder("midi-rtp-feed", host_now, pending, clock, offset)?;
+        let problem = Arc::default();
+        let told = Arc::clone(&problem);
         let sender = Worker::spawn("midi-rtp", move |stop| {
             crate::worker::realtime();
             let session = RtpSession::new(&name, rand_ssrc());
-            let mut io = Io { control, data, session, clock, input };
+            let mut io = Io { control, data, session, clock, input, problem: told };
             io.run(invite, due, stop);
         })?;
         tracing::info!(%port, "network MIDI session");
-        Ok(RtpOut { port, listening, _feeder: feeder, _sender: sender })
+        Ok(RtpOut { port, listening, problem, _feeder: feeder, _sender: sender })
     }
 
     pub(crate) fn port_name(&self) -> &str {
@@ -91,6 +98,10 @@ impl RtpOut {
 
     pub(crate) fn listening(&self) -> Option<u16> {
         self.listening
+    }
+
+    pub(crate) fn problem(&self) -> Option<String> {
+        self.problem.lock().expect("problem lock").clone()
     }
 }
 
@@ -108,6 +119,8 @@ struct Io {
     clock: PaceClock,
     /// Where the peers' MIDI goes, if anywhere.
     input: Option<OnMessage>,
+    /// Told what went wrong, for [`RtpOut::problem`].
+    problem: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Io {
@@ -128,7 +141,7 @@ impl Io {
                     .name("midi-rtp-lookup".into())
                     .spawn(move || drop(found.send(name.resolve())));
                 if let Err(e) = looked_up {
-                    tracing::error!("network MIDI: cannot look the peer up ({e}): the session waits for peers instead");
+                    self.fail(format!("MIDI: cannot look the network MIDI peer up ({e})"));
                 }
             }
             None => {}
@@ -136,7 +149,7 @@ impl Io {
         while !stop.load(Ordering::Relaxed) {
             match address.try_recv() {
                 Ok(Ok(a)) => self.session.invite(self.now(), a),
-                Ok(Err(e)) => tracing::error!("{e}: the session waits for peers instead"),
+                Ok(Err(e)) => self.fail(e.to_string()),
                 Err(_) => {}
             }
             self.receive();
@@ -154,6 +167,12 @@ impl Io {
         }
         self.session.close();
         self.transmit();
+    }
+
+    /// The invitation cannot be sent: said, and the session waits for peers to join instead.
+    fn fail(&self, why: String) {
+        tracing::error!("{why}: the session waits for peers instead");
+        *self.problem.lock().expect("problem lock") = Some(why);
     }
 
     fn receive(&mut self) {
