@@ -117,6 +117,17 @@ pub(crate) enum Invite {
 }
 
 impl Invite {
+    /// Whether the peer is this machine: a loopback address, or `localhost`.
+    pub(crate) fn is_loopback(&self) -> bool {
+        match self {
+            Invite::Addr(a) => a.ip().is_loopback(),
+            Invite::Name { host, .. } => {
+                host.eq_ignore_ascii_case("localhost")
+                    || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            }
+        }
+    }
+
     /// The address to invite: a name's first IPv4 address (the session's sockets are IPv4). Blocks
     /// while the system resolves a name.
     pub(crate) fn resolve(&self) -> Result<std::net::SocketAddr, MidiError> {

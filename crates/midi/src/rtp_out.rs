@@ -11,8 +11,8 @@ use bandsync_core::Micros;
 use bandsync_core::midi::MidiMessage;
 use bandsync_core::midi::rtp::{Port, RtpEvent, RtpSession};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The port Apple's network MIDI uses by default (control; data is 5005).
@@ -24,7 +24,7 @@ pub(crate) struct RtpOut {
     /// The control port peers join, when the session waits for them (it invites none).
     listening: Option<u16>,
     /// What went wrong after it opened: the peer's name had no address.
-    problem: Arc<std::sync::Mutex<Option<String>>>,
+    problem: Arc<Mutex<Option<String>>>,
     // Dropped in this order: the feeder stops first, saying whether the gear was left playing,
     // then the sender, which tells it Stop if so.
     _feeder: Worker,
@@ -57,16 +57,10 @@ impl RtpOut {
         offset: Arc<Offset>,
         input: Option<OnMessage>,
     ) -> Result<Self, MidiError> {
-        // A loopback peer gets a loopback session: nothing leaves the machine. (Another peer by
-        // name is looked up on a thread of its own, below, and may be anywhere.)
+        // A loopback peer gets a loopback session: nothing leaves the machine.
         let ip = match &invite {
             Some(crate::Invite::Addr(a)) if a.ip().is_loopback() => a.ip(),
-            Some(crate::Invite::Name { host, .. })
-                if host.eq_ignore_ascii_case("localhost")
-                    || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) =>
-            {
-                IpAddr::V4(Ipv4Addr::LOCALHOST)
-            }
+            Some(i) if i.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
         let (control, data) =
@@ -81,11 +75,15 @@ impl RtpOut {
         let clock = PaceClock::new();
         let (feeder, due) = start_feeder("midi-rtp-feed", host_now, pending, clock, offset)?;
         let problem = Arc::default();
-        let told = Arc::clone(&problem);
+        let invite = match invite {
+            Some(crate::Invite::Addr(a)) => Invitation::Now(a),
+            Some(name) => Invitation::Later(look_up(name, Arc::clone(&problem))?),
+            None => Invitation::None,
+        };
         let sender = Worker::spawn("midi-rtp", move |stop| {
             crate::worker::realtime();
             let session = RtpSession::new(&name, rand_ssrc());
-            let mut io = Io { control, data, session, clock, input, problem: told };
+            let mut io = Io { control, data, session, clock, input };
             io.run(invite, due, stop);
         })?;
         tracing::info!(%port, "network MIDI session");
@@ -105,6 +103,52 @@ impl RtpOut {
     }
 }
 
+/// Whom the session invites: an address now, one a name's lookup will give, or no one.
+enum Invitation {
+    Now(SocketAddr),
+    Later(std::sync::mpsc::Receiver<SocketAddr>),
+    None,
+}
+
+impl Invitation {
+    /// The address to invite, once it is known; then no one more.
+    fn take(&mut self) -> Option<SocketAddr> {
+        let a = match self {
+            Invitation::Now(a) => Some(*a),
+            Invitation::Later(address) => match address.try_recv() {
+                Ok(a) => Some(a),
+                Err(std::sync::mpsc::TryRecvError::Empty) => return None,
+                // Looked up without an address: the lookup said so.
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => None,
+            },
+            Invitation::None => return None,
+        };
+        *self = Invitation::None;
+        a
+    }
+}
+
+/// Looks `name` up on a thread of its own, neither the caller's (a session's task) nor the
+/// session's: a slow resolver delays the invitation only, and stopping does not wait for it. A
+/// name without an address is `problem` (and the session waits for peers to join instead).
+fn look_up(
+    name: crate::Invite,
+    problem: Arc<Mutex<Option<String>>>,
+) -> Result<std::sync::mpsc::Receiver<SocketAddr>, MidiError> {
+    let (found, address) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("midi-rtp-lookup".into())
+        .spawn(move || match name.resolve() {
+            Ok(a) => drop(found.send(a)),
+            Err(e) => {
+                tracing::error!("{e}: the session waits for peers instead");
+                *problem.lock().expect("problem lock") = Some(e.to_string());
+            }
+        })
+        .map_err(|e| MidiError::Backend(format!("network MIDI: cannot look the peer up ({e})")))?;
+    Ok(address)
+}
+
 fn rand_ssrc() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -119,8 +163,6 @@ struct Io {
     clock: PaceClock,
     /// Where the peers' MIDI goes, if anywhere.
     input: Option<OnMessage>,
-    /// Told what went wrong, for [`RtpOut::problem`].
-    problem: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Io {
@@ -130,27 +172,10 @@ impl Io {
 
     /// Until `stop`: the session protocol, and each event from the feeder at its moment. Then
     /// Stop, if the feeder left the gear playing.
-    fn run(&mut self, invite: Option<crate::Invite>, mut due: Due, stop: &AtomicBool) {
-        // A name is looked up on a thread of its own, neither the caller's (a session's task) nor
-        // this one: a slow resolver delays the invitation only, and stopping does not wait for it.
-        let (found, address) = std::sync::mpsc::channel();
-        match invite {
-            Some(crate::Invite::Addr(a)) => self.session.invite(self.now(), a),
-            Some(name) => {
-                let looked_up = std::thread::Builder::new()
-                    .name("midi-rtp-lookup".into())
-                    .spawn(move || drop(found.send(name.resolve())));
-                if let Err(e) = looked_up {
-                    self.fail(format!("MIDI: cannot look the network MIDI peer up ({e})"));
-                }
-            }
-            None => {}
-        }
+    fn run(&mut self, mut invite: Invitation, mut due: Due, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
-            match address.try_recv() {
-                Ok(Ok(a)) => self.session.invite(self.now(), a),
-                Ok(Err(e)) => self.fail(e.to_string()),
-                Err(_) => {}
+            if let Some(a) = invite.take() {
+                self.session.invite(self.now(), a);
             }
             self.receive();
             // Everything due goes now, one packet per moment.
@@ -167,12 +192,6 @@ impl Io {
         }
         self.session.close();
         self.transmit();
-    }
-
-    /// The invitation cannot be sent: said, and the session waits for peers to join instead.
-    fn fail(&self, why: String) {
-        tracing::error!("{why}: the session waits for peers instead");
-        *self.problem.lock().expect("problem lock") = Some(why);
     }
 
     fn receive(&mut self) {

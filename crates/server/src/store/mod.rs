@@ -38,7 +38,7 @@ pub fn fold_due(updates: i64, bytes: i64, snapshot: i64) -> bool {
 }
 
 /// A session's log since its snapshot, as [`fold_due`] weighs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct LogSize {
     updates: i64,
     bytes: i64,
