@@ -5,9 +5,22 @@
 //! whose latency (JACK's, reported) the click is sent that much ahead for; the recorder hears it
 //! that much before the hardware would, so that latency is added back. The MIDI port feeds only
 //! the recorder (no latency).
+//!
+//! Midway the member stalls for 30 ms (stopped, as a loaded machine stops it): JACK has an xrun,
+//! and its clock re-settles over the next seconds. The click must keep to the clock through it.
 
 use bandsync_e2e::jack::{Jackd, Recorder};
-use bandsync_e2e::process::{Proc, host_with_setlist};
+use bandsync_e2e::process::{Proc, host_with_setlist, signal};
+use std::time::{Duration, Instant};
+
+/// Clicks this near an xrun (µs) are left out: a cycle the stalled graph missed sounds late
+/// whatever was sent (the MIDI tests' reach).
+const XRUN_REACH: f64 = 50_000.0;
+
+/// The target: the clock's beat within 1 ms of the click, also while JACK's clock re-settles after
+/// the xrun. (Measured here after the test's 30 ms stall, and after a second one of 100 ms: within
+/// 41 µs. Before the click followed JACK's clock, 4.8 ms off, and 0.9 ms still 9 s later.)
+const MOST: f64 = 1_000.0;
 
 #[test]
 fn the_clocks_beat_and_the_click_sound_together() {
@@ -40,33 +53,54 @@ fn the_clocks_beat_and_the_click_sound_together() {
     keys.wait_for("a synced clock", |v| v["event"] == "clock" && v["synced"] == true);
     lead.say("song one");
     lead.say("play 1");
-    // A bar of count-in and four bars: 20 clicks, a quarter of a second apart.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while rec.onsets().len() < 20 {
-        assert!(std::time::Instant::now() < deadline, "20 clicks not heard in 30 s: {}", rec.onsets().len());
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    // Clicks a quarter of a second apart: eight, the stall, then on to forty.
+    let heard = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while rec.onsets().len() < n {
+            assert!(Instant::now() < deadline, "{n} clicks not heard in 30 s: {}", rec.onsets().len());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    heard(8);
+    signal(keys.pid(), libc::SIGSTOP);
+    std::thread::sleep(Duration::from_millis(30));
+    signal(keys.pid(), libc::SIGCONT);
+    heard(40);
+    // The last click's pulses on both sides of it, recorded.
+    let last = rec.onsets()[39] + latency_us;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !rec.seen().iter().any(|(t, b)| b == &[0xF8] && *t > last + 20_000.0) {
+        assert!(Instant::now() < deadline, "no MIDI clock after the last click");
+        std::thread::sleep(Duration::from_millis(20));
     }
     lead.say("stop");
+
     let clocks: Vec<f64> = rec.seen().iter().filter(|(_, b)| b == &[0xF8]).map(|(t, _)| *t).collect();
-    let mut phase: Vec<f64> = rec
-        .onsets()
-        .iter()
-        .take(20)
-        .map(|&c| {
-            let heard = c + latency_us;
-            let nearest = clocks.iter().copied().min_by(|a, b| (a - heard).abs().total_cmp(&(b - heard).abs()));
-            heard - nearest.expect("MIDI clock was sent")
-        })
-        .collect();
-    let xruns = rec.xruns();
-    phase.sort_by(f64::total_cmp);
-    let (p50, worst) = (phase[phase.len() / 2], phase.iter().map(|p| p.abs()).fold(0.0, f64::max));
+    let xruns: Vec<f64> = rec.xruns().iter().map(|&x| x as f64).collect();
+    let onsets: Vec<f64> = rec.onsets().into_iter().take(40).collect();
+    let phase_of = |c: f64| {
+        let heard = c + latency_us;
+        let nearest = clocks.iter().copied().min_by(|a, b| (a - heard).abs().total_cmp(&(b - heard).abs()));
+        heard - nearest.expect("MIDI clock was sent")
+    };
+    let caught = |c: f64| xruns.iter().any(|&x| (c - x).abs() <= XRUN_REACH);
+    let judged: Vec<f64> = onsets.iter().filter(|&&c| !caught(c)).map(|&c| phase_of(c)).collect();
+    let mut sorted = judged.clone();
+    sorted.sort_by(f64::total_cmp);
+    let worst = judged.iter().map(|p| p.abs()).fold(0.0, f64::max);
     println!(
-        "MIDI-PHASE click minus its beat's clock pulse over {} clicks: p50 {p50:.0} µs, max |{worst:.0}| µs (the click's port latency {latency_frames} frames; {} xruns)",
-        phase.len(),
+        "MIDI-PHASE click minus its beat's clock pulse: {} clicks judged, p50 {:.0} µs, max |{worst:.0}| µs; {} caught in an xrun (the click's port latency {latency_frames} frames; {} xruns)",
+        judged.len(),
+        sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN),
+        onsets.len() - judged.len(),
         xruns.len()
     );
-    assert!(worst <= 1_000.0, "the clock's beat within 1 ms of the click: {phase:?}");
+    let first = onsets[0];
+    let series: Vec<(f64, f64)> = onsets.iter().map(|&c| (((c - first) / 1e3).round(), phase_of(c).round())).collect();
+    let xrun_ms: Vec<f64> = xruns.iter().map(|x| ((x - first) / 1e3).round()).collect();
+    println!("MIDI-PHASE-SERIES (ms after the first click, µs): {series:?}; xruns at ms {xrun_ms:?}");
+    assert!(judged.len() >= 30, "too few clicks away from an xrun to judge: {series:?}; xruns at ms {xrun_ms:?}");
+    assert!(worst <= MOST, "the clock's beat within 1 ms of the click: {series:?}; xruns at ms {xrun_ms:?}");
     // The JACK clients leave before the server stops: a synchronous server waits 5 s on each
     // client killed mid-cycle.
     keys.terminate();

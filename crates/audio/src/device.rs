@@ -99,6 +99,8 @@ impl AudioOutput {
     /// # Errors
     /// When no device matches, or cpal cannot open it.
     pub fn start(opts: AudioOptions) -> Result<Self, AudioError> {
+        // JACK stamps each callback with its own clock's cycle times (see `jack_output`).
+        let jack = opts.device.as_deref() == Some("jack");
         let device = match opts.device.as_deref() {
             Some("jack") => jack_output()?,
             None => cpal::default_host().default_output_device().ok_or_else(|| AudioError::NoDevice(String::new()))?,
@@ -190,7 +192,7 @@ impl AudioOutput {
             underruns,
             gone,
             info,
-            filter: DeviceClockFilter::new(8192),
+            filter: if jack { DeviceClockFilter::following(8192) } else { DeviceClockFilter::new(8192) },
             last_stamp: None,
             opts,
             schedule: FixedSchedule::default(),

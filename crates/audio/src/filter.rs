@@ -10,6 +10,10 @@
 //! each believed itself on time. Shorter stretches follow the report's noise instead (replayed
 //! offline against recordings: 1 s gave p99 errors twice those of 8 s). See `docs/BENCHMARKS.md`,
 //! "native followers".
+//!
+//! JACK's timestamps are not readings but its own clock's estimate (a delay-locked loop), which
+//! every JACK client places its events by: a filter made [`DeviceClockFilter::following`] keeps
+//! to them as they are.
 
 use std::collections::VecDeque;
 
@@ -70,9 +74,17 @@ pub fn least_squares_rate<'a>(points: impl Iterator<Item = &'a (f64, f64)> + Clo
 /// skipped or doubled, where a step would lose or repeat one.
 pub const SWITCH_SLEW: f64 = 1e-3;
 
+/// How far (relative) the rate between a following filter's last two points may stray from
+/// nominal before the nominal rate stands in. JACK's loop, re-settling after a stall, moves its
+/// period by several per cent (by its gain, 0.4 % for each millisecond it was late at 256 frames);
+/// a jump across the xrun itself is a whole stall in one cycle, hundreds of per cent.
+pub const FOLLOW_RATE_TOLERANCE: f64 = 0.1;
+
 /// A least-squares fit of local time (µs) against device frame, over a sliding window.
 #[derive(Debug, Clone)]
 pub struct DeviceClockFilter {
+    /// Whether the line is the last point's own (see [`DeviceClockFilter::following`]).
+    follow: bool,
     points: VecDeque<(f64, f64)>,
     capacity: usize,
     /// The line given out last (carry included), if any: frame, local µs, slope.
@@ -96,6 +108,7 @@ impl DeviceClockFilter {
     #[must_use]
     pub fn new(capacity: usize) -> Self {
         DeviceClockFilter {
+            follow: false,
             points: VecDeque::with_capacity(capacity),
             capacity: capacity.max(2),
             last_fit: [0.0; 3],
@@ -107,6 +120,17 @@ impl DeviceClockFilter {
             steps: 0,
             outliers: 0,
         }
+    }
+
+    /// A filter for timestamps that are already a clock's smooth estimate, not raw readings:
+    /// JACK's, which are its delay-locked loop's cycle times. Every JACK client maps frames to
+    /// time through that loop (a MIDI port places its events by it), so the line is the newest
+    /// point's, at the rate since the point before: averaging it again would put the click off
+    /// the band's MIDI gear while the loop re-settles after an xrun (measured: up to 4.8 ms for
+    /// 3 s after a 30 ms stall, and 0.9 ms for 6 s more; `tests/midi/phase.rs`).
+    #[must_use]
+    pub fn following(capacity: usize) -> Self {
+        DeviceClockFilter { follow: true, ..Self::new(capacity) }
     }
 
     /// Adds a point: device frame `frame` is heard at local time `local_us`.
@@ -171,6 +195,9 @@ impl DeviceClockFilter {
     /// `INTERCEPT_MIN_POINTS`), so it follows the stream's playout as it wanders; a step in the
     /// playout (see [`STEP_US`]) is followed at once.
     pub fn fit(&mut self, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
+        if self.follow {
+            return self.newest_line(nominal_us_per_frame);
+        }
         self.follow_step(nominal_us_per_frame);
         let raw = self.fit_of(self.points.len(), nominal_us_per_frame);
         let span = match (self.points.front(), self.points.back()) {
@@ -229,6 +256,16 @@ impl DeviceClockFilter {
             self.points.truncate(before);
             self.points.extend(kept);
         }
+    }
+
+    /// A following filter's line: through the newest point, at the rate since the one before.
+    fn newest_line(&self, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
+        let &(f1, t1) = self.points.back()?;
+        let rate = self.points.iter().rev().nth(1).map(|&(f0, t0)| (t1 - t0) / (f1 - f0));
+        let slope = rate
+            .filter(|r| (r / nominal_us_per_frame - 1.0).abs() <= FOLLOW_RATE_TOLERANCE)
+            .unwrap_or(nominal_us_per_frame);
+        Some((f1, t1, slope))
     }
 
     /// The line through the first `n` points.
