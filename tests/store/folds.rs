@@ -1,9 +1,11 @@
 //! When a session's stored log is folded into its snapshot, as the store counts it on every
 //! engine: every [`COMPACT_AFTER`] updates for a small document; for a big one, once the log
-//! holds a quarter of the snapshot's size (a fold writes the whole snapshot again).
+//! holds a quarter of the snapshot's size (a fold writes the whole snapshot again); and how a
+//! snapshot is written, in slices.
 
 use bandsync_docs::SessionDoc;
-use bandsync_server::store::{COMPACT_AFTER, Store};
+use bandsync_server::store::sql::{Db, V};
+use bandsync_server::store::{COMPACT_AFTER, SLICE, Store, StoreError};
 
 /// The raw updates a member's edit carries, appended as the session task appends them: whether
 /// any said the log was due.
@@ -51,4 +53,80 @@ pub(crate) fn big_snapshots_fold_less_often(open: &dyn Fn() -> Store) {
     let loaded = SessionDoc::new();
     loaded.apply_update(&snap.unwrap()).unwrap();
     assert_eq!(loaded.chart("big"), member.chart("big"), "{}: every edit is in the snapshot", again.engine());
+}
+
+/// A snapshot is written in parts of [`SLICE`] bytes; parts a crash left behind are ignored and
+/// then deleted; a snapshot from before parts is read, and moved into parts at the next fold; a
+/// lost part is said, never read as a shorter document.
+pub(crate) fn snapshots_are_written_in_slices(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
+    let s = open();
+    let (member, server) = (SessionDoc::new(), SessionDoc::new());
+    let edit = |text: &str| {
+        for u in server.handle(&member.insert_chart("big", 0, text), true).unwrap().updates {
+            s.append_update("slices", &u).unwrap();
+        }
+    };
+    let loaded = |s: &Store| {
+        let (snap, log) = s.document("slices").unwrap();
+        let d = SessionDoc::new();
+        for u in snap.iter().chain(log.iter()) {
+            d.apply_update(u).unwrap();
+        }
+        d.chart("big")
+    };
+    let mut db = raw();
+    let e = s.engine();
+
+    // Two and a half slices of chart: three parts, and the folded updates gone.
+    edit(&"x".repeat(SLICE * 5 / 2));
+    edit("a");
+    assert!(s.compact("slices", crate::fold).unwrap(), "{e}");
+    assert_eq!(int(&mut *db, "SELECT parts FROM doc_snapshots WHERE session = 'slices'"), 3, "{e}");
+    assert_eq!(int(&mut *db, "SELECT COUNT(*) FROM doc_snapshot_parts WHERE session = 'slices'"), 3, "{e}");
+    assert_eq!(int(&mut *db, "SELECT COUNT(*) FROM doc_updates WHERE session = 'slices'"), 0, "{e}: folded, deleted");
+    assert_eq!(loaded(&s), member.chart("big"), "{e}");
+
+    // A fold that crashed after writing a part: the part is not read, and the next fold deletes it.
+    let orphan = "INSERT INTO doc_snapshot_parts (session, gen, idx, data) VALUES ('slices', 7, 0, ?1)";
+    db.execute(orphan, &[V::Bytes(vec![1, 2, 3])]).unwrap();
+    assert_eq!(loaded(&s), member.chart("big"), "{e}");
+    edit("b");
+    assert!(s.compact("slices", crate::fold).unwrap(), "{e}");
+    assert_eq!(int(&mut *db, "SELECT COUNT(*) FROM doc_snapshot_parts WHERE session = 'slices' AND gen = 7"), 0, "{e}");
+    assert_eq!(
+        int(&mut *db, "SELECT COUNT(*) FROM doc_snapshot_parts WHERE session = 'slices'"),
+        3,
+        "{e}: the new ones"
+    );
+
+    // A snapshot written before parts existed, whole in its row: read, then moved into parts.
+    let (snap, _) = s.document("slices").unwrap();
+    db.execute(
+        "UPDATE doc_snapshots SET data = ?1, gen = NULL, parts = 0 WHERE session = 'slices'",
+        &[V::Bytes(snap.unwrap())],
+    )
+    .unwrap();
+    db.execute("DELETE FROM doc_snapshot_parts WHERE session = 'slices'", &[]).unwrap();
+    assert_eq!(loaded(&s), member.chart("big"), "{e}: the old row");
+    edit("c");
+    assert!(s.compact("slices", crate::fold).unwrap(), "{e}");
+    assert_eq!(int(&mut *db, "SELECT LENGTH(data) FROM doc_snapshots WHERE session = 'slices'"), 0, "{e}");
+    assert_eq!(int(&mut *db, "SELECT parts FROM doc_snapshots WHERE session = 'slices'"), 3, "{e}");
+    assert_eq!(loaded(&s), member.chart("big"), "{e}: every edit, once");
+
+    // A part lost: an error that says so.
+    db.execute("DELETE FROM doc_snapshot_parts WHERE session = 'slices' AND idx = 1", &[]).unwrap();
+    let err = s.document("slices").unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(ref m) if m.contains("part 1 of 3")), "{e}: {err}");
+    s.delete_session("slices").unwrap();
+    assert_eq!(
+        int(&mut *db, "SELECT COUNT(*) FROM doc_snapshot_parts WHERE session = 'slices'"),
+        0,
+        "{e}: deleted with it"
+    );
+}
+
+/// The one integer a query answers.
+fn int(db: &mut dyn Db, q: &str) -> i64 {
+    db.query(q, &[]).unwrap().remove(0).remove(0).int().unwrap()
 }

@@ -3,7 +3,7 @@
 //! keeps; a write that returned survives the database being killed (-9) and restarted; a node that
 //! lost a session's lease is refused when it writes.
 //!
-//! - [`folds`]: when a session's log is folded into its snapshot.
+//! - [`folds`]: when a session's log is folded into its snapshot, and how its snapshot is written.
 
 mod folds;
 
@@ -328,6 +328,7 @@ fn leases(open: &dyn Fn() -> Store) {
 fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     sessions_and_documents(open);
     folds::big_snapshots_fold_less_often(open);
+    folds::snapshots_are_written_in_slices(open, raw);
     journal(open);
     retention_and_damage(open, raw);
     organizers(open);

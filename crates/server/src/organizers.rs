@@ -154,6 +154,7 @@ impl Store {
             for table in [
                 "doc_updates",
                 "doc_snapshots",
+                "doc_snapshot_parts",
                 "chat",
                 "activity",
                 "doc_versions",

@@ -19,6 +19,16 @@ pub enum V {
 }
 
 impl V {
+    /// Bytes of a blob or a text; 0 for the rest.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        match self {
+            V::Text(t) => t.len(),
+            V::Bytes(b) => b.len(),
+            V::Int(_) | V::Null => 0,
+        }
+    }
+
     /// An optional text.
     pub fn opt_text(t: Option<&str>) -> V {
         t.map_or(V::Null, |t| V::Text(t.to_owned()))
@@ -88,7 +98,11 @@ pub fn schema(int: &str, bytes: &str, serial: &str) -> String {
         CREATE TABLE IF NOT EXISTS doc_updates (seq {serial}, session TEXT NOT NULL, data {bytes} NOT NULL);
         CREATE INDEX IF NOT EXISTS doc_updates_session ON doc_updates(session, seq);
         CREATE TABLE IF NOT EXISTS doc_snapshots (
-            session TEXT PRIMARY KEY, upto {int} NOT NULL, data {bytes} NOT NULL);
+            session TEXT PRIMARY KEY, upto {int} NOT NULL, data {bytes} NOT NULL, gen {int},
+            parts {int} NOT NULL DEFAULT 0);
+        CREATE TABLE IF NOT EXISTS doc_snapshot_parts (
+            session TEXT NOT NULL, gen {int} NOT NULL, idx {int} NOT NULL, data {bytes} NOT NULL,
+            PRIMARY KEY (session, gen, idx));
         CREATE TABLE IF NOT EXISTS chat (
             session TEXT NOT NULL, id {int} NOT NULL, message TEXT NOT NULL, PRIMARY KEY (session, id));
         CREATE TABLE IF NOT EXISTS activity (
@@ -110,11 +124,14 @@ pub fn schema(int: &str, bytes: &str, serial: &str) -> String {
 
 /// Columns added after the first release, which a database made before gets when it opens:
 /// (table, column, type; `{int}` is the engine's 64-bit integer).
-pub const ADDED_COLUMNS: [(&str, &str, &str); 4] = [
+pub const ADDED_COLUMNS: [(&str, &str, &str); 6] = [
     ("sessions", "leader_secret", "TEXT"),
     ("sessions", "viewer_secret", "TEXT"),
     ("sessions", "pin", "TEXT"),
     ("doc_versions", "named", "{int} NOT NULL DEFAULT 0"),
+    // A snapshot in parts (`doc_snapshot_parts`, see `store/fold.rs`); `gen` NULL: in `data`.
+    ("doc_snapshots", "gen", "{int}"),
+    ("doc_snapshots", "parts", "{int} NOT NULL DEFAULT 0"),
 ];
 
 /// One row of a result, its columns in order.

@@ -1,7 +1,9 @@
 //! The embedded engine: SQLite (bundled), WAL mode with `synchronous=FULL`, so a statement is on
-//! disk when it returns. The default for `bandsync host` and the app.
+//! disk when it returns, and the log checkpointed by a thread of its own (`checkpoint.rs`). The
+//! default for `bandsync host` and the app.
 
 use super::StoreError;
+use super::checkpoint::Checkpoints;
 use super::sql::{Db, Row, V};
 use rusqlite::Connection;
 use rusqlite::types::{Value, ValueRef};
@@ -11,6 +13,7 @@ use std::path::Path;
 #[derive(Debug)]
 pub struct Sqlite {
     conn: Connection,
+    checkpoints: Checkpoints,
 }
 
 impl Sqlite {
@@ -20,9 +23,13 @@ impl Sqlite {
     /// When the directory or database cannot be created or opened.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
-        let conn = Connection::open(dir.join("bandsync.sqlite3")).map_err(err)?;
+        let path = dir.join("bandsync.sqlite3");
+        let conn = Connection::open(&path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        // Checkpoints are the checkpoint thread's (`checkpoint.rs`); this connection makes one
+        // only past the safety net.
+        conn.pragma_update(None, "wal_autocheckpoint", super::checkpoint::SAFETY_NET_PAGES).map_err(err)?;
         conn.execute_batch(&super::sql::schema("INTEGER", "BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT")).map_err(err)?;
         // Added after the first release: a database from before gets the columns.
         for (table, column, kind) in super::sql::ADDED_COLUMNS {
@@ -35,7 +42,7 @@ impl Sqlite {
                 conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(err)?;
             }
         }
-        Ok(Sqlite { conn })
+        Ok(Sqlite { conn, checkpoints: Checkpoints::start(path) })
     }
 }
 
@@ -55,6 +62,7 @@ fn value(v: &V) -> Value {
 impl Db for Sqlite {
     fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError> {
         let n = self.conn.execute(sql, rusqlite::params_from_iter(params.iter().map(value))).map_err(err)?;
+        self.checkpoints.wrote(params.iter().map(V::size).sum());
         Ok(n as u64)
     }
 
