@@ -114,6 +114,36 @@ pub(crate) fn snapshots_are_written_in_slices(open: &dyn Fn() -> Store, raw: &dy
     assert_eq!(int(&mut *db, "SELECT parts FROM doc_snapshots WHERE session = 'slices'"), 3, "{e}");
     assert_eq!(loaded(&s), member.chart("big"), "{e}: every edit, once");
 
+    // Another node's fold that switches first: this fold folds nothing, and leaves no parts.
+    let other = open();
+    edit("d");
+    let outer = s.compact("slices", |snap, log| {
+        assert!(other.compact("slices", crate::fold).unwrap(), "{e}: the other node's fold");
+        crate::fold(snap, log)
+    });
+    assert!(!outer.unwrap(), "{e}: second to switch");
+    assert_eq!(
+        int(&mut *db, "SELECT COUNT(*) FROM doc_snapshot_parts WHERE session = 'slices'"),
+        3,
+        "{e}: its own only"
+    );
+    assert_eq!(loaded(&s), member.chart("big"), "{e}");
+
+    // An update a crash left behind a fold (at or below the snapshot's `upto`) is not read
+    // again, and the next fold deletes it.
+    // (The snapshot's own `upto`: that update was folded, and its row deleted.)
+    let upto = int(&mut *db, "SELECT upto FROM doc_snapshots WHERE session = 'slices'");
+    db.execute(
+        "INSERT INTO doc_updates (seq, session, data) VALUES (?1, 'slices', ?2)",
+        &[upto.into(), V::Bytes(vec![0xFF; 7])],
+    )
+    .unwrap();
+    assert_eq!(loaded(&s), member.chart("big"), "{e}: the left-over is not applied");
+    edit("e");
+    assert!(s.compact("slices", crate::fold).unwrap(), "{e}");
+    assert_eq!(int(&mut *db, "SELECT COUNT(*) FROM doc_updates WHERE session = 'slices'"), 0, "{e}: deleted");
+    assert_eq!(loaded(&s), member.chart("big"), "{e}");
+
     // A part lost: an error that says so.
     db.execute("DELETE FROM doc_snapshot_parts WHERE session = 'slices' AND idx = 1", &[]).unwrap();
     let err = s.document("slices").unwrap_err();

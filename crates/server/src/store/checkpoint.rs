@@ -55,9 +55,14 @@ impl Checkpoints {
         Checkpoints { nudge: Some(nudge), thread, written: 0 }
     }
 
-    /// Counts `bytes` written; past [`NUDGE_BYTES`], wakes the thread.
+    /// Counts `bytes` written.
     pub(super) fn wrote(&mut self, bytes: usize) {
         self.written += bytes;
+    }
+
+    /// A transaction committed: past [`NUDGE_BYTES`] written, wakes the thread (before the
+    /// commit, it could not have copied them).
+    pub(super) fn committed(&mut self) {
         if self.written >= NUDGE_BYTES {
             self.written = 0;
             if let Some(n) = &self.nudge {

@@ -20,6 +20,10 @@
 //!
 //! A crash anywhere leaves the row on one generation or the other, whole: parts that no row
 //! names, and folded updates, are only garbage, and the next fold of the session deletes them.
+//!
+//! Versions: a node from before parts reads a row in parts as an empty snapshot, and its fold
+//! would leave the row naming stale parts. Every node on one database must run this version or
+//! later (docs/SCALING.md, "Upgrading").
 
 use super::sql::{Db, Row, V, one};
 use super::{Store, StoreError};
@@ -245,25 +249,28 @@ impl Store {
     /// and the updates folded (`folded`, runs of about a slice), a run at a time; last, any
     /// through `upto` that a crash left.
     fn clean_up(&self, session: &str, generation: i64, folded: &[(i64, i64)], upto: i64) -> Result<(), StoreError> {
+        // Each delete only while the row still names `generation`: a clean-up that stalled while
+        // another node took the session, folded and switched, and gave it back, must not take
+        // that fold's parts (its writes pass the fence again under the new lease).
+        const OURS: &str = "EXISTS (SELECT 1 FROM doc_snapshots WHERE session = ?1 AND gen = ?2)";
         while self.write(session, |db| {
             db.execute(
-                "DELETE FROM doc_snapshot_parts WHERE session = ?1 AND (gen, idx) IN
-                 (SELECT gen, idx FROM doc_snapshot_parts WHERE session = ?1 AND gen <> ?2 LIMIT 1)",
+                &format!(
+                    "DELETE FROM doc_snapshot_parts WHERE session = ?1 AND (gen, idx) IN
+                     (SELECT gen, idx FROM doc_snapshot_parts WHERE session = ?1 AND gen <> ?2 LIMIT 1) AND {OURS}"
+                ),
                 &[session.into(), generation.into()],
             )
         })? > 0
         {}
-        for &(first, last) in folded {
+        for &(first, last) in folded.iter().chain(std::iter::once(&(i64::MIN, upto))) {
             self.write(session, |db| {
                 db.execute(
-                    "DELETE FROM doc_updates WHERE session = ?1 AND seq >= ?2 AND seq <= ?3",
-                    &[session.into(), first.into(), last.into()],
+                    &format!("DELETE FROM doc_updates WHERE session = ?1 AND seq >= ?3 AND seq <= ?4 AND {OURS}"),
+                    &[session.into(), generation.into(), first.into(), last.into()],
                 )
             })?;
         }
-        self.write(session, |db| {
-            db.execute("DELETE FROM doc_updates WHERE session = ?1 AND seq <= ?2", &[session.into(), upto.into()])
-        })?;
         Ok(())
     }
 

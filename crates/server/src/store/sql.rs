@@ -161,20 +161,27 @@ pub trait Db: Send + std::fmt::Debug {
     fn engine(&self) -> &'static str;
 }
 
-/// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise.
+/// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise (a panic
+/// included, which then goes on).
 ///
 /// # Errors
 /// `f`'s, or the engine's.
 pub fn transaction<T>(db: &mut dyn Db, f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
     db.batch("BEGIN")?;
-    match f(db) {
-        Ok(v) => {
+    // A panic in `f` rolls back too: the store's lock does not poison, and a transaction left
+    // open would fail every later BEGIN (SQLite), or be committed by the next caller (Postgres).
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *db))) {
+        Ok(Ok(v)) => {
             db.batch("COMMIT")?;
             Ok(v)
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             let _ = db.batch("ROLLBACK");
             Err(e)
+        }
+        Err(panic) => {
+            let _ = db.batch("ROLLBACK");
+            std::panic::resume_unwind(panic)
         }
     }
 }

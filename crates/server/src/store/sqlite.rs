@@ -88,7 +88,11 @@ impl Db for Sqlite {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.conn.execute_batch(sql).map_err(err)
+        self.conn.execute_batch(sql).map_err(err)?;
+        if sql == "COMMIT" {
+            self.checkpoints.committed();
+        }
+        Ok(())
     }
 
     fn engine(&self) -> &'static str {
