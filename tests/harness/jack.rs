@@ -212,15 +212,29 @@ impl Recorder {
     /// # Panics
     /// When it does not.
     pub fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.seen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "{what}: not received in {secs} s ({} events)", s.len());
-            std::thread::sleep(Duration::from_millis(20));
+        poll(what, secs, || self.seen(), |s| pred(s))
+    }
+
+    /// Waits (up to `secs`) until `n` sounds' onsets are heard; all of them so far.
+    ///
+    /// # Panics
+    /// When they are not.
+    #[must_use]
+    pub fn wait_for_onsets(&self, n: usize, secs: u64) -> Vec<f64> {
+        poll(&format!("{n} clicks"), secs, || self.onsets(), |o| o.len() >= n)
+    }
+}
+
+/// Reads with `read` until `done` holds of what it read, for up to `secs`.
+fn poll<T: AsRef<[U]>, U>(what: &str, secs: u64, read: impl Fn() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let got = read();
+        if done(&got) {
+            return got;
         }
+        assert!(Instant::now() < deadline, "{what}: not received in {secs} s ({} so far)", got.as_ref().len());
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

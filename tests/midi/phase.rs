@@ -11,7 +11,7 @@
 
 use bandsync_e2e::jack::{Jackd, Recorder};
 use bandsync_e2e::process::{Proc, host_with_setlist, signal};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Clicks this near an xrun (µs) are left out: a cycle the stalled graph missed sounds late
 /// whatever was sent (the MIDI tests' reach).
@@ -54,25 +54,15 @@ fn the_clocks_beat_and_the_click_sound_together() {
     lead.say("song one");
     lead.say("play 1");
     // Clicks a quarter of a second apart: eight, the stall, then on to forty.
-    let heard = |n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while rec.onsets().len() < n {
-            assert!(Instant::now() < deadline, "{n} clicks not heard in 30 s: {}", rec.onsets().len());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    heard(8);
+    let _ = rec.wait_for_onsets(8, 30);
     signal(keys.pid(), libc::SIGSTOP);
     std::thread::sleep(Duration::from_millis(30));
     signal(keys.pid(), libc::SIGCONT);
-    heard(40);
+    let last = rec.wait_for_onsets(40, 30)[39] + latency_us;
     // The last click's pulses on both sides of it, recorded.
-    let last = rec.onsets()[39] + latency_us;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !rec.seen().iter().any(|(t, b)| b == &[0xF8] && *t > last + 20_000.0) {
-        assert!(Instant::now() < deadline, "no MIDI clock after the last click");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _ = rec.wait_for("a clock pulse past the last click", 10, |s| {
+        s.iter().any(|(t, b)| b == &[0xF8] && *t > last + 20_000.0)
+    });
     lead.say("stop");
 
     let clocks: Vec<f64> = rec.seen().iter().filter(|(_, b)| b == &[0xF8]).map(|(t, _)| *t).collect();

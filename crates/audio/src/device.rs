@@ -192,7 +192,7 @@ impl AudioOutput {
             underruns,
             gone,
             info,
-            filter: if jack { DeviceClockFilter::following(8192) } else { DeviceClockFilter::new(8192) },
+            filter: if jack { DeviceClockFilter::following() } else { DeviceClockFilter::new(8192) },
             last_stamp: None,
             opts,
             schedule: FixedSchedule::default(),

@@ -127,10 +127,11 @@ impl DeviceClockFilter {
     /// time through that loop (a MIDI port places its events by it), so the line is the newest
     /// point's, at the rate since the point before: averaging it again would put the click off
     /// the band's MIDI gear while the loop re-settles after an xrun (measured: up to 4.8 ms for
-    /// 3 s after a 30 ms stall, and 0.9 ms for 6 s more; `tests/midi/phase.rs`).
+    /// 3 s after a 30 ms stall, and 0.9 ms for 6 s more; `tests/midi/phase.rs`). It keeps only
+    /// the two points its line needs.
     #[must_use]
-    pub fn following(capacity: usize) -> Self {
-        DeviceClockFilter { follow: true, ..Self::new(capacity) }
+    pub fn following() -> Self {
+        DeviceClockFilter { follow: true, ..Self::new(2) }
     }
 
     /// Adds a point: device frame `frame` is heard at local time `local_us`.

@@ -181,7 +181,8 @@ fn a_following_filter_keeps_to_a_settling_loops_own_times() {
     // JACK's stamps: its delay-locked loop's cycle times, 256 frames a cycle. 10 s in, an xrun
     // resets the loop, which then rings about the card's true times: 4 ms off, decaying over
     // seconds. A frame 31 ms past the newest stamp (a control update and a buffer ahead) is where
-    // the loop will say it is, to within 50 µs (from the first stamp after the reset), while an averaging filter is milliseconds off.
+    // the loop will say it is, to within 50 µs (from the first stamp after the reset), while an
+    // averaging filter is milliseconds off.
     let nominal = 1e6 / 48_000.0;
     let loop_at = |frame: u64| {
         let s = frame as f64 / 48_000.0;
@@ -192,7 +193,7 @@ fn a_following_filter_keeps_to_a_settling_loops_own_times() {
         };
         frame as f64 * nominal + ring
     };
-    let (mut follow, mut average) = (DeviceClockFilter::following(8192), DeviceClockFilter::new(8192));
+    let (mut follow, mut average) = (DeviceClockFilter::following(), DeviceClockFilter::new(8192));
     let (mut worst_follow, mut worst_average) = (0.0f64, 0.0f64);
     for k in 0..(16 * 48_000 / 256) {
         let frame = k * 256;
@@ -214,7 +215,7 @@ fn a_following_filter_takes_the_nominal_rate_across_a_jump() {
     // An xrun: the stamps jump 30 ms between two callbacks. The line is on the newest stamp at
     // the nominal rate, not at the jump's.
     let nominal = 1e6 / 48_000.0;
-    let mut f = DeviceClockFilter::following(64);
+    let mut f = DeviceClockFilter::following();
     f.push(0, 0.0);
     f.push(256, 256.0 * nominal + 30_000.0);
     assert_eq!(f.fit(nominal), Some((256.0, 256.0 * nominal + 30_000.0, nominal)));

@@ -90,7 +90,8 @@ pub(super) fn read(session: &str, query: &mut Query<'_>) -> Result<Log, StoreErr
     .into_iter()
     .map(|r| {
         let mut c = r.into_iter();
-        Ok((c.next().unwrap_or(V::Null).int()?, c.next().unwrap_or(V::Null).int()?))
+        let mut next = || c.next().unwrap_or(V::Null);
+        Ok((next().int()?, next().int()?))
     })
     .collect::<Result<Vec<(i64, i64)>, StoreError>>()?;
     let mut updates = Vec::with_capacity(sizes.len());
@@ -100,7 +101,8 @@ pub(super) fn read(session: &str, query: &mut Query<'_>) -> Result<Log, StoreErr
             &[session.into(), first.into(), last.into()],
         )? {
             let mut c = r.into_iter();
-            updates.push((c.next().unwrap_or(V::Null).int()?, c.next().unwrap_or(V::Null).bytes()?));
+            let mut next = || c.next().unwrap_or(V::Null);
+            updates.push((next().int()?, next().bytes()?));
         }
     }
     Ok((snap, updates))
@@ -158,57 +160,9 @@ impl Store {
         let state = aside(|| fold(snap.as_ref().map(|s| s.data.as_slice()), &updates)).map_err(StoreError::Corrupt)?;
         drop(snap);
         let generation = rand::random::<i64>() & i64::MAX;
-        let parts = state.chunks(SLICE).count().max(1);
-        let written = self.write_parts(session, generation, &state);
-        let switched = written.and_then(|()| {
-            self.write(session, |db| {
-                // The snapshot row must be the one this fold started from, and the rows folded
-                // must all be there still: another fold that wrote first moved the row, and a
-                // deletion of the session dropped the rows (its documents must not come back as
-                // a snapshot).
-                let now = db.query("SELECT upto, gen FROM doc_snapshots WHERE session = ?1", &[session.into()])?;
-                let now = match now.into_iter().next() {
-                    None => None,
-                    Some(r) => {
-                        let mut c = r.into_iter();
-                        Some((c.next().unwrap_or(V::Null).int()?, c.next().unwrap_or(V::Null).opt_int()?))
-                    }
-                };
-                if now.unwrap_or((0, None)) != (before, was) {
-                    return Ok(false);
-                }
-                let still = one(
-                    db,
-                    "SELECT COUNT(*) FROM doc_updates WHERE session = ?1 AND seq > ?2 AND seq <= ?3",
-                    &[session.into(), before.into(), upto.into()],
-                )?
-                .map_or(Ok(0), |v| v.int())?;
-                // And every part of this fold must be there (a clean-up of another fold's
-                // generation, run meanwhile, would have taken them).
-                let have = one(
-                    db,
-                    "SELECT COUNT(*) FROM doc_snapshot_parts WHERE session = ?1 AND gen = ?2",
-                    &[session.into(), generation.into()],
-                )?
-                .map_or(Ok(0), |v| v.int())?;
-                if still != count || usize::try_from(have).ok() != Some(parts) {
-                    return Ok(false);
-                }
-                db.execute(
-                    "INSERT INTO doc_snapshots (session, upto, data, gen, parts) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(session) DO UPDATE SET upto = excluded.upto, data = excluded.data,
-                     gen = excluded.gen, parts = excluded.parts",
-                    &[
-                        session.into(),
-                        upto.into(),
-                        V::Bytes(Vec::new()),
-                        generation.into(),
-                        i64::try_from(parts).unwrap_or(i64::MAX).into(),
-                    ],
-                )?;
-                Ok(true)
-            })
-        });
+        let switched = self
+            .write_parts(session, generation, &state)
+            .and_then(|parts| self.switch(session, (before, was), (upto, count), (generation, parts)));
         // Whether this fold wrote, or another did first, the log is read afresh at the next append.
         self.logs().remove(session);
         match switched {
@@ -228,12 +182,14 @@ impl Store {
         }
     }
 
-    /// Writes `state` as generation `generation`'s parts, one transaction each.
-    fn write_parts(&self, session: &str, generation: i64, state: &[u8]) -> Result<(), StoreError> {
+    /// Writes `state` as generation `generation`'s parts, one transaction each (an empty state
+    /// is one empty part); says how many.
+    fn write_parts(&self, session: &str, generation: i64, state: &[u8]) -> Result<usize, StoreError> {
         let mut slices: Vec<&[u8]> = state.chunks(SLICE).collect();
         if slices.is_empty() {
             slices.push(&[]);
         }
+        let parts = slices.len();
         for (idx, slice) in slices.into_iter().enumerate() {
             self.write(session, |db| {
                 db.execute(
@@ -242,7 +198,60 @@ impl Store {
                 )
             })?;
         }
-        Ok(())
+        Ok(parts)
+    }
+
+    /// Makes generation `generation` (of `parts` parts) the session's snapshot through `upto`,
+    /// in one transaction, if the row is still `from` (its `upto` and generation, as the fold
+    /// read them) and the `count` updates folded are all still there: another fold that wrote
+    /// first moved the row, and a deletion of the session dropped the rows (its documents must
+    /// not come back as a snapshot). Every part must be there too (a clean-up of another fold's
+    /// generation, run meanwhile, would have taken them).
+    fn switch(
+        &self,
+        session: &str,
+        from: (i64, Option<i64>),
+        (upto, count): (i64, i64),
+        (generation, parts): (i64, usize),
+    ) -> Result<bool, StoreError> {
+        self.write(session, |db| {
+            let row = db.query("SELECT upto, gen FROM doc_snapshots WHERE session = ?1", &[session.into()])?;
+            let now = match row.into_iter().next() {
+                None => (0, None),
+                Some(r) => {
+                    let mut c = r.into_iter();
+                    let mut next = || c.next().unwrap_or(V::Null);
+                    (next().int()?, next().opt_int()?)
+                }
+            };
+            let count_of = |db: &mut dyn Db, sql: &str, params: &[V]| one(db, sql, params)?.map_or(Ok(0), |v| v.int());
+            let still = count_of(
+                db,
+                "SELECT COUNT(*) FROM doc_updates WHERE session = ?1 AND seq > ?2 AND seq <= ?3",
+                &[session.into(), from.0.into(), upto.into()],
+            )?;
+            let have = count_of(
+                db,
+                "SELECT COUNT(*) FROM doc_snapshot_parts WHERE session = ?1 AND gen = ?2",
+                &[session.into(), generation.into()],
+            )?;
+            if now != from || still != count || usize::try_from(have).ok() != Some(parts) {
+                return Ok(false);
+            }
+            db.execute(
+                "INSERT INTO doc_snapshots (session, upto, data, gen, parts) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(session) DO UPDATE SET upto = excluded.upto, data = excluded.data,
+                 gen = excluded.gen, parts = excluded.parts",
+                &[
+                    session.into(),
+                    upto.into(),
+                    V::Bytes(Vec::new()),
+                    generation.into(),
+                    i64::try_from(parts).unwrap_or(i64::MAX).into(),
+                ],
+            )?;
+            Ok(true)
+        })
     }
 
     /// After a switch to `generation`: deletes the other generations' parts, a part at a time,
