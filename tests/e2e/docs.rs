@@ -183,3 +183,110 @@ async fn the_stored_log_is_folded_into_a_snapshot_as_the_edits_go_on() {
     drop(ts);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// While the disk is held (another writer has the database: a backup, a stalled disk), the
+/// session serves on, and nobody hears of an edit until it is stored. Then the edits land
+/// together, for everyone, and are on the disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_wait_for_the_disk_and_the_session_serves_on_meanwhile() {
+    let dir = std::env::temp_dir().join(format!("bandsync-held-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
+    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
+    let (mut ana, _) = ts.member("Ana", true).await;
+    let (mut ben, _) = ts.member("Ben", false).await;
+    let (a, b) = (SessionDoc::new(), SessionDoc::new());
+    send(&mut ben, b.sync_step1()).await;
+    // The host's step 2, and its own step 1.
+    pump_frames(&mut ben, &b, 2).await;
+    // The real database, its write lock taken by a second connection (the store's appends wait
+    // on it, up to SQLite's 5 s busy timeout).
+    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for i in 0..5 {
+        send(&mut ana, a.insert_chart("s1", 0, &format!("{i} "))).await;
+    }
+    // Ana's next message reaches the session task after her edits (one connection, in order):
+    // its answer says the session has them, and that it is not waiting for the disk.
+    ana.send(json!({"type": "versions"})).await;
+    ana.recv_type("versions").await;
+    let (status, _) = ts.get(&format!("/api/sessions/{}/participants", ts.session)).await;
+    assert_eq!(status, 200, "the session task answers the API while the disk is held");
+    // Ben's request is answered after the session had Ana's edits: a relay sent at once would
+    // be in his outbox before that answer.
+    ben.send(json!({"type": "versions"})).await;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ben.ws.next()).await.expect("an answer in time") {
+            Some(Ok(Message::Binary(_))) => panic!("Ben heard of an edit that is not on the disk yet"),
+            Some(Ok(Message::Text(t))) if t.contains("\"versions\"") => break,
+            Some(Ok(_)) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+    let stored: i64 = db.query_row("SELECT COUNT(*) FROM doc_updates", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 0);
+    // The disk is free again: the edits are written, and then relayed.
+    db.execute_batch("COMMIT").unwrap();
+    pump(&mut ben, &b, |d| d.chart("s1") == a.chart("s1")).await;
+    let stored: i64 = db.query_row("SELECT COUNT(*) FROM doc_updates", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 5, "every edit on the disk before Ben had them all");
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A write that fails loses its edits and those queued behind it: every sender is told and
+/// closed, and so is a member whose sync was waiting behind them. Nobody has an edit the disk
+/// lacks; sent again, the edits land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_closes_everyone_waiting_on_it_and_nothing_unsaved_is_heard() {
+    let dir = std::env::temp_dir().join(format!("bandsync-failed-write-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
+    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
+    let (mut ana, _) = ts.member("Ana", true).await;
+    let (mut ben, _) = ts.member("Ben", false).await;
+    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The first edit's write waits on the disk; the next two queue behind it.
+    let a = SessionDoc::new();
+    let edits: Vec<Vec<u8>> = (0..3).map(|i| a.insert_chart("s1", 0, &format!("{i} "))).collect();
+    for e in &edits {
+        send(&mut ana, e.clone()).await;
+    }
+    ana.send(json!({"type": "versions"})).await;
+    ana.recv_type("versions").await;
+    // Ben syncs meanwhile: his answer (read from memory, which has the edits) waits too.
+    let b = SessionDoc::new();
+    send(&mut ben, b.sync_step1()).await;
+    ben.send(json!({"type": "versions"})).await;
+    ben.recv_type("versions").await;
+    // The disk then refuses them.
+    db.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON doc_updates BEGIN SELECT RAISE(FAIL, 'disk full'); END; COMMIT;",
+    )
+    .unwrap();
+    assert_eq!(ana.recv_error().await, "internal", "Ana hears her edits were not saved");
+    assert!(ana.recv_close().await.is_some(), "and her connection closes, to resume and send them again");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ben.ws.next()).await.expect("Ben's close in time") {
+            Some(Ok(Message::Binary(f))) => {
+                b.handle_from_server(&f).unwrap();
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+            Some(Ok(_)) => {}
+        }
+    }
+    assert_eq!(b.chart("s1"), None, "Ben heard of an edit the disk refused");
+    // The disk takes changes again: both come back; Ana's client sends her edits again.
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    let (mut ana, _) = ts.member("Ana", true).await;
+    let (mut ben, _) = ts.member("Ben", false).await;
+    let b = SessionDoc::new();
+    send(&mut ben, b.sync_step1()).await;
+    pump_frames(&mut ben, &b, 2).await;
+    assert_eq!(b.chart("s1"), None, "the host's documents were read back from the disk");
+    send(&mut ana, bandsync_docs::update_message(a.encode_state())).await;
+    pump(&mut ben, &b, |d| d.chart("s1") == a.chart("s1")).await;
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,7 @@
 //! What a session task does with an input besides the state machine: the documents' y-sync
 //! frames, the journal (chat, activity, versions), the outboxes, and recovery after a panic.
 
+use crate::appends::{Appends, Written};
 use crate::journal::{Effect, Journal, Sender};
 use crate::session_task::Outbox;
 use crate::session_task::Outgoing;
@@ -15,6 +16,8 @@ pub(crate) struct Driver {
     pub(crate) doc: bandsync_docs::SessionDoc,
     pub(crate) store: Option<Arc<crate::store::Store>>,
     pub(crate) journal: Journal,
+    /// With a store: the document's appends in flight, and the frames waiting for them.
+    pub(crate) appends: Option<Appends>,
     /// Participants' connections.
     pub(crate) outboxes: HashMap<ConnId, Outbox>,
     /// Plain y-sync connections, with what their link lets them do.
@@ -34,8 +37,13 @@ impl Driver {
     /// may have missed messages. Everyone is disconnected (they resume with their tokens and
     /// re-sync), and the documents are reloaded from the store, which holds every acknowledged
     /// edit. Without a store the documents in memory are kept.
-    pub(crate) fn recover(&mut self, session: &mut Session, now: bandsync_core::Micros, why: &str) {
+    pub(crate) async fn recover(&mut self, session: &mut Session, now: bandsync_core::Micros, why: &str) {
         tracing::error!(session = session.id(), "the session task panicked ({why}); reconnecting everyone");
+        // The write in flight ends first, so that the documents read back hold it. Its frames go
+        // nowhere: everyone reconnects and re-syncs.
+        if let Some(a) = &mut self.appends {
+            drop(a.settle().await);
+        }
         for ob in self.outboxes.values().chain(self.doc_peers.values().map(|(ob, _)| ob)) {
             let _ = ob.try_send(Outgoing::Close("the session restarted; reconnect"));
         }
@@ -75,10 +83,13 @@ impl Driver {
     }
 
     /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
-    pub(crate) fn on_doc(&mut self, session: &Session, conn: ConnId, bytes: &[u8]) {
+    /// Says whether the documents were left half-changed (yrs panicked partway through): the
+    /// caller then reads them back from the store ([`Driver::reload`]).
+    #[must_use]
+    pub(crate) fn on_doc(&mut self, session: &Session, conn: ConnId, bytes: &[u8]) -> bool {
         let peer = self.doc_peers.get(&conn).map(|(_, access)| *access);
         if peer.is_none() && !self.outboxes.contains_key(&conn) {
-            return;
+            return false;
         }
         let (access, who) = if let Some(access) = peer {
             (access, "a y-websocket client".to_owned())
@@ -86,7 +97,7 @@ impl Driver {
             let Some(access) = session.access_of(conn) else {
                 let e = ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"));
                 self.reply(conn, &e);
-                return;
+                return false;
             };
             (access, name_on(session, conn))
         };
@@ -96,9 +107,7 @@ impl Driver {
         {
             Ok(r) => r,
             Err(e) => {
-                if matches!(e, bandsync_docs::DocError::Poisoned(_)) {
-                    self.reload_doc(session.id());
-                }
+                let poisoned = matches!(e, bandsync_docs::DocError::Poisoned(_));
                 let code = match e {
                     bandsync_docs::DocError::ReadOnly => ErrorCode::ReadOnly,
                     bandsync_docs::DocError::TooLarge { .. } => ErrorCode::DocumentFull,
@@ -115,48 +124,93 @@ impl Driver {
                     Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::error(code, e.to_string(), Some("doc")))))
                 };
                 self.send_to(conn, m);
-                return;
+                return poisoned;
             }
         };
-        // Durable before anyone hears of it: the sender's next sync step is its receipt.
-        for u in &reply.updates {
-            if let Err(e) = self.persist_update(session.id(), u) {
-                tracing::error!(session = session.id(), error = %e, "could not save a document update");
-                // Memory is ahead of the disk now: back to what the disk holds, so that nobody
-                // syncs an edit a restart would lose (and the edit, sent again, is new here and
-                // saved). If the store cannot be read either, memory stays ahead and that is
-                // logged. The member must not believe the edit landed: its connection closes; it
-                // resumes, re-syncs, and sends the edit again.
-                self.reload_doc(session.id());
-                let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
-                self.reply(conn, &m);
-                self.send_to(conn, Outgoing::Close("the edit could not be saved; reconnect"));
-                return;
-            }
+        // Durable before anyone hears of it: the sender's next sync step is its receipt. With a
+        // store the frames wait for the appends (`crate::appends`); without one, the shadow in
+        // memory is all there is.
+        for u in reply.updates {
+            self.persist_update(u, Some(conn));
         }
         for m in reply.to_sender {
-            self.send_to(conn, Outgoing::Binary(m.into()));
+            self.send_doc(vec![conn], Outgoing::Binary(m.into()));
         }
         for b in reply.broadcast {
             self.broadcast_binary(session, Some(conn), axum::body::Bytes::from(b));
         }
+        false
     }
 
-    fn persist_update(&mut self, session: &str, update: &[u8]) -> Result<(), crate::store::StoreError> {
-        match &self.store {
-            Some(st) => {
-                if crate::journal::blocking(|| st.append_update(session, update))? {
+    /// Reads the documents back from the store (or the shadow), after the appends in flight.
+    pub(crate) async fn reload(&mut self, session: &str) {
+        self.settle(session).await;
+        self.reload_doc(session);
+    }
+
+    /// Stores an update the documents in memory hold now: queued for the disk with a store
+    /// (whose frames then wait for it), else kept in the shadow.
+    fn persist_update(&mut self, update: Vec<u8>, from: Option<ConnId>) {
+        if let Some(a) = &mut self.appends {
+            a.push(update, from);
+        } else if self.shadow.len() >= SHADOW_COMPACT_AFTER {
+            self.shadow = vec![self.doc.encode_state()];
+        } else {
+            self.shadow.push(update);
+        }
+    }
+
+    /// Sends a frame that carries the documents: at once, or after the appends made before it.
+    fn send_doc(&mut self, to: Vec<ConnId>, frame: Outgoing) {
+        match &mut self.appends {
+            Some(a) if a.pending() => a.hold(to, frame),
+            _ => {
+                for c in to {
+                    self.send_to(c, frame.clone());
+                }
+            }
+        }
+    }
+
+    /// Waits for the appends in flight and queued, and acts on each write (before the documents
+    /// are read back, saved as a version, or let go).
+    pub(crate) async fn settle(&mut self, session: &str) {
+        let Some(a) = &mut self.appends else { return };
+        for w in a.settle().await {
+            self.on_written(session, w);
+        }
+    }
+
+    /// A write of the document's appends ended.
+    pub(crate) fn on_written(&mut self, session: &str, w: Written) {
+        match w {
+            Written::Durable { frames, fold_due } => {
+                for h in frames {
+                    for c in h.to {
+                        self.send_to(c, h.frame.clone());
+                    }
+                }
+                if let (true, Some(st)) = (fold_due, &self.store) {
                     self.compact(st.clone(), session);
                 }
-                Ok(())
             }
-            None => {
-                if self.shadow.len() >= SHADOW_COMPACT_AFTER {
-                    self.shadow = vec![self.doc.encode_state()];
-                } else {
-                    self.shadow.push(update.to_vec());
+            Written::Failed { error, senders, waiting } => {
+                tracing::error!(session, error = %error, "could not save document edits");
+                // Memory is ahead of the disk now: back to what the disk holds, so that nobody
+                // syncs an edit a restart would lose (and the edit, sent again, is new here and
+                // saved). If the store cannot be read either, memory stays ahead and that is
+                // logged. A sender must not believe its edit landed: its connection closes; it
+                // resumes, re-syncs, and sends the edit again. So does each member a held frame
+                // was for: it may have been the answer to its sync.
+                self.reload_doc(session);
+                let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
+                for c in senders {
+                    self.reply(c, &m);
+                    self.send_to(c, Outgoing::Close("the edit could not be saved; reconnect"));
                 }
-                Ok(())
+                for c in waiting {
+                    self.send_to(c, Outgoing::Close("the documents could not be saved; reconnect"));
+                }
             }
         }
     }
@@ -189,12 +243,9 @@ impl Driver {
     }
 
     fn broadcast_binary(&mut self, session: &Session, except: Option<ConnId>, b: axum::body::Bytes) {
-        let peers: Vec<ConnId> = self.doc_peers.keys().copied().collect();
-        for c in session.connections().chain(peers) {
-            if Some(c) != except {
-                self.send_to(c, Outgoing::Binary(b.clone()));
-            }
-        }
+        let peers = self.doc_peers.keys().copied();
+        let to = session.connections().chain(peers).filter(|c| Some(*c) != except).collect();
+        self.send_doc(to, Outgoing::Binary(b));
     }
 
     /// Queues `m` for `conn`. A full outbox is never skipped silently (that member's documents or
@@ -264,10 +315,8 @@ impl Driver {
                 }
                 Effect::Broadcast(m) => self.broadcast(session, &m),
                 Effect::DocUpdate(update) => {
-                    if let Err(e) = self.persist_update(session.id(), &update) {
-                        tracing::error!(session = session.id(), error = %e, "could not save a restored version");
-                    }
-                    let frame = axum::body::Bytes::from(bandsync_docs::update_message(update));
+                    let frame = axum::body::Bytes::from(bandsync_docs::update_message(update.clone()));
+                    self.persist_update(update, None);
                     self.broadcast_binary(session, None, frame);
                 }
             }

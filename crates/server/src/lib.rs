@@ -14,6 +14,8 @@
 //! - `journal`: a session's chat, activity stream and document versions, persisted.
 //! - `driver`: what a session task does besides the state machine: y-sync frames, the journal,
 //!   outboxes, recovery after a panic.
+//! - `appends`: a session's document edits written off its task, in groups, with the frames
+//!   that carry them held until they are durable.
 //! - [`store`]: durable storage (SQLite or Postgres): sessions, documents, chat, leases.
 //! - [`assets`]: the web UI's files, served to phone browsers.
 //! - [`compress`]: those files gzipped, once, for browsers that accept it.
@@ -29,6 +31,7 @@
 
 pub mod addresses;
 pub mod api;
+mod appends;
 pub mod assets;
 pub mod clock;
 pub mod compress;

@@ -4,6 +4,7 @@
 //! each member's outbox. A member whose outbox is full is too slow: its outbox is dropped, which
 //! makes its connection task close it, and nobody else waits for it.
 
+use crate::appends::Appends;
 use crate::clock::HostClock;
 use crate::driver::Driver;
 use crate::journal::Journal;
@@ -119,10 +120,12 @@ pub(crate) struct Context {
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
     let Context { clock, counters, closing, store, doc, journal, carry } = ctx;
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
+    let appends = store.as_ref().map(|st| crate::appends::Appends::new(st.clone(), session.id()));
     let mut d = Driver {
         doc,
         store,
         journal,
+        appends,
         outboxes: HashMap::new(),
         doc_peers: HashMap::new(),
         shadow,
@@ -144,7 +147,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         match futures_util::FutureExt::catch_unwind(step).await {
             Ok(true) => {}
             Ok(false) => break,
-            Err(panic) => d.recover(&mut session, clock.now(), &panic_message(&*panic)),
+            Err(panic) => d.recover(&mut session, clock.now(), &panic_message(&*panic)).await,
         }
         let stats = session.stats();
         counters.members.store(stats.members, Ordering::Relaxed);
@@ -154,6 +157,9 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
     // then reads its closed outbox as the session's end, not as its own slowness
     // ([`crate::connection::outbox_closed`]).
     rx.close();
+    // The last edits reach the disk before the session is let go.
+    let id = session.id().to_owned();
+    d.settle(&id).await;
     drop(d);
     tracing::debug!(session = session.id(), "session task ended");
 }
@@ -186,7 +192,14 @@ async fn step(
                     }
                     SessionInput::Msg { conn, msg } => match (msg.route(), msg) {
                         (Route::Documents, ClientMsg::Song { id }) => d.on_song(session, now, conn, id),
-                        (Route::Journal, msg) => d.on_journal(session, conn, msg),
+                        (Route::Journal, msg) => {
+                            // A version is of the documents as stored.
+                            if matches!(msg, ClientMsg::SaveVersion { .. } | ClientMsg::RestoreVersion { .. }) {
+                                let id = session.id().to_owned();
+                                d.settle(&id).await;
+                            }
+                            d.on_journal(session, conn, msg);
+                        }
                         (_, msg) => session.handle_input(now, conn, msg),
                     },
                     SessionInput::Disconnect { conn } => {
@@ -194,7 +207,12 @@ async fn step(
                         d.doc_peers.remove(&conn);
                         session.handle_disconnect(now, conn);
                     }
-                    SessionInput::Doc { conn, bytes } => d.on_doc(session, conn, &bytes),
+                    SessionInput::Doc { conn, bytes } => {
+                        if d.on_doc(session, conn, &bytes) {
+                            let id = session.id().to_owned();
+                            d.reload(&id).await;
+                        }
+                    }
                     SessionInput::DocPeer { conn, secret, outbox, reply } => {
                         if let Some(access) = session.link_access(&secret) {
                             d.doc_peers.insert(conn, (outbox, access));
@@ -211,7 +229,13 @@ async fn step(
                 }
             }
             () = sleep_until(deadline), if deadline.is_some() => session.handle_timeout(clock.now()),
+            written = written(d.appends.as_mut()), if d.appends.as_ref().is_some_and(Appends::busy) => {
+                d.on_written(session.id(), written);
+            }
             () = sleep_until(edits_due), if edits_due.is_some() => {
+                // The burst's version is of the documents as stored.
+                let id = session.id().to_owned();
+                d.settle(&id).await;
                 match d.journal.flush(&d.doc) {
                     Ok(effects) => d.apply_effects(session, None, effects),
                     Err((_, m)) => tracing::error!(session = session.id(), "could not close a burst of edits: {m}"),
@@ -270,6 +294,14 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// The end of the document's write in flight (never, without one).
+async fn written(appends: Option<&mut Appends>) -> crate::appends::Written {
+    match appends {
+        Some(a) => a.written().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

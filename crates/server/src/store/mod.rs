@@ -250,9 +250,25 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn append_update(&self, session: &str, data: &[u8]) -> Result<bool, StoreError> {
+        self.append_updates(session, &[data])
+    }
+
+    /// Appends document updates in order, in one transaction (one sync of the disk for all of
+    /// them: a session's edits that arrive while its last write syncs are written together,
+    /// `crate::appends`). All or none are durable when this returns. Says whether the log is due
+    /// to be folded, as [`Store::append_update`] does.
+    ///
+    /// # Errors
+    /// On a database error; then none of them was written.
+    pub fn append_updates(&self, session: &str, updates: &[&[u8]]) -> Result<bool, StoreError> {
         let counted = self.logs().contains_key(session);
         let read = self.write(session, |db| {
-            db.execute("INSERT INTO doc_updates (session, data) VALUES (?1, ?2)", &[session.into(), data.into()])?;
+            for data in updates {
+                db.execute(
+                    "INSERT INTO doc_updates (session, data) VALUES (?1, ?2)",
+                    &[session.into(), (*data).into()],
+                )?;
+            }
             if counted {
                 return Ok(None);
             }
@@ -269,8 +285,9 @@ impl Store {
         let mut logs = self.logs();
         let log = match (read, logs.get_mut(session)) {
             (None, Some(log)) => {
-                log.updates += 1;
-                log.bytes = log.bytes.saturating_add(i64::try_from(data.len()).unwrap_or(i64::MAX));
+                let size: usize = updates.iter().map(|u| u.len()).sum();
+                log.updates = log.updates.saturating_add(i64::try_from(updates.len()).unwrap_or(i64::MAX));
+                log.bytes = log.bytes.saturating_add(i64::try_from(size).unwrap_or(i64::MAX));
                 *log
             }
             (Some(read), _) => read,

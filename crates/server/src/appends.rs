@@ -1,0 +1,174 @@
+//! A session's document edits on their way to the disk: written off the session's task, the
+//! edits that arrive during one write together in the next (group commit), and every document
+//! frame held until what it carries is durable.
+//!
+//! An edit is applied to the documents in memory when it arrives, so that the next one applies on
+//! top of it. Nobody hears of it until it is stored: not its sender (whose next sync step is its
+//! receipt), not the members it is relayed to, not a member that syncs meanwhile (whose answer is
+//! read from memory, which holds it). So each frame that carries the documents waits here behind
+//! the appends made before it, and goes out, in order, once they are durable. Everything else the
+//! session does (the metronome, the participants, a probe of the API) goes on meanwhile: the
+//! session's task never waits for the disk on an edit's account.
+//!
+//! A write that fails loses its edits and every one queued after it (each was applied on top of
+//! it): the documents are read back from the store, the senders are told and closed (they resume,
+//! re-sync and send the edit again), and so is every member a held frame was for (its sync may
+//! have been one of them). Nothing a member was told of is missing from the disk.
+
+use crate::session_task::Outgoing;
+use crate::store::{Store, StoreError};
+use bandsync_core::ConnId;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// A frame waiting for the appends before it.
+#[derive(Debug)]
+pub(crate) struct Held {
+    /// Durable through this append, it may go.
+    after: u64,
+    /// To whom.
+    pub to: Vec<ConnId>,
+    /// The frame.
+    pub frame: Outgoing,
+}
+
+/// What a finished write means for the session.
+#[derive(Debug)]
+pub(crate) enum Written {
+    /// Its edits are durable: these frames may go now, in this order.
+    Durable {
+        /// The frames released.
+        frames: Vec<Held>,
+        /// The session's log is due to be folded ([`crate::store::fold_due`]).
+        fold_due: bool,
+    },
+    /// It failed: its edits, and every edit queued after it, are not stored.
+    Failed {
+        /// Why.
+        error: StoreError,
+        /// Who sent the edits lost, each once.
+        senders: Vec<ConnId>,
+        /// Who the frames dropped were for, each once (not the senders).
+        waiting: Vec<ConnId>,
+    },
+}
+
+/// The write in flight.
+struct Write {
+    /// The last append it holds.
+    upto: u64,
+    senders: Vec<ConnId>,
+    job: tokio::task::JoinHandle<Result<bool, StoreError>>,
+}
+
+/// A session's appends to its stored document, and the frames waiting for them.
+pub(crate) struct Appends {
+    store: Arc<Store>,
+    session: String,
+    /// Numbered in order: the last append made, and the last one known durable.
+    last: u64,
+    durable: u64,
+    /// Appends made while a write was in flight, with who sent each: the next write.
+    queued: Vec<(Vec<u8>, Option<ConnId>)>,
+    writing: Option<Write>,
+    held: VecDeque<Held>,
+}
+
+impl Appends {
+    pub(crate) fn new(store: Arc<Store>, session: &str) -> Self {
+        Appends {
+            store,
+            session: session.to_owned(),
+            last: 0,
+            durable: 0,
+            queued: Vec::new(),
+            writing: None,
+            held: VecDeque::new(),
+        }
+    }
+
+    /// Appends an update (applied in memory already), from `from` if a member sent it. It is
+    /// written at once if no write is in flight, else with the others at the end of that one.
+    pub(crate) fn push(&mut self, update: Vec<u8>, from: Option<ConnId>) {
+        self.last += 1;
+        self.queued.push((update, from));
+        if self.writing.is_none() {
+            self.start();
+        }
+    }
+
+    /// Whether some append is not durable yet: a document frame must then wait ([`Appends::hold`]).
+    pub(crate) fn pending(&self) -> bool {
+        self.durable < self.last
+    }
+
+    /// Holds a document frame until every append made so far is durable.
+    pub(crate) fn hold(&mut self, to: Vec<ConnId>, frame: Outgoing) {
+        self.held.push_back(Held { after: self.last, to, frame });
+    }
+
+    /// Whether a write is in flight: [`Appends::written`] then has something to wait for.
+    pub(crate) fn busy(&self) -> bool {
+        self.writing.is_some()
+    }
+
+    /// Waits for the write in flight to end (forever if there is none), and starts the next.
+    /// Cancel-safe: the write goes on, and a later call waits for it.
+    pub(crate) async fn written(&mut self) -> Written {
+        let Some(w) = self.writing.as_mut() else {
+            return std::future::pending().await;
+        };
+        let result = match (&mut w.job).await {
+            Ok(r) => r,
+            Err(e) => Err(StoreError::Engine(format!("the write stopped: {e}"))),
+        };
+        let w = self.writing.take().expect("a write in flight");
+        match result {
+            Ok(fold_due) => {
+                self.durable = w.upto;
+                let n = self.held.iter().take_while(|h| h.after <= self.durable).count();
+                let frames = self.held.drain(..n).collect();
+                if !self.queued.is_empty() {
+                    self.start();
+                }
+                Written::Durable { frames, fold_due }
+            }
+            Err(error) => {
+                let mut senders = w.senders;
+                senders.extend(self.queued.drain(..).filter_map(|(_, from)| from));
+                senders.sort_unstable();
+                senders.dedup();
+                let mut waiting: Vec<ConnId> = self.held.drain(..).flat_map(|h| h.to).collect();
+                waiting.sort_unstable();
+                waiting.dedup();
+                waiting.retain(|c| senders.binary_search(c).is_err());
+                self.durable = self.last;
+                Written::Failed { error, senders, waiting }
+            }
+        }
+    }
+
+    /// Waits until nothing is in flight or queued: before the documents are read back from the
+    /// store, saved as a version, or let go.
+    pub(crate) async fn settle(&mut self) -> Vec<Written> {
+        let mut out = Vec::new();
+        while self.busy() {
+            out.push(self.written().await);
+        }
+        out
+    }
+
+    /// Writes everything queued, in one transaction, on the runtime's blocking pool.
+    fn start(&mut self) {
+        let batch: Vec<(Vec<u8>, Option<ConnId>)> = std::mem::take(&mut self.queued);
+        let mut senders: Vec<ConnId> = batch.iter().filter_map(|(_, from)| *from).collect();
+        senders.dedup();
+        let updates: Vec<Vec<u8>> = batch.into_iter().map(|(u, _)| u).collect();
+        let (store, session) = (self.store.clone(), self.session.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
+            store.append_updates(&session, &refs)
+        });
+        self.writing = Some(Write { upto: self.last, senders, job });
+    }
+}
