@@ -290,3 +290,40 @@ async fn a_failed_write_closes_everyone_waiting_on_it_and_nothing_unsaved_is_hea
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// While the disk is held, a member that asks for the documents again and again is dropped once
+/// the answers waiting for it pass their bound (twice the largest documents), as a member too
+/// slow to read is; the others are served on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_asking_for_the_documents_while_the_disk_is_held_is_bounded() {
+    let dir = std::env::temp_dir().join(format!("bandsync-held-bound-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
+    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
+    let (mut ana, _) = ts.member("Ana", true).await;
+    let (mut ben, _) = ts.member("Ben", false).await;
+    // About 1.2 MB of documents, stored.
+    let a = SessionDoc::new();
+    for i in 0..20 {
+        send(&mut ana, a.insert_chart(&format!("big{i}"), 0, &"x".repeat(60 * 1024))).await;
+    }
+    let b = SessionDoc::new();
+    send(&mut ben, b.sync_step1()).await;
+    pump(&mut ben, &b, |d| d.chart("big19").is_some()).await;
+    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    send(&mut ana, a.insert_chart("big0", 0, "held ")).await;
+    ana.send(json!({"type": "versions"})).await;
+    ana.recv_type("versions").await;
+    // Ben asks for the whole documents 15 times: 18 MB of answers, all waiting for the disk.
+    for _ in 0..15 {
+        send(&mut ben, SessionDoc::new().sync_step1()).await;
+    }
+    let (_, why) = ben.recv_close().await.expect("Ben's connection is dropped while the disk is held");
+    assert_eq!(why, "too slow to read");
+    ana.send(json!({"type": "versions"})).await;
+    ana.recv_type("versions").await;
+    db.execute_batch("COMMIT").unwrap();
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,6 +18,8 @@ pub(crate) struct Driver {
     pub(crate) journal: Journal,
     /// With a store: the document's appends in flight, and the frames waiting for them.
     pub(crate) appends: Option<Appends>,
+    /// What is held there for each connection: frames and bytes (see [`Driver::send_doc`]).
+    pub(crate) held: HashMap<ConnId, (usize, usize)>,
     /// Participants' connections.
     pub(crate) outboxes: HashMap<ConnId, Outbox>,
     /// Plain y-sync connections, with what their link lets them do.
@@ -31,6 +33,10 @@ pub(crate) struct Driver {
 
 /// Updates in the in-memory shadow before it is folded into one state.
 const SHADOW_COMPACT_AFTER: usize = 256;
+
+/// The bytes of frames held for one connection while the disk is slow: an honest member's are
+/// one sync answer (the documents, at most [`bandsync_docs::MAX_DOC_BYTES`]) and relays of edits.
+const HELD_BYTES: usize = 2 * bandsync_docs::MAX_DOC_BYTES;
 
 impl Driver {
     /// After a panic while handling an input: the documents may hold half an edit, and members
@@ -49,6 +55,7 @@ impl Driver {
         }
         self.outboxes.clear();
         self.doc_peers.clear();
+        self.held.clear();
         let conns: Vec<ConnId> = session.connections().collect();
         for c in conns {
             session.handle_disconnect(now, c);
@@ -161,15 +168,40 @@ impl Driver {
     }
 
     /// Sends a frame that carries the documents: at once, or after the appends made before it.
+    /// What waits for a connection is bounded as its outbox is (frames), and by [`HELD_BYTES`]:
+    /// past either, it is dropped as a member too slow to read would be (it resumes and re-syncs),
+    /// so that a stalled disk and a member asking for the documents again and again do not hold
+    /// copies of them without end.
     fn send_doc(&mut self, to: Vec<ConnId>, frame: Outgoing) {
-        match &mut self.appends {
-            Some(a) if a.pending() => a.hold(to, frame),
-            _ => {
-                for c in to {
-                    self.send_to(c, frame.clone());
-                }
+        let Some(a) = self.appends.as_mut().filter(|a| a.pending()) else {
+            for c in to {
+                self.send_to(c, frame.clone());
+            }
+            return;
+        };
+        let bytes = frame_len(&frame);
+        let mut over = Vec::new();
+        for &c in &to {
+            let cap =
+                self.outboxes.get(&c).or_else(|| self.doc_peers.get(&c).map(|(ob, _)| ob)).map(Outbox::max_capacity);
+            let load = self.held.entry(c).or_default();
+            *load = (load.0 + 1, load.1 + bytes);
+            if cap.is_some_and(|cap| load.0 > cap) || load.1 > HELD_BYTES {
+                over.push(c);
             }
         }
+        a.hold(to, frame);
+        for c in over {
+            tracing::warn!(conn = c, "too much held for a member while the disk is slow; dropping its connection");
+            self.forget(c);
+        }
+    }
+
+    /// Lets go of a connection's outbox (which closes it) and what is counted as held for it.
+    fn forget(&mut self, conn: ConnId) {
+        self.outboxes.remove(&conn);
+        self.doc_peers.remove(&conn);
+        self.held.remove(&conn);
     }
 
     /// Waits for the appends in flight and queued, and acts on each write (before the documents
@@ -186,7 +218,14 @@ impl Driver {
         match w {
             Written::Durable { frames, fold_due } => {
                 for h in frames {
+                    let bytes = frame_len(&h.frame);
                     for c in h.to {
+                        if let Some(load) = self.held.get_mut(&c) {
+                            *load = (load.0.saturating_sub(1), load.1.saturating_sub(bytes));
+                            if load.0 == 0 {
+                                self.held.remove(&c);
+                            }
+                        }
                         self.send_to(c, h.frame.clone());
                     }
                 }
@@ -202,14 +241,19 @@ impl Driver {
                 // logged. A sender must not believe its edit landed: its connection closes; it
                 // resumes, re-syncs, and sends the edit again. So does each member a held frame
                 // was for: it may have been the answer to its sync.
+                // Their connections are let go at once: what they send after this (built on the
+                // edits lost) is not applied to the documents read back.
                 self.reload_doc(session);
+                self.held.clear();
                 let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
                 for c in senders {
                     self.reply(c, &m);
                     self.send_to(c, Outgoing::Close("the edit could not be saved; reconnect"));
+                    self.forget(c);
                 }
                 for c in waiting {
                     self.send_to(c, Outgoing::Close("the documents could not be saved; reconnect"));
+                    self.forget(c);
                 }
             }
         }
@@ -258,15 +302,11 @@ impl Driver {
         match ob.try_send(m) {
             Ok(()) => {}
             Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
-                self.outboxes.remove(&conn);
-                self.doc_peers.remove(&conn);
+                self.forget(conn);
                 tracing::warn!(conn, "member too slow to read; dropping its connection");
             }
             // The connection already closed; its disconnect is on the way.
-            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
-                self.outboxes.remove(&conn);
-                self.doc_peers.remove(&conn);
-            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => self.forget(conn),
         }
     }
 
@@ -342,6 +382,7 @@ impl Driver {
                 Output::Send(conn, msg) => self.reply(conn, &msg),
                 Output::Broadcast(msg) => self.broadcast(session, &msg),
                 Output::Close(conn, reason) => {
+                    self.held.remove(&conn);
                     if let Some(ob) = self.outboxes.remove(&conn) {
                         let _ = ob.try_send(Outgoing::Close(reason));
                     }
@@ -352,6 +393,14 @@ impl Driver {
                 },
             }
         }
+    }
+}
+
+fn frame_len(frame: &Outgoing) -> usize {
+    match frame {
+        Outgoing::Binary(b) => b.len(),
+        Outgoing::Text(t) => t.len(),
+        Outgoing::Close(_) => 0,
     }
 }
 

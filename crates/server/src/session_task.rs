@@ -126,6 +126,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         store,
         journal,
         appends,
+        held: HashMap::new(),
         outboxes: HashMap::new(),
         doc_peers: HashMap::new(),
         shadow,
@@ -191,10 +192,17 @@ async fn step(
                         let _ = answer.send(session.participant_of(conn).is_some());
                     }
                     SessionInput::Msg { conn, msg } => match (msg.route(), msg) {
-                        (Route::Documents, ClientMsg::Song { id }) => d.on_song(session, now, conn, id),
+                        (Route::Documents, ClientMsg::Song { id }) => {
+                            // A song is looked up in the setlist as stored.
+                            let id_ = session.id().to_owned();
+                            d.settle(&id_).await;
+                            d.on_song(session, clock.now(), conn, id);
+                        }
                         (Route::Journal, msg) => {
-                            // A version is of the documents as stored.
-                            if matches!(msg, ClientMsg::SaveVersion { .. } | ClientMsg::RestoreVersion { .. }) {
+                            // A version is of the documents as stored (waited for by editors only:
+                            // anyone else is refused anyway).
+                            let versions = matches!(msg, ClientMsg::SaveVersion { .. } | ClientMsg::RestoreVersion { .. });
+                            if versions && session.access_of(conn) == Some(bandsync_core::protocol::Access::Editor) {
                                 let id = session.id().to_owned();
                                 d.settle(&id).await;
                             }
@@ -205,6 +213,7 @@ async fn step(
                     SessionInput::Disconnect { conn } => {
                         d.outboxes.remove(&conn);
                         d.doc_peers.remove(&conn);
+                        d.held.remove(&conn);
                         session.handle_disconnect(now, conn);
                     }
                     SessionInput::Doc { conn, bytes } => {
