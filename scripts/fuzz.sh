@@ -4,9 +4,10 @@
 # SECONDS each (default 30), with libFuzzer and AddressSanitizer, starting from the corpora in
 # fuzz/corpus.
 #
-#   bash scripts/fuzz.sh 10         # 10 s per target, as .ci/run does (30 s by default)
+#   bash scripts/fuzz.sh            # 30 s per target, as .ci/run does (beside its tests)
 #   bash scripts/fuzz.sh 600        # the long run recorded in docs/BENCHMARKS.md
 #   bash scripts/fuzz.sh 60 ysync   # one target
+#   bash scripts/fuzz.sh build      # only build the targets
 #
 # An input that takes over 10 s is a failure, with its input kept like a crash's (libFuzzer's own
 # limit is 20 minutes: a slow input found in CI once held a 10 s run that long).
@@ -23,6 +24,7 @@ targets=("${@:2}")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list)
 say "building ${#targets[@]} fuzz targets"
 cargo +nightly fuzz build --debug-assertions
+[ "$SECS" != build ] || exit 0
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # Two at a time: this machine (and CI's) has two cores.
