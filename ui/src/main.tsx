@@ -4,6 +4,7 @@ import { render } from 'preact';
 import { App } from './app';
 import { exposeDebug } from './state/debug';
 import { loadCore } from './wasm/core';
+import { warmChart } from './wasm/api';
 import { isTauri, launchOptions, linkStatus } from './net/tauri';
 import { restoreMidi } from './ui/MidiSettings';
 import { Root } from './ui/Root';
@@ -44,6 +45,7 @@ async function start(): Promise<void> {
     </AppContext.Provider>,
     document.getElementById('app')!,
   );
+  setTimeout(warmChart, 1e3);
 }
 
 start().catch((e) => {

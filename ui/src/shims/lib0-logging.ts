@@ -2,15 +2,16 @@
 //! colours. Put in its place by the alias in `vite.config.ts`: lib0's browser logger colours its
 //! output through `lib0/dom`, which brings `lib0/schema` into the bundle for two rare warnings.
 
-export const BOLD = Symbol('bold');
-export const UNBOLD = Symbol('unbold');
-export const BLUE = Symbol('blue');
-export const GREY = Symbol('grey');
-export const GREEN = Symbol('green');
-export const RED = Symbol('red');
-export const PURPLE = Symbol('purple');
-export const ORANGE = Symbol('orange');
-export const UNCOLOR = Symbol('uncolor');
+// The colour marks, only ever filtered out: no descriptions (the page's size budget is tight).
+export const BOLD = Symbol();
+export const UNBOLD = Symbol();
+export const BLUE = Symbol();
+export const GREY = Symbol();
+export const GREEN = Symbol();
+export const RED = Symbol();
+export const PURPLE = Symbol();
+export const ORANGE = Symbol();
+export const UNCOLOR = Symbol();
 
 /** The arguments without the colour marks. */
 export function plain(args: readonly unknown[]): unknown[] {

@@ -102,6 +102,14 @@ export function renderChart(text: string, view: ChartView): ChartRendered {
   return lastChart[1];
 }
 
+/** Runs the core's chart code three times on a small chart, for a page with nothing else to do
+ *  yet: the first chart a member opens is then rendered by code V8 has already compiled for speed
+ *  (wasm starts in its baseline tier; one render of 300 lines did not do it). The render's longest
+ *  task in Chromium: docs/BENCHMARKS.md. */
+export function warmChart(): void {
+  for (let i = 1; i < 4; i++) renderChart('[Am]a [G7]b\n'.repeat(99), { transpose: i, capo: i, notation: 'letters', key: null });
+}
+
 // ---- the timeline and the click grid ---------------------------------------------------------
 
 /** Where the transport stands at host time `now` (µs): bar, beat, accents, the next change. */
