@@ -184,24 +184,45 @@ async fn the_stored_log_is_folded_into_a_snapshot_as_the_edits_go_on() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A host with a store in a temp folder (deleted when this drops), Ana (leading) and Ben joined,
+/// and a second connection to the real database: to hold its write lock, as a backup or a
+/// stalled disk would, or to make it refuse writes, as a full disk would.
+struct StoredHost {
+    dir: std::path::PathBuf,
+    ts: TestServer,
+    db: rusqlite::Connection,
+}
+
+impl Drop for StoredHost {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn stored_host(tag: &str) -> (StoredHost, Raw, Raw) {
+    let dir = std::env::temp_dir().join(format!("bandsync-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
+    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
+    let (ana, _) = ts.member("Ana", true).await;
+    let (ben, _) = ts.member("Ben", false).await;
+    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
+    (StoredHost { dir, ts, db }, ana, ben)
+}
+
 /// While the disk is held (another writer has the database: a backup, a stalled disk), the
 /// session serves on, and nobody hears of an edit until it is stored. Then the edits land
 /// together, for everyone, and are on the disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_wait_for_the_disk_and_the_session_serves_on_meanwhile() {
-    let dir = std::env::temp_dir().join(format!("bandsync-held-disk-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
-    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
-    let (mut ana, _) = ts.member("Ana", true).await;
-    let (mut ben, _) = ts.member("Ben", false).await;
+    let (host, mut ana, mut ben) = stored_host("held-disk").await;
+    let (ts, db) = (&host.ts, &host.db);
     let (a, b) = (SessionDoc::new(), SessionDoc::new());
     send(&mut ben, b.sync_step1()).await;
     // The host's step 2, and its own step 1.
     pump_frames(&mut ben, &b, 2).await;
     // The real database, its write lock taken by a second connection (the store's appends wait
     // on it, up to SQLite's 5 s busy timeout).
-    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
     for i in 0..5 {
         send(&mut ana, a.insert_chart("s1", 0, &format!("{i} "))).await;
@@ -230,8 +251,6 @@ async fn edits_wait_for_the_disk_and_the_session_serves_on_meanwhile() {
     pump(&mut ben, &b, |d| d.chart("s1") == a.chart("s1")).await;
     let stored: i64 = db.query_row("SELECT COUNT(*) FROM doc_updates", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, 5, "every edit on the disk before Ben had them all");
-    drop(db);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A write that fails loses its edits and those queued behind it: every sender is told and
@@ -239,13 +258,8 @@ async fn edits_wait_for_the_disk_and_the_session_serves_on_meanwhile() {
 /// lacks; sent again, the edits land.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_write_closes_everyone_waiting_on_it_and_nothing_unsaved_is_heard() {
-    let dir = std::env::temp_dir().join(format!("bandsync-failed-write-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
-    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
-    let (mut ana, _) = ts.member("Ana", true).await;
-    let (mut ben, _) = ts.member("Ben", false).await;
-    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
+    let (host, mut ana, mut ben) = stored_host("failed-write").await;
+    let (ts, db) = (&host.ts, &host.db);
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
     // The first edit's write waits on the disk; the next two queue behind it.
     let a = SessionDoc::new();
@@ -287,8 +301,6 @@ async fn a_failed_write_closes_everyone_waiting_on_it_and_nothing_unsaved_is_hea
     assert_eq!(b.chart("s1"), None, "the host's documents were read back from the disk");
     send(&mut ana, bandsync_docs::update_message(a.encode_state())).await;
     pump(&mut ben, &b, |d| d.chart("s1") == a.chart("s1")).await;
-    drop(db);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// While the disk is held, a member that asks for the documents again and again is dropped once
@@ -296,12 +308,8 @@ async fn a_failed_write_closes_everyone_waiting_on_it_and_nothing_unsaved_is_hea
 /// slow to read is; the others are served on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_asking_for_the_documents_while_the_disk_is_held_is_bounded() {
-    let dir = std::env::temp_dir().join(format!("bandsync-held-bound-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
-    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
-    let (mut ana, _) = ts.member("Ana", true).await;
-    let (mut ben, _) = ts.member("Ben", false).await;
+    let (host, mut ana, mut ben) = stored_host("held-bound").await;
+    let (ts, db) = (&host.ts, &host.db);
     // About 1.2 MB of documents, stored.
     let a = SessionDoc::new();
     for i in 0..20 {
@@ -310,7 +318,6 @@ async fn a_member_asking_for_the_documents_while_the_disk_is_held_is_bounded() {
     let b = SessionDoc::new();
     send(&mut ben, b.sync_step1()).await;
     pump(&mut ben, &b, |d| d.chart("big19").is_some()).await;
-    let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
     send(&mut ana, a.insert_chart("big0", 0, "held ")).await;
     ana.send(json!({"type": "versions"})).await;
@@ -324,6 +331,4 @@ async fn a_member_asking_for_the_documents_while_the_disk_is_held_is_bounded() {
     ana.send(json!({"type": "versions"})).await;
     ana.recv_type("versions").await;
     db.execute_batch("COMMIT").unwrap();
-    drop(db);
-    let _ = std::fs::remove_dir_all(&dir);
 }
