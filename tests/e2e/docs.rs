@@ -309,7 +309,7 @@ async fn a_failed_write_closes_everyone_waiting_on_it_and_nothing_unsaved_is_hea
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_asking_for_the_documents_while_the_disk_is_held_is_bounded() {
     let (host, mut ana, mut ben) = stored_host("held-bound").await;
-    let (ts, db) = (&host.ts, &host.db);
+    let db = &host.db;
     // About 1.2 MB of documents, stored.
     let a = SessionDoc::new();
     for i in 0..20 {
