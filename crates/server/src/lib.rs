@@ -12,8 +12,9 @@
 //! - [`hub`]: the registry of sessions (each reached through a `SessionHandle`, `handle.rs`).
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
 //! - `journal`: a session's chat, activity stream and document versions, persisted.
-//! - `driver`: what a session task does besides the state machine: y-sync frames, the journal,
-//!   outboxes, recovery after a panic.
+//! - `driver`: what a session task does besides the state machine: the journal, the outboxes,
+//!   recovery after a panic; `doc_frames`: y-sync frames, and each edit stored before anyone
+//!   hears of it.
 //! - `appends`: a session's document edits written off its task, in groups, with the frames
 //!   that carry them held until they are durable.
 //! - [`store`]: durable storage (SQLite or Postgres): sessions, documents, chat, leases.
@@ -38,6 +39,7 @@ pub mod compress;
 pub mod config;
 pub mod connection;
 pub mod doc_connection;
+mod doc_frames;
 mod driver;
 mod handle;
 pub mod http;

@@ -1,0 +1,251 @@
+//! A session's documents on the wire: y-sync frames in (answered, relayed, refused), each edit
+//! stored before anyone hears of it (`crate::appends`: written off the session's task, with the
+//! frames that carry it held until it is durable; without a store, kept in an in-memory shadow),
+//! and the documents read back after a failure.
+
+use crate::appends::Written;
+use crate::driver::{Driver, name_on};
+use crate::session_task::{Outbox, Outgoing};
+use axum::extract::ws::Utf8Bytes;
+use bandsync_core::protocol::{Access, ErrorCode, ServerMsg, encode_server};
+use bandsync_core::{ConnId, Session};
+use std::sync::Arc;
+
+/// Updates in the in-memory shadow before it is folded into one state.
+const SHADOW_COMPACT_AFTER: usize = 256;
+
+/// The bytes of frames held for one connection while the disk is slow: an honest member's are
+/// one sync answer (the documents, at most [`bandsync_docs::MAX_DOC_BYTES`]) and relays of edits.
+const HELD_BYTES: usize = 2 * bandsync_docs::MAX_DOC_BYTES;
+
+impl Driver {
+    /// Loads the documents again from the store, which holds every acknowledged edit, or without
+    /// one from the in-memory shadow.
+    pub(crate) fn reload_doc(&mut self, session: &str) {
+        let Some(st) = &self.store else {
+            let doc = bandsync_docs::SessionDoc::new();
+            for u in &self.shadow {
+                if let Err(e) = doc.apply_update(u) {
+                    tracing::error!(session, "the in-memory documents did not reload: {e}");
+                    return;
+                }
+            }
+            tracing::warn!(session, "documents reloaded from memory");
+            self.doc = doc;
+            return;
+        };
+        // Off the runtime's thread: it runs when the store is failing or slow.
+        match crate::journal::blocking(|| crate::hub::load_document(st, session)) {
+            Ok(doc) => {
+                tracing::warn!(session, "documents reloaded from the store");
+                self.doc = doc;
+            }
+            Err(e) => tracing::error!(session, "could not reload the documents: {e}"),
+        }
+    }
+
+    /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
+    /// Says whether the documents were left half-changed (yrs panicked partway through): the
+    /// caller then reads them back from the store ([`Driver::reload`]).
+    #[must_use]
+    pub(crate) fn on_doc(&mut self, session: &Session, conn: ConnId, bytes: &[u8]) -> bool {
+        let peer = self.doc_peers.get(&conn).map(|(_, access)| *access);
+        if peer.is_none() && !self.outboxes.contains_key(&conn) {
+            return false;
+        }
+        let (access, who) = if let Some(access) = peer {
+            (access, "a y-websocket client".to_owned())
+        } else {
+            let Some(access) = session.access_of(conn) else {
+                let e = ServerMsg::error(ErrorCode::NotJoined, "join before syncing documents", Some("doc"));
+                self.reply(conn, &e);
+                return false;
+            };
+            (access, name_on(session, conn))
+        };
+        let reply = match self
+            .doc
+            .handle_checked(bytes, access == Access::Editor, || self.journal.editing(who, &self.doc))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let poisoned = matches!(e, bandsync_docs::DocError::Poisoned(_));
+                let code = match e {
+                    bandsync_docs::DocError::ReadOnly => ErrorCode::ReadOnly,
+                    bandsync_docs::DocError::TooLarge { .. } => ErrorCode::DocumentFull,
+                    _ => ErrorCode::Malformed,
+                };
+                // A plain y-sync peer has no text channel: it is closed instead, with the reason.
+                let m = if peer.is_some() {
+                    Outgoing::Close(match code {
+                        ErrorCode::ReadOnly => "read_only: a view-only link cannot change the documents",
+                        ErrorCode::DocumentFull => "document_full: the documents are at their size limit",
+                        _ => "malformed y-sync frame",
+                    })
+                } else {
+                    Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::error(code, e.to_string(), Some("doc")))))
+                };
+                self.send_to(conn, m);
+                return poisoned;
+            }
+        };
+        // Durable before anyone hears of it: the sender's next sync step is its receipt. With a
+        // store the frames wait for the appends (`crate::appends`); without one, the shadow in
+        // memory is all there is.
+        for u in reply.updates {
+            self.persist_update(u, Some(conn));
+        }
+        for m in reply.to_sender {
+            self.send_doc(vec![conn], Outgoing::Binary(m.into()));
+        }
+        for b in reply.broadcast {
+            self.broadcast_binary(session, Some(conn), axum::body::Bytes::from(b));
+        }
+        false
+    }
+
+    /// Reads the documents back from the store (or the shadow), after the appends in flight.
+    pub(crate) async fn reload(&mut self, session: &str) {
+        self.settle(session).await;
+        self.reload_doc(session);
+    }
+
+    /// Stores an update the documents in memory hold now: queued for the disk with a store
+    /// (whose frames then wait for it), else kept in the shadow.
+    pub(crate) fn persist_update(&mut self, update: Vec<u8>, from: Option<ConnId>) {
+        if let Some(a) = &mut self.appends {
+            a.push(update, from);
+        } else if self.shadow.len() >= SHADOW_COMPACT_AFTER {
+            self.shadow = vec![self.doc.encode_state()];
+        } else {
+            self.shadow.push(update);
+        }
+    }
+
+    /// Sends a frame that carries the documents: at once, or after the appends made before it.
+    /// What waits for a connection is bounded as its outbox is (frames), and by [`HELD_BYTES`]:
+    /// past either, it is dropped as a member too slow to read would be (it resumes and re-syncs),
+    /// so that a stalled disk and a member asking for the documents again and again do not hold
+    /// copies of them without end.
+    fn send_doc(&mut self, to: Vec<ConnId>, frame: Outgoing) {
+        let Some(a) = self.appends.as_mut().filter(|a| a.pending()) else {
+            for c in to {
+                self.send_to(c, frame.clone());
+            }
+            return;
+        };
+        let bytes = frame_len(&frame);
+        let mut over = Vec::new();
+        for &c in &to {
+            let cap =
+                self.outboxes.get(&c).or_else(|| self.doc_peers.get(&c).map(|(ob, _)| ob)).map(Outbox::max_capacity);
+            let load = self.held.entry(c).or_default();
+            *load = (load.0 + 1, load.1 + bytes);
+            if cap.is_some_and(|cap| load.0 > cap) || load.1 > HELD_BYTES {
+                over.push(c);
+            }
+        }
+        a.hold(to, frame);
+        for c in over {
+            tracing::warn!(conn = c, "too much held for a member while the disk is slow; dropping its connection");
+            self.forget(c);
+        }
+    }
+
+    /// Waits for the appends in flight and queued, and acts on each write (before the documents
+    /// are read back, saved as a version, or let go).
+    pub(crate) async fn settle(&mut self, session: &str) {
+        let Some(a) = &mut self.appends else { return };
+        for w in a.settle().await {
+            self.on_written(session, w);
+        }
+    }
+
+    /// A write of the document's appends ended.
+    pub(crate) fn on_written(&mut self, session: &str, w: Written) {
+        match w {
+            Written::Durable { frames, fold_due } => {
+                for h in frames {
+                    let bytes = frame_len(&h.frame);
+                    for c in h.to {
+                        if let Some(load) = self.held.get_mut(&c) {
+                            *load = (load.0.saturating_sub(1), load.1.saturating_sub(bytes));
+                            if load.0 == 0 {
+                                self.held.remove(&c);
+                            }
+                        }
+                        self.send_to(c, h.frame.clone());
+                    }
+                }
+                if let (true, Some(st)) = (fold_due, &self.store) {
+                    self.compact(st.clone(), session);
+                }
+            }
+            Written::Failed { error, senders, waiting } => {
+                tracing::error!(session, error = %error, "could not save document edits");
+                // Memory is ahead of the disk now: back to what the disk holds, so that nobody
+                // syncs an edit a restart would lose (and the edit, sent again, is new here and
+                // saved). If the store cannot be read either, memory stays ahead and that is
+                // logged. A sender must not believe its edit landed: its connection closes; it
+                // resumes, re-syncs, and sends the edit again. So does each member a held frame
+                // was for: it may have been the answer to its sync.
+                // Their connections are let go at once: what they send after this (built on the
+                // edits lost) is not applied to the documents read back.
+                self.reload_doc(session);
+                self.held.clear();
+                let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
+                for c in senders {
+                    self.reply(c, &m);
+                    self.send_to(c, Outgoing::Close("the edit could not be saved; reconnect"));
+                    self.forget(c);
+                }
+                for c in waiting {
+                    self.send_to(c, Outgoing::Close("the documents could not be saved; reconnect"));
+                    self.forget(c);
+                }
+            }
+        }
+    }
+
+    /// Folds the stored log into its snapshot on the runtime's blocking pool: for a document of
+    /// megabytes that is milliseconds of encoding, which would otherwise stall this session (and
+    /// hold the database from every other) each time the log is due ([`crate::store::fold_due`]).
+    fn compact(&self, st: Arc<crate::store::Store>, session: &str) {
+        use std::sync::atomic::Ordering;
+        if self.compacting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        /// Lowers the flag however the fold ends: a fold that panicked (yrs on a stored update)
+        /// must not stop every later one.
+        struct Done(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let (done, id) = (Done(self.compacting.clone()), session.to_owned());
+        let job = move || {
+            let _done = done;
+            crate::hub::compact_document(&st, &id);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(job)),
+            Err(_) => job(),
+        }
+    }
+
+    /// A document frame for every member and plain y-sync peer but `except`.
+    pub(crate) fn broadcast_binary(&mut self, session: &Session, except: Option<ConnId>, b: axum::body::Bytes) {
+        let peers = self.doc_peers.keys().copied();
+        let to = session.connections().chain(peers).filter(|c| Some(*c) != except).collect();
+        self.send_doc(to, Outgoing::Binary(b));
+    }
+}
+
+fn frame_len(frame: &Outgoing) -> usize {
+    match frame {
+        Outgoing::Binary(b) => b.len(),
+        Outgoing::Text(t) => t.len(),
+        Outgoing::Close(_) => 0,
+    }
+}
