@@ -99,16 +99,22 @@ impl AudioOutput {
     /// # Errors
     /// When no device matches, or cpal cannot open it.
     pub fn start(opts: AudioOptions) -> Result<Self, AudioError> {
-        // JACK stamps each callback with its own clock's cycle times (see `jack_output`).
-        let jack = opts.device.as_deref() == Some("jack");
-        let device = match opts.device.as_deref() {
-            Some("jack") => jack_output()?,
-            None => cpal::default_host().default_output_device().ok_or_else(|| AudioError::NoDevice(String::new()))?,
-            Some(want) => cpal::default_host()
-                .output_devices()
-                .map_err(|e| AudioError::Device(e.to_string()))?
-                .find(|d| d.to_string().contains(want))
-                .ok_or_else(|| AudioError::NoDevice(format!(" named like {want:?}")))?,
+        // JACK stamps each callback with its own clock's cycle times (see `jack_output`): its
+        // filter follows them as they are.
+        let (device, filter) = match opts.device.as_deref() {
+            Some("jack") => (jack_output()?, DeviceClockFilter::following()),
+            None => (
+                cpal::default_host().default_output_device().ok_or_else(|| AudioError::NoDevice(String::new()))?,
+                DeviceClockFilter::new(8192),
+            ),
+            Some(want) => (
+                cpal::default_host()
+                    .output_devices()
+                    .map_err(|e| AudioError::Device(e.to_string()))?
+                    .find(|d| d.to_string().contains(want))
+                    .ok_or_else(|| AudioError::NoDevice(format!(" named like {want:?}")))?,
+                DeviceClockFilter::new(8192),
+            ),
         };
         let mut opts = opts;
         let mut latency_source = if opts.latency_offset_ms == 0.0 { "reported" } else { "calibrated" };
@@ -192,7 +198,7 @@ impl AudioOutput {
             underruns,
             gone,
             info,
-            filter: if jack { DeviceClockFilter::following() } else { DeviceClockFilter::new(8192) },
+            filter,
             last_stamp: None,
             opts,
             schedule: FixedSchedule::default(),

@@ -18,8 +18,15 @@
 use crate::session_task::Outgoing;
 use crate::store::{Store, StoreError};
 use bandsync_core::ConnId;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+
+/// What is held for one connection.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Load {
+    pub frames: usize,
+    pub bytes: usize,
+}
 
 /// A frame waiting for the appends before it.
 #[derive(Debug)]
@@ -72,6 +79,8 @@ pub(crate) struct Appends {
     queued: Vec<(Vec<u8>, Option<ConnId>)>,
     writing: Option<Write>,
     held: VecDeque<Held>,
+    /// The frames and bytes held for each connection.
+    load: HashMap<ConnId, Load>,
 }
 
 impl Appends {
@@ -84,6 +93,7 @@ impl Appends {
             queued: Vec::new(),
             writing: None,
             held: VecDeque::new(),
+            load: HashMap::new(),
         }
     }
 
@@ -102,9 +112,30 @@ impl Appends {
         self.durable < self.last
     }
 
-    /// Holds a document frame until every append made so far is durable.
-    pub(crate) fn hold(&mut self, to: Vec<ConnId>, frame: Outgoing) {
+    /// Holds a document frame until every append made so far is durable. Returns the
+    /// connections whose load it takes past `too_much` (the caller drops them; see `forget`).
+    pub(crate) fn hold(
+        &mut self,
+        to: Vec<ConnId>,
+        frame: Outgoing,
+        too_much: impl Fn(ConnId, Load) -> bool,
+    ) -> Vec<ConnId> {
+        let bytes = frame_len(&frame);
+        let mut over = Vec::new();
+        for &c in &to {
+            let load = self.load.entry(c).or_default();
+            *load = Load { frames: load.frames + 1, bytes: load.bytes + bytes };
+            if too_much(c, *load) {
+                over.push(c);
+            }
+        }
         self.held.push_back(Held { after: self.last, to, frame });
+        over
+    }
+
+    /// Stops counting what is held for a connection that is gone (its frames go nowhere).
+    pub(crate) fn forget(&mut self, conn: ConnId) {
+        self.load.remove(&conn);
     }
 
     /// Whether a write is in flight: [`Appends::written`] then has something to wait for.
@@ -127,7 +158,18 @@ impl Appends {
             Ok(fold_due) => {
                 self.durable = w.upto;
                 let n = self.held.iter().take_while(|h| h.after <= self.durable).count();
-                let frames = self.held.drain(..n).collect();
+                let frames: Vec<Held> = self.held.drain(..n).collect();
+                for h in &frames {
+                    let bytes = frame_len(&h.frame);
+                    for c in &h.to {
+                        if let Some(load) = self.load.get_mut(c) {
+                            *load = Load { frames: load.frames - 1, bytes: load.bytes - bytes };
+                            if load.frames == 0 {
+                                self.load.remove(c);
+                            }
+                        }
+                    }
+                }
                 if !self.queued.is_empty() {
                     self.start();
                 }
@@ -142,6 +184,7 @@ impl Appends {
                 waiting.sort_unstable();
                 waiting.dedup();
                 waiting.retain(|c| senders.binary_search(c).is_err());
+                self.load.clear();
                 self.durable = self.last;
                 Written::Failed { error, senders, waiting }
             }
@@ -170,5 +213,13 @@ impl Appends {
             store.append_updates(&session, &refs)
         });
         self.writing = Some(Write { upto: self.last, senders, job });
+    }
+}
+
+fn frame_len(frame: &Outgoing) -> usize {
+    match frame {
+        Outgoing::Binary(b) => b.len(),
+        Outgoing::Text(t) => t.len(),
+        Outgoing::Close(_) => 0,
     }
 }

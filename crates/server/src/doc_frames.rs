@@ -21,7 +21,8 @@ const HELD_BYTES: usize = 2 * bandsync_docs::MAX_DOC_BYTES;
 impl Driver {
     /// Loads the documents again from the store, which holds every acknowledged edit, or without
     /// one from the in-memory shadow.
-    pub(crate) fn reload_doc(&mut self, session: &str) {
+    pub(crate) fn reload_doc(&mut self) {
+        let session = self.id.as_str();
         let Some(st) = &self.store else {
             let doc = bandsync_docs::SessionDoc::new();
             for u in &self.shadow {
@@ -105,9 +106,9 @@ impl Driver {
     }
 
     /// Reads the documents back from the store (or the shadow), after the appends in flight.
-    pub(crate) async fn reload(&mut self, session: &str) {
-        self.settle(session).await;
-        self.reload_doc(session);
+    pub(crate) async fn reload(&mut self) {
+        self.settle().await;
+        self.reload_doc();
     }
 
     /// Stores an update the documents in memory hold now: queued for the disk with a store
@@ -134,18 +135,11 @@ impl Driver {
             }
             return;
         };
-        let bytes = frame_len(&frame);
-        let mut over = Vec::new();
-        for &c in &to {
-            let cap =
-                self.outboxes.get(&c).or_else(|| self.doc_peers.get(&c).map(|(ob, _)| ob)).map(Outbox::max_capacity);
-            let load = self.held.entry(c).or_default();
-            *load = (load.0 + 1, load.1 + bytes);
-            if cap.is_some_and(|cap| load.0 > cap) || load.1 > HELD_BYTES {
-                over.push(c);
-            }
-        }
-        a.hold(to, frame);
+        let (outboxes, peers) = (&self.outboxes, &self.doc_peers);
+        let over = a.hold(to, frame, |c, load| {
+            let cap = outboxes.get(&c).or_else(|| peers.get(&c).map(|(ob, _)| ob)).map(Outbox::max_capacity);
+            cap.is_some_and(|cap| load.frames > cap) || load.bytes > HELD_BYTES
+        });
         for c in over {
             tracing::warn!(conn = c, "too much held for a member while the disk is slow; dropping its connection");
             self.forget(c);
@@ -154,35 +148,28 @@ impl Driver {
 
     /// Waits for the appends in flight and queued, and acts on each write (before the documents
     /// are read back, saved as a version, or let go).
-    pub(crate) async fn settle(&mut self, session: &str) {
+    pub(crate) async fn settle(&mut self) {
         let Some(a) = &mut self.appends else { return };
         for w in a.settle().await {
-            self.on_written(session, w);
+            self.on_written(w);
         }
     }
 
     /// A write of the document's appends ended.
-    pub(crate) fn on_written(&mut self, session: &str, w: Written) {
+    pub(crate) fn on_written(&mut self, w: Written) {
         match w {
             Written::Durable { frames, fold_due } => {
                 for h in frames {
-                    let bytes = frame_len(&h.frame);
                     for c in h.to {
-                        if let Some(load) = self.held.get_mut(&c) {
-                            *load = (load.0.saturating_sub(1), load.1.saturating_sub(bytes));
-                            if load.0 == 0 {
-                                self.held.remove(&c);
-                            }
-                        }
                         self.send_to(c, h.frame.clone());
                     }
                 }
                 if let (true, Some(st)) = (fold_due, &self.store) {
-                    self.compact(st.clone(), session);
+                    self.compact(st.clone());
                 }
             }
             Written::Failed { error, senders, waiting } => {
-                tracing::error!(session, error = %error, "could not save document edits");
+                tracing::error!(session = self.id, error = %error, "could not save document edits");
                 // Memory is ahead of the disk now: back to what the disk holds, so that nobody
                 // syncs an edit a restart would lose (and the edit, sent again, is new here and
                 // saved). If the store cannot be read either, memory stays ahead and that is
@@ -191,8 +178,7 @@ impl Driver {
                 // was for: it may have been the answer to its sync.
                 // Their connections are let go at once: what they send after this (built on the
                 // edits lost) is not applied to the documents read back.
-                self.reload_doc(session);
-                self.held.clear();
+                self.reload_doc();
                 let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
                 for c in senders {
                     self.reply(c, &m);
@@ -210,7 +196,7 @@ impl Driver {
     /// Folds the stored log into its snapshot on the runtime's blocking pool: for a document of
     /// megabytes that is milliseconds of encoding, which would otherwise stall this session (and
     /// hold the database from every other) each time the log is due ([`crate::store::fold_due`]).
-    fn compact(&self, st: Arc<crate::store::Store>, session: &str) {
+    fn compact(&self, st: Arc<crate::store::Store>) {
         use std::sync::atomic::Ordering;
         if self.compacting.swap(true, Ordering::AcqRel) {
             return;
@@ -223,7 +209,7 @@ impl Driver {
                 self.0.store(false, Ordering::Release);
             }
         }
-        let (done, id) = (Done(self.compacting.clone()), session.to_owned());
+        let (done, id) = (Done(self.compacting.clone()), self.id.clone());
         let job = move || {
             let _done = done;
             crate::hub::compact_document(&st, &id);
@@ -239,13 +225,5 @@ impl Driver {
         let peers = self.doc_peers.keys().copied();
         let to = session.connections().chain(peers).filter(|c| Some(*c) != except).collect();
         self.send_doc(to, Outgoing::Binary(b));
-    }
-}
-
-fn frame_len(frame: &Outgoing) -> usize {
-    match frame {
-        Outgoing::Binary(b) => b.len(),
-        Outgoing::Text(t) => t.len(),
-        Outgoing::Close(_) => 0,
     }
 }

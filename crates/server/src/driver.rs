@@ -14,13 +14,13 @@ use std::sync::Arc;
 
 /// Everything a session task drives besides the state machine.
 pub(crate) struct Driver {
+    /// The session's id.
+    pub(crate) id: String,
     pub(crate) doc: bandsync_docs::SessionDoc,
     pub(crate) store: Option<Arc<crate::store::Store>>,
     pub(crate) journal: Journal,
     /// With a store: the document's appends in flight, and the frames waiting for them.
     pub(crate) appends: Option<Appends>,
-    /// What is held there for each connection: frames and bytes (see [`Driver::send_doc`]).
-    pub(crate) held: HashMap<ConnId, (usize, usize)>,
     /// Participants' connections.
     pub(crate) outboxes: HashMap<ConnId, Outbox>,
     /// Plain y-sync connections, with what their link lets them do.
@@ -49,20 +49,21 @@ impl Driver {
         }
         self.outboxes.clear();
         self.doc_peers.clear();
-        self.held.clear();
         let conns: Vec<ConnId> = session.connections().collect();
         for c in conns {
             session.handle_disconnect(now, c);
         }
-        self.reload_doc(session.id());
+        self.reload_doc();
         while session.poll_output().is_some() {}
     }
 
-    /// Lets go of a connection's outbox (which closes it) and what is counted as held for it.
+    /// Lets go of a connection's outbox (which closes it) and of what is counted as held for it.
     pub(crate) fn forget(&mut self, conn: ConnId) {
         self.outboxes.remove(&conn);
         self.doc_peers.remove(&conn);
-        self.held.remove(&conn);
+        if let Some(a) = &mut self.appends {
+            a.forget(conn);
+        }
     }
 
     /// Queues `m` for `conn`. A full outbox is never skipped silently (that member's documents or
@@ -155,10 +156,10 @@ impl Driver {
                 Output::Send(conn, msg) => self.reply(conn, &msg),
                 Output::Broadcast(msg) => self.broadcast(session, &msg),
                 Output::Close(conn, reason) => {
-                    self.held.remove(&conn);
-                    if let Some(ob) = self.outboxes.remove(&conn) {
+                    if let Some(ob) = self.outboxes.get(&conn) {
                         let _ = ob.try_send(Outgoing::Close(reason));
                     }
+                    self.forget(conn);
                 }
                 Output::Activity { kind, by, summary } => match self.journal.record(kind, by, summary) {
                     Ok(effects) => self.apply_effects(session, None, effects),

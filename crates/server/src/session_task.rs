@@ -122,11 +122,11 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
     let appends = store.as_ref().map(|st| crate::appends::Appends::new(st.clone(), session.id()));
     let mut d = Driver {
+        id: session.id().to_owned(),
         doc,
         store,
         journal,
         appends,
-        held: HashMap::new(),
         outboxes: HashMap::new(),
         doc_peers: HashMap::new(),
         shadow,
@@ -159,8 +159,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
     // ([`crate::connection::outbox_closed`]).
     rx.close();
     // The last edits reach the disk before the session is let go.
-    let id = session.id().to_owned();
-    d.settle(&id).await;
+    d.settle().await;
     drop(d);
     tracing::debug!(session = session.id(), "session task ended");
 }
@@ -194,8 +193,7 @@ async fn step(
                     SessionInput::Msg { conn, msg } => match (msg.route(), msg) {
                         (Route::Documents, ClientMsg::Song { id }) => {
                             // A song is looked up in the setlist as stored.
-                            let id_ = session.id().to_owned();
-                            d.settle(&id_).await;
+                            d.settle().await;
                             d.on_song(session, clock.now(), conn, id);
                         }
                         (Route::Journal, msg) => {
@@ -203,23 +201,19 @@ async fn step(
                             // anyone else is refused anyway).
                             let versions = matches!(msg, ClientMsg::SaveVersion { .. } | ClientMsg::RestoreVersion { .. });
                             if versions && session.access_of(conn) == Some(bandsync_core::protocol::Access::Editor) {
-                                let id = session.id().to_owned();
-                                d.settle(&id).await;
+                                d.settle().await;
                             }
                             d.on_journal(session, conn, msg);
                         }
                         (_, msg) => session.handle_input(now, conn, msg),
                     },
                     SessionInput::Disconnect { conn } => {
-                        d.outboxes.remove(&conn);
-                        d.doc_peers.remove(&conn);
-                        d.held.remove(&conn);
+                        d.forget(conn);
                         session.handle_disconnect(now, conn);
                     }
                     SessionInput::Doc { conn, bytes } => {
                         if d.on_doc(session, conn, &bytes) {
-                            let id = session.id().to_owned();
-                            d.reload(&id).await;
+                            d.reload().await;
                         }
                     }
                     SessionInput::DocPeer { conn, secret, outbox, reply } => {
@@ -239,12 +233,11 @@ async fn step(
             }
             () = sleep_until(deadline), if deadline.is_some() => session.handle_timeout(clock.now()),
             written = written(d.appends.as_mut()), if d.appends.as_ref().is_some_and(Appends::busy) => {
-                d.on_written(session.id(), written);
+                d.on_written(written);
             }
             () = sleep_until(edits_due), if edits_due.is_some() => {
                 // The burst's version is of the documents as stored.
-                let id = session.id().to_owned();
-                d.settle(&id).await;
+                d.settle().await;
                 match d.journal.flush(&d.doc) {
                     Ok(effects) => d.apply_effects(session, None, effects),
                     Err((_, m)) => tracing::error!(session = session.id(), "could not close a burst of edits: {m}"),
