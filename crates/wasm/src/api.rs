@@ -136,10 +136,6 @@ fn engine(r: &mut Registry, op: &str, a: &str) -> Res {
             done()
         }
         "engine.stats" => ok(&r.engines.get_mut(parse::<H>(a)?.h).ok_or("no such engine")?.stats()),
-        "engine.free" => {
-            r.engines.remove(parse::<H>(a)?.h);
-            done()
-        }
         _ => Err(format!("unknown op {op}")),
     }
 }

@@ -30,7 +30,7 @@ function Target(props: { label: string; list: string; testid: string; value: str
         list={props.list}
         data-testid={props.testid}
         placeholder="Off (a port, virtual, rtp, jack)"
-        value={props.value ?? ''}
+        defaultValue={props.value ?? ''}
         onChange={(e) => props.set((e.target as HTMLInputElement).value.trim() || null)}
       />
     </label>
@@ -71,7 +71,7 @@ export function MidiSettings() {
       {s.input && (
         <label class="field">
           <span>Pedal map</span>
-          <input data-testid="midi-map" value={s.map} onChange={(e) => apply({ ...s, map: (e.target as HTMLInputElement).value })} />
+          <input data-testid="midi-map" defaultValue={s.map} onChange={(e) => apply({ ...s, map: (e.target as HTMLInputElement).value })} />
         </label>
       )}
       <label class="field">
@@ -82,7 +82,7 @@ export function MidiSettings() {
           min={-100}
           max={100}
           step={0.5}
-          value={s.offset_ms}
+          defaultValue={s.offset_ms}
           onChange={(e) => apply({ ...s, offset_ms: Number((e.target as HTMLInputElement).value) || 0 })}
         />
       </label>

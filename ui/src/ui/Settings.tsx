@@ -139,11 +139,11 @@ export function SettingsPanel(props: { onClose: () => void }) {
           <h3>You</h3>
           <label class="field">
             <span>Name{inSession ? ' (the band sees the change)' : ''}</span>
-            <input value={s.name} maxLength={40} onChange={(e) => app.setSettings({ name: (e.target as HTMLInputElement).value })} />
+            <input defaultValue={s.name} maxLength={40} onChange={(e) => app.setSettings({ name: (e.target as HTMLInputElement).value })} />
           </label>
           <label class="field">
             <span>Instrument</span>
-            <input value={s.instrument} maxLength={40} onChange={(e) => app.setSettings({ instrument: (e.target as HTMLInputElement).value })} />
+            <input defaultValue={s.instrument} maxLength={40} onChange={(e) => app.setSettings({ instrument: (e.target as HTMLInputElement).value })} />
           </label>
         </div>
         <MetronomeSettings />

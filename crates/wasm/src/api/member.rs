@@ -139,7 +139,6 @@ pub(super) fn member(r: &mut Registry, op: &str, a: &str) -> Res {
         "member.to_host" => return ok(&m.clock().to_host_f64(t(parse::<At>(a)?.at))),
         "member.to_local" => return ok(&m.clock().to_local(t(parse::<At>(a)?.at)).map(|l| l.0)),
         "member.status" => return ok(&m.clock().status(t(parse::<HNow>(a)?.now))),
-        "member.mirror" => return ok(&m.mirror()),
         _ => return Err(format!("unknown op {op}")),
     }
     done()
