@@ -140,6 +140,15 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("bandsync-docs-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = bandsync_server::store::Store::open(&dir).unwrap();
+    let stored = bandsync_server::store::StoredSession {
+        id: "s".into(),
+        name: "Bench".into(),
+        secret: "k".into(),
+        leader_secret: None,
+        viewer_secret: None,
+        pin: None,
+    };
+    store.put_session(&stored, 0).unwrap();
     // What the server keeps for a session: a compacted snapshot (the log is folded every 500).
     for u in updates.iter().rev().take(bandsync_server::store::COMPACT_AFTER as usize) {
         if store.append_update("s", u).unwrap() {

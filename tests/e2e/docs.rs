@@ -204,8 +204,13 @@ async fn stored_host(tag: &str) -> (StoredHost, Raw, Raw) {
     let _ = std::fs::remove_dir_all(&dir);
     let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
     let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
-    let (ana, _) = ts.member("Ana", true).await;
+    let (mut ana, _) = ts.member("Ana", true).await;
     let (ben, _) = ts.member("Ben", false).await;
+    // Ana's answer comes after the session handled Ben's join and wrote what it writes for it
+    // (activity, the roster carried; on the session's task): a test that then holds the disk
+    // holds it from the documents' appends alone.
+    ana.send(json!({"type": "versions"})).await;
+    ana.recv_type("versions").await;
     let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
     (StoredHost { dir, ts, db }, ana, ben)
 }
@@ -331,4 +336,40 @@ async fn a_member_asking_for_the_documents_while_the_disk_is_held_is_bounded() {
     ana.send(json!({"type": "versions"})).await;
     ana.recv_type("versions").await;
     db.execute_batch("COMMIT").unwrap();
+}
+
+/// A refusal is not heard before the answers held for what the member sent earlier: with the
+/// disk held, Ana's edit, her sync step (its answer waits for the edit's write) and then a
+/// malformed frame. Its error comes after the answer, once the disk is free, as she sent them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_waits_behind_the_answers_held_before_it() {
+    let (host, mut ana, _ben) = stored_host("held-order").await;
+    let db = &host.db;
+    let a = SessionDoc::new();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    send(&mut ana, a.insert_chart("s1", 0, "held ")).await;
+    send(&mut ana, a.sync_step1()).await;
+    send(&mut ana, vec![0xff, 0xff, 0xff]).await;
+    ana.send(json!({"type": "versions"})).await;
+    let mut heard = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), ana.ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no frame in time after {heard:?}"));
+        match next {
+            Some(Ok(Message::Binary(_))) => heard.push("binary"),
+            Some(Ok(Message::Text(t))) if t.contains("\"error\"") => heard.push("error"),
+            Some(Ok(Message::Text(t))) if t.contains("\"versions\"") => {
+                assert!(heard.is_empty(), "heard {heard:?} while the disk was held");
+                db.execute_batch("COMMIT").unwrap();
+                heard.push("versions");
+            }
+            Some(Ok(_)) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+        if heard.last() == Some(&"error") {
+            break;
+        }
+    }
+    assert_eq!(heard, ["versions", "binary", "binary", "error"], "in the order Ana sent them");
 }

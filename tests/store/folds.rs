@@ -20,6 +20,7 @@ fn edit(s: &Store, member: &SessionDoc, server: &SessionDoc, text: &str) -> bool
 
 pub(crate) fn big_snapshots_fold_less_often(open: &dyn Fn() -> Store) {
     let s = open();
+    s.put_session(&crate::session("folds", "k"), crate::NOW_MS).unwrap();
     let (member, server) = (SessionDoc::new(), SessionDoc::new());
     // A 256 KiB chart, then one-character edits: no snapshot yet, so due at COMPACT_AFTER.
     assert!(!edit(&s, &member, &server, &"x".repeat(256 * 1024)));
@@ -60,6 +61,7 @@ pub(crate) fn big_snapshots_fold_less_often(open: &dyn Fn() -> Store) {
 /// lost part is said, never read as a shorter document.
 pub(crate) fn snapshots_are_written_in_slices(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     let s = open();
+    s.put_session(&crate::session("slices", "k"), crate::NOW_MS).unwrap();
     let (member, server) = (SessionDoc::new(), SessionDoc::new());
     let edit = |text: &str| {
         for u in server.handle(&member.insert_chart("big", 0, text), true).unwrap().updates {

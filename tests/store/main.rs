@@ -137,6 +137,7 @@ fn sessions_and_documents(open: &dyn Fn() -> Store) {
 /// Chat (as edited last), activity in pages, versions with their data.
 fn journal(open: &dyn Fn() -> Store) {
     let s = open();
+    s.put_session(&session("j", "k"), NOW_MS).unwrap();
     let msg = |id: u64, text: &str| chat(id, text);
     s.put_chat("j", &msg(1, "first"), None).unwrap();
     s.put_chat("j", &msg(2, "second"), None).unwrap();
@@ -177,6 +178,8 @@ fn journal(open: &dyn Fn() -> Store) {
 fn retention_and_damage(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     use bandsync_core::retention::{ACTIVITY_KEPT, CHAT_KEPT};
     let s = open();
+    s.put_session(&session("r", "k"), NOW_MS).unwrap();
+    s.put_session(&session("m", "k"), NOW_MS).unwrap();
     for id in 1..=3 {
         s.put_chat("r", &chat(id, "old"), None).unwrap();
     }
@@ -242,6 +245,32 @@ fn organizers(open: &dyn Fn() -> Store) {
     s.delete_session("o").unwrap();
     assert!(s.sessions().unwrap().iter().all(|x| x.id != "o"));
     assert!(s.sessions_of("school").unwrap().is_empty() && s.chat("o").unwrap().is_empty());
+}
+
+/// A session deleted while its task still runs (the hub stops the task and deletes at once): what
+/// the task writes after the deletion (its last edits, chat, activity, a version, a new secret) is
+/// refused, and nothing of it is left in the database, nor does the session come back.
+fn deleted(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
+    let s = open();
+    s.put_session(&session("del", "k"), NOW_MS).unwrap();
+    s.append_update("del", b"before").unwrap();
+    s.delete_session("del").unwrap();
+    let is_deleted = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Deleted(ref id)) if id == "del");
+    assert!(is_deleted(s.append_updates("del", &[&b"after"[..]]).map(drop)), "{}", s.engine());
+    assert!(is_deleted(s.put_chat("del", &chat(1, "after"), None)));
+    let e = ActivityEvent { id: 1, at: 5, kind: ActivityKind::Play, by: None, summary: "after".into() };
+    assert!(is_deleted(s.add_activity("del", &e, None)));
+    let v = VersionInfo { id: 1, at: 1, label: "after".into(), size: 1, named: true };
+    assert!(is_deleted(s.add_version("del", &v, b"\x01", &[])));
+    assert!(is_deleted(s.put_carried("del", "{}")));
+    assert!(is_deleted(s.update_session(&session("del", "k2"))));
+    assert!(s.session("del").unwrap().is_none(), "a new secret does not bring the session back");
+    let mut db = raw();
+    for table in ["doc_updates", "chat", "activity", "doc_versions", "carried"] {
+        let rows = db.query(&format!("SELECT COUNT(*) FROM {table} WHERE session = 'del'"), &[]).unwrap();
+        let n = rows[0][0].int().unwrap();
+        assert_eq!(n, 0, "{}: {table} keeps rows of a deleted session", s.engine());
+    }
 }
 
 /// Two nodes on one database: one owner at a time, and a node that lost its lease writes nothing.
@@ -332,6 +361,7 @@ fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     journal(open);
     retention_and_damage(open, raw);
     organizers(open);
+    deleted(open, raw);
     leases(open);
 }
 

@@ -86,7 +86,8 @@ impl Driver {
                 } else {
                     Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::error(code, e.to_string(), Some("doc")))))
                 };
-                self.send_to(conn, m);
+                // After the answers held for what it sent before: a member hears in its order.
+                self.send_doc(vec![conn], m);
                 return poisoned;
             }
         };
@@ -166,6 +167,14 @@ impl Driver {
                 }
                 if let (true, Some(st)) = (fold_due, &self.store) {
                     self.compact(st.clone());
+                }
+            }
+            Written::Failed { error: crate::store::StoreError::Deleted(_), senders, waiting } => {
+                // Deleted while its task still ran: what it held goes nowhere, as the session ends.
+                tracing::info!(session = self.id, "edits after the session's deletion not saved");
+                for c in senders.into_iter().chain(waiting) {
+                    self.send_to(c, Outgoing::Close("the session was deleted"));
+                    self.forget(c);
                 }
             }
             Written::Failed { error, senders, waiting } => {

@@ -2,7 +2,7 @@
 //! sessions each one made. Tokens are stored as SHA-256 digests only: the database never holds
 //! one that could be replayed.
 
-use crate::store::sql::{V, one, transaction};
+use crate::store::sql::{V, columns, one, transaction};
 use crate::store::{Store, StoreError};
 
 /// An organizer, as a request's token names it.
@@ -79,9 +79,9 @@ impl Store {
         rows.into_iter()
             .next()
             .map(|r| {
-                let mut c = r.into_iter();
-                let name = c.next().unwrap_or(V::Null).text()?;
-                Ok(Organizer { name, quota: quota(&c.next().unwrap_or(V::Null))? })
+                let mut next = columns(r);
+                let name = next().text()?;
+                Ok(Organizer { name, quota: quota(&next())? })
             })
             .transpose()
     }
@@ -98,8 +98,7 @@ impl Store {
         )?;
         rows.into_iter()
             .map(|r| {
-                let mut c = r.into_iter();
-                let mut next = || c.next().unwrap_or(V::Null);
+                let mut next = columns(r);
                 Ok(OrganizerInfo {
                     name: next().text()?,
                     quota: quota(&next())?,
@@ -149,7 +148,7 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn delete_session(&self, session: &str) -> Result<(), StoreError> {
-        self.write(session, |tx| {
+        self.write_row(session, |tx| {
             tx.execute("DELETE FROM sessions WHERE id = ?1", &[session.into()])?;
             for table in [
                 "doc_updates",

@@ -258,7 +258,7 @@ async fn step(
                     viewer_secret: session.viewer_secret().map(|s| s.expose().to_owned()),
                     pin: session.pin().map(|p| p.expose().to_owned()),
                 };
-                match st.put_session(&s, clock.wall_ms()) {
+                match st.update_session(&s) {
                     Ok(()) => *saved_secret = (session.secret().clone(), session.pin().cloned()),
                     Err(e) => {
                         tracing::error!(session = session.id(), error = %e, "could not save the new secret or PIN");

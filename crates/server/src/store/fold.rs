@@ -25,7 +25,7 @@
 //! would leave the row naming stale parts. Every node on one database must run this version or
 //! later (docs/SCALING.md, "Upgrading").
 
-use super::sql::{Db, Row, V, one};
+use super::sql::{Db, Row, V, columns, one};
 use super::{Store, StoreError};
 
 /// The most bytes of a snapshot, or of the log (but one update bigger), read or written in one
@@ -54,8 +54,7 @@ pub(super) fn read(session: &str, query: &mut Query<'_>) -> Result<Log, StoreErr
     let snap = match row.into_iter().next() {
         None => None,
         Some(r) => {
-            let mut c = r.into_iter();
-            let mut next = || c.next().unwrap_or(V::Null);
+            let mut next = columns(r);
             let (upto, generation, parts, inline) = (next().int()?, next().opt_int()?, next().int()?, next().bytes()?);
             let data = match generation {
                 None => inline,
@@ -89,8 +88,7 @@ pub(super) fn read(session: &str, query: &mut Query<'_>) -> Result<Log, StoreErr
     )?
     .into_iter()
     .map(|r| {
-        let mut c = r.into_iter();
-        let mut next = || c.next().unwrap_or(V::Null);
+        let mut next = columns(r);
         Ok((next().int()?, next().int()?))
     })
     .collect::<Result<Vec<(i64, i64)>, StoreError>>()?;
@@ -100,8 +98,7 @@ pub(super) fn read(session: &str, query: &mut Query<'_>) -> Result<Log, StoreErr
             "SELECT seq, data FROM doc_updates WHERE session = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
             &[session.into(), first.into(), last.into()],
         )? {
-            let mut c = r.into_iter();
-            let mut next = || c.next().unwrap_or(V::Null);
+            let mut next = columns(r);
             updates.push((next().int()?, next().bytes()?));
         }
     }
@@ -174,6 +171,8 @@ impl Store {
                 self.drop_parts(session, generation)?;
                 Ok(false)
             }
+            // Deleted meanwhile: its rows went with it, and nothing more of it is written.
+            Err(StoreError::Deleted(_)) => Ok(false),
             Err(e) => {
                 // Fenced, or the database failed: the parts may go later (the next fold's clean-up).
                 let _ = self.drop_parts(session, generation);
@@ -219,8 +218,7 @@ impl Store {
             let now = match row.into_iter().next() {
                 None => (0, None),
                 Some(r) => {
-                    let mut c = r.into_iter();
-                    let mut next = || c.next().unwrap_or(V::Null);
+                    let mut next = columns(r);
                     (next().int()?, next().opt_int()?)
                 }
             };

@@ -2,7 +2,7 @@
 //! bounded by what a session keeps ([`bandsync_core::retention`]), and read back row by row so
 //! that one damaged row costs only itself.
 
-use super::sql::{self, V, one};
+use super::sql::{self, V, columns, one};
 use super::{Store, StoreError};
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
 
@@ -39,9 +39,9 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter_map(|r| {
-                let mut c = r.into_iter();
-                let id = c.next().unwrap_or(V::Null);
-                let read = c.next().unwrap_or(V::Null).text().and_then(|j| {
+                let mut next = columns(r);
+                let id = next();
+                let read = next().text().and_then(|j| {
                     serde_json::from_str::<ChatMessage>(&j).map_err(|e| StoreError::Corrupt(e.to_string()))
                 });
                 read.map_err(|e| tracing::error!(session, ?id, "stored chat message skipped: {e}")).ok()
@@ -163,8 +163,7 @@ impl Store {
         )?;
         rows.into_iter()
             .map(|r| {
-                let mut c = r.into_iter();
-                let mut next = || c.next().unwrap_or(V::Null);
+                let mut next = columns(r);
                 Ok(VersionInfo {
                     id: next().int()? as u64,
                     at: next().int()?,
@@ -192,8 +191,7 @@ impl Store {
 }
 
 fn activity_row(r: sql::Row) -> Result<ActivityEvent, StoreError> {
-    let mut c = r.into_iter();
-    let mut next = || c.next().unwrap_or(V::Null);
+    let mut next = columns(r);
     let (id, at, kind, by, summary) = (next().int()?, next().int()?, next().text()?, next().opt_int()?, next().text()?);
     let kind = serde_json::from_value(serde_json::Value::String(kind.clone()))
         .map_err(|_| StoreError::Corrupt(format!("unknown activity kind {kind:?} (event {id})")))?;

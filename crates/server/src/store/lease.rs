@@ -11,7 +11,7 @@
 //! Times are milliseconds on the callers' clocks (`now_ms` is an input); nodes keep their clocks
 //! within a fraction of the lease time (NTP does).
 
-use super::sql::{Db, V, one};
+use super::sql::{Db, V, columns, one};
 use super::{Store, StoreError};
 
 /// What renewing a lease found.
@@ -96,8 +96,7 @@ impl Store {
                 params.push((*t).into());
             }
             for row in self.db().query(&sql, &params)? {
-                let mut c = row.into_iter();
-                let mut next = || c.next().unwrap_or(V::Null);
+                let mut next = columns(row);
                 let (session, token) = (next().text()?, next().int()?);
                 let r = match next() {
                     V::Text(node) => Renewal::Wanted(node),
@@ -170,19 +169,38 @@ impl Store {
         rows.into_iter()
             .next()
             .map(|r| {
-                let mut c = r.into_iter();
-                let mut next = || c.next().unwrap_or(V::Null);
+                let mut next = columns(r);
                 let node = next().text()?;
                 Ok((node, Lease { token: next().int()?, expires_ms: next().int()? }))
             })
             .transpose()
     }
 
-    /// Runs `f` in one transaction; when this store holds `session`'s lease, only if it still
-    /// does (checked and locked first, in the same transaction).
+    /// Runs `f` in one transaction, only if `session` is still stored, and when this store holds
+    /// its lease, only if it still does (both checked, and their rows locked, first, in the same
+    /// transaction). A session deleted while its task still ran ([`crate::hub::Hub::remove_session`]
+    /// stops the task and deletes at once) writes nothing after: no row of it outlives it.
     pub(crate) fn write<T>(
         &self,
         session: &str,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.write_as(session, true, f)
+    }
+
+    /// As [`Store::write`], for the session's own row (made, updated, deleted): it need not exist.
+    pub(crate) fn write_row<T>(
+        &self,
+        session: &str,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.write_as(session, false, f)
+    }
+
+    fn write_as<T>(
+        &self,
+        session: &str,
+        stored: bool,
         f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let fence = self.fences().get(session).copied();
@@ -196,6 +214,11 @@ impl Store {
                 if held == 0 {
                     return Err(StoreError::Fenced { session: session.to_owned(), token });
                 }
+            }
+            // A write, not a read: it takes the write lock at once (SQLite), and locks the row
+            // until this commits (Postgres), so a deletion waits for this write or precedes it.
+            if stored && tx.execute("UPDATE sessions SET name = name WHERE id = ?1", &[session.into()])? == 0 {
+                return Err(StoreError::Deleted(session.to_owned()));
             }
             f(tx)
         })

@@ -21,7 +21,7 @@ pub mod sql;
 pub mod sqlite;
 
 pub use fold::SLICE;
-use sql::{Db, V, one};
+use sql::{Db, V, columns, one};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -75,6 +75,9 @@ pub enum StoreError {
         /// The token this node held.
         token: i64,
     },
+    /// The session was deleted: nothing more is stored for it.
+    #[error("session {0} was deleted")]
+    Deleted(String),
 }
 
 /// A stored session.
@@ -215,15 +218,15 @@ impl Store {
             .transpose()
     }
 
-    /// Records a session (or its new secret). `now_ms`, the host's wall clock, is when it was
-    /// made if it is new (a session never held by a node ages from then, see
+    /// Records a new session (one stored already is updated). `now_ms`, the host's wall clock, is
+    /// when it was made if it is new (a session never held by a node ages from then, see
     /// [`Store::unheld_since`]); an update keeps the first.
     ///
     /// # Errors
     /// On a database error.
     pub fn put_session(&self, s: &StoredSession, now_ms: i64) -> Result<(), StoreError> {
         let now = now_ms.div_euclid(1000);
-        self.write(&s.id, |db| {
+        self.write_row(&s.id, |db| {
             db.execute(
                 "INSERT INTO sessions (id, name, secret, created, leader_secret, viewer_secret, pin)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -235,6 +238,29 @@ impl Store {
                     s.name.as_str().into(),
                     s.secret.as_str().into(),
                     now.into(),
+                    V::opt_text(s.leader_secret.as_deref()),
+                    V::opt_text(s.viewer_secret.as_deref()),
+                    V::opt_text(s.pin.as_deref()),
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Saves a running session's new secrets (a rotation, a PIN). Unlike [`Store::put_session`],
+    /// it never makes a session again: one deleted while its task ran stays deleted.
+    ///
+    /// # Errors
+    /// On a database error; [`StoreError::Deleted`] once the session is deleted.
+    pub fn update_session(&self, s: &StoredSession) -> Result<(), StoreError> {
+        self.write(&s.id, |db| {
+            db.execute(
+                "UPDATE sessions SET name = ?2, secret = ?3, leader_secret = ?4, viewer_secret = ?5, pin = ?6
+                 WHERE id = ?1",
+                &[
+                    s.id.as_str().into(),
+                    s.name.as_str().into(),
+                    s.secret.as_str().into(),
                     V::opt_text(s.leader_secret.as_deref()),
                     V::opt_text(s.viewer_secret.as_deref()),
                     V::opt_text(s.pin.as_deref()),
@@ -277,8 +303,9 @@ impl Store {
                  AND seq > COALESCE((SELECT upto FROM doc_snapshots WHERE session = ?1), 0)",
                 &[session.into()],
             )?;
-            let mut c = row.into_iter().next().unwrap_or_default().into_iter();
-            let (updates, bytes) = (c.next().unwrap_or(V::Int(0)).int()?, c.next().unwrap_or(V::Int(0)).int()?);
+            // COUNT and SUM with COALESCE: one row, never NULL.
+            let mut next = columns(row.into_iter().next().unwrap_or_default());
+            let (updates, bytes) = (next().int()?, next().int()?);
             let snapshot = fold::snapshot_size(db, session)?;
             Ok(Some(LogSize { updates, bytes, snapshot }))
         })?;
@@ -312,8 +339,7 @@ impl Store {
 }
 
 fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {
-    let mut c = r.into_iter();
-    let mut next = || c.next().unwrap_or(V::Null);
+    let mut next = columns(r);
     Ok(StoredSession {
         id: next().text()?,
         name: next().text()?,

@@ -186,6 +186,12 @@ pub fn transaction<T>(db: &mut dyn Db, f: impl FnOnce(&mut dyn Db) -> Result<T, 
     }
 }
 
+/// A row's columns in order, one per call (NULL past the last): `let mut next = columns(row);`.
+pub fn columns(row: Row) -> impl FnMut() -> V {
+    let mut c = row.into_iter();
+    move || c.next().unwrap_or(V::Null)
+}
+
 /// The first column of the first row, if any.
 ///
 /// # Errors
