@@ -68,24 +68,20 @@ impl Tally {
             "measured" => LatencySource::Measured,
             _ => LatencySource::Reported,
         };
-        let max = OutputReport::MAX_LATENCY.0 as f64;
-        let ms = |v: f64| Micros((v * 1000.0).round().clamp(0.0, max) as i64);
-        let latency_us = ms(info.output_latency_ms + info.latency_offset_ms);
+        // Rounded here; bounded by the core's one rule (`as` saturates, and reads NaN as 0).
+        let ms = |v: f64| Micros((v * 1000.0).round() as i64);
         let buffer_ms = f64::from(info.buffer_frames) * 1000.0 / f64::from(info.sample_rate.max(1));
-        let engine: String = format!("cpal {}", info.device)
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(OutputReport::MAX_ENGINE_CHARS)
-            .collect();
-        OutputReport {
-            latency_us,
-            buffer_us: ms(buffer_ms).min(latency_us),
+        let mut r = OutputReport {
+            latency_us: ms(info.output_latency_ms + info.latency_offset_ms),
+            buffer_us: ms(buffer_ms),
             source,
             clicks: self.clicks,
             missed: self.missed.saturating_add(self.gap(now, playing, sub)),
             late: self.late,
-            engine: engine.trim_end().to_owned(),
-        }
+            engine: OutputReport::engine_name(&format!("cpal {}", info.device)),
+        };
+        r.bound();
+        r
     }
 }
 

@@ -329,22 +329,21 @@ export class ClickPlayer {
     };
   }
 
-  /** The figures the band sees for this output, or `null` while it does not play. */
+  /** The figures the band sees for this output, or `null` while it does not play (the core's member bounds them). */
   report(engineName: string): OutputReport | null {
     const s = this.stats();
     if (!s.running || s.latencyMs === null || !this.mapped) return null;
-    const latency_us = Math.max(0, Math.min(2_000_000, Math.round(s.latencyMs * 1000)));
-    // The context's own buffering (`baseLatency`), known exactly: the leader is warned only of
-    // what the device adds past it.
-    const buffer_us = Math.max(0, Math.min(latency_us, Math.round((this.ctx?.baseLatency ?? 0) * 1e6)));
     return {
-      latency_us,
-      buffer_us,
+      latency_us: Math.round(s.latencyMs * 1000),
+      // The context's own buffering (`baseLatency`), known exactly: the leader is warned only of
+      // what the device adds past it.
+      buffer_us: Math.round((this.ctx?.baseLatency ?? 0) * 1e6),
       source: s.source,
       clicks: s.clicks,
       missed: s.missed,
       late: s.late,
-      engine: engineName.slice(0, 40),
+      engine: engineName,
     };
   }
+
 }

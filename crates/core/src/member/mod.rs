@@ -276,6 +276,9 @@ impl Member {
     /// The audio output's figures, sent with the next sync reports (and shown to the band).
     pub fn set_output(&mut self, output: Option<OutputReport>) {
         self.output = output;
+        if let Some(o) = &mut self.output {
+            o.bound();
+        }
     }
 
     fn send_now(&mut self, msg: &ClientMsg) {

@@ -87,6 +87,28 @@ impl OutputReport {
             && !self.engine.chars().any(char::is_control)
     }
 
+    /// Brings this report's figures within [`OutputReport::is_valid`]'s bounds, as every member sends
+    /// them (the native player and the page alike, through
+    /// [`crate::member::Member::set_output`]): the latency clamped to 0 to
+    /// [`OutputReport::MAX_LATENCY`], its buffer part to 0 to the latency. The engine's name is
+    /// the member's own ([`OutputReport::engine_name`]; the page's are a few fixed words).
+    pub fn bound(&mut self) {
+        // `max` and `min`, not `clamp`: no panic path in the page's wasm.
+        self.latency_us = self.latency_us.max(Micros::ZERO).min(Self::MAX_LATENCY);
+        self.buffer_us = self.buffer_us.max(Micros::ZERO).min(self.latency_us);
+    }
+
+    /// `raw` as an engine's name that the host takes: without control characters, cut to
+    /// [`OutputReport::MAX_ENGINE_CHARS`] and trimmed (`unknown` if nothing is left).
+    #[must_use]
+    pub fn engine_name(raw: &str) -> String {
+        let name: String = raw.chars().filter(|c| !c.is_control()).take(Self::MAX_ENGINE_CHARS).collect();
+        match name.trim() {
+            "" => "unknown".to_owned(),
+            n => n.to_owned(),
+        }
+    }
+
     /// What [`OutputReport::is_valid`] asks, said to a member whose report it refuses.
     #[must_use]
     pub fn bounds() -> String {
@@ -158,5 +180,32 @@ mod tests {
         assert_eq!(with_buffer(130, 60), [SyncConcern::Uncalibrated]);
         // A buffer figure above the whole (a confused browser) leaves nothing, never less.
         assert!(with_buffer(10, 60).is_empty());
+    }
+
+    #[test]
+    fn a_report_out_of_bounds_is_bounded_into_what_the_host_takes() {
+        let raw = |latency, buffer, engine: &str| OutputReport {
+            latency_us: Micros(latency),
+            buffer_us: Micros(buffer),
+            engine: OutputReport::engine_name(engine),
+            ..output(0, LatencySource::Reported, 0, 0).unwrap()
+        };
+        let bounded = |mut r: OutputReport| {
+            r.bound();
+            r
+        };
+        let b = bounded(raw(3_000_000, 2_500_000, " web-audio\tWebKit "));
+        assert_eq!(
+            (b.latency_us, b.buffer_us, b.engine.as_str()),
+            (Micros(2_000_000), Micros(2_000_000), "web-audioWebKit")
+        );
+        let b = bounded(raw(-5, -1, &"x".repeat(50)));
+        assert_eq!((b.latency_us, b.buffer_us, b.engine.chars().count()), (Micros::ZERO, Micros::ZERO, 40));
+        assert_eq!(bounded(raw(20_000, 30_000, "\n \u{3000}")).engine, "unknown");
+        for r in [raw(i64::MAX, i64::MIN, ""), raw(20_000, 5_000, "cpal"), raw(1, 2, &"é".repeat(41))] {
+            assert!(bounded(r.clone()).is_valid(), "{r:?}");
+        }
+        let valid = raw(20_000, 5_000, "cpal");
+        assert_eq!(bounded(valid.clone()), valid, "a valid report is left as it is");
     }
 }
