@@ -6,8 +6,8 @@
 //!
 //! Ops:
 //! - `member.new`, `.connected`, `.connect_failed`, `.text`, `.heard`, `.closed`, `.timeout`,
-//!   `.send`, `.leave`, `.set_output`, `.poll`, `.to_host`, `.to_local`, `.status`, `.mirror`,
-//!   `.free`: the sans-IO member ([`bandsync_core::member`]).
+//!   `.send`, `.leave`, `.set_output`, `.poll`, `.to_host`, `.to_local`, `.status`, `.free`: the
+//!   sans-IO member ([`bandsync_core::member`]).
 //! - `mirror.new`, `.apply`, `.free`: the UI's mirror of the session, fed with raw server messages.
 //! - `link.parse`, `link.build`: join links.
 //! - `grid.clicks`: the click grid;
@@ -15,7 +15,7 @@
 //! - `filter.new`, `.push`, `.fit`, `.reset`, `.free`: the device-clock filter; `stamps.new`,
 //!   `.judge`, `.restart`, `.free`: the judge of the browser's output timestamps;
 //!   `calibrate.taps`: tap-along latency calibration (all in `api/output.rs`).
-//! - `engine.new`, `.command`, `.stats`, `.free`: the worklet's click engine (rendering itself is
+//! - `engine.new`, `.command`, `.stats`: the worklet's click engine (rendering itself is
 //!   the `bs_engine_render` export, without JSON).
 //! - `chart.render`: a ChordPro chart read and its chords written for one reader
 //!   ([`bandsync_core::chart`]), with the count of its music lines (for auto-scroll);
