@@ -187,10 +187,12 @@ async fn the_stored_log_is_folded_into_a_snapshot_as_the_edits_go_on() {
 /// A host with a store in a temp folder (deleted when this drops), Ana (leading) and Ben joined,
 /// and a second connection to the real database: to hold its write lock, as a backup or a
 /// stalled disk would, or to make it refuse writes, as a full disk would.
-struct StoredHost {
+/// A server storing in SQLite in a folder of its own, with a second connection to its database
+/// (`db`) with which a test holds the disk or breaks it.
+pub(crate) struct StoredHost {
     dir: std::path::PathBuf,
-    ts: TestServer,
-    db: rusqlite::Connection,
+    pub(crate) ts: TestServer,
+    pub(crate) db: rusqlite::Connection,
 }
 
 impl Drop for StoredHost {
@@ -199,18 +201,17 @@ impl Drop for StoredHost {
     }
 }
 
-async fn stored_host(tag: &str) -> (StoredHost, Raw, Raw) {
+/// A stored host with an editor (Ana) and a viewer (Ben) joined.
+pub(crate) async fn stored_host(tag: &str) -> (StoredHost, Raw, Raw) {
     let dir = std::env::temp_dir().join(format!("bandsync-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
     let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
     let (mut ana, _) = ts.member("Ana", true).await;
     let (ben, _) = ts.member("Ben", false).await;
-    // Ana's answer comes after the session handled Ben's join and wrote what it writes for it
-    // (activity, the roster carried; on the session's task): a test that then holds the disk
-    // holds it from the documents' appends alone.
-    ana.send(json!({"type": "versions"})).await;
-    ana.recv_type("versions").await;
+    // Ben's join's activity entry, which Ana hears once it is stored: a test that then holds the
+    // disk holds it from what the test does alone.
+    while !ana.recv_type("activity").await["event"]["summary"].as_str().is_some_and(|s| s.starts_with("Ben")) {}
     let db = rusqlite::Connection::open(dir.join("bandsync.sqlite3")).unwrap();
     (StoredHost { dir, ts, db }, ana, ben)
 }

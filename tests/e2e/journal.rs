@@ -285,3 +285,41 @@ async fn restart_and_read_chat(
     let texts = h["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect();
     (server, m, texts)
 }
+
+/// With the disk held (another writer has the database), a member joins. Its roster and its
+/// activity entry wait for the disk, and so does everything the session says (nobody hears of a
+/// change before it is stored, and the session's news keeps its order); the session does not
+/// wait: it answers the API at once. Once the disk is free the newcomer is welcomed, and by then
+/// the roster that welcomes it, and its entry, are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_waits_for_the_disk_and_the_session_does_not() {
+    let (host, mut ana, _ben) = crate::docs::stored_host("held-join").await;
+    let (ts, db) = (&host.ts, &host.db);
+    let count = || -> i64 { db.query_row("SELECT COUNT(*) FROM activity", [], |r| r.get(0)).unwrap() };
+    let carried = || -> String { db.query_row("SELECT data FROM carried", [], |r| r.get(0)).unwrap() };
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let before = count();
+    let mut cleo = ts.raw().await;
+    let join =
+        json!({"type": "join", "v": 2, "session": ts.session, "name": "Cleo", "leader": false, "secret": ts.secret});
+    cleo.send(join).await;
+    let started = std::time::Instant::now();
+    let url = format!("/api/sessions/{}/participants", ts.session);
+    loop {
+        let (status, body) = ts.get(&url).await;
+        assert_eq!(status, 200, "{body}");
+        if body.to_string().contains("Cleo") {
+            break;
+        }
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(2), "the session waited {waited:?} for the disk");
+    }
+    assert!(!carried().contains("Cleo") && count() == before, "nothing of Cleo stored yet");
+    db.execute_batch("COMMIT").unwrap();
+    let welcome = cleo.recv().await.expect("a welcome once the disk is free");
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert!(carried().contains("Cleo"), "the roster that welcomed Cleo was stored first");
+    let heard = ana.recv_type("activity").await;
+    assert!(heard["event"]["summary"].as_str().is_some_and(|s| s.contains("Cleo")), "{heard}");
+    assert_eq!(count(), before + 1, "stored before it was heard");
+}

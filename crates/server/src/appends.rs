@@ -1,6 +1,7 @@
-//! A session's document edits on their way to the disk: written off the session's task, the
-//! edits that arrive during one write together in the next (group commit), and every document
-//! frame held until what it carries is durable.
+//! What a session stores as it goes (its document edits, its activity entries, and the state a
+//! restarted host or another node carries on from) on its way to the disk: written off the
+//! session's task, what arrives during one write together in the next (group commit), and every
+//! frame that tells of it held until it is durable.
 //!
 //! An edit is applied to the documents in memory when it arrives, so that the next one applies on
 //! top of it. Nobody hears of it until it is stored: not its sender (whose next sync step is its
@@ -12,12 +13,17 @@
 //!
 //! A write that fails loses its edits and every one queued after it (each was applied on top of
 //! it): the documents are read back from the store, the senders are told and closed (they resume,
-//! re-sync and send the edit again), and so is every member a held frame was for (its sync may
-//! have been one of them). Nothing a member was told of is missing from the disk.
+//! re-sync and send the edit again), and so is every member a held document frame was for (its
+//! sync may have been one of them). Activity entries lost with a write are only logged: their
+//! frames are dropped, and nobody is closed for them. A carried state lost is logged and written
+//! again at the next step, and what was held behind it goes out all the same (as when it was
+//! written on the session's task). Nothing a member was told of is missing from the disk, unless
+//! the disk refused it and said so.
 
 use crate::session_task::Outgoing;
 use crate::store::{Store, StoreError};
 use bandsync_core::ConnId;
+use bandsync_core::protocol::ActivityEvent;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -28,11 +34,33 @@ pub(crate) struct Load {
     pub bytes: usize,
 }
 
+/// One append: a document update (from the member who sent it, if one did), an activity entry
+/// with the stored entries it lets go, or the session's carried state (JSON; the last one of a
+/// write is the one written).
+#[derive(Debug)]
+pub(crate) enum Row {
+    Update(Vec<u8>, Option<ConnId>),
+    Activity(ActivityEvent, Option<u64>),
+    Carried(String),
+}
+
+/// What a held frame is, which says what becomes of it if the write it waits for fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// It carries the documents: dropped, and whoever it was for is closed.
+    Doc,
+    /// An activity entry: dropped.
+    Entry,
+    /// The session's news, held behind its carried state: sent all the same.
+    State,
+}
+
 /// A frame waiting for the appends before it.
 #[derive(Debug)]
 pub(crate) struct Held {
     /// Durable through this append, it may go.
     after: u64,
+    kind: Kind,
     /// To whom.
     pub to: Vec<ConnId>,
     /// The frame.
@@ -49,13 +77,19 @@ pub(crate) enum Written {
         /// The session's log is due to be folded ([`crate::store::fold_due`]).
         fold_due: bool,
     },
-    /// It failed: its edits, and every edit queued after it, are not stored.
+    /// It failed: its appends, and every one queued after it, are not stored.
     Failed {
         /// Why.
         error: StoreError,
+        /// Whether document updates were among them (the documents in memory are then ahead).
+        updates: bool,
+        /// Whether a carried state was among them (to be written again).
+        carried: bool,
+        /// The frames to send all the same ([`Kind::State`]), in order.
+        released: Vec<Held>,
         /// Who sent the edits lost, each once.
         senders: Vec<ConnId>,
-        /// Who the frames dropped were for, each once (not the senders).
+        /// Who the document frames dropped were for, each once (not the senders).
         waiting: Vec<ConnId>,
     },
 }
@@ -65,6 +99,8 @@ struct Write {
     /// The last append it holds.
     upto: u64,
     senders: Vec<ConnId>,
+    updates: bool,
+    carried: bool,
     job: tokio::task::JoinHandle<Result<bool, StoreError>>,
 }
 
@@ -75,10 +111,13 @@ pub(crate) struct Appends {
     /// Numbered in order: the last append made, and the last one known durable.
     last: u64,
     durable: u64,
-    /// Appends made while a write was in flight, with who sent each: the next write.
-    queued: Vec<(Vec<u8>, Option<ConnId>)>,
+    /// Appends made while a write was in flight: the next write.
+    queued: Vec<Row>,
     writing: Option<Write>,
     held: VecDeque<Held>,
+    /// Of them, those that are not the documents' ([`Kind::Entry`], [`Kind::State`]): while any
+    /// is held, the session's other news waits behind it, in order.
+    news_held: usize,
     /// The frames and bytes held for each connection.
     load: HashMap<ConnId, Load>,
 }
@@ -93,15 +132,16 @@ impl Appends {
             queued: Vec::new(),
             writing: None,
             held: VecDeque::new(),
+            news_held: 0,
             load: HashMap::new(),
         }
     }
 
-    /// Appends an update (applied in memory already), from `from` if a member sent it. It is
-    /// written at once if no write is in flight, else with the others at the end of that one.
-    pub(crate) fn push(&mut self, update: Vec<u8>, from: Option<ConnId>) {
+    /// Appends a row (an update applied in memory already, or an activity entry). It is written
+    /// at once if no write is in flight, else with the others at the end of that one.
+    pub(crate) fn push(&mut self, row: Row) {
         self.last += 1;
-        self.queued.push((update, from));
+        self.queued.push(row);
         if self.writing.is_none() {
             self.start();
         }
@@ -112,12 +152,18 @@ impl Appends {
         self.durable < self.last
     }
 
-    /// Holds a document frame until every append made so far is durable. Returns the
-    /// connections whose load it takes past `too_much` (the caller drops them; see `forget`).
+    /// Whether some of the session's news (not the documents) is held: the next must wait too.
+    pub(crate) fn news_held(&self) -> bool {
+        self.news_held > 0
+    }
+
+    /// Holds a frame until every append made so far is durable. Returns the connections whose
+    /// load it takes past `too_much` (the caller drops them; see `forget`).
     pub(crate) fn hold(
         &mut self,
         to: Vec<ConnId>,
         frame: Outgoing,
+        kind: Kind,
         too_much: impl Fn(ConnId, Load) -> bool,
     ) -> Vec<ConnId> {
         let bytes = frame_len(&frame);
@@ -129,7 +175,8 @@ impl Appends {
                 over.push(c);
             }
         }
-        self.held.push_back(Held { after: self.last, to, frame });
+        self.news_held += usize::from(kind != Kind::Doc);
+        self.held.push_back(Held { after: self.last, kind, to, frame });
         over
     }
 
@@ -159,6 +206,7 @@ impl Appends {
                 self.durable = w.upto;
                 let n = self.held.iter().take_while(|h| h.after <= self.durable).count();
                 let frames: Vec<Held> = self.held.drain(..n).collect();
+                self.news_held -= frames.iter().filter(|h| h.kind != Kind::Doc).count();
                 for h in &frames {
                     let bytes = frame_len(&h.frame);
                     for c in &h.to {
@@ -176,17 +224,34 @@ impl Appends {
                 Written::Durable { frames, fold_due }
             }
             Err(error) => {
-                let mut senders = w.senders;
-                senders.extend(self.queued.drain(..).filter_map(|(_, from)| from));
+                let (mut senders, mut updates, mut carried) = (w.senders, w.updates, w.carried);
+                for row in self.queued.drain(..) {
+                    match row {
+                        Row::Update(_, from) => {
+                            updates = true;
+                            senders.extend(from);
+                        }
+                        Row::Carried(_) => carried = true,
+                        Row::Activity(..) => {}
+                    }
+                }
                 senders.sort_unstable();
                 senders.dedup();
-                let mut waiting: Vec<ConnId> = self.held.drain(..).flat_map(|h| h.to).collect();
+                let (mut waiting, mut released) = (Vec::new(), Vec::new());
+                for h in self.held.drain(..) {
+                    match h.kind {
+                        Kind::Doc => waiting.extend(h.to),
+                        Kind::State => released.push(h),
+                        Kind::Entry => {}
+                    }
+                }
                 waiting.sort_unstable();
                 waiting.dedup();
                 waiting.retain(|c| senders.binary_search(c).is_err());
                 self.load.clear();
+                self.news_held = 0;
                 self.durable = self.last;
-                Written::Failed { error, senders, waiting }
+                Written::Failed { error, updates, carried, released, senders, waiting }
             }
         }
     }
@@ -203,16 +268,25 @@ impl Appends {
 
     /// Writes everything queued, in one transaction, on the runtime's blocking pool.
     fn start(&mut self) {
-        let batch: Vec<(Vec<u8>, Option<ConnId>)> = std::mem::take(&mut self.queued);
-        let mut senders: Vec<ConnId> = batch.iter().filter_map(|(_, from)| *from).collect();
+        let (mut senders, mut updates, mut activity, mut carried) = (Vec::new(), Vec::new(), Vec::new(), None);
+        for row in std::mem::take(&mut self.queued) {
+            match row {
+                Row::Update(u, from) => {
+                    senders.extend(from);
+                    updates.push(u);
+                }
+                Row::Activity(event, gone) => activity.push((event, gone)),
+                Row::Carried(json) => carried = Some(json),
+            }
+        }
         senders.dedup();
-        let updates: Vec<Vec<u8>> = batch.into_iter().map(|(u, _)| u).collect();
+        let (any, with_carried) = (!updates.is_empty(), carried.is_some());
         let (store, session) = (self.store.clone(), self.session.clone());
         let job = tokio::task::spawn_blocking(move || {
             let refs: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
-            store.append_updates(&session, &refs)
+            store.append_updates(&session, &refs, &activity, carried.as_deref())
         });
-        self.writing = Some(Write { upto: self.last, senders, job });
+        self.writing = Some(Write { upto: self.last, senders, updates: any, carried: with_carried, job });
     }
 }
 

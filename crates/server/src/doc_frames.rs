@@ -3,11 +3,11 @@
 //! frames that carry it held until it is durable; without a store, kept in an in-memory shadow),
 //! and the documents read back after a failure.
 
-use crate::appends::Written;
+use crate::appends::{Kind, Row, Written};
 use crate::driver::{Driver, name_on};
 use crate::session_task::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
-use bandsync_core::protocol::{Access, ErrorCode, ServerMsg, encode_server};
+use bandsync_core::protocol::{Access, ActivityEvent, ErrorCode, ServerMsg, encode_server};
 use bandsync_core::{ConnId, Session};
 use std::sync::Arc;
 
@@ -116,7 +116,7 @@ impl Driver {
     /// (whose frames then wait for it), else kept in the shadow.
     pub(crate) fn persist_update(&mut self, update: Vec<u8>, from: Option<ConnId>) {
         if let Some(a) = &mut self.appends {
-            a.push(update, from);
+            a.push(Row::Update(update, from));
         } else if self.shadow.len() >= SHADOW_COMPACT_AFTER {
             self.shadow = vec![self.doc.encode_state()];
         } else {
@@ -130,14 +130,45 @@ impl Driver {
     /// so that a stalled disk and a member asking for the documents again and again do not hold
     /// copies of them without end.
     fn send_doc(&mut self, to: Vec<ConnId>, frame: Outgoing) {
-        let Some(a) = self.appends.as_mut().filter(|a| a.pending()) else {
+        self.send_held(to, frame, Kind::Doc);
+    }
+
+    /// Stores an activity entry with the documents' appends, and sends it to everyone once it is
+    /// durable (a lost one is only logged: see `crate::appends`).
+    pub(crate) fn persist_activity(&mut self, session: &Session, event: ActivityEvent, gone: Option<u64>) {
+        let frame = Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::Activity { event: event.clone() })));
+        if let Some(a) = &mut self.appends {
+            a.push(Row::Activity(event, gone));
+        }
+        self.send_held(session.connections().collect(), frame, Kind::Entry);
+    }
+
+    /// Stores what the session carries to a restarted host or another node (JSON) with the
+    /// appends, and holds the session's news from now until the step ends
+    /// ([`Driver::news_due`]) behind it: nobody hears of a change before it is carried.
+    pub(crate) fn persist_carried(&mut self, json: String) {
+        if let Some(a) = &mut self.appends {
+            a.push(Row::Carried(json));
+            self.news_due = true;
+        }
+    }
+
+    /// Sends a frame at once, or after the appends made before it: a document frame while any
+    /// append is pending, an activity entry after its own, and the session's other news while
+    /// its step carried a change or earlier news is still held (news keeps its order).
+    pub(crate) fn send_held(&mut self, to: Vec<ConnId>, frame: Outgoing, kind: Kind) {
+        let news_due = self.news_due;
+        let Some(a) = self.appends.as_mut().filter(|a| match kind {
+            Kind::Doc | Kind::Entry => a.pending(),
+            Kind::State => news_due || a.news_held(),
+        }) else {
             for c in to {
                 self.send_to(c, frame.clone());
             }
             return;
         };
         let (outboxes, peers) = (&self.outboxes, &self.doc_peers);
-        let over = a.hold(to, frame, |c, load| {
+        let over = a.hold(to, frame, kind, |c, load| {
             let cap = outboxes.get(&c).or_else(|| peers.get(&c).map(|(ob, _)| ob)).map(Outbox::max_capacity);
             cap.is_some_and(|cap| load.frames > cap) || load.bytes > HELD_BYTES
         });
@@ -169,7 +200,7 @@ impl Driver {
                     self.compact(st.clone());
                 }
             }
-            Written::Failed { error: crate::store::StoreError::Deleted(_), senders, waiting } => {
+            Written::Failed { error: crate::store::StoreError::Deleted(_), senders, waiting, .. } => {
                 // Deleted while its task still ran: what it held goes nowhere, as the session ends.
                 tracing::info!(session = self.id, "edits after the session's deletion not saved");
                 for c in senders.into_iter().chain(waiting) {
@@ -177,28 +208,43 @@ impl Driver {
                     self.forget(c);
                 }
             }
-            Written::Failed { error, senders, waiting } => {
-                tracing::error!(session = self.id, error = %error, "could not save document edits");
-                // Memory is ahead of the disk now: back to what the disk holds, so that nobody
-                // syncs an edit a restart would lose (and the edit, sent again, is new here and
-                // saved). If the store cannot be read either, memory stays ahead and that is
-                // logged. A sender must not believe its edit landed: its connection closes; it
-                // resumes, re-syncs, and sends the edit again. So does each member a held frame
-                // was for: it may have been the answer to its sync.
-                // Their connections are let go at once: what they send after this (built on the
-                // edits lost) is not applied to the documents read back.
-                self.reload_doc();
-                let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
-                for c in senders {
-                    self.reply(c, &m);
-                    self.send_to(c, Outgoing::Close("the edit could not be saved; reconnect"));
-                    self.forget(c);
+            Written::Failed { error, updates, carried, released, senders, waiting } => {
+                // The news held behind what failed goes out all the same; a carried state is
+                // written again at the next step. Lost activity entries are only logged.
+                tracing::error!(session = self.id, error = %error, updates, carried, "could not save the session's appends");
+                self.carried_lost |= carried;
+                for h in released {
+                    for c in h.to {
+                        self.send_to(c, h.frame.clone());
+                    }
                 }
-                for c in waiting {
-                    self.send_to(c, Outgoing::Close("the documents could not be saved; reconnect"));
-                    self.forget(c);
+                if updates {
+                    self.lost_edits(senders, waiting);
                 }
             }
+        }
+    }
+
+    /// After a write that lost document edits: memory is ahead of the disk now, so back to what
+    /// the disk holds, so that nobody syncs an edit a restart would lose (and the edit, sent
+    /// again, is new here and saved). If the store cannot be read either, memory stays ahead and
+    /// that is logged. A sender must not believe its edit landed: its connection closes; it
+    /// resumes, re-syncs, and sends the edit again. So does each member a held document frame
+    /// was for: it may have been the answer to its sync. Their connections are let go at once:
+    /// what they send after this (built on the edits lost) is not applied to the documents read
+    /// back.
+    fn lost_edits(&mut self, senders: Vec<ConnId>, waiting: Vec<ConnId>) {
+        self.reload_doc();
+        let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
+        let m = Outgoing::Text(Utf8Bytes::from(encode_server(&m)));
+        for c in senders {
+            self.send_to(c, m.clone());
+            self.send_to(c, Outgoing::Close("the edit could not be saved; reconnect"));
+            self.forget(c);
+        }
+        for c in waiting {
+            self.send_to(c, Outgoing::Close("the documents could not be saved; reconnect"));
+            self.forget(c);
         }
     }
 

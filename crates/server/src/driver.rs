@@ -2,7 +2,7 @@
 //! activity, versions), the song chosen, the outboxes, and recovery after a panic. The documents'
 //! frames and their durability are `doc_frames.rs`, on the same [`Driver`].
 
-use crate::appends::Appends;
+use crate::appends::{Appends, Kind};
 use crate::journal::{Effect, Journal, Sender};
 use crate::session_task::Outbox;
 use crate::session_task::Outgoing;
@@ -30,6 +30,10 @@ pub(crate) struct Driver {
     pub(crate) shadow: Vec<Vec<u8>>,
     /// A compaction of the stored log is running (off this task): one at a time.
     pub(crate) compacting: Arc<std::sync::atomic::AtomicBool>,
+    /// This step carried a change to the store: its news waits for it ([`Driver::persist_carried`]).
+    pub(crate) news_due: bool,
+    /// A write of the carried state failed: it is written again at the next step.
+    pub(crate) carried_lost: bool,
 }
 
 impl Driver {
@@ -128,6 +132,7 @@ impl Driver {
                     }
                 }
                 Effect::Broadcast(m) => self.broadcast(session, &m),
+                Effect::Activity { event, gone } => self.persist_activity(session, event, gone),
                 Effect::DocUpdate(update) => {
                     let frame = axum::body::Bytes::from(bandsync_docs::update_message(update.clone()));
                     self.persist_update(update, None);
@@ -137,17 +142,17 @@ impl Driver {
         }
     }
 
+    /// Sends `m` to `conn`, in order with the session's news held for the disk
+    /// ([`Driver::send_held`]).
     pub(crate) fn reply(&mut self, conn: ConnId, m: &ServerMsg) {
         if self.outboxes.contains_key(&conn) {
-            self.send_to(conn, Outgoing::Text(Utf8Bytes::from(encode_server(m))));
+            self.send_held(vec![conn], Outgoing::Text(Utf8Bytes::from(encode_server(m))), Kind::State);
         }
     }
 
     fn broadcast(&mut self, session: &Session, m: &ServerMsg) {
-        let text = Utf8Bytes::from(encode_server(m));
-        for c in session.connections() {
-            self.send_to(c, Outgoing::Text(text.clone()));
-        }
+        let text = Outgoing::Text(Utf8Bytes::from(encode_server(m)));
+        self.send_held(session.connections().collect(), text, Kind::State);
     }
 
     pub(crate) fn drain(&mut self, session: &mut Session) {

@@ -32,6 +32,10 @@ pub(crate) enum Effect {
     Broadcast(ServerMsg),
     /// A document change (a raw v1 update) the journal made, to store and send to everyone.
     DocUpdate(Vec<u8>),
+    /// An activity entry to store (the stored ones through `gone` dropped with it), then send to
+    /// everyone: written off the session's task with the documents' appends
+    /// (`crate::appends`), so that a slow disk holds the entry, not the session.
+    Activity { event: ActivityEvent, gone: Option<u64> },
 }
 
 type Refusal = (ErrorCode, String);
@@ -210,7 +214,8 @@ impl Journal {
         Ok(vec![Effect::Broadcast(ServerMsg::Chat { message: m })])
     }
 
-    /// Adds an activity event, persisted before it is broadcast.
+    /// Adds an activity event, persisted before it is broadcast: with a store, by the driver
+    /// ([`Effect::Activity`]); without one, kept here.
     pub fn record(
         &mut self,
         kind: ActivityKind,
@@ -219,17 +224,15 @@ impl Journal {
     ) -> Result<Vec<Effect>, Refusal> {
         let event = ActivityEvent { id: self.last_activity + 1, at: self.clock.wall_ms(), kind, by, summary };
         let gone = retention::dropped_through(event.id, retention::ACTIVITY_KEPT);
-        match &self.store {
-            Some(st) => blocking(|| st.add_activity(&self.session, &event, gone)).map_err(|e| internal(&e))?,
-            None => {
-                self.activity.push(event.clone());
-                if let Some(old) = gone {
-                    let n = self.activity.partition_point(|e| e.id <= old);
-                    self.activity.drain(..n);
-                }
-            }
-        }
         self.last_activity = event.id;
+        if self.store.is_some() {
+            return Ok(vec![Effect::Activity { event, gone }]);
+        }
+        self.activity.push(event.clone());
+        if let Some(old) = gone {
+            let n = self.activity.partition_point(|e| e.id <= old);
+            self.activity.drain(..n);
+        }
         Ok(vec![Effect::Broadcast(ServerMsg::Activity { event })])
     }
 

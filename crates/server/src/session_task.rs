@@ -131,6 +131,8 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         doc_peers: HashMap::new(),
         shadow,
         compacting: Arc::default(),
+        news_due: false,
+        carried_lost: false,
     };
     let mut saved_secret = (session.secret().clone(), session.pin().cloned());
     let mut carried = carry.then(|| Carried::key(&session));
@@ -272,20 +274,20 @@ async fn step(
                 }
             }
         }
-        // The roster and schedule the next node would need, saved before anyone hears of a
-        // change (a node that lost the lease is refused, and lets the session go).
-        if let (Some(st), Some(key)) = (&d.store, carried.as_mut()) {
+        // The roster and schedule a restarted host or the next node would need, saved before
+        // anyone hears of a change: with the appends, off this task, the step's news held behind
+        // it (a node that lost the lease is refused, and lets the session go).
+        if let Some(key) = carried.as_mut() {
             let now_key = Carried::key(session);
-            if now_key != *key {
+            if now_key != *key || d.carried_lost {
                 let json = serde_json::to_string(&session.carry(clock.now(), clock.wall_us()))
                     .expect("carried state serialises");
-                match crate::journal::blocking(|| st.put_carried(session.id(), &json)) {
-                    Ok(()) => *key = now_key,
-                    Err(e) => tracing::error!(session = session.id(), error = %e, "could not save the carried state"),
-                }
+                d.persist_carried(json);
+                (*key, d.carried_lost) = (now_key, false);
             }
         }
         d.drain(session);
+        d.news_due = false;
     }
     true
 }

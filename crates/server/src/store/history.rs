@@ -60,27 +60,7 @@ impl Store {
         e: &ActivityEvent,
         forget_through: Option<u64>,
     ) -> Result<(), StoreError> {
-        let kind = serde_json::to_value(e.kind).expect("kinds serialise");
-        self.write(session, |db| {
-            db.execute(
-                "INSERT INTO activity (session, id, at, kind, by, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                &[
-                    session.into(),
-                    (e.id as i64).into(),
-                    e.at.into(),
-                    kind.as_str().unwrap_or_default().into(),
-                    e.by.map_or(V::Null, |b| V::Int(b.into())),
-                    e.summary.as_str().into(),
-                ],
-            )?;
-            if let Some(old) = forget_through {
-                db.execute(
-                    "DELETE FROM activity WHERE session = ?1 AND id <= ?2",
-                    &[session.into(), (old as i64).into()],
-                )?;
-            }
-            Ok(())
-        })
+        self.write(session, |db| insert_activity(db, session, e, forget_through))
     }
 
     /// A page of a session's activity, oldest first: up to `limit` events older than `before` (or
@@ -197,4 +177,30 @@ fn activity_row(r: sql::Row) -> Result<ActivityEvent, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("unknown activity kind {kind:?} (event {id})")))?;
     let by = by.map(u32::try_from).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(ActivityEvent { id: id as u64, at, kind, by, summary })
+}
+
+/// Inserts an activity event and drops the events up to `forget_through`, in the caller's
+/// transaction ([`Store::add_activity`], and with a session's edits in [`Store::append_updates`]).
+pub(super) fn insert_activity(
+    db: &mut dyn sql::Db,
+    session: &str,
+    e: &ActivityEvent,
+    forget_through: Option<u64>,
+) -> Result<(), StoreError> {
+    let kind = serde_json::to_value(e.kind).expect("kinds serialise");
+    db.execute(
+        "INSERT INTO activity (session, id, at, kind, by, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &[
+            session.into(),
+            (e.id as i64).into(),
+            e.at.into(),
+            kind.as_str().unwrap_or_default().into(),
+            e.by.map_or(V::Null, |b| V::Int(b.into())),
+            e.summary.as_str().into(),
+        ],
+    )?;
+    if let Some(old) = forget_through {
+        db.execute("DELETE FROM activity WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
+    }
+    Ok(())
 }

@@ -20,6 +20,7 @@ pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
+use bandsync_core::protocol::ActivityEvent;
 pub use fold::SLICE;
 use sql::{Db, V, columns, one};
 use std::path::Path;
@@ -198,14 +199,7 @@ impl Store {
     /// # Errors
     /// On a database error; [`StoreError::Fenced`] on a node that lost the session's lease.
     pub fn put_carried(&self, session: &str, json: &str) -> Result<(), StoreError> {
-        self.write(session, |db| {
-            db.execute(
-                "INSERT INTO carried (session, data) VALUES (?1, ?2)
-                 ON CONFLICT(session) DO UPDATE SET data = excluded.data",
-                &[session.into(), json.into()],
-            )
-        })?;
-        Ok(())
+        self.write(session, |db| put_carried(db, session, json))
     }
 
     /// What a session carried, if it was ever saved.
@@ -276,17 +270,25 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn append_update(&self, session: &str, data: &[u8]) -> Result<bool, StoreError> {
-        self.append_updates(session, &[data])
+        self.append_updates(session, &[data], &[], None)
     }
 
-    /// Appends document updates in order, in one transaction (one sync of the disk for all of
-    /// them: a session's edits that arrive while its last write syncs are written together,
-    /// `crate::appends`). All or none are durable when this returns. Says whether the log is due
-    /// to be folded, as [`Store::append_update`] does.
+    /// Appends document updates in order, and activity events (each with the events it lets
+    /// go, as [`Store::add_activity`]), and saves the carried state if given (as
+    /// [`Store::put_carried`]), in one transaction (one sync of the disk for all of them: what a
+    /// session makes while its last write syncs is written together, `crate::appends`). All or
+    /// none are durable when this returns. Says whether the log is due to be folded, as
+    /// [`Store::append_update`] does.
     ///
     /// # Errors
     /// On a database error; then none of them was written.
-    pub fn append_updates(&self, session: &str, updates: &[&[u8]]) -> Result<bool, StoreError> {
+    pub fn append_updates(
+        &self,
+        session: &str,
+        updates: &[&[u8]],
+        activity: &[(ActivityEvent, Option<u64>)],
+        carried: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let counted = self.logs().contains_key(session);
         let read = self.write(session, |db| {
             for data in updates {
@@ -294,6 +296,15 @@ impl Store {
                     "INSERT INTO doc_updates (session, data) VALUES (?1, ?2)",
                     &[session.into(), (*data).into()],
                 )?;
+            }
+            for (event, gone) in activity {
+                history::insert_activity(db, session, event, *gone)?;
+            }
+            if let Some(json) = carried {
+                put_carried(db, session, json)?;
+            }
+            if updates.is_empty() {
+                return Ok(None);
             }
             if counted {
                 return Ok(None);
@@ -336,6 +347,15 @@ impl Store {
         let (snap, log) = fold::read(session, &mut |q, p| db.query(q, p))?;
         Ok((snap.map(|s| s.data), log.into_iter().map(|(_, u)| u).collect()))
     }
+}
+
+/// Saves what a session carries, in the caller's transaction.
+fn put_carried(db: &mut dyn Db, session: &str, json: &str) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO carried (session, data) VALUES (?1, ?2) ON CONFLICT(session) DO UPDATE SET data = excluded.data",
+        &[session.into(), json.into()],
+    )?;
+    Ok(())
 }
 
 fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {
