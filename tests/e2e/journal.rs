@@ -323,3 +323,50 @@ async fn a_join_waits_for_the_disk_and_the_session_does_not() {
     assert!(heard["event"]["summary"].as_str().is_some_and(|s| s.contains("Cleo")), "{heard}");
     assert_eq!(count(), before + 1, "stored before it was heard");
 }
+
+/// A chat message is written with the session's appends: while the disk is held the session
+/// answers on, and nobody hears of the message until it is stored. One the disk refuses is put
+/// back, its sender is told, and nobody else ever hears of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_message_is_heard_once_stored_and_one_the_disk_refuses_is_undone() {
+    let (host, mut ana, mut ben) = crate::docs::stored_host("held-chat").await;
+    let (ts, db) = (&host.ts, &host.db);
+    let stored = || -> i64 { db.query_row("SELECT COUNT(*) FROM chat", [], |r| r.get(0)).unwrap() };
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    ana.send(json!({"type": "chat", "text": "soundcheck at 7"})).await;
+    // Ana's next message, after her chat on one connection: once the API shows it, the session
+    // has handled the chat, and answered meanwhile.
+    ana.send(json!({"type": "profile", "instrument": "keys two"})).await;
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = ts.get(&format!("/api/sessions/{}/participants", ts.session)).await;
+        assert_eq!(status, 200, "{body}");
+        if body.to_string().contains("keys two") {
+            break;
+        }
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(2), "the session waited {waited:?} for the disk");
+    }
+    assert_eq!(stored(), 0);
+    db.execute_batch("COMMIT").unwrap();
+    assert_eq!(ben.recv_type("chat").await["message"]["text"], "soundcheck at 7");
+    assert_eq!(stored(), 1, "stored before it was heard");
+
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON chat BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
+        .unwrap();
+    ana.send(json!({"type": "chat", "text": "lost"})).await;
+    assert_eq!(ana.recv_error().await, "internal", "Ana hears her message was not saved");
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    ana.send(json!({"type": "chat", "text": "after"})).await;
+    loop {
+        let m = ben.recv_type("chat").await;
+        assert_ne!(m["message"]["text"], "lost", "Ben heard of a message the disk refused");
+        if m["message"]["text"] == "after" {
+            break;
+        }
+    }
+    ana.send(json!({"type": "chat_history"})).await;
+    let h = ana.recv_type("chat_history").await;
+    let texts: Vec<&str> = h["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["soundcheck at 7", "after"], "the refused message is not in the chat");
+}

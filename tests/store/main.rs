@@ -256,7 +256,7 @@ fn deleted(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     s.append_update("del", b"before").unwrap();
     s.delete_session("del").unwrap();
     let is_deleted = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Deleted(ref id)) if id == "del");
-    assert!(is_deleted(s.append_updates("del", &[&b"after"[..]], &[], None).map(drop)), "{}", s.engine());
+    assert!(is_deleted(s.append_updates("del", &[&b"after"[..]]).map(drop)), "{}", s.engine());
     assert!(is_deleted(s.put_chat("del", &chat(1, "after"), None)));
     let e = ActivityEvent { id: 1, at: 5, kind: ActivityKind::Play, by: None, summary: "after".into() };
     assert!(is_deleted(s.add_activity("del", &e, None)));

@@ -1,29 +1,32 @@
-//! What a session stores as it goes (its document edits, its activity entries, and the state a
-//! restarted host or another node carries on from) on its way to the disk: written off the
-//! session's task, what arrives during one write together in the next (group commit), and every
-//! frame that tells of it held until it is durable.
+//! What a session stores as it goes (its document edits, chat messages and activity entries,
+//! and the state a restarted host or another node carries on from) on its way to the disk:
+//! written off the session's task, what arrives during one write together in the next (group
+//! commit), and every frame that tells of it held until it is durable.
 //!
 //! An edit is applied to the documents in memory when it arrives, so that the next one applies on
 //! top of it. Nobody hears of it until it is stored: not its sender (whose next sync step is its
 //! receipt), not the members it is relayed to, not a member that syncs meanwhile (whose answer is
 //! read from memory, which holds it). So each frame that carries the documents waits here behind
-//! the appends made before it, and goes out, in order, once they are durable. Everything else the
-//! session does (the metronome, the participants, a probe of the API) goes on meanwhile: the
-//! session's task never waits for the disk on an edit's account.
+//! the appends made before it, and goes out, in order, once they are durable. The same holds for
+//! a chat message, an activity entry, and the news of a step that changed what the session
+//! carries (a join, a tempo): each waits for its own append, and the session's news keeps its
+//! order. The session's task never waits for the disk on their account: a probe of the API, a
+//! clock ping (answered by the connection) and the session's own work go on meanwhile.
 //!
 //! A write that fails loses its edits and every one queued after it (each was applied on top of
 //! it): the documents are read back from the store, the senders are told and closed (they resume,
 //! re-sync and send the edit again), and so is every member a held document frame was for (its
 //! sync may have been one of them). Activity entries lost with a write are only logged: their
-//! frames are dropped, and nobody is closed for them. A carried state lost is logged and written
-//! again at the next step, and what was held behind it goes out all the same (as when it was
-//! written on the session's task). Nothing a member was told of is missing from the disk, unless
-//! the disk refused it and said so.
+//! frames are dropped, and nobody is closed for them. Chat changes lost are put back as they
+//! were and their senders told (`internal`); their frames are dropped. A carried state lost is
+//! logged and written again at the next step, and what was held behind it goes out all the same
+//! (as when it was written on the session's task). Nothing a member was told of is missing from
+//! the disk, unless the disk refused it and said so.
 
 use crate::session_task::Outgoing;
-use crate::store::{Store, StoreError};
+use crate::store::{Appended, Store, StoreError};
 use bandsync_core::ConnId;
-use bandsync_core::protocol::ActivityEvent;
+use bandsync_core::protocol::{ActivityEvent, ChatMessage};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -35,13 +38,26 @@ pub(crate) struct Load {
 }
 
 /// One append: a document update (from the member who sent it, if one did), an activity entry
-/// with the stored entries it lets go, or the session's carried state (JSON; the last one of a
-/// write is the one written).
+/// with the stored entries it lets go, a chat message as it is now (with the stored messages it
+/// lets go), or the session's carried state (JSON; the last one of a write is the one written).
 #[derive(Debug)]
 pub(crate) enum Row {
     Update(Vec<u8>, Option<ConnId>),
     Activity(ActivityEvent, Option<u64>),
+    Chat(Box<ChatChange>),
     Carried(String),
+}
+
+/// A chat message as it is now, to store; if that fails, to put back as it was.
+#[derive(Debug)]
+pub(crate) struct ChatChange {
+    pub message: ChatMessage,
+    /// The stored messages through this id go with it.
+    pub gone: Option<u64>,
+    /// The message before the change (`None`: it is new).
+    pub old: Option<ChatMessage>,
+    /// Who made the change, told if it is lost.
+    pub from: Option<ConnId>,
 }
 
 /// What a held frame is, which says what becomes of it if the write it waits for fails.
@@ -85,6 +101,8 @@ pub(crate) enum Written {
         updates: bool,
         /// Whether a carried state was among them (to be written again).
         carried: bool,
+        /// The chat changes lost, in the order they were made (to be undone in reverse).
+        chat: Vec<ChatChange>,
         /// The frames to send all the same ([`Kind::State`]), in order.
         released: Vec<Held>,
         /// Who sent the edits lost, each once.
@@ -101,6 +119,7 @@ struct Write {
     senders: Vec<ConnId>,
     updates: bool,
     carried: bool,
+    chat: Vec<ChatChange>,
     job: tokio::task::JoinHandle<Result<bool, StoreError>>,
 }
 
@@ -224,7 +243,7 @@ impl Appends {
                 Written::Durable { frames, fold_due }
             }
             Err(error) => {
-                let (mut senders, mut updates, mut carried) = (w.senders, w.updates, w.carried);
+                let (mut senders, mut updates, mut carried, mut chat) = (w.senders, w.updates, w.carried, w.chat);
                 for row in self.queued.drain(..) {
                     match row {
                         Row::Update(_, from) => {
@@ -232,6 +251,7 @@ impl Appends {
                             senders.extend(from);
                         }
                         Row::Carried(_) => carried = true,
+                        Row::Chat(c) => chat.push(*c),
                         Row::Activity(..) => {}
                     }
                 }
@@ -251,7 +271,7 @@ impl Appends {
                 self.load.clear();
                 self.news_held = 0;
                 self.durable = self.last;
-                Written::Failed { error, updates, carried, released, senders, waiting }
+                Written::Failed { error, updates, carried, chat, released, senders, waiting }
             }
         }
     }
@@ -268,25 +288,26 @@ impl Appends {
 
     /// Writes everything queued, in one transaction, on the runtime's blocking pool.
     fn start(&mut self) {
-        let (mut senders, mut updates, mut activity, mut carried) = (Vec::new(), Vec::new(), Vec::new(), None);
+        let (mut senders, mut chat, mut batch) = (Vec::new(), Vec::new(), Appended::default());
         for row in std::mem::take(&mut self.queued) {
             match row {
                 Row::Update(u, from) => {
                     senders.extend(from);
-                    updates.push(u);
+                    batch.updates.push(u);
                 }
-                Row::Activity(event, gone) => activity.push((event, gone)),
-                Row::Carried(json) => carried = Some(json),
+                Row::Activity(event, gone) => batch.activity.push((event, gone)),
+                Row::Chat(c) => {
+                    batch.chat.push((c.message.clone(), c.gone));
+                    chat.push(*c);
+                }
+                Row::Carried(json) => batch.carried = Some(json),
             }
         }
         senders.dedup();
-        let (any, with_carried) = (!updates.is_empty(), carried.is_some());
+        let (updates, carried) = (!batch.updates.is_empty(), batch.carried.is_some());
         let (store, session) = (self.store.clone(), self.session.clone());
-        let job = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
-            store.append_updates(&session, &refs, &activity, carried.as_deref())
-        });
-        self.writing = Some(Write { upto: self.last, senders, updates: any, carried: with_carried, job });
+        let job = tokio::task::spawn_blocking(move || store.append(&session, &batch));
+        self.writing = Some(Write { upto: self.last, senders, updates, carried, chat, job });
     }
 }
 

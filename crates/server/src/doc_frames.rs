@@ -3,7 +3,7 @@
 //! frames that carry it held until it is durable; without a store, kept in an in-memory shadow),
 //! and the documents read back after a failure.
 
-use crate::appends::{Kind, Row, Written};
+use crate::appends::{ChatChange, Kind, Row, Written};
 use crate::driver::{Driver, name_on};
 use crate::session_task::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
@@ -143,6 +143,17 @@ impl Driver {
         self.send_held(session.connections().collect(), frame, Kind::Entry);
     }
 
+    /// Stores a chat change with the appends, and sends it to everyone once it is durable (if it
+    /// is lost, it is put back and its sender told: [`Driver::on_written`]).
+    pub(crate) fn persist_chat(&mut self, session: &Session, change: ChatChange) {
+        let frame =
+            Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::Chat { message: change.message.clone() })));
+        if let Some(a) = &mut self.appends {
+            a.push(Row::Chat(Box::new(change)));
+        }
+        self.send_held(session.connections().collect(), frame, Kind::Entry);
+    }
+
     /// Stores what the session carries to a restarted host or another node (JSON) with the
     /// appends, and holds the session's news from now until the step ends
     /// ([`Driver::news_due`]) behind it: nobody hears of a change before it is carried.
@@ -208,11 +219,21 @@ impl Driver {
                     self.forget(c);
                 }
             }
-            Written::Failed { error, updates, carried, released, senders, waiting } => {
+            Written::Failed { error, updates, carried, chat, released, senders, waiting } => {
                 // The news held behind what failed goes out all the same; a carried state is
-                // written again at the next step. Lost activity entries are only logged.
+                // written again at the next step; chat changes are put back and their senders
+                // told. Lost activity entries are only logged.
                 tracing::error!(session = self.id, error = %error, updates, carried, "could not save the session's appends");
                 self.carried_lost |= carried;
+                self.journal.chat_lost(&chat);
+                let m = ServerMsg::error(
+                    ErrorCode::Internal,
+                    "the server could not save that; nothing changed",
+                    Some("chat"),
+                );
+                for c in chat.iter().filter_map(|c| c.from) {
+                    self.reply(c, &m);
+                }
                 for h in released {
                     for c in h.to {
                         self.send_to(c, h.frame.clone());

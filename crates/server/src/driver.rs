@@ -133,6 +133,9 @@ impl Driver {
                 }
                 Effect::Broadcast(m) => self.broadcast(session, &m),
                 Effect::Activity { event, gone } => self.persist_activity(session, event, gone),
+                Effect::Chat { message, old, gone } => {
+                    self.persist_chat(session, crate::appends::ChatChange { message, gone, old, from: conn });
+                }
                 Effect::DocUpdate(update) => {
                     let frame = axum::body::Bytes::from(bandsync_docs::update_message(update.clone()));
                     self.persist_update(update, None);

@@ -36,6 +36,10 @@ pub(crate) enum Effect {
     /// everyone: written off the session's task with the documents' appends
     /// (`crate::appends`), so that a slow disk holds the entry, not the session.
     Activity { event: ActivityEvent, gone: Option<u64> },
+    /// A chat message as it is now (`old` before the change; the stored messages through `gone`
+    /// go with it), to store and then send to everyone, as [`Effect::Activity`]. If the store
+    /// refuses it, [`Journal::chat_lost`] puts it back and the sender is told.
+    Chat { message: ChatMessage, old: Option<ChatMessage>, gone: Option<u64> },
 }
 
 type Refusal = (ErrorCode, String);
@@ -197,21 +201,25 @@ impl Journal {
         }
     }
 
-    /// Persists a changed message; if storage fails, the change is undone (`old` is the message
-    /// as it was, `None` for a new one) and the sender is told.
+    /// Persists a changed message before it is broadcast: with a store, by the driver
+    /// ([`Effect::Chat`]); without one, it is kept here only.
     fn save_chat(&mut self, m: ChatMessage, old: Option<ChatMessage>) -> Result<Vec<Effect>, Refusal> {
-        // What falls out of what a session keeps: dropped in the same write, then here.
+        // What falls out of what a session keeps: dropped with it, in memory at once.
         let gone = retention::dropped_through(m.id, retention::CHAT_KEPT);
-        if let Some(st) = &self.store {
-            if let Err(e) = blocking(|| st.put_chat(&self.session, &m, gone)) {
-                self.chat.undo(m.id, old);
-                return Err(internal(&e));
-            }
-        }
         if let Some(gone) = gone {
             self.chat.forget_through(gone);
         }
+        if self.store.is_some() {
+            return Ok(vec![Effect::Chat { message: m, old, gone }]);
+        }
         Ok(vec![Effect::Broadcast(ServerMsg::Chat { message: m })])
+    }
+
+    /// Chat changes the store refused, in the order they were made: each is put back as it was.
+    pub fn chat_lost(&mut self, lost: &[crate::appends::ChatChange]) {
+        for c in lost.iter().rev() {
+            self.chat.undo(c.message.id, c.old.clone());
+        }
     }
 
     /// Adds an activity event, persisted before it is broadcast: with a store, by the driver

@@ -14,18 +14,7 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn put_chat(&self, session: &str, m: &ChatMessage, forget_through: Option<u64>) -> Result<(), StoreError> {
-        let json = serde_json::to_string(m).expect("chat messages serialise");
-        self.write(session, |db| {
-            db.execute(
-                "INSERT INTO chat (session, id, message) VALUES (?1, ?2, ?3)
-             ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
-                &[session.into(), (m.id as i64).into(), V::Text(json)],
-            )?;
-            if let Some(old) = forget_through {
-                db.execute("DELETE FROM chat WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
-            }
-            Ok(())
-        })
+        self.write(session, |db| upsert_chat(db, session, m, forget_through))
     }
 
     /// A session's chat, oldest first. A stored message that no longer reads (damaged, or from a
@@ -201,6 +190,27 @@ pub(super) fn insert_activity(
     )?;
     if let Some(old) = forget_through {
         db.execute("DELETE FROM activity WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
+    }
+    Ok(())
+}
+
+/// Saves a chat message as it is now and drops the messages up to `forget_through`, in the
+/// caller's transaction ([`Store::put_chat`], and with a session's other appends in
+/// [`Store::append`]).
+pub(super) fn upsert_chat(
+    db: &mut dyn sql::Db,
+    session: &str,
+    m: &ChatMessage,
+    forget_through: Option<u64>,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(m).expect("chat messages serialise");
+    db.execute(
+        "INSERT INTO chat (session, id, message) VALUES (?1, ?2, ?3)
+         ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
+        &[session.into(), (m.id as i64).into(), V::Text(json)],
+    )?;
+    if let Some(old) = forget_through {
+        db.execute("DELETE FROM chat WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
     }
     Ok(())
 }

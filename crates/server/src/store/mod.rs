@@ -20,7 +20,7 @@ pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
-use bandsync_core::protocol::ActivityEvent;
+use bandsync_core::protocol::{ActivityEvent, ChatMessage};
 pub use fold::SLICE;
 use sql::{Db, V, columns, one};
 use std::path::Path;
@@ -79,6 +79,22 @@ pub enum StoreError {
     /// The session was deleted: nothing more is stored for it.
     #[error("session {0} was deleted")]
     Deleted(String),
+}
+
+/// What one of a session's group writes stores (`crate::appends`): document updates in order,
+/// activity events and chat messages as they are now (each with the stored ones it lets go, as
+/// [`Store::add_activity`] and [`Store::put_chat`] do), and what the session carries (as
+/// [`Store::put_carried`]).
+#[derive(Debug, Default)]
+pub struct Appended {
+    /// Document updates, raw y-sync v1.
+    pub updates: Vec<Vec<u8>>,
+    /// Activity events, each with the id through which older ones go.
+    pub activity: Vec<(ActivityEvent, Option<u64>)>,
+    /// Chat messages, each with the id through which older ones go.
+    pub chat: Vec<(ChatMessage, Option<u64>)>,
+    /// The carried state, JSON.
+    pub carried: Option<String>,
 }
 
 /// A stored session.
@@ -270,35 +286,38 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn append_update(&self, session: &str, data: &[u8]) -> Result<bool, StoreError> {
-        self.append_updates(session, &[data], &[], None)
+        self.append_updates(session, &[data])
     }
 
-    /// Appends document updates in order, and activity events (each with the events it lets
-    /// go, as [`Store::add_activity`]), and saves the carried state if given (as
-    /// [`Store::put_carried`]), in one transaction (one sync of the disk for all of them: what a
-    /// session makes while its last write syncs is written together, `crate::appends`). All or
-    /// none are durable when this returns. Says whether the log is due to be folded, as
-    /// [`Store::append_update`] does.
+    /// Appends document updates in order, in one transaction; see [`Store::append`].
     ///
     /// # Errors
     /// On a database error; then none of them was written.
-    pub fn append_updates(
-        &self,
-        session: &str,
-        updates: &[&[u8]],
-        activity: &[(ActivityEvent, Option<u64>)],
-        carried: Option<&str>,
-    ) -> Result<bool, StoreError> {
+    pub fn append_updates(&self, session: &str, updates: &[&[u8]]) -> Result<bool, StoreError> {
+        self.append(session, &Appended { updates: updates.iter().map(|u| u.to_vec()).collect(), ..Appended::default() })
+    }
+
+    /// Writes what a session made while its last write synced, in one transaction (one sync of
+    /// the disk for all of it: `crate::appends`). All or none of it is durable when this returns.
+    /// Says whether the document's log is due to be folded, as [`Store::append_update`] does.
+    ///
+    /// # Errors
+    /// On a database error; then none of it was written.
+    pub fn append(&self, session: &str, appended: &Appended) -> Result<bool, StoreError> {
+        let Appended { updates, activity, chat, carried } = appended;
         let counted = self.logs().contains_key(session);
         let read = self.write(session, |db| {
             for data in updates {
                 db.execute(
                     "INSERT INTO doc_updates (session, data) VALUES (?1, ?2)",
-                    &[session.into(), (*data).into()],
+                    &[session.into(), data.as_slice().into()],
                 )?;
             }
             for (event, gone) in activity {
                 history::insert_activity(db, session, event, *gone)?;
+            }
+            for (m, gone) in chat {
+                history::upsert_chat(db, session, m, *gone)?;
             }
             if let Some(json) = carried {
                 put_carried(db, session, json)?;
