@@ -6,11 +6,13 @@
 //! - [`secrets`]: join secrets, PINs and rotation.
 //! - [`docs`]: the shared documents over y-sync.
 //! - [`journal`]: chat, the activity stream, versions and the current song, with SQLite.
+//! - [`disk`]: a held disk never stops a session: its appends, their news and its reads.
 //! - [`plain_doc`]: the plain y-sync endpoint (`/doc/{session}`), for members' and view-only links.
 //! - [`proxied`]: behind a trusted proxy sending the PROXY protocol, limits count the client it names.
 //! - [`ystock`]: a stock Yjs client (npm's y-websocket under node) editing with a Rust member.
 
 mod bad_input;
+mod disk;
 mod docs;
 mod hostile;
 mod journal;

@@ -64,7 +64,7 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<ActivityEvent>, bool), StoreError> {
         let before = before.map_or(i64::MAX, |b| b as i64);
-        let rows = self.db().query(
+        let rows = self.reader().query(
             "SELECT id, at, kind, by, summary FROM activity WHERE session = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
             &[session.into(), before.into(), (limit as i64 + 1).into()],
         )?;
@@ -150,7 +150,7 @@ impl Store {
     /// On a database error.
     pub fn version_data(&self, session: &str, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
         one(
-            &mut **self.db(),
+            &mut **self.reader(),
             "SELECT data FROM doc_versions WHERE session = ?1 AND id = ?2",
             &[session.into(), (id as i64).into()],
         )?

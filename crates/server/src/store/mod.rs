@@ -123,6 +123,9 @@ pub struct Store {
     /// Fair: a fold writes its slices one after another, and without a fair hand-over the
     /// session's append waiting between two of them waited for the whole fold (27 ms measured).
     db: parking_lot::FairMutex<Box<dyn Db>>,
+    /// A second connection for the reads a running session makes (a page of its activity, a
+    /// version's data), so that they never wait behind its appends on the first ([`Store::reader`]).
+    reader: Option<parking_lot::FairMutex<Box<dyn Db>>>,
     /// Held by the fold running ([`Store::compact`]): one at a time, whatever the sessions, since
     /// each holds a second copy of its document while it runs.
     folding: Mutex<()>,
@@ -140,7 +143,8 @@ impl Store {
     /// # Errors
     /// When the directory or database cannot be created or opened.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Ok(Store::on(Box::new(sqlite::Sqlite::open(dir)?)))
+        let store = Store::on(Box::new(sqlite::Sqlite::open(dir)?));
+        Ok(Store { reader: Some(parking_lot::FairMutex::new(Box::new(sqlite::Sqlite::reader(dir)?))), ..store })
     }
 
     /// Connects to a Postgres database (`postgres://…`), creating the schema if needed.
@@ -148,7 +152,8 @@ impl Store {
     /// # Errors
     /// When it cannot be reached or refuses.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        Ok(Store::on(Box::new(postgres::Postgres::connect(url)?)))
+        let store = Store::on(Box::new(postgres::Postgres::connect(url)?));
+        Ok(Store { reader: Some(parking_lot::FairMutex::new(Box::new(postgres::Postgres::connect(url)?))), ..store })
     }
 
     /// A store on an engine.
@@ -156,6 +161,7 @@ impl Store {
     pub fn on(db: Box<dyn Db>) -> Self {
         Store {
             db: parking_lot::FairMutex::new(db),
+            reader: None,
             folding: Mutex::default(),
             fences: Mutex::default(),
             logs: Mutex::default(),
@@ -170,6 +176,11 @@ impl Store {
 
     pub(crate) fn db(&self) -> parking_lot::FairMutexGuard<'_, Box<dyn Db>> {
         self.db.lock()
+    }
+
+    /// The connection for a running session's reads: the reader, if this store has one.
+    pub(crate) fn reader(&self) -> parking_lot::FairMutexGuard<'_, Box<dyn Db>> {
+        self.reader.as_ref().unwrap_or(&self.db).lock()
     }
 
     fn fences(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, i64>> {

@@ -13,7 +13,8 @@ use std::path::Path;
 #[derive(Debug)]
 pub struct Sqlite {
     conn: Connection,
-    checkpoints: Checkpoints,
+    /// The writer's: a reader checkpoints nothing.
+    checkpoints: Option<Checkpoints>,
 }
 
 impl Sqlite {
@@ -42,7 +43,20 @@ impl Sqlite {
                 conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(err)?;
             }
         }
-        Ok(Sqlite { conn, checkpoints: Checkpoints::start(path) })
+        Ok(Sqlite { conn, checkpoints: Some(Checkpoints::start(path)) })
+    }
+
+    /// A second connection to the database [`Sqlite::open`] made, for reads only: in WAL mode
+    /// it reads while the writer's connection waits for the disk or holds a transaction, so a
+    /// session's read (a page of its activity, a version's data) never queues behind its own
+    /// appends (`crate::appends`).
+    ///
+    /// # Errors
+    /// When the database cannot be opened.
+    pub fn reader(dir: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(dir.join("bandsync.sqlite3")).map_err(err)?;
+        conn.pragma_update(None, "query_only", true).map_err(err)?;
+        Ok(Sqlite { conn, checkpoints: None })
     }
 }
 
@@ -62,7 +76,9 @@ fn value(v: &V) -> Value {
 impl Db for Sqlite {
     fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError> {
         let n = self.conn.execute(sql, rusqlite::params_from_iter(params.iter().map(value))).map_err(err)?;
-        self.checkpoints.wrote(params.iter().map(V::size).sum());
+        if let Some(c) = &mut self.checkpoints {
+            c.wrote(params.iter().map(V::size).sum());
+        }
         Ok(n as u64)
     }
 
@@ -89,8 +105,8 @@ impl Db for Sqlite {
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql).map_err(err)?;
-        if sql == "COMMIT" {
-            self.checkpoints.committed();
+        if let (Some(c), "COMMIT") = (&mut self.checkpoints, sql) {
+            c.committed();
         }
         Ok(())
     }

@@ -1,0 +1,109 @@
+//! A slow or held disk (another writer has the database: a backup, a stalled disk) never stops
+//! a session: what it stores goes to the disk off its task (`crates/server/src/appends.rs`), the
+//! news of it waits until it is stored, and its reads go through a connection of their own.
+//! Real SQLite, its write lock held by a second connection (`crate::docs::stored_host`).
+
+use crate::docs::stored_host;
+use futures_util::SinkExt;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Asks the API until the participants' list shows `what`, within 2 s: the session answers
+/// while the disk is held.
+async fn api_shows(ts: &bandsync_e2e::TestServer, what: &str) {
+    let started = Instant::now();
+    loop {
+        let (status, body) = ts.get(&format!("/api/sessions/{}/participants", ts.session)).await;
+        assert_eq!(status, 200, "{body}");
+        if body.to_string().contains(what) {
+            return;
+        }
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(2), "the session waited {waited:?} for the disk");
+    }
+}
+
+/// With the disk held (another writer has the database), a member joins. Its roster and its
+/// activity entry wait for the disk, and so does everything the session says (nobody hears of a
+/// change before it is stored, and the session's news keeps its order); the session does not
+/// wait: it answers the API at once. Once the disk is free the newcomer is welcomed, and by then
+/// the roster that welcomes it, and its entry, are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_waits_for_the_disk_and_the_session_does_not() {
+    let (host, mut ana, _ben) = stored_host("held-join").await;
+    let (ts, db) = (&host.ts, &host.db);
+    let count = || -> i64 { db.query_row("SELECT COUNT(*) FROM activity", [], |r| r.get(0)).unwrap() };
+    let carried = || -> String { db.query_row("SELECT data FROM carried", [], |r| r.get(0)).unwrap() };
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let before = count();
+    let mut cleo = ts.raw().await;
+    let join =
+        json!({"type": "join", "v": 2, "session": ts.session, "name": "Cleo", "leader": false, "secret": ts.secret});
+    cleo.send(join).await;
+    api_shows(ts, "Cleo").await;
+    assert!(!carried().contains("Cleo") && count() == before, "nothing of Cleo stored yet");
+    db.execute_batch("COMMIT").unwrap();
+    let welcome = cleo.recv().await.expect("a welcome once the disk is free");
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert!(carried().contains("Cleo"), "the roster that welcomed Cleo was stored first");
+    let heard = ana.recv_type("activity").await;
+    assert!(heard["event"]["summary"].as_str().is_some_and(|s| s.contains("Cleo")), "{heard}");
+    assert_eq!(count(), before + 1, "stored before it was heard");
+}
+
+/// A chat message is written with the session's appends: while the disk is held the session
+/// answers on, and nobody hears of the message until it is stored. One the disk refuses is put
+/// back, its sender is told, and nobody else ever hears of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_message_is_heard_once_stored_and_one_the_disk_refuses_is_undone() {
+    let (host, mut ana, mut ben) = stored_host("held-chat").await;
+    let (ts, db) = (&host.ts, &host.db);
+    let stored = || -> i64 { db.query_row("SELECT COUNT(*) FROM chat", [], |r| r.get(0)).unwrap() };
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    ana.send(json!({"type": "chat", "text": "soundcheck at 7"})).await;
+    // Ana's next message, after her chat on one connection: once the API shows it, the session
+    // has handled the chat, and answered meanwhile.
+    ana.send(json!({"type": "profile", "instrument": "keys two"})).await;
+    api_shows(ts, "keys two").await;
+    assert_eq!(stored(), 0);
+    db.execute_batch("COMMIT").unwrap();
+    assert_eq!(ben.recv_type("chat").await["message"]["text"], "soundcheck at 7");
+    assert_eq!(stored(), 1, "stored before it was heard");
+
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON chat BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
+        .unwrap();
+    ana.send(json!({"type": "chat", "text": "lost"})).await;
+    assert_eq!(ana.recv_error().await, "internal", "Ana hears her message was not saved");
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    ana.send(json!({"type": "chat", "text": "after"})).await;
+    loop {
+        let m = ben.recv_type("chat").await;
+        assert_ne!(m["message"]["text"], "lost", "Ben heard of a message the disk refused");
+        if m["message"]["text"] == "after" {
+            break;
+        }
+    }
+    ana.send(json!({"type": "chat_history"})).await;
+    let h = ana.recv_type("chat_history").await;
+    let texts: Vec<&str> = h["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["soundcheck at 7", "after"], "the refused message is not in the chat");
+}
+
+/// A read the session makes (a page of its activity) while its append waits for the disk: it
+/// goes through the store's reader, not behind the append, and the session answers on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_does_not_wait_behind_an_append_held_by_the_disk() {
+    let (host, mut ana, _ben) = stored_host("held-read").await;
+    let (ts, db) = (&host.ts, &host.db);
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Ana's edit: its append now waits for the disk, holding the store's writing connection.
+    let a = bandsync_docs::SessionDoc::new();
+    ana.ws.send(Message::Binary(a.insert_chart("s1", 0, "held").into())).await.unwrap();
+    ana.send(json!({"type": "activity_history"})).await;
+    ana.send(json!({"type": "profile", "instrument": "keys two"})).await;
+    api_shows(ts, "keys two").await;
+    let page = ana.recv_type("activity_history").await;
+    assert!(page["events"].as_array().is_some_and(|e| !e.is_empty()), "{page}");
+    db.execute_batch("COMMIT").unwrap();
+}
