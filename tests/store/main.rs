@@ -4,7 +4,9 @@
 //! lost a session's lease is refused when it writes.
 //!
 //! - [`folds`]: when a session's log is folded into its snapshot, and how its snapshot is written.
+//! - [`deleted`]: nothing of a deleted session outlives it.
 
+mod deleted;
 mod folds;
 
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
@@ -247,32 +249,6 @@ fn organizers(open: &dyn Fn() -> Store) {
     assert!(s.sessions_of("school").unwrap().is_empty() && s.chat("o").unwrap().is_empty());
 }
 
-/// A session deleted while its task still runs (the hub stops the task and deletes at once): what
-/// the task writes after the deletion (its last edits, chat, activity, a version, a new secret) is
-/// refused, and nothing of it is left in the database, nor does the session come back.
-fn deleted(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
-    let s = open();
-    s.put_session(&session("del", "k"), NOW_MS).unwrap();
-    s.append_update("del", b"before").unwrap();
-    s.delete_session("del").unwrap();
-    let is_deleted = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Deleted(ref id)) if id == "del");
-    assert!(is_deleted(s.append_updates("del", &[&b"after"[..]]).map(drop)), "{}", s.engine());
-    assert!(is_deleted(s.put_chat("del", &chat(1, "after"), None)));
-    let e = ActivityEvent { id: 1, at: 5, kind: ActivityKind::Play, by: None, summary: "after".into() };
-    assert!(is_deleted(s.add_activity("del", &e, None)));
-    let v = VersionInfo { id: 1, at: 1, label: "after".into(), size: 1, named: true };
-    assert!(is_deleted(s.add_version("del", &v, b"\x01", &[])));
-    assert!(is_deleted(s.put_carried("del", "{}")));
-    assert!(is_deleted(s.update_session(&session("del", "k2"))));
-    assert!(s.session("del").unwrap().is_none(), "a new secret does not bring the session back");
-    let mut db = raw();
-    for table in ["doc_updates", "chat", "activity", "doc_versions", "carried"] {
-        let rows = db.query(&format!("SELECT COUNT(*) FROM {table} WHERE session = 'del'"), &[]).unwrap();
-        let n = rows[0][0].int().unwrap();
-        assert_eq!(n, 0, "{}: {table} keeps rows of a deleted session", s.engine());
-    }
-}
-
 /// Two nodes on one database: one owner at a time, and a node that lost its lease writes nothing.
 fn leases(open: &dyn Fn() -> Store) {
     let (a, b) = (open(), open());
@@ -361,7 +337,7 @@ fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     journal(open);
     retention_and_damage(open, raw);
     organizers(open);
-    deleted(open, raw);
+    deleted::nothing_outlives_a_deleted_session(open, raw);
     leases(open);
 }
 

@@ -36,7 +36,7 @@ impl Driver {
             return;
         };
         // Off the runtime's thread: it runs when the store is failing or slow.
-        match crate::journal::blocking(|| crate::hub::load_document(st, session)) {
+        match crate::journal::blocking(|| crate::stored_doc::load_document(st, session)) {
             Ok(doc) => {
                 tracing::warn!(session, "documents reloaded from the store");
                 self.doc = doc;
@@ -288,7 +288,7 @@ impl Driver {
         let (done, id) = (Done(self.compacting.clone()), self.id.clone());
         let job = move || {
             let _done = done;
-            crate::hub::compact_document(&st, &id);
+            crate::stored_doc::compact_document(&st, &id);
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn_blocking(job)),

@@ -15,8 +15,10 @@
 //! - `driver`: what a session task does besides the state machine: the journal, the outboxes,
 //!   recovery after a panic; `doc_frames`: y-sync frames, and each edit stored before anyone
 //!   hears of it.
-//! - `appends`: a session's document edits written off its task, in groups, with the frames
-//!   that carry them held until they are durable.
+//! - `appends`: what a session stores as it goes (document edits, chat, activity, the state it
+//!   carries) written off its task, in groups, with the frames that tell of it held until it is
+//!   durable.
+//! - `stored_doc`: a session's documents read back from the store, and folded into a snapshot.
 //! - [`store`]: durable storage (SQLite or Postgres): sessions, documents, chat, leases.
 //! - [`assets`]: the web UI's files, served to phone browsers.
 //! - [`compress`]: those files gzipped, once, for browsers that accept it.
@@ -52,6 +54,7 @@ pub mod server;
 pub mod session_task;
 pub mod share;
 pub mod store;
+mod stored_doc;
 pub mod tls;
 
 pub use assets::{DirAssets, UiAssets};

@@ -1,0 +1,169 @@
+//! A session's stored document as a log of updates, and the one write each of a session's group
+//! commits makes (`crate::appends`): its updates, with the chat, activity and carried state that
+//! go with them, in one transaction; and when the log is due to be folded into its snapshot.
+
+use super::sql::columns;
+use super::{Store, StoreError, StoredDocument, fold, history, put_carried};
+use bandsync_core::protocol::{ActivityEvent, ChatMessage};
+
+/// Updates in a session's log before they may be folded into a snapshot.
+pub const COMPACT_AFTER: i64 = 500;
+
+/// Updates in a session's log after which it is folded whatever their size: a load applies them
+/// one by one.
+pub const COMPACT_AT_MOST: i64 = 20_000;
+
+/// Whether a session's log of `updates` updates and `bytes` bytes is due to be folded into its
+/// snapshot of `snapshot` bytes: at least [`COMPACT_AFTER`] updates, and a quarter of the
+/// snapshot's size or [`COMPACT_AT_MOST`] updates. A fold writes the whole snapshot again: a
+/// document of megabytes folded every 500 edits of a few bytes was written 500 times over what
+/// the edits added, each time holding the database from the session's next edit (the hostile
+/// bench's edits on a full document, docs/BENCHMARKS.md). Small documents fold every
+/// [`COMPACT_AFTER`] updates, as before.
+#[must_use]
+pub fn fold_due(updates: i64, bytes: i64, snapshot: i64) -> bool {
+    updates >= COMPACT_AFTER && (bytes.saturating_mul(4) >= snapshot || updates >= COMPACT_AT_MOST)
+}
+
+/// A session's log since its snapshot, as [`fold_due`] weighs it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LogSize {
+    updates: i64,
+    bytes: i64,
+    snapshot: i64,
+}
+
+/// What one of a session's group writes stores (`crate::appends`): document updates in order,
+/// activity events and chat messages as they are now (each with the stored ones it lets go, as
+/// [`Store::add_activity`] and [`Store::put_chat`] do), and what the session carries (as
+/// [`Store::put_carried`]).
+#[derive(Debug, Default)]
+pub struct Appended {
+    /// Document updates, raw y-sync v1.
+    pub updates: Vec<Vec<u8>>,
+    /// Activity events, each with the id through which older ones go.
+    pub activity: Vec<(ActivityEvent, Option<u64>)>,
+    /// Chat messages, each with the id through which older ones go.
+    pub chat: Vec<(ChatMessage, Option<u64>)>,
+    /// The carried state, JSON.
+    pub carried: Option<String>,
+}
+
+impl Store {
+    pub(super) fn logs(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, LogSize>> {
+        self.logs.lock().expect("logs lock poisoned")
+    }
+
+    /// Lets go of what this store counted of a session's log (deleted, or its lease taken or
+    /// given up: another node may append and fold meanwhile).
+    pub(crate) fn forget_log(&self, session: &str) {
+        self.logs().remove(session);
+    }
+
+    /// Appends a document update; it is durable when this returns. Says whether the log since
+    /// its snapshot is due to be folded ([`fold_due`]): time for [`Store::compact`].
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn append_update(&self, session: &str, data: &[u8]) -> Result<bool, StoreError> {
+        self.append_updates(session, &[data])
+    }
+
+    /// Appends document updates in order, in one transaction; see [`Store::append`].
+    ///
+    /// # Errors
+    /// On a database error; then none of them was written.
+    pub fn append_updates(&self, session: &str, updates: &[&[u8]]) -> Result<bool, StoreError> {
+        self.append(session, &Appended { updates: updates.iter().map(|u| u.to_vec()).collect(), ..Appended::default() })
+    }
+
+    /// Writes what a session made while its last write synced, in one transaction (one sync of
+    /// the disk for all of it: `crate::appends`). All or none of it is durable when this returns.
+    /// Says whether the document's log is due to be folded, as [`Store::append_update`] does.
+    ///
+    /// # Errors
+    /// On a database error; then none of it was written.
+    pub fn append(&self, session: &str, appended: &Appended) -> Result<bool, StoreError> {
+        let Appended { updates, activity, chat, carried } = appended;
+        let counted = self.logs().contains_key(session);
+        let read = self.write(session, |db| {
+            for data in updates {
+                db.execute(
+                    "INSERT INTO doc_updates (session, data) VALUES (?1, ?2)",
+                    &[session.into(), data.as_slice().into()],
+                )?;
+            }
+            for (event, gone) in activity {
+                history::insert_activity(db, session, event, *gone)?;
+            }
+            for (m, gone) in chat {
+                history::upsert_chat(db, session, m, *gone)?;
+            }
+            if let Some(json) = carried {
+                put_carried(db, session, json)?;
+            }
+            if updates.is_empty() {
+                return Ok(None);
+            }
+            if counted {
+                return Ok(None);
+            }
+            let row = db.query(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM doc_updates WHERE session = ?1
+                 AND seq > COALESCE((SELECT upto FROM doc_snapshots WHERE session = ?1), 0)",
+                &[session.into()],
+            )?;
+            // COUNT and SUM with COALESCE: one row, never NULL.
+            let mut next = columns(row.into_iter().next().unwrap_or_default());
+            let (updates, bytes) = (next().int()?, next().int()?);
+            let snapshot = fold::snapshot_size(db, session)?;
+            Ok(Some(LogSize { updates, bytes, snapshot }))
+        })?;
+        let mut logs = self.logs();
+        let log = match (read, logs.get_mut(session)) {
+            (None, Some(log)) => {
+                let size: usize = updates.iter().map(|u| u.len()).sum();
+                log.updates = log.updates.saturating_add(i64::try_from(updates.len()).unwrap_or(i64::MAX));
+                log.bytes = log.bytes.saturating_add(i64::try_from(size).unwrap_or(i64::MAX));
+                *log
+            }
+            (Some(read), _) => read,
+            // Folded meanwhile: read afresh at the next append.
+            (None, None) => return Ok(false),
+        };
+        logs.insert(session.to_owned(), log);
+        Ok(fold_due(log.updates, log.bytes, log.snapshot))
+    }
+
+    /// The stored document: its snapshot (if any) and the updates after it, in order.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn document(&self, session: &str) -> Result<StoredDocument, StoreError> {
+        // Read while holding the database throughout: a fold's clean-up (which deletes the
+        // updates it folded) cannot run between the snapshot and the log after it.
+        let mut db = self.db();
+        let (snap, log) = fold::read(session, &mut |q, p| db.query(q, p))?;
+        Ok((snap.map(|s| s.data), log.into_iter().map(|(_, u)| u).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{COMPACT_AFTER, COMPACT_AT_MOST, fold_due};
+
+    #[test]
+    fn a_log_is_due_by_its_updates_and_its_share_of_the_snapshot() {
+        const MIB: i64 = 1 << 20;
+        // No snapshot, or a small one: every COMPACT_AFTER updates.
+        assert!(!fold_due(COMPACT_AFTER - 1, MIB, 0));
+        assert!(fold_due(COMPACT_AFTER, 10, 0));
+        assert!(fold_due(COMPACT_AFTER, 10_000, 40_000));
+        // A snapshot of 8 MiB: a quarter of it in the log, or COMPACT_AT_MOST updates.
+        assert!(!fold_due(COMPACT_AFTER, 30 * COMPACT_AFTER, 8 * MIB));
+        assert!(!fold_due(COMPACT_AT_MOST - 1, 2 * MIB - 1, 8 * MIB));
+        assert!(fold_due(COMPACT_AFTER, 2 * MIB, 8 * MIB));
+        assert!(fold_due(COMPACT_AT_MOST, 30, 8 * MIB));
+        assert!(fold_due(COMPACT_AFTER, i64::MAX, i64::MAX));
+    }
+}
