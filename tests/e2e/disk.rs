@@ -107,3 +107,29 @@ async fn a_read_does_not_wait_behind_an_append_held_by_the_disk() {
     assert!(page["events"].as_array().is_some_and(|e| !e.is_empty()), "{page}");
     db.execute_batch("COMMIT").unwrap();
 }
+
+/// A version the disk refuses: whoever asked is told, the list is read back from the store, and
+/// nobody hears of the version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_the_disk_refuses_is_never_listed() {
+    let (host, mut ana, _ben) = stored_host("refused-version").await;
+    let db = &host.db;
+    ana.send(json!({"type": "save_version", "label": "kept"})).await;
+    ana.recv_type("versions").await;
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON doc_versions BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
+        .unwrap();
+    ana.send(json!({"type": "save_version", "label": "lost"})).await;
+    loop {
+        let m = ana.recv().await.expect("an answer");
+        assert!(!(m["type"] == "versions" && m.to_string().contains("lost")), "heard of a version not stored: {m}");
+        if m["type"] == "error" {
+            assert_eq!(m["code"], "internal", "{m}");
+            break;
+        }
+    }
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    ana.send(json!({"type": "versions"})).await;
+    let list = ana.recv_type("versions").await;
+    let labels: Vec<&str> = list["versions"].as_array().unwrap().iter().map(|v| v["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["kept"]);
+}

@@ -26,7 +26,7 @@
 use crate::session_task::Outgoing;
 use crate::store::{Appended, Store, StoreError};
 use bandsync_core::ConnId;
-use bandsync_core::protocol::{ActivityEvent, ChatMessage};
+use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -45,7 +45,18 @@ pub(crate) enum Row {
     Update(Vec<u8>, Option<ConnId>),
     Activity(ActivityEvent, Option<u64>),
     Chat(Box<ChatChange>),
+    Version(Box<NewVersion>),
     Carried(String),
+}
+
+/// A version to store, with its data and the versions the thinning rule lets go with it.
+#[derive(Debug)]
+pub(crate) struct NewVersion {
+    pub info: VersionInfo,
+    pub data: Vec<u8>,
+    pub gone: Vec<u64>,
+    /// Who asked for it (a named version), told if it is lost.
+    pub from: Option<ConnId>,
 }
 
 /// A chat message as it is now, to store; if that fails, to put back as it was.
@@ -103,6 +114,8 @@ pub(crate) enum Written {
         carried: bool,
         /// The chat changes lost, in the order they were made (to be undone in reverse).
         chat: Vec<ChatChange>,
+        /// Whether versions were lost, and who asked for them.
+        versions: Option<Vec<ConnId>>,
         /// The frames to send all the same ([`Kind::State`]), in order.
         released: Vec<Held>,
         /// Who sent the edits lost, each once.
@@ -120,6 +133,7 @@ struct Write {
     updates: bool,
     carried: bool,
     chat: Vec<ChatChange>,
+    versions: Option<Vec<ConnId>>,
     job: tokio::task::JoinHandle<Result<bool, StoreError>>,
 }
 
@@ -244,6 +258,7 @@ impl Appends {
             }
             Err(error) => {
                 let (mut senders, mut updates, mut carried, mut chat) = (w.senders, w.updates, w.carried, w.chat);
+                let mut versions = w.versions;
                 for row in self.queued.drain(..) {
                     match row {
                         Row::Update(_, from) => {
@@ -252,6 +267,7 @@ impl Appends {
                         }
                         Row::Carried(_) => carried = true,
                         Row::Chat(c) => chat.push(*c),
+                        Row::Version(v) => versions.get_or_insert_with(Vec::new).extend(v.from),
                         Row::Activity(..) => {}
                     }
                 }
@@ -271,7 +287,7 @@ impl Appends {
                 self.load.clear();
                 self.news_held = 0;
                 self.durable = self.last;
-                Written::Failed { error, updates, carried, chat, released, senders, waiting }
+                Written::Failed { error, updates, carried, chat, versions, released, senders, waiting }
             }
         }
     }
@@ -289,6 +305,7 @@ impl Appends {
     /// Writes everything queued, in one transaction, on the runtime's blocking pool.
     fn start(&mut self) {
         let (mut senders, mut chat, mut batch) = (Vec::new(), Vec::new(), Appended::default());
+        let mut versions: Option<Vec<ConnId>> = None;
         for row in std::mem::take(&mut self.queued) {
             match row {
                 Row::Update(u, from) => {
@@ -300,6 +317,10 @@ impl Appends {
                     batch.chat.push((c.message.clone(), c.gone));
                     chat.push(*c);
                 }
+                Row::Version(v) => {
+                    versions.get_or_insert_with(Vec::new).extend(v.from);
+                    batch.versions.push((v.info, v.data, v.gone));
+                }
                 Row::Carried(json) => batch.carried = Some(json),
             }
         }
@@ -307,7 +328,7 @@ impl Appends {
         let (updates, carried) = (!batch.updates.is_empty(), batch.carried.is_some());
         let (store, session) = (self.store.clone(), self.session.clone());
         let job = tokio::task::spawn_blocking(move || store.append(&session, &batch));
-        self.writing = Some(Write { upto: self.last, senders, updates, carried, chat, job });
+        self.writing = Some(Write { upto: self.last, senders, updates, carried, chat, versions, job });
     }
 }
 

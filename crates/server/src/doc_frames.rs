@@ -3,11 +3,11 @@
 //! frames that carry it held until it is durable; without a store, kept in an in-memory shadow),
 //! and the documents read back after a failure.
 
-use crate::appends::{ChatChange, Kind, Row, Written};
+use crate::appends::{ChatChange, Kind, NewVersion, Row, Written};
 use crate::driver::{Driver, name_on};
 use crate::session_task::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
-use bandsync_core::protocol::{Access, ActivityEvent, ErrorCode, ServerMsg, encode_server};
+use bandsync_core::protocol::{Access, ActivityEvent, ErrorCode, ServerMsg, VersionInfo, encode_server};
 use bandsync_core::{ConnId, Session};
 use std::sync::Arc;
 
@@ -154,6 +154,16 @@ impl Driver {
         self.send_held(session.connections().collect(), frame, Kind::Entry);
     }
 
+    /// Stores a version with the appends, and sends everyone the list with it once it is durable
+    /// (if it is lost, the list is read back and whoever asked is told: [`Driver::on_written`]).
+    pub(crate) fn persist_version(&mut self, session: &Session, v: NewVersion, list: Vec<VersionInfo>) {
+        let frame = Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::Versions { versions: list })));
+        if let Some(a) = &mut self.appends {
+            a.push(Row::Version(Box::new(v)));
+        }
+        self.send_held(session.connections().collect(), frame, Kind::Entry);
+    }
+
     /// Stores what the session carries to a restarted host or another node (JSON) with the
     /// appends, and holds the session's news from now until the step ends
     /// ([`Driver::news_due`]) behind it: nobody hears of a change before it is carried.
@@ -219,7 +229,7 @@ impl Driver {
                     self.forget(c);
                 }
             }
-            Written::Failed { error, updates, carried, chat, released, senders, waiting } => {
+            Written::Failed { error, updates, carried, chat, versions, released, senders, waiting } => {
                 // The news held behind what failed goes out all the same; a carried state is
                 // written again at the next step; chat changes are put back and their senders
                 // told. Lost activity entries are only logged.
@@ -233,6 +243,14 @@ impl Driver {
                 );
                 for c in chat.iter().filter_map(|c| c.from) {
                     self.reply(c, &m);
+                }
+                if let Some(asked) = versions {
+                    self.journal.versions_lost();
+                    let m =
+                        ServerMsg::error(ErrorCode::Internal, "the version could not be saved", Some("save_version"));
+                    for c in asked {
+                        self.reply(c, &m);
+                    }
                 }
                 for h in released {
                     for c in h.to {

@@ -133,6 +133,10 @@ impl Driver {
                 }
                 Effect::Broadcast(m) => self.broadcast(session, &m),
                 Effect::Activity { event, gone } => self.persist_activity(session, event, gone),
+                Effect::Version { info, data, gone, list } => {
+                    let v = crate::appends::NewVersion { info, data, gone, from: conn };
+                    self.persist_version(session, v, list);
+                }
                 Effect::Chat { message, old, gone } => {
                     self.persist_chat(session, crate::appends::ChatChange { message, gone, old, from: conn });
                 }

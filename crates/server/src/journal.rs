@@ -40,6 +40,10 @@ pub(crate) enum Effect {
     /// go with it), to store and then send to everyone, as [`Effect::Activity`]. If the store
     /// refuses it, [`Journal::chat_lost`] puts it back and the sender is told.
     Chat { message: ChatMessage, old: Option<ChatMessage>, gone: Option<u64> },
+    /// A version to store (with the versions it lets go), then the list to send to everyone, as
+    /// [`Effect::Activity`]. If the store refuses it, [`Journal::versions_lost`] reads the list
+    /// back and the sender is told.
+    Version { info: VersionInfo, data: Vec<u8>, gone: Vec<u64>, list: Vec<VersionInfo> },
 }
 
 type Refusal = (ErrorCode, String);
@@ -215,6 +219,15 @@ impl Journal {
         Ok(vec![Effect::Broadcast(ServerMsg::Chat { message: m })])
     }
 
+    /// Versions the store refused: the list is read back from the store, which has the truth.
+    pub fn versions_lost(&mut self) {
+        let Some(st) = &self.store else { return };
+        match blocking(|| st.versions(&self.session)) {
+            Ok(v) => self.versions = v,
+            Err(e) => tracing::error!(session = self.session, "could not read the versions back: {e}"),
+        }
+    }
+
     /// Chat changes the store refused, in the order they were made: each is put back as it was.
     pub fn chat_lost(&mut self, lost: &[crate::appends::ChatChange]) {
         for c in lost.iter().rev() {
@@ -271,15 +284,16 @@ impl Journal {
             .map(|v| retention::Kept { id: v.id, at: v.at, named: v.named })
             .collect();
         let mut gone = retention::versions_to_drop(&kept, info.at);
-        match &self.store {
-            Some(st) => blocking(|| st.add_version(&self.session, &info, &data, &gone))?,
-            None => {
-                // Without storage they are in memory: fewer of them.
-                let over = (self.versions.len() + 1).saturating_sub(MEMORY_VERSIONS);
-                gone.extend(self.versions.iter().take(over).map(|v| v.id));
-                self.version_data.insert(info.id, data);
-            }
+        if self.store.is_some() {
+            // Stored with the session's appends, off its task (the driver); the list as it will be.
+            self.versions.push(info.clone());
+            self.versions.retain(|v| !gone.contains(&v.id));
+            return Ok(vec![Effect::Version { info, data, gone, list: self.versions.clone() }]);
         }
+        // Without storage they are in memory: fewer of them.
+        let over = (self.versions.len() + 1).saturating_sub(MEMORY_VERSIONS);
+        gone.extend(self.versions.iter().take(over).map(|v| v.id));
+        self.version_data.insert(info.id, data);
         self.versions.push(info);
         self.versions.retain(|v| !gone.contains(&v.id));
         self.version_data.retain(|id, _| !gone.contains(id));

@@ -99,26 +99,7 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn add_version(&self, session: &str, v: &VersionInfo, data: &[u8], thinned: &[u64]) -> Result<(), StoreError> {
-        self.write(session, |db| {
-            db.execute(
-                "INSERT INTO doc_versions (session, id, at, label, data, named) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                &[
-                    session.into(),
-                    (v.id as i64).into(),
-                    v.at.into(),
-                    v.label.as_str().into(),
-                    data.into(),
-                    i64::from(v.named).into(),
-                ],
-            )?;
-            for id in thinned {
-                db.execute(
-                    "DELETE FROM doc_versions WHERE session = ?1 AND id = ?2",
-                    &[session.into(), (*id as i64).into()],
-                )?;
-            }
-            Ok(())
-        })
+        self.write(session, |db| insert_version(db, session, v, data, thinned))
     }
 
     /// A session's versions, oldest first (without their data).
@@ -126,7 +107,7 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn versions(&self, session: &str) -> Result<Vec<VersionInfo>, StoreError> {
-        let rows = self.db().query(
+        let rows = self.reader().query(
             "SELECT id, at, label, length(data), named FROM doc_versions WHERE session = ?1 ORDER BY id",
             &[session.into()],
         )?;
@@ -211,6 +192,32 @@ pub(super) fn upsert_chat(
     )?;
     if let Some(old) = forget_through {
         db.execute("DELETE FROM chat WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
+    }
+    Ok(())
+}
+
+/// Saves a version and deletes the versions `thinned`, in the caller's transaction
+/// ([`Store::add_version`], and with a session's other appends in [`Store::append`]).
+pub(super) fn insert_version(
+    db: &mut dyn sql::Db,
+    session: &str,
+    v: &VersionInfo,
+    data: &[u8],
+    thinned: &[u64],
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO doc_versions (session, id, at, label, data, named) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &[
+            session.into(),
+            (v.id as i64).into(),
+            v.at.into(),
+            v.label.as_str().into(),
+            data.into(),
+            i64::from(v.named).into(),
+        ],
+    )?;
+    for id in thinned {
+        db.execute("DELETE FROM doc_versions WHERE session = ?1 AND id = ?2", &[session.into(), (*id as i64).into()])?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::sql::columns;
 use super::{Store, StoreError, StoredDocument, fold, history, put_carried};
-use bandsync_core::protocol::{ActivityEvent, ChatMessage};
+use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
 
 /// Updates in a session's log before they may be folded into a snapshot.
 pub const COMPACT_AFTER: i64 = 500;
@@ -35,8 +35,8 @@ pub(super) struct LogSize {
 
 /// What one of a session's group writes stores (`crate::appends`): document updates in order,
 /// activity events and chat messages as they are now (each with the stored ones it lets go, as
-/// [`Store::add_activity`] and [`Store::put_chat`] do), and what the session carries (as
-/// [`Store::put_carried`]).
+/// [`Store::add_activity`] and [`Store::put_chat`] do), versions (as [`Store::add_version`]), and
+/// what the session carries (as [`Store::put_carried`]).
 #[derive(Debug, Default)]
 pub struct Appended {
     /// Document updates, raw y-sync v1.
@@ -45,6 +45,8 @@ pub struct Appended {
     pub activity: Vec<(ActivityEvent, Option<u64>)>,
     /// Chat messages, each with the id through which older ones go.
     pub chat: Vec<(ChatMessage, Option<u64>)>,
+    /// Versions, each with its data and the versions the thinning rule lets go with it.
+    pub versions: Vec<(VersionInfo, Vec<u8>, Vec<u64>)>,
     /// The carried state, JSON.
     pub carried: Option<String>,
 }
@@ -84,7 +86,7 @@ impl Store {
     /// # Errors
     /// On a database error; then none of it was written.
     pub fn append(&self, session: &str, appended: &Appended) -> Result<bool, StoreError> {
-        let Appended { updates, activity, chat, carried } = appended;
+        let Appended { updates, activity, chat, versions, carried } = appended;
         let counted = self.logs().contains_key(session);
         let read = self.write(session, |db| {
             for data in updates {
@@ -98,6 +100,9 @@ impl Store {
             }
             for (m, gone) in chat {
                 history::upsert_chat(db, session, m, *gone)?;
+            }
+            for (v, data, thinned) in versions {
+                history::insert_version(db, session, v, data, thinned)?;
             }
             if let Some(json) = carried {
                 put_carried(db, session, json)?;
