@@ -4,7 +4,7 @@
 //! Real SQLite, its write lock held by a second connection (`crate::docs::stored_host`).
 
 use crate::docs::stored_host;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -71,10 +71,26 @@ async fn a_chat_message_is_heard_once_stored_and_one_the_disk_refuses_is_undone(
     assert_eq!(ben.recv_type("chat").await["message"]["text"], "soundcheck at 7");
     assert_eq!(stored(), 1, "stored before it was heard");
 
-    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON chat BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
-        .unwrap();
+    // The disk held again, Ana's next message waits for it, and Ben's sync answer (read from
+    // memory) behind it; then the disk refuses the message.
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
     ana.send(json!({"type": "chat", "text": "lost"})).await;
+    let b = bandsync_docs::SessionDoc::new();
+    ben.ws.send(Message::Binary(b.sync_step1().into())).await.unwrap();
+    ben.send(json!({"type": "profile", "instrument": "bass two"})).await;
+    api_shows(ts, "bass two").await;
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON chat BEGIN SELECT RAISE(FAIL, 'disk full'); END; COMMIT;")
+        .unwrap();
     assert_eq!(ana.recv_error().await, "internal", "Ana hears her message was not saved");
+    // Ben's answer carried no lost edit: it goes, and Ben stays.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ben.ws.next()).await.expect("Ben's answer in time") {
+            Some(Ok(Message::Binary(_))) => break,
+            Some(Ok(Message::Text(t))) => assert!(!t.contains("\"lost\""), "Ben heard of a refused message: {t}"),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("Ben's connection ended: {other:?}"),
+        }
+    }
     db.execute_batch("DROP TRIGGER refuse;").unwrap();
     ana.send(json!({"type": "chat", "text": "after"})).await;
     loop {

@@ -74,9 +74,10 @@ pub(crate) struct ChatChange {
 /// What a held frame is, which says what becomes of it if the write it waits for fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// It carries the documents: dropped, and whoever it was for is closed.
+    /// It carries the documents: dropped, and whoever it was for is closed, if edits were lost
+    /// (else sent).
     Doc,
-    /// An activity entry: dropped.
+    /// A chat message, an activity entry or a versions list, stored by the write: dropped.
     Entry,
     /// The session's news, held behind its carried state: sent all the same.
     State,
@@ -116,7 +117,8 @@ pub(crate) enum Written {
         chat: Vec<ChatChange>,
         /// Whether versions were lost, and who asked for them.
         versions: Option<Vec<ConnId>>,
-        /// The frames to send all the same ([`Kind::State`]), in order.
+        /// The frames to send all the same, in order: the news ([`Kind::State`]), and document
+        /// frames when no edit was lost.
         released: Vec<Held>,
         /// Who sent the edits lost, each once.
         senders: Vec<ConnId>,
@@ -276,8 +278,10 @@ impl Appends {
                 let (mut waiting, mut released) = (Vec::new(), Vec::new());
                 for h in self.held.drain(..) {
                     match h.kind {
-                        Kind::Doc => waiting.extend(h.to),
-                        Kind::State => released.push(h),
+                        // A document frame carries the edits lost, if any were: its member is
+                        // closed. If none were (it waited behind chat or activity), it goes.
+                        Kind::Doc if updates => waiting.extend(h.to),
+                        Kind::Doc | Kind::State => released.push(h),
                         Kind::Entry => {}
                     }
                 }

@@ -230,11 +230,17 @@ impl Driver {
                 }
             }
             Written::Failed { error, updates, carried, chat, versions, released, senders, waiting } => {
-                // The news held behind what failed goes out all the same; a carried state is
-                // written again at the next step; chat changes are put back and their senders
-                // told. Lost activity entries are only logged.
+                // The news held behind what failed goes out all the same, first (it came before);
+                // a carried state is written again at the next step; chat changes are put back
+                // and their senders told, and so are those who asked for a version. Lost activity
+                // entries are only logged.
                 tracing::error!(session = self.id, error = %error, updates, carried, "could not save the session's appends");
                 self.carried_lost |= carried;
+                for h in released {
+                    for c in h.to {
+                        self.send_to(c, h.frame.clone());
+                    }
+                }
                 self.journal.chat_lost(&chat);
                 let m = ServerMsg::error(
                     ErrorCode::Internal,
@@ -250,11 +256,6 @@ impl Driver {
                         ServerMsg::error(ErrorCode::Internal, "the version could not be saved", Some("save_version"));
                     for c in asked {
                         self.reply(c, &m);
-                    }
-                }
-                for h in released {
-                    for c in h.to {
-                        self.send_to(c, h.frame.clone());
                     }
                 }
                 if updates {
