@@ -169,10 +169,7 @@ pub(super) fn insert_activity(
             e.summary.as_str().into(),
         ],
     )?;
-    if let Some(old) = forget_through {
-        db.execute("DELETE FROM activity WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
-    }
-    Ok(())
+    drop_through(db, "activity", session, forget_through)
 }
 
 /// Saves a chat message as it is now and drops the messages up to `forget_through`, in the
@@ -190,8 +187,17 @@ pub(super) fn upsert_chat(
          ON CONFLICT(session, id) DO UPDATE SET message = excluded.message",
         &[session.into(), (m.id as i64).into(), V::Text(json)],
     )?;
-    if let Some(old) = forget_through {
-        db.execute("DELETE FROM chat WHERE session = ?1 AND id <= ?2", &[session.into(), (old as i64).into()])?;
+    drop_through(db, "chat", session, forget_through)
+}
+
+/// Drops a session's rows of `table` (`chat` or `activity`) with ids up to `id`: what the
+/// session no longer keeps ([`bandsync_core::retention`]).
+fn drop_through(db: &mut dyn sql::Db, table: &str, session: &str, id: Option<u64>) -> Result<(), StoreError> {
+    if let Some(id) = id {
+        db.execute(
+            &format!("DELETE FROM {table} WHERE session = ?1 AND id <= ?2"),
+            &[session.into(), (id as i64).into()],
+        )?;
     }
     Ok(())
 }
