@@ -181,7 +181,7 @@ impl Driver {
         let news_due = self.news_due;
         let Some(a) = self.appends.as_mut().filter(|a| match kind {
             Kind::Doc | Kind::Entry => a.pending(),
-            Kind::State => news_due || a.news_held(),
+            Kind::State => a.pending() && (news_due || a.news_held()),
         }) else {
             for c in to {
                 self.send_to(c, frame.clone());

@@ -48,6 +48,7 @@ impl Driver {
         if let Some(a) = &mut self.appends {
             drop(a.settle().await);
         }
+        self.news_due = false;
         for ob in self.outboxes.values().chain(self.doc_peers.values().map(|(ob, _)| ob)) {
             let _ = ob.try_send(Outgoing::Close("the session restarted; reconnect"));
         }
