@@ -109,33 +109,64 @@ pub(crate) enum Written {
     Failed {
         /// Why.
         error: StoreError,
-        /// Whether document updates were among them (the documents in memory are then ahead).
-        updates: bool,
-        /// Whether a carried state was among them (to be written again).
-        carried: bool,
-        /// The chat changes lost, in the order they were made (to be undone in reverse).
-        chat: Vec<ChatChange>,
-        /// Whether versions were lost, and who asked for them.
-        versions: Option<Vec<ConnId>>,
+        /// What was lost, and whom to tell.
+        lost: Lost,
         /// The frames to send all the same, in order: the news ([`Kind::State`]), and document
         /// frames when no edit was lost.
         released: Vec<Held>,
-        /// Who sent the edits lost, each once.
-        senders: Vec<ConnId>,
         /// Who the document frames dropped were for, each once (not the senders).
         waiting: Vec<ConnId>,
     },
+}
+
+/// What a write's rows (and those queued behind it) mean if it fails: whom to tell, what to put
+/// back or write again.
+#[derive(Debug, Default)]
+pub(crate) struct Lost {
+    /// Who sent the edits, each once.
+    pub senders: Vec<ConnId>,
+    /// Whether document updates were among them (the documents in memory are then ahead).
+    pub updates: bool,
+    /// Whether a carried state was among them (to be written again).
+    pub carried: bool,
+    /// The chat changes, in the order they were made (to be undone in reverse).
+    pub chat: Vec<ChatChange>,
+    /// Whether versions were among them, and who asked for them.
+    pub versions: Option<Vec<ConnId>>,
+}
+
+impl Lost {
+    /// Notes what losing `row` would mean, and puts what it stores into `batch`.
+    fn take(&mut self, row: Row, batch: &mut Appended) {
+        match row {
+            Row::Update(u, from) => {
+                self.updates = true;
+                self.senders.extend(from);
+                batch.updates.push(u);
+            }
+            Row::Activity(event, gone) => batch.activity.push((event, gone)),
+            Row::Chat(c) => {
+                batch.chat.push((c.message.clone(), c.gone));
+                self.chat.push(*c);
+            }
+            Row::Version(v) => {
+                self.versions.get_or_insert_with(Vec::new).extend(v.from);
+                batch.versions.push((v.info, v.data, v.gone));
+            }
+            Row::Carried(json) => {
+                self.carried = true;
+                batch.carried = Some(json);
+            }
+        }
+    }
 }
 
 /// The write in flight.
 struct Write {
     /// The last append it holds.
     upto: u64,
-    senders: Vec<ConnId>,
-    updates: bool,
-    carried: bool,
-    chat: Vec<ChatChange>,
-    versions: Option<Vec<ConnId>>,
+    /// What its rows mean if it fails.
+    lost: Lost,
     job: tokio::task::JoinHandle<Result<bool, StoreError>>,
 }
 
@@ -259,39 +290,30 @@ impl Appends {
                 Written::Durable { frames, fold_due }
             }
             Err(error) => {
-                let (mut senders, mut updates, mut carried, mut chat) = (w.senders, w.updates, w.carried, w.chat);
-                let mut versions = w.versions;
+                let mut lost = w.lost;
+                let mut unwritten = Appended::default();
                 for row in self.queued.drain(..) {
-                    match row {
-                        Row::Update(_, from) => {
-                            updates = true;
-                            senders.extend(from);
-                        }
-                        Row::Carried(_) => carried = true,
-                        Row::Chat(c) => chat.push(*c),
-                        Row::Version(v) => versions.get_or_insert_with(Vec::new).extend(v.from),
-                        Row::Activity(..) => {}
-                    }
+                    lost.take(row, &mut unwritten);
                 }
-                senders.sort_unstable();
-                senders.dedup();
+                lost.senders.sort_unstable();
+                lost.senders.dedup();
                 let (mut waiting, mut released) = (Vec::new(), Vec::new());
                 for h in self.held.drain(..) {
                     match h.kind {
                         // A document frame carries the edits lost, if any were: its member is
                         // closed. If none were (it waited behind chat or activity), it goes.
-                        Kind::Doc if updates => waiting.extend(h.to),
+                        Kind::Doc if lost.updates => waiting.extend(h.to),
                         Kind::Doc | Kind::State => released.push(h),
                         Kind::Entry => {}
                     }
                 }
                 waiting.sort_unstable();
                 waiting.dedup();
-                waiting.retain(|c| senders.binary_search(c).is_err());
+                waiting.retain(|c| lost.senders.binary_search(c).is_err());
                 self.load.clear();
                 self.news_held = 0;
                 self.durable = self.last;
-                Written::Failed { error, updates, carried, chat, versions, released, senders, waiting }
+                Written::Failed { error, lost, released, waiting }
             }
         }
     }
@@ -308,31 +330,13 @@ impl Appends {
 
     /// Writes everything queued, in one transaction, on the runtime's blocking pool.
     fn start(&mut self) {
-        let (mut senders, mut chat, mut batch) = (Vec::new(), Vec::new(), Appended::default());
-        let mut versions: Option<Vec<ConnId>> = None;
+        let (mut lost, mut batch) = (Lost::default(), Appended::default());
         for row in std::mem::take(&mut self.queued) {
-            match row {
-                Row::Update(u, from) => {
-                    senders.extend(from);
-                    batch.updates.push(u);
-                }
-                Row::Activity(event, gone) => batch.activity.push((event, gone)),
-                Row::Chat(c) => {
-                    batch.chat.push((c.message.clone(), c.gone));
-                    chat.push(*c);
-                }
-                Row::Version(v) => {
-                    versions.get_or_insert_with(Vec::new).extend(v.from);
-                    batch.versions.push((v.info, v.data, v.gone));
-                }
-                Row::Carried(json) => batch.carried = Some(json),
-            }
+            lost.take(row, &mut batch);
         }
-        senders.dedup();
-        let (updates, carried) = (!batch.updates.is_empty(), batch.carried.is_some());
         let (store, session) = (self.store.clone(), self.session.clone());
         let job = tokio::task::spawn_blocking(move || store.append(&session, &batch));
-        self.writing = Some(Write { upto: self.last, senders, updates, carried, chat, versions, job });
+        self.writing = Some(Write { upto: self.last, lost, job });
     }
 }
 

@@ -3,7 +3,7 @@
 //! frames that carry it held until it is durable; without a store, kept in an in-memory shadow),
 //! and the documents read back after a failure.
 
-use crate::appends::{ChatChange, Kind, NewVersion, Row, Written};
+use crate::appends::{ChatChange, Kind, Lost, NewVersion, Row, Written};
 use crate::driver::{Driver, name_on};
 use crate::session_task::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
@@ -221,19 +221,20 @@ impl Driver {
                     self.compact(st.clone());
                 }
             }
-            Written::Failed { error: crate::store::StoreError::Deleted(_), senders, waiting, .. } => {
+            Written::Failed { error: crate::store::StoreError::Deleted(_), lost, waiting, .. } => {
                 // Deleted while its task still ran: what it held goes nowhere, as the session ends.
                 tracing::info!(session = self.id, "edits after the session's deletion not saved");
-                for c in senders.into_iter().chain(waiting) {
+                for c in lost.senders.into_iter().chain(waiting) {
                     self.send_to(c, Outgoing::Close("the session was deleted"));
                     self.forget(c);
                 }
             }
-            Written::Failed { error, updates, carried, chat, versions, released, senders, waiting } => {
+            Written::Failed { error, lost, released, waiting } => {
                 // The news held behind what failed goes out all the same, first (it came before);
                 // a carried state is written again at the next step; chat changes are put back
                 // and their senders told, and so are those who asked for a version. Lost activity
                 // entries are only logged.
+                let Lost { senders, updates, carried, chat, versions } = lost;
                 tracing::error!(session = self.id, error = %error, updates, carried, "could not save the session's appends");
                 self.carried_lost |= carried;
                 for h in released {
