@@ -21,7 +21,8 @@
 //! - [`xvfb`]: an X display of the test's own.
 //! - [`postgres`]: a Postgres server of the test's own, that it can crash and restart.
 //! - [`pulse`]: a private PulseAudio with a null sink per test, routed per channel, recorded
-//!   with `parecord`, and the onset analysis that measures clicks at the speaker.
+//!   with `parecord`.
+//! - [`onsets`]: a recording turned into click times, and the figures the speaker tests report.
 //! - [`jack`]: a JACK server (`jackd -d dummy`) of the test's own, and a recorder of the MIDI and
 //!   the clicks it receives.
 //! - [`netns`]: running a test again inside a network namespace of its own (multicast).
@@ -39,6 +40,7 @@ pub mod http;
 pub mod jack;
 pub mod machine;
 pub mod netns;
+pub mod onsets;
 pub mod page;
 pub mod postgres;
 pub mod process;

@@ -4,27 +4,22 @@
 //! `options.rs` (re-exported here); reading a join target is in `target.rs`.
 
 use crate::Sink;
+use crate::browse::Browse;
 use crate::error::AppError;
-use crate::events::{AppEvent, AudioSettings, DiscoveredSession, DiscoveryEvent, HostInfo};
+use crate::events::{AppEvent, AudioSettings, DiscoveryEvent, HostInfo};
+use crate::hosting::Hosting;
 use crate::lan;
-use crate::session::{self, Cmd, Hosting, SessionHandle};
+use crate::session::{self, Cmd, SessionHandle};
 use crate::target::{redact, resolve_target};
 use bandsync_client::{ClientOptions, JoinTarget};
 use bandsync_core::ClientMsg;
 use bandsync_core::protocol::Secret;
-use bandsync_discovery::Found;
 use bandsync_server::{RunningServer, ServerConfig};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 pub use crate::options::{AppOptions, DEFAULT_PORT, mdns_disabled_by_env};
-
-/// A running LAN browse.
-struct Browse {
-    stop: Arc<AtomicBool>,
-}
 
 /// The app's state behind its commands. Every method is safe to call from any task.
 pub struct App {
@@ -277,31 +272,9 @@ impl App {
             return Err(AppError::MdnsOff);
         }
         let mut slot = self.browse.lock().expect("browse lock");
-        if let Some(old) = slot.take() {
-            old.stop.store(true, Ordering::Release);
-        }
-        let mut browser =
-            bandsync_discovery::browse(&self.opts.mdns_interfaces).map_err(|e| AppError::Mdns(e.to_string()))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::Builder::new()
-            .name("bandsync-discover".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Acquire) {
-                    let Some(found) = browser.next(Duration::from_millis(250)) else { continue };
-                    let ev = match found {
-                        Found::Added(s) => DiscoveryEvent::Found { session: DiscoveredSession::from(&s) },
-                        Found::Updated(s) => DiscoveryEvent::Updated { session: DiscoveredSession::from(&s) },
-                        Found::Removed { name, session } => DiscoveryEvent::Removed { name, id: session },
-                    };
-                    if !sink.send(ev) {
-                        break;
-                    }
-                }
-                browser.stop();
-            })
-            .map_err(|e| AppError::Mdns(format!("cannot start browsing: {e}")))?;
-        *slot = Some(Browse { stop });
+        // The old browse stops before the new one starts.
+        drop(slot.take());
+        *slot = Some(Browse::start(&self.opts.mdns_interfaces, sink)?);
         Ok(())
     }
 
@@ -398,13 +371,5 @@ impl App {
     pub fn link_status(&self) -> crate::LinkStatus {
         let on = self.link.load(Ordering::Acquire);
         crate::LinkStatus { available: crate::link::AVAILABLE, on, peers: 0 }
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        if let Some(b) = self.browse.lock().ok().and_then(|mut s| s.take()) {
-            b.stop.store(true, Ordering::Release);
-        }
     }
 }

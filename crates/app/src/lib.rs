@@ -13,15 +13,22 @@
 //!   `output_report`: what it reports to the band (latency, clicks late and missed).
 //! - [`midi`]: MIDI out to the band's gear and pedals in, for a session (also used by the CLI).
 //! - [`beats`]: the visual beat when no audio plays, found ahead of time from the transport.
+//! - `hosting`: what a hosted session keeps: its server, advertisement and join details.
+//! - `browse`: a LAN browse for sessions on a thread of its own.
+//! - `launch`: [`LaunchOptions`], the command line that opens hosting at once.
+//! - [`link`]: a session's Ableton Link peer (the opt-in `link` feature).
 //! - [`lan`]: a host's join links, one per LAN address.
 //! - [`error`]: what a command can fail with.
 
 pub mod app;
 mod beat_source;
 pub mod beats;
+mod browse;
 pub mod error;
 pub mod events;
+mod hosting;
 pub mod lan;
+mod launch;
 pub mod link;
 pub mod metronome;
 pub mod midi;
@@ -34,8 +41,9 @@ pub use app::{App, AppOptions, DEFAULT_PORT};
 pub use error::AppError;
 pub use events::{
     AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReading, ConnectionState, DiscoveredSession, DiscoveryEvent,
-    HostInfo, LaunchOptions, LinkStatus, MidiPorts, MidiSettings, MidiStatus,
+    HostInfo, LinkStatus, MidiPorts, MidiSettings, MidiStatus,
 };
+pub use launch::LaunchOptions;
 
 /// Where a stream of events goes: a Tauri `Channel` in the app, a queue in tests.
 ///

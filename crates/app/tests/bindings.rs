@@ -4,6 +4,7 @@
 //! `BANDSYNC_WRITE_BINDINGS=1` rewrites it. 64-bit integers become `number`: every one on the
 //! wire (µs, micro-beats, ids, Unix ms) stays far below 2^53.
 
+use bandsync_app::LaunchOptions;
 use bandsync_app::events::*;
 use bandsync_core::protocol::*;
 use bandsync_core::timeline::{Accent, FlowCursor, Meter, Segment, Tempo, Timeline, Transport};

@@ -7,17 +7,28 @@
 //! Layout of the document:
 //! - `setlist`: a `Y.Array` of `Y.Map`s `{id, title, key, tempo, meter, notes}`, in play order;
 //! - `charts`: a `Y.Map` from song id to `Y.Text` (ChordPro-style, `[C]` marks chords).
+//!
+//! Modules:
+//! - this file: [`SessionDoc`], the y-sync exchange and the size limit;
+//! - `content`: the setlist and the charts, read, edited and restored from a version;
+//! - `song`: [`Song`], one entry of the setlist;
+//! - [`guard`]: a member's frame checked before yrs reads it;
+//! - `lib0`: a reader of Yjs's binary encoding that never trusts a length (used by [`guard`]);
+//! - `causal`: whether an update depends only on what the documents hold;
+//! - `shape`: the setlist's shape, checked as each update lands;
+//! - `summary`: [`Summary`], a document in brief for the activity log.
 
 mod causal;
 mod content;
 pub mod guard;
 mod lib0;
 mod shape;
+mod song;
 mod summary;
 
+pub use song::Song;
 pub use summary::Summary;
 
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
@@ -50,52 +61,6 @@ pub enum DocError {
     /// A setlist entry is not valid.
     #[error("bad setlist: {0}")]
     Setlist(String),
-}
-
-/// One song of the setlist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Song {
-    /// Stable id; its chart is `charts[id]`.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Musical key, e.g. "Am".
-    #[serde(default)]
-    pub key: String,
-    /// Tempo in BPM (0 when unset).
-    #[serde(default)]
-    pub tempo: f64,
-    /// Meter, e.g. "7/8".
-    #[serde(default)]
-    pub meter: String,
-    /// Free notes.
-    #[serde(default)]
-    pub notes: String,
-    /// The MIDI patch sent to the band's gear when the song becomes current, e.g.
-    /// `bank 0:2; pc 17; cc 7 100 @2` (read by `bandsync_core::midi::parse_patch`).
-    #[serde(default)]
-    pub midi: String,
-    /// The song's flow, its parts and their bars: `Intro 4, V1 16, C 8` (read by
-    /// `bandsync_core::chart::flow::parse`).
-    #[serde(default)]
-    pub flow: String,
-}
-
-impl Song {
-    /// A song with only an id and a title (no key, tempo, meter, notes, patch or flow yet).
-    #[must_use]
-    pub fn new(id: impl Into<String>, title: impl Into<String>) -> Song {
-        Song {
-            id: id.into(),
-            title: title.into(),
-            key: String::new(),
-            tempo: 0.0,
-            meter: String::new(),
-            notes: String::new(),
-            midi: String::new(),
-            flow: String::new(),
-        }
-    }
 }
 
 /// What to do with the bytes a member sent.

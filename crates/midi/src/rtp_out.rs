@@ -51,7 +51,7 @@ impl RtpOut {
     pub(crate) fn start(
         opts: &MidiOptions,
         listen: u16,
-        invite: Option<crate::Invite>,
+        invite: Option<crate::target::Invite>,
         host_now: HostNow,
         pending: Arc<Pending>,
         offset: Arc<Offset>,
@@ -59,7 +59,7 @@ impl RtpOut {
     ) -> Result<Self, MidiError> {
         // A loopback peer gets a loopback session: nothing leaves the machine.
         let ip = match &invite {
-            Some(crate::Invite::Addr(a)) if a.ip().is_loopback() => a.ip(),
+            Some(crate::target::Invite::Addr(a)) if a.ip().is_loopback() => a.ip(),
             Some(i) if i.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
@@ -76,7 +76,7 @@ impl RtpOut {
         let (feeder, due) = start_feeder("midi-rtp-feed", host_now, pending, clock, offset)?;
         let problem = Arc::default();
         let invite = match invite {
-            Some(crate::Invite::Addr(a)) => Invitation::Now(a),
+            Some(crate::target::Invite::Addr(a)) => Invitation::Now(a),
             Some(name) => Invitation::Later(look_up(name, Arc::clone(&problem))?),
             None => Invitation::None,
         };
@@ -132,7 +132,7 @@ impl Invitation {
 /// session's: a slow resolver delays the invitation only, and stopping does not wait for it. A
 /// name without an address is `problem` (and the session waits for peers to join instead).
 fn look_up(
-    name: crate::Invite,
+    name: crate::target::Invite,
     problem: Arc<Mutex<Option<String>>>,
 ) -> Result<std::sync::mpsc::Receiver<SocketAddr>, MidiError> {
     let (found, address) = std::sync::mpsc::channel();

@@ -6,8 +6,9 @@
 //! libasound2-plugins); `scripts/test.sh` installs them. The test starts its own PulseAudio in a
 //! private runtime directory ([`bandsync_e2e::pulse`]) and stops it afterwards.
 
+use bandsync_e2e::onsets::{Intervals, intervals, onsets_exact, pair_offsets_ms, quantile, sink_glitches};
 use bandsync_e2e::process::Proc;
-use bandsync_e2e::pulse::{Intervals, Pulse, RATE, intervals, onsets_exact, pair_offsets_ms, quantile, sink_glitches};
+use bandsync_e2e::pulse::{Pulse, RATE};
 use std::process::Command;
 use std::time::Duration;
 

@@ -6,8 +6,9 @@
 //! for `docs/BENCHMARKS.md`; `scripts/speaker.sh` runs the long version.
 
 use bandsync_e2e::browser::{self, Browser, Engine, Launch};
+use bandsync_e2e::onsets::{intervals, onsets_exact, quantile, sink_glitches};
 use bandsync_e2e::process::Proc;
-use bandsync_e2e::pulse::{Pulse, RATE, intervals, onsets_exact, quantile, sink_glitches};
+use bandsync_e2e::pulse::{Pulse, RATE};
 use bandsync_e2e::xvfb::Xvfb;
 use serde_json::{Value, json};
 use std::path::Path;

@@ -4,9 +4,10 @@
 //! Measured at the speaker against a native follower on the other channel of one PulseAudio sink.
 
 use bandsync_e2e::browser::{self, Engine, Launch};
+use bandsync_e2e::onsets::{onsets_exact, quantile};
 use bandsync_e2e::page::Page;
 use bandsync_e2e::process::Proc;
-use bandsync_e2e::pulse::{Pulse, RATE, Recorder, onsets_exact, quantile};
+use bandsync_e2e::pulse::{Pulse, RATE, Recorder};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
