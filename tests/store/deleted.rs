@@ -2,7 +2,7 @@
 
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, VersionInfo};
 use bandsync_server::store::sql::Db;
-use bandsync_server::store::{Store, StoreError};
+use bandsync_server::store::{Appended, Store, StoreError};
 
 /// A session deleted while its task still runs (the hub stops the task and deletes at once): what
 /// the task writes after the deletion (its last edits, chat, activity, a version, a new secret) is
@@ -14,12 +14,12 @@ pub(crate) fn nothing_outlives_a_deleted_session(open: &dyn Fn() -> Store, raw: 
     s.delete_session("del").unwrap();
     let is_deleted = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Deleted(ref id)) if id == "del");
     assert!(is_deleted(s.append_updates("del", &[&b"after"[..]]).map(drop)), "{}", s.engine());
-    assert!(is_deleted(s.put_chat("del", &crate::chat(1, "after"), None)));
+    assert!(is_deleted(crate::put_chat(&s, "del", &crate::chat(1, "after"), None)));
     let e = ActivityEvent { id: 1, at: 5, kind: ActivityKind::Play, by: None, summary: "after".into() };
-    assert!(is_deleted(s.add_activity("del", &e, None)));
+    assert!(is_deleted(crate::add_activity(&s, "del", &e, None)));
     let v = VersionInfo { id: 1, at: 1, label: "after".into(), size: 1, named: true };
-    assert!(is_deleted(s.add_version("del", &v, b"\x01", &[])));
-    assert!(is_deleted(s.put_carried("del", "{}")));
+    assert!(is_deleted(crate::add_version(&s, "del", &v, b"\x01", &[])));
+    assert!(is_deleted(s.append("del", &Appended { carried: Some("{}".into()), ..Appended::default() }).map(drop)));
     assert!(is_deleted(s.update_session(&crate::session("del", "k2"))));
     assert!(s.session("del").unwrap().is_none(), "a new secret does not bring the session back");
     let mut db = raw();

@@ -15,7 +15,7 @@ use bandsync_server::store::lease::Renewal;
 use bandsync_server::store::postgres::Postgres as PgDb;
 use bandsync_server::store::sql::Db;
 use bandsync_server::store::sqlite::Sqlite;
-use bandsync_server::store::{COMPACT_AFTER, Store, StoreError, StoredSession};
+use bandsync_server::store::{Appended, COMPACT_AFTER, Store, StoreError, StoredSession};
 use std::path::PathBuf;
 
 /// The host's wall clock when the tests' sessions are made, after every lease time they use.
@@ -30,6 +30,23 @@ fn session(id: &str, secret: &str) -> StoredSession {
         viewer_secret: None,
         pin: Some("1234".into()),
     }
+}
+
+/// A chat message written as a session's group commit writes it ([`Store::append`]), with the
+/// stored ones it lets go.
+fn put_chat(s: &Store, session: &str, m: &ChatMessage, gone: Option<u64>) -> Result<(), StoreError> {
+    s.append(session, &Appended { chat: vec![(m.clone(), gone)], ..Appended::default() }).map(drop)
+}
+
+/// An activity event written as a group commit writes it, with the stored ones it lets go.
+fn add_activity(s: &Store, session: &str, e: &ActivityEvent, gone: Option<u64>) -> Result<(), StoreError> {
+    s.append(session, &Appended { activity: vec![(e.clone(), gone)], ..Appended::default() }).map(drop)
+}
+
+/// A version written as a group commit writes it, with the versions thinned with it.
+fn add_version(s: &Store, session: &str, v: &VersionInfo, data: &[u8], thinned: &[u64]) -> Result<(), StoreError> {
+    let versions = vec![(v.clone(), data.to_vec(), thinned.to_vec())];
+    s.append(session, &Appended { versions, ..Appended::default() }).map(drop)
 }
 
 fn chat(id: u64, text: &str) -> ChatMessage {
@@ -141,15 +158,15 @@ fn journal(open: &dyn Fn() -> Store) {
     let s = open();
     s.put_session(&session("j", "k"), NOW_MS).unwrap();
     let msg = |id: u64, text: &str| chat(id, text);
-    s.put_chat("j", &msg(1, "first"), None).unwrap();
-    s.put_chat("j", &msg(2, "second"), None).unwrap();
-    s.put_chat("j", &msg(1, "first, edited"), None).unwrap();
+    put_chat(&s, "j", &msg(1, "first"), None).unwrap();
+    put_chat(&s, "j", &msg(2, "second"), None).unwrap();
+    put_chat(&s, "j", &msg(1, "first, edited"), None).unwrap();
     let chat = s.chat("j").unwrap();
     assert_eq!(chat.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["first, edited", "second"]);
     for id in 1..=7_u64 {
         let by = if id % 2 == 0 { Some(2) } else { None };
         let e = ActivityEvent { id, at: id as i64 * 10, kind: ActivityKind::Play, by, summary: format!("event {id}") };
-        s.add_activity("j", &e, None).unwrap();
+        add_activity(&s, "j", &e, None).unwrap();
     }
     let (page, more) = s.activity("j", None, 3).unwrap();
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [5, 6, 7]);
@@ -162,14 +179,14 @@ fn journal(open: &dyn Fn() -> Store) {
     assert_eq!(s.last_activity_id("j").unwrap(), 7);
     assert_eq!(s.last_activity_id("none").unwrap(), 0);
     let v = VersionInfo { id: 1, at: 99, label: "before the gig".into(), size: 0, named: true };
-    s.add_version("j", &v, b"\x01\x02\x03", &[]).unwrap();
+    add_version(&s, "j", &v, b"\x01\x02\x03", &[]).unwrap();
     assert_eq!(s.versions("j").unwrap(), vec![VersionInfo { size: 3, ..v.clone() }]);
     assert_eq!(s.version_data("j", 1).unwrap().as_deref(), Some(&b"\x01\x02\x03"[..]));
     assert_eq!(s.version_data("j", 2).unwrap(), None);
     // A version saved with the ones the thinning rule lets go: one transaction.
     let auto = |id: u64| VersionInfo { id, at: 100 + id as i64, label: format!("edit {id}"), size: 0, named: false };
-    s.add_version("j", &auto(2), b"\x02", &[]).unwrap();
-    s.add_version("j", &auto(3), b"\x03", &[2]).unwrap();
+    add_version(&s, "j", &auto(2), b"\x02", &[]).unwrap();
+    add_version(&s, "j", &auto(3), b"\x03", &[2]).unwrap();
     let ids: Vec<(u64, bool)> = s.versions("j").unwrap().iter().map(|v| (v.id, v.named)).collect();
     assert_eq!(ids, [(1, true), (3, false)], "{}", s.engine());
     assert_eq!(s.version_data("j", 2).unwrap(), None);
@@ -183,19 +200,19 @@ fn retention_and_damage(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>)
     s.put_session(&session("r", "k"), NOW_MS).unwrap();
     s.put_session(&session("m", "k"), NOW_MS).unwrap();
     for id in 1..=3 {
-        s.put_chat("r", &chat(id, "old"), None).unwrap();
+        put_chat(&s, "r", &chat(id, "old"), None).unwrap();
     }
     // What the journal asks for: the rule's bound, dropped in the same write.
     let gone = bandsync_core::retention::dropped_through(CHAT_KEPT + 2, CHAT_KEPT);
-    s.put_chat("r", &chat(CHAT_KEPT + 2, "new"), gone).unwrap();
+    put_chat(&s, "r", &chat(CHAT_KEPT + 2, "new"), gone).unwrap();
     let ids: Vec<u64> = s.chat("r").unwrap().iter().map(|m| m.id).collect();
     assert_eq!(ids, [3, CHAT_KEPT + 2], "chat past the newest {CHAT_KEPT} is dropped ({})", s.engine());
     let event = |id: u64| ActivityEvent { id, at: 5, kind: ActivityKind::Play, by: None, summary: format!("{id}") };
     for id in 1..=3 {
-        s.add_activity("r", &event(id), None).unwrap();
+        add_activity(&s, "r", &event(id), None).unwrap();
     }
     let gone = bandsync_core::retention::dropped_through(ACTIVITY_KEPT + 2, ACTIVITY_KEPT);
-    s.add_activity("r", &event(ACTIVITY_KEPT + 2), gone).unwrap();
+    add_activity(&s, "r", &event(ACTIVITY_KEPT + 2), gone).unwrap();
     let (page, more) = s.activity("r", None, 10).unwrap();
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [3, ACTIVITY_KEPT + 2]);
     assert!(!more);
@@ -219,7 +236,7 @@ fn retention_and_damage(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>)
     drop(db);
     let s = open();
     let v = VersionInfo { id: 1, at: 1, label: "named".into(), size: 1, named: true };
-    s.add_version("m", &v, b"\x01", &[]).unwrap();
+    add_version(&s, "m", &v, b"\x01", &[]).unwrap();
     assert_eq!(s.versions("m").unwrap(), [v], "{}", s.engine());
 }
 
@@ -233,7 +250,7 @@ fn organizers(open: &dyn Fn() -> Store) {
     assert!(matches!(s.create_organizer("school", 5), Err(StoreError::Conflict(_))));
     s.put_session(&session("o", "x"), NOW_MS).unwrap();
     s.set_owner("o", "school").unwrap();
-    s.put_chat("o", &chat(1, "hi"), None).unwrap();
+    put_chat(&s, "o", &chat(1, "hi"), None).unwrap();
     assert_eq!(s.owner("o").unwrap().as_deref(), Some("school"));
     assert_eq!(s.sessions_of("school").unwrap(), ["o"]);
     let list = s.organizers().unwrap();
@@ -267,7 +284,7 @@ fn leases(open: &dyn Fn() -> Store) {
     let e = a.append_update("l", b"late from a").unwrap_err();
     assert!(matches!(e, StoreError::Fenced { token, .. } if token == la.token), "{e}");
     assert!(e.to_string().contains("fenced"), "{e}");
-    assert!(matches!(a.put_chat("l", &chat(1, "late"), None), Err(StoreError::Fenced { .. })));
+    assert!(matches!(put_chat(&a, "l", &chat(1, "late"), None), Err(StoreError::Fenced { .. })));
     assert_eq!(a.renew_lease("l", la.token, 15_002, ttl).unwrap(), Renewal::Lost, "a learns it lost the lease");
     b.append_update("l", b"from b").unwrap();
     assert_eq!(b.document("l").unwrap().1, vec![b"from a".to_vec(), b"from b".to_vec()]);

@@ -7,16 +7,6 @@ use super::{Store, StoreError};
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
 
 impl Store {
-    /// Saves a chat message as it is now (new, edited, deleted or reacted to), and drops the
-    /// messages up to `forget_through` (those the journal no longer keeps:
-    /// [`bandsync_core::retention::CHAT_KEPT`]) in the same transaction.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn put_chat(&self, session: &str, m: &ChatMessage, forget_through: Option<u64>) -> Result<(), StoreError> {
-        self.write(session, |db| upsert_chat(db, session, m, forget_through))
-    }
-
     /// A session's chat, oldest first. A stored message that no longer reads (damaged, or from a
     /// version that wrote it differently) is left out and logged: it costs that message, not the
     /// session's chat.
@@ -36,20 +26,6 @@ impl Store {
                 read.map_err(|e| tracing::error!(session, ?id, "stored chat message skipped: {e}")).ok()
             })
             .collect())
-    }
-
-    /// Appends an activity event, and drops the events up to `forget_through` (those the journal
-    /// no longer keeps: [`bandsync_core::retention::ACTIVITY_KEPT`]) in the same transaction.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn add_activity(
-        &self,
-        session: &str,
-        e: &ActivityEvent,
-        forget_through: Option<u64>,
-    ) -> Result<(), StoreError> {
-        self.write(session, |db| insert_activity(db, session, e, forget_through))
     }
 
     /// A page of a session's activity, oldest first: up to `limit` events older than `before` (or
@@ -91,15 +67,6 @@ impl Store {
     pub fn last_activity_id(&self, session: &str) -> Result<u64, StoreError> {
         let id = one(&mut **self.db(), "SELECT MAX(id) FROM activity WHERE session = ?1", &[session.into()])?;
         Ok(id.map_or(Ok(None), |v| v.opt_int())?.unwrap_or(0) as u64)
-    }
-
-    /// Saves a document version, and drops the versions `thinned` (those the thinning rule lets go:
-    /// [`bandsync_core::retention::versions_to_drop`]), in one transaction.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn add_version(&self, session: &str, v: &VersionInfo, data: &[u8], thinned: &[u64]) -> Result<(), StoreError> {
-        self.write(session, |db| insert_version(db, session, v, data, thinned))
     }
 
     /// A session's versions, oldest first (without their data).
@@ -150,7 +117,7 @@ fn activity_row(r: sql::Row) -> Result<ActivityEvent, StoreError> {
 }
 
 /// Inserts an activity event and drops the events up to `forget_through`, in the caller's
-/// transaction ([`Store::add_activity`], and with a session's edits in [`Store::append_updates`]).
+/// transaction (a session's group write, [`Store::append`]).
 pub(super) fn insert_activity(
     db: &mut dyn sql::Db,
     session: &str,
@@ -172,9 +139,8 @@ pub(super) fn insert_activity(
     drop_through(db, "activity", session, forget_through)
 }
 
-/// Saves a chat message as it is now and drops the messages up to `forget_through`, in the
-/// caller's transaction ([`Store::put_chat`], and with a session's other appends in
-/// [`Store::append`]).
+/// Saves a chat message as it is now (new, edited, deleted or reacted to) and drops the messages
+/// up to `forget_through`, in the caller's transaction ([`Store::append`]).
 pub(super) fn upsert_chat(
     db: &mut dyn sql::Db,
     session: &str,
@@ -203,7 +169,7 @@ fn drop_through(db: &mut dyn sql::Db, table: &str, session: &str, id: Option<u64
 }
 
 /// Saves a version and deletes the versions `thinned`, in the caller's transaction
-/// ([`Store::add_version`], and with a session's other appends in [`Store::append`]).
+/// ([`Store::append`]).
 pub(super) fn insert_version(
     db: &mut dyn sql::Db,
     session: &str,

@@ -34,9 +34,9 @@ pub(super) struct LogSize {
 }
 
 /// What one of a session's group writes stores (`crate::appends`): document updates in order,
-/// activity events and chat messages as they are now (each with the stored ones it lets go, as
-/// [`Store::add_activity`] and [`Store::put_chat`] do), versions (as [`Store::add_version`]), and
-/// what the session carries (as [`Store::put_carried`]).
+/// activity events and chat messages as they are now (each with the stored ones it lets go:
+/// [`bandsync_core::retention`]), versions (each with the versions the thinning rule lets go with
+/// it), and what the session carries to the next node (its members and schedule, as JSON).
 #[derive(Debug, Default)]
 pub struct Appended {
     /// Document updates, raw y-sync v1.

@@ -170,14 +170,6 @@ impl Store {
         rows.into_iter().next().map(stored_session).transpose()
     }
 
-    /// Saves what a session carries to the next node (its members and schedule, as JSON).
-    ///
-    /// # Errors
-    /// On a database error; [`StoreError::Fenced`] on a node that lost the session's lease.
-    pub fn put_carried(&self, session: &str, json: &str) -> Result<(), StoreError> {
-        self.write(session, |db| put_carried(db, session, json))
-    }
-
     /// What a session carried, if it was ever saved.
     ///
     /// # Errors
@@ -241,7 +233,8 @@ impl Store {
     }
 }
 
-/// Saves what a session carries, in the caller's transaction.
+/// Saves what a session carries to the next node (its members and schedule, as JSON), in the
+/// caller's transaction ([`Store::append`]).
 pub(super) fn put_carried(db: &mut dyn Db, session: &str, json: &str) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO carried (session, data) VALUES (?1, ?2) ON CONFLICT(session) DO UPDATE SET data = excluded.data",
