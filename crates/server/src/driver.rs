@@ -174,10 +174,10 @@ impl Driver {
                     }
                     self.forget(conn);
                 }
-                Output::Activity { kind, by, summary } => match self.journal.record(kind, by, summary) {
-                    Ok(effects) => self.apply_effects(session, None, effects),
-                    Err((_, m)) => tracing::error!(session = session.id(), "could not record activity: {m}"),
-                },
+                Output::Activity { kind, by, summary } => {
+                    let recorded = self.journal.record(kind, by, summary);
+                    self.apply_effects(session, None, vec![recorded]);
+                }
             }
         }
     }

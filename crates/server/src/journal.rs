@@ -174,9 +174,8 @@ impl Journal {
                 if label.is_empty() || label.chars().count() > 80 || label.chars().any(char::is_control) {
                     return Err((ErrorCode::Malformed, "a version label is 1 to 80 characters".into()));
                 }
-                let mut out = self.save_version(label, true, doc).map_err(|e| internal(&e))?;
-                out.extend(self.record(ActivityKind::Version, Some(from.id), format!("saved version \"{label}\""))?);
-                Ok(out)
+                let saved = self.save_version(label, true, doc);
+                Ok(vec![saved, self.record(ActivityKind::Version, Some(from.id), format!("saved version \"{label}\""))])
             }
             ClientMsg::RestoreVersion { id } => {
                 editor()?;
@@ -192,13 +191,13 @@ impl Journal {
                 old.apply_update(&data)
                     .map_err(|e| (ErrorCode::Internal, format!("version {id} is unreadable: {e}")))?;
                 // Close any open burst first, so that the edits before the restore are a version too.
-                let mut out = self.flush(doc)?;
+                let mut out = self.flush(doc);
                 let Some(update) = doc.restore_from(&old) else {
                     return Ok(out);
                 };
                 out.push(Effect::DocUpdate(update));
                 let summary = format!("restored version \"{}\" from {}", info.label, bandsync_core::chat::utc(info.at));
-                out.extend(self.record(ActivityKind::Version, Some(from.id), summary)?);
+                out.push(self.record(ActivityKind::Version, Some(from.id), summary));
                 Ok(out)
             }
             _ => Err((ErrorCode::Internal, "not a journal message".into())),
@@ -237,24 +236,19 @@ impl Journal {
 
     /// Adds an activity event, persisted before it is broadcast: with a store, by the driver
     /// ([`Effect::Activity`]); without one, kept here.
-    pub fn record(
-        &mut self,
-        kind: ActivityKind,
-        by: Option<ParticipantId>,
-        summary: String,
-    ) -> Result<Vec<Effect>, Refusal> {
+    pub fn record(&mut self, kind: ActivityKind, by: Option<ParticipantId>, summary: String) -> Effect {
         let event = ActivityEvent { id: self.last_activity + 1, at: self.clock.wall_ms(), kind, by, summary };
         let gone = retention::dropped_through(event.id, retention::ACTIVITY_KEPT);
         self.last_activity = event.id;
         if self.store.is_some() {
-            return Ok(vec![Effect::Activity { event, gone }]);
+            return Effect::Activity { event, gone };
         }
         self.activity.push(event.clone());
         if let Some(old) = gone {
             let n = self.activity.partition_point(|e| e.id <= old);
             self.activity.drain(..n);
         }
-        Ok(vec![Effect::Broadcast(ServerMsg::Activity { event })])
+        Effect::Broadcast(ServerMsg::Activity { event })
     }
 
     fn activity_page(&self, before: Option<u64>, limit: usize) -> Result<(Vec<ActivityEvent>, bool), StoreError> {
@@ -268,7 +262,7 @@ impl Journal {
 
     /// Saves the documents as a version (`named`: a member's label, not a burst's summary), and
     /// lets go of the versions the thinning rule no longer keeps ([`retention`]).
-    fn save_version(&mut self, label: &str, named: bool, doc: &SessionDoc) -> Result<Vec<Effect>, StoreError> {
+    fn save_version(&mut self, label: &str, named: bool, doc: &SessionDoc) -> Effect {
         let data = doc.encode_state();
         let info = VersionInfo {
             id: self.versions.last().map_or(1, |v| v.id + 1),
@@ -288,7 +282,7 @@ impl Journal {
             // Stored with the session's appends, off its task (the driver); the list as it will be.
             self.versions.push(info.clone());
             self.versions.retain(|v| !gone.contains(&v.id));
-            return Ok(vec![Effect::Version { info, data, gone, list: self.versions.clone() }]);
+            return Effect::Version { info, data, gone, list: self.versions.clone() };
         }
         // Without storage they are in memory: fewer of them.
         let over = (self.versions.len() + 1).saturating_sub(MEMORY_VERSIONS);
@@ -297,7 +291,7 @@ impl Journal {
         self.versions.push(info);
         self.versions.retain(|v| !gone.contains(&v.id));
         self.version_data.retain(|id, _| !gone.contains(id));
-        Ok(vec![Effect::Broadcast(ServerMsg::Versions { versions: self.versions.clone() })])
+        Effect::Broadcast(ServerMsg::Versions { versions: self.versions.clone() })
     }
 
     /// Notes that `who` (a name) is about to change the documents; call before applying.
@@ -319,17 +313,15 @@ impl Journal {
     }
 
     /// Closes the open burst of edits, if any: one activity entry and one saved version.
-    pub fn flush(&mut self, doc: &SessionDoc) -> Result<Vec<Effect>, Refusal> {
-        let Some(b) = self.burst.take() else { return Ok(Vec::new()) };
+    pub fn flush(&mut self, doc: &SessionDoc) -> Vec<Effect> {
+        let Some(b) = self.burst.take() else { return Vec::new() };
         let change = doc.summary().describe_change(&b.before);
         if change.is_empty() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         let who: Vec<String> = b.editors.into_iter().collect();
         let summary = format!("{} edited: {change}", who.join(", "));
-        let mut out = self.save_version(&summary, false, doc).map_err(|e| internal(&e))?;
-        out.extend(self.record(ActivityKind::Edit, None, summary)?);
-        Ok(out)
+        vec![self.save_version(&summary, false, doc), self.record(ActivityKind::Edit, None, summary)]
     }
 }
 
@@ -371,7 +363,7 @@ mod tests {
         assert_eq!(j.deadline(), Some(t0 + Duration::from_secs(3)), "two seconds after the last edit");
         tokio::time::sleep_until(j.deadline().unwrap()).await;
         assert_eq!(clock.now(), Micros(3_000_000));
-        let (versions, events) = closed(&j.flush(&doc).unwrap());
+        let (versions, events) = closed(&j.flush(&doc));
         assert_eq!(versions.len(), 1);
         assert!(versions[0].label.starts_with("Ana, Ben edited") && !versions[0].named, "{versions:?}");
         assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [ActivityKind::Edit]);

@@ -240,10 +240,8 @@ async fn step(
             () = sleep_until(edits_due), if edits_due.is_some() => {
                 // The burst's version is of the documents as stored.
                 d.settle().await;
-                match d.journal.flush(&d.doc) {
-                    Ok(effects) => d.apply_effects(session, None, effects),
-                    Err((_, m)) => tracing::error!(session = session.id(), "could not close a burst of edits: {m}"),
-                }
+                let effects = d.journal.flush(&d.doc);
+                d.apply_effects(session, None, effects);
             }
         }
         // A rotated secret or a new PIN is saved before anyone hears of it; one that cannot be
