@@ -43,6 +43,13 @@ say "cargo test: the build, every target linted by clippy (-D warnings)"
 TEST=("${CLIPPY[@]}" cargo test --workspace --locked --features bandsync-cli/link,bandsync-app/link)
 linked "${TEST[@]}" --all-targets --no-run
 linked "${TEST[@]}" --test soak --no-run
+# The app's command permissions, as tauri-build wrote them from src-tauri/build.rs's list, are the
+# ones committed (see src-tauri/.gitignore).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git diff --quiet --exit-code -- src-tauri/permissions &&
+    [ -z "$(git ls-files --others --exclude-standard src-tauri/permissions)" ] ||
+    { git status --short src-tauri/permissions >&2; echo "commit src-tauri/permissions as the build wrote it" >&2; exit 1; }
+fi
 # The tests that judge timing finely, in real time (sound at the speaker and at the output, JACK
 # MIDI, the audio engine, the CLI's restarted host with its clicking follower), run first, with
 # nothing beside them. (The Link and clock-sync tests judge to 1 ms and 500 µs and measured the
