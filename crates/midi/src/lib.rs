@@ -221,8 +221,7 @@ impl MidiOut {
 
 /// A running MIDI input: a JACK port, or a system port. Dropping it closes the port.
 pub struct MidiIn {
-    port: String,
-    _backend: InBackend,
+    backend: InBackend,
 }
 
 /// The running input (closed when dropped).
@@ -235,7 +234,7 @@ enum InBackend {
 
 impl std::fmt::Debug for MidiIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MidiIn").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("MidiIn").field("port", &self.port_name()).finish_non_exhaustive()
     }
 }
 
@@ -247,6 +246,8 @@ impl MidiIn {
     ///
     /// # Errors
     /// [`MidiError`] for another target, or a backend that cannot be opened.
+    // A build with neither backend refuses every target: nothing after the match runs.
+    #[cfg_attr(not(any(feature = "jack", feature = "system")), allow(unreachable_code, unused_variables))]
     pub fn start(target: &str, client_name: &str, on_message: OnMessage) -> Result<Self, MidiError> {
         let backend = match parse_target(target)? {
             #[cfg(feature = "jack")]
@@ -263,19 +264,18 @@ impl MidiIn {
             #[cfg(not(feature = "system"))]
             Target::Port { .. } => return Err(missing("system MIDI")),
         };
-        let port = match &backend {
-            #[cfg(feature = "jack")]
-            InBackend::Jack(j) => j.port_name().to_owned(),
-            #[cfg(feature = "system")]
-            InBackend::Port(p) => p.port_name().to_owned(),
-        };
-        Ok(MidiIn { port, _backend: backend })
+        Ok(MidiIn { backend })
     }
 
     /// The full name of the input port.
     #[must_use]
     pub fn port_name(&self) -> &str {
-        &self.port
+        match self.backend {
+            #[cfg(feature = "jack")]
+            InBackend::Jack(ref j) => j.port_name(),
+            #[cfg(feature = "system")]
+            InBackend::Port(ref p) => p.port_name(),
+        }
     }
 }
 
