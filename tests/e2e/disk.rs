@@ -149,3 +149,23 @@ async fn a_version_the_disk_refuses_is_never_listed() {
     let labels: Vec<&str> = list["versions"].as_array().unwrap().iter().map(|v| v["label"].as_str().unwrap()).collect();
     assert_eq!(labels, ["kept"]);
 }
+
+/// A new link while the disk is held: the session answers on, and the leader is given the link
+/// only once it is stored (a link that a restart would not know must never reach the band).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_link_is_given_once_stored_and_the_session_answers_meanwhile() {
+    let (host, mut ana, _ben) = stored_host("held-secret").await;
+    let (ts, db) = (&host.ts, &host.db);
+    let stored = || -> String {
+        db.query_row("SELECT secret FROM sessions WHERE id = ?1", [&ts.session], |r| r.get(0)).unwrap()
+    };
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    ana.send(json!({"type": "rotate_secret"})).await;
+    ana.send(json!({"type": "profile", "instrument": "keys two"})).await;
+    api_shows(ts, "keys two").await;
+    db.execute_batch("COMMIT").unwrap();
+    let given = ana.recv_type("credentials").await;
+    let secret = given["secret"].as_str().unwrap();
+    assert_ne!(secret, ts.secret, "{given}");
+    assert_eq!(stored(), secret, "stored before it was given");
+}

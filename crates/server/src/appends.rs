@@ -20,13 +20,15 @@
 //! frames are dropped, and nobody is closed for them. Chat changes lost are put back as they
 //! were and their senders told (`internal`); their frames are dropped. A carried state lost is
 //! logged and written again at the next step, and what was held behind it goes out all the same
-//! (as when it was written on the session's task). Nothing a member was told of is missing from
+//! (as when it was written on the session's task). A new secret or PIN lost is put back, and its
+//! credentials, held while it was written, are dropped: the leader is told, and given the ones in
+//! force. Nothing a member was told of is missing from
 //! the disk, unless the disk refused it and said so.
 
 use crate::session_task::Outgoing;
-use crate::store::{Appended, Store, StoreError};
+use crate::store::{Appended, Store, StoreError, StoredSession};
 use bandsync_core::ConnId;
-use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
+use bandsync_core::protocol::{ActivityEvent, ChatMessage, Secret, VersionInfo};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -39,7 +41,8 @@ pub(crate) struct Load {
 
 /// One append: a document update (from the member who sent it, if one did), an activity entry
 /// with the stored entries it lets go, a chat message as it is now (with the stored messages it
-/// lets go), or the session's carried state (JSON; the last one of a write is the one written).
+/// lets go), a version, the session's carried state (JSON; the last one of a write is the one
+/// written), or its secrets and PIN (the last one of a write is the one written).
 #[derive(Debug)]
 pub(crate) enum Row {
     Update(Vec<u8>, Option<ConnId>),
@@ -47,6 +50,31 @@ pub(crate) enum Row {
     Chat(Box<ChatChange>),
     Version(Box<NewVersion>),
     Carried(String),
+    Secrets(Box<SecretsChange>),
+}
+
+/// The session's row with a new secret or PIN, to store; if that fails, what to put back.
+#[derive(Debug)]
+pub(crate) struct SecretsChange {
+    pub row: StoredSession,
+    pub undo: SecretsUndo,
+}
+
+/// What a change of the secret or PIN replaced: put back if it is not stored.
+#[derive(Debug, Clone)]
+pub(crate) struct SecretsUndo {
+    /// The secret before, if the change rotated it.
+    pub secret: Option<Secret>,
+    /// The PIN before (`Some(None)`: there was none), if the change set it.
+    pub pin: Option<Option<Secret>>,
+}
+
+impl SecretsUndo {
+    /// What undoing `self` and then `later` (a change made after it) puts back: the oldest value
+    /// of each.
+    pub(crate) fn then(self, later: SecretsUndo) -> SecretsUndo {
+        SecretsUndo { secret: self.secret.or(later.secret), pin: self.pin.or(later.pin) }
+    }
 }
 
 /// A version to store, with its data and the versions the thinning rule lets go with it.
@@ -77,7 +105,8 @@ pub(crate) enum Kind {
     /// It carries the documents: dropped, and whoever it was for is closed, if edits were lost
     /// (else sent).
     Doc,
-    /// A chat message, an activity entry or a versions list, stored by the write: dropped.
+    /// A chat message, an activity entry, a versions list or credentials, stored by the write:
+    /// dropped.
     Entry,
     /// The session's news, held behind its carried state: sent all the same.
     State,
@@ -133,6 +162,8 @@ pub(crate) struct Lost {
     pub chat: Vec<ChatChange>,
     /// Whether versions were among them, and who asked for them.
     pub versions: Option<Vec<ConnId>>,
+    /// What to put back of the secret and PIN, if changes of them were among them.
+    pub secrets: Option<SecretsUndo>,
 }
 
 impl Lost {
@@ -156,6 +187,14 @@ impl Lost {
             Row::Carried(json) => {
                 self.carried = true;
                 batch.carried = Some(json);
+            }
+            Row::Secrets(c) => {
+                let SecretsChange { row, undo } = *c;
+                self.secrets = Some(match self.secrets.take() {
+                    Some(first) => first.then(undo),
+                    None => undo,
+                });
+                batch.session_row = Some(row);
             }
         }
     }
@@ -216,6 +255,13 @@ impl Appends {
     /// Whether some append is not durable yet: a document frame must then wait ([`Appends::hold`]).
     pub(crate) fn pending(&self) -> bool {
         self.durable < self.last
+    }
+
+    /// Whether a new secret or PIN is on its way to the disk: whoever is given it must wait for
+    /// it ([`Kind::Entry`]), as nobody may hear of one that a restart would not know.
+    pub(crate) fn secrets_pending(&self) -> bool {
+        self.writing.as_ref().is_some_and(|w| w.lost.secrets.is_some())
+            || self.queued.iter().any(|r| matches!(r, Row::Secrets(_)))
     }
 
     /// Whether some of the session's news (not the documents) is held: the next must wait too.

@@ -234,7 +234,8 @@ impl Driver {
                 // a carried state is written again at the next step; chat changes are put back
                 // and their senders told, and so are those who asked for a version. Lost activity
                 // entries are only logged.
-                let Lost { senders, updates, carried, chat, versions } = lost;
+                let Lost { senders, updates, carried, chat, versions, secrets } = lost;
+                self.secrets_not_stored(&error, secrets);
                 tracing::error!(session = self.id, error = %error, updates, carried, "could not save the session's appends");
                 self.carried_lost |= carried;
                 for h in released {

@@ -34,6 +34,10 @@ pub(crate) struct Driver {
     pub(crate) news_due: bool,
     /// A write of the carried state failed: it is written again at the next step.
     pub(crate) carried_lost: bool,
+    /// The secret and PIN as the store holds them once the appends are written.
+    pub(crate) secrets: crate::stored_secrets::Secrets,
+    /// What a failed write lost of them: put back at the end of the step.
+    pub(crate) secrets_lost: Option<crate::appends::SecretsUndo>,
 }
 
 impl Driver {
@@ -46,7 +50,8 @@ impl Driver {
         // The write in flight ends first, so that the documents read back hold it. Its frames go
         // nowhere: everyone reconnects and re-syncs.
         if let Some(a) = &mut self.appends {
-            drop(a.settle().await);
+            let written = a.settle().await;
+            self.secrets_of_written(written);
         }
         self.news_due = false;
         for ob in self.outboxes.values().chain(self.doc_peers.values().map(|(ob, _)| ob)) {
@@ -59,6 +64,7 @@ impl Driver {
             session.handle_disconnect(now, c);
         }
         self.reload_doc();
+        self.store_secrets(session);
         while session.poll_output().is_some() {}
     }
 
@@ -166,6 +172,13 @@ impl Driver {
     pub(crate) fn drain(&mut self, session: &mut Session) {
         while let Some(out) = session.poll_output() {
             match out {
+                // Credentials with a secret or PIN not yet stored wait for it, and go nowhere if
+                // the disk refuses it (`crate::stored_secrets`).
+                Output::Send(conn, msg @ ServerMsg::Credentials { .. }) if self.credentials_held() => {
+                    if self.outboxes.contains_key(&conn) {
+                        self.send_held(vec![conn], Outgoing::Text(Utf8Bytes::from(encode_server(&msg))), Kind::Entry);
+                    }
+                }
                 Output::Send(conn, msg) => self.reply(conn, &msg),
                 Output::Broadcast(msg) => self.broadcast(session, &msg),
                 Output::Close(conn, reason) => {

@@ -19,6 +19,8 @@
 //!   carries) written off its task, in groups, with the frames that tell of it held until it is
 //!   durable.
 //! - `stored_doc`: a session's documents read back from the store, and folded into a snapshot.
+//! - `stored_secrets`: a rotated secret or a new PIN stored with the appends, its credentials
+//!   held until it is durable, and put back if the disk refuses it.
 //! - [`store`]: durable storage (SQLite or Postgres): sessions, documents, chat, leases.
 //! - [`assets`]: the web UI's files, served to phone browsers.
 //! - [`compress`]: those files gzipped, once, for browsers that accept it.
@@ -55,6 +57,7 @@ pub mod session_task;
 pub mod share;
 pub mod store;
 mod stored_doc;
+mod stored_secrets;
 pub mod tls;
 
 pub use assets::{DirAssets, UiAssets};

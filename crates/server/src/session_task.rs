@@ -133,20 +133,13 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         compacting: Arc::default(),
         news_due: false,
         carried_lost: false,
+        secrets: crate::stored_secrets::secrets_of(&session),
+        secrets_lost: None,
     };
-    let mut saved_secret = (session.secret().clone(), session.pin().cloned());
     let mut carried = carry.then(|| Carried::key(&session));
     loop {
         // A panic anywhere in handling one input is contained here: the session lives on.
-        let step = std::panic::AssertUnwindSafe(step(
-            &mut session,
-            &mut d,
-            &mut rx,
-            &clock,
-            &closing,
-            &mut saved_secret,
-            &mut carried,
-        ));
+        let step = std::panic::AssertUnwindSafe(step(&mut session, &mut d, &mut rx, &clock, &closing, &mut carried));
         match futures_util::FutureExt::catch_unwind(step).await {
             Ok(true) => {}
             Ok(false) => break,
@@ -173,7 +166,6 @@ async fn step(
     rx: &mut mpsc::Receiver<SessionInput>,
     clock: &HostClock,
     closing: &CancellationToken,
-    saved_secret: &mut (bandsync_core::protocol::Secret, Option<bandsync_core::protocol::Secret>),
     carried: &mut Option<CarryKey>,
 ) -> bool {
     {
@@ -244,34 +236,10 @@ async fn step(
                 d.apply_effects(session, None, effects);
             }
         }
-        // A rotated secret or a new PIN is saved before anyone hears of it; one that cannot be
-        // saved is undone (a restart would bring the old one back, and the band's links with it).
-        if let Some(st) = &d.store {
-            let (old_secret, old_pin) = &*saved_secret;
-            let (secret_moved, pin_moved) = (session.secret() != old_secret, session.pin() != old_pin.as_ref());
-            if secret_moved || pin_moved {
-                let s = crate::store::StoredSession {
-                    id: session.id().to_owned(),
-                    name: session.name().to_owned(),
-                    secret: session.secret().expose().to_owned(),
-                    leader_secret: session.leader_secret().map(|s| s.expose().to_owned()),
-                    viewer_secret: session.viewer_secret().map(|s| s.expose().to_owned()),
-                    pin: session.pin().map(|p| p.expose().to_owned()),
-                };
-                match st.update_session(&s) {
-                    Ok(()) => *saved_secret = (session.secret().clone(), session.pin().cloned()),
-                    Err(e) => {
-                        tracing::error!(session = session.id(), error = %e, "could not save the new secret or PIN");
-                        if secret_moved {
-                            session.rotation_not_saved(old_secret.clone());
-                        }
-                        if pin_moved {
-                            session.pin_not_saved(old_pin.clone());
-                        }
-                    }
-                }
-            }
-        }
+        // A rotated secret or a new PIN is stored before anyone hears of it, with the appends;
+        // one the disk refused is put back (a restart would bring the old one back, and the
+        // band's links with it).
+        d.store_secrets(session);
         // The roster and schedule a restarted host or the next node would need, saved before
         // anyone hears of a change: with the appends, off this task, the step's news held behind
         // it (a node that lost the lease is refused, and lets the session go).

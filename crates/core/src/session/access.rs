@@ -250,9 +250,11 @@ impl Session {
         ));
     }
 
-    /// The store could not save the secret a rotation made: the rotation is undone before anyone
-    /// hears of it. The credentials it queued are withdrawn, `old` is the secret again (so every
-    /// link out there keeps working, and a restart keeps agreeing with it), and the leader is told.
+    /// The store could not save the secret a rotation made: the rotation is undone. The
+    /// credentials it queued are withdrawn (the host holds those it sent until the store answers,
+    /// and drops them), `old` is the secret again (so every link out there keeps working, and a
+    /// restart keeps agreeing with it), and the leader is told, then given the credentials in
+    /// force.
     pub fn rotation_not_saved(&mut self, old: Secret) {
         let unsaved = std::mem::replace(&mut self.secret, old);
         self.out.retain(|o| !matches!(o, Output::Send(_, ServerMsg::Credentials { secret, .. }) if *secret == unsaved));
@@ -260,6 +262,7 @@ impl Session {
             "the new link could not be saved, so the link was not changed; the old one still works",
             "rotate_secret",
         );
+        self.send_credentials();
     }
 
     /// The store could not save a new PIN: it is undone before anyone hears of it, as a rotation
@@ -271,6 +274,7 @@ impl Session {
             "the PIN could not be saved, so it was not changed; the old one still works",
             "set_pin",
         );
+        self.send_credentials();
     }
 
     /// Why `id` may not lead now, if it may not (the refusal of a claim): a viewer never may,

@@ -3,7 +3,7 @@
 //! go with them, in one transaction; and when the log is due to be folded into its snapshot.
 
 use super::sql::columns;
-use super::{Store, StoreError, StoredDocument, fold, history, put_carried};
+use super::{Store, StoreError, StoredDocument, StoredSession, fold, history, put_carried, update_session};
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
 
 /// Updates in a session's log before they may be folded into a snapshot.
@@ -36,7 +36,8 @@ pub(super) struct LogSize {
 /// What one of a session's group writes stores (`crate::appends`): document updates in order,
 /// activity events and chat messages as they are now (each with the stored ones it lets go:
 /// [`bandsync_core::retention`]), versions (each with the versions the thinning rule lets go with
-/// it), and what the session carries to the next node (its members and schedule, as JSON).
+/// it), what the session carries to the next node (its members and schedule, as JSON), and the
+/// session's row when its secrets or PIN changed.
 #[derive(Debug, Default)]
 pub struct Appended {
     /// Document updates, raw y-sync v1.
@@ -49,6 +50,8 @@ pub struct Appended {
     pub versions: Vec<(VersionInfo, Vec<u8>, Vec<u64>)>,
     /// The carried state, JSON.
     pub carried: Option<String>,
+    /// The session's row as it is now: its secrets and PIN (a rotation, a new PIN).
+    pub session_row: Option<StoredSession>,
 }
 
 impl Store {
@@ -86,7 +89,7 @@ impl Store {
     /// # Errors
     /// On a database error; then none of it was written.
     pub fn append(&self, session: &str, appended: &Appended) -> Result<bool, StoreError> {
-        let Appended { updates, activity, chat, versions, carried } = appended;
+        let Appended { updates, activity, chat, versions, carried, session_row } = appended;
         let counted = self.logs().contains_key(session);
         let read = self.write(session, |db| {
             for data in updates {
@@ -106,6 +109,9 @@ impl Store {
             }
             if let Some(json) = carried {
                 put_carried(db, session, json)?;
+            }
+            if let Some(row) = session_row {
+                update_session(db, row)?;
             }
             if updates.is_empty() {
                 return Ok(None);

@@ -208,29 +208,25 @@ impl Store {
         })?;
         Ok(())
     }
+}
 
-    /// Saves a running session's new secrets (a rotation, a PIN). Unlike [`Store::put_session`],
-    /// it never makes a session again: one deleted while its task ran stays deleted.
-    ///
-    /// # Errors
-    /// On a database error; [`StoreError::Deleted`] once the session is deleted.
-    pub fn update_session(&self, s: &StoredSession) -> Result<(), StoreError> {
-        self.write(&s.id, |db| {
-            db.execute(
-                "UPDATE sessions SET name = ?2, secret = ?3, leader_secret = ?4, viewer_secret = ?5, pin = ?6
-                 WHERE id = ?1",
-                &[
-                    s.id.as_str().into(),
-                    s.name.as_str().into(),
-                    s.secret.as_str().into(),
-                    V::opt_text(s.leader_secret.as_deref()),
-                    V::opt_text(s.viewer_secret.as_deref()),
-                    V::opt_text(s.pin.as_deref()),
-                ],
-            )
-        })?;
-        Ok(())
-    }
+/// Saves a running session's row as it is now (its name, secrets and PIN: a rotation, a new PIN),
+/// in the caller's transaction ([`Store::append`]). Unlike [`Store::put_session`], it never makes
+/// a session again: one deleted while its task ran stays deleted (the caller's write is refused
+/// with [`StoreError::Deleted`] first).
+pub(super) fn update_session(db: &mut dyn Db, s: &StoredSession) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE sessions SET name = ?2, secret = ?3, leader_secret = ?4, viewer_secret = ?5, pin = ?6 WHERE id = ?1",
+        &[
+            s.id.as_str().into(),
+            s.name.as_str().into(),
+            s.secret.as_str().into(),
+            V::opt_text(s.leader_secret.as_deref()),
+            V::opt_text(s.viewer_secret.as_deref()),
+            V::opt_text(s.pin.as_deref()),
+        ],
+    )?;
+    Ok(())
 }
 
 /// Saves what a session carries to the next node (its members and schedule, as JSON), in the

@@ -312,10 +312,13 @@ fn a_rotation_the_store_could_not_save_is_undone_before_anyone_hears_of_it() {
     assert_eq!(*h.s.secret(), old, "the old link still works");
     let heard = &h.inbox[&1][before..];
     assert!(
-        !heard.iter().any(|m| matches!(m, ServerMsg::Credentials { .. })),
+        !heard.iter().any(|m| matches!(m, ServerMsg::Credentials { secret, .. } if *secret != old)),
         "the unsaved secret never left: {heard:?}"
     );
     assert_eq!(h.last_error(1), Some(ErrorCode::Internal));
+    // After the error, the leader has the link in force again (the host may have sent it the
+    // unsaved one, held for the store and dropped).
+    assert!(matches!(heard.last(), Some(ServerMsg::Credentials { secret, .. }) if *secret == old), "{heard:?}");
     // A Ben with the old link still gets in.
     assert!(h.join(2, "Ben", false, None).is_some());
 }
@@ -331,8 +334,12 @@ fn a_pin_the_store_could_not_save_is_undone_before_anyone_hears_of_it() {
     h.pump();
     assert_eq!(h.s.pin(), None, "no PIN, as before");
     let heard = &h.inbox[&1][before..];
-    assert!(!heard.iter().any(|m| matches!(m, ServerMsg::Credentials { .. })), "the unsaved PIN never left: {heard:?}");
+    assert!(
+        !heard.iter().any(|m| matches!(m, ServerMsg::Credentials { pin: Some(_), .. })),
+        "the unsaved PIN never left: {heard:?}"
+    );
     assert_eq!(h.last_error(1), Some(ErrorCode::Internal));
+    assert!(matches!(heard.last(), Some(ServerMsg::Credentials { pin: None, .. })), "{heard:?}");
 }
 
 #[test]
