@@ -5,7 +5,7 @@
 
 use crate::page::Page;
 use crate::process::require;
-use crate::webdriver::{Driver, Session};
+use crate::webdriver::{Session, WebDriver};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,7 @@ pub struct Browser {
     /// The page.
     pub page: Page,
     /// The driver (kept alive for the page's lifetime).
-    pub driver: Driver,
+    pub driver: WebDriver,
 }
 
 /// The directory of the built web UI (`ui/dist`).
@@ -87,7 +87,7 @@ fn chromium(l: &Launch) -> Browser {
     let hint = "apt-get install chromium chromium-driver";
     let binary = require("chromium", hint);
     let chromedriver = require("chromedriver", hint);
-    let driver = Driver::start_env(&chromedriver, |port| vec![format!("--port={port}")], &l.env)
+    let driver = WebDriver::start_env(&chromedriver, |port| vec![format!("--port={port}")], &l.env)
         .unwrap_or_else(|e| panic!("chromedriver does not start: {e}"));
     let profile = std::env::temp_dir().join(format!(
         "bandsync-chromium-{}-{}",
@@ -144,7 +144,7 @@ fn webkit(l: &Launch) -> Browser {
     let mut env = l.env.clone();
     env.push(("WEBKIT_DISABLE_COMPOSITING_MODE".into(), "1".into()));
     env.push(("NO_AT_BRIDGE".into(), "1".into()));
-    let driver = Driver::start_env(&driver_bin, |port| vec![format!("--port={port}")], &env)
+    let driver = WebDriver::start_env(&driver_bin, |port| vec![format!("--port={port}")], &env)
         .unwrap_or_else(|e| panic!("WebKitWebDriver does not start: {e}"));
     let (w, h) = l.size;
     let caps: Value = json!({

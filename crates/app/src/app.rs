@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::events::{AppEvent, AudioSettings, DiscoveryEvent, HostInfo};
 use crate::hosting::Hosting;
 use crate::lan;
-use crate::session::{self, Cmd, SessionHandle};
+use crate::session::{self, RunningSession, SessionCmd};
 use crate::target::{redact, resolve_target};
 use bandsync_client::{ClientOptions, JoinTarget};
 use bandsync_core::ClientMsg;
@@ -24,7 +24,7 @@ pub use crate::options::{AppOptions, DEFAULT_PORT, mdns_disabled_by_env};
 /// The app's state behind its commands. Every method is safe to call from any task.
 pub struct App {
     opts: AppOptions,
-    session: tokio::sync::Mutex<Option<SessionHandle>>,
+    session: tokio::sync::Mutex<Option<RunningSession>>,
     audio: Mutex<AudioSettings>,
     /// Whether sessions join Ableton Link (the setting; `set_link`).
     link: AtomicBool,
@@ -68,7 +68,7 @@ impl App {
         sink: Arc<dyn Sink<AppEvent>>,
     ) -> Result<HostInfo, AppError> {
         let mut slot = self.session.lock().await;
-        if slot.as_ref().is_some_and(SessionHandle::is_running) {
+        if slot.as_ref().is_some_and(RunningSession::is_running) {
             return Err(AppError::Busy);
         }
         let cfg = ServerConfig { ui: self.opts.ui.clone(), ..ServerConfig::default() };
@@ -168,7 +168,7 @@ impl App {
         sink: Arc<dyn Sink<AppEvent>>,
     ) -> Result<(), AppError> {
         let mut slot = self.session.lock().await;
-        if slot.as_ref().is_some_and(SessionHandle::is_running) {
+        if slot.as_ref().is_some_and(RunningSession::is_running) {
             return Err(AppError::Busy);
         }
         let parsed = resolve_target(target, self.opts.join_timeout).await?;
@@ -185,7 +185,7 @@ impl App {
         opts: ClientOptions,
         sink: Arc<dyn Sink<AppEvent>>,
         hosting: Option<Hosting>,
-    ) -> (SessionHandle, tokio::sync::oneshot::Receiver<Result<(), String>>) {
+    ) -> (RunningSession, tokio::sync::oneshot::Receiver<Result<(), String>>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let settings = session::Settings {
             audio: self.audio.lock().expect("audio settings lock").clone(),
@@ -198,10 +198,10 @@ impl App {
 
     async fn await_ready(
         &self,
-        handle: SessionHandle,
+        handle: RunningSession,
         mut ready: tokio::sync::oneshot::Receiver<Result<(), String>>,
         target: &str,
-    ) -> Result<SessionHandle, AppError> {
+    ) -> Result<RunningSession, AppError> {
         match tokio::time::timeout(self.opts.join_timeout, &mut ready).await {
             Ok(Ok(Ok(()))) => Ok(handle),
             Ok(Ok(Err(why))) => {
@@ -243,7 +243,7 @@ impl App {
     /// [`AppError::NotInSession`] when there is no running session. What the server refuses
     /// arrives as an `error` server event.
     pub async fn send_msg(&self, msg: ClientMsg) -> Result<(), AppError> {
-        self.command(Cmd::Send(msg)).await
+        self.command(SessionCmd::Send(msg)).await
     }
 
     /// Sends one y-sync frame for the session's documents.
@@ -251,10 +251,10 @@ impl App {
     /// # Errors
     /// [`AppError::NotInSession`] when there is no running session.
     pub async fn send_doc(&self, data: Vec<u8>) -> Result<(), AppError> {
-        self.command(Cmd::Doc(data)).await
+        self.command(SessionCmd::Doc(data)).await
     }
 
-    async fn command(&self, c: Cmd) -> Result<(), AppError> {
+    async fn command(&self, c: SessionCmd) -> Result<(), AppError> {
         let slot = self.session.lock().await;
         match slot.as_ref().filter(|h| h.is_running()) {
             Some(h) => h.cmd.send(c).map_err(|_| AppError::NotInSession),
@@ -306,7 +306,7 @@ impl App {
         }
         *self.audio.lock().expect("audio settings lock") = s.clone();
         // Applies to the running session too, if any.
-        let _ = self.command(Cmd::Audio(s)).await;
+        let _ = self.command(SessionCmd::Audio(s)).await;
         Ok(())
     }
 
@@ -331,7 +331,7 @@ impl App {
             ));
         }
         self.link.store(on, Ordering::Release);
-        let _ = self.command(Cmd::Link(on)).await;
+        let _ = self.command(SessionCmd::Link(on)).await;
         Ok(())
     }
 
@@ -350,7 +350,7 @@ impl App {
             .unwrap_or_else(|e| Err(format!("the MIDI check stopped: {e}")))
             .map_err(AppError::Settings)?;
         *self.midi.lock().expect("midi settings lock") = settings.clone();
-        let _ = self.command(Cmd::Midi(settings)).await;
+        let _ = self.command(SessionCmd::Midi(settings)).await;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! [`crate::beat_source`]), and for a hosted session keeps the embedded server and its mDNS
 //! advertisement until the session ends.
 //!
-//! The [`crate::App`] talks to the task through [`SessionHandle`]; nothing else touches the
+//! The [`crate::App`] talks to the task through [`RunningSession`]; nothing else touches the
 //! client, so commands, events and teardown happen in one order.
 
 use crate::Sink;
@@ -27,7 +27,7 @@ const MEMBERS_TICK: Duration = Duration::from_secs(2);
 
 /// What the app asks of a running session.
 #[derive(Debug)]
-pub(crate) enum Cmd {
+pub(crate) enum SessionCmd {
     Send(ClientMsg),
     Doc(Vec<u8>),
     Audio(AudioSettings),
@@ -38,12 +38,12 @@ pub(crate) enum Cmd {
 
 /// The app's end of a running session.
 #[derive(Debug)]
-pub(crate) struct SessionHandle {
-    pub(crate) cmd: mpsc::UnboundedSender<Cmd>,
+pub(crate) struct RunningSession {
+    pub(crate) cmd: mpsc::UnboundedSender<SessionCmd>,
     pub(crate) task: tokio::task::JoinHandle<()>,
 }
 
-impl SessionHandle {
+impl RunningSession {
     /// Whether the session still runs (it ends by itself when refused or lost).
     pub(crate) fn is_running(&self) -> bool {
         !self.task.is_finished()
@@ -52,7 +52,7 @@ impl SessionHandle {
     /// Leaves and waits until the session has torn down (the server, if hosted, is stopped).
     pub(crate) async fn leave(self) {
         let (tx, rx) = oneshot::channel();
-        if self.cmd.send(Cmd::Leave(tx)).is_ok() {
+        if self.cmd.send(SessionCmd::Leave(tx)).is_ok() {
             let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
@@ -80,7 +80,7 @@ pub(crate) fn spawn(
     settings: Settings,
     hosting: Option<Hosting>,
     ready: Ready,
-) -> SessionHandle {
+) -> RunningSession {
     let Settings { audio, link, midi, mdns } = settings;
     // The UI mirrors the session from the raw messages (the one owner of that state); this task
     // adds only what Rust alone knows: the connection, the clock, the beat, the audio output.
@@ -95,7 +95,7 @@ pub(crate) fn spawn(
     if beats.status.error.is_some() {
         sink.send(AppEvent::Audio { audio: beats.status.clone() });
     }
-    let mut driver = Driver {
+    let mut driver = SessionTask {
         client,
         clock,
         sink,
@@ -118,7 +118,7 @@ pub(crate) fn spawn(
         driver.set_midi(&midi);
     }
     let task = tokio::spawn(driver.run(cmds));
-    SessionHandle { cmd, task }
+    RunningSession { cmd, task }
 }
 
 /// Host time now through the clock estimate, once it has synced.
@@ -126,7 +126,7 @@ fn host_now(clock: &ClockView) -> Option<Micros> {
     clock.host_micros_now_on().map(|(h, _)| h)
 }
 
-struct Driver {
+struct SessionTask {
     client: Client,
     clock: ClockView,
     sink: Arc<dyn Sink<AppEvent>>,
@@ -157,8 +157,8 @@ enum Flow {
     End,
 }
 
-impl Driver {
-    async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
+impl SessionTask {
+    async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<SessionCmd>) {
         let mut tick = tokio::time::interval(VISUAL_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut members = tokio::time::interval(MEMBERS_TICK);
@@ -212,22 +212,22 @@ impl Driver {
         self.emit(AppEvent::Connection { state, detail: detail.into() });
     }
 
-    fn on_cmd(&mut self, c: Cmd) {
+    fn on_cmd(&mut self, c: SessionCmd) {
         match c {
-            Cmd::Send(m) => self.client.send(self.link.outgoing(m)),
-            Cmd::Doc(b) => {
+            SessionCmd::Send(m) => self.client.send(self.link.outgoing(m)),
+            SessionCmd::Doc(b) => {
                 if let Some(n) = self.midi.on_local_doc(&b) {
                     self.midi_note(n);
                 }
                 self.client.send_doc(b);
             }
-            Cmd::Audio(s) => {
+            SessionCmd::Audio(s) => {
                 self.beats.apply(s, &self.clock, &*self.sink);
                 self.output_gone();
             }
-            Cmd::Link(on) => self.link.set(on, &self.client, &self.sink),
-            Cmd::Midi(s) => self.set_midi(&s),
-            Cmd::Leave(done) => {
+            SessionCmd::Link(on) => self.link.set(on, &self.client, &self.sink),
+            SessionCmd::Midi(s) => self.set_midi(&s),
+            SessionCmd::Leave(done) => {
                 self.leaving.push(done);
                 self.client.leave();
             }

@@ -27,11 +27,11 @@ use std::process::ExitCode;
 #[command(name = "bandsync", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
-    cmd: Cmd,
+    cmd: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Cmd {
+enum Command {
     /// Run a peer server hosting one session, and print its join link.
     Host(host::HostArgs),
     /// Join a session by its link, follow it, and control it from stdin.
@@ -70,31 +70,31 @@ pub mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = match &cli.cmd {
-        Cmd::Host(a) => a.json,
-        Cmd::Join(a) => a.json,
-        Cmd::Discover(a) => a.json,
-        Cmd::Chart(_) | Cmd::Setlist(_) | Cmd::Import(_) | Cmd::Export(_) | Cmd::Chat(_) => false,
-        Cmd::Activity(a) => a.json,
-        Cmd::Calibrate(a) => a.json,
-        Cmd::Serve(a) => a.json,
-        Cmd::Admin(_) => false,
+        Command::Host(a) => a.json,
+        Command::Join(a) => a.json,
+        Command::Discover(a) => a.json,
+        Command::Chart(_) | Command::Setlist(_) | Command::Import(_) | Command::Export(_) | Command::Chat(_) => false,
+        Command::Activity(a) => a.json,
+        Command::Calibrate(a) => a.json,
+        Command::Serve(a) => a.json,
+        Command::Admin(_) => false,
     };
     init_logging(json);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = rt.block_on(async {
         match cli.cmd {
-            Cmd::Host(a) => host::run(a).await,
-            Cmd::Join(a) => join::run(a).await,
-            Cmd::Discover(a) => tokio::task::spawn_blocking(move || discover::run(&a)).await?,
-            Cmd::Chart(a) => docs::chart(a).await,
-            Cmd::Setlist(a) => docs::setlist(a).await,
-            Cmd::Import(a) => library::import(a).await,
-            Cmd::Export(a) => library::export(a).await,
-            Cmd::Chat(a) => journal::chat(a).await,
-            Cmd::Activity(a) => journal::activity(a).await,
-            Cmd::Calibrate(a) => tokio::task::spawn_blocking(move || calibrate::run(&a)).await?,
-            Cmd::Serve(a) => serve::run(a).await,
-            Cmd::Admin(a) => tokio::task::spawn_blocking(move || admin::run(&a)).await?,
+            Command::Host(a) => host::run(a).await,
+            Command::Join(a) => join::run(a).await,
+            Command::Discover(a) => tokio::task::spawn_blocking(move || discover::run(&a)).await?,
+            Command::Chart(a) => docs::chart(a).await,
+            Command::Setlist(a) => docs::setlist(a).await,
+            Command::Import(a) => library::import(a).await,
+            Command::Export(a) => library::export(a).await,
+            Command::Chat(a) => journal::chat(a).await,
+            Command::Activity(a) => journal::activity(a).await,
+            Command::Calibrate(a) => tokio::task::spawn_blocking(move || calibrate::run(&a)).await?,
+            Command::Serve(a) => serve::run(a).await,
+            Command::Admin(a) => tokio::task::spawn_blocking(move || admin::run(&a)).await?,
         }
     });
     // A blocking stdin read may still be pending; do not wait for it.

@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::Message;
 /// What a member connection reports: the member's events.
 pub type Event = MemberEvent;
 
-enum Cmd {
+enum ClientCmd {
     Send(ClientMsg),
     Doc(Vec<u8>),
     Output(Option<OutputReport>),
@@ -91,31 +91,31 @@ impl ClockView {
 
 /// Sends to the server from another task than the one reading the client's events.
 #[derive(Debug, Clone)]
-pub struct Sender(mpsc::UnboundedSender<Cmd>);
+pub struct Sender(mpsc::UnboundedSender<ClientCmd>);
 
 impl Sender {
     /// As [`Client::send`].
     pub fn send(&self, msg: ClientMsg) {
-        let _ = self.0.send(Cmd::Send(msg));
+        let _ = self.0.send(ClientCmd::Send(msg));
     }
 }
 
 /// A running member connection.
 #[derive(Debug)]
 pub struct Client {
-    cmd: mpsc::UnboundedSender<Cmd>,
+    cmd: mpsc::UnboundedSender<ClientCmd>,
     events: mpsc::UnboundedReceiver<Event>,
     shared: Shared,
     local: LocalClock,
 }
 
-impl std::fmt::Debug for Cmd {
+impl std::fmt::Debug for ClientCmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Cmd::Send(m) => write!(f, "Send({})", m.kind()),
-            Cmd::Doc(b) => write!(f, "Doc({} bytes)", b.len()),
-            Cmd::Output(_) => f.write_str("Output"),
-            Cmd::Leave => f.write_str("Leave"),
+            ClientCmd::Send(m) => write!(f, "Send({})", m.kind()),
+            ClientCmd::Doc(b) => write!(f, "Doc({} bytes)", b.len()),
+            ClientCmd::Output(_) => f.write_str("Output"),
+            ClientCmd::Leave => f.write_str("Leave"),
         }
     }
 }
@@ -135,7 +135,7 @@ impl Client {
     /// Sends a message to the server. While disconnected the message is dropped and an
     /// [`Event::Error`] says so.
     pub fn send(&self, msg: ClientMsg) {
-        let _ = self.cmd.send(Cmd::Send(msg));
+        let _ = self.cmd.send(ClientCmd::Send(msg));
     }
 
     /// A handle that sends to the server from elsewhere (a load driver's task).
@@ -146,17 +146,17 @@ impl Client {
 
     /// Sends a y-sync message for the session's documents (a binary frame).
     pub fn send_doc(&self, bytes: Vec<u8>) {
-        let _ = self.cmd.send(Cmd::Doc(bytes));
+        let _ = self.cmd.send(ClientCmd::Doc(bytes));
     }
 
     /// The audio output's figures, reported to the band with the clock's sync quality.
     pub fn set_output(&self, output: Option<OutputReport>) {
-        let _ = self.cmd.send(Cmd::Output(output));
+        let _ = self.cmd.send(ClientCmd::Output(output));
     }
 
     /// Leaves the session and ends the task; [`Event::Left`] follows.
     pub fn leave(&self) {
-        let _ = self.cmd.send(Cmd::Leave);
+        let _ = self.cmd.send(ClientCmd::Leave);
     }
 
     /// The next event; `None` once the task has ended and every event was read.
@@ -209,7 +209,7 @@ type Connecting = Pin<Box<dyn Future<Output = Result<Ws, ConnectError>> + Send>>
 
 async fn run(
     opts: ClientOptions,
-    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    mut cmds: mpsc::UnboundedReceiver<ClientCmd>,
     ev: mpsc::UnboundedSender<Event>,
     shared: Shared,
 ) {
@@ -292,10 +292,10 @@ async fn run(
             c = cmds.recv(), if cmds_open => {
                 let mut m = shared.lock().expect("member lock poisoned");
                 match c {
-                    Some(Cmd::Send(msg)) => m.send(&msg),
-                    Some(Cmd::Doc(b)) => m.send_doc(b),
-                    Some(Cmd::Output(o)) => m.set_output(o),
-                    Some(Cmd::Leave) => m.leave(),
+                    Some(ClientCmd::Send(msg)) => m.send(&msg),
+                    Some(ClientCmd::Doc(b)) => m.send_doc(b),
+                    Some(ClientCmd::Output(o)) => m.set_output(o),
+                    Some(ClientCmd::Leave) => m.leave(),
                     None => {
                         cmds_open = false;
                         m.leave();

@@ -44,7 +44,7 @@ pub(crate) struct Load {
 /// lets go), a version, the session's carried state (JSON; the last one of a write is the one
 /// written), or its secrets and PIN (the last one of a write is the one written).
 #[derive(Debug)]
-pub(crate) enum Row {
+pub(crate) enum Append {
     Update(Vec<u8>, Option<ConnId>),
     Activity(ActivityEvent, Option<u64>),
     Chat(Box<ChatChange>),
@@ -168,27 +168,27 @@ pub(crate) struct Lost {
 
 impl Lost {
     /// Notes what losing `row` would mean, and puts what it stores into `batch`.
-    fn take(&mut self, row: Row, batch: &mut Appended) {
+    fn take(&mut self, row: Append, batch: &mut Appended) {
         match row {
-            Row::Update(u, from) => {
+            Append::Update(u, from) => {
                 self.updates = true;
                 self.senders.extend(from);
                 batch.updates.push(u);
             }
-            Row::Activity(event, gone) => batch.activity.push((event, gone)),
-            Row::Chat(c) => {
+            Append::Activity(event, gone) => batch.activity.push((event, gone)),
+            Append::Chat(c) => {
                 batch.chat.push((c.message.clone(), c.gone));
                 self.chat.push(*c);
             }
-            Row::Version(v) => {
+            Append::Version(v) => {
                 self.versions.get_or_insert_with(Vec::new).extend(v.from);
                 batch.versions.push((v.info, v.data, v.gone));
             }
-            Row::Carried(json) => {
+            Append::Carried(json) => {
                 self.carried = true;
                 batch.carried = Some(json);
             }
-            Row::Secrets(c) => {
+            Append::Secrets(c) => {
                 let SecretsChange { row, undo } = *c;
                 self.secrets = Some(match self.secrets.take() {
                     Some(first) => first.then(undo),
@@ -217,7 +217,7 @@ pub(crate) struct Appends {
     last: u64,
     durable: u64,
     /// Appends made while a write was in flight: the next write.
-    queued: Vec<Row>,
+    queued: Vec<Append>,
     writing: Option<Write>,
     held: VecDeque<Held>,
     /// Of them, those that are not the documents' ([`Kind::Entry`], [`Kind::State`]): while any
@@ -244,7 +244,7 @@ impl Appends {
 
     /// Appends a row (an update applied in memory already, or an activity entry). It is written
     /// at once if no write is in flight, else with the others at the end of that one.
-    pub(crate) fn push(&mut self, row: Row) {
+    pub(crate) fn push(&mut self, row: Append) {
         self.last += 1;
         self.queued.push(row);
         if self.writing.is_none() {
@@ -261,7 +261,7 @@ impl Appends {
     /// it ([`Kind::Entry`]), as nobody may hear of one that a restart would not know.
     pub(crate) fn secrets_pending(&self) -> bool {
         self.writing.as_ref().is_some_and(|w| w.lost.secrets.is_some())
-            || self.queued.iter().any(|r| matches!(r, Row::Secrets(_)))
+            || self.queued.iter().any(|r| matches!(r, Append::Secrets(_)))
     }
 
     /// Whether some of the session's news (not the documents) is held: the next must wait too.

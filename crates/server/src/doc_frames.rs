@@ -3,7 +3,7 @@
 //! frames that carry it held until it is durable; without a store, kept in an in-memory shadow),
 //! and the documents read back after a failure.
 
-use crate::appends::{ChatChange, Kind, Lost, NewVersion, Row, Written};
+use crate::appends::{Append, ChatChange, Kind, Lost, NewVersion, Written};
 use crate::driver::{Driver, name_on};
 use crate::session_task::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
@@ -116,7 +116,7 @@ impl Driver {
     /// (whose frames then wait for it), else kept in the shadow.
     pub(crate) fn persist_update(&mut self, update: Vec<u8>, from: Option<ConnId>) {
         if let Some(a) = &mut self.appends {
-            a.push(Row::Update(update, from));
+            a.push(Append::Update(update, from));
         } else if self.shadow.len() >= SHADOW_COMPACT_AFTER {
             self.shadow = vec![self.doc.encode_state()];
         } else {
@@ -138,7 +138,7 @@ impl Driver {
     pub(crate) fn persist_activity(&mut self, session: &Session, event: ActivityEvent, gone: Option<u64>) {
         let frame = Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::Activity { event: event.clone() })));
         if let Some(a) = &mut self.appends {
-            a.push(Row::Activity(event, gone));
+            a.push(Append::Activity(event, gone));
         }
         self.send_held(session.connections().collect(), frame, Kind::Entry);
     }
@@ -149,7 +149,7 @@ impl Driver {
         let frame =
             Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::Chat { message: change.message.clone() })));
         if let Some(a) = &mut self.appends {
-            a.push(Row::Chat(Box::new(change)));
+            a.push(Append::Chat(Box::new(change)));
         }
         self.send_held(session.connections().collect(), frame, Kind::Entry);
     }
@@ -159,7 +159,7 @@ impl Driver {
     pub(crate) fn persist_version(&mut self, session: &Session, v: NewVersion, list: Vec<VersionInfo>) {
         let frame = Outgoing::Text(Utf8Bytes::from(encode_server(&ServerMsg::Versions { versions: list })));
         if let Some(a) = &mut self.appends {
-            a.push(Row::Version(Box::new(v)));
+            a.push(Append::Version(Box::new(v)));
         }
         self.send_held(session.connections().collect(), frame, Kind::Entry);
     }
@@ -169,7 +169,7 @@ impl Driver {
     /// ([`Driver::news_due`]) behind it: nobody hears of a change before it is carried.
     pub(crate) fn persist_carried(&mut self, json: String) {
         if let Some(a) = &mut self.appends {
-            a.push(Row::Carried(json));
+            a.push(Append::Carried(json));
             self.news_due = true;
         }
     }

@@ -35,7 +35,7 @@ pub(crate) struct Driver {
     /// A write of the carried state failed: it is written again at the next step.
     pub(crate) carried_lost: bool,
     /// The secret and PIN as the store holds them once the appends are written.
-    pub(crate) secrets: crate::stored_secrets::Secrets,
+    pub(crate) secrets: crate::stored_secrets::SecretAndPin,
     /// What a failed write lost of them: put back at the end of the step.
     pub(crate) secrets_lost: Option<crate::appends::SecretsUndo>,
 }

@@ -4,17 +4,17 @@
 //! disk refuses is put back (the links out there keep working), its credentials are dropped, and
 //! the leader is told and given the ones in force.
 
-use crate::appends::{Appends, Row, SecretsChange, SecretsUndo, Written};
+use crate::appends::{Append, Appends, SecretsChange, SecretsUndo, Written};
 use crate::driver::Driver;
 use crate::store::{StoreError, StoredSession};
 use bandsync_core::Session;
 use bandsync_core::protocol::Secret;
 
 /// A session's secret and PIN, as stored or on their way.
-pub(crate) type Secrets = (Secret, Option<Secret>);
+pub(crate) type SecretAndPin = (Secret, Option<Secret>);
 
 /// The secret and PIN `session` has now.
-pub(crate) fn secrets_of(session: &Session) -> Secrets {
+pub(crate) fn secrets_of(session: &Session) -> SecretAndPin {
     (session.secret().clone(), session.pin().cloned())
 }
 
@@ -50,7 +50,7 @@ impl Driver {
             viewer_secret: session.viewer_secret().map(|s| s.expose().to_owned()),
             pin: session.pin().map(|p| p.expose().to_owned()),
         };
-        a.push(Row::Secrets(Box::new(SecretsChange { row, undo })));
+        a.push(Append::Secrets(Box::new(SecretsChange { row, undo })));
         self.news_due = true;
     }
 

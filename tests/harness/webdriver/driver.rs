@@ -46,13 +46,13 @@ pub fn free_port() -> u16 {
 /// A WebDriver server process (chromedriver, WebKitWebDriver, tauri-driver) on a free port, in a
 /// process group of its own with the browser or app it starts, all killed on drop. Its output goes
 /// to a log file, for failure messages.
-pub struct Driver {
+pub struct WebDriver {
     child: Child,
     addr: String,
     log: PathBuf,
 }
 
-impl Driver {
+impl WebDriver {
     /// Starts `program` with the arguments `args(port)` on a free loopback port and waits (up to
     /// 30 s) until `GET /status` says it is ready.
     ///
@@ -61,11 +61,11 @@ impl Driver {
     ///
     /// # Errors
     /// [`Error::Driver`] if it cannot start or does not become ready; the message has its log.
-    pub fn start(program: impl AsRef<OsStr>, args: impl FnOnce(u16) -> Vec<String>) -> Result<Driver> {
-        Driver::start_env(program, args, &[])
+    pub fn start(program: impl AsRef<OsStr>, args: impl FnOnce(u16) -> Vec<String>) -> Result<WebDriver> {
+        WebDriver::start_env(program, args, &[])
     }
 
-    /// [`Driver::start`] with extra environment for the driver and the browser it starts (an X
+    /// [`WebDriver::start`] with extra environment for the driver and the browser it starts (an X
     /// display, a PulseAudio server and sink).
     ///
     /// # Errors
@@ -74,7 +74,7 @@ impl Driver {
         program: impl AsRef<OsStr>,
         args: impl FnOnce(u16) -> Vec<String>,
         env: &[(String, String)],
-    ) -> Result<Driver> {
+    ) -> Result<WebDriver> {
         let program = program.as_ref();
         let port = free_port();
         let log = std::env::temp_dir().join(format!("bandsync-webdriver-{}-{port}.log", std::process::id()));
@@ -88,7 +88,7 @@ impl Driver {
             .process_group(0)
             .spawn()
             .map_err(|e| Error::Driver(format!("cannot run {}: {e}", program.to_string_lossy())))?;
-        let mut d = Driver { child, addr: format!("127.0.0.1:{port}"), log };
+        let mut d = WebDriver { child, addr: format!("127.0.0.1:{port}"), log };
         let ready = wait_until("the driver's /status", Duration::from_secs(30), || {
             if let Some(st) = d.child.try_wait()? {
                 return Err(Error::Driver(format!("exited with {st}")));
@@ -126,7 +126,7 @@ impl Driver {
     }
 }
 
-impl Drop for Driver {
+impl Drop for WebDriver {
     fn drop(&mut self) {
         // The whole group: the driver alone left the app's WebKit web process running on, a core
         // busy for seconds, and the next test's clock window (clock_sync, right after the app's

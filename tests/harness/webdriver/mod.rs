@@ -7,13 +7,13 @@
 //!
 //! Its use in a few lines: `tests/examples/webdriver.rs` (built with every target).
 //!
-//! Drop the [`Session`] before its [`Driver`] (declare the driver first): the session's drop
+//! Drop the [`Session`] before its [`WebDriver`] (declare the driver first): the session's drop
 //! deletes it, which closes the browser, and the driver's drop kills the driver process.
 //!
 //! - `error`: what can go wrong ([`Error`], [`Result`]);
 //! - `http`: one command as one HTTP/1.1 request, sent again when its connection drops;
 //! - `wait`: polling until a condition holds ([`wait_until`]);
-//! - `driver`: the driver process ([`Driver`]) on a [`free_port`];
+//! - `driver`: the driver process ([`WebDriver`]) on a [`free_port`];
 //! - `session`: a browser session ([`Session`]): pages, scripts, screenshots, the window;
 //! - `element`: finding elements and acting on them ([`Element`]);
 //! - `base64`: the decoder for screenshots ([`base64_decode`]);
@@ -28,7 +28,7 @@ mod session;
 mod wait;
 
 pub use base64::base64_decode;
-pub use driver::{Driver, free_port};
+pub use driver::{WebDriver, free_port};
 pub use element::{ELEMENT_KEY, Element};
 pub use error::{Error, Result};
 pub use session::{Rect, Session};

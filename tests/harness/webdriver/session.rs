@@ -2,7 +2,7 @@
 //! and the window. Finding elements is in `element`.
 
 use super::base64::base64_decode;
-use super::driver::Driver;
+use super::driver::WebDriver;
 use super::error::{Error, Result};
 use super::http::command;
 use super::wait::wait_until;
@@ -49,7 +49,7 @@ impl Session {
     ///
     /// # Errors
     /// When the driver refuses the capabilities or cannot start the browser.
-    pub fn new(driver: &Driver, always_match: Value) -> Result<Session> {
+    pub fn new(driver: &WebDriver, always_match: Value) -> Result<Session> {
         Session::connect(driver.addr(), always_match)
     }
 
