@@ -9,7 +9,7 @@ use crate::clock::HostClock;
 use crate::store::{Store, StoreError};
 use bandsync_core::ClientMsg;
 use bandsync_core::chat::{ChatLog, MAX_PAGE};
-use bandsync_core::protocol::{Access, ErrorCode, Participant, ParticipantId, ServerMsg};
+use bandsync_core::protocol::{Access, ErrorCode, Participant, ParticipantId, Refusal, ServerMsg};
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_core::retention;
 use bandsync_docs::{SessionDoc, Summary};
@@ -45,8 +45,6 @@ pub(crate) enum Effect {
     /// back and the sender is told.
     Version { info: VersionInfo, data: Vec<u8>, gone: Vec<u64>, list: Vec<VersionInfo> },
 }
-
-type Refusal = (ErrorCode, String);
 
 /// Who sent a journal message.
 pub(crate) struct Sender<'a> {

@@ -8,7 +8,7 @@
 
 pub mod mentions;
 
-use crate::protocol::{ChatMessage, ErrorCode, Participant, ParticipantId, Reaction};
+use crate::protocol::{ChatMessage, ErrorCode, Participant, ParticipantId, Reaction, Refusal};
 
 /// The longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 2000;
@@ -16,8 +16,6 @@ pub const MAX_CHAT_CHARS: usize = 2000;
 pub const MAX_REACTIONS: usize = 24;
 /// The most messages one `chat_history` answer carries.
 pub const MAX_PAGE: usize = 500;
-
-type Refusal = (ErrorCode, String);
 
 /// A session's chat: every message, and the rules for changing them.
 #[derive(Debug, Default, Clone)]

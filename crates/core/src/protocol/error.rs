@@ -3,6 +3,9 @@
 use super::ServerMsg;
 use serde::{Deserialize, Serialize};
 
+/// Why a request is refused: its code, and a message for the sender.
+pub type Refusal = (ErrorCode, String);
+
 /// The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

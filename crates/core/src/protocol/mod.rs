@@ -22,7 +22,7 @@ pub mod types;
 
 pub use client::{ClientMsg, Route};
 pub use concerns::SyncConcern;
-pub use error::{DecodeError, ErrorCode};
+pub use error::{DecodeError, ErrorCode, Refusal};
 pub use journal::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
 pub use server::{Rebase, ServerMsg};
 pub use types::{

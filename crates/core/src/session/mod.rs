@@ -19,7 +19,9 @@
 //! - `names`: what a name, an instrument or a colour may be; `pin`: PINs, and guessing them;
 //! - `tempo_note`: a tempo being set, written to the activity stream once it settles.
 
-use crate::protocol::{ActivityKind, ErrorCode, LeaveReason, Participant, ParticipantId, Role, Secret, ServerMsg};
+use crate::protocol::{
+    ActivityKind, ErrorCode, LeaveReason, Participant, ParticipantId, Refusal, Role, Secret, ServerMsg,
+};
 use crate::time::{Beats, Micros};
 use crate::timeline::{Segment, Timeline, Transport};
 use std::collections::VecDeque;
@@ -102,8 +104,6 @@ const PALETTE: [&str; 12] = [
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990",
     "#dcbeff", "#9a6324",
 ];
-
-type Refusal = (ErrorCode, String);
 
 impl Session {
     /// A new, empty, stopped session, with a first secret drawn from `secrets`.
