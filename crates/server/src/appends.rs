@@ -22,8 +22,8 @@
 //! logged and written again at the next step, and what was held behind it goes out all the same
 //! (as when it was written on the session's task). A new secret or PIN lost is put back, and its
 //! credentials, held while it was written, are dropped: the leader is told, and given the ones in
-//! force. Nothing a member was told of is missing from
-//! the disk, unless the disk refused it and said so.
+//! force. Nothing a member was told of is missing from the disk, unless the disk refused it and
+//! said so.
 
 use crate::session_task::Outgoing;
 use crate::store::{Appended, Store, StoreError, StoredSession};
