@@ -226,9 +226,16 @@ impl Journal {
     }
 
     /// Chat changes the store refused, in the order they were made: each is put back as it was.
+    /// A change that let the oldest messages go (past what a session keeps) let them go in memory
+    /// only: the chat is then read back from the store, which still has them.
     pub fn chat_lost(&mut self, lost: &[crate::appends::ChatChange]) {
         for c in lost.iter().rev() {
             self.chat.undo(c.message.id, c.old.clone());
+        }
+        let Some(st) = self.store.as_ref().filter(|_| lost.iter().any(|c| c.gone.is_some())) else { return };
+        match blocking(|| st.chat(&self.session)) {
+            Ok(chat) => self.chat = ChatLog::new(chat),
+            Err(e) => tracing::error!(session = self.session, "could not read the chat back: {e}"),
         }
     }
 
@@ -328,57 +335,4 @@ fn page_len(limit: Option<u32>) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use bandsync_core::Micros;
-
-    fn closed(effects: &[Effect]) -> (Vec<VersionInfo>, Vec<ActivityEvent>) {
-        let mut out = (Vec::new(), Vec::new());
-        for e in effects {
-            match e {
-                Effect::Broadcast(ServerMsg::Versions { versions }) => out.0.clone_from(versions),
-                Effect::Broadcast(ServerMsg::Activity { event }) => out.1.push(event.clone()),
-                _ => {}
-            }
-        }
-        out
-    }
-
-    /// On tokio's paused time: the burst's deadline is read from the host clock the journal was
-    /// given, so the test moves it without waiting.
-    #[tokio::test(start_paused = true)]
-    async fn a_burst_of_edits_closes_on_the_host_clock_after_its_idle_time() {
-        let clock = HostClock::new();
-        let mut j = Journal::load("s", None, Duration::from_secs(2), clock.clone()).unwrap();
-        let doc = SessionDoc::new();
-        assert_eq!(j.deadline(), None);
-        let t0 = clock.instant();
-        j.editing("Ana".into(), &doc);
-        let _ = doc.set_chart("s1", "Intro");
-        tokio::time::advance(Duration::from_secs(1)).await;
-        j.editing("Ben".into(), &doc);
-        let _ = doc.set_chart("s1", "Intro, verse");
-        assert_eq!(j.deadline(), Some(t0 + Duration::from_secs(3)), "two seconds after the last edit");
-        tokio::time::sleep_until(j.deadline().unwrap()).await;
-        assert_eq!(clock.now(), Micros(3_000_000));
-        let (versions, events) = closed(&j.flush(&doc));
-        assert_eq!(versions.len(), 1);
-        assert!(versions[0].label.starts_with("Ana, Ben edited") && !versions[0].named, "{versions:?}");
-        assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [ActivityKind::Edit]);
-        assert_eq!(j.deadline(), None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_burst_that_never_pauses_still_closes_after_five_minutes() {
-        let clock = HostClock::new();
-        let mut j = Journal::load("s", None, Duration::from_secs(2), clock.clone()).unwrap();
-        let doc = SessionDoc::new();
-        let t0 = clock.instant();
-        for i in 0..400 {
-            j.editing("Ana".into(), &doc);
-            let _ = doc.set_chart("s1", &format!("take {i}"));
-            tokio::time::advance(Duration::from_secs(1)).await;
-        }
-        assert_eq!(j.deadline(), Some(t0 + EDIT_MAX));
-    }
-}
+mod tests;

@@ -14,7 +14,8 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn chat(&self, session: &str) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows = self.db().query("SELECT id, message FROM chat WHERE session = ?1 ORDER BY id", &[session.into()])?;
+        let rows =
+            self.reader().query("SELECT id, message FROM chat WHERE session = ?1 ORDER BY id", &[session.into()])?;
         Ok(rows
             .into_iter()
             .filter_map(|r| {
