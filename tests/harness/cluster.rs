@@ -45,8 +45,9 @@ impl Cluster {
         std::fs::create_dir_all(&dir).unwrap();
         let nodes: Vec<Node> = (1..=n).map(|i| Node { name: format!("n{i}"), port: free_port(), proc: None }).collect();
         let port = free_port();
+        let stats = dir.join("haproxy.sock");
         let mut cfg = format!(
-            "global\n  maxconn 4000\n\
+            "global\n  maxconn 4000\n  stats socket {}\n\
              defaults\n  mode http\n  timeout connect 500ms\n  timeout client 1m\n  timeout server 1m\n  \
              timeout tunnel 1h\n  retries 2\n  option redispatch 1\n\
              frontend members\n  bind 127.0.0.1:{port}\n  \
@@ -55,7 +56,8 @@ impl Cluster {
              http-request set-var(txn.sid) path,field(4,/) if {{ path_beg /api/sessions/ }}\n  \
              default_backend nodes\n\
              backend nodes\n  balance hash var(txn.sid)\n  hash-type consistent\n  \
-             default-server inter 200ms fall 1 rise 2\n"
+             default-server inter 200ms fall 1 rise 2\n",
+            stats.display()
         );
         for node in &nodes {
             let Node { name, port, .. } = node;
@@ -75,12 +77,19 @@ impl Cluster {
         for i in 0..n {
             c.start_node(i);
         }
+        // The proxy checked the nodes before they listened, and marked them down: it routes to a
+        // node again after two good checks. Ready when it sees every node up (a request before
+        // that gets the proxy's 503).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(&c.addr).is_err() {
+        loop {
             if let Some(st) = c.proxy.try_wait().unwrap() {
                 panic!("haproxy exited ({st}); its configuration is {}", cfg_path.display());
             }
-            assert!(Instant::now() < deadline, "haproxy did not listen in 10 s");
+            let up = proxy_status(&stats);
+            if up.len() == n && up.iter().all(|(_, status)| status == "UP") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the proxy did not see every node up in 10 s: {up:?}");
             std::thread::sleep(Duration::from_millis(20));
         }
         c
@@ -194,4 +203,24 @@ impl Drop for Cluster {
         let _ = self.proxy.kill();
         let _ = self.proxy.wait();
     }
+}
+
+/// Each node's status as the proxy sees it (`UP`, `DOWN`, `DOWN 1/2` while it rises…), from its
+/// stats socket's `show stat`; empty while the socket does not answer yet.
+fn proxy_status(socket: &std::path::Path) -> Vec<(String, String)> {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(socket) else { return Vec::new() };
+    let mut csv = String::new();
+    if s.write_all(b"show stat\n").is_err() || s.read_to_string(&mut csv).is_err() {
+        return Vec::new();
+    }
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().trim_start_matches("# ").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(px), Some(sv), Some(st)) = (col("pxname"), col("svname"), col("status")) else { return Vec::new() };
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f.len() > st && f[px] == "nodes" && f[sv] != "BACKEND")
+        .map(|f| (f[sv].to_owned(), f[st].to_owned()))
+        .collect()
 }
