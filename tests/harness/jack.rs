@@ -15,9 +15,10 @@ pub struct Jackd(Child, #[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// The machine to one timing test at a time (the JACK tests take it through [`Jackd::start`]; a
+/// One MIDI timing test of this binary at a time (the JACK tests take it through [`Jackd::start`]; a
 /// network MIDI timing test takes it itself): on two cores, two players at once measure each
-/// other, not the product.
+/// other, not the product. (Their run goes beside the speaker test's light tests in
+/// `scripts/test.sh`, never beside one that runs alone: [`crate::machine`].)
 pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

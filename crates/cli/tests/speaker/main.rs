@@ -2,7 +2,9 @@
 //! own channel, and the recording of the sink is measured. Timing tests, in a binary of their
 //! own: the two light ones (a few processes, under a tenth of the two cores: calibration, the native
 //! pair) run side by side, each on its own PulseAudio ([`bandsync_e2e::machine::shared`]); the
-//! heavy ones (browsers under Xvfb) run alone ([`bandsync_e2e::machine::alone`]).
+//! heavy ones (browsers under Xvfb) run alone ([`bandsync_e2e::machine::alone`]). In
+//! `scripts/test.sh` the MIDI tests run beside the light ones, and the heavy ones wait for them
+//! (`BANDSYNC_MACHINE_LOCK`).
 //!
 //! - [`calibrate`]: `bandsync calibrate` against an injected output delay (LADSPA `delay_5s`).
 //! - [`native`]: two `bandsync join --audio` followers (cpal), one on a deliberately wrong clock.
