@@ -111,10 +111,62 @@ need_node() {
 }
 
 # The Rust core for the phone page (crates/wasm), into ui/src/wasm/bandsync.wasm: the UI imports it.
+# Kept in $CARGO_TARGET_DIR/wasm-built/ under the hash of everything it is built from (below), so
+# that a fresh clone of unchanged code does not build it again: cargo judges a clone's sources by
+# their files' times, which a clone makes new, and compiled core, audio and wasm again at opt-level
+# "z" with LTO (14 s of a warm CI run, and 3 s of wasm-opt).
 build_wasm() {
   if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
   fi
+  need_apt binaryen
+  local key kept
+  key="$(wasm_inputs | sha256sum | cut -c1-32)"
+  kept="$CARGO_TARGET_DIR/wasm-built/$key.wasm"
+  if [ -f "$kept" ]; then
+    say "the core for the page: crates/wasm to wasm32, as built from the same inputs ($key)"
+    cp "$kept" "$ROOT/ui/src/wasm/bandsync.wasm"
+    return
+  fi
+  compile_wasm
+  mkdir -p "$(dirname "$kept")"
+  cp "$ROOT/ui/src/wasm/bandsync.wasm" "$kept.tmp" && mv "$kept.tmp" "$kept"
+  # The newest 20 are kept.
+  ls -t "$(dirname "$kept")"/*.wasm | tail -n +21 | xargs -r -d '\n' rm -f
+}
+
+# Everything the page's wasm is built from: the toolchain and wasm-opt, the build steps, the
+# workspace's manifest and lock file, cargo's configuration and flags, and every file of each crate
+# of the workspace that bandsync-wasm is built from (read from cargo's metadata), by path in the
+# clone and content.
+wasm_inputs() {
+  rustc -vV
+  wasm-opt --version
+  declare -f compile_wasm
+  env | grep -E '^(RUSTFLAGS|RUSTC_|CARGO_ENCODED_RUSTFLAGS|CARGO_BUILD_|CARGO_PROFILE_|CARGO_TARGET_WASM32)' | sort || true
+  cat "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" "$ROOT"/.cargo/config* "${CARGO_HOME:-$HOME/.cargo}"/config* 2>/dev/null || true
+  local dir
+  cargo metadata --format-version 1 --locked --filter-platform wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml" |
+    python3 -c '
+import json, os, sys
+m = json.load(sys.stdin)
+packages = {p["id"]: p for p in m["packages"]}
+nodes = {n["id"]: n for n in m["resolve"]["nodes"]}
+todo, seen = [next(i for i, p in packages.items() if p["name"] == "bandsync-wasm")], set()
+while todo:
+    i = todo.pop()
+    if i not in seen:
+        seen.add(i)
+        todo += [d["pkg"] for d in nodes[i]["deps"] if any(k["kind"] != "dev" for k in d["dep_kinds"])]
+for i in sorted(seen):
+    if packages[i]["source"] is None:
+        print(os.path.dirname(packages[i]["manifest_path"]))' |
+    while read -r dir; do
+      (cd "$ROOT" && find "${dir#"$ROOT"/}" -type f -not -path '*/target/*' | LC_ALL=C sort | xargs -d '\n' sha256sum)
+    done
+}
+
+compile_wasm() {
   say "the core for the page: crates/wasm to wasm32"
   cargo build --locked -p bandsync-wasm --target wasm32-unknown-unknown --profile wasm
   # binaryen's passes that shrink without inlining everywhere (-Oz inlines, which compresses worse:
@@ -126,7 +178,6 @@ build_wasm() {
   # where they have one caller: 3.8 kB of gzip less, where inlining as -Oz does costs 16 kB more),
   # and the stack IR optimized as it is written, at shrink level 2 (the local.get and local.set a
   # stack machine does not need: 1.1 kB less with --rse).
-  need_apt binaryen
   local shrink=(--dce --vacuum --remove-unused-module-elements --strip-producers
     --duplicate-function-elimination --merge-similar-functions
     --precompute --optimize-instructions --code-folding --merge-blocks --remove-unused-brs
