@@ -67,6 +67,7 @@ machine_lock="$(mktemp)"
 midi_log="$(mktemp)"
 setsid flock --shared --close "$machine_lock" "${TEST[@]}" --test midi >"$midi_log" 2>&1 &
 midi_pid=$!
+trap 'kill -- -"$midi_pid" 2>/dev/null || true; rm -f "$machine_lock" "$midi_log"' EXIT
 # Until the MIDI run holds the machine (or has already ended), so that no speaker test runs alone
 # beside it.
 while flock --nonblock "$machine_lock" true && kill -0 "$midi_pid" 2>/dev/null; do sleep 0.05; done
@@ -74,6 +75,7 @@ speaker_status=0
 env BANDSYNC_MACHINE_LOCK="$machine_lock" "${TEST[@]}" --test speaker || speaker_status=$?
 midi_status=0
 wait "$midi_pid" || midi_status=$?
+trap - EXIT
 cat "$midi_log"
 rm -f "$machine_lock" "$midi_log"
 [ "$speaker_status" = 0 ] || { echo "the speaker test failed" >&2; exit 1; }
