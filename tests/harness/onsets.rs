@@ -149,3 +149,39 @@ pub fn sink_glitches(a: &[(i64, i64)], b: &[(i64, i64)], beat: i64) -> Vec<SinkG
         })
         .collect()
 }
+
+/// The longest stretch of a recording of `len` samples clear of the sound server's glitches (at
+/// `glitches`, samples): from 4 beats after one (the players have read their new output delays)
+/// to 1.5 beats before the next; longest by the reference's clicks (`reference`) in it.
+pub fn clear_stretch(glitches: &[f64], beat: f64, len: f64, reference: &[f64]) -> (f64, f64) {
+    let starts = std::iter::once(0.0).chain(glitches.iter().map(|g| g + 4.0 * beat));
+    let ends = glitches.iter().map(|g| g - 1.5 * beat).chain(std::iter::once(len));
+    starts
+        .zip(ends)
+        .filter(|(a, b)| a < b)
+        .max_by_key(|&(a, b)| reference.iter().filter(|&&t| t >= a && t < b).count())
+        .unwrap_or((0.0, 0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clear_stretch;
+
+    #[test]
+    fn the_stretch_judged_is_the_longest_clear_of_the_sinks_glitches() {
+        let beat = 24_000.0;
+        let clicks: Vec<f64> = (0..60).map(|k| 1_000.0 + k as f64 * beat).collect();
+        let len = 61.0 * beat;
+        assert_eq!(clear_stretch(&[], beat, len, &clicks), (0.0, len));
+        // A glitch early on: the stretch after it, 4 beats on.
+        let g = 1_000.0 + 10.0 * beat;
+        assert_eq!(clear_stretch(&[g], beat, len, &clicks), (g + 4.0 * beat, len));
+        // Two late ones: the stretch before the first.
+        let (g1, g2) = (1_000.0 + 40.0 * beat, 1_000.0 + 45.0 * beat);
+        assert_eq!(clear_stretch(&[g1, g2], beat, len, &clicks), (0.0, g1 - 1.5 * beat));
+        // Glitches closer than 5.5 beats leave nothing between them.
+        let (a, b) = (1_000.0 + 20.0 * beat, 1_000.0 + 25.0 * beat);
+        let s = clear_stretch(&[a, b], beat, len, &clicks);
+        assert!(s == (0.0, a - 1.5 * beat) || s == (b + 4.0 * beat, len), "{s:?}");
+    }
+}
