@@ -145,7 +145,6 @@ wasm_inputs() {
   declare -f compile_wasm
   env | grep -E '^(RUSTFLAGS|RUSTC_|CARGO_ENCODED_RUSTFLAGS|CARGO_BUILD_|CARGO_PROFILE_|CARGO_TARGET_WASM32)' | sort || true
   cat "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" "$ROOT"/.cargo/config* "${CARGO_HOME:-$HOME/.cargo}"/config* 2>/dev/null || true
-  local dir
   cargo metadata --format-version 1 --locked --filter-platform wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml" |
     python3 -c '
 import json, os, sys

@@ -60,9 +60,10 @@ fi
 # the machine shared through a file lock, and the speaker's tests that run alone (the browsers)
 # wait until it lets go (tests/harness/machine.rs). Figures beside and alone: docs/BENCHMARKS.md.
 say "cargo test: the timing tests, alone (MIDI beside the speaker's light ones)"
-TIMING=(speaker midi output engine host_clock no_alloc)
+ALONE=(output engine host_clock no_alloc)
+TIMING=(speaker midi "${ALONE[@]}")
 RESTART=restart::a_restarted_host_brings_the_band_back_as_it_was
-"${TEST[@]}" --test=output --test=engine --test=host_clock --test=no_alloc
+"${TEST[@]}" "${ALONE[@]/#/--test=}"
 machine_lock="$(mktemp)"
 midi_log="$(mktemp)"
 setsid flock --shared --close "$machine_lock" "${TEST[@]}" --test midi >"$midi_log" 2>&1 &
@@ -75,9 +76,9 @@ speaker_status=0
 env BANDSYNC_MACHINE_LOCK="$machine_lock" "${TEST[@]}" --test speaker || speaker_status=$?
 midi_status=0
 wait "$midi_pid" || midi_status=$?
-trap - EXIT
 cat "$midi_log"
 rm -f "$machine_lock" "$midi_log"
+trap - EXIT
 [ "$speaker_status" = 0 ] || { echo "the speaker test failed" >&2; exit 1; }
 [ "$midi_status" = 0 ] || { echo "the MIDI tests failed" >&2; exit 1; }
 "${TEST[@]}" --test cli -- --exact "$RESTART"
