@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// Asks the API until the participants' list shows `what`, within 2 s: the session answers
 /// while the disk is held.
-async fn api_shows(ts: &bandsync_e2e::TestServer, what: &str) {
+pub(crate) async fn api_shows(ts: &bandsync_e2e::TestServer, what: &str) {
     let started = Instant::now();
     loop {
         let (status, body) = ts.get(&format!("/api/sessions/{}/participants", ts.session)).await;

@@ -190,7 +190,7 @@ async fn the_stored_log_is_folded_into_a_snapshot_as_the_edits_go_on() {
 /// A server storing in SQLite in a folder of its own, with a second connection to its database
 /// (`db`) with which a test holds the disk or breaks it.
 pub(crate) struct StoredHost {
-    dir: std::path::PathBuf,
+    pub(crate) dir: std::path::PathBuf,
     pub(crate) ts: TestServer,
     pub(crate) db: rusqlite::Connection,
 }

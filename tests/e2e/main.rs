@@ -18,6 +18,7 @@ mod hostile;
 mod journal;
 mod plain_doc;
 mod proxied;
+mod refused;
 mod secrets;
 mod spine;
 mod ystock;

@@ -9,6 +9,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// How long [`Raw::recv_type`] waits for its message while others keep coming.
+const TYPE_WAIT: Duration = Duration::from_secs(20);
+
 /// A member speaking raw JSON frames.
 pub struct Raw {
     /// The socket.
@@ -64,16 +67,19 @@ impl Raw {
     /// # Panics
     /// If nothing arrives within [`WAIT`].
     pub async fn recv(&mut self) -> Option<Value> {
-        loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next()).await.expect("a message in time");
-            match frame {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
-                Some(Ok(Message::Text(t))) => {
-                    return Some(serde_json::from_str(t.as_str()).expect("server sends JSON"));
+        // Bounded as a whole: the server's pings may keep coming.
+        let next = async {
+            loop {
+                match self.ws.next().await {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
+                    Some(Ok(Message::Text(t))) => {
+                        return Some(serde_json::from_str(t.as_str()).expect("server sends JSON"));
+                    }
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(_)) => {}
             }
-        }
+        };
+        tokio::time::timeout(WAIT, next).await.expect("a message in time")
     }
 
     /// Reads until a message of `type` arrives, and returns it.
@@ -81,11 +87,20 @@ impl Raw {
     /// # Panics
     /// If the connection closes first or nothing matching arrives in time.
     pub async fn recv_type(&mut self, ty: &str) -> Value {
-        loop {
-            let m = self.recv().await.unwrap_or_else(|| panic!("closed while waiting for {ty}"));
-            if m["type"] == ty {
-                return m;
+        let mut skipped = std::collections::BTreeMap::<String, usize>::new();
+        let wait = async {
+            loop {
+                let m = self.recv().await.unwrap_or_else(|| panic!("closed while waiting for {ty}"));
+                if m["type"] == ty {
+                    return m;
+                }
+                *skipped.entry(m["type"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
             }
+        };
+        // Other messages may keep coming: the wait for this one is bounded as a whole.
+        match tokio::time::timeout(TYPE_WAIT, wait).await {
+            Ok(m) => m,
+            Err(_) => panic!("no {ty} within {TYPE_WAIT:?}; skipped {skipped:?}"),
         }
     }
 

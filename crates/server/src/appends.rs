@@ -14,21 +14,24 @@
 //! clock ping (answered by the connection) and the session's own work go on meanwhile.
 //!
 //! A write that fails loses its edits and every one queued after it (each was applied on top of
-//! it): the documents are read back from the store, the senders are told and closed (they resume,
-//! re-sync and send the edit again), and so is every member a held document frame was for (its
-//! sync may have been one of them). Activity entries lost with a write are only logged: their
-//! frames are dropped, and nobody is closed for them. Chat changes lost are put back as they
-//! were and their senders told (`internal`); their frames are dropped. A carried state lost is
-//! logged and written again at the next step, and what was held behind it goes out all the same
-//! (as when it was written on the session's task). A new secret or PIN lost is put back, and its
-//! credentials, held while it was written, are dropped: the leader is told, and given the ones in
-//! force. Nothing a member was told of is missing from the disk, unless the disk refused it and
-//! said so.
+//! it): the documents are read back from the store (if it cannot be read either, it is given
+//! the documents in memory whole at the next input), the senders are told and closed (they
+//! resume, re-sync and send the edit again), and so is every member a held document frame was
+//! for (its sync may have been one of them). Activity entries lost with a write are only logged:
+//! their frames are dropped, and nobody is closed for them. Chat changes lost are put back as
+//! they were and their senders told (`internal`); their frames are dropped. An answer read from
+//! memory meanwhile (a page of the chat, the versions) may show what was lost: it is dropped, and
+//! its question answered again. A carried state lost is logged and written again at the next
+//! input, and what was held behind it goes out all the same (as when it was written on the
+//! session's task). A new secret or PIN lost is put back, and its credentials, held while it was
+//! written, are dropped: the leader is told, and given the ones in force (credentials whose
+//! secret was stored go, whatever became of what was appended after it). Nothing a member was
+//! told of is missing from the disk, unless the disk refused it and said so.
 
 use crate::session_task::Outgoing;
 use crate::store::{Appended, Store, StoreError, StoredSession};
-use bandsync_core::ConnId;
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, Secret, VersionInfo};
+use bandsync_core::{ClientMsg, ConnId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -105,11 +108,16 @@ pub(crate) enum Kind {
     /// It carries the documents: dropped, and whoever it was for is closed, if edits were lost
     /// (else sent).
     Doc,
-    /// A chat message, an activity entry, a versions list or credentials, stored by the write:
-    /// dropped.
+    /// A chat message, an activity entry or a versions list, stored by the write: dropped.
     Entry,
+    /// Credentials with a new secret or PIN: they wait for its append only (not for what was
+    /// appended after it in the same step), and are dropped if that is lost.
+    Credentials,
     /// The session's news, held behind its carried state: sent all the same.
     State,
+    /// An answer read from memory (a page of the chat, the versions), which may show what the
+    /// write stores: dropped if that is lost, and the question answered again once it is undone.
+    Answer,
 }
 
 /// A frame waiting for the appends before it.
@@ -122,6 +130,8 @@ pub(crate) struct Held {
     pub to: Vec<ConnId>,
     /// The frame.
     pub frame: Outgoing,
+    /// What a [`Kind::Answer`] answers.
+    question: Option<Box<ClientMsg>>,
 }
 
 /// What a finished write means for the session.
@@ -139,12 +149,14 @@ pub(crate) enum Written {
         /// Why.
         error: StoreError,
         /// What was lost, and whom to tell.
-        lost: Lost,
+        lost: Box<Lost>,
         /// The frames to send all the same, in order: the news ([`Kind::State`]), and document
         /// frames when no edit was lost.
         released: Vec<Held>,
         /// Who the document frames dropped were for, each once (not the senders).
         waiting: Vec<ConnId>,
+        /// The questions whose answers were dropped ([`Kind::Answer`]), to answer again.
+        asked: Vec<(ConnId, ClientMsg)>,
     },
 }
 
@@ -216,6 +228,8 @@ pub(crate) struct Appends {
     /// Numbered in order: the last append made, and the last one known durable.
     last: u64,
     durable: u64,
+    /// The last append of a secret or PIN, which [`Kind::Credentials`] wait for.
+    last_secrets: u64,
     /// Appends made while a write was in flight: the next write.
     queued: Vec<Append>,
     writing: Option<Write>,
@@ -234,6 +248,7 @@ impl Appends {
             session: session.to_owned(),
             last: 0,
             durable: 0,
+            last_secrets: 0,
             queued: Vec::new(),
             writing: None,
             held: VecDeque::new(),
@@ -246,6 +261,9 @@ impl Appends {
     /// at once if no write is in flight, else with the others at the end of that one.
     pub(crate) fn push(&mut self, row: Append) {
         self.last += 1;
+        if matches!(row, Append::Secrets(_)) {
+            self.last_secrets = self.last;
+        }
         self.queued.push(row);
         if self.writing.is_none() {
             self.start();
@@ -269,13 +287,14 @@ impl Appends {
         self.news_held > 0
     }
 
-    /// Holds a frame until every append made so far is durable. Returns the connections whose
-    /// load it takes past `too_much` (the caller drops them; see `forget`).
+    /// Holds a frame until every append made so far is durable ([`Kind::Credentials`]: until
+    /// the last secret or PIN is), and after the frames held before it. `question` is what a
+    /// [`Kind::Answer`] answers. Returns the connections whose load it takes past `too_much` (the
+    /// caller drops them; see `forget`).
     pub(crate) fn hold(
         &mut self,
         to: Vec<ConnId>,
-        frame: Outgoing,
-        kind: Kind,
+        (frame, kind, question): (Outgoing, Kind, Option<ClientMsg>),
         too_much: impl Fn(ConnId, Load) -> bool,
     ) -> Vec<ConnId> {
         let bytes = frame_len(&frame);
@@ -288,7 +307,8 @@ impl Appends {
             }
         }
         self.news_held += usize::from(kind != Kind::Doc);
-        self.held.push_back(Held { after: self.last, kind, to, frame });
+        let after = if kind == Kind::Credentials { self.last_secrets } else { self.last };
+        self.held.push_back(Held { after, kind, to, frame, question: question.map(Box::new) });
         over
     }
 
@@ -322,8 +342,11 @@ impl Appends {
                 for h in &frames {
                     let bytes = frame_len(&h.frame);
                     for c in &h.to {
+                        // Saturating: a connection let go and held for again before its
+                        // disconnect arrived counts only what was held for it since.
                         if let Some(load) = self.load.get_mut(c) {
-                            *load = Load { frames: load.frames - 1, bytes: load.bytes - bytes };
+                            *load =
+                                Load { frames: load.frames.saturating_sub(1), bytes: load.bytes.saturating_sub(bytes) };
                             if load.frames == 0 {
                                 self.load.remove(c);
                             }
@@ -343,14 +366,20 @@ impl Appends {
                 }
                 lost.senders.sort_unstable();
                 lost.senders.dedup();
-                let (mut waiting, mut released) = (Vec::new(), Vec::new());
+                let (mut waiting, mut released, mut asked) = (Vec::new(), Vec::new(), Vec::new());
                 for h in self.held.drain(..) {
                     match h.kind {
+                        // What it waited for is stored (credentials held behind later news).
+                        _ if h.after <= self.durable => released.push(h),
                         // A document frame carries the edits lost, if any were: its member is
                         // closed. If none were (it waited behind chat or activity), it goes.
                         Kind::Doc if lost.updates => waiting.extend(h.to),
                         Kind::Doc | Kind::State => released.push(h),
-                        Kind::Entry => {}
+                        Kind::Answer => {
+                            let q = *h.question.expect("an answer holds its question");
+                            asked.extend(h.to.into_iter().map(|c| (c, q.clone())));
+                        }
+                        Kind::Entry | Kind::Credentials => {}
                     }
                 }
                 waiting.sort_unstable();
@@ -359,7 +388,7 @@ impl Appends {
                 self.load.clear();
                 self.news_held = 0;
                 self.durable = self.last;
-                Written::Failed { error, lost, released, waiting }
+                Written::Failed { error, lost: Box::new(lost), released, waiting, asked }
             }
         }
     }
@@ -393,3 +422,6 @@ fn frame_len(frame: &Outgoing) -> usize {
         Outgoing::Close(_) => 0,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@ use crate::driver::{Driver, name_on};
 use crate::session_task::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
 use bandsync_core::protocol::{Access, ActivityEvent, ErrorCode, ServerMsg, VersionInfo, encode_server};
-use bandsync_core::{ConnId, Session};
+use bandsync_core::{ClientMsg, ConnId, Session};
 use std::sync::Arc;
 
 /// Updates in the in-memory shadow before it is folded into one state.
@@ -20,28 +20,45 @@ const HELD_BYTES: usize = 2 * bandsync_docs::MAX_DOC_BYTES;
 
 impl Driver {
     /// Loads the documents again from the store, which holds every acknowledged edit, or without
-    /// one from the in-memory shadow.
-    pub(crate) fn reload_doc(&mut self) {
+    /// one from the in-memory shadow. Says whether it could.
+    pub(crate) fn reload_doc(&mut self) -> bool {
         let session = self.id.as_str();
         let Some(st) = &self.store else {
             let doc = bandsync_docs::SessionDoc::new();
             for u in &self.shadow {
                 if let Err(e) = doc.apply_update(u) {
                     tracing::error!(session, "the in-memory documents did not reload: {e}");
-                    return;
+                    return false;
                 }
             }
             tracing::warn!(session, "documents reloaded from memory");
             self.doc = doc;
-            return;
+            return true;
         };
         // Off the runtime's thread: it runs when the store is failing or slow.
         match crate::journal::blocking(|| crate::stored_doc::load_document(st, session)) {
             Ok(doc) => {
                 tracing::warn!(session, "documents reloaded from the store");
                 self.doc = doc;
+                true
             }
-            Err(e) => tracing::error!(session, "could not reload the documents: {e}"),
+            Err(e) => {
+                tracing::error!(session, "could not reload the documents: {e}");
+                false
+            }
+        }
+    }
+
+    /// After a write lost edits and the documents could not be read back either: memory holds
+    /// edits the disk does not, and edits made since build on them (the disk alone would never
+    /// load those). The whole state is appended, before anyone hears of what comes next. It is
+    /// done as the next input arrives, not at once: a disk refusing everything would otherwise
+    /// be asked again without end.
+    pub(crate) fn catch_up(&mut self) {
+        if std::mem::take(&mut self.doc_ahead) {
+            tracing::warn!(session = self.id, "writing the documents in memory, which the disk is behind");
+            let state = self.doc.encode_state();
+            self.persist_update(state, None);
         }
     }
 
@@ -178,18 +195,34 @@ impl Driver {
     /// append is pending, an activity entry after its own, and the session's other news while
     /// its step carried a change or earlier news is still held (news keeps its order).
     pub(crate) fn send_held(&mut self, to: Vec<ConnId>, frame: Outgoing, kind: Kind) {
-        let news_due = self.news_due;
+        self.send_or_hold(to, (frame, kind, None));
+    }
+
+    /// [`Driver::send_held`] for an answer read from memory ([`Kind::Answer`]), with the
+    /// question it answers: asked again if what it shows is lost ([`Driver::on_written`]).
+    pub(crate) fn answer(&mut self, conn: ConnId, m: &ServerMsg, question: ClientMsg) {
+        if self.outboxes.contains_key(&conn) {
+            let frame = Outgoing::Text(Utf8Bytes::from(encode_server(m)));
+            self.send_or_hold(vec![conn], (frame, Kind::Answer, Some(question)));
+        }
+    }
+
+    fn send_or_hold(&mut self, mut to: Vec<ConnId>, held: (Outgoing, Kind, Option<ClientMsg>)) {
+        let (news_due, kind) = (self.news_due, held.1);
+        // A connection let go (too slow) is still in the session until its disconnect arrives:
+        // nothing is sent or held for it.
+        to.retain(|c| self.outboxes.contains_key(c) || self.doc_peers.contains_key(c));
         let Some(a) = self.appends.as_mut().filter(|a| match kind {
-            Kind::Doc | Kind::Entry => a.pending(),
-            Kind::State => a.pending() && (news_due || a.news_held()),
+            Kind::Doc | Kind::Entry | Kind::Credentials => a.pending(),
+            Kind::State | Kind::Answer => a.pending() && (news_due || a.news_held()),
         }) else {
             for c in to {
-                self.send_to(c, frame.clone());
+                self.send_to(c, held.0.clone());
             }
             return;
         };
         let (outboxes, peers) = (&self.outboxes, &self.doc_peers);
-        let over = a.hold(to, frame, kind, |c, load| {
+        let over = a.hold(to, held, |c, load| {
             let cap = outboxes.get(&c).or_else(|| peers.get(&c).map(|(ob, _)| ob)).map(Outbox::max_capacity);
             cap.is_some_and(|cap| load.frames > cap) || load.bytes > HELD_BYTES
         });
@@ -229,12 +262,12 @@ impl Driver {
                     self.forget(c);
                 }
             }
-            Written::Failed { error, lost, released, waiting } => {
+            Written::Failed { error, lost, released, waiting, asked } => {
                 // The news held behind what failed goes out all the same, first (it came before);
-                // a carried state is written again at the next step; chat changes are put back
+                // a carried state is written again at the next input; chat changes are put back
                 // and their senders told, and so are those who asked for a version. Lost activity
                 // entries are only logged.
-                let Lost { senders, updates, carried, chat, versions, secrets } = lost;
+                let Lost { senders, updates, carried, chat, versions, secrets } = *lost;
                 self.secrets_not_stored(&error, secrets);
                 tracing::error!(session = self.id, error = %error, updates, carried, "could not save the session's appends");
                 self.carried_lost |= carried;
@@ -263,20 +296,24 @@ impl Driver {
                 if updates {
                     self.lost_edits(senders, waiting);
                 }
+                // Answers that may have shown what was lost are dropped: asked again now.
+                for (c, question) in asked {
+                    let _ = self.ask(c, question);
+                }
             }
         }
     }
 
     /// After a write that lost document edits: memory is ahead of the disk now, so back to what
     /// the disk holds, so that nobody syncs an edit a restart would lose (and the edit, sent
-    /// again, is new here and saved). If the store cannot be read either, memory stays ahead and
-    /// that is logged. A sender must not believe its edit landed: its connection closes; it
-    /// resumes, re-syncs, and sends the edit again. So does each member a held document frame
-    /// was for: it may have been the answer to its sync. Their connections are let go at once:
-    /// what they send after this (built on the edits lost) is not applied to the documents read
-    /// back.
+    /// again, is new here and saved). If the store cannot be read either, memory stays ahead,
+    /// and the disk is given all of it before the next input ([`Driver::catch_up`]). A sender
+    /// must not believe its edit landed: its connection closes; it resumes, re-syncs, and sends
+    /// the edit again. So does each member a held document frame was for: it may have been the
+    /// answer to its sync. Their connections are let go at once: what they send after this
+    /// (built on the edits lost) is not applied to the documents read back.
     fn lost_edits(&mut self, senders: Vec<ConnId>, waiting: Vec<ConnId>) {
-        self.reload_doc();
+        self.doc_ahead = !self.reload_doc();
         let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
         let m = Outgoing::Text(Utf8Bytes::from(encode_server(&m)));
         for c in senders {

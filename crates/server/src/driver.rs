@@ -32,12 +32,15 @@ pub(crate) struct Driver {
     pub(crate) compacting: Arc<std::sync::atomic::AtomicBool>,
     /// This step carried a change to the store: its news waits for it ([`Driver::persist_carried`]).
     pub(crate) news_due: bool,
-    /// A write of the carried state failed: it is written again at the next step.
+    /// A write of the carried state failed: it is written again as the next input arrives.
     pub(crate) carried_lost: bool,
     /// The secret and PIN as the store holds them once the appends are written.
     pub(crate) secrets: crate::stored_secrets::SecretAndPin,
     /// What a failed write lost of them: put back at the end of the step.
     pub(crate) secrets_lost: Option<crate::appends::SecretsUndo>,
+    /// A write lost edits and the documents could not be read back: memory is ahead of the
+    /// disk, which is given the whole state before the next input ([`Driver::catch_up`]).
+    pub(crate) doc_ahead: bool,
 }
 
 impl Driver {
@@ -47,12 +50,11 @@ impl Driver {
     /// edit. Without a store the documents in memory are kept.
     pub(crate) async fn recover(&mut self, session: &mut Session, now: bandsync_core::Micros, why: &str) {
         tracing::error!(session = session.id(), "the session task panicked ({why}); reconnecting everyone");
-        // The write in flight ends first, so that the documents read back hold it. Its frames go
-        // nowhere: everyone reconnects and re-syncs.
-        if let Some(a) = &mut self.appends {
-            let written = a.settle().await;
-            self.secrets_of_written(written);
-        }
+        // The write in flight ends first, so that the documents read back hold it. The frames it
+        // releases go before the close (everyone reconnects and re-syncs), and what a failed
+        // write lost is undone as at any other time: the chat and versions read back, the carried
+        // state written again, the secret and PIN put back.
+        self.settle().await;
         self.news_due = false;
         for ob in self.outboxes.values().chain(self.doc_peers.values().map(|(ob, _)| ob)) {
             let _ = ob.try_send(Outgoing::Close("the session restarted; reconnect"));
@@ -121,6 +123,7 @@ impl Driver {
             self.reply(conn, &ServerMsg::error(ErrorCode::NotJoined, "send a join first", Some(&kind)));
             return;
         };
+        let Some(msg) = self.ask(conn, msg) else { return };
         let name = name_on(session, conn);
         let people: Vec<_> = session.participants().cloned().collect();
         let from = Sender { id, name: &name, access, people: &people };
@@ -128,6 +131,17 @@ impl Driver {
             Ok(effects) => self.apply_effects(session, Some(conn), effects),
             Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(&kind))),
         }
+    }
+
+    /// Answers a question read from memory (its answer may show what is on its way to the disk,
+    /// and is asked again if that is lost: [`Driver::answer`]); gives back any other message.
+    pub(crate) fn ask(&mut self, conn: ConnId, msg: ClientMsg) -> Option<ClientMsg> {
+        let Some(answer) = self.journal.answer(&msg) else { return Some(msg) };
+        match answer {
+            Ok(m) => self.answer(conn, &m, msg),
+            Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(&msg.kind()))),
+        }
+        None
     }
 
     pub(crate) fn apply_effects(&mut self, session: &Session, conn: Option<ConnId>, effects: Vec<Effect>) {
@@ -176,7 +190,11 @@ impl Driver {
                 // the disk refuses it (`crate::stored_secrets`).
                 Output::Send(conn, msg @ ServerMsg::Credentials { .. }) if self.credentials_held() => {
                     if self.outboxes.contains_key(&conn) {
-                        self.send_held(vec![conn], Outgoing::Text(Utf8Bytes::from(encode_server(&msg))), Kind::Entry);
+                        self.send_held(
+                            vec![conn],
+                            Outgoing::Text(Utf8Bytes::from(encode_server(&msg))),
+                            Kind::Credentials,
+                        );
                     }
                 }
                 Output::Send(conn, msg) => self.reply(conn, &msg),

@@ -127,6 +127,9 @@ impl Journal {
                 Err((ErrorCode::ReadOnly, "viewers cannot change the chat or the documents".to_owned()))
             }
         };
+        if let Some(answer) = self.answer(&msg) {
+            return answer.map(|m| vec![Effect::Reply(m)]);
+        }
         let at = self.clock.wall_ms();
         match msg {
             ClientMsg::Chat { text, reply_to } => {
@@ -152,20 +155,10 @@ impl Journal {
                 let m = self.chat.react(from.id, id, &emoji)?.clone();
                 self.save_chat(m, old)
             }
-            ClientMsg::ChatHistory { before, limit, query } => {
-                let (messages, more) = self.chat.page(before, page_len(limit), query.as_deref());
-                Ok(vec![Effect::Reply(ServerMsg::ChatHistory { messages, more })])
-            }
-            ClientMsg::ChatExport { format } => {
-                let text = bandsync_core::chat::export(self.chat.messages(), &format)
-                    .map_err(|m| (ErrorCode::Malformed, m))?;
-                Ok(vec![Effect::Reply(ServerMsg::ChatExport { format, text })])
-            }
             ClientMsg::ActivityHistory { before, limit } => {
                 let (events, more) = self.activity_page(before, page_len(limit)).map_err(|e| internal(&e))?;
                 Ok(vec![Effect::Reply(ServerMsg::ActivityHistory { events, more })])
             }
-            ClientMsg::Versions {} => Ok(vec![Effect::Reply(ServerMsg::Versions { versions: self.versions.clone() })]),
             ClientMsg::SaveVersion { label } => {
                 editor()?;
                 let label = label.trim();
@@ -202,6 +195,23 @@ impl Journal {
         }
     }
 
+    /// The answer to a question read from memory (a page of the chat, an export, the versions),
+    /// which may show changes still on their way to the disk (`crate::appends::Kind::Answer`);
+    /// `None` for any other message.
+    pub fn answer(&self, msg: &ClientMsg) -> Option<Result<ServerMsg, Refusal>> {
+        Some(match msg {
+            ClientMsg::ChatHistory { before, limit, query } => {
+                let (messages, more) = self.chat.page(*before, page_len(*limit), query.as_deref());
+                Ok(ServerMsg::ChatHistory { messages, more })
+            }
+            ClientMsg::ChatExport { format } => bandsync_core::chat::export(self.chat.messages(), format)
+                .map(|text| ServerMsg::ChatExport { format: format.clone(), text })
+                .map_err(|m| (ErrorCode::Malformed, m)),
+            ClientMsg::Versions {} => Ok(ServerMsg::Versions { versions: self.versions.clone() }),
+            _ => return None,
+        })
+    }
+
     /// Persists a changed message before it is broadcast: with a store, by the driver
     /// ([`Effect::Chat`]); without one, it is kept here only.
     fn save_chat(&mut self, m: ChatMessage, old: Option<ChatMessage>) -> Result<Vec<Effect>, Refusal> {
@@ -225,17 +235,23 @@ impl Journal {
         }
     }
 
-    /// Chat changes the store refused, in the order they were made: each is put back as it was.
-    /// A change that let the oldest messages go (past what a session keeps) let them go in memory
-    /// only: the chat is then read back from the store, which still has them.
+    /// Chat changes the store refused, in the order they were made. Every change made since is
+    /// lost with them (nothing is in flight after a failed write), so the store holds the chat
+    /// as it should be: it is read back. That also holds when the write's outcome is unknown (a
+    /// connection lost during its COMMIT, which may have landed): a message put back blindly
+    /// would then give its id to the next one, over the one stored. If the store cannot be read,
+    /// each change is put back as it was (the oldest messages a change let go, past what a
+    /// session keeps, then stay gone from memory until the session loads again).
     pub fn chat_lost(&mut self, lost: &[crate::appends::ChatChange]) {
-        for c in lost.iter().rev() {
-            self.chat.undo(c.message.id, c.old.clone());
-        }
-        let Some(st) = self.store.as_ref().filter(|_| lost.iter().any(|c| c.gone.is_some())) else { return };
+        let Some(st) = self.store.as_ref().filter(|_| !lost.is_empty()) else { return };
         match blocking(|| st.chat(&self.session)) {
             Ok(chat) => self.chat = ChatLog::new(chat),
-            Err(e) => tracing::error!(session = self.session, "could not read the chat back: {e}"),
+            Err(e) => {
+                tracing::error!(session = self.session, "could not read the chat back: {e}");
+                for c in lost.iter().rev() {
+                    self.chat.undo(c.message.id, c.old.clone());
+                }
+            }
         }
     }
 

@@ -135,6 +135,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         carried_lost: false,
         secrets: crate::stored_secrets::secrets_of(&session),
         secrets_lost: None,
+        doc_ahead: false,
     };
     let mut carried = carry.then(|| Carried::key(&session));
     loop {
@@ -168,6 +169,7 @@ async fn step(
     closing: &CancellationToken,
     carried: &mut Option<CarryKey>,
 ) -> bool {
+    let mut carry_again = false;
     {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
         let edits_due = d.journal.deadline();
@@ -175,6 +177,11 @@ async fn step(
             () = closing.cancelled() => return false,
             input = rx.recv() => {
                 let Some(input) = input else { return false };
+                // What failed writes left to write again is written as an input arrives: were
+                // it written at the end of the step that heard of the failure, a disk refusing
+                // everything would be asked again without end.
+                d.catch_up();
+                carry_again = std::mem::take(&mut d.carried_lost);
                 let now = clock.now();
                 match input {
                     SessionInput::Join { conn, req, token, outbox, answer } => {
@@ -245,7 +252,7 @@ async fn step(
         // it (a node that lost the lease is refused, and lets the session go).
         if let Some(key) = carried.as_mut() {
             let now_key = Carried::key(session);
-            if now_key != *key || d.carried_lost {
+            if now_key != *key || carry_again {
                 let json = serde_json::to_string(&session.carry(clock.now(), clock.wall_us()))
                     .expect("carried state serialises");
                 d.persist_carried(json);

@@ -4,7 +4,7 @@
 //! disk refuses is put back (the links out there keep working), its credentials are dropped, and
 //! the leader is told and given the ones in force.
 
-use crate::appends::{Append, Appends, SecretsChange, SecretsUndo, Written};
+use crate::appends::{Append, Appends, SecretsChange, SecretsUndo};
 use crate::driver::Driver;
 use crate::store::{StoreError, StoredSession};
 use bandsync_core::Session;
@@ -68,15 +68,5 @@ impl Driver {
     /// secret or PIN is on its way there.
     pub(crate) fn credentials_held(&self) -> bool {
         self.appends.as_ref().is_some_and(Appends::secrets_pending)
-    }
-
-    /// What a write that ended while the session recovers from a panic lost of the secret and
-    /// PIN (the rest goes nowhere: everyone reconnects).
-    pub(crate) fn secrets_of_written(&mut self, written: Vec<Written>) {
-        for w in written {
-            if let Written::Failed { error, lost, .. } = w {
-                self.secrets_not_stored(&error, lost.secrets);
-            }
-        }
     }
 }

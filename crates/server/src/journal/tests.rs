@@ -90,6 +90,41 @@ fn a_refused_message_gives_back_the_oldest_it_let_go() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A write whose outcome is unknown (its connection lost during the COMMIT) is taken as lost,
+/// but its message landed: the chat is read back from the store, so the message stays, and the
+/// next one gets an id of its own (put back blindly, the next would have taken its id, over it).
+#[test]
+fn a_message_whose_write_landed_after_all_keeps_its_id() {
+    let dir = std::env::temp_dir().join(format!("bandsync-chat-landed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Arc::new(Store::open(&dir).unwrap());
+    let row = crate::store::StoredSession {
+        id: "s".into(),
+        name: "Gig".into(),
+        secret: "k".repeat(32),
+        leader_secret: None,
+        viewer_secret: None,
+        pin: None,
+    };
+    store.put_session(&row, 0).unwrap();
+    let mut j = Journal::load("s", Some(store.clone()), Duration::from_secs(2), HostClock::new()).unwrap();
+    let from = Sender { id: 1, name: "Ana", access: Access::Editor, people: &[] };
+    let doc = SessionDoc::new();
+    let chat = |j: &mut Journal, text: &str| {
+        let effects = j.handle(ClientMsg::Chat { text: text.into(), reply_to: None }, &from, &doc).unwrap();
+        let [Effect::Chat { message, old, gone }] = &effects[..] else { panic!("{effects:?}") };
+        crate::appends::ChatChange { message: message.clone(), gone: *gone, old: old.clone(), from: None }
+    };
+    let landed = chat(&mut j, "landed");
+    store
+        .append("s", &crate::store::Appended { chat: vec![(landed.message.clone(), None)], ..Default::default() })
+        .unwrap();
+    let id = landed.message.id;
+    j.chat_lost(&[landed]);
+    assert_ne!(chat(&mut j, "next").message.id, id, "the next message has an id of its own");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_burst_that_never_pauses_still_closes_after_five_minutes() {
     let clock = HostClock::new();

@@ -171,10 +171,15 @@ pub fn transaction<T>(db: &mut dyn Db, f: impl FnOnce(&mut dyn Db) -> Result<T, 
     // A panic in `f` rolls back too: the store's lock does not poison, and a transaction left
     // open would fail every later BEGIN (SQLite), or be committed by the next caller (Postgres).
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *db))) {
-        Ok(Ok(v)) => {
-            db.batch("COMMIT")?;
-            Ok(v)
-        }
+        Ok(Ok(v)) => match db.batch("COMMIT") {
+            Ok(()) => Ok(v),
+            // A COMMIT that fails can leave the transaction open (SQLite keeps it after a
+            // deferred constraint fails, or SQLITE_BUSY): every later BEGIN would fail.
+            Err(e) => {
+                let _ = db.batch("ROLLBACK");
+                Err(e)
+            }
+        },
         Ok(Err(e)) => {
             let _ = db.batch("ROLLBACK");
             Err(e)

@@ -115,3 +115,30 @@ impl Db for Sqlite {
         "sqlite"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Sqlite;
+    use crate::store::sql::{Db, V, transaction};
+
+    /// A COMMIT that fails (here a deferred constraint, checked at COMMIT) leaves SQLite's
+    /// transaction open: it is rolled back, and the next transaction runs.
+    #[test]
+    fn a_transaction_whose_commit_fails_is_rolled_back_and_the_next_one_runs() {
+        let dir = std::env::temp_dir().join(format!("bandsync-commit-fails-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut db = Sqlite::open(&dir).unwrap();
+        db.batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE p (id INTEGER PRIMARY KEY);
+             CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .unwrap();
+        let orphan = transaction(&mut db, |db| db.execute("INSERT INTO c VALUES (?1)", &[V::Int(1)]));
+        assert!(orphan.is_err_and(|e| e.to_string().contains("FOREIGN KEY")), "the COMMIT fails");
+        let count = |db: &mut Sqlite| db.query("SELECT COUNT(*) FROM c", &[]).unwrap()[0][0].clone();
+        assert!(matches!(count(&mut db), V::Int(0)), "nothing of it stays");
+        transaction(&mut db, |db| db.execute("INSERT INTO p VALUES (?1)", &[V::Int(1)])).expect("the next one runs");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

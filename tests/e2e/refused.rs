@@ -1,0 +1,87 @@
+//! What the disk refuses leaves nothing behind that anyone heard of, and what it took is never
+//! withheld: an answer read from memory is asked again, credentials whose secret was stored go
+//! out though a later write failed, and documents the disk can neither take nor give back are
+//! written whole once it can. Real SQLite, broken through a second connection
+//! (`crate::docs::stored_host`).
+
+use crate::disk::api_shows;
+use crate::docs::stored_host;
+use bandsync_docs::SessionDoc;
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Ben asks for the chat while Ana's message waits for the disk: the answer, read from memory,
+/// shows her message, so it waits too. The disk refuses the message: that answer is dropped and
+/// Ben's question answered again, without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_page_that_showed_a_refused_message_is_answered_again_without_it() {
+    let (host, mut ana, mut ben) = stored_host("refused-page").await;
+    let (ts, db) = (&host.ts, &host.db);
+    ana.send(json!({"type": "chat", "text": "kept"})).await;
+    assert_eq!(ben.recv_type("chat").await["message"]["text"], "kept");
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    ana.send(json!({"type": "chat", "text": "lost"})).await;
+    ben.send(json!({"type": "chat_history"})).await;
+    ben.send(json!({"type": "profile", "instrument": "bass two"})).await;
+    api_shows(ts, "bass two").await;
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON chat BEGIN SELECT RAISE(FAIL, 'disk full'); END; COMMIT;")
+        .unwrap();
+    let page = ben.recv_type("chat_history").await;
+    let texts: Vec<&str> = page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["kept"], "Ben's page shows only what is stored");
+    assert_eq!(ana.recv_error().await, "internal", "Ana hears her message was not saved");
+}
+
+/// A new link is stored, and then the write after it fails (the carried state, which a failed
+/// write before left to be written again with it): the leader is still given the link, which a
+/// restart knows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_that_was_stored_is_given_though_the_write_after_it_fails() {
+    let (host, mut ana, _ben) = stored_host("refused-after-link").await;
+    let (ts, db) = (&host.ts, &host.db);
+    db.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON carried BEGIN SELECT RAISE(FAIL, 'disk full'); END;
+         CREATE TRIGGER refuse_update BEFORE UPDATE ON carried BEGIN SELECT RAISE(FAIL, 'disk full'); END;",
+    )
+    .unwrap();
+    // A change of what the session carries: its write fails, and the news goes all the same.
+    ana.send(json!({"type": "profile", "instrument": "keys two"})).await;
+    while !ana.recv().await.expect("the news").to_string().contains("keys two") {}
+    ana.send(json!({"type": "rotate_secret"})).await;
+    let given = ana.recv_type("credentials").await;
+    let secret = given["secret"].as_str().unwrap();
+    assert_ne!(secret, ts.secret, "the new link: {given}");
+    let stored: String =
+        db.query_row("SELECT secret FROM sessions WHERE id = ?1", [&ts.session], |r| r.get(0)).unwrap();
+    assert_eq!(stored, secret, "the link given is the one stored");
+}
+
+/// An edit the disk refuses, and the documents cannot be read back either: memory keeps the
+/// edit, which members may sync and build on, so the disk is given the whole state at the next
+/// input once it takes writes again, and a restart loads what everyone has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_the_disk_could_not_give_back_are_written_whole_once_it_can() {
+    let (host, mut ana, mut ben) = stored_host("unreadable").await;
+    let (ts, db) = (&host.ts, &host.db);
+    db.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON doc_updates BEGIN SELECT RAISE(FAIL, 'disk full'); END;
+         ALTER TABLE doc_snapshots RENAME TO unreadable;",
+    )
+    .unwrap();
+    let edit = SessionDoc::new().set_chart("s1", "[Am]ahead");
+    ana.ws.send(Message::Binary(edit.into())).await.unwrap();
+    assert_eq!(ana.recv_error().await, "internal", "Ana hears the edit was not saved");
+    db.execute_batch("DROP TRIGGER refuse; ALTER TABLE unreadable RENAME TO doc_snapshots;").unwrap();
+    ben.send(json!({"type": "heartbeat"})).await;
+    let store = bandsync_server::store::Store::open(&host.dir).unwrap();
+    bandsync_e2e::eventually("the documents in memory on the disk", || {
+        let (snapshot, log) = store.document(&ts.session).unwrap();
+        let loaded = SessionDoc::new();
+        for u in snapshot.iter().chain(&log) {
+            loaded.apply_update(u).unwrap();
+        }
+        async move { loaded.chart("s1").as_deref() == Some("[Am]ahead") }
+    })
+    .await;
+}
