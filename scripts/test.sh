@@ -2,6 +2,7 @@
 # Installs whatever is missing and runs every gate and test: formatting, clippy (in the test
 # build), all tests, and 30 s of fuzzing per decoder (beside the tests).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/beside.sh"
 need_test_tools
 need_app_e2e_tools
 cd "$ROOT"
@@ -64,23 +65,15 @@ ALONE=(output engine host_clock no_alloc)
 TIMING=(speaker midi "${ALONE[@]}")
 RESTART=restart::a_restarted_host_brings_the_band_back_as_it_was
 "${TEST[@]}" "${ALONE[@]/#/--test=}"
-machine_lock="$(mktemp)"
-midi_log="$(mktemp)"
-setsid flock --shared --close "$machine_lock" "${TEST[@]}" --test midi >"$midi_log" 2>&1 &
-midi_pid=$!
-trap 'kill -- -"$midi_pid" 2>/dev/null || true; rm -f "$machine_lock" "$midi_log"' EXIT
+temp_file machine_lock
+beside midi flock --shared --close "$machine_lock" "${TEST[@]}" --test midi
 # Until the MIDI run holds the machine (or has already ended), so that no speaker test runs alone
 # beside it.
-while flock --nonblock "$machine_lock" true && kill -0 "$midi_pid" 2>/dev/null; do sleep 0.05; done
+while flock --nonblock "$machine_lock" true && beside_running midi; do sleep 0.05; done
 speaker_status=0
 env BANDSYNC_MACHINE_LOCK="$machine_lock" "${TEST[@]}" --test speaker || speaker_status=$?
-midi_status=0
-wait "$midi_pid" || midi_status=$?
-cat "$midi_log"
-rm -f "$machine_lock" "$midi_log"
-trap - EXIT
+beside_done midi "" 0
 [ "$speaker_status" = 0 ] || { echo "the speaker test failed" >&2; exit 1; }
-[ "$midi_status" = 0 ] || { echo "the MIDI tests failed" >&2; exit 1; }
 "${TEST[@]}" --test cli -- --exact "$RESTART"
 
 # Then every decoder of untrusted bytes is fuzzed for 30 s (the long runs: docs/BENCHMARKS.md),
@@ -93,35 +86,13 @@ trap - EXIT
 # session of its own, so that a gate failing first stops all of it.
 bash scripts/fuzz.sh build
 say "fuzzing every decoder for 30 s at idle priority, beside the gates below"
-fuzz_log="$(mktemp)"
-setsid chrt --idle 0 ionice -c 3 bash scripts/fuzz.sh 30 >"$fuzz_log" 2>&1 &
-fuzz_pid=$!
-soak_pid=""
-trap 'kill -- -"$fuzz_pid" 2>/dev/null || true; [ -z "$soak_pid" ] || kill -- -"$soak_pid" 2>/dev/null || true; rm -f "$fuzz_log" "${soak_log:-}"' EXIT
-fuzz_done() {
-  local status=0
-  wait "$fuzz_pid" || status=$?
-  grep -E 'runs in|^==>' "$fuzz_log" | grep -v building || true
-  [ "$status" = 0 ] || { tail -80 "$fuzz_log" >&2; echo "fuzzing failed" >&2; exit 1; }
-  rm -f "$fuzz_log"
-}
+beside fuzzing chrt --idle 0 ionice -c 3 bash scripts/fuzz.sh 30
 
 # The soak's smoke (tests/soak.rs: 8 members for 40 s, the host killed twice) mostly waits, and
 # judges no timing finer than its host's 2 s to exit on SIGTERM (20 ms when measured), so it runs
 # beside the gates below (`test = false` keeps it out of the runs above).
 say "the soak's smoke, beside the gates below"
-soak_log="$(mktemp)"
-setsid "${TEST[@]}" --test soak >"$soak_log" 2>&1 &
-soak_pid=$!
-soak_done() {
-  local status=0
-  wait "$soak_pid" || status=$?
-  trap - EXIT
-  grep -E '^soak:|panicked|error' "$soak_log" || true
-  [ "$status" = 0 ] || { tail -40 "$soak_log" >&2; rm -f "$soak_log"; echo "the soak's smoke failed" >&2; exit 1; }
-  rm -f "$soak_log"
-  say "the soak's smoke passed"
-}
+beside soak "${TEST[@]}" --test soak
 
 # Every crate's unit tests and binaries too; not the doc tests, whose rustdoc pass over every
 # crate took 19 s of a warm run for the one example there was (now tests/examples/webdriver.rs,
@@ -145,7 +116,9 @@ bash scripts/package.sh --debug --prebuilt --check
 say "Android compile gate"
 bash scripts/android-check.sh
 
-fuzz_done
-soak_done
+# Each target's count of inputs run, and the soak's figures.
+beside_done fuzzing 'runs in|^==> \[ *[0-9]+s\] fuzzing' 80
+beside_done soak '^soak:|panicked|error' 40
+say "the soak's smoke passed"
 
 say "all gates passed in $(( $(date +%s) - SCRIPT_START )) s"
