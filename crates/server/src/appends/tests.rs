@@ -1,25 +1,6 @@
 use super::{Append, Appends, Kind, Written};
 use crate::session_task::Outgoing;
-use crate::store::{Store, StoredSession};
 use axum::extract::ws::Utf8Bytes;
-use std::sync::Arc;
-
-/// A store in a temp folder of its own, holding session `s`.
-fn stored(tag: &str) -> (Arc<Store>, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("bandsync-appends-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = Store::open(&dir).unwrap();
-    let row = StoredSession {
-        id: "s".into(),
-        name: "Gig".into(),
-        secret: "0123456789abcdef".into(),
-        leader_secret: None,
-        viewer_secret: None,
-        pin: None,
-    };
-    store.put_session(&row, 0).unwrap();
-    (Arc::new(store), dir)
-}
 
 fn text(s: &str) -> Outgoing {
     Outgoing::Text(Utf8Bytes::from(s.to_owned()))
@@ -30,8 +11,8 @@ fn text(s: &str) -> Outgoing {
 /// (which would wrap past zero).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_let_go_and_held_for_again_counts_only_what_is_held_since() {
-    let (store, dir) = stored("forgotten");
-    let mut a = Appends::new(store, "s");
+    let held = crate::store::TestStore::new("appends-forgotten");
+    let mut a = Appends::new(held.store.clone(), "s");
     a.push(Append::Carried("{}".into()));
     let never = |_, _| false;
     a.hold(vec![1], (text(&"x".repeat(1000)), Kind::State, None), never);
@@ -40,5 +21,4 @@ async fn a_connection_let_go_and_held_for_again_counts_only_what_is_held_since()
     let Written::Durable { frames, .. } = a.written().await else { panic!("the write fails") };
     assert_eq!(frames.len(), 2, "both frames go, in order");
     assert!(a.load.is_empty(), "nothing counted as held: {:?}", a.load);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -45,18 +45,8 @@ async fn a_burst_of_edits_closes_on_the_host_clock_after_its_idle_time() {
 /// as on disk (a restart would show it).
 #[test]
 fn a_refused_message_gives_back_the_oldest_it_let_go() {
-    let dir = std::env::temp_dir().join(format!("bandsync-chat-kept-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = Arc::new(Store::open(&dir).unwrap());
-    let row = crate::store::StoredSession {
-        id: "s".into(),
-        name: "Gig".into(),
-        secret: "k".repeat(32),
-        leader_secret: None,
-        viewer_secret: None,
-        pin: None,
-    };
-    store.put_session(&row, 0).unwrap();
+    let held = crate::store::TestStore::new("chat-kept");
+    let store = held.store.clone();
     let old = |id: u64| ChatMessage {
         id,
         from: 1,
@@ -87,7 +77,6 @@ fn a_refused_message_gives_back_the_oldest_it_let_go() {
     };
     assert_eq!(page(&mut j, Some(2)), [1], "the oldest message is back");
     assert_eq!(page(&mut j, None), [retention::CHAT_KEPT], "and the refused one is not there");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A write whose outcome is unknown (its connection lost during the COMMIT) is taken as lost,
@@ -95,18 +84,8 @@ fn a_refused_message_gives_back_the_oldest_it_let_go() {
 /// next one gets an id of its own (put back blindly, the next would have taken its id, over it).
 #[test]
 fn a_message_whose_write_landed_after_all_keeps_its_id() {
-    let dir = std::env::temp_dir().join(format!("bandsync-chat-landed-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = Arc::new(Store::open(&dir).unwrap());
-    let row = crate::store::StoredSession {
-        id: "s".into(),
-        name: "Gig".into(),
-        secret: "k".repeat(32),
-        leader_secret: None,
-        viewer_secret: None,
-        pin: None,
-    };
-    store.put_session(&row, 0).unwrap();
+    let held = crate::store::TestStore::new("chat-landed");
+    let store = held.store.clone();
     let mut j = Journal::load("s", Some(store.clone()), Duration::from_secs(2), HostClock::new()).unwrap();
     let from = Sender { id: 1, name: "Ana", access: Access::Editor, people: &[] };
     let doc = SessionDoc::new();
@@ -122,7 +101,6 @@ fn a_message_whose_write_landed_after_all_keeps_its_id() {
     let id = landed.message.id;
     j.chat_lost(&[landed]);
     assert_ne!(chat(&mut j, "next").message.id, id, "the next message has an id of its own");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(start_paused = true)]

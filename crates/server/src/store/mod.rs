@@ -250,3 +250,37 @@ fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {
         pin: next().opt_text_col()?,
     })
 }
+
+/// For tests: a SQLite store in a temp folder of its own (removed when this drops), holding
+/// session `s`.
+#[cfg(test)]
+pub(crate) struct TestStore {
+    pub store: std::sync::Arc<Store>,
+    dir: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl TestStore {
+    pub(crate) fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("bandsync-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir).unwrap();
+        let row = StoredSession {
+            id: "s".into(),
+            name: "Gig".into(),
+            secret: "k".repeat(32),
+            leader_secret: None,
+            viewer_secret: None,
+            pin: None,
+        };
+        store.put_session(&row, 0).unwrap();
+        TestStore { store: std::sync::Arc::new(store), dir }
+    }
+}
+
+#[cfg(test)]
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
