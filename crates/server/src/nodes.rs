@@ -181,28 +181,42 @@ impl Hub {
     pub async fn keep_leases(self: Arc<Self>) {
         let Some((node, _)) = self.node_store() else { return };
         let ttl = node.lease_ttl;
-        let mut tick = tokio::time::interval(ttl / 4);
+        let period = ttl / 4;
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A renewal the database has not answered yet: waited for again at the next tick, not
+        // started again (a database that never answers would otherwise hold a thread a tick).
+        let mut renewing = None;
         loop {
             tokio::select! {
                 () = self.closing.cancelled() => return,
                 _ = tick.tick() => {}
             }
             let held: Vec<(String, i64)> = self.leases().iter().map(|(k, l)| (k.to_string(), l.token)).collect();
-            let hub = self.clone();
-            // All of them in one statement a batch: one round trip, not one a session.
-            let Ok((held, expires_ms, renewed)) = tokio::task::spawn_blocking(move || {
-                let (node, store) = hub.node_store().expect("only in a cluster");
-                let (now, ttl) = (hub.clock.wall_ms(), ms(node.lease_ttl));
-                let renewed = store.renew_leases(&held, now, ttl);
-                (held, now + ttl, renewed)
-            })
-            .await
-            else {
-                continue;
+            let mut job = renewing.take().unwrap_or_else(|| {
+                let hub = self.clone();
+                // All of them in one statement a batch: one round trip, not one a session.
+                tokio::task::spawn_blocking(move || {
+                    let (node, store) = hub.node_store().expect("only in a cluster");
+                    let (now, ttl) = (hub.clock.wall_ms(), ms(node.lease_ttl));
+                    let renewed = store.renew_leases(&held, now, ttl);
+                    (held, now + ttl, renewed)
+                })
+            });
+            // A database that does not answer within a tick is as one that failed: this node
+            // cannot know it still holds its leases, and lets each go once it has run out.
+            let (held, renewed) = match tokio::time::timeout(period, &mut job).await {
+                Ok(Ok((held, expires_ms, renewed))) => (held, renewed.map(|rs| (rs, expires_ms))),
+                Ok(Err(_)) => continue,
+                Err(_) => {
+                    renewing = Some(job);
+                    let held = self.leases().iter().map(|(k, l)| (k.to_string(), l.token)).collect();
+                    (held, Err(crate::store::StoreError::Engine("the database has not answered".into())))
+                }
             };
+            let expires_ms = renewed.as_ref().map_or(0, |(_, expires_ms)| *expires_ms);
             let results: Vec<(String, i64, Result<Renewal, String>)> = match renewed {
-                Ok(rs) => held.into_iter().zip(rs).map(|((id, token), r)| (id, token, Ok(r))).collect(),
+                Ok((rs, _)) => held.into_iter().zip(rs).map(|((id, token), r)| (id, token, Ok(r))).collect(),
                 Err(e) => held.into_iter().map(|(id, token)| (id, token, Err(e.to_string()))).collect(),
             };
             for (id, token, r) in results {

@@ -163,3 +163,37 @@ async fn a_session_no_node_loads_ends_after_the_idle_time() {
     assert!(store.session(&back).unwrap().is_some(), "held 5 minutes ago");
     b.close_all();
 }
+
+/// A node cut off by a database that takes its statements and never answers (hung, or across a
+/// partition that drops nothing the kernel can see): its renewal waits, so the node cannot know
+/// it still holds its leases. It lets its sessions go once they run out, as when the renewal
+/// fails, not when (if ever) the database answers; and it renews again once it does. Here the
+/// database's write lock is held by another connection, which keeps the renewal waiting for
+/// SQLite's busy timeout (5 s) against leases of 400 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_database_does_not_answer_lets_its_sessions_go_as_their_leases_run_out() {
+    let ttl = Duration::from_millis(400);
+    let (scratch, a, _b, id) = band_on_a("hung-database", "b", ttl);
+    let renewing = tokio::spawn(a.clone().keep_leases());
+    let db = rusqlite::Connection::open(scratch.0.join("bandsync.sqlite3")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let cut = Instant::now();
+    while a.get(&id).is_some() {
+        assert!(cut.elapsed() < Duration::from_secs(3), "still holding the session after {:?}", cut.elapsed());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let held = cut.elapsed();
+    db.execute_batch("COMMIT").unwrap();
+    assert!(held <= ttl + Duration::from_millis(300), "let go {held:?} after the database stopped answering");
+    // The database answers again: a session the node creates now has its lease renewed.
+    let again = a.create_session("Back").unwrap().id.to_string();
+    let expiry = || a.leases().get(again.as_str()).map(|l| l.expires_ms);
+    let first = expiry().expect("a lease taken");
+    let back = Instant::now();
+    while expiry() == Some(first) {
+        assert!(back.elapsed() < Duration::from_secs(3), "not renewed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    a.close_all();
+    renewing.abort();
+}
