@@ -56,11 +56,7 @@ impl Driver {
         // state written again, the secret and PIN put back.
         self.settle().await;
         self.news_due = false;
-        for ob in self.outboxes.values().chain(self.doc_peers.values().map(|(ob, _)| ob)) {
-            let _ = ob.try_send(Outgoing::Close("the session restarted; reconnect"));
-        }
-        self.outboxes.clear();
-        self.doc_peers.clear();
+        self.close_everyone("the session restarted; reconnect");
         let conns: Vec<ConnId> = session.connections().collect();
         for c in conns {
             session.handle_disconnect(now, c);
@@ -68,6 +64,15 @@ impl Driver {
         self.reload_doc();
         self.store_secrets(session);
         while session.poll_output().is_some() {}
+    }
+
+    /// Closes every member's and y-sync peer's connection, with `why`.
+    pub(crate) fn close_everyone(&mut self, why: &'static str) {
+        for ob in self.outboxes.values().chain(self.doc_peers.values().map(|(ob, _)| ob)) {
+            let _ = ob.try_send(Outgoing::Close(why));
+        }
+        self.outboxes.clear();
+        self.doc_peers.clear();
     }
 
     /// Lets go of a connection's outbox (which closes it) and of what is counted as held for it.

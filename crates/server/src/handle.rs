@@ -38,6 +38,10 @@ pub struct SessionHandle {
     pub(crate) viewer_secret: Secret,
     /// Ends this session's task (deletion, expiry).
     pub(crate) stop: CancellationToken,
+    /// Cancelled with `stop` when this node lost the session's lease (taken, or run out
+    /// unrenewed): what the task still has on its way to the disk would be refused (fenced), so
+    /// its members are sent on at once, not after it.
+    pub(crate) lease_lost: CancellationToken,
 }
 
 impl SessionHandle {

@@ -307,7 +307,7 @@ impl Hub {
                 .map_err(|e| HubError::Store(format!("its chat, activity and versions: {e}")))?;
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
-        let stop = self.closing.child_token();
+        let (stop, lease_lost) = (self.closing.child_token(), CancellationToken::new());
         let handle = SessionHandle {
             id: id.clone(),
             name: name.into(),
@@ -317,11 +317,13 @@ impl Hub {
             leader_secret,
             viewer_secret,
             stop: stop.clone(),
+            lease_lost: lease_lost.clone(),
         };
         let ctx = session_task::Context {
             clock: self.clock.clone(),
             counters,
             closing: stop,
+            lease_lost,
             store: self.cfg.store.clone(),
             doc,
             journal,

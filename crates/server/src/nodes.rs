@@ -232,7 +232,7 @@ impl Hub {
                     }
                     Ok(Renewal::Lost) => {
                         tracing::warn!(session = %id, "the lease was taken: the session is another node's now");
-                        self.let_go(&id);
+                        self.let_go(&id, true);
                     }
                     Err(e) => {
                         // Cut off from the database: once the lease has run out another node may
@@ -242,7 +242,7 @@ impl Hub {
                             self.leases().get(id.as_str()).is_some_and(|l| self.clock.wall_ms() >= l.expires_ms);
                         if expired {
                             tracing::warn!(session = %id, "lease expired unrenewed: letting the session go");
-                            self.let_go(&id);
+                            self.let_go(&id, true);
                         }
                     }
                 }
@@ -251,11 +251,15 @@ impl Hub {
     }
 
     /// Ends the session here without touching the store: its members reconnect and reach its
-    /// new owner.
-    fn let_go(&self, id: &str) -> Option<SessionHandle> {
+    /// new owner. `lease_lost`: another node may own it already (see
+    /// [`SessionHandle`]'s `lease_lost`).
+    fn let_go(&self, id: &str, lease_lost: bool) -> Option<SessionHandle> {
         self.leases().remove(id);
         let h = self.forget_local(id);
         if let Some(h) = &h {
+            if lease_lost {
+                h.lease_lost.cancel();
+            }
             h.stop.cancel();
         }
         h
@@ -263,7 +267,7 @@ impl Hub {
 
     /// Stops the session here, then releases its lease, so the next node takes it at once.
     fn hand_over(&self, id: &str, token: i64) {
-        self.let_go(id);
+        self.let_go(id, false);
         if let Some((_, store)) = self.node_store() {
             if let Err(e) = store.release_lease(id, token, self.clock.wall_ms()) {
                 tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");

@@ -105,6 +105,9 @@ pub(crate) struct Context {
     pub clock: HostClock,
     pub counters: Arc<Counters>,
     pub closing: CancellationToken,
+    /// Cancelled (before `closing`) when this node lost the session's lease: see
+    /// [`crate::handle::SessionHandle`].
+    pub lease_lost: CancellationToken,
     /// Durable storage, if the host has a data directory.
     pub store: Option<Arc<crate::store::Store>>,
     /// The session's setlist and charts.
@@ -118,7 +121,7 @@ pub(crate) struct Context {
 
 /// Runs a session until every handle to it is gone.
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
-    let Context { clock, counters, closing, store, doc, journal, carry } = ctx;
+    let Context { clock, counters, closing, lease_lost, store, doc, journal, carry } = ctx;
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
     let appends = store.as_ref().map(|st| crate::appends::Appends::new(st.clone(), session.id()));
     let mut d = Driver {
@@ -154,6 +157,12 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
     // then reads its closed outbox as the session's end, not as its own slowness
     // ([`crate::connection::outbox_closed`]).
     rx.close();
+    // Another node may own the session now, and what is still on its way to the disk here would
+    // be refused there (fenced): the members go at once, not after it (a database cut off may
+    // never answer).
+    if lease_lost.is_cancelled() {
+        d.close_everyone("the session moved to another server; reconnect");
+    }
     // The last edits reach the disk before the session is let go.
     d.settle().await;
     drop(d);

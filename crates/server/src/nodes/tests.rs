@@ -197,3 +197,50 @@ async fn a_node_whose_database_does_not_answer_lets_its_sessions_go_as_their_lea
     a.close_all();
     renewing.abort();
 }
+
+/// The same node, its members connected and the join's writes waiting for the database when the
+/// lease runs out: another node may own the session now, and those writes would be refused there
+/// (fenced), so the members are told to reconnect at once, not once (if ever) the database
+/// answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_of_a_session_whose_lease_ran_out_are_sent_on_without_waiting_for_the_disk() {
+    use bandsync_core::protocol::Secret;
+    let ttl = Duration::from_millis(400);
+    let (scratch, a, _b, id) = band_on_a("hung-members", "b", ttl);
+    let renewing = tokio::spawn(a.clone().keep_leases());
+    let secret = scratch.1.session(&id).unwrap().expect("stored").secret;
+    let db = rusqlite::Connection::open(scratch.0.join("bandsync.sqlite3")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (outbox, mut member) = tokio::sync::mpsc::channel(64);
+    let (answer, joined) = tokio::sync::oneshot::channel();
+    let req = bandsync_core::session::JoinRequest {
+        name: "Ana".into(),
+        instrument: None,
+        resume: None,
+        leader: false,
+        secret: Some(Secret(secret)),
+        pin: None,
+        source: None,
+        once: false,
+    };
+    let join = crate::session_task::SessionInput::Join { conn: 1, req, token: Secret("t".repeat(32)), outbox, answer };
+    a.get(&id).expect("held").tx.send(join).await.unwrap();
+    assert!(joined.await.unwrap(), "Ana joined; her welcome waits for the disk");
+    let cut = Instant::now();
+    let told = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match member.recv().await {
+                Some(crate::session_task::Outgoing::Close(why)) => return why,
+                Some(_) => {}
+                None => return "",
+            }
+        }
+    })
+    .await;
+    db.execute_batch("COMMIT").unwrap();
+    let why = told.unwrap_or_else(|_| panic!("Ana still waits {:?} after the disk stopped answering", cut.elapsed()));
+    assert!(why.contains("reconnect"), "{why:?}");
+    assert!(cut.elapsed() <= ttl + Duration::from_millis(300), "told {:?} after", cut.elapsed());
+    a.close_all();
+    renewing.abort();
+}
