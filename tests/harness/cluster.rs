@@ -56,6 +56,8 @@ impl Cluster {
              http-request set-var(txn.sid) path,field(4,/) if {{ path_beg /api/sessions/ }}\n  \
              default_backend nodes\n\
              backend nodes\n  balance hash var(txn.sid)\n  hash-type consistent\n  \
+             option httpchk\n  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost\n  \
+             http-check expect status 200\n  \
              default-server inter 200ms fall 1 rise 2\n",
             stats.display()
         );

@@ -209,13 +209,21 @@ async fn qr(body: axum::body::Bytes) -> Response {
     }
 }
 
-async fn health(State(st): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({
-        "status": "ok",
+/// 503 on a node cut off from the database ([`crate::Hub::cut_off`]): the proxy's check then
+/// takes it out, and members go to the nodes that can serve them.
+async fn health(State(st): State<AppState>) -> Response {
+    let (code, status) = if st.hub.cut_off() {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "cut_off")
+    } else {
+        (axum::http::StatusCode::OK, "ok")
+    };
+    let body = json!({
+        "status": status,
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": PROTOCOL_VERSION,
         "sessions": st.hub.list().len(),
-    }))
+    });
+    (code, Json(body)).into_response()
 }
 
 /// Every session on a host; on `bandsync serve`, the organizer's own (`crate::api`).

@@ -65,6 +65,9 @@ pub struct Hub {
     pub(crate) loading: std::sync::Mutex<()>,
     /// Set (under `loading`) once the node drains: it loads and starts no session after that.
     pub(crate) draining: std::sync::atomic::AtomicBool,
+    /// On a node of a cluster: when (wall ms) the database last answered its renewal
+    /// ([`Hub::cut_off`]).
+    pub(crate) store_answered: std::sync::atomic::AtomicI64,
 }
 
 impl Hub {
@@ -79,7 +82,6 @@ impl Hub {
         Arc::new(Hub {
             addresses,
             sessions: RwLock::new(HashMap::new()),
-            clock,
             cfg,
             tracker: TaskTracker::new(),
             closing: CancellationToken::new(),
@@ -87,6 +89,8 @@ impl Hub {
             leases: std::sync::Mutex::default(),
             loading: std::sync::Mutex::new(()),
             draining: std::sync::atomic::AtomicBool::new(false),
+            store_answered: std::sync::atomic::AtomicI64::new(clock.wall_ms()),
+            clock,
         })
     }
 

@@ -199,7 +199,15 @@ impl Hub {
                 tokio::task::spawn_blocking(move || {
                     let (node, store) = hub.node_store().expect("only in a cluster");
                     let (now, ttl) = (hub.clock.wall_ms(), ms(node.lease_ttl));
-                    let renewed = store.renew_leases(&held, now, ttl);
+                    // Holding none, the database is asked all the same ([`Hub::cut_off`]).
+                    let renewed = if held.is_empty() {
+                        store.ping().map(|()| Vec::new())
+                    } else {
+                        store.renew_leases(&held, now, ttl)
+                    };
+                    if renewed.is_ok() {
+                        hub.store_answered.fetch_max(now, std::sync::atomic::Ordering::AcqRel);
+                    }
                     (held, now + ttl, renewed)
                 })
             });
@@ -248,6 +256,17 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// Whether this node is cut off from the database: it has not answered a renewal for a lease
+    /// time, so the node holds no session and can load none. Its health check then fails
+    /// (`/healthz`, 503), and the proxy sends members to the other nodes. Never on a lone host.
+    #[must_use]
+    pub fn cut_off(&self) -> bool {
+        self.node_store().is_some_and(|(node, _)| {
+            let answered = self.store_answered.load(std::sync::atomic::Ordering::Acquire);
+            self.clock.wall_ms() - answered > ms(node.lease_ttl)
+        })
     }
 
     /// Ends the session here without touching the store: its members reconnect and reach its

@@ -167,7 +167,8 @@ async fn a_session_no_node_loads_ends_after_the_idle_time() {
 /// A node cut off by a database that takes its statements and never answers (hung, or across a
 /// partition that drops nothing the kernel can see): its renewal waits, so the node cannot know
 /// it still holds its leases. It lets its sessions go once they run out, as when the renewal
-/// fails, not when (if ever) the database answers; and it renews again once it does. Here the
+/// fails, not when (if ever) the database answers, and its health check fails; it renews again
+/// and is healthy once the database answers. Here the
 /// database's write lock is held by another connection, which keeps the renewal waiting for
 /// SQLite's busy timeout (5 s) against leases of 400 ms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,15 +184,29 @@ async fn a_node_whose_database_does_not_answer_lets_its_sessions_go_as_their_lea
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let held = cut.elapsed();
+    // Its health check fails from a lease time after the database last answered, so the proxy
+    // sends members elsewhere.
+    while !a.cut_off() {
+        assert!(cut.elapsed() < Duration::from_secs(3), "not cut off after {:?}", cut.elapsed());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let noticed = cut.elapsed();
     db.execute_batch("COMMIT").unwrap();
     assert!(held <= ttl + Duration::from_millis(300), "let go {held:?} after the database stopped answering");
-    // The database answers again: a session the node creates now has its lease renewed.
+    assert!(noticed <= ttl + Duration::from_millis(300), "cut off {noticed:?} after");
+    // The database answers again: the node is no longer cut off, and a session it creates now
+    // has its lease renewed.
+    let back = Instant::now();
+    while a.cut_off() {
+        assert!(back.elapsed() < Duration::from_secs(3), "still cut off");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let again = a.create_session("Back").unwrap().id.to_string();
     let expiry = || a.leases().get(again.as_str()).map(|l| l.expires_ms);
     let first = expiry().expect("a lease taken");
-    let back = Instant::now();
+    let renewed = Instant::now();
     while expiry() == Some(first) {
-        assert!(back.elapsed() < Duration::from_secs(3), "not renewed");
+        assert!(renewed.elapsed() < Duration::from_secs(3), "not renewed");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     a.close_all();

@@ -180,6 +180,14 @@ impl Store {
             .transpose()
     }
 
+    /// Asks the database something through the writers' connection: whether it answers.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        one(&mut **self.db(), "SELECT 1", &[]).map(drop)
+    }
+
     /// Records a new session (one stored already is updated). `now_ms`, the host's wall clock, is
     /// when it was made if it is new (a session never held by a node ages from then, see
     /// [`Store::unheld_since`]); an update keeps the first.
