@@ -3,6 +3,7 @@
 //! session id (consistent hashing on `/ws?session=ID`, `/doc/ID`, `/s/ID`, `/api/sessions/ID`).
 //! Nodes can be killed (-9), drained (SIGTERM) and restarted on their own ports.
 
+use crate::partition::Link;
 use crate::postgres::Postgres;
 use crate::process::{Proc, require, run};
 use crate::webdriver::free_port;
@@ -17,6 +18,10 @@ struct Node {
     name: String,
     port: u16,
     proc: Option<Proc>,
+    /// Its link to Postgres, where the test may partition it.
+    link: Option<Link>,
+    /// The database URL it is given: through its link, if it has one.
+    database: String,
 }
 
 /// A running cluster.
@@ -39,11 +44,36 @@ impl Cluster {
     /// When a part is missing (scripts/test.sh installs them) or does not come up.
     #[must_use]
     pub fn start(n: usize) -> Cluster {
+        Cluster::start_with(n, false)
+    }
+
+    /// [`Cluster::start`], each node reaching Postgres through a link of its own that the test
+    /// can partition ([`Cluster::partition`]).
+    #[must_use]
+    pub fn start_partitionable(n: usize) -> Cluster {
+        Cluster::start_with(n, true)
+    }
+
+    fn start_with(n: usize, links: bool) -> Cluster {
         let pg = Postgres::start();
         let database = pg.database("bandsync");
         let dir = pg.dir().join("cluster");
         std::fs::create_dir_all(&dir).unwrap();
-        let nodes: Vec<Node> = (1..=n).map(|i| Node { name: format!("n{i}"), port: free_port(), proc: None }).collect();
+        let pg_addr: std::net::SocketAddr = database
+            .split_once('@')
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .and_then(|(addr, _)| addr.parse().ok())
+            .expect("the database URL names 127.0.0.1:PORT");
+        let nodes: Vec<Node> = (1..=n)
+            .map(|i| {
+                let link = links.then(|| Link::start(pg_addr));
+                let database = link.as_ref().map_or_else(
+                    || database.clone(),
+                    |l| database.replacen(&pg_addr.to_string(), &l.addr.to_string(), 1),
+                );
+                Node { name: format!("n{i}"), port: free_port(), proc: None, link, database }
+            })
+            .collect();
         let port = free_port();
         let stats = dir.join("haproxy.sock");
         let mut cfg = format!(
@@ -107,7 +137,7 @@ impl Cluster {
             "--bind",
             &bind,
             "--database",
-            &self.database,
+            &node.database,
             "--node",
             &node.name,
             "--lease-ms",
@@ -118,6 +148,16 @@ impl Cluster {
         ]);
         p.event("serving");
         node.proc = Some(p);
+    }
+
+    /// Cuts node `i` off from Postgres: nothing it sends reaches the database, nothing comes back,
+    /// and nothing is closed ([`Link::partition`]). For a cluster made by
+    /// [`Cluster::start_partitionable`].
+    ///
+    /// # Panics
+    /// If node `i` has no link.
+    pub fn partition(&self, i: usize) {
+        self.nodes[i].link.as_ref().expect("a partitionable cluster").partition();
     }
 
     /// Kills node `i` outright (SIGKILL), as a machine dying would.

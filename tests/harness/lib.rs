@@ -42,6 +42,7 @@ pub mod machine;
 pub mod netns;
 pub mod onsets;
 pub mod page;
+pub mod partition;
 pub mod postgres;
 pub mod process;
 pub mod programs;

@@ -85,11 +85,16 @@ impl Hub {
     /// A member that waited here while another node held the lease, until that lease ran out
     /// unrenewed (its holder died: same token, same expiry, now past), is sent back through the
     /// proxy (a 503: retry) rather than this node taking the session. A lease released meanwhile
-    /// (a drained node hands over) or taken by a third node is not that. The proxy sent it here before it had noticed the death,
-    /// when its retries land on any node; by now it has, and sends the session's members where
-    /// its hash says. Taken here, the band moved a second time as soon as anyone reached that
-    /// node (after waiting a lease time there), seconds after the failover. The retry lands on
-    /// the node the proxy now names, which takes the free lease at once: this one, if it is.
+    /// (a drained node hands over) or taken by a third node is not that. The proxy sent it here
+    /// before it had noticed the death, when its retries land on any node; by now it has, and
+    /// sends the session's members where its hash says. Taken here, the band moved a second time
+    /// as soon as anyone reached that node (after waiting a lease time there), seconds after the
+    /// failover. The retry lands on the node the proxy now names, which takes the free lease at
+    /// once: this one, if it is.
+    ///
+    /// A node cut off from the database ([`Hub::cut_off`]) sends members on at once, and one whose
+    /// database stops answering while a member waits sends it on by the deadline: the proxy's
+    /// check takes such a node out, and the retry reaches one that can load the session.
     pub async fn place(self: &Arc<Self>, id: &str) -> Placement {
         let Some((node, _)) = self.node_store() else { return Placement::Here };
         let started = Instant::now();
@@ -101,7 +106,7 @@ impl Hub {
             if self.get(id).is_some() {
                 return Placement::Here;
             }
-            if self.draining() {
+            if self.draining() || self.cut_off() {
                 return Placement::Elsewhere;
             }
             // Ask the holder only once this member has waited a whole lease time: a holder that
@@ -110,7 +115,21 @@ impl Hub {
             // while the proxy is still noticing a death (its retries land anywhere).
             let ask = !asked && started.elapsed() >= node.lease_ttl;
             let (hub, sid) = (self.clone(), id.to_owned());
-            let load = tokio::task::spawn_blocking(move || hub.try_load(&sid, ask, waited_on)).await;
+            let load = tokio::task::spawn_blocking(move || {
+                let asked_at = hub.clock.wall_ms();
+                let load = hub.try_load(&sid, ask, waited_on);
+                if load.is_ok() {
+                    hub.heard_from_store(asked_at);
+                }
+                load
+            });
+            let Ok(load) = tokio::time::timeout_at(deadline.into(), load).await else {
+                tracing::warn!(
+                    session = id,
+                    "the database did not answer in time: the member goes back through the proxy"
+                );
+                return Placement::Elsewhere;
+            };
             match load {
                 Ok(Ok(Load::Loaded)) => return Placement::Here,
                 Ok(Ok(Load::NotStored)) => return Placement::Unknown,
@@ -206,7 +225,7 @@ impl Hub {
                         store.renew_leases(&held, now, ttl)
                     };
                     if renewed.is_ok() {
-                        hub.store_answered.fetch_max(now, std::sync::atomic::Ordering::AcqRel);
+                        hub.heard_from_store(now);
                     }
                     (held, now + ttl, renewed)
                 })
@@ -258,9 +277,15 @@ impl Hub {
         }
     }
 
-    /// Whether this node is cut off from the database: it has not answered a renewal for a lease
-    /// time, so the node holds no session and can load none. Its health check then fails
-    /// (`/healthz`, 503), and the proxy sends members to the other nodes. Never on a lone host.
+    /// The database answered what this node asked it at `at_ms` (wall ms).
+    fn heard_from_store(&self, at_ms: i64) {
+        self.store_answered.fetch_max(at_ms, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Whether this node is cut off from the database: it has answered nothing this node asked
+    /// (a renewal, a ping, a load) for a lease time, so the node holds no session and can load
+    /// none. Its health check then fails (`/healthz`, 503), and the proxy sends members to the
+    /// other nodes. Never on a lone host.
     #[must_use]
     pub fn cut_off(&self) -> bool {
         self.node_store().is_some_and(|(node, _)| {
