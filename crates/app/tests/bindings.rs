@@ -102,8 +102,8 @@ fn render() -> Rendered {
     r.add::<bandsync_wasm::api::Polled<'static>>(&cfg);
     r.add::<bandsync_wasm::api::Do<'static>>(&cfg);
     r.add::<bandsync_wasm::api::Mirrored<'static>>(&cfg);
-    r.add::<bandsync_wasm::api::Place<'static>>(&cfg);
-    r.add::<bandsync_wasm::api::Fit>(&cfg);
+    r.add::<bandsync_wasm::api::TransportPlace<'static>>(&cfg);
+    r.add::<bandsync_wasm::api::FilterFit>(&cfg);
     r.add::<bandsync_wasm::api::Judged>(&cfg);
     r.add::<bandsync_wasm::api::TapResult>(&cfg);
     r.add::<bandsync_wasm::api::ChartRendered>(&cfg);

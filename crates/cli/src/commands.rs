@@ -5,7 +5,7 @@ use bandsync_core::{Beats, ClientMsg, Tempo};
 
 /// A parsed stdin line.
 #[derive(Debug, PartialEq)]
-pub enum Line {
+pub enum ControlLine {
     /// Send this to the server.
     Send(ClientMsg),
     /// Leave and exit.
@@ -21,11 +21,11 @@ pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | se
 ///
 /// # Errors
 /// A message naming the problem and the accepted commands.
-pub fn parse(line: &str) -> Result<Line, String> {
+pub fn parse(line: &str) -> Result<ControlLine, String> {
     let mut it = line.split_whitespace();
-    let Some(cmd) = it.next() else { return Ok(Line::Nothing) };
+    let Some(cmd) = it.next() else { return Ok(ControlLine::Nothing) };
     if cmd.starts_with('#') {
-        return Ok(Line::Nothing);
+        return Ok(ControlLine::Nothing);
     }
     // A cue is the rest of the line, words and all.
     if cmd == "cue" {
@@ -33,7 +33,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
         if text.is_empty() {
             return Err("cue needs a text, e.g. cue Last chorus".into());
         }
-        return Ok(Line::Send(ClientMsg::Cue { text: text.to_owned() }));
+        return Ok(ControlLine::Send(ClientMsg::Cue { text: text.to_owned() }));
     }
     let arg = it.next();
     if it.next().is_some() {
@@ -105,7 +105,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
             "off" => ClientMsg::SetPin { pin: None },
             p => ClientMsg::SetPin { pin: Some(bandsync_core::protocol::Secret(p.to_owned())) },
         },
-        "quit" | "exit" | "leave" => return Ok(Line::Quit),
+        "quit" | "exit" | "leave" => return Ok(ControlLine::Quit),
         other => return Err(format!("unknown command {other:?}; commands: {HELP}")),
     };
     if arg.is_some()
@@ -120,7 +120,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
     {
         return Err(format!("{cmd} takes no argument"));
     }
-    Ok(Line::Send(msg))
+    Ok(ControlLine::Send(msg))
 }
 
 #[cfg(test)]
@@ -129,32 +129,38 @@ mod tests {
 
     #[test]
     fn parses_the_documented_commands() {
-        assert_eq!(parse("tempo 132").unwrap(), Line::Send(ClientMsg::Tempo { tempo: Tempo(132_000) }));
-        assert_eq!(parse("meter 7/8").unwrap(), Line::Send(ClientMsg::Meter { beats: 7, unit: 8, groups: None }));
-        assert_eq!(parse("play").unwrap(), Line::Send(ClientMsg::Play { count_in: 0, on_bar: None }));
+        assert_eq!(parse("tempo 132").unwrap(), ControlLine::Send(ClientMsg::Tempo { tempo: Tempo(132_000) }));
+        assert_eq!(
+            parse("meter 7/8").unwrap(),
+            ControlLine::Send(ClientMsg::Meter { beats: 7, unit: 8, groups: None })
+        );
+        assert_eq!(parse("play").unwrap(), ControlLine::Send(ClientMsg::Play { count_in: 0, on_bar: None }));
         assert_eq!(
             parse("viewer 3").unwrap(),
-            Line::Send(ClientMsg::SetAccess { participant: 3, access: Access::Viewer })
+            ControlLine::Send(ClientMsg::SetAccess { participant: 3, access: Access::Viewer })
         );
         assert_eq!(
             parse("editor 3").unwrap(),
-            Line::Send(ClientMsg::SetAccess { participant: 3, access: Access::Editor })
+            ControlLine::Send(ClientMsg::SetAccess { participant: 3, access: Access::Editor })
         );
         assert!(parse("viewer x").is_err());
-        assert_eq!(parse("play 2").unwrap(), Line::Send(ClientMsg::Play { count_in: 2, on_bar: None }));
-        assert_eq!(parse("seek 16").unwrap(), Line::Send(ClientMsg::Seek { position: Beats::whole(16) }));
-        assert_eq!(parse("song s2").unwrap(), Line::Send(ClientMsg::Song { id: Some("s2".into()) }));
-        assert_eq!(parse("song none").unwrap(), Line::Send(ClientMsg::Song { id: None }));
-        assert_eq!(parse("  cue  Last chorus ").unwrap(), Line::Send(ClientMsg::Cue { text: "Last chorus".into() }));
+        assert_eq!(parse("play 2").unwrap(), ControlLine::Send(ClientMsg::Play { count_in: 2, on_bar: None }));
+        assert_eq!(parse("seek 16").unwrap(), ControlLine::Send(ClientMsg::Seek { position: Beats::whole(16) }));
+        assert_eq!(parse("song s2").unwrap(), ControlLine::Send(ClientMsg::Song { id: Some("s2".into()) }));
+        assert_eq!(parse("song none").unwrap(), ControlLine::Send(ClientMsg::Song { id: None }));
+        assert_eq!(
+            parse("  cue  Last chorus ").unwrap(),
+            ControlLine::Send(ClientMsg::Cue { text: "Last chorus".into() })
+        );
         assert!(parse("cue").is_err());
-        assert_eq!(parse("cue-by editors").unwrap(), Line::Send(ClientMsg::CueBy { who: CueBy::Editors }));
+        assert_eq!(parse("cue-by editors").unwrap(), ControlLine::Send(ClientMsg::CueBy { who: CueBy::Editors }));
         assert!(parse("cue-by drums").is_err() && parse("cue-by").is_err());
-        assert_eq!(parse("flow 33").unwrap(), Line::Send(ClientMsg::Flow { bar: Some(32), vamp: false }));
-        assert_eq!(parse("vamp 1").unwrap(), Line::Send(ClientMsg::Flow { bar: Some(0), vamp: true }));
-        assert_eq!(parse("vamp").unwrap(), Line::Send(ClientMsg::Flow { bar: None, vamp: true }));
+        assert_eq!(parse("flow 33").unwrap(), ControlLine::Send(ClientMsg::Flow { bar: Some(32), vamp: false }));
+        assert_eq!(parse("vamp 1").unwrap(), ControlLine::Send(ClientMsg::Flow { bar: Some(0), vamp: true }));
+        assert_eq!(parse("vamp").unwrap(), ControlLine::Send(ClientMsg::Flow { bar: None, vamp: true }));
         assert!(parse("flow 0").is_err() && parse("vamp x").is_err());
-        assert_eq!(parse("  quit ").unwrap(), Line::Quit);
-        assert_eq!(parse("").unwrap(), Line::Nothing);
+        assert_eq!(parse("  quit ").unwrap(), ControlLine::Quit);
+        assert_eq!(parse("").unwrap(), ControlLine::Nothing);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `bandsync join`: follow a session, print its events, and send control commands from stdin.
 
-use crate::commands::{self, Line};
+use crate::commands::{self, ControlLine};
 use crate::join_lines::{print_audio, print_event, state_json, state_line};
 use crate::join_link::JoinLink;
 use crate::join_midi::JoinMidi;
@@ -241,9 +241,9 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             }
             line = stdin.next_line(), if stdin_open => match line {
                 Ok(Some(l)) => match commands::parse(&l) {
-                    Ok(Line::Send(m)) => client.send(link.outgoing(m)),
-                    Ok(Line::Quit) => { leave(&client, &mut leaving); }
-                    Ok(Line::Nothing) => {}
+                    Ok(ControlLine::Send(m)) => client.send(link.outgoing(m)),
+                    Ok(ControlLine::Quit) => { leave(&client, &mut leaving); }
+                    Ok(ControlLine::Nothing) => {}
                     Err(msg) => emit(j, &json!({"event": "error", "code": "usage", "message": msg}), || format!("error: {msg}")),
                 },
                 // End of input is not a request to leave: a follower often has no stdin at all.

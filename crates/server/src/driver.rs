@@ -3,7 +3,7 @@
 //! frames and their durability are `doc_frames.rs`, on the same [`Driver`].
 
 use crate::appends::{Appends, Kind};
-use crate::journal::{Effect, Journal, Sender};
+use crate::journal::{Author, Effect, Journal};
 use crate::session_task::Outbox;
 use crate::session_task::Outgoing;
 use axum::extract::ws::Utf8Bytes;
@@ -131,7 +131,7 @@ impl Driver {
         let Some(msg) = self.ask(conn, msg) else { return };
         let name = name_on(session, conn);
         let people: Vec<_> = session.participants().cloned().collect();
-        let from = Sender { id, name: &name, access, people: &people };
+        let from = Author { id, name: &name, access, people: &people };
         match self.journal.handle(msg, &from, &self.doc) {
             Ok(effects) => self.apply_effects(session, Some(conn), effects),
             Err((code, message)) => self.reply(conn, &ServerMsg::error(code, message, Some(&kind))),

@@ -47,7 +47,7 @@ pub(crate) enum Effect {
 }
 
 /// Who sent a journal message.
-pub(crate) struct Sender<'a> {
+pub(crate) struct Author<'a> {
     pub id: ParticipantId,
     pub name: &'a str,
     pub access: Access,
@@ -119,7 +119,7 @@ impl Journal {
     }
 
     /// Handles a chat, activity or version message. Nothing changes when it is refused.
-    pub fn handle(&mut self, msg: ClientMsg, from: &Sender<'_>, doc: &SessionDoc) -> Result<Vec<Effect>, Refusal> {
+    pub fn handle(&mut self, msg: ClientMsg, from: &Author<'_>, doc: &SessionDoc) -> Result<Vec<Effect>, Refusal> {
         let editor = || {
             if from.access == Access::Editor {
                 Ok(())

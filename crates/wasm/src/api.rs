@@ -264,8 +264,8 @@ fn misc(op: &str, a: &str) -> Res {
 pub mod grid;
 pub mod member;
 pub mod output;
-pub use grid::Place;
+pub use grid::TransportPlace;
 pub use member::{Do, Mirrored, Polled};
-pub use output::{Fit, Judged, TapResult};
+pub use output::{FilterFit, Judged, TapResult};
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! MIDI in, for foot controllers and pads: which notes and controllers do what, and what a press
-//! means. The member turns a [`Command`] into the same messages the leader's buttons send, so the
-//! host checks its authority exactly as for the UI.
+//! means. The member turns a [`PedalCommand`] into the same messages the leader's buttons send,
+//! so the host checks its authority exactly as for the UI.
 
 use crate::protocol::cue_text;
 use crate::tap::TapTempo;
@@ -62,7 +62,7 @@ enum Trigger {
 
 /// What the member should send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum PedalCommand {
     /// Choose the previous song.
     Previous,
     /// Choose the next song.
@@ -147,7 +147,7 @@ impl MidiInput {
     }
 
     /// One MIDI message received at `at` (tap tempo uses the times).
-    pub fn handle(&mut self, at: Micros, bytes: &[u8]) -> Option<Command> {
+    pub fn handle(&mut self, at: Micros, bytes: &[u8]) -> Option<PedalCommand> {
         let (&status, data) = bytes.split_first()?;
         let channel = status & 0x0F;
         let pressed = match (status & 0xF0, data) {
@@ -166,13 +166,13 @@ impl MidiInput {
         }?;
         let action = &self.map.0.iter().find(|(t, _)| matches(*t, pressed))?.1;
         match action {
-            Action::Cue(text) => Some(Command::Cue(text.clone())),
-            Action::Previous => Some(Command::Previous),
-            Action::Next => Some(Command::Next),
-            Action::PlayStop => Some(Command::PlayStop),
+            Action::Cue(text) => Some(PedalCommand::Cue(text.clone())),
+            Action::Previous => Some(PedalCommand::Previous),
+            Action::Next => Some(PedalCommand::Next),
+            Action::PlayStop => Some(PedalCommand::PlayStop),
             Action::Tap => {
                 let t = self.taps.tap(at)?;
-                (self.taps.count() >= TAPS_TO_SET).then_some(Command::Tempo(t))
+                (self.taps.count() >= TAPS_TO_SET).then_some(PedalCommand::Tempo(t))
             }
         }
     }
@@ -231,20 +231,20 @@ mod tests {
     #[test]
     fn notes_and_pedals_press_once() {
         let mut i = MidiInput::new(map());
-        assert_eq!(i.handle(Micros(0), &[0x90, 62, 100]), Some(Command::Next));
+        assert_eq!(i.handle(Micros(0), &[0x90, 62, 100]), Some(PedalCommand::Next));
         assert_eq!(i.handle(Micros(0), &[0x90, 62, 0]), None, "note on at velocity 0 is a release");
         assert_eq!(i.handle(Micros(0), &[0x80, 60, 0]), None);
-        assert_eq!(i.handle(Micros(0), &[0x93, 60, 1]), Some(Command::Previous), "any channel");
+        assert_eq!(i.handle(Micros(0), &[0x93, 60, 1]), Some(PedalCommand::Previous), "any channel");
         // The sustain pedal: down is a press, held is not, up then down is another.
-        assert_eq!(i.handle(Micros(0), &[0xB0, 64, 127]), Some(Command::PlayStop));
+        assert_eq!(i.handle(Micros(0), &[0xB0, 64, 127]), Some(PedalCommand::PlayStop));
         assert_eq!(i.handle(Micros(0), &[0xB0, 64, 100]), None);
         assert_eq!(i.handle(Micros(0), &[0xB0, 64, 0]), None);
-        assert_eq!(i.handle(Micros(0), &[0xB0, 64, 127]), Some(Command::PlayStop));
+        assert_eq!(i.handle(Micros(0), &[0xB0, 64, 127]), Some(PedalCommand::PlayStop));
         assert_eq!(i.handle(Micros(0), &[0xB0, 7, 127]), None, "an unmapped controller");
         assert_eq!(i.handle(Micros(0), &[0xF8]), None);
         assert_eq!(i.handle(Micros(0), &[]), None);
         let mut ch = MidiInput::new("note 36@10=tap; note 36=next".parse().unwrap());
-        assert_eq!(ch.handle(Micros(0), &[0x90, 36, 90]), Some(Command::Next), "channel 1 is not 10");
+        assert_eq!(ch.handle(Micros(0), &[0x90, 36, 90]), Some(PedalCommand::Next), "channel 1 is not 10");
     }
 
     #[test]
@@ -252,10 +252,10 @@ mod tests {
         let m: MidiMap =
             r#"note 65=cue Last chorus; cc 80@2=cue "Slow, then out"; note 67=CUE  Break "#.parse().unwrap();
         let mut i = MidiInput::new(m);
-        assert_eq!(i.handle(Micros(0), &[0x90, 65, 90]), Some(Command::Cue("Last chorus".into())));
-        assert_eq!(i.handle(Micros(0), &[0xB1, 80, 127]), Some(Command::Cue("Slow, then out".into())));
+        assert_eq!(i.handle(Micros(0), &[0x90, 65, 90]), Some(PedalCommand::Cue("Last chorus".into())));
+        assert_eq!(i.handle(Micros(0), &[0xB1, 80, 127]), Some(PedalCommand::Cue("Slow, then out".into())));
         assert_eq!(i.handle(Micros(0), &[0xB0, 80, 127]), None, "channel 1 is not 2");
-        assert_eq!(i.handle(Micros(0), &[0x90, 67, 90]), Some(Command::Cue("Break".into())));
+        assert_eq!(i.handle(Micros(0), &[0x90, 67, 90]), Some(PedalCommand::Cue("Break".into())));
         // What the host would refuse is refused when the map is read, with the host's reason.
         for bad in ["note 1=cue", "note 1=cue \"\"", &format!("note 1=cue {}", "x".repeat(61))] {
             let e = bad.parse::<MidiMap>().unwrap_err();
@@ -275,7 +275,7 @@ mod tests {
         assert_eq!(tap(&mut i, 0), None);
         assert_eq!(tap(&mut i, 400), None);
         assert_eq!(tap(&mut i, 800), None);
-        assert_eq!(tap(&mut i, 1200), Some(Command::Tempo(Tempo(150_000))));
+        assert_eq!(tap(&mut i, 1200), Some(PedalCommand::Tempo(Tempo(150_000))));
     }
 
     #[test]

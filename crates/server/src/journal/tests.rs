@@ -62,7 +62,7 @@ fn a_refused_message_gives_back_the_oldest_it_let_go() {
     let kept = (1..=retention::CHAT_KEPT).map(|id| (old(id), None)).collect();
     store.append("s", &crate::store::Appended { chat: kept, ..Default::default() }).unwrap();
     let mut j = Journal::load("s", Some(store), Duration::from_secs(2), HostClock::new()).unwrap();
-    let from = Sender { id: 1, name: "Ana", access: Access::Editor, people: &[] };
+    let from = Author { id: 1, name: "Ana", access: Access::Editor, people: &[] };
     let doc = SessionDoc::new();
     let effects = j.handle(ClientMsg::Chat { text: "one too many".into(), reply_to: None }, &from, &doc).unwrap();
     let [Effect::Chat { message, old, gone: Some(1) }] = &effects[..] else { panic!("{effects:?}") };
@@ -87,7 +87,7 @@ fn a_message_whose_write_landed_after_all_keeps_its_id() {
     let held = crate::store::TestStore::new("chat-landed");
     let store = held.store.clone();
     let mut j = Journal::load("s", Some(store.clone()), Duration::from_secs(2), HostClock::new()).unwrap();
-    let from = Sender { id: 1, name: "Ana", access: Access::Editor, people: &[] };
+    let from = Author { id: 1, name: "Ana", access: Access::Editor, people: &[] };
     let doc = SessionDoc::new();
     let chat = |j: &mut Journal, text: &str| {
         let effects = j.handle(ClientMsg::Chat { text: text.into(), reply_to: None }, &from, &doc).unwrap();

@@ -35,7 +35,7 @@ pub const SLICE: usize = 256 * 1024;
 /// A session's snapshot row as read: the last update it holds, its generation (`None`: an old
 /// row whose data is inline), and its bytes.
 #[derive(Debug)]
-pub(super) struct Snapshot {
+pub(super) struct SnapshotRow {
     pub(super) upto: i64,
     generation: Option<i64>,
     pub(super) data: Vec<u8>,
@@ -45,7 +45,7 @@ pub(super) struct Snapshot {
 pub(super) type Query<'a> = dyn FnMut(&str, &[V]) -> Result<Vec<Row>, StoreError> + 'a;
 
 /// A session's stored document: its snapshot, and the updates after it with their numbers.
-pub(super) type Log = (Option<Snapshot>, Vec<(i64, Vec<u8>)>);
+pub(super) type Log = (Option<SnapshotRow>, Vec<(i64, Vec<u8>)>);
 
 /// Reads a session's snapshot and log through `query`, a slice at a time (whether the
 /// database is held between them is the caller's: see [`Store::document`]).
@@ -76,7 +76,7 @@ pub(super) fn read(session: &str, query: &mut Query<'_>) -> Result<Log, StoreErr
                     data
                 }
             };
-            Some(Snapshot { upto, generation, data })
+            Some(SnapshotRow { upto, generation, data })
         }
     };
     let after = snap.as_ref().map_or(0, |s| s.upto);

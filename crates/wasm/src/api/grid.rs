@@ -22,8 +22,8 @@ struct TransportAt {
 
 /// Where the transport stands at a host time: what the beat display shows.
 #[derive(Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "TransportPlace"))]
-pub struct Place<'a> {
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TransportPlace<'a> {
     /// Whether the metronome runs.
     pub playing: bool,
     /// The position.
@@ -71,7 +71,7 @@ pub(super) fn call(op: &str, a: &str) -> Res {
             let from_origin = pos.0 - seg.bar_origin.0;
             let beats = i64::from(seg.meter.beats.max(1));
             let count_in = seg.playing && pos < seg.song_start;
-            ok(&Place {
+            ok(&TransportPlace {
                 playing: seg.playing,
                 position: pos,
                 bar: from_origin.div_euclid(seg.meter.bar_len().0),

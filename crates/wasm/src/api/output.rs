@@ -21,15 +21,15 @@ struct FilterPush {
 }
 
 #[derive(Deserialize)]
-struct FilterFit {
+struct FilterFitArgs {
     h: u32,
     nominal: f64,
 }
 
 /// The fitted line: `local(f) = local + (f - frame) * us_per_frame`.
 #[derive(Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FilterFit"))]
-pub struct Fit {
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FilterFit {
     /// A frame on the line.
     pub frame: f64,
     /// Local µs at which it is heard.
@@ -56,9 +56,9 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
             done()
         }
         "filter.fit" => {
-            let x: FilterFit = parse(a)?;
+            let x: FilterFitArgs = parse(a)?;
             let f = r.filters.get_mut(x.h).ok_or("no such filter")?;
-            let fit = f.fit(x.nominal).map(|(frame, local, us_per_frame)| Fit {
+            let fit = f.fit(x.nominal).map(|(frame, local, us_per_frame)| FilterFit {
                 frame,
                 local,
                 us_per_frame,
