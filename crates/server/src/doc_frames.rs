@@ -209,9 +209,6 @@ impl Driver {
 
     fn send_or_hold(&mut self, mut to: Vec<ConnId>, held: (Outgoing, Kind, Option<ClientMsg>)) {
         let (news_due, kind) = (self.news_due, held.1);
-        // A connection let go (too slow) is still in the session until its disconnect arrives:
-        // nothing is sent or held for it.
-        to.retain(|c| self.outboxes.contains_key(c) || self.doc_peers.contains_key(c));
         let Some(a) = self.appends.as_mut().filter(|a| match kind {
             Kind::Doc | Kind::Entry | Kind::Credentials => a.pending(),
             Kind::State | Kind::Answer => a.pending() && (news_due || a.news_held()),
@@ -222,6 +219,9 @@ impl Driver {
             return;
         };
         let (outboxes, peers) = (&self.outboxes, &self.doc_peers);
+        // A connection let go (too slow) is still in the session until its disconnect arrives:
+        // nothing is held for it (`send_to` sends nothing to it either).
+        to.retain(|c| outboxes.contains_key(c) || peers.contains_key(c));
         let over = a.hold(to, held, |c, load| {
             let cap = outboxes.get(&c).or_else(|| peers.get(&c).map(|(ob, _)| ob)).map(Outbox::max_capacity);
             cap.is_some_and(|cap| load.frames > cap) || load.bytes > HELD_BYTES
