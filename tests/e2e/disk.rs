@@ -169,3 +169,38 @@ async fn a_new_link_is_given_once_stored_and_the_session_answers_meanwhile() {
     assert_ne!(secret, ts.secret, "{given}");
     assert_eq!(stored(), secret, "stored before it was given");
 }
+
+/// What waits for a held disk is bounded: past the session's limit of edits not yet stored (here
+/// 64 KiB) an editor's next edit is not taken, and its connection is closed (its client resumes,
+/// re-syncs and sends it again). The session serves on, and once the disk is free the edits
+/// taken before are stored, and only those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_past_what_may_wait_for_a_held_disk_closes_its_sender() {
+    use bandsync_docs::SessionDoc;
+    let cfg = bandsync_server::ServerConfig { unwritten_max: 64 << 10, ..Default::default() };
+    let (host, mut ana, mut ben) = crate::docs::stored_host_with("behind", cfg).await;
+    let (ts, db) = (&host.ts, &host.db);
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // 20 KiB edits: the fourth takes what waits past 64 KiB, and the fifth is refused.
+    let a = SessionDoc::new();
+    let edit = "x".repeat(20 << 10);
+    for _ in 0..5 {
+        ana.ws.send(Message::Binary(a.insert_chart("s1", 0, &edit).into())).await.unwrap();
+    }
+    let (_, why) = ana.recv_close().await.expect("Ana's connection closed");
+    assert!(why.contains("disk is behind"), "{why}");
+    ben.send(json!({"type": "profile", "instrument": "bass two"})).await;
+    api_shows(ts, "bass two").await;
+    db.execute_batch("COMMIT").unwrap();
+    let store = bandsync_server::store::Store::open(&host.dir).unwrap();
+    let taken = 4 * edit.len();
+    bandsync_e2e::eventually("the four edits taken stored, and not the fifth", || {
+        let (snapshot, log) = store.document(&ts.session).unwrap();
+        let loaded = SessionDoc::new();
+        for u in snapshot.iter().chain(&log) {
+            loaded.apply_update(u).unwrap();
+        }
+        async move { loaded.chart("s1").map(|c| c.len()) == Some(taken) }
+    })
+    .await;
+}

@@ -203,10 +203,15 @@ impl Drop for StoredHost {
 
 /// A stored host with an editor (Ana) and a viewer (Ben) joined.
 pub(crate) async fn stored_host(tag: &str) -> (StoredHost, Raw, Raw) {
+    stored_host_with(tag, ServerConfig::default()).await
+}
+
+/// [`stored_host`], configured as `cfg` (its store aside).
+pub(crate) async fn stored_host_with(tag: &str, cfg: ServerConfig) -> (StoredHost, Raw, Raw) {
     let dir = std::env::temp_dir().join(format!("bandsync-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = std::sync::Arc::new(bandsync_server::store::Store::open(&dir).unwrap());
-    let ts = TestServer::start(ServerConfig { store: Some(store), ..ServerConfig::default() }).await;
+    let ts = TestServer::start(ServerConfig { store: Some(store), ..cfg }).await;
     let (mut ana, _) = ts.member("Ana", true).await;
     let (ben, _) = ts.member("Ben", false).await;
     // Ben's join's activity entry, which Ana hears once it is stored: a test that then holds the

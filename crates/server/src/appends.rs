@@ -216,6 +216,8 @@ impl Lost {
 struct Write {
     /// The last append it holds.
     upto: u64,
+    /// The bytes of document updates it writes.
+    updates: usize,
     /// What its rows mean if it fails.
     lost: Lost,
     job: tokio::task::JoinHandle<Result<bool, StoreError>>,
@@ -239,10 +241,14 @@ pub(crate) struct Appends {
     news_held: usize,
     /// The frames and bytes held for each connection.
     load: HashMap<ConnId, Load>,
+    /// Bytes of document updates queued or being written, and how many may be
+    /// ([`Appends::behind`]).
+    unwritten: usize,
+    unwritten_max: usize,
 }
 
 impl Appends {
-    pub(crate) fn new(store: Arc<Store>, session: &str) -> Self {
+    pub(crate) fn new(store: Arc<Store>, session: &str, unwritten_max: usize) -> Self {
         Appends {
             store,
             session: session.to_owned(),
@@ -254,6 +260,8 @@ impl Appends {
             held: VecDeque::new(),
             news_held: 0,
             load: HashMap::new(),
+            unwritten: 0,
+            unwritten_max,
         }
     }
 
@@ -261,13 +269,21 @@ impl Appends {
     /// at once if no write is in flight, else with the others at the end of that one.
     pub(crate) fn push(&mut self, row: Append) {
         self.last += 1;
-        if matches!(row, Append::Secrets(_)) {
-            self.last_secrets = self.last;
+        match &row {
+            Append::Secrets(_) => self.last_secrets = self.last,
+            Append::Update(u, _) => self.unwritten += u.len(),
+            _ => {}
         }
         self.queued.push(row);
         if self.writing.is_none() {
             self.start();
         }
+    }
+
+    /// Whether the document's edits on their way to the disk are past what may wait: the session
+    /// takes no more until it catches up (`crate::ServerConfig::unwritten_max`).
+    pub(crate) fn behind(&self) -> bool {
+        self.unwritten > self.unwritten_max
     }
 
     /// Whether some append is not durable yet: a document frame must then wait ([`Appends::hold`]).
@@ -333,6 +349,7 @@ impl Appends {
             Err(e) => Err(StoreError::Engine(format!("the write stopped: {e}"))),
         };
         let w = self.writing.take().expect("a write in flight");
+        self.unwritten -= w.updates;
         match result {
             Ok(fold_due) => {
                 self.durable = w.upto;
@@ -364,6 +381,7 @@ impl Appends {
                 for row in self.queued.drain(..) {
                     lost.take(row, &mut unwritten);
                 }
+                self.unwritten = 0;
                 lost.senders.sort_unstable();
                 lost.senders.dedup();
                 let (mut waiting, mut released, mut asked) = (Vec::new(), Vec::new(), Vec::new());
@@ -410,8 +428,9 @@ impl Appends {
             lost.take(row, &mut batch);
         }
         let (store, session) = (self.store.clone(), self.session.clone());
+        let updates = batch.updates.iter().map(Vec::len).sum();
         let job = tokio::task::spawn_blocking(move || store.append(&session, &batch));
-        self.writing = Some(Write { upto: self.last, lost, job });
+        self.writing = Some(Write { upto: self.last, updates, lost, job });
     }
 }
 

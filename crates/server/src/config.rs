@@ -34,6 +34,11 @@ pub struct ServerConfig {
     pub join_timeout: Duration,
     /// Messages queued for one connection before it counts as too slow and is closed.
     pub outbox_capacity: usize,
+    /// Bytes of a session's document edits on their way to a slow disk (applied in memory, not
+    /// yet stored) past which it takes no more until the disk catches up: an editor's edit is
+    /// then refused and its connection closed (it resumes, re-syncs and sends it again), so that
+    /// a stalled disk and a member sending large edits cannot fill the server's memory.
+    pub unwritten_max: usize,
     /// Per-session limits and timings.
     pub session: SessionConfig,
     /// Host names (besides IP literals, `localhost` and `*.local`) that requests may be addressed
@@ -75,6 +80,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(15),
             join_timeout: Duration::from_secs(10),
             outbox_capacity: 4096,
+            unwritten_max: 4 * bandsync_docs::MAX_DOC_BYTES,
             session: SessionConfig::default(),
             allowed_hosts: Vec::new(),
             store: None,

@@ -81,11 +81,16 @@ impl Driver {
             };
             (access, name_on(session, conn))
         };
+        let behind = self.appends.as_ref().is_some_and(crate::appends::Appends::behind);
         let reply = match self
             .doc
-            .handle_checked(bytes, access == Access::Editor, || self.journal.editing(who, &self.doc))
+            .handle_checked(bytes, access == Access::Editor && !behind, || self.journal.editing(who, &self.doc))
         {
             Ok(r) => r,
+            Err(bandsync_docs::DocError::ReadOnly) if behind && access == Access::Editor => {
+                self.refuse_behind(conn);
+                return false;
+            }
             Err(e) => {
                 let poisoned = matches!(e, bandsync_docs::DocError::Poisoned(_));
                 let code = match e {
@@ -121,6 +126,17 @@ impl Driver {
             self.broadcast_binary(session, Some(conn), axum::body::Bytes::from(b));
         }
         false
+    }
+
+    /// An edit while the disk is behind ([`crate::appends::Appends::behind`]) is not taken. Its
+    /// sender holds it: its connection closes at once, and it resumes, re-syncs and sends the
+    /// edit again, by when the disk may have caught up (else the same again).
+    fn refuse_behind(&mut self, conn: ConnId) {
+        tracing::warn!(session = self.id, conn, "the disk is behind: an edit refused, its sender closed");
+        if let Some(ob) = self.outboxes.get(&conn).or_else(|| self.doc_peers.get(&conn).map(|(ob, _)| ob)) {
+            let _ = ob.try_send(Outgoing::Close("the server's disk is behind; reconnect"));
+        }
+        self.forget(conn);
     }
 
     /// Reads the documents back from the store (or the shadow), after the appends in flight.

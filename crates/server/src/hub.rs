@@ -332,6 +332,7 @@ impl Hub {
             doc,
             journal,
             carry: self.cfg.store.is_some(),
+            unwritten_max: self.cfg.unwritten_max,
         };
         self.tracker.spawn(session_task::run(session, rx, ctx));
         map.insert(id, handle.clone());

@@ -117,13 +117,15 @@ pub(crate) struct Context {
     /// With a store: save what the session carries to the next node, or to this host restarted
     /// ([`bandsync_core::session::carry`]), whenever its roster or schedule changes.
     pub carry: bool,
+    /// [`crate::ServerConfig::unwritten_max`].
+    pub unwritten_max: usize,
 }
 
 /// Runs a session until every handle to it is gone.
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
-    let Context { clock, counters, closing, lease_lost, store, doc, journal, carry } = ctx;
+    let Context { clock, counters, closing, lease_lost, store, doc, journal, carry, unwritten_max } = ctx;
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
-    let appends = store.as_ref().map(|st| crate::appends::Appends::new(st.clone(), session.id()));
+    let appends = store.as_ref().map(|st| crate::appends::Appends::new(st.clone(), session.id(), unwritten_max));
     let mut d = Driver {
         id: session.id().to_owned(),
         doc,

@@ -12,7 +12,7 @@ fn text(s: &str) -> Outgoing {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_let_go_and_held_for_again_counts_only_what_is_held_since() {
     let held = crate::store::TestStore::new("appends-forgotten");
-    let mut a = Appends::new(held.store.clone(), "s");
+    let mut a = Appends::new(held.store.clone(), "s", usize::MAX);
     a.push(Append::Carried("{}".into()));
     let never = |_, _| false;
     a.hold(vec![1], (text(&"x".repeat(1000)), Kind::State, None), never);
