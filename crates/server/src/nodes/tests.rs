@@ -164,13 +164,23 @@ async fn a_session_no_node_loads_ends_after_the_idle_time() {
     b.close_all();
 }
 
+/// Polls `done` every 10 ms until it holds, for 3 s at most; how long that took.
+async fn until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(3), "not {what} after {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
 /// A node cut off by a database that takes its statements and never answers (hung, or across a
 /// partition that drops nothing the kernel can see): its renewal waits, so the node cannot know
 /// it still holds its leases. It lets its sessions go once they run out, as when the renewal
 /// fails, not when (if ever) the database answers, and its health check fails; it renews again
-/// and is healthy once the database answers. Here the
-/// database's write lock is held by another connection, which keeps the renewal waiting for
-/// SQLite's busy timeout (5 s) against leases of 400 ms.
+/// and is healthy once the database answers. Here the database's write lock is held by another
+/// connection, which keeps the renewal waiting for SQLite's busy timeout (5 s) against leases of
+/// 400 ms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_database_does_not_answer_lets_its_sessions_go_as_their_leases_run_out() {
     let ttl = Duration::from_millis(400);
@@ -178,37 +188,20 @@ async fn a_node_whose_database_does_not_answer_lets_its_sessions_go_as_their_lea
     let renewing = tokio::spawn(a.clone().keep_leases());
     let db = rusqlite::Connection::open(scratch.0.join("bandsync.sqlite3")).unwrap();
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let cut = Instant::now();
-    while a.get(&id).is_some() {
-        assert!(cut.elapsed() < Duration::from_secs(3), "still holding the session after {:?}", cut.elapsed());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let held = cut.elapsed();
+    let held = until("the session let go", || a.get(&id).is_none()).await;
     // Its health check fails from a lease time after the database last answered, so the proxy
     // sends members elsewhere.
-    while !a.cut_off() {
-        assert!(cut.elapsed() < Duration::from_secs(3), "not cut off after {:?}", cut.elapsed());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let noticed = cut.elapsed();
+    let noticed = held + until("cut off", || a.cut_off()).await;
     db.execute_batch("COMMIT").unwrap();
     assert!(held <= ttl + Duration::from_millis(300), "let go {held:?} after the database stopped answering");
     assert!(noticed <= ttl + Duration::from_millis(300), "cut off {noticed:?} after");
     // The database answers again: the node is no longer cut off, and a session it creates now
     // has its lease renewed.
-    let back = Instant::now();
-    while a.cut_off() {
-        assert!(back.elapsed() < Duration::from_secs(3), "still cut off");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until("healthy again", || !a.cut_off()).await;
     let again = a.create_session("Back").unwrap().id.to_string();
     let expiry = || a.leases().get(again.as_str()).map(|l| l.expires_ms);
     let first = expiry().expect("a lease taken");
-    let renewed = Instant::now();
-    while expiry() == Some(first) {
-        assert!(renewed.elapsed() < Duration::from_secs(3), "not renewed");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until("its lease renewed", || expiry() != Some(first)).await;
     a.close_all();
     renewing.abort();
 }
