@@ -11,7 +11,10 @@ BESIDE_TEMP=()
 beside_cleanup() {
   local name
   for name in "${!BESIDE_PID[@]}"; do
+    # The job's session, and the job itself (a job started moments ago may not have its session
+    # yet).
     kill -- -"${BESIDE_PID[$name]}" 2>/dev/null || true
+    kill "${BESIDE_PID[$name]}" 2>/dev/null || true
     rm -f "${BESIDE_LOG[$name]}"
   done
   rm -f "${BESIDE_TEMP[@]}"

@@ -64,7 +64,7 @@ impl Driver {
 
     /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.
     /// Says whether the documents were left half-changed (yrs panicked partway through): the
-    /// caller then reads them back from the store ([`Driver::reload`]).
+    /// caller then reads them back from the store (`Driver::reload_doc`, after the appends in flight).
     #[must_use]
     pub(crate) fn on_doc(&mut self, session: &Session, conn: ConnId, bytes: &[u8]) -> bool {
         let peer = self.doc_peers.get(&conn).map(|(_, access)| *access);
@@ -137,12 +137,6 @@ impl Driver {
             let _ = ob.try_send(Outgoing::Close("the server's disk is behind; reconnect"));
         }
         self.forget(conn);
-    }
-
-    /// Reads the documents back from the store (or the shadow), after the appends in flight.
-    pub(crate) async fn reload(&mut self) {
-        self.settle().await;
-        self.reload_doc();
     }
 
     /// Stores an update the documents in memory hold now: queued for the disk with a store

@@ -171,6 +171,16 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
     tracing::debug!(session = session.id(), "session task ended");
 }
 
+/// Waits for the appends in a step (`Driver::settle`), unless the session is stopped meanwhile
+/// (`false`): a database cut off may never answer, and a node that lost the lease must send its
+/// members on (`run`) rather than wait for it.
+async fn settle_unless(d: &mut Driver, closing: &CancellationToken) -> bool {
+    tokio::select! {
+        () = d.settle() => true,
+        () = closing.cancelled() => false,
+    }
+}
+
 /// Waits for and handles one input or timer; `false` once the session is over.
 async fn step(
     session: &mut Session,
@@ -205,15 +215,18 @@ async fn step(
                     SessionInput::Msg { conn, msg } => match (msg.route(), msg) {
                         (Route::Documents, ClientMsg::Song { id }) => {
                             // A song is looked up in the setlist as stored.
-                            d.settle().await;
+                            if !settle_unless(d, closing).await {
+                                return false;
+                            }
                             d.on_song(session, clock.now(), conn, id);
                         }
                         (Route::Journal, msg) => {
                             // A version is of the documents as stored (waited for by editors only:
                             // anyone else is refused anyway).
                             let versions = matches!(msg, ClientMsg::SaveVersion { .. } | ClientMsg::RestoreVersion { .. });
-                            if versions && session.access_of(conn) == Some(bandsync_core::protocol::Access::Editor) {
-                                d.settle().await;
+                            let editor = session.access_of(conn) == Some(bandsync_core::protocol::Access::Editor);
+                            if versions && editor && !settle_unless(d, closing).await {
+                                return false;
                             }
                             d.on_journal(session, conn, msg);
                         }
@@ -225,7 +238,11 @@ async fn step(
                     }
                     SessionInput::Doc { conn, bytes } => {
                         if d.on_doc(session, conn, &bytes) {
-                            d.reload().await;
+                            // Read back after the appends in flight.
+                            if !settle_unless(d, closing).await {
+                                return false;
+                            }
+                            d.reload_doc();
                         }
                     }
                     SessionInput::DocPeer { conn, secret, outbox, reply } => {
@@ -249,7 +266,9 @@ async fn step(
             }
             () = sleep_until(edits_due), if edits_due.is_some() => {
                 // The burst's version is of the documents as stored.
-                d.settle().await;
+                if !settle_unless(d, closing).await {
+                    return false;
+                }
                 let effects = d.journal.flush(&d.doc);
                 d.apply_effects(session, None, effects);
             }
