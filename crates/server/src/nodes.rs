@@ -213,7 +213,7 @@ impl Hub {
             }
             let held: Vec<(String, i64)> = self.leases().iter().map(|(k, l)| (k.to_string(), l.token)).collect();
             let mut job = renewing.take().unwrap_or_else(|| {
-                let hub = self.clone();
+                let (hub, held) = (self.clone(), held.clone());
                 // All of them in one statement a batch: one round trip, not one a session.
                 tokio::task::spawn_blocking(move || {
                     let (node, store) = hub.node_store().expect("only in a cluster");
@@ -237,7 +237,6 @@ impl Hub {
                 Ok(Err(_)) => continue,
                 Err(_) => {
                     renewing = Some(job);
-                    let held = self.leases().iter().map(|(k, l)| (k.to_string(), l.token)).collect();
                     (held, Err(crate::store::StoreError::Engine("the database has not answered".into())))
                 }
             };
