@@ -152,9 +152,10 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
 /// statements go unanswered, and nothing is closed): it lets the session go once the lease runs
 /// out, sends its members on, and fails its health check, so the proxy takes it out. The session
 /// resumes on another node within 5 s, the leader as the same participant, the acknowledged chart
-/// edit kept.
+/// edit kept. Once the partition heals, the node gives up the connections it left unanswered and
+/// the proxy routes to it again (before, its statements queued for ever behind the first one).
 #[test]
-fn a_node_cut_off_from_postgres_gives_its_session_up_within_5_s() {
+fn a_node_cut_off_from_postgres_gives_its_session_up_within_5_s_and_serves_again_once_healed() {
     let c = Cluster::start_partitionable(3);
     let token = c.token("school", 10);
     let (code, made) = http(&c.addr, "POST", "/api/sessions", Some(&token), Some(&json!({"name": "Cut off"})));
@@ -176,4 +177,17 @@ fn a_node_cut_off_from_postgres_gives_its_session_up_within_5_s() {
     assert_ne!(moved, owner, "moved off the node cut off");
     let (code, chart) = run(&["chart", "get", &join, "Blue Bossa"], "");
     assert!(code == 0 && chart.contains("[Cm7]Sunny side"), "the acknowledged edit survived: {chart}");
+    // Healed, the node gives up the connections the partition left unanswered, opens new ones,
+    // and passes its health check again: the proxy routes to it.
+    assert!(!c.in_service(owner), "the proxy took the node cut off out of service");
+    let healed = Instant::now();
+    c.heal(owner);
+    while !c.in_service(owner) {
+        assert!(
+            healed.elapsed() < Duration::from_secs(20),
+            "the node is still out of service 20 s after the partition healed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("CLUSTER {}", json!({"back_in_service_after_heal_ms": healed.elapsed().as_millis()}));
 }

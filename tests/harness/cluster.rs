@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 /// A node's lease time in the cluster: the longest a dead node's sessions wait.
 pub const LEASE_MS: u64 = 1500;
 
+/// How long a node waits for a statement before it gives its connection up (ms).
+const DATABASE_TIMEOUT_MS: &str = "2000";
+
 struct Node {
     name: String,
     port: u16,
@@ -142,6 +145,8 @@ impl Cluster {
             &node.name,
             "--lease-ms",
             &lease,
+            "--database-timeout-ms",
+            DATABASE_TIMEOUT_MS,
             "--proxy-protocol-from",
             "127.0.0.1",
             "--json",
@@ -158,6 +163,22 @@ impl Cluster {
     /// If node `i` has no link.
     pub fn partition(&self, i: usize) {
         self.nodes[i].link.as_ref().expect("a partitionable cluster").partition();
+    }
+
+    /// Ends node `i`'s partition ([`Link::heal`]): its new connections to Postgres get through;
+    /// those it made before stay unanswered.
+    ///
+    /// # Panics
+    /// If node `i` has no link.
+    pub fn heal(&self, i: usize) {
+        self.nodes[i].link.as_ref().expect("a partitionable cluster").heal();
+    }
+
+    /// Whether the proxy routes to node `i`: its health checks pass.
+    #[must_use]
+    pub fn in_service(&self, i: usize) -> bool {
+        let name = &self.nodes[i].name;
+        proxy_status(&self.dir.join("haproxy.sock")).iter().any(|(n, status)| n == name && status == "UP")
     }
 
     /// Kills node `i` outright (SIGKILL), as a machine dying would.

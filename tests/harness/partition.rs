@@ -1,5 +1,5 @@
 //! A TCP link that can be partitioned: it forwards both ways until [`Link::partition`], then holds
-//! every byte and every connection, open and unanswered: a partition (or a peer that hangs) that
+//! every byte and every connection, open and unanswered, until [`Link::heal`]: a partition (or a peer that hangs) that
 //! drops nothing the kernel can see, no reset and no close, so that the side that sent waits for
 //! an answer that never comes. On threads, for the synchronous harness (`cluster.rs`).
 
@@ -49,6 +49,13 @@ impl Link {
     /// From now on nothing gets through, and nothing is closed.
     pub fn partition(&self) {
         self.cut.store(true, Ordering::Release);
+    }
+
+    /// Connections made from now on get through again. Those made before stay as the partition
+    /// left them, open and unanswered, as connections across a partition that healed can be:
+    /// the side that waits on one must give it up and open another.
+    pub fn heal(&self) {
+        self.cut.store(false, Ordering::Release);
     }
 }
 

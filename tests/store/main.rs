@@ -297,6 +297,9 @@ fn leases(open: &dyn Fn() -> Store) {
     b.release_lease("l", lb.token, 15_060).unwrap();
     let la2 = a.take_lease("l", "node-a", 15_100, ttl).unwrap().expect("released");
     assert!(la2.token > lb.token);
+    // A release of a's first lease, made late (off the task that renews), fences nothing a
+    // holds now.
+    a.release_lease("l", la.token, 15_120).unwrap();
     a.append_update("l", b"a again").unwrap();
     assert_eq!(a.renew_lease("l", la2.token, 15_150, ttl).unwrap(), Renewal::Held, "taking clears the request");
     assert!(matches!(b.append_update("l", b"b after"), Err(StoreError::Fenced { .. })));
@@ -395,4 +398,48 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     });
     a.unwrap().put_session(&session("t", "k"), NOW_MS).unwrap();
     assert_eq!(b.unwrap().sessions().unwrap().len(), 1);
+    a_database_that_stops_answering_is_given_up(&pg.database("cut"));
+}
+
+/// A database that stops answering mid-transaction (a partition that drops nothing): the
+/// statement is given up after the time it was given, not waited on for ever; the transaction
+/// stays failed until its end (statements after it, on the next connection, would run outside
+/// it); once the link is back, the next statement opens a new connection. The server ends the
+/// transaction left open, and frees what it locked, after the same time.
+fn a_database_that_stops_answering_is_given_up(url: &str) {
+    let pg_addr: std::net::SocketAddr = url
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .and_then(|(addr, _)| addr.parse().ok())
+        .expect("the database URL names 127.0.0.1:PORT");
+    let link = bandsync_e2e::partition::Link::start(pg_addr);
+    let linked = url.replacen(&pg_addr.to_string(), &link.addr.to_string(), 1);
+    let within = std::time::Duration::from_millis(300);
+    let mut db = PgDb::connect_within(&linked, within).unwrap();
+    db.batch("CREATE TABLE cut (n BIGINT)").unwrap();
+    db.batch("BEGIN").unwrap();
+    db.execute("SELECT pg_advisory_xact_lock(42)", &[]).unwrap();
+    db.execute("INSERT INTO cut VALUES (?1)", &[1_i64.into()]).unwrap();
+    link.partition();
+    let asked = std::time::Instant::now();
+    let e = db.execute("INSERT INTO cut VALUES (?1)", &[2_i64.into()]).unwrap_err();
+    let waited = asked.elapsed();
+    assert!(e.to_string().contains("no answer"), "{e}");
+    assert!(waited >= within && waited < within * 10, "given up after {waited:?}");
+    link.heal();
+    let e = db.execute("INSERT INTO cut VALUES (?1)", &[3_i64.into()]).unwrap_err();
+    assert!(e.to_string().contains("given up"), "the rest of the transaction is refused: {e}");
+    assert!(db.batch("COMMIT").is_err(), "and its COMMIT");
+    // The next statement opens a new connection through the healed link.
+    let counted = db.query("SELECT count(*) FROM cut", &[]).unwrap();
+    assert_eq!(
+        counted[0][0],
+        bandsync_server::store::sql::V::Int(0),
+        "nothing of the transaction given up was committed"
+    );
+    // The server rolled back the transaction left open: its lock is free.
+    let mut other = PgDb::connect(url).unwrap();
+    other.batch("BEGIN").unwrap();
+    other.execute("SELECT pg_advisory_xact_lock(42)", &[]).unwrap();
+    other.batch("ROLLBACK").unwrap();
 }

@@ -58,8 +58,20 @@ fn links(st: &AppState, headers: &HeaderMap, id: &str, secrets: [Option<&str>; 3
     json!({"join_link": link(secrets[0]), "leader_link": link(secrets[1]), "view_link": link(secrets[2])})
 }
 
+/// Runs a request's work with the store off the async workers: a database slow to answer holds a
+/// blocking thread, not the workers every member's connection runs on.
+async fn off_workers(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the request failed: {e}")))
+}
+
 /// `GET /api/sessions` on `bandsync serve`: the organizer's own sessions.
-pub(crate) async fn list(st: &AppState, headers: &HeaderMap) -> Response {
+pub(crate) async fn list(st: AppState, headers: HeaderMap) -> Response {
+    off_workers(move || list_now(&st, &headers)).await
+}
+
+fn list_now(st: &AppState, headers: &HeaderMap) -> Response {
     let org = match organizer(st, headers) {
         Ok(o) => o,
         Err(r) => return *r,
@@ -85,10 +97,14 @@ pub(crate) struct Create {
 
 /// `POST /api/sessions`.
 pub(crate) async fn create(State(st): State<AppState>, headers: HeaderMap, body: Option<Json<Create>>) -> Response {
+    off_workers(move || create_now(&st, &headers, body)).await
+}
+
+fn create_now(st: &AppState, headers: &HeaderMap, body: Option<Json<Create>>) -> Response {
     if !st.hub.cfg.organizer_api {
         return not_here();
     }
-    let org = match organizer(&st, &headers) {
+    let org = match organizer(st, headers) {
         Ok(o) => o,
         Err(r) => return *r,
     };
@@ -103,7 +119,7 @@ pub(crate) async fn create(State(st): State<AppState>, headers: HeaderMap, body:
                 h.leader_secret().map(|s| s.expose()),
                 Some(h.viewer_secret().expose()),
             ];
-            let mut v = links(&st, &headers, &info.id, secrets);
+            let mut v = links(st, headers, &info.id, secrets);
             v["id"] = json!(info.id);
             v["name"] = json!(info.name);
             (StatusCode::CREATED, Json(v)).into_response()
@@ -119,21 +135,25 @@ pub(crate) async fn create(State(st): State<AppState>, headers: HeaderMap, body:
 
 /// `DELETE /api/sessions/{id}`.
 pub(crate) async fn delete(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    off_workers(move || delete_now(&st, &headers, &id)).await
+}
+
+fn delete_now(st: &AppState, headers: &HeaderMap, id: &str) -> Response {
     if !st.hub.cfg.organizer_api {
         return not_here();
     }
-    let org = match organizer(&st, &headers) {
+    let org = match organizer(st, headers) {
         Ok(o) => o,
         Err(r) => return *r,
     };
     let unknown = || error(StatusCode::NOT_FOUND, "unknown_session", format!("you have no session {id:?}"));
-    let owner = st.hub.cfg.store.as_ref().map(|s| s.owner(&id));
+    let owner = st.hub.cfg.store.as_ref().map(|s| s.owner(id));
     match owner {
         Some(Ok(Some(o))) if o == org.name => {}
         Some(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
         _ => return unknown(),
     }
-    match st.hub.remove_session(&id) {
+    match st.hub.remove_session(id) {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => unknown(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),

@@ -229,7 +229,7 @@ async fn health(State(st): State<AppState>) -> Response {
 /// Every session on a host; on `bandsync serve`, the organizer's own (`crate::api`).
 async fn list_sessions(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if st.hub.cfg.organizer_api {
-        return crate::api::list(&st, &headers).await;
+        return crate::api::list(st, headers).await;
     }
     Json(json!({ "sessions": st.hub.list() })).into_response()
 }

@@ -63,6 +63,9 @@ pub struct Hub {
     leases: std::sync::Mutex<HashMap<Arc<str>, crate::store::lease::Lease>>,
     /// Held while a session is loaded on demand.
     pub(crate) loading: std::sync::Mutex<()>,
+    /// On a node of a cluster: the sessions it let go whose tasks may still run, so that it
+    /// loads none of them again until its task has ended ([`crate::nodes`]).
+    pub(crate) ending: std::sync::Mutex<HashMap<Arc<str>, SessionHandle>>,
     /// Set (under `loading`) once the node drains: it loads and starts no session after that.
     pub(crate) draining: std::sync::atomic::AtomicBool,
     /// On a node of a cluster: when (wall ms) the database last answered its renewal
@@ -88,6 +91,7 @@ impl Hub {
             creating: std::sync::Mutex::new(()),
             leases: std::sync::Mutex::default(),
             loading: std::sync::Mutex::new(()),
+            ending: std::sync::Mutex::default(),
             draining: std::sync::atomic::AtomicBool::new(false),
             store_answered: std::sync::atomic::AtomicI64::new(clock.wall_ms()),
             clock,

@@ -165,6 +165,12 @@ impl Hub {
         if self.draining() {
             return Ok(Load::Held(None));
         }
+        // The task this node let go last may still be writing what it had (each write is fenced
+        // by the lease this node holds, whatever task makes it): a second task starts once it
+        // has ended.
+        if self.still_ending(id) {
+            return Ok(Load::Held(None));
+        }
         let Some(stored) = store.session(id).map_err(st)? else { return Ok(Load::NotStored) };
         // One reading of the clock for the lease's expiry, here and in the take below.
         let now = self.clock.wall_ms();
@@ -245,7 +251,13 @@ impl Hub {
                 Ok((rs, _)) => held.into_iter().zip(rs).map(|((id, token), r)| (id, token, Ok(r))).collect(),
                 Err(e) => held.into_iter().map(|(id, token)| (id, token, Err(e.to_string()))).collect(),
             };
+            self.ending().retain(|_, h| !h.tx.is_closed());
             for (id, token, r) in results {
+                // Each answer is about the lease asked for: one let go and taken again since (an
+                // answer held a tick or more) is another lease, and is left alone.
+                let Some(lease) = self.leases().get(id.as_str()).copied().filter(|l| l.token == token) else {
+                    continue;
+                };
                 match r {
                     Ok(Renewal::Held) => {
                         if let Some(l) = self.leases().get_mut(id.as_str()).filter(|l| l.token == token) {
@@ -254,26 +266,42 @@ impl Hub {
                     }
                     Ok(Renewal::Wanted(other)) => {
                         tracing::info!(session = %id, to = %other, "handing the session over");
-                        self.hand_over(&id, token);
+                        if self.let_go(&id, token, false) {
+                            // Off this task: a database that does not answer would hold it.
+                            let hub = self.clone();
+                            tokio::task::spawn_blocking(move || hub.release(&id, token));
+                        }
                     }
                     Ok(Renewal::Lost) => {
                         tracing::warn!(session = %id, "the lease was taken: the session is another node's now");
-                        self.let_go(&id, true);
+                        self.let_go(&id, token, true);
                     }
                     Err(e) => {
                         // Cut off from the database: once the lease has run out another node may
                         // own the session, so this one lets it go.
                         tracing::warn!(session = %id, "lease not renewed: {e}");
-                        let expired =
-                            self.leases().get(id.as_str()).is_some_and(|l| self.clock.wall_ms() >= l.expires_ms);
-                        if expired {
+                        if self.clock.wall_ms() >= lease.expires_ms {
                             tracing::warn!(session = %id, "lease expired unrenewed: letting the session go");
-                            self.let_go(&id, true);
+                            self.let_go(&id, token, true);
                         }
                     }
                 }
             }
         }
+    }
+
+    fn ending(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Arc<str>, SessionHandle>> {
+        self.ending.lock().expect("hub lock poisoned")
+    }
+
+    /// Whether the task of session `id` that this node let go still runs.
+    fn still_ending(&self, id: &str) -> bool {
+        let mut ending = self.ending();
+        let running = ending.get(id).is_some_and(|h| !h.tx.is_closed());
+        if !running {
+            ending.remove(id);
+        }
+        running
     }
 
     /// The database answered what this node asked it at `at_ms` (wall ms).
@@ -293,28 +321,43 @@ impl Hub {
         })
     }
 
-    /// Ends the session here without touching the store: its members reconnect and reach its
-    /// new owner. `lease_lost`: another node may own it already (see
+    /// Ends the session here without touching the store, if this node still holds its lease
+    /// `token` (`false` if not: the lease was let go, or taken again since): its members
+    /// reconnect and reach its new owner. `lease_lost`: another node may own it already (see
     /// [`SessionHandle`]'s `lease_lost`).
-    fn let_go(&self, id: &str, lease_lost: bool) -> Option<SessionHandle> {
-        self.leases().remove(id);
-        let h = self.forget_local(id);
-        if let Some(h) = &h {
+    fn let_go(&self, id: &str, token: i64, lease_lost: bool) -> bool {
+        let h = {
+            let mut leases = self.leases();
+            if leases.get(id).is_none_or(|l| l.token != token) {
+                return false;
+            }
+            leases.remove(id);
+            // Under the leases' lock: no load of the session comes between.
+            self.forget_local(id)
+        };
+        if let Some(h) = h {
             if lease_lost {
                 h.lease_lost.cancel();
             }
             h.stop.cancel();
+            self.ending().insert(h.id.clone(), h);
         }
-        h
+        true
+    }
+
+    /// Releases lease `token` of a session this node let go, so the next node takes it at once.
+    fn release(&self, id: &str, token: i64) {
+        if let Some((_, store)) = self.node_store()
+            && let Err(e) = store.release_lease(id, token, self.clock.wall_ms())
+        {
+            tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
+        }
     }
 
     /// Stops the session here, then releases its lease, so the next node takes it at once.
     fn hand_over(&self, id: &str, token: i64) {
-        self.let_go(id, false);
-        if let Some((_, store)) = self.node_store() {
-            if let Err(e) = store.release_lease(id, token, self.clock.wall_ms()) {
-                tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
-            }
+        if self.let_go(id, token, false) {
+            self.release(id, token);
         }
     }
 

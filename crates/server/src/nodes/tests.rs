@@ -252,3 +252,23 @@ async fn members_of_a_session_whose_lease_ran_out_are_sent_on_without_waiting_fo
     a.close_all();
     renewing.abort();
 }
+
+/// A renewal answered a tick or more late speaks of the lease it was asked about. The node let
+/// that lease go and took the session again since: the answer leaves the later lease, and the
+/// session under it, alone. And the session is taken again only once the task let go has ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_about_an_earlier_lease_leaves_the_later_one_alone() {
+    let (_scratch, a, b, id) = band_on_a("earlier-lease", "b", Duration::from_secs(60));
+    let first = a.leases()[id.as_str()].token;
+    assert!(a.let_go(&id, first, true), "the first lease, lost");
+    assert!(a.get(&id).is_none());
+    assert_eq!(a.place(&id).await, Placement::Here, "a member brings it back");
+    assert!(!a.still_ending(&id), "loaded once the first task had ended");
+    let second = a.leases()[id.as_str()].token;
+    assert!(second > first);
+    assert!(!a.let_go(&id, first, true), "a late answer about the first lease");
+    assert!(a.get(&id).is_some(), "the session stays");
+    assert_eq!(a.leases().get(id.as_str()).map(|l| l.token), Some(second));
+    a.close_all();
+    b.close_all();
+}

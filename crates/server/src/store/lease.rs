@@ -129,8 +129,11 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn release_lease(&self, session: &str, token: i64, now_ms: i64) -> Result<(), StoreError> {
-        // Token 0 is never taken: every later write for the session is refused here.
-        self.fences().insert(session.to_owned(), 0);
+        // Token 0 is never taken: every later write for the session is refused here, unless this
+        // store has taken the lease again since (a release made late, off the caller's task).
+        if let Some(fence) = self.fences().get_mut(session).filter(|t| **t == token) {
+            *fence = 0;
+        }
         self.forget_log(session);
         self.db().execute(
             "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2",

@@ -111,8 +111,18 @@ impl Store {
     /// # Errors
     /// When it cannot be reached or refuses.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let store = Store::on(Box::new(postgres::Postgres::connect(url)?));
-        Ok(Store { reader: Some(parking_lot::FairMutex::new(Box::new(postgres::Postgres::connect(url)?))), ..store })
+        Store::connect_within(url, postgres::ANSWER_WITHIN)
+    }
+
+    /// As [`Store::connect`], giving up a connection whose statement goes unanswered for
+    /// `answer_within` ([`postgres::Postgres::answer_within`]).
+    ///
+    /// # Errors
+    /// When it cannot be reached or refuses.
+    pub fn connect_within(url: &str, answer_within: std::time::Duration) -> Result<Self, StoreError> {
+        let connect = || postgres::Postgres::connect_within(url, answer_within);
+        let store = Store::on(Box::new(connect()?));
+        Ok(Store { reader: Some(parking_lot::FairMutex::new(Box::new(connect()?))), ..store })
     }
 
     /// A store on an engine.

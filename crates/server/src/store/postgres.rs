@@ -4,6 +4,16 @@
 //! on a tokio worker, like SQLite's callers) hands it a statement and waits for the answer, so a
 //! statement is committed (Postgres's default `synchronous_commit = on`: flushed to its WAL)
 //! before anyone is told. A lost connection is opened again for the next statement.
+//!
+//! A database that stops answering (a partition that drops nothing, a server that hangs) is given
+//! [`Postgres::answer_within`] for each statement. Past it, the caller is told the statement's
+//! outcome is unknown, and the connection is given up with its thread, which stays blocked until
+//! its socket fails; the next statement opens a new one. Without this, every later statement
+//! queued behind the blocked one, and a node cut off from the database stayed out of service
+//! after the database came back. The server is told the same limits (`statement_timeout`,
+//! `idle_in_transaction_session_timeout`): a transaction whose node went quiet in the middle of
+//! it is rolled back, and the rows it locked (a session's lease among them) are free for the next
+//! node rather than locked for as long as the dead connection stays open.
 
 use super::StoreError;
 use super::sql::{Db, Row, V};
@@ -11,13 +21,17 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a statement may go unanswered by default (see [`Postgres::answer_within`]).
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
 /// Nodes creating the schema at once take turns under this advisory lock.
 const SCHEMA_LOCK: i64 = 0x6261_6e64;
 
 /// The connection thread's side: the client and its prepared statements.
 struct Conn {
-    url: String,
+    config: postgres::Config,
     client: Option<Client>,
     statements: HashMap<String, Statement>,
 }
@@ -27,7 +41,15 @@ type Job = Box<dyn FnOnce(&mut Conn) + Send>;
 /// A Postgres database.
 #[derive(Debug)]
 pub struct Postgres {
+    config: postgres::Config,
     jobs: mpsc::Sender<Job>,
+    answer_within: Duration,
+    /// A transaction is open (`BEGIN` was sent, not yet `COMMIT` or `ROLLBACK`).
+    in_transaction: bool,
+    /// The connection of the open transaction was given up: its statements so far are lost with
+    /// it, so every statement until its `ROLLBACK` is refused (sent on the next connection, they
+    /// would run outside any transaction, and `COMMIT` would seem to succeed).
+    transaction_lost: bool,
 }
 
 fn err(e: &postgres::Error) -> StoreError {
@@ -40,7 +62,7 @@ impl Conn {
     fn client(&mut self) -> Result<&mut Client, StoreError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.statements.clear();
-            self.client = Some(Client::connect(&self.url, NoTls).map_err(|e| err(&e))?);
+            self.client = Some(self.config.connect(NoTls).map_err(|e| err(&e))?);
         }
         Ok(self.client.as_mut().expect("just connected"))
     }
@@ -134,19 +156,30 @@ impl Postgres {
     /// # Errors
     /// When the server cannot be reached, refuses the login, or refuses the schema.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let (jobs, rx) = mpsc::channel::<Job>();
-        let mut conn = Conn { url: url.to_owned(), client: None, statements: HashMap::new() };
-        // Every client call happens on this thread, outside any async runtime (the blocking
-        // client runs one of its own inside).
-        std::thread::Builder::new()
-            .name("bandsync-postgres".into())
-            .spawn(move || {
-                for job in rx {
-                    job(&mut conn);
-                }
-            })
-            .map_err(|e| StoreError::Engine(format!("postgres: cannot start its thread: {e}")))?;
-        let mut pg = Postgres { jobs };
+        Postgres::connect_within(url, ANSWER_WITHIN)
+    }
+
+    /// As [`Postgres::connect`], giving each statement `answer_within` (see [`Postgres::answer_within`]).
+    ///
+    /// # Errors
+    /// A URL that does not parse, and as [`Postgres::connect`].
+    pub fn connect_within(url: &str, answer_within: Duration) -> Result<Self, StoreError> {
+        let mut config: postgres::Config =
+            url.parse().map_err(|e: postgres::Error| StoreError::Engine(format!("postgres: {url}: {e}")))?;
+        // The server ends what goes on longer than the client waits, so that its answer (an
+        // error, on a connection that stays) normally comes first.
+        let limit = answer_within.as_millis();
+        let options = format!("-c statement_timeout={limit} -c idle_in_transaction_session_timeout={limit}");
+        let options = config.get_options().map_or(options.clone(), |o| format!("{o} {options}"));
+        // A peer that stops acknowledging (a real partition) fails the socket after as long.
+        config.options(&options).connect_timeout(answer_within).tcp_user_timeout(answer_within);
+        let mut pg = Postgres {
+            jobs: start(config.clone())?,
+            config,
+            answer_within: answer_within + Duration::from_secs(1),
+            in_transaction: false,
+            transaction_lost: false,
+        };
         pg.call(|c| c.client().map(drop))?;
         // One transaction (a multi-statement batch is one), holding the lock until it commits:
         // the next node waits, then finds the tables made.
@@ -162,29 +195,87 @@ impl Postgres {
         Ok(pg)
     }
 
+    /// How long a statement is waited for before the connection is given up (a second more
+    /// than the server's own limits on it).
+    #[must_use]
+    pub fn answer_within(&self) -> Duration {
+        self.answer_within
+    }
+
     fn call<T: Send + 'static>(
-        &self,
+        &mut self,
         f: impl FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = mpsc::sync_channel(1);
         let gone = || StoreError::Engine("postgres: the connection's thread ended".into());
         self.jobs.send(Box::new(move |c| drop(tx.send(f(c))))).map_err(|_| gone())?;
-        rx.recv().map_err(|_| gone())?
+        match rx.recv_timeout(self.answer_within) {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(gone()),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Its thread stays blocked in the client until the socket fails, then ends: its
+                // queue is gone with this sender.
+                self.jobs = start(self.config.clone())?;
+                self.transaction_lost = self.in_transaction;
+                Err(StoreError::Engine(format!(
+                    "postgres: no answer within {:?}; the connection was given up, and what it was doing may or may not have been done",
+                    self.answer_within
+                )))
+            }
+        }
     }
+
+    /// Follows the transaction `sql` begins or ends; refuses `sql` if its transaction was lost.
+    fn track(&mut self, sql: &str) -> Result<(), StoreError> {
+        let word = sql.trim().trim_end_matches(';').to_ascii_uppercase();
+        let ends = matches!(word.as_str(), "COMMIT" | "ROLLBACK");
+        let lost = self.transaction_lost;
+        if ends {
+            self.in_transaction = false;
+            self.transaction_lost = false;
+        } else if word == "BEGIN" {
+            self.in_transaction = true;
+        }
+        if lost && word != "ROLLBACK" {
+            return Err(StoreError::Engine(
+                "postgres: the transaction's connection was given up; it is rolled back".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The connection's thread: every client call happens on it, outside any async runtime (the
+/// blocking client runs one of its own inside).
+fn start(config: postgres::Config) -> Result<mpsc::Sender<Job>, StoreError> {
+    let (jobs, rx) = mpsc::channel::<Job>();
+    let mut conn = Conn { config, client: None, statements: HashMap::new() };
+    std::thread::Builder::new()
+        .name("bandsync-postgres".into())
+        .spawn(move || {
+            for job in rx {
+                job(&mut conn);
+            }
+        })
+        .map_err(|e| StoreError::Engine(format!("postgres: cannot start its thread: {e}")))?;
+    Ok(jobs)
 }
 
 impl Db for Postgres {
     fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError> {
+        self.track(sql)?;
         let (sql, params) = (sql.to_owned(), params.to_vec());
         self.call(move |c| c.run(&sql, &params, |cl, st, p| cl.execute(st, p)))
     }
 
     fn query(&mut self, sql: &str, params: &[V]) -> Result<Vec<Row>, StoreError> {
+        self.track(sql)?;
         let (sql, params) = (sql.to_owned(), params.to_vec());
         self.call(move |c| c.run(&sql, &params, |cl, st, p| cl.query(st, p))?.iter().map(row).collect())
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.track(sql)?;
         let sql = sql.to_owned();
         self.call(move |c| {
             let done = c.client()?.batch_execute(&sql);
