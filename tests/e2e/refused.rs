@@ -57,6 +57,33 @@ async fn a_link_that_was_stored_is_given_though_the_write_after_it_fails() {
     assert_eq!(stored, secret, "the link given is the one stored");
 }
 
+/// A new link the disk refused is put back, but a write reported failed may have landed (a COMMIT
+/// whose answer was lost): the row in force is written again at the next input, so that a
+/// restart knows the link the band has, not the one nobody was given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_put_back_after_a_failed_write_is_written_again() {
+    let (host, mut ana, mut ben) = stored_host("link-written-again").await;
+    let (ts, db) = (&host.ts, &host.db);
+    db.execute_batch(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON sessions WHEN NEW.secret <> OLD.secret
+         BEGIN SELECT RAISE(FAIL, 'disk full'); END;",
+    )
+    .unwrap();
+    ana.send(json!({"type": "rotate_secret"})).await;
+    assert_eq!(ana.recv_error().await, "internal", "Ana hears the link was not changed");
+    // As if the write had landed after all: the disk holds a link nobody was given.
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    db.execute("UPDATE sessions SET secret = 'landed-unacknowledged' WHERE id = ?1", [&ts.session]).unwrap();
+    // The next input the session hears.
+    ben.send(json!({"type": "profile", "instrument": "bass"})).await;
+    bandsync_e2e::eventually("the link in force on the disk again", || {
+        let stored: String =
+            db.query_row("SELECT secret FROM sessions WHERE id = ?1", [&ts.session], |r| r.get(0)).unwrap();
+        async move { stored == ts.secret }
+    })
+    .await;
+}
+
 /// An edit the disk refuses, and the documents cannot be read back either: memory keeps the
 /// edit, which members may sync and build on, so the disk is given the whole state at the next
 /// input once it takes writes again, and a restart loads what everyone has.

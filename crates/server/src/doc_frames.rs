@@ -40,6 +40,8 @@ impl Driver {
             Ok(doc) => {
                 tracing::warn!(session, "documents reloaded from the store");
                 self.doc = doc;
+                // Memory is what the disk holds again: nothing of it is to be caught up.
+                self.doc_ahead = false;
                 true
             }
             Err(e) => {

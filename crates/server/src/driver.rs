@@ -38,6 +38,9 @@ pub(crate) struct Driver {
     pub(crate) secrets: crate::stored_secrets::SecretAndPin,
     /// What a failed write lost of them: put back at the end of the step.
     pub(crate) secrets_lost: Option<crate::appends::SecretsUndo>,
+    /// A write of the secret and PIN failed, and they were put back: the disk may hold either,
+    /// so the row in force is written again as the next input arrives.
+    pub(crate) secrets_unsure: bool,
     /// A write lost edits and the documents could not be read back: memory is ahead of the
     /// disk, which is given the whole state before the next input ([`Driver::catch_up`]).
     pub(crate) doc_ahead: bool,
@@ -62,7 +65,7 @@ impl Driver {
             session.handle_disconnect(now, c);
         }
         self.reload_doc();
-        self.store_secrets(session);
+        self.store_secrets(session, false);
         while session.poll_output().is_some() {}
     }
 

@@ -140,6 +140,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         carried_lost: false,
         secrets: crate::stored_secrets::secrets_of(&session),
         secrets_lost: None,
+        secrets_unsure: false,
         doc_ahead: false,
     };
     let mut carried = carry.then(|| Carried::key(&session));
@@ -190,7 +191,7 @@ async fn step(
     closing: &CancellationToken,
     carried: &mut Option<CarryKey>,
 ) -> bool {
-    let mut carry_again = false;
+    let (mut carry_again, mut secrets_again) = (false, false);
     {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
         let edits_due = d.journal.deadline();
@@ -203,6 +204,7 @@ async fn step(
                 // everything would be asked again without end.
                 d.catch_up();
                 carry_again = std::mem::take(&mut d.carried_lost);
+                secrets_again = std::mem::take(&mut d.secrets_unsure);
                 let now = clock.now();
                 match input {
                     SessionInput::Join { conn, req, token, outbox, answer } => {
@@ -276,7 +278,7 @@ async fn step(
         // A rotated secret or a new PIN is stored before anyone hears of it, with the appends;
         // one the disk refused is put back (a restart would bring the old one back, and the
         // band's links with it).
-        d.store_secrets(session);
+        d.store_secrets(session, secrets_again);
         // The roster and schedule a restarted host or the next node would need, saved before
         // anyone hears of a change: with the appends, off this task, the step's news held behind
         // it (a node that lost the lease is refused, and lets the session go).

@@ -2,7 +2,8 @@
 //! with the session's appends (`crate::appends`, off its task), and the credentials that carry it
 //! wait until it is durable: nobody may hear of a link that a restart would not know. One the
 //! disk refuses is put back (the links out there keep working), its credentials are dropped, and
-//! the leader is told and given the ones in force.
+//! the leader is told and given the ones in force; the row in force is then written again, since
+//! a write reported failed may have landed.
 
 use crate::appends::{Append, Appends, SecretsChange, SecretsUndo};
 use crate::driver::Driver;
@@ -21,8 +22,9 @@ pub(crate) fn secrets_of(session: &Session) -> SecretAndPin {
 impl Driver {
     /// At the end of a step: puts back what a failed write lost of the secret and PIN, then
     /// stores a new secret or PIN the step made, with the appends (its credentials wait for it:
-    /// [`Driver::credentials_held`]).
-    pub(crate) fn store_secrets(&mut self, session: &mut Session) {
+    /// [`Driver::credentials_held`]). `again`: the row is written even if neither changed
+    /// ([`Driver::secrets_unsure`]).
+    pub(crate) fn store_secrets(&mut self, session: &mut Session, again: bool) {
         if let Some(undo) = self.secrets_lost.take() {
             if let Some(old) = undo.secret {
                 session.rotation_not_saved(old);
@@ -31,10 +33,15 @@ impl Driver {
                 session.pin_not_saved(old);
             }
             self.secrets = secrets_of(session);
+            // A write reported failed may have landed all the same (a COMMIT left unanswered):
+            // the disk may hold what was put back or what the write carried, so the row in force
+            // is written again, as the next input arrives (at once, a disk refusing everything
+            // would be asked without end).
+            self.secrets_unsure = true;
         }
         let Some(a) = self.appends.as_mut() else { return };
         let now = secrets_of(session);
-        if now == self.secrets {
+        if now == self.secrets && !again {
             return;
         }
         let (old_secret, old_pin) = std::mem::replace(&mut self.secrets, now);
