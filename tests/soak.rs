@@ -28,7 +28,7 @@ use bandsync_docs::SessionDoc;
 use bandsync_e2e::chaos::MemberRelay;
 use bandsync_e2e::http_get;
 use bandsync_e2e::process::{Proc, signal};
-use bandsync_e2e::rng::Rng;
+use bandsync_sim::rng::Rng;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,7 +103,7 @@ async fn member(
 ) -> SessionDoc {
     let doc = SessionDoc::new();
     let chart = format!("m{i}");
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
+    let mut rng = Rng::new(i as u64 + 1);
     // Step 1s sent on this connection, each with the edits made before it (None: the opening one).
     let mut pending: VecDeque<Option<u64>> = VecDeque::new();
     let mut synced = false;

@@ -19,8 +19,8 @@
 //!    moment its author sends it to the moment each of the four others receives it.
 
 use bandsync_docs::{SessionDoc, update_message};
-use bandsync_e2e::rng::Rng;
 use bandsync_server::{RunningServer, ServerConfig};
+use bandsync_sim::rng::Rng;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::collections::HashMap;
@@ -45,7 +45,7 @@ fn trace() -> (Vec<Vec<u8>>, String) {
     let mut updates = Vec::with_capacity(INSERTS + DELETES + 1);
     updates.push(doc.transact().encode_state_as_update_v1(&yrs::StateVector::default()));
     let (mut ins, mut del, mut len, mut cursor) = (0usize, 0usize, 0u32, 0u32);
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let letters = b"etaoin shrdlu cmfwyp vbgkqj xz,.\n[C]";
     // Runs of typing (about 20 keys) and of backspacing (about 8), keeping the trace's
     // insert/delete ratio; a fifth of the runs start somewhere else in the text.

@@ -2,7 +2,7 @@
 //! connects from the member's own loopback address, and can make the member sleep (stop reading)
 //! or drop.
 
-use crate::rng::Rng;
+use bandsync_sim::rng::Rng;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -79,7 +79,7 @@ async fn pump(
             }
         }
     });
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut buf = vec![0u8; 16 * 1024];
     let mut last = tokio::time::Instant::now();
     loop {

@@ -7,7 +7,6 @@
 //! - [`chaos`]: a relay per member for the soak run, that also sleeps and drops.
 //! - [`cluster`]: `bandsync serve` nodes on one Postgres behind HAProxy, that a test can kill.
 //! - [`dbus`]: a D-Bus session bus of the test's own, with a monitor (the app's notifications).
-//! - [`rng`]: a seeded random source that replays exactly.
 //! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals.
 //! - [`programs`]: finding programs: this build's binaries, programs on `PATH`, the peers' Python.
 //! - [`http`]: blocking HTTP/1.1 requests for process-level tests.
@@ -50,7 +49,6 @@ pub mod pulse;
 pub mod qr;
 pub mod raw;
 pub mod relay;
-pub mod rng;
 pub mod stream;
 pub mod webdriver;
 pub mod xvfb;

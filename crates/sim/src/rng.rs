@@ -30,6 +30,11 @@ impl Rng {
         lo + (hi - lo) * self.unit()
     }
 
+    /// Uniform among `0..n` (`0` when `n` is `0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p

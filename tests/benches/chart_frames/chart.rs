@@ -4,7 +4,7 @@
 //! read view shows for it.
 
 use bandsync_core::chart::{Line, parse};
-use bandsync_e2e::rng::Rng;
+use bandsync_sim::rng::Rng;
 
 const WORDS: [&str; 48] = [
     "under", "the", "lights", "we", "keep", "on", "moving", "down", "a", "long", "road", "home", "every", "night", "I",
@@ -79,7 +79,7 @@ fn block(rng: &mut Rng, k: usize) -> Vec<String> {
 /// A chart of exactly `n` source lines (at least 20): a head of meta directives and an intro
 /// grid, verses, choruses, interludes and bridges in turn, and an outro that makes up the count.
 pub(crate) fn chart(title: &str, n: usize) -> String {
-    let mut rng = Rng(0x00c4_a57f_0011);
+    let mut rng = Rng::new(0x00c4_a57f_0011);
     let mut out: Vec<String> = [
         format!("{{title: {title}}}"),
         "{subtitle: a long song for the read view}".into(),

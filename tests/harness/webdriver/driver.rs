@@ -33,7 +33,7 @@ pub fn free_port() -> u16 {
     // A different start per process and per call, so that tests running at once rarely try the
     // same port; each candidate is checked by binding it.
     let seed = u64::from(std::process::id()) << 20 ^ NEXT.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9);
-    let mut rng = crate::rng::Rng(seed | 1);
+    let mut rng = bandsync_sim::rng::Rng::new(seed);
     for _ in 0..1000 {
         let port = lo + rng.below(u64::from(hi - lo)) as u16;
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {

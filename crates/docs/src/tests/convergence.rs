@@ -2,20 +2,8 @@
 //! exchange updates directly in any order, and every replica ends the same.
 
 use super::*;
+use bandsync_sim::rng::Rng;
 use yrs::Text;
-
-pub(super) struct Rng(pub(super) u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// UTF-16 offsets between characters (where an editor can put the cursor), 0 included.
 pub(super) fn char_boundaries(text: &str) -> Vec<u32> {
@@ -36,7 +24,7 @@ pub(super) fn char_boundaries(text: &str) -> Vec<u32> {
 #[allow(clippy::needless_range_loop)]
 fn converge(seed: u64, members: usize, steps: usize, deletes: bool) {
     use std::collections::VecDeque;
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let server = SessionDoc::new();
     let docs: Vec<SessionDoc> = (0..members).map(|_| SessionDoc::new()).collect();
     let mut up: Vec<VecDeque<Vec<u8>>> = vec![VecDeque::new(); members];
@@ -181,7 +169,7 @@ fn replicas_converge_under_concurrency_partitions_and_reordering() {
 /// a reference that applied every update once, in the order they were made; without deletes,
 /// every typed token is there exactly once.
 fn converge_reordered(seed: u64, members: usize, steps: usize, deletes: bool) {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let docs: Vec<SessionDoc> = (0..members).map(|_| SessionDoc::new()).collect();
     let base = docs[0].set_chart("s1", "");
     for d in &docs[1..] {

@@ -2,7 +2,7 @@
 //! and MIDI, fed to [`RtpSession::handle_input`]. Timers and sending are in `rtp/mod.rs`.
 
 use super::{
-    MAX_PEERS, Packet, PacketError, Peer, Port, RtpEvent, RtpSession, State, Transmit, data_of, decode, packet, ts,
+    Datagram, MAX_PEERS, Packet, PacketError, Peer, Port, RtpEvent, RtpSession, State, data_of, decode, packet, ts,
 };
 use crate::time::Micros;
 use std::net::SocketAddr;
@@ -66,14 +66,14 @@ impl RtpSession {
                 };
                 p.heard = now;
                 match count {
-                    0 => self.out.push_back(Transmit {
+                    0 => self.out.push_back(Datagram {
                         port: Port::Data,
                         to: from,
                         bytes: packet::sync(me, 1, [t[0], ts(now), 0]),
                     }),
                     1 => {
                         let t3 = ts(now);
-                        self.out.push_back(Transmit {
+                        self.out.push_back(Datagram {
                             port: Port::Data,
                             to: from,
                             bytes: packet::sync(me, 2, [t[0], t[1], t3]),
@@ -109,7 +109,7 @@ impl RtpSession {
     fn invited(&mut self, now: Micros, port: Port, from: SocketAddr, token: u32, ssrc: u32, name: Option<String>) {
         let me = self.ssrc;
         let accept = packet::exchange(b"OK", token, me, Some(&self.name));
-        let ok = |to| Transmit { port, to, bytes: accept.clone() };
+        let ok = |to| Datagram { port, to, bytes: accept.clone() };
         match (port, self.peers.iter().position(|p| p.ssrc == ssrc && !p.ours)) {
             (Port::Control, Some(i)) => {
                 // An invitation again (ours was lost): answer again.
@@ -118,7 +118,7 @@ impl RtpSession {
             }
             (Port::Control, None) => {
                 if self.peers.len() >= MAX_PEERS {
-                    self.out.push_back(Transmit {
+                    self.out.push_back(Datagram {
                         port,
                         to: from,
                         bytes: packet::exchange(b"NO", token, me, Some(&self.name)),
@@ -153,7 +153,7 @@ impl RtpSession {
                 }
             }
             (Port::Data, None) => {
-                self.out.push_back(Transmit {
+                self.out.push_back(Datagram {
                     port,
                     to: from,
                     bytes: packet::exchange(b"NO", token, me, Some(&self.name)),

@@ -42,7 +42,7 @@ pub enum Port {
 
 /// A packet to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
+pub struct Datagram {
     /// From which of our ports.
     pub port: Port,
     /// To whom.
@@ -127,7 +127,7 @@ pub struct RtpSession {
     name: String,
     ssrc: u32,
     peers: Vec<Peer>,
-    out: VecDeque<Transmit>,
+    out: VecDeque<Datagram>,
     events: VecDeque<RtpEvent>,
     tokens: u32,
 }
@@ -215,7 +215,7 @@ impl RtpSession {
                         } else {
                             (Port::Data, p.data)
                         };
-                        self.out.push_back(Transmit {
+                        self.out.push_back(Datagram {
                             port,
                             to,
                             bytes: packet::exchange(b"IN", p.token, me, Some(&self.name)),
@@ -226,7 +226,7 @@ impl RtpSession {
                         p.heard = now;
                     }
                     State::Connected if p.ours => {
-                        self.out.push_back(Transmit {
+                        self.out.push_back(Datagram {
                             port: Port::Data,
                             to: p.data,
                             bytes: packet::sync(me, 0, [ts(now), 0, 0]),
@@ -250,7 +250,7 @@ impl RtpSession {
         let stamp = ts(now) as u32;
         for p in self.peers.iter_mut().filter(|p| p.state == State::Connected) {
             p.seq = p.seq.wrapping_add(1);
-            self.out.push_back(Transmit { port: Port::Data, to: p.data, bytes: packet::midi(p.seq, stamp, me, msgs) });
+            self.out.push_back(Datagram { port: Port::Data, to: p.data, bytes: packet::midi(p.seq, stamp, me, msgs) });
         }
     }
 
@@ -259,7 +259,7 @@ impl RtpSession {
         let me = self.ssrc;
         for p in self.peers.drain(..) {
             if p.state == State::Connected || p.state == State::Joining {
-                self.out.push_back(Transmit {
+                self.out.push_back(Datagram {
                     port: Port::Control,
                     to: p.control,
                     bytes: packet::exchange(b"BY", p.token, me, None),
@@ -269,7 +269,7 @@ impl RtpSession {
     }
 
     /// The next packet to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self) -> Option<Datagram> {
         self.out.pop_front()
     }
 
