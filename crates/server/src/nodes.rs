@@ -19,6 +19,7 @@ use crate::hub::{Hub, HubError, SessionHandle};
 use crate::store::Store;
 use crate::store::lease::{Lease, Renewal};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// This node, among several sharing one database.
@@ -93,8 +94,9 @@ impl Hub {
     /// once: this one, if it is.
     ///
     /// A node cut off from the database ([`Hub::cut_off`]) sends members on at once, and one whose
-    /// database stops answering while a member waits sends it on by the deadline: the proxy's
-    /// check takes such a node out, and the retry reaches one that can load the session.
+    /// database stops answering while a member waits sends it on by the deadline (the load under
+    /// way then takes nothing when the answer comes): the proxy's check takes such a node out,
+    /// and the retry reaches one that can load the session.
     pub async fn place(self: &Arc<Self>, id: &str) -> Placement {
         let Some((node, _)) = self.node_store() else { return Placement::Here };
         let started = Instant::now();
@@ -114,10 +116,11 @@ impl Hub {
             // keeps sending the session here. Asking at once would hand sessions back and forth
             // while the proxy is still noticing a death (its retries land anywhere).
             let ask = !asked && started.elapsed() >= node.lease_ttl;
-            let (hub, sid) = (self.clone(), id.to_owned());
+            let gave_up = Arc::new(AtomicBool::new(false));
+            let (hub, sid, given_up) = (self.clone(), id.to_owned(), gave_up.clone());
             let load = tokio::task::spawn_blocking(move || {
                 let asked_at = hub.clock.wall_ms();
-                let load = hub.try_load(&sid, ask, waited_on);
+                let load = hub.try_load(&sid, ask, waited_on, &given_up);
                 if load.is_ok() {
                     hub.heard_from_store(asked_at);
                 }
@@ -128,6 +131,10 @@ impl Hub {
                     session = id,
                     "the database did not answer in time: the member goes back through the proxy"
                 );
+                // The attempt goes on until the database answers it, and then takes nothing: the
+                // member's retry may reach another node, which would otherwise wait a lease time
+                // for this one to hand over a session nobody reached here.
+                gave_up.store(true, Ordering::Release);
                 return Placement::Elsewhere;
             };
             match load {
@@ -151,8 +158,9 @@ impl Hub {
 
     /// One attempt to load `id` from the store under a fresh lease; asks the holder for it when
     /// `ask` and it is held. `waited_on` is the lease another node held at the last attempt: if
-    /// it is still the lease, unrenewed and now expired, it ran out, and nothing is taken.
-    fn try_load(&self, id: &str, ask: bool, waited_on: Option<Lease>) -> Result<Load, HubError> {
+    /// it is still the lease, unrenewed and now expired, it ran out, and nothing is taken. Nor is
+    /// anything taken once `gave_up` is set (the member stopped waiting).
+    fn try_load(&self, id: &str, ask: bool, waited_on: Option<Lease>, gave_up: &AtomicBool) -> Result<Load, HubError> {
         let (node, store) = self.node_store().expect("only in a cluster");
         let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
         // One load at a time on this node: two members arriving together start one session.
@@ -180,6 +188,9 @@ impl Hub {
             && w.expires_ms < now
         {
             return Ok(Load::RanOut);
+        }
+        if gave_up.load(Ordering::Acquire) {
+            return Ok(Load::Held(None));
         }
         let Some(lease) = store.take_lease(id, &node.name, now, ms(node.lease_ttl)).map_err(st)? else {
             if ask {

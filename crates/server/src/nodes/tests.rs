@@ -70,7 +70,7 @@ async fn a_member_that_waited_out_a_dead_holders_lease_goes_back_through_the_pro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
     let (_scratch, a, c, id) = band_on_a("released", "c", Duration::from_secs(60));
-    let seen = match c.try_load(&id, false, None).unwrap() {
+    let seen = match c.try_load(&id, false, None, &AtomicBool::new(false)).unwrap() {
         Load::Held(Some(l)) => l,
         _ => panic!("a holds it"),
     };
@@ -80,7 +80,10 @@ async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
     })
     .await
     .unwrap();
-    assert!(matches!(c.try_load(&id, false, Some(seen)).unwrap(), Load::Loaded), "taken, not sent back");
+    assert!(
+        matches!(c.try_load(&id, false, Some(seen), &AtomicBool::new(false)).unwrap(), Load::Loaded),
+        "taken, not sent back"
+    );
     assert!(c.get(&id).is_some());
     a.close_all();
     c.close_all();
@@ -269,6 +272,48 @@ async fn an_answer_about_an_earlier_lease_leaves_the_later_one_alone() {
     assert!(!a.let_go(&id, first, true), "a late answer about the first lease");
     assert!(a.get(&id).is_some(), "the session stays");
     assert_eq!(a.leases().get(id.as_str()).map(|l| l.token), Some(second));
+    a.close_all();
+    b.close_all();
+}
+
+/// A member whose node's database did not answer in time is sent back through the proxy; the
+/// load under way goes on until the database answers, and then takes nothing. Taken, the session
+/// sat on a node nobody reached it on, and the node the member's retry reached waited a lease
+/// time for a hand-over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_whose_member_stopped_waiting_takes_nothing() {
+    let (scratch, a, b, id) = band_on_a("given-up-load", "b", Duration::from_secs(1));
+    tokio::task::spawn_blocking({
+        let a = a.clone();
+        move || a.drain()
+    })
+    .await
+    .unwrap();
+    // b's database stops answering: a thread holds its connection.
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let (held, holding) = std::sync::mpsc::channel();
+    let store = scratch.1.clone();
+    let holder = std::thread::spawn(move || {
+        let _db = store.db();
+        held.send(()).unwrap();
+        let _ = hold.recv();
+    });
+    holding.recv().unwrap();
+    assert_eq!(b.place(&id).await, Placement::Elsewhere, "sent back by the deadline");
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    // The attempt ends once it has its answer (it holds the loading lock until then).
+    tokio::task::spawn_blocking({
+        let b = b.clone();
+        move || drop(b.loading.lock().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(b.get(&id).is_none() && b.leases().is_empty(), "b took nothing");
+    // Once the database answers b again (its renewals' ping, not running here), a retry that
+    // reaches b takes the session at once.
+    b.heard_from_store(b.clock().wall_ms());
+    assert_eq!(b.place(&id).await, Placement::Here, "the member's retry takes it at once");
     a.close_all();
     b.close_all();
 }
