@@ -1,18 +1,38 @@
 //! A TCP link that can be partitioned: it forwards both ways until [`Link::partition`], then holds
-//! every byte and every connection, open and unanswered, until [`Link::heal`]: a partition (or a peer that hangs) that
-//! drops nothing the kernel can see, no reset and no close, so that the side that sent waits for
-//! an answer that never comes. On threads, for the synchronous harness (`cluster.rs`).
+//! every byte and every connection, open and unanswered, until [`Link::heal`]: a partition (or a
+//! peer that hangs) that drops nothing the kernel can see, no reset and no close, so that the side
+//! that sent waits for an answer that never comes. On threads, for the synchronous harness
+//! (`cluster.rs`); dropped, it closes every connection it holds and its threads end.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What the link's threads share.
+#[derive(Default)]
+struct Shared {
+    cut: AtomicBool,
+    closed: AtomicBool,
+    /// Every connection it made or holds, to close when it is dropped.
+    streams: Mutex<Vec<TcpStream>>,
+    /// The forwarding threads that hold their bytes while partitioned.
+    parked: Mutex<Vec<std::thread::Thread>>,
+}
+
+impl Shared {
+    fn keep(&self, s: &TcpStream) {
+        if let Ok(s) = s.try_clone() {
+            self.streams.lock().unwrap().push(s);
+        }
+    }
+}
 
 /// A link to one address.
 pub struct Link {
     /// Where to connect instead of the target.
     pub addr: SocketAddr,
-    cut: Arc<AtomicBool>,
+    shared: Arc<Shared>,
 }
 
 impl Link {
@@ -24,18 +44,21 @@ impl Link {
     pub fn start(target: SocketAddr) -> Link {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let cut = Arc::new(AtomicBool::new(false));
-        let on = cut.clone();
+        let shared = Arc::new(Shared::default());
+        let on = shared.clone();
         std::thread::spawn(move || {
-            // Connections made once partitioned: accepted, never forwarded, never closed.
-            let mut held = Vec::new();
             for inbound in listener.incoming() {
                 let Ok(inbound) = inbound else { return };
-                if on.load(Ordering::Acquire) {
-                    held.push(inbound);
+                if on.closed.load(Ordering::Acquire) {
+                    return;
+                }
+                on.keep(&inbound);
+                // Made once partitioned: accepted, never forwarded, never closed (until dropped).
+                if on.cut.load(Ordering::Acquire) {
                     continue;
                 }
                 let Ok(outbound) = TcpStream::connect(target) else { continue };
+                on.keep(&outbound);
                 let (Ok(a), Ok(b)) = (inbound.try_clone(), outbound.try_clone()) else { continue };
                 for (from, to) in [(inbound, b), (outbound, a)] {
                     let on = on.clone();
@@ -43,23 +66,37 @@ impl Link {
                 }
             }
         });
-        Link { addr, cut }
+        Link { addr, shared }
     }
 
     /// From now on nothing gets through, and nothing is closed.
     pub fn partition(&self) {
-        self.cut.store(true, Ordering::Release);
+        self.shared.cut.store(true, Ordering::Release);
     }
 
     /// Connections made from now on get through again. Those made before stay as the partition
     /// left them, open and unanswered, as connections across a partition that healed can be:
     /// the side that waits on one must give it up and open another.
     pub fn heal(&self) {
-        self.cut.store(false, Ordering::Release);
+        self.shared.cut.store(false, Ordering::Release);
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, cut: &AtomicBool) {
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        for s in self.shared.streams.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        for t in self.shared.parked.lock().unwrap().drain(..) {
+            t.unpark();
+        }
+        // Wakes the accepting thread, which then sees the link closed.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, link: &Shared) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         let n = match from.read(&mut buf) {
@@ -69,11 +106,13 @@ fn pump(mut from: TcpStream, mut to: TcpStream, cut: &AtomicBool) {
             }
             Ok(n) => n,
         };
-        if cut.load(Ordering::Acquire) {
-            // Held: both sockets stay open, and this thread with them, until the test ends.
-            loop {
+        if link.cut.load(Ordering::Acquire) {
+            // Held: both sockets stay open, and this thread with them, until the link is dropped.
+            link.parked.lock().unwrap().push(std::thread::current());
+            while !link.closed.load(Ordering::Acquire) {
                 std::thread::park();
             }
+            return;
         }
         if to.write_all(&buf[..n]).is_err() {
             return;
