@@ -3,8 +3,8 @@
 //! session id (consistent hashing on `/ws?session=ID`, `/doc/ID`, `/s/ID`, `/api/sessions/ID`).
 //! Nodes can be killed (-9), drained (SIGTERM) and restarted on their own ports.
 
-use crate::partition::Link;
-use crate::postgres::Postgres;
+use crate::partition::PartitionLink;
+use crate::postgres::PgServer;
 use crate::process::{Proc, require, run};
 use crate::webdriver::free_port;
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ struct Node {
     port: u16,
     proc: Option<Proc>,
     /// Its link to Postgres, where the test may partition it.
-    link: Option<Link>,
+    link: Option<PartitionLink>,
     /// The database URL it is given: through its link, if it has one.
     database: String,
 }
@@ -30,7 +30,7 @@ struct Node {
 /// A running cluster.
 pub struct Cluster {
     /// Its Postgres.
-    pub pg: Postgres,
+    pub pg: PgServer,
     /// The database the nodes share (`postgres://…`).
     pub database: String,
     nodes: Vec<Node>,
@@ -58,7 +58,7 @@ impl Cluster {
     }
 
     fn start_with(n: usize, links: bool) -> Cluster {
-        let pg = Postgres::start();
+        let pg = PgServer::start();
         let database = pg.database("bandsync");
         let dir = pg.dir().join("cluster");
         std::fs::create_dir_all(&dir).unwrap();
@@ -69,7 +69,7 @@ impl Cluster {
             .expect("the database URL names 127.0.0.1:PORT");
         let nodes: Vec<Node> = (1..=n)
             .map(|i| {
-                let link = links.then(|| Link::start(pg_addr));
+                let link = links.then(|| PartitionLink::start(pg_addr));
                 let database = link.as_ref().map_or_else(
                     || database.clone(),
                     |l| database.replacen(&pg_addr.to_string(), &l.addr.to_string(), 1),
@@ -156,7 +156,7 @@ impl Cluster {
     }
 
     /// Cuts node `i` off from Postgres: nothing it sends reaches the database, nothing comes back,
-    /// and nothing is closed ([`Link::partition`]). For a cluster made by
+    /// and nothing is closed ([`PartitionLink::partition`]). For a cluster made by
     /// [`Cluster::start_partitionable`].
     ///
     /// # Panics
@@ -165,7 +165,7 @@ impl Cluster {
         self.nodes[i].link.as_ref().expect("a partitionable cluster").partition();
     }
 
-    /// Ends node `i`'s partition ([`Link::heal`]): its new connections to Postgres get through;
+    /// Ends node `i`'s partition ([`PartitionLink::heal`]): its new connections to Postgres get through;
     /// those it made before stay unanswered.
     ///
     /// # Panics

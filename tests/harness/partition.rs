@@ -1,5 +1,5 @@
-//! A TCP link that can be partitioned: it forwards both ways until [`Link::partition`], then holds
-//! every byte and every connection, open and unanswered, until [`Link::heal`]: a partition (or a
+//! A TCP link that can be partitioned: it forwards both ways until [`PartitionLink::partition`], then holds
+//! every byte and every connection, open and unanswered, until [`PartitionLink::heal`]: a partition (or a
 //! peer that hangs) that drops nothing the kernel can see, no reset and no close, so that the side
 //! that sent waits for an answer that never comes. On threads, for the synchronous harness
 //! (`cluster.rs`); dropped, it closes every connection it holds and its threads end.
@@ -29,19 +29,19 @@ impl Shared {
 }
 
 /// A link to one address.
-pub struct Link {
+pub struct PartitionLink {
     /// Where to connect instead of the target.
     pub addr: SocketAddr,
     shared: Arc<Shared>,
 }
 
-impl Link {
+impl PartitionLink {
     /// Forwards `127.0.0.1:0` to `target`.
     ///
     /// # Panics
     /// If it cannot bind.
     #[must_use]
-    pub fn start(target: SocketAddr) -> Link {
+    pub fn start(target: SocketAddr) -> PartitionLink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared::default());
@@ -66,7 +66,7 @@ impl Link {
                 }
             }
         });
-        Link { addr, shared }
+        PartitionLink { addr, shared }
     }
 
     /// From now on nothing gets through, and nothing is closed.
@@ -82,7 +82,7 @@ impl Link {
     }
 }
 
-impl Drop for Link {
+impl Drop for PartitionLink {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::Release);
         for s in self.shared.streams.lock().unwrap().drain(..) {

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running Postgres.
-pub struct Postgres {
+pub struct PgServer {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
@@ -50,13 +50,13 @@ fn unprivileged() -> Option<(u32, u32)> {
     user
 }
 
-impl Postgres {
+impl PgServer {
     /// A new cluster, started, with a superuser `bandsync` and trust authentication on loopback.
     ///
     /// # Panics
     /// When Postgres is not installed, or does not come up in 30 s.
     #[must_use]
-    pub fn start() -> Postgres {
+    pub fn start() -> PgServer {
         let bin = bin_dir();
         let dir = std::env::temp_dir().join(format!("bandsync-pg-{}-{}", std::process::id(), free_port()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -72,7 +72,7 @@ impl Postgres {
             .stdout(Stdio::null());
         let out = Self::as_user(&mut init, user).output().expect("initdb runs");
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        let mut pg = Postgres { dir, bin, port: free_port(), user, child: None };
+        let mut pg = PgServer { dir, bin, port: free_port(), user, child: None };
         pg.start_again();
         pg
     }
@@ -160,7 +160,7 @@ impl Postgres {
     }
 }
 
-impl Drop for Postgres {
+impl Drop for PgServer {
     fn drop(&mut self) {
         if let Some(c) = &self.child {
             // SIGINT: Postgres's fast shutdown.

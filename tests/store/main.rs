@@ -10,7 +10,7 @@ mod deleted;
 mod folds;
 
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
-use bandsync_e2e::postgres::Postgres;
+use bandsync_e2e::postgres::PgServer;
 use bandsync_server::store::lease::Renewal;
 use bandsync_server::store::postgres::Postgres as PgDb;
 use bandsync_server::store::sql::Db;
@@ -371,7 +371,7 @@ fn the_store_suite_on_sqlite() {
 
 #[test]
 fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
-    let mut pg = Postgres::start();
+    let mut pg = PgServer::start();
     let url = pg.database("suite");
     suite(&|| Store::connect(&url).unwrap(), &|| Box::new(PgDb::connect(&url).unwrap()));
 
@@ -412,7 +412,7 @@ fn a_database_that_stops_answering_is_given_up(url: &str) {
         .and_then(|(_, rest)| rest.split_once('/'))
         .and_then(|(addr, _)| addr.parse().ok())
         .expect("the database URL names 127.0.0.1:PORT");
-    let link = bandsync_e2e::partition::Link::start(pg_addr);
+    let link = bandsync_e2e::partition::PartitionLink::start(pg_addr);
     let linked = url.replacen(&pg_addr.to_string(), &link.addr.to_string(), 1);
     let within = std::time::Duration::from_millis(300);
     let mut db = PgDb::connect_within(&linked, within).unwrap();

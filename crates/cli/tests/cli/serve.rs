@@ -40,7 +40,7 @@ fn organizers_make_list_and_delete_sessions_within_their_quotas() {
 #[test]
 fn organizers_make_list_and_delete_sessions_on_postgres() {
     let _machine = bandsync_e2e::machine::shared();
-    let pg = bandsync_e2e::postgres::Postgres::start();
+    let pg = bandsync_e2e::postgres::PgServer::start();
     organizers_scenario(&["--database".into(), pg.database("serve")]);
 }
 
