@@ -12,7 +12,8 @@ pub struct StoreArgs {
     place: StorePlace,
     /// How long a statement may go unanswered by `--database` (ms) before its connection is
     /// given up and the next statement opens another: a database that hangs, or a partition
-    /// that drops nothing, does not hold this process for ever.
+    /// that drops nothing, does not hold this process for ever. Postgres ends a statement that
+    /// runs as long, and a transaction left idle as long, itself.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub database_timeout_ms: u64,
 }

@@ -42,6 +42,9 @@ pub struct SessionHandle {
     /// unrenewed): what the task still has on its way to the disk would be refused (fenced), so
     /// its members are sent on at once, not after it.
     pub(crate) lease_lost: CancellationToken,
+    /// Cancelled once the session's task has ended (returned or was dropped): after its last
+    /// write.
+    pub(crate) ended: CancellationToken,
 }
 
 impl SessionHandle {

@@ -64,7 +64,8 @@ pub struct Hub {
     /// Held while a session is loaded on demand.
     pub(crate) loading: std::sync::Mutex<()>,
     /// On a node of a cluster: the sessions it let go whose tasks may still run, so that it
-    /// loads none of them again until its task has ended ([`crate::nodes`]).
+    /// loads none of them again until that task has ended ([`crate::nodes`]; a compaction the
+    /// task left running may outlive it).
     pub(crate) ending: std::sync::Mutex<HashMap<Arc<str>, SessionHandle>>,
     /// Set (under `loading`) once the node drains: it loads and starts no session after that.
     pub(crate) draining: std::sync::atomic::AtomicBool,
@@ -111,6 +112,24 @@ impl Hub {
     /// Takes the session off this node's list (its task goes on until stopped).
     pub(crate) fn forget_local(&self, id: &str) -> Option<SessionHandle> {
         self.sessions.write().expect("hub lock poisoned").remove(id)
+    }
+
+    /// On a node of a cluster: takes the session off this node's list with its lease, if this
+    /// node still holds lease `token` (`None` if not), and lists its task among those ending.
+    /// Under the sessions' lock, then the leases', as a session's start takes them, then the
+    /// ending's: no load of the session comes between.
+    pub(crate) fn take_off(&self, id: &str, token: i64) -> Option<Option<SessionHandle>> {
+        let mut sessions = self.sessions.write().expect("hub lock poisoned");
+        let mut leases = self.leases();
+        if leases.get(id).is_none_or(|l| l.token != token) {
+            return None;
+        }
+        leases.remove(id);
+        let h = sessions.remove(id);
+        if let Some(h) = &h {
+            self.ending.lock().expect("hub lock poisoned").insert(h.id.clone(), h.clone());
+        }
+        Some(h)
     }
 
     /// Creates a session and starts its task. Must be called inside a tokio runtime.
@@ -315,7 +334,8 @@ impl Hub {
                 .map_err(|e| HubError::Store(format!("its chat, activity and versions: {e}")))?;
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
-        let (stop, lease_lost) = (self.closing.child_token(), CancellationToken::new());
+        let (stop, lease_lost, ended) =
+            (self.closing.child_token(), CancellationToken::new(), CancellationToken::new());
         let handle = SessionHandle {
             id: id.clone(),
             name: name.into(),
@@ -326,6 +346,7 @@ impl Hub {
             viewer_secret,
             stop: stop.clone(),
             lease_lost: lease_lost.clone(),
+            ended: ended.clone(),
         };
         let ctx = session_task::Context {
             clock: self.clock.clone(),
@@ -338,7 +359,10 @@ impl Hub {
             carry: self.cfg.store.is_some(),
             unwritten_max: self.cfg.unwritten_max,
         };
-        self.tracker.spawn(session_task::run(session, rx, ctx));
+        self.tracker.spawn(async move {
+            let _ended = ended.drop_guard();
+            session_task::run(session, rx, ctx).await;
+        });
         map.insert(id, handle.clone());
         tracing::info!(session = %handle.id, name = %handle.name, "session started");
         Ok(handle)

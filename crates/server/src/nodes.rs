@@ -262,7 +262,7 @@ impl Hub {
                 Ok((rs, _)) => held.into_iter().zip(rs).map(|((id, token), r)| (id, token, Ok(r))).collect(),
                 Err(e) => held.into_iter().map(|(id, token)| (id, token, Err(e.to_string()))).collect(),
             };
-            self.ending().retain(|_, h| !h.tx.is_closed());
+            self.ending().retain(|_, h| !h.ended.is_cancelled());
             for (id, token, r) in results {
                 // Each answer is about the lease asked for: one let go and taken again since (an
                 // answer held a tick or more) is another lease, and is left alone.
@@ -308,7 +308,7 @@ impl Hub {
     /// Whether the task of session `id` that this node let go still runs.
     fn still_ending(&self, id: &str) -> bool {
         let mut ending = self.ending();
-        let running = ending.get(id).is_some_and(|h| !h.tx.is_closed());
+        let running = ending.get(id).is_some_and(|h| !h.ended.is_cancelled());
         if !running {
             ending.remove(id);
         }
@@ -337,21 +337,12 @@ impl Hub {
     /// reconnect and reach its new owner. `lease_lost`: another node may own it already (see
     /// [`SessionHandle`]'s `lease_lost`).
     fn let_go(&self, id: &str, token: i64, lease_lost: bool) -> bool {
-        let h = {
-            let mut leases = self.leases();
-            if leases.get(id).is_none_or(|l| l.token != token) {
-                return false;
-            }
-            leases.remove(id);
-            // Under the leases' lock: no load of the session comes between.
-            self.forget_local(id)
-        };
+        let Some(h) = self.take_off(id, token) else { return false };
         if let Some(h) = h {
             if lease_lost {
                 h.lease_lost.cancel();
             }
             h.stop.cancel();
-            self.ending().insert(h.id.clone(), h);
         }
         true
     }

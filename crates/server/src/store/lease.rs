@@ -131,9 +131,15 @@ impl Store {
     pub fn release_lease(&self, session: &str, token: i64, now_ms: i64) -> Result<(), StoreError> {
         // Token 0 is never taken: every later write for the session is refused here, unless this
         // store has taken the lease again since (a release made late, off the caller's task).
-        if let Some(fence) = self.fences().get_mut(session).filter(|t| **t == token) {
-            *fence = 0;
+        let mut fences = self.fences();
+        match fences.get_mut(session) {
+            Some(fence) if *fence == token => *fence = 0,
+            Some(_) => {}
+            None => {
+                fences.insert(session.to_owned(), 0);
+            }
         }
+        drop(fences);
         self.forget_log(session);
         self.db().execute(
             "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2",

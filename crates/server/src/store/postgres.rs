@@ -189,7 +189,7 @@ impl Postgres {
             .map(|(t, c, k)| format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {};", k.replace("{int}", "BIGINT")))
             .collect();
         pg.batch(&format!(
-            "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {} {added} COMMIT;",
+            "BEGIN; SET LOCAL client_min_messages = warning; SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {} {added} COMMIT;",
             super::sql::schema("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY")
         ))?;
         Ok(pg)
@@ -211,7 +211,12 @@ impl Postgres {
         self.jobs.send(Box::new(move |c| drop(tx.send(f(c))))).map_err(|_| gone())?;
         match rx.recv_timeout(self.answer_within) {
             Ok(r) => r,
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(gone()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // Its thread ended (a job panicked): the next statement gets a new one.
+                self.jobs = start(self.config.clone())?;
+                self.transaction_lost = self.in_transaction;
+                Err(gone())
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // Its thread stays blocked in the client until the socket fails, then ends: its
                 // queue is gone with this sender.
@@ -277,11 +282,18 @@ impl Db for Postgres {
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.track(sql)?;
-        let sql = sql.to_owned();
-        self.call(move |c| {
-            let done = c.client()?.batch_execute(&sql);
+        let begins = sql.trim().trim_end_matches(';').trim_end().eq_ignore_ascii_case("BEGIN");
+        let owned = sql.to_owned();
+        let done = self.call(move |c| {
+            let done = c.client()?.batch_execute(&owned);
             c.settle(done)
-        })
+        });
+        if begins && done.is_err() {
+            // No transaction began (its caller sends no ROLLBACK): nothing of one is left to fail.
+            self.in_transaction = false;
+            self.transaction_lost = false;
+        }
+        done
     }
 
     fn engine(&self) -> &'static str {
