@@ -95,7 +95,7 @@ impl jack::NotificationHandler for Xruns {
 /// A JACK client `rec` with a MIDI in port `rec:in` that records everything it receives, and an
 /// audio in port `rec:audio` that records the JACK time of each sound's first sample after 50 ms
 /// of digital silence (a click's onset, to the frame).
-pub struct Recorder {
+pub struct MidiRecorder {
     _client: jack::AsyncClient<Xruns, jack::contrib::ClosureProcessHandler<(), Process>>,
     seen: Arc<Mutex<Vec<Received>>>,
     onsets: Arc<Mutex<Vec<f64>>>,
@@ -103,7 +103,7 @@ pub struct Recorder {
     xruns: Arc<Mutex<Vec<u64>>>,
 }
 
-impl Recorder {
+impl MidiRecorder {
     /// The full name of the port to send to.
     pub const PORT: &'static str = "rec:in";
     /// The full name of the audio port to connect.
@@ -114,7 +114,7 @@ impl Recorder {
     /// # Panics
     /// When no JACK server runs.
     #[must_use]
-    pub fn start() -> Recorder {
+    pub fn start() -> MidiRecorder {
         let (client, _) = jack::Client::new("rec", jack::ClientOptions::NO_START_SERVER).expect("the recorder opens");
         let inp = client.register_port("in", jack::MidiIn::default()).expect("a MIDI in port");
         let audio = client.register_port("audio", jack::AudioIn::default()).expect("an audio in port");
@@ -163,7 +163,7 @@ impl Recorder {
             }
         });
         let (clock, _) = jack::Client::new("rec-clock", jack::ClientOptions::NO_START_SERVER).expect("opens");
-        Recorder { _client: active, seen, onsets, clock, xruns }
+        MidiRecorder { _client: active, seen, onsets, clock, xruns }
     }
 
     /// The JACK time (µs) of every sound's onset on the audio port so far.

@@ -179,7 +179,7 @@ impl Pulse {
     /// # Panics
     /// If no data arrives in time.
     #[must_use]
-    pub fn record(&self, path: &Path) -> Recorder {
+    pub fn record(&self, path: &Path) -> SoundRecorder {
         self.record_source("bandsync.monitor", self.channels, path)
     }
 
@@ -188,10 +188,10 @@ impl Pulse {
     /// # Panics
     /// If no data arrives in time.
     #[must_use]
-    pub fn record_source(&self, source: &str, channels: u32, path: &Path) -> Recorder {
+    pub fn record_source(&self, source: &str, channels: u32, path: &Path) -> SoundRecorder {
         let mut c = self.reader("parecord", source, channels);
         let child = c.arg("--file-format=wav").arg(path).spawn().expect("parecord starts");
-        let rec = Recorder { child: Some(child), path: path.to_owned() };
+        let rec = SoundRecorder { child: Some(child), path: path.to_owned() };
         let end = Instant::now() + Duration::from_secs(15);
         while std::fs::metadata(path).map_or(0, |m| m.len()) < 20_000 {
             assert!(Instant::now() < end, "the recorder got no data");
@@ -237,12 +237,12 @@ impl Drop for Pulse {
 }
 
 /// A `parecord` in progress.
-pub struct Recorder {
+pub struct SoundRecorder {
     child: Option<Child>,
     path: PathBuf,
 }
 
-impl Recorder {
+impl SoundRecorder {
     /// Stops recording (SIGINT, so that parecord finishes the WAV header) and reads the file.
     #[must_use]
     pub fn stop(mut self) -> Vec<Vec<f32>> {
@@ -254,7 +254,7 @@ impl Recorder {
     }
 }
 
-impl Drop for Recorder {
+impl Drop for SoundRecorder {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

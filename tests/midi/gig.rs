@@ -9,7 +9,7 @@ use bandsync_core::host_axis::HostAxis;
 use bandsync_core::midi::{MidiCursor, MidiEvent, MidiMessage, PatchMsg, SongCue};
 use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros, clicks::clicks_between};
-use bandsync_e2e::jack::{Jackd, Received, Recorder};
+use bandsync_e2e::jack::{Jackd, MidiRecorder, Received};
 use bandsync_midi::{MidiOptions, MidiOut};
 use std::time::{Duration, Instant};
 
@@ -86,11 +86,11 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 #[test]
 fn every_event_of_a_gig_lands_on_its_frame() {
     let _jackd = Jackd::start();
-    let rec = Recorder::start();
+    let rec = MidiRecorder::start();
     let (clock, _) = jack::Client::new("clock", jack::ClientOptions::NO_START_SERVER).unwrap();
     let host_now = move || Some((clock.time() as f64 + HOST_AHEAD_OF_JACK as f64, 0));
     let opts =
-        MidiOptions { target: format!("jack:{}", Recorder::PORT), client_name: "bandsync".into(), offset_ms: 0.0 };
+        MidiOptions { target: format!("jack:{}", MidiRecorder::PORT), client_name: "bandsync".into(), offset_ms: 0.0 };
     let out = MidiOut::start(&opts, Box::new(host_now), None).expect("MIDI out opens on the JACK server");
     let host = || Micros(rec.now() as i64 + HOST_AHEAD_OF_JACK);
 

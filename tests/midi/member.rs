@@ -2,7 +2,7 @@
 //! the song's patch arrives on the bar where the song becomes current, the clock runs at the
 //! band's tempo, and a song whose patch cannot be read is refused to the leader, with nothing sent.
 
-use bandsync_e2e::jack::{Jackd, Received, Recorder};
+use bandsync_e2e::jack::{Jackd, MidiRecorder, Received};
 use bandsync_e2e::process::{Proc, host_with_setlist};
 
 const START: u8 = 0xFA;
@@ -39,14 +39,14 @@ fn worst_interval(clocks: &[f64], want_us: f64, xruns: &[u64]) -> f64 {
 #[test]
 fn a_member_sends_each_songs_patch_on_its_bar_and_the_clock_at_the_bands_tempo() {
     let _jackd = Jackd::start();
-    let rec = Recorder::start();
+    let rec = MidiRecorder::start();
     let setlist = r#"[
         {"id":"one","title":"One","tempo":120,"meter":"4/4","midi":"pc 1"},
         {"id":"two","title":"Two","tempo":150,"meter":"3/4","midi":"bank 0:2; pc 17"},
         {"id":"bad","title":"Bad","midi":"pc 300"}]"#;
     let (_host, url) = host_with_setlist(setlist);
 
-    let port = format!("jack:{}", Recorder::PORT);
+    let port = format!("jack:{}", MidiRecorder::PORT);
     let mut keys = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Keys", "--json", "--midi-out", &port]);
     assert!(keys.event("midi")["port"].as_str().unwrap().ends_with(":midi_out"));
     keys.wait_for("a synced clock", |v| v["event"] == "clock" && v["synced"] == true);

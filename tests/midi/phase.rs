@@ -9,7 +9,7 @@
 //! Midway the member stalls for 30 ms (stopped, as a loaded machine stops it): JACK has an xrun,
 //! and its clock re-settles over the next seconds. The click must keep to the clock through it.
 
-use bandsync_e2e::jack::{Jackd, Recorder};
+use bandsync_e2e::jack::{Jackd, MidiRecorder};
 use bandsync_e2e::process::{Proc, host_with_setlist, signal};
 use std::time::Duration;
 
@@ -25,9 +25,9 @@ const MOST: f64 = 1_000.0;
 #[test]
 fn the_clocks_beat_and_the_click_sound_together() {
     let _jackd = Jackd::start();
-    let rec = Recorder::start();
+    let rec = MidiRecorder::start();
     let (_host, url) = host_with_setlist(r#"[{"id":"one","title":"One","tempo":240,"meter":"4/4"}]"#);
-    let to = format!("jack:{}", Recorder::PORT);
+    let to = format!("jack:{}", MidiRecorder::PORT);
     let mut keys = Proc::bandsync(&[
         "join",
         &url,

@@ -10,7 +10,7 @@ use bandsync_app::{App, AppError, AppOptions, Sink};
 use bandsync_core::ServerMsg;
 use bandsync_core::midi::input::DEFAULT_MAP;
 use bandsync_docs::{SessionDoc, Song};
-use bandsync_e2e::jack::{Jackd, Pedal, Recorder};
+use bandsync_e2e::jack::{Jackd, MidiRecorder, Pedal};
 use bandsync_e2e::stream::until;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -26,7 +26,7 @@ fn server(ev: &AppEvent) -> Option<&ServerMsg> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_apps_midi_drives_the_gear_and_its_pedals_act_for_the_leader() {
     let _jackd = Jackd::start();
-    let rec = Recorder::start();
+    let rec = MidiRecorder::start();
     let pedal = Pedal::start();
     let app = App::new(AppOptions { bind: "127.0.0.1:0".parse().unwrap(), mdns: false, ..AppOptions::default() });
     app.set_audio(AudioSettings { enabled: false, ..AudioSettings::default() }).await.unwrap();
@@ -41,7 +41,7 @@ async fn the_apps_midi_drives_the_gear_and_its_pedals_act_for_the_leader() {
 
     // Set before the session: the session opens both ports as it starts.
     let settings = MidiSettings {
-        out: Some(format!("jack:{}", Recorder::PORT)),
+        out: Some(format!("jack:{}", MidiRecorder::PORT)),
         input: Some(format!("jack:{}", Pedal::PORT)),
         map: format!("{DEFAULT_MAP}; note 65=cue Last chorus"),
         offset_ms: 0.0,

@@ -7,7 +7,7 @@ use bandsync_e2e::browser::{self, Engine, Launch};
 use bandsync_e2e::onsets::{onsets_exact, quantile};
 use bandsync_e2e::page::Page;
 use bandsync_e2e::process::Proc;
-use bandsync_e2e::pulse::{Pulse, RATE, Recorder};
+use bandsync_e2e::pulse::{Pulse, RATE, SoundRecorder};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -104,7 +104,7 @@ fn a_locked_phone_comes_back_on_the_beat_without_a_burst() {
 
 /// Suspends the page's context for three seconds and resumes it, as a locked phone; returns the
 /// page's toast, its sound figures ten clicks after, and the recording.
-fn lock_for_three_seconds(p: &Page, rec: Recorder) -> (Value, Value, Vec<Vec<f32>>) {
+fn lock_for_three_seconds(p: &Page, rec: SoundRecorder) -> (Value, Value, Vec<Vec<f32>>) {
     p.eval("window.__contexts[0].suspend().then(() => true)");
     p.until("the context suspended", "window.__contexts[0].state === 'suspended'");
     let clicks_before = p.eval("window.__bandsync.state.sound.clicks").as_u64().unwrap();
