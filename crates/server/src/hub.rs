@@ -359,8 +359,10 @@ impl Hub {
             carry: self.cfg.store.is_some(),
             unwritten_max: self.cfg.unwritten_max,
         };
+        // Made before the task runs: a task dropped before it first ran has ended too.
+        let ended = ended.drop_guard();
         self.tracker.spawn(async move {
-            let _ended = ended.drop_guard();
+            let _ended = ended;
             session_task::run(session, rx, ctx).await;
         });
         map.insert(id, handle.clone());

@@ -189,7 +189,7 @@ impl Postgres {
             .map(|(t, c, k)| format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {};", k.replace("{int}", "BIGINT")))
             .collect();
         pg.batch(&format!(
-            "BEGIN; SET LOCAL client_min_messages = warning; SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {} {added} COMMIT;",
+            "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {} {added} COMMIT;",
             super::sql::schema("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY")
         ))?;
         Ok(pg)
@@ -208,20 +208,20 @@ impl Postgres {
     ) -> Result<T, StoreError> {
         let (tx, rx) = mpsc::sync_channel(1);
         let gone = || StoreError::Engine("postgres: the connection's thread ended".into());
-        self.jobs.send(Box::new(move |c| drop(tx.send(f(c))))).map_err(|_| gone())?;
-        match rx.recv_timeout(self.answer_within) {
+        let sent = self.jobs.send(Box::new(move |c| drop(tx.send(f(c)))));
+        match sent.map_err(|_| None).and_then(|()| rx.recv_timeout(self.answer_within).map_err(Some)) {
             Ok(r) => r,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(None | Some(mpsc::RecvTimeoutError::Disconnected)) => {
                 // Its thread ended (a job panicked): the next statement gets a new one.
-                self.jobs = start(self.config.clone())?;
                 self.transaction_lost = self.in_transaction;
+                self.jobs = start(self.config.clone())?;
                 Err(gone())
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
+            Err(Some(mpsc::RecvTimeoutError::Timeout)) => {
                 // Its thread stays blocked in the client until the socket fails, then ends: its
                 // queue is gone with this sender.
-                self.jobs = start(self.config.clone())?;
                 self.transaction_lost = self.in_transaction;
+                self.jobs = start(self.config.clone())?;
                 Err(StoreError::Engine(format!(
                     "postgres: no answer within {:?}; the connection was given up, and what it was doing may or may not have been done",
                     self.answer_within
