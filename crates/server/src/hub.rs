@@ -118,10 +118,18 @@ impl Hub {
     /// node still holds lease `token` (`None` if not), and lists its task among those ending.
     /// Under the sessions' lock, then the leases', as a session's start takes them, then the
     /// ending's: no load of the session comes between.
+    ///
+    /// A lease listed for a session not yet in the list is one a load under way took (the
+    /// session goes in once it is read): also `None`, and the renewal's next answer, which
+    /// says the same, finds it started. Taken off now, the session would start after, with no
+    /// lease to renew and every write fenced.
     pub(crate) fn take_off(&self, id: &str, token: i64) -> Option<Option<SessionHandle>> {
         let mut sessions = self.sessions.write().expect("hub lock poisoned");
         let mut leases = self.leases();
         if leases.get(id).is_none_or(|l| l.token != token) {
+            return None;
+        }
+        if !sessions.contains_key(id) && self.loading.try_lock().is_err() {
             return None;
         }
         leases.remove(id);

@@ -276,6 +276,25 @@ async fn an_answer_about_an_earlier_lease_leaves_the_later_one_alone() {
     b.close_all();
 }
 
+/// A renewal's answer about a lease that a load under way took, before its session is started:
+/// left until the next answer, which finds the session started. Acted on at once, the session
+/// started with no lease listed to renew, and every write of it fenced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_about_a_lease_a_load_took_waits_for_the_session() {
+    let (_scratch, a, b, id) = band_on_a("loading-lease", "b", Duration::from_secs(60));
+    let token = a.leases()[id.as_str()].token;
+    // As in a load: the lease listed, the session not yet, the loading lock held.
+    let handle = a.forget_local(&id).expect("running");
+    let loading = a.loading.lock().unwrap();
+    assert!(!a.let_go(&id, token, true), "left for the next answer");
+    assert!(a.leases().contains_key(id.as_str()), "the lease stays listed");
+    drop(loading);
+    handle.stop.cancel();
+    assert!(a.let_go(&id, token, true), "no load under way: let go");
+    a.close_all();
+    b.close_all();
+}
+
 /// A member whose node's database did not answer in time is sent back through the proxy; the
 /// load under way goes on until the database answers, and then takes nothing. Taken, the session
 /// sat on a node nobody reached it on, and the node the member's retry reached waited a lease
