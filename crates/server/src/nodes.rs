@@ -277,11 +277,9 @@ impl Hub {
                     }
                     Ok(Renewal::Wanted(other)) => {
                         tracing::info!(session = %id, to = %other, "handing the session over");
-                        if self.let_go(&id, token, false) {
-                            // Off this task: a database that does not answer would hold it.
-                            let hub = self.clone();
-                            tokio::task::spawn_blocking(move || hub.release(&id, token));
-                        }
+                        // Off this task: a database that does not answer would hold it.
+                        let hub = self.clone();
+                        tokio::task::spawn_blocking(move || hub.hand_over(&id, token));
                     }
                     Ok(Renewal::Lost) => {
                         tracing::warn!(session = %id, "the lease was taken: the session is another node's now");
@@ -347,19 +345,14 @@ impl Hub {
         true
     }
 
-    /// Releases lease `token` of a session this node let go, so the next node takes it at once.
-    fn release(&self, id: &str, token: i64) {
-        if let Some((_, store)) = self.node_store()
+    /// Stops the session here, then releases its lease `token` (if this node still held it), so
+    /// the next node takes it at once.
+    fn hand_over(&self, id: &str, token: i64) {
+        if self.let_go(id, token, false)
+            && let Some((_, store)) = self.node_store()
             && let Err(e) = store.release_lease(id, token, self.clock.wall_ms())
         {
             tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
-        }
-    }
-
-    /// Stops the session here, then releases its lease, so the next node takes it at once.
-    fn hand_over(&self, id: &str, token: i64) {
-        if self.let_go(id, token, false) {
-            self.release(id, token);
         }
     }
 

@@ -132,12 +132,9 @@ impl Store {
         // Token 0 is never taken: every later write for the session is refused here, unless this
         // store has taken the lease again since (a release made late, off the caller's task).
         let mut fences = self.fences();
-        match fences.get_mut(session) {
-            Some(fence) if *fence == token => *fence = 0,
-            Some(_) => {}
-            None => {
-                fences.insert(session.to_owned(), 0);
-            }
+        let fence = fences.entry(session.to_owned()).or_insert(0);
+        if *fence == token {
+            *fence = 0;
         }
         drop(fences);
         self.forget_log(session);

@@ -209,29 +209,27 @@ impl Postgres {
         let (tx, rx) = mpsc::sync_channel(1);
         let gone = || StoreError::Engine("postgres: the connection's thread ended".into());
         let sent = self.jobs.send(Box::new(move |c| drop(tx.send(f(c)))));
-        match sent.map_err(|_| None).and_then(|()| rx.recv_timeout(self.answer_within).map_err(Some)) {
+        let answer = sent.map_err(|_| None).and_then(|()| rx.recv_timeout(self.answer_within).map_err(Some));
+        if answer.is_err() {
+            // The connection's thread ended (a job panicked), or stays blocked in the client
+            // until the socket fails, then ends (its queue is gone with this sender): the next
+            // statement gets a new one, and the transaction open on this one is lost.
+            self.transaction_lost = self.in_transaction;
+            self.jobs = start(self.config.clone())?;
+        }
+        match answer {
             Ok(r) => r,
-            Err(None | Some(mpsc::RecvTimeoutError::Disconnected)) => {
-                // Its thread ended (a job panicked): the next statement gets a new one.
-                self.transaction_lost = self.in_transaction;
-                self.jobs = start(self.config.clone())?;
-                Err(gone())
-            }
-            Err(Some(mpsc::RecvTimeoutError::Timeout)) => {
-                // Its thread stays blocked in the client until the socket fails, then ends: its
-                // queue is gone with this sender.
-                self.transaction_lost = self.in_transaction;
-                self.jobs = start(self.config.clone())?;
-                Err(StoreError::Engine(format!(
-                    "postgres: no answer within {:?}; the connection was given up, and what it was doing may or may not have been done",
-                    self.answer_within
-                )))
-            }
+            Err(Some(mpsc::RecvTimeoutError::Timeout)) => Err(StoreError::Engine(format!(
+                "postgres: no answer within {:?}; the connection was given up, and what it was doing may or may not have been done",
+                self.answer_within
+            ))),
+            Err(_) => Err(gone()),
         }
     }
 
-    /// Follows the transaction `sql` begins or ends; refuses `sql` if its transaction was lost.
-    fn track(&mut self, sql: &str) -> Result<(), StoreError> {
+    /// Follows the transaction `sql` begins or ends, and says whether it begins one; refuses
+    /// `sql` if its transaction was lost.
+    fn track(&mut self, sql: &str) -> Result<bool, StoreError> {
         // Compared in place: every statement passes here, some of them kilobytes long.
         let word = sql.trim().trim_end_matches(';').trim_end();
         let is = |w: &str| word.eq_ignore_ascii_case(w);
@@ -247,7 +245,7 @@ impl Postgres {
                 "postgres: the transaction's connection was given up; it is rolled back".into(),
             ));
         }
-        Ok(())
+        Ok(is("BEGIN"))
     }
 }
 
@@ -281,8 +279,7 @@ impl Db for Postgres {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.track(sql)?;
-        let begins = sql.trim().trim_end_matches(';').trim_end().eq_ignore_ascii_case("BEGIN");
+        let begins = self.track(sql)?;
         let owned = sql.to_owned();
         let done = self.call(move |c| {
             let done = c.client()?.batch_execute(&owned);
