@@ -74,6 +74,13 @@ impl PartitionLink {
         self.shared.cut.store(true, Ordering::Release);
     }
 
+    /// How many directions of its connections hold bytes sent since the partition: each is a
+    /// statement (or an answer) that went out and is waited on.
+    #[must_use]
+    pub fn holding(&self) -> usize {
+        self.shared.parked.lock().unwrap().len()
+    }
+
     /// Connections made from now on get through again. Those made before stay as the partition
     /// left them, open and unanswered, as connections across a partition that healed can be:
     /// the side that waits on one must give it up and open another.

@@ -5,9 +5,11 @@
 //!
 //! - [`folds`]: when a session's log is folded into its snapshot, and how its snapshot is written.
 //! - [`deleted`]: nothing of a deleted session outlives it.
+//! - [`stalled`]: a session starting while the database does not answer holds up nobody else.
 
 mod deleted;
 mod folds;
+mod stalled;
 
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_e2e::postgres::PgServer;
@@ -399,6 +401,7 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     a.unwrap().put_session(&session("t", "k"), NOW_MS).unwrap();
     assert_eq!(b.unwrap().sessions().unwrap().len(), 1);
     a_database_that_stops_answering_is_given_up(&pg.database("cut"));
+    stalled::a_start_waiting_on_the_database_holds_up_no_lookup(&pg.database("stall"));
 }
 
 /// A database that stops answering mid-transaction (a partition that drops nothing): the

@@ -11,7 +11,7 @@ use bandsync_core::Session;
 use bandsync_core::protocol::Secret;
 use bandsync_core::session::SecretSource;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, MutexGuard, RwLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -61,7 +61,10 @@ pub struct Hub {
     creating: std::sync::Mutex<()>,
     /// On a node of a cluster: the leases it holds ([`crate::nodes`]).
     leases: std::sync::Mutex<HashMap<Arc<str>, crate::store::lease::Lease>>,
-    /// Held while a session is loaded on demand.
+    /// Held while a session is loaded or started: one at a time, so that the sessions' lock
+    /// is held only to insert one (never across the store's reads and writes, which would stall
+    /// every lookup behind a slow database), and the list can only shrink between the check of
+    /// `max_sessions` and the insertion.
     pub(crate) loading: std::sync::Mutex<()>,
     /// On a node of a cluster: the sessions it let go whose tasks may still run, so that it
     /// loads none of them again until that task has ended ([`crate::nodes`]; a compaction the
@@ -116,12 +119,12 @@ impl Hub {
 
     /// On a node of a cluster: takes the session off this node's list with its lease, if this
     /// node still holds lease `token` (`None` if not), and lists its task among those ending.
-    /// Under the sessions' lock, then the leases', as a session's start takes them, then the
-    /// ending's: no load of the session comes between.
+    /// Under the sessions' lock, then the leases', then the ending's: no load of the session
+    /// comes between.
     ///
-    /// A lease listed for a session not yet in the list is one a load under way took (the
-    /// session goes in once it is read): also `None`, and the renewal's next answer, which
-    /// says the same, finds it started. Taken off now, the session would start after, with no
+    /// A lease listed for a session not yet in the list is one a start under way took (a load
+    /// or a creation, both under `loading`; the session goes in once its rows are written and
+    /// read): also `None`, and the renewal's next answer, which says the same, finds it started. Taken off now, the session would start after, with no
     /// lease to renew and every write fenced.
     pub(crate) fn take_off(&self, id: &str, token: i64) -> Option<Option<SessionHandle>> {
         let mut sessions = self.sessions.write().expect("hub lock poisoned");
@@ -146,7 +149,8 @@ impl Hub {
     /// [`HubError::Full`] when the server holds `max_sessions`, [`HubError::BadName`] for an empty
     /// name or one over 60 characters.
     pub fn create_session(&self, name: &str) -> Result<SessionHandle, HubError> {
-        self.start_session(None, name, Secrets::default(), bandsync_docs::SessionDoc::new(), None)
+        let starting = self.loading.lock().expect("hub lock poisoned");
+        self.start_session(&starting, None, name, Secrets::default(), bandsync_docs::SessionDoc::new(), None)
     }
 
     /// Creates a session for an organizer of `bandsync serve`, within its quota, with a leader's
@@ -165,7 +169,9 @@ impl Hub {
         }
         let lead = Secret(new_token());
         let secrets = Secrets { leader: Some(lead), ..Secrets::default() };
-        let h = self.start_session(None, name, secrets, bandsync_docs::SessionDoc::new(), None)?;
+        let starting = self.loading.lock().expect("hub lock poisoned");
+        let h = self.start_session(&starting, None, name, secrets, bandsync_docs::SessionDoc::new(), None)?;
+        drop(starting);
         store.set_owner(&h.id, &org.name).map_err(|e| HubError::Store(e.to_string()))?;
         // In a cluster the session belongs where the proxy will send its members, not where the
         // organizer's request happened to land: it is stored, and its lease let go at once, so
@@ -252,10 +258,11 @@ impl Hub {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
+        let starting = self.loading.lock().expect("hub lock poisoned");
         for s in store.sessions().map_err(|e| HubError::Store(e.to_string()))? {
             // One session that does not load must not keep the others from starting.
             let id = s.id.clone();
-            match self.start_stored(s) {
+            match self.start_stored(&starting, s) {
                 Ok(h) => out.push(h),
                 Err(e @ HubError::Store(_)) => tracing::error!(session = %id, "not restored: {e}"),
                 Err(e) => return Err(e),
@@ -264,8 +271,12 @@ impl Hub {
         Ok(out)
     }
 
-    /// Starts a stored session with its id, name, secrets and documents.
-    pub(crate) fn start_stored(&self, s: crate::store::StoredSession) -> Result<SessionHandle, HubError> {
+    /// Starts a stored session with its id, name, secrets and documents, under `loading`.
+    pub(crate) fn start_stored(
+        &self,
+        starting: &MutexGuard<'_, ()>,
+        s: crate::store::StoredSession,
+    ) -> Result<SessionHandle, HubError> {
         let store = self.cfg.store.clone().ok_or_else(|| HubError::Store("no store".into()))?;
         let doc = crate::stored_doc::load_document(&store, &s.id).map_err(HubError::Store)?;
         let secrets = Secrets {
@@ -279,11 +290,15 @@ impl Hub {
         let carried = store.carried(&s.id).map_err(|e| HubError::Store(e.to_string()))?.and_then(|j| {
             serde_json::from_str(&j).map_err(|e| tracing::error!(session = %s.id, "carried state unreadable: {e}")).ok()
         });
-        self.start_session(Some(&s.id), &s.name, secrets, doc, carried)
+        self.start_session(starting, Some(&s.id), &s.name, secrets, doc, carried)
     }
 
+    /// Starts a session; `_starting` is `loading` held, so no other start comes between the
+    /// checks made here and the insertion, and the store's work is done outside the sessions'
+    /// lock.
     fn start_session(
         &self,
+        _starting: &MutexGuard<'_, ()>,
         id: Option<&str>,
         name: &str,
         secrets: Secrets,
@@ -297,18 +312,20 @@ impl Hub {
         if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
             return Err(HubError::BadName);
         }
-        let mut map = self.sessions.write().expect("hub lock poisoned");
-        if map.len() >= self.cfg.max_sessions {
-            return Err(HubError::Full(self.cfg.max_sessions));
-        }
-        let id: Arc<str> = match id {
-            Some(id) => id.into(),
-            None => loop {
-                let id = new_session_id();
-                if !map.contains_key(id.as_str()) {
-                    break id.into();
-                }
-            },
+        let id: Arc<str> = {
+            let map = self.sessions.read().expect("hub lock poisoned");
+            if map.len() >= self.cfg.max_sessions {
+                return Err(HubError::Full(self.cfg.max_sessions));
+            }
+            match id {
+                Some(id) => id.into(),
+                None => loop {
+                    let id = new_session_id();
+                    if !map.contains_key(id.as_str()) {
+                        break id.into();
+                    }
+                },
+            }
         };
         // A restored session keeps its secret (its links and QR codes still work).
         let mut first = secret;
@@ -373,7 +390,7 @@ impl Hub {
             let _ended = ended;
             session_task::run(session, rx, ctx).await;
         });
-        map.insert(id, handle.clone());
+        self.sessions.write().expect("hub lock poisoned").insert(id, handle.clone());
         tracing::info!(session = %handle.id, name = %handle.name, "session started");
         Ok(handle)
     }

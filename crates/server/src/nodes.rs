@@ -164,7 +164,7 @@ impl Hub {
         let (node, store) = self.node_store().expect("only in a cluster");
         let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
         // One load at a time on this node: two members arriving together start one session.
-        let _one = self.loading.lock().expect("hub lock poisoned");
+        let one = self.loading.lock().expect("hub lock poisoned");
         if self.get(id).is_some() {
             return Ok(Load::Loaded);
         }
@@ -199,7 +199,7 @@ impl Hub {
             return Ok(Load::Held(current));
         };
         self.leases().insert(id.into(), lease);
-        match self.start_stored(stored) {
+        match self.start_stored(&one, stored) {
             Ok(_) => {
                 tracing::info!(session = id, token = lease.token, "session loaded on this node");
                 Ok(Load::Loaded)
