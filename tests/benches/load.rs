@@ -10,9 +10,12 @@
 //! `--members`) opens every member connection, joins, and then each session's leader sends tempo
 //! changes at a fixed rate; every member notes when each change reaches it. Sender and receivers
 //! share one clock, so latency is exact. The per-connection rate limit is raised so that one
-//! leader can offer the load; everything else is the default configuration.
+//! leader can offer the load, and the per-address limits so that one process can hold every
+//! member; everything else is the default configuration. The server's CPU is this process's
+//! (its runtime's threads; the main thread only waits on the member process's pipe), over the
+//! load: deliveries per server CPU-second is the fan-out efficiency of issue #14.
 
-#![allow(unsafe_code)] // setrlimit and getrusage, to raise the descriptor limit and read memory
+#![allow(unsafe_code)] // setrlimit and getrusage: to raise the descriptor limit and to read CPU time
 
 use bandsync_server::{RunningServer, ServerConfig};
 use futures_util::{SinkExt, StreamExt};
@@ -39,7 +42,13 @@ const SCENARIOS: &[Scenario] = &[
     Scenario { name: "200x1", sessions: 1, members: 200, rate: 500.0, secs: 5.0 },
     Scenario { name: "200x1-paced", sessions: 1, members: 200, rate: 50.0, secs: 10.0 },
     Scenario { name: "500x1", sessions: 1, members: 500, rate: 200.0, secs: 5.0 },
+    // The saturation ladder of issue #14: deliveries per server CPU-second as the load rises
+    // towards what this machine can carry (the seeds' server saturates near 240k deliveries/s).
+    Scenario { name: "500x1-r800", sessions: 1, members: 500, rate: 800.0, secs: 5.0 },
+    Scenario { name: "500x1-r1600", sessions: 1, members: 500, rate: 1600.0, secs: 5.0 },
+    Scenario { name: "500x1-r3200", sessions: 1, members: 500, rate: 3200.0, secs: 5.0 },
     Scenario { name: "5x1000", sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
+    Scenario { name: "5x1000-r100", sessions: 1000, members: 5, rate: 100.0, secs: 5.0 },
 ];
 
 fn main() {
@@ -50,9 +59,9 @@ fn main() {
     }
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
     println!(
-        "| scenario | members | offered deliveries/s | achieved deliveries/s | p50 | p99 | max | lost | server memory per connection |"
+        "| scenario | members | offered deliveries/s | achieved deliveries/s | p50 | p99 | max | lost | server memory per connection | server CPU | deliveries per server CPU-second |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for sc in SCENARIOS.iter().filter(|s| filter.as_ref().is_none_or(|f| s.name.contains(f.as_str()))) {
         run_scenario(sc);
     }
@@ -65,6 +74,11 @@ fn run_scenario(sc: &Scenario) {
         rate_per_sec: 10_000,
         max_connections: 20_000,
         max_sessions: 5_000,
+        // Every member of the bench connects from 127.0.0.1, which the per-address limits exist
+        // to stop (issue #9); they would refuse the 65th connection.
+        address_max_connections: 20_000,
+        address_rate_burst: 1_000_000,
+        address_rate_per_sec: 1_000_000,
         ..ServerConfig::default()
     };
     let (server, ids) = rt.block_on(async {
@@ -98,13 +112,18 @@ fn run_scenario(sc: &Scenario) {
     let rss_after = rss_kib();
     let conns = sc.sessions * sc.members;
     let per_conn_kib = (rss_after.saturating_sub(rss_before)) as f64 / conns as f64;
+    let (cpu_before, wall) = (cpu_secs(), Instant::now());
     writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
     let result: serde_json::Value = serde_json::from_str(&out.next().unwrap().unwrap()).unwrap();
+    // This process is the server (its runtime's threads) and a main thread blocked on the pipe.
+    let cpu = cpu_secs() - cpu_before;
+    let busy = cpu / wall.elapsed().as_secs_f64();
+    let per_cpu_sec = result["deliveries"].as_f64().unwrap() / cpu;
     child.wait().unwrap();
     rt.block_on(server.shutdown()).unwrap();
     let offered = sc.rate * sc.sessions as f64 * sc.members as f64;
     println!(
-        "| {} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} KiB |",
+        "| {} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} KiB | {:.0} % | {:.0} k |",
         sc.name,
         conns,
         offered,
@@ -114,8 +133,13 @@ fn run_scenario(sc: &Scenario) {
         result["max_us"].as_f64().unwrap() / 1000.0,
         result["lost"],
         per_conn_kib,
+        busy * 100.0,
+        per_cpu_sec / 1000.0,
     );
-    eprintln!("{}", json!({"scenario": sc.name, "result": result, "server_kib_per_connection": per_conn_kib}));
+    eprintln!(
+        "{}",
+        json!({"scenario": sc.name, "result": result, "server_kib_per_connection": per_conn_kib, "server_cpu_secs": cpu})
+    );
 }
 
 /// The member process: connects and joins everyone, waits for "go", runs the load, prints results.
@@ -261,6 +285,18 @@ fn rss_kib() -> u64 {
             s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
         })
         .unwrap_or(0)
+}
+
+/// CPU time (user and system) this process has used, in seconds.
+fn cpu_secs() -> f64 {
+    // SAFETY: getrusage with a valid pointer to a zeroed local struct.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
 }
 
 fn raise_fd_limit() {
