@@ -22,7 +22,7 @@
 use bandsync_e2e::dbus::SessionBus;
 use bandsync_e2e::page::Page;
 use bandsync_e2e::process::{Proc, SIGTERM, home, require, run, signal, which};
-use bandsync_e2e::webdriver::{self, Session, keys};
+use bandsync_e2e::webdriver::{self, BrowserSession, keys};
 use bandsync_e2e::xvfb::Xvfb;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -138,14 +138,14 @@ fn drivers() -> (PathBuf, PathBuf) {
 
 /// Opens the WebDriver session, which starts the app. A dropped connection is retried (see
 /// [`RETRIES`]): the session command never reached WebKitWebDriver then.
-fn open_session(driver: &TauriDriver, app: &Path) -> Session {
+fn open_session(driver: &TauriDriver, app: &Path) -> BrowserSession {
     let caps = json!({
         "tauri:options": {"application": app},
         "timeouts": {"implicit": 0, "pageLoad": 30_000, "script": 10_000},
     });
     let mut attempt = 0;
     loop {
-        match Session::connect(&driver.addr, caps.clone()) {
+        match BrowserSession::connect(&driver.addr, caps.clone()) {
             Ok(mut s) => {
                 s.retries = RETRIES;
                 s.timeout = Duration::from_secs(60);

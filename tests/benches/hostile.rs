@@ -18,7 +18,7 @@
 //! case, the median ratio.
 
 use bandsync_docs::SessionDoc;
-use bandsync_e2e::hostile::{Target, amplifying_frames, binary, ip, member_from, p99, probe, stalled_member};
+use bandsync_e2e::hostile::{AttackedSession, amplifying_frames, binary, ip, member_from, p99, probe, stalled_member};
 use bandsync_e2e::{Raw, TestServer};
 use bandsync_server::ServerConfig;
 use futures_util::{SinkExt, StreamExt};
@@ -33,7 +33,7 @@ const GAP: Duration = Duration::from_millis(20);
 const ATTACK: Duration = Duration::from_secs(4);
 
 /// Sync step 1 and awareness frames that claim millions of clients, every 11 ms.
-async fn amplification(ts: &Target) -> u64 {
+async fn amplification(ts: &AttackedSession) -> u64 {
     let until = start();
     let mut evil = member_from(ts.clone(), "127.0.0.2", "Mallory", false).await;
     let (step1, aw) = amplifying_frames();
@@ -52,7 +52,7 @@ async fn amplification(ts: &Target) -> u64 {
 
 /// Connections from one address that each send 250 heartbeats as fast as they can, one after
 /// another (reconnecting to start its rate limit afresh).
-async fn reconnect_flood(ts: &Target) -> u64 {
+async fn reconnect_flood(ts: &AttackedSession) -> u64 {
     let until = start();
     let mut answered = 0;
     while Instant::now() < until {
@@ -75,7 +75,7 @@ async fn reconnect_flood(ts: &Target) -> u64 {
 }
 
 /// As many idle sockets as one address may hold, and more, kept open.
-async fn hoarded_sockets(ts: &Target) -> u64 {
+async fn hoarded_sockets(ts: &AttackedSession) -> u64 {
     let until = start();
     let mut held = Vec::new();
     for _ in 0..=ServerConfig::default().address_max_connections {
@@ -90,7 +90,7 @@ async fn hoarded_sockets(ts: &Target) -> u64 {
 }
 
 /// 60 KiB chart updates as fast as the limits let an editor send them, until the document is full.
-async fn big_updates(ts: &Target) -> u64 {
+async fn big_updates(ts: &AttackedSession) -> u64 {
     let until = start();
     let mut ed = member_from(ts.clone(), "127.0.0.2", "Filler", false).await;
     let local = SessionDoc::new();
@@ -110,7 +110,7 @@ async fn big_updates(ts: &Target) -> u64 {
 /// A document filled to 6 MiB (100 charts of 60 KiB, before the attack), then small edits as
 /// fast as two editors' limits let them: every 500 the host folds its stored log into a snapshot
 /// of the whole document. Run against a host with a store (SQLite), as `bandsync host` runs.
-async fn edits_on_a_full_document(ts: &Target) -> u64 {
+async fn edits_on_a_full_document(ts: &AttackedSession) -> u64 {
     let mut filler = member_from(ts.clone(), "127.0.0.2", "Filler", false).await;
     let local = SessionDoc::new();
     let chunk = "x".repeat(60 * 1024);
@@ -162,7 +162,7 @@ async fn edits_on_a_full_document(ts: &Target) -> u64 {
 
 /// A member that stops reading (a 4 KiB receive window), while an editor sends the session
 /// 6.6 MB: the server's writes to it back up until its write deadline.
-async fn stalled_reader(ts: &Target) -> u64 {
+async fn stalled_reader(ts: &AttackedSession) -> u64 {
     let until = start();
     let held = stalled_member(ts.clone()).await;
     tokio::time::sleep_until(until.into()).await;
@@ -170,7 +170,7 @@ async fn stalled_reader(ts: &Target) -> u64 {
     110
 }
 
-type Attack = for<'a> fn(&'a Target) -> std::pin::Pin<Box<dyn Future<Output = u64> + 'a>>;
+type Attack = for<'a> fn(&'a AttackedSession) -> std::pin::Pin<Box<dyn Future<Output = u64> + 'a>>;
 
 macro_rules! case {
     ($name:literal, $f:ident) => {
@@ -241,7 +241,8 @@ fn run(rt: &tokio::runtime::Runtime, name: &str) -> f64 {
 fn attacker(args: &[String], cases: &[(&str, Attack)]) {
     let [name, addr, session, secret] = args else { panic!("--attack CASE ADDR SESSION SECRET") };
     let attack = cases.iter().find(|(n, _)| n == name).expect("a case of this bench").1;
-    let target = Target { addr: addr.parse().expect("an address"), session: session.clone(), secret: secret.clone() };
+    let target =
+        AttackedSession { addr: addr.parse().expect("an address"), session: session.clone(), secret: secret.clone() };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let done = rt.block_on(attack(&target));
     println!("{done}");

@@ -3,12 +3,12 @@
 //! `scripts/test.sh`, so that it stays true; run it against a host on port 7878 with
 //! `cargo run -p bandsync-e2e --example webdriver`.
 
-use bandsync_e2e::webdriver::{Session, WebDriver};
+use bandsync_e2e::webdriver::{BrowserSession, WebDriver};
 use std::time::Duration;
 
 fn main() {
     let driver = WebDriver::start("chromedriver", |port| vec![format!("--port={port}")]).unwrap();
-    let s = Session::new(&driver, serde_json::json!({"browserName": "chrome"})).unwrap();
+    let s = BrowserSession::new(&driver, serde_json::json!({"browserName": "chrome"})).unwrap();
     s.navigate("http://127.0.0.1:7878/").unwrap();
     let button = s.wait_for("[data-testid=join-button]", Duration::from_secs(10)).unwrap();
     button.click().unwrap();

@@ -5,13 +5,13 @@
 
 use crate::page::Page;
 use crate::process::require;
-use crate::webdriver::{Session, WebDriver};
+use crate::webdriver::{BrowserSession, WebDriver};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// Which engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+pub enum WebEngine {
     /// Headless Chromium (chromedriver).
     Chromium,
     /// WebKitGTK's MiniBrowser (WebKitWebDriver), on an X display.
@@ -49,7 +49,7 @@ impl Launch {
 }
 
 /// A browser with its driver; the page is closed before the driver stops.
-pub struct Browser {
+pub struct WebBrowser {
     /// The page.
     pub page: Page,
     /// The driver (kept alive for the page's lifetime).
@@ -76,14 +76,14 @@ pub fn ui_dist() -> PathBuf {
 /// # Panics
 /// When the browser or its driver is missing or does not start.
 #[must_use]
-pub fn open(engine: Engine, l: &Launch) -> Browser {
+pub fn open(engine: WebEngine, l: &Launch) -> WebBrowser {
     match engine {
-        Engine::Chromium => chromium(l),
-        Engine::WebKit => webkit(l),
+        WebEngine::Chromium => chromium(l),
+        WebEngine::WebKit => webkit(l),
     }
 }
 
-fn chromium(l: &Launch) -> Browser {
+fn chromium(l: &Launch) -> WebBrowser {
     let hint = "apt-get install chromium chromium-driver";
     let binary = require("chromium", hint);
     let chromedriver = require("chromedriver", hint);
@@ -120,7 +120,7 @@ fn chromium(l: &Launch) -> Browser {
         "goog:chromeOptions": opts,
         "timeouts": {"implicit": 0, "pageLoad": 30_000, "script": 10_000},
     });
-    let s = Session::new(&driver, caps)
+    let s = BrowserSession::new(&driver, caps)
         .unwrap_or_else(|e| panic!("no Chromium session: {e}\n--- chromedriver ---\n{}", driver.log_text()));
     let page = Page::new(s, l.shots.clone(), &l.label);
     if !l.phone {
@@ -130,10 +130,10 @@ fn chromium(l: &Launch) -> Browser {
             "params": {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": false}});
         page.ok(page.s.cmd("POST", "/goog/cdp/execute", Some(metrics)), "the desktop's viewport");
     }
-    Browser { page, driver }
+    WebBrowser { page, driver }
 }
 
-fn webkit(l: &Launch) -> Browser {
+fn webkit(l: &Launch) -> WebBrowser {
     let hint = "apt-get install webkit2gtk-driver libwebkit2gtk-4.1-0";
     let driver_bin = require("WebKitWebDriver", hint);
     let mini = minibrowser().unwrap_or_else(|| panic!("no MiniBrowser: {hint}"));
@@ -158,13 +158,13 @@ fn webkit(l: &Launch) -> Browser {
         },
         "timeouts": {"implicit": 0, "pageLoad": 30_000, "script": 10_000},
     });
-    let s = Session::new(&driver, caps)
+    let s = BrowserSession::new(&driver, caps)
         .unwrap_or_else(|e| panic!("no WebKit session: {e}\n--- WebKitWebDriver ---\n{}", driver.log_text()));
     let _ = s.set_window_rect(None, Some((w, h)));
     let mut page = Page::new(s, l.shots.clone(), &l.label);
     let log = driver.log_path().to_owned();
     page.log = Some(Box::new(move || std::fs::read_to_string(&log).unwrap_or_default()));
-    Browser { page, driver }
+    WebBrowser { page, driver }
 }
 
 /// WebKitGTK's MiniBrowser, where Debian puts it.

@@ -10,7 +10,7 @@
 //! Not here: what the events mean (each benchmark reads the ones it needs), and commands on one
 //! page (`POST /session/{id}/goog/cdp/execute` through chromedriver does those).
 
-use crate::webdriver::Session;
+use crate::webdriver::BrowserSession;
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -60,7 +60,7 @@ impl DevTools {
     ///
     /// # Errors
     /// When the session is not Chromium's, or its DevTools endpoint does not answer.
-    pub fn connect(s: &Session) -> anyhow::Result<DevTools> {
+    pub fn connect(s: &BrowserSession) -> anyhow::Result<DevTools> {
         let addr = s.capabilities["goog:chromeOptions"]["debuggerAddress"]
             .as_str()
             .ok_or_else(|| anyhow!("no goog:chromeOptions.debuggerAddress in {}", s.capabilities))?;

@@ -21,7 +21,7 @@ pub fn ip(s: &str) -> IpAddr {
 /// What an attacker knows of the test server's session: the test's own `TestServer`, or, in the
 /// bench's attacking process, what its command line says.
 #[derive(Clone, Debug)]
-pub struct Target {
+pub struct AttackedSession {
     /// The server's address.
     pub addr: SocketAddr,
     /// The session's id.
@@ -30,15 +30,15 @@ pub struct Target {
     pub secret: String,
 }
 
-impl From<&TestServer> for Target {
+impl From<&TestServer> for AttackedSession {
     fn from(ts: &TestServer) -> Self {
-        Target { addr: ts.addr(), session: ts.session.clone(), secret: ts.secret.clone() }
+        AttackedSession { addr: ts.addr(), session: ts.session.clone(), secret: ts.secret.clone() }
     }
 }
 
 /// A member of the test server's session, connected from `src` (127.0.0.2 and up: another
 /// machine, as far as the limits per address go).
-pub async fn member_from(ts: impl Into<Target>, src: &str, name: &str, leader: bool) -> Raw {
+pub async fn member_from(ts: impl Into<AttackedSession>, src: &str, name: &str, leader: bool) -> Raw {
     let t = ts.into();
     let mut r = Raw::connect_from(t.addr, ip(src), None).await;
     r.secret = Some(t.secret);
@@ -108,7 +108,7 @@ pub fn sync_msg(sub: u64, payload: &[u8]) -> Vec<u8> {
 ///
 /// # Panics
 /// When the editor's connection closes.
-pub async fn stalled_member(ts: impl Into<Target>) -> (Raw, Raw) {
+pub async fn stalled_member(ts: impl Into<AttackedSession>) -> (Raw, Raw) {
     let t = ts.into();
     let mut sleeper = Raw::connect_from(t.addr, ip("127.0.0.5"), Some(4096)).await;
     sleeper.secret = Some(t.secret.clone());

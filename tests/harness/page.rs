@@ -2,7 +2,7 @@
 //! failing test needs to explain itself: a screenshot, the page's state (`window.__bandsync`),
 //! its text, and the driver's log.
 
-use crate::webdriver::{Result, Session};
+use crate::webdriver::{BrowserSession, Result};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use std::time::Duration;
 /// A page and where its screenshots go.
 pub struct Page {
     /// The WebDriver session.
-    pub s: Session,
+    pub s: BrowserSession,
     /// Where screenshots are written.
     pub shots: PathBuf,
     /// A name for failure screenshots and messages (`phone`, `app`, `webkit`).
@@ -24,7 +24,7 @@ pub struct Page {
 impl Page {
     /// A page over `s`, writing screenshots to `shots`.
     #[must_use]
-    pub fn new(s: Session, shots: PathBuf, label: &str) -> Page {
+    pub fn new(s: BrowserSession, shots: PathBuf, label: &str) -> Page {
         std::fs::create_dir_all(&shots).ok();
         Page { s, shots, label: label.to_owned(), wait: Duration::from_secs(20), log: None }
     }

@@ -5,7 +5,7 @@
 
 use crate::figures::{Dist, Figures};
 use crate::timeline::{Task, Timeline};
-use bandsync_e2e::browser::{self, Engine, Launch};
+use bandsync_e2e::browser::{self, Launch, WebEngine};
 use bandsync_e2e::devtools::DevTools;
 use bandsync_e2e::page::Page;
 use bandsync_e2e::process::{Proc, run};
@@ -160,7 +160,7 @@ pub(crate) fn measure(dev: &Device, plan: &Plan, trace: Option<&Path>) -> anyhow
 
     let launch =
         Launch { size: dev.size, phone: dev.phone, env: Vec::new(), shots: shots.to_owned(), label: dev.name.into() };
-    let b = browser::open(Engine::Chromium, &launch);
+    let b = browser::open(WebEngine::Chromium, &launch);
     let p = &b.page;
     let version = p.s.capabilities["browserVersion"].as_str().unwrap_or("?").to_owned();
     let hook = json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": HOOK}});

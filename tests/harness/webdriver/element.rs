@@ -3,7 +3,7 @@
 
 use super::base64::base64_decode;
 use super::error::{Error, Result};
-use super::session::{Rect, Session};
+use super::session::{BrowserSession, Rect};
 use super::wait::wait_until;
 use serde_json::{Value, json};
 use std::fmt;
@@ -12,7 +12,7 @@ use std::time::Duration;
 /// The W3C key of a web element reference in JSON.
 pub const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-impl Session {
+impl BrowserSession {
     fn element(&self, v: &Value) -> Result<Element<'_>> {
         let id = v
             .get(ELEMENT_KEY)
@@ -70,7 +70,7 @@ impl Session {
 
 /// An element of a session's page.
 pub struct Element<'s> {
-    s: &'s Session,
+    s: &'s BrowserSession,
     /// The driver's reference.
     pub id: String,
 }
@@ -86,7 +86,7 @@ impl Element<'_> {
         self.s.cmd(method, &format!("/element/{}{what}", self.id), body)
     }
 
-    /// The element as a script argument for [`Session::execute`].
+    /// The element as a script argument for [`BrowserSession::execute`].
     #[must_use]
     pub fn arg(&self) -> Value {
         json!({ ELEMENT_KEY: self.id })

@@ -3,18 +3,18 @@
 //!
 //! Only `std` and `serde_json`: plain HTTP/1.1 over [`TcpStream`](std::net::TcpStream), one
 //! connection per command. tauri-driver's proxy sometimes drops a connection without answering, so
-//! a command whose connection drops is sent again ([`Session::retries`], once by default).
+//! a command whose connection drops is sent again ([`BrowserSession::retries`], once by default).
 //!
 //! Its use in a few lines: `tests/examples/webdriver.rs` (built with every target).
 //!
-//! Drop the [`Session`] before its [`WebDriver`] (declare the driver first): the session's drop
+//! Drop the [`BrowserSession`] before its [`WebDriver`] (declare the driver first): the session's drop
 //! deletes it, which closes the browser, and the driver's drop kills the driver process.
 //!
 //! - `error`: what can go wrong ([`Error`], [`Result`]);
 //! - `http`: one command as one HTTP/1.1 request, sent again when its connection drops;
 //! - `wait`: polling until a condition holds ([`wait_until`]);
 //! - `driver`: the driver process ([`WebDriver`]) on a [`free_port`];
-//! - `session`: a browser session ([`Session`]): pages, scripts, screenshots, the window;
+//! - `session`: a browser session ([`BrowserSession`]): pages, scripts, screenshots, the window;
 //! - `element`: finding elements and acting on them ([`Element`]);
 //! - `base64`: the decoder for screenshots ([`base64_decode`]);
 //! - here: the key codes ([`keys`]).
@@ -31,7 +31,7 @@ pub use base64::base64_decode;
 pub use driver::{WebDriver, free_port};
 pub use element::{ELEMENT_KEY, Element};
 pub use error::{Error, Result};
-pub use session::{Rect, Session};
+pub use session::{BrowserSession, Rect};
 pub use wait::wait_until;
 
 /// Key codes for [`Element::send_keys`] (W3C WebDriver §17.4.2).

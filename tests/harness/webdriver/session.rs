@@ -31,7 +31,7 @@ impl Rect {
 }
 
 /// A WebDriver session, deleted on drop.
-pub struct Session {
+pub struct BrowserSession {
     addr: String,
     id: String,
     /// What the driver granted.
@@ -43,26 +43,26 @@ pub struct Session {
     deleted: bool,
 }
 
-impl Session {
+impl BrowserSession {
     /// Opens a session on a driver this process started; `always_match` are the capabilities
     /// (sent as `{"capabilities": {"alwaysMatch": always_match}}`).
     ///
     /// # Errors
     /// When the driver refuses the capabilities or cannot start the browser.
-    pub fn new(driver: &WebDriver, always_match: Value) -> Result<Session> {
-        Session::connect(driver.addr(), always_match)
+    pub fn new(driver: &WebDriver, always_match: Value) -> Result<BrowserSession> {
+        BrowserSession::connect(driver.addr(), always_match)
     }
 
     /// Opens a session on a driver at `addr` (`HOST:PORT`).
     ///
     /// # Errors
     /// When the driver refuses the capabilities or cannot start the browser.
-    pub fn connect(addr: &str, always_match: Value) -> Result<Session> {
+    pub fn connect(addr: &str, always_match: Value) -> Result<BrowserSession> {
         let body = json!({"capabilities": {"alwaysMatch": always_match}});
         // Starting a browser on a busy machine can be slow; the session is opened only once.
         let v = command(addr, "POST", "/session", Some(&body), Duration::from_secs(120), 1)?;
         let id = v["sessionId"].as_str().ok_or_else(|| Error::Protocol(format!("no sessionId in {v}")))?.to_owned();
-        Ok(Session {
+        Ok(BrowserSession {
             addr: addr.to_owned(),
             id,
             capabilities: v["capabilities"].clone(),
@@ -149,7 +149,7 @@ impl Session {
         &self,
         what: &str,
         timeout: Duration,
-        mut check: impl FnMut(&Session) -> Result<Option<T>>,
+        mut check: impl FnMut(&BrowserSession) -> Result<Option<T>>,
     ) -> Result<T> {
         wait_until(what, timeout, || check(self))
     }
@@ -217,7 +217,7 @@ impl Session {
     }
 }
 
-impl Drop for Session {
+impl Drop for BrowserSession {
     fn drop(&mut self) {
         if !self.deleted {
             let path = format!("/session/{}", self.id);

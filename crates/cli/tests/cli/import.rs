@@ -5,7 +5,7 @@
 //! `bandsync export` give them back with their directives; Print shows the read view alone, black
 //! on white, in Chromium's print media.
 
-use bandsync_e2e::browser::{self, Engine, Launch};
+use bandsync_e2e::browser::{self, Launch, WebEngine};
 use bandsync_e2e::page::Page;
 use bandsync_e2e::process::{Proc, run};
 use serde_json::{Value, json};
@@ -47,7 +47,7 @@ fn chordpro_files_import_in_the_page_and_the_set_exports_and_prints() {
 
     let (_host, url) = Proc::host_with_ui(&ui);
 
-    let b = browser::open(Engine::Chromium, &Launch::phone(&dir, "librarian"));
+    let b = browser::open(WebEngine::Chromium, &Launch::phone(&dir, "librarian"));
     let p = &b.page;
     p.ok(p.s.navigate(&url), "open the join link");
     p.type_into("[data-testid=your-name]", "Ana");

@@ -12,7 +12,7 @@
 //! value is taken as a directory to copy them to (as in `browser.rs`). They stay out of the
 //! source tree otherwise, so that an ordinary test run leaves `git status` clean.
 
-use bandsync_e2e::browser::{self, Engine, Launch};
+use bandsync_e2e::browser::{self, Launch, WebEngine};
 use bandsync_e2e::process::{Proc, get_json as get, run, scan_qr};
 use bandsync_e2e::webdriver::{self, keys};
 use serde_json::{Value, json};
@@ -66,7 +66,7 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
     });
 
     // The phone: headless Chromium with a phone's screen and touch.
-    let chromium = browser::open(Engine::Chromium, &Launch::phone(&shots, "phone"));
+    let chromium = browser::open(WebEngine::Chromium, &Launch::phone(&shots, "phone"));
     let phone = &chromium.page;
 
     // Exactly the link from the code. A new phone has no name yet: the page asks for one.

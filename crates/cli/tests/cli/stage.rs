@@ -12,7 +12,7 @@
 //! `$CARGO_TARGET_TMPDIR/stage/`, and copied to `docs/screenshots/` for the README with
 //! `BANDSYNC_SCREENSHOTS=1` (as in `phone.rs`).
 
-use bandsync_e2e::browser::{self, Browser, Engine, Launch};
+use bandsync_e2e::browser::{self, Launch, WebBrowser, WebEngine};
 use bandsync_e2e::process::{Proc, run};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -33,7 +33,7 @@ fn chart() -> String {
 }
 
 /// Presses and releases `key` (a W3C key code) as a keyboard would: on whatever has the focus.
-fn press(b: &Browser, key: &str) {
+fn press(b: &WebBrowser, key: &str) {
     let p = &b.page;
     let strokes = json!([{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]);
     let r = p.s.cmd("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "pedal", "actions": strokes}]})));
@@ -46,8 +46,8 @@ const PAGE_DOWN: &str = "\u{E00F}";
 
 /// A follower that opens `l`'s browser, joins `url` as `l.label` and records, with its own
 /// host-time estimate, when a cue shows and when the part shown changes.
-fn follower(url: &str, l: &Launch) -> Browser {
-    let b = browser::open(Engine::Chromium, l);
+fn follower(url: &str, l: &Launch) -> WebBrowser {
+    let b = browser::open(WebEngine::Chromium, l);
     let p = &b.page;
     p.ok(p.s.navigate(url), "open the join link");
     let (w, h) = l.size;
@@ -84,7 +84,7 @@ fn on_screen(css: &str) -> String {
 }
 
 /// When (host µs, by the page's clock) the page first showed `kind` with `text`.
-fn shown_at(b: &Browser, kind: &str, text: &str) -> i64 {
+fn shown_at(b: &WebBrowser, kind: &str, text: &str) -> i64 {
     let expr = format!("(window.__seen.find(([k, t]) => k === {kind:?} && t === {text:?}) || [])[2] ?? null");
     let v = b.page.until(&format!("{kind} {text}"), &expr);
     v.as_f64().expect("a host time") as i64

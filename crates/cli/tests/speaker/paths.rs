@@ -5,7 +5,7 @@
 //! first native follower, interval jitter, clicks missing) are printed as one `SPEAKER` JSON line
 //! for `docs/BENCHMARKS.md`; `scripts/speaker.sh` runs the long version.
 
-use bandsync_e2e::browser::{self, Browser, Engine, Launch};
+use bandsync_e2e::browser::{self, Launch, WebBrowser, WebEngine};
 use bandsync_e2e::onsets::{clear_stretch, intervals, onsets_exact, quantile, sink_glitches};
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::{Pulse, RATE};
@@ -56,7 +56,7 @@ fn output_story(p: &mut Proc, from: usize) -> String {
 
 /// One page: join as `name` on a clock `offset_ms` off and `skew_ppm` fast, enable the sound, and
 /// wait until the clock has synced and the sound runs.
-fn join_page(b: &Browser, url: &str, name: &str, offset_ms: f64, skew_ppm: f64) {
+fn join_page(b: &WebBrowser, url: &str, name: &str, offset_ms: f64, skew_ppm: f64) {
     let p = &b.page;
     // The page's wrong clock comes from its address (a query before the link's fragment).
     let (base, frag) = url.split_once('#').unwrap();
@@ -70,7 +70,7 @@ fn join_page(b: &Browser, url: &str, name: &str, offset_ms: f64, skew_ppm: f64) 
 }
 
 /// Waits until a page's clock has converged as far as a native follower's.
-fn page_converged(b: &Browser) {
+fn page_converged(b: &WebBrowser) {
     b.page.until(
         "a converged clock",
         "(() => { const c = window.__bandsync.state.clock; return c && c.synced && c.error_us <= 100 && c.samples >= 300; })()",
@@ -167,8 +167,8 @@ fn every_click_path_lands_together_at_the_speaker() {
         env.push(("DISPLAY".into(), xvfb.display.clone()));
         Launch { env, ..Launch::phone(&shots, label) }
     };
-    let chromium = browser::open(Engine::Chromium, &launch("chromium", "chromium"));
-    let webkit = browser::open(Engine::WebKit, &launch("webkit", "webkit"));
+    let chromium = browser::open(WebEngine::Chromium, &launch("chromium", "chromium"));
+    let webkit = browser::open(WebEngine::WebKit, &launch("webkit", "webkit"));
     join_page(&chromium, &url, "Chromium", -800.0, -120.0);
     join_page(&webkit, &url, "WebKit", 2_300.0, 90.0);
 
@@ -202,7 +202,7 @@ fn every_click_path_lands_together_at_the_speaker() {
     // A new recorder changes the sink's latency, and the players glitch as it connects: a second
     // attempt leaves its first two seconds out.
     let mut skip = 0;
-    let steps_now = |b: &Browser| b.page.eval("window.__bandsync.state.sound")["steps"].as_u64().unwrap_or(0);
+    let steps_now = |b: &WebBrowser| b.page.eval("window.__bandsync.state.sound")["steps"].as_u64().unwrap_or(0);
     let mut chromium_steps = steps_now(&chromium);
     let mut stepped;
     let (results, control_held, starved) = loop {

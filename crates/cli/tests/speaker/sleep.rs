@@ -3,7 +3,7 @@
 //! burst of the clicks it owed, must come back on the beat of the shared grid, and must say so.
 //! Measured at the speaker against a native follower on the other channel of one PulseAudio sink.
 
-use bandsync_e2e::browser::{self, Engine, Launch};
+use bandsync_e2e::browser::{self, Launch, WebEngine};
 use bandsync_e2e::onsets::{onsets_exact, quantile};
 use bandsync_e2e::page::Page;
 use bandsync_e2e::process::Proc;
@@ -43,7 +43,7 @@ fn a_locked_phone_comes_back_on_the_beat_without_a_burst() {
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sleep");
     let env: Vec<(String, String)> = pulse.env(Some(&sink)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    let chromium = browser::open(Engine::Chromium, &Launch { env, ..Launch::phone(&shots, "sleep") });
+    let chromium = browser::open(WebEngine::Chromium, &Launch { env, ..Launch::phone(&shots, "sleep") });
     let p = &chromium.page;
     p.ok(p.s.navigate(&url), "open the join link");
     p.eval(CAPTURE_CONTEXTS);
