@@ -36,14 +36,14 @@
 //!
 //! - `chart.rs`: the chart, made from a seeded random source.
 //! - `measure.rs`: one device, one run: the host, the browser, the trace, and the page's scripts.
-//! - `timeline.rs`: the renderer's tasks and frames as the trace shows them.
+//! - `trace.rs`: the renderer's tasks and frames as the trace shows them.
 //! - `figures.rs`: distributions of frame times and one run's figures.
 //! - Here: the command line, the runs, and the `CHART-FRAMES` lines.
 
 mod chart;
 mod figures;
 mod measure;
-mod timeline;
+mod trace;
 
 use bandsync_e2e::browser;
 use chart::{chart, shown_lines};

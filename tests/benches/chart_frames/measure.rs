@@ -1,10 +1,10 @@
 //! One device, one run: a `bandsync host` serving the UI, headless Chromium joined to it on a
 //! [`Device`]'s screen, the chart set while DevTools records a trace, then the smooth scroll and
 //! the page turns; the page-side scripts that drive and mark them; and the [`Figures`] read off
-//! the trace through [`Timeline`].
+//! the trace through [`RendererTrace`].
 
 use crate::figures::{Dist, Figures};
-use crate::timeline::{Task, Timeline};
+use crate::trace::{RendererTrace, Task};
 use bandsync_e2e::browser::{self, Launch, WebEngine};
 use bandsync_e2e::devtools::DevTools;
 use bandsync_e2e::page::Page;
@@ -210,7 +210,7 @@ pub(crate) fn measure(dev: &Device, plan: &Plan, trace: Option<&Path>) -> anyhow
     drop(b);
     host.terminate();
 
-    let tl = Timeline::read(&events)?;
+    let tl = RendererTrace::read(&events)?;
     eprintln!(
         "CHART-FRAMES {} Chromium {}, view {}x{} @{}x: read view {} px tall on screen at {:.0}..{:.0}, {} px of chart; \
          smooth {} frames over {} px; {} page turns; {} trace events kept",

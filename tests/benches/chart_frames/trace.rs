@@ -1,4 +1,4 @@
-//! [`Timeline`]: the page's renderer as a DevTools trace shows it (the main thread's top-level
+//! [`RendererTrace`]: the page's renderer as a DevTools trace shows it (the main thread's top-level
 //! tasks and the frames they render, the compositor's activations, draws and tasks, the page's
 //! `console.timeStamp` marks), and the frame times read from it. Pure: it reads trace events
 //! that [`crate::measure`] recorded.
@@ -22,7 +22,7 @@ impl Task {
 }
 
 /// The page's renderer in a trace: its main thread's tasks and frames, and its compositor's.
-pub(crate) struct Timeline {
+pub(crate) struct RendererTrace {
     /// `console.timeStamp` marks from the page, in order.
     pub(crate) marks: Vec<(String, i64)>,
     /// The main thread's top-level tasks, in order.
@@ -54,8 +54,8 @@ fn top_level(mut v: Vec<Task>) -> Vec<Task> {
     out
 }
 
-impl Timeline {
-    pub(crate) fn read(events: &[Value]) -> anyhow::Result<Timeline> {
+impl RendererTrace {
+    pub(crate) fn read(events: &[Value]) -> anyhow::Result<RendererTrace> {
         let page = events
             .iter()
             .find(|e| {
@@ -125,7 +125,7 @@ impl Timeline {
             .filter_map(task_of)
             .collect();
         compositor.sort_by_key(|t| t.start);
-        Ok(Timeline { marks, tasks, frames, activations, draws, compositor })
+        Ok(RendererTrace { marks, tasks, frames, activations, draws, compositor })
     }
 
     /// The first mark named `name` at or after `from`.
