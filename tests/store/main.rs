@@ -5,15 +5,17 @@
 //!
 //! - [`folds`]: when a session's log is folded into its snapshot, and how its snapshot is written.
 //! - [`deleted`]: nothing of a deleted session outlives it.
-//! - [`stalled`]: a session starting while the database does not answer holds up nobody else.
+//! - [`leases`]: one owner of a session at a time; a node that lost its lease writes nothing.
+//! - [`unanswered`]: a database that stops answering: its statement is given up, and a session
+//!   starting meanwhile holds up nobody else.
 
 mod deleted;
 mod folds;
-mod stalled;
+mod leases;
+mod unanswered;
 
 use bandsync_core::protocol::{ActivityEvent, ActivityKind, ChatMessage, VersionInfo};
 use bandsync_e2e::postgres::PgServer;
-use bandsync_server::store::lease::Renewal;
 use bandsync_server::store::postgres::Postgres as PgDb;
 use bandsync_server::store::sql::Db;
 use bandsync_server::store::sqlite::Sqlite;
@@ -268,90 +270,6 @@ fn organizers(open: &dyn Fn() -> Store) {
     assert!(s.sessions_of("school").unwrap().is_empty() && s.chat("o").unwrap().is_empty());
 }
 
-/// Two nodes on one database: one owner at a time, and a node that lost its lease writes nothing.
-fn leases(open: &dyn Fn() -> Store) {
-    let (a, b) = (open(), open());
-    let ttl = 3_000;
-    let la = a.take_lease("l", "node-a", 10_000, ttl).unwrap().expect("a free lease");
-    a.put_session(&session("l", "k"), NOW_MS).unwrap();
-    a.append_update("l", b"from a").unwrap();
-    assert_eq!(b.take_lease("l", "node-b", 11_000, ttl).unwrap(), None, "held by a");
-    assert_eq!(a.renew_lease("l", la.token, 12_000, ttl).unwrap(), Renewal::Held);
-    assert_eq!(b.take_lease("l", "node-b", 14_000, ttl).unwrap(), None, "renewed until 15 s");
-    // a stops renewing (paused, cut off): once expired, b takes it with a higher token.
-    let lb = b.take_lease("l", "node-b", 15_001, ttl).unwrap().expect("expired");
-    assert!(lb.token > la.token);
-    assert_eq!(b.lease_holder("l").unwrap().map(|(n, l)| (n, l.token)), Some(("node-b".into(), lb.token)));
-    // a wakes up and writes: refused, with nothing written.
-    let e = a.append_update("l", b"late from a").unwrap_err();
-    assert!(matches!(e, StoreError::Fenced { token, .. } if token == la.token), "{e}");
-    assert!(e.to_string().contains("fenced"), "{e}");
-    assert!(matches!(put_chat(&a, "l", &chat(1, "late"), None), Err(StoreError::Fenced { .. })));
-    assert_eq!(a.renew_lease("l", la.token, 15_002, ttl).unwrap(), Renewal::Lost, "a learns it lost the lease");
-    b.append_update("l", b"from b").unwrap();
-    assert_eq!(b.document("l").unwrap().1, vec![b"from a".to_vec(), b"from b".to_vec()]);
-    assert!(b.chat("l").unwrap().is_empty());
-    // The proxy sends the session's members to a (it came back): a asks, b hears it on renewing,
-    // and hands over by releasing; a takes it at once, and b is fenced.
-    assert!(a.want_lease("l", "node-a").unwrap());
-    assert!(!b.want_lease("l", "node-b").unwrap(), "nobody else holds it");
-    assert_eq!(b.renew_lease("l", lb.token, 15_050, ttl).unwrap(), Renewal::Wanted("node-a".into()));
-    b.release_lease("l", lb.token, 15_060).unwrap();
-    let la2 = a.take_lease("l", "node-a", 15_100, ttl).unwrap().expect("released");
-    assert!(la2.token > lb.token);
-    // A release of a's first lease, made late (off the task that renews), fences nothing a
-    // holds now.
-    a.release_lease("l", la.token, 15_120).unwrap();
-    a.append_update("l", b"a again").unwrap();
-    assert_eq!(a.renew_lease("l", la2.token, 15_150, ttl).unwrap(), Renewal::Held, "taking clears the request");
-    assert!(matches!(b.append_update("l", b"b after"), Err(StoreError::Fenced { .. })));
-    // A node restarted under the same name takes its own lease again and fences its former self.
-    let a2 = open();
-    let la3 = a2.take_lease("l", "node-a", 15_200, ttl).unwrap().expect("its own");
-    assert!(la3.token > la2.token);
-    assert!(matches!(a.append_update("l", b"zombie"), Err(StoreError::Fenced { .. })));
-    a2.delete_session("l").unwrap();
-    assert_eq!(a2.lease_holder("l").unwrap(), None, "deleted with the session");
-    // When each session was last held: one given up at 20 s, one held until 23 s, one never
-    // leased since it was made at 5 s, and the sessions never leased since they were made at 30 s.
-    for id in ["u1", "u2"] {
-        a2.put_session(&session(id, "k"), NOW_MS).unwrap();
-    }
-    a2.put_session(&session("u3", "k"), 5_000).unwrap();
-    a2.put_session(&session("u3", "k2"), NOW_MS).unwrap(); // an update keeps when it was made
-    let u1 = a2.take_lease("u1", "node-a", 19_000, ttl).unwrap().unwrap();
-    a2.release_lease("u1", u1.token, 20_000).unwrap();
-    a2.take_lease("u2", "node-a", 20_000, ttl).unwrap().unwrap();
-    assert_eq!(a2.unheld_since(21_000).unwrap(), ["u1", "u3"], "not held since before 21 s");
-    let all = a2.unheld_since(i64::MAX / 2).unwrap();
-    assert!(["a", "u1", "u2", "u3"].iter().all(|id| all.iter().any(|x| x == id)), "{all:?}");
-    // Deleted by a node that holds no lease on them (as the one that expires them, or an API call).
-    let c = open();
-    for id in ["u1", "u2", "u3"] {
-        c.delete_session(id).unwrap();
-    }
-    // Renewing many leases in one statement (and in batches of RENEW_BATCH): each answered as
-    // alone. 450 held by a; b asks for one, and takes another once it expired.
-    let ids: Vec<String> = (0..450).map(|i| format!("r{i}")).collect();
-    let held: Vec<(String, i64)> =
-        ids.iter().map(|id| (id.clone(), a2.take_lease(id, "node-a", 30_000, ttl).unwrap().unwrap().token)).collect();
-    assert!(b.want_lease("r7", "node-b").unwrap());
-    let mut stale = held.clone();
-    stale[300].1 += 1; // a token a no longer has
-    let r = a2.renew_leases(&stale, 31_000, ttl).unwrap();
-    assert_eq!(r.len(), 450);
-    assert_eq!(
-        (&r[0], &r[7], &r[300], &r[449]),
-        (&Renewal::Held, &Renewal::Wanted("node-b".into()), &Renewal::Lost, &Renewal::Held)
-    );
-    assert_eq!(b.take_lease("r0", "node-b", 33_500, ttl).unwrap(), None, "renewed until 34 s");
-    assert!(b.take_lease("r300", "node-b", 33_500, ttl).unwrap().is_some(), "not renewed: expired at 33 s");
-    assert_eq!(a2.renew_leases(&held[..1], 33_600, ttl).unwrap(), [Renewal::Held]);
-    for id in &ids {
-        c.delete_session(id).unwrap();
-    }
-}
-
 fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     sessions_and_documents(open);
     folds::big_snapshots_fold_less_often(open);
@@ -360,7 +278,7 @@ fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     retention_and_damage(open, raw);
     organizers(open);
     deleted::nothing_outlives_a_deleted_session(open, raw);
-    leases(open);
+    leases::one_owner_at_a_time(open);
 }
 
 #[test]
@@ -400,56 +318,6 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     });
     a.unwrap().put_session(&session("t", "k"), NOW_MS).unwrap();
     assert_eq!(b.unwrap().sessions().unwrap().len(), 1);
-    a_database_that_stops_answering_is_given_up(&pg.database("cut"));
-    stalled::a_start_waiting_on_the_database_holds_up_no_lookup(&pg.database("stall"));
-}
-
-/// A database that stops answering mid-transaction (a partition that drops nothing): the
-/// statement is given up after the time it was given, not waited on for ever; the transaction
-/// stays failed until its end (statements after it, on the next connection, would run outside
-/// it); once the link is back, the next statement opens a new connection. The server ends the
-/// transaction left open, and frees what it locked, after the same time.
-fn a_database_that_stops_answering_is_given_up(url: &str) {
-    let pg_addr: std::net::SocketAddr = url
-        .split_once('@')
-        .and_then(|(_, rest)| rest.split_once('/'))
-        .and_then(|(addr, _)| addr.parse().ok())
-        .expect("the database URL names 127.0.0.1:PORT");
-    let link = bandsync_e2e::partition::PartitionLink::start(pg_addr);
-    let linked = url.replacen(&pg_addr.to_string(), &link.addr.to_string(), 1);
-    let within = std::time::Duration::from_millis(300);
-    // The schema made directly, not under the 300 ms given below.
-    drop(PgDb::connect(url).unwrap());
-    let mut db = PgDb::connect_within(&linked, within).unwrap();
-    db.batch("CREATE TABLE cut (n BIGINT)").unwrap();
-    db.batch("BEGIN").unwrap();
-    db.execute("SELECT pg_advisory_xact_lock(42)", &[]).unwrap();
-    db.execute("INSERT INTO cut VALUES (?1)", &[1_i64.into()]).unwrap();
-    link.partition();
-    let asked = std::time::Instant::now();
-    let e = db.execute("INSERT INTO cut VALUES (?1)", &[2_i64.into()]).unwrap_err();
-    let waited = asked.elapsed();
-    assert!(e.to_string().contains("no answer"), "{e}");
-    assert!(waited >= within && waited < within * 10, "given up after {waited:?}");
-    link.heal();
-    let e = db.execute("INSERT INTO cut VALUES (?1)", &[3_i64.into()]).unwrap_err();
-    assert!(e.to_string().contains("given up"), "the rest of the transaction is refused: {e}");
-    assert!(db.batch("COMMIT").is_err(), "and its COMMIT");
-    // The next statement opens a new connection through the healed link.
-    let counted = db.query("SELECT count(*) FROM cut", &[]).unwrap();
-    assert_eq!(
-        counted[0][0],
-        bandsync_server::store::sql::V::Int(0),
-        "nothing of the transaction given up was committed"
-    );
-    // A BEGIN given up leaves no transaction to fail: once the link is back, statements run.
-    link.partition();
-    assert!(db.batch("BEGIN").is_err(), "no answer");
-    link.heal();
-    assert_eq!(db.query("SELECT count(*) FROM cut", &[]).unwrap()[0][0], bandsync_server::store::sql::V::Int(0));
-    // The server rolled back the transaction left open: its lock is free.
-    let mut other = PgDb::connect(url).unwrap();
-    other.batch("BEGIN").unwrap();
-    other.execute("SELECT pg_advisory_xact_lock(42)", &[]).unwrap();
-    other.batch("ROLLBACK").unwrap();
+    unanswered::a_statement_is_given_up(&pg.database("cut"));
+    unanswered::a_start_waiting_on_the_database_holds_up_no_lookup(&pg.database("stall"));
 }
