@@ -14,8 +14,10 @@
 //!
 //! The session's clock is its owner's: members of a moved session see a new clock epoch and
 //! re-sync, and followers keep clicking through the gap on their own clocks.
+//!
+//! - `letting_go`: how a node lets a session go, and waits for the task it let go.
 
-use crate::hub::{Hub, HubError, SessionHandle};
+use crate::hub::{Hub, HubError};
 use crate::store::Store;
 use crate::store::lease::{Lease, Renewal};
 use std::sync::Arc;
@@ -299,20 +301,6 @@ impl Hub {
         }
     }
 
-    fn ending(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Arc<str>, SessionHandle>> {
-        self.ending.lock().expect("hub lock poisoned")
-    }
-
-    /// Whether the task of session `id` that this node let go still runs.
-    fn still_ending(&self, id: &str) -> bool {
-        let mut ending = self.ending();
-        let running = ending.get(id).is_some_and(|h| !h.ended.is_cancelled());
-        if !running {
-            ending.remove(id);
-        }
-        running
-    }
-
     /// The database answered what this node asked it at `at_ms` (wall ms).
     fn heard_from_store(&self, at_ms: i64) {
         self.store_answered.fetch_max(at_ms, std::sync::atomic::Ordering::AcqRel);
@@ -328,40 +316,6 @@ impl Hub {
             let answered = self.store_answered.load(std::sync::atomic::Ordering::Acquire);
             self.clock.wall_ms() - answered > ms(node.lease_ttl)
         })
-    }
-
-    /// Ends the session here without touching the store, if this node still holds its lease
-    /// `token` (`false` if not: the lease was let go, or taken again since): its members
-    /// reconnect and reach its new owner. `lease_lost`: another node may own it already (see
-    /// [`SessionHandle`]'s `lease_lost`).
-    fn let_go(&self, id: &str, token: i64, lease_lost: bool) -> bool {
-        let Some(h) = self.take_off(id, token) else { return false };
-        if let Some(h) = h {
-            if lease_lost {
-                h.lease_lost.cancel();
-            }
-            h.stop.cancel();
-        }
-        true
-    }
-
-    /// Stops the session here, then releases its lease `token` (if this node still held it), so
-    /// the next node takes it at once.
-    fn hand_over(&self, id: &str, token: i64) {
-        if self.let_go(id, token, false)
-            && let Some((_, store)) = self.node_store()
-            && let Err(e) = store.release_lease(id, token, self.clock.wall_ms())
-        {
-            tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
-        }
-    }
-
-    /// Lets a session just made go (on a node of a cluster): see [`Hub::create_owned`].
-    pub(crate) fn hand_over_new(&self, id: &str) {
-        let token = self.leases().get(id).map(|l| l.token);
-        if let Some(token) = token {
-            self.hand_over(id, token);
-        }
     }
 
     /// Whether this node is draining.
@@ -403,21 +357,8 @@ impl Hub {
         }
         ended
     }
-
-    /// Hands every session over (SIGTERM on a node): the others take them at once. From now on
-    /// the node loads no session: its members are told to retry (503 `moving`), and the proxy
-    /// sends the retries elsewhere once the node has stopped.
-    pub fn drain(&self) {
-        // Under the loading lock: a load under way finishes first, and is handed over with the rest.
-        let one = self.loading.lock().expect("hub lock poisoned");
-        self.draining.store(true, std::sync::atomic::Ordering::Release);
-        drop(one);
-        let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
-        for (id, token) in held {
-            self.hand_over(&id, token);
-        }
-    }
 }
 
+mod letting_go;
 #[cfg(test)]
 mod tests;
