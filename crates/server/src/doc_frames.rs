@@ -41,7 +41,7 @@ impl Driver {
                 tracing::warn!(session, "documents reloaded from the store");
                 self.doc = doc;
                 // Memory is what the disk holds again: nothing of it is to be caught up.
-                self.doc_ahead = false;
+                self.redo.documents = false;
                 true
             }
             Err(e) => {
@@ -51,13 +51,12 @@ impl Driver {
         }
     }
 
-    /// After a write lost edits and the documents could not be read back either: memory holds
-    /// edits the disk does not, and edits made since build on them (the disk alone would never
-    /// load those). The whole state is appended, before anyone hears of what comes next. It is
-    /// done as the next input arrives, not at once: a disk refusing everything would otherwise
-    /// be asked again without end.
-    pub(crate) fn catch_up(&mut self) {
-        if std::mem::take(&mut self.doc_ahead) {
+    /// After a write lost edits and the documents could not be read back either (`ahead`, from
+    /// [`crate::driver::Redo`]): memory holds edits the disk does not, and edits made since build
+    /// on them (the disk alone would never load those). The whole state is appended, before
+    /// anyone hears of what comes next.
+    pub(crate) fn catch_up(&mut self, ahead: bool) {
+        if ahead {
             tracing::warn!(session = self.id, "writing the documents in memory, which the disk is behind");
             let state = self.doc.encode_state();
             self.persist_update(state, None);
@@ -282,7 +281,7 @@ impl Driver {
                 let Lost { senders, updates, carried, chat, versions, secrets } = *lost;
                 self.secrets_not_stored(&error, secrets);
                 tracing::error!(session = self.id, error = %error, updates, carried, "could not save the session's appends");
-                self.carried_lost |= carried;
+                self.redo.carried |= carried;
                 for h in released {
                     for c in h.to {
                         self.send_to(c, h.frame.clone());
@@ -325,7 +324,7 @@ impl Driver {
     /// answer to its sync. Their connections are let go at once: what they send after this
     /// (built on the edits lost) is not applied to the documents read back.
     fn lost_edits(&mut self, senders: Vec<ConnId>, waiting: Vec<ConnId>) {
-        self.doc_ahead = !self.reload_doc();
+        self.redo.documents = !self.reload_doc();
         let m = ServerMsg::error(ErrorCode::Internal, "the edit could not be saved", Some("doc"));
         let m = Outgoing::Text(Utf8Bytes::from(encode_server(&m)));
         for c in senders {

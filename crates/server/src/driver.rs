@@ -32,18 +32,27 @@ pub(crate) struct Driver {
     pub(crate) compacting: Arc<std::sync::atomic::AtomicBool>,
     /// This step carried a change to the store: its news waits for it ([`Driver::persist_carried`]).
     pub(crate) news_due: bool,
-    /// A write of the carried state failed: it is written again as the next input arrives.
-    pub(crate) carried_lost: bool,
+    /// What failed writes left to write again, as the next input arrives.
+    pub(crate) redo: Redo,
     /// The secret and PIN as the store holds them once the appends are written.
     pub(crate) secrets: crate::stored_secrets::SecretAndPin,
     /// What a failed write lost of them: put back at the end of the step.
     pub(crate) secrets_lost: Option<crate::appends::SecretsUndo>,
-    /// A write of the secret and PIN failed, and they were put back: the disk may hold either,
-    /// so the row in force is written again as the next input arrives.
-    pub(crate) secrets_unsure: bool,
+}
+
+/// What failed writes left to write again. It is written as the next input arrives (the step
+/// takes it all, `std::mem::take`), not at the end of the step that heard of the failure: a disk
+/// refusing everything would otherwise be asked again without end.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Redo {
     /// A write lost edits and the documents could not be read back: memory is ahead of the
-    /// disk, which is given the whole state before the next input ([`Driver::catch_up`]).
-    pub(crate) doc_ahead: bool,
+    /// disk, which is given the whole state ([`Driver::catch_up`]).
+    pub(crate) documents: bool,
+    /// A write of the carried state failed: the state is written again.
+    pub(crate) carried: bool,
+    /// A write of the secret and PIN failed, and they were put back: the disk may hold either,
+    /// so the row in force is written again ([`Driver::store_secrets`]).
+    pub(crate) secrets: bool,
 }
 
 impl Driver {

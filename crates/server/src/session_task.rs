@@ -137,11 +137,9 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         shadow,
         compacting: Arc::default(),
         news_due: false,
-        carried_lost: false,
         secrets: crate::stored_secrets::secrets_of(&session),
         secrets_lost: None,
-        secrets_unsure: false,
-        doc_ahead: false,
+        redo: crate::driver::Redo::default(),
     };
     let mut carried = carry.then(|| Carried::key(&session));
     loop {
@@ -191,7 +189,7 @@ async fn step(
     closing: &CancellationToken,
     carried: &mut Option<CarryKey>,
 ) -> bool {
-    let (mut carry_again, mut secrets_again) = (false, false);
+    let mut again = crate::driver::Redo::default();
     {
         let deadline = session.poll_timeout().map(|t| clock.instant_at(t));
         let edits_due = d.journal.deadline();
@@ -199,12 +197,9 @@ async fn step(
             () = closing.cancelled() => return false,
             input = rx.recv() => {
                 let Some(input) = input else { return false };
-                // What failed writes left to write again is written as an input arrives: were
-                // it written at the end of the step that heard of the failure, a disk refusing
-                // everything would be asked again without end.
-                d.catch_up();
-                carry_again = std::mem::take(&mut d.carried_lost);
-                secrets_again = std::mem::take(&mut d.secrets_unsure);
+                // What failed writes left to write again is written as an input arrives.
+                again = std::mem::take(&mut d.redo);
+                d.catch_up(again.documents);
                 let now = clock.now();
                 match input {
                     SessionInput::Join { conn, req, token, outbox, answer } => {
@@ -278,17 +273,17 @@ async fn step(
         // A rotated secret or a new PIN is stored before anyone hears of it, with the appends;
         // one the disk refused is put back (a restart would bring the old one back, and the
         // band's links with it).
-        d.store_secrets(session, secrets_again);
+        d.store_secrets(session, again.secrets);
         // The roster and schedule a restarted host or the next node would need, saved before
         // anyone hears of a change: with the appends, off this task, the step's news held behind
         // it (a node that lost the lease is refused, and lets the session go).
         if let Some(key) = carried.as_mut() {
             let now_key = Carried::key(session);
-            if now_key != *key || carry_again {
+            if now_key != *key || again.carried {
                 let json = serde_json::to_string(&session.carry(clock.now(), clock.wall_us()))
                     .expect("carried state serialises");
                 d.persist_carried(json);
-                (*key, d.carried_lost) = (now_key, false);
+                (*key, d.redo.carried) = (now_key, false);
             }
         }
         d.drain(session);

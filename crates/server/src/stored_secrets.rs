@@ -23,7 +23,7 @@ impl Driver {
     /// At the end of a step: puts back what a failed write lost of the secret and PIN, then
     /// stores a new secret or PIN the step made, with the appends (its credentials wait for it:
     /// [`Driver::credentials_held`]). `again`: the row is written even if neither changed
-    /// ([`Driver::secrets_unsure`]).
+    /// ([`crate::driver::Redo`]'s `secrets`).
     pub(crate) fn store_secrets(&mut self, session: &mut Session, again: bool) {
         if let Some(undo) = self.secrets_lost.take() {
             if let Some(old) = undo.secret {
@@ -37,7 +37,7 @@ impl Driver {
             // the disk may hold what was put back or what the write carried, so the row in force
             // is written again, as the next input arrives (at once, a disk refusing everything
             // would be asked without end).
-            self.secrets_unsure = true;
+            self.redo.secrets = true;
         }
         let Some(a) = self.appends.as_mut() else { return };
         let now = secrets_of(session);
