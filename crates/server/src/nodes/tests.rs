@@ -1,4 +1,5 @@
-//! Several nodes over one store: hand-over while draining, carried state, unheld sessions.
+//! Several nodes over one store: hand-over while draining, carried state, unheld sessions, and a
+//! session let go while its task still writes.
 
 use super::*;
 use crate::config::ServerConfig;
@@ -333,6 +334,51 @@ async fn a_load_whose_member_stopped_waiting_takes_nothing() {
     // reaches b takes the session at once.
     b.heard_from_store(b.clock().wall_ms());
     assert_eq!(b.place(&id).await, Placement::Here, "the member's retry takes it at once");
+    a.close_all();
+    b.close_all();
+}
+
+/// A session this node let go while its task was still writing (here the disk is held by another
+/// connection): a member arriving meanwhile loads nothing, since a second task would run beside
+/// the first, and the stored state it read could miss what the first still writes. Once the
+/// first task has ended, the next member loads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_let_go_while_its_task_still_writes_is_loaded_once_that_task_has_ended() {
+    use bandsync_core::protocol::Secret;
+    let (scratch, a, b, id) = band_on_a("still-writing", "b", Duration::from_secs(60));
+    let secret = scratch.1.session(&id).unwrap().expect("stored").secret;
+    let db = rusqlite::Connection::open(scratch.0.join("bandsync.sqlite3")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Ana's join changes what the session carries: its task starts writing that, and waits.
+    let (outbox, _member) = tokio::sync::mpsc::channel(64);
+    let (answer, joined) = tokio::sync::oneshot::channel();
+    let req = bandsync_core::session::JoinRequest {
+        name: "Ana".into(),
+        instrument: None,
+        resume: None,
+        leader: false,
+        secret: Some(Secret(secret)),
+        pin: None,
+        source: None,
+        once: false,
+    };
+    let join = crate::session_task::SessionInput::Join { conn: 1, req, token: Secret("t".repeat(32)), outbox, answer };
+    a.get(&id).expect("held").tx.send(join).await.unwrap();
+    assert!(joined.await.unwrap());
+    let token = a.leases()[id.as_str()].token;
+    assert!(a.let_go(&id, token, false), "let go, its write still waiting on the disk");
+    assert!(a.still_ending(&id), "its task settles its write before it ends");
+    let tried = tokio::task::spawn_blocking({
+        let (a, id) = (a.clone(), id.clone());
+        move || a.try_load(&id, false, None, &AtomicBool::new(false))
+    })
+    .await
+    .unwrap();
+    assert!(matches!(tried, Ok(Load::Held(None))), "a member meanwhile loads nothing");
+    assert!(a.get(&id).is_none() && a.leases().is_empty(), "nothing taken");
+    db.execute_batch("COMMIT").unwrap();
+    until("the task let go ended", || !a.still_ending(&id)).await;
+    assert_eq!(a.place(&id).await, Placement::Here, "the next member loads it");
     a.close_all();
     b.close_all();
 }
