@@ -169,6 +169,32 @@ async fn a_session_no_node_loads_ends_after_the_idle_time() {
 }
 
 /// Polls `done` every 10 ms until it holds, for 3 s at most; how long that took.
+/// Ana's join with the session's `secret`, as her connection hands it to the session's task:
+/// the input, her outbox, and the answer to whether she joined.
+fn ana_joins(
+    secret: String,
+) -> (
+    crate::session_task::SessionInput,
+    tokio::sync::mpsc::Receiver<crate::session_task::Outgoing>,
+    tokio::sync::oneshot::Receiver<bool>,
+) {
+    use bandsync_core::protocol::Secret;
+    let (outbox, member) = tokio::sync::mpsc::channel(64);
+    let (answer, joined) = tokio::sync::oneshot::channel();
+    let req = bandsync_core::session::JoinRequest {
+        name: "Ana".into(),
+        instrument: None,
+        resume: None,
+        leader: false,
+        secret: Some(Secret(secret)),
+        pin: None,
+        source: None,
+        once: false,
+    };
+    let join = crate::session_task::SessionInput::Join { conn: 1, req, token: Secret("t".repeat(32)), outbox, answer };
+    (join, member, joined)
+}
+
 async fn until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
     let started = Instant::now();
     while !done() {
@@ -216,26 +242,13 @@ async fn a_node_whose_database_does_not_answer_lets_its_sessions_go_as_their_lea
 /// answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_of_a_session_whose_lease_ran_out_are_sent_on_without_waiting_for_the_disk() {
-    use bandsync_core::protocol::Secret;
     let ttl = Duration::from_millis(400);
     let (scratch, a, _b, id) = band_on_a("hung-members", "b", ttl);
     let renewing = tokio::spawn(a.clone().keep_leases());
     let secret = scratch.1.session(&id).unwrap().expect("stored").secret;
     let db = rusqlite::Connection::open(scratch.0.join("bandsync.sqlite3")).unwrap();
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let (outbox, mut member) = tokio::sync::mpsc::channel(64);
-    let (answer, joined) = tokio::sync::oneshot::channel();
-    let req = bandsync_core::session::JoinRequest {
-        name: "Ana".into(),
-        instrument: None,
-        resume: None,
-        leader: false,
-        secret: Some(Secret(secret)),
-        pin: None,
-        source: None,
-        once: false,
-    };
-    let join = crate::session_task::SessionInput::Join { conn: 1, req, token: Secret("t".repeat(32)), outbox, answer };
+    let (join, mut member, joined) = ana_joins(secret);
     a.get(&id).expect("held").tx.send(join).await.unwrap();
     assert!(joined.await.unwrap(), "Ana joined; her welcome waits for the disk");
     let cut = Instant::now();
@@ -344,25 +357,12 @@ async fn a_load_whose_member_stopped_waiting_takes_nothing() {
 /// first task has ended, the next member loads it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_let_go_while_its_task_still_writes_is_loaded_once_that_task_has_ended() {
-    use bandsync_core::protocol::Secret;
     let (scratch, a, b, id) = band_on_a("still-writing", "b", Duration::from_secs(60));
     let secret = scratch.1.session(&id).unwrap().expect("stored").secret;
     let db = rusqlite::Connection::open(scratch.0.join("bandsync.sqlite3")).unwrap();
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
     // Ana's join changes what the session carries: its task starts writing that, and waits.
-    let (outbox, _member) = tokio::sync::mpsc::channel(64);
-    let (answer, joined) = tokio::sync::oneshot::channel();
-    let req = bandsync_core::session::JoinRequest {
-        name: "Ana".into(),
-        instrument: None,
-        resume: None,
-        leader: false,
-        secret: Some(Secret(secret)),
-        pin: None,
-        source: None,
-        once: false,
-    };
-    let join = crate::session_task::SessionInput::Join { conn: 1, req, token: Secret("t".repeat(32)), outbox, answer };
+    let (join, _member, joined) = ana_joins(secret);
     a.get(&id).expect("held").tx.send(join).await.unwrap();
     assert!(joined.await.unwrap());
     let token = a.leases()[id.as_str()].token;
