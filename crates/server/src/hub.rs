@@ -33,6 +33,12 @@ struct Secrets {
     pin: Option<Secret>,
 }
 
+/// `loading` held ([`Hub::starting`]): one session is loaded, started or removed at a time on
+/// this node. What needs it takes one, so that it cannot be handed another lock's guard.
+pub(crate) struct Starting<'a> {
+    _held: MutexGuard<'a, ()>,
+}
+
 /// Why a session could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -65,10 +71,11 @@ pub struct Hub {
     creating: std::sync::Mutex<()>,
     /// On a node of a cluster: the leases it holds ([`crate::nodes`]).
     leases: std::sync::Mutex<HashMap<Arc<str>, crate::store::lease::Lease>>,
-    /// Held while a session is loaded or started: one at a time, so that the sessions' lock
-    /// is held only to insert one (never across the store's reads and writes, which would stall
-    /// every lookup behind a slow database), and the list can only shrink between the check of
-    /// `max_sessions` and the insertion.
+    /// Held while a session is loaded, started or removed ([`Hub::starting`]): one at a time,
+    /// so that the sessions' lock is held only to insert one (never across the store's reads and
+    /// writes, which would stall every lookup behind a slow database), the list can only shrink
+    /// between the check of `max_sessions` and the insertion, and no removal comes between a
+    /// start's rows and its insertion.
     pub(crate) loading: std::sync::Mutex<()>,
     /// On a node of a cluster: the sessions it let go whose tasks may still run, so that it
     /// loads none of them again until that task has ended ([`crate::nodes`]; a compaction the
@@ -116,6 +123,11 @@ impl Hub {
         self.leases.lock().expect("hub lock poisoned")
     }
 
+    /// Takes `loading`, for a session's load, start or removal.
+    pub(crate) fn starting(&self) -> Starting<'_> {
+        Starting { _held: self.loading.lock().expect("hub lock poisoned") }
+    }
+
     /// Takes the session off this node's list (its task goes on until stopped).
     pub(crate) fn forget_local(&self, id: &str) -> Option<SessionHandle> {
         self.sessions.write().expect("hub lock poisoned").remove(id)
@@ -153,7 +165,7 @@ impl Hub {
     /// [`HubError::Full`] when the server holds `max_sessions`, [`HubError::BadName`] for an empty
     /// name or one over 60 characters.
     pub fn create_session(&self, name: &str) -> Result<SessionHandle, HubError> {
-        let starting = self.loading.lock().expect("hub lock poisoned");
+        let starting = self.starting();
         self.start_session(&starting, None, name, Secrets::default(), bandsync_docs::SessionDoc::new(), None)
     }
 
@@ -173,7 +185,7 @@ impl Hub {
         }
         let lead = Secret(new_token());
         let secrets = Secrets { leader: Some(lead), ..Secrets::default() };
-        let starting = self.loading.lock().expect("hub lock poisoned");
+        let starting = self.starting();
         let h = self.start_session(&starting, None, name, secrets, bandsync_docs::SessionDoc::new(), None)?;
         drop(starting);
         store.set_owner(&h.id, &org.name).map_err(|e| HubError::Store(e.to_string()))?;
@@ -195,7 +207,7 @@ impl Hub {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        let starting = self.loading.lock().expect("hub lock poisoned");
+        let starting = self.starting();
         for s in store.sessions().map_err(|e| HubError::Store(e.to_string()))? {
             // One session that does not load must not keep the others from starting.
             let id = s.id.clone();
@@ -211,7 +223,7 @@ impl Hub {
     /// Starts a stored session with its id, name, secrets and documents, under `loading`.
     pub(crate) fn start_stored(
         &self,
-        starting: &MutexGuard<'_, ()>,
+        starting: &Starting<'_>,
         s: crate::store::StoredSession,
     ) -> Result<SessionHandle, HubError> {
         let store = self.cfg.store.clone().ok_or_else(|| HubError::Store("no store".into()))?;
@@ -230,12 +242,12 @@ impl Hub {
         self.start_session(starting, Some(&s.id), &s.name, secrets, doc, carried)
     }
 
-    /// Starts a session; `_starting` is `loading` held, so no other start comes between the
-    /// checks made here and the insertion, and the store's work is done outside the sessions'
-    /// lock.
+    /// Starts a session; `_starting`: no other start or removal comes between the checks made
+    /// here and the insertion, and the store's work is done outside the sessions' lock. A lease
+    /// this start took is given back if the session does not start.
     fn start_session(
         &self,
-        _starting: &MutexGuard<'_, ()>,
+        _starting: &Starting<'_>,
         id: Option<&str>,
         name: &str,
         secrets: Secrets,
@@ -277,23 +289,20 @@ impl Hub {
         }
         let first_secret = session.secret().clone();
         // In a cluster, the session is this node's before anything of it is written.
-        self.lease_for_start(&id)?;
-        if let Some(store) = &self.cfg.store {
-            let stored = crate::store::StoredSession {
-                id: id.to_string(),
-                name: name.to_owned(),
-                secret: first_secret.expose().to_owned(),
-                leader_secret: leader_secret.as_ref().map(|s| s.expose().to_owned()),
-                viewer_secret: Some(viewer_secret.expose().to_owned()),
-                pin: pin.as_ref().map(|p| p.expose().to_owned()),
-            };
-            store.put_session(&stored, self.clock.wall_ms()).map_err(|e| HubError::Store(e.to_string()))?;
-        }
-        // A store that cannot be read refuses the session, rather than running it on an empty
-        // journal whose new entries would collide with the stored ones.
-        let journal =
-            crate::journal::Journal::load(&id, self.cfg.store.clone(), self.cfg.edit_idle, self.clock.clone())
-                .map_err(|e| HubError::Store(format!("its chat, activity and versions: {e}")))?;
+        let took = self.lease_for_start(&id)?;
+        let row = crate::store::StoredSession {
+            id: id.to_string(),
+            name: name.to_owned(),
+            secret: first_secret.expose().to_owned(),
+            leader_secret: leader_secret.as_ref().map(|s| s.expose().to_owned()),
+            viewer_secret: Some(viewer_secret.expose().to_owned()),
+            pin: pin.as_ref().map(|p| p.expose().to_owned()),
+        };
+        let journal = self.store_start(&row).inspect_err(|_| {
+            if took {
+                self.give_back_lease(&id);
+            }
+        })?;
         let (tx, rx) = mpsc::channel(1024);
         let counters = Arc::new(Counters::default());
         let (stop, lease_lost, ended) =
@@ -330,6 +339,18 @@ impl Hub {
         self.sessions.write().expect("hub lock poisoned").insert(id, handle.clone());
         tracing::info!(session = %handle.id, name = %handle.name, "session started");
         Ok(handle)
+    }
+
+    /// A start's store work: the session's row written (before anyone can join it), its journal
+    /// read.
+    fn store_start(&self, row: &crate::store::StoredSession) -> Result<crate::journal::Journal, HubError> {
+        if let Some(store) = &self.cfg.store {
+            store.put_session(row, self.clock.wall_ms()).map_err(|e| HubError::Store(e.to_string()))?;
+        }
+        // A store that cannot be read refuses the session, rather than running it on an empty
+        // journal whose new entries would collide with the stored ones.
+        crate::journal::Journal::load(&row.id, self.cfg.store.clone(), self.cfg.edit_idle, self.clock.clone())
+            .map_err(|e| HubError::Store(format!("its chat, activity and versions: {e}")))
     }
 
     /// The session with this id.

@@ -64,19 +64,19 @@ impl Hub {
     }
 
     /// Takes the lease of a session about to be stored by this node (a new one, or one loaded on
-    /// demand whose lease was just taken).
-    pub(crate) fn lease_for_start(&self, id: &str) -> Result<(), HubError> {
-        let Some((node, store)) = self.node_store() else { return Ok(()) };
+    /// demand whose lease was just taken); says whether it took one (a load took it before).
+    pub(crate) fn lease_for_start(&self, id: &str) -> Result<bool, HubError> {
+        let Some((node, store)) = self.node_store() else { return Ok(false) };
         if self.draining() {
             return Err(HubError::Store("this node is shutting down".into()));
         }
         if self.leases().contains_key(id) {
-            return Ok(());
+            return Ok(false);
         }
         match store.take_lease(id, &node.name, self.clock.wall_ms(), ms(node.lease_ttl)) {
             Ok(Some(l)) => {
                 self.leases().insert(id.into(), l);
-                Ok(())
+                Ok(true)
             }
             Ok(None) => Err(HubError::Store(format!("session {id} is held by another node"))),
             Err(e) => Err(HubError::Store(e.to_string())),
@@ -166,7 +166,7 @@ impl Hub {
         let (node, store) = self.node_store().expect("only in a cluster");
         let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
         // One load at a time on this node: two members arriving together start one session.
-        let one = self.loading.lock().expect("hub lock poisoned");
+        let one = self.starting();
         if self.get(id).is_some() {
             return Ok(Load::Loaded);
         }
@@ -207,8 +207,7 @@ impl Hub {
                 Ok(Load::Loaded)
             }
             Err(e) => {
-                let _ = store.release_lease(id, lease.token, self.clock.wall_ms());
-                self.leases().remove(id);
+                self.give_back_lease(id);
                 Err(e)
             }
         }
@@ -318,6 +317,16 @@ impl Hub {
         })
     }
 
+    /// Releases and unlists the lease of a session that did not start after all, so that the next
+    /// node can take it at once.
+    pub(crate) fn give_back_lease(&self, id: &str) {
+        let Some((_, store)) = self.node_store() else { return };
+        let Some(lease) = self.leases().remove(id) else { return };
+        if let Err(e) = store.release_lease(id, lease.token, self.clock.wall_ms()) {
+            tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
+        }
+    }
+
     /// Whether this node is draining.
     fn draining(&self) -> bool {
         self.draining.load(std::sync::atomic::Ordering::Acquire)
@@ -338,13 +347,14 @@ impl Hub {
         };
         let mut ended = Vec::new();
         for id in unheld {
+            // Taking the lease fences out a node that loads it at the same moment; under
+            // `loading`, after a load of it here has finished (it is then held).
+            let one = self.starting();
             if self.draining() || self.get(&id).is_some() {
                 continue;
             }
-            // Taking the lease fences out a node that loads it at the same moment.
-            let _one = self.loading.lock().expect("hub lock poisoned");
             match store.take_lease(&id, &node.name, now_ms, ms(node.lease_ttl)) {
-                Ok(Some(_)) => match self.remove_session(&id) {
+                Ok(Some(_)) => match self.remove_started(&one, &id) {
                     Ok(_) => {
                         tracing::info!(session = %id, "expired: no node held it for {idle:?}");
                         ended.push(id);

@@ -1,17 +1,24 @@
 //! How sessions end: removed (by their organizer, or the host's API), or expired once nobody
 //! has been connected to them for the idle time.
 
-use super::{Hub, HubError};
+use super::{Hub, HubError, Starting};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 impl Hub {
     /// Ends a session: its members are told it ended, and everything stored of it is deleted.
-    /// `false` if there was no such session.
+    /// `false` if there was no such session. Under `loading`: a load or start of it under way
+    /// on this node finishes first, and is ended with the rest.
     ///
     /// # Errors
     /// [`HubError::Store`] when the store refuses the deletion.
     pub fn remove_session(&self, id: &str) -> Result<bool, HubError> {
+        let starting = self.starting();
+        self.remove_started(&starting, id)
+    }
+
+    /// [`Hub::remove_session`], `loading` already held.
+    pub(crate) fn remove_started(&self, _starting: &Starting<'_>, id: &str) -> Result<bool, HubError> {
         let local = self.forget_local(id);
         if let Some(h) = &local {
             h.stop.cancel();
@@ -64,8 +71,11 @@ impl Hub {
                 let first = *since.entry(s.id.clone()).or_insert(now);
                 if now.duration_since(first) >= idle {
                     since.remove(&s.id);
-                    match self.remove_session(&s.id) {
-                        Ok(_) => tracing::info!(session = %s.id, "expired after {idle:?} with nobody connected"),
+                    // Off the runtime's threads: it waits for the store, and for any load under way.
+                    let (hub, id) = (self.clone(), s.id.clone());
+                    match tokio::task::spawn_blocking(move || hub.remove_session(&id)).await {
+                        Ok(Ok(_)) => tracing::info!(session = %s.id, "expired after {idle:?} with nobody connected"),
+                        Ok(Err(e)) => tracing::error!(session = %s.id, "could not expire: {e}"),
                         Err(e) => tracing::error!(session = %s.id, "could not expire: {e}"),
                     }
                 }

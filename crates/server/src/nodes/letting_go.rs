@@ -60,7 +60,7 @@ impl Hub {
     /// sends the retries elsewhere once the node has stopped.
     pub fn drain(&self) {
         // Under the loading lock: a load under way finishes first, and is handed over with the rest.
-        let one = self.loading.lock().expect("hub lock poisoned");
+        let one = self.starting();
         self.draining.store(true, std::sync::atomic::Ordering::Release);
         drop(one);
         let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();

@@ -168,7 +168,6 @@ async fn a_session_no_node_loads_ends_after_the_idle_time() {
     b.close_all();
 }
 
-/// Polls `done` every 10 ms until it holds, for 3 s at most; how long that took.
 /// Ana's join with the session's `secret`, as her connection hands it to the session's task:
 /// the input, her outbox, and the answer to whether she joined.
 fn ana_joins(
@@ -195,6 +194,7 @@ fn ana_joins(
     (join, member, joined)
 }
 
+/// Polls `done` every 10 ms until it holds, for 3 s at most; how long that took.
 async fn until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
     let started = Instant::now();
     while !done() {
