@@ -354,8 +354,10 @@ impl Driver {
                 self.0.store(false, Ordering::Release);
             }
         }
-        let (done, id) = (Done(self.compacting.clone()), self.id.clone());
+        let (done, id, running) = (Done(self.compacting.clone()), self.id.clone(), self.running.clone());
         let job = move || {
+            // The session's task is not over (a node loads it again only after) until this is.
+            let _running = running;
             let _done = done;
             crate::stored_doc::compact_document(&st, &id);
         };

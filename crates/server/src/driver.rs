@@ -30,6 +30,8 @@ pub(crate) struct Driver {
     pub(crate) shadow: Vec<Vec<u8>>,
     /// A compaction of the stored log is running (off this task): one at a time.
     pub(crate) compacting: Arc<std::sync::atomic::AtomicBool>,
+    /// Held while the task runs, and by each compaction ([`crate::session_task::Context`]).
+    pub(crate) running: Arc<tokio_util::sync::DropGuard>,
     /// This step carried a change to the store: its news waits for it ([`Driver::persist_carried`]).
     pub(crate) news_due: bool,
     /// What failed writes left to write again, as the next input arrives.

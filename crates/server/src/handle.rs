@@ -42,8 +42,8 @@ pub struct SessionHandle {
     /// unrenewed): what the task still has on its way to the disk would be refused (fenced), so
     /// its members are sent on at once, not after it.
     pub(crate) lease_lost: CancellationToken,
-    /// Cancelled once the session's task has ended (returned or was dropped): after its last
-    /// write.
+    /// Cancelled once the session's task has ended (returned or was dropped), and with it the
+    /// work it left running (a compaction of its stored log): after its last write.
     pub(crate) ended: CancellationToken,
 }
 

@@ -77,9 +77,9 @@ pub struct Hub {
     /// between the check of `max_sessions` and the insertion, and no removal comes between a
     /// start's rows and its insertion.
     pub(crate) loading: std::sync::Mutex<()>,
-    /// On a node of a cluster: the sessions it let go whose tasks may still run, so that it
-    /// loads none of them again until that task has ended ([`crate::nodes`]; a compaction the
-    /// task left running may outlive it).
+    /// On a node of a cluster: the sessions it let go whose tasks (or the compactions they left
+    /// running) may still run, so that it loads none of them again until they have ended
+    /// ([`crate::nodes`]).
     pub(crate) ending: std::sync::Mutex<HashMap<Arc<str>, SessionHandle>>,
     /// Set (under `loading`) once the node drains: it loads and starts no session after that.
     pub(crate) draining: std::sync::atomic::AtomicBool,
@@ -319,7 +319,11 @@ impl Hub {
             lease_lost: lease_lost.clone(),
             ended: ended.clone(),
         };
+        // Made before the task runs: a task dropped before it first ran has ended too. Its
+        // compactions hold it as well.
+        let running = Arc::new(ended.drop_guard());
         let ctx = session_task::Context {
+            running: running.clone(),
             clock: self.clock.clone(),
             counters,
             closing: stop,
@@ -330,10 +334,8 @@ impl Hub {
             carry: self.cfg.store.is_some(),
             unwritten_max: self.cfg.unwritten_max,
         };
-        // Made before the task runs: a task dropped before it first ran has ended too.
-        let ended = ended.drop_guard();
         self.tracker.spawn(async move {
-            let _ended = ended;
+            let _running = running;
             session_task::run(session, rx, ctx).await;
         });
         self.sessions.write().expect("hub lock poisoned").insert(id, handle.clone());

@@ -102,6 +102,9 @@ pub struct Counters {
 
 /// What a session task runs with besides its state machine.
 pub(crate) struct Context {
+    /// Held by the task and by what it leaves running: [`crate::handle::SessionHandle`]'s
+    /// `ended` fires once the last holder is gone.
+    pub running: Arc<tokio_util::sync::DropGuard>,
     pub clock: HostClock,
     pub counters: Arc<Counters>,
     pub closing: CancellationToken,
@@ -123,7 +126,7 @@ pub(crate) struct Context {
 
 /// Runs a session until every handle to it is gone.
 pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInput>, ctx: Context) {
-    let Context { clock, counters, closing, lease_lost, store, doc, journal, carry, unwritten_max } = ctx;
+    let Context { running, clock, counters, closing, lease_lost, store, doc, journal, carry, unwritten_max } = ctx;
     let shadow = if store.is_none() { vec![doc.encode_state()] } else { Vec::new() };
     let appends = store.as_ref().map(|st| crate::appends::Appends::new(st.clone(), session.id(), unwritten_max));
     let mut d = Driver {
@@ -136,6 +139,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         doc_peers: HashMap::new(),
         shadow,
         compacting: Arc::default(),
+        running,
         news_due: false,
         secrets: crate::stored_secrets::secrets_of(&session),
         secrets_lost: None,
