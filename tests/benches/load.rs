@@ -17,6 +17,7 @@
 
 #![allow(unsafe_code)] // setrlimit and getrusage: to raise the descriptor limit and to read CPU time
 
+use bandsync_server::store::Store;
 use bandsync_server::{RunningServer, ServerConfig};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -27,8 +28,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
+/// Where the server stores the sessions: nowhere (as in memory), SQLite (`bandsync host`'s
+/// default) or a Postgres the bench starts (`bandsync serve --database`).
+#[derive(Clone, Copy, PartialEq)]
+enum Stored {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
 struct Scenario {
     name: &'static str,
+    store: Stored,
     sessions: usize,
     members: usize,
     /// Tempo changes per second, per session.
@@ -37,18 +48,24 @@ struct Scenario {
 }
 
 const SCENARIOS: &[Scenario] = &[
-    Scenario { name: "10x1", sessions: 1, members: 10, rate: 200.0, secs: 5.0 },
-    Scenario { name: "100x1", sessions: 1, members: 100, rate: 500.0, secs: 5.0 },
-    Scenario { name: "200x1", sessions: 1, members: 200, rate: 500.0, secs: 5.0 },
-    Scenario { name: "200x1-paced", sessions: 1, members: 200, rate: 50.0, secs: 10.0 },
-    Scenario { name: "500x1", sessions: 1, members: 500, rate: 200.0, secs: 5.0 },
+    Scenario { name: "10x1", store: Stored::Memory, sessions: 1, members: 10, rate: 200.0, secs: 5.0 },
+    Scenario { name: "100x1", store: Stored::Memory, sessions: 1, members: 100, rate: 500.0, secs: 5.0 },
+    Scenario { name: "200x1", store: Stored::Memory, sessions: 1, members: 200, rate: 500.0, secs: 5.0 },
+    Scenario { name: "200x1-paced", store: Stored::Memory, sessions: 1, members: 200, rate: 50.0, secs: 10.0 },
+    Scenario { name: "500x1", store: Stored::Memory, sessions: 1, members: 500, rate: 200.0, secs: 5.0 },
+    // Issue #14: what storing costs the fan-out (a tempo change is a change of what the session
+    // carries, written before anyone hears of it), on SQLite and on Postgres.
+    Scenario { name: "500x1-sqlite", store: Stored::Sqlite, sessions: 1, members: 500, rate: 200.0, secs: 5.0 },
+    Scenario { name: "500x1-postgres", store: Stored::Postgres, sessions: 1, members: 500, rate: 200.0, secs: 5.0 },
     // The saturation ladder of issue #14: deliveries per server CPU-second as the load rises
     // towards what this machine can carry (the seeds' server saturates near 240k deliveries/s).
-    Scenario { name: "500x1-r800", sessions: 1, members: 500, rate: 800.0, secs: 5.0 },
-    Scenario { name: "500x1-r1600", sessions: 1, members: 500, rate: 1600.0, secs: 5.0 },
-    Scenario { name: "500x1-r3200", sessions: 1, members: 500, rate: 3200.0, secs: 5.0 },
-    Scenario { name: "5x1000", sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
-    Scenario { name: "5x1000-r100", sessions: 1000, members: 5, rate: 100.0, secs: 5.0 },
+    Scenario { name: "500x1-r800", store: Stored::Memory, sessions: 1, members: 500, rate: 800.0, secs: 5.0 },
+    Scenario { name: "500x1-r1600", store: Stored::Memory, sessions: 1, members: 500, rate: 1600.0, secs: 5.0 },
+    Scenario { name: "500x1-r3200", store: Stored::Memory, sessions: 1, members: 500, rate: 3200.0, secs: 5.0 },
+    Scenario { name: "5x1000", store: Stored::Memory, sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
+    Scenario { name: "5x1000-r100", store: Stored::Memory, sessions: 1000, members: 5, rate: 100.0, secs: 5.0 },
+    Scenario { name: "5x1000-sqlite", store: Stored::Sqlite, sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
+    Scenario { name: "5x1000-postgres", store: Stored::Postgres, sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
 ];
 
 fn main() {
@@ -59,9 +76,9 @@ fn main() {
     }
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
     println!(
-        "| scenario | members | offered deliveries/s | achieved deliveries/s | p50 | p99 | max | lost | server memory per connection | server CPU | deliveries per server CPU-second |"
+        "| scenario | members | offered deliveries/s | achieved deliveries/s | p50 | p99 | max | lost | server memory per connection | server CPU | deliveries per server CPU-second | Postgres's CPU |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for sc in SCENARIOS.iter().filter(|s| filter.as_ref().is_none_or(|f| s.name.contains(f.as_str()))) {
         run_scenario(sc);
     }
@@ -69,7 +86,16 @@ fn main() {
 
 fn run_scenario(sc: &Scenario) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = std::env::temp_dir().join(format!("bandsync-load-{}-{}", std::process::id(), sc.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pg = (sc.store == Stored::Postgres).then(bandsync_e2e::postgres::PgServer::start);
+    let store = match (sc.store, &pg) {
+        (Stored::Memory, _) => None,
+        (Stored::Sqlite, _) => Some(Store::open(&dir).unwrap()),
+        (Stored::Postgres, pg) => Some(Store::connect(&pg.as_ref().unwrap().database("load")).unwrap()),
+    };
     let cfg = ServerConfig {
+        store: store.map(Arc::new),
         rate_burst: 10_000,
         rate_per_sec: 10_000,
         max_connections: 20_000,
@@ -112,18 +138,22 @@ fn run_scenario(sc: &Scenario) {
     let rss_after = rss_kib();
     let conns = sc.sessions * sc.members;
     let per_conn_kib = (rss_after.saturating_sub(rss_before)) as f64 / conns as f64;
-    let (cpu_before, wall) = (cpu_secs(), Instant::now());
+    let pg_cpu = || pg.as_ref().map_or(0.0, bandsync_e2e::postgres::PgServer::cpu_secs);
+    let (cpu_before, pg_before, wall) = (cpu_secs(), pg_cpu(), Instant::now());
     writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
     let result: serde_json::Value = serde_json::from_str(&out.next().unwrap().unwrap()).unwrap();
     // This process is the server (its runtime's threads) and a main thread blocked on the pipe.
     let cpu = cpu_secs() - cpu_before;
     let busy = cpu / wall.elapsed().as_secs_f64();
+    let pg_busy = pg.as_ref().map(|_| (pg_cpu() - pg_before) / wall.elapsed().as_secs_f64());
     let per_cpu_sec = result["deliveries"].as_f64().unwrap() / cpu;
     child.wait().unwrap();
     rt.block_on(server.shutdown()).unwrap();
+    drop(pg);
+    let _ = std::fs::remove_dir_all(&dir);
     let offered = sc.rate * sc.sessions as f64 * sc.members as f64;
     println!(
-        "| {} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} KiB | {:.0} % | {:.0} k |",
+        "| {} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} KiB | {:.0} % | {:.0} k | {} |",
         sc.name,
         conns,
         offered,
@@ -135,6 +165,7 @@ fn run_scenario(sc: &Scenario) {
         per_conn_kib,
         busy * 100.0,
         per_cpu_sec / 1000.0,
+        pg_busy.map_or("—".to_owned(), |b| format!("{:.0} %", b * 100.0)),
     );
     eprintln!(
         "{}",

@@ -101,7 +101,8 @@ impl PgServer {
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "synchronous_commit=on"])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
-        // A process group of its own, which its backends join: `kill9` kills them all at once.
+        // A process group of its own (its backends each start a session of their own: `kill9`
+        // finds them as the postmaster's children).
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         if let Some((uid, gid)) = self.user {
             std::os::unix::fs::chown(&log, Some(uid), Some(gid)).unwrap();
@@ -123,16 +124,23 @@ impl PgServer {
 
     /// Kills the server outright (SIGKILL), as a machine dying would: the postmaster and every
     /// backend at once. (Killed alone, the postmaster left its backends running until they
-    /// noticed, and a connection's next query could still be answered: seen once in CI.)
+    /// noticed, and a connection's next query could still be answered: seen once in CI. Each
+    /// backend runs in a session of its own, so signalling the postmaster's group missed them.)
     #[allow(unsafe_code)]
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let group = i32::try_from(c.id()).expect("a pid");
-            // SAFETY: kill(2) with a negative pid signals the process group; no memory is involved.
-            unsafe { libc::kill(-group, libc::SIGKILL) };
+            let pid = i32::try_from(c.id()).expect("a pid");
+            // Stopped first, it starts no backend while they are found (once it is dead they
+            // would be another process's children).
+            // SAFETY: kill(2) on a pid; no memory is involved.
+            unsafe { libc::kill(pid, libc::SIGSTOP) };
+            for (each, _) in family(pid).collect::<Vec<_>>() {
+                // SAFETY: as above.
+                unsafe { libc::kill(each, libc::SIGKILL) };
+            }
             let _ = c.wait();
             let deadline = Instant::now() + Duration::from_secs(10);
-            while group_running(group) && Instant::now() < deadline {
+            while family_running(pid) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
@@ -151,6 +159,20 @@ impl PgServer {
 
     fn url(&self, db: &str) -> String {
         format!("postgres://bandsync@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// CPU time (user and system, seconds) that the server's processes alive now have used:
+    /// the postmaster and its backends (a benchmark's connections stay open throughout).
+    #[must_use]
+    #[allow(unsafe_code)]
+    pub fn cpu_secs(&self) -> f64 {
+        let Some(c) = &self.child else { return 0.0 };
+        let pid = i32::try_from(c.id()).expect("a pid");
+        // SAFETY: sysconf has no memory effects.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        // utime and stime: the 12th and 13th fields after the command's name.
+        let used = |f: &Vec<String>| f[11..13].iter().map(|v| v.parse::<u64>().unwrap_or(0)).sum::<u64>();
+        family(pid).map(|(_, f)| used(&f)).sum::<u64>() as f64 / ticks
     }
 
     /// Its folder.
@@ -173,14 +195,23 @@ impl Drop for PgServer {
     }
 }
 
-/// Whether a process of group `group` still runs (a zombie, dead and not yet reaped, does not).
-fn group_running(group: i32) -> bool {
-    let Ok(procs) = std::fs::read_dir("/proc") else { return false };
-    procs.flatten().any(|p| {
-        let stat = std::fs::read_to_string(p.path().join("stat")).unwrap_or_default();
+/// Whether the postmaster `pid` or one of its backends still runs (a zombie, dead and not yet
+/// reaped, does not).
+fn family_running(pid: i32) -> bool {
+    family(pid).any(|(_, fields)| !matches!(fields.first().map(String::as_str), Some("Z" | "X")))
+}
+
+/// The postmaster `pid` and its children (each backend runs in a session of its own, so they
+/// are not in its process group), with their `/proc/PID/stat` fields after the command's name
+/// (state, ppid, pgrp, …).
+fn family(pid: i32) -> impl Iterator<Item = (i32, Vec<String>)> {
+    let procs = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    procs.filter_map(move |p| {
+        let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
         // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses.
-        let mut rest = stat.rsplit_once(')').map_or("", |(_, r)| r).split_whitespace();
-        let (state, pgrp) = (rest.next(), rest.nth(1));
-        pgrp.and_then(|g| g.parse::<i32>().ok()) == Some(group) && !matches!(state, Some("Z" | "X"))
+        let (head, rest) = stat.rsplit_once(')')?;
+        let me: i32 = head.split_whitespace().next()?.parse().ok()?;
+        let fields: Vec<String> = rest.split_whitespace().map(str::to_owned).collect();
+        (me == pid || fields.get(1)?.parse::<i32>().ok()? == pid).then_some((me, fields))
     })
 }
