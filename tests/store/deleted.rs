@@ -19,9 +19,9 @@ pub(crate) fn nothing_outlives_a_deleted_session(open: &dyn Fn() -> Store, raw: 
     assert!(is_deleted(crate::add_activity(&s, "del", &e, None)));
     let v = VersionInfo { id: 1, at: 1, label: "after".into(), size: 1, named: true };
     assert!(is_deleted(crate::add_version(&s, "del", &v, b"\x01", &[])));
-    assert!(is_deleted(s.append("del", &Appended { carried: Some("{}".into()), ..Appended::default() }).map(drop)));
+    assert!(is_deleted(s.append("del", Appended { carried: Some("{}".into()), ..Appended::default() }).map(drop)));
     let row = Appended { session_row: Some(crate::session("del", "k2")), ..Appended::default() };
-    assert!(is_deleted(s.append("del", &row).map(drop)));
+    assert!(is_deleted(s.append("del", row).map(drop)));
     assert!(s.session("del").unwrap().is_none(), "a new secret does not bring the session back");
     let mut db = raw();
     for table in ["doc_updates", "chat", "activity", "doc_versions", "carried"] {

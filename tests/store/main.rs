@@ -39,18 +39,18 @@ fn session(id: &str, secret: &str) -> StoredSession {
 /// A chat message written as a session's group commit writes it ([`Store::append`]), with the
 /// stored ones it lets go.
 fn put_chat(s: &Store, session: &str, m: &ChatMessage, gone: Option<u64>) -> Result<(), StoreError> {
-    s.append(session, &Appended { chat: vec![(m.clone(), gone)], ..Appended::default() }).map(drop)
+    s.append(session, Appended { chat: vec![(m.clone(), gone)], ..Appended::default() }).map(drop)
 }
 
 /// An activity event written as a group commit writes it, with the stored ones it lets go.
 fn add_activity(s: &Store, session: &str, e: &ActivityEvent, gone: Option<u64>) -> Result<(), StoreError> {
-    s.append(session, &Appended { activity: vec![(e.clone(), gone)], ..Appended::default() }).map(drop)
+    s.append(session, Appended { activity: vec![(e.clone(), gone)], ..Appended::default() }).map(drop)
 }
 
 /// A version written as a group commit writes it, with the versions thinned with it.
 fn add_version(s: &Store, session: &str, v: &VersionInfo, data: &[u8], thinned: &[u64]) -> Result<(), StoreError> {
     let versions = vec![(v.clone(), data.to_vec(), thinned.to_vec())];
-    s.append(session, &Appended { versions, ..Appended::default() }).map(drop)
+    s.append(session, Appended { versions, ..Appended::default() }).map(drop)
 }
 
 fn chat(id: u64, text: &str) -> ChatMessage {

@@ -321,7 +321,7 @@ impl Appends {
         }
         let (store, session) = (self.store.clone(), self.session.clone());
         let updates = batch.updates.iter().map(Vec::len).sum();
-        let job = tokio::task::spawn_blocking(move || store.append(&session, &batch));
+        let job = tokio::task::spawn_blocking(move || store.append(&session, batch));
         self.writing = Some(Write { upto: self.last, updates, lost, job });
     }
 }

@@ -60,7 +60,7 @@ fn a_refused_message_gives_back_the_oldest_it_let_go() {
         mentions: Vec::new(),
     };
     let kept = (1..=retention::CHAT_KEPT).map(|id| (old(id), None)).collect();
-    store.append("s", &crate::store::Appended { chat: kept, ..Default::default() }).unwrap();
+    store.append("s", crate::store::Appended { chat: kept, ..Default::default() }).unwrap();
     let mut j = Journal::load("s", Some(store), Duration::from_secs(2), HostClock::new()).unwrap();
     let from = Author { id: 1, name: "Ana", access: Access::Editor, people: &[] };
     let doc = SessionDoc::new();
@@ -96,7 +96,7 @@ fn a_message_whose_write_landed_after_all_keeps_its_id() {
     };
     let landed = chat(&mut j, "landed");
     store
-        .append("s", &crate::store::Appended { chat: vec![(landed.message.clone(), None)], ..Default::default() })
+        .append("s", crate::store::Appended { chat: vec![(landed.message.clone(), None)], ..Default::default() })
         .unwrap();
     let id = landed.message.id;
     j.chat_lost(&[landed]);

@@ -130,7 +130,7 @@ async fn a_node_that_sees_no_member_leaves_the_carried_state_on_their_clock() {
     let cfg = bandsync_core::SessionConfig::default();
     let on_a = bandsync_core::Session::new(&id, "Big band", a.clock().epoch(), cfg, a.clock().now(), secrets);
     let json = serde_json::to_string(&on_a.carry(a.clock().now(), 0)).unwrap();
-    store.append(&id, &crate::store::Appended { carried: Some(json), ..Default::default() }).unwrap();
+    store.append(&id, crate::store::Appended { carried: Some(json), ..Default::default() }).unwrap();
     a.drain();
     let b = node("b", store);
     assert_eq!(b.place(&id).await, Placement::Here);

@@ -212,21 +212,28 @@ impl Store {
         let fence = self.fences().get(session).copied();
         let mut db = self.db();
         super::sql::transaction(&mut **db, |tx| {
-            if let Some(token) = fence {
-                let held = tx.execute(
-                    "UPDATE leases SET token = token WHERE session = ?1 AND token = ?2",
-                    &[session.into(), token.into()],
-                )?;
-                if held == 0 {
-                    return Err(StoreError::Fenced { session: session.to_owned(), token });
-                }
-            }
-            // A write, not a read: it takes the write lock at once (SQLite), and locks the row
-            // until this commits (Postgres), so a deletion waits for this write or precedes it.
-            if stored && tx.execute("UPDATE sessions SET name = name WHERE id = ?1", &[session.into()])? == 0 {
-                return Err(StoreError::Deleted(session.to_owned()));
-            }
+            check_held(tx, session, fence, stored)?;
             f(tx)
         })
     }
+}
+
+/// In a write's transaction: refuses it if this node no longer holds lease `fence` (where it
+/// holds one), or if the session is `stored` and was deleted.
+pub(super) fn check_held(tx: &mut dyn Db, session: &str, fence: Option<i64>, stored: bool) -> Result<(), StoreError> {
+    if let Some(token) = fence {
+        let held = tx.execute(
+            "UPDATE leases SET token = token WHERE session = ?1 AND token = ?2",
+            &[session.into(), token.into()],
+        )?;
+        if held == 0 {
+            return Err(StoreError::Fenced { session: session.to_owned(), token });
+        }
+    }
+    // A write, not a read: it takes the write lock at once (SQLite), and locks the row until
+    // this commits (Postgres), so a deletion waits for this write or precedes it.
+    if stored && tx.execute("UPDATE sessions SET name = name WHERE id = ?1", &[session.into()])? == 0 {
+        return Err(StoreError::Deleted(session.to_owned()));
+    }
+    Ok(())
 }

@@ -79,62 +79,25 @@ impl Store {
     /// # Errors
     /// On a database error; then none of them was written.
     pub fn append_updates(&self, session: &str, updates: &[&[u8]]) -> Result<bool, StoreError> {
-        self.append(session, &Appended { updates: updates.iter().map(|u| u.to_vec()).collect(), ..Appended::default() })
+        self.append(session, Appended { updates: updates.iter().map(|u| u.to_vec()).collect(), ..Appended::default() })
     }
 
     /// Writes what a session made while its last write synced, in one transaction (one sync of
-    /// the disk for all of it: `crate::appends`). All or none of it is durable when this returns.
+    /// the disk for all of it: `crate::appends`), with what other sessions write at the same
+    /// moment ([`super::group`]). All or none of it is durable when this returns.
     /// Says whether the document's log is due to be folded, as [`Store::append_update`] does.
     ///
     /// # Errors
     /// On a database error; then none of it was written.
-    pub fn append(&self, session: &str, appended: &Appended) -> Result<bool, StoreError> {
-        let Appended { updates, activity, chat, versions, carried, session_row } = appended;
+    pub fn append(&self, session: &str, appended: Appended) -> Result<bool, StoreError> {
         let counted = self.logs().contains_key(session);
-        let read = self.write(session, |db| {
-            for data in updates {
-                db.execute(
-                    "INSERT INTO doc_updates (session, data) VALUES (?1, ?2)",
-                    &[session.into(), data.as_slice().into()],
-                )?;
-            }
-            for (event, gone) in activity {
-                history::insert_activity(db, session, event, *gone)?;
-            }
-            for (m, gone) in chat {
-                history::upsert_chat(db, session, m, *gone)?;
-            }
-            for (v, data, thinned) in versions {
-                history::insert_version(db, session, v, data, thinned)?;
-            }
-            if let Some(json) = carried {
-                put_carried(db, session, json)?;
-            }
-            if let Some(row) = session_row {
-                update_session(db, row)?;
-            }
-            if updates.is_empty() {
-                return Ok(None);
-            }
-            if counted {
-                return Ok(None);
-            }
-            let row = db.query(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM doc_updates WHERE session = ?1
-                 AND seq > COALESCE((SELECT upto FROM doc_snapshots WHERE session = ?1), 0)",
-                &[session.into()],
-            )?;
-            // COUNT and SUM with COALESCE: one row, never NULL.
-            let mut next = columns(row.into_iter().next().unwrap_or_default());
-            let (updates, bytes) = (next().int()?, next().int()?);
-            let snapshot = fold::snapshot_size(db, session)?;
-            Ok(Some(LogSize { updates, bytes, snapshot }))
-        })?;
+        let sizes: Vec<usize> = appended.updates.iter().map(Vec::len).collect();
+        let read = self.append_grouped(session, appended, counted)?;
         let mut logs = self.logs();
         let log = match (read, logs.get_mut(session)) {
             (None, Some(log)) => {
-                let size: usize = updates.iter().map(|u| u.len()).sum();
-                log.updates = log.updates.saturating_add(i64::try_from(updates.len()).unwrap_or(i64::MAX));
+                let size: usize = sizes.iter().sum();
+                log.updates = log.updates.saturating_add(i64::try_from(sizes.len()).unwrap_or(i64::MAX));
                 log.bytes = log.bytes.saturating_add(i64::try_from(size).unwrap_or(i64::MAX));
                 *log
             }
@@ -157,6 +120,51 @@ impl Store {
         let (snap, log) = fold::read(session, &mut |q, p| db.query(q, p))?;
         Ok((snap.map(|s| s.data), log.into_iter().map(|(_, u)| u).collect()))
     }
+}
+
+/// The rows of one session's write, in its transaction; the session's log as read after them,
+/// if it is not `counted` already and updates were among them.
+pub(super) fn write_rows(
+    db: &mut dyn super::sql::Db,
+    session: &str,
+    appended: &Appended,
+    counted: bool,
+) -> Result<Option<LogSize>, StoreError> {
+    let Appended { updates, activity, chat, versions, carried, session_row } = appended;
+    for data in updates {
+        db.execute(
+            "INSERT INTO doc_updates (session, data) VALUES (?1, ?2)",
+            &[session.into(), data.as_slice().into()],
+        )?;
+    }
+    for (event, gone) in activity {
+        history::insert_activity(db, session, event, *gone)?;
+    }
+    for (m, gone) in chat {
+        history::upsert_chat(db, session, m, *gone)?;
+    }
+    for (v, data, thinned) in versions {
+        history::insert_version(db, session, v, data, thinned)?;
+    }
+    if let Some(json) = carried {
+        put_carried(db, session, json)?;
+    }
+    if let Some(row) = session_row {
+        update_session(db, row)?;
+    }
+    if updates.is_empty() || counted {
+        return Ok(None);
+    }
+    let row = db.query(
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM doc_updates WHERE session = ?1
+         AND seq > COALESCE((SELECT upto FROM doc_snapshots WHERE session = ?1), 0)",
+        &[session.into()],
+    )?;
+    // COUNT and SUM with COALESCE: one row, never NULL.
+    let mut next = columns(row.into_iter().next().unwrap_or_default());
+    let (updates, bytes) = (next().int()?, next().int()?);
+    let snapshot = fold::snapshot_size(db, session)?;
+    Ok(Some(LogSize { updates, bytes, snapshot }))
 }
 
 #[cfg(test)]

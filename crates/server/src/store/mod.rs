@@ -14,6 +14,7 @@
 
 mod checkpoint;
 mod fold;
+mod group;
 mod history;
 pub mod lease;
 mod log;
@@ -94,6 +95,8 @@ pub struct Store {
     /// append, and again after each fold and each time the session's lease is taken or given up
     /// (while this node holds it, no other appends).
     logs: Mutex<std::collections::HashMap<String, LogSize>>,
+    /// Sessions' writes waiting for the next group's transaction ([`group`]).
+    waiting: Mutex<Vec<group::Waiting>>,
 }
 
 impl Store {
@@ -134,6 +137,7 @@ impl Store {
             folding: Mutex::default(),
             fences: Mutex::default(),
             logs: Mutex::default(),
+            waiting: Mutex::default(),
         }
     }
 
