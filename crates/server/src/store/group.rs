@@ -5,9 +5,10 @@
 //!
 //! Now every session's write that arrives while another's transaction runs waits for the
 //! database's lock, and whoever takes it first writes all of them waiting in one transaction,
-//! each under a savepoint of its own, with one commit (one sync of the disk) for all. A write
-//! that is refused (its lease lost: fenced; its session deleted) or fails undoes only its own
-//! rows. A commit that fails fails every write in it: none of them is durable, as before.
+//! with one commit (one sync of the disk) for all. A write that is refused (its lease lost:
+//! fenced; its session deleted) writes nothing, and the others go on: its checks come first and
+//! change no row. A statement the database fails, or a commit, fails every write in the
+//! transaction: none of them is durable, and each session undoes what it lost, as before.
 
 use super::log::LogSize;
 use super::sql::Db;
@@ -72,51 +73,26 @@ impl Store {
         self.waiting.lock().expect("waiting lock poisoned")
     }
 
-    /// One transaction for every write in `taken`, a savepoint each.
+    /// One transaction for every write in `taken`.
     fn write_group(&self, db: &mut dyn Db, mut taken: Taken) {
         let fences = self.fences().clone();
-        // Alone, a write needs no savepoint: its refusal rolls the transaction back.
-        let alone = taken.0.len() == 1;
         let all = super::sql::transaction(db, |tx| {
             for (w, outcome) in &mut taken.0 {
-                if alone {
-                    let fence = fences.get(&w.session).copied();
-                    super::lease::check_held(tx, &w.session, fence, true)?;
-                    *outcome = Some(Ok(super::log::write_rows(tx, &w.session, &w.appended, w.counted)?));
-                    continue;
-                }
-                tx.batch("SAVEPOINT append")?;
                 let fence = fences.get(&w.session).copied();
-                let wrote = super::lease::check_held(tx, &w.session, fence, true)
-                    .and_then(|()| super::log::write_rows(tx, &w.session, &w.appended, w.counted));
-                match wrote {
-                    Ok(log) => {
-                        tx.batch("RELEASE SAVEPOINT append")?;
-                        *outcome = Some(Ok(log));
-                    }
-                    Err(e) => {
-                        tx.batch("ROLLBACK TO SAVEPOINT append")?;
-                        tx.batch("RELEASE SAVEPOINT append")?;
-                        *outcome = Some(Err(e));
-                    }
+                match super::lease::check_held(tx, &w.session, fence, true) {
+                    Ok(()) => *outcome = Some(Ok(super::log::write_rows(tx, &w.session, &w.appended, w.counted)?)),
+                    // Refused, with nothing of it written: the checks change no row.
+                    Err(e @ (StoreError::Fenced { .. } | StoreError::Deleted(_))) => *outcome = Some(Err(e)),
+                    Err(e) => return Err(e),
                 }
             }
             Ok(())
         });
-        // The commit (or the transaction) failed, or the write alone was refused: nothing of it
-        // is durable. A write alone gets its own error (fenced, deleted), as it did.
-        match all {
-            Ok(()) => {}
-            Err(e) if alone => {
-                if let Some((_, outcome)) = taken.0.first_mut() {
-                    *outcome = Some(Err(e));
-                }
-            }
-            Err(e) => {
-                for (_, outcome) in &mut taken.0 {
-                    if !matches!(outcome, Some(Err(_))) {
-                        *outcome = Some(Err(again(&e)));
-                    }
+        // The database failed a statement, or the commit: nothing of the transaction is durable.
+        if let Err(e) = all {
+            for (_, outcome) in &mut taken.0 {
+                if !matches!(outcome, Some(Err(StoreError::Fenced { .. } | StoreError::Deleted(_)))) {
+                    *outcome = Some(Err(again(&e)));
                 }
             }
         }
