@@ -25,6 +25,9 @@ pub(super) struct Waiting {
     appended: Appended,
     /// Whether the store counts this session's log already (it is then not read again).
     counted: bool,
+    /// The lease this node held when the write was asked for: a lease let go and taken again
+    /// while it waited does not let it through.
+    fence: Option<i64>,
     done: Arc<Mutex<Option<Outcome>>>,
 }
 
@@ -56,14 +59,15 @@ impl Store {
     /// `Ok`, and none of it written when `Err`.
     pub(super) fn append_grouped(&self, session: &str, appended: Appended, counted: bool) -> Outcome {
         let done = Arc::new(Mutex::new(None));
-        self.waiting().push(Waiting { session: session.to_owned(), appended, counted, done: done.clone() });
+        let fence = self.fences().get(session).copied();
+        self.waiting().push(Waiting { session: session.to_owned(), appended, counted, fence, done: done.clone() });
         let mut db = self.db();
         // Written by the transaction that held the lock before: it answered before letting go.
         if let Some(outcome) = done.lock().expect("a write's answer").take() {
             return outcome;
         }
         let taken = Taken(std::mem::take(&mut *self.waiting()).into_iter().map(|w| (w, None)).collect());
-        self.write_group(&mut **db, taken);
+        write_group(&mut **db, taken);
         drop(db);
         let outcome = done.lock().expect("a write's answer").take();
         outcome.unwrap_or_else(|| Err(StoreError::Engine("the write was not taken".into())))
@@ -72,46 +76,102 @@ impl Store {
     fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
         self.waiting.lock().expect("waiting lock poisoned")
     }
+}
 
-    /// One transaction for every write in `taken`.
-    fn write_group(&self, db: &mut dyn Db, mut taken: Taken) {
-        let fences = self.fences().clone();
-        let all = super::sql::transaction(db, |tx| {
-            for (w, outcome) in &mut taken.0 {
-                let fence = fences.get(&w.session).copied();
-                match super::lease::check_held(tx, &w.session, fence, true) {
-                    Ok(()) => *outcome = Some(Ok(super::log::write_rows(tx, &w.session, &w.appended, w.counted)?)),
-                    // Refused, with nothing of it written: the checks change no row.
-                    Err(e @ (StoreError::Fenced { .. } | StoreError::Deleted(_))) => *outcome = Some(Err(e)),
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(())
-        });
-        // The database failed a statement, or the commit: nothing of the transaction is durable.
-        if let Err(e) = all {
-            for (_, outcome) in &mut taken.0 {
-                if !matches!(outcome, Some(Err(StoreError::Fenced { .. } | StoreError::Deleted(_)))) {
-                    *outcome = Some(Err(again(&e)));
-                }
+/// One transaction for every write in `taken`. The answers are held here until the transaction
+/// ends: after a panic partway (rolled back), every write is unanswered, and `Taken` answers
+/// each with an error; none is told it was written.
+fn write_group(db: &mut dyn Db, mut taken: Taken) {
+    let refused = |o: &Outcome| matches!(o, Err(StoreError::Fenced { .. } | StoreError::Deleted(_)));
+    let mut answers: Vec<Outcome> = Vec::new();
+    let all = super::sql::transaction(db, |tx| {
+        answers.clear();
+        for (w, _) in &taken.0 {
+            match super::lease::check_held(tx, &w.session, w.fence, true) {
+                Ok(()) => answers.push(Ok(super::log::write_rows(tx, &w.session, &w.appended, w.counted)?)),
+                // Refused, with nothing of it written: the checks change no row.
+                Err(e @ (StoreError::Fenced { .. } | StoreError::Deleted(_))) => answers.push(Err(e)),
+                Err(e) => return Err(e),
             }
         }
-        drop(taken);
+        Ok(())
+    });
+    let mut answers = answers.into_iter();
+    for (_, outcome) in &mut taken.0 {
+        let answer = answers.next();
+        *outcome = Some(match (&all, answer) {
+            (Ok(()), Some(a)) => a,
+            // The database failed a statement, or the commit: nothing of the transaction is
+            // durable. A refusal stays what it was.
+            (Err(_), Some(a)) if refused(&a) => a,
+            (Err(e), _) => Err(again(e)),
+            (Ok(()), None) => Err(StoreError::Engine("the write was not answered".into())),
+        });
     }
+    drop(taken);
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::sql::{Db, Row, V};
     use super::super::{Appended, Store, StoreError, StoredSession};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
-    /// Three sessions write while the database is held: the first to take it writes all three
-    /// in one transaction; the one deleted meanwhile is refused, and the other two are durable.
-    #[test]
-    fn writes_waiting_together_are_one_transaction_and_a_refused_one_undoes_only_its_own() {
-        let dir = std::env::temp_dir().join(format!("bandsync-group-{}", std::process::id()));
+    /// What the database does with session `c`'s carried state.
+    #[derive(Debug, Clone, Copy)]
+    enum C {
+        Writes,
+        Fails,
+        Panics,
+    }
+
+    /// SQLite, counting the transactions begun, and doing to `c`'s write what the test says.
+    #[derive(Debug)]
+    struct Watched {
+        inner: Box<dyn Db>,
+        begun: Arc<AtomicUsize>,
+        c: C,
+    }
+
+    impl Db for Watched {
+        fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError> {
+            if sql.starts_with("INSERT INTO carried") && params.first() == Some(&V::Text("c".into())) {
+                match self.c {
+                    C::Writes => {}
+                    C::Fails => return Err(StoreError::Engine("refused by the test".into())),
+                    C::Panics => panic!("a statement that panics"),
+                }
+            }
+            self.inner.execute(sql, params)
+        }
+        fn query(&mut self, sql: &str, params: &[V]) -> Result<Vec<Row>, StoreError> {
+            self.inner.query(sql, params)
+        }
+        fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+            if sql == "BEGIN" {
+                self.begun.fetch_add(1, Ordering::SeqCst);
+            }
+            self.inner.batch(sql)
+        }
+        fn engine(&self) -> &'static str {
+            self.inner.engine()
+        }
+    }
+
+    /// A write's answer, `None` if its thread panicked.
+    type Answer = Option<Result<bool, StoreError>>;
+
+    /// Sessions a, b and c (b deleted) each write their carried state while the database is
+    /// held, then it is let go. Returns each write's result (`None`: its thread panicked), what
+    /// is stored of each, and how many transactions the three took.
+    fn three_writes_held(tag: &str, c: C) -> (Vec<Answer>, Vec<Option<String>>, usize) {
+        let dir = std::env::temp_dir().join(format!("bandsync-group-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = std::sync::Arc::new(Store::open(&dir).unwrap());
+        let begun = Arc::new(AtomicUsize::new(0));
+        let inner = Box::new(super::super::sqlite::Sqlite::open(&dir).unwrap());
+        let store = Arc::new(Store::on(Box::new(Watched { inner, begun: begun.clone(), c })));
         for id in ["a", "b", "c"] {
             let row = StoredSession {
                 id: id.into(),
@@ -140,14 +200,46 @@ mod tests {
             assert!(asked.elapsed() < Duration::from_secs(10), "the three writes did not queue");
             std::thread::sleep(Duration::from_millis(1));
         }
+        let before = begun.load(Ordering::SeqCst);
         drop(held);
-        let results: Vec<_> = writers.into_iter().map(|w| w.join().unwrap()).collect();
-        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
-        assert!(matches!(results[1], Err(StoreError::Deleted(ref id)) if id == "b"), "{results:?}");
-        assert_eq!(store.carried("a").unwrap().as_deref(), Some("{\"of\":\"a\"}"));
-        assert_eq!(store.carried("b").unwrap(), None);
-        assert_eq!(store.carried("c").unwrap().as_deref(), Some("{\"of\":\"c\"}"));
+        let results: Vec<_> = writers.into_iter().map(|w| w.join().ok()).collect();
+        let transactions = begun.load(Ordering::SeqCst) - before;
+        let stored = ["a", "b", "c"].map(|id| store.carried(id).unwrap()).to_vec();
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
+        (results, stored, transactions)
+    }
+
+    /// The first to take the database writes all three in one transaction; the deleted one is
+    /// refused, and the other two are durable.
+    #[test]
+    fn writes_waiting_together_are_one_transaction_and_a_refused_one_writes_nothing() {
+        let (results, stored, transactions) = three_writes_held("refused", C::Writes);
+        assert_eq!(transactions, 1, "{results:?}");
+        assert!(matches!(results[0], Some(Ok(_))) && matches!(results[2], Some(Ok(_))), "{results:?}");
+        assert!(matches!(results[1], Some(Err(StoreError::Deleted(ref id))) if id == "b"), "{results:?}");
+        assert_eq!(stored, [Some("{\"of\":\"a\"}".into()), None, Some("{\"of\":\"c\"}".into())]);
+    }
+
+    /// A statement the database fails fails the whole transaction: nobody is told it was
+    /// written, and nothing of it is stored.
+    #[test]
+    fn a_failed_statement_fails_every_write_of_its_transaction() {
+        let (results, stored, _) = three_writes_held("failed", C::Fails);
+        assert!(matches!(results[0], Some(Err(StoreError::Engine(_)))), "{results:?}");
+        // Refused if its turn came before c's statement failed, failed with it if after.
+        assert!(matches!(results[1], Some(Err(StoreError::Deleted(_) | StoreError::Engine(_)))), "{results:?}");
+        assert!(matches!(results[2], Some(Err(StoreError::Engine(_)))), "{results:?}");
+        assert_eq!(stored, [None, None, None]);
+    }
+
+    /// A panic partway rolls the transaction back, and no write before it is told it was written
+    /// (the thread that wrote them unwinds; the others hear an error).
+    #[test]
+    fn after_a_panic_nobody_is_told_a_write_was_stored() {
+        let (results, stored, _) = three_writes_held("panicked", C::Panics);
+        assert!(results.iter().all(|r| !matches!(r, Some(Ok(_)))), "{results:?}");
+        assert!(results.iter().any(Option::is_none), "the writing thread unwound: {results:?}");
+        assert_eq!(stored, [None, None, None]);
     }
 }
