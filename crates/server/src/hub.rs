@@ -319,11 +319,10 @@ impl Hub {
             lease_lost: lease_lost.clone(),
             ended: ended.clone(),
         };
-        // Made before the task runs: a task dropped before it first ran has ended too. Its
-        // compactions hold it as well.
-        let running = Arc::new(ended.drop_guard());
+        // Made before the task runs, and moved into it with the context: a task dropped before
+        // it first ran has ended too. Its compactions hold it as well.
         let ctx = session_task::Context {
-            running: running.clone(),
+            running: Arc::new(ended.drop_guard()),
             clock: self.clock.clone(),
             counters,
             closing: stop,
@@ -334,10 +333,7 @@ impl Hub {
             carry: self.cfg.store.is_some(),
             unwritten_max: self.cfg.unwritten_max,
         };
-        self.tracker.spawn(async move {
-            let _running = running;
-            session_task::run(session, rx, ctx).await;
-        });
+        self.tracker.spawn(session_task::run(session, rx, ctx));
         self.sessions.write().expect("hub lock poisoned").insert(id, handle.clone());
         tracing::info!(session = %handle.id, name = %handle.name, "session started");
         Ok(handle)

@@ -320,9 +320,17 @@ impl Hub {
     /// Releases and unlists the lease of a session that did not start after all, so that the next
     /// node can take it at once.
     pub(crate) fn give_back_lease(&self, id: &str) {
+        let lease = self.leases().remove(id);
+        if let Some(lease) = lease {
+            self.release(id, lease.token);
+        }
+    }
+
+    /// Releases lease `token` of session `id` in the store, so that the next node takes it at
+    /// once; one not released expires by itself.
+    fn release(&self, id: &str, token: i64) {
         let Some((_, store)) = self.node_store() else { return };
-        let Some(lease) = self.leases().remove(id) else { return };
-        if let Err(e) = store.release_lease(id, lease.token, self.clock.wall_ms()) {
+        if let Err(e) = store.release_lease(id, token, self.clock.wall_ms()) {
             tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
         }
     }

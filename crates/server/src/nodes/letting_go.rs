@@ -39,11 +39,8 @@ impl Hub {
     /// Stops the session here, then releases its lease `token` (if this node still held it), so
     /// the next node takes it at once.
     pub(super) fn hand_over(&self, id: &str, token: i64) {
-        if self.let_go(id, token, false)
-            && let Some((_, store)) = self.node_store()
-            && let Err(e) = store.release_lease(id, token, self.clock.wall_ms())
-        {
-            tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
+        if self.let_go(id, token, false) {
+            self.release(id, token);
         }
     }
 
