@@ -65,7 +65,7 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
     let lead_id = leader.event("joined")["you"].clone();
     // The follower plays its click (muted, into a PulseAudio of the test's own) and prints each beat.
     let pulse = Pulse::start(1);
-    let mut follower = Proc::clicking_follower(&pulse, &join, "Fol");
+    let mut follower = pulse.clicking_follower(&join, "Fol");
     let fol_id = follower.event("joined")["you"].clone();
     leader.wait_for("both online", |v| v["event"] == "participants" && online(v).len() == 2);
     leader.say("tempo 150");

@@ -29,6 +29,7 @@ use bandsync_e2e::chaos::MemberRelay;
 use bandsync_e2e::http_get;
 use bandsync_e2e::process::{Proc, signal};
 use bandsync_sim::rng::Rng;
+use bandsync_sim::stats::quantile;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,14 +82,6 @@ fn rss_kb(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn quantile(v: &mut [f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
 #[allow(clippy::too_many_lines)]
@@ -221,8 +214,7 @@ async fn main() {
                 if offs.len() < 2 {
                     continue;
                 }
-                let mut sorted = offs.clone();
-                let med = quantile(&mut sorted, 0.5);
+                let med = quantile(&offs, 0.5);
                 // Members still on the host's previous life (another epoch) are not comparable.
                 let same: Vec<f64> = offs.into_iter().filter(|o| (o - med).abs() < 500_000.0).collect();
                 let spread =
@@ -321,17 +313,17 @@ async fn main() {
     let panics: Vec<String> = lives.iter_mut().flat_map(panics_in).collect();
 
     let all = samples.lock().unwrap().clone();
-    let mut spread: Vec<f64> = all.iter().map(|s| s.1).collect();
-    let mut down: Vec<f64> = all.iter().filter(|s| s.2).map(|s| s.1).collect();
+    let spread: Vec<f64> = all.iter().map(|s| s.1).collect();
+    let down: Vec<f64> = all.iter().filter(|s| s.2).map(|s| s.1).collect();
     println!(
         "soak: clock spread between members (µs): p50 {:.0}, p99 {:.0}, max {:.0} over {} samples; while the host was down: p50 {:.0}, p99 {:.0}, max {:.0} over {} samples",
-        quantile(&mut spread, 0.5),
-        quantile(&mut spread, 0.99),
-        quantile(&mut spread, 1.0),
+        quantile(&spread, 0.5),
+        quantile(&spread, 0.99),
+        quantile(&spread, 1.0),
         spread.len(),
-        quantile(&mut down, 0.5),
-        quantile(&mut down, 0.99),
-        quantile(&mut down, 1.0),
+        quantile(&down, 0.5),
+        quantile(&down, 0.99),
+        quantile(&down, 1.0),
         down.len()
     );
     println!("soak: edits made {made}, acknowledged {acked}, acknowledged and lost {lost}");

@@ -20,6 +20,7 @@ use bandsync_core::protocol::ServerMsg;
 use bandsync_core::{ClientMsg, Tempo};
 use bandsync_e2e::cluster::Cluster;
 use bandsync_e2e::process::http;
+use bandsync_sim::stats::quantile;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -44,14 +45,6 @@ struct Stats {
     /// Each member's connection events (joins, drops, retries, refusals, errors), for a slow
     /// failover's story.
     story: HashMap<(usize, usize), Vec<(Instant, String)>>,
-}
-
-fn quantile(v: &mut [i64], q: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_unstable();
-    v[((v.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -264,9 +257,11 @@ async fn run(sessions: usize, kills: usize, kill_every: Duration) {
         }
         (acked, lost)
     });
-    let mut st = stats.lock().unwrap();
+    let st = stats.lock().unwrap();
     let deliveries = st.latencies.len() + st.untimed;
-    let (p50, p99) = (quantile(&mut st.latencies, 0.5), quantile(&mut st.latencies, 0.99));
+    // The latencies in ms.
+    let ms: Vec<f64> = st.latencies.iter().map(|&us| us as f64 / 1000.0).collect();
+    let (p50, p99) = (quantile(&ms, 0.5), quantile(&ms, 0.99));
     let rss: Vec<u64> = c.node_pids().into_iter().map(|p| p.map_or(0, rss_kib)).collect();
     println!(
         "{}",

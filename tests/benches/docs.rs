@@ -21,6 +21,7 @@
 use bandsync_docs::{SessionDoc, update_message};
 use bandsync_server::{RunningServer, ServerConfig};
 use bandsync_sim::rng::Rng;
+use bandsync_sim::stats::quantile;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::collections::HashMap;
@@ -86,11 +87,6 @@ fn trace() -> (Vec<Vec<u8>>, String) {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn percentile(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {
@@ -196,15 +192,15 @@ fn main() {
 
     // 4. Propagation with 5 editors.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (mut lat, total) = rt.block_on(propagation(5, 20.0, Duration::from_secs(10)));
+    let (lat, total) = rt.block_on(propagation(5, 20.0, Duration::from_secs(10)));
     let sent = total;
     println!(
         "| propagation, 5 editors × 20 keystrokes/s on loopback: p50 / p99 / max ({} deliveries of {} edits) | {:.2} / {:.2} / {:.2} ms |",
         lat.len(),
         sent,
-        percentile(&mut lat, 0.5),
-        percentile(&mut lat, 0.99),
-        percentile(&mut lat, 1.0)
+        quantile(&lat, 0.5),
+        quantile(&lat, 0.99),
+        quantile(&lat, 1.0)
     );
 }
 

@@ -5,9 +5,12 @@
 //!   would.
 //! - [`relay`]: TCP relays a test can cut, or that delay, jitter and stall the link.
 //! - [`chaos`]: a relay per member for the soak run, that also sleeps and drops.
+//! - [`partition`]: a TCP link that can be partitioned without a reset or a close (a database
+//!   cut off, or a peer that hangs).
 //! - [`cluster`]: `bandsync serve` nodes on one Postgres behind HAProxy, that a test can kill.
 //! - [`dbus`]: a D-Bus session bus of the test's own, with a monitor (the app's notifications).
-//! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals.
+//! - [`process`]: `bandsync` processes whose JSON lines a test reads; one-shot runs; signals; the
+//!   CPU time a process used.
 //! - [`programs`]: finding programs: this build's binaries, programs on `PATH`, the peers' Python.
 //! - [`http`]: blocking HTTP/1.1 requests for process-level tests.
 //! - [`qr`]: reading a QR code from a PNG, as a phone's camera would.
@@ -27,6 +30,8 @@
 //! - [`netns`]: running a test again inside a network namespace of its own (multicast).
 //! - [`hostile`]: members from other addresses, the honest member's probe, y-sync frames by hand.
 //! - [`stream`]: waiting on a stream of events by condition.
+//! - [`machine`]: sharing the two cores between a binary's tests: the timing tests that run
+//!   alone, and those that may run side by side.
 //! - Here: a server with one session ([`TestServer`]), HTTP GETs, and polling helpers.
 
 pub mod browser;

@@ -2,8 +2,10 @@
 //! fraction of a sample, and the figures the speaker tests report (offsets between players,
 //! intervals, quantiles, and where a sink's clock glitched).
 
-use crate::pulse::RATE;
 use std::path::Path;
+
+/// The sample rate of every recording (and every sink: [`crate::pulse`]).
+pub const RATE: u32 = 48_000;
 
 /// Reads a float32 WAV (as parecord writes it) into per-channel sample vectors.
 ///
@@ -77,16 +79,7 @@ pub fn onsets_exact(x: &[f32]) -> Vec<f64> {
     out
 }
 
-/// The `q` quantile (0 to 1) of `v`, by nearest rank; `NaN` for an empty slice.
-#[must_use]
-pub fn quantile(v: &[f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[((s.len() - 1) as f64 * q).round() as usize]
-}
+pub use bandsync_sim::stats::quantile;
 
 /// For each onset in `a`, the signed distance in ms to the nearest onset in `b`, for pairs closer
 /// than a quarter second (farther ones are different clicks).

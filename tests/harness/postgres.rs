@@ -164,15 +164,10 @@ impl PgServer {
     /// CPU time (user and system, seconds) that the server's processes alive now have used:
     /// the postmaster and its backends (a benchmark's connections stay open throughout).
     #[must_use]
-    #[allow(unsafe_code)]
     pub fn cpu_secs(&self) -> f64 {
         let Some(c) = &self.child else { return 0.0 };
         let pid = i32::try_from(c.id()).expect("a pid");
-        // SAFETY: sysconf has no memory effects.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        // utime and stime: the 12th and 13th fields after the command's name.
-        let used = |f: &Vec<String>| f[11..13].iter().map(|v| v.parse::<u64>().unwrap_or(0)).sum::<u64>();
-        family(pid).map(|(_, f)| used(&f)).sum::<u64>() as f64 / ticks
+        family(pid).map(|(_, f)| crate::process::stat_cpu_secs(&f)).sum()
     }
 
     /// Its folder.
@@ -207,11 +202,7 @@ fn family_running(pid: i32) -> bool {
 fn family(pid: i32) -> impl Iterator<Item = (i32, Vec<String>)> {
     let procs = std::fs::read_dir("/proc").into_iter().flatten().flatten();
     procs.filter_map(move |p| {
-        let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
-        // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses.
-        let (head, rest) = stat.rsplit_once(')')?;
-        let me: i32 = head.split_whitespace().next()?.parse().ok()?;
-        let fields: Vec<String> = rest.split_whitespace().map(str::to_owned).collect();
+        let (me, fields) = crate::process::proc_stat(&p.path().join("stat"))?;
         (me == pid || fields.get(1)?.parse::<i32>().ok()? == pid).then_some((me, fields))
     })
 }

@@ -22,6 +22,24 @@ pub use libc::{SIGINT, SIGKILL, SIGTERM};
 /// processes at once).
 pub const PROC_WAIT: Duration = Duration::from_secs(20);
 
+/// A process's `/proc/PID/stat` (the `stat` file at `path`): its pid and the fields after the
+/// command's name (state, ppid, pgrp, …). The name may hold spaces and parentheses.
+pub fn proc_stat(path: &std::path::Path) -> Option<(i32, Vec<String>)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let pid = head.split_whitespace().next()?.parse().ok()?;
+    Some((pid, rest.split_whitespace().map(str::to_owned).collect()))
+}
+
+/// The user and system CPU time, in seconds, in [`proc_stat`]'s fields (the 12th and 13th).
+#[must_use]
+pub fn stat_cpu_secs(fields: &[String]) -> f64 {
+    // SAFETY: sysconf has no memory effects.
+    #[allow(unsafe_code)]
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    fields.get(11..13).map_or(0, |f| f.iter().map(|v| v.parse::<u64>().unwrap_or(0)).sum::<u64>()) as f64 / ticks
+}
+
 /// Sends `sig` to a process.
 pub fn signal(pid: u32, sig: i32) {
     #[allow(unsafe_code)]
@@ -133,17 +151,7 @@ impl Proc {
         (host, url)
     }
 
-    /// `bandsync join LINK --name NAME --json --audio --mute --beats`: a follower playing its
-    /// click (muted) into `pulse`, printing every beat it plays.
-    #[must_use]
-    pub fn clicking_follower(pulse: &crate::pulse::Pulse, link: &str, name: &str) -> Proc {
-        let mut cmd = Command::new(bandsync());
-        pulse.apply(&mut cmd, None);
-        cmd.args(["join", link, "--name", name, "--json", "--audio", "--mute", "--beats"]).env("BANDSYNC_NO_MDNS", "1");
-        Proc::start(cmd, true)
-    }
-
-    /// The beats a [`Proc::clicking_follower`] played so far, as positions on the grid.
+    /// The beats a clicking follower (`Pulse::clicking_follower`) played so far, as positions on the grid.
     #[must_use]
     pub fn beat_positions(&self) -> Vec<f64> {
         self.seen.iter().filter(|v| v["event"] == "beat").filter_map(|v| v["position"].as_f64()).collect()

@@ -7,13 +7,12 @@
 //! libasound2-plugins, which routes ALSA's `default` device, and so cpal, to PulseAudio).
 
 use crate::onsets::read_wav;
-use crate::process::{require, signal};
+use crate::process::{Proc, bandsync, require, signal};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The sample rate of every sink and recording.
-pub const RATE: u32 = 48_000;
+pub use crate::onsets::RATE;
 
 /// A private PulseAudio server with one null sink, `bandsync`, of `channels` channels
 /// (`aux0`..), stopped on drop.
@@ -125,6 +124,22 @@ impl Pulse {
         for (k, v) in self.env(sink) {
             cmd.env(k, v);
         }
+    }
+
+    /// `bandsync ARGS` sounding here (into `sink`, or the default), without mDNS.
+    #[must_use]
+    pub fn sounding(&self, sink: Option<&str>, args: &[&str]) -> Proc {
+        let mut cmd = Command::new(bandsync());
+        self.apply(&mut cmd, sink);
+        cmd.args(args).env("BANDSYNC_NO_MDNS", "1");
+        Proc::start(cmd, true)
+    }
+
+    /// `bandsync join LINK --name NAME --json --audio --mute --beats`: a follower playing its
+    /// click (muted) here, printing every beat it plays.
+    #[must_use]
+    pub fn clicking_follower(&self, link: &str, name: &str) -> Proc {
+        self.sounding(None, &["join", link, "--name", name, "--json", "--audio", "--mute", "--beats"])
     }
 
     /// Runs `pactl ARGS`; returns whether it succeeded and its output.

@@ -10,6 +10,7 @@ use bandsync_core::midi::{MidiCursor, MidiEvent, MidiMessage, PatchMsg, SongCue}
 use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros, clicks::clicks_between};
 use bandsync_e2e::jack::{Jackd, MidiRecorder, Received};
+use bandsync_e2e::onsets::quantile;
 use bandsync_midi::{MidiOptions, MidiOut};
 use std::time::{Duration, Instant};
 
@@ -78,11 +79,6 @@ fn first_difference(want: &[MidiEvent], got: &[Received]) -> String {
     }
 }
 
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
 #[test]
 fn every_event_of_a_gig_lands_on_its_frame() {
     let _jackd = Jackd::start();
@@ -128,14 +124,13 @@ fn every_event_of_a_gig_lands_on_its_frame() {
         assert_eq!(bytes[..], b[..n], "event {i}: {:?}", w.msg);
         errors.push(at - (w.host.0 - HOST_AHEAD_OF_JACK) as f64);
     }
-    let mut abs: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
-    let (p50, p99, max) = (pct(&mut abs, 0.5), pct(&mut abs, 0.99), pct(&mut abs, 1.0));
+    let abs: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
+    let (p50, p99, max) = (quantile(&abs, 0.5), quantile(&abs, 0.99), quantile(&abs, 1.0));
     // Interval jitter: each clock interval against the timeline's.
     let clocks: Vec<(f64, i64)> =
         want.iter().zip(&got).filter(|(w, _)| w.msg == MidiMessage::Clock).map(|(w, g)| (g.0, w.host.0)).collect();
-    let mut jitter: Vec<f64> =
-        clocks.windows(2).map(|p| ((p[1].0 - p[0].0) - (p[1].1 - p[0].1) as f64).abs()).collect();
-    let (j99, jmax) = (pct(&mut jitter, 0.99), pct(&mut jitter, 1.0));
+    let jitter: Vec<f64> = clocks.windows(2).map(|p| ((p[1].0 - p[0].0) - (p[1].1 - p[0].1) as f64).abs()).collect();
+    let (j99, jmax) = (quantile(&jitter, 0.99), quantile(&jitter, 1.0));
     // Phase against the click engine's grid: every click has its pulse, to 0.1 ms.
     let mut clicks = Vec::new();
     clicks_between(&segs, segs[1].at, end, 1, &mut |c| clicks.push(c.host.0 - HOST_AHEAD_OF_JACK));

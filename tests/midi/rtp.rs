@@ -4,6 +4,7 @@
 //! the MIDI is read by the script's own parser. A key pressed on pymidi's side reaches the member
 //! as a pedal (`--midi-in rtp`).
 
+use bandsync_e2e::onsets::quantile;
 use bandsync_e2e::process::{Proc, host_with_setlist, python_peers};
 use serde_json::Value;
 use std::process::Command;
@@ -37,11 +38,6 @@ fn until(peer: &mut Proc, what: &str, pred: impl Fn(&[(f64, Vec<String>)]) -> bo
         assert!(Instant::now() < deadline, "{what}: not received in 30 s ({} packets)", p.len());
         let _ = peer.wait_for(what, |v: &Value| v["event"] == "midi");
     }
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
 #[test]
@@ -89,8 +85,8 @@ fn a_pymidi_session_receives_clock_and_song_changes_on_time() {
     // (192 intervals) from clock `from` after the Start.
     let window = |p: &[(f64, Vec<String>)], from: usize| -> (f64, f64, f64) {
         let clocks: Vec<f64> = p[i1..].iter().filter(|x| has(x, "f8")).map(|x| x.0).skip(from).take(193).collect();
-        let mut dev: Vec<f64> = clocks.windows(2).map(|w| (w[1] - w[0] - 60e6 / 120.0 / 24.0).abs()).collect();
-        (pct(&mut dev, 0.5), pct(&mut dev, 0.99), pct(&mut dev, 1.0))
+        let dev: Vec<f64> = clocks.windows(2).map(|w| (w[1] - w[0] - 60e6 / 120.0 / 24.0).abs()).collect();
+        (quantile(&dev, 0.5), quantile(&dev, 0.99), quantile(&dev, 1.0))
     };
     let (mut d50, mut d99, mut dmax) = window(&p, 0);
     // This virtual machine stalls a thread's wake-up by 1 to 4 ms about once in a hundred 1 ms

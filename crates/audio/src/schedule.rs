@@ -36,17 +36,7 @@ impl FixedSegment {
     /// How the beat at `index` in the bar is accented.
     #[must_use]
     pub fn accent(&self, index: u8) -> Accent {
-        if index == 0 {
-            return Accent::Downbeat;
-        }
-        let mut start = 0u8;
-        for &g in &self.groups[..usize::from(self.ngroups)] {
-            if index == start {
-                return Accent::Group;
-            }
-            start = start.saturating_add(g);
-        }
-        Accent::Beat
+        Accent::in_groups(&self.groups[..usize::from(self.ngroups)], index)
     }
 }
 

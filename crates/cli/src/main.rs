@@ -1,6 +1,19 @@
 //! `bandsync`: host and join BandSync sessions from a terminal. Headless and scriptable: with
 //! `--json` every event is one JSON object per line. Exit codes: 0 ok, 2 usage, 3 refused,
 //! 4 connection lost for good.
+//!
+//! A module a command, and what they share:
+//! - `host` (`bandsync host`: one session, its join link), `serve` (`bandsync serve`: many bands'
+//!   remote sessions) and `admin` (`bandsync admin token`: organizer tokens);
+//! - `join` (`bandsync join`), with `commands` (the control commands it reads from stdin),
+//!   `join_lines` (what it prints), `join_midi` (`--midi-out`, `--midi-in`) and `join_link`
+//!   (`--link`: Ableton Link);
+//! - `docs` (`bandsync chart`, `bandsync setlist`), `journal` (`bandsync chat`,
+//!   `bandsync activity`) and `library` (`bandsync import`, `bandsync export`);
+//! - `discover` (`bandsync discover`: sessions on the LAN) and `calibrate` (`bandsync calibrate`:
+//!   the output latency no API reports);
+//! - shared: `output` (event lines, JSON or sentences), `limit_args` (the connection limits of
+//!   `host` and `serve`) and `store_args` (where `serve` and `admin` keep their records).
 
 mod admin;
 mod calibrate;

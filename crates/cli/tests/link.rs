@@ -15,11 +15,7 @@ fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q).round() as usize]
-}
+use bandsync_e2e::onsets::quantile;
 
 #[test]
 fn a_link_peer_and_the_session_follow_each_other_on_the_bar_line_in_phase() {

@@ -271,7 +271,10 @@ async fn run(
                 let t3 = local.now();
                 let mut m = shared.lock().expect("member lock poisoned");
                 match frame {
-                    Some(Ok(Message::Text(t))) => m.handle_text(t3, t.as_str()),
+                    // What is shown comes as events (`forward_server_messages`).
+                    Some(Ok(Message::Text(t))) => {
+                        m.handle_text(t3, t.as_str());
+                    }
                     Some(Ok(Message::Binary(b))) => m.handle_binary(t3, b.to_vec()),
                     Some(Ok(Message::Close(f))) => {
                         let reason = f.map_or_else(|| "closed".to_owned(), |f| format!("closed: {} {}", u16::from(f.code), f.reason));

@@ -4,6 +4,7 @@
 //! - [`client`]: the connection task, its commands, and the clock view the audio thread reads;
 //!   inside it, `client/options.rs` (how to join) and `client/connect.rs` (opening the socket).
 //! - [`local_clock`]: this device's clock, optionally made wrong on purpose for tests.
+//! - `link` (the `link` feature): Ableton Link on the member's device, both ways.
 //!
 //! Used by the CLI and the desktop app alike; the phone page drives the same member in wasm.
 

@@ -14,8 +14,9 @@
 //! - [`mirror`]: a member's copy of the session state, kept in step by server messages.
 //! - [`chart`]: ChordPro charts read for display, chords written for one reader.
 //! - [`chat`]: the chat rules.
-//! - [`midi`]: MIDI for the band's gear: messages, a song's patch, and the cursor that turns the
-//!   transport into timed MIDI events.
+//! - [`midi`]: MIDI for the band's gear: messages, and the cursor that turns the transport into
+//!   timed MIDI events.
+//! - [`patch`]: a song's MIDI patch, and the song cue the timeline carries.
 //! - [`link`]: the Ableton Link bridge's decisions: Link shows the session's timeline, and a
 //!   Link peer's change becomes the leader's request.
 //! - [`tap`]: tap tempo.
@@ -34,6 +35,7 @@ pub mod link;
 pub mod member;
 pub mod midi;
 pub mod mirror;
+pub mod patch;
 pub mod protocol;
 pub mod ratelimit;
 pub mod retention;

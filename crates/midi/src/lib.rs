@@ -16,6 +16,16 @@
 //!   of ours that a DAW sees (not on Windows). These send at the moment, as network MIDI does.
 //!
 //! MIDI in ([`MidiIn`]) takes the same JACK and system targets.
+//!
+//! The modules:
+//! - `target`: targets as a user writes them, and the network MIDI peer they invite;
+//! - `feed`: the feeder, the core's cursor walked ahead of host time into device time;
+//! - `jack_out` and `jack_in`: JACK, each event at its frame, and what arrives with its frame's
+//!   time;
+//! - `paced`: sending at the moment, for the backends that take no time stamp;
+//! - `rtp_out`: network MIDI (AppleMIDI / RTP-MIDI) on two UDP ports;
+//! - `port`: the system's MIDI ports, through midir;
+//! - `worker`: a named thread that stops and is joined when its owner is dropped.
 
 mod feed;
 #[cfg(feature = "jack")]

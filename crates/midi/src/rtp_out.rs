@@ -15,9 +15,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// The port Apple's network MIDI uses by default (control; data is 5005).
-pub const DEFAULT_PORT: u16 = 5004;
-
 /// The session's two sockets, and its thread.
 pub(crate) struct RtpOut {
     port: String,

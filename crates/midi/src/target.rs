@@ -4,7 +4,9 @@
 use crate::MidiError;
 #[cfg(feature = "system")]
 use crate::port;
-use crate::rtp_out;
+
+/// The port Apple's network MIDI uses by default (control; data is 5005).
+pub const DEFAULT_PORT: u16 = 5004;
 
 /// What a target names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +63,7 @@ pub(crate) fn parse_target(t: &str) -> Result<Target, MidiError> {
     let bad = || MidiError::Target(t.to_owned());
     match t.split_once(':') {
         None if t == "jack" => Ok(Target::Jack(None)),
-        None if t == "rtp" => Ok(Target::Rtp { listen: rtp_out::DEFAULT_PORT, invite: None }),
+        None if t == "rtp" => Ok(Target::Rtp { listen: DEFAULT_PORT, invite: None }),
         None if t == "virtual" => Ok(Target::Port { name: None, virtual_port: true }),
         Some(("jack", port)) if port.contains(':') => Ok(Target::Jack(Some(port.to_owned()))),
         Some(("jack", _)) => Err(bad()),

@@ -10,9 +10,11 @@
 //! - [`method`]: the sync methods compared: BandSync's estimator and the two baselines.
 //! - [`world`]: the simulation and its measurements.
 //! - [`scenario`]: the named scenarios of the `sync-sim` benchmark.
+//! - [`stats`]: the quantile rule every figure is reported by.
 
 pub mod link;
 pub mod method;
 pub mod rng;
 pub mod scenario;
+pub mod stats;
 pub mod world;

@@ -79,12 +79,7 @@ impl Report {
     /// The `q` quantile (0 to 1) of the errors.
     #[must_use]
     pub fn quantile(&self, q: f64) -> f64 {
-        let mut v = self.errors.clone();
-        v.sort_by(f64::total_cmp);
-        if v.is_empty() {
-            return f64::NAN;
-        }
-        v[((v.len() - 1) as f64 * q).round() as usize]
+        crate::stats::quantile(&self.errors, q)
     }
 }
 

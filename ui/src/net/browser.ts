@@ -184,18 +184,13 @@ export class BrowserBackend implements Backend {
           this.member.heard(now);
           this.emit({ kind: 'doc', data: new Uint8Array(e.data as ArrayBuffer) });
         } else {
-          this.member.text(now, e.data);
+          const shown = this.member.text(now, e.data);
           // The member's own events first: a welcome makes this connection joined before the UI
           // hears of it and opens the documents' sync (whose first frame `sendDoc` would drop
           // while not joined: a phone joining a session with a setlist saw none of it).
           this.pump();
-          if (!e.data.startsWith('{"type":"pong"') && !e.data.startsWith('{"type":"heartbeat"')) {
-            try {
-              this.emit({ kind: 'server', msg: JSON.parse(e.data) as ServerMsg });
-            } catch {
-              // Not JSON: the member ignored it too.
-            }
-          }
+          // The core read it and says it is for the page (not the member's pong or heartbeat).
+          if (shown) this.emit({ kind: 'server', msg: JSON.parse(e.data) as ServerMsg });
         }
         this.pump();
       };

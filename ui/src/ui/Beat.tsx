@@ -23,77 +23,87 @@ interface Shown {
 
 const sameMeter = (a: Meter, b: Meter) => a.beats === b.beats && a.unit === b.unit && a.groups.join() === b.groups.join();
 
-export function BeatView() {
+/**
+ * Calls `draw` on every animation frame with what to show now (while there is a transport), and
+ * returns the transport. `draw` may change from render to render; the loop runs once.
+ */
+function useFrames(draw: (shown: Shown) => void): Transport | null {
   const app = useApp();
   const transport = useAppState((s) => s.session?.transport ?? null);
+  const runtime = useAppState((s) => s.runtime);
+  const trRef = useRef(transport);
+  trRef.current = transport;
+  const drawRef = useRef(draw);
+  drawRef.current = draw;
+  useEffect(() => {
+    let raf = requestAnimationFrame(function frame() {
+      raf = requestAnimationFrame(frame);
+      const shown = trRef.current && current(app, trRef.current, runtime);
+      if (shown) drawRef.current(shown);
+    });
+    return () => cancelAnimationFrame(raf);
+  }, [app, runtime]);
+  return transport;
+}
+
+export function BeatView() {
+  const app = useApp();
   const clock = useAppState((s) => s.clock);
   const flash = useAppState((s) => s.settings.flash);
-  const runtime = useAppState((s) => s.runtime);
   const rootRef = useRef<HTMLDivElement>(null);
   const bigRef = useRef<HTMLDivElement>(null);
   const barRef = useRef<HTMLSpanElement>(null);
   const labelRef = useRef<HTMLSpanElement>(null);
   const cellsRef = useRef<HTMLDivElement>(null);
-  const trRef = useRef<Transport | null>(transport);
-  trRef.current = transport;
   const [meter, setMeter] = useState<Meter | null>(null);
   const [accents, setAccents] = useState<Accent[]>([]);
   const [tempo, setTempo] = useState<number | null>(null);
   const meterRef = useRef<Meter | null>(null);
   const tempoRef = useRef<number | null>(null);
+  const lastRef = useRef('');
 
-  useEffect(() => {
-    let raf = 0;
-    let last = '';
-    const frame = () => {
-      raf = requestAnimationFrame(frame);
-      const tr = trRef.current;
-      const root = rootRef.current;
-      if (!tr || !root) return;
-      const shown = current(app, tr, runtime);
-      if (!shown) return;
-      if (!meterRef.current || !sameMeter(meterRef.current, shown.meter)) {
-        meterRef.current = shown.meter;
-        setMeter(shown.meter);
-        setAccents(shown.accents);
-      }
-      if (tempoRef.current !== shown.tempo) {
-        tempoRef.current = shown.tempo;
-        setTempo(shown.tempo);
-      }
-      const key = `${shown.playing}|${shown.bar}|${shown.beat}|${shown.countIn}`;
-      if (key === last) return;
-      last = key;
-      root.dataset.beat = String(shown.beat);
-      root.dataset.bar = String(shown.bar);
-      root.dataset.playing = String(shown.playing);
-      root.dataset.countIn = String(shown.countIn);
-      const accent = shown.playing ? (shown.accents[shown.beat] ?? 'beat') : 'none';
-      root.dataset.accent = accent;
-      if (bigRef.current) bigRef.current.textContent = shown.playing ? String(shown.beat + 1) : '–';
-      if (barRef.current) {
-        barRef.current.textContent = shown.countIn
-          ? shown.countInLeft <= 1
-            ? 'count-in · last bar'
-            : `count-in · ${shown.countInLeft} bars`
-          : shown.playing || shown.bar > 0
-            ? `bar ${shown.bar + 1}`
-            : 'stopped';
-      }
-      if (labelRef.current) labelRef.current.textContent = shown.playing ? (shown.countIn ? 'Count-in' : 'Playing') : 'Stopped';
-      const cells = cellsRef.current?.children;
-      if (cells) {
-        for (let i = 0; i < cells.length; i++) cells[i].classList.toggle('on', shown.playing && i === shown.beat);
-      }
-      if (flash && shown.playing && shown.beat === 0) {
-        root.classList.remove('flash');
-        void root.offsetWidth; // restart the animation
-        root.classList.add('flash');
-      }
-    };
-    raf = requestAnimationFrame(frame);
-    return () => cancelAnimationFrame(raf);
-  }, [app, flash, runtime]);
+  const transport = useFrames((shown) => {
+    const root = rootRef.current;
+    if (!root) return;
+    if (!meterRef.current || !sameMeter(meterRef.current, shown.meter)) {
+      meterRef.current = shown.meter;
+      setMeter(shown.meter);
+      setAccents(shown.accents);
+    }
+    if (tempoRef.current !== shown.tempo) {
+      tempoRef.current = shown.tempo;
+      setTempo(shown.tempo);
+    }
+    const key = `${shown.playing}|${shown.bar}|${shown.beat}|${shown.countIn}`;
+    if (key === lastRef.current) return;
+    lastRef.current = key;
+    root.dataset.beat = String(shown.beat);
+    root.dataset.bar = String(shown.bar);
+    root.dataset.playing = String(shown.playing);
+    root.dataset.countIn = String(shown.countIn);
+    const accent = shown.playing ? (shown.accents[shown.beat] ?? 'beat') : 'none';
+    root.dataset.accent = accent;
+    if (bigRef.current) bigRef.current.textContent = shown.playing ? String(shown.beat + 1) : '–';
+    if (barRef.current) {
+      barRef.current.textContent = shown.countIn
+        ? shown.countInLeft <= 1
+          ? 'count-in · last bar'
+          : `count-in · ${shown.countInLeft} bars`
+        : shown.playing || shown.bar > 0
+          ? `bar ${shown.bar + 1}`
+          : 'stopped';
+    }
+    if (labelRef.current) labelRef.current.textContent = shown.playing ? (shown.countIn ? 'Count-in' : 'Playing') : 'Stopped';
+    const cells = cellsRef.current?.children;
+    if (cells) {
+      for (let i = 0; i < cells.length; i++) cells[i].classList.toggle('on', shown.playing && i === shown.beat);
+    }
+    if (flash && shown.playing && shown.beat === 0) {
+      root.classList.remove('flash');
+      void root.offsetWidth; // restart the animation
+      root.classList.add('flash');
+    }
+  });
 
   const pending = transport && transport.segments.length > 1 ? latest(transport) : null;
   const now = app.backend?.hostNow() ?? null;
@@ -185,31 +195,14 @@ export function current(app: ReturnType<typeof useApp>, tr: Transport, runtime: 
 
 /** A small beat for the top bar, so the beat stays in sight while reading a chart. */
 export function MiniBeat() {
-  const app = useApp();
-  const transport = useAppState((s) => s.session?.transport ?? null);
-  const runtime = useAppState((s) => s.runtime);
   const ref = useRef<HTMLSpanElement>(null);
-  const trRef = useRef<Transport | null>(transport);
-  trRef.current = transport;
-  useEffect(() => {
-    let raf = 0;
-    let last = '';
-    const frame = () => {
-      raf = requestAnimationFrame(frame);
-      const tr = trRef.current;
-      const el = ref.current;
-      if (!tr || !el) return;
-      const s = current(app, tr, runtime);
-      if (!s) return;
-      const text = beatBadge(s);
-      if (text === last) return;
-      last = text;
-      el.textContent = text;
-      el.title = text.replace('\n', ' · ');
-      el.dataset.accent = s.playing ? (s.accents[s.beat] ?? 'beat') : 'none';
-    };
-    raf = requestAnimationFrame(frame);
-    return () => cancelAnimationFrame(raf);
-  }, [app, runtime]);
+  useFrames((s) => {
+    const el = ref.current;
+    const text = beatBadge(s);
+    if (!el || text === el.textContent) return;
+    el.textContent = text;
+    el.title = text.replace('\n', ' · ');
+    el.dataset.accent = s.playing ? (s.accents[s.beat] ?? 'beat') : 'none';
+  });
   return <span ref={ref} class="mini-beat" aria-hidden="true" />;
 }

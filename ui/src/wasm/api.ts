@@ -170,8 +170,9 @@ export class Member {
   connectFailed(now: number, reason: string, fatal = false): void {
     core().call('member.connect_failed', { h: this.h, now, reason, fatal });
   }
-  text(now: number, text: string): void {
-    core().call('member.text', { h: this.h, now, text });
+  /** Whether the message is one for the page's mirror (not a pong or a heartbeat, and readable). */
+  text(now: number, text: string): boolean {
+    return core().call<boolean>('member.text', { h: this.h, now, text });
   }
   heard(now: number): void {
     core().call('member.heard', { h: this.h, now });

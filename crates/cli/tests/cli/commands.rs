@@ -185,18 +185,12 @@ fn remote_join_over_tls_with_a_self_signed_certificate() {
     std::fs::write(&cert_path, cert.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
     let (c, k) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
-    let mut h = Proc::bandsync(&[
-        "host",
-        "--headless",
-        "--bind",
-        "127.0.0.1:0",
-        "--no-mdns",
-        "--json",
-        "--tls-cert",
-        c,
-        "--tls-key",
-        k,
-    ]);
+    let tls_host = |key: &str| {
+        let args =
+            ["host", "--headless", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--tls-cert", c, "--tls-key", key];
+        Proc::bandsync(&args)
+    };
+    let mut h = tls_host(k);
     let hosting = h.wait_for("hosting", |_| true);
     let url = hosting["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
@@ -213,17 +207,7 @@ fn remote_join_over_tls_with_a_self_signed_certificate() {
     let other = rcgen::KeyPair::generate().unwrap();
     let bad_key = dir.join("other.pem");
     std::fs::write(&bad_key, other.serialize_pem()).unwrap();
-    let mut bad = Proc::bandsync(&[
-        "host",
-        "--bind",
-        "127.0.0.1:0",
-        "--no-mdns",
-        "--json",
-        "--tls-cert",
-        c,
-        "--tls-key",
-        bad_key.to_str().unwrap(),
-    ]);
+    let mut bad = tls_host(bad_key.to_str().unwrap());
     let fatal = bad.event("fatal");
     assert!(fatal["message"].as_str().unwrap().contains("certificate and key"), "{fatal}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -27,7 +27,7 @@ fn a_restarted_host_brings_the_band_back_as_it_was() {
     let mut lead = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Lead", "--leader", "--json"]);
     let lead_id = lead.event("joined")["you"].clone();
     let pulse = bandsync_e2e::pulse::Pulse::start(1);
-    let mut ben = Proc::clicking_follower(&pulse, &url, "Ben");
+    let mut ben = pulse.clicking_follower(&url, "Ben");
     let ben_id = ben.event("joined")["you"].clone();
     lead.say(&format!("viewer {ben_id}"));
     ben.wait_for("made a viewer", |v| {

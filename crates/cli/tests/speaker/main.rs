@@ -15,3 +15,6 @@ mod calibrate;
 mod native;
 mod paths;
 mod sleep;
+
+/// A native follower's hard case: a large buffer, and a clock 1.5 s off and 150 ppm fast.
+const WRONG_CLOCK: [&str; 6] = ["--buffer", "2048", "--clock-offset-ms", "1500", "--clock-skew-ppm", "150"];

@@ -9,17 +9,9 @@
 use bandsync_e2e::onsets::{Intervals, intervals, onsets_exact, pair_offsets_ms, quantile, sink_glitches};
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::{Pulse, RATE};
-use std::process::Command;
 use std::time::Duration;
 
 /// A `bandsync` process on the test's PulseAudio, playing into `sink`.
-fn player(pulse: &Pulse, sink: Option<&str>, args: &[&str]) -> Proc {
-    let mut cmd = Command::new(bandsync_e2e::process::bandsync());
-    pulse.apply(&mut cmd, sink);
-    cmd.args(args).env("BANDSYNC_NO_MDNS", "1");
-    Proc::start(cmd, true)
-}
-
 /// Waits until a follower's clock estimate has converged: synced, its error bound within
 /// `max_error_us`, and enough samples for the skew fit (the warm-up burst and a few seconds more).
 pub fn converged(p: &mut Proc, max_error_us: i64) {
@@ -45,31 +37,15 @@ fn two_followers_click_together_at_the_speaker() {
     let (left_sink, right_sink) = (pulse.channel_sink("left", 0), pulse.channel_sink("right", 1));
     let rec = pulse.record(&pulse.dir.join("native.wav"));
 
-    let mut host = player(&pulse, None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json"]);
+    let mut host = pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json"]);
     let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
-    let mut left = player(
-        &pulse,
+    let mut left = pulse.sounding(
         Some(&left_sink),
         &["join", &url, "--name", "Left", "--audio", "--buffer", "512", "--json", "--beats"],
     );
-    let mut right = player(
-        &pulse,
+    let mut right = pulse.sounding(
         Some(&right_sink),
-        &[
-            "join",
-            &url,
-            "--name",
-            "Right",
-            "--audio",
-            "--buffer",
-            "2048",
-            "--clock-offset-ms",
-            "1500",
-            "--clock-skew-ppm",
-            "150",
-            "--json",
-            "--beats",
-        ],
+        &[&["join", &url, "--name", "Right", "--audio", "--json", "--beats"], &crate::WRONG_CLOCK[..]].concat(),
     );
     left.timeout = Duration::from_secs(40);
     right.timeout = Duration::from_secs(40);
@@ -77,7 +53,7 @@ fn two_followers_click_together_at_the_speaker() {
     // followers' clocks (one 1.5 s off and 150 ppm fast) converge before the band starts.
     converged(&mut left, 100);
     converged(&mut right, 100);
-    let mut lead = player(&pulse, None, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"]);
+    let mut lead = pulse.sounding(None, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"]);
     lead.event("joined");
     lead.say("tempo 120");
     lead.say("play");

@@ -12,17 +12,9 @@ use bandsync_e2e::pulse::{Pulse, RATE};
 use bandsync_e2e::xvfb::Xvfb;
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A `bandsync` process on the test's PulseAudio, playing into `sink`.
-fn player(pulse: &Pulse, sink: Option<&str>, args: &[&str]) -> Proc {
-    let mut cmd = Command::new(bandsync_e2e::process::bandsync());
-    pulse.apply(&mut cmd, sink);
-    cmd.args(args).env("BANDSYNC_NO_MDNS", "1");
-    Proc::start(cmd, true)
-}
-
 /// What a native player said about its output and its clock from its `from`th line on: what
 /// explains a control pair that disagrees (an output latency report that moved, underruns, a clock
 /// that re-synced), printed with the figures whenever the pair is void or fails.
@@ -138,27 +130,13 @@ fn every_click_path_lands_together_at_the_speaker() {
     let rec = pulse.record(&pulse.dir.join("paths.wav"));
 
     let mut host =
-        player(&pulse, None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
+        pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
     let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
     let mut native =
-        player(&pulse, Some("native"), &["join", &url, "--name", "Native", "--audio", "--json", "--beats"]);
-    let mut native2 = player(
-        &pulse,
+        pulse.sounding(Some("native"), &["join", &url, "--name", "Native", "--audio", "--json", "--beats"]);
+    let mut native2 = pulse.sounding(
         Some("native2"),
-        &[
-            "join",
-            &url,
-            "--name",
-            "Native2",
-            "--audio",
-            "--buffer",
-            "2048",
-            "--clock-offset-ms",
-            "1500",
-            "--clock-skew-ppm",
-            "150",
-            "--json",
-        ],
+        &[&["join", &url, "--name", "Native2", "--audio", "--json"], &crate::WRONG_CLOCK[..]].concat(),
     );
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("speaker");
     let launch = |engine_sink: &str, label: &str| {
@@ -185,7 +163,7 @@ fn every_click_path_lands_together_at_the_speaker() {
     }
     page_converged(&chromium);
     page_converged(&webkit);
-    let mut lead = player(&pulse, None, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"]);
+    let mut lead = pulse.sounding(None, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"]);
     lead.event("joined");
     lead.say("tempo 120");
     lead.say("play");

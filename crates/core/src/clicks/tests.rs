@@ -5,16 +5,7 @@ use super::*;
 use crate::timeline::{Meter, Tempo, Transport};
 
 fn playing(tempo: u32, meter: Meter) -> Segment {
-    Segment {
-        at: Micros(0),
-        playing: true,
-        timeline: Timeline { tempo: Tempo(tempo), beat_origin: Beats(0), time_origin: Micros(0) },
-        meter,
-        bar_origin: Beats(0),
-        song_start: Beats(0),
-        song: None,
-        flow: None,
-    }
+    Segment::playing_from_zero(tempo, meter)
 }
 
 fn all(segs: &[Segment], lo: i64, hi: i64, sub: u8) -> Vec<Click> {

@@ -10,23 +10,35 @@ use crate::time::Micros;
 impl Member {
     /// A text frame from the server. `now` is read as the frame arrives, before anything else is
     /// done with it: for a pong it is the receive time of the clock exchange.
-    pub fn handle_text(&mut self, now: Micros, text: &str) {
+    ///
+    /// Returns whether it is a message about the session for the embedding to see: not a pong or
+    /// a heartbeat (the member's own), not one this build cannot read, not a schedule no session
+    /// could make. With `forward_server_messages` it is also a [`MemberEvent::Server`]; the page
+    /// reads it itself instead, for its own mirror.
+    pub fn handle_text(&mut self, now: Micros, text: &str) -> bool {
         if !matches!(self.conn, Conn::Open(_)) {
-            return;
+            return false;
         }
         self.handle_heard(now);
         let Ok(msg) = serde_json::from_str::<ServerMsg>(text) else {
             // A newer server's message this build does not know: nothing to do with it.
-            return;
+            return false;
         };
         // A schedule no session could make (from a broken or hostile host) is dropped here,
         // before anything divides by its tempo.
         if !Mirror::plausible(&msg) {
-            return;
+            return false;
         }
-        if self.cfg.forward_server_messages && !matches!(msg, ServerMsg::Pong { .. } | ServerMsg::Heartbeat { .. }) {
+        let shown = !matches!(msg, ServerMsg::Pong { .. } | ServerMsg::Heartbeat { .. });
+        if self.cfg.forward_server_messages && shown {
             self.events.push_back(MemberEvent::Server { msg: msg.clone() });
         }
+        self.receive(now, msg);
+        shown
+    }
+
+    /// A server message, read and checked.
+    fn receive(&mut self, now: Micros, msg: ServerMsg) {
         match msg {
             ServerMsg::Pong { n, t0, t1, t2, epoch } => {
                 // A new connection's pings are answered by the server at once, its join after

@@ -1,8 +1,8 @@
 //! Patches as musicians write them, the bytes on the wire, and the cursor over arbitrary windows.
 
 use super::*;
-use crate::time::{Beats, Micros};
-use crate::timeline::{Meter, Segment, Tempo, Timeline};
+use crate::time::Micros;
+use crate::timeline::{Meter, Segment};
 
 #[test]
 fn patches_read_as_musicians_write_them() {
@@ -38,16 +38,7 @@ fn messages_have_their_wire_bytes() {
 }
 
 fn playing(tempo: u32, meter: Meter) -> Segment {
-    Segment {
-        at: Micros(0),
-        playing: true,
-        timeline: Timeline { tempo: Tempo(tempo), beat_origin: Beats(0), time_origin: Micros(0) },
-        meter,
-        bar_origin: Beats(0),
-        song_start: Beats(0),
-        song: None,
-        flow: None,
-    }
+    Segment::playing_from_zero(tempo, meter)
 }
 
 fn walk(segs: &[Segment], step: impl Fn(i64) -> i64, hi: i64) -> Vec<MidiEvent> {

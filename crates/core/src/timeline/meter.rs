@@ -71,17 +71,7 @@ impl Meter {
     /// How strongly the beat at `index` (0-based within the bar) is accented.
     #[must_use]
     pub fn accent(&self, index: u8) -> Accent {
-        if index == 0 {
-            return Accent::Downbeat;
-        }
-        let mut start = 0u8;
-        for &g in &self.groups {
-            if index == start {
-                return Accent::Group;
-            }
-            start = start.saturating_add(g);
-        }
-        Accent::Beat
+        Accent::in_groups(&self.groups, index)
     }
 }
 
@@ -139,4 +129,23 @@ pub enum Accent {
     Group,
     /// Any other beat.
     Beat,
+}
+
+impl Accent {
+    /// The accent of the beat at `index` (0-based within the bar) in a bar of these accent
+    /// groups: the one rule, for a [`Meter`] and for the audio thread's copy of its groups.
+    #[must_use]
+    pub fn in_groups(groups: &[u8], index: u8) -> Accent {
+        if index == 0 {
+            return Accent::Downbeat;
+        }
+        let mut start = 0u8;
+        for &g in groups {
+            if index == start {
+                return Accent::Group;
+            }
+            start = start.saturating_add(g);
+        }
+        Accent::Beat
+    }
 }

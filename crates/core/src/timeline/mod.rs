@@ -8,7 +8,7 @@
 //!
 //! Choosing *when* a change lands (the lead time) is the session's business, not this file's.
 
-use crate::midi::SongCue;
+use crate::patch::SongCue;
 use crate::time::{Beats, Micros};
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +127,22 @@ impl Segment {
         let c = self.flow?;
         Some((c.bar + (b - self.bar_origin).0.div_euclid(self.meter.bar_len().0), c.vamp))
     }
+
+    /// Playing from position 0 at host time 0, `tempo` in milli-BPM, in `meter`, with no song:
+    /// where the grid's tests start.
+    #[cfg(test)]
+    pub(crate) fn playing_from_zero(tempo: u32, meter: Meter) -> Segment {
+        Segment {
+            at: Micros(0),
+            playing: true,
+            timeline: Timeline { tempo: Tempo(tempo), beat_origin: Beats(0), time_origin: Micros(0) },
+            meter,
+            bar_origin: Beats(0),
+            song_start: Beats(0),
+            song: None,
+            flow: None,
+        }
+    }
 }
 
 /// What the transport does: the segment in effect and any scheduled ones, in time order.
@@ -163,7 +179,7 @@ impl Transport {
         let ok_seg = |s: &Segment| {
             Tempo::from_bpm(s.timeline.tempo.bpm()).is_ok()
                 && Meter::with_groups(s.meter.beats, s.meter.unit, s.meter.groups.clone()).is_ok()
-                && s.song.as_ref().is_none_or(|c| crate::midi::parse_patch(&c.midi).is_ok())
+                && s.song.as_ref().is_none_or(|c| crate::patch::parse_patch(&c.midi).is_ok())
         };
         !self.segments.is_empty()
             && self.segments.windows(2).all(|w| w[0].at <= w[1].at)

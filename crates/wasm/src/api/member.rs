@@ -119,9 +119,10 @@ pub(super) fn member(r: &mut Registry, op: &str, a: &str) -> Res {
             let f: Failed = parse(a)?;
             m.handle_connect_failed(t(f.now), &f.reason, f.fatal);
         }
+        // Whether the page's own mirror takes it (`Member::handle_text`).
         "member.text" => {
             let x: Text = parse(a)?;
-            m.handle_text(t(x.now), &x.text);
+            return ok(&m.handle_text(t(x.now), &x.text));
         }
         "member.heard" => m.handle_heard(t(parse::<HNow>(a)?.now)),
         "member.closed" => {

@@ -27,7 +27,7 @@ fn answer_pings(m: &mut Member, now: &mut Micros, until: Micros, offset: Micros,
 }
 
 /// The welcome `session` gives a join on `conn` with `resume`.
-fn welcome_of(session: &mut Session, now: Micros, conn: ConnId, resume: Option<Secret>) -> String {
+pub(super) fn welcome_of(session: &mut Session, now: Micros, conn: ConnId, resume: Option<Secret>) -> String {
     let secret = Some(session.secret().clone());
     let req = JoinRequest {
         name: "Ana".into(),

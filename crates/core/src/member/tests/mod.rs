@@ -11,4 +11,5 @@
 mod band;
 mod carried;
 mod connection;
+mod shown;
 mod world;

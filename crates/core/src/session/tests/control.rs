@@ -109,11 +109,20 @@ fn choosing_a_song_while_stopped_goes_back_to_its_beginning() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
     h.send(1, ClientMsg::Seek { position: Beats::whole(64) });
-    h.send(1, ClientMsg::Song { id: Some("s2".into()) });
+    let song = |id: Option<&str>| SongChoice {
+        id: id.map(str::to_owned),
+        title: None,
+        tempo: None,
+        meter: None,
+        midi: String::new(),
+    };
+    h.s.select_song(h.now, 1, song(Some("s2"))).unwrap();
+    h.pump();
     let seg = h.s.transport().latest();
     assert_eq!((seg.timeline.beat_origin, seg.song_start, seg.playing), (Beats(0), Beats(0), false));
     assert_eq!(seg.timeline.tempo, Tempo(120_000), "a song without a tempo keeps the current one");
-    h.send(1, ClientMsg::Song { id: None });
+    h.s.select_song(h.now, 1, song(None)).unwrap();
+    h.pump();
     assert_eq!(h.mirrors[&1].song, None);
 }
 
