@@ -64,6 +64,7 @@ const SCENARIOS: &[Scenario] = &[
     Scenario { name: "500x1-r3200", store: Stored::Memory, sessions: 1, members: 500, rate: 3200.0, secs: 5.0 },
     Scenario { name: "5x1000", store: Stored::Memory, sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
     Scenario { name: "5x1000-r100", store: Stored::Memory, sessions: 1000, members: 5, rate: 100.0, secs: 5.0 },
+    Scenario { name: "5x1000-r200", store: Stored::Memory, sessions: 1000, members: 5, rate: 200.0, secs: 5.0 },
     Scenario { name: "5x1000-sqlite", store: Stored::Sqlite, sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
     Scenario { name: "5x1000-postgres", store: Stored::Postgres, sessions: 1000, members: 5, rate: 20.0, secs: 5.0 },
 ];
@@ -76,7 +77,7 @@ fn main() {
     }
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
     println!(
-        "| scenario | members | offered deliveries/s | achieved deliveries/s | p50 | p99 | max | lost | server memory per connection | server CPU | deliveries per server CPU-second | Postgres's CPU |"
+        "| scenario | members | offered deliveries/s | achieved deliveries/s | p50 | p99 | max | lost | server memory per connection | server CPU | deliveries per server CPU-second | Postgres's CPU | members' process's CPU |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for sc in SCENARIOS.iter().filter(|s| filter.as_ref().is_none_or(|f| s.name.contains(f.as_str()))) {
@@ -139,13 +140,18 @@ fn run_scenario(sc: &Scenario) {
     let conns = sc.sessions * sc.members;
     let per_conn_kib = (rss_after.saturating_sub(rss_before)) as f64 / conns as f64;
     let pg_cpu = || pg.as_ref().map_or(0.0, bandsync_e2e::postgres::PgServer::cpu_secs);
-    let (cpu_before, pg_before, wall) = (cpu_secs(), pg_cpu(), Instant::now());
+    // The member process shares the two cores: past what it can drive, the load is its limit.
+    let stat = std::path::PathBuf::from(format!("/proc/{}/stat", child.id()));
+    let driver_cpu =
+        || bandsync_e2e::process::proc_stat(&stat).map_or(0.0, |(_, f)| bandsync_e2e::process::stat_cpu_secs(&f));
+    let (cpu_before, pg_before, driver_before, wall) = (cpu_secs(), pg_cpu(), driver_cpu(), Instant::now());
     writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
     let result: serde_json::Value = serde_json::from_str(&out.next().unwrap().unwrap()).unwrap();
     // This process is the server (its runtime's threads) and a main thread blocked on the pipe.
     let cpu = cpu_secs() - cpu_before;
     let busy = cpu / wall.elapsed().as_secs_f64();
     let pg_busy = pg.as_ref().map(|_| (pg_cpu() - pg_before) / wall.elapsed().as_secs_f64());
+    let driver_busy = (driver_cpu() - driver_before) / wall.elapsed().as_secs_f64();
     let per_cpu_sec = result["deliveries"].as_f64().unwrap() / cpu;
     child.wait().unwrap();
     rt.block_on(server.shutdown()).unwrap();
@@ -153,7 +159,7 @@ fn run_scenario(sc: &Scenario) {
     let _ = std::fs::remove_dir_all(&dir);
     let offered = sc.rate * sc.sessions as f64 * sc.members as f64;
     println!(
-        "| {} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} KiB | {:.0} % | {:.0} k | {} |",
+        "| {} | {} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} KiB | {:.0} % | {:.0} k | {} | {:.0} % |",
         sc.name,
         conns,
         offered,
@@ -166,6 +172,7 @@ fn run_scenario(sc: &Scenario) {
         busy * 100.0,
         per_cpu_sec / 1000.0,
         pg_busy.map_or("—".to_owned(), |b| format!("{:.0} %", b * 100.0)),
+        driver_busy * 100.0,
     );
     eprintln!(
         "{}",

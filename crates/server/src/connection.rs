@@ -92,12 +92,15 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken,
     let mut last_heard = Instant::now();
     let join_deadline = tokio::time::sleep(cfg.join_timeout);
     tokio::pin!(join_deadline);
+    // Made once, not on every turn of the loop (each would register with the token anew).
+    let shutdown = cancel.cancelled();
+    tokio::pin!(shutdown);
     tracing::debug!(conn = id, "connection open");
 
     let close = loop {
         tokio::select! {
             biased;
-            () = cancel.cancelled() => break Some((close_code::GOING_AWAY, "server shutting down")),
+            () = &mut shutdown => break Some((close_code::GOING_AWAY, "server shutting down")),
             out = recv_outbox(&mut c.outbox) => match c.write_batch(out).await {
                 Ok(None) => {}
                 Ok(Some(close)) => break Some(close),
@@ -178,11 +181,20 @@ pub(crate) async fn answer_close(socket: &mut WebSocket, limit: std::time::Durat
 }
 
 /// Runs a socket write under the write deadline, giving up at shutdown.
+///
+/// A write that completes at once (the usual case: the socket has room) arms neither the
+/// deadline nor the shutdown's waiter, which would cost a clock read, a timer and a lock for
+/// every frame a member is sent.
 pub(crate) async fn write_within<T, E>(
     cancel: &CancellationToken,
     limit: std::time::Duration,
     write: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ()> {
+    use std::task::Poll;
+    let mut write = std::pin::pin!(write);
+    if let Poll::Ready(r) = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+        return r.map_err(|_| ());
+    }
     tokio::select! {
         r = tokio::time::timeout(limit, write) => match r {
             Ok(Ok(v)) => Ok(v),
