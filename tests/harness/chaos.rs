@@ -61,13 +61,13 @@ impl MemberRelay {
     }
 }
 
-type Ctl = (Arc<AtomicU64>, Arc<AtomicU64>, u64, Instant);
+type SleepCtl = (Arc<AtomicU64>, Arc<AtomicU64>, u64, Instant);
 
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     seed: u64,
-    (asleep_until, generation, mine, t0): Ctl,
+    (asleep_until, generation, mine, t0): SleepCtl,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
     let gen2 = generation.clone();

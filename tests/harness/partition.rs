@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 /// What the link's threads share.
 #[derive(Default)]
-struct Shared {
+struct Partitioned {
     cut: AtomicBool,
     closed: AtomicBool,
     /// Every connection it made or holds, to close when it is dropped.
@@ -20,7 +20,7 @@ struct Shared {
     parked: Mutex<Vec<std::thread::Thread>>,
 }
 
-impl Shared {
+impl Partitioned {
     fn keep(&self, s: &TcpStream) {
         if let Ok(s) = s.try_clone() {
             self.streams.lock().unwrap().push(s);
@@ -32,7 +32,7 @@ impl Shared {
 pub struct PartitionLink {
     /// Where to connect instead of the target.
     pub addr: SocketAddr,
-    shared: Arc<Shared>,
+    shared: Arc<Partitioned>,
 }
 
 impl PartitionLink {
@@ -44,7 +44,7 @@ impl PartitionLink {
     pub fn start(target: SocketAddr) -> PartitionLink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Partitioned::default());
         let on = shared.clone();
         std::thread::spawn(move || {
             for inbound in listener.incoming() {
@@ -103,7 +103,7 @@ impl Drop for PartitionLink {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, link: &Shared) {
+fn pump(mut from: TcpStream, mut to: TcpStream, link: &Partitioned) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         let n = match from.read(&mut buf) {

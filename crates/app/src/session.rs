@@ -152,7 +152,7 @@ struct SessionTask {
 
 /// Whether the session goes on.
 #[derive(PartialEq, Eq)]
-enum Flow {
+enum Going {
     Continue,
     End,
 }
@@ -168,7 +168,7 @@ impl SessionTask {
             tokio::select! {
                 ev = self.client.next_event() => match ev {
                     None => break,
-                    Some(ev) => if self.on_event(ev) == Flow::End { break },
+                    Some(ev) => if self.on_event(ev) == Going::End { break },
                 },
                 c = cmds.recv(), if cmds_open => match c {
                     Some(c) => self.on_cmd(c),
@@ -234,7 +234,7 @@ impl SessionTask {
         }
     }
 
-    fn on_event(&mut self, ev: Event) -> Flow {
+    fn on_event(&mut self, ev: Event) -> Going {
         self.link.on_event(&self.client, &ev);
         if let Some(n) = self.midi.on_event(&self.client, &ev) {
             self.midi_note(n);
@@ -266,20 +266,20 @@ impl SessionTask {
             Event::Refused { code, message } => {
                 self.connection(ConnectionState::Refused, format!("{message} ({code})"));
                 self.last_reason = message;
-                return Flow::End;
+                return Going::End;
             }
             Event::Lost { reason } => {
                 self.connection(ConnectionState::Refused, format!("gave up reconnecting: {reason}"));
                 self.last_reason = reason;
-                return Flow::End;
+                return Going::End;
             }
             Event::Left => {
                 self.connection(ConnectionState::Left, "left the session");
-                return Flow::End;
+                return Going::End;
             }
             Event::Replaced => {
                 self.connection(ConnectionState::Left, "this session was opened in another window");
-                return Flow::End;
+                return Going::End;
             }
             Event::Clock { status } => {
                 self.emit(AppEvent::Clock {
@@ -290,7 +290,7 @@ impl SessionTask {
             // Carried by `Server` (the raw message) already.
             Event::Participants { .. } | Event::Cue { .. } => {}
         }
-        Flow::Continue
+        Going::Continue
     }
 
     /// Opens MIDI as `settings` ask (what was open closes first: a port is not opened twice), and

@@ -50,10 +50,10 @@ async fn only_session(addr: SocketAddr) -> Result<String, AppError> {
     }
     #[derive(serde::Deserialize)]
     struct Listing {
-        sessions: Vec<Entry>,
+        sessions: Vec<Listed>,
     }
     #[derive(serde::Deserialize)]
-    struct Entry {
+    struct Listed {
         id: String,
     }
     let listing: Listing = serde_json::from_str(body).map_err(|_| not_bandsync())?;

@@ -40,11 +40,11 @@ use std::process::ExitCode;
 #[command(name = "bandsync", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
-    cmd: Command,
+    cmd: Verb,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+enum Verb {
     /// Run a peer server hosting one session, and print its join link.
     Host(host::HostArgs),
     /// Join a session by its link, follow it, and control it from stdin.
@@ -83,31 +83,31 @@ pub mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = match &cli.cmd {
-        Command::Host(a) => a.json,
-        Command::Join(a) => a.json,
-        Command::Discover(a) => a.json,
-        Command::Chart(_) | Command::Setlist(_) | Command::Import(_) | Command::Export(_) | Command::Chat(_) => false,
-        Command::Activity(a) => a.json,
-        Command::Calibrate(a) => a.json,
-        Command::Serve(a) => a.json,
-        Command::Admin(_) => false,
+        Verb::Host(a) => a.json,
+        Verb::Join(a) => a.json,
+        Verb::Discover(a) => a.json,
+        Verb::Chart(_) | Verb::Setlist(_) | Verb::Import(_) | Verb::Export(_) | Verb::Chat(_) => false,
+        Verb::Activity(a) => a.json,
+        Verb::Calibrate(a) => a.json,
+        Verb::Serve(a) => a.json,
+        Verb::Admin(_) => false,
     };
     init_logging(json);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = rt.block_on(async {
         match cli.cmd {
-            Command::Host(a) => host::run(a).await,
-            Command::Join(a) => join::run(a).await,
-            Command::Discover(a) => tokio::task::spawn_blocking(move || discover::run(&a)).await?,
-            Command::Chart(a) => docs::chart(a).await,
-            Command::Setlist(a) => docs::setlist(a).await,
-            Command::Import(a) => library::import(a).await,
-            Command::Export(a) => library::export(a).await,
-            Command::Chat(a) => journal::chat(a).await,
-            Command::Activity(a) => journal::activity(a).await,
-            Command::Calibrate(a) => tokio::task::spawn_blocking(move || calibrate::run(&a)).await?,
-            Command::Serve(a) => serve::run(a).await,
-            Command::Admin(a) => tokio::task::spawn_blocking(move || admin::run(&a)).await?,
+            Verb::Host(a) => host::run(a).await,
+            Verb::Join(a) => join::run(a).await,
+            Verb::Discover(a) => tokio::task::spawn_blocking(move || discover::run(&a)).await?,
+            Verb::Chart(a) => docs::chart(a).await,
+            Verb::Setlist(a) => docs::setlist(a).await,
+            Verb::Import(a) => library::import(a).await,
+            Verb::Export(a) => library::export(a).await,
+            Verb::Chat(a) => journal::chat(a).await,
+            Verb::Activity(a) => journal::activity(a).await,
+            Verb::Calibrate(a) => tokio::task::spawn_blocking(move || calibrate::run(&a)).await?,
+            Verb::Serve(a) => serve::run(a).await,
+            Verb::Admin(a) => tokio::task::spawn_blocking(move || admin::run(&a)).await?,
         }
     });
     // A blocking stdin read may still be pending; do not wait for it.

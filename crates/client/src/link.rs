@@ -68,7 +68,7 @@ pub enum LinkNote {
 type Schedule = Option<Arc<(Transport, u64)>>;
 
 #[derive(Default)]
-struct Shared {
+struct LinkState {
     schedule: Schedule,
     leading: bool,
     /// Link's last reading and the quantum it was read for.
@@ -78,7 +78,7 @@ struct Shared {
 /// This device in the Link session of its network, bridged to the BandSync session `client` is
 /// in. Link leaves the session when this is dropped.
 pub struct LinkThread {
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Mutex<LinkState>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -90,7 +90,7 @@ impl LinkThread {
     /// # Panics
     /// If the system has no thread to give.
     pub fn start(client: &Client, reports: bool, note: impl Fn(LinkNote) + Send + 'static) -> Self {
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let shared = Arc::new(Mutex::new(LinkState::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st, clock, sender) = (shared.clone(), stop.clone(), client.clock_view(), client.sender());
         let thread = std::thread::Builder::new()
@@ -133,7 +133,7 @@ impl Drop for LinkThread {
 }
 
 fn run(
-    shared: &Mutex<Shared>,
+    shared: &Mutex<LinkState>,
     stop: &AtomicBool,
     clock: &ClockView,
     sender: &Sender,

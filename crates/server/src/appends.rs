@@ -30,7 +30,7 @@
 //!
 //! - `rows`: what is appended, and what a failed write lost of it.
 
-use crate::session_task::Outgoing;
+use crate::outbox::Outgoing;
 use crate::store::{Appended, Store, StoreError};
 use bandsync_core::{ClientMsg, ConnId};
 use std::collections::{HashMap, VecDeque};

@@ -58,7 +58,7 @@ pub struct ServerConfig {
     /// (`https://band.example.org`).
     pub public_url: Option<String>,
     /// This server is one node of several sharing the store ([`crate::nodes`]).
-    pub node: Option<crate::nodes::NodeConfig>,
+    pub node: Option<NodeConfig>,
     /// Proxies whose connections start with a PROXY protocol header naming the client
     /// ([`crate::proxy_protocol`]); the limits per source address then count the client.
     pub proxy_protocol_from: Vec<std::net::IpAddr>,
@@ -104,4 +104,13 @@ impl std::fmt::Debug for ServerConfig {
             .field("ui", &self.ui.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// This node, among several sharing one database ([`crate::nodes`]).
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Its name in the leases (unique among the nodes; its address does).
+    pub name: String,
+    /// How long a lease lasts unless renewed: the longest a dead node's sessions wait.
+    pub lease_ttl: Duration,
 }

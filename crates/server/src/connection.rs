@@ -13,7 +13,8 @@ mod inbound;
 
 use crate::addresses::AddressSlot;
 use crate::hub::{Hub, SessionHandle};
-use crate::session_task::{Outgoing, SessionInput};
+use crate::outbox::Outgoing;
+use crate::session_task::SessionInput;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bandsync_core::protocol::{ErrorCode, encode_server};
 use bandsync_core::ratelimit::TokenBucket;

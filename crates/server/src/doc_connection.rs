@@ -6,7 +6,8 @@ use crate::connection::{
     NEXT_CONN, answer_close, close_code, outbox_closed, recv_outbox, transport_close, write_within,
 };
 use crate::hub::{Hub, SessionHandle};
-use crate::session_task::{Outgoing, SessionInput};
+use crate::outbox::Outgoing;
+use crate::session_task::SessionInput;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bandsync_core::protocol::MAX_FRAME_BYTES;
 use bandsync_core::ratelimit::TokenBucket;

@@ -5,7 +5,7 @@
 
 use crate::appends::{Append, ChatChange, Kind, Lost, NewVersion, Written};
 use crate::driver::{Driver, name_on};
-use crate::session_task::{Outbox, Outgoing};
+use crate::outbox::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
 use bandsync_core::protocol::{Access, ActivityEvent, ErrorCode, ServerMsg, VersionInfo, encode_server};
 use bandsync_core::{ClientMsg, ConnId, Session};

@@ -4,13 +4,15 @@
 
 use crate::appends::{Appends, Kind};
 use crate::journal::{Author, Effect, Journal};
-use crate::session_task::Outbox;
-use crate::session_task::Outgoing;
+use crate::outbox::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
 use bandsync_core::protocol::{Access, ErrorCode, ServerMsg, encode_server};
 use bandsync_core::{ClientMsg, ConnId, Output, Session, SongChoice};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// A session's secret and PIN, as stored or on their way (`crate::stored_secrets`).
+pub(crate) type SecretAndPin = (bandsync_core::protocol::Secret, Option<bandsync_core::protocol::Secret>);
 
 /// Everything a session task drives besides the state machine.
 pub(crate) struct Driver {
@@ -37,7 +39,7 @@ pub(crate) struct Driver {
     /// What failed writes left to write again, as the next input arrives.
     pub(crate) redo: Redo,
     /// The secret and PIN as the store holds them once the appends are written.
-    pub(crate) secrets: crate::stored_secrets::SecretAndPin,
+    pub(crate) secrets: SecretAndPin,
     /// What a failed write lost of them: put back at the end of the step.
     pub(crate) secrets_lost: Option<crate::appends::SecretsUndo>,
 }

@@ -5,11 +5,13 @@
 //! - `GET /api/sessions`: every session, `GET /api/sessions/{id}`: one session's name and member
 //!   counts, `GET /api/sessions/{id}/participants`: who is there.
 //! - On `bandsync serve`: `POST /api/sessions`, `DELETE /api/sessions/{id}`, and `GET
-//!   /api/sessions` listing the organizer's own ([`crate::api`]).
+//!   /api/sessions` listing the organizer's own ([`api`]).
 //! - `GET /healthz`: liveness, version and session count.
 //! - `GET /s/{id}`: where a join link points; a page that names the session.
 //!
 //! Errors are JSON: `{"error": {"code": ..., "message": ...}}` with the protocol's codes.
+
+pub mod api;
 
 use crate::connection;
 use crate::hub::Hub;
@@ -52,8 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/doc/{id}", get(doc_ws))
         .route("/healthz", get(health))
         .route("/api/qr", axum::routing::post(qr))
-        .route("/api/sessions", get(list_sessions).post(crate::api::create))
-        .route("/api/sessions/{id}", get(session_info).delete(crate::api::delete))
+        .route("/api/sessions", get(list_sessions).post(api::create))
+        .route("/api/sessions/{id}", get(session_info).delete(api::delete))
         .route("/api/sessions/{id}/participants", get(participants))
         .route("/s/{id}", get(join_page))
         .route("/", get(ui_index))
@@ -226,10 +228,10 @@ async fn health(State(st): State<AppState>) -> Response {
     (code, Json(body)).into_response()
 }
 
-/// Every session on a host; on `bandsync serve`, the organizer's own (`crate::api`).
+/// Every session on a host; on `bandsync serve`, the organizer's own (`api`).
 async fn list_sessions(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if st.hub.cfg.organizer_api {
-        return crate::api::list(st, headers).await;
+        return api::list(st, headers).await;
     }
     Json(json!({ "sessions": st.hub.list() })).into_response()
 }

@@ -9,6 +9,7 @@ use crate::clock::HostClock;
 use crate::config::ServerConfig;
 pub use crate::handle::{SessionHandle, SessionInfo};
 use crate::session_task::{self, Counters};
+use crate::tokens::new_token;
 use bandsync_core::Session;
 use bandsync_core::protocol::Secret;
 use bandsync_core::session::SecretSource;
@@ -384,10 +385,4 @@ impl Hub {
 fn new_session_id() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     (0..10).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
-}
-
-/// A fresh resume token: 128 random bits, hex.
-#[must_use]
-pub fn new_token() -> String {
-    format!("{:032x}", rand::random::<u128>())
 }

@@ -11,6 +11,7 @@
 //! - [`addresses`]: limits per source address (connections held, a shared message rate).
 //! - [`hub`]: the registry of sessions (each reached through a `SessionHandle`, `handle.rs`).
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
+//! - [`outbox`]: what a session sends a connection (its frames, serialised once).
 //! - `journal`: a session's chat, activity stream and document versions, persisted.
 //! - `driver`: what a session task does besides the state machine: the journal, the outboxes,
 //!   recovery after a panic; `doc_frames`: y-sync frames, and each edit stored before anyone
@@ -28,6 +29,7 @@
 //! - [`config`]: limits and timings.
 //! - [`share`]: the join link as a QR code (SVG, PNG, terminal).
 //! - [`tls`]: rustls (ring) configuration for `wss://` and `https://`.
+//! - [`tokens`]: fresh random tokens (resume tokens, secrets, organizer tokens).
 //! - [`organizers`]: `bandsync serve`'s organizer tokens, quotas and session owners (in the store).
 //! - [`api`]: `bandsync serve`'s organizer API: create, list and delete sessions.
 //! - [`proxy_protocol`]: the PROXY header a trusted proxy puts before a connection's bytes.
@@ -35,7 +37,6 @@
 //!   (its tests in `nodes/tests.rs`).
 
 pub mod addresses;
-pub mod api;
 mod appends;
 pub mod assets;
 pub mod clock;
@@ -51,6 +52,7 @@ pub mod hub;
 mod journal;
 pub mod nodes;
 pub mod organizers;
+pub mod outbox;
 pub mod proxy_protocol;
 pub mod server;
 pub mod session_task;
@@ -59,9 +61,11 @@ pub mod store;
 mod stored_doc;
 mod stored_secrets;
 pub mod tls;
+pub mod tokens;
 
 pub use assets::{DirAssets, UiAssets};
 pub use clock::HostClock;
 pub use config::ServerConfig;
+pub use http::api;
 pub use hub::{Hub, SessionInfo};
 pub use server::{RunningServer, serve};

@@ -17,21 +17,13 @@
 //!
 //! - `letting_go`: how a node lets a session go, and waits for the task it let go.
 
+pub use crate::config::NodeConfig;
 use crate::hub::{Hub, HubError};
 use crate::store::Store;
 use crate::store::lease::{Lease, Renewal};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// This node, among several sharing one database.
-#[derive(Debug, Clone)]
-pub struct NodeConfig {
-    /// Its name in the leases (unique among the nodes; its address does).
-    pub name: String,
-    /// How long a lease lasts unless renewed: the longest a dead node's sessions wait.
-    pub lease_ttl: Duration,
-}
 
 /// Where a session is, for a member about to connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,7 +42,7 @@ impl Store {
         if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
             return Err(StoreError::Conflict("an organizer's name is 1 to 60 characters".into()));
         }
-        let token = format!("bso_{}", crate::hub::new_token());
+        let token = format!("bso_{}", crate::tokens::new_token());
         let mut db = self.db();
         transaction(&mut **db, |tx| {
             let live = one(tx, "SELECT revoked FROM organizers WHERE name = ?1", &[name.into()])?;

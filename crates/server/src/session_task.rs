@@ -8,7 +8,7 @@ use crate::appends::Appends;
 use crate::clock::HostClock;
 use crate::driver::Driver;
 use crate::journal::Journal;
-use axum::extract::ws::Utf8Bytes;
+use crate::outbox::Outbox;
 use bandsync_core::protocol::Route;
 use bandsync_core::protocol::Snapshot;
 use bandsync_core::session::JoinRequest;
@@ -19,20 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-
-/// What a connection's outbox carries.
-#[derive(Debug, Clone)]
-pub enum Outgoing {
-    /// A serialised server message; cloning shares the bytes.
-    Text(Utf8Bytes),
-    /// A y-sync message for the documents.
-    Binary(axum::body::Bytes),
-    /// Close the connection with this reason.
-    Close(&'static str),
-}
-
-/// The sending side of a connection's outbox.
-pub type Outbox = mpsc::Sender<Outgoing>;
 
 /// An input for a session task.
 #[derive(Debug)]

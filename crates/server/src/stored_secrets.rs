@@ -6,13 +6,9 @@
 //! a write reported failed may have landed.
 
 use crate::appends::{Append, Appends, SecretsChange, SecretsUndo};
-use crate::driver::Driver;
+use crate::driver::{Driver, SecretAndPin};
 use crate::store::{StoreError, StoredSession};
 use bandsync_core::Session;
-use bandsync_core::protocol::Secret;
-
-/// A session's secret and PIN, as stored or on their way.
-pub(crate) type SecretAndPin = (Secret, Option<Secret>);
 
 /// The secret and PIN `session` has now.
 pub(crate) fn secrets_of(session: &Session) -> SecretAndPin {

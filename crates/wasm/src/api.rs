@@ -141,7 +141,7 @@ fn engine(r: &mut Registry, op: &str, a: &str) -> Res {
 }
 
 #[derive(Deserialize)]
-struct Link {
+struct LinkArg {
     link: String,
 }
 
@@ -174,7 +174,7 @@ struct Pin {
 
 /// `chart.render`: a chart's text and how this reader wants its chords.
 #[derive(Deserialize)]
-struct ChartArgs {
+struct ChartCall {
     text: String,
     #[serde(default)]
     view: bandsync_core::chart::View,
@@ -210,7 +210,7 @@ pub struct ChartRendered {
 
 fn misc(op: &str, a: &str) -> Res {
     match op {
-        "link.parse" => ok(&JoinTarget::parse(&parse::<Link>(a)?.link).map_err(|e| e.to_string())?),
+        "link.parse" => ok(&JoinTarget::parse(&parse::<LinkArg>(a)?.link).map_err(|e| e.to_string())?),
         "link.build" => {
             let x: Build = parse(a)?;
             ok(&x.target.link(&Secret(x.secret)))
@@ -223,7 +223,7 @@ fn misc(op: &str, a: &str) -> Res {
             done()
         }
         "chart.render" => {
-            let x: ChartArgs = parse(a)?;
+            let x: ChartCall = parse(a)?;
             let chart = bandsync_core::chart::parse(&x.text);
             let music_lines = bandsync_core::chart::music_lines(&chart);
             ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &x.view), music_lines })

@@ -100,9 +100,11 @@ async fn a_member_that_stops_reading_is_dropped_by_the_write_deadline() {
 async fn shutdown_is_prompt_while_a_member_does_not_read() {
     let cfg = ServerConfig { write_timeout: Duration::from_secs(60), ..ServerConfig::default() };
     let ts = TestServer::start(cfg).await;
-    let (_sleeper, _ed) = bandsync_e2e::hostile::stalled_member(&ts).await;
-    // Let the writes back up.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_sleeper, mut ed) = bandsync_e2e::hostile::stalled_member(&ts).await;
+    // The editor's snapshot comes after the session handled every edit it sent (one queue, in
+    // order): 6.6 MB are then in the locked phone's outbox, far more than its socket takes.
+    ed.send(json!({"type": "sync"})).await;
+    ed.recv_type("snapshot").await;
     let t = Instant::now();
     tokio::time::timeout(Duration::from_secs(5), ts.server.shutdown()).await.expect("shut down").unwrap();
     eprintln!("shutdown with a stalled member took {:?}", t.elapsed());

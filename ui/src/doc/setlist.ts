@@ -4,7 +4,7 @@
 
 import * as Y from 'yjs';
 import type { Meter } from '../bindings';
-import { defaultGroups, parseMeter } from '../core/timeline';
+import { formatMeter, parseMeter } from '../core/timeline';
 
 export interface Song {
   id: string;
@@ -137,19 +137,13 @@ export function songMeter(s: Pick<Song, 'meter'>): Meter | null {
   return parseMeter(s.meter);
 }
 
-/** Whether a meter's grouping is the usual one, which the host applies by itself. */
-export function usualGroups(m: Meter): boolean {
-  const def = defaultGroups(m.beats, m.unit);
-  return def.length === m.groups.length && def.every((g, i) => g === m.groups[i]);
-}
-
-/** A meter as the setlist stores it: "7/8", with the grouping only when unusual ("7/8 3+2+2"). */
+/** A meter as the setlist stores it, in the core's words: "7/8", with the grouping only when unusual ("7/8 3+2+2"). */
 export function meterFields(m: Meter): { meter: string } {
-  return { meter: usualGroups(m) ? `${m.beats}/${m.unit}` : `${m.beats}/${m.unit} ${m.groups.join('+')}` };
+  return { meter: formatMeter(m) };
 }
 
 /** A song's meter for people: "7/8" or "7/8 (3+2+2)". */
 export function meterLabel(s: Pick<Song, 'meter'>): string {
   const m = parseMeter(s.meter);
-  return m && !usualGroups(m) ? `${m.beats}/${m.unit} (${m.groups.join('+')})` : s.meter;
+  return m ? formatMeter(m).replace(/ (.+)/, ' ($1)') : s.meter;
 }

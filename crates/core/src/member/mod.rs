@@ -45,7 +45,7 @@ use std::collections::VecDeque;
 
 /// Where the connection stands.
 #[derive(Debug, Clone)]
-enum Conn {
+enum ConnState {
     /// A connection is being opened; abandoned at `deadline`.
     Connecting { deadline: Micros },
     /// Connected.
@@ -71,7 +71,7 @@ struct Open {
 #[derive(Debug)]
 pub struct Member {
     cfg: MemberConfig,
-    conn: Conn,
+    conn: ConnState,
     /// The resume token of the last welcome.
     token: Option<Secret>,
     clock: ClockSync,
@@ -100,7 +100,7 @@ impl Member {
         let token = cfg.resume.clone();
         let mut m = Member {
             cfg,
-            conn: Conn::Ended,
+            conn: ConnState::Ended,
             token,
             clock,
             mirror: None,
@@ -118,13 +118,13 @@ impl Member {
     }
 
     fn connect(&mut self, now: Micros) {
-        self.conn = Conn::Connecting { deadline: now.saturating_add(self.cfg.connect_timeout) };
+        self.conn = ConnState::Connecting { deadline: now.saturating_add(self.cfg.connect_timeout) };
         self.out.push_back(Transmit::Connect);
     }
 
     /// The connection asked for with [`Transmit::Connect`] is open: the join goes out.
     pub fn handle_connected(&mut self, now: Micros) {
-        if !matches!(self.conn, Conn::Connecting { .. }) {
+        if !matches!(self.conn, ConnState::Connecting { .. }) {
             return;
         }
         let join = ClientMsg::Join {
@@ -141,7 +141,7 @@ impl Member {
         self.send_now(&join);
         self.clock.rewarm(now);
         self.delivery.clear();
-        self.conn = Conn::Open(Open {
+        self.conn = ConnState::Open(Open {
             joined: false,
             last_heard: now,
             next_heartbeat: now.saturating_add(self.cfg.heartbeat),
@@ -155,7 +155,7 @@ impl Member {
     /// Opening the connection failed. `fatal` failures (a certificate the member does not trust)
     /// end the member; others are retried with backoff.
     pub fn handle_connect_failed(&mut self, now: Micros, reason: &str, fatal: bool) {
-        if !matches!(self.conn, Conn::Connecting { .. }) {
+        if !matches!(self.conn, ConnState::Connecting { .. }) {
             return;
         }
         if fatal {
@@ -168,7 +168,7 @@ impl Member {
     /// The connection closed or failed (a close frame, an error, end of stream). `reason` is the
     /// close frame's reason, or a description of the failure.
     pub fn handle_closed(&mut self, now: Micros, reason: &str) {
-        if !matches!(self.conn, Conn::Open(_)) {
+        if !matches!(self.conn, ConnState::Open(_)) {
             return;
         }
         if reason.ends_with(crate::protocol::CLOSE_REPLACED) {
@@ -181,7 +181,7 @@ impl Member {
     /// Reconnects now instead of at the end of the backoff (the network came back, the page became
     /// visible again).
     pub fn reconnect_now(&mut self, now: Micros) {
-        if matches!(self.conn, Conn::Waiting { .. }) {
+        if matches!(self.conn, ConnState::Waiting { .. }) {
             self.connect(now);
         }
     }
@@ -195,14 +195,14 @@ impl Member {
     /// Something arrived that this member does not look into (a binary frame the driver hands to
     /// the documents itself): the server is alive.
     pub fn handle_heard(&mut self, now: Micros) {
-        if let Conn::Open(o) = &mut self.conn {
+        if let ConnState::Open(o) = &mut self.conn {
             o.last_heard = now;
         }
     }
 
     /// A binary frame: a y-sync message for the documents.
     pub fn handle_binary(&mut self, now: Micros, bytes: Vec<u8>) {
-        if matches!(self.conn, Conn::Open(_)) {
+        if matches!(self.conn, ConnState::Open(_)) {
             self.handle_heard(now);
             self.events.push_back(MemberEvent::Doc { bytes });
         }
@@ -221,7 +221,7 @@ impl Member {
     /// Sends a message to the server. While not connected it is dropped, and an
     /// [`MemberEvent::Error`] says so.
     pub fn send(&mut self, msg: &ClientMsg) {
-        if matches!(self.conn, Conn::Open(_)) {
+        if matches!(self.conn, ConnState::Open(_)) {
             self.send_now(msg);
         } else {
             self.events.push_back(MemberEvent::Error {
@@ -236,15 +236,15 @@ impl Member {
     /// bindings; the server checks it). While not connected it is dropped, and an
     /// [`MemberEvent::Error`] says so.
     pub fn send_text(&mut self, text: String) {
-        if matches!(self.conn, Conn::Open(_)) {
+        if matches!(self.conn, ConnState::Open(_)) {
             self.out.push_back(Transmit::Text(text));
         } else {
             #[derive(serde::Deserialize)]
-            struct Kind {
+            struct Tagged {
                 #[serde(rename = "type")]
                 kind: Option<String>,
             }
-            let kind = serde_json::from_str::<Kind>(&text).ok().and_then(|k| k.kind);
+            let kind = serde_json::from_str::<Tagged>(&text).ok().and_then(|k| k.kind);
             self.events.push_back(MemberEvent::Error {
                 code: ErrorCode::Internal,
                 message: "not connected; the message was not sent".into(),
@@ -256,17 +256,17 @@ impl Member {
     /// Sends a y-sync frame. While not joined it is dropped: the replica's sync after the next
     /// join carries its edits, so nothing is lost.
     pub fn send_doc(&mut self, bytes: Vec<u8>) {
-        if matches!(&self.conn, Conn::Open(o) if o.joined) {
+        if matches!(&self.conn, ConnState::Open(o) if o.joined) {
             self.out.push_back(Transmit::Binary(bytes));
         }
     }
 
     /// Leaves the session for good.
     pub fn leave(&mut self) {
-        if matches!(self.conn, Conn::Ended) {
+        if matches!(self.conn, ConnState::Ended) {
             return;
         }
-        if matches!(self.conn, Conn::Open(_)) {
+        if matches!(self.conn, ConnState::Open(_)) {
             self.send_now(&ClientMsg::Leave {});
         }
         self.out.push_back(Transmit::Close);
@@ -295,24 +295,24 @@ impl Member {
         self.attempt += 1;
         let delay = self.cfg.backoff.delay(self.attempt, self.jitter.unit());
         self.events.push_back(MemberEvent::Reconnecting { attempt: self.attempt, delay });
-        self.conn = Conn::Waiting { until: now.saturating_add(delay) };
+        self.conn = ConnState::Waiting { until: now.saturating_add(delay) };
     }
 
     fn end(&mut self, why: MemberEvent) {
-        self.conn = Conn::Ended;
+        self.conn = ConnState::Ended;
         self.events.push_back(why);
     }
 
     /// Whether the member has ended (left, refused or lost).
     #[must_use]
     pub fn is_ended(&self) -> bool {
-        matches!(self.conn, Conn::Ended)
+        matches!(self.conn, ConnState::Ended)
     }
 
     /// Whether it is joined on the current connection.
     #[must_use]
     pub fn is_joined(&self) -> bool {
-        matches!(&self.conn, Conn::Open(o) if o.joined)
+        matches!(&self.conn, ConnState::Open(o) if o.joined)
     }
 
     /// The session as this member sees it, once joined.

@@ -1,7 +1,7 @@
 //! What the server says: every text frame, from pongs and refusals to the welcome and the
 //! mirrored session state, and the events and delivery delays that come of it.
 
-use super::{Conn, Member, MemberEvent, Transmit};
+use super::{ConnState, Member, MemberEvent, Transmit};
 use crate::host_axis::HostAxis;
 use crate::mirror::{Changed, Mirror};
 use crate::protocol::ServerMsg;
@@ -16,7 +16,7 @@ impl Member {
     /// could make. With `forward_server_messages` it is also a [`MemberEvent::Server`]; the page
     /// reads it itself instead, for its own mirror.
     pub fn handle_text(&mut self, now: Micros, text: &str) -> bool {
-        if !matches!(self.conn, Conn::Open(_)) {
+        if !matches!(self.conn, ConnState::Open(_)) {
             return false;
         }
         self.handle_heard(now);
@@ -46,7 +46,7 @@ impl Member {
                 // says how that clock continues ours (a session carried to another server). It
                 // is no news until the welcome came; taken as a restart, it would throw away the
                 // estimate the band is clicking on.
-                let joined = matches!(&self.conn, Conn::Open(o) if o.joined);
+                let joined = matches!(&self.conn, ConnState::Open(o) if o.joined);
                 if !joined && self.clock.epoch().is_some_and(|e| e != epoch) {
                     return;
                 }
@@ -63,7 +63,7 @@ impl Member {
                 self.events.push_back(MemberEvent::Credentials { secret, pin, viewer });
             }
             ServerMsg::Error { code, message, about } => {
-                let joined = matches!(&self.conn, Conn::Open(o) if o.joined);
+                let joined = matches!(&self.conn, ConnState::Open(o) if o.joined);
                 if !joined && about.as_deref() == Some("join") && code.is_refusal() {
                     self.out.push_back(Transmit::Close);
                     self.end(MemberEvent::Refused { code, message });
@@ -87,7 +87,7 @@ impl Member {
                 self.token = Some(resume);
                 self.attempt = 0;
                 self.down_since = None;
-                if let Conn::Open(o) = &mut self.conn {
+                if let ConnState::Open(o) = &mut self.conn {
                     o.joined = true;
                 }
                 self.events.push_back(MemberEvent::Joined {

@@ -1,7 +1,7 @@
 //! The member's timers: connection attempts that take too long, reconnects, heartbeats and the
 //! silent-server check, clock pings, and the sync reports (as events, and to the server).
 
-use super::{Conn, Member, MemberEvent, Transmit};
+use super::{ConnState, Member, MemberEvent, Transmit};
 use crate::protocol::ClientMsg;
 use crate::time::Micros;
 
@@ -10,14 +10,14 @@ impl Member {
     /// connection attempts that take too long.
     pub fn handle_timeout(&mut self, now: Micros) {
         match &mut self.conn {
-            Conn::Connecting { deadline } if now >= *deadline => {
+            ConnState::Connecting { deadline } if now >= *deadline => {
                 self.out.push_back(Transmit::Close);
                 // Whole milliseconds: a connect timeout is set in them.
                 let ms = self.cfg.connect_timeout.0 / 1000;
                 self.dropped(now, format!("no answer from {} in {ms} ms", self.cfg.target.ws_url));
             }
-            Conn::Waiting { until } if now >= *until => self.connect(now),
-            Conn::Open(o) => {
+            ConnState::Waiting { until } if now >= *until => self.connect(now),
+            ConnState::Open(o) => {
                 if now.0 - o.last_heard.0 > self.cfg.idle_timeout.0 {
                     self.out.push_back(Transmit::Close);
                     self.dropped(now, "the server went silent".into());
@@ -41,7 +41,7 @@ impl Member {
     }
 
     fn report(&mut self, now: Micros) {
-        let Conn::Open(o) = &mut self.conn else { return };
+        let ConnState::Open(o) = &mut self.conn else { return };
         if now < o.next_report {
             return;
         }
@@ -71,13 +71,13 @@ impl Member {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Micros> {
         match &self.conn {
-            Conn::Connecting { deadline } => Some(*deadline),
-            Conn::Waiting { until } => Some(*until),
-            Conn::Open(o) => {
+            ConnState::Connecting { deadline } => Some(*deadline),
+            ConnState::Waiting { until } => Some(*until),
+            ConnState::Open(o) => {
                 let idle = o.last_heard.saturating_add(Micros(self.cfg.idle_timeout.0 + 1));
                 Some(o.next_heartbeat.min(o.next_report).min(idle).min(self.clock.poll_timeout()))
             }
-            Conn::Ended => None,
+            ConnState::Ended => None,
         }
     }
 }

@@ -82,11 +82,12 @@ impl Default for Meter {
 }
 
 impl std::fmt::Display for Meter {
-    /// `4/4`, or `7/8 2+2+3` when the bar has several accent groups: what
-    /// [`Meter::from_str`](std::str::FromStr) reads back.
+    /// `7/8`, or `7/8 3+2+2` when the accent groups are not the usual ones of the signature
+    /// ([`Meter::default_groups`]: 7/8 is 2+2+3 unless it says otherwise): what
+    /// [`Meter::from_str`](std::str::FromStr) reads back, and how the setlist stores a song's.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.beats, self.unit)?;
-        if self.groups.len() > 1 {
+        if self.groups != Meter::default_groups(self.beats, self.unit) {
             let g: Vec<String> = self.groups.iter().map(u8::to_string).collect();
             write!(f, " {}", g.join("+"))?;
         }

@@ -339,9 +339,11 @@ mod tests {
         for bad in ["7", "7/", "x/8", "7/8 3+3", "7/7", "0/4", "7/8 a+b"] {
             assert!(bad.parse::<Meter>().is_err(), "{bad}");
         }
-        for m in ["4/4", "7/8 2+2+3", "7/8 3+2+2", "6/8 3+3", "5/4 3+2", "3/4"] {
+        for m in ["4/4", "7/8", "7/8 3+2+2", "6/8", "5/4 3+2", "3/4", "12/8"] {
             assert_eq!(m.parse::<Meter>().unwrap().to_string(), m);
         }
+        // The usual grouping goes without saying.
+        assert_eq!("7/8 2+2+3".parse::<Meter>().unwrap().to_string(), "7/8");
     }
 
     #[test]

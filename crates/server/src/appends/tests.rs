@@ -1,5 +1,5 @@
 use super::{Append, Appends, Kind, Written};
-use crate::session_task::Outgoing;
+use crate::outbox::Outgoing;
 use axum::extract::ws::Utf8Bytes;
 
 fn text(s: &str) -> Outgoing {

@@ -4,8 +4,8 @@
 //! `connection.rs`.
 
 use super::{Conn, Flow, close_code};
-use crate::hub::new_token;
 use crate::session_task::SessionInput;
+use crate::tokens::new_token;
 use bandsync_core::protocol::Route;
 use bandsync_core::protocol::{
     DecodeError, ErrorCode, MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, decode_client,

@@ -174,7 +174,7 @@ fn ana_joins(
     secret: String,
 ) -> (
     crate::session_task::SessionInput,
-    tokio::sync::mpsc::Receiver<crate::session_task::Outgoing>,
+    tokio::sync::mpsc::Receiver<crate::outbox::Outgoing>,
     tokio::sync::oneshot::Receiver<bool>,
 ) {
     use bandsync_core::protocol::Secret;
@@ -255,7 +255,7 @@ async fn members_of_a_session_whose_lease_ran_out_are_sent_on_without_waiting_fo
     let told = tokio::time::timeout(Duration::from_secs(3), async {
         loop {
             match member.recv().await {
-                Some(crate::session_task::Outgoing::Close(why)) => return why,
+                Some(crate::outbox::Outgoing::Close(why)) => return why,
                 Some(_) => {}
                 None => return "",
             }

@@ -40,7 +40,7 @@ struct Text {
 
 /// A message the page wrote, to send as it is.
 #[derive(Deserialize)]
-struct Outgoing {
+struct SendArg {
     text: String,
 }
 
@@ -53,7 +53,7 @@ struct Failed {
 }
 
 #[derive(Deserialize)]
-struct Output {
+struct OutputArg {
     output: Option<OutputReport>,
 }
 
@@ -133,9 +133,9 @@ pub(super) fn member(r: &mut Registry, op: &str, a: &str) -> Res {
         "member.reconnect_now" => m.reconnect_now(t(parse::<HNow>(a)?.now)),
         // The page's messages are typed by the generated bindings and checked by the server;
         // they go out as written.
-        "member.send" => m.send_text(parse::<Outgoing>(a)?.text),
+        "member.send" => m.send_text(parse::<SendArg>(a)?.text),
         "member.leave" => m.leave(),
-        "member.set_output" => m.set_output(parse::<Output>(a)?.output),
+        "member.set_output" => m.set_output(parse::<OutputArg>(a)?.output),
         "member.poll" => return poll(m),
         "member.to_host" => return ok(&m.clock().to_host_f64(t(parse::<At>(a)?.at))),
         "member.to_local" => return ok(&m.clock().to_local(t(parse::<At>(a)?.at)).map(|l| l.0)),
@@ -164,7 +164,7 @@ fn poll(m: &mut Member) -> Res {
 }
 
 #[derive(Deserialize)]
-struct Raw {
+struct MirrorArg {
     h: u32,
     msg: String,
 }
@@ -185,7 +185,7 @@ pub(super) fn mirror(r: &mut Registry, op: &str, a: &str) -> Res {
     match op {
         "mirror.new" => ok(&r.mirrors.insert(None)),
         "mirror.apply" => {
-            let x: Raw = parse(a)?;
+            let x: MirrorArg = parse(a)?;
             let slot = r.mirrors.get_mut(x.h).ok_or("no such mirror")?;
             let msg: ServerMsg = serde_json::from_str(&x.msg).map_err(|e| format!("not a server message: {e}"))?;
             let changed = match (&mut *slot, &msg) {

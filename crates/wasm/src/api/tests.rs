@@ -104,7 +104,8 @@ fn links_meters_tempos_and_exports_come_from_the_core() {
     assert_eq!(ok("link.build", json!({"target": t, "secret": "new"})), "https://band.example/s/x#k=new");
     assert!(err("link.parse", json!({"link": "ftp://x/s/a"})).contains("scheme"));
     assert_eq!(ok("meter.parse", json!({"text": "7/8 3+2+2"}))["groups"], json!([3, 2, 2]));
-    assert_eq!(ok("meter.format", json!({"meter": {"beats": 7, "unit": 8, "groups": [2, 2, 3]}})), "7/8 2+2+3");
+    assert_eq!(ok("meter.format", json!({"meter": {"beats": 7, "unit": 8, "groups": [2, 2, 3]}})), "7/8");
+    assert_eq!(ok("meter.format", json!({"meter": {"beats": 7, "unit": 8, "groups": [3, 2, 2]}})), "7/8 3+2+2");
     assert_eq!(ok("tempo.check", json!({"bpm": 96.5})), 96_500);
     assert!(err("tempo.check", json!({"bpm": 5})).contains("tempo"));
     ok("pin.check", json!({"pin": "482913"}));

@@ -143,7 +143,7 @@ fn the_activity_stream_names_who_did_what() {
             (ActivityKind::Join, Some(1), "Ana joined and leads"),
             (ActivityKind::Join, Some(2), "Ben joined"),
             (ActivityKind::Tempo, Some(1), "tempo 96.5 BPM"),
-            (ActivityKind::Meter, Some(1), "meter 7/8 2+2+3"),
+            (ActivityKind::Meter, Some(1), "meter 7/8"),
             (ActivityKind::Role, Some(2), "Ben leads now"),
             (ActivityKind::Leave, Some(2), "Ben left"),
         ]

@@ -11,7 +11,7 @@
 //! Errors are JSON like every route's: `401 unauthorized`, `403 quota`, `400 invalid_name`,
 //! `404 unknown_session` (also for another organizer's session), `503 full`.
 
-use crate::http::AppState;
+use super::AppState;
 use crate::hub::HubError;
 use crate::organizers::Organizer;
 use axum::Json;
