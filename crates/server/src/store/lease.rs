@@ -84,11 +84,9 @@ impl Store {
     pub fn renew_leases(&self, held: &[(String, i64)], now_ms: i64, ttl_ms: i64) -> Result<Vec<Renewal>, StoreError> {
         let mut answers = std::collections::HashMap::new();
         for chunk in held.chunks(RENEW_BATCH) {
-            let pairs: Vec<String> =
-                (0..chunk.len()).map(|i| format!("(session = ?{} AND token = ?{})", 2 + 2 * i, 3 + 2 * i)).collect();
             let sql = format!(
                 "UPDATE leases SET expires = ?1 WHERE {} RETURNING session, token, wanted_by",
-                pairs.join(" OR ")
+                lease_pairs(2, chunk.len())
             );
             let mut params: Vec<V> = vec![(now_ms + ttl_ms).into()];
             for (s, t) in chunk {
@@ -218,22 +216,68 @@ impl Store {
     }
 }
 
+/// `(session = ?F AND token = ?F+1) OR …` for `n` leases, numbered from `first`.
+fn lease_pairs(first: usize, n: usize) -> String {
+    let pairs: Vec<String> =
+        (0..n).map(|i| format!("(session = ?{} AND token = ?{})", first + 2 * i, first + 1 + 2 * i)).collect();
+    pairs.join(" OR ")
+}
+
+/// What one write must still find true when it is written ([`check_writes`]).
+pub(super) struct WriteCheck<'a> {
+    pub session: &'a str,
+    /// The lease this node must still hold, where it holds one.
+    pub fence: Option<i64>,
+    /// Whether the session's row must still be there.
+    pub stored: bool,
+}
+
 /// In a write's transaction: refuses it if this node no longer holds lease `fence` (where it
 /// holds one), or if the session is `stored` and was deleted.
 pub(super) fn check_held(tx: &mut dyn Db, session: &str, fence: Option<i64>, stored: bool) -> Result<(), StoreError> {
-    if let Some(token) = fence {
-        let held = tx.execute(
-            "UPDATE leases SET token = token WHERE session = ?1 AND token = ?2",
-            &[session.into(), token.into()],
-        )?;
-        if held == 0 {
-            return Err(StoreError::Fenced { session: session.to_owned(), token });
+    check_writes(tx, &[WriteCheck { session, fence, stored }])?.pop().unwrap_or(Ok(()))
+}
+
+/// [`check_held`] for several writes in one transaction (a group's: `group.rs`), in one statement
+/// for the leases and one for the sessions (per [`RENEW_BATCH`] of each), not two for each
+/// write. The answers are in `checks`' order; the checks change no row.
+pub(super) fn check_writes(
+    tx: &mut dyn Db,
+    checks: &[WriteCheck<'_>],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    use std::collections::HashSet;
+    let fenced: Vec<(&str, i64)> = checks.iter().filter_map(|c| c.fence.map(|t| (c.session, t))).collect();
+    let mut held: HashSet<(String, i64)> = HashSet::new();
+    for chunk in fenced.chunks(RENEW_BATCH) {
+        let sql =
+            format!("UPDATE leases SET token = token WHERE {} RETURNING session, token", lease_pairs(1, chunk.len()));
+        let params: Vec<V> = chunk.iter().flat_map(|&(s, t)| [V::from(s), V::from(t)]).collect();
+        for row in tx.query(&sql, &params)? {
+            let mut next = columns(row);
+            held.insert((next().text()?, next().int()?));
         }
     }
-    // A write, not a read: it takes the write lock at once (SQLite), and locks the row until
-    // this commits (Postgres), so a deletion waits for this write or precedes it.
-    if stored && tx.execute("UPDATE sessions SET name = name WHERE id = ?1", &[session.into()])? == 0 {
-        return Err(StoreError::Deleted(session.to_owned()));
+    let lease_held = |c: &WriteCheck<'_>| c.fence.is_none_or(|t| held.contains(&(c.session.to_owned(), t)));
+    // A write, not a read: it takes the write lock at once (SQLite), and locks the rows until
+    // this commits (Postgres), so a deletion waits for these writes or precedes them. Only the
+    // rows of sessions this node still holds: no two nodes lock the same row, so their
+    // transactions cannot deadlock on them.
+    let rows: Vec<&str> = checks.iter().filter(|c| c.stored && lease_held(c)).map(|c| c.session).collect();
+    let mut present: HashSet<String> = HashSet::new();
+    for chunk in rows.chunks(RENEW_BATCH) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!("UPDATE sessions SET name = name WHERE id IN ({}) RETURNING id", list.join(", "));
+        let params: Vec<V> = chunk.iter().map(|&s| V::from(s)).collect();
+        for row in tx.query(&sql, &params)? {
+            present.insert(columns(row)().text()?);
+        }
     }
-    Ok(())
+    Ok(checks
+        .iter()
+        .map(|c| match c.fence {
+            Some(token) if !lease_held(c) => Err(StoreError::Fenced { session: c.session.to_owned(), token }),
+            _ if c.stored && !present.contains(c.session) => Err(StoreError::Deleted(c.session.to_owned())),
+            _ => Ok(()),
+        })
+        .collect())
 }

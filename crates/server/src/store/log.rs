@@ -3,7 +3,7 @@
 //! go with them, in one transaction; and when the log is due to be folded into its snapshot.
 
 use super::sql::columns;
-use super::{Store, StoreError, StoredDocument, StoredSession, fold, history, put_carried, update_session};
+use super::{Store, StoreError, StoredDocument, StoredSession, fold, history, update_session};
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
 
 /// Updates in a session's log before they may be folded into a snapshot.
@@ -122,15 +122,16 @@ impl Store {
     }
 }
 
-/// The rows of one session's write, in its transaction; the session's log as read after them,
-/// if it is not `counted` already and updates were among them.
+/// The rows of one session's write, in its transaction, but for its carried state (written for
+/// the whole group at once: `group.rs`); the session's log as read after them, if it is not
+/// `counted` already and updates were among them.
 pub(super) fn write_rows(
     db: &mut dyn super::sql::Db,
     session: &str,
     appended: &Appended,
     counted: bool,
 ) -> Result<Option<LogSize>, StoreError> {
-    let Appended { updates, activity, chat, versions, carried, session_row } = appended;
+    let Appended { updates, activity, chat, versions, carried: _, session_row } = appended;
     for data in updates {
         db.execute(
             "INSERT INTO doc_updates (session, data) VALUES (?1, ?2)",
@@ -145,9 +146,6 @@ pub(super) fn write_rows(
     }
     for (v, data, thinned) in versions {
         history::insert_version(db, session, v, data, thinned)?;
-    }
-    if let Some(json) = carried {
-        put_carried(db, session, json)?;
     }
     if let Some(row) = session_row {
         update_session(db, row)?;

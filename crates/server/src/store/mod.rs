@@ -253,11 +253,22 @@ pub(super) fn update_session(db: &mut dyn Db, s: &StoredSession) -> Result<(), S
 
 /// Saves what a session carries to the next node (its members and schedule, as JSON), in the
 /// caller's transaction ([`Store::append`]).
-pub(super) fn put_carried(db: &mut dyn Db, session: &str, json: &str) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO carried (session, data) VALUES (?1, ?2) ON CONFLICT(session) DO UPDATE SET data = excluded.data",
-        &[session.into(), json.into()],
-    )?;
+/// What sessions carry, `(session, json)`: a group's in one statement per
+/// [`lease::RENEW_BATCH`] of them. A session named twice keeps the last (Postgres refuses to
+/// update a row twice in one statement).
+pub(super) fn put_carried(db: &mut dyn Db, carried: &[(&str, &str)]) -> Result<(), StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut last: Vec<(&str, &str)> = carried.iter().rev().filter(|(s, _)| seen.insert(*s)).copied().collect();
+    last.reverse();
+    for chunk in last.chunks(lease::RENEW_BATCH) {
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2)).collect();
+        let sql = format!(
+            "INSERT INTO carried (session, data) VALUES {} ON CONFLICT(session) DO UPDATE SET data = excluded.data",
+            rows.join(", ")
+        );
+        let params: Vec<V> = chunk.iter().flat_map(|&(s, json)| [V::from(s), V::from(json)]).collect();
+        db.execute(&sql, &params)?;
+    }
     Ok(())
 }
 
