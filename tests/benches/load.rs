@@ -79,7 +79,7 @@ fn main() {
     println!(
         "| scenario | members | offered deliveries/s | achieved deliveries/s | p50 | p99 | max | lost | server memory per connection | server CPU | deliveries per server CPU-second | Postgres's CPU | members' process's CPU |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for sc in SCENARIOS.iter().filter(|s| filter.as_ref().is_none_or(|f| s.name.contains(f.as_str()))) {
         run_scenario(sc);
     }

@@ -45,10 +45,13 @@ pub async fn handle_doc(
     let mut bucket = TokenBucket::new(cfg.rate_burst, cfg.rate_per_sec, hub.clock.now());
     let mut heartbeat = tokio::time::interval(cfg.heartbeat_interval);
     let mut last_heard = Instant::now();
+    // Made once, not on every turn of the loop (each would register with the token anew).
+    let shutdown = cancel.cancelled();
+    tokio::pin!(shutdown);
     let close: Option<(u16, String)> = loop {
         tokio::select! {
             biased;
-            () = cancel.cancelled() => break Some((close_code::GOING_AWAY, "server shutting down".into())),
+            () = &mut shutdown => break Some((close_code::GOING_AWAY, "server shutting down".into())),
             out = recv_outbox(&mut outbox) => match out {
                 Some(Outgoing::Binary(b)) => {
                     if write_within(&cancel, cfg.write_timeout, socket.send(Message::Binary(b))).await.is_err() {

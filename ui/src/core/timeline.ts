@@ -42,7 +42,7 @@ export function positionAt(tr: Transport, t: number): number {
   return transportAt(tr, t).position;
 }
 
-/** A meter as text: `4/4`, `7/8 2+2+3`. */
+/** A meter as text: `4/4`, `7/8`, `7/8 3+2+2`. */
 export function formatMeter(m: Meter): string {
   return formatInCore(m);
 }

@@ -65,7 +65,7 @@ export function parseMeter(text: string): Meter | string {
   }
 }
 
-/** A meter as the core writes it (`7/8 2+2+3`). */
+/** A meter as the core writes it (`7/8`, or `7/8 3+2+2` for an unusual grouping). */
 export function formatMeter(meter: Meter): string {
   return core().call<string>('meter.format', { meter });
 }

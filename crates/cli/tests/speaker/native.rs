@@ -11,7 +11,6 @@ use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::{Pulse, RATE};
 use std::time::Duration;
 
-/// A `bandsync` process on the test's PulseAudio, playing into `sink`.
 /// Waits until a follower's clock estimate has converged: synced, its error bound within
 /// `max_error_us`, and enough samples for the skew fit (the warm-up burst and a few seconds more).
 pub fn converged(p: &mut Proc, max_error_us: i64) {

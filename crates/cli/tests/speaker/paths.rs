@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A `bandsync` process on the test's PulseAudio, playing into `sink`.
 /// What a native player said about its output and its clock from its `from`th line on: what
 /// explains a control pair that disagrees (an output latency report that moved, underruns, a clock
 /// that re-synced), printed with the figures whenever the pair is void or fails.

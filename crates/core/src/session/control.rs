@@ -241,7 +241,7 @@ impl Session {
             | ClientMsg::Versions {}
             | ClientMsg::SaveVersion { .. }
             | ClientMsg::RestoreVersion { .. }) => {
-                Err((ErrorCode::Unsupported, format!("{} is not handled by this server", msg.kind())))
+                Err((ErrorCode::Unsupported, format!("{} is not the session state machine's to handle", msg.kind())))
             }
             ClientMsg::SyncReport { rtt_us, error_us, synced, output, delivery_us } => {
                 let limit = Micros::from_secs(60);
