@@ -112,7 +112,7 @@ struct Write {
     updates: usize,
     /// What its rows mean if it fails.
     lost: Lost,
-    job: tokio::task::JoinHandle<Result<bool, StoreError>>,
+    job: tokio::sync::oneshot::Receiver<Result<bool, StoreError>>,
 }
 
 /// A session's appends to its stored document, and the frames waiting for them.
@@ -313,15 +313,15 @@ impl Appends {
         out
     }
 
-    /// Writes everything queued, in one transaction, on the runtime's blocking pool.
+    /// Writes everything queued, in one transaction, with what other sessions write at the same
+    /// moment (`crate::store`'s group commit, on the runtime's blocking pool).
     fn start(&mut self) {
         let (mut lost, mut batch) = (Lost::default(), Appended::default());
         for row in std::mem::take(&mut self.queued) {
             lost.take(row, &mut batch);
         }
-        let (store, session) = (self.store.clone(), self.session.clone());
         let updates = batch.updates.iter().map(Vec::len).sum();
-        let job = tokio::task::spawn_blocking(move || store.append(&session, batch));
+        let job = self.store.append_queued(&self.session, batch);
         self.writing = Some(Write { upto: self.last, updates, lost, job });
     }
 }

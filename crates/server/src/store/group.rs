@@ -3,9 +3,10 @@
 //! commit: 1 000 sessions changing tempo 20 times a second asked 20 000 commits a second, which
 //! Postgres did not keep up with (docs/BENCHMARKS.md, "What storing costs the fan-out").
 //!
-//! Now every session's write that arrives while another's transaction runs waits for the
-//! database's lock, and whoever takes it first writes all of them waiting in one transaction,
-//! with one commit (one sync of the disk) for all. A write that is refused (its lease lost:
+//! Now every session's write that arrives while another's transaction runs waits in one queue,
+//! and one thread at a time (the lead) writes all of them waiting in one transaction, with one
+//! commit (one sync of the disk) for all, and answers each on its channel: a session's task
+//! waits for its answer without holding a thread. A write that is refused (its lease lost:
 //! fenced; its session deleted) writes nothing, and the others go on: its checks come first and
 //! change no row. A statement the database fails, or a commit, fails every write in the
 //! transaction: none of them is durable, and each session undoes what it lost, as before.
@@ -14,34 +15,131 @@ use super::lease::{WriteCheck, check_writes};
 use super::log::LogSize;
 use super::sql::Db;
 use super::{Appended, Store, StoreError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// A write's result: the session's log as read after it, if it was read.
 pub(super) type Outcome = Result<Option<LogSize>, StoreError>;
+
+/// What a writer hears: whether the document's log is due to be folded ([`Store::append`]).
+pub type Answer = Result<bool, StoreError>;
+
+/// Where a write's answer goes.
+#[derive(Debug)]
+pub(super) enum Reply {
+    /// A thread blocked in [`Store::append`].
+    Blocked(std::sync::mpsc::SyncSender<Answer>),
+    /// A session's task, which goes on meanwhile ([`Store::append_queued`]).
+    Queued(tokio::sync::oneshot::Sender<Answer>),
+}
+
+impl Reply {
+    fn send(self, answer: Answer) {
+        // A writer that is gone (its session ended) no longer needs to hear.
+        match self {
+            Reply::Blocked(tx) => drop(tx.send(answer)),
+            Reply::Queued(tx) => drop(tx.send(answer)),
+        }
+    }
+}
 
 /// One session's write, waiting.
 #[derive(Debug)]
 pub(super) struct Waiting {
     session: String,
     appended: Appended,
-    /// Whether the store counts this session's log already (it is then not read again).
-    counted: bool,
     /// The lease this node held when the write was asked for: a lease let go and taken again
     /// while it waited does not let it through.
     fence: Option<i64>,
-    done: Arc<Mutex<Option<Outcome>>>,
+    reply: Reply,
 }
 
-/// The writes a transaction took: each one not answered when it is dropped (the thread writing
-/// them unwound) is answered with an error, so that its session is not left waiting.
-struct Taken(Vec<(Waiting, Option<Outcome>)>);
+/// The writes a transaction took, each with whether the store counts its session's log already
+/// (it is then not read again), and its outcome once the transaction has ended.
+struct Taken(Vec<(Waiting, bool, Option<Outcome>)>);
 
-impl Drop for Taken {
-    fn drop(&mut self) {
-        for (w, outcome) in self.0.drain(..) {
-            let outcome = outcome.unwrap_or_else(|| Err(StoreError::Engine("the write's thread panicked".into())));
-            *w.done.lock().expect("a write's answer") = Some(outcome);
+impl Store {
+    /// Writes `appended` for `session` in the next group's transaction; durable when this returns
+    /// `Ok`, and none of it written when `Err`. The caller's thread writes the group itself when
+    /// no other thread is writing one.
+    pub(super) fn append_grouped(&self, session: &str, appended: Appended) -> Answer {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.queue(session, appended, Reply::Blocked(tx));
+        if !self.leading.swap(true, Ordering::SeqCst) {
+            self.lead();
         }
+        rx.recv().unwrap_or_else(|_| Err(StoreError::Engine("the write was not answered".into())))
+    }
+
+    /// [`Store::append`] without a thread waiting for it: the answer comes on the receiver.
+    /// A thread of the blocking pool writes the groups while there are writes waiting, so
+    /// that a thousand sessions writing at once wait in one queue, not in a thousand threads
+    /// taking the database's lock in turn.
+    pub fn append_queued(
+        self: &Arc<Self>,
+        session: &str,
+        appended: Appended,
+    ) -> tokio::sync::oneshot::Receiver<Answer> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.queue(session, appended, Reply::Queued(tx));
+        if !self.leading.swap(true, Ordering::SeqCst) {
+            let store = self.clone();
+            tokio::task::spawn_blocking(move || store.lead());
+        }
+        rx
+    }
+
+    fn queue(&self, session: &str, appended: Appended, reply: Reply) {
+        let fence = self.fences().get(session).copied();
+        self.waiting().push(Waiting { session: session.to_owned(), appended, fence, reply });
+    }
+
+    /// Writes groups while writes wait, then lets go of the lead (`leading`). A write queued as
+    /// the lead is let go finds it free, or is taken here.
+    fn lead(&self) {
+        loop {
+            // The database first: what is queued while it is busy goes into this group.
+            let mut db = self.db();
+            let batch = std::mem::take(&mut *self.waiting());
+            let mut taken = {
+                let logs = self.logs();
+                Taken(
+                    batch
+                        .into_iter()
+                        .map(|w| (logs.contains_key(&w.session), w))
+                        .map(|(counted, w)| (w, counted, None))
+                        .collect(),
+                )
+            };
+            // A panic partway rolls the transaction back and leaves every write without an
+            // outcome: each hears an error below, and the groups go on.
+            if !taken.0.is_empty() {
+                let write = std::panic::AssertUnwindSafe(|| write_group(&mut **db, &mut taken));
+                if std::panic::catch_unwind(write).is_err() {
+                    tracing::error!("a group's write panicked; none of its writes was stored");
+                }
+            }
+            drop(db);
+            for (w, _, outcome) in taken.0 {
+                let sizes: Vec<usize> = w.appended.updates.iter().map(Vec::len).collect();
+                let answer = match outcome {
+                    Some(read) => read.map(|read| self.logged(&w.session, &sizes, read)),
+                    None => Err(StoreError::Engine("the write's transaction panicked".into())),
+                };
+                w.reply.send(answer);
+            }
+            if !self.waiting().is_empty() {
+                continue;
+            }
+            self.leading.store(false, Ordering::SeqCst);
+            if self.waiting().is_empty() || self.leading.swap(true, Ordering::SeqCst) {
+                return;
+            }
+        }
+    }
+
+    pub(super) fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+        self.waiting.lock().expect("waiting lock poisoned")
     }
 }
 
@@ -55,45 +153,21 @@ fn again(e: &StoreError) -> StoreError {
     }
 }
 
-impl Store {
-    /// Writes `appended` for `session` in the next group's transaction; durable when this returns
-    /// `Ok`, and none of it written when `Err`.
-    pub(super) fn append_grouped(&self, session: &str, appended: Appended, counted: bool) -> Outcome {
-        let done = Arc::new(Mutex::new(None));
-        let fence = self.fences().get(session).copied();
-        self.waiting().push(Waiting { session: session.to_owned(), appended, counted, fence, done: done.clone() });
-        let mut db = self.db();
-        // Written by the transaction that held the lock before: it answered before letting go.
-        if let Some(outcome) = done.lock().expect("a write's answer").take() {
-            return outcome;
-        }
-        let taken = Taken(std::mem::take(&mut *self.waiting()).into_iter().map(|w| (w, None)).collect());
-        write_group(&mut **db, taken);
-        drop(db);
-        let outcome = done.lock().expect("a write's answer").take();
-        outcome.unwrap_or_else(|| Err(StoreError::Engine("the write was not taken".into())))
-    }
-
-    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
-        self.waiting.lock().expect("waiting lock poisoned")
-    }
-}
-
-/// One transaction for every write in `taken`. The answers are held here until the transaction
-/// ends: after a panic partway (rolled back), every write is unanswered, and `Taken` answers
-/// each with an error; none is told it was written.
-fn write_group(db: &mut dyn Db, mut taken: Taken) {
+/// One transaction for every write in `taken`. The outcomes are set only once the transaction
+/// has ended: after a panic partway (rolled back), every write is without one, and none is told
+/// it was written.
+fn write_group(db: &mut dyn Db, taken: &mut Taken) {
     let refused = |o: &Outcome| matches!(o, Err(StoreError::Fenced { .. } | StoreError::Deleted(_)));
     let mut answers: Vec<Outcome> = Vec::new();
     let all = super::sql::transaction(db, |tx| {
         answers.clear();
         let checks: Vec<WriteCheck<'_>> =
-            taken.0.iter().map(|(w, _)| WriteCheck { session: &w.session, fence: w.fence, stored: true }).collect();
+            taken.0.iter().map(|(w, _, _)| WriteCheck { session: &w.session, fence: w.fence, stored: true }).collect();
         let mut carried: Vec<(&str, &str)> = Vec::new();
-        for ((w, _), check) in taken.0.iter().zip(check_writes(tx, &checks)?) {
+        for ((w, counted, _), check) in taken.0.iter().zip(check_writes(tx, &checks)?) {
             match check {
                 Ok(()) => {
-                    answers.push(Ok(super::log::write_rows(tx, &w.session, &w.appended, w.counted)?));
+                    answers.push(Ok(super::log::write_rows(tx, &w.session, &w.appended, *counted)?));
                     carried.extend(w.appended.carried.as_deref().map(|json| (w.session.as_str(), json)));
                 }
                 // Refused, with nothing of it written: the checks change no row.
@@ -106,7 +180,7 @@ fn write_group(db: &mut dyn Db, mut taken: Taken) {
         super::put_carried(tx, &carried)
     });
     let mut answers = answers.into_iter();
-    for (_, outcome) in &mut taken.0 {
+    for (_, _, outcome) in &mut taken.0 {
         let answer = answers.next();
         *outcome = Some(match (&all, answer) {
             (Ok(()), Some(a)) => a,
@@ -117,7 +191,6 @@ fn write_group(db: &mut dyn Db, mut taken: Taken) {
             (Ok(()), None) => Err(StoreError::Engine("the write was not answered".into())),
         });
     }
-    drop(taken);
 }
 
 #[cfg(test)]
@@ -242,13 +315,12 @@ mod tests {
         assert_eq!(stored, [None, None, None]);
     }
 
-    /// A panic partway rolls the transaction back, and no write before it is told it was written
-    /// (the thread that wrote them unwinds; the others hear an error).
+    /// A panic partway rolls the transaction back: every write of it hears an error, none is
+    /// told it was written, and no thread unwinds (the one writing goes on to the next group).
     #[test]
     fn after_a_panic_nobody_is_told_a_write_was_stored() {
         let (results, stored, _) = three_writes_held("panicked", C::Panics);
-        assert!(results.iter().all(|r| !matches!(r, Some(Ok(_)))), "{results:?}");
-        assert!(results.iter().any(Option::is_none), "the writing thread unwound: {results:?}");
+        assert!(results.iter().all(|r| matches!(r, Some(Err(_)))), "{results:?}");
         assert_eq!(stored, [None, None, None]);
     }
 }

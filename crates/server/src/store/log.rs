@@ -90,9 +90,12 @@ impl Store {
     /// # Errors
     /// On a database error; then none of it was written.
     pub fn append(&self, session: &str, appended: Appended) -> Result<bool, StoreError> {
-        let counted = self.logs().contains_key(session);
-        let sizes: Vec<usize> = appended.updates.iter().map(Vec::len).collect();
-        let read = self.append_grouped(session, appended, counted)?;
+        self.append_grouped(session, appended)
+    }
+
+    /// After a session's write of updates of `sizes`: its log counted on (or as `read` after the
+    /// write), and whether it is due to be folded.
+    pub(super) fn logged(&self, session: &str, sizes: &[usize], read: Option<LogSize>) -> bool {
         let mut logs = self.logs();
         let log = match (read, logs.get_mut(session)) {
             (None, Some(log)) => {
@@ -103,10 +106,10 @@ impl Store {
             }
             (Some(read), _) => read,
             // Folded meanwhile: read afresh at the next append.
-            (None, None) => return Ok(false),
+            (None, None) => return false,
         };
         logs.insert(session.to_owned(), log);
-        Ok(fold_due(log.updates, log.bytes, log.snapshot))
+        fold_due(log.updates, log.bytes, log.snapshot)
     }
 
     /// The stored document: its snapshot (if any) and the updates after it, in order.

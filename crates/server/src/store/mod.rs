@@ -97,6 +97,8 @@ pub struct Store {
     logs: Mutex<std::collections::HashMap<String, LogSize>>,
     /// Sessions' writes waiting for the next group's transaction ([`group`]).
     waiting: Mutex<Vec<group::Waiting>>,
+    /// Whether a thread is writing the groups ([`group`]).
+    leading: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
@@ -138,6 +140,7 @@ impl Store {
             fences: Mutex::default(),
             logs: Mutex::default(),
             waiting: Mutex::default(),
+            leading: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
