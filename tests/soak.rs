@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
-struct Tally {
+struct EditTally {
     made: u64,
     acked: u64,
     /// Frames from the host that did not apply to this member's replica.
@@ -88,7 +88,7 @@ fn rss_kb(pid: u32) -> u64 {
 async fn member(
     i: usize,
     mut client: Client,
-    tally: Arc<Mutex<Tally>>,
+    tally: Arc<Mutex<EditTally>>,
     relay: Arc<MemberRelay>,
     stop: Arc<AtomicBool>,
     t0: Instant,
@@ -194,7 +194,7 @@ async fn main() {
         opts.member.leader = i == 0;
         let client = Client::spawn(opts);
         clocks.push(client.clock_view());
-        let tally = Arc::new(Mutex::new(Tally::default()));
+        let tally = Arc::new(Mutex::new(EditTally::default()));
         tallies.push(tally.clone());
         tasks.push(tokio::spawn(member(i, client, tally, relay, stop.clone(), t0, true)));
     }

@@ -904,7 +904,12 @@ state: ConnectionState,
 /**
  * A human-readable explanation (why it was lost or refused, when it reconnects).
  */
-detail: string, } | { "kind": "beat", 
+detail: string, 
+/**
+ * Why the session refused the join, when it did (`refused` for good also comes of a
+ * reconnect given up, which has none).
+ */
+code?: ErrorCode, } | { "kind": "beat", 
 /**
  * The click.
  */

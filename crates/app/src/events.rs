@@ -4,7 +4,7 @@
 //! by `tests/bindings.rs` (feature `ts`). What the types *do* lives elsewhere: the session driver
 //! in [`crate::session`], the beat sources in [`crate::beats`] and [`crate::metronome`].
 
-use bandsync_core::protocol::ServerMsg;
+use bandsync_core::protocol::{ErrorCode, ServerMsg};
 use bandsync_core::timeline::Accent;
 use bandsync_core::{Beats, Micros};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,11 @@ pub enum AppEvent {
         state: ConnectionState,
         /// A human-readable explanation (why it was lost or refused, when it reconnects).
         detail: String,
+        /// Why the session refused the join, when it did (`refused` for good also comes of a
+        /// reconnect given up, which has none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        code: Option<ErrorCode>,
     },
     /// A click, sent ahead of time so that the UI can flash it when it sounds.
     Beat {

@@ -90,7 +90,7 @@ pub(crate) fn spawn(
     let client = Client::spawn(opts);
     let clock = client.clock_view();
     let (cmd, cmds) = mpsc::unbounded_channel();
-    sink.send(AppEvent::Connection { state: ConnectionState::Connecting, detail });
+    sink.send(AppEvent::Connection { state: ConnectionState::Connecting, detail, code: None });
     let beats = BeatSource::new(audio, &clock);
     if beats.status.error.is_some() {
         sink.send(AppEvent::Audio { audio: beats.status.clone() });
@@ -209,7 +209,7 @@ impl SessionTask {
     }
 
     fn connection(&self, state: ConnectionState, detail: impl Into<String>) {
-        self.emit(AppEvent::Connection { state, detail: detail.into() });
+        self.emit(AppEvent::Connection { state, detail: detail.into(), code: None });
     }
 
     fn on_cmd(&mut self, c: SessionCmd) {
@@ -264,7 +264,11 @@ impl SessionTask {
                 self.connection(ConnectionState::Connecting, format!("reconnecting in {ms} ms (attempt {attempt})"));
             }
             Event::Refused { code, message } => {
-                self.connection(ConnectionState::Refused, format!("{message} ({code})"));
+                self.emit(AppEvent::Connection {
+                    state: ConnectionState::Refused,
+                    detail: message.clone(),
+                    code: Some(code),
+                });
                 self.last_reason = message;
                 return Going::End;
             }

@@ -20,13 +20,13 @@ const HEADER: &str = "\
 ";
 
 /// The rendered file and, for the completeness check, what it declares and what it refers to.
-struct Rendered {
+struct Generated {
     text: String,
     declared: BTreeSet<String>,
     referenced: BTreeSet<String>,
 }
 
-impl Rendered {
+impl Generated {
     fn add<T: TS + 'static>(&mut self, cfg: &Config) {
         let name = T::ident(cfg);
         assert!(self.declared.insert(name.clone()), "{name} is listed twice");
@@ -41,9 +41,9 @@ impl Rendered {
     }
 }
 
-fn render() -> Rendered {
+fn render() -> Generated {
     let cfg = Config::new().with_large_int("number");
-    let mut r = Rendered { text: HEADER.to_owned(), declared: BTreeSet::new(), referenced: BTreeSet::new() };
+    let mut r = Generated { text: HEADER.to_owned(), declared: BTreeSet::new(), referenced: BTreeSet::new() };
     // The wire protocol (crates/core), as docs/PROTOCOL.md describes it.
     r.add::<ClientMsg>(&cfg);
     r.add::<ServerMsg>(&cfg);

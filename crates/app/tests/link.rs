@@ -44,21 +44,21 @@ async def main():
 asyncio.run(main())
 "#;
 
-struct Peer {
+struct LinkPeer {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
-impl Peer {
-    fn start() -> Peer {
+impl LinkPeer {
+    fn start() -> LinkPeer {
         let py = bandsync_e2e::process::python_peers();
         let mut child =
             Command::new(&py).args(["-c", PEER]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap_or_else(
                 |e| panic!("{} runs (aalink from PyPI; scripts/lib.sh installs it): {e}", py.display()),
             );
         let (stdin, stdout) = (child.stdin.take().unwrap(), BufReader::new(child.stdout.take().unwrap()));
-        Peer { child, stdin, stdout }
+        LinkPeer { child, stdin, stdout }
     }
 
     fn say(&mut self, cmd: &str) -> Value {
@@ -82,7 +82,7 @@ impl Peer {
     }
 }
 
-impl Drop for Peer {
+impl Drop for LinkPeer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -121,7 +121,7 @@ async fn inside() {
     app.host_session("Link gig", "Lena", None, sink).await.unwrap();
     until(&mut rx, "Link on", |e| link(e).filter(|l| l.on)).await;
 
-    let mut peer = Peer::start();
+    let mut peer = LinkPeer::start();
     let l = until(&mut rx, "the peer in the app's Link status", |e| link(e).filter(|l| l.peers >= 1)).await;
     eprintln!("LINK-APP the app sees the peer: {l:?}");
     peer.until("the app as a Link peer", |v| v["peers"].as_u64() >= Some(1));

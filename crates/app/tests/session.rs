@@ -47,7 +47,7 @@ impl Events {
 
 fn connection(ev: &AppEvent, want: ConnectionState) -> Option<String> {
     match ev {
-        AppEvent::Connection { state, detail } if *state == want => Some(detail.clone()),
+        AppEvent::Connection { state, detail, .. } if *state == want => Some(detail.clone()),
         _ => None,
     }
 }
@@ -158,7 +158,14 @@ async fn wrong_secret_is_refused_and_the_pin_joins_by_address() {
     let (ms, mut me_ev) = sink();
     let err = member.join_session(&bad, "Ben", None, None, ms).await.unwrap_err();
     assert!(matches!(err, AppError::Refused(_)), "{err:?}");
-    me_ev.until("the refused state", |e| connection(e, ConnectionState::Refused)).await;
+    // The refusal's code comes typed, for the page to explain it.
+    let code = me_ev
+        .until("the refused state", |e| match e {
+            AppEvent::Connection { state: ConnectionState::Refused, code, .. } => Some(*code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, Some(bandsync_core::protocol::ErrorCode::BadSecret));
 
     // The leader sets a PIN; the host's join details follow, and HOST:PORT plus PIN gets in.
     host.send_msg(ClientMsg::SetPin { pin: Some(Secret("246813".into())) }).await.unwrap();

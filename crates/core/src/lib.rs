@@ -20,6 +20,7 @@
 //! - [`link`]: the Ableton Link bridge's decisions: Link shows the session's timeline, and a
 //!   Link peer's change becomes the leader's request.
 //! - [`tap`]: tap tempo.
+//! - [`jitter`]: a small seeded random source (reconnect jitter, simulations).
 //! - [`ratelimit`]: the per-connection token bucket.
 //! - [`retention`]: how much history (versions, chat, activity) a session keeps.
 //!
@@ -31,6 +32,7 @@ pub mod chat;
 pub mod clicks;
 pub mod clock;
 pub mod host_axis;
+pub mod jitter;
 pub mod link;
 pub mod member;
 pub mod midi;

@@ -5,7 +5,7 @@
 //! move them. Text offsets are UTF-16 code units, so that positions agree with Yjs in a browser.
 //!
 //! Layout of the document:
-//! - `setlist`: a `Y.Array` of `Y.Map`s `{id, title, key, tempo, meter, notes}`, in play order;
+//! - `setlist`: a `Y.Array` of `Y.Map`s `{id, title, key, tempo, meter, notes, midi, flow}`, in play order;
 //! - `charts`: a `Y.Map` from song id to `Y.Text` (ChordPro-style, `[C]` marks chords).
 //!
 //! Modules:

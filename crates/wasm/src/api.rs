@@ -25,7 +25,7 @@
 //! - `library.songs`, `.imported`, `.exported`: the band's ChordPro library in and out
 //!   ([`bandsync_core::chart::library`]): a file split into its songs, what a song's file says
 //!   about it (title, key, tempo, meter), and a song written as a file.
-//! - `meter.parse`, `meter.format`, `tempo.check`, `protocol.info` (with the extensions ChordPro
+//! - `meter.parse`, `meter.format`, `tempo.check`, `tempo.format`, `protocol.info` (with the extensions ChordPro
 //!   files go by).
 
 use crate::engine::{EngineCommand, PageEngine};
@@ -167,6 +167,12 @@ struct Bpm {
     bpm: f64,
 }
 
+/// A tempo in milli-BPM, as the wire carries it (`tempo.format`).
+#[derive(Deserialize)]
+struct MilliBpm {
+    tempo: u32,
+}
+
 #[derive(Deserialize)]
 struct Pin {
     pin: String,
@@ -218,6 +224,7 @@ fn misc(op: &str, a: &str) -> Res {
         "meter.parse" => ok(&parse::<Text>(a)?.text.parse::<Meter>().map_err(|e| e.to_string())?),
         "meter.format" => ok(&parse::<MeterValue>(a)?.meter.to_string()),
         "tempo.check" => ok(&Tempo::from_bpm(parse::<Bpm>(a)?.bpm).map_err(|e| e.to_string())?),
+        "tempo.format" => ok(&Tempo::checked(parse::<MilliBpm>(a)?.tempo).map_err(|e| e.to_string())?.to_string()),
         "pin.check" => {
             bandsync_core::session::check_pin(&parse::<Pin>(a)?.pin)?;
             done()

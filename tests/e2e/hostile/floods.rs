@@ -62,10 +62,13 @@ async fn one_address_cannot_hoard_connections() {
     eventually("a place is free again", || async {
         let s = tokio::net::TcpSocket::new_v4().unwrap();
         s.bind((ip("127.0.0.4"), 0).into()).unwrap();
-        let Ok(c) = s.connect(ts.addr()).await else { return false };
-        let mut buf = [0u8; 1];
-        // Admitted connections wait for a request; refused ones are answered and closed.
-        tokio::time::timeout(Duration::from_millis(200), c.peek(&mut buf)).await.is_err()
+        let Ok(mut c) = s.connect(ts.addr()).await else { return false };
+        // Admitted, it answers a request; refused, it is answered 429 and closed unasked.
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", ts.addr());
+        let asked = c.write_all(request.as_bytes()).await;
+        let mut answer = Vec::new();
+        asked.is_ok() && c.read_to_end(&mut answer).await.is_ok() && answer.starts_with(b"HTTP/1.1 200")
     })
     .await;
 }

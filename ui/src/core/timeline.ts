@@ -3,7 +3,7 @@
 //! checked against the core's in `timeline.test.ts`.
 
 import type { Meter, Segment, Transport, TransportPlace } from '../bindings';
-import { formatMeter as formatInCore, parseMeter as parseInCore, tempoFromBpm as checkInCore, transportAt } from '../wasm/api';
+import { formatMeter as formatInCore, formatTempo, parseMeter as parseInCore, tempoFromBpm as checkInCore, transportAt } from '../wasm/api';
 
 /** Micro-beats in one beat. */
 export const ONE_BEAT = 1_000_000;
@@ -11,10 +11,9 @@ export const ONE_BEAT = 1_000_000;
 export const MIN_BPM = 20;
 export const MAX_BPM = 999;
 
-/** A tempo (milli-BPM) as text: `120`, `92.5`. */
+/** A tempo (milli-BPM) as text, in the core's words: `120`, `92.5`, `133.333`. */
 export function bpmText(tempo: number): string {
-  const bpm = tempo / 1000;
-  return Number.isInteger(bpm) ? String(bpm) : bpm.toFixed(1);
+  return formatTempo(tempo);
 }
 
 /** The last segment: the schedule as it will be once every change has landed. */

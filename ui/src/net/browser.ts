@@ -231,7 +231,7 @@ export class BrowserBackend implements Backend {
         break;
       case 'refused':
         if (e.code === 'bad_secret' || e.code === 'unknown_session') sessionStorage.removeItem(resumeKey(this.target));
-        this.emit({ kind: 'connection', state: 'refused', detail: `${e.code}: ${e.message}` });
+        this.emit({ kind: 'connection', state: 'refused', detail: e.message, code: e.code });
         break;
       case 'lost':
         this.emit({ kind: 'connection', state: 'refused', detail: e.reason });

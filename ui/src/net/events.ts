@@ -2,7 +2,7 @@
 //! state, toasts and sound. Server messages go through the Rust session mirror; the connection's
 //! state, refusals, clock, beats and audio status land in the store.
 
-import type { ConnectionState, ServerMsg } from '../bindings';
+import type { ConnectionState, ErrorCode, ServerMsg } from '../bindings';
 import { engineName } from '../audio/wiring';
 import { apply } from '../core/session';
 import { explainRefusal } from '../core/refusal';
@@ -19,7 +19,6 @@ import * as notify from './notify';
 
 /** Requests the app sends by itself; an older host that does not know them is not an error. */
 const BACKGROUND = new Set(['chat_history', 'activity_history', 'versions']);
-const REFUSAL_CODE = /\b(auth_required|bad_secret|too_many_attempts|unknown_session|full|invalid_name|version_unsupported)\b/;
 
 /** Makes `b` the session's backend, with new documents; whatever was attached goes first. */
 export function attach(app: AppCore, b: Backend): void {
@@ -79,7 +78,7 @@ function onEvent(app: AppCore, ev: UiEvent): void {
       break;
     }
     case 'connection':
-      onConnection(app, ev.state, ev.detail);
+      onConnection(app, ev.state, ev.detail, ev.code);
       break;
     case 'beat': {
       const b = ev.beat;
@@ -115,15 +114,15 @@ function onEvent(app: AppCore, ev: UiEvent): void {
   }
 }
 
-function onConnection(app: AppCore, state: ConnectionState, detail: string): void {
+function onConnection(app: AppCore, state: ConnectionState, detail: string, refused?: ErrorCode): void {
   app.store.set({ connection: { state, detail } });
   if (state === 'online') return;
   app.docs?.disconnected();
   if (state === 'refused') {
-    // The join's error came just before (both runtimes forward it); else read the detail.
+    // The join's error came just before (both runtimes forward it); the event says its code too.
     const e = app.joinError;
-    const code = e?.code ?? REFUSAL_CODE.exec(detail)?.[1] ?? '';
-    const message = e?.message ?? detail.replace(/^[a-z_]+: /, '');
+    const code = e?.code ?? refused ?? '';
+    const message = e?.message ?? detail;
     app.store.set({ refusal: explainRefusal(code, message) });
   }
   if (state === 'left') {

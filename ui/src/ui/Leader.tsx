@@ -3,7 +3,7 @@ import type { Meter } from '../bindings';
 import { transportLine } from '../core/labels';
 import { canEdit } from '../core/session';
 import { TapTempo } from '../core/tap';
-import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, parseMeter, positionAt } from '../core/timeline';
+import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, parseMeter, positionAt, tempoFromBpm } from '../core/timeline';
 import { bpmText, useApp, useAppState } from './ctx';
 import { CueRow } from './CueRow';
 
@@ -64,7 +64,7 @@ export function LeaderControls() {
 
   if (!session || !last) return null;
   const bpm = Number(draft.replace(',', '.'));
-  const bpmOk = Number.isFinite(bpm) && bpm >= MIN_BPM && bpm <= MAX_BPM;
+  const bpmOk = tempoFromBpm(bpm) !== null;
   const groupList = groups
     .split(/[+\s,]+/)
     .filter(Boolean)
@@ -74,11 +74,9 @@ export function LeaderControls() {
   const position = hostNow !== null && hostNow !== undefined ? positionAt(session.transport, Math.round(hostNow)) : last.timeline.beat_origin;
 
   const applyTempo = (v = bpm) => {
-    if (!(Number.isFinite(v) && v >= MIN_BPM && v <= MAX_BPM)) {
-      app.toast(`Tempo must be ${MIN_BPM} to ${MAX_BPM} BPM`);
-      return;
-    }
-    void app.send({ type: 'tempo', tempo: Math.round(v * 1000) });
+    const t = tempoFromBpm(v);
+    if (t === null) app.toast(`Tempo must be ${MIN_BPM} to ${MAX_BPM} BPM`);
+    else void app.send({ type: 'tempo', tempo: t });
   };
   const nudge = (d: number) => {
     const v = Math.min(MAX_BPM, Math.max(MIN_BPM, Math.round(((bpmOk ? bpm : tempo / 1000) + d) * 10) / 10));
@@ -88,7 +86,7 @@ export function LeaderControls() {
   const onTap = () => {
     const v = tap.tap(performance.now());
     setTaps(tap.count());
-    if (v !== null && v >= MIN_BPM && v <= MAX_BPM) setDraft(String(v));
+    if (v !== null && tempoFromBpm(v) !== null) setDraft(String(v));
   };
   const applyMeter = (m?: Meter) => {
     const mm: Meter = m ?? { beats, unit, groups: groupList };

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { canEdit, isLeader } from '../core/session';
-import { parseMeter } from '../core/timeline';
+import { MAX_BPM, MIN_BPM, parseMeter, tempoFromBpm } from '../core/timeline';
 import { exportSet, importFiles } from '../doc/library';
 import { addSong, deleteSong, meterFields, meterLabel, moveSong, newSongId, songMeter, updateSong, type Song } from '../doc/setlist';
 import { flowProblem } from '../wasm/flow';
@@ -28,7 +28,7 @@ function fieldsOf(d: Draft): Omit<Song, 'id'> | string {
   const title = d.title.trim();
   if (!title) return 'A song needs a title';
   const tempo = d.tempo.trim() ? Number(d.tempo.replace(',', '.')) : 0;
-  if (d.tempo.trim() && !(tempo >= 20 && tempo <= 999)) return 'Tempo must be 20 to 999 BPM';
+  if (d.tempo.trim() && tempoFromBpm(tempo) === null) return `Tempo must be ${MIN_BPM} to ${MAX_BPM} BPM`;
   let meter = { meter: '' };
   if (d.meter.trim()) {
     const m = parseMeter(d.meter);

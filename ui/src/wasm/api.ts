@@ -70,6 +70,11 @@ export function formatMeter(meter: Meter): string {
   return core().call<string>('meter.format', { meter });
 }
 
+/** A tempo (milli-BPM) as the core writes it: `120`, `96.5`, `133.333`. */
+export function formatTempo(tempo: number): string {
+  return core().call<string>('tempo.format', { tempo });
+}
+
 /** BPM to the milli-BPM the wire carries, or `null` outside the range. */
 export function tempoFromBpm(bpm: number): number | null {
   try {

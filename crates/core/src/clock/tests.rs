@@ -143,7 +143,7 @@ fn through_the_relay(seed: u64, from: f64, to: f64) -> (f64, f64) {
 /// Runs the relay above for `seed` and calls `f(estimator, local now, true host time)` after each
 /// exchange from local second `from` to `to` after the first sync.
 fn through_the_relay_each(seed: u64, from: f64, to: f64, f: &mut impl FnMut(&ClockSync, i64, f64)) {
-    let mut rng = crate::member::Jitter::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = crate::jitter::Jitter::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut way = |last: &mut f64, sent: f64| {
         let stall = if rng.unit() < 0.005 { 200_000.0 } else { 0.0 };
         *last = (sent + 2_000.0 + 2_000.0 * rng.unit() + stall).max(*last);

@@ -31,7 +31,8 @@ mod output;
 mod receive;
 mod timers;
 
-pub use backoff::{Backoff, Jitter};
+pub use crate::jitter::Jitter;
+pub use backoff::Backoff;
 pub use config::MemberConfig;
 pub use link::{JoinTarget, LinkError};
 pub use output::{MemberEvent, Transmit};

@@ -21,13 +21,13 @@ pub mod server;
 pub mod types;
 
 pub use client::{ClientMsg, Route};
-pub use concerns::SyncConcern;
+pub use concerns::{LatencySource, OutputReport, SyncConcern, SyncQuality};
 pub use error::{DecodeError, ErrorCode, Refusal};
 pub use journal::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
 pub use server::{Rebase, ServerMsg};
 pub use types::{
-    Access, CUE_MAX_CHARS, Connection, CueBy, LatencySource, LeaveReason, OutputReport, Participant, ParticipantId,
-    Role, RoomStats, Secret, Snapshot, SyncQuality, cue_text,
+    Access, CUE_MAX_CHARS, Connection, CueBy, LeaveReason, Participant, ParticipantId, Role, RoomStats, Secret,
+    Snapshot, cue_text,
 };
 
 use crate::timeline::Meter;

@@ -113,7 +113,7 @@ pub struct Participant {
     /// Their colour, `#rrggbb`, for cursors and the participant view.
     pub color: String,
     /// Their clock-sync quality, once they have reported one.
-    pub sync: Option<SyncQuality>,
+    pub sync: Option<super::concerns::SyncQuality>,
     /// Host time when they first joined.
     pub joined_at: Micros,
 }
@@ -149,63 +149,6 @@ pub enum Connection {
     Online,
     /// Lost the connection, and may still resume.
     Away,
-}
-
-/// How well a participant's clock agrees with the host's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct SyncQuality {
-    /// Round-trip time to the server (µs).
-    pub rtt_us: Micros,
-    /// Estimated bound on the clock error (µs).
-    pub error_us: Micros,
-    /// Whether the participant is synced.
-    pub synced: bool,
-    /// Its audio output, when it plays the click.
-    #[serde(default)]
-    pub output: Option<OutputReport>,
-    /// What the leader is warned about, judged by the host ([`SyncQuality::judged`]).
-    #[serde(default)]
-    pub concerns: Vec<super::concerns::SyncConcern>,
-}
-
-/// A member's audio output, as it reports it: how late its speaker (or earbuds) sound after the
-/// click is rendered, where that figure comes from, and how many clicks it could not play on time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct OutputReport {
-    /// The output latency the click is compensated for (µs), 0 to 2 s.
-    pub latency_us: Micros,
-    /// Of `latency_us`, the engine's own buffering (µs): what a browser renders ahead
-    /// (`baseLatency`) or the audio callback's buffer. Known exactly, unlike what the device and
-    /// its speaker or earbuds add after it; 0 from members that do not say.
-    #[serde(default)]
-    pub buffer_us: Micros,
-    /// Where that figure comes from.
-    pub source: LatencySource,
-    /// Clicks played since the output opened (the page: since sound was turned on; a native
-    /// member: since its device, buffer or latency setting last changed).
-    pub clicks: u32,
-    /// Clicks that never sounded: due before they could be scheduled, or the output was
-    /// suspended (a locked phone).
-    pub missed: u32,
-    /// Clicks that sounded later than the shared timeline says, by more than a millisecond.
-    pub late: u32,
-    /// What plays it, e.g. `cpal`, `web-audio WebKit`, at most 40 characters.
-    pub engine: String,
-}
-
-/// Where an output latency figure comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum LatencySource {
-    /// What the platform reports (it may leave out Bluetooth and speaker processing).
-    Reported,
-    /// Measured on this device through its microphone.
-    Measured,
-    /// Set by the player: typed in, or found by tapping along.
-    Calibrated,
 }
 
 /// Why a participant left the list.

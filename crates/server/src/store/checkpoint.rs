@@ -80,33 +80,3 @@ impl Drop for Checkpoints {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::store::sql::{V, transaction};
-    use crate::store::sqlite::Sqlite;
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn the_log_is_copied_into_the_database_by_the_thread_not_the_writer() {
-        let dir = std::env::temp_dir().join(format!("bandsync-checkpoint-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut db = Sqlite::open(&dir).unwrap();
-        let file = dir.join("bandsync.sqlite3");
-        let before = std::fs::metadata(&file).unwrap().len();
-        let mib = 1 << 20;
-        transaction(&mut db, |tx| {
-            tx.execute("INSERT INTO doc_updates (session, data) VALUES ('s', ?1)", &[V::Bytes(vec![7; mib])])
-        })
-        .unwrap();
-        // In WAL mode the database file takes the pages only at a checkpoint; the writer's own
-        // connection makes none under its safety net (64 MiB), so the thread did.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::fs::metadata(&file).unwrap().len() < before + mib as u64 {
-            assert!(Instant::now() < deadline, "not checkpointed in 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        drop(db);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}

@@ -26,19 +26,19 @@ pub type Answer = Result<bool, StoreError>;
 
 /// Where a write's answer goes.
 #[derive(Debug)]
-pub(super) enum Reply {
+pub(super) enum AnswerTo {
     /// A thread blocked in [`Store::append`].
     Blocked(std::sync::mpsc::SyncSender<Answer>),
     /// A session's task, which goes on meanwhile ([`Store::append_queued`]).
     Queued(tokio::sync::oneshot::Sender<Answer>),
 }
 
-impl Reply {
+impl AnswerTo {
     fn send(self, answer: Answer) {
         // A writer that is gone (its session ended) no longer needs to hear.
         match self {
-            Reply::Blocked(tx) => drop(tx.send(answer)),
-            Reply::Queued(tx) => drop(tx.send(answer)),
+            AnswerTo::Blocked(tx) => drop(tx.send(answer)),
+            AnswerTo::Queued(tx) => drop(tx.send(answer)),
         }
     }
 }
@@ -51,7 +51,7 @@ pub(super) struct Waiting {
     /// The lease this node held when the write was asked for: a lease let go and taken again
     /// while it waited does not let it through.
     fence: Option<i64>,
-    reply: Reply,
+    reply: AnswerTo,
 }
 
 /// The writes a transaction took, each with whether the store counts its session's log already
@@ -64,7 +64,7 @@ impl Store {
     /// no other thread is writing one.
     pub(super) fn append_grouped(&self, session: &str, appended: Appended) -> Answer {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.queue(session, appended, Reply::Blocked(tx));
+        self.queue(session, appended, AnswerTo::Blocked(tx));
         if !self.leading.swap(true, Ordering::SeqCst) {
             self.lead();
         }
@@ -81,7 +81,7 @@ impl Store {
         appended: Appended,
     ) -> tokio::sync::oneshot::Receiver<Answer> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.queue(session, appended, Reply::Queued(tx));
+        self.queue(session, appended, AnswerTo::Queued(tx));
         if !self.leading.swap(true, Ordering::SeqCst) {
             let store = self.clone();
             tokio::task::spawn_blocking(move || store.lead());
@@ -89,7 +89,7 @@ impl Store {
         rx
     }
 
-    fn queue(&self, session: &str, appended: Appended, reply: Reply) {
+    fn queue(&self, session: &str, appended: Appended, reply: AnswerTo) {
         let fence = self.fences().get(session).copied();
         self.waiting().push(Waiting { session: session.to_owned(), appended, fence, reply });
     }

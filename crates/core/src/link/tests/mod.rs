@@ -7,7 +7,7 @@ use crate::timeline::Timeline;
 mod test_plan;
 
 /// A Link session as its peers see it.
-struct Link {
+struct LinkModel {
     tempo: f64,
     beat0: f64,
     t0: i64,
@@ -15,7 +15,7 @@ struct Link {
     peers: u64,
 }
 
-impl Link {
+impl LinkModel {
     fn beat(&self, t: Micros) -> f64 {
         self.beat0 + (t.0 - self.t0) as f64 * self.tempo / 60e6
     }
@@ -70,7 +70,7 @@ fn change_tempo(tr: &mut Transport, now: Micros, bpm: f64) -> Micros {
 }
 
 /// Link and the session agree, phase within `tol_us` (the session rounds to the micro-beat), at `t`.
-fn agree(link: &Link, tr: &Transport, t: Micros, tol_us: f64) {
+fn agree(link: &LinkModel, tr: &Transport, t: Micros, tol_us: f64) {
     let seg = tr.segment_at(t);
     assert!(
         (link.tempo - seg.timeline.tempo.bpm()).abs() < 1e-9,
@@ -86,7 +86,7 @@ fn agree(link: &Link, tr: &Transport, t: Micros, tol_us: f64) {
 
 /// The stopped session starts at `start` on beat 0: the first reading after it starts Link with
 /// it, anchored there, its bar on the session's.
-fn starts_with_the_session(b: &mut LinkBridge, link: &mut Link, tr: &mut Transport, start: Micros) {
+fn starts_with_the_session(b: &mut LinkBridge, link: &mut LinkModel, tr: &mut Transport, start: Micros) {
     let mut seg = tr.latest().clone();
     (seg.at, seg.playing) = (start, true);
     seg.timeline = Timeline { tempo: seg.timeline.tempo, beat_origin: Beats::ZERO, time_origin: start };
@@ -98,9 +98,9 @@ fn starts_with_the_session(b: &mut LinkBridge, link: &mut Link, tr: &mut Transpo
     agree(link, tr, start + Micros(S), 1.0);
 }
 
-fn synced(tr: &Transport, at: Micros) -> (LinkBridge, Link) {
+fn synced(tr: &Transport, at: Micros) -> (LinkBridge, LinkModel) {
     let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 99.0, beat0: 7.3, t0: 0, playing: false, peers: 0 };
+    let mut link = LinkModel { tempo: 99.0, beat0: 7.3, t0: 0, playing: false, peers: 0 };
     link.apply(&b.handle(link.view(at), tr, true));
     agree(&link, tr, at, 1.0);
     assert!(link.playing);
@@ -109,10 +109,10 @@ fn synced(tr: &Transport, at: Micros) -> (LinkBridge, Link) {
 
 /// A stopped session at 120 BPM, and a Link session of one other app stopped at 120: in step, the
 /// bridge says nothing.
-fn stopped_with_a_peer() -> (Transport, LinkBridge, Link) {
+fn stopped_with_a_peer() -> (Transport, LinkBridge, LinkModel) {
     let tr = Transport::new(Micros(0));
     let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 1 };
+    let mut link = LinkModel { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 1 };
     assert!(link.apply(&b.handle(link.view(Micros(S)), &tr, true)).is_empty());
     (tr, b, link)
 }
@@ -170,7 +170,7 @@ fn a_peers_tempo_is_asked_of_the_session_and_link_takes_it_on_the_bar() {
 fn a_follower_keeps_link_on_the_session_and_asks_nothing() {
     let tr = playing(120.0);
     let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: true, peers: 1 };
+    let mut link = LinkModel { tempo: 120.0, beat0: 0.0, t0: 0, playing: true, peers: 1 };
     link.apply(&b.handle(link.view(Micros(S)), &tr, false));
     link.peer_tempo(Micros(2 * S), 90.0);
     link.playing = false;
@@ -203,7 +203,7 @@ fn a_peers_start_and_stop_are_asked_and_link_starts_with_the_session() {
 fn joining_a_running_link_session_takes_up_its_tempo_without_changing_it() {
     let mut tr = playing(120.0);
     let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 128.0, beat0: 0.0, t0: 0, playing: true, peers: 2 };
+    let mut link = LinkModel { tempo: 128.0, beat0: 0.0, t0: 0, playing: true, peers: 2 };
     let acts = b.handle(link.view(Micros(S)), &tr, true);
     assert_eq!(acts, [LinkAction::Request(ClientMsg::Tempo { tempo: Tempo::from_bpm(128.0).unwrap() })]);
     // A follower's bridge joining asks nothing.
@@ -224,7 +224,7 @@ fn joining_a_running_link_session_takes_up_its_tempo_without_changing_it() {
 fn peers_found_later_are_a_join_too() {
     let mut tr = Transport::new(Micros(0));
     let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 0 };
+    let mut link = LinkModel { tempo: 120.0, beat0: 0.0, t0: 0, playing: false, peers: 0 };
     link.apply(&b.handle(link.view(Micros(S)), &tr, true));
     // Link finds Live and the sessions merge on Live's 95 BPM.
     (link.peers, link.tempo) = (1, 95.0);
@@ -240,7 +240,7 @@ fn peers_found_later_are_a_join_too() {
 fn joining_a_playing_link_session_leaves_its_start_stop_until_either_side_moves() {
     let mut tr = Transport::new(Micros(0));
     let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 120.0, beat0: 0.0, t0: 0, playing: true, peers: 1 };
+    let mut link = LinkModel { tempo: 120.0, beat0: 0.0, t0: 0, playing: true, peers: 1 };
     let acts = b.handle(link.view(Micros(S)), &tr, true);
     assert!(acts.iter().all(|a| matches!(a, LinkAction::Commit { playing: None, .. })), "{acts:?}");
     link.apply(&acts);

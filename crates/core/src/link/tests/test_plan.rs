@@ -10,7 +10,7 @@ use super::*;
 fn enabling_link_alone_asks_the_session_nothing() {
     let tr = playing(100.0);
     let mut b = LinkBridge::new(LinkConfig::default());
-    let mut link = Link { tempo: 120.0, beat0: 3.7, t0: 0, playing: false, peers: 0 };
+    let mut link = LinkModel { tempo: 120.0, beat0: 3.7, t0: 0, playing: false, peers: 0 };
     let acts = b.handle(link.view(Micros(5 * S + 123_000)), &tr, true);
     assert!(link.apply(&acts).is_empty(), "{acts:?}");
     assert!(link.playing);
