@@ -60,8 +60,8 @@ struct Taken(Vec<(Waiting, bool, Option<Outcome>)>);
 
 impl Store {
     /// Writes `appended` for `session` in the next group's transaction; durable when this returns
-    /// `Ok`, and none of it written when `Err`. The caller's thread writes the group itself when
-    /// no other thread is writing one.
+    /// `Ok`, and none of it written when `Err`. When no thread is writing the groups, the
+    /// caller's does, and goes on writing them (other sessions' too) until none waits.
     pub(super) fn append_grouped(&self, session: &str, appended: Appended) -> Answer {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.queue(session, appended, AnswerTo::Blocked(tx));
@@ -72,9 +72,9 @@ impl Store {
     }
 
     /// [`Store::append`] without a thread waiting for it: the answer comes on the receiver.
-    /// A thread of the blocking pool writes the groups while there are writes waiting, so
-    /// that a thousand sessions writing at once wait in one queue, not in a thousand threads
-    /// taking the database's lock in turn.
+    /// When no thread is writing the groups, one of the runtime's blocking pool does, while
+    /// writes wait: a thousand sessions writing at once wait in one queue, not in a thousand
+    /// threads taking the database's lock in turn.
     pub fn append_queued(
         self: &Arc<Self>,
         session: &str,
@@ -83,10 +83,26 @@ impl Store {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.queue(session, appended, AnswerTo::Queued(tx));
         if !self.leading.swap(true, Ordering::SeqCst) {
-            let store = self.clone();
-            tokio::task::spawn_blocking(move || store.lead());
+            // Given up if the task is dropped unrun (a runtime shutting down): nobody would lead.
+            let lead = Unled(Some(self.clone()));
+            tokio::task::spawn_blocking(move || {
+                let mut lead = lead;
+                if let Some(store) = lead.0.take() {
+                    store.lead();
+                }
+            });
         }
         rx
+    }
+
+    /// Gives up the lead for good: whatever waits hears `why`. Only when the thread leading can
+    /// lead no more (it unwound, or never started); the next write leads again.
+    fn abandon(&self, why: &str) {
+        self.leading.store(false, Ordering::SeqCst);
+        let left = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for w in left {
+            w.reply.send(Err(StoreError::Engine(why.to_owned())));
+        }
     }
 
     fn queue(&self, session: &str, appended: Appended, reply: AnswerTo) {
@@ -97,6 +113,7 @@ impl Store {
     /// Writes groups while writes wait, then lets go of the lead (`leading`). A write queued as
     /// the lead is let go finds it free, or is taken here.
     fn lead(&self) {
+        let _unwinding = Unwinding(self);
         loop {
             // The database first: what is queued while it is busy goes into this group.
             let mut db = self.db();
@@ -140,6 +157,29 @@ impl Store {
 
     pub(super) fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
         self.waiting.lock().expect("waiting lock poisoned")
+    }
+}
+
+/// The lead of a blocking task that has not run yet: given up if the task is dropped unrun.
+struct Unled(Option<Arc<Store>>);
+
+impl Drop for Unled {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take() {
+            store.abandon("the store's writer did not start (the runtime is shutting down)");
+        }
+    }
+}
+
+/// Held by [`Store::lead`]: if it unwinds past the group's own `catch_unwind`, the lead is given
+/// up and the writes waiting are answered, instead of waiting for a leader that is gone.
+struct Unwinding<'a>(&'a Store);
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.abandon("the store's writer panicked");
+        }
     }
 }
 
@@ -242,28 +282,43 @@ mod tests {
         }
     }
 
-    /// A write's answer, `None` if its thread panicked.
+    /// Session `id`'s row.
+    fn session_row(id: &str) -> StoredSession {
+        StoredSession {
+            id: id.into(),
+            name: id.into(),
+            secret: "k".into(),
+            leader_secret: None,
+            viewer_secret: None,
+            pin: None,
+        }
+    }
+
+    /// A store in a temp folder of its own, removed when this drops.
+    struct Held(Arc<Store>, std::path::PathBuf);
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.1);
+        }
+    }
+
+    /// A write's answer (`None` if its thread panicked, which the group's writer never lets
+    /// happen: it answers each write).
     type Answer = Option<Result<bool, StoreError>>;
 
-    /// Sessions a, b and c (b deleted) each write their carried state while the database is
-    /// held, then it is let go. Returns each write's result (`None`: its thread panicked), what
-    /// is stored of each, and how many transactions the three took.
-    fn three_writes_held(tag: &str, c: C) -> (Vec<Answer>, Vec<Option<String>>, usize) {
+    /// Sessions a, b and c (b deleted) each write their carried state, and a a document update
+    /// too, while the database is held, then it is let go. Returns each write's result, what is
+    /// stored of each, whether a's update is, and how many transactions the three took.
+    /// The store lives on in the returned `Arc` for what a test does after.
+    fn three_writes_held(tag: &str, c: C) -> (Vec<Answer>, Vec<Option<String>>, bool, usize, Held) {
         let dir = std::env::temp_dir().join(format!("bandsync-group-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let begun = Arc::new(AtomicUsize::new(0));
         let inner = Box::new(super::super::sqlite::Sqlite::open(&dir).unwrap());
         let store = Arc::new(Store::on(Box::new(Watched { inner, begun: begun.clone(), c })));
         for id in ["a", "b", "c"] {
-            let row = StoredSession {
-                id: id.into(),
-                name: id.into(),
-                secret: "k".into(),
-                leader_secret: None,
-                viewer_secret: None,
-                pin: None,
-            };
-            store.put_session(&row, 0).unwrap();
+            store.put_session(&session_row(id), 0).unwrap();
         }
         store.delete_session("b").unwrap();
         let held = store.db();
@@ -272,8 +327,10 @@ mod tests {
             .map(|id| {
                 let store = store.clone();
                 std::thread::spawn(move || {
-                    let carried = Appended { carried: Some(format!("{{\"of\":\"{id}\"}}")), ..Appended::default() };
-                    store.append(id, carried)
+                    let carried = Some(format!("{{\"of\":\"{id}\"}}"));
+                    // A row written before the carried states: a failure after it must undo it.
+                    let updates = if id == "a" { vec![b"an edit".to_vec()] } else { Vec::new() };
+                    store.append(id, Appended { carried, updates, ..Appended::default() })
                 })
             })
             .collect();
@@ -287,40 +344,97 @@ mod tests {
         let results: Vec<_> = writers.into_iter().map(|w| w.join().ok()).collect();
         let transactions = begun.load(Ordering::SeqCst) - before;
         let stored = ["a", "b", "c"].map(|id| store.carried(id).unwrap()).to_vec();
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
-        (results, stored, transactions)
+        let updated = !store.document("a").unwrap().1.is_empty();
+        (results, stored, updated, transactions, Held(store, dir))
     }
 
     /// The first to take the database writes all three in one transaction; the deleted one is
     /// refused, and the other two are durable.
     #[test]
     fn writes_waiting_together_are_one_transaction_and_a_refused_one_writes_nothing() {
-        let (results, stored, transactions) = three_writes_held("refused", C::Writes);
+        let (results, stored, updated, transactions, _store) = three_writes_held("refused", C::Writes);
         assert_eq!(transactions, 1, "{results:?}");
         assert!(matches!(results[0], Some(Ok(_))) && matches!(results[2], Some(Ok(_))), "{results:?}");
         assert!(matches!(results[1], Some(Err(StoreError::Deleted(ref id))) if id == "b"), "{results:?}");
         assert_eq!(stored, [Some("{\"of\":\"a\"}".into()), None, Some("{\"of\":\"c\"}".into())]);
+        assert!(updated);
     }
 
     /// A statement the database fails fails the whole transaction: nobody is told it was
     /// written, and nothing of it is stored.
     #[test]
     fn a_failed_statement_fails_every_write_of_its_transaction() {
-        let (results, stored, _) = three_writes_held("failed", C::Fails);
+        let (results, stored, updated, _, _store) = three_writes_held("failed", C::Fails);
         assert!(matches!(results[0], Some(Err(StoreError::Engine(_)))), "{results:?}");
         // The checks come before any write: the deleted one is refused, whatever fails after.
         assert!(matches!(results[1], Some(Err(StoreError::Deleted(_)))), "{results:?}");
         assert!(matches!(results[2], Some(Err(StoreError::Engine(_)))), "{results:?}");
         assert_eq!(stored, [None, None, None]);
+        assert!(!updated, "a's update, written before the failure, was rolled back");
     }
 
     /// A panic partway rolls the transaction back: every write of it hears an error, none is
     /// told it was written, and no thread unwinds (the one writing goes on to the next group).
     #[test]
     fn after_a_panic_nobody_is_told_a_write_was_stored() {
-        let (results, stored, _) = three_writes_held("panicked", C::Panics);
+        let (results, stored, updated, _, held) = three_writes_held("panicked", C::Panics);
+        let store = &held.0;
         assert!(results.iter().all(|r| matches!(r, Some(Err(_)))), "{results:?}");
         assert_eq!(stored, [None, None, None]);
+        assert!(!updated, "a's update, written before the panic, was rolled back");
+        // The groups go on.
+        store.append("a", Appended { carried: Some("{}".into()), ..Appended::default() }).unwrap();
+        assert_eq!(store.carried("a").unwrap().as_deref(), Some("{}"));
+    }
+
+    /// A runtime shutting down drops a writer's task unrun: the lead is given up, the write
+    /// waiting hears so (rather than waiting for good), and the next write leads again.
+    #[test]
+    fn a_lead_that_never_starts_is_given_up_and_its_write_hears_so() {
+        let held = super::super::TestStore::new("group-unled");
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+        let handle = rt.handle().clone();
+        drop(rt);
+        let mut answer = {
+            let _runtime = handle.enter();
+            held.store.append_queued("s", Appended { carried: Some("{}".into()), ..Appended::default() })
+        };
+        let asked = Instant::now();
+        let heard = loop {
+            match answer.try_recv() {
+                Ok(heard) => break heard,
+                Err(_) => assert!(asked.elapsed() < Duration::from_secs(10), "the write was never answered"),
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        assert!(matches!(heard, Err(StoreError::Engine(ref why)) if why.contains("did not start")), "{heard:?}");
+        held.store.append("s", Appended { carried: Some("{}".into()), ..Appended::default() }).unwrap();
+    }
+
+    /// Sessions' tasks writing at once through the queue: one writer at a time writes their
+    /// groups, each hears its answer, and all of it is stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_sessions_writing_at_once_through_the_queue_are_all_answered_and_stored() {
+        let held = super::super::TestStore::new("group-queued");
+        let store = held.store.clone();
+        let ids: Vec<String> = (0..200).map(|i| format!("s{i}")).collect();
+        for id in &ids {
+            store.put_session(&session_row(id), 0).unwrap();
+        }
+        for round in 0..5 {
+            let asked: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    store.append_queued(id, Appended { carried: Some(format!("{round}")), ..Appended::default() })
+                })
+                .collect();
+            for answer in asked {
+                answer.await.expect("answered").expect("written");
+            }
+        }
+        for id in &ids {
+            assert_eq!(store.carried(id).unwrap().as_deref(), Some("4"), "{id}");
+        }
+        assert!(!store.leading.load(Ordering::SeqCst), "the lead is let go once none waits");
     }
 }

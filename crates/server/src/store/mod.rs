@@ -254,9 +254,8 @@ pub(super) fn update_session(db: &mut dyn Db, s: &StoredSession) -> Result<(), S
     Ok(())
 }
 
-/// Saves what a session carries to the next node (its members and schedule, as JSON), in the
-/// caller's transaction ([`Store::append`]).
-/// What sessions carry, `(session, json)`: a group's in one statement per
+/// Saves what sessions carry to the next node (their members and schedule, as JSON), in the
+/// caller's transaction ([`Store::append`]): what sessions carry, `(session, json)`: a group's in one statement per
 /// [`lease::RENEW_BATCH`] of them. A session named twice keeps the last (Postgres refuses to
 /// update a row twice in one statement).
 pub(super) fn put_carried(db: &mut dyn Db, carried: &[(&str, &str)]) -> Result<(), StoreError> {
