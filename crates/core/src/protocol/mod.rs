@@ -8,7 +8,9 @@
 //!
 //! - [`client`]: messages from a member, and the [`Route`] that says which layer handles each.
 //! - [`server`]: messages from the server.
-//! - [`types`]: the values they carry (snapshot, participants, roles, sync quality, secrets).
+//! - [`types`]: the values they carry (snapshot, participants, roles, secrets).
+//! - [`concerns`]: a member's sync quality and audio output as it reports them, and what the
+//!   leader is warned about.
 //! - [`journal`]: chat messages, activity events and document versions.
 //! - [`error`]: the stable error codes.
 //! - Here: the version constants, the frame limit, and the codec.

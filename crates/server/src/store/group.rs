@@ -98,8 +98,12 @@ impl Store {
     /// Gives up the lead for good: whatever waits hears `why`. Only when the thread leading can
     /// lead no more (it unwound, or never started); the next write leads again.
     fn abandon(&self, why: &str) {
-        self.leading.store(false, Ordering::SeqCst);
-        let left = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let left = {
+            // Let go under the queue's lock: a write queued after it finds the lead free.
+            let mut waiting = self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.leading.store(false, Ordering::SeqCst);
+            std::mem::take(&mut *waiting)
+        };
         for w in left {
             w.reply.send(Err(StoreError::Engine(why.to_owned())));
         }
@@ -113,7 +117,7 @@ impl Store {
     /// Writes groups while writes wait, then lets go of the lead (`leading`). A write queued as
     /// the lead is let go finds it free, or is taken here.
     fn lead(&self) {
-        let _unwinding = Unwinding(self);
+        let _unwinding = Unwinding(self, std::thread::panicking());
         loop {
             // The database first: what is queued while it is busy goes into this group.
             let mut db = self.db();
@@ -172,12 +176,13 @@ impl Drop for Unled {
 }
 
 /// Held by [`Store::lead`]: if it unwinds past the group's own `catch_unwind`, the lead is given
-/// up and the writes waiting are answered, instead of waiting for a leader that is gone.
-struct Unwinding<'a>(&'a Store);
+/// up and the writes waiting are answered, instead of waiting for a leader that is gone. (Not
+/// when the thread was unwinding already as it began to lead: that is not the lead's panic.)
+struct Unwinding<'a>(&'a Store, bool);
 
 impl Drop for Unwinding<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() && !self.1 {
             self.0.abandon("the store's writer panicked");
         }
     }
@@ -310,7 +315,7 @@ mod tests {
     /// Sessions a, b and c (b deleted) each write their carried state, and a a document update
     /// too, while the database is held, then it is let go. Returns each write's result, what is
     /// stored of each, whether a's update is, and how many transactions the three took.
-    /// The store lives on in the returned `Arc` for what a test does after.
+    /// The store lives on in the returned [`Held`] for what a test does after.
     fn three_writes_held(tag: &str, c: C) -> (Vec<Answer>, Vec<Option<String>>, bool, usize, Held) {
         let dir = std::env::temp_dir().join(format!("bandsync-group-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -435,6 +440,11 @@ mod tests {
         for id in &ids {
             assert_eq!(store.carried(id).unwrap().as_deref(), Some("4"), "{id}");
         }
-        assert!(!store.leading.load(Ordering::SeqCst), "the lead is let go once none waits");
+        // The last answer goes just before the lead is let go.
+        let answered = Instant::now();
+        while store.leading.load(Ordering::SeqCst) {
+            assert!(answered.elapsed() < Duration::from_secs(10), "the lead is let go once none waits");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 }
