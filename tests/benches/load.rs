@@ -15,7 +15,7 @@
 //! (its runtime's threads; the main thread only waits on the member process's pipe), over the
 //! load: deliveries per server CPU-second is the fan-out efficiency of issue #14.
 
-#![allow(unsafe_code)] // setrlimit and getrusage: to raise the descriptor limit and to read CPU time
+#![allow(unsafe_code)] // setrlimit: to raise the descriptor limit
 
 use bandsync_server::store::Store;
 use bandsync_server::{RunningServer, ServerConfig};
@@ -327,14 +327,8 @@ fn rss_kib() -> u64 {
 
 /// CPU time (user and system) this process has used, in seconds.
 fn cpu_secs() -> f64 {
-    // SAFETY: getrusage with a valid pointer to a zeroed local struct.
-    let u = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut u);
-        u
-    };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
+    let stat = bandsync_e2e::process::proc_stat(std::path::Path::new("/proc/self/stat"));
+    stat.map_or(0.0, |(_, f)| bandsync_e2e::process::stat_cpu_secs(&f))
 }
 
 fn raise_fd_limit() {

@@ -126,17 +126,14 @@ impl PgServer {
     /// backend at once. (Killed alone, the postmaster left its backends running until they
     /// noticed, and a connection's next query could still be answered: seen once in CI. Each
     /// backend runs in a session of its own, so signalling the postmaster's group missed them.)
-    #[allow(unsafe_code)]
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let pid = i32::try_from(c.id()).expect("a pid");
             // Stopped first, it starts no backend while they are found (once it is dead they
             // would be another process's children).
-            // SAFETY: kill(2) on a pid; no memory is involved.
-            unsafe { libc::kill(pid, libc::SIGSTOP) };
+            crate::process::signal(c.id(), libc::SIGSTOP);
             for (each, _) in family(pid).collect::<Vec<_>>() {
-                // SAFETY: as above.
-                unsafe { libc::kill(each, libc::SIGKILL) };
+                crate::process::signal(each.unsigned_abs(), libc::SIGKILL);
             }
             let _ = c.wait();
             let deadline = Instant::now() + Duration::from_secs(10);

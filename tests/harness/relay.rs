@@ -119,7 +119,7 @@ fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream, imp: Impair,
         let _ = to.shutdown(std::net::Shutdown::Write);
     });
     std::thread::spawn(move || {
-        let mut rng = bandsync_core::member::Jitter::new(seed | 1);
+        let mut rng = bandsync_core::jitter::Jitter::new(seed | 1);
         let mut last = Instant::now();
         let mut buf = vec![0u8; 16 * 1024];
         while let Ok(k) = from.read(&mut buf) {

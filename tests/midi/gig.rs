@@ -6,7 +6,8 @@
 //! the frames the recorder sees. Prints one `MIDI-JACK` line of figures for docs/BENCHMARKS.md.
 
 use bandsync_core::host_axis::HostAxis;
-use bandsync_core::midi::{MidiCursor, MidiEvent, MidiMessage, PatchMsg, SongCue};
+use bandsync_core::midi::{MidiCursor, MidiEvent, MidiMessage};
+use bandsync_core::patch::{PatchMsg, SongCue};
 use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros, clicks::clicks_between};
 use bandsync_e2e::jack::{Jackd, MidiRecorder, Received};

@@ -65,7 +65,7 @@ fn render() -> Generated {
     r.add::<Transport>(&cfg);
     r.add::<Segment>(&cfg);
     r.add::<FlowCursor>(&cfg);
-    r.add::<bandsync_core::midi::SongCue>(&cfg);
+    r.add::<bandsync_core::patch::SongCue>(&cfg);
     r.add::<Timeline>(&cfg);
     r.add::<Meter>(&cfg);
     r.add::<Accent>(&cfg);

@@ -97,3 +97,30 @@ pub fn parse_patch(text: &str) -> Result<Vec<PatchMsg>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_read_as_musicians_write_them() {
+        assert_eq!(
+            parse_patch("bank 0:2; pc 17, cc 7 100 @2").unwrap(),
+            vec![
+                PatchMsg::Control { channel: 1, controller: 0, value: 0 },
+                PatchMsg::Control { channel: 1, controller: 32, value: 2 },
+                PatchMsg::Program { channel: 1, program: 17 },
+                PatchMsg::Control { channel: 2, controller: 7, value: 100 },
+            ]
+        );
+        assert_eq!(parse_patch("  ").unwrap(), vec![]);
+        assert_eq!(parse_patch("PC 0").unwrap(), vec![PatchMsg::Program { channel: 1, program: 0 }]);
+        for (bad, says) in
+            [("pc 128", "0 to 127"), ("pc 1 @17", "1 to 16"), ("program 3", "expected"), ("cc 7", "expected")]
+        {
+            let e = parse_patch(bad).unwrap_err();
+            assert!(e.contains(says) && e.contains(bad.split('@').next().unwrap().trim()), "{bad}: {e}");
+        }
+        assert!(parse_patch(&"pc 1;".repeat(MAX_PATCH + 1)).is_err());
+    }
+}

@@ -22,7 +22,7 @@ pub struct Song {
     #[serde(default)]
     pub notes: String,
     /// The MIDI patch sent to the band's gear when the song becomes current, e.g.
-    /// `bank 0:2; pc 17; cc 7 100 @2` (read by `bandsync_core::midi::parse_patch`).
+    /// `bank 0:2; pc 17; cc 7 100 @2` (read by `bandsync_core::patch::parse_patch`).
     #[serde(default)]
     pub midi: String,
     /// The song's flow, its parts and their bars: `Intro 4, V1 16, C 8` (read by

@@ -51,16 +51,14 @@ impl Driver {
         }
     }
 
-    /// After a write lost edits and the documents could not be read back either (`ahead`, from
+    /// After a write lost edits and the documents could not be read back either (`documents` in
     /// [`crate::driver::Redo`]): memory holds edits the disk does not, and edits made since build
     /// on them (the disk alone would never load those). The whole state is appended, before
     /// anyone hears of what comes next.
-    pub(crate) fn catch_up(&mut self, ahead: bool) {
-        if ahead {
-            tracing::warn!(session = self.id, "writing the documents in memory, which the disk is behind");
-            let state = self.doc.encode_state();
-            self.persist_update(state, None);
-        }
+    pub(crate) fn catch_up(&mut self) {
+        tracing::warn!(session = self.id, "writing the documents in memory, which the disk is behind");
+        let state = self.doc.encode_state();
+        self.persist_update(state, None);
     }
 
     /// A y-sync frame: answer the sender, relay changes to everyone else, refuse viewers' edits.

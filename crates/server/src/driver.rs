@@ -256,7 +256,7 @@ fn song_choice(song: bandsync_docs::Song) -> Result<SongChoice, (ErrorCode, Stri
                 .map_err(|e| (ErrorCode::InvalidMeter, format!("song {:?}: {e}", song.title)))?,
         ),
     };
-    bandsync_core::midi::parse_patch(&song.midi)
+    bandsync_core::patch::parse_patch(&song.midi)
         .map_err(|e| (ErrorCode::InvalidPatch, format!("song {:?}: MIDI patch {e}", song.title)))?;
     Ok(SongChoice { id: Some(song.id), title: Some(song.title), tempo, meter, midi: song.midi.trim().to_owned() })
 }

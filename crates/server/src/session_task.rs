@@ -189,7 +189,9 @@ async fn step(
                 let Some(input) = input else { return false };
                 // What failed writes left to write again is written as an input arrives.
                 again = std::mem::take(&mut d.redo);
-                d.catch_up(again.documents);
+                if again.documents {
+                    d.catch_up();
+                }
                 let now = clock.now();
                 match input {
                     SessionInput::Join { conn, req, token, outbox, answer } => {

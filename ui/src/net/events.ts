@@ -119,11 +119,8 @@ function onConnection(app: AppCore, state: ConnectionState, detail: string, refu
   if (state === 'online') return;
   app.docs?.disconnected();
   if (state === 'refused') {
-    // The join's error came just before (both runtimes forward it); the event says its code too.
-    const e = app.joinError;
-    const code = e?.code ?? refused ?? '';
-    const message = e?.message ?? detail;
-    app.store.set({ refusal: explainRefusal(code, message) });
+    // The event carries the refusal's code and the server's words (none: a reconnect given up).
+    app.store.set({ refusal: explainRefusal(refused ?? '', detail) });
   }
   if (state === 'left') {
     void app.updateWakeLock();
@@ -149,7 +146,6 @@ function onServer(app: AppCore, msg: ServerMsg): void {
         // not an address either; the invite panel then waits for the host's link
       }
     }
-    app.joinError = null;
     app.store.set({ session: next, refusal: null, viewSong: app.state.viewSong ?? firstSong });
     app.player?.setTransport(next.transport);
     app.docs?.setUser(app.presenceUser());
@@ -169,8 +165,6 @@ function onServer(app: AppCore, msg: ServerMsg): void {
   }
   if (msg.type === 'error') {
     const about = msg.about ? ` (${msg.about})` : '';
-    // A refusal comes before any welcome; after one, an error about the join is a notice.
-    if (msg.about === 'join' && !s) app.joinError = { code: msg.code, message: msg.message };
     if ((msg.code === 'unknown_type' || msg.code === 'unsupported') && msg.about && BACKGROUND.has(msg.about)) {
       app.store.set((st) => ({ unsupported: new Set([...st.unsupported, msg.about!]) }));
       if (s && app.mirror) app.store.set({ session: apply(s, msg, app.mirror) });

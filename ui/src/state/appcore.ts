@@ -45,8 +45,6 @@ export abstract class AppCore {
   mirror: SessionMirror | null = null;
   /** Waiting for the host's `chat_export` (`net/history.ts`). */
   onChatExport: ((format: string, text: string) => void) | null = null;
-  /** The last error answering a join, for the refusal that follows it. */
-  joinError: { code: string; message: string } | null = null;
   discovering = false;
   private readonly wakeLock = new ScreenWakeLock();
 

@@ -153,6 +153,7 @@ export function current(app: ReturnType<typeof useApp>, tr: Transport, runtime: 
   if (!b) return null;
   const host = b.hostNow();
   const perfNow = performance.now();
+  const p = beatPosition(tr, host === null ? tr.segments[0].at : Math.round(host));
   if (runtime === 'tauri' && app.beats.length > 0) {
     // The newest beat (not a subdivision) that has sounded.
     let hit = null;
@@ -165,8 +166,7 @@ export function current(app: ReturnType<typeof useApp>, tr: Transport, runtime: 
         break;
       }
     }
-    const place = beatPosition(tr, host !== null ? Math.round(host) : tr.segments[0].at);
-    const beatMs = 60_000_000 / place.tempo;
+    const beatMs = 60_000_000 / p.tempo;
     if (hit && perfNow - hit.at < beatMs * 2 + 50) {
       return {
         beat: hit.e.beat,
@@ -174,13 +174,12 @@ export function current(app: ReturnType<typeof useApp>, tr: Transport, runtime: 
         playing: true,
         countIn: hit.e.countIn,
         countInLeft: hit.e.countIn ? -hit.e.bar : 0,
-        meter: place.meter,
-        accents: place.accents,
-        tempo: place.tempo,
+        meter: p.meter,
+        accents: p.accents,
+        tempo: p.tempo,
       };
     }
   }
-  const p = beatPosition(tr, host === null ? tr.segments[0].at : Math.round(host));
   return {
     beat: host === null ? 0 : p.beat,
     bar: host === null ? 0 : p.bar,

@@ -44,7 +44,7 @@ export function LeaderControls() {
   const [taps, setTaps] = useState(0);
   const last = session ? latest(session.transport) : null;
   const tempo = last ? last.timeline.tempo : 120_000;
-  const [draft, setDraft] = useState(bpmText(tempo));
+  const [draft, setDraft] = useState(() => bpmText(tempo));
   const inputRef = useRef<HTMLInputElement>(null);
   const [beats, setBeats] = useState(4);
   const [unit, setUnit] = useState(4);

@@ -4,10 +4,6 @@
 use super::*;
 use crate::timeline::{Meter, Tempo, Transport};
 
-fn playing(tempo: u32, meter: Meter) -> Segment {
-    Segment::playing_from_zero(tempo, meter)
-}
-
 fn all(segs: &[Segment], lo: i64, hi: i64, sub: u8) -> Vec<Click> {
     let mut v = Vec::new();
     clicks_between(segs, Micros(lo), Micros(hi), sub, &mut |c| v.push(c));
@@ -31,7 +27,7 @@ fn change_tempo(segs: &mut Vec<Segment>, not_before: i64, tempo: u32) {
 
 #[test]
 fn seven_eight_grouped_two_two_three_is_accented_on_its_groups() {
-    let segs = [playing(200_000, Meter::with_groups(7, 8, vec![2, 2, 3]).unwrap())];
+    let segs = [Segment::playing_from_zero(200_000, Meter::with_groups(7, 8, vec![2, 2, 3]).unwrap())];
     let c = all(&segs, 0, 7 * 300_000, 1);
     let acc: Vec<Accent> = c.iter().map(|c| c.accent).collect();
     use Accent::{Beat as B, Downbeat as D, Group as G};
@@ -49,7 +45,7 @@ fn a_tempo_change_puts_its_downbeat_on_the_bar_line_exactly_once() {
     // 900.013 -> 20 BPM lands 7 micro-beats past the bar line: the downbeat maps 21 µs before the
     // segment starts, and only the segment slack keeps it.
     for (from, to) in [(133_333, 97_001), (120_000, 90_000), (61_700, 188_888), (999_000, 20_000), (900_013, 20_000)] {
-        let mut segs = vec![playing(from, Meter::default())];
+        let mut segs = vec![Segment::playing_from_zero(from, Meter::default())];
         change_tempo(&mut segs, 2_100_000, to);
         let change = segs[1].at;
         let c = all(&segs, 0, change.0 + 4 * 60_000_000_000 / i64::from(to), 1);
@@ -70,7 +66,7 @@ fn a_tempo_change_puts_its_downbeat_on_the_bar_line_exactly_once() {
 
 #[test]
 fn a_count_in_then_120_to_90_at_the_bar_line() {
-    let mut a = playing(120_000, Meter::default());
+    let mut a = Segment::playing_from_zero(120_000, Meter::default());
     a.at = Micros(5_150_000);
     a.timeline = Timeline { tempo: Tempo(120_000), beat_origin: Beats(-4_000_000), time_origin: Micros(5_150_000) };
     let mut b = a.clone();
@@ -92,7 +88,7 @@ fn a_count_in_then_120_to_90_at_the_bar_line() {
 
 #[test]
 fn subdivisions_sit_on_the_exact_grid_unaccented() {
-    let c = all(&[playing(60_000, Meter::default())], 0, 1_000_000, 3);
+    let c = all(&[Segment::playing_from_zero(60_000, Meter::default())], 0, 1_000_000, 3);
     assert_eq!(c.iter().map(|c| c.position.0).collect::<Vec<_>>(), [0, 333_333, 666_666]);
     assert_eq!(c.iter().map(|c| c.subdivision).collect::<Vec<_>>(), [false, true, true]);
     assert_eq!(c.iter().map(|c| c.accent).collect::<Vec<_>>(), [Accent::Downbeat, Accent::Beat, Accent::Beat]);
@@ -100,18 +96,18 @@ fn subdivisions_sit_on_the_exact_grid_unaccented() {
 
 #[test]
 fn clicking_stops_where_a_stop_lands() {
-    let mut stop = playing(120_000, Meter::default());
+    let mut stop = Segment::playing_from_zero(120_000, Meter::default());
     stop.at = Micros(4_000_000);
     stop.playing = false;
     stop.timeline = Timeline { tempo: Tempo(120_000), beat_origin: Beats(8_000_000), time_origin: Micros(4_000_000) };
-    let c = all(&[playing(120_000, Meter::default()), stop], 0, 10_000_000, 1);
+    let c = all(&[Segment::playing_from_zero(120_000, Meter::default()), stop], 0, 10_000_000, 1);
     assert_eq!(c.len(), 8);
     assert_eq!(c.last().unwrap().host, Micros(3_500_000));
 }
 
 #[test]
 fn a_cursor_hands_every_click_out_once_however_the_windows_are_cut() {
-    let mut segs = vec![playing(133_333, Meter::with_groups(7, 8, vec![2, 2, 3]).unwrap())];
+    let mut segs = vec![Segment::playing_from_zero(133_333, Meter::with_groups(7, 8, vec![2, 2, 3]).unwrap())];
     change_tempo(&mut segs, 3_000_000, 171_717);
     let whole = all(&segs, 0, 12_000_000, 2);
     let mut cursor = ClickCursor::new();
@@ -132,7 +128,7 @@ fn a_cursor_hands_every_click_out_once_however_the_windows_are_cut() {
 fn a_cursor_moved_onto_a_continuing_clock_doubles_and_loses_nothing_and_one_on_a_new_clock_starts_over() {
     use crate::host_axis::HostAxis;
     use crate::protocol::Rebase;
-    let a = vec![playing(120_000, Meter::default())];
+    let a = vec![Segment::playing_from_zero(120_000, Meter::default())];
     let mut cursor = ClickCursor::new();
     assert_eq!(cursor.move_to(HostAxis::new(7)), Some(Micros::ZERO));
     let mut got = Vec::new();
@@ -164,7 +160,7 @@ fn a_stopped_transport_has_no_clicks_and_a_transport_is_walked_as_segments() {
 
 #[test]
 fn the_clicks_missed_while_away_are_those_of_the_gap_on_one_clock() {
-    let a = vec![playing(120_000, Meter::default())];
+    let a = vec![Segment::playing_from_zero(120_000, Meter::default())];
     // Away from 1.2 s to 3.2 s on clock 7: the clicks at 1.5, 2, 2.5 and 3 s (eighths: 8).
     assert_eq!(missed_between(&a, 7, (Micros(1_200_000), 7), (Micros(3_200_000), 7), 1), 4);
     assert_eq!(missed_between(&a, 7, (Micros(1_200_000), 7), (Micros(3_200_000), 7), 2), 8);

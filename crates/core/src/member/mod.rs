@@ -31,7 +31,7 @@ mod output;
 mod receive;
 mod timers;
 
-pub use crate::jitter::Jitter;
+use crate::jitter::Jitter;
 pub use backoff::Backoff;
 pub use config::MemberConfig;
 pub use link::{JoinTarget, LinkError};

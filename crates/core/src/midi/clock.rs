@@ -12,9 +12,10 @@
 //!
 //! A tempo or meter change on a bar line moves nothing but the pulses' spacing.
 
-use super::{MidiMessage, SongCue};
+use super::MidiMessage;
 use crate::clicks::{SEGMENT_SLACK, grid_between};
 use crate::host_axis::{AxisFollower, HostAxis};
+use crate::patch::SongCue;
 use crate::time::{Beats, Micros};
 use crate::timeline::Segment;
 

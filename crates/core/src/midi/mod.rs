@@ -9,7 +9,8 @@ mod clock;
 pub mod input;
 pub mod rtp;
 
-pub use crate::patch::{MAX_PATCH, PatchMsg, SongCue, parse_patch};
+// A patch message is one of the messages sent (`MidiMessage::Patch`).
+pub use crate::patch::PatchMsg;
 pub use clock::{MidiCursor, MidiEvent, pulses_per_beat};
 
 /// One MIDI message BandSync sends.

@@ -1,30 +1,8 @@
-//! Patches as musicians write them, the bytes on the wire, and the cursor over arbitrary windows.
+//! The bytes on the wire, and the cursor over arbitrary windows.
 
 use super::*;
 use crate::time::Micros;
 use crate::timeline::{Meter, Segment};
-
-#[test]
-fn patches_read_as_musicians_write_them() {
-    assert_eq!(
-        parse_patch("bank 0:2; pc 17, cc 7 100 @2").unwrap(),
-        vec![
-            PatchMsg::Control { channel: 1, controller: 0, value: 0 },
-            PatchMsg::Control { channel: 1, controller: 32, value: 2 },
-            PatchMsg::Program { channel: 1, program: 17 },
-            PatchMsg::Control { channel: 2, controller: 7, value: 100 },
-        ]
-    );
-    assert_eq!(parse_patch("  ").unwrap(), vec![]);
-    assert_eq!(parse_patch("PC 0").unwrap(), vec![PatchMsg::Program { channel: 1, program: 0 }]);
-    for (bad, says) in
-        [("pc 128", "0 to 127"), ("pc 1 @17", "1 to 16"), ("program 3", "expected"), ("cc 7", "expected")]
-    {
-        let e = parse_patch(bad).unwrap_err();
-        assert!(e.contains(says) && e.contains(bad.split('@').next().unwrap().trim()), "{bad}: {e}");
-    }
-    assert!(parse_patch(&"pc 1;".repeat(MAX_PATCH + 1)).is_err());
-}
 
 #[test]
 fn messages_have_their_wire_bytes() {
@@ -35,10 +13,6 @@ fn messages_have_their_wire_bytes() {
         MidiMessage::Patch(PatchMsg::Control { channel: 1, controller: 7, value: 64 }).bytes(),
         ([0xB0, 7, 64], 3)
     );
-}
-
-fn playing(tempo: u32, meter: Meter) -> Segment {
-    Segment::playing_from_zero(tempo, meter)
 }
 
 fn walk(segs: &[Segment], step: impl Fn(i64) -> i64, hi: i64) -> Vec<MidiEvent> {
@@ -57,7 +31,7 @@ fn walk(segs: &[Segment], step: impl Fn(i64) -> i64, hi: i64) -> Vec<MidiEvent> 
 #[test]
 fn any_windows_give_the_same_events_and_the_grid_never_drifts() {
     // 7/8 at 133.333 BPM: 12 pulses an eighth, 37 500.009… µs apart; none may be lost or doubled.
-    let segs = [playing(133_333, Meter::new(7, 8).unwrap())];
+    let segs = [Segment::playing_from_zero(133_333, Meter::new(7, 8).unwrap())];
     let whole = walk(&segs, |_| 600_000_000, 600_000_000);
     for step in [|k: i64| 1 + (k * 7919) % 23_000, |k: i64| 40_000 + (k % 3)] {
         assert_eq!(walk(&segs, step, 600_000_000), whole);

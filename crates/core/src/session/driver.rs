@@ -70,7 +70,7 @@ pub struct SongChoice {
     pub tempo: Option<Tempo>,
     /// Its meter, when the setlist gives one.
     pub meter: Option<Meter>,
-    /// Its MIDI patch (checked with [`crate::midi::parse_patch`]), sent to the band's gear on the
+    /// Its MIDI patch (checked with [`crate::patch::parse_patch`]), sent to the band's gear on the
     /// bar where it becomes current.
     pub midi: String,
 }

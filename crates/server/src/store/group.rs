@@ -114,8 +114,7 @@ impl Store {
         self.waiting().push(Waiting { session: session.to_owned(), appended, fence, reply });
     }
 
-    /// Writes groups while writes wait, then lets go of the lead (`leading`). A write queued as
-    /// the lead is let go finds it free, or is taken here.
+    /// Writes groups while writes wait, then lets go of the lead (`leading`).
     fn lead(&self) {
         let _unwinding = Unwinding(self, std::thread::panicking());
         loop {
@@ -149,11 +148,11 @@ impl Store {
                 };
                 w.reply.send(answer);
             }
-            if !self.waiting().is_empty() {
-                continue;
-            }
-            self.leading.store(false, Ordering::SeqCst);
-            if self.waiting().is_empty() || self.leading.swap(true, Ordering::SeqCst) {
+            // Let go under the queue's lock, as `abandon` does: a write is queued before its
+            // writer looks for a lead, so one queued after this finds the lead free.
+            let waiting = self.waiting();
+            if waiting.is_empty() {
+                self.leading.store(false, Ordering::SeqCst);
                 return;
             }
         }
@@ -188,12 +187,11 @@ impl Drop for Unwinding<'_> {
     }
 }
 
-/// `e` again, for each write a failed commit fails.
+/// `e` again, for each write a failed transaction fails (a statement's or the commit's error:
+/// refusals are each write's own, never the transaction's).
 fn again(e: &StoreError) -> StoreError {
     match e {
         StoreError::Engine(m) => StoreError::Engine(m.clone()),
-        StoreError::Fenced { session, token } => StoreError::Fenced { session: session.clone(), token: *token },
-        StoreError::Deleted(s) => StoreError::Deleted(s.clone()),
         other => StoreError::Engine(other.to_string()),
     }
 }

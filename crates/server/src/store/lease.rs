@@ -245,24 +245,27 @@ pub(super) fn check_writes(
     tx: &mut dyn Db,
     checks: &[WriteCheck<'_>],
 ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    use std::collections::HashSet;
+    use std::collections::{HashMap, HashSet};
     let fenced: Vec<(&str, i64)> = checks.iter().filter_map(|c| c.fence.map(|t| (c.session, t))).collect();
-    let mut held: HashSet<(String, i64)> = HashSet::new();
+    // Each session's token as this node still holds it (one lease row a session).
+    let mut held: HashMap<String, i64> = HashMap::new();
     for chunk in fenced.chunks(RENEW_BATCH) {
         let sql =
             format!("UPDATE leases SET token = token WHERE {} RETURNING session, token", lease_pairs(1, chunk.len()));
         let params: Vec<V> = chunk.iter().flat_map(|&(s, t)| [V::from(s), V::from(t)]).collect();
         for row in tx.query(&sql, &params)? {
             let mut next = columns(row);
-            held.insert((next().text()?, next().int()?));
+            held.insert(next().text()?, next().int()?);
         }
     }
-    let lease_held = |c: &WriteCheck<'_>| c.fence.is_none_or(|t| held.contains(&(c.session.to_owned(), t)));
+    let lease_held: Vec<bool> =
+        checks.iter().map(|c| c.fence.is_none_or(|t| held.get(c.session) == Some(&t))).collect();
     // A write, not a read: it takes the write lock at once (SQLite), and locks the rows until
     // this commits (Postgres), so a deletion waits for these writes or precedes them. Only the
     // rows of sessions this node still holds: no two nodes lock the same row, so their
     // transactions cannot deadlock on them.
-    let rows: Vec<&str> = checks.iter().filter(|c| c.stored && lease_held(c)).map(|c| c.session).collect();
+    let rows: Vec<&str> =
+        checks.iter().zip(&lease_held).filter(|(c, held)| c.stored && **held).map(|(c, _)| c.session).collect();
     let mut present: HashSet<String> = HashSet::new();
     for chunk in rows.chunks(RENEW_BATCH) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
@@ -274,8 +277,9 @@ pub(super) fn check_writes(
     }
     Ok(checks
         .iter()
-        .map(|c| match c.fence {
-            Some(token) if !lease_held(c) => Err(StoreError::Fenced { session: c.session.to_owned(), token }),
+        .zip(lease_held)
+        .map(|(c, held)| match c.fence {
+            Some(token) if !held => Err(StoreError::Fenced { session: c.session.to_owned(), token }),
             _ if c.stored && !present.contains(c.session) => Err(StoreError::Deleted(c.session.to_owned())),
             _ => Ok(()),
         })

@@ -254,14 +254,14 @@ pub(super) fn update_session(db: &mut dyn Db, s: &StoredSession) -> Result<(), S
     Ok(())
 }
 
-/// Saves what sessions carry to the next node (their members and schedule, as JSON), in the
-/// caller's transaction ([`Store::append`]): what sessions carry, `(session, json)`: a group's in one statement per
-/// [`lease::RENEW_BATCH`] of them. A session named twice keeps the last (Postgres refuses to
-/// update a row twice in one statement).
+/// Saves what sessions carry to the next node (their members and schedule, as JSON), `(session,
+/// json)`, in the caller's transaction: a group's in one statement per [`lease::RENEW_BATCH`] of
+/// them. A session named twice keeps the last (Postgres refuses to update a row twice in one
+/// statement).
 pub(super) fn put_carried(db: &mut dyn Db, carried: &[(&str, &str)]) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::new();
-    let mut last: Vec<(&str, &str)> = carried.iter().rev().filter(|(s, _)| seen.insert(*s)).copied().collect();
-    last.reverse();
+    // The rows' order does not matter once each session is named once.
+    let last: Vec<(&str, &str)> = carried.iter().rev().filter(|(s, _)| seen.insert(*s)).copied().collect();
     for chunk in last.chunks(lease::RENEW_BATCH) {
         let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2)).collect();
         let sql = format!(

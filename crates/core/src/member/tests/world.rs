@@ -2,7 +2,8 @@
 //! per-connection order, a minimal server driver around a [`Session`], and members on clocks of
 //! their own.
 
-use crate::member::{Jitter, JoinTarget, Member, MemberConfig, MemberEvent, Transmit};
+use crate::jitter::Jitter;
+use crate::member::{JoinTarget, Member, MemberConfig, MemberEvent, Transmit};
 use crate::protocol::{ClientMsg, Route, Secret, ServerMsg};
 use crate::session::{ConnId, JoinRequest, Output, SecretSource, Session, SessionConfig};
 use crate::time::Micros;

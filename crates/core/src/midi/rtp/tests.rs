@@ -106,7 +106,7 @@ fn an_invited_session_joins_on_both_ports_syncs_clocks_and_receives_midi() {
         n.now,
         &[
             MidiMessage::Stop,
-            MidiMessage::Patch(crate::midi::PatchMsg::Program { channel: 2, program: 9 }),
+            MidiMessage::Patch(crate::patch::PatchMsg::Program { channel: 2, program: 9 }),
             MidiMessage::Start,
             MidiMessage::Clock,
         ],

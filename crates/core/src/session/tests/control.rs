@@ -109,13 +109,7 @@ fn choosing_a_song_while_stopped_goes_back_to_its_beginning() {
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
     h.send(1, ClientMsg::Seek { position: Beats::whole(64) });
-    let song = |id: Option<&str>| SongChoice {
-        id: id.map(str::to_owned),
-        title: None,
-        tempo: None,
-        meter: None,
-        midi: String::new(),
-    };
+    let song = |id: Option<&str>| SongChoice { id: id.map(str::to_owned), ..SongChoice::default() };
     h.s.select_song(h.now, 1, song(Some("s2"))).unwrap();
     h.pump();
     let seg = h.s.transport().latest();

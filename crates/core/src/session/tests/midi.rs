@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::clicks::clicks_between;
-use crate::midi::{MidiCursor, MidiEvent, MidiMessage, PatchMsg};
+use crate::midi::{MidiCursor, MidiEvent, MidiMessage};
+use crate::patch::PatchMsg;
 use crate::timeline::Meter;
 
 /// Advances the harness in 7 ms steps for `for_`, walking the MIDI cursor 40 ms ahead like a
