@@ -620,7 +620,7 @@ export type CueBy = "leader" | "editors";
 /**
  * The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.
  */
-export type ErrorCode = "malformed" | "unknown_type" | "version_unsupported" | "frame_too_large" | "rate_limited" | "not_joined" | "already_joined" | "unknown_session" | "full" | "not_leader" | "leader_taken" | "unknown_participant" | "invalid_tempo" | "invalid_meter" | "invalid_name" | "invalid_position" | "unsupported" | "auth_required" | "bad_secret" | "too_many_attempts" | "read_only" | "internal" | "forbidden" | "unknown_message" | "document_full" | "invalid_patch";
+export type ErrorCode = "malformed" | "unknown_type" | "version_unsupported" | "frame_too_large" | "rate_limited" | "not_joined" | "already_joined" | "unknown_session" | "full" | "not_leader" | "leader_taken" | "unknown_participant" | "invalid_tempo" | "invalid_meter" | "invalid_name" | "invalid_position" | "unsupported" | "auth_required" | "bad_secret" | "too_many_attempts" | "read_only" | "internal" | "forbidden" | "unknown_message" | "document_full" | "invalid_patch" | "wrong_pin";
 
 /**
  * A secret (session secret, PIN). Its `Debug` is redacted so that no log can print it, and

@@ -16,8 +16,9 @@ describe('tap tempo (the core rule, through wasm)', () => {
 describe('refusals', () => {
   it('explain themselves and offer the PIN only where it helps', () => {
     expect(explainRefusal('auth_required', 'x').pinHelps).toBe(true);
-    expect(explainRefusal('bad_secret', 'wrong PIN').message).toMatch(/Wrong PIN/);
-    expect(explainRefusal('bad_secret', 'this join link is not (or no longer) valid').message).toMatch(/no longer valid/);
+    // The code alone tells a wrong PIN from a stale link; the server's words are not read.
+    expect(explainRefusal('wrong_pin', 'wrong PIN').message).toMatch(/Wrong PIN/);
+    expect(explainRefusal('bad_secret', 'wrong PIN').message).toMatch(/no longer valid/);
     expect(explainRefusal('unknown_session', 'x').pinHelps).toBe(false);
     expect(explainRefusal('something_new', 'as the host said')).toEqual({ code: 'something_new', message: 'as the host said', pinHelps: false });
   });

@@ -12,13 +12,9 @@ export interface Refusal {
 export function explainRefusal(code: string, message: string): Refusal {
   const text: Record<string, [string, boolean]> = {
     auth_required: ['This link has no secret. Enter the session PIN, or scan the QR code again.', true],
-    bad_secret: [
-      message.toLowerCase().includes('pin')
-        ? 'Wrong PIN. Check it with the leader and try again.'
-        : 'This join link is no longer valid (the leader made a new one). Scan the new QR code, or enter the PIN.',
-      true,
-    ],
-    too_many_attempts: ['Too many wrong PINs were tried. Wait a minute, then try again, or use the join link.', true],
+    bad_secret: ['This join link is no longer valid (the leader made a new one). Scan the new QR code, or enter the PIN.', true],
+    wrong_pin: ['Wrong PIN: check it with the leader.', true],
+    too_many_attempts: ['Too many wrong PINs. Wait a minute, or use the join link.', true],
     unknown_session: ['This session does not exist any more: the host restarted or ended it. Ask for a new link.', false],
     full: ['The session is full.', false],
     invalid_name: [`Your name or instrument is not accepted: ${message}`, false],

@@ -186,6 +186,37 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
     let msg = msg.unwrap_or_else(|| panic!("the phone's message is not in the host's chat: {msgs}"));
     assert_eq!((&msg["name"], &msg["from"], &msg["deleted"]), (&json!("Phone"), &me["id"], &json!(false)), "{msg}");
 
+    // (e) A stale link, then a wrong PIN, then the right one: the page tells the first two apart
+    // by the refusal's code alone, and offers the PIN for both.
+    lead.say("pin 246813");
+    lead.wait_for("the PIN set", |v| v["event"] == "credentials" && v["pin"] == "246813");
+    // A phone that has never been here: nothing kept, and a new page (not a new fragment).
+    phone.eval("(() => { localStorage.clear(); sessionStorage.clear(); return true; })()");
+    phone.ok(phone.s.navigate("about:blank"), "leave the page");
+    let stale = url.replace("#k=", "#k=00");
+    phone.ok(phone.s.navigate(&stale), "open a stale join link");
+    phone.type_into("[data-testid=your-name]", "Late");
+    phone.click("[data-testid=join-button]");
+    let refusal = "(() => { const r = document.querySelector('[data-testid=refusal]'); \
+                   return r && [r.dataset.code, r.querySelector('p').textContent]; })()";
+    let stale_said = phone.until("the stale link refused", refusal);
+    assert_eq!(stale_said[0], "bad_secret", "{stale_said}");
+    assert!(stale_said[1].as_str().unwrap().contains("no longer valid"), "{stale_said}");
+    phone.type_into("[data-testid=refusal-pin]", "111111");
+    phone.click("[data-testid=refusal-retry]");
+    let wrong = phone.until(
+        "the wrong PIN refused",
+        &format!("(() => {{ const r = {refusal}; return r && r[0] === 'wrong_pin' && r; }})()"),
+    );
+    assert!(wrong[1].as_str().unwrap().starts_with("Wrong PIN"), "{wrong}");
+    phone.eval(
+        "(() => { const i = document.querySelector('[data-testid=refusal-pin]'); i.value = ''; \
+         i.dispatchEvent(new Event('input', {bubbles: true})); return true; })()",
+    );
+    phone.type_into("[data-testid=refusal-pin]", "246813");
+    phone.click("[data-testid=refusal-retry]");
+    phone.until("online with the PIN", "document.querySelector('[data-testid=connection-state][data-state=online]')");
+
     phone.publish(&["phone-home.png", "phone-session.png", "phone-chart.png"]);
     eprintln!("phone e2e took {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -47,7 +47,8 @@ pub enum ErrorCode {
     Unsupported,
     /// The session needs its secret (from the join link) or its PIN.
     AuthRequired,
-    /// The secret or PIN is wrong, or was revoked by a rotation.
+    /// The secret is wrong or was revoked by a rotation (or, to a version-2 member, the PIN is
+    /// wrong: see [`ErrorCode::spoken_in`]).
     BadSecret,
     /// Too many wrong PINs lately: PIN joins are paused for a minute.
     TooManyAttempts,
@@ -63,6 +64,8 @@ pub enum ErrorCode {
     DocumentFull,
     /// A song's MIDI patch in the setlist cannot be read.
     InvalidPatch,
+    /// The PIN is wrong, or the session has none. Since protocol version 3.
+    WrongPin,
 }
 
 impl ErrorCode {
@@ -96,6 +99,17 @@ impl ErrorCode {
             ErrorCode::UnknownMessage => "unknown_message",
             ErrorCode::DocumentFull => "document_full",
             ErrorCode::InvalidPatch => "invalid_patch",
+            ErrorCode::WrongPin => "wrong_pin",
+        }
+    }
+
+    /// The code as a member that speaks protocol version `v` can read it: a code newer than its
+    /// version becomes the older code that covered it (`wrong_pin` was `bad_secret` before 3).
+    #[must_use]
+    pub fn spoken_in(self, v: u16) -> ErrorCode {
+        match self {
+            ErrorCode::WrongPin if v < 3 => ErrorCode::BadSecret,
+            code => code,
         }
     }
 
@@ -111,6 +125,7 @@ impl ErrorCode {
                 | ErrorCode::InvalidName
                 | ErrorCode::AuthRequired
                 | ErrorCode::BadSecret
+                | ErrorCode::WrongPin
                 | ErrorCode::TooManyAttempts
         )
     }

@@ -36,8 +36,9 @@ use crate::timeline::Meter;
 use serde::Deserialize;
 
 /// The protocol version this build speaks. 2: tempo in milli-BPM, typed sync reports with the
-/// audio output, the leave reason as an enum.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// audio output, the leave reason as an enum. 3: a wrong PIN is `wrong_pin`, told apart from a
+/// stale link's `bad_secret` (a version-2 member still gets `bad_secret`).
+pub const PROTOCOL_VERSION: u16 = 3;
 /// The oldest protocol version this build still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 2;
 /// The close reason (with code 1000) of a connection whose participant was resumed on a newer

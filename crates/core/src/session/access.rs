@@ -16,8 +16,10 @@ impl Session {
     /// are queued. On refusal an error is queued for `conn` and the state does not change.
     pub fn handle_join(&mut self, now: Micros, conn: ConnId, req: JoinRequest, fresh_token: Secret) {
         self.transport.prune(now);
+        let v = req.v;
         let result = self.join(now, conn, req, fresh_token);
         if let Err((code, message)) = result {
+            let code = code.spoken_in(v);
             self.out.push_back(Output::Send(conn, ServerMsg::error(code, message, Some("join"))));
         }
     }
@@ -214,7 +216,7 @@ impl Session {
                 return Ok(());
             }
             self.pin_guard.failed(now, source);
-            return Err((ErrorCode::BadSecret, "wrong PIN".into()));
+            return Err((ErrorCode::WrongPin, "wrong PIN".into()));
         }
         if secret.is_some() {
             return Err((ErrorCode::BadSecret, "this join link is not (or no longer) valid; ask for a new one".into()));

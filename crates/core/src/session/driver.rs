@@ -78,6 +78,9 @@ pub struct SongChoice {
 /// The fields of a `join` that the session itself checks.
 #[derive(Debug, Clone)]
 pub struct JoinRequest {
+    /// The member's protocol version (`join.v`), already checked to be one the server speaks:
+    /// refusals are sent in codes it can read.
+    pub v: u16,
     /// Display name.
     pub name: String,
     /// Instrument.

@@ -181,6 +181,7 @@ fn ana_joins(
     let (outbox, member) = tokio::sync::mpsc::channel(64);
     let (answer, joined) = tokio::sync::oneshot::channel();
     let req = bandsync_core::session::JoinRequest {
+        v: bandsync_core::PROTOCOL_VERSION,
         name: "Ana".into(),
         instrument: None,
         resume: None,

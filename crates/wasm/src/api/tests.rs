@@ -38,7 +38,7 @@ fn a_member_connects_joins_and_its_mirror_follows_the_server() {
     let join: Value = serde_json::from_str(p["transmits"][0]["text"].as_str().unwrap()).unwrap();
     assert_eq!(
         (join["type"].as_str(), join["secret"].as_str(), join["v"].as_u64()),
-        (Some("join"), Some("s3cret"), Some(2))
+        (Some("join"), Some("s3cret"), Some(u64::from(bandsync_core::PROTOCOL_VERSION)))
     );
     assert!(p["timeout"].as_i64().is_some());
     let welcome = json!({"type": "welcome", "v": 2, "you": 1, "resume": "tok", "resumed": false, "epoch": 9,

@@ -30,6 +30,7 @@ fn answer_pings(m: &mut Member, now: &mut Micros, until: Micros, offset: Micros,
 pub(super) fn welcome_of(session: &mut Session, now: Micros, conn: ConnId, resume: Option<Secret>) -> String {
     let secret = Some(session.secret().clone());
     let req = JoinRequest {
+        v: crate::protocol::PROTOCOL_VERSION,
         name: "Ana".into(),
         instrument: None,
         resume,

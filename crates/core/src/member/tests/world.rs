@@ -197,8 +197,8 @@ impl World {
             (Route::Connection, ClientMsg::Heartbeat { n }) => {
                 self.send_to_conn(now, conn, serde_json::to_string(&ServerMsg::Heartbeat { n }).unwrap());
             }
-            (Route::Connection, ClientMsg::Join { name, instrument, resume, leader, secret, pin, once, .. }) => {
-                let req = JoinRequest { name, instrument, resume, leader, secret, pin, source: None, once };
+            (Route::Connection, ClientMsg::Join { v, name, instrument, resume, leader, secret, pin, once, .. }) => {
+                let req = JoinRequest { v, name, instrument, resume, leader, secret, pin, source: None, once };
                 self.seq += 1;
                 self.session.handle_join(now, conn, req, Secret(format!("resume{}", self.seq)));
             }

@@ -67,6 +67,7 @@ fn a_first_join_whose_welcome_was_lost_is_resumed_by_the_next_not_doubled() {
     // A proposal does not stand in for the secret.
     h.tokens += 1;
     let req = JoinRequest {
+        v: crate::protocol::PROTOCOL_VERSION,
         name: "Eve".into(),
         instrument: None,
         resume: Some(Secret("fedcba9876543210fedcba9876543210".into())),
@@ -87,6 +88,7 @@ fn a_one_shot_members_coming_and_going_is_not_activity() {
     let mut h = Harness::new();
     h.join(1, "Ana", false, None);
     let req = |name: &str, once| JoinRequest {
+        v: crate::protocol::PROTOCOL_VERSION,
         name: name.into(),
         instrument: None,
         resume: None,

@@ -84,6 +84,7 @@ impl Harness {
         self.tokens += 1;
         let secret = Some(self.s.secret().clone());
         let req = JoinRequest {
+            v: crate::protocol::PROTOCOL_VERSION,
             name: name.into(),
             instrument: None,
             resume,
@@ -156,6 +157,7 @@ fn join_from(
     source: Option<&str>,
 ) {
     let req = JoinRequest {
+        v: crate::protocol::PROTOCOL_VERSION,
         name: "X".into(),
         instrument: None,
         resume,

@@ -50,12 +50,12 @@ fn pin_joins_work_and_a_guesser_waits_longer_and_longer_alone() {
     // A guesser at 10.0.0.66: three free tries, then 1 s, 2 s, 4 s ... after each.
     for c in 10..13 {
         join_from(&mut h, c, None, Some("000000"), None, Some("10.0.0.66"));
-        assert_eq!(h.last_error(c), Some(ErrorCode::BadSecret));
+        assert_eq!(h.last_error(c), Some(ErrorCode::WrongPin));
     }
     let mut waited = Vec::new();
     for c in 13..20 {
         join_from(&mut h, c, None, Some("000000"), None, Some("10.0.0.66"));
-        assert_eq!(h.last_error(c), Some(ErrorCode::BadSecret), "after its wait, a try");
+        assert_eq!(h.last_error(c), Some(ErrorCode::WrongPin), "after its wait, a try");
         join_from(&mut h, 100 + c, None, Some("482913"), None, Some("10.0.0.66"));
         assert_eq!(h.last_error(100 + c), Some(ErrorCode::TooManyAttempts), "even the right PIN waits");
         let mut w = 0;
@@ -95,6 +95,33 @@ fn a_guess_spread_over_many_addresses_pauses_pin_joins_for_a_minute() {
     joins_with_the_pin(&mut h, 10, "10.0.0.3");
 }
 
+#[test]
+fn a_wrong_pin_is_told_from_a_stale_link_in_a_code_the_members_version_reads() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.send(1, ClientMsg::SetPin { pin: Some(Secret("482913".into())) });
+    join_with(&mut h, 2, Some("old-link"), None, None);
+    assert_eq!(h.last_error(2), Some(ErrorCode::BadSecret), "a stale link");
+    join_with(&mut h, 3, Some("old-link"), Some("000000"), None);
+    assert_eq!(h.last_error(3), Some(ErrorCode::WrongPin), "the PIN typed after a stale link is what failed");
+    // A version-2 member cannot read `wrong_pin`: it gets the code that covered it then.
+    let old = JoinRequest {
+        v: 2,
+        name: "Old".into(),
+        instrument: None,
+        resume: None,
+        leader: false,
+        secret: None,
+        pin: Some(Secret("000000".into())),
+        source: None,
+        once: false,
+    };
+    h.s.handle_join(h.now, 4, old, Secret("tok-4".into()));
+    h.pump();
+    assert_eq!(h.last_error(4), Some(ErrorCode::BadSecret));
+    assert_eq!(ErrorCode::WrongPin.spoken_in(crate::protocol::PROTOCOL_VERSION), ErrorCode::WrongPin);
+}
+
 /// A join on connection `c` from address `src` with the right PIN, which gets in.
 fn joins_with_the_pin(h: &mut Harness, c: ConnId, src: &str) {
     join_from(h, c, None, Some("482913"), None, Some(src));
@@ -110,6 +137,7 @@ fn secrets_never_show_in_debug_output() {
     assert!(!dump.contains("token-1"), "a member's resume token");
     assert!(dump.contains("Ana"), "the dump is of the real state");
     let req = JoinRequest {
+        v: crate::protocol::PROTOCOL_VERSION,
         name: "a".into(),
         instrument: None,
         resume: None,
