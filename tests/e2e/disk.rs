@@ -34,7 +34,9 @@ async fn a_join_waits_for_the_disk_and_the_session_does_not() {
     let (host, mut ana, _ben) = stored_host("held-join").await;
     let (ts, db) = (&host.ts, &host.db);
     let count = || -> i64 { db.query_row("SELECT COUNT(*) FROM activity", [], |r| r.get(0)).unwrap() };
-    let carried = || -> String { db.query_row("SELECT data FROM carried", [], |r| r.get(0)).unwrap() };
+    // The carried state's two parts: the schedule, and the members when they changed.
+    let carried =
+        || -> String { db.query_row("SELECT data || COALESCE(roster, '') FROM carried", [], |r| r.get(0)).unwrap() };
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
     let before = count();
     let mut cleo = ts.raw().await;

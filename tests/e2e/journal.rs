@@ -147,7 +147,7 @@ async fn chat_rules_hold_over_the_wire_and_survive_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn song(id: &str, title: &str, tempo: f64, meter: &str) -> Song {
+pub(crate) fn song(id: &str, title: &str, tempo: f64, meter: &str) -> Song {
     Song {
         id: id.into(),
         title: title.into(),

@@ -6,8 +6,9 @@
 
 use crate::disk::api_shows;
 use crate::docs::stored_host;
+use crate::journal::{send_doc, song};
 use bandsync_docs::SessionDoc;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -111,4 +112,37 @@ async fn documents_the_disk_could_not_give_back_are_written_whole_once_it_can() 
         async move { loaded.chart("s1").as_deref() == Some("[Am]ahead") }
     })
     .await;
+}
+
+/// A newcomer's roster is lost with its write, which the next change (a song, whose step waits
+/// for that write) learns of only then: that change is of the schedule alone, and still writes
+/// the roster again, so that a restart or the next node knows the newcomer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roster_lost_with_its_write_goes_with_the_next_change() {
+    let (host, mut ana, _ben) = stored_host("refused-roster").await;
+    let (ts, db) = (&host.ts, &host.db);
+    let doc = SessionDoc::new();
+    send_doc(&mut ana, doc.set_setlist(&[song("s1", "Money", 120.0, "4/4")]).unwrap()).await;
+    send_doc(&mut ana, doc.sync_step1()).await;
+    // The answer to Ana's sync waits behind her setlist's write: once it comes, that is stored.
+    while !matches!(ana.ws.next().await, Some(Ok(Message::Binary(_)))) {}
+    // The disk held, and every write of the carried state refused but the song's.
+    db.execute_batch(
+        r#"BEGIN IMMEDIATE;
+        CREATE TRIGGER refuse BEFORE INSERT ON carried WHEN NEW.data NOT LIKE '%"song":"s1"%'
+        BEGIN SELECT RAISE(FAIL, 'disk full'); END;
+        CREATE TRIGGER refuse_update BEFORE UPDATE ON carried WHEN NEW.data NOT LIKE '%"song":"s1"%'
+        BEGIN SELECT RAISE(FAIL, 'disk full'); END;"#,
+    )
+    .unwrap();
+    let mut cleo = ts.raw().await;
+    cleo.send(json!({"type": "join", "v": 3, "session": ts.session, "name": "Cleo", "secret": ts.secret})).await;
+    api_shows(ts, "Cleo").await;
+    ana.send(json!({"type": "song", "id": "s1"})).await;
+    db.execute_batch("COMMIT").unwrap();
+    while ana.recv_type("song_changed").await["song"] != "s1" {}
+    let (data, roster): (String, Option<String>) =
+        db.query_row("SELECT data, roster FROM carried", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert!(data.contains("\"song\":\"s1\""), "{data}");
+    assert!(roster.as_deref().is_some_and(|r| r.contains("Cleo")), "the roster with Cleo is stored: {roster:?}");
 }

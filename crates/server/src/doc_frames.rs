@@ -193,9 +193,9 @@ impl Driver {
     /// Stores what the session carries to a restarted host or another node (JSON) with the
     /// appends, and holds the session's news from now until the step ends
     /// ([`Driver::news_due`]) behind it: nobody hears of a change before it is carried.
-    pub(crate) fn persist_carried(&mut self, json: String) {
+    pub(crate) fn persist_carried(&mut self, parts: bandsync_core::session::carry::CarriedParts) {
         if let Some(a) = &mut self.appends {
-            a.push(Append::Carried(json));
+            a.push(Append::Carried(parts));
             self.news_due = true;
         }
     }

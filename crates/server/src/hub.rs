@@ -237,8 +237,10 @@ impl Hub {
         };
         // A node taking the session over (or this host, restarted) resumes its members as the
         // same participants, with their roles and access, and keeps its schedule.
-        let carried = store.carried(&s.id).map_err(|e| HubError::Store(e.to_string()))?.and_then(|j| {
-            serde_json::from_str(&j).map_err(|e| tracing::error!(session = %s.id, "carried state unreadable: {e}")).ok()
+        let carried = store.carried(&s.id).map_err(|e| HubError::Store(e.to_string()))?.and_then(|(data, roster)| {
+            bandsync_core::session::carry::Carried::from_parts(&data, roster.as_deref())
+                .map_err(|e| tracing::error!(session = %s.id, "carried state unreadable: {e}"))
+                .ok()
         });
         self.start_session(starting, Some(&s.id), &s.name, secrets, doc, carried)
     }

@@ -131,7 +131,10 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         secrets_lost: None,
         redo: crate::driver::Redo::default(),
     };
-    let mut carried = carry.then(|| Carried::key(&session));
+    // What this task last saved of the carried state, and whether it has written the roster
+    // since it started: its first write does, whatever changed (the row may hold another
+    // node's members, or a row from before the roster was apart).
+    let mut carried = carry.then(|| (Carried::key(&session), false));
     loop {
         // A panic anywhere in handling one input is contained here: the session lives on.
         let step = std::panic::AssertUnwindSafe(step(&mut session, &mut d, &mut rx, &clock, &closing, &mut carried));
@@ -177,7 +180,7 @@ async fn step(
     rx: &mut mpsc::Receiver<SessionInput>,
     clock: &HostClock,
     closing: &CancellationToken,
-    carried: &mut Option<CarryKey>,
+    carried: &mut Option<(CarryKey, bool)>,
 ) -> bool {
     let mut again = crate::driver::Redo::default();
     {
@@ -269,13 +272,15 @@ async fn step(
         // The roster and schedule a restarted host or the next node would need, saved before
         // anyone hears of a change: with the appends, off this task, the step's news held behind
         // it (a node that lost the lease is refused, and lets the session go).
-        if let Some(key) = carried.as_mut() {
+        // The members (most of its bytes) only when they changed, or when a write was lost.
+        if let Some((key, roster_written)) = carried.as_mut() {
             let now_key = Carried::key(session);
             if now_key != *key || again.carried {
-                let json = serde_json::to_string(&session.carry(clock.now(), clock.wall_us()))
-                    .expect("carried state serialises");
-                d.persist_carried(json);
-                (*key, d.redo.carried) = (now_key, false);
+                // A write lost since the input came (waited for within this step, or one ending
+                // between inputs) left its roster to be written again too (`d.redo`).
+                let roster = again.carried || d.redo.carried || !*roster_written || now_key.roster != key.roster;
+                d.persist_carried(session.carry_parts(clock.now(), clock.wall_us(), roster));
+                (*key, *roster_written, d.redo.carried) = (now_key, true, false);
             }
         }
         d.drain(session);

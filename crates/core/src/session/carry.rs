@@ -25,9 +25,13 @@ pub struct CarriedMember {
 }
 
 /// A session's members and schedule, as the next server needs them.
+///
+/// The store keeps it in two parts ([`CarriedParts`]): the members (most of its bytes) only when
+/// they change, the rest with every change it carries. The rest's JSON leaves `members` out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Carried {
     /// Every participant, in join order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<CarriedMember>,
     /// The leader, online or within its grace period.
     pub leader: Option<ParticipantId>,
@@ -49,14 +53,46 @@ pub struct Carried {
     pub cue_by: crate::protocol::CueBy,
 }
 
-/// What must change for the carried state to be saved again.
-pub type CarryKey =
-    (u64, ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>, crate::protocol::CueBy, bool);
+/// The carried state as the store keeps it, JSON in two parts: the schedule (all but the
+/// members), written with every change the session carries, and the roster (the members with
+/// their resume tokens), written only when it changed since the last one written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarriedParts {
+    /// The carried state without its members.
+    pub schedule: String,
+    /// The members, if they are to be written.
+    pub roster: Option<String>,
+}
+
+/// What must change for the carried state (`rest`), or its roster too (`roster`), to be saved
+/// again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarryKey {
+    /// The members as carried: who, their names, instruments, colours and access.
+    pub roster: u64,
+    /// The next id, the leader, the schedule, the song, who may cue, and whether anyone is on.
+    pub rest:
+        (ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>, crate::protocol::CueBy, bool),
+}
 
 impl Carried {
-    /// What must change for the carried state to be saved again: the roster (who, their names
-    /// and access), the leader, the schedule, and whether anyone is connected. A sync report, or a
-    /// second connection coming and going, changes none of these.
+    /// The carried state read back from its two parts ([`CarriedParts`]). A schedule that holds
+    /// members was saved whole, by a build from before the parts, and after any roster: its
+    /// members are the ones.
+    ///
+    /// # Errors
+    /// When either part is not a carried state's JSON.
+    pub fn from_parts(schedule: &str, roster: Option<&str>) -> Result<Carried, serde_json::Error> {
+        let mut c: Carried = serde_json::from_str(schedule)?;
+        if let (true, Some(r)) = (c.members.is_empty(), roster) {
+            c.members = serde_json::from_str(r)?;
+        }
+        Ok(c)
+    }
+
+    /// What must change for the carried state to be saved again: the roster (who, their names,
+    /// colours and access), the leader, the schedule, and whether anyone is connected. A sync
+    /// report, or a second connection coming and going, changes none of these.
     ///
     /// The last one moves the carried state onto this server's clock once a member is on it: a
     /// session taken over is saved again when its first member joins here (its clock now this
@@ -69,12 +105,16 @@ impl Carried {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for m in &s.members {
-            (m.p.id, &m.p.name, &m.p.instrument, m.p.access == crate::protocol::Access::Viewer).hash(&mut h);
+            (m.p.id, &m.p.name, &m.p.instrument, &m.p.color, m.p.access == crate::protocol::Access::Viewer)
+                .hash(&mut h);
         }
         let leader = s.leader.or(s.former_leader.map(|f| f.0));
         let last = s.transport.segments.last().map(|x| x.at);
         let someone = s.members.iter().any(|m| m.conn.is_some());
-        (h.finish(), s.next_id, leader, last, s.transport.segments.len(), s.song.clone(), s.cue_by, someone)
+        CarryKey {
+            roster: h.finish(),
+            rest: (s.next_id, leader, last, s.transport.segments.len(), s.song.clone(), s.cue_by, someone),
+        }
     }
 }
 
@@ -82,12 +122,33 @@ impl Session {
     /// The carried state at host time `now`, which is wall-clock time `wall_now` (µs).
     #[must_use]
     pub fn carry(&self, now: Micros, wall_now: i64) -> Carried {
+        Carried { members: self.carried_members(), ..self.carried_schedule(now, wall_now) }
+    }
+
+    /// [`Session::carry`] as the store keeps it: the schedule, and the roster if `roster`.
+    #[must_use]
+    pub fn carry_parts(&self, now: Micros, wall_now: i64, roster: bool) -> CarriedParts {
+        let json = |r: serde_json::Result<String>| r.expect("a carried state serialises");
+        CarriedParts {
+            schedule: json(serde_json::to_string(&self.carried_schedule(now, wall_now))),
+            roster: roster.then(|| json(serde_json::to_string(&self.carried_members()))),
+        }
+    }
+
+    /// The members as carried. Their sync quality is not: it was judged on this server's clock,
+    /// and the next server asks for it again.
+    fn carried_members(&self) -> Vec<CarriedMember> {
+        let member = |m: &Member| CarriedMember {
+            participant: Participant { sync: None, ..m.p.clone() },
+            token: m.token.clone(),
+        };
+        self.members.iter().map(member).collect()
+    }
+
+    /// The carried state without its members.
+    fn carried_schedule(&self, now: Micros, wall_now: i64) -> Carried {
         Carried {
-            members: self
-                .members
-                .iter()
-                .map(|m| CarriedMember { participant: m.p.clone(), token: m.token.clone() })
-                .collect(),
+            members: Vec::new(),
             leader: self.leader.or(self.former_leader.map(|f| f.0)),
             next_id: self.next_id,
             transport: self.transport.clone(),

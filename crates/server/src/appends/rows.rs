@@ -5,18 +5,20 @@
 use crate::store::{Appended, StoredSession};
 use bandsync_core::ConnId;
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, Secret, VersionInfo};
+use bandsync_core::session::carry::CarriedParts;
 
 /// One append: a document update (from the member who sent it, if one did), an activity entry
 /// with the stored entries it lets go, a chat message as it is now (with the stored messages it
 /// lets go), a version, the session's carried state (JSON; the last one of a write is the one
-/// written), or its secrets and PIN (the last one of a write is the one written).
+/// written, with the last roster among them), or its secrets and PIN (the last one of a write
+/// is the one written).
 #[derive(Debug)]
 pub(crate) enum Append {
     Update(Vec<u8>, Option<ConnId>),
     Activity(ActivityEvent, Option<u64>),
     Chat(Box<ChatChange>),
     Version(Box<NewVersion>),
-    Carried(String),
+    Carried(CarriedParts),
     Secrets(Box<SecretsChange>),
 }
 
@@ -102,9 +104,12 @@ impl Lost {
                 self.versions.get_or_insert_with(Vec::new).extend(v.from);
                 batch.versions.push((v.info, v.data, v.gone));
             }
-            Append::Carried(json) => {
+            Append::Carried(CarriedParts { schedule, roster }) => {
                 self.carried = true;
-                batch.carried = Some(json);
+                batch.carried = Some(schedule);
+                // A write's last roster is the members as they are: a later schedule without one
+                // did not change them.
+                batch.roster = roster.or(batch.roster.take());
             }
             Append::Secrets(c) => {
                 let SecretsChange { row, undo } = *c;

@@ -206,12 +206,13 @@ fn write_group(db: &mut dyn Db, taken: &mut Taken) {
         answers.clear();
         let checks: Vec<WriteCheck<'_>> =
             taken.0.iter().map(|(w, _, _)| WriteCheck { session: &w.session, fence: w.fence, stored: true }).collect();
-        let mut carried: Vec<(&str, &str)> = Vec::new();
+        let mut carried: Vec<super::CarriedRow<'_>> = Vec::new();
         for ((w, counted, _), check) in taken.0.iter().zip(check_writes(tx, &checks)?) {
             match check {
                 Ok(()) => {
                     answers.push(Ok(super::log::write_rows(tx, &w.session, &w.appended, *counted)?));
-                    carried.extend(w.appended.carried.as_deref().map(|json| (w.session.as_str(), json)));
+                    let roster = w.appended.roster.as_deref();
+                    carried.extend(w.appended.carried.as_deref().map(|json| (w.session.as_str(), json, roster)));
                 }
                 // Refused, with nothing of it written: the checks change no row.
                 Err(e @ (StoreError::Fenced { .. } | StoreError::Deleted(_))) => answers.push(Err(e)),
@@ -346,7 +347,7 @@ mod tests {
         drop(held);
         let results: Vec<_> = writers.into_iter().map(|w| w.join().ok()).collect();
         let transactions = begun.load(Ordering::SeqCst) - before;
-        let stored = ["a", "b", "c"].map(|id| store.carried(id).unwrap()).to_vec();
+        let stored = ["a", "b", "c"].map(|id| store.carried(id).unwrap().map(|c| c.0)).to_vec();
         let updated = !store.document("a").unwrap().1.is_empty();
         (results, stored, updated, transactions, Held(store, dir))
     }
@@ -387,7 +388,28 @@ mod tests {
         assert!(!updated, "a's update, written before the panic, was rolled back");
         // The groups go on.
         store.append("a", Appended { carried: Some("{}".into()), ..Appended::default() }).unwrap();
-        assert_eq!(store.carried("a").unwrap().as_deref(), Some("{}"));
+        assert_eq!(store.carried("a").unwrap(), Some(("{}".into(), None)));
+    }
+
+    /// The members are written only when they change: a schedule without them keeps the ones
+    /// stored, and of two writes of one session in a transaction, the last schedule and the
+    /// last roster are kept.
+    #[test]
+    fn a_carried_state_without_its_roster_keeps_the_one_stored() {
+        let held = crate::store::TestStore::new("roster");
+        let store = &held.store;
+        let put = |rows: &[(&'static str, Option<&'static str>)]| {
+            let rows: Vec<super::super::CarriedRow<'_>> = rows.iter().map(|&(d, r)| ("s", d, r)).collect();
+            super::super::sql::transaction(&mut **store.db(), |tx| super::super::put_carried(tx, &rows)).unwrap();
+        };
+        put(&[("1", Some("[a]"))]);
+        put(&[("2", None)]);
+        assert_eq!(store.carried("s").unwrap(), Some(("2".into(), Some("[a]".into()))));
+        put(&[("3", Some("[b]")), ("4", None)]);
+        assert_eq!(store.carried("s").unwrap(), Some(("4".into(), Some("[b]".into()))));
+        let appended = Appended { carried: Some("5".into()), roster: Some("[c]".into()), ..Appended::default() };
+        store.append("s", appended).unwrap();
+        assert_eq!(store.carried("s").unwrap(), Some(("5".into(), Some("[c]".into()))), "through a group's write");
     }
 
     /// A runtime shutting down drops a writer's task unrun: the lead is given up, the write
@@ -436,7 +458,7 @@ mod tests {
             }
         }
         for id in &ids {
-            assert_eq!(store.carried(id).unwrap().as_deref(), Some("4"), "{id}");
+            assert_eq!(store.carried(id).unwrap().map(|c| c.0).as_deref(), Some("4"), "{id}");
         }
         // The last answer goes just before the lead is let go.
         let answered = Instant::now();

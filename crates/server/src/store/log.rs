@@ -48,8 +48,11 @@ pub struct Appended {
     pub chat: Vec<(ChatMessage, Option<u64>)>,
     /// Versions, each with its data and the versions the thinning rule lets go with it.
     pub versions: Vec<(VersionInfo, Vec<u8>, Vec<u64>)>,
-    /// The carried state, JSON.
+    /// The carried state without its members, JSON
+    /// ([`bandsync_core::session::carry::CarriedParts`]).
     pub carried: Option<String>,
+    /// The carried members, JSON, when they changed: written with a carried state only.
+    pub roster: Option<String>,
     /// The session's row as it is now: its secrets and PIN (a rotation, a new PIN).
     pub session_row: Option<StoredSession>,
 }
@@ -134,7 +137,7 @@ pub(super) fn write_rows(
     appended: &Appended,
     counted: bool,
 ) -> Result<Option<LogSize>, StoreError> {
-    let Appended { updates, activity, chat, versions, carried: _, session_row } = appended;
+    let Appended { updates, activity, chat, versions, carried: _, roster: _, session_row } = appended;
     for data in updates {
         db.execute(
             "INSERT INTO doc_updates (session, data) VALUES (?1, ?2)",

@@ -187,13 +187,20 @@ impl Store {
         rows.into_iter().next().map(stored_session).transpose()
     }
 
-    /// What a session carried, if it was ever saved.
+    /// What a session carried, if it was ever saved: the schedule's JSON and the roster's
+    /// (`None` in a row saved before the two were apart, whose schedule holds its members), for
+    /// [`bandsync_core::session::carry::Carried::from_parts`].
     ///
     /// # Errors
     /// On a database error.
-    pub fn carried(&self, session: &str) -> Result<Option<String>, StoreError> {
-        one(&mut **self.db(), "SELECT data FROM carried WHERE session = ?1", &[session.into()])?
-            .map(V::text)
+    pub fn carried(&self, session: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let rows = self.db().query("SELECT data, roster FROM carried WHERE session = ?1", &[session.into()])?;
+        rows.into_iter()
+            .next()
+            .map(|r| {
+                let mut next = columns(r);
+                Ok((next().text()?, next().opt_text_col()?))
+            })
             .transpose()
     }
 
@@ -254,21 +261,41 @@ pub(super) fn update_session(db: &mut dyn Db, s: &StoredSession) -> Result<(), S
     Ok(())
 }
 
-/// Saves what sessions carry to the next node (their members and schedule, as JSON), `(session,
-/// json)`, in the caller's transaction: a group's in one statement per [`lease::RENEW_BATCH`] of
-/// them. A session named twice keeps the last (Postgres refuses to update a row twice in one
-/// statement).
-pub(super) fn put_carried(db: &mut dyn Db, carried: &[(&str, &str)]) -> Result<(), StoreError> {
-    let mut seen = std::collections::HashSet::new();
-    // The rows' order does not matter once each session is named once.
-    let last: Vec<(&str, &str)> = carried.iter().rev().filter(|(s, _)| seen.insert(*s)).copied().collect();
+/// A session's carried state to save: `(session, schedule, roster)`, JSON; the roster only when
+/// it changed.
+pub(super) type CarriedRow<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// Saves what sessions carry to the next node (their schedule, and their members when those
+/// changed), in the caller's transaction: a group's in one statement per [`lease::RENEW_BATCH`]
+/// of them. A row without a roster keeps the one stored. A session named twice keeps its last
+/// schedule and its last roster (Postgres refuses to update a row twice in one statement).
+pub(super) fn put_carried(db: &mut dyn Db, carried: &[CarriedRow<'_>]) -> Result<(), StoreError> {
+    let mut last: Vec<CarriedRow<'_>> = Vec::with_capacity(carried.len());
+    let mut at = std::collections::HashMap::new();
+    for &(s, data, roster) in carried {
+        match at.get(s) {
+            Some(&i) => {
+                let row: &mut CarriedRow<'_> = &mut last[i];
+                *row = (s, data, roster.or(row.2));
+            }
+            None => {
+                at.insert(s, last.len());
+                last.push((s, data, roster));
+            }
+        }
+    }
     for chunk in last.chunks(lease::RENEW_BATCH) {
-        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2)).collect();
+        let rows: Vec<String> =
+            (0..chunk.len()).map(|i| format!("(?{}, ?{}, ?{})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
         let sql = format!(
-            "INSERT INTO carried (session, data) VALUES {} ON CONFLICT(session) DO UPDATE SET data = excluded.data",
+            "INSERT INTO carried (session, data, roster) VALUES {} ON CONFLICT(session) DO UPDATE SET \
+             data = excluded.data, roster = COALESCE(excluded.roster, carried.roster)",
             rows.join(", ")
         );
-        let params: Vec<V> = chunk.iter().flat_map(|&(s, json)| [V::from(s), V::from(json)]).collect();
+        let params: Vec<V> = chunk
+            .iter()
+            .flat_map(|&(s, json, roster)| [V::from(s), V::from(json), roster.map_or(V::Null, V::from)])
+            .collect();
         db.execute(&sql, &params)?;
     }
     Ok(())

@@ -118,13 +118,13 @@ pub fn schema(int: &str, bytes: &str, serial: &str) -> String {
         CREATE TABLE IF NOT EXISTS leases (
             session TEXT PRIMARY KEY, node TEXT NOT NULL, token {int} NOT NULL, expires {int} NOT NULL,
             wanted_by TEXT);
-        CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL);"
+        CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL, roster TEXT);"
     )
 }
 
 /// Columns added after the first release, which a database made before gets when it opens:
 /// (table, column, type; `{int}` is the engine's 64-bit integer).
-pub const ADDED_COLUMNS: [(&str, &str, &str); 6] = [
+pub const ADDED_COLUMNS: [(&str, &str, &str); 7] = [
     ("sessions", "leader_secret", "TEXT"),
     ("sessions", "viewer_secret", "TEXT"),
     ("sessions", "pin", "TEXT"),
@@ -132,6 +132,8 @@ pub const ADDED_COLUMNS: [(&str, &str, &str); 6] = [
     // A snapshot in parts (`doc_snapshot_parts`, see `store/fold.rs`); `gen` NULL: in `data`.
     ("doc_snapshots", "gen", "{int}"),
     ("doc_snapshots", "parts", "{int} NOT NULL DEFAULT 0"),
+    // The carried members apart from the rest (`put_carried`); NULL: in `data`, as before.
+    ("carried", "roster", "TEXT"),
 ];
 
 /// One row of a result, its columns in order.

@@ -69,3 +69,41 @@ fn a_session_taken_over_is_saved_again_once_a_member_is_on_the_new_clock() {
     b.join(5, "Ana", false, ana);
     assert_ne!(Carried::key(&b.s), before, "Ana's clock is b's now: what b carries must say so");
 }
+
+#[test]
+fn the_store_keeps_the_roster_apart_and_writes_it_only_when_it_changes() {
+    let mut a = Harness::new();
+    a.join(1, "Ana", true, None);
+    a.join(2, "Ben", false, None);
+    let report = ClientMsg::SyncReport {
+        rtt_us: Micros(40_000),
+        error_us: Micros(5_000),
+        synced: true,
+        output: None,
+        delivery_us: None,
+    };
+    a.send(2, report.clone());
+    let (now, wall) = (a.now, 1_700_000_000_000_000);
+    // Read back from its parts, it is the whole, but for the sync quality (judged on this clock).
+    let parts = a.s.carry_parts(now, wall, true);
+    assert!(!parts.schedule.contains("\"members\""), "{}", parts.schedule);
+    let back = Carried::from_parts(&parts.schedule, parts.roster.as_deref()).unwrap();
+    let mut whole = a.s.carry(now, wall);
+    assert!(whole.members.iter().all(|m| m.participant.sync.is_none()), "sync is not carried");
+    assert_eq!(back, whole);
+    assert!(a.s.carry_parts(now, wall, false).roster.is_none());
+    // A state saved whole, by a build from before the parts, reads as it was, over a roster.
+    whole.members.truncate(1);
+    let old = serde_json::to_string(&whole).unwrap();
+    assert_eq!(Carried::from_parts(&old, parts.roster.as_deref()).unwrap(), whole);
+
+    // What changes the roster's key: a new colour or a newcomer, not a tempo or a sync report.
+    let key = Carried::key(&a.s);
+    a.send(1, ClientMsg::Tempo { tempo: Tempo(90_000) });
+    a.send(2, report);
+    let after = Carried::key(&a.s);
+    assert_eq!(after.roster, key.roster);
+    assert_ne!(after.rest, key.rest, "the schedule changed");
+    a.send(2, ClientMsg::Profile { name: None, instrument: None, color: Some("#123456".into()) });
+    assert_ne!(Carried::key(&a.s).roster, key.roster, "a colour is carried");
+}
