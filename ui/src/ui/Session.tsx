@@ -26,6 +26,17 @@ function ConnectionBadge() {
   );
 }
 
+/** The round trip and the clock, in a component of its own: it changes every second, and the
+ * session view around it (the chart with it) need not render again each time. */
+function ClockInfo() {
+  const c = useAppState((s) => s.clock);
+  return (
+    <span class="muted small clock-info" title="Round trip and clock error">
+      {c ? `rtt ${ms(c.rtt_us)}` : ''}
+    </span>
+  );
+}
+
 /** The click's on-switch and state. Browsers play sound only after a tap. */
 function SoundStrip() {
   const app = useApp();
@@ -116,7 +127,6 @@ export function Session() {
   const app = useApp();
   const session = useAppState((s) => s.session);
   const connection = useAppState((s) => s.connection);
-  const clock = useAppState((s) => s.clock);
   const refusal = useAppState((s) => s.refusal);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const mentions = useAppState((s) => s.mentions);
@@ -137,9 +147,7 @@ export function Session() {
         </div>
         {session && <MiniBeat />}
         <ConnectionBadge />
-        <span class="muted small clock-info" title="Round trip and clock error">
-          {clock ? `rtt ${ms(clock.rtt_us)}` : ''}
-        </span>
+        <ClockInfo />
         <button class="ghost" data-testid="open-settings" aria-label="Settings" onClick={() => setSettingsOpen(true)}>
           ⚙
         </button>
