@@ -125,27 +125,31 @@ function RefusalPanel() {
 
 export function Session() {
   const app = useApp();
-  const session = useAppState((s) => s.session);
+  // What the view shows of the session, each picked alone: the session's own changes (a member's
+  // sync, every second) do not render the whole view again.
+  const name = useAppState((s) => s.session?.name);
+  const id = useAppState((s) => s.session?.session);
+  const band = useAppState((s) => s.session && bandSummary(s.session.stats));
+  const leading = useAppState((s) => !!s.session && s.session.stats.leader === s.session.you);
   const connection = useAppState((s) => s.connection);
   const refusal = useAppState((s) => s.refusal);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const mentions = useAppState((s) => s.mentions);
   useEffect(() => {
-    document.title = `${mentions > 0 ? `(${mentions}) ` : ''}${session?.name ?? ''} · BandSync`;
-  }, [mentions, session?.name]);
+    document.title = `${mentions > 0 ? `(${mentions}) ` : ''}${name ?? ''} · BandSync`;
+  }, [mentions, name]);
   // The leader's controls come first for the leader; a follower gets a stage view: the beat, the
   // part, the transport in one line, the chart.
-  const leading = session !== null && session.stats.leader === session.you;
-  const lost = connection?.state === 'lost' || (connection?.state === 'connecting' && session !== null);
+  const lost = connection?.state === 'lost' || (connection?.state === 'connecting' && !!id);
 
   return (
     <div class="session">
       <header class="topbar">
         <div class="grow title">
-          <strong data-testid="session-name">{session?.name ?? 'Joining…'}</strong>
-          <span class="muted small"> {session ? session.session : ''}</span>
+          <strong data-testid="session-name">{name ?? 'Joining…'}</strong>
+          <span class="muted small"> {id}</span>
         </div>
-        {session && <MiniBeat />}
+        {id && <MiniBeat />}
         <ConnectionBadge />
         <ClockInfo />
         <button class="ghost" data-testid="open-settings" aria-label="Settings" onClick={() => setSettingsOpen(true)}>
@@ -155,7 +159,7 @@ export function Session() {
           class="ghost"
           data-testid="leave"
           onClick={() => {
-            if (!session || confirm('Leave the session?')) void app.leave();
+            if (!id || confirm('Leave the session?')) void app.leave();
           }}
         >
           Leave
@@ -172,10 +176,10 @@ export function Session() {
         </div>
       )}
       <RefusalPanel />
-      {session && (
+      {id && (
         <>
           <nav class="jump" aria-label="Sections">
-            <a href="#band">{bandSummary(session.stats)}</a>
+            <a href="#band">{band}</a>
             <a href="#lead">Transport</a>
             <a href="#setlist">Setlist</a>
             <a href="#chart">Chart</a>
@@ -210,7 +214,7 @@ export function Session() {
           </div>
         </>
       )}
-      {!session && !refusal && <p class="center muted pad">{connection?.detail ?? 'Connecting…'}</p>}
+      {!id && !refusal && <p class="center muted pad">{connection?.detail ?? 'Connecting…'}</p>}
       {settingsOpen && <SettingsPanel onClose={() => setSettingsOpen(false)} />}
       <CueFlash />
     </div>
