@@ -230,7 +230,7 @@ export class BrowserBackend implements Backend {
         });
         break;
       case 'refused':
-        if (e.code === 'bad_secret' || e.code === 'unknown_session') sessionStorage.removeItem(resumeKey(this.target));
+        if (e.code === 'bad_secret' || e.code === 'wrong_pin' || e.code === 'unknown_session') sessionStorage.removeItem(resumeKey(this.target));
         this.emit({ kind: 'connection', state: 'refused', detail: e.message, code: e.code });
         break;
       case 'lost':

@@ -44,6 +44,8 @@ function SoundStrip() {
   const running = useAppState((s) => s.soundRunning);
   const settings = useAppState((s) => s.settings);
   const audio = useAppState((s) => s.audio);
+  // The page's output latency is the player's, read as this renders: again at each clock report.
+  useAppState((s) => s.clock);
   const wanted = settings.sound && !settings.visualOnly;
   if (runtime === 'tauri') {
     return (
@@ -130,6 +132,8 @@ export function Session() {
   const name = useAppState((s) => s.session?.name);
   const id = useAppState((s) => s.session?.session);
   const band = useAppState((s) => s.session && bandSummary(s.session.stats));
+  // The leader's controls come first for the leader; a follower gets a stage view: the beat, the
+  // part, the transport in one line, the chart.
   const leading = useAppState((s) => !!s.session && s.session.stats.leader === s.session.you);
   const connection = useAppState((s) => s.connection);
   const refusal = useAppState((s) => s.refusal);
@@ -138,8 +142,6 @@ export function Session() {
   useEffect(() => {
     document.title = `${mentions > 0 ? `(${mentions}) ` : ''}${name ?? ''} · BandSync`;
   }, [mentions, name]);
-  // The leader's controls come first for the leader; a follower gets a stage view: the beat, the
-  // part, the transport in one line, the chart.
   const lost = connection?.state === 'lost' || (connection?.state === 'connecting' && !!id);
 
   return (

@@ -94,7 +94,7 @@ impl Carried {
     }
 
     /// What must change for the carried state to be saved again: the roster (who, their names,
-    /// colours and access), the leader, the schedule, and whether anyone is connected. A sync
+    /// instruments, colours and access), the leader, the schedule, and whether anyone is connected. A sync
     /// report, or a second connection coming and going, changes none of these.
     ///
     /// The last one moves the carried state onto this server's clock once a member is on it: a

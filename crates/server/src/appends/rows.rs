@@ -108,7 +108,7 @@ impl Lost {
                 self.carried = true;
                 batch.carried = Some(schedule);
                 // A write's last roster is the members as they are: a later schedule without one
-                // did not change them.
+                // did not change them (as `put_carried` merges a group's rows of one session).
                 batch.roster = roster.or(batch.roster.take());
             }
             Append::Secrets(c) => {

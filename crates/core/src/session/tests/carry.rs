@@ -83,6 +83,7 @@ fn the_store_keeps_the_roster_apart_and_writes_it_only_when_it_changes() {
         delivery_us: None,
     };
     a.send(2, report.clone());
+    assert!(a.s.members[1].p.sync.is_some(), "Ben's sync is known here");
     let (now, wall) = (a.now, 1_700_000_000_000_000);
     // Read back from its parts, it is the whole, but for the sync quality (judged on this clock).
     let parts = a.s.carry_parts(now, wall, true);
