@@ -20,6 +20,27 @@ pub struct DiscoverArgs {
     pub mdns_iface: Vec<String>,
 }
 
+/// Whether this build can join the session: a host that speaks an older protocol refuses its join
+/// (`version_unsupported`, PROTOCOL §1.3). A newer host does not advertise the oldest version it
+/// takes, so its join tells.
+fn joinable(s: &SessionAd) -> bool {
+    s.protocol >= bandsync_core::PROTOCOL_VERSION
+}
+
+/// How a session found reads on a terminal.
+fn ad_line(s: &SessionAd) -> String {
+    let update = if joinable(s) {
+        String::new()
+    } else {
+        format!(
+            "  (speaks protocol {}, this build {}: update the host to join)",
+            s.protocol,
+            bandsync_core::PROTOCOL_VERSION
+        )
+    };
+    format!("{}  ({} members)  {:?}:{}  session {}{update}", s.name, s.members, s.addrs, s.port, s.session)
+}
+
 fn ad_json(event: &str, s: &SessionAd) -> serde_json::Value {
     let addr = s.addrs.first().map(|a| match a {
         std::net::IpAddr::V6(v6) => format!("[{v6}]"),
@@ -32,6 +53,7 @@ fn ad_json(event: &str, s: &SessionAd) -> serde_json::Value {
         "addrs": s.addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "port": s.port,
         "protocol": s.protocol,
+        "joinable": joinable(s),
         "members": s.members,
         "secret_required": s.secret_required,
         "fingerprint": s.fingerprint,
@@ -56,9 +78,7 @@ pub fn run(a: &DiscoverArgs) -> anyhow::Result<u8> {
                 seen += 1;
                 let mut v = ad_json("found", &s);
                 v["after_ms"] = json!(start.elapsed().as_millis() as u64);
-                emit(a.json, &v, || {
-                    format!("{}  ({} members)  {:?}:{}  session {}", s.name, s.members, s.addrs, s.port, s.session)
-                });
+                emit(a.json, &v, || ad_line(&s));
             }
             Found::Updated(s) => {
                 emit(a.json, &ad_json("updated", &s), || format!("{} now has {} members", s.name, s.members))
@@ -75,4 +95,31 @@ pub fn run(a: &DiscoverArgs) -> anyhow::Result<u8> {
         eprintln!("No BandSync sessions found.");
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ad(protocol: u16) -> SessionAd {
+        SessionAd {
+            name: "Gig".into(),
+            session: "k7m2qx9pta".into(),
+            addrs: vec![std::net::Ipv4Addr::new(192, 168, 1, 5).into()],
+            port: 7878,
+            protocol,
+            members: 3,
+            secret_required: true,
+            fingerprint: "f".into(),
+        }
+    }
+
+    #[test]
+    fn a_host_older_than_this_build_is_shown_as_needing_an_update() {
+        let (old, now) = (ad(bandsync_core::PROTOCOL_VERSION - 1), ad(bandsync_core::PROTOCOL_VERSION));
+        assert_eq!(ad_json("found", &old)["joinable"], false);
+        assert!(ad_line(&old).contains("update the host to join"), "{}", ad_line(&old));
+        assert_eq!(ad_json("found", &now)["joinable"], true);
+        assert!(!ad_line(&now).contains("update"), "{}", ad_line(&now));
+    }
 }
