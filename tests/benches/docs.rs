@@ -84,11 +84,6 @@ fn trace() -> (Vec<Vec<u8>>, String) {
     (updates, s)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let t = Instant::now();
     let (updates, final_text) = trace();
@@ -121,7 +116,7 @@ fn main() {
         }
         ours.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
     }
-    let (raw, ours) = (median(raw), median(ours));
+    let (raw, ours) = (quantile(&raw, 0.5), quantile(&ours, 0.5));
     println!("| apply a remote update, raw yrs (median of 7 runs × {n} updates) | {raw:.0} ns |");
     println!("| apply a remote update, BandSync server path (`SessionDoc::handle`) | {ours:.0} ns |");
     println!("| BandSync overhead per update | {:.0} ns ({:.2}×) |", ours - raw, ours / raw);
@@ -178,9 +173,9 @@ fn main() {
         "| load the automerge-paper-sized document ({} edits, {} chars) from SQLite (median of 15) | {:.2} ms |",
         updates.len() - 1,
         final_text.chars().count(),
-        median(loads)
+        quantile(&loads, 0.5)
     );
-    println!("| of which applying the snapshot (median of 15) | {:.2} ms |", median(decode_only));
+    println!("| of which applying the snapshot (median of 15) | {:.2} ms |", quantile(&decode_only, 0.5));
     println!(
         "| encoded state (yrs v1) | {} KiB ({:.2} bytes per final char) |",
         state.len() / 1024,

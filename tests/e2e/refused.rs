@@ -125,7 +125,13 @@ async fn a_roster_lost_with_its_write_goes_with_the_next_change() {
     send_doc(&mut ana, doc.set_setlist(&[song("s1", "Money", 120.0, "4/4")]).unwrap()).await;
     send_doc(&mut ana, doc.sync_step1()).await;
     // The answer to Ana's sync waits behind her setlist's write: once it comes, that is stored.
-    while !matches!(ana.ws.next().await, Some(Ok(Message::Binary(_)))) {}
+    loop {
+        match tokio::time::timeout(bandsync_e2e::WAIT, ana.ws.next()).await.expect("Ana's sync answered in time") {
+            Some(Ok(Message::Binary(_))) => break,
+            Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("Ana's connection ended: {other:?}"),
+        }
+    }
     // The disk held, and every write of the carried state refused but the song's.
     db.execute_batch(
         r#"BEGIN IMMEDIATE;

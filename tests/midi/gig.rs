@@ -11,8 +11,8 @@ use bandsync_core::patch::{PatchMsg, SongCue};
 use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros, clicks::clicks_between};
 use bandsync_e2e::jack::{Jackd, MidiRecorder, Received};
-use bandsync_e2e::onsets::quantile;
 use bandsync_midi::{MidiOptions, MidiOut};
+use bandsync_sim::stats::quantile;
 use std::time::{Duration, Instant};
 
 /// Host time is JACK time plus this: a clock of its own, and ahead rather than behind, because

@@ -4,8 +4,8 @@
 //! the MIDI is read by the script's own parser. A key pressed on pymidi's side reaches the member
 //! as a pedal (`--midi-in rtp`).
 
-use bandsync_e2e::onsets::quantile;
 use bandsync_e2e::process::{Proc, host_with_setlist, python_peers};
+use bandsync_sim::stats::quantile;
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -23,6 +23,9 @@ interface Shown {
 
 const sameMeter = (a: Meter, b: Meter) => a.beats === b.beats && a.unit === b.unit && a.groups.join() === b.groups.join();
 
+/** The frame's time and what it shows. */
+let seen: [number, Shown | null] = [-1, null];
+
 /**
  * Calls `draw` on every animation frame with what to show now (while there is a transport), and
  * returns the transport. `draw` may change from render to render; the loop runs once.
@@ -36,10 +39,11 @@ function useFrames(draw: (shown: Shown) => void): Transport | null {
   const drawRef = useRef(draw);
   drawRef.current = draw;
   useEffect(() => {
-    let raf = requestAnimationFrame(function frame() {
+    let raf = requestAnimationFrame(function frame(t) {
       raf = requestAnimationFrame(frame);
-      const shown = trRef.current && current(app, trRef.current, runtime);
-      if (shown) drawRef.current(shown);
+      // Worked out once a frame for every loop (the big beat's and the top bar's).
+      if (seen[0] !== t) seen = [t, trRef.current && current(app, trRef.current, runtime)];
+      if (seen[1]) drawRef.current(seen[1]);
     });
     return () => cancelAnimationFrame(raf);
   }, [app, runtime]);

@@ -9,6 +9,7 @@
 
 use bandsync_sim::method::{BandSync, LinkMedian, Method, Seed100ms};
 use bandsync_sim::scenario::{NAMES, setup};
+use bandsync_sim::stats::quantile;
 use bandsync_sim::world::{Report, run};
 use serde_json::json;
 use std::time::Instant;
@@ -56,10 +57,10 @@ fn main() {
             }
             if args.iter().any(|a| a == "--by-age") {
                 for (lo, hi) in [(1.0, 2.0), (2.0, 5.0), (5.0, 10.0), (10.0, 30.0), (30.0, f64::INFINITY)] {
-                    let mut v: Vec<f64> =
+                    let v: Vec<f64> =
                         r.errors.iter().zip(&r.ages).filter(|(_, a)| (lo..hi).contains(*a)).map(|(e, _)| *e).collect();
-                    v.sort_by(f64::total_cmp);
-                    if let (Some(p50), Some(p99)) = (v.get(v.len() / 2), v.get(v.len() * 99 / 100)) {
+                    if !v.is_empty() {
+                        let (p50, p99) = (quantile(&v, 0.5), quantile(&v, 0.99));
                         eprintln!("{name} {m} {lo}-{hi} s after join: p50 {p50:.0} µs, p99 {p99:.0} µs");
                     }
                 }
