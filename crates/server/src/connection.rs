@@ -191,9 +191,9 @@ pub(crate) async fn write_within<T, E>(
     limit: std::time::Duration,
     write: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ()> {
-    use std::task::Poll;
+    use futures_util::FutureExt;
     let mut write = std::pin::pin!(write);
-    if let Poll::Ready(r) = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+    if let Some(r) = write.as_mut().now_or_never() {
         return r.map_err(|_| ());
     }
     tokio::select! {

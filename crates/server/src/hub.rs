@@ -142,9 +142,10 @@ impl Hub {
     /// A lease listed for a session not in the list is one a start under way took (a load or a
     /// creation; the session goes in once its rows are written and read), or one a removal under
     /// way is about to drop. Both run under `loading`, and nothing else leaves a lease without
-    /// its session (but closing every session, at shutdown), so `loading` is held exactly then: `None`, and the renewal's next answer,
-    /// which says the same, finds the session started (or gone). Taken off now, a session
-    /// starting would start after, with no lease to renew and every write fenced.
+    /// its session (but closing every session, at shutdown), so `loading` is held exactly then:
+    /// `None`, and the renewal's next answer, which says the same, finds the session started (or
+    /// gone). Taken off now, a session starting would start after, with no lease to renew and
+    /// every write fenced.
     pub(crate) fn take_off(&self, id: &str, token: i64) -> Option<Option<SessionHandle>> {
         let mut sessions = self.sessions.write().expect("hub lock poisoned");
         let mut leases = self.leases();

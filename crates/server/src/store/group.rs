@@ -126,8 +126,10 @@ impl Store {
                 Taken(
                     batch
                         .into_iter()
-                        .map(|w| (logs.contains_key(&w.session), w))
-                        .map(|(counted, w)| (w, counted, None))
+                        .map(|w| {
+                            let counted = logs.contains_key(&w.session);
+                            (w, counted, None)
+                        })
                         .collect(),
                 )
             };
@@ -141,9 +143,8 @@ impl Store {
             }
             drop(db);
             for (w, _, outcome) in taken.0 {
-                let sizes: Vec<usize> = w.appended.updates.iter().map(Vec::len).collect();
                 let answer = match outcome {
-                    Some(read) => read.map(|read| self.logged(&w.session, &sizes, read)),
+                    Some(read) => read.map(|read| self.logged(&w.session, &w.appended.updates, read)),
                     None => Err(StoreError::Engine("the write's transaction panicked".into())),
                 };
                 w.reply.send(answer);
@@ -214,9 +215,9 @@ fn write_group(db: &mut dyn Db, taken: &mut Taken) {
                     let roster = w.appended.roster.as_deref();
                     carried.extend(w.appended.carried.as_deref().map(|json| (w.session.as_str(), json, roster)));
                 }
-                // Refused, with nothing of it written: the checks change no row.
-                Err(e @ (StoreError::Fenced { .. } | StoreError::Deleted(_))) => answers.push(Err(e)),
-                Err(e) => return Err(e),
+                // Refused (fenced, or its session deleted), with nothing of it written: the checks
+                // change no row, and fail the transaction through `?` above, not here.
+                Err(e) => answers.push(Err(e)),
             }
         }
         // What the sessions carry, in one statement rather than one each: at 20 000 writes a

@@ -96,14 +96,14 @@ impl Store {
         self.append_grouped(session, appended)
     }
 
-    /// After a session's write of updates of `sizes`: its log counted on (or as `read` after the
-    /// write), and whether it is due to be folded.
-    pub(super) fn logged(&self, session: &str, sizes: &[usize], read: Option<LogSize>) -> bool {
+    /// After a session's write of `updates`: its log counted on (or as `read` after the write),
+    /// and whether it is due to be folded.
+    pub(super) fn logged(&self, session: &str, updates: &[Vec<u8>], read: Option<LogSize>) -> bool {
         let mut logs = self.logs();
         let log = match (read, logs.get_mut(session)) {
             (None, Some(log)) => {
-                let size: usize = sizes.iter().sum();
-                log.updates = log.updates.saturating_add(i64::try_from(sizes.len()).unwrap_or(i64::MAX));
+                let size: usize = updates.iter().map(Vec::len).sum();
+                log.updates = log.updates.saturating_add(i64::try_from(updates.len()).unwrap_or(i64::MAX));
                 log.bytes = log.bytes.saturating_add(i64::try_from(size).unwrap_or(i64::MAX));
                 *log
             }
