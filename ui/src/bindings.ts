@@ -222,6 +222,8 @@ id: number, };
 
 /**
  * A message from the server to a member.
+ *
+ * Read tag first ([`crate::tagged`]): servers write `type` as every message's first member.
  */
 export type ServerMsg = { "type": "welcome", 
 /**
@@ -620,7 +622,7 @@ export type CueBy = "leader" | "editors";
 /**
  * The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.
  */
-export type ErrorCode = "malformed" | "unknown_type" | "version_unsupported" | "frame_too_large" | "rate_limited" | "not_joined" | "already_joined" | "unknown_session" | "full" | "not_leader" | "leader_taken" | "unknown_participant" | "invalid_tempo" | "invalid_meter" | "invalid_name" | "invalid_position" | "unsupported" | "auth_required" | "bad_secret" | "too_many_attempts" | "read_only" | "internal" | "forbidden" | "unknown_message" | "document_full" | "invalid_patch" | "wrong_pin";
+export type ErrorCode = "malformed" | "unknown_type" | "version_unsupported" | "frame_too_large" | "rate_limited" | "not_joined" | "already_joined" | "unknown_session" | "full" | "not_leader" | "leader_taken" | "unknown_participant" | "invalid_tempo" | "invalid_meter" | "invalid_name" | "invalid_position" | "unsupported" | "auth_required" | "bad_secret" | "too_many_attempts" | "read_only" | "internal" | "forbidden" | "unknown_message" | "document_full" | "invalid_patch" | "wrong_pin" | "unknown";
 
 /**
  * A secret (session secret, PIN). Its `Debug` is redacted so that no log can print it, and
@@ -2044,7 +2046,8 @@ last_click_us: number | null,
 frames: number, };
 
 /**
- * A change for the page's engine, as the main thread sends it.
+ * A change for the page's engine, as the main thread sends it: `kind` first
+ * ([`bandsync_core::tagged`]).
  */
 export type EngineCommand = { "kind": "map", 
 /**

@@ -20,6 +20,7 @@
 //! - [`link`]: the Ableton Link bridge's decisions: Link shows the session's timeline, and a
 //!   Link peer's change becomes the leader's request.
 //! - [`tap`]: tap tempo.
+//! - [`tagged`]: internally tagged enums read tag first, without serde's buffering.
 //! - [`jitter`]: a small seeded random source (reconnect jitter, simulations).
 //! - [`ratelimit`]: the per-connection token bucket.
 //! - [`retention`]: how much history (versions, chat, activity) a session keeps.
@@ -42,6 +43,7 @@ pub mod protocol;
 pub mod ratelimit;
 pub mod retention;
 pub mod session;
+pub mod tagged;
 pub mod tap;
 pub mod time;
 pub mod timeline;

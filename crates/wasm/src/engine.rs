@@ -13,10 +13,11 @@ use bandsync_core::Transport;
 use bandsync_core::host_axis::HostAxis;
 use serde::{Deserialize, Serialize};
 
-/// A change for the page's engine, as the main thread sends it.
+/// A change for the page's engine, as the main thread sends it: `kind` first
+/// ([`bandsync_core::tagged`]).
 #[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(tag = "kind"))]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum EngineCommand {
     /// A new map from context frames to host time.
     Map {
@@ -54,6 +55,7 @@ pub enum EngineCommand {
         sound: ClickSound,
     },
 }
+bandsync_core::tagged!(@de EngineCommand, "kind");
 
 /// What the engine has played, for the sync report the band sees.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

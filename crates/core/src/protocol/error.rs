@@ -66,6 +66,12 @@ pub enum ErrorCode {
     InvalidPatch,
     /// The PIN is wrong, or the session has none. Since protocol version 3.
     WrongPin,
+    /// A code this build does not know: a newer server's. Members read it, and servers never
+    /// send it. In answer to `join` it counts as a refusal: the member stops and shows the server's
+    /// message rather than retry blind. Since protocol version 3, so that a new code needs no
+    /// version of its own.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -100,6 +106,7 @@ impl ErrorCode {
             ErrorCode::DocumentFull => "document_full",
             ErrorCode::InvalidPatch => "invalid_patch",
             ErrorCode::WrongPin => "wrong_pin",
+            ErrorCode::Unknown => "unknown",
         }
     }
 
@@ -126,6 +133,7 @@ impl ErrorCode {
                 | ErrorCode::AuthRequired
                 | ErrorCode::BadSecret
                 | ErrorCode::WrongPin
+                | ErrorCode::Unknown
                 | ErrorCode::TooManyAttempts
         )
     }

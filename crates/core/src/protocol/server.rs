@@ -20,9 +20,11 @@ pub struct Rebase {
 }
 
 /// A message from the server to a member.
+///
+/// Read tag first ([`crate::tagged`]): servers write `type` as every message's first member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(tag = "type"))]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// The answer to a successful `join`: who you are, and the whole session.
     Welcome {
@@ -177,6 +179,8 @@ pub enum ServerMsg {
         about: Option<String>,
     },
 }
+
+crate::tagged!(ServerMsg, "type");
 
 impl ServerMsg {
     /// An error message.

@@ -3,8 +3,8 @@
 
 use super::carried::welcome_of;
 use super::world::{SECRET, World};
-use crate::member::{Member, MemberConfig};
-use crate::protocol::{Secret, ServerMsg};
+use crate::member::{Member, MemberConfig, MemberEvent};
+use crate::protocol::{ErrorCode, Secret, ServerMsg};
 use crate::session::{SecretSource, Session, SessionConfig};
 use crate::time::Micros;
 
@@ -23,4 +23,35 @@ fn the_session_s_news_is_shown_and_the_member_s_own_frames_are_not() {
     assert!(m.handle_text(now, &text(&ServerMsg::CueBy { who: crate::protocol::CueBy::Editors })));
     assert!(!m.handle_text(now, r#"{"type":"from_a_newer_server"}"#), "unreadable");
     assert!(!m.handle_text(now, "not json"));
+}
+
+#[test]
+fn a_code_from_a_newer_server_is_read_and_refuses_a_join() {
+    let now = Micros::from_secs(10);
+    let mut m = Member::new(MemberConfig::new(World::target(SECRET), "Ana"), now);
+    m.handle_connected(now);
+    while m.poll_event().is_some() {}
+    let refusal = r#"{"type":"error","code":"from_a_newer_server","message":"Come back later.","about":"join"}"#;
+    m.handle_text(now, refusal);
+    let ev: Vec<_> = std::iter::from_fn(|| m.poll_event()).collect();
+    assert!(
+        matches!(&ev[..], [MemberEvent::Refused { code: ErrorCode::Unknown, message }] if message == "Come back later."),
+        "{ev:?}"
+    );
+    assert!(m.is_ended(), "refused for good, not retried blind");
+}
+
+#[test]
+fn a_code_from_a_newer_server_after_joining_is_an_error_like_any_other() {
+    let now = Micros::from_secs(10);
+    let secrets = SecretSource(Box::new(|| Secret(SECRET.to_owned())));
+    let mut session = Session::new("s1", "Gig", 1, SessionConfig::default(), now, secrets);
+    let mut m = Member::new(MemberConfig::new(World::target(SECRET), "Ana"), now);
+    m.handle_connected(now);
+    m.handle_text(now, &welcome_of(&mut session, now, 1, None));
+    while m.poll_event().is_some() {}
+    m.handle_text(now, r#"{"type":"error","code":"from_a_newer_server","message":"No.","about":"cue"}"#);
+    let ev: Vec<_> = std::iter::from_fn(|| m.poll_event()).collect();
+    assert!(matches!(&ev[..], [MemberEvent::Error { code: ErrorCode::Unknown, .. }]), "{ev:?}");
+    assert!(m.is_joined());
 }
