@@ -49,6 +49,19 @@ describe('the session view', () => {
     m.free();
   });
 
+  it('gives a new object only to what a message changed', () => {
+    const m = new SessionMirror();
+    const s = apply(null, welcome(1, 1, [person(1), person(2)]), m)!;
+    const synced = apply(s, { type: 'participant_updated', participant: { ...person(2), instrument: 'bass' } }, m)!;
+    expect(synced.participants[1].instrument).toBe('bass');
+    expect([synced.transport === s.transport, synced.stats === s.stats]).toEqual([true, true]);
+    const left = apply(synced, { type: 'participant_left', id: 2, reason: 'left' }, m)!;
+    expect(left.stats.members).toBe(1);
+    const moved = apply(left, { type: 'transport', transport: TRANSPORT, by: 1, now: 0 }, m)!;
+    expect([moved.transport === left.transport, moved.participants === left.participants, moved.stats === left.stats]).toEqual([false, true, true]);
+    m.free();
+  });
+
   it('ignores a schedule no session could make', () => {
     const m = new SessionMirror();
     const s = apply(null, welcome(1, 1, [person(1)]), m)!;

@@ -107,11 +107,22 @@ export function apply(s: SessionState | null, msg: ServerMsg, mirror: SessionMir
   if (msg.type === 'welcome') return r.mirror ? fromMirror(r.mirror, s) : s;
   if (!s) return s;
   let next = s;
-  if (r.mirror && (r.changed.snapshot || r.changed.participants || r.changed.transport || r.changed.song)) {
+  const c = r.changed;
+  if (r.mirror && (c.snapshot || c.participants || c.transport || c.song)) {
     const m = r.mirror;
-    next = r.changed.snapshot
+    // Only what changed gets a new object, so that e.g. a member's sync report re-renders no view
+    // of the schedule. The counts follow the participant list (`changed.participants`), but most
+    // participant updates leave them as they were.
+    const a = s.stats, b = m.stats;
+    next = c.snapshot
       ? { ...fromMirror(m, s), chatRequests: s.chatRequests, search: s.search, songBy: s.songBy }
-      : { ...s, participants: m.participants, stats: m.stats, transport: m.transport, song: m.song ?? null };
+      : {
+          ...s,
+          participants: c.participants ? m.participants : s.participants,
+          stats: a.members === b.members && a.online === b.online && a.leader === b.leader ? a : b,
+          transport: c.transport ? m.transport : s.transport,
+          song: m.song ?? null,
+        };
   }
   return applyUi(next, msg);
 }

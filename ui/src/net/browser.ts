@@ -110,7 +110,10 @@ export class BrowserBackend implements Backend {
       return;
     }
     if (p.timeout !== null) {
-      const ms = Math.max(0, (p.timeout - this.clock0.now()) / 1000);
+      // Whole milliseconds, rounded up: a browser's timer fires on a millisecond, up to one
+      // early, and a member woken before its time does nothing and asks again (a handful of
+      // empty wakes before each ping).
+      const ms = Math.max(0, Math.ceil((p.timeout - this.clock0.now()) / 1000));
       this.timer = setTimeout(() => {
         this.timer = null;
         this.member.timeout(this.clock0.now());

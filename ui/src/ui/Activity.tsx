@@ -21,11 +21,11 @@ const ICON: Record<string, string> = {
 
 export function Activity() {
   const app = useApp();
-  const session = useAppState((s) => s.session);
-  const unsupported = useAppState((s) => s.unsupported);
-  if (!session) return null;
-  const events: ActivityEvent[] = [...session.activity].reverse();
-  const old = unsupported.has('activity_history');
+  const activity = useAppState((s) => s.session?.activity);
+  const more = useAppState((s) => s.session?.activityMore);
+  const old = useAppState((s) => s.unsupported.has('activity_history'));
+  if (!activity) return null;
+  const events: ActivityEvent[] = [...activity].reverse();
   return (
     <section class="card" id="activity" aria-label="Activity">
       <h2>Activity</h2>
@@ -40,7 +40,7 @@ export function Activity() {
             <span class="muted small">{clock(e.at)}</span>
           </li>
         ))}
-        {session.activityMore && (
+        {more && (
           <li class="center">
             <button class="small-btn" data-testid="activity-older" onClick={() => app.requestOlderActivity()}>
               Load older
@@ -59,20 +59,25 @@ function size(n: number): string {
 /** Saved versions of the setlist and charts: save one with a label, restore one. */
 export function History() {
   const app = useApp();
-  const session = useAppState((s) => s.session);
+  // `undefined` out of a session.
+  const versions = useAppState((s) => s.session?.versions);
+  const editable = useAppState((s) => !!s.session && canEdit(s.session));
+  // The newest event when it is a saved or restored version: no other event re-renders this.
+  const saved = useAppState((s) => {
+    const a = s.session?.activity;
+    const e = a?.[a.length - 1];
+    return e?.kind === 'version' ? e.id : 0;
+  });
   const online = useAppState((s) => s.connection?.state === 'online');
   const old = useAppState((s) => s.unsupported.has('versions'));
   const [label, setLabel] = useState('');
-  const versions = session?.versions ?? null;
-  const lastActivity = session?.activity[session.activity.length - 1];
 
   // Ask once on open, and again when a version was saved or restored by anyone.
   useEffect(() => {
     if (online) void app.send({ type: 'versions' }, true);
-  }, [online, lastActivity?.kind === 'version' ? lastActivity.id : 0]);
+  }, [online, saved]);
 
-  if (!session) return null;
-  const editable = canEdit(session);
+  if (versions === undefined) return null;
   return (
     <section class="card" id="history" aria-label="History">
       <div class="row">

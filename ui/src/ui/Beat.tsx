@@ -52,7 +52,13 @@ function useFrames(draw: (shown: Shown) => void): Transport | null {
 
 export function BeatView() {
   const app = useApp();
-  const clock = useAppState((s) => s.clock);
+  // The sync note as shown: a clock report that leaves it as it was renders nothing.
+  const sync = useAppState((s) => {
+    const c = s.clock;
+    return c ? `${c.synced ? 'ok|synced' : 'warn|syncing…'} ±${ms(c.error_us)}` : 'warn|no clock yet';
+  });
+  const [syncClass, syncText] = sync.split('|');
+  const pendingRef = useRef<HTMLDivElement>(null);
   const flash = useAppState((s) => s.settings.flash);
   const rootRef = useRef<HTMLDivElement>(null);
   const bigRef = useRef<HTMLDivElement>(null);
@@ -69,6 +75,9 @@ export function BeatView() {
   const transport = useFrames((shown) => {
     const root = rootRef.current;
     if (!root) return;
+    // The change announced has landed: its note goes, without a render.
+    const note = pendingRef.current;
+    if (note && !note.hidden && (app.backend?.hostNow() ?? -Infinity) >= Number(note.dataset.at)) note.hidden = true;
     if (!meterRef.current || !sameMeter(meterRef.current, shown.meter)) {
       meterRef.current = shown.meter;
       setMeter(shown.meter);
@@ -141,11 +150,15 @@ export function BeatView() {
           <span ref={barRef} class="beat-bar">
             stopped
           </span>
-          <span class={`sync ${clock?.synced ? 'ok' : 'warn'}`} data-testid="sync-state">
-            {clock ? (clock.synced ? `synced ±${ms(clock.error_us)}` : `syncing… ±${ms(clock.error_us)}`) : 'no clock yet'}
+          <span class={`sync ${syncClass}`} data-testid="sync-state">
+            {syncText}
           </span>
         </div>
-        {pendingText && <div class="beat-pending">→ {pendingText}</div>}
+        {pendingText && (
+          <div key={pending!.at} ref={pendingRef} class="beat-pending" data-at={pending!.at}>
+            → {pendingText}
+          </div>
+        )}
       </div>
     </section>
   );

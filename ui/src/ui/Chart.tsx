@@ -130,17 +130,19 @@ function useChartText(songId: string | null, view: ChartView): string {
 export function Chart() {
   const viewSong = useAppState((s) => s.viewSong);
   const songs = useAppState((s) => s.songs);
-  const session = useAppState((s) => s.session);
   const settings = useAppState((s) => s.settings);
-  const presence = useAppState((s) => s.presence);
+  const editable = useAppState((s) => !!s.session && canEdit(s.session));
+  const follows = useAppState((s) => !!s.session && !isLeader(s.session));
+  // Who else is in this chart, as text: a member's sync report does not re-render the chart.
+  const others = useAppState((s) => {
+    const se = s.session, v = s.viewSong;
+    return JSON.stringify(se && v !== null ? se.participants.filter((p) => p.id !== se.you && s.presence.get(p.id) === v).map((p) => [p.id, p.name, p.color]) : []);
+  });
+  const readers = useMemo(() => JSON.parse(others) as [number, string, string][], [others]);
   const [editing, setEditing] = useState(false);
   const [reader, setReader] = useState<HTMLDivElement | null>(null);
   const song = songs.find((s) => s.id === viewSong) ?? null;
-  const editable = session ? canEdit(session) : false;
   const edit = editable && editing;
-  const readers = session
-    ? session.participants.filter((p) => p.id !== session.you && presence.get(p.id) === viewSong && viewSong !== null)
-    : [];
 
   const { transpose, capo, notation } = settings;
   const key = song?.key || null;
@@ -161,7 +163,6 @@ export function Chart() {
   }, [section, reader, settings.autoScroll]);
 
   // A follower's stage view reads first: the chart right under its title, its tools under it.
-  const follows = session !== null && !isLeader(session);
   const tools = <ChartTools editable={editable} editing={edit} setEditing={setEditing} />;
 
   return (
@@ -180,9 +181,9 @@ export function Chart() {
         </h2>
         {readers.length > 0 && (
           <span class="readers small" title="Also in this chart">
-            {readers.map((p) => (
-              <span key={p.id} class="reader" style={{ borderColor: p.color }}>
-                {p.name}
+            {readers.map(([id, name, color]) => (
+              <span key={id} class="reader" style={{ borderColor: color }}>
+                {name}
               </span>
             ))}
           </span>

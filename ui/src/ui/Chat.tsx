@@ -126,7 +126,14 @@ function Message(props: { m: ChatMessage; mine: boolean; replyTo: ChatMessage | 
 
 export function Chat() {
   const app = useApp();
-  const session = useAppState((s) => s.session);
+  // What the chat shows, each on its own: a member's sync report re-renders none of it.
+  const chat = useAppState((s) => s.session?.chat);
+  const search = useAppState((s) => s.session?.search);
+  const chatMore = useAppState((s) => s.session?.chatMore);
+  const asking = useAppState((s) => !!s.session?.chatRequests.length);
+  const you = useAppState((s) => s.session?.you ?? 0);
+  const name = useAppState((s) => s.session?.name ?? '');
+  const canWrite = useAppState((s) => !!s.session && canEdit(s.session));
   const unsupported = useAppState((s) => s.unsupported.has('chat_history'));
   const [text, setText] = useState('');
   const [reply, setReply] = useState<ChatMessage | null>(null);
@@ -134,8 +141,8 @@ export function Chat() {
   const [exporting, setExporting] = useState(false);
   const listRef = useRef<HTMLOListElement>(null);
   const atBottom = useRef(true);
-  const count = session?.chat.length ?? 0;
-  const newest = session?.chat[session.chat.length - 1]?.id;
+  const count = chat?.length ?? 0;
+  const newest = chat?.[count - 1]?.id;
 
   // Stay at the newest message unless the reader scrolled up.
   useEffect(() => {
@@ -143,11 +150,9 @@ export function Chat() {
     if (el && atBottom.current) el.scrollTop = el.scrollHeight;
   }, [newest, count]);
 
-  if (!session) return null;
-  const canWrite = canEdit(session);
-  const byId = new Map(session.chat.map((m) => [m.id, m]));
-  const search = session.search;
-  const shown = search ? search.results : session.chat;
+  if (!chat) return null;
+  const byId = new Map(chat.map((m) => [m.id, m]));
+  const shown = search ? search.results : chat;
 
   const send = () => {
     const t = text.trim();
@@ -167,7 +172,7 @@ export function Chat() {
     try {
       const text = await app.exportChat(f);
       const stamp = new Date().toISOString().slice(0, 10);
-      download(`${session.name.replace(/[^\w-]+/g, '_')}-chat-${stamp}.${f}`, EXPORT_MIME[f], text);
+      download(`${name.replace(/[^\w-]+/g, '_')}-chat-${stamp}.${f}`, EXPORT_MIME[f], text);
     } catch (e) {
       app.toast(`Export: ${String(e)}`);
     } finally {
@@ -220,9 +225,9 @@ export function Chat() {
           atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}
       >
-        {!search && session.chatMore && (
+        {!search && chatMore && (
           <li class="center">
-            <button class="small-btn" data-testid="chat-older" disabled={session.chatRequests.length > 0} onClick={() => app.requestChat('older')}>
+            <button class="small-btn" data-testid="chat-older" disabled={asking} onClick={() => app.requestChat('older')}>
               Load older messages
             </button>
           </li>
@@ -234,9 +239,9 @@ export function Chat() {
           <Message
             key={m.id}
             m={m}
-            mine={m.from === session.you}
+            mine={m.from === you}
             replyTo={m.reply_to !== null ? byId.get(m.reply_to) : undefined}
-            you={session.you}
+            you={you}
             canWrite={canWrite}
             onReply={() => setReply(m)}
           />

@@ -3,7 +3,7 @@ import type { Meter } from '../bindings';
 import { transportLine } from '../core/labels';
 import { canEdit } from '../core/session';
 import { TapTempo } from '../core/tap';
-import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, parseMeter, positionAt, tempoFromBpm } from '../core/timeline';
+import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, parseMeter, tempoFromBpm } from '../core/timeline';
 import { bpmText, useApp, useAppState } from './ctx';
 import { CueRow } from './CueRow';
 
@@ -14,18 +14,23 @@ const PRESETS = ['4/4', '3/4', '2/4', '5/4', '6/8 3+3', '9/8 3+3+3', '9/8 2+2+2+
  *  of a free lead. */
 export function TransportLine() {
   const app = useApp();
-  const session = useAppState((s) => s.session);
+  // The line itself: it changes with play/stop and the leader, not with every message.
+  const line = useAppState((s) => {
+    const se = s.session;
+    return se && transportLine(latest(se.transport), se.participants.find((p) => p.id === se.stats.leader)?.name ?? null);
+  });
+  const free = useAppState((s) => s.session?.stats.leader === null);
+  const editable = useAppState((s) => !!s.session && canEdit(s.session));
   const online = useAppState((s) => s.connection?.state === 'online');
-  if (!session) return null;
-  const leader = session.stats.leader;
+  if (line === null) return null;
   return (
     <div class="row transport-line" id="lead">
-      <span class="grow">{transportLine(latest(session.transport), session.participants.find((p) => p.id === leader)?.name ?? null)}</span>
+      <span class="grow">{line}</span>
       <button
         class="small-btn"
         data-testid="claim"
-        title={leader === null ? 'Lead the band: start, stop and set the tempo' : 'Someone leads: they can hand over to you'}
-        disabled={!online || leader !== null || !canEdit(session)}
+        title={free ? 'Lead the band: start, stop and set the tempo' : 'Someone leads: they can hand over to you'}
+        disabled={!online || !free || !editable}
         onClick={() => void app.send({ type: 'claim' })}
       >
         Claim
@@ -37,12 +42,18 @@ export function TransportLine() {
 /** The leader's transport: play, stop, tempo, meter, the bar, cues, handing over. */
 export function LeaderControls() {
   const app = useApp();
-  const session = useAppState((s) => s.session);
+  const transport = useAppState((s) => s.session?.transport);
+  // Whom to hand over to, as text: a member's sync report does not re-render the controls.
+  const others = useAppState((s) => {
+    const se = s.session;
+    return JSON.stringify(se ? se.participants.filter((p) => p.id !== se.you && p.connection === 'online').map((p) => [p.id, p.name]) : []);
+  });
+  const handover = useMemo(() => JSON.parse(others) as [number, string][], [others]);
   const countIn = useAppState((s) => s.settings.countIn);
   const online = useAppState((s) => s.connection?.state === 'online');
   const tap = useMemo(() => new TapTempo(), []);
   const [taps, setTaps] = useState(0);
-  const last = session ? latest(session.transport) : null;
+  const last = transport ? latest(transport) : null;
   const tempo = last ? last.timeline.tempo : 120_000;
   const [draft, setDraft] = useState(() => bpmText(tempo));
   const inputRef = useRef<HTMLInputElement>(null);
@@ -62,7 +73,7 @@ export function LeaderControls() {
     setGroups(last.meter.groups.join('+'));
   }, [last?.meter.beats, last?.meter.unit, last?.meter.groups.join()]);
 
-  if (!session || !last) return null;
+  if (!transport || !last) return null;
   const bpm = Number(draft.replace(',', '.'));
   const bpmOk = tempoFromBpm(bpm) !== null;
   const groupList = groups
@@ -70,8 +81,6 @@ export function LeaderControls() {
     .filter(Boolean)
     .map(Number);
   const meterProblem = meterError(beats, unit, groupList);
-  const hostNow = app.backend?.hostNow();
-  const position = hostNow !== null && hostNow !== undefined ? positionAt(session.transport, Math.round(hostNow)) : last.timeline.beat_origin;
 
   const applyTempo = (v = bpm) => {
     const t = tempoFromBpm(v);
@@ -118,13 +127,11 @@ export function LeaderControls() {
             }}
           >
             <option value="">choose…</option>
-            {session.participants
-              .filter((p) => p.id !== session.you && p.connection === 'online')
-              .map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name}
-                </option>
-              ))}
+            {handover.map(([id, name]) => (
+              <option key={id} value={id}>
+                {name}
+              </option>
+            ))}
           </select>
         </label>
       </div>
@@ -258,7 +265,6 @@ export function LeaderControls() {
             Go to bar
           </button>
           <button onClick={() => app.seekBar(1)}>To the start</button>
-          <span class="muted small">position {(position / 1_000_000).toFixed(2)} beats</span>
         </div>
 
         <CueRow leading />

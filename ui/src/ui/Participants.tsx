@@ -15,16 +15,19 @@ const CONCERN: Record<SyncConcern, string> = {
  *  who is in which chart. The leader sees each member whose figures are off flagged. */
 export function Participants() {
   const app = useApp();
-  const session = useAppState((s) => s.session);
+  // Not the schedule, the song or the chat: only who is here re-renders the band.
+  const participants = useAppState((s) => s.session?.participants);
+  const stats = useAppState((s) => s.session?.stats);
+  const me = useAppState((s) => s.session?.you);
+  const lead = useAppState((s) => !!s.session && isLeader(s.session));
   const presence = useAppState((s) => s.presence);
   const songs = useAppState((s) => s.songs);
   const viewSong = useAppState((s) => s.viewSong);
-  if (!session) return null;
-  const lead = isLeader(session);
+  if (!participants || !stats) return null;
   const title = (id: string | null | undefined) => (id ? (songs.find((s) => s.id === id)?.title ?? 'a chart') : null);
 
   const row = (p: Participant) => {
-    const you = p.id === session.you;
+    const you = p.id === me;
     const where = you ? title(viewSong) : title(presence.get(p.id));
     const sync = p.sync;
     const out = sync?.output ?? null;
@@ -104,10 +107,10 @@ export function Participants() {
   return (
     <section class="card" id="band" aria-label="Band">
       <h2>
-        Band <span class="muted small">{session.stats.online} online · {session.stats.members} in session</span>
+        Band <span class="muted small">{stats.online} online · {stats.members} in session</span>
       </h2>
       <ul class="plain participants" data-testid="participants">
-        {session.participants.map(row)}
+        {participants.map(row)}
       </ul>
     </section>
   );

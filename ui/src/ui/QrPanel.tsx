@@ -9,11 +9,13 @@ import { pinProblem } from '../wasm/api';
  */
 export function QrPanel() {
   const app = useApp();
-  const session = useAppState((s) => s.session);
+  // The link follows the credentials and the host (`App.joinLink`).
+  const leads = useAppState((s) => !!s.session && isLeader(s.session));
+  const creds = useAppState((s) => s.session?.credentials);
   const host = useAppState((s) => s.host);
   const [pin, setPin] = useState('');
   const [copied, setCopied] = useState(false);
-  const link = session ? app.joinLink() : null;
+  const link = app.joinLink();
   const [svg, setSvg] = useState<string | null>(null);
   useEffect(() => {
     if (!link) return setSvg(null);
@@ -29,8 +31,7 @@ export function QrPanel() {
       live = false;
     };
   }, [link, host?.qr_svg]);
-  if (!session || !isLeader(session)) return null;
-  const creds = session.credentials;
+  if (!leads) return null;
 
   return (
     <section class="card qr" id="invite" data-testid="qr-panel" aria-label="Invite">
@@ -116,7 +117,7 @@ export function QrPanel() {
           )}
         </form>
       )}
-      {session.credentials && (
+      {creds && (
         <p class="hint">
           Typed joins use the address {app.state.target ? new URL(app.state.target.origin).host : 'of the host'} and the PIN.
         </p>

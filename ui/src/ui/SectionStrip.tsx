@@ -46,14 +46,13 @@ export function useFollow<T>(pick: (f: Following | null) => T, on: boolean, char
 
 export function SectionStrip() {
   const app = useApp();
-  const session = useAppState((st) => st.session);
+  const leads = useAppState((st) => !!st.session && isLeader(st.session));
   // Only while a song with a flow is current: otherwise no frame loop at all (the page's main
   // thread also feeds the click engine).
   const hasFlow = useAppState((st) => st.songs.some((x) => x.id === st.session?.song && x.flow.trim() !== ''));
   const f = useFollow((x) => x, hasFlow);
   if (!f) return null;
   const p = f.place;
-  const leads = session ? isLeader(session) : false;
   // The leader's moves land on the next bar line, like every change (PROTOCOL §4.20).
   const move = (bar: number | null, vamp = false) => void app.send({ type: 'flow', bar, vamp });
   const next = p ? flowStart(f.song.flow, p.index + 1) : null;

@@ -29,12 +29,21 @@ function ConnectionBadge() {
 /** The round trip and the clock, in a component of its own: it changes every second, and the
  * session view around it (the chart with it) need not render again each time. */
 function ClockInfo() {
-  const c = useAppState((s) => s.clock);
+  const rtt = useAppState((s) => (s.clock ? `rtt ${ms(s.clock.rtt_us)}` : ''));
   return (
     <span class="muted small clock-info" title="Round trip and clock error">
-      {c ? `rtt ${ms(c.rtt_us)}` : ''}
+      {rtt}
     </span>
   );
+}
+
+/** The page's output latency, the player's, read again at each clock report: in a component of
+ * its own, so that the sound strip around it does not render each time. */
+function OutputLatency() {
+  const app = useApp();
+  useAppState((s) => s.clock);
+  const out = app.player?.stats().latencyMs;
+  return <span class="small ok">♪ sound on{out != null ? ` · output ${out.toFixed(0)} ms` : ''}</span>;
 }
 
 /** The click's on-switch and state. Browsers play sound only after a tap. */
@@ -44,8 +53,6 @@ function SoundStrip() {
   const running = useAppState((s) => s.soundRunning);
   const settings = useAppState((s) => s.settings);
   const audio = useAppState((s) => s.audio);
-  // The page's output latency is the player's, read as this renders: again at each clock report.
-  useAppState((s) => s.clock);
   const wanted = settings.sound && !settings.visualOnly;
   if (runtime === 'tauri') {
     return (
@@ -59,7 +66,6 @@ function SoundStrip() {
       </div>
     );
   }
-  const stats = running ? app.player?.stats() : null;
   return (
     <div class="sound-strip row wrap" data-testid="sound-strip">
       {!running ? (
@@ -68,7 +74,7 @@ function SoundStrip() {
         </button>
       ) : (
         <>
-          <span class="small ok">♪ sound on{stats?.latencyMs != null ? ` · output ${stats.latencyMs.toFixed(0)} ms` : ''}</span>
+          <OutputLatency />
           <button class="small-btn" data-testid="mute-toggle" onClick={() => app.setSettings({ mute: !settings.mute })}>
             {settings.mute ? 'Unmute' : 'Mute'}
           </button>

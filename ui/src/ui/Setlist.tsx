@@ -81,12 +81,14 @@ function SongForm(props: { initial: Draft; submit: string; testid?: string; onSu
 export function Setlist() {
   const app = useApp();
   const songs = useAppState((s) => s.songs);
-  const session = useAppState((s) => s.session);
+  // `undefined` out of a session.
+  const name = useAppState((s) => s.session?.name);
+  const playing = useAppState((s) => s.session?.song);
+  const lead = useAppState((s) => !!s.session && isLeader(s.session));
+  const editable = useAppState((s) => !!s.session && canEdit(s.session));
   const viewSong = useAppState((s) => s.viewSong);
   const [editing, setEditing] = useState<string | null>(null);
-  if (!session) return null;
-  const lead = isLeader(session);
-  const editable = canEdit(session);
+  if (name === undefined) return null;
   const doc = app.docs?.doc;
 
   return (
@@ -97,7 +99,7 @@ export function Setlist() {
       {lead && songs.length > 0 && <p class="hint">Tap a song to call it: its chart opens for everyone and its tempo and meter land on the next bar.</p>}
       <ol class="plain setlist" data-testid="setlist">
         {songs.map((s, i) => {
-          const current = session.song === s.id;
+          const current = playing === s.id;
           const m = songMeter(s);
           if (editing === s.id && doc) {
             return (
@@ -203,7 +205,7 @@ export function Setlist() {
               </>
             ))}
           {songs.length > 0 && (
-            <button class="small-btn" data-testid="download-set" onClick={() => download(`${session.name}.cho`, 'text/plain', exportSet(doc, songs))}>
+            <button class="small-btn" data-testid="download-set" onClick={() => download(`${name}.cho`, 'text/plain', exportSet(doc, songs))}>
               Download set
             </button>
           )}
