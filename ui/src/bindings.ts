@@ -1909,6 +1909,28 @@ key: string | null, };
 export type Notation = "letters" | "nashville" | "roman";
 
 /**
+ * A stretch of the source, `[from, to)` in UTF-16 code units, as a browser counts a text.
+ */
+export type ChartMark = { 
+/**
+ * Where it starts.
+ */
+from: number, 
+/**
+ * Where it ends.
+ */
+to: number, 
+/**
+ * What it is.
+ */
+kind: ChartMarkKind, };
+
+/**
+ * What a stretch of the source is.
+ */
+export type ChartMarkKind = "chord" | "directive";
+
+/**
  * One part of a flow.
  */
 export type FlowPart = { 

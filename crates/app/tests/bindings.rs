@@ -117,6 +117,8 @@ fn render() -> Generated {
     r.add::<bandsync_core::chart::CommentStyle>(&cfg);
     r.add::<bandsync_core::chart::View>(&cfg);
     r.add::<bandsync_core::chart::Notation>(&cfg);
+    r.add::<bandsync_core::chart::Mark>(&cfg);
+    r.add::<bandsync_core::chart::MarkKind>(&cfg);
     r.add::<bandsync_core::chart::flow::Part>(&cfg);
     r.add::<bandsync_core::chart::flow::Place>(&cfg);
     r.add::<bandsync_core::chart::library::Imported>(&cfg);

@@ -151,7 +151,7 @@ struct Build {
     secret: String,
 }
 
-/// A text argument: a meter to read (`meter.parse`), a ChordPro file (`library.*`).
+/// A text argument: a meter to read (`meter.parse`), a ChordPro file (`library.*`, `chart.marks`).
 #[derive(Deserialize)]
 struct Text {
     text: String,
@@ -235,6 +235,7 @@ fn misc(op: &str, a: &str) -> Res {
             let music_lines = bandsync_core::chart::music_lines(&chart);
             ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &x.view), music_lines })
         }
+        "chart.marks" => ok(&bandsync_core::chart::marks(&parse::<Text>(a)?.text)),
         "flow.place" => {
             use bandsync_core::chart::flow;
             let x: FlowAt = parse(a)?;

@@ -94,12 +94,15 @@ describe('cursors in awareness', () => {
 
 describe('the overlay', () => {
   it('marks chords and directive lines', () => {
-    const text = '{title: Let It Be}\n[C]When I find [G]myself\n  {soc}  \nnot {a directive} here';
+    const text = '{title: Let It Be}\n[C]When I find [G]myself\n  {soc}  \nnot {a directive} here\n{sot}\n|-[0]-|\n{eot}\n# [C] a note\n[Am]é';
     expect(chartMarks(text).map((m) => [text.slice(m.from, m.to), m.cls])).toEqual([
       ['{title: Let It Be}', 'ov-directive'],
       ['[C]', 'ov-chord'],
       ['[G]', 'ov-chord'],
-      ['  {soc}  ', 'ov-directive'],
+      ['{soc}', 'ov-directive'],
+      ['{sot}', 'ov-directive'],
+      ['{eot}', 'ov-directive'],
+      ['[Am]', 'ov-chord'],
     ]);
   });
 

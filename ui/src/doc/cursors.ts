@@ -9,6 +9,7 @@
 
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { chartSourceMarks } from '../wasm/api';
 
 export interface RemoteCursor {
   /** The Yjs client id. */
@@ -88,13 +89,18 @@ export interface Mark {
   bg?: string;
 }
 
-/** Chords `[G]` and directive lines `{title: …}`, as the editor marked them before. */
+let lastMarks: [string, Mark[]] = ['', []];
+
+/** Chords `[G]` and directive lines `{title: …}`, where the core's ChordPro reader finds them
+ *  (not in a tab, a grid or a `#` note). The last text's are kept: a remote caret that moves
+ *  redraws the overlay over the same text (the core takes 2 ms for 300 lines). A new list each
+ *  time, for the caller to add to. */
 export function chartMarks(text: string): Mark[] {
-  const out: Mark[] = [];
-  for (const m of text.matchAll(/\[[^\]\n]*\]|^[ \t]*\{[^}\n]*\}[ \t]*$/gm)) {
-    out.push({ from: m.index, to: m.index + m[0].length, cls: m[0].startsWith('[') ? 'ov-chord' : 'ov-directive' });
+  if (lastMarks[0] !== text) {
+    const marks = chartSourceMarks(text).map((m) => ({ from: m.from, to: m.to, cls: m.kind === 'chord' ? 'ov-chord' : 'ov-directive' }));
+    lastMarks = [text, marks];
   }
-  return out;
+  return [...lastMarks[1]];
 }
 
 /** A piece of the mirror: text with the marks over it, or a remote caret. */

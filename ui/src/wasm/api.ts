@@ -3,6 +3,7 @@
 
 import type {
   Calibration,
+  ChartMark,
   ChartRendered,
   ChartView,
   Click,
@@ -105,6 +106,11 @@ export function renderChart(text: string, view: ChartView): ChartRendered {
   const key = JSON.stringify(view) + text;
   if (lastChart?.[0] !== key) lastChart = [key, core().call<ChartRendered>('chart.render', { text, view })];
   return lastChart[1];
+}
+
+/** Where the reader finds the chords and directives of a chart's source, in UTF-16 units. */
+export function chartSourceMarks(text: string): ChartMark[] {
+  return core().call<ChartMark[]>('chart.marks', { text });
 }
 
 /** Runs the core's chart code three times on a small chart, for a page with nothing else to do

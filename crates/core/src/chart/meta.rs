@@ -103,19 +103,30 @@ pub(super) struct Parser {
     transpose: i32,
 }
 
+/// What the reader took a line for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Read {
+    /// A directive.
+    Directive,
+    /// Lyrics with their chords.
+    Lyrics,
+    /// A `#` note, a tab or grid line, or a blank one.
+    Other,
+}
+
 impl Parser {
-    pub(super) fn line(&mut self, raw: &str) {
+    pub(super) fn line(&mut self, raw: &str) -> Read {
         let t = raw.trim();
         if let Some((name, value)) = directive(t) {
             self.directive(&name, value);
-            return;
+            return Read::Directive;
         }
         if raw.starts_with('#') {
-            return;
+            return Read::Other;
         }
-        let line = match self.open {
-            Some(SectionKind::Tab) => Line::Tab { text: raw.to_owned() },
-            _ if t.is_empty() => Line::Blank,
+        let (line, read) = match self.open {
+            Some(SectionKind::Tab) => (Line::Tab { text: raw.to_owned() }, Read::Other),
+            _ if t.is_empty() => (Line::Blank, Read::Other),
             Some(SectionKind::Grid) => {
                 let mut cells = grid::parse_line(t);
                 for c in &mut cells {
@@ -123,11 +134,12 @@ impl Parser {
                         *chord = self.moved(chord);
                     }
                 }
-                Line::Grid { cells }
+                (Line::Grid { cells }, Read::Other)
             }
-            _ => Line::Lyrics { pairs: self.pairs(raw) },
+            _ => (Line::Lyrics { pairs: self.pairs(raw) }, Read::Lyrics),
         };
         self.lines.push(line);
+        read
     }
 
     pub(super) fn finish(mut self) -> super::Chart {
@@ -221,16 +233,16 @@ impl Parser {
     /// A lyric line's chord-and-lyric pieces. An unclosed `[` is lyric text.
     fn pairs(&self, line: &str) -> Vec<Pair> {
         let mut pairs = Vec::new();
-        let (mut chord, mut rest) = (None::<String>, line);
-        while let Some(open) = rest.find('[') {
-            let Some(len) = rest[open + 1..].find(']') else { break };
-            let text = &rest[..open];
+        let (mut chord, mut from) = (None::<String>, 0);
+        for (open, close) in super::source::brackets(line) {
+            let text = &line[from..open];
             if !text.is_empty() || chord.is_some() {
                 pairs.push(Pair { chord: chord.take(), shape: None, text: text.to_owned() });
             }
-            chord = Some(self.moved(&rest[open + 1..open + 1 + len]));
-            rest = &rest[open + 2 + len..];
+            chord = Some(self.moved(&line[open + 1..close]));
+            from = close + 1;
         }
+        let rest = &line[from..];
         if !rest.is_empty() || chord.is_some() || pairs.is_empty() {
             pairs.push(Pair { chord, shape: None, text: rest.to_owned() });
         }

@@ -4,6 +4,7 @@
 //! verse, bridge, tab, grid and any `start_of_X`), a recalled chorus (`{chorus}`), tab lines as
 //! written and grid lines as cells. [`render`] then writes every chord for one reader: transposed
 //! with the spelling the key wants, with its shape under a capo, or as Nashville or Roman numbers.
+//! [`marks`] says where the chords and directives of the source are, for the editor.
 //! Display only: nothing here changes the shared document.
 
 pub mod chord;
@@ -11,11 +12,13 @@ pub mod flow;
 mod grid;
 pub mod library;
 mod meta;
+mod source;
 
 pub use chord::{Notation, key_prefers_flats, transpose_chord, transpose_key};
 pub use grid::Cell;
 pub use meta::Meta;
 use serde::{Deserialize, Serialize};
+pub use source::{Mark, MarkKind, marks};
 
 /// A chord (or none) and the lyric it sits over. A chord and its syllable wrap as one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,8 +134,8 @@ pub struct Chart {
 #[must_use]
 pub fn parse(text: &str) -> Chart {
     let mut p = meta::Parser::default();
-    for raw in text.lines() {
-        p.line(raw.strip_suffix('\r').unwrap_or(raw));
+    for (_, line) in source::lines(text) {
+        p.line(line);
     }
     p.finish()
 }

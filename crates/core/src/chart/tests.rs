@@ -215,3 +215,28 @@ fn the_charts_own_transpose_directive_moves_what_follows() {
     let after: Vec<_> = chords(&c.lines[1]).into_iter().map(|c| c.0).collect();
     assert_eq!(after, ["D", "G"]);
 }
+
+#[test]
+fn the_editor_marks_chords_and_directives_where_the_reader_finds_them() {
+    let text = "{title: Été}\r\n  {soc}  \n[Am]𝄞 la [G]do [unclosed\n# a note [C]\n{sot}\ne|--[0]--|\n{eot}\n{sog}\n| [D] . |\n{eog}\n{ }\n";
+    let shown: Vec<(String, MarkKind)> = marks(text)
+        .into_iter()
+        .map(|m| {
+            let units: Vec<u16> = text.encode_utf16().collect();
+            (String::from_utf16(&units[m.from as usize..m.to as usize]).unwrap(), m.kind)
+        })
+        .collect();
+    let d = |s: &str| (s.to_owned(), MarkKind::Directive);
+    let c = |s: &str| (s.to_owned(), MarkKind::Chord);
+    // Not in a `#` note, a tab or a grid, where the reader takes `[` as text (or a grid's own
+    // cells); `{ }` is not a directive; an unclosed `[` is lyric text.
+    assert_eq!(
+        shown,
+        [d("{title: Été}"), d("{soc}"), c("[Am]"), c("[G]"), d("{sot}"), d("{eot}"), d("{sog}"), d("{eog}")]
+    );
+    // And what they mark is what the reader read: the chords of its lyric line.
+    let chart = parse(text);
+    let lyric = chart.lines.iter().find(|l| matches!(l, Line::Lyrics { .. })).unwrap();
+    assert_eq!(chords(lyric).into_iter().map(|c| c.0).collect::<Vec<_>>(), ["Am", "G"]);
+    assert!(marks("").is_empty());
+}
