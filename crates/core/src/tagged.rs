@@ -4,8 +4,8 @@
 //! serde's derive reads an internally tagged enum (`#[serde(tag = "type")]`) by buffering the
 //! whole object into its own tree first, since the tag may come anywhere, and then reads the
 //! variant again from that tree: every message costs a second pass and an allocation per value,
-//! and every type inside gets a second deserializer in the code (about 17 kB of the phone page's
-//! gzip budget for the server's messages and the engine's commands).
+//! and every type inside gets a second deserializer in the code (21.7 kB of the phone page's gzip
+//! budget for the server's messages and the engine's commands).
 //!
 //! Where one writer always puts the tag first, as every serde writer does, the enum can be read
 //! in one pass instead. Such an enum derives its impls as an externally tagged one, under
@@ -15,8 +15,10 @@
 //! object whose first member is not the tag, with an error that says so; so a
 //! `serde_json::Value`, which sorts its members by name, does not read back: read the text.
 //!
-//! Used for what members read: [`ServerMsg`](crate::ServerMsg), which only servers write. What
-//! third parties write (`ClientMsg`) keeps serde's buffering, which takes the tag anywhere.
+//! Used for what only BandSync writes: [`ServerMsg`](crate::ServerMsg), which members read, and
+//! the page engine's commands. What third parties write (`ClientMsg`) keeps serde's buffering,
+//! which takes the tag anywhere. Unlike serde's, a second tag member is ignored as an unknown
+//! field, and nothing checks at compile time that no variant has a field named like the tag.
 
 use serde::de::{self, DeserializeSeed, EnumAccess, IgnoredAny, MapAccess, VariantAccess, Visitor};
 use serde::ser::{self, Impossible, SerializeMap, SerializeStruct, SerializeStructVariant};

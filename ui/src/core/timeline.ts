@@ -36,11 +36,6 @@ export function segmentPosition(s: Segment, t: number): number {
   return transportAt({ segments: [s] }, t).position;
 }
 
-/** The position (micro-beats) at host time `t`. */
-export function positionAt(tr: Transport, t: number): number {
-  return transportAt(tr, t).position;
-}
-
 /** A meter as text: `4/4`, `7/8`, `7/8 3+2+2`. */
 export function formatMeter(m: Meter): string {
   return formatInCore(m);

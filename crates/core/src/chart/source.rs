@@ -28,13 +28,13 @@ pub struct Mark {
     pub kind: MarkKind,
 }
 
-/// The chart's lines, each with where it starts (a byte offset), without its line break (`\n`,
-/// `\r\n`, or a `\r` left at the end).
+/// The chart's lines, each with where it starts (a byte offset), without its line break (`\n` or
+/// `\r\n`) and without one more `\r` left at its end (a file made CRLF twice).
 pub(super) fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.split_inclusive('\n').scan(0, |at, piece| {
         let start = *at;
         *at += piece.len();
-        let line = piece.strip_suffix('\n').unwrap_or(piece);
+        let line = piece.strip_suffix('\n').map_or(piece, |l| l.strip_suffix('\r').unwrap_or(l));
         Some((start, line.strip_suffix('\r').unwrap_or(line)))
     })
 }

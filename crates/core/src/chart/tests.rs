@@ -240,3 +240,19 @@ fn the_editor_marks_chords_and_directives_where_the_reader_finds_them() {
     assert_eq!(chords(lyric).into_iter().map(|c| c.0).collect::<Vec<_>>(), ["Am", "G"]);
     assert!(marks("").is_empty());
 }
+
+#[test]
+fn line_breaks_go_whole_even_from_a_file_made_crlf_twice() {
+    let texts = |c: Chart| -> Vec<String> {
+        c.lines
+            .iter()
+            .map(|l| match l {
+                Line::Lyrics { pairs } => pairs.iter().map(|p| p.text.as_str()).collect(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let want = ["one", "two", "three"];
+    assert_eq!(texts(parse("one\ntwo\r\nthree")), want);
+    assert_eq!(texts(parse("one\r\r\ntwo\r\nthree\r")), want);
+}

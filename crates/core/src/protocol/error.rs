@@ -68,8 +68,9 @@ pub enum ErrorCode {
     WrongPin,
     /// A code this build does not know: a newer server's. Members read it, and servers never
     /// send it. In answer to `join` it counts as a refusal: the member stops and shows the server's
-    /// message rather than retry blind. Since protocol version 3, so that a new code needs no
-    /// version of its own.
+    /// message rather than retry blind. Members built before it (protocol 2, and the first
+    /// builds of 3) drop a frame they cannot read; from here on a new code needs no version of
+    /// its own.
     #[serde(other)]
     Unknown,
 }
