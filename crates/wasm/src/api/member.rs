@@ -175,7 +175,8 @@ struct MirrorArg {
 pub struct Mirrored<'a> {
     /// What changed.
     pub changed: Changed,
-    /// The mirror, once a welcome came.
+    /// The mirror, when the message changed it (a welcome always does): a chat message in a
+    /// session of 500 does not send all 500 back to the page.
     pub mirror: Option<&'a Mirror>,
 }
 
@@ -196,7 +197,8 @@ pub(super) fn mirror(r: &mut Registry, op: &str, a: &str) -> Res {
                 (Some(m), msg) => m.apply(msg),
                 (None, _) => Changed::default(),
             };
-            ok(&Mirrored { changed, mirror: slot.as_ref() })
+            let any = changed.participants || changed.transport || changed.snapshot || changed.song;
+            ok(&Mirrored { changed, mirror: slot.as_ref().filter(|_| any) })
         }
         "mirror.free" => {
             r.mirrors.remove(parse::<H>(a)?.h);

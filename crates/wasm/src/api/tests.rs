@@ -136,11 +136,13 @@ fn the_mirror_takes_every_kind_of_server_message() {
     let welcome = json!({"type": "welcome", "v": 2, "you": 1, "resume": "tok", "resumed": false, "epoch": 9,
         "snapshot": {"session": "abc", "name": "Gig", "song": null, "participants": [], "leader": null,
             "transport": transport_120(), "stats": {"members": 1, "online": 1, "leader": null}, "now": 5}});
-    ok("mirror.apply", json!({"h": h, "msg": server(&welcome)}));
+    let r = ok("mirror.apply", json!({"h": h, "msg": server(&welcome)}));
+    assert_eq!(r["mirror"]["name"], "Gig");
     let chat = json!({"type": "chat", "message": {"id": 1, "from": 1, "name": "Ana", "text": "hi", "at": 1796133490726i64,
         "edited_at": null, "deleted": false, "reply_to": null, "reactions": []}});
     let r = ok("mirror.apply", json!({"h": h, "msg": server(&chat)}));
     assert_eq!(r["changed"]["participants"], false);
+    assert!(r["mirror"].is_null(), "nothing changed, so the mirror is not sent again: {r}");
     let activity = json!({"type": "activity", "event": {"id": 4, "at": 1796133490726i64, "kind": "join", "by": 2, "summary": "x"}});
     ok("mirror.apply", json!({"h": h, "msg": server(&activity)}));
 }
