@@ -1539,7 +1539,30 @@ snapshot: boolean,
 /**
  * The current song.
  */
-song: boolean, };
+song: boolean, 
+/**
+ * Where the participant list changed, when one participant came, changed or went: so that
+ * a view keeping its own copy of the list (the page's) takes the one participant, not all.
+ */
+splice: ParticipantSplice | null, };
+
+/**
+ * A change to the participant list: at `at`, `remove` participants out (0 or 1), then the
+ * mirror's participant at `at` in if `insert`.
+ */
+export type ParticipantSplice = { 
+/**
+ * Where, in the list as it was.
+ */
+at: number, 
+/**
+ * How many go (0 or 1).
+ */
+remove: number, 
+/**
+ * Whether the mirror's participant now at `at` comes in.
+ */
+insert: boolean, };
 
 /**
  * Everything the member has to say after an input.
@@ -1572,7 +1595,10 @@ token: string | null, };
 export type MemberTransmit = { "kind": "connect", url: string, alternates: Array<string>, } | { "kind": "text", text: string, } | { "kind": "binary", bytes: Array<number>, } | { "kind": "close" };
 
 /**
- * What a server message changed in a mirror, and the mirror as it is now.
+ * What a server message changed in a mirror, and what of the mirror the page needs for it:
+ * the whole of it only when the message replaced it, else only the parts that changed (a chat
+ * message in a session of 500 sends none of the 500 back to the page, and a participant's
+ * update sends that participant).
  */
 export type Mirrored = { 
 /**
@@ -1580,9 +1606,25 @@ export type Mirrored = {
  */
 changed: Changed, 
 /**
- * The mirror, once a welcome came.
+ * The whole mirror: after a welcome or a snapshot, or a list change no splice describes.
  */
-mirror: Mirror | null, };
+mirror: Mirror | null, 
+/**
+ * The participant that `changed.splice` puts in.
+ */
+participant: Participant | null, 
+/**
+ * The counts, when the participant list changed.
+ */
+stats: RoomStats | null, 
+/**
+ * The schedule, when it changed.
+ */
+transport: Transport | null, 
+/**
+ * The current song, when it changed (`changed.song`): absent for none.
+ */
+song: string | null, };
 
 /**
  * Where the transport stands at a host time: what the beat display shows.

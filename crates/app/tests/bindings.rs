@@ -99,6 +99,7 @@ fn render() -> Generated {
     r.add::<bandsync_core::clicks::Click>(&cfg);
     r.add::<bandsync_core::Mirror>(&cfg);
     r.add::<bandsync_core::mirror::Changed>(&cfg);
+    r.add::<bandsync_core::mirror::Splice>(&cfg);
     r.add::<bandsync_wasm::api::Polled<'static>>(&cfg);
     r.add::<bandsync_wasm::api::Do<'static>>(&cfg);
     r.add::<bandsync_wasm::api::Mirrored<'static>>(&cfg);

@@ -1,5 +1,5 @@
 //! A member's mirror of the session state, kept identical to the server's by applying every
-//! server message in order. Used by the client library, the CLI and (ported) the web UI.
+//! server message in order. Used by the client library, the CLI and the page (the core in wasm).
 
 use crate::protocol::{Connection, CueBy, Participant, ParticipantId, Role, RoomStats, ServerMsg, Snapshot};
 use crate::time::Micros;
@@ -17,6 +17,28 @@ pub struct Changed {
     pub snapshot: bool,
     /// The current song.
     pub song: bool,
+    /// Where the participant list changed, when one participant came, changed or went: so that
+    /// a view keeping its own copy of the list (the page's) takes the one participant, not all.
+    pub splice: Option<Splice>,
+}
+
+impl Changed {
+    /// Everything: the whole state was replaced.
+    pub const WHOLE: Changed =
+        Changed { participants: true, transport: true, snapshot: true, song: true, splice: None };
+}
+
+/// A change to the participant list: at `at`, `remove` participants out (0 or 1), then the
+/// mirror's participant at `at` in if `insert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ParticipantSplice"))]
+pub struct Splice {
+    /// Where, in the list as it was.
+    pub at: u32,
+    /// How many go (0 or 1).
+    pub remove: u32,
+    /// Whether the mirror's participant now at `at` comes in.
+    pub insert: bool,
 }
 
 /// The session as one member sees it.
@@ -70,22 +92,32 @@ impl Mirror {
         match msg {
             ServerMsg::Welcome { you, epoch, snapshot, .. } => {
                 *self = Mirror::from_welcome(*you, *epoch, snapshot.clone());
-                c = Changed { participants: true, transport: true, snapshot: true, song: true };
+                c = Changed::WHOLE;
             }
             ServerMsg::Snapshot(snap) => {
                 *self = Mirror::from_welcome(self.you, self.epoch, snap.clone());
-                c = Changed { participants: true, transport: true, snapshot: true, song: true };
+                c = Changed::WHOLE;
             }
             ServerMsg::ParticipantJoined { participant } | ServerMsg::ParticipantUpdated { participant } => {
-                match self.participants.iter_mut().find(|p| p.id == participant.id) {
-                    Some(p) => *p = participant.clone(),
-                    None => self.participants.push(participant.clone()),
-                }
+                let at = match self.participants.iter().position(|p| p.id == participant.id) {
+                    Some(i) => {
+                        self.participants[i] = participant.clone();
+                        Splice { at: index(i), remove: 1, insert: true }
+                    }
+                    None => {
+                        self.participants.push(participant.clone());
+                        Splice { at: index(self.participants.len() - 1), remove: 0, insert: true }
+                    }
+                };
                 self.recount();
                 c.participants = true;
+                c.splice = Some(at);
             }
             ServerMsg::ParticipantLeft { id, .. } => {
-                self.participants.retain(|p| p.id != *id);
+                if let Some(i) = self.participants.iter().position(|p| p.id == *id) {
+                    self.participants.remove(i);
+                    c.splice = Some(Splice { at: index(i), remove: 1, insert: false });
+                }
                 self.recount();
                 c.participants = true;
             }
@@ -171,3 +203,11 @@ impl Mirror {
         }
     }
 }
+
+/// A list index as the splice carries it.
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests;

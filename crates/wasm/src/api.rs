@@ -33,7 +33,7 @@ use crate::registry::{self, Registry};
 use bandsync_audio::sounds::ClickSound;
 use bandsync_core::chart::library;
 use bandsync_core::member::JoinTarget;
-use bandsync_core::protocol::Secret;
+use bandsync_core::protocol::{Secret, SyncConcern};
 use bandsync_core::{Beats, Meter, Micros, Tempo};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -258,12 +258,13 @@ fn misc(op: &str, a: &str) -> Res {
         "library.imported" => ok(&library::imported(&parse::<Text>(a)?.text)),
         "library.songs" => ok(&library::songs(&parse::<Text>(a)?.text)),
         "protocol.info" => Ok(format!(
-            r#"{{"version":{},"one_beat":{},"min_bpm":{},"max_bpm":{},"extensions":{}}}"#,
+            r#"{{"version":{},"one_beat":{},"min_bpm":{},"max_bpm":{},"extensions":{},"concerns":{}}}"#,
             bandsync_core::PROTOCOL_VERSION,
             Beats::ONE,
             bandsync_core::timeline::MIN_BPM,
             bandsync_core::timeline::MAX_BPM,
-            json(&library::EXTENSIONS)
+            json(&library::EXTENSIONS),
+            json(&SyncConcern::ALL.map(|c| (c, c.words())))
         )),
         _ => Err(format!("unknown op {op}")),
     }

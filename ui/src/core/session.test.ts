@@ -55,8 +55,16 @@ describe('the session view', () => {
     const synced = apply(s, { type: 'participant_updated', participant: { ...person(2), instrument: 'bass' } }, m)!;
     expect(synced.participants[1].instrument).toBe('bass');
     expect([synced.transport === s.transport, synced.stats === s.stats]).toEqual([true, true]);
+    expect(synced.participants[0]).toBe(s.participants[0]);
     const left = apply(synced, { type: 'participant_left', id: 2, reason: 'left' }, m)!;
     expect(left.stats.members).toBe(1);
+    expect(left.participants.map((p) => p.id)).toEqual([1]);
+    // The list kept by the core's splices is the mirror's, in order.
+    let more = left;
+    for (const id of [3, 4]) more = apply(more, { type: 'participant_joined', participant: person(id) }, m)!;
+    more = apply(more, { type: 'participant_updated', participant: { ...person(3), name: 'Cy' } }, m)!;
+    expect(more.participants.map((p) => [p.id, p.name])).toEqual([[1, 'P1'], [3, 'Cy'], [4, 'P4']]);
+    expect(more.stats.members).toBe(3);
     const moved = apply(left, { type: 'transport', transport: TRANSPORT, by: 1, now: 0 }, m)!;
     expect([moved.transport === left.transport, moved.participants === left.participants, moved.stats === left.stats]).toEqual([false, true, true]);
     m.free();

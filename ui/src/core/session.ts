@@ -108,21 +108,28 @@ export function apply(s: SessionState | null, msg: ServerMsg, mirror: SessionMir
   if (!s) return s;
   let next = s;
   const c = r.changed;
-  if (r.mirror && (c.snapshot || c.participants || c.transport || c.song)) {
-    const m = r.mirror;
+  const m = r.mirror;
+  if (m && c.snapshot) {
+    next = { ...fromMirror(m, s), chatRequests: s.chatRequests, search: s.search, songBy: s.songBy };
+  } else if (c.participants || c.transport || c.song) {
     // Only what changed gets a new object, so that e.g. a member's sync report re-renders no view
-    // of the schedule. The counts follow the participant list (`changed.participants`), but most
-    // participant updates leave them as they were.
-    const a = s.stats, b = m.stats;
-    next = c.snapshot
-      ? { ...fromMirror(m, s), chatRequests: s.chatRequests, search: s.search, songBy: s.songBy }
-      : {
-          ...s,
-          participants: c.participants ? m.participants : s.participants,
-          stats: a.members === b.members && a.online === b.online && a.leader === b.leader ? a : b,
-          transport: c.transport ? m.transport : s.transport,
-          song: m.song ?? null,
-        };
+    // of the schedule. The core sends only what changed: one participant where the list took a
+    // splice (the core says where), the whole list only where it did not. The counts follow the
+    // list, but most participant updates leave them as they were.
+    const a = s.stats, b = m?.stats ?? r.stats ?? a;
+    let participants = s.participants;
+    if (m) participants = m.participants;
+    else if (c.splice) {
+      participants = [...participants];
+      participants.splice(c.splice.at, c.splice.remove, ...(r.participant ? [r.participant] : []));
+    }
+    next = {
+      ...s,
+      participants,
+      stats: a.members === b.members && a.online === b.online && a.leader === b.leader ? a : b,
+      transport: r.transport ?? (m && c.transport ? m.transport : s.transport),
+      song: c.song ? ((m ? m.song : r.song) ?? null) : s.song,
+    };
   }
   return applyUi(next, msg);
 }

@@ -1,15 +1,12 @@
 import type { Participant, SyncConcern } from '../bindings';
 import { isLeader } from '../core/session';
+import { coreInfo } from '../wasm/api';
 import { ms, useApp, useAppState } from './ctx';
 
-/** How the leader's view names each concern the host found (`crates/core/src/protocol/concerns.rs`). */
-const CONCERN: Record<SyncConcern, string> = {
-  not_synced: 'clock not synced',
-  clock_error: 'clock error over 1 ms',
-  missed_clicks: 'clicks missed',
-  late_clicks: 'clicks late',
-  uncalibrated: 'high latency, not calibrated',
-};
+/** How the leader's view names each concern the host found: in the core's words
+ *  (`SyncConcern::words`, `crates/core/src/protocol/concerns.rs`), as the CLI prints them. */
+let concernWords: Map<SyncConcern, string> | null = null;
+const words = (c: SyncConcern) => (concernWords ??= new Map(coreInfo().concerns)).get(c) ?? c;
 
 /** The band: who is here, who leads, how well each one's clock is synced and its output plays,
  *  who is in which chart. The leader sees each member whose figures are off flagged. */
@@ -73,7 +70,7 @@ export function Participants() {
           </div>
           {lead && concerns.length > 0 && (
             <div class="warn small" role="status" data-testid="sync-flag">
-              ⚠ {concerns.map((c) => CONCERN[c]).join(', ')}
+              ⚠ {concerns.map(words).join(', ')}
             </div>
           )}
         </div>

@@ -18,6 +18,7 @@ import type {
   OutputReport,
   StampReading,
   StampVerdict,
+  SyncConcern,
   TapResult,
   Transport,
   TransportPlace,
@@ -27,13 +28,14 @@ import { core, CoreError } from './core';
 export { CoreError };
 
 /** Constants of the core: the protocol version, one beat in micro-beats, the tempo range, the
- *  extensions ChordPro files go by (`cho`, `chordpro`, `pro`, `crd`). */
+ *  extensions ChordPro files go by (`cho`, `chordpro`, `pro`, `crd`), each sync concern in words. */
 export interface CoreInfo {
   version: number;
   one_beat: number;
   min_bpm: number;
   max_bpm: number;
   extensions: string[];
+  concerns: [SyncConcern, string][];
 }
 
 let info: CoreInfo | null = null;

@@ -98,7 +98,7 @@ impl Member {
                 });
                 let now_host = snapshot.now;
                 self.mirror = Some(Mirror::from_welcome(you, epoch, snapshot));
-                self.mirrored(Changed { participants: true, transport: true, snapshot: true, song: true }, now_host);
+                self.mirrored(Changed::WHOLE, now_host);
             }
             msg => {
                 let Some(m) = self.mirror.as_mut() else { return };

@@ -4,9 +4,10 @@
 use super::{H, HNow, Res, done, ok, parse, t};
 use crate::registry::Registry;
 use bandsync_core::Micros;
+use bandsync_core::Transport;
 use bandsync_core::member::{JoinTarget, Member, MemberConfig, MemberEvent, Transmit};
 use bandsync_core::mirror::{Changed, Mirror};
-use bandsync_core::protocol::{OutputReport, Secret, ServerMsg};
+use bandsync_core::protocol::{OutputReport, Participant, RoomStats, Secret, ServerMsg};
 use serde::{Deserialize, Serialize};
 
 /// What the page asks for when it makes a member.
@@ -169,15 +170,43 @@ struct MirrorArg {
     msg: String,
 }
 
-/// What a server message changed in a mirror, and the mirror as it is now.
+/// What a server message changed in a mirror, and what of the mirror the page needs for it:
+/// the whole of it only when the message replaced it, else only the parts that changed (a chat
+/// message in a session of 500 sends none of the 500 back to the page, and a participant's
+/// update sends that participant).
 #[derive(Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Mirrored<'a> {
     /// What changed.
     pub changed: Changed,
-    /// The mirror, when the message changed it (a welcome always does): a chat message in a
-    /// session of 500 does not send all 500 back to the page.
+    /// The whole mirror: after a welcome or a snapshot, or a list change no splice describes.
     pub mirror: Option<&'a Mirror>,
+    /// The participant that `changed.splice` puts in.
+    pub participant: Option<&'a Participant>,
+    /// The counts, when the participant list changed.
+    pub stats: Option<RoomStats>,
+    /// The schedule, when it changed.
+    pub transport: Option<&'a Transport>,
+    /// The current song, when it changed (`changed.song`): absent for none.
+    pub song: Option<&'a str>,
+}
+
+impl<'a> Mirrored<'a> {
+    /// What the page needs of mirror `m` (if a welcome came) after a message changed `changed`.
+    fn of(changed: Changed, m: Option<&'a Mirror>) -> Self {
+        let whole = changed.snapshot || (changed.participants && changed.splice.is_none());
+        let part = m.filter(|_| !whole);
+        Mirrored {
+            changed,
+            mirror: m.filter(|_| whole),
+            participant: part
+                .zip(changed.splice.filter(|s| s.insert))
+                .and_then(|(m, s)| m.participants.get(s.at as usize)),
+            stats: part.filter(|_| changed.participants).map(|m| m.stats),
+            transport: part.filter(|_| changed.transport).map(|m| &m.transport),
+            song: part.filter(|_| changed.song).and_then(|m| m.song.as_deref()),
+        }
+    }
 }
 
 /// The UI's view of the session, fed with every raw server message (from the page's own
@@ -192,13 +221,12 @@ pub(super) fn mirror(r: &mut Registry, op: &str, a: &str) -> Res {
             let changed = match (&mut *slot, &msg) {
                 (_, ServerMsg::Welcome { you, epoch, snapshot, .. }) => {
                     *slot = Some(Mirror::from_welcome(*you, *epoch, snapshot.clone()));
-                    Changed { participants: true, transport: true, snapshot: true, song: true }
+                    Changed::WHOLE
                 }
                 (Some(m), msg) => m.apply(msg),
                 (None, _) => Changed::default(),
             };
-            let any = changed.participants || changed.transport || changed.snapshot || changed.song;
-            ok(&Mirrored { changed, mirror: slot.as_ref().filter(|_| any) })
+            ok(&Mirrored::of(changed, slot.as_ref()))
         }
         "mirror.free" => {
             r.mirrors.remove(parse::<H>(a)?.h);

@@ -143,6 +143,13 @@ fn the_mirror_takes_every_kind_of_server_message() {
     let r = ok("mirror.apply", json!({"h": h, "msg": server(&chat)}));
     assert_eq!(r["changed"]["participants"], false);
     assert!(r["mirror"].is_null(), "nothing changed, so the mirror is not sent again: {r}");
+    let joined = json!({"type": "participant_joined", "participant": {"id": 2, "name": "Ben", "instrument": null,
+        "role": "follower", "access": "editor", "connection": "online", "color": "#000000", "sync": null, "joined_at": 0}});
+    let r = ok("mirror.apply", json!({"h": h, "msg": server(&joined)}));
+    // One participant came: that one, where it goes, and the counts; not the whole mirror.
+    assert_eq!(r["changed"]["splice"], json!({"at": 0, "remove": 0, "insert": true}), "{r}");
+    assert_eq!((r["participant"]["name"].as_str(), r["stats"]["members"].as_u64()), (Some("Ben"), Some(1)), "{r}");
+    assert!(r["mirror"].is_null() && r["transport"].is_null(), "{r}");
     let activity = json!({"type": "activity", "event": {"id": 4, "at": 1796133490726i64, "kind": "join", "by": 2, "summary": "x"}});
     ok("mirror.apply", json!({"h": h, "msg": server(&activity)}));
 }
@@ -244,4 +251,12 @@ fn a_chordpro_file_is_split_read_and_a_song_written_back_through_the_page_calls(
     assert_eq!(ok("library.exported", json!(["x", "", " ", "0", ""])), "x\n");
     assert!(err("library.exported", json!({"chart": "x"})).contains("bad arguments"));
     assert!(err("library.exported", json!(["x", "T"])).contains("bad arguments"));
+}
+
+#[test]
+fn the_page_takes_the_concerns_words_from_the_core() {
+    let info = ok("protocol.info", json!(null));
+    let words = info["concerns"].as_array().unwrap();
+    assert_eq!(words.len(), bandsync_core::protocol::SyncConcern::ALL.len());
+    assert_eq!(words[4], json!(["uncalibrated", "latency not calibrated"]));
 }
