@@ -71,7 +71,8 @@ macro_rules! refuse {
     };
 }
 
-/// Every serializer method but the variants' and a struct's (or map's).
+/// Every serializer method but the variants' and a struct's (or map's): refused, but a newtype
+/// struct, which is its value.
 macro_rules! refuse_plain {
     () => {
         type SerializeSeq = Impossible<S::Ok, S::Error>;
@@ -93,6 +94,14 @@ macro_rules! refuse_plain {
         fn serialize_some<V: ?Sized + ser::Serialize>(self, _: &V) -> Result<S::Ok, S::Error> {
             Err(refused())
         }
+
+        fn serialize_newtype_struct<V: ?Sized + ser::Serialize>(
+            self,
+            _: &'static str,
+            v: &V,
+        ) -> Result<S::Ok, S::Error> {
+            v.serialize(self)
+        }
     };
 }
 
@@ -112,10 +121,6 @@ impl<S: Serializer> Serializer for Tagged<S> {
         let mut s = self.inner.serialize_struct(name, 1)?;
         s.serialize_field(self.tag, variant)?;
         s.end()
-    }
-
-    fn serialize_newtype_struct<V: ?Sized + ser::Serialize>(self, _: &'static str, v: &V) -> Result<S::Ok, S::Error> {
-        v.serialize(self)
     }
 
     fn serialize_newtype_variant<V: ?Sized + ser::Serialize>(
@@ -178,10 +183,6 @@ impl<S: Serializer> Serializer for Within<S> {
     refuse! {
         serialize_unit_variant(&'static str, u32, &'static str) -> S::Ok;
         serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
-
-    fn serialize_newtype_struct<V: ?Sized + ser::Serialize>(self, _: &'static str, v: &V) -> Result<S::Ok, S::Error> {
-        v.serialize(self)
     }
 
     fn serialize_newtype_variant<V: ?Sized + ser::Serialize>(

@@ -3,35 +3,34 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The reference: serde's derive, buffered.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Buffered {
-    Stop,
-    Pong {
-        n: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        about: Option<String>,
-        at: Option<i64>,
-    },
-    Stats(Stats),
-    Bag(std::collections::BTreeMap<String, u8>),
+/// One enum of every shape `tagged` writes, declared under the given attributes.
+macro_rules! shapes {
+    ($(#[$attr:meta])* $name:ident) => {
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        $(#[$attr])*
+        enum $name {
+            Stop,
+            Pong {
+                n: u32,
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                about: Option<String>,
+                at: Option<i64>,
+            },
+            Stats(Stats),
+            Bag(std::collections::BTreeMap<String, u8>),
+        }
+    };
 }
 
-/// The same enum, read tag first.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self", rename_all = "snake_case")]
-enum TagFirst {
-    Stop,
-    Pong {
-        n: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        about: Option<String>,
-        at: Option<i64>,
-    },
-    Stats(Stats),
-    Bag(std::collections::BTreeMap<String, u8>),
-}
+// The reference, serde's derive (buffered), and the same enum read tag first.
+shapes!(
+    #[serde(tag = "type", rename_all = "snake_case")]
+    Buffered
+);
+shapes!(
+    #[serde(remote = "Self", rename_all = "snake_case")]
+    TagFirst
+);
 crate::tagged!(TagFirst, "type");
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
