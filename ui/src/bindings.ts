@@ -556,7 +556,13 @@ late: number,
 /**
  * What plays it, e.g. `cpal`, `web-audio WebKit`, at most 40 characters.
  */
-engine: string, };
+engine: string, 
+/**
+ * The platform gave no figure for the output past the engine's buffer (a browser whose
+ * `outputLatency` is 0 or missing, as WebKitGTK's is): what the device adds is unknown, not
+ * nothing. Left out when false.
+ */
+unreported?: boolean, };
 
 /**
  * Where an output latency figure comes from.

@@ -79,6 +79,7 @@ impl Tally {
             missed: self.missed.saturating_add(self.gap(now, playing, sub)),
             late: self.late,
             engine: OutputReport::engine_name(&format!("cpal {}", info.device)),
+            unreported: false,
         };
         r.bound();
         r

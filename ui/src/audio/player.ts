@@ -257,7 +257,7 @@ export class ClickPlayer {
     this.node?.port.postMessage('stats');
     const rate = ctx.sampleRate;
     const perfNow = performance.now();
-    const reported = (ctx.baseLatency ?? 0) + ((ctx as AudioContext & { outputLatency?: number }).outputLatency ?? 0);
+    const reported = (ctx.baseLatency ?? 0) + outputLatency(ctx);
     const stamps = typeof ctx.getOutputTimestamp === 'function';
     const ts = stamps ? ctx.getOutputTimestamp() : null;
     const judged = this.judge?.judge(
@@ -343,7 +343,15 @@ export class ClickPlayer {
       missed: s.missed,
       late: s.late,
       engine: engineName,
+      // The platform said nothing of the output past its buffer (WebKitGTK: `outputLatency` 0):
+      // the device's part is unknown, and the leader is told to have it calibrated.
+      ...(outputLatency(this.ctx) > 0 ? {} : { unreported: true }),
     };
   }
 
+}
+
+/** The context's `outputLatency` in seconds: 0 where the browser has none. */
+function outputLatency(ctx: AudioContext | null): number {
+  return (ctx as (AudioContext & { outputLatency?: number }) | null)?.outputLatency ?? 0;
 }

@@ -54,6 +54,12 @@ pub struct OutputReport {
     pub late: u32,
     /// What plays it, e.g. `cpal`, `web-audio WebKit`, at most 40 characters.
     pub engine: String,
+    /// The platform gave no figure for the output past the engine's buffer (a browser whose
+    /// `outputLatency` is 0 or missing, as WebKitGTK's is): what the device adds is unknown, not
+    /// nothing. Left out when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>", optional))]
+    pub unreported: bool,
 }
 
 /// Where an output latency figure comes from.
@@ -82,7 +88,8 @@ pub enum SyncConcern {
     MissedClicks,
     /// Clicks sounded late.
     LateClicks,
-    /// A high output latency, as reported by the platform and never calibrated.
+    /// An output latency the platform reports and nobody calibrated, high or with nothing said of
+    /// the device ([`OutputReport::uncalibrated`]).
     Uncalibrated,
 }
 
@@ -105,7 +112,7 @@ impl SyncConcern {
             SyncConcern::ClockError => "clock error over 1 ms",
             SyncConcern::MissedClicks => "clicks missed",
             SyncConcern::LateClicks => "clicks late",
-            SyncConcern::Uncalibrated => "high latency, not calibrated",
+            SyncConcern::Uncalibrated => "latency not calibrated",
         }
     }
 }
@@ -191,16 +198,16 @@ impl OutputReport {
         Micros(self.latency_us.0.saturating_sub(self.buffer_us.0).max(0))
     }
 
-    /// A high latency that only the platform reports: likely earbuds or a processed path whose
-    /// real figure is higher still, so the player should calibrate ([`SyncConcern::Uncalibrated`]).
-    ///
-    /// A report with nothing past the engine's buffer is not flagged, though WebKitGTK's page
-    /// reports so (its buffer, and 0 for the output) and clicks 58 ms late until calibrated: cpal
-    /// on JACK reports the same shape for a wired output that needs nothing, and the report
-    /// cannot tell them apart (docs/BENCHMARKS.md, twenty-eighth sitting).
+    /// A latency that only the platform reports, so the player should calibrate
+    /// ([`SyncConcern::Uncalibrated`]): a high one for the device (likely earbuds or a processed
+    /// path, whose real figure is higher still), or none for it at all ([`OutputReport::unreported`]:
+    /// WebKitGTK's page clicks 58 ms late until calibrated). A report with nothing past the
+    /// engine's buffer is not flagged by itself: cpal on JACK gives that shape for a wired output
+    /// that needs nothing.
     #[must_use]
     pub fn uncalibrated(&self) -> bool {
-        self.source == LatencySource::Reported && self.device_latency().0 > UNCALIBRATED_LATENCY_LIMIT_US
+        self.source == LatencySource::Reported
+            && (self.unreported || self.device_latency().0 > UNCALIBRATED_LATENCY_LIMIT_US)
     }
 }
 
@@ -217,6 +224,7 @@ mod tests {
             missed,
             late,
             engine: "cpal".into(),
+            unreported: false,
         })
     }
 
@@ -251,6 +259,24 @@ mod tests {
         assert_eq!(with_buffer(130, 60), [SyncConcern::Uncalibrated]);
         // A buffer figure above the whole (a confused browser) leaves nothing, never less.
         assert!(with_buffer(10, 60).is_empty());
+        // A browser that says nothing of its output (WebKitGTK: its 3 ms buffer, 0 past it, and
+        // its clicks heard 58 ms late) is flagged; the same shape without the word (cpal on JACK,
+        // a wired output) is not.
+        let mut silent = output(3, LatencySource::Reported, 0, 0).unwrap();
+        silent.buffer_us = us(3_000);
+        assert!(!silent.uncalibrated());
+        silent.unreported = true;
+        assert_eq!(
+            SyncQuality::judged(us(3_000), us(200), true, Some(silent.clone())).concerns,
+            [SyncConcern::Uncalibrated]
+        );
+        silent.source = LatencySource::Calibrated;
+        assert!(!silent.uncalibrated(), "calibrated: nothing to say");
+        // On the wire only when true, and read as false when left out (hosts and members before it).
+        let json = serde_json::to_string(&silent).unwrap();
+        assert!(json.ends_with(r#""unreported":true}"#), "{json}");
+        silent.unreported = false;
+        assert!(!serde_json::to_string(&silent).unwrap().contains("unreported"));
     }
 
     #[test]

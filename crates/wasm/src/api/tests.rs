@@ -258,5 +258,5 @@ fn the_page_takes_the_concerns_words_from_the_core() {
     let info = ok("protocol.info", json!(null));
     let words = info["concerns"].as_array().unwrap();
     assert_eq!(words.len(), bandsync_core::protocol::SyncConcern::ALL.len());
-    assert_eq!(words[4], json!(["uncalibrated", "high latency, not calibrated"]));
+    assert_eq!(words[4], json!(["uncalibrated", "latency not calibrated"]));
 }

@@ -209,6 +209,7 @@ fn sync_reports_are_bounded_and_shape_the_lead_time() {
         missed: 0,
         late: 0,
         engine: "web-audio Chromium".into(),
+        unreported: false,
     };
     h.send(
         1,
@@ -248,6 +249,7 @@ fn a_members_figures_off_are_flagged_in_the_participant_list() {
         missed: 3,
         late: 0,
         engine: "web-audio WebKit".into(),
+        unreported: false,
     };
     h.send(
         2,
