@@ -355,5 +355,18 @@ fn every_click_path_lands_together_at_the_speaker() {
     // WebKitGTK's own floor (a bare page pre-scheduling on its context clock) is within a sample
     // once its output stream is continuous; its unreported output latency is calibrated apart.
     assert!(f("webkit", "interval_jitter_ms", "p99") <= 1.0, "WebKit jitter: {results:#}");
+    // That latency is not WebKitGTK's to report (its `outputLatency` is 0): the page says so, and
+    // the leader's list asks for it to be calibrated.
+    let seen = lead.wait_for("the WebKit page's output in the participant list", |v| {
+        v["event"] == "participants"
+            && v["participants"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "WebKit" && p["sync"]["output"].is_object()))
+    });
+    let p = seen["participants"].as_array().unwrap().iter().find(|p| p["name"] == "WebKit").unwrap();
+    eprintln!("SPEAKER the leader's list for the WebKit page: {}", p["sync"]);
+    assert_eq!(p["sync"]["output"]["unreported"], true, "{}", p["sync"]);
+    let concerns = p["sync"]["concerns"].as_array().unwrap();
+    assert!(concerns.iter().any(|c| c == "uncalibrated"), "{}", p["sync"]);
     drop((chromium, webkit, host));
 }
