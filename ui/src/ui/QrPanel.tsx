@@ -9,10 +9,11 @@ import { pinProblem } from '../wasm/api';
  */
 export function QrPanel() {
   const app = useApp();
-  // The link follows the credentials and the host (`App.joinLink`).
+  // The link follows the credentials, the host and the join target (`App.joinLink`).
   const leads = useAppState((s) => !!s.session && isLeader(s.session));
   const creds = useAppState((s) => s.session?.credentials);
   const host = useAppState((s) => s.host);
+  useAppState((s) => s.target);
   const [pin, setPin] = useState('');
   const [copied, setCopied] = useState(false);
   const link = app.joinLink();
