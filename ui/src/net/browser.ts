@@ -33,6 +33,8 @@ export class BrowserBackend implements Backend {
   /** Sockets being opened (the link's addresses, raced); the first to open wins. */
   private opening: WebSocket[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The resume token last written to sessionStorage. */
+  private keptToken: string | null = null;
   private joined = false;
   private ended = false;
   private lastStatus: ClockStatus | null = null;
@@ -102,7 +104,12 @@ export class BrowserBackend implements Backend {
     const p = this.member.poll();
     for (const t of p.transmits) this.transmit(t);
     for (const e of p.events) this.onEvent(e);
-    if (p.token) sessionStorage.setItem(resumeKey(this.target), p.token);
+    if (p.token && p.token !== this.keptToken) {
+      // Kept once per welcome, not on every poll: a storage write is synchronous, and one on
+      // every message and ping also put back a token the user (or a test) had just cleared.
+      sessionStorage.setItem(resumeKey(this.target), p.token);
+      this.keptToken = p.token;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (p.ended) {
