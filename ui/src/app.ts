@@ -26,6 +26,7 @@ export class App extends AppCore {
     saveSettings(settings);
     this.store.set({ settings });
     this.player?.setSettings(settings);
+    this.webMidi?.setSettings(settings);
     if (this.state.runtime === 'tauri' && this.backend) void click.pushTauriAudio(this);
     if ('keepAwake' in patch) void this.updateWakeLock();
     if (('sound' in patch || 'visualOnly' in patch) && this.state.runtime === 'browser') {

@@ -1719,6 +1719,19 @@ steps: number,
 outliers: number, };
 
 /**
+ * One message for `MIDIOutput.send`, and when (`performance.now()` time, ms).
+ */
+export type MidiSend = { 
+/**
+ * When it must reach the gear, in the browser's clock (ms).
+ */
+at_ms: number, 
+/**
+ * The message's bytes.
+ */
+data: Array<number>, };
+
+/**
  * What the page does with a reading of its output.
  */
 export type StampVerdict = { 

@@ -39,8 +39,9 @@ impl MidiSettings {
         if self.input.is_some() {
             self.map.parse::<MidiMap>().map_err(|e| format!("MIDI map: {e}"))?;
         }
-        if !(-100.0..=100.0).contains(&self.offset_ms) {
-            return Err("the MIDI offset is -100 to 100 ms".into());
+        let max = bandsync_core::midi::feed::MAX_OFFSET_MS;
+        if !(-max..=max).contains(&self.offset_ms) {
+            return Err(format!("the MIDI offset is -{max} to {max} ms"));
         }
         Ok(())
     }

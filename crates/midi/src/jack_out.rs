@@ -1,7 +1,7 @@
 //! JACK: every event is written at its exact frame in the period, from the cycle's own map of
 //! frames to JACK time (`jack_get_cycle_times`).
 
-use crate::feed::{Feeder, HORIZON, HostNow, Offset, Pending, Timed};
+use crate::feed::{Feeder, HORIZON, HostNow, Offset, Pending, Timed, take};
 use crate::worker::Worker;
 use crate::{MidiError, MidiOptions};
 
@@ -100,7 +100,7 @@ fn feed<N, P>(
     let own = client.port_by_name(port);
     let mut full = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        feeder.take(pending);
+        take(&mut feeder, pending);
         // What the gear connected to the port adds, sent that much earlier, with the user's offset.
         let latency = own.as_ref().map_or(0, |p| p.get_latency_range(jack::LatencyType::Playback).1);
         let latency_us = f64::from(latency) * 1e6 / f64::from(client.sample_rate().max(1));

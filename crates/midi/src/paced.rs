@@ -7,7 +7,7 @@
 //! state, which the connection's task holds while it handles a message.
 
 use crate::MidiError;
-use crate::feed::{Feeder, HostNow, Offset, Pending, Timed};
+use crate::feed::{Feeder, HostNow, Offset, Pending, Timed, take};
 use crate::worker::Worker;
 use bandsync_core::midi::MidiMessage;
 use std::sync::Arc;
@@ -92,7 +92,7 @@ pub(crate) fn start_feeder(
     let feeder = Worker::spawn(name, move |stop| {
         let mut feeder = Feeder::default();
         while !stop.load(Ordering::Relaxed) {
-            feeder.take(&pending);
+            take(&mut feeder, &pending);
             feeder.step(&host_now, || clock.now() as f64, offset.us(), &mut |e| {
                 if tx.push(e).is_err() {
                     tracing::warn!("a MIDI event dropped: the sender did not keep up");

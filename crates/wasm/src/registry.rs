@@ -46,11 +46,12 @@ pub struct Registry {
     pub members: Slab<bandsync_core::member::Member>,
     /// Mirrors of the session fed with raw server messages (the UI's view of the session).
     pub mirrors: Slab<Option<bandsync_core::Mirror>>,
-    /// Cursors over the click grid (the visual beat).
     /// Device-clock filters (the page's audio output against its clock).
     pub filters: Slab<bandsync_audio::filter::DeviceClockFilter>,
     /// Judges of the browser's output timestamps.
     pub judges: Slab<bandsync_audio::stamps::StampJudge>,
+    /// MIDI feeders (Web MIDI out).
+    pub feeders: Slab<bandsync_core::midi::feed::Feeder>,
     /// Click engines (the AudioWorklet's).
     pub engines: Slab<crate::engine::PageEngine>,
 }

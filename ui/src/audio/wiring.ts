@@ -1,7 +1,8 @@
 //! The click's wiring into the app: the browser's click player on the session's clock, starting
 //! it from a tap, and the Tauri app's audio engine settings.
 
-import { ClickPlayer } from './player';
+import { ClickPlayer, type PlayerClock } from './player';
+import { WebMidiOut, webMidiAvailable } from './webmidi';
 import type { BrowserBackend } from '../net/browser';
 import { setAudio } from '../net/tauri';
 import type { AppCore } from '../state/appcore';
@@ -15,16 +16,29 @@ export function engineName(): string {
 
 /** Browser: the click player for a session, on the backend's host clock. */
 export function createPlayer(app: AppCore, b: BrowserBackend): void {
-  const player = new ClickPlayer(
-    { hostNow: () => b.hostNow(), perfToHost: (p) => b.perfToHost(p), axis: () => b.axis() },
-    app.state.settings,
-  );
+  const clock: PlayerClock = { hostNow: () => b.hostNow(), perfToHost: (p) => b.perfToHost(p), axis: () => b.axis() };
+  const player = new ClickPlayer(clock, app.state.settings);
   app.player = player;
   player.onResync = (awayMs, missed) => {
     const away = awayMs >= 1000 ? `${(awayMs / 1000).toFixed(0)} s` : `${Math.round(awayMs)} ms`;
     app.toast(`Back on the beat after ${away} away${missed ? ` (${missed} click${missed === 1 ? '' : 's'} missed)` : ''}.`, 'info');
   };
   app.unsubs.push(player.onStateChange(() => app.store.set({ soundRunning: player.running })));
+  createWebMidi(app, clock);
+}
+
+/** Browser: MIDI out through Web MIDI, on the same clock as the click. Where the browser has no
+ *  Web MIDI, the settings say why and nothing is made. */
+function createWebMidi(app: AppCore, clock: PlayerClock): void {
+  if (!webMidiAvailable()) {
+    app.store.set({ webMidi: { available: false, outputs: [], open: null, error: null } });
+    return;
+  }
+  const midi = new WebMidiOut(clock, app.state.settings);
+  app.webMidi = midi;
+  midi.onStatus = (s) => app.store.set({ webMidi: s });
+  app.store.set({ webMidi: midi.status() });
+  midi.setTransport(app.state.session?.transport ?? null);
 }
 
 /** Starts the browser's click; must be called from a tap or click. */

@@ -55,6 +55,9 @@ export function detach(app: AppCore): void {
   app.docs = null;
   void app.player?.disable();
   app.player = null;
+  app.webMidi?.close();
+  app.webMidi = null;
+  app.store.set({ webMidi: null });
   app.backend = null;
   app.mirror?.free();
   app.mirror = null;
@@ -148,6 +151,7 @@ function onServer(app: AppCore, msg: ServerMsg): void {
     }
     app.store.set({ session: next, refusal: null, viewSong: app.state.viewSong ?? firstSong });
     app.player?.setTransport(next.transport);
+    app.webMidi?.setTransport(next.transport);
     app.docs?.setUser(app.presenceUser());
     app.docs?.setChart(app.state.viewSong);
     app.docs?.connected();
@@ -184,7 +188,10 @@ function onServer(app: AppCore, msg: ServerMsg): void {
     return;
   }
   const patch: Partial<AppState> = { session: next };
-  if (msg.type === 'transport') app.player?.setTransport(next.transport);
+  if (msg.type === 'transport') {
+    app.player?.setTransport(next.transport);
+    app.webMidi?.setTransport(next.transport);
+  }
   if (msg.type === 'song_changed' && msg.song) {
     // Followers' charts jump to the song the leader chose.
     patch.viewSong = msg.song;

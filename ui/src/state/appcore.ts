@@ -6,6 +6,7 @@
 
 import type { ClientMsg } from '../bindings';
 import type { ClickPlayer } from '../audio/player';
+import type { WebMidiOut } from '../audio/webmidi';
 import type { DocSync, PresenceUser } from '../doc/docsync';
 import type { Backend, JoinRequest } from '../net/backend';
 import { isTauri } from '../net/tauri';
@@ -33,6 +34,8 @@ export abstract class AppCore {
   backend: Backend | null = null;
   docs: DocSync | null = null;
   player: ClickPlayer | null = null;
+  /** Browser: MIDI out through Web MIDI, where the browser has it. */
+  webMidi: WebMidiOut | null = null;
   /** Tauri beat events, for the visual beat, newest last. */
   beats: BeatMark[] = [];
 

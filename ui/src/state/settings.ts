@@ -58,6 +58,10 @@ export interface Settings {
   flash: boolean;
   /** Keys taught to a page turner (a pedal), on top of the usual ones (`core/keys.ts`). */
   keys: LearnedKeys;
+  /** Browser: the Web MIDI output the band's clock and song changes go to (`null`: none). */
+  midiOut: string | null;
+  /** Browser: MIDI sent this much earlier, ms, for gear that sounds late. */
+  midiOffsetMs: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -86,6 +90,8 @@ export const DEFAULT_SETTINGS: Settings = {
   countIn: 1,
   flash: true,
   keys: {},
+  midiOut: null,
+  midiOffsetMs: 0,
 };
 
 const KEY = 'bandsync.settings';

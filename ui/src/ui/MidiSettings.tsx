@@ -1,4 +1,4 @@
-//! MIDI in the app's settings (the app only; a phone's page has none): where the band's clock,
+//! MIDI in the app's settings (the app only; a page's is `WebMidiSettings.tsx`): where the band's clock,
 //! transport and each song's patch go, and which port the pedals come from, with their map. What
 //! MIDI does is Rust's (`bandsync_app::midi`); the settings are kept on this computer and given
 //! back to the app when it starts (`restoreMidi`).

@@ -2,6 +2,7 @@ import { LATENCY_MAX_MS, LATENCY_MIN_MS } from '../audio/calibrate';
 import { CLICK_SOUNDS, type ClickSound } from '../audio/sounds';
 import type { Levels } from '../state/settings';
 import { Calibrate } from './Calibrate';
+import { WebMidiSettings } from './WebMidiSettings';
 import { LinkSettings } from './LinkSettings';
 import { MidiSettings } from './MidiSettings';
 import { PedalSettings } from './Pedal';
@@ -149,6 +150,7 @@ export function SettingsPanel(props: { onClose: () => void }) {
         <MetronomeSettings />
         <LinkSettings />
         <MidiSettings />
+        <WebMidiSettings />
         <div class="settings-group">
           <h3>Screen</h3>
           <Check label="Stage mode (dark, high contrast)" testid="stage-mode" checked={s.stage} onChange={(v) => app.setSettings({ stage: v })} />

@@ -10,9 +10,11 @@ import type {
   ClockStatus,
   EngineStats,
   FilterFit,
+  HostAxis,
   JoinTarget,
   MemberPoll,
   Meter,
+  MidiSend,
   Mirror,
   Mirrored,
   OutputReport,
@@ -252,6 +254,33 @@ export class DeviceFilter {
   }
   free(): void {
     core().call('filter.free', { h: this.h });
+  }
+}
+
+/** The page's MIDI out: the core's feeder (`crates/core/src/midi/feed.rs`), the one the native
+ *  backends run, walks the transport `horizonUs` ahead of host time and places each message on
+ *  the browser's clock, for `MIDIOutput.send`. */
+export class MidiFeed {
+  private h: number;
+
+  constructor(horizonUs: number) {
+    this.h = core().call<number>('midi.new', { horizon_us: horizonUs });
+  }
+  /** A new schedule, on host clock `axis`. */
+  set(transport: Transport, axis: HostAxis): void {
+    core().call('midi.set', { h: this.h, transport, axis });
+  }
+  /** What to send now: host time `host` (µs, on clock `epoch`) is `performance.now()` time
+   *  `deviceUs` (µs); each message `earlyUs` before its moment. */
+  tick(host: number, epoch: number, deviceUs: number, earlyUs: number): MidiSend[] {
+    return core().call<MidiSend[]>('midi.tick', { h: this.h, host, epoch, device: deviceUs, early: earlyUs });
+  }
+  /** Whether the gear was told to play (and not told to stop since). */
+  running(): boolean {
+    return core().call<boolean>('midi.running', { h: this.h });
+  }
+  free(): void {
+    core().call('midi.free', { h: this.h });
   }
 }
 

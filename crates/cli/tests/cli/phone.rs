@@ -1,7 +1,8 @@
 //! A phone at the rehearsal, played by headless Chromium at a phone's viewport and driven through
 //! chromedriver (W3C WebDriver): it opens the join link read from the host's QR code, joins from
 //! the web UI the host serves, sees the band and the beat, adds a song and writes its chart, and
-//! chats. The `bandsync` CLI checks that each of these reached the host.
+//! chats, and is told why it has no MIDI out here. The `bandsync` CLI checks that each of these
+//! reached the host.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` and a built UI (`ui/dist`); it fails, with the
 //! command that fixes it, when one is missing. `scripts/test.sh` provides all three.
@@ -186,7 +187,26 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
     let msg = msg.unwrap_or_else(|| panic!("the phone's message is not in the host's chat: {msgs}"));
     assert_eq!((&msg["name"], &msg["from"], &msg["deleted"]), (&json!("Phone"), &me["id"], &json!(false)), "{msg}");
 
-    // (e) A stale link, then a wrong PIN, then the right one: the page tells the first two apart
+    // (e) MIDI out: the page offers Web MIDI here (Chromium, a page on loopback is secure). This
+    // machine has no MIDI system (no ALSA sequencer), so Chromium, allowed to, fails to open it:
+    // the page says so in its settings, with the browser's own words. (Where the MIDI is sent
+    // and when is tested with the core in `ui/src/audio/webmidi.test.ts`.)
+    let origin = url.split("/s/").next().unwrap().to_owned();
+    let mut dt = bandsync_e2e::devtools::DevTools::connect(&phone.s).expect("Chromium's DevTools");
+    let grant = json!({"permissions": ["midi", "midiSysex"], "origin": origin});
+    dt.call("Browser.grantPermissions", grant).expect("allow the page MIDI");
+    phone.click("[data-testid=open-settings]");
+    phone.until("the MIDI settings", "document.querySelector('[data-testid=web-midi-out]')");
+    phone.eval("(() => { document.querySelector('[data-testid=web-midi-out]').focus(); return true; })()");
+    let said = phone.until(
+        "the page says why it has no MIDI",
+        "(() => { const t = document.querySelector('[data-testid=web-midi-status]')?.textContent; \
+         return t && t.includes('could not open') && t; })()",
+    );
+    assert!(said.as_str().unwrap().contains("Platform dependent initialization failed"), "{said}");
+    phone.click("[data-testid=settings-close]");
+
+    // (f) A stale link, then a wrong PIN, then the right one: the page tells the first two apart
     // by the refusal's code alone, and offers the PIN for both.
     lead.say("pin 246813");
     lead.wait_for("the PIN set", |v| v["event"] == "credentials" && v["pin"] == "246813");

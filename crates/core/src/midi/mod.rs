@@ -6,6 +6,7 @@
 //! events in a window of host time and places each at its exact time.
 
 mod clock;
+pub mod feed;
 pub mod input;
 pub mod rtp;
 

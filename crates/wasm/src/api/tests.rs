@@ -260,3 +260,36 @@ fn the_page_takes_the_concerns_words_from_the_core() {
     assert_eq!(words.len(), bandsync_core::protocol::SyncConcern::ALL.len());
     assert_eq!(words[4], json!(["uncalibrated", "latency not calibrated"]));
 }
+
+#[test]
+fn web_midi_gets_the_cores_clock_on_the_browsers_clock_each_event_once() {
+    // The browser's clock reads host time + 5 s; the user sends 2 ms early; 100 ms ahead.
+    let h = ok("midi.new", json!({"horizon_us": 100_000}));
+    ok("midi.set", json!({"h": h, "transport": transport_120(), "axis": {"epoch": 3, "continues": null}}));
+    assert_eq!(ok("midi.running", json!({"h": h})), json!(false));
+    let first = ok("midi.tick", json!({"h": h, "host": 0.0, "epoch": 3, "device": 5e6, "early": 2000.0}));
+    let later = ok("midi.tick", json!({"h": h, "host": 50_000.0, "epoch": 3, "device": 5.05e6, "early": 2000.0}));
+    let sends: Vec<(f64, Vec<u64>)> = [first, later]
+        .iter()
+        .flat_map(|v| v.as_array().unwrap().clone())
+        .map(|s| {
+            (s["at_ms"].as_f64().unwrap(), s["data"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap()).collect())
+        })
+        .collect();
+    assert_eq!(sends[0], (4998.0, vec![0xFA]), "Start, just before the first pulse");
+    let pulses: Vec<f64> = sends.iter().filter(|(_, d)| d == &[0xF8]).map(|(at, _)| *at).collect();
+    // 120 BPM: a pulse every 20.833 ms, from 0 to 150 ms (the second tick's horizon), once each.
+    assert_eq!(pulses.len(), 8, "{sends:?}");
+    for (k, at) in pulses.iter().enumerate() {
+        assert!((at - (4998.0 + k as f64 * 500.0 / 24.0)).abs() < 0.002, "pulse {k} at {at}");
+    }
+    assert_eq!(ok("midi.running", json!({"h": h})), json!(true));
+    // Another host clock's estimate before its schedule: nothing handed out.
+    let other = ok("midi.tick", json!({"h": h, "host": 60_000.0, "epoch": 4, "device": 5.06e6, "early": 2000.0}));
+    assert_eq!(other, json!([]));
+    ok("midi.free", json!({"h": h}));
+    assert_eq!(
+        err("midi.tick", json!({"h": h, "host": 0.0, "epoch": 3, "device": 0.0, "early": 0.0})),
+        "no such feeder"
+    );
+}
