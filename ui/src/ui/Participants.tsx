@@ -1,12 +1,7 @@
-import type { Participant, SyncConcern } from '../bindings';
+import type { Participant } from '../bindings';
 import { isLeader } from '../core/session';
-import { coreInfo } from '../wasm/api';
+import { concernWords as words } from '../core/labels';
 import { ms, useApp, useAppState } from './ctx';
-
-/** How the leader's view names each concern the host found: in the core's words
- *  (`SyncConcern::words`, `crates/core/src/protocol/concerns.rs`), as the CLI prints them. */
-let concernWords: Map<SyncConcern, string> | null = null;
-const words = (c: SyncConcern) => (concernWords ??= new Map(coreInfo().concerns)).get(c) ?? c;
 
 /** The band: who is here, who leads, how well each one's clock is synced and its output plays,
  *  who is in which chart. The leader sees each member whose figures are off flagged. */

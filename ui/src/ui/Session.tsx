@@ -7,7 +7,7 @@ import { CueRow } from './CueRow';
 import { CueFlash } from './CueFlash';
 import { ms, useApp, useAppState } from './ctx';
 import { LeaderControls, TransportLine } from './Leader';
-import { bandSummary } from '../core/labels';
+import { bandSummary, concernWords } from '../core/labels';
 import { Participants } from './Participants';
 import { QrPanel } from './QrPanel';
 import { SectionStrip } from './SectionStrip';
@@ -46,8 +46,29 @@ function OutputLatency() {
   return <span class="small ok">♪ sound on{out != null ? ` · output ${out.toFixed(0)} ms` : ''}</span>;
 }
 
+/** This device's own sound, as the host judged it from its report: where the platform does not
+ *  say how late its output is (iPhones, WebKit; often Bluetooth earbuds), the host flags it
+ *  `uncalibrated`, and the player is offered the calibration at once, not only the leader told. */
+function CalibrateHint(props: { onCalibrate: () => void }) {
+  const flagged = useAppState((s) => {
+    const se = s.session;
+    return !!se?.participants.find((p) => p.id === se.you)?.sync?.concerns.includes('uncalibrated');
+  });
+  if (!flagged) return null;
+  return (
+    <span class="row calibrate-hint" data-testid="calibrate-hint">
+      <span class="small warn" title="This device does not say how late its sound is: with earbuds the click can be late. Tap along once to set it.">
+        ⚠ {concernWords('uncalibrated')}
+      </span>
+      <button class="small-btn" data-testid="calibrate-hint-open" onClick={props.onCalibrate}>
+        Calibrate
+      </button>
+    </span>
+  );
+}
+
 /** The click's on-switch and state. Browsers play sound only after a tap. */
-function SoundStrip() {
+function SoundStrip(props: { onCalibrate: () => void }) {
   const app = useApp();
   const runtime = useAppState((s) => s.runtime);
   const running = useAppState((s) => s.soundRunning);
@@ -75,6 +96,7 @@ function SoundStrip() {
       ) : (
         <>
           <OutputLatency />
+          <CalibrateHint onCalibrate={props.onCalibrate} />
           <button class="small-btn" data-testid="mute-toggle" onClick={() => app.setSettings({ mute: !settings.mute })}>
             {settings.mute ? 'Unmute' : 'Mute'}
           </button>
@@ -143,7 +165,8 @@ export function Session() {
   const leading = useAppState((s) => !!s.session && s.session.stats.leader === s.session.you);
   const connection = useAppState((s) => s.connection);
   const refusal = useAppState((s) => s.refusal);
-  const [settingsOpen, setSettingsOpen] = useState(false);
+  /** Open, and the part of the settings to show first. */
+  const [settingsOpen, setSettingsOpen] = useState<false | 'top' | 'calibrate'>(false);
   const mentions = useAppState((s) => s.mentions);
   useEffect(() => {
     document.title = `${mentions > 0 ? `(${mentions}) ` : ''}${name ?? ''} · BandSync`;
@@ -160,7 +183,7 @@ export function Session() {
         {id && <MiniBeat />}
         <ConnectionBadge />
         <ClockInfo />
-        <button class="ghost" data-testid="open-settings" aria-label="Settings" onClick={() => setSettingsOpen(true)}>
+        <button class="ghost" data-testid="open-settings" aria-label="Settings" onClick={() => setSettingsOpen('top')}>
           ⚙
         </button>
         <button
@@ -207,7 +230,11 @@ export function Session() {
               <SectionStrip />
               {!leading && <TransportLine />}
               {!leading && <CueRow leading={false} />}
-              <SoundStrip />
+              <SoundStrip
+                onCalibrate={() => {
+                  setSettingsOpen('calibrate');
+                }}
+              />
               {leading && <LeaderControls />}
               <Chart />
             </div>
@@ -223,7 +250,7 @@ export function Session() {
         </>
       )}
       {!id && !refusal && <p class="center muted pad">{connection?.detail ?? 'Connecting…'}</p>}
-      {settingsOpen && <SettingsPanel onClose={() => setSettingsOpen(false)} />}
+      {settingsOpen && <SettingsPanel show={settingsOpen} onClose={() => setSettingsOpen(false)} />}
       <CueFlash />
     </div>
   );

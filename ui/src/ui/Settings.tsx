@@ -1,3 +1,4 @@
+import { useEffect } from 'preact/hooks';
 import { LATENCY_MAX_MS, LATENCY_MIN_MS } from '../audio/calibrate';
 import { CLICK_SOUNDS, type ClickSound } from '../audio/sounds';
 import type { Levels } from '../state/settings';
@@ -123,8 +124,13 @@ export function MetronomeSettings() {
   );
 }
 
-export function SettingsPanel(props: { onClose: () => void }) {
+/** The settings, over the screen; `show` names a part to scroll to (`calibrate`: the tap-along
+ *  calibration, from the session's hint). */
+export function SettingsPanel(props: { onClose: () => void; show?: 'top' | 'calibrate' }) {
   const app = useApp();
+  useEffect(() => {
+    if (props.show === 'calibrate') document.querySelector('[data-testid=calibrate]')?.scrollIntoView({ block: 'center' });
+  }, [props.show]);
   const s = useAppState((x) => x.settings);
   const inSession = useAppState((x) => x.session !== null);
   return (

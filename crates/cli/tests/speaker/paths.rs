@@ -368,5 +368,15 @@ fn every_click_path_lands_together_at_the_speaker() {
     assert_eq!(p["sync"]["output"]["unreported"], true, "{}", p["sync"]);
     let concerns = p["sync"]["concerns"].as_array().unwrap();
     assert!(concerns.iter().any(|c| c == "uncalibrated"), "{}", p["sync"]);
+    // And the player is offered the calibration on the page itself, which opens at it; the
+    // Chromium page, whose platform reports its latency, is not.
+    webkit
+        .page
+        .until("WebKit's page offers calibration", "document.querySelector('[data-testid=calibrate-hint-open]')");
+    webkit.page.click("[data-testid=calibrate-hint-open]");
+    webkit
+        .page
+        .until("the settings at the calibration", "document.querySelector('[data-testid=calibrate-taps-start]')");
+    assert_eq!(chromium.page.eval("!!document.querySelector('[data-testid=calibrate-hint]')"), false);
     drop((chromium, webkit, host));
 }
