@@ -8,7 +8,8 @@
 //! - `member.new`, `.connected`, `.connect_failed`, `.text`, `.heard`, `.closed`, `.timeout`,
 //!   `.send`, `.leave`, `.set_output`, `.poll`, `.to_host`, `.to_local`, `.status`, `.free`: the
 //!   sans-IO member ([`bandsync_core::member`]).
-//! - `mirror.new`, `.apply`, `.free`: the UI's mirror of the session, fed with raw server messages.
+//! - `mirror.new`, `.apply`, `.free`: the app's mirror of the session, fed with the raw server
+//!   messages the app forwards (the page's is its member's: `member.text` answers with what changed).
 //! - `link.parse`, `link.build`: join links.
 //! - `grid.clicks`: the click grid;
 //!   `transport.at`: where the transport stands at a host time.

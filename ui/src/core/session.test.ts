@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Participant, ServerMsg, Snapshot, Transport } from '../bindings';
-import { SessionMirror } from '../wasm/api';
-import { apply, isLeader, type SessionState } from './session';
+import { Member, parseLink, SessionMirror } from '../wasm/api';
+import { apply as applyMirrored, isLeader, type SessionState } from './session';
+
+/** The app's path: the message through the view's own mirror. */
+function apply(s: SessionState | null, msg: ServerMsg, m: SessionMirror): SessionState | null {
+  return applyMirrored(s, msg, m.apply(JSON.stringify(msg)));
+}
 
 const TRANSPORT: Transport = {
   segments: [{ at: 0, playing: false, timeline: { tempo: 120_000, beat_origin: 0, time_origin: 0 }, meter: { beats: 4, unit: 4, groups: [4] }, bar_origin: 0, song_start: 0 }],
@@ -75,6 +80,36 @@ describe('the session view', () => {
     const s = apply(null, welcome(1, 1, [person(1)]), m)!;
     const bad: Transport = { segments: [{ ...TRANSPORT.segments[0], timeline: { tempo: 0, beat_origin: 0, time_origin: 0 } }] };
     expect(apply(s, { type: 'transport', transport: bad, by: 1, now: 0 }, m)).toBe(s);
+    m.free();
+  });
+
+  it("reads the same through the page's member as through the app's mirror", () => {
+    // The page's view is its member's mirror (`Member.text` answers with what each message
+    // changed); the app's is the view's own. The same messages make the same session.
+    const member = new Member({ target: parseLink('http://127.0.0.1:7878/s/s1#k=secret'), name: 'P2', seed: 1, now: 1000 });
+    member.poll();
+    member.connected(2000);
+    member.poll();
+    const m = new SessionMirror();
+    const msgs: ServerMsg[] = [
+      welcome(2, 7, [person(1, 'leader'), person(2)]),
+      { type: 'participant_joined', participant: person(3) },
+      { type: 'participant_updated', participant: { ...person(3), name: 'Cy' } },
+      { type: 'chat', message: { id: 1, from: 1, name: 'P1', text: 'hi', at: 0, edited_at: null, deleted: false, reply_to: null, reactions: [], mentions: [] } },
+      { type: 'transport', transport: { segments: [{ ...TRANSPORT.segments[0], playing: true }] }, by: 1, now: 0 },
+      { type: 'song_changed', song: 'Intro', by: 1 },
+      { type: 'participant_left', id: 1, reason: 'left' },
+    ];
+    let viaMember: SessionState | null = null;
+    let viaMirror: SessionState | null = null;
+    msgs.forEach((msg, i) => {
+      viaMember = applyMirrored(viaMember, msg, member.text(3000 + i, JSON.stringify(msg)));
+      viaMirror = apply(viaMirror, msg, m);
+    });
+    expect(viaMember).toEqual(viaMirror);
+    expect(viaMember!.participants.map((p) => p.name)).toEqual(['P2', 'Cy']);
+    expect(viaMember!.song).toBe('Intro');
+    member.free();
     m.free();
   });
 });

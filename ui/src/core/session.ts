@@ -3,8 +3,7 @@
 //! adds only the UI's own lists on top: chat, activity, versions, the leader's credentials. Every
 //! update returns a new object (the views compare by identity).
 
-import type { ActivityEvent, ChatMessage, CueBy, Mirror, Participant, RoomStats, ServerMsg, Transport, VersionInfo } from '../bindings';
-import type { SessionMirror } from '../wasm/api';
+import type { ActivityEvent, ChatMessage, CueBy, Mirror, Mirrored, Participant, RoomStats, ServerMsg, Transport, VersionInfo } from '../bindings';
 
 /** What a pending `chat_history` request was for; answers come back in request order. */
 export type ChatRequest = 'page' | 'search';
@@ -98,14 +97,15 @@ export function clearSearch(s: SessionState): SessionState {
 }
 
 /**
- * Applies one server message: first through the Rust mirror (who is there, the schedule, the
- * song; a schedule no session could make is ignored there), then to the UI's lists. Returns the
- * same object when nothing changed; `null` until a welcome came.
+ * Applies one server message: first what it changed in the Rust mirror (`r`: who is there, the
+ * schedule, the song; a schedule no session could make is ignored there; `null` when it changed
+ * nothing there), then to the UI's lists. Returns the same object when nothing changed; `null`
+ * until a welcome came.
  */
-export function apply(s: SessionState | null, msg: ServerMsg, mirror: SessionMirror): SessionState | null {
-  const r = mirror.apply(JSON.stringify(msg));
-  if (msg.type === 'welcome') return r.mirror ? fromMirror(r.mirror, s) : s;
+export function apply(s: SessionState | null, msg: ServerMsg, r: Mirrored | null): SessionState | null {
+  if (msg.type === 'welcome') return r?.mirror ? fromMirror(r.mirror, s) : s;
   if (!s) return s;
+  if (!r) return applyUi(s, msg);
   let next = s;
   const c = r.changed;
   const m = r.mirror;

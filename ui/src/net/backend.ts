@@ -2,10 +2,15 @@
 //! Rust side of the Tauri app. Both produce the same events (APP_API.md's `AppEvent`), except that
 //! document frames arrive as bytes.
 
-import type { AppEvent, ClientMsg, ClockStatus } from '../bindings';
+import type { AppEvent, ClientMsg, ClockStatus, Mirrored, ServerMsg } from '../bindings';
 
-/** An `AppEvent`, with document frames as bytes. */
-export type UiEvent = Exclude<AppEvent, { kind: 'doc' }> | { kind: 'doc'; data: Uint8Array };
+/** An `AppEvent`, with document frames as bytes. A server message from the page's own member
+ *  comes with what it changed in the member's mirror (`null`: nothing, the member's own error);
+ *  the app's come without, for the view's mirror to read. */
+export type UiEvent =
+  | Exclude<AppEvent, { kind: 'doc' | 'server' }>
+  | { kind: 'doc'; data: Uint8Array }
+  | { kind: 'server'; msg: ServerMsg; mirrored?: Mirrored | null };
 
 export type Listener = (ev: UiEvent) => void;
 

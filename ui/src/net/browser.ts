@@ -194,13 +194,14 @@ export class BrowserBackend implements Backend {
           this.member.heard(now);
           this.emit({ kind: 'doc', data: new Uint8Array(e.data as ArrayBuffer) });
         } else {
-          const shown = this.member.text(now, e.data);
+          const mirrored = this.member.text(now, e.data);
           // The member's own events first: a welcome makes this connection joined before the UI
           // hears of it and opens the documents' sync (whose first frame `sendDoc` would drop
           // while not joined: a phone joining a session with a setlist saw none of it).
           this.pump();
-          // The core read it and says it is for the page (not the member's pong or heartbeat).
-          if (shown) this.emit({ kind: 'server', msg: JSON.parse(e.data) as ServerMsg });
+          // The core read it and says it is for the page (not the member's pong or heartbeat),
+          // and what it changed in the session as the member mirrors it.
+          if (mirrored) this.emit({ kind: 'server', msg: JSON.parse(e.data) as ServerMsg, mirrored });
         }
         this.pump();
       };
@@ -259,7 +260,7 @@ export class BrowserBackend implements Backend {
         break;
       case 'error':
         // The member's own (a message sent while disconnected); the server's come as messages.
-        this.emit({ kind: 'server', msg: { type: 'error', code: e.code, message: e.message, about: e.about } });
+        this.emit({ kind: 'server', msg: { type: 'error', code: e.code, message: e.message, about: e.about }, mirrored: null });
         break;
       // The UI mirrors the session from the server's messages itself (a cue too, as in the app);
       // documents come as frames.

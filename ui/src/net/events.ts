@@ -2,7 +2,7 @@
 //! state, toasts and sound. Server messages go through the Rust session mirror; the connection's
 //! state, refusals, clock, beats and audio status land in the store.
 
-import type { ConnectionState, ErrorCode, ServerMsg } from '../bindings';
+import type { ConnectionState, ErrorCode, Mirrored, ServerMsg } from '../bindings';
 import { engineName } from '../audio/wiring';
 import { apply } from '../core/session';
 import { explainRefusal } from '../core/refusal';
@@ -66,7 +66,7 @@ export function detach(app: AppCore): void {
 function onEvent(app: AppCore, ev: UiEvent): void {
   switch (ev.kind) {
     case 'server':
-      onServer(app, ev.msg);
+      onServer(app, ev.msg, mirrored(app, ev.msg, ev.mirrored));
       break;
     case 'doc':
       app.docs?.receive(ev.data);
@@ -130,11 +130,18 @@ function onConnection(app: AppCore, state: ConnectionState, detail: string, refu
   }
 }
 
-function onServer(app: AppCore, msg: ServerMsg): void {
+/** What a server message changed in the session's mirror: the page's member said so as it read
+ *  it (`given`); the app's messages, forwarded raw, go through the view's own mirror. */
+function mirrored(app: AppCore, msg: ServerMsg, given: Mirrored | null | undefined): Mirrored | null {
+  if (given !== undefined) return given;
+  app.mirror ??= new SessionMirror();
+  return app.mirror.apply(JSON.stringify(msg));
+}
+
+function onServer(app: AppCore, msg: ServerMsg, r: Mirrored | null): void {
   const s = app.state.session;
   if (msg.type === 'welcome') {
-    app.mirror ??= new SessionMirror();
-    const next = apply(s, msg, app.mirror);
+    const next = apply(s, msg, r);
     if (!next || next === s) {
       app.toast('The host sent a schedule no session could make; it was ignored.');
       return;
@@ -171,18 +178,18 @@ function onServer(app: AppCore, msg: ServerMsg): void {
     const about = msg.about ? ` (${msg.about})` : '';
     if ((msg.code === 'unknown_type' || msg.code === 'unsupported') && msg.about && BACKGROUND.has(msg.about)) {
       app.store.set((st) => ({ unsupported: new Set([...st.unsupported, msg.about!]) }));
-      if (s && app.mirror) app.store.set({ session: apply(s, msg, app.mirror) });
+      if (s) app.store.set({ session: apply(s, msg, r) });
       return;
     }
     if (!(msg.about === 'join' && !s)) app.toast(`${msg.message}${about} [${msg.code}]`);
-    if (s && app.mirror) app.store.set({ session: apply(s, msg, app.mirror) });
+    if (s) app.store.set({ session: apply(s, msg, r) });
     return;
   }
-  if (!s || !app.mirror) return;
+  if (!s) return;
   // Not state (the mirror ignores it): a flash when it lands, on every device together.
   if (msg.type === 'cue') return scheduleCue(app, msg);
   if (msg.type === 'chat_export') return app.onChatExport?.(msg.format, msg.text);
-  const next = apply(s, msg, app.mirror);
+  const next = apply(s, msg, r);
   if (!next || next === s) {
     if (msg.type === 'transport') app.toast('The host sent a schedule no session could make; it was ignored.');
     return;

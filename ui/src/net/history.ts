@@ -16,7 +16,7 @@ export function requestChat(app: AppCore, kind: 'page' | 'older' | 'search', que
   void app.send(msg, true).then((ok) => {
     const cur = app.state.session;
     if (!ok && cur) {
-      if (app.mirror) app.store.set({ session: apply(cur, { type: 'error', code: 'internal', message: 'not sent', about: 'chat_history' }, app.mirror) });
+      app.store.set({ session: apply(cur, { type: 'error', code: 'internal', message: 'not sent', about: 'chat_history' }, null) });
     }
   });
 }

@@ -44,7 +44,8 @@ export abstract class AppCore {
   /** What to undo when the session's backend is detached. */
   unsubs: (() => void)[] = [];
   lastJoin: JoinRequest | null = null;
-  /** The one view of the session: the Rust mirror, fed with every server message. */
+  /** The app's view of the session: the Rust mirror, fed with every server message the app
+   *  forwards (a page's is its member's, `Member.text`). */
   mirror: SessionMirror | null = null;
   /** Waiting for the host's `chat_export` (`net/history.ts`). */
   onChatExport: ((format: string, text: string) => void) | null = null;

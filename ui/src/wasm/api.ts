@@ -140,6 +140,8 @@ export function clicksBetween(transport: Transport, lo: number, hi: number, sub:
 // ---- the session mirror ---------------------------------------------------------------------
 
 /** The UI's one view of the session, fed with every raw server message. */
+/** The app's view of the session, fed with the raw messages it forwards (the page's is its
+ *  member's: `Member.text`). */
 export class SessionMirror {
   private h = core().call<number>('mirror.new');
 
@@ -185,9 +187,11 @@ export class Member {
   connectFailed(now: number, reason: string, fatal = false): void {
     core().call('member.connect_failed', { h: this.h, now, reason, fatal });
   }
-  /** Whether the message is one for the page's mirror (not a pong or a heartbeat, and readable). */
-  text(now: number, text: string): boolean {
-    return core().call<boolean>('member.text', { h: this.h, now, text });
+  /** Reads a server message. For one about the session (not a pong or a heartbeat, and
+   *  readable), what it changed in the member's mirror, which is the page's view of the session;
+   *  else `null`. */
+  text(now: number, text: string): Mirrored | null {
+    return core().call<Mirrored | null>('member.text', { h: this.h, now, text });
   }
   heard(now: number): void {
     core().call('member.heard', { h: this.h, now });

@@ -39,7 +39,7 @@ pub use output::{MemberEvent, Transmit};
 
 use crate::clock::ClockSync;
 use crate::host_axis::HostAxis;
-use crate::mirror::Mirror;
+use crate::mirror::{Changed, Mirror};
 use crate::protocol::{ClientMsg, ErrorCode, OutputReport, PROTOCOL_VERSION, Secret};
 use crate::time::Micros;
 use std::collections::VecDeque;
@@ -77,6 +77,8 @@ pub struct Member {
     token: Option<Secret>,
     clock: ClockSync,
     mirror: Option<Mirror>,
+    /// What the last message read changed in the mirror.
+    changed: Changed,
     /// The host clock of the last welcome, and how it continues the one before.
     axis: HostAxis,
     /// Reconnect attempts since the last join.
@@ -105,6 +107,7 @@ impl Member {
             token,
             clock,
             mirror: None,
+            changed: Changed::default(),
             axis: HostAxis::default(),
             attempt: 0,
             down_since: None,
@@ -320,6 +323,13 @@ impl Member {
     #[must_use]
     pub fn mirror(&self) -> Option<&Mirror> {
         self.mirror.as_ref()
+    }
+
+    /// What the last text frame read ([`Member::handle_text`]) changed in [`Member::mirror`]:
+    /// nothing for a message that is not about the session's state.
+    #[must_use]
+    pub fn changed(&self) -> Changed {
+        self.changed
     }
 
     /// The clock estimator.

@@ -20,6 +20,7 @@ impl Member {
             return false;
         }
         self.handle_heard(now);
+        self.changed = Changed::default();
         let Ok(msg) = serde_json::from_str::<ServerMsg>(text) else {
             // A newer server's message this build does not know: nothing to do with it.
             return false;
@@ -127,8 +128,9 @@ impl Member {
     }
 
     fn mirrored(&mut self, changed: Changed, now_host: Micros) {
+        self.changed = changed;
         let Some(m) = &self.mirror else { return };
-        if changed.participants {
+        if changed.participants && self.cfg.participant_events {
             self.events.push_back(MemberEvent::Participants { participants: m.participants.clone(), stats: m.stats });
         }
         if changed.transport {

@@ -1,5 +1,6 @@
 //! The member and the mirror through the page's JSON calls: `member.*` drives the sans-IO member
-//! ([`bandsync_core::member`]) and `mirror.*` the UI's mirror of the session.
+//! ([`bandsync_core::member`]), whose mirror is the page's view of the session, and `mirror.*`
+//! the app's view (Tauri forwards the server's messages raw).
 
 use super::{H, HNow, Res, done, ok, parse, t};
 use crate::registry::Registry;
@@ -106,6 +107,8 @@ pub(super) fn member(r: &mut Registry, op: &str, a: &str) -> Res {
         cfg.backoff.give_up_after = spec.give_up_after_ms.map(|ms| Micros(ms.saturating_mul(1000)));
         cfg.forward_server_messages = spec.forward;
         cfg.resume = spec.resume.filter(|r| !r.is_empty()).map(Secret);
+        // The page reads the member's mirror through `member.text`'s answer instead.
+        cfg.participant_events = false;
         return ok(&r.members.insert(Member::new(cfg, t(spec.now))));
     }
     let h: H = parse(a)?;
@@ -120,10 +123,14 @@ pub(super) fn member(r: &mut Registry, op: &str, a: &str) -> Res {
             let f: Failed = parse(a)?;
             m.handle_connect_failed(t(f.now), &f.reason, f.fatal);
         }
-        // Whether the page's own mirror takes it (`Member::handle_text`).
+        // For a message about the session (`Member::handle_text`), what it changed in the
+        // member's mirror, which is the page's view of the session too; else `null`.
         "member.text" => {
             let x: Text = parse(a)?;
-            return ok(&m.handle_text(t(x.now), &x.text));
+            if !m.handle_text(t(x.now), &x.text) {
+                return ok(&());
+            }
+            return ok(&Mirrored::of(m.changed(), m.mirror()));
         }
         "member.heard" => m.handle_heard(t(parse::<HNow>(a)?.now)),
         "member.closed" => {
@@ -209,8 +216,8 @@ impl<'a> Mirrored<'a> {
     }
 }
 
-/// The UI's view of the session, fed with every raw server message (from the page's own
-/// connection, or forwarded by the app): the one mirror, in Rust.
+/// The app's view of the session, fed with every raw server message the app forwards. (The
+/// page's is its member's: `member.text` answers with what each message changed in it.)
 pub(super) fn mirror(r: &mut Registry, op: &str, a: &str) -> Res {
     match op {
         "mirror.new" => ok(&r.mirrors.insert(None)),

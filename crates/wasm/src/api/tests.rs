@@ -53,11 +53,36 @@ fn a_member_connects_joins_and_its_mirror_follows_the_server() {
     let welcome = json!({"type": "welcome", "v": 2, "you": 1, "resume": "tok", "resumed": false, "epoch": 9,
         "snapshot": {"session": "abc", "name": "Gig", "song": null, "participants": [], "leader": null,
             "transport": transport_120(), "stats": {"members": 1, "online": 1, "leader": null}, "now": 5}});
-    ok("member.text", json!({"h": h, "now": 3000.0, "text": server(&welcome)}));
+    // The member's answer is the page's view of the session: the whole mirror after a welcome.
+    let seen = ok("member.text", json!({"h": h, "now": 3000.0, "text": server(&welcome)}));
+    assert_eq!(
+        (&seen["changed"]["snapshot"], &seen["mirror"]["you"], &seen["mirror"]["name"]),
+        (&json!(true), &json!(1), &json!("Gig"))
+    );
     let p = ok("member.poll", json!({"h": h}));
     let kinds: Vec<&str> = p["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["joined", "participants", "transport"]);
+    assert_eq!(kinds, ["joined", "transport"], "no participant list: the page has it from the answer");
     assert_eq!(p["events"][0]["name"], "Gig", "{p}");
+    // Then only what a message changed: one participant put in, the counts; nothing for a
+    // chat message; `null` for the member's own (a pong).
+    let ben = json!({"id": 2, "name": "Ben", "instrument": null, "role": "follower", "access": "editor",
+        "connection": "online", "color": "#3cb44b", "sync": null, "joined_at": 9});
+    let seen = ok(
+        "member.text",
+        json!({"h": h, "now": 3100.0, "text": server(&json!({"type": "participant_joined", "participant": ben}))}),
+    );
+    assert_eq!((&seen["mirror"], &seen["participant"]["name"]), (&Value::Null, &json!("Ben")), "{seen}");
+    assert!(seen["stats"].is_object(), "the counts come with a list change: {seen}");
+    assert_eq!(seen["changed"]["splice"], json!({"at": 0, "remove": 0, "insert": true}), "{seen}");
+    let chat = json!({"type": "chat", "message": {"id": 1, "from": 2, "name": "Ben", "text": "hi", "at": 0, "edited_at": null,
+        "deleted": false, "reply_to": null, "reactions": [], "mentions": []}});
+    let seen = ok("member.text", json!({"h": h, "now": 3200.0, "text": server(&chat)}));
+    assert_eq!(
+        (&seen["mirror"], &seen["participant"], &seen["changed"]["participants"]),
+        (&Value::Null, &Value::Null, &json!(false))
+    );
+    let pong = json!({"type": "pong", "n": 0, "t0": 0, "t1": 5, "t2": 5, "epoch": 9});
+    assert_eq!(ok("member.text", json!({"h": h, "now": 3300.0, "text": server(&pong)})), Value::Null);
     // A message the page writes goes out as written once joined.
     ok("member.send", json!({"h": h, "text": r#"{"type":"tempo","tempo":96000}"#}));
     let p = ok("member.poll", json!({"h": h}));

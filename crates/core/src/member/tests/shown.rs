@@ -55,3 +55,32 @@ fn a_code_from_a_newer_server_after_joining_is_an_error_like_any_other() {
     assert!(matches!(&ev[..], [MemberEvent::Error { code: ErrorCode::Unknown, .. }]), "{ev:?}");
     assert!(m.is_joined());
 }
+
+#[test]
+fn a_member_without_participant_events_says_what_each_message_changed_instead() {
+    let now = Micros::from_secs(10);
+    let secrets = SecretSource(Box::new(|| Secret(SECRET.to_owned())));
+    let mut session = Session::new("s1", "Gig", 1, SessionConfig::default(), now, secrets);
+    let mut cfg = MemberConfig::new(World::target(SECRET), "Ana");
+    cfg.participant_events = false;
+    let mut m = Member::new(cfg, now);
+    m.handle_connected(now);
+    m.handle_text(now, &welcome_of(&mut session, now, 1, None));
+    assert!(m.changed().snapshot, "a welcome replaces the mirror");
+    let text = |msg: &ServerMsg| serde_json::to_string(msg).unwrap();
+    let chat = r#"{"type":"chat","message":{"id":1,"from":1,"name":"Ana","text":"hi","at":0,"edited_at":null,"deleted":false,"reply_to":null,"reactions":[],"mentions":[]}}"#;
+    assert!(m.handle_text(now, chat));
+    assert_eq!(m.changed(), crate::mirror::Changed::default(), "a chat message changes no list");
+    let mut ben = m.mirror().unwrap().participants[0].clone();
+    ben.id = 9;
+    ben.name = "Ben".into();
+    m.handle_text(now, &text(&ServerMsg::ParticipantJoined { participant: ben }));
+    let c = m.changed();
+    assert!(c.participants && c.splice.is_some_and(|s| s.insert), "{c:?}");
+    assert_eq!(m.mirror().unwrap().participants.iter().filter(|p| p.name == "Ben").count(), 1);
+    m.handle_text(now, &text(&ServerMsg::Pong { n: 1, t0: now, t1: now, t2: now, epoch: 1 }));
+    assert_eq!(m.changed(), crate::mirror::Changed::default(), "a pong changes nothing");
+    let ev: Vec<_> = std::iter::from_fn(|| m.poll_event()).collect();
+    assert!(!ev.iter().any(|e| matches!(e, MemberEvent::Participants { .. })), "{ev:?}");
+    assert!(ev.iter().any(|e| matches!(e, MemberEvent::Joined { .. })), "{ev:?}");
+}
