@@ -1732,6 +1732,24 @@ at_ms: number,
 data: Array<number>, };
 
 /**
+ * What a pedal's press does: the message to send as the leader's button would, and the action's
+ * name; or why it sends nothing.
+ */
+export type PedalPress = { 
+/**
+ * `next`, `previous`, `play`, `stop`, `tempo`, `cue`.
+ */
+action: string | null, 
+/**
+ * The message.
+ */
+msg: ClientMsg | null, 
+/**
+ * Why nothing is sent (no next song in the setlist).
+ */
+refused: string | null, };
+
+/**
  * What the page does with a reading of its output.
  */
 export type StampVerdict = { 

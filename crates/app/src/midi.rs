@@ -7,7 +7,7 @@
 
 pub use crate::events::{MidiPorts, MidiSettings, MidiStatus};
 use bandsync_client::{Client, Event};
-use bandsync_core::midi::input::{DEFAULT_MAP, MidiInput, MidiMap, PedalCommand, step_song};
+use bandsync_core::midi::input::{DEFAULT_MAP, MidiInput, MidiMap};
 use bandsync_core::{ClientMsg, Micros};
 use bandsync_docs::SessionDoc;
 use tokio::sync::mpsc;
@@ -320,29 +320,17 @@ impl SessionMidi {
         let p = self.pedals.as_mut()?;
         let cmd = p.input.handle(Micros(at as i64), bytes)?;
         let mirror = client.mirror();
-        let (action, msg) = match cmd {
-            PedalCommand::Next | PedalCommand::Previous => {
-                let songs = p.doc.setlist();
-                let ids: Vec<&str> = songs.iter().map(|s| s.id.as_str()).collect();
-                let (by, action) = if cmd == PedalCommand::Next { (1, "next") } else { (-1, "previous") };
-                let current = mirror.as_ref().and_then(|m| m.song.clone());
-                match step_song(&ids, current.as_deref(), by) {
-                    Some(id) => (action, ClientMsg::Song { id: Some(id.to_owned()) }),
-                    None => return Some(MidiNote::Refused(format!("no {action} song in the setlist"))),
-                }
+        let songs = p.doc.setlist();
+        let ids: Vec<&str> = songs.iter().map(|s| s.id.as_str()).collect();
+        let current = mirror.as_ref().and_then(|m| m.song.clone());
+        let playing = mirror.as_ref().is_some_and(|m| m.transport.latest().playing);
+        match cmd.message(&ids, current.as_deref(), playing) {
+            Ok((action, msg)) => {
+                client.send(outgoing(msg));
+                Some(MidiNote::Action(action))
             }
-            PedalCommand::PlayStop => {
-                if mirror.as_ref().is_some_and(|m| m.transport.latest().playing) {
-                    ("stop", ClientMsg::Stop {})
-                } else {
-                    ("play", ClientMsg::Play { count_in: 0, on_bar: None })
-                }
-            }
-            PedalCommand::Tempo(t) => ("tempo", ClientMsg::Tempo { tempo: t }),
-            PedalCommand::Cue(text) => ("cue", ClientMsg::Cue { text }),
-        };
-        client.send(outgoing(msg));
-        Some(MidiNote::Action(action))
+            Err(why) => Some(MidiNote::Refused(why)),
+        }
     }
 }
 

@@ -106,6 +106,7 @@ fn render() -> Generated {
     r.add::<bandsync_wasm::api::TransportPlace<'static>>(&cfg);
     r.add::<bandsync_wasm::api::FilterFit>(&cfg);
     r.add::<bandsync_wasm::api::MidiSend>(&cfg);
+    r.add::<bandsync_wasm::api::PedalPress>(&cfg);
     r.add::<bandsync_wasm::api::Judged>(&cfg);
     r.add::<bandsync_wasm::api::TapResult>(&cfg);
     r.add::<bandsync_wasm::api::ChartRendered>(&cfg);

@@ -17,7 +17,8 @@
 //!   `.judge`, `.restart`, `.free`: the judge of the browser's output timestamps;
 //!   `calibrate.taps`: tap-along latency calibration (all in `api/output.rs`).
 //! - `midi.new`, `.set`, `.tick`, `.running`, `.free`: the page's MIDI out (Web MIDI), on the
-//!   core's feeder (`api/midi.rs`).
+//!   core's feeder; `pedal.new`, `.default`, `.press`, `.free`: its pedals, on the core's map
+//!   (`api/midi.rs`).
 //! - `engine.new`, `.command`, `.stats`: the worklet's click engine (rendering itself is
 //!   the `bs_engine_render` export, without JSON).
 //! - `chart.render`: a ChordPro chart read and its chords written for one reader
@@ -107,7 +108,7 @@ fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
         "grid" | "transport" => grid::call(op, a),
         "filter" | "stamps" | "calibrate" | "tap" => output::call(r, op, a),
         "engine" => engine(r, op, a),
-        "midi" => midi::call(r, op, a),
+        "midi" | "pedal" => midi::call(r, op, a),
         _ => misc(op, a),
     }
 }
@@ -280,7 +281,7 @@ pub mod midi;
 pub mod output;
 pub use grid::TransportPlace;
 pub use member::{Do, Mirrored, Polled};
-pub use midi::MidiSend;
+pub use midi::{MidiSend, PedalPress};
 pub use output::{FilterFit, Judged, TapResult};
 #[cfg(test)]
 mod tests;

@@ -50,6 +50,8 @@ pub struct Registry {
     pub filters: Slab<bandsync_audio::filter::DeviceClockFilter>,
     /// Judges of the browser's output timestamps.
     pub judges: Slab<bandsync_audio::stamps::StampJudge>,
+    /// Pedal maps (Web MIDI in).
+    pub pedals: Slab<bandsync_core::midi::input::MidiInput>,
     /// MIDI feeders (Web MIDI out).
     pub feeders: Slab<bandsync_core::midi::feed::Feeder>,
     /// Click engines (the AudioWorklet's).

@@ -1,8 +1,9 @@
 //! The click's wiring into the app: the browser's click player on the session's clock, starting
-//! it from a tap, and the Tauri app's audio engine settings.
+//! it from a tap, and the Tauri app's audio engine settings; the page's Web MIDI beside the click.
 
 import { ClickPlayer, type PlayerClock } from './player';
-import { WebMidiOut, webMidiAvailable } from './webmidi';
+import { NO_WEB_MIDI, WebMidi, webMidiAvailable } from '../midi/webmidi';
+import type { PedalContext } from '../midi/pedals';
 import type { BrowserBackend } from '../net/browser';
 import { setAudio } from '../net/tauri';
 import type { AppCore } from '../state/appcore';
@@ -27,14 +28,15 @@ export function createPlayer(app: AppCore, b: BrowserBackend): void {
   createWebMidi(app, clock);
 }
 
-/** Browser: MIDI out through Web MIDI, on the same clock as the click. Where the browser has no
- *  Web MIDI, the settings say why and nothing is made. */
+/** Browser: MIDI out through Web MIDI, on the same clock as the click, and pedals that act as
+ *  the leader's buttons. Where the browser has no Web MIDI, the settings say why and nothing is
+ *  made. */
 function createWebMidi(app: AppCore, clock: PlayerClock): void {
   if (!webMidiAvailable()) {
-    app.store.set({ webMidi: { available: false, outputs: [], open: null, error: null } });
+    app.store.set({ webMidi: NO_WEB_MIDI });
     return;
   }
-  const midi = new WebMidiOut(clock, app.state.settings);
+  const midi = new WebMidi(clock, pedalContext(app), app.state.settings);
   app.webMidi = midi;
   midi.onStatus = (s) => app.store.set({ webMidi: s });
   app.store.set({ webMidi: midi.status() });
@@ -71,4 +73,16 @@ export async function pushTauriAudio(app: AppCore): Promise<void> {
   } catch (e) {
     app.toast(`Audio: ${String(e)}`);
   }
+}
+
+/** What the pedals read of the session, and where their messages go: sent as the leader's
+ *  buttons send them (the host refuses a member who does not lead, as for the buttons). */
+function pedalContext(app: AppCore): PedalContext {
+  return {
+    setlist: () => app.state.songs.map((s) => s.id),
+    current: () => app.state.session?.song ?? null,
+    transport: () => app.state.session?.transport ?? null,
+    act: (msg) => void app.send(msg),
+    refused: (why) => app.toast(`Pedal: ${why}.`, 'info'),
+  };
 }

@@ -6,7 +6,7 @@
 
 import type { ClientMsg } from '../bindings';
 import type { ClickPlayer } from '../audio/player';
-import type { WebMidiOut } from '../audio/webmidi';
+import type { WebMidi } from '../midi/webmidi';
 import type { DocSync, PresenceUser } from '../doc/docsync';
 import type { Backend, JoinRequest } from '../net/backend';
 import { isTauri } from '../net/tauri';
@@ -34,8 +34,8 @@ export abstract class AppCore {
   backend: Backend | null = null;
   docs: DocSync | null = null;
   player: ClickPlayer | null = null;
-  /** Browser: MIDI out through Web MIDI, where the browser has it. */
-  webMidi: WebMidiOut | null = null;
+  /** Browser: MIDI out and pedals through Web MIDI, where the browser has it. */
+  webMidi: WebMidi | null = null;
   /** Tauri beat events, for the visual beat, newest last. */
   beats: BeatMark[] = [];
 

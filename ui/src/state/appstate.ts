@@ -1,7 +1,7 @@
 //! The app's state: what the views read from the store (`App.store`), and how it starts.
 
 import type { AudioStatus, ClockStatus, ConnectionState, DiscoveredSession, HostInfo, JoinTarget, LinkStatus, MidiStatus } from '../bindings';
-import type { WebMidiStatus } from '../audio/webmidi';
+import type { WebMidiStatus } from '../midi/webmidi';
 import type { SessionState } from '../core/session';
 import type { Refusal } from '../core/refusal';
 import type { Song } from '../doc/setlist';
@@ -47,7 +47,7 @@ export interface AppState {
   link: LinkStatus | null;
   /** Tauri: MIDI out and pedals as they are (null until set, and in a browser). */
   midi: MidiStatus | null;
-  /** Browser: MIDI out through Web MIDI (null where the browser has none, and in the app). */
+  /** Browser: MIDI out and pedals through Web MIDI (null outside a session, and in the app). */
   webMidi: WebMidiStatus | null;
   recent: RecentSession[];
   discovered: DiscoveredSession[];

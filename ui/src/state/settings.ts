@@ -62,6 +62,10 @@ export interface Settings {
   midiOut: string | null;
   /** Browser: MIDI sent this much earlier, ms, for gear that sounds late. */
   midiOffsetMs: number;
+  /** Browser: the Web MIDI input pedals come from (`null`: none), and their map (empty: the
+   *  core's default). */
+  midiIn: string | null;
+  midiMap: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -92,6 +96,8 @@ export const DEFAULT_SETTINGS: Settings = {
   keys: {},
   midiOut: null,
   midiOffsetMs: 0,
+  midiIn: null,
+  midiMap: '',
 };
 
 const KEY = 'bandsync.settings';

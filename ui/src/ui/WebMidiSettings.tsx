@@ -1,14 +1,33 @@
-//! MIDI out in the page's settings (a browser in a session): the Web MIDI output the band's clock,
-//! start and stop and each song's patch go to (`audio/webmidi.ts`), and how early. The app has
-//! its own (`MidiSettings.tsx`), on the system's ports.
+//! MIDI in the page's settings (a browser in a session): the Web MIDI output the band's clock,
+//! start and stop and each song's patch go to, how early, and the input pedals come from with
+//! their map (`midi/`). The app has its own (`MidiSettings.tsx`), on the system's ports.
 
+import { defaultPedalMap } from '../wasm/api';
 import { useApp, useAppState } from './ctx';
+
+/** A port from the browser's list, or off; one named in the settings but not listed stays. */
+function Port(props: { label: string; testid: string; value: string | null; ports: string[]; set: (v: string | null) => void }) {
+  const app = useApp();
+  const names = props.value && !props.ports.includes(props.value) ? [props.value, ...props.ports] : props.ports;
+  return (
+    <label class="field">
+      <span>{props.label}</span>
+      <select data-testid={props.testid} value={props.value ?? ''} onFocus={() => void app.webMidi?.open()} onChange={(e) => props.set((e.target as HTMLSelectElement).value || null)}>
+        <option value="">Off</option>
+        {names.map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 export function WebMidiSettings() {
   const app = useApp();
   const status = useAppState((x) => x.webMidi);
-  const out = useAppState((x) => x.settings.midiOut);
-  const offset = useAppState((x) => x.settings.midiOffsetMs);
+  const s = useAppState((x) => x.settings);
   if (!status) return null;
   if (!status.available) {
     return (
@@ -22,27 +41,12 @@ export function WebMidiSettings() {
       </div>
     );
   }
-  const names = out && !status.outputs.includes(out) ? [out, ...status.outputs] : status.outputs;
-  const line = status.error ? status.error : status.open ? `Sending to ${status.open}.` : status.outputs.length === 0 ? 'No MIDI outputs listed yet.' : '';
+  const out = status.error ?? (status.out ? `Sending to ${status.out}.` : status.outputs.length === 0 ? 'No MIDI outputs listed yet.' : '');
+  const pedals = status.pedalError ?? (status.pedals ? `Pedals from ${status.pedals}: they act as the leader's buttons.` : '');
   return (
     <div class="settings-group" data-testid="web-midi">
       <h3>MIDI</h3>
-      <label class="field">
-        <span>Clock and song changes to</span>
-        <select
-          data-testid="web-midi-out"
-          value={out ?? ''}
-          onFocus={() => void app.webMidi?.open()}
-          onChange={(e) => app.setSettings({ midiOut: (e.target as HTMLSelectElement).value || null })}
-        >
-          <option value="">Off</option>
-          {names.map((n) => (
-            <option key={n} value={n}>
-              {n}
-            </option>
-          ))}
-        </select>
-      </label>
+      <Port label="Clock and song changes to" testid="web-midi-out" value={s.midiOut} ports={status.outputs} set={(midiOut) => app.setSettings({ midiOut })} />
       <label class="field">
         <span>Send early (ms), for gear that sounds late</span>
         <input
@@ -51,14 +55,32 @@ export function WebMidiSettings() {
           min={-100}
           max={100}
           step={0.5}
-          value={offset}
+          value={s.midiOffsetMs}
           onChange={(e) => app.setSettings({ midiOffsetMs: Number((e.target as HTMLInputElement).value) || 0 })}
         />
       </label>
       <p class="hint" data-testid="web-midi-status">
-        {line}
+        {out}
       </p>
-      <p class="hint">Gear plugged into this device follows the band's clock, start and stop, and each song's patch.</p>
+      <Port label="Pedals from" testid="web-midi-in" value={s.midiIn} ports={status.inputs} set={(midiIn) => app.setSettings({ midiIn })} />
+      {s.midiIn && (
+        <label class="field">
+          <span>Pedal map</span>
+          <input
+            data-testid="web-midi-map"
+            placeholder={defaultPedalMap()}
+            value={s.midiMap}
+            onChange={(e) => app.setSettings({ midiMap: (e.target as HTMLInputElement).value })}
+          />
+        </label>
+      )}
+      <p class="hint" data-testid="web-midi-pedals">
+        {pedals}
+      </p>
+      <p class="hint">
+        Gear plugged into this device follows the band's clock, start and stop, and each song's patch. Pedals act as the leader:{' '}
+        <code>note 62=next; cc 64=playstop; note 65=cue Break</code>
+      </p>
     </div>
   );
 }

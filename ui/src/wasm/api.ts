@@ -15,6 +15,7 @@ import type {
   MemberPoll,
   Meter,
   MidiSend,
+  PedalPress,
   Mirror,
   Mirrored,
   OutputReport,
@@ -286,6 +287,29 @@ export class MidiFeed {
   free(): void {
     core().call('midi.free', { h: this.h });
   }
+}
+
+/** A pedal map (`note 62=next; cc 64=playstop`; empty for the core's default), read by the core
+ *  (`crates/core/src/midi/input.rs`): throws a `CoreError` saying what does not read. */
+export class PedalMap {
+  private h: number;
+
+  constructor(map: string) {
+    this.h = core().call<number>('pedal.new', { map });
+  }
+  /** What a message from the pedals (`data`, at `performance.now()` µs `at`) does, given the
+   *  setlist's ids, the current song and the schedule: `null` for one that presses nothing. */
+  press(at: number, data: number[], setlist: string[], current: string | null, transport: Transport | null): PedalPress | null {
+    return core().call<PedalPress | null>('pedal.press', { h: this.h, at, data, setlist, current, transport });
+  }
+  free(): void {
+    core().call('pedal.free', { h: this.h });
+  }
+}
+
+/** The pedal map used when none is given (the app's and the CLI's default too). */
+export function defaultPedalMap(): string {
+  return core().call<string>('pedal.default');
 }
 
 /** The judge of the browser's output timestamps (`crates/audio/src/stamps.rs`). */

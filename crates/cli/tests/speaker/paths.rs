@@ -378,5 +378,8 @@ fn every_click_path_lands_together_at_the_speaker() {
         .page
         .until("the settings at the calibration", "document.querySelector('[data-testid=calibrate-taps-start]')");
     assert_eq!(chromium.page.eval("!!document.querySelector('[data-testid=calibrate-hint]')"), false);
+    // WebKit has no Web MIDI: its settings say so, where Chromium's offer MIDI (`cli/phone.rs`).
+    let midi = webkit.page.eval("document.querySelector('[data-testid=web-midi-status]')?.textContent ?? ''");
+    assert!(midi.as_str().is_some_and(|t| t.contains("Safari has no Web MIDI")), "{midi}");
     drop((chromium, webkit, host));
 }

@@ -2,7 +2,7 @@
 //! means. The member turns a [`PedalCommand`] into the same messages the leader's buttons send,
 //! so the host checks its authority exactly as for the UI.
 
-use crate::protocol::cue_text;
+use crate::protocol::{ClientMsg, cue_text};
 use crate::tap::TapTempo;
 use crate::time::Micros;
 use crate::timeline::Tempo;
@@ -73,6 +73,36 @@ pub enum PedalCommand {
     Tempo(Tempo),
     /// Cue the band.
     Cue(String),
+}
+
+impl PedalCommand {
+    /// The message the leader's button for this sends, and the action's name (`next`, `play`,
+    /// ...): a song steps through `setlist` (the songs' ids, in order) from `current`; play/stop
+    /// stops when the band's latest schedule plays (a start already pending included) and plays
+    /// otherwise. The host checks the sender's authority as for the button.
+    ///
+    /// # Errors
+    /// There is no song that way in the setlist.
+    pub fn message(
+        self,
+        setlist: &[&str],
+        current: Option<&str>,
+        playing: bool,
+    ) -> Result<(&'static str, ClientMsg), String> {
+        Ok(match self {
+            PedalCommand::Next | PedalCommand::Previous => {
+                let (by, action) = if self == PedalCommand::Next { (1, "next") } else { (-1, "previous") };
+                match step_song(setlist, current, by) {
+                    Some(id) => (action, ClientMsg::Song { id: Some(id.to_owned()) }),
+                    None => return Err(format!("no {action} song in the setlist")),
+                }
+            }
+            PedalCommand::PlayStop if playing => ("stop", ClientMsg::Stop {}),
+            PedalCommand::PlayStop => ("play", ClientMsg::Play { count_in: 0, on_bar: None }),
+            PedalCommand::Tempo(t) => ("tempo", ClientMsg::Tempo { tempo: t }),
+            PedalCommand::Cue(text) => ("cue", ClientMsg::Cue { text }),
+        })
+    }
 }
 
 /// Taps before tap tempo sets a tempo: three intervals, so one stray tap does not.
@@ -276,6 +306,23 @@ mod tests {
         assert_eq!(tap(&mut i, 400), None);
         assert_eq!(tap(&mut i, 800), None);
         assert_eq!(tap(&mut i, 1200), Some(PedalCommand::Tempo(Tempo(150_000))));
+    }
+
+    #[test]
+    fn a_press_becomes_the_leaders_message() {
+        let list = ["a", "b"];
+        let msg = |c: PedalCommand, cur: Option<&str>, playing: bool| c.message(&list, cur, playing);
+        assert_eq!(msg(PedalCommand::Next, Some("a"), false), Ok(("next", ClientMsg::Song { id: Some("b".into()) })));
+        assert_eq!(msg(PedalCommand::Previous, Some("a"), false), Err("no previous song in the setlist".into()));
+        assert_eq!(msg(PedalCommand::PlayStop, None, true), Ok(("stop", ClientMsg::Stop {})));
+        assert_eq!(
+            msg(PedalCommand::PlayStop, None, false),
+            Ok(("play", ClientMsg::Play { count_in: 0, on_bar: None }))
+        );
+        assert_eq!(
+            msg(PedalCommand::Cue("Out".into()), None, true),
+            Ok(("cue", ClientMsg::Cue { text: "Out".into() }))
+        );
     }
 
     #[test]

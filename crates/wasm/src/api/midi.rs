@@ -1,6 +1,8 @@
-//! The page's MIDI out (Web MIDI): the core's feeder ([`bandsync_core::midi::feed`]), the same
+//! The page's MIDI (Web MIDI). Out: the core's feeder ([`bandsync_core::midi::feed`]), the same
 //! the native backends run, walks the transport ahead of host time and maps each event onto the
-//! browser's clock (`performance.now()`), which `MIDIOutput.send` takes as its time stamp.
+//! browser's clock (`performance.now()`), which `MIDIOutput.send` takes as its time stamp. In:
+//! the core's pedal map ([`bandsync_core::midi::input`]) turns a press into the message the
+//! leader's button sends, as the app's and the CLI's pedals do.
 
 use super::{H, Res, done, ok, parse};
 use crate::registry::Registry;
@@ -9,6 +11,8 @@ use bandsync_core::Transport;
 use bandsync_core::host_axis::HostAxis;
 use bandsync_core::midi::MidiMessage;
 use bandsync_core::midi::feed::{Feeder, MAX_OFFSET_MS};
+use bandsync_core::midi::input::{DEFAULT_MAP, MidiInput, MidiMap};
+use bandsync_core::protocol::ClientMsg;
 use serde::{Deserialize, Serialize};
 
 /// The longest horizon a page may ask for: changes land a lead time (250 ms or more) ahead, and
@@ -51,6 +55,39 @@ pub struct MidiSend {
     pub data: Vec<u8>,
 }
 
+#[derive(Deserialize)]
+struct PedalNew {
+    /// The map (`note 62=next; cc 64=playstop`); empty for the default.
+    map: String,
+}
+
+#[derive(Deserialize)]
+struct Press<'a> {
+    h: u32,
+    /// When it came (`performance.now()`, µs): tap tempo goes by it.
+    at: f64,
+    data: Vec<u8>,
+    /// The setlist's song ids, in order.
+    #[serde(borrow)]
+    setlist: Vec<&'a str>,
+    /// The current song.
+    current: Option<&'a str>,
+    transport: Option<Transport>,
+}
+
+/// What a pedal's press does: the message to send as the leader's button would, and the action's
+/// name; or why it sends nothing.
+#[derive(Serialize, Debug)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PedalPress {
+    /// `next`, `previous`, `play`, `stop`, `tempo`, `cue`.
+    pub action: Option<&'static str>,
+    /// The message.
+    pub msg: Option<ClientMsg>,
+    /// Why nothing is sent (no next song in the setlist).
+    pub refused: Option<String>,
+}
+
 fn send(at_us: u64, msg: MidiMessage) -> MidiSend {
     let (bytes, n) = msg.bytes();
     MidiSend { at_ms: at_us as f64 / 1000.0, data: bytes[..n].to_vec() }
@@ -78,6 +115,27 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
         "midi.running" => ok(&r.feeders.get_mut(parse::<H>(a)?.h).ok_or("no such feeder")?.running()),
         "midi.free" => {
             r.feeders.remove(parse::<H>(a)?.h);
+            done()
+        }
+        "pedal.new" => {
+            let x: PedalNew = parse(a)?;
+            let text = if x.map.trim().is_empty() { DEFAULT_MAP } else { &x.map };
+            let map: MidiMap = text.parse().map_err(|e| format!("pedal map: {e}"))?;
+            ok(&r.pedals.insert(MidiInput::new(map)))
+        }
+        "pedal.default" => ok(DEFAULT_MAP),
+        "pedal.press" => {
+            let x: Press<'_> = parse(a)?;
+            let input = r.pedals.get_mut(x.h).ok_or("no such pedal map")?;
+            let Some(cmd) = input.handle(Micros(x.at.round() as i64), &x.data) else { return ok(&()) };
+            let playing = x.transport.as_ref().is_some_and(|t| t.latest().playing);
+            ok(&match cmd.message(&x.setlist, x.current, playing) {
+                Ok((action, msg)) => PedalPress { action: Some(action), msg: Some(msg), refused: None },
+                Err(why) => PedalPress { action: None, msg: None, refused: Some(why) },
+            })
+        }
+        "pedal.free" => {
+            r.pedals.remove(parse::<H>(a)?.h);
             done()
         }
         _ => Err(format!("unknown op {op}")),

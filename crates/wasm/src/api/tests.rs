@@ -318,3 +318,26 @@ fn web_midi_gets_the_cores_clock_on_the_browsers_clock_each_event_once() {
         "no such feeder"
     );
 }
+
+#[test]
+fn a_pedal_press_becomes_the_leaders_message_through_the_cores_map() {
+    let map = ok("pedal.default", json!(null));
+    assert!(map.as_str().unwrap().contains("note 62=next"), "{map}");
+    assert!(err("pedal.new", json!({"map": "note 62=dance"})).contains("not an action"));
+    let h = ok("pedal.new", json!({"map": ""}));
+    let press = |data: Value, current: Value, transport: Value| {
+        ok(
+            "pedal.press",
+            json!({"h": h, "at": 0.0, "data": data, "setlist": ["a", "b"], "current": current, "transport": transport}),
+        )
+    };
+    let next = press(json!([0x90, 62, 100]), json!("a"), Value::Null);
+    assert_eq!((&next["action"], &next["msg"]), (&json!("next"), &json!({"type": "song", "id": "b"})));
+    let none = press(json!([0x90, 62, 100]), json!("b"), Value::Null);
+    assert_eq!(none["refused"], "no next song in the setlist");
+    // The sustain pedal stops a band that plays.
+    let stop = press(json!([0xB0, 64, 127]), Value::Null, transport_120());
+    assert_eq!(stop["msg"], json!({"type": "stop"}));
+    assert_eq!(press(json!([0x80, 62, 0]), Value::Null, Value::Null), Value::Null, "a release does nothing");
+    ok("pedal.free", json!({"h": h}));
+}
