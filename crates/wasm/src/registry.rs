@@ -44,7 +44,8 @@ impl<T> Slab<T> {
 pub struct Registry {
     /// Members.
     pub members: Slab<bandsync_core::member::Member>,
-    /// Mirrors of the session fed with raw server messages (the UI's view of the session).
+    /// Mirrors of the session fed with raw server messages (the app's view of the session; the
+    /// page's is its member's).
     pub mirrors: Slab<Option<bandsync_core::Mirror>>,
     /// Device-clock filters (the page's audio output against its clock).
     pub filters: Slab<bandsync_audio::filter::DeviceClockFilter>,

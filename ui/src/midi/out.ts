@@ -3,9 +3,9 @@
 //! the one the app and the CLI run for their ports; `MIDIOutput.send` takes each message's time
 //! on the browser's clock, so the browser places it, not this thread's timer.
 //!
-//! The feeder is ticked from the main thread every 25 ms and hands out 100 ms ahead: a long task
-//! up to 75 ms costs nothing. Browsers slow a hidden tab's timers, but not a tab that plays
-//! audio, which the click does.
+//! The feeder is ticked every 25 ms and hands out 100 ms ahead: a long task up to 75 ms costs
+//! nothing. The tick comes from a worker's timer: browsers slow a hidden tab's own timers to once
+//! a second (Chrome, unless the tab plays sound), not a worker's.
 
 import type { HostAxis, Transport } from '../bindings';
 import type { PlayerClock } from '../audio/player';
@@ -28,10 +28,30 @@ export interface MidiOutSettings {
   midiOffsetMs: number;
 }
 
+/** Calls `f` every `ms`, from a worker's timer where the browser has workers (a hidden tab's own
+ *  timers are slowed), else from the page's; returns the stop. */
+function ticker(ms: number, f: () => void): () => void {
+  if (typeof Worker === 'function' && typeof Blob === 'function') {
+    try {
+      const url = URL.createObjectURL(new Blob([`setInterval(() => postMessage(0), ${ms});`], { type: 'text/javascript' }));
+      const w = new Worker(url);
+      URL.revokeObjectURL(url);
+      w.onmessage = f;
+      return () => w.terminate();
+    } catch {
+      // No workers from a blob here: the page's own timer.
+    }
+  }
+  const t = setInterval(f, ms);
+  return () => clearInterval(t);
+}
+
 export class WebMidiOut {
   private out: MIDIOutput | null = null;
   private feed: MidiFeed | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private stopTicks: (() => void) | null = null;
+  /** The latest time handed to the browser (ms, `performance.now()`'s clock). */
+  private lastAt = 0;
   private transport: Transport | null = null;
   private axis: HostAxis = NO_AXIS;
   private settings: MidiOutSettings;
@@ -88,19 +108,26 @@ export class WebMidiOut {
     this.failed = want && this.ports.asked && !found ? `No MIDI output named "${want}" is connected.` : null;
   }
 
-  /** Sends to `out` from now on: the old output is told to stop, the new one gets a fresh
-   *  cursor (Start, or Song Position and Continue mid-song). */
+  /** Sends to `out` from now on: the old output is told to stop, after whatever it was handed
+   *  (the browser may still hold a Start), and let go; the new one gets a fresh cursor (Start,
+   *  or Song Position and Continue mid-song). */
   private use(out: MIDIOutput | null): void {
-    if (this.out && this.feed?.running()) this.send(this.out, STOP);
+    const old = this.out;
+    if (old && this.feed?.running()) {
+      const clear = (old as MIDIOutput & { clear?: () => void }).clear;
+      if (typeof clear === 'function') clear.call(old);
+      this.send(old, STOP, Math.max(performance.now(), this.lastAt));
+    }
+    if (old && old !== out) void old.close?.().catch(() => undefined);
     this.feed?.free();
     this.feed = null;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.stopTicks?.();
+    this.stopTicks = null;
     this.out = out;
     if (!out) return;
     this.feed = new MidiFeed(HORIZON_US);
     if (this.transport) this.feed.set(this.transport, this.axis);
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.stopTicks = ticker(TICK_MS, () => this.tick());
     this.tick();
   }
 
@@ -112,7 +139,10 @@ export class WebMidiOut {
     const host = this.clock.perfToHost(perf);
     if (host === null) return;
     const epoch = (this.clock.axis() ?? NO_AXIS).epoch;
-    for (const m of feed.tick(host, epoch, perf * 1000, this.settings.midiOffsetMs * 1000)) this.send(out, m.data, m.at_ms);
+    for (const m of feed.tick(host, epoch, perf * 1000, this.settings.midiOffsetMs * 1000)) {
+      this.send(out, m.data, m.at_ms);
+      this.lastAt = Math.max(this.lastAt, m.at_ms);
+    }
   }
 
   private send(out: MIDIOutput, data: number[], at?: number): void {

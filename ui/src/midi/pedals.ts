@@ -92,7 +92,9 @@ export class WebMidiPedals {
   }
 
   private listen(input: MIDIInput | null): void {
-    if (this.input) this.input.onmidimessage = null;
+    const old = this.input;
+    if (old) old.onmidimessage = null;
+    if (old && old !== input) void old.close?.().catch(() => undefined);
     this.input = input;
     // A handler opens the port (Web MIDI).
     if (input) input.onmidimessage = (e) => this.press(e);

@@ -1,5 +1,5 @@
-//! The browser's MIDI ports (Web MIDI), where it has them: Chrome, Edge, Firefox and Opera on
-//! computers and Android, on a secure page (https, or the host's own `localhost`). Asked for once
+//! The browser's MIDI ports (Web MIDI), where it has them: Chrome, Edge and Opera on computers
+//! and Android, and Firefox on computers, on a secure page (https, or the host's own `localhost`). Asked for once
 //! (the browser may ask the user), shared by MIDI out (`out.ts`) and the pedals (`pedals.ts`),
 //! which are told when ports come and go.
 
@@ -23,6 +23,7 @@ export class MidiPorts {
   private access: MIDIAccess | null = null;
   private asking: Promise<MIDIAccess> | null = null;
   private listeners = new Set<() => void>();
+  private closed = false;
   /** Why there are no ports, once asked. */
   error: string | null = null;
 
@@ -35,7 +36,7 @@ export class MidiPorts {
       this.asking ??= this.request();
       try {
         const access = await this.asking;
-        if (!this.access) {
+        if (!this.access && !this.closed) {
           this.access = access;
           access.onstatechange = () => this.changed();
         }
@@ -69,6 +70,7 @@ export class MidiPorts {
   }
 
   close(): void {
+    this.closed = true;
     if (this.access) this.access.onstatechange = null;
     this.listeners.clear();
   }

@@ -34,6 +34,8 @@ export class WebMidi {
   private ports: MidiPorts;
   private out: WebMidiOut;
   private pedals: WebMidiPedals;
+  /** The MIDI settings last taken (the others, the click's, change nothing here). */
+  private kept: WebMidiSettings | null = null;
   /** Told whenever the status may have changed. */
   onStatus: ((s: WebMidiStatus) => void) | null = null;
 
@@ -63,6 +65,9 @@ export class WebMidi {
   }
 
   setSettings(s: WebMidiSettings): void {
+    const k = this.kept;
+    if (k && k.midiOut === s.midiOut && k.midiOffsetMs === s.midiOffsetMs && k.midiIn === s.midiIn && k.midiMap === s.midiMap) return;
+    this.kept = { midiOut: s.midiOut, midiOffsetMs: s.midiOffsetMs, midiIn: s.midiIn, midiMap: s.midiMap };
     this.out.setSettings(s);
     this.pedals.setSettings(s);
     this.onStatus?.(this.status());

@@ -5,7 +5,8 @@
 //! cadence, sync reports and backoff are all the member's.
 //!
 //! Documents (binary frames) go to the UI directly; every control message goes to the UI as well,
-//! which mirrors the session from them (the same way in the app, whose Rust forwards them).
+//! with what it changed in the member's mirror, which is the page's view of the session (the
+//! app's Rust forwards the raw messages, which the UI's own mirror reads).
 
 import type { ClientMsg, ClockStatus, HostAxis, MemberEvent, MemberTransmit, OutputReport, ServerMsg } from '../bindings';
 import { Member, parseLink } from '../wasm/api';
@@ -105,8 +106,9 @@ export class BrowserBackend implements Backend {
     for (const t of p.transmits) this.transmit(t);
     for (const e of p.events) this.onEvent(e);
     if (p.token && p.token !== this.keptToken) {
-      // Kept once per welcome, not on every poll: a storage write is synchronous, and one on
-      // every message and ping also put back a token the user (or a test) had just cleared.
+      // Kept when it changes (the one the member proposes, then each welcome's), not on every
+      // poll: a storage write is synchronous, and one on every message and ping also put back a
+      // token the user (or a test) had just cleared.
       sessionStorage.setItem(resumeKey(this.target), p.token);
       this.keptToken = p.token;
     }
@@ -262,8 +264,8 @@ export class BrowserBackend implements Backend {
         // The member's own (a message sent while disconnected); the server's come as messages.
         this.emit({ kind: 'server', msg: { type: 'error', code: e.code, message: e.message, about: e.about }, mirrored: null });
         break;
-      // The UI mirrors the session from the server's messages itself (a cue too, as in the app);
-      // documents come as frames.
+      // The UI reads the server's messages itself (a cue too, as in the app), with what each
+      // changed in the member's mirror; documents come as frames.
       case 'transport':
         this.lastAxis = e.axis;
         break;

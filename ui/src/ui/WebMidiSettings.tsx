@@ -34,8 +34,8 @@ export function WebMidiSettings() {
       <div class="settings-group" data-testid="web-midi">
         <h3>MIDI</h3>
         <p class="hint" data-testid="web-midi-status">
-          This page cannot reach MIDI gear: Safari has no Web MIDI, and other browsers offer it only to a secure (https) page. Chrome, Edge
-          or Firefox on a computer or an Android phone can send the band's clock from a session served over https, and the BandSync app can
+          This page cannot reach MIDI gear: Safari has no Web MIDI, and other browsers offer it only to a secure (https) page. Chrome or Edge
+          on a computer or an Android phone, or Firefox on a computer, can send the band's clock from a session served over https, and the BandSync app can
           from any session.
         </p>
       </div>

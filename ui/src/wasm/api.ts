@@ -140,7 +140,6 @@ export function clicksBetween(transport: Transport, lo: number, hi: number, sub:
 
 // ---- the session mirror ---------------------------------------------------------------------
 
-/** The UI's one view of the session, fed with every raw server message. */
 /** The app's view of the session, fed with the raw messages it forwards (the page's is its
  *  member's: `Member.text`). */
 export class SessionMirror {

@@ -374,9 +374,11 @@ fn every_click_path_lands_together_at_the_speaker() {
         .page
         .until("WebKit's page offers calibration", "document.querySelector('[data-testid=calibrate-hint-open]')");
     webkit.page.click("[data-testid=calibrate-hint-open]");
-    webkit
-        .page
-        .until("the settings at the calibration", "document.querySelector('[data-testid=calibrate-taps-start]')");
+    webkit.page.until(
+        "the settings scrolled to the calibration",
+        "(() => { const r = document.querySelector('[data-testid=calibrate]')?.getBoundingClientRect(); \
+             return !!r && r.top >= 0 && r.bottom <= innerHeight; })()",
+    );
     assert_eq!(chromium.page.eval("!!document.querySelector('[data-testid=calibrate-hint]')"), false);
     // WebKit has no Web MIDI: its settings say so, where Chromium's offer MIDI (`cli/phone.rs`).
     let midi = webkit.page.eval("document.querySelector('[data-testid=web-midi-status]')?.textContent ?? ''");

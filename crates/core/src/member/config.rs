@@ -39,11 +39,12 @@ pub struct MemberConfig {
     /// ([`MemberEvent::Error`](super::MemberEvent::Error) is left for the member's own), so that a
     /// caller that mirrors raw messages sees each once.
     pub forward_server_messages: bool,
-    /// Hand out the participant list as a [`MemberEvent::Participants`](super::MemberEvent::Participants)
-    /// whenever it changes. A caller that reads [`Member::mirror`](super::Member::mirror) and
-    /// [`Member::changed`](super::Member::changed) after each message instead (the page) turns
-    /// this off: the whole list on every change is what costs in a session of hundreds.
-    pub participant_events: bool,
+    /// The caller reads every message [`Member::handle_text`](super::Member::handle_text) says
+    /// is for it, with [`Member::mirror`](super::Member::mirror) and
+    /// [`Member::changed`](super::Member::changed) (the page): the member then makes no event
+    /// that repeats one, neither the participant list (the whole list on every change is what
+    /// costs in a session of hundreds) nor a cue nor a server's error (shown twice, else).
+    pub reads_messages: bool,
     /// Seed of the reconnect jitter.
     pub seed: u64,
     /// A resume token kept from an earlier run (a reloaded page), to come back as the same
@@ -74,7 +75,7 @@ impl MemberConfig {
             server_report_every: 5,
             backoff: Backoff::default(),
             forward_server_messages: false,
-            participant_events: true,
+            reads_messages: false,
             seed: 1,
             resume: None,
             once: false,

@@ -14,7 +14,8 @@ impl Member {
     /// Returns whether it is a message about the session for the embedding to see: not a pong or
     /// a heartbeat (the member's own), not one this build cannot read, not a schedule no session
     /// could make. With `forward_server_messages` it is also a [`MemberEvent::Server`]; the page
-    /// reads it itself instead, for its own mirror.
+    /// reads it itself instead (`reads_messages`), with what it changed in the member's mirror
+    /// ([`Member::changed`]).
     pub fn handle_text(&mut self, now: Micros, text: &str) -> bool {
         if !matches!(self.conn, ConnState::Open(_)) {
             return false;
@@ -56,7 +57,7 @@ impl Member {
             }
             ServerMsg::Heartbeat { .. } => {}
             ServerMsg::Cue { text, at, bar, by } => {
-                if !self.cfg.forward_server_messages {
+                if !self.cfg.forward_server_messages && !self.cfg.reads_messages {
                     self.events.push_back(MemberEvent::Cue { text, at, bar, by });
                 }
             }
@@ -68,7 +69,7 @@ impl Member {
                 if !joined && about.as_deref() == Some("join") && code.is_refusal() {
                     self.out.push_back(Transmit::Close);
                     self.end(MemberEvent::Refused { code, message });
-                } else if !self.cfg.forward_server_messages {
+                } else if !self.cfg.forward_server_messages && !self.cfg.reads_messages {
                     self.events.push_back(MemberEvent::Error { code, message, about });
                 }
             }
@@ -130,7 +131,7 @@ impl Member {
     fn mirrored(&mut self, changed: Changed, now_host: Micros) {
         self.changed = changed;
         let Some(m) = &self.mirror else { return };
-        if changed.participants && self.cfg.participant_events {
+        if changed.participants && !self.cfg.reads_messages {
             self.events.push_back(MemberEvent::Participants { participants: m.participants.clone(), stats: m.stats });
         }
         if changed.transport {

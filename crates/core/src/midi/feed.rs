@@ -20,6 +20,9 @@ pub const MAX_OFFSET_MS: f64 = 100.0;
 /// How fast the map from host time to device time may move: a new clock estimate is slewed in,
 /// not jumped to. 200 ppm (1 µs a 5 ms tick) is well above any real drift.
 const SLEW_PER_US: f64 = 200e-6;
+/// The longest gap between ticks the slew allows for (µs): a feeder that did not tick for a
+/// while (the clock not synced, another host's clock) takes a new estimate in as slowly as ever.
+const SLEW_WINDOW: f64 = 250_000.0;
 /// A change of the map larger than this is a new clock (a re-sync, another host), taken at once.
 const STEP: f64 = 2_000.0;
 /// The longest a reading of host time may take, between two readings of the device's clock, for
@@ -115,8 +118,9 @@ impl Feeder {
         if self.cursor.epoch().is_some_and(|e| e != epoch) {
             return;
         }
-        // As far as the map may have moved since the last tick (at least 1 µs).
-        let slew = self.last.map_or(1.0, |l| ((host - l) * SLEW_PER_US).clamp(1.0, STEP));
+        // As far as the map may have moved since the last tick (at least 1 µs; after a gap, as
+        // far as in a quarter of a second at most: 50 µs).
+        let slew = self.last.map_or(1.0, |l| ((host - l).clamp(0.0, SLEW_WINDOW) * SLEW_PER_US).max(1.0));
         let shift = match (self.shift, measured) {
             (Some(s), Some(m)) if (m - s).abs() <= STEP => s + (m - s).clamp(-slew, slew),
             (_, Some(m)) => m,

@@ -107,8 +107,9 @@ pub(super) fn member(r: &mut Registry, op: &str, a: &str) -> Res {
         cfg.backoff.give_up_after = spec.give_up_after_ms.map(|ms| Micros(ms.saturating_mul(1000)));
         cfg.forward_server_messages = spec.forward;
         cfg.resume = spec.resume.filter(|r| !r.is_empty()).map(Secret);
-        // The page reads the member's mirror through `member.text`'s answer instead.
-        cfg.participant_events = false;
+        // The page reads each message itself, and the member's mirror through `member.text`'s
+        // answer: no events that repeat them.
+        cfg.reads_messages = true;
         return ok(&r.members.insert(Member::new(cfg, t(spec.now))));
     }
     let h: H = parse(a)?;

@@ -61,17 +61,17 @@ struct PedalNew {
     map: String,
 }
 
+/// (Owned strings: serde borrows none with an escape in it, and an editor may put one in an id.)
 #[derive(Deserialize)]
-struct Press<'a> {
+struct Press {
     h: u32,
     /// When it came (`performance.now()`, µs): tap tempo goes by it.
     at: f64,
     data: Vec<u8>,
     /// The setlist's song ids, in order.
-    #[serde(borrow)]
-    setlist: Vec<&'a str>,
+    setlist: Vec<String>,
     /// The current song.
-    current: Option<&'a str>,
+    current: Option<String>,
     transport: Option<Transport>,
 }
 
@@ -125,11 +125,12 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
         }
         "pedal.default" => ok(DEFAULT_MAP),
         "pedal.press" => {
-            let x: Press<'_> = parse(a)?;
+            let x: Press = parse(a)?;
             let input = r.pedals.get_mut(x.h).ok_or("no such pedal map")?;
             let Some(cmd) = input.handle(Micros(x.at.round() as i64), &x.data) else { return ok(&()) };
             let playing = x.transport.as_ref().is_some_and(|t| t.latest().playing);
-            ok(&match cmd.message(&x.setlist, x.current, playing) {
+            let setlist: Vec<&str> = x.setlist.iter().map(String::as_str).collect();
+            ok(&match cmd.message(&setlist, x.current.as_deref(), playing) {
                 Ok((action, msg)) => PedalPress { action: Some(action), msg: Some(msg), refused: None },
                 Err(why) => PedalPress { action: None, msg: None, refused: Some(why) },
             })

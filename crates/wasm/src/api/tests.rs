@@ -339,5 +339,11 @@ fn a_pedal_press_becomes_the_leaders_message_through_the_cores_map() {
     let stop = press(json!([0xB0, 64, 127]), Value::Null, transport_120());
     assert_eq!(stop["msg"], json!({"type": "stop"}));
     assert_eq!(press(json!([0x80, 62, 0]), Value::Null, Value::Null), Value::Null, "a release does nothing");
+    // An id with a quote in it (an editor may write one) reads as any other.
+    let odd = ok(
+        "pedal.press",
+        json!({"h": h, "at": 0.0, "data": [0x90, 62, 100], "setlist": ["a\"b", "c"], "current": "a\"b", "transport": null}),
+    );
+    assert_eq!(odd["msg"], json!({"type": "song", "id": "c"}));
     ok("pedal.free", json!({"h": h}));
 }

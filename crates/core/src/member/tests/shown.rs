@@ -57,12 +57,12 @@ fn a_code_from_a_newer_server_after_joining_is_an_error_like_any_other() {
 }
 
 #[test]
-fn a_member_without_participant_events_says_what_each_message_changed_instead() {
+fn a_member_whose_caller_reads_the_messages_says_what_each_changed_and_repeats_none() {
     let now = Micros::from_secs(10);
     let secrets = SecretSource(Box::new(|| Secret(SECRET.to_owned())));
     let mut session = Session::new("s1", "Gig", 1, SessionConfig::default(), now, secrets);
     let mut cfg = MemberConfig::new(World::target(SECRET), "Ana");
-    cfg.participant_events = false;
+    cfg.reads_messages = true;
     let mut m = Member::new(cfg, now);
     m.handle_connected(now);
     m.handle_text(now, &welcome_of(&mut session, now, 1, None));
@@ -80,7 +80,9 @@ fn a_member_without_participant_events_says_what_each_message_changed_instead() 
     assert_eq!(m.mirror().unwrap().participants.iter().filter(|p| p.name == "Ben").count(), 1);
     m.handle_text(now, &text(&ServerMsg::Pong { n: 1, t0: now, t1: now, t2: now, epoch: 1 }));
     assert_eq!(m.changed(), crate::mirror::Changed::default(), "a pong changes nothing");
+    // A server's error is the caller's to show, once.
+    assert!(m.handle_text(now, r#"{"type":"error","code":"not_leader","message":"Only the leader.","about":"song"}"#));
     let ev: Vec<_> = std::iter::from_fn(|| m.poll_event()).collect();
-    assert!(!ev.iter().any(|e| matches!(e, MemberEvent::Participants { .. })), "{ev:?}");
+    assert!(!ev.iter().any(|e| matches!(e, MemberEvent::Participants { .. } | MemberEvent::Error { .. })), "{ev:?}");
     assert!(ev.iter().any(|e| matches!(e, MemberEvent::Joined { .. })), "{ev:?}");
 }
