@@ -102,10 +102,9 @@ export class WebMidiOut {
   /** Opens the output the settings name, if the browser lists it (ports come and go). */
   private choose(): void {
     if (this.closed) return;
-    const want = this.settings.midiOut;
-    const found = want ? (this.ports.outputs().find((o) => portName(o) === want && o.state === 'connected') ?? null) : null;
-    if (found !== this.out) this.use(found);
-    this.failed = want && this.ports.asked && !found ? `No MIDI output named "${want}" is connected.` : null;
+    const { port, missing } = this.ports.pick(this.ports.outputs(), this.settings.midiOut, 'output');
+    if (port !== this.out) this.use(port);
+    this.failed = missing;
   }
 
   /** Sends to `out` from now on: the old output is told to stop, after whatever it was handed

@@ -85,10 +85,9 @@ export class WebMidiPedals {
 
   private choose(): void {
     if (this.closed) return;
-    const want = this.settings.midiIn;
-    const found = want ? (this.ports.inputs().find((i) => portName(i) === want && i.state === 'connected') ?? null) : null;
-    if (found !== this.input) this.listen(found);
-    this.missing = want && this.ports.asked && !found ? `No MIDI input named "${want}" is connected.` : null;
+    const { port, missing } = this.ports.pick(this.ports.inputs(), this.settings.midiIn, 'input');
+    if (port !== this.input) this.listen(port);
+    this.missing = missing;
   }
 
   private listen(input: MIDIInput | null): void {

@@ -64,6 +64,13 @@ export class MidiPorts {
     return this.access ? [...this.access.inputs.values()] : [];
   }
 
+  /** The connected port of `list` named `want` (`null` for none wanted), and why there is none
+   *  when one is wanted and the browser has answered. */
+  pick<P extends MIDIPort>(list: P[], want: string | null, kind: 'output' | 'input'): { port: P | null; missing: string | null } {
+    const port = want ? (list.find((p) => portName(p) === want && p.state === 'connected') ?? null) : null;
+    return { port, missing: want && this.asked && !port ? `No MIDI ${kind} named "${want}" is connected.` : null };
+  }
+
   /** Whether the browser has answered (with ports or without). */
   get asked(): boolean {
     return this.access !== null;

@@ -37,6 +37,24 @@ function Target(props: { label: string; list: string; testid: string; value: str
   );
 }
 
+/** How much earlier MIDI is sent, ms (the app's and the page's; the core bounds it). */
+export function MidiOffset(props: { testid: string; value: number; set: (ms: number) => void }) {
+  return (
+    <label class="field">
+      <span>Send early (ms), for gear that sounds late</span>
+      <input
+        type="number"
+        data-testid={props.testid}
+        min={-100}
+        max={100}
+        step={0.5}
+        value={props.value}
+        onChange={(e) => props.set(Number((e.target as HTMLInputElement).value) || 0)}
+      />
+    </label>
+  );
+}
+
 export function MidiSettings() {
   const app = useApp();
   const status = useAppState((x) => x.midi);
@@ -74,18 +92,7 @@ export function MidiSettings() {
           <input data-testid="midi-map" defaultValue={s.map} onChange={(e) => apply({ ...s, map: (e.target as HTMLInputElement).value })} />
         </label>
       )}
-      <label class="field">
-        <span>Send early (ms), for gear that sounds late</span>
-        <input
-          type="number"
-          data-testid="midi-offset"
-          min={-100}
-          max={100}
-          step={0.5}
-          defaultValue={s.offset_ms}
-          onChange={(e) => apply({ ...s, offset_ms: Number((e.target as HTMLInputElement).value) || 0 })}
-        />
-      </label>
+      <MidiOffset testid="midi-offset" value={s.offset_ms} set={(offset_ms) => apply({ ...s, offset_ms })} />
       <datalist id="midi-outputs">
         {(ports?.outputs ?? []).map((p) => (
           <option key={p} value={p} />

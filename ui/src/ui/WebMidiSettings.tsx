@@ -4,6 +4,7 @@
 
 import { defaultPedalMap } from '../wasm/api';
 import { useApp, useAppState } from './ctx';
+import { MidiOffset } from './MidiSettings';
 
 /** A port from the browser's list, or off; one named in the settings but not listed stays. */
 function Port(props: { label: string; testid: string; value: string | null; ports: string[]; set: (v: string | null) => void }) {
@@ -47,18 +48,7 @@ export function WebMidiSettings() {
     <div class="settings-group" data-testid="web-midi">
       <h3>MIDI</h3>
       <Port label="Clock and song changes to" testid="web-midi-out" value={s.midiOut} ports={status.outputs} set={(midiOut) => app.setSettings({ midiOut })} />
-      <label class="field">
-        <span>Send early (ms), for gear that sounds late</span>
-        <input
-          type="number"
-          data-testid="web-midi-offset"
-          min={-100}
-          max={100}
-          step={0.5}
-          value={s.midiOffsetMs}
-          onChange={(e) => app.setSettings({ midiOffsetMs: Number((e.target as HTMLInputElement).value) || 0 })}
-        />
-      </label>
+      <MidiOffset testid="web-midi-offset" value={s.midiOffsetMs} set={(midiOffsetMs) => app.setSettings({ midiOffsetMs })} />
       <p class="hint" data-testid="web-midi-status">
         {out}
       </p>
