@@ -103,7 +103,7 @@ fn chordpro_files_import_in_the_page_and_the_set_exports_and_prints() {
     p.ok(r, "print media");
     let shown = p.eval(
         "(() => { const seen = (css) => [...document.querySelectorAll(css)].some((e) => e.getClientRects().length > 0); \
-         const chord = getComputedStyle(document.querySelector('.rv-chord')); \
+         const chord = getComputedStyle(document.querySelector('[data-testid=chart-read] .rv-chord')); \
          const read = getComputedStyle(document.querySelector('[data-testid=chart-read]')); \
          return { read: seen('[data-testid=chart-read]'), title: seen('#chart h2'), setlist: seen('#setlist'), \
            topbar: seen('.topbar'), tools: seen('.chart-tools'), buttons: seen('#chart button'), beat: seen('[data-testid=beat]'), \
