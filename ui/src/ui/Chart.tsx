@@ -19,7 +19,7 @@ import { clearCursor, CursorOverlay, publishCursor } from '../doc/cursors';
 import { exportSong } from '../doc/library';
 import { chartText, chartsOf } from '../doc/setlist';
 import { TextBinding } from '../doc/textbinding';
-import { renderChart } from '../wasm/api';
+import { renderChart, warmChartRenderer } from '../wasm/api';
 import { ChartRead } from './ChartRead';
 import { ChartTools } from './ChartTools';
 import { download, useApp, useAppState } from './ctx';
@@ -182,6 +182,11 @@ export function Chart() {
   const view = { transpose, capo, notation, key };
   const text = useChartText(song?.id ?? null, view);
   const { rendered, music_lines } = useMemo(() => renderChart(text, view), [text, transpose, capo, notation, key]);
+  // After the card is drawn, as its fonts are (WARM): the renderer's first call compiled its code.
+  useEffect(() => {
+    const t = setTimeout(() => warmChartRenderer(view), 0);
+    return () => clearTimeout(t);
+  }, []);
   const written = key ?? rendered.chart.meta.key;
   const flow = !!song?.flow.trim();
   useAutoScroll(reader, music_lines, settings.autoScroll && !edit && !flow, settings.barsPerLine);

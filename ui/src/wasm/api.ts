@@ -113,6 +113,15 @@ export function renderChart(text: string, view: ChartView): ChartRendered {
   return lastChart[1];
 }
 
+/** One of each thing a chart holds, for `warmChartRenderer`. */
+const SAMPLE_CHART = '{title: T}\n{key: G}\n{comment: c}\n{start_of_verse: V}\n[G]a [D/F#]b [Em7]c\n{end_of_verse}\n{start_of_chorus}\n[C]d\n{end_of_chorus}\n{start_of_grid: I}\nA | G . . . | % |\n{end_of_grid}\n{start_of_tab}\ne|-0-\n{end_of_tab}';
+
+/** Renders a small chart once, in view `view`, and forgets it: the renderer's code is compiled on
+ *  its first call, which a long chart's first render then no longer pays. */
+export function warmChartRenderer(view: ChartView): void {
+  core().call('chart.render', { text: SAMPLE_CHART, view });
+}
+
 /** Where the reader finds the chords and directives of a chart's source, in UTF-16 units. */
 export function chartSourceMarks(text: string): ChartMark[] {
   return core().call<ChartMark[]>('chart.marks', { text });
