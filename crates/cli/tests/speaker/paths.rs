@@ -368,8 +368,7 @@ fn every_click_path_lands_together_at_the_speaker() {
     assert_eq!(p["sync"]["output"]["unreported"], true, "{}", p["sync"]);
     let concerns = p["sync"]["concerns"].as_array().unwrap();
     assert!(concerns.iter().any(|c| c == "uncalibrated"), "{}", p["sync"]);
-    // And the player is offered the calibration on the page itself, which opens at it; the
-    // Chromium page, whose platform reports its latency, is not.
+    // And the player is offered the calibration on the page itself, which opens at it.
     webkit
         .page
         .until("WebKit's page offers calibration", "document.querySelector('[data-testid=calibrate-hint-open]')");
@@ -379,7 +378,16 @@ fn every_click_path_lands_together_at_the_speaker() {
         "(() => { const r = document.querySelector('[data-testid=calibrate]')?.getBoundingClientRect(); \
              return !!r && r.top >= 0 && r.bottom <= innerHeight; })()",
     );
-    assert_eq!(chromium.page.eval("!!document.querySelector('[data-testid=calibrate-hint]')"), false);
+    // The Chromium page reports its latency: it is offered the calibration exactly when the host
+    // flags it anyway, for a device latency past the limit (this machine's sink, 55-78 ms,
+    // crosses the core's 60 ms at times).
+    chromium.page.until(
+        "Chromium's hint as its flag says",
+        "(() => { const se = window.__bandsync.state.snapshot; \
+         const me = se && se.participants.find((p) => p.id === se.you); \
+         const flagged = !!me?.sync?.concerns?.includes('uncalibrated') && !!document.querySelector('[data-testid=mute-toggle]'); \
+         return !!document.querySelector('[data-testid=calibrate-hint]') === flagged; })()",
+    );
     // WebKit has no Web MIDI: its settings say so, where Chromium's offer MIDI (`cli/phone.rs`).
     let midi = webkit.page.eval("document.querySelector('[data-testid=web-midi-status]')?.textContent ?? ''");
     assert!(midi.as_str().is_some_and(|t| t.contains("Safari has no Web MIDI")), "{midi}");
