@@ -64,7 +64,7 @@ export class WebMidiOut {
     private clock: PlayerClock,
     settings: MidiOutSettings,
   ) {
-    this.settings = { ...settings };
+    this.settings = { midiOut: settings.midiOut, midiOffsetMs: settings.midiOffsetMs };
     this.unsub = ports.onChange(() => this.choose());
     if (settings.midiOut) void ports.open();
   }
@@ -79,10 +79,12 @@ export class WebMidiOut {
     return this.failed;
   }
 
-  setSettings(s: MidiOutSettings): void {
+  /** Takes new settings; says whether the port changed. */
+  setSettings(s: MidiOutSettings): boolean {
     const port = s.midiOut !== this.settings.midiOut;
-    this.settings = { ...s };
+    this.settings = { midiOut: s.midiOut, midiOffsetMs: s.midiOffsetMs };
     if (port) void this.ports.open();
+    return port;
   }
 
   /** A new schedule from the host, on the clock the member is on now. */

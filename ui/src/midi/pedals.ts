@@ -41,7 +41,7 @@ export class WebMidiPedals {
     private ctx: PedalContext,
     settings: PedalSettings,
   ) {
-    this.settings = { ...settings };
+    this.settings = { midiIn: settings.midiIn, midiMap: settings.midiMap };
     this.setMap(settings.midiMap);
     this.unsub = ports.onChange(() => this.choose());
     if (settings.midiIn) void ports.open();
@@ -57,11 +57,14 @@ export class WebMidiPedals {
     return this.mapError ?? this.missing;
   }
 
-  setSettings(s: PedalSettings): void {
+  /** Takes new settings; says whether the port or the map changed. */
+  setSettings(s: PedalSettings): boolean {
     const port = s.midiIn !== this.settings.midiIn;
-    if (s.midiMap !== this.settings.midiMap) this.setMap(s.midiMap);
-    this.settings = { ...s };
+    const map = s.midiMap !== this.settings.midiMap;
+    if (map) this.setMap(s.midiMap);
+    this.settings = { midiIn: s.midiIn, midiMap: s.midiMap };
     if (port) void this.ports.open();
+    return port || map;
   }
 
   close(): void {

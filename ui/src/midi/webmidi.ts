@@ -34,8 +34,6 @@ export class WebMidi {
   private ports: MidiPorts;
   private out: WebMidiOut;
   private pedals: WebMidiPedals;
-  /** The MIDI settings last taken (the others, the click's, change nothing here). */
-  private kept: WebMidiSettings | null = null;
   /** Told whenever the status may have changed. */
   onStatus: ((s: WebMidiStatus) => void) | null = null;
 
@@ -64,13 +62,12 @@ export class WebMidi {
     return this.ports.open();
   }
 
+  /** The settings (all of them: the click's change nothing here). The status is told again
+   *  when a port or the map changed. */
   setSettings(s: WebMidiSettings): void {
-    const k = this.kept;
-    if (k && k.midiOut === s.midiOut && k.midiOffsetMs === s.midiOffsetMs && k.midiIn === s.midiIn && k.midiMap === s.midiMap) return;
-    this.kept = { midiOut: s.midiOut, midiOffsetMs: s.midiOffsetMs, midiIn: s.midiIn, midiMap: s.midiMap };
-    this.out.setSettings(s);
-    this.pedals.setSettings(s);
-    this.onStatus?.(this.status());
+    const out = this.out.setSettings(s);
+    const pedals = this.pedals.setSettings(s);
+    if (out || pedals) this.onStatus?.(this.status());
   }
 
   setTransport(tr: Transport | null): void {

@@ -32,11 +32,22 @@ export class Store<S> {
   }
 }
 
-/** The selected slice of a store; re-renders when it changes. */
-export function useStore<S, T>(store: Store<S>, select: (s: S) => T): T {
+/** Whether two lists of rows of plain values hold the same values: for a selector that derives a
+ *  new list on every change of the state (the participants a view shows of the session). */
+export function sameRows<R extends readonly unknown[]>(a: readonly R[], b: readonly R[]): boolean {
+  return a.length === b.length && a.every((r, i) => r.length === b[i]!.length && r.every((v, j) => Object.is(v, b[i]![j])));
+}
+
+/** The selected slice of a store; re-renders when it changes (by identity, or by `same` for a
+ *  slice the selector derives anew each time). */
+export function useStore<S, T>(store: Store<S>, select: (s: S) => T, same: (a: T, b: T) => boolean = Object.is): T {
   const [value, setValue] = useState(() => select(store.get()));
   useEffect(() => {
-    const check = () => setValue(() => select(store.get()));
+    const check = () =>
+      setValue((prev) => {
+        const next = select(store.get());
+        return same(prev, next) ? prev : next;
+      });
     check();
     return store.subscribe(check);
     // The selector is expected to be stable in what it selects.

@@ -22,6 +22,7 @@ import { TextBinding } from '../doc/textbinding';
 import { renderChart, warmChartRenderer } from '../wasm/api';
 import { ChartRead } from './ChartRead';
 import { ChartTools } from './ChartTools';
+import { sameRows } from '../state/store';
 import { download, useApp, useAppState } from './ctx';
 import { usePageTurner } from './Pedal';
 import { useFollow } from './SectionStrip';
@@ -166,12 +167,12 @@ export function Chart() {
   const settings = useAppState((s) => s.settings);
   const editable = useAppState((s) => !!s.session && canEdit(s.session));
   const follows = useAppState((s) => !!s.session && !isLeader(s.session));
-  // Who else is in this chart, as text: a member's sync report does not re-render the chart.
-  const others = useAppState((s) => {
+  // Who else is in this chart: a member's sync report, which leaves these as they were, does not
+  // re-render the chart.
+  const readers = useAppState((s): [number, string, string][] => {
     const se = s.session, v = s.viewSong;
-    return JSON.stringify(se && v !== null ? se.participants.filter((p) => p.id !== se.you && s.presence.get(p.id) === v).map((p) => [p.id, p.name, p.color]) : []);
-  });
-  const readers = useMemo(() => JSON.parse(others) as [number, string, string][], [others]);
+    return se && v !== null ? se.participants.filter((p) => p.id !== se.you && s.presence.get(p.id) === v).map((p) => [p.id, p.name, p.color]) : [];
+  }, sameRows);
   const [editing, setEditing] = useState(false);
   const [reader, setReader] = useState<HTMLDivElement | null>(null);
   const song = songs.find((s) => s.id === viewSong) ?? null;

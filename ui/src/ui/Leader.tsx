@@ -4,6 +4,7 @@ import { transportLine } from '../core/labels';
 import { canEdit } from '../core/session';
 import { TapTempo } from '../core/tap';
 import { defaultGroups, formatMeter, latest, MAX_BPM, meterError, MIN_BPM, parseMeter, tempoFromBpm } from '../core/timeline';
+import { sameRows } from '../state/store';
 import { bpmText, useApp, useAppState } from './ctx';
 import { CueRow } from './CueRow';
 
@@ -43,12 +44,12 @@ export function TransportLine() {
 export function LeaderControls() {
   const app = useApp();
   const transport = useAppState((s) => s.session?.transport);
-  // Whom to hand over to, as text: a member's sync report does not re-render the controls.
-  const others = useAppState((s) => {
+  // Whom to hand over to: a member's sync report, which leaves them as they were, does not
+  // re-render the controls.
+  const handover = useAppState((s): [number, string][] => {
     const se = s.session;
-    return JSON.stringify(se ? se.participants.filter((p) => p.id !== se.you && p.connection === 'online').map((p) => [p.id, p.name]) : []);
-  });
-  const handover = useMemo(() => JSON.parse(others) as [number, string][], [others]);
+    return se ? se.participants.filter((p) => p.id !== se.you && p.connection === 'online').map((p) => [p.id, p.name]) : [];
+  }, sameRows);
   const countIn = useAppState((s) => s.settings.countIn);
   const online = useAppState((s) => s.connection?.state === 'online');
   const tap = useMemo(() => new TapTempo(), []);

@@ -16,7 +16,8 @@ export function QrPanel() {
   useAppState((s) => s.target);
   const [pin, setPin] = useState('');
   const [copied, setCopied] = useState(false);
-  const link = app.joinLink();
+  // Only the leader shows it: nobody else asks the host for a code.
+  const link = leads ? app.joinLink() : null;
   const [svg, setSvg] = useState<string | null>(null);
   useEffect(() => {
     if (!link) return setSvg(null);

@@ -17,8 +17,8 @@ export function useApp(): App {
 }
 
 /** A slice of the app state; re-renders when it changes. */
-export function useAppState<T>(select: (s: AppState) => T): T {
-  return useStore(useApp().store, select);
+export function useAppState<T>(select: (s: AppState) => T, same?: (a: T, b: T) => boolean): T {
+  return useStore(useApp().store, select, same);
 }
 
 /** `12.3 ms` from µs, or a dash. */

@@ -26,8 +26,6 @@ struct MemberSpec {
     /// `None` (the page's default): never give up reconnecting.
     #[serde(default)]
     give_up_after_ms: Option<i64>,
-    #[serde(default)]
-    forward: bool,
     /// A resume token kept from before a reload.
     #[serde(default)]
     resume: Option<String>,
@@ -105,7 +103,6 @@ pub(super) fn member(r: &mut Registry, op: &str, a: &str) -> Res {
         cfg.pin = spec.pin.filter(|p| !p.trim().is_empty()).map(Secret);
         cfg.seed = spec.seed;
         cfg.backoff.give_up_after = spec.give_up_after_ms.map(|ms| Micros(ms.saturating_mul(1000)));
-        cfg.forward_server_messages = spec.forward;
         cfg.resume = spec.resume.filter(|r| !r.is_empty()).map(Secret);
         // The page reads each message itself, and the member's mirror through `member.text`'s
         // answer: no events that repeat them.
