@@ -38,6 +38,8 @@ pub struct Cluster {
     /// The proxy's address, `127.0.0.1:PORT`: what members and organizers reach.
     pub addr: String,
     dir: PathBuf,
+    /// The members the cluster is sized for ([`Cluster::start_for`]); 0 for the defaults.
+    members: usize,
 }
 
 impl Cluster {
@@ -47,17 +49,25 @@ impl Cluster {
     /// When a part is missing (scripts/test.sh installs them) or does not come up.
     #[must_use]
     pub fn start(n: usize) -> Cluster {
-        Cluster::start_with(n, false)
+        Cluster::start_with(n, false, 0)
+    }
+
+    /// [`Cluster::start`], sized for `members` members: the proxy and every node can hold them
+    /// all (after a death, the survivors hold the dead node's share too), past the defaults'
+    /// 4 096 connections and 2 048 sessions.
+    #[must_use]
+    pub fn start_for(n: usize, members: usize) -> Cluster {
+        Cluster::start_with(n, false, members)
     }
 
     /// [`Cluster::start`], each node reaching Postgres through a link of its own that the test
     /// can partition ([`Cluster::partition`]).
     #[must_use]
     pub fn start_partitionable(n: usize) -> Cluster {
-        Cluster::start_with(n, true)
+        Cluster::start_with(n, true, 0)
     }
 
-    fn start_with(n: usize, links: bool) -> Cluster {
+    fn start_with(n: usize, links: bool, members: usize) -> Cluster {
         let pg = PgServer::start();
         let database = pg.database("bandsync");
         let dir = pg.dir().join("cluster");
@@ -79,8 +89,10 @@ impl Cluster {
             .collect();
         let port = free_port();
         let stats = dir.join("haproxy.sock");
+        // Each member is a connection in and one out.
+        let maxconn = (2 * members + 1000).max(4000);
         let mut cfg = format!(
-            "global\n  maxconn 4000\n  stats socket {}\n\
+            "global\n  maxconn {maxconn}\n  stats socket {}\n\
              defaults\n  mode http\n  timeout connect 500ms\n  timeout client 1m\n  timeout server 1m\n  \
              timeout tunnel 1h\n  retries 2\n  option redispatch 1\n\
              frontend members\n  bind 127.0.0.1:{port}\n  \
@@ -108,7 +120,7 @@ impl Cluster {
             .stdout(Stdio::null())
             .spawn()
             .expect("haproxy starts");
-        let mut c = Cluster { pg, database, nodes, proxy, addr: format!("127.0.0.1:{port}"), dir };
+        let mut c = Cluster { pg, database, nodes, proxy, addr: format!("127.0.0.1:{port}"), dir, members };
         for i in 0..n {
             c.start_node(i);
         }
@@ -135,7 +147,10 @@ impl Cluster {
         let node = &mut self.nodes[i];
         let bind = format!("127.0.0.1:{}", node.port);
         let lease = LEASE_MS.to_string();
-        let mut p = Proc::bandsync(&[
+        let most = (self.members + 256).to_string();
+        let sized = ["--max-connections", &most, "--max-sessions", &most];
+        let sized = if self.members > 0 { &sized[..] } else { &[] };
+        let args = [
             "serve",
             "--bind",
             &bind,
@@ -150,7 +165,8 @@ impl Cluster {
             "--proxy-protocol-from",
             "127.0.0.1",
             "--json",
-        ]);
+        ];
+        let mut p = Proc::bandsync(&[&args[..], sized].concat());
         p.event("serving");
         node.proc = Some(p);
     }

@@ -8,6 +8,7 @@
 //! - [`connection`]: one WebSocket connection: frame limits, rate limit, heartbeat, clock pongs
 //!   (what arrives, and its router, in `connection/inbound.rs`).
 //! - [`doc_connection`]: a plain y-sync connection (`/doc/{session}`).
+//! - [`descriptors`]: the process's open-file limit, raised to hold the connections.
 //! - [`addresses`]: limits per source address (connections held, a shared message rate).
 //! - [`hub`]: the registry of sessions (each reached through a `SessionHandle`, `handle.rs`).
 //! - [`session_task`]: the driver that runs one [`bandsync_core::Session`] state machine.
@@ -43,6 +44,7 @@ pub mod clock;
 pub mod compress;
 pub mod config;
 pub mod connection;
+pub mod descriptors;
 pub mod doc_connection;
 mod doc_frames;
 mod driver;

@@ -43,7 +43,17 @@ pub async fn serve_tls(
     let addr = listener.local_addr()?;
     let cancel = CancellationToken::new();
     let app = router(AppState { hub: hub.clone(), cancel: cancel.clone(), gzipped: Arc::default() });
-    let limit = Arc::new(Semaphore::new(hub.cfg.max_connections));
+    // Each connection is a file: past the process's limit an accept would fail, not wait.
+    let held = crate::descriptors::raise_for(hub.cfg.max_connections);
+    if held < hub.cfg.max_connections {
+        tracing::warn!(
+            asked = hub.cfg.max_connections,
+            held,
+            "the process may open too few files for its connections (its hard limit, `ulimit -Hn`); \
+             it holds fewer: raise the limit (systemd: LimitNOFILE=)"
+        );
+    }
+    let limit = Arc::new(Semaphore::new(held));
     let tracker = hub.tracker.clone();
     tracing::info!(%addr, "serving");
     tokio::pin!(shutdown);

@@ -47,7 +47,13 @@ impl BandSync {
     /// Starts at local time `now`.
     #[must_use]
     pub fn new(now: i64) -> Self {
-        BandSync(ClockSync::new(ClockConfig::default(), Micros(now)))
+        BandSync::with_config(now, ClockConfig::default())
+    }
+
+    /// Starts at local time `now`, tuned by `cfg` (another ping cadence, for what it costs).
+    #[must_use]
+    pub fn with_config(now: i64, cfg: ClockConfig) -> Self {
+        BandSync(ClockSync::new(cfg, Micros(now)))
     }
 }
 

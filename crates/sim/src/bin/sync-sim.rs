@@ -5,6 +5,7 @@
 //! cargo run --release -p bandsync-sim --bin sync-sim                 # the table
 //! cargo run --release -p bandsync-sim --bin sync-sim -- --json       # one JSON line per run
 //! cargo run --release -p bandsync-sim --bin sync-sim -- wifi --seed 7 --followers 5
+//! cargo run --release -p bandsync-sim --bin sync-sim -- wifi --steady-ms 200   # pings 5 a second
 //! ```
 
 use bandsync_sim::method::{BandSync, LinkMedian, Method, Seed100ms};
@@ -16,9 +17,14 @@ use std::time::Instant;
 
 const METHODS: &[&str] = &["bandsync", "seed-100ms", "link-median"];
 
-fn make(method: &str) -> Box<dyn Fn(i64) -> Box<dyn Method>> {
+/// Method `method`; BandSync's pings, once warmed up, every `steady_ms` (the default when `None`).
+fn make(method: &str, steady_ms: Option<i64>) -> Box<dyn Fn(i64) -> Box<dyn Method>> {
+    let mut cfg = bandsync_core::ClockConfig::default();
+    if let Some(ms) = steady_ms {
+        cfg.steady_interval = bandsync_core::Micros::from_millis(ms);
+    }
     match method {
-        "bandsync" => Box::new(|now| Box::new(BandSync::new(now))),
+        "bandsync" => Box::new(move |now| Box::new(BandSync::with_config(now, cfg.clone()))),
         "seed-100ms" => Box::new(|_| Box::new(Seed100ms::default())),
         _ => Box::new(|now| Box::new(LinkMedian::new(now))),
     }
@@ -30,7 +36,8 @@ fn main() {
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     let seed: u64 = value("--seed").map_or(1, |s| s.parse().expect("--seed takes a number"));
     let followers: usize = value("--followers").map_or(3, |s| s.parse().expect("--followers takes a number"));
-    let skip: Vec<String> = ["--seed", "--followers"].iter().filter_map(|f| value(f)).collect();
+    let steady_ms: Option<i64> = value("--steady-ms").map(|s| s.parse().expect("--steady-ms takes a number"));
+    let skip: Vec<String> = ["--seed", "--followers", "--steady-ms"].iter().filter_map(|f| value(f)).collect();
     let only: Vec<&str> =
         args.iter().filter(|a| !a.starts_with("--") && !skip.contains(a)).map(String::as_str).collect();
     let names: Vec<&str> = NAMES.iter().copied().filter(|n| only.is_empty() || only.contains(n)).collect();
@@ -49,7 +56,7 @@ fn main() {
         let mut ours_p99 = f64::NAN;
         for &m in METHODS {
             let t = Instant::now();
-            let r: Report = run(&s, &*make(m));
+            let r: Report = run(&s, &*make(m, steady_ms));
             let wall = t.elapsed().as_secs_f64() * 1000.0;
             let (p50, p99, max) = (r.quantile(0.5), r.quantile(0.99), r.quantile(1.0));
             if m == "bandsync" {
@@ -72,7 +79,7 @@ fn main() {
                         "scenario": name, "method": m, "p50_us": p50, "p99_us": p99, "max_us": max,
                         "max_step_us": r.max_step_us, "first_sync_ms": r.first_sync_ms,
                         "packets_per_sec": r.packets_per_sec, "samples": r.errors.len(),
-                        "followers": followers, "seed": seed, "wall_ms": wall,
+                        "followers": followers, "seed": seed, "wall_ms": wall, "steady_ms": steady_ms,
                     })
                 );
             } else {

@@ -1,0 +1,111 @@
+//! The process's limit on open files, against the connections the server is to hold.
+//!
+//! Each connection is a file descriptor. Below `max_connections`, a further accept waits its turn
+//! (the accept loop's semaphore); past the process's limit, `accept` fails (`EMFILE`) and the
+//! server can only retry. Linux starts a service with a soft limit of 1 024 open files and a much
+//! higher hard one, which an unprivileged process may raise its soft limit to. So the server
+//! raises its soft limit as far as its connections need, and holds no more connections than the
+//! limit leaves room for, with room kept for everything else it opens.
+
+/// Descriptors kept for everything but members' connections: the listener, the store's files
+/// and database connections, the journal's, the logs, the proxy's health checks.
+pub const RESERVED: u64 = 128;
+
+/// What a process should ask of its open-file limit to hold its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fit {
+    /// The soft limit to set: never lower than it was, never above the hard limit.
+    pub soft: u64,
+    /// The connections that limit leaves room for: those asked for, or fewer.
+    pub connections: usize,
+}
+
+/// How a process whose open-file limits are `soft` and `hard` holds `connections`.
+#[must_use]
+pub fn fit(connections: usize, soft: u64, hard: u64) -> Fit {
+    let wanted = (connections as u64).saturating_add(RESERVED);
+    let soft = soft.max(wanted.min(hard));
+    let room = usize::try_from(soft.saturating_sub(RESERVED)).unwrap_or(usize::MAX);
+    Fit { soft, connections: connections.min(room).max(1) }
+}
+
+/// Raises this process's soft limit on open files to hold `connections`, as far as its hard
+/// limit allows, and returns how many connections the limit leaves room for (`connections`, or
+/// fewer when the hard limit is too low: the server then says so and holds that many).
+#[must_use]
+pub fn raise_for(connections: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        #[allow(unsafe_code)]
+        // SAFETY: getrlimit writes the one struct it is given, which lives on this stack.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) } != 0 {
+            return connections;
+        }
+        let (soft, hard) = (wide(now.rlim_cur), wide(now.rlim_max));
+        let f = fit(connections, soft, hard);
+        if f.soft == soft {
+            return f.connections;
+        }
+        let raised = libc::rlimit { rlim_cur: narrow(f.soft), rlim_max: now.rlim_max };
+        #[allow(unsafe_code)]
+        // SAFETY: setrlimit only reads the struct it is given.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return f.connections;
+        }
+        // Refused (macOS caps the soft limit below an unlimited hard one): the limit as it is.
+        fit(connections, soft, soft).connections
+    }
+    #[cfg(not(unix))]
+    connections
+}
+
+/// A limit as `u64` (`rlim_t` is `u64` on 64-bit targets, narrower on some 32-bit ones).
+#[cfg(unix)]
+#[allow(clippy::useless_conversion)]
+fn wide(v: libc::rlim_t) -> u64 {
+    u64::from(v)
+}
+
+/// A limit as `rlim_t`, at most its largest value (no larger than the hard limit it came from).
+#[cfg(unix)]
+#[allow(clippy::unnecessary_fallible_conversions)]
+fn narrow(v: u64) -> libc::rlim_t {
+    libc::rlim_t::try_from(v).unwrap_or(libc::rlim_t::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_soft_limit_is_raised_as_far_as_the_connections_need() {
+        // A service's usual limits: 1 024 soft, 524 288 hard.
+        assert_eq!(fit(4096, 1024, 524_288), Fit { soft: 4096 + RESERVED, connections: 4096 });
+        // Already enough: left as it is.
+        assert_eq!(fit(100, 65_536, 524_288), Fit { soft: 65_536, connections: 100 });
+        // No hard limit.
+        assert_eq!(fit(20_000, 1024, u64::MAX), Fit { soft: 20_000 + RESERVED, connections: 20_000 });
+    }
+
+    #[test]
+    fn a_hard_limit_too_low_holds_fewer_connections() {
+        assert_eq!(fit(4096, 1024, 2048), Fit { soft: 2048, connections: 2048 - RESERVED as usize });
+        assert_eq!(fit(4096, 1024, 1024), Fit { soft: 1024, connections: 1024 - RESERVED as usize });
+        // A limit smaller than the reserve still holds one.
+        assert_eq!(fit(4096, 64, 64).connections, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn this_process_can_hold_what_it_asks_for_within_its_hard_limit() {
+        let held = raise_for(2000);
+        let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        #[allow(unsafe_code)]
+        // SAFETY: as in `raise_for`.
+        let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) };
+        assert_eq!(read, 0);
+        assert!(wide(now.rlim_cur) >= held as u64 + RESERVED, "soft {} for {held}", now.rlim_cur);
+        assert_eq!(held, fit(2000, wide(now.rlim_max), wide(now.rlim_max)).connections);
+    }
+}
