@@ -16,6 +16,9 @@ npm --prefix ui run size --silent
 say "cargo fmt --check"
 cargo fmt --all --check
 
+say "rooms: no source file over 400 lines, no import circles"
+python3 scripts/rooms.py
+
 # Each of our crates is named under Cargo.toml's [profile.dev.package]: one left out would build
 # at the dependencies' opt-level 2, slow to rebuild and without line tables (see the comment there).
 say "every workspace crate has its dev profile"

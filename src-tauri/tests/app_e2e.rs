@@ -262,12 +262,7 @@ fn hosts_follows_and_shares() {
     let p = fol.wait_for("both members", |v| v["event"] == "participants" && v["members"] == 2);
     assert_eq!(p["participants"][0]["name"], "Lena", "{p}");
     assert_eq!(p["participants"][0]["role"], "leader", "{p}");
-    let band = app.until(
-        "both members in the app's band list",
-        "(() => { const rows = [...document.querySelectorAll('[data-testid=participant]')].map((p) => \
-         [p.querySelector('.p-name strong').textContent, p.dataset.role, p.dataset.connection]); \
-         return rows.length === 2 && rows.every((r) => r[2] === 'online') && rows; })()",
-    );
+    let band = app.band_online(2);
     assert_eq!(band, json!([["Lena", "leader", "online"], ["Ben", "follower", "online"]]));
 
     // A chat message that mentions Lena raises the system's notification (Tauri's notification

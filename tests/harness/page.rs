@@ -76,6 +76,19 @@ impl Page {
         self.ok(r, what)
     }
 
+    /// Waits until the page's band list shows `n` members, all online, and returns each row as
+    /// `[name, role, connection]`.
+    pub fn band_online(&self, n: usize) -> Value {
+        self.until(
+            &format!("{n} members online in the band list"),
+            &format!(
+                "(() => {{ const rows = [...document.querySelectorAll('[data-testid=participant]')].map((p) => \
+                 [p.querySelector('.p-name strong').textContent, p.dataset.role, p.dataset.connection]); \
+                 return rows.length === {n} && rows.every((r) => r[2] === 'online') && rows; }})()"
+            ),
+        )
+    }
+
     /// Scrolls `css` to the middle of the screen, as a person would before tapping it (a sticky
     /// header may cover what is merely in view), and clicks it.
     pub fn click(&self, css: &str) {

@@ -2262,3 +2262,12 @@ host: string | null,
  * The leader's display name for that session (the saved one, or "Leader", otherwise).
  */
 name: string | null, };
+
+/** Micro-beats in one beat. */
+export const ONE_BEAT = 1000000;
+
+/** The lowest tempo a session accepts, in BPM. */
+export const MIN_BPM = 20;
+
+/** The highest tempo a session accepts, in BPM. */
+export const MAX_BPM = 999;

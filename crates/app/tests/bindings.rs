@@ -39,6 +39,12 @@ impl Generated {
         self.text.push('\n');
         self.referenced.extend(T::dependencies(cfg).into_iter().map(|d| d.ts_name));
     }
+
+    /// A constant of the core's, for the UI to use rather than write again.
+    fn constant(&mut self, name: &str, docs: &str, value: impl std::fmt::Display) {
+        assert!(self.declared.insert(name.to_owned()), "{name} is listed twice");
+        self.text.push_str(&format!("\n/** {docs} */\nexport const {name} = {value};\n"));
+    }
 }
 
 fn render() -> Generated {
@@ -135,6 +141,9 @@ fn render() -> Generated {
     r.add::<DiscoveryEvent>(&cfg);
     r.add::<DiscoveredSession>(&cfg);
     r.add::<LaunchOptions>(&cfg);
+    r.constant("ONE_BEAT", "Micro-beats in one beat.", Beats::ONE);
+    r.constant("MIN_BPM", "The lowest tempo a session accepts, in BPM.", bandsync_core::timeline::MIN_BPM);
+    r.constant("MAX_BPM", "The highest tempo a session accepts, in BPM.", bandsync_core::timeline::MAX_BPM);
     r
 }
 

@@ -29,19 +29,8 @@ fn sink() -> (Arc<dyn Sink<AppEvent>>, Events) {
 
 impl Events {
     /// The first event `pick` accepts, within 10 s; panics with `what` otherwise.
-    async fn until<T>(&mut self, what: &str, mut pick: impl FnMut(&AppEvent) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(ev)) => {
-                    if let Some(t) = pick(&ev) {
-                        return t;
-                    }
-                }
-                Ok(None) => panic!("the event stream ended while waiting for {what}"),
-                Err(_) => panic!("no {what} within 10 s"),
-            }
-        }
+    async fn until<T>(&mut self, what: &str, pick: impl FnMut(&AppEvent) -> Option<T>) -> T {
+        bandsync_e2e::stream::until(&mut self.rx, what, pick).await
     }
 }
 

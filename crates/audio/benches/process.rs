@@ -7,22 +7,13 @@
 
 use bandsync_audio::engine::{Command, Engine, FrameMap};
 use bandsync_audio::schedule::FixedSchedule;
-use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
-use bandsync_core::{Beats, Micros};
+use bandsync_core::Micros;
+use bandsync_core::timeline::{Meter, Segment, Transport};
 use std::time::Instant;
 
 fn main() {
     let mut t = Transport::new(Micros(0));
-    t.schedule(Segment {
-        at: Micros(0),
-        playing: true,
-        timeline: Timeline { tempo: Tempo::from_bpm(240.0).unwrap(), beat_origin: Beats::ZERO, time_origin: Micros(0) },
-        meter: Meter::new(7, 8).unwrap(),
-        bar_origin: Beats::ZERO,
-        song_start: Beats::ZERO,
-        song: None,
-        flow: None,
-    });
+    t.schedule(Segment::playing_from_zero(240_000, Meter::new(7, 8).unwrap()));
     println!("| buffer (frames) | median ns per buffer | p99 ns | buffer duration | CPU share of one core |");
     println!("|---|---|---|---|---|");
     for buf in [64usize, 256, 512, 2048] {

@@ -5,7 +5,7 @@
 
 use bandsync_audio::engine::{Command, Engine, FrameMap, PlayedClick};
 use bandsync_audio::schedule::FixedSchedule;
-use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
+use bandsync_core::timeline::{Meter, Segment, Transport};
 use bandsync_core::{Beats, Micros};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -50,14 +50,8 @@ static A: Counting = Counting;
 fn the_callback_path_does_not_allocate() {
     let mut t = Transport::new(Micros(0));
     t.schedule(Segment {
-        at: Micros(0),
-        playing: true,
-        timeline: Timeline { tempo: Tempo::from_bpm(180.0).unwrap(), beat_origin: Beats::ZERO, time_origin: Micros(0) },
-        meter: Meter::new(7, 8).unwrap(),
-        bar_origin: Beats::ZERO,
         song_start: Beats::whole(7),
-        song: None,
-        flow: None,
+        ..Segment::playing_from_zero(180_000, Meter::new(7, 8).unwrap())
     });
     let schedule = FixedSchedule::from(&t);
     let mut engine = Engine::new(48_000);

@@ -232,7 +232,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
                 print_audio(j, a.beats, &r);
             }
             (at, bytes) = midi.next_pedal() => midi.on_pedal(&client, at, &bytes, j, |m| link.outgoing(m)),
-            () = sleep_until(landing.map(|(_, at)| at)), if landing.is_some() => {
+            () = tokio::time::sleep_until(landing.map_or_else(tokio::time::Instant::now, |(_, at)| at)), if landing.is_some() => {
                 if let (Some(t), Some((host, _))) = (&transport, landing) {
                     landed = host;
                     let v = state_json(t, host);
@@ -281,13 +281,6 @@ fn parse_sound(s: &str) -> Result<ClickSound, String> {
 fn next_landing(client: &Client, t: &Transport, landed: Micros) -> Option<(Micros, tokio::time::Instant)> {
     let at = t.next_change(landed)?;
     Some((at, client.instant_at_host(at)?))
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }
 
 fn leave(client: &Client, leaving: &mut bool) {

@@ -305,15 +305,8 @@ async fn run(
                     }
                 }
             }
-            () = sleep_until(wake) => shared.lock().expect("member lock poisoned").handle_timeout(local.now()),
+            () = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => shared.lock().expect("member lock poisoned").handle_timeout(local.now()),
         }
-    }
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

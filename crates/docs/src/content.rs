@@ -60,8 +60,9 @@ impl SessionDoc {
             .filter_map(|v| match v {
                 Out::YMap(m) => {
                     let s = |k: &str| m.get(&txn, k).map(|o| o.to_string(&txn)).unwrap_or_default();
+                    // A finite number, else none (0), as the page reads it (`ui/src/doc/setlist.ts`).
                     let tempo = match m.get(&txn, "tempo") {
-                        Some(Out::Any(Any::Number(yrs::any::Number::Float(f)))) => f,
+                        Some(Out::Any(Any::Number(yrs::any::Number::Float(f)))) if f.is_finite() => f,
                         Some(Out::Any(Any::Number(yrs::any::Number::Int(i)))) => i as f64,
                         _ => 0.0,
                     };

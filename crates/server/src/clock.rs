@@ -3,26 +3,45 @@
 //!
 //! It is the server's one source of time. Its monotonic side runs on tokio's clock, so a test on
 //! tokio's paused time (`start_paused`, `tokio::time::advance`) moves every session timer, the
-//! journal's bursts of edits and host time together; its wall side (for times people read, and
-//! for moving a session's schedule between machines) is the system's.
+//! journal's bursts of edits and host time together. Its wall side (for times people read, the
+//! leases, and for moving a session's schedule between machines) is the system's, unless a test
+//! gives it another ([`HostClock::with_wall`]).
 
 use bandsync_core::Micros;
+use std::sync::Arc;
 use tokio::time::Instant;
 
+/// A wall clock: Unix microseconds now.
+type Wall = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// The clock every session timeline is expressed in.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HostClock {
     /// The instant that reads as zero.
     start: Instant,
     /// Changes on every server start.
     epoch: u64,
+    /// The wall clock, when not the system's.
+    wall: Option<Wall>,
+}
+
+impl std::fmt::Debug for HostClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostClock").field("epoch", &self.epoch).field("own_wall", &self.wall.is_some()).finish()
+    }
 }
 
 impl HostClock {
     /// A clock reading zero now, with a fresh random epoch.
     #[must_use]
     pub fn new() -> Self {
-        HostClock { start: Instant::now(), epoch: rand::random::<u64>() >> 11 }
+        HostClock { start: Instant::now(), epoch: rand::random::<u64>() >> 11, wall: None }
+    }
+
+    /// This clock with `wall` (Unix microseconds now) in place of the system's wall clock.
+    #[must_use]
+    pub fn with_wall(self, wall: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        HostClock { wall: Some(Arc::new(wall)), ..self }
     }
 
     /// Host time now.
@@ -53,6 +72,9 @@ impl HostClock {
     /// The wall clock, Unix microseconds.
     #[must_use]
     pub fn wall_us(&self) -> i64 {
+        if let Some(wall) = &self.wall {
+            return wall();
+        }
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX))

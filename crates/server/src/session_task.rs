@@ -252,11 +252,11 @@ async fn step(
                     SessionInput::Panic => panic!("a panic injected by a test"),
                 }
             }
-            () = sleep_until(deadline), if deadline.is_some() => session.handle_timeout(clock.now()),
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => session.handle_timeout(clock.now()),
             written = written(d.appends.as_mut()), if d.appends.as_ref().is_some_and(Appends::busy) => {
                 d.on_written(written);
             }
-            () = sleep_until(edits_due), if edits_due.is_some() => {
+            () = tokio::time::sleep_until(edits_due.unwrap_or_else(tokio::time::Instant::now)), if edits_due.is_some() => {
                 // The burst's version is of the documents as stored.
                 if !settle_unless(d, closing).await {
                     return false;
@@ -301,13 +301,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 async fn written(appends: Option<&mut Appends>) -> crate::appends::Written {
     match appends {
         Some(a) => a.written().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }

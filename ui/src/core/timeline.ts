@@ -1,15 +1,11 @@
 //! The shared timeline for the views, from the Rust core (`crates/core/src/timeline`, in wasm):
-//! where the transport stands, meters and tempos. Nothing is computed here; the few constants are
-//! checked against the core's in `timeline.test.ts`.
+//! where the transport stands, meters and tempos. Nothing is computed here, and the constants are
+//! the core's, generated into the bindings.
 
 import type { Meter, Segment, Transport, TransportPlace } from '../bindings';
 import { formatMeter as formatInCore, formatTempo, parseMeter as parseInCore, tempoFromBpm as checkInCore, transportAt } from '../wasm/api';
 
-/** Micro-beats in one beat. */
-export const ONE_BEAT = 1_000_000;
-/** Lowest and highest tempo a session accepts, in BPM. */
-export const MIN_BPM = 20;
-export const MAX_BPM = 999;
+export { MAX_BPM, MIN_BPM, ONE_BEAT } from '../bindings';
 
 /** A tempo (milli-BPM) as text, in the core's words: `120`, `92.5`, `133.333`. */
 export function bpmText(tempo: number): string {

@@ -34,7 +34,8 @@ export function readSong(m: Y.Map<unknown>): Song {
     id: str(m.get('id')),
     title: str(m.get('title')),
     key: str(m.get('key')),
-    tempo: typeof t === 'number' && Number.isFinite(t) ? t : Number(t) || 0,
+    // As the host reads it (`crates/docs/src/content.rs`): a finite number, else none (0).
+    tempo: typeof t === 'number' && Number.isFinite(t) ? t : 0,
     meter: str(m.get('meter')),
     notes: str(m.get('notes')),
     midi: str(m.get('midi')),

@@ -84,12 +84,7 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
     phone.until("online", "document.querySelector('[data-testid=connection-state][data-state=online]')");
     let name = phone.until("the session's name", "document.querySelector('[data-testid=session-name]')?.textContent");
     assert_eq!(name, "Rehearsal");
-    let band = phone.until(
-        "both members in the participant list",
-        "(() => { const rows = [...document.querySelectorAll('[data-testid=participant]')].map((p) => \
-         [p.querySelector('.p-name strong').textContent, p.dataset.role, p.dataset.connection]); \
-         return rows.length === 2 && rows.every((r) => r[2] === 'online') && rows; })()",
-    );
+    let band = phone.band_online(2);
     assert_eq!(band, json!([["Ana", "leader", "online"], ["Phone", "follower", "online"]]));
     let p = get(&addr, &format!("/api/sessions/{session}/participants"));
     let me = p["participants"].as_array().and_then(|a| a.iter().find(|p| p["name"] == "Phone")).cloned();

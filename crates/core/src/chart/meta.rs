@@ -234,7 +234,7 @@ impl Parser {
     fn pairs(&self, line: &str) -> Vec<Pair> {
         let mut pairs = Vec::new();
         let (mut chord, mut from) = (None::<String>, 0);
-        for (open, close) in super::source::brackets(line) {
+        for (open, close) in brackets(line) {
             let text = &line[from..open];
             if !text.is_empty() || chord.is_some() {
                 pairs.push(Pair { chord: chord.take(), shape: None, text: text.to_owned() });
@@ -288,4 +288,16 @@ fn capitalized(s: &str) -> String {
         f.make_ascii_uppercase();
     }
     t
+}
+
+/// Where each complete `[chord]` of a lyric line is: the byte offsets of its `[` and its `]`. An
+/// unclosed `[` is lyric text, and so is everything after it.
+pub(super) fn brackets(line: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let open = from + line[from..].find('[')?;
+        let close = open + 1 + line[open + 1..].find(']')?;
+        from = close + 1;
+        Some((open, close))
+    })
 }

@@ -2,7 +2,7 @@
 //! took each for, so that the editor marks chords and directives exactly where [`parse`]
 //! (super::parse) finds them (not in a tab, a grid or a `#` note, where `[` is not a chord).
 
-use super::meta::{Parser, Read};
+use super::meta::{Parser, Read, brackets};
 use serde::Serialize;
 
 /// What a stretch of the source is.
@@ -36,18 +36,6 @@ pub(super) fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         *at += piece.len();
         let line = piece.strip_suffix('\n').map_or(piece, |l| l.strip_suffix('\r').unwrap_or(l));
         Some((start, line.strip_suffix('\r').unwrap_or(line)))
-    })
-}
-
-/// Where each complete `[chord]` of a lyric line is: the byte offsets of its `[` and its `]`. An
-/// unclosed `[` is lyric text, and so is everything after it.
-pub(super) fn brackets(line: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        let open = from + line[from..].find('[')?;
-        let close = open + 1 + line[open + 1..].find(']')?;
-        from = close + 1;
-        Some((open, close))
     })
 }
 

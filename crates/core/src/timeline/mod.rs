@@ -129,9 +129,9 @@ impl Segment {
     }
 
     /// Playing from position 0 at host time 0, `tempo` in milli-BPM, in `meter`, with no song:
-    /// where the grid's tests start.
-    #[cfg(test)]
-    pub(crate) fn playing_from_zero(tempo: u32, meter: Meter) -> Segment {
+    /// where the grid's tests and the engine's benchmarks start.
+    #[must_use]
+    pub fn playing_from_zero(tempo: u32, meter: Meter) -> Segment {
         Segment {
             at: Micros(0),
             playing: true,

@@ -20,7 +20,10 @@ fn closed(effects: &[Effect]) -> (Vec<VersionInfo>, Vec<ActivityEvent>) {
 /// given, so the test moves it without waiting.
 #[tokio::test(start_paused = true)]
 async fn a_burst_of_edits_closes_on_the_host_clock_after_its_idle_time() {
-    let clock = HostClock::new();
+    // Its wall side too: the version and the activity entry are stamped from it.
+    let wall = Arc::new(std::sync::atomic::AtomicI64::new(1_765_000_000_000_000));
+    let read = wall.clone();
+    let clock = HostClock::new().with_wall(move || read.load(std::sync::atomic::Ordering::Relaxed));
     let mut j = Journal::load("s", None, Duration::from_secs(2), clock.clone()).unwrap();
     let doc = SessionDoc::new();
     assert_eq!(j.deadline(), None);
@@ -33,8 +36,10 @@ async fn a_burst_of_edits_closes_on_the_host_clock_after_its_idle_time() {
     assert_eq!(j.deadline(), Some(t0 + Duration::from_secs(3)), "two seconds after the last edit");
     tokio::time::sleep_until(j.deadline().unwrap()).await;
     assert_eq!(clock.now(), Micros(3_000_000));
+    wall.fetch_add(3_000_000, std::sync::atomic::Ordering::Relaxed);
     let (versions, events) = closed(&j.flush(&doc));
     assert_eq!(versions.len(), 1);
+    assert_eq!((versions[0].at, events[0].at), (1_765_000_003_000, 1_765_000_003_000));
     assert!(versions[0].label.starts_with("Ana, Ben edited") && !versions[0].named, "{versions:?}");
     assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [ActivityKind::Edit]);
     assert_eq!(j.deadline(), None);
