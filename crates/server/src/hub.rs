@@ -78,6 +78,9 @@ pub struct Hub {
     /// between the check of `max_sessions` and the insertion, and no removal comes between a
     /// start's rows and its insertion.
     pub(crate) loading: std::sync::Mutex<()>,
+    /// On a node of a cluster: a member's turn to load its session ([`Hub::place`]), waited for
+    /// before a blocking thread is taken.
+    pub(crate) loads: Arc<tokio::sync::Semaphore>,
     /// On a node of a cluster: the sessions it let go whose tasks (or the compactions they left
     /// running) may still run, so that it loads none of them again until they have ended
     /// ([`crate::nodes`]).
@@ -107,6 +110,7 @@ impl Hub {
             creating: std::sync::Mutex::new(()),
             leases: std::sync::Mutex::default(),
             loading: std::sync::Mutex::new(()),
+            loads: Arc::new(tokio::sync::Semaphore::new(1)),
             ending: std::sync::Mutex::default(),
             draining: std::sync::atomic::AtomicBool::new(false),
             store_answered: std::sync::atomic::AtomicI64::new(clock.wall_ms()),

@@ -110,9 +110,25 @@ impl Hub {
             // keeps sending the session here. Asking at once would hand sessions back and forth
             // while the proxy is still noticing a death (its retries land anywhere).
             let ask = !asked && started.elapsed() >= node.lease_ttl;
+            // Loads take their turn here, not on a blocking thread: they run one at a time (the
+            // loading lock), and a member that stops waiting leaves the queue having read nothing.
+            // When a node's sessions all move at once, blocked threads filled tokio's blocking
+            // pool (the lease renewals' too), and each attempt reached the database only after
+            // its member's deadline, read, and took nothing: at 277 sessions moving, members
+            // were still not back 30 s later.
+            let Ok(turn) = tokio::time::timeout_at(deadline.into(), self.loads.clone().acquire_owned()).await else {
+                tracing::warn!(session = id, "too many sessions loading here: the member goes back through the proxy");
+                return Placement::Elsewhere;
+            };
+            let turn = turn.expect("the loads' semaphore is never closed");
+            if self.get(id).is_some() {
+                return Placement::Here;
+            }
             let gave_up = Arc::new(AtomicBool::new(false));
             let (hub, sid, given_up) = (self.clone(), id.to_owned(), gave_up.clone());
             let load = tokio::task::spawn_blocking(move || {
+                // Held until the attempt ends, whether or not its member still waits.
+                let _turn = turn;
                 let asked_at = hub.clock.wall_ms();
                 let load = hub.try_load(&sid, ask, waited_on, &given_up);
                 if load.is_ok() {
