@@ -3,11 +3,12 @@
 //!
 //! ```text
 //! cargo build --release -p bandsync-cli
-//! cargo bench -p bandsync-e2e --bench cluster -- [SESSIONS] [KILLS] [SECONDS_BETWEEN_KILLS] [BIG]
+//! cargo bench -p bandsync-e2e --bench cluster -- [SESSIONS] [KILLS] [SECONDS_BETWEEN_KILLS] [BIG] [PING_MS]
 //! ```
 //!
 //! SESSIONS sessions of 5 members, and one of BIG members when BIG is given (the issue's load is
-//! 2 000 of 5 and one of 500). Each has a leader, the rest follow: real members, `bandsync_client`,
+//! 2 000 of 5 and one of 500), on nodes that ask for a clock-sync ping every PING_MS when given
+//! (`serve --clock-ping-ms`). Each has a leader, the rest follow: real members, `bandsync_client`,
 //! with their own clock sync, reconnects and resumes. They are made through the proxy's API and
 //! joined through the proxy. Every leader changes tempo every 2 s and posts a chat message every
 //! 4 s. Every KILL_EVERY seconds a node that owns sessions is killed, and restarted once its
@@ -75,17 +76,18 @@ fn main() {
     let kills = args.get(1).copied().unwrap_or(2);
     let kill_every = Duration::from_secs(args.get(2).copied().unwrap_or(15) as u64);
     let big = args.get(3).copied().unwrap_or(0);
+    let ping_ms = args.get(4).map(|&ms| u32::try_from(ms).expect("PING_MS in ms"));
     // Each session's size.
     let sizes: Vec<usize> = std::iter::repeat_n(5, sessions).chain((big > 0).then_some(big)).collect();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(run(&sizes, kills, kill_every));
+    rt.block_on(run(&sizes, kills, kill_every, ping_ms));
 }
 
-async fn run(sizes: &[usize], kills: usize, kill_every: Duration) {
+async fn run(sizes: &[usize], kills: usize, kill_every: Duration, ping_ms: Option<u32>) {
     let sessions = sizes.len();
     let all: usize = sizes.iter().sum();
     // The harness is blocking (processes, a Postgres client): off the runtime's workers.
-    let mut c = tokio::task::block_in_place(|| Cluster::start_for(3, all));
+    let mut c = tokio::task::block_in_place(|| Cluster::start_for(3, all, ping_ms));
     let token = tokio::task::block_in_place(|| c.token("bench", 1_000_000));
     let addr = c.addr.clone();
     let mut links = Vec::new();
@@ -306,6 +308,7 @@ async fn run(sizes: &[usize], kills: usize, kill_every: Duration) {
         json!({
             "sessions": sessions,
             "members": all,
+            "ping_ms": ping_ms,
             "big_session": sizes.iter().find(|&&n| n != 5),
             "driver_cpu_cores": per_s(cpu_start.0, cpu_end.0),
             "machine_idle_cores": per_s(cpu_start.1, cpu_end.1),

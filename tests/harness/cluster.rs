@@ -40,6 +40,8 @@ pub struct Cluster {
     dir: PathBuf,
     /// The members the cluster is sized for ([`Cluster::start_for`]); 0 for the defaults.
     members: usize,
+    /// The clock-sync cadence its nodes ask members for (`serve --clock-ping-ms`), if not theirs.
+    ping_ms: Option<u32>,
 }
 
 impl Cluster {
@@ -49,25 +51,26 @@ impl Cluster {
     /// When a part is missing (scripts/test.sh installs them) or does not come up.
     #[must_use]
     pub fn start(n: usize) -> Cluster {
-        Cluster::start_with(n, false, 0)
+        Cluster::start_with(n, false, 0, None)
     }
 
     /// [`Cluster::start`], sized for `members` members: the proxy and every node can hold them
     /// all (after a death, the survivors hold the dead node's share too), past the defaults'
-    /// 4 096 connections and 2 048 sessions.
+    /// 4 096 connections and 2 048 sessions. Its nodes ask members for a ping every `ping_ms`
+    /// when given.
     #[must_use]
-    pub fn start_for(n: usize, members: usize) -> Cluster {
-        Cluster::start_with(n, false, members)
+    pub fn start_for(n: usize, members: usize, ping_ms: Option<u32>) -> Cluster {
+        Cluster::start_with(n, false, members, ping_ms)
     }
 
     /// [`Cluster::start`], each node reaching Postgres through a link of its own that the test
     /// can partition ([`Cluster::partition`]).
     #[must_use]
     pub fn start_partitionable(n: usize) -> Cluster {
-        Cluster::start_with(n, true, 0)
+        Cluster::start_with(n, true, 0, None)
     }
 
-    fn start_with(n: usize, links: bool, members: usize) -> Cluster {
+    fn start_with(n: usize, links: bool, members: usize, ping_ms: Option<u32>) -> Cluster {
         let pg = PgServer::start();
         let database = pg.database("bandsync");
         let dir = pg.dir().join("cluster");
@@ -89,8 +92,9 @@ impl Cluster {
             .collect();
         let port = free_port();
         let stats = dir.join("haproxy.sock");
-        // Each member is a connection in and one out.
-        let maxconn = (2 * members + 1000).max(4000);
+        // HAProxy counts a member once and reserves two descriptors for it (in and out): 10 000
+        // members need a hard open-file limit over 20 000.
+        let maxconn = (members + 500).max(4000);
         let mut cfg = format!(
             "global\n  maxconn {maxconn}\n  stats socket {}\n\
              defaults\n  mode http\n  timeout connect 500ms\n  timeout client 1m\n  timeout server 1m\n  \
@@ -120,7 +124,7 @@ impl Cluster {
             .stdout(Stdio::null())
             .spawn()
             .expect("haproxy starts");
-        let mut c = Cluster { pg, database, nodes, proxy, addr: format!("127.0.0.1:{port}"), dir, members };
+        let mut c = Cluster { pg, database, nodes, proxy, addr: format!("127.0.0.1:{port}"), dir, members, ping_ms };
         for i in 0..n {
             c.start_node(i);
         }
@@ -150,6 +154,9 @@ impl Cluster {
         let most = (self.members + 256).to_string();
         let sized = ["--max-connections", &most, "--max-sessions", &most];
         let sized = if self.members > 0 { &sized[..] } else { &[] };
+        let ping = self.ping_ms.map(|ms| ms.to_string());
+        let ping = ping.as_deref().map(|ms| ["--clock-ping-ms", ms]);
+        let ping = ping.as_ref().map_or(&[][..], |p| &p[..]);
         let args = [
             "serve",
             "--bind",
@@ -166,7 +173,7 @@ impl Cluster {
             "127.0.0.1",
             "--json",
         ];
-        let mut p = Proc::bandsync(&[&args[..], sized].concat());
+        let mut p = Proc::bandsync(&[&args[..], sized, ping].concat());
         p.event("serving");
         node.proc = Some(p);
     }

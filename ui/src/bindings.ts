@@ -253,6 +253,12 @@ epoch: number,
  */
 rebase?: Rebase, 
 /**
+ * The steady ping interval (ms) the server asks its members to keep once their clock is
+ * warmed up, when not their own (a server for many bands asks for fewer pings). A member
+ * keeps within [`ASKED_PING_MS`](crate::clock::ASKED_PING_MS).
+ */
+ping_ms?: number, 
+/**
  * Everything about the session.
  */
 snapshot: Snapshot, } | { "type": "snapshot" } & Snapshot | { "type": "participant_joined", 

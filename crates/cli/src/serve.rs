@@ -53,11 +53,23 @@ pub struct ServeArgs {
     /// not the proxy. Its connections without the header are refused.
     #[arg(long = "proxy-protocol-from", value_name = "IP")]
     pub proxy_protocol_from: Vec<std::net::IpAddr>,
+    /// The clock-sync ping interval (ms) members are asked to keep once synced, 50 to 1000.
+    /// Their own is 50 ms, and the pongs are most of a node's frames: 200 carries four times the
+    /// members' clock sync per core and still meets the clock's targets (docs/SCALING.md).
+    #[arg(long, value_name = "MS", value_parser = asked_ping_ms)]
+    pub clock_ping_ms: Option<u32>,
     /// Print JSON lines.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub limits: crate::limit_args::LimitArgs,
+}
+
+/// `--clock-ping-ms`: within what members keep ([`bandsync_core::clock::ASKED_PING_MS`]).
+fn asked_ping_ms(s: &str) -> Result<u32, String> {
+    let range = bandsync_core::clock::ASKED_PING_MS;
+    let ms: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    if range.contains(&ms) { Ok(ms) } else { Err(format!("members keep {} to {} ms", range.start(), range.end())) }
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -84,6 +96,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
         }),
         ..ServerConfig::default()
     });
+    cfg.session.ping_ms = a.clock_ping_ms;
     let store = a.store.clone();
     cfg.store = Some(std::sync::Arc::new(tokio::task::spawn_blocking(move || store.open()).await??));
     cfg.ui = ui_assets(a.ui.as_deref())?;

@@ -71,6 +71,8 @@ const SCENARIOS: &[Scenario] = &[
     // (a ping every 50 ms, answered by the server's connection task). What a member costs a node.
     Scenario { ping_ms: 50, ..at("5x1000-band", Stored::Memory, 1000, 5, 0.5, 10.0) },
     Scenario { ping_ms: 50, ..at("5x1000-band-postgres", Stored::Postgres, 1000, 5, 0.5, 10.0) },
+    // The same band on a node that asks for a ping every 200 ms (`serve --clock-ping-ms 200`).
+    Scenario { ping_ms: 200, ..at("5x1000-band-p200", Stored::Memory, 1000, 5, 0.5, 10.0) },
 ];
 
 /// A scenario without clock-sync pings.

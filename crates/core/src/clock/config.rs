@@ -1,6 +1,13 @@
 //! The estimator's tuning: [`ClockConfig`], whose defaults are what `bandsync` uses.
 
 use crate::time::Micros;
+use std::ops::RangeInclusive;
+
+/// The steady ping intervals (ms) a server may ask its members for (`welcome.ping_ms`): no
+/// faster than their own 50 ms, no slower than a second. A server carrying many bands asks for
+/// fewer pings (each is answered by a frame, and the pongs are most of what it sends), at some
+/// cost in accuracy (docs/SCALING.md: 5 a second still holds every target of the clock's).
+pub const ASKED_PING_MS: RangeInclusive<u32> = 50..=1000;
 
 /// Tuning of the estimator. The defaults are what `bandsync` uses.
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ mod sample;
 #[cfg(test)]
 mod tests;
 
-pub use config::ClockConfig;
+pub use config::{ASKED_PING_MS, ClockConfig};
 pub use sample::{Sample, Xform};
 
 use crate::time::Micros;
@@ -122,6 +122,12 @@ impl ClockSync {
         }
         self.outstanding.push_back((n, now));
         Some((n, now))
+    }
+
+    /// Pings every `interval` once warmed up, from the next ping on (a server asked for another
+    /// cadence, [`ASKED_PING_MS`]).
+    pub fn set_steady_interval(&mut self, interval: Micros) {
+        self.cfg.steady_interval = interval;
     }
 
     /// Restarts the warm-up burst, for instance after a reconnect.

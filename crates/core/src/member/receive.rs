@@ -2,6 +2,7 @@
 //! mirrored session state, and the events and delivery delays that come of it.
 
 use super::{ConnState, Member, MemberEvent, Transmit};
+use crate::clock::ASKED_PING_MS;
 use crate::host_axis::HostAxis;
 use crate::mirror::{Changed, Mirror};
 use crate::protocol::ServerMsg;
@@ -73,7 +74,12 @@ impl Member {
                     self.events.push_back(MemberEvent::Error { code, message, about });
                 }
             }
-            ServerMsg::Welcome { you, resume, resumed, epoch, rebase, snapshot, .. } => {
+            ServerMsg::Welcome { you, resume, resumed, epoch, rebase, ping_ms, snapshot, .. } => {
+                // The cadence this server asks for, within what a member keeps; its own otherwise.
+                let asked = ping_ms.map(|ms| ms.clamp(*ASKED_PING_MS.start(), *ASKED_PING_MS.end()));
+                self.clock.set_steady_interval(
+                    asked.map_or(self.cfg.clock.steady_interval, |ms| Micros::from_millis(i64::from(ms))),
+                );
                 // A session carried to another server: the estimate moves onto its clock, before
                 // the schedule on that clock is used, and keeps time through the move.
                 let rebased = rebase.filter(|r| self.clock.rebase(r.from, epoch, r.shift));

@@ -44,6 +44,12 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "ts", ts(optional))]
         rebase: Option<Rebase>,
+        /// The steady ping interval (ms) the server asks its members to keep once their clock is
+        /// warmed up, when not their own (a server for many bands asks for fewer pings). A member
+        /// keeps within [`ASKED_PING_MS`](crate::clock::ASKED_PING_MS).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        ping_ms: Option<u32>,
         /// Everything about the session.
         snapshot: Snapshot,
     },

@@ -175,6 +175,7 @@ impl Session {
                 resumed,
                 epoch: self.epoch,
                 rebase: self.rebase,
+                ping_ms: self.cfg.ping_ms,
                 snapshot,
             },
         ));

@@ -24,6 +24,9 @@ pub struct SessionConfig {
     pub max_lead: Micros,
     /// The least time between two broadcasts of one participant's sync quality.
     pub sync_report_interval: Micros,
+    /// The steady ping interval (ms) members are asked to keep (`welcome.ping_ms`); `None`
+    /// leaves them at their own (50 ms).
+    pub ping_ms: Option<u32>,
 }
 
 impl Default for SessionConfig {
@@ -35,6 +38,7 @@ impl Default for SessionConfig {
             min_lead: Micros::from_millis(250),
             max_lead: Micros::from_millis(1_500),
             sync_report_interval: Micros::from_secs(5),
+            ping_ms: None,
         }
     }
 }

@@ -6,9 +6,11 @@
 //! - `world`: the simulated network, server driver and members;
 //! - `band`: a band of members joining, syncing, following the leader, and a busy device's lead;
 //! - `connection`: connections cut, refused, lost for good, and left;
-//! - `carried`: a session carried to another server, whose clock the member moves onto.
+//! - `carried`: a session carried to another server, whose clock the member moves onto;
+//! - `cadence`: the clock-sync cadence a server asks for.
 
 mod band;
+mod cadence;
 mod carried;
 mod connection;
 mod shown;
