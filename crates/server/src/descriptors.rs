@@ -7,6 +7,10 @@
 //! raises its soft limit as far as its connections need, and holds no more connections than the
 //! limit leaves room for, with room kept for everything else it opens.
 
+/// The soft limit macOS allows at most when the hard one is unlimited (`kern.maxfilesperproc`,
+/// 10 240 unless raised): asked for more, `setrlimit` refuses outright.
+const CAPPED: u64 = 10_240;
+
 /// Descriptors kept for everything but members' connections: the listener, the store's files
 /// and database connections, the journal's, the logs, the proxy's health checks.
 pub const RESERVED: u64 = 128;
@@ -53,18 +57,26 @@ pub fn raise_for(connections: usize) -> usize {
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
             return f.connections;
         }
-        // Refused (macOS caps the soft limit below an unlimited hard one): the limit as it is.
+        // Refused (macOS caps the soft limit below an unlimited hard one): as far as that cap.
+        let capped = fit(connections, soft, hard.min(CAPPED));
+        let raised = libc::rlimit { rlim_cur: narrow(capped.soft), rlim_max: now.rlim_max };
+        #[allow(unsafe_code)]
+        // SAFETY: as above.
+        if capped.soft > soft && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return capped.connections;
+        }
         fit(connections, soft, soft).connections
     }
     #[cfg(not(unix))]
     connections
 }
 
-/// A limit as `u64` (`rlim_t` is `u64` on 64-bit targets, narrower on some 32-bit ones).
+/// A limit as `u64` (`rlim_t` is `u64` on most targets, `u32` on some 32-bit ones, `i64` on the
+/// BSDs, whose unlimited is `i64::MAX`).
 #[cfg(unix)]
-#[allow(clippy::useless_conversion)]
+#[allow(clippy::useless_conversion, clippy::unnecessary_fallible_conversions)]
 fn wide(v: libc::rlim_t) -> u64 {
-    u64::from(v)
+    u64::try_from(v).unwrap_or(0)
 }
 
 /// A limit as `rlim_t`, at most its largest value (no larger than the hard limit it came from).
@@ -96,16 +108,33 @@ mod tests {
         assert_eq!(fit(4096, 64, 64).connections, 1);
     }
 
+    /// This process's open-file limits, and a new soft one (lowering it is always allowed).
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    fn limits(soft: Option<u64>) -> (u64, u64) {
+        let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: as in `raise_for`.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) }, 0);
+        if let Some(s) = soft {
+            let set = libc::rlimit { rlim_cur: narrow(s), rlim_max: now.rlim_max };
+            // SAFETY: as in `raise_for`.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &set) }, 0);
+        }
+        (wide(now.rlim_cur), wide(now.rlim_max))
+    }
+
     #[cfg(unix)]
     #[test]
-    fn this_process_can_hold_what_it_asks_for_within_its_hard_limit() {
-        let held = raise_for(2000);
-        let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        #[allow(unsafe_code)]
-        // SAFETY: as in `raise_for`.
-        let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) };
-        assert_eq!(read, 0);
-        assert!(wide(now.rlim_cur) >= held as u64 + RESERVED, "soft {} for {held}", now.rlim_cur);
-        assert_eq!(held, fit(2000, wide(now.rlim_max), wide(now.rlim_max)).connections);
+    fn this_process_raises_its_soft_limit_to_hold_what_it_asks_for() {
+        // Lowered first (to half, which leaves the other tests of this process room), so that
+        // what the test sees is the raise.
+        let (soft, hard) = limits(None);
+        let half = soft / 2;
+        limits(Some(half));
+        let asked = usize::try_from(half + 100).unwrap();
+        let held = raise_for(asked);
+        let (now, _) = limits(Some(soft));
+        assert_eq!(held, fit(asked, hard, hard).connections);
+        assert!(now >= held as u64 + RESERVED && now > half, "soft {now} for {held} (was lowered to {half})");
     }
 }

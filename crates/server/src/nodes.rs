@@ -105,11 +105,6 @@ impl Hub {
             if self.draining() || self.cut_off() {
                 return Placement::Elsewhere;
             }
-            // Ask the holder only once this member has waited a whole lease time: a holder that
-            // died has lost the lease by then, so one still holding it is alive, and the proxy
-            // keeps sending the session here. Asking at once would hand sessions back and forth
-            // while the proxy is still noticing a death (its retries land anywhere).
-            let ask = !asked && started.elapsed() >= node.lease_ttl;
             // Loads take their turn here, not on a blocking thread: they run one at a time (the
             // loading lock), and a member that stops waiting leaves the queue having read nothing.
             // When a node's sessions all move at once, blocked threads filled tokio's blocking
@@ -124,6 +119,16 @@ impl Hub {
             if self.get(id).is_some() {
                 return Placement::Here;
             }
+            // A free turn is taken even past the deadline (after the poll's sleep below): the
+            // member goes on without the database read.
+            if Instant::now() >= deadline {
+                return Placement::Elsewhere;
+            }
+            // Ask the holder only once this member has waited a whole lease time: a holder that
+            // died has lost the lease by then, so one still holding it is alive, and the proxy
+            // keeps sending the session here. Asking at once would hand sessions back and forth
+            // while the proxy is still noticing a death (its retries land anywhere).
+            let ask = !asked && started.elapsed() >= node.lease_ttl;
             let gave_up = Arc::new(AtomicBool::new(false));
             let (hub, sid, given_up) = (self.clone(), id.to_owned(), gave_up.clone());
             let load = tokio::task::spawn_blocking(move || {
@@ -177,6 +182,10 @@ impl Hub {
         let one = self.starting();
         if self.get(id).is_some() {
             return Ok(Load::Loaded);
+        }
+        // Its member stopped waiting before this attempt's turn came: nothing to read or take.
+        if gave_up.load(Ordering::Acquire) {
+            return Ok(Load::Held(None));
         }
         // A draining node has just handed its sessions over: taking one back would keep it on a
         // node about to stop.

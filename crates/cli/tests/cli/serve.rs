@@ -44,6 +44,33 @@ fn organizers_make_list_and_delete_sessions_on_postgres() {
     organizers_scenario(&["--database".into(), pg.database("serve")]);
 }
 
+/// `--clock-ping-ms`: the node's welcome asks its members for that cadence (the member keeps it:
+/// `crates/core/src/member/tests/cadence.rs`); one outside what members keep is refused at start.
+#[test]
+fn a_node_asks_its_members_for_the_ping_cadence_it_was_given() {
+    let dir = std::env::temp_dir().join(format!("bandsync-serve-ping-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = ["--data-dir".to_owned(), dir.to_str().unwrap().to_owned()];
+    let school = token(&d, "school", "1");
+    // A usage error (clap's exit code 2), with "members keep 50 to 1000 ms" on stderr.
+    let (code, _) = run(&with(&["serve", "--bind", "127.0.0.1:0", "--clock-ping-ms", "20"], &d), "");
+    assert_eq!(code, 2, "20 ms is refused");
+    let mut srv = Proc::bandsync(&with(&["serve", "--bind", "127.0.0.1:0", "--json", "--clock-ping-ms", "200"], &d));
+    let addr = srv.event("serving")["addr"].as_str().unwrap().to_owned();
+    let (code, made) = http(&addr, "POST", "/api/sessions", Some(&school), Some(&json!({"name": "Jazz band"})));
+    assert_eq!(code, 201, "{made}");
+    let (id, link) = (made["id"].as_str().unwrap(), made["join_link"].as_str().unwrap());
+    let secret = link.split_once("#k=").map(|(_, k)| k.to_owned());
+    let welcome = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut m = bandsync_e2e::raw::Raw::connect(addr.parse().unwrap()).await;
+        m.secret = secret;
+        m.join(id, "Ana", false, None).await
+    });
+    assert_eq!(welcome["ping_ms"], 200, "{welcome}");
+    srv.terminate();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn organizers_scenario(d: &[String]) {
     let school = token(d, "school", "1");
     let church = token(d, "church", "5");
