@@ -245,7 +245,7 @@ async fn run(sizes: &[usize], kills: usize, kill_every: Duration, ping_ms: Optio
             affected.iter().flat_map(|&si| (0..sizes[si]).map(move |mi| (si, mi))).map(|k| st.joined_at[&k]).max()
         };
         let took = last.map_or(Duration::MAX, |l| l.saturating_duration_since(killed));
-        {
+        let not_back = {
             let st = stats.lock().unwrap();
             let missing: Vec<(usize, usize)> = affected
                 .iter()
@@ -254,6 +254,16 @@ async fn run(sizes: &[usize], kills: usize, kill_every: Duration, ping_ms: Optio
                 .collect();
             if !missing.is_empty() {
                 eprintln!("not back after the kill (session, member): {missing:?}");
+                // Their last connection events, whenever they came (a member that stopped
+                // trying says why).
+                for k in missing.iter().take(3) {
+                    let story = st.story.get(k).map_or(&[][..], |s| &s[s.len().saturating_sub(6)..]);
+                    for (t, e) in story {
+                        let ms = t.saturating_duration_since(killed).as_millis() as i128
+                            - killed.saturating_duration_since(*t).as_millis() as i128;
+                        eprintln!("  {k:?}, {ms:>7} ms from the kill: {e}");
+                    }
+                }
             }
             let mut back: Vec<(u128, usize, usize)> = affected
                 .iter()
@@ -268,9 +278,12 @@ async fn run(sizes: &[usize], kills: usize, kill_every: Duration, ping_ms: Optio
                     eprintln!("  slowest, {:>6} ms: {e}", t.duration_since(killed).as_millis());
                 }
             }
-        }
-        eprintln!("kill {}: node {victim}, {} sessions, all back in {took:?}", k + 1, affected.len());
-        failovers.push((affected.len(), affected.iter().map(|&si| sizes[si]).sum::<usize>(), took));
+            missing.len()
+        };
+        // Members still not back when the wait gave up (60 s) are not in `took`.
+        let all = if not_back == 0 { "all".to_owned() } else { format!("{not_back} not back after 60 s; the rest") };
+        eprintln!("kill {}: node {victim}, {} sessions, {all} back in {took:?}", k + 1, affected.len());
+        failovers.push((affected.len(), affected.iter().map(|&si| sizes[si]).sum::<usize>(), took, not_back));
         tokio::task::block_in_place(|| c.start_node(victim));
     }
     tokio::time::sleep(kill_every).await;
@@ -318,7 +331,7 @@ async fn run(sizes: &[usize], kills: usize, kill_every: Duration, ping_ms: Optio
             "delivery_ms": {"p50": p50, "p99": p99},
             "failovers": failovers
                 .iter()
-                .map(|(n, m, t)| json!({"sessions": n, "members": m, "all_back_s": t.as_secs_f64()}))
+                .map(|(n, m, t, out)| json!({"sessions": n, "members": m, "back_s": t.as_secs_f64(), "not_back": out}))
                 .collect::<Vec<_>>(),
             "came_back_as_someone_else": st.changed_id,
             "chat_acknowledged": acked,
