@@ -107,10 +107,8 @@ impl Hub {
             }
             // Loads take their turn here, not on a blocking thread: they run one at a time (the
             // loading lock), and a member that stops waiting leaves the queue having read nothing.
-            // When a node's sessions all move at once, blocked threads filled tokio's blocking
-            // pool (the lease renewals' too), and each attempt reached the database only after
-            // its member's deadline, read, and took nothing: at 277 sessions moving, members
-            // were still not back 30 s later.
+            // Blocked threads filled tokio's blocking pool (the renewals' too) when 277 sessions
+            // moved, and each attempt read after its member had given up: 30 s, not all back.
             let Ok(turn) = tokio::time::timeout_at(deadline.into(), self.loads.clone().acquire_owned()).await else {
                 tracing::warn!(session = id, "too many sessions loading here: the member goes back through the proxy");
                 return Placement::Elsewhere;
@@ -198,6 +196,7 @@ impl Hub {
         if self.still_ending(id) {
             return Ok(Load::Held(None));
         }
+        let t0 = Instant::now(); // For the log: where a load's time goes.
         let Some(stored) = store.session(id).map_err(st)? else { return Ok(Load::NotStored) };
         // One reading of the clock for the lease's expiry, here and in the take below.
         let now = self.clock.wall_ms();
@@ -218,9 +217,11 @@ impl Hub {
             return Ok(Load::Held(current));
         };
         self.leases().insert(id.into(), lease);
+        let took_ms = t0.elapsed().as_secs_f64() * 1e3;
         match self.start_stored(&one, stored) {
             Ok(_) => {
-                tracing::info!(session = id, token = lease.token, "session loaded on this node");
+                let ms = t0.elapsed().as_secs_f64() * 1e3;
+                tracing::info!(session = id, token = lease.token, took_ms, ms, "session loaded on this node");
                 Ok(Load::Loaded)
             }
             Err(e) => {

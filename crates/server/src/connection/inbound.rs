@@ -4,6 +4,7 @@
 //! `connection.rs`.
 
 use super::{Conn, Flow, close_code};
+use crate::nodes::Placement;
 use crate::session_task::SessionInput;
 use crate::tokens::new_token;
 use bandsync_core::protocol::Route;
@@ -45,6 +46,13 @@ impl Conn {
         if s.tx.send(SessionInput::Doc { conn: self.id, bytes }).await.is_err() {
             return Flow::Close(close_code::GOING_AWAY, "session ended");
         }
+        Flow::Continue
+    }
+
+    /// A join for a session no one has: the member is refused.
+    async fn unknown(&mut self, session: &str) -> Flow {
+        let m = format!("there is no session {session:?} on this server");
+        self.send(&ServerMsg::error(ErrorCode::UnknownSession, m, Some("join"))).await;
         Flow::Continue
     }
 
@@ -92,11 +100,17 @@ impl Conn {
                     Some(h) if *h.id == *session => h.clone(),
                     _ => match self.hub.get(&session) {
                         Some(h) => h,
-                        None => {
-                            let m = format!("there is no session {session:?} on this server");
-                            self.send(&ServerMsg::error(ErrorCode::UnknownSession, m, Some("join"))).await;
-                            return Flow::Continue;
-                        }
+                        // On a node, a session the upgrade found here may have moved off since (its
+                        // lease lost or handed over under load): refused as unknown, its member
+                        // would stop for good. It is placed again, or the member reconnects.
+                        None if self.hub.cfg.node.is_some() => match self.hub.place(&session).await {
+                            Placement::Unknown => return self.unknown(&session).await,
+                            placed => match self.hub.get(&session).filter(|_| placed == Placement::Here) {
+                                Some(h) => h,
+                                None => return Flow::Close(close_code::GOING_AWAY, "the session is moving; reconnect"),
+                            },
+                        },
+                        None => return self.unknown(&session).await,
                     },
                 };
                 // A retry after a refused join to another session: leave the first one's driver.
