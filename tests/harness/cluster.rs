@@ -151,13 +151,7 @@ impl Cluster {
         let node = &mut self.nodes[i];
         let bind = format!("127.0.0.1:{}", node.port);
         let lease = LEASE_MS.to_string();
-        let most = (self.members + 256).to_string();
-        let sized = ["--max-connections", &most, "--max-sessions", &most];
-        let sized = if self.members > 0 { &sized[..] } else { &[] };
-        let ping = self.ping_ms.map(|ms| ms.to_string());
-        let ping = ping.as_deref().map(|ms| ["--clock-ping-ms", ms]);
-        let ping = ping.as_ref().map_or(&[][..], |p| &p[..]);
-        let args = [
+        let mut args: Vec<String> = [
             "serve",
             "--bind",
             &bind,
@@ -172,8 +166,17 @@ impl Cluster {
             "--proxy-protocol-from",
             "127.0.0.1",
             "--json",
-        ];
-        let mut p = Proc::bandsync(&[&args[..], sized, ping].concat());
+        ]
+        .map(String::from)
+        .into();
+        if self.members > 0 {
+            let most = (self.members + 256).to_string();
+            args.extend(["--max-connections".into(), most.clone(), "--max-sessions".into(), most]);
+        }
+        if let Some(ms) = self.ping_ms {
+            args.extend(["--clock-ping-ms".into(), ms.to_string()]);
+        }
+        let mut p = Proc::bandsync(&args);
         p.event("serving");
         node.proc = Some(p);
     }

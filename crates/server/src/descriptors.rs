@@ -40,35 +40,41 @@ pub fn fit(connections: usize, soft: u64, hard: u64) -> Fit {
 pub fn raise_for(connections: usize) -> usize {
     #[cfg(unix)]
     {
-        let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        #[allow(unsafe_code)]
-        // SAFETY: getrlimit writes the one struct it is given, which lives on this stack.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) } != 0 {
-            return connections;
-        }
-        let (soft, hard) = (wide(now.rlim_cur), wide(now.rlim_max));
+        let Some((soft, hard)) = limits() else { return connections };
         let f = fit(connections, soft, hard);
-        if f.soft == soft {
-            return f.connections;
-        }
-        let raised = libc::rlimit { rlim_cur: narrow(f.soft), rlim_max: now.rlim_max };
-        #[allow(unsafe_code)]
-        // SAFETY: setrlimit only reads the struct it is given.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        if f.soft == soft || set_soft(f.soft) {
             return f.connections;
         }
         // Refused (macOS caps the soft limit below an unlimited hard one): as far as that cap.
         let capped = fit(connections, soft, hard.min(CAPPED));
-        let raised = libc::rlimit { rlim_cur: narrow(capped.soft), rlim_max: now.rlim_max };
-        #[allow(unsafe_code)]
-        // SAFETY: as above.
-        if capped.soft > soft && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        if capped.soft > soft && set_soft(capped.soft) {
             return capped.connections;
         }
         fit(connections, soft, soft).connections
     }
     #[cfg(not(unix))]
     connections
+}
+
+/// This process's soft and hard limits on open files.
+#[cfg(unix)]
+fn limits() -> Option<(u64, u64)> {
+    let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    #[allow(unsafe_code)]
+    // SAFETY: getrlimit writes the one struct it is given, which lives on this stack.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) } == 0;
+    read.then(|| (wide(now.rlim_cur), wide(now.rlim_max)))
+}
+
+/// Sets this process's soft limit on open files, its hard one kept; says whether it was taken.
+#[cfg(unix)]
+fn set_soft(soft: u64) -> bool {
+    let Some((_, hard)) = limits() else { return false };
+    let set = libc::rlimit { rlim_cur: narrow(soft), rlim_max: narrow(hard) };
+    #[allow(unsafe_code)]
+    // SAFETY: setrlimit only reads the struct it is given.
+    let done = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &set) } == 0;
+    done
 }
 
 /// A limit as `u64` (`rlim_t` is `u64` on most targets, `u32` on some 32-bit ones, `i64` on the
@@ -108,32 +114,18 @@ mod tests {
         assert_eq!(fit(4096, 64, 64).connections, 1);
     }
 
-    /// This process's open-file limits, and a new soft one (lowering it is always allowed).
-    #[cfg(unix)]
-    #[allow(unsafe_code)]
-    fn limits(soft: Option<u64>) -> (u64, u64) {
-        let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: as in `raise_for`.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) }, 0);
-        if let Some(s) = soft {
-            let set = libc::rlimit { rlim_cur: narrow(s), rlim_max: now.rlim_max };
-            // SAFETY: as in `raise_for`.
-            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &set) }, 0);
-        }
-        (wide(now.rlim_cur), wide(now.rlim_max))
-    }
-
     #[cfg(unix)]
     #[test]
     fn this_process_raises_its_soft_limit_to_hold_what_it_asks_for() {
         // Lowered first (to half, which leaves the other tests of this process room), so that
         // what the test sees is the raise.
-        let (soft, hard) = limits(None);
+        let (soft, hard) = limits().unwrap();
         let half = soft / 2;
-        limits(Some(half));
+        assert!(set_soft(half));
         let asked = usize::try_from(half + 100).unwrap();
         let held = raise_for(asked);
-        let (now, _) = limits(Some(soft));
+        let (now, _) = limits().unwrap();
+        assert!(set_soft(soft));
         assert_eq!(held, fit(asked, hard, hard).connections);
         assert!(now >= held as u64 + RESERVED && now > half, "soft {now} for {held} (was lowered to {half})");
     }

@@ -3,6 +3,7 @@ import { LATENCY_MAX_MS, LATENCY_MIN_MS } from '../audio/calibrate';
 import { CLICK_SOUNDS, type ClickSound } from '../audio/sounds';
 import type { Levels } from '../state/settings';
 import { Calibrate } from './Calibrate';
+import { DevicePick } from './DevicePick';
 import { WebMidiSettings } from './WebMidiSettings';
 import { LinkSettings } from './LinkSettings';
 import { MidiSettings } from './MidiSettings';
@@ -108,17 +109,7 @@ export function MetronomeSettings() {
       </p>
       {runtime === 'browser' && <Calibrate />}
       {runtime === 'tauri' && (
-        <label class="field">
-          <span>Output device</span>
-          <select value={s.device ?? ''} onChange={(e) => app.setSettings({ device: (e.target as HTMLSelectElement).value || null })}>
-            <option value="">system default</option>
-            {devices.map((d) => (
-              <option key={d} value={d}>
-                {d}
-              </option>
-            ))}
-          </select>
-        </label>
+        <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device })} />
       )}
     </div>
   );

@@ -4,25 +4,13 @@
 
 import { defaultPedalMap } from '../wasm/api';
 import { useApp, useAppState } from './ctx';
+import { DevicePick } from './DevicePick';
 import { MidiOffset } from './MidiSettings';
 
-/** A port from the browser's list, or off; one named in the settings but not listed stays. */
+/** A port from the browser's list, or off; opening the picker asks the browser for its ports. */
 function Port(props: { label: string; testid: string; value: string | null; ports: string[]; set: (v: string | null) => void }) {
   const app = useApp();
-  const names = props.value && !props.ports.includes(props.value) ? [props.value, ...props.ports] : props.ports;
-  return (
-    <label class="field">
-      <span>{props.label}</span>
-      <select data-testid={props.testid} value={props.value ?? ''} onFocus={() => void app.webMidi?.open()} onChange={(e) => props.set((e.target as HTMLSelectElement).value || null)}>
-        <option value="">Off</option>
-        {names.map((n) => (
-          <option key={n} value={n}>
-            {n}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+  return <DevicePick {...props} none="Off" names={props.ports} onFocus={() => void app.webMidi?.open()} />;
 }
 
 export function WebMidiSettings() {
