@@ -28,6 +28,9 @@ async fn a_join_for_a_session_this_node_does_not_hold_is_placed_again_not_refuse
     let held = a.create_session("Band").unwrap();
     let (id, secret) = (held.info().id.to_string(), held.first_secret().expose().to_owned());
     let b = RunningServer::start("127.0.0.1:0".parse().unwrap(), node("b", &store)).await.unwrap();
+    // b is alive, as `bandsync serve` runs it: its renewals (of no lease) tell it the database
+    // answers.
+    let renewing = tokio::spawn(b.hub.clone().keep_leases());
     let join = json!({"type": "join", "v": 3, "session": id, "name": "Ana", "secret": secret});
 
     // The upgrade names no session (so nothing placed it), as when it left after the upgrade:
@@ -47,6 +50,7 @@ async fn a_join_for_a_session_this_node_does_not_hold_is_placed_again_not_refuse
     let mut m = Raw::connect(b.addr).await;
     m.send(json!({"type": "join", "v": 3, "session": "nosuchband", "name": "Ana"})).await;
     assert_eq!(m.recv_error().await, "unknown_session");
+    renewing.abort();
     b.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 //! token, and a node that lost its lease writes nothing.
 
 use super::{NOW_MS, chat, put_chat, session};
-use bandsync_server::store::lease::Renewal;
+use bandsync_server::store::lease::{Renewal, takeable};
 use bandsync_server::store::{Store, StoreError};
 
 /// Two nodes on one database: one owner at a time, and a node that lost its lease writes nothing.
@@ -87,4 +87,30 @@ pub fn one_owner_at_a_time(open: &dyn Fn() -> Store) {
     for id in &ids {
         c.delete_session(id).unwrap();
     }
+}
+
+/// What a node reads before it tries to take a lease (the session's row with its lease, in one
+/// read) and what it makes of it ([`takeable`]) agree with what the take's statement does.
+pub fn what_a_node_reads_is_what_it_may_take(open: &dyn Fn() -> Store) {
+    let (a, b) = (open(), open());
+    let ttl = 3_000;
+    assert!(a.session_with_lease("t").unwrap().is_none(), "no such session");
+    a.put_session(&session("t", "k"), NOW_MS).unwrap();
+    assert_eq!(a.session_with_lease("t").unwrap(), Some((session("t", "k"), None)), "never leased");
+    let la = a.take_lease("t", "node-a", 10_000, ttl).unwrap().expect("free");
+    let read = |s: &Store| s.session_with_lease("t").unwrap().expect("stored").1.expect("leased");
+    assert_eq!(read(&b), ("node-a".to_owned(), la));
+    // Each try as b reads it first: a's until 13 s (taken again by a then, until 16 s), free
+    // after. The takes: no, no, yes, no, yes.
+    let tries = [("node-b", 12_000), ("node-b", 13_000), ("node-a", 13_000), ("node-b", 13_001), ("node-b", 16_001)];
+    let mut taken = 0;
+    for (node, now) in tries {
+        let (holder, lease) = read(&b);
+        let may = takeable(&holder, &lease, node, now);
+        let took = b.take_lease("t", node, now, ttl).unwrap();
+        assert_eq!(may, took.is_some(), "{node} at {now} ms, held by {holder} until {}", lease.expires_ms);
+        taken += usize::from(may);
+    }
+    assert_eq!(taken, 2);
+    b.delete_session("t").unwrap();
 }

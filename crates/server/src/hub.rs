@@ -78,9 +78,9 @@ pub struct Hub {
     /// between the check of `max_sessions` and the insertion, and no removal comes between a
     /// start's rows and its insertion.
     pub(crate) loading: std::sync::Mutex<()>,
-    /// On a node of a cluster: a member's turn to load its session ([`Hub::place`]), waited for
-    /// before a blocking thread is taken.
-    pub(crate) loads: Arc<tokio::sync::Semaphore>,
+    /// On a node of a cluster: the members' turns to load their sessions, and the attempts under
+    /// way ([`Hub::place`]).
+    pub(crate) placing: crate::placements::Placing,
     /// On a node of a cluster: the sessions it let go whose tasks (or the compactions they left
     /// running) may still run, so that it loads none of them again until they have ended
     /// ([`crate::nodes`]).
@@ -110,7 +110,7 @@ impl Hub {
             creating: std::sync::Mutex::new(()),
             leases: std::sync::Mutex::default(),
             loading: std::sync::Mutex::new(()),
-            loads: Arc::new(tokio::sync::Semaphore::new(1)),
+            placing: crate::placements::Placing::default(),
             ending: std::sync::Mutex::default(),
             draining: std::sync::atomic::AtomicBool::new(false),
             store_answered: std::sync::atomic::AtomicI64::new(clock.wall_ms()),
@@ -235,12 +235,12 @@ impl Hub {
         s: crate::store::StoredSession,
     ) -> Result<SessionHandle, HubError> {
         let store = self.cfg.store.clone().ok_or_else(|| HubError::Store("no store".into()))?;
-        let doc = crate::stored_doc::load_document(&store, &s.id).map_err(HubError::Store)?;
+        let doc = crate::stored_doc::start_document(&store, &s.id).map_err(HubError::Store)?;
         let secrets = Secrets {
-            secret: Some(Secret(s.secret)),
-            leader: s.leader_secret.map(Secret),
-            viewer: s.viewer_secret.map(Secret),
-            pin: s.pin.map(Secret),
+            secret: Some(Secret(s.secret.clone())),
+            leader: s.leader_secret.clone().map(Secret),
+            viewer: s.viewer_secret.clone().map(Secret),
+            pin: s.pin.clone().map(Secret),
         };
         // A node taking the session over (or this host, restarted) resumes its members as the
         // same participants, with their roles and access, and keeps its schedule.
@@ -249,16 +249,16 @@ impl Hub {
                 .map_err(|e| tracing::error!(session = %s.id, "carried state unreadable: {e}"))
                 .ok()
         });
-        self.start_session(starting, Some(&s.id), &s.name, secrets, doc, carried)
+        self.start_session(starting, Some(&s), &s.name, secrets, doc, carried)
     }
 
-    /// Starts a session; `_starting`: no other start or removal comes between the checks made
-    /// here and the insertion, and the store's work is done outside the sessions' lock. A lease
-    /// this start took is given back if the session does not start.
+    /// Starts a session, a new one or `stored`; `_starting`: no other start or removal comes
+    /// between the checks made here and the insertion, and the store's work is done outside the
+    /// sessions' lock. A lease this start took is given back if the session does not start.
     fn start_session(
         &self,
         _starting: &Starting<'_>,
-        id: Option<&str>,
+        stored: Option<&crate::store::StoredSession>,
         name: &str,
         secrets: Secrets,
         doc: bandsync_docs::SessionDoc,
@@ -276,8 +276,8 @@ impl Hub {
             if map.len() >= self.cfg.max_sessions {
                 return Err(HubError::Full(self.cfg.max_sessions));
             }
-            match id {
-                Some(id) => id.into(),
+            match stored {
+                Some(s) => s.id.as_str().into(),
                 None => loop {
                     let id = new_session_id();
                     if !map.contains_key(id.as_str()) {
@@ -308,7 +308,7 @@ impl Hub {
             viewer_secret: Some(viewer_secret.expose().to_owned()),
             pin: pin.as_ref().map(|p| p.expose().to_owned()),
         };
-        let journal = self.store_start(&row).inspect_err(|_| {
+        let journal = self.store_start(&row, stored != Some(&row)).inspect_err(|_| {
             if took {
                 self.give_back_lease(&id);
             }
@@ -349,10 +349,10 @@ impl Hub {
         Ok(handle)
     }
 
-    /// A start's store work: the session's row written (before anyone can join it), its journal
-    /// read.
-    fn store_start(&self, row: &crate::store::StoredSession) -> Result<crate::journal::Journal, HubError> {
-        if let Some(store) = &self.cfg.store {
+    /// A start's store work: the session's row written (before anyone can join it) unless it is
+    /// stored as it is (`write` false: a restored or loaded session, unchanged), its journal read.
+    fn store_start(&self, row: &crate::store::StoredSession, write: bool) -> Result<crate::journal::Journal, HubError> {
+        if let Some(store) = self.cfg.store.as_ref().filter(|_| write) {
             store.put_session(row, self.clock.wall_ms()).map_err(|e| HubError::Store(e.to_string()))?;
         }
         // A store that cannot be read refuses the session, rather than running it on an empty

@@ -36,6 +36,8 @@
 //! - [`proxy_protocol`]: the PROXY header a trusted proxy puts before a connection's bytes.
 //! - [`nodes`]: `bandsync serve` on several nodes: leases, sessions loaded on demand, hand-over
 //!   (its tests in `nodes/tests.rs`).
+//! - [`placements`]: where a session is for a member, and a node's attempts to bring sessions
+//!   here, shared by the members of one session.
 
 pub mod addresses;
 mod appends;
@@ -55,6 +57,7 @@ mod journal;
 pub mod nodes;
 pub mod organizers;
 pub mod outbox;
+pub mod placements;
 pub mod proxy_protocol;
 pub mod server;
 pub mod session_task;

@@ -12,6 +12,16 @@ pub(crate) fn load_document(store: &crate::store::Store, id: &str) -> Result<ban
     build_document(id, snapshot.as_deref(), &updates)
 }
 
+/// A session's documents as it starts on this server ([`crate::store::Store::document_to_start`]),
+/// built as [`load_document`] builds them.
+///
+/// # Errors
+/// When the store cannot be read, or the snapshot does not load.
+pub(crate) fn start_document(store: &crate::store::Store, id: &str) -> Result<bandsync_docs::SessionDoc, String> {
+    let (snapshot, updates) = store.document_to_start(id).map_err(|e| e.to_string())?;
+    build_document(id, snapshot.as_deref(), &updates)
+}
+
 /// A session's documents from a snapshot and the updates after it; an update that no longer
 /// applies is logged and skipped.
 fn build_document(id: &str, snapshot: Option<&[u8]>, updates: &[Vec<u8>]) -> Result<bandsync_docs::SessionDoc, String> {

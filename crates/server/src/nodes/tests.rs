@@ -1,8 +1,11 @@
 //! Several nodes over one store: hand-over while draining, carried state, unheld sessions, and a
 //! session let go while its task still writes.
 
+use super::placing::Load;
 use super::*;
 use crate::config::ServerConfig;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
 /// A store in a folder of its own, removed when dropped.
 struct Scratch(std::path::PathBuf, Arc<crate::store::Store>);
@@ -41,53 +44,6 @@ fn band_on_a(tag: &str, other: &str, lease_ttl: Duration) -> (Scratch, Arc<Hub>,
     let (a, b) = (node_with_lease("a", &scratch.1, lease_ttl), node_with_lease(other, &scratch.1, lease_ttl));
     let id = a.create_session("Big band").unwrap().id.to_string();
     (scratch, a, b, id)
-}
-
-/// Seen in the cluster test: the owner was killed, and its members, retried by the proxy before
-/// it had noticed, landed on a node off its hash. That node waited out the dead owner's lease
-/// and took the session; then the node the hash names took it over as soon as anyone reached it
-/// there, and the band moved twice. The waiting node now sends the members back through the proxy
-/// instead, and whichever node they then reach takes the free lease at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_that_waited_out_a_dead_holders_lease_goes_back_through_the_proxy() {
-    let ttl = Duration::from_millis(400);
-    let (_scratch, a, c, id) = band_on_a("dead-holder", "c", ttl);
-    // a dies: nothing renews its lease. A member reaches c meanwhile, and waits.
-    let waited = Instant::now();
-    assert_eq!(c.place(&id).await, Placement::Elsewhere, "sent back once the lease ran out");
-    assert!(waited.elapsed() >= Duration::from_millis(300), "not before: {:?}", waited.elapsed());
-    assert!(c.get(&id).is_none() && c.leases().is_empty(), "c took nothing");
-    // The member's retry, wherever the proxy now sends it (here, c again), takes it at once.
-    let retried = Instant::now();
-    assert_eq!(c.place(&id).await, Placement::Here);
-    assert!(retried.elapsed() < ttl, "at once: {:?}", retried.elapsed());
-    assert!(c.leases().contains_key(id.as_str()), "under c's lease");
-    a.close_all();
-    c.close_all();
-}
-
-/// Only a lease that ran out sends a waiting member back: one its holder released meanwhile (a
-/// drained node handing the session over) is taken at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
-    let (_scratch, a, c, id) = band_on_a("released", "c", Duration::from_secs(60));
-    let seen = match c.try_load(&id, false, None, &AtomicBool::new(false)).unwrap() {
-        Load::Held(Some(l)) => l,
-        _ => panic!("a holds it"),
-    };
-    tokio::task::spawn_blocking({
-        let a = a.clone();
-        move || a.drain()
-    })
-    .await
-    .unwrap();
-    assert!(
-        matches!(c.try_load(&id, false, Some(seen), &AtomicBool::new(false)).unwrap(), Load::Loaded),
-        "taken, not sent back"
-    );
-    assert!(c.get(&id).is_some());
-    a.close_all();
-    c.close_all();
 }
 
 /// Seen in CI: members reconnecting to a node while it drained found their session's lease
@@ -310,48 +266,6 @@ async fn an_answer_about_a_lease_a_load_took_waits_for_the_session() {
     b.close_all();
 }
 
-/// A member whose node's database did not answer in time is sent back through the proxy; the
-/// load under way goes on until the database answers, and then takes nothing. Taken, the session
-/// sat on a node nobody reached it on, and the node the member's retry reached waited a lease
-/// time for a hand-over.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_load_whose_member_stopped_waiting_takes_nothing() {
-    let (scratch, a, b, id) = band_on_a("given-up-load", "b", Duration::from_secs(1));
-    tokio::task::spawn_blocking({
-        let a = a.clone();
-        move || a.drain()
-    })
-    .await
-    .unwrap();
-    // b's database stops answering: a thread holds its connection.
-    let (release, hold) = std::sync::mpsc::channel::<()>();
-    let (held, holding) = std::sync::mpsc::channel();
-    let store = scratch.1.clone();
-    let holder = std::thread::spawn(move || {
-        let _db = store.db();
-        held.send(()).unwrap();
-        let _ = hold.recv();
-    });
-    holding.recv().unwrap();
-    assert_eq!(b.place(&id).await, Placement::Elsewhere, "sent back by the deadline");
-    release.send(()).unwrap();
-    holder.join().unwrap();
-    // The attempt ends once it has its answer (it holds the loading lock until then).
-    tokio::task::spawn_blocking({
-        let b = b.clone();
-        move || drop(b.loading.lock().unwrap())
-    })
-    .await
-    .unwrap();
-    assert!(b.get(&id).is_none() && b.leases().is_empty(), "b took nothing");
-    // Once the database answers b again (its renewals' ping, not running here), a retry that
-    // reaches b takes the session at once.
-    b.heard_from_store(b.clock().wall_ms());
-    assert_eq!(b.place(&id).await, Placement::Here, "the member's retry takes it at once");
-    a.close_all();
-    b.close_all();
-}
-
 /// A session this node let go while its task was still writing (here the disk is held by another
 /// connection): a member arriving meanwhile loads nothing, since a second task would run beside
 /// the first, and the stored state it read could miss what the first still writes. Once the
@@ -383,3 +297,5 @@ async fn a_session_let_go_while_its_task_still_writes_is_loaded_once_that_task_h
     a.close_all();
     b.close_all();
 }
+
+mod placing;

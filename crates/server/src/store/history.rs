@@ -61,12 +61,13 @@ impl Store {
         Ok((events, more))
     }
 
-    /// The newest activity id of a session (0 for none).
+    /// The newest activity id of a session (0 for none), read as a session starts (its journal),
+    /// on the reader connection: every write of it is committed by then.
     ///
     /// # Errors
     /// On a database error.
     pub fn last_activity_id(&self, session: &str) -> Result<u64, StoreError> {
-        let id = one(&mut **self.db(), "SELECT MAX(id) FROM activity WHERE session = ?1", &[session.into()])?;
+        let id = one(&mut **self.reader(), "SELECT MAX(id) FROM activity WHERE session = ?1", &[session.into()])?;
         Ok(id.map_or(Ok(None), |v| v.opt_int())?.unwrap_or(0) as u64)
     }
 

@@ -12,7 +12,7 @@
 //! within a fraction of the lease time (NTP does).
 
 use super::sql::{Db, V, columns, one};
-use super::{Store, StoreError};
+use super::{Store, StoreError, StoredSession};
 
 /// What renewing a lease found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,18 @@ pub struct Lease {
     pub expires_ms: i64,
 }
 
+/// Who holds a lease: the node's name, and the lease.
+pub type Holder = (String, Lease);
+
+/// Whether `node` may take a lease `holder` holds, at `now_ms`: it expired, or it is `node`'s
+/// already. [`Store::take_lease`]'s statement decides it so in the database; a node that read the
+/// lease asks this before sending the statement (a node taking over many sessions at once would
+/// otherwise send it for each, again and again, while the dead node's leases run out).
+#[must_use]
+pub fn takeable(holder: &str, lease: &Lease, node: &str, now_ms: i64) -> bool {
+    lease.expires_ms < now_ms || holder == node
+}
+
 impl Store {
     /// Takes `session`'s lease for `node` until `now_ms + ttl_ms`, if it is free, expired, or
     /// `node`'s already (a restarted node fences its former self: the token rises either way).
@@ -47,9 +59,30 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn take_lease(&self, session: &str, node: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
+        self.take_lease_unless(session, node, now_ms, ttl_ms, &|| false)
+    }
+
+    /// [`Store::take_lease`], unless `gave_up` says so once the writers' connection is the
+    /// caller's: a node's load whose member stopped waiting while the database did not answer
+    /// takes nothing (`None`) when it answers.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn take_lease_unless(
+        &self,
+        session: &str,
+        node: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+        gave_up: &dyn Fn() -> bool,
+    ) -> Result<Option<Lease>, StoreError> {
         let expires_ms = now_ms + ttl_ms;
+        let mut db = self.db();
+        if gave_up() {
+            return Ok(None);
+        }
         let token = one(
-            &mut **self.db(),
+            &mut **db,
             "INSERT INTO leases (session, node, token, expires) VALUES (?1, ?2, 1, ?3)
              ON CONFLICT(session) DO UPDATE SET node = excluded.node, token = leases.token + 1,
                  expires = excluded.expires, wanted_by = NULL
@@ -57,6 +90,7 @@ impl Store {
              RETURNING token",
             &[session.into(), node.into(), expires_ms.into(), now_ms.into()],
         )?;
+        drop(db);
         let Some(token) = token else { return Ok(None) };
         // Another node may have appended and folded meanwhile: its log is counted afresh.
         self.forget_log(session);
@@ -168,7 +202,7 @@ impl Store {
     ///
     /// # Errors
     /// On a database error.
-    pub fn lease_holder(&self, session: &str) -> Result<Option<(String, Lease)>, StoreError> {
+    pub fn lease_holder(&self, session: &str) -> Result<Option<Holder>, StoreError> {
         let rows = self.db().query("SELECT node, token, expires FROM leases WHERE session = ?1", &[session.into()])?;
         rows.into_iter()
             .next()
@@ -178,6 +212,29 @@ impl Store {
                 Ok((node, Lease { token: next().int()?, expires_ms: next().int()? }))
             })
             .transpose()
+    }
+
+    /// Session `id`'s row, with who holds its lease and until when (ms) if anyone ever took it:
+    /// what a node reads first to load the session for a member (`crate::nodes`). One statement,
+    /// on the reader connection: a node taking over hundreds of sessions at once read these on
+    /// the writers' connection, in two statements a member, each behind the group commits.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn session_with_lease(&self, id: &str) -> Result<Option<(StoredSession, Option<Holder>)>, StoreError> {
+        let rows = self.reader().query(
+            "SELECT s.id, s.name, s.secret, s.leader_secret, s.viewer_secret, s.pin, l.node, l.token, l.expires
+             FROM sessions s LEFT JOIN leases l ON l.session = s.id WHERE s.id = ?1",
+            &[id.into()],
+        )?;
+        let Some(mut row) = rows.into_iter().next() else { return Ok(None) };
+        let mut next = columns(row.split_off(6.min(row.len())));
+        let session = super::stored_session(row)?;
+        let lease = match next() {
+            V::Null => None,
+            node => Some((node.text()?, Lease { token: next().int()?, expires_ms: next().int()? })),
+        };
+        Ok(Some((session, lease)))
     }
 
     /// Runs `f` in one transaction, only if `session` is still stored, and when this store holds

@@ -126,6 +126,20 @@ impl Store {
         let (snap, log) = fold::read(session, &mut |q, p| db.query(q, p))?;
         Ok((snap.map(|s| s.data), log.into_iter().map(|(_, u)| u).collect()))
     }
+
+    /// [`Store::document`] of a session about to start on this server (restored, or loaded by a
+    /// node whose lease on it was just taken), read on the reader connection: off the one the
+    /// group commits and lease renewals queue on, where a node taking over hundreds of sessions
+    /// waited behind them at every statement. No fold of it can run meanwhile: not here, where it
+    /// does not run (a node loads no session whose task, or a compaction it left, still runs),
+    /// and not on another node, whose writes the lease taken here now fences.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn document_to_start(&self, session: &str) -> Result<StoredDocument, StoreError> {
+        let (snap, log) = fold::read(session, &mut |q, p| self.reader().query(q, p))?;
+        Ok((snap.map(|s| s.data), log.into_iter().map(|(_, u)| u).collect()))
+    }
 }
 
 /// The rows of one session's write, in its transaction, but for its carried state (written for

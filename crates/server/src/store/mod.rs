@@ -189,12 +189,13 @@ impl Store {
 
     /// What a session carried, if it was ever saved: the schedule's JSON and the roster's
     /// (`None` in a row saved before the two were apart, whose schedule holds its members), for
-    /// [`bandsync_core::session::carry::Carried::from_parts`].
+    /// [`bandsync_core::session::carry::Carried::from_parts`]. Read as the session starts, on the
+    /// reader connection (as [`Store::document_to_start`]).
     ///
     /// # Errors
     /// On a database error.
     pub fn carried(&self, session: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
-        let rows = self.db().query("SELECT data, roster FROM carried WHERE session = ?1", &[session.into()])?;
+        let rows = self.reader().query("SELECT data, roster FROM carried WHERE session = ?1", &[session.into()])?;
         rows.into_iter()
             .next()
             .map(|r| {
@@ -301,7 +302,7 @@ pub(super) fn put_carried(db: &mut dyn Db, carried: &[CarriedRow<'_>]) -> Result
     Ok(())
 }
 
-fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {
+pub(super) fn stored_session(r: sql::Row) -> Result<StoredSession, StoreError> {
     let mut next = columns(r);
     Ok(StoredSession {
         id: next().text()?,

@@ -1,0 +1,250 @@
+//! How a node brings a session here for the members the proxy sends it: the session loaded from
+//! the store once its lease is free, or the member sent back through the proxy.
+//!
+//! Members of one session arriving together share one attempt ([`crate::placements::Placing`]), and an attempt that
+//! finds another node's lease reads it again when that lease would run out, not every tenth of a
+//! second. A node taking over a dead node's sessions had every member of every one of them read
+//! the store ten times a second until the leases ran out, one attempt at a time: at 5,500 members,
+//! failovers took 15–60 s.
+
+use super::ms;
+use crate::hub::{Hub, HubError};
+use crate::placements::Placement;
+use crate::store::lease::{Lease, takeable};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a member's attempt waits at most before reading a lease another node holds again:
+/// a holder may give it up early (a node draining releases its leases).
+const LOOK_AGAIN_AT_MOST: Duration = Duration::from_millis(500);
+
+/// How long it waits before trying again when it could not read the lease, or the task this node
+/// let go of the session still runs.
+const TRY_AGAIN: Duration = Duration::from_millis(100);
+
+pub(super) enum Load {
+    Loaded,
+    NotStored,
+    /// Another node holds it: the lease as read (`None` when it could not be read).
+    Held(Option<Lease>),
+    /// The lease the member waited on ran out unrenewed (its holder died): left free (see
+    /// [`Hub::place`]).
+    RanOut,
+}
+
+impl Hub {
+    /// Brings session `id` to this node if it can, for a member about to connect.
+    ///
+    /// The members of one session that arrive while an attempt for it is under way wait for
+    /// that attempt, and its outcome is theirs.
+    pub async fn place(self: &Arc<Self>, id: &str) -> Placement {
+        if self.node_store().is_none() {
+            return Placement::Here;
+        }
+        loop {
+            if self.get(id).is_some() {
+                return Placement::Here;
+            }
+            match self.placing.join(id) {
+                Ok(first) => {
+                    let placed = self.place_alone(id).await;
+                    // Sent before `first` unlists the attempt: whoever joined it reads this.
+                    first.tell(placed);
+                    return placed;
+                }
+                Err(mut under_way) => {
+                    if let Ok(placed) = under_way.wait_for(Option::is_some).await {
+                        return placed.expect("waited for an outcome");
+                    }
+                    // Its member went away before the attempt ended: this one tries.
+                }
+            }
+        }
+    }
+
+    /// One member's attempts to bring session `id` here, until it is here or the member is to be
+    /// told otherwise.
+    ///
+    /// A member that waited here while another node held the lease, until that lease ran out
+    /// unrenewed (its holder died: same token, same expiry, now past), is sent back through the
+    /// proxy (a 503: retry) rather than this node taking the session. A lease released meanwhile
+    /// (a drained node hands over) or taken by a third node is not that. The proxy sent it here
+    /// before it had noticed the death, when its retries land on any node; by now it has, and
+    /// sends the session's members where its hash says. Taken here, the band moved a second time
+    /// as soon as anyone reached that node (after waiting a lease time there), seconds after the
+    /// failover. The retry lands on the node the proxy now names, which takes the free lease at
+    /// once: this one, if it is.
+    ///
+    /// A node cut off from the database ([`Hub::cut_off`]) sends members on at once, and one whose
+    /// database stops answering while a member waits sends it on by the deadline (the load under
+    /// way then takes nothing when the answer comes): the proxy's check takes such a node out,
+    /// and the retry reaches one that can load the session.
+    async fn place_alone(self: &Arc<Self>, id: &str) -> Placement {
+        let Some((node, _)) = self.node_store() else { return Placement::Here };
+        let started = Instant::now();
+        let deadline = started + node.lease_ttl + Duration::from_secs(1);
+        let mut asked = false;
+        // The lease another node held at this member's last attempt.
+        let mut waited_on: Option<Lease> = None;
+        loop {
+            if self.get(id).is_some() {
+                return Placement::Here;
+            }
+            if self.draining() || self.cut_off() {
+                return Placement::Elsewhere;
+            }
+            // Loads take their turn here, not on a blocking thread: they run one at a time (the
+            // loading lock), and a member that stops waiting leaves the queue having read nothing.
+            // Blocked threads filled tokio's blocking pool (the renewals' too) when 277 sessions
+            // moved, and each attempt read after its member had given up: 30 s, not all back.
+            let turns = self.placing.turns();
+            let Ok(turn) = tokio::time::timeout_at(deadline.into(), turns.acquire_owned()).await else {
+                tracing::warn!(session = id, "too many sessions loading here: the member goes back through the proxy");
+                return Placement::Elsewhere;
+            };
+            let turn = turn.expect("the loads' semaphore is never closed");
+            if self.get(id).is_some() {
+                return Placement::Here;
+            }
+            // A free turn is taken even past the deadline (after the pause below): the member goes
+            // on without the database read.
+            if Instant::now() >= deadline {
+                return Placement::Elsewhere;
+            }
+            // Ask the holder only once this member has waited a whole lease time: a holder that
+            // died has lost the lease by then, so one still holding it is alive, and the proxy
+            // keeps sending the session here. Asking at once would hand sessions back and forth
+            // while the proxy is still noticing a death (its retries land anywhere).
+            let ask = !asked && started.elapsed() >= node.lease_ttl;
+            let gave_up = Arc::new(AtomicBool::new(false));
+            let (hub, sid, given_up) = (self.clone(), id.to_owned(), gave_up.clone());
+            let load = tokio::task::spawn_blocking(move || {
+                // Held until the attempt ends, whether or not its member still waits.
+                let _turn = turn;
+                let asked_at = hub.clock.wall_ms();
+                let load = hub.try_load(&sid, ask, waited_on, &given_up);
+                if load.is_ok() {
+                    hub.heard_from_store(asked_at);
+                }
+                load
+            });
+            let Ok(load) = tokio::time::timeout_at(deadline.into(), load).await else {
+                tracing::warn!(
+                    session = id,
+                    "the database did not answer in time: the member goes back through the proxy"
+                );
+                // The attempt goes on until the database answers it, and then takes nothing: the
+                // member's retry may reach another node, which would otherwise wait a lease time
+                // for this one to hand over a session nobody reached here.
+                gave_up.store(true, Ordering::Release);
+                return Placement::Elsewhere;
+            };
+            match load {
+                Ok(Ok(Load::Loaded)) => return Placement::Here,
+                Ok(Ok(Load::NotStored)) => return Placement::Unknown,
+                Ok(Ok(Load::Held(lease))) => (waited_on, asked) = (lease, asked | ask),
+                Ok(Ok(Load::RanOut)) => {
+                    tracing::info!(session = id, "its holder's lease ran out: the member goes back through the proxy");
+                    return Placement::Elsewhere;
+                }
+                Ok(Err(e)) => tracing::warn!(session = id, "could not load: {e}"),
+                Err(e) => tracing::error!(session = id, "loading panicked: {e}"),
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Placement::Elsewhere;
+            }
+            // Polling a lease another machine holds: no event says when it expires, but it says
+            // when it would, unrenewed. The next look is then, or when this member is to ask for
+            // it, and no later than `LOOK_AGAIN_AT_MOST`.
+            let mut pause = match waited_on {
+                Some(l) => {
+                    let left = u64::try_from(l.expires_ms - self.clock.wall_ms()).unwrap_or(0);
+                    LOOK_AGAIN_AT_MOST.min(Duration::from_millis(left + 10))
+                }
+                None => TRY_AGAIN,
+            };
+            if !asked {
+                pause = pause.min((started + node.lease_ttl).saturating_duration_since(now));
+            }
+            let pause = pause.max(Duration::from_millis(20)).min(deadline - now);
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// One attempt to load `id` from the store under a fresh lease; asks the holder for it when
+    /// `ask` and it is held. `waited_on` is the lease another node held at the last attempt: if
+    /// it is still the lease, unrenewed and now expired, it ran out, and nothing is taken. Nor is
+    /// anything taken once `gave_up` is set (the member stopped waiting).
+    pub(super) fn try_load(
+        &self,
+        id: &str,
+        ask: bool,
+        waited_on: Option<Lease>,
+        gave_up: &AtomicBool,
+    ) -> Result<Load, HubError> {
+        let (node, store) = self.node_store().expect("only in a cluster");
+        let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
+        // One load at a time on this node: two members arriving together start one session.
+        let one = self.starting();
+        if self.get(id).is_some() {
+            return Ok(Load::Loaded);
+        }
+        // Its member stopped waiting before this attempt's turn came: nothing to read or take.
+        if gave_up.load(Ordering::Acquire) {
+            return Ok(Load::Held(None));
+        }
+        // A draining node has just handed its sessions over: taking one back would keep it on a
+        // node about to stop.
+        if self.draining() {
+            return Ok(Load::Held(None));
+        }
+        // The task this node let go last may still be writing what it had (each write is fenced
+        // by the lease this node holds, whatever task makes it): a second task starts once it
+        // has ended.
+        if self.still_ending(id) {
+            return Ok(Load::Held(None));
+        }
+        let t0 = Instant::now(); // For the log: where a load's time goes.
+        let attempts = self.placing.attempted();
+        let Some((stored, holder)) = store.session_with_lease(id).map_err(st)? else { return Ok(Load::NotStored) };
+        // One reading of the clock for the lease's expiry, here and in the take below.
+        let now = self.clock.wall_ms();
+        let current = holder.as_ref().map(|(_, l)| *l);
+        if let Some(w) = waited_on
+            && current == Some(w)
+            && w.expires_ms < now
+        {
+            return Ok(Load::RanOut);
+        }
+        let given_up = || gave_up.load(Ordering::Acquire);
+        if given_up() {
+            return Ok(Load::Held(None));
+        }
+        // Held by another node as read: the take would find it so too, and the writers'
+        // connection is spared the statement.
+        let free = holder.as_ref().is_none_or(|(by, l)| takeable(by, l, &node.name, now));
+        let ttl = ms(node.lease_ttl);
+        let taken = if free { store.take_lease_unless(id, &node.name, now, ttl, &given_up).map_err(st)? } else { None };
+        let Some(lease) = taken else {
+            if ask {
+                store.want_lease(id, &node.name).map_err(st)?;
+            }
+            return Ok(Load::Held(current));
+        };
+        self.leases().insert(id.into(), lease);
+        let took_ms = t0.elapsed().as_secs_f64() * 1e3;
+        match self.start_stored(&one, stored) {
+            Ok(_) => {
+                let ms = t0.elapsed().as_secs_f64() * 1e3;
+                tracing::info!(session = id, token = lease.token, took_ms, ms, attempts, "session loaded on this node");
+                Ok(Load::Loaded)
+            }
+            Err(e) => {
+                self.give_back_lease(id);
+                Err(e)
+            }
+        }
+    }
+}
