@@ -56,6 +56,12 @@ impl Store {
     /// `node`'s already (a restarted node fences its former self: the token rises either way).
     /// `None` while another node holds it. Writes for the session are fenced by it from now on.
     ///
+    /// On Postgres it is taken on the reader connection: a node taking over hundreds of sessions
+    /// waited for each take behind its group commits on the writers' (p50 20 ms a take, most of
+    /// a load, at 5,500 members). The statement locks one row, the session's lease, which none
+    /// of this node's group commits holds (the session does not run here), so it cannot deadlock
+    /// with them; one of another node's holds it, and the take waits for that write.
+    ///
     /// # Errors
     /// On a database error.
     pub fn take_lease(&self, session: &str, node: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
@@ -77,7 +83,7 @@ impl Store {
         gave_up: &dyn Fn() -> bool,
     ) -> Result<Option<Lease>, StoreError> {
         let expires_ms = now_ms + ttl_ms;
-        let mut db = self.db();
+        let mut db = if self.takes_apart { self.reader() } else { self.db() };
         if gave_up() {
             return Ok(None);
         }

@@ -86,6 +86,9 @@ pub struct Store {
     /// A second connection for the reads a running session makes (a page of its activity, a
     /// version's data), so that they never wait behind its appends on the first ([`Store::reader`]).
     reader: Option<parking_lot::FairMutex<Box<dyn Db>>>,
+    /// Leases are taken on the reader connection (Postgres, where it may write): see
+    /// [`Store::take_lease`].
+    takes_apart: bool,
     /// Held by the fold running ([`Store::compact`]): one at a time, whatever the sessions, since
     /// each holds a second copy of its document while it runs.
     folding: Mutex<()>,
@@ -127,7 +130,7 @@ impl Store {
     pub fn connect_within(url: &str, answer_within: std::time::Duration) -> Result<Self, StoreError> {
         let connect = || postgres::Postgres::connect_within(url, answer_within);
         let store = Store::on(Box::new(connect()?));
-        Ok(Store { reader: Some(parking_lot::FairMutex::new(Box::new(connect()?))), ..store })
+        Ok(Store { reader: Some(parking_lot::FairMutex::new(Box::new(connect()?))), takes_apart: true, ..store })
     }
 
     /// A store on an engine.
@@ -136,6 +139,7 @@ impl Store {
         Store {
             db: parking_lot::FairMutex::new(db),
             reader: None,
+            takes_apart: false,
             folding: Mutex::default(),
             fences: Mutex::default(),
             logs: Mutex::default(),
