@@ -95,6 +95,10 @@ impl Cluster {
         // HAProxy counts a member once and reserves two descriptors for it (in and out): 10 000
         // members need a hard open-file limit over 20 000.
         let maxconn = (members + 500).max(4000);
+        // A node is checked every 200 ms and out after one failed check (a killed node refuses at
+        // once), but an answer slower than that is not a failure (`timeout check`): a node busy
+        // taking sessions over answered in over 200 ms, and was taken out and put back every few
+        // seconds, moving sessions nobody had killed.
         let mut cfg = format!(
             "global\n  maxconn {maxconn}\n  stats socket {}\n\
              defaults\n  mode http\n  timeout connect 500ms\n  timeout client 1m\n  timeout server 1m\n  \
@@ -107,7 +111,7 @@ impl Cluster {
              backend nodes\n  balance hash var(txn.sid)\n  hash-type consistent\n  \
              option httpchk\n  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost\n  \
              http-check expect status 200\n  \
-             default-server inter 200ms fall 1 rise 2\n",
+             timeout check 2s\n  default-server inter 200ms fall 1 rise 2\n",
             stats.display()
         );
         for node in &nodes {
