@@ -57,6 +57,10 @@ pub struct MemberConfig {
     pub once: bool,
 }
 
+/// How long a member waits for its connection to open, by default (a server that holds a
+/// connection while it brings the member's session to itself answers within it).
+pub const CONNECT_TIMEOUT: Micros = Micros::from_secs(5);
+
 impl MemberConfig {
     /// A configuration with the usual timings.
     #[must_use]
@@ -69,7 +73,7 @@ impl MemberConfig {
             pin: None,
             heartbeat: Micros::from_secs(5),
             idle_timeout: Micros::from_secs(15),
-            connect_timeout: Micros::from_secs(5),
+            connect_timeout: CONNECT_TIMEOUT,
             clock: ClockConfig::default(),
             report_interval: Micros::from_secs(1),
             server_report_every: 5,

@@ -33,7 +33,7 @@ mod timers;
 
 use crate::jitter::Jitter;
 pub use backoff::Backoff;
-pub use config::MemberConfig;
+pub use config::{CONNECT_TIMEOUT, MemberConfig};
 pub use link::{JoinTarget, LinkError};
 pub use output::{MemberEvent, Transmit};
 

@@ -19,6 +19,16 @@ use std::time::{Duration, Instant};
 /// a holder may give it up early (a node draining releases its leases).
 const LOOK_AGAIN_AT_MOST: Duration = Duration::from_millis(500);
 
+/// How long a member's connection waits here for its session: as long as its client waits for an
+/// answer to its connect, less a second for the answer to reach it, and at least the lease time
+/// and a second (a holder that died has lost its lease by then). A member sent back sooner
+/// reconnects through the proxy, which sends it here again, behind the members that came since: at
+/// 5,500 members, hundreds a failover were sent back from the queue for a turn, some three times.
+fn waits_at_most(lease_ttl: Duration) -> Duration {
+    let client = Duration::from_micros(u64::try_from(bandsync_core::member::CONNECT_TIMEOUT.0).unwrap_or(0));
+    client.saturating_sub(Duration::from_secs(1)).max(lease_ttl + Duration::from_secs(1))
+}
+
 /// How long it waits before trying again when it could not read the lease, or the task this node
 /// let go of the session still runs.
 const TRY_AGAIN: Duration = Duration::from_millis(100);
@@ -83,7 +93,7 @@ impl Hub {
     async fn place_alone(self: &Arc<Self>, id: &str) -> Placement {
         let Some((node, _)) = self.node_store() else { return Placement::Here };
         let started = Instant::now();
-        let deadline = started + node.lease_ttl + Duration::from_secs(1);
+        let deadline = started + waits_at_most(node.lease_ttl);
         let mut asked = false;
         // The lease another node held at this member's last attempt.
         let mut waited_on: Option<Lease> = None;
