@@ -5,6 +5,7 @@
 
 use crate::hub::{Hub, SessionHandle};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 impl Hub {
     pub(super) fn ending(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Arc<str>, SessionHandle>> {
@@ -37,11 +38,37 @@ impl Hub {
     }
 
     /// Stops the session here, then releases its lease `token` (if this node still held it), so
-    /// the next node takes it at once.
+    /// the next node takes it at once. Blocks until the task has ended: call it off the async
+    /// workers.
     pub(super) fn hand_over(&self, id: &str, token: i64) {
-        if self.let_go(id, token, false) {
-            self.release(id, token);
+        if let Some(ended) = self.stop_for_hand_over(id, token) {
+            self.release_once_ended(id, token, ended);
         }
+    }
+
+    /// Takes session `id` off this node and stops its task, if this node still holds lease
+    /// `token`; what fires once that task has ended (`None`: it was not running).
+    fn stop_for_hand_over(&self, id: &str, token: i64) -> Option<Option<CancellationToken>> {
+        let h = self.take_off(id, token)?;
+        Some(h.map(|h| {
+            h.stop.cancel();
+            h.ended.clone()
+        }))
+    }
+
+    /// Releases lease `token` of session `id` once its stopped task has ended (`ended`), when what
+    /// it was writing is written or refused; a lease time at most, after which the lease, no
+    /// longer renewed, has run out anyway. Released at once, the next node's take fenced those
+    /// writes: a member who had just joined was told so, but the roster that held them was
+    /// refused, and the next node did not know them.
+    fn release_once_ended(&self, id: &str, token: i64, ended: Option<CancellationToken>) {
+        if let (Some(ended), Some((node, _))) = (ended, self.node_store()) {
+            let wait = tokio::time::timeout(node.lease_ttl, ended.cancelled_owned());
+            if tokio::runtime::Handle::current().block_on(wait).is_err() {
+                tracing::warn!(session = id, "its task did not end within a lease time: released all the same");
+            }
+        }
+        self.release(id, token);
     }
 
     /// Lets a session just made go (on a node of a cluster): see [`Hub::create_owned`].
@@ -54,15 +81,21 @@ impl Hub {
 
     /// Hands every session over (SIGTERM on a node): the others take them at once. From now on
     /// the node loads no session: its members are told to retry (503 `moving`), and the proxy
-    /// sends the retries elsewhere once the node has stopped.
+    /// sends the retries elsewhere once the node has stopped. Blocks until the sessions' tasks
+    /// have ended: call it off the async workers (`spawn_blocking`).
     pub fn drain(&self) {
         // Under the loading lock: a load under way finishes first, and is handed over with the rest.
         let one = self.starting();
         self.draining.store(true, std::sync::atomic::Ordering::Release);
         drop(one);
         let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
-        for (id, token) in held {
-            self.hand_over(&id, token);
+        // Every task stopped first, then each lease released as its task ends: they end together.
+        let stopped: Vec<_> = held
+            .into_iter()
+            .filter_map(|(id, token)| Some((self.stop_for_hand_over(&id, token)?, id, token)))
+            .collect();
+        for (ended, id, token) in stopped {
+            self.release_once_ended(&id, token, ended);
         }
     }
 }

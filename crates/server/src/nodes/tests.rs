@@ -87,7 +87,12 @@ async fn a_node_that_sees_no_member_leaves_the_carried_state_on_their_clock() {
     let on_a = bandsync_core::Session::new(&id, "Big band", a.clock().epoch(), cfg, a.clock().now(), secrets);
     let json = serde_json::to_string(&on_a.carry(a.clock().now(), 0)).unwrap();
     store.append(&id, crate::store::Appended { carried: Some(json), ..Default::default() }).unwrap();
-    a.drain();
+    tokio::task::spawn_blocking({
+        let a = a.clone();
+        move || a.drain()
+    })
+    .await
+    .unwrap();
     let b = node("b", store);
     assert_eq!(b.place(&id).await, Placement::Here);
     let (data, roster) = store.carried(&id).unwrap().unwrap();

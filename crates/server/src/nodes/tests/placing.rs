@@ -127,3 +127,34 @@ async fn a_load_whose_member_stopped_waiting_takes_nothing() {
     a.close_all();
     b.close_all();
 }
+
+/// A member that waited on one node's lease, which a third node took meanwhile, goes back through
+/// the proxy: the session went where the proxy sends its members. Waiting on, its node asked for
+/// the session a lease time later, and the band moved twice (hundreds of hand-overs a run of the
+/// cluster bench at 5,500 members).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_another_node_took_while_a_member_waited_sends_it_back() {
+    let (scratch, a, b, id) = band_on_a("taken-meanwhile", "b", Duration::from_secs(60));
+    let c = super::node("c", &scratch.1);
+    let seen = match c.try_load(&id, false, None, &AtomicBool::new(false)).unwrap() {
+        Load::Held(Some(l)) => l,
+        _ => panic!("a holds it"),
+    };
+    tokio::task::spawn_blocking({
+        let a = a.clone();
+        move || a.drain()
+    })
+    .await
+    .unwrap();
+    assert_eq!(b.place(&id).await, Placement::Here, "b takes the released lease");
+    assert!(
+        matches!(c.try_load(&id, true, Some(seen), &AtomicBool::new(false)).unwrap(), Load::TakenMeanwhile),
+        "c's member goes back through the proxy"
+    );
+    let token = b.leases()[id.as_str()].token;
+    let renewed = scratch.1.renew_lease(&id, token, b.clock().wall_ms(), 60_000).unwrap();
+    assert_eq!(renewed, crate::store::lease::Renewal::Held, "c did not ask b for it");
+    for n in [&a, &b, &c] {
+        n.close_all();
+    }
+}
