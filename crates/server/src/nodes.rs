@@ -4,7 +4,8 @@
 //! - A proxy in front routes members by session id (`/ws?session=ID`, `/doc/ID`). The node a
 //!   member reaches loads the session from the store on demand, once it can take the lease: at
 //!   once when the lease is free, released (a node drained) or this node's; after it expires when
-//!   its holder died. Meanwhile the member's connection waits (up to 4 s, within its client's 5 s),
+//!   its holder died. Meanwhile the member's connection waits (4 s, within its client's 5 s, or the lease time
+//!   and a second if longer),
 //!   then is told to retry (503).
 //! - The node renews its leases every quarter of the lease time. A lease taken by another node,
 //!   or one it could not renew before it expired (cut off from the database), ends the session
@@ -120,9 +121,9 @@ impl Hub {
                     }
                     Ok(Renewal::Wanted(other)) => {
                         tracing::info!(session = %id, to = %other, "handing the session over");
-                        // Off this task: a database that does not answer would hold it.
-                        let hub = self.clone();
-                        tokio::task::spawn_blocking(move || hub.hand_over(&id, token));
+                        // Off this task: a database that does not answer would hold it, and
+                        // so would a task that takes its time to end.
+                        tokio::spawn(self.clone().hand_over(id, token));
                     }
                     Ok(Renewal::Lost) => {
                         tracing::warn!(session = %id, "the lease was taken: the session is another node's now");
@@ -148,7 +149,7 @@ impl Hub {
     }
 
     /// Whether this node is cut off from the database: it has answered nothing this node asked
-    /// (a renewal, a ping, a load) for a lease time, so the node holds no session and can load
+    /// (a renewal, a ping) for a lease time, so the node holds no session and can load
     /// none. Its health check then fails (`/healthz`, 503), and the proxy sends members to the
     /// other nodes. Never on a lone host.
     #[must_use]

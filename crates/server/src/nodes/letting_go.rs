@@ -5,6 +5,7 @@
 
 use crate::hub::{Hub, SessionHandle};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 impl Hub {
@@ -38,12 +39,11 @@ impl Hub {
     }
 
     /// Stops the session here, then releases its lease `token` (if this node still held it), so
-    /// the next node takes it at once. Blocks until the task has ended: call it off the async
-    /// workers.
-    pub(super) fn hand_over(&self, id: &str, token: i64) {
-        if let Some(ended) = self.stop_for_hand_over(id, token) {
-            self.release_once_ended(id, token, ended);
-        }
+    /// the next node takes it at once: once its task has ended (see [`Hub::ended_or_ran_out`]).
+    pub(super) async fn hand_over(self: Arc<Self>, id: String, token: i64) {
+        let Some(ended) = self.stop_for_hand_over(&id, token) else { return };
+        self.ended_or_ran_out(&id, ended, self.lease_time_from_now()).await;
+        let _ = tokio::task::spawn_blocking(move || self.release(&id, token)).await;
     }
 
     /// Takes session `id` off this node and stops its task, if this node still holds lease
@@ -56,27 +56,41 @@ impl Hub {
         }))
     }
 
-    /// Releases lease `token` of session `id` once its stopped task has ended (`ended`), when what
-    /// it was writing is written or refused; a lease time at most, after which the lease, no
-    /// longer renewed, has run out anyway. Released at once, the next node's take fenced those
-    /// writes: a member who had just joined was told so, but the roster that held them was
-    /// refused, and the next node did not know them.
-    fn release_once_ended(&self, id: &str, token: i64, ended: Option<CancellationToken>) {
-        if let (Some(ended), Some((node, _))) = (ended, self.node_store()) {
-            let wait = tokio::time::timeout(node.lease_ttl, ended.cancelled_owned());
-            if tokio::runtime::Handle::current().block_on(wait).is_err() {
-                tracing::warn!(session = id, "its task did not end within a lease time: released all the same");
-            }
-        }
-        self.release(id, token);
+    /// A lease time from now: by then a lease this node no longer renews has run out anyway.
+    fn lease_time_from_now(&self) -> tokio::time::Instant {
+        let ttl = self.node_store().map_or(Duration::ZERO, |(node, _)| node.lease_ttl);
+        tokio::time::Instant::now() + ttl
     }
 
-    /// Lets a session just made go (on a node of a cluster): see [`Hub::create_owned`].
+    /// Waits until a stopped task has ended (`ended`: what it was writing is written or refused,
+    /// and the compactions it left have finished), or until `by`. Released at once, the next
+    /// node's take fenced those writes: a member who had just joined was told so, but the roster
+    /// that held her was refused, and the next node did not know her (17 members came back as
+    /// someone else in a run of the cluster bench).
+    async fn ended_or_ran_out(&self, id: &str, ended: Option<CancellationToken>, by: tokio::time::Instant) {
+        if let Some(ended) = ended
+            && tokio::time::timeout_at(by, ended.cancelled_owned()).await.is_err()
+        {
+            tracing::warn!(session = id, "its task did not end within a lease time: released all the same");
+        }
+    }
+
+    /// Lets a session just made go (on a node of a cluster): see [`Hub::create_owned`]. Blocks
+    /// until it is let go: call it off the async workers.
     pub(crate) fn hand_over_new(&self, id: &str) {
         let token = self.leases().get(id).map(|l| l.token);
-        if let Some(token) = token {
-            self.hand_over(id, token);
+        if let Some(token) = token
+            && let Some(ended) = self.stop_for_hand_over(id, token)
+        {
+            self.release_once_ended(id, token, ended, self.lease_time_from_now());
         }
+    }
+
+    /// Releases lease `token` of session `id` once its stopped task has ended, or by `by`.
+    /// Blocks: call it off the async workers.
+    fn release_once_ended(&self, id: &str, token: i64, ended: Option<CancellationToken>, by: tokio::time::Instant) {
+        tokio::runtime::Handle::current().block_on(self.ended_or_ran_out(id, ended, by));
+        self.release(id, token);
     }
 
     /// Hands every session over (SIGTERM on a node): the others take them at once. From now on
@@ -89,13 +103,15 @@ impl Hub {
         self.draining.store(true, std::sync::atomic::Ordering::Release);
         drop(one);
         let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
-        // Every task stopped first, then each lease released as its task ends: they end together.
+        // Every task stopped first, then each lease released as its task ends (they end together),
+        // within one lease time for them all.
         let stopped: Vec<_> = held
             .into_iter()
             .filter_map(|(id, token)| Some((self.stop_for_hand_over(&id, token)?, id, token)))
             .collect();
+        let by = self.lease_time_from_now();
         for (ended, id, token) in stopped {
-            self.release_once_ended(&id, token, ended);
+            self.release_once_ended(&id, token, ended, by);
         }
     }
 }

@@ -39,9 +39,10 @@ pub(super) enum Load {
     /// Another node holds it: the lease as read (`None` when it could not be read).
     Held(Option<Lease>),
     /// The lease the member waited on ran out unrenewed (its holder died): left free (see
-    /// [`Hub::place`]).
+    /// [`Hub::place_alone`]).
     RanOut,
-    /// Another node took the lease while the member waited: left alone (see [`Hub::place`]).
+    /// Another node took the lease while the member waited: left alone (see
+    /// [`Hub::place_alone`]).
     TakenMeanwhile,
 }
 
@@ -49,27 +50,30 @@ impl Hub {
     /// Brings session `id` to this node if it can, for a member about to connect.
     ///
     /// The members of one session that arrive while an attempt for it is under way wait for
-    /// that attempt, and its outcome is theirs.
+    /// that attempt, and its outcome is theirs, each within its own time to wait.
     pub async fn place(self: &Arc<Self>, id: &str) -> Placement {
-        if self.node_store().is_none() {
-            return Placement::Here;
-        }
+        let Some((node, _)) = self.node_store() else { return Placement::Here };
+        let started = Instant::now();
+        let deadline = started + waits_at_most(node.lease_ttl);
         loop {
             if self.get(id).is_some() {
                 return Placement::Here;
             }
             match self.placing.join(id) {
                 Ok(first) => {
-                    let placed = self.place_alone(id).await;
+                    let placed = self.place_alone(id, started).await;
                     // Sent before `first` unlists the attempt: whoever joined it reads this.
                     first.tell(placed);
                     return placed;
                 }
                 Err(mut under_way) => {
-                    if let Ok(placed) = under_way.wait_for(Option::is_some).await {
-                        return placed.expect("waited for an outcome");
+                    match tokio::time::timeout_at(deadline.into(), under_way.wait_for(Option::is_some)).await {
+                        Ok(Ok(placed)) => return placed.expect("waited for an outcome"),
+                        Err(_) => return Placement::Elsewhere,
+                        // Its member went away before the attempt ended: this one tries, within
+                        // the time it had left.
+                        Ok(Err(_)) => {}
                     }
-                    // Its member went away before the attempt ended: this one tries.
                 }
             }
         }
@@ -93,9 +97,9 @@ impl Hub {
     /// database stops answering while a member waits sends it on by the deadline (the load under
     /// way then takes nothing when the answer comes): the proxy's check takes such a node out,
     /// and the retry reaches one that can load the session.
-    async fn place_alone(self: &Arc<Self>, id: &str) -> Placement {
+    /// `started`: when the member arrived.
+    async fn place_alone(self: &Arc<Self>, id: &str, started: Instant) -> Placement {
         let Some((node, _)) = self.node_store() else { return Placement::Here };
-        let started = Instant::now();
         let deadline = started + waits_at_most(node.lease_ttl);
         let mut asked = false;
         // The lease another node held at this member's last attempt.
@@ -135,12 +139,9 @@ impl Hub {
             let load = tokio::task::spawn_blocking(move || {
                 // Held until the attempt ends, whether or not its member still waits.
                 let _turn = turn;
-                let asked_at = hub.clock.wall_ms();
-                let load = hub.try_load(&sid, ask, waited_on, &given_up);
-                if load.is_ok() {
-                    hub.heard_from_store(asked_at);
-                }
-                load
+                // Not news that the database answers (`Hub::cut_off`): a load may use only the
+                // reader connection, while the writers' one, which the renewals use, hangs.
+                hub.try_load(&sid, ask, waited_on, &given_up)
             });
             let Ok(load) = tokio::time::timeout_at(deadline.into(), load).await else {
                 tracing::warn!(
@@ -228,7 +229,7 @@ impl Hub {
         }
         let t0 = Instant::now(); // For the log: where a load's time goes.
         let attempts = self.placing.attempted();
-        let Some((stored, holder)) = store.session_with_lease(id).map_err(st)? else { return Ok(Load::NotStored) };
+        let Some((_, holder)) = store.session_with_lease(id).map_err(st)? else { return Ok(Load::NotStored) };
         // One reading of the clock for the lease's expiry, here and in the take below.
         let now = self.clock.wall_ms();
         let current = holder.as_ref().map(|(_, l)| *l);
@@ -263,6 +264,16 @@ impl Hub {
             return Ok(Load::Held(current));
         };
         self.leases().insert(id.into(), lease);
+        // The row as it is now that the lease is this node's: a holder whose lease had run out,
+        // not yet taken, could still change it (a rename, a new secret or PIN) between the read
+        // above and the take, and it is not written again at the start.
+        let stored = match store.session_with_lease(id) {
+            Ok(Some((row, _))) => row,
+            read => {
+                self.give_back_lease(id);
+                return read.map(|_| Load::NotStored).map_err(st);
+            }
+        };
         let took_ms = t0.elapsed().as_secs_f64() * 1e3;
         match self.start_stored(&one, stored) {
             Ok(_) => {

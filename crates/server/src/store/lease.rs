@@ -68,8 +68,8 @@ impl Store {
         self.take_lease_unless(session, node, now_ms, ttl_ms, &|| false)
     }
 
-    /// [`Store::take_lease`], unless `gave_up` says so once the writers' connection is the
-    /// caller's: a node's load whose member stopped waiting while the database did not answer
+    /// [`Store::take_lease`], unless `gave_up` says so once the connection the take goes on is
+    /// the caller's: a node's load whose member stopped waiting while the database did not answer
     /// takes nothing (`None`) when it answers.
     ///
     /// # Errors

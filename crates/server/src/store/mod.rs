@@ -84,7 +84,8 @@ pub struct Store {
     /// session's append waiting between two of them waited for the whole fold (27 ms measured).
     db: parking_lot::FairMutex<Box<dyn Db>>,
     /// A second connection for the reads a running session makes (a page of its activity, a
-    /// version's data), so that they never wait behind its appends on the first ([`Store::reader`]).
+    /// version's data), so that they never wait behind its appends on the first ([`Store::reader`]);
+    /// and for what a session starting reads (and on Postgres, a lease taken: `takes_apart`).
     reader: Option<parking_lot::FairMutex<Box<dyn Db>>>,
     /// Leases are taken on the reader connection (Postgres, where it may write): see
     /// [`Store::take_lease`].
@@ -158,7 +159,8 @@ impl Store {
         self.db.lock()
     }
 
-    /// The connection for a running session's reads: the reader, if this store has one.
+    /// The connection for a running session's reads and a starting one's: the reader, if this
+    /// store has one.
     pub(crate) fn reader(&self) -> parking_lot::FairMutexGuard<'_, Box<dyn Db>> {
         self.reader.as_ref().unwrap_or(&self.db).lock()
     }
