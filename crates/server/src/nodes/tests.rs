@@ -46,6 +46,12 @@ fn band_on_a(tag: &str, other: &str, lease_ttl: Duration) -> (Scratch, Arc<Hub>,
     (scratch, a, b, id)
 }
 
+/// Drains node `a` as `bandsync serve` does at SIGTERM: off the async workers.
+async fn drain(a: &Arc<Hub>) {
+    let a = a.clone();
+    tokio::task::spawn_blocking(move || a.drain()).await.unwrap();
+}
+
 /// Seen in CI: members reconnecting to a node while it drained found their session's lease
 /// just released, and the draining node took it back, to stop with it a moment later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,12 +60,7 @@ async fn a_draining_node_hands_its_sessions_over_and_takes_none_back() {
     assert!(a.get(&id).is_some() && a.leases().contains_key(id.as_str()), "a runs it under its lease");
 
     let quick = Duration::from_secs(1);
-    tokio::task::spawn_blocking({
-        let a = a.clone();
-        move || a.drain()
-    })
-    .await
-    .unwrap();
+    drain(&a).await;
     assert!(a.get(&id).is_none(), "a let it go");
     let again = tokio::time::timeout(quick, a.place(&id)).await.expect("a answers at once");
     assert_eq!(again, Placement::Elsewhere, "a member retrying on the draining node is sent on");
@@ -87,12 +88,7 @@ async fn a_node_that_sees_no_member_leaves_the_carried_state_on_their_clock() {
     let on_a = bandsync_core::Session::new(&id, "Big band", a.clock().epoch(), cfg, a.clock().now(), secrets);
     let json = serde_json::to_string(&on_a.carry(a.clock().now(), 0)).unwrap();
     store.append(&id, crate::store::Appended { carried: Some(json), ..Default::default() }).unwrap();
-    tokio::task::spawn_blocking({
-        let a = a.clone();
-        move || a.drain()
-    })
-    .await
-    .unwrap();
+    drain(&a).await;
     let b = node("b", store);
     assert_eq!(b.place(&id).await, Placement::Here);
     let (data, roster) = store.carried(&id).unwrap().unwrap();

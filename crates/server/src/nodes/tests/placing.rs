@@ -3,7 +3,10 @@
 //! member stopped waiting.
 
 use super::{Placement, band_on_a};
+use crate::hub::Hub;
 use crate::nodes::placing::Load;
+use crate::store::lease::Lease;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -67,16 +70,7 @@ async fn members_of_one_session_share_one_attempt_that_waits_for_the_lease_to_ru
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
     let (_scratch, a, c, id) = band_on_a("released", "c", Duration::from_secs(60));
-    let seen = match c.try_load(&id, false, None, &AtomicBool::new(false)).unwrap() {
-        Load::Held(Some(l)) => l,
-        _ => panic!("a holds it"),
-    };
-    tokio::task::spawn_blocking({
-        let a = a.clone();
-        move || a.drain()
-    })
-    .await
-    .unwrap();
+    let seen = seen_then_drained(&a, &c, &id).await;
     assert!(
         matches!(c.try_load(&id, false, Some(seen), &AtomicBool::new(false)).unwrap(), Load::Loaded),
         "taken, not sent back"
@@ -93,12 +87,7 @@ async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_load_whose_member_stopped_waiting_takes_nothing() {
     let (scratch, a, b, id) = band_on_a("given-up-load", "b", Duration::from_secs(1));
-    tokio::task::spawn_blocking({
-        let a = a.clone();
-        move || a.drain()
-    })
-    .await
-    .unwrap();
+    super::drain(&a).await;
     // b's database stops answering: a thread holds its connection.
     let (release, hold) = std::sync::mpsc::channel::<()>();
     let (held, holding) = std::sync::mpsc::channel();
@@ -136,16 +125,7 @@ async fn a_load_whose_member_stopped_waiting_takes_nothing() {
 async fn a_lease_another_node_took_while_a_member_waited_sends_it_back() {
     let (scratch, a, b, id) = band_on_a("taken-meanwhile", "b", Duration::from_secs(60));
     let c = super::node("c", &scratch.1);
-    let seen = match c.try_load(&id, false, None, &AtomicBool::new(false)).unwrap() {
-        Load::Held(Some(l)) => l,
-        _ => panic!("a holds it"),
-    };
-    tokio::task::spawn_blocking({
-        let a = a.clone();
-        move || a.drain()
-    })
-    .await
-    .unwrap();
+    let seen = seen_then_drained(&a, &c, &id).await;
     assert_eq!(b.place(&id).await, Placement::Here, "b takes the released lease");
     assert!(
         matches!(c.try_load(&id, true, Some(seen), &AtomicBool::new(false)).unwrap(), Load::TakenMeanwhile),
@@ -157,4 +137,14 @@ async fn a_lease_another_node_took_while_a_member_waited_sends_it_back() {
     for n in [&a, &b, &c] {
         n.close_all();
     }
+}
+
+/// The lease `c` reads while `a` holds the session, then `a` drained (its lease released).
+async fn seen_then_drained(a: &Arc<Hub>, c: &Hub, id: &str) -> Lease {
+    let seen = match c.try_load(id, false, None, &AtomicBool::new(false)).unwrap() {
+        Load::Held(Some(l)) => l,
+        _ => panic!("a holds it"),
+    };
+    super::drain(a).await;
+    seen
 }
