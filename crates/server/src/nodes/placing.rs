@@ -1,11 +1,11 @@
 //! How a node brings a session here for the members the proxy sends it: the session loaded from
 //! the store once its lease is free, or the member sent back through the proxy.
 //!
-//! Members of one session arriving together share one attempt ([`crate::placements::Placing`]), and an attempt that
-//! finds another node's lease reads it again when that lease would run out, not every tenth of a
-//! second. A node taking over a dead node's sessions had every member of every one of them read
-//! the store ten times a second until the leases ran out, one attempt at a time: at 5,500 members,
-//! failovers took 15–60 s.
+//! Members of one session arriving together share one attempt ([`crate::placements::Placing`]),
+//! and an attempt that finds another node's lease reads it again when that lease would run out,
+//! not every tenth of a second. A node taking over a dead node's sessions had every member of
+//! every one of them read the store ten times a second until the leases ran out, one attempt at a
+//! time: at 5,500 members, failovers took 15–60 s.
 
 use super::ms;
 use crate::hub::{Hub, HubError};
