@@ -28,29 +28,25 @@ impl Hub {
     /// reconnect and reach its new owner. `lease_lost`: another node may own it already (see
     /// [`SessionHandle`]'s `lease_lost`).
     pub(super) fn let_go(&self, id: &str, token: i64, lease_lost: bool) -> bool {
-        let Some(h) = self.take_off(id, token) else { return false };
-        if let Some(h) = h {
-            if lease_lost {
-                h.lease_lost.cancel();
-            }
-            h.stop.cancel();
-        }
-        true
+        self.stop_here(id, token, lease_lost).is_some()
     }
 
     /// Stops the session here, then releases its lease `token` (if this node still held it), so
     /// the next node takes it at once: once its task has ended (see [`Hub::ended_or_ran_out`]).
     pub(super) async fn hand_over(self: Arc<Self>, id: String, token: i64) {
-        let Some(ended) = self.stop_for_hand_over(&id, token) else { return };
+        let Some(ended) = self.stop_here(&id, token, false) else { return };
         self.ended_or_ran_out(&id, ended, self.lease_time_from_now()).await;
         let _ = tokio::task::spawn_blocking(move || self.release(&id, token)).await;
     }
 
     /// Takes session `id` off this node and stops its task, if this node still holds lease
-    /// `token`; what fires once that task has ended (`None`: it was not running).
-    fn stop_for_hand_over(&self, id: &str, token: i64) -> Option<Option<CancellationToken>> {
+    /// `token` ([`Hub::let_go`]); what fires once that task has ended (`None`: it was not running).
+    fn stop_here(&self, id: &str, token: i64, lease_lost: bool) -> Option<Option<CancellationToken>> {
         let h = self.take_off(id, token)?;
         Some(h.map(|h| {
+            if lease_lost {
+                h.lease_lost.cancel();
+            }
             h.stop.cancel();
             h.ended.clone()
         }))
@@ -80,7 +76,7 @@ impl Hub {
     pub(crate) fn hand_over_new(&self, id: &str) {
         let token = self.leases().get(id).map(|l| l.token);
         if let Some(token) = token
-            && let Some(ended) = self.stop_for_hand_over(id, token)
+            && let Some(ended) = self.stop_here(id, token, false)
         {
             self.release_once_ended(id, token, ended, self.lease_time_from_now());
         }
@@ -105,10 +101,8 @@ impl Hub {
         let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
         // Every task stopped first, then each lease released as its task ends (they end together),
         // within one lease time for them all.
-        let stopped: Vec<_> = held
-            .into_iter()
-            .filter_map(|(id, token)| Some((self.stop_for_hand_over(&id, token)?, id, token)))
-            .collect();
+        let stopped: Vec<_> =
+            held.into_iter().filter_map(|(id, token)| Some((self.stop_here(&id, token, false)?, id, token))).collect();
         let by = self.lease_time_from_now();
         for (ended, id, token) in stopped {
             self.release_once_ended(&id, token, ended, by);

@@ -25,7 +25,7 @@ const LOOK_AGAIN_AT_MOST: Duration = Duration::from_millis(500);
 /// reconnects through the proxy, which sends it here again, behind the members that came since: at
 /// 5,500 members, hundreds a failover were sent back from the queue for a turn, some three times.
 fn waits_at_most(lease_ttl: Duration) -> Duration {
-    let client = Duration::from_micros(u64::try_from(bandsync_core::member::CONNECT_TIMEOUT.0).unwrap_or(0));
+    let client = Duration::from_micros(bandsync_core::member::CONNECT_TIMEOUT.0.unsigned_abs());
     client.saturating_sub(Duration::from_secs(1)).max(lease_ttl + Duration::from_secs(1))
 }
 
