@@ -224,7 +224,7 @@ async fn run(sizes: &[usize], kills: usize, kill_every: Duration, ping_ms: Optio
         tokio::time::sleep(kill_every).await;
         // A node that owns sessions.
         let owners: Vec<Option<usize>> =
-            tokio::task::block_in_place(|| links.iter().map(|(id, _, _)| c.owner(id)).collect());
+            tokio::task::block_in_place(|| c.owners(&links.iter().map(|(id, _, _)| id.as_str()).collect::<Vec<_>>()));
         let victim = owners.iter().flatten().copied().next().expect("an owner");
         let affected: Vec<usize> = (0..sessions).filter(|&i| owners[i] == Some(victim)).collect();
         let killed = Instant::now();

@@ -3,6 +3,8 @@
 
 use super::{NOW_MS, chat, put_chat, session};
 use bandsync_server::store::lease::{Renewal, takeable};
+use bandsync_server::store::postgres::Postgres as PgDb;
+use bandsync_server::store::sql::Db;
 use bandsync_server::store::{Store, StoreError};
 
 /// Two nodes on one database: one owner at a time, and a node that lost its lease writes nothing.
@@ -113,4 +115,26 @@ pub fn what_a_node_reads_is_what_it_may_take(open: &dyn Fn() -> Store) {
     }
     assert_eq!(taken, 2);
     b.delete_session("t").unwrap();
+}
+
+/// A renewal does not wait for a transaction that holds a lease's row (one of the node's own
+/// group commits, under way, holds its sessions' rows until it commits): it renews the others
+/// and says that one is busy, to be renewed at the next try. Postgres, where renewals take a
+/// connection of their own; SQLite writes one transaction at a time.
+pub fn a_renewal_passes_over_a_row_a_write_holds(url: &str) {
+    let a = Store::connect(url).unwrap();
+    let ttl = 3_000;
+    let busy = a.take_lease("busy", "node-a", 10_000, ttl).unwrap().expect("free");
+    let free = a.take_lease("free", "node-a", 10_000, ttl).unwrap().expect("free");
+    // A write's transaction, as a group commit's check holds the row (`check_writes`).
+    let mut write = PgDb::connect(url).unwrap();
+    write.batch("BEGIN").unwrap();
+    write.query("UPDATE leases SET token = token WHERE session = ?1 RETURNING token", &["busy".into()]).unwrap();
+    let held = [("busy".to_owned(), busy.token), ("free".to_owned(), free.token), ("gone".to_owned(), 1)];
+    assert_eq!(a.renew_leases(&held, 11_000, ttl).unwrap(), [Renewal::Busy, Renewal::Held, Renewal::Lost]);
+    let b = Store::connect(url).unwrap();
+    assert_eq!(b.take_lease("free", "node-b", 13_500, ttl).unwrap(), None, "renewed until 14 s");
+    write.batch("COMMIT").unwrap();
+    assert_eq!(a.renew_leases(&held[..2], 12_000, ttl).unwrap(), [Renewal::Held, Renewal::Held]);
+    assert_eq!(b.take_lease("busy", "node-b", 14_500, ttl).unwrap(), None, "renewed once its row was free");
 }

@@ -90,6 +90,9 @@ pub struct Store {
     /// Leases are taken on the reader connection (Postgres, where it may write): see
     /// [`Store::take_lease`].
     takes_apart: bool,
+    /// A third connection, for the renewals of this node's leases (Postgres): see
+    /// [`Store::renew_leases`].
+    renewer: Option<parking_lot::FairMutex<Box<dyn Db>>>,
     /// Held by the fold running ([`Store::compact`]): one at a time, whatever the sessions, since
     /// each holds a second copy of its document while it runs.
     folding: Mutex<()>,
@@ -131,7 +134,12 @@ impl Store {
     pub fn connect_within(url: &str, answer_within: std::time::Duration) -> Result<Self, StoreError> {
         let connect = || postgres::Postgres::connect_within(url, answer_within);
         let store = Store::on(Box::new(connect()?));
-        Ok(Store { reader: Some(parking_lot::FairMutex::new(Box::new(connect()?))), takes_apart: true, ..store })
+        Ok(Store {
+            reader: Some(parking_lot::FairMutex::new(Box::new(connect()?))),
+            takes_apart: true,
+            renewer: Some(parking_lot::FairMutex::new(Box::new(connect()?))),
+            ..store
+        })
     }
 
     /// A store on an engine.
@@ -141,6 +149,7 @@ impl Store {
             db: parking_lot::FairMutex::new(db),
             reader: None,
             takes_apart: false,
+            renewer: None,
             folding: Mutex::default(),
             fences: Mutex::default(),
             logs: Mutex::default(),
@@ -211,12 +220,18 @@ impl Store {
             .transpose()
     }
 
-    /// Asks the database something through the writers' connection: whether it answers.
+    /// Asks the database something, through the connection the renewals take: whether it
+    /// answers (a node holding no lease asks it this instead).
     ///
     /// # Errors
     /// On a database error.
     pub fn ping(&self) -> Result<(), StoreError> {
-        one(&mut **self.db(), "SELECT 1", &[]).map(drop)
+        one(&mut **self.renewer(), "SELECT 1", &[]).map(drop)
+    }
+
+    /// The connection for renewing leases: its own, if this store has one.
+    pub(crate) fn renewer(&self) -> parking_lot::FairMutexGuard<'_, Box<dyn Db>> {
+        self.renewer.as_ref().unwrap_or(&self.db).lock()
     }
 
     /// Records a new session (one stored already is updated). `now_ms`, the host's wall clock, is
