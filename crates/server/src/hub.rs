@@ -78,8 +78,8 @@ pub struct Hub {
     /// between the check of `max_sessions` and the insertion, and no removal comes between a
     /// start's rows and its insertion.
     pub(crate) loading: std::sync::Mutex<()>,
-    /// On a node of a cluster: the members' turns to load their sessions, and the attempts under
-    /// way ([`Hub::place`]).
+    /// On a node of a cluster: the loads of sessions for the members that came for them, and the
+    /// attempts under way ([`Hub::place`]).
     pub(crate) placing: crate::placements::Placing,
     /// On a node of a cluster: the sessions it let go whose tasks (or the compactions they left
     /// running) may still run, so that it loads none of them again until they have ended

@@ -108,25 +108,7 @@ impl Hub {
             if self.get(id).is_some() {
                 return Placement::Here;
             }
-            if self.draining() || self.cut_off() {
-                return Placement::Elsewhere;
-            }
-            // Loads take their turn here, not on a blocking thread: they run one at a time (the
-            // loading lock), and a member that stops waiting leaves the queue having read nothing.
-            // Blocked threads filled tokio's blocking pool (the renewals' too) when 277 sessions
-            // moved, and each attempt read after its member had given up: 30 s, not all back.
-            let turns = self.placing.turns();
-            let Ok(turn) = tokio::time::timeout_at(deadline.into(), turns.acquire_owned()).await else {
-                tracing::warn!(session = id, "too many sessions loading here: the member goes back through the proxy");
-                return Placement::Elsewhere;
-            };
-            let turn = turn.expect("the loads' semaphore is never closed");
-            if self.get(id).is_some() {
-                return Placement::Here;
-            }
-            // A free turn is taken even past the deadline (after the pause below): the member goes
-            // on without the database read.
-            if Instant::now() >= deadline {
+            if self.draining() || self.cut_off() || Instant::now() >= deadline {
                 return Placement::Elsewhere;
             }
             // Ask the holder only once this member has waited a whole lease time: a holder that
@@ -134,23 +116,35 @@ impl Hub {
             // keeps sending the session here. Asking at once would hand sessions back and forth
             // while the proxy is still noticing a death (its retries land anywhere).
             let ask = !asked && started.elapsed() >= node.lease_ttl;
-            let gave_up = Arc::new(AtomicBool::new(false));
-            let (hub, sid, given_up) = (self.clone(), id.to_owned(), gave_up.clone());
-            let load = tokio::task::spawn_blocking(move || {
-                // Held until the attempt ends, whether or not its member still waits.
-                let _turn = turn;
+            let (gave_up, begun) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+            let (answer, load) = tokio::sync::oneshot::channel();
+            let (hub, sid, given_up, began) = (self.clone(), id.to_owned(), gave_up.clone(), begun.clone());
+            // Loads run one at a time, in a queue of their own (the loading lock): a member that
+            // stops waiting leaves it having read nothing. Each on a blocking thread of its own,
+            // they filled tokio's blocking pool (the renewals' too) when 277 sessions moved, and
+            // each read after its member had given up: 30 s, not all back.
+            self.placing.load(Box::new(move || {
+                began.store(true, Ordering::Release);
                 // Not news that the database answers (`Hub::cut_off`): a load may use only the
-                // reader connection, while the writers' one, which the renewals use, hangs.
-                hub.try_load(&sid, ask, waited_on, &given_up)
-            });
+                // reader connection, while the renewals' one hangs.
+                let _ = answer.send(hub.try_load(&sid, ask, waited_on, &given_up, started));
+            }));
             let Ok(load) = tokio::time::timeout_at(deadline.into(), load).await else {
-                tracing::warn!(
-                    session = id,
-                    "the database did not answer in time: the member goes back through the proxy"
-                );
-                // The attempt goes on until the database answers it, and then takes nothing: the
-                // member's retry may reach another node, which would otherwise wait a lease time
-                // for this one to hand over a session nobody reached here.
+                if begun.load(Ordering::Acquire) {
+                    tracing::warn!(
+                        session = id,
+                        "the database did not answer in time: the member goes back through the proxy"
+                    );
+                } else {
+                    tracing::warn!(
+                        session = id,
+                        "too many sessions loading here: the member goes back through the proxy"
+                    );
+                }
+                // The attempt goes on until the database answers it, and then takes nothing (or,
+                // not begun, reads nothing): the member's retry may reach another node, which
+                // would otherwise wait a lease time for this one to hand over a session nobody
+                // reached here.
                 gave_up.store(true, Ordering::Release);
                 return Placement::Elsewhere;
             };
@@ -170,7 +164,7 @@ impl Hub {
                     return Placement::Elsewhere;
                 }
                 Ok(Err(e)) => tracing::warn!(session = id, "could not load: {e}"),
-                Err(e) => tracing::error!(session = id, "loading panicked: {e}"),
+                Err(_) => tracing::error!(session = id, "loading panicked"),
             }
             let now = Instant::now();
             if now >= deadline {
@@ -197,13 +191,15 @@ impl Hub {
     /// One attempt to load `id` from the store under a fresh lease; asks the holder for it when
     /// `ask` and it is held. `waited_on` is the lease another node held at the last attempt: if
     /// it is still the lease, unrenewed and now expired, it ran out, and nothing is taken. Nor is
-    /// anything taken once `gave_up` is set (the member stopped waiting).
+    /// anything taken once `gave_up` is set (the member stopped waiting). `arrived`: when the
+    /// member arrived (for the log).
     pub(super) fn try_load(
         &self,
         id: &str,
         ask: bool,
         waited_on: Option<Lease>,
         gave_up: &AtomicBool,
+        arrived: Instant,
     ) -> Result<Load, HubError> {
         let (node, store) = self.node_store().expect("only in a cluster");
         let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
@@ -278,7 +274,17 @@ impl Hub {
         match self.start_stored(&one, stored) {
             Ok(_) => {
                 let ms = t0.elapsed().as_secs_f64() * 1e3;
-                tracing::info!(session = id, token = lease.token, took_ms, ms, attempts, "session loaded on this node");
+                let waited_ms = arrived.elapsed().as_secs_f64() * 1e3;
+                tracing::info!(
+                    session = id,
+                    node = %node.name,
+                    token = lease.token,
+                    took_ms,
+                    ms,
+                    waited_ms,
+                    attempts,
+                    "session loaded on this node"
+                );
                 Ok(Load::Loaded)
             }
             Err(e) => {

@@ -286,7 +286,7 @@ async fn a_session_let_go_while_its_task_still_writes_is_loaded_once_that_task_h
     assert!(a.still_ending(&id), "its task settles its write before it ends");
     let tried = tokio::task::spawn_blocking({
         let (a, id) = (a.clone(), id.clone());
-        move || a.try_load(&id, false, None, &AtomicBool::new(false))
+        move || a.try_load(&id, false, None, &AtomicBool::new(false), std::time::Instant::now())
     })
     .await
     .unwrap();

@@ -72,7 +72,10 @@ async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
     let (_scratch, a, c, id) = band_on_a("released", "c", Duration::from_secs(60));
     let seen = seen_then_drained(&a, &c, &id).await;
     assert!(
-        matches!(c.try_load(&id, false, Some(seen), &AtomicBool::new(false)).unwrap(), Load::Loaded),
+        matches!(
+            c.try_load(&id, false, Some(seen), &AtomicBool::new(false), std::time::Instant::now()).unwrap(),
+            Load::Loaded
+        ),
         "taken, not sent back"
     );
     assert!(c.get(&id).is_some());
@@ -128,7 +131,10 @@ async fn a_lease_another_node_took_while_a_member_waited_sends_it_back() {
     let seen = seen_then_drained(&a, &c, &id).await;
     assert_eq!(b.place(&id).await, Placement::Here, "b takes the released lease");
     assert!(
-        matches!(c.try_load(&id, true, Some(seen), &AtomicBool::new(false)).unwrap(), Load::TakenMeanwhile),
+        matches!(
+            c.try_load(&id, true, Some(seen), &AtomicBool::new(false), std::time::Instant::now()).unwrap(),
+            Load::TakenMeanwhile
+        ),
         "c's member goes back through the proxy"
     );
     let token = b.leases()[id.as_str()].token;
@@ -141,7 +147,7 @@ async fn a_lease_another_node_took_while_a_member_waited_sends_it_back() {
 
 /// The lease `c` reads while `a` holds the session, then `a` drained (its lease released).
 async fn seen_then_drained(a: &Arc<Hub>, c: &Hub, id: &str) -> Lease {
-    let seen = match c.try_load(id, false, None, &AtomicBool::new(false)).unwrap() {
+    let seen = match c.try_load(id, false, None, &AtomicBool::new(false), std::time::Instant::now()).unwrap() {
         Load::Held(Some(l)) => l,
         _ => panic!("a holds it"),
     };
