@@ -95,10 +95,13 @@ impl Cluster {
         // HAProxy counts a member once and reserves two descriptors for it (in and out): 10 000
         // members need a hard open-file limit over 20 000.
         let maxconn = (members + 500).max(4000);
-        // A node is checked every 200 ms and out after one failed check (a killed node refuses at
-        // once), but an answer slower than that is not a failure (`timeout check`): a node busy
-        // taking sessions over answered in over 200 ms, and was taken out and put back every few
-        // seconds, moving sessions nobody had killed.
+        // Checked as SCALING.md deploys it: every 500 ms, out after two failed checks (a killed
+        // node refuses at once, and is out within a second, before its leases run out), and an
+        // answer slower than the check's interval is not a failure (`timeout check`). A node busy
+        // taking sessions over answered in over 200 ms: checked every 200 ms and out at the
+        // first failure, as the harness had it, it was taken out and put back every few seconds
+        // (and still once a run with `timeout check`: HAProxy connects within the interval),
+        // moving sessions nobody had killed.
         let mut cfg = format!(
             "global\n  maxconn {maxconn}\n  stats socket {}\n\
              defaults\n  mode http\n  timeout connect 500ms\n  timeout client 1m\n  timeout server 1m\n  \
@@ -111,7 +114,7 @@ impl Cluster {
              backend nodes\n  balance hash var(txn.sid)\n  hash-type consistent\n  \
              option httpchk\n  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost\n  \
              http-check expect status 200\n  \
-             timeout check 2s\n  default-server inter 200ms fall 1 rise 2\n",
+             timeout check 2s\n  default-server inter 500ms fall 2 rise 2\n",
             stats.display()
         );
         for node in &nodes {
@@ -256,7 +259,7 @@ impl Cluster {
     }
 
     /// The node that owns `session` once the proxy has settled: the same owner for a second (the
-    /// proxy checks every 200 ms and marks a node down at the first failed check). While a dead
+    /// proxy checks every 500 ms and marks a node down at the second failed check). While a dead
     /// node is not yet marked down, a member can reach another node than the one its hash names
     /// (HAProxy's redispatch), and the session then moves once more.
     ///
