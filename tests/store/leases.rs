@@ -117,24 +117,35 @@ pub fn what_a_node_reads_is_what_it_may_take(open: &dyn Fn() -> Store) {
     b.delete_session("t").unwrap();
 }
 
-/// A renewal does not wait for a transaction that holds a lease's row (one of the node's own
-/// group commits, under way, holds its sessions' rows until it commits): it renews the others
-/// and says that one is busy, to be renewed at the next try. Postgres, where renewals take a
-/// connection of their own; SQLite writes one transaction at a time.
-pub fn a_renewal_passes_over_a_row_a_write_holds(url: &str) {
-    let a = Store::connect(url).unwrap();
+/// A renewal holds no lease row while it waits for another: one of the node's own group commits
+/// holds its sessions' rows until it commits, and may be waiting for a row the renewal holds (a
+/// deadlock). It renews the rows no transaction holds at once, then waits for each held one
+/// alone. Postgres, where renewals take a connection of their own; SQLite writes one transaction
+/// at a time.
+pub fn a_renewal_holds_no_row_while_it_waits_for_another(url: &str) {
+    let (a, b) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
     let ttl = 3_000;
     let busy = a.take_lease("busy", "node-a", 10_000, ttl).unwrap().expect("free");
     let free = a.take_lease("free", "node-a", 10_000, ttl).unwrap().expect("free");
-    // A write's transaction, as a group commit's check holds the row (`check_writes`).
+    // A write's transaction, holding the row as a group commit's check does (`check_writes`).
     let mut write = PgDb::connect(url).unwrap();
     write.batch("BEGIN").unwrap();
     write.query("UPDATE leases SET token = token WHERE session = ?1 RETURNING token", &["busy".into()]).unwrap();
     let held = [("busy".to_owned(), busy.token), ("free".to_owned(), free.token), ("gone".to_owned(), 1)];
-    assert_eq!(a.renew_leases(&held, 11_000, ttl).unwrap(), [Renewal::Busy, Renewal::Held, Renewal::Lost]);
-    let b = Store::connect(url).unwrap();
-    assert_eq!(b.take_lease("free", "node-b", 13_500, ttl).unwrap(), None, "renewed until 14 s");
-    write.batch("COMMIT").unwrap();
-    assert_eq!(a.renew_leases(&held[..2], 12_000, ttl).unwrap(), [Renewal::Held, Renewal::Held]);
-    assert_eq!(b.take_lease("busy", "node-b", 14_500, ttl).unwrap(), None, "renewed once its row was free");
+    std::thread::scope(|sc| {
+        let renewing = sc.spawn(|| a.renew_leases(&held, 11_000, ttl));
+        // `free` is renewed, and committed, while the renewal waits for `busy`.
+        let expiry = || b.lease_holder("free").unwrap().map(|(_, l)| l.expires_ms);
+        // Within the server's limit on an idle transaction (10 s), which would free the row.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while expiry() != Some(14_000) {
+            assert!(std::time::Instant::now() < deadline, "free not renewed while the renewal waits for busy");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!renewing.is_finished(), "the renewal waits for the row the write holds");
+        write.batch("COMMIT").unwrap();
+        let renewed = renewing.join().unwrap().unwrap();
+        assert_eq!(renewed, [Renewal::Held, Renewal::Held, Renewal::Lost]);
+    });
+    assert_eq!(b.take_lease("busy", "node-b", 13_500, ttl).unwrap(), None, "renewed until 14 s");
 }

@@ -321,5 +321,5 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     assert_eq!(b.unwrap().sessions().unwrap().len(), 1);
     unanswered::a_statement_is_given_up(&pg.database("cut"));
     unanswered::a_start_waiting_on_the_database_holds_up_no_lookup(&pg.database("stall"));
-    leases::a_renewal_passes_over_a_row_a_write_holds(&pg.database("renew"));
+    leases::a_renewal_holds_no_row_while_it_waits_for_another(&pg.database("renew"));
 }

@@ -129,15 +129,10 @@ impl Hub {
                         tracing::warn!(session = %id, "the lease was taken: the session is another node's now");
                         self.let_go(&id, token, true);
                     }
-                    // Passed over (a transaction holds its row: a write of this node's under way)
-                    // or cut off from the database: once the lease has run out another node may
-                    // own the session, so this one lets it go.
-                    Ok(Renewal::Busy) | Err(_) => {
-                        if let Err(e) = &r {
-                            tracing::warn!(session = %id, "lease not renewed: {e}");
-                        } else {
-                            tracing::debug!(session = %id, "lease not renewed: its row is busy");
-                        }
+                    Err(e) => {
+                        // Cut off from the database: once the lease has run out another node may
+                        // own the session, so this one lets it go.
+                        tracing::warn!(session = %id, "lease not renewed: {e}");
                         if self.clock.wall_ms() >= lease.expires_ms {
                             tracing::warn!(session = %id, "lease expired unrenewed: letting the session go");
                             self.let_go(&id, token, true);

@@ -119,7 +119,9 @@ impl Store {
         let _unwinding = Unwinding(self, std::thread::panicking());
         loop {
             // The database first: what is queued while it is busy goes into this group.
+            let asked = std::time::Instant::now(); // For the log: where a group's time goes.
             let mut db = self.db();
+            let got = asked.elapsed();
             let batch = std::mem::take(&mut *self.waiting());
             let mut taken = {
                 let logs = self.logs();
@@ -142,6 +144,12 @@ impl Store {
                 }
             }
             drop(db);
+            tracing::debug!(
+                writes = taken.0.len(),
+                waited_ms = got.as_secs_f64() * 1e3,
+                ms = (asked.elapsed() - got).as_secs_f64() * 1e3,
+                "a group of writes ended"
+            );
             for (w, _, outcome) in taken.0 {
                 let answer = match outcome {
                     Some(read) => read.map(|read| self.logged(&w.session, &w.appended.updates, read)),
