@@ -233,7 +233,8 @@ impl Cluster {
         }
     }
 
-    /// The index of the node holding `session`'s lease, if a live lease exists.
+    /// The index of the node named on `session`'s lease: its holder, or its last holder if the
+    /// lease has run out or was released (`None` if it never had one).
     #[must_use]
     pub fn owner(&self, session: &str) -> Option<usize> {
         self.owners(&[session])[0]
@@ -248,8 +249,7 @@ impl Cluster {
     #[must_use]
     pub fn owners(&self, sessions: &[&str]) -> Vec<Option<usize>> {
         let mut c = postgres::Client::connect(&self.database, postgres::NoTls).unwrap();
-        let rows =
-            c.query("SELECT session, node FROM leases WHERE session = ANY($1) AND expires > 0", &[&sessions]).unwrap();
+        let rows = c.query("SELECT session, node FROM leases WHERE session = ANY($1)", &[&sessions]).unwrap();
         let by_session: std::collections::HashMap<String, String> =
             rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect();
         sessions

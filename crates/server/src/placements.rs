@@ -31,12 +31,12 @@ pub struct Placing {
 }
 
 /// A load asked for: it runs on the loads' thread.
-pub(crate) type Load = Box<dyn FnOnce() + Send>;
+pub(crate) type LoadJob = Box<dyn FnOnce() + Send>;
 
 /// The loads queued, and whether a thread runs them.
 #[derive(Default)]
 struct Loads {
-    queued: VecDeque<Load>,
+    queued: VecDeque<LoadJob>,
     running: bool,
 }
 
@@ -76,13 +76,15 @@ impl Placing {
     /// node taking over hundreds of sessions, with its workers busy with the members' traffic,
     /// the hand-overs between turns took longer than the loads: 50 loads a second, each 5–7 ms.
     /// Must be called inside a tokio runtime.
-    pub(crate) fn load(&self, load: Load) {
-        let mut loads = self.loads.lock().expect("loads lock poisoned");
-        loads.queued.push_back(load);
-        if loads.running {
-            return;
+    pub(crate) fn load(&self, load: LoadJob) {
+        {
+            let mut loads = self.loads.lock().expect("loads lock poisoned");
+            loads.queued.push_back(load);
+            if loads.running {
+                return;
+            }
+            loads.running = true;
         }
-        loads.running = true;
         let all = self.loads.clone();
         tokio::task::spawn_blocking(move || {
             loop {
@@ -136,22 +138,32 @@ mod tests {
             let (tx, running) = (tx.clone(), running.clone());
             placing.load(Box::new(move || {
                 let alone = running.fetch_add(1, Ordering::SeqCst) == 0;
-                std::thread::yield_now();
+                std::thread::sleep(std::time::Duration::from_millis(2));
                 running.fetch_sub(1, Ordering::SeqCst);
                 assert!(i != 7, "load 7 panics");
                 tx.send((i, alone)).unwrap();
             }));
         }
         drop(tx);
-        let mut ran = Vec::new();
-        while let Some(r) = rx.recv().await {
-            ran.push(r);
-        }
+        // Every load ran (or was dropped with its sender) within the minute: a queue stuck after
+        // the panic fails here rather than hanging.
+        let ran = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            let mut ran = Vec::new();
+            while let Some(r) = rx.recv().await {
+                ran.push(r);
+            }
+            ran
+        })
+        .await
+        .expect("the queue went on after the panic");
         let expected: Vec<(u32, bool)> = (0..20).filter(|&i| i != 7).map(|i| (i, true)).collect();
         assert_eq!(ran, expected);
         // The queue ran dry and its thread ended: the next load starts another.
+        while placing.loads.lock().unwrap().running {
+            tokio::task::yield_now().await;
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         placing.load(Box::new(move || tx.send(()).unwrap()));
-        rx.await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(60), rx).await.expect("a new thread ran it").unwrap();
     }
 }

@@ -33,6 +33,15 @@ fn waits_at_most(lease_ttl: Duration) -> Duration {
 /// let go of the session still runs.
 const TRY_AGAIN: Duration = Duration::from_millis(100);
 
+/// Set when dropped: see [`Hub::place_alone`].
+struct GivesUp(Arc<AtomicBool>);
+
+impl Drop for GivesUp {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 pub(super) enum Load {
     Loaded,
     NotStored,
@@ -117,12 +126,16 @@ impl Hub {
             // while the proxy is still noticing a death (its retries land anywhere).
             let ask = !asked && started.elapsed() >= node.lease_ttl;
             let (gave_up, begun) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+            // However this member stops waiting (it timed out below, or its connection went away
+            // and this future was dropped), its load, if still queued, reads and takes nothing.
+            let _gives_up = GivesUp(gave_up.clone());
             let (answer, load) = tokio::sync::oneshot::channel();
             let (hub, sid, given_up, began) = (self.clone(), id.to_owned(), gave_up.clone(), begun.clone());
-            // Loads run one at a time, in a queue of their own (the loading lock): a member that
-            // stops waiting leaves it having read nothing. Each on a blocking thread of its own,
-            // they filled tokio's blocking pool (the renewals' too) when 277 sessions moved, and
-            // each read after its member had given up: 30 s, not all back.
+            // Loads run one at a time, in the order asked, on a thread of their own
+            // ([`crate::placements::Placing::load`]): a member that stops waiting leaves the queue
+            // having read nothing. Each on a blocking thread of its own, they filled tokio's
+            // blocking pool (the renewals' too) when 277 sessions moved, and each read after its
+            // member had given up: 30 s, not all back.
             self.placing.load(Box::new(move || {
                 began.store(true, Ordering::Release);
                 // Not news that the database answers (`Hub::cut_off`): a load may use only the
@@ -133,7 +146,8 @@ impl Hub {
                 if begun.load(Ordering::Acquire) {
                     tracing::warn!(
                         session = id,
-                        "the database did not answer in time: the member goes back through the proxy"
+                        waited_ms = started.elapsed().as_secs_f64() * 1e3,
+                        "the load did not end in time: the member goes back through the proxy"
                     );
                 } else {
                     tracing::warn!(
@@ -142,10 +156,9 @@ impl Hub {
                     );
                 }
                 // The attempt goes on until the database answers it, and then takes nothing (or,
-                // not begun, reads nothing): the member's retry may reach another node, which
-                // would otherwise wait a lease time for this one to hand over a session nobody
-                // reached here.
-                gave_up.store(true, Ordering::Release);
+                // not begun, reads nothing: `_gives_up`): the member's retry may reach another
+                // node, which would otherwise wait a lease time for this one to hand over a
+                // session nobody reached here.
                 return Placement::Elsewhere;
             };
             match load {
@@ -164,7 +177,7 @@ impl Hub {
                     return Placement::Elsewhere;
                 }
                 Ok(Err(e)) => tracing::warn!(session = id, "could not load: {e}"),
-                Err(_) => tracing::error!(session = id, "loading panicked"),
+                Err(_) => tracing::error!(session = id, "the load gave no answer (it panicked, or never ran)"),
             }
             let now = Instant::now();
             if now >= deadline {
@@ -260,6 +273,11 @@ impl Hub {
             return Ok(Load::Held(current));
         };
         self.leases().insert(id.into(), lease);
+        // Its member stopped waiting while the take was under way: the lease goes back at once.
+        if given_up() {
+            self.give_back_lease(id);
+            return Ok(Load::Held(None));
+        }
         // The row as it is now that the lease is this node's: a holder whose lease had run out,
         // not yet taken, could still change it (a rename, a new secret or PIN) between the read
         // above and the take, and it is not written again at the start.

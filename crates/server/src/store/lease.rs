@@ -115,49 +115,6 @@ impl Store {
         Ok(r.pop().unwrap_or(Renewal::Lost))
     }
 
-    /// [`Store::renew_lease`] for every lease a node holds, `(session, token)`, in one statement
-    /// per [`RENEW_BATCH`] of them rather than one each: a node with 2,000 sessions renewing every
-    /// half second made 4,000 round trips a second. The answers are in `held`'s order.
-    ///
-    /// On Postgres, renewals take a connection of their own. On the writers' connection they
-    /// waited behind the group commits: unanswered for a quarter of the lease time 600–5,000
-    /// times a run of the cluster bench at 5,500 members, and once (while the bench opened a
-    /// thousand connections to Postgres) for a whole lease time, when a live node let its 531
-    /// sessions go. Apart, they must not deadlock with the group commits, which hold their
-    /// sessions' lease rows until they commit: a statement renewing many leases passes over the
-    /// rows another transaction holds, and those are then renewed one statement each, each
-    /// waiting for that one row and holding no other (passed over and left for the next try,
-    /// such a lease ran out once a run, when the two tries after it went unanswered).
-    ///
-    /// # Errors
-    /// On a database error (then nothing is known of any of them).
-    pub fn renew_leases(&self, held: &[(String, i64)], now_ms: i64, ttl_ms: i64) -> Result<Vec<Renewal>, StoreError> {
-        let mut answers = std::collections::HashMap::new();
-        let apart = self.renewer.is_some();
-        let mut db = self.renewer();
-        let expires = now_ms + ttl_ms;
-        let returning = "RETURNING session, token, wanted_by";
-        for chunk in held.chunks(RENEW_BATCH) {
-            let pairs = lease_pairs(2, chunk.len());
-            if !apart {
-                let sql = format!("UPDATE leases SET expires = ?1 WHERE {pairs} {returning}");
-                renew(&mut **db, &sql, expires, chunk, &mut answers)?;
-                continue;
-            }
-            let sql = format!(
-                "UPDATE leases SET expires = ?1 WHERE session IN
-                 (SELECT session FROM leases WHERE {pairs} FOR UPDATE SKIP LOCKED) {returning}"
-            );
-            renew(&mut **db, &sql, expires, chunk, &mut answers)?;
-            // Passed over, or no longer this node's (then renewed by none of these).
-            let one = format!("UPDATE leases SET expires = ?1 WHERE {} {returning}", lease_pairs(2, 1));
-            for pair in chunk.iter().filter(|&p| !answers.contains_key(p)).cloned().collect::<Vec<_>>() {
-                renew(&mut **db, &one, expires, std::slice::from_ref(&pair), &mut answers)?;
-            }
-        }
-        Ok(held.iter().map(|k| answers.remove(k).unwrap_or(Renewal::Lost)).collect())
-    }
-
     /// Asks the node holding `session`'s lease to hand it over to `node` (see [`Renewal::Wanted`]).
     /// `false` when nobody else holds it.
     ///
@@ -291,34 +248,8 @@ impl Store {
     }
 }
 
-/// Runs renewal `sql` for `pairs` (numbered from `?2`; `?1` the new expiry), and notes each
-/// lease it renewed, by `(session, token)`, in `answers`.
-fn renew(
-    db: &mut dyn Db,
-    sql: &str,
-    expires: i64,
-    pairs: &[(String, i64)],
-    answers: &mut std::collections::HashMap<(String, i64), Renewal>,
-) -> Result<(), StoreError> {
-    let mut params: Vec<V> = vec![expires.into()];
-    for (s, t) in pairs {
-        params.push(s.as_str().into());
-        params.push((*t).into());
-    }
-    for row in db.query(sql, &params)? {
-        let mut next = columns(row);
-        let (session, token) = (next().text()?, next().int()?);
-        let r = match next() {
-            V::Text(node) => Renewal::Wanted(node),
-            _ => Renewal::Held,
-        };
-        answers.insert((session, token), r);
-    }
-    Ok(())
-}
-
 /// `(session = ?F AND token = ?F+1) OR …` for `n` leases, numbered from `first`.
-fn lease_pairs(first: usize, n: usize) -> String {
+pub(super) fn lease_pairs(first: usize, n: usize) -> String {
     let pairs: Vec<String> =
         (0..n).map(|i| format!("(session = ?{} AND token = ?{})", first + 2 * i, first + 1 + 2 * i)).collect();
     pairs.join(" OR ")

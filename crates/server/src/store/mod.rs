@@ -19,6 +19,7 @@ mod history;
 pub mod lease;
 mod log;
 pub mod postgres;
+mod renewal;
 pub mod sql;
 pub mod sqlite;
 
