@@ -95,13 +95,14 @@ impl Cluster {
         // HAProxy counts a member once and reserves two descriptors for it (in and out): 10 000
         // members need a hard open-file limit over 20 000.
         let maxconn = (members + 500).max(4000);
-        // Checked as SCALING.md deploys it: every 500 ms, out after two failed checks (a killed
-        // node refuses at once, and is out within a second, before its leases run out), and an
-        // answer slower than the check's interval is not a failure (`timeout check`). A node busy
-        // taking sessions over answered in over 200 ms: checked every 200 ms and out at the
-        // first failure, as the harness had it, it was taken out and put back every few seconds
-        // (and still once a run with `timeout check`: HAProxy connects within the interval),
-        // moving sessions nobody had killed.
+        // A node is checked every 200 ms and out after two failed checks: a killed node refuses at
+        // once, and is out within 400 ms, well within its leases (1.5 s here: SCALING.md's rule,
+        // `inter` × `fall` well within `--lease-ms`). Out after one, a live node busy taking
+        // sessions over was taken out once a run (a check's connect must finish within the
+        // interval, whatever `timeout check` says), and its sessions moved with nobody killed.
+        // Out after two checks 500 ms apart, a dead node was sometimes still in when its leases
+        // ran out: the members sent back then reached any node, which took their sessions, and
+        // the nodes the hash names asked for them a lease time later (783 hand-overs in a run).
         let mut cfg = format!(
             "global\n  maxconn {maxconn}\n  stats socket {}\n\
              defaults\n  mode http\n  timeout connect 500ms\n  timeout client 1m\n  timeout server 1m\n  \
@@ -114,7 +115,7 @@ impl Cluster {
              backend nodes\n  balance hash var(txn.sid)\n  hash-type consistent\n  \
              option httpchk\n  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost\n  \
              http-check expect status 200\n  \
-             timeout check 2s\n  default-server inter 500ms fall 2 rise 2\n",
+             timeout check 2s\n  default-server inter 200ms fall 2 rise 2\n",
             stats.display()
         );
         for node in &nodes {
@@ -259,7 +260,7 @@ impl Cluster {
     }
 
     /// The node that owns `session` once the proxy has settled: the same owner for a second (the
-    /// proxy checks every 500 ms and marks a node down at the second failed check). While a dead
+    /// proxy checks every 200 ms and marks a node down at the second failed check). While a dead
     /// node is not yet marked down, a member can reach another node than the one its hash names
     /// (HAProxy's redispatch), and the session then moves once more.
     ///
