@@ -4,9 +4,8 @@
 //! - A proxy in front routes members by session id (`/ws?session=ID`, `/doc/ID`). The node a
 //!   member reaches loads the session from the store on demand, once it can take the lease: at
 //!   once when the lease is free, released (a node drained) or this node's; after it expires when
-//!   its holder died. Meanwhile the member's connection waits (4 s, within its client's 5 s, or the lease time
-//!   and a second if longer),
-//!   then is told to retry (503).
+//!   its holder died. Meanwhile the member's connection waits (4 s, within its client's 5 s, or
+//!   the lease time and a second if longer), then is told to retry (503).
 //! - The node renews its leases every quarter of the lease time. A lease taken by another node,
 //!   or one it could not renew before it expired (cut off from the database), ends the session
 //!   here at once; its members reconnect through the proxy to the new owner. A node the proxy

@@ -83,7 +83,7 @@ impl Store {
         gave_up: &dyn Fn() -> bool,
     ) -> Result<Option<Lease>, StoreError> {
         let expires_ms = now_ms + ttl_ms;
-        let mut db = if self.takes_apart { self.reader() } else { self.db() };
+        let mut db = if self.apart() { self.reader() } else { self.db() };
         if gave_up() {
             return Ok(None);
         }

@@ -86,11 +86,8 @@ pub struct Store {
     db: parking_lot::FairMutex<Box<dyn Db>>,
     /// A second connection for the reads a running session makes (a page of its activity, a
     /// version's data), so that they never wait behind its appends on the first ([`Store::reader`]);
-    /// and for what a session starting reads (and on Postgres, a lease taken: `takes_apart`).
+    /// and for what a session starting reads (and on Postgres, a lease taken: [`Store::apart`]).
     reader: Option<parking_lot::FairMutex<Box<dyn Db>>>,
-    /// Leases are taken on the reader connection (Postgres, where it may write): see
-    /// [`Store::take_lease`].
-    takes_apart: bool,
     /// A third connection, for the renewals of this node's leases (Postgres): see
     /// [`Store::renew_leases`].
     renewer: Option<parking_lot::FairMutex<Box<dyn Db>>>,
@@ -137,7 +134,6 @@ impl Store {
         let store = Store::on(Box::new(connect()?));
         Ok(Store {
             reader: Some(parking_lot::FairMutex::new(Box::new(connect()?))),
-            takes_apart: true,
             renewer: Some(parking_lot::FairMutex::new(Box::new(connect()?))),
             ..store
         })
@@ -149,7 +145,6 @@ impl Store {
         Store {
             db: parking_lot::FairMutex::new(db),
             reader: None,
-            takes_apart: false,
             renewer: None,
             folding: Mutex::default(),
             fences: Mutex::default(),
@@ -233,6 +228,14 @@ impl Store {
     /// The connection for renewing leases: its own, if this store has one.
     pub(crate) fn renewer(&self) -> parking_lot::FairMutexGuard<'_, Box<dyn Db>> {
         self.renewer.as_ref().unwrap_or(&self.db).lock()
+    }
+
+    /// Whether leases are handled apart from the writes (Postgres, whose connections may each
+    /// write): taken on the reader connection ([`Store::take_lease`]), and renewed on a
+    /// connection of their own, passing over rows a write holds ([`Store::renew_leases`]).
+    /// SQLite has one writer: both go on the writers' connection, in its statements.
+    pub(crate) fn apart(&self) -> bool {
+        self.renewer.is_some()
     }
 
     /// Records a new session (one stored already is updated). `now_ms`, the host's wall clock, is

@@ -5,6 +5,11 @@ use super::lease::{RENEW_BATCH, Renewal, lease_pairs};
 use super::sql::{Db, V, columns};
 use super::{Store, StoreError};
 
+/// What each renewed lease, `(session, token)`, answered.
+type Answers = std::collections::HashMap<(String, i64), Renewal>;
+
+const RETURNING: &str = "RETURNING session, token, wanted_by";
+
 impl Store {
     /// [`Store::renew_lease`] for every lease a node holds, `(session, token)`, in one statement
     /// per [`RENEW_BATCH`] of them rather than one each: a node with 2,000 sessions renewing every
@@ -30,25 +35,36 @@ impl Store {
     pub fn renew_leases(&self, held: &[(String, i64)], now_ms: i64, ttl_ms: i64) -> Result<Vec<Renewal>, StoreError> {
         let mut answers = std::collections::HashMap::new();
         let expires = now_ms + ttl_ms;
-        let returning = "RETURNING session, token, wanted_by";
-        if self.renewer.is_none() {
+        if self.apart() {
+            self.renew_passing_over_held_rows(held, expires, &mut answers)?;
+        } else {
             // One connection (SQLite): taken a batch at a time, as the writes take it.
             for chunk in held.chunks(RENEW_BATCH) {
-                let sql = format!("UPDATE leases SET expires = ?1 WHERE {} {returning}", lease_pairs(2, chunk.len()));
-                renew(&mut **self.renewer(), &sql, expires, chunk, &mut answers)?;
+                let sql = format!("UPDATE leases SET expires = ?1 WHERE {} {RETURNING}", lease_pairs(2, chunk.len()));
+                renew(&mut **self.db(), &sql, expires, chunk, &mut answers)?;
             }
-            return Ok(held.iter().map(|k| answers.remove(k).unwrap_or(Renewal::Lost)).collect());
         }
-        // Postgres, on the renewals' own connection: every batch passes over the rows another
-        // transaction holds, ...
+        Ok(held.iter().map(|k| answers.remove(k).unwrap_or(Renewal::Lost)).collect())
+    }
+
+    /// [`Store::renew_leases`] on Postgres, on the renewals' own connection: every batch passes
+    /// over the rows another transaction holds, then those still this node's are renewed one
+    /// statement each, each waiting for its row alone.
+    fn renew_passing_over_held_rows(
+        &self,
+        held: &[(String, i64)],
+        expires: i64,
+        answers: &mut Answers,
+    ) -> Result<(), StoreError> {
+        // Every batch passes over the rows another transaction holds, ...
         let mut db = self.renewer();
         for chunk in held.chunks(RENEW_BATCH) {
             let pairs = lease_pairs(2, chunk.len());
             let sql = format!(
                 "UPDATE leases SET expires = ?1 WHERE ({pairs}) AND session IN
-                 (SELECT session FROM leases WHERE {pairs} FOR NO KEY UPDATE SKIP LOCKED) {returning}"
+                 (SELECT session FROM leases WHERE {pairs} FOR NO KEY UPDATE SKIP LOCKED) {RETURNING}"
             );
-            renew(&mut **db, &sql, expires, chunk, &mut answers)?;
+            renew(&mut **db, &sql, expires, chunk, answers)?;
         }
         // ... then those still this node's (read without a lock: the others are lost) are renewed
         // one statement each, each waiting for its row alone.
@@ -56,17 +72,16 @@ impl Store {
         let mut passed_over = Vec::new();
         for chunk in missing.chunks(RENEW_BATCH) {
             let sql = format!("SELECT session, token FROM leases WHERE {}", lease_pairs(1, chunk.len()));
-            let params: Vec<V> = chunk.iter().flat_map(|(s, t)| [V::from(s.as_str()), V::from(*t)]).collect();
-            for row in db.query(&sql, &params)? {
+            for row in db.query(&sql, &pair_params(chunk).collect::<Vec<_>>())? {
                 let mut next = columns(row);
                 passed_over.push((next().text()?, next().int()?));
             }
         }
-        let one = format!("UPDATE leases SET expires = ?1 WHERE {} {returning}", lease_pairs(2, 1));
+        let one = format!("UPDATE leases SET expires = ?1 WHERE {} {RETURNING}", lease_pairs(2, 1));
         for pair in &passed_over {
-            renew(&mut **db, &one, expires, std::slice::from_ref(pair), &mut answers)?;
+            renew(&mut **db, &one, expires, std::slice::from_ref(pair), answers)?;
         }
-        Ok(held.iter().map(|k| answers.remove(k).unwrap_or(Renewal::Lost)).collect())
+        Ok(())
     }
 }
 
@@ -77,13 +92,9 @@ fn renew(
     sql: &str,
     expires: i64,
     pairs: &[(String, i64)],
-    answers: &mut std::collections::HashMap<(String, i64), Renewal>,
+    answers: &mut Answers,
 ) -> Result<(), StoreError> {
-    let mut params: Vec<V> = vec![expires.into()];
-    for (s, t) in pairs {
-        params.push(s.as_str().into());
-        params.push((*t).into());
-    }
+    let params: Vec<V> = std::iter::once(expires.into()).chain(pair_params(pairs)).collect();
     for row in db.query(sql, &params)? {
         let mut next = columns(row);
         let (session, token) = (next().text()?, next().int()?);
@@ -94,4 +105,9 @@ fn renew(
         answers.insert((session, token), r);
     }
     Ok(())
+}
+
+/// The parameters of [`lease_pairs`]: each lease's session, then its token.
+fn pair_params(pairs: &[(String, i64)]) -> impl Iterator<Item = V> + '_ {
+    pairs.iter().flat_map(|(s, t)| [V::from(s.as_str()), V::from(*t)])
 }
