@@ -2016,6 +2016,38 @@ kind: ChartMarkKind, };
 export type ChartMarkKind = "chord" | "directive";
 
 /**
+ * One edit of a text in UTF-16 units: `remove` units at `index` replaced by the `insert` units
+ * of the new text that start at `index`.
+ */
+export type TextEdit = { 
+/**
+ * Where the edit starts, in both texts.
+ */
+index: number, 
+/**
+ * How many units of the old text it removes.
+ */
+remove: number, 
+/**
+ * How many units of the new text it inserts there.
+ */
+insert: number, };
+
+/**
+ * An affine clock: what it reads after `elapsed` µs of the real one is
+ * `base_us + elapsed × rate`.
+ */
+export type ClockDistortion = { 
+/**
+ * What it reads when the real clock starts.
+ */
+base_us: number, 
+/**
+ * Its µs per real µs.
+ */
+rate: number, };
+
+/**
  * One part of a flow.
  */
 export type FlowPart = { 

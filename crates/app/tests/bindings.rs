@@ -128,6 +128,8 @@ fn render() -> Generated {
     r.add::<bandsync_core::chart::Notation>(&cfg);
     r.add::<bandsync_core::chart::Mark>(&cfg);
     r.add::<bandsync_core::chart::MarkKind>(&cfg);
+    r.add::<bandsync_core::textdiff::Edit>(&cfg);
+    r.add::<bandsync_core::clock::Distortion>(&cfg);
     r.add::<bandsync_core::chart::flow::Part>(&cfg);
     r.add::<bandsync_core::chart::flow::Place>(&cfg);
     r.add::<bandsync_core::chart::library::Imported>(&cfg);

@@ -5,31 +5,29 @@
 //! that the estimator removes the error (`bandsync join --clock-offset-ms X --clock-skew-ppm Y`).
 
 use bandsync_core::Micros;
+use bandsync_core::clock::Distortion;
 use std::time::{Duration, Instant};
 
 /// A monotonic clock, optionally offset and skewed.
 #[derive(Debug, Clone)]
 pub struct LocalClock {
-    /// The instant that reads as `offset_us`.
+    /// The instant the clock starts from.
     start: Instant,
-    /// What the clock reads at `start`.
-    offset_us: f64,
-    /// Frequency error: 1.5e-4 runs 150 ppm fast.
-    skew: f64,
+    /// What it reads from there.
+    distortion: Distortion,
 }
 
 impl LocalClock {
     /// The plain monotonic clock.
     #[must_use]
     pub fn system() -> Self {
-        LocalClock { start: Instant::now(), offset_us: 0.0, skew: 0.0 }
+        LocalClock { start: Instant::now(), distortion: Distortion { base_us: 0.0, rate: 1.0 } }
     }
 
     /// A clock that reads `offset_ms` ahead and runs `skew_ppm` fast.
     #[must_use]
     pub fn distorted(offset_ms: f64, skew_ppm: f64) -> Self {
-        // Start far enough from zero that a negative offset still reads positive.
-        LocalClock { start: Instant::now(), offset_us: 1e12 + offset_ms * 1000.0, skew: skew_ppm * 1e-6 }
+        LocalClock { start: Instant::now(), distortion: Distortion::new(offset_ms, skew_ppm) }
     }
 
     /// The clock's reading now.
@@ -46,13 +44,13 @@ impl LocalClock {
     #[must_use]
     pub fn at(&self, at: Instant) -> f64 {
         let el = at.saturating_duration_since(self.start).as_nanos() as f64 / 1000.0;
-        self.offset_us + el * (1.0 + self.skew)
+        self.distortion.read(el)
     }
 
     /// The tokio instant at which this clock reads `local`.
     #[must_use]
     pub fn instant_at(&self, local: Micros) -> tokio::time::Instant {
-        let el_us = ((local.0 as f64 - self.offset_us) / (1.0 + self.skew)).max(0.0);
+        let el_us = self.distortion.elapsed_at(local.0 as f64).max(0.0);
         tokio::time::Instant::from_std(self.start + Duration::from_nanos((el_us * 1000.0) as u64))
     }
 }

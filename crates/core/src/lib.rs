@@ -20,6 +20,8 @@
 //! - [`link`]: the Ableton Link bridge's decisions: Link shows the session's timeline, and a
 //!   Link peer's change becomes the leader's request.
 //! - [`tap`]: tap tempo.
+//! - [`textdiff`]: the one edit between two texts, in UTF-16 units (chart text edits, here and in
+//!   the page).
 //! - [`tagged`]: internally tagged enums read tag first, without serde's buffering.
 //! - [`jitter`]: a small seeded random source (reconnect jitter, simulations).
 //! - [`ratelimit`]: the per-connection token bucket.
@@ -45,6 +47,7 @@ pub mod retention;
 pub mod session;
 pub mod tagged;
 pub mod tap;
+pub mod textdiff;
 pub mod time;
 pub mod timeline;
 

@@ -216,27 +216,17 @@ fn song_prelim(s: &Song) -> MapPrelim {
     ])
 }
 
-/// Replaces `t`'s content with `new` by deleting and inserting only the differing middle.
-/// Offsets are UTF-16 units; the common prefix and suffix never split a surrogate pair.
+/// Replaces `t`'s content with `new` by deleting and inserting only the differing middle
+/// ([`bandsync_core::textdiff`], the rule the page's textareas follow): whole code points, in
+/// UTF-16 units.
 fn replace_text(txn: &mut yrs::TransactionMut, t: &TextRef, new: &str) {
     let old: Vec<u16> = t.get_string(txn).encode_utf16().collect();
     let new16: Vec<u16> = new.encode_utf16().collect();
-    let mut pre = old.iter().zip(&new16).take_while(|(a, b)| a == b).count();
-    while pre > 0 && (0xDC00..0xE000).contains(&new16.get(pre).copied().unwrap_or(0)) {
-        pre -= 1;
+    let Some(change) = bandsync_core::textdiff::diff(&old, &new16, None) else { return };
+    if change.remove > 0 {
+        t.remove_range(txn, change.index, change.remove);
     }
-    let max_suf = old.len().min(new16.len()) - pre;
-    let mut suf = old.iter().rev().zip(new16.iter().rev()).take(max_suf).take_while(|(a, b)| a == b).count();
-    while suf > 0 && (0xDC00..0xE000).contains(&new16[new16.len() - suf]) && new16.len() - suf > pre {
-        // The suffix starts on a low surrogate: include its high surrogate in the middle.
-        suf -= 1;
-    }
-    let del = old.len() - pre - suf;
-    if del > 0 {
-        t.remove_range(txn, pre as u32, del as u32);
-    }
-    let ins = &new16[pre..new16.len() - suf];
-    if !ins.is_empty() {
-        t.insert(txn, pre as u32, &String::from_utf16_lossy(ins));
+    if change.insert > 0 {
+        t.insert(txn, change.index, &String::from_utf16_lossy(&new16[change.inserted()]));
     }
 }

@@ -29,6 +29,10 @@
 //! - `library.songs`, `.imported`, `.exported`: the band's ChordPro library in and out
 //!   ([`bandsync_core::chart::library`]): a file split into its songs, what a song's file says
 //!   about it (title, key, tempo, meter), and a song written as a file.
+//! - `clock.distortion`: the page's clock made wrong on purpose, for tests, as the native
+//!   client's (`bandsync_core::clock::Distortion`).
+//! - `text.diff`: the one edit between a textarea's text before and after an input
+//!   ([`bandsync_core::textdiff`]), in UTF-16 units.
 //! - `meter.parse`, `meter.format`, `tempo.check`, `tempo.format`, `protocol.info` (with the extensions ChordPro
 //!   files go by).
 
@@ -209,6 +213,23 @@ struct FlowStart {
     index: usize,
 }
 
+/// `text.diff`: a textarea's text before and after an edit, and its caret after it.
+#[derive(Deserialize)]
+struct TextDiff {
+    before: String,
+    after: String,
+    #[serde(default)]
+    caret: Option<usize>,
+}
+
+/// `clock.distortion`: how wrong the page's clock is to be made (tests). JSON writes a number
+/// that is not finite as `null`, which counts as zero, as such a number does.
+#[derive(Deserialize)]
+struct Distort {
+    offset_ms: Option<f64>,
+    skew_ppm: Option<f64>,
+}
+
 /// The answer to `chart.render`.
 #[derive(Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -239,6 +260,14 @@ fn misc(op: &str, a: &str) -> Res {
             let chart = bandsync_core::chart::parse(&x.text);
             let music_lines = bandsync_core::chart::music_lines(&chart);
             ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &x.view), music_lines })
+        }
+        "clock.distortion" => {
+            let x: Distort = parse(a)?;
+            ok(&bandsync_core::clock::Distortion::new(x.offset_ms.unwrap_or(0.0), x.skew_ppm.unwrap_or(0.0)))
+        }
+        "text.diff" => {
+            let x: TextDiff = parse(a)?;
+            ok(&bandsync_core::textdiff::diff_str(&x.before, &x.after, x.caret))
         }
         "chart.marks" => ok(&bandsync_core::chart::marks(&parse::<Text>(a)?.text)),
         "flow.place" => {

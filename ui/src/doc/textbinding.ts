@@ -11,6 +11,7 @@
 //! The element is anything textarea-shaped ([`TextAreaLike`]), so the logic runs in node tests.
 
 import * as Y from 'yjs';
+import { textEdit } from '../wasm/api';
 
 /** One edit of a string: `remove` UTF-16 units at `index` replaced by `insert`. */
 export interface TextChange {
@@ -25,37 +26,22 @@ export type Delta = ReadonlyArray<{ retain?: number; insert?: unknown; delete?: 
 /** Which way a position goes when text is inserted exactly at it: -1 stays before, 1 after. */
 export type Assoc = -1 | 1;
 
-const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+/** A lone surrogate: a string holding one cannot travel to the core as JSON. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * The one change that turns `before` into `after`: the common prefix and suffix are kept and
- * never end inside a surrogate pair. `caret`, the collapsed caret in `after` once the edit is
- * done, places the change where it was made when the text around it repeats ("aa" → "aaa" with
- * the caret at 2 is an insert at 1, not at 2). Null when the strings are equal.
+ * The one change that turns `before` into `after`, as the core finds it (`textEdit`,
+ * `crates/core/src/textdiff.rs`, the rule the server's documents follow too): the common prefix
+ * and suffix are kept and never end inside a surrogate pair. `caret`, the collapsed caret in
+ * `after` once the edit is done, places the change where it was made when the text around it
+ * repeats ("aa" → "aaa" with the caret at 2 is an insert at 1, not at 2). Null when the strings
+ * are equal. A text with a lone surrogate (pasted from somewhere broken) is replaced whole.
  */
 export function diffText(before: string, after: string, caret?: number): TextChange | null {
   if (before === after) return null;
-  const min = Math.min(before.length, after.length);
-  let prefix = 0;
-  let suffix = 0;
-  const prefixRun = (limit: number) => {
-    while (prefix < limit && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
-  };
-  const suffixRun = (limit: number) => {
-    while (suffix < limit && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
-  };
-  if (caret !== undefined && caret >= 0 && caret <= after.length) {
-    // An edit ends at the caret: the common suffix starts at it or after it.
-    suffixRun(Math.min(min, after.length - caret));
-    prefixRun(min - suffix);
-  } else {
-    prefixRun(min);
-    suffixRun(min - prefix);
-  }
-  if (prefix > 0 && isHigh(before.charCodeAt(prefix - 1))) prefix--;
-  if (suffix > 0 && isLow(before.charCodeAt(before.length - suffix))) suffix--;
-  return { index: prefix, remove: before.length - prefix - suffix, insert: after.slice(prefix, after.length - suffix) };
+  if (LONE_SURROGATE.test(before) || LONE_SURROGATE.test(after)) return { index: 0, remove: before.length, insert: after };
+  const e = textEdit(before, after, caret);
+  return e && { index: e.index, remove: e.remove, insert: after.slice(e.index, e.index + e.insert) };
 }
 
 /** Where `pos` is after one delta. A position inside deleted text goes to where it was. */

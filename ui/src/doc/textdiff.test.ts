@@ -41,6 +41,11 @@ describe('diffText', () => {
     expect(diffText('😀😀', '😀🎸😀', 4)).toEqual({ index: 2, remove: 0, insert: '🎸' });
   });
 
+  it('replaces a text with a lone surrogate whole (it cannot travel to the core)', () => {
+    expect(diffText('ab\ud800', 'abc\ud800')).toEqual({ index: 0, remove: 3, insert: 'abc\ud800' });
+    expect(diffText('ab', 'a\udc00b')).toEqual({ index: 0, remove: 2, insert: 'a\udc00b' });
+  });
+
   it('turns the before into the after, whole code points only (random edits)', () => {
     const rand = rng(7);
     const alphabet = ['a', 'b', ' ', '\n', '😀', '😁', '🎸', '\ud83c\ude00', 'é'];

@@ -3,6 +3,8 @@
 //! error, as `bandsync join --clock-offset-ms X --clock-skew-ppm Y` does natively. The page reads
 //! `?clock_offset_ms=X&clock_skew_ppm=Y` from its address.
 
+import { clockDistortion } from '../wasm/api';
+
 export interface LocalClock {
   /** Local µs now. */
   now(): number;
@@ -12,11 +14,11 @@ export interface LocalClock {
   perfAt(local: number): number;
 }
 
-/** A clock reading `offsetMs` ahead and running `skewPpm` fast. */
+/** A clock reading `offsetMs` ahead and running `skewPpm` fast, as the core makes one
+ *  (`crates/core/src/clock/distortion.rs`, the native client's too): it reads `base_us` when
+ *  `performance.now()` reads 0, and `rate` µs per real µs. */
 export function distortedClock(offsetMs: number, skewPpm: number): LocalClock {
-  // Far enough from zero that a negative offset still reads positive.
-  const base = 1e12 + offsetMs * 1000;
-  const rate = 1 + skewPpm * 1e-6;
+  const { base_us: base, rate } = clockDistortion(offsetMs, skewPpm);
   return {
     now: () => base + performance.now() * 1000 * rate,
     atPerf: (perfMs) => base + perfMs * 1000 * rate,
@@ -27,7 +29,5 @@ export function distortedClock(offsetMs: number, skewPpm: number): LocalClock {
 /** The page's clock: distorted when its address asks for it (tests), else the plain one. */
 export function pageClock(search: string = typeof location === 'undefined' ? '' : location.search): LocalClock {
   const q = new URLSearchParams(search);
-  const off = Number(q.get('clock_offset_ms') ?? 0);
-  const skew = Number(q.get('clock_skew_ppm') ?? 0);
-  return distortedClock(Number.isFinite(off) ? off : 0, Number.isFinite(skew) ? skew : 0);
+  return distortedClock(Number(q.get('clock_offset_ms') ?? 0), Number(q.get('clock_skew_ppm') ?? 0));
 }

@@ -7,6 +7,7 @@ import type {
   ChartRendered,
   ChartView,
   Click,
+  ClockDistortion,
   ClockStatus,
   EngineStats,
   FilterFit,
@@ -23,6 +24,7 @@ import type {
   StampVerdict,
   SyncConcern,
   TapResult,
+  TextEdit,
   Transport,
   TransportPlace,
 } from '../bindings';
@@ -120,6 +122,20 @@ const SAMPLE_CHART = '{title: T}\n{key: G}\n{comment: c}\n{start_of_verse: V}\n[
  *  its first call, which a long chart's first render then no longer pays. */
 export function warmChartRenderer(view: ChartView): void {
   core().call('chart.render', { text: SAMPLE_CHART, view });
+}
+
+/** The page's clock made wrong on purpose (tests), as the native client's: reads `offsetMs`
+ *  ahead and runs `skewPpm` fast (`crates/core/src/clock/distortion.rs`). Not-a-number counts
+ *  as zero. */
+export function clockDistortion(offsetMs: number, skewPpm: number): ClockDistortion {
+  return core().call<ClockDistortion>('clock.distortion', { offset_ms: offsetMs, skew_ppm: skewPpm });
+}
+
+/** The one edit between a textarea's text before and after an input, in UTF-16 units
+ *  (`crates/core/src/textdiff.rs`): `caret`, the collapsed caret after it, places it where the
+ *  text repeats. Null when they are equal. */
+export function textEdit(before: string, after: string, caret?: number): TextEdit | null {
+  return core().call<TextEdit | null>('text.diff', { before, after, caret });
 }
 
 /** Where the reader finds the chords and directives of a chart's source, in UTF-16 units. */

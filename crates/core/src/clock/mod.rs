@@ -18,15 +18,18 @@
 //! - here: [`ClockSync`], the estimator with its ping schedule, and its [`ClockStatus`];
 //! - `config`: its tuning ([`ClockConfig`]);
 //! - `sample`: one exchange's [`Sample`], and the local-to-host map ([`Xform`]);
-//! - `fit`: the weighted fit of offset and skew over the window's samples.
+//! - `fit`: the weighted fit of offset and skew over the window's samples;
+//! - `distortion`: a device clock made wrong on purpose, for tests ([`Distortion`]).
 
 mod config;
+mod distortion;
 mod fit;
 mod sample;
 #[cfg(test)]
 mod tests;
 
 pub use config::{ASKED_PING_MS, ClockConfig};
+pub use distortion::Distortion;
 pub use sample::{Sample, Xform};
 
 use crate::time::Micros;

@@ -232,6 +232,33 @@ fn a_chart_is_rendered_for_one_reader_through_the_page_call() {
 }
 
 #[test]
+fn a_textareas_edit_is_the_cores_diff_in_utf16_units() {
+    // "a" typed between the a's of "aa": the caret places it.
+    assert_eq!(
+        ok("text.diff", json!({"before": "aa", "after": "aaa", "caret": 2})),
+        json!({"index": 1, "remove": 0, "insert": 1})
+    );
+    assert_eq!(
+        ok("text.diff", json!({"before": "x😀y", "after": "x😁y"})),
+        json!({"index": 1, "remove": 2, "insert": 2})
+    );
+    assert_eq!(ok("text.diff", json!({"before": "same", "after": "same"})), Value::Null);
+    assert!(err("text.diff", json!({"before": "a"})).contains("bad arguments"));
+}
+
+#[test]
+fn the_pages_clock_is_made_wrong_as_the_native_clients() {
+    let d = ok("clock.distortion", json!({"offset_ms": -5000.0, "skew_ppm": 150.0}));
+    assert_eq!(d["base_us"], json!(1e12 - 5e6));
+    assert!((d["rate"].as_f64().unwrap() - 1.000_15).abs() < 1e-12, "{d}");
+    // NaN, as JSON writes it.
+    assert_eq!(
+        ok("clock.distortion", json!({"offset_ms": null, "skew_ppm": 0})),
+        json!({"base_us": 1e12, "rate": 1.0})
+    );
+}
+
+#[test]
 fn a_bar_finds_its_part_of_the_flow_and_its_chart_section() {
     let text = "{sov: Verse 1}\na\n{soc}\nb\n";
     let mut tr = transport_120();
