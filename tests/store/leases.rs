@@ -117,6 +117,48 @@ pub fn what_a_node_reads_is_what_it_may_take(open: &dyn Fn() -> Store) {
     b.delete_session("t").unwrap();
 }
 
+/// What a node taking over many sessions reads and takes for them together: rows and leases in
+/// one statement, the free leases taken in one (each once, none for a member that gave up), and
+/// what each start reads besides, by session.
+pub fn many_sessions_at_once(open: &dyn Fn() -> Store) {
+    let (a, b) = (open(), open());
+    let ttl = 3_000;
+    for id in ["m1", "m2", "m3"] {
+        a.put_session(&session(id, "k"), NOW_MS).unwrap();
+    }
+    a.take_lease("m1", "node-a", 10_000, ttl).unwrap().expect("free");
+    put_chat(&a, "m1", &chat(1, "one"), None).unwrap();
+    put_chat(&a, "m1", &chat(2, "two"), None).unwrap();
+    let read = b.sessions_with_leases(&["m1", "m2", "m3", "none"]).unwrap();
+    let holders: Vec<_> = ["m1", "m2", "m3"].map(|id| read[id].1.as_ref().map(|(n, _)| n.clone())).into();
+    assert_eq!(holders, [Some("node-a".to_owned()), None, None]);
+    assert!(!read.contains_key("none") && read["m2"].0 == session("m2", "k"));
+    // m1 is a's; m2 is asked for twice; m3's member gave up.
+    let taken = b.take_leases_unless(&["m1", "m2", "m3", "m2"], "node-b", 11_000, ttl, &|s| s == "m3").unwrap();
+    assert_eq!(taken.keys().collect::<Vec<_>>(), ["m2"], "{}", b.engine());
+    let taken = b.take_leases_unless(&["m1", "m3"], "node-b", 13_001, ttl, &|_| false).unwrap();
+    let mut ids: Vec<&String> = taken.keys().collect();
+    ids.sort();
+    assert_eq!(ids, ["m1", "m3"], "a's lease ran out at 13 s ({})", b.engine());
+    assert!(taken["m1"].token > 1 && taken["m3"].token == 1);
+    // Fenced by the take: b writes, a cannot.
+    put_chat(&b, "m3", &chat(1, "three"), None).unwrap();
+    assert!(matches!(put_chat(&a, "m1", &chat(3, "late"), None), Err(StoreError::Fenced { .. })));
+    let chats = b.chats(&["m1", "m2", "m3"]).unwrap();
+    let texts = |id: &str| chats.get(id).map(|c| c.iter().map(|m| m.text.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        (texts("m1"), texts("m2"), texts("m3")),
+        (Some(vec!["one".into(), "two".into()]), None, Some(vec!["three".into()]))
+    );
+    assert!(b.versions_of(&["m1", "m2"]).unwrap().is_empty() && b.last_activity_ids(&["m1"]).unwrap().is_empty());
+    assert!(
+        b.chats(&[]).unwrap().is_empty() && b.take_leases_unless(&[], "node-b", 0, ttl, &|_| false).unwrap().is_empty()
+    );
+    for id in ["m1", "m2", "m3"] {
+        b.delete_session(id).unwrap();
+    }
+}
+
 /// A renewal holds no lease row while it waits for another: one of the node's own group commits
 /// holds its sessions' rows until it commits, and may be waiting for a row the renewal holds (a
 /// deadlock). It renews the rows no transaction holds at once, then waits for each held one

@@ -280,6 +280,7 @@ fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     deleted::nothing_outlives_a_deleted_session(open, raw);
     leases::one_owner_at_a_time(open);
     leases::what_a_node_reads_is_what_it_may_take(open);
+    leases::many_sessions_at_once(open);
 }
 
 #[test]

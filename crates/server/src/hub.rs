@@ -3,7 +3,9 @@
 //! Each session runs in its own task (see [`crate::session_task`]); the hub only holds the
 //! handles that reach those tasks and the counters the HTTP API reads without asking them.
 //!
-//! - `ending`: how sessions end (removed, or expired when idle).
+//! - `ending`: how sessions end (removed, or expired when idle);
+//! - `restart`: how stored sessions start again (this host restarted, or a node taking them
+//!   over, many at once).
 
 use crate::clock::HostClock;
 use crate::config::ServerConfig;
@@ -20,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 mod ending;
+pub(crate) mod restart;
 
 /// The secrets a session starts with; those not given are made.
 #[derive(Debug, Default)]
@@ -32,6 +35,15 @@ struct Secrets {
     viewer: Option<Secret>,
     /// The PIN a restored session had.
     pin: Option<Secret>,
+}
+
+/// What a session starts from: its documents, and, stored, what it carried and its journal's
+/// rows if they were read already.
+#[derive(Debug, Default)]
+struct Begins {
+    doc: bandsync_docs::SessionDoc,
+    carried: Option<bandsync_core::session::carry::Carried>,
+    journal: Option<crate::journal::Stored>,
 }
 
 /// `loading` held ([`Hub::starting`]): one session is loaded, started or removed at a time on
@@ -174,7 +186,7 @@ impl Hub {
     /// name or one over 60 characters.
     pub fn create_session(&self, name: &str) -> Result<SessionHandle, HubError> {
         let starting = self.starting();
-        self.start_session(&starting, None, name, Secrets::default(), bandsync_docs::SessionDoc::new(), None)
+        self.start_session(&starting, None, name, Secrets::default(), Begins::default())
     }
 
     /// Creates a session for an organizer of `bandsync serve`, within its quota, with a leader's
@@ -194,7 +206,7 @@ impl Hub {
         let lead = Secret(new_token());
         let secrets = Secrets { leader: Some(lead), ..Secrets::default() };
         let starting = self.starting();
-        let h = self.start_session(&starting, None, name, secrets, bandsync_docs::SessionDoc::new(), None)?;
+        let h = self.start_session(&starting, None, name, secrets, Begins::default())?;
         drop(starting);
         store.set_owner(&h.id, &org.name).map_err(|e| HubError::Store(e.to_string()))?;
         // In a cluster the session belongs where the proxy will send its members, not where the
@@ -202,54 +214,6 @@ impl Hub {
         // the node its first member reaches takes it without waiting.
         self.hand_over_new(&h.id);
         Ok(h)
-    }
-
-    /// Reopens every session the store holds, with its id, name, secret and documents.
-    ///
-    /// # Errors
-    /// [`HubError::Store`] when the store cannot be read or a document does not load.
-    pub fn restore_sessions(&self) -> Result<Vec<SessionHandle>, HubError> {
-        let Some(store) = self.cfg.store.clone() else { return Ok(Vec::new()) };
-        // A node of a cluster loads sessions on demand, as the proxy sends their members.
-        if self.cfg.node.is_some() {
-            return Ok(Vec::new());
-        }
-        let mut out = Vec::new();
-        let starting = self.starting();
-        for s in store.sessions().map_err(|e| HubError::Store(e.to_string()))? {
-            // One session that does not load must not keep the others from starting.
-            let id = s.id.clone();
-            match self.start_stored(&starting, s) {
-                Ok(h) => out.push(h),
-                Err(e @ HubError::Store(_)) => tracing::error!(session = %id, "not restored: {e}"),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Starts a stored session with its id, name, secrets and documents, under `loading`.
-    pub(crate) fn start_stored(
-        &self,
-        starting: &Starting<'_>,
-        s: crate::store::StoredSession,
-    ) -> Result<SessionHandle, HubError> {
-        let store = self.cfg.store.clone().ok_or_else(|| HubError::Store("no store".into()))?;
-        let doc = crate::stored_doc::start_document(&store, &s.id).map_err(HubError::Store)?;
-        let secrets = Secrets {
-            secret: Some(Secret(s.secret.clone())),
-            leader: s.leader_secret.clone().map(Secret),
-            viewer: s.viewer_secret.clone().map(Secret),
-            pin: s.pin.clone().map(Secret),
-        };
-        // A node taking the session over (or this host, restarted) resumes its members as the
-        // same participants, with their roles and access, and keeps its schedule.
-        let carried = store.carried(&s.id).map_err(|e| HubError::Store(e.to_string()))?.and_then(|(data, roster)| {
-            bandsync_core::session::carry::Carried::from_parts(&data, roster.as_deref())
-                .map_err(|e| tracing::error!(session = %s.id, "carried state unreadable: {e}"))
-                .ok()
-        });
-        self.start_session(starting, Some(&s), &s.name, secrets, doc, carried)
     }
 
     /// Starts a session, a new one or `stored`; `_starting`: no other start or removal comes
@@ -261,10 +225,10 @@ impl Hub {
         stored: Option<&crate::store::StoredSession>,
         name: &str,
         secrets: Secrets,
-        doc: bandsync_docs::SessionDoc,
-        carried: Option<bandsync_core::session::carry::Carried>,
+        begins: Begins,
     ) -> Result<SessionHandle, HubError> {
         let Secrets { secret, leader: leader_secret, viewer, pin } = secrets;
+        let Begins { doc, carried, journal } = begins;
         // Every session has a view-only link; a restored one keeps its own.
         let viewer_secret = viewer.unwrap_or_else(|| Secret(new_token()));
         let name = name.trim();
@@ -308,7 +272,7 @@ impl Hub {
             viewer_secret: Some(viewer_secret.expose().to_owned()),
             pin: pin.as_ref().map(|p| p.expose().to_owned()),
         };
-        let journal = self.store_start(&row, stored != Some(&row)).inspect_err(|_| {
+        let journal = self.store_start(&row, stored != Some(&row), journal).inspect_err(|_| {
             if took {
                 self.give_back_lease(&id);
             }
@@ -350,14 +314,20 @@ impl Hub {
     }
 
     /// A start's store work: the session's row written (before anyone can join it) unless it is
-    /// stored as it is (`write` false: a restored or loaded session, unchanged), its journal read.
-    fn store_start(&self, row: &crate::store::StoredSession, write: bool) -> Result<crate::journal::Journal, HubError> {
+    /// stored as it is (`write` false: a restored or loaded session, unchanged), its journal read
+    /// (unless `read` already).
+    fn store_start(
+        &self,
+        row: &crate::store::StoredSession,
+        write: bool,
+        read: Option<crate::journal::Stored>,
+    ) -> Result<crate::journal::Journal, HubError> {
         if let Some(store) = self.cfg.store.as_ref().filter(|_| write) {
             store.put_session(row, self.clock.wall_ms()).map_err(|e| HubError::Store(e.to_string()))?;
         }
         // A store that cannot be read refuses the session, rather than running it on an empty
         // journal whose new entries would collide with the stored ones.
-        crate::journal::Journal::load(&row.id, self.cfg.store.clone(), self.cfg.edit_idle, self.clock.clone())
+        crate::journal::Journal::load(&row.id, self.cfg.store.clone(), read, self.cfg.edit_idle, self.clock.clone())
             .map_err(|e| HubError::Store(format!("its chat, activity and versions: {e}")))
     }
 

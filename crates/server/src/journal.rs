@@ -62,6 +62,34 @@ struct Burst {
     before: Summary,
 }
 
+/// What a journal starts from: a session's chat, its newest activity id and its versions, as
+/// stored.
+#[derive(Debug, Default)]
+pub(crate) struct Stored {
+    chat: Vec<ChatMessage>,
+    last_activity: u64,
+    versions: Vec<VersionInfo>,
+}
+
+impl Stored {
+    /// What the journals of `sessions` start from, by session: three statements for them all.
+    pub(crate) fn read(store: &Store, sessions: &[&str]) -> Result<HashMap<String, Stored>, StoreError> {
+        let (mut chats, mut last, mut versions) =
+            (store.chats(sessions)?, store.last_activity_ids(sessions)?, store.versions_of(sessions)?);
+        Ok(sessions
+            .iter()
+            .map(|&s| {
+                let read = Stored {
+                    chat: chats.remove(s).unwrap_or_default(),
+                    last_activity: last.remove(s).unwrap_or(0),
+                    versions: versions.remove(s).unwrap_or_default(),
+                };
+                (s.to_owned(), read)
+            })
+            .collect())
+    }
+}
+
 /// A session's chat, activity and versions.
 pub(crate) struct Journal {
     session: String,
@@ -93,16 +121,19 @@ fn internal(e: &StoreError) -> Refusal {
 }
 
 impl Journal {
-    /// Loads a session's journal from storage (or starts an empty one without storage).
+    /// Loads a session's journal from storage (or starts an empty one without storage), from
+    /// `read` if it was read already ([`Stored::read`]).
     pub fn load(
         session: &str,
         store: Option<Arc<Store>>,
+        read: Option<Stored>,
         edit_idle: Duration,
         clock: HostClock,
     ) -> Result<Self, StoreError> {
-        let (chat, last_activity, versions) = match &store {
-            Some(st) => (st.chat(session)?, st.last_activity_id(session)?, st.versions(session)?),
-            None => (Vec::new(), 0, Vec::new()),
+        let Stored { chat, last_activity, versions } = match (read, &store) {
+            (Some(read), _) => read,
+            (None, Some(st)) => Stored::read(st, &[session])?.remove(session).unwrap_or_default(),
+            (None, None) => Stored::default(),
         };
         Ok(Journal {
             session: session.to_owned(),

@@ -15,7 +15,8 @@
 //! The session's clock is its owner's: members of a moved session see a new clock epoch and
 //! re-sync, and followers keep clicking through the gap on their own clocks.
 //!
-//! - `letting_go`: how a node lets a session go, and waits for the task it let go.
+//! - `letting_go`: how a node lets a session go, and waits for the task it let go;
+//! - `loading`: how a node loads the sessions its members reach, many at once;
 //! - `placing`: how a node brings a session here for the members the proxy sends it.
 
 pub use crate::config::NodeConfig;
@@ -220,6 +221,7 @@ impl Hub {
 }
 
 mod letting_go;
+mod loading;
 mod placing;
 #[cfg(test)]
 mod tests;

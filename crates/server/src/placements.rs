@@ -2,10 +2,12 @@
 //! attempts to place sessions ([`Placing`]): the loads, one after another on a thread of their
 //! own, and the attempts under way, which the members of one session share (`crate::nodes`).
 
+use crate::store::lease::Lease;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::watch;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+use tokio::sync::{oneshot, watch};
 
 /// Where a session is, for a member about to connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +32,51 @@ pub struct Placing {
     attempts: AtomicU64,
 }
 
-/// A load asked for: it runs on the loads' thread.
-pub(crate) type LoadJob = Box<dyn FnOnce() + Send>;
+/// How many queued loads run together: each of their reads and their takes is one statement for
+/// them all (`crate::nodes`).
+pub(crate) const LOAD_BATCH: usize = 64;
+
+/// What a load found (`crate::nodes`).
+#[derive(Debug)]
+pub(crate) enum Load {
+    Loaded,
+    NotStored,
+    /// Another node holds it: the lease as read (`None` when it could not be read).
+    Held(Option<Lease>),
+    /// The lease the member waited on ran out unrenewed (its holder died): left free.
+    RanOut,
+    /// Another node took the lease while the member waited: left alone.
+    TakenMeanwhile,
+}
+
+/// A load asked for: it runs on the loads' thread, with those queued beside it.
+#[derive(Debug)]
+pub(crate) struct LoadJob {
+    /// The session.
+    pub(crate) id: String,
+    /// To ask its holder for it, if another node holds it.
+    pub(crate) ask: bool,
+    /// The lease another node held at the member's last attempt.
+    pub(crate) waited_on: Option<Lease>,
+    /// Set when its member stops waiting: nothing is read or taken for it after.
+    pub(crate) gave_up: Arc<AtomicBool>,
+    /// Set when its batch begins.
+    pub(crate) begun: Arc<AtomicBool>,
+    /// When its member arrived (for the log).
+    pub(crate) arrived: Instant,
+    /// Where its outcome goes (an error in words).
+    pub(crate) answer: oneshot::Sender<Result<Load, String>>,
+}
+
+impl LoadJob {
+    /// Whether its member stopped waiting.
+    pub(crate) fn given_up(&self) -> bool {
+        self.gave_up.load(Ordering::Acquire)
+    }
+}
+
+/// What runs a batch of loads, answering each.
+pub(crate) type LoadRunner = Arc<dyn Fn(Vec<LoadJob>) + Send + Sync>;
 
 /// The loads queued, and whether a thread runs them.
 #[derive(Default)]
@@ -72,11 +117,12 @@ impl First<'_> {
 
 impl Placing {
     /// Queues `load`, to run after those queued before it, on the loads' thread (started if
-    /// none runs). Loads each took a turn before: a semaphore's, then a blocking thread's. On a
-    /// node taking over hundreds of sessions, with its workers busy with the members' traffic,
-    /// the hand-overs between turns took longer than the loads: 50 loads a second, each 5–7 ms.
-    /// Must be called inside a tokio runtime.
-    pub(crate) fn load(&self, load: LoadJob) {
+    /// none runs), by `run`: with up to [`LOAD_BATCH`] of those queued when its turn comes, in
+    /// the order asked. Loads each took a turn before: a semaphore's, then a blocking thread's.
+    /// On a node taking over hundreds of sessions, with its workers busy with the members'
+    /// traffic, the hand-overs between turns took longer than the loads: 50 loads a second, each
+    /// 5–7 ms. Must be called inside a tokio runtime.
+    pub(crate) fn load(&self, load: LoadJob, run: LoadRunner) {
         {
             let mut loads = self.loads.lock().expect("loads lock poisoned");
             loads.queued.push_back(load);
@@ -88,15 +134,17 @@ impl Placing {
         let all = self.loads.clone();
         tokio::task::spawn_blocking(move || {
             loop {
-                let next = {
+                let batch: Vec<LoadJob> = {
                     let mut loads = all.lock().expect("loads lock poisoned");
-                    let next = loads.queued.pop_front();
-                    loads.running = next.is_some();
-                    next
+                    let n = loads.queued.len().min(LOAD_BATCH);
+                    loads.running = n > 0;
+                    loads.queued.drain(..n).collect()
                 };
-                let Some(next) = next else { break };
-                // A load that panics drops its answer (its member hears so), and the next goes on.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(next));
+                if batch.is_empty() {
+                    break;
+                }
+                // A batch that panics drops its answers (its members hear so), and the next goes on.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(batch)));
             }
         });
     }
@@ -129,41 +177,59 @@ impl Placing {
 mod tests {
     use super::*;
 
+    fn job(id: &str) -> (LoadJob, oneshot::Receiver<Result<Load, String>>) {
+        let (answer, rx) = oneshot::channel();
+        let (gave_up, begun) = (Arc::default(), Arc::default());
+        (LoadJob { id: id.into(), ask: false, waited_on: None, gave_up, begun, arrived: Instant::now(), answer }, rx)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn loads_run_one_at_a_time_in_order_and_one_that_panics_stops_none() {
+    async fn loads_run_in_batches_one_at_a_time_in_order_and_one_that_panics_stops_none() {
         let placing = Placing::default();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let running = Arc::new(AtomicU64::new(0));
-        for i in 0..20 {
-            let (tx, running) = (tx.clone(), running.clone());
-            placing.load(Box::new(move || {
-                let alone = running.fetch_add(1, Ordering::SeqCst) == 0;
-                std::thread::sleep(std::time::Duration::from_millis(2));
-                running.fetch_sub(1, Ordering::SeqCst);
-                assert!(i != 7, "load 7 panics");
-                tx.send((i, alone)).unwrap();
-            }));
-        }
-        drop(tx);
-        // Every load ran (or was dropped with its sender) within the minute: a queue stuck after
-        // the panic fails here rather than hanging.
-        let ran = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-            let mut ran = Vec::new();
-            while let Some(r) = rx.recv().await {
-                ran.push(r);
+        let (batches, running) = (Arc::new(std::sync::Mutex::new(Vec::new())), Arc::new(AtomicU64::new(0)));
+        let (b, r) = (batches.clone(), running.clone());
+        let run: LoadRunner = Arc::new(move |jobs: Vec<LoadJob>| {
+            let alone = r.fetch_add(1, Ordering::SeqCst) == 0;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            r.fetch_sub(1, Ordering::SeqCst);
+            let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+            b.lock().unwrap().push((ids.clone(), alone));
+            assert!(!ids.contains(&"7".to_owned()), "the batch of load 7 panics");
+            for j in jobs {
+                let _ = j.answer.send(Ok(Load::NotStored));
             }
-            ran
-        })
-        .await
-        .expect("the queue went on after the panic");
-        let expected: Vec<(u32, bool)> = (0..20).filter(|&i| i != 7).map(|i| (i, true)).collect();
-        assert_eq!(ran, expected);
+        });
+        let mut answers = Vec::new();
+        for i in 0..200 {
+            let (j, rx) = job(&i.to_string());
+            placing.load(j, run.clone());
+            answers.push(rx);
+        }
+        // Every load was answered, or dropped with its batch, within the minute: a queue stuck
+        // after the panic fails here rather than hanging.
+        let mut answered = Vec::new();
+        for (i, rx) in answers.into_iter().enumerate() {
+            let a = tokio::time::timeout(std::time::Duration::from_secs(60), rx).await.expect("the queue went on");
+            answered.push((i, a.is_ok()));
+        }
+        let batches = batches.lock().unwrap().clone();
+        // In the order asked, one batch at a time, none larger than LOAD_BATCH, and the loads
+        // queued while one ran went together.
+        let order: Vec<String> = batches.iter().flat_map(|(ids, _)| ids.clone()).collect();
+        assert_eq!(order, (0..200).map(|i| i.to_string()).collect::<Vec<_>>());
+        assert!(batches.iter().all(|(ids, alone)| *alone && ids.len() <= LOAD_BATCH));
+        assert!(batches.len() < 200, "no batch of more than one: {batches:?}");
+        // Only the panicking batch's loads went unanswered.
+        let lost: Vec<usize> = answered.iter().filter(|(_, ok)| !ok).map(|(i, _)| *i).collect();
+        let with_7 = batches.iter().find(|(ids, _)| ids.contains(&"7".to_owned())).unwrap();
+        assert_eq!(lost, with_7.0.iter().map(|i| i.parse::<usize>().unwrap()).collect::<Vec<_>>());
         // The queue ran dry and its thread ended: the next load starts another.
         while placing.loads.lock().unwrap().running {
             tokio::task::yield_now().await;
         }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        placing.load(Box::new(move || tx.send(()).unwrap()));
-        tokio::time::timeout(std::time::Duration::from_secs(60), rx).await.expect("a new thread ran it").unwrap();
+        let (j, rx) = job("next");
+        placing.load(j, run);
+        let next = tokio::time::timeout(std::time::Duration::from_secs(60), rx).await.expect("a new thread ran it");
+        assert!(matches!(next, Ok(Ok(Load::NotStored))));
     }
 }

@@ -24,7 +24,7 @@ async fn a_burst_of_edits_closes_on_the_host_clock_after_its_idle_time() {
     let wall = Arc::new(std::sync::atomic::AtomicI64::new(1_765_000_000_000_000));
     let read = wall.clone();
     let clock = HostClock::new().with_wall(move || read.load(std::sync::atomic::Ordering::Relaxed));
-    let mut j = Journal::load("s", None, Duration::from_secs(2), clock.clone()).unwrap();
+    let mut j = Journal::load("s", None, None, Duration::from_secs(2), clock.clone()).unwrap();
     let doc = SessionDoc::new();
     assert_eq!(j.deadline(), None);
     let t0 = clock.instant();
@@ -66,7 +66,7 @@ fn a_refused_message_gives_back_the_oldest_it_let_go() {
     };
     let kept = (1..=retention::CHAT_KEPT).map(|id| (old(id), None)).collect();
     store.append("s", crate::store::Appended { chat: kept, ..Default::default() }).unwrap();
-    let mut j = Journal::load("s", Some(store), Duration::from_secs(2), HostClock::new()).unwrap();
+    let mut j = Journal::load("s", Some(store), None, Duration::from_secs(2), HostClock::new()).unwrap();
     let from = Author { id: 1, name: "Ana", access: Access::Editor, people: &[] };
     let doc = SessionDoc::new();
     let effects = j.handle(ClientMsg::Chat { text: "one too many".into(), reply_to: None }, &from, &doc).unwrap();
@@ -91,7 +91,7 @@ fn a_refused_message_gives_back_the_oldest_it_let_go() {
 fn a_message_whose_write_landed_after_all_keeps_its_id() {
     let held = crate::store::TestStore::new("chat-landed");
     let store = held.store.clone();
-    let mut j = Journal::load("s", Some(store.clone()), Duration::from_secs(2), HostClock::new()).unwrap();
+    let mut j = Journal::load("s", Some(store.clone()), None, Duration::from_secs(2), HostClock::new()).unwrap();
     let from = Author { id: 1, name: "Ana", access: Access::Editor, people: &[] };
     let doc = SessionDoc::new();
     let chat = |j: &mut Journal, text: &str| {
@@ -111,7 +111,7 @@ fn a_message_whose_write_landed_after_all_keeps_its_id() {
 #[tokio::test(start_paused = true)]
 async fn a_burst_that_never_pauses_still_closes_after_five_minutes() {
     let clock = HostClock::new();
-    let mut j = Journal::load("s", None, Duration::from_secs(2), clock.clone()).unwrap();
+    let mut j = Journal::load("s", None, None, Duration::from_secs(2), clock.clone()).unwrap();
     let doc = SessionDoc::new();
     let t0 = clock.instant();
     for i in 0..400 {

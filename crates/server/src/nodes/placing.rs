@@ -7,10 +7,9 @@
 //! every one of them read the store ten times a second until the leases ran out, one attempt at a
 //! time: at 5,500 members, failovers took 15–60 s.
 
-use super::ms;
-use crate::hub::{Hub, HubError};
-use crate::placements::Placement;
-use crate::store::lease::{Lease, takeable};
+use crate::hub::Hub;
+use crate::placements::{Load, LoadJob, Placement};
+use crate::store::lease::Lease;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -40,19 +39,6 @@ impl Drop for GivesUp {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Release);
     }
-}
-
-pub(super) enum Load {
-    Loaded,
-    NotStored,
-    /// Another node holds it: the lease as read (`None` when it could not be read).
-    Held(Option<Lease>),
-    /// The lease the member waited on ran out unrenewed (its holder died): left free (see
-    /// [`Hub::place_alone`]).
-    RanOut,
-    /// Another node took the lease while the member waited: left alone (see
-    /// [`Hub::place_alone`]).
-    TakenMeanwhile,
 }
 
 impl Hub {
@@ -130,18 +116,17 @@ impl Hub {
             // and this future was dropped), its load, if still queued, reads and takes nothing.
             let _gives_up = GivesUp(gave_up.clone());
             let (answer, load) = tokio::sync::oneshot::channel();
-            let (hub, sid, given_up, began) = (self.clone(), id.to_owned(), gave_up.clone(), begun.clone());
-            // Loads run one at a time, in the order asked, on a thread of their own
-            // ([`crate::placements::Placing::load`]): a member that stops waiting leaves the queue
-            // having read nothing. Each on a blocking thread of its own, they filled tokio's
-            // blocking pool (the renewals' too) when 277 sessions moved, and each read after its
-            // member had given up: 30 s, not all back.
-            self.placing.load(Box::new(move || {
-                began.store(true, Ordering::Release);
-                // Not news that the database answers (`Hub::cut_off`): a load may use only the
-                // reader connection, while the renewals' one hangs.
-                let _ = answer.send(hub.try_load(&sid, ask, waited_on, &given_up, started));
-            }));
+            let job =
+                LoadJob { id: id.to_owned(), ask, waited_on, gave_up, begun: begun.clone(), arrived: started, answer };
+            // Loads run in batches, one batch at a time, in the order asked, on a thread of their
+            // own ([`crate::placements::Placing::load`]): a member that stops waiting leaves the
+            // queue having read nothing. Each on a blocking thread of its own, they filled
+            // tokio's blocking pool (the renewals' too) when 277 sessions moved, and each read
+            // after its member had given up: 30 s, not all back. Not news that the database
+            // answers (`Hub::cut_off`): a load may use only the reader connection, while the
+            // renewals' one hangs.
+            let hub = self.clone();
+            self.placing.load(job, Arc::new(move |jobs| hub.load_batch(jobs)));
             let Ok(load) = tokio::time::timeout_at(deadline.into(), load).await else {
                 if begun.load(Ordering::Acquire) {
                     tracing::warn!(
@@ -198,117 +183,6 @@ impl Hub {
             }
             let pause = pause.max(Duration::from_millis(20)).min(deadline - now);
             tokio::time::sleep(pause).await;
-        }
-    }
-
-    /// One attempt to load `id` from the store under a fresh lease; asks the holder for it when
-    /// `ask` and it is held. `waited_on` is the lease another node held at the last attempt: if
-    /// it is still the lease, unrenewed and now expired, it ran out, and nothing is taken. Nor is
-    /// anything taken once `gave_up` is set (the member stopped waiting). `arrived`: when the
-    /// member arrived (for the log).
-    pub(super) fn try_load(
-        &self,
-        id: &str,
-        ask: bool,
-        waited_on: Option<Lease>,
-        gave_up: &AtomicBool,
-        arrived: Instant,
-    ) -> Result<Load, HubError> {
-        let (node, store) = self.node_store().expect("only in a cluster");
-        let st = |e: crate::store::StoreError| HubError::Store(e.to_string());
-        // One load at a time on this node: two members arriving together start one session.
-        let one = self.starting();
-        if self.get(id).is_some() {
-            return Ok(Load::Loaded);
-        }
-        // Its member stopped waiting before this attempt's turn came: nothing to read or take.
-        if gave_up.load(Ordering::Acquire) {
-            return Ok(Load::Held(None));
-        }
-        // A draining node has just handed its sessions over: taking one back would keep it on a
-        // node about to stop.
-        if self.draining() {
-            return Ok(Load::Held(None));
-        }
-        // The task this node let go last may still be writing what it had (each write is fenced
-        // by the lease this node holds, whatever task makes it): a second task starts once it
-        // has ended.
-        if self.still_ending(id) {
-            return Ok(Load::Held(None));
-        }
-        let t0 = Instant::now(); // For the log: where a load's time goes.
-        let attempts = self.placing.attempted();
-        let Some((_, holder)) = store.session_with_lease(id).map_err(st)? else { return Ok(Load::NotStored) };
-        // One reading of the clock for the lease's expiry, here and in the take below.
-        let now = self.clock.wall_ms();
-        let current = holder.as_ref().map(|(_, l)| *l);
-        if let Some(w) = waited_on
-            && current == Some(w)
-            && w.expires_ms < now
-        {
-            return Ok(Load::RanOut);
-        }
-        let given_up = || gave_up.load(Ordering::Acquire);
-        if given_up() {
-            return Ok(Load::Held(None));
-        }
-        // Held by another node as read: the take would find it so too, and the writers'
-        // connection is spared the statement.
-        let free = holder.as_ref().is_none_or(|(by, l)| takeable(by, l, &node.name, now));
-        // Taken by another node while this member waited (a take raises the token; a renewal
-        // keeps it): the cluster moved the session where the proxy sends its members now, which
-        // is not here, or they would have brought it here. Waiting on, this node would ask for
-        // it a lease time later, and the band would move a second time, and back again once
-        // its members reached the node the proxy names: hundreds of hand-overs a run of the
-        // cluster bench at 5,500 members.
-        if !free && waited_on.zip(current).is_some_and(|(w, c)| c.token != w.token) {
-            return Ok(Load::TakenMeanwhile);
-        }
-        let ttl = ms(node.lease_ttl);
-        let taken = if free { store.take_lease_unless(id, &node.name, now, ttl, &given_up).map_err(st)? } else { None };
-        let Some(lease) = taken else {
-            if ask {
-                store.want_lease(id, &node.name).map_err(st)?;
-            }
-            return Ok(Load::Held(current));
-        };
-        self.leases().insert(id.into(), lease);
-        // Its member stopped waiting while the take was under way: the lease goes back at once.
-        if given_up() {
-            self.give_back_lease(id);
-            return Ok(Load::Held(None));
-        }
-        // The row as it is now that the lease is this node's: a holder whose lease had run out,
-        // not yet taken, could still change it (a rename, a new secret or PIN) between the read
-        // above and the take, and it is not written again at the start.
-        let stored = match store.session_with_lease(id) {
-            Ok(Some((row, _))) => row,
-            read => {
-                self.give_back_lease(id);
-                return read.map(|_| Load::NotStored).map_err(st);
-            }
-        };
-        let took_ms = t0.elapsed().as_secs_f64() * 1e3;
-        match self.start_stored(&one, stored) {
-            Ok(_) => {
-                let ms = t0.elapsed().as_secs_f64() * 1e3;
-                let waited_ms = arrived.elapsed().as_secs_f64() * 1e3;
-                tracing::info!(
-                    session = id,
-                    node = %node.name,
-                    token = lease.token,
-                    took_ms,
-                    ms,
-                    waited_ms,
-                    attempts,
-                    "session loaded on this node"
-                );
-                Ok(Load::Loaded)
-            }
-            Err(e) => {
-                self.give_back_lease(id);
-                Err(e)
-            }
         }
     }
 }

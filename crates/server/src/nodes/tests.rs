@@ -1,10 +1,9 @@
 //! Several nodes over one store: hand-over while draining, carried state, unheld sessions, and a
 //! session let go while its task still writes.
 
-use super::placing::Load;
 use super::*;
 use crate::config::ServerConfig;
-use std::sync::atomic::AtomicBool;
+use crate::placements::{Load, LoadJob};
 use std::time::Instant;
 
 /// A store in a folder of its own, removed when dropped.
@@ -50,6 +49,61 @@ fn band_on_a(tag: &str, other: &str, lease_ttl: Duration) -> (Scratch, Arc<Hub>,
 async fn drain(a: &Arc<Hub>) {
     let a = a.clone();
     tokio::task::spawn_blocking(move || a.drain()).await.unwrap();
+}
+
+/// One load, alone in its batch: its outcome.
+pub(super) fn try_load(
+    hub: &Hub,
+    id: &str,
+    ask: bool,
+    waited_on: Option<crate::store::lease::Lease>,
+) -> Result<Load, String> {
+    let (answer, _outcome) = tokio::sync::oneshot::channel();
+    let (gave_up, begun) = (Arc::default(), Arc::default());
+    let job = LoadJob { id: id.into(), ask, waited_on, gave_up, begun, arrived: std::time::Instant::now(), answer };
+    hub.try_loads(&[job]).pop().expect("one answer")
+}
+
+/// A load asked for `id` by a member arriving now, and where its outcome would go.
+fn job(id: &str) -> LoadJob {
+    let (answer, _) = tokio::sync::oneshot::channel();
+    let (gave_up, begun) = (Arc::default(), Arc::default());
+    LoadJob { id: id.into(), ask: false, waited_on: None, gave_up, begun, arrived: std::time::Instant::now(), answer }
+}
+
+/// Sessions whose members reach a node together load in one batch (a statement for each read
+/// and one take for them all), each once, each with its own outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_reached_together_load_in_one_batch_each_with_its_outcome() {
+    let (_scratch, a, b, first) = band_on_a("batch", "b", Duration::from_secs(60));
+    let second = a.create_session("Two").unwrap().id.to_string();
+    let third = a.create_session("Three").unwrap().id.to_string();
+    // Handed over: their leases are free.
+    drain(&a).await;
+    let gone = job(&third);
+    gone.gave_up.store(true, std::sync::atomic::Ordering::Release);
+    // An older job for `first`, whose member stopped waiting before it was told so, stands
+    // behind the newer one.
+    let jobs = vec![job(&first), job(&first), job(&second), gone, job("nosuchsess")];
+    let before = b.placing.attempts();
+    let out = tokio::task::spawn_blocking({
+        let b = b.clone();
+        move || b.try_loads(&jobs)
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            out[..],
+            [Ok(Load::Held(None)), Ok(Load::Loaded), Ok(Load::Loaded), Ok(Load::Held(None)), Ok(Load::NotStored)]
+        ),
+        "{out:?}"
+    );
+    assert!(b.get(&first).is_some() && b.get(&second).is_some() && b.get(&third).is_none());
+    assert_eq!(b.leases().len(), 2, "the given-up session's lease was not taken");
+    assert_eq!(b.placing.attempts() - before, 3, "one read each for first, second and the unknown one");
+    a.close_all();
+    b.close_all();
 }
 
 /// Seen in CI: members reconnecting to a node while it drained found their session's lease
@@ -286,7 +340,7 @@ async fn a_session_let_go_while_its_task_still_writes_is_loaded_once_that_task_h
     assert!(a.still_ending(&id), "its task settles its write before it ends");
     let tried = tokio::task::spawn_blocking({
         let (a, id) = (a.clone(), id.clone());
-        move || a.try_load(&id, false, None, &AtomicBool::new(false), std::time::Instant::now())
+        move || try_load(&a, &id, false, None)
     })
     .await
     .unwrap();

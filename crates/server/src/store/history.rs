@@ -5,6 +5,12 @@
 use super::sql::{self, V, columns, one};
 use super::{Store, StoreError};
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
+use std::collections::HashMap;
+
+/// Session ids as parameters (for [`sql::numbered`]).
+pub(super) fn params(sessions: &[&str]) -> Vec<V> {
+    sessions.iter().map(|&s| V::from(s)).collect()
+}
 
 impl Store {
     /// A session's chat, oldest first. A stored message that no longer reads (damaged, or from a
@@ -14,19 +20,38 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn chat(&self, session: &str) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows =
-            self.reader().query("SELECT id, message FROM chat WHERE session = ?1 ORDER BY id", &[session.into()])?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let mut next = columns(r);
-                let id = next();
-                let read = next().text().and_then(|j| {
-                    serde_json::from_str::<ChatMessage>(&j).map_err(|e| StoreError::Corrupt(e.to_string()))
-                });
-                read.map_err(|e| tracing::error!(session, ?id, "stored chat message skipped: {e}")).ok()
-            })
-            .collect())
+        Ok(self.chats(&[session])?.remove(session).unwrap_or_default())
+    }
+
+    /// [`Store::chat`] of each of `sessions`, in one statement, by session (those with none are
+    /// missing).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn chats(&self, sessions: &[&str]) -> Result<HashMap<String, Vec<ChatMessage>>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self.reader().query(
+            &format!(
+                "SELECT session, id, message FROM chat WHERE session IN ({}) ORDER BY session, id",
+                sql::numbered(1, sessions.len())
+            ),
+            &params(sessions),
+        )?;
+        let mut chats: HashMap<String, Vec<ChatMessage>> = HashMap::new();
+        for r in rows {
+            let mut next = columns(r);
+            let (session, id) = (next().text()?, next());
+            let read = next()
+                .text()
+                .and_then(|j| serde_json::from_str::<ChatMessage>(&j).map_err(|e| StoreError::Corrupt(e.to_string())));
+            match read {
+                Ok(m) => chats.entry(session).or_default().push(m),
+                Err(e) => tracing::error!(session, ?id, "stored chat message skipped: {e}"),
+            }
+        }
+        Ok(chats)
     }
 
     /// A page of a session's activity, oldest first: up to `limit` events older than `before` (or
@@ -67,8 +92,31 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn last_activity_id(&self, session: &str) -> Result<u64, StoreError> {
-        let id = one(&mut **self.reader(), "SELECT MAX(id) FROM activity WHERE session = ?1", &[session.into()])?;
-        Ok(id.map_or(Ok(None), |v| v.opt_int())?.unwrap_or(0) as u64)
+        Ok(self.last_activity_ids(&[session])?.remove(session).unwrap_or(0))
+    }
+
+    /// [`Store::last_activity_id`] of each of `sessions`, in one statement, by session (those
+    /// with none are missing).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn last_activity_ids(&self, sessions: &[&str]) -> Result<HashMap<String, u64>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self.reader().query(
+            &format!(
+                "SELECT session, MAX(id) FROM activity WHERE session IN ({}) GROUP BY session",
+                sql::numbered(1, sessions.len())
+            ),
+            &params(sessions),
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                let mut next = columns(r);
+                Ok((next().text()?, next().opt_int()?.unwrap_or(0) as u64))
+            })
+            .collect()
     }
 
     /// A session's versions, oldest first (without their data).
@@ -76,22 +124,40 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn versions(&self, session: &str) -> Result<Vec<VersionInfo>, StoreError> {
+        Ok(self.versions_of(&[session])?.remove(session).unwrap_or_default())
+    }
+
+    /// [`Store::versions`] of each of `sessions`, in one statement, by session (those with none
+    /// are missing).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn versions_of(&self, sessions: &[&str]) -> Result<HashMap<String, Vec<VersionInfo>>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(HashMap::new());
+        }
         let rows = self.reader().query(
-            "SELECT id, at, label, length(data), named FROM doc_versions WHERE session = ?1 ORDER BY id",
-            &[session.into()],
+            &format!(
+                "SELECT session, id, at, label, length(data), named FROM doc_versions WHERE session IN ({})
+                 ORDER BY session, id",
+                sql::numbered(1, sessions.len())
+            ),
+            &params(sessions),
         )?;
-        rows.into_iter()
-            .map(|r| {
-                let mut next = columns(r);
-                Ok(VersionInfo {
-                    id: next().int()? as u64,
-                    at: next().int()?,
-                    label: next().text()?,
-                    size: next().int()? as u64,
-                    named: next().int()? != 0,
-                })
-            })
-            .collect()
+        let mut versions: HashMap<String, Vec<VersionInfo>> = HashMap::new();
+        for r in rows {
+            let mut next = columns(r);
+            let session = next().text()?;
+            let v = VersionInfo {
+                id: next().int()? as u64,
+                at: next().int()?,
+                label: next().text()?,
+                size: next().int()? as u64,
+                named: next().int()? != 0,
+            };
+            versions.entry(session).or_default().push(v);
+        }
+        Ok(versions)
     }
 
     /// One version's encoded document.

@@ -27,6 +27,7 @@ pub use fold::SLICE;
 use log::LogSize;
 pub use log::{Appended, COMPACT_AFTER, COMPACT_AT_MOST, fold_due};
 use sql::{Db, V, columns, one};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -95,11 +96,11 @@ pub struct Store {
     /// each holds a second copy of its document while it runs.
     folding: Mutex<()>,
     /// The fencing tokens of the leases this node holds, by session.
-    fences: Mutex<std::collections::HashMap<String, i64>>,
+    fences: Mutex<HashMap<String, i64>>,
     /// Each session's log as this store appended to it, read from the database at its first
     /// append, and again after each fold and each time the session's lease is taken or given up
     /// (while this node holds it, no other appends).
-    logs: Mutex<std::collections::HashMap<String, LogSize>>,
+    logs: Mutex<HashMap<String, LogSize>>,
     /// Sessions' writes waiting for the next group's transaction ([`group`]).
     waiting: Mutex<Vec<group::Waiting>>,
     /// Whether a thread is writing the groups ([`group`]).
@@ -170,7 +171,7 @@ impl Store {
         self.reader.as_ref().unwrap_or(&self.db).lock()
     }
 
-    fn fences(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, i64>> {
+    fn fences(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
         self.fences.lock().expect("fences lock poisoned")
     }
 
@@ -206,14 +207,31 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn carried(&self, session: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
-        let rows = self.reader().query("SELECT data, roster FROM carried WHERE session = ?1", &[session.into()])?;
+        Ok(self.carried_of(&[session])?.remove(session))
+    }
+
+    /// [`Store::carried`] of each of `sessions`, in one statement, by session (those never saved
+    /// are missing).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn carried_of(&self, sessions: &[&str]) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self.reader().query(
+            &format!(
+                "SELECT session, data, roster FROM carried WHERE session IN ({})",
+                sql::numbered(1, sessions.len())
+            ),
+            &history::params(sessions),
+        )?;
         rows.into_iter()
-            .next()
             .map(|r| {
                 let mut next = columns(r);
-                Ok((next().text()?, next().opt_text_col()?))
+                Ok((next().text()?, (next().text()?, next().opt_text_col()?)))
             })
-            .transpose()
+            .collect()
     }
 
     /// Asks the database something, through the connection the renewals take: whether it
@@ -297,7 +315,7 @@ pub(super) type CarriedRow<'a> = (&'a str, &'a str, Option<&'a str>);
 /// schedule and its last roster (Postgres refuses to update a row twice in one statement).
 pub(super) fn put_carried(db: &mut dyn Db, carried: &[CarriedRow<'_>]) -> Result<(), StoreError> {
     let mut last: Vec<CarriedRow<'_>> = Vec::with_capacity(carried.len());
-    let mut at = std::collections::HashMap::new();
+    let mut at = HashMap::new();
     for &(s, data, roster) in carried {
         match at.get(s) {
             Some(&i) => {

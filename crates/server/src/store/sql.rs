@@ -199,6 +199,12 @@ pub fn columns(row: Row) -> impl FnMut() -> V {
     move || c.next().unwrap_or(V::Null)
 }
 
+/// `?from, ?from+1, …`: `n` numbered parameters, for an `IN (…)` list.
+#[must_use]
+pub fn numbered(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The first column of the first row, if any.
 ///
 /// # Errors

@@ -2,12 +2,11 @@
 //! released taken at once, one attempt shared by the members of a session, and a load whose
 //! member stopped waiting.
 
-use super::{Placement, band_on_a};
+use super::{Placement, band_on_a, try_load};
 use crate::hub::Hub;
-use crate::nodes::placing::Load;
+use crate::placements::Load;
 use crate::store::lease::Lease;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// Seen in the cluster test: the owner was killed, and its members, retried by the proxy before
@@ -71,13 +70,7 @@ async fn members_of_one_session_share_one_attempt_that_waits_for_the_lease_to_ru
 async fn a_lease_released_while_a_member_waits_is_taken_at_once() {
     let (_scratch, a, c, id) = band_on_a("released", "c", Duration::from_secs(60));
     let seen = seen_then_drained(&a, &c, &id).await;
-    assert!(
-        matches!(
-            c.try_load(&id, false, Some(seen), &AtomicBool::new(false), std::time::Instant::now()).unwrap(),
-            Load::Loaded
-        ),
-        "taken, not sent back"
-    );
+    assert!(matches!(try_load(&c, &id, false, Some(seen)).unwrap(), Load::Loaded), "taken, not sent back");
     assert!(c.get(&id).is_some());
     a.close_all();
     c.close_all();
@@ -131,10 +124,7 @@ async fn a_lease_another_node_took_while_a_member_waited_sends_it_back() {
     let seen = seen_then_drained(&a, &c, &id).await;
     assert_eq!(b.place(&id).await, Placement::Here, "b takes the released lease");
     assert!(
-        matches!(
-            c.try_load(&id, true, Some(seen), &AtomicBool::new(false), std::time::Instant::now()).unwrap(),
-            Load::TakenMeanwhile
-        ),
+        matches!(try_load(&c, &id, true, Some(seen)).unwrap(), Load::TakenMeanwhile),
         "c's member goes back through the proxy"
     );
     let token = b.leases()[id.as_str()].token;
@@ -147,7 +137,7 @@ async fn a_lease_another_node_took_while_a_member_waited_sends_it_back() {
 
 /// The lease `c` reads while `a` holds the session, then `a` drained (its lease released).
 async fn seen_then_drained(a: &Arc<Hub>, c: &Hub, id: &str) -> Lease {
-    let seen = match c.try_load(id, false, None, &AtomicBool::new(false), std::time::Instant::now()).unwrap() {
+    let seen = match try_load(c, id, false, None).unwrap() {
         Load::Held(Some(l)) => l,
         _ => panic!("a holds it"),
     };
