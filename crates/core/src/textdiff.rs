@@ -44,10 +44,19 @@ pub fn diff(before: &[u16], after: &[u16], caret: Option<usize>) -> Option<Edit>
         return None;
     }
     let min = before.len().min(after.len());
-    let prefix_run = |limit: usize| before.iter().zip(after).take(limit).take_while(|(a, b)| a == b).count();
-    let suffix_run =
-        |limit: usize| before.iter().rev().zip(after.iter().rev()).take(limit).take_while(|(a, b)| a == b).count();
-    let (mut prefix, mut suffix) = match caret.filter(|&c| c <= after.len()) {
+    // The common prefix of at most `limit` units, never ending inside a surrogate pair.
+    let prefix_run = |limit: usize| {
+        let n = before.iter().zip(after).take(limit).take_while(|(a, b)| a == b).count();
+        n - usize::from(n > 0 && high(before[n - 1]))
+    };
+    // The common suffix of at most `limit` units, never starting inside a surrogate pair.
+    let suffix_run = |limit: usize| {
+        let n = before.iter().rev().zip(after.iter().rev()).take(limit).take_while(|(a, b)| a == b).count();
+        n - usize::from(n > 0 && low(before[before.len() - n]))
+    };
+    // Each side is cut back to whole code points before the other is found, so that the other
+    // may take what it gave up: "😀" to "😁😀" is an insert of "😁", not both replaced.
+    let (prefix, suffix) = match caret.filter(|&c| c <= after.len()) {
         // An edit ends at the caret: the common suffix starts at it or after it.
         Some(c) => {
             let suffix = suffix_run(min.min(after.len() - c));
@@ -58,12 +67,6 @@ pub fn diff(before: &[u16], after: &[u16], caret: Option<usize>) -> Option<Edit>
             (prefix, suffix_run(min - prefix))
         }
     };
-    if prefix > 0 && high(before[prefix - 1]) {
-        prefix -= 1;
-    }
-    if suffix > 0 && low(before[before.len() - suffix]) {
-        suffix -= 1;
-    }
     let unit = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Some(Edit {
         index: unit(prefix),
@@ -123,6 +126,9 @@ mod tests {
         assert_eq!(d("\u{1F600}", "\u{1F200}", Some(2)), c(0, 2, "\u{1F200}"));
         assert_eq!(d("a😀", "a", None), c(1, 2, ""));
         assert_eq!(d("😀😀", "😀🎸😀", Some(4)), c(2, 0, "🎸"));
+        // Each side whole before the other is found: the smallest edit, not both replaced.
+        assert_eq!(d("😀", "😁😀", None), c(0, 0, "😁"));
+        assert_eq!(d("😀", "😀😁", Some(2)), c(2, 0, "😁"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Where a session is placed for a member about to connect ([`Placement`]), and a node's
-//! attempts to place sessions ([`Placing`]): the loads, one after another on a thread of their
-//! own, and the attempts under way, which the members of one session share (`crate::nodes`).
+//! attempts to place sessions ([`Placing`]): the loads, in batches one after another on a thread
+//! of their own, and the attempts under way, which the members of one session share (`crate::nodes`).
 
 use crate::store::lease::Lease;
 use std::collections::{HashMap, VecDeque};
@@ -20,8 +20,8 @@ pub enum Placement {
     Elsewhere,
 }
 
-/// A node's placing of sessions: the loads (one at a time, in the order asked, on a blocking
-/// thread that runs them one after another while any is queued), and the attempts under way,
+/// A node's placing of sessions: the loads (in batches, one batch at a time, in the order asked,
+/// on a blocking thread that runs them while any is queued), and the attempts under way,
 /// which the members of the same session share.
 #[derive(Debug, Default)]
 pub struct Placing {
@@ -64,14 +64,26 @@ pub(crate) struct LoadJob {
     pub(crate) begun: Arc<AtomicBool>,
     /// When its member arrived (for the log).
     pub(crate) arrived: Instant,
-    /// Where its outcome goes (an error in words).
-    pub(crate) answer: oneshot::Sender<Result<Load, String>>,
+    /// Where its outcome goes (an error in words), once: `None` once told.
+    pub(crate) answer: Option<oneshot::Sender<Result<Load, String>>>,
 }
 
 impl LoadJob {
     /// Whether its member stopped waiting.
     pub(crate) fn given_up(&self) -> bool {
         self.gave_up.load(Ordering::Acquire)
+    }
+
+    /// Tells its member the outcome, if it was not told one already.
+    pub(crate) fn tell(&mut self, outcome: Result<Load, String>) {
+        if let Some(answer) = self.answer.take() {
+            let _ = answer.send(outcome);
+        }
+    }
+
+    /// Whether its member was told its outcome.
+    pub(crate) fn told(&self) -> bool {
+        self.answer.is_none()
     }
 }
 
@@ -117,8 +129,8 @@ impl First<'_> {
 
 impl Placing {
     /// Queues `load`, to run after those queued before it, on the loads' thread (started if
-    /// none runs), by `run`: with up to [`LOAD_BATCH`] of those queued when its turn comes, in
-    /// the order asked. Loads each took a turn before: a semaphore's, then a blocking thread's.
+    /// none runs, with `run`: a thread already running goes on with the runner it started with),
+    /// in a batch of up to [`LOAD_BATCH`] of those queued when its turn comes, in the order asked. Loads each took a turn before: a semaphore's, then a blocking thread's.
     /// On a node taking over hundreds of sessions, with its workers busy with the members'
     /// traffic, the hand-overs between turns took longer than the loads: 50 loads a second, each
     /// 5–7 ms. Must be called inside a tokio runtime.
@@ -180,7 +192,18 @@ mod tests {
     fn job(id: &str) -> (LoadJob, oneshot::Receiver<Result<Load, String>>) {
         let (answer, rx) = oneshot::channel();
         let (gave_up, begun) = (Arc::default(), Arc::default());
-        (LoadJob { id: id.into(), ask: false, waited_on: None, gave_up, begun, arrived: Instant::now(), answer }, rx)
+        (
+            LoadJob {
+                id: id.into(),
+                ask: false,
+                waited_on: None,
+                gave_up,
+                begun,
+                arrived: Instant::now(),
+                answer: Some(answer),
+            },
+            rx,
+        )
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,8 +218,8 @@ mod tests {
             let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
             b.lock().unwrap().push((ids.clone(), alone));
             assert!(!ids.contains(&"7".to_owned()), "the batch of load 7 panics");
-            for j in jobs {
-                let _ = j.answer.send(Ok(Load::NotStored));
+            for mut j in jobs {
+                j.tell(Ok(Load::NotStored));
             }
         });
         let mut answers = Vec::new();

@@ -31,8 +31,9 @@
 //!   about it (title, key, tempo, meter), and a song written as a file.
 //! - `clock.distortion`: the page's clock made wrong on purpose, for tests, as the native
 //!   client's (`bandsync_core::clock::Distortion`).
-//! - `text.diff`: the one edit between a textarea's text before and after an input
-//!   ([`bandsync_core::textdiff`]), in UTF-16 units.
+//! - `text.diff`, `text.diff16`: the one edit between a textarea's text before and after an
+//!   input ([`bandsync_core::textdiff`]), in UTF-16 units; the second takes the texts as their
+//!   units (one with a lone surrogate, which JSON cannot carry as a string).
 //! - `meter.parse`, `meter.format`, `tempo.check`, `tempo.format`, `protocol.info` (with the extensions ChordPro
 //!   files go by).
 
@@ -215,9 +216,9 @@ struct FlowStart {
 
 /// `text.diff`: a textarea's text before and after an edit, and its caret after it.
 #[derive(Deserialize)]
-struct TextDiff {
-    before: String,
-    after: String,
+struct TextDiff<T> {
+    before: T,
+    after: T,
     #[serde(default)]
     caret: Option<usize>,
 }
@@ -266,8 +267,13 @@ fn misc(op: &str, a: &str) -> Res {
             ok(&bandsync_core::clock::Distortion::new(x.offset_ms.unwrap_or(0.0), x.skew_ppm.unwrap_or(0.0)))
         }
         "text.diff" => {
-            let x: TextDiff = parse(a)?;
+            let x: TextDiff<String> = parse(a)?;
             ok(&bandsync_core::textdiff::diff_str(&x.before, &x.after, x.caret))
+        }
+        // A text JSON cannot carry as a string (one with a lone surrogate), as its UTF-16 units.
+        "text.diff16" => {
+            let x: TextDiff<Vec<u16>> = parse(a)?;
+            ok(&bandsync_core::textdiff::diff(&x.before, &x.after, x.caret))
         }
         "chart.marks" => ok(&bandsync_core::chart::marks(&parse::<Text>(a)?.text)),
         "flow.place" => {

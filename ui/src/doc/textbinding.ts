@@ -26,21 +26,17 @@ export type Delta = ReadonlyArray<{ retain?: number; insert?: unknown; delete?: 
 /** Which way a position goes when text is inserted exactly at it: -1 stays before, 1 after. */
 export type Assoc = -1 | 1;
 
-/** A lone surrogate: a string holding one cannot travel to the core as JSON. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * The one change that turns `before` into `after`, as the core finds it (`textEdit`,
  * `crates/core/src/textdiff.rs`, the rule the server's documents follow too): the common prefix
  * and suffix are kept and never end inside a surrogate pair. `caret`, the collapsed caret in
  * `after` once the edit is done, places the change where it was made when the text around it
  * repeats ("aa" → "aaa" with the caret at 2 is an insert at 1, not at 2). Null when the strings
- * are equal. A text with a lone surrogate (pasted from somewhere broken) is replaced whole.
+ * are equal.
  */
 export function diffText(before: string, after: string, caret?: number): TextChange | null {
   if (before === after) return null;
-  if (LONE_SURROGATE.test(before) || LONE_SURROGATE.test(after)) return { index: 0, remove: before.length, insert: after };
-  const e = textEdit(before, after, caret);
+  const e = textEdit(before, after, caret !== undefined && caret >= 0 ? caret : undefined);
   return e && { index: e.index, remove: e.remove, insert: after.slice(e.index, e.index + e.insert) };
 }
 

@@ -41,9 +41,10 @@ describe('diffText', () => {
     expect(diffText('😀😀', '😀🎸😀', 4)).toEqual({ index: 2, remove: 0, insert: '🎸' });
   });
 
-  it('replaces a text with a lone surrogate whole (it cannot travel to the core)', () => {
-    expect(diffText('ab\ud800', 'abc\ud800')).toEqual({ index: 0, remove: 3, insert: 'abc\ud800' });
-    expect(diffText('ab', 'a\udc00b')).toEqual({ index: 0, remove: 2, insert: 'a\udc00b' });
+  it('finds the smallest edit in a text with a lone surrogate (it travels as UTF-16 units)', () => {
+    expect(diffText('ab\ud800', 'abc\ud800')).toEqual({ index: 2, remove: 0, insert: 'c' });
+    expect(diffText('a\ud800b', 'a\ud801b')).toEqual({ index: 1, remove: 1, insert: '\ud801' });
+    expect(diffText('ab', 'a\udc00b', -1)).toEqual({ index: 1, remove: 0, insert: '\udc00' });
   });
 
   it('turns the before into the after, whole code points only (random edits)', () => {

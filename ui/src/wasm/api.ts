@@ -133,10 +133,18 @@ export function clockDistortion(offsetMs: number, skewPpm: number): ClockDistort
 
 /** The one edit between a textarea's text before and after an input, in UTF-16 units
  *  (`crates/core/src/textdiff.rs`): `caret`, the collapsed caret after it, places it where the
- *  text repeats. Null when they are equal. */
+ *  text repeats. Null when they are equal. A text with a lone surrogate, which JSON cannot carry
+ *  as a string, goes as its UTF-16 units. */
 export function textEdit(before: string, after: string, caret?: number): TextEdit | null {
+  if (LONE_SURROGATE.test(before) || LONE_SURROGATE.test(after)) {
+    const units = (s: string) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(i));
+    return core().call<TextEdit | null>('text.diff16', { before: units(before), after: units(after), caret });
+  }
   return core().call<TextEdit | null>('text.diff', { before, after, caret });
 }
+
+/** A lone surrogate (`u`: a pair is one code point, not two surrogates). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Where the reader finds the chords and directives of a chart's source, in UTF-16 units. */
 export function chartSourceMarks(text: string): ChartMark[] {

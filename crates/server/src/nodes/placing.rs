@@ -116,8 +116,15 @@ impl Hub {
             // and this future was dropped), its load, if still queued, reads and takes nothing.
             let _gives_up = GivesUp(gave_up.clone());
             let (answer, load) = tokio::sync::oneshot::channel();
-            let job =
-                LoadJob { id: id.to_owned(), ask, waited_on, gave_up, begun: begun.clone(), arrived: started, answer };
+            let job = LoadJob {
+                id: id.to_owned(),
+                ask,
+                waited_on,
+                gave_up,
+                begun: begun.clone(),
+                arrived: started,
+                answer: Some(answer),
+            };
             // Loads run in batches, one batch at a time, in the order asked, on a thread of their
             // own ([`crate::placements::Placing::load`]): a member that stops waiting leaves the
             // queue having read nothing. Each on a blocking thread of its own, they filled

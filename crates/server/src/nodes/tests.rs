@@ -58,17 +58,27 @@ pub(super) fn try_load(
     ask: bool,
     waited_on: Option<crate::store::lease::Lease>,
 ) -> Result<Load, String> {
-    let (answer, _outcome) = tokio::sync::oneshot::channel();
-    let (gave_up, begun) = (Arc::default(), Arc::default());
-    let job = LoadJob { id: id.into(), ask, waited_on, gave_up, begun, arrived: std::time::Instant::now(), answer };
-    hub.try_loads(&[job]).pop().expect("one answer")
+    let (mut job, mut outcome) = job(id);
+    job.ask = ask;
+    job.waited_on = waited_on;
+    hub.try_loads(&mut [job]);
+    outcome.try_recv().expect("told")
 }
 
-/// A load asked for `id` by a member arriving now, and where its outcome would go.
-fn job(id: &str) -> LoadJob {
-    let (answer, _) = tokio::sync::oneshot::channel();
+/// A load asked for `id` by a member arriving now, and where its outcome goes.
+fn job(id: &str) -> (LoadJob, tokio::sync::oneshot::Receiver<Result<Load, String>>) {
+    let (answer, outcome) = tokio::sync::oneshot::channel();
     let (gave_up, begun) = (Arc::default(), Arc::default());
-    LoadJob { id: id.into(), ask: false, waited_on: None, gave_up, begun, arrived: std::time::Instant::now(), answer }
+    let job = LoadJob {
+        id: id.into(),
+        ask: false,
+        waited_on: None,
+        gave_up,
+        begun,
+        arrived: std::time::Instant::now(),
+        answer: Some(answer),
+    };
+    (job, outcome)
 }
 
 /// Sessions whose members reach a node together load in one batch (a statement for each read
@@ -80,18 +90,20 @@ async fn sessions_reached_together_load_in_one_batch_each_with_its_outcome() {
     let third = a.create_session("Three").unwrap().id.to_string();
     // Handed over: their leases are free.
     drain(&a).await;
-    let gone = job(&third);
+    let (gone, gone_told) = job(&third);
     gone.gave_up.store(true, std::sync::atomic::Ordering::Release);
     // An older job for `first`, whose member stopped waiting before it was told so, stands
     // behind the newer one.
-    let jobs = vec![job(&first), job(&first), job(&second), gone, job("nosuchsess")];
+    let (jobs, told): (Vec<_>, Vec<_>) =
+        [job(&first), job(&first), job(&second), (gone, gone_told), job("nosuchsess")].into_iter().unzip();
     let before = b.placing.attempts();
-    let out = tokio::task::spawn_blocking({
+    tokio::task::spawn_blocking({
         let b = b.clone();
-        move || b.try_loads(&jobs)
+        move || b.try_loads(&mut { jobs })
     })
     .await
     .unwrap();
+    let out: Vec<Result<Load, String>> = told.into_iter().map(|mut t| t.try_recv().expect("told")).collect();
     assert!(
         matches!(
             out[..],

@@ -119,7 +119,8 @@ impl Store {
             .collect()
     }
 
-    /// A session's versions, oldest first (without their data).
+    /// A session's versions, oldest first (without their data). A row that does not read is left
+    /// out and logged, as a chat message is.
     ///
     /// # Errors
     /// On a database error.
@@ -148,14 +149,10 @@ impl Store {
         for r in rows {
             let mut next = columns(r);
             let session = next().text()?;
-            let v = VersionInfo {
-                id: next().int()? as u64,
-                at: next().int()?,
-                label: next().text()?,
-                size: next().int()? as u64,
-                named: next().int()? != 0,
-            };
-            versions.entry(session).or_default().push(v);
+            match version_info(&mut next) {
+                Ok(v) => versions.entry(session).or_default().push(v),
+                Err(e) => tracing::error!(session, "stored version skipped: {e}"),
+            }
         }
         Ok(versions)
     }
@@ -260,4 +257,15 @@ pub(super) fn insert_version(
         db.execute("DELETE FROM doc_versions WHERE session = ?1 AND id = ?2", &[session.into(), (*id as i64).into()])?;
     }
     Ok(())
+}
+
+/// A version's columns after its session: id, time, label, size, named.
+fn version_info(next: &mut impl FnMut() -> V) -> Result<VersionInfo, StoreError> {
+    Ok(VersionInfo {
+        id: next().int()? as u64,
+        at: next().int()?,
+        label: next().text()?,
+        size: next().int()? as u64,
+        named: next().int()? != 0,
+    })
 }

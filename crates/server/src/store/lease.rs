@@ -43,6 +43,9 @@ pub struct Lease {
 /// Who holds a lease: the node's name, and the lease.
 pub type Holder = (String, Lease);
 
+/// A session's row, with who holds its lease if anyone ever took it.
+pub type Read = (StoredSession, Option<Holder>);
+
 /// Whether `node` may take a lease `holder` holds, at `now_ms`: it expired, or it is `node`'s
 /// already. [`Store::take_lease`]'s statement decides it so in the database; a node that read the
 /// lease asks this before sending the statement (a node taking over many sessions at once would
@@ -53,89 +56,6 @@ pub fn takeable(holder: &str, lease: &Lease, node: &str, now_ms: i64) -> bool {
 }
 
 impl Store {
-    /// Takes `session`'s lease for `node` until `now_ms + ttl_ms`, if it is free, expired, or
-    /// `node`'s already (a restarted node fences its former self: the token rises either way).
-    /// `None` while another node holds it. Writes for the session are fenced by it from now on.
-    ///
-    /// On Postgres it is taken on the reader connection: a node taking over hundreds of sessions
-    /// waited for each take behind its group commits on the writers' (p50 20 ms a take, most of
-    /// a load, at 5,500 members). The statement locks one row, the session's lease, which none
-    /// of this node's group commits holds (the session does not run here), so it cannot deadlock
-    /// with them; one of another node's holds it, and the take waits for that write.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn take_lease(&self, session: &str, node: &str, now_ms: i64, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
-        self.take_lease_unless(session, node, now_ms, ttl_ms, &|| false)
-    }
-
-    /// [`Store::take_lease`], unless `gave_up` says so once the connection the take goes on is
-    /// the caller's: a node's load whose member stopped waiting while the database did not answer
-    /// takes nothing (`None`) when it answers.
-    ///
-    /// # Errors
-    /// On a database error.
-    pub fn take_lease_unless(
-        &self,
-        session: &str,
-        node: &str,
-        now_ms: i64,
-        ttl_ms: i64,
-        gave_up: &dyn Fn() -> bool,
-    ) -> Result<Option<Lease>, StoreError> {
-        Ok(self.take_leases_unless(&[session], node, now_ms, ttl_ms, &|_| gave_up())?.remove(session))
-    }
-
-    /// [`Store::take_lease`] for each of `sessions` in one statement, but those `gave_up` names
-    /// once the connection the take goes on is the caller's: the leases taken, by session. A
-    /// node taking over a dead node's sessions takes all those its members have reached so far
-    /// together, rather than one statement (and one round trip on a busy machine) each.
-    ///
-    /// # Errors
-    /// On a database error: then none was taken.
-    pub fn take_leases_unless(
-        &self,
-        sessions: &[&str],
-        node: &str,
-        now_ms: i64,
-        ttl_ms: i64,
-        gave_up: &dyn Fn(&str) -> bool,
-    ) -> Result<HashMap<String, Lease>, StoreError> {
-        let expires_ms = now_ms + ttl_ms;
-        let mut db = if self.apart() { self.reader() } else { self.db() };
-        // Each once: one statement may not change a row twice.
-        let mut take: Vec<&str> = sessions.iter().copied().filter(|s| !gave_up(s)).collect();
-        take.sort_unstable();
-        take.dedup();
-        if take.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = (0..take.len()).map(|i| format!("(?{}, ?1, 1, ?2)", i + 4)).collect::<Vec<_>>().join(", ");
-        let mut params: Vec<V> = vec![node.into(), expires_ms.into(), now_ms.into()];
-        params.extend(take.iter().map(|&s| V::from(s)));
-        let rows = db.query(
-            &format!(
-                "INSERT INTO leases (session, node, token, expires) VALUES {rows}
-                 ON CONFLICT(session) DO UPDATE SET node = excluded.node, token = leases.token + 1,
-                     expires = excluded.expires, wanted_by = NULL
-                 WHERE leases.expires < ?3 OR leases.node = ?1
-                 RETURNING session, token"
-            ),
-            &params,
-        )?;
-        drop(db);
-        let mut taken = HashMap::new();
-        for r in rows {
-            let mut next = columns(r);
-            let (session, token) = (next().text()?, next().int()?);
-            // Another node may have appended and folded meanwhile: its log is counted afresh.
-            self.forget_log(&session);
-            self.fences().insert(session.clone(), token);
-            taken.insert(session, Lease { token, expires_ms });
-        }
-        Ok(taken)
-    }
-
     /// Extends a held lease to `now_ms + ttl_ms`, and says whether another node asked for it or
     /// took it.
     ///
@@ -224,22 +144,20 @@ impl Store {
     /// what a node reads first to load the session for a member (`crate::nodes`).
     ///
     /// # Errors
-    /// On a database error.
+    /// On a database error, or a row that does not read.
     pub fn session_with_lease(&self, id: &str) -> Result<Option<(StoredSession, Option<Holder>)>, StoreError> {
-        Ok(self.sessions_with_leases(&[id])?.remove(id))
+        self.sessions_with_leases(&[id])?.remove(id).transpose()
     }
 
     /// [`Store::session_with_lease`] for each of `ids`, in one statement on the reader
-    /// connection, by id (those not stored are missing). A node taking over hundreds of sessions
-    /// at once read these on the writers' connection, in two statements a member, each behind
-    /// the group commits, and then in one statement a session.
+    /// connection, by id (those not stored are missing; a row that does not read is its own
+    /// error, not the others'). A node taking over hundreds of sessions at once read these on
+    /// the writers' connection, in two statements a member, each behind the group commits, and
+    /// then in one statement a session.
     ///
     /// # Errors
     /// On a database error.
-    pub fn sessions_with_leases(
-        &self,
-        ids: &[&str],
-    ) -> Result<HashMap<String, (StoredSession, Option<Holder>)>, StoreError> {
+    pub fn sessions_with_leases(&self, ids: &[&str]) -> Result<HashMap<String, Result<Read, StoreError>>, StoreError> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -253,13 +171,16 @@ impl Store {
         )?;
         let mut found = HashMap::new();
         for mut row in rows {
+            let Some(id) = row.first().cloned().and_then(|id| id.text().ok()) else { continue };
             let mut next = columns(row.split_off(6.min(row.len())));
-            let session = super::stored_session(row)?;
-            let lease = match next() {
-                V::Null => None,
-                node => Some((node.text()?, Lease { token: next().int()?, expires_ms: next().int()? })),
-            };
-            found.insert(session.id.clone(), (session, lease));
+            let read = super::stored_session(row).and_then(|session| {
+                let lease = match next() {
+                    V::Null => None,
+                    node => Some((node.text()?, Lease { token: next().int()?, expires_ms: next().int()? })),
+                };
+                Ok((session, lease))
+            });
+            found.insert(id, read);
         }
         Ok(found)
     }

@@ -22,6 +22,7 @@ pub mod postgres;
 mod renewal;
 pub mod sql;
 pub mod sqlite;
+mod take;
 
 pub use fold::SLICE;
 use log::LogSize;
@@ -210,8 +211,8 @@ impl Store {
         Ok(self.carried_of(&[session])?.remove(session))
     }
 
-    /// [`Store::carried`] of each of `sessions`, in one statement, by session (those never saved
-    /// are missing).
+    /// [`Store::carried`] of each of `sessions`, in one statement, by session (those never saved,
+    /// or whose row does not read, are missing).
     ///
     /// # Errors
     /// On a database error.
@@ -226,12 +227,18 @@ impl Store {
             ),
             &history::params(sessions),
         )?;
-        rows.into_iter()
-            .map(|r| {
-                let mut next = columns(r);
-                Ok((next().text()?, (next().text()?, next().opt_text_col()?)))
-            })
-            .collect()
+        let mut carried = HashMap::new();
+        for r in rows {
+            let mut next = columns(r);
+            let session = next().text()?;
+            // One that does not read is left out and logged: its session starts without it, as
+            // it does when what it holds does not read (`Hub::start_stored`).
+            match next().text().and_then(|data| Ok((data, next().opt_text_col()?))) {
+                Ok(c) => drop(carried.insert(session, c)),
+                Err(e) => tracing::error!(session, "carried state unreadable: {e}"),
+            }
+        }
+        Ok(carried)
     }
 
     /// Asks the database something, through the connection the renewals take: whether it

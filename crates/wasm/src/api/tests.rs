@@ -244,6 +244,11 @@ fn a_textareas_edit_is_the_cores_diff_in_utf16_units() {
     );
     assert_eq!(ok("text.diff", json!({"before": "same", "after": "same"})), Value::Null);
     assert!(err("text.diff", json!({"before": "a"})).contains("bad arguments"));
+    // A lone surrogate (0xD800) travels as a unit.
+    assert_eq!(
+        ok("text.diff16", json!({"before": [97, 0xD800], "after": [97, 98, 0xD800], "caret": 2})),
+        json!({"index": 1, "remove": 0, "insert": 1})
+    );
 }
 
 #[test]
