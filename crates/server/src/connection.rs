@@ -91,6 +91,9 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken,
     let mut heartbeat = tokio::time::interval(cfg.heartbeat_interval);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    // For the join's timing (debug, `bandsync_server::joins`): when the connection opened, and
+    // when its first text frame (the member's join) came.
+    let (opened, mut first_text) = (last_heard, None);
     let join_deadline = tokio::time::sleep(cfg.join_timeout);
     tokio::pin!(join_deadline);
     // Made once, not on every turn of the loop (each would register with the token anew).
@@ -111,10 +114,23 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken,
                 c.join_answer = None;
                 // A refused join leaves the connection unjoined and free to try again.
                 c.joined = answer;
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+                tracing::debug!(
+                    target: "bandsync_server::joins",
+                    conn = id,
+                    session = c.session.as_ref().map(|s| &*s.id),
+                    answer,
+                    join_after_ms = first_text.map(|t: Instant| ms(t - opened)),
+                    answered_ms = first_text.map(|t: Instant| ms(t.elapsed())),
+                    "join answered"
+                );
             }
             frame = c.socket.recv() => {
                 let t1 = c.hub.clock.now();
                 last_heard = Instant::now();
+                if first_text.is_none() && matches!(frame, Some(Ok(Message::Text(_)))) {
+                    first_text = Some(last_heard);
+                }
                 let flow = match frame {
                     None => break None,
                     Some(Err(e)) => {

@@ -128,7 +128,16 @@ async fn ws(
 
 /// A 503 (retry) while another node still holds the session, on a node of a cluster.
 async fn elsewhere(st: &AppState, id: &str) -> Option<Response> {
-    (st.hub.place(id).await == crate::nodes::Placement::Elsewhere).then(|| {
+    let asked = std::time::Instant::now();
+    let placed = st.hub.place(id).await;
+    tracing::debug!(
+        target: "bandsync_server::joins",
+        session = id,
+        ?placed,
+        placed_ms = asked.elapsed().as_secs_f64() * 1e3,
+        "placed"
+    );
+    (placed == crate::nodes::Placement::Elsewhere).then(|| {
         let body =
             json!({"error": {"code": "moving", "message": format!("session {id} is moving between nodes; retry")}});
         (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "1")], Json(body)).into_response()
