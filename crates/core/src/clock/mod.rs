@@ -148,8 +148,19 @@ impl ClockSync {
     /// pings in the second or two that the rest were rejoining in.
     pub fn reconnected(&mut self, now: Micros) {
         self.rewarm(now);
+        // Samples older than the window no longer count (a phone locked for minutes): with too
+        // few fresh ones left, it warms up in full.
+        self.prune(now);
         if self.warmed() {
             self.sent = self.cfg.burst_count.saturating_sub(self.cfg.reconnect_burst);
+        }
+    }
+
+    /// Drops the samples past the window, and the oldest past `max_samples`.
+    fn prune(&mut self, now: Micros) {
+        let horizon = now.0 as f64 - self.cfg.window.0 as f64;
+        while self.samples.len() > self.cfg.max_samples || self.samples.front().is_some_and(|x| x.at < horizon) {
+            self.samples.pop_front();
         }
     }
 
@@ -174,10 +185,7 @@ impl ClockSync {
         }
         let s = Sample::from_exchange(t0, t1, t2, now);
         self.samples.push_back(s);
-        let horizon = now.0 as f64 - self.cfg.window.0 as f64;
-        while self.samples.len() > self.cfg.max_samples || self.samples.front().is_some_and(|x| x.at < horizon) {
-            self.samples.pop_front();
-        }
+        self.prune(now);
         self.last_sample_at = s.at;
         self.refit(now.0 as f64);
     }

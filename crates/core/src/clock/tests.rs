@@ -111,6 +111,12 @@ fn a_reconnect_warms_up_in_full_only_an_estimate_not_warmed_up_yet() {
     let short = cfg.reconnect_burst as usize;
     assert_eq!(after[..short - 1], vec![burst; short - 1][..], "{after:?}");
     assert!(after[short - 1..].iter().all(|&d| d == steady), "{after:?}");
+    // Back after longer than the window (a phone locked for minutes): its samples have aged
+    // out, and it warms up in full.
+    let back = Micros::from_secs(200);
+    c.reconnected(back);
+    let after = intervals(&mut c, back, 12);
+    assert!(after.iter().all(|&d| d == burst), "{after:?}");
     // A new epoch clears the samples: the next reconnect warms up in full again.
     c.new_epoch(Micros::from_secs(20), 10);
     c.reconnected(Micros::from_secs(20));

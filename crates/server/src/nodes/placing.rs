@@ -158,12 +158,17 @@ impl Hub {
                 Ok(Ok(Load::NotStored)) => return Placement::Unknown,
                 Ok(Ok(Load::Held(lease))) => (waited_on, asked) = (lease, asked | ask),
                 Ok(Ok(Load::RanOut)) => {
-                    tracing::info!(session = id, "its holder's lease ran out: the member goes back through the proxy");
+                    tracing::info!(
+                        session = id,
+                        node = %node.name,
+                        "its holder's lease ran out: the member goes back through the proxy"
+                    );
                     return Placement::Elsewhere;
                 }
                 Ok(Ok(Load::TakenMeanwhile)) => {
                     tracing::info!(
                         session = id,
+                        node = %node.name,
                         "another node took it meanwhile: the member goes back through the proxy"
                     );
                     return Placement::Elsewhere;
