@@ -7,12 +7,20 @@ use super::{Store, StoreError};
 use bandsync_core::protocol::{ActivityEvent, ChatMessage, VersionInfo};
 use std::collections::HashMap;
 
-/// Session ids as parameters (for [`sql::numbered`]).
-pub(super) fn params(sessions: &[&str]) -> Vec<V> {
-    sessions.iter().map(|&s| V::from(s)).collect()
-}
+/// Where a read of many sessions lists them: `session IN (…)`.
+pub(super) const SESSIONS: &str = "(…)";
 
 impl Store {
+    /// The rows of `sql`, a read of the sessions it lists as [`SESSIONS`], on the reader
+    /// connection, each session a parameter; none for no session (SQL has no empty list).
+    pub(super) fn read_sessions(&self, sql: &str, sessions: &[&str]) -> Result<Vec<sql::Row>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let listed = sql.replace(SESSIONS, &format!("({})", sql::numbered(1, sessions.len())));
+        self.reader().query(&listed, &sessions.iter().map(|&s| V::from(s)).collect::<Vec<_>>())
+    }
+
     /// A session's chat, oldest first. A stored message that no longer reads (damaged, or from a
     /// version that wrote it differently) is left out and logged: it costs that message, not the
     /// session's chat.
@@ -29,15 +37,9 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn chats(&self, sessions: &[&str]) -> Result<HashMap<String, Vec<ChatMessage>>, StoreError> {
-        if sessions.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = self.reader().query(
-            &format!(
-                "SELECT session, id, message FROM chat WHERE session IN ({}) ORDER BY session, id",
-                sql::numbered(1, sessions.len())
-            ),
-            &params(sessions),
+        let rows = self.read_sessions(
+            "SELECT session, id, message FROM chat WHERE session IN (…) ORDER BY session, id",
+            sessions,
         )?;
         let mut chats: HashMap<String, Vec<ChatMessage>> = HashMap::new();
         for r in rows {
@@ -101,16 +103,8 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn last_activity_ids(&self, sessions: &[&str]) -> Result<HashMap<String, u64>, StoreError> {
-        if sessions.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = self.reader().query(
-            &format!(
-                "SELECT session, MAX(id) FROM activity WHERE session IN ({}) GROUP BY session",
-                sql::numbered(1, sessions.len())
-            ),
-            &params(sessions),
-        )?;
+        let rows = self
+            .read_sessions("SELECT session, MAX(id) FROM activity WHERE session IN (…) GROUP BY session", sessions)?;
         rows.into_iter()
             .map(|r| {
                 let mut next = columns(r);
@@ -134,16 +128,10 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn versions_of(&self, sessions: &[&str]) -> Result<HashMap<String, Vec<VersionInfo>>, StoreError> {
-        if sessions.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = self.reader().query(
-            &format!(
-                "SELECT session, id, at, label, length(data), named FROM doc_versions WHERE session IN ({})
-                 ORDER BY session, id",
-                sql::numbered(1, sessions.len())
-            ),
-            &params(sessions),
+        let rows = self.read_sessions(
+            "SELECT session, id, at, label, length(data), named FROM doc_versions WHERE session IN (…)
+             ORDER BY session, id",
+            sessions,
         )?;
         let mut versions: HashMap<String, Vec<VersionInfo>> = HashMap::new();
         for r in rows {

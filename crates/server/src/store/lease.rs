@@ -158,16 +158,10 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn sessions_with_leases(&self, ids: &[&str]) -> Result<HashMap<String, Result<Read, StoreError>>, StoreError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = self.reader().query(
-            &format!(
-                "SELECT s.id, s.name, s.secret, s.leader_secret, s.viewer_secret, s.pin, l.node, l.token, l.expires
-                 FROM sessions s LEFT JOIN leases l ON l.session = s.id WHERE s.id IN ({})",
-                super::sql::numbered(1, ids.len())
-            ),
-            &ids.iter().map(|&i| V::from(i)).collect::<Vec<_>>(),
+        let rows = self.read_sessions(
+            "SELECT s.id, s.name, s.secret, s.leader_secret, s.viewer_secret, s.pin, l.node, l.token, l.expires
+             FROM sessions s LEFT JOIN leases l ON l.session = s.id WHERE s.id IN (…)",
+            ids,
         )?;
         let mut found = HashMap::new();
         for mut row in rows {

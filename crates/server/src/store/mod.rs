@@ -217,16 +217,7 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn carried_of(&self, sessions: &[&str]) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
-        if sessions.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = self.reader().query(
-            &format!(
-                "SELECT session, data, roster FROM carried WHERE session IN ({})",
-                sql::numbered(1, sessions.len())
-            ),
-            &history::params(sessions),
-        )?;
+        let rows = self.read_sessions("SELECT session, data, roster FROM carried WHERE session IN (…)", sessions)?;
         let mut carried = HashMap::new();
         for r in rows {
             let mut next = columns(r);
