@@ -124,6 +124,9 @@ pub async fn handle(socket: WebSocket, hub: Arc<Hub>, cancel: CancellationToken,
                     answered_ms = first_text.map(|t: Instant| ms(t.elapsed())),
                     "join answered"
                 );
+                if !answer {
+                    first_text = None;
+                }
             }
             frame = c.socket.recv() => {
                 let t1 = c.hub.clock.now();

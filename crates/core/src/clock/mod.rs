@@ -148,10 +148,12 @@ impl ClockSync {
     /// pings in the second or two that the rest were rejoining in.
     pub fn reconnected(&mut self, now: Micros) {
         self.rewarm(now);
-        // Samples older than the window no longer count (a phone locked for minutes): with too
-        // few fresh ones left, it warms up in full.
-        self.prune(now);
-        if self.warmed() {
+        // Samples older than the window do not count (a phone locked for minutes): with too few
+        // fresh ones, it warms up in full. They stay until the next pong drops them, so that the
+        // estimate and its status keep what they were fitted on.
+        let horizon = now.0 as f64 - self.cfg.window.0 as f64;
+        let fresh = self.samples.iter().filter(|s| s.at >= horizon).count();
+        if fresh as u32 >= self.cfg.burst_count / 2 {
             self.sent = self.cfg.burst_count.saturating_sub(self.cfg.reconnect_burst);
         }
     }

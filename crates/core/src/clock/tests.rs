@@ -117,17 +117,20 @@ fn a_reconnect_warms_up_in_full_only_an_estimate_not_warmed_up_yet() {
     c.reconnected(back);
     let after = intervals(&mut c, back, 12);
     assert!(after.iter().all(|&d| d == burst), "{after:?}");
-    // A new epoch clears the samples: the next reconnect warms up in full again.
-    c.new_epoch(Micros::from_secs(20), 10);
-    c.reconnected(Micros::from_secs(20));
-    let mut now = Micros::from_secs(20);
+    // Warmed up again, then a reconnect to a host whose welcome brings a new clock (a
+    // restart): the connect's short burst gives way to a full one.
+    let now = Micros::from_secs(300);
+    intervals(&mut c, now, 45);
+    c.reconnected(Micros::from_secs(310));
+    c.new_epoch(Micros::from_secs(310), 10);
+    let mut now = Micros::from_secs(310);
     let mut sent = Vec::new();
     for _ in 0..12 {
         now = c.poll_timeout().max(now);
         sent.push(now.0);
         exchange_on(10, &mut c, now, 500, 500, |l| l + 7_000_000);
     }
-    assert!(sent.windows(2).all(|w| w[1] - w[0] == burst));
+    assert!(sent.windows(2).all(|w| w[1] - w[0] == burst), "{sent:?}");
 }
 
 #[test]

@@ -68,8 +68,8 @@ impl Hub {
         };
         // One reading of the clock for the leases' expiry, here and in the take below.
         let now = self.clock.wall_ms();
-        // Each job to take, with the lease as read.
-        let mut take: Vec<(usize, Option<Lease>)> = Vec::new();
+        // Each job to take, and each another node holds, with the lease as read.
+        let (mut take, mut held_by_others): (Vec<(usize, Option<Lease>)>, Vec<_>) = (Vec::new(), Vec::new());
         for &i in &reading {
             let j = &mut jobs[i];
             let holder = match read.remove(&j.id) {
@@ -102,12 +102,16 @@ impl Hub {
                 // go to the statement.
                 take.push((i, current));
             } else {
-                held(store, &node.name, j, current);
+                held_by_others.push((i, current));
             }
         }
         let ids: Vec<&str> = take.iter().map(|&(i, _)| jobs[i].id.as_str()).collect();
         let gave_up = |id: &str| newest.get(id).is_some_and(|&i| jobs[i].given_up());
         let taken = store.take_leases_unless(&ids, &node.name, now, ms(node.lease_ttl), &gave_up);
+        // After the take, whose expiry `now` is: asking a holder is a write, which may wait.
+        for (i, current) in held_by_others {
+            held(store, &node.name, &mut jobs[i], current);
+        }
         let taken = match taken {
             Ok(taken) => taken,
             Err(e) => return tell_all(jobs, &take.iter().map(|&(i, _)| i).collect::<Vec<_>>(), &e.to_string()),
