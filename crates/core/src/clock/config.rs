@@ -16,9 +16,6 @@ pub struct ClockConfig {
     pub burst_count: u32,
     /// Interval between warm-up pings.
     pub burst_interval: Micros,
-    /// Pings in the burst after a reconnect, while the estimate's samples still hold (the same
-    /// host clock, or one it was rebased onto): enough to see the new connection's round trip.
-    pub reconnect_burst: u32,
     /// Interval between pings once warmed up.
     pub steady_interval: Micros,
     /// How far back samples are kept.
@@ -51,7 +48,6 @@ impl Default for ClockConfig {
         ClockConfig {
             burst_count: 40,
             burst_interval: Micros::from_millis(15),
-            reconnect_burst: 5,
             steady_interval: Micros::from_millis(50),
             window: Micros::from_secs(60),
             max_samples: 1200,

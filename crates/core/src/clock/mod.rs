@@ -133,42 +133,10 @@ impl ClockSync {
         self.cfg.steady_interval = interval;
     }
 
-    /// Restarts the warm-up burst (a new host clock).
+    /// Restarts the warm-up burst, for instance after a reconnect.
     pub fn rewarm(&mut self, now: Micros) {
         self.sent = 0;
         self.next_ping = now;
-    }
-
-    /// A new connection to the host: an estimate warmed up already keeps its samples and skew
-    /// (a new epoch would clear them, [`ClockSync::new_epoch`], and warm up again in full), so
-    /// only a short burst ([`ClockConfig::reconnect_burst`]) goes out to see the new
-    /// connection's round trip; one not warmed up yet warms up in full. In a cluster, the
-    /// members of every session a dead node held reconnect together, each carried onto the new
-    /// owner's clock (`rebase`): 2,000 of them warming up in full at 5,500 members were 80,000
-    /// pings in the second or two that the rest were rejoining in.
-    pub fn reconnected(&mut self, now: Micros) {
-        self.rewarm(now);
-        // Samples older than the window do not count (a phone locked for minutes): with too few
-        // fresh ones, it warms up in full. They stay until the next pong drops them, so that the
-        // estimate and its status keep what they were fitted on.
-        let horizon = now.0 as f64 - self.cfg.window.0 as f64;
-        let fresh = self.samples.iter().filter(|s| s.at >= horizon).count();
-        if fresh as u32 >= self.cfg.burst_count / 2 {
-            self.sent = self.cfg.burst_count.saturating_sub(self.cfg.reconnect_burst);
-        }
-    }
-
-    /// Drops the samples past the window, and the oldest past `max_samples`.
-    fn prune(&mut self, now: Micros) {
-        let horizon = now.0 as f64 - self.cfg.window.0 as f64;
-        while self.samples.len() > self.cfg.max_samples || self.samples.front().is_some_and(|x| x.at < horizon) {
-            self.samples.pop_front();
-        }
-    }
-
-    /// Whether the estimate has the samples of half a warm-up burst.
-    fn warmed(&self) -> bool {
-        self.samples.len() as u32 >= self.cfg.burst_count / 2
     }
 
     /// A pong arrived at local time `now`.
@@ -187,7 +155,10 @@ impl ClockSync {
         }
         let s = Sample::from_exchange(t0, t1, t2, now);
         self.samples.push_back(s);
-        self.prune(now);
+        let horizon = now.0 as f64 - self.cfg.window.0 as f64;
+        while self.samples.len() > self.cfg.max_samples || self.samples.front().is_some_and(|x| x.at < horizon) {
+            self.samples.pop_front();
+        }
         self.last_sample_at = s.at;
         self.refit(now.0 as f64);
     }
@@ -248,7 +219,8 @@ impl ClockSync {
                 self.residual = 0.0;
                 self.since = now;
                 self.fit = Some(f);
-                if self.warmed() && self.error_bound(Micros(now as i64)) <= self.cfg.synced_error.0 as f64 {
+                let warmed = self.samples.len() as u32 >= self.cfg.burst_count / 2;
+                if warmed && self.error_bound(Micros(now as i64)) <= self.cfg.synced_error.0 as f64 {
                     self.locked = true;
                 }
             }

@@ -84,55 +84,6 @@ fn a_new_epoch_resets_and_steps() {
     assert_eq!(est, Micros(77));
 }
 
-/// The intervals of the pings sent from `now` for `n` pings, answered at once.
-fn intervals(c: &mut ClockSync, mut now: Micros, n: usize) -> Vec<i64> {
-    let mut sent = Vec::new();
-    for _ in 0..n {
-        now = c.poll_timeout().max(now);
-        sent.push(now.0);
-        exchange(c, now, 500, 500, |l| l + 1_000_000);
-    }
-    sent.windows(2).map(|w| w[1] - w[0]).collect()
-}
-
-#[test]
-fn a_reconnect_warms_up_in_full_only_an_estimate_not_warmed_up_yet() {
-    let cfg = ClockConfig::default();
-    let (burst, steady) = (cfg.burst_interval.0, cfg.steady_interval.0);
-    let mut c = ClockSync::new(cfg.clone(), Micros(0));
-    // Ten samples: not warmed up; a reconnect starts the whole burst again.
-    intervals(&mut c, Micros(0), 10);
-    c.reconnected(Micros::from_secs(1));
-    let after = intervals(&mut c, Micros::from_secs(1), 45);
-    assert_eq!(after.iter().filter(|&&d| d == burst).count(), cfg.burst_count as usize - 1);
-    // Warmed up: a reconnect sends a short burst, then the steady cadence.
-    c.reconnected(Micros::from_secs(10));
-    let after = intervals(&mut c, Micros::from_secs(10), 10);
-    let short = cfg.reconnect_burst as usize;
-    assert_eq!(after[..short - 1], vec![burst; short - 1][..], "{after:?}");
-    assert!(after[short - 1..].iter().all(|&d| d == steady), "{after:?}");
-    // Back after longer than the window (a phone locked for minutes): its samples have aged
-    // out, and it warms up in full.
-    let back = Micros::from_secs(200);
-    c.reconnected(back);
-    let after = intervals(&mut c, back, 12);
-    assert!(after.iter().all(|&d| d == burst), "{after:?}");
-    // Warmed up again, then a reconnect to a host whose welcome brings a new clock (a
-    // restart): the connect's short burst gives way to a full one.
-    let now = Micros::from_secs(300);
-    intervals(&mut c, now, 45);
-    c.reconnected(Micros::from_secs(310));
-    c.new_epoch(Micros::from_secs(310), 10);
-    let mut now = Micros::from_secs(310);
-    let mut sent = Vec::new();
-    for _ in 0..12 {
-        now = c.poll_timeout().max(now);
-        sent.push(now.0);
-        exchange_on(10, &mut c, now, 500, 500, |l| l + 7_000_000);
-    }
-    assert!(sent.windows(2).all(|w| w[1] - w[0] == burst), "{sent:?}");
-}
-
 #[test]
 fn unknown_and_late_pongs_are_ignored() {
     let mut c = ClockSync::new(ClockConfig::default(), Micros(0));

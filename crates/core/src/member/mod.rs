@@ -143,7 +143,7 @@ impl Member {
             once: self.cfg.once,
         };
         self.send_now(&join);
-        self.clock.reconnected(now);
+        self.clock.rewarm(now);
         self.delivery.clear();
         self.conn = ConnState::Open(Open {
             joined: false,

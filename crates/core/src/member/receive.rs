@@ -83,11 +83,7 @@ impl Member {
                 // A session carried to another server: the estimate moves onto its clock, before
                 // the schedule on that clock is used, and keeps time through the move.
                 let rebased = rebase.filter(|r| self.clock.rebase(r.from, epoch, r.shift));
-                if rebased.is_some() {
-                    // The pings of the connect's short burst went to the new clock before the
-                    // welcome, and their pongs were no news: the short burst goes out again.
-                    self.clock.reconnected(now);
-                } else {
+                if rebased.is_none() {
                     // Another clock that does not continue ours (a restarted host): sync again.
                     self.clock.new_epoch(now, epoch);
                 }
