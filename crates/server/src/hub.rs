@@ -23,6 +23,8 @@ use tokio_util::task::TaskTracker;
 
 mod ending;
 pub(crate) mod restart;
+#[cfg(test)]
+mod tests;
 
 /// The secrets a session starts with; those not given are made.
 #[derive(Debug, Default)]
@@ -272,7 +274,7 @@ impl Hub {
             viewer_secret: Some(viewer_secret.expose().to_owned()),
             pin: pin.as_ref().map(|p| p.expose().to_owned()),
         };
-        let journal = self.store_start(&row, stored != Some(&row), journal).inspect_err(|_| {
+        let journal = self.store_start(&row, stored.map(|s| s == &row), journal).inspect_err(|_| {
             if took {
                 self.give_back_lease(&id);
             }
@@ -314,16 +316,23 @@ impl Hub {
     }
 
     /// A start's store work: the session's row written (before anyone can join it) unless it is
-    /// stored as it is (`write` false: a restored or loaded session, unchanged), its journal read
-    /// (unless `read` already).
+    /// stored as it is, its journal read (unless `read` already). `unchanged`: `None` for a new
+    /// session, whether its row is stored as it is for a restored or loaded one. A stored
+    /// session's row is only ever updated: one deleted since it was read (an organizer deleted it
+    /// while a node loaded it) is refused, not made again.
     fn store_start(
         &self,
         row: &crate::store::StoredSession,
-        write: bool,
+        unchanged: Option<bool>,
         read: Option<crate::journal::Stored>,
     ) -> Result<crate::journal::Journal, HubError> {
-        if let Some(store) = self.cfg.store.as_ref().filter(|_| write) {
-            store.put_session(row, self.clock.wall_ms()).map_err(|e| HubError::Store(e.to_string()))?;
+        if let Some(store) = self.cfg.store.as_ref() {
+            match unchanged {
+                None => store.put_session(row, self.clock.wall_ms()),
+                Some(false) => store.write(&row.id, |db| crate::store::update_session(db, row)),
+                Some(true) => Ok(()),
+            }
+            .map_err(|e| HubError::Store(e.to_string()))?;
         }
         // A store that cannot be read refuses the session, rather than running it on an empty
         // journal whose new entries would collide with the stored ones.

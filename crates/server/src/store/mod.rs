@@ -284,11 +284,12 @@ impl Store {
     }
 }
 
-/// Saves a running session's row as it is now (its name, secrets and PIN: a rotation, a new PIN),
-/// in the caller's transaction ([`Store::append`]). Unlike [`Store::put_session`], it never makes
+/// Saves a running or stored session's row as it is now (its name, secrets and PIN: a rotation, a
+/// new PIN, a view-only secret a row from before them lacked), in the caller's transaction
+/// ([`Store::append`], [`Store::write`]). Unlike [`Store::put_session`], it never makes
 /// a session again: one deleted while its task ran stays deleted (the caller's write is refused
 /// with [`StoreError::Deleted`] first).
-pub(super) fn update_session(db: &mut dyn Db, s: &StoredSession) -> Result<(), StoreError> {
+pub(crate) fn update_session(db: &mut dyn Db, s: &StoredSession) -> Result<(), StoreError> {
     db.execute(
         "UPDATE sessions SET name = ?2, secret = ?3, leader_secret = ?4, viewer_secret = ?5, pin = ?6 WHERE id = ?1",
         &[
