@@ -103,26 +103,41 @@ impl Cluster {
         // Out after two checks 500 ms apart, a dead node was sometimes still in when its leases
         // ran out: the members sent back then reached any node, which took their sessions, and
         // the nodes the hash names asked for them a lease time later (783 hand-overs in a run).
+        //
+        // A request that names a session goes only to the node its hash names (`nodes`): no
+        // retry, no redispatch. While the proxy has not yet noticed a death, a member of a dead
+        // node's session gets a 503 at once and retries; from then on it reaches the node the
+        // hash names, which takes the session as the dead node's lease runs out. Redispatched to
+        // any node, members waited on nodes off the hash, which sent them back through the proxy
+        // when the lease ran out (a reconnect for nearly every session that moved). Requests that
+        // name no session (the page's files, creating a session) go to any node that is up
+        // (`any`, whose servers follow `nodes`' checks).
         let mut cfg = format!(
             "global\n  maxconn {maxconn}\n  stats socket {}\n\
              defaults\n  mode http\n  timeout connect 500ms\n  timeout client 1m\n  timeout server 1m\n  \
-             timeout tunnel 1h\n  retries 2\n  option redispatch 1\n\
+             timeout tunnel 1h\n\
              frontend members\n  bind 127.0.0.1:{port}\n  \
              http-request set-var(txn.sid) url_param(session)\n  \
              http-request set-var(txn.sid) path,field(3,/) if {{ path_beg /doc/ /s/ }}\n  \
              http-request set-var(txn.sid) path,field(4,/) if {{ path_beg /api/sessions/ }}\n  \
-             default_backend nodes\n\
-             backend nodes\n  balance hash var(txn.sid)\n  hash-type consistent\n  \
+             use_backend nodes if {{ var(txn.sid) -m found }}\n  \
+             default_backend any\n\
+             backend nodes\n  balance hash var(txn.sid)\n  hash-type consistent\n  retries 0\n  \
              option httpchk\n  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost\n  \
              http-check expect status 200\n  \
              timeout check 2s\n  default-server inter 200ms fall 2 rise 2\n",
             stats.display()
         );
+        // The client's address rides in a PROXY header, so each node's limits per source address
+        // count members, not the proxy.
         for node in &nodes {
             let Node { name, port, .. } = node;
-            // The client's address rides in a PROXY header, so each node's limits per source
-            // address count members, not the proxy.
             cfg.push_str(&format!("  server {name} 127.0.0.1:{port} check send-proxy check-send-proxy\n"));
+        }
+        cfg.push_str("backend any\n  balance roundrobin\n  retries 2\n  option redispatch 1\n");
+        for node in &nodes {
+            let Node { name, port, .. } = node;
+            cfg.push_str(&format!("  server {name} 127.0.0.1:{port} track nodes/{name} send-proxy\n"));
         }
         let cfg_path = dir.join("haproxy.cfg");
         std::fs::write(&cfg_path, cfg).unwrap();
@@ -260,9 +275,8 @@ impl Cluster {
     }
 
     /// The node that owns `session` once the proxy has settled: the same owner for a second (the
-    /// proxy checks every 200 ms and marks a node down at the second failed check). While a dead
-    /// node is not yet marked down, a member can reach another node than the one its hash names
-    /// (HAProxy's redispatch), and the session then moves once more.
+    /// proxy checks every 200 ms and marks a node down at the second failed check). A node that
+    /// comes back takes its share of the sessions back from the nodes that held them meanwhile.
     ///
     /// # Panics
     /// When no owner holds for a second within 10 s.

@@ -111,14 +111,17 @@ impl Raw {
 
     /// Reads until the close frame and returns its code and reason.
     pub async fn recv_close(&mut self) -> Option<(u16, String)> {
-        loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next()).await.expect("close in time");
-            match frame {
-                Some(Ok(Message::Close(Some(f)))) => return Some((u16::from(f.code), f.reason.to_string())),
-                None | Some(Err(_)) | Some(Ok(Message::Close(None))) => return None,
-                Some(Ok(_)) => {}
+        // Bounded as a whole: a joined member's messages may keep coming.
+        let close = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(Some(f)))) => return Some((u16::from(f.code), f.reason.to_string())),
+                    None | Some(Err(_)) | Some(Ok(Message::Close(None))) => return None,
+                    Some(Ok(_)) => {}
+                }
             }
-        }
+        };
+        tokio::time::timeout(TYPE_WAIT, close).await.expect("close in time")
     }
 
     /// Sends a join and returns the welcome.

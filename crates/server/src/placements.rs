@@ -43,8 +43,6 @@ pub(crate) enum Load {
     NotStored,
     /// Another node holds it: the lease as read (`None` when it could not be read).
     Held(Option<Lease>),
-    /// The lease the member waited on ran out unrenewed (its holder died): left free.
-    RanOut,
     /// Another node took the lease while the member waited: left alone.
     TakenMeanwhile,
 }

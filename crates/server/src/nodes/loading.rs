@@ -29,10 +29,11 @@ impl Hub {
     /// member is told its outcome as soon as it is known: those the first read settles before
     /// any session starts, and each loaded one as it starts.
     ///
-    /// For each job: if the lease another node held at its last attempt (`waited_on`) is still
-    /// the lease, unrenewed and now expired, it ran out, and nothing is taken. Nor is anything
-    /// taken for a job whose member stopped waiting (`gave_up`), whenever it does: a lease taken
-    /// after goes back at once.
+    /// For each job: a lease that ran out unrenewed (its holder died) is taken like a free one:
+    /// the proxy sends a session's members only where its hash names (it does not redispatch
+    /// them: `docs/SCALING.md`), so the node they reach is the one that should hold it. Nothing
+    /// is taken for a job whose member stopped waiting (`gave_up`), whenever it does: a lease
+    /// taken after goes back at once.
     pub(super) fn try_loads(&self, jobs: &mut [LoadJob]) {
         let (node, store) = self.node_store().expect("only in a cluster");
         // One batch of loads at a time on this node: two members arriving together start one
@@ -85,9 +86,7 @@ impl Hub {
             };
             let current = holder.as_ref().map(|(_, l)| *l);
             let free = holder.as_ref().is_none_or(|(by, l)| takeable(by, l, &node.name, now));
-            if j.waited_on.is_some_and(|w| current == Some(w) && w.expires_ms < now) {
-                j.tell(Ok(Load::RanOut));
-            } else if j.given_up() {
+            if j.given_up() {
                 j.tell(Ok(Load::Held(None)));
             } else if !free && j.waited_on.zip(current).is_some_and(|(w, c)| c.token != w.token) {
                 // Taken by another node while this member waited (a take raises the token; a
