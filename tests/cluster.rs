@@ -117,16 +117,16 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
     // Draining the new owner hands the session over without waiting for a lease to expire. The
     // owner is read again first, and the members' last word must be `joined`: CI run ci-s76 here
     // drained a node the session had just left, when members that came back through the proxy's
-    // retry sat off its hash and the `chart get` above moved the session (since `Hub::place`
-    // sends such members back through the proxy, the band moves once, asserted below).
+    // retry sat off its hash and the `chart get` above moved the session (since the proxy no
+    // longer redispatches a session's members, the band moves once, asserted below).
     let serving = c.settled_owner(&id);
     for m in [&mut leader, &mut follower] {
         attached(m);
     }
-    // The band moved once: members that the proxy retried on a node off its hash while it had
-    // not yet noticed the death are sent back through it when the dead node's lease runs out
-    // (`Hub::place`), instead of that node taking the session for the hash's node to take over
-    // from it a second time, seconds later, as soon as anyone reached that one.
+    // The band moved once: while the proxy had not yet noticed the death, the members got its
+    // 503 and retried, rather than reaching a node off the session's hash (which would take the
+    // session as the dead node's lease ran out, for the hash's node to take it over a second
+    // time, seconds later, as soon as anyone reached that one).
     let joins: Vec<usize> = [&leader, &follower]
         .iter()
         .zip(marks)

@@ -276,7 +276,8 @@ impl Cluster {
 
     /// The node that owns `session` once the proxy has settled: the same owner for a second (the
     /// proxy checks every 200 ms and marks a node down at the second failed check). A node that
-    /// comes back takes its share of the sessions back from the nodes that held them meanwhile.
+    /// comes back takes a session of its share back from the node that held it meanwhile once a
+    /// member of it reaches the node.
     ///
     /// # Panics
     /// When no owner holds for a second within 10 s.

@@ -220,11 +220,15 @@ async fn qr(body: axum::body::Bytes) -> Response {
     }
 }
 
-/// 503 on a node cut off from the database ([`crate::Hub::cut_off`]): the proxy's check then
-/// takes it out, and members go to the nodes that can serve them.
+/// 503 on a node cut off from the database ([`crate::Hub::cut_off`]), or draining: the proxy's
+/// check then takes it out, and members go to the nodes that can serve them. (A draining node
+/// that answered 200 kept its sessions' members coming back to it until it had stopped, and
+/// the proxy's check had noticed: it does not send them elsewhere itself.)
 async fn health(State(st): State<AppState>) -> Response {
     let (code, status) = if st.hub.cut_off() {
         (axum::http::StatusCode::SERVICE_UNAVAILABLE, "cut_off")
+    } else if st.hub.draining() {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining")
     } else {
         (axum::http::StatusCode::OK, "ok")
     };

@@ -319,7 +319,8 @@ impl Hub {
     /// stored as it is, its journal read (unless `read` already). `unchanged`: `None` for a new
     /// session, whether its row is stored as it is for a restored or loaded one. A stored
     /// session's row is only ever updated: one deleted since it was read (an organizer deleted it
-    /// while a node loaded it) is refused, not made again.
+    /// while a node loaded it) is refused (deleted, or in a cluster fenced: the deletion took
+    /// the lease row too), not made again.
     fn store_start(
         &self,
         row: &crate::store::StoredSession,

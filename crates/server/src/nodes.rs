@@ -179,7 +179,7 @@ impl Hub {
     }
 
     /// Whether this node is draining.
-    fn draining(&self) -> bool {
+    pub(crate) fn draining(&self) -> bool {
         self.draining.load(std::sync::atomic::Ordering::Acquire)
     }
 

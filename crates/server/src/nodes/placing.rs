@@ -82,7 +82,10 @@ impl Hub {
     /// session's members only to the node its hash names among those its checks find up, and
     /// does not redispatch them to any other while it has not yet noticed a death (a 503
     /// instead: the member retries). So every member that waits here for a dead holder's lease
-    /// was sent here by the hash, once the proxy knew. With redispatch, members landed on any
+    /// was sent here by the hash, once the proxy knew. (Should the proxy's view change while they
+    /// wait, a node coming back or a check flapping, the node it names then asks for the session
+    /// a lease time later: it moves twice. The proxy's checks notice within the lease time, so
+    /// that window is narrow.) With redispatch, members landed on any
     /// node before the proxy noticed; the waiting node sent each back through the proxy when the
     /// lease ran out, and 99.5 % of them came back to the node that sent them, a reconnect each
     /// (p50 390–530 ms at 5,500 members), in the failover of nearly every session that moved.
@@ -111,7 +114,7 @@ impl Hub {
             // Ask the holder only once this member has waited a whole lease time: a holder that
             // died has lost the lease by then, so one still holding it is alive, and the proxy
             // keeps sending the session here. Asking at once would hand sessions back and forth
-            // while the proxy is still noticing a death (its retries land anywhere).
+            // while the proxy's view of the nodes changes (a node noticed dead, or coming back).
             let ask = !asked && started.elapsed() >= node.lease_ttl;
             let (gave_up, begun) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
             // However this member stops waiting (it timed out below, or its connection went away
