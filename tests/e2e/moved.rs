@@ -46,10 +46,13 @@ async fn a_join_for_a_session_this_node_does_not_hold_is_placed_again_not_refuse
     m.send(json!({"type": "join", "v": 3, "session": "nosuchband", "name": "Ana"})).await;
     assert_eq!(m.recv_error().await, "unknown_session");
 
-    // b drains (hands the session over) and places nothing more: the member is told to
-    // reconnect, not refused as unknown.
+    // b drains (hands the session over) and places nothing more: the proxy's check is told to
+    // take it out, and the member to reconnect, not refused as unknown.
+    assert_eq!(bandsync_e2e::http_get(b.addr, "/healthz").await.0, 200);
     let draining = b.hub.clone();
     tokio::task::spawn_blocking(move || draining.drain()).await.unwrap();
+    let (status, health) = bandsync_e2e::http_get(b.addr, "/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (503, Some("draining")), "{health}");
     let mut m = Raw::connect(b.addr).await;
     m.send(json!({"type": "join", "v": 3, "session": id, "name": "Ben", "secret": secret})).await;
     let closed = m.recv_close().await;
