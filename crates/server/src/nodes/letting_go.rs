@@ -91,8 +91,9 @@ impl Hub {
 
     /// Hands every session over (SIGTERM on a node): the others take them at once. From now on
     /// the node loads no session: its members are told to retry (503 `moving`), its `/healthz`
-    /// answers 503, and the proxy sends the retries elsewhere once its check has taken it out. Blocks until the sessions' tasks
-    /// have ended: call it off the async workers (`spawn_blocking`).
+    /// answers 503, and the proxy sends the retries elsewhere once its check has taken it out.
+    /// Blocks until the sessions' tasks have ended: call it off the async workers
+    /// (`spawn_blocking`).
     pub fn drain(&self) {
         // Under the loading lock: a load under way finishes first, and is handed over with the rest.
         let one = self.starting();

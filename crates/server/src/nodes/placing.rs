@@ -85,10 +85,10 @@ impl Hub {
     /// was sent here by the hash, once the proxy knew. (Should the proxy's view change while they
     /// wait, a node coming back or a check flapping, the node it names then asks for the session
     /// a lease time later: it moves twice. The proxy's checks notice within the lease time, so
-    /// that window is narrow.) With redispatch, members landed on any
-    /// node before the proxy noticed; the waiting node sent each back through the proxy when the
-    /// lease ran out, and 99.5 % of them came back to the node that sent them, a reconnect each
-    /// (p50 390–530 ms at 5,500 members), in the failover of nearly every session that moved.
+    /// that window is narrow.) With redispatch, members landed on any node before the proxy
+    /// noticed; the waiting node sent each back through the proxy when the lease ran out, and
+    /// 99.5 % of them came back to the node that sent them, a reconnect each (p50 390–530 ms at
+    /// 5,500 members), in the failover of nearly every session that moved.
     ///
     /// A member whose session another node took while it waited (a take raises the token) is
     /// sent back through the proxy: the proxy's view changed, and it names that node now.
