@@ -177,9 +177,12 @@ pub fn a_renewal_holds_no_row_while_it_waits_for_another(url: &str) {
     write.batch("BEGIN").unwrap();
     write.query("UPDATE leases SET token = token WHERE session = ?1 RETURNING token", &["busy".into()]).unwrap();
     let held = [("busy".to_owned(), busy.token), ("free".to_owned(), free.token), ("gone".to_owned(), 1)];
+    let (told, renewed) = std::sync::mpsc::channel();
     std::thread::scope(|sc| {
-        let renewing = sc.spawn(|| a.renew_leases(&held, 11_000, ttl));
-        // `free` is renewed, and committed, while the renewal waits for `busy`.
+        let renewing = sc
+            .spawn(|| a.renew_leases_telling(&held, 11_000, ttl, &mut |r| told.send(r.to_vec()).expect("listened to")));
+        // `free` is renewed, and committed, while the renewal waits for `busy`, and its node is
+        // told so at once (it would otherwise let every session go, should the wait be long).
         let expiry = || b.lease_holder("free").unwrap().map(|(_, l)| l.expires_ms);
         // Within the server's limit on an idle transaction (10 s), which would free the row.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -187,6 +190,8 @@ pub fn a_renewal_holds_no_row_while_it_waits_for_another(url: &str) {
             assert!(std::time::Instant::now() < deadline, "free not renewed while the renewal waits for busy");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
+        let early = renewed.recv_timeout(std::time::Duration::from_secs(5)).expect("told before the wait ends");
+        assert_eq!(early, [("free".to_owned(), free.token)], "only what the database renewed");
         assert!(!renewing.is_finished(), "the renewal waits for the row the write holds");
         write.batch("COMMIT").unwrap();
         let renewed = renewing.join().unwrap().unwrap();

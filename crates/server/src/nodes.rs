@@ -83,7 +83,10 @@ impl Hub {
                     let renewed = if held.is_empty() {
                         store.ping().map(|()| Vec::new())
                     } else {
-                        store.renew_leases(&held, now, ttl)
+                        // Those renewed while the statement waits for rows a write holds run on
+                        // at once, whatever the wait: see `Store::renew_leases_telling`.
+                        store
+                            .renew_leases_telling(&held, now, ttl, &mut |renewed| hub.renewed_until(renewed, now + ttl))
                     };
                     if renewed.is_ok() {
                         hub.heard_from_store(now);
@@ -175,6 +178,17 @@ impl Hub {
         let Some((_, store)) = self.node_store() else { return };
         if let Err(e) = store.release_lease(id, token, self.clock.wall_ms()) {
             tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
+        }
+    }
+
+    /// Notes that the database renewed leases `renewed` (session, token) until `expires_ms`: each
+    /// one this node still holds under that token runs on until then.
+    fn renewed_until(&self, renewed: &[(String, i64)], expires_ms: i64) {
+        let mut leases = self.leases();
+        for (id, token) in renewed {
+            if let Some(l) = leases.get_mut(id.as_str()).filter(|l| l.token == *token) {
+                l.expires_ms = l.expires_ms.max(expires_ms);
+            }
         }
     }
 
