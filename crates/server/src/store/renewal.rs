@@ -104,8 +104,20 @@ impl Store {
             }
         }
         let one = format!("UPDATE leases SET expires = ?1 WHERE {} {RETURNING}", lease_pairs(2, 1));
+        let waited = std::time::Instant::now();
         for pair in &passed_over {
             renew(&mut **db, &one, expires, std::slice::from_ref(pair), answers)?;
+        }
+        // For the renewals a node found unanswered (`Hub::keep_leases`): how many rows, and how
+        // long their wait.
+        if !passed_over.is_empty() {
+            tracing::debug!(
+                target: "bandsync_server::renewals",
+                leases = held.len(),
+                passed_over = passed_over.len(),
+                waited_ms = waited.elapsed().as_secs_f64() * 1e3,
+                "renewed the rows a write held, one at a time"
+            );
         }
         Ok(())
     }
