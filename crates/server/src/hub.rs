@@ -5,7 +5,8 @@
 //!
 //! - `ending`: how sessions end (removed, or expired when idle);
 //! - `restart`: how stored sessions start again (this host restarted, or a node taking them
-//!   over, many at once).
+//!   over, many at once);
+//! - `tests`: what a stored session's start may write of its row.
 
 use crate::clock::HostClock;
 use crate::config::ServerConfig;
