@@ -91,7 +91,10 @@ impl Store {
             );
             renew(&mut **db, &sql, expires, chunk, answers)?;
         }
-        renewed(&answers.keys().cloned().collect::<Vec<_>>());
+        // Told only when some remain to wait for: otherwise the answers come at once anyway.
+        if answers.len() < held.len() {
+            renewed(&answers.keys().cloned().collect::<Vec<_>>());
+        }
         // ... then those still this node's (read without a lock: the others are lost) are renewed
         // one statement each, each waiting for its row alone.
         let missing: Vec<(String, i64)> = held.iter().filter(|&p| !answers.contains_key(p)).cloned().collect();
