@@ -209,7 +209,7 @@ async fn propagation(editors: usize, rate: f64, secs: Duration) -> (Vec<f64>, us
     let mut socks = Vec::new();
     for i in 0..editors {
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr)).await.unwrap();
-        let j = json!({"type": "join", "v": 2, "session": sid, "name": format!("E{i}"), "secret": secret});
+        let j = json!({"type": "join", "v": bandsync_core::PROTOCOL_VERSION, "session": sid, "name": format!("E{i}"), "secret": secret});
         ws.send(Message::Text(j.to_string().into())).await.unwrap();
         socks.push(ws);
     }

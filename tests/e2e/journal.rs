@@ -147,12 +147,13 @@ async fn chat_rules_hold_over_the_wire_and_survive_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-pub(crate) fn song(id: &str, title: &str, tempo: f64, meter: &str) -> Song {
+/// A setlist song, its tempo in milli-BPM.
+pub(crate) fn song(id: &str, title: &str, tempo: u32, meter: &str) -> Song {
     Song {
         id: id.into(),
         title: title.into(),
         key: "Am".into(),
-        tempo,
+        tempo: Some(bandsync_core::Tempo(tempo)),
         meter: meter.into(),
         notes: String::new(),
         midi: String::new(),
@@ -168,7 +169,7 @@ async fn the_leader_picks_a_song_and_its_tempo_and_meter_land_on_the_next_bar() 
     let doc = SessionDoc::new();
     send_doc(
         &mut ana,
-        doc.set_setlist(&[song("s1", "Money", 120.0, "7/4"), song("s2", "Bad", 1500.0, "4/4")]).unwrap(),
+        doc.set_setlist(&[song("s1", "Money", 120_000, "7/4"), song("s2", "Bad", 1_500_000, "4/4")]).unwrap(),
     )
     .await;
     send_doc(&mut ana, doc.sync_step1()).await;

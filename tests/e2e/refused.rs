@@ -122,7 +122,7 @@ async fn a_roster_lost_with_its_write_goes_with_the_next_change() {
     let (host, mut ana, _ben) = stored_host("refused-roster").await;
     let (ts, db) = (&host.ts, &host.db);
     let doc = SessionDoc::new();
-    send_doc(&mut ana, doc.set_setlist(&[song("s1", "Money", 120.0, "4/4")]).unwrap()).await;
+    send_doc(&mut ana, doc.set_setlist(&[song("s1", "Money", 120_000, "4/4")]).unwrap()).await;
     send_doc(&mut ana, doc.sync_step1()).await;
     // The answer to Ana's sync waits behind her setlist's write: once it comes, that is stored.
     loop {

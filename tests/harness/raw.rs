@@ -129,7 +129,7 @@ impl Raw {
     /// # Panics
     /// If the server answers with anything but a welcome first.
     pub async fn join(&mut self, session: &str, name: &str, leader: bool, resume: Option<&str>) -> Value {
-        let mut j = json!({"type": "join", "v": 2, "session": session, "name": name, "leader": leader});
+        let mut j = json!({"type": "join", "v": bandsync_core::PROTOCOL_VERSION, "session": session, "name": name, "leader": leader});
         if let Some(r) = resume {
             j["resume"] = json!(r);
         }

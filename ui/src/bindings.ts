@@ -2107,13 +2107,54 @@ title: string | null,
  */
 key: string | null, 
 /**
- * `{tempo}` in BPM, if it is one BandSync can play.
+ * `{tempo}` (written in BPM), if it is one BandSync can play.
  */
-tempo: number | null, 
+tempo: Tempo | null, 
 /**
  * `{time}`, if it is a meter (`7/8`, `2+2+3/8`).
  */
 meter: string | null, };
+
+/**
+ * One song of the setlist, as the setlist's `Y.Map` holds it.
+ */
+export type Song = { 
+/**
+ * Stable id; its chart is `charts[id]`.
+ */
+id: string, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * Musical key, e.g. "Am".
+ */
+key: string, 
+/**
+ * Tempo in milli-BPM, unchecked (`null` when unset). Stored as a number; see the module's
+ * note for the BPM of older documents.
+ */
+tempo: Tempo | null, 
+/**
+ * Meter, e.g. "7/8", or with an unusual accent grouping "7/8 3+2+2" (read by
+ * `Meter::from_str`).
+ */
+meter: string, 
+/**
+ * Free notes.
+ */
+notes: string, 
+/**
+ * The MIDI patch sent to the band's gear when the song becomes current, e.g.
+ * `bank 0:2; pc 17; cc 7 100 @2` (read by [`crate::patch::parse_patch`]).
+ */
+midi: string, 
+/**
+ * The song's flow, its parts and their bars: `Intro 4, V1 16, C 8` (read by
+ * [`crate::chart::flow::parse`]).
+ */
+flow: string, };
 
 /**
  * A reading, as the page takes it.

@@ -133,6 +133,7 @@ fn render() -> Generated {
     r.add::<bandsync_core::chart::flow::Part>(&cfg);
     r.add::<bandsync_core::chart::flow::Place>(&cfg);
     r.add::<bandsync_core::chart::library::Imported>(&cfg);
+    r.add::<bandsync_core::setlist::Song>(&cfg);
     r.add::<bandsync_audio::stamps::Reading>(&cfg);
     r.add::<bandsync_audio::stamps::Verdict>(&cfg);
     r.add::<bandsync_audio::calibrate::Calibration>(&cfg);

@@ -43,12 +43,12 @@ pub struct SetlistArgs {
 
 #[derive(Debug, Subcommand)]
 enum SetlistOp {
-    /// Print the setlist as JSON.
+    /// Print the setlist as JSON (each song's `tempo` in milli-BPM: 96.5 BPM is 96500).
     Get {
         /// The join link.
         url: String,
     },
-    /// Replace the setlist with the JSON array on stdin.
+    /// Replace the setlist with the JSON array on stdin (a `tempo` below 1000 is read as BPM).
     Set {
         /// The join link.
         url: String,

@@ -82,7 +82,7 @@ pub async fn import(a: ImportArgs) -> anyhow::Result<u8> {
         let mut song = existing.unwrap_or_else(|| Song::new(format!("{:016x}", rand::random::<u64>()), title.clone()));
         // The file's word wins for what it says; what it leaves out stays as the setlist had it.
         song.key = meta.key.clone().unwrap_or(song.key);
-        song.tempo = meta.tempo.unwrap_or(song.tempo);
+        song.tempo = meta.tempo.or(song.tempo);
         song.meter = meta.meter.clone().unwrap_or(song.meter);
         let u = if new { s.doc.add_song(&song)? } else { s.doc.update_song(&song)? };
         s.client.send_doc(u);

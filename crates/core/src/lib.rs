@@ -17,6 +17,7 @@
 //! - [`midi`]: MIDI for the band's gear: messages, and the cursor that turns the transport into
 //!   timed MIDI events.
 //! - [`patch`]: a song's MIDI patch, and the song cue the timeline carries.
+//! - [`setlist`]: one song of the setlist, and the one rule that reads it from the document.
 //! - [`link`]: the Ableton Link bridge's decisions: Link shows the session's timeline, and a
 //!   Link peer's change becomes the leader's request.
 //! - [`tap`]: tap tempo.
@@ -45,6 +46,7 @@ pub mod protocol;
 pub mod ratelimit;
 pub mod retention;
 pub mod session;
+pub mod setlist;
 pub mod tagged;
 pub mod tap;
 pub mod textdiff;

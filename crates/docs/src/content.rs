@@ -1,6 +1,7 @@
 //! The setlist and the charts: reading them, editing them, and restoring a version.
 
 use crate::{DocError, SessionDoc, Song, is_empty_update};
+use yrs::types::ToJson;
 use yrs::{Any, Array, GetString, Map, MapPrelim, Out, ReadTxn, Text, TextPrelim, TextRef, Transact};
 
 impl SessionDoc {
@@ -58,25 +59,9 @@ impl SessionDoc {
         self.setlist
             .iter(&txn)
             .filter_map(|v| match v {
-                Out::YMap(m) => {
-                    let s = |k: &str| m.get(&txn, k).map(|o| o.to_string(&txn)).unwrap_or_default();
-                    // A finite number, else none (0), as the page reads it (`ui/src/doc/setlist.ts`).
-                    let tempo = match m.get(&txn, "tempo") {
-                        Some(Out::Any(Any::Number(yrs::any::Number::Float(f)))) if f.is_finite() => f,
-                        Some(Out::Any(Any::Number(yrs::any::Number::Int(i)))) => i as f64,
-                        _ => 0.0,
-                    };
-                    Some(Song {
-                        id: s("id"),
-                        title: s("title"),
-                        key: s("key"),
-                        tempo,
-                        meter: s("meter"),
-                        notes: s("notes"),
-                        midi: s("midi"),
-                        flow: s("flow"),
-                    })
-                }
+                // Read by the one rule, the page's too (`bandsync_core::setlist`): a map's plain
+                // values never fail to read as a song.
+                Out::YMap(m) => yrs::encoding::serde::from_any::<Song>(&m.to_json(&txn)).ok(),
                 _ => None,
             })
             .collect()
@@ -140,8 +125,8 @@ impl SessionDoc {
             if old.key != s.key {
                 m.insert(txn, "key", s.key.clone());
             }
-            if old.tempo.to_bits() != s.tempo.to_bits() {
-                m.insert(txn, "tempo", s.tempo);
+            if old.tempo != s.tempo {
+                m.insert(txn, "tempo", stored_tempo(s));
             }
             if old.meter != s.meter {
                 m.insert(txn, "meter", s.meter.clone());
@@ -208,12 +193,17 @@ fn song_prelim(s: &Song) -> MapPrelim {
         ("id".to_owned(), yrs::In::from(s.id.clone())),
         ("title".to_owned(), yrs::In::from(s.title.clone())),
         ("key".to_owned(), yrs::In::from(s.key.clone())),
-        ("tempo".to_owned(), yrs::In::from(s.tempo)),
+        ("tempo".to_owned(), yrs::In::Any(stored_tempo(s))),
         ("meter".to_owned(), yrs::In::from(s.meter.clone())),
         ("notes".to_owned(), yrs::In::from(s.notes.clone())),
         ("midi".to_owned(), yrs::In::from(s.midi.clone())),
         ("flow".to_owned(), yrs::In::from(s.flow.clone())),
     ])
+}
+
+/// A song's tempo as the document stores it: milli-BPM, an integer (as Yjs writes one), or `null`.
+fn stored_tempo(s: &Song) -> Any {
+    s.tempo.map_or(Any::Null, |t| Any::Number(yrs::any::Number::Int(i64::from(t.0))))
 }
 
 /// Replaces `t`'s content with `new` by deleting and inserting only the differing middle

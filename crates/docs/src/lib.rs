@@ -5,13 +5,13 @@
 //! move them. Text offsets are UTF-16 code units, so that positions agree with Yjs in a browser.
 //!
 //! Layout of the document:
-//! - `setlist`: a `Y.Array` of `Y.Map`s `{id, title, key, tempo, meter, notes, midi, flow}`, in play order;
+//! - `setlist`: a `Y.Array` of `Y.Map`s `{id, title, key, tempo, meter, notes, midi, flow}`, in play order
+//!   (`tempo` in milli-BPM; read by [`Song`]'s `Deserialize`);
 //! - `charts`: a `Y.Map` from song id to `Y.Text` (ChordPro-style, `[C]` marks chords).
 //!
 //! Modules:
 //! - this file: [`SessionDoc`], the y-sync exchange and the size limit;
 //! - `content`: the setlist and the charts, read, edited and restored from a version;
-//! - `song`: [`Song`], one entry of the setlist;
 //! - [`guard`]: a member's frame checked before yrs reads it;
 //! - `lib0`: a reader of Yjs's binary encoding that never trusts a length (used by [`guard`]);
 //! - `causal`: whether an update depends only on what the documents hold;
@@ -23,10 +23,10 @@ mod content;
 pub mod guard;
 mod lib0;
 mod shape;
-mod song;
 mod summary;
 
-pub use song::Song;
+/// One entry of the setlist, and the one rule that reads it (the page's too, through the wasm core).
+pub use bandsync_core::setlist::Song;
 pub use summary::Summary;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

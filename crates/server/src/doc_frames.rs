@@ -78,6 +78,15 @@ impl Driver {
                 self.reply(conn, &e);
                 return false;
             };
+            if self.old_readers.contains(&conn) {
+                let m = format!(
+                    "the setlist and charts need protocol version {} (tempos in milli-BPM). Update this app; \
+                     the metronome and chat work meanwhile.",
+                    bandsync_core::protocol::DOCS_PROTOCOL_VERSION
+                );
+                self.reply(conn, &ServerMsg::error(ErrorCode::VersionUnsupported, m, Some("doc")));
+                return false;
+            }
             (access, name_on(session, conn))
         };
         let behind = self.appends.as_ref().is_some_and(crate::appends::Appends::behind);
@@ -368,7 +377,12 @@ impl Driver {
     /// A document frame for every member and plain y-sync peer but `except`.
     pub(crate) fn broadcast_binary(&mut self, session: &Session, except: Option<ConnId>, b: axum::body::Bytes) {
         let peers = self.doc_peers.keys().copied();
-        let to = session.connections().chain(peers).filter(|c| Some(*c) != except).collect();
+        let to = session
+            .connections()
+            .filter(|c| !self.old_readers.contains(c))
+            .chain(peers)
+            .filter(|c| Some(*c) != except)
+            .collect();
         self.send_doc(to, Outgoing::Binary(b));
     }
 }

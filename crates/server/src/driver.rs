@@ -8,7 +8,7 @@ use crate::outbox::{Outbox, Outgoing};
 use axum::extract::ws::Utf8Bytes;
 use bandsync_core::protocol::{Access, ErrorCode, ServerMsg, encode_server};
 use bandsync_core::{ClientMsg, ConnId, Output, Session, SongChoice};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// A session's secret and PIN, as stored or on their way (`crate::stored_secrets`).
@@ -25,6 +25,10 @@ pub(crate) struct Driver {
     pub(crate) appends: Option<Appends>,
     /// Participants' connections.
     pub(crate) outboxes: HashMap<ConnId, Outbox>,
+    /// Members that joined with a protocol version that reads the documents otherwise (below
+    /// [`bandsync_core::protocol::DOCS_PROTOCOL_VERSION`]): no document frame goes to them, and
+    /// theirs are refused.
+    pub(crate) old_readers: HashSet<ConnId>,
     /// Plain y-sync connections, with what their link lets them do.
     pub(crate) doc_peers: HashMap<ConnId, (Outbox, Access)>,
     /// Without a store: the documents' last good state and the updates since, kept in memory so
@@ -88,12 +92,14 @@ impl Driver {
             let _ = ob.try_send(Outgoing::Close(why));
         }
         self.outboxes.clear();
+        self.old_readers.clear();
         self.doc_peers.clear();
     }
 
     /// Lets go of a connection's outbox (which closes it) and of what is counted as held for it.
     pub(crate) fn forget(&mut self, conn: ConnId) {
         self.outboxes.remove(&conn);
+        self.old_readers.remove(&conn);
         self.doc_peers.remove(&conn);
         if let Some(a) = &mut self.appends {
             a.forget(conn);
@@ -242,13 +248,11 @@ pub(crate) fn name_on(session: &Session, conn: ConnId) -> String {
 
 /// A setlist song's tempo and meter, checked as the protocol checks a leader's `tempo` and `meter`.
 fn song_choice(song: bandsync_docs::Song) -> Result<SongChoice, (ErrorCode, String)> {
-    let tempo = if song.tempo > 0.0 {
-        let t = bandsync_core::Tempo::from_bpm(song.tempo)
-            .map_err(|e| (ErrorCode::InvalidTempo, format!("song {:?}: {e}", song.title)))?;
-        Some(t)
-    } else {
-        None
-    };
+    let tempo = song
+        .tempo
+        .map(|t| bandsync_core::Tempo::checked(t.0))
+        .transpose()
+        .map_err(|e| (ErrorCode::InvalidTempo, format!("song {:?}: {e}", song.title)))?;
     let meter = match song.meter.trim() {
         "" => None,
         m => Some(

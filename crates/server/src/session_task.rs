@@ -122,6 +122,7 @@ pub(crate) async fn run(mut session: Session, mut rx: mpsc::Receiver<SessionInpu
         journal,
         appends,
         outboxes: HashMap::new(),
+        old_readers: std::collections::HashSet::new(),
         doc_peers: HashMap::new(),
         shadow,
         compacting: Arc::default(),
@@ -199,6 +200,9 @@ async fn step(
                 match input {
                     SessionInput::Join { conn, req, token, outbox, answer } => {
                         d.outboxes.insert(conn, outbox);
+                        if req.v < bandsync_core::protocol::DOCS_PROTOCOL_VERSION {
+                            d.old_readers.insert(conn);
+                        }
                         session.handle_join(now, conn, req, token);
                         // The answer goes before the welcome: whatever the member sends once it has
                         // its welcome finds its connection already counted as joined.

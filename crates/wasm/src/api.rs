@@ -29,6 +29,8 @@
 //! - `library.songs`, `.imported`, `.exported`: the band's ChordPro library in and out
 //!   ([`bandsync_core::chart::library`]): a file split into its songs, what a song's file says
 //!   about it (title, key, tempo, meter), and a song written as a file.
+//! - `setlist.tempos`: the setlist's stored tempo numbers (`null` for a song's value that is not
+//!   a number), read by the one rule ([`bandsync_core::setlist::stored_tempo_of`]): milli-BPM, or none.
 //! - `clock.distortion`: the page's clock made wrong on purpose, for tests, as the native
 //!   client's (`bandsync_core::clock::Distortion`).
 //! - `text.diff`, `text.diff16`: the one edit between a textarea's text before and after an
@@ -251,7 +253,8 @@ fn misc(op: &str, a: &str) -> Res {
         "meter.parse" => ok(&parse::<Text>(a)?.text.parse::<Meter>().map_err(|e| e.to_string())?),
         "meter.format" => ok(&parse::<MeterValue>(a)?.meter.to_string()),
         "tempo.check" => ok(&Tempo::from_bpm(parse::<Bpm>(a)?.bpm).map_err(|e| e.to_string())?),
-        "tempo.format" => ok(&Tempo::checked(parse::<MilliBpm>(a)?.tempo).map_err(|e| e.to_string())?.to_string()),
+        // Any tempo, played or not: a setlist's may be one no one can play, and it is shown as written.
+        "tempo.format" => ok(&Tempo(parse::<MilliBpm>(a)?.tempo).to_string()),
         "pin.check" => {
             bandsync_core::session::check_pin(&parse::<Pin>(a)?.pin)?;
             done()
@@ -288,14 +291,21 @@ fn misc(op: &str, a: &str) -> Res {
             ok(&bandsync_core::chart::flow::start_bar(&bandsync_core::chart::flow::parse(&x.flow)?, x.index))
         }
         "library.exported" => {
-            // `[chart, title, key, tempo, meter]`, all text (a tempo that does not read is unset):
+            // `[chart, title, key, tempo, meter]`, all text, the tempo in milli-BPM (a tempo that
+            // does not read is unset):
             // lists of strings are read already, where a struct of five fields would add 3.3 kB of
             // wasm code and a tuple 1.2 kB.
             let v: Vec<String> = parse(a)?;
             let [chart, title, key, tempo, meter] = v.as_slice() else { return Err("bad arguments".into()) };
-            ok(&library::exported(chart, title, key, serde_json::from_str(tempo).unwrap_or(0.0), meter))
+            ok(&library::exported(chart, title, key, serde_json::from_str(tempo).ok().map(Tempo), meter))
         }
         "library.imported" => ok(&library::imported(&parse::<Text>(a)?.text)),
+        // The numbers only (the page passes anything else as `null`): reading any JSON value
+        // here would add 1 kB of gzip to the wasm.
+        "setlist.tempos" => {
+            let read: Vec<Option<f64>> = parse(a)?;
+            ok(&read.into_iter().map(|t| t.and_then(bandsync_core::setlist::stored_tempo_of)).collect::<Vec<_>>())
+        }
         "library.songs" => ok(&library::songs(&parse::<Text>(a)?.text)),
         "protocol.info" => Ok(format!(
             r#"{{"version":{},"one_beat":{},"min_bpm":{},"max_bpm":{},"extensions":{},"concerns":{}}}"#,

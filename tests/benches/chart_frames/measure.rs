@@ -155,7 +155,7 @@ pub(crate) fn measure(dev: &Device, plan: &Plan, trace: Option<&Path>) -> anyhow
     let (title, chart, shown) = (*title, chart.as_str(), *shown);
     let (host, url) = Proc::host_with_ui(ui);
     let setlist =
-        json!([{"id": "s1", "title": title, "key": "G", "tempo": 96, "meter": "4/4", "notes": "", "flow": ""}]);
+        json!([{"id": "s1", "title": title, "key": "G", "tempo": 96000, "meter": "4/4", "notes": "", "flow": ""}]);
     anyhow::ensure!(run(&["setlist", "set", &url], &setlist.to_string()).0 == 0, "the setlist is refused");
 
     let launch =

@@ -36,7 +36,7 @@ pub fn main(args: &[String]) {
                     tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), Some(cfg), true)
                         .await
                         .unwrap();
-                let join = json!({"type": "join", "v": 2, "session": id, "name": format!("m{m}"), "leader": m == 0, "secret": secret});
+                let join = json!({"type": "join", "v": bandsync_core::PROTOCOL_VERSION, "session": id, "name": format!("m{m}"), "leader": m == 0, "secret": secret});
                 ws.send(Message::Text(join.to_string().into())).await.unwrap();
                 loop {
                     if let Some(Ok(Message::Text(t))) = ws.next().await {

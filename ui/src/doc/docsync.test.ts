@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { DocSync } from './docsync';
-import { addSong, chartText, deleteSong, meterFields, meterLabel, moveSong, readSetlist, songMeter, updateSong, type Song } from './setlist';
+import { addSong, chartText, deleteSong, meterFields, meterLabel, moveSong, readSetlist, setlistOf, songMeter, updateSong, type Song } from './setlist';
 
 /**
  * The host's side of PROTOCOL §12, enough to test a member against: step 1 is answered with
@@ -79,7 +79,7 @@ function pump(host: Host, ms: { sync: DocSync; id: string }[]): void {
   }
 }
 
-const song = (id: string, title: string): Song => ({ id, title, key: 'G', tempo: 96, meter: '7/8', notes: '', midi: '', flow: '' });
+const song = (id: string, title: string): Song => ({ id, title, key: 'G', tempo: 96_000, meter: '7/8', notes: '', midi: '', flow: '' });
 
 describe('document sync through a host', () => {
   it('two members converge on the setlist and a chart, offline edits included', () => {
@@ -159,8 +159,10 @@ describe('setlist edits', () => {
     expect(readSetlist(doc).map((s) => s.id)).toEqual(['c', 'a', 'b']);
     moveSong(doc, 'c', 2);
     expect(readSetlist(doc).map((s) => s.id)).toEqual(['a', 'b', 'c']);
-    updateSong(doc, 'a', { tempo: 128.5, key: 'Bb' });
-    expect(readSetlist(doc)[0]).toMatchObject({ tempo: 128.5, key: 'Bb', title: 'A' });
+    updateSong(doc, 'a', { tempo: 128_500, key: 'Bb' });
+    expect(readSetlist(doc)[0]).toMatchObject({ tempo: 128_500, key: 'Bb', title: 'A' });
+    updateSong(doc, 'a', { tempo: null });
+    expect(readSetlist(doc)[0].tempo).toBeNull();
     expect(chartText(doc, 'a', false)?.toString()).toBe('chart a');
     deleteSong(doc, 'a');
     expect(readSetlist(doc).map((s) => s.id)).toEqual(['b', 'c']);
@@ -186,5 +188,19 @@ describe('setlist edits', () => {
     addSong(doc, song('b', 'B'));
     expect(readSetlist(doc).map((s) => s.meter)).toEqual(['7/8 3+2+2', '7/8']);
     expect(readSetlist(doc).map((s) => songMeter(s)?.groups)).toEqual([[3, 2, 2], [2, 2, 3]]);
+  });
+
+  it('reads an older document\'s BPM tempos as the same milli-BPM, and stores milli-BPM', () => {
+    const doc = new Y.Doc();
+    addSong(doc, song('a', 'A'));
+    addSong(doc, song('b', 'B'));
+    addSong(doc, song('c', 'C'));
+    // As a version-3 member wrote them: BPM, a float or a whole number; and a stray value.
+    setlistOf(doc).get(0).set('tempo', 96.5);
+    setlistOf(doc).get(1).set('tempo', 120);
+    setlistOf(doc).get(2).set('tempo', 'fast');
+    expect(readSetlist(doc).map((s) => s.tempo)).toEqual([96_500, 120_000, null]);
+    moveSong(doc, 'a', 2);
+    expect(setlistOf(doc).get(2).get('tempo')).toBe(96_500);
   });
 });

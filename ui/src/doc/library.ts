@@ -21,7 +21,7 @@ export async function importFiles(doc: Y.Doc, files: Iterable<File>): Promise<nu
     if (!coreInfo().extensions.includes(ext?.toLowerCase())) continue;
     for (const chart of core().call<string[]>('library.songs', { text: await f.text() })) {
       const m = core().call<ImportedSong>('library.imported', { text: chart });
-      found.push([{ id: newSongId(), title: m.title ?? stem, key: m.key ?? '', tempo: m.tempo ?? 0, meter: m.meter ?? '', notes: '', midi: '', flow: '' }, chart]);
+      found.push([{ id: newSongId(), title: m.title ?? stem, key: m.key ?? '', tempo: m.tempo ?? null, meter: m.meter ?? '', notes: '', midi: '', flow: '' }, chart]);
     }
   }
   doc.transact(() => found.forEach(([s, chart]) => addSong(doc, s, chart)));
@@ -30,7 +30,7 @@ export async function importFiles(doc: Y.Doc, files: Iterable<File>): Promise<nu
 
 /** A song's chart as a ChordPro file, with the directives it lacks for what the setlist knows. */
 export function exportSong(chart: string, s: Song): string {
-  return core().call<string>('library.exported', [chart, s.title, s.key, String(s.tempo), s.meter]);
+  return core().call<string>('library.exported', [chart, s.title, s.key, String(s.tempo ?? ''), s.meter]);
 }
 
 /** The set as one ChordPro file: each song exported, `{new_song}` between them. */

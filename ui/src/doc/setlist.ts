@@ -1,25 +1,14 @@
 //! The setlist and charts in the session's Y.Doc (PROTOCOL §12): `setlist` is a Y.Array of
-//! Y.Maps `{id, title, key, tempo, meter, notes, midi, flow}` in play order, `charts` a Y.Map from song id to
+//! Y.Maps `{id, title, key, tempo (milli-BPM), meter, notes, midi, flow}` in play order, `charts` a Y.Map from song id to
 //! Y.Text. Reading and every edit live here, each edit in one transaction.
 
 import * as Y from 'yjs';
-import type { Meter } from '../bindings';
+import type { Meter, Song } from '../bindings';
 import { formatMeter, parseMeter } from '../core/timeline';
+import { storedTempos } from '../wasm/api';
 
-export interface Song {
-  id: string;
-  title: string;
-  key: string;
-  /** BPM; 0 when unset. */
-  tempo: number;
-  /** "7/8", or with an unusual accent grouping "7/8 3+2+2" (the host reads both, PROTOCOL §13.4). */
-  meter: string;
-  notes: string;
-  /** The MIDI patch sent to the band's gear on the song's first bar: "bank 0:2; pc 17; cc 7 100 @2". */
-  midi: string;
-  /** The song's parts and their bars, "Intro 4, V1 16, C 8" (read by the core: `wasm/flow.ts`). */
-  flow: string;
-}
+/** One song of the setlist (`bandsync_core::setlist::Song`): `tempo` is milli-BPM, or `null`. */
+export type { Song };
 
 export const setlistOf = (doc: Y.Doc) => doc.getArray<Y.Map<unknown>>('setlist');
 export const chartsOf = (doc: Y.Doc) => doc.getMap<Y.Text>('charts');
@@ -28,27 +17,29 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
 }
 
-export function readSong(m: Y.Map<unknown>): Song {
-  const t = m.get('tempo');
-  return {
+/** The setlist in order: text fields as the host reads them (a value that is not a string as its
+ *  text, a missing one as ''), tempos by the core's one rule (milli-BPM; an older document's BPM
+ *  reads as the same tempo). Entries that are not maps (no client writes them) are skipped. */
+export function readSetlist(doc: Y.Doc): Song[] {
+  return readSongs(
+    setlistOf(doc)
+      .toArray()
+      .filter((m): m is Y.Map<unknown> => m instanceof Y.Map),
+  );
+}
+
+function readSongs(maps: Y.Map<unknown>[]): Song[] {
+  const tempos = storedTempos(maps.map((m) => m.get('tempo')));
+  return maps.map((m, i) => ({
     id: str(m.get('id')),
     title: str(m.get('title')),
     key: str(m.get('key')),
-    // As the host reads it (`crates/docs/src/content.rs`): a finite number, else none (0).
-    tempo: typeof t === 'number' && Number.isFinite(t) ? t : 0,
+    tempo: tempos[i],
     meter: str(m.get('meter')),
     notes: str(m.get('notes')),
     midi: str(m.get('midi')),
     flow: str(m.get('flow')),
-  };
-}
-
-/** The setlist in order. Entries that are not maps (no client writes them) are skipped. */
-export function readSetlist(doc: Y.Doc): Song[] {
-  return setlistOf(doc)
-    .toArray()
-    .filter((m): m is Y.Map<unknown> => m instanceof Y.Map)
-    .map(readSong);
+  }));
 }
 
 /** A random song id: 12 characters, so that two members never make the same one. */
@@ -107,7 +98,7 @@ export function moveSong(doc: Y.Doc, id: string, to: number): void {
   const target = Math.max(0, Math.min(arr.length - 1, to));
   if (target === from) return;
   doc.transact(() => {
-    const s = readSong(arr.get(from));
+    const [s] = readSongs([arr.get(from)]);
     arr.delete(from, 1);
     arr.insert(target, [songMap(s)]);
   });

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { canEdit, isLeader } from '../core/session';
-import { MAX_BPM, MIN_BPM, parseMeter, tempoFromBpm } from '../core/timeline';
+import { MAX_BPM, MIN_BPM, bpmText, parseMeter, tempoFromBpm } from '../core/timeline';
 import { exportSet, importFiles } from '../doc/library';
 import { addSong, deleteSong, meterFields, meterLabel, moveSong, newSongId, songMeter, updateSong, type Song } from '../doc/setlist';
 import { flowProblem } from '../wasm/flow';
@@ -20,15 +20,15 @@ interface Draft {
 const emptyDraft: Draft = { title: '', key: '', tempo: '', meter: '4/4', notes: '', midi: '', flow: '' };
 
 function draftOf(s: Song): Draft {
-  return { title: s.title, key: s.key, tempo: s.tempo ? String(s.tempo) : '', meter: s.meter, notes: s.notes, midi: s.midi, flow: s.flow };
+  return { title: s.title, key: s.key, tempo: s.tempo === null ? '' : bpmText(s.tempo), meter: s.meter, notes: s.notes, midi: s.midi, flow: s.flow };
 }
 
 /** Checks a draft; returns the song fields or a sentence about what is wrong. */
 function fieldsOf(d: Draft): Omit<Song, 'id'> | string {
   const title = d.title.trim();
   if (!title) return 'A song needs a title';
-  const tempo = d.tempo.trim() ? Number(d.tempo.replace(',', '.')) : 0;
-  if (d.tempo.trim() && tempoFromBpm(tempo) === null) return `Tempo must be ${MIN_BPM} to ${MAX_BPM} BPM`;
+  const tempo = d.tempo.trim() ? tempoFromBpm(Number(d.tempo.replace(',', '.'))) : null;
+  if (d.tempo.trim() && tempo === null) return `Tempo must be ${MIN_BPM} to ${MAX_BPM} BPM`;
   let meter = { meter: '' };
   if (d.meter.trim()) {
     const m = parseMeter(d.meter);
@@ -130,7 +130,7 @@ export function Setlist() {
                 <span class="song-title">{s.title}</span>
                 <span class="song-meta">
                   {s.key && <span class="chip">{s.key}</span>}
-                  {s.tempo > 0 && <span class="chip">{Math.round(s.tempo * 10) / 10} BPM</span>}
+                  {s.tempo !== null && <span class="chip">{bpmText(s.tempo)} BPM</span>}
                   {m && <span class="chip">{meterLabel(s)}</span>}
                   {current && <span class="badge lead">now</span>}
                 </span>

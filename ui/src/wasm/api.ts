@@ -92,6 +92,13 @@ export function tempoFromBpm(bpm: number): number | null {
   }
 }
 
+/** The setlist's stored tempos (each song's `tempo` value as its `Y.Map` holds it) by the core's
+ *  one rule (`bandsync_core::setlist::stored_tempo_of`): milli-BPM, an older document's BPM read
+ *  as the same tempo; a value that is not a number, or no tempo, is `null`. */
+export function storedTempos(values: unknown[]): (number | null)[] {
+  return core().call<(number | null)[]>('setlist.tempos', values.map((v) => (typeof v === 'number' ? v : null)));
+}
+
 /** Why `pin` is not a valid PIN (the core's rule: 6 to 8 digits), or `null` when it is. */
 export function pinProblem(pin: string): string | null {
   try {

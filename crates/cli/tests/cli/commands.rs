@@ -2,7 +2,7 @@
 //! exit codes.
 
 use bandsync_e2e::process::{Proc, scan_qr, state_has};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -259,6 +259,8 @@ fn charts_and_the_setlist_round_trip_through_the_cli() {
     let v: Value = serde_json::from_str(&list).unwrap();
     let titles: Vec<&str> = v.as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Intro", "Encore"]);
+    // The tempo given in BPM (below 1000, as older setlists hold it) is printed in milli-BPM.
+    assert_eq!((v[0]["tempo"].clone(), v[1]["tempo"].clone()), (json!(92_000), Value::Null));
     assert_eq!(run(&["chart", "get", &url, "Nope"], "").0, 1);
     assert_eq!(run(&["setlist", "set", &url], "not json").0, 1, "bad input is an error, not a crash");
 }

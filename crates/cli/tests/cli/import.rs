@@ -26,7 +26,7 @@ fn downloaded(p: &Page, css: &str) -> (String, String) {
     (got[0].as_str().unwrap().to_owned(), got[1].as_str().unwrap().to_owned())
 }
 
-/// The setlist as the page holds it: title, key, tempo, meter.
+/// The setlist as the page holds it: title, key, tempo (milli-BPM), meter.
 fn setlist(p: &Page) -> Value {
     p.eval("window.__bandsync.state.songs.map((s) => [s.title, s.key, s.tempo, s.meter])")
 }
@@ -62,25 +62,21 @@ fn chordpro_files_import_in_the_page_and_the_set_exports_and_prints() {
     p.ok(r, "choose the file");
     let toast = "[...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).find((t) => t.startsWith('Imported'))";
     assert_eq!(p.until("the import's toast", toast), "Imported 2 songs");
-    assert_eq!(setlist(p), json!([["Blue Bossa", "Cm", 150, "4/4"], ["Waltz", "D", 96.5, "3/4"]]));
+    assert_eq!(setlist(p), json!([["Blue Bossa", "Cm", 150_000, "4/4"], ["Waltz", "D", 96_500, "3/4"]]));
 
     // A folder: its ChordPro file is a song, titled after the file; the .txt is left alone.
     let r = p.s.find("[data-testid=import-folder]").and_then(|e| e.send_keys(folder.to_str().unwrap()));
     p.ok(r, "choose the folder");
     p.until("the folder's song", "window.__bandsync.state.songs.length === 3");
-    assert_eq!(setlist(p)[2], json!(["coda", "", 0, ""]));
+    assert_eq!(setlist(p)[2], json!(["coda", "", null, ""]));
 
     // The host has them: `bandsync export` gives the file back as it was, the folder's song after.
     let (code, out) = run(&["setlist", "get", &url], "");
     assert_eq!(code, 0, "{out}");
     let songs: Value = serde_json::from_str(&out).unwrap();
-    let fields: Vec<_> = songs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["title"].as_str().unwrap(), s["tempo"].as_f64().unwrap()))
-        .collect();
-    assert_eq!(fields, [("Blue Bossa", 150.0), ("Waltz", 96.5), ("coda", 0.0)]);
+    let fields: Vec<_> =
+        songs.as_array().unwrap().iter().map(|s| (s["title"].as_str().unwrap(), s["tempo"].as_u64())).collect();
+    assert_eq!(fields, [("Blue Bossa", Some(150_000)), ("Waltz", Some(96_500)), ("coda", None)]);
     let (code, out) = run(&["export", &url], "");
     assert_eq!(code, 0, "{out}");
     assert_eq!(out, format!("{both}{{new_song}}\n{{title: coda}}\n[G]End\n"));

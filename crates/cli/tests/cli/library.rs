@@ -39,7 +39,7 @@ fn a_chordpro_folder_imports_as_songs_and_the_set_exports_and_imports_back() {
     let songs = setlist(&url);
     let row = |t: &str| songs.iter().find(|s| s["title"] == t).unwrap_or_else(|| panic!("{t} in {songs:?}")).clone();
     let b = row("Blue Bossa");
-    assert_eq!((b["key"].as_str(), b["tempo"].as_f64(), b["meter"].as_str()), (Some("Cm"), Some(150.0), Some("4/4")));
+    assert_eq!((b["key"].as_str(), b["tempo"].as_u64(), b["meter"].as_str()), (Some("Cm"), Some(150_000), Some("4/4")));
     assert_eq!(row("Waltz")["meter"], "3/4");
     row("Coda");
     row("untitled");
@@ -52,7 +52,7 @@ fn a_chordpro_folder_imports_as_songs_and_the_set_exports_and_imports_back() {
     assert_eq!(run(&["import", &url, lib.join("bossa.cho").to_str().unwrap()], "").0, 0);
     let songs = setlist(&url);
     assert_eq!(songs.iter().filter(|s| s["title"] == "Blue Bossa").count(), 1);
-    assert_eq!(songs.iter().find(|s| s["title"] == "Blue Bossa").unwrap()["tempo"], 160.0);
+    assert_eq!(songs.iter().find(|s| s["title"] == "Blue Bossa").unwrap()["tempo"], 160_000);
 
     // The set out as files, and into another session: the same songs, fields and charts.
     let out_dir = dir.join("out");
@@ -66,13 +66,13 @@ fn a_chordpro_folder_imports_as_songs_and_the_set_exports_and_imports_back() {
     let (_h2, other) = host();
     assert_eq!(run(&["import", &other, out_dir.to_str().unwrap()], "").0, 0);
     let strip = |v: Vec<Value>| {
-        let mut v: Vec<(String, String, f64, String)> = v
+        let mut v: Vec<(String, String, Option<u64>, String)> = v
             .iter()
             .map(|s| {
                 (
                     s["title"].as_str().unwrap().into(),
                     s["key"].as_str().unwrap().into(),
-                    s["tempo"].as_f64().unwrap(),
+                    s["tempo"].as_u64(),
                     s["meter"].as_str().unwrap().into(),
                 )
             })

@@ -148,8 +148,8 @@ fn a_phone_scans_the_code_joins_follows_the_beat_writes_a_chart_and_chats() {
     let (code, list) = run(&["setlist", "get", &url], "");
     assert_eq!(code, 0);
     let list: Value = serde_json::from_str(&list).unwrap();
-    let song = (list[0]["title"].as_str(), list[0]["key"].as_str(), list[0]["tempo"].as_f64());
-    assert_eq!(song, (Some("Wonderwall"), Some("F#m"), Some(87.0)), "the song as the phone added it: {list}");
+    let song = (list[0]["title"].as_str(), list[0]["key"].as_str(), list[0]["tempo"].as_u64());
+    assert_eq!(song, (Some("Wonderwall"), Some("F#m"), Some(87_000)), "the song as the phone added it: {list}");
     let more = format!("{chart}\n[A]Back beat, the word is on the street");
     assert_eq!(run(&["chart", "set", &url, "Wonderwall"], &more).0, 0);
     phone.until(

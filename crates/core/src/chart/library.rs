@@ -2,7 +2,7 @@
 //! song written back as a ChordPro file that carries what the setlist knows.
 
 use super::parse;
-use crate::timeline::{MAX_BPM, MIN_BPM, Meter};
+use crate::timeline::{Meter, Tempo};
 use serde::Serialize;
 
 /// What a ChordPro file says about its song, for its setlist entry: what is missing or does not
@@ -14,8 +14,8 @@ pub struct Imported {
     pub title: Option<String>,
     /// `{key}`, if it names a key.
     pub key: Option<String>,
-    /// `{tempo}` in BPM, if it is one BandSync can play.
-    pub tempo: Option<f64>,
+    /// `{tempo}` (written in BPM), if it is one BandSync can play.
+    pub tempo: Option<Tempo>,
     /// `{time}`, if it is a meter (`7/8`, `2+2+3/8`).
     pub meter: Option<String>,
 }
@@ -30,7 +30,7 @@ pub fn imported(text: &str) -> Imported {
         .tempo
         .as_deref()
         .and_then(|t| serde_json::from_str::<f64>(t.trim()).ok())
-        .filter(|t| (MIN_BPM..=MAX_BPM).contains(t));
+        .and_then(|t| Tempo::from_bpm(t).ok());
     let meter = m.time.filter(|t| t.trim().parse::<Meter>().is_ok());
     let key = m.key.filter(|k| super::chord::note(k.trim()).is_some());
     Imported { title: m.title.filter(|t| !t.trim().is_empty()), key, tempo, meter }
@@ -38,9 +38,9 @@ pub fn imported(text: &str) -> Imported {
 
 /// A song's chart as a ChordPro file: the chart as written, after the directives it lacks for
 /// what the setlist knows (title, key, tempo, meter), so that importing the file gives the song
-/// back. Empty fields and a tempo of 0 (unset) add nothing.
+/// back, its tempo in BPM. Empty fields and an unset tempo add nothing.
 #[must_use]
-pub fn exported(chart: &str, title: &str, key: &str, tempo: f64, meter: &str) -> String {
+pub fn exported(chart: &str, title: &str, key: &str, tempo: Option<Tempo>, meter: &str) -> String {
     let has = parse(chart).meta;
     let mut head = String::new();
     let mut add = |present: bool, name: &str, value: &str| {
@@ -53,7 +53,7 @@ pub fn exported(chart: &str, title: &str, key: &str, tempo: f64, meter: &str) ->
     };
     add(has.title.is_some(), "title", title);
     add(has.key.is_some(), "key", key);
-    add(has.tempo.is_some(), "tempo", &if tempo > 0.0 { format!("{tempo}") } else { String::new() });
+    add(has.tempo.is_some(), "tempo", &tempo.map_or_else(String::new, |t| t.to_string()));
     add(has.time.is_some(), "time", meter);
     let mut out = head + chart;
     if !out.ends_with('\n') {
@@ -95,22 +95,22 @@ mod tests {
             Imported {
                 title: Some("Blue Bossa".into()),
                 key: Some("Cm".into()),
-                tempo: Some(150.0),
+                tempo: Some(Tempo(150_000)),
                 meter: Some("4/4".into())
             }
         );
         // A chart without directives gets them from the setlist; one with them is left as it is.
-        let out = exported("[Cm7]Sunny side", "Blue Bossa", "Cm", 150.0, "4/4");
+        let out = exported("[Cm7]Sunny side", "Blue Bossa", "Cm", Some(Tempo(150_000)), "4/4");
         assert_eq!(imported(&out), s);
         assert!(out.ends_with("[Cm7]Sunny side\n"));
-        assert_eq!(exported(file, "Other", "D", 90.0, "3/4"), file);
-        assert_eq!(exported("x\n", "", "", 0.0, ""), "x\n");
+        assert_eq!(exported(file, "Other", "D", Some(Tempo(90_000)), "3/4"), file);
+        assert_eq!(exported("x\n", "", "", None, ""), "x\n");
     }
 
     #[test]
     fn a_file_of_several_songs_splits_at_new_song() {
         let both =
-            format!("{}{{new_song}}\n{}", exported("a\n", "One", "", 0.0, ""), exported("b\n", "Two", "", 0.0, ""));
+            format!("{}{{new_song}}\n{}", exported("a\n", "One", "", None, ""), exported("b\n", "Two", "", None, ""));
         let s = songs(&both);
         assert_eq!(s, ["{title: One}\na\n", "{title: Two}\nb\n"]);
         assert_eq!(songs("{ns}\n\n{title: X}\n"), ["\n{title: X}\n"]);
@@ -121,7 +121,8 @@ mod tests {
         let s = imported("{title: }\n{key: H}\n{tempo: fast}\n{time: waltz}\n");
         assert_eq!(s, Imported::default());
         assert_eq!(imported("{tempo: 5000}").tempo, None, "beyond what the metronome plays");
-        assert_eq!(imported("{tempo: 120.5 }").tempo, Some(120.5));
+        assert_eq!(imported("{tempo: 120.5 }").tempo, Some(Tempo(120_500)));
+        assert_eq!(exported("", "", "", Some(Tempo(120_500)), ""), "{tempo: 120.5}\n");
         assert_eq!(imported("{tempo: 120 bpm}").tempo, None);
     }
 }

@@ -37,10 +37,17 @@ use serde::Deserialize;
 
 /// The protocol version this build speaks. 2: tempo in milli-BPM, typed sync reports with the
 /// audio output, the leave reason as an enum. 3: a wrong PIN is `wrong_pin`, told apart from a
-/// stale link's `bad_secret` (a version-2 member still gets `bad_secret`).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// stale link's `bad_secret` (a version-2 member still gets `bad_secret`). 4: a setlist song's
+/// tempo is stored in milli-BPM ([`crate::setlist`]), so older members get no document frames
+/// ([`DOCS_PROTOCOL_VERSION`]).
+pub const PROTOCOL_VERSION: u16 = 4;
 /// The oldest protocol version this build still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 2;
+/// The oldest protocol version that reads the session's documents as this build writes them
+/// (version 4 stores a setlist tempo in milli-BPM, where older members read BPM). A member that
+/// joined with an older version keeps the metronome, chat and everything else, but its document
+/// frames are refused (`version_unsupported`, about `doc`) and none are sent to it.
+pub const DOCS_PROTOCOL_VERSION: u16 = 4;
 /// The close reason (with code 1000) of a connection whose participant was resumed on a newer
 /// connection: the member on the old one must not reconnect and take it back.
 pub const CLOSE_REPLACED: &str = "replaced by a newer connection";

@@ -4,6 +4,7 @@ mod convergence;
 mod shape;
 
 use super::*;
+use bandsync_core::Tempo;
 
 #[test]
 fn a_late_joiner_catches_up_with_sync_steps_and_offline_edits_merge() {
@@ -61,7 +62,7 @@ fn setlist_round_trips_and_is_validated() {
             id: "a".into(),
             title: "Intro".into(),
             key: "Am".into(),
-            tempo: 92.0,
+            tempo: Some(Tempo(92_000)),
             meter: "4/4".into(),
             notes: String::new(),
             midi: String::new(),
@@ -71,7 +72,7 @@ fn setlist_round_trips_and_is_validated() {
             id: "b".into(),
             title: "Seven".into(),
             key: "D".into(),
-            tempo: 140.5,
+            tempo: Some(Tempo(140_500)),
             meter: "7/8".into(),
             notes: "2+2+3".into(),
             midi: "bank 0:1; pc 12".into(),
@@ -85,6 +86,34 @@ fn setlist_round_trips_and_is_validated() {
     assert_eq!(other.setlist(), songs);
     let dup = vec![songs[0].clone(), songs[0].clone()];
     assert!(d.set_setlist(&dup).is_err());
+}
+
+/// A document written before protocol 4 holds a song's tempo as BPM (a float, or an integer as
+/// Yjs writes a whole number): it reads as the same tempo, and an edit stores milli-BPM.
+#[test]
+fn an_older_document_s_bpm_reads_as_milli_bpm_and_an_edit_stores_milli_bpm() {
+    use yrs::{Any, Array, Map, MapPrelim, Transact};
+    let old = SessionDoc::new();
+    let update = old.edit(|txn| {
+        for (id, tempo) in [("a", Any::from(96.5)), ("b", Any::from(120)), ("c", Any::Null)] {
+            let m: MapPrelim = MapPrelim::from([
+                ("id".to_owned(), yrs::In::from(id)),
+                ("title".to_owned(), yrs::In::from(id.to_uppercase())),
+                ("tempo".to_owned(), yrs::In::Any(tempo)),
+            ]);
+            old.setlist.push_back(txn, m);
+        }
+    });
+    let d = SessionDoc::new();
+    d.handle(&update, true).unwrap();
+    let tempos: Vec<_> = d.setlist().iter().map(|s| s.tempo).collect();
+    assert_eq!(tempos, [Some(Tempo(96_500)), Some(Tempo(120_000)), None]);
+    let mut b = d.setlist()[1].clone();
+    b.tempo = Some(Tempo(133_333));
+    d.update_song(&b).unwrap();
+    let txn = d.doc.transact();
+    let Some(yrs::Out::YMap(m)) = d.setlist.get(&txn, 1) else { panic!("song b") };
+    assert_eq!(m.get(&txn, "tempo"), Some(yrs::Out::Any(Any::from(133_333))), "an integer, as Yjs writes one");
 }
 
 #[test]
@@ -124,7 +153,7 @@ fn restoring_a_version_is_one_edit_that_every_replica_merges() {
         id: id.into(),
         title: t.into(),
         key: String::new(),
-        tempo: 100.0,
+        tempo: Some(Tempo(100_000)),
         meter: "4/4".into(),
         notes: String::new(),
         midi: String::new(),

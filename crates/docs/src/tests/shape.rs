@@ -107,7 +107,7 @@ fn honest_setlist_edits_pass_the_shape_check() {
     let member = SessionDoc::new();
     member.handle_from_server(&update_message(server.encode_state())).unwrap();
     let mut seven = Song::new("b", "Seven");
-    seven.tempo = 140.0;
+    seven.tempo = Some(Tempo(140_000));
     seven.meter = "7/8".into();
     let edits = [
         member.add_song(&Song::new("c", "Coda")).unwrap(),
@@ -119,5 +119,5 @@ fn honest_setlist_edits_pass_the_shape_check() {
         server.handle(&e, true).unwrap();
     }
     assert_eq!(server.setlist(), member.setlist());
-    assert_eq!(server.setlist()[1].tempo, 140.0);
+    assert_eq!(server.setlist()[1].tempo, Some(Tempo(140_000)));
 }

@@ -142,6 +142,8 @@ fn links_meters_tempos_and_exports_come_from_the_core() {
     assert_eq!(ok("meter.format", json!({"meter": {"beats": 7, "unit": 8, "groups": [3, 2, 2]}})), "7/8 3+2+2");
     assert_eq!(ok("tempo.check", json!({"bpm": 96.5})), 96_500);
     assert!(err("tempo.check", json!({"bpm": 5})).contains("tempo"));
+    assert_eq!(ok("tempo.format", json!({"tempo": 96_500})), "96.5");
+    assert_eq!(ok("tempo.format", json!({"tempo": 1_500})), "1.5", "a setlist's unplayable tempo, as written");
     ok("pin.check", json!({"pin": "482913"}));
     assert_eq!(err("pin.check", json!({"pin": "4321"})), "a PIN is 6 to 8 digits");
     assert_eq!(ok("protocol.info", json!(null))["version"], bandsync_core::PROTOCOL_VERSION);
@@ -289,25 +291,35 @@ fn a_chordpro_file_is_split_read_and_a_song_written_back_through_the_page_calls(
     let songs = ok("library.songs", json!({"text": file}));
     assert_eq!(songs, json!(["{title: One}\n{key: D}\n{tempo: 96}\n{time: 3/4}\n[D]a\n", "[G]b\n"]));
     let one = ok("library.imported", json!({"text": songs[0]}));
-    assert_eq!(one, json!({"title": "One", "key": "D", "tempo": 96.0, "meter": "3/4"}));
+    assert_eq!(one, json!({"title": "One", "key": "D", "tempo": 96_000, "meter": "3/4"}));
     assert_eq!(
         ok("library.imported", json!({"text": songs[1]})),
         json!({"title": null, "key": null, "tempo": null, "meter": null})
     );
-    // What the setlist knows (`[chart, title, key, tempo, meter]`, all text) goes in front of a
-    // chart that lacks it, and reads back the same.
-    let out = ok("library.exported", json!(["[G]b\n", "Two", "G", "120.5", "6/8"]));
+    // What the setlist knows (`[chart, title, key, tempo, meter]`, all text, the tempo in
+    // milli-BPM) goes in front of a chart that lacks it, in BPM, and reads back the same.
+    let out = ok("library.exported", json!(["[G]b\n", "Two", "G", "120500", "6/8"]));
     assert_eq!(out, "{title: Two}\n{key: G}\n{tempo: 120.5}\n{time: 6/8}\n[G]b\n");
     assert_eq!(
         ok("library.imported", json!({"text": out})),
-        json!({"title": "Two", "key": "G", "tempo": 120.5, "meter": "6/8"})
+        json!({"title": "Two", "key": "G", "tempo": 120_500, "meter": "6/8"})
     );
     assert_eq!(ok("protocol.info", json!(null))["extensions"], json!(["cho", "chordpro", "pro", "crd"]));
-    // A whole tempo is written without `.0`; a tempo of 0 (unset) and empty fields not at all.
-    assert_eq!(ok("library.exported", json!(["x", "T", "", "96", ""])), "{title: T}\n{tempo: 96}\nx\n");
-    assert_eq!(ok("library.exported", json!(["x", "", " ", "0", ""])), "x\n");
+    // A whole tempo is written without `.0`; an unset tempo (empty text) and empty fields not at all.
+    assert_eq!(ok("library.exported", json!(["x", "T", "", "96000", ""])), "{title: T}\n{tempo: 96}\nx\n");
+    assert_eq!(ok("library.exported", json!(["x", "", " ", "", ""])), "x\n");
     assert!(err("library.exported", json!({"chart": "x"})).contains("bad arguments"));
     assert!(err("library.exported", json!(["x", "T"])).contains("bad arguments"));
+}
+
+#[test]
+fn the_page_reads_the_setlist_s_tempos_by_the_core_s_rule() {
+    // As the page passes them: this version's milli-BPM, an older document's BPM, a number no
+    // tempo is, and a song without one (or with a value that is not a number).
+    let tempos = ok("setlist.tempos", json!([96_500, 96.5, 120, 0, -3, null]));
+    assert_eq!(tempos, json!([96_500, 96_500, 120_000, null, null, null]));
+    assert!(err("setlist.tempos", json!(["96"])).contains("invalid type"), "numbers only");
+    assert!(err("setlist.tempos", json!({"tempo": 96_500})).contains("sequence"), "a list");
 }
 
 #[test]
