@@ -15,7 +15,7 @@ fn quiet_caught_panics() {
 fuzz_target!(init: quiet_caught_panics(), |data: &[u8]| {
     let doc = SessionDoc::new();
     // A document with some content, so that updates meet existing structs.
-    let song = Song { id: "s1".into(), title: "Wonderwall".into(), key: String::new(), tempo: 87.0, meter: String::new(), notes: String::new(), midi: String::new(), flow: String::new() };
+    let song = Song { id: "s1".into(), title: "Wonderwall".into(), key: String::new(), tempo: Some(bandsync_core::Tempo(87_000)), meter: String::new(), notes: String::new(), midi: String::new(), flow: String::new() };
     let _ = doc.add_song(&song);
     let _ = doc.set_chart("s1", "[Em7]Today is [G]gonna be the day");
     let before = doc.encode_state();
