@@ -68,15 +68,34 @@ impl Hub {
         // started again (a database that never answers would otherwise hold a thread a tick).
         let mut renewing = None;
         loop {
-            tokio::select! {
+            let due = tokio::select! {
                 () = self.closing.cancelled() => return,
-                _ = tick.tick() => {}
+                due = tick.tick() => due,
+            };
+            // A runtime too busy to run this task on time is logged, as a renewal's own wait is.
+            if due.elapsed() >= period / 2 {
+                tracing::debug!(
+                    target: "bandsync_server::renewals",
+                    late_ms = due.elapsed().as_secs_f64() * 1e3,
+                    "the renewal's tick ran late"
+                );
             }
             let held: Vec<(String, i64)> = self.leases().iter().map(|(k, l)| (k.to_string(), l.token)).collect();
             let mut job = renewing.take().unwrap_or_else(|| {
                 let (hub, held) = (self.clone(), held.clone());
+                let asked = std::time::Instant::now();
                 // All of them in one statement a batch: one round trip, not one a session.
                 tokio::task::spawn_blocking(move || {
+                    // A renewal that waits for a thread of the blocking pool (the loads' and the
+                    // writes' too) is logged: the renewals unanswered for a lease time are traced.
+                    let queued = asked.elapsed();
+                    if queued.as_millis() >= 50 {
+                        tracing::debug!(
+                            target: "bandsync_server::renewals",
+                            queued_ms = queued.as_secs_f64() * 1e3,
+                            "the renewal waited for a blocking thread"
+                        );
+                    }
                     let (node, store) = hub.node_store().expect("only in a cluster");
                     let (now, ttl) = (hub.clock.wall_ms(), ms(node.lease_ttl));
                     // Holding none, the database is asked all the same ([`Hub::cut_off`]).

@@ -82,7 +82,9 @@ impl Store {
         renewed: Renewed<'_>,
     ) -> Result<(), StoreError> {
         // Every batch passes over the rows another transaction holds, ...
+        let asked = std::time::Instant::now();
         let mut db = self.renewer();
+        let locked = asked.elapsed();
         for chunk in held.chunks(RENEW_BATCH) {
             let pairs = lease_pairs(2, chunk.len());
             let sql = format!(
@@ -95,6 +97,7 @@ impl Store {
         if answers.len() < held.len() {
             renewed(&answers.keys().cloned().collect::<Vec<_>>());
         }
+        let batches = asked.elapsed();
         // ... then those still this node's (read without a lock: the others are lost) are renewed
         // one statement each, each waiting for its row alone.
         let missing: Vec<(String, i64)> = held.iter().filter(|&p| !answers.contains_key(p)).cloned().collect();
@@ -107,19 +110,25 @@ impl Store {
             }
         }
         let one = format!("UPDATE leases SET expires = ?1 WHERE {} {RETURNING}", lease_pairs(2, 1));
-        let waited = std::time::Instant::now();
+        let looked_up = asked.elapsed();
         for pair in &passed_over {
             renew(&mut **db, &one, expires, std::slice::from_ref(pair), answers)?;
         }
-        // For the renewals a node found unanswered (`Hub::keep_leases`): how many rows, and how
-        // long their wait.
-        if !passed_over.is_empty() {
+        // For the renewals a node found unanswered (`Hub::keep_leases`): where the time went (the
+        // connection's lock, the batches, finding the rows passed over, waiting for those), when
+        // some rows were passed over or it took a tenth of a second.
+        let all = asked.elapsed();
+        if !passed_over.is_empty() || all.as_millis() >= 100 {
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
             tracing::debug!(
                 target: "bandsync_server::renewals",
                 leases = held.len(),
                 passed_over = passed_over.len(),
-                waited_ms = waited.elapsed().as_secs_f64() * 1e3,
-                "renewed the rows a write held, one at a time"
+                lock_ms = ms(locked),
+                batches_ms = ms(batches - locked),
+                lookup_ms = ms(looked_up - batches),
+                waited_ms = ms(all - looked_up),
+                "renewal on the renewals' connection"
             );
         }
         Ok(())
