@@ -200,8 +200,11 @@ async fn step(
                 match input {
                     SessionInput::Join { conn, req, token, outbox, answer } => {
                         d.outboxes.insert(conn, outbox);
+                        // (A connection may join again after a refusal, with another version.)
                         if req.v < bandsync_core::protocol::DOCS_PROTOCOL_VERSION {
                             d.old_readers.insert(conn);
+                        } else {
+                            d.old_readers.remove(&conn);
                         }
                         session.handle_join(now, conn, req, token);
                         // The answer goes before the welcome: whatever the member sends once it has

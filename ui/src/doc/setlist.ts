@@ -13,13 +13,15 @@ export type { Song };
 export const setlistOf = (doc: Y.Doc) => doc.getArray<Y.Map<unknown>>('setlist');
 export const chartsOf = (doc: Y.Doc) => doc.getMap<Y.Text>('charts');
 
+/** A text field as the host reads it (`bandsync_core::setlist`): a string as it is, a number or
+ *  a boolean as its text, anything else as empty. */
 function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
 }
 
-/** The setlist in order: text fields as the host reads them (a value that is not a string as its
- *  text, a missing one as ''), tempos by the core's one rule (milli-BPM; an older document's BPM
- *  reads as the same tempo). Entries that are not maps (no client writes them) are skipped. */
+/** The setlist in order: text fields as the host reads them (`str`), tempos by the core's one
+ *  rule (milli-BPM; an older document's BPM reads as the same tempo). Entries that are not maps
+ *  (no client writes them) are skipped. */
 export function readSetlist(doc: Y.Doc): Song[] {
   return readSongs(
     setlistOf(doc)
