@@ -60,7 +60,13 @@ impl Hub {
     /// taken, asked for, or could not be renewed in time.
     pub async fn keep_leases(self: Arc<Self>) {
         let Some((node, _)) = self.node_store() else { return };
-        let ttl = node.lease_ttl;
+        // Every line it logs names the node (a cluster's nodes may log to one place).
+        let (span, ttl) = (tracing::info_span!("leases", node = %node.name), node.lease_ttl);
+        tracing::Instrument::instrument(self.renew_until_shutdown(ttl), span).await;
+    }
+
+    /// [`Hub::keep_leases`]'s loop, a tick every quarter of `ttl`.
+    async fn renew_until_shutdown(self: Arc<Self>, ttl: Duration) {
         let period = ttl / 4;
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -83,9 +89,10 @@ impl Hub {
             let held: Vec<(String, i64)> = self.leases().iter().map(|(k, l)| (k.to_string(), l.token)).collect();
             let mut job = renewing.take().unwrap_or_else(|| {
                 let (hub, held) = (self.clone(), held.clone());
-                let asked = std::time::Instant::now();
+                let (asked, span) = (std::time::Instant::now(), tracing::Span::current());
                 // All of them in one statement a batch: one round trip, not one a session.
                 tokio::task::spawn_blocking(move || {
+                    let _node = span.enter();
                     // A renewal that waits for a thread of the blocking pool (the loads' and the
                     // writes' too) is logged: the renewals unanswered for a lease time are traced.
                     let queued = asked.elapsed();
