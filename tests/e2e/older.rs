@@ -48,3 +48,27 @@ async fn an_older_member_gets_no_document_frames_and_its_own_are_refused_with_wh
     }
     assert_eq!(frames, 0, "no document frame reaches a member that reads them otherwise");
 }
+
+/// A connection refused at its first join may join again, with another version: then it is
+/// judged by that one.
+#[tokio::test]
+async fn a_connection_that_joins_again_with_the_current_version_gets_the_documents() {
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let mut pat = ts.raw().await;
+    let old = DOCS_PROTOCOL_VERSION - 1;
+    pat.send(json!({"type": "join", "v": old, "session": ts.session, "name": "Pat", "secret": "stale"})).await;
+    assert_eq!(pat.recv_error().await, "bad_secret");
+    let v = bandsync_core::PROTOCOL_VERSION;
+    pat.send(json!({"type": "join", "v": v, "session": ts.session, "name": "Pat", "secret": ts.secret})).await;
+    pat.recv_type("welcome").await;
+    // Her sync step 1 is answered with the host's step 2, a binary frame, and no error.
+    send_doc(&mut pat, SessionDoc::new().sync_step1()).await;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), pat.ws.next()).await.expect("an answer in time") {
+            Some(Ok(Message::Binary(_))) => break,
+            Some(Ok(Message::Text(t))) => assert!(!t.contains("\"error\""), "{t}"),
+            Some(Ok(_)) => {}
+            other => panic!("Pat's connection ended: {other:?}"),
+        }
+    }
+}

@@ -202,6 +202,25 @@ pub async fn chart(a: ChartArgs) -> anyhow::Result<u8> {
     }
 }
 
+/// A setlist given on stdin, read strictly: the document's reader takes whatever a member wrote,
+/// but a person's mistake is told. Each tempo must be a number BandSync plays, in milli-BPM or
+/// (below 1000) in BPM.
+fn setlist_from(text: &str) -> anyhow::Result<Vec<Song>> {
+    let bad = |e: serde_json::Error| anyhow::anyhow!("stdin is not a setlist JSON array: {e}");
+    let raw: Vec<serde_json::Value> = serde_json::from_str(text).map_err(bad)?;
+    for (i, song) in raw.iter().enumerate() {
+        let Some(t) = song.get("tempo").filter(|t| !t.is_null()) else { continue };
+        let read = t.as_f64().and_then(bandsync_core::setlist::stored_tempo_of);
+        if read.is_none_or(|t| bandsync_core::Tempo::checked(t.0).is_err()) {
+            anyhow::bail!(
+                "song {}: tempo {t} is not one BandSync plays: 20 to 999 BPM, as BPM or milli-BPM (96.5 or 96500)",
+                i + 1
+            );
+        }
+    }
+    serde_json::from_value(serde_json::Value::Array(raw)).map_err(bad)
+}
+
 /// `bandsync setlist`.
 ///
 /// # Errors
@@ -220,8 +239,7 @@ pub async fn setlist(a: SetlistArgs) -> anyhow::Result<u8> {
         SetlistOp::Set { url } => {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text)?;
-            let songs: Vec<Song> =
-                serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("stdin is not a setlist JSON array: {e}"))?;
+            let songs = setlist_from(&text)?;
             let mut s = match DocSession::open(&url).await? {
                 Ok(s) => s,
                 Err(code) => return Ok(code),

@@ -51,6 +51,13 @@ pub struct Song {
 }
 
 impl Song {
+    /// The tempo as the document stores it: milli-BPM, or none for a tempo under 1 000 milli-BPM,
+    /// which would read back as BPM ([`stored_tempo_of`]).
+    #[must_use]
+    pub fn stored(&self) -> Option<Tempo> {
+        self.tempo.filter(|t| t.0 >= 1000)
+    }
+
     /// A song with only an id and a title (no key, tempo, meter, notes, patch or flow yet).
     #[must_use]
     pub fn new(id: impl Into<String>, title: impl Into<String>) -> Song {
@@ -68,7 +75,9 @@ impl Song {
 }
 
 /// A stored tempo number as milli-BPM: below 1 000 it is BPM (older documents); 0, negative or
-/// not finite is none. Rounded to the nearest milli-BPM, and held within `u32`.
+/// not finite is none. Rounded to the nearest milli-BPM, and held within `u32`. A tempo under
+/// 1 000 milli-BPM (BPM below 1) is none: written back, it would read as BPM (see
+/// [`Song::stored`]).
 #[must_use]
 pub fn stored_tempo_of(v: f64) -> Option<Tempo> {
     if !v.is_finite() || v <= 0.0 {
@@ -76,7 +85,7 @@ pub fn stored_tempo_of(v: f64) -> Option<Tempo> {
     }
     let milli = if v < 1000.0 { v * 1000.0 } else { v };
     let milli = milli.round().min(f64::from(u32::MAX));
-    (milli >= 1.0).then_some(Tempo(milli as u32))
+    (milli >= 1000.0).then_some(Tempo(milli as u32))
 }
 
 /// What a document field holds, read without failing: the fields' two readers.
@@ -171,6 +180,9 @@ mod tests {
         assert_eq!(read(r#"{"tempo":120}"#).tempo, Some(Tempo(120_000)));
         assert_eq!(read(r#"{"tempo":999.9999}"#).tempo, Some(Tempo(1_000_000)), "unchecked: refused where used");
         assert_eq!(read(r#"{"tempo":1500}"#).tempo, Some(Tempo(1_500)), "1 500 milli-BPM, which no one can play");
+        for below_one_bpm in ["0.5", "0.0004"] {
+            assert_eq!(read(&format!(r#"{{"tempo":{below_one_bpm}}}"#)).tempo, None, "{below_one_bpm}: BPM below 1");
+        }
         assert_eq!(read(r#"{"tempo":133333.4}"#).tempo, Some(Tempo(133_333)));
         assert_eq!(read(r#"{"tempo":1e300}"#).tempo, Some(Tempo(u32::MAX)));
         for none in ["0", "-5", "null", r#""96""#, "true", "[96]", r#"{"a":1}"#] {
@@ -196,5 +208,16 @@ mod tests {
         assert!(json.contains(r#""tempo":96500"#), "{json}");
         assert_eq!(read(&json), s);
         assert_eq!(read(&serde_json::to_string(&Song::new("i", "t")).unwrap()).tempo, None);
+    }
+
+    #[test]
+    fn what_is_stored_reads_back_the_same() {
+        for milli in [1, 500, 999, 1000, 20_000, 96_500, 999_000, 1_500_000, u32::MAX] {
+            let mut s = Song::new("i", "t");
+            s.tempo = Some(Tempo(milli));
+            let stored = s.stored();
+            assert_eq!(stored.and_then(|t| stored_tempo_of(f64::from(t.0))), stored, "{milli}");
+            assert_eq!(stored.is_some(), milli >= 1000, "{milli}");
+        }
     }
 }

@@ -125,7 +125,7 @@ impl SessionDoc {
             if old.key != s.key {
                 m.insert(txn, "key", s.key.clone());
             }
-            if old.tempo != s.tempo {
+            if old.tempo != s.stored() {
                 m.insert(txn, "tempo", stored_tempo(s));
             }
             if old.meter != s.meter {
@@ -203,7 +203,7 @@ fn song_prelim(s: &Song) -> MapPrelim {
 
 /// A song's tempo as the document stores it: milli-BPM, an integer (as Yjs writes one), or `null`.
 fn stored_tempo(s: &Song) -> Any {
-    s.tempo.map_or(Any::Null, |t| Any::Number(yrs::any::Number::Int(i64::from(t.0))))
+    s.stored().map_or(Any::Null, |t| Any::Number(yrs::any::Number::Int(i64::from(t.0))))
 }
 
 /// Replaces `t`'s content with `new` by deleting and inserting only the differing middle

@@ -4,7 +4,7 @@ import type { Song } from '../doc/setlist';
 import { follow } from './follow';
 import { beatPosition, ONE_BEAT } from './timeline';
 
-const song = (id: string, flow: string): Song => ({ id, title: id.toUpperCase(), key: '', tempo: 0, meter: '', notes: '', midi: '', flow });
+const song = (id: string, flow: string): Song => ({ id, title: id.toUpperCase(), key: '', tempo: null, meter: '', notes: '', midi: '', flow });
 const SONGS = [song('a', 'Intro 2, V1 4, C 4'), song('b', '')];
 
 /** 120 BPM in 4/4 (a bar is 2 s), playing from host time 0 after `countIn` bars, song `id`. */

@@ -200,6 +200,9 @@ describe('setlist edits', () => {
     setlistOf(doc).get(1).set('tempo', 120);
     setlistOf(doc).get(2).set('tempo', 'fast');
     expect(readSetlist(doc).map((s) => s.tempo)).toEqual([96_500, 120_000, null]);
+    // Saving other fields leaves an older tempo that reads the same as it is.
+    updateSong(doc, 'a', { tempo: 96_500, notes: 'segue' });
+    expect(setlistOf(doc).get(0).get('tempo')).toBe(96.5);
     moveSong(doc, 'a', 2);
     expect(setlistOf(doc).get(2).get('tempo')).toBe(96_500);
   });

@@ -79,13 +79,16 @@ function indexOf(doc: Y.Doc, id: string): number {
     .findIndex((m) => m instanceof Y.Map && m.get('id') === id);
 }
 
-/** Changes some fields of a song; only the fields that differ are written. */
+/** Changes some fields of a song; only the fields that read differently are written (an older
+ *  song's tempo in BPM is left as it is when it reads as the same tempo, so that a concurrent
+ *  change of it by someone else stays). */
 export function updateSong(doc: Y.Doc, id: string, fields: Partial<Omit<Song, 'id'>>): void {
   const i = indexOf(doc, id);
   if (i < 0) return;
   const m = setlistOf(doc).get(i);
+  const now: Record<string, unknown> = readSongs([m])[0];
   doc.transact(() => {
-    for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
+    for (const [k, v] of Object.entries(fields)) if (now[k] !== v) m.set(k, v);
   });
 }
 

@@ -263,6 +263,10 @@ fn charts_and_the_setlist_round_trip_through_the_cli() {
     assert_eq!((v[0]["tempo"].clone(), v[1]["tempo"].clone()), (json!(92_000), Value::Null));
     assert_eq!(run(&["chart", "get", &url, "Nope"], "").0, 1);
     assert_eq!(run(&["setlist", "set", &url], "not json").0, 1, "bad input is an error, not a crash");
+    for tempo in [r#""120""#, "5000", "0.5", "-3"] {
+        let bad = format!(r#"[{{"id":"s1","title":"Intro","tempo":{tempo}}}]"#);
+        assert_eq!(run(&["setlist", "set", &url], &bad).0, 1, "a tempo of {tempo} is refused");
+    }
 }
 
 #[test]
