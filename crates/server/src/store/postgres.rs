@@ -126,6 +126,8 @@ fn bind(types: &[Type], params: &[V]) -> Result<Vec<Box<dyn ToSql + Sync + Send>
                 (V::Int(i), _) => Box::new(*i),
                 (V::Text(s), _) => Box::new(s.clone()),
                 (V::Bytes(b), _) => Box::new(b.clone()),
+                (V::Texts(ts), _) => Box::new(ts.clone()),
+                (V::Ints(is), _) => Box::new(is.clone()),
                 (V::Null, &Type::INT8) => Box::new(None::<i64>),
                 (V::Null, &Type::INT4) => Box::new(None::<i32>),
                 (V::Null, &Type::BYTEA) => Box::new(None::<Vec<u8>>),

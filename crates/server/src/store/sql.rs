@@ -16,6 +16,11 @@ pub enum V {
     Bytes(Vec<u8>),
     /// SQL NULL.
     Null,
+    /// A list of texts: a Postgres `text[]` (SQLite has no arrays: it gets the JSON array, for
+    /// `json_each`). For statements whose text must not grow with their input.
+    Texts(Vec<String>),
+    /// A list of integers: a Postgres `bigint[]` (SQLite: the JSON array, as [`V::Texts`]).
+    Ints(Vec<i64>),
 }
 
 impl V {
@@ -25,7 +30,8 @@ impl V {
         match self {
             V::Text(t) => t.len(),
             V::Bytes(b) => b.len(),
-            V::Int(_) | V::Null => 0,
+            V::Texts(ts) => ts.iter().map(String::len).sum(),
+            V::Int(_) | V::Null | V::Ints(_) => 0,
         }
     }
 

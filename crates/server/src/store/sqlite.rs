@@ -70,6 +70,8 @@ fn value(v: &V) -> Value {
         V::Text(t) => Value::Text(t.clone()),
         V::Bytes(b) => Value::Blob(b.clone()),
         V::Null => Value::Null,
+        V::Texts(ts) => Value::Text(serde_json::to_string(ts).unwrap_or_default()),
+        V::Ints(is) => Value::Text(serde_json::to_string(is).unwrap_or_default()),
     }
 }
 
