@@ -162,20 +162,37 @@ pub fn many_sessions_at_once(open: &dyn Fn() -> Store) {
     }
 }
 
-/// A renewal holds no lease row while it waits for another: one of the node's own group commits
-/// holds its sessions' rows until it commits, and may be waiting for a row the renewal holds (a
-/// deadlock). It renews the rows no transaction holds at once, then waits for each held one
-/// alone. Postgres, where renewals take a connection of their own; SQLite writes one transaction
-/// at a time.
+/// A renewal holds no lease row while it waits for another: a take holds its rows until it
+/// commits, and may be waiting for a row the renewal holds (a deadlock). It renews the rows no
+/// transaction holds at once, then waits for each held one alone. A write's fencing check, which
+/// holds its sessions' rows until the write commits, does not hold the renewal up at all.
+/// Postgres, where renewals take a connection of their own; SQLite writes one transaction at a
+/// time.
 pub fn a_renewal_holds_no_row_while_it_waits_for_another(url: &str) {
     let (a, b) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
     let ttl = 3_000;
     let busy = a.take_lease("busy", "node-a", 10_000, ttl).unwrap().expect("free");
     let free = a.take_lease("free", "node-a", 10_000, ttl).unwrap().expect("free");
-    // A write's transaction, holding the row as a group commit's check does (`check_writes`).
+    // A write's transaction, holding both rows as a group commit's check does (`check_writes`):
+    // the renewal does not wait for it.
     let mut write = PgDb::connect(url).unwrap();
     write.batch("BEGIN").unwrap();
-    write.query("UPDATE leases SET token = token WHERE session = ?1 RETURNING token", &["busy".into()]).unwrap();
+    write.query("SELECT token FROM leases WHERE session IN ('busy', 'free') FOR KEY SHARE", &[]).unwrap();
+    let both = [("busy".to_owned(), busy.token), ("free".to_owned(), free.token)];
+    std::thread::scope(|sc| {
+        let renewing = sc.spawn(|| a.renew_leases(&both, 10_500, ttl));
+        // Well within the server's limit on an idle transaction (10 s), which would free the rows.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !renewing.is_finished() {
+            assert!(std::time::Instant::now() < deadline, "the renewal waits for a write's fencing check");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(renewing.join().unwrap().unwrap(), [Renewal::Held, Renewal::Held]);
+    });
+    write.batch("COMMIT").unwrap();
+    // A take's transaction, holding the row as a take does (`take.rs`).
+    write.batch("BEGIN").unwrap();
+    write.query("SELECT session FROM leases WHERE session = ?1 FOR UPDATE", &["busy".into()]).unwrap();
     let held = [("busy".to_owned(), busy.token), ("free".to_owned(), free.token), ("gone".to_owned(), 1)];
     let (told, renewed) = std::sync::mpsc::channel();
     std::thread::scope(|sc| {
@@ -210,10 +227,11 @@ pub fn a_take_holds_no_row_while_it_waits_for_another(url: &str) {
     for id in ["busy", "spent"] {
         a.take_lease(id, "node-a", 10_000, ttl).unwrap().expect("free");
     }
-    // a's write, still under its lease as it knew it, holding the row as `check_writes` does.
+    // a's write, still under its lease as it knew it, holding the row as `check_writes` does:
+    // the take waits for it, so that the write is fenced by the lease it was checked against.
     let mut write = PgDb::connect(url).unwrap();
     write.batch("BEGIN").unwrap();
-    write.query("UPDATE leases SET token = token WHERE session = ?1 RETURNING token", &["busy".into()]).unwrap();
+    write.query("SELECT token FROM leases WHERE session = ?1 FOR KEY SHARE", &["busy".into()]).unwrap();
     std::thread::scope(|sc| {
         // Both of a's leases ran out at 13 s; "new" was never taken.
         let taking = sc.spawn(|| b.take_leases_unless(&["busy", "spent", "new"], "node-b", 14_000, ttl, &|_| false));

@@ -298,4 +298,8 @@ impl Db for Postgres {
     fn engine(&self) -> &'static str {
         "postgres"
     }
+
+    fn locks_rows(&self) -> bool {
+        true
+    }
 }

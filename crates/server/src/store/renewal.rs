@@ -22,11 +22,13 @@ impl Store {
     /// waited behind the group commits: unanswered for a quarter of the lease time 600–5,000
     /// times a run of the cluster bench at 5,500 members, and once (while the bench opened a
     /// thousand connections to Postgres) for a whole lease time, when a live node let its 531
-    /// sessions go. Apart, they must not deadlock with the group commits, which hold their
-    /// sessions' lease rows until they commit: a statement renewing many leases passes over the
+    /// sessions go. Apart, they must not deadlock with the transactions that lock lease rows
+    /// until they commit (takes, `FOR UPDATE`): a statement renewing many leases passes over the
     /// rows another transaction holds, and those are then renewed one statement each, each
     /// waiting for that one row and holding no other (passed over and left for the next try,
-    /// such a lease ran out once a run, when the two tries after it went unanswered).
+    /// such a lease ran out once a run, when the two tries after it went unanswered). A group
+    /// commit's fencing check holds its rows `FOR KEY SHARE` (`lease::check_writes`), which a
+    /// renewal does not wait for.
     ///
     /// So the renewals, and [`Store::ping`], no longer ask anything of the writers' connection:
     /// that one's own failures reach the writes it refuses (each given up after

@@ -167,6 +167,12 @@ pub trait Db: Send + std::fmt::Debug {
 
     /// Which engine, for messages.
     fn engine(&self) -> &'static str;
+
+    /// Whether the engine locks rows, and takes `FOR UPDATE` and `FOR KEY SHARE` (Postgres),
+    /// rather than the whole database for a write (SQLite).
+    fn locks_rows(&self) -> bool {
+        false
+    }
 }
 
 /// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise (a panic

@@ -69,8 +69,8 @@ impl Store {
     /// One statement takes them all, each once. On Postgres, where another node's group commit
     /// may hold some of their rows (a node that lost its leases, still writing until it hears),
     /// and lock them in another order than this statement would, the rows held are passed over
-    /// first (`FOR NO KEY UPDATE SKIP LOCKED`, in the take's transaction) and each then taken
-    /// in a statement of its own, which waits for that one row and holds no other: no lock cycle.
+    /// first (`FOR UPDATE SKIP LOCKED`, in the take's transaction) and each then taken in a
+    /// transaction of its own, which waits for that one row and holds no other: no lock cycle.
     ///
     /// # Errors
     /// On a database error in the statement that takes them all (then none is taken); a
@@ -100,8 +100,11 @@ impl Store {
                     rows.into_iter().map(|r| columns(r)().text()).collect()
                 };
                 let stored = text(tx.query(&format!("SELECT session FROM leases WHERE session IN ({listed})"), &ids)?)?;
+                // `FOR UPDATE`: it waits for (here, passes over) the rows a write's fencing check
+                // holds (`FOR KEY SHARE`, `lease::check_writes`), which the take's own update
+                // (not of the key) would not wait for.
                 let locked = text(tx.query(
-                    &format!("SELECT session FROM leases WHERE session IN ({listed}) FOR NO KEY UPDATE SKIP LOCKED"),
+                    &format!("SELECT session FROM leases WHERE session IN ({listed}) FOR UPDATE SKIP LOCKED"),
                     &ids,
                 )?)?;
                 let (now, later): (Vec<&str>, Vec<&str>) =
@@ -114,8 +117,13 @@ impl Store {
                     continue;
                 }
                 // The others are taken and committed: a failure here (the row's holder did not
-                // let go within the statement's time) costs this session's take only.
-                match take(&mut **db, &[s], node, expires_ms, now_ms) {
+                // let go within the statement's time) costs this session's take only. Its row
+                // locked `FOR UPDATE` first, which waits for a write's fencing check.
+                let one = sql::transaction(&mut **db, |tx| {
+                    tx.query("SELECT session FROM leases WHERE session = ?1 FOR UPDATE", &[V::from(s)])?;
+                    take(tx, &[s], node, expires_ms, now_ms)
+                });
+                match one {
                     Ok(taken) => rows.extend(taken),
                     Err(e) => tracing::warn!(session = s, "lease not taken: {e}"),
                 }

@@ -45,6 +45,9 @@ impl Db for Watched {
     fn engine(&self) -> &'static str {
         self.inner.engine()
     }
+    fn locks_rows(&self) -> bool {
+        self.inner.locks_rows()
+    }
 }
 
 /// Session `id`'s row.
