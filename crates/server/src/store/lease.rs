@@ -5,8 +5,10 @@
 //! expired. Every take raises the session's fencing token. While a node holds a lease, the store
 //! checks its token inside the same transaction as each write for that session: a node that lost
 //! the lease (paused, partitioned, presumed dead) is refused with [`StoreError::Fenced`] and
-//! writes nothing, however late it wakes. The check updates the lease row, so in Postgres it locks
-//! the row until the write commits, and a takeover waits for the write rather than racing it.
+//! writes nothing, however late it wakes. The check locks the lease row until the write commits
+//! (in Postgres `FOR KEY SHARE`, which a take's `FOR UPDATE` waits for; on SQLite, a write takes
+//! the one write lock), so a takeover waits for the write rather than racing it, and a renewal
+//! (which changes only the expiry) does not wait for it.
 //!
 //! Times are milliseconds on the callers' clocks (`now_ms` is an input); nodes keep their clocks
 //! within a fraction of the lease time (NTP does).
