@@ -30,8 +30,9 @@ for node, n in sorted(nodes.items()):
         else: bursts.append([t, t, 1])
     print(f"== {node}: {len(n['unrenewed'])} 'not renewed' lines in {len(bursts)} bursts, {n['expired']} let go unrenewed")
     slow = [f for _, f in n['slow']]
-    for k in ['lock_ms', 'batches_ms', 'lookup_ms', 'waited_ms']:
-        xs = [f.get(k, 0) for f in slow]
+    for k in ['lock_ms', 'statement_ms', 'lookup_ms', 'waited_ms']:
+        # `statement_ms` was `batches_ms` before the renewal became one statement.
+        xs = [f.get(k, f.get('batches_ms', 0) if k == 'statement_ms' else 0) for f in slow]
         print(f"   {k}: n={len(xs)} p50={q(xs,.5):.1f} p90={q(xs,.9):.1f} max={max(xs) if xs else 0:.1f}")
     print(f"   queued>=50ms: {len(n['queued'])} max={max([x for _,x in n['queued']], default=0):.0f}; late ticks: {len(n['late'])} max={max([x for _,x in n['late']], default=0):.0f}")
     for b0, b1, c in bursts:
