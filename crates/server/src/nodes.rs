@@ -90,7 +90,7 @@ impl Hub {
             let mut job = renewing.take().unwrap_or_else(|| {
                 let (hub, held) = (self.clone(), held.clone());
                 let (asked, span) = (std::time::Instant::now(), tracing::Span::current());
-                // All of them in one statement a batch: one round trip, not one a session.
+                // All of them in one round trip (one statement on Postgres), not one a session.
                 tokio::task::spawn_blocking(move || {
                     let _node = span.enter();
                     // A renewal that waits for a thread of the blocking pool (the loads' and the

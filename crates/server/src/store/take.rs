@@ -92,7 +92,10 @@ impl Store {
             return Ok(HashMap::new());
         }
         let mut rows = Vec::new();
-        if self.apart() {
+        // By the engine, as a write's fencing check decides its lock (`lease::check_writes`), not
+        // by how the store was opened: a Postgres store without its own renewals connection must
+        // lock its takes `FOR UPDATE` too, or a write's `FOR KEY SHARE` would fence nothing.
+        if db.locks_rows() {
             let passed_over = sql::transaction(&mut **db, |tx| {
                 let listed = sql::numbered(1, wanted.len());
                 let ids: Vec<V> = wanted.iter().map(|&s| V::from(s)).collect();
