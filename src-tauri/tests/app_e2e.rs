@@ -291,7 +291,13 @@ fn hosts_follows_and_shares() {
     // Wait until the follower plays.
     fol.wait_for("playing", |v| v["event"] == "state" && v["playing"] == true);
     app.type_checked("[data-testid=tempo-input]", &format!("{}{}96", keys::END, keys::BACKSPACE.repeat(8)), "96");
-    app.click("[data-testid=tempo-apply]");
+    // Applied again if the first click shows nothing (a second 96 while 96 is pending changes
+    // nothing): a CI run under load saw this click answered and the tempo never sent (ci-s204).
+    app.click_until(
+        "[data-testid=tempo-apply]",
+        "the tempo in the app's schedule",
+        "window.__bandsync.state.snapshot?.transport.segments.some((s) => s.timeline.tempo === 96000)",
+    );
     let sched = fol.wait_for("tempo 96 scheduled", |v| {
         v["event"] == "state" && v["pending"].as_array().is_some_and(|p| p.iter().any(|s| s["tempo"] == 96.0))
     });
