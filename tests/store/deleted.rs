@@ -30,3 +30,37 @@ pub(crate) fn nothing_outlives_a_deleted_session(open: &dyn Fn() -> Store, raw: 
         assert_eq!(n, 0, "{}: {table} keeps rows of a deleted session", s.engine());
     }
 }
+
+/// A node deleting a session another node holds waits for that node's write, rather than each
+/// waiting for the other: the deletion takes the lease row before the session's, in the order a
+/// holder's write locks them (its fencing check, then the session's row). Deleting the session's
+/// row first deadlocked with the write, and Postgres then refused one of the two. Postgres.
+pub(crate) fn a_deletion_waits_for_the_holder_s_write(url: &str) {
+    let (holder, other) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
+    holder.put_session(&crate::session("held", "k"), crate::NOW_MS).unwrap();
+    holder.take_lease("held", "node-a", 10_000, 3_000).unwrap().expect("free");
+    // The holder's write, its checks made as `check_writes` makes them, not yet committed.
+    let mut write = bandsync_server::store::postgres::Postgres::connect(url).unwrap();
+    write.batch("BEGIN").unwrap();
+    write.query("SELECT token FROM leases WHERE session = 'held' FOR KEY SHARE", &[]).unwrap();
+    // Opened before the deletion starts: opening one checks the schema, which waits for no row.
+    let mut watch = bandsync_server::store::postgres::Postgres::connect(url).unwrap();
+    std::thread::scope(|sc| {
+        let deleting = sc.spawn(|| other.delete_session("held"));
+        // Until the deletion waits for a row lock (the lease's: the holder's write has it), as
+        // Postgres says; within the server's limit on an idle transaction (10 s).
+        let waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while watch.query(waiting, &[]).unwrap()[0][0].int().unwrap() == 0 {
+            assert!(!deleting.is_finished(), "the deletion waits for the holder's write");
+            assert!(std::time::Instant::now() < deadline, "the deletion never waited for a lock");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // The write goes on to the session's row, and commits: no deadlock.
+        let r = write.query("UPDATE sessions SET name = name WHERE id = 'held' RETURNING id", &[]);
+        assert_eq!(r.map(|rows| rows.len()).map_err(|e| e.to_string()), Ok(1), "the holder's write is not refused");
+        write.batch("COMMIT").unwrap();
+        assert_eq!(deleting.join().unwrap().map_err(|e| e.to_string()), Ok(()), "the deletion goes through after it");
+    });
+    assert!(other.session("held").unwrap().is_none());
+}

@@ -149,6 +149,10 @@ impl Store {
     /// On a database error.
     pub fn delete_session(&self, session: &str) -> Result<(), StoreError> {
         self.write_row(session, |tx| {
+            // The lease row before the session's, in the order a holder's write locks them (its
+            // fencing check, then the session's row): a node deleting a session another node
+            // holds waits for that node's write, rather than each waiting for the other.
+            tx.execute("DELETE FROM leases WHERE session = ?1", &[session.into()])?;
             tx.execute("DELETE FROM sessions WHERE id = ?1", &[session.into()])?;
             for table in [
                 "doc_updates",
@@ -158,7 +162,6 @@ impl Store {
                 "activity",
                 "doc_versions",
                 "session_owners",
-                "leases",
                 "carried",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE session = ?1"), &[session.into()])?;
