@@ -250,3 +250,43 @@ pub fn a_take_holds_no_row_while_it_waits_for_another(url: &str) {
     });
     assert_eq!(a.lease_holder("busy").unwrap().map(|(n, _)| n).as_deref(), Some("node-b"));
 }
+
+/// A store write under way, past its fencing check, holds up a take of its lease until it
+/// commits: the write lands under the lease it was checked against, and the next one is fenced.
+/// Through the store's own write (`check_writes`), held after its check by a lock on the table
+/// it writes to. Postgres.
+pub fn a_take_waits_for_a_store_write_checked_against_the_lease(url: &str) {
+    let (a, b) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
+    a.put_session(&session("w", "k"), NOW_MS).unwrap();
+    a.take_lease("w", "node-a", 10_000, 3_000).unwrap().expect("free");
+    let mut table = PgDb::connect(url).unwrap();
+    let mut watch = PgDb::connect(url).unwrap();
+    let waiting = |watch: &mut PgDb| {
+        watch.query("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'", &[]).unwrap()[0][0]
+            .int()
+            .unwrap()
+    };
+    table.batch("BEGIN").unwrap();
+    table.batch("LOCK TABLE doc_updates IN EXCLUSIVE MODE").unwrap();
+    std::thread::scope(|sc| {
+        let writing = sc.spawn(|| a.append_update("w", b"checked under node-a's lease"));
+        // Within the server's limit on an idle transaction (10 s), which would free the table.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let until = |n: i64, watch: &mut PgDb, what: &str| {
+            while waiting(watch) < n {
+                assert!(std::time::Instant::now() < deadline, "{what}");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        };
+        until(1, &mut watch, "the write never waited for the table");
+        // The lease ran out at 13 s: b may take it, once the write checked against it is done.
+        let taking = sc.spawn(|| b.take_lease("w", "node-b", 14_000, 3_000));
+        until(2, &mut watch, "the take never waited for the write");
+        assert!(!taking.is_finished() && !writing.is_finished());
+        table.batch("COMMIT").unwrap();
+        assert_eq!(writing.join().unwrap().map_err(|e| e.to_string()).map(drop), Ok(()), "the write lands");
+        assert!(taking.join().unwrap().unwrap().is_some(), "then b takes the lease");
+    });
+    let fenced = a.append_update("w", b"after the take");
+    assert!(matches!(fenced, Err(StoreError::Fenced { .. })), "a's next write is fenced: {fenced:?}");
+}
