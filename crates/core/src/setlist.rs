@@ -50,12 +50,16 @@ pub struct Song {
     pub flow: String,
 }
 
+/// A stored tempo number below this is BPM, as documents before protocol 4 hold it; so no tempo
+/// under this many milli-BPM is stored or read.
+const BPM_BELOW: u32 = 1_000;
+
 impl Song {
-    /// The tempo as the document stores it: milli-BPM, or none for a tempo under 1 000 milli-BPM,
-    /// which would read back as BPM ([`stored_tempo_of`]).
+    /// The tempo as the document stores it: milli-BPM, or none for a tempo under [`BPM_BELOW`]
+    /// milli-BPM, which would read back as BPM ([`stored_tempo_of`]).
     #[must_use]
     pub fn stored(&self) -> Option<Tempo> {
-        self.tempo.filter(|t| t.0 >= 1000)
+        self.tempo.filter(|t| t.0 >= BPM_BELOW)
     }
 
     /// A song with only an id and a title (no key, tempo, meter, notes, patch or flow yet).
@@ -83,9 +87,10 @@ pub fn stored_tempo_of(v: f64) -> Option<Tempo> {
     if !v.is_finite() || v <= 0.0 {
         return None;
     }
-    let milli = if v < 1000.0 { v * 1000.0 } else { v };
+    let below = f64::from(BPM_BELOW);
+    let milli = if v < below { v * 1000.0 } else { v };
     let milli = milli.round().min(f64::from(u32::MAX));
-    (milli >= 1000.0).then_some(Tempo(milli as u32))
+    (milli >= below).then_some(Tempo(milli as u32))
 }
 
 /// What a document field holds, read without failing: the fields' two readers.

@@ -79,10 +79,11 @@ impl Hub {
                 due = tick.tick() => due,
             };
             // A runtime too busy to run this task on time is logged, as a renewal's own wait is.
-            if due.elapsed() >= period / 2 {
+            let late = due.elapsed();
+            if late >= period / 2 {
                 tracing::debug!(
                     target: "bandsync_server::renewals",
-                    late_ms = due.elapsed().as_secs_f64() * 1e3,
+                    late_ms = late.as_secs_f64() * 1e3,
                     "the renewal's tick ran late"
                 );
             }

@@ -124,6 +124,21 @@ mod tests {
     use crate::store::sql::{Db, V, transaction};
     use std::time::{Duration, Instant};
 
+    /// A list parameter reaches SQLite as its JSON array, which `json_each` reads back.
+    #[test]
+    fn a_list_parameter_is_a_json_array() {
+        let dir = std::env::temp_dir().join(format!("bandsync-lists-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut db = Sqlite::open(&dir).unwrap();
+        let texts = V::Texts(vec!["a\"b".into(), "c".into()]);
+        let rows = db.query("SELECT value FROM json_each(?1) ORDER BY key", &[texts]).unwrap();
+        assert_eq!(rows, [vec![V::Text("a\"b".into())], vec![V::Text("c".into())]]);
+        let rows = db.query("SELECT SUM(value) FROM json_each(?1)", &[V::Ints(vec![2, 40])]).unwrap();
+        assert_eq!(rows, [vec![V::Int(42)]]);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// The checkpoint thread (`checkpoint.rs`) this store starts copies the log into the
     /// database, not the writer.
     #[test]
