@@ -5,6 +5,7 @@ use super::{NOW_MS, chat, put_chat, session};
 use bandsync_server::store::lease::{Renewal, takeable};
 use bandsync_server::store::postgres::Postgres as PgDb;
 use bandsync_server::store::sql::Db;
+use bandsync_server::store::take;
 use bandsync_server::store::{Store, StoreError};
 
 /// Two nodes on one database: one owner at a time, and a node that lost its lease writes nothing.
@@ -259,29 +260,15 @@ pub fn a_take_waits_for_a_store_write_checked_against_the_lease(url: &str) {
     let (a, b) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
     a.put_session(&session("w", "k"), NOW_MS).unwrap();
     a.take_lease("w", "node-a", 10_000, 3_000).unwrap().expect("free");
-    let mut table = PgDb::connect(url).unwrap();
-    let mut watch = PgDb::connect(url).unwrap();
-    let waiting = |watch: &mut PgDb| {
-        watch.query("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'", &[]).unwrap()[0][0]
-            .int()
-            .unwrap()
-    };
+    let (mut table, mut watch) = (PgDb::connect(url).unwrap(), PgDb::connect(url).unwrap());
     table.batch("BEGIN").unwrap();
     table.batch("LOCK TABLE doc_updates IN EXCLUSIVE MODE").unwrap();
     std::thread::scope(|sc| {
         let writing = sc.spawn(|| a.append_update("w", b"checked under node-a's lease"));
-        // Within the server's limit on an idle transaction (10 s), which would free the table.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let until = |n: i64, watch: &mut PgDb, what: &str| {
-            while waiting(watch) < n {
-                assert!(std::time::Instant::now() < deadline, "{what}");
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        };
-        until(1, &mut watch, "the write never waited for the table");
+        until_waiting(&mut watch, 1, "the write never waited for the table");
         // The lease ran out at 13 s: b may take it, once the write checked against it is done.
         let taking = sc.spawn(|| b.take_lease("w", "node-b", 14_000, 3_000));
-        until(2, &mut watch, "the take never waited for the write");
+        until_waiting(&mut watch, 2, "the take never waited for the write");
         assert!(!taking.is_finished() && !writing.is_finished());
         table.batch("COMMIT").unwrap();
         assert_eq!(writing.join().unwrap().map_err(|e| e.to_string()).map(drop), Ok(()), "the write lands");
@@ -289,4 +276,52 @@ pub fn a_take_waits_for_a_store_write_checked_against_the_lease(url: &str) {
     });
     let fenced = a.append_update("w", b"after the take");
     assert!(matches!(fenced, Err(StoreError::Fenced { .. })), "a's next write is fenced: {fenced:?}");
+}
+
+/// The take's statement itself waits for a write's fencing check on a row it finds there. A take
+/// locks `FOR UPDATE` first the rows it read; a row that was not there when it looked (another
+/// node's take made it since, and that node's write checked against it) goes straight to the
+/// statement, whose update must wait for the write as that lock would. Through the store's own
+/// write, held after its check by a lock on the table it writes to, as above. Postgres.
+pub fn the_take_statement_waits_for_a_write_on_a_row_made_since_the_take_looked(url: &str) {
+    let a = Store::connect(url).unwrap();
+    a.put_session(&session("m", "k"), NOW_MS).unwrap();
+    a.take_lease("m", "node-a", 10_000, 3_000).unwrap().expect("free");
+    let (mut table, mut watch) = (PgDb::connect(url).unwrap(), PgDb::connect(url).unwrap());
+    let mut taker = PgDb::connect(url).unwrap();
+    table.batch("BEGIN").unwrap();
+    table.batch("LOCK TABLE doc_updates IN EXCLUSIVE MODE").unwrap();
+    std::thread::scope(|sc| {
+        let writing = sc.spawn(|| a.append_update("m", b"checked under node-a's lease"));
+        until_waiting(&mut watch, 1, "the write never waited for the table");
+        // node-a's lease ran out at 13 s; node-b's statement runs with no lock taken before it.
+        let taking = sc.spawn(move || {
+            taker.batch("BEGIN").unwrap();
+            let rows = take::statement(&mut taker, &["m"], "node-b", 17_000, 14_000).unwrap();
+            taker.batch("COMMIT").unwrap();
+            rows.into_iter().map(|r| (r[0].clone().text().unwrap(), r[1].int().unwrap())).collect::<Vec<_>>()
+        });
+        until_waiting(&mut watch, 2, "the take's statement never waited for the write's fencing check");
+        assert!(!taking.is_finished() && !writing.is_finished());
+        table.batch("COMMIT").unwrap();
+        assert_eq!(writing.join().unwrap().map_err(|e| e.to_string()).map(drop), Ok(()), "the write lands");
+        assert_eq!(taking.join().unwrap(), [("m".to_owned(), 2)], "then node-b takes the lease");
+    });
+    let fenced = a.append_update("m", b"after the take");
+    assert!(matches!(fenced, Err(StoreError::Fenced { .. })), "a's next write is fenced: {fenced:?}");
+}
+
+/// Waits until `n` connections wait for a lock, within the server's limit on an idle
+/// transaction (10 s), which would free what the test holds.
+fn until_waiting(watch: &mut PgDb, n: i64, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let waiting = |watch: &mut PgDb| {
+        watch.query("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'", &[]).unwrap()[0][0]
+            .int()
+            .unwrap()
+    };
+    while waiting(watch) < n {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

@@ -326,4 +326,5 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     leases::a_take_holds_no_row_while_it_waits_for_another(&pg.database("take"));
     deleted::a_deletion_waits_for_the_holder_s_write(&pg.database("delete"));
     leases::a_take_waits_for_a_store_write_checked_against_the_lease(&pg.database("fence"));
+    leases::the_take_statement_waits_for_a_write_on_a_row_made_since_the_take_looked(&pg.database("made"));
 }

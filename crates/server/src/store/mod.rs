@@ -22,7 +22,7 @@ pub mod postgres;
 mod renewal;
 pub mod sql;
 pub mod sqlite;
-mod take;
+pub mod take;
 
 pub use fold::SLICE;
 use log::LogSize;

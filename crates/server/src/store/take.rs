@@ -7,12 +7,24 @@ use super::{Store, StoreError};
 use std::collections::{HashMap, HashSet};
 
 /// The take of `sessions` (each once) for `node`, in one statement: their sessions and tokens.
-const TAKE: &str = "ON CONFLICT(session) DO UPDATE SET node = excluded.node, token = leases.token + 1,
-         expires = excluded.expires, wanted_by = NULL
+///
+/// `session = excluded.session` changes nothing, but names the row's key among what the update
+/// sets, so that Postgres locks a row the statement finds already there `FOR UPDATE` (else
+/// `FOR NO KEY UPDATE`, which does not wait for a write's fencing check, `FOR KEY SHARE`). The
+/// rows [`Store::take_leases_unless`] locks first are the take's already; this is for a row that
+/// was not there when it looked, made by another node's take and checked by its write since.
+const TAKE: &str = "ON CONFLICT(session) DO UPDATE SET session = excluded.session, node = excluded.node,
+         token = leases.token + 1, expires = excluded.expires, wanted_by = NULL
      WHERE leases.expires < ?3 OR leases.node = ?1
      RETURNING session, token";
 
-fn take(
+/// The take's one statement alone, without the locks [`Store::take_leases_unless`] takes
+/// first: the rows of `sessions` it took for `node` (session, token). Public so that a test can
+/// show what the statement itself waits for; a node takes leases through the store.
+///
+/// # Errors
+/// On a database error.
+pub fn statement(
     db: &mut dyn Db,
     sessions: &[&str],
     node: &str,
@@ -112,7 +124,7 @@ impl Store {
                 )?)?;
                 let (now, later): (Vec<&str>, Vec<&str>) =
                     wanted.iter().partition(|&&s| !stored.contains(s) || locked.contains(s));
-                rows = take(tx, &now, node, expires_ms, now_ms)?;
+                rows = statement(tx, &now, node, expires_ms, now_ms)?;
                 Ok(later)
             })?;
             for s in passed_over {
@@ -124,7 +136,7 @@ impl Store {
                 // locked `FOR UPDATE` first, which waits for a write's fencing check.
                 let one = sql::transaction(&mut **db, |tx| {
                     tx.query("SELECT session FROM leases WHERE session = ?1 FOR UPDATE", &[V::from(s)])?;
-                    take(tx, &[s], node, expires_ms, now_ms)
+                    statement(tx, &[s], node, expires_ms, now_ms)
                 });
                 match one {
                     Ok(taken) => rows.extend(taken),
@@ -132,7 +144,7 @@ impl Store {
                 }
             }
         } else {
-            rows = take(&mut **db, &wanted, node, expires_ms, now_ms)?;
+            rows = statement(&mut **db, &wanted, node, expires_ms, now_ms)?;
         }
         drop(db);
         let mut taken = HashMap::new();
