@@ -320,6 +320,22 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     });
     a.unwrap().put_session(&session("t", "k"), NOW_MS).unwrap();
     assert_eq!(b.unwrap().sessions().unwrap().len(), 1);
+    // A node opening a database already made takes no table's lock, so waits for no other
+    // node's writes and holds up none (ALTER TABLE takes its table whole, CREATE INDEX waits for
+    // its writes, even when what they make is there already).
+    let mut writing = PgDb::connect(&url).unwrap();
+    writing.batch("BEGIN; LOCK TABLE sessions, doc_updates, doc_snapshots, doc_versions, leases, carried IN ROW EXCLUSIVE MODE").unwrap();
+    let opening = std::thread::spawn({
+        let url = url.clone();
+        move || Store::connect(&url).map(drop).map_err(|e| e.to_string())
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !opening.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "opening the database waits for another node's writes");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(opening.join().unwrap(), Ok(()));
+    writing.batch("COMMIT").unwrap();
     unanswered::a_statement_is_given_up(&pg.database("cut"));
     unanswered::a_start_waiting_on_the_database_holds_up_no_lookup(&pg.database("stall"));
     leases::a_renewal_holds_no_row_while_it_waits_for_another(&pg.database("renew"));

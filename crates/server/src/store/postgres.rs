@@ -183,18 +183,53 @@ impl Postgres {
             transaction_lost: false,
         };
         pg.call(|c| c.client().map(drop))?;
-        // One transaction (a multi-statement batch is one), holding the lock until it commits:
-        // the next node waits, then finds the tables made.
-        // A database from before gets the columns added since.
-        let added: String = super::sql::ADDED_COLUMNS
-            .iter()
-            .map(|(t, c, k)| format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {};", k.replace("{int}", "BIGINT")))
-            .collect();
-        pg.batch(&format!(
-            "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {} {added} COMMIT;",
-            super::sql::schema("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY")
-        ))?;
+        pg.make_schema()?;
         Ok(pg)
+    }
+
+    /// Makes what the database lacks of the schema: every table and index, and the columns
+    /// added since a database was first made ([`super::sql::ADDED_COLUMNS`]). Only what is
+    /// missing: `ALTER TABLE` takes its table whole even to add a column already there, and
+    /// `CREATE INDEX` waits for the table's writes, so a node (or one of its connections)
+    /// opening a database already made held up every other node's renewals and writes behind it,
+    /// and waited for their transactions. Under a lock of its own, in one transaction: a node
+    /// opening the database at the same time waits, then finds it made.
+    fn make_schema(&mut self) -> Result<(), StoreError> {
+        let schema = super::sql::schema("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY");
+        // The tables and indexes it makes, by name, read from its own text.
+        let made: Vec<String> = schema
+            .split("IF NOT EXISTS ")
+            .skip(1)
+            .filter_map(|s| s.split_whitespace().next())
+            .map(str::to_owned)
+            .collect();
+        let (tables, columns): (Vec<String>, Vec<String>) =
+            super::sql::ADDED_COLUMNS.iter().map(|(t, c, _)| ((*t).to_owned(), (*c).to_owned())).unzip();
+        super::sql::transaction(self, |tx| {
+            tx.batch(&format!(
+                "SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK});"
+            ))?;
+            let missing = tx.query(
+                "SELECT COUNT(*) FROM unnest(?1::text[]) AS m(name) WHERE to_regclass(m.name) IS NULL",
+                &[V::Texts(made)],
+            )?;
+            if missing.first().and_then(|r| r.first()).is_none_or(|n| *n != V::Int(0)) {
+                tx.batch(&schema)?;
+            }
+            let absent = tx.query(
+                "SELECT a.t, a.c FROM unnest(?1::text[], ?2::text[]) AS a(t, c) WHERE NOT EXISTS (
+                     SELECT 1 FROM information_schema.columns i
+                     WHERE i.table_schema = current_schema() AND i.table_name = a.t AND i.column_name = a.c)",
+                &[V::Texts(tables), V::Texts(columns)],
+            )?;
+            for row in absent {
+                let (t, c) = (row[0].clone().text()?, row[1].clone().text()?);
+                let kind =
+                    super::sql::ADDED_COLUMNS.iter().find(|(at, ac, _)| *at == t && *ac == c).map_or("", |a| a.2);
+                tx.batch(&format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {}", kind.replace("{int}", "BIGINT")))?;
+            }
+            Ok(())
+        })
     }
 
     /// How long a statement is waited for before the connection is given up (a second more
