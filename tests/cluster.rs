@@ -153,7 +153,8 @@ fn a_dead_nodes_session_resumes_on_another_within_5_s_and_a_drained_one_hands_ov
 /// out, sends its members on, and fails its health check, so the proxy takes it out. The session
 /// resumes on another node within 5 s, the leader as the same participant, the acknowledged chart
 /// edit kept. Once the partition heals, the node gives up the connections it left unanswered and
-/// the proxy routes to it again (before, its statements queued for ever behind the first one).
+/// the proxy routes to it again (before, its statements queued for ever behind the first one),
+/// and asks for the session back: the leader reconnects to it, as the same participant.
 #[test]
 fn a_node_cut_off_from_postgres_gives_its_session_up_within_5_s_and_serves_again_once_healed() {
     let c = Cluster::start_partitionable(3);
@@ -189,5 +190,15 @@ fn a_node_cut_off_from_postgres_gives_its_session_up_within_5_s_and_serves_again
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    eprintln!("CLUSTER {}", json!({"back_in_service_after_heal_ms": healed.elapsed().as_millis()}));
+    let in_service = healed.elapsed();
+    // Back in service, the node asks for the session back (the proxy's hash names it): its
+    // holder hands it over, and the leader reconnects to it as the same participant.
+    let back_home = rejoined(&mut [&mut leader], std::slice::from_ref(&lead_id), healed);
+    assert_eq!(c.settled_owner(&id), owner, "the session went back to the node the proxy's hash names");
+    let (code, chart) = run(&["chart", "get", &join, "Blue Bossa"], "");
+    assert!(code == 0 && chart.contains("[Cm7]Sunny side"), "the edit went back with it: {chart}");
+    eprintln!(
+        "CLUSTER {}",
+        json!({"back_in_service_after_heal_ms": in_service.as_millis(), "back_home_after_heal_ms": back_home.as_millis()})
+    );
 }

@@ -15,6 +15,7 @@
 //! The session's clock is its owner's: members of a moved session see a new clock epoch and
 //! re-sync, and followers keep clicking through the gap on their own clocks.
 //!
+//! - `homes`: how a node back after it was away asks for its sessions back;
 //! - `letting_go`: how a node lets a session go, and waits for the task it let go;
 //! - `loading`: how a node loads the sessions its members reach, many at once;
 //! - `placing`: how a node brings a session here for the members the proxy sends it.
@@ -73,6 +74,7 @@ impl Hub {
         // A renewal the database has not answered yet: waited for again at the next tick, not
         // started again (a database that never answers would otherwise hold a thread a tick).
         let mut renewing = None;
+        let mut homes = homes::Homecoming::new(ttl);
         loop {
             let due = tokio::select! {
                 () = self.closing.cancelled() => return,
@@ -136,6 +138,7 @@ impl Hub {
                 Ok((rs, _)) => held.into_iter().zip(rs).map(|((id, token), r)| (id, token, Ok(r))).collect(),
                 Err(e) => held.into_iter().map(|(id, token)| (id, token, Err(e.to_string()))).collect(),
             };
+            self.ask_for_homes(&mut homes);
             self.ending().retain(|_, h| !h.ended.is_cancelled());
             for (id, token, r) in results {
                 // Each answer is about the lease asked for: one let go and taken again since (an
@@ -261,6 +264,7 @@ impl Hub {
     }
 }
 
+mod homes;
 mod letting_go;
 mod loading;
 mod placing;

@@ -81,6 +81,24 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Asks for at most `at_most` of the sessions whose home is `node` and which another node
+    /// holds (each as [`Store::want_lease`] does, and none another node asked for already): a
+    /// node back after it was killed or cut off brings its share back, a batch at a time. The
+    /// sessions asked for; their holders hand them over at their next renewal, and their
+    /// members reconnect through the proxy, whose hash sends them here. See `home` in
+    /// `store/take.rs`.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn claim_homes(&self, node: &str, at_most: usize) -> Result<u64, StoreError> {
+        let at_most = i64::try_from(at_most).unwrap_or(i64::MAX);
+        self.db().execute(
+            "UPDATE leases SET wanted_by = ?1 WHERE session IN (SELECT session FROM leases
+                 WHERE home = ?1 AND node <> ?1 AND wanted_by IS NULL ORDER BY session LIMIT ?2)",
+            &[node.into(), at_most.into()],
+        )
+    }
+
     /// Gives a held lease up at once (a node draining, at `now_ms`), so another node may take it
     /// without waiting for it to expire. This store writes nothing more for the session until it
     /// takes the lease again. The lease then says when the session was last held, as an expired
@@ -99,7 +117,7 @@ impl Store {
         drop(fences);
         self.forget_log(session);
         self.db().execute(
-            "UPDATE leases SET expires = ?3 WHERE session = ?1 AND token = ?2",
+            "UPDATE leases SET expires = ?3, released = 1 WHERE session = ?1 AND token = ?2",
             &[session.into(), token.into(), (now_ms - 1).into()],
         )?;
         Ok(())

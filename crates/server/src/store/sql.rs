@@ -123,14 +123,14 @@ pub fn schema(int: &str, bytes: &str, serial: &str) -> String {
         CREATE TABLE IF NOT EXISTS session_owners (session TEXT PRIMARY KEY, organizer TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS leases (
             session TEXT PRIMARY KEY, node TEXT NOT NULL, token {int} NOT NULL, expires {int} NOT NULL,
-            wanted_by TEXT);
+            wanted_by TEXT, home TEXT, released {int} NOT NULL DEFAULT 0);
         CREATE TABLE IF NOT EXISTS carried (session TEXT PRIMARY KEY, data TEXT NOT NULL, roster TEXT);"
     )
 }
 
 /// Columns added after the first release, which a database made before gets when it opens:
 /// (table, column, type; `{int}` is the engine's 64-bit integer).
-pub const ADDED_COLUMNS: [(&str, &str, &str); 7] = [
+pub const ADDED_COLUMNS: [(&str, &str, &str); 9] = [
     ("sessions", "leader_secret", "TEXT"),
     ("sessions", "viewer_secret", "TEXT"),
     ("sessions", "pin", "TEXT"),
@@ -140,6 +140,10 @@ pub const ADDED_COLUMNS: [(&str, &str, &str); 7] = [
     ("doc_snapshots", "parts", "{int} NOT NULL DEFAULT 0"),
     // The carried members apart from the rest (`put_carried`); NULL: in `data`, as before.
     ("carried", "roster", "TEXT"),
+    // Where a session goes back to once its node is back, and whether its lease was given up
+    // rather than run out (`store/take.rs`, `Store::claim_homes`).
+    ("leases", "home", "TEXT"),
+    ("leases", "released", "{int} NOT NULL DEFAULT 0"),
 ];
 
 /// One row of a result, its columns in order.

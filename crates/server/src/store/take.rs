@@ -13,8 +13,20 @@ use std::collections::{HashMap, HashSet};
 /// `FOR NO KEY UPDATE`, which does not wait for a write's fencing check, `FOR KEY SHARE`). The
 /// rows [`Store::take_leases_unless`] locks first are the take's already; this is for a row that
 /// was not there when it looked, made by another node's take and checked by its write since.
+///
+/// `home` is the node a session goes back to once that node is back ([`Store::claim_homes`]).
+/// A lease that ran out on its holder (killed, or cut off from the database) makes the holder
+/// the session's home, unless it had one already: the proxy's consistent hash sends the
+/// session's members back to that node once its checks bring it in again. A lease given up
+/// (`released`: a hand-over, a drain, a new session handed on) keeps the home it had, and a
+/// node the session's members were sent to (`wanted_by`) is its home from then on. A node
+/// taking its own lease again keeps it as it was.
 const TAKE: &str = "ON CONFLICT(session) DO UPDATE SET session = excluded.session, node = excluded.node,
-         token = leases.token + 1, expires = excluded.expires, wanted_by = NULL
+         token = leases.token + 1, expires = excluded.expires, wanted_by = NULL, released = 0,
+         home = CASE WHEN leases.wanted_by = excluded.node THEN NULL
+             WHEN leases.node = excluded.node THEN leases.home
+             WHEN leases.released <> 0 THEN NULLIF(leases.home, excluded.node)
+             ELSE NULLIF(COALESCE(leases.home, leases.node), excluded.node) END
      WHERE leases.expires < ?3 OR leases.node = ?1
      RETURNING session, token";
 

@@ -1,0 +1,57 @@
+//! How a node brings back the sessions that moved off it while it was away (killed, or cut off
+//! from the database). Their new holders keep them until their members reconnect, and nothing
+//! makes them: a node back after a restart held nothing, and another node held its share on top
+//! of its own; killed in turn, it moved half again as many sessions, and its failover took over
+//! 5 s (`docs/BENCHMARKS.md`). The proxy's consistent hash sends a session's members to the same
+//! node once that node is back, so the node asks for the sessions whose home it is (`home` in
+//! `store/take.rs`): their holders hand them over, and their members reconnect to it.
+
+use crate::hub::Hub;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How many sessions a node asks back at a tick (a quarter of the lease time): about 170 a
+/// second with a lease of 1.5 s, so that their members reconnect in waves, not all at once.
+const AT_MOST: usize = 64;
+
+/// A node's asking for its sessions back.
+pub(super) struct Homecoming {
+    /// From when: a lease time after the node started, or after the database last failed to
+    /// answer it (cut off, its health check failed), by when the proxy's checks have brought
+    /// it in (`docs/SCALING.md`: `inter` × `rise` well within the lease). Asked before, the
+    /// members would reconnect to the node holding the session, which would take it again.
+    from: Instant,
+    lease_ttl: Duration,
+    /// The ask under way: one at a time (the database may be slow to answer).
+    asking: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Homecoming {
+    pub(super) fn new(lease_ttl: Duration) -> Self {
+        Self { from: Instant::now() + lease_ttl, lease_ttl, asking: None }
+    }
+}
+
+impl Hub {
+    /// Asks for a batch of this node's sessions back, at a renewal's tick, unless an ask is
+    /// under way, it is too early (see [`Homecoming`]), or the node is draining.
+    pub(super) fn ask_for_homes(self: &Arc<Self>, homes: &mut Homecoming) {
+        if self.cut_off() {
+            homes.from = Instant::now() + homes.lease_ttl;
+        }
+        if Instant::now() < homes.from || self.draining() || homes.asking.as_ref().is_some_and(|a| !a.is_finished()) {
+            return;
+        }
+        let hub = self.clone();
+        let span = tracing::Span::current();
+        homes.asking = Some(tokio::task::spawn_blocking(move || {
+            let _node = span.enter();
+            let Some((node, store)) = hub.node_store() else { return };
+            match store.claim_homes(&node.name, AT_MOST) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "asking for the sessions back that moved off this node"),
+                Err(e) => tracing::debug!("could not ask for this node's sessions back: {e}"),
+            }
+        }));
+    }
+}
