@@ -1,7 +1,8 @@
 //! Where a session goes back to (`home`, `Store::claim_homes`): a node whose lease ran out
-//! (killed, cut off) asks for its sessions back, a batch at a time, and their holders are told
-//! at their next renewal. A lease given up, a chain of takes, a node members were sent to and a
-//! hand-over the members came back from each leave the home as the proxy's hash would have it.
+//! (killed, cut off) or that drained asks for its sessions back, a batch at a time, and their
+//! holders are told at their next renewal. A lease given up, a node members were sent to, and a
+//! hand-over the members came back from each leave the home as the proxy's hash would have it,
+//! and no session is asked for twice.
 
 use bandsync_server::store::Store;
 use bandsync_server::store::lease::Renewal;
@@ -11,6 +12,7 @@ pub fn a_session_goes_back_to_the_node_it_moved_off(open: &dyn Fn() -> Store) {
     let (x, y, z) = (open(), open(), open());
     let ttl = 3_000;
     let take = |s: &Store, id: &str, node: &str, now: i64| s.take_lease(id, node, now, ttl).unwrap().expect("takeable");
+    let asks = |s: &Store, node: &str| s.claim_homes(node, 10).unwrap();
     take(&x, "h1", "node-x", 10_000);
     take(&x, "h2", "node-x", 10_000);
     // A session made on z and handed on (given up, not run out) is not z's to ask back.
@@ -19,32 +21,35 @@ pub fn a_session_goes_back_to_the_node_it_moved_off(open: &dyn Fn() -> Store) {
     let h3 = take(&y, "h3", "node-y", 10_200);
     // x is killed: its leases run out at 13 s, and y takes its sessions over.
     let (h1, h2) = (take(&y, "h1", "node-y", 14_000), take(&y, "h2", "node-y", 14_000));
-    assert_eq!((z.claim_homes("node-z", 10).unwrap(), y.claim_homes("node-y", 10).unwrap()), (0, 0));
+    assert_eq!((asks(&z, "node-z"), asks(&y, "node-y")), (0, 0));
     // x is back: it asks for them, a batch at a time, and never twice for one.
     assert_eq!(x.claim_homes("node-x", 1).unwrap(), 1);
-    assert_eq!(x.claim_homes("node-x", 10).unwrap(), 1);
-    assert_eq!(x.claim_homes("node-x", 10).unwrap(), 0, "both asked for already");
+    assert_eq!(asks(&x, "node-x"), 1);
+    assert_eq!(asks(&x, "node-x"), 0, "both asked for already");
     let held = [("h1".to_owned(), h1.token), ("h2".to_owned(), h2.token), ("h3".to_owned(), h3.token)];
     let wanted = Renewal::Wanted("node-x".into());
     assert_eq!(y.renew_leases(&held, 14_500, ttl).unwrap(), [wanted.clone(), wanted, Renewal::Held]);
-    // y hands both over. h1's members reach x, which takes it: it is home.
+    // y hands both over. h1's members reach x, which takes it: it is home. h2's came back to y
+    // (the proxy sends them there): y takes it again, and it is y's now. Neither is asked for
+    // again, so no session moves back and forth.
     y.release_lease("h1", h1.token, 14_600).unwrap();
     y.release_lease("h2", h2.token, 14_600).unwrap();
     take(&x, "h1", "node-x", 14_700);
-    // h2's members came back to y (the proxy had not brought x in yet): y takes it again, and
-    // h2 is still x's to ask for, and only h2.
-    let h2 = take(&y, "h2", "node-y", 14_700);
-    assert_eq!(x.claim_homes("node-x", 10).unwrap(), 1, "h2 asked for again, h1 home");
-    // y is killed too, holding h2 (x's) and h3 (its own): z takes both over. Each keeps to its
-    // own home: h2 is x's, h3 y's.
-    assert_eq!(y.renew_leases(&[("h3".to_owned(), h3.token)], 14_800, ttl).unwrap(), [Renewal::Held]);
-    assert!(h2.expires_ms < 18_000);
-    take(&z, "h2", "node-z", 18_000);
-    take(&z, "h3", "node-z", 18_000);
-    assert_eq!((x.claim_homes("node-x", 10).unwrap(), y.claim_homes("node-y", 10).unwrap()), (1, 1));
-    assert_eq!(z.claim_homes("node-z", 10).unwrap(), 0);
+    take(&y, "h2", "node-y", 14_700);
+    assert_eq!(asks(&x, "node-x"), 0, "h1 is home, and h2's members are sent to y");
+    // y drains, to come back: z takes its sessions, and y asks for them once it is back.
+    y.release_lease_to_come_back("h3", h3.token, 14_800).unwrap();
+    take(&z, "h3", "node-z", 14_900);
+    assert_eq!(asks(&y, "node-y"), 1, "h3, which y drained");
+    // A node the proxy sends a session's members to asks for it; its holder dies before handing
+    // it over, and that node takes it once the lease runs out: it is home there, not the dead
+    // holder's to ask back.
+    take(&z, "h4", "node-z", 15_000);
+    assert!(x.want_lease("h4", "node-x").unwrap());
+    take(&x, "h4", "node-x", 18_100);
+    assert_eq!(asks(&z, "node-z"), 0, "h4 is x's");
     let cleaner = open();
-    for id in ["h1", "h2", "h3"] {
+    for id in ["h1", "h2", "h3", "h4"] {
         cleaner.delete_session(id).unwrap();
     }
 }

@@ -316,9 +316,9 @@ pub fn the_take_statement_waits_for_a_write_on_a_row_made_since_the_take_looked(
 fn until_waiting(watch: &mut PgDb, n: i64, what: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let waiting = |watch: &mut PgDb| {
-        watch.query("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'", &[]).unwrap()[0][0]
-            .int()
-            .unwrap()
+        let waits =
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()";
+        watch.query(waits, &[]).unwrap()[0][0].int().unwrap()
     };
     while waiting(watch) < n {
         assert!(std::time::Instant::now() < deadline, "{what}");

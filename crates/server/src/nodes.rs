@@ -75,6 +75,7 @@ impl Hub {
         // started again (a database that never answers would otherwise hold a thread a tick).
         let mut renewing = None;
         let mut homes = homes::Homecoming::new(ttl);
+        let node_name = self.node_store().map(|(n, _)| n.name.clone()).unwrap_or_default();
         loop {
             let due = tokio::select! {
                 () = self.closing.cancelled() => return,
@@ -141,6 +142,12 @@ impl Hub {
             self.ask_for_homes(&mut homes);
             self.ending().retain(|_, h| !h.ended.is_cancelled());
             for (id, token, r) in results {
+                // Asked for by this node itself: by its own ask for its sessions back, made as it
+                // took this one back (`Store::claim_homes`). It stays.
+                let r = r.map(|r| match r {
+                    Renewal::Wanted(other) if other == node_name => Renewal::Held,
+                    r => r,
+                });
                 // Each answer is about the lease asked for: one let go and taken again since (an
                 // answer held a tick or more) is another lease, and is left alone.
                 let Some(lease) = self.leases().get(id.as_str()).copied().filter(|l| l.token == token) else {
@@ -198,15 +205,22 @@ impl Hub {
     pub(crate) fn give_back_lease(&self, id: &str) {
         let lease = self.leases().remove(id);
         if let Some(lease) = lease {
-            self.release(id, lease.token);
+            self.release(id, lease.token, false);
         }
     }
 
     /// Releases lease `token` of session `id` in the store, so that the next node takes it at
-    /// once; one not released expires by itself.
-    fn release(&self, id: &str, token: i64) {
+    /// once; one not released expires by itself. `coming_back`: this node is draining, and is to
+    /// come back (`Store::release_lease_to_come_back`).
+    fn release(&self, id: &str, token: i64, coming_back: bool) {
         let Some((_, store)) = self.node_store() else { return };
-        if let Err(e) = store.release_lease(id, token, self.clock.wall_ms()) {
+        let now = self.clock.wall_ms();
+        let released = if coming_back {
+            store.release_lease_to_come_back(id, token, now)
+        } else {
+            store.release_lease(id, token, now)
+        };
+        if let Err(e) = released {
             tracing::warn!(session = id, "could not release the lease (it expires by itself): {e}");
         }
     }

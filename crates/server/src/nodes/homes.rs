@@ -1,5 +1,5 @@
-//! How a node brings back the sessions that moved off it while it was away (killed, or cut off
-//! from the database). Their new holders keep them until their members reconnect, and nothing
+//! How a node brings back the sessions that moved off it while it was away (killed, cut off
+//! from the database, or drained for a restart). Their new holders keep them until their members reconnect, and nothing
 //! makes them: a node back after a restart held nothing, and another node held its share on top
 //! of its own; killed in turn, it moved half again as many sessions, and its failover took over
 //! 5 s (`docs/BENCHMARKS.md`). The proxy's consistent hash sends a session's members to the same
@@ -8,10 +8,11 @@
 
 use crate::hub::Hub;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// How many sessions a node asks back at a tick (a quarter of the lease time): about 170 a
-/// second with a lease of 1.5 s, so that their members reconnect in waves, not all at once.
+/// How many sessions a node asks back at a tick (a quarter of the lease time): 128 a second
+/// with the default lease of 2 s, so that their members reconnect in waves, not all at once.
 const AT_MOST: usize = 64;
 
 /// A node's asking for its sessions back.
@@ -24,11 +25,15 @@ pub(super) struct Homecoming {
     lease_ttl: Duration,
     /// The ask under way: one at a time (the database may be slow to answer).
     asking: Option<tokio::task::JoinHandle<()>>,
+    /// Set once an ask found none to ask for: every session whose home this node is was asked
+    /// for (each is asked for once: `store/take.rs`). It asks again only after it was cut off,
+    /// when it may have lost leases; until then it scans the leases no more.
+    done: Arc<AtomicBool>,
 }
 
 impl Homecoming {
     pub(super) fn new(lease_ttl: Duration) -> Self {
-        Self { from: Instant::now() + lease_ttl, lease_ttl, asking: None }
+        Self { from: Instant::now() + lease_ttl, lease_ttl, asking: None, done: Arc::default() }
     }
 }
 
@@ -38,19 +43,22 @@ impl Hub {
     pub(super) fn ask_for_homes(self: &Arc<Self>, homes: &mut Homecoming) {
         if self.cut_off() {
             homes.from = Instant::now() + homes.lease_ttl;
+            homes.done.store(false, Ordering::Release);
         }
-        if Instant::now() < homes.from || self.draining() || homes.asking.as_ref().is_some_and(|a| !a.is_finished()) {
+        let busy = homes.asking.as_ref().is_some_and(|a| !a.is_finished());
+        if Instant::now() < homes.from || self.draining() || busy || homes.done.load(Ordering::Acquire) {
             return;
         }
-        let hub = self.clone();
+        let (hub, done) = (self.clone(), homes.done.clone());
         let span = tracing::Span::current();
         homes.asking = Some(tokio::task::spawn_blocking(move || {
             let _node = span.enter();
             let Some((node, store)) = hub.node_store() else { return };
             match store.claim_homes(&node.name, AT_MOST) {
-                Ok(0) => {}
+                Ok(0) => done.store(true, Ordering::Release),
                 Ok(n) => tracing::info!(sessions = n, "asking for the sessions back that moved off this node"),
-                Err(e) => tracing::debug!("could not ask for this node's sessions back: {e}"),
+                // Asked again at the next tick.
+                Err(e) => tracing::warn!("could not ask for this node's sessions back: {e}"),
             }
         }));
     }

@@ -36,7 +36,7 @@ impl Hub {
     pub(super) async fn hand_over(self: Arc<Self>, id: String, token: i64) {
         let Some(ended) = self.stop_here(&id, token, false) else { return };
         self.ended_or_ran_out(&id, ended, self.lease_time_from_now()).await;
-        let _ = tokio::task::spawn_blocking(move || self.release(&id, token)).await;
+        let _ = tokio::task::spawn_blocking(move || self.release(&id, token, false)).await;
     }
 
     /// Takes session `id` off this node and stops its task, if this node still holds lease
@@ -78,15 +78,22 @@ impl Hub {
         if let Some(token) = token
             && let Some(ended) = self.stop_here(id, token, false)
         {
-            self.release_once_ended(id, token, ended, self.lease_time_from_now());
+            self.release_once_ended(id, token, ended, self.lease_time_from_now(), false);
         }
     }
 
-    /// Releases lease `token` of session `id` once its stopped task has ended, or by `by`.
-    /// Blocks: call it off the async workers.
-    fn release_once_ended(&self, id: &str, token: i64, ended: Option<CancellationToken>, by: tokio::time::Instant) {
+    /// Releases lease `token` of session `id` once its stopped task has ended, or by `by`
+    /// (`coming_back`: see [`Hub::release`]). Blocks: call it off the async workers.
+    fn release_once_ended(
+        &self,
+        id: &str,
+        token: i64,
+        ended: Option<CancellationToken>,
+        by: tokio::time::Instant,
+        coming_back: bool,
+    ) {
         tokio::runtime::Handle::current().block_on(self.ended_or_ran_out(id, ended, by));
-        self.release(id, token);
+        self.release(id, token, coming_back);
     }
 
     /// Hands every session over (SIGTERM on a node): the others take them at once. From now on
@@ -106,7 +113,8 @@ impl Hub {
             held.into_iter().filter_map(|(id, token)| Some((self.stop_here(&id, token, false)?, id, token))).collect();
         let by = self.lease_time_from_now();
         for (ended, id, token) in stopped {
-            self.release_once_ended(&id, token, ended, by);
+            // This node is to come back (a restart, an upgrade): it asks for them back then.
+            self.release_once_ended(&id, token, ended, by, true);
         }
     }
 }

@@ -83,30 +83,54 @@ impl Store {
 
     /// Asks for at most `at_most` of the sessions whose home is `node` and which another node
     /// holds (each as [`Store::want_lease`] does, and none another node asked for already): a
-    /// node back after it was killed or cut off brings its share back, a batch at a time. The
-    /// sessions asked for; their holders hand them over at their next renewal, and their
+    /// node back after it was killed, cut off or drained brings its share back, a batch at a
+    /// time. How many it asked for; their holders hand them over at their next renewal, and their
     /// members reconnect through the proxy, whose hash sends them here. See `home` in
     /// `store/take.rs`.
+    ///
+    /// On Postgres it passes over the rows another transaction holds (a take, a renewal), on the
+    /// reader connection as a take: it holds up neither those nor this node's writes. The
+    /// conditions are checked again on each row it updates, which Postgres does not do for the
+    /// rows a subquery chose once it has waited for them.
     ///
     /// # Errors
     /// On a database error.
     pub fn claim_homes(&self, node: &str, at_most: usize) -> Result<u64, StoreError> {
         let at_most = i64::try_from(at_most).unwrap_or(i64::MAX);
-        self.db().execute(
-            "UPDATE leases SET wanted_by = ?1 WHERE session IN (SELECT session FROM leases
-                 WHERE home = ?1 AND node <> ?1 AND wanted_by IS NULL ORDER BY session LIMIT ?2)",
+        let mut db = if self.apart() { self.reader() } else { self.db() };
+        let lock = if db.locks_rows() { "FOR NO KEY UPDATE SKIP LOCKED" } else { "" };
+        let mine = "home = ?1 AND node <> ?1 AND wanted_by IS NULL";
+        db.execute(
+            &format!(
+                "UPDATE leases SET wanted_by = ?1 WHERE {mine} AND session IN (
+                     SELECT session FROM leases WHERE {mine} ORDER BY session LIMIT ?2 {lock})"
+            ),
             &[node.into(), at_most.into()],
         )
     }
 
-    /// Gives a held lease up at once (a node draining, at `now_ms`), so another node may take it
-    /// without waiting for it to expire. This store writes nothing more for the session until it
-    /// takes the lease again. The lease then says when the session was last held, as an expired
-    /// one does.
+    /// Gives a held lease up at once (a hand-over, a new session handed on, at `now_ms`), so
+    /// another node may take it without waiting for it to expire. This store writes nothing
+    /// more for the session until it takes the lease again. The lease then says when the session
+    /// was last held, as an expired one does, and keeps the home it had (`store/take.rs`).
     ///
     /// # Errors
     /// On a database error.
     pub fn release_lease(&self, session: &str, token: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.release(session, token, now_ms, false)
+    }
+
+    /// [`Store::release_lease`] by a node draining, which is to come back (a restart, a rolling
+    /// upgrade): the session's home is this node from now on, unless it had one, and this node
+    /// asks for it back once it is back ([`Store::claim_homes`]).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn release_lease_to_come_back(&self, session: &str, token: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.release(session, token, now_ms, true)
+    }
+
+    fn release(&self, session: &str, token: i64, now_ms: i64, home_here: bool) -> Result<(), StoreError> {
         // Token 0 is never taken: every later write for the session is refused here, unless this
         // store has taken the lease again since (a release made late, off the caller's task).
         let mut fences = self.fences();
@@ -116,8 +140,9 @@ impl Store {
         }
         drop(fences);
         self.forget_log(session);
+        let home = if home_here { "COALESCE(home, node)" } else { "home" };
         self.db().execute(
-            "UPDATE leases SET expires = ?3, released = 1 WHERE session = ?1 AND token = ?2",
+            &format!("UPDATE leases SET expires = ?3, released = 1, home = {home} WHERE session = ?1 AND token = ?2"),
             &[session.into(), token.into(), (now_ms - 1).into()],
         )?;
         Ok(())
