@@ -341,6 +341,7 @@ fn the_store_suite_on_postgres_and_what_it_acknowledged_survives_kill_9() {
     writing.batch("COMMIT").unwrap();
     unanswered::a_statement_is_given_up(&pg.database("cut"));
     unanswered::a_start_waiting_on_the_database_holds_up_no_lookup(&pg.database("stall"));
+    unanswered::a_take_whose_member_gave_up_passes_over_its_lease(&pg.database("gaveup"));
     leases::a_renewal_holds_no_row_while_it_waits_for_another(&pg.database("renew"));
     leases::a_take_holds_no_row_while_it_waits_for_another(&pg.database("take"));
     deleted::a_deletion_waits_for_the_holder_s_write(&pg.database("delete"));

@@ -1,6 +1,6 @@
 //! A database that stops answering (a partition that drops nothing, or a server that hangs):
 //! the statement waited on is given up after its deadline, and a session that starts meanwhile
-//! holds up nobody else.
+//! holds up nobody else, and a take whose member gave up takes nothing for it.
 
 use bandsync_e2e::partition::PartitionLink;
 use bandsync_server::store::Store;
@@ -85,6 +85,40 @@ pub fn a_start_waiting_on_the_database_holds_up_no_lookup(url: &str) {
     assert!(refused.is_err(), "a start whose rows were not written is refused: {:?}", refused.map(|h| h.info().id));
     assert!(hub.get(&running).is_some());
     assert_eq!(hub.list().len(), 1, "and not listed");
+}
+
+/// A take whose member gave up while it waited takes nothing for it, not even a lease it passed
+/// over and would wait for alone: a node's load of a dead node's sessions, whose members were
+/// sent back while the database did not answer. Here the member of `busy` gives up between the
+/// take's batch and its own take of `busy` (the row a write holds): the take returns with
+/// `spent` while the write still holds `busy`, and `busy` stays the other node's. Postgres, where
+/// takes pass over the rows a write holds.
+pub fn a_take_whose_member_gave_up_passes_over_its_lease(url: &str) {
+    let (a, b) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
+    let ttl = 3_000;
+    for id in ["busy", "spent"] {
+        a.take_lease(id, "node-a", 10_000, ttl).unwrap().expect("free");
+    }
+    let mut write = PgDb::connect(url).unwrap();
+    write.batch("BEGIN").unwrap();
+    write.query("SELECT token FROM leases WHERE session = 'busy' FOR KEY SHARE", &[]).unwrap();
+    // Asked once for each session as the take starts, and again for each it passed over.
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let gave_up = |s: &str| s == "busy" && asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 1;
+    std::thread::scope(|sc| {
+        let taking = sc.spawn(|| b.take_leases_unless(&["busy", "spent"], "node-b", 14_000, ttl, &gave_up));
+        // Within the server's limit on an idle transaction (10 s), which would free the row.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !taking.is_finished() {
+            assert!(std::time::Instant::now() < deadline, "the take waits for a lease its member gave up");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let taken: Vec<String> = taking.join().unwrap().unwrap().into_keys().collect();
+        assert_eq!(taken, ["spent"]);
+    });
+    assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 2, "asked as it started, and again for busy alone");
+    write.batch("COMMIT").unwrap();
+    assert_eq!(a.lease_holder("busy").unwrap().map(|(n, _)| n).as_deref(), Some("node-a"));
 }
 
 /// A link that can be partitioned ([`PartitionLink`]) to the database at `url`, and the URL
