@@ -41,6 +41,13 @@ pub fn a_session_goes_back_to_the_node_it_moved_off(open: &dyn Fn() -> Store) {
     y.release_lease_to_come_back("h3", h3.token, 14_800).unwrap();
     take(&z, "h3", "node-z", 14_900);
     assert_eq!(asks(&y, "node-y"), 1, "h3, which y drained");
+    // z is killed holding h3 before it hands it over: x takes it over, and h3 is still y's (a
+    // lease that runs out keeps the home it had).
+    take(&x, "h3", "node-x", 18_000);
+    assert_eq!(asks(&y, "node-y"), 1, "h3 is still y's after the kill");
+    // y drains again before x hands h3 over: its ask is withdrawn, and h3 stays y's to ask for.
+    assert_eq!(y.withdraw_asks("node-y").unwrap(), 1);
+    assert!(y.homes_left("node-y").unwrap() && !x.homes_left("node-x").unwrap());
     // A node the proxy sends a session's members to asks for it; its holder dies before handing
     // it over, and that node takes it once the lease runs out: it is home there, not the dead
     // holder's to ask back.

@@ -142,8 +142,9 @@ impl Hub {
             self.ask_for_homes(&mut homes);
             self.ending().retain(|_, h| !h.ended.is_cancelled());
             for (id, token, r) in results {
-                // Asked for by this node itself: by its own ask for its sessions back, made as it
-                // took this one back (`Store::claim_homes`). It stays.
+                // Asked for by this node itself: its asks check that another node holds the
+                // lease (`Store::claim_homes`, `Store::want_lease`), so only a row written
+                // otherwise says so. It stays.
                 let r = r.map(|r| match r {
                     Renewal::Wanted(other) if other == node_name => Renewal::Held,
                     r => r,

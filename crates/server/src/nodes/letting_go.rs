@@ -106,6 +106,13 @@ impl Hub {
         let one = self.starting();
         self.draining.store(true, std::sync::atomic::Ordering::Release);
         drop(one);
+        // Its asks for sessions withdrawn: handed to it now, their members would reach another
+        // node, and the sessions would lose the home they had (`store/take.rs`).
+        if let Some((node, store)) = self.node_store()
+            && let Err(e) = store.withdraw_asks(&node.name)
+        {
+            tracing::warn!("could not withdraw this node's asks for sessions: {e}");
+        }
         let held: Vec<(Arc<str>, i64)> = self.leases().iter().map(|(k, l)| (k.clone(), l.token)).collect();
         // Every task stopped first, then each lease released as its task ends (they end together),
         // within one lease time for them all.

@@ -85,7 +85,7 @@ fn job(id: &str) -> (LoadJob, tokio::sync::oneshot::Receiver<Result<Load, String
 /// and one take for them all), each once, each with its own outcome.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_reached_together_load_in_one_batch_each_with_its_outcome() {
-    let (_scratch, a, b, first) = band_on_a("batch", "b", Duration::from_secs(60));
+    let (scratch, a, b, first) = band_on_a("batch", "b", Duration::from_secs(60));
     let second = a.create_session("Two").unwrap().id.to_string();
     let third = a.create_session("Three").unwrap().id.to_string();
     // Handed over: their leases are free.
@@ -114,6 +114,8 @@ async fn sessions_reached_together_load_in_one_batch_each_with_its_outcome() {
     assert!(b.get(&first).is_some() && b.get(&second).is_some() && b.get(&third).is_none());
     assert_eq!(b.leases().len(), 2, "the given-up session's lease was not taken");
     assert_eq!(b.placing.attempts() - before, 3, "one read each for first, second and the unknown one");
+    // a drained to come back: once back, it asks for the two b took (`nodes/homes.rs`).
+    assert_eq!(scratch.1.claim_homes("a", 10).unwrap(), 2);
     a.close_all();
     b.close_all();
 }

@@ -109,6 +109,30 @@ impl Store {
         )
     }
 
+    /// Whether another node holds a session whose home is `node` that `node` has not asked for:
+    /// [`Store::claim_homes`] found none to ask for because another transaction held their rows,
+    /// not because there are none.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn homes_left(&self, node: &str) -> Result<bool, StoreError> {
+        let rows = self.db().query(
+            "SELECT COUNT(*) FROM leases WHERE home = ?1 AND node <> ?1 AND wanted_by IS NULL",
+            &[node.into()],
+        )?;
+        Ok(rows.first().and_then(|r| r.first()).is_some_and(|n| *n != V::Int(0)))
+    }
+
+    /// Withdraws every ask `node` made ([`Store::want_lease`], [`Store::claim_homes`]) that
+    /// was not handed over yet: a node draining, whose sessions would be handed to it, then to
+    /// another, and lose the home they had.
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn withdraw_asks(&self, node: &str) -> Result<u64, StoreError> {
+        self.db().execute("UPDATE leases SET wanted_by = NULL WHERE wanted_by = ?1", &[node.into()])
+    }
+
     /// Gives a held lease up at once (a hand-over, a new session handed on, at `now_ms`), so
     /// another node may take it without waiting for it to expire. This store writes nothing
     /// more for the session until it takes the lease again. The lease then says when the session
@@ -122,7 +146,9 @@ impl Store {
 
     /// [`Store::release_lease`] by a node draining, which is to come back (a restart, a rolling
     /// upgrade): the session's home is this node from now on, unless it had one, and this node
-    /// asks for it back once it is back ([`Store::claim_homes`]).
+    /// asks for it back once it is back ([`Store::claim_homes`]). A node taken out for good
+    /// leaves its name as the home of the sessions it drained: clear it (`UPDATE leases SET
+    /// home = NULL WHERE home = 'NAME'`, `docs/SCALING.md`).
     ///
     /// # Errors
     /// On a database error.

@@ -19,15 +19,16 @@ use std::collections::{HashMap, HashSet};
 /// the session's home, unless it had one already: the proxy's consistent hash sends the
 /// session's members back to that node once its checks bring it in again. A lease given up
 /// (`released`: a hand-over, a drain, a new session handed on) keeps the home it had (a drain
-/// makes its node the home: `Store::release_lease_to_come_back`). A node the session's members
-/// were sent to is its home from then on: the node that asked for it (`wanted_by`), or any
-/// other that takes it once it was handed over to one that asked, such as its holder taking it
-/// again when its members came back to it. So a node asks for a session once: it moves, or its
-/// home is where the proxy sends its members.
+/// makes its node the home unless it had one: `Store::release_lease_to_come_back`). A node the
+/// session's members were sent to is its home from then on: the node that asked for it
+/// (`wanted_by`), or any node that takes it after a release while a node asked for it, such as
+/// its holder taking it again when its members came back to it. So a node asks for a session
+/// once: it moves, or its home is where the proxy sends its members. A node taking its own
+/// lease again (a restart) keeps the home as it was (the `ELSE`, less itself).
 const TAKE: &str = "ON CONFLICT(session) DO UPDATE SET session = excluded.session, node = excluded.node,
          token = leases.token + 1, expires = excluded.expires, wanted_by = NULL, released = 0,
          home = NULLIF(CASE WHEN leases.wanted_by IS NOT NULL AND (leases.released <> 0 OR leases.wanted_by = excluded.node) THEN NULL
-             WHEN leases.node = excluded.node OR leases.released <> 0 THEN leases.home
+             WHEN leases.released <> 0 THEN leases.home
              ELSE COALESCE(leases.home, leases.node) END, excluded.node)
      WHERE leases.expires < ?3 OR leases.node = ?1
      RETURNING session, token";
