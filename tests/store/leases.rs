@@ -223,16 +223,10 @@ pub fn a_renewal_holds_no_row_while_it_waits_for_another(url: &str) {
 /// over the held rows, takes and commits the others at once, then waits for each held one alone.
 /// Postgres, as the renewals' test.
 pub fn a_take_holds_no_row_while_it_waits_for_another(url: &str) {
-    let (a, b) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
-    let ttl = 3_000;
-    for id in ["busy", "spent"] {
-        a.take_lease(id, "node-a", 10_000, ttl).unwrap().expect("free");
-    }
     // a's write, still under its lease as it knew it, holding the row as `check_writes` does:
     // the take waits for it, so that the write is fenced by the lease it was checked against.
-    let mut write = PgDb::connect(url).unwrap();
-    write.batch("BEGIN").unwrap();
-    write.query("SELECT token FROM leases WHERE session = ?1 FOR KEY SHARE", &["busy".into()]).unwrap();
+    let (a, b, mut write) = a_write_holding_busy(url);
+    let ttl = TTL;
     std::thread::scope(|sc| {
         // Both of a's leases ran out at 13 s; "new" was never taken.
         let taking = sc.spawn(|| b.take_leases_unless(&["busy", "spent", "new"], "node-b", 14_000, ttl, &|_| false));
@@ -324,4 +318,21 @@ fn until_waiting(watch: &mut PgDb, n: i64, what: &str) {
         assert!(std::time::Instant::now() < deadline, "{what}");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// The lease time of [`a_write_holding_busy`].
+pub const TTL: i64 = 3_000;
+
+/// Two nodes' stores on the database at `url`: node-a holds `busy` and `spent` from 10 s (for
+/// [`TTL`]), and a write of node-a's, still under way, holds `busy`'s row as `check_writes`
+/// does. The write's connection is returned in its transaction: commit it to let the row go.
+pub fn a_write_holding_busy(url: &str) -> (Store, Store, PgDb) {
+    let (a, b) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
+    for id in ["busy", "spent"] {
+        a.take_lease(id, "node-a", 10_000, TTL).unwrap().expect("free");
+    }
+    let mut write = PgDb::connect(url).unwrap();
+    write.batch("BEGIN").unwrap();
+    write.query("SELECT token FROM leases WHERE session = 'busy' FOR KEY SHARE", &[]).unwrap();
+    (a, b, write)
 }

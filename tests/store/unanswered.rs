@@ -94,14 +94,8 @@ pub fn a_start_waiting_on_the_database_holds_up_no_lookup(url: &str) {
 /// `spent` while the write still holds `busy`, and `busy` stays the other node's. Postgres, where
 /// takes pass over the rows a write holds.
 pub fn a_take_whose_member_gave_up_passes_over_its_lease(url: &str) {
-    let (a, b) = (Store::connect(url).unwrap(), Store::connect(url).unwrap());
-    let ttl = 3_000;
-    for id in ["busy", "spent"] {
-        a.take_lease(id, "node-a", 10_000, ttl).unwrap().expect("free");
-    }
-    let mut write = PgDb::connect(url).unwrap();
-    write.batch("BEGIN").unwrap();
-    write.query("SELECT token FROM leases WHERE session = 'busy' FOR KEY SHARE", &[]).unwrap();
+    let (a, b, mut write) = crate::leases::a_write_holding_busy(url);
+    let ttl = crate::leases::TTL;
     // Asked once for each session as the take starts, and again for each it passed over.
     let asked = std::sync::atomic::AtomicUsize::new(0);
     let gave_up = |s: &str| s == "busy" && asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 1;
