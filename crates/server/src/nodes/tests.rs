@@ -116,6 +116,10 @@ async fn sessions_reached_together_load_in_one_batch_each_with_its_outcome() {
     assert_eq!(b.placing.attempts() - before, 3, "one read each for first, second and the unknown one");
     // a drained to come back: once back, it asks for the two b took (`nodes/homes.rs`).
     assert_eq!(scratch.1.claim_homes("a", 10).unwrap(), 2);
+    // Drained again before b hands them over: a withdraws its asks (handed to a node leaving,
+    // they would lose their home), and they are still a's to ask for.
+    drain(&a).await;
+    assert_eq!(scratch.1.claim_homes("a", 10).unwrap(), 2, "a's asks withdrawn as it drained");
     a.close_all();
     b.close_all();
 }
