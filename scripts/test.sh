@@ -99,15 +99,12 @@ beside soak "${TEST[@]}" --test soak
 
 # Every crate's unit tests and binaries too; not the doc tests, whose rustdoc pass over every
 # crate took 19 s of a warm run for the one example there was (now tests/examples/webdriver.rs,
-# which the build above compiles).
-#
-# In two runs side by side: the targets that mostly wait on processes of their own (the CLI's
-# hosts and members, Postgres and HAProxy, the server's end-to-end tests: judged in seconds, not
-# milliseconds) beside the rest. One after another, the test binaries took 143 s of a warm run,
-# with a core idle but for the fuzzers (docs/BENCHMARKS.md, "CI time").
-say "cargo test: every other test target, and every crate's unit tests (the waiting ones beside)"
-WAITING=(cli store cluster e2e)
-mapfile -t REST < <(cargo metadata --no-deps --format-version 1 --locked | TIMING="${TIMING[*]} ${WAITING[*]}" python3 -c '
+# which the build above compiles). One after another: with the targets that mostly wait (cli,
+# store, cluster, e2e) in a second cargo beside the rest, the phase took 97 s, not 143 s, but a
+# latency the e2e tests judge (an honest member's p99 under a flood) read 58 ms against 21 ms
+# allowed, in the third run (ci-s213, docs/BENCHMARKS.md).
+say "cargo test: every other test target, and every crate's unit tests"
+mapfile -t REST < <(cargo metadata --no-deps --format-version 1 --locked | TIMING="${TIMING[*]}" python3 -c '
 import json, os, sys
 timing = set(os.environ["TIMING"].split())
 for p in json.load(sys.stdin)["packages"]:
@@ -115,9 +112,7 @@ for p in json.load(sys.stdin)["packages"]:
         if "test" in t["kind"] and t.get("test", True) and t["name"] not in timing:
             print(t["name"])' | sort -u)
 [ ${#REST[@]} -gt 0 ] || { echo "no test targets read from the workspace's metadata" >&2; exit 1; }
-beside waiting "${TEST[@]}" "${WAITING[@]/#/--test=}" -- --exact --skip "$RESTART"
 "${TEST[@]}" --lib --bins "${REST[@]/#/--test=}" -- --exact --skip "$RESTART"
-beside_done waiting '^test result|panicked|FAILED|^failures' 120
 
 # The installable app: the debug binary the tests built, bundled as a .deb, installed with dpkg,
 # started under Xvfb, hosting (scripts/package.sh builds the release packages).
