@@ -6,9 +6,10 @@
 
 use bandsync_server::store::Store;
 use bandsync_server::store::lease::Renewal;
+use bandsync_server::store::sql::Db;
 
 /// Both engines.
-pub fn a_session_goes_back_to_the_node_it_moved_off(open: &dyn Fn() -> Store) {
+pub fn a_session_goes_back_to_the_node_it_moved_off(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     let (x, y, z) = (open(), open(), open());
     let ttl = 3_000;
     let take = |s: &Store, id: &str, node: &str, now: i64| s.take_lease(id, node, now, ttl).unwrap().expect("takeable");
@@ -34,7 +35,7 @@ pub fn a_session_goes_back_to_the_node_it_moved_off(open: &dyn Fn() -> Store) {
     // again, so no session moves back and forth.
     y.release_lease("h1", h1.token, 14_600).unwrap();
     y.release_lease("h2", h2.token, 14_600).unwrap();
-    take(&x, "h1", "node-x", 14_700);
+    let h1 = take(&x, "h1", "node-x", 14_700);
     take(&y, "h2", "node-y", 14_700);
     assert_eq!(asks(&x, "node-x"), 0, "h1 is home, and h2's members are sent to y");
     // y drains, to come back: z takes its sessions, and y asks for them once it is back.
@@ -55,6 +56,10 @@ pub fn a_session_goes_back_to_the_node_it_moved_off(open: &dyn Fn() -> Store) {
     assert!(x.want_lease("h4", "node-x").unwrap());
     take(&x, "h4", "node-x", 18_100);
     assert_eq!(asks(&z, "node-z"), 0, "h4 is x's");
+    // A lease that says its own holder asked for it (no ask writes that) renews as held: the
+    // holder would hand the session over to itself.
+    raw().execute("UPDATE leases SET wanted_by = 'node-x' WHERE session = 'h1'", &[]).unwrap();
+    assert_eq!(x.renew_leases(&[("h1".to_owned(), h1.token)], 17_000, ttl).unwrap(), [Renewal::Held]);
     let cleaner = open();
     for id in ["h1", "h2", "h3", "h4"] {
         cleaner.delete_session(id).unwrap();

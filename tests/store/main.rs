@@ -281,7 +281,7 @@ fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     organizers(open);
     deleted::nothing_outlives_a_deleted_session(open, raw);
     leases::one_owner_at_a_time(open);
-    homes::a_session_goes_back_to_the_node_it_moved_off(open);
+    homes::a_session_goes_back_to_the_node_it_moved_off(open, raw);
     leases::what_a_node_reads_is_what_it_may_take(open);
     leases::many_sessions_at_once(open);
 }

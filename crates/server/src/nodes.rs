@@ -75,7 +75,6 @@ impl Hub {
         // started again (a database that never answers would otherwise hold a thread a tick).
         let mut renewing = None;
         let mut homes = homes::Homecoming::new(ttl);
-        let node_name = self.node_store().map(|(n, _)| n.name.clone()).unwrap_or_default();
         loop {
             let due = tokio::select! {
                 () = self.closing.cancelled() => return,
@@ -142,13 +141,6 @@ impl Hub {
             self.ask_for_homes(&mut homes);
             self.ending().retain(|_, h| !h.ended.is_cancelled());
             for (id, token, r) in results {
-                // Asked for by this node itself: its asks check that another node holds the
-                // lease (`Store::claim_homes`, `Store::want_lease`), so only a row written
-                // otherwise says so. It stays.
-                let r = r.map(|r| match r {
-                    Renewal::Wanted(other) if other == node_name => Renewal::Held,
-                    r => r,
-                });
                 // Each answer is about the lease asked for: one let go and taken again since (an
                 // answer held a tick or more) is another lease, and is left alone.
                 let Some(lease) = self.leases().get(id.as_str()).copied().filter(|l| l.token == token) else {

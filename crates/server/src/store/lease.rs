@@ -48,6 +48,10 @@ pub type Holder = (String, Lease);
 /// A session's row, with who holds its lease if anyone ever took it.
 pub type Read = (StoredSession, Option<Holder>);
 
+/// The leases node `?1` may ask back ([`Store::claim_homes`]): its sessions (their home), held by
+/// another node, and not asked for by anyone yet.
+const ASKABLE: &str = "home = ?1 AND node <> ?1 AND wanted_by IS NULL";
+
 /// Whether `node` may take a lease `holder` holds, at `now_ms`: it expired, or it is `node`'s
 /// already. [`Store::take_lease`]'s statement decides it so in the database; a node that read the
 /// lease asks this before sending the statement (a node taking over many sessions at once would
@@ -99,11 +103,10 @@ impl Store {
         let at_most = i64::try_from(at_most).unwrap_or(i64::MAX);
         let mut db = if self.apart() { self.reader() } else { self.db() };
         let lock = if db.locks_rows() { "FOR NO KEY UPDATE SKIP LOCKED" } else { "" };
-        let mine = "home = ?1 AND node <> ?1 AND wanted_by IS NULL";
         db.execute(
             &format!(
-                "UPDATE leases SET wanted_by = ?1 WHERE {mine} AND session IN (
-                     SELECT session FROM leases WHERE {mine} ORDER BY session LIMIT ?2 {lock})"
+                "UPDATE leases SET wanted_by = ?1 WHERE {ASKABLE} AND session IN (
+                     SELECT session FROM leases WHERE {ASKABLE} ORDER BY session LIMIT ?2 {lock})"
             ),
             &[node.into(), at_most.into()],
         )
@@ -116,10 +119,7 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn homes_left(&self, node: &str) -> Result<bool, StoreError> {
-        let rows = self.db().query(
-            "SELECT COUNT(*) FROM leases WHERE home = ?1 AND node <> ?1 AND wanted_by IS NULL",
-            &[node.into()],
-        )?;
+        let rows = self.db().query(&format!("SELECT COUNT(*) FROM leases WHERE {ASKABLE}"), &[node.into()])?;
         Ok(rows.first().and_then(|r| r.first()).is_some_and(|n| *n != V::Int(0)))
     }
 

@@ -11,7 +11,9 @@ type Answers = std::collections::HashMap<(String, i64), Renewal>;
 /// Told of leases `(session, token)` the database has renewed ([`Store::renew_leases_telling`]).
 pub type Renewed<'a> = &'a mut dyn FnMut(&[(String, i64)]);
 
-const RETURNING: &str = "RETURNING session, token, wanted_by";
+/// What a renewal answers for each lease it renewed: who else asked for it, if anyone (an ask by
+/// the holder itself, which no ask writes, is none: it would hand the session to itself).
+const RETURNING: &str = "RETURNING session, token, NULLIF(wanted_by, node)";
 
 impl Store {
     /// [`Store::renew_lease`] for every lease a node holds, `(session, token)`, in one statement
