@@ -106,6 +106,9 @@ fn chromium(l: &Launch) -> WebBrowser {
             "--autoplay-policy=no-user-gesture-required",
             "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
             "--disable-backgrounding-occluded-windows",
+            // The microphone allowed, as for a musician who tapped "Allow" (the real device, not
+            // Chromium's fake one: PulseAudio's, from PULSE_SOURCE).
+            "--use-fake-ui-for-media-stream",
             format!("--user-data-dir={}", profile.display()),
         ],
         // Notifications allowed, as for a musician who tapped "Notify me".

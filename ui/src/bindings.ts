@@ -2241,6 +2241,14 @@ transport: Transport,
 /**
  * The host clock its times are on.
  */
+axis: HostAxis, } | { "kind": "probe", 
+/**
+ * Host µs of its first click.
+ */
+start_us: number, 
+/**
+ * The host clock that is on.
+ */
 axis: HostAxis, } | { "kind": "unmap" } | { "kind": "levels", 
 /**
  * The levels.

@@ -5,11 +5,15 @@
 //!   [`onsets`] finds the clicks in the recording, and the lag that most clicks share is the
 //!   device's extra latency. Times are local µs: where each click should be heard by the device's
 //!   own figures, and where each onset was captured by the input's.
+//!   [`probe_plan`] is the train; [`by_microphone`] is the same for a page, which times its
+//!   input's deliveries ([`in_hand`], as the native input does).
 //! - [`taps`]: for earbuds no microphone hears, the player taps along; the median offset of the
 //!   taps from the clicks, outliers rejected, is the figure.
 //!
 //! Pure: the CLI, the app and the page hand the samples and times in.
 
+use bandsync_core::timeline::{Segment, Tempo, Timeline, Transport};
+use bandsync_core::{Beats, Meter, Micros};
 use serde::{Deserialize, Serialize};
 
 /// The click train a calibration plays: tempo, and clicks counted after one to settle.
@@ -80,7 +84,10 @@ pub fn onsets(x: &[f32], rate: u32) -> Vec<f64> {
     if peak <= 1e-4 {
         return Vec::new();
     }
-    let levels: Vec<f64> = x.iter().map(|s| f64::from(s.abs())).collect();
+    let mut levels: Vec<f64> = Vec::with_capacity(x.len());
+    for s in x {
+        levels.push(f64::from(s.abs()));
+    }
     let hiss = median(&levels) as f32;
     let quiet = (peak * 0.05).max(hiss * 3.0);
     let threshold = (peak * 0.25).max(quiet * 2.0);
@@ -120,11 +127,16 @@ pub fn loopback(played_us: &[f64], heard_us: &[f64]) -> Result<Calibration, Cali
     if heard_us.is_empty() {
         return Err(CalibrationError::Silent);
     }
-    let mut lags: Vec<f64> = played_us
-        .iter()
-        .flat_map(|p| heard_us.iter().map(move |h| (h - p) / 1000.0))
-        .filter(|l| (MIN_LAG_MS..=MAX_LAG_MS).contains(l))
-        .collect();
+    // Plain loops, here and below: each iterator chain costs the page's wasm its own code.
+    let mut lags: Vec<f64> = Vec::new();
+    for p in played_us {
+        for h in heard_us {
+            let l = (h - p) / 1000.0;
+            if (MIN_LAG_MS..=MAX_LAG_MS).contains(&l) {
+                lags.push(l);
+            }
+        }
+    }
     sort(&mut lags);
     // The densest window of AGREE_MS.
     let (mut best, mut best_n, mut j) = (0.0, 0, 0);
@@ -138,21 +150,104 @@ pub fn loopback(played_us: &[f64], heard_us: &[f64]) -> Result<Calibration, Cali
         }
     }
     // Each played click's nearest onset to that lag.
-    let agreed: Vec<f64> = played_us
-        .iter()
-        .filter_map(|p| {
-            heard_us
-                .iter()
-                .map(|h| (h - p) / 1000.0)
-                .filter(|l| (l - best).abs() <= AGREE_MS)
-                .min_by(|a, b| (a - best).abs().total_cmp(&(b - best).abs()))
-        })
-        .collect();
+    let mut agreed: Vec<f64> = Vec::new();
+    for p in played_us {
+        let mut nearest: Option<f64> = None;
+        for h in heard_us {
+            let l = (h - p) / 1000.0;
+            if (l - best).abs() <= AGREE_MS && nearest.is_none_or(|n| (l - best).abs() < (n - best).abs()) {
+                nearest = Some(l);
+            }
+        }
+        agreed.extend(nearest);
+    }
     let needed = (played_us.len() * 2).div_ceil(3).max(6);
     if agreed.len() < needed {
         return Err(CalibrationError::TooFew { got: agreed.len(), of: played_us.len(), needed });
     }
     Ok(summary(&agreed, played_us.len()))
+}
+
+/// The probe train as a schedule for the click engine, natively and in a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbePlan {
+    /// [`PROBE_CLICKS`] clicks at [`PROBE_BPM`], one beat to the bar (every click a downbeat),
+    /// then stopped.
+    pub transport: Transport,
+    /// Where the counted clicks fall (the first is not counted: outputs open with a ramp or a
+    /// glitch), on the transport's clock.
+    pub played_us: Vec<f64>,
+    /// When the last click has been heard, however late it is within [`MAX_LAG_MS`].
+    pub until_us: f64,
+}
+
+/// The probe train from `start_us` on (host µs in a page, local ones natively).
+#[must_use]
+pub fn probe_plan(start_us: f64) -> ProbePlan {
+    let period = 60e6 / PROBE_BPM;
+    let start = Micros(start_us.round() as i64);
+    let last = start.0 as f64 + (PROBE_CLICKS as f64 - 1.0) * period;
+    let timeline = Timeline {
+        tempo: Tempo::from_bpm(PROBE_BPM).unwrap_or_default(),
+        beat_origin: Beats::ZERO,
+        time_origin: start,
+    };
+    let meter = Meter::new(1, 4).unwrap_or_default();
+    let segment = |at, playing| Segment {
+        at,
+        playing,
+        timeline,
+        meter: meter.clone(),
+        bar_origin: Beats::ZERO,
+        song_start: Beats::ZERO,
+        song: None,
+        flow: None,
+    };
+    let stop_at = Micros((last + period / 2.0).round() as i64);
+    let mut played_us = Vec::new();
+    for k in 1..PROBE_CLICKS {
+        played_us.push(start.0 as f64 + k as f64 * period);
+    }
+    ProbePlan {
+        transport: Transport {
+            segments: vec![segment(Micros(0), false), segment(start, true), segment(stop_at, false)],
+        },
+        played_us,
+        until_us: last + period.min(MAX_LAG_MS * 1000.0 + 100_000.0),
+    }
+}
+
+/// The local µs at which `frames` of a recording were first in hand: the line at the input's
+/// rate ([`rate_of`]) under every delivery ([`earliest_line`]), each delivery a point (the frame
+/// after the last one delivered, the local µs it arrived). A delivery is never early and is late
+/// by however much the scheduler adds, so the line is when each frame arrived, whatever the phase
+/// of the input's buffers.
+#[must_use]
+pub fn in_hand(points: &[(f64, f64)], rate: u32, frames: &[f64]) -> Vec<f64> {
+    let slope = rate_of(points, 1e6 / f64::from(rate.max(1)));
+    let Some(c) = earliest_line(points, slope) else { return Vec::new() };
+    let mut at = Vec::with_capacity(frames.len());
+    for f in frames {
+        at.push(c + f * slope);
+    }
+    at
+}
+
+/// A loopback through a microphone whose deliveries were timed, as a page measures it: the probe
+/// ([`probe_plan`]) from `start_us` on, played with `in_effect_ms` of calibration (its clicks
+/// that much earlier than the device's own figures put them), and `recording` came in as
+/// `deliveries` ([`in_hand`]). The figure is the calibration the device needs.
+pub fn by_microphone(
+    recording: &[f32],
+    rate: u32,
+    deliveries: &[(f64, f64)],
+    start_us: f64,
+    in_effect_ms: f64,
+) -> Result<Calibration, CalibrationError> {
+    let heard = in_hand(deliveries, rate, &onsets(recording, rate));
+    let mut c = loopback(&probe_plan(start_us).played_us, &heard)?;
+    c.latency_ms += in_effect_ms;
+    Ok(c)
 }
 
 /// The offset from taps along with the click: each tap's offset (ms) from the click nearest it.

@@ -125,15 +125,13 @@ impl AudioInput {
     }
 
     /// The earliest local times (µs) `frames` were in the program's hands: the line at the
-    /// device's rate under every callback ([`crate::calibrate::earliest_line`]), fitted once.
+    /// device's rate under every callback ([`crate::calibrate::in_hand`]).
     /// Unlike the host's capture times (which PulseAudio's ALSA plugin reports to within a
     /// fragment, a different few milliseconds each run), it does not depend on when the host
     /// updates its figures; it lies a constant input latency after the capture.
     #[must_use]
     pub fn in_hand_at(&self, frames: &[f64]) -> Vec<f64> {
-        let slope = crate::calibrate::rate_of(&self.in_hand, 1e6 / f64::from(self.rate));
-        let Some(c) = crate::calibrate::earliest_line(&self.in_hand, slope) else { return Vec::new() };
-        frames.iter().map(|f| c + f * slope).collect()
+        crate::calibrate::in_hand(&self.in_hand, self.rate, frames)
     }
 }
 

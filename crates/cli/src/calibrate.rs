@@ -1,17 +1,15 @@
 //! `bandsync calibrate`: measures the output latency no API reports. The output plays a click
-//! train (`bandsync_audio::calibrate::PROBE_BPM`) while the input records it (the microphone, or
+//! train (`bandsync_audio::calibrate::probe_plan`) while the input records it (the microphone, or
 //! a monitor of the output); the lag most clicks share, past what the output's own timestamps
 //! say, is the device's extra latency. It is stored for the output device, and `bandsync join`
 //! starts from it.
 
 use crate::output::emit;
-use bandsync_audio::calibrate::{self, Calibration, PROBE_BPM, PROBE_CLICKS};
+use bandsync_audio::calibrate::{self, Calibration};
 use bandsync_audio::device::{AudioOptions, AudioOutput};
 use bandsync_audio::input::AudioInput;
 use bandsync_audio::offsets::{LatencyStore, Source, StoredLatency};
 use bandsync_audio::{Ear, Levels};
-use bandsync_core::timeline::{Segment, Tempo, Timeline};
-use bandsync_core::{Beats, Meter, Micros, Transport};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -61,41 +59,18 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
         format!("calibrating {device}: listening through {} for about 12 s…", input.device())
     });
 
-    // The train: PROBE_CLICKS beats from LEAD on; the first is not counted.
-    let period = 60e6 / PROBE_BPM;
-    let start = local_of(base + LEAD);
-    let mut transport = Transport::new(Micros(0));
-    transport.segments[0] = Segment {
-        at: Micros(0),
-        playing: true,
-        timeline: Timeline {
-            tempo: Tempo::from_bpm(PROBE_BPM)?,
-            beat_origin: Beats::ZERO,
-            time_origin: Micros(start as i64),
-        },
-        meter: Meter::default(),
-        bar_origin: Beats::ZERO,
-        song_start: Beats::ZERO,
-        song: None,
-        flow: None,
-    };
-    let last = start + (PROBE_CLICKS as f64 - 1.0) * period;
-    let stop_at = base + Duration::from_micros((last + period.min(calibrate::MAX_LAG_MS * 1000.0 + 100_000.0)) as u64);
+    // The train from LEAD on (the core's plan: its transport, the counted clicks, the end).
+    let plan = calibrate::probe_plan(local_of(base + LEAD));
+    let stop_at = base + Duration::from_micros(plan.until_us as u64);
     let mut scheduled = false;
-    let mut played: Vec<f64> = Vec::new();
     while Instant::now() < stop_at {
         out.update(local_of, |l| Some((l, 0)));
         input.update(local_of);
         if !scheduled && Instant::now() >= base + LEAD - Duration::from_millis(300) {
-            out.set_schedule(&transport, bandsync_core::host_axis::HostAxis::default());
+            out.set_schedule(&plan.transport, bandsync_core::host_axis::HostAxis::default());
             scheduled = true;
         }
-        out.drain_beats(|b| {
-            let at = b.click.host.0 as f64;
-            if at > start + period / 2.0 && at <= last + 1.0 {
-                played.push(at);
-            }
-        });
+        out.drain_beats(|_| {});
         std::thread::sleep(Duration::from_millis(10));
     }
     input.update(local_of);
@@ -107,8 +82,8 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
     let onsets = calibrate::onsets(input.recorded(), rate);
     let heard = input.in_hand_at(&onsets);
     let by_host = input.captured_at(&onsets);
-    let host_figure = calibrate::loopback(&played, &by_host).ok().map(|c| c.latency_ms);
-    match calibrate::loopback(&played, &heard) {
+    let host_figure = calibrate::loopback(&plan.played_us, &by_host).ok().map(|c| c.latency_ms);
+    match calibrate::loopback(&plan.played_us, &heard) {
         Ok(c) => {
             report(a, &device, &c, host_figure)?;
             Ok(0)
@@ -119,7 +94,7 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
             let recorded_s = rec.len() as f64 / f64::from(rate);
             let ev = json!({
                 "event": "calibration_failed", "output": device, "message": e.to_string(),
-                "recorded_s": recorded_s, "peak": peak, "onsets": heard.len(), "clicks": played.len(),
+                "recorded_s": recorded_s, "peak": peak, "onsets": heard.len(), "clicks": plan.played_us.len(),
             });
             emit(a.json, &ev, || {
                 format!(

@@ -4,6 +4,8 @@
 //! - `bs_alloc(len) -> ptr` and `bs_free(ptr, len)`: buffers JavaScript writes requests into.
 //! - `bs_call(ptr, len) -> len`: handles the request in that buffer; the answer is left in this
 //!   module's answer buffer, at `bs_answer()`.
+//! - `bs_call_samples(ptr, len, sptr, sbytes) -> len`: the same, with f32 samples beside the
+//!   request (a microphone recording).
 //! - `bs_engine_render(handle, frames, first_lo, first_hi) -> ptr`: renders a quantum of the
 //!   worklet's engine (interleaved stereo f32), or returns 0 for an unknown handle.
 #![allow(unsafe_code)]
@@ -39,10 +41,26 @@ pub unsafe extern "C" fn bs_free(ptr: *mut u8, len: usize) {
 /// `ptr[..len]` must be initialised memory of this instance (a buffer from [`bs_alloc`]).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bs_call(ptr: *const u8, len: usize) -> usize {
-    // SAFETY: the caller wrote `len` bytes at `ptr`, inside a buffer it allocated here.
-    let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
+    // SAFETY: the caller's promise, passed on; no samples.
+    unsafe { bs_call_samples(ptr, len, ptr, 0) }
+}
+
+/// [`bs_call`] with samples beside the request: `sptr[..sbytes]` holds little-endian f32s (a
+/// recording; read bytewise, so the buffer needs no alignment).
+///
+/// # Safety
+/// Both ranges must be initialised memory of this instance (buffers from [`bs_alloc`]).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bs_call_samples(ptr: *const u8, len: usize, sptr: *const u8, sbytes: usize) -> usize {
+    // SAFETY: the caller wrote `len` and `sbytes` bytes at `ptr` and `sptr`, in buffers it
+    // allocated here.
+    let (bytes, raw) = unsafe { (std::slice::from_raw_parts(ptr, len), std::slice::from_raw_parts(sptr, sbytes)) };
+    let mut samples: Vec<f32> = Vec::with_capacity(sbytes / 4);
+    for b in raw.chunks_exact(4) {
+        samples.push(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    }
     let answer = match std::str::from_utf8(bytes) {
-        Ok(req) => crate::api::call(req),
+        Ok(req) => crate::api::call_with(req, &samples),
         Err(_) => r#"{"err":"the request is not UTF-8"}"#.to_owned(),
     };
     ANSWER.with(|a| {

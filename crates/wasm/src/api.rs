@@ -15,7 +15,9 @@
 //!   `transport.at`: where the transport stands at a host time.
 //! - `filter.new`, `.push`, `.fit`, `.reset`, `.free`: the device-clock filter; `stamps.new`,
 //!   `.judge`, `.restart`, `.free`: the judge of the browser's output timestamps;
-//!   `calibrate.taps`: tap-along latency calibration (all in `api/output.rs`).
+//!   `calibrate.taps`: tap-along latency calibration; `calibrate.probe`: the click a microphone
+//!   loopback plays, and `calibrate.loopback`: its figure from the recording, which comes beside
+//!   the request (`call_with`, the `bs_call_samples` export) (all in `api/output.rs`).
 //! - `midi.new`, `.set`, `.tick`, `.running`, `.free`: the page's MIDI out (Web MIDI), on the
 //!   core's feeder; `pedal.new`, `.default`, `.press`, `.free`: its pedals, on the core's map
 //!   (`api/midi.rs`).
@@ -62,10 +64,21 @@ struct Request<'a> {
 /// Handles one request and returns the answer, both JSON text.
 #[must_use]
 pub fn call(req: &str) -> String {
+    call_with(req, &[])
+}
+
+/// [`call`], with samples beside the request (too many for JSON: a recording), for the ops
+/// that take them (`calibrate.loopback`).
+#[must_use]
+pub fn call_with(req: &str, samples: &[f32]) -> String {
     let out = match serde_json::from_str::<Request<'_>>(req) {
         Ok(r) => {
             let args = r.args.map_or("null", RawValue::get);
-            registry::with(|reg| dispatch(reg, r.op, args))
+            if r.op == "calibrate.loopback" {
+                output::loopback(args, samples)
+            } else {
+                registry::with(|reg| dispatch(reg, r.op, args))
+            }
         }
         Err(e) => Err(format!("not a request: {e}")),
     };
@@ -89,6 +102,11 @@ fn ok<T: Serialize + ?Sized>(t: &T) -> Res {
 
 fn done() -> Res {
     Ok("null".to_owned())
+}
+
+/// A context's sample rate, as an audio device can have it.
+fn rate(rate: u32) -> Result<u32, String> {
+    if (8_000..=384_000).contains(&rate) { Ok(rate) } else { Err(format!("a sample rate of {rate} Hz")) }
 }
 
 /// A time from JavaScript (µs, possibly fractional).
@@ -137,9 +155,7 @@ fn engine(r: &mut Registry, op: &str, a: &str) -> Res {
     match op {
         "engine.new" => {
             let x: EngineNew = parse(a)?;
-            if !(8_000..=384_000).contains(&x.rate) {
-                return Err(format!("sample rate {}", x.rate));
-            }
+            rate(x.rate)?;
             ok(&r.engines.insert(PageEngine::new(x.rate, x.sound)))
         }
         "engine.command" => {

@@ -32,6 +32,15 @@ pub enum EngineCommand {
         #[serde(default)]
         axis: HostAxis,
     },
+    /// The latency calibration's probe train from `start_us` on
+    /// ([`bandsync_audio::calibrate::probe_plan`]), in place of the schedule until the next.
+    Probe {
+        /// Host µs of its first click.
+        start_us: f64,
+        /// The host clock that is on.
+        #[serde(default)]
+        axis: HostAxis,
+    },
     /// Forget the map: silence until the next one (the context was suspended).
     Unmap,
     /// New levels.
@@ -100,6 +109,10 @@ impl PageEngine {
             EngineCommand::Unmap => self.engine.apply(Command::Unmap),
             EngineCommand::Schedule { transport, axis } => {
                 self.engine.apply(Command::Schedule(FixedSchedule::on(&transport, axis)))
+            }
+            EngineCommand::Probe { start_us, axis } => {
+                let plan = bandsync_audio::calibrate::probe_plan(start_us);
+                self.engine.apply(Command::Schedule(FixedSchedule::on(&plan.transport, axis)))
             }
             EngineCommand::Levels { levels } => self.engine.apply(Command::Levels(levels)),
             EngineCommand::Ear { ear } => self.engine.apply(Command::Ear(ear)),

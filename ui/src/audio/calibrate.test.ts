@@ -49,4 +49,10 @@ describe('the figure applied', () => {
     expect(offsetFromCalibration(640)).toBeNull();
     expect(offsetFromCalibration(-250)).toBeNull();
   });
+  it('is a tenth of a ms from a loopback', () => {
+    expect(offsetFromCalibration(37.46, true)).toBe(37.5);
+    expect(offsetFromCalibration(-9.04, true)).toBe(-9);
+    expect(offsetFromCalibration(500.04, true)).toBe(500);
+    expect(offsetFromCalibration(500.06, true)).toBeNull();
+  });
 });

@@ -38,8 +38,10 @@ export function tapOffsetMs(tapHost: number, clicks: readonly Click[], latencyMs
   return nearest === null ? null : (tapHost - nearest) / 1000 + latencyMs;
 }
 
-/** A calibration's figure as the offset field holds it (whole ms), or `null` beyond its range. */
-export function offsetFromCalibration(latencyMs: number): number | null {
-  const v = Math.round(latencyMs);
+/** A calibration's figure as the offset field holds it, or `null` beyond its range: whole ms
+ *  for taps (a hand's scatter is ms), a tenth of a ms for a loopback (`precise`: the microphone
+ *  hears the click to the frame). */
+export function offsetFromCalibration(latencyMs: number, precise = false): number | null {
+  const v = precise ? Math.round(latencyMs * 10) / 10 : Math.round(latencyMs);
   return v >= LATENCY_MIN_MS && v <= LATENCY_MAX_MS ? v : null;
 }

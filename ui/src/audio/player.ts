@@ -93,11 +93,13 @@ export class ClickPlayer {
   private suspendedAt: number | null = null;
   private mapped = false;
   private reads = 0;
+  /** A calibration's probe plays instead of the session's schedule. */
+  private probing = false;
   /** Told when the page comes back after the context was suspended: how long, clicks missed. */
   onResync: ((awayMs: number, missed: number) => void) | null = null;
 
   constructor(
-    private clock: PlayerClock,
+    readonly clock: PlayerClock,
     settings: PlayerSettings,
   ) {
     this.settings = { ...settings };
@@ -199,7 +201,7 @@ export class ClickPlayer {
   setTransport(tr: Transport | null): void {
     this.transport = tr;
     this.scheduleAxis = this.clock.axis() ?? NO_AXIS;
-    if (tr) this.command({ kind: 'schedule', transport: tr, axis: this.scheduleAxis });
+    if (tr && !this.probing) this.command({ kind: 'schedule', transport: tr, axis: this.scheduleAxis });
   }
 
   /** The clock estimate stepped (first sync, host restart): the filter's host times are off;
@@ -309,6 +311,14 @@ export class ClickPlayer {
       },
     });
     this.mapped = true;
+  }
+
+  /** Plays the latency calibration's probe from host µs `startUs` on, in place of the
+   *  session's schedule, or the session's again (`null`). */
+  probe(startUs: number | null): void {
+    this.probing = startUs !== null;
+    if (startUs !== null) this.command({ kind: 'probe', start_us: startUs, axis: this.clock.axis() ?? NO_AXIS });
+    else if (this.transport) this.command({ kind: 'schedule', transport: this.transport, axis: this.scheduleAxis });
   }
 
   /** What the player has done, for the UI and the sync report the band sees. */

@@ -1,35 +1,39 @@
-//! Latency calibration in the settings (the phone page): tap along with the click. The figure goes
-//! into the latency offset (`settings.latencyMs`, with its source), which stays editable by hand.
-//! The figure is the core's (`calibrate.taps`); this is the buttons and the taps' times. (The
-//! microphone loopback is native only, `bandsync calibrate`: a page may use the microphone only
-//! when served over https, which a LAN session's page is not.)
+//! Latency calibration in the settings (the phone page): by microphone loopback, or by tapping
+//! along with the click (for earbuds no microphone hears). The figure goes into the latency offset
+//! (`settings.latencyMs`, with its source), which stays editable by hand. The figures are the
+//! core's (`calibrate.loopback`, `calibrate.taps`); this is the buttons, the probe's run
+//! (`audio/loopback.ts`) and the taps' times. Browsers give the microphone only to a secure page
+//! (the app, https, localhost): a LAN session's plain-http page taps along.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { App } from '../app';
 import { eventHost, LATENCY_MAX_MS, LATENCY_MIN_MS, offsetFromCalibration, tapOffsetMs, TAPS } from '../audio/calibrate';
+import { measureLoopback, micUnavailable } from '../audio/loopback';
 import type { Calibration } from '../bindings';
 import type { Settings } from '../state/settings';
-import { calibrateTaps, clicksBetween, transportAt } from '../wasm/api';
+import { clicksBetween, transportAt } from '../wasm/api';
+import { calibrateTaps } from '../wasm/calibrate';
 import { useApp, useAppState } from './ctx';
 
 /** Clicks looked at either side of a tap (µs): more than half a beat at the slowest tempo. */
 const NEAR_US = 2_000_000;
 
-type Outcome = { ok: Calibration; applied: number } | { error: string };
+type Outcome = { ok: Calibration; applied: number; by: 'taps' | 'mic' } | { error: string };
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Applies a calibration as the latency offset, unless it is beyond the field's range. */
-function apply(app: App, c: Calibration): Outcome {
-  const v = offsetFromCalibration(c.latency_ms);
+/** Applies a calibration as the latency offset, unless it is beyond the field's range. A
+ *  loopback's is measured; a tapped one, calibrated. */
+function apply(app: App, c: Calibration, by: 'taps' | 'mic'): Outcome {
+  const v = offsetFromCalibration(c.latency_ms, by === 'mic');
   if (v === null) {
     return { error: `That is ${Math.round(c.latency_ms)} ms, beyond the offset's ${LATENCY_MIN_MS} to ${LATENCY_MAX_MS} ms; set it by hand.` };
   }
-  const source: Settings['latencySource'] = 'calibrated';
+  const source: Settings['latencySource'] = by === 'mic' ? 'measured' : 'calibrated';
   app.setSettings({ latencyMs: v, latencySource: source });
-  return { ok: c, applied: v };
+  return { ok: c, applied: v, by };
 }
 
 /** Whether the metronome plays now. Polled: a start or a stop can be scheduled ahead. */
@@ -68,7 +72,7 @@ function TapPad(props: { onDone: (o: Outcome) => void; onCancel: () => void }) {
     setN(list.length);
     if (list.length < TAPS) return;
     try {
-      props.onDone(apply(app, calibrateTaps(list)));
+      props.onDone(apply(app, calibrateTaps(list), 'taps'));
     } catch (e) {
       props.onDone({ error: message(e) });
     }
@@ -102,49 +106,71 @@ function TapPad(props: { onDone: (o: Outcome) => void; onCancel: () => void }) {
   );
 }
 
-/** Calibrating the latency offset by tapping along. */
+/** Calibrating the latency offset: by the microphone, or by tapping along. */
 export function Calibrate() {
+  const app = useApp();
   const inSession = useAppState((s) => s.session !== null);
   const running = useAppState((s) => s.soundRunning);
   const mute = useAppState((s) => s.settings.mute);
+  const synced = useAppState((s) => s.clock?.synced === true);
   const playing = usePlaying();
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<'taps' | 'mic' | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const noMic = micUnavailable();
   const why = !inSession
     ? 'Calibrate in a session, with its click.'
     : !running
       ? 'Turn the sound on to calibrate.'
-    : mute
-      ? 'Unmute the click to calibrate.'
-      : !playing
-        ? 'Calibrate while the metronome plays.'
+      : mute
+        ? 'Unmute the click to calibrate.'
         : null;
+  const whyMic = why ?? (synced ? null : 'Calibrate once the clock is in sync.');
+  const whyTaps = why ?? (playing ? null : 'Tap along while the metronome plays.');
+  const hint = (noMic ? null : whyMic) ?? whyTaps;
   const done = (o: Outcome) => {
-    setBusy(false);
+    setBusy(null);
     setOutcome(o);
   };
-
-  const cancel = () => setBusy(false);
+  const listen = () => {
+    const player = app.player;
+    if (!player) return;
+    setOutcome(null);
+    setBusy('mic');
+    measureLoopback(player, app.state.settings.latencyMs).then(
+      (c) => done(apply(app, c, 'mic')),
+      (e: unknown) => done({ error: message(e) }),
+    );
+  };
 
   return (
     <div class="calibrate" data-testid="calibrate">
-      {busy ? (
-        <TapPad onDone={done} onCancel={cancel} />
+      {busy === 'taps' ? (
+        <TapPad onDone={done} onCancel={() => setBusy(null)} />
+      ) : busy ? (
+        <p class="small" role="status" data-testid="calibrate-listening">
+          Listening to the clicks: quiet, please…
+        </p>
       ) : (
         <>
           <div class="row wrap">
+            {noMic === null && (
+              <button data-testid="calibrate-mic-start" disabled={whyMic !== null} onClick={listen}>
+                Calibrate with the microphone
+              </button>
+            )}
             <button
               data-testid="calibrate-taps-start"
-              disabled={why !== null}
+              disabled={whyTaps !== null}
               onClick={() => {
                 setOutcome(null);
-                setBusy(true);
+                setBusy('taps');
               }}
             >
               Calibrate by tapping
             </button>
           </div>
-          {why && <p class="hint">{why}</p>}
+          {hint && <p class="hint">{hint}</p>}
+          {noMic && <p class="hint">{noMic}</p>}
         </>
       )}
       {outcome && 'error' in outcome && (
@@ -153,8 +179,8 @@ export function Calibrate() {
         </p>
       )}
       {outcome && 'ok' in outcome && (
-        <p class="ok small" data-testid="calibrate-result" data-latency={outcome.applied}>
-          Offset set to {outcome.applied} ms: {outcome.ok.used} of {outcome.ok.of} taps agreed,
+        <p class="ok small" data-testid="calibrate-result" data-latency={outcome.applied} data-by={outcome.by}>
+          Offset set to {outcome.applied} ms: {outcome.ok.used} of {outcome.ok.of} {outcome.by === 'mic' ? 'clicks' : 'taps'} agreed,
           within ±{outcome.ok.spread_ms.toFixed(1)} ms.
         </p>
       )}

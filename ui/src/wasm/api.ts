@@ -370,18 +370,11 @@ export class StampJudge {
   }
 }
 
-// ---- latency calibration (`crates/audio/src/calibrate.rs`) ----------------------------------
+// ---- tap tempo (`crates/core/src/tap.rs`); latency calibration is in `calibrate.ts` ---------
 
-/** The extra output latency from taps along with the click: each tap's offset (ms) from the click
- *  nearest it, as the page would hear the click without its calibration. Throws [`CoreError`]
- *  with a sentence for the player when the taps give no figure (too few agreed, too scattered). */
 /** Tap tempo over the taps so far (any monotonic ms): the series' BPM and how many taps make it. */
 export function tapTempo(tapsMs: readonly number[]): TapResult {
   return core().call<TapResult>('tap.tempo', { taps_ms: tapsMs });
-}
-
-export function calibrateTaps(offsetsMs: readonly number[]): Calibration {
-  return core().call<Calibration>('calibrate.taps', { offsets_ms: offsetsMs });
 }
 
 export type { Calibration, EngineStats };

@@ -20,14 +20,16 @@ export class Core {
 
   constructor(readonly ex: CoreExports) {}
 
-  /** Calls `op` with `args`; returns its answer or throws [`CoreError`]. */
-  call<T = unknown>(op: string, args: unknown = null): T {
+  /** Calls `op` with `args` (and `samples` beside them, for the ops that take a recording);
+   *  returns its answer or throws [`CoreError`]. */
+  call<T = unknown>(op: string, args: unknown = null, samples?: Float32Array): T {
     const out = callCore<T>(
       this.ex,
       op,
       args,
       (t) => this.enc.encode(t),
       (b) => this.dec.decode(b),
+      samples,
     );
     if (out.err !== undefined) throw new CoreError(out.err);
     return out.ok as T;

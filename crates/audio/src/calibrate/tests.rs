@@ -63,6 +63,64 @@ fn silence_and_too_few_clicks_are_errors() {
 }
 
 #[test]
+fn the_probe_is_ten_downbeats_then_a_stop() {
+    let plan = probe_plan(2_000_000.0);
+    let mut clicks = Vec::new();
+    bandsync_core::clicks::clicks_between(&plan.transport.segments, Micros(0), Micros(20_000_000), 1, &mut |c| {
+        clicks.push(c);
+    });
+    let at: Vec<i64> = clicks.iter().map(|c| c.host.0).collect();
+    let want: Vec<i64> = (0..PROBE_CLICKS as i64).map(|k| 2_000_000 + k * 750_000).collect();
+    assert_eq!(at, want);
+    assert!(clicks.iter().all(|c| c.beat_in_bar == 0), "every click a downbeat");
+    assert_eq!(plan.played_us, want[1..].iter().map(|&t| t as f64).collect::<Vec<_>>());
+    assert_eq!(plan.until_us, 2_000_000.0 + 9.0 * 750_000.0 + 750_000.0);
+}
+
+#[test]
+fn a_timed_microphone_gives_the_calibration_the_device_needs() {
+    // The probe heard 57.25 ms past where the output's figures put it, over hiss, through an
+    // input that delivers 441 frames (10 ms at 44.1 kHz) at a time, 0 to 4 ms late each; the
+    // click played with 20 ms of calibration already.
+    let rate = 44_100;
+    let click = crate::sounds::Sounds::set(crate::sounds::ClickSound::Classic, rate);
+    let click = click.get(crate::sounds::Sound::Downbeat);
+    let us = 1e6 / f64::from(rate);
+    let plan = probe_plan(2_000_000.0);
+    // The recording's first frame was captured at local 1.7 s, and each is in hand 3 ms later.
+    let (start, trip_us, in_hand_us, in_effect_ms) = (1_700_000.0, 57_250.0, 3_000.0, 20.0);
+    let mut x = vec![0.0f32; ((plan.until_us - start) / us) as usize];
+    let mut seed = 5u64;
+    let mut rand = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 40) as f64 / (1u64 << 24) as f64
+    };
+    for s in &mut x {
+        *s = ((rand() - 0.5) * 0.004) as f32;
+    }
+    // Every click, the uncounted first too; each rendered `in_effect_ms` early.
+    let first = plan.played_us[0] - 750_000.0;
+    for p in std::iter::once(&first).chain(&plan.played_us) {
+        let at = ((p - in_effect_ms * 1000.0 + trip_us - start) / us).round() as usize;
+        for (i, c) in click.iter().enumerate() {
+            x[at + i] += c * 0.25;
+        }
+    }
+    let deliveries: Vec<(f64, f64)> = (1..x.len() / 441)
+        .map(|k| {
+            let f = (k * 441) as f64;
+            (f, start + f * us + in_hand_us + rand() * 4_000.0)
+        })
+        .collect();
+    let c = by_microphone(&x, rate, &deliveries, 2_000_000.0, in_effect_ms).unwrap();
+    // The recorded frames' in-hand times run 3 ms behind their capture, to a fraction of a frame.
+    assert!((c.latency_ms - (trip_us + in_hand_us) / 1000.0).abs() < 0.05, "{c:?}");
+    assert_eq!((c.used, c.of), (PROBE_CLICKS as u32 - 1, PROBE_CLICKS as u32 - 1));
+    let silent = by_microphone(&vec![0.0; 48_000], rate, &deliveries, 2_000_000.0, 0.0);
+    assert_eq!(silent, Err(CalibrationError::Silent));
+}
+
+#[test]
 fn taps_give_their_median_without_the_stray_ones() {
     // Sixteen taps about 42 ms late with ±6 ms of human scatter, two of them wild.
     let mut t: Vec<f64> = (0..16).map(|i| 42.0 + f64::from((i * 7) % 13) - 6.0).collect();

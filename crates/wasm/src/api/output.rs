@@ -2,7 +2,7 @@
 //! ([`bandsync_audio::filter`]) and the judge of the browser's output timestamps
 //! ([`bandsync_audio::stamps`]).
 
-use super::{H, Res, done, ok, parse};
+use super::{H, Res, done, ok, parse, rate};
 use crate::registry::Registry;
 use bandsync_audio::calibrate;
 use bandsync_audio::stamps::{Reading, StampJudge, Verdict};
@@ -84,6 +84,7 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
             let x: Taps = parse(a)?;
             ok(&calibrate::taps(&x.offsets_ms).map_err(|e| e.to_string())?)
         }
+        "calibrate.probe" => ok(&calibrate::probe_plan(parse::<Start>(a)?.start_us).until_us),
         "tap.tempo" => {
             // The leader's TAP button: the page keeps the taps' times, the rule is core's.
             let x: TapTimes = parse(a)?;
@@ -149,7 +150,78 @@ pub struct TapResult {
 }
 
 #[derive(Deserialize)]
+struct Start {
+    /// Host µs of the probe's first click.
+    start_us: f64,
+}
+
+#[derive(Deserialize)]
+struct Loopback {
+    /// The recording's sample rate.
+    rate: u32,
+    /// Each delivery of the recording: the frame after its last, and the host µs it arrived.
+    delivered_frames: Vec<f64>,
+    delivered_us: Vec<f64>,
+    /// Host µs of the probe's first click.
+    start_us: f64,
+    /// The calibration the click played with, ms.
+    in_effect_ms: f64,
+}
+
+/// `calibrate.loopback`: a microphone loopback ([`calibrate::by_microphone`]); the recording
+/// comes beside the request (`bs_call_samples`).
+pub(super) fn loopback(a: &str, recording: &[f32]) -> Res {
+    let x: Loopback = parse(a)?;
+    if x.delivered_us.len() != x.delivered_frames.len() {
+        return Err("a time for each delivery".into());
+    }
+    let mut points: Vec<(f64, f64)> = Vec::with_capacity(x.delivered_frames.len());
+    for (i, f) in x.delivered_frames.iter().enumerate() {
+        points.push((*f, x.delivered_us[i]));
+    }
+    let c = calibrate::by_microphone(recording, rate(x.rate)?, &points, x.start_us, x.in_effect_ms);
+    ok(&c.map_err(|e| e.to_string())?)
+}
+
+#[derive(Deserialize)]
 struct Taps {
     /// Each tap's offset from the click nearest it, ms.
     offsets_ms: Vec<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::{call, call_with};
+    use serde_json::{Value, json};
+
+    fn answer(a: &str) -> Value {
+        serde_json::from_str(a).unwrap()
+    }
+
+    #[test]
+    fn a_loopback_comes_with_its_recording_beside_the_request() {
+        // The probe from 1 s on: ten clicks 750 ms apart, heard by 8.5 s at the latest.
+        let until = answer(&call(r#"{"op":"calibrate.probe","args":{"start_us":1000000}}"#))["ok"].clone();
+        assert_eq!(until.as_f64(), Some(1e6 + 10.0 * 750_000.0));
+        // Heard 1 ms later than played, with 0.5 ms of calibration in effect; the recording
+        // delivered 480 frames at a time, each exactly when its last frame was captured.
+        let sounds = bandsync_audio::sounds::Sounds::synthesized(48_000);
+        let probe = sounds.get(bandsync_audio::sounds::Sound::Downbeat);
+        let mut rec = vec![0.0f32; 450_000];
+        for k in 0..10 {
+            let at = ((1e6 + f64::from(k) * 750_000.0 + 500.0) / 1e6 * 48_000.0).round() as usize;
+            rec[at..at + probe.len()].copy_from_slice(probe);
+        }
+        let frames: Vec<f64> = (1..900).map(|k| f64::from(k) * 480.0).collect();
+        let at: Vec<f64> = frames.iter().map(|f| f / 48_000.0 * 1e6).collect();
+        let req = json!({"op": "calibrate.loopback", "args": {"rate": 48_000, "delivered_frames": frames,
+            "delivered_us": at, "start_us": 1e6, "in_effect_ms": 0.5}});
+        let c = answer(&call_with(&req.to_string(), &rec));
+        assert!((c["ok"]["latency_ms"].as_f64().unwrap() - 1.0).abs() < 0.03, "{c}");
+        // Without the recording, and at a rate no context has: clear errors.
+        assert_eq!(answer(&call(&req.to_string()))["err"], "nothing was heard");
+        let bad = json!({"op": "calibrate.loopback", "args": {"rate": 7, "delivered_frames": [],
+            "delivered_us": [], "start_us": 0, "in_effect_ms": 0}});
+        assert!(answer(&call_with(&bad.to_string(), &rec))["err"].as_str().unwrap().contains("7 Hz"));
+    }
 }

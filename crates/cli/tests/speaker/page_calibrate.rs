@@ -1,0 +1,169 @@
+//! Latency calibration in the phone page, at the speaker. The page plays into a sink that delays
+//! its sound by an exact, injected amount (`ladspa-sdk`'s `delay_5s`, as for `bandsync
+//! calibrate`): latency no browser reports, like a Bluetooth earbud's. Its "Calibrate with the
+//! microphone" plays the core's probe and hears it through a microphone that hears only the page
+//! (the page's channel's monitor, remapped into a source that browsers list as one), as a phone's
+//! microphone hears its own speaker. Then the calibrated page plays the band's click beside a
+//! native follower, each on its own channel of one null sink, and the recording says how far
+//! apart they land. In one fresh headless Chromium per delay, calibration must find the delay
+//! within ±1 ms (issue #11) in at most 15 s, and bring the page onto the native follower's
+//! clicks. (WebKit hands a page no timed microphone deliveries: there the page offers tapping.)
+
+use bandsync_e2e::browser::{self, Launch, WebEngine};
+use bandsync_e2e::onsets::{onsets_exact, quantile};
+use bandsync_e2e::pulse::{Pulse, RATE};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The delays injected (ms): both ends of issue #11's range, and an earbud's.
+/// `BANDSYNC_CALIBRATE_DELAYS` (comma-separated) overrides them.
+const DELAYS: [f64; 3] = [0.0, 37.0, 250.0];
+
+/// Beats recorded after calibration, at 120 BPM.
+const BEATS: usize = 8;
+
+/// The page's clicks against the native follower's (ms, the page's later): median and p99 of
+/// their distance from it, and how many of the native's clicks had a counterpart.
+fn offsets(native: &[f64], page: &[f64]) -> (f64, f64, usize) {
+    let w = 0.1 * f64::from(RATE);
+    let d: Vec<f64> = native
+        .iter()
+        .filter_map(|&n| {
+            page.iter().map(|&p| p - n).filter(|d| d.abs() <= w).min_by(|a, b| a.abs().total_cmp(&b.abs()))
+        })
+        .map(|d| d * 1000.0 / f64::from(RATE))
+        .collect();
+    let median = quantile(&d, 0.5);
+    (median, quantile(&d.iter().map(|x| (x - median).abs()).collect::<Vec<_>>(), 0.99), d.len())
+}
+
+#[test]
+fn the_page_calibrated_by_its_microphone_lands_on_the_native_click() {
+    let _machine = bandsync_e2e::machine::alone();
+    let ui = browser::ui_dist();
+    let delays: Vec<f64> = std::env::var("BANDSYNC_CALIBRATE_DELAYS")
+        .map(|s| s.split(',').map(|d| d.trim().parse().expect("a delay in ms")).collect())
+        .unwrap_or_else(|_| DELAYS.to_vec());
+    let pulse = Pulse::start(2);
+    let native_sink = pulse.channel_sink("native", 0);
+    let page_sink = pulse.channel_sink("page", 1);
+    // The page's microphone hears the page's channel: browsers list no monitor as one. Chromium
+    // takes it from PULSE_SOURCE.
+    let mic = "source_name=mic master=page.monitor source_properties=device.description=mic";
+    let (ok, out) = pulse.pactl(&["load-module", "module-remap-source", mic]);
+    assert!(ok, "module-remap-source: {out}");
+
+    let mut host =
+        pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
+    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let mut native =
+        pulse.sounding(Some(&native_sink), &["join", &url, "--name", "Native", "--audio", "--json", "--beats"]);
+    native.timeout = Duration::from_secs(60);
+    crate::native::converged(&mut native, 100);
+    let mut lead = pulse.sounding(None, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"]);
+    lead.event("joined");
+    lead.say("tempo 120");
+    lead.say("play");
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("page-calibrate");
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for &delay_ms in &delays {
+        // A calibration that misses its bounds is measured once more, in a fresh browser (this
+        // machine is small); the void one is printed.
+        for attempt in 1..=2 {
+            n += 1;
+            let label = format!("chromium-{}-{attempt}", delay_ms as u32);
+            let sink = pulse.delay_sink(&format!("delayed{}_{n}", delay_ms as u32), &page_sink, delay_ms);
+            let (line, held) = calibrate_and_listen(&pulse, &mut native, &url, &sink, &shots, &label, delay_ms);
+            eprintln!("PAGE-CALIBRATE {label}: {line}");
+            if held {
+                break;
+            }
+            if attempt == 2 {
+                failures.push(format!("{label}: {line}"));
+            } else {
+                eprintln!("PAGE-CALIBRATE-VOID {label}: measuring it again");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "calibrated pages off the native click: {failures:#?}");
+    drop(host);
+}
+
+/// One fresh Chromium playing into `sink`: joins, calibrates with its microphone, then plays the
+/// band's click beside the native follower. Its figures, and whether they hold the bounds.
+fn calibrate_and_listen(
+    pulse: &Pulse,
+    native: &mut bandsync_e2e::process::Proc,
+    url: &str,
+    sink: &str,
+    shots: &Path,
+    label: &str,
+    delay_ms: f64,
+) -> (serde_json::Value, bool) {
+    let t0 = Instant::now();
+    let mut env: Vec<(String, String)> = pulse.env(Some(sink)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    env.push(("PULSE_SOURCE".into(), "mic".into()));
+    let b = browser::open(WebEngine::Chromium, &Launch { env, ..Launch::phone(shots, label) });
+    let p = &b.page;
+    p.ok(p.s.navigate(url), "open the join link");
+    p.type_into("[data-testid=your-name]", label);
+    p.click("[data-testid=join-button]");
+    p.until("online", "document.querySelector('[data-testid=connection-state][data-state=online]')");
+    p.click("[data-testid=enable-sound]");
+    let opened = t0.elapsed();
+    // The page offers the microphone once the clock is in sync (`Calibrate.tsx`).
+    p.until(
+        "a synced clock and the sound running",
+        "(() => { const s = window.__bandsync.state; const c = s.clock; \
+         return s.sound?.running && c && c.synced; })()",
+    );
+    let converged = t0.elapsed();
+    p.click("[data-testid=open-settings]");
+    let started = Instant::now();
+    p.click("[data-testid=calibrate-mic-start]");
+    let out = p.until(
+        "a calibration",
+        "(() => { const r = document.querySelector('[data-testid=calibrate-result]'); \
+         const e = document.querySelector('[data-testid=calibrate-error]'); \
+         return r ? {ok: r.textContent, latency: Number(r.dataset.latency)} : e ? {err: e.textContent} : null; })()",
+    );
+    let took = started.elapsed();
+    let Some(figure) = out["latency"].as_f64() else { panic!("{label}: no figure: {out}") };
+    // As stored for this browser on this device, and as the player now plays it.
+    let applied = p.eval(
+        "(() => { const s = JSON.parse(localStorage.getItem('bandsync.settings')); \
+         return {latency_ms: s.latencyMs, source: s.latencySource, player: window.__bandsync.state.sound.source}; })()",
+    );
+    assert_eq!(applied["source"], "measured", "{label}: {applied}");
+    assert_eq!(applied["player"], "measured", "{label}: {applied}");
+    assert_eq!(applied["latency_ms"].as_f64(), Some(figure), "{label}: {applied}");
+
+    // The calibrated page beside the native follower. The player refits its line to the new
+    // offset within a few readings; two beats pass before the recording starts (the beats the
+    // follower printed meanwhile are read past first).
+    native.drain();
+    crate::native::beats(native, 2);
+    let rec = pulse.record(&pulse.dir.join(format!("{label}.wav")));
+    crate::native::beats(native, BEATS);
+    let ch = rec.stop();
+    let (on_native, on_page) = (onsets_exact(&ch[0]), onsets_exact(&ch[1]));
+    let (median, p99, matched) = offsets(&on_native, &on_page);
+    let line = serde_json::json!({
+        "delay_ms": delay_ms, "figure_ms": figure, "error_ms": figure - delay_ms,
+        "calibration_s": took.as_secs_f64(),
+        "after": {"median_ms": median, "p99_about_median_ms": p99, "clicks": matched, "of": on_native.len()},
+        "said": out["ok"],
+        "s": {"opened": opened.as_secs_f64(), "converged": converged.as_secs_f64(), "all": t0.elapsed().as_secs_f64()},
+    });
+    // Within 1 ms of the delay, in at most 15 s; and the click moved by it: the page then lands
+    // on the native follower's clicks (within 2 ms: the page's own placement, 0.5 ms p99 in
+    // Chromium, is in that too).
+    let held = (figure - delay_ms).abs() <= 1.0
+        && took <= Duration::from_secs(15)
+        && matched + 1 >= on_native.len()
+        && on_native.len() >= BEATS - 1
+        && median.abs() <= 2.0;
+    (line, held)
+}

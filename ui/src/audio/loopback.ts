@@ -1,0 +1,101 @@
+//! Latency calibration by microphone loopback, in the page, as `bandsync calibrate` does it
+//! natively: the player plays the core's probe train (`calibrate.probe`) through its own click
+//! path, instead of the session's click for those 8 s. The microphone's audio is read as it is
+//! delivered (`MediaStreamTrackProcessor`), each delivery timed: the core finds the clicks in
+//! it, when they were first in hand, and the lag past the player's figures that they share
+//! (`calibrate.loopback`, `crates/audio/src/calibrate.rs`).
+//!
+//! Not through Web Audio's microphone node: its buffer between the capture and the graph has a
+//! different depth for every stream opened (in Chromium here, 108 to 123 ms of round trip from
+//! one calibration to the next, to the frame within each), which no API reports.
+//!
+//! Browsers give the microphone only to a secure page: the app, an https page, or a page of this
+//! machine's own (http://localhost). A LAN session's phone page is plain http: there, and in
+//! browsers that do not hand out the microphone's deliveries (WebKit), the player taps along.
+
+import type { Calibration } from '../bindings';
+import { calibrateLoopback, probeUntil } from '../wasm/calibrate';
+import type { ClickPlayer } from './player';
+
+/** How long to wait for the microphone's first sound before playing anyway (ms). */
+const WAIT_MS = 3000;
+/** From the probe's planning to its first click (µs): time for the schedule to reach the
+ *  worklet (the first click is not counted anyway). */
+const LEAD_US = 300_000;
+
+/** The deliveries of a microphone's track (Chromium's `MediaStreamTrackProcessor`). */
+type Processor = new (o: { track: MediaStreamTrack }) => { readable: ReadableStream<AudioData> };
+
+function processor(): Processor | undefined {
+  return (window as unknown as { MediaStreamTrackProcessor?: Processor }).MediaStreamTrackProcessor;
+}
+
+/** Why the microphone cannot calibrate here, or `null` when it can. */
+export function micUnavailable(): string | null {
+  return !window.isSecureContext || typeof navigator.mediaDevices?.getUserMedia !== 'function'
+    ? 'Browsers give the microphone only to the app or an https page; calibrate by tapping here.'
+    : processor()
+      ? null
+      : 'This browser cannot time its microphone; calibrate by tapping.';
+}
+
+/**
+ * Plays the probe through the player's click, in place of the session's, and hears it through
+ * the microphone; `inEffectMs` is the calibration the click plays with now. Throws an `Error` with a sentence for the player when there is no figure
+ * (no microphone, nothing heard, too few clicks agreed).
+ */
+export async function measureLoopback(player: ClickPlayer, inEffectMs: number): Promise<Calibration> {
+  const Proc = processor();
+  if (micUnavailable() || !Proc) throw new Error(micUnavailable() ?? '');
+  if (!player.running) throw new Error('Turn the sound on to calibrate.');
+  const stream = await navigator.mediaDevices
+    .getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } })
+    .catch((e: unknown) => {
+      throw new Error(`No microphone (${e instanceof Error ? e.name : String(e)}); calibrate by tapping.`);
+    });
+  const reader = new Proc({ track: stream.getAudioTracks()[0] }).readable.getReader();
+  const limit = setTimeout(() => void reader.cancel(), WAIT_MS + 15_000);
+  try {
+    // The recording, and each delivery's (frame after it, host µs it arrived).
+    const chunks: Float32Array[] = [];
+    const frames: number[] = [];
+    const us: number[] = [];
+    let total = 0;
+    let rate = 0;
+    /** The probe's first click and when its last has been heard (host µs), once it is on. */
+    let start = 0;
+    let until = 0;
+    const waitUntil = performance.now() + WAIT_MS;
+    for (;;) {
+      const { value: a, done } = await reader.read();
+      const now = performance.now();
+      if (done) throw new Error('The microphone stopped before the probe ended.');
+      const host = player.clock.perfToHost(now);
+      const buf = new Float32Array(a.numberOfFrames);
+      a.copyTo(buf, { planeIndex: 0, format: 'f32-planar' });
+      rate = a.sampleRate;
+      a.close();
+      if (host === null) throw new Error('The clock is not in sync yet; try again in a moment.');
+      // A microphone delivers silence at first: the probe starts once it hears the room.
+      if (total === 0 && now < waitUntil && !buf.some((s) => s !== 0)) continue;
+      if (total === 0) {
+        start = host + LEAD_US;
+        until = probeUntil(start);
+        player.probe(start);
+      }
+      chunks.push(buf);
+      total += buf.length;
+      frames.push(total);
+      us.push(host);
+      if (host > until) break;
+    }
+    const recording = new Float32Array(total);
+    chunks.reduce((at, c) => (recording.set(c, at), at + c.length), 0);
+    return calibrateLoopback(recording, { rate, deliveredFrames: frames, deliveredUs: us, startUs: start, inEffectMs });
+  } finally {
+    clearTimeout(limit);
+    player.probe(null);
+    void reader.cancel();
+    for (const t of stream.getTracks()) t.stop();
+  }
+}

@@ -1,0 +1,36 @@
+//! Latency calibration in the core (`crates/audio/src/calibrate.rs`): the figures from taps along
+//! with the click and from a microphone loopback. Nothing here decides anything.
+
+import type { Calibration } from '../bindings';
+import { core } from './core';
+
+/** The extra output latency from taps along with the click: each tap's offset (ms) from the click
+ *  nearest it, as the page would hear the click without its calibration. Throws [`CoreError`]
+ *  with a sentence for the player when the taps give no figure (too few agreed, too scattered). */
+export function calibrateTaps(offsetsMs: readonly number[]): Calibration {
+  return core().call<Calibration>('calibrate.taps', { offsets_ms: offsetsMs });
+}
+
+/** When the last click of the probe train from host µs `startUs` on has been heard, however
+ *  late (host µs): how long a microphone loopback listens. */
+export function probeUntil(startUs: number): number {
+  return core().call<number>('calibrate.probe', { start_us: startUs });
+}
+
+/** A microphone loopback's figure: `recording` came in as deliveries (each the frame after it and
+ *  the host µs it arrived), the probe started at host µs `startUs`, and the click played with
+ *  `inEffectMs` of calibration. Throws [`CoreError`] with a sentence for
+ *  the player when nothing agreed. */
+export function calibrateLoopback(
+  recording: Float32Array,
+  a: { rate: number; deliveredFrames: readonly number[]; deliveredUs: readonly number[]; startUs: number; inEffectMs: number },
+): Calibration {
+  const args = {
+    rate: a.rate,
+    delivered_frames: a.deliveredFrames,
+    delivered_us: a.deliveredUs,
+    start_us: a.startUs,
+    in_effect_ms: a.inEffectMs,
+  };
+  return core().call<Calibration>('calibrate.loopback', args, recording);
+}
