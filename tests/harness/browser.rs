@@ -62,7 +62,16 @@ pub struct WebBrowser {
 /// When it is not built, naming the command that builds it.
 #[must_use]
 pub fn ui_dist() -> PathBuf {
-    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist");
+    // The checkout the test runs in (cargo sets CARGO_MANIFEST_DIR when it runs one), not the
+    // one this harness was compiled in: two checkouts that share a target directory share the
+    // compiled harness, and a test served the other checkout's page.
+    let here =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let ui = here
+        .ancestors()
+        .map(|d| d.join("ui/dist"))
+        .find(|d| d.join("index.html").is_file())
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/dist"));
     assert!(
         ui.join("index.html").is_file(),
         "no built web UI in {}: run `npm --prefix ui ci && npm --prefix ui run build` (scripts/test.sh does)",

@@ -15,9 +15,10 @@
 //!   `transport.at`: where the transport stands at a host time.
 //! - `filter.new`, `.push`, `.fit`, `.reset`, `.free`: the device-clock filter; `stamps.new`,
 //!   `.judge`, `.restart`, `.free`: the judge of the browser's output timestamps;
-//!   `calibrate.taps`: tap-along latency calibration; `calibrate.probe`: the click a microphone
-//!   loopback plays, and `calibrate.loopback`: its figure from the recording, which comes beside
-//!   the request (`call_with`, the `bs_call_samples` export) (all in `api/output.rs`).
+//!   `calibrate.taps`: tap-along latency calibration; `calibrate.probe`: when a microphone
+//!   loopback's probe train (played by the worklet's engine) has been heard, and
+//!   `calibrate.loopback`: its figure from the recording, which comes beside the request
+//!   (`call_with`, the `bs_call_samples` export) (all in `api/output.rs`).
 //! - `midi.new`, `.set`, `.tick`, `.running`, `.free`: the page's MIDI out (Web MIDI), on the
 //!   core's feeder; `pedal.new`, `.default`, `.press`, `.free`: its pedals, on the core's map
 //!   (`api/midi.rs`).

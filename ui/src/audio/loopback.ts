@@ -51,11 +51,18 @@ export async function measureLoopback(player: ClickPlayer, inEffectMs: number): 
   const stream = await navigator.mediaDevices
     .getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } })
     .catch((e: unknown) => {
-      throw new Error(`No microphone (${e instanceof Error ? e.name : String(e)}); calibrate by tapping.`);
+      const name = e instanceof Error ? e.name : String(e);
+      throw new Error(
+        name === 'NotAllowedError' ? 'The microphone was not allowed; allow it, or calibrate by tapping.' : `No microphone (${name}); calibrate by tapping.`,
+      );
     });
-  const reader = new Proc({ track: stream.getAudioTracks()[0] }).readable.getReader();
-  const limit = setTimeout(() => void reader.cancel(), WAIT_MS + 15_000);
+  let reader: ReadableStreamDefaultReader<AudioData> | null = null;
+  let limit: ReturnType<typeof setTimeout> | undefined;
+  const epoch = player.clock.axis()?.epoch;
   try {
+    const r = new Proc({ track: stream.getAudioTracks()[0] }).readable.getReader();
+    reader = r;
+    limit = setTimeout(() => void r.cancel(), WAIT_MS + 15_000);
     // The recording, and each delivery's (frame after it, host µs it arrived).
     const chunks: Float32Array[] = [];
     const frames: number[] = [];
@@ -65,19 +72,29 @@ export async function measureLoopback(player: ClickPlayer, inEffectMs: number): 
     /** The probe's first click and when its last has been heard (host µs), once it is on. */
     let start = 0;
     let until = 0;
+    /** Where the next delivery should start (µs on the track's clock): one dropped moves every
+     *  frame after it. */
+    let next: number | null = null;
     const waitUntil = performance.now() + WAIT_MS;
     for (;;) {
-      const { value: a, done } = await reader.read();
+      const { value: a, done } = await r.read();
       const now = performance.now();
-      if (done) throw new Error('The microphone stopped before the probe ended.');
+      if (done) throw new Error('The microphone stopped; calibrate again.');
       const host = player.clock.perfToHost(now);
       const buf = new Float32Array(a.numberOfFrames);
       a.copyTo(buf, { planeIndex: 0, format: 'f32-planar' });
       rate = a.sampleRate;
+      const chunkUs = (a.numberOfFrames / rate) * 1e6;
+      const gap = next === null ? 0 : Math.abs(a.timestamp - next) / chunkUs;
+      next = a.timestamp + chunkUs;
       a.close();
-      if (host === null) throw new Error('The clock is not in sync yet; try again in a moment.');
+      if (host === null || player.clock.axis()?.epoch !== epoch) {
+        throw new Error('The clock is not in sync; calibrate again in a moment.');
+      }
+      if (!player.running) throw new Error('The sound stopped; calibrate again.');
       // A microphone delivers silence at first: the probe starts once it hears the room.
       if (total === 0 && now < waitUntil && !buf.some((s) => s !== 0)) continue;
+      if (total > 0 && gap > 0.5) throw new Error('The page fell behind the microphone; calibrate again.');
       if (total === 0) {
         start = host + LEAD_US;
         until = probeUntil(start);
@@ -95,7 +112,7 @@ export async function measureLoopback(player: ClickPlayer, inEffectMs: number): 
   } finally {
     clearTimeout(limit);
     player.probe(null);
-    void reader.cancel();
+    void reader?.cancel();
     for (const t of stream.getTracks()) t.stop();
   }
 }

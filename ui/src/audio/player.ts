@@ -164,7 +164,7 @@ export class ClickPlayer {
       this.judge = new StampJudge();
       ctx.onstatechange = () => this.stateChanged();
       this.applySettings();
-      if (this.transport) this.command({ kind: 'schedule', transport: this.transport, axis: this.scheduleAxis });
+      if (this.transport && !this.probing) this.command({ kind: 'schedule', transport: this.transport, axis: this.scheduleAxis });
     }
     await this.ctx.resume();
     if (!this.timer) this.timer = setInterval(() => this.tick(), READ_MS);
@@ -223,7 +223,7 @@ export class ClickPlayer {
       levels: { downbeat: s.levels.downbeat, group: s.levels.group, beat: s.levels.beat, subdivision: s.levels.sub, master: v, mute: s.mute },
     });
     this.command({ kind: 'ear', ear: s.channel });
-    this.command({ kind: 'subdivision', n: Math.max(1, Math.min(8, Math.round(s.subdivision))) });
+    this.command({ kind: 'subdivision', n: this.probing ? 1 : Math.max(1, Math.min(8, Math.round(s.subdivision))) });
     if (sound) this.command({ kind: 'sound', sound: s.clickSound });
   }
 
@@ -314,9 +314,10 @@ export class ClickPlayer {
   }
 
   /** Plays the latency calibration's probe from host µs `startUs` on, in place of the
-   *  session's schedule, or the session's again (`null`). */
+   *  session's schedule and without subdivisions, or the session's again (`null`). */
   probe(startUs: number | null): void {
     this.probing = startUs !== null;
+    this.applySettings();
     if (startUs !== null) this.command({ kind: 'probe', start_us: startUs, axis: this.clock.axis() ?? NO_AXIS });
     else if (this.transport) this.command({ kind: 'schedule', transport: this.transport, axis: this.scheduleAxis });
   }
@@ -329,7 +330,8 @@ export class ClickPlayer {
     return {
       running: this.running,
       latencyMs: base === null ? null : base + cal,
-      source: cal !== 0 ? (this.settings.latencySource ?? 'calibrated') : 'reported',
+      // A measured 0 is measured; a typed or tapped 0 is no calibration.
+      source: cal !== 0 || this.settings.latencySource === 'measured' ? (this.settings.latencySource ?? 'calibrated') : 'reported',
       timestamped: this.timestamped,
       clicks: this.engine.clicks,
       late: this.engine.late,

@@ -131,15 +131,22 @@ export function Calibrate() {
     setBusy(null);
     setOutcome(o);
   };
+  const listening = useRef(false);
   const listen = () => {
     const player = app.player;
-    if (!player) return;
+    // One at a time: a second tap before the first re-render would start another.
+    if (!player || listening.current) return;
+    listening.current = true;
     setOutcome(null);
     setBusy('mic');
-    measureLoopback(player, app.state.settings.latencyMs).then(
-      (c) => done(apply(app, c, 'mic')),
-      (e: unknown) => done({ error: message(e) }),
-    );
+    measureLoopback(player, app.state.settings.latencyMs)
+      .then(
+        (c) => done(apply(app, c, 'mic')),
+        (e: unknown) => done({ error: message(e) }),
+      )
+      .finally(() => {
+        listening.current = false;
+      });
   };
 
   return (

@@ -8,8 +8,8 @@
 //!
 //! - [`calibrate`]: `bandsync calibrate` against an injected output delay (LADSPA `delay_5s`).
 //! - [`native`]: two `bandsync join --audio` followers (cpal), one on a deliberately wrong clock.
-//! - [`page_calibrate`]: the phone page's microphone calibration, in Chromium and WebKit, against
-//!   an injected output delay.
+//! - [`page_calibrate`]: the phone page's microphone calibration, in Chromium, against an
+//!   injected output delay, then the calibrated page beside a native follower.
 //! - [`sleep`]: a locked phone (its AudioContext suspended) comes back on the beat, no burst.
 //! - [`paths`]: every click path together: native, the phone page in Chromium and in WebKit.
 
