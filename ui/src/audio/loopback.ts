@@ -44,7 +44,20 @@ export function micUnavailable(): string | null {
  * the microphone; `inEffectMs` is the calibration the click plays with now. Throws an `Error` with a sentence for the player when there is no figure
  * (no microphone, nothing heard, too few clicks agreed).
  */
+/** A calibration is running: one at a time, whatever the view does meanwhile. */
+let running = false;
+
 export async function measureLoopback(player: ClickPlayer, inEffectMs: number): Promise<Calibration> {
+  if (running) throw new Error('A calibration is running already.');
+  running = true;
+  try {
+    return await measure(player, inEffectMs);
+  } finally {
+    running = false;
+  }
+}
+
+async function measure(player: ClickPlayer, inEffectMs: number): Promise<Calibration> {
   const Proc = processor();
   if (micUnavailable() || !Proc) throw new Error(micUnavailable() ?? '');
   if (!player.running) throw new Error('Turn the sound on to calibrate.');
@@ -72,9 +85,8 @@ export async function measureLoopback(player: ClickPlayer, inEffectMs: number): 
     /** The probe's first click and when its last has been heard (host µs), once it is on. */
     let start = 0;
     let until = 0;
-    /** Where the next delivery should start (µs on the track's clock): one dropped moves every
-     *  frame after it. */
-    let next: number | null = null;
+    /** The track's stamp of the first delivery kept (µs). */
+    let t0: number | null = null;
     const waitUntil = performance.now() + WAIT_MS;
     for (;;) {
       const { value: a, done } = await r.read();
@@ -84,9 +96,7 @@ export async function measureLoopback(player: ClickPlayer, inEffectMs: number): 
       const buf = new Float32Array(a.numberOfFrames);
       a.copyTo(buf, { planeIndex: 0, format: 'f32-planar' });
       rate = a.sampleRate;
-      const chunkUs = (a.numberOfFrames / rate) * 1e6;
-      const gap = next === null ? 0 : Math.abs(a.timestamp - next) / chunkUs;
-      next = a.timestamp + chunkUs;
+      const stamp = a.timestamp;
       a.close();
       if (host === null || player.clock.axis()?.epoch !== epoch) {
         throw new Error('The clock is not in sync; calibrate again in a moment.');
@@ -94,7 +104,13 @@ export async function measureLoopback(player: ClickPlayer, inEffectMs: number): 
       if (!player.running) throw new Error('The sound stopped; calibrate again.');
       // A microphone delivers silence at first: the probe starts once it hears the room.
       if (total === 0 && now < waitUntil && !buf.some((s) => s !== 0)) continue;
-      if (total > 0 && gap > 0.5) throw new Error('The page fell behind the microphone; calibrate again.');
+      // A delivery the browser dropped (the page fell behind) would move every frame after it.
+      // Each stamp is an estimate, a few ms either way: only the frames it says are missing
+      // since the first count.
+      t0 ??= stamp;
+      if (((stamp - t0) / 1e6) * rate - total > buf.length * 0.75) {
+        throw new Error('The page fell behind the microphone; calibrate again.');
+      }
       if (total === 0) {
         start = host + LEAD_US;
         until = probeUntil(start);

@@ -220,7 +220,7 @@ export class ClickPlayer {
     const v = Math.max(0, Math.min(1, s.volume));
     this.command({
       kind: 'levels',
-      levels: { downbeat: s.levels.downbeat, group: s.levels.group, beat: s.levels.beat, subdivision: s.levels.sub, master: v, mute: s.mute },
+      levels: { downbeat: this.probing ? 1 : s.levels.downbeat, group: s.levels.group, beat: s.levels.beat, subdivision: s.levels.sub, master: v, mute: s.mute },
     });
     this.command({ kind: 'ear', ear: s.channel });
     this.command({ kind: 'subdivision', n: this.probing ? 1 : Math.max(1, Math.min(8, Math.round(s.subdivision))) });
@@ -314,7 +314,7 @@ export class ClickPlayer {
   }
 
   /** Plays the latency calibration's probe from host µs `startUs` on, in place of the
-   *  session's schedule and without subdivisions, or the session's again (`null`). */
+   *  session's schedule, one full downbeat a beat, or the session's again (`null`). */
   probe(startUs: number | null): void {
     this.probing = startUs !== null;
     this.applySettings();

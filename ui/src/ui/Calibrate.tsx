@@ -131,22 +131,15 @@ export function Calibrate() {
     setBusy(null);
     setOutcome(o);
   };
-  const listening = useRef(false);
   const listen = () => {
     const player = app.player;
-    // One at a time: a second tap before the first re-render would start another.
-    if (!player || listening.current) return;
-    listening.current = true;
+    if (!player) return;
     setOutcome(null);
     setBusy('mic');
-    measureLoopback(player, app.state.settings.latencyMs)
-      .then(
-        (c) => done(apply(app, c, 'mic')),
-        (e: unknown) => done({ error: message(e) }),
-      )
-      .finally(() => {
-        listening.current = false;
-      });
+    measureLoopback(player, app.state.settings.latencyMs).then(
+      (c) => done(apply(app, c, 'mic')),
+      (e: unknown) => done({ error: message(e) }),
+    );
   };
 
   return (
