@@ -222,9 +222,9 @@ pub fn probe_plan(start_us: f64) -> ProbePlan {
 
 /// The µs at which `frames` of a recording were first in hand: the line at the input's rate
 /// ([`rate_of`]) under every delivery ([`earliest_line`]), each delivery a point (the frame after
-/// the last one delivered, the µs it arrived: local ones natively, host ones in a page). A delivery is never early and is late
-/// by however much the scheduler adds, so the line is when each frame arrived, whatever the phase
-/// of the input's buffers.
+/// the last one delivered, the µs it arrived: local ones natively, host ones in a page). A
+/// delivery is never early and is late by however much the scheduler adds, so the line is when
+/// each frame arrived, whatever the phase of the input's buffers.
 #[must_use]
 pub fn in_hand(points: &[(f64, f64)], rate: u32, frames: &[f64]) -> Vec<f64> {
     let slope = rate_of(points, 1e6 / f64::from(rate.max(1)));
@@ -241,7 +241,7 @@ pub fn in_hand(points: &[(f64, f64)], rate: u32, frames: &[f64]) -> Vec<f64> {
 /// that much earlier than the device's own figures put them), and `recording` came in as
 /// `deliveries` ([`in_hand`]). The figure is the calibration the device needs, and the input's
 /// own time from the microphone to the program's hands with it (no platform reports that; 0.5 to
-/// 0.8 ms in Chromium here), as natively.
+/// 1.2 ms in Chromium here), as natively.
 pub fn by_microphone(
     recording: &[f32],
     rate: u32,

@@ -39,14 +39,15 @@ export function micUnavailable(): string | null {
       : 'This browser cannot time its microphone; calibrate by tapping.';
 }
 
-/**
- * Plays the probe through the player's click, in place of the session's, and hears it through
- * the microphone; `inEffectMs` is the calibration the click plays with now. Throws an `Error` with a sentence for the player when there is no figure
- * (no microphone, nothing heard, too few clicks agreed).
- */
 /** A calibration is running: one at a time, whatever the view does meanwhile. */
 let running = false;
 
+/**
+ * Plays the probe through the player's click, in place of the session's, and hears it through
+ * the microphone; `inEffectMs` is the calibration the click plays with now. Throws an `Error`
+ * with a sentence for the player when there is no figure (no microphone, nothing heard, too few
+ * clicks agreed, or a run that cannot be trusted).
+ */
 export async function measureLoopback(player: ClickPlayer, inEffectMs: number): Promise<Calibration> {
   if (running) throw new Error('A calibration is running already.');
   running = true;
