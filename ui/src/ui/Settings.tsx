@@ -94,7 +94,7 @@ export function MetronomeSettings() {
         </select>
       </label>
       <Slider
-        label={s.latencySource === 'measured' && s.latencyMs !== 0 ? 'Latency offset (measured)' : 'Latency offset'}
+        label={s.latencySource === 'measured' ? 'Latency offset (measured)' : 'Latency offset'}
         testid="latency"
         value={s.latencyMs}
         min={LATENCY_MIN_MS}
