@@ -75,11 +75,7 @@ pub fn call_with(req: &str, samples: &[f32]) -> String {
     let out = match serde_json::from_str::<Request<'_>>(req) {
         Ok(r) => {
             let args = r.args.map_or("null", RawValue::get);
-            if r.op == "calibrate.loopback" {
-                output::loopback(args, samples)
-            } else {
-                registry::with(|reg| dispatch(reg, r.op, args))
-            }
+            registry::with(|reg| dispatch(reg, r.op, args, samples))
         }
         Err(e) => Err(format!("not a request: {e}")),
     };
@@ -127,12 +123,13 @@ struct HNow {
     now: f64,
 }
 
-fn dispatch(r: &mut Registry, op: &str, a: &str) -> Res {
+/// Each op to its group; `samples`, beside the request, go to the ops that take them.
+fn dispatch(r: &mut Registry, op: &str, a: &str, samples: &[f32]) -> Res {
     match op.split_once('.').map_or(op, |(g, _)| g) {
         "member" => member::member(r, op, a),
         "mirror" => member::mirror(r, op, a),
         "grid" | "transport" => grid::call(op, a),
-        "filter" | "stamps" | "calibrate" | "tap" => output::call(r, op, a),
+        "filter" | "stamps" | "calibrate" | "tap" => output::call(r, op, a, samples),
         "engine" => engine(r, op, a),
         "midi" | "pedal" => midi::call(r, op, a),
         _ => misc(op, a),

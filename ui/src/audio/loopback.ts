@@ -44,21 +44,21 @@ let running = false;
 
 /**
  * Plays the probe through the player's click, in place of the session's, and hears it through
- * the microphone; `inEffectMs` is the calibration the click plays with now. Throws an `Error`
+ * the microphone. Throws an `Error`
  * with a sentence for the player when there is no figure (no microphone, nothing heard, too few
  * clicks agreed, or a run that cannot be trusted).
  */
-export async function measureLoopback(player: ClickPlayer, inEffectMs: number): Promise<Calibration> {
+export async function measureLoopback(player: ClickPlayer): Promise<Calibration> {
   if (running) throw new Error('A calibration is running already.');
   running = true;
   try {
-    return await measure(player, inEffectMs);
+    return await measure(player);
   } finally {
     running = false;
   }
 }
 
-async function measure(player: ClickPlayer, inEffectMs: number): Promise<Calibration> {
+async function measure(player: ClickPlayer): Promise<Calibration> {
   const Proc = processor();
   if (micUnavailable() || !Proc) throw new Error(micUnavailable() ?? '');
   if (!player.running) throw new Error('Turn the sound on to calibrate.');
@@ -86,6 +86,8 @@ async function measure(player: ClickPlayer, inEffectMs: number): Promise<Calibra
     /** The probe's first click and when its last has been heard (host µs), once it is on. */
     let start = 0;
     let until = 0;
+    /** The calibration the probe plays with. */
+    let inEffectMs = 0;
     /** The track's stamp of the first delivery kept (µs). */
     let t0: number | null = null;
     const waitUntil = performance.now() + WAIT_MS;
@@ -113,6 +115,7 @@ async function measure(player: ClickPlayer, inEffectMs: number): Promise<Calibra
         throw new Error('The page fell behind the microphone; calibrate again.');
       }
       if (total === 0) {
+        inEffectMs = player.calibrationMs();
         start = host + LEAD_US;
         until = probeUntil(start);
         player.probe(start);

@@ -313,6 +313,11 @@ export class ClickPlayer {
     this.mapped = true;
   }
 
+  /** The calibration the click plays with now (ms): the player's share of its map. */
+  calibrationMs(): number {
+    return this.settings.latencyMs;
+  }
+
   /** Plays the latency calibration's probe from host µs `startUs` on, in place of the
    *  session's schedule, one full downbeat a beat, or the session's again (`null`). */
   probe(startUs: number | null): void {

@@ -136,7 +136,7 @@ export function Calibrate() {
     if (!player) return;
     setOutcome(null);
     setBusy('mic');
-    measureLoopback(player, app.state.settings.latencyMs).then(
+    measureLoopback(player).then(
       (c) => done(apply(app, c, 'mic')),
       (e: unknown) => done({ error: message(e) }),
     );

@@ -2,29 +2,53 @@ use super::*;
 
 const RATE: u32 = 48_000;
 
-/// A recording of the probe train heard `delay_ms` late, at `gain`, over `noise` of hiss; the
-/// clicks are the engine's classic ones. Returns the recording and where each click was played
-/// (µs; the recording starts at 0).
-fn recording(delay_ms: f64, gain: f32, noise: f32) -> (Vec<f32>, Vec<f64>) {
-    let sounds = crate::sounds::Sounds::set(crate::sounds::ClickSound::Classic, RATE);
-    let click = sounds.get(crate::sounds::Sound::Beat);
-    let period_us = 60e6 / PROBE_BPM;
-    let played: Vec<f64> = (0..PROBE_CLICKS).map(|k| 500_000.0 + k as f64 * period_us).collect();
-    let mut x = vec![0.0f32; (RATE as f64 * (0.5 + PROBE_CLICKS as f64 * period_us / 1e6 + 1.0)) as usize];
-    let mut seed = 3u64;
-    for s in &mut x {
+/// A seeded generator of numbers in [0, 1).
+fn lcg(mut seed: u64) -> impl FnMut() -> f64 {
+    move || {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        *s = ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * noise;
+        (seed >> 40) as f64 / (1u64 << 24) as f64
     }
-    for p in &played {
-        let at = ((p / 1e6 + delay_ms / 1000.0) * f64::from(RATE)).round() as usize;
+}
+
+/// A recording at `rate` whose first frame was captured at `start_us`: `len` frames of hiss
+/// (`noise`, drawn from `rand`), with the classic `sound` at `gain` starting at each of `at_us`.
+#[allow(clippy::too_many_arguments, reason = "a test's recipe, each argument one of its knobs")]
+fn recording_of(
+    rate: u32,
+    start_us: f64,
+    len: usize,
+    at_us: &[f64],
+    sound: crate::sounds::Sound,
+    gain: f32,
+    noise: f32,
+    rand: &mut impl FnMut() -> f64,
+) -> Vec<f32> {
+    let sounds = crate::sounds::Sounds::set(crate::sounds::ClickSound::Classic, rate);
+    let click = sounds.get(sound);
+    let mut x = vec![0.0f32; len];
+    for s in &mut x {
+        *s = ((rand() - 0.5) * 2.0 * f64::from(noise)) as f32;
+    }
+    for a in at_us {
+        let at = ((a - start_us) / 1e6 * f64::from(rate)).round() as usize;
         for (i, c) in click.iter().enumerate() {
             if let Some(s) = x.get_mut(at + i) {
                 *s += c * gain;
             }
         }
     }
-    (x, played)
+    x
+}
+
+/// A recording of the probe train heard `delay_ms` late, at `gain`, over `noise` of hiss; the
+/// clicks are the engine's classic ones. Returns the recording and where each click was played
+/// (µs; the recording starts at 0).
+fn recording(delay_ms: f64, gain: f32, noise: f32) -> (Vec<f32>, Vec<f64>) {
+    let period_us = 60e6 / PROBE_BPM;
+    let played: Vec<f64> = (0..PROBE_CLICKS).map(|k| 500_000.0 + k as f64 * period_us).collect();
+    let len = (RATE as f64 * (0.5 + PROBE_CLICKS as f64 * period_us / 1e6 + 1.0)) as usize;
+    let heard: Vec<f64> = played.iter().map(|p| p + delay_ms * 1000.0).collect();
+    (recording_of(RATE, 0.0, len, &heard, crate::sounds::Sound::Beat, gain, noise, &mut lcg(3)), played)
 }
 
 fn heard_us(x: &[f32]) -> Vec<f64> {
@@ -83,29 +107,19 @@ fn a_timed_microphone_gives_the_calibration_the_device_needs() {
     // input that delivers 441 frames (10 ms at 44.1 kHz) at a time, 0 to 4 ms late each; the
     // click played with 20 ms of calibration already.
     let rate = 44_100;
-    let click = crate::sounds::Sounds::set(crate::sounds::ClickSound::Classic, rate);
-    let click = click.get(crate::sounds::Sound::Downbeat);
     let us = 1e6 / f64::from(rate);
     let plan = probe_plan(2_000_000.0);
     // The recording's first frame was captured at local 1.7 s, and each is in hand 3 ms later.
     let (start, trip_us, in_hand_us, in_effect_ms) = (1_700_000.0, 57_250.0, 3_000.0, 20.0);
-    let mut x = vec![0.0f32; ((plan.until_us - start) / us) as usize];
-    let mut seed = 5u64;
-    let mut rand = || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (seed >> 40) as f64 / (1u64 << 24) as f64
-    };
-    for s in &mut x {
-        *s = ((rand() - 0.5) * 0.004) as f32;
-    }
     // Every click, the uncounted first too; each rendered `in_effect_ms` early.
-    let first = plan.played_us[0] - 750_000.0;
-    for p in std::iter::once(&first).chain(&plan.played_us) {
-        let at = ((p - in_effect_ms * 1000.0 + trip_us - start) / us).round() as usize;
-        for (i, c) in click.iter().enumerate() {
-            x[at + i] += c * 0.25;
-        }
-    }
+    let heard: Vec<f64> = std::iter::once(plan.played_us[0] - 750_000.0)
+        .chain(plan.played_us.iter().copied())
+        .map(|p| p - in_effect_ms * 1000.0 + trip_us)
+        .collect();
+    let len = ((plan.until_us - start) / us) as usize;
+    // The hiss and then the deliveries' lateness, from one sequence.
+    let mut rand = lcg(5);
+    let x = recording_of(rate, start, len, &heard, crate::sounds::Sound::Downbeat, 0.25, 0.002, &mut rand);
     let deliveries: Vec<(f64, f64)> = (1..x.len() / 441)
         .map(|k| {
             let f = (k * 441) as f64;

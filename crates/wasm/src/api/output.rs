@@ -44,7 +44,7 @@ pub struct FilterFit {
     pub outliers: u32,
 }
 
-pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
+pub(super) fn call(r: &mut Registry, op: &str, a: &str, samples: &[f32]) -> Res {
     match op {
         "filter.new" => {
             let x: FilterNew = parse(a)?;
@@ -84,6 +84,7 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
             let x: Taps = parse(a)?;
             ok(&calibrate::taps(&x.offsets_ms).map_err(|e| e.to_string())?)
         }
+        "calibrate.loopback" => loopback(a, samples),
         "calibrate.probe" => ok(&calibrate::probe_plan(parse::<Start>(a)?.start_us).until_us),
         "tap.tempo" => {
             // The leader's TAP button: the page keeps the taps' times, the rule is core's.
@@ -170,7 +171,7 @@ struct Loopback {
 
 /// `calibrate.loopback`: a microphone loopback ([`calibrate::by_microphone`]); the recording
 /// comes beside the request (`bs_call_samples`).
-pub(super) fn loopback(a: &str, recording: &[f32]) -> Res {
+fn loopback(a: &str, recording: &[f32]) -> Res {
     let x: Loopback = parse(a)?;
     if x.delivered_us.len() != x.delivered_frames.len() {
         return Err("a time for each delivery".into());
