@@ -12,8 +12,11 @@
 //!   injected output delay, then the calibrated page beside a native follower.
 //! - [`sleep`]: a locked phone (its AudioContext suspended) comes back on the beat, no burst.
 //! - [`paths`]: every click path together: native, the phone page in Chromium and in WebKit.
+//! - [`floor`]: WebKit's own floor (a bare page pre-scheduled on its context clock) beside the
+//!   phone page in WebKit; a benchmark (`scripts/speaker-floor.sh`), ignored by `cargo test`.
 
 mod calibrate;
+mod floor;
 mod native;
 mod page_calibrate;
 mod paths;

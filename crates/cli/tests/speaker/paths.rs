@@ -46,13 +46,17 @@ fn output_story(p: &mut Proc, from: usize) -> String {
 }
 
 /// One page: join as `name` on a clock `offset_ms` off and `skew_ppm` fast, enable the sound, and
-/// wait until the clock has synced and the sound runs.
-fn join_page(b: &WebBrowser, url: &str, name: &str, offset_ms: f64, skew_ppm: f64) {
+/// wait until the clock has synced and the sound runs. `prepare`, when not empty, is run in the
+/// page as it opens, before it makes its AudioContext.
+pub fn join_page(b: &WebBrowser, url: &str, name: &str, (offset_ms, skew_ppm): (f64, f64), prepare: &str) {
     let p = &b.page;
     // The page's wrong clock comes from its address (a query before the link's fragment).
     let (base, frag) = url.split_once('#').unwrap();
     let addr = format!("{base}?clock_offset_ms={offset_ms}&clock_skew_ppm={skew_ppm}#{frag}");
     p.ok(p.s.navigate(&addr), "open the join link");
+    if !prepare.is_empty() {
+        p.eval(prepare);
+    }
     p.type_into("[data-testid=your-name]", name);
     p.click("[data-testid=join-button]");
     p.until("online", "document.querySelector('[data-testid=connection-state][data-state=online]')");
@@ -61,7 +65,7 @@ fn join_page(b: &WebBrowser, url: &str, name: &str, offset_ms: f64, skew_ppm: f6
 }
 
 /// Waits until a page's clock has converged as far as a native follower's.
-fn page_converged(b: &WebBrowser) {
+pub fn page_converged(b: &WebBrowser) {
     b.page.until(
         "a converged clock",
         "(() => { const c = window.__bandsync.state.clock; return c && c.synced && c.error_us <= 100 && c.samples >= 300; })()",
@@ -146,8 +150,8 @@ fn every_click_path_lands_together_at_the_speaker() {
     };
     let chromium = browser::open(WebEngine::Chromium, &launch("chromium", "chromium"));
     let webkit = browser::open(WebEngine::WebKit, &launch("webkit", "webkit"));
-    join_page(&chromium, &url, "Chromium", -800.0, -120.0);
-    join_page(&webkit, &url, "WebKit", 2_300.0, 90.0);
+    join_page(&chromium, &url, "Chromium", (-800.0, -120.0), "");
+    join_page(&webkit, &url, "WebKit", (2_300.0, 90.0), "");
 
     // The steady state, as a band hears it after the count-in: every clock has converged.
     native.timeout = Duration::from_secs(60);
