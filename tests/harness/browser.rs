@@ -115,13 +115,15 @@ fn chromium(l: &Launch) -> WebBrowser {
             "--autoplay-policy=no-user-gesture-required",
             "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
             "--disable-backgrounding-occluded-windows",
-            // The microphone allowed, as for a musician who tapped "Allow" (the real device, not
-            // Chromium's fake one: PulseAudio's, from PULSE_SOURCE).
-            "--use-fake-ui-for-media-stream",
             format!("--user-data-dir={}", profile.display()),
         ],
-        // Notifications allowed, as for a musician who tapped "Notify me".
-        "prefs": {"profile.default_content_setting_values.notifications": 1},
+        // Notifications allowed, as for a musician who tapped "Notify me"; and the microphone, as
+        // for one who tapped "Allow" (the real device, not Chromium's fake one: PulseAudio's, from
+        // PULSE_SOURCE). A test can still refuse it to a page (WebDriver's permissions extension).
+        "prefs": {
+            "profile.default_content_setting_values.notifications": 1,
+            "profile.default_content_setting_values.media_stream_mic": 1,
+        },
     });
     if l.phone {
         // A phone's screen and touch, with Chromium's own user agent.
