@@ -1,6 +1,6 @@
 //! A recording turned into click times: the WAV that `parecord` writes, each click's onset to a
 //! fraction of a sample, and the figures the speaker tests report (offsets between players,
-//! intervals, quantiles, and where a sink's clock glitched).
+//! intervals, a channel's rhythm, quantiles and spreads, and where a sink's clock glitched).
 
 use std::path::Path;
 
@@ -154,6 +154,49 @@ pub fn clear_stretch(glitches: &[f64], beat: f64, len: f64, reference: &[f64]) -
         .filter(|(a, b)| a < b)
         .max_by_key(|&(a, b)| reference.iter().filter(|&&t| t >= a && t < b).count())
         .unwrap_or((0.0, 0.0))
+}
+
+/// The distance (samples, `path`'s minus `r`) to the click of `path` nearest `r`, if one lies
+/// within `w` samples of it.
+#[must_use]
+pub fn nearest(path: &[f64], r: f64, w: f64) -> Option<f64> {
+    path.iter().map(|&p| p - r).filter(|d| d.abs() <= w).min_by(|a, b| a.abs().total_cmp(&b.abs()))
+}
+
+/// One channel's own rhythm, from its onsets (samples).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rhythm {
+    /// The median interval (ms).
+    pub period_ms: f64,
+    /// Each interval's distance from it (ms), for those within a quarter of it: a click missing
+    /// or an extra onset is not jitter.
+    pub jitter_ms: Vec<f64>,
+    /// Where (s) an interval broke that quarter: a gap, or an extra onset.
+    pub breaks_at_s: Vec<f64>,
+}
+
+/// The rhythm of the onsets `on` (samples).
+#[must_use]
+pub fn rhythm(on: &[f64]) -> Rhythm {
+    let ms = |samples: f64| samples * 1000.0 / f64::from(RATE);
+    let intervals: Vec<f64> = on.windows(2).map(|p| ms(p[1] - p[0])).collect();
+    let period_ms = quantile(&intervals, 0.5);
+    let off = |i: f64| (i - period_ms).abs();
+    Rhythm {
+        period_ms,
+        jitter_ms: intervals.iter().map(|&i| off(i)).filter(|d| *d < period_ms / 4.0).collect(),
+        breaks_at_s: on
+            .windows(2)
+            .filter(|p| off(ms(p[1] - p[0])) >= period_ms / 4.0)
+            .map(|p| p[0] / f64::from(RATE))
+            .collect(),
+    }
+}
+
+/// The p50, p99 and maximum of `v`, as the speaker tests print a spread.
+#[must_use]
+pub fn spread(v: &[f64]) -> serde_json::Value {
+    serde_json::json!({"p50": quantile(v, 0.5), "p99": quantile(v, 0.99), "max": quantile(v, 1.0)})
 }
 
 #[cfg(test)]

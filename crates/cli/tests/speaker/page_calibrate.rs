@@ -232,31 +232,47 @@ fn stopped_runs(p: &Page, label: &str) {
     // Starting clears the last outcome from the view; a new one shows once the run ends.
     let outcome = "(() => { const e = document.querySelector('[data-testid=calibrate-error]'); \
          if (e) return e.textContent; if (document.querySelector('[data-testid=calibrate-result]')) return 'a figure'; ";
+    // The button is offered again once the clock is back in sync (the stalls can lose it a moment).
     let start = || {
+        p.until(
+            "the microphone offered",
+            "document.querySelector('[data-testid=calibrate-mic-start]')?.disabled === false",
+        );
         p.click("[data-testid=calibrate-mic-start]");
-        p.until("the run listening", "document.querySelector('[data-testid=calibrate-listening]')");
     };
+    let listening = || p.until("the run listening", "document.querySelector('[data-testid=calibrate-listening]')");
     start();
+    listening();
     // The page's main thread stalls for 400 ms at each look, until the run ends.
-    let said = p.until(
+    let stalled = p.until(
         "the stalled run's end",
         &format!("{outcome} const t = performance.now(); while (performance.now() - t < 400) {{}} return null; }})()"),
     );
-    assert!(said.as_str().is_some_and(|s| s.contains("fell behind the microphone")), "{label}, stalled: {said}");
+    assert!(stalled.as_str().is_some_and(|s| s.contains("fell behind the microphone")), "{label}, stalled: {stalled}");
     assert_eq!(stored(), before, "{label}: a stalled run stored a figure");
     // The microphone refused, as a player who says no to the browser's question (WebDriver's
-    // permissions extension), then allowed again.
+    // permissions extension), then allowed again. A refusal ends the run at once, perhaps before
+    // the view shows it listening: its sentence is the one that differs from the last.
     let permit = |state: &str| {
         let body = serde_json::json!({"descriptor": {"name": "microphone"}, "state": state});
         p.ok(p.s.cmd("POST", "/permissions", Some(body)), &format!("set the microphone {state}"));
     };
     permit("denied");
     start();
-    let said = p.until("the refused run's end", &format!("{outcome} return null; }})()"));
+    let said = p.until(
+        "the refused run's end",
+        &format!(
+            "(() => {{ const e = document.querySelector('[data-testid=calibrate-error]'); \
+             if (e && e.textContent !== {}) return e.textContent; \
+             if (document.querySelector('[data-testid=calibrate-result]')) return 'a figure'; return null; }})()",
+            serde_json::to_string(&stalled).unwrap()
+        ),
+    );
     assert!(said.as_str().is_some_and(|s| s.contains("microphone was not allowed")), "{label}, refused: {said}");
     assert_eq!(stored(), before, "{label}: a refused run stored a figure");
     permit("granted");
     start();
+    listening();
     p.eval("document.querySelector('[data-testid=sound-off]').click() || true");
     let said = p.until("the silenced run's end", &format!("{outcome} return null; }})()"));
     assert!(said.as_str().is_some_and(|s| s.contains("sound stopped")), "{label}, sound off: {said}");

@@ -6,7 +6,7 @@
 //! for `docs/BENCHMARKS.md`; `scripts/speaker.sh` runs the long version.
 
 use bandsync_e2e::browser::{self, Launch, WebBrowser, WebEngine};
-use bandsync_e2e::onsets::{clear_stretch, intervals, onsets_exact, quantile, sink_glitches};
+use bandsync_e2e::onsets::{clear_stretch, intervals, nearest, onsets_exact, quantile, rhythm, sink_glitches, spread};
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::{Pulse, RATE};
 use bandsync_e2e::xvfb::Xvfb;
@@ -64,6 +64,13 @@ pub fn join_page(b: &WebBrowser, url: &str, name: &str, (offset_ms, skew_ppm): (
     p.until("the sound running", "window.__bandsync.state.sound?.running === true");
 }
 
+/// A phone's browser on the display `xvfb`, playing into `sink` of `pulse`, labelled as its sink.
+pub fn phone_on(pulse: &Pulse, xvfb: &Xvfb, shots: &Path, sink: &str) -> Launch {
+    let mut env: Vec<(String, String)> = pulse.env(Some(sink)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    env.push(("DISPLAY".into(), xvfb.display.clone()));
+    Launch { env, ..Launch::phone(shots, sink) }
+}
+
 /// Waits until a page's clock has converged as far as a native follower's.
 pub fn page_converged(b: &WebBrowser) {
     b.page.until(
@@ -83,7 +90,7 @@ fn compare(name: &str, reference: &[f64], path: &[f64], window_ms: f64, judged: 
     let mut missing = 0;
     let mut missing_at = Vec::new();
     for &r in reference.iter().filter(|&&r| r >= judged.0 + w && r + w <= judged.1) {
-        match path.iter().map(|&p| p - r).filter(|d| d.abs() <= w).min_by(|a, b| a.abs().total_cmp(&b.abs())) {
+        match nearest(path, r, w) {
             Some(d) => {
                 offsets.push(d * 1000.0 / f64::from(RATE));
                 at.push(r / f64::from(RATE));
@@ -98,9 +105,7 @@ fn compare(name: &str, reference: &[f64], path: &[f64], window_ms: f64, judged: 
     let skew: Vec<f64> = offsets.iter().map(|o| (o - median).abs()).collect();
     let far_at: Vec<f64> =
         at.iter().zip(&skew).filter(|(_, s)| **s > 0.5).map(|(t, _)| (t * 100.0).round() / 100.0).collect();
-    let intervals: Vec<f64> = path.windows(2).map(|p| (p[1] - p[0]) * 1000.0 / f64::from(RATE)).collect();
-    let period = quantile(&intervals, 0.5);
-    let jitter: Vec<f64> = intervals.iter().map(|i| (i - period).abs()).filter(|d| *d < period / 4.0).collect();
+    let own = rhythm(path);
     json!({
         "path": name,
         "clicks": path.len(),
@@ -108,13 +113,13 @@ fn compare(name: &str, reference: &[f64], path: &[f64], window_ms: f64, judged: 
         // Where in the recording (s) the missing clicks were due, and where the path's own
         // intervals broke (a gap or an extra onset), for finding the cause.
         "missing_at_s": missing_at,
-        "breaks_at_s": path.windows(2).filter(|p| ((p[1] - p[0]) * 1000.0 / f64::from(RATE) - period).abs() >= period / 4.0).map(|p| p[0] / f64::from(RATE)).collect::<Vec<_>>(),
+        "breaks_at_s": own.breaks_at_s,
         "judged_s": [judged.0 / f64::from(RATE), judged.1 / f64::from(RATE)],
         "offset_ms": {"p50": median, "p99_abs": quantile(&offsets.iter().map(|o| o.abs()).collect::<Vec<_>>(), 0.99)},
-        "skew_about_median_ms": {"p50": quantile(&skew, 0.5), "p99": quantile(&skew, 0.99), "max": quantile(&skew, 1.0)},
+        "skew_about_median_ms": spread(&skew),
         // Where (s) the path was more than 0.5 ms off its median against the reference.
         "far_at_s": far_at,
-        "interval_jitter_ms": {"p50": quantile(&jitter, 0.5), "p99": quantile(&jitter, 0.99), "max": quantile(&jitter, 1.0)},
+        "interval_jitter_ms": spread(&own.jitter_ms),
     })
 }
 
@@ -142,14 +147,8 @@ fn every_click_path_lands_together_at_the_speaker() {
         &[&["join", &url, "--name", "Native2", "--audio", "--json"], &crate::WRONG_CLOCK[..]].concat(),
     );
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("speaker");
-    let launch = |engine_sink: &str, label: &str| {
-        let mut env: Vec<(String, String)> =
-            pulse.env(Some(engine_sink)).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        env.push(("DISPLAY".into(), xvfb.display.clone()));
-        Launch { env, ..Launch::phone(&shots, label) }
-    };
-    let chromium = browser::open(WebEngine::Chromium, &launch("chromium", "chromium"));
-    let webkit = browser::open(WebEngine::WebKit, &launch("webkit", "webkit"));
+    let chromium = browser::open(WebEngine::Chromium, &phone_on(&pulse, &xvfb, &shots, "chromium"));
+    let webkit = browser::open(WebEngine::WebKit, &phone_on(&pulse, &xvfb, &shots, "webkit"));
     join_page(&chromium, &url, "Chromium", (-800.0, -120.0), "");
     join_page(&webkit, &url, "WebKit", (2_300.0, 90.0), "");
 
