@@ -56,18 +56,22 @@ pub struct WebBrowser {
     pub driver: WebDriver,
 }
 
+/// The running test's package directory, in the checkout it runs in (cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs a test), not the one its binary was compiled in: two
+/// checkouts that share a target directory share compiled tests, and a test served the other
+/// checkout's page. Outside cargo, the directory of this harness's own build.
+#[must_use]
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// The directory of the built web UI (`ui/dist`).
 ///
 /// # Panics
 /// When it is not built, naming the command that builds it.
 #[must_use]
 pub fn ui_dist() -> PathBuf {
-    // The checkout the test runs in (cargo sets CARGO_MANIFEST_DIR when it runs one), not the
-    // one this harness was compiled in: two checkouts that share a target directory share the
-    // compiled harness, and a test served the other checkout's page.
-    let here =
-        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
-    let ui = here
+    let ui = manifest_dir()
         .ancestors()
         .map(|d| d.join("ui/dist"))
         .find(|d| d.join("index.html").is_file())

@@ -1,15 +1,16 @@
 //! WebKit's own floor, beside the phone page in WebKit and a native follower, in one recording:
 //! a bare page that schedules a click every half second on its AudioContext's clock, all of them
-//! before the first plays, and nothing else (no session, no clock sync, no timers on the click's path). What the bare
-//! page does against the native follower, WebKitGTK's output does to any page; what the phone
-//! page does beyond it is ours (issue #11: "p99 skew within 0.5 ms of the engine's own floor").
+//! before the first plays, and nothing else (no session, no clock sync, no timers on the click's
+//! path). What the bare page does against the native follower, WebKitGTK's output does to any
+//! page; what the phone page does beyond it is ours (issue #11: "p99 skew within 0.5 ms of the
+//! engine's own floor").
 //!
 //! Each WebKit path is followed against the native follower's clicks: its drift (lines fitted to
 //! its offsets between jumps, in ppm), where it jumps, and how far it strays from those lines.
 //! Every WebKit page also logs its `currentTime` against `performance.now()` each second (the bare
-//! pages their output timestamps too): whether a page can see the drift that the recording hears. A benchmark, not part of `scripts/test.sh`:
-//! `scripts/speaker-floor.sh [SECONDS]` runs it (default 600 s); the figures go to
-//! `docs/BENCHMARKS.md`.
+//! pages their output timestamps too): whether a page can see the drift that the recording hears.
+//! A benchmark, not part of `scripts/test.sh`: `scripts/speaker-floor.sh [SECONDS]` runs it
+//! (default 600 s); the figures go to `docs/BENCHMARKS.md`.
 
 use crate::paths::{join_page, page_converged, phone_on};
 use bandsync_e2e::browser::{self, WebEngine};
@@ -38,23 +39,25 @@ fn line(pts: &[(f64, f64)]) -> (f64, f64) {
 }
 
 /// One path followed against the reference's clicks (onsets in samples, of a recording `len`
-/// samples long): each reference click's nearest path click within half a beat (a reference click
-/// closer than that to either end is left out: its counterpart may lie past it), unwrapped across whole beats (a bare page's phase is its
-/// own). Its drift is fitted stretch by stretch: between its jumps (over 1 ms from one beat to the
-/// next) and its gaps, as a sawtooth has no one line.
+/// samples long): for each reference click, the path's click nearest where the last was found
+/// against it, within half a beat. A bare page's phase is its own, and drifts past half a beat
+/// over minutes: followed so, its offsets never wrap, and a jump near half a beat is not taken for
+/// a missing click. A reference click closer than half a beat to either end is left out: its
+/// counterpart may lie past it. The drift is fitted stretch by
+/// stretch, between the path's jumps (over 1 ms from one beat to the next) and its gaps: a
+/// sawtooth has no one line.
 fn follow(name: &str, (reference, len): (&[f64], f64), path: &[f64]) -> Value {
     let rate = f64::from(RATE);
     let beat = rate / 2.0;
     let beat_ms = beat * 1000.0 / rate;
     let reference: Vec<f64> = reference.iter().copied().filter(|&r| r >= beat / 2.0 && r + beat / 2.0 <= len).collect();
     let mut pts: Vec<(f64, f64)> = Vec::new();
+    // Where the path's click was last found, against the reference's (samples).
+    let mut last = 0.0;
     for &r in &reference {
-        let Some(d) = nearest(path, r, beat / 2.0) else { continue };
-        let mut ms = d * 1000.0 / rate;
-        if let Some(&(_, prev)) = pts.last() {
-            ms += beat_ms * ((prev - ms) / beat_ms).round();
-        }
-        pts.push((r / rate, ms));
+        let Some(d) = nearest(path, r + last, beat / 2.0) else { continue };
+        last += d;
+        pts.push((r / rate, last * 1000.0 / rate));
     }
     // Neighbouring beats only: across a gap, the offsets also differ by the drift over it.
     let next_beat = |w: &[(f64, f64)]| w[1].0 - w[0].0 <= 1.5 * beat_ms / 1000.0;
@@ -140,7 +143,7 @@ fn webkit_floor_beside_the_phone_page() {
     let page = browser::open(WebEngine::WebKit, &phone_on(&pulse, &xvfb, &shots, "page"));
     join_page(&page, &url, "WebKit", (2_300.0, 90.0), READ_CONTEXT);
     // The bare page (`bare-page/`), served over http as the phone page is, by a host of its own.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/speaker/bare-page");
+    let dir = bandsync_e2e::browser::manifest_dir().join("tests/speaker/bare-page");
     let mut server =
         pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", dir.to_str().unwrap()]);
     let link = server.event("hosting")["url"].as_str().unwrap().to_owned();

@@ -15,7 +15,7 @@
 //! (WebKit hands a page no timed microphone deliveries: there the page offers tapping.)
 
 use bandsync_e2e::browser::{self, Launch, WebEngine};
-use bandsync_e2e::onsets::{onsets_exact, quantile};
+use bandsync_e2e::onsets::{nearest, onsets_exact, quantile};
 use bandsync_e2e::page::Page;
 use bandsync_e2e::pulse::{Pulse, RATE};
 use std::path::Path;
@@ -32,13 +32,8 @@ const BEATS: usize = 8;
 /// their distance from it, and how many of the native's clicks had a counterpart.
 fn offsets(native: &[f64], page: &[f64]) -> (f64, f64, usize) {
     let w = 0.1 * f64::from(RATE);
-    let d: Vec<f64> = native
-        .iter()
-        .filter_map(|&n| {
-            page.iter().map(|&p| p - n).filter(|d| d.abs() <= w).min_by(|a, b| a.abs().total_cmp(&b.abs()))
-        })
-        .map(|d| d * 1000.0 / f64::from(RATE))
-        .collect();
+    let d: Vec<f64> =
+        native.iter().filter_map(|&n| nearest(page, n, w)).map(|d| d * 1000.0 / f64::from(RATE)).collect();
     let median = quantile(&d, 0.5);
     (median, quantile(&d.iter().map(|x| (x - median).abs()).collect::<Vec<_>>(), 0.99), d.len())
 }
