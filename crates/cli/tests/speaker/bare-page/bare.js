@@ -1,5 +1,5 @@
 // The bare page: a 1 kHz click of 12 ms every 0.5 s of context time, all scheduled before the
-// first plays, and nothing else on the click's path (no session, no clock sync, no timers).
+// first plays, and nothing else on the click's path (no session, no clock sync, no timer).
 // `#n=N`: N clicks, one AudioBufferSourceNode each.
 // `#loop`: one source looping half a second that holds one click, so the output never runs dry
 //   (as the phone page's AudioWorklet never does).
