@@ -5,7 +5,7 @@
 //! and no session is asked for twice.
 
 use bandsync_server::store::Store;
-use bandsync_server::store::lease::Renewal;
+use bandsync_server::store::lease::{Renewal, ask_statements};
 use bandsync_server::store::sql::Db;
 
 /// Both engines.
@@ -63,5 +63,26 @@ pub fn a_session_goes_back_to_the_node_it_moved_off(open: &dyn Fn() -> Store, ra
     let cleaner = open();
     for id in ["h1", "h2", "h3", "h4"] {
         cleaner.delete_session(id).unwrap();
+    }
+}
+
+/// The asks read the few leases away from home, and the asks themselves, through their partial
+/// indexes (`ADDED_INDEXES`), not every lease: each statement's plan, as the engine would run it
+/// on a table too big to scan (Postgres scans a small one whatever its indexes).
+pub fn the_asks_read_their_partial_indexes(raw: &dyn Fn() -> Box<dyn Db>) {
+    let mut db = raw();
+    let postgres = db.locks_rows();
+    if postgres {
+        db.execute("SET enable_seqscan = off", &[]).unwrap();
+    }
+    let explain = if postgres { "EXPLAIN" } else { "EXPLAIN QUERY PLAN" };
+    let [claim, left, withdraw] = ask_statements(postgres);
+    for (sql, params, index) in [
+        (claim, vec!["node-x".into(), 64i64.into()], "leases_away"),
+        (left, vec!["node-x".into()], "leases_away"),
+        (withdraw, vec!["node-x".into()], "leases_wanted"),
+    ] {
+        let plan = format!("{:?}", db.query(&format!("{explain} {sql}"), &params).unwrap());
+        assert!(plan.contains(index), "{sql}\nreads no {index}: {plan}");
     }
 }

@@ -6,7 +6,8 @@
 //! - [`folds`]: when a session's log is folded into its snapshot, and how its snapshot is written.
 //! - [`deleted`]: nothing of a deleted session outlives it.
 //! - [`leases`]: one owner of a session at a time; a node that lost its lease writes nothing.
-//! - [`homes`]: a session goes back to the node it moved off once that node asks for it.
+//! - [`homes`]: a session goes back to the node it moved off once that node asks for it, and the
+//!   asks read only the leases away from home (their partial indexes).
 //! - [`unanswered`]: a database that stops answering: its statement is given up, and a session
 //!   starting meanwhile holds up nobody else.
 
@@ -282,6 +283,7 @@ fn suite(open: &dyn Fn() -> Store, raw: &dyn Fn() -> Box<dyn Db>) {
     deleted::nothing_outlives_a_deleted_session(open, raw);
     leases::one_owner_at_a_time(open);
     homes::a_session_goes_back_to_the_node_it_moved_off(open, raw);
+    homes::the_asks_read_their_partial_indexes(raw);
     leases::what_a_node_reads_is_what_it_may_take(open);
     leases::many_sessions_at_once(open);
 }

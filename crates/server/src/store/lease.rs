@@ -49,8 +49,31 @@ pub type Holder = (String, Lease);
 pub type Read = (StoredSession, Option<Holder>);
 
 /// The leases node `?1` may ask back ([`Store::claim_homes`]): its sessions (their home), held by
-/// another node, and not asked for by anyone yet.
-const ASKABLE: &str = "home = ?1 AND node <> ?1 AND wanted_by IS NULL";
+/// another node, and not asked for by anyone yet. `home <> node` follows from the rest, and
+/// names the partial index that holds these rows (`leases_away`, [`super::sql::ADDED_INDEXES`]):
+/// without it, Postgres and SQLite scan every lease.
+const ASKABLE: &str = "home = ?1 AND node <> ?1 AND wanted_by IS NULL AND home <> node";
+
+/// The statements that read a node's asks, on an engine that locks rows or not:
+/// [`Store::claim_homes`]'s (`?1` the node, `?2` how many at most), [`Store::homes_left`]'s and
+/// [`Store::withdraw_asks`]'s. Public so that a test can show the indexes they read
+/// ([`super::sql::ADDED_INDEXES`]).
+#[must_use]
+pub fn ask_statements(locks_rows: bool) -> [String; 3] {
+    let lock = if locks_rows { "FOR NO KEY UPDATE SKIP LOCKED" } else { "" };
+    [
+        // The batch is picked once, apart: as a subquery, Postgres may run it again for each row
+        // the update reads (through the partial index, it did), and each run past the rows
+        // this statement already changed picks others, more than `?2` in all.
+        format!(
+            "WITH picked AS MATERIALIZED (
+                 SELECT session FROM leases WHERE {ASKABLE} ORDER BY session LIMIT ?2 {lock})
+             UPDATE leases SET wanted_by = ?1 WHERE {ASKABLE} AND session IN (SELECT session FROM picked)"
+        ),
+        format!("SELECT COUNT(*) FROM leases WHERE {ASKABLE}"),
+        "UPDATE leases SET wanted_by = NULL WHERE wanted_by = ?1".to_owned(),
+    ]
+}
 
 /// Whether `node` may take a lease `holder` holds, at `now_ms`: it expired, or it is `node`'s
 /// already. [`Store::take_lease`]'s statement decides it so in the database; a node that read the
@@ -102,14 +125,8 @@ impl Store {
     pub fn claim_homes(&self, node: &str, at_most: usize) -> Result<u64, StoreError> {
         let at_most = i64::try_from(at_most).unwrap_or(i64::MAX);
         let mut db = if self.apart() { self.reader() } else { self.db() };
-        let lock = if db.locks_rows() { "FOR NO KEY UPDATE SKIP LOCKED" } else { "" };
-        db.execute(
-            &format!(
-                "UPDATE leases SET wanted_by = ?1 WHERE {ASKABLE} AND session IN (
-                     SELECT session FROM leases WHERE {ASKABLE} ORDER BY session LIMIT ?2 {lock})"
-            ),
-            &[node.into(), at_most.into()],
-        )
+        let [claim, ..] = ask_statements(db.locks_rows());
+        db.execute(&claim, &[node.into(), at_most.into()])
     }
 
     /// Whether another node holds a session whose home is `node` that `node` has not asked for:
@@ -119,7 +136,9 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn homes_left(&self, node: &str) -> Result<bool, StoreError> {
-        let rows = self.db().query(&format!("SELECT COUNT(*) FROM leases WHERE {ASKABLE}"), &[node.into()])?;
+        let mut db = self.db();
+        let [_, left, _] = ask_statements(db.locks_rows());
+        let rows = db.query(&left, &[node.into()])?;
         Ok(rows.first().and_then(|r| r.first()).is_some_and(|n| *n != V::Int(0)))
     }
 
@@ -130,7 +149,9 @@ impl Store {
     /// # Errors
     /// On a database error.
     pub fn withdraw_asks(&self, node: &str) -> Result<u64, StoreError> {
-        self.db().execute("UPDATE leases SET wanted_by = NULL WHERE wanted_by = ?1", &[node.into()])
+        let mut db = self.db();
+        let [.., withdraw] = ask_statements(db.locks_rows());
+        db.execute(&withdraw, &[node.into()])
     }
 
     /// Gives a held lease up at once (a hand-over, a new session handed on, at `now_ms`), so

@@ -187,12 +187,12 @@ impl Postgres {
         Ok(pg)
     }
 
-    /// Makes what the database lacks of the schema: every table and index, and the columns
-    /// added since a database was first made ([`super::sql::ADDED_COLUMNS`]). Only what is
-    /// missing: `ALTER TABLE` takes its table whole even to add a column already there, and
-    /// `CREATE INDEX` waits for the table's writes, so a node (or one of its connections)
-    /// opening a database already made held up every other node's renewals and writes behind it,
-    /// and waited for their transactions. Under a lock of its own, in one transaction: a node
+    /// Makes what the database lacks of the schema: every table and index, the columns added
+    /// since a database was first made ([`super::sql::ADDED_COLUMNS`]), and their indexes
+    /// ([`super::sql::ADDED_INDEXES`]). Only what is missing: `ALTER TABLE` takes its table
+    /// whole even to add a column already there, and `CREATE INDEX` waits for the table's
+    /// writes, so a node (or one of its connections) opening a database already made held up
+    /// every other node's renewals and writes behind it, and waited for their transactions. Under a lock of its own, in one transaction: a node
     /// opening the database at the same time waits, then finds it made.
     fn make_schema(&mut self) -> Result<(), StoreError> {
         let schema = super::sql::schema("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY");
@@ -227,6 +227,16 @@ impl Postgres {
                 let kind =
                     super::sql::ADDED_COLUMNS.iter().find(|(at, ac, _)| *at == t && *ac == c).map_or("", |a| a.2);
                 tx.batch(&format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {}", kind.replace("{int}", "BIGINT")))?;
+            }
+            let names = super::sql::ADDED_INDEXES.iter().map(|(n, _)| (*n).to_owned()).collect();
+            let absent = tx.query(
+                "SELECT m.name FROM unnest(?1::text[]) AS m(name) WHERE to_regclass(m.name) IS NULL",
+                &[V::Texts(names)],
+            )?;
+            for row in absent {
+                let name = row[0].clone().text()?;
+                let on = super::sql::ADDED_INDEXES.iter().find(|(n, _)| *n == name).map_or("", |i| i.1);
+                tx.batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
             }
             Ok(())
         })

@@ -43,6 +43,9 @@ impl Sqlite {
                 conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(err)?;
             }
         }
+        for (name, on) in super::sql::ADDED_INDEXES {
+            conn.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}")).map_err(err)?;
+        }
         Ok(Sqlite { conn, checkpoints: Some(Checkpoints::start(path)) })
     }
 
