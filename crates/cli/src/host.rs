@@ -71,9 +71,9 @@ pub async fn run(a: HostArgs) -> anyhow::Result<u8> {
         cfg.store = Some(std::sync::Arc::new(bandsync_server::store::Store::open(dir)?));
     }
     cfg.ui = ui_assets(a.ui.as_deref())?;
-    let server = RunningServer::start_tls(a.bind, cfg, tls).await?;
-    // With a data directory, the sessions kept there come back (same id, secret and documents).
-    let restored = server.hub.restore_sessions()?;
+    // With a data directory, the sessions kept there come back (same id, secret and documents),
+    // before anyone is let in.
+    let (server, restored) = RunningServer::start_restoring(a.bind, cfg, tls).await?;
     let session = match restored.into_iter().next() {
         Some(s) => s,
         None => server.hub.create_session(&a.name)?,

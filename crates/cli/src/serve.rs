@@ -100,8 +100,7 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<u8> {
     let store = a.store.clone();
     cfg.store = Some(std::sync::Arc::new(tokio::task::spawn_blocking(move || store.open()).await??));
     cfg.ui = ui_assets(a.ui.as_deref())?;
-    let server = RunningServer::start_tls(a.bind, cfg, tls).await?;
-    let restored = server.hub.restore_sessions()?;
+    let (server, restored) = RunningServer::start_restoring(a.bind, cfg, tls).await?;
     let expiry = tokio::spawn(server.hub.clone().expire_idle(Duration::from_secs_f64(a.idle_expiry)));
     let leases = tokio::spawn(server.hub.clone().keep_leases());
     let ev = json!({

@@ -182,8 +182,31 @@ impl RunningServer {
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        Self::serve(listener, Hub::new(cfg, HostClock::new()), tls)
+    }
+
+    /// [`RunningServer::start_tls`], with the sessions its store keeps started before it accepts
+    /// anyone ([`Hub::restore_sessions`]), and those sessions. A host restarted after a crash is
+    /// reconnected to at once by every member: one whose join came before its session was back
+    /// was refused as unknown, for good (the page forgets a session it is refused). Connections
+    /// made meanwhile wait in the listener's backlog.
+    ///
+    /// # Errors
+    /// When the address cannot be bound, or the store cannot be read.
+    pub async fn start_restoring(
+        addr: SocketAddr,
+        cfg: ServerConfig,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<(Self, Vec<crate::hub::SessionHandle>)> {
+        let listener = TcpListener::bind(addr).await?;
         let hub = Hub::new(cfg, HostClock::new());
+        let restored = hub.restore_sessions().map_err(std::io::Error::other)?;
+        Ok((Self::serve(listener, hub, tls)?, restored))
+    }
+
+    /// Serves `hub` on `listener` in a background task.
+    fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Option<Arc<rustls::ServerConfig>>) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve_tls(listener, hub.clone(), tls, async move {
             let _ = rx.await;
