@@ -315,6 +315,8 @@ fn stopped_runs(p: &Page, label: &str, host: &mut Host) {
     listening();
     host.restart();
     let said = p.until("the run across the host's restart", &format!("{outcome} return null; }})()"));
+    // (A figure here means the page was back on the new host's clock only after the probe had
+    // ended, some 7 s after the kill.)
     assert!(said.as_str().is_some_and(|s| s.contains("clock is not in sync")), "{label}, host restarted: {said}");
     assert_eq!(stored(), before, "{label}: a run across the host's restart stored a figure");
     // The microphone is offered again once the page's clock is in sync on the new host's.

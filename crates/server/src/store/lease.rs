@@ -49,30 +49,42 @@ pub type Holder = (String, Lease);
 pub type Read = (StoredSession, Option<Holder>);
 
 /// The leases node `?1` may ask back ([`Store::claim_homes`]): its sessions (their home), held by
-/// another node, and not asked for by anyone yet. `home <> node` follows from the rest, and
-/// names the partial index that holds these rows (`leases_away`, [`super::sql::ADDED_INDEXES`]):
-/// without it, Postgres and SQLite scan every lease.
-const ASKABLE: &str = "home = ?1 AND node <> ?1 AND wanted_by IS NULL AND home <> node";
+/// another node, and not asked for by anyone yet. `home <> node` follows from the rest; it is
+/// there to state the condition of the partial index that holds these rows (`leases_away`,
+/// [`super::sql::away`]), without which Postgres and SQLite scan every lease.
+const ASKABLE: &str = concat!("home = ?1 AND node <> ?1 AND ", super::sql::away!());
 
-/// The statements that read a node's asks, on an engine that locks rows or not:
-/// [`Store::claim_homes`]'s (`?1` the node, `?2` how many at most), [`Store::homes_left`]'s and
-/// [`Store::withdraw_asks`]'s. Public so that a test can show the indexes they read
+/// The statements that read a node's asks. Public so that a test can show the indexes they read
 /// ([`super::sql::ADDED_INDEXES`]).
-#[must_use]
-pub fn ask_statements(locks_rows: bool) -> [String; 3] {
-    let lock = if locks_rows { "FOR NO KEY UPDATE SKIP LOCKED" } else { "" };
-    [
-        // The batch is picked once, apart: as a subquery, Postgres may run it again for each row
-        // the update reads (through the partial index, it did), and each run past the rows
-        // this statement already changed picks others, more than `?2` in all.
-        format!(
-            "WITH picked AS MATERIALIZED (
-                 SELECT session FROM leases WHERE {ASKABLE} ORDER BY session LIMIT ?2 {lock})
-             UPDATE leases SET wanted_by = ?1 WHERE {ASKABLE} AND session IN (SELECT session FROM picked)"
-        ),
-        format!("SELECT COUNT(*) FROM leases WHERE {ASKABLE}"),
-        "UPDATE leases SET wanted_by = NULL WHERE wanted_by = ?1".to_owned(),
-    ]
+#[derive(Debug, Clone)]
+pub struct AskStatements {
+    /// [`Store::claim_homes`]'s: `?1` the node, `?2` how many at most.
+    pub claim: String,
+    /// [`Store::homes_left`]'s: `?1` the node.
+    pub left: String,
+    /// [`Store::withdraw_asks`]'s: `?1` the node.
+    pub withdraw: &'static str,
+}
+
+impl AskStatements {
+    /// On an engine that locks rows (Postgres: the claim passes over rows another transaction
+    /// holds) or not.
+    #[must_use]
+    pub fn new(locks_rows: bool) -> Self {
+        let lock = if locks_rows { "FOR NO KEY UPDATE SKIP LOCKED" } else { "" };
+        AskStatements {
+            // The batch is picked once, apart: as a subquery, Postgres may run it again for each
+            // row the update reads (through the partial index, it did), and each run past the
+            // rows this statement already changed picks others, more than `?2` in all.
+            claim: format!(
+                "WITH picked AS MATERIALIZED (
+                     SELECT session FROM leases WHERE {ASKABLE} ORDER BY session LIMIT ?2 {lock})
+                 UPDATE leases SET wanted_by = ?1 WHERE {ASKABLE} AND session IN (SELECT session FROM picked)"
+            ),
+            left: format!("SELECT COUNT(*) FROM leases WHERE {ASKABLE}"),
+            withdraw: "UPDATE leases SET wanted_by = NULL WHERE wanted_by = ?1",
+        }
+    }
 }
 
 /// Whether `node` may take a lease `holder` holds, at `now_ms`: it expired, or it is `node`'s
@@ -125,7 +137,7 @@ impl Store {
     pub fn claim_homes(&self, node: &str, at_most: usize) -> Result<u64, StoreError> {
         let at_most = i64::try_from(at_most).unwrap_or(i64::MAX);
         let mut db = if self.apart() { self.reader() } else { self.db() };
-        let [claim, ..] = ask_statements(db.locks_rows());
+        let claim = AskStatements::new(db.locks_rows()).claim;
         db.execute(&claim, &[node.into(), at_most.into()])
     }
 
@@ -137,7 +149,7 @@ impl Store {
     /// On a database error.
     pub fn homes_left(&self, node: &str) -> Result<bool, StoreError> {
         let mut db = self.db();
-        let [_, left, _] = ask_statements(db.locks_rows());
+        let left = AskStatements::new(db.locks_rows()).left;
         let rows = db.query(&left, &[node.into()])?;
         Ok(rows.first().and_then(|r| r.first()).is_some_and(|n| *n != V::Int(0)))
     }
@@ -150,8 +162,8 @@ impl Store {
     /// On a database error.
     pub fn withdraw_asks(&self, node: &str) -> Result<u64, StoreError> {
         let mut db = self.db();
-        let [.., withdraw] = ask_statements(db.locks_rows());
-        db.execute(&withdraw, &[node.into()])
+        let withdraw = AskStatements::new(db.locks_rows()).withdraw;
+        db.execute(withdraw, &[node.into()])
     }
 
     /// Gives a held lease up at once (a hand-over, a new session handed on, at `now_ms`), so

@@ -209,11 +209,15 @@ impl Postgres {
             tx.batch(&format!(
                 "SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock({SCHEMA_LOCK});"
             ))?;
-            let missing = tx.query(
-                "SELECT COUNT(*) FROM unnest(?1::text[]) AS m(name) WHERE to_regclass(m.name) IS NULL",
-                &[V::Texts(made)],
-            )?;
-            if missing.first().and_then(|r| r.first()).is_none_or(|n| *n != V::Int(0)) {
+            // Which of the tables and indexes `names` the database lacks.
+            let missing = |tx: &mut dyn Db, names: Vec<String>| -> Result<Vec<String>, StoreError> {
+                let rows = tx.query(
+                    "SELECT m.name FROM unnest(?1::text[]) AS m(name) WHERE to_regclass(m.name) IS NULL",
+                    &[V::Texts(names)],
+                )?;
+                rows.into_iter().map(|r| r[0].clone().text()).collect()
+            };
+            if !missing(tx, made)?.is_empty() {
                 tx.batch(&schema)?;
             }
             let absent = tx.query(
@@ -228,15 +232,11 @@ impl Postgres {
                     super::sql::ADDED_COLUMNS.iter().find(|(at, ac, _)| *at == t && *ac == c).map_or("", |a| a.2);
                 tx.batch(&format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {}", kind.replace("{int}", "BIGINT")))?;
             }
-            let names = super::sql::ADDED_INDEXES.iter().map(|(n, _)| (*n).to_owned()).collect();
-            let absent = tx.query(
-                "SELECT m.name FROM unnest(?1::text[]) AS m(name) WHERE to_regclass(m.name) IS NULL",
-                &[V::Texts(names)],
-            )?;
-            for row in absent {
-                let name = row[0].clone().text()?;
-                let on = super::sql::ADDED_INDEXES.iter().find(|(n, _)| *n == name).map_or("", |i| i.1);
-                tx.batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
+            let indexes = super::sql::ADDED_INDEXES;
+            for name in missing(tx, indexes.iter().map(|(n, _)| (*n).to_owned()).collect())? {
+                if let Some(&index) = indexes.iter().find(|(n, _)| *n == name) {
+                    tx.batch(&super::sql::create_index(index))?;
+                }
             }
             Ok(())
         })

@@ -146,21 +146,39 @@ pub const ADDED_COLUMNS: [(&str, &str, &str); 9] = [
     ("leases", "released", "{int} NOT NULL DEFAULT 0"),
 ];
 
-/// Indexes on columns of [`ADDED_COLUMNS`], made once those are there: (name, what it indexes).
+/// The condition of the leases held away from their home and not asked for yet, which the
+/// partial index `leases_away` holds ([`ADDED_INDEXES`]). A statement reads them through it only
+/// if it states this condition whole, as `ASKABLE` in `store/lease.rs` does: both engines'
+/// planners match an index's condition term by term.
+macro_rules! away {
+    () => {
+        "home <> node AND wanted_by IS NULL"
+    };
+}
+pub(crate) use away;
+
+/// Indexes made after [`ADDED_COLUMNS`] (one of them is on `home`): (name, what it indexes). An
+/// index is found by its name alone: one whose definition changes needs a new name.
 ///
 /// Both are partial, holding only the few rows a failover or a drain leaves: the leases held
 /// away from their home and not asked for yet, and the asks. A node coming back asks for its
 /// sessions 64 at a time ([`crate::store::Store::claim_homes`]) and counts what is left, and a
 /// draining node withdraws its asks; each scanned every lease. On Postgres 15 with 100,000
-/// leases, 100 of them away, the ask took 12.7 ms, the count 10.9 and the withdrawal 7.0, and
-/// with the indexes 1.6, 0.13 and 0.12 (p50, `cargo bench -p bandsync-e2e --bench lease_asks`,
-/// `docs/BENCHMARKS.md`). A partial index is used only by a query that states its condition
-/// (`ASKABLE` in `store/lease.rs` does). Renewals change no indexed column, so Postgres still
-/// updates their rows in place (HOT).
+/// leases, 100 of them away, the ask took 12.7 ms, the count 10.9 and a withdrawal with no asks
+/// 7.0, and with the indexes 1.6, 0.13 and 0.12 (p50, `cargo bench -p bandsync-e2e --bench
+/// lease_asks`, `docs/BENCHMARKS.md`). Renewals change no column these name (their conditions'
+/// included), so Postgres still updates their rows in place (HOT); a take, an ask or a release
+/// changes `node` or `wanted_by`, and adds an entry to every index of the table.
 pub const ADDED_INDEXES: [(&str, &str); 2] = [
-    ("leases_away", "leases(home, session) WHERE home <> node AND wanted_by IS NULL"),
+    ("leases_away", concat!("leases(home, session) WHERE ", away!())),
     ("leases_wanted", "leases(wanted_by) WHERE wanted_by IS NOT NULL"),
 ];
+
+/// The statement that makes index `name` on `on` ([`ADDED_INDEXES`]) unless it exists.
+#[must_use]
+pub fn create_index((name, on): (&str, &str)) -> String {
+    format!("CREATE INDEX IF NOT EXISTS {name} ON {on}")
+}
 
 /// One row of a result, its columns in order.
 pub type Row = Vec<V>;

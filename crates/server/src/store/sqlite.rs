@@ -32,7 +32,8 @@ impl Sqlite {
         // only past the safety net.
         conn.pragma_update(None, "wal_autocheckpoint", super::checkpoint::SAFETY_NET_PAGES).map_err(err)?;
         conn.execute_batch(&super::sql::schema("INTEGER", "BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT")).map_err(err)?;
-        // Added after the first release: a database from before gets the columns.
+        // Added after the first release: a database from before gets the columns, then their
+        // indexes.
         for (table, column, kind) in super::sql::ADDED_COLUMNS {
             let has = conn
                 .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))
@@ -43,8 +44,8 @@ impl Sqlite {
                 conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(err)?;
             }
         }
-        for (name, on) in super::sql::ADDED_INDEXES {
-            conn.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}")).map_err(err)?;
+        for index in super::sql::ADDED_INDEXES {
+            conn.execute_batch(&super::sql::create_index(index)).map_err(err)?;
         }
         Ok(Sqlite { conn, checkpoints: Some(Checkpoints::start(path)) })
     }
