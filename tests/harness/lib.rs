@@ -45,6 +45,7 @@ pub mod jack;
 pub mod machine;
 pub mod netns;
 pub mod onsets;
+pub mod output_trace;
 pub mod page;
 pub mod partition;
 pub mod postgres;

@@ -129,9 +129,16 @@ impl Pulse {
     /// `bandsync ARGS` sounding here (into `sink`, or the default), without mDNS.
     #[must_use]
     pub fn sounding(&self, sink: Option<&str>, args: &[&str]) -> Proc {
+        self.sounding_with(sink, args, &[])
+    }
+
+    /// [`Pulse::sounding`], with `env` besides.
+    #[must_use]
+    pub fn sounding_with(&self, sink: Option<&str>, args: &[&str], env: &[(&str, String)]) -> Proc {
         let mut cmd = Command::new(bandsync());
         self.apply(&mut cmd, sink);
         cmd.args(args).env("BANDSYNC_NO_MDNS", "1");
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         Proc::start(cmd, true)
     }
 

@@ -10,6 +10,7 @@
 
 mod callback;
 mod options;
+mod trace;
 
 pub use options::{AudioError, AudioInfo, AudioOptions};
 
@@ -45,6 +46,8 @@ pub struct AudioOutput {
     settled: bool,
     /// The last schedule did not fit in the command queue and must be sent again.
     schedule_pending: bool,
+    /// `BANDSYNC_AUDIO_TRACE`'s lines, if asked for.
+    trace: trace::Trace,
 }
 
 impl std::fmt::Debug for AudioOutput {
@@ -205,6 +208,7 @@ impl AudioOutput {
             started: Instant::now(),
             settled: false,
             schedule_pending: false,
+            trace: trace::Trace::from_env(),
         })
     }
 
@@ -247,6 +251,8 @@ impl AudioOutput {
     /// and `to_host` local time to host time and the epoch of that host clock; `None` while the
     /// clock is not synced yet.
     pub fn update(&mut self, local_of: impl Fn(Instant) -> f64, to_host: impl Fn(f64) -> Option<(f64, u64)>) {
+        // The last update's trace lines, to the file (a killed process loses one update's).
+        self.trace.flush();
         let clock = crate::stream_clock::StreamClock::read(|| self.stream.now());
         let base_local = local_of(clock.base);
         if !self.settled && self.started.elapsed() >= SETTLE {
@@ -262,12 +268,14 @@ impl AudioOutput {
                 let got = st.playback.as_nanos() as f64 / 1000.0;
                 if st.frame == prev.frame + u64::from(prev.frames) && (got - expected) > 5_000.0 {
                     self.underruns.fetch_add(1, Ordering::Relaxed);
-                    self.filter.reset();
+                    self.filter.gap();
+                    self.trace.underrun(st.frame);
                 }
             }
             self.info.buffer_frames = st.frames;
             self.info.output_latency_ms = st.playback.saturating_duration_since(st.callback).as_secs_f64() * 1000.0;
             let local = clock.local(st.playback, base_local);
+            self.trace.stamp(st.frame, st.frames, clock.local(st.callback, base_local), local);
             self.filter.push(st.frame, local);
             self.last_stamp = Some(st);
         }
@@ -275,6 +283,7 @@ impl AudioOutput {
         let frame_ref = last.frame;
         // One fit (a pass over the whole window) gives both points.
         let Some((fm, lm, slope)) = self.filter.fit(us_per_frame) else { return };
+        self.trace.fit(fm, lm, slope, self.filter.steps(), self.filter.outliers());
         let l0 = lm + (frame_ref as f64 - fm) * slope;
         let l1 = l0 + f64::from(self.info.sample_rate) * slope;
         let (Some((h0, epoch)), Some((h1, e1))) = (to_host(l0), to_host(l1)) else { return };
@@ -296,6 +305,7 @@ impl AudioOutput {
             self.schedule_pending = self.commands.push(Command::Schedule(self.schedule)).is_err();
         }
         if !self.schedule_pending && self.commands.slots() > 1 {
+            self.trace.map(&map);
             let _ = self.commands.push(Command::Map(map));
         }
     }

@@ -20,6 +20,13 @@ use std::collections::VecDeque;
 /// The points must span this long (µs) before the slope is fitted rather than nominal.
 pub const MIN_SLOPE_SPAN_US: f64 = 2e6;
 
+/// After a step or a gap, the slope before stands in until the new points span as long a line as
+/// it came from, up to this long (µs): a 2 s line through a large buffer's reports (±1.5 ms) is
+/// hundreds of ppm off, the line before it within a few. Replayed from the speaker tests' traces,
+/// the line's median error in the 6 s after an underrun fell from 196 to 138 µs (the median of 15
+/// gaps; `docs/BENCHMARKS.md`).
+pub const SLOPE_KEPT_SPAN_US: f64 = 10e6;
+
 /// The line's position is the mean of the points of this last stretch (µs of frames)...
 pub const INTERCEPT_SPAN_US: f64 = 8e6;
 
@@ -96,9 +103,10 @@ pub struct DeviceClockFilter {
     /// The new source's line less the old one's, being taken up (µs), and the frame it is for.
     carry: f64,
     carry_at: f64,
-    /// The slope before the last step: the card's rate did not change with its playout, so it
-    /// stands in for the nominal one until the new points span `MIN_SLOPE_SPAN_US`.
-    slope_before_step: Option<f64>,
+    /// The slope before the last step or gap, and how long a line it came from (µs): the card's
+    /// rate did not change with its playout, so it stands in until the new points span as long
+    /// (at least `MIN_SLOPE_SPAN_US`, at most `SLOPE_KEPT_SPAN_US`).
+    slope_before_step: Option<(f64, f64)>,
     steps: u64,
     outliers: u64,
 }
@@ -149,6 +157,23 @@ impl DeviceClockFilter {
         self.has_fit = false;
         self.holding = false;
         self.carry = 0.0;
+    }
+
+    /// A gap in the stream (a buffer the device never played: an underrun): the playout after
+    /// it is not the one before, but the card's rate is, so the points go and the slope stays,
+    /// as after a step in the playout, until the new points span `MIN_SLOPE_SPAN_US`. Started
+    /// afresh ([`DeviceClockFilter::reset`]), a stream that is off its nominal rate (a card's
+    /// crystal, a clock that runs wrong) played up to 1.1 ms off for seconds after one, at the
+    /// speaker (`docs/BENCHMARKS.md`).
+    pub fn gap(&mut self) {
+        // A fitted slope only: one of a line too short to fit was the nominal rate anyway.
+        let span = match (self.points.front(), self.points.back()) {
+            (Some(a), Some(b)) => (b.0 - a.0) * self.last_fit[2],
+            _ => 0.0,
+        };
+        let kept = (self.has_fit && span >= MIN_SLOPE_SPAN_US).then_some((self.last_fit[2], span));
+        self.reset();
+        self.slope_before_step = kept;
     }
 
     /// The points are to come from another source of the same clock (a browser's output
@@ -246,8 +271,9 @@ impl DeviceClockFilter {
         let off = |p: &(f64, f64)| p.1 - (lm + (p.0 - fm) * slope);
         let recent_points = || self.points.iter().skip(before);
         if recent_points().all(|p| off(p) > STEP_US) || recent_points().all(|p| off(p) < -STEP_US) {
+            let span = (self.points[before - 1].0 - self.points[0].0) * nominal_us_per_frame;
             self.points.drain(..before);
-            self.slope_before_step = Some(slope);
+            self.slope_before_step = Some((slope, span));
             self.steps += 1;
         } else if self.points.back().is_some_and(|p| off(p).abs() <= STEP_US)
             && recent_points().any(|p| off(p).abs() > OUTLIER_US)
@@ -274,10 +300,12 @@ impl DeviceClockFilter {
         let points = || self.points.iter().take(n);
         let (first, last) = (self.points.front()?.0, self.points.get(n.checked_sub(1)?)?.0);
         let span_us = (last - first) * nominal_us_per_frame;
-        let slope = if n >= 8 && span_us >= MIN_SLOPE_SPAN_US {
+        let min_span =
+            self.slope_before_step.map_or(MIN_SLOPE_SPAN_US, |(_, s)| s.clamp(MIN_SLOPE_SPAN_US, SLOPE_KEPT_SPAN_US));
+        let slope = if n >= 8 && span_us >= min_span {
             least_squares_rate(points(), nominal_us_per_frame).unwrap_or(nominal_us_per_frame)
         } else {
-            self.slope_before_step.unwrap_or(nominal_us_per_frame)
+            self.slope_before_step.map_or(nominal_us_per_frame, |(s, _)| s)
         };
         let stretch = (span_us / 4.0).clamp(YOUNG_INTERCEPT_SPAN_US, INTERCEPT_SPAN_US);
         let since = last - stretch / nominal_us_per_frame;

@@ -220,3 +220,57 @@ fn a_following_filter_takes_the_nominal_rate_across_a_jump() {
     f.push(256, 256.0 * nominal + 30_000.0);
     assert_eq!(f.fit(nominal), Some((256.0, 256.0 * nominal + 30_000.0, nominal)));
 }
+
+#[test]
+fn a_gap_keeps_the_rate_and_takes_the_new_playout() {
+    // A card 500 ppm slow against the local clock, callbacks every 1365 frames with ±1.5 ms of
+    // jitter (a large buffer through PulseAudio), for 30 s; then a buffer goes missing (an
+    // underrun): everything after is heard 26 ms later. The line must be on the new playout at
+    // once, at the old rate, and stay there while the new points are few: started afresh, it
+    // takes the nominal rate for 2 s, then a short line's.
+    let nominal = 1e6 / 48_000.0;
+    let truth = nominal * (1.0 + 500e-6);
+    let mut seed = 777u64;
+    let mut jitter = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 3000.0
+    };
+    let heard = |frame: u64, gap: bool| frame as f64 * truth + if gap { 26_000.0 } else { 0.0 };
+    let (mut kept, mut fresh) = (DeviceClockFilter::new(4096), DeviceClockFilter::new(4096));
+    let mut frame = 0u64;
+    // Fitted at each callback, as the player fits at each update.
+    while (frame as f64) < 30.0 * 48_000.0 {
+        let t = heard(frame, false) + jitter();
+        for f in [&mut kept, &mut fresh] {
+            f.push(frame, t);
+            let _ = f.fit(nominal);
+        }
+        frame += 1365;
+    }
+    kept.gap();
+    fresh.reset();
+    let resumed = frame;
+    // The largest error where the next clicks are rendered (60 ms past each callback), in the
+    // first second after the gap and from then to 6 s; and the slope a second after it.
+    let (mut first, mut later, mut slope) = ([0.0f64; 2], [0.0f64; 2], 0.0);
+    while ((frame - resumed) as f64) < 6.0 * 48_000.0 {
+        let t = heard(frame, true) + jitter();
+        let ahead = frame + 2_880;
+        for (i, f) in [&mut kept, &mut fresh].into_iter().enumerate() {
+            f.push(frame, t);
+            let e = (f.local_at(ahead, nominal).unwrap() - heard(ahead, true)).abs();
+            let worst = if ((frame - resumed) as f64) < 48_000.0 { &mut first[i] } else { &mut later[i] };
+            *worst = worst.max(e);
+        }
+        if ((frame - resumed) as f64) < 48_000.0 {
+            slope = kept.fit(nominal).unwrap().2;
+        }
+        frame += 1365;
+    }
+    assert!((slope / truth - 1.0).abs() < 3e-5, "the rate kept: {}", slope / truth - 1.0);
+    assert!(
+        first[0] < 600.0 && later[0] < 400.0,
+        "after the gap, the line was off by up to {first:?} µs, then {later:?}"
+    );
+    assert!(later[1] > later[0], "a fresh start is no worse: {later:?} µs");
+}

@@ -7,6 +7,7 @@
 
 use bandsync_e2e::browser::{self, Launch, WebBrowser, WebEngine};
 use bandsync_e2e::onsets::{clear_stretch, intervals, nearest, onsets_exact, quantile, rhythm, sink_glitches, spread};
+use bandsync_e2e::output_trace::{self, OutputTrace};
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::{Pulse, RATE};
 use bandsync_e2e::xvfb::Xvfb;
@@ -14,35 +15,11 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// What a native player said about its output and its clock from its `from`th line on: what
-/// explains a control pair that disagrees (an output latency report that moved, underruns, a clock
-/// that re-synced), printed with the figures whenever the pair is void or fails.
-fn output_story(p: &mut Proc, from: usize) -> String {
-    p.drain();
-    let said: Vec<String> = p.seen[from.min(p.seen.len())..]
-        .iter()
-        .filter(|v| matches!(v["event"].as_str(), Some("audio" | "clock")))
-        .map(|v| match v["event"].as_str() {
-            Some("audio") => format!(
-                "[audio latency {} ms, offset {} ms, {} underruns, {} playout steps, {} outliers]",
-                v["output_latency_ms"],
-                v["latency_offset_ms"],
-                v["underruns"],
-                v["playout_steps"],
-                v["playout_outliers"]
-            ),
-            _ => format!(
-                "[clock synced {} error {} µs, {} samples, offset {} µs, skew {:.2} ppm, rtt {} µs]",
-                v["synced"],
-                v["error_us"],
-                v["samples"],
-                v["offset_us"],
-                v["skew_ppm"].as_f64().unwrap_or(f64::NAN),
-                v["rtt_us"]
-            ),
-        })
-        .collect();
-    if said.is_empty() { "nothing new".into() } else { said.join(" ") }
+/// What a native player said about its output and its clock over a recording (from its `from`th
+/// line on, and its trace from the mark on): what explains a control pair that disagrees,
+/// printed with the figures whenever the pair is void or fails.
+fn output_story(p: &mut Proc, from: usize, trace: &OutputTrace) -> String {
+    format!("{} {}", output_trace::story(p, from), trace.summary())
 }
 
 /// One page: join as `name` on a clock `offset_ms` off and `skew_ppm` fast, enable the sound, and
@@ -140,11 +117,17 @@ fn every_click_path_lands_together_at_the_speaker() {
     let mut host =
         pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
     let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
-    let mut native =
-        pulse.sounding(Some("native"), &["join", &url, "--name", "Native", "--audio", "--json", "--beats"]);
-    let mut native2 = pulse.sounding(
+    // Each native player's output trace, summed up over a recording whenever the pair disagrees.
+    let mut traces = ["native", "native2"].map(|n| OutputTrace::new(pulse.dir.join(format!("{n}.trace"))));
+    let mut native = pulse.sounding_with(
+        Some("native"),
+        &["join", &url, "--name", "Native", "--audio", "--json", "--beats"],
+        &[traces[0].env()],
+    );
+    let mut native2 = pulse.sounding_with(
         Some("native2"),
         &[&["join", &url, "--name", "Native2", "--audio", "--json"], &crate::WRONG_CLOCK[..]].concat(),
+        &[traces[1].env()],
     );
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("speaker");
     let chromium = browser::open(WebEngine::Chromium, &phone_on(&pulse, &xvfb, &shots, "chromium"));
@@ -177,8 +160,9 @@ fn every_click_path_lands_together_at_the_speaker() {
     // each void run is printed.
     let mut rec = rec;
     let mut attempt = 1;
-    // Where each native player's story of this recording starts.
+    // Where each native player's story of this recording starts (the first's, from the play).
     let mut marks = (native.seen.len(), native2.seen.len());
+    traces.iter_mut().for_each(OutputTrace::mark);
     // A new recorder changes the sink's latency, and the players glitch as it connects: a second
     // attempt leaves its first two seconds out.
     let mut skip = 0;
@@ -312,19 +296,23 @@ fn every_click_path_lands_together_at_the_speaker() {
             "SPEAKER-VOID {why}; measuring again: {results}\n  intervals off (s, samples): native {:?}, native2 {:?}\n  native: {}\n  native2: {}",
             off(&on[0]),
             off(&on[3]),
-            output_story(&mut native, marks.0),
-            output_story(&mut native2, marks.1)
+            output_story(&mut native, marks.0, &traces[0]),
+            output_story(&mut native2, marks.1, &traces[1])
         );
         marks = (native.seen.len(), native2.seen.len());
         chromium_steps = steps_now(&chromium);
         attempt += 1;
         rec = pulse.record(&pulse.dir.join("paths-2.wav"));
+        traces.iter_mut().for_each(OutputTrace::mark);
         skip = 2 * RATE as usize;
     };
     eprintln!("SPEAKER {results}");
     let f = |path: &str, key: &str, q: &str| results[path][key][q].as_f64().unwrap();
-    let story =
-        format!("native: {}\nnative2: {}", output_story(&mut native, marks.0), output_story(&mut native2, marks.1));
+    let story = format!(
+        "native: {}\nnative2: {}",
+        output_story(&mut native, marks.0, &traces[0]),
+        output_story(&mut native2, marks.1, &traces[1])
+    );
     if !control_held && starved > 0 {
         // Three recordings in a row on a machine that starved the native players' callbacks (as
         // `native.rs` treats a recording with underruns): the control pair says the recording
