@@ -199,6 +199,17 @@ pub fn spread(v: &[f64]) -> serde_json::Value {
     serde_json::json!({"p50": quantile(v, 0.5), "p99": quantile(v, 0.99), "max": quantile(v, 1.0)})
 }
 
+/// A least-squares line through `(x, y)`: (intercept, slope).
+#[must_use]
+pub fn line(pts: &[(f64, f64)]) -> (f64, f64) {
+    let n = pts.len() as f64;
+    let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let slope = sxy / sxx;
+    (my - slope * mx, slope)
+}
+
 #[cfg(test)]
 mod tests {
     use super::clear_stretch;

@@ -1,6 +1,6 @@
 //! What a native player's output said over a recording, for a test to print beside figures that
 //! went wrong: its `audio` and `clock` events ([`story`]), and its output trace
-//! (`BANDSYNC_AUDIO_TRACE`, `crates/audio/src/device/trace.rs`) over the same stretch
+//! (`BANDSYNC_AUDIO_TRACE`, `crates/audio/src/device/trace.rs`) between marks the test sets
 //! ([`OutputTrace`]): whether the device's reported playout moved, whether the map the player
 //! sent its click engine moved, and whether buffers went missing.
 
@@ -44,13 +44,15 @@ pub struct OutputTrace {
     /// The file the player writes (its `BANDSYNC_AUDIO_TRACE`).
     pub path: PathBuf,
     from: u64,
+    /// Where the stretch ends, once it has (a recording stopped).
+    until: Option<u64>,
 }
 
 impl OutputTrace {
     /// The trace at `path`, read from its start.
     #[must_use]
     pub fn new(path: PathBuf) -> Self {
-        OutputTrace { path, from: 0 }
+        OutputTrace { path, from: 0, until: None }
     }
 
     /// The environment that makes a player write it.
@@ -61,23 +63,36 @@ impl OutputTrace {
 
     /// Reads from what the player writes next (a recording starts).
     pub fn mark(&mut self) {
-        self.from = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        self.from = self.len();
+        self.until = None;
+    }
+
+    /// Reads up to what the player wrote so far (the recording stopped).
+    pub fn stop(&mut self) {
+        self.until = Some(self.len());
+    }
+
+    fn len(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
     }
 
     /// What the trace says from the mark on, in one line.
     #[must_use]
     pub fn summary(&self) -> String {
         let text = std::fs::read(&self.path).unwrap_or_default();
-        let from = usize::try_from(self.from).unwrap_or(0).min(text.len());
+        let bound = |at: u64| usize::try_from(at).unwrap_or(usize::MAX).min(text.len());
+        let (from, until) = (bound(self.from), self.until.map_or(text.len(), bound));
         let (mut stamps, mut maps, mut gaps) = (Vec::new(), Vec::new(), 0);
-        for line in String::from_utf8_lossy(&text[from..]).lines() {
+        for line in String::from_utf8_lossy(&text[from..until.max(from)]).lines() {
             let f: Vec<&str> = line.split(' ').collect();
             let num = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok());
             match (f.first().copied(), num(1), num(2), num(3), num(4)) {
                 // `s FRAME FRAMES CALLBACK_US PLAYBACK_US`
                 (Some("s"), Some(frame), _, Some(callback), Some(playback)) => stamps.push((frame, callback, playback)),
                 // `m FRAME_REF HOST_AT_REF US_PER_FRAME EPOCH`
-                (Some("m"), Some(frame), Some(host), Some(us_per_frame), _) => maps.push((frame, host, us_per_frame)),
+                (Some("m"), Some(frame), Some(host), Some(us_per_frame), Some(epoch)) => {
+                    maps.push((frame, host, us_per_frame, epoch));
+                }
                 (Some("u"), ..) => gaps += 1,
                 _ => {}
             }
@@ -90,9 +105,13 @@ impl OutputTrace {
         let t0 = stamps[0].2;
         // The reported playout against its own line over the stretch, in half-second medians.
         let playout = moves(&stamps.iter().map(|s| (s.0, s.2)).collect::<Vec<_>>(), t0);
-        // Each new map against the one before, where it takes over (at its own frame): how far
-        // the clicks there moved when it came, and those moves added up over the stretch.
-        let moves_at: Vec<f64> = maps.windows(2).map(|w| w[1].1 - (w[0].1 + (w[1].0 - w[0].0) * w[0].2)).collect();
+        // Each new map against the one before on the same host clock, where it takes over (at its
+        // own frame): how far the clicks there moved when it came, and those moves added up.
+        let moves_at: Vec<f64> = maps
+            .windows(2)
+            .filter(|w| w[1].3 == w[0].3)
+            .map(|w| w[1].1 - (w[0].1 + (w[1].0 - w[0].0) * w[0].2))
+            .collect();
         let map_step = moves_at.iter().copied().max_by(|a, b| a.abs().total_cmp(&b.abs()));
         let mut sum = 0.0;
         let (mut lo, mut hi) = (0.0f64, 0.0f64);
@@ -119,27 +138,17 @@ impl OutputTrace {
 /// The (frame, µs) points' half-second medians about their least-squares line: their range, and
 /// the largest change from one half second to the next, with when (s after `t0`).
 fn moves(points: &[(f64, f64)], t0: f64) -> String {
-    let n = points.len() as f64;
-    let (mx, my) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
-    let (sxx, sxy) =
-        points.iter().fold((0.0, 0.0), |(xx, xy), p| (xx + (p.0 - mx).powi(2), xy + (p.0 - mx) * (p.1 - my)));
-    let slope = sxy / sxx;
+    let (intercept, slope) = crate::onsets::line(points);
     let mut halves: Vec<(f64, Vec<f64>)> = Vec::new();
     for &(x, y) in points {
         let at = ((y - t0) / 500_000.0).floor() * 0.5;
-        let r = y - (my + (x - mx) * slope);
+        let r = y - (intercept + x * slope);
         match halves.last_mut() {
             Some((t, v)) if *t == at => v.push(r),
             _ => halves.push((at, vec![r])),
         }
     }
-    let medians: Vec<(f64, f64)> = halves
-        .into_iter()
-        .map(|(t, mut v)| {
-            v.sort_by(f64::total_cmp);
-            (t, v[v.len() / 2])
-        })
-        .collect();
+    let medians: Vec<(f64, f64)> = halves.into_iter().map(|(t, v)| (t, crate::onsets::quantile(&v, 0.5))).collect();
     let range = medians.iter().map(|m| m.1).fold(f64::NEG_INFINITY, f64::max)
         - medians.iter().map(|m| m.1).fold(f64::INFINITY, f64::min);
     let step = medians.windows(2).map(|w| (w[1].0, w[1].1 - w[0].1)).max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));

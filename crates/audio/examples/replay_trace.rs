@@ -1,94 +1,139 @@
 //! Replays a native player's output trace (`BANDSYNC_AUDIO_TRACE`) through the device-clock
-//! filter, and says how far its line was from hindsight's around each gap in the stream (an
-//! underrun), handled as the player does ([`DeviceClockFilter::gap`]) and started afresh
-//! ([`DeviceClockFilter::reset`]).
+//! filter as the player ran it, and says how far its line was from hindsight after each gap in
+//! the stream (an underrun), with the gaps handled as the player does
+//! ([`DeviceClockFilter::gap`]) and as it did before (started afresh,
+//! [`DeviceClockFilter::reset`]).
 //!
 //! ```text
-//! cargo run -p bandsync-audio --example replay_trace -- TRACE [RATE]
+//! cargo run -p bandsync-audio --example replay_trace -- TRACE
 //! ```
 //!
-//! Hindsight is a least-squares line through the stream's reports from the gap to 10 s after it:
-//! what the filter would know with all of them. For each callback in the 6 s after the gap, the
-//! filter's line (as the player would have fitted it then) is read where the next clicks are
-//! rendered, 60 ms past the callback, and compared with hindsight there.
+//! The filter is the player's (8192 points), fed each callback's report, started again where the
+//! trace says (`o`, `r`), handled at every gap, and fitted where the player fitted (`f` lines).
+//! Hindsight for a gap is a least-squares line through the reports from it to the next gap,
+//! reset or stream, at most 10 s: what the filter would know with all of them. At each fit in
+//! the 6 s after a gap, the line is read where the next clicks are rendered, 60 ms past the last
+//! report, and compared with hindsight there.
 
-use bandsync_audio::filter::DeviceClockFilter;
+use bandsync_audio::filter::{DeviceClockFilter, least_squares_rate};
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let path = args.next().expect("a trace file");
-    let rate: f64 = args.next().map_or(48_000.0, |r| r.parse().expect("a sample rate"));
-    let nominal = 1e6 / rate;
-    let text = std::fs::read_to_string(&path).expect("the trace");
-    // (frame, heard µs) per callback, and the index of the first callback after each gap.
-    let (mut points, mut gaps) = (Vec::new(), Vec::new());
-    for line in text.lines() {
-        let f: Vec<&str> = line.split(' ').collect();
-        match f.first() {
-            Some(&"s") => points.push((f[1].parse::<u64>().unwrap(), f[4].parse::<f64>().unwrap())),
-            Some(&"u") => gaps.push(points.len()),
-            _ => {}
-        }
-    }
-    println!("{path}: {} callbacks, {} gaps", points.len(), gaps.len());
-    for &g in &gaps {
-        let after: Vec<(u64, f64)> =
-            points[g..].iter().take_while(|p| (p.0 - points[g].0) as f64 * nominal < 10e6).copied().collect();
-        let hindsight = line(&after);
-        let mut report = Vec::new();
-        for (how, gap) in [("gap (kept rate)", true), ("reset (afresh)", false)] {
-            // The device's filter: 4096 points, as `AudioOutput` makes it.
-            let mut f = DeviceClockFilter::new(4096);
-            for &(frame, t) in &points[..g] {
-                f.push(frame, t);
-                let _ = f.fit(nominal);
-            }
-            if gap {
-                f.gap();
-            } else {
-                f.reset();
-            }
-            let mut errors = Vec::new();
-            for &(frame, t) in &points[g..] {
-                if (frame - points[g].0) as f64 * nominal > 6e6 {
-                    break;
-                }
-                f.push(frame, t);
-                let at = frame + (0.06 * rate) as u64;
-                if let Some(l) = f.local_at(at, nominal) {
-                    errors.push((frame, l - (hindsight.0 + (at as f64 - hindsight.1) * hindsight.2)));
-                }
-            }
-            let mut abs: Vec<f64> = errors.iter().map(|e| e.1.abs()).collect();
-            abs.sort_by(f64::total_cmp);
-            let q = |p: f64| abs[((abs.len() - 1) as f64 * p).round() as usize];
-            let late = |s: f64| {
-                let from = points[g].0 + (s * rate) as u64;
-                errors.iter().filter(|e| e.0 >= from).map(|e| e.1.abs()).fold(0.0, f64::max)
-            };
-            report.push(format!(
-                "  {how}: |error| p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs; max after 1 s {:.0} µs, after 3 s {:.0} µs",
-                q(0.5),
-                q(0.99),
-                q(1.0),
-                late(1.0),
-                late(3.0)
-            ));
-        }
-        println!(
-            "gap at frame {} ({:.1} s into the trace):\n{}",
-            points[g].0,
-            (points[g].0 - points[0].0) as f64 * nominal / 1e6,
-            report.join("\n")
-        );
-    }
+/// One line of a trace.
+enum Line {
+    Stream(f64),
+    Report(u64, f64),
+    Gap,
+    Reset,
+    Fit,
 }
 
-/// The least-squares line through `p`: (mean µs, mean frame, µs per frame).
-fn line(p: &[(u64, f64)]) -> (f64, f64, f64) {
-    let n = p.len() as f64;
-    let (mf, mt) = (p.iter().map(|x| x.0 as f64).sum::<f64>() / n, p.iter().map(|x| x.1).sum::<f64>() / n);
-    let (sxx, sxy) =
-        p.iter().fold((0.0, 0.0), |(a, b), x| (a + (x.0 as f64 - mf).powi(2), b + (x.0 as f64 - mf) * (x.1 - mt)));
-    (mt, mf, sxy / sxx)
+fn parse(text: &str) -> Vec<Line> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            Some(match *f.first()? {
+                "o" => Line::Stream(f.get(1)?.parse().ok()?),
+                "s" => Line::Report(f.get(1)?.parse().ok()?, f.get(4)?.parse().ok()?),
+                "u" => Line::Gap,
+                "r" => Line::Reset,
+                "f" => Line::Fit,
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+/// Hindsight after the gap at `lines[at]`: (mean frame, mean µs, µs per frame) of the reports up
+/// to the next gap, reset or stream, at most 10 s.
+fn hindsight(lines: &[Line], at: usize, rate: f64) -> Option<(f64, f64, f64)> {
+    let mut pts: Vec<(f64, f64)> = Vec::new();
+    for l in &lines[at + 1..] {
+        match *l {
+            Line::Report(frame, t) => {
+                if pts.first().is_some_and(|p| (frame as f64 - p.0) / rate > 10.0) {
+                    break;
+                }
+                pts.push((frame as f64, t));
+            }
+            Line::Fit => {}
+            _ => break,
+        }
+    }
+    let slope = least_squares_rate(pts.iter(), 1e6 / rate)?;
+    let n = pts.len() as f64;
+    Some((pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n, slope))
+}
+
+fn main() {
+    let path = std::env::args().nth(1).expect("a trace file");
+    let lines = parse(&std::fs::read_to_string(&path).expect("the trace"));
+    println!("{path}: {} lines", lines.len());
+    let gaps: Vec<usize> = (0..lines.len()).filter(|&i| matches!(lines[i], Line::Gap)).collect();
+    // For each way of handling gaps: each gap's |errors| (µs), and when (s after the gap).
+    let mut errors: [Vec<Vec<(f64, f64)>>; 2] = [vec![Vec::new(); gaps.len()], vec![Vec::new(); gaps.len()]];
+    for (way, keep) in [true, false].into_iter().enumerate() {
+        let (mut f, mut rate) = (DeviceClockFilter::new(8192), 48_000.0);
+        let mut last: Option<u64> = None;
+        let mut open: Option<(usize, u64, (f64, f64, f64))> = None;
+        for (i, l) in lines.iter().enumerate() {
+            match *l {
+                Line::Stream(r) => {
+                    (f, rate, open) = (DeviceClockFilter::new(8192), r, None);
+                }
+                Line::Reset => f.reset(),
+                Line::Gap => {
+                    if keep {
+                        f.gap()
+                    } else {
+                        f.reset()
+                    }
+                    let g = gaps.binary_search(&i).unwrap_or(0);
+                    open = match (hindsight(&lines, i, rate), lines.get(i + 1)) {
+                        (Some(h), Some(&Line::Report(frame, _))) => Some((g, frame, h)),
+                        _ => None,
+                    };
+                }
+                Line::Report(frame, t) => {
+                    f.push(frame, t);
+                    last = Some(frame);
+                }
+                Line::Fit => {
+                    // The player fits at each update; the line is read only after a gap.
+                    let (Some((g, from, h)), Some(frame)) = (open, last) else {
+                        let _ = f.fit(1e6 / rate);
+                        continue;
+                    };
+                    let since = frame.saturating_sub(from) as f64 / rate;
+                    if since > 6.0 {
+                        let _ = f.fit(1e6 / rate);
+                        open = None;
+                        continue;
+                    }
+                    let ahead = frame as f64 + 0.06 * rate;
+                    if let Some(at) = f.local_at(ahead as u64, 1e6 / rate) {
+                        errors[way][g].push((since, (at - (h.1 + (ahead - h.0) * h.2)).abs()));
+                    }
+                }
+            }
+        }
+    }
+    println!("| gap | at frame | kept: median \\|error\\| | afresh | kept: largest after 1 s | afresh |");
+    println!("|---|---|---|---|---|---|");
+    for (g, &i) in gaps.iter().enumerate() {
+        let stat = |e: &Vec<(f64, f64)>| {
+            let mut all: Vec<f64> = e.iter().map(|x| x.1).collect();
+            all.sort_by(f64::total_cmp);
+            let later = e.iter().filter(|x| x.0 >= 1.0).map(|x| x.1).fold(0.0, f64::max);
+            (all.get(all.len() / 2).copied(), later)
+        };
+        let frame = match lines.get(i + 1) {
+            Some(&Line::Report(frame, _)) => frame.to_string(),
+            _ => "-".into(),
+        };
+        match (stat(&errors[0][g]), stat(&errors[1][g])) {
+            ((Some(k), kl), (Some(a), al)) => {
+                println!("| {g} | {frame} | {k:.0} µs | {a:.0} µs | {kl:.0} µs | {al:.0} µs |")
+            }
+            _ => println!("| {g} | {frame} | no fit after it | | | |"),
+        }
+    }
 }

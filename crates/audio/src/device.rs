@@ -208,7 +208,7 @@ impl AudioOutput {
             started: Instant::now(),
             settled: false,
             schedule_pending: false,
-            trace: trace::Trace::from_env(),
+            trace: trace::Trace::from_env(rate),
         })
     }
 
@@ -258,6 +258,7 @@ impl AudioOutput {
         if !self.settled && self.started.elapsed() >= SETTLE {
             self.settled = true;
             self.filter.reset();
+            self.trace.reset();
         }
         let us_per_frame = 1e6 / f64::from(self.info.sample_rate);
         while let Ok(st) = self.stamps.pop() {
@@ -275,7 +276,9 @@ impl AudioOutput {
             self.info.buffer_frames = st.frames;
             self.info.output_latency_ms = st.playback.saturating_duration_since(st.callback).as_secs_f64() * 1000.0;
             let local = clock.local(st.playback, base_local);
-            self.trace.stamp(st.frame, st.frames, clock.local(st.callback, base_local), local);
+            if self.trace.on() {
+                self.trace.stamp(st.frame, st.frames, clock.local(st.callback, base_local), local);
+            }
             self.filter.push(st.frame, local);
             self.last_stamp = Some(st);
         }

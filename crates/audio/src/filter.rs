@@ -20,12 +20,26 @@ use std::collections::VecDeque;
 /// The points must span this long (µs) before the slope is fitted rather than nominal.
 pub const MIN_SLOPE_SPAN_US: f64 = 2e6;
 
-/// After a step or a gap, the slope before stands in until the new points span as long a line as
-/// it came from, up to this long (µs): a 2 s line through a large buffer's reports (±1.5 ms) is
-/// hundreds of ppm off, the line before it within a few. Replayed from the speaker tests' traces,
-/// the line's median error in the 6 s after an underrun fell from 196 to 138 µs (the median of 15
-/// gaps; `docs/BENCHMARKS.md`).
+/// After a gap in the stream (an underrun), the slope before stands in until the new points span
+/// as long a line as it came from, up to this long (µs): a 2 s line through a large buffer's
+/// reports (±1.5 ms) is hundreds of ppm off, the long line before the gap within a few. After a
+/// step in the playout it stands in for `MIN_SLOPE_SPAN_US`, as before (not measured yet: the
+/// page's filters follow Chromium's steps through it). See [`DeviceClockFilter::gap`].
 pub const SLOPE_KEPT_SPAN_US: f64 = 10e6;
+
+/// A slope kept across a step or a gap, and how long a line it came from.
+#[derive(Debug, Clone, Copy)]
+struct KeptSlope {
+    us_per_frame: f64,
+    span_us: f64,
+}
+
+impl KeptSlope {
+    /// How long the new points must span before their own slope replaces it.
+    fn until_us(self) -> f64 {
+        self.span_us.clamp(MIN_SLOPE_SPAN_US, SLOPE_KEPT_SPAN_US)
+    }
+}
 
 /// The line's position is the mean of the points of this last stretch (µs of frames)...
 pub const INTERCEPT_SPAN_US: f64 = 8e6;
@@ -103,10 +117,9 @@ pub struct DeviceClockFilter {
     /// The new source's line less the old one's, being taken up (µs), and the frame it is for.
     carry: f64,
     carry_at: f64,
-    /// The slope before the last step or gap, and how long a line it came from (µs): the card's
-    /// rate did not change with its playout, so it stands in until the new points span as long
-    /// (at least `MIN_SLOPE_SPAN_US`, at most `SLOPE_KEPT_SPAN_US`).
-    slope_before_step: Option<(f64, f64)>,
+    /// The slope before the last step or gap: the card's rate did not change with its playout,
+    /// so it stands in until the new points can fit their own ([`KeptSlope::until_us`]).
+    slope_before_step: Option<KeptSlope>,
     steps: u64,
     outliers: u64,
 }
@@ -150,7 +163,8 @@ impl DeviceClockFilter {
         self.points.push_back((frame as f64, local_us));
     }
 
-    /// Forgets every point (after an underrun or a device change, the old line no longer holds).
+    /// Forgets every point (a new stream, or one settled after its first seconds: the old line no
+    /// longer holds).
     pub fn reset(&mut self) {
         self.points.clear();
         self.slope_before_step = None;
@@ -160,20 +174,32 @@ impl DeviceClockFilter {
     }
 
     /// A gap in the stream (a buffer the device never played: an underrun): the playout after
-    /// it is not the one before, but the card's rate is, so the points go and the slope stays,
-    /// as after a step in the playout, until the new points span `MIN_SLOPE_SPAN_US`. Started
-    /// afresh ([`DeviceClockFilter::reset`]), a stream that is off its nominal rate (a card's
-    /// crystal, a clock that runs wrong) played up to 1.1 ms off for seconds after one, at the
-    /// speaker (`docs/BENCHMARKS.md`).
+    /// it is not the one before, but the card's rate is, so the points go and the slope stays
+    /// until the new points span as long a line as it came from (2 to 10 s,
+    /// [`SLOPE_KEPT_SPAN_US`]). Started afresh ([`DeviceClockFilter::reset`]), a stream off its
+    /// nominal rate (a card's crystal, a clock that runs wrong) took the nominal rate for 2 s,
+    /// then a short line's: one such follower played 1.1 ms off for seconds after an underrun,
+    /// at the speaker (`docs/BENCHMARKS.md`). Gaps in a cluster keep the slope from before the
+    /// first.
     pub fn gap(&mut self) {
-        // A fitted slope only: one of a line too short to fit was the nominal rate anyway.
         let span = match (self.points.front(), self.points.back()) {
             (Some(a), Some(b)) => (b.0 - a.0) * self.last_fit[2],
             _ => 0.0,
         };
-        let kept = (self.has_fit && span >= MIN_SLOPE_SPAN_US).then_some((self.last_fit[2], span));
+        // The line's own slope once its points could fit one; else the one it kept, if any.
+        let fitted = self.has_fit && self.points.len() >= 8 && span >= self.min_slope_span();
+        let kept = if fitted {
+            Some(KeptSlope { us_per_frame: self.last_fit[2], span_us: span })
+        } else {
+            self.slope_before_step
+        };
         self.reset();
         self.slope_before_step = kept;
+    }
+
+    /// How long the points must span before their own slope is fitted.
+    fn min_slope_span(&self) -> f64 {
+        self.slope_before_step.map_or(MIN_SLOPE_SPAN_US, KeptSlope::until_us)
     }
 
     /// The points are to come from another source of the same clock (a browser's output
@@ -216,7 +242,8 @@ impl DeviceClockFilter {
     /// The slope is a least-squares fit over the whole window (up to about a minute of callbacks):
     /// a sound card's rate against the host clock is steady, so a long line averages callback
     /// jitter away and gives clicks whose spacing in device frames is constant. Until the points
-    /// span `MIN_SLOPE_SPAN_US` the slope is the nominal rate (or the one before a step). The line
+    /// span `MIN_SLOPE_SPAN_US` the slope is the nominal rate (or the one kept across a step or a
+    /// gap, longer: [`DeviceClockFilter::gap`]). The line
     /// passes through the mean of the last `INTERCEPT_SPAN_US` of points (at least
     /// `INTERCEPT_MIN_POINTS`), so it follows the stream's playout as it wanders; a step in the
     /// playout (see [`STEP_US`]) is followed at once.
@@ -271,9 +298,9 @@ impl DeviceClockFilter {
         let off = |p: &(f64, f64)| p.1 - (lm + (p.0 - fm) * slope);
         let recent_points = || self.points.iter().skip(before);
         if recent_points().all(|p| off(p) > STEP_US) || recent_points().all(|p| off(p) < -STEP_US) {
-            let span = (self.points[before - 1].0 - self.points[0].0) * nominal_us_per_frame;
             self.points.drain(..before);
-            self.slope_before_step = Some((slope, span));
+            // For `MIN_SLOPE_SPAN_US` after a step, as before gaps kept it longer.
+            self.slope_before_step = Some(KeptSlope { us_per_frame: slope, span_us: 0.0 });
             self.steps += 1;
         } else if self.points.back().is_some_and(|p| off(p).abs() <= STEP_US)
             && recent_points().any(|p| off(p).abs() > OUTLIER_US)
@@ -300,12 +327,11 @@ impl DeviceClockFilter {
         let points = || self.points.iter().take(n);
         let (first, last) = (self.points.front()?.0, self.points.get(n.checked_sub(1)?)?.0);
         let span_us = (last - first) * nominal_us_per_frame;
-        let min_span =
-            self.slope_before_step.map_or(MIN_SLOPE_SPAN_US, |(_, s)| s.clamp(MIN_SLOPE_SPAN_US, SLOPE_KEPT_SPAN_US));
-        let slope = if n >= 8 && span_us >= min_span {
-            least_squares_rate(points(), nominal_us_per_frame).unwrap_or(nominal_us_per_frame)
+        let kept = self.slope_before_step.map_or(nominal_us_per_frame, |k| k.us_per_frame);
+        let slope = if n >= 8 && span_us >= self.min_slope_span() {
+            least_squares_rate(points(), nominal_us_per_frame).unwrap_or(kept)
         } else {
-            self.slope_before_step.map_or(nominal_us_per_frame, |(s, _)| s)
+            kept
         };
         let stretch = (span_us / 4.0).clamp(YOUNG_INTERCEPT_SPAN_US, INTERCEPT_SPAN_US);
         let since = last - stretch / nominal_us_per_frame;

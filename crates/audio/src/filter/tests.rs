@@ -272,5 +272,44 @@ fn a_gap_keeps_the_rate_and_takes_the_new_playout() {
         first[0] < 600.0 && later[0] < 400.0,
         "after the gap, the line was off by up to {first:?} µs, then {later:?}"
     );
-    assert!(later[1] > later[0], "a fresh start is no worse: {later:?} µs");
+    assert!(later[1] > later[0], "keeping the rate did not help: {later:?} µs (kept, afresh)");
+}
+
+#[test]
+fn gaps_in_a_cluster_keep_the_rate_from_before_the_first() {
+    // As above, then a second gap three callbacks after the first (underruns come in clusters):
+    // the slope is still the one from before the first. A young stream (under 2 s of points)
+    // has none to keep: after a gap it takes the nominal rate.
+    let nominal = 1e6 / 48_000.0;
+    let truth = nominal * (1.0 + 500e-6);
+    let mut f = DeviceClockFilter::new(4096);
+    let mut young = DeviceClockFilter::new(4096);
+    let mut frame = 0u64;
+    let push = |f: &mut DeviceClockFilter, frame: u64, shift: f64| {
+        f.push(frame, frame as f64 * truth + shift);
+        let _ = f.fit(nominal);
+    };
+    while (frame as f64) < 30.0 * 48_000.0 {
+        push(&mut f, frame, 0.0);
+        if (frame as f64) < 48_000.0 {
+            push(&mut young, frame, 0.0);
+        }
+        frame += 1365;
+    }
+    f.gap();
+    young.gap();
+    for _ in 0..3 {
+        push(&mut f, frame, 26_000.0);
+        push(&mut young, frame, 26_000.0);
+        frame += 1365;
+    }
+    f.gap();
+    for _ in 0..36 {
+        push(&mut f, frame, 52_000.0);
+        push(&mut young, frame, 26_000.0);
+        frame += 1365;
+    }
+    let (_, _, slope) = f.fit(nominal).unwrap();
+    assert!((slope / truth - 1.0).abs() < 1e-6, "the rate from before the first gap: {}", slope / truth - 1.0);
+    assert_eq!(young.fit(nominal).unwrap().2, nominal, "a young stream kept a slope it never fitted");
 }

@@ -14,7 +14,7 @@
 
 use crate::paths::{join_page, page_converged, phone_on};
 use bandsync_e2e::browser::{self, WebEngine};
-use bandsync_e2e::onsets::{nearest, onsets_exact, quantile, rhythm, spread};
+use bandsync_e2e::onsets::{line, nearest, onsets_exact, quantile, rhythm, spread};
 use bandsync_e2e::pulse::{Pulse, RATE};
 use bandsync_e2e::xvfb::Xvfb;
 use serde_json::{Value, json};
@@ -27,16 +27,6 @@ const READ_CONTEXT: &str = "(() => { const C = window.AudioContext; window.__pai
      window.AudioContext = class extends C { constructor(o) { super(o); setInterval(() => { \
        if (this.state === 'running') window.__pairs.push([performance.now(), this.currentTime, null, null]); }, 1000); } }; \
      return true; })()";
-
-/// A least-squares line through `(x, y)`: (intercept, slope).
-fn line(pts: &[(f64, f64)]) -> (f64, f64) {
-    let n = pts.len() as f64;
-    let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let slope = sxy / sxx;
-    (my - slope * mx, slope)
-}
 
 /// One path followed against the reference's clicks (onsets in samples, of a recording `len`
 /// samples long): for each reference click, the path's click nearest where the last was found

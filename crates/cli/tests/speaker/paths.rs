@@ -174,6 +174,7 @@ fn every_click_path_lands_together_at_the_speaker() {
             native.wait_for("a beat", |v| v["event"] == "beat" && v["count_in"] != true);
         }
         let ch: Vec<Vec<f32>> = rec.stop().into_iter().map(|c| c.get(skip..).unwrap_or_default().to_vec()).collect();
+        traces.iter_mut().for_each(OutputTrace::stop);
         let pages: Vec<Value> =
             [&chromium, &webkit].iter().map(|b| b.page.eval("window.__bandsync.state.sound")).collect();
         let mut on: Vec<Vec<f64>> = ch.iter().map(|c| onsets_exact(c)).collect();
@@ -300,10 +301,10 @@ fn every_click_path_lands_together_at_the_speaker() {
             output_story(&mut native2, marks.1, &traces[1])
         );
         marks = (native.seen.len(), native2.seen.len());
+        traces.iter_mut().for_each(OutputTrace::mark);
         chromium_steps = steps_now(&chromium);
         attempt += 1;
         rec = pulse.record(&pulse.dir.join("paths-2.wav"));
-        traces.iter_mut().for_each(OutputTrace::mark);
         skip = 2 * RATE as usize;
     };
     eprintln!("SPEAKER {results}");
