@@ -242,11 +242,10 @@ impl DeviceClockFilter {
     /// The slope is a least-squares fit over the whole window (up to about a minute of callbacks):
     /// a sound card's rate against the host clock is steady, so a long line averages callback
     /// jitter away and gives clicks whose spacing in device frames is constant. Until the points
-    /// span `MIN_SLOPE_SPAN_US` the slope is the nominal rate (or the one kept across a step or a
-    /// gap, longer: [`DeviceClockFilter::gap`]). The line
-    /// passes through the mean of the last `INTERCEPT_SPAN_US` of points (at least
-    /// `INTERCEPT_MIN_POINTS`), so it follows the stream's playout as it wanders; a step in the
-    /// playout (see [`STEP_US`]) is followed at once.
+    /// span `MIN_SLOPE_SPAN_US` the slope is the nominal rate, or the one kept across a step (or
+    /// a gap, longer: [`DeviceClockFilter::gap`]). The line passes through the mean of the last
+    /// `INTERCEPT_SPAN_US` of points (at least `INTERCEPT_MIN_POINTS`), so it follows the stream's
+    /// playout as it wanders; a step in the playout (see [`STEP_US`]) is followed at once.
     pub fn fit(&mut self, nominal_us_per_frame: f64) -> Option<(f64, f64, f64)> {
         if self.follow {
             return self.newest_line(nominal_us_per_frame);
@@ -299,7 +298,8 @@ impl DeviceClockFilter {
         let recent_points = || self.points.iter().skip(before);
         if recent_points().all(|p| off(p) > STEP_US) || recent_points().all(|p| off(p) < -STEP_US) {
             self.points.drain(..before);
-            // For `MIN_SLOPE_SPAN_US` after a step, as before gaps kept it longer.
+            // Kept for `MIN_SLOPE_SPAN_US` after a step, as before: only a gap keeps it longer
+            // (measured for gaps; a step's playout may come with a new rate, as Chromium's do).
             self.slope_before_step = Some(KeptSlope { us_per_frame: slope, span_us: 0.0 });
             self.steps += 1;
         } else if self.points.back().is_some_and(|p| off(p).abs() <= STEP_US)
