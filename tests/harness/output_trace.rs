@@ -135,6 +135,18 @@ impl OutputTrace {
     }
 }
 
+/// Copies `files` into `dir` (made if need be), to be replayed after the test (the players'
+/// traces and the recording of a run that went wrong); says where, or why not.
+pub fn keep(dir: &std::path::Path, files: &[&std::path::Path]) -> String {
+    let copied = std::fs::create_dir_all(dir).and_then(|()| {
+        files.iter().try_for_each(|f| std::fs::copy(f, dir.join(f.file_name().unwrap_or_default())).map(drop))
+    });
+    match copied {
+        Ok(()) => format!("kept in {}", dir.display()),
+        Err(e) => format!("not kept in {}: {e}", dir.display()),
+    }
+}
+
 /// The (frame, µs) points' half-second medians about their least-squares line: their range, and
 /// the largest change from one half second to the next, with when (s after `t0`).
 fn moves(points: &[(f64, f64)], t0: f64) -> String {

@@ -293,8 +293,12 @@ fn every_click_path_lands_together_at_the_speaker() {
                 .map(|(t, d)| ((*t as f64 / f64::from(RATE) * 100.0).round() / 100.0, *d))
                 .collect()
         };
+        // The players' traces and the recording, to be replayed (`replay_trace`).
+        let wav = pulse.dir.join(if attempt == 1 { "paths.wav" } else { "paths-2.wav" });
+        let kept =
+            output_trace::keep(&shots.join(format!("void-{attempt}")), &[&traces[0].path, &traces[1].path, &wav]);
         eprintln!(
-            "SPEAKER-VOID {why}; measuring again: {results}\n  intervals off (s, samples): native {:?}, native2 {:?}\n  native: {}\n  native2: {}",
+            "SPEAKER-VOID {why}; measuring again: {results}\n  intervals off (s, samples): native {:?}, native2 {:?}\n  native: {}\n  native2: {}\n  {kept}",
             off(&on[0]),
             off(&on[3]),
             output_story(&mut native, marks.0, &traces[0]),
