@@ -45,7 +45,6 @@ pub mod jack;
 pub mod machine;
 pub mod netns;
 pub mod onsets;
-pub mod output_trace;
 pub mod page;
 pub mod partition;
 pub mod postgres;

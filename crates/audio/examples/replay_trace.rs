@@ -15,32 +15,8 @@
 //! the 6 s after a gap, the line is read where the next clicks are rendered, 60 ms past the last
 //! report, and compared with hindsight there.
 
+use bandsync_audio::device::trace::TraceLine as Line;
 use bandsync_audio::filter::{DeviceClockFilter, least_squares_rate};
-
-/// One line of a trace.
-enum Line {
-    Stream(f64),
-    Report(u64, f64),
-    Gap,
-    Reset,
-    Fit,
-}
-
-fn parse(text: &str) -> Vec<Line> {
-    text.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            Some(match *f.first()? {
-                "o" => Line::Stream(f.get(1)?.parse().ok()?),
-                "s" => Line::Report(f.get(1)?.parse().ok()?, f.get(4)?.parse().ok()?),
-                "u" => Line::Gap,
-                "r" => Line::Reset,
-                "f" => Line::Fit,
-                _ => return None,
-            })
-        })
-        .collect()
-}
 
 /// Hindsight after the gap at `lines[at]`: (mean frame, mean µs, µs per frame) of the reports up
 /// to the next gap, reset or stream, at most 10 s.
@@ -48,13 +24,13 @@ fn hindsight(lines: &[Line], at: usize, rate: f64) -> Option<(f64, f64, f64)> {
     let mut pts: Vec<(f64, f64)> = Vec::new();
     for l in &lines[at + 1..] {
         match *l {
-            Line::Report(frame, t) => {
+            Line::Callback { frame, playback_us, .. } => {
                 if pts.first().is_some_and(|p| (frame as f64 - p.0) / rate > 10.0) {
                     break;
                 }
-                pts.push((frame as f64, t));
+                pts.push((frame as f64, playback_us));
             }
-            Line::Fit => {}
+            Line::Fit { .. } | Line::Map(_) => {}
             _ => break,
         }
     }
@@ -65,9 +41,10 @@ fn hindsight(lines: &[Line], at: usize, rate: f64) -> Option<(f64, f64, f64)> {
 
 fn main() {
     let path = std::env::args().nth(1).expect("a trace file");
-    let lines = parse(&std::fs::read_to_string(&path).expect("the trace"));
+    let text = std::fs::read_to_string(&path).expect("the trace");
+    let lines: Vec<Line> = text.lines().filter_map(Line::parse).collect();
     println!("{path}: {} lines", lines.len());
-    let gaps: Vec<usize> = (0..lines.len()).filter(|&i| matches!(lines[i], Line::Gap)).collect();
+    let gaps: Vec<usize> = (0..lines.len()).filter(|&i| matches!(lines[i], Line::Gap { .. })).collect();
     // For each way of handling gaps: each gap's |errors| (µs), and when (s after the gap).
     let mut errors: [Vec<Vec<(f64, f64)>>; 2] = [vec![Vec::new(); gaps.len()], vec![Vec::new(); gaps.len()]];
     for (way, keep) in [true, false].into_iter().enumerate() {
@@ -76,11 +53,11 @@ fn main() {
         let mut open: Option<(usize, u64, (f64, f64, f64))> = None;
         for (i, l) in lines.iter().enumerate() {
             match *l {
-                Line::Stream(r) => {
-                    (f, rate, open) = (DeviceClockFilter::new(8192), r, None);
+                Line::Stream { rate: r } => {
+                    (f, rate, open) = (DeviceClockFilter::new(8192), f64::from(r), None);
                 }
                 Line::Reset => f.reset(),
-                Line::Gap => {
+                Line::Gap { .. } => {
                     if keep {
                         f.gap()
                     } else {
@@ -88,15 +65,16 @@ fn main() {
                     }
                     let g = gaps.binary_search(&i).unwrap_or(0);
                     open = match (hindsight(&lines, i, rate), lines.get(i + 1)) {
-                        (Some(h), Some(&Line::Report(frame, _))) => Some((g, frame, h)),
+                        (Some(h), Some(&Line::Callback { frame, .. })) => Some((g, frame, h)),
                         _ => None,
                     };
                 }
-                Line::Report(frame, t) => {
-                    f.push(frame, t);
+                Line::Callback { frame, playback_us, .. } => {
+                    f.push(frame, playback_us);
                     last = Some(frame);
                 }
-                Line::Fit => {
+                Line::Map(_) => {}
+                Line::Fit { .. } => {
                     // The player fits at each update; the line is read only after a gap.
                     let (Some((g, from, h)), Some(frame)) = (open, last) else {
                         let _ = f.fit(1e6 / rate);
@@ -126,7 +104,7 @@ fn main() {
             (all.get(all.len() / 2).copied(), later)
         };
         let frame = match lines.get(i + 1) {
-            Some(&Line::Report(frame, _)) => frame.to_string(),
+            Some(&Line::Callback { frame, .. }) => frame.to_string(),
             _ => "-".into(),
         };
         match (stat(&errors[0][g]), stat(&errors[1][g])) {

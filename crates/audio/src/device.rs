@@ -10,7 +10,7 @@
 
 mod callback;
 mod options;
-mod trace;
+pub mod trace;
 
 pub use options::{AudioError, AudioInfo, AudioOptions};
 
@@ -24,6 +24,7 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use trace::TraceLine;
 
 /// The running output.
 pub struct AudioOutput {
@@ -258,7 +259,7 @@ impl AudioOutput {
         if !self.settled && self.started.elapsed() >= SETTLE {
             self.settled = true;
             self.filter.reset();
-            self.trace.reset();
+            self.trace.line(TraceLine::Reset);
         }
         let us_per_frame = 1e6 / f64::from(self.info.sample_rate);
         while let Ok(st) = self.stamps.pop() {
@@ -270,14 +271,20 @@ impl AudioOutput {
                 if st.frame == prev.frame + u64::from(prev.frames) && (got - expected) > 5_000.0 {
                     self.underruns.fetch_add(1, Ordering::Relaxed);
                     self.filter.gap();
-                    self.trace.underrun(st.frame);
+                    self.trace.line(TraceLine::Gap { frame: st.frame });
                 }
             }
             self.info.buffer_frames = st.frames;
             self.info.output_latency_ms = st.playback.saturating_duration_since(st.callback).as_secs_f64() * 1000.0;
             let local = clock.local(st.playback, base_local);
             if self.trace.on() {
-                self.trace.stamp(st.frame, st.frames, clock.local(st.callback, base_local), local);
+                let callback_us = clock.local(st.callback, base_local);
+                self.trace.line(TraceLine::Callback {
+                    frame: st.frame,
+                    frames: st.frames,
+                    callback_us,
+                    playback_us: local,
+                });
             }
             self.filter.push(st.frame, local);
             self.last_stamp = Some(st);
@@ -286,7 +293,8 @@ impl AudioOutput {
         let frame_ref = last.frame;
         // One fit (a pass over the whole window) gives both points.
         let Some((fm, lm, slope)) = self.filter.fit(us_per_frame) else { return };
-        self.trace.fit(fm, lm, slope, self.filter.steps(), self.filter.outliers());
+        let (steps, outliers) = (self.filter.steps(), self.filter.outliers());
+        self.trace.line(TraceLine::Fit { frame: fm, local_us: lm, us_per_frame: slope, steps, outliers });
         let l0 = lm + (frame_ref as f64 - fm) * slope;
         let l1 = l0 + f64::from(self.info.sample_rate) * slope;
         let (Some((h0, epoch)), Some((h1, e1))) = (to_host(l0), to_host(l1)) else { return };
@@ -308,7 +316,7 @@ impl AudioOutput {
             self.schedule_pending = self.commands.push(Command::Schedule(self.schedule)).is_err();
         }
         if !self.schedule_pending && self.commands.slots() > 1 {
-            self.trace.map(&map);
+            self.trace.line(TraceLine::Map(map));
             let _ = self.commands.push(Command::Map(map));
         }
     }

@@ -182,10 +182,7 @@ impl DeviceClockFilter {
     /// at the speaker (`docs/BENCHMARKS.md`). Gaps in a cluster keep the slope from before the
     /// first.
     pub fn gap(&mut self) {
-        let span = match (self.points.front(), self.points.back()) {
-            (Some(a), Some(b)) => (b.0 - a.0) * self.last_fit[2],
-            _ => 0.0,
-        };
+        let span = self.span_us(self.last_fit[2]);
         // The line's own slope once its points could fit one; else the one it kept, if any.
         let fitted = self.has_fit && self.points.len() >= 8 && span >= self.min_slope_span();
         let kept = if fitted {
@@ -195,6 +192,14 @@ impl DeviceClockFilter {
         };
         self.reset();
         self.slope_before_step = kept;
+    }
+
+    /// How long the points span (µs at `us_per_frame`).
+    fn span_us(&self, us_per_frame: f64) -> f64 {
+        match (self.points.front(), self.points.back()) {
+            (Some(a), Some(b)) => (b.0 - a.0) * us_per_frame,
+            _ => 0.0,
+        }
     }
 
     /// How long the points must span before their own slope is fitted.
@@ -252,10 +257,7 @@ impl DeviceClockFilter {
         }
         self.follow_step(nominal_us_per_frame);
         let raw = self.fit_of(self.points.len(), nominal_us_per_frame);
-        let span = match (self.points.front(), self.points.back()) {
-            (Some(a), Some(b)) => (b.0 - a.0) * nominal_us_per_frame,
-            _ => 0.0,
-        };
+        let span = self.span_us(nominal_us_per_frame);
         self.carried(raw, span)
     }
 

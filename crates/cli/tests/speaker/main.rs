@@ -18,6 +18,7 @@
 mod calibrate;
 mod floor;
 mod native;
+mod output_trace;
 mod page_calibrate;
 mod paths;
 mod sleep;

@@ -5,9 +5,9 @@
 //! first native follower, interval jitter, clicks missing) are printed as one `SPEAKER` JSON line
 //! for `docs/BENCHMARKS.md`; `scripts/speaker.sh` runs the long version.
 
+use crate::output_trace::{self, OutputTrace};
 use bandsync_e2e::browser::{self, Launch, WebBrowser, WebEngine};
 use bandsync_e2e::onsets::{clear_stretch, intervals, nearest, onsets_exact, quantile, rhythm, sink_glitches, spread};
-use bandsync_e2e::output_trace::{self, OutputTrace};
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::{Pulse, RATE};
 use bandsync_e2e::xvfb::Xvfb;

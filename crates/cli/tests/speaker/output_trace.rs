@@ -1,10 +1,12 @@
 //! What a native player's output said over a recording, for a test to print beside figures that
 //! went wrong: its `audio` and `clock` events ([`story`]), and its output trace
-//! (`BANDSYNC_AUDIO_TRACE`, `crates/audio/src/device/trace.rs`) between marks the test sets
+//! (`BANDSYNC_AUDIO_TRACE`, read by the audio crate's `TraceLine`) between marks the test sets
 //! ([`OutputTrace`]): whether the device's reported playout moved, whether the map the player
 //! sent its click engine moved, and whether buffers went missing.
 
-use crate::process::Proc;
+use bandsync_audio::device::trace::TraceLine;
+use bandsync_e2e::onsets::{line, quantile};
+use bandsync_e2e::process::Proc;
 use std::path::PathBuf;
 
 /// What player `p` said about its output and its clock from its `from`th line on: what explains
@@ -84,16 +86,12 @@ impl OutputTrace {
         let (from, until) = (bound(self.from), self.until.map_or(text.len(), bound));
         let (mut stamps, mut maps, mut gaps) = (Vec::new(), Vec::new(), 0);
         for line in String::from_utf8_lossy(&text[from..until.max(from)]).lines() {
-            let f: Vec<&str> = line.split(' ').collect();
-            let num = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok());
-            match (f.first().copied(), num(1), num(2), num(3), num(4)) {
-                // `s FRAME FRAMES CALLBACK_US PLAYBACK_US`
-                (Some("s"), Some(frame), _, Some(callback), Some(playback)) => stamps.push((frame, callback, playback)),
-                // `m FRAME_REF HOST_AT_REF US_PER_FRAME EPOCH`
-                (Some("m"), Some(frame), Some(host), Some(us_per_frame), Some(epoch)) => {
-                    maps.push((frame, host, us_per_frame, epoch));
+            match TraceLine::parse(line) {
+                Some(TraceLine::Callback { frame, callback_us, playback_us, .. }) => {
+                    stamps.push((frame as f64, callback_us, playback_us));
                 }
-                (Some("u"), ..) => gaps += 1,
+                Some(TraceLine::Map(m)) => maps.push(m),
+                Some(TraceLine::Gap { .. }) => gaps += 1,
                 _ => {}
             }
         }
@@ -109,8 +107,11 @@ impl OutputTrace {
         // own frame): how far the clicks there moved when it came, and those moves added up.
         let moves_at: Vec<f64> = maps
             .windows(2)
-            .filter(|w| w[1].3 == w[0].3)
-            .map(|w| w[1].1 - (w[0].1 + (w[1].0 - w[0].0) * w[0].2))
+            .filter(|w| w[1].epoch == w[0].epoch)
+            .map(|w| {
+                w[1].host_at_ref
+                    - (w[0].host_at_ref + (w[1].frame_ref as f64 - w[0].frame_ref as f64) * w[0].us_per_frame)
+            })
             .collect();
         let map_step = moves_at.iter().copied().max_by(|a, b| a.abs().total_cmp(&b.abs()));
         let mut sum = 0.0;
@@ -150,7 +151,7 @@ pub fn keep(dir: &std::path::Path, files: &[&std::path::Path]) -> String {
 /// The (frame, µs) points' half-second medians about their least-squares line: their range, and
 /// the largest change from one half second to the next, with when (s after `t0`).
 fn moves(points: &[(f64, f64)], t0: f64) -> String {
-    let (intercept, slope) = crate::onsets::line(points);
+    let (intercept, slope) = line(points);
     let mut halves: Vec<(f64, Vec<f64>)> = Vec::new();
     for &(x, y) in points {
         let at = ((y - t0) / 500_000.0).floor() * 0.5;
@@ -160,7 +161,7 @@ fn moves(points: &[(f64, f64)], t0: f64) -> String {
             _ => halves.push((at, vec![r])),
         }
     }
-    let medians: Vec<(f64, f64)> = halves.into_iter().map(|(t, v)| (t, crate::onsets::quantile(&v, 0.5))).collect();
+    let medians: Vec<(f64, f64)> = halves.into_iter().map(|(t, v)| (t, quantile(&v, 0.5))).collect();
     let range = medians.iter().map(|m| m.1).fold(f64::NEG_INFINITY, f64::max)
         - medians.iter().map(|m| m.1).fold(f64::INFINITY, f64::min);
     let step = medians.windows(2).map(|w| (w[1].0, w[1].1 - w[0].1)).max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
