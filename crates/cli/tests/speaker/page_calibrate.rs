@@ -193,7 +193,14 @@ fn calibrate_and_listen(
          return r ? {ok: r.textContent, latency: Number(r.dataset.latency)} : e ? {err: e.textContent} : null; })()",
     );
     let took = started.elapsed();
-    let Some(figure) = out["latency"].as_f64() else { panic!("{label}: no figure: {out}") };
+    // A run the page refused (too few of the probe's clicks agreed: the machine stalled the
+    // microphone's deliveries; ci-s227) stored nothing and said why: that attempt is void, and
+    // measured again in a fresh browser, as a miss is.
+    let Some(figure) = out["latency"].as_f64() else {
+        let line =
+            serde_json::json!({"delay_ms": delay_ms, "refused": out["err"], "calibration_s": took.as_secs_f64()});
+        return (line, false, f64::NAN);
+    };
     // As stored for this browser on this device, and as the player now plays it.
     let applied = p.eval(
         "(() => { const s = JSON.parse(localStorage.getItem('bandsync.settings')); \
