@@ -2221,6 +2221,11 @@ late: number,
  */
 last_click_us: number | null, 
 /**
+ * The context frame the last click started on (a calibration times its probe's clicks by
+ * the output's readings around it: `calibrate::played_by_device`).
+ */
+last_click_frame: number | null, 
+/**
  * The last frame rendered.
  */
 frames: number, };

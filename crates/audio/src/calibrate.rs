@@ -6,7 +6,8 @@
 //!   device's extra latency. Times are local µs: where each click should be heard by the device's
 //!   own figures, and where each onset was captured by the input's.
 //!   [`probe_plan`] is the train; [`by_microphone`] is the same for a page, which times its
-//!   input's deliveries ([`in_hand`], as the native input does).
+//!   input's deliveries ([`in_hand`], as the native input does) and each click by its output's
+//!   readings around the frame it started on ([`played_by_device`]).
 //! - [`taps`]: for earbuds no microphone hears, the player taps along; the median offset of the
 //!   taps from the clicks, outliers rejected, is the figure.
 //!
@@ -125,7 +126,8 @@ pub fn onsets(x: &[f32], rate: u32) -> Vec<f64> {
 
 /// The extra latency from a loopback: `played_us`, where each click should be heard by the
 /// device's own figures; `heard_us`, where each onset was captured. The lag most clicks share
-/// (within [`AGREE_MS`]) wins; at least two thirds of the clicks (and 6) must agree.
+/// (within [`AGREE_MS`]) wins; at least two thirds of the clicks (and 6) must agree. A click the
+/// device's figures could not place (NaN) counts as played, and not as agreed.
 pub fn loopback(played_us: &[f64], heard_us: &[f64]) -> Result<Calibration, CalibrationError> {
     if heard_us.is_empty() {
         return Err(CalibrationError::Silent);
@@ -222,7 +224,7 @@ pub fn probe_plan(start_us: f64) -> ProbePlan {
 
 /// The µs at which `frames` of a recording were first in hand: the line at the input's rate
 /// ([`rate_of`]) under every delivery ([`earliest_line`]), each delivery a point (the frame after
-/// the last one delivered, the µs it arrived: local ones natively, host ones in a page). A
+/// the last one delivered, the local µs it arrived, natively and in a page). A
 /// delivery is never early and is late by however much the scheduler adds, so the line is when
 /// each frame arrived, whatever the phase of the input's buffers.
 #[must_use]
@@ -236,23 +238,56 @@ pub fn in_hand(points: &[(f64, f64)], rate: u32, frames: &[f64]) -> Vec<f64> {
     at
 }
 
-/// A loopback through a microphone whose deliveries were timed, as a page measures it: the probe
-/// ([`probe_plan`]) from `start_us` on, played with `in_effect_ms` of calibration (its clicks
-/// that much earlier than the device's own figures put them), and `recording` came in as
-/// `deliveries` ([`in_hand`]). The figure is the calibration the device needs, and the input's
-/// own time from the microphone to the program's hands with it (no platform reports that; 0.5 to
-/// 1.2 ms in Chromium here), as natively.
+/// A loopback through a microphone whose deliveries were timed, as a page measures it, all in
+/// local µs: the probe's counted clicks where the output's own figures say they were heard
+/// ([`played_by_device`]), and `recording` came in as `deliveries` ([`in_hand`]). The figure is
+/// the calibration the device needs, and the input's own time from the microphone to the
+/// program's hands with it (no platform reports that; 0.5 to 1.2 ms in Chromium here), as
+/// natively.
 pub fn by_microphone(
     recording: &[f32],
     rate: u32,
     deliveries: &[(f64, f64)],
-    start_us: f64,
-    in_effect_ms: f64,
+    played: &[f64],
 ) -> Result<Calibration, CalibrationError> {
-    let heard = in_hand(deliveries, rate, &onsets(recording, rate));
-    let mut c = loopback(&probe_plan(start_us).played_us, &heard)?;
-    c.latency_ms += in_effect_ms;
-    Ok(c)
+    loopback(played, &in_hand(deliveries, rate, &onsets(recording, rate)))
+}
+
+/// The output's readings within this of a click (µs) time it ([`played_by_device`]).
+pub const READINGS_NEAR_US: f64 = 500_000.0;
+
+/// Where the output's own figures say each of the `plan`'s counted clicks was heard (local µs):
+/// `clicks` are the probe's clicks as the engine started them (host µs on the plan, the device
+/// frame it started on), `readings` the output's (frame, local µs it is heard) as it played. A
+/// click's time is the median of the readings within [`READINGS_NEAR_US`] of its frame, each
+/// moved to that frame at the output's nominal `out_rate`: the readings on the click's side of a
+/// step in the playout are the more. So a click is timed where it did play, though the frame map
+/// that placed it had not yet followed the step (a page's first seconds, under load: up to 9 ms
+/// here), and the clock estimate's moves during the run do not enter. NaN for a click the engine
+/// was not seen to start, or with no readings near it.
+#[must_use]
+pub fn played_by_device(plan: &ProbePlan, clicks: &[(f64, f64)], readings: &[(f64, f64)], out_rate: u32) -> Vec<f64> {
+    let us_per_frame = 1e6 / f64::from(out_rate.max(1));
+    let near = READINGS_NEAR_US / us_per_frame;
+    let mut played = Vec::with_capacity(plan.played_us.len());
+    for p in &plan.played_us {
+        let mut frame = None;
+        for (host, f) in clicks {
+            if (host - p).abs() < 1_000.0 {
+                frame = Some(*f);
+            }
+        }
+        let mut at: Vec<f64> = Vec::new();
+        if let Some(f) = frame {
+            for (rf, t) in readings {
+                if (rf - f).abs() <= near {
+                    at.push(t + (f - rf) * us_per_frame);
+                }
+            }
+        }
+        played.push(median(&at));
+    }
+    played
 }
 
 /// The offset from taps along with the click: each tap's offset (ms) from the click nearest it.

@@ -76,6 +76,9 @@ pub struct EngineStats {
     pub late: u32,
     /// Host time of the last click started.
     pub last_click_us: Option<i64>,
+    /// The context frame the last click started on (a calibration times its probe's clicks by
+    /// the output's readings around it: `calibrate::played_by_device`).
+    pub last_click_frame: Option<u64>,
     /// The last frame rendered.
     pub frames: u64,
 }
@@ -134,6 +137,7 @@ impl PageEngine {
         self.engine.process(&mut self.buf[..n], CHANNELS, first, |p| {
             stats.clicks += 1;
             stats.last_click_us = Some(p.click.host.0);
+            stats.last_click_frame = Some(p.frame);
             stats.late += u32::from(p.late);
         });
         stats.frames = first + frames as u64;

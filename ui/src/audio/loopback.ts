@@ -3,7 +3,10 @@
 //! path, instead of the session's click for those 8 s. The microphone's audio is read as it is
 //! delivered (`MediaStreamTrackProcessor`), each delivery timed: the core finds the clicks in
 //! it, when they were first in hand, and the lag past the player's figures that they share
-//! (`calibrate.loopback`, `crates/audio/src/calibrate.rs`).
+//! (`calibrate.loopback`, `crates/audio/src/calibrate.rs`). Each click is timed by the output's
+//! readings around the frame the engine started it on, all on this device's clock: a frame map
+//! still settling (a page's first seconds, under load) or the clock estimate's moves do not
+//! enter the figure.
 //!
 //! Not through Web Audio's microphone node: its buffer between the capture and the graph has a
 //! different depth for every stream opened (in Chromium here, 108 to 123 ms of round trip from
@@ -77,17 +80,14 @@ async function measure(player: ClickPlayer): Promise<Calibration> {
     const r = new Proc({ track: stream.getAudioTracks()[0] }).readable.getReader();
     reader = r;
     limit = setTimeout(() => void r.cancel(), WAIT_MS + 15_000);
-    // The recording, and each delivery's (frame after it, host µs it arrived).
+    // The recording, and each delivery's frame after it and local µs it arrived (flat).
     const chunks: Float32Array[] = [];
-    const frames: number[] = [];
-    const us: number[] = [];
+    const deliveries: number[] = [];
     let total = 0;
     let rate = 0;
     /** The probe's first click and when its last has been heard (host µs), once it is on. */
     let start = 0;
     let until = 0;
-    /** The calibration the probe plays with. */
-    let inEffectMs = 0;
     /** The track's stamp of the first delivery kept (µs). */
     let t0: number | null = null;
     const waitUntil = performance.now() + WAIT_MS;
@@ -115,20 +115,18 @@ async function measure(player: ClickPlayer): Promise<Calibration> {
         throw new Error('The page fell behind the microphone; calibrate again.');
       }
       if (total === 0) {
-        inEffectMs = player.calibrationMs();
         start = host + LEAD_US;
         until = probeUntil(start);
         player.probe(start);
       }
       chunks.push(buf);
       total += buf.length;
-      frames.push(total);
-      us.push(host);
+      deliveries.push(total, now * 1000);
       if (host > until) break;
     }
     const recording = new Float32Array(total);
     chunks.reduce((at, c) => (recording.set(c, at), at + c.length), 0);
-    return calibrateLoopback(recording, { rate, deliveredFrames: frames, deliveredUs: us, startUs: start, inEffectMs });
+    return calibrateLoopback(recording, { rate, deliveries, startUs: start, played: player.probed() });
   } finally {
     clearTimeout(limit);
     player.probe(null);

@@ -87,14 +87,18 @@ export class ClickPlayer {
   private timestamped = false;
   private health = { drops: 0, steps: 0, outliers: 0 };
   private reportedLatency: number | null = null;
-  private engine: EngineStats = { clicks: 0, late: 0, last_click_us: null, frames: 0 };
+  private engine: EngineStats = { clicks: 0, late: 0, last_click_us: null, last_click_frame: null, frames: 0 };
   private missed = 0;
   /** Host time the context stopped running at, while it is not running. */
   private suspendedAt: number | null = null;
   private mapped = false;
   private reads = 0;
-  /** A calibration's probe plays instead of the session's schedule. */
+  /** A calibration's probe plays instead of the session's schedule. What it played meanwhile,
+   *  flat: each click's host µs and the context frame it started on; the output's readings, each
+   *  a context frame and the local µs it is heard (`performance.now()`'s, in µs). */
   private probing = false;
+  private probeClicks: number[] = [];
+  private probeReadings: number[] = [];
   /** Told when the page comes back after the context was suspended: how long, clicks missed. */
   onResync: ((awayMs: number, missed: number) => void) | null = null;
 
@@ -156,6 +160,8 @@ export class ClickPlayer {
       node.port.onmessage = (e: MessageEvent) => {
         const d = e.data as { stats?: EngineStats; error?: string };
         if (d.stats) this.engine = d.stats;
+        const { last_click_us: us, last_click_frame: frame } = d.stats ?? {};
+        if (this.probing && us != null && frame != null && us !== this.probeClicks.at(-2)) this.probeClicks.push(us, frame);
         if (d.error) console.warn('click engine:', d.error);
       };
       node.connect(ctx.destination);
@@ -288,6 +294,7 @@ export class ClickPlayer {
       this.reportedLatency = reported;
     }
     if (frame <= 0) return;
+    if (this.probing) this.probeReadings.push(frame, heardPerf * 1000);
     // In host µs rather than local ones: the member's estimate maps them, and the fit is of the
     // device's frames against the shared clock, as the cpal layer fits it.
     const host = this.clock.perfToHost(heardPerf);
@@ -313,18 +320,20 @@ export class ClickPlayer {
     this.mapped = true;
   }
 
-  /** The calibration the click plays with now (ms): the player's share of its map. */
-  calibrationMs(): number {
-    return this.settings.latencyMs;
-  }
-
   /** Plays the latency calibration's probe from host µs `startUs` on, in place of the
    *  session's schedule, one full downbeat a beat, or the session's again (`null`). */
   probe(startUs: number | null): void {
     this.probing = startUs !== null;
+    this.probeClicks = [];
+    this.probeReadings = [];
     this.applySettings();
     if (startUs !== null) this.command({ kind: 'probe', start_us: startUs, axis: this.clock.axis() ?? NO_AXIS });
     else if (this.transport) this.command({ kind: 'schedule', transport: this.transport, axis: this.scheduleAxis });
+  }
+
+  /** What the probe `probe` started has played (flat, as kept), and the output's rate. */
+  probed(): { clicks: readonly number[]; readings: readonly number[]; rate: number } {
+    return { clicks: this.probeClicks, readings: this.probeReadings, rate: this.ctx?.sampleRate ?? 0 };
   }
 
   /** What the player has done, for the UI and the sync report the band sees. */

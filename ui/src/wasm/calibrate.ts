@@ -17,20 +17,15 @@ export function probeUntil(startUs: number): number {
   return core().call<number>('calibrate.probe', { start_us: startUs });
 }
 
-/** A microphone loopback's figure: `recording` came in as deliveries (each the frame after it and
- *  the host µs it arrived), the probe started at host µs `startUs`, and the click played with
- *  `inEffectMs` of calibration. Throws [`CoreError`] with a sentence for
- *  the player when nothing agreed. */
+/** A microphone loopback's figure: `recording` came in as `deliveries` (for each, the frame after
+ *  it and the local µs it arrived, flat), the probe started at host µs `startUs`, and `played`
+ *  is what the player played of it (`ClickPlayer.probed`). Throws [`CoreError`] with a sentence
+ *  for the player when nothing agreed. */
 export function calibrateLoopback(
   recording: Float32Array,
-  a: { rate: number; deliveredFrames: readonly number[]; deliveredUs: readonly number[]; startUs: number; inEffectMs: number },
+  a: { rate: number; deliveries: readonly number[]; startUs: number; played: { clicks: readonly number[]; readings: readonly number[]; rate: number } },
 ): Calibration {
-  const args = {
-    rate: a.rate,
-    delivered_frames: a.deliveredFrames,
-    delivered_us: a.deliveredUs,
-    start_us: a.startUs,
-    in_effect_ms: a.inEffectMs,
-  };
+  const { clicks, readings, rate } = a.played;
+  const args = { rate: a.rate, deliveries: a.deliveries, start_us: a.startUs, clicks, output_rate: rate, readings };
   return core().call<Calibration>('calibrate.loopback', args, recording);
 }

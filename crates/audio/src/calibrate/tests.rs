@@ -101,37 +101,96 @@ fn the_probe_is_ten_downbeats_then_a_stop() {
     assert_eq!(plan.until_us, 2_000_000.0 + 9.0 * 750_000.0 + 750_000.0);
 }
 
+/// An output at 44.1 kHz whose readings (frame, local µs it is heard; 0.3 ms of jitter each,
+/// every 50 ms) say frame 0 is heard at local 1 s, until `step` (local µs, frame) from which its
+/// playout runs `step_us` later (an output glitch). `at(f)` is where frame `f` is really heard.
+struct Output {
+    step: (f64, f64),
+    step_us: f64,
+}
+
+impl Output {
+    const RATE: u32 = 44_100;
+    fn us() -> f64 {
+        1e6 / f64::from(Self::RATE)
+    }
+    fn at(&self, f: f64) -> f64 {
+        1_000_000.0 + f * Self::us() + if f >= self.step.1 { self.step_us } else { 0.0 }
+    }
+    fn readings(&self, rand: &mut impl FnMut() -> f64) -> Vec<(f64, f64)> {
+        (0..240).map(|k| f64::from(k) * 2_205.0).map(|f| (f, self.at(f) + (rand() - 0.5) * 600.0)).collect()
+    }
+}
+
+/// A page's loopback: the probe from host µs 2 s on (the page's local clock reads 0.5 ms behind
+/// the host's) played by `output`, each click on the frame `frame_of` puts it, heard through an
+/// input 57.25 ms later, which delivers 441 frames at a time, 0 to 4 ms late each and each in
+/// hand 3 ms after its capture. Its figure, and what each click's time by the plan would give.
+fn page_loopback(output: &Output, frame_of: impl Fn(f64) -> f64) -> (Result<Calibration, CalibrationError>, f64) {
+    let us = Output::us();
+    let plan = probe_plan(2_000_000.0);
+    let (start, trip_us, in_hand_us, local_lag) = (1_700_000.0, 57_250.0, 3_000.0, 500.0);
+    let all: Vec<f64> = std::iter::once(plan.played_us[0] - 750_000.0).chain(plan.played_us.iter().copied()).collect();
+    let clicks: Vec<(f64, f64)> = all.iter().map(|&h| (h, frame_of(h - local_lag).round())).collect();
+    let heard: Vec<f64> = clicks.iter().map(|&(_, f)| output.at(f) + trip_us).collect();
+    let len = ((plan.until_us - start) / us) as usize;
+    let mut rand = lcg(5);
+    let x = recording_of(Output::RATE, start, len, &heard, crate::sounds::Sound::Downbeat, 0.25, 0.002, &mut rand);
+    let deliveries: Vec<(f64, f64)> = (1..x.len() / 441)
+        .map(|k| (k * 441) as f64)
+        .map(|f| (f, start + f * us + in_hand_us + rand() * 4_000.0))
+        .collect();
+    let readings = output.readings(&mut rand);
+    let played = played_by_device(&plan, &clicks, &readings, Output::RATE);
+    let by_plan: Vec<f64> = plan.played_us.iter().map(|p| p - local_lag).collect();
+    let plan_figure = by_microphone(&x, Output::RATE, &deliveries, &by_plan).map_or(f64::NAN, |c| c.latency_ms);
+    (by_microphone(&x, Output::RATE, &deliveries, &played), plan_figure)
+}
+
 #[test]
 fn a_timed_microphone_gives_the_calibration_the_device_needs() {
-    // The probe heard 57.25 ms past where the output's figures put it, over hiss, through an
-    // input that delivers 441 frames (10 ms at 44.1 kHz) at a time, 0 to 4 ms late each; the
-    // click played with 20 ms of calibration already.
-    let rate = 44_100;
-    let us = 1e6 / f64::from(rate);
-    let plan = probe_plan(2_000_000.0);
-    // The recording's first frame was captured at local 1.7 s, and each is in hand 3 ms later.
-    let (start, trip_us, in_hand_us, in_effect_ms) = (1_700_000.0, 57_250.0, 3_000.0, 20.0);
-    // Every click, the uncounted first too; each rendered `in_effect_ms` early.
-    let heard: Vec<f64> = std::iter::once(plan.played_us[0] - 750_000.0)
-        .chain(plan.played_us.iter().copied())
-        .map(|p| p - in_effect_ms * 1000.0 + trip_us)
-        .collect();
-    let len = ((plan.until_us - start) / us) as usize;
-    // The hiss and then the deliveries' lateness, from one sequence.
-    let mut rand = lcg(5);
-    let x = recording_of(rate, start, len, &heard, crate::sounds::Sound::Downbeat, 0.25, 0.002, &mut rand);
-    let deliveries: Vec<(f64, f64)> = (1..x.len() / 441)
-        .map(|k| {
-            let f = (k * 441) as f64;
-            (f, start + f * us + in_hand_us + rand() * 4_000.0)
-        })
-        .collect();
-    let c = by_microphone(&x, rate, &deliveries, 2_000_000.0, in_effect_ms).unwrap();
+    // Each click placed by a frame map with 20 ms of calibration in effect (20 ms early by the
+    // output's own figures): the figure is the whole calibration the device needs.
+    let steady = Output { step: (f64::INFINITY, f64::INFINITY), step_us: 0.0 };
+    let (c, _) = page_loopback(&steady, |local| (local - 20_000.0 - 1_000_000.0) / Output::us());
+    let c = c.unwrap();
     // The recorded frames' in-hand times run 3 ms behind their capture, to a fraction of a frame.
-    assert!((c.latency_ms - (trip_us + in_hand_us) / 1000.0).abs() < 0.05, "{c:?}");
+    assert!((c.latency_ms - (57_250.0 + 3_000.0) / 1000.0).abs() < 0.05, "{c:?}");
     assert_eq!((c.used, c.of), (PROBE_CLICKS as u32 - 1, PROBE_CLICKS as u32 - 1));
-    let silent = by_microphone(&vec![0.0; 48_000], rate, &deliveries, 2_000_000.0, 0.0);
+    let silent = by_microphone(&vec![0.0; 48_000], RATE, &[(480.0, 10_000.0)], &[0.0]);
     assert_eq!(silent, Err(CalibrationError::Silent));
+}
+
+#[test]
+fn each_click_is_timed_where_it_played_though_its_map_was_settling() {
+    // The playout steps 9 ms later at local 4.1 s (frame 136 710), and the frame map that places
+    // the clicks follows it only slowly (a page's first seconds under load): each click after
+    // the step plays late by what the map has not yet followed, by the output's own figures.
+    // The output's readings around each click's frame time it where it played; by the plan's
+    // times, too few clicks agree, or on the wrong figure.
+    let step = (4_100_000.0, 136_710.0);
+    let output = Output { step, step_us: 9_000.0 };
+    let settling = |local: f64| {
+        let followed = if local < step.0 { 0.0 } else { 9_000.0 * (1.0 - (-(local - step.0) / 2e6).exp()) };
+        (local - 1_000_000.0 - followed) / Output::us()
+    };
+    let (c, by_plan) = page_loopback(&output, settling);
+    let c = c.unwrap();
+    assert!((c.latency_ms - 60.25).abs() < 0.05, "{c:?}");
+    let off = (by_plan - 60.25).abs();
+    assert!(off.is_nan() || off > 1.0, "the plan's times would have erred: {by_plan}");
+    // Each reading side of the step: a click 0.2 s past it is timed on its own side.
+    let plan = probe_plan(2_000_000.0);
+    let readings = output.readings(&mut lcg(3));
+    let after = step.1 + 8_820.0;
+    let t = played_by_device(&plan, &[(plan.played_us[0], after)], &readings, Output::RATE)[0];
+    assert!((t - output.at(after)).abs() < 200.0, "{}", t - output.at(after));
+    // A click not seen to start, or without readings near it: played, and not agreed.
+    let none = played_by_device(&plan, &[(plan.played_us[0], 1e9)], &readings, Output::RATE);
+    assert!(none.len() == PROBE_CLICKS - 1 && none.iter().all(|t| t.is_nan()), "{none:?}");
+    let placed: Vec<f64> = plan.played_us.iter().map(|&p| if p < 4e6 { f64::NAN } else { p }).collect();
+    let heard: Vec<f64> = plan.played_us.iter().map(|p| p + 5_000.0).collect();
+    assert_eq!(loopback(&placed, &heard).map(|c| (c.used, c.of)), Ok((7, 9)));
 }
 
 #[test]

@@ -160,27 +160,39 @@ struct Start {
 struct Loopback {
     /// The recording's sample rate.
     rate: u32,
-    /// Each delivery of the recording: the frame after its last, and the host µs it arrived.
-    delivered_frames: Vec<f64>,
-    delivered_us: Vec<f64>,
+    /// Each delivery of the recording: the frame after its last, and the local µs it arrived
+    /// (flat, as the lists below: a pair's two numbers one after the other).
+    deliveries: Vec<f64>,
     /// Host µs of the probe's first click.
     start_us: f64,
-    /// The calibration the click played with, ms.
-    in_effect_ms: f64,
+    /// The probe's clicks as the engine started them: host µs on the plan, and context frame.
+    clicks: Vec<f64>,
+    /// The output's rate, and its readings as it played: a context frame, and the local µs it is
+    /// heard by the browser's figures.
+    output_rate: u32,
+    readings: Vec<f64>,
 }
 
-/// `calibrate.loopback`: a microphone loopback ([`calibrate::by_microphone`]); the recording
-/// comes beside the request (`bs_call_samples`).
+/// A flat list's pairs.
+fn pairs(v: &[f64]) -> Result<Vec<(f64, f64)>, String> {
+    if v.len() % 2 == 1 {
+        return Err("a list of pairs with a number left over".into());
+    }
+    let mut p = Vec::with_capacity(v.len() / 2);
+    for c in v.chunks_exact(2) {
+        p.push((c[0], c[1]));
+    }
+    Ok(p)
+}
+
+/// `calibrate.loopback`: a microphone loopback ([`calibrate::by_microphone`], each click timed by
+/// [`calibrate::played_by_device`]); the recording comes beside the request
+/// (`bs_call_samples`).
 fn loopback(a: &str, recording: &[f32]) -> Res {
     let x: Loopback = parse(a)?;
-    if x.delivered_us.len() != x.delivered_frames.len() {
-        return Err("a time for each delivery".into());
-    }
-    let mut points: Vec<(f64, f64)> = Vec::with_capacity(x.delivered_frames.len());
-    for (i, f) in x.delivered_frames.iter().enumerate() {
-        points.push((*f, x.delivered_us[i]));
-    }
-    let c = calibrate::by_microphone(recording, rate(x.rate)?, &points, x.start_us, x.in_effect_ms);
+    let plan = calibrate::probe_plan(x.start_us);
+    let played = calibrate::played_by_device(&plan, &pairs(&x.clicks)?, &pairs(&x.readings)?, rate(x.output_rate)?);
+    let c = calibrate::by_microphone(recording, rate(x.rate)?, &pairs(&x.deliveries)?, &played);
     ok(&c.map_err(|e| e.to_string())?)
 }
 
@@ -204,25 +216,32 @@ mod tests {
         // The probe from 1 s on: ten clicks 750 ms apart, heard by 8.5 s at the latest.
         let until = answer(&call(r#"{"op":"calibrate.probe","args":{"start_us":1000000}}"#))["ok"].clone();
         assert_eq!(until.as_f64(), Some(1e6 + 10.0 * 750_000.0));
-        // Heard 1 ms later than played, with 0.5 ms of calibration in effect; the recording
+        // The output (48 kHz) says frame f is heard at local f / 48 kHz, each click started on its
+        // frame 0.5 ms early by those figures, and heard 1.5 ms after it started; the recording
         // delivered 480 frames at a time, each exactly when its last frame was captured.
         let sounds = bandsync_audio::sounds::Sounds::synthesized(48_000);
         let probe = sounds.get(bandsync_audio::sounds::Sound::Downbeat);
         let mut rec = vec![0.0f32; 450_000];
+        let mut clicks = Vec::new();
         for k in 0..10 {
-            let at = ((1e6 + f64::from(k) * 750_000.0 + 500.0) / 1e6 * 48_000.0).round() as usize;
+            let frame = ((1e6 + f64::from(k) * 750_000.0 - 500.0) / 1e6 * 48_000.0).round();
+            clicks.extend([1e6 + f64::from(k) * 750_000.0, frame]);
+            let at = (frame + 72.0) as usize;
             rec[at..at + probe.len()].copy_from_slice(probe);
         }
-        let frames: Vec<f64> = (1..900).map(|k| f64::from(k) * 480.0).collect();
-        let at: Vec<f64> = frames.iter().map(|f| f / 48_000.0 * 1e6).collect();
-        let req = json!({"op": "calibrate.loopback", "args": {"rate": 48_000, "delivered_frames": frames,
-            "delivered_us": at, "start_us": 1e6, "in_effect_ms": 0.5}});
+        let points: Vec<f64> = (1..900).map(|k| f64::from(k) * 480.0).flat_map(|f| [f, f / 0.048]).collect();
+        let req = json!({"op": "calibrate.loopback", "args": {"rate": 48_000, "deliveries": points,
+            "start_us": 1e6, "clicks": clicks, "output_rate": 48_000, "readings": points}});
         let c = answer(&call_with(&req.to_string(), &rec));
-        assert!((c["ok"]["latency_ms"].as_f64().unwrap() - 1.0).abs() < 0.03, "{c}");
-        // Without the recording, and at a rate no context has: clear errors.
+        assert!((c["ok"]["latency_ms"].as_f64().unwrap() - 1.5).abs() < 0.03, "{c}");
+        // Without the recording, at a rate no context has, and with a click's frame missing:
+        // clear errors.
         assert_eq!(answer(&call(&req.to_string()))["err"], "nothing was heard");
-        let bad = json!({"op": "calibrate.loopback", "args": {"rate": 7, "delivered_frames": [],
-            "delivered_us": [], "start_us": 0, "in_effect_ms": 0}});
+        let mut bad = req.clone();
+        bad["args"]["rate"] = json!(7);
         assert!(answer(&call_with(&bad.to_string(), &rec))["err"].as_str().unwrap().contains("7 Hz"));
+        let mut bad = req.clone();
+        bad["args"]["clicks"] = json!([1e6]);
+        assert_eq!(answer(&call_with(&bad.to_string(), &rec))["err"], "a list of pairs with a number left over");
     }
 }
