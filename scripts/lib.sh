@@ -176,9 +176,11 @@ compile_wasm() {
   # the locals (--rse), the smallest functions inlined (up to 6 IR nodes everywhere, up to 15
   # where they have one caller: 3.8 kB of gzip less, where inlining as -Oz does costs 16 kB more),
   # and the stack IR optimized as it is written, at shrink level 2 (the local.get and local.set a
-  # stack machine does not need: 1.1 kB less with --rse). And constants added to addresses folded
-  # into the loads' and stores' offsets, which is exact as nothing lives in memory's lowest 1 KB
-  # (Rust's stack runs down from 1 MB towards it; the data and the heap lie above): 0.5 kB less.
+  # stack machine does not need: 1.1 kB less with --rse). And constants under 1 KB added to
+  # addresses folded into the loads' and stores' offsets (0.5 kB less): that changes an access only
+  # where its address would wrap past 4 GiB into the lowest 1 KB. That is the far end of Rust's
+  # stack (it runs down from 1 MB; the data and the heap lie above), reached only by a stack
+  # already overflowed, which then traps instead of writing there.
   local shrink=(--dce --vacuum --remove-unused-module-elements --strip-producers
     --duplicate-function-elimination --merge-similar-functions
     --precompute --optimize-instructions --code-folding --merge-blocks --remove-unused-brs

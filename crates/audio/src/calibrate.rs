@@ -63,6 +63,15 @@ pub enum CalibrationError {
         /// How many must agree.
         needed: usize,
     },
+    /// Too few of the probe's clicks were seen to play for enough to agree (a page that fell
+    /// behind its sound, or whose output's timing changed during the run).
+    #[error("only {seen} of the {of} clicks were seen to play; calibrate again")]
+    Unseen {
+        /// Clicks the device's figures placed.
+        seen: usize,
+        /// Clicks played.
+        of: usize,
+    },
     /// The recording is silent.
     #[error("nothing was heard")]
     Silent,
@@ -127,7 +136,8 @@ pub fn onsets(x: &[f32], rate: u32) -> Vec<f64> {
 /// The extra latency from a loopback: `played_us`, where each click should be heard by the
 /// device's own figures; `heard_us`, where each onset was captured. The lag most clicks share
 /// (within [`AGREE_MS`]) wins; at least two thirds of the clicks (and 6) must agree. A click the
-/// device's figures could not place (NaN) counts as played, and not as agreed.
+/// device's figures could not place (NaN) counts as played, and not as agreed; when too few were
+/// placed for enough to agree, that is the error.
 pub fn loopback(played_us: &[f64], heard_us: &[f64]) -> Result<Calibration, CalibrationError> {
     if heard_us.is_empty() {
         return Err(CalibrationError::Silent);
@@ -166,11 +176,19 @@ pub fn loopback(played_us: &[f64], heard_us: &[f64]) -> Result<Calibration, Cali
         }
         agreed.extend(nearest);
     }
-    let needed = (played_us.len() * 2).div_ceil(3).max(6);
+    let (needed, of) = ((played_us.len() * 2).div_ceil(3).max(6), played_us.len());
     if agreed.len() < needed {
-        return Err(CalibrationError::TooFew { got: agreed.len(), of: played_us.len(), needed });
+        let mut seen = 0;
+        for p in played_us {
+            seen += usize::from(!p.is_nan());
+        }
+        return Err(if seen < needed {
+            CalibrationError::Unseen { seen, of }
+        } else {
+            CalibrationError::TooFew { got: agreed.len(), of, needed }
+        });
     }
-    Ok(summary(&agreed, played_us.len()))
+    Ok(summary(&agreed, of))
 }
 
 /// The probe train as a schedule for the click engine, natively and in a page.

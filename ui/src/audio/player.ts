@@ -278,7 +278,12 @@ export class ClickPlayer {
     if (judged) this.health.drops = judged.drops;
     if (!judged || judged.verdict === 'skip') return;
     // The filter's points are of the other source: the line holds, then slews to the new one's.
-    if (judged.switched) f.switchSource();
+    // A probe's clicks so far were placed by the other source's figures: they are not timed by
+    // the new one's.
+    if (judged.switched) {
+      f.switchSource();
+      if (this.probing) [this.probeClicks, this.probeReadings] = [[], []];
+    }
     let frame: number;
     let heardPerf: number;
     if (judged.verdict === 'use' && ts) {

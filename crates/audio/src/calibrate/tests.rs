@@ -177,6 +177,7 @@ fn each_click_is_timed_where_it_played_though_its_map_was_settling() {
     let (c, by_plan) = page_loopback(&output, settling);
     let c = c.unwrap();
     assert!((c.latency_ms - 60.25).abs() < 0.05, "{c:?}");
+    assert_eq!((c.used, c.of), (9, 9), "every click timed on its own side of the step");
     let off = (by_plan - 60.25).abs();
     assert!(off.is_nan() || off > 1.0, "the plan's times would have erred: {by_plan}");
     // Each reading side of the step: a click 0.2 s past it is timed on its own side.
@@ -191,6 +192,9 @@ fn each_click_is_timed_where_it_played_though_its_map_was_settling() {
     let placed: Vec<f64> = plan.played_us.iter().map(|&p| if p < 4e6 { f64::NAN } else { p }).collect();
     let heard: Vec<f64> = plan.played_us.iter().map(|p| p + 5_000.0).collect();
     assert_eq!(loopback(&placed, &heard).map(|c| (c.used, c.of)), Ok((7, 9)));
+    // Too few placed for enough to agree: said so, not blamed on the microphone.
+    let few: Vec<f64> = plan.played_us.iter().map(|&p| if p < 6e6 { f64::NAN } else { p }).collect();
+    assert_eq!(loopback(&few, &heard), Err(CalibrationError::Unseen { seen: 4, of: 9 }));
 }
 
 #[test]

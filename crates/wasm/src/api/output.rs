@@ -173,10 +173,10 @@ struct Loopback {
     readings: Vec<f64>,
 }
 
-/// A flat list's pairs.
-fn pairs(v: &[f64]) -> Result<Vec<(f64, f64)>, String> {
+/// A flat list's pairs; `what` names the list in the error.
+fn pairs(v: &[f64], what: &str) -> Result<Vec<(f64, f64)>, String> {
     if v.len() % 2 == 1 {
-        return Err("a list of pairs with a number left over".into());
+        return Err(format!("{what}: pairs of numbers, and one is left over"));
     }
     let mut p = Vec::with_capacity(v.len() / 2);
     for c in v.chunks_exact(2) {
@@ -191,8 +191,9 @@ fn pairs(v: &[f64]) -> Result<Vec<(f64, f64)>, String> {
 fn loopback(a: &str, recording: &[f32]) -> Res {
     let x: Loopback = parse(a)?;
     let plan = calibrate::probe_plan(x.start_us);
-    let played = calibrate::played_by_device(&plan, &pairs(&x.clicks)?, &pairs(&x.readings)?, rate(x.output_rate)?);
-    let c = calibrate::by_microphone(recording, rate(x.rate)?, &pairs(&x.deliveries)?, &played);
+    let (clicks, readings) = (pairs(&x.clicks, "clicks")?, pairs(&x.readings, "readings")?);
+    let played = calibrate::played_by_device(&plan, &clicks, &readings, rate(x.output_rate)?);
+    let c = calibrate::by_microphone(recording, rate(x.rate)?, &pairs(&x.deliveries, "deliveries")?, &played);
     ok(&c.map_err(|e| e.to_string())?)
 }
 
@@ -234,14 +235,18 @@ mod tests {
             "start_us": 1e6, "clicks": clicks, "output_rate": 48_000, "readings": points}});
         let c = answer(&call_with(&req.to_string(), &rec));
         assert!((c["ok"]["latency_ms"].as_f64().unwrap() - 1.5).abs() < 0.03, "{c}");
-        // Without the recording, at a rate no context has, and with a click's frame missing:
-        // clear errors.
+        // Without the recording, at a rate no context or microphone has, and with a click's frame
+        // missing: clear errors.
         assert_eq!(answer(&call(&req.to_string()))["err"], "nothing was heard");
-        let mut bad = req.clone();
-        bad["args"]["rate"] = json!(7);
-        assert!(answer(&call_with(&bad.to_string(), &rec))["err"].as_str().unwrap().contains("7 Hz"));
-        let mut bad = req.clone();
-        bad["args"]["clicks"] = json!([1e6]);
-        assert_eq!(answer(&call_with(&bad.to_string(), &rec))["err"], "a list of pairs with a number left over");
+        for (field, value, says) in [
+            ("rate", json!(7), "7 Hz"),
+            ("output_rate", json!(9), "9 Hz"),
+            ("clicks", json!([1e6]), "clicks: pairs of numbers, and one is left over"),
+        ] {
+            let mut bad = req.clone();
+            bad["args"][field] = value;
+            let err = answer(&call_with(&bad.to_string(), &rec))["err"].as_str().unwrap().to_owned();
+            assert!(err.contains(says), "{field}: {err}");
+        }
     }
 }
