@@ -3,11 +3,10 @@
 //!
 //! - [`loopback`]: the device plays a click train and records it (its microphone, or a monitor);
 //!   [`onsets`] finds the clicks in the recording, and the lag that most clicks share is the
-//!   device's extra latency. Times are local µs: where each click should be heard by the device's
-//!   own figures, and where each onset was captured by the input's.
-//!   [`probe_plan`] is the train; [`by_microphone`] is the same for a page, which times its
-//!   input's deliveries ([`in_hand`], as the native input does) and each click by its output's
-//!   readings around the frame it started on ([`played_by_device`]).
+//!   device's extra latency. Times are local µs: where the output's own readings around the frame
+//!   each click started on say it is heard ([`played_by_device`]), and where each onset was
+//!   captured by the input's. [`probe_plan`] is the train; [`by_microphone`] is the same for a
+//!   page, which times its input's deliveries ([`in_hand`], as the native input does).
 //! - [`taps`]: for earbuds no microphone hears, the player taps along; the median offset of the
 //!   taps from the clicks, outliers rejected, is the figure.
 //!
@@ -275,8 +274,9 @@ pub fn by_microphone(
 pub const READINGS_NEAR_US: f64 = 500_000.0;
 
 /// Where the output's own figures say each of the `plan`'s counted clicks was heard (local µs):
-/// `clicks` are the probe's clicks as the engine started them (host µs on the plan, the device
-/// frame it started on), `readings` the output's (frame, local µs it is heard) as it played. A
+/// `clicks` are the probe's clicks as the engine started them (µs on the plan's clock: host µs in
+/// a page, local ones natively; the device frame it started on), `readings` the output's (frame,
+/// local µs it is heard) as it played. A
 /// click's time is the median of the readings within [`READINGS_NEAR_US`] of its frame, each
 /// moved to that frame at the output's nominal `out_rate`: the readings on the click's side of a
 /// step in the playout are the more. So a click is timed where it did play, though the frame map

@@ -49,6 +49,8 @@ pub struct AudioOutput {
     schedule_pending: bool,
     /// `BANDSYNC_AUDIO_TRACE`'s lines, if asked for.
     trace: trace::Trace,
+    /// The output's readings, kept while a calibration asks ([`AudioOutput::keep_readings`]).
+    readings: Option<Vec<(f64, f64)>>,
 }
 
 impl std::fmt::Debug for AudioOutput {
@@ -210,7 +212,20 @@ impl AudioOutput {
             settled: false,
             schedule_pending: false,
             trace: trace::Trace::from_env(rate),
+            readings: None,
         })
+    }
+
+    /// Keeps every reading of the output from now on: each callback's first frame, and the local
+    /// µs the device says it is heard. A calibration times its clicks by them
+    /// ([`crate::calibrate::played_by_device`]); [`AudioOutput::take_readings`] hands them over.
+    pub fn keep_readings(&mut self) {
+        self.readings = Some(Vec::new());
+    }
+
+    /// The readings kept since [`AudioOutput::keep_readings`], and no more kept.
+    pub fn take_readings(&mut self) -> Vec<(f64, f64)> {
+        self.readings.take().unwrap_or_default()
     }
 
     /// The device and its current figures.
@@ -287,6 +302,9 @@ impl AudioOutput {
                 });
             }
             self.filter.push(st.frame, local);
+            if let Some(r) = &mut self.readings {
+                r.push((st.frame as f64, local));
+            }
             self.last_stamp = Some(st);
         }
         let Some(last) = self.last_stamp else { return };

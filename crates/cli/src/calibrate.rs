@@ -63,17 +63,22 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
     let plan = calibrate::probe_plan(local_of(base + LEAD));
     let stop_at = base + Duration::from_micros(plan.until_us as u64);
     let mut scheduled = false;
+    // Each click as the engine started it (µs on the plan's clock, the frame), and the output's
+    // readings meanwhile: each click is timed where it played, as in a page.
+    let mut clicks: Vec<(f64, f64)> = Vec::new();
     while Instant::now() < stop_at {
         out.update(local_of, |l| Some((l, 0)));
         input.update(local_of);
         if !scheduled && Instant::now() >= base + LEAD - Duration::from_millis(300) {
+            out.keep_readings();
             out.set_schedule(&plan.transport, bandsync_core::host_axis::HostAxis::default());
             scheduled = true;
         }
-        out.drain_beats(|_| {});
+        out.drain_beats(|b| clicks.push((b.click.host.0 as f64, b.frame as f64)));
         std::thread::sleep(Duration::from_millis(10));
     }
     input.update(local_of);
+    let played = calibrate::played_by_device(&plan, &clicks, &out.take_readings(), out.info().sample_rate);
     drop(out);
 
     let rate = input.rate();
@@ -82,8 +87,8 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
     let onsets = calibrate::onsets(input.recorded(), rate);
     let heard = input.in_hand_at(&onsets);
     let by_host = input.captured_at(&onsets);
-    let host_figure = calibrate::loopback(&plan.played_us, &by_host).ok().map(|c| c.latency_ms);
-    match calibrate::loopback(&plan.played_us, &heard) {
+    let host_figure = calibrate::loopback(&played, &by_host).ok().map(|c| c.latency_ms);
+    match calibrate::loopback(&played, &heard) {
         Ok(c) => {
             report(a, &device, &c, host_figure)?;
             Ok(0)
