@@ -4,9 +4,9 @@
 //! - [`loopback`]: the device plays a click train and records it (its microphone, or a monitor);
 //!   [`onsets`] finds the clicks in the recording, and the lag that most clicks share is the
 //!   device's extra latency. Times are local µs: where the output's own readings around the frame
-//!   each click started on say it is heard ([`played_by_device`]), and where each onset was
-//!   captured by the input's. [`probe_plan`] is the train; [`by_microphone`] is the same for a
-//!   page, which times its input's deliveries ([`in_hand`], as the native input does).
+//!   each click started on say it is heard ([`played_by_device`]), and when each onset was first
+//!   in the program's hands by the input's deliveries ([`in_hand`]). [`probe_plan`] is the train;
+//!   [`by_microphone`] is the same for a page.
 //! - [`taps`]: for earbuds no microphone hears, the player taps along; the median offset of the
 //!   taps from the clicks, outliers rejected, is the figure.
 //!
@@ -132,11 +132,11 @@ pub fn onsets(x: &[f32], rate: u32) -> Vec<f64> {
     out
 }
 
-/// The extra latency from a loopback: `played_us`, where each click should be heard by the
-/// device's own figures; `heard_us`, where each onset was captured. The lag most clicks share
-/// (within [`AGREE_MS`]) wins; at least two thirds of the clicks (and 6) must agree. A click the
-/// device's figures could not place (NaN) counts as played, and not as agreed; when too few were
-/// placed for enough to agree, that is the error.
+/// The extra latency from a loopback: `played_us`, where the device's own figures say each click
+/// was heard ([`played_by_device`]); `heard_us`, when each onset was in hand ([`in_hand`]). The
+/// lag most clicks share (within [`AGREE_MS`]) wins; at least two thirds of the clicks (and 6)
+/// must agree. A click the device's figures could not place (NaN) counts as played, and not as
+/// agreed; when too few were placed for enough to agree, that is the error.
 pub fn loopback(played_us: &[f64], heard_us: &[f64]) -> Result<Calibration, CalibrationError> {
     if heard_us.is_empty() {
         return Err(CalibrationError::Silent);

@@ -122,7 +122,7 @@ pub enum Command {
 }
 
 /// A click the engine played: where it falls, and the device frame it starts on. For the visual
-/// beat stream and the tests.
+/// beat stream, the tests, and a calibration's timing of its clicks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlayedClick {
     /// The click.
