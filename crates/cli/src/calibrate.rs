@@ -59,8 +59,10 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
         format!("calibrating {device}: listening through {} for about 12 s…", input.device())
     });
 
-    // The train from LEAD on (the core's plan: its transport, the counted clicks, the end).
-    let plan = calibrate::probe_plan(local_of(base + LEAD));
+    // The train from LEAD after the devices are open, however long opening them took (the core's
+    // plan: its transport, the counted clicks, the end).
+    let opened = Instant::now();
+    let plan = calibrate::probe_plan(local_of(opened + LEAD));
     let stop_at = base + Duration::from_micros(plan.until_us as u64);
     let mut scheduled = false;
     // Each click as the engine started it (µs on the plan's clock, the frame), and the output's
@@ -69,7 +71,7 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
     while Instant::now() < stop_at {
         out.update(local_of, |l| Some((l, 0)));
         input.update(local_of);
-        if !scheduled && Instant::now() >= base + LEAD - Duration::from_millis(300) {
+        if !scheduled && Instant::now() >= opened + LEAD - Duration::from_millis(300) {
             out.keep_readings();
             out.set_schedule(&plan.transport, bandsync_core::host_axis::HostAxis::default());
             scheduled = true;
@@ -79,7 +81,15 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
     }
     input.update(local_of);
     let played = calibrate::played_by_device(&plan, &clicks, &out.take_readings(), out.info().sample_rate);
+    let gone = out.is_gone();
     drop(out);
+    if gone {
+        let message = "the output device went away during the calibration; calibrate again";
+        emit(a.json, &json!({"event": "calibration_failed", "output": device, "message": message}), || {
+            format!("no figure for {device}: {message}")
+        });
+        return Ok(1);
+    }
 
     let rate = input.rate();
     // The onsets once, timed by when they were in hand and, for comparison, by the host's own
