@@ -276,10 +276,9 @@ pub const READINGS_NEAR_US: f64 = 500_000.0;
 /// Where the output's own figures say each of the `plan`'s counted clicks was heard (local µs):
 /// `clicks` are the probe's clicks as the engine started them (µs on the plan's clock: host µs in
 /// a page, local ones natively; the device frame it started on), `readings` the output's (frame,
-/// local µs it is heard) as it played. A
-/// click's time is the median of the readings within [`READINGS_NEAR_US`] of its frame, each
-/// moved to that frame at the output's nominal `out_rate`: the readings on the click's side of a
-/// step in the playout are the more. So a click is timed where it did play, though the frame map
+/// local µs it is heard) as it played. A click's time is the median of the readings within
+/// [`READINGS_NEAR_US`] of its frame, each moved to that frame at the output's nominal `out_rate`:
+/// the readings on the click's side of a step in the playout are the more. So a click is timed where it did play, though the frame map
 /// that placed it had not yet followed the step (a page's first seconds, under load: up to 9 ms
 /// here), and the clock estimate's moves during the run do not enter. NaN for a click the engine
 /// was not seen to start, or with no readings near it.

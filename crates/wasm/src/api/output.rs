@@ -217,8 +217,8 @@ mod tests {
         // The probe from 1 s on: ten clicks 750 ms apart, heard by 8.5 s at the latest.
         let until = answer(&call(r#"{"op":"calibrate.probe","args":{"start_us":1000000}}"#))["ok"].clone();
         assert_eq!(until.as_f64(), Some(1e6 + 10.0 * 750_000.0));
-        // The output (48 kHz) says frame f is heard at local f / 48 kHz, each click started on its
-        // frame 0.5 ms early by those figures, and heard 1.5 ms after it started; the recording
+        // The output (48 kHz) says frame f is heard at local f / 48 kHz, each click started 0.5 ms
+        // before its planned time by those figures, and heard 1.5 ms after it started; the recording
         // delivered 480 frames at a time, each exactly when its last frame was captured.
         let sounds = bandsync_audio::sounds::Sounds::synthesized(48_000);
         let probe = sounds.get(bandsync_audio::sounds::Sound::Downbeat);
@@ -235,8 +235,8 @@ mod tests {
             "start_us": 1e6, "clicks": clicks, "output_rate": 48_000, "readings": points}});
         let c = answer(&call_with(&req.to_string(), &rec));
         assert!((c["ok"]["latency_ms"].as_f64().unwrap() - 1.5).abs() < 0.03, "{c}");
-        // Without the recording, at a rate no context or microphone has, and with a click's frame
-        // missing: clear errors.
+        // Without the recording, at a rate no context or microphone has, and with a list of pairs
+        // a number short: clear errors.
         assert_eq!(answer(&call(&req.to_string()))["err"], "nothing was heard");
         for (field, value, says) in [
             ("rate", json!(7), "7 Hz"),
