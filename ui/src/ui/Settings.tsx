@@ -104,8 +104,9 @@ export function MetronomeSettings() {
         onChange={(v) => app.setSettings({ latencyMs: v, latencySource: 'calibrated' })}
       />
       <p class="hint">
-        Hear the click late (Bluetooth headphones)? Raise the offset until your click lines up with the band's, or calibrate it
-        below. Negative values play later. It is kept for this browser on this device.
+        Hear the click late (Bluetooth headphones)? Raise the offset until your click lines up with the band's
+        {runtime === 'browser' ? ', or calibrate it below' : ''}. Negative values play later. It is kept for this{' '}
+        {runtime === 'browser' ? 'browser' : 'app'} on this device.
       </p>
       {runtime === 'browser' && <Calibrate />}
       {runtime === 'tauri' && (
