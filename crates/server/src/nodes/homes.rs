@@ -68,10 +68,12 @@ impl Hub {
         homes.asking = Some(tokio::task::spawn_blocking(move || {
             let _node = span.enter();
             let Some((node, store)) = hub.node_store() else { return };
-            match store.claim_homes(&node.name, AT_MOST) {
-                // None asked for: done, unless some were passed over (their rows held).
+            match hub.ask_once() {
+                // None asked for: done, unless some were passed over (their rows held), or it drained.
                 Ok(0) => {
-                    if store.homes_left(&node.name).is_ok_and(|left| !left) && cut_offs.load(Ordering::Acquire) == since
+                    if !hub.draining()
+                        && store.homes_left(&node.name).is_ok_and(|left| !left)
+                        && cut_offs.load(Ordering::Acquire) == since
                     {
                         done.store(true, Ordering::Release);
                     }
@@ -81,5 +83,19 @@ impl Hub {
                 Err(e) => tracing::warn!("could not ask for this node's sessions back: {e}"),
             }
         }));
+    }
+
+    /// One ask for this node's sessions back ([`crate::store::Store::claim_homes`]): how many it
+    /// asked for. A drain that began while it was under way may have withdrawn the node's asks
+    /// before this one was written (`drain`); then this one is withdrawn too, and none was asked
+    /// for: handed to a node leaving, the sessions would lose their home (`store/take.rs`).
+    pub(super) fn ask_once(&self) -> Result<u64, crate::store::StoreError> {
+        let Some((node, store)) = self.node_store() else { return Ok(0) };
+        let n = store.claim_homes(&node.name, AT_MOST)?;
+        if n > 0 && self.draining() {
+            store.withdraw_asks(&node.name)?;
+            return Ok(0);
+        }
+        Ok(n)
     }
 }

@@ -119,6 +119,9 @@ async fn sessions_reached_together_load_in_one_batch_each_with_its_outcome() {
     // Drained again before b hands them over: a withdraws its asks (handed to a node leaving,
     // they would lose their home), and they are still a's to ask for.
     drain(&a).await;
+    // An ask of a's that was under way as it drained, and landed after its withdrawal: withdrawn
+    // again, and they are still a's to ask for.
+    assert_eq!(a.ask_once().unwrap(), 0, "an ask landing on a drained node asks for none");
     assert_eq!(scratch.1.claim_homes("a", 10).unwrap(), 2, "a's asks withdrawn as it drained");
     a.close_all();
     b.close_all();
