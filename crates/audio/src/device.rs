@@ -33,6 +33,8 @@ pub struct AudioOutput {
     beats: rtrb::Consumer<PlayedClick>,
     stamps: rtrb::Consumer<Stamp>,
     underruns: Arc<AtomicU64>,
+    /// `underruns` as the trace last accounted for them: the rest the host reported.
+    underruns_seen: u64,
     gone: Arc<AtomicBool>,
     info: AudioInfo,
     filter: DeviceClockFilter,
@@ -202,6 +204,7 @@ impl AudioOutput {
             beats,
             stamps,
             underruns,
+            underruns_seen: 0,
             gone,
             info,
             filter,
@@ -277,6 +280,12 @@ impl AudioOutput {
             self.trace.line(TraceLine::Reset);
         }
         let us_per_frame = 1e6 / f64::from(self.info.sample_rate);
+        // The underruns the host reported (its error callback) since the last update.
+        let reported = self.underruns.load(Ordering::Relaxed);
+        if reported > self.underruns_seen {
+            self.trace.line(TraceLine::Xrun { count: reported - self.underruns_seen });
+            self.underruns_seen = reported;
+        }
         while let Ok(st) = self.stamps.pop() {
             if let Some(prev) = self.last_stamp {
                 // A gap between where the previous buffer ended and where this one is heard is
@@ -285,6 +294,7 @@ impl AudioOutput {
                 let got = st.playback.as_nanos() as f64 / 1000.0;
                 if st.frame == prev.frame + u64::from(prev.frames) && (got - expected) > 5_000.0 {
                     self.underruns.fetch_add(1, Ordering::Relaxed);
+                    self.underruns_seen += 1;
                     self.filter.gap();
                     self.trace.line(TraceLine::Gap { frame: st.frame });
                 }

@@ -1,7 +1,7 @@
 //! A trace of the output's timing, to see what a device reported when its clicks moved: with
 //! `BANDSYNC_AUDIO_TRACE` naming a file, the control side (`AudioOutput::update`) writes a line
-//! for each callback, each line its filter fitted, each map it sent the engine, and each gap and
-//! reset, as it reads them; flushed at the next update, so that a process killed keeps all but
+//! for each callback, each line its filter fitted, each map it sent the engine, each gap and
+//! reset, and the underruns the host reported, as it reads them; flushed at the next update, so that a process killed keeps all but
 //! the last update's. Nothing is written from the audio callback. One file a process: a stream
 //! opened again (a device that went away) appends to it. [`TraceLine`] writes and reads each
 //! line (`examples/replay_trace.rs` and the speaker tests read them).
@@ -23,6 +23,8 @@ pub enum TraceLine {
     /// `u FRAME`: a gap between buffers taken for an underrun (the filter keeps its slope only:
     /// `DeviceClockFilter::gap`).
     Gap { frame: u64 },
+    /// `x COUNT`: underruns the host reported (cpal's error callback) since the last update.
+    Xrun { count: u64 },
     /// `r`: the filter starts again (the stream's first seconds are over).
     Reset,
     /// `f FRAME LOCAL_US US_PER_FRAME STEPS OUTLIERS`: the filter's line, at `FRAME`.
@@ -40,6 +42,7 @@ impl std::fmt::Display for TraceLine {
                 write!(f, "s {frame} {frames} {callback_us:.1} {playback_us:.1}")
             }
             TraceLine::Gap { frame } => write!(f, "u {frame}"),
+            TraceLine::Xrun { count } => write!(f, "x {count}"),
             TraceLine::Reset => write!(f, "r"),
             TraceLine::Fit { frame, local_us, us_per_frame, steps, outliers } => {
                 write!(f, "f {frame:.1} {local_us:.1} {us_per_frame:.9} {steps} {outliers}")
@@ -66,6 +69,7 @@ impl TraceLine {
                 playback_us: at(&f, 4)?,
             },
             "u" => TraceLine::Gap { frame: at(&f, 1)? },
+            "x" => TraceLine::Xrun { count: at(&f, 1)? },
             "r" => TraceLine::Reset,
             "f" => TraceLine::Fit {
                 frame: at(&f, 1)?,
@@ -152,6 +156,7 @@ mod tests {
             TraceLine::Stream { rate: 48_000 },
             TraceLine::Callback { frame: 512, frames: 512, callback_us: 10_000.5, playback_us: 36_000.25 },
             TraceLine::Gap { frame: 1_024 },
+            TraceLine::Xrun { count: 2 },
             TraceLine::Reset,
             TraceLine::Fit { frame: 2_048.5, local_us: 52_000.5, us_per_frame: 20.833_333_333, steps: 1, outliers: 2 },
             TraceLine::Map(map),
@@ -162,6 +167,6 @@ mod tests {
             assert_eq!(read.map(|r| r.to_string()), Some(l.to_string()), "{l}");
         }
         assert_eq!(TraceLine::parse("s 512 512 10000.5"), None, "a line cut short");
-        assert_eq!(TraceLine::parse("x 1"), None);
+        assert_eq!(TraceLine::parse("z 1"), None);
     }
 }

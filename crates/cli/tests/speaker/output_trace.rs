@@ -84,7 +84,7 @@ impl OutputTrace {
         let text = std::fs::read(&self.path).unwrap_or_default();
         let bound = |at: u64| usize::try_from(at).unwrap_or(usize::MAX).min(text.len());
         let (from, until) = (bound(self.from), self.until.map_or(text.len(), bound));
-        let (mut stamps, mut maps, mut gaps) = (Vec::new(), Vec::new(), 0);
+        let (mut stamps, mut maps, mut gaps, mut xruns) = (Vec::new(), Vec::new(), 0, 0);
         for line in String::from_utf8_lossy(&text[from..until.max(from)]).lines() {
             match TraceLine::parse(line) {
                 Some(TraceLine::Callback { frame, callback_us, playback_us, .. }) => {
@@ -92,6 +92,7 @@ impl OutputTrace {
                 }
                 Some(TraceLine::Map(m)) => maps.push(m),
                 Some(TraceLine::Gap { .. }) => gaps += 1,
+                Some(TraceLine::Xrun { count }) => xruns += count,
                 _ => {}
             }
         }
@@ -122,10 +123,11 @@ impl OutputTrace {
         }
         let map_range = hi - lo;
         format!(
-            "[trace: {} callbacks, {} gaps; reported delay p50 {:.2} ms ({:.2}..{:.2}); playout against its line: {playout}; \
+            "[trace: {} callbacks, {} gaps, {} underruns the host reported; reported delay p50 {:.2} ms ({:.2}..{:.2}); playout against its line: {playout}; \
              {} maps, their moves adding up within {:.0} µs, the largest {:+.0} µs]",
             stamps.len(),
             gaps,
+            xruns,
             delay[delay.len() / 2],
             delay[0],
             delay[delay.len() - 1],
