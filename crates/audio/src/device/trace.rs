@@ -1,10 +1,11 @@
 //! A trace of the output's timing, to see what a device reported when its clicks moved: with
 //! `BANDSYNC_AUDIO_TRACE` naming a file, the control side (`AudioOutput::update`) writes a line
 //! for each callback, each line its filter fitted, each map it sent the engine, each gap and
-//! reset, and the underruns the host reported, as it reads them; flushed at the next update, so that a process killed keeps all but
-//! the last update's. Nothing is written from the audio callback. One file a process: a stream
-//! opened again (a device that went away) appends to it. [`TraceLine`] writes and reads each
-//! line (`examples/replay_trace.rs` and the speaker tests read them).
+//! reset, and the underruns the host reported, as it reads them; flushed at the next update, so
+//! that a process killed keeps all but the last update's. Nothing is written from the audio
+//! callback. One file a process: a stream opened again (a device that went away) appends to it.
+//! [`TraceLine`] writes and reads each line (`examples/replay_trace.rs` and the speaker tests
+//! read them).
 
 use crate::engine::FrameMap;
 use std::fs::{File, OpenOptions};

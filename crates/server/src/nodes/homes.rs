@@ -88,14 +88,17 @@ impl Hub {
     /// One ask for this node's sessions back ([`crate::store::Store::claim_homes`]): how many it
     /// asked for. A drain that began while it was under way may have withdrawn the node's asks
     /// before this one was written (`drain`); then this one is withdrawn too, and none was asked
-    /// for: handed to a node leaving, the sessions would lose their home (`store/take.rs`).
+    /// for: handed to a node leaving, the sessions would lose their home (`store/take.rs`). So is
+    /// one whose answer was lost (it may have been written).
     pub(super) fn ask_once(&self) -> Result<u64, crate::store::StoreError> {
         let Some((node, store)) = self.node_store() else { return Ok(0) };
-        let n = store.claim_homes(&node.name, AT_MOST)?;
-        if n > 0 && self.draining() {
-            store.withdraw_asks(&node.name)?;
-            return Ok(0);
+        let asked = store.claim_homes(&node.name, AT_MOST);
+        if self.draining() && !matches!(asked, Ok(0)) {
+            if let Err(e) = store.withdraw_asks(&node.name) {
+                tracing::warn!("could not withdraw this draining node's asks for sessions: {e}");
+            }
+            return asked.map(|_| 0);
         }
-        Ok(n)
+        asked
     }
 }
