@@ -119,7 +119,7 @@ pub struct DeviceClockFilter {
     carry_at: f64,
     /// The slope before the last step or gap: the card's rate did not change with its playout,
     /// so it stands in until the new points can fit their own ([`KeptSlope::until_us`]).
-    slope_before_step: Option<KeptSlope>,
+    kept_slope: Option<KeptSlope>,
     steps: u64,
     outliers: u64,
 }
@@ -137,7 +137,7 @@ impl DeviceClockFilter {
             holding: false,
             carry: 0.0,
             carry_at: 0.0,
-            slope_before_step: None,
+            kept_slope: None,
             steps: 0,
             outliers: 0,
         }
@@ -167,7 +167,7 @@ impl DeviceClockFilter {
     /// longer holds).
     pub fn reset(&mut self) {
         self.points.clear();
-        self.slope_before_step = None;
+        self.kept_slope = None;
         self.has_fit = false;
         self.holding = false;
         self.carry = 0.0;
@@ -185,13 +185,10 @@ impl DeviceClockFilter {
         let span = self.span_us(self.last_fit[2]);
         // The line's own slope once its points could fit one; else the one it kept, if any.
         let fitted = self.has_fit && self.points.len() >= 8 && span >= self.min_slope_span();
-        let kept = if fitted {
-            Some(KeptSlope { us_per_frame: self.last_fit[2], span_us: span })
-        } else {
-            self.slope_before_step
-        };
+        let kept =
+            if fitted { Some(KeptSlope { us_per_frame: self.last_fit[2], span_us: span }) } else { self.kept_slope };
         self.reset();
-        self.slope_before_step = kept;
+        self.kept_slope = kept;
     }
 
     /// How long the points span (µs at `us_per_frame`).
@@ -204,7 +201,7 @@ impl DeviceClockFilter {
 
     /// How long the points must span before their own slope is fitted.
     fn min_slope_span(&self) -> f64 {
-        self.slope_before_step.map_or(MIN_SLOPE_SPAN_US, KeptSlope::until_us)
+        self.kept_slope.map_or(MIN_SLOPE_SPAN_US, KeptSlope::until_us)
     }
 
     /// The points are to come from another source of the same clock (a browser's output
@@ -213,7 +210,7 @@ impl DeviceClockFilter {
     /// it and slews to its own place at [`SWITCH_SLEW`].
     pub fn switch_source(&mut self) {
         self.points.clear();
-        self.slope_before_step = None;
+        self.kept_slope = None;
         self.holding = self.has_fit;
     }
 
@@ -302,7 +299,7 @@ impl DeviceClockFilter {
             self.points.drain(..before);
             // Kept for `MIN_SLOPE_SPAN_US` after a step, as before: only a gap keeps it longer
             // (measured for gaps; a step's playout may come with a new rate, as Chromium's do).
-            self.slope_before_step = Some(KeptSlope { us_per_frame: slope, span_us: 0.0 });
+            self.kept_slope = Some(KeptSlope { us_per_frame: slope, span_us: 0.0 });
             self.steps += 1;
         } else if self.points.back().is_some_and(|p| off(p).abs() <= STEP_US)
             && recent_points().any(|p| off(p).abs() > OUTLIER_US)
@@ -329,7 +326,7 @@ impl DeviceClockFilter {
         let points = || self.points.iter().take(n);
         let (first, last) = (self.points.front()?.0, self.points.get(n.checked_sub(1)?)?.0);
         let span_us = (last - first) * nominal_us_per_frame;
-        let kept = self.slope_before_step.map_or(nominal_us_per_frame, |k| k.us_per_frame);
+        let kept = self.kept_slope.map_or(nominal_us_per_frame, |k| k.us_per_frame);
         let slope = if n >= 8 && span_us >= self.min_slope_span() {
             least_squares_rate(points(), nominal_us_per_frame).unwrap_or(kept)
         } else {

@@ -60,10 +60,11 @@ fn the_page_calibrated_by_its_microphone_lands_on_the_native_click() {
     // moved the first page's playout under it (its figure 1.9 and 4.1 ms off, then its clicks as
     // much the other way).
     let all = pulse.record(&pulse.dir.join("all.wav"));
-    // On a port and a data directory of its own: the last page's stop runs restart it.
-    let data = fresh_dir();
+    // On a port and a data directory of its own (in the sound server's, removed with it): the last
+    // page's stop runs restart it.
+    let data = pulse.dir.join("host-data");
     let bind = format!("127.0.0.1:{}", bandsync_e2e::webdriver::free_port());
-    let (ui, data_dir) = (ui.to_str().unwrap(), data.0.to_str().unwrap());
+    let (ui, data_dir) = (ui.to_str().unwrap(), data.to_str().unwrap());
     let args = ["host", "--bind", &bind, "--no-mdns", "--json", "--ui", ui, "--data-dir", data_dir];
     let mut host = Host::start(&pulse, args.map(str::to_owned).to_vec());
     let url = host.url.clone();
@@ -108,22 +109,6 @@ fn the_page_calibrated_by_its_microphone_lands_on_the_native_click() {
     }
     assert!(failures.is_empty(), "calibrated pages off the native click: {failures:#?}");
     drop((host, all));
-}
-
-/// A fresh directory for the host's data, removed when dropped: after the host, which is made
-/// after it, and a failed test's too.
-struct DataDir(std::path::PathBuf);
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn fresh_dir() -> DataDir {
-    let dir = std::env::temp_dir().join(format!("bandsync-page-calibrate-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    DataDir(dir)
 }
 
 /// The session's host, which can be killed and restarted on its port and data directory (the

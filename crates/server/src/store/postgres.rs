@@ -192,8 +192,9 @@ impl Postgres {
     /// ([`super::sql::ADDED_INDEXES`]). Only what is missing: `ALTER TABLE` takes its table
     /// whole even to add a column already there, and `CREATE INDEX` waits for the table's
     /// writes, so a node (or one of its connections) opening a database already made held up
-    /// every other node's renewals and writes behind it, and waited for their transactions. Under a lock of its own, in one transaction: a node
-    /// opening the database at the same time waits, then finds it made.
+    /// every other node's renewals and writes behind it, and waited for their transactions.
+    /// Under a lock of its own, in one transaction: a node opening the database at the same time
+    /// waits, then finds it made.
     fn make_schema(&mut self) -> Result<(), StoreError> {
         let schema = super::sql::schema("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY");
         // The tables and indexes it makes, by name, read from its own text.
