@@ -54,9 +54,9 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     [ -z "$(git ls-files --others --exclude-standard src-tauri/permissions)" ] ||
     { git status --short src-tauri/permissions >&2; echo "commit src-tauri/permissions as the build wrote it" >&2; exit 1; }
 fi
-# The tests that judge timing finely, in real time (sound at the speaker and at the output, JACK
-# MIDI, the audio engine, the CLI's restarted host with its clicking follower), run first, with
-# nothing beside them. (The Link and clock-sync tests judge to 1 ms and 500 µs and measured the
+# The tests that judge timing finely, in real time (sound at the speaker and at the output, the
+# app's calibration, JACK MIDI, the audio engine, the CLI's restarted host with its clicking
+# follower), run first, with nothing beside them. (The Link and clock-sync tests judge to 1 ms and 500 µs and measured the
 # same beside the fuzzers: docs/BENCHMARKS.md.)
 #
 # The MIDI tests (JACK's frames and network MIDI, judged to 0.1 ms and 1 ms; 50 s, mostly waiting)
@@ -64,7 +64,7 @@ fi
 # the machine shared through a file lock, and the speaker's tests that run alone (the browsers)
 # wait until it lets go (tests/harness/machine.rs). Figures beside and alone: docs/BENCHMARKS.md.
 say "cargo test: the timing tests, alone (MIDI beside the speaker's light ones)"
-ALONE=(output engine host_clock no_alloc)
+ALONE=(output calibrate engine host_clock no_alloc)
 TIMING=(speaker midi "${ALONE[@]}")
 RESTART=restart::a_restarted_host_brings_the_band_back_as_it_was
 "${TEST[@]}" "${ALONE[@]/#/--test=}"

@@ -21,6 +21,7 @@ fn main() {
         "qr_svg",
         "audio_devices",
         "set_audio",
+        "calibrate",
         "set_link",
         "link_status",
         "set_midi",

@@ -11,8 +11,8 @@
 //! `main.rs` only calls [`run`]; mobile builds enter through the same function.
 
 use bandsync_app::{
-    App, AppError, AppEvent, AppOptions, AudioSettings, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus, MidiPorts,
-    MidiSettings, Sink,
+    App, AppError, AppEvent, AppOptions, AudioSettings, Calibration, DiscoveryEvent, HostInfo, LaunchOptions,
+    LinkStatus, MidiPorts, MidiSettings, Sink,
 };
 use bandsync_core::ClientMsg;
 use bandsync_server::UiAssets;
@@ -86,6 +86,12 @@ async fn audio_devices(app: State<'_, App>) -> Result<Vec<String>, AppError> {
 #[tauri::command]
 async fn set_audio(app: State<'_, App>, settings: AudioSettings) -> Result<(), AppError> {
     app.set_audio(settings).await
+}
+
+/// Measures the output's latency through the microphone (about 12 s; the click pauses).
+#[tauri::command]
+async fn calibrate(app: State<'_, App>) -> Result<Calibration, AppError> {
+    app.calibrate().await
 }
 
 #[tauri::command]
@@ -232,6 +238,7 @@ fn build<R: Runtime>(
             qr_svg,
             audio_devices,
             set_audio,
+            calibrate,
             set_link,
             link_status,
             set_midi,

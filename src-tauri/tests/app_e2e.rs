@@ -253,6 +253,14 @@ fn hosts_follows_and_shares() {
     assert!(midi.as_str().unwrap().contains("out: rtp:0.0.0.0:"), "{midi}");
     let kept = app.ok(app.js("localStorage.getItem('bandsync.midi')"), "the MIDI settings kept");
     assert!(kept.as_str().is_some_and(|k| k.contains(r#""out":"rtp:0""#)), "{kept}");
+    // The output's calibration runs the app's own command (its test at the speaker is
+    // `crates/app/tests/calibrate.rs`); with no sound card here, it says why there is no figure.
+    app.click("[data-testid=calibrate-mic-start]");
+    let why =
+        app.until("the calibration's outcome", "document.querySelector('[data-testid=calibrate-error]')?.textContent");
+    let why = why.as_str().unwrap_or_default();
+    assert!(!why.is_empty() && !why.contains("not allowed"), "the calibration did not reach the app: {why}");
+    eprintln!("the app's calibration without a sound card: {why}");
     app.click("[data-testid=settings-close]");
 
     // (b) A follower joins with exactly that link and shows up in the app's band.

@@ -24,6 +24,7 @@
 //! - [`postgres`]: a Postgres server of the test's own, that it can crash and restart.
 //! - [`pulse`]: a private PulseAudio with a null sink per test, routed per channel, recorded
 //!   with `parecord`.
+//! - [`calibration`]: judging a set of calibrations against the delays a test injected.
 //! - [`onsets`]: a recording turned into click times, and the figures the speaker tests report.
 //! - [`jack`]: a JACK server (`jackd -d dummy`) of the test's own, and a recorder of the MIDI and
 //!   the clicks it receives.
@@ -35,6 +36,7 @@
 //! - Here: a server with one session ([`TestServer`]), HTTP GETs, and polling helpers.
 
 pub mod browser;
+pub mod calibration;
 pub mod chaos;
 pub mod cluster;
 pub mod dbus;

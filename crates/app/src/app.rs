@@ -1,7 +1,8 @@
 //! [`App`]: what the UI's commands do. One session at a time (hosted or joined), LAN discovery,
 //! and the audio settings that every session uses. The Tauri shell keeps one `App` in its
 //! managed state and delegates each command to one method here. Its options are in
-//! `options.rs` (re-exported here); reading a join target is in `target.rs`.
+//! `options.rs` (re-exported here); reading a join target is in `target.rs`; the output's
+//! calibration is in `app/calibrate.rs`.
 
 use crate::Sink;
 use crate::browse::Browse;
@@ -21,6 +22,8 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::options::{AppOptions, DEFAULT_PORT, mdns_disabled_by_env};
 
+mod calibrate;
+
 /// The app's state behind its commands. Every method is safe to call from any task.
 pub struct App {
     opts: AppOptions,
@@ -31,6 +34,8 @@ pub struct App {
     /// MIDI out and pedals for every session (the setting; `set_midi`).
     midi: Mutex<crate::MidiSettings>,
     browse: Mutex<Option<Browse>>,
+    /// Whether a calibration holds the output (`calibrate`): sessions keep theirs closed.
+    calibrating: AtomicBool,
 }
 
 impl std::fmt::Debug for App {
@@ -50,6 +55,7 @@ impl App {
             link: AtomicBool::new(false),
             midi: Mutex::new(crate::MidiSettings::default()),
             browse: Mutex::new(None),
+            calibrating: AtomicBool::new(false),
         }
     }
 
@@ -188,7 +194,7 @@ impl App {
     ) -> (RunningSession, tokio::sync::oneshot::Receiver<Result<(), String>>) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let settings = session::Settings {
-            audio: self.audio.lock().expect("audio settings lock").clone(),
+            audio: self.session_audio(),
             link: self.link.load(Ordering::Acquire),
             midi: self.midi_settings(),
             mdns: self.opts.mdns.then(|| self.opts.mdns_interfaces.clone()),
@@ -304,9 +310,9 @@ impl App {
         if s.buffer_frames.is_some_and(|b| !(16..=16_384).contains(&b)) {
             return Err(AppError::Settings("the buffer must be 16 to 16384 frames".into()));
         }
-        *self.audio.lock().expect("audio settings lock") = s.clone();
+        *self.audio.lock().expect("audio settings lock") = s;
         // Applies to the running session too, if any.
-        let _ = self.command(SessionCmd::Audio(s)).await;
+        let _ = self.command(SessionCmd::Audio(self.session_audio(), None)).await;
         Ok(())
     }
 
@@ -314,6 +320,13 @@ impl App {
     #[must_use]
     pub fn audio_settings(&self) -> AudioSettings {
         self.audio.lock().expect("audio settings lock").clone()
+    }
+
+    /// The audio settings a session plays by: the output off while a calibration holds it.
+    fn session_audio(&self) -> AudioSettings {
+        let enabled = !self.calibrating.load(Ordering::Acquire);
+        let s = self.audio_settings();
+        AudioSettings { enabled: s.enabled && enabled, ..s }
     }
 
     /// Turns Ableton Link on or off, now and for later sessions. The running session says what

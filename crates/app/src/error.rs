@@ -36,6 +36,10 @@ pub enum AppError {
     /// An audio setting is out of range.
     #[error("{0}")]
     Settings(String),
+    /// The output's calibration gave no figure (a device would not open, the microphone heard
+    /// too few of the clicks, another calibration runs...).
+    #[error("{0}")]
+    Calibration(String),
 }
 
 impl serde::Serialize for AppError {

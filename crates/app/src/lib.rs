@@ -1,7 +1,8 @@
 //! The BandSync app's logic, behind its UI. No Tauri here, so all of it tests headless; the
 //! Tauri shell (`src-tauri/`) only wires commands and channels to [`App`].
 //!
-//! - [`app`]: [`App`], one method per UI command: host, join, leave, send, discover, audio.
+//! - [`app`]: [`App`], one method per UI command: host, join, leave, send, discover, audio,
+//!   calibrate.
 //! - [`options`]: [`AppOptions`], how the app runs (re-exported by [`app`]).
 //! - [`target`]: what a typed join target means (a link, or `HOST:PORT` asked for its session).
 //! - [`session`]: the task that runs one session: client events to UI events, the beat, and a
@@ -38,6 +39,7 @@ mod session;
 mod target;
 
 pub use app::{App, AppOptions, DEFAULT_PORT};
+pub use bandsync_audio::calibrate::Calibration;
 pub use error::AppError;
 pub use events::{
     AppEvent, AudioSettings, AudioStatus, BeatEvent, ClockReading, ConnectionState, DiscoveredSession, DiscoveryEvent,

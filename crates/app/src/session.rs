@@ -1,7 +1,6 @@
 //! One session, hosted or joined: a task that owns the [`Client`], turns its events into
-//! [`AppEvent`]s, drives the beat (audible or visual; the source itself is
-//! [`crate::beat_source`]), and for a hosted session keeps the embedded server and its mDNS
-//! advertisement until the session ends.
+//! [`AppEvent`]s, drives the beat (audible or visual: [`crate::beat_source`]), and for a hosted
+//! session keeps the embedded server and its mDNS advertisement until the session ends.
 //!
 //! The [`crate::App`] talks to the task through [`RunningSession`]; nothing else touches the
 //! client, so commands, events and teardown happen in one order.
@@ -30,7 +29,8 @@ const MEMBERS_TICK: Duration = Duration::from_secs(2);
 pub(crate) enum SessionCmd {
     Send(ClientMsg),
     Doc(Vec<u8>),
-    Audio(AudioSettings),
+    /// New audio settings, and a word once they are in force (an output turned off is closed).
+    Audio(AudioSettings, Option<oneshot::Sender<()>>),
     Link(bool),
     Midi(MidiSettings),
     Leave(oneshot::Sender<()>),
@@ -68,8 +68,7 @@ pub(crate) struct Settings {
     /// Ableton Link on.
     pub(crate) link: bool,
     pub(crate) midi: MidiSettings,
-    /// The interfaces to advertise a network MIDI session on (all when empty), or `None` with
-    /// mDNS off.
+    /// Interfaces to advertise a network MIDI session on (all when empty); `None`: mDNS off.
     pub(crate) mdns: Option<Vec<String>>,
 }
 
@@ -221,9 +220,10 @@ impl SessionTask {
                 }
                 self.client.send_doc(b);
             }
-            SessionCmd::Audio(s) => {
+            SessionCmd::Audio(s, applied) => {
                 self.beats.apply(s, &self.clock, &*self.sink);
                 self.output_gone();
+                applied.map(|done| done.send(()));
             }
             SessionCmd::Link(on) => self.link.set(on, &self.client, &self.sink),
             SessionCmd::Midi(s) => self.set_midi(&s),

@@ -6,7 +6,8 @@
 //! - [`sounds`]: synthesized clicks, and custom samples decoded with rodio.
 //! - [`calibrate`]: latency calibration (loopback onsets, tap-along); [`stamps`]: whether a
 //!   browser's output timestamps can be trusted; [`filter`]: the device-clock filter.
-//! - [`input`]: the cpal input layer, recording for calibration.
+//! - [`input`]: the cpal input layer, recording for calibration; [`loopback`]: the native
+//!   microphone loopback from the devices to the figure (the CLI's and the app's calibration).
 //! - [`device`]: the cpal layer: device choice, sample formats, the device-clock filter that maps
 //!   frames to host time, latency compensation, underrun counting, device changes. Inside it,
 //!   `device/options.rs` holds the options, figures and errors, and `device/callback.rs` the
@@ -26,6 +27,8 @@ pub mod engine;
 pub mod filter;
 #[cfg(feature = "device")]
 pub mod input;
+#[cfg(feature = "device")]
+pub mod loopback;
 #[cfg(feature = "device")]
 pub mod offsets;
 pub mod schedule;

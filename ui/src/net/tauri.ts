@@ -7,7 +7,7 @@
 //! hop from moving it.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
-import type { AppEvent, AudioSettings, ClientMsg, ClockStatus, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus, MidiPorts, MidiSettings } from '../bindings';
+import type { AppEvent, AudioSettings, Calibration, ClientMsg, ClockStatus, DiscoveryEvent, HostInfo, LaunchOptions, LinkStatus, MidiPorts, MidiSettings } from '../bindings';
 import type { Backend, JoinRequest, Listener, UiEvent } from './backend';
 
 export function isTauri(): boolean {
@@ -138,6 +138,9 @@ export async function audioDevices(): Promise<string[]> {
 export async function setAudio(settings: AudioSettings): Promise<void> {
   await invoke('set_audio', { settings });
 }
+
+/** The output's latency, measured by the microphone (about 12 s; the click pauses meanwhile). */
+export const calibrateOutput = () => invoke<Calibration>('calibrate');
 
 /** Ableton Link on or off (rejects "on" in a build without Link). */
 export async function setLink(on: boolean): Promise<void> {

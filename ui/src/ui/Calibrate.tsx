@@ -2,8 +2,9 @@
 //! along with the click (for earbuds no microphone hears). The figure goes into the latency offset
 //! (`settings.latencyMs`, with its source), which stays editable by hand. The figures are the
 //! core's (`calibrate.loopback`, `calibrate.taps`); this is the buttons, the probe's run
-//! (`audio/loopback.ts`) and the taps' times. Browsers give the microphone only to a secure page
-//! (the app, https, localhost): a LAN session's plain-http page taps along.
+//! (`audio/loopback.ts`; in the app, its own `calibrate` command) and the taps' times. Browsers
+//! give the microphone only to a secure page (https, localhost): a LAN session's plain-http page
+//! taps along.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { App } from '../app';
@@ -13,6 +14,7 @@ import type { Calibration } from '../bindings';
 import type { Settings } from '../state/settings';
 import { clicksBetween, transportAt } from '../wasm/api';
 import { calibrateTaps } from '../wasm/calibrate';
+import { calibrateOutput, isTauri } from '../net/tauri';
 import { useApp, useAppState } from './ctx';
 
 /** Clicks looked at either side of a tap (µs): more than half a beat at the slowest tempo. */
@@ -110,13 +112,16 @@ function TapPad(props: { onDone: (o: Outcome) => void; onCancel: () => void }) {
 export function Calibrate() {
   const app = useApp();
   const inSession = useAppState((s) => s.session !== null);
-  const running = useAppState((s) => s.soundRunning);
+  // The page's player, or the app's own output.
+  const running = useAppState((s) => s.soundRunning || !!s.audio?.active);
   const mute = useAppState((s) => s.settings.mute);
   const synced = useAppState((s) => s.clock?.synced === true);
   const playing = usePlaying();
   const [busy, setBusy] = useState<'taps' | 'mic' | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const noMic = micUnavailable();
+  // The app measures with its own output and microphone, in a session or not.
+  const app_ = isTauri();
+  const noMic = app_ ? null : micUnavailable();
   const why = !inSession
     ? 'Calibrate in a session, with its click.'
     : !running
@@ -124,7 +129,7 @@ export function Calibrate() {
       : mute
         ? 'Unmute the click to calibrate.'
         : null;
-  const whyMic = why ?? (synced ? null : 'Calibrate once the clock is in sync.');
+  const whyMic = app_ ? null : why ?? (synced ? null : 'Calibrate once the clock is in sync.');
   const whyTaps = why ?? (playing ? null : 'Tap along while the metronome plays.');
   const hint = (noMic ? null : whyMic) ?? whyTaps;
   const done = (o: Outcome) => {
@@ -133,10 +138,10 @@ export function Calibrate() {
   };
   const listen = () => {
     const player = app.player;
-    if (!player) return;
+    if (!player && !app_) return;
     setOutcome(null);
     setBusy('mic');
-    measureLoopback(player).then(
+    (player ? measureLoopback(player) : calibrateOutput()).then(
       (c) => done(apply(app, c, 'mic')),
       (e: unknown) => done({ error: message(e) }),
     );

@@ -104,11 +104,11 @@ export function MetronomeSettings() {
         onChange={(v) => app.setSettings({ latencyMs: v, latencySource: 'calibrated' })}
       />
       <p class="hint">
-        Hear the click late (Bluetooth headphones)? Raise the offset until your click lines up with the band's
-        {runtime === 'browser' ? ', or calibrate it below' : ''}. Negative values play later. It is kept for this{' '}
+        Hear the click late (Bluetooth headphones)? Raise the offset until your click lines up with the band's, or
+        calibrate it below. Negative values play later. It is kept for this{' '}
         {runtime === 'browser' ? 'browser' : 'app'} on this device.
       </p>
-      {runtime === 'browser' && <Calibrate />}
+      <Calibrate />
       {runtime === 'tauri' && (
         <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device })} />
       )}

@@ -1,0 +1,128 @@
+//! The desktop app's calibration at the speaker ([`App::calibrate`]): the app hosts a session
+//! whose click plays (cpal into a private PulseAudio), and calibrates its output while the band
+//! plays, through a sink that delays the output by an exact, injected amount (`ladspa-sdk`'s
+//! `delay_5s` through `module-ladspa-sink`), recording the speaker (the sink's monitor) as its
+//! microphone. The set (0 and 37 ms injected) is judged as `bandsync calibrate`'s is
+//! (`bandsync_e2e::calibration`); the session's click must be closed while the probe plays (the
+//! beat goes on visually) and come back after; the figure is stored for the device, as measured.
+//!
+//! Each calibration is the app in a process of its own (this binary again, told so by
+//! [`CHILD`]): a sound server is chosen by the environment, which a process sets before it starts
+//! and never changes under its threads. A timing test (`scripts/test.sh` runs it alone), with no
+//! test harness: its `main` is the test.
+
+use bandsync_app::events::{AppEvent, AudioSettings};
+use bandsync_app::{App, AppOptions, Sink};
+use bandsync_core::ClientMsg;
+use bandsync_e2e::calibration::{self, Figure};
+use bandsync_e2e::process::Proc;
+use bandsync_e2e::pulse::Pulse;
+use bandsync_e2e::stream::until;
+use serde_json::{Value, json};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Set in the environment of the process that runs the app.
+const CHILD: &str = "BANDSYNC_TEST_APP_CALIBRATE";
+/// The session's audible clicks the probe may overlap: those already on their way as the
+/// output closes.
+const AUDIBLE_DURING_MAX: usize = 2;
+
+fn main() {
+    if std::env::var_os(CHILD).is_some() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let ev = rt.block_on(calibrating_app());
+        println!("{ev}");
+        return;
+    }
+    let pulse = Pulse::start(1);
+    let speaker = pulse.channel_sink("speaker", 0);
+    let config = pulse.dir.join("config");
+    // A low-latency client on the speaker throughout (as in the CLI's test: until one connects,
+    // the null sink renders in large blocks).
+    let rec = pulse.record_source("speaker.monitor", 1, &pulse.dir.join("speaker.wav"));
+    let mut sinks = 0;
+    let mut set = |attempt: u32| {
+        let mut figures = Vec::new();
+        for delay_ms in [0.0, 37.0] {
+            sinks += 1;
+            let sink = pulse.delay_sink(&format!("delayed{}_{sinks}", delay_ms as u32), &speaker, delay_ms);
+            let mut cmd = Command::new(std::env::current_exe().unwrap());
+            pulse.apply(&mut cmd, Some(&sink));
+            cmd.env(CHILD, "1").env("PULSE_SOURCE", "speaker.monitor").env("BANDSYNC_CONFIG_DIR", &config);
+            let mut app = Proc::start(cmd, true);
+            app.timeout = Duration::from_secs(60);
+            let ev = app.wait_for("a figure", |v| v["event"] == "calibrated" || v["event"] == "calibration_failed");
+            assert_eq!(app.exit_code(), 0, "{}", app.stderr());
+            eprintln!("APP-CALIBRATE (set {attempt}) injected {delay_ms} ms: {ev}");
+            let (measured_ms, spread_ms) = if ev["event"] == "calibrated" {
+                (ev["latency_ms"].as_f64().unwrap(), ev["spread_ms"].as_f64().unwrap())
+            } else {
+                (f64::NAN, f64::NAN)
+            };
+            let took = Duration::from_secs_f64(ev["took_s"].as_f64().unwrap());
+            figures.push(Figure { injected_ms: delay_ms, measured_ms, spread_ms, took });
+        }
+        figures
+    };
+    // A set that misses its bounds is measured once more, as the CLI's is.
+    if let Err(why) = calibration::judge(&set(1)) {
+        eprintln!("APP-CALIBRATE-VOID measuring the set again: {why}");
+        if let Err(why) = calibration::judge(&set(2)) {
+            panic!("{why}");
+        }
+    }
+    drop(rec);
+    println!("the app's calibration: passed");
+}
+
+/// The app hosting a session whose click plays, calibrating while it does: the outcome as one
+/// JSON line (`calibrated` or `calibration_failed`). Panics when the click is not closed for the
+/// probe, does not come back, or the figure is not stored.
+async fn calibrating_app() -> Value {
+    let app = App::new(AppOptions { bind: "127.0.0.1:0".parse().unwrap(), mdns: false, ..AppOptions::default() });
+    app.set_audio(AudioSettings { enabled: true, ..AudioSettings::default() }).await.unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sink: Arc<dyn Sink<AppEvent>> = Arc::new(move |e: AppEvent| tx.send(e).is_ok());
+    app.host_session("Calibrate", "Lena", None, sink).await.unwrap();
+    until(&mut rx, "a synced clock", |e| matches!(e, AppEvent::Clock { clock } if clock.clock.synced).then_some(()))
+        .await;
+    app.send_msg(ClientMsg::Play { count_in: 0, on_bar: None }).await.unwrap();
+    let audible = |e: &AppEvent| matches!(e, AppEvent::Beat { beat } if beat.audible);
+    until(&mut rx, "an audible click", |e| audible(e).then_some(())).await;
+    while rx.try_recv().is_ok() {}
+
+    let started = Instant::now();
+    let outcome = app.calibrate().await;
+    let took_s = started.elapsed().as_secs_f64();
+    // What the session did meanwhile: its beat went on, visually once its output closed.
+    let mut beats = 0;
+    let mut audible_during = 0;
+    while let Ok(e) = rx.try_recv() {
+        beats += usize::from(matches!(e, AppEvent::Beat { .. }));
+        audible_during += usize::from(audible(&e));
+    }
+    assert!(beats >= 10, "the beat stopped while calibrating: {beats} beats in {took_s:.1} s");
+    assert!(audible_during <= AUDIBLE_DURING_MAX, "the click played over the probe: {audible_during} of {beats} beats");
+    until(&mut rx, "the click back after the calibration", |e| audible(e).then_some(())).await;
+    app.leave_session().await.unwrap();
+
+    match outcome {
+        Ok(c) => {
+            // Stored for the output device, as measured.
+            let path = std::path::PathBuf::from(std::env::var_os("BANDSYNC_CONFIG_DIR").unwrap()).join("latency.json");
+            let stored: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let device = app.audio_settings().device;
+            let e = stored.as_object().unwrap().values().next().unwrap_or_else(|| panic!("nothing stored: {stored}"));
+            assert!((e["latency_ms"].as_f64().unwrap() - c.latency_ms).abs() < 1e-9, "{stored} for {device:?}");
+            assert_eq!(e["source"], "measured", "{stored}");
+            json!({
+                "event": "calibrated", "latency_ms": c.latency_ms, "spread_ms": c.spread_ms, "used": c.used,
+                "of": c.of, "took_s": took_s, "beats": beats, "audible_during": audible_during,
+            })
+        }
+        Err(e) => json!({"event": "calibration_failed", "message": e.to_string(), "took_s": took_s}),
+    }
+}
