@@ -1253,6 +1253,11 @@ subdivision: number,
  */
 latency_offset_ms: number, 
 /**
+ * The offset is the microphone's measurement (`calibrate`), not typed in or tapped: the
+ * band sees it as measured.
+ */
+latency_measured: boolean, 
+/**
  * Requested buffer size in frames; the device's default when `null`.
  */
 buffer_frames: number | null, };

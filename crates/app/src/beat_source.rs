@@ -60,6 +60,7 @@ impl BeatSource {
             ear: s.channel,
             sound: s.sound,
             latency_offset_ms: s.latency_offset_ms,
+            latency_measured: s.latency_measured,
             // The app's settings carry its own figure (typed in); the store is the CLI's.
             latency_from_store: false,
             levels: Self::levels(s),
@@ -105,7 +106,8 @@ impl BeatSource {
         let reopen = s.enabled != self.settings.enabled
             || s.device != self.settings.device
             || s.buffer_frames != self.settings.buffer_frames
-            || s.latency_offset_ms != self.settings.latency_offset_ms;
+            || s.latency_offset_ms != self.settings.latency_offset_ms
+            || s.latency_measured != self.settings.latency_measured;
         let old = std::mem::replace(&mut self.settings, s);
         self.visual.set_subdivision(self.settings.subdivision);
         if reopen {

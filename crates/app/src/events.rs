@@ -273,6 +273,10 @@ pub struct AudioSettings {
     pub subdivision: u8,
     /// Extra output latency to compensate (Bluetooth headphones), ms, -500 to 500.
     pub latency_offset_ms: f64,
+    /// The offset is the microphone's measurement (`calibrate`), not typed in or tapped: the
+    /// band sees it as measured.
+    #[serde(default)]
+    pub latency_measured: bool,
     /// Requested buffer size in frames; the device's default when `null`.
     pub buffer_frames: Option<u32>,
 }
@@ -287,6 +291,7 @@ impl Default for AudioSettings {
             volume: 0.8,
             subdivision: 1,
             latency_offset_ms: 0.0,
+            latency_measured: false,
             buffer_frames: None,
         }
     }

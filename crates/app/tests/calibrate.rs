@@ -4,7 +4,8 @@
 //! `delay_5s` through `module-ladspa-sink`), recording the speaker (the sink's monitor) as its
 //! microphone. The set (0 and 37 ms injected) is judged as `bandsync calibrate`'s is
 //! (`bandsync_e2e::calibration`); the session's click must be closed while the probe plays (the
-//! beat goes on visually) and come back after; the figure is stored for the device, as measured.
+//! beat goes on visually) and come back after; the figure is stored for the device, as measured,
+//! and once it is the offset, the band sees the output's latency as measured.
 //!
 //! Each calibration is the app in a process of its own (this binary again, told so by
 //! [`CHILD`]): a sound server is chosen by the environment, which a process sets before it starts
@@ -13,7 +14,8 @@
 
 use bandsync_app::events::{AppEvent, AudioSettings};
 use bandsync_app::{App, AppOptions, Sink};
-use bandsync_core::ClientMsg;
+use bandsync_core::protocol::{LatencySource, OutputReport};
+use bandsync_core::{ClientMsg, ServerMsg};
 use bandsync_e2e::calibration::{self, Figure};
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::Pulse;
@@ -78,6 +80,16 @@ fn main() {
     println!("the app's calibration: passed");
 }
 
+/// The output's figures in a participant update, when their latency comes from `source`.
+fn output(e: &AppEvent, source: LatencySource) -> Option<OutputReport> {
+    match e {
+        AppEvent::Server { msg: ServerMsg::ParticipantUpdated { participant } } => {
+            participant.sync.as_ref()?.output.clone().filter(|o| o.source == source)
+        }
+        _ => None,
+    }
+}
+
 /// The app hosting a session whose click plays, calibrating while it does: the outcome as one
 /// JSON line (`calibrated` or `calibration_failed`). Panics when the click is not closed for the
 /// probe, does not come back, or the figure is not stored.
@@ -92,6 +104,7 @@ async fn calibrating_app() -> Value {
     app.send_msg(ClientMsg::Play { count_in: 0, on_bar: None }).await.unwrap();
     let audible = |e: &AppEvent| matches!(e, AppEvent::Beat { beat } if beat.audible);
     until(&mut rx, "an audible click", |e| audible(e).then_some(())).await;
+    let before = until(&mut rx, "the output's report", |e| output(e, LatencySource::Reported)).await;
     while rx.try_recv().is_ok() {}
 
     let started = Instant::now();
@@ -107,6 +120,15 @@ async fn calibrating_app() -> Value {
     assert!(beats >= 10, "the beat stopped while calibrating: {beats} beats in {took_s:.1} s");
     assert!(audible_during <= AUDIBLE_DURING_MAX, "the click played over the probe: {audible_during} of {beats} beats");
     until(&mut rx, "the click back after the calibration", |e| audible(e).then_some(())).await;
+    if let Ok(c) = &outcome {
+        // Put into the offset, as the UI does: the band sees the output's latency as measured.
+        let offset = (c.latency_ms * 10.0).round() / 10.0;
+        let measured = AudioSettings { latency_offset_ms: offset, latency_measured: true, ..app.audio_settings() };
+        app.set_audio(measured).await.unwrap();
+        let out = until(&mut rx, "the output reported as measured", |e| output(e, LatencySource::Measured)).await;
+        let added = (out.latency_us.0 - before.latency_us.0) as f64 / 1000.0;
+        assert!((added - offset).abs() < 5.0, "{offset} ms measured, {added} ms added: {before:?}, then {out:?}");
+    }
     app.leave_session().await.unwrap();
 
     match outcome {

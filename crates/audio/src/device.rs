@@ -125,7 +125,11 @@ impl AudioOutput {
             ),
         };
         let mut opts = opts;
-        let mut latency_source = if opts.latency_offset_ms == 0.0 { "reported" } else { "calibrated" };
+        let mut latency_source = match (opts.latency_measured, opts.latency_offset_ms == 0.0) {
+            (true, _) => "measured",
+            (false, true) => "reported",
+            (false, false) => "calibrated",
+        };
         if opts.latency_from_store {
             match crate::offsets::LatencyStore::user().get(&device.to_string()) {
                 Ok(Some(l)) => {

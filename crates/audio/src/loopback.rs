@@ -87,6 +87,7 @@ pub fn measure(devices: &LoopbackDevices, opened: impl FnOnce(&str, &str)) -> Re
         ear: Ear::Both,
         sound: crate::sounds::ClickSound::Classic,
         latency_offset_ms: 0.0,
+        latency_measured: false,
         latency_from_store: false,
         levels: Levels { downbeat: 1.0, group: 1.0, beat: 1.0, subdivision: 0.0, master: 0.9, mute: false },
         subdivision: 1,

@@ -165,6 +165,7 @@ pub async fn run(a: JoinArgs) -> anyhow::Result<u8> {
             ear: a.channel,
             sound: a.sound,
             latency_offset_ms: a.latency_offset_ms.unwrap_or(0.0),
+            latency_measured: false,
             latency_from_store: a.latency_offset_ms.is_none(),
             levels,
             subdivision: a.subdivision,

@@ -67,6 +67,7 @@ export async function pushTauriAudio(app: AppCore): Promise<void> {
       volume: s.mute ? 0 : s.volume,
       subdivision: s.subdivision,
       latency_offset_ms: s.latencyMs,
+      latency_measured: s.latencySource === 'measured',
       buffer_frames: null,
       sound: s.clickSound,
     });

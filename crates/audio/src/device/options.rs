@@ -16,6 +16,9 @@ pub struct AudioOptions {
     pub sound: crate::sounds::ClickSound,
     /// Extra output latency to compensate (Bluetooth headphones and the like), in ms.
     pub latency_offset_ms: f64,
+    /// `latency_offset_ms` is a microphone's measurement (a loopback), not typed in or tapped:
+    /// reported to the band as measured, even when it is 0.
+    pub latency_measured: bool,
     /// Start from the figure `bandsync calibrate` stored for the device, when there is one
     /// ([`crate::offsets`]), instead of `latency_offset_ms`.
     pub latency_from_store: bool,
