@@ -260,6 +260,15 @@ impl App {
         self.command(SessionCmd::Doc(data)).await
     }
 
+    /// Sends a running session the audio settings it plays by, read while its lock is held (so
+    /// that `set_audio` and a calibration's start and end reach it in the order they read them),
+    /// and `applied` to answer once they are in force. Whether a session took them.
+    async fn send_audio(&self, applied: Option<tokio::sync::oneshot::Sender<()>>) -> bool {
+        let slot = self.session.lock().await;
+        let running = slot.as_ref().filter(|h| h.is_running());
+        running.is_some_and(|h| h.cmd.send(SessionCmd::Audio(self.session_audio(), applied)).is_ok())
+    }
+
     async fn command(&self, c: SessionCmd) -> Result<(), AppError> {
         let slot = self.session.lock().await;
         match slot.as_ref().filter(|h| h.is_running()) {
@@ -312,7 +321,7 @@ impl App {
         }
         *self.audio.lock().expect("audio settings lock") = s;
         // Applies to the running session too, if any.
-        let _ = self.command(SessionCmd::Audio(self.session_audio(), None)).await;
+        self.send_audio(None).await;
         Ok(())
     }
 

@@ -46,14 +46,15 @@ impl AudioInput {
     pub fn start(device: Option<&str>) -> Result<Self, AudioError> {
         let host = cpal::default_host();
         let device = match device {
-            None => host.default_input_device().ok_or_else(|| AudioError::NoDevice(" for input".into()))?,
+            None => host.default_input_device().ok_or_else(|| AudioError::NoInput(String::new()))?,
             Some(want) => host
                 .input_devices()
                 .map_err(|e| AudioError::Device(e.to_string()))?
                 .find(|d| d.to_string().contains(want))
-                .ok_or_else(|| AudioError::NoDevice(format!(" for input named like {want:?}")))?,
+                .ok_or_else(|| AudioError::NoInput(format!(" named like {want:?}")))?,
         };
-        let supported = device.default_input_config().map_err(|e| AudioError::Device(e.to_string()))?;
+        let supported =
+            device.default_input_config().map_err(|e| AudioError::Device(format!("the microphone: {e}")))?;
         let config: cpal::StreamConfig = supported.into();
         let rate = config.sample_rate;
         let (samples_tx, samples_rx) = rtrb::RingBuffer::<f32>::new(rate as usize * 4);
@@ -66,7 +67,7 @@ impl AudioInput {
             cpal::SampleFormat::U16 => build::<u16>(&device, config, channels, samples_tx, stamps_tx),
             other => return Err(AudioError::Device(format!("unsupported input sample format {other:?}"))),
         }?;
-        stream.play().map_err(|e| AudioError::Device(e.to_string()))?;
+        stream.play().map_err(|e| AudioError::Device(format!("the microphone: {e}")))?;
         Ok(AudioInput {
             stream,
             samples_rx,
@@ -162,5 +163,5 @@ where
             |_e: cpal::Error| {},
             Some(Duration::from_secs(2)),
         )
-        .map_err(|e| AudioError::Device(e.to_string()))
+        .map_err(|e| AudioError::Device(format!("the microphone: {e}")))
 }

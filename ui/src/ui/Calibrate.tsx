@@ -131,7 +131,8 @@ export function Calibrate() {
         : null;
   const whyMic = app_ ? null : why ?? (synced ? null : 'Calibrate once the clock is in sync.');
   const whyTaps = why ?? (playing ? null : 'Tap along while the metronome plays.');
-  const hint = (noMic ? null : whyMic) ?? whyTaps;
+  // In the app the microphone needs nothing: no hint for tapping beside it.
+  const hint = (noMic ? null : whyMic) ?? (app_ ? null : whyTaps);
   const done = (o: Outcome) => {
     setBusy(null);
     setOutcome(o);

@@ -110,7 +110,7 @@ export function MetronomeSettings() {
       </p>
       <Calibrate />
       {runtime === 'tauri' && (
-        <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device })} />
+        <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device, latencyMs: 0, latencySource: undefined })} />
       )}
     </div>
   );

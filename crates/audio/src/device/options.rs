@@ -67,6 +67,9 @@ pub enum AudioError {
     /// There is no output device (or none matching the name asked for).
     #[error("no audio output device{0}")]
     NoDevice(String),
+    /// There is no input device (or none matching the name asked for), to calibrate with.
+    #[error("no microphone (audio input){0}")]
+    NoInput(String),
     /// cpal refused the device or stream.
     #[error("audio device error: {0}")]
     Device(String),
