@@ -56,26 +56,31 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 fi
 # The tests that judge timing finely, in real time (sound at the speaker and at the output, the
 # app's calibration, JACK MIDI, the audio engine, the CLI's restarted host with its clicking
-# follower), run first, with nothing beside them. (The Link and clock-sync tests judge to 1 ms and 500 µs and measured the
+# follower), run first, with nothing beside them but each other as below. (The Link and clock-sync tests judge to 1 ms and 500 µs and measured the
 # same beside the fuzzers: docs/BENCHMARKS.md.)
 #
 # The MIDI tests (JACK's frames and network MIDI, judged to 0.1 ms and 1 ms; 50 s, mostly waiting)
-# run beside the speaker test's light ones (calibration and the native pair, 45 s): their run holds
-# the machine shared through a file lock, and the speaker's tests that run alone (the browsers)
-# wait until it lets go (tests/harness/machine.rs). Figures beside and alone: docs/BENCHMARKS.md.
-say "cargo test: the timing tests, alone (MIDI beside the speaker's light ones)"
-ALONE=(output calibrate engine host_clock no_alloc)
-TIMING=(speaker midi "${ALONE[@]}")
+# and the app's calibration (the app and a sound server of its own, judged to 3 ms; 30 s) run beside
+# the speaker test's light ones (calibration and the native pair, 45 s): their runs hold the
+# machine shared through a file lock, and the speaker's tests that run alone (the browsers) wait
+# until they let go (tests/harness/machine.rs). Figures beside and alone: docs/BENCHMARKS.md.
+say "cargo test: the timing tests, alone (MIDI and the app's calibration beside the speaker's light ones)"
+ALONE=(output engine host_clock no_alloc)
+TIMING=(speaker midi calibrate "${ALONE[@]}")
 RESTART=restart::a_restarted_host_brings_the_band_back_as_it_was
 "${TEST[@]}" "${ALONE[@]/#/--test=}"
 temp_file machine_lock
 beside midi flock --shared --close "$machine_lock" "${TEST[@]}" --test midi
-# Until the MIDI run holds the machine (or has already ended), so that no speaker test runs alone
-# beside it.
-while flock --nonblock "$machine_lock" true && beside_running midi; do sleep 0.05; done
+beside app_calibration flock --shared --close "$machine_lock" "${TEST[@]}" --test calibrate
+# Until those runs hold the machine (or have already ended), so that no speaker test runs alone
+# beside them.
+while flock --nonblock "$machine_lock" true && { beside_running midi || beside_running app_calibration; }; do
+  sleep 0.05
+done
 speaker_status=0
 env BANDSYNC_MACHINE_LOCK="$machine_lock" "${TEST[@]}" --test speaker || speaker_status=$?
 beside_done midi "" 0
+beside_done app_calibration "" 0
 [ "$speaker_status" = 0 ] || { echo "the speaker test failed" >&2; exit 1; }
 "${TEST[@]}" --test cli -- --exact "$RESTART"
 
