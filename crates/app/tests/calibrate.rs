@@ -9,8 +9,8 @@
 //!
 //! Each calibration is the app in a process of its own (this binary again, told so by
 //! [`CHILD`]): a sound server is chosen by the environment, which a process sets before it starts
-//! and never changes under its threads. A timing test (`scripts/test.sh` runs it alone), with no
-//! test harness: its `main` is the test.
+//! and never changes under its threads. A timing test (`scripts/test.sh` runs it beside the MIDI
+//! tests and the speaker test's light ones), with no test harness: its `main` is the test.
 
 use bandsync_app::events::{AppEvent, AudioSettings};
 use bandsync_app::{App, AppOptions, Sink};

@@ -380,7 +380,9 @@ fn deviations(v: &[f64], m: f64) -> Vec<f64> {
     d
 }
 
-fn median(v: &[f64]) -> f64 {
+/// The median of `v`; NaN for none.
+#[must_use]
+pub fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     sort(&mut s);
     match s.len() {

@@ -12,7 +12,7 @@ mod callback;
 mod options;
 pub mod trace;
 
-pub use options::{AudioError, AudioInfo, AudioOptions};
+pub use options::{AudioError, AudioInfo, AudioOptions, ReportedDelay};
 
 use crate::engine::{Command, Engine, FrameMap, PlayedClick};
 use crate::filter::DeviceClockFilter;
@@ -53,6 +53,8 @@ pub struct AudioOutput {
     trace: trace::Trace,
     /// The output's readings, kept while a calibration asks ([`AudioOutput::keep_readings`]).
     readings: Option<Vec<(f64, f64)>>,
+    /// The latency the device reports, over its last callbacks.
+    delay: ReportedDelay,
 }
 
 impl std::fmt::Debug for AudioOutput {
@@ -220,6 +222,7 @@ impl AudioOutput {
             schedule_pending: false,
             trace: trace::Trace::from_env(rate),
             readings: None,
+            delay: ReportedDelay::default(),
         })
     }
 
@@ -239,6 +242,7 @@ impl AudioOutput {
     #[must_use]
     pub fn info(&self) -> AudioInfo {
         AudioInfo {
+            output_latency_ms: self.delay.ms(),
             underruns: self.underruns.load(Ordering::Relaxed),
             playout_steps: self.filter.steps(),
             playout_outliers: self.filter.outliers(),
@@ -304,7 +308,7 @@ impl AudioOutput {
                 }
             }
             self.info.buffer_frames = st.frames;
-            self.info.output_latency_ms = st.playback.saturating_duration_since(st.callback).as_secs_f64() * 1000.0;
+            self.delay.push(st.playback.saturating_duration_since(st.callback).as_secs_f64() * 1000.0);
             let local = clock.local(st.playback, base_local);
             if self.trace.on() {
                 let callback_us = clock.local(st.callback, base_local);

@@ -1,5 +1,5 @@
-//! What [`super::AudioOutput`] is asked for ([`AudioOptions`]), what it reports ([`AudioInfo`]),
-//! and why it fails ([`AudioError`]). No cpal calls here.
+//! What [`super::AudioOutput`] is asked for ([`AudioOptions`]), what it reports ([`AudioInfo`], its
+//! latency through [`ReportedDelay`]), and why it fails ([`AudioError`]). No cpal calls here.
 
 use crate::engine::{Ear, Levels};
 
@@ -45,7 +45,8 @@ pub struct AudioInfo {
     pub sample_format: String,
     /// Frames in the last callback.
     pub buffer_frames: u32,
-    /// Playback minus callback time of the last callback: the output latency the device reports.
+    /// Playback minus callback time, the output latency the device reports: its median over the
+    /// last callbacks ([`ReportedDelay`]), 0 before the first.
     pub output_latency_ms: f64,
     /// Underruns (xruns reported by the device, plus gaps seen in the playback timestamps).
     pub underruns: u64,
@@ -76,4 +77,55 @@ pub enum AudioError {
     /// A click sample could not be used.
     #[error(transparent)]
     Sample(#[from] crate::sounds::SoundError),
+}
+
+/// The output latency a device reports, as the band is told it: the median of the last
+/// [`ReportedDelay::CALLBACKS`] callbacks' delays (playback minus callback time). One callback's
+/// figure moves by up to a buffer with its phase: through PulseAudio here, 57 to 67 ms from one
+/// callback to the next with 1 365-frame buffers; the median moves by about 1 ms
+/// (`docs/BENCHMARKS.md`).
+#[derive(Debug, Clone, Default)]
+pub struct ReportedDelay(std::collections::VecDeque<f64>);
+
+impl ReportedDelay {
+    /// How many callbacks the median is over.
+    pub const CALLBACKS: usize = 128;
+
+    /// One callback's delay, ms.
+    pub fn push(&mut self, ms: f64) {
+        if self.0.len() == Self::CALLBACKS {
+            self.0.pop_front();
+        }
+        self.0.push_back(ms);
+    }
+
+    /// The median, ms; 0 before the first callback.
+    #[must_use]
+    pub fn ms(&self) -> f64 {
+        if self.0.is_empty() {
+            return 0.0;
+        }
+        crate::calibrate::median(&self.0.iter().copied().collect::<Vec<_>>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReportedDelay;
+
+    #[test]
+    fn the_delay_reported_is_the_median_of_the_last_callbacks() {
+        let mut d = ReportedDelay::default();
+        assert_eq!(d.ms(), 0.0);
+        // Callbacks in bursts: the delay steps down through a buffer and back, over and over.
+        for i in 0..1000 {
+            d.push(57.0 + f64::from(i % 8) * 1.25);
+        }
+        assert!((d.ms() - 61.375).abs() < 0.7, "{}", d.ms());
+        // Only the last callbacks count: a device whose delay moved for good is read anew.
+        for _ in 0..ReportedDelay::CALLBACKS / 2 + 1 {
+            d.push(20.0);
+        }
+        assert_eq!(d.ms(), 20.0);
+    }
 }
