@@ -4,10 +4,10 @@
 //! heavy one that would starve a timing test: a browser starting, Postgres's `initdb`).
 //!
 //! One lock per test binary (each links its own copy of this library), held for the test's whole
-//! run. When another test binary runs at the same time (`scripts/test.sh` runs the MIDI tests beside
-//! the speaker test's light ones), the file named by `BANDSYNC_MACHINE_LOCK` extends [`alone`] to
-//! it: that binary's run holds the file shared (`flock -s`), and a test that runs alone waits until
-//! no process holds it.
+//! run. When other test binaries run at the same time (`scripts/test.sh` runs the MIDI tests and
+//! the app's calibration beside the speaker test's light ones), the file named by
+//! `BANDSYNC_MACHINE_LOCK` extends [`alone`] to them: their runs hold the file shared (`flock -s`),
+//! and a test that runs alone waits until no process holds it.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;

@@ -201,6 +201,9 @@ fn control(
                 || r.playout_steps != info.playout_steps
                 || r.buffer_frames != info.buffer_frames
                 || r.device != info.device
+                // The latency is a median over the last callbacks: a new stream's first report
+                // has few, so it is sent again once the median has moved.
+                || (r.output_latency_ms - info.output_latency_ms).abs() > 1.0
         });
         if info.buffer_frames > 0 && (changed || last_info.elapsed() >= Duration::from_secs(5)) {
             last_info = Instant::now();

@@ -138,9 +138,9 @@ async fn calibrating_app() -> Value {
         let offset = (c.latency_ms * 10.0).round() / 10.0;
         let measured = AudioSettings { latency_offset_ms: offset, latency_measured: true, ..app.audio_settings() };
         app.set_audio(measured).await.unwrap();
-        // (The latency it reports is the offset plus the device's own report at one callback,
-        // which moves by several ms from callback to callback here: `output_report.rs`'s tests
-        // hold the sum.)
+        // (The latency it reports is the offset plus the device's own delay, which a new stream's
+        // first reports give from its first callbacks: 28.2 then 21.7 ms here, in two streams.
+        // `output_report.rs`'s tests hold the sum.)
         until(&mut rx, "the output reported as measured", |e| output(e, LatencySource::Measured)).await;
     }
     app.leave_session().await.unwrap();

@@ -59,7 +59,7 @@ pub struct AudioOutput {
 
 impl std::fmt::Debug for AudioOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AudioOutput").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("AudioOutput").field("info", &self.info()).finish_non_exhaustive()
     }
 }
 

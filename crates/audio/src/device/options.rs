@@ -79,8 +79,9 @@ pub enum AudioError {
     Sample(#[from] crate::sounds::SoundError),
 }
 
-/// The output latency a device reports, as the band is told it: the median of the last
-/// [`ReportedDelay::CALLBACKS`] callbacks' delays (playback minus callback time). One callback's
+/// The output latency a device reports, as the band is told it (`bandsync_app`'s metronome sends
+/// it again when it moves by a millisecond): the median of the last [`ReportedDelay::CALLBACKS`]
+/// callbacks' delays (playback minus callback time). One callback's
 /// figure moves by up to a buffer with its phase: through PulseAudio here, 57 to 67 ms from one
 /// callback to the next with 1 365-frame buffers; the median moves by about 1 ms
 /// (`docs/BENCHMARKS.md`).
@@ -127,5 +128,11 @@ mod tests {
             d.push(20.0);
         }
         assert_eq!(d.ms(), 20.0);
+        // One stalled callback does not move it (a mean would by 3.5 ms).
+        for _ in 0..ReportedDelay::CALLBACKS - 1 {
+            d.push(60.0);
+        }
+        d.push(500.0);
+        assert_eq!(d.ms(), 60.0);
     }
 }
