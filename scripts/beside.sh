@@ -43,10 +43,9 @@ beside_running() {
   kill -0 "${BESIDE_PID[$1]}" 2>/dev/null
 }
 
-# beside_done NAME SHOWN TAIL: waits for NAME and prints the lines of its output that match the
-# regex SHOWN (all of it if SHOWN is empty). If it failed: the last TAIL lines too, and the script
-# stops.
-beside_done() {
+# beside_wait NAME SHOWN TAIL: waits for NAME and prints the lines of its output that match the
+# regex SHOWN (all of it if SHOWN is empty). If it failed: the last TAIL lines too, and it returns 1.
+beside_wait() {
   local name="$1" shown="$2" tail="$3" status=0
   local pid="${BESIDE_PID[$name]}" log="${BESIDE_LOG[$name]}"
   wait "$pid" || status=$?
@@ -54,9 +53,13 @@ beside_done() {
   if [ -z "$shown" ]; then cat "$log"; else grep -E "$shown" "$log" || true; fi
   if [ "$status" != 0 ]; then
     [ -z "$shown" ] || tail -"$tail" "$log" >&2
-    rm -f "$log"
     echo "the job beside ($name) failed" >&2
-    exit 1
   fi
   rm -f "$log"
+  [ "$status" = 0 ]
+}
+
+# beside_done NAME SHOWN TAIL: beside_wait, and the script stops if the job failed.
+beside_done() {
+  beside_wait "$@" || exit 1
 }

@@ -77,11 +77,12 @@ beside app_calibration flock --shared --close "$machine_lock" "${TEST[@]}" --tes
 while flock --nonblock "$machine_lock" true && { beside_running midi || beside_running app_calibration; }; do
   sleep 0.05
 done
-speaker_status=0
-env BANDSYNC_MACHINE_LOCK="$machine_lock" "${TEST[@]}" --test speaker || speaker_status=$?
-beside_done midi "" 0
-beside_done app_calibration "" 0
-[ "$speaker_status" = 0 ] || { echo "the speaker test failed" >&2; exit 1; }
+failed=()
+env BANDSYNC_MACHINE_LOCK="$machine_lock" "${TEST[@]}" --test speaker || failed+=(speaker)
+# Both jobs' output, whichever failed.
+beside_wait midi "" 0 || failed+=(midi)
+beside_wait app_calibration "" 0 || failed+=("the app's calibration")
+[ ${#failed[@]} = 0 ] || { echo "the timing tests failed: ${failed[*]}" >&2; exit 1; }
 "${TEST[@]}" --test cli -- --exact "$RESTART"
 
 # Then every decoder of untrusted bytes is fuzzed for 30 s (the long runs: docs/BENCHMARKS.md),
