@@ -6,6 +6,7 @@
 //! libasound2-plugins); `scripts/test.sh` installs them. The test starts its own PulseAudio in a
 //! private runtime directory ([`bandsync_e2e::pulse`]) and stops it afterwards.
 
+use crate::output_trace::OutputTrace;
 use bandsync_e2e::onsets::{Intervals, intervals, onsets_exact, pair_offsets_ms, quantile, sink_glitches};
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::{Pulse, RATE};
@@ -38,13 +39,18 @@ fn two_followers_click_together_at_the_speaker() {
 
     let mut host = pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json"]);
     let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
-    let mut left = pulse.sounding(
+    // Each follower's output trace, kept with the recording when the pair misses the issue's
+    // 0.1 ms (below).
+    let traces = ["left", "right"].map(|n| OutputTrace::new(pulse.dir.join(format!("{n}.trace"))));
+    let mut left = pulse.sounding_with(
         Some(&left_sink),
         &["join", &url, "--name", "Left", "--audio", "--buffer", "512", "--json", "--beats"],
+        &[traces[0].env()],
     );
-    let mut right = pulse.sounding(
+    let mut right = pulse.sounding_with(
         Some(&right_sink),
         &[&["join", &url, "--name", "Right", "--audio", "--json", "--beats"], &crate::WRONG_CLOCK[..]].concat(),
+        &[traces[1].env()],
     );
     left.timeout = Duration::from_secs(40);
     right.timeout = Duration::from_secs(40);
@@ -70,8 +76,15 @@ fn two_followers_click_together_at_the_speaker() {
         // Underruns the followers reported over this recording.
         let underruns = left.underruns_since(marks.0) + right.underruns_since(marks.1);
         match judge(&ch, underruns, 40 - 2 * (skip / RATE as usize)) {
-            Ok(summary) => {
+            Ok((summary, p99)) => {
                 eprintln!("native followers (attempt {attempt}): {summary}");
+                if p99 > TARGET_P99_MS {
+                    let wav = pulse.dir.join(if attempt == 1 { "native.wav" } else { "native-2.wav" });
+                    eprintln!(
+                        "native followers: over the issue's {TARGET_P99_MS} ms: {}",
+                        keep(&[&traces[0].path, &traces[1].path, &wav])
+                    );
+                }
                 break;
             }
             Err(why) if attempt < 3 => eprintln!("SPEAKER-VOID native followers, measuring again: {why}"),
@@ -110,9 +123,32 @@ fn two_followers_click_together_at_the_speaker() {
     drop(host);
 }
 
-/// The native pair's figures against their bounds: `Ok` with a summary, or `Err` saying what
-/// missed. `min_clicks` is the least each channel must hold.
-fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<String, String> {
+/// Issue #11's target for the native pair's skew, p99 (the test holds 0.25 ms).
+const TARGET_P99_MS: f64 = 0.1;
+
+/// How many recordings over [`TARGET_P99_MS`] are kept, the newest.
+const KEPT: usize = 5;
+
+/// Keeps `files` (the followers' traces and the recording) in a new folder of
+/// `$CARGO_TARGET_TMPDIR/speaker/native-over-SECONDS`, the newest [`KEPT`] of them, so that a rule
+/// for the reports' false moves can be tried against recordings (`docs/BENCHMARKS.md`); says where.
+fn keep(files: &[&std::path::Path]) -> String {
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("speaker");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let said = crate::output_trace::keep(&root.join(format!("native-over-{now}")), files);
+    let mut kept: Vec<std::path::PathBuf> =
+        std::fs::read_dir(&root).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+    kept.retain(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("native-over-")));
+    kept.sort();
+    for old in kept.iter().rev().skip(KEPT) {
+        let _ = std::fs::remove_dir_all(old);
+    }
+    said
+}
+
+/// The native pair's figures against their bounds: `Ok` with a summary and the skew's p99 (ms),
+/// or `Err` saying what missed. `min_clicks` is the least each channel must hold.
+fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<(String, f64), String> {
     let (le, re) = (onsets_exact(&ch[0]), onsets_exact(&ch[1]));
     if le.len() < min_clicks || re.len() < min_clicks {
         return Err(format!("{min_clicks} clicks on each channel wanted: {} left, {} right", le.len(), re.len()));
@@ -179,7 +215,7 @@ fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<String, S
     if outliers as u64 > 2 * underruns {
         return Err(format!("{outliers} intervals off by more than 4 samples with {underruns} underruns: {summary}"));
     }
-    Ok(summary)
+    Ok((summary, skew_p99))
 }
 
 /// Two channels of clicks every 24 006 samples (the sink's rate against the host's, as
@@ -198,10 +234,11 @@ fn clicks(right_late: usize, from: usize, shift: (i64, i64)) -> Vec<Vec<f32>> {
 
 #[test]
 fn a_glitch_in_both_channels_is_the_sink_and_one_in_a_channel_is_the_player() {
-    let ok = judge(&clicks(2, 44, (0, 0)), 0, 40).unwrap();
+    let (ok, p99) = judge(&clicks(2, 44, (0, 0)), 0, 40).unwrap();
     assert!(ok.contains("skew p50 0.042 ms") && ok.contains("sink glitches 0"), "{ok}");
+    assert!((p99 - 0.042).abs() < 0.001, "{p99}");
     // The sound server stalls at click 35: both streams move, by different amounts (s40's run).
-    let ok = judge(&clicks(2, 35, (-123, -160)), 0, 40).unwrap();
+    let (ok, _) = judge(&clicks(2, 35, (-123, -160)), 0, 40).unwrap();
     assert!(ok.contains("p99 0.042 ms") && ok.contains("sink glitches 1"), "{ok}");
     // One player's clicks move 20 samples (0.42 ms) on their own: that is the player's skew.
     let e = judge(&clicks(2, 35, (0, 20)), 0, 40).unwrap_err();
