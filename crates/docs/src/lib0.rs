@@ -243,11 +243,12 @@ fn block(r: &mut Reader<'_>, refs: &mut Vec<(u64, u64)>) -> Result<u64, DocError
             r.string()?;
             r.string().map(|_| 1)
         }
-        // A shared type: the ones Yjs has (array, map, text, XML element, fragment, hook, text)
-        // and "undefined"; not weak links or subdocuments, which BandSync does not use.
+        // A shared type: an array, a map or a text, and "undefined". Not Yjs's XML types
+        // (element, fragment, hook, text), weak links or subdocuments: BandSync uses none, and
+        // the page's Yjs need not decode them.
         7 => match r.u8()? {
-            3 => r.string().map(|_| 1),
-            0..=6 | 15 => Ok(1),
+            0..=2 | 15 => Ok(1),
+            3..=6 => Err(malformed("XML types are not supported (BandSync's documents have none)")),
             t => Err(malformed(format!("shared type {t} is not supported"))),
         },
         8 => {

@@ -1,9 +1,10 @@
 //! The setlist holds songs only (`crate::shape`): what a crafted update puts anywhere else in it is
-//! refused, and honest edits are not.
+//! refused, and honest edits are not. And no document holds Yjs's XML types, anywhere
+//! (`crate::lib0`'s guard).
 
 use super::*;
 use yrs::updates::decoder::Decode;
-use yrs::{Array, ArrayPrelim, Doc, Map, MapPrelim, ReadTxn, Text, TextPrelim, Transact};
+use yrs::{Array, ArrayPrelim, Doc, Map, MapPrelim, ReadTxn, Text, TextPrelim, Transact, XmlFragment};
 
 /// A replica with its own client id, as a hostile client's.
 fn evil_doc() -> Doc {
@@ -99,6 +100,25 @@ fn plain_values_and_nested_types_in_the_setlist_are_refused() {
         song.insert(&mut txn, "notes", TextPrelim::new("🎸"));
     });
     refused(&band, &nested_in_a_song, "\"notes\" set to a text");
+}
+
+#[test]
+fn xml_types_are_refused_anywhere() {
+    let band = band();
+    let element = crafted(&band, |evil| {
+        let f = evil.get_or_insert_xml_fragment("notes");
+        f.insert(&mut evil.transact_mut(), 0, yrs::XmlElementPrelim::empty("p"));
+    });
+    let text = crafted(&band, |evil| {
+        let f = evil.get_or_insert_xml_fragment("notes");
+        f.insert(&mut evil.transact_mut(), 0, yrs::XmlTextPrelim::new("la"));
+    });
+    for u in [element, text] {
+        match copy(&band).handle(&update_message(u), true) {
+            Err(DocError::Malformed(why)) => assert!(why.contains("XML types are not supported"), "{why}"),
+            other => panic!("an XML type was not refused: {other:?}"),
+        }
+    }
 }
 
 #[test]
