@@ -85,8 +85,12 @@ pub enum AudioError {
 /// figure moves by up to a buffer with its phase: through PulseAudio here, 57 to 67 ms from one
 /// callback to the next with 1 365-frame buffers; the median moves by about 1 ms
 /// (`docs/BENCHMARKS.md`).
+/// A median needs no order: the newest delay takes the oldest's place in a ring.
 #[derive(Debug, Clone, Default)]
-pub struct ReportedDelay(std::collections::VecDeque<f64>);
+pub struct ReportedDelay {
+    delays: Vec<f64>,
+    next: usize,
+}
 
 impl ReportedDelay {
     /// How many callbacks the median is over.
@@ -94,19 +98,21 @@ impl ReportedDelay {
 
     /// One callback's delay, ms.
     pub fn push(&mut self, ms: f64) {
-        if self.0.len() == Self::CALLBACKS {
-            self.0.pop_front();
+        if self.delays.len() < Self::CALLBACKS {
+            self.delays.push(ms);
+        } else {
+            self.delays[self.next] = ms;
         }
-        self.0.push_back(ms);
+        self.next = (self.next + 1) % Self::CALLBACKS;
     }
 
     /// The median, ms; 0 before the first callback.
     #[must_use]
     pub fn ms(&self) -> f64 {
-        if self.0.is_empty() {
+        if self.delays.is_empty() {
             return 0.0;
         }
-        crate::calibrate::median(&self.0.iter().copied().collect::<Vec<_>>())
+        crate::calibrate::median(&self.delays)
     }
 }
 
