@@ -1,14 +1,31 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
 
 // The host that `npm run dev` talks to (see README): `cargo run -p bandsync-cli -- host --no-mdns
 // --bind 127.0.0.1:7878`. Override with BANDSYNC_HOST=ip:port.
 const host = process.env.BANDSYNC_HOST ?? '127.0.0.1:7878';
 
+// BandSync's documents hold no Yjs XML types, and the server refuses every update that carries one
+// (`crates/docs/src/lib0.rs`; `tests/e2e/hostile/frames.rs` proves it over a socket). So the page's
+// Yjs decodes none: its readers for them throw, and the XML classes leave the bundle (355 B of
+// gzip). The build stops if Yjs's table of readers is no longer as written here.
+const yjsWithoutXml: Plugin = {
+  name: 'bandsync-yjs-without-xml',
+  enforce: 'pre',
+  transform(code, id) {
+    if (!/[\\/]yjs[\\/]dist[\\/]yjs\.mjs$/.test(id)) return null;
+    const readers = /\breadYXmlElement,\s*readYXmlFragment,\s*readYXmlHook,\s*readYXmlText\s*\];/;
+    if (!readers.test(code)) throw new Error(`${id}: Yjs's typeRefs changed; see ui/vite.config.ts`);
+    const refused = 'function xmlRefused () { throw new Error("XML types are not supported") }';
+    return { code: code.replace(readers, `xmlRefused, xmlRefused, xmlRefused, xmlRefused\n];\n${refused}`), map: null };
+  },
+};
+
 // One bundle for both runtimes: the Tauri webview loads it from `ui/dist`, and the host serves the
 // same files to phone browsers at `/s/SESSION`, so asset URLs must be absolute (`base: '/'`).
 export default defineConfig({
   base: '/',
+  plugins: [yjsWithoutXml],
   resolve: {
     // Yjs logs (rarely) through lib0/logging, whose browser version colours its output through
     // lib0/dom and so brings lib0/schema into the bundle (about 2.8 kB of gzip for two warnings).
@@ -55,5 +72,7 @@ export default defineConfig({
     environment: 'node',
     // The Rust core, as the page loads it: the tests run the real thing, not a copy.
     setupFiles: ['src/wasm/setup-tests.ts'],
+    // Yjs as the page bundles it (through the plugins above), not as Node would load it.
+    server: { deps: { inline: ['yjs', 'y-protocols'] } },
   },
 });

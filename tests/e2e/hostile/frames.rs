@@ -1,5 +1,5 @@
 //! Crafted y-sync and awareness frames, amplification, the document size limit, updates refused
-//! partway through, and characters put into the setlist.
+//! partway through, characters put into the setlist, and Yjs XML types.
 
 use super::{binary, honest_member_is_served, member_from, p99, probe, sync_msg, var};
 use bandsync_docs::SessionDoc;
@@ -211,5 +211,55 @@ async fn characters_put_into_the_setlist_are_refused_and_the_setlist_stays_reada
     let reader = SessionDoc::new();
     reader.apply_update(&after).unwrap();
     assert_eq!(reader.setlist(), songs);
+    honest_member_is_served(&ts).await;
+}
+
+#[tokio::test]
+async fn xml_types_are_refused_and_the_documents_keep_syncing() {
+    // Yjs's XML types (an element, a text, a fragment, at a root name or inside the charts' map)
+    // are in no BandSync document; the server refuses them, so that no page's Yjs ever decodes
+    // one (the page's bundle keeps no XML readers: `ui/vite.config.ts`).
+    let ts = TestServer::start(ServerConfig::default()).await;
+    let mut evil = member_from(&ts, "127.0.0.2", "Mallory", false).await;
+    let mut ed = member_from(&ts, "127.0.0.3", "Editor", false).await;
+    let local = SessionDoc::new();
+    assert!(binary(&mut ed, local.set_chart("s1", "[C]Let it be")).await);
+    let before = synced_state(&ts, "Reader 1").await;
+    let crafted = |make: &dyn Fn(&yrs::Doc)| {
+        let d = yrs::Doc::with_client_id(666);
+        make(&d);
+        d.transact().encode_state_as_update_v1(&yrs::StateVector::default())
+    };
+    use yrs::{Map, ReadTxn, Transact, XmlFragment};
+    let updates = [
+        crafted(&|d| {
+            let f = d.get_or_insert_xml_fragment("notes");
+            f.insert(&mut d.transact_mut(), 0, yrs::XmlElementPrelim::empty("p"));
+        }),
+        crafted(&|d| {
+            let f = d.get_or_insert_xml_fragment("charts");
+            f.insert(&mut d.transact_mut(), 0, yrs::XmlTextPrelim::new("[G]la"));
+        }),
+        crafted(&|d| {
+            let charts = d.get_or_insert_map("charts");
+            charts.insert(&mut d.transact_mut(), "s2", yrs::XmlFragmentPrelim::default());
+        }),
+    ];
+    for u in updates {
+        assert!(binary(&mut evil, sync_msg(2, &u)).await);
+        let e = evil.recv_type("error").await;
+        assert_eq!(e["code"], "malformed", "{e}");
+        assert!(e["message"].as_str().unwrap().contains("XML types are not supported"), "{e}");
+    }
+    let after = synced_state(&ts, "Reader 2").await;
+    assert_eq!(after, before, "a refused XML type stayed in the documents");
+    // An honest edit after them still reaches a reader.
+    assert!(binary(&mut ed, local.set_chart("s1", "[C]Let it be [G]")).await);
+    let reader = SessionDoc::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    while reader.chart("s1").as_deref() != Some("[C]Let it be [G]") {
+        assert!(Instant::now() < until, "the honest edit did not reach a reader");
+        reader.apply_update(&synced_state(&ts, "Reader 3").await).unwrap();
+    }
     honest_member_is_served(&ts).await;
 }

@@ -7,7 +7,7 @@
 //! (127.0.0.1), as they would from other machines: the limits per source address apply to them.
 //!
 //! - [`frames`]: crafted y-sync and awareness, amplification, the document size limit, updates
-//!   refused partway through;
+//!   refused partway through, XML types;
 //! - [`floods`]: reconnect floods, hoarded sockets, members that stop reading, shutdown;
 //! - [`access`]: the viewer role, names, slot exhaustion, PIN guessing.
 

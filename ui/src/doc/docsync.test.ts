@@ -207,3 +207,18 @@ describe('setlist edits', () => {
     expect(setlistOf(doc).get(2).get('tempo')).toBe(96_500);
   });
 });
+
+describe("the page's Yjs", () => {
+  it('decodes no XML types (the server refuses them; vite.config.ts takes their readers out)', () => {
+    const evil = new Y.Doc();
+    evil.getXmlFragment('notes').insert(0, [new Y.XmlElement('p')]);
+    const update = Y.encodeStateAsUpdate(evil);
+    expect(() => Y.applyUpdate(new Y.Doc(), update)).toThrow('XML types are not supported');
+    // Everything else still decodes.
+    const honest = new Y.Doc();
+    honest.getMap('charts').set('s1', new Y.Text('[C]Let it be'));
+    const reader = new Y.Doc();
+    Y.applyUpdate(reader, Y.encodeStateAsUpdate(honest));
+    expect(String(reader.getMap('charts').get('s1'))).toBe('[C]Let it be');
+  });
+});
