@@ -84,7 +84,7 @@ async fn audio_devices(app: State<'_, App>) -> Result<Vec<String>, AppError> {
 }
 
 #[tauri::command]
-async fn set_audio(app: State<'_, App>, settings: AudioSettings) -> Result<(), AppError> {
+async fn set_audio(app: State<'_, App>, settings: AudioSettings) -> Result<AudioSettings, AppError> {
     app.set_audio(settings).await
 }
 

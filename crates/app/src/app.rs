@@ -1,8 +1,9 @@
 //! [`App`]: what the UI's commands do. One session at a time (hosted or joined), LAN discovery,
 //! and the audio settings that every session uses. The Tauri shell keeps one `App` in its
 //! managed state and delegates each command to one method here. Its options are in
-//! `options.rs` (re-exported here); reading a join target is in `target.rs`; the output's
-//! calibration is in `app/calibrate.rs`.
+//! `options.rs` (re-exported here); reading a join target is in `target.rs`; the audio settings
+//! (each output device with its own latency figure) are in `app/audio.rs`, the output's
+//! calibration in `app/calibrate.rs`.
 
 use crate::Sink;
 use crate::browse::Browse;
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::options::{AppOptions, DEFAULT_PORT, mdns_disabled_by_env};
 
+mod audio;
 mod calibrate;
 
 /// The app's state behind its commands. Every method is safe to call from any task.
@@ -29,6 +31,8 @@ pub struct App {
     opts: AppOptions,
     session: tokio::sync::Mutex<Option<RunningSession>>,
     audio: Mutex<AudioSettings>,
+    /// Held through each `set_audio` (one at a time), and whether one has run (`app/audio.rs`).
+    audio_set: tokio::sync::Mutex<bool>,
     /// Whether sessions join Ableton Link (the setting; `set_link`).
     link: AtomicBool,
     /// MIDI out and pedals for every session (the setting; `set_midi`).
@@ -52,6 +56,7 @@ impl App {
             opts,
             session: tokio::sync::Mutex::new(None),
             audio: Mutex::new(AudioSettings::default()),
+            audio_set: tokio::sync::Mutex::new(false),
             link: AtomicBool::new(false),
             midi: Mutex::new(crate::MidiSettings::default()),
             browse: Mutex::new(None),
@@ -260,15 +265,6 @@ impl App {
         self.command(SessionCmd::Doc(data)).await
     }
 
-    /// Sends a running session the audio settings it plays by, read while its lock is held (so
-    /// that `set_audio` and a calibration's start and end reach it in the order they read them),
-    /// and `applied` to answer once they are in force. Whether a session took them.
-    async fn send_audio(&self, applied: Option<tokio::sync::oneshot::Sender<()>>) -> bool {
-        let slot = self.session.lock().await;
-        let running = slot.as_ref().filter(|h| h.is_running());
-        running.is_some_and(|h| h.cmd.send(SessionCmd::Audio(self.session_audio(), applied)).is_ok())
-    }
-
     async fn command(&self, c: SessionCmd) -> Result<(), AppError> {
         let slot = self.session.lock().await;
         match slot.as_ref().filter(|h| h.is_running()) {
@@ -291,51 +287,6 @@ impl App {
         drop(slot.take());
         *slot = Some(Browse::start(&self.opts.mdns_interfaces, sink)?);
         Ok(())
-    }
-
-    /// The names of the audio output devices, the default first.
-    pub async fn audio_devices(&self) -> Vec<String> {
-        // Enumerating probes every device (slow with ALSA): off the runtime's threads.
-        tokio::task::spawn_blocking(bandsync_audio::device::output_devices).await.unwrap_or_default()
-    }
-
-    /// Changes how the metronome plays, now and for later sessions.
-    ///
-    /// # Errors
-    /// [`AppError::Settings`] for a value out of range; nothing changes then.
-    pub async fn set_audio(&self, s: AudioSettings) -> Result<(), AppError> {
-        if !(0.0..=1.0).contains(&s.volume) {
-            return Err(AppError::Settings(format!("volume {} is not between 0 and 1", s.volume)));
-        }
-        if !(1..=8).contains(&s.subdivision) {
-            return Err(AppError::Settings(format!("{} clicks per beat is not between 1 and 8", s.subdivision)));
-        }
-        if !(-500.0..=500.0).contains(&s.latency_offset_ms) {
-            return Err(AppError::Settings(format!(
-                "a latency offset of {} ms is not between -500 and 500",
-                s.latency_offset_ms
-            )));
-        }
-        if s.buffer_frames.is_some_and(|b| !(16..=16_384).contains(&b)) {
-            return Err(AppError::Settings("the buffer must be 16 to 16384 frames".into()));
-        }
-        *self.audio.lock().expect("audio settings lock") = s;
-        // Applies to the running session too, if any.
-        self.send_audio(None).await;
-        Ok(())
-    }
-
-    /// The audio settings in force.
-    #[must_use]
-    pub fn audio_settings(&self) -> AudioSettings {
-        self.audio.lock().expect("audio settings lock").clone()
-    }
-
-    /// The audio settings a session plays by: the output off while a calibration holds it.
-    fn session_audio(&self) -> AudioSettings {
-        let enabled = !self.calibrating.load(Ordering::Acquire);
-        let s = self.audio_settings();
-        AudioSettings { enabled: s.enabled && enabled, ..s }
     }
 
     /// Turns Ableton Link on or off, now and for later sessions. The running session says what

@@ -24,6 +24,9 @@ pub struct AppOptions {
     pub ui: Option<Arc<dyn UiAssets>>,
     /// How long `host_session` and `join_session` wait for the first join before giving up.
     pub join_timeout: Duration,
+    /// The file of each output device's latency figure; the user's (`LatencyStore::user`) when
+    /// `None`.
+    pub latency_store: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for AppOptions {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for AppOptions {
             .field("mdns_interfaces", &self.mdns_interfaces)
             .field("ui", &self.ui.is_some())
             .field("join_timeout", &self.join_timeout)
+            .field("latency_store", &self.latency_store)
             .finish()
     }
 }
@@ -51,6 +55,7 @@ impl Default for AppOptions {
             mdns_interfaces: Vec::new(),
             ui: None,
             join_timeout: Duration::from_secs(10),
+            latency_store: None,
         }
     }
 }

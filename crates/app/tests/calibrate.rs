@@ -54,7 +54,6 @@ fn main() {
     }
     let pulse = Pulse::start(1);
     let speaker = pulse.channel_sink("speaker", 0);
-    let config = pulse.dir.join("config");
     // A low-latency client on the speaker throughout (as in the CLI's test: until one connects,
     // the null sink renders in large blocks).
     let rec = pulse.record_source("speaker.monitor", 1, &pulse.dir.join("speaker.wav"));
@@ -66,6 +65,10 @@ fn main() {
             let sink = pulse.delay_sink(&format!("delayed{}_{sinks}", delay_ms as u32), &speaker, delay_ms);
             let mut cmd = Command::new(std::env::current_exe().unwrap());
             pulse.apply(&mut cmd, Some(&sink));
+            // A store of its own: the app starts from a figure stored for its device (the last
+            // app's, which played through the same default device), and this one is to start
+            // from the device's report.
+            let config = pulse.dir.join(format!("config-{sinks}"));
             cmd.env(CHILD, "1").env("PULSE_SOURCE", "speaker.monitor").env("BANDSYNC_CONFIG_DIR", &config);
             let mut app = Proc::start(cmd, true);
             app.timeout = Duration::from_secs(60);

@@ -1,9 +1,11 @@
 //! The app's own click output in the band's participant list, through a real JACK server
 //! (`jackd -d dummy`): the click plays through JACK (the `jack` device), the member reports its
-//! output's figures, and the host shows them to everyone; audio turned off takes them back.
+//! output's figures, and the host shows them to everyone; audio turned off takes them back. And
+//! each output device keeps its own latency figure, by its full name.
 
 use bandsync_app::events::{AppEvent, AudioSettings};
 use bandsync_app::{App, AppOptions, Sink};
+use bandsync_audio::offsets::{LatencyStore, Source, StoredLatency};
 use bandsync_core::ServerMsg;
 use bandsync_core::protocol::{OutputReport, SyncQuality};
 use bandsync_e2e::jack::Jackd;
@@ -42,4 +44,55 @@ async fn the_apps_output_is_in_the_list_and_leaves_it_when_audio_stops() {
     app.set_audio(AudioSettings { enabled: false, ..audio }).await.unwrap();
     until(&mut rx, "the output gone from the list", |e| lenas_sync(e).filter(|s| s.output.is_none())).await;
     app.leave_session().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_output_device_keeps_its_own_latency_figure() {
+    // Two real devices by their full names: JACK's output, and the system default.
+    let _jackd = Jackd::start();
+    let dir = std::env::temp_dir().join(format!("bandsync-app-figures-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("latency.json");
+    let store = LatencyStore::at(path.clone());
+    let app = App::new(AppOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        mdns: false,
+        latency_store: Some(path),
+        ..AppOptions::default()
+    });
+    let on = |device: Option<&str>, offset: f64, measured: bool| AudioSettings {
+        enabled: false,
+        device: device.map(str::to_owned),
+        latency_offset_ms: offset,
+        latency_measured: measured,
+        ..AudioSettings::default()
+    };
+    let figure = |s: AudioSettings| (s.latency_offset_ms, s.latency_measured);
+    let jack = Some("jack");
+    // A device with nothing stored plays by what it reports; a figure set for it is its own.
+    assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (0.0, false));
+    assert_eq!(figure(app.set_audio(on(jack, 12.5, false)).await.unwrap()), (12.5, false));
+    let jack_name = bandsync_audio::device::output_name(jack).unwrap();
+    assert_ne!(jack_name, "jack", "kept under the device's full name");
+    let stored = store.get(&jack_name).unwrap().expect("JACK's figure stored");
+    assert_eq!((stored.latency_ms, stored.source), (12.5, Source::Calibrated));
+    // Another device, chosen with none (as the UI does): its own, none yet; then one set for it.
+    assert_eq!(figure(app.set_audio(on(None, 0.0, false)).await.unwrap()), (0.0, false));
+    app.set_audio(on(None, 3.0, false)).await.unwrap();
+    // Back to JACK with none: its own figure again, and the default's when back on it.
+    assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (12.5, false));
+    assert_eq!(app.audio_settings().latency_offset_ms, 12.5, "in force, not only answered");
+    assert_eq!(figure(app.set_audio(on(None, 0.0, false)).await.unwrap()), (3.0, false));
+    // A measurement (as `calibrate` stores it) comes back as measured; the UI's rounding of it
+    // leaves it as it was measured, with its spread.
+    let measured = StoredLatency { latency_ms: 20.04, source: Source::Measured, spread_ms: 0.3 };
+    store.set(&jack_name, measured).unwrap();
+    assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (20.04, true));
+    app.set_audio(on(jack, 20.0, true)).await.unwrap();
+    assert_eq!(store.get(&jack_name).unwrap(), Some(measured));
+    // Taken back to none on the same device: forgotten; the default's stays.
+    assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (0.0, false));
+    assert_eq!(store.get(&jack_name).unwrap(), None);
+    assert_eq!(store.load().unwrap().len(), 1, "the default device's figure");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

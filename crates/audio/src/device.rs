@@ -103,28 +103,43 @@ fn jack_output() -> Result<cpal::Device, AudioError> {
     Err(AudioError::Device("JACK output is built on Linux only".into()))
 }
 
+/// The output device that [`AudioOptions::device`] names: `"jack"` (JACK's), the first whose name
+/// contains it, or the default for `None`.
+fn output_device(want: Option<&str>) -> Result<cpal::Device, AudioError> {
+    match want {
+        Some("jack") => jack_output(),
+        None => cpal::default_host().default_output_device().ok_or_else(|| AudioError::NoDevice(String::new())),
+        Some(want) => cpal::default_host()
+            .output_devices()
+            .map_err(|e| AudioError::Device(e.to_string()))?
+            .find(|d| d.to_string().contains(want))
+            .ok_or_else(|| AudioError::NoDevice(format!(" named like {want:?}"))),
+    }
+}
+
+/// The full name of the output device that `want` names (as [`AudioOptions::device`]): the name
+/// its stored latency is kept under ([`crate::offsets::LatencyStore`]). Probes the devices (slow
+/// with ALSA).
+///
+/// # Errors
+/// No device matches.
+pub fn output_name(want: Option<&str>) -> Result<String, AudioError> {
+    output_device(want).map(|d| d.to_string())
+}
+
 impl AudioOutput {
     /// Opens the device and starts the stream (silent until a map and a schedule arrive).
     ///
     /// # Errors
     /// When no device matches, or cpal cannot open it.
     pub fn start(opts: AudioOptions) -> Result<Self, AudioError> {
+        let device = output_device(opts.device.as_deref())?;
         // JACK stamps each callback with its own clock's cycle times (see `jack_output`): its
         // filter follows them as they are.
-        let (device, filter) = match opts.device.as_deref() {
-            Some("jack") => (jack_output()?, DeviceClockFilter::following()),
-            None => (
-                cpal::default_host().default_output_device().ok_or_else(|| AudioError::NoDevice(String::new()))?,
-                DeviceClockFilter::new(8192),
-            ),
-            Some(want) => (
-                cpal::default_host()
-                    .output_devices()
-                    .map_err(|e| AudioError::Device(e.to_string()))?
-                    .find(|d| d.to_string().contains(want))
-                    .ok_or_else(|| AudioError::NoDevice(format!(" named like {want:?}")))?,
-                DeviceClockFilter::new(8192),
-            ),
+        let filter = if opts.device.as_deref() == Some("jack") {
+            DeviceClockFilter::following()
+        } else {
+            DeviceClockFilter::new(8192)
         };
         let mut opts = opts;
         let mut latency_source = match (opts.latency_measured, opts.latency_offset_ms == 0.0) {

@@ -49,6 +49,12 @@ impl LatencyStore {
         LatencyStore { path: dir.join("latency.json") }
     }
 
+    /// The store in the file at `path`.
+    #[must_use]
+    pub fn at(path: PathBuf) -> Self {
+        LatencyStore { path }
+    }
+
     /// Where it is kept.
     #[must_use]
     pub fn path(&self) -> &std::path::Path {
@@ -84,11 +90,27 @@ impl LatencyStore {
     pub fn set(&self, device: &str, l: StoredLatency) -> std::io::Result<()> {
         let mut all = self.load()?;
         all.insert(device.to_owned(), l);
+        self.write(&all)
+    }
+
+    /// Forgets `device`'s figure (it plays by what it reports again).
+    ///
+    /// # Errors
+    /// The file cannot be read or written.
+    pub fn forget(&self, device: &str) -> std::io::Result<()> {
+        let mut all = self.load()?;
+        if all.remove(device).is_none() {
+            return Ok(());
+        }
+        self.write(&all)
+    }
+
+    fn write(&self, all: &BTreeMap<String, StoredLatency>) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&all).map_err(std::io::Error::other)?)?;
+        std::fs::write(&tmp, serde_json::to_vec_pretty(all).map_err(std::io::Error::other)?)?;
         std::fs::rename(&tmp, &self.path)
     }
 }
@@ -109,6 +131,10 @@ mod tests {
         let again = LatencyStore { path: dir.join("latency.json") };
         assert_eq!(again.get("pulse").unwrap(), Some(buds));
         assert_eq!(again.load().unwrap().len(), 2);
+        again.forget("hw:1").unwrap();
+        again.forget("never stored").unwrap();
+        assert_eq!(again.load().unwrap().len(), 1);
+        assert_eq!(again.get("pulse").unwrap(), Some(buds));
         std::fs::write(again.path(), b"not json").unwrap();
         assert!(again.load().is_err(), "a damaged file is an error, not an empty store");
         std::fs::remove_dir_all(&dir).unwrap();

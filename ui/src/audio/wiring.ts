@@ -56,21 +56,27 @@ export async function enableSound(app: AppCore): Promise<void> {
   }
 }
 
-/** Tauri: hands the audio settings to the app's audio engine; a failure becomes a toast. */
+/** Tauri: hands the audio settings to the app's audio engine; a failure becomes a toast. The app
+ *  answers with the output device's own latency figure where it has one (each device keeps its
+ *  own: `crates/app/src/app/audio.rs`), which the field then shows, unless it changed meanwhile. */
 export async function pushTauriAudio(app: AppCore): Promise<void> {
   const s = app.state.settings;
+  const sent = {
+    enabled: s.sound && !s.visualOnly,
+    device: s.device,
+    channel: s.channel,
+    volume: s.mute ? 0 : s.volume,
+    subdivision: s.subdivision,
+    latency_offset_ms: s.latencyMs,
+    latency_measured: s.latencySource === 'measured',
+    buffer_frames: null,
+    sound: s.clickSound,
+  };
   try {
-    await setAudio({
-      enabled: s.sound && !s.visualOnly,
-      device: s.device,
-      channel: s.channel,
-      volume: s.mute ? 0 : s.volume,
-      subdivision: s.subdivision,
-      latency_offset_ms: s.latencyMs,
-      latency_measured: s.latencySource === 'measured',
-      buffer_frames: null,
-      sound: s.clickSound,
-    });
+    const r = await setAudio(sent);
+    if ((r.latency_offset_ms !== sent.latency_offset_ms || r.latency_measured !== sent.latency_measured) && app.state.settings.latencyMs === s.latencyMs) {
+      app.setSettings({ latencyMs: r.latency_offset_ms, latencySource: r.latency_measured ? 'measured' : undefined });
+    }
   } catch (e) {
     app.toast(`Audio: ${String(e)}`);
   }

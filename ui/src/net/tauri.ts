@@ -135,9 +135,7 @@ export async function audioDevices(): Promise<string[]> {
   return invoke<string[]>('audio_devices');
 }
 
-export async function setAudio(settings: AudioSettings): Promise<void> {
-  await invoke('set_audio', { settings });
-}
+export const setAudio = (settings: AudioSettings) => invoke<AudioSettings>('set_audio', { settings });
 
 /** The output's latency, measured by the microphone (about 12 s; the click pauses meanwhile). */
 export const calibrateOutput = () => invoke<Calibration>('calibrate');

@@ -8,7 +8,6 @@ use crate::error::AppError;
 use crate::session::SessionCmd;
 use bandsync_audio::calibrate::Calibration;
 use bandsync_audio::loopback::{self, LoopbackDevices};
-use bandsync_audio::offsets::LatencyStore;
 use std::sync::atomic::Ordering;
 
 impl App {
@@ -34,7 +33,7 @@ impl App {
         let run = run
             .map_err(|e| AppError::Calibration(format!("the calibration stopped: {e}")))?
             .map_err(|e| AppError::Calibration(e.to_string()))?;
-        run.store(&LatencyStore::user())
+        run.store(&self.latency_store())
             .map_err(|e| AppError::Calibration(format!("the figure could not be stored: {e}")))?;
         match run.outcome {
             Ok(c) => {
