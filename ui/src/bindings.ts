@@ -2222,14 +2222,12 @@ clicks: number,
  */
 late: number, 
 /**
- * Host time of the last click started.
+ * The last clicks started, oldest first, flat: each one's host time (µs), then the context
+ * frame it started on (a calibration times its probe's clicks by the output's readings
+ * around it: `calibrate::played_by_device`); zeros before the first. Flat, as the page keeps
+ * them.
  */
-last_click_us: number | null, 
-/**
- * The context frame the last click started on (a calibration times its probe's clicks by
- * the output's readings around it: `calibrate::played_by_device`).
- */
-last_click_frame: number | null, 
+recent: [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number], 
 /**
  * The last frame rendered.
  */

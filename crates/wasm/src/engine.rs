@@ -66,6 +66,12 @@ pub enum EngineCommand {
 }
 bandsync_core::tagged!(@de EngineCommand, "kind");
 
+/// How many of the last clicks started the engine keeps for [`EngineStats::recent`]: the page
+/// reads them every 50 ms, so a main thread stalled for up to this many beats loses none of a
+/// calibration's probe (80 BPM: 6 s). One click kept, as before, lost one to every stall of over
+/// a beat.
+pub const RECENT_CLICKS: usize = 8;
+
 /// What the engine has played, for the sync report the band sees.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -74,11 +80,11 @@ pub struct EngineStats {
     pub clicks: u32,
     /// Clicks that started more than a millisecond after their frame (they fell in a gap).
     pub late: u32,
-    /// Host time of the last click started.
-    pub last_click_us: Option<i64>,
-    /// The context frame the last click started on (a calibration times its probe's clicks by
-    /// the output's readings around it: `calibrate::played_by_device`).
-    pub last_click_frame: Option<u64>,
+    /// The last clicks started, oldest first, flat: each one's host time (µs), then the context
+    /// frame it started on (a calibration times its probe's clicks by the output's readings
+    /// around it: `calibrate::played_by_device`); zeros before the first. Flat, as the page keeps
+    /// them.
+    pub recent: [i64; 2 * RECENT_CLICKS],
     /// The last frame rendered.
     pub frames: u64,
 }
@@ -135,9 +141,10 @@ impl PageEngine {
         }
         let stats = &mut self.stats;
         self.engine.process(&mut self.buf[..n], CHANNELS, first, |p| {
+            // One click a beat or so: the oldest goes, and the list stays in order.
+            stats.recent.copy_within(2.., 0);
+            stats.recent[2 * RECENT_CLICKS - 2..].copy_from_slice(&[p.click.host.0, p.frame as i64]);
             stats.clicks += 1;
-            stats.last_click_us = Some(p.click.host.0);
-            stats.last_click_frame = Some(p.frame);
             stats.late += u32::from(p.late);
         });
         stats.frames = first + frames as u64;

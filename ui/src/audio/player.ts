@@ -87,7 +87,7 @@ export class ClickPlayer {
   private timestamped = false;
   private health = { drops: 0, steps: 0, outliers: 0 };
   private reportedLatency: number | null = null;
-  private engine: EngineStats = { clicks: 0, late: 0, last_click_us: null, last_click_frame: null, frames: 0 };
+  private engine: Pick<EngineStats, 'clicks' | 'late'> = { clicks: 0, late: 0 };
   private missed = 0;
   /** Host time the context stopped running at, while it is not running. */
   private suspendedAt: number | null = null;
@@ -98,6 +98,9 @@ export class ClickPlayer {
    *  a context frame and the local µs it is heard (`performance.now()`'s, in µs). */
   private probing = false;
   private probeClicks: number[] = [];
+  /** The newest click seen (host µs): none is kept twice, nor again once a switch of source
+   *  dropped it. */
+  private probeSeen = 0;
   private probeReadings: number[] = [];
   /** Told when the page comes back after the context was suspended: how long, clicks missed. */
   onResync: ((awayMs: number, missed: number) => void) | null = null;
@@ -160,8 +163,12 @@ export class ClickPlayer {
       node.port.onmessage = (e: MessageEvent) => {
         const d = e.data as { stats?: EngineStats; error?: string };
         if (d.stats) this.engine = d.stats;
-        const { last_click_us: us, last_click_frame: frame } = d.stats ?? {};
-        if (this.probing && us != null && frame != null && us !== this.probeClicks.at(-2)) this.probeClicks.push(us, frame);
+        // The engine's last clicks, each kept once: a main thread stalled for a beat or more loses
+        // none of the probe's (the calibration matches them to its plan by time).
+        const r = d.stats?.recent ?? [];
+        for (let i = 0; this.probing && i < r.length; i += 2) {
+          if (r[i] > this.probeSeen) this.probeClicks.push((this.probeSeen = r[i]), r[i + 1]);
+        }
         if (d.error) console.warn('click engine:', d.error);
       };
       node.connect(ctx.destination);
