@@ -8,7 +8,7 @@ use bandsync_audio::device::AudioInfo;
 use bandsync_audio::engine::PlayedClick;
 use bandsync_core::clicks::missed_between;
 use bandsync_core::host_axis::HostAxis;
-use bandsync_core::protocol::{LatencySource, OutputReport};
+use bandsync_core::protocol::OutputReport;
 use bandsync_core::{Micros, Transport};
 
 /// The counts since the output opened (the app reopens it when its device, buffer or latency
@@ -63,11 +63,7 @@ impl Tally {
         playing: Option<&(Transport, HostAxis)>,
         sub: u8,
     ) -> OutputReport {
-        let source = match info.latency_source {
-            "calibrated" => LatencySource::Calibrated,
-            "measured" => LatencySource::Measured,
-            _ => LatencySource::Reported,
-        };
+        let source = info.latency_source;
         // Rounded here; bounded by the core's one rule (`as` saturates, and reads NaN as 0).
         let ms = |v: f64| Micros((v * 1000.0).round() as i64);
         let buffer_ms = f64::from(info.buffer_frames) * 1000.0 / f64::from(info.sample_rate.max(1));
@@ -89,8 +85,9 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bandsync_core::protocol::LatencySource;
 
-    fn info(source: &'static str, offset_ms: f64) -> AudioInfo {
+    fn info(source: LatencySource, offset_ms: f64) -> AudioInfo {
         AudioInfo {
             device: "a device\twith a tab and a name far longer than forty characters".into(),
             sample_rate: 48_000,
@@ -108,12 +105,12 @@ mod tests {
 
     #[test]
     fn the_report_carries_the_devices_figures_in_the_hosts_bounds() {
-        let r = Tally::default().report(&info("reported", 0.0), None, None, 1);
+        let r = Tally::default().report(&info(LatencySource::Reported, 0.0), None, None, 1);
         assert_eq!((r.latency_us, r.buffer_us, r.source), (Micros(30_000), Micros(10_000), LatencySource::Reported));
         assert_eq!(r.engine.chars().count(), OutputReport::MAX_ENGINE_CHARS);
         assert!(r.engine.starts_with("cpal a devicewith"), "{}", r.engine);
         assert!(r.is_valid(), "the host takes it: {r:?}");
-        let r = Tally::default().report(&info("calibrated", 180.0), None, None, 1);
+        let r = Tally::default().report(&info(LatencySource::Calibrated, 180.0), None, None, 1);
         assert_eq!((r.latency_us, r.source), (Micros(210_000), LatencySource::Calibrated));
     }
 
@@ -135,13 +132,13 @@ mod tests {
         t.gone(Some((Micros(1_200_000), 7)));
         t.gone(Some((Micros(2_000_000), 7)));
         // While it is still gone, the report counts the clicks missed so far (1.5 and 2 s).
-        let r = t.report(&info("reported", 0.0), Some((Micros(2_200_000), 7)), Some(&playing), 1);
+        let r = t.report(&info(LatencySource::Reported, 0.0), Some((Micros(2_200_000), 7)), Some(&playing), 1);
         assert_eq!(r.missed, 2);
         t.back(Some((Micros(3_200_000), 7)), Some(&playing), 1);
         // Gone again, but the clock moved onto a restarted host's in between: not counted.
         t.gone(Some((Micros(4_000_000), 7)));
         t.back(Some((Micros(6_000_000), 8)), Some(&playing), 1);
-        let r = t.report(&info("reported", 0.0), Some((Micros(6_500_000), 8)), Some(&playing), 1);
+        let r = t.report(&info(LatencySource::Reported, 0.0), Some((Micros(6_500_000), 8)), Some(&playing), 1);
         assert_eq!((r.clicks, r.late, r.missed), (2, 1, 4));
     }
 }

@@ -18,6 +18,7 @@ use crate::engine::{Command, Engine, FrameMap, PlayedClick};
 use crate::filter::DeviceClockFilter;
 use crate::schedule::FixedSchedule;
 use bandsync_core::host_axis::HostAxis;
+use bandsync_core::protocol::LatencySource;
 use bandsync_core::timeline::Transport;
 use callback::{CallbackState, Stamp, build};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -142,24 +143,17 @@ impl AudioOutput {
             DeviceClockFilter::new(8192)
         };
         let mut opts = opts;
-        let mut latency_source = match (opts.latency_measured, opts.latency_offset_ms == 0.0) {
-            (true, _) => "measured",
-            (false, true) => "reported",
-            (false, false) => "calibrated",
-        };
         if opts.latency_from_store {
             match crate::offsets::LatencyStore::user().get(&device.to_string()) {
                 Ok(Some(l)) => {
                     opts.latency_offset_ms = l.latency_ms;
-                    latency_source = match l.source {
-                        crate::offsets::Source::Measured => "measured",
-                        crate::offsets::Source::Calibrated => "calibrated",
-                    };
+                    opts.latency_measured = l.source == crate::offsets::Source::Measured;
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!("stored latencies not read: {e}"),
             }
         }
+        let latency_source = LatencySource::of(opts.latency_offset_ms, opts.latency_measured);
         let supported = device.default_output_config().map_err(|e| AudioError::Device(e.to_string()))?;
         let mut config: cpal::StreamConfig = supported.into();
         if let Some(b) = opts.buffer_frames {

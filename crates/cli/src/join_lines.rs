@@ -5,7 +5,7 @@ use crate::exit;
 use crate::output::emit;
 use bandsync_app::metronome::AudioReport;
 use bandsync_client::{Event, JoinTarget};
-use bandsync_core::protocol::{Participant, Role, RoomStats, Secret};
+use bandsync_core::protocol::{LatencySource, Participant, Role, RoomStats, Secret};
 use bandsync_core::{Micros, Transport};
 use serde_json::{Value, json};
 
@@ -24,7 +24,7 @@ pub fn print_audio(j: bool, beats: bool, r: &AudioReport) {
                 "playout_steps": i.playout_steps,
                 "playout_outliers": i.playout_outliers,
                 "latency_offset_ms": i.latency_offset_ms,
-                "latency_source": i.latency_source,
+                "latency_source": i.latency_source.name(),
             });
             emit(j, &v, || {
                 format!(
@@ -33,10 +33,10 @@ pub fn print_audio(j: bool, beats: bool, r: &AudioReport) {
                     i.sample_rate,
                     i.buffer_frames,
                     i.output_latency_ms,
-                    if i.latency_source == "reported" {
+                    if i.latency_source == LatencySource::Reported {
                         String::new()
                     } else {
-                        format!(" plus {:.1} ms {}", i.latency_offset_ms, i.latency_source)
+                        format!(" plus {:.1} ms {}", i.latency_offset_ms, i.latency_source.name())
                     },
                     i.underruns
                 )

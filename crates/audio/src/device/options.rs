@@ -2,6 +2,7 @@
 //! latency through [`ReportedDelay`]), and why it fails ([`AudioError`]). No cpal calls here.
 
 use crate::engine::{Ear, Levels};
+use bandsync_core::protocol::LatencySource;
 
 /// How to open the output.
 #[derive(Debug, Clone, Default)]
@@ -57,9 +58,9 @@ pub struct AudioInfo {
     pub playout_outliers: u64,
     /// The extra latency compensated, ms.
     pub latency_offset_ms: f64,
-    /// Where it comes from: `"reported"` (none: the device's own figure is trusted),
-    /// `"calibrated"` (typed in or tapped), `"measured"` (a loopback, stored for this device).
-    pub latency_source: &'static str,
+    /// Where it comes from ([`LatencySource::of`]): none (the device's own figure is trusted),
+    /// calibrated (typed in or tapped), measured (a loopback, stored for this device).
+    pub latency_source: LatencySource,
 }
 
 /// Why the output could not start.

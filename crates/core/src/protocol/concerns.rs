@@ -75,6 +75,33 @@ pub enum LatencySource {
     Calibrated,
 }
 
+impl LatencySource {
+    /// Where an output's figure comes from, given its offset (ms) past what the platform reports
+    /// and whether the microphone measured it: measured if it was (a measured 0 too), the
+    /// platform's report where there is no offset, else calibrated (typed in or tapped). Every
+    /// native player's (`bandsync_audio::device`). The page's player writes the same rule in one
+    /// line (`ui/src/audio/player.ts`): one more call into the page's wasm costs 467 B of its
+    /// gzip budget (measured), which it does not have.
+    #[must_use]
+    pub fn of(offset_ms: f64, measured: bool) -> Self {
+        match (measured, offset_ms == 0.0) {
+            (true, _) => LatencySource::Measured,
+            (false, true) => LatencySource::Reported,
+            (false, false) => LatencySource::Calibrated,
+        }
+    }
+
+    /// Its name on the wire (`"reported"`, `"measured"`, `"calibrated"`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            LatencySource::Reported => "reported",
+            LatencySource::Measured => "measured",
+            LatencySource::Calibrated => "calibrated",
+        }
+    }
+}
+
 /// Why a member's sync looks off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -304,5 +331,16 @@ mod tests {
         }
         let valid = raw(20_000, 5_000, "cpal");
         assert_eq!(bounded(valid.clone()), valid, "a valid report is left as it is");
+    }
+
+    #[test]
+    fn a_figures_source_is_measured_reported_or_calibrated() {
+        assert_eq!(LatencySource::of(0.0, false), LatencySource::Reported);
+        assert_eq!(LatencySource::of(0.0, true), LatencySource::Measured, "a measured 0 is measured");
+        assert_eq!(LatencySource::of(-12.5, false), LatencySource::Calibrated);
+        assert_eq!(LatencySource::of(180.0, true), LatencySource::Measured);
+        for s in [LatencySource::Reported, LatencySource::Measured, LatencySource::Calibrated] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name(), "its name is its wire name");
+        }
     }
 }
