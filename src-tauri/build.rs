@@ -20,6 +20,7 @@ fn main() {
         "discover",
         "qr_svg",
         "audio_devices",
+        "audio_inputs",
         "set_audio",
         "calibrate",
         "set_link",

@@ -84,6 +84,11 @@ async fn audio_devices(app: State<'_, App>) -> Result<Vec<String>, AppError> {
 }
 
 #[tauri::command]
+async fn audio_inputs(app: State<'_, App>) -> Result<Vec<String>, AppError> {
+    Ok(app.audio_inputs().await)
+}
+
+#[tauri::command]
 async fn set_audio(app: State<'_, App>, settings: AudioSettings) -> Result<AudioSettings, AppError> {
     app.set_audio(settings).await
 }
@@ -237,6 +242,7 @@ fn build<R: Runtime>(
             discover,
             qr_svg,
             audio_devices,
+            audio_inputs,
             set_audio,
             calibrate,
             set_link,

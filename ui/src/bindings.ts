@@ -1260,7 +1260,12 @@ latency_measured: boolean,
 /**
  * Requested buffer size in frames; the device's default when `null`.
  */
-buffer_frames: number | null, };
+buffer_frames: number | null, 
+/**
+ * The microphone a calibration listens through: an input device whose name contains this
+ * (from `audio_inputs`); the default input when `null`.
+ */
+input_device: string | null, };
 
 /**
  * Which output channels carry the click.

@@ -279,6 +279,10 @@ pub struct AudioSettings {
     pub latency_measured: bool,
     /// Requested buffer size in frames; the device's default when `null`.
     pub buffer_frames: Option<u32>,
+    /// The microphone a calibration listens through: an input device whose name contains this
+    /// (from `audio_inputs`); the default input when `null`.
+    #[serde(default)]
+    pub input_device: Option<String>,
 }
 
 impl Default for AudioSettings {
@@ -293,6 +297,7 @@ impl Default for AudioSettings {
             latency_offset_ms: 0.0,
             latency_measured: false,
             buffer_frames: None,
+            input_device: None,
         }
     }
 }

@@ -94,5 +94,11 @@ async fn each_output_device_keeps_its_own_latency_figure() {
     assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (0.0, false));
     assert_eq!(store.get(&jack_name).unwrap(), None);
     assert_eq!(store.load().unwrap().len(), 1, "the default device's figure");
+    // The calibration listens through the microphone the settings name: one that is not there
+    // is named in its error, after the output (JACK's) opened.
+    let mic = AudioSettings { input_device: Some("no such microphone".into()), ..on(jack, 0.0, false) };
+    app.set_audio(mic).await.unwrap();
+    let err = app.calibrate().await.unwrap_err().to_string();
+    assert!(err.contains("microphone") && err.contains("no such microphone"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -38,6 +38,21 @@ impl std::fmt::Debug for AudioInput {
     }
 }
 
+/// The names of the input devices (microphones), the default first: what
+/// [`AudioInput::start`] takes (any part of one). Empty when there is no input at all.
+#[must_use]
+pub fn input_devices() -> Vec<String> {
+    let host = cpal::default_host();
+    let mut names: Vec<String> = host.default_input_device().map(|d| d.to_string()).into_iter().collect();
+    for d in host.input_devices().into_iter().flatten() {
+        let name = d.to_string();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 impl AudioInput {
     /// Opens the input device named like `device` (the default one otherwise) and records.
     ///

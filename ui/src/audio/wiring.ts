@@ -71,6 +71,7 @@ export async function pushTauriAudio(app: AppCore): Promise<void> {
     latency_measured: s.latencySource === 'measured',
     buffer_frames: null,
     sound: s.clickSound,
+    input_device: s.inputDevice,
   };
   try {
     const r = await setAudio(sent);

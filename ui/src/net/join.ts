@@ -9,7 +9,7 @@ import { parseLink } from '../wasm/api';
 import type { JoinRequest } from './backend';
 import { BrowserBackend } from './browser';
 import { attach, detach } from './events';
-import { TauriBackend, audioDevices, discover } from './tauri';
+import { TauriBackend, audioDevices, audioInputs, discover } from './tauri';
 
 /** What the page was opened with: a join link from the host (browser only). */
 export function initialTarget(app: AppCore): JoinTarget | null {
@@ -41,6 +41,9 @@ export function startDiscovery(app: AppCore): void {
   });
   audioDevices()
     .then((devices) => app.store.set({ devices }))
+    .catch(() => undefined);
+  audioInputs()
+    .then((inputs) => app.store.set({ inputs }))
     .catch(() => undefined);
 }
 

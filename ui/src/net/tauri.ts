@@ -131,6 +131,8 @@ export async function discover(onEvent: (ev: DiscoveryEvent) => void): Promise<v
   await invoke('discover', { onEvent: ch });
 }
 
+export const audioInputs = () => invoke<string[]>('audio_inputs');
+
 export async function audioDevices(): Promise<string[]> {
   return invoke<string[]>('audio_devices');
 }

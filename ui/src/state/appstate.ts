@@ -54,6 +54,8 @@ export interface AppState {
   /** Why LAN discovery is not running (turned off, or failed), shown quietly on Home. */
   discoveryOff: string | null;
   devices: string[];
+  /** Tauri: the microphones (for a calibration). */
+  inputs: string[];
   /** A home-screen error (bad link, host failed). */
   homeError: string | null;
   busy: boolean;
@@ -90,6 +92,7 @@ export function initialAppState(runtime: AppState['runtime']): AppState {
     discovered: [],
     discoveryOff: null,
     devices: [],
+    inputs: [],
     homeError: null,
     busy: false,
     unsupported: new Set(),

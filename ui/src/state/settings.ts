@@ -37,6 +37,8 @@ export interface Settings {
   visualOnly: boolean;
   /** Tauri: an output device name; `null` for the default. */
   device: string | null;
+  /** Tauri: the microphone a calibration listens through; `null` for the default. */
+  inputDevice: string | null;
   keepAwake: boolean;
   /** Chart font size, px. */
   fontSize: number;
@@ -82,6 +84,7 @@ export const DEFAULT_SETTINGS: Settings = {
   channel: 'both',
   visualOnly: false,
   device: null,
+  inputDevice: null,
   keepAwake: true,
   fontSize: 18,
   transpose: 0,

@@ -47,6 +47,7 @@ export function MetronomeSettings() {
   const s = useAppState((x) => x.settings);
   const runtime = useAppState((x) => x.runtime);
   const devices = useAppState((x) => x.devices);
+  const inputs = useAppState((x) => x.inputs);
   const setLevel = (k: keyof Levels) => (v: number) => app.setSettings({ levels: { ...s.levels, [k]: v } });
   return (
     <div class="settings-group">
@@ -108,10 +109,13 @@ export function MetronomeSettings() {
         calibrate it below. Negative values play later. It is kept for this{' '}
         {runtime === 'browser' ? 'browser' : 'app'} on this device.
       </p>
-      <Calibrate />
       {runtime === 'tauri' && (
-        <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device, latencyMs: 0, latencySource: undefined })} />
+        <>
+          <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device, latencyMs: 0, latencySource: undefined })} />
+          <DevicePick label="Microphone (to calibrate)" none="system default" value={s.inputDevice ?? null} names={inputs} set={(inputDevice) => app.setSettings({ inputDevice })} />
+        </>
       )}
+      <Calibrate />
     </div>
   );
 }

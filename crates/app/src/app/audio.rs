@@ -86,6 +86,11 @@ impl App {
         tokio::task::spawn_blocking(bandsync_audio::device::output_devices).await.unwrap_or_default()
     }
 
+    /// The names of the input devices (microphones, for a calibration), the default first.
+    pub async fn audio_inputs(&self) -> Vec<String> {
+        tokio::task::spawn_blocking(bandsync_audio::input::input_devices).await.unwrap_or_default()
+    }
+
     /// Changes how the metronome plays, now and for later sessions, and returns the settings in
     /// force: the output device's own latency figure when another device is chosen with none
     /// (see the module's rule), and a figure set for a device is remembered for it.

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 impl App {
     /// Plays the core's click train through the output the audio settings name and records it
-    /// through the default input (about 12 s), and stores the lag it hears, past what the output
+    /// through the input they name (about 12 s), and stores the lag it hears, past what the output
     /// reports, for that device. A running session's click is closed meanwhile.
     ///
     /// # Errors
@@ -26,7 +26,7 @@ impl App {
             let _ = is_closed.await;
         }
         let s = self.audio_settings();
-        let devices = LoopbackDevices { output: s.device, buffer_frames: s.buffer_frames, input: None };
+        let devices = LoopbackDevices { output: s.device, buffer_frames: s.buffer_frames, input: s.input_device };
         let run = tokio::task::spawn_blocking(move || loopback::measure(&devices, |_, _| {})).await;
         hold.release().await;
 
