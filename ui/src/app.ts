@@ -27,7 +27,7 @@ export class App extends AppCore {
     this.store.set({ settings });
     this.player?.setSettings(settings);
     this.webMidi?.setSettings(settings);
-    if (this.state.runtime === 'tauri' && this.backend) void click.pushTauriAudio(this);
+    if (this.state.runtime === 'tauri') void click.pushTauriAudio(this, 'latencyMs' in patch);
     if ('keepAwake' in patch) void this.updateWakeLock();
     if (('sound' in patch || 'visualOnly' in patch) && this.state.runtime === 'browser') {
       if (!settings.sound || settings.visualOnly) void this.player?.disable();

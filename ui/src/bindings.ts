@@ -1249,9 +1249,11 @@ volume: number,
  */
 subdivision: number, 
 /**
- * Extra output latency to compensate (Bluetooth headphones), ms, -500 to 500.
+ * Extra output latency to compensate (Bluetooth headphones), ms, -500 to 500: a figure set
+ * for this output device (remembered for it), or `null` for the device's own (the one
+ * remembered for it, else none). `set_audio` answers with the figure in force.
  */
-latency_offset_ms: number, 
+latency_offset_ms: number | null, 
 /**
  * The offset is the microphone's measurement (`calibrate`), not typed in or tapped: the
  * band sees it as measured.

@@ -59,7 +59,7 @@ impl BeatSource {
             buffer_frames: s.buffer_frames,
             ear: s.channel,
             sound: s.sound,
-            latency_offset_ms: s.latency_offset_ms,
+            latency_offset_ms: s.latency_offset_ms.unwrap_or(0.0),
             latency_measured: s.latency_measured,
             // The app's settings carry its own figure (typed in); the store is the CLI's.
             latency_from_store: false,

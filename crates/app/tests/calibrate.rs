@@ -139,7 +139,8 @@ async fn calibrating_app() -> Value {
     if let Ok(c) = &outcome {
         // Put into the offset, as the UI does: the band sees the output's latency as measured.
         let offset = (c.latency_ms * 10.0).round() / 10.0;
-        let measured = AudioSettings { latency_offset_ms: offset, latency_measured: true, ..app.audio_settings() };
+        let measured =
+            AudioSettings { latency_offset_ms: Some(offset), latency_measured: true, ..app.audio_settings() };
         app.set_audio(measured).await.unwrap();
         // The latency it reports is the device's own delay (as the app's `audio` event gives it
         // for the same report, sent just before) with the offset added. (The delay itself moves

@@ -54,13 +54,16 @@ async fn each_output_device_keeps_its_own_latency_figure() {
     let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("latency.json");
     let store = LatencyStore::at(path.clone());
-    let app = App::new(AppOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        mdns: false,
-        latency_store: Some(path),
-        ..AppOptions::default()
-    });
-    let on = |device: Option<&str>, offset: f64, measured: bool| AudioSettings {
+    let new_app = || {
+        App::new(AppOptions {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            mdns: false,
+            latency_store: Some(path.clone()),
+            ..AppOptions::default()
+        })
+    };
+    let app = new_app();
+    let on = |device: Option<&str>, offset: Option<f64>, measured: bool| AudioSettings {
         enabled: false,
         device: device.map(str::to_owned),
         latency_offset_ms: offset,
@@ -70,33 +73,45 @@ async fn each_output_device_keeps_its_own_latency_figure() {
     let figure = |s: AudioSettings| (s.latency_offset_ms, s.latency_measured);
     let jack = Some("jack");
     // A device with nothing stored plays by what it reports; a figure set for it is its own.
-    assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (0.0, false));
-    assert_eq!(figure(app.set_audio(on(jack, 12.5, false)).await.unwrap()), (12.5, false));
+    assert_eq!(figure(app.set_audio(on(jack, None, false)).await.unwrap()), (Some(0.0), false));
+    assert_eq!(figure(app.set_audio(on(jack, Some(12.5), false)).await.unwrap()), (Some(12.5), false));
     let jack_name = bandsync_audio::device::output_name(jack).unwrap();
     assert_ne!(jack_name, "jack", "kept under the device's full name");
     let stored = store.get(&jack_name).unwrap().expect("JACK's figure stored");
     assert_eq!((stored.latency_ms, stored.source), (12.5, Source::Calibrated));
-    // Another device, chosen with none (as the UI does): its own, none yet; then one set for it.
-    assert_eq!(figure(app.set_audio(on(None, 0.0, false)).await.unwrap()), (0.0, false));
-    app.set_audio(on(None, 3.0, false)).await.unwrap();
-    // Back to JACK with none: its own figure again, and the default's when back on it.
-    assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (12.5, false));
-    assert_eq!(app.audio_settings().latency_offset_ms, 12.5, "in force, not only answered");
-    assert_eq!(figure(app.set_audio(on(None, 0.0, false)).await.unwrap()), (3.0, false));
+    // Another device, chosen with none: its own, none yet; then one set for it.
+    assert_eq!(figure(app.set_audio(on(None, None, false)).await.unwrap()), (Some(0.0), false));
+    app.set_audio(on(None, Some(3.0), false)).await.unwrap();
+    // Back to JACK with none: its own figure again, in force.
+    assert_eq!(figure(app.set_audio(on(jack, None, false)).await.unwrap()), (Some(12.5), false));
+    assert_eq!(app.audio_settings().latency_offset_ms, Some(12.5), "in force, not only answered");
+    // A change that says nothing of the figure (the volume, sent before the UI had the answer
+    // above) keeps it, and forgets nothing.
+    let quieter = AudioSettings { volume: 0.2, ..on(jack, None, false) };
+    assert_eq!(figure(app.set_audio(quieter).await.unwrap()), (Some(12.5), false));
+    assert_eq!(store.get(&jack_name).unwrap().map(|l| l.latency_ms), Some(12.5));
+    assert_eq!(figure(app.set_audio(on(None, None, false)).await.unwrap()), (Some(3.0), false));
     // A measurement (as `calibrate` stores it) comes back as measured; the UI's rounding of it
     // leaves it as it was measured, with its spread.
     let measured = StoredLatency { latency_ms: 20.04, source: Source::Measured, spread_ms: 0.3 };
     store.set(&jack_name, measured).unwrap();
-    assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (20.04, true));
-    app.set_audio(on(jack, 20.0, true)).await.unwrap();
+    assert_eq!(figure(app.set_audio(on(jack, None, false)).await.unwrap()), (Some(20.04), true));
+    app.set_audio(on(jack, Some(20.0), true)).await.unwrap();
     assert_eq!(store.get(&jack_name).unwrap(), Some(measured));
     // Taken back to none on the same device: forgotten; the default's stays.
-    assert_eq!(figure(app.set_audio(on(jack, 0.0, false)).await.unwrap()), (0.0, false));
+    assert_eq!(figure(app.set_audio(on(jack, Some(0.0), false)).await.unwrap()), (Some(0.0), false));
     assert_eq!(store.get(&jack_name).unwrap(), None);
     assert_eq!(store.load().unwrap().len(), 1, "the default device's figure");
+    // An app's first settings with a figure (the UI's, from before): a device's own wins where
+    // it has one (it may be newer, `bandsync calibrate`'s); else that figure becomes its own.
+    let later = new_app();
+    assert_eq!(figure(later.set_audio(on(None, Some(1.0), false)).await.unwrap()), (Some(3.0), false));
+    let later = new_app();
+    assert_eq!(figure(later.set_audio(on(jack, Some(7.0), false)).await.unwrap()), (Some(7.0), false));
+    assert_eq!(store.get(&jack_name).unwrap().map(|l| l.latency_ms), Some(7.0));
     // The calibration listens through the microphone the settings name: one that is not there
     // is named in its error, after the output (JACK's) opened.
-    let mic = AudioSettings { input_device: Some("no such microphone".into()), ..on(jack, 0.0, false) };
+    let mic = AudioSettings { input_device: Some("no such microphone".into()), ..on(jack, None, false) };
     app.set_audio(mic).await.unwrap();
     let err = app.calibrate().await.unwrap_err().to_string();
     assert!(err.contains("microphone") && err.contains("no such microphone"), "{err}");

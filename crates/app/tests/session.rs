@@ -245,7 +245,7 @@ async fn out_of_range_audio_settings_are_refused_and_change_nothing() {
     for bad in [
         AudioSettings { volume: 1.5, ..AudioSettings::default() },
         AudioSettings { subdivision: 0, ..AudioSettings::default() },
-        AudioSettings { latency_offset_ms: 900.0, ..AudioSettings::default() },
+        AudioSettings { latency_offset_ms: Some(900.0), ..AudioSettings::default() },
     ] {
         assert!(matches!(a.set_audio(bad).await, Err(AppError::Settings(_))));
     }

@@ -98,7 +98,8 @@ export class ClickPlayer {
    *  a context frame and the local µs it is heard (`performance.now()`'s, in µs). */
   private probing = false;
   private probeClicks: number[] = [];
-  /** The newest click seen (host µs): none is kept twice, nor again once a switch of source
+  /** The context frame of the newest click seen (frames only grow in a context, where a host's
+   *  clock starts again when it restarts): none is kept twice, nor again once a switch of source
    *  dropped it. */
   private probeSeen = 0;
   private probeReadings: number[] = [];
@@ -167,12 +168,13 @@ export class ClickPlayer {
         // none of the probe's (the calibration matches them to its plan by time).
         const r = d.stats?.recent ?? [];
         for (let i = 0; this.probing && i < r.length; i += 2) {
-          if (r[i] > this.probeSeen) this.probeClicks.push((this.probeSeen = r[i]), r[i + 1]);
+          if (r[i + 1] > this.probeSeen) this.probeClicks.push(r[i], (this.probeSeen = r[i + 1]));
         }
         if (d.error) console.warn('click engine:', d.error);
       };
       node.connect(ctx.destination);
       this.node = node;
+      this.probeSeen = 0;
       this.filter = new DeviceFilter(4096);
       this.judge = new StampJudge();
       ctx.onstatechange = () => this.stateChanged();

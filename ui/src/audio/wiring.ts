@@ -56,18 +56,23 @@ export async function enableSound(app: AppCore): Promise<void> {
   }
 }
 
-/** Tauri: hands the audio settings to the app's audio engine; a failure becomes a toast. The app
- *  answers with the output device's own latency figure where it has one (each device keeps its
- *  own: `crates/app/src/app/audio.rs`), which the field then shows, unless it changed meanwhile. */
-export async function pushTauriAudio(app: AppCore): Promise<void> {
+/** The pushes to the app so far: only the newest one's answer is shown. */
+let pushes = 0;
+
+/** Tauri: hands the audio settings to the app's audio engine; a failure becomes a toast. The
+ *  latency figure goes only when `figure` (the player set it): otherwise the output device plays
+ *  by its own (each device keeps its own: `crates/app/src/app/audio.rs`), and the app's answer
+ *  says which, for the field to show, unless another push or another device came meanwhile. */
+export async function pushTauriAudio(app: AppCore, figure = false): Promise<void> {
   const s = app.state.settings;
+  const n = ++pushes;
   const sent = {
     enabled: s.sound && !s.visualOnly,
     device: s.device,
     channel: s.channel,
     volume: s.mute ? 0 : s.volume,
     subdivision: s.subdivision,
-    latency_offset_ms: s.latencyMs,
+    latency_offset_ms: figure ? s.latencyMs : null,
     latency_measured: s.latencySource === 'measured',
     buffer_frames: null,
     sound: s.clickSound,
@@ -75,8 +80,9 @@ export async function pushTauriAudio(app: AppCore): Promise<void> {
   };
   try {
     const r = await setAudio(sent);
-    if ((r.latency_offset_ms !== sent.latency_offset_ms || r.latency_measured !== sent.latency_measured) && app.state.settings.latencyMs === s.latencyMs) {
-      app.setSettings({ latencyMs: r.latency_offset_ms, latencySource: r.latency_measured ? 'measured' : undefined });
+    const now = app.state.settings;
+    if (n === pushes && now.device === s.device && (r.latency_offset_ms !== now.latencyMs || r.latency_measured !== (now.latencySource === 'measured'))) {
+      app.setSettings({ latencyMs: r.latency_offset_ms ?? 0, latencySource: r.latency_measured ? 'measured' : undefined });
     }
   } catch (e) {
     app.toast(`Audio: ${String(e)}`);

@@ -15,6 +15,7 @@ import type { Settings } from '../state/settings';
 import { clicksBetween, transportAt } from '../wasm/api';
 import { calibrateTaps } from '../wasm/calibrate';
 import { calibrateOutput, isTauri } from '../net/tauri';
+import { pushTauriAudio } from '../audio/wiring';
 import { useApp, useAppState } from './ctx';
 
 /** Clicks looked at either side of a tap (µs): more than half a beat at the slowest tempo. */
@@ -142,7 +143,7 @@ export function Calibrate() {
     if (!player && !app_) return;
     setOutcome(null);
     setBusy('mic');
-    (player ? measureLoopback(player) : calibrateOutput()).then(
+    (player ? measureLoopback(player) : pushTauriAudio(app).then(calibrateOutput)).then(
       (c) => done(apply(app, c, 'mic')),
       (e: unknown) => done({ error: message(e) }),
     );

@@ -111,7 +111,7 @@ export function MetronomeSettings() {
       </p>
       {runtime === 'tauri' && (
         <>
-          <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device, latencyMs: 0, latencySource: undefined })} />
+          <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device })} />
           <DevicePick label="Microphone (to calibrate)" none="system default" value={s.inputDevice ?? null} names={inputs} set={(inputDevice) => app.setSettings({ inputDevice })} />
         </>
       )}

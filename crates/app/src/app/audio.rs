@@ -1,8 +1,9 @@
 //! The app's audio settings: how every session's metronome plays. Each output device keeps its
 //! own latency figure (the offset, and whether the microphone measured it), in the store that
 //! `bandsync calibrate` and `App::calibrate` write ([`LatencyStore`]): a figure set for a device is
-//! remembered for it, and a device chosen without one starts from its own, or from none (what
-//! the device reports). [`figure`] is the rule; [`App::set_audio`] does the IO.
+//! remembered for it, and a device chosen without one (`latency_offset_ms: null`) plays by its
+//! own, or by none (what the device reports). [`figure`] is the rule; [`App::set_audio`] does the
+//! IO, and answers with the figure in force.
 
 use super::App;
 use crate::error::AppError;
@@ -19,63 +20,74 @@ const OFFSET_RANGE_MS: std::ops::RangeInclusive<f64> = -500.0..=500.0;
 /// the float's own rounding. Kept as it was measured, with its spread.
 const SAME_FIGURE_MS: f64 = 0.051;
 
-/// What a change of the audio settings does to the output device's stored figure.
+/// A figure: the offset (ms), and whether the microphone measured it.
+type Fig = (f64, bool);
+
+/// No figure: what the device reports.
+const NONE: Fig = (0.0, false);
+
+/// What a change of the audio settings does to the output device's figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Figure {
-    /// Nothing: the same device, with the same figure.
+    /// The same device, asked for with no figure (a volume change): the one in force stays.
+    Keep,
+    /// The same device, with the same figure: nothing.
     Same,
-    /// The figure asked for is the device's from now on.
+    /// The same device, with another figure: it is the device's from now on.
     Remember,
-    /// The device's figure was taken back to none: it is forgotten.
+    /// The same device, its figure taken back to none: it is forgotten.
     Forget,
-    /// Another device (or the app's first settings), asked for with no figure: it starts from
-    /// its own.
+    /// Another device (or the app's first settings) with no figure: it plays by its own, or by
+    /// none.
     Load,
+    /// Another device (or the first settings) with a figure (the UI's, kept from before): the
+    /// device's own wins where it has one (it may be newer: `bandsync calibrate`'s), else this
+    /// one is remembered for it.
+    Adopt,
 }
 
 /// The rule: what `asked` does to the figures, after `was` (`None` before the first settings).
 fn figure(was: Option<&AudioSettings>, asked: &AudioSettings) -> Figure {
-    let of = |s: &AudioSettings| (s.latency_offset_ms, s.latency_measured);
-    let has = |s: &AudioSettings| s.latency_offset_ms != 0.0 || s.latency_measured;
-    match was {
-        Some(w) if w.device == asked.device && of(w) == of(asked) => Figure::Same,
-        Some(w) if w.device == asked.device => {
-            if has(asked) {
-                Figure::Remember
-            } else {
-                Figure::Forget
-            }
+    let same_device = was.is_some_and(|w| w.device == asked.device);
+    match (asked.latency_offset_ms, was) {
+        (None, _) if same_device => Figure::Keep,
+        (None, _) => Figure::Load,
+        (Some(_), _) if !same_device => Figure::Adopt,
+        (Some(x), Some(w)) if w.latency_offset_ms == Some(x) && w.latency_measured == asked.latency_measured => {
+            Figure::Same
         }
-        _ if has(asked) => Figure::Remember,
-        _ => Figure::Load,
+        (Some(x), _) if x != 0.0 || asked.latency_measured => Figure::Remember,
+        (Some(_), _) => Figure::Forget,
     }
 }
 
-/// Carries out `rule` for the device `want` names (probing the devices: blocking), with
-/// `asked`'s figure; the figure to play by, when it is not `asked`'s.
-fn apply(
-    rule: Figure,
-    store: &LatencyStore,
-    want: Option<&str>,
-    asked: (f64, bool),
-) -> Result<Option<StoredLatency>, String> {
+/// Carries out `rule` (one that needs the store) for the device `want` names (probing the
+/// devices: blocking), with `asked`'s figure; the figure in force after it.
+fn apply(rule: Figure, store: &LatencyStore, want: Option<&str>, asked: Fig) -> Result<Fig, String> {
     let name = bandsync_audio::device::output_name(want).map_err(|e| e.to_string())?;
-    let stored = store.get(&name).map_err(|e| e.to_string())?;
-    match rule {
-        Figure::Same => Ok(None),
-        // A figure beyond the field's range is not taken (the UI says to set such a one by hand).
-        Figure::Load => Ok(stored.filter(|l| OFFSET_RANGE_MS.contains(&l.latency_ms))),
-        Figure::Forget => store.forget(&name).map(|()| None).map_err(|e| e.to_string()),
-        Figure::Remember => {
-            let (latency_ms, measured) = asked;
-            let source = if measured { Source::Measured } else { Source::Calibrated };
-            let same =
-                stored.is_some_and(|l| l.source == source && (l.latency_ms - latency_ms).abs() <= SAME_FIGURE_MS);
-            if !same {
-                store.set(&name, StoredLatency { latency_ms, source, spread_ms: 0.0 }).map_err(|e| e.to_string())?;
-            }
-            Ok(None)
+    // A figure beyond the field's range is not taken (the UI says to set such a one by hand).
+    let stored = store
+        .get(&name)
+        .map_err(|e| e.to_string())?
+        .filter(|l| OFFSET_RANGE_MS.contains(&l.latency_ms))
+        .map(|l| (l.latency_ms, l.source == Source::Measured));
+    let remember = |(latency_ms, measured): Fig| {
+        let source = if measured { Source::Measured } else { Source::Calibrated };
+        // A measurement the UI rounded for its field is the measurement, kept with its spread.
+        if stored.is_some_and(|s| s.1 == measured && (s.0 - latency_ms).abs() <= SAME_FIGURE_MS) {
+            return Ok(());
         }
+        store.set(&name, StoredLatency { latency_ms, source, spread_ms: 0.0 }).map_err(|e| e.to_string())
+    };
+    match rule {
+        Figure::Keep | Figure::Same => Ok(asked),
+        Figure::Load => Ok(stored.unwrap_or(NONE)),
+        Figure::Adopt => match stored {
+            Some(own) => Ok(own),
+            None => remember(asked).map(|()| asked),
+        },
+        Figure::Remember => remember(asked).map(|()| asked),
+        Figure::Forget => store.forget(&name).map(|()| NONE).map_err(|e| e.to_string()),
     }
 }
 
@@ -92,8 +104,8 @@ impl App {
     }
 
     /// Changes how the metronome plays, now and for later sessions, and returns the settings in
-    /// force: the output device's own latency figure when another device is chosen with none
-    /// (see the module's rule), and a figure set for a device is remembered for it.
+    /// force, with the latency figure the output device plays by: a figure set for it is
+    /// remembered for it, and with none (`null`) it plays by its own (see [`figure`]).
     ///
     /// # Errors
     /// [`AppError::Settings`] for a value out of range; nothing changes then.
@@ -104,11 +116,8 @@ impl App {
         if !(1..=8).contains(&s.subdivision) {
             return Err(AppError::Settings(format!("{} clicks per beat is not between 1 and 8", s.subdivision)));
         }
-        if !OFFSET_RANGE_MS.contains(&s.latency_offset_ms) {
-            return Err(AppError::Settings(format!(
-                "a latency offset of {} ms is not between -500 and 500",
-                s.latency_offset_ms
-            )));
+        if let Some(x) = s.latency_offset_ms.filter(|x| !OFFSET_RANGE_MS.contains(x)) {
+            return Err(AppError::Settings(format!("a latency offset of {x} ms is not between -500 and 500")));
         }
         if s.buffer_frames.is_some_and(|b| !(16..=16_384).contains(&b)) {
             return Err(AppError::Settings("the buffer must be 16 to 16384 frames".into()));
@@ -117,21 +126,25 @@ impl App {
         let was = set.then(|| self.audio_settings());
         let mut s = s;
         let rule = figure(was.as_ref(), &s);
-        if rule != Figure::Same {
-            let (want, asked) = (s.device.clone(), (s.latency_offset_ms, s.latency_measured));
-            let store = self.latency_store();
-            match tokio::task::spawn_blocking(move || apply(rule, &store, want.as_deref(), asked)).await {
-                Ok(Ok(Some(l))) => {
-                    s.latency_offset_ms = l.latency_ms;
-                    s.latency_measured = l.source == Source::Measured;
+        let asked = (s.latency_offset_ms.unwrap_or(0.0), s.latency_measured);
+        let (offset, measured) = match (rule, &was) {
+            (Figure::Keep, Some(w)) => (w.latency_offset_ms.unwrap_or(0.0), w.latency_measured),
+            (Figure::Keep | Figure::Same, _) => asked,
+            _ => {
+                let (want, store) = (s.device.clone(), self.latency_store());
+                let done = tokio::task::spawn_blocking(move || apply(rule, &store, want.as_deref(), asked)).await;
+                match done.map_err(|e| e.to_string()).and_then(|r| r) {
+                    Ok(f) => f,
+                    // Played by as asked, or by none for a device whose own is not known: the
+                    // output's own error (no such device) comes when it opens.
+                    Err(e) => {
+                        tracing::warn!("the output's stored latency: {e}");
+                        if rule == Figure::Load { NONE } else { asked }
+                    }
                 }
-                Ok(Ok(None)) => {}
-                // The figure stays as asked: the output's own error (no such device) comes when
-                // it opens.
-                Ok(Err(e)) => tracing::warn!("the output's stored latency: {e}"),
-                Err(e) => tracing::warn!("the output's stored latency: {e}"),
             }
-        }
+        };
+        (s.latency_offset_ms, s.latency_measured) = (Some(offset), measured);
         *self.audio.lock().expect("audio settings lock") = s.clone();
         *set = true;
         drop(set);
@@ -172,7 +185,7 @@ impl App {
 mod tests {
     use super::*;
 
-    fn on(device: Option<&str>, offset: f64, measured: bool) -> AudioSettings {
+    fn on(device: Option<&str>, offset: Option<f64>, measured: bool) -> AudioSettings {
         AudioSettings {
             device: device.map(str::to_owned),
             latency_offset_ms: offset,
@@ -183,21 +196,22 @@ mod tests {
 
     #[test]
     fn each_device_keeps_its_own_figure() {
-        let buds = on(Some("Buds"), 182.5, true);
-        // The first settings: a figure is the device's; none asks for the device's own.
-        assert_eq!(figure(None, &buds), Figure::Remember);
-        assert_eq!(figure(None, &on(None, 0.0, false)), Figure::Load);
-        // The same device: a new figure is remembered, none forgets, the same does nothing (a
-        // volume change).
+        let buds = on(Some("Buds"), Some(182.5), true);
+        // The first settings: with a figure, the device's own wins, else that one is its own;
+        // with none, its own.
+        assert_eq!(figure(None, &buds), Figure::Adopt);
+        assert_eq!(figure(None, &on(None, None, false)), Figure::Load);
+        // The same device with no figure (a volume change sent before the answer to a change of
+        // device arrived): the figure in force stays, never forgotten.
+        assert_eq!(figure(Some(&buds), &AudioSettings { volume: 0.3, ..on(Some("Buds"), None, false) }), Figure::Keep);
+        // The same figure does nothing; another is remembered; none (0, not measured) forgets.
         assert_eq!(figure(Some(&buds), &AudioSettings { volume: 0.3, ..buds.clone() }), Figure::Same);
-        assert_eq!(figure(Some(&buds), &on(Some("Buds"), 180.0, false)), Figure::Remember);
-        assert_eq!(figure(Some(&buds), &on(Some("Buds"), 0.0, false)), Figure::Forget);
-        // A measured 0 is a figure, not none.
-        assert_eq!(figure(Some(&buds), &on(Some("Buds"), 0.0, true)), Figure::Remember);
-        // Another device with none (the UI clears the field as it changes device): its own.
-        assert_eq!(figure(Some(&buds), &on(None, 0.0, false)), Figure::Load);
-        assert_eq!(figure(Some(&on(None, 0.0, false)), &on(Some("Buds"), 0.0, false)), Figure::Load);
-        // Another device with a figure: that device's from now on.
-        assert_eq!(figure(Some(&buds), &on(Some("Speaker"), 12.0, false)), Figure::Remember);
+        assert_eq!(figure(Some(&buds), &on(Some("Buds"), Some(180.0), false)), Figure::Remember);
+        assert_eq!(figure(Some(&buds), &on(Some("Buds"), Some(182.5), false)), Figure::Remember, "now typed");
+        assert_eq!(figure(Some(&buds), &on(Some("Buds"), Some(0.0), false)), Figure::Forget);
+        assert_eq!(figure(Some(&buds), &on(Some("Buds"), Some(0.0), true)), Figure::Remember, "a measured 0");
+        // Another device: its own with none, or adopted with one.
+        assert_eq!(figure(Some(&buds), &on(None, None, false)), Figure::Load);
+        assert_eq!(figure(Some(&buds), &on(Some("Speaker"), Some(12.0), false)), Figure::Adopt);
     }
 }
