@@ -8,7 +8,9 @@ const host = process.env.BANDSYNC_HOST ?? '127.0.0.1:7878';
 // BandSync's documents hold no Yjs XML types, and the server refuses every update that carries one
 // (`crates/docs/src/lib0.rs`; `tests/e2e/hostile/frames.rs` proves it over a socket). So the page's
 // Yjs decodes none: its readers for them throw, and the XML classes leave the bundle (355 B of
-// gzip). The build stops if Yjs's table of readers is no longer as written here.
+// gzip). The build stops if Yjs's table of readers is no longer as written here, or if it bundled
+// no Yjs file that this rewrote (a Yjs that moved its module).
+let yjsRewritten = false;
 const yjsWithoutXml: Plugin = {
   name: 'bandsync-yjs-without-xml',
   enforce: 'pre',
@@ -16,8 +18,12 @@ const yjsWithoutXml: Plugin = {
     if (!/[\\/]yjs[\\/]dist[\\/]yjs\.mjs$/.test(id)) return null;
     const readers = /\breadYXmlElement,\s*readYXmlFragment,\s*readYXmlHook,\s*readYXmlText\s*\];/;
     if (!readers.test(code)) throw new Error(`${id}: Yjs's typeRefs changed; see ui/vite.config.ts`);
+    yjsRewritten = true;
     const refused = 'function xmlRefused () { throw new Error("XML types are not supported") }';
     return { code: code.replace(readers, `xmlRefused, xmlRefused, xmlRefused, xmlRefused\n];\n${refused}`), map: null };
+  },
+  generateBundle() {
+    if (!yjsRewritten) this.error("no Yjs module was rewritten: its XML readers are in the bundle; see ui/vite.config.ts");
   },
 };
 
