@@ -291,7 +291,12 @@ mod tests {
 
     /// Loopback only, and never mDNS in a test (it would join multicast on every interface).
     fn test_options() -> AppOptions {
-        AppOptions { bind: "127.0.0.1:0".parse().unwrap(), mdns: false, ..AppOptions::default() }
+        AppOptions {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            mdns: false,
+            latency_store: Some(bandsync_e2e::scratch_latency_store()),
+            ..AppOptions::default()
+        }
     }
 
     fn app() -> (tauri::App<tauri::test::MockRuntime>, tauri::WebviewWindow<tauri::test::MockRuntime>) {

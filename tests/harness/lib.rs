@@ -148,6 +148,13 @@ impl TestServer {
     }
 }
 
+/// A latency store for an app under test (`AppOptions::latency_store`) that is this process's
+/// own, and empty until the test stores a figure: never the user's own figures.
+#[must_use]
+pub fn scratch_latency_store() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("bandsync-test-latency-{}.json", std::process::id()))
+}
+
 /// `cfg` with rate limits (per connection and per address) too high to meet: for tests that send
 /// fast to reach a size or a count, where the limits are not what is under test.
 #[must_use]

@@ -1,8 +1,8 @@
 //! The BandSync app's logic, behind its UI. No Tauri here, so all of it tests headless; the
 //! Tauri shell (`src-tauri/`) only wires commands and channels to [`App`].
 //!
-//! - [`app`]: [`App`], one method per UI command: host, join, leave, send, discover, audio,
-//!   calibrate.
+//! - [`app`]: [`App`], one method per UI command: host, join, leave, send, discover, audio (each
+//!   output device with its own latency figure), calibrate.
 //! - [`options`]: [`AppOptions`], how the app runs (re-exported by [`app`]).
 //! - [`target`]: what a typed join target means (a link, or `HOST:PORT` asked for its session).
 //! - [`session`]: the task that runs one session: client events to UI events, the beat, and a

@@ -110,7 +110,12 @@ fn the_app_and_a_link_peer_follow_each_other() {
 }
 
 async fn inside() {
-    let opts = AppOptions { bind: "127.0.0.1:0".parse().unwrap(), mdns: false, ..AppOptions::default() };
+    let opts = AppOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        mdns: false,
+        latency_store: Some(bandsync_e2e::scratch_latency_store()),
+        ..AppOptions::default()
+    };
     let app = App::new(opts);
     app.set_audio(AudioSettings { enabled: false, ..AudioSettings::default() }).await.unwrap();
     assert_eq!(app.link_status(), LinkStatus { available: true, on: false, peers: 0 });

@@ -28,7 +28,12 @@ async fn the_apps_midi_drives_the_gear_and_its_pedals_act_for_the_leader() {
     let _jackd = Jackd::start();
     let rec = MidiRecorder::start();
     let pedal = Pedal::start();
-    let app = App::new(AppOptions { bind: "127.0.0.1:0".parse().unwrap(), mdns: false, ..AppOptions::default() });
+    let app = App::new(AppOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        mdns: false,
+        latency_store: Some(bandsync_e2e::scratch_latency_store()),
+        ..AppOptions::default()
+    });
     app.set_audio(AudioSettings { enabled: false, ..AudioSettings::default() }).await.unwrap();
 
     // Settings that can never work are refused at once, and change nothing.

@@ -26,7 +26,12 @@ fn lenas_sync(ev: &AppEvent) -> Option<SyncQuality> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_apps_output_is_in_the_list_and_leaves_it_when_audio_stops() {
     let _jackd = Jackd::start();
-    let app = App::new(AppOptions { bind: "127.0.0.1:0".parse().unwrap(), mdns: false, ..AppOptions::default() });
+    let app = App::new(AppOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        mdns: false,
+        latency_store: Some(bandsync_e2e::scratch_latency_store()),
+        ..AppOptions::default()
+    });
     let audio = AudioSettings { enabled: true, device: Some("jack".into()), ..AudioSettings::default() };
     app.set_audio(audio.clone()).await.unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -12,7 +12,12 @@ use tokio::sync::mpsc;
 
 /// An app bound to loopback, with mDNS and audio off (no sound card or multicast in tests).
 async fn app(bind: &str) -> App {
-    let opts = AppOptions { bind: bind.parse().unwrap(), mdns: false, ..AppOptions::default() };
+    let opts = AppOptions {
+        bind: bind.parse().unwrap(),
+        mdns: false,
+        latency_store: Some(bandsync_e2e::scratch_latency_store()),
+        ..AppOptions::default()
+    };
     let app = App::new(opts);
     app.set_audio(AudioSettings { enabled: false, ..AudioSettings::default() }).await.unwrap();
     app
@@ -223,6 +228,7 @@ async fn nobody_listening_is_reported_as_unreachable_in_time() {
         bind: "127.0.0.1:0".parse().unwrap(),
         mdns: false,
         join_timeout: Duration::from_secs(2),
+        latency_store: Some(bandsync_e2e::scratch_latency_store()),
         ..AppOptions::default()
     };
     let member = App::new(opts);
@@ -240,7 +246,11 @@ async fn nobody_listening_is_reported_as_unreachable_in_time() {
 
 #[tokio::test]
 async fn out_of_range_audio_settings_are_refused_and_change_nothing() {
-    let a = App::new(AppOptions { mdns: false, ..AppOptions::default() });
+    let a = App::new(AppOptions {
+        mdns: false,
+        latency_store: Some(bandsync_e2e::scratch_latency_store()),
+        ..AppOptions::default()
+    });
     let before = a.audio_settings();
     for bad in [
         AudioSettings { volume: 1.5, ..AudioSettings::default() },

@@ -49,15 +49,18 @@ enum Figure {
 /// The rule: what `asked` does to the figures, after `was` (`None` before the first settings).
 fn figure(was: Option<&AudioSettings>, asked: &AudioSettings) -> Figure {
     let same_device = was.is_some_and(|w| w.device == asked.device);
+    // A figure of 0, not measured, is none: what the device reports.
+    let has = |x: f64| x != 0.0 || asked.latency_measured;
     match (asked.latency_offset_ms, was) {
         (None, _) if same_device => Figure::Keep,
-        (None, _) => Figure::Load,
-        (Some(_), _) if !same_device => Figure::Adopt,
+        (Some(x), _) if !same_device && has(x) => Figure::Adopt,
+        (_, _) if !same_device => Figure::Load,
         (Some(x), Some(w)) if w.latency_offset_ms == Some(x) && w.latency_measured == asked.latency_measured => {
             Figure::Same
         }
-        (Some(x), _) if x != 0.0 || asked.latency_measured => Figure::Remember,
+        (Some(x), _) if has(x) => Figure::Remember,
         (Some(_), _) => Figure::Forget,
+        (None, _) => Figure::Load,
     }
 }
 
@@ -201,6 +204,7 @@ mod tests {
         // with none, its own.
         assert_eq!(figure(None, &buds), Figure::Adopt);
         assert_eq!(figure(None, &on(None, None, false)), Figure::Load);
+        assert_eq!(figure(None, &on(None, Some(0.0), false)), Figure::Load, "0 is none: nothing stored");
         // The same device with no figure (a volume change sent before the answer to a change of
         // device arrived): the figure in force stays, never forgotten.
         assert_eq!(figure(Some(&buds), &AudioSettings { volume: 0.3, ..on(Some("Buds"), None, false) }), Figure::Keep);
