@@ -106,8 +106,8 @@ export function MetronomeSettings() {
       />
       <p class="hint">
         Hear the click late (Bluetooth headphones)? Raise the offset until your click lines up with the band's, or
-        calibrate it below. Negative values play later. It is kept for this{' '}
-        {runtime === 'browser' ? 'browser' : 'app'} on this device.
+        calibrate it below. Negative values play later. It is kept for{' '}
+        {runtime === 'browser' ? 'this browser on this device' : 'each output device'}.
       </p>
       {runtime === 'tauri' && (
         <>
