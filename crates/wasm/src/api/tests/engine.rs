@@ -2,15 +2,21 @@
 //! clicks kept for a reader that stalled.
 
 use super::{ok, transport_120};
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// An engine at 48 kHz whose frame 0 is heard at host `host_at_0` µs, playing 120 BPM from 0.
+fn engine_at(host_at_0: f64) -> Value {
+    let e = ok("engine.new", json!({"rate": 48000, "sound": "classic"}));
+    let map = json!({"frame_ref": 0, "host_at_ref": host_at_0, "us_per_frame": 1e6 / 48000.0});
+    ok("engine.command", json!({"h": e, "command": {"kind": "map", "map": map}}));
+    ok("engine.command", json!({"h": e, "command": {"kind": "schedule", "transport": transport_120()}}));
+    e
+}
 
 #[test]
 fn the_engine_renders_a_click_at_its_exact_frame() {
-    let e = ok("engine.new", json!({"rate": 48000, "sound": "classic"}));
     // Frame 0 is heard at host 1 s; one frame is 1e6/48000 µs.
-    let map = json!({"frame_ref": 0, "host_at_ref": 1_000_000.0, "us_per_frame": 1e6 / 48000.0});
-    ok("engine.command", json!({"h": e, "command": {"kind": "map", "map": map}}));
-    ok("engine.command", json!({"h": e, "command": {"kind": "schedule", "transport": transport_120()}}));
+    let e = engine_at(1_000_000.0);
     // Clicks at host 1.0, 1.5 and 2.0 s are frames 0, 24 000 and 48 000: each starts at full
     // level on its first frame, after silence.
     let mut onsets = Vec::new();
@@ -38,10 +44,7 @@ fn the_engine_renders_a_click_at_its_exact_frame() {
 
 #[test]
 fn the_engine_keeps_its_last_clicks_for_a_reader_that_stalled() {
-    let e = ok("engine.new", json!({"rate": 48000, "sound": "classic"}));
-    let map = json!({"frame_ref": 0, "host_at_ref": 0.0, "us_per_frame": 1e6 / 48000.0});
-    ok("engine.command", json!({"h": e, "command": {"kind": "map", "map": map}}));
-    ok("engine.command", json!({"h": e, "command": {"kind": "schedule", "transport": transport_120()}}));
+    let e = engine_at(0.0);
     // Ten beats unread: the last eight, oldest first.
     crate::registry::with(|r| {
         let eng = r.engines.get_mut(e.as_u64().unwrap() as u32).unwrap();
