@@ -61,7 +61,8 @@ impl BeatSource {
             sound: s.sound,
             latency_offset_ms: s.latency_offset_ms.unwrap_or(0.0),
             latency_measured: s.latency_measured,
-            // The app's settings carry its own figure (typed in); the store is the CLI's.
+            // The settings carry the device's own figure already (`App::set_audio` takes it from
+            // the store: `app/audio.rs`); the output does not read the store again.
             latency_from_store: false,
             levels: Self::levels(s),
             subdivision: s.subdivision,
