@@ -1249,9 +1249,10 @@ volume: number,
  */
 subdivision: number, 
 /**
- * Extra output latency to compensate (Bluetooth headphones), ms, -500 to 500: a figure set
- * for this output device (remembered for it), or `null` for the device's own (the one
- * remembered for it, else none). `set_audio` answers with the figure in force.
+ * Extra output latency to compensate (Bluetooth headphones), ms, -200 to 500
+ * (`LATENCY_OFFSET_MS`): a figure set for this output device (remembered for it, 0 forgets
+ * it), or `null` for the device's own (the one remembered for it, else none). `set_audio`
+ * answers with the figure in force.
  */
 latency_offset_ms: number | null, 
 /**
@@ -2373,3 +2374,9 @@ export const MIN_BPM = 20;
 
 /** The highest tempo a session accepts, in BPM. */
 export const MAX_BPM = 999;
+
+/** The lowest latency offset a player may set, ms. */
+export const LATENCY_OFFSET_MIN_MS = -200;
+
+/** The highest latency offset a player may set, ms. */
+export const LATENCY_OFFSET_MAX_MS = 500;

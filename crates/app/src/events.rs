@@ -271,9 +271,10 @@ pub struct AudioSettings {
     pub volume: f32,
     /// Clicks per beat, 1 to 8.
     pub subdivision: u8,
-    /// Extra output latency to compensate (Bluetooth headphones), ms, -500 to 500: a figure set
-    /// for this output device (remembered for it), or `null` for the device's own (the one
-    /// remembered for it, else none). `set_audio` answers with the figure in force.
+    /// Extra output latency to compensate (Bluetooth headphones), ms, -200 to 500
+    /// (`LATENCY_OFFSET_MS`): a figure set for this output device (remembered for it, 0 forgets
+    /// it), or `null` for the device's own (the one remembered for it, else none). `set_audio`
+    /// answers with the figure in force.
     pub latency_offset_ms: Option<f64>,
     /// The offset is the microphone's measurement (`calibrate`), not typed in or tapped: the
     /// band sees it as measured.

@@ -147,6 +147,9 @@ fn render() -> Generated {
     r.constant("ONE_BEAT", "Micro-beats in one beat.", Beats::ONE);
     r.constant("MIN_BPM", "The lowest tempo a session accepts, in BPM.", bandsync_core::timeline::MIN_BPM);
     r.constant("MAX_BPM", "The highest tempo a session accepts, in BPM.", bandsync_core::timeline::MAX_BPM);
+    let offsets = bandsync_core::protocol::LATENCY_OFFSET_MS;
+    r.constant("LATENCY_OFFSET_MIN_MS", "The lowest latency offset a player may set, ms.", offsets.start());
+    r.constant("LATENCY_OFFSET_MAX_MS", "The highest latency offset a player may set, ms.", offsets.end());
     r
 }
 

@@ -256,6 +256,8 @@ async fn out_of_range_audio_settings_are_refused_and_change_nothing() {
         AudioSettings { volume: 1.5, ..AudioSettings::default() },
         AudioSettings { subdivision: 0, ..AudioSettings::default() },
         AudioSettings { latency_offset_ms: Some(900.0), ..AudioSettings::default() },
+        // Below the offsets a player may set (the page's field stops at -200 ms, as the core says).
+        AudioSettings { latency_offset_ms: Some(-250.0), ..AudioSettings::default() },
     ] {
         assert!(matches!(a.set_audio(bad).await, Err(AppError::Settings(_))));
     }

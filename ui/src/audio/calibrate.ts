@@ -5,15 +5,13 @@
 //! unreported latency is the current `latencyMs`. If it is really `L`, the click is heard at
 //! `grid + (L - latencyMs)`; so a tap offset `o` from the grid means `L = latencyMs + o`.
 
-import type { Click } from '../bindings';
+import { type Click, LATENCY_OFFSET_MAX_MS, LATENCY_OFFSET_MIN_MS } from '../bindings';
 
 /** Taps asked for. */
 export const TAPS = 16;
 
-/** The range of the latency offset (ms), as the settings' field allows it. */
-export const LATENCY_MIN_MS = -200;
-/** See [`LATENCY_MIN_MS`]. */
-export const LATENCY_MAX_MS = 500;
+/** The range of the latency offset (ms), as the settings' field allows it: the core's. */
+export { LATENCY_OFFSET_MAX_MS as LATENCY_MAX_MS, LATENCY_OFFSET_MIN_MS as LATENCY_MIN_MS };
 
 /**
  * Host µs of an input event: `stampMs` is its `timeStamp` (the `performance.now()` base), read
@@ -43,5 +41,5 @@ export function tapOffsetMs(tapHost: number, clicks: readonly Click[], latencyMs
  *  hears the click to the frame). */
 export function offsetFromCalibration(latencyMs: number, precise = false): number | null {
   const v = precise ? Math.round(latencyMs * 10) / 10 : Math.round(latencyMs);
-  return v >= LATENCY_MIN_MS && v <= LATENCY_MAX_MS ? v : null;
+  return v >= LATENCY_OFFSET_MIN_MS && v <= LATENCY_OFFSET_MAX_MS ? v : null;
 }

@@ -6,6 +6,7 @@ import { NO_WEB_MIDI, WebMidi, webMidiAvailable } from '../midi/webmidi';
 import type { PedalContext } from '../midi/pedals';
 import type { BrowserBackend } from '../net/browser';
 import { setAudio } from '../net/tauri';
+import type { AudioSettings } from '../bindings';
 import type { AppCore } from '../state/appcore';
 
 /** What plays the click here, as the band sees it: `web-audio` and the browser's engine. */
@@ -56,8 +57,9 @@ export async function enableSound(app: AppCore): Promise<void> {
   }
 }
 
-/** The pushes to the app so far: only the newest one's answer is shown. */
+/** The pushes to the app so far (only the newest one's answer is shown), one after another. */
 let pushes = 0;
+let pushed: Promise<unknown> = Promise.resolve();
 
 /** Tauri: hands the audio settings to the app's audio engine; a failure becomes a toast. The
  *  latency figure goes only when `figure` (the player set it): otherwise the output device plays
@@ -79,7 +81,8 @@ export async function pushTauriAudio(app: AppCore, figure = false): Promise<void
     input_device: s.inputDevice,
   };
   try {
-    const r = await setAudio(sent);
+    // In the order they were made: the app handles each command in a task of its own.
+    const r = await (pushed = pushed.catch(() => undefined).then(() => setAudio(sent)) as Promise<AudioSettings>);
     const now = app.state.settings;
     if (n === pushes && now.device === s.device && (r.latency_offset_ms !== now.latencyMs || r.latency_measured !== (now.latencySource === 'measured'))) {
       app.setSettings({ latencyMs: r.latency_offset_ms ?? 0, latencySource: r.latency_measured ? 'measured' : undefined });

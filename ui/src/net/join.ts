@@ -39,8 +39,8 @@ export function startDiscovery(app: AppCore): void {
     app.discovering = false;
     app.store.set({ discoveryOff: String(e) });
   });
-  // The app starts from the player's figure, unless its output device has its own.
-  void pushTauriAudio(app, true);
+  // The app plays each output device by its own figure (it keeps them): the field shows it.
+  void pushTauriAudio(app);
   audioDevices()
     .then((devices) => app.store.set({ devices }))
     .catch(() => undefined);

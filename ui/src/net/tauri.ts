@@ -133,9 +133,7 @@ export async function discover(onEvent: (ev: DiscoveryEvent) => void): Promise<v
 
 export const audioInputs = () => invoke<string[]>('audio_inputs');
 
-export async function audioDevices(): Promise<string[]> {
-  return invoke<string[]>('audio_devices');
-}
+export const audioDevices = () => invoke<string[]>('audio_devices');
 
 export const setAudio = (settings: AudioSettings) => invoke<AudioSettings>('set_audio', { settings });
 
@@ -143,35 +141,21 @@ export const setAudio = (settings: AudioSettings) => invoke<AudioSettings>('set_
 export const calibrateOutput = () => invoke<Calibration>('calibrate');
 
 /** Ableton Link on or off (rejects "on" in a build without Link). */
-export async function setLink(on: boolean): Promise<void> {
-  await invoke('set_link', { on });
-}
+export const setLink = (on: boolean) => invoke<void>('set_link', { on });
 
 /** Whether this build has Ableton Link, and whether it is on. */
-export async function linkStatus(): Promise<LinkStatus> {
-  return invoke<LinkStatus>('link_status');
-}
+export const linkStatus = () => invoke<LinkStatus>('link_status');
 
 /** MIDI out and pedals (rejects settings that do not read; a port that will not open is a `midi` event). */
-export async function setMidi(settings: MidiSettings): Promise<void> {
-  await invoke('set_midi', { settings });
-}
+export const setMidi = (settings: MidiSettings) => invoke<void>('set_midi', { settings });
 
 /** The MIDI settings in force. */
-export async function midiSettings(): Promise<MidiSettings> {
-  return invoke<MidiSettings>('midi_settings');
-}
+export const midiSettings = () => invoke<MidiSettings>('midi_settings');
 
 /** The system's MIDI ports, to choose from. */
-export async function midiPorts(): Promise<MidiPorts> {
-  return invoke<MidiPorts>('midi_ports');
-}
+export const midiPorts = () => invoke<MidiPorts>('midi_ports');
 
 /** How the app was started: `--host NAME [--name NAME]` hosts at once. */
-export async function launchOptions(): Promise<LaunchOptions> {
-  return invoke<LaunchOptions>('launch_options');
-}
+export const launchOptions = () => invoke<LaunchOptions>('launch_options');
 
-export async function keepAwake(on: boolean): Promise<void> {
-  await invoke('keep_awake', { on });
-}
+export const keepAwake = (on: boolean) => invoke<void>('keep_awake', { on });

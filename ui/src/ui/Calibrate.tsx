@@ -15,7 +15,6 @@ import type { Settings } from '../state/settings';
 import { clicksBetween, transportAt } from '../wasm/api';
 import { calibrateTaps } from '../wasm/calibrate';
 import { calibrateOutput, isTauri } from '../net/tauri';
-import { pushTauriAudio } from '../audio/wiring';
 import { useApp, useAppState } from './ctx';
 
 /** Clicks looked at either side of a tap (µs): more than half a beat at the slowest tempo. */
@@ -143,8 +142,10 @@ export function Calibrate() {
     if (!player && !app_) return;
     setOutcome(null);
     setBusy('mic');
-    (player ? measureLoopback(player) : pushTauriAudio(app).then(calibrateOutput)).then(
-      (c) => done(apply(app, c, 'mic')),
+    // The figure is the output's that played: not another's chosen meanwhile.
+    const device = app.state.settings.device;
+    (player ? measureLoopback(player) : calibrateOutput()).then(
+      (c) => done(app.state.settings.device === device ? apply(app, c, 'mic') : { error: 'The output changed: calibrate again.' }),
       (e: unknown) => done({ error: message(e) }),
     );
   };

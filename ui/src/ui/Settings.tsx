@@ -112,7 +112,7 @@ export function MetronomeSettings() {
       {runtime === 'tauri' && (
         <>
           <DevicePick label="Output device" none="system default" value={s.device ?? null} names={devices} set={(device) => app.setSettings({ device })} />
-          <DevicePick label="Microphone (to calibrate)" none="system default" value={s.inputDevice ?? null} names={inputs} set={(inputDevice) => app.setSettings({ inputDevice })} />
+          <DevicePick label="Microphone" none="system default" value={s.inputDevice ?? null} names={inputs} set={(inputDevice) => app.setSettings({ inputDevice })} />
         </>
       )}
       <Calibrate />

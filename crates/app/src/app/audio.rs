@@ -10,10 +10,8 @@ use crate::error::AppError;
 use crate::events::AudioSettings;
 use crate::session::SessionCmd;
 use bandsync_audio::offsets::{LatencyStore, Source, StoredLatency};
+use bandsync_core::protocol::LATENCY_OFFSET_MS as OFFSET_RANGE_MS;
 use std::sync::atomic::Ordering;
-
-/// The offsets the settings take, ms.
-const OFFSET_RANGE_MS: std::ops::RangeInclusive<f64> = -500.0..=500.0;
 
 /// A figure within this of the stored one is the stored one: the UI rounds a measurement to
 /// 0.1 ms for its field (`offsetFromCalibration`), half of which is 0.05 ms, and a little for
@@ -120,7 +118,8 @@ impl App {
             return Err(AppError::Settings(format!("{} clicks per beat is not between 1 and 8", s.subdivision)));
         }
         if let Some(x) = s.latency_offset_ms.filter(|x| !OFFSET_RANGE_MS.contains(x)) {
-            return Err(AppError::Settings(format!("a latency offset of {x} ms is not between -500 and 500")));
+            let (lo, hi) = (OFFSET_RANGE_MS.start(), OFFSET_RANGE_MS.end());
+            return Err(AppError::Settings(format!("a latency offset of {x} ms is not between {lo} and {hi}")));
         }
         if s.buffer_frames.is_some_and(|b| !(16..=16_384).contains(&b)) {
             return Err(AppError::Settings("the buffer must be 16 to 16384 frames".into()));

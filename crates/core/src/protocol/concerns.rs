@@ -75,6 +75,11 @@ pub enum LatencySource {
     Calibrated,
 }
 
+/// The latency offset a player may set, ms: from earbuds' hundreds of ms late to a device that
+/// reports too much. The app refuses others and stores no calibration beyond them; the page's
+/// field takes them from here (generated into `ui/src/bindings.ts`).
+pub const LATENCY_OFFSET_MS: std::ops::RangeInclusive<f64> = -200.0..=500.0;
+
 impl LatencySource {
     /// Where an output's figure comes from, given its offset (ms) past what the platform reports
     /// and whether the microphone measured it: measured if it was (a measured 0 too), the

@@ -23,7 +23,7 @@ pub mod server;
 pub mod types;
 
 pub use client::{ClientMsg, Route};
-pub use concerns::{LatencySource, OutputReport, SyncConcern, SyncQuality};
+pub use concerns::{LATENCY_OFFSET_MS, LatencySource, OutputReport, SyncConcern, SyncQuality};
 pub use error::{DecodeError, ErrorCode, Refusal};
 pub use journal::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
 pub use server::{Rebase, ServerMsg};
