@@ -119,8 +119,8 @@ fn output_device(want: Option<&str>) -> Result<cpal::Device, AudioError> {
 }
 
 /// The full name of the output device that `want` names (as [`AudioOptions::device`]): the name
-/// its stored latency is kept under ([`crate::offsets::LatencyStore`]). Probes the devices (slow
-/// with ALSA).
+/// its stored latency is kept under ([`crate::offsets::LatencyStore`]). Lists the devices (ALSA's
+/// from its hints, opening none): call it off an async runtime's threads.
 ///
 /// # Errors
 /// No device matches.
