@@ -145,11 +145,13 @@ impl AudioOutput {
         let mut opts = opts;
         if opts.latency_from_store {
             match crate::offsets::LatencyStore::user().get(&device.to_string()) {
-                Ok(Some(l)) => {
+                // One beyond the offsets a player may set (stored by an older `bandsync
+                // calibrate`) is not taken.
+                Ok(Some(l)) if bandsync_core::protocol::LATENCY_OFFSET_MS.contains(&l.latency_ms) => {
                     opts.latency_offset_ms = l.latency_ms;
                     opts.latency_measured = l.source == crate::offsets::Source::Measured;
                 }
-                Ok(None) => {}
+                Ok(_) => {}
                 Err(e) => tracing::warn!("stored latencies not read: {e}"),
             }
         }

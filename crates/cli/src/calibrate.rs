@@ -8,6 +8,7 @@ use crate::output::emit;
 use bandsync_audio::calibrate::Calibration;
 use bandsync_audio::loopback::{self, LoopbackDevices};
 use bandsync_audio::offsets::LatencyStore;
+use bandsync_core::protocol::LATENCY_OFFSET_MS;
 use serde_json::json;
 
 /// Arguments of `bandsync calibrate`.
@@ -63,7 +64,9 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
 
 fn report(a: &CalibrateArgs, run: &loopback::Loopback, c: &Calibration) -> anyhow::Result<()> {
     let store = LatencyStore::user();
-    if !a.no_save {
+    // A figure beyond the offsets a player may set is not stored: no player would take it.
+    let save = !a.no_save && LATENCY_OFFSET_MS.contains(&c.latency_ms);
+    if save {
         run.store(&store)?;
     }
     let device = &run.output;
@@ -77,7 +80,7 @@ fn report(a: &CalibrateArgs, run: &loopback::Loopback, c: &Calibration) -> anyho
             "clicks": c.used,
             "of": c.of,
             "by_host_capture_ms": run.by_host_capture_ms,
-            "stored": (!a.no_save).then(|| store.path().display().to_string()),
+            "stored": save.then(|| store.path().display().to_string()),
         }),
         || {
             format!(
@@ -86,7 +89,14 @@ fn report(a: &CalibrateArgs, run: &loopback::Loopback, c: &Calibration) -> anyho
                 c.spread_ms,
                 c.used,
                 c.of,
-                if a.no_save { String::new() } else { format!("; stored in {}", store.path().display()) }
+                if save {
+                    format!("; stored in {}", store.path().display())
+                } else if a.no_save {
+                    String::new()
+                } else {
+                    let (lo, hi) = (LATENCY_OFFSET_MS.start(), LATENCY_OFFSET_MS.end());
+                    format!("; not stored: beyond the offsets a player may set, {lo} to {hi} ms")
+                }
             )
         },
     );

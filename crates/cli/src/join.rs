@@ -68,9 +68,9 @@ pub struct JoinArgs {
     /// Requested buffer size in frames (the device may round it).
     #[arg(long, value_name = "FRAMES")]
     pub buffer: Option<u32>,
-    /// Extra output latency to compensate, in ms (for Bluetooth headphones and the like). Without
-    /// it, the figure `bandsync calibrate` stored for the output device, if any.
-    #[arg(long, value_name = "MS", allow_hyphen_values = true)]
+    /// Extra output latency to compensate, in ms (for Bluetooth headphones and the like), -200 to
+    /// 500. Without it, the figure `bandsync calibrate` stored for the output device, if any.
+    #[arg(long, value_name = "MS", allow_hyphen_values = true, value_parser = parse_offset)]
     pub latency_offset_ms: Option<f64>,
     /// Clicks per beat: 1 for beats only, 2 for eighths in x/4, up to 8.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
@@ -270,6 +270,15 @@ fn parse_levels(s: &str, master: f32, mute: bool) -> anyhow::Result<Levels> {
     Ok(Levels { downbeat: v[0], group: v[1], beat: v[2], subdivision: v[3], master: master.clamp(0.0, 1.0), mute })
 }
 
+/// A latency offset within the ones a player may set (the core's `LATENCY_OFFSET_MS`).
+fn parse_offset(s: &str) -> Result<f64, String> {
+    let range = bandsync_core::protocol::LATENCY_OFFSET_MS;
+    match s.parse::<f64>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not an offset from {} to {} ms", range.start(), range.end())),
+    }
+}
+
 fn parse_sound(s: &str) -> Result<ClickSound, String> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
         .map_err(|_| format!("{s:?} is not a click sound; use classic, wood, beep or tick"))
@@ -293,7 +302,17 @@ fn leave(client: &Client, leaving: &mut bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_levels;
+    use super::{parse_levels, parse_offset};
+
+    #[test]
+    fn offsets_are_the_ones_a_player_may_set() {
+        assert_eq!(parse_offset("-12.5"), Ok(-12.5));
+        assert_eq!(parse_offset("500"), Ok(500.0));
+        for bad in ["-250", "501", "NaN", "inf", "ms"] {
+            let e = parse_offset(bad).unwrap_err();
+            assert!(e.contains("-200 to 500 ms"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn levels_parse_and_are_bounded() {
