@@ -78,13 +78,15 @@ pub fn output_available() -> bool {
 #[must_use]
 pub fn output_devices() -> Vec<String> {
     let host = cpal::default_host();
-    let mut names: Vec<String> = host.default_output_device().map(|d| d.to_string()).into_iter().collect();
-    if let Ok(devices) = host.output_devices() {
-        for d in devices {
-            let name = d.to_string();
-            if !names.contains(&name) {
-                names.push(name);
-            }
+    default_first(host.default_output_device(), host.output_devices().into_iter().flatten())
+}
+
+/// The names of `all` devices, `default` first, each once.
+pub(crate) fn default_first(default: Option<cpal::Device>, all: impl Iterator<Item = cpal::Device>) -> Vec<String> {
+    let mut names: Vec<String> = default.map(|d| d.to_string()).into_iter().collect();
+    for name in all.map(|d| d.to_string()) {
+        if !names.contains(&name) {
+            names.push(name);
         }
     }
     names
@@ -145,13 +147,11 @@ impl AudioOutput {
         let mut opts = opts;
         if opts.latency_from_store {
             match crate::offsets::LatencyStore::user().get(&device.to_string()) {
-                // One beyond the offsets a player may set (stored by an older `bandsync
-                // calibrate`) is not taken.
-                Ok(Some(l)) if bandsync_core::protocol::LATENCY_OFFSET_MS.contains(&l.latency_ms) => {
+                Ok(Some(l)) => {
                     opts.latency_offset_ms = l.latency_ms;
                     opts.latency_measured = l.source == crate::offsets::Source::Measured;
                 }
-                Ok(_) => {}
+                Ok(None) => {}
                 Err(e) => tracing::warn!("stored latencies not read: {e}"),
             }
         }

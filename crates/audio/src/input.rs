@@ -43,14 +43,7 @@ impl std::fmt::Debug for AudioInput {
 #[must_use]
 pub fn input_devices() -> Vec<String> {
     let host = cpal::default_host();
-    let mut names: Vec<String> = host.default_input_device().map(|d| d.to_string()).into_iter().collect();
-    for d in host.input_devices().into_iter().flatten() {
-        let name = d.to_string();
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
+    crate::device::default_first(host.default_input_device(), host.input_devices().into_iter().flatten())
 }
 
 impl AudioInput {

@@ -60,16 +60,18 @@ pub struct Loopback {
 }
 
 impl Loopback {
-    /// Stores the figure for the output device, as measured; nothing without a figure.
+    /// Stores the figure for the output device, as measured: whether it did. Nothing without a
+    /// figure, or for one beyond the offsets a player may set (no player would take it).
     ///
     /// # Errors
     /// The store cannot be written.
-    pub fn store(&self, store: &LatencyStore) -> std::io::Result<()> {
-        let Ok(c) = &self.outcome else { return Ok(()) };
-        store.set(
-            &self.output,
-            StoredLatency { latency_ms: c.latency_ms, source: Source::Measured, spread_ms: c.spread_ms },
-        )
+    pub fn store(&self, store: &LatencyStore) -> std::io::Result<bool> {
+        let Ok(c) = &self.outcome else { return Ok(false) };
+        if !bandsync_core::protocol::LATENCY_OFFSET_MS.contains(&c.latency_ms) {
+            return Ok(false);
+        }
+        let stored = StoredLatency { latency_ms: c.latency_ms, source: Source::Measured, spread_ms: c.spread_ms };
+        store.set(&self.output, stored).map(|()| true)
     }
 }
 

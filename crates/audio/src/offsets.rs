@@ -4,6 +4,7 @@
 //! `~/.config/bandsync`), keyed by the device's name; written whole to a temporary file and
 //! renamed, so a crash never leaves half of it.
 
+use bandsync_core::protocol::LATENCY_OFFSET_MS;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -75,12 +76,13 @@ impl LatencyStore {
         }
     }
 
-    /// The figure for `device`, if one was stored.
+    /// The figure for `device`, if one was stored within the offsets a player may set
+    /// ([`LATENCY_OFFSET_MS`]: one beyond them, from an older `bandsync calibrate`, is none).
     ///
     /// # Errors
     /// As [`LatencyStore::load`].
     pub fn get(&self, device: &str) -> std::io::Result<Option<StoredLatency>> {
-        Ok(self.load()?.get(device).copied())
+        Ok(self.load()?.get(device).copied().filter(|l| LATENCY_OFFSET_MS.contains(&l.latency_ms)))
     }
 
     /// Stores `device`'s figure.
@@ -135,6 +137,9 @@ mod tests {
         again.forget("never stored").unwrap();
         assert_eq!(again.load().unwrap().len(), 1);
         assert_eq!(again.get("pulse").unwrap(), Some(buds));
+        // One beyond the offsets a player may set reads as none.
+        again.set("far", StoredLatency { latency_ms: 600.0, source: Source::Measured, spread_ms: 0.1 }).unwrap();
+        assert_eq!(again.get("far").unwrap(), None);
         std::fs::write(again.path(), b"not json").unwrap();
         assert!(again.load().is_err(), "a damaged file is an error, not an empty store");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -64,11 +64,7 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
 
 fn report(a: &CalibrateArgs, run: &loopback::Loopback, c: &Calibration) -> anyhow::Result<()> {
     let store = LatencyStore::user();
-    // A figure beyond the offsets a player may set is not stored: no player would take it.
-    let save = !a.no_save && LATENCY_OFFSET_MS.contains(&c.latency_ms);
-    if save {
-        run.store(&store)?;
-    }
+    let save = !a.no_save && run.store(&store)?;
     let device = &run.output;
     emit(
         a.json,

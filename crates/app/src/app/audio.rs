@@ -66,12 +66,7 @@ fn figure(was: Option<&AudioSettings>, asked: &AudioSettings) -> Figure {
 /// devices: blocking), with `asked`'s figure; the figure in force after it.
 fn apply(rule: Figure, store: &LatencyStore, want: Option<&str>, asked: Fig) -> Result<Fig, String> {
     let name = bandsync_audio::device::output_name(want).map_err(|e| e.to_string())?;
-    // A figure beyond the field's range is not taken (the UI says to set such a one by hand).
-    let stored = store
-        .get(&name)
-        .map_err(|e| e.to_string())?
-        .filter(|l| OFFSET_RANGE_MS.contains(&l.latency_ms))
-        .map(|l| (l.latency_ms, l.source == Source::Measured));
+    let stored = store.get(&name).map_err(|e| e.to_string())?.map(|l| (l.latency_ms, l.source == Source::Measured));
     let remember = |(latency_ms, measured): Fig| {
         let source = if measured { Source::Measured } else { Source::Calibrated };
         // A measurement the UI rounded for its field is the measurement, kept with its spread.

@@ -8,7 +8,6 @@ use crate::error::AppError;
 use crate::session::SessionCmd;
 use bandsync_audio::calibrate::Calibration;
 use bandsync_audio::loopback::{self, LoopbackDevices};
-use bandsync_core::protocol::LATENCY_OFFSET_MS;
 use std::sync::atomic::Ordering;
 
 impl App {
@@ -34,12 +33,9 @@ impl App {
         let run = run
             .map_err(|e| AppError::Calibration(format!("the calibration stopped: {e}")))?
             .map_err(|e| AppError::Calibration(e.to_string()))?;
-        // A figure beyond the offsets a player may set is not stored (the UI says to set it by
-        // hand): it would never be taken.
-        if run.outcome.as_ref().is_ok_and(|c| LATENCY_OFFSET_MS.contains(&c.latency_ms)) {
-            run.store(&self.latency_store())
-                .map_err(|e| AppError::Calibration(format!("the figure could not be stored: {e}")))?;
-        }
+        // (Not one beyond the offsets a player may set: the UI says to set such a one by hand.)
+        run.store(&self.latency_store())
+            .map_err(|e| AppError::Calibration(format!("the figure could not be stored: {e}")))?;
         match run.outcome {
             Ok(c) => {
                 tracing::info!(output = %run.output, latency_ms = c.latency_ms, "calibrated");

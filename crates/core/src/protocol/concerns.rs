@@ -76,8 +76,9 @@ pub enum LatencySource {
 }
 
 /// The latency offset a player may set, ms: from earbuds' hundreds of ms late to a device that
-/// reports too much. The app refuses others and stores no calibration beyond them; the page's
-/// field takes them from here (generated into `ui/src/bindings.ts`).
+/// reports too much. The app and the CLI refuse others, a calibration beyond them is not stored,
+/// and the store reads none beyond them (`bandsync_audio::offsets`); the page's field takes them
+/// from here (generated into `ui/src/bindings.ts`).
 pub const LATENCY_OFFSET_MS: std::ops::RangeInclusive<f64> = -200.0..=500.0;
 
 impl LatencySource {
