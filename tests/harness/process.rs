@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub use crate::http::{get_json, http};
 pub use crate::programs::{bandsync, bin, home, python_peers, require, which};
 pub use crate::qr::scan_qr;
-pub use libc::{SIGINT, SIGKILL, SIGTERM};
+pub use libc::{SIGCONT, SIGINT, SIGKILL, SIGSTOP, SIGTERM};
 
 /// How long a process-level wait may take by default (two cores, browsers and several of our
 /// processes at once).

@@ -14,6 +14,8 @@
 //! - [`paths`]: every click path together: native, the phone page in Chromium and in WebKit.
 //! - [`floor`]: WebKit's own floor (a bare page pre-scheduled on its context clock) beside the
 //!   phone page in WebKit; a benchmark (`scripts/speaker-floor.sh`), ignored by `cargo test`.
+//! - [`stall`]: the native pair after one follower stalls for 300 ms (an underrun): how long the
+//!   pair takes to come back together; a benchmark (`scripts/speaker-stall.sh`), ignored.
 
 mod calibrate;
 mod floor;
@@ -22,6 +24,7 @@ mod output_trace;
 mod page_calibrate;
 mod paths;
 mod sleep;
+mod stall;
 
 /// A native follower's hard case: a large buffer, and a clock 1.5 s off and 150 ppm fast.
 const WRONG_CLOCK: [&str; 6] = ["--buffer", "2048", "--clock-offset-ms", "1500", "--clock-skew-ppm", "150"];

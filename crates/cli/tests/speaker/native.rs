@@ -90,6 +90,11 @@ fn two_followers_click_together_at_the_speaker() {
             Err(why) if attempt < 3 => eprintln!("SPEAKER-VOID native followers, measuring again: {why}"),
             Err(why) => panic!("{why}"),
         }
+        // What voided the recording (an underrun, a sink glitch) made or moved a stream, whose
+        // reported playout then wanders off the sound for 10 to 40 s (`stall.rs`): the pair is
+        // measured again once the band has played 20 s more, as it would be heard in steady state.
+        beats(&mut left, SETTLE_BEATS);
+        beats(&mut right, SETTLE_BEATS);
         marks = (left.seen.len(), right.seen.len());
         rec = pulse.record(&pulse.dir.join("native-2.wav"));
         skip = 2 * RATE as usize;
@@ -122,6 +127,11 @@ fn two_followers_click_together_at_the_speaker() {
     }
     drop(host);
 }
+
+/// Beats played (at 120 BPM) between a void recording and the next: a stream that broke takes 10
+/// to 15 s to come back within 0.1 ms of the other (three stalls, `scripts/speaker-stall.sh`),
+/// and once, in CI, longer than 30 s.
+const SETTLE_BEATS: usize = 40;
 
 /// Issue #11's target for the native pair's skew, p99 (the test holds 0.25 ms).
 const TARGET_P99_MS: f64 = 0.1;
