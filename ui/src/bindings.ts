@@ -547,7 +547,7 @@ buffer_us: Micros,
 source: LatencySource, 
 /**
  * Clicks played since the output opened (the page: since sound was turned on; a native
- * member: since its device, buffer or latency setting last changed).
+ * member: since its device or buffer last changed).
  */
 clicks: number, 
 /**

@@ -101,14 +101,12 @@ impl BeatSource {
     }
 
     pub(crate) fn apply(&mut self, s: AudioSettings, clock: &ClockView, sink: &dyn Sink<AppEvent>) {
-        // Only what needs another stream reopens it: a volume slider must not, and neither does
-        // resending the settings after the output failed (turning audio off and on again, or
-        // choosing another device, retries).
+        // Only what needs another stream reopens it: a volume or latency slider must not, and
+        // neither does resending the settings after the output failed (turning audio off and on
+        // again, or choosing another device, retries).
         let reopen = s.enabled != self.settings.enabled
             || s.device != self.settings.device
-            || s.buffer_frames != self.settings.buffer_frames
-            || s.latency_offset_ms != self.settings.latency_offset_ms
-            || s.latency_measured != self.settings.latency_measured;
+            || s.buffer_frames != self.settings.buffer_frames;
         let old = std::mem::replace(&mut self.settings, s);
         self.visual.set_subdivision(self.settings.subdivision);
         if reopen {
@@ -123,6 +121,11 @@ impl BeatSource {
             }
             if old.subdivision != self.settings.subdivision {
                 m.set_subdivision(self.settings.subdivision);
+            }
+            let latency = |s: &AudioSettings| (s.latency_offset_ms.unwrap_or(0.0), s.latency_measured);
+            if latency(&old) != latency(&self.settings) {
+                let (ms, measured) = latency(&self.settings);
+                m.set_latency(ms, measured);
             }
         }
     }

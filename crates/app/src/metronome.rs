@@ -38,6 +38,7 @@ enum Ctl {
     Levels(Levels),
     Ear(Ear),
     Subdivision(u8),
+    Latency(f64, bool),
 }
 
 /// Handle to the audio thread; dropping it stops the metronome and waits until the device is
@@ -107,6 +108,12 @@ impl Metronome {
         let _ = self.ctl.send(Ctl::Subdivision(n));
     }
 
+    /// Plays by another latency offset (ms; `measured` by a calibration) without reopening the
+    /// device ([`AudioOutput::set_latency_offset`]).
+    pub fn set_latency(&self, offset_ms: f64, measured: bool) {
+        let _ = self.ctl.send(Ctl::Latency(offset_ms, measured));
+    }
+
     /// Whether the audio thread still runs (false once the device could not be opened at all).
     #[must_use]
     pub fn is_running(&self) -> bool {
@@ -156,6 +163,10 @@ fn control(
                 opts.subdivision = n;
                 out.send(Command::Subdivision(n));
             }
+            Ok(Ctl::Latency(ms, measured)) => {
+                (opts.latency_offset_ms, opts.latency_measured) = (ms, measured);
+                out.set_latency_offset(ms, measured);
+            }
             Err(std_mpsc::RecvTimeoutError::Timeout) => {}
             Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
         }
@@ -201,6 +212,8 @@ fn control(
                 || r.playout_steps != info.playout_steps
                 || r.buffer_frames != info.buffer_frames
                 || r.device != info.device
+                || r.latency_offset_ms != info.latency_offset_ms
+                || r.latency_source != info.latency_source
                 // The latency is a median over the last callbacks: a new stream's first report
                 // has few, so it is sent again once the median has moved.
                 || (r.output_latency_ms - info.output_latency_ms).abs() > 1.0

@@ -1,13 +1,14 @@
 //! The app's own click output in the band's participant list, through a real JACK server
 //! (`jackd -d dummy`): the click plays through JACK (the `jack` device), the member reports its
-//! output's figures, and the host shows them to everyone; audio turned off takes them back. And
-//! each output device keeps its own latency figure, by its full name.
+//! output's figures, and the host shows them to everyone; audio turned off takes them back; a new
+//! latency offset is taken without reopening the output. And each output device keeps its own
+//! latency figure, by its full name.
 
 use bandsync_app::events::{AppEvent, AudioSettings};
 use bandsync_app::{App, AppOptions, Sink};
 use bandsync_audio::offsets::{LatencyStore, Source, StoredLatency};
 use bandsync_core::ServerMsg;
-use bandsync_core::protocol::{OutputReport, SyncQuality};
+use bandsync_core::protocol::{LatencySource, OutputReport, SyncQuality};
 use bandsync_e2e::jack::Jackd;
 use bandsync_e2e::stream::until;
 use std::sync::Arc;
@@ -48,6 +49,39 @@ async fn the_apps_output_is_in_the_list_and_leaves_it_when_audio_stops() {
 
     app.set_audio(AudioSettings { enabled: false, ..audio }).await.unwrap();
     until(&mut rx, "the output gone from the list", |e| lenas_sync(e).filter(|s| s.output.is_none())).await;
+    app.leave_session().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_latency_offset_moves_the_click_without_reopening_the_output() {
+    let _jackd = Jackd::start();
+    let app = App::new(AppOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        mdns: false,
+        latency_store: Some(bandsync_e2e::scratch_latency_store()),
+        ..AppOptions::default()
+    });
+    let audio = AudioSettings { enabled: true, device: Some("jack".into()), ..AudioSettings::default() };
+    app.set_audio(audio.clone()).await.unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sink: Arc<dyn Sink<AppEvent>> = Arc::new(move |e: AppEvent| tx.send(e).is_ok());
+    app.host_session("Offset", "Lena", None, sink).await.unwrap();
+    let before: OutputReport =
+        until(&mut rx, "the app's output in the list", |e| lenas_sync(e).and_then(|s| s.output)).await;
+    assert_eq!(before.source, LatencySource::Reported, "{before:?}");
+
+    // The player drags the offset slider to 40 ms while the output plays: the output takes it as
+    // it is. Reopened, it would first say it is off (the status a reopening output starts from).
+    app.set_audio(AudioSettings { latency_offset_ms: Some(40.0), ..audio }).await.unwrap();
+    let mut reopened = false;
+    let after: OutputReport = until(&mut rx, "the new figure in the list", |e| {
+        reopened |= matches!(e, AppEvent::Audio { audio } if !audio.active);
+        lenas_sync(e).and_then(|s| s.output).filter(|o| o.source == LatencySource::Calibrated)
+    })
+    .await;
+    assert!(!reopened, "the output was reopened for a new latency offset");
+    let moved_ms = (after.latency_us.0 - before.latency_us.0) as f64 / 1000.0;
+    assert!((moved_ms - 40.0).abs() < 2.0, "the figure moved by {moved_ms} ms: {before:?} then {after:?}");
     app.leave_session().await.unwrap();
 }
 

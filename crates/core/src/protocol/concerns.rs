@@ -45,7 +45,7 @@ pub struct OutputReport {
     /// Where that figure comes from.
     pub source: LatencySource,
     /// Clicks played since the output opened (the page: since sound was turned on; a native
-    /// member: since its device, buffer or latency setting last changed).
+    /// member: since its device or buffer last changed).
     pub clicks: u32,
     /// Clicks that never sounded: due before they could be scheduled, or the output was
     /// suspended (a locked phone).
