@@ -25,6 +25,15 @@ describe('tap offsets', () => {
     expect(tapOffsetMs(10_480_000, beats, -50)).toBe(-70);
   });
 
+  it('go with the click that makes them late rather than early, half a beat off', () => {
+    // 250 ms after a beat at 120 BPM is 250 before the next: an earbud's latency, not an early
+    // output. Up to three quarters of a beat late, and from a quarter early.
+    expect(tapOffsetMs(10_750_000, beats, 0)).toBe(250);
+    expect(tapOffsetMs(10_870_000, beats, 0)).toBe(370);
+    expect(tapOffsetMs(10_880_000, beats, 0)).toBe(-120);
+    expect(tapOffsetMs(10_600_000, beats, 200)).toBe(300);
+  });
+
   it('need a click', () => {
     expect(tapOffsetMs(10_000_000, [], 0)).toBeNull();
   });

@@ -24,16 +24,23 @@ export function eventHost(hostNow: number, perfNow: number, stampMs: number): nu
 }
 
 /**
- * A tap's offset (ms) from the click nearest it, as the core's `calibrate.taps` takes it: as if
- * the page played the click without its calibration (`latencyMs`, in effect at the tap). `null`
- * without a click to tap to (the metronome is stopped).
+ * A tap's offset (ms) from the click it goes with, as the core's `calibrate.taps` takes it: as if
+ * the page played the click without its calibration (`latencyMs`, in effect at the tap). A tap
+ * half a beat off could go with either click; an output is late far more often than early (a
+ * Bluetooth earbud's 150 to 300 ms), so the tap goes with the click that puts its offset nearest
+ * a quarter beat late: from a quarter beat early to three quarters late (at 120 BPM, -125 to 375
+ * ms; with the nearest click, 250 ms late read as 250 early). `null` without a click to tap to
+ * (the metronome is stopped).
  */
 export function tapOffsetMs(tapHost: number, clicks: readonly Click[], latencyMs: number): number | null {
-  let nearest: number | null = null;
+  const n = clicks.length;
+  const aim = n > 1 ? (clicks[n - 1].host - clicks[0].host) / (n - 1) / 4000 : 0;
+  let best: number | null = null;
   for (const c of clicks) {
-    if (nearest === null || Math.abs(c.host - tapHost) < Math.abs(nearest - tapHost)) nearest = c.host;
+    const o = (tapHost - c.host) / 1000 + latencyMs;
+    if (best === null || Math.abs(o - aim) < Math.abs(best - aim)) best = o;
   }
-  return nearest === null ? null : (tapHost - nearest) / 1000 + latencyMs;
+  return best;
 }
 
 /** A calibration's figure as the offset field holds it, or `null` beyond its range: whole ms

@@ -17,8 +17,9 @@ import { calibrateTaps } from '../wasm/calibrate';
 import { calibrateOutput, isTauri } from '../net/tauri';
 import { useApp, useAppState } from './ctx';
 
-/** Clicks looked at either side of a tap (µs): more than half a beat at the slowest tempo. */
-const NEAR_US = 2_000_000;
+/** Clicks looked at either side of a tap (µs): more than three quarters of a beat at the slowest
+ *  tempo (`tapOffsetMs` may pick a click that far off). */
+const NEAR_US = 3_000_000;
 
 type Outcome = { ok: Calibration; applied: number; by: 'taps' | 'mic' } | { error: string };
 

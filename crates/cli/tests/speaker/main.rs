@@ -9,7 +9,8 @@
 //! - [`calibrate`]: `bandsync calibrate` against an injected output delay (LADSPA `delay_5s`).
 //! - [`native`]: two `bandsync join --audio` followers (cpal), one on a deliberately wrong clock.
 //! - [`page_calibrate`]: the phone page's microphone calibration, in Chromium, against an
-//!   injected output delay, then the calibrated page beside a native follower.
+//!   injected output delay, then the calibrated page beside a native follower; and by tapping
+//!   along ([`taps`]).
 //! - [`sleep`]: a locked phone (its AudioContext suspended) comes back on the beat, no burst.
 //! - [`paths`]: every click path together: native, the phone page in Chromium and in WebKit.
 //! - [`floor`]: WebKit's own floor (a bare page pre-scheduled on its context clock) beside the
@@ -25,6 +26,7 @@ mod page_calibrate;
 mod paths;
 mod sleep;
 mod stall;
+mod taps;
 
 /// A native follower's hard case: a large buffer, and a clock 1.5 s off and 150 ppm fast.
 const WRONG_CLOCK: [&str; 6] = ["--buffer", "2048", "--clock-offset-ms", "1500", "--clock-skew-ppm", "150"];
