@@ -4,7 +4,7 @@
 # into the recording, then recorded for SECONDS more (default 60) at 120 BPM. Prints one STALL
 # JSON line (the pair's skew, p50 and p99, in each 5 s after the stall, and from when it stays
 # within 0.1 ms) for docs/BENCHMARKS.md, and fails if the pair is over 0.25 ms at p99 from 30 s
-# after the stall on. Run it alone: it is a timing test.
+# after the stall on (so SECONDS is at least 40). Run it alone: it is a timing test.
 #
 #   bash scripts/speaker-stall.sh [SECONDS]
 source "$(dirname "$0")/lib.sh"

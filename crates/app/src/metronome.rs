@@ -11,7 +11,7 @@ use bandsync_audio::engine::{Command, Ear, Levels, PlayedClick};
 use bandsync_client::ClockView;
 use bandsync_core::Transport;
 use bandsync_core::host_axis::HostAxis;
-use bandsync_core::protocol::OutputReport;
+use bandsync_core::protocol::{LatencySource, OutputReport};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -139,8 +139,10 @@ fn control(
     // A device that stays unavailable fails every retry the same way: say so once.
     let mut last_error: Option<String> = None;
     let mut last_transport: Option<(Transport, HostAxis)> = None;
-    let mut last_info = Instant::now().checked_sub(Duration::from_secs(10)).unwrap_or_else(Instant::now);
-    let mut reported = None;
+    let mut last_info = long_ago();
+    // When the latency offset was last moved.
+    let mut moved_at: Option<Instant> = None;
+    let mut reported: Option<AudioInfo> = None;
     // When the default device may be tried again, after it failed to open.
     let mut retry_at = Instant::now();
     let mut tally = Tally::default();
@@ -166,13 +168,23 @@ fn control(
             Ok(Ctl::Latency(ms, measured)) => {
                 (opts.latency_offset_ms, opts.latency_measured) = (ms, measured);
                 out.set_latency_offset(ms, measured);
+                // The band sees the new figure at once, from the figures last reported too while
+                // no device plays.
+                if let Some(r) = &mut reported {
+                    (r.latency_offset_ms, r.latency_source) = (ms, LatencySource::of(ms, measured));
+                }
+                last_info = long_ago();
+                moved_at = Some(Instant::now());
             }
             Err(std_mpsc::RecvTimeoutError::Timeout) => {}
             Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
         }
         out.update(|i| clock.local_of(i), |l| clock.to_host_on(l));
+        // Clicks the player's own move of the offset made late (caught up at once by the engine)
+        // are not the output's fault: not counted late.
+        let moving = moved_at.is_some_and(|t| t.elapsed() < MOVE_SETTLES);
         out.drain_beats(|b| {
-            tally.played(&b);
+            tally.played(&PlayedClick { late: b.late && !moving, ..b });
             let _ = reports.send(AudioReport::Beat(b));
         });
         if out.is_gone() {
@@ -212,8 +224,6 @@ fn control(
                 || r.playout_steps != info.playout_steps
                 || r.buffer_frames != info.buffer_frames
                 || r.device != info.device
-                || r.latency_offset_ms != info.latency_offset_ms
-                || r.latency_source != info.latency_source
                 // The latency is a median over the last callbacks: a new stream's first report
                 // has few, so it is sent again once the median has moved.
                 || (r.output_latency_ms - info.output_latency_ms).abs() > 1.0
@@ -226,6 +236,15 @@ fn control(
             let _ = reports.send(AudioReport::Info(info));
         }
     }
+}
+
+/// How long after a move of the latency offset the clicks it moved are played: the next map
+/// (within the loop's 20 ms) and the buffer after it, with room for a slow machine.
+const MOVE_SETTLES: Duration = Duration::from_millis(250);
+
+/// A time long enough ago that a report is due.
+fn long_ago() -> Instant {
+    Instant::now().checked_sub(Duration::from_secs(10)).unwrap_or_else(Instant::now)
 }
 
 /// Reports an error unless it is the one reported last.

@@ -11,8 +11,8 @@ use bandsync_core::host_axis::HostAxis;
 use bandsync_core::protocol::OutputReport;
 use bandsync_core::{Micros, Transport};
 
-/// The counts since the output opened (the app reopens it when its device, buffer or latency
-/// setting changes, and the counts start again then).
+/// The counts since the output opened (the app reopens it when its device or buffer changes,
+/// and the counts start again then; a new latency offset keeps it open).
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     clicks: u32,

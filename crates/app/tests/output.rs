@@ -7,8 +7,8 @@
 use bandsync_app::events::{AppEvent, AudioSettings};
 use bandsync_app::{App, AppOptions, Sink};
 use bandsync_audio::offsets::{LatencyStore, Source, StoredLatency};
-use bandsync_core::ServerMsg;
 use bandsync_core::protocol::{LatencySource, OutputReport, SyncQuality};
+use bandsync_core::{ClientMsg, ServerMsg, Tempo};
 use bandsync_e2e::jack::Jackd;
 use bandsync_e2e::stream::until;
 use std::sync::Arc;
@@ -61,27 +61,41 @@ async fn a_new_latency_offset_moves_the_click_without_reopening_the_output() {
         latency_store: Some(bandsync_e2e::scratch_latency_store()),
         ..AppOptions::default()
     });
-    let audio = AudioSettings { enabled: true, device: Some("jack".into()), ..AudioSettings::default() };
+    // Eight clicks a beat at 240 BPM, 31 ms apart: a move of the offset by 40 ms jumps over one.
+    let audio =
+        AudioSettings { enabled: true, device: Some("jack".into()), subdivision: 8, ..AudioSettings::default() };
     app.set_audio(audio.clone()).await.unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let sink: Arc<dyn Sink<AppEvent>> = Arc::new(move |e: AppEvent| tx.send(e).is_ok());
     app.host_session("Offset", "Lena", None, sink).await.unwrap();
+    until(&mut rx, "the app's output in the list", |e| lenas_sync(e).and_then(|s| s.output)).await;
+    app.send_msg(ClientMsg::Tempo { tempo: Tempo::from_bpm(240.0).unwrap() }).await.unwrap();
+    app.send_msg(ClientMsg::Play { count_in: 0, on_bar: None }).await.unwrap();
     let before: OutputReport =
-        until(&mut rx, "the app's output in the list", |e| lenas_sync(e).and_then(|s| s.output)).await;
+        until(&mut rx, "clicks played", |e| lenas_sync(e).and_then(|s| s.output).filter(|o| o.clicks >= 64)).await;
     assert_eq!(before.source, LatencySource::Reported, "{before:?}");
 
-    // The player drags the offset slider to 40 ms while the output plays: the output takes it as
+    // The player drags the offset slider to 40 ms while the band plays: the output takes it as
     // it is. Reopened, it would first say it is off (the status a reopening output starts from).
     app.set_audio(AudioSettings { latency_offset_ms: Some(40.0), ..audio }).await.unwrap();
     let mut reopened = false;
-    let after: OutputReport = until(&mut rx, "the new figure in the list", |e| {
+    let moved: OutputReport = until(&mut rx, "the new figure in the list", |e| {
         reopened |= matches!(e, AppEvent::Audio { audio } if !audio.active);
         lenas_sync(e).and_then(|s| s.output).filter(|o| o.source == LatencySource::Calibrated)
     })
     .await;
     assert!(!reopened, "the output was reopened for a new latency offset");
-    let moved_ms = (after.latency_us.0 - before.latency_us.0) as f64 / 1000.0;
-    assert!((moved_ms - 40.0).abs() < 2.0, "the figure moved by {moved_ms} ms: {before:?} then {after:?}");
+    let moved_ms = (moved.latency_us.0 - before.latency_us.0) as f64 / 1000.0;
+    assert!((moved_ms - 40.0).abs() < 2.0, "the figure moved by {moved_ms} ms: {before:?} then {moved:?}");
+    // The clicks go on, counted from the same start; the one the move itself made late (played at
+    // once, 9 ms after its new time) is not the output's: no more late clicks than before.
+    let after: OutputReport = until(&mut rx, "the clicks after the move", |e| {
+        reopened |= matches!(e, AppEvent::Audio { audio } if !audio.active);
+        lenas_sync(e).and_then(|s| s.output).filter(|o| o.clicks >= moved.clicks + 64)
+    })
+    .await;
+    assert!(!reopened, "the output was reopened");
+    assert_eq!(after.late, before.late, "clicks counted late after the move: {before:?} then {after:?}");
     app.leave_session().await.unwrap();
 }
 

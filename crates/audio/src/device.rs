@@ -261,9 +261,10 @@ impl AudioOutput {
         }
     }
 
-    /// Plays by another latency figure from the next map on, without reopening the stream: the
-    /// clicks move by the change at once (the engine catches up any it jumps over, up to
-    /// `ClickCursor::CATCH_UP`), and the device's line and its first seconds' settling are kept.
+    /// Plays by another latency figure from the next map on ([`AudioOutput::update`]), without
+    /// reopening the stream: the clicks move by the change at once (the engine plays at once any
+    /// it jumps over, up to `ClickCursor::CATCH_UP`; one jumped further is skipped), and the
+    /// device's line and its first seconds' settling are kept.
     /// A player dragging the offset slider while the band plays hears the click move, not stop.
     pub fn set_latency_offset(&mut self, offset_ms: f64, measured: bool) {
         (self.opts.latency_offset_ms, self.opts.latency_measured) = (offset_ms, measured);

@@ -14,7 +14,7 @@ const beats: Click[] = Array.from({ length: 8 }, (_, i) => ({
 }));
 
 describe('tap offsets', () => {
-  it('measure from the nearest click, late or early', () => {
+  it('measure from the click they go with, late or early', () => {
     expect(tapOffsetMs(10_530_000, beats, 0)).toBe(30);
     expect(tapOffsetMs(10_980_000, beats, 0)).toBe(-20);
   });
@@ -32,6 +32,13 @@ describe('tap offsets', () => {
     expect(tapOffsetMs(10_870_000, beats, 0)).toBe(370);
     expect(tapOffsetMs(10_880_000, beats, 0)).toBe(-120);
     expect(tapOffsetMs(10_600_000, beats, 200)).toBe(300);
+  });
+
+  it('go by when the click was heard, not by the figure in effect', () => {
+    // On the click with 400 ms (or -150 ms) compensated: that figure holds, whatever its size.
+    expect(tapOffsetMs(10_500_000, beats, 400)).toBe(400);
+    expect(tapOffsetMs(10_500_000, beats, -150)).toBe(-150);
+    expect(tapOffsetMs(10_600_000, beats, 300)).toBe(400);
   });
 
   it('need a click', () => {

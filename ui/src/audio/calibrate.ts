@@ -26,21 +26,21 @@ export function eventHost(hostNow: number, perfNow: number, stampMs: number): nu
 /**
  * A tap's offset (ms) from the click it goes with, as the core's `calibrate.taps` takes it: as if
  * the page played the click without its calibration (`latencyMs`, in effect at the tap). A tap
- * half a beat off could go with either click; an output is late far more often than early (a
- * Bluetooth earbud's 150 to 300 ms), so the tap goes with the click that puts its offset nearest
- * a quarter beat late: from a quarter beat early to three quarters late (at 120 BPM, -125 to 375
- * ms; with the nearest click, 250 ms late read as 250 early). `null` without a click to tap to
- * (the metronome is stopped).
+ * half a beat off could go with either click; a click is heard late far more often than early
+ * (a Bluetooth earbud's 150 to 300 ms, uncalibrated), so the tap goes with the click it follows
+ * nearest a quarter beat after: from a quarter beat before it to three quarters after (at 120
+ * BPM, -125 to 375 ms; with the nearest click, 250 ms late read as 250 early). `null` without a
+ * click to tap to (the metronome is stopped).
  */
 export function tapOffsetMs(tapHost: number, clicks: readonly Click[], latencyMs: number): number | null {
   const n = clicks.length;
   const aim = n > 1 ? (clicks[n - 1].host - clicks[0].host) / (n - 1) / 4000 : 0;
   let best: number | null = null;
   for (const c of clicks) {
-    const o = (tapHost - c.host) / 1000 + latencyMs;
-    if (best === null || Math.abs(o - aim) < Math.abs(best - aim)) best = o;
+    const heard = (tapHost - c.host) / 1000;
+    if (best === null || Math.abs(heard - aim) < Math.abs(best - aim)) best = heard;
   }
-  return best;
+  return best === null ? null : best + latencyMs;
 }
 
 /** A calibration's figure as the offset field holds it, or `null` beyond its range: whole ms

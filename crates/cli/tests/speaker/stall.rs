@@ -35,6 +35,11 @@ fn ms(v: f64) -> f64 {
 fn a_stalled_follower_comes_back_to_the_pair() {
     let _machine = bandsync_e2e::machine::shared();
     let seconds: usize = std::env::var("BANDSYNC_SPEAKER_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    assert!(
+        seconds as f64 >= SETTLED_AFTER_S + 10.0,
+        "BANDSYNC_SPEAKER_SECONDS={seconds}: at least {} s, to judge the pair from {SETTLED_AFTER_S} s on",
+        SETTLED_AFTER_S + 10.0
+    );
     let pulse = Pulse::start(2);
     let (left_sink, right_sink) = (pulse.channel_sink("left", 0), pulse.channel_sink("right", 1));
     let mut host = pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json"]);

@@ -29,11 +29,13 @@ pub fn tap_along(p: &Page, label: &str, heard_late_ms: f64) -> f64 {
     p.until("the pad", "document.querySelector('[data-testid=calibrate-tap]')");
     // Sixteen taps, from two beats on: each beat's host time from the segment in force (its
     // timeline: µs = time_origin + (micro-beats - beat_origin) * 60 000 / milli-BPM), onto
-    // `performance.now()` through the hook's `hostNow` read between two of its readings; each
+    // `performance.now()` through the hook's `hostNow` (read first, before the hook copies the
+    // state) against the `performance.now()` just before, of the quickest of five reads; each
     // dispatched by a timer 4 ms early and a wait to the exact time.
     let script = format!(
-        "(() => {{ const t0 = performance.now(); const s = window.__bandsync.state; const t1 = performance.now(); \
-           const off = s.hostNow - (t0 + t1) / 2 * 1000; \
+        "(() => {{ let s, off, span = Infinity; \
+           for (let i = 0; i < 5; i++) {{ const t0 = performance.now(); const r = window.__bandsync.state; \
+             const t1 = performance.now(); if (t1 - t0 < span) {{ span = t1 - t0; s = r; off = r.hostNow - t0 * 1000; }} }} \
            const segs = s.snapshot.transport.segments; \
            const seg = segs.filter(g => g.at <= s.hostNow).pop(); \
            const tl = seg.timeline; \
