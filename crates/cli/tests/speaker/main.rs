@@ -17,6 +17,8 @@
 //!   phone page in WebKit; a benchmark (`scripts/speaker-floor.sh`), ignored by `cargo test`.
 //! - [`stall`]: the native pair after one follower stalls for 300 ms (an underrun): how long the
 //!   pair takes to come back together; a benchmark (`scripts/speaker-stall.sh`), ignored.
+//! - [`webkit_taps`]: the phone page in WebKit calibrated by tapping along, beside a native
+//!   follower; a benchmark (`scripts/speaker-webkit-taps.sh`), ignored.
 
 mod calibrate;
 mod floor;
@@ -27,6 +29,7 @@ mod paths;
 mod sleep;
 mod stall;
 mod taps;
+mod webkit_taps;
 
 /// A native follower's hard case: a large buffer, and a clock 1.5 s off and 150 ppm fast.
 const WRONG_CLOCK: [&str; 6] = ["--buffer", "2048", "--clock-offset-ms", "1500", "--clock-skew-ppm", "150"];
