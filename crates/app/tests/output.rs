@@ -24,20 +24,26 @@ fn lenas_sync(ev: &AppEvent) -> Option<SyncQuality> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_apps_output_is_in_the_list_and_leaves_it_when_audio_stops() {
-    let _jackd = Jackd::start();
+/// An app that plays `audio` and hosts session `name` as Lena, and its events.
+async fn hosting(name: &str, audio: &AudioSettings) -> (App, mpsc::UnboundedReceiver<AppEvent>) {
     let app = App::new(AppOptions {
         bind: "127.0.0.1:0".parse().unwrap(),
         mdns: false,
         latency_store: Some(bandsync_e2e::scratch_latency_store()),
         ..AppOptions::default()
     });
-    let audio = AudioSettings { enabled: true, device: Some("jack".into()), ..AudioSettings::default() };
     app.set_audio(audio.clone()).await.unwrap();
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     let sink: Arc<dyn Sink<AppEvent>> = Arc::new(move |e: AppEvent| tx.send(e).is_ok());
-    app.host_session("Output", "Lena", None, sink).await.unwrap();
+    app.host_session(name, "Lena", None, sink).await.unwrap();
+    (app, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_output_is_in_the_list_and_leaves_it_when_audio_stops() {
+    let _jackd = Jackd::start();
+    let audio = AudioSettings { enabled: true, device: Some("jack".into()), ..AudioSettings::default() };
+    let (app, mut rx) = hosting("Output", &audio).await;
 
     let out: OutputReport =
         until(&mut rx, "the app's output in the list", |e| lenas_sync(e).and_then(|s| s.output)).await;
@@ -55,19 +61,10 @@ async fn the_apps_output_is_in_the_list_and_leaves_it_when_audio_stops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_latency_offset_moves_the_click_without_reopening_the_output() {
     let _jackd = Jackd::start();
-    let app = App::new(AppOptions {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        mdns: false,
-        latency_store: Some(bandsync_e2e::scratch_latency_store()),
-        ..AppOptions::default()
-    });
     // Eight clicks a beat at 240 BPM, 31 ms apart: a move of the offset by 40 ms jumps over one.
     let audio =
         AudioSettings { enabled: true, device: Some("jack".into()), subdivision: 8, ..AudioSettings::default() };
-    app.set_audio(audio.clone()).await.unwrap();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let sink: Arc<dyn Sink<AppEvent>> = Arc::new(move |e: AppEvent| tx.send(e).is_ok());
-    app.host_session("Offset", "Lena", None, sink).await.unwrap();
+    let (app, mut rx) = hosting("Offset", &audio).await;
     until(&mut rx, "the app's output in the list", |e| lenas_sync(e).and_then(|s| s.output)).await;
     app.send_msg(ClientMsg::Tempo { tempo: Tempo::from_bpm(240.0).unwrap() }).await.unwrap();
     app.send_msg(ClientMsg::Play { count_in: 0, on_bar: None }).await.unwrap();

@@ -9,7 +9,8 @@
 //! "A stalled follower"). A benchmark, not part of `scripts/test.sh`:
 //! `scripts/speaker-stall.sh [SECONDS]` runs it (default 60 s after the stall).
 
-use crate::native::{beats, converged};
+use crate::native::{Pair, beats, pair};
+use crate::output_trace::OutputTrace;
 use bandsync_e2e::onsets::{onsets_exact, quantile};
 use bandsync_e2e::process::{SIGCONT, SIGSTOP, signal};
 use bandsync_e2e::pulse::{Pulse, RATE};
@@ -41,25 +42,12 @@ fn a_stalled_follower_comes_back_to_the_pair() {
         SETTLED_AFTER_S + 10.0
     );
     let pulse = Pulse::start(2);
-    let (left_sink, right_sink) = (pulse.channel_sink("left", 0), pulse.channel_sink("right", 1));
-    let mut host = pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json"]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
-    let mut left = pulse.sounding(
-        Some(&left_sink),
-        &["join", &url, "--name", "Left", "--audio", "--buffer", "512", "--json", "--beats"],
-    );
-    let mut right = pulse.sounding(
-        Some(&right_sink),
-        &[&["join", &url, "--name", "Right", "--audio", "--json", "--beats"], &crate::WRONG_CLOCK[..]].concat(),
-    );
-    left.timeout = Duration::from_secs(40);
-    right.timeout = Duration::from_secs(40);
-    converged(&mut left, 100);
-    converged(&mut right, 100);
-    let mut lead = pulse.sounding(None, &["join", &url, "--name", "Lead", "--leader", "--no-audio", "--json"]);
-    lead.event("joined");
-    lead.say("tempo 120");
-    lead.say("play");
+    pulse.channel_sink("left", 0);
+    pulse.channel_sink("right", 1);
+    // Each follower's output trace, for a rule to be tried against the recording offline.
+    let traces = ["left", "right"].map(|n| OutputTrace::new(pulse.dir.join(format!("{n}.trace"))));
+    // (The other follower and the leader are held to the end: dropped, they would stop.)
+    let Pair { host, mut left, right: _right, lead: _lead } = pair(&pulse, [traces[0].env(), traces[1].env()]);
     beats(&mut left, 16);
     let rec = pulse.record(&pulse.dir.join("stall.wav"));
     let recording = std::time::Instant::now();
