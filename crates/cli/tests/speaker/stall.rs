@@ -10,7 +10,7 @@
 //! `scripts/speaker-stall.sh [SECONDS]` runs it (default 60 s after the stall).
 
 use crate::native::{Pair, beats, pair};
-use crate::output_trace::OutputTrace;
+use crate::output_trace::{OutputTrace, keep};
 use bandsync_e2e::onsets::{onsets_exact, quantile};
 use bandsync_e2e::process::{SIGCONT, SIGSTOP, signal};
 use bandsync_e2e::pulse::{Pulse, RATE};
@@ -44,7 +44,8 @@ fn a_stalled_follower_comes_back_to_the_pair() {
     let pulse = Pulse::start(2);
     pulse.channel_sink("left", 0);
     pulse.channel_sink("right", 1);
-    // Each follower's output trace, for a rule to be tried against the recording offline.
+    // Each follower's output trace, kept with the recording (`$CARGO_TARGET_TMPDIR/speaker/stall`,
+    // the last run's) for a rule to be tried against them offline.
     let traces = ["left", "right"].map(|n| OutputTrace::new(pulse.dir.join(format!("{n}.trace"))));
     // (The other follower and the leader are held to the end: dropped, they would stop.)
     let Pair { host, mut left, right: _right, lead: _lead } = pair(&pulse, [traces[0].env(), traces[1].env()]);
@@ -60,6 +61,9 @@ fn a_stalled_follower_comes_back_to_the_pair() {
     signal(left.pid(), SIGCONT);
     beats(&mut left, seconds * 2 + 2);
     let ch = rec.stop();
+    let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("speaker/stall");
+    let wav = pulse.dir.join("stall.wav");
+    eprintln!("STALL traces and recording {}", keep(&kept, &[&traces[0].path, &traces[1].path, &wav]));
     let underruns = left.underruns_since(mark);
     assert!(underruns >= 1, "the stalled follower reported no underrun");
 

@@ -21,9 +21,10 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The page's offsets (ms, the page's later) against each reference click with a page click
-/// within 100 ms: median, p99 of the distance from the median, how many, of how many.
+/// within 200 ms (clicks are 500 ms apart; WebKitGTK's 60-70 ms, plus its 40 ms jumps, stay
+/// inside): median, p99 of the distance from the median, how many, of how many.
 fn against(reference: &[f64], page: &[f64]) -> Value {
-    let w = f64::from(RATE) / 10.0;
+    let w = f64::from(RATE) / 5.0;
     let off: Vec<f64> =
         reference.iter().filter_map(|&r| nearest(page, r, w)).map(|d| d * 1000.0 / f64::from(RATE)).collect();
     let median = quantile(&off, 0.5);
@@ -78,6 +79,10 @@ fn webkit_calibrated_by_tapping_lands_on_the_native_click() {
     let ch = rec.stop();
     let after = against(&onsets_exact(&ch[0]), &onsets_exact(&ch[1]));
     eprintln!("WEBKIT-TAPS {}", json!({"before": before, "tapped_ms": late_ms, "figure_ms": figure, "after": after}));
+    for (name, r) in [("before", &before), ("after", &after)] {
+        let (n, of) = (r["clicks"].as_u64().unwrap_or(0), r["of"].as_u64().unwrap_or(0));
+        assert!(n * 10 >= of * 9 && of >= 30, "{name}: the page's clicks beside {n} of {of} native ones");
+    }
     let median = after["median_ms"].as_f64().unwrap_or(f64::NAN);
     assert!(median.abs() <= 1.0, "WebKit's median offset after calibrating by taps: {median:.2} ms");
     drop((host, page));
