@@ -10,6 +10,7 @@
 
 mod callback;
 mod options;
+mod start;
 pub mod trace;
 
 pub use options::{AudioError, AudioInfo, AudioOptions, ReportedDelay};
@@ -24,7 +25,7 @@ use callback::{CallbackState, Stamp, build};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use trace::TraceLine;
 
 /// The running output.
@@ -43,11 +44,10 @@ pub struct AudioOutput {
     opts: AudioOptions,
     /// The last schedule sent, resent after a device change.
     schedule: FixedSchedule,
-    /// When the stream started: its first seconds' timestamps are dropped from the fit once
-    /// later ones exist, because hosts settle their latency then (PulseAudio's creeps by
-    /// milliseconds), which a regression would read as clock drift.
+    /// When the stream opened, and where its start stands ([`start::StreamStart`]): its first
+    /// seconds' timestamps are dropped from the fit once later ones exist.
     started: Instant,
-    settled: bool,
+    start: start::StreamStart,
     /// The last schedule did not fit in the command queue and must be sent again.
     schedule_pending: bool,
     /// `BANDSYNC_AUDIO_TRACE`'s lines, if asked for.
@@ -63,9 +63,6 @@ impl std::fmt::Debug for AudioOutput {
         f.debug_struct("AudioOutput").field("info", &self.info()).finish_non_exhaustive()
     }
 }
-
-/// How long a new stream's timestamps are used only until better ones exist.
-const SETTLE: Duration = Duration::from_secs(3);
 
 /// Whether any output device exists (the CLI's default for `--audio`).
 #[must_use]
@@ -229,7 +226,7 @@ impl AudioOutput {
             opts,
             schedule: FixedSchedule::default(),
             started: Instant::now(),
-            settled: false,
+            start: start::StreamStart::default(),
             schedule_pending: false,
             trace: trace::Trace::from_env(rate),
             readings: None,
@@ -304,8 +301,8 @@ impl AudioOutput {
         self.trace.flush();
         let clock = crate::stream_clock::StreamClock::read(|| self.stream.now());
         let base_local = local_of(clock.base);
-        if !self.settled && self.started.elapsed() >= SETTLE {
-            self.settled = true;
+        let opened_s = self.started.elapsed().as_secs_f64();
+        if self.start.settles(opened_s) {
             self.filter.reset();
             self.trace.line(TraceLine::Reset);
         }
@@ -317,9 +314,11 @@ impl AudioOutput {
             self.underruns_seen = reported;
         }
         while let Ok(st) = self.stamps.pop() {
-            if let Some(prev) = self.last_stamp {
+            self.start.stamp(opened_s, st.playback != st.callback);
+            if let Some(prev) = self.last_stamp.filter(|_| self.start.settled()) {
                 // A gap between where the previous buffer ended and where this one is heard is
-                // an underrun the host did not report as one.
+                // an underrun the host did not report as one (once the stream has settled: before,
+                // its reports are still coming alive).
                 let expected = prev.playback.as_nanos() as f64 / 1000.0 + f64::from(prev.frames) * us_per_frame;
                 let got = st.playback.as_nanos() as f64 / 1000.0;
                 if st.frame == prev.frame + u64::from(prev.frames) && (got - expected) > 5_000.0 {
