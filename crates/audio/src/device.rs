@@ -25,7 +25,7 @@ use callback::{CallbackState, Stamp, build};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use trace::TraceLine;
 
 /// The running output.
@@ -44,9 +44,12 @@ pub struct AudioOutput {
     opts: AudioOptions,
     /// The last schedule sent, resent after a device change.
     schedule: FixedSchedule,
-    /// When the stream opened, and where its start stands ([`start::StreamStart`]): its first
-    /// seconds' timestamps are dropped from the fit once later ones exist.
+    /// When the stream started: its first seconds' timestamps are dropped from the fit once
+    /// later ones exist, because hosts settle their latency then (PulseAudio's creeps by
+    /// milliseconds), which a regression would read as clock drift.
     started: Instant,
+    settled: bool,
+    /// Whether a jump in its playback times is an underrun yet ([`start::StreamStart`]).
     start: start::StreamStart,
     /// The last schedule did not fit in the command queue and must be sent again.
     schedule_pending: bool,
@@ -63,6 +66,9 @@ impl std::fmt::Debug for AudioOutput {
         f.debug_struct("AudioOutput").field("info", &self.info()).finish_non_exhaustive()
     }
 }
+
+/// How long a new stream's timestamps are used only until better ones exist.
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// Whether any output device exists (the CLI's default for `--audio`).
 #[must_use]
@@ -226,6 +232,7 @@ impl AudioOutput {
             opts,
             schedule: FixedSchedule::default(),
             started: Instant::now(),
+            settled: false,
             start: start::StreamStart::default(),
             schedule_pending: false,
             trace: trace::Trace::from_env(rate),
@@ -301,8 +308,8 @@ impl AudioOutput {
         self.trace.flush();
         let clock = crate::stream_clock::StreamClock::read(|| self.stream.now());
         let base_local = local_of(clock.base);
-        let opened_s = self.started.elapsed().as_secs_f64();
-        if self.start.settles(opened_s) {
+        if !self.settled && self.started.elapsed() >= SETTLE {
+            self.settled = true;
             self.filter.reset();
             self.trace.line(TraceLine::Reset);
         }
@@ -313,17 +320,20 @@ impl AudioOutput {
             self.trace.line(TraceLine::Xrun { count: reported - self.underruns_seen });
             self.underruns_seen = reported;
         }
+        let opened_s = self.started.elapsed().as_secs_f64();
         while let Ok(st) = self.stamps.pop() {
             self.start.stamp(opened_s, st.playback != st.callback);
-            if let Some(prev) = self.last_stamp.filter(|_| self.start.settled()) {
+            if let Some(prev) = self.last_stamp {
                 // A gap between where the previous buffer ended and where this one is heard is
-                // an underrun the host did not report as one (once the stream has settled: before,
-                // its reports are still coming alive).
+                // an underrun the host did not report as one; or, while the stream starts, its
+                // reports coming alive (a gap for the filter, no underrun).
                 let expected = prev.playback.as_nanos() as f64 / 1000.0 + f64::from(prev.frames) * us_per_frame;
                 let got = st.playback.as_nanos() as f64 / 1000.0;
                 if st.frame == prev.frame + u64::from(prev.frames) && (got - expected) > 5_000.0 {
-                    self.underruns.fetch_add(1, Ordering::Relaxed);
-                    self.underruns_seen += 1;
+                    if self.start.steady() {
+                        self.underruns.fetch_add(1, Ordering::Relaxed);
+                        self.underruns_seen += 1;
+                    }
                     self.filter.gap();
                     self.trace.line(TraceLine::Gap { frame: st.frame });
                 }

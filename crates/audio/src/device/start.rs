@@ -1,60 +1,46 @@
-//! A native stream's start: when its timestamps can be trusted. Until the device plays, hosts may
-//! give no delay (ALSA's pulse plugin: each buffer "heard" as its callback runs, at the speaker
-//! for the 512-frame follower's first 3.6 s after two buffers that had one), and then their delay
-//! comes in over a few callbacks as the device's buffer fills (4, then 11, then 18 ms: each a
-//! jump of 7 ms past where the last buffer ended). Those jumps are the reports coming alive, not
-//! underruns (each counted one, and voided a recording's skew bound). And the first seconds of
-//! live reports still creep (PulseAudio's by milliseconds), which a regression would read as
-//! clock drift. So a stream settles [`SETTLE_S`] after its reports come alive, or after it
-//! opened if they never do: until then a jump is no gap, and then its filter starts afresh. Once
-//! its reports have been alive that long, the start is over: reports that die and come back
-//! later (around an underrun) are the filter's to judge, gap by gap.
-//! Pure: the caller passes the seconds since the stream opened.
+//! A native stream's start: when a jump in its playback times is an underrun. Until the device
+//! plays, hosts may give no delay (ALSA's pulse plugin: each buffer "heard" as its callback runs,
+//! at the speaker for the 512-frame follower's first 3.6 s after two buffers that had one), and
+//! then their delay comes in over a few callbacks as the device's buffer fills (4, then 11, then
+//! 18 ms: each a jump of 7 ms past where the last buffer ended). The filter follows those jumps
+//! as gaps, but they are the reports coming alive, not underruns: each was counted as one, shown
+//! to the leader, and voided the native pair's recording. So a jump counts as an underrun only
+//! once the stream is steady: its reports alive for [`STEADY_S`] on end, or [`START_MAX_S`] after
+//! it opened (reports that keep dying must not hide underruns for good). Pure: the caller passes
+//! the seconds since the stream opened.
 
-/// How long a stream's live timestamps are used only until better ones exist (s).
-pub const SETTLE_S: f64 = 3.0;
+/// How long a stream's reports must have been alive, on end, for it to be steady (s).
+pub const STEADY_S: f64 = 3.0;
+
+/// A stream is steady this long after it opened (s), whatever its reports.
+pub const START_MAX_S: f64 = 15.0;
 
 /// Where a stream's start stands.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StreamStart {
-    /// When the settling began (s since the stream opened): its opening, then each time its
-    /// reports came alive during its start.
-    since: f64,
-    /// Whether the last stamp had a delay, and since when its stamps have had one.
+    /// Whether the last stamp had a delay, and since when its stamps have had one (s after the
+    /// stream opened).
     live: bool,
     live_from: f64,
-    /// The reports have been alive for [`SETTLE_S`] on end: the start is over.
     steady: bool,
-    settled: bool,
 }
 
 impl StreamStart {
-    /// A buffer's stamp, read `at` s after the stream opened: `live` when the host gave it a delay
-    /// (its playback time is not its callback's). During the start, a live one after one without
-    /// starts the settling again.
+    /// A buffer's stamp, read `at` s after the stream opened (when the stamp was read, up to one
+    /// update after its callback ran): `live` when the host gave it a delay (its playback time is
+    /// not its callback's).
     pub fn stamp(&mut self, at: f64, live: bool) {
         if live && !self.live {
             self.live_from = at;
-            if !self.steady {
-                (self.since, self.settled) = (at, false);
-            }
         }
         self.live = live;
-        self.steady |= live && at - self.live_from >= SETTLE_S;
+        self.steady |= at >= START_MAX_S || (live && at - self.live_from >= STEADY_S);
     }
 
-    /// Whether the stream settles now, `at` s after it opened: true once for each settling (its
-    /// filter then forgets the points before).
-    pub fn settles(&mut self, at: f64) -> bool {
-        let now = !self.settled && at - self.since >= SETTLE_S;
-        self.settled |= now;
-        now
-    }
-
-    /// Whether it has settled: a jump in its playback times is then a gap (an underrun).
+    /// Whether the stream is steady: a jump in its playback times is then an underrun.
     #[must_use]
-    pub fn settled(&self) -> bool {
-        self.settled
+    pub fn steady(&self) -> bool {
+        self.steady
     }
 }
 
@@ -63,46 +49,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_stream_settles_three_seconds_after_its_reports_come_alive() {
-        // Reports alive from the first buffer: settled 3 s after it opened, once.
-        let mut s = StreamStart::default();
-        s.stamp(0.02, true);
-        assert!(!s.settles(2.9) && !s.settled());
-        assert!(s.settles(3.1) && s.settled());
-        assert!(!s.settles(4.0) && s.settled());
-        // No delay for 3.6 s (as at the speaker): settled at 3 s by the clock, then the reports
-        // come alive and it settles again 3 s on; the jumps meanwhile are no gaps.
-        let mut s = StreamStart::default();
-        s.stamp(1.0, false);
-        assert!(s.settles(3.0));
-        s.stamp(3.6, true);
-        assert!(!s.settled(), "the reports coming alive are no underrun");
-        s.stamp(3.7, true);
-        assert!(!s.settles(6.5));
-        assert!(s.settles(6.7) && s.settled());
-        // As at the speaker: two buffers with a delay, none for 3.6 s, then alive again.
+    fn a_stream_is_steady_once_its_reports_have_been_alive_three_seconds() {
+        // As at the speaker: two buffers with a delay, none for 3.6 s, then alive again: the
+        // jumps as they come alive are no underruns; 3 s later a jump is one.
         let mut s = StreamStart::default();
         s.stamp(0.01, true);
         s.stamp(0.02, false);
-        assert!(s.settles(3.1));
+        s.stamp(3.0, false);
         s.stamp(3.65, true);
-        assert!(!s.settled(), "the reports coming alive again are no underrun");
-        assert!(!s.settles(6.0));
-        assert!(s.settles(6.7));
-        // Steady (alive for 3 s on end), its reports die and come back around an underrun: no
-        // new start, the gap is the filter's to judge.
-        let mut s = StreamStart::default();
-        s.stamp(0.01, true);
-        s.stamp(3.5, true);
-        assert!(s.settles(3.5));
+        s.stamp(3.70, true);
+        assert!(!s.steady(), "the reports coming alive are no underrun");
+        s.stamp(6.6, true);
+        assert!(!s.steady());
+        s.stamp(6.7, true);
+        assert!(s.steady());
+        // Once steady, reports that die and come back (around an underrun) change nothing.
         s.stamp(20.0, false);
         s.stamp(20.3, true);
-        assert!(s.settled() && !s.settles(23.4));
-        // A host that never gives a delay: settled by the clock alone.
+        assert!(s.steady());
+        // Reports that die every second: steady 15 s after the stream opened.
+        let mut s = StreamStart::default();
+        for k in 0..29 {
+            s.stamp(f64::from(k) * 0.5, k % 2 == 0);
+            assert!(!s.steady(), "{k}");
+        }
+        s.stamp(15.0, true);
+        assert!(s.steady());
+        // A host that never gives a delay: steady 15 s on.
         let mut s = StreamStart::default();
         s.stamp(0.5, false);
-        assert!(s.settles(3.0) && s.settled());
-        s.stamp(9.0, false);
-        assert!(s.settled());
+        s.stamp(14.9, false);
+        assert!(!s.steady());
+        s.stamp(15.0, false);
+        assert!(s.steady());
     }
 }
