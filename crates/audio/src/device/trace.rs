@@ -21,8 +21,9 @@ pub enum TraceLine {
     /// `s FRAME FRAMES CALLBACK_US PLAYBACK_US`: a callback's first frame, its length, when it
     /// ran and when the device says its first frame is heard.
     Callback { frame: u64, frames: u32, callback_us: f64, playback_us: f64 },
-    /// `u FRAME`: a gap between buffers taken for an underrun (the filter keeps its slope only:
-    /// `DeviceClockFilter::gap`).
+    /// `u FRAME`: a gap between buffers: an underrun, or while the stream starts its reports
+    /// coming alive (no underrun then: `device/start.rs`); the filter keeps its slope only
+    /// (`DeviceClockFilter::gap`).
     Gap { frame: u64 },
     /// `x COUNT`: underruns the host reported (cpal's error callback) since the last update.
     Xrun { count: u64 },
