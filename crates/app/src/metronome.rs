@@ -11,7 +11,7 @@ use bandsync_audio::engine::{Command, Ear, Levels, PlayedClick};
 use bandsync_client::ClockView;
 use bandsync_core::Transport;
 use bandsync_core::host_axis::HostAxis;
-use bandsync_core::protocol::{LatencySource, OutputReport};
+use bandsync_core::protocol::OutputReport;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -171,7 +171,8 @@ fn control(
                 // The band sees the new figure at once, from the figures last reported too while
                 // no device plays.
                 if let Some(r) = &mut reported {
-                    (r.latency_offset_ms, r.latency_source) = (ms, LatencySource::of(ms, measured));
+                    let now = out.info();
+                    (r.latency_offset_ms, r.latency_source) = (now.latency_offset_ms, now.latency_source);
                 }
                 last_info = long_ago();
                 moved_at = Some(Instant::now());
