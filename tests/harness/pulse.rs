@@ -222,6 +222,40 @@ impl Pulse {
         rec
     }
 
+    /// Taps along as a player would: calls `tap` as each of the next `n` sounds on `source`
+    /// reaches this program (a rise above 0.05 after 200 ms below it), read live in 5 ms blocks.
+    /// Returns once the `n`-th is tapped.
+    ///
+    /// # Panics
+    /// If `parec` does not start, or the `n` sounds do not come within 60 s.
+    pub fn tap_along(&self, source: &str, n: usize, mut tap: impl FnMut()) {
+        use std::io::Read;
+        let mut c = self.reader("parec", source, 1);
+        let mut child = c.arg("--raw").stdout(Stdio::piped()).spawn().expect("parec starts");
+        let mut out = child.stdout.take().expect("stdout is piped");
+        let quiet = (RATE / 5) as usize;
+        let (mut tapped, mut since_loud) = (0, quiet);
+        let mut block = vec![0u8; 4 * (RATE / 200) as usize];
+        let end = Instant::now() + Duration::from_secs(60);
+        while tapped < n {
+            assert!(Instant::now() < end, "{tapped} of {n} sounds on {source} in 60 s");
+            out.read_exact(&mut block).expect("parec reads");
+            for s in block.chunks_exact(4) {
+                if f32::from_le_bytes([s[0], s[1], s[2], s[3]]).abs() < 0.05 {
+                    since_loud += 1;
+                    continue;
+                }
+                if since_loud >= quiet && tapped < n {
+                    tap();
+                    tapped += 1;
+                }
+                since_loud = 0;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// `program` (`parecord` or `parec`) reading `source` (`channels` channels, float32 at
     /// [`RATE`], 10 ms latency) from this server, its output and errors discarded.
     fn reader(&self, program: &str, source: &str, channels: u32) -> Command {

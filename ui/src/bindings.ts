@@ -2380,3 +2380,9 @@ export const LATENCY_OFFSET_MIN_MS = -200;
 
 /** The highest latency offset a player may set, ms. */
 export const LATENCY_OFFSET_MAX_MS = 500;
+
+/** Taps a calibration by tapping along asks for. */
+export const CALIBRATION_TAPS = 16;
+
+/** Clicks a tap may go with, µs either side of it. */
+export const CALIBRATION_TAP_NEAR_US = 3000000;

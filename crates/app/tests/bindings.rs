@@ -150,6 +150,9 @@ fn render() -> Generated {
     let offsets = bandsync_core::protocol::LATENCY_OFFSET_MS;
     r.constant("LATENCY_OFFSET_MIN_MS", "The lowest latency offset a player may set, ms.", offsets.start());
     r.constant("LATENCY_OFFSET_MAX_MS", "The highest latency offset a player may set, ms.", offsets.end());
+    r.constant("CALIBRATION_TAPS", "Taps a calibration by tapping along asks for.", bandsync_audio::calibrate::TAPS);
+    let near = bandsync_audio::calibrate::TAP_NEAR_US;
+    r.constant("CALIBRATION_TAP_NEAR_US", "Clicks a tap may go with, µs either side of it.", near);
     r
 }
 

@@ -7,8 +7,9 @@
 //!   each click started on say it is heard ([`played_by_device`]), and when each onset was first
 //!   in the program's hands by the input's deliveries ([`in_hand`]). [`probe_plan`] is the train;
 //!   [`by_microphone`] is the same for a page.
-//! - [`taps`]: for earbuds no microphone hears, the player taps along; the median offset of the
-//!   taps from the clicks, outliers rejected, is the figure.
+//! - [`taps`] (`calibrate/taps.rs`): for earbuds no microphone hears, the player taps along; the
+//!   median offset of the taps from the clicks they go with ([`along`]), outliers rejected, is the
+//!   figure.
 //!
 //! Pure: the CLI, the app and the page hand the samples and times in.
 
@@ -28,9 +29,6 @@ pub const MIN_LAG_MS: f64 = -20.0;
 
 /// See [`MIN_LAG_MS`].
 pub const MAX_LAG_MS: f64 = 700.0;
-
-/// Taps that scatter more than this (median absolute deviation, ms) give no figure.
-pub const MAX_TAP_SPREAD_MS: f64 = 20.0;
 
 /// Clicks whose lags agree within this (ms) are one cluster.
 pub const AGREE_MS: f64 = 2.0;
@@ -190,14 +188,15 @@ pub fn loopback(played_us: &[f64], heard_us: &[f64]) -> Result<Calibration, Cali
     Ok(summary(&agreed, of))
 }
 
-/// The probe train as a schedule for the click engine, natively and in a page.
+/// A click train as a schedule for the click engine, natively and in a page: the probe's
+/// ([`probe_plan`]) or the tap-along's ([`tap_plan`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbePlan {
-    /// [`PROBE_CLICKS`] clicks at [`PROBE_BPM`], one beat to the bar (every click a downbeat),
-    /// then stopped.
+    /// The clicks (the probe's: [`PROBE_CLICKS`] at [`PROBE_BPM`]), one beat to the bar (every
+    /// click a downbeat), then stopped.
     pub transport: Transport,
-    /// Where the counted clicks fall (the first is not counted: outputs open with a ramp or a
-    /// glitch), on the transport's clock.
+    /// Where the counted clicks fall (the probe's first is not counted: outputs open with a ramp
+    /// or a glitch), on the transport's clock.
     pub played_us: Vec<f64>,
     /// When the last click has been heard, however late it is within [`MAX_LAG_MS`].
     pub until_us: f64,
@@ -206,14 +205,18 @@ pub struct ProbePlan {
 /// The probe train from `start_us` on (host µs in a page, local ones natively).
 #[must_use]
 pub fn probe_plan(start_us: f64) -> ProbePlan {
-    let period = 60e6 / PROBE_BPM;
+    train(start_us, PROBE_BPM, PROBE_CLICKS, 1)
+}
+
+/// `clicks` clicks at `bpm` from `start_us` on, one beat to the bar, then stopped; those from the
+/// `first_counted` on are the plan's `played_us`.
+#[must_use]
+pub fn train(start_us: f64, bpm: f64, clicks: usize, first_counted: usize) -> ProbePlan {
+    let period = 60e6 / bpm;
     let start = Micros(start_us.round() as i64);
-    let last = start.0 as f64 + (PROBE_CLICKS as f64 - 1.0) * period;
-    let timeline = Timeline {
-        tempo: Tempo::from_bpm(PROBE_BPM).unwrap_or_default(),
-        beat_origin: Beats::ZERO,
-        time_origin: start,
-    };
+    let last = start.0 as f64 + (clicks as f64 - 1.0) * period;
+    let timeline =
+        Timeline { tempo: Tempo::from_bpm(bpm).unwrap_or_default(), beat_origin: Beats::ZERO, time_origin: start };
     let meter = Meter::new(1, 4).unwrap_or_default();
     let segment = |at, playing| Segment {
         at,
@@ -227,7 +230,7 @@ pub fn probe_plan(start_us: f64) -> ProbePlan {
     };
     let stop_at = Micros((last + period / 2.0).round() as i64);
     let mut played_us = Vec::new();
-    for k in 1..PROBE_CLICKS {
+    for k in first_counted..clicks {
         played_us.push(start.0 as f64 + k as f64 * period);
     }
     ProbePlan {
@@ -307,38 +310,6 @@ pub fn played_by_device(plan: &ProbePlan, clicks: &[(f64, f64)], readings: &[(f6
     played
 }
 
-/// The offset from taps along with the click: each tap's offset (ms) from the click nearest it.
-/// Taps more than three median deviations (15 to 60 ms) off the median are rejected; at least
-/// two thirds of the taps (and 8) must remain, within `MAX_TAP_SPREAD_MS` of their median.
-pub fn taps(offsets_ms: &[f64]) -> Result<Calibration, CalibrationError> {
-    let mut all: Vec<f64> = Vec::new();
-    for &x in offsets_ms {
-        if x.is_finite() {
-            all.push(x);
-        }
-    }
-    let needed = (offsets_ms.len() * 2).div_ceil(3).max(8);
-    if all.len() < needed {
-        return Err(CalibrationError::TooFew { got: all.len(), of: offsets_ms.len(), needed });
-    }
-    let m = median(&all);
-    let limit = (3.0 * median(&deviations(&all, m))).clamp(15.0, 60.0);
-    let mut kept: Vec<f64> = Vec::new();
-    for &x in &all {
-        if (x - m).abs() <= limit {
-            kept.push(x);
-        }
-    }
-    if kept.len() < needed {
-        return Err(CalibrationError::TooFew { got: kept.len(), of: offsets_ms.len(), needed });
-    }
-    let c = summary(&kept, offsets_ms.len());
-    if c.spread_ms > MAX_TAP_SPREAD_MS {
-        return Err(CalibrationError::Scattered { spread_ms: c.spread_ms.round() as i64 });
-    }
-    Ok(c)
-}
-
 /// The line at `slope` (µs per frame) under every point (frame, local µs): `c` in `c + f * slope`,
 /// the largest with every point on or above it. For an input's callbacks, (frame after the last
 /// one delivered, when the callback ran): a callback never runs before its frames are in hand,
@@ -392,5 +363,8 @@ pub fn median(v: &[f64]) -> f64 {
     }
 }
 
+mod taps;
 #[cfg(test)]
 mod tests;
+
+pub use taps::{MAX_TAP_SPREAD_MS, TAP_BPM, TAP_NEAR_US, TAPS, along, tap_offset_ms, tap_plan, taps};

@@ -7,7 +7,8 @@
 //! - [`calibrate`]: latency calibration (loopback onsets, tap-along); [`stamps`]: whether a
 //!   browser's output timestamps can be trusted; [`filter`]: the device-clock filter.
 //! - [`input`]: the cpal input layer, recording for calibration; [`loopback`]: the native
-//!   microphone loopback from the devices to the figure (the CLI's and the app's calibration).
+//!   microphone loopback from the devices to the figure (the CLI's and the app's calibration);
+//!   [`tapalong`]: the native tap-along (`bandsync calibrate --taps`).
 //! - [`device`]: the cpal layer: device choice, sample formats, the device-clock filter that maps
 //!   frames to host time, latency compensation, underrun counting, device changes. Inside it,
 //!   `device/options.rs` holds the options, figures and errors, and `device/callback.rs` the
@@ -36,6 +37,8 @@ pub mod sounds;
 pub mod stamps;
 #[cfg(feature = "device")]
 pub mod stream_clock;
+#[cfg(feature = "device")]
+pub mod tapalong;
 
 pub use engine::{Command, Ear, Engine, FrameMap, Levels, PlayedClick};
 pub use schedule::FixedSchedule;

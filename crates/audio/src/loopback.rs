@@ -5,15 +5,15 @@
 //! the device's extra latency ([`crate::calibrate::loopback`]). `bandsync calibrate` and the
 //! desktop app's calibration both run this, and store the figure with [`Loopback::store`].
 
-use crate::calibrate::{self, Calibration, CalibrationError};
+use crate::calibrate::{self, Calibration, CalibrationError, ProbePlan};
 use crate::device::{AudioError, AudioOptions, AudioOutput};
 use crate::input::AudioInput;
-use crate::offsets::{LatencyStore, Source, StoredLatency};
+use crate::offsets::{LatencyStore, Source};
 use crate::{Ear, Levels};
 use std::time::{Duration, Instant};
 
 /// How long the output runs before the train: its device-clock filter settles (`device.rs`).
-const LEAD: Duration = Duration::from_millis(3_300);
+pub(crate) const LEAD: Duration = Duration::from_millis(3_300);
 
 /// Which devices to measure.
 #[derive(Debug, Clone, Default)]
@@ -67,11 +67,7 @@ impl Loopback {
     /// The store cannot be written.
     pub fn store(&self, store: &LatencyStore) -> std::io::Result<bool> {
         let Ok(c) = &self.outcome else { return Ok(false) };
-        if !bandsync_core::protocol::LATENCY_OFFSET_MS.contains(&c.latency_ms) {
-            return Ok(false);
-        }
-        let stored = StoredLatency { latency_ms: c.latency_ms, source: Source::Measured, spread_ms: c.spread_ms };
-        store.set(&self.output, stored).map(|()| true)
+        store.keep(&self.output, c, Source::Measured)
     }
 }
 
@@ -82,21 +78,8 @@ impl Loopback {
 /// A device cannot be opened.
 pub fn measure(devices: &LoopbackDevices, opened: impl FnOnce(&str, &str)) -> Result<Loopback, AudioError> {
     let base = Instant::now();
-    let local_of = |i: Instant| i.saturating_duration_since(base).as_nanos() as f64 / 1000.0;
-    let opts = AudioOptions {
-        device: devices.output.clone(),
-        buffer_frames: devices.buffer_frames,
-        ear: Ear::Both,
-        sound: crate::sounds::ClickSound::Classic,
-        latency_offset_ms: 0.0,
-        latency_measured: false,
-        latency_from_store: false,
-        levels: Levels { downbeat: 1.0, group: 1.0, beat: 1.0, subdivision: 0.0, master: 0.9, mute: false },
-        subdivision: 1,
-        beat_sample: None,
-        accent_sample: None,
-    };
-    let mut out = AudioOutput::start(opts)?;
+    let local_of = |i: Instant| micros_since(base, i);
+    let mut out = train_output(devices.output.clone(), devices.buffer_frames)?;
     let mut input = AudioInput::start(devices.input.as_deref())?;
     let output = out.info().device;
     opened(&output, input.device());
@@ -105,24 +88,11 @@ pub fn measure(devices: &LoopbackDevices, opened: impl FnOnce(&str, &str)) -> Re
     // plan: its transport, the counted clicks, the end).
     let open = Instant::now();
     let plan = calibrate::probe_plan(local_of(open + LEAD));
-    let stop_at = base + Duration::from_micros(plan.until_us as u64);
-    let mut scheduled = false;
-    // Each click as the engine started it (µs on the plan's clock, the frame), and the output's
-    // readings meanwhile: each click is timed where it played, as in a page.
-    let mut clicks: Vec<(f64, f64)> = Vec::new();
-    while Instant::now() < stop_at {
-        out.update(local_of, |l| Some((l, 0)));
+    let played = play(&mut out, &plan, base, open, || {
         input.update(local_of);
-        if !scheduled && Instant::now() >= open + LEAD - Duration::from_millis(300) {
-            out.keep_readings();
-            out.set_schedule(&plan.transport, bandsync_core::host_axis::HostAxis::default());
-            scheduled = true;
-        }
-        out.drain_beats(|b| clicks.push((b.click.host.0 as f64, b.frame as f64)));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        true
+    });
     input.update(local_of);
-    let played = calibrate::played_by_device(&plan, &clicks, &out.take_readings(), out.info().sample_rate);
     let gone = out.is_gone();
     drop(out);
 
@@ -143,4 +113,64 @@ pub fn measure(devices: &LoopbackDevices, opened: impl FnOnce(&str, &str)) -> Re
         clicks: plan.played_us.len(),
         output,
     })
+}
+
+/// The output a calibration plays its train on: the classic click, every click full, by the
+/// device's own figures alone (no offset: the offset is what is measured).
+///
+/// # Errors
+/// The device cannot be opened.
+pub(crate) fn train_output(device: Option<String>, buffer_frames: Option<u32>) -> Result<AudioOutput, AudioError> {
+    AudioOutput::start(AudioOptions {
+        device,
+        buffer_frames,
+        ear: Ear::Both,
+        sound: crate::sounds::ClickSound::Classic,
+        latency_offset_ms: 0.0,
+        latency_measured: false,
+        latency_from_store: false,
+        levels: Levels { downbeat: 1.0, group: 1.0, beat: 1.0, subdivision: 0.0, master: 0.9, mute: false },
+        subdivision: 1,
+        beat_sample: None,
+        accent_sample: None,
+    })
+}
+
+/// Local µs: since `base`, the start of a calibration.
+pub(crate) fn micros_since(base: Instant, i: Instant) -> f64 {
+    i.saturating_duration_since(base).as_nanos() as f64 / 1000.0
+}
+
+/// Plays `plan` (on the clock of µs since `base`; the train from [`LEAD`] after `open`) on `out`
+/// until its end, or until `tick` (called every 10 ms) says to stop. Where each of the plan's
+/// counted clicks was heard, by the output's own readings ([`calibrate::played_by_device`]: each
+/// click timed where it played, as in a page); NaN for those not played.
+pub(crate) fn play(
+    out: &mut AudioOutput,
+    plan: &ProbePlan,
+    base: Instant,
+    open: Instant,
+    mut tick: impl FnMut() -> bool,
+) -> Vec<f64> {
+    let local_of = |i: Instant| micros_since(base, i);
+    let stop_at = base + Duration::from_micros(plan.until_us as u64);
+    let mut scheduled = false;
+    // Each click as the engine started it (µs on the plan's clock, the frame), and the output's
+    // readings meanwhile.
+    let mut clicks: Vec<(f64, f64)> = Vec::new();
+    while Instant::now() < stop_at {
+        out.update(local_of, |l| Some((l, 0)));
+        if !tick() {
+            break;
+        }
+        if !scheduled && Instant::now() >= open + LEAD - Duration::from_millis(300) {
+            out.keep_readings();
+            out.set_schedule(&plan.transport, bandsync_core::host_axis::HostAxis::default());
+            scheduled = true;
+        }
+        out.drain_beats(|b| clicks.push((b.click.host.0 as f64, b.frame as f64)));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    out.drain_beats(|b| clicks.push((b.click.host.0 as f64, b.frame as f64)));
+    calibrate::played_by_device(plan, &clicks, &out.take_readings(), out.info().sample_rate)
 }

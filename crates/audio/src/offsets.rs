@@ -95,6 +95,18 @@ impl LatencyStore {
         self.write(&all)
     }
 
+    /// Stores a calibration's figure for `device`, found by `source`: whether it did. Not one
+    /// beyond the offsets a player may set ([`LATENCY_OFFSET_MS`]: no player would take it).
+    ///
+    /// # Errors
+    /// As [`LatencyStore::set`].
+    pub fn keep(&self, device: &str, c: &crate::calibrate::Calibration, source: Source) -> std::io::Result<bool> {
+        if !LATENCY_OFFSET_MS.contains(&c.latency_ms) {
+            return Ok(false);
+        }
+        self.set(device, StoredLatency { latency_ms: c.latency_ms, source, spread_ms: c.spread_ms }).map(|()| true)
+    }
+
     /// Forgets `device`'s figure (it plays by what it reports again).
     ///
     /// # Errors

@@ -8,18 +8,14 @@
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { App } from '../app';
-import { eventHost, LATENCY_MAX_MS, LATENCY_MIN_MS, offsetFromCalibration, tapOffsetMs, TAPS } from '../audio/calibrate';
+import { eventHost, LATENCY_MAX_MS, LATENCY_MIN_MS, offsetFromCalibration, TAPS } from '../audio/calibrate';
 import { measureLoopback, micUnavailable } from '../audio/loopback';
-import type { Calibration } from '../bindings';
+import { type Calibration, CALIBRATION_TAP_NEAR_US as NEAR_US } from '../bindings';
 import type { Settings } from '../state/settings';
 import { clicksBetween, transportAt } from '../wasm/api';
 import { calibrateTaps } from '../wasm/calibrate';
 import { calibrateOutput, isTauri } from '../net/tauri';
 import { useApp, useAppState } from './ctx';
-
-/** Clicks looked at either side of a tap (µs): more than three quarters of a beat at the slowest
- *  tempo (`tapOffsetMs` may pick a click that far off). */
-const NEAR_US = 3_000_000;
 
 type Outcome = { ok: Calibration; applied: number; by: 'taps' | 'mic' } | { error: string };
 
@@ -30,7 +26,7 @@ function message(e: unknown): string {
 /** Applies a calibration as the latency offset, unless it is beyond the field's range. A
  *  loopback's is measured; a tapped one, calibrated. */
 function apply(app: App, c: Calibration, by: 'taps' | 'mic'): Outcome {
-  const v = offsetFromCalibration(c.latency_ms, by === 'mic');
+  const v = offsetFromCalibration(c.latency_ms);
   if (v === null) {
     return { error: `That is ${Math.round(c.latency_ms)} ms, beyond the offset's ${LATENCY_MIN_MS} to ${LATENCY_MAX_MS} ms; set it by hand.` };
   }
@@ -59,23 +55,26 @@ function usePlaying(): boolean {
 /** The big pad the player taps with the beat. Pointer-down, not click: its time is the tap's. */
 function TapPad(props: { onDone: (o: Outcome) => void; onCancel: () => void }) {
   const app = useApp();
-  const offsets = useRef<number[]>([]);
+  // The taps' host µs, the offset in effect at each, and the clicks around them.
+  const taps = useRef({ at: [] as number[], latency: [] as number[], clicks: [] as number[] });
   const [n, setN] = useState(0);
   const tap = (stampMs: number) => {
     const perfNow = performance.now();
     const hostNow = app.backend?.hostNow() ?? null;
-    const list = offsets.current;
-    if (list.length >= TAPS) return;
+    const t = taps.current;
+    if (t.at.length >= TAPS) return;
     const tr = app.state.session?.transport ?? null;
     if (!tr || hostNow === null) return props.onDone({ error: 'The clock is not in sync yet; try again in a moment.' });
     const at = eventHost(hostNow, perfNow, stampMs);
-    const o = tapOffsetMs(at, clicksBetween(tr, at - NEAR_US, at + NEAR_US, 1), app.state.settings.latencyMs);
-    if (o === null) return props.onDone({ error: 'The metronome stopped; calibrate while it plays.' });
-    list.push(o);
-    setN(list.length);
-    if (list.length < TAPS) return;
+    const clicks = clicksBetween(tr, at - NEAR_US, at + NEAR_US, 1);
+    if (!clicks.length) return props.onDone({ error: 'The metronome stopped; calibrate while it plays.' });
+    t.at.push(at);
+    t.latency.push(app.state.settings.latencyMs);
+    for (const c of clicks) t.clicks.push(c.host);
+    setN(t.at.length);
+    if (t.at.length < TAPS) return;
     try {
-      props.onDone(apply(app, calibrateTaps(list), 'taps'));
+      props.onDone(apply(app, calibrateTaps(t.at, t.latency, t.clicks), 'taps'));
     } catch (e) {
       props.onDone({ error: message(e) });
     }

@@ -374,7 +374,7 @@ export class StampJudge {
 
 /** Tap tempo over the taps so far (any monotonic ms): the series' BPM and how many taps make it. */
 export function tapTempo(tapsMs: readonly number[]): TapResult {
-  return core().call<TapResult>('tap.tempo', { taps_ms: tapsMs });
+  return core().call<TapResult>('tap.tempo', tapsMs);
 }
 
 export type { Calibration, EngineStats };

@@ -4,17 +4,18 @@
 import type { Calibration } from '../bindings';
 import { core } from './core';
 
-/** The extra output latency from taps along with the click: each tap's offset (ms) from the click
- *  nearest it, as the page would hear the click without its calibration. Throws [`CoreError`]
- *  with a sentence for the player when the taps give no figure (too few agreed, too scattered). */
-export function calibrateTaps(offsetsMs: readonly number[]): Calibration {
-  return core().call<Calibration>('calibrate.taps', { offsets_ms: offsetsMs });
+/** The extra output latency from taps along with the click: the taps' host µs, the offset in
+ *  effect at each (ms) and the clicks around them (host µs); the core pairs each tap with its
+ *  click. Throws [`CoreError`] with a sentence for the player when the taps give no figure (too
+ *  few agreed, too scattered). */
+export function calibrateTaps(atUs: readonly number[], latencyMs: readonly number[], clicksUs: readonly number[]): Calibration {
+  return core().call<Calibration>('calibrate.taps', [atUs, latencyMs, clicksUs]);
 }
 
 /** When the last click of the probe train from host µs `startUs` on has been heard, however
  *  late (host µs): how long a microphone loopback listens. */
 export function probeUntil(startUs: number): number {
-  return core().call<number>('calibrate.probe', { start_us: startUs });
+  return core().call<number>('calibrate.probe', startUs);
 }
 
 /** A microphone loopback's figure: `recording` came in as `deliveries` (for each, the frame after

@@ -198,25 +198,6 @@ fn each_click_is_timed_where_it_played_though_its_map_was_settling() {
 }
 
 #[test]
-fn taps_give_their_median_without_the_stray_ones() {
-    // Sixteen taps about 42 ms late with ±6 ms of human scatter, two of them wild.
-    let mut t: Vec<f64> = (0..16).map(|i| 42.0 + f64::from((i * 7) % 13) - 6.0).collect();
-    t[3] = 300.0;
-    t[9] = -200.0;
-    let c = taps(&t).unwrap();
-    assert!((c.latency_ms - 42.0).abs() <= 2.0, "{c:?}");
-    assert_eq!((c.used, c.of), (14, 16));
-    assert!(matches!(taps(&[40.0; 5]), Err(CalibrationError::TooFew { .. })));
-    // Taps all over the place: too few agree.
-    let wild: Vec<f64> = (0..16).map(|i| f64::from(i) * 37.0).collect();
-    assert!(
-        matches!(taps(&wild), Err(CalibrationError::TooFew { .. } | CalibrationError::Scattered { .. })),
-        "{:?}",
-        taps(&wild)
-    );
-}
-
-#[test]
 fn the_earliest_line_lies_under_late_callbacks() {
     // Callbacks every 480 frames of a card 80 ppm slow, each running 0 to 3 ms after its frames
     // were in hand: the line under them is the in-hand line, to a fraction of the lateness.

@@ -6,7 +6,8 @@
 //! `scripts/test.sh` the MIDI tests run beside the light ones, and the heavy ones wait for them
 //! (`BANDSYNC_MACHINE_LOCK`).
 //!
-//! - [`calibrate`]: `bandsync calibrate` against an injected output delay (LADSPA `delay_5s`).
+//! - [`calibrate`]: `bandsync calibrate` against an injected output delay (LADSPA `delay_5s`),
+//!   by its microphone and by tapping along (`--taps`).
 //! - [`native`]: two `bandsync join --audio` followers (cpal), one on a deliberately wrong clock.
 //! - [`page_calibrate`]: the phone page's microphone calibration, in Chromium, against an
 //!   injected output delay, then the calibrated page beside a native follower; and by tapping

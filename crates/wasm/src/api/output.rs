@@ -81,17 +81,24 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str, samples: &[f32]) -> Res 
             done()
         }
         "calibrate.taps" => {
-            let x: Taps = parse(a)?;
-            ok(&calibrate::taps(&x.offsets_ms).map_err(|e| e.to_string())?)
+            // [the taps' host µs, the offset in effect at each (ms), the clicks around them (host
+            // µs)]: an array, which takes less wasm than an object.
+            let [at_us, latency_ms, clicks_us] = &parse::<Vec<Vec<f64>>>(a)?[..] else {
+                return Err("bad arguments: [taps, offsets, clicks]".to_owned());
+            };
+            ok(&calibrate::along(at_us, latency_ms, clicks_us).map_err(|e| e.to_string())?)
         }
         "calibrate.loopback" => loopback(a, samples),
-        "calibrate.probe" => ok(&calibrate::probe_plan(parse::<Start>(a)?.start_us).until_us),
+        // The probe's first click (host µs): a plain number, as tap tempo's taps are a plain
+        // array (an object's fields take more wasm).
+        "calibrate.probe" => ok(&calibrate::probe_plan(parse::<f64>(a)?).until_us),
         "tap.tempo" => {
             // The leader's TAP button: the page keeps the taps' times, the rule is core's.
-            let x: TapTimes = parse(a)?;
+            // The taps so far (any monotonic ms), oldest first.
+            let taps_ms: Vec<f64> = parse(a)?;
             let mut t = bandsync_core::tap::TapTempo::new();
             let mut tempo = None;
-            for ms in x.taps_ms {
+            for ms in taps_ms {
                 tempo = t.tap(bandsync_core::Micros((ms * 1000.0).round() as i64));
             }
             ok(&TapResult { bpm: tempo.map(bandsync_core::Tempo::bpm), count: t.count() as u32 })
@@ -134,12 +141,6 @@ pub struct Judged {
     pub drops: u32,
 }
 
-#[derive(Deserialize)]
-struct TapTimes {
-    /// The taps so far (any monotonic ms), oldest first.
-    taps_ms: Vec<f64>,
-}
-
 /// Tap tempo's answer.
 #[derive(Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -148,12 +149,6 @@ pub struct TapResult {
     pub bpm: Option<f64>,
     /// How many of the last taps make the series (the page keeps only those).
     pub count: u32,
-}
-
-#[derive(Deserialize)]
-struct Start {
-    /// Host µs of the probe's first click.
-    start_us: f64,
 }
 
 #[derive(Deserialize)]
@@ -197,12 +192,6 @@ fn loopback(a: &str, recording: &[f32]) -> Res {
     ok(&c.map_err(|e| e.to_string())?)
 }
 
-#[derive(Deserialize)]
-struct Taps {
-    /// Each tap's offset from the click nearest it, ms.
-    offsets_ms: Vec<f64>,
-}
-
 #[cfg(test)]
 mod tests {
     use crate::api::{call, call_with};
@@ -215,7 +204,7 @@ mod tests {
     #[test]
     fn a_loopback_comes_with_its_recording_beside_the_request() {
         // The probe from 1 s on: ten clicks 750 ms apart, heard by 8.5 s at the latest.
-        let until = answer(&call(r#"{"op":"calibrate.probe","args":{"start_us":1000000}}"#))["ok"].clone();
+        let until = answer(&call(r#"{"op":"calibrate.probe","args":1000000}"#))["ok"].clone();
         assert_eq!(until.as_f64(), Some(1e6 + 10.0 * 750_000.0));
         // The output (48 kHz) says frame f is heard at local f / 48 kHz, each click started 0.5 ms
         // before its planned time by those figures, and heard 1.5 ms after it started; the recording

@@ -179,14 +179,18 @@ fn the_output_timestamps_are_judged_and_the_filter_fits_through_the_core() {
     ok("filter.switch", json!({"h": f}));
     let held = ok("filter.fit", json!({"h": f, "nominal": 1e6 / 48_000.0}));
     assert_eq!((held["local"].as_f64(), held["points"].as_u64()), (fit["local"].as_f64(), Some(0)));
-    let taps: Vec<f64> = (0..16).map(|i| 40.0 + f64::from(i % 3)).collect();
-    let c = ok("calibrate.taps", json!({"offsets_ms": taps}));
+    // Taps along: each tap's time, the clicks around it and the offset in effect; the figure is
+    // the core's (`calibrate/taps.rs`).
+    let clicks: Vec<f64> = (0..8).map(|i| 1e7 + f64::from(i) * 5e5).collect();
+    let at: Vec<f64> = (0..16).map(|i| clicks[i % 8] + 2e4 + (i % 3) as f64 * 1e3).collect();
+    let c = ok("calibrate.taps", json!([at, vec![20.0; 16], clicks]));
     assert_eq!((c["latency_ms"].as_f64(), c["used"].as_u64()), (Some(41.0), Some(16)));
-    assert!(err("calibrate.taps", json!({"offsets_ms": [1.0, 2.0]})).contains("agreed"));
+    assert!(err("calibrate.taps", json!([&at[..2], vec![20.0; 2], clicks])).contains("agreed"));
+    assert!(err("calibrate.taps", json!([at, clicks])).contains("bad arguments"));
     // Tap tempo: the page's TAP button; a pause starts a new series, which is all the page keeps.
-    let t = ok("tap.tempo", json!({"taps_ms": [0.0, 500.0, 1000.0]}));
+    let t = ok("tap.tempo", json!([0.0, 500.0, 1000.0]));
     assert_eq!((t["bpm"].as_f64(), t["count"].as_u64()), (Some(120.0), Some(3)));
-    let t = ok("tap.tempo", json!({"taps_ms": [0.0, 500.0, 5000.0]}));
+    let t = ok("tap.tempo", json!([0.0, 500.0, 5000.0]));
     assert_eq!((t["bpm"].as_f64(), t["count"].as_u64()), (None, Some(1)));
     ok("stamps.free", json!({"h": j}));
     ok("stamps.free", json!({"h": none}));
