@@ -4,13 +4,15 @@
 //!
 //! Host time here is JACK's clock plus a constant, so the timeline's host times map exactly onto
 //! the frames the recorder sees. Prints one `MIDI-JACK` line of figures for docs/BENCHMARKS.md.
+//! Events that a JACK xrun caught (the machine stalled the graph) are left out of the figures and
+//! counted, as in the other MIDI tests; nine in ten must remain.
 
 use bandsync_core::host_axis::HostAxis;
 use bandsync_core::midi::{MidiCursor, MidiEvent, MidiMessage};
 use bandsync_core::patch::{PatchMsg, SongCue};
 use bandsync_core::timeline::{Meter, Segment, Tempo, Timeline, Transport};
 use bandsync_core::{Beats, Micros, clicks::clicks_between};
-use bandsync_e2e::jack::{Jackd, MidiRecorder, Received};
+use bandsync_e2e::jack::{Jackd, MidiRecorder, Received, near_xrun};
 use bandsync_midi::{MidiOptions, MidiOut};
 use bandsync_sim::stats::quantile;
 use std::time::{Duration, Instant};
@@ -119,35 +121,53 @@ fn every_event_of_a_gig_lands_on_its_frame() {
         first_difference(&want, &got),
         rec.xruns()
     );
+    // Events a JACK xrun caught are left out of the figures (the machine stalled the graph: a
+    // figure across one measures the machine, not the sender); most must remain.
+    let xruns = rec.xruns();
+    let caught = |w: &MidiEvent| near_xrun((w.host.0 - HOST_AHEAD_OF_JACK) as f64, &xruns);
     let mut errors = Vec::new();
     for (i, (w, (at, bytes))) in want.iter().zip(&got).enumerate() {
         let (b, n) = w.msg.bytes();
         assert_eq!(bytes[..], b[..n], "event {i}: {:?}", w.msg);
-        errors.push(at - (w.host.0 - HOST_AHEAD_OF_JACK) as f64);
+        if !caught(w) {
+            errors.push(at - (w.host.0 - HOST_AHEAD_OF_JACK) as f64);
+        }
     }
     let abs: Vec<f64> = errors.iter().map(|e| e.abs()).collect();
     let (p50, p99, max) = (quantile(&abs, 0.5), quantile(&abs, 0.99), quantile(&abs, 1.0));
-    // Interval jitter: each clock interval against the timeline's.
-    let clocks: Vec<(f64, i64)> =
-        want.iter().zip(&got).filter(|(w, _)| w.msg == MidiMessage::Clock).map(|(w, g)| (g.0, w.host.0)).collect();
-    let jitter: Vec<f64> = clocks.windows(2).map(|p| ((p[1].0 - p[0].0) - (p[1].1 - p[0].1) as f64).abs()).collect();
+    // Interval jitter: each clock interval against the timeline's, neither end caught.
+    let clocks: Vec<(f64, i64, bool)> = want
+        .iter()
+        .zip(&got)
+        .filter(|(w, _)| w.msg == MidiMessage::Clock)
+        .map(|(w, g)| (g.0, w.host.0, caught(w)))
+        .collect();
+    let jitter: Vec<f64> = clocks
+        .windows(2)
+        .filter(|p| !p[0].2 && !p[1].2)
+        .map(|p| ((p[1].0 - p[0].0) - (p[1].1 - p[0].1) as f64).abs())
+        .collect();
     let (j99, jmax) = (quantile(&jitter, 0.99), quantile(&jitter, 1.0));
     // Phase against the click engine's grid: every click has its pulse, to 0.1 ms.
     let mut clicks = Vec::new();
     clicks_between(&segs, segs[1].at, end, 1, &mut |c| clicks.push(c.host.0 - HOST_AHEAD_OF_JACK));
+    clicks.retain(|&c| !near_xrun(c as f64, &xruns));
     let phase: Vec<f64> = clicks
         .iter()
-        .map(|c| clocks.iter().map(|(g, _)| (g - *c as f64).abs()).fold(f64::INFINITY, f64::min))
+        .map(|c| clocks.iter().map(|(g, _, _)| (g - *c as f64).abs()).fold(f64::INFINITY, f64::min))
         .collect();
     let phase_max = phase.iter().copied().fold(0.0, f64::max);
     println!(
-        "MIDI-JACK events {} clocks {} |error| p50 {p50:.1} p99 {p99:.1} max {max:.1} µs; interval jitter p99 {j99:.1} max {jmax:.1} µs; {} clicks, pulse phase max {phase_max:.1} µs",
+        "MIDI-JACK events {} clocks {} |error| p50 {p50:.1} p99 {p99:.1} max {max:.1} µs; interval jitter p99 {j99:.1} max {jmax:.1} µs; {} clicks, pulse phase max {phase_max:.1} µs; {} events left out, caught in JACK's {} xruns",
         want.len(),
         clocks.len(),
-        clicks.len()
+        clicks.len(),
+        want.len() - errors.len(),
+        xruns.len()
     );
-    assert!(max <= 100.0, "every event within 0.1 ms of the timeline: max {max:.1} µs");
-    assert!(jmax <= 100.0, "clock interval jitter within 0.1 ms: max {jmax:.1} µs");
+    assert!(errors.len() * 10 >= want.len() * 9, "too few events away from JACK's xruns to judge: xruns at {xruns:?}");
+    assert!(max <= 100.0, "every event within 0.1 ms of the timeline: max {max:.1} µs; xruns at {xruns:?}");
+    assert!(jmax <= 100.0, "clock interval jitter within 0.1 ms: max {jmax:.1} µs; xruns at {xruns:?}");
     assert!(phase_max <= 100.0, "every click has its clock pulse within 0.1 ms: max {phase_max:.1} µs");
     let kinds: Vec<MidiMessage> = want.iter().map(|e| e.msg).filter(|m| *m != MidiMessage::Clock).collect();
     assert_eq!(kinds[..2], [MidiMessage::Patch(PatchMsg::Program { channel: 1, program: 1 }), MidiMessage::Start]);

@@ -2,7 +2,7 @@
 //! the song's patch arrives on the bar where the song becomes current, the clock runs at the
 //! band's tempo, and a song whose patch cannot be read is refused to the leader, with nothing sent.
 
-use bandsync_e2e::jack::{Jackd, MidiRecorder, Received};
+use bandsync_e2e::jack::{Jackd, MidiRecorder, Received, XRUN_REACH, near_xrun};
 use bandsync_e2e::process::{Proc, host_with_setlist};
 
 const START: u8 = 0xFA;
@@ -15,14 +15,6 @@ fn first(seen: &[Received], bytes: &[u8], after: f64) -> Option<f64> {
 
 fn clocks_between(seen: &[Received], from: f64, to: f64) -> Vec<f64> {
     seen.iter().filter(|(t, b)| *t >= from && *t < to && b[..] == [CLOCK]).map(|(t, _)| *t).collect()
-}
-
-/// How near an xrun's notification (µs) an event counts as caught in it: its cycle, the cycles
-/// the stalled graph catches up in, and the notification's own delay.
-const XRUN_REACH: f64 = 50_000.0;
-
-fn near_xrun(t: f64, xruns: &[u64]) -> bool {
-    xruns.iter().any(|&x| (t - x as f64).abs() <= XRUN_REACH)
 }
 
 /// The largest deviation of consecutive clock intervals from `want_us`, leaving out those that
