@@ -251,9 +251,14 @@ impl Proc {
     /// The underruns a player reported (the count in its `audio` events) from its `from`th line
     /// on: the machine did not run its audio callback in time.
     pub fn underruns_since(&mut self, from: usize) -> u64 {
+        self.audio_count_since("underruns", from)
+    }
+
+    /// How much the count `field` of the `audio` events (`underruns`, `playout_steps`) grew
+    /// since [`Proc::seen`] held `from` events.
+    pub fn audio_count_since(&mut self, field: &str, from: usize) -> u64 {
         self.drain();
-        let count =
-            |v: &[Value]| v.iter().filter(|v| v["event"] == "audio").filter_map(|v| v["underruns"].as_u64()).max();
+        let count = |v: &[Value]| v.iter().filter(|v| v["event"] == "audio").filter_map(|v| v[field].as_u64()).max();
         let from = from.min(self.seen.len());
         count(&self.seen[from..]).unwrap_or(0).saturating_sub(count(&self.seen[..from]).unwrap_or(0))
     }

@@ -100,7 +100,11 @@ fn two_followers_click_together_at_the_speaker() {
         let ch: Vec<Vec<f32>> = ch.into_iter().map(|c| c[from.min(c.len())..].to_vec()).collect();
         // Underruns the followers reported over this recording.
         let underruns = left.underruns_since(marks.0) + right.underruns_since(marks.1);
-        match judge(&ch, underruns, 40) {
+        // And the steps in their playout they followed (the device's playout jumped: a sound
+        // server's underrun that its ALSA plugin does not report as one).
+        let steps =
+            left.audio_count_since("playout_steps", marks.0) + right.audio_count_since("playout_steps", marks.1);
+        match judge(&ch, Reported { underruns, steps }, 40) {
             Ok((summary, p99)) => {
                 eprintln!("native followers (attempt {attempt}): {summary}");
                 if p99 > TARGET_P99_MS {
@@ -112,8 +116,14 @@ fn two_followers_click_together_at_the_speaker() {
                 }
                 break;
             }
-            Err(why) if attempt < 3 => eprintln!("SPEAKER-VOID native followers, measuring again: {why}"),
-            Err(why) => panic!("{why}"),
+            // A void recording's traces and sound are kept too: what moved a follower early in
+            // its stream's life is the next thing to mend (docs/BENCHMARKS.md).
+            Err(why) => {
+                let wav = pulse.dir.join(if attempt == 1 { "native.wav" } else { "native-2.wav" });
+                let kept = keep(&[&traces[0].path, &traces[1].path, &wav]);
+                assert!(attempt < 3, "{why} ({kept})");
+                eprintln!("SPEAKER-VOID native followers, measuring again: {why} ({kept})");
+            }
         }
         // What voided the recording (an underrun, a sink glitch) made or moved a stream, whose
         // reported playout then wanders off the sound for a while (`stall.rs`): the pair is
@@ -200,9 +210,18 @@ fn keep(files: &[&std::path::Path]) -> String {
     said
 }
 
+/// What the followers reported over a recording: their underruns and the steps in their playout
+/// they followed. Either displaces a follower's clicks, and the follower knows it.
+#[derive(Clone, Copy, Default)]
+struct Reported {
+    underruns: u64,
+    steps: u64,
+}
+
 /// The native pair's figures against their bounds: `Ok` with a summary and the skew's p99 (ms),
 /// or `Err` saying what missed. `min_clicks` is the least each channel must hold.
-fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<(String, f64), String> {
+fn judge(ch: &[Vec<f32>], reported: Reported, min_clicks: usize) -> Result<(String, f64), String> {
+    let Reported { underruns, steps } = reported;
     let (le, re) = (onsets_exact(&ch[0]), onsets_exact(&ch[1]));
     if le.len() < min_clicks || re.len() < min_clicks {
         return Err(format!("{min_clicks} clicks on each channel wanted: {} left, {} right", le.len(), re.len()));
@@ -250,7 +269,7 @@ fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<(String, 
     let outliers = off.iter().map(Vec::len).sum::<usize>() - 2 * glitches.len();
     let summary = format!(
         "skew p50 {skew_p50:.3} ms, p99 {skew_p99:.3} ms, max {skew_max:.3} ms over {} clicks; {}; underruns {underruns}; \
-         sink glitches {}",
+         playout steps {steps}; sink glitches {}",
         skew.len(),
         report.join("; "),
         glitches.len()
@@ -258,16 +277,23 @@ fn judge(ch: &[Vec<f32>], underruns: u64, min_clicks: usize) -> Result<(String, 
     // Issue #11's target is 0.1 ms; each follower's output-latency estimate (from the ALSA pulse
     // plugin's delay reports) can still differ by a few samples from run to run. A run in which a
     // follower reported an underrun (the machine did not run its callback in time, with one
-    // follower's clicks displaced for seconds) says nothing about the skew; it is printed as
-    // void, and the intervals are still checked.
-    if underruns == 0 && skew_p99 > 0.25 {
+    // follower's clicks displaced for seconds) or a step in its playout (the sound server's own
+    // underrun: the clicks around it displaced, by up to 16 ms on the forty-fourth sitting's
+    // machine, where a recording in which neither was reported held 0.083 ms) says nothing about
+    // the skew; it is printed as void, and the intervals are still checked.
+    let disrupted = underruns + steps;
+    if disrupted == 0 && skew_p99 > 0.25 {
         return Err(format!("p99 skew {skew_p99:.3} ms between native followers: {summary}"));
     }
-    if underruns > 0 {
-        eprintln!("native followers: VOID for the skew bound, {underruns} underrun(s) reported");
+    if disrupted > 0 {
+        eprintln!(
+            "native followers: VOID for the skew bound, {underruns} underrun(s) and {steps} playout step(s) reported"
+        );
     }
-    if outliers as u64 > 2 * underruns {
-        return Err(format!("{outliers} intervals off by more than 4 samples with {underruns} underruns: {summary}"));
+    if outliers as u64 > 2 * disrupted {
+        return Err(format!(
+            "{outliers} intervals off by more than 4 samples with {underruns} underruns and {steps} playout steps: {summary}"
+        ));
     }
     Ok((summary, skew_p99))
 }
@@ -288,16 +314,26 @@ fn clicks(right_late: usize, from: usize, shift: (i64, i64)) -> Vec<Vec<f32>> {
 
 #[test]
 fn a_glitch_in_both_channels_is_the_sink_and_one_in_a_channel_is_the_player() {
-    let (ok, p99) = judge(&clicks(2, 44, (0, 0)), 0, 40).unwrap();
+    let (ok, p99) = judge(&clicks(2, 44, (0, 0)), Reported::default(), 40).unwrap();
     assert!(ok.contains("skew p50 0.042 ms") && ok.contains("sink glitches 0"), "{ok}");
     assert!((p99 - 0.042).abs() < 0.001, "{p99}");
     // The sound server stalls at click 35: both streams move, by different amounts (s40's run).
-    let (ok, _) = judge(&clicks(2, 35, (-123, -160)), 0, 40).unwrap();
+    let (ok, _) = judge(&clicks(2, 35, (-123, -160)), Reported::default(), 40).unwrap();
     assert!(ok.contains("p99 0.042 ms") && ok.contains("sink glitches 1"), "{ok}");
     // One player's clicks move 20 samples (0.42 ms) on their own: that is the player's skew.
-    let e = judge(&clicks(2, 35, (0, 20)), 0, 40).unwrap_err();
+    let e = judge(&clicks(2, 35, (0, 20)), Reported::default(), 40).unwrap_err();
     assert!(e.contains("p99 skew 0.458 ms"), "{e}");
+    // Unless the player reported a step in its playout there: void for the skew, its one
+    // interval off allowed; two moves for the one step are too many.
+    let step = Reported { underruns: 0, steps: 1 };
+    let (ok, _) = judge(&clicks(2, 35, (0, 20)), step, 40).unwrap();
+    assert!(ok.contains("playout steps 1"), "{ok}");
+    let mut twice = clicks(2, 35, (0, 20));
+    let at = 1_000 + 20 * 24_006 + 2;
+    twice[1].copy_within(at..at + 48, at + 30);
+    twice[1][at..at + 30].fill(0.0);
+    assert!(judge(&twice, step, 40).unwrap_err().contains("intervals off"));
     // A stall too early to leave 20 clicks before it says nothing: measured again.
-    let e = judge(&clicks(2, 10, (-123, -160)), 0, 40).unwrap_err();
+    let e = judge(&clicks(2, 10, (-123, -160)), Reported::default(), 40).unwrap_err();
     assert!(e.contains("paired clicks"), "{e}");
 }
