@@ -207,12 +207,6 @@ impl MidiRecorder {
         self.xruns.lock().unwrap().clone()
     }
 
-    /// Whether JACK time `t` (µs) is within [`XRUN_REACH`] of one of the xruns so far.
-    #[must_use]
-    pub fn near_xrun(&self, t: f64) -> bool {
-        near_xrun(t, &self.xruns())
-    }
-
     /// Everything received so far.
     #[must_use]
     pub fn seen(&self) -> Vec<Received> {

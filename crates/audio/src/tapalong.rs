@@ -4,7 +4,7 @@
 //! core's ([`crate::calibrate::along`]): how much later than the device says the player hears it.
 //! `bandsync calibrate --taps` runs this, and stores the figure as calibrated.
 
-use crate::calibrate::{self, Calibration, TAP_BPM, TAPS};
+use crate::calibrate::{self, Calibration, CalibrationError, TAP_BPM, TAPS};
 use crate::device::AudioError;
 use crate::loopback::{LEAD, LoopbackError, micros_since, play, train_output};
 use crate::offsets::{LatencyStore, Source};
@@ -41,7 +41,7 @@ impl TapAlong {
 /// Plays the train on `output` (a part of its name; the default device otherwise) and takes each
 /// tap from `taps` (when it was made): [`TAPS`] of them, the first a quarter beat before the
 /// first click at the earliest. Ends once they are in, when `taps` closes, or when the train
-/// ends (27 s). `opened(output, lead)` is called once the output is open, `lead` before the
+/// ends (27 s); fewer taps give no figure. `opened(output, lead)` is called once the output is open, `lead` before the
 /// first click. Blocks throughout.
 ///
 /// # Errors
@@ -80,12 +80,41 @@ pub fn measure(
     });
     let gone = out.is_gone();
     drop(out);
-    // Each click where the output's readings say it was heard, played with no offset.
-    let heard: Vec<f64> = played.into_iter().filter(|c| !c.is_nan()).collect();
-    let outcome = calibrate::along(&at_us, &vec![0.0; at_us.len()], &heard);
+    // Each tap's clicks around it, where the output's readings say they were heard (played with
+    // no offset). Fewer taps than asked for give no figure.
+    let heard = heard_clicks(&plan.played_us, &played);
+    let near = |t: f64| heard.iter().copied().filter(|c| (c - t).abs() <= calibrate::TAP_NEAR_US).collect();
+    let clicks: Vec<Vec<f64>> = at_us.iter().map(|&t| near(t)).collect();
+    let outcome = if at_us.len() < TAPS {
+        Err(CalibrationError::TooFew { got: at_us.len(), of: TAPS, needed: TAPS })
+    } else {
+        calibrate::along(&at_us, &vec![0.0; at_us.len()], &clicks)
+    };
     Ok(TapAlong {
         output,
         outcome: if gone { Err(LoopbackError::Gone) } else { outcome.map_err(Into::into) },
         taps: at_us.len(),
     })
+}
+
+/// Where each click of the train up to the last one timed was heard: by the output's readings
+/// (`played`, NaN where they could not time it), and one they could not time, inside the train, by
+/// the lag the others share past the plan (`plan_us`): so that the clicks around a tap are one beat
+/// apart, none left out ([`calibrate::tap_offset_ms`]).
+fn heard_clicks(plan_us: &[f64], played: &[f64]) -> Vec<f64> {
+    let lags: Vec<f64> = plan_us.iter().zip(played).map(|(p, h)| h - p).filter(|l| !l.is_nan()).collect();
+    let Some(last) = played.iter().rposition(|h| !h.is_nan()) else { return Vec::new() };
+    let lag = calibrate::median(&lags);
+    plan_us.iter().zip(played).take(last + 1).map(|(p, h)| if h.is_nan() { p + lag } else { *h }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_click_the_readings_missed_is_placed_by_the_others_lag() {
+        let plan = [0.0, 1e6, 2e6, 3e6, 4e6];
+        let played = [2_000.0, f64::NAN, 2_002_000.0, 3_002_000.0, f64::NAN];
+        assert_eq!(super::heard_clicks(&plan, &played), [2_000.0, 1_002_000.0, 2_002_000.0, 3_002_000.0]);
+        assert!(super::heard_clicks(&plan, &[f64::NAN; 5]).is_empty());
+    }
 }

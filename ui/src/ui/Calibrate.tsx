@@ -55,8 +55,8 @@ function usePlaying(): boolean {
 /** The big pad the player taps with the beat. Pointer-down, not click: its time is the tap's. */
 function TapPad(props: { onDone: (o: Outcome) => void; onCancel: () => void }) {
   const app = useApp();
-  // The taps' host µs, the offset in effect at each, and the clicks around them.
-  const taps = useRef({ at: [] as number[], latency: [] as number[], clicks: [] as number[] });
+  // The taps' host µs, the offset in effect at each, and each tap's clicks around it.
+  const taps = useRef({ at: [] as number[], latency: [] as number[], clicks: [] as number[][] });
   const [n, setN] = useState(0);
   const tap = (stampMs: number) => {
     const perfNow = performance.now();
@@ -70,7 +70,7 @@ function TapPad(props: { onDone: (o: Outcome) => void; onCancel: () => void }) {
     if (!clicks.length) return props.onDone({ error: 'The metronome stopped; calibrate while it plays.' });
     t.at.push(at);
     t.latency.push(app.state.settings.latencyMs);
-    for (const c of clicks) t.clicks.push(c.host);
+    t.clicks.push(clicks.map((c) => c.host));
     setN(t.at.length);
     if (t.at.length < TAPS) return;
     try {

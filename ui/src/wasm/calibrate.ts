@@ -5,11 +5,11 @@ import type { Calibration } from '../bindings';
 import { core } from './core';
 
 /** The extra output latency from taps along with the click: the taps' host µs, the offset in
- *  effect at each (ms) and the clicks around them (host µs); the core pairs each tap with its
- *  click. Throws [`CoreError`] with a sentence for the player when the taps give no figure (too
- *  few agreed, too scattered). */
-export function calibrateTaps(atUs: readonly number[], latencyMs: readonly number[], clicksUs: readonly number[]): Calibration {
-  return core().call<Calibration>('calibrate.taps', [atUs, latencyMs, clicksUs]);
+ *  effect at each (ms) and each tap's own clicks around it (host µs, as the transport stood at the
+ *  tap); the core pairs each tap with its click. Throws [`CoreError`] with a sentence for the
+ *  player when the taps give no figure (too few agreed, too scattered). */
+export function calibrateTaps(atUs: readonly number[], latencyMs: readonly number[], clicksUs: readonly number[][]): Calibration {
+  return core().call<Calibration>('calibrate.taps', [atUs, latencyMs, ...clicksUs]);
 }
 
 /** When the last click of the probe train from host µs `startUs` on has been heard, however

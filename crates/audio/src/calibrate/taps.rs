@@ -31,12 +31,13 @@ pub fn tap_plan(start_us: f64) -> ProbePlan {
 
 /// A tap's offset (ms) from the click it goes with, as if the click had been played without the
 /// `latency_ms` in effect: the output's latency as the tap tells it. `clicks_us` are when the
-/// clicks were to be heard (the grid the player played them on), in any order, on the tap's
-/// clock. A tap half a beat off could go with either click; a click is heard late far more often
-/// than early (a Bluetooth earbud's 150 to 300 ms, uncalibrated), so the tap goes with the click
-/// before it up to three quarters of the beat after it, else with the next (at 120 BPM, from 125
-/// ms early to 375 ms late; with the nearest click, 250 ms late would read as 250 early). The
-/// beat is the one the tap falls in. `None` without a click within [`TAP_NEAR_US`].
+/// clicks around it were to be heard (the grid the player played them on), one beat apart with
+/// none left out, in any order, on the tap's clock. A tap half a beat off could go with either
+/// click; a click is heard late far more often than early (a Bluetooth earbud's 150 to 300 ms,
+/// uncalibrated), so the tap goes with the click before it up to three quarters of the beat
+/// after it, else with the next (at 120 BPM, from 125 ms early to 375 ms late; with the nearest
+/// click, 250 ms late would read as 250 early). The beat is the one the tap falls in. `None`
+/// without a click within [`TAP_NEAR_US`].
 #[must_use]
 pub fn tap_offset_ms(tap_us: f64, clicks_us: &[f64], latency_ms: f64) -> Option<f64> {
     let (mut before, mut after) = (f64::NEG_INFINITY, f64::INFINITY);
@@ -58,14 +59,16 @@ pub fn tap_offset_ms(tap_us: f64, clicks_us: &[f64], latency_ms: f64) -> Option<
 }
 
 /// The figure from taps along with the click: [`taps`] of their offsets ([`tap_offset_ms`]).
-/// `at_us` are the taps' times, `latency_ms` the offset in effect at each, and `clicks_us` the
-/// clicks around them (in any order, repeats allowed: the page hands in those around each tap).
-/// A tap without a click around it, or without its offset, is one that did not agree.
-pub fn along(at_us: &[f64], latency_ms: &[f64], clicks_us: &[f64]) -> Result<Calibration, CalibrationError> {
+/// `at_us` are the taps' times, `latency_ms` the offset in effect at each, and `clicks_us` each
+/// tap's own clicks around it (as the transport stood at the tap: a click the leader's later
+/// change took back is no other tap's). A tap without a click around it, or without its offset,
+/// is one that did not agree.
+pub fn along(at_us: &[f64], latency_ms: &[f64], clicks_us: &[Vec<f64>]) -> Result<Calibration, CalibrationError> {
     let mut offsets = Vec::with_capacity(at_us.len());
     for (i, &t) in at_us.iter().enumerate() {
         let l = latency_ms.get(i).copied().unwrap_or(f64::NAN);
-        offsets.push(tap_offset_ms(t, clicks_us, l).unwrap_or(f64::NAN));
+        let clicks = clicks_us.get(i).map_or(&[][..], Vec::as_slice);
+        offsets.push(tap_offset_ms(t, clicks, l).unwrap_or(f64::NAN));
     }
     self::taps(&offsets)
 }
@@ -144,22 +147,28 @@ mod tests {
     #[test]
     fn taps_along_give_the_whole_ms_their_clicks_agree_on() {
         // Sixteen taps 263 to 271 ms after their beats (an earbud, a hand's scatter), one with no
-        // click around it (the metronome had stopped): the figure, to the whole ms. The clicks
-        // come as a page hands them in, those around each tap: in no order, with repeats.
+        // click around it (the metronome had stopped): the figure, to the whole ms. Each tap
+        // comes with its own clicks, in no order.
         let b = beats();
-        let mut at: Vec<f64> =
+        let at: Vec<f64> =
             (0..16u32).map(|i| b[i as usize % 8] + 263_000.0 + f64::from((i * 5) % 9) * 1000.0).collect();
-        at[5] = 60e6;
-        let mut clicks: Vec<f64> = b.iter().rev().copied().collect();
-        clicks.extend(&b);
+        let mut clicks: Vec<Vec<f64>> = vec![b.iter().rev().copied().collect(); 16];
+        clicks[5].clear();
         let c = along(&at, &[0.0; 16], &clicks).unwrap();
         assert_eq!((c.latency_ms, c.used, c.of), (266.0, 15, 16));
         assert!(c.spread_ms <= 3.0, "{c:?}");
         // Tapped with the figure already in effect: what remains is added to it.
         let earlier: Vec<f64> = at.iter().map(|t| t - 200_000.0).collect();
-        assert_eq!(along(&earlier, &[200.0; 16], &b).map(|c| c.latency_ms), Ok(266.0));
+        assert_eq!(along(&earlier, &[200.0; 16], &clicks).map(|c| c.latency_ms), Ok(266.0));
         // Without the figure in effect for a tap, it does not agree.
-        assert_eq!(along(&earlier, &[200.0; 12], &b).map(|c| c.used), Ok(11));
+        assert_eq!(along(&earlier, &[200.0; 12], &clicks).map(|c| c.used), Ok(11));
+        // A tap goes only with its own clicks: the first tap's grid moved 250 ms (the leader
+        // changed it), so it reads 13 ms and is rejected; the others keep theirs (the median of
+        // the fifteen, 267 ms).
+        let mut moved = vec![b.clone(); 16];
+        moved[0] = b.iter().map(|c| c + 250_000.0).collect();
+        let c = along(&at, &[0.0; 16], &moved).unwrap();
+        assert_eq!((c.latency_ms, c.used), (267.0, 15));
     }
 
     #[test]

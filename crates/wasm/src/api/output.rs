@@ -81,10 +81,10 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str, samples: &[f32]) -> Res 
             done()
         }
         "calibrate.taps" => {
-            // [the taps' host µs, the offset in effect at each (ms), the clicks around them (host
-            // µs)]: an array, which takes less wasm than an object.
-            let [at_us, latency_ms, clicks_us] = &parse::<Vec<Vec<f64>>>(a)?[..] else {
-                return Err("bad arguments: [taps, offsets, clicks]".to_owned());
+            // [the taps' host µs, the offset in effect at each (ms), then each tap's clicks around
+            // it (host µs)]: arrays, which take less wasm than an object.
+            let [at_us, latency_ms, clicks_us @ ..] = &parse::<Vec<Vec<f64>>>(a)?[..] else {
+                return Err("bad arguments: [taps, offsets, clicks...]".to_owned());
             };
             ok(&calibrate::along(at_us, latency_ms, clicks_us).map_err(|e| e.to_string())?)
         }

@@ -183,10 +183,12 @@ fn the_output_timestamps_are_judged_and_the_filter_fits_through_the_core() {
     // the core's (`calibrate/taps.rs`).
     let clicks: Vec<f64> = (0..8).map(|i| 1e7 + f64::from(i) * 5e5).collect();
     let at: Vec<f64> = (0..16).map(|i| clicks[i % 8] + 2e4 + (i % 3) as f64 * 1e3).collect();
-    let c = ok("calibrate.taps", json!([at, vec![20.0; 16], clicks]));
+    let mut args = vec![json!(at), json!(vec![20.0; 16])];
+    args.extend((0..16).map(|_| json!(clicks)));
+    let c = ok("calibrate.taps", json!(args));
     assert_eq!((c["latency_ms"].as_f64(), c["used"].as_u64()), (Some(41.0), Some(16)));
-    assert!(err("calibrate.taps", json!([&at[..2], vec![20.0; 2], clicks])).contains("agreed"));
-    assert!(err("calibrate.taps", json!([at, clicks])).contains("bad arguments"));
+    assert!(err("calibrate.taps", json!([&at[..2], vec![20.0; 2], clicks, clicks])).contains("agreed"));
+    assert!(err("calibrate.taps", json!([at])).contains("bad arguments"));
     // Tap tempo: the page's TAP button; a pause starts a new series, which is all the page keeps.
     let t = ok("tap.tempo", json!([0.0, 500.0, 1000.0]));
     assert_eq!((t["bpm"].as_f64(), t["count"].as_u64()), (Some(120.0), Some(3)));
