@@ -41,8 +41,8 @@ impl TapAlong {
 /// Plays the train on `output` (a part of its name; the default device otherwise) and takes each
 /// tap from `taps` (when it was made): [`TAPS`] of them, the first a quarter beat before the
 /// first click at the earliest. Ends once they are in, when `taps` closes, or when the train
-/// ends (27 s); fewer taps give no figure. `opened(output, lead)` is called once the output is open, `lead` before the
-/// first click. Blocks throughout.
+/// ends (27 s); fewer taps give no figure. `opened(output, lead)` is called once the output is
+/// open, `lead` before the first click. Blocks throughout.
 ///
 /// # Errors
 /// The output cannot be opened.
