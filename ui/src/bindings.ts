@@ -2265,21 +2265,26 @@ start_us: number,
 /**
  * The host clock that is on.
  */
-axis: HostAxis, } | { "kind": "unmap" } | { "kind": "levels", 
+axis: HostAxis, } | { "kind": "unmap" } | { "kind": "settings", 
 /**
  * The levels.
  */
-levels: Levels, } | { "kind": "ear", 
+levels: Levels, 
 /**
- * The ear.
+ * Which ear gets the click.
  */
-ear: Ear, } | { "kind": "subdivision", 
+ear: Ear, 
 /**
- * How many.
+ * Clicks per beat, 1 to 8.
  */
-n: number, } | { "kind": "sound", 
+n: number, 
 /**
- * Which.
+ * The latency offset, µs: a move of it is the player's, and the clicks it makes late
+ * are not counted late ([`Command::Offset`]).
+ */
+offset_us: number, 
+/**
+ * The built-in click set (made anew only when it changes).
  */
 sound: ClickSound, };
 

@@ -140,8 +140,6 @@ fn control(
     let mut last_error: Option<String> = None;
     let mut last_transport: Option<(Transport, HostAxis)> = None;
     let mut last_info = long_ago();
-    // When the latency offset was last moved.
-    let mut moved_at: Option<Instant> = None;
     let mut reported: Option<AudioInfo> = None;
     // When the default device may be tried again, after it failed to open.
     let mut retry_at = Instant::now();
@@ -175,17 +173,13 @@ fn control(
                     (r.latency_offset_ms, r.latency_source) = (now.latency_offset_ms, now.latency_source);
                 }
                 last_info = long_ago();
-                moved_at = Some(Instant::now());
             }
             Err(std_mpsc::RecvTimeoutError::Timeout) => {}
             Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
         }
         out.update(|i| clock.local_of(i), |l| clock.to_host_on(l));
-        // Clicks the player's own move of the offset made late (caught up at once by the engine)
-        // are not the output's fault: not counted late.
-        let moving = moved_at.is_some_and(|t| t.elapsed() < MOVE_SETTLES);
         out.drain_beats(|b| {
-            tally.played(&PlayedClick { late: b.late && !moving, ..b });
+            tally.played(&b);
             let _ = reports.send(AudioReport::Beat(b));
         });
         if out.is_gone() {
@@ -238,10 +232,6 @@ fn control(
         }
     }
 }
-
-/// How long after a move of the latency offset the clicks it moved are played: the next map
-/// (within the loop's 20 ms) and the buffer after it, with room for a slow machine.
-const MOVE_SETTLES: Duration = Duration::from_millis(250);
 
 /// A time long enough ago that a report is due.
 fn long_ago() -> Instant {

@@ -51,8 +51,9 @@ pub struct AudioOutput {
     settled: bool,
     /// Whether a jump in its playback times is an underrun yet ([`start::StreamStart`]).
     start: start::StreamStart,
-    /// The last schedule did not fit in the command queue and must be sent again.
+    /// The last schedule (or latency offset) did not fit in the command queue: sent again.
     schedule_pending: bool,
+    offset_pending: bool,
     /// `BANDSYNC_AUDIO_TRACE`'s lines, if asked for.
     trace: trace::Trace,
     /// The output's readings, kept while a calibration asks ([`AudioOutput::keep_readings`]).
@@ -186,6 +187,7 @@ impl AudioOutput {
         engine.apply(Command::Ear(opts.ear));
         engine.apply(Command::Levels(opts.levels));
         engine.apply(Command::Subdivision(opts.subdivision.max(1)));
+        engine.apply(Command::Offset(opts.latency_offset_ms * 1000.0));
         let state = CallbackState {
             engine,
             commands: cmd_rx,
@@ -235,6 +237,7 @@ impl AudioOutput {
             settled: false,
             start: start::StreamStart::default(),
             schedule_pending: false,
+            offset_pending: false,
             trace: trace::Trace::from_env(rate),
             readings: None,
             delay: ReportedDelay::default(),
@@ -265,13 +268,14 @@ impl AudioOutput {
         }
     }
 
-    /// Plays by another latency figure from the next map on ([`AudioOutput::update`]), without
+    /// Plays by another latency figure from the next buffer on ([`Command::Offset`]), without
     /// reopening the stream: the clicks move by the change at once (the engine plays at once any
-    /// it jumps over, up to `ClickCursor::CATCH_UP`; one jumped further is skipped), and the
-    /// device's line and its first seconds' settling are kept.
+    /// it jumps over, up to `ClickCursor::CATCH_UP`, not counted late; one jumped further is
+    /// skipped), and the device's line and its first seconds' settling are kept.
     /// A player dragging the offset slider while the band plays hears the click move, not stop.
     pub fn set_latency_offset(&mut self, offset_ms: f64, measured: bool) {
         (self.opts.latency_offset_ms, self.opts.latency_measured) = (offset_ms, measured);
+        self.offset_pending = self.commands.push(Command::Offset(offset_ms * 1000.0)).is_err();
         self.info.latency_offset_ms = offset_ms;
         self.info.latency_source = LatencySource::of(offset_ms, measured);
     }
@@ -368,19 +372,17 @@ impl AudioOutput {
         if e1 != epoch {
             return;
         }
-        let offset_us = self.opts.latency_offset_ms * 1000.0;
-        let map = FrameMap {
-            frame_ref,
-            // Heard `offset_us` later than the device says: each frame is heard at its time plus the
-            // offset, so clicks are rendered that much earlier.
-            host_at_ref: h0 + offset_us,
-            us_per_frame: (h1 - h0) / f64::from(self.info.sample_rate),
-            epoch,
-        };
-        // A schedule that did not fit (the callback stalled) goes first; a map only when there is
-        // room left for the next schedule, so a stop or tempo change is never crowded out.
+        // The device's own map: the engine adds the latency offset ([`Command::Offset`]).
+        let map =
+            FrameMap { frame_ref, host_at_ref: h0, us_per_frame: (h1 - h0) / f64::from(self.info.sample_rate), epoch };
+        // A schedule or offset that did not fit (the callback stalled) goes first; a map only when
+        // there is room left for the next schedule, so a stop or tempo change is never crowded out.
         if self.schedule_pending {
             self.schedule_pending = self.commands.push(Command::Schedule(self.schedule)).is_err();
+        }
+        if self.offset_pending {
+            let us = self.opts.latency_offset_ms * 1000.0;
+            self.offset_pending = self.commands.push(Command::Offset(us)).is_err();
         }
         if !self.schedule_pending && self.commands.slots() > 1 {
             self.trace.line(TraceLine::Map(map));

@@ -106,8 +106,13 @@ impl Default for Levels {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 pub enum Command {
-    /// A new frame-to-host-time map.
+    /// A new frame-to-host-time map: the device's own, as its readings say it plays.
     Map(FrameMap),
+    /// The player's latency offset (host µs): each frame is heard this much later than the map
+    /// says (what the output adds past what it reports: earbuds, a speaker's DSP), so clicks are
+    /// rendered that much earlier. A move of it is the player's, not the output's: the clicks it
+    /// jumps over are played at once (as after any correction of the map) but not counted late.
+    Offset(f64),
     /// Forget the map: nothing is scheduled until the next one (the output was suspended, and
     /// its frames no longer say when they will be heard).
     Unmap,
@@ -130,7 +135,8 @@ pub struct PlayedClick {
     /// The device frame it starts on.
     pub frame: u64,
     /// It starts more than [`LATE_US`] after its exact frame: it fell in a gap (the map jumped
-    /// past it, or its schedule came too late to be rendered in time).
+    /// past it, or its schedule came too late to be rendered in time). Not for the part of a gap
+    /// that the player's own move of the latency offset made ([`Command::Offset`]).
     pub late: bool,
 }
 
@@ -163,6 +169,11 @@ pub struct Engine {
     next_frame: u64,
     /// How far forward the last new map moved the next buffer's window (host µs).
     jump: f64,
+    /// The latency offset ([`Command::Offset`], host µs), added to the map as clicks are placed.
+    offset_us: f64,
+    /// How far forward the player's moves of the offset moved the next buffer's window (host µs,
+    /// part of `jump`): a click caught up by that much is not late.
+    moved: f64,
 }
 
 impl Engine {
@@ -181,6 +192,8 @@ impl Engine {
             cursor: ClickCursor::new(),
             next_frame: 0,
             jump: 0.0,
+            offset_us: 0.0,
+            moved: 0.0,
         }
     }
 
@@ -200,6 +213,13 @@ impl Engine {
                 }
             }
             Command::Unmap => self.map = None,
+            Command::Offset(us) => {
+                if self.map.is_some() {
+                    self.jump += us - self.offset_us;
+                    self.moved += us - self.offset_us;
+                }
+                self.offset_us = us;
+            }
             Command::Schedule(s) => self.schedule_on(s),
             Command::Levels(l) => self.levels = l,
             Command::Ear(e) => self.ear = e,
@@ -227,7 +247,7 @@ impl Engine {
         self.schedule = s;
     }
 
-    /// The frame map in use.
+    /// The frame map in use, as the device's readings fit it (the latency offset not added).
     #[must_use]
     pub fn map(&self) -> Option<FrameMap> {
         self.map
@@ -253,10 +273,11 @@ impl Engine {
         let channels = channels.max(1);
         let frames = out.len() / channels;
         if let Some(map) = self.map {
-            self.schedule_clicks(map, first_frame, frames as u64, &mut on_click);
+            let heard = FrameMap { host_at_ref: map.host_at_ref + self.offset_us, ..map };
+            self.schedule_clicks(heard, first_frame, frames as u64, &mut on_click);
         }
         self.next_frame = first_frame + frames as u64;
-        self.jump = 0.0;
+        (self.jump, self.moved) = (0.0, 0.0);
         let (lo, hi) = match self.ear {
             Ear::Left => (0, 1),
             Ear::Right => (1.min(channels - 1), 2.min(channels)),
@@ -291,11 +312,12 @@ impl Engine {
         let mut cursor = self.cursor;
         let sub = self.subdivision;
         let jump = Micros(self.jump.round() as i64);
+        let late_after = LATE_US + self.moved.max(0.0);
         cursor.take_after_jump(schedule.segments(), lo, hi, sub, jump, &mut |c| {
             let exact = map.frame(c.host.0 as f64);
             let frame = (exact.round().max(f0 as f64) as u64).min(f0 + n - 1);
             self.start_voice(&c, (frame - f0) as usize);
-            let late = (frame as f64 - exact) * map.us_per_frame > LATE_US;
+            let late = (frame as f64 - exact) * map.us_per_frame > late_after;
             on_click(PlayedClick { click: c, frame, late });
         });
         self.cursor = cursor;

@@ -150,11 +150,21 @@ fn stopped_schedule_is_silent() {
     assert!(audio.iter().all(|&x| x == 0.0));
 }
 
-/// Clicks of 120 BPM from host 0 over 100 buffers of 500 frames, with the map moved `jump`
-/// frames forward just before the click due at frame 24 000; `unmap` first forgets the map (the
-/// output was suspended), so the new map is a fresh start, not a correction. Each click played:
-/// its frame, and whether it counts as late.
-fn refit_across_a_click(jump: u64, unmap: bool) -> Vec<(u64, bool)> {
+/// How the window moves in [`refit_across_a_click`].
+#[derive(Clone, Copy, PartialEq)]
+enum Move {
+    /// A new map: the output's readings moved.
+    Map,
+    /// The map forgotten first (the output was suspended): the new map is a fresh start.
+    Unmap,
+    /// The player's latency offset, not the map.
+    Offset,
+}
+
+/// Clicks of 120 BPM from host 0 over 100 buffers of 500 frames, with the window moved `jump`
+/// frames forward just before the click due at frame 24 000, by `how`. Each click played: its
+/// frame, and whether it counts as late.
+fn refit_across_a_click(jump: u64, how: Move) -> Vec<(u64, bool)> {
     let us = 1e6 / f64::from(RATE);
     let mut e = Engine::new(RATE);
     e.apply(Command::Map(exact_map(us)));
@@ -164,11 +174,15 @@ fn refit_across_a_click(jump: u64, unmap: bool) -> Vec<(u64, bool)> {
     for k in 0..48u64 {
         e.process(&mut out, 2, k * 500, |b| beats.push(b));
     }
-    if unmap {
+    if how == Move::Unmap {
         e.apply(Command::Unmap);
     }
-    let host_at_ref = jump as f64 * us;
-    e.apply(Command::Map(FrameMap { frame_ref: 0, host_at_ref, us_per_frame: us, epoch: 0 }));
+    if how == Move::Offset {
+        e.apply(Command::Offset(jump as f64 * us));
+    } else {
+        let host_at_ref = jump as f64 * us;
+        e.apply(Command::Map(FrameMap { frame_ref: 0, host_at_ref, us_per_frame: us, epoch: 0 }));
+    }
     for k in 48..100u64 {
         e.process(&mut out, 2, k * 500, |b| beats.push(b));
     }
@@ -180,14 +194,37 @@ fn a_click_a_map_correction_jumps_over_is_played_late_and_one_a_stall_jumps_over
     // The click due at frame 24 000 is the first frame of the next buffer. A refit moving host
     // time 10 frames forward leaves it 10 frames in the past: played at once, once, and the grid
     // goes on. 10 frames (0.2 ms) late is still on time.
-    assert_eq!(refit_across_a_click(10, false), [(0, false), (24_000, false), (47_990, false)]);
+    assert_eq!(refit_across_a_click(10, Move::Map), [(0, false), (24_000, false), (47_990, false)]);
     // The output's latency figure settles 20.8 ms higher: the click that fell in those 20.8 ms
     // is played at once, not lost (a lost beat is what a musician hears), and counts as late.
-    assert_eq!(refit_across_a_click(1_000, false), [(0, false), (24_000, true), (47_000, false)]);
+    assert_eq!(refit_across_a_click(1_000, Move::Map), [(0, false), (24_000, true), (47_000, false)]);
     // A 208 ms jump is a stall: its clicks are gone, not played as a burst.
-    assert_eq!(refit_across_a_click(10_000, false), [(0, false), (38_000, false)]);
+    assert_eq!(refit_across_a_click(10_000, Move::Map), [(0, false), (38_000, false)]);
     // After a suspension the first map is a new start: nothing from before it is played.
-    assert_eq!(refit_across_a_click(1_000, true), [(0, false), (47_000, false)]);
+    assert_eq!(refit_across_a_click(1_000, Move::Unmap), [(0, false), (47_000, false)]);
+}
+
+#[test]
+fn a_click_the_players_own_offset_jumps_over_is_played_at_once_and_not_late() {
+    // The player sets the offset 20.8 ms higher: the same click as the map's move above, played
+    // at once, but the output did nothing wrong.
+    assert_eq!(refit_across_a_click(1_000, Move::Offset), [(0, false), (24_000, false), (47_000, false)]);
+    // Further than the catch-up, as a map's jump: skipped, not played as a burst.
+    assert_eq!(refit_across_a_click(10_000, Move::Offset), [(0, false), (38_000, false)]);
+}
+
+#[test]
+fn the_offset_is_added_to_the_map_as_clicks_are_placed() {
+    // Heard 10 ms later than the map says: every click is rendered 480 frames earlier, and a map
+    // sent after the offset keeps it.
+    let mut e = Engine::new(RATE);
+    e.apply(Command::Offset(10_000.0));
+    e.apply(Command::Map(exact_map(1e6 / f64::from(RATE))));
+    e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::default(), 100_000))));
+    let (beats, _, _) = run(&mut e, 1.2, 512, 2);
+    let frames: Vec<u64> = beats.iter().map(|b| b.frame).collect();
+    assert_eq!(frames, [4_320, 28_320, 52_320]);
+    assert!(beats.iter().all(|b| !b.late));
 }
 
 #[test]

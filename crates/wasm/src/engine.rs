@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(tag = "kind"))]
 #[serde(remote = "Self", rename_all = "snake_case")]
 pub enum EngineCommand {
-    /// A new map from context frames to host time.
+    /// A new map from context frames to host time, as the output's readings fit it.
     Map {
         /// The map.
         map: FrameMap,
@@ -43,24 +43,18 @@ pub enum EngineCommand {
     },
     /// Forget the map: silence until the next one (the context was suspended).
     Unmap,
-    /// New levels.
-    Levels {
+    /// The player's settings, sent together whenever one changes.
+    Settings {
         /// The levels.
         levels: Levels,
-    },
-    /// Which ear gets the click.
-    Ear {
-        /// The ear.
+        /// Which ear gets the click.
         ear: Ear,
-    },
-    /// Clicks per beat, 1 to 8.
-    Subdivision {
-        /// How many.
+        /// Clicks per beat, 1 to 8.
         n: u8,
-    },
-    /// Another built-in click set.
-    Sound {
-        /// Which.
+        /// The latency offset, µs: a move of it is the player's, and the clicks it makes late
+        /// are not counted late ([`Command::Offset`]).
+        offset_us: f64,
+        /// The built-in click set (made anew only when it changes).
         sound: ClickSound,
     },
 }
@@ -94,6 +88,8 @@ pub struct EngineStats {
 pub struct PageEngine {
     engine: Engine,
     rate: u32,
+    /// The click set the engine has.
+    sound: ClickSound,
     /// Interleaved stereo, grown once to the largest quantum asked for.
     buf: Vec<f32>,
     stats: EngineStats,
@@ -108,7 +104,7 @@ impl PageEngine {
     pub fn new(rate: u32, sound: ClickSound) -> Self {
         let mut engine = Engine::new(rate);
         engine.replace_sounds(Sounds::set(sound, rate));
-        PageEngine { engine, rate, buf: Vec::new(), stats: EngineStats::default() }
+        PageEngine { engine, rate, sound, buf: Vec::new(), stats: EngineStats::default() }
     }
 
     /// Applies a command from the main thread.
@@ -123,11 +119,15 @@ impl PageEngine {
                 let plan = bandsync_audio::calibrate::probe_plan(start_us);
                 self.engine.apply(Command::Schedule(FixedSchedule::on(&plan.transport, axis)))
             }
-            EngineCommand::Levels { levels } => self.engine.apply(Command::Levels(levels)),
-            EngineCommand::Ear { ear } => self.engine.apply(Command::Ear(ear)),
-            EngineCommand::Subdivision { n } => self.engine.apply(Command::Subdivision(n)),
-            EngineCommand::Sound { sound } => {
-                let _ = self.engine.replace_sounds(Sounds::set(sound, self.rate));
+            EngineCommand::Settings { levels, ear, n, offset_us, sound } => {
+                self.engine.apply(Command::Levels(levels));
+                self.engine.apply(Command::Ear(ear));
+                self.engine.apply(Command::Subdivision(n));
+                self.engine.apply(Command::Offset(offset_us));
+                if sound != self.sound {
+                    self.sound = sound;
+                    let _ = self.engine.replace_sounds(Sounds::set(sound, self.rate));
+                }
             }
         }
     }

@@ -10,8 +10,9 @@
 //! - the core's device-clock filter fits a line through them (as for cpal natively), following a
 //!   step in the playout (an output glitch) at once and dropping passing glitches; the member's
 //!   clock estimate turns it into host time: the engine's frame map;
-//! - the player's latency calibration (`latencyMs`) moves the map, for output latency the browser
-//!   does not report (Bluetooth, or GStreamer's in WebKitGTK);
+//! - the player's latency calibration (`latencyMs`) goes to the engine, which adds it to the map
+//!   (a move of it is the player's: not counted late), for output latency the browser does not
+//!   report (Bluetooth, or GStreamer's in WebKitGTK);
 //! - when the context is suspended (a locked phone) the map is withdrawn, and on return a fresh
 //!   one is fitted before anything sounds: no burst of stale clicks, back on the right beat.
 
@@ -205,11 +206,8 @@ export class ClickPlayer {
   }
 
   setSettings(s: PlayerSettings): void {
-    const resync = s.latencyMs !== this.settings.latencyMs;
-    const sound = s.clickSound !== this.settings.clickSound;
     this.settings = { ...s };
-    this.applySettings(sound);
-    if (resync) this.tick();
+    this.applySettings();
   }
 
   /** A new schedule from the host. */
@@ -230,16 +228,17 @@ export class ClickPlayer {
     this.node?.port.postMessage(c);
   }
 
-  private applySettings(sound = false): void {
+  private applySettings(): void {
     const s = this.settings;
     const v = Math.max(0, Math.min(1, s.volume));
     this.command({
-      kind: 'levels',
+      kind: 'settings',
       levels: { downbeat: this.probing ? 1 : s.levels.downbeat, group: s.levels.group, beat: s.levels.beat, subdivision: s.levels.sub, master: v, mute: s.mute },
+      ear: s.channel,
+      n: this.probing ? 1 : Math.max(1, Math.min(8, Math.round(s.subdivision))),
+      offset_us: s.latencyMs * 1000,
+      sound: s.clickSound,
     });
-    this.command({ kind: 'ear', ear: s.channel });
-    this.command({ kind: 'subdivision', n: this.probing ? 1 : Math.max(1, Math.min(8, Math.round(s.subdivision))) });
-    if (sound) this.command({ kind: 'sound', sound: s.clickSound });
   }
 
   private stateChanged(): void {
@@ -326,7 +325,7 @@ export class ClickPlayer {
       kind: 'map',
       map: {
         frame_ref: Math.max(0, Math.round(fit.frame)),
-        host_at_ref: fit.local + (Math.round(fit.frame) - fit.frame) * fit.us_per_frame + this.settings.latencyMs * 1000,
+        host_at_ref: fit.local + (Math.round(fit.frame) - fit.frame) * fit.us_per_frame,
         us_per_frame: fit.us_per_frame,
         epoch: (this.clock.axis() ?? NO_AXIS).epoch,
       },

@@ -58,3 +58,44 @@ fn the_engine_keeps_its_last_clicks_for_a_reader_that_stalled() {
     let want: Vec<i64> = (2..10).flat_map(|k| [k * 500_000, k * 24_000]).collect();
     assert_eq!(recent, want);
 }
+
+/// The page's engine at 120 BPM, rendered to just before the click at host 0.5 s (frame 24 000),
+/// then moved 20.8 ms (1 000 frames) forward by `move_`, then rendered on for a beat: its stats.
+fn moved_before_a_click(move_: impl Fn(&Value)) -> Value {
+    let e = engine_at(0.0);
+    let render = |from: u64, to: u64| {
+        crate::registry::with(|r| {
+            let eng = r.engines.get_mut(e.as_u64().unwrap() as u32).unwrap();
+            for q in from..to {
+                eng.render(128, q * 128);
+            }
+        });
+    };
+    render(0, 187);
+    move_(&e);
+    render(187, 375);
+    ok("engine.stats", json!({"h": e}))
+}
+
+#[test]
+fn a_move_of_the_players_offset_plays_the_click_it_jumps_over_and_does_not_count_it_late() {
+    // Written out, as the page writes it: `kind` first (a `json!` object sorts its members).
+    let settings = |e: &Value, offset_us: f64| {
+        let levels = r#"{"downbeat":1,"group":0.8,"beat":0.6,"subdivision":0.35,"master":0.8,"mute":false}"#;
+        let command = format!(
+            r#"{{"kind":"settings","levels":{levels},"ear":"both","n":1,"offset_us":{offset_us},"sound":"classic"}}"#
+        );
+        let answer = crate::api::call(&format!(r#"{{"op":"engine.command","args":{{"h":{e},"command":{command}}}}}"#));
+        assert!(!answer.contains("\"err\""), "{answer}");
+    };
+    // The player's calibration: the click due 20.8 ms before the next quantum plays at its start,
+    // and the band is not told that the phone played it late.
+    let stats = moved_before_a_click(|e| settings(e, 1e6 / 48.0));
+    assert!(stats["clicks"] == 3 && stats["late"] == 0, "{stats}");
+    // The same move by the output's readings (its map) is the output's: counted late.
+    let stats = moved_before_a_click(|e| {
+        let map = json!({"frame_ref": 0, "host_at_ref": 1e6 / 48.0, "us_per_frame": 1e6 / 48000.0});
+        ok("engine.command", json!({"h": e, "command": {"kind": "map", "map": map}}));
+    });
+    assert!(stats["clicks"] == 3 && stats["late"] == 1, "{stats}");
+}
