@@ -132,6 +132,16 @@ impl Pulse {
         self.sounding_with(sink, args, &[])
     }
 
+    /// `bandsync host` on loopback, sounding here, serving the page from `ui`: the process and
+    /// its session's link.
+    #[must_use]
+    pub fn host_serving(&self, ui: &Path) -> (Proc, String) {
+        let ui = ui.to_str().expect("a UTF-8 path");
+        let mut host = self.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui]);
+        let url = host.event("hosting")["url"].as_str().expect("the session's link").to_owned();
+        (host, url)
+    }
+
     /// [`Pulse::sounding`], with `env` besides.
     #[must_use]
     pub fn sounding_with(&self, sink: Option<&str>, args: &[&str], env: &[(&str, String)]) -> Proc {

@@ -47,21 +47,23 @@ pub fn run(a: &CalibrateArgs) -> anyhow::Result<u8> {
     let devices =
         LoopbackDevices { output: a.audio_device.clone(), buffer_frames: None, input: a.input_device.clone() };
     let run = loopback::measure(&devices, |output, input| {
-        emit(a.json, &json!({"event": "calibrating", "by": "microphone", "output": output, "input": input}), || {
-            format!("calibrating {output}: listening through {input} for about 12 s…")
-        });
+        emit(
+            a.json,
+            &json!({"event": "calibrating", "by": By::Microphone.name(), "output": output, "input": input}),
+            || format!("calibrating {output}: listening through {input} for about 12 s…"),
+        );
     })?;
     let device = &run.output;
     match &run.outcome {
         Ok(c) => {
             let stored = !a.no_save && run.store(&LatencyStore::user())?;
             let extra = json!({"by_host_capture_ms": run.by_host_capture_ms});
-            report(a, device, c, stored, "microphone", extra);
+            report(a, device, c, stored, By::Microphone, extra);
             Ok(0)
         }
         Err(e) => {
             let ev = json!({
-                "event": "calibration_failed", "by": "microphone", "output": device, "message": e.to_string(),
+                "event": "calibration_failed", "by": By::Microphone.name(), "output": device, "message": e.to_string(),
                 "recorded_s": run.recorded_s, "peak": run.peak, "onsets": run.onsets, "clicks": run.clicks,
             });
             emit(a.json, &ev, || {
@@ -86,7 +88,7 @@ fn by_taps(a: &CalibrateArgs) -> anyhow::Result<u8> {
         }
     });
     let run = tapalong::measure(a.audio_device.clone(), None, &rx, |output, lead| {
-        let ev = json!({"event": "calibrating", "by": "taps", "output": output, "taps": TAPS, "bpm": TAP_BPM});
+        let ev = json!({"event": "calibrating", "by": By::Taps.name(), "output": output, "taps": TAPS, "bpm": TAP_BPM});
         emit(a.json, &ev, || {
             format!(
                 "calibrating {output}: press Enter with each click you hear, {TAPS} times (the clicks start in {:.0} s)…",
@@ -98,7 +100,7 @@ fn by_taps(a: &CalibrateArgs) -> anyhow::Result<u8> {
     match &run.outcome {
         Ok(c) => {
             let stored = !a.no_save && run.store(&LatencyStore::user())?;
-            report(a, device, c, stored, "taps", json!({}));
+            report(a, device, c, stored, By::Taps, json!({}));
             Ok(0)
         }
         Err(e) => {
@@ -108,22 +110,45 @@ fn by_taps(a: &CalibrateArgs) -> anyhow::Result<u8> {
                 }
                 _ => e.to_string(),
             };
-            let ev = json!({"event": "calibration_failed", "by": "taps", "output": device, "message": why, "taps": run.taps});
+            let ev = json!({"event": "calibration_failed", "by": By::Taps.name(), "output": device, "message": why, "taps": run.taps});
             emit(a.json, &ev, || format!("no figure for {device}: {why}"));
             Ok(1)
         }
     }
 }
 
+/// How a figure is found: its events' `by`.
+#[derive(Debug, Clone, Copy)]
+enum By {
+    Microphone,
+    Taps,
+}
+
+impl By {
+    fn name(self) -> &'static str {
+        match self {
+            By::Microphone => "microphone",
+            By::Taps => "taps",
+        }
+    }
+
+    /// What agrees on the figure: clicks heard, or taps.
+    fn agreeing(self) -> &'static str {
+        match self {
+            By::Microphone => "clicks",
+            By::Taps => "taps",
+        }
+    }
+}
+
 /// The figure, found `by` the microphone or taps, and where it was stored; `extra` adds to the
 /// event.
-fn report(a: &CalibrateArgs, device: &str, c: &Calibration, stored: bool, by: &str, extra: Value) {
+fn report(a: &CalibrateArgs, device: &str, c: &Calibration, stored: bool, by: By, extra: Value) {
     let store = LatencyStore::user();
-    // What agreed: clicks heard, or taps.
-    let of = if by == "taps" { "taps" } else { "clicks" };
+    let of = by.agreeing();
     let mut ev = json!({
         "event": "calibrated",
-        "by": by,
+        "by": by.name(),
         "output": device,
         "latency_ms": c.latency_ms,
         "spread_ms": c.spread_ms,

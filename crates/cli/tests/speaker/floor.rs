@@ -124,9 +124,7 @@ fn webkit_floor_beside_the_phone_page() {
         pulse.channel_sink(s, i as u32);
     }
     let xvfb = Xvfb::start();
-    let mut host =
-        pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let (host, url) = pulse.host_serving(&ui);
     let mut native =
         pulse.sounding(Some("native"), &["join", &url, "--name", "Native", "--audio", "--json", "--beats"]);
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("floor");
@@ -134,9 +132,7 @@ fn webkit_floor_beside_the_phone_page() {
     join_page(&page, &url, "WebKit", (2_300.0, 90.0), READ_CONTEXT);
     // The bare page (`bare-page/`), served over http as the phone page is, by a host of its own.
     let dir = bandsync_e2e::browser::manifest_dir().join("tests/speaker/bare-page");
-    let mut server =
-        pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", dir.to_str().unwrap()]);
-    let link = server.event("hosting")["url"].as_str().unwrap().to_owned();
+    let (server, link) = pulse.host_serving(&dir);
     let origin = &link[..link["http://".len()..].find('/').unwrap() + "http://".len()];
     let open_bare = |sink: &str, hash: &str| {
         let bare = browser::open(WebEngine::WebKit, &phone_on(&pulse, &xvfb, &shots, sink));

@@ -114,9 +114,7 @@ fn every_click_path_lands_together_at_the_speaker() {
     let xvfb = Xvfb::start();
     let rec = pulse.record(&pulse.dir.join("paths.wav"));
 
-    let mut host =
-        pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let (host, url) = pulse.host_serving(&ui);
     // Each native player's output trace, summed up over a recording whenever the pair disagrees.
     let mut traces = ["native", "native2"].map(|n| OutputTrace::new(pulse.dir.join(format!("{n}.trace"))));
     let mut native = pulse.sounding_with(

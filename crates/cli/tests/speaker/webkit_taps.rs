@@ -42,9 +42,7 @@ fn webkit_calibrated_by_tapping_lands_on_the_native_click() {
     pulse.channel_sink("native", 0);
     pulse.channel_sink("webkit", 1);
     let xvfb = Xvfb::start();
-    let mut host =
-        pulse.sounding(None, &["host", "--bind", "127.0.0.1:0", "--no-mdns", "--json", "--ui", ui.to_str().unwrap()]);
-    let url = host.event("hosting")["url"].as_str().unwrap().to_owned();
+    let (host, url) = pulse.host_serving(&ui);
     let mut native =
         pulse.sounding(Some("native"), &["join", &url, "--name", "Native", "--audio", "--json", "--beats"]);
     native.timeout = Duration::from_secs(60);
