@@ -1306,7 +1306,9 @@ mute: boolean, };
 
 /**
  * Maps device frames to host time: `host(f) = host_at_ref + (f - frame_ref) * us_per_frame`.
- * The cpal layer fits it from the callbacks' playback timestamps and the clock estimate.
+ * The cpal layer fits it from the callbacks' playback timestamps and the clock estimate. The
+ * engine is sent the device's own map; it places clicks by that map moved by the player's latency
+ * offset ([`Command::Offset`]): what the output adds past what it reports.
  */
 export type FrameMap = { 
 /**
@@ -2226,7 +2228,8 @@ export type EngineStats = {
  */
 clicks: number, 
 /**
- * Clicks that started more than a millisecond after their frame (they fell in a gap).
+ * Clicks that started more than a millisecond after their frame (they fell in a gap), but
+ * for those the player's own move of the latency offset made late ([`Command::Offset`]).
  */
 late: number, 
 /**

@@ -51,8 +51,9 @@ pub struct AudioOutput {
     settled: bool,
     /// Whether a jump in its playback times is an underrun yet ([`start::StreamStart`]).
     start: start::StreamStart,
-    /// The last schedule (or latency offset) did not fit in the command queue: sent again.
+    /// The last schedule did not fit in the command queue: sent again.
     schedule_pending: bool,
+    /// The last latency offset did not fit in the command queue: sent again.
     offset_pending: bool,
     /// `BANDSYNC_AUDIO_TRACE`'s lines, if asked for.
     trace: trace::Trace,
@@ -380,12 +381,12 @@ impl AudioOutput {
         if self.schedule_pending {
             self.schedule_pending = self.commands.push(Command::Schedule(self.schedule)).is_err();
         }
+        let offset_us = self.opts.latency_offset_ms * 1000.0;
         if self.offset_pending {
-            let us = self.opts.latency_offset_ms * 1000.0;
-            self.offset_pending = self.commands.push(Command::Offset(us)).is_err();
+            self.offset_pending = self.commands.push(Command::Offset(offset_us)).is_err();
         }
         if !self.schedule_pending && self.commands.slots() > 1 {
-            self.trace.line(TraceLine::Map(map));
+            self.trace.line(TraceLine::Map(FrameMap { host_at_ref: h0 + offset_us, ..map }));
             let _ = self.commands.push(Command::Map(map));
         }
     }

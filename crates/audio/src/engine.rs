@@ -40,7 +40,9 @@ impl std::str::FromStr for Ear {
 }
 
 /// Maps device frames to host time: `host(f) = host_at_ref + (f - frame_ref) * us_per_frame`.
-/// The cpal layer fits it from the callbacks' playback timestamps and the clock estimate.
+/// The cpal layer fits it from the callbacks' playback timestamps and the clock estimate. The
+/// engine is sent the device's own map; it places clicks by that map moved by the player's latency
+/// offset ([`Command::Offset`]): what the output adds past what it reports.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FrameMap {
@@ -212,7 +214,8 @@ impl Engine {
                     self.map = Some(m);
                 }
             }
-            Command::Unmap => self.map = None,
+            // What was moved before is no jump of the next map: a fresh start catches nothing up.
+            Command::Unmap => (self.map, self.jump, self.moved) = (None, 0.0, 0.0),
             Command::Offset(us) => {
                 if self.map.is_some() {
                     self.jump += us - self.offset_us;

@@ -150,43 +150,31 @@ fn stopped_schedule_is_silent() {
     assert!(audio.iter().all(|&x| x == 0.0));
 }
 
-/// How the window moves in [`refit_across_a_click`].
-#[derive(Clone, Copy, PartialEq)]
-enum Move {
-    /// A new map: the output's readings moved.
-    Map,
-    /// The map forgotten first (the output was suspended): the new map is a fresh start.
-    Unmap,
-    /// The player's latency offset, not the map.
-    Offset,
-}
-
-/// Clicks of 120 BPM from host 0 over 100 buffers of 500 frames, with the window moved `jump`
-/// frames forward just before the click due at frame 24 000, by `how`. Each click played: its
+/// Clicks of 120 BPM from host 0 over 100 buffers of 500 frames, with `how` applied just before
+/// the click due at frame 24 000 (the first frame of the 49th buffer). Each click played: its
 /// frame, and whether it counts as late.
-fn refit_across_a_click(jump: u64, how: Move) -> Vec<(u64, bool)> {
-    let us = 1e6 / f64::from(RATE);
+fn refit_across_a_click(how: impl FnOnce(&mut Engine)) -> Vec<(u64, bool)> {
     let mut e = Engine::new(RATE);
-    e.apply(Command::Map(exact_map(us)));
+    e.apply(Command::Map(exact_map(US)));
     e.apply(Command::Schedule(FixedSchedule::from(&playing(120.0, Meter::default(), 0))));
     let mut out = vec![0.0f32; 500 * 2];
     let mut beats = Vec::new();
     for k in 0..48u64 {
         e.process(&mut out, 2, k * 500, |b| beats.push(b));
     }
-    if how == Move::Unmap {
-        e.apply(Command::Unmap);
-    }
-    if how == Move::Offset {
-        e.apply(Command::Offset(jump as f64 * us));
-    } else {
-        let host_at_ref = jump as f64 * us;
-        e.apply(Command::Map(FrameMap { frame_ref: 0, host_at_ref, us_per_frame: us, epoch: 0 }));
-    }
+    how(&mut e);
     for k in 48..100u64 {
         e.process(&mut out, 2, k * 500, |b| beats.push(b));
     }
     beats.iter().map(|b| (b.frame, b.late)).collect()
+}
+
+/// One frame at [`RATE`], µs.
+const US: f64 = 1e6 / RATE as f64;
+
+/// A new map: host time moved `frames` forward (the output's readings moved).
+fn map_moved(frames: f64) -> Command {
+    Command::Map(FrameMap { frame_ref: 0, host_at_ref: frames * US, us_per_frame: US, epoch: 0 })
 }
 
 #[test]
@@ -194,23 +182,44 @@ fn a_click_a_map_correction_jumps_over_is_played_late_and_one_a_stall_jumps_over
     // The click due at frame 24 000 is the first frame of the next buffer. A refit moving host
     // time 10 frames forward leaves it 10 frames in the past: played at once, once, and the grid
     // goes on. 10 frames (0.2 ms) late is still on time.
-    assert_eq!(refit_across_a_click(10, Move::Map), [(0, false), (24_000, false), (47_990, false)]);
+    assert_eq!(refit_across_a_click(|e| e.apply(map_moved(10.0))), [(0, false), (24_000, false), (47_990, false)]);
     // The output's latency figure settles 20.8 ms higher: the click that fell in those 20.8 ms
     // is played at once, not lost (a lost beat is what a musician hears), and counts as late.
-    assert_eq!(refit_across_a_click(1_000, Move::Map), [(0, false), (24_000, true), (47_000, false)]);
+    assert_eq!(refit_across_a_click(|e| e.apply(map_moved(1e3))), [(0, false), (24_000, true), (47_000, false)]);
     // A 208 ms jump is a stall: its clicks are gone, not played as a burst.
-    assert_eq!(refit_across_a_click(10_000, Move::Map), [(0, false), (38_000, false)]);
+    assert_eq!(refit_across_a_click(|e| e.apply(map_moved(1e4))), [(0, false), (38_000, false)]);
     // After a suspension the first map is a new start: nothing from before it is played.
-    assert_eq!(refit_across_a_click(1_000, Move::Unmap), [(0, false), (47_000, false)]);
+    let suspended = |e: &mut Engine| {
+        e.apply(Command::Unmap);
+        e.apply(map_moved(1e3));
+    };
+    assert_eq!(refit_across_a_click(suspended), [(0, false), (47_000, false)]);
 }
 
 #[test]
 fn a_click_the_players_own_offset_jumps_over_is_played_at_once_and_not_late() {
     // The player sets the offset 20.8 ms higher: the same click as the map's move above, played
     // at once, but the output did nothing wrong.
-    assert_eq!(refit_across_a_click(1_000, Move::Offset), [(0, false), (24_000, false), (47_000, false)]);
+    let offset = |us: f64| move |e: &mut Engine| e.apply(Command::Offset(us));
+    assert_eq!(refit_across_a_click(offset(1e3 * US)), [(0, false), (24_000, false), (47_000, false)]);
     // Further than the catch-up, as a map's jump: skipped, not played as a burst.
-    assert_eq!(refit_across_a_click(10_000, Move::Offset), [(0, false), (38_000, false)]);
+    assert_eq!(refit_across_a_click(offset(1e4 * US)), [(0, false), (38_000, false)]);
+    // Lower: the clicks come later, and none is played twice.
+    assert_eq!(refit_across_a_click(offset(-1e3 * US)), [(0, false), (25_000, false), (49_000, false)]);
+    // Moved with the map in one buffer: only the player's part is excused. The map's 10.4 ms
+    // more makes the click late past it.
+    let both = |e: &mut Engine| {
+        e.apply(Command::Offset(1e3 * US));
+        e.apply(map_moved(500.0));
+    };
+    assert_eq!(refit_across_a_click(both), [(0, false), (24_000, true), (46_500, false)]);
+    // Moved while the output was suspended: the first map after is a fresh start all the same.
+    let suspended = |e: &mut Engine| {
+        e.apply(Command::Offset(1e3 * US));
+        e.apply(Command::Unmap);
+        e.apply(map_moved(0.0));
+    };
+    assert_eq!(refit_across_a_click(suspended), [(0, false), (47_000, false)]);
 }
 
 #[test]

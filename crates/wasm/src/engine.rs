@@ -72,7 +72,8 @@ pub const RECENT_CLICKS: usize = 8;
 pub struct EngineStats {
     /// Clicks started since the engine was made.
     pub clicks: u32,
-    /// Clicks that started more than a millisecond after their frame (they fell in a gap).
+    /// Clicks that started more than a millisecond after their frame (they fell in a gap), but
+    /// for those the player's own move of the latency offset made late ([`Command::Offset`]).
     pub late: u32,
     /// The last clicks started, oldest first, flat: each one's host time (µs), then the context
     /// frame it started on (a calibration times its probe's clicks by the output's readings

@@ -31,8 +31,8 @@ pub enum TraceLine {
     Reset,
     /// `f FRAME LOCAL_US US_PER_FRAME STEPS OUTLIERS`: the filter's line, at `FRAME`.
     Fit { frame: f64, local_us: f64, us_per_frame: f64, steps: u64, outliers: u64 },
-    /// `m FRAME_REF HOST_AT_REF US_PER_FRAME EPOCH`: the map sent to the engine (the device's
-    /// own: the latency offset is the engine's, `Command::Offset`).
+    /// `m FRAME_REF HOST_AT_REF US_PER_FRAME EPOCH`: the map the engine places clicks by: the one
+    /// sent to it, moved by the latency offset (`Command::Offset`).
     Map(FrameMap),
 }
 
