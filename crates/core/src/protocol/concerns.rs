@@ -173,6 +173,18 @@ impl SyncQuality {
         }
         SyncQuality { rtt_us, error_us, synced, output, concerns }
     }
+
+    /// Whether the leader's list shows this otherwise than `before`: synced or not, what it warns
+    /// of, and the output: there or not, where its figure comes from, and that figure (by 1 ms or
+    /// more). Not the counts and the round trip, which move with every report.
+    #[must_use]
+    pub fn shown_otherwise(&self, before: &SyncQuality) -> bool {
+        let output = match (&self.output, &before.output) {
+            (Some(a), Some(b)) => a.source != b.source || (a.latency_us.0 - b.latency_us.0).abs() >= 1_000,
+            (a, b) => a.is_some() != b.is_some(),
+        };
+        self.synced != before.synced || self.concerns != before.concerns || output
+    }
 }
 
 impl OutputReport {

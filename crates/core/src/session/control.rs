@@ -259,11 +259,14 @@ impl Session {
                 }
                 let interval = self.cfg.sync_report_interval;
                 let m = self.member_mut(me);
-                let flipped = m.p.sync.as_ref().is_none_or(|s| s.synced != synced);
-                m.p.sync = Some(SyncQuality::judged(rtt_us, error_us, synced, output));
+                let quality = SyncQuality::judged(rtt_us, error_us, synced, output);
+                // What the leader sees of the member changed (a calibration, a flag): at once;
+                // else its figures at most once per interval.
+                let changed = m.p.sync.as_ref().is_none_or(|s| quality.shown_otherwise(s));
+                m.p.sync = Some(quality);
                 m.delivery = delivery;
                 let due = m.sync_broadcast_at.is_none_or(|t| now - t >= interval);
-                if flipped || due {
+                if changed || due {
                     m.sync_broadcast_at = Some(now);
                     self.broadcast_participant(me);
                 }

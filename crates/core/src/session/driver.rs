@@ -22,7 +22,8 @@ pub struct SessionConfig {
     pub min_lead: Micros,
     /// The most lead time, however slow a member's link.
     pub max_lead: Micros,
-    /// The least time between two broadcasts of one participant's sync quality.
+    /// The least time between two broadcasts of one participant's sync quality, unless what the
+    /// list shows of it changed ([`crate::protocol::SyncQuality::shown_otherwise`]).
     pub sync_report_interval: Micros,
     /// The steady ping interval (ms) members are asked to keep (`welcome.ping_ms`); `None`
     /// leaves them at their own (50 ms).

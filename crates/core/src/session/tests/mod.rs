@@ -7,6 +7,7 @@ mod control;
 mod midi;
 mod secrets;
 mod stage;
+mod sync;
 
 use super::*;
 use crate::mirror::Mirror;
