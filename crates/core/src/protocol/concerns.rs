@@ -174,9 +174,10 @@ impl SyncQuality {
         SyncQuality { rtt_us, error_us, synced, output, concerns }
     }
 
-    /// Whether the leader's list shows this otherwise than `before`: synced or not, what it warns
-    /// of, and the output: there or not, where its figure comes from, and that figure (by 1 ms or
-    /// more). Not the counts and the round trip, which move with every report.
+    /// Whether this report changes what the leader is warned of or told first against `before`
+    /// (the member's previous one): synced or not, its concerns, and the output: there or not,
+    /// where its figure comes from, and that figure by 1 ms or more. Not the counts, the round
+    /// trip or the buffer, which move with every report (the host sends those at its interval).
     #[must_use]
     pub fn shown_otherwise(&self, before: &SyncQuality) -> bool {
         let output = match (&self.output, &before.output) {

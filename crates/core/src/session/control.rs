@@ -260,8 +260,8 @@ impl Session {
                 let interval = self.cfg.sync_report_interval;
                 let m = self.member_mut(me);
                 let quality = SyncQuality::judged(rtt_us, error_us, synced, output);
-                // What the leader sees of the member changed (a calibration, a flag): at once;
-                // else its figures at most once per interval.
+                // What the leader is warned of or told first changed (a calibration, a flag): at
+                // once; else the member's figures at most once per interval.
                 let changed = m.p.sync.as_ref().is_none_or(|s| quality.shown_otherwise(s));
                 m.p.sync = Some(quality);
                 m.delivery = delivery;

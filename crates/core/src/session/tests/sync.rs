@@ -66,4 +66,23 @@ fn a_members_new_figures_reach_the_list_at_once_and_its_counts_every_few_seconds
     h.advance(SessionConfig::default().sync_report_interval);
     h.send(2, missed);
     assert_eq!(updates(&h), n + 3);
+    // The figure moved by a millisecond, where it comes from unchanged: at once.
+    h.advance(second);
+    h.send(2, report(96_900, LatencySource::Calibrated, 20, 1));
+    assert_eq!(updates(&h), n + 4);
+    // The output reopened, its missed clicks counted anew: the flag cleared, at once.
+    h.advance(second);
+    h.send(2, report(96_900, LatencySource::Calibrated, 0, 0));
+    assert_eq!(updates(&h), n + 5);
+    // Sound turned off: the output gone from the list, at once.
+    h.advance(second);
+    let silent = ClientMsg::SyncReport {
+        rtt_us: Micros(40_000),
+        error_us: Micros(300),
+        synced: true,
+        output: None,
+        delivery_us: None,
+    };
+    h.send(2, silent);
+    assert_eq!(updates(&h), n + 6);
 }
