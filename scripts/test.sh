@@ -103,13 +103,13 @@ beside fuzzing chrt --idle 0 ionice -c 3 bash scripts/fuzz.sh 30
 say "the soak's smoke, beside the gates below"
 beside soak "${TEST[@]}" --test soak
 
-# The store's and the cluster's tests (Postgres, HAProxy and serve nodes of their own; 25 s, mostly
-# waiting on commits and leases) beside the rest too, at nice 10 (their servers inherit it): with
-# the waiting targets beside at the same priority, an e2e latency judged under a flood read p99
-# 58 ms against 21 ms allowed (ci-s213, docs/BENCHMARKS.md), so those that judge timing finely (cli,
-# e2e, clock sync, Link) stay in the foreground and take the cores first.
-POSTGRES=(store cluster)
-say "the store's and the cluster's tests, beside the gates below at nice 10"
+# The store's tests (Postgres of their own; 14 s, mostly waiting on its commits) beside the rest too,
+# at nice 10 (their servers inherit it). Nothing that plays or judges time runs there: with the
+# waiting targets beside at the same priority, an e2e latency judged under a flood read p99 58 ms
+# against 21 ms allowed (ci-s213), and with the cluster's test beside at nice 10, its clicking
+# follower, starved, underran and lost a beat at the failover (ci-s267; docs/BENCHMARKS.md).
+POSTGRES=(store)
+say "the store's tests, beside the gates below at nice 10"
 beside postgres nice -n 10 "${TEST[@]}" "${POSTGRES[@]/#/--test=}"
 
 # Every crate's unit tests and binaries too; not the doc tests, whose rustdoc pass over every
@@ -139,6 +139,6 @@ beside_done fuzzing 'runs in|^==> \[ *[0-9]+s\] fuzzing' 80
 beside_done soak '^soak:|panicked|error' 40
 say "the soak's smoke passed"
 beside_done postgres 'test result|panicked' 60
-say "the store's and the cluster's tests passed"
+say "the store's tests passed"
 
 say "all gates passed in $(( $(date +%s) - SCRIPT_START )) s"

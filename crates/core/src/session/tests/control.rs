@@ -251,16 +251,7 @@ fn a_members_figures_off_are_flagged_in_the_participant_list() {
         engine: "web-audio WebKit".into(),
         unreported: false,
     };
-    h.send(
-        2,
-        ClientMsg::SyncReport {
-            rtt_us: Micros(40_000),
-            error_us: Micros(300),
-            synced: true,
-            output: Some(output),
-            delivery_us: None,
-        },
-    );
+    h.send(2, synced_report(Some(output)));
     let ben = h.s.participants().find(|p| p.name == "Ben").unwrap();
     let sync = ben.sync.as_ref().unwrap();
     assert_eq!(sync.concerns, [SyncConcern::MissedClicks, SyncConcern::Uncalibrated]);
@@ -279,13 +270,7 @@ fn an_output_report_out_of_bounds_is_refused_and_an_older_one_reads() {
     }))
     .unwrap();
     assert_eq!(old.buffer_us, Micros::ZERO);
-    let report = |o: &OutputReport| ClientMsg::SyncReport {
-        rtt_us: Micros(40_000),
-        error_us: Micros(300),
-        synced: true,
-        output: Some(o.clone()),
-        delivery_us: None,
-    };
+    let report = |o: &OutputReport| synced_report(Some(o.clone()));
     let errors = |h: &Harness| h.inbox[&1].iter().filter(|m| matches!(m, ServerMsg::Error { .. })).count();
     h.send(1, report(&old));
     assert_eq!(errors(&h), 0);

@@ -21,6 +21,11 @@ fn bpm(b: f64) -> Tempo {
     Tempo((b * 1000.0).round() as u32)
 }
 
+/// A synced member's sync report (a 40 ms round trip, 300 µs of clock error), with `output`.
+fn synced_report(output: Option<crate::protocol::OutputReport>) -> ClientMsg {
+    ClientMsg::SyncReport { rtt_us: Micros(40_000), error_us: Micros(300), synced: true, output, delivery_us: None }
+}
+
 /// Drives a session in simulated time and routes its outputs to per-connection mirrors.
 struct Harness {
     s: Session,

@@ -7,7 +7,7 @@ use crate::protocol::{LatencySource, OutputReport};
 /// A synced member's report: its output's latency and where it comes from, its clicks and those
 /// missed.
 fn report(latency_us: i64, source: LatencySource, clicks: u32, missed: u32) -> ClientMsg {
-    let output = OutputReport {
+    synced_report(Some(OutputReport {
         latency_us: Micros(latency_us),
         buffer_us: Micros::from_millis(10),
         source,
@@ -16,18 +16,14 @@ fn report(latency_us: i64, source: LatencySource, clicks: u32, missed: u32) -> C
         late: 0,
         engine: "cpal".into(),
         unreported: false,
-    };
-    ClientMsg::SyncReport {
-        rtt_us: Micros(40_000),
-        error_us: Micros(300),
-        synced: true,
-        output: Some(output),
-        delivery_us: None,
-    }
+    }))
 }
 
-/// Ben's participant updates that the leader's connection was sent.
-fn updates(h: &Harness) -> usize {
+/// Ben's participant updates that the leader's connection was sent, after Ben sends `msg` a
+/// second on.
+fn after_a_second(h: &mut Harness, msg: ClientMsg) -> usize {
+    h.advance(Micros::from_secs(1));
+    h.send(2, msg);
     h.inbox[&1]
         .iter()
         .filter(|m| matches!(m, ServerMsg::ParticipantUpdated { participant } if participant.name == "Ben"))
@@ -39,50 +35,24 @@ fn a_members_new_figures_reach_the_list_at_once_and_its_counts_every_few_seconds
     let mut h = Harness::new();
     h.join(1, "Ana", true, None);
     h.join(2, "Ben", false, None);
-    let second = Micros::from_secs(1);
-    h.send(2, report(60_000, LatencySource::Reported, 10, 0));
-    let n = updates(&h);
+    let n = after_a_second(&mut h, report(60_000, LatencySource::Reported, 10, 0));
     // A second later only the counts and the round trip moved: not sent yet.
-    h.advance(second);
-    h.send(2, report(60_400, LatencySource::Reported, 12, 0));
-    assert_eq!(updates(&h), n);
+    assert_eq!(after_a_second(&mut h, report(60_400, LatencySource::Reported, 12, 0)), n);
     // Ben calibrated: the leader sees it at once, not up to an interval later.
-    h.advance(second);
-    h.send(2, report(95_000, LatencySource::Calibrated, 14, 0));
-    assert_eq!(updates(&h), n + 1);
+    assert_eq!(after_a_second(&mut h, report(95_000, LatencySource::Calibrated, 14, 0)), n + 1);
     // A figure moved by less than a millisecond, and the counts: not yet.
-    h.advance(second);
-    h.send(2, report(95_900, LatencySource::Calibrated, 16, 0));
-    assert_eq!(updates(&h), n + 1);
+    assert_eq!(after_a_second(&mut h, report(95_900, LatencySource::Calibrated, 16, 0)), n + 1);
     // A click missed: a new flag, at once.
-    h.advance(second);
     let missed = report(95_900, LatencySource::Calibrated, 18, 1);
-    h.send(2, missed.clone());
-    assert_eq!(updates(&h), n + 2);
+    assert_eq!(after_a_second(&mut h, missed.clone()), n + 2);
     // Nothing new to show: the counts again once the interval since the last has passed.
-    h.advance(second);
-    h.send(2, missed.clone());
-    assert_eq!(updates(&h), n + 2);
+    assert_eq!(after_a_second(&mut h, missed.clone()), n + 2);
     h.advance(SessionConfig::default().sync_report_interval);
-    h.send(2, missed);
-    assert_eq!(updates(&h), n + 3);
+    assert_eq!(after_a_second(&mut h, missed), n + 3);
     // The figure moved by a millisecond, where it comes from unchanged: at once.
-    h.advance(second);
-    h.send(2, report(96_900, LatencySource::Calibrated, 20, 1));
-    assert_eq!(updates(&h), n + 4);
+    assert_eq!(after_a_second(&mut h, report(96_900, LatencySource::Calibrated, 20, 1)), n + 4);
     // The output reopened, its missed clicks counted anew: the flag cleared, at once.
-    h.advance(second);
-    h.send(2, report(96_900, LatencySource::Calibrated, 0, 0));
-    assert_eq!(updates(&h), n + 5);
+    assert_eq!(after_a_second(&mut h, report(96_900, LatencySource::Calibrated, 0, 0)), n + 5);
     // Sound turned off: the output gone from the list, at once.
-    h.advance(second);
-    let silent = ClientMsg::SyncReport {
-        rtt_us: Micros(40_000),
-        error_us: Micros(300),
-        synced: true,
-        output: None,
-        delivery_us: None,
-    };
-    h.send(2, silent);
-    assert_eq!(updates(&h), n + 6);
+    assert_eq!(after_a_second(&mut h, synced_report(None)), n + 6);
 }
