@@ -80,15 +80,14 @@ pub fn measure(
     });
     let gone = out.is_gone();
     drop(out);
-    // Each tap's clicks around it, where the output's readings say they were heard (played with
-    // no offset). Fewer taps than asked for give no figure.
+    // Every tap goes with the one train, where the output's readings say its clicks were heard
+    // (played with no offset; `tap_offset_ms` takes those near the tap). The page collects taps
+    // until it has all it asks for; here the train may end first, and fewer give no figure.
     let heard = heard_clicks(&plan.played_us, &played);
-    let near = |t: f64| heard.iter().copied().filter(|c| (c - t).abs() <= calibrate::TAP_NEAR_US).collect();
-    let clicks: Vec<Vec<f64>> = at_us.iter().map(|&t| near(t)).collect();
     let outcome = if at_us.len() < TAPS {
         Err(CalibrationError::TooFew { got: at_us.len(), of: TAPS, needed: TAPS })
     } else {
-        calibrate::along(&at_us, &vec![0.0; at_us.len()], &clicks)
+        calibrate::along(&at_us, &vec![0.0; at_us.len()], &vec![heard; at_us.len()])
     };
     Ok(TapAlong {
         output,
