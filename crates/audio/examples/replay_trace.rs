@@ -30,7 +30,7 @@ fn hindsight(lines: &[Line], at: usize, rate: f64) -> Option<(f64, f64, f64)> {
                 }
                 pts.push((frame as f64, playback_us));
             }
-            Line::Fit { .. } | Line::Map(_) | Line::Xrun { .. } => {}
+            Line::Fit { .. } | Line::Map(_) | Line::Xrun { .. } | Line::Click { .. } => {}
             _ => break,
         }
     }
@@ -73,7 +73,7 @@ fn main() {
                     f.push(frame, playback_us);
                     last = Some(frame);
                 }
-                Line::Map(_) | Line::Xrun { .. } => {}
+                Line::Map(_) | Line::Xrun { .. } | Line::Click { .. } => {}
                 Line::Fit { .. } => {
                     // The player fits at each update; the line is read only after a gap.
                     let (Some((g, from, h)), Some(frame)) = (open, last) else {

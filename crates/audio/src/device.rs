@@ -10,6 +10,7 @@
 
 mod callback;
 mod options;
+mod readings;
 mod start;
 pub mod trace;
 
@@ -325,42 +326,7 @@ impl AudioOutput {
             self.trace.line(TraceLine::Xrun { count: reported - self.underruns_seen });
             self.underruns_seen = reported;
         }
-        let opened_s = self.started.elapsed().as_secs_f64();
-        while let Ok(st) = self.stamps.pop() {
-            self.start.stamp(opened_s, st.playback != st.callback);
-            if let Some(prev) = self.last_stamp {
-                // A gap between where the previous buffer ended and where this one is heard is
-                // an underrun the host did not report as one; or, while the stream starts, its
-                // reports coming alive (a gap for the filter, no underrun).
-                let expected = prev.playback.as_nanos() as f64 / 1000.0 + f64::from(prev.frames) * us_per_frame;
-                let got = st.playback.as_nanos() as f64 / 1000.0;
-                if st.frame == prev.frame + u64::from(prev.frames) && (got - expected) > 5_000.0 {
-                    if self.start.steady() {
-                        self.underruns.fetch_add(1, Ordering::Relaxed);
-                        self.underruns_seen += 1;
-                    }
-                    self.filter.gap();
-                    self.trace.line(TraceLine::Gap { frame: st.frame });
-                }
-            }
-            self.info.buffer_frames = st.frames;
-            self.delay.push(st.playback.saturating_duration_since(st.callback).as_secs_f64() * 1000.0);
-            let local = clock.local(st.playback, base_local);
-            if self.trace.on() {
-                let callback_us = clock.local(st.callback, base_local);
-                self.trace.line(TraceLine::Callback {
-                    frame: st.frame,
-                    frames: st.frames,
-                    callback_us,
-                    playback_us: local,
-                });
-            }
-            self.filter.push(st.frame, local);
-            if let Some(r) = &mut self.readings {
-                r.push((st.frame as f64, local));
-            }
-            self.last_stamp = Some(st);
-        }
+        self.read_stamps(&clock, base_local, us_per_frame);
         let Some(last) = self.last_stamp else { return };
         let frame_ref = last.frame;
         // One fit (a pass over the whole window) gives both points.
@@ -394,6 +360,7 @@ impl AudioOutput {
     /// Hands every click scheduled since the last call to `f`, in order.
     pub fn drain_beats(&mut self, mut f: impl FnMut(PlayedClick)) {
         while let Ok(b) = self.beats.pop() {
+            self.trace.line(TraceLine::Click { frame: b.frame, host_us: b.click.host.0 });
             f(b);
         }
     }

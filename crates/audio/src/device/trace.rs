@@ -1,9 +1,10 @@
 //! A trace of the output's timing, to see what a device reported when its clicks moved: with
 //! `BANDSYNC_AUDIO_TRACE` naming a file, the control side (`AudioOutput::update`) writes a line
 //! for each callback, each line its filter fitted, each map it sent the engine, each gap and
-//! reset, and the underruns the host reported, as it reads them; flushed at the next update, so
-//! that a process killed keeps all but the last update's. Nothing is written from the audio
-//! callback. One file a process: a stream opened again (a device that went away) appends to it.
+//! reset, and the underruns the host reported, as it reads them, and each click the engine placed
+//! (as the caller drains them); flushed at the next update, so that a process killed keeps all
+//! but the last update's. Nothing is written from the audio callback. One file a process: a
+//! stream opened again (a device that went away) appends to it.
 //! [`TraceLine`] writes and reads each line (`examples/replay_trace.rs` and the speaker tests
 //! read them).
 
@@ -34,6 +35,9 @@ pub enum TraceLine {
     /// `m FRAME_REF HOST_AT_REF US_PER_FRAME EPOCH`: the map the engine places clicks by: the one
     /// sent to it, moved by the latency offset (`Command::Offset`).
     Map(FrameMap),
+    /// `c FRAME HOST_US`: a click the engine placed: the device frame it starts on, and the host
+    /// time it is for. With a recording, says where each click's sound came from.
+    Click { frame: u64, host_us: i64 },
 }
 
 impl std::fmt::Display for TraceLine {
@@ -50,6 +54,7 @@ impl std::fmt::Display for TraceLine {
                 write!(f, "f {frame:.1} {local_us:.1} {us_per_frame:.9} {steps} {outliers}")
             }
             TraceLine::Map(m) => write!(f, "m {} {:.1} {:.9} {}", m.frame_ref, m.host_at_ref, m.us_per_frame, m.epoch),
+            TraceLine::Click { frame, host_us } => write!(f, "c {frame} {host_us}"),
         }
     }
 }
@@ -86,6 +91,7 @@ impl TraceLine {
                 us_per_frame: at(&f, 3)?,
                 epoch: at(&f, 4)?,
             }),
+            "c" => TraceLine::Click { frame: at(&f, 1)?, host_us: at(&f, 2)? },
             _ => return None,
         })
     }
@@ -162,6 +168,7 @@ mod tests {
             TraceLine::Reset,
             TraceLine::Fit { frame: 2_048.5, local_us: 52_000.5, us_per_frame: 20.833_333_333, steps: 1, outliers: 2 },
             TraceLine::Map(map),
+            TraceLine::Click { frame: 120_000, host_us: -2_500_000 },
         ];
         for l in lines {
             let read = TraceLine::parse(&l.to_string());
