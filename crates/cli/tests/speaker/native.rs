@@ -109,8 +109,8 @@ fn two_followers_click_together_at_the_speaker() {
             Ok((summary, p99)) => {
                 eprintln!("native followers (attempt {attempt}): {summary}");
                 // `BANDSYNC_KEEP_NATIVE` keeps every recording, to try a rule against good ones
-                // too; set to `all`, it measures all three (the streams 10-32 s old, then about a
-                // minute and two).
+                // too; set to `all`, it measures all three (streams about 14-36 s old, then 37-78
+                // and 79-120 s: docs/BENCHMARKS.md, "young streams").
                 let research = std::env::var("BANDSYNC_KEEP_NATIVE").ok();
                 if p99 > TARGET_P99_MS || research.is_some() {
                     let over = if p99 > TARGET_P99_MS { "over" } else { "within" };
