@@ -6,7 +6,9 @@
 //! on every platform (cpal streams are not), so create it on the thread that uses it.
 //!
 //! The callback's side lives in `device/callback.rs`; the options, figures and errors in
-//! `device/options.rs`.
+//! `device/options.rs`; the reading of the callbacks' stamps (part of `update`) in
+//! `device/readings.rs`; the stream's first seconds in `device/start.rs`; the timing trace in
+//! `device/trace.rs`.
 
 mod callback;
 mod options;
@@ -357,7 +359,8 @@ impl AudioOutput {
         }
     }
 
-    /// Hands every click scheduled since the last call to `f`, in order.
+    /// Hands every click scheduled since the last call to `f`, in order (and traces each one:
+    /// [`TraceLine::Click`]).
     pub fn drain_beats(&mut self, mut f: impl FnMut(PlayedClick)) {
         while let Ok(b) = self.beats.pop() {
             self.trace.line(TraceLine::Click { frame: b.frame, host_us: b.click.host.0 });

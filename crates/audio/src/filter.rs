@@ -50,9 +50,10 @@ pub const INTERCEPT_MIN_POINTS: usize = 16;
 /// While the points span less than four times [`INTERCEPT_SPAN_US`], the stretch is a quarter of
 /// their span, and at least this: a young stream's playout still moves (Chromium's first seconds
 /// drifted 10 ms in 2 s, which an 8 s mean followed far too slowly), an old one's wanders.
-/// Replayed against 13 recordings of young native streams, a shorter stretch halved the pair's
-/// median skew but followed dips in the reports that the sound did not make, and a longer one
-/// lagged the reports' bend, which the sound did make (`docs/BENCHMARKS.md`, "young streams").
+/// Replayed against 13 recordings of young native streams, the faster stretches (an eighth of the
+/// span, or 2 s) halved the pair's median skew but followed dips in the reports that the sound did
+/// not make, and longer ones lagged the reports' bend, which the sound did make
+/// (`docs/BENCHMARKS.md`, "young streams").
 pub const YOUNG_INTERCEPT_SPAN_US: f64 = 1e6;
 
 /// A step in the playout: when every point of the last `STEP_SPAN_US` (at least

@@ -1,6 +1,6 @@
 //! The real-time side of the output: what the audio callback owns ([`CallbackState`]), the
 //! timing it publishes ([`Stamp`]), and the building of the cpal stream around it. The control
-//! side is in `device.rs`.
+//! side is in `device.rs` and `device/readings.rs`.
 
 use super::options::AudioError;
 use crate::engine::{Command, Engine, PlayedClick};

@@ -1,10 +1,10 @@
 //! A trace of the output's timing, to see what a device reported when its clicks moved: with
-//! `BANDSYNC_AUDIO_TRACE` naming a file, the control side (`AudioOutput::update`) writes a line
-//! for each callback, each line its filter fitted, each map it sent the engine, each gap and
-//! reset, and the underruns the host reported, as it reads them, and each click the engine placed
-//! (as the caller drains them); flushed at the next update, so that a process killed keeps all
-//! but the last update's. Nothing is written from the audio callback. One file a process: a
-//! stream opened again (a device that went away) appends to it.
+//! `BANDSYNC_AUDIO_TRACE` naming a file, the control side writes a line for each callback, each
+//! line its filter fitted, each map it sent the engine, each gap and reset, and the underruns the
+//! host reported, as `AudioOutput::update` reads them, and each click the engine placed, as
+//! `AudioOutput::drain_beats` hands them on; flushed at the next update, so that a process killed
+//! keeps all but the last update's. Nothing is written from the audio callback. One file a
+//! process: a stream opened again (a device that went away) appends to it.
 //! [`TraceLine`] writes and reads each line (`examples/replay_trace.rs` and the speaker tests
 //! read them).
 
@@ -36,7 +36,10 @@ pub enum TraceLine {
     /// sent to it, moved by the latency offset (`Command::Offset`).
     Map(FrameMap),
     /// `c FRAME HOST_US`: a click the engine placed: the device frame it starts on, and the host
-    /// time it is for. With a recording, says where each click's sound came from.
+    /// time it is for. With a recording, says where each click's sound came from. Written when
+    /// the click is drained, after the update that followed its callback: the map that placed it
+    /// is the latest `m` line before it that puts `HOST_US` on `FRAME` (rounded), not always the
+    /// last one.
     Click { frame: u64, host_us: i64 },
 }
 
