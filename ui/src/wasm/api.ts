@@ -339,7 +339,7 @@ export class PedalMap {
   /** What a message from the pedals (`data`, at `performance.now()` µs `at`) does, given the
    *  setlist's ids, the current song and the schedule: `null` for one that presses nothing. */
   press(at: number, data: number[], setlist: string[], current: string | null, transport: Transport | null): PedalPress | null {
-    return core().call<PedalPress | null>('pedal.press', { h: this.h, at, data, setlist, current, transport });
+    return core().call<PedalPress | null>('pedal.press', [this.h, at, data, setlist, current, transport]);
   }
   free(): void {
     core().call('pedal.free', { h: this.h });

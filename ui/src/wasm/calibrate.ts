@@ -27,6 +27,6 @@ export function calibrateLoopback(
   a: { rate: number; deliveries: readonly number[]; startUs: number; played: { clicks: readonly number[]; readings: readonly number[]; rate: number } },
 ): Calibration {
   const { clicks, readings, rate } = a.played;
-  const args = { rate: a.rate, deliveries: a.deliveries, start_us: a.startUs, clicks, output_rate: rate, readings };
+  const args = [a.rate, a.deliveries, a.startUs, clicks, rate, readings];
   return core().call<Calibration>('calibrate.loopback', args, recording);
 }

@@ -8,7 +8,7 @@ import { core, CoreError } from './core';
 /** What is wrong with a flow, or `null` when it reads. */
 export function flowProblem(flow: string): string | null {
   try {
-    core().call<number | null>('flow.start', { flow, index: 0 });
+    core().call<number | null>('flow.start', [flow, 0]);
     return null;
   } catch (e) {
     if (e instanceof CoreError) return e.message;
@@ -21,7 +21,7 @@ export function flowProblem(flow: string): string | null {
  * past the end, or for a flow that does not read. */
 export function flowPlaceAt(flow: string, transport: Transport, now: number, text?: string): FlowPlace | null {
   try {
-    return core().call<FlowPlace | null>('flow.place', { flow, transport, now, text });
+    return core().call<FlowPlace | null>('flow.place', [flow, transport, now, text ?? null]);
   } catch (e) {
     if (e instanceof CoreError) return null;
     throw e;
@@ -32,7 +32,7 @@ export function flowPlaceAt(flow: string, transport: Transport, now: number, tex
  * not read): where the leader's "repeat" and "next" send the band. */
 export function flowStart(flow: string, index: number): number | null {
   try {
-    return core().call<number | null>('flow.start', { flow, index });
+    return core().call<number | null>('flow.start', [flow, index]);
   } catch (e) {
     if (e instanceof CoreError) return null;
     throw e;

@@ -61,19 +61,13 @@ struct PedalNew {
     map: String,
 }
 
-/// (Owned strings: serde borrows none with an escape in it, and an editor may put one in an id.)
+/// `pedal.press`: `[h, at, data, setlist, current, transport]`: the pedal map, when the message
+/// came (`performance.now()`, µs: tap tempo goes by it), its bytes, the setlist's song ids in
+/// order, the current song and the schedule (`null` for none). A list, not an object: serde reads
+/// a tuple struct without matching field names (as `flow.place`, `api.rs`). (Owned strings: serde
+/// borrows none with an escape in it, and an editor may put one in an id.)
 #[derive(Deserialize)]
-struct Press {
-    h: u32,
-    /// When it came (`performance.now()`, µs): tap tempo goes by it.
-    at: f64,
-    data: Vec<u8>,
-    /// The setlist's song ids, in order.
-    setlist: Vec<String>,
-    /// The current song.
-    current: Option<String>,
-    transport: Option<Transport>,
-}
+struct Press(u32, f64, Vec<u8>, Vec<String>, Option<String>, Option<Transport>);
 
 /// What a pedal's press does: the message to send as the leader's button would, and the action's
 /// name; or why it sends nothing.
@@ -125,12 +119,12 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
         }
         "pedal.default" => ok(DEFAULT_MAP),
         "pedal.press" => {
-            let x: Press = parse(a)?;
-            let input = r.pedals.get_mut(x.h).ok_or("no such pedal map")?;
-            let Some(cmd) = input.handle(Micros(x.at.round() as i64), &x.data) else { return ok(&()) };
-            let playing = x.transport.as_ref().is_some_and(|t| t.latest().playing);
-            let setlist: Vec<&str> = x.setlist.iter().map(String::as_str).collect();
-            ok(&match cmd.message(&setlist, x.current.as_deref(), playing) {
+            let Press(h, at, data, setlist, current, transport) = parse(a)?;
+            let input = r.pedals.get_mut(h).ok_or("no such pedal map")?;
+            let Some(cmd) = input.handle(Micros(at.round() as i64), &data) else { return ok(&()) };
+            let playing = transport.as_ref().is_some_and(|t| t.latest().playing);
+            let setlist: Vec<&str> = setlist.iter().map(String::as_str).collect();
+            ok(&match cmd.message(&setlist, current.as_deref(), playing) {
                 Ok((action, msg)) => PedalPress { action: Some(action), msg: Some(msg), refused: None },
                 Err(why) => PedalPress { action: None, msg: None, refused: Some(why) },
             })

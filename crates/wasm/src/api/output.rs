@@ -151,22 +151,19 @@ pub struct TapResult {
     pub count: u32,
 }
 
+/// `calibrate.loopback`: `[rate, deliveries, start_us, clicks, output_rate, readings]`:
+/// - the recording's sample rate;
+/// - each delivery of the recording: the frame after its last, and the local µs it arrived (flat,
+///   as the lists below: a pair's two numbers one after the other);
+/// - host µs of the probe's first click;
+/// - the probe's clicks as the engine started them: host µs on the plan, and context frame;
+/// - the output's rate, and its readings as it played: a context frame, and the local µs it is
+///   heard by the browser's figures.
+///
+/// A list, not an object: serde reads a tuple struct without matching field names (as
+/// `flow.place`, `api.rs`).
 #[derive(Deserialize)]
-struct Loopback {
-    /// The recording's sample rate.
-    rate: u32,
-    /// Each delivery of the recording: the frame after its last, and the local µs it arrived
-    /// (flat, as the lists below: a pair's two numbers one after the other).
-    deliveries: Vec<f64>,
-    /// Host µs of the probe's first click.
-    start_us: f64,
-    /// The probe's clicks as the engine started them: host µs on the plan, and context frame.
-    clicks: Vec<f64>,
-    /// The output's rate, and its readings as it played: a context frame, and the local µs it is
-    /// heard by the browser's figures.
-    output_rate: u32,
-    readings: Vec<f64>,
-}
+struct Loopback(u32, Vec<f64>, f64, Vec<f64>, u32, Vec<f64>);
 
 /// A flat list's pairs; `what` names the list in the error.
 fn pairs(v: &[f64], what: &str) -> Result<Vec<(f64, f64)>, String> {
@@ -184,11 +181,11 @@ fn pairs(v: &[f64], what: &str) -> Result<Vec<(f64, f64)>, String> {
 /// [`calibrate::played_by_device`]); the recording comes beside the request
 /// (`bs_call_samples`).
 fn loopback(a: &str, recording: &[f32]) -> Res {
-    let x: Loopback = parse(a)?;
-    let plan = calibrate::probe_plan(x.start_us);
-    let (clicks, readings) = (pairs(&x.clicks, "clicks")?, pairs(&x.readings, "readings")?);
-    let played = calibrate::played_by_device(&plan, &clicks, &readings, rate(x.output_rate)?);
-    let c = calibrate::by_microphone(recording, rate(x.rate)?, &pairs(&x.deliveries, "deliveries")?, &played);
+    let Loopback(recording_rate, deliveries, start_us, clicks, output_rate, readings) = parse(a)?;
+    let plan = calibrate::probe_plan(start_us);
+    let (clicks, readings) = (pairs(&clicks, "clicks")?, pairs(&readings, "readings")?);
+    let played = calibrate::played_by_device(&plan, &clicks, &readings, rate(output_rate)?);
+    let c = calibrate::by_microphone(recording, rate(recording_rate)?, &pairs(&deliveries, "deliveries")?, &played);
     ok(&c.map_err(|e| e.to_string())?)
 }
 
@@ -220,17 +217,17 @@ mod tests {
             rec[at..at + probe.len()].copy_from_slice(probe);
         }
         let points: Vec<f64> = (1..900).map(|k| f64::from(k) * 480.0).flat_map(|f| [f, f / 0.048]).collect();
-        let req = json!({"op": "calibrate.loopback", "args": {"rate": 48_000, "deliveries": points,
-            "start_us": 1e6, "clicks": clicks, "output_rate": 48_000, "readings": points}});
+        let req = json!({"op": "calibrate.loopback", "args": [48_000, points, 1e6, clicks, 48_000, points]});
         let c = answer(&call_with(&req.to_string(), &rec));
         assert!((c["ok"]["latency_ms"].as_f64().unwrap() - 1.5).abs() < 0.03, "{c}");
         // Without the recording, at a rate no context or microphone has, and with a list of pairs
         // a number short: clear errors.
         assert_eq!(answer(&call(&req.to_string()))["err"], "nothing was heard");
+        // (The recording's rate, the output's, and the clicks: the list's items 0, 4 and 3.)
         for (field, value, says) in [
-            ("rate", json!(7), "7 Hz"),
-            ("output_rate", json!(9), "9 Hz"),
-            ("clicks", json!([1e6]), "clicks: pairs of numbers, and one is left over"),
+            (0, json!(7), "7 Hz"),
+            (4, json!(9), "9 Hz"),
+            (3, json!([1e6]), "clicks: pairs of numbers, and one is left over"),
         ] {
             let mut bad = req.clone();
             bad["args"][field] = value;

@@ -251,18 +251,14 @@ fn a_bar_finds_its_part_of_the_flow_and_its_chart_section() {
     let mut tr = transport_120();
     tr["segments"][0]["flow"] = json!({"bar": 0});
     // Bar 3 (2 s a bar at 120 BPM): the verse's second bar.
-    let p = ok("flow.place", json!({"flow": "Intro 2, V1 4, C 4", "transport": tr, "now": 6_500_000.0, "text": text}));
+    let p = ok("flow.place", json!(["Intro 2, V1 4, C 4", tr, 6_500_000.0, text]));
     assert_eq!(
         (p["name"].as_str(), p["bar"].as_u64(), p["section"].as_u64(), p["next"].as_str()),
         (Some("V1"), Some(1), Some(0), Some("C"))
     );
-    assert_eq!(
-        ok("flow.place", json!({"flow": "Intro 2", "transport": tr, "now": 4_500_000.0})),
-        Value::Null,
-        "past the end"
-    );
-    assert!(err("flow.place", json!({"flow": "Intro", "transport": tr, "now": 0.0})).contains("Intro"));
-    assert_eq!(ok("flow.start", json!({"flow": "Intro 2, V1 4, C 4", "index": 2})), json!(6));
+    assert_eq!(ok("flow.place", json!(["Intro 2", tr, 4_500_000.0, null])), Value::Null, "past the end");
+    assert!(err("flow.place", json!(["Intro", tr, 0.0, null])).contains("Intro"));
+    assert_eq!(ok("flow.start", json!(["Intro 2, V1 4, C 4", 2])), json!(6));
 }
 
 #[test]
@@ -350,10 +346,7 @@ fn a_pedal_press_becomes_the_leaders_message_through_the_cores_map() {
     assert!(err("pedal.new", json!({"map": "note 62=dance"})).contains("not an action"));
     let h = ok("pedal.new", json!({"map": ""}));
     let press = |data: Value, current: Value, transport: Value| {
-        ok(
-            "pedal.press",
-            json!({"h": h, "at": 0.0, "data": data, "setlist": ["a", "b"], "current": current, "transport": transport}),
-        )
+        ok("pedal.press", json!([h, 0.0, data, ["a", "b"], current, transport]))
     };
     let next = press(json!([0x90, 62, 100]), json!("a"), Value::Null);
     assert_eq!((&next["action"], &next["msg"]), (&json!("next"), &json!({"type": "song", "id": "b"})));
@@ -364,10 +357,7 @@ fn a_pedal_press_becomes_the_leaders_message_through_the_cores_map() {
     assert_eq!(stop["msg"], json!({"type": "stop"}));
     assert_eq!(press(json!([0x80, 62, 0]), Value::Null, Value::Null), Value::Null, "a release does nothing");
     // An id with a quote in it (an editor may write one) reads as any other.
-    let odd = ok(
-        "pedal.press",
-        json!({"h": h, "at": 0.0, "data": [0x90, 62, 100], "setlist": ["a\"b", "c"], "current": "a\"b", "transport": null}),
-    );
+    let odd = ok("pedal.press", json!([h, 0.0, [0x90, 62, 100], ["a\"b", "c"], "a\"b", null]));
     assert_eq!(odd["msg"], json!({"type": "song", "id": "c"}));
     ok("pedal.free", json!({"h": h}));
 }
