@@ -40,7 +40,7 @@ pub use output::{MemberEvent, Transmit};
 use crate::clock::ClockSync;
 use crate::host_axis::HostAxis;
 use crate::mirror::{Changed, Mirror};
-use crate::protocol::{ClientMsg, ErrorCode, OutputReport, PROTOCOL_VERSION, Secret};
+use crate::protocol::{ClientMsg, ErrorCode, OutputReport, PROTOCOL_VERSION, Secret, SyncQuality};
 use crate::time::Micros;
 use std::collections::VecDeque;
 
@@ -65,7 +65,8 @@ struct Open {
     next_report: Micros,
     heartbeats: u32,
     reports: u32,
-    reported_synced: Option<bool>,
+    /// The last sync report sent to the server, as the leader's list judges it.
+    reported: Option<SyncQuality>,
 }
 
 /// One participant's side of a session.
@@ -152,7 +153,7 @@ impl Member {
             next_report: now.saturating_add(self.cfg.report_interval),
             heartbeats: 0,
             reports: 0,
-            reported_synced: None,
+            reported: None,
         });
     }
 
@@ -277,7 +278,9 @@ impl Member {
         self.end(MemberEvent::Left);
     }
 
-    /// The audio output's figures, sent with the next sync reports (and shown to the band).
+    /// The audio output's figures, sent with the next sync reports (and shown to the band): at
+    /// the next report (within `report_interval`) when they change what the leader's list shows,
+    /// else at the server's interval (`server_report_every`).
     pub fn set_output(&mut self, output: Option<OutputReport>) {
         self.output = output;
         if let Some(o) = &mut self.output {

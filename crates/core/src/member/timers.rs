@@ -2,7 +2,7 @@
 //! silent-server check, clock pings, and the sync reports (as events, and to the server).
 
 use super::{ConnState, Member, MemberEvent, Transmit};
-use crate::protocol::ClientMsg;
+use crate::protocol::{ClientMsg, SyncQuality};
 use crate::time::Micros;
 
 impl Member {
@@ -52,17 +52,26 @@ impl Member {
         }
         self.events.push_back(MemberEvent::Clock { status });
         o.reports += 1;
+        if !o.joined {
+            return;
+        }
+        let limit = Micros::from_secs(60);
+        let (rtt_us, error_us) =
+            (Micros(status.rtt_us).clamp(Micros::ZERO, limit), Micros(status.error_us).clamp(Micros::ZERO, limit));
+        let quality = SyncQuality::judged(rtt_us, error_us, status.synced, self.output.clone());
+        // At the server's interval, and at once when the report changes what the leader's list
+        // shows (synced or not, a concern, the output's figure or its source: a calibration), by
+        // the rule the host broadcasts it by.
         let due = o.reports % self.cfg.server_report_every.max(1) == 0;
-        if o.joined && (o.reported_synced != Some(status.synced) || due) {
-            o.reported_synced = Some(status.synced);
-            let limit = Micros::from_secs(60);
+        if due || o.reported.as_ref().is_none_or(|before| quality.shown_otherwise(before)) {
             let m = ClientMsg::SyncReport {
-                rtt_us: Micros(status.rtt_us).clamp(Micros::ZERO, limit),
-                error_us: Micros(status.error_us).clamp(Micros::ZERO, limit),
+                rtt_us,
+                error_us,
                 synced: status.synced,
-                output: self.output.clone(),
+                output: quality.output.clone(),
                 delivery_us: self.delivery.p95(),
             };
+            o.reported = Some(quality);
             self.send_now(&m);
         }
     }

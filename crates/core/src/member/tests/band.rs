@@ -3,7 +3,7 @@
 
 use super::world::{SECRET, World, count};
 use crate::member::MemberEvent;
-use crate::protocol::ClientMsg;
+use crate::protocol::{ClientMsg, LatencySource, OutputReport};
 use crate::time::Micros;
 use crate::timeline::Tempo;
 
@@ -80,4 +80,40 @@ fn a_busy_device_that_handles_messages_late_gets_a_longer_lead() {
         w.run_for(Micros::from_millis(1));
     };
     assert!(heard + Micros::from_millis(50) < start, "heard at {heard:?}, starts at {start:?}");
+}
+
+#[test]
+fn a_new_output_figure_reaches_the_band_at_the_next_report_not_the_servers_interval() {
+    // The server's interval made far longer than the test: only a change the leader's list shows
+    // sends a report. Reports run every second.
+    let mut w = World::new(5, 5, 2);
+    let a = w.add_with("Ana", true, 0.0, 0.0, SECRET, |c| c.server_report_every = 1_000);
+    w.run_for(Micros::from_secs(20));
+    let output = |source, latency_ms| OutputReport {
+        latency_us: Micros::from_millis(latency_ms),
+        buffer_us: Micros::from_millis(5),
+        source,
+        clicks: 10,
+        missed: 0,
+        late: 0,
+        engine: "test".into(),
+        unreported: false,
+    };
+    let shown = |w: &World| w.session.participants().next().unwrap().sync.as_ref().and_then(|q| q.output.clone());
+    assert_eq!(shown(&w), None);
+    w.peers[a].m.set_output(Some(output(LatencySource::Reported, 20)));
+    w.run_for(Micros::from_millis(1_500));
+    assert_eq!(shown(&w).map(|o| o.source), Some(LatencySource::Reported), "the output appeared");
+    // A calibration: the figure's source and 37 ms more.
+    w.peers[a].m.set_output(Some(output(LatencySource::Calibrated, 57)));
+    w.run_for(Micros::from_millis(1_500));
+    let o = shown(&w).unwrap();
+    assert_eq!((o.source, o.latency_us), (LatencySource::Calibrated, Micros::from_millis(57)));
+    // More clicks and a sub-millisecond move change nothing the list shows: they wait.
+    let mut same = output(LatencySource::Calibrated, 57);
+    same.clicks = 40;
+    same.latency_us = Micros(57_400);
+    w.peers[a].m.set_output(Some(same));
+    w.run_for(Micros::from_secs(3));
+    assert_eq!(shown(&w).unwrap().clicks, 10, "held to the server's interval");
 }

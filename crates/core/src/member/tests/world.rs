@@ -91,9 +91,23 @@ impl World {
     }
 
     pub(super) fn add(&mut self, name: &str, leader: bool, offset_ms: f64, skew_ppm: f64, secret: &str) -> usize {
+        self.add_with(name, leader, offset_ms, skew_ppm, secret, |_| {})
+    }
+
+    /// [`World::add`], with the member's configuration changed by `tweak`.
+    pub(super) fn add_with(
+        &mut self,
+        name: &str,
+        leader: bool,
+        offset_ms: f64,
+        skew_ppm: f64,
+        secret: &str,
+        tweak: impl FnOnce(&mut MemberConfig),
+    ) -> usize {
         let mut cfg = MemberConfig::new(Self::target(secret), name);
         cfg.leader = leader;
         cfg.seed = self.peers.len() as u64 + 11;
+        tweak(&mut cfg);
         let mut p = Peer {
             m: Member::new(cfg, Micros::ZERO),
             offset: offset_ms * 1000.0,
