@@ -29,8 +29,14 @@ pub struct MemberConfig {
     pub clock: ClockConfig,
     /// How often the clock status is reported as an event.
     pub report_interval: Micros,
-    /// Every this many reports (and whenever `synced` flips) the status also goes to the server.
+    /// Every this many reports the status also goes to the server; and at once (at the next report)
+    /// when it changes what the leader's list shows (`SyncQuality::shown_otherwise`), at most once
+    /// in `early_report_gap` reports.
     pub server_report_every: u32,
+    /// The fewest reports between two sent early: a figure that wanders across the leader's
+    /// 1 ms line (a reported latency, a count-in of missed clicks) is sent at most this often
+    /// beyond the interval, and the host broadcasts no more than it is sent.
+    pub early_report_gap: u32,
     /// Reconnect policy.
     pub backoff: Backoff,
     /// Also hand every server control message except `pong` and `heartbeat` to the caller, as
@@ -77,6 +83,7 @@ impl MemberConfig {
             clock: ClockConfig::default(),
             report_interval: Micros::from_secs(1),
             server_report_every: 5,
+            early_report_gap: 5,
             backoff: Backoff::default(),
             forward_server_messages: false,
             reads_messages: false,

@@ -67,6 +67,8 @@ struct Open {
     reports: u32,
     /// The last sync report sent to the server, as the leader's list judges it.
     reported: Option<SyncQuality>,
+    /// The report count at the last one sent early (see `MemberConfig::early_report_gap`).
+    early_at: Option<u32>,
 }
 
 /// One participant's side of a session.
@@ -154,6 +156,7 @@ impl Member {
             heartbeats: 0,
             reports: 0,
             reported: None,
+            early_at: None,
         });
     }
 

@@ -61,9 +61,14 @@ impl Member {
         let quality = SyncQuality::judged(rtt_us, error_us, status.synced, self.output.clone());
         // At the server's interval, and at once when the report changes what the leader's list
         // shows (synced or not, a concern, the output's figure or its source: a calibration), by
-        // the rule the host broadcasts it by.
+        // the rule the host broadcasts it by; at most once in `early_report_gap` reports.
         let due = o.reports % self.cfg.server_report_every.max(1) == 0;
-        if due || o.reported.as_ref().is_none_or(|before| quality.shown_otherwise(before)) {
+        let shown = o.reported.as_ref().is_none_or(|before| quality.shown_otherwise(before));
+        let early_ok = o.early_at.is_none_or(|at| o.reports.wrapping_sub(at) >= self.cfg.early_report_gap);
+        if due || (shown && early_ok) {
+            if !due {
+                o.early_at = Some(o.reports);
+            }
             let m = ClientMsg::SyncReport {
                 rtt_us,
                 error_us,

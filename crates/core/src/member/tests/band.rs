@@ -85,7 +85,7 @@ fn a_busy_device_that_handles_messages_late_gets_a_longer_lead() {
 #[test]
 fn a_new_output_figure_reaches_the_band_at_the_next_report_not_the_servers_interval() {
     // The server's interval made far longer than the test: only a change the leader's list shows
-    // sends a report. Reports run every second.
+    // sends a report, at most once in 5 (reports run every second).
     let mut w = World::new(5, 5, 2);
     let a = w.add_with("Ana", true, 0.0, 0.0, SECRET, |c| c.server_report_every = 1_000);
     w.run_for(Micros::from_secs(20));
@@ -99,21 +99,33 @@ fn a_new_output_figure_reaches_the_band_at_the_next_report_not_the_servers_inter
         engine: "test".into(),
         unreported: false,
     };
-    let shown = |w: &World| w.session.participants().next().unwrap().sync.as_ref().and_then(|q| q.output.clone());
-    assert_eq!(shown(&w), None);
+    let sync = |w: &World| w.session.participants().next().unwrap().sync.clone().expect("a report came");
+    let first = sync(&w);
+    assert!(first.synced && first.output.is_none(), "{first:?}");
     w.peers[a].m.set_output(Some(output(LatencySource::Reported, 20)));
     w.run_for(Micros::from_millis(1_500));
-    assert_eq!(shown(&w).map(|o| o.source), Some(LatencySource::Reported), "the output appeared");
-    // A calibration: the figure's source and 37 ms more.
+    assert_eq!(sync(&w).output.map(|o| o.source), Some(LatencySource::Reported), "the output appeared");
+    // A calibration, past the 5 reports since: the figure's source and 37 ms more.
+    w.run_for(Micros::from_secs(5));
     w.peers[a].m.set_output(Some(output(LatencySource::Calibrated, 57)));
     w.run_for(Micros::from_millis(1_500));
-    let o = shown(&w).unwrap();
+    let o = sync(&w).output.unwrap();
     assert_eq!((o.source, o.latency_us), (LatencySource::Calibrated, Micros::from_millis(57)));
-    // More clicks and a sub-millisecond move change nothing the list shows: they wait.
-    let mut same = output(LatencySource::Calibrated, 57);
+    // A figure that moves again at once waits out the 5 reports: one that wanders across the
+    // 1 ms line is not sent every second.
+    w.peers[a].m.set_output(Some(output(LatencySource::Calibrated, 60)));
+    w.run_for(Micros::from_millis(1_500));
+    assert_eq!(sync(&w).output.unwrap().latency_us, Micros::from_millis(57), "held for the gap");
+    w.run_for(Micros::from_secs(4));
+    assert_eq!(sync(&w).output.unwrap().latency_us, Micros::from_millis(60), "sent after it");
+    // More clicks and a sub-millisecond move change nothing the list shows: they wait for the
+    // server's interval, however long since the last report sent early.
+    let mut same = output(LatencySource::Calibrated, 60);
     same.clicks = 40;
-    same.latency_us = Micros(57_400);
+    same.latency_us = Micros(60_400);
     w.peers[a].m.set_output(Some(same));
-    w.run_for(Micros::from_secs(3));
-    assert_eq!(shown(&w).unwrap().clicks, 10, "held to the server's interval");
+    w.run_for(Micros::from_secs(8));
+    let last = sync(&w);
+    assert!(last.synced, "{last:?}");
+    assert_eq!(last.output.unwrap().clicks, 10, "held to the server's interval");
 }
