@@ -204,13 +204,10 @@ struct Pin {
     pin: String,
 }
 
-/// `chart.render`: a chart's text and how this reader wants its chords.
+/// `chart.render`: `[text, view]`: a chart's text and how this reader wants its chords (`null`:
+/// as written). A list, as [`FlowAt`].
 #[derive(Deserialize)]
-struct ChartCall {
-    text: String,
-    #[serde(default)]
-    view: bandsync_core::chart::View,
-}
+struct ChartCall(String, Option<bandsync_core::chart::View>);
 
 /// `flow.place`: `[flow, transport, now, text]`: a song's flow, the transport and host time to
 /// read it at, and the song's chart (for the section), or `null`. A list, not an object: serde
@@ -267,10 +264,10 @@ fn misc(op: &str, a: &str) -> Res {
             done()
         }
         "chart.render" => {
-            let x: ChartCall = parse(a)?;
-            let chart = bandsync_core::chart::parse(&x.text);
+            let ChartCall(text, view) = parse(a)?;
+            let chart = bandsync_core::chart::parse(&text);
             let music_lines = bandsync_core::chart::music_lines(&chart);
-            ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &x.view), music_lines })
+            ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &view.unwrap_or_default()), music_lines })
         }
         "clock.distortion" => {
             let x: Distort = parse(a)?;

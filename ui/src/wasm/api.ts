@@ -118,7 +118,7 @@ let lastChart: [string, ChartRendered] | null = null;
  *  before it renders it in the page (`Chart.tsx`). */
 export function renderChart(text: string, view: ChartView): ChartRendered {
   const key = JSON.stringify(view) + text;
-  if (lastChart?.[0] !== key) lastChart = [key, core().call<ChartRendered>('chart.render', { text, view })];
+  if (lastChart?.[0] !== key) lastChart = [key, core().call<ChartRendered>('chart.render', [text, view])];
   return lastChart[1];
 }
 
@@ -128,7 +128,7 @@ const SAMPLE_CHART = '{title: T}\n{key: G}\n{comment: c}\n{start_of_verse: V}\n[
 /** Renders a small chart once, in view `view`, and forgets it: the renderer's code is compiled on
  *  its first call, which a long chart's first render then no longer pays. */
 export function warmChartRenderer(view: ChartView): void {
-  core().call('chart.render', { text: SAMPLE_CHART, view });
+  core().call('chart.render', [SAMPLE_CHART, view]);
 }
 
 /** The page's clock made wrong on purpose (tests), as the native client's: reads `offsetMs`
@@ -170,12 +170,12 @@ export function warmChart(): void {
 
 /** Where the transport stands at host time `now` (µs): bar, beat, accents, the next change. */
 export function transportAt(transport: Transport, now: number): TransportPlace {
-  return core().call<TransportPlace>('transport.at', { transport, now });
+  return core().call<TransportPlace>('transport.at', [transport, now]);
 }
 
 /** Every click with host time in `[lo, hi)`. */
 export function clicksBetween(transport: Transport, lo: number, hi: number, sub: number): Click[] {
-  return core().call<Click[]>('grid.clicks', { transport, lo, hi, sub });
+  return core().call<Click[]>('grid.clicks', [transport, lo, hi, sub]);
 }
 
 // ---- the session mirror ---------------------------------------------------------------------

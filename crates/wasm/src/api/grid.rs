@@ -6,19 +6,15 @@ use bandsync_core::timeline::{Accent, Segment};
 use bandsync_core::{Beats, Meter, Tempo, Transport};
 use serde::{Deserialize, Serialize};
 
+/// `grid.clicks`: `[transport, lo, hi, sub]`: the clicks with host µs in `[lo, hi)`, at
+/// subdivision `sub`. Lists, not objects: serde reads a tuple struct without matching field names
+/// (as `flow.place`, `api.rs`).
 #[derive(Deserialize)]
-struct Window {
-    transport: Transport,
-    lo: f64,
-    hi: f64,
-    sub: u8,
-}
+struct Window(Transport, f64, f64, u8);
 
+/// `transport.at`: `[transport, now]`.
 #[derive(Deserialize)]
-struct TransportAt {
-    transport: Transport,
-    now: f64,
-}
+struct TransportAt(Transport, f64);
 
 /// Where the transport stands at a host time: what the beat display shows.
 #[derive(Serialize)]
@@ -55,18 +51,18 @@ pub struct TransportPlace<'a> {
 pub(super) fn call(op: &str, a: &str) -> Res {
     match op {
         "grid.clicks" => {
-            let w: Window = parse(a)?;
+            let Window(transport, lo, hi, sub) = parse(a)?;
             let mut out: Vec<Click> = Vec::new();
-            clicks_between(&w.transport.segments, t(w.lo), t(w.hi), w.sub, &mut |c| out.push(c));
+            clicks_between(&transport.segments, t(lo), t(hi), sub, &mut |c| out.push(c));
             ok(&out)
         }
         "transport.at" => {
-            let x: TransportAt = parse(a)?;
-            if !x.transport.is_valid() {
+            let TransportAt(transport, now) = parse(a)?;
+            if !transport.is_valid() {
                 return Err("not a valid transport".into());
             }
-            let now = t(x.now);
-            let seg = x.transport.segment_at(now);
+            let now = t(now);
+            let seg = transport.segment_at(now);
             let pos = seg.position(now);
             let from_origin = pos.0 - seg.bar_origin.0;
             let beats = i64::from(seg.meter.beats.max(1));
@@ -85,7 +81,7 @@ pub(super) fn call(op: &str, a: &str) -> Res {
                 },
                 tempo: seg.timeline.tempo,
                 meter: &seg.meter,
-                next: x.transport.segments.iter().find(|s| s.at > now),
+                next: transport.segments.iter().find(|s| s.at > now),
                 accents: (0..seg.meter.beats).map(|i| seg.meter.accent(i)).collect(),
                 beat_phase: from_origin.rem_euclid(Beats::ONE) as f64 / Beats::ONE as f64,
                 segment: seg,

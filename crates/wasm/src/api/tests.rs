@@ -98,10 +98,10 @@ fn a_member_connects_joins_and_its_mirror_follows_the_server() {
 
 #[test]
 fn the_grid_hands_out_the_clicks_and_the_place() {
-    let whole = ok("grid.clicks", json!({"transport": transport_120(), "lo": 0.0, "hi": 2_000_000.0, "sub": 1}));
+    let whole = ok("grid.clicks", json!([transport_120(), 0.0, 2_000_000.0, 1]));
     let hosts: Vec<i64> = whole.as_array().unwrap().iter().map(|c| c["host"].as_i64().unwrap()).collect();
     assert_eq!(hosts, [0, 500_000, 1_000_000, 1_500_000]);
-    let at = ok("transport.at", json!({"transport": transport_120(), "now": 1_750_000.0}));
+    let at = ok("transport.at", json!([transport_120(), 1_750_000.0]));
     assert_eq!((at["bar"].as_i64(), at["beat"].as_i64(), at["playing"].as_bool()), (Some(0), Some(3), Some(true)));
 }
 
@@ -202,15 +202,15 @@ fn the_output_timestamps_are_judged_and_the_filter_fits_through_the_core() {
 #[test]
 fn a_chart_is_rendered_for_one_reader_through_the_page_call() {
     let text = "{title: Blue Bossa}\n{key: Cm}\n{soc}\n[Cm7]Sunny [Fm7]side\n{eoc}\n";
-    let r = ok("chart.render", json!({"text": text, "view": {"transpose": 1, "capo": 1, "notation": "letters"}}));
+    let r = ok("chart.render", json!([text, {"transpose": 1, "capo": 1, "notation": "letters"}]));
     assert_eq!((r["music_lines"].as_u64(), r["rendered"]["key"].as_str()), (Some(1), Some("C#m")));
     let line = &r["rendered"]["chart"]["lines"][2];
     assert_eq!(line["kind"], "lyrics");
     assert_eq!(line["pairs"][0], json!({"chord": "C#m7", "shape": "Cm7", "text": "Sunny "}));
     // Without a view, as written.
-    let plain = ok("chart.render", json!({"text": text}));
+    let plain = ok("chart.render", json!([text, null]));
     assert_eq!(plain["rendered"]["chart"]["lines"][2]["pairs"][1]["chord"], "Fm7");
-    assert!(err("chart.render", json!({"view": {}})).contains("bad arguments"));
+    assert!(err("chart.render", json!([{}])).contains("bad arguments"));
 }
 
 #[test]
