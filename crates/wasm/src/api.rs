@@ -1,7 +1,9 @@
 //! The calls the phone page makes, as JSON: `{"op": "...", "args": {...}}` in, `{"ok": value}` or
 //! `{"err": "why"}` out. Pure (no IO), so every call is tested natively; `abi.rs` only moves the
 //! bytes. Each op parses its arguments straight into its own type (no dynamic JSON values: that
-//! keeps the wasm small). Times are the page's local clock in µs (`performance.now() * 1000`,
+//! keeps the wasm small); several take a list rather than an object (a tuple struct, which serde
+//! reads without matching field names: 3 kB of gzip less for seven ops, `docs/BENCHMARKS.md`,
+//! "Bundle size"). Times are the page's local clock in µs (`performance.now() * 1000`,
 //! made wrong on purpose in tests) and host µs, as in the native member.
 //!
 //! Ops:
@@ -205,14 +207,12 @@ struct Pin {
 }
 
 /// `chart.render`: `[text, view]`: a chart's text and how this reader wants its chords (`null`:
-/// as written). A list, as [`FlowAt`].
+/// as written).
 #[derive(Deserialize)]
 struct ChartCall(String, Option<bandsync_core::chart::View>);
 
 /// `flow.place`: `[flow, transport, now, text]`: a song's flow, the transport and host time to
-/// read it at, and the song's chart (for the section), or `null`. A list, not an object: serde
-/// reads a tuple struct without the field names' matching (0.7 kB of gzip for this and
-/// [`FlowStart`]).
+/// read it at, and the song's chart (for the section), or `null`.
 #[derive(Deserialize)]
 struct FlowAt(String, bandsync_core::Transport, f64, Option<String>);
 

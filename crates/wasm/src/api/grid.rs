@@ -7,8 +7,7 @@ use bandsync_core::{Beats, Meter, Tempo, Transport};
 use serde::{Deserialize, Serialize};
 
 /// `grid.clicks`: `[transport, lo, hi, sub]`: the clicks with host µs in `[lo, hi)`, at
-/// subdivision `sub`. Lists, not objects: serde reads a tuple struct without matching field names
-/// (as `flow.place`, `api.rs`).
+/// subdivision `sub`.
 #[derive(Deserialize)]
 struct Window(Transport, f64, f64, u8);
 

@@ -63,9 +63,8 @@ struct PedalNew {
 
 /// `pedal.press`: `[h, at, data, setlist, current, transport]`: the pedal map, when the message
 /// came (`performance.now()`, µs: tap tempo goes by it), its bytes, the setlist's song ids in
-/// order, the current song and the schedule (`null` for none). A list, not an object: serde reads
-/// a tuple struct without matching field names (as `flow.place`, `api.rs`). (Owned strings: serde
-/// borrows none with an escape in it, and an editor may put one in an id.)
+/// order, the current song and the schedule (`null` for none). (Owned strings: serde borrows none
+/// with an escape in it, and an editor may put one in an id.)
 #[derive(Deserialize)]
 struct Press(u32, f64, Vec<u8>, Vec<String>, Option<String>, Option<Transport>);
 

@@ -159,9 +159,6 @@ pub struct TapResult {
 /// - the probe's clicks as the engine started them: host µs on the plan, and context frame;
 /// - the output's rate, and its readings as it played: a context frame, and the local µs it is
 ///   heard by the browser's figures.
-///
-/// A list, not an object: serde reads a tuple struct without matching field names (as
-/// `flow.place`, `api.rs`).
 #[derive(Deserialize)]
 struct Loopback(u32, Vec<f64>, f64, Vec<f64>, u32, Vec<f64>);
 
