@@ -15,6 +15,7 @@ import type { Song } from './doc/setlist';
 import * as chatHistory from './net/history';
 import * as joining from './net/join';
 import { AppCore } from './state/appcore';
+import { touchesPersonal } from './state/personal';
 import { saveSettings, type Settings } from './state/settings';
 import { buildLink, coreInfo } from './wasm/api';
 
@@ -33,6 +34,7 @@ export class App extends AppCore {
       if (!settings.sound || settings.visualOnly) void this.player?.disable();
     }
     const s = this.state.session;
+    if (s && touchesPersonal(patch)) this.personal.changed();
     if (s && this.backend && ('name' in patch || 'instrument' in patch)) {
       // Profile changes go to the band; the server validates them.
       void this.send({ type: 'profile', name: settings.name, instrument: settings.instrument });

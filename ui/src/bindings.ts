@@ -145,7 +145,16 @@ text: string, } | { "type": "cue_by",
 /**
  * The leader alone, or every editor too.
  */
-who: CueBy, } | { "type": "flow", 
+who: CueBy, 
+/**
+ * A participant who may cue as well, with every device of that member (each a
+ * participant of the same name): an editor. Left out, nobody is named.
+ */
+member?: number, } | { "type": "personal", 
+/**
+ * All of them.
+ */
+settings: Personal, } | { "type": "flow", 
 /**
  * The flow bar, 0 to 100 000 (0 is the song's first bar); left out with `vamp`, the band
  * vamps on the bar it reaches, counting on.
@@ -261,7 +270,12 @@ ping_ms?: number,
 /**
  * Everything about the session.
  */
-snapshot: Snapshot, } | { "type": "snapshot" } & Snapshot | { "type": "participant_joined", 
+snapshot: Snapshot, 
+/**
+ * This member's own settings, where the host has them (another of the member's devices
+ * gave them): take them. Absent, the host has none: send yours (`personal`).
+ */
+personal?: Personal, } | { "type": "snapshot" } & Snapshot | { "type": "participant_joined", 
 /**
  * The newcomer.
  */
@@ -346,7 +360,15 @@ by: number, } | { "type": "cue_by",
 /**
  * The leader alone, or every editor too.
  */
-who: CueBy, } | { "type": "song_changed", 
+who: CueBy, 
+/**
+ * The member who may cue as well, on every device of theirs, by name.
+ */
+member?: string, } | { "type": "personal", 
+/**
+ * All of them.
+ */
+settings: Personal, } | { "type": "song_changed", 
 /**
  * The song's id in the setlist, or `null` for none.
  */
@@ -440,6 +462,10 @@ stats: RoomStats,
  * Who may send cues besides the leader.
  */
 cue_by: CueBy, 
+/**
+ * The member the leader lets cue as well (on every device of theirs), by name.
+ */
+cue_member?: string, 
 /**
  * Host time when the snapshot was taken.
  */
@@ -626,10 +652,60 @@ epoch: number,
 continues: Rebase | null, };
 
 /**
- * Who may send cues to the band: the leader always; the leader may let every editor cue too
- * (the band's musical director, the drummer counting the band out).
+ * Who may send cues to the band: the leader always; the leader may let every editor cue too, or
+ * name one member who may (the band's musical director, the drummer counting the band out).
  */
 export type CueBy = "leader" | "editors";
+
+/**
+ * A member's own settings (the page's names, which it keeps them under).
+ */
+export type Personal = { 
+/**
+ * Display-only transpose, semitones, −11 to 11.
+ */
+transpose: number, 
+/**
+ * Capo fret, 0 to 11: the read view also gives each chord's shape above it.
+ */
+capo: number, 
+/**
+ * How the read view writes chords: letters, Nashville numbers or Roman numerals.
+ */
+notation: Notation, 
+/**
+ * What the read view shows: all of it, the lyrics alone or the chords alone.
+ */
+chartShow: ChartShow, 
+/**
+ * The read view in two columns on wide screens.
+ */
+twoColumns: boolean, 
+/**
+ * The chart scrolls with the band's bar.
+ */
+autoScroll: boolean, 
+/**
+ * Bars of music a chart line holds, for the auto-scroll: 1, 2, 4 or 8.
+ */
+barsPerLine: number, 
+/**
+ * Clicks per beat, 1 to 8.
+ */
+subdivision: number, 
+/**
+ * A large flash on the downbeat.
+ */
+flash: boolean, 
+/**
+ * Count-in bars when this member starts the band (as leader), 0 to 8.
+ */
+countIn: number, };
+
+/**
+ * What the chart's read view shows.
+ */
+export type ChartShow = "both" | "lyrics" | "chords";
 
 /**
  * The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.
@@ -1545,7 +1621,16 @@ song: string | null,
 /**
  * Who besides the leader may send cues.
  */
-cue_by: CueBy, };
+cue_by: CueBy, 
+/**
+ * The member the leader lets cue too, by name.
+ */
+cue_member: string | null, 
+/**
+ * Whether this member may send cues now: it leads, or the leader allows it
+ * ([`CueBy::allows`]).
+ */
+may_cue: boolean, };
 
 /**
  * What a server message changed in the mirror, so that a caller can emit matching events.

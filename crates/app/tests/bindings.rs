@@ -66,6 +66,8 @@ fn render() -> Generated {
     r.add::<Rebase>(&cfg);
     r.add::<bandsync_core::host_axis::HostAxis>(&cfg);
     r.add::<CueBy>(&cfg);
+    r.add::<bandsync_core::protocol::Personal>(&cfg);
+    r.add::<bandsync_core::protocol::ChartShow>(&cfg);
     r.add::<ErrorCode>(&cfg);
     r.add::<Secret>(&cfg);
     r.add::<Transport>(&cfg);

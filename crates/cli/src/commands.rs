@@ -15,7 +15,7 @@ pub enum ControlLine {
 }
 
 /// The commands, for the help text and error messages.
-pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | cue TEXT | cue-by leader|editors | flow BAR | vamp [BAR] | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
+pub const HELP: &str = "tempo BPM | meter N/D | play [COUNT_IN_BARS] | stop | seek BEAT | song ID|none | cue TEXT | cue-by leader|editors|ID | flow BAR | vamp [BAR] | claim | release | handover ID | viewer ID | editor ID | rotate | pin NNNN|off | sync | quit";
 
 /// Parses one line.
 ///
@@ -92,11 +92,16 @@ pub fn parse(line: &str) -> Result<ControlLine, String> {
             let access = if cmd == "viewer" { Access::Viewer } else { Access::Editor };
             ClientMsg::SetAccess { participant, access }
         }
-        "cue-by" => ClientMsg::CueBy {
-            who: match need("leader or editors")? {
-                "leader" => CueBy::Leader,
-                "editors" => CueBy::Editors,
-                other => return Err(format!("cue-by takes leader or editors, not {other:?}")),
+        "cue-by" => match need("leader, editors or a participant id")? {
+            "leader" => ClientMsg::CueBy { who: CueBy::Leader, member: None },
+            "editors" => ClientMsg::CueBy { who: CueBy::Editors, member: None },
+            other => ClientMsg::CueBy {
+                who: CueBy::Leader,
+                member: Some(
+                    other
+                        .parse()
+                        .map_err(|_| format!("cue-by takes leader, editors or a participant id, not {other:?}"))?,
+                ),
             },
         },
         "sync" => ClientMsg::Sync {},
@@ -153,7 +158,14 @@ mod tests {
             ControlLine::Send(ClientMsg::Cue { text: "Last chorus".into() })
         );
         assert!(parse("cue").is_err());
-        assert_eq!(parse("cue-by editors").unwrap(), ControlLine::Send(ClientMsg::CueBy { who: CueBy::Editors }));
+        assert_eq!(
+            parse("cue-by editors").unwrap(),
+            ControlLine::Send(ClientMsg::CueBy { who: CueBy::Editors, member: None })
+        );
+        assert_eq!(
+            parse("cue-by 3").unwrap(),
+            ControlLine::Send(ClientMsg::CueBy { who: CueBy::Leader, member: Some(3) })
+        );
         assert!(parse("cue-by drums").is_err() && parse("cue-by").is_err());
         assert_eq!(parse("flow 33").unwrap(), ControlLine::Send(ClientMsg::Flow { bar: Some(32), vamp: false }));
         assert_eq!(parse("vamp 1").unwrap(), ControlLine::Send(ClientMsg::Flow { bar: Some(0), vamp: true }));

@@ -63,13 +63,18 @@ pub struct Mirror {
     pub song: Option<String>,
     /// Who besides the leader may send cues.
     pub cue_by: CueBy,
+    /// The member the leader lets cue too, by name.
+    pub cue_member: Option<String>,
+    /// Whether this member may send cues now: it leads, or the leader allows it
+    /// ([`CueBy::allows`]).
+    pub may_cue: bool,
 }
 
 impl Mirror {
     /// A mirror seeded from a welcome.
     #[must_use]
     pub fn from_welcome(you: ParticipantId, epoch: u64, snap: Snapshot) -> Self {
-        Mirror {
+        let mut m = Mirror {
             you,
             epoch,
             session: snap.session,
@@ -79,7 +84,16 @@ impl Mirror {
             stats: snap.stats,
             song: snap.song,
             cue_by: snap.cue_by,
-        }
+            cue_member: snap.cue_member,
+            may_cue: false,
+        };
+        m.may_cue = m.judge_may_cue();
+        m
+    }
+
+    /// Whether this member may cue, from the list and the leader's permission.
+    fn judge_may_cue(&self) -> bool {
+        self.me().is_some_and(|p| p.role == Role::Leader || self.cue_by.allows(self.cue_member.as_deref(), p))
     }
 
     /// Applies one server message. A schedule no session could make (from a broken or hostile
@@ -128,8 +142,9 @@ impl Mirror {
                 self.transport = transport.clone();
                 c.transport = true;
             }
-            ServerMsg::CueBy { who } => {
+            ServerMsg::CueBy { who, member } => {
                 self.cue_by = *who;
+                self.cue_member.clone_from(member);
                 c.snapshot = true;
             }
             ServerMsg::SongChanged { song, .. } => {
@@ -146,7 +161,15 @@ impl Mirror {
             | ServerMsg::Heartbeat { .. }
             | ServerMsg::Error { .. }
             | ServerMsg::Cue { .. }
+            | ServerMsg::Personal { .. }
             | ServerMsg::Credentials { .. } => {}
+        }
+        // Whether this member may cue follows from the list too: where it turned (made leader or
+        // viewer, renamed), the whole mirror goes to a view that keeps its own copy.
+        if c.participants || c.snapshot {
+            let may = self.judge_may_cue();
+            c.snapshot |= may != self.may_cue;
+            self.may_cue = may;
         }
         c
     }
@@ -199,6 +222,7 @@ impl Mirror {
             },
             stats: self.stats,
             cue_by: self.cue_by,
+            cue_member: self.cue_member.clone(),
             now,
         }
     }

@@ -220,22 +220,16 @@ struct FlowAt(String, bandsync_core::Transport, f64, Option<String>);
 #[derive(Deserialize)]
 struct FlowStart(String, usize);
 
-/// `text.diff`: a textarea's text before and after an edit, and its caret after it.
+/// `text.diff`: `[before, after, caret]`: a textarea's text before and after an edit, and its
+/// caret after it (`null`: not known).
 #[derive(Deserialize)]
-struct TextDiff<T> {
-    before: T,
-    after: T,
-    #[serde(default)]
-    caret: Option<usize>,
-}
+struct TextDiff<T>(T, T, Option<usize>);
 
-/// `clock.distortion`: how wrong the page's clock is to be made (tests). JSON writes a number
-/// that is not finite as `null`, which counts as zero, as such a number does.
+/// `clock.distortion`: `[offset_ms, skew_ppm]`: how wrong the page's clock is to be made
+/// (tests). JSON writes a number that is not finite as `null`, which counts as zero, as such a
+/// number does.
 #[derive(Deserialize)]
-struct Distort {
-    offset_ms: Option<f64>,
-    skew_ppm: Option<f64>,
-}
+struct Distort(Option<f64>, Option<f64>);
 
 /// The answer to `chart.render`.
 #[derive(Serialize)]
@@ -270,17 +264,17 @@ fn misc(op: &str, a: &str) -> Res {
             ok(&ChartRendered { rendered: bandsync_core::chart::render(chart, &view.unwrap_or_default()), music_lines })
         }
         "clock.distortion" => {
-            let x: Distort = parse(a)?;
-            ok(&bandsync_core::clock::Distortion::new(x.offset_ms.unwrap_or(0.0), x.skew_ppm.unwrap_or(0.0)))
+            let Distort(offset_ms, skew_ppm) = parse(a)?;
+            ok(&bandsync_core::clock::Distortion::new(offset_ms.unwrap_or(0.0), skew_ppm.unwrap_or(0.0)))
         }
         "text.diff" => {
-            let x: TextDiff<String> = parse(a)?;
-            ok(&bandsync_core::textdiff::diff_str(&x.before, &x.after, x.caret))
+            let TextDiff(before, after, caret) = parse::<TextDiff<String>>(a)?;
+            ok(&bandsync_core::textdiff::diff_str(&before, &after, caret))
         }
         // A text JSON cannot carry as a string (one with a lone surrogate), as its UTF-16 units.
         "text.diff16" => {
-            let x: TextDiff<Vec<u16>> = parse(a)?;
-            ok(&bandsync_core::textdiff::diff(&x.before, &x.after, x.caret))
+            let TextDiff(before, after, caret) = parse::<TextDiff<Vec<u16>>>(a)?;
+            ok(&bandsync_core::textdiff::diff(&before, &after, caret))
         }
         "chart.marks" => ok(&bandsync_core::chart::marks(&parse::<Text>(a)?.text)),
         "flow.place" => {

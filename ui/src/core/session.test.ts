@@ -38,8 +38,17 @@ describe('the session view', () => {
     expect(s?.participants.map((p) => p.id)).toEqual([1, 2]);
     expect(s && isLeader(s)).toBe(false);
     expect(s?.cueBy).toBe('leader');
+    expect(s?.mayCue).toBe(false);
     s = apply(s, { type: 'cue_by', who: 'editors' }, m);
-    expect(s?.cueBy).toBe('editors');
+    expect([s?.cueBy, s?.mayCue]).toEqual(['editors', true]);
+    s = apply(s, { type: 'cue_by', who: 'leader', member: 'P2' }, m);
+    expect([s?.cueBy, s?.cueMember, s?.mayCue]).toEqual(['leader', 'P2', true]);
+    // Made a viewer, we may no longer: the core says so with the participant's change.
+    s = apply(s, { type: 'participant_updated', participant: { ...person(2), access: 'viewer' } }, m);
+    expect(s?.mayCue).toBe(false);
+    s = apply(s, { type: 'participant_updated', participant: person(2) }, m);
+    s = apply(s, { type: 'cue_by', who: 'leader' }, m);
+    expect([s?.cueMember, s?.mayCue]).toEqual([null, false]);
     s = apply(s, { type: 'participant_joined', participant: person(3) }, m);
     expect([s?.participants.length, s?.stats.members, s?.stats.leader]).toEqual([3, 3, 1]);
     s = apply(s, { type: 'chat', message: { id: 1, from: 1, name: 'P1', text: 'hi', at: 0, edited_at: null, deleted: false, reply_to: null, reactions: [], mentions: [] } }, m);

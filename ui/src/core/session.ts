@@ -31,8 +31,11 @@ export interface SessionState {
   song: string | null;
   /** Who chose the current song, when known. */
   songBy: number | null;
-  /** Who besides the leader may cue. */
+  /** Who besides the leader may cue, and the member the leader named (by name). */
   cueBy: CueBy;
+  cueMember: string | null;
+  /** Whether we may cue now (the core's rule, `CueBy::allows`). */
+  mayCue: boolean;
   /** The latest `credentials`: only a leader has them. */
   credentials: { secret: string; pin: string | null; viewer?: string | null } | null;
   /** Chat messages loaded so far, by id. */
@@ -63,6 +66,8 @@ function fromMirror(m: Mirror, prev: SessionState | null): SessionState {
     transport: m.transport,
     song: m.song ?? null,
     cueBy: m.cue_by,
+    cueMember: m.cue_member ?? null,
+    mayCue: m.may_cue,
     songBy: null,
     credentials: same ? prev.credentials : null,
     chat: same ? prev.chat : [],

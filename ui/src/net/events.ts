@@ -157,6 +157,9 @@ function onServer(app: AppCore, msg: ServerMsg, r: Mirrored | null): void {
       }
     }
     app.store.set({ session: next, refusal: null, viewSong: app.state.viewSong ?? firstSong });
+    // The member's own settings: the host's if another device of ours gave them, else ours go.
+    const mine = app.personal.fromHost(msg.personal);
+    if (mine) app.setSettings(mine);
     app.player?.setTransport(next.transport);
     app.webMidi?.setTransport(next.transport);
     app.docs?.setUser(app.presenceUser());
@@ -189,6 +192,10 @@ function onServer(app: AppCore, msg: ServerMsg, r: Mirrored | null): void {
   // Not state (the mirror ignores it): a flash when it lands, on every device together.
   if (msg.type === 'cue') return scheduleCue(app, msg);
   if (msg.type === 'chat_export') return app.onChatExport?.(msg.format, msg.text);
+  if (msg.type === 'personal') {
+    const mine = app.personal.fromHost(msg.settings);
+    return mine ? app.setSettings(mine) : undefined;
+  }
   const next = apply(s, msg, r);
   if (!next || next === s) {
     if (msg.type === 'transport') app.toast('The host sent a schedule no session could make; it was ignored.');

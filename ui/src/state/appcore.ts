@@ -13,6 +13,7 @@ import { isTauri } from '../net/tauri';
 import { ScreenWakeLock } from '../net/wakelock';
 import type { SessionMirror } from '../wasm/api';
 import { initialAppState, type AppState, type Toast } from './appstate';
+import { PersonalSync } from './personal';
 import { rememberSession, type Settings } from './settings';
 import { Store } from './store';
 
@@ -47,6 +48,11 @@ export abstract class AppCore {
   /** The app's view of the session: the Rust mirror, fed with every server message the app
    *  forwards (a page's is its member's, `Member.text`). */
   mirror: SessionMirror | null = null;
+  /** The member's own settings, to and from the host (`state/personal.ts`). */
+  readonly personal = new PersonalSync(
+    () => this.state.settings,
+    (settings) => this.send({ type: 'personal', settings }, true),
+  );
   /** Waiting for the host's `chat_export` (`net/history.ts`). */
   onChatExport: ((format: string, text: string) => void) | null = null;
   discovering = false;

@@ -1,9 +1,10 @@
 //! Personal settings, kept in localStorage: who you are, how the click sounds, how charts look.
-//! None of this is shared with the band.
+//! None of this is shared with the band; the member's own part (`Personal`) goes to the host, for
+//! the member's other devices only (`personal.ts`).
 
 import type { PlayerSettings } from '../audio/player';
 import type { ClickSound } from '../audio/sounds';
-import type { Notation } from '../bindings';
+import type { Personal } from '../bindings';
 import type { LearnedKeys } from '../core/keys';
 
 export interface Levels {
@@ -13,7 +14,9 @@ export interface Levels {
   sub: number;
 }
 
-export interface Settings {
+/** This device's settings, with the member's own (`Personal`: chart view, subdivision, flash,
+ *  count-in), which the host passes between the member's devices (`personal.ts`). */
+export interface Settings extends Personal {
   name: string;
   instrument: string;
   /** Dark, high-contrast stage look. */
@@ -24,8 +27,6 @@ export interface Settings {
   mute: boolean;
   volume: number;
   levels: Levels;
-  /** Clicks per beat, 1 to 8 (local only). */
-  subdivision: number;
   /** Extra output latency to compensate, ms (positive: clicks start earlier). */
   latencyMs: number;
   /** Where `latencyMs` comes from (kept with it, per browser and device): typed in or tapped
@@ -42,22 +43,6 @@ export interface Settings {
   keepAwake: boolean;
   /** Chart font size, px. */
   fontSize: number;
-  /** Display-only transpose, semitones. */
-  transpose: number;
-  /** Capo fret, 0 to 11: the read view also gives each chord's shape above it. */
-  capo: number;
-  /** How the read view writes chords: letters, Nashville numbers or Roman numerals. */
-  notation: Notation;
-  /** What the read view shows: all of it, the lyrics alone (singers) or the chords alone. */
-  chartShow: 'both' | 'lyrics' | 'chords';
-  /** The read view in two columns on wide screens. */
-  twoColumns: boolean;
-  autoScroll: boolean;
-  barsPerLine: number;
-  /** Default count-in bars for play. */
-  countIn: number;
-  /** Large flash on the downbeat across the whole beat panel. */
-  flash: boolean;
   /** Keys taught to a page turner (a pedal), on top of the usual ones (`core/keys.ts`). */
   keys: LearnedKeys;
   /** Browser: the Web MIDI output the band's clock and song changes go to (`null`: none). */

@@ -1,18 +1,17 @@
 import { useState } from 'preact/hooks';
-import { canEdit } from '../core/session';
 import { useApp, useAppState } from './ctx';
 
 /** Cues a band calls most. */
 const CUES = ['Last chorus', 'Break', 'Key change', 'Outro', 'Repeat', 'Stop'];
 
-/** The cue buttons and line: the leader's, and every editor's when the leader lets everyone cue
- *  (the leader's switch is here too). A cue lands on the next bar line on every device. */
+/** The cue buttons and line: the leader's, and a member's whom the leader lets cue (every
+ *  editor, or one member named). The leader's choice of who else may cue is here too. A cue lands
+ *  on the next bar line on every device. */
 export function CueRow(props: { leading: boolean }) {
   const app = useApp();
-  const cueBy = useAppState((s) => s.session?.cueBy);
-  const editor = useAppState((s) => s.session !== null && canEdit(s.session));
+  const mayCue = useAppState((s) => s.session?.mayCue);
   const [cue, setCue] = useState('');
-  if (!props.leading && !(cueBy === 'editors' && editor)) return null;
+  if (!props.leading && !mayCue) return null;
   const send = async (text: string, typed = false) => {
     if (text.trim() && (await app.send({ type: 'cue', text: text.trim() })) && typed) setCue('');
   };
@@ -34,17 +33,41 @@ export function CueRow(props: { leading: boolean }) {
       <button type="submit" class="small-btn primary" data-testid="cue-send" disabled={!cue.trim()}>
         Send
       </button>
-      {props.leading && (
-        <label class="small">
-          <input
-            type="checkbox"
-            data-testid="cue-by-editors"
-            checked={cueBy === 'editors'}
-            onChange={(e) => void app.send({ type: 'cue_by', who: (e.target as HTMLInputElement).checked ? 'editors' : 'leader' })}
-          />{' '}
-          everyone may cue
-        </label>
-      )}
+      {props.leading && <WhoMayCue />}
     </form>
+  );
+}
+
+/** The leader's choice: nobody else, everyone who edits, or one member (on all their devices). */
+function WhoMayCue() {
+  const app = useApp();
+  const s = useAppState((st) => st.session);
+  if (!s) return null;
+  // One entry a member: their devices are participants of the same name.
+  const names = new Map<string, number>();
+  for (const p of s.participants) if (p.id !== s.you && p.access === 'editor' && !names.has(p.name)) names.set(p.name, p.id);
+  const value = s.cueBy === 'editors' ? 'editors' : s.cueMember !== null ? `m:${s.cueMember}` : 'leader';
+  return (
+    <label class="small">
+      also cues{' '}
+      <select
+        data-testid="cue-by"
+        value={value}
+        onChange={(e) => {
+          const v = (e.target as HTMLSelectElement).value;
+          const id = names.get(v.slice(2));
+          void app.send(v === 'editors' ? { type: 'cue_by', who: 'editors' } : { type: 'cue_by', who: 'leader', member: id });
+        }}
+      >
+        <option value="leader">nobody else</option>
+        <option value="editors">everyone who edits</option>
+        {[...names.keys()].map((n) => (
+          <option key={n} value={`m:${n}`}>
+            {n}
+          </option>
+        ))}
+        {s.cueMember !== null && !names.has(s.cueMember) && <option value={`m:${s.cueMember}`}>{s.cueMember} (away)</option>}
+      </select>
+    </label>
   );
 }

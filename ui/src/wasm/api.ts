@@ -135,7 +135,7 @@ export function warmChartRenderer(view: ChartView): void {
  *  ahead and runs `skewPpm` fast (`crates/core/src/clock/distortion.rs`). Not-a-number counts
  *  as zero. */
 export function clockDistortion(offsetMs: number, skewPpm: number): ClockDistortion {
-  return core().call<ClockDistortion>('clock.distortion', { offset_ms: offsetMs, skew_ppm: skewPpm });
+  return core().call<ClockDistortion>('clock.distortion', [offsetMs, skewPpm]);
 }
 
 /** The one edit between a textarea's text before and after an input, in UTF-16 units
@@ -145,9 +145,9 @@ export function clockDistortion(offsetMs: number, skewPpm: number): ClockDistort
 export function textEdit(before: string, after: string, caret?: number): TextEdit | null {
   if (LONE_SURROGATE.test(before) || LONE_SURROGATE.test(after)) {
     const units = (s: string) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(i));
-    return core().call<TextEdit | null>('text.diff16', { before: units(before), after: units(after), caret });
+    return core().call<TextEdit | null>('text.diff16', [units(before), units(after), caret ?? null]);
   }
-  return core().call<TextEdit | null>('text.diff', { before, after, caret });
+  return core().call<TextEdit | null>('text.diff', [before, after, caret ?? null]);
 }
 
 /** A lone surrogate (`u`: a pair is one code point, not two surrogates). */
@@ -199,7 +199,8 @@ export type { Mirror };
 
 // ---- the member -------------------------------------------------------------------------------
 
-/** What the page asks for when it makes a member (`crates/wasm` `MemberSpec`). */
+/** What the page asks for when it makes a member (`crates/wasm` `MemberSpec`, which reads it as
+ *  a list: `Member`'s constructor writes it in that order). */
 export interface MemberSpec {
   target: JoinTarget;
   name: string;
@@ -218,7 +219,8 @@ export class Member {
   readonly h: number;
 
   constructor(spec: MemberSpec) {
-    this.h = core().call<number>('member.new', spec);
+    const s = spec;
+    this.h = core().call<number>('member.new', [s.target, s.name, s.instrument ?? null, s.leader ?? false, s.pin ?? null, s.seed, s.give_up_after_ms ?? null, s.resume ?? null, s.now]);
   }
 
   connected(now: number): void {

@@ -1,6 +1,7 @@
 //! A leader's cue reaches a follower's `--json` stream before it lands, naming the bar line it
 //! lands on: the follower's own click plays that bar's downbeat at exactly the cue's time. A
-//! follower cues once the leader lets everyone who edits cue.
+//! follower cues once the leader lets everyone who edits cue, and once the leader names that
+//! follower alone, while another follower is refused.
 
 use bandsync_e2e::process::Proc;
 use bandsync_e2e::pulse::Pulse;
@@ -47,4 +48,18 @@ fn a_cue_lands_on_a_bar_line_that_the_followers_click_plays() {
     let cue = lead.wait_for("the follower's cue, at the leader", |v| v["event"] == "cue" && v["text"] == "Break");
     let you = fol.seen.iter().find(|v| v["event"] == "joined").map(|v| v["you"].clone());
     assert_eq!(Some(cue["by"].clone()), you, "sent by the follower: {cue}");
+    // The leader names the follower alone: another follower is refused, the one named cues.
+    let mut cy = Proc::bandsync(&["join", "--no-audio", &url, "--name", "Cy", "--json"]);
+    cy.event("joined");
+    lead.say(&format!("cue-by {}", you.unwrap()));
+    lead.say("cue Named");
+    cy.wait_for("the leader's cue after naming", |v| v["event"] == "cue" && v["text"] == "Named");
+    cy.say("cue Stop");
+    let e = cy.wait_for("Cy's refusal", |v| v["event"] == "error" || (v["event"] == "cue" && v["text"] == "Stop"));
+    assert_eq!(e["code"], "not_leader", "only the member named: {e}");
+    fol.say("cue Outro");
+    let v = fol.wait_for("the named follower's cue", |v| {
+        (v["event"] == "cue" && v["text"] == "Outro") || (v["event"] == "error" && v["about"] == "cue")
+    });
+    assert_eq!(v["event"], "cue", "the member named cues: {v}");
 }

@@ -5,8 +5,10 @@
 //! host time, and the leader's "go to the outro" changes both followers' part (and highlighted
 //! chart section) on the same bar, each read through the page's own clock; a page turner's
 //! PageDown turns each follower's chart a screen on (not while the chat box has the keys) and
-//! PageUp turns it back; a chat message that mentions a follower raises that follower's
-//! notification badge, in view, and not the writer's. Figures are printed as `STAGE` lines.
+//! PageUp turns it back; a follower's own chart settings, chosen on the phone, show on the same
+//! member's tablet and not on anyone else's screen; a chat message that mentions a follower raises
+//! that follower's notification badge, in view, and not the writer's. Figures are printed as
+//! `STAGE` lines.
 //!
 //! The first screens are saved as `phone-stage.png` and `desktop-stage.png` in
 //! `$CARGO_TARGET_TMPDIR/stage/`, and copied to `docs/screenshots/` for the README with
@@ -207,6 +209,27 @@ fn a_phone_and_a_desktop_window_show_a_cue_and_the_leaders_move_to_the_outro_on_
             p.until("the page turned back", &format!("{read}.scrollTop < {two} && {read}.scrollTop")).as_f64().unwrap();
         assert!((back - step).abs() <= 1.0, "{}: back one page: {back} px, not {step}", p.label);
     }
+
+    // The bass player's own settings follow them to their tablet, and to nobody else: capo 3 and
+    // lyrics only, chosen on the phone, show on the tablet (the same member, "bass"), not on the
+    // drummer's screen.
+    let tablet = follower(&url, &Launch::desktop(&shots, "bass"));
+    let set = |b: &WebBrowser, css: &str, value: &str| {
+        let js = format!(
+            "(() => {{ const s = document.querySelector({css:?}); s.value = {value:?}; \
+             s.dispatchEvent(new Event('change', {{bubbles: true}})); return s.value; }})()"
+        );
+        assert_eq!(b.page.eval(&js), Value::from(value), "{}: {css}", b.page.label);
+    };
+    let value = |css: &str| format!("document.querySelector({css:?})?.value ?? null");
+    set(&bass, "[data-testid=capo]", "3");
+    set(&bass, "[data-testid=chart-show]", "lyrics");
+    tablet.page.until("the phone's capo on the tablet", &format!("{} === '3'", value("[data-testid=capo]")));
+    tablet.page.until("lyrics only on the tablet", &format!("{} === 'lyrics'", value("[data-testid=chart-show]")));
+    for css in ["[data-testid=capo]", "[data-testid=chart-show]"] {
+        assert_ne!(drums.page.eval(&value(css)), bass.page.eval(&value(css)), "the drummer's own: {css}");
+    }
+    drop(tablet);
 
     // Mentions: the drummer writes "@bass" (the bass's instrument-less name), then the bass
     // "@drums"; each reader's page raises a notification (allowed in this browser) and a badge,

@@ -30,6 +30,7 @@ fn each_list_change_comes_with_the_splice_that_makes_it() {
         transport: Transport::new(Micros::ZERO),
         stats: RoomStats { members: 3, online: 3, leader: Some(1) },
         cue_by: CueBy::Leader,
+        cue_member: None,
         now: Micros::ZERO,
     };
     let mut m = Mirror::from_welcome(2, 1, snapshot);

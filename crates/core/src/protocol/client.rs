@@ -1,6 +1,6 @@
 //! Messages from a member to the server, and which layer of the server handles each.
 
-use super::{Access, CueBy, OutputReport, ParticipantId, Secret};
+use super::{Access, CueBy, OutputReport, ParticipantId, Personal, Secret};
 use crate::time::{Beats, Micros};
 use crate::timeline::Tempo;
 use serde::{Deserialize, Serialize};
@@ -144,7 +144,7 @@ pub enum ClientMsg {
         #[serde(default)]
         n: u32,
     },
-    /// The leader (or, when the leader allows it with `cue_by`, an editor): a cue to the band
+    /// The leader (or, when the leader allows it with `cue_by`, an editor or the member named): a cue to the band
     /// ("Last chorus", "Break", "Key change"). It lands on the next bar line (at once when
     /// stopped), on every device together.
     Cue {
@@ -155,6 +155,17 @@ pub enum ClientMsg {
     CueBy {
         /// The leader alone, or every editor too.
         who: CueBy,
+        /// A participant who may cue as well, with every device of that member (each a
+        /// participant of the same name): an editor. Left out, nobody is named.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        member: Option<ParticipantId>,
+    },
+    /// This member's own settings changed ([`Personal`]): the host keeps them for the member
+    /// and passes them to the member's other devices, and to no one else.
+    Personal {
+        /// All of them.
+        settings: Personal,
     },
     /// Leader only: moves the current song's flow. From the next bar line the band is at flow
     /// bar `bar` (the start of the part to repeat or go to), and with `vamp` it loops that part
@@ -283,6 +294,7 @@ impl ClientMsg {
             | M::SetPin { .. }
             | M::Cue { .. }
             | M::CueBy { .. }
+            | M::Personal { .. }
             | M::Flow { .. } => Route::Session,
             M::Song { .. } => Route::Documents,
             M::Chat { .. }

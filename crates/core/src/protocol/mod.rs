@@ -12,6 +12,7 @@
 //! - [`concerns`]: a member's sync quality and audio output as it reports them, and what the
 //!   leader is warned about.
 //! - [`journal`]: chat messages, activity events and document versions.
+//! - [`personal`]: a member's own settings, which the host keeps for each member.
 //! - [`error`]: the stable error codes.
 //! - Here: the version constants, the frame limit, and the codec.
 
@@ -19,6 +20,7 @@ pub mod client;
 pub mod concerns;
 pub mod error;
 pub mod journal;
+pub mod personal;
 pub mod server;
 pub mod types;
 
@@ -26,6 +28,7 @@ pub use client::{ClientMsg, Route};
 pub use concerns::{LATENCY_OFFSET_MS, LatencySource, OutputReport, SyncConcern, SyncQuality};
 pub use error::{DecodeError, ErrorCode, Refusal};
 pub use journal::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
+pub use personal::{ChartShow, Personal, member_key};
 pub use server::{Rebase, ServerMsg};
 pub use types::{
     Access, CUE_MAX_CHARS, Connection, CueBy, LeaveReason, Participant, ParticipantId, Role, RoomStats, Secret,

@@ -1,8 +1,8 @@
 //! Messages from the server to a member.
 
 use super::{
-    ActivityEvent, ChatMessage, CueBy, ErrorCode, LeaveReason, Participant, ParticipantId, RoomStats, Secret, Snapshot,
-    VersionInfo,
+    ActivityEvent, ChatMessage, CueBy, ErrorCode, LeaveReason, Participant, ParticipantId, Personal, RoomStats, Secret,
+    Snapshot, VersionInfo,
 };
 use crate::time::Micros;
 use crate::timeline::Transport;
@@ -52,6 +52,11 @@ pub enum ServerMsg {
         ping_ms: Option<u32>,
         /// Everything about the session.
         snapshot: Snapshot,
+        /// This member's own settings, where the host has them (another of the member's devices
+        /// gave them): take them. Absent, the host has none: send yours (`personal`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        personal: Option<Personal>,
     },
     /// The whole session state, in answer to `sync`.
     Snapshot(Snapshot),
@@ -129,6 +134,15 @@ pub enum ServerMsg {
     CueBy {
         /// The leader alone, or every editor too.
         who: CueBy,
+        /// The member who may cue as well, on every device of theirs, by name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        member: Option<String>,
+    },
+    /// Another of this member's devices changed the member's own settings: take them.
+    Personal {
+        /// All of them.
+        settings: Personal,
     },
     /// The current song changed; its tempo and meter arrive as a `transport` change.
     SongChanged {

@@ -61,6 +61,10 @@ pub struct Snapshot {
     /// Who may send cues besides the leader.
     #[serde(default)]
     pub cue_by: CueBy,
+    /// The member the leader lets cue as well (on every device of theirs), by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub cue_member: Option<String>,
     /// Host time when the snapshot was taken.
     pub now: Micros,
 }
@@ -81,8 +85,8 @@ pub fn cue_text(text: &str) -> Result<&str, &'static str> {
     Ok(text)
 }
 
-/// Who may send cues to the band: the leader always; the leader may let every editor cue too
-/// (the band's musical director, the drummer counting the band out).
+/// Who may send cues to the band: the leader always; the leader may let every editor cue too, or
+/// name one member who may (the band's musical director, the drummer counting the band out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +96,16 @@ pub enum CueBy {
     Leader,
     /// The leader and every participant who may edit (not viewers).
     Editors,
+}
+
+impl CueBy {
+    /// Whether `p`, if not the leader, may send cues: an editor, when the leader lets every editor
+    /// cue, or when `p` is the member the leader named (`member`), on any of their devices.
+    /// Viewers never.
+    #[must_use]
+    pub fn allows(self, member: Option<&str>, p: &Participant) -> bool {
+        p.access == Access::Editor && (self == CueBy::Editors || member.is_some_and(|name| p.is_called(name)))
+    }
 }
 
 /// A member of the session, as everyone sees it.
@@ -116,6 +130,15 @@ pub struct Participant {
     pub sync: Option<super::concerns::SyncQuality>,
     /// Host time when they first joined.
     pub joined_at: Micros,
+}
+
+impl Participant {
+    /// Whether this participant is the member called `name`. One member may be on several
+    /// devices, each a participant of the same name ([`super::member_key`]).
+    #[must_use]
+    pub fn is_called(&self, name: &str) -> bool {
+        super::member_key(&self.name) == super::member_key(name)
+    }
 }
 
 /// Who controls the transport.

@@ -177,6 +177,7 @@ impl Session {
                 rebase: self.rebase,
                 ping_ms: self.cfg.ping_ms,
                 snapshot,
+                personal: self.personal_of(you),
             },
         ));
         if self.leader == Some(you) {

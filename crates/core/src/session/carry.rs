@@ -51,6 +51,9 @@ pub struct Carried {
     /// Who besides the leader may send cues.
     #[serde(default)]
     pub cue_by: crate::protocol::CueBy,
+    /// The member the leader lets cue too, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cue_member: Option<String>,
 }
 
 /// The carried state as the store keeps it, JSON in two parts: the schedule (all but the
@@ -70,9 +73,18 @@ pub struct CarriedParts {
 pub struct CarryKey {
     /// The members as carried: who, their names, instruments, colours and access.
     pub roster: u64,
-    /// The next id, the leader, the schedule, the song, who may cue, and whether anyone is on.
-    pub rest:
-        (ParticipantId, Option<ParticipantId>, Option<Micros>, usize, Option<String>, crate::protocol::CueBy, bool),
+    /// The next id, the leader, the schedule, the song, who may cue (and the member named), and
+    /// whether anyone is on.
+    #[allow(clippy::type_complexity)]
+    pub rest: (
+        ParticipantId,
+        Option<ParticipantId>,
+        Option<Micros>,
+        usize,
+        Option<String>,
+        (crate::protocol::CueBy, Option<String>),
+        bool,
+    ),
 }
 
 impl Carried {
@@ -116,7 +128,15 @@ impl Carried {
         let someone = s.members.iter().any(|m| m.conn.is_some());
         CarryKey {
             roster: h.finish(),
-            rest: (s.next_id, leader, last, s.transport.segments.len(), s.song.clone(), s.cue_by, someone),
+            rest: (
+                s.next_id,
+                leader,
+                last,
+                s.transport.segments.len(),
+                s.song.clone(),
+                (s.cue_by, s.cue_member.clone()),
+                someone,
+            ),
         }
     }
 }
@@ -160,6 +180,7 @@ impl Session {
             wall_at: wall_now,
             epoch: self.epoch,
             cue_by: self.cue_by,
+            cue_member: self.cue_member.clone(),
         }
     }
 
@@ -202,5 +223,6 @@ impl Session {
         self.transport = t;
         self.song = c.song;
         self.cue_by = c.cue_by;
+        self.cue_member = c.cue_member;
     }
 }

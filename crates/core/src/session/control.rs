@@ -211,19 +211,33 @@ impl Session {
                 Ok(())
             }
             ClientMsg::Cue { text } => self.cue(now, me, &text),
-            ClientMsg::CueBy { who } => {
+            ClientMsg::CueBy { who, member } => {
                 self.require_leader(me)?;
-                if who != self.cue_by {
+                let member = match member {
+                    Some(id) => {
+                        self.require_known(id)?;
+                        let p = &self.member_mut(id).p;
+                        if p.access == Access::Viewer {
+                            return Err((ErrorCode::ReadOnly, format!("{} can only view, so cannot cue", p.name)));
+                        }
+                        Some(p.name.clone())
+                    }
+                    None => None,
+                };
+                if (who, &member) != (self.cue_by, &self.cue_member) {
                     self.cue_by = who;
-                    self.out.push_back(Output::Broadcast(ServerMsg::CueBy { who }));
-                    let summary = match who {
-                        CueBy::Leader => "lets only the leader cue",
-                        CueBy::Editors => "lets everyone who edits cue",
+                    self.cue_member.clone_from(&member);
+                    let summary = match (who, &member) {
+                        (CueBy::Editors, _) => "lets everyone who edits cue".to_owned(),
+                        (CueBy::Leader, Some(name)) => format!("lets {name} cue"),
+                        (CueBy::Leader, None) => "lets only the leader cue".to_owned(),
                     };
-                    self.activity(ActivityKind::Cue, Some(me), summary.into());
+                    self.out.push_back(Output::Broadcast(ServerMsg::CueBy { who, member }));
+                    self.activity(ActivityKind::Cue, Some(me), summary);
                 }
                 Ok(())
             }
+            ClientMsg::Personal { settings } => self.keep_personal(me, settings),
             ClientMsg::Flow { bar, vamp } => self.move_flow(now, me, bar, vamp),
             // Another layer's ([`ClientMsg::route`]): the connection answers pings and heartbeats,
             // the documents look a song up before `select_song`, and the journal keeps chat,
@@ -276,12 +290,12 @@ impl Session {
     }
 
     /// A cue, landing on the next bar line (after the lead time, like any change) while playing,
-    /// at once when stopped: the leader's, or an editor's when the leader allows it.
+    /// at once when stopped: the leader's, or an editor's when the leader allows it ([`CueBy::allows`]).
     fn cue(&mut self, now: Micros, me: ParticipantId, text: &str) -> Result<(), Refusal> {
-        let editor = self.members.iter().any(|m| m.p.id == me && m.p.access == Access::Editor);
-        if !(self.cue_by == CueBy::Editors && editor) {
+        let allowed = self.members.iter().any(|m| m.p.id == me && self.cue_by.allows(self.cue_member.as_deref(), &m.p));
+        if !allowed {
             self.require_leader(me).map_err(|(code, _)| {
-                (code, "only the leader sends cues, unless the leader lets everyone who edits cue".to_owned())
+                (code, "only the leader sends cues, unless the leader lets you or everyone who edits cue".to_owned())
             })?;
         }
         let text = crate::protocol::cue_text(text).map_err(|e| (ErrorCode::Malformed, e.to_owned()))?;

@@ -16,6 +16,7 @@
 //! - `access`: who gets in (secrets, PINs, resume), and who goes away;
 //! - `control`: what members do once in (leadership, tempo, meter, transport, songs, sync reports);
 //! - [`carry`]: what a session carries from one server to the next;
+//! - `personal`: each member's own settings, kept for the member's devices;
 //! - `names`: what a name, an instrument or a colour may be; `pin`: PINs, and guessing them;
 //! - `tempo_note`: a tempo being set, written to the activity stream once it settles.
 
@@ -31,6 +32,7 @@ pub mod carry;
 mod control;
 mod driver;
 mod names;
+mod personal;
 mod pin;
 mod tempo_note;
 #[cfg(test)]
@@ -81,6 +83,10 @@ pub struct Session {
     song: Option<String>,
     /// Who besides the leader may send cues.
     cue_by: crate::protocol::CueBy,
+    /// The member (by name) the leader lets cue too.
+    cue_member: Option<String>,
+    /// Each member's own settings, by [`crate::protocol::member_key`].
+    personal: std::collections::BTreeMap<String, crate::protocol::Personal>,
     next_id: ParticipantId,
     out: VecDeque<Output>,
     /// The join secret every link carries.
@@ -136,6 +142,8 @@ impl Session {
             transport: Transport::new(now),
             song: None,
             cue_by: crate::protocol::CueBy::Leader,
+            cue_member: None,
+            personal: std::collections::BTreeMap::new(),
             next_id: 1,
             out: VecDeque::new(),
         }

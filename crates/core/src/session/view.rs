@@ -110,6 +110,7 @@ impl Session {
             },
             stats: self.stats(),
             cue_by: self.cue_by,
+            cue_member: self.cue_member.clone(),
             now,
         }
     }

@@ -11,26 +11,11 @@ use bandsync_core::mirror::{Changed, Mirror};
 use bandsync_core::protocol::{OutputReport, Participant, RoomStats, Secret, ServerMsg};
 use serde::{Deserialize, Serialize};
 
-/// What the page asks for when it makes a member.
+/// What the page asks for when it makes a member, a list: `[target, name, instrument, leader,
+/// pin, seed, give_up_after_ms, resume, now]`. `give_up_after_ms` `null` (the page's default):
+/// never give up reconnecting; `resume`: a token kept from before a reload.
 #[derive(Deserialize)]
-struct MemberSpec {
-    target: JoinTarget,
-    name: String,
-    #[serde(default)]
-    instrument: Option<String>,
-    #[serde(default)]
-    leader: bool,
-    #[serde(default)]
-    pin: Option<String>,
-    seed: u64,
-    /// `None` (the page's default): never give up reconnecting.
-    #[serde(default)]
-    give_up_after_ms: Option<i64>,
-    /// A resume token kept from before a reload.
-    #[serde(default)]
-    resume: Option<String>,
-    now: f64,
-}
+struct MemberSpec(JoinTarget, String, Option<String>, bool, Option<String>, u64, Option<i64>, Option<String>, f64);
 
 #[derive(Deserialize)]
 struct Text {
@@ -96,18 +81,18 @@ pub struct Polled<'a> {
 
 pub(super) fn member(r: &mut Registry, op: &str, a: &str) -> Res {
     if op == "member.new" {
-        let spec: MemberSpec = parse(a)?;
-        let mut cfg = MemberConfig::new(spec.target, spec.name);
-        cfg.instrument = spec.instrument.filter(|i| !i.trim().is_empty());
-        cfg.leader = spec.leader;
-        cfg.pin = spec.pin.filter(|p| !p.trim().is_empty()).map(Secret);
-        cfg.seed = spec.seed;
-        cfg.backoff.give_up_after = spec.give_up_after_ms.map(|ms| Micros(ms.saturating_mul(1000)));
-        cfg.resume = spec.resume.filter(|r| !r.is_empty()).map(Secret);
+        let MemberSpec(target, name, instrument, leader, pin, seed, give_up_after_ms, resume, now) = parse(a)?;
+        let mut cfg = MemberConfig::new(target, name);
+        cfg.instrument = instrument.filter(|i| !i.trim().is_empty());
+        cfg.leader = leader;
+        cfg.pin = pin.filter(|p| !p.trim().is_empty()).map(Secret);
+        cfg.seed = seed;
+        cfg.backoff.give_up_after = give_up_after_ms.map(|ms| Micros(ms.saturating_mul(1000)));
+        cfg.resume = resume.filter(|r| !r.is_empty()).map(Secret);
         // The page reads each message itself, and the member's mirror through `member.text`'s
         // answer: no events that repeat them.
         cfg.reads_messages = true;
-        return ok(&r.members.insert(Member::new(cfg, t(spec.now))));
+        return ok(&r.members.insert(Member::new(cfg, t(now))));
     }
     let h: H = parse(a)?;
     if op == "member.free" {

@@ -20,7 +20,7 @@ fn the_session_s_news_is_shown_and_the_member_s_own_frames_are_not() {
     let text = |msg: &ServerMsg| serde_json::to_string(msg).unwrap();
     assert!(!m.handle_text(now, &text(&ServerMsg::Pong { n: 1, t0: now, t1: now, t2: now, epoch: 1 })));
     assert!(!m.handle_text(now, &text(&ServerMsg::Heartbeat { n: 1 })));
-    assert!(m.handle_text(now, &text(&ServerMsg::CueBy { who: crate::protocol::CueBy::Editors })));
+    assert!(m.handle_text(now, &text(&ServerMsg::CueBy { who: crate::protocol::CueBy::Editors, member: None })));
     assert!(!m.handle_text(now, r#"{"type":"from_a_newer_server"}"#), "unreadable");
     assert!(!m.handle_text(now, "not json"));
 }

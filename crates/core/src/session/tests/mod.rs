@@ -5,6 +5,7 @@ mod access;
 mod carry;
 mod control;
 mod midi;
+mod personal;
 mod secrets;
 mod stage;
 mod sync;

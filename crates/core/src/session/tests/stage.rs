@@ -50,19 +50,68 @@ fn a_cue_lands_on_the_next_bar_line_for_everyone_and_only_the_leader_cues() {
     // The leader lets editors cue; a viewer still may not; the leader takes it back.
     h.join(3, "Cy", false, None);
     h.send(1, ClientMsg::SetAccess { participant: 3, access: Access::Viewer });
-    h.send(2, ClientMsg::CueBy { who: CueBy::Editors });
+    h.send(2, ClientMsg::CueBy { who: CueBy::Editors, member: None });
     assert_eq!(h.last_error(2), Some(ErrorCode::NotLeader), "only the leader decides");
-    h.send(1, ClientMsg::CueBy { who: CueBy::Editors });
-    assert!(h.inbox[&3].contains(&ServerMsg::CueBy { who: CueBy::Editors }));
+    h.send(1, ClientMsg::CueBy { who: CueBy::Editors, member: None });
+    assert!(h.inbox[&3].contains(&ServerMsg::CueBy { who: CueBy::Editors, member: None }));
     assert_eq!(h.s.snapshot(h.now).cue_by, CueBy::Editors);
     h.assert_mirrors_agree();
     h.send(2, ClientMsg::Cue { text: "Break".into() });
     assert_eq!(cues(&h, 1).pop().map(|c| (c.0, c.3)), Some(("Break".into(), 2)));
     h.send(3, ClientMsg::Cue { text: "Stop".into() });
     assert_eq!(h.last_error(3), Some(ErrorCode::NotLeader));
-    h.send(1, ClientMsg::CueBy { who: CueBy::Leader });
+    h.send(1, ClientMsg::CueBy { who: CueBy::Leader, member: None });
     h.send(2, ClientMsg::Cue { text: "Again".into() });
     assert_eq!(cues(&h, 1).len(), 3);
+    h.assert_mirrors_agree();
+}
+
+#[test]
+fn the_leader_names_one_member_who_may_cue_on_every_device_of_theirs() {
+    let mut h = Harness::new();
+    h.join(1, "Ana", true, None);
+    h.join(2, "Ben", false, None);
+    h.join(3, "Cy", false, None);
+    h.join(4, "ben", false, None); // Ben's tablet
+    h.join(5, "Dee", false, None);
+    h.send(1, ClientMsg::SetAccess { participant: 5, access: Access::Viewer });
+    let cue = |h: &mut Harness, c: ConnId, text: &str| {
+        h.send(c, ClientMsg::Cue { text: text.into() });
+        h.inbox[&1].iter().any(|m| matches!(m, ServerMsg::Cue { text: t, .. } if t == text))
+    };
+    h.send(1, ClientMsg::CueBy { who: CueBy::Leader, member: Some(2) });
+    assert!(h.inbox[&3].contains(&ServerMsg::CueBy { who: CueBy::Leader, member: Some("Ben".into()) }));
+    assert!(h.activity.iter().any(|(k, by, s)| *k == ActivityKind::Cue && *by == Some(1) && s == "lets Ben cue"));
+    assert_eq!(h.s.snapshot(h.now).cue_member.as_deref(), Some("Ben"));
+    h.assert_mirrors_agree();
+    let may_cue = |h: &Harness| h.mirrors.iter().filter(|(_, m)| m.may_cue).map(|(c, _)| *c).collect::<Vec<_>>();
+    assert_eq!(may_cue(&h), [1, 2, 4], "each member's own mirror says whether it may");
+    assert!(cue(&mut h, 2, "Count us out"), "the member named");
+    assert!(cue(&mut h, 4, "Break"), "on each of their devices");
+    assert!(!cue(&mut h, 3, "Stop"), "nobody else");
+    assert_eq!(h.last_error(3), Some(ErrorCode::NotLeader));
+    // A viewer cannot be named, nor a participant the session does not have; neither changes it.
+    h.send(1, ClientMsg::CueBy { who: CueBy::Leader, member: Some(5) });
+    assert_eq!(h.last_error(1), Some(ErrorCode::ReadOnly));
+    h.send(1, ClientMsg::CueBy { who: CueBy::Leader, member: Some(42) });
+    assert_eq!(h.last_error(1), Some(ErrorCode::UnknownParticipant));
+    assert_eq!(h.s.snapshot(h.now).cue_member.as_deref(), Some("Ben"));
+    // Made a viewer, the member named may no longer cue.
+    h.send(1, ClientMsg::SetAccess { participant: 4, access: Access::Viewer });
+    assert!(!cue(&mut h, 4, "Outro"));
+    assert_eq!(may_cue(&h), [1, 2]);
+    // A restarted host (or the next node) keeps who was named.
+    let carried = h.s.carry(h.now, 1_000);
+    assert_eq!(carried.cue_member.as_deref(), Some("Ben"));
+    let json = serde_json::to_string(&carried).unwrap();
+    assert_eq!(
+        serde_json::from_str::<crate::session::carry::Carried>(&json).unwrap().cue_member.as_deref(),
+        Some("Ben")
+    );
+    // The leader alone again: nobody named.
+    h.send(1, ClientMsg::CueBy { who: CueBy::Leader, member: None });
+    assert!(!cue(&mut h, 2, "Again"));
+    assert_eq!(h.s.snapshot(h.now).cue_member, None);
     h.assert_mirrors_agree();
 }
 

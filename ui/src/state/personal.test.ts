@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Personal } from '../bindings';
+import { PersonalSync, personalOf, touchesPersonal } from './personal';
+import { DEFAULT_SETTINGS, type Settings } from './settings';
+
+describe("the member's own settings", () => {
+  let settings: Settings;
+  let sent: Personal[];
+  let online: boolean;
+  let sync: PersonalSync;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    settings = { ...DEFAULT_SETTINGS, latencyMs: 35, fontSize: 22 };
+    sent = [];
+    online = true;
+    sync = new PersonalSync(
+      () => settings,
+      (p) => {
+        if (online) sent.push(p);
+        return Promise.resolve(online);
+      },
+    );
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it("are the member's part of the settings, and nothing of the device's", () => {
+    const p = personalOf(settings);
+    expect(Object.keys(p).sort()).toEqual(['autoScroll', 'barsPerLine', 'capo', 'chartShow', 'countIn', 'flash', 'notation', 'subdivision', 'transpose', 'twoColumns']);
+    expect(touchesPersonal({ capo: 2 })).toBe(true);
+    expect(touchesPersonal({ latencyMs: 40, fontSize: 30, volume: 0.5 })).toBe(false);
+  });
+
+  it('go to a host that has none, once a slider settles, and only when they differ', () => {
+    expect(sync.fromHost(undefined)).toBeNull();
+    expect(sent).toEqual([personalOf(settings)]);
+    for (const capo of [1, 2, 3]) {
+      settings = { ...settings, capo };
+      sync.changed();
+      vi.advanceTimersByTime(100);
+    }
+    expect(sent.length).toBe(1);
+    vi.advanceTimersByTime(400);
+    expect(sent.map((p) => p.capo)).toEqual([0, 3]);
+    sync.changed();
+    vi.advanceTimersByTime(1000);
+    expect(sent.length).toBe(2);
+  });
+
+  it("take the host's from another device, and don't send them back", () => {
+    const theirs: Personal = { ...personalOf(settings), chartShow: 'lyrics', transpose: -2 };
+    expect(sync.fromHost(theirs)).toEqual(theirs);
+    settings = { ...settings, ...theirs };
+    sync.changed();
+    vi.advanceTimersByTime(1000);
+    expect(sent).toEqual([]);
+  });
+
+  it('win at the next welcome when a change could not go out', async () => {
+    sync.fromHost({ ...personalOf(settings) });
+    online = false;
+    settings = { ...settings, twoColumns: true };
+    sync.changed();
+    vi.advanceTimersByTime(500);
+    await Promise.resolve();
+    online = true;
+    expect(sync.fromHost({ ...personalOf(settings), twoColumns: false })).toBeNull();
+    expect(sent.map((p) => p.twoColumns)).toEqual([true]);
+  });
+});

@@ -1,0 +1,82 @@
+//! The member's own settings (the core's `Personal`): how they read the charts and hear the
+//! click. The host keeps them for the member and passes them between the member's devices; this
+//! device keeps its copy in its settings, like every other setting. What belongs to the device
+//! (latency, audio device, text size, volume, pedal keys) never leaves it.
+
+import type { Personal } from '../bindings';
+import type { Settings } from './settings';
+
+/** Every field of `Personal`, and no other (the object fails to compile else). */
+const KEYS = Object.keys({
+  transpose: 0,
+  capo: 0,
+  notation: 0,
+  chartShow: 0,
+  twoColumns: 0,
+  autoScroll: 0,
+  barsPerLine: 0,
+  subdivision: 0,
+  flash: 0,
+  countIn: 0,
+} satisfies Record<keyof Personal, 0>) as (keyof Personal)[];
+
+/** The member's own part of this device's settings (or of the host's copy: the same order). */
+export function personalOf(s: Personal): Personal {
+  const p = {} as Record<string, unknown>;
+  for (const k of KEYS) p[k as string] = s[k];
+  return p as unknown as Personal;
+}
+
+/** Whether a settings change touches the member's own part. */
+export function touchesPersonal(patch: Partial<Settings>): boolean {
+  return KEYS.some((k) => k in patch);
+}
+
+/** Sends this device's own settings to the host when they differ from what the host keeps for
+ *  the member, a moment after the last change (a slider sends one message, not one a step). */
+export class PersonalSync {
+  /** What the host has for the member, as JSON, when known. */
+  private host: string | null = null;
+  /** A change of ours that did not go out (no connection then): ours win at the next welcome. */
+  private unsent = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly settings: () => Settings,
+    /** Resolves to whether the message went out. */
+    private readonly send: (p: Personal) => Promise<boolean>,
+    private readonly delayMs = 400,
+  ) {}
+
+  /** The host's copy, from a welcome (`undefined` or `null`: it has none, so ours goes now) or
+   *  from another of the member's devices. Returns the settings to take, if any. */
+  fromHost(p: Personal | null | undefined): Personal | null {
+    if (!p || this.unsent) {
+      this.host = null;
+      this.flush();
+      return null;
+    }
+    this.host = JSON.stringify(personalOf(p));
+    return p;
+  }
+
+  /** This device changed them. */
+  changed(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  /** Sends ours now if the host's differ. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const mine = personalOf(this.settings());
+    const json = JSON.stringify(mine);
+    if (json === this.host) return;
+    this.host = json;
+    this.unsent = false;
+    void this.send(mine).then((ok) => {
+      if (!ok) [this.host, this.unsent] = [null, true];
+    });
+  }
+}
