@@ -658,7 +658,8 @@ continues: Rebase | null, };
 export type CueBy = "leader" | "editors";
 
 /**
- * A member's own settings (the page's names, which it keeps them under).
+ * A member's own settings (the page's names, which it keeps them under). A field added later
+ * needs a serde default, or the pages and hosts of before and after refuse each other's.
  */
 export type Personal = { 
 /**
@@ -2479,3 +2480,12 @@ export const CALIBRATION_TAPS = 16;
 
 /** Clicks a tap may go with, µs either side of it. */
 export const CALIBRATION_TAP_NEAR_US = 3000000;
+
+/** The furthest a member's own transpose goes either way, semitones. */
+export const TRANSPOSE_MAX = 11;
+
+/** The highest capo fret a member may set. */
+export const CAPO_MAX = 11;
+
+/** The bars a chart line may hold, for the auto-scroll. */
+export const BARS_PER_LINE = [1, 2, 4, 8];

@@ -155,6 +155,20 @@ fn render() -> Generated {
     r.constant("CALIBRATION_TAPS", "Taps a calibration by tapping along asks for.", bandsync_audio::calibrate::TAPS);
     let near = bandsync_audio::calibrate::TAP_NEAR_US;
     r.constant("CALIBRATION_TAP_NEAR_US", "Clicks a tap may go with, µs either side of it.", near);
+    {
+        use bandsync_core::protocol::personal as p;
+        r.constant(
+            "TRANSPOSE_MAX",
+            "The furthest a member's own transpose goes either way, semitones.",
+            p::TRANSPOSE_MAX,
+        );
+        r.constant("CAPO_MAX", "The highest capo fret a member may set.", p::CAPO_MAX);
+        r.constant(
+            "BARS_PER_LINE",
+            "The bars a chart line may hold, for the auto-scroll.",
+            format!("{:?}", p::BARS_PER_LINE),
+        );
+    }
     r
 }
 

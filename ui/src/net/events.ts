@@ -18,7 +18,7 @@ import { requestChat } from './history';
 import * as notify from './notify';
 
 /** Requests the app sends by itself; an older host that does not know them is not an error. */
-const BACKGROUND = new Set(['chat_history', 'activity_history', 'versions']);
+const BACKGROUND = new Set(['chat_history', 'activity_history', 'versions', 'personal']);
 
 /** Makes `b` the session's backend, with new documents; whatever was attached goes first. */
 export function attach(app: AppCore, b: Backend): void {

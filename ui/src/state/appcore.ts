@@ -52,6 +52,7 @@ export abstract class AppCore {
   readonly personal = new PersonalSync(
     () => this.state.settings,
     (settings) => this.send({ type: 'personal', settings }, true),
+    () => !this.state.unsupported.has('personal'),
   );
   /** Waiting for the host's `chat_export` (`net/history.ts`). */
   onChatExport: ((format: string, text: string) => void) | null = null;

@@ -7,18 +7,21 @@ describe("the member's own settings", () => {
   let settings: Settings;
   let sent: Personal[];
   let online: boolean;
+  let kept: boolean;
   let sync: PersonalSync;
   beforeEach(() => {
     vi.useFakeTimers();
     settings = { ...DEFAULT_SETTINGS, latencyMs: 35, fontSize: 22 };
     sent = [];
     online = true;
+    kept = true;
     sync = new PersonalSync(
       () => settings,
       (p) => {
         if (online) sent.push(p);
         return Promise.resolve(online);
       },
+      () => kept,
     );
   });
   afterEach(() => vi.useRealTimers());
@@ -65,5 +68,27 @@ describe("the member's own settings", () => {
     online = true;
     expect(sync.fromHost({ ...personalOf(settings), twoColumns: false })).toBeNull();
     expect(sent.map((p) => p.twoColumns)).toEqual([true]);
+  });
+
+  it('win over the host\'s when a change of ours is still settling', () => {
+    sync.fromHost(personalOf(settings));
+    settings = { ...settings, capo: 5 };
+    sync.changed();
+    vi.advanceTimersByTime(100);
+    // Another device's change arrives meanwhile: ours go at once, and the host's echo settles it.
+    expect(sync.fromHost({ ...personalOf(settings), capo: 1 })).toBeNull();
+    expect(sent.map((p) => p.capo)).toEqual([5]);
+    expect(sync.fromHost(personalOf(settings))).toEqual(personalOf(settings));
+    vi.advanceTimersByTime(1000);
+    expect(sent.length).toBe(1);
+  });
+
+  it('are not sent to a host that does not keep them', () => {
+    kept = false;
+    expect(sync.fromHost(null)).toBeNull();
+    settings = { ...settings, flash: false };
+    sync.changed();
+    vi.advanceTimersByTime(1000);
+    expect(sent).toEqual([]);
   });
 });

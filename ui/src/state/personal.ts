@@ -33,7 +33,10 @@ export function touchesPersonal(patch: Partial<Settings>): boolean {
 }
 
 /** Sends this device's own settings to the host when they differ from what the host keeps for
- *  the member, a moment after the last change (a slider sends one message, not one a step). */
+ *  the member, a moment after the last change (a slider sends one message, not one a step), and
+ *  takes the host's when another device of the member changed them. The host answers every
+ *  change to all the member's devices, the sender's too, so that two devices changing them at
+ *  once both end with the one it kept. */
 export class PersonalSync {
   /** What the host has for the member, as JSON, when known. */
   private host: string | null = null;
@@ -45,24 +48,29 @@ export class PersonalSync {
     private readonly settings: () => Settings,
     /** Resolves to whether the message went out. */
     private readonly send: (p: Personal) => Promise<boolean>,
+    /** Whether the host keeps them (one from before them answers `unknown_type`). */
+    private readonly kept: () => boolean,
     private readonly delayMs = 400,
   ) {}
 
   /** The host's copy, from a welcome (`undefined` or `null`: it has none, so ours goes now) or
-   *  from another of the member's devices. Returns the settings to take, if any. */
+   *  from a change on any of the member's devices. Returns the settings to take, if any: none
+   *  while a change of ours is waiting or did not go out (ours go instead). */
   fromHost(p: Personal | null | undefined): Personal | null {
-    if (!p || this.unsent) {
-      this.host = null;
+    const theirs = p ? personalOf(p) : null;
+    this.host = theirs ? JSON.stringify(theirs) : null;
+    if (!theirs || this.unsent || this.timer) {
       this.flush();
       return null;
     }
-    this.host = JSON.stringify(personalOf(p));
-    return p;
+    return theirs;
   }
 
-  /** This device changed them. */
+  /** The settings changed here: ours go once they settle (not when they are the host's, taken). */
   changed(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (JSON.stringify(personalOf(this.settings())) === this.host) return;
     this.timer = setTimeout(() => this.flush(), this.delayMs);
   }
 
@@ -72,7 +80,7 @@ export class PersonalSync {
     this.timer = null;
     const mine = personalOf(this.settings());
     const json = JSON.stringify(mine);
-    if (json === this.host) return;
+    if (json === this.host || !this.kept()) return;
     this.host = json;
     this.unsent = false;
     void this.send(mine).then((ok) => {

@@ -2,7 +2,7 @@
 //! and a View panel for this reader's capo, chord notation, what to show and two columns. All
 //! personal settings, never in the shared document. It wraps; nothing runs off a phone screen.
 
-import type { Notation } from '../bindings';
+import { BARS_PER_LINE, CAPO_MAX, TRANSPOSE_MAX, type Notation } from '../bindings';
 import type { Settings } from '../state/settings';
 import { useApp, useAppState } from './ctx';
 
@@ -28,7 +28,7 @@ export function ChartTools(props: { editable: boolean; editing: boolean; setEdit
   const t = s.transpose;
   // Transposing shows in the read view only.
   const transpose = (to: number) => {
-    set({ transpose: Math.max(-11, Math.min(11, to)) });
+    set({ transpose: Math.max(-TRANSPOSE_MAX, Math.min(TRANSPOSE_MAX, to)) });
     props.setEditing(false);
   };
 
@@ -69,7 +69,7 @@ export function ChartTools(props: { editable: boolean; editing: boolean; setEdit
       </label>
       {s.autoScroll && (
         <select aria-label="Bars per line" value={s.barsPerLine} onChange={(e) => set({ barsPerLine: Number(value(e)) })}>
-          {[1, 2, 4, 8].map((n) => (
+          {BARS_PER_LINE.map((n) => (
             <option key={n} value={n}>
               {n} bar{n > 1 ? 's' : ''}/line
             </option>
@@ -80,7 +80,7 @@ export function ChartTools(props: { editable: boolean; editing: boolean; setEdit
         <summary>View</summary>
         <div class="row wrap">
           <select aria-label="Capo" data-testid="capo" value={s.capo} onChange={(e) => set({ capo: Number(value(e)) })}>
-            {Array.from({ length: 12 }, (_, n) => (
+            {Array.from({ length: CAPO_MAX + 1 }, (_, n) => (
               <option key={n} value={n}>
                 {n ? `capo ${n}` : 'no capo'}
               </option>

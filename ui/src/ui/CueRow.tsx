@@ -55,7 +55,7 @@ function WhoMayCue() {
         value={value}
         onChange={(e) => {
           const v = (e.target as HTMLSelectElement).value;
-          const id = names.get(v.slice(2));
+          const id = v.startsWith('m:') ? names.get(v.slice(2)) : undefined;
           void app.send(v === 'editors' ? { type: 'cue_by', who: 'editors' } : { type: 'cue_by', who: 'leader', member: id });
         }}
       >
@@ -66,7 +66,8 @@ function WhoMayCue() {
             {n}
           </option>
         ))}
-        {s.cueMember !== null && !names.has(s.cueMember) && <option value={`m:${s.cueMember}`}>{s.cueMember} (away)</option>}
+        {/* The member named, under another spelling of the name or with no device here now. */}
+        {s.cueMember !== null && !names.has(s.cueMember) && <option value={`m:${s.cueMember}`}>{s.cueMember}</option>}
       </select>
     </label>
   );

@@ -222,13 +222,21 @@ fn a_phone_and_a_desktop_window_show_a_cue_and_the_leaders_move_to_the_outro_on_
         assert_eq!(b.page.eval(&js), Value::from(value), "{}: {css}", b.page.label);
     };
     let value = |css: &str| format!("document.querySelector({css:?})?.value ?? null");
+    let views = ["[data-testid=capo]", "[data-testid=chart-show]"];
+    let drummers = views.map(|css| drums.page.eval(&value(css)));
     set(&bass, "[data-testid=capo]", "3");
     set(&bass, "[data-testid=chart-show]", "lyrics");
     tablet.page.until("the phone's capo on the tablet", &format!("{} === '3'", value("[data-testid=capo]")));
     tablet.page.until("lyrics only on the tablet", &format!("{} === 'lyrics'", value("[data-testid=chart-show]")));
-    for css in ["[data-testid=capo]", "[data-testid=chart-show]"] {
-        assert_ne!(drums.page.eval(&value(css)), bass.page.eval(&value(css)), "the drummer's own: {css}");
-    }
+    // The bass's next message reaches the drummer after anything the host sent it on the way.
+    bass.page.type_into("[data-testid=chat-input]", "capo 3 for me");
+    press(&bass, "\u{E007}");
+    bass.page.eval("(document.activeElement.blur(), true)");
+    drums.page.until(
+        "the bass's message at the drummer",
+        "[...document.querySelectorAll('.msg-text')].some((m) => m.textContent === 'capo 3 for me')",
+    );
+    assert_eq!(views.map(|css| drums.page.eval(&value(css))), drummers, "the drummer's own view, as it was");
     drop(tablet);
 
     // Mentions: the drummer writes "@bass" (the bass's instrument-less name), then the bass

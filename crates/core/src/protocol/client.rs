@@ -162,7 +162,7 @@ pub enum ClientMsg {
         member: Option<ParticipantId>,
     },
     /// This member's own settings changed ([`Personal`]): the host keeps them for the member
-    /// and passes them to the member's other devices, and to no one else.
+    /// and passes them to every device of the member (this one too), and to no one else.
     Personal {
         /// All of them.
         settings: Personal,

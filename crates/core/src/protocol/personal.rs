@@ -27,7 +27,19 @@ pub enum ChartShow {
     Chords,
 }
 
-/// A member's own settings (the page's names, which it keeps them under).
+/// The furthest transpose either way, semitones.
+pub const TRANSPOSE_MAX: i8 = 11;
+/// The highest capo fret.
+pub const CAPO_MAX: u8 = 11;
+/// The bars a chart line may hold, for the auto-scroll.
+pub const BARS_PER_LINE: [u8; 4] = [1, 2, 4, 8];
+/// The most clicks a beat.
+pub const SUBDIVISION_MAX: u8 = 8;
+/// The longest count-in, bars (the session's `play` takes no more either).
+pub const COUNT_IN_MAX: u8 = 8;
+
+/// A member's own settings (the page's names, which it keeps them under). A field added later
+/// needs a serde default, or the pages and hosts of before and after refuse each other's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
@@ -60,19 +72,19 @@ impl Personal {
     /// # Errors
     /// The first setting out of its range.
     pub fn check(&self) -> Result<(), &'static str> {
-        if !(-11..=11).contains(&self.transpose) {
+        if !(-TRANSPOSE_MAX..=TRANSPOSE_MAX).contains(&self.transpose) {
             return Err("transpose is -11 to 11 semitones");
         }
-        if self.capo > 11 {
+        if self.capo > CAPO_MAX {
             return Err("capo is 0 to 11");
         }
-        if ![1, 2, 4, 8].contains(&self.bars_per_line) {
+        if !BARS_PER_LINE.contains(&self.bars_per_line) {
             return Err("barsPerLine is 1, 2, 4 or 8");
         }
-        if !(1..=8).contains(&self.subdivision) {
+        if !(1..=SUBDIVISION_MAX).contains(&self.subdivision) {
             return Err("subdivision is 1 to 8 clicks a beat");
         }
-        if self.count_in > 8 {
+        if self.count_in > COUNT_IN_MAX {
             return Err("countIn is 0 to 8 bars");
         }
         Ok(())

@@ -139,7 +139,7 @@ pub enum ServerMsg {
         #[cfg_attr(feature = "ts", ts(optional))]
         member: Option<String>,
     },
-    /// Another of this member's devices changed the member's own settings: take them.
+    /// This member's own settings changed, on any of its devices (the sender's too): take them.
     Personal {
         /// All of them.
         settings: Personal,

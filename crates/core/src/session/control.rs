@@ -6,8 +6,8 @@ use super::names::{clean_color, clean_instrument, clean_name};
 use super::{ConnId, Output, Refusal, Session, SongChoice};
 use crate::patch::SongCue;
 use crate::protocol::{
-    Access, ActivityKind, ClientMsg, CueBy, ErrorCode, LeaveReason, OutputReport, ParticipantId, ServerMsg,
-    SyncQuality, meter_from_wire,
+    Access, ActivityKind, ClientMsg, ErrorCode, LeaveReason, OutputReport, ParticipantId, ServerMsg, SyncQuality,
+    meter_from_wire,
 };
 use crate::time::{Beats, Micros};
 use crate::timeline::Tempo;
@@ -135,8 +135,9 @@ impl Session {
             }
             ClientMsg::Play { count_in, on_bar } => {
                 self.require_leader(me)?;
-                if count_in > 8 {
-                    return Err((ErrorCode::InvalidPosition, format!("count-in of {count_in} bars; at most 8")));
+                if count_in > crate::protocol::personal::COUNT_IN_MAX {
+                    let most = crate::protocol::personal::COUNT_IN_MAX;
+                    return Err((ErrorCode::InvalidPosition, format!("count-in of {count_in} bars; at most {most}")));
                 }
                 // Checked: a hostile time (i64::MIN) must not overflow the subtraction.
                 let hour = Micros::from_secs(3600).0;
@@ -211,32 +212,7 @@ impl Session {
                 Ok(())
             }
             ClientMsg::Cue { text } => self.cue(now, me, &text),
-            ClientMsg::CueBy { who, member } => {
-                self.require_leader(me)?;
-                let member = match member {
-                    Some(id) => {
-                        self.require_known(id)?;
-                        let p = &self.member_mut(id).p;
-                        if p.access == Access::Viewer {
-                            return Err((ErrorCode::ReadOnly, format!("{} can only view, so cannot cue", p.name)));
-                        }
-                        Some(p.name.clone())
-                    }
-                    None => None,
-                };
-                if (who, &member) != (self.cue_by, &self.cue_member) {
-                    self.cue_by = who;
-                    self.cue_member.clone_from(&member);
-                    let summary = match (who, &member) {
-                        (CueBy::Editors, _) => "lets everyone who edits cue".to_owned(),
-                        (CueBy::Leader, Some(name)) => format!("lets {name} cue"),
-                        (CueBy::Leader, None) => "lets only the leader cue".to_owned(),
-                    };
-                    self.out.push_back(Output::Broadcast(ServerMsg::CueBy { who, member }));
-                    self.activity(ActivityKind::Cue, Some(me), summary);
-                }
-                Ok(())
-            }
+            ClientMsg::CueBy { who, member } => self.set_cue_by(me, who, member),
             ClientMsg::Personal { settings } => self.keep_personal(me, settings),
             ClientMsg::Flow { bar, vamp } => self.move_flow(now, me, bar, vamp),
             // Another layer's ([`ClientMsg::route`]): the connection answers pings and heartbeats,
@@ -287,28 +263,6 @@ impl Session {
                 Ok(())
             }
         }
-    }
-
-    /// A cue, landing on the next bar line (after the lead time, like any change) while playing,
-    /// at once when stopped: the leader's, or an editor's when the leader allows it ([`CueBy::allows`]).
-    fn cue(&mut self, now: Micros, me: ParticipantId, text: &str) -> Result<(), Refusal> {
-        let allowed = self.members.iter().any(|m| m.p.id == me && self.cue_by.allows(self.cue_member.as_deref(), &m.p));
-        if !allowed {
-            self.require_leader(me).map_err(|(code, _)| {
-                (code, "only the leader sends cues, unless the leader lets you or everyone who edits cue".to_owned())
-            })?;
-        }
-        let text = crate::protocol::cue_text(text).map_err(|e| (ErrorCode::Malformed, e.to_owned()))?;
-        self.transport.prune(now);
-        let playing = self.transport.latest().playing;
-        let at = if playing { self.transport.next_boundary(now + self.lead_time()) } else { now };
-        let bar = playing.then(|| {
-            let seg = self.transport.segment_at(at);
-            (seg.nearest_bar(seg.position(at)) - seg.bar_origin).0.div_euclid(seg.meter.bar_len().0)
-        });
-        self.out.push_back(Output::Broadcast(ServerMsg::Cue { text: text.to_owned(), at, bar, by: me }));
-        self.activity(ActivityKind::Cue, Some(me), format!("cued: {text}"));
-        Ok(())
     }
 
     /// The leader moves the current song's flow: from the next bar line the band is at flow bar

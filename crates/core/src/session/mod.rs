@@ -15,6 +15,7 @@
 //!   connections);
 //! - `access`: who gets in (secrets, PINs, resume), and who goes away;
 //! - `control`: what members do once in (leadership, tempo, meter, transport, songs, sync reports);
+//! - `cues`: cues to the band, and who may send them;
 //! - [`carry`]: what a session carries from one server to the next;
 //! - `personal`: each member's own settings, kept for the member's devices;
 //! - `names`: what a name, an instrument or a colour may be; `pin`: PINs, and guessing them;
@@ -30,6 +31,7 @@ use std::collections::VecDeque;
 mod access;
 pub mod carry;
 mod control;
+mod cues;
 mod driver;
 mod names;
 mod personal;

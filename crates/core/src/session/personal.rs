@@ -8,8 +8,9 @@ use super::{Output, Refusal, Session};
 use crate::protocol::{ErrorCode, ParticipantId, Personal, ServerMsg, member_key};
 
 impl Session {
-    /// `me` changed its member's own settings: keep them, and pass them to the member's other
-    /// devices that are on.
+    /// `me` changed its member's own settings: keep them, and pass them to every device of the
+    /// member that is on, the sender's too: two devices that changed them at once then both take
+    /// the one the host kept last, rather than each other's.
     pub(super) fn keep_personal(&mut self, me: ParticipantId, settings: Personal) -> Result<(), Refusal> {
         settings.check().map_err(|e| (ErrorCode::Malformed, e.to_owned()))?;
         let name = self.member_mut(me).p.name.clone();
@@ -23,7 +24,7 @@ impl Session {
             self.personal.retain(|k, _| members.iter().any(|m| member_key(&m.p.name) == *k));
         }
         for m in &self.members {
-            if let (Some(conn), true) = (m.conn, m.p.id != me && m.p.is_called(&name)) {
+            if let (Some(conn), true) = (m.conn, m.p.is_called(&name)) {
                 self.out.push_back(Output::Send(conn, ServerMsg::Personal { settings: settings.clone() }));
             }
         }

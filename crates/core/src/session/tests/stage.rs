@@ -95,6 +95,13 @@ fn the_leader_names_one_member_who_may_cue_on_every_device_of_theirs() {
     assert_eq!(h.last_error(1), Some(ErrorCode::ReadOnly));
     h.send(1, ClientMsg::CueBy { who: CueBy::Leader, member: Some(42) });
     assert_eq!(h.last_error(1), Some(ErrorCode::UnknownParticipant));
+    h.send(1, ClientMsg::CueBy { who: CueBy::Editors, member: Some(3) });
+    assert_eq!(h.last_error(1), Some(ErrorCode::Malformed), "every editor, and one named: which?");
+    // Naming the member by another of their devices changes nothing.
+    let activity = h.activity.len();
+    h.inbox.get_mut(&1).unwrap().clear();
+    h.send(1, ClientMsg::CueBy { who: CueBy::Leader, member: Some(4) });
+    assert_eq!((h.activity.len(), h.inbox[&1].len()), (activity, 0), "the same member: no news, no error");
     assert_eq!(h.s.snapshot(h.now).cue_member.as_deref(), Some("Ben"));
     // Made a viewer, the member named may no longer cue.
     h.send(1, ClientMsg::SetAccess { participant: 4, access: Access::Viewer });
