@@ -286,10 +286,10 @@ export class DeviceFilter {
     this.h = core().call<number>('filter.new', { capacity });
   }
   push(frame: number, local: number): void {
-    core().call('filter.push', { h: this.h, frame, local });
+    core().call('filter.push', [this.h, frame, local]);
   }
   fit(nominal: number): FilterFit | null {
-    return core().call<FilterFit | null>('filter.fit', { h: this.h, nominal });
+    return core().call<FilterFit | null>('filter.fit', [this.h, nominal]);
   }
   reset(): void {
     core().call('filter.reset', { h: this.h });
@@ -314,12 +314,12 @@ export class MidiFeed {
   }
   /** A new schedule, on host clock `axis`. */
   set(transport: Transport, axis: HostAxis): void {
-    core().call('midi.set', { h: this.h, transport, axis });
+    core().call('midi.set', [this.h, transport, axis]);
   }
   /** What to send now: host time `host` (µs, on clock `epoch`) is `performance.now()` time
    *  `deviceUs` (µs); each message `earlyUs` before its moment. */
   tick(host: number, epoch: number, deviceUs: number, earlyUs: number): MidiSend[] {
-    return core().call<MidiSend[]>('midi.tick', { h: this.h, host, epoch, device: deviceUs, early: earlyUs });
+    return core().call<MidiSend[]>('midi.tick', [this.h, host, epoch, deviceUs, earlyUs]);
   }
   /** Whether the gear was told to play (and not told to stop since). */
   running(): boolean {

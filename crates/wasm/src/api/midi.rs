@@ -24,26 +24,16 @@ struct New {
     horizon_us: i64,
 }
 
+/// `midi.set`: `[h, transport, axis]`: the schedule, and the host clock it is on.
 #[derive(Deserialize)]
-struct Set {
-    h: u32,
-    transport: Transport,
-    #[serde(default)]
-    axis: HostAxis,
-}
+struct Set(u32, Transport, HostAxis);
 
+/// `midi.tick`: `[h, host, epoch, device, early]`: host µs now and the epoch of the host clock it
+/// is on; the browser's clock at the same moment (`performance.now()`, µs); and how much earlier
+/// than its moment each event is sent (the user's offset), µs, clamped to [`MAX_OFFSET_MS`]
+/// either way.
 #[derive(Deserialize)]
-struct Tick {
-    h: u32,
-    /// Host µs now, and the epoch of the host clock it is on.
-    host: f64,
-    epoch: u64,
-    /// The browser's clock at the same moment (`performance.now()`, µs).
-    device: f64,
-    /// How much earlier than its moment each event is sent (the user's offset), µs; clamped to
-    /// [`MAX_OFFSET_MS`] either way.
-    early: f64,
-}
+struct Tick(u32, f64, u64, f64, f64);
 
 /// One message for `MIDIOutput.send`, and when (`performance.now()` time, ms).
 #[derive(Serialize, Debug, PartialEq)]
@@ -93,16 +83,16 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str) -> Res {
             ok(&r.feeders.insert(Feeder::with_horizon(Micros(x.horizon_us.clamp(1_000, MAX_HORIZON_US)))))
         }
         "midi.set" => {
-            let x: Set = parse(a)?;
-            r.feeders.get_mut(x.h).ok_or("no such feeder")?.set(x.transport, x.axis);
+            let Set(h, transport, axis) = parse(a)?;
+            r.feeders.get_mut(h).ok_or("no such feeder")?.set(transport, axis);
             done()
         }
         "midi.tick" => {
-            let x: Tick = parse(a)?;
-            let f = r.feeders.get_mut(x.h).ok_or("no such feeder")?;
+            let Tick(h, host, epoch, device, early) = parse(a)?;
+            let f = r.feeders.get_mut(h).ok_or("no such feeder")?;
             let mut out = Vec::new();
-            let early = x.early.clamp(-MAX_OFFSET_MS * 1000.0, MAX_OFFSET_MS * 1000.0);
-            f.tick(x.host, x.epoch, Some(x.device - x.host - early), &mut |e| out.push(send(e.at, e.msg)));
+            let early = early.clamp(-MAX_OFFSET_MS * 1000.0, MAX_OFFSET_MS * 1000.0);
+            f.tick(host, epoch, Some(device - host - early), &mut |e| out.push(send(e.at, e.msg)));
             ok(&out)
         }
         "midi.running" => ok(&r.feeders.get_mut(parse::<H>(a)?.h).ok_or("no such feeder")?.running()),

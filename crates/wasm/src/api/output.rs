@@ -13,18 +13,13 @@ struct FilterNew {
     capacity: usize,
 }
 
+/// `filter.push`: `[h, frame, local]`: a device frame, and the local µs it was read at.
 #[derive(Deserialize)]
-struct FilterPush {
-    h: u32,
-    frame: f64,
-    local: f64,
-}
+struct FilterPush(u32, f64, f64);
 
+/// `filter.fit`: `[h, nominal]`: the nominal µs per frame.
 #[derive(Deserialize)]
-struct FilterFitArgs {
-    h: u32,
-    nominal: f64,
-}
+struct FilterFitArgs(u32, f64);
 
 /// The fitted line: `local(f) = local + (f - frame) * us_per_frame`.
 #[derive(Serialize)]
@@ -51,14 +46,14 @@ pub(super) fn call(r: &mut Registry, op: &str, a: &str, samples: &[f32]) -> Res 
             ok(&r.filters.insert(bandsync_audio::filter::DeviceClockFilter::new(x.capacity.clamp(2, 16_384))))
         }
         "filter.push" => {
-            let x: FilterPush = parse(a)?;
-            r.filters.get_mut(x.h).ok_or("no such filter")?.push(x.frame.max(0.0) as u64, x.local);
+            let FilterPush(h, frame, local) = parse(a)?;
+            r.filters.get_mut(h).ok_or("no such filter")?.push(frame.max(0.0) as u64, local);
             done()
         }
         "filter.fit" => {
-            let x: FilterFitArgs = parse(a)?;
-            let f = r.filters.get_mut(x.h).ok_or("no such filter")?;
-            let fit = f.fit(x.nominal).map(|(frame, local, us_per_frame)| FilterFit {
+            let FilterFitArgs(h, nominal) = parse(a)?;
+            let f = r.filters.get_mut(h).ok_or("no such filter")?;
+            let fit = f.fit(nominal).map(|(frame, local, us_per_frame)| FilterFit {
                 frame,
                 local,
                 us_per_frame,

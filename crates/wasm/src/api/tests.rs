@@ -171,13 +171,13 @@ fn the_output_timestamps_are_judged_and_the_filter_fits_through_the_core() {
 
     let f = ok("filter.new", json!({"capacity": 64}));
     for k in 0..20 {
-        ok("filter.push", json!({"h": f, "frame": k * 480, "local": 1e6 + f64::from(k) * 10_000.0}));
+        ok("filter.push", json!([f, k * 480, 1e6 + f64::from(k) * 10_000.0]));
     }
-    let fit = ok("filter.fit", json!({"h": f, "nominal": 1e6 / 48_000.0}));
+    let fit = ok("filter.fit", json!([f, 1e6 / 48_000.0]));
     assert_eq!((fit["points"].as_u64(), fit["steps"].as_u64(), fit["outliers"].as_u64()), (Some(20), Some(0), Some(0)));
     // Another source: the line holds (no points of the new source yet, the old fit stands).
     ok("filter.switch", json!({"h": f}));
-    let held = ok("filter.fit", json!({"h": f, "nominal": 1e6 / 48_000.0}));
+    let held = ok("filter.fit", json!([f, 1e6 / 48_000.0]));
     assert_eq!((held["local"].as_f64(), held["points"].as_u64()), (fit["local"].as_f64(), Some(0)));
     // Taps along: each tap's time, the clicks around it and the offset in effect; the figure is
     // the core's (`calibrate/taps.rs`).
@@ -301,10 +301,10 @@ fn the_page_takes_the_concerns_words_from_the_core() {
 fn web_midi_gets_the_cores_clock_on_the_browsers_clock_each_event_once() {
     // The browser's clock reads host time + 5 s; the user sends 2 ms early; 100 ms ahead.
     let h = ok("midi.new", json!({"horizon_us": 100_000}));
-    ok("midi.set", json!({"h": h, "transport": transport_120(), "axis": {"epoch": 3, "continues": null}}));
+    ok("midi.set", json!([h, transport_120(), {"epoch": 3, "continues": null}]));
     assert_eq!(ok("midi.running", json!({"h": h})), json!(false));
-    let first = ok("midi.tick", json!({"h": h, "host": 0.0, "epoch": 3, "device": 5e6, "early": 2000.0}));
-    let later = ok("midi.tick", json!({"h": h, "host": 50_000.0, "epoch": 3, "device": 5.05e6, "early": 2000.0}));
+    let first = ok("midi.tick", json!([h, 0.0, 3, 5e6, 2000.0]));
+    let later = ok("midi.tick", json!([h, 50_000.0, 3, 5.05e6, 2000.0]));
     let sends: Vec<(f64, Vec<u64>)> = [first, later]
         .iter()
         .flat_map(|v| v.as_array().unwrap().clone())
@@ -321,13 +321,10 @@ fn web_midi_gets_the_cores_clock_on_the_browsers_clock_each_event_once() {
     }
     assert_eq!(ok("midi.running", json!({"h": h})), json!(true));
     // Another host clock's estimate before its schedule: nothing handed out.
-    let other = ok("midi.tick", json!({"h": h, "host": 60_000.0, "epoch": 4, "device": 5.06e6, "early": 2000.0}));
+    let other = ok("midi.tick", json!([h, 60_000.0, 4, 5.06e6, 2000.0]));
     assert_eq!(other, json!([]));
     ok("midi.free", json!({"h": h}));
-    assert_eq!(
-        err("midi.tick", json!({"h": h, "host": 0.0, "epoch": 3, "device": 0.0, "early": 0.0})),
-        "no such feeder"
-    );
+    assert_eq!(err("midi.tick", json!([h, 0.0, 3, 0.0, 0.0])), "no such feeder");
 }
 
 #[test]
