@@ -272,8 +272,8 @@ ping_ms?: number,
  */
 snapshot: Snapshot, 
 /**
- * This member's own settings, where the host has them (another of the member's devices
- * gave them): take them. Absent, the host has none: send yours (`personal`).
+ * This member's own settings, where the host has them (a device of the member gave
+ * them): take them. Absent, the host has none: send yours (`personal`).
  */
 personal?: Personal, } | { "type": "snapshot" } & Snapshot | { "type": "participant_joined", 
 /**
@@ -663,13 +663,18 @@ export type CueBy = "leader" | "editors";
  */
 export type Personal = { 
 /**
- * Display-only transpose, semitones, −11 to 11.
+ * Display-only transpose, semitones, −11 to 11, for songs without their own (`songs`).
  */
 transpose: number, 
 /**
- * Capo fret, 0 to 11: the read view also gives each chord's shape above it.
+ * Capo fret, 0 to 11, for songs without their own: the read view also gives each chord's
+ * shape above it.
  */
 capo: number, 
+/**
+ * Songs read with their own transpose and capo (at most [`SONGS_MAX`], one entry a song).
+ */
+songs?: Array<SongLook>, 
 /**
  * How the read view writes chords: letters, Nashville numbers or Roman numerals.
  */
@@ -707,6 +712,14 @@ countIn: number, };
  * What the chart's read view shows.
  */
 export type ChartShow = "both" | "lyrics" | "chords";
+
+/**
+ * How a member reads one song: `[id, transpose, capo]`, the song's setlist id, the key the
+ * singer takes it in (display-only transpose, semitones, −11 to 11) and the capo fret the
+ * guitarist plays it with (0 to 11). A list, not an object: the page's wasm reads it with less
+ * code.
+ */
+export type SongLook = [string, number, number];
 
 /**
  * The stable error codes. Documented in `docs/PROTOCOL.md`; never renumber or rename.

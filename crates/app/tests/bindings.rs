@@ -68,6 +68,7 @@ fn render() -> Generated {
     r.add::<CueBy>(&cfg);
     r.add::<bandsync_core::protocol::Personal>(&cfg);
     r.add::<bandsync_core::protocol::ChartShow>(&cfg);
+    r.add::<bandsync_core::protocol::SongLook>(&cfg);
     r.add::<ErrorCode>(&cfg);
     r.add::<Secret>(&cfg);
     r.add::<Transport>(&cfg);

@@ -156,8 +156,11 @@ function onServer(app: AppCore, msg: ServerMsg, r: Mirrored | null): void {
         // not an address either; the invite panel then waits for the host's link
       }
     }
-    app.store.set({ session: next, refusal: null, viewSong: app.state.viewSong ?? firstSong });
-    // The member's own settings: the host's if another device of ours gave them, else ours go.
+    const unsupported = new Set(app.state.unsupported);
+    unsupported.delete('personal');
+    app.store.set({ session: next, refusal: null, viewSong: app.state.viewSong ?? firstSong, unsupported });
+    // The member's own settings: the host's if a device of ours gave them, else ours go (to a
+    // host that keeps them: this one may, where the last one did not).
     const mine = app.personal.fromHost(msg.personal);
     if (mine) app.setSettings(mine);
     app.player?.setTransport(next.transport);
@@ -179,6 +182,8 @@ function onServer(app: AppCore, msg: ServerMsg, r: Mirrored | null): void {
   }
   if (msg.type === 'error') {
     const about = msg.about ? ` (${msg.about})` : '';
+    // Settings sent while the connection was down: they go at the next welcome, unannounced.
+    if (msg.about === 'personal' && msg.code === 'internal') return app.personal.failed();
     if ((msg.code === 'unknown_type' || msg.code === 'unsupported') && msg.about && BACKGROUND.has(msg.about)) {
       app.store.set((st) => ({ unsupported: new Set([...st.unsupported, msg.about!]) }));
       if (s) app.store.set({ session: apply(s, msg, r) });

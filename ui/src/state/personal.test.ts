@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Personal } from '../bindings';
-import { PersonalSync, personalOf, touchesPersonal } from './personal';
+import { lookChange, lookOf, PersonalSync, personalOf, touchesPersonal } from './personal';
 import { DEFAULT_SETTINGS, type Settings } from './settings';
 
 describe("the member's own settings", () => {
@@ -51,7 +51,7 @@ describe("the member's own settings", () => {
 
   it("take the host's from another device, and don't send them back", () => {
     const theirs: Personal = { ...personalOf(settings), chartShow: 'lyrics', transpose: -2 };
-    expect(sync.fromHost(theirs)).toEqual(theirs);
+    expect(sync.fromHost(theirs)).toEqual({ ...theirs, songs: [] });
     settings = { ...settings, ...theirs };
     sync.changed();
     vi.advanceTimersByTime(1000);
@@ -75,12 +75,32 @@ describe("the member's own settings", () => {
     settings = { ...settings, capo: 5 };
     sync.changed();
     vi.advanceTimersByTime(100);
-    // Another device's change arrives meanwhile: ours go at once, and the host's echo settles it.
+    // Another device's change arrives meanwhile: ours go once they settle, and the host's answer
+    // (ours) is taken without a word back.
     expect(sync.fromHost({ ...personalOf(settings), capo: 1 })).toBeNull();
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(400);
     expect(sent.map((p) => p.capo)).toEqual([5]);
-    expect(sync.fromHost(personalOf(settings))).toEqual(personalOf(settings));
+    const echo = sync.fromHost(personalOf(settings));
+    expect(echo?.capo).toBe(5);
+    settings = { ...settings, ...echo };
+    sync.changed();
     vi.advanceTimersByTime(1000);
     expect(sent.length).toBe(1);
+  });
+
+  it('go at the next welcome when the member was not connected, and not again once the host has them', () => {
+    sync.fromHost(personalOf(settings));
+    settings = { ...settings, chartShow: 'chords' };
+    sync.changed();
+    vi.advanceTimersByTime(500);
+    sync.failed(); // the member answered: not connected
+    expect(sync.fromHost({ ...personalOf(settings), chartShow: 'both' })).toBeNull();
+    expect(sent.map((p) => p.chartShow)).toEqual(['chords', 'chords']);
+    // A welcome that already has ours clears the debt: a later change elsewhere is taken.
+    sync.failed();
+    expect(sync.fromHost(personalOf(settings))).toBeNull();
+    expect(sync.fromHost({ ...personalOf(settings), chartShow: 'lyrics' })?.chartShow).toBe('lyrics');
   });
 
   it('are not sent to a host that does not keep them', () => {
@@ -90,5 +110,20 @@ describe("the member's own settings", () => {
     sync.changed();
     vi.advanceTimersByTime(1000);
     expect(sent).toEqual([]);
+  });
+
+  it('read a song with its own transpose and capo, and the others with those for every song', () => {
+    settings = { ...settings, transpose: 0, capo: 2 };
+    expect(lookOf(settings, 's1')).toEqual({ transpose: 0, capo: 2 });
+    settings = { ...settings, ...lookChange(settings, 's1', { transpose: -3, capo: 2 }) };
+    expect(lookOf(settings, 's1')).toEqual({ transpose: -3, capo: 2 });
+    expect(lookOf(settings, 's2')).toEqual({ transpose: 0, capo: 2 });
+    expect(personalOf(settings).songs).toEqual([['s1', -3, 2]]);
+    // Back to how every song reads: no entry of its own, and none on the wire.
+    settings = { ...settings, ...lookChange(settings, 's1', { transpose: 0, capo: 2 }) };
+    expect(settings.songs).toEqual([]);
+    expect('songs' in personalOf(settings)).toBe(false);
+    // No song: every song's.
+    expect(lookChange(settings, null, { transpose: 1, capo: 0 })).toEqual({ transpose: 1, capo: 0 });
   });
 });

@@ -3,13 +3,14 @@
 //! device keeps its copy in its settings, like every other setting. What belongs to the device
 //! (latency, audio device, text size, volume, pedal keys) never leaves it.
 
-import type { Personal } from '../bindings';
+import type { Personal, SongLook } from '../bindings';
 import type { Settings } from './settings';
 
 /** Every field of `Personal`, and no other (the object fails to compile else). */
 const KEYS = Object.keys({
   transpose: 0,
   capo: 0,
+  songs: 0,
   notation: 0,
   chartShow: 0,
   twoColumns: 0,
@@ -24,7 +25,24 @@ const KEYS = Object.keys({
 export function personalOf(s: Personal): Personal {
   const p = {} as Record<string, unknown>;
   for (const k of KEYS) p[k as string] = s[k];
+  // No songs of their own is written as none (the host leaves an empty map out).
+  if (!s.songs?.length) delete p.songs;
   return p as unknown as Personal;
+}
+
+/** How this member reads `song`: with its own transpose and capo, or those for every song. */
+export function lookOf(s: Personal, song: string | null): { transpose: number; capo: number } {
+  const own = song === null ? undefined : s.songs?.find(([id]) => id === song);
+  return own ? { transpose: own[1], capo: own[2] } : { transpose: s.transpose, capo: s.capo };
+}
+
+/** The settings' change that reads `song` with `look` (`null`: every song without its own):
+ *  a song read as every song is has no entry of its own. */
+export function lookChange(s: Personal, song: string | null, look: { transpose: number; capo: number }): Partial<Personal> {
+  if (song === null) return look;
+  const songs: SongLook[] = (s.songs ?? []).filter(([id]) => id !== song);
+  if (look.transpose !== s.transpose || look.capo !== s.capo) songs.push([song, look.transpose, look.capo]);
+  return { songs };
 }
 
 /** Whether a settings change touches the member's own part. */
@@ -55,15 +73,17 @@ export class PersonalSync {
 
   /** The host's copy, from a welcome (`undefined` or `null`: it has none, so ours goes now) or
    *  from a change on any of the member's devices. Returns the settings to take, if any: none
-   *  while a change of ours is waiting or did not go out (ours go instead). */
+   *  while a change of ours is settling (it goes when it has) or did not go out (it goes now). */
   fromHost(p: Personal | null | undefined): Personal | null {
     const theirs = p ? personalOf(p) : null;
     this.host = theirs ? JSON.stringify(theirs) : null;
-    if (!theirs || this.unsent || this.timer) {
+    if (this.timer) return null;
+    if (!theirs || this.unsent) {
       this.flush();
       return null;
     }
-    return theirs;
+    // Written whole: no songs of their own is none here either.
+    return { ...theirs, songs: theirs.songs ?? [] };
   }
 
   /** The settings changed here: ours go once they settle (not when they are the host's, taken). */
@@ -74,17 +94,24 @@ export class PersonalSync {
     this.timer = setTimeout(() => this.flush(), this.delayMs);
   }
 
+  /** What was sent did not reach the host (the member was not connected): ours go at the next
+   *  welcome. */
+  failed(): void {
+    [this.host, this.unsent] = [null, true];
+  }
+
   /** Sends ours now if the host's differ. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const mine = personalOf(this.settings());
     const json = JSON.stringify(mine);
+    if (json === this.host) this.unsent = false;
     if (json === this.host || !this.kept()) return;
     this.host = json;
     this.unsent = false;
     void this.send(mine).then((ok) => {
-      if (!ok) [this.host, this.unsent] = [null, true];
+      if (!ok) this.failed();
     });
   }
 }

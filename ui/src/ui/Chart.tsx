@@ -23,6 +23,7 @@ import { renderChart, warmChartRenderer } from '../wasm/api';
 import { ChartRead } from './ChartRead';
 import { ChartTools } from './ChartTools';
 import { sameRows } from '../state/store';
+import { lookOf } from '../state/personal';
 import { download, useApp, useAppState } from './ctx';
 import { usePageTurner } from './Pedal';
 import { useFollow } from './SectionStrip';
@@ -178,7 +179,8 @@ export function Chart() {
   const song = songs.find((s) => s.id === viewSong) ?? null;
   const edit = editable && editing;
 
-  const { transpose, capo, notation } = settings;
+  const { transpose, capo } = lookOf(settings, song?.id ?? null);
+  const { notation } = settings;
   const key = song?.key || null;
   const view = { transpose, capo, notation, key };
   const text = useChartText(song?.id ?? null, view);
@@ -202,7 +204,7 @@ export function Chart() {
   }, [section, reader, settings.autoScroll]);
 
   // A follower's stage view reads first: the chart right under its title, its tools under it.
-  const tools = <ChartTools editable={editable} editing={edit} setEditing={setEditing} />;
+  const tools = <ChartTools editable={editable} editing={edit} setEditing={setEditing} song={song?.id ?? null} />;
 
   return (
     <section class="card chart-card" id="chart" aria-label="Chart" style={{ '--chart-font': `${settings.fontSize}px` }}>

@@ -1,8 +1,9 @@
 //! The chart's toolbar: Read or Edit (for those who can edit), text size, transpose, auto-scroll,
 //! and a View panel for this reader's capo, chord notation, what to show and two columns. All
-//! personal settings, never in the shared document. It wraps; nothing runs off a phone screen.
+//! personal settings, never in the shared document; transpose and capo are the song's own. It wraps; nothing runs off a phone screen.
 
 import { BARS_PER_LINE, CAPO_MAX, TRANSPOSE_MAX, type Notation } from '../bindings';
+import { lookChange, lookOf } from '../state/personal';
 import type { Settings } from '../state/settings';
 import { useApp, useAppState } from './ctx';
 
@@ -21,14 +22,16 @@ function value(e: Event): string {
   return (e.target as HTMLSelectElement).value;
 }
 
-export function ChartTools(props: { editable: boolean; editing: boolean; setEditing: (on: boolean) => void }) {
+export function ChartTools(props: { editable: boolean; editing: boolean; setEditing: (on: boolean) => void; song: string | null }) {
   const app = useApp();
   const s = useAppState((x) => x.settings);
   const set = (patch: Partial<Settings>) => app.setSettings(patch);
-  const t = s.transpose;
+  // Transpose and capo are this song's (the member's own for it).
+  const look = lookOf(s, props.song);
+  const t = look.transpose;
   // Transposing shows in the read view only.
   const transpose = (to: number) => {
-    set({ transpose: Math.max(-TRANSPOSE_MAX, Math.min(TRANSPOSE_MAX, to)) });
+    set(lookChange(s, props.song, { ...look, transpose: Math.max(-TRANSPOSE_MAX, Math.min(TRANSPOSE_MAX, to)) }));
     props.setEditing(false);
   };
 
@@ -79,7 +82,7 @@ export function ChartTools(props: { editable: boolean; editing: boolean; setEdit
       <details class="chart-view" data-testid="chart-view">
         <summary>View</summary>
         <div class="row wrap">
-          <select aria-label="Capo" data-testid="capo" value={s.capo} onChange={(e) => set({ capo: Number(value(e)) })}>
+          <select aria-label="Capo" data-testid="capo" value={look.capo} onChange={(e) => set(lookChange(s, props.song, { ...look, capo: Number(value(e)) }))}>
             {Array.from({ length: CAPO_MAX + 1 }, (_, n) => (
               <option key={n} value={n}>
                 {n ? `capo ${n}` : 'no capo'}

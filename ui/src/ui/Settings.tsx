@@ -159,7 +159,7 @@ export function SettingsPanel(props: { onClose: () => void; show?: 'top' | 'cali
           <Check label="Stage mode (dark, high contrast)" testid="stage-mode" checked={s.stage} onChange={(v) => app.setSettings({ stage: v })} />
           <Check label="Keep the screen awake in a session" testid="keep-awake" checked={s.keepAwake} onChange={(v) => app.setSettings({ keepAwake: v })} />
           <Slider label="Chart text" value={s.fontSize} min={10} max={48} step={1} unit=" px" onChange={(v) => app.setSettings({ fontSize: v })} />
-          <Slider label="Transpose (read view)" value={s.transpose} min={-TRANSPOSE_MAX} max={TRANSPOSE_MAX} step={1} unit=" st" onChange={(v) => app.setSettings({ transpose: v })} />
+          <Slider label="Transpose (songs without their own)" value={s.transpose} min={-TRANSPOSE_MAX} max={TRANSPOSE_MAX} step={1} unit=" st" onChange={(v) => app.setSettings({ transpose: v })} />
         </div>
         <PedalSettings />
       </div>

@@ -224,6 +224,7 @@ fn a_phone_and_a_desktop_window_show_a_cue_and_the_leaders_move_to_the_outro_on_
     let value = |css: &str| format!("document.querySelector({css:?})?.value ?? null");
     let views = ["[data-testid=capo]", "[data-testid=chart-show]"];
     let drummers = views.map(|css| drums.page.eval(&value(css)));
+    assert!(drummers.iter().all(|v| v.is_string()), "the drummer's chart tools: {drummers:?}");
     set(&bass, "[data-testid=capo]", "3");
     set(&bass, "[data-testid=chart-show]", "lyrics");
     tablet.page.until("the phone's capo on the tablet", &format!("{} === '3'", value("[data-testid=capo]")));

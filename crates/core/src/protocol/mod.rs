@@ -28,7 +28,7 @@ pub use client::{ClientMsg, Route};
 pub use concerns::{LATENCY_OFFSET_MS, LatencySource, OutputReport, SyncConcern, SyncQuality};
 pub use error::{DecodeError, ErrorCode, Refusal};
 pub use journal::{ActivityEvent, ActivityKind, ChatMessage, Reaction, VersionInfo};
-pub use personal::{ChartShow, Personal, member_key};
+pub use personal::{ChartShow, Personal, SongLook, member_key};
 pub use server::{Rebase, ServerMsg};
 pub use types::{
     Access, CUE_MAX_CHARS, Connection, CueBy, LeaveReason, Participant, ParticipantId, Role, RoomStats, Secret,

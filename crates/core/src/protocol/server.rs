@@ -52,11 +52,11 @@ pub enum ServerMsg {
         ping_ms: Option<u32>,
         /// Everything about the session.
         snapshot: Snapshot,
-        /// This member's own settings, where the host has them (another of the member's devices
-        /// gave them): take them. Absent, the host has none: send yours (`personal`).
+        /// This member's own settings, where the host has them (a device of the member gave
+        /// them): take them. Absent, the host has none: send yours (`personal`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "ts", ts(optional))]
-        personal: Option<Personal>,
+        personal: Option<Box<Personal>>,
     },
     /// The whole session state, in answer to `sync`.
     Snapshot(Snapshot),

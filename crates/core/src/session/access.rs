@@ -177,7 +177,7 @@ impl Session {
                 rebase: self.rebase,
                 ping_ms: self.cfg.ping_ms,
                 snapshot,
-                personal: self.personal_of(you),
+                personal: self.personal_of(you).map(Box::new),
             },
         ));
         if self.leader == Some(you) {

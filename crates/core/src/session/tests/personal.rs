@@ -3,12 +3,13 @@
 
 use super::*;
 use crate::chart::Notation;
-use crate::protocol::{ChartShow, Personal};
+use crate::protocol::{ChartShow, Personal, SongLook};
 
 fn lyrics_only() -> Personal {
     Personal {
         transpose: -2,
         capo: 3,
+        songs: vec![SongLook("s1".into(), 2, 0)],
         notation: Notation::Nashville,
         chart_show: ChartShow::Lyrics,
         two_columns: true,
@@ -32,7 +33,7 @@ fn personal_in(h: &Harness, c: ConnId) -> Vec<Personal> {
 
 fn welcomed_with(h: &Harness, c: ConnId) -> Option<Personal> {
     h.inbox[&c].iter().rev().find_map(|m| match m {
-        ServerMsg::Welcome { personal, .. } => Some(personal.clone()),
+        ServerMsg::Welcome { personal, .. } => Some(personal.as_deref().cloned()),
         _ => None,
     })?
 }
@@ -69,6 +70,10 @@ fn a_members_settings_go_to_their_other_devices_and_to_nobody_else() {
         Personal { bars_per_line: 3, ..lyrics_only() },
         Personal { subdivision: 0, ..lyrics_only() },
         Personal { count_in: 9, ..lyrics_only() },
+        Personal { songs: vec![SongLook("s1".into(), 0, 12)], ..lyrics_only() },
+        Personal { songs: vec![SongLook(String::new(), 0, 0)], ..lyrics_only() },
+        Personal { songs: vec![SongLook("s1".into(), 1, 0), SongLook("s1".into(), 2, 0)], ..lyrics_only() },
+        Personal { songs: (0..501).map(|i| SongLook(format!("s{i}"), 0, 1)).collect(), ..lyrics_only() },
     ];
     for settings in bad {
         h.inbox.get_mut(&3).unwrap().clear();
