@@ -1,6 +1,7 @@
 //! The chart's toolbar: Read or Edit (for those who can edit), text size, transpose, auto-scroll,
 //! and a View panel for this reader's capo, chord notation, what to show and two columns. All
-//! personal settings, never in the shared document; transpose and capo are the song's own. It wraps; nothing runs off a phone screen.
+//! personal settings, never in the shared document; transpose and capo are the song's own. It
+//! wraps; nothing runs off a phone screen.
 
 import { BARS_PER_LINE, CAPO_MAX, TRANSPOSE_MAX, type Notation } from '../bindings';
 import { lookChange, lookOf } from '../state/personal';

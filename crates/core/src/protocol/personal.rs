@@ -3,8 +3,8 @@
 //! They are the member's, not the band's: the host keeps them for the member (every participant
 //! of one name, [`member_key`]: a phone and a tablet, or the same person back after the resume
 //! window), gives them to each of the member's devices in its welcome and whenever one of them
-//! changes them (that one too), and to nobody else. They are never in the shared documents, so a singer's
-//! lyrics-only view or a guitarist's capo changes no one else's chart.
+//! changes them (that one too), and to nobody else. They are never in the shared documents, so a
+//! singer's lyrics-only view or a guitarist's capo changes no one else's chart.
 //!
 //! Transpose and capo may differ by song (`songs`): a song without its own reads with the
 //! member's `transpose` and `capo`.
