@@ -673,8 +673,9 @@ transpose: number,
 capo: number, 
 /**
  * Songs read with their own transpose and capo (at most [`SONGS_MAX`], one entry a song).
+ * Always written; read as none when left out.
  */
-songs?: Array<SongLook>, 
+songs: Array<SongLook>, 
 /**
  * How the read view writes chords: letters, Nashville numbers or Roman numerals.
  */

@@ -93,7 +93,7 @@ impl Mirror {
 
     /// Whether this member may cue, from the list and the leader's permission.
     fn judge_may_cue(&self) -> bool {
-        self.me().is_some_and(|p| p.role == Role::Leader || self.cue_by.allows(self.cue_member.as_deref(), p))
+        self.is_leader() || self.me().is_some_and(|p| self.cue_by.allows(self.cue_member.as_deref(), p))
     }
 
     /// Applies one server message. A schedule no session could make (from a broken or hostile

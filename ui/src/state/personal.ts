@@ -25,14 +25,12 @@ const KEYS = Object.keys({
 export function personalOf(s: Personal): Personal {
   const p = {} as Record<string, unknown>;
   for (const k of KEYS) p[k as string] = s[k];
-  // No songs of their own is written as none (the host leaves an empty map out).
-  if (!s.songs?.length) delete p.songs;
   return p as unknown as Personal;
 }
 
 /** How this member reads `song`: with its own transpose and capo, or those for every song. */
 export function lookOf(s: Personal, song: string | null): { transpose: number; capo: number } {
-  const own = song === null ? undefined : s.songs?.find(([id]) => id === song);
+  const own = song === null ? undefined : s.songs.find(([id]) => id === song);
   return own ? { transpose: own[1], capo: own[2] } : { transpose: s.transpose, capo: s.capo };
 }
 
@@ -40,7 +38,7 @@ export function lookOf(s: Personal, song: string | null): { transpose: number; c
  *  a song read as every song is has no entry of its own. */
 export function lookChange(s: Personal, song: string | null, look: { transpose: number; capo: number }): Partial<Personal> {
   if (song === null) return look;
-  const songs: SongLook[] = (s.songs ?? []).filter(([id]) => id !== song);
+  const songs: SongLook[] = s.songs.filter(([id]) => id !== song);
   if (look.transpose !== s.transpose || look.capo !== s.capo) songs.push([song, look.transpose, look.capo]);
   return { songs };
 }
@@ -82,8 +80,7 @@ export class PersonalSync {
       this.flush();
       return null;
     }
-    // Written whole: no songs of their own is none here either.
-    return { ...theirs, songs: theirs.songs ?? [] };
+    return theirs;
   }
 
   /** The settings changed here: ours go once they settle (not when they are the host's, taken). */

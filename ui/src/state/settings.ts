@@ -74,6 +74,7 @@ export const DEFAULT_SETTINGS: Settings = {
   fontSize: 18,
   transpose: 0,
   capo: 0,
+  songs: [],
   notation: 'letters',
   chartShow: 'both',
   twoColumns: false,

@@ -85,8 +85,8 @@ pub struct Personal {
     /// shape above it.
     pub capo: u8,
     /// Songs read with their own transpose and capo (at most [`SONGS_MAX`], one entry a song).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<SongLook>>", optional))]
+    /// Always written; read as none when left out.
+    #[serde(default)]
     pub songs: Vec<SongLook>,
     /// How the read view writes chords: letters, Nashville numbers or Roman numerals.
     pub notation: Notation,

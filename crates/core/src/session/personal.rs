@@ -20,8 +20,8 @@ impl Session {
         }
         if !self.personal.contains_key(&key) && self.personal.len() >= self.cfg.max_members {
             // Bounded: forget the settings of names nobody here has any more.
-            let members = &self.members;
-            self.personal.retain(|k, _| members.iter().any(|m| member_key(&m.p.name) == *k));
+            let here: std::collections::BTreeSet<String> = self.members.iter().map(|m| member_key(&m.p.name)).collect();
+            self.personal.retain(|k, _| here.contains(k));
         }
         for m in &self.members {
             if let (Some(conn), true) = (m.conn, m.p.is_called(&name)) {
